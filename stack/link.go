@@ -1,0 +1,77 @@
+package stack
+
+// LinkType says what a link carries.
+type LinkType uint8
+
+const (
+	// LinkEthernet carries Ethernet II frames; the NIC runs ARP.
+	LinkEthernet LinkType = iota + 1
+	// LinkRawIP carries bare IPv4 packets, as a TUN device does.
+	LinkRawIP
+)
+
+func (t LinkType) String() string {
+	switch t {
+	case LinkEthernet:
+		return "ethernet"
+	case LinkRawIP:
+		return "raw-ip"
+	}
+	return "unknown"
+}
+
+// Packet is one frame on a link, with the identity it keeps along its
+// whole path: every copy of the same packet (the sender's NIC, a router's
+// ports, the receiver's NIC) carries the same ID, which the capture writes
+// as the pcapng packet id.
+type Packet struct {
+	// ID is unique within a simulation (or a stack, in real time).
+	ID uint64
+	// Data is the frame, starting at the link header (Ethernet) or the IP
+	// header (raw IP). It is valid only for the duration of the call that
+	// carries it: a link that queues the frame copies it first.
+	Data []byte
+}
+
+// Link moves frames from a [NIC] to the world: a simulated wire, a router
+// port, a TUN device. Inbound frames reach the NIC through [NIC.Deliver].
+type Link interface {
+	// Send transmits pkt. It must not retain pkt.Data after returning and
+	// must not deliver anything back into the sending stack synchronously.
+	Send(pkt Packet)
+}
+
+// LinkFunc adapts a function to the [Link] interface.
+type LinkFunc func(pkt Packet)
+
+// Send calls f(pkt).
+func (f LinkFunc) Send(pkt Packet) { f(pkt) }
+
+// Dir is the direction of a frame as seen at a NIC.
+type Dir uint8
+
+const (
+	// DirIn is a frame received by the NIC.
+	DirIn Dir = iota + 1
+	// DirOut is a frame sent by the NIC.
+	DirOut
+)
+
+func (d Dir) String() string {
+	if d == DirIn {
+		return "in"
+	}
+	return "out"
+}
+
+// Tap sees every frame a NIC sends or receives: the capture's hook. An
+// outbound frame is reported just before [Link.Send] with a note saying
+// which socket call, state change or timer caused it; an inbound frame is
+// reported before the stack processes it (its note is empty; a later
+// [EventDrop] with the same packet ID says when it was dropped). Tap runs
+// with the stack's lock held and must not retain pkt.Data.
+//
+// With no Tap installed the cost is one nil check per frame.
+type Tap interface {
+	Frame(nic *NIC, dir Dir, pkt Packet, note string)
+}

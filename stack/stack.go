@@ -1,0 +1,132 @@
+package stack
+
+import (
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// Options configure a [Stack]. The zero value of each field is usable:
+// a nil Clock means [RealClock], a nil Rand a source seeded from the
+// clock, nil Observer and Tap turn tracing and capture off.
+type Options struct {
+	// Name is the host name shown in traces and captures.
+	Name string
+	// Clock supplies all time.
+	Clock Clock
+	// Rand supplies all randomness: ISN secrets, ephemeral ports, IP ids.
+	Rand *rand.Rand
+	// Observer receives socket calls, state changes, timers and drops.
+	Observer Observer
+	// Tap sees every frame in and out of every NIC.
+	Tap Tap
+	// PacketID returns a fresh packet id for each frame the stack sends.
+	// The simulator shares one counter among all stacks so that ids are
+	// unique in a run. Nil means a per-stack counter.
+	PacketID func() uint64
+	// TCP holds the default TCP settings for new sockets.
+	TCP TCPOptions
+}
+
+// TCPOptions are a stack's TCP settings. Zero fields take the defaults
+// noted beside them.
+type TCPOptions struct {
+	MSL            time.Duration // default 30s; TIME_WAIT lasts 2·MSL
+	SendBuffer     int           // bytes, default 256 KiB
+	RecvBuffer     int           // bytes, default 256 KiB
+	NoDelay        bool          // disable Nagle
+	NoDelayedAck   bool          // acknowledge every segment at once
+	DelayedAckTime time.Duration // default 40ms
+	RTOMin         time.Duration // default 200ms (RFC 6298 says 1s; Linux uses 200ms)
+	RTOMax         time.Duration // default 120s
+	RTOInitial     time.Duration // default 1s
+	Retries        int           // retransmissions before ETIMEDOUT, default 15
+	SynRetries     int           // default 6
+	Congestion     string        // "newreno" (default) or "cubic"
+	NoSACK         bool
+	NoTimestamps   bool
+	NoWindowScale  bool
+	KeepIdle       time.Duration // default 2h
+	KeepInterval   time.Duration // default 75s
+	KeepCount      int           // default 9
+}
+
+// NICConfig describes a network interface to add with [Stack.AddNIC].
+type NICConfig struct {
+	Name string           // "eth0"
+	Type LinkType         // LinkEthernet or LinkRawIP
+	MAC  net.HardwareAddr // Ethernet only; nil means derived from the address
+	Addr netip.Prefix     // the interface address and its subnet, e.g. 10.0.0.1/24
+	MTU  int              // default 1500
+}
+
+// Route sends traffic for Dst through NIC, to Gateway if valid (else
+// directly to the destination).
+type Route struct {
+	Dst     netip.Prefix
+	Gateway netip.Addr
+	NIC     *NIC
+}
+
+// Stack is one host's TCP/UDP/IPv4 stack. Its methods are safe for
+// concurrent use.
+type Stack struct {
+	mu   sync.Mutex
+	opts Options
+	name string
+
+	nics   []*NIC
+	routes []Route
+
+	nextPacketID uint64
+}
+
+// New returns a stack with no interfaces.
+func New(opts Options) *Stack {
+	if opts.Clock == nil {
+		opts.Clock = RealClock{}
+	}
+	if opts.Rand == nil {
+		n := uint64(opts.Clock.Now().UnixNano())
+		opts.Rand = rand.New(rand.NewPCG(n, n>>1|1))
+	}
+	s := &Stack{opts: opts, name: opts.Name}
+	return s
+}
+
+// Name returns the host name given in [Options].
+func (s *Stack) Name() string { return s.name }
+
+// Clock returns the stack's clock.
+func (s *Stack) Clock() Clock { return s.opts.Clock }
+
+// NIC is a network interface of a [Stack], attached to a [Link].
+type NIC struct {
+	stack *Stack
+	cfg   NICConfig
+	link  Link
+	index int
+}
+
+// Name returns the interface name ("eth0").
+func (n *NIC) Name() string { return n.cfg.Name }
+
+// Stack returns the stack the interface belongs to.
+func (n *NIC) Stack() *Stack { return n.stack }
+
+// Type returns the kind of link the interface is on.
+func (n *NIC) Type() LinkType { return n.cfg.Type }
+
+// MTU returns the interface MTU.
+func (n *NIC) MTU() int { return n.cfg.MTU }
+
+// MAC returns the hardware address (nil for raw IP).
+func (n *NIC) MAC() net.HardwareAddr { return n.cfg.MAC }
+
+// Addr returns the interface's address and subnet.
+func (n *NIC) Addr() netip.Prefix { return n.cfg.Addr }
+
+// Index returns the interface's position in its stack, from 0.
+func (n *NIC) Index() int { return n.index }

@@ -1,0 +1,147 @@
+package tcp
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"time"
+
+	"stacklab/stack/core"
+)
+
+// Net is what TCP needs from the layer beneath. All calls happen with the
+// stack's lock held.
+type Net interface {
+	// Now returns the current time.
+	Now() time.Time
+	// AfterFunc schedules f after d. The stack wraps f so that it runs
+	// with the stack's lock held.
+	AfterFunc(d time.Duration, f func()) core.Timer
+	// Rand is the stack's seeded random source: ISN secret, ephemeral
+	// ports, timestamp offsets.
+	Rand() *rand.Rand
+	// Route returns the local address and path MTU used to reach remote,
+	// or syscall.ENETUNREACH if there is no route.
+	Route(remote netip.Addr) (local netip.Addr, mtu int, err error)
+	// IsLocal reports whether addr is one of the stack's addresses.
+	IsLocal(addr netip.Addr) bool
+	// Output sends one complete TCP segment (header, options and payload,
+	// checksum set) from local to remote. seg is valid only during the
+	// call. why says what caused the segment, for the capture comment.
+	Output(local, remote netip.Addr, seg []byte, why string)
+	// Observe reports an event; the stack fills Time and Host if zero.
+	Observe(ev *core.Event)
+	// Tracing reports whether anyone listens to Observe. The engine
+	// builds Detail strings only when it is true.
+	Tracing() bool
+}
+
+// Config holds the stack-wide TCP defaults. It mirrors stack.TCPOptions;
+// zero fields take the defaults noted beside them.
+type Config struct {
+	MSL            time.Duration // default 30s; TIME_WAIT lasts 2·MSL
+	SendBuffer     int           // bytes, default 256 KiB
+	RecvBuffer     int           // bytes, default 256 KiB
+	NoDelay        bool          // disable Nagle
+	NoDelayedAck   bool          // acknowledge every segment at once
+	DelayedAckTime time.Duration // default 40ms
+	RTOMin         time.Duration // default 200ms
+	RTOMax         time.Duration // default 120s
+	RTOInitial     time.Duration // default 1s
+	Retries        int           // retransmissions before ETIMEDOUT, default 15
+	SynRetries     int           // SYN retransmissions before ETIMEDOUT, default 6
+	Congestion     string        // "newreno" (default) or "cubic"
+	NoSACK         bool
+	NoTimestamps   bool
+	NoWindowScale  bool
+	KeepIdle       time.Duration // default 2h
+	KeepInterval   time.Duration // default 75s
+	KeepCount      int           // default 9
+	SynBacklog     int           // bound of each listener's SYN queue, default 256
+}
+
+// SockOpts are per-socket settings given at Connect or Listen (the
+// setsockopt calls made before the socket was connected). A nil *SockOpts
+// means the [Config] defaults. Zero fields take the Config value.
+// Sockets accepted from a [Listener] inherit the listener's SockOpts.
+type SockOpts struct {
+	SendBuffer   int  // SO_SNDBUF in bytes
+	RecvBuffer   int  // SO_RCVBUF in bytes
+	NoDelay      bool // TCP_NODELAY
+	QuickAck     bool // TCP_QUICKACK: no delayed ACKs
+	KeepAlive    bool // SO_KEEPALIVE
+	KeepIdle     time.Duration
+	KeepInterval time.Duration
+	KeepCount    int
+	Linger       bool // SO_LINGER on
+	LingerSec    int  // with Linger and 0: Close sends RST
+	Congestion   string
+}
+
+// Events is a readiness bitmask, like poll(2)'s revents.
+type Events uint8
+
+// Readiness bits reported by [Conn.Poll].
+const (
+	EventIn  Events = 1 << iota // readable: data, EOF or an error is pending
+	EventOut                    // writable: connected and the send buffer has room
+	EventErr                    // a socket error is pending
+	EventHup                    // both directions are shut (reset, or FIN both ways)
+)
+
+// State is a TCP connection state (RFC 9293 §3.3.2).
+type State uint8
+
+// The eleven TCP states.
+const (
+	Closed State = iota
+	Listen
+	SynSent
+	SynReceived
+	Established
+	FinWait1
+	FinWait2
+	CloseWait
+	Closing
+	LastAck
+	TimeWait
+)
+
+var stateNames = [...]string{"CLOSED", "LISTEN", "SYN_SENT", "SYN_RECEIVED", "ESTABLISHED",
+	"FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT"}
+
+// String returns the state's name as netstat prints it ("ESTABLISHED").
+func (s State) String() string {
+	if int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return "UNKNOWN"
+}
+
+// synchronized reports whether s is one of the synchronized states
+// (RFC 9293 §3.5.2).
+func (s State) synchronized() bool { return s >= Established }
+
+// Info is a snapshot of a connection's internals, like Linux's tcp_info.
+// Cwnd and Ssthresh are in bytes.
+type Info struct {
+	State           State
+	SRTT, RTTVar    time.Duration
+	RTO             time.Duration
+	Cwnd            int // bytes
+	Ssthresh        int // bytes; a huge value before the first loss
+	MSS             int // send MSS in bytes
+	RcvMSS          int
+	SndWnd, RcvWnd  int // bytes, scaling applied
+	SndWScale       int // -1 when window scaling is off
+	RcvWScale       int
+	SACK            bool
+	Timestamps      bool
+	Retransmits     uint64 // segments retransmitted
+	RTOs            uint64 // retransmission timeouts
+	FastRetransmits uint64
+	BytesSent       uint64 // payload bytes sent, retransmissions included
+	BytesAcked      uint64
+	BytesReceived   uint64 // payload bytes received in order
+	Unacked         int    // bytes in flight
+	Congestion      string
+}

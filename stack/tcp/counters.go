@@ -1,0 +1,92 @@
+package tcp
+
+// Counters are a stack's TCP statistics, named as in Linux's
+// `netstat -s` / nstat (Tcp* and TcpExt*). Drops are counted by reason.
+type Counters struct {
+	ActiveOpens  uint64 // connect calls that sent a SYN
+	PassiveOpens uint64 // connections created from a listener
+	AttemptFails uint64 // SYN_SENT/SYN_RECEIVED → CLOSED
+	EstabResets  uint64 // ESTABLISHED/CLOSE_WAIT → CLOSED by RST
+	CurrEstab    uint64 // connections now ESTABLISHED or CLOSE_WAIT
+	InSegs       uint64 // segments received, errors included
+	OutSegs      uint64 // segments sent, retransmissions excluded
+	RetransSegs  uint64 // segments retransmitted
+	InErrs       uint64 // segments dropped as malformed or with a bad checksum
+	InCsumErrors uint64 // segments with a bad checksum
+	OutRsts      uint64 // RSTs sent
+
+	FastRetrans      uint64 // fast retransmits (RFC 5681 §3.2)
+	Timeouts         uint64 // retransmission timer expirations
+	SACKRecovery     uint64 // recoveries entered with SACK (RFC 6675)
+	RenoRecovery     uint64 // recoveries entered without SACK (RFC 6582)
+	DelayedACKs      uint64 // delayed ACKs sent by the timer
+	ChallengeACKs    uint64 // RFC 5961 challenge ACKs sent
+	KeepAliveProbes  uint64
+	ZeroWindowProbes uint64
+	TimeWaitRecycled uint64 // TIME_WAIT connections ended by a new SYN
+
+	DropNoSocket       uint64 // no connection or listener: answered with RST
+	DropMalformed      uint64 // too short, bad data offset, bad options
+	DropBadChecksum    uint64 // same as InCsumErrors
+	DropOutOfWindow    uint64 // unacceptable sequence number (ACK sent)
+	DropPAWS           uint64 // timestamp older than TS.Recent (RFC 7323 §5)
+	DropAckTooNew      uint64 // ACK of data not yet sent
+	DropAckTooOld      uint64 // ACK below SND.UNA − MAX.SND.WND (RFC 5961 §5)
+	DropNoACK          uint64 // synchronized state, ACK bit off
+	DropListenOverflow uint64 // accept queue full
+	DropSynQueueFull   uint64 // SYN queue full
+	DropOFOQueueFull   uint64 // out-of-order segment with no room to keep it
+	DropRcvBufFull     uint64 // data beyond the receive window
+	DropChallengeLimit uint64 // challenge ACK suppressed by the rate limit
+	DropRSTIgnored     uint64 // RST out of window or unacceptable
+	DropSynSent        uint64 // unacceptable segment in SYN_SENT
+	DropClosed         uint64 // segment for a connection that has closed
+}
+
+// Counter is one named counter value.
+type Counter struct {
+	Name  string
+	Value uint64
+}
+
+// List returns every counter as a (name, value) pair, in a fixed order.
+func (c *Counters) List() []Counter {
+	return []Counter{
+		{"ActiveOpens", c.ActiveOpens},
+		{"PassiveOpens", c.PassiveOpens},
+		{"AttemptFails", c.AttemptFails},
+		{"EstabResets", c.EstabResets},
+		{"CurrEstab", c.CurrEstab},
+		{"InSegs", c.InSegs},
+		{"OutSegs", c.OutSegs},
+		{"RetransSegs", c.RetransSegs},
+		{"InErrs", c.InErrs},
+		{"InCsumErrors", c.InCsumErrors},
+		{"OutRsts", c.OutRsts},
+		{"FastRetrans", c.FastRetrans},
+		{"Timeouts", c.Timeouts},
+		{"SACKRecovery", c.SACKRecovery},
+		{"RenoRecovery", c.RenoRecovery},
+		{"DelayedACKs", c.DelayedACKs},
+		{"ChallengeACKs", c.ChallengeACKs},
+		{"KeepAliveProbes", c.KeepAliveProbes},
+		{"ZeroWindowProbes", c.ZeroWindowProbes},
+		{"TimeWaitRecycled", c.TimeWaitRecycled},
+		{"DropNoSocket", c.DropNoSocket},
+		{"DropMalformed", c.DropMalformed},
+		{"DropBadChecksum", c.DropBadChecksum},
+		{"DropOutOfWindow", c.DropOutOfWindow},
+		{"DropPAWS", c.DropPAWS},
+		{"DropAckTooNew", c.DropAckTooNew},
+		{"DropAckTooOld", c.DropAckTooOld},
+		{"DropNoACK", c.DropNoACK},
+		{"DropListenOverflow", c.DropListenOverflow},
+		{"DropSynQueueFull", c.DropSynQueueFull},
+		{"DropOFOQueueFull", c.DropOFOQueueFull},
+		{"DropRcvBufFull", c.DropRcvBufFull},
+		{"DropChallengeLimit", c.DropChallengeLimit},
+		{"DropRSTIgnored", c.DropRSTIgnored},
+		{"DropSynSent", c.DropSynSent},
+		{"DropClosed", c.DropClosed},
+	}
+}

@@ -1,0 +1,3 @@
+module stacklab/bench
+
+go 1.26.0

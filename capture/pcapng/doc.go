@@ -1,0 +1,18 @@
+// Package pcapng writes pcapng capture files for stacklab's taps.
+//
+// The section header and interface description blocks are written by
+// [github.com/gopacket/gopacket/pcapgo]'s NgWriter, which fixes the
+// timestamp resolution at nanoseconds (if_tsresol 9). Enhanced packet
+// blocks and name resolution blocks are written by this package into the
+// same buffered writer, because pcapgo's packet options (a slice of
+// interface values built per packet) allocate on every packet, and pcapgo
+// writes no name resolution blocks. Writing an enhanced packet block with
+// [Writer.WritePacket] allocates nothing.
+//
+// The block layouts follow draft-ietf-opsawg-pcapng (the pcapng
+// specification): §4.1 section header, §4.2 interface description, §4.3
+// enhanced packet, §4.5 name resolution.
+//
+// A Writer is not safe for concurrent use; the capture Recorder holds its
+// lock while writing.
+package pcapng

@@ -1,0 +1,96 @@
+package wire
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"net/netip"
+)
+
+// Checksum adds b to the partial Internet checksum initial and returns the
+// new partial sum, not yet folded to 16 bits nor complemented (RFC 1071).
+// b is read as a sequence of big-endian 16-bit words, the last one padded
+// with a zero byte if len(b) is odd; so sums of several pieces chain only
+// when every piece but the last has an even length.
+//
+// Pass the result to [Fold]. The sum is computed 32 bytes at a time with
+// 64-bit one's complement additions.
+func Checksum(b []byte, initial uint32) uint32 {
+	// The one's complement sum is independent of byte order (RFC 1071
+	// §2(B)): sum little-endian words and swap the folded result.
+	var s, c uint64
+	for len(b) >= 32 {
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[8:]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[16:]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[24:]), c)
+		b = b[32:]
+	}
+	for len(b) >= 8 {
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b), c)
+		b = b[8:]
+	}
+	s, c = bits.Add64(s, 0, c)
+	s += c // cannot carry again: s was at most 2^64-2 after adding c once
+	if len(b) >= 4 {
+		s, c = bits.Add64(s, uint64(binary.LittleEndian.Uint32(b)), 0)
+		s += c
+		b = b[4:]
+	}
+	if len(b) >= 2 {
+		s, c = bits.Add64(s, uint64(binary.LittleEndian.Uint16(b)), 0)
+		s += c
+		b = b[2:]
+	}
+	if len(b) == 1 {
+		s, c = bits.Add64(s, uint64(b[0]), 0)
+		s += c
+	}
+	r := uint64(initial) + uint64(bits.ReverseBytes16(fold64(s)))
+	return uint32(r>>32 + r&0xffffffff) // end-around carry keeps it in 32 bits
+}
+
+// fold64 folds a 64-bit one's complement sum to 16 bits.
+func fold64(s uint64) uint16 {
+	s = (s >> 32) + (s & 0xffffffff)
+	s = (s >> 32) + (s & 0xffffffff)
+	s = (s >> 16) + (s & 0xffff)
+	s = (s >> 16) + (s & 0xffff)
+	s = (s >> 16) + (s & 0xffff)
+	return uint16(s)
+}
+
+// Fold folds a partial sum from [Checksum] or [PseudoHeaderSum] to the
+// 16-bit one's complement sum. The checksum field of a header holds its
+// complement, ^Fold(sum); a received header verifies when Fold over it,
+// checksum field included, is 0xffff.
+func Fold(sum uint32) uint16 {
+	return fold64(uint64(sum))
+}
+
+// PseudoHeaderSum returns the partial sum of the IPv4 pseudo-header used
+// by the TCP and UDP checksums (RFC 9293 §3.1, RFC 768): source and
+// destination address, protocol and the TCP or UDP length. Addresses that
+// are not IPv4 count as zero.
+func PseudoHeaderSum(src, dst netip.Addr, proto uint8, length uint16) uint32 {
+	var s uint32
+	if src.Is4() {
+		a := src.As4()
+		s += uint32(a[0])<<8 | uint32(a[1])
+		s += uint32(a[2])<<8 | uint32(a[3])
+	}
+	if dst.Is4() {
+		a := dst.As4()
+		s += uint32(a[0])<<8 | uint32(a[1])
+		s += uint32(a[2])<<8 | uint32(a[3])
+	}
+	return s + uint32(proto) + uint32(length)
+}
+
+// UpdateChecksum16 returns the checksum field value after one 16-bit word
+// covered by it changes from old to new, without summing the whole header
+// again: HC' = ~(~HC + ~m + m') (RFC 1624 §3, eqn. 3). Routers use it for
+// the TTL decrement, see [IPv4.DecTTL].
+func UpdateChecksum16(checksum, old, new uint16) uint16 {
+	s := uint32(^checksum) + uint32(^old) + uint32(new)
+	return ^Fold(s)
+}

@@ -190,7 +190,7 @@ func (c *Cubic) reduce() int {
 	}
 	// RFC 9438 §4.6: ssthresh = cwnd·β, cwnd_prior = cwnd.
 	c.cwndPrior = cwnd
-	ss := int(cwnd * CubicBeta * mss)
+	ss := int(math.Round(float64(c.cwnd) * CubicBeta))
 	c.tEpoch = time.Time{}
 	c.frac = 0
 	c.bytesAcked = 0

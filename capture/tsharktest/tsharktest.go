@@ -1,0 +1,251 @@
+package tsharktest
+
+import (
+	"bytes"
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// Expert severities as tshark prints them in _ws.expert.severity
+// (epan/proto.h PI_CHAT … PI_ERROR).
+const (
+	SeverityChat    = 0x00200000
+	SeverityNote    = 0x00400000
+	SeverityWarning = 0x00600000
+	SeverityError   = 0x00800000
+)
+
+// Expert is one expert info item tshark attached to a packet.
+type Expert struct {
+	Severity int    // SeverityChat … SeverityError
+	Group    int    // PI_CHECKSUM (0x01000000), PI_SEQUENCE, PI_MALFORMED (0x07000000) …
+	Message  string // "Connection reset (RST)"
+}
+
+// Packet is what tshark decoded for one packet.
+type Packet struct {
+	Number    int      // frame.number, from 1
+	Interface string   // frame.interface_name ("client:eth0"); empty in pcap files
+	Direction string   // frame.packet_flags_direction as printed ("1" in, "2" out), empty if absent
+	PacketID  uint64   // frame.packet_id, 0 if absent
+	Comments  []string // frame.comment
+	Protocols string   // frame.protocols ("eth:ethertype:ip:tcp")
+	Src, Dst  string   // ip.src, ip.dst
+	TCPFlags  uint16   // tcp.flags, 0 when not TCP
+	// TCPFlagsStr is tcp.flags.str with the dots removed: "S", "AS", "AP", "AF", "AR".
+	TCPFlagsStr    string
+	Retransmission bool // tcp.analysis.retransmission
+	FastRetrans    bool // tcp.analysis.fast_retransmission
+	DupACK         bool // tcp.analysis.duplicate_ack
+	Malformed      bool // _ws.malformed
+	Expert         []Expert
+}
+
+// HasExpert reports whether p has an expert item at or above severity
+// whose message contains substr.
+func (p *Packet) HasExpert(severity int, substr string) bool {
+	for _, e := range p.Expert {
+		if e.Severity >= severity && strings.Contains(e.Message, substr) {
+			return true
+		}
+	}
+	return false
+}
+
+// fields are the columns tshark prints, in Packet order.
+var fields = []string{
+	"frame.number", "frame.interface_name", "frame.packet_flags_direction", "frame.packet_id",
+	"frame.comment", "frame.protocols", "ip.src", "ip.dst", "tcp.flags", "tcp.flags.str",
+	"tcp.analysis.retransmission", "tcp.analysis.fast_retransmission", "tcp.analysis.duplicate_ack",
+	"_ws.malformed", "_ws.expert.severity", "_ws.expert.group", "_ws.expert.message",
+}
+
+// aggregator separates repeated occurrences of a field; it is a control
+// character so that it cannot appear in expert messages or comments.
+const aggregator = "\x1f"
+
+// Path returns the path of tshark, or "" when it is not installed.
+func Path() string {
+	p, err := exec.LookPath("tshark")
+	if err != nil {
+		return ""
+	}
+	return p
+}
+
+// Lint runs tshark over the capture file at path with checksum validation
+// on for IPv4, TCP, UDP and ICMP. It fails the test (t.Errorf, once per
+// bad packet, then t.FailNow) when tshark cannot read the file, a packet is
+// malformed, a checksum is bad, or tshark reports any other expert error.
+// It skips the test when tshark is not installed. It returns the decoded
+// packets in file order.
+func Lint(t testing.TB, path string) []Packet {
+	t.Helper()
+	pkts, err := Decode(path)
+	if err == errNoTshark {
+		t.Skip("tshark is not installed; install it (apt-get install -y tshark) to check captures")
+	}
+	if err != nil {
+		t.Fatalf("tshark %s: %v", path, err)
+	}
+	bad := 0
+	for i := range pkts {
+		if msg := problem(&pkts[i]); msg != "" {
+			bad++
+			if bad <= 10 {
+				t.Errorf("%s: packet %d: %s", path, pkts[i].Number, msg)
+			}
+		}
+	}
+	if bad > 0 {
+		t.Fatalf("%s: tshark found %d bad packets", path, bad)
+	}
+	return pkts
+}
+
+// problem says what is wrong with p, or "" if nothing is.
+func problem(p *Packet) string {
+	if p.Malformed {
+		return "malformed: " + expertMessages(p, 0)
+	}
+	for _, e := range p.Expert {
+		if e.Severity >= SeverityError {
+			return "expert error: " + e.Message
+		}
+	}
+	return ""
+}
+
+func expertMessages(p *Packet, min int) string {
+	var ms []string
+	for _, e := range p.Expert {
+		if e.Severity >= min {
+			ms = append(ms, e.Message)
+		}
+	}
+	return strings.Join(ms, "; ")
+}
+
+var errNoTshark = fmt.Errorf("tshark is not installed")
+
+// Decode runs tshark over path and returns the decoded packets, without
+// judging them. It returns an error when tshark is missing or fails.
+func Decode(path string) ([]Packet, error) {
+	bin := Path()
+	if bin == "" {
+		return nil, errNoTshark
+	}
+	args := []string{"-r", path, "-n",
+		"-o", "ip.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE",
+		"-o", "udp.check_checksum:TRUE",
+		"-T", "fields", "-E", "occurrence=a", "-E", "aggregator=" + aggregator, "-E", "separator=/t"}
+	for _, f := range fields {
+		args = append(args, "-e", f)
+	}
+	cmd := exec.Command(bin, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("%v: %s", err, cleanStderr(stderr.String()))
+	}
+	if msg := cleanStderr(stderr.String()); msg != "" {
+		// tshark reports a truncated or corrupt file on stderr, sometimes
+		// with exit status 0.
+		return nil, fmt.Errorf("%s", msg)
+	}
+	return parse(stdout.String())
+}
+
+// cleanStderr drops tshark's warning about running as root.
+func cleanStderr(s string) string {
+	var keep []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "Running as user") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, " ")
+}
+
+func parse(out string) ([]Packet, error) {
+	var pkts []Packet
+	for _, line := range strings.Split(out, "\n") {
+		if line == "" {
+			continue
+		}
+		col := strings.Split(line, "\t")
+		if len(col) != len(fields) {
+			return nil, fmt.Errorf("tshark printed %d columns, want %d: %q", len(col), len(fields), line)
+		}
+		var p Packet
+		var err error
+		if p.Number, err = strconv.Atoi(col[0]); err != nil {
+			return nil, fmt.Errorf("frame number %q: %v", col[0], err)
+		}
+		p.Interface = col[1]
+		p.Direction = col[2]
+		if col[3] != "" {
+			p.PacketID, _ = strconv.ParseUint(col[3], 0, 64)
+		}
+		if col[4] != "" {
+			p.Comments = strings.Split(col[4], aggregator)
+		}
+		p.Protocols, p.Src, p.Dst = col[5], col[6], col[7]
+		if col[8] != "" {
+			v, _ := strconv.ParseUint(col[8], 0, 16)
+			p.TCPFlags = uint16(v)
+		}
+		p.TCPFlagsStr = strings.Map(func(r rune) rune {
+			if r == '·' || r == '.' {
+				return -1
+			}
+			return r
+		}, col[9])
+		p.Retransmission = col[10] != ""
+		p.FastRetrans = col[11] != ""
+		p.DupACK = col[12] != ""
+		p.Malformed = col[13] != ""
+		if col[14] != "" {
+			sev := strings.Split(col[14], aggregator)
+			grp := strings.Split(col[15], aggregator)
+			msg := strings.Split(col[16], aggregator)
+			for i := range sev {
+				var e Expert
+				e.Severity, _ = strconv.Atoi(sev[i])
+				if i < len(grp) {
+					e.Group, _ = strconv.Atoi(grp[i])
+				}
+				if i < len(msg) {
+					e.Message = msg[i]
+				}
+				p.Expert = append(p.Expert, e)
+			}
+		}
+		pkts = append(pkts, p)
+	}
+	return pkts, nil
+}
+
+// Handshake reports whether the first three TCP packets in pkts are a
+// SYN, a SYN-ACK and an ACK, and if not, what they are instead.
+func Handshake(pkts []Packet) (ok bool, got string) {
+	want := []uint16{0x002, 0x012, 0x010}
+	var seen []string
+	n := 0
+	for i := range pkts {
+		if pkts[i].TCPFlagsStr == "" && pkts[i].TCPFlags == 0 {
+			continue
+		}
+		seen = append(seen, fmt.Sprintf("#%d %s", pkts[i].Number, pkts[i].TCPFlagsStr))
+		if pkts[i].TCPFlags&0x1ff != want[n] {
+			return false, strings.Join(seen, ", ")
+		}
+		if n++; n == len(want) {
+			return true, strings.Join(seen, ", ")
+		}
+	}
+	return false, strings.Join(seen, ", ")
+}

@@ -249,6 +249,28 @@ func writeTable(w io.Writer, ours, peer Results) {
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", r.work, ourCell, peerCell, ratio, cmd)
 	}
+	fmt.Fprintln(w)
+	for _, n := range notes(peer) {
+		fmt.Fprintln(w, "- "+n)
+	}
+}
+
+// notes returns the caveats printed under the table.
+func notes(peer Results) []string {
+	ns := []string{
+		"Figures are medians of the runs in one `bench/run.sh`; MB/s is 10⁶ bytes per wall second.",
+		"The peer is the Linux kernel's TCP over loopback, driven through Go's net package: gVisor's netstack " +
+			"could not be measured here, because the Go module proxy refuses gvisor.dev/gvisor " +
+			"(403, \"This module version is not available\", for the `go` branch and for pinned pseudo-versions).",
+		"Kernel \"MTU 1500\" is TCP_MAXSEG 1460 on loopback (MTU 65536); loopback passes GSO super-packets, " +
+			"so the kernel does not pay per 1460-byte segment as stacklab does, and its bytes cross the " +
+			"user/kernel boundary twice. Its allocations are Go heap allocations only.",
+	}
+	if c, ok := peer.Median("BenchmarkIdleMemory", "conns"); ok {
+		ns = append(ns, fmt.Sprintf("Kernel idle memory counts the socket slabs (TCP, sock_inode_cache, "+
+			"eventpoll) and the Go heap, over %.0f connections (as many as RLIMIT_NOFILE allows).", c))
+	}
+	return ns
 }
 
 // format renders v in unit for a reader.

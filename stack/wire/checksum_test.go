@@ -1,0 +1,128 @@
+package wire
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"testing"
+)
+
+// refSum is the textbook RFC 1071 sum, 16 bits at a time.
+func refSum(b []byte) uint16 {
+	var s uint32
+	for i := 0; i+1 < len(b); i += 2 {
+		s += uint32(b[i])<<8 | uint32(b[i+1])
+	}
+	if len(b)%2 == 1 {
+		s += uint32(b[len(b)-1]) << 8
+	}
+	for s > 0xffff {
+		s = s>>16 + s&0xffff
+	}
+	return uint16(s)
+}
+
+func TestChecksumRFC1071Example(t *testing.T) {
+	// RFC 1071 §3: the sum of 0001 f203 f4f5 f6f7 is ddf2.
+	b := []byte{0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7}
+	if got := Fold(Checksum(b, 0)); got != 0xddf2 {
+		t.Fatalf("Fold(Checksum) = %#04x, want 0xddf2", got)
+	}
+}
+
+func TestChecksumMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	buf := make([]byte, 3000)
+	for i := range buf {
+		buf[i] = byte(r.Uint32())
+	}
+	// All-0xff data stresses the carries.
+	ones := make([]byte, 2000)
+	for i := range ones {
+		ones[i] = 0xff
+	}
+	for _, data := range [][]byte{buf, ones} {
+		for n := 0; n <= 300; n++ {
+			if got, want := Fold(Checksum(data[:n], 0)), refSum(data[:n]); got != want {
+				t.Fatalf("len %d: got %#04x, want %#04x", n, got, want)
+			}
+		}
+		for _, n := range []int{1499, 1500, 2000} {
+			if got, want := Fold(Checksum(data[:n], 0)), refSum(data[:n]); got != want {
+				t.Fatalf("len %d: got %#04x, want %#04x", n, got, want)
+			}
+		}
+	}
+}
+
+func TestChecksumChains(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	b := make([]byte, 777)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	for _, cut := range []int{0, 2, 8, 34, 100, 776} {
+		got := Fold(Checksum(b[cut:], Checksum(b[:cut], 0)))
+		if want := refSum(b); got != want {
+			t.Errorf("cut %d: got %#04x, want %#04x", cut, got, want)
+		}
+	}
+	// A large initial value must not overflow.
+	if got := Fold(Checksum([]byte{0, 1}, 0xffffffff)); got != 1 {
+		t.Errorf("Fold(Checksum(0001, 0xffffffff)) = %#04x, want 0x0001", got)
+	}
+}
+
+func TestPseudoHeaderSum(t *testing.T) {
+	src, dst := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
+	b := []byte{10, 0, 0, 1, 10, 0, 0, 2, 0, ProtoTCP, 0, 40}
+	if got, want := Fold(PseudoHeaderSum(src, dst, ProtoTCP, 40)), refSum(b); got != want {
+		t.Fatalf("got %#04x, want %#04x", got, want)
+	}
+}
+
+func TestUpdateChecksum16(t *testing.T) {
+	h := IPv4(hexBytes(t, fixtureIPv4ICMP))
+	for ttl := 64; ttl > 0; ttl-- {
+		h.DecTTL()
+		if !h.IsChecksumValid() {
+			t.Fatalf("ttl %d: checksum invalid after DecTTL", h.TTL())
+		}
+	}
+	if h.TTL() != 0 || h.DecTTL() != 0 {
+		t.Fatalf("TTL = %d, want 0 and no wrap", h.TTL())
+	}
+	// RFC 1624 §4: 0xdd2f, 0x5555 → 0x3285 gives 0x0000, not 0xffff.
+	if got := UpdateChecksum16(0xdd2f, 0x5555, 0x3285); got != 0x0000 {
+		t.Errorf("UpdateChecksum16 = %#04x, want 0x0000", got)
+	}
+}
+
+func TestChecksumAllocs(t *testing.T) {
+	b := make([]byte, 1500)
+	if n := testing.AllocsPerRun(100, func() { _ = Checksum(b, 0) }); n != 0 {
+		t.Fatalf("Checksum allocates %v", n)
+	}
+}
+
+func BenchmarkChecksum(b *testing.B) {
+	for _, n := range []int{20, 64, 1500, 65535} {
+		buf := make([]byte, n)
+		b.Run(itoa(n), func(b *testing.B) {
+			b.SetBytes(int64(n))
+			for b.Loop() {
+				_ = Checksum(buf, 0)
+			}
+		})
+	}
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b []byte
+	for ; n > 0; n /= 10 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+	}
+	return string(b)
+}

@@ -272,3 +272,19 @@ func TestOpenFailsCleanWithoutCapability(t *testing.T) {
 		t.Fatal("device nocap0 exists after a failed Open")
 	}
 }
+
+func TestSendDoesNotAllocate(t *testing.T) {
+	ns := tuntest.Netns(t)
+	dev, err := tun.Open(tun.Config{Addr: kernelAddr, Netns: ns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	pkt := stack.Packet{ID: 1, Data: udpPacket(netip.AddrPortFrom(stackAddr, 9), netip.MustParseAddrPort("10.99.0.1:9"), make([]byte, 1372))}
+	if n := testing.AllocsPerRun(1000, func() { dev.Send(pkt) }); n != 0 {
+		t.Fatalf("Send allocates %.1f times per packet, want 0", n)
+	}
+	if st := dev.Stats(); st.TxErrors != 0 || st.TxPackets < 1000 {
+		t.Fatalf("stats %+v", st)
+	}
+}

@@ -1,0 +1,160 @@
+package linktest
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"stacklab/stack"
+)
+
+// QueueLen is the number of frames a direction holds before [End.Send]
+// drops (a full transmit ring). Send never blocks: it is called with the
+// sending stack's lock held, and blocking there could deadlock two stacks
+// sending to each other.
+const QueueLen = 1024
+
+// End is one end of a [Pipe]. It implements stack.Link: frames sent on
+// one end are delivered, in order, to the function attached to the other.
+type End struct {
+	p    *pipe
+	out  *direction // frames this end sends
+	in   *direction // frames this end receives
+	name string
+}
+
+type pipe struct {
+	done   chan struct{}
+	once   sync.Once
+	wg     sync.WaitGroup
+	closed atomic.Bool
+}
+
+type direction struct {
+	ch      chan frame
+	free    chan []byte
+	deliver atomic.Pointer[func(stack.Packet)]
+	sent    atomic.Uint64
+	dropped atomic.Uint64
+}
+
+type frame struct {
+	id  uint64
+	buf []byte
+}
+
+// Pipe returns two connected ends. Attach each end to what receives its
+// frames (a NIC's Deliver) with [End.Attach], and Close either end when
+// done.
+func Pipe() (a, b *End) {
+	p := &pipe{done: make(chan struct{})}
+	ab := newDirection()
+	ba := newDirection()
+	a = &End{p: p, out: ab, in: ba, name: "a"}
+	b = &End{p: p, out: ba, in: ab, name: "b"}
+	p.wg.Add(2)
+	go p.run(ab)
+	go p.run(ba)
+	return a, b
+}
+
+func newDirection() *direction {
+	return &direction{ch: make(chan frame, QueueLen), free: make(chan []byte, QueueLen)}
+}
+
+// run delivers one direction's frames until the pipe closes.
+func (p *pipe) run(d *direction) {
+	defer p.wg.Done()
+	for {
+		select {
+		case <-p.done:
+			return
+		case f := <-d.ch:
+			if fn := d.deliver.Load(); fn != nil {
+				(*fn)(stack.Packet{ID: f.id, Data: f.buf})
+			} else {
+				d.dropped.Add(1)
+			}
+			clear(f.buf)
+			select {
+			case d.free <- f.buf[:0]:
+			default:
+			}
+		}
+	}
+}
+
+// Attach sets the function that receives the frames arriving at this end,
+// typically the Deliver method of the NIC the end is attached to. Frames
+// that arrive before Attach are dropped. deliver runs on the pipe's
+// goroutine and must not retain pkt.Data.
+func (e *End) Attach(deliver func(pkt stack.Packet)) {
+	e.in.deliver.Store(&deliver)
+}
+
+// Send queues a copy of pkt for the other end. It never blocks and never
+// delivers synchronously; it drops the frame if the queue is full or the
+// pipe is closed.
+func (e *End) Send(pkt stack.Packet) {
+	d := e.out
+	if e.p.closed.Load() {
+		d.dropped.Add(1)
+		return
+	}
+	var buf []byte
+	select {
+	case buf = <-d.free:
+	default:
+	}
+	if cap(buf) < len(pkt.Data) {
+		buf = make([]byte, 0, max(len(pkt.Data), 2048))
+	}
+	buf = append(buf[:0], pkt.Data...)
+	select {
+	case d.ch <- frame{id: pkt.ID, buf: buf}:
+		d.sent.Add(1)
+	default:
+		d.dropped.Add(1)
+	}
+}
+
+// Close stops both directions' goroutines and waits for them to return.
+// Frames still queued are discarded. Close is idempotent and may be
+// called on either end.
+func (e *End) Close() error {
+	e.p.once.Do(func() {
+		e.p.closed.Store(true)
+		close(e.p.done)
+	})
+	e.p.wg.Wait()
+	return nil
+}
+
+// Sent returns the number of frames this end has queued for the other.
+func (e *End) Sent() uint64 { return e.out.sent.Load() }
+
+// Dropped returns the number of frames sent from this end that were
+// dropped (queue full, pipe closed, or nothing attached at the other end).
+func (e *End) Dropped() uint64 { return e.out.dropped.Load() }
+
+// String names the end ("a" or "b").
+func (e *End) String() string { return "linktest end " + e.name }
+
+// Connect adds an interface to each stack, joined by a new [Pipe], and
+// returns the pipe's closer. Use stacks on a real-time clock.
+func Connect(a *stack.Stack, aCfg stack.NICConfig, b *stack.Stack, bCfg stack.NICConfig) (closer func() error, err error) {
+	ea, eb := Pipe()
+	na, err := a.AddNIC(aCfg, ea)
+	if err != nil {
+		ea.Close()
+		return nil, fmt.Errorf("linktest: %w", err)
+	}
+	nb, err := b.AddNIC(bCfg, eb)
+	if err != nil {
+		ea.Close()
+		return nil, fmt.Errorf("linktest: %w", err)
+	}
+	ea.Attach(na.Deliver)
+	eb.Attach(nb.Deliver)
+	return ea.Close, nil
+}

@@ -1,0 +1,689 @@
+package scenario
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Program is one host's sequence of statements.
+type Program struct {
+	Host string
+	Body []*Stmt
+}
+
+// StmtKind says what a [Stmt] is.
+type StmtKind uint8
+
+// Statement kinds.
+const (
+	StCall   StmtKind = iota + 1 // a socket call or a built-in app
+	StSleep                      // sleep DUR
+	StRepeat                     // repeat N { … }
+	StEvery                      // every DUR for DUR { … }
+)
+
+// Stmt is one statement of a [Program].
+type Stmt struct {
+	Pos    Pos
+	Kind   StmtKind
+	Var    string // the variable assigned ("s" in `s = socket(tcp)`), or ""
+	Call   string // the call or app name
+	Args   []Arg
+	Expect *CallExpect
+	Dur    time.Duration // sleep, every
+	For    time.Duration // every … for
+	Count  int           // repeat
+	Body   []*Stmt       // repeat, every
+	Text   string        // the statement as written, for messages
+}
+
+// Arg is one argument of a call, as written.
+type Arg struct {
+	Pos    Pos
+	Text   string // unquoted text for a string literal
+	Quoted bool
+}
+
+// CallExpect is the expected result of a call: `recv(c, 5) == "hello"`,
+// `recv(c, all) == 1MiB`, `connect(s, server:81) -> ECONNREFUSED`.
+type CallExpect struct {
+	Pos   Pos
+	Data  *string // == "text": the bytes received
+	Size  int64   // == SIZE: the count received, checked against the generated pattern; -1 unused
+	Errno string  // -> NAME ("OK" for success)
+	Text  string
+}
+
+// callSpec describes a call the language knows: its argument count range
+// and whether it yields a value.
+type callSpec struct {
+	min, max int
+	app      bool
+	usage    string
+}
+
+var calls = map[string]callSpec{
+	"socket":     {1, 1, false, "socket(tcp|udp|icmp)"},
+	"bind":       {2, 2, false, "bind(fd, :port | addr:port)"},
+	"listen":     {1, 2, false, "listen(fd, backlog)"},
+	"accept":     {1, 1, false, "accept(fd)"},
+	"connect":    {2, 2, false, "connect(fd, host:port)"},
+	"send":       {2, 2, false, `send(fd, "text" | SIZE)`},
+	"sendto":     {3, 3, false, `sendto(fd, "text" | SIZE, host:port)`},
+	"recv":       {2, 2, false, "recv(fd, N | all | any)"},
+	"recvfrom":   {2, 2, false, "recvfrom(fd, N | any)"},
+	"shutdown":   {2, 2, false, "shutdown(fd, rd|wr|rdwr)"},
+	"close":      {1, 1, false, "close(fd)"},
+	"setsockopt": {3, 3, false, "setsockopt(fd, option, value)"},
+	"nonblock":   {1, 2, false, "nonblock(fd)"},
+	"poll":       {2, 3, false, "poll(fd, in|out|inout [, timeout])"},
+
+	"echo_server":      {1, 1, true, "echo_server(:port)"},
+	"discard_server":   {1, 1, true, "discard_server(:port)"},
+	"udp_echo":         {1, 1, true, "udp_echo(:port)"},
+	"bulk_send":        {2, 2, true, "bulk_send(host:port, SIZE)"},
+	"bulk_recv":        {2, 2, true, "bulk_recv(:port, SIZE)"},
+	"ping":             {1, 3, true, "ping(host [, count [, interval]])"},
+	"http_server":      {1, 1, true, "http_server(:port)"},
+	"http_client":      {2, 4, true, "http_client(host:port, requests [, keepalive|close [, 1.0|1.1]])"},
+	"heartbeat_server": {1, 1, true, "heartbeat_server(:port)"},
+	"heartbeat_client": {2, 3, true, "heartbeat_client(host:port, interval [, for])"},
+}
+
+func callNames() []string {
+	names := make([]string, 0, len(calls))
+	for n := range calls {
+		names = append(names, n)
+	}
+	sortStrings(names)
+	return names
+}
+
+var sockOptNames = []string{"keepalive", "linger", "rcvbuf", "sndbuf", "nodelay", "keepidle", "keepintvl", "keepcnt", "quickack", "reuseaddr"}
+
+// errnoByName maps the errno names a program may expect to their values.
+var errnoByName = map[string]syscall.Errno{
+	"EAGAIN": syscall.EAGAIN, "EWOULDBLOCK": syscall.EAGAIN, "EINPROGRESS": syscall.EINPROGRESS,
+	"ECONNREFUSED": syscall.ECONNREFUSED, "ECONNRESET": syscall.ECONNRESET, "ETIMEDOUT": syscall.ETIMEDOUT,
+	"EADDRINUSE": syscall.EADDRINUSE, "EADDRNOTAVAIL": syscall.EADDRNOTAVAIL, "EPIPE": syscall.EPIPE,
+	"ENOTCONN": syscall.ENOTCONN, "EISCONN": syscall.EISCONN, "EALREADY": syscall.EALREADY,
+	"EINVAL": syscall.EINVAL, "EBADF": syscall.EBADF, "EHOSTUNREACH": syscall.EHOSTUNREACH,
+	"ENETUNREACH": syscall.ENETUNREACH, "EMSGSIZE": syscall.EMSGSIZE, "EOPNOTSUPP": syscall.EOPNOTSUPP,
+	"ECONNABORTED": syscall.ECONNABORTED, "ENOSYS": syscall.ENOSYS, "ENOBUFS": syscall.ENOBUFS,
+}
+
+func errnoNames() []string {
+	names := []string{"OK"}
+	for n := range errnoByName {
+		names = append(names, n)
+	}
+	sortStrings(names)
+	return names
+}
+
+// errnoName returns the symbolic name of e ("ECONNREFUSED").
+func errnoName(e syscall.Errno) string {
+	best := ""
+	for n, v := range errnoByName {
+		if v == e && (best == "" || n < best) && n != "EWOULDBLOCK" {
+			best = n
+		}
+	}
+	if best == "" {
+		return fmt.Sprintf("errno %d", int(e))
+	}
+	return best
+}
+
+// posMapper turns an offset in a program's text into a file position.
+type posMapper func(off int) Pos
+
+// token kinds of the program lexer.
+type tokKind uint8
+
+const (
+	tEOF tokKind = iota
+	tWord
+	tString
+	tPunct // ( ) , ; { } = == ->
+	tNewline
+)
+
+type token struct {
+	kind tokKind
+	text string
+	off  int
+}
+
+type lexer struct {
+	src  string
+	toks []token
+}
+
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		c == '_' || c == '.' || c == ':' || c == '/' || c == '*' || c == '-' || c == '%' || c == '[' || c == ']'
+}
+
+// lex splits src into tokens; a bad character or an unterminated string
+// is reported with its offset.
+func lex(src string) ([]token, int, error) {
+	var toks []token
+	for i := 0; i < len(src); {
+		c := src[i]
+		switch {
+		case c == '#':
+			for i < len(src) && src[i] != '\n' {
+				i++
+			}
+		case c == ' ' || c == '\t' || c == '\r':
+			i++
+		case c == '\n':
+			toks = append(toks, token{tNewline, "\n", i})
+			i++
+		case c == '"':
+			var b strings.Builder
+			j := i + 1
+			for ; j < len(src) && src[j] != '"'; j++ {
+				if src[j] == '\n' {
+					return nil, i, fmt.Errorf("string not closed on its line; add a closing \"")
+				}
+				if src[j] == '\\' && j+1 < len(src) {
+					j++
+					switch src[j] {
+					case 'n':
+						b.WriteByte('\n')
+					case 'r':
+						b.WriteByte('\r')
+					case 't':
+						b.WriteByte('\t')
+					case '0':
+						b.WriteByte(0)
+					default:
+						b.WriteByte(src[j])
+					}
+					continue
+				}
+				b.WriteByte(src[j])
+			}
+			if j >= len(src) {
+				return nil, i, fmt.Errorf("string not closed; add a closing \"")
+			}
+			toks = append(toks, token{tString, b.String(), i})
+			i = j + 1
+		case c == '=' && i+1 < len(src) && src[i+1] == '=':
+			toks = append(toks, token{tPunct, "==", i})
+			i += 2
+		case c == '-' && i+1 < len(src) && src[i+1] == '>':
+			toks = append(toks, token{tPunct, "->", i})
+			i += 2
+		case strings.HasPrefix(src[i:], "→"):
+			toks = append(toks, token{tPunct, "->", i})
+			i += len("→")
+		case strings.IndexByte("(),;{}=", c) >= 0:
+			toks = append(toks, token{tPunct, string(c), i})
+			i++
+		case isWordByte(c):
+			j := i
+			for j < len(src) && isWordByte(src[j]) && !(src[j] == '-' && j+1 < len(src) && src[j+1] == '>') {
+				j++
+			}
+			toks = append(toks, token{tWord, src[i:j], i})
+			i = j
+		default:
+			return nil, i, fmt.Errorf("unexpected character %q", c)
+		}
+	}
+	toks = append(toks, token{tEOF, "", len(src)})
+	return toks, 0, nil
+}
+
+type progParser struct {
+	src   string
+	toks  []token
+	i     int
+	pos   posMapper
+	path  string
+	hosts []string
+	errs  ErrorList
+	vars  map[string]bool
+}
+
+func (p *progParser) peek() token { return p.toks[p.i] }
+func (p *progParser) next() token {
+	t := p.toks[p.i]
+	if t.kind != tEOF {
+		p.i++
+	}
+	return t
+}
+
+func (p *progParser) errAt(off int, format string, args ...any) {
+	p.errs = append(p.errs, &Error{Pos: p.pos(off), Path: p.path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// skipToEnd skips to the end of the current statement after an error.
+func (p *progParser) skipToEnd() {
+	for {
+		t := p.peek()
+		if t.kind == tEOF || t.kind == tNewline || t.text == ";" || t.text == "}" {
+			return
+		}
+		p.next()
+	}
+}
+
+// ParseProgram parses program text. hosts are the valid host names; pos
+// maps offsets in src to file positions (nil: line and column within src).
+func ParseProgram(src, path string, hosts []string, pos posMapper) (*Program, error) {
+	if pos == nil {
+		pos = textPos("program", src)
+	}
+	toks, off, err := lex(src)
+	if err != nil {
+		return nil, ErrorList{{Pos: pos(off), Path: path, Msg: err.Error()}}
+	}
+	p := &progParser{src: src, toks: toks, pos: pos, path: path, hosts: hosts, vars: map[string]bool{}}
+	body := p.block(false)
+	if len(p.errs) > 0 {
+		return nil, p.errs
+	}
+	return &Program{Body: body}, nil
+}
+
+// textPos maps offsets to line:col within src itself.
+func textPos(file, src string) posMapper {
+	return func(off int) Pos {
+		line, col := 1, 1
+		for i := 0; i < off && i < len(src); i++ {
+			if src[i] == '\n' {
+				line, col = line+1, 1
+			} else {
+				col++
+			}
+		}
+		return Pos{File: file, Line: line, Col: col}
+	}
+}
+
+func (p *progParser) block(inBraces bool) []*Stmt {
+	var body []*Stmt
+	for {
+		t := p.peek()
+		switch {
+		case t.kind == tEOF:
+			if inBraces {
+				p.errAt(t.off, "block not closed; add a }")
+			}
+			return body
+		case t.kind == tNewline || t.text == ";":
+			p.i++
+			continue
+		case t.text == "}":
+			if inBraces {
+				p.i++
+				return body
+			}
+			p.errAt(t.off, "} without a matching {")
+			p.i++
+			continue
+		}
+		n := len(p.errs)
+		st := p.stmt()
+		if len(p.errs) > n {
+			p.skipToEnd()
+			continue
+		}
+		if st != nil {
+			body = append(body, st)
+		}
+		t = p.peek()
+		if t.kind != tEOF && t.kind != tNewline && t.text != ";" && t.text != "}" {
+			p.errAt(t.off, "unexpected %q after the statement; separate statements with a newline or ;", t.text)
+			p.skipToEnd()
+		}
+	}
+}
+
+func (p *progParser) stmt() *Stmt {
+	start := p.peek()
+	st := &Stmt{Pos: p.pos(start.off)}
+	defer func() { st.Text = strings.TrimSpace(p.src[start.off:p.peek().off]) }()
+	if start.kind != tWord {
+		p.errAt(start.off, "expected a statement, found %q", start.text)
+		return nil
+	}
+	switch start.text {
+	case "sleep":
+		p.i++
+		st.Kind = StSleep
+		st.Dur = p.duration()
+		return st
+	case "repeat":
+		p.i++
+		st.Kind = StRepeat
+		t := p.next()
+		n, err := strconv.Atoi(t.text)
+		if t.kind != tWord || err != nil || n < 0 {
+			p.errAt(t.off, "repeat needs a count: repeat 5 { … }")
+			return nil
+		}
+		st.Count = n
+		st.Body = p.braces()
+		return st
+	case "every":
+		p.i++
+		st.Kind = StEvery
+		st.Dur = p.duration()
+		if t := p.next(); t.text != "for" {
+			p.errAt(t.off, "every needs a total time: every 20s for 2m { … }")
+			return nil
+		}
+		st.For = p.duration()
+		if st.Dur <= 0 {
+			p.errAt(start.off, "every needs an interval above zero")
+		}
+		st.Body = p.braces()
+		return st
+	}
+	// [var =] call(args) [== x | -> y]
+	if p.i+1 < len(p.toks) && p.toks[p.i+1].text == "=" {
+		st.Var = start.text
+		if !isIdent(st.Var) {
+			p.errAt(start.off, "%q is not a variable name; use letters, digits and _", st.Var)
+			return nil
+		}
+		p.i += 2
+	}
+	name := p.next()
+	if name.kind != tWord {
+		p.errAt(name.off, "expected a call, found %q", name.text)
+		return nil
+	}
+	spec, ok := calls[name.text]
+	if !ok {
+		p.errAt(name.off, "unknown call %q%s", name.text, didYouMean(name.text, callNames()))
+		return nil
+	}
+	st.Kind, st.Call = StCall, name.text
+	if t := p.next(); t.text != "(" {
+		p.errAt(t.off, "expected ( after %s; usage: %s", name.text, spec.usage)
+		return nil
+	}
+	for {
+		t := p.next()
+		if t.text == ")" && len(st.Args) == 0 {
+			break
+		}
+		if t.kind != tWord && t.kind != tString {
+			p.errAt(t.off, "expected an argument, found %q; usage: %s", t.text, spec.usage)
+			return nil
+		}
+		st.Args = append(st.Args, Arg{Pos: p.pos(t.off), Text: t.text, Quoted: t.kind == tString})
+		t = p.next()
+		if t.text == ")" {
+			break
+		}
+		if t.text != "," {
+			p.errAt(t.off, "expected , or ) in the arguments; usage: %s", spec.usage)
+			return nil
+		}
+	}
+	if len(st.Args) < spec.min || len(st.Args) > spec.max {
+		p.errAt(name.off, "%s takes %s; usage: %s", name.text, argCount(spec), spec.usage)
+		return nil
+	}
+	if t := p.peek(); t.text == "==" || t.text == "->" {
+		p.i++
+		v := p.next()
+		ce := &CallExpect{Pos: p.pos(t.off), Size: -1, Text: t.text + " " + v.text}
+		switch {
+		case t.text == "==" && v.kind == tString:
+			s := v.text
+			ce.Data = &s
+			ce.Text = fmt.Sprintf("== %q", s)
+		case t.text == "==" && v.kind == tWord:
+			n, err := parseSize(v.text)
+			if err != nil {
+				p.errAt(v.off, "expected \"text\" or a size after ==: %v", err)
+				return nil
+			}
+			ce.Size = n
+		case t.text == "->" && v.kind == tWord:
+			name := strings.ToUpper(v.text)
+			if name == "0" {
+				name = "OK"
+			}
+			if _, ok := errnoByName[name]; !ok && name != "OK" {
+				p.errAt(v.off, "unknown result %q%s", v.text, didYouMean(v.text, errnoNames()))
+				return nil
+			}
+			ce.Errno = name
+		default:
+			p.errAt(v.off, "expected a result after %s", t.text)
+			return nil
+		}
+		if ce.Data != nil || ce.Size >= 0 {
+			if st.Call != "recv" && st.Call != "recvfrom" {
+				p.errAt(t.off, "== compares received data; use it after recv or recvfrom (for other calls write -> ERRNO)")
+				return nil
+			}
+		}
+		st.Expect = ce
+	}
+	p.check(st, spec)
+	if st.Var != "" {
+		p.vars[st.Var] = true
+	}
+	return st
+}
+
+func argCount(s callSpec) string {
+	switch {
+	case s.min == s.max && s.min == 1:
+		return "1 argument"
+	case s.min == s.max:
+		return fmt.Sprintf("%d arguments", s.min)
+	}
+	return fmt.Sprintf("%d to %d arguments", s.min, s.max)
+}
+
+func isIdent(s string) bool {
+	if s == "" || s[0] >= '0' && s[0] <= '9' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *progParser) duration() time.Duration {
+	t := p.next()
+	d, err := parseDuration(t.text)
+	if t.kind != tWord || err != nil {
+		p.errAt(t.off, "expected a duration (e.g. 10ms, 1.5s), found %q", t.text)
+		return 0
+	}
+	return d
+}
+
+func (p *progParser) braces() []*Stmt {
+	t := p.next()
+	if t.text != "{" {
+		p.errAt(t.off, "expected { to open the loop body")
+		return nil
+	}
+	return p.block(true)
+}
+
+// argErr reports a problem with argument i of st.
+func (p *progParser) argErr(a Arg, format string, args ...any) {
+	p.errs = append(p.errs, &Error{Pos: a.Pos, Path: p.path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// check validates the arguments of a call statement.
+func (p *progParser) check(st *Stmt, spec callSpec) {
+	a := st.Args
+	fdArg := func(i int) {
+		if a[i].Quoted || !p.vars[a[i].Text] {
+			var known []string
+			for v := range p.vars {
+				known = append(known, v)
+			}
+			sortStrings(known)
+			msg := "assign it first, e.g. s = socket(tcp)"
+			if c := Suggest(a[i].Text, known); c != "" {
+				msg = fmt.Sprintf("did you mean %q?", c)
+			}
+			p.argErr(a[i], "%s: unknown socket %q; %s", st.Call, a[i].Text, msg)
+		}
+	}
+	choice := func(i int, valid ...string) {
+		for _, v := range valid {
+			if a[i].Text == v {
+				return
+			}
+		}
+		p.argErr(a[i], "%s: %q is not one of %s%s", st.Call, a[i].Text, strings.Join(valid, ", "), didYouMean(a[i].Text, valid))
+	}
+	addr := func(i int, needHost bool) {
+		if _, err := parseEndpoint(a[i].Text, p.hosts, needHost); err != nil {
+			p.argErr(a[i], "%s: %v", st.Call, err)
+		}
+	}
+	size := func(i int) {
+		if a[i].Quoted {
+			return
+		}
+		if _, err := parseSize(a[i].Text); err != nil {
+			p.argErr(a[i], "%s: %v", st.Call, err)
+		}
+	}
+	num := func(i int, what string) {
+		if n, err := strconv.Atoi(a[i].Text); err != nil || n < 0 {
+			p.argErr(a[i], "%s: %s must be a whole number, not %q", st.Call, what, a[i].Text)
+		}
+	}
+	dur := func(i int) {
+		if _, err := parseDuration(a[i].Text); err != nil {
+			p.argErr(a[i], "%s: %v", st.Call, err)
+		}
+	}
+	wantsVar := st.Call == "socket" || st.Call == "accept"
+	if st.Var != "" && !wantsVar {
+		p.errs = append(p.errs, &Error{Pos: st.Pos, Path: p.path, Msg: fmt.Sprintf("%s returns no descriptor; assign only socket() and accept()", st.Call)})
+	}
+	switch st.Call {
+	case "socket":
+		choice(0, "tcp", "udp", "icmp")
+		if st.Var == "" {
+			p.errs = append(p.errs, &Error{Pos: st.Pos, Path: p.path, Msg: "socket() needs a name: s = socket(tcp)"})
+		}
+	case "bind":
+		fdArg(0)
+		addr(1, false)
+	case "listen":
+		fdArg(0)
+		if len(a) > 1 {
+			num(1, "the backlog")
+		}
+	case "accept", "close":
+		fdArg(0)
+	case "connect":
+		fdArg(0)
+		addr(1, true)
+	case "send":
+		fdArg(0)
+		size(1)
+	case "sendto":
+		fdArg(0)
+		size(1)
+		addr(2, true)
+	case "recv", "recvfrom":
+		fdArg(0)
+		if t := a[1].Text; t != "all" && t != "any" {
+			size(1)
+		}
+	case "shutdown":
+		fdArg(0)
+		choice(1, "rd", "wr", "rdwr")
+	case "setsockopt":
+		fdArg(0)
+		choice(1, sockOptNames...)
+		num(2, "the value")
+	case "nonblock":
+		fdArg(0)
+		if len(a) > 1 {
+			choice(1, "0", "1")
+		}
+	case "poll":
+		fdArg(0)
+		choice(1, "in", "out", "inout")
+		if len(a) > 2 {
+			dur(2)
+		}
+	case "echo_server", "discard_server", "udp_echo", "http_server", "heartbeat_server":
+		addr(0, false)
+	case "bulk_send":
+		addr(0, true)
+		size(1)
+	case "bulk_recv":
+		addr(0, false)
+		size(1)
+	case "ping":
+		if _, ok := indexOf(p.hosts, a[0].Text); !ok {
+			if _, err := netip.ParseAddr(a[0].Text); err != nil {
+				p.argErr(a[0], "ping: unknown host %q%s", a[0].Text, didYouMean(a[0].Text, p.hosts))
+			}
+		}
+		if len(a) > 1 {
+			num(1, "the count")
+		}
+		if len(a) > 2 {
+			dur(2)
+		}
+	case "http_client":
+		addr(0, true)
+		num(1, "the number of requests")
+		if len(a) > 2 {
+			choice(2, "keepalive", "close")
+		}
+		if len(a) > 3 {
+			choice(3, "1.0", "1.1")
+		}
+	case "heartbeat_client":
+		addr(0, true)
+		dur(1)
+		if len(a) > 2 {
+			dur(2)
+		}
+	}
+	if spec.app && st.Var != "" {
+		p.errs = append(p.errs, &Error{Pos: st.Pos, Path: p.path, Msg: fmt.Sprintf("%s is an app and returns nothing to assign", st.Call)})
+	}
+}
+
+func indexOf(list []string, s string) (int, bool) {
+	for i, v := range list {
+		if v == s {
+			return i, true
+		}
+	}
+	return -1, false
+}
+
+func sortStrings(s []string) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}

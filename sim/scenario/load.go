@@ -1,0 +1,901 @@
+package scenario
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+	ytoken "github.com/goccy/go-yaml/token"
+)
+
+// DefaultDuration is how long a scenario runs when it names no duration.
+const DefaultDuration = 60 * time.Second
+
+// Load parses a scenario file. name is the file name used in error
+// messages. All problems found are returned together as an [ErrorList],
+// each `file:line:col: field: message`.
+func Load(name string, src []byte) (sc *Scenario, err error) {
+	defer func() {
+		if r := recover(); r != nil { // the YAML library must not take the program down
+			sc, err = nil, ErrorList{{Pos: Pos{File: name}, Msg: fmt.Sprintf("cannot read the file: %v", r)}}
+		}
+	}()
+	f, err := parser.ParseBytes(src, 0)
+	if err != nil {
+		return nil, ErrorList{yamlError(name, err)}
+	}
+	l := &loader{file: name, lines: strings.Split(string(src), "\n")}
+	if len(f.Docs) != 1 || f.Docs[0].Body == nil {
+		return nil, ErrorList{{Pos: Pos{File: name, Line: 1, Col: 1}, Msg: "expected one YAML document with name, hosts, links, programs and expect"}}
+	}
+	sc = l.scenario(f.Docs[0].Body)
+	if len(l.errs) > 0 {
+		l.errs.sort()
+		return nil, l.errs
+	}
+	return sc, nil
+}
+
+// yamlError turns a YAML syntax error into an [Error] with a position.
+func yamlError(file string, err error) *Error {
+	var te interface {
+		GetToken() *ytoken.Token
+		GetMessage() string
+	}
+	if errors.As(err, &te) && te.GetToken() != nil {
+		p := te.GetToken().Position
+		return &Error{Pos: Pos{File: file, Line: p.Line, Col: p.Column}, Msg: "YAML: " + te.GetMessage()}
+	}
+	msg := err.Error()
+	if i := strings.IndexByte(msg, '\n'); i > 0 {
+		msg = msg[:i]
+	}
+	return &Error{Pos: Pos{File: file}, Msg: "YAML: " + msg}
+}
+
+type loader struct {
+	file  string
+	lines []string
+	errs  ErrorList
+	hosts []string
+}
+
+func (l *loader) pos(n ast.Node) Pos {
+	if mv, ok := n.(*ast.MappingValueNode); ok {
+		n = mv.Key
+	}
+	if n == nil || n.GetToken() == nil {
+		return Pos{File: l.file}
+	}
+	p := n.GetToken().Position
+	return Pos{File: l.file, Line: p.Line, Col: p.Column}
+}
+
+func (l *loader) errf(n ast.Node, path, format string, args ...any) {
+	l.errs = append(l.errs, &Error{Pos: l.pos(n), Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// unwrap strips tags and anchors; aliases are refused.
+func (l *loader) unwrap(n ast.Node, path string) ast.Node {
+	for {
+		switch v := n.(type) {
+		case *ast.TagNode:
+			n = v.Value
+		case *ast.AnchorNode:
+			n = v.Value
+		case *ast.AliasNode:
+			l.errf(n, path, "aliases (*name) are not supported; write the value out")
+			return nil
+		case *ast.NullNode:
+			return nil
+		default:
+			return n
+		}
+	}
+}
+
+func kindName(n ast.Node) string {
+	switch n.(type) {
+	case *ast.MappingNode, *ast.MappingValueNode:
+		return "a mapping"
+	case *ast.SequenceNode:
+		return "a list"
+	case nil:
+		return "nothing"
+	}
+	return "a scalar"
+}
+
+// mapping returns the entries of a mapping node.
+func (l *loader) mapping(n ast.Node, path string) ([]*ast.MappingValueNode, bool) {
+	switch v := l.unwrap(n, path).(type) {
+	case *ast.MappingNode:
+		return v.Values, true
+	case *ast.MappingValueNode:
+		return []*ast.MappingValueNode{v}, true
+	case nil:
+		return nil, true
+	}
+	l.errf(n, path, "expected a mapping (key: value), found %s", kindName(n))
+	return nil, false
+}
+
+func (l *loader) list(n ast.Node, path string) ([]ast.Node, bool) {
+	switch v := l.unwrap(n, path).(type) {
+	case *ast.SequenceNode:
+		return v.Values, true
+	case nil:
+		return nil, true
+	}
+	l.errf(n, path, "expected a list (- item), found %s", kindName(n))
+	return nil, false
+}
+
+func keyString(mv *ast.MappingValueNode) string {
+	if mv.Key == nil {
+		return ""
+	}
+	if s, ok := mv.Key.(*ast.StringNode); ok {
+		return s.Value
+	}
+	return mv.Key.String()
+}
+
+// fields walks a mapping, refusing unknown and repeated keys.
+func (l *loader) fields(n ast.Node, path string, valid []string, fn func(key string, v ast.Node, mv *ast.MappingValueNode)) {
+	entries, _ := l.mapping(n, path)
+	seen := map[string]bool{}
+	for _, mv := range entries {
+		k := keyString(mv)
+		if _, ok := indexOf(valid, k); !ok {
+			l.errf(mv, path, "unknown key %q%s", k, didYouMean(k, valid))
+			continue
+		}
+		if seen[k] {
+			l.errf(mv, join(path, k), "repeated key; keep one")
+			continue
+		}
+		seen[k] = true
+		fn(k, mv.Value, mv)
+	}
+}
+
+func join(path, k string) string {
+	if path == "" {
+		return k
+	}
+	return path + "." + k
+}
+
+// scalar returns a scalar's text.
+func (l *loader) scalar(n ast.Node, path string) (string, bool) {
+	switch v := l.unwrap(n, path).(type) {
+	case *ast.StringNode:
+		return v.Value, true
+	case *ast.LiteralNode:
+		return v.Value.Value, true
+	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.InfinityNode, *ast.NanNode:
+		return v.GetToken().Value, true
+	case nil:
+		l.errf(n, path, "expected a value, found nothing")
+		return "", false
+	}
+	l.errf(n, path, "expected a single value, found %s", kindName(n))
+	return "", false
+}
+
+func (l *loader) str(n ast.Node, path string) string {
+	s, _ := l.scalar(n, path)
+	return s
+}
+
+func (l *loader) boolean(n ast.Node, path string) bool {
+	s, ok := l.scalar(n, path)
+	if !ok {
+		return false
+	}
+	switch strings.ToLower(s) {
+	case "true", "yes", "on":
+		return true
+	case "false", "no", "off":
+		return false
+	}
+	l.errf(n, path, "%q is not true or false", s)
+	return false
+}
+
+func (l *loader) integer(n ast.Node, path string, lo, hi int64) int64 {
+	s, ok := l.scalar(n, path)
+	if !ok {
+		return 0
+	}
+	v, err := strconv.ParseInt(s, 0, 64)
+	if err != nil || v < lo || v > hi {
+		l.errf(n, path, "%q is not a whole number from %d to %d", s, lo, hi)
+		return 0
+	}
+	return v
+}
+
+func (l *loader) duration(n ast.Node, path string) time.Duration {
+	s, ok := l.scalar(n, path)
+	if !ok {
+		return 0
+	}
+	d, err := parseDuration(s)
+	if err != nil {
+		l.errf(n, path, "%v", err)
+	}
+	if d < 0 {
+		l.errf(n, path, "%s is negative; use zero or more", s)
+	}
+	return d
+}
+
+func (l *loader) size(n ast.Node, path string) int {
+	s, ok := l.scalar(n, path)
+	if !ok {
+		return 0
+	}
+	v, err := parseSize(s)
+	if err != nil || v > math.MaxInt32 {
+		l.errf(n, path, "%v", err)
+	}
+	return int(v)
+}
+
+func (l *loader) prob(n ast.Node, path string) float64 {
+	s, ok := l.scalar(n, path)
+	if !ok {
+		return 0
+	}
+	v, err := parseProb(s)
+	if err != nil {
+		l.errf(n, path, "%v", err)
+	}
+	return v
+}
+
+var topKeys = []string{"name", "about", "seed", "duration", "hosts", "links", "programs", "events", "faults", "expect", "outputs"}
+
+func (l *loader) scenario(root ast.Node) *Scenario {
+	sc := &Scenario{File: l.file, Duration: DefaultDuration, hostByName: map[string]*Host{}}
+	var nodes = map[string]ast.Node{}
+	var keys = map[string]*ast.MappingValueNode{}
+	l.fields(root, "", topKeys, func(k string, v ast.Node, mv *ast.MappingValueNode) {
+		nodes[k], keys[k] = v, mv
+	})
+	if n, ok := nodes["name"]; ok {
+		sc.Name = l.str(n, "name")
+	}
+	if n, ok := nodes["about"]; ok {
+		sc.About = strings.TrimSpace(l.str(n, "about"))
+	}
+	if n, ok := nodes["seed"]; ok {
+		s, ok := l.scalar(n, "seed")
+		if ok {
+			v, err := strconv.ParseUint(s, 0, 64)
+			if err != nil {
+				l.errf(n, "seed", "%q is not a whole number from 0 to 2^64-1", s)
+			}
+			sc.Seed = v
+		}
+	}
+	if n, ok := nodes["duration"]; ok {
+		sc.Duration = l.duration(n, "duration")
+		if sc.Duration == 0 {
+			l.errf(n, "duration", "a scenario needs a duration above zero")
+		}
+	}
+	if n, ok := nodes["hosts"]; ok {
+		l.hostsNode(sc, n)
+	}
+	if len(sc.Hosts) == 0 {
+		where := ast.Node(root)
+		if mv, ok := keys["hosts"]; ok {
+			where = mv
+		}
+		l.errf(where, "hosts", "a scenario needs at least one host, e.g. client: {addr: 10.0.0.1/24}")
+		return sc
+	}
+	l.hosts = sc.HostNames()
+	if n, ok := nodes["links"]; ok {
+		l.linksNode(sc, n)
+	}
+	if n, ok := nodes["programs"]; ok {
+		entries, _ := l.mapping(n, "programs")
+		for _, mv := range entries {
+			name := keyString(mv)
+			path := "programs." + name
+			h := sc.hostByName[name]
+			if h == nil {
+				l.errf(mv, "programs", "unknown host %q%s", name, didYouMean(name, l.hosts))
+				continue
+			}
+			if h.Program != nil {
+				l.errf(mv, path, "repeated key; keep one")
+				continue
+			}
+			h.Program = l.program(mv.Value, path)
+			if h.Program != nil {
+				h.Program.Host = name
+			}
+		}
+	}
+	if n, ok := nodes["events"]; ok {
+		l.eventsNode(sc, n)
+	}
+	if n, ok := nodes["faults"]; ok {
+		items, _ := l.list(n, "faults")
+		for i, it := range items {
+			path := fmt.Sprintf("faults[%d]", i)
+			s, ok := l.scalar(it, path)
+			if !ok {
+				continue
+			}
+			f, err := parseFault(s, l.hosts)
+			if err != nil {
+				l.errf(it, path, "%v", err)
+				continue
+			}
+			f.Pos = l.pos(it)
+			if sc.linkBetween(f.Pattern.Src.Host, f.Pattern.Dst.Host) == nil {
+				l.errf(it, path, "no link joins %s and %s; a fault acts on the link between the pattern's two hosts", f.Pattern.Src.Host, f.Pattern.Dst.Host)
+				continue
+			}
+			sc.Faults = append(sc.Faults, f)
+		}
+	}
+	if n, ok := nodes["expect"]; ok {
+		items, _ := l.list(n, "expect")
+		for i, it := range items {
+			path := fmt.Sprintf("expect[%d]", i)
+			key, val := "", ""
+			switch v := l.unwrap(it, path).(type) {
+			case *ast.MappingNode, *ast.MappingValueNode:
+				entries, _ := l.mapping(v, path)
+				if len(entries) != 1 {
+					l.errf(it, path, "write one expectation per item: \"at 2s: client fd 3 state == ESTABLISHED\"")
+					continue
+				}
+				key = keyString(entries[0])
+				var ok bool
+				if val, ok = l.scalar(entries[0].Value, path); !ok {
+					continue
+				}
+			default:
+				var ok bool
+				if val, ok = l.scalar(it, path); !ok {
+					continue
+				}
+			}
+			e, err := parseExpectation(key, val, l.hosts)
+			if err != nil {
+				l.errf(it, path, "%v", err)
+				continue
+			}
+			e.Pos = l.pos(it)
+			sc.Expect = append(sc.Expect, e)
+		}
+	}
+	if n, ok := nodes["outputs"]; ok {
+		l.fields(n, "outputs", []string{"combined"}, func(k string, v ast.Node, _ *ast.MappingValueNode) {
+			sc.Outputs.Combined = l.boolean(v, "outputs.combined")
+		})
+	}
+	return sc
+}
+
+var hostKeys = []string{"addr", "mac", "mtu", "ttl", "tcp", "apps"}
+
+func (l *loader) hostsNode(sc *Scenario, n ast.Node) {
+	entries, _ := l.mapping(n, "hosts")
+	addrs := map[netip.Addr]string{}
+	for _, mv := range entries {
+		name := keyString(mv)
+		path := "hosts." + name
+		if !isIdent(strings.ReplaceAll(name, "-", "_")) {
+			l.errf(mv, path, "%q is not a host name; use letters, digits, - and _", name)
+			continue
+		}
+		if sc.hostByName[name] != nil {
+			l.errf(mv, path, "repeated host; keep one")
+			continue
+		}
+		h := &Host{Name: name, Pos: l.pos(mv)}
+		var appsNode ast.Node
+		l.fields(mv.Value, path, hostKeys, func(k string, v ast.Node, _ *ast.MappingValueNode) {
+			p := join(path, k)
+			switch k {
+			case "addr":
+				s := l.str(v, p)
+				pr, err := netip.ParsePrefix(s)
+				if err != nil || !pr.Addr().Is4() {
+					l.errf(v, p, "%q is not an IPv4 address with a prefix length, e.g. 10.0.0.1/24", s)
+					return
+				}
+				if other, dup := addrs[pr.Addr()]; dup {
+					l.errf(v, p, "address %s is already host %s's", pr.Addr(), other)
+				}
+				addrs[pr.Addr()] = name
+				h.Addr = pr
+			case "mac":
+				s := l.str(v, p)
+				m, err := net.ParseMAC(s)
+				if err != nil || len(m) != 6 {
+					l.errf(v, p, "%q is not a MAC address like 02:00:00:00:00:01", s)
+					return
+				}
+				h.MAC = m
+			case "mtu":
+				h.MTU = int(l.integer(v, p, 68, 65535))
+			case "ttl":
+				h.TTL = uint8(l.integer(v, p, 1, 255))
+			case "tcp":
+				l.tcpNode(h, v, p)
+			case "apps":
+				appsNode = v
+			}
+		})
+		if !h.Addr.IsValid() && !hasKey(l.unwrap(mv.Value, path), "addr") {
+			l.errf(mv, path, "a host needs an addr, e.g. addr: 10.0.0.1/24")
+		}
+		sc.Hosts = append(sc.Hosts, h)
+		sc.hostByName[name] = h
+		if appsNode != nil {
+			defer l.appsNode(h, appsNode, join(path, "apps"), sc)
+		}
+	}
+}
+
+// appsNode reads a host's built-in apps once every host name is known.
+func (l *loader) appsNode(h *Host, n ast.Node, path string, sc *Scenario) {
+	hosts := sc.HostNames()
+	var items []ast.Node
+	if _, isList := l.unwrap(n, path).(*ast.SequenceNode); isList {
+		items, _ = l.list(n, path)
+	} else {
+		items = []ast.Node{n}
+	}
+	for i, it := range items {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		s, ok := l.scalar(it, p)
+		if !ok {
+			continue
+		}
+		prog, err := ParseProgram(s, p, hosts, l.scalarPos(it, s))
+		if err != nil {
+			l.errs = append(l.errs, err.(ErrorList)...)
+			continue
+		}
+		for _, st := range prog.Body {
+			if spec, ok := calls[st.Call]; st.Kind != StCall || !ok || !spec.app {
+				l.errs = append(l.errs, &Error{Pos: st.Pos, Path: p, Msg: fmt.Sprintf("%q is not a built-in app; apps: echo_server, discard_server, udp_echo, bulk_send, bulk_recv, ping, http_server, http_client, heartbeat_server, heartbeat_client", st.Text)})
+				continue
+			}
+			h.Apps = append(h.Apps, st)
+		}
+	}
+}
+
+var tcpKeys = []string{"congestion", "send_buffer", "recv_buffer", "delayed_ack", "delayed_ack_time", "nagle", "sack", "timestamps", "wscale", "keepalive", "msl", "rto_min", "rto_max", "rto_initial", "retries", "syn_retries"}
+
+var congestionNames = []string{"newreno", "cubic"}
+
+func (l *loader) tcpNode(h *Host, n ast.Node, path string) {
+	t := &h.TCP
+	l.fields(n, path, tcpKeys, func(k string, v ast.Node, _ *ast.MappingValueNode) {
+		p := join(path, k)
+		switch k {
+		case "congestion":
+			s := l.str(v, p)
+			if _, ok := indexOf(congestionNames, s); !ok {
+				l.errf(v, p, "unknown congestion control %q%s", s, didYouMean(s, congestionNames))
+			}
+			t.Congestion = s
+		case "send_buffer":
+			t.SendBuffer = l.size(v, p)
+		case "recv_buffer":
+			t.RecvBuffer = l.size(v, p)
+		case "delayed_ack":
+			t.NoDelayedAck = !l.boolean(v, p)
+		case "delayed_ack_time":
+			t.DelayedAckTime = l.duration(v, p)
+		case "nagle":
+			t.NoDelay = !l.boolean(v, p)
+		case "sack":
+			t.NoSACK = !l.boolean(v, p)
+		case "timestamps":
+			t.NoTimestamps = !l.boolean(v, p)
+		case "wscale":
+			t.NoWindowScale = !l.boolean(v, p)
+		case "keepalive":
+			l.fields(v, p, []string{"idle", "interval", "count"}, func(k string, v ast.Node, _ *ast.MappingValueNode) {
+				switch k {
+				case "idle":
+					t.KeepIdle = l.duration(v, join(p, k))
+				case "interval":
+					t.KeepInterval = l.duration(v, join(p, k))
+				case "count":
+					t.KeepCount = int(l.integer(v, join(p, k), 1, 1000))
+				}
+			})
+		case "msl":
+			t.MSL = l.duration(v, p)
+		case "rto_min":
+			t.RTOMin = l.duration(v, p)
+		case "rto_max":
+			t.RTOMax = l.duration(v, p)
+		case "rto_initial":
+			t.RTOInitial = l.duration(v, p)
+		case "retries":
+			t.Retries = int(l.integer(v, p, 1, 100))
+		case "syn_retries":
+			t.SynRetries = int(l.integer(v, p, 1, 100))
+		}
+	})
+}
+
+var impairKeys = []string{"delay", "jitter", "rate", "queue", "loss", "burst_loss", "duplicate", "reorder", "reorder_delay", "corrupt", "mtu"}
+
+var linkKeys = append([]string{"ends", "forward", "reverse"}, impairKeys...)
+
+// impairField sets one impairment field on every target.
+func (l *loader) impairField(k string, v ast.Node, p string, targets ...*Impair) {
+	for i, t := range targets {
+		if i > 0 {
+			*t = setLike(*targets[0], *t, k)
+			continue
+		}
+		switch k {
+		case "delay":
+			t.Delay = l.duration(v, p)
+		case "jitter":
+			t.Jitter = l.duration(v, p)
+		case "rate":
+			s := l.str(v, p)
+			r, err := parseRate(s)
+			if err != nil {
+				l.errf(v, p, "%v", err)
+			}
+			t.Rate = r
+		case "queue":
+			s := l.str(v, p)
+			if n, err := strconv.Atoi(s); err == nil && n >= 0 {
+				t.QueuePackets = n
+			} else if b, err := parseSize(s); err == nil {
+				t.QueueBytes = int(b)
+			} else {
+				l.errf(v, p, "%q is not a queue limit; write a number of packets (100) or a size (64KiB)", s)
+			}
+		case "loss":
+			t.Loss = l.prob(v, p)
+		case "burst_loss":
+			l.fields(v, p, []string{"p", "r", "loss_good", "loss_bad"}, func(k string, v ast.Node, _ *ast.MappingValueNode) {
+				q := l.prob(v, join(p, k))
+				switch k {
+				case "p":
+					t.Burst.P = q
+				case "r":
+					t.Burst.R = q
+				case "loss_good":
+					t.Burst.LossGood = q
+				case "loss_bad":
+					t.Burst.LossBad = q
+				}
+			})
+			if t.Burst.P > 0 && t.Burst.LossBad == 0 {
+				t.Burst.LossBad = 1
+			}
+		case "duplicate":
+			t.Duplicate = l.prob(v, p)
+		case "reorder":
+			t.Reorder = l.prob(v, p)
+		case "reorder_delay":
+			t.ReorderDelay = l.duration(v, p)
+		case "corrupt":
+			t.Corrupt = l.prob(v, p)
+		case "mtu":
+			t.MTU = int(l.integer(v, p, 68, 65535))
+		}
+	}
+}
+
+// setLike copies field k from src into dst.
+func setLike(src, dst Impair, k string) Impair {
+	switch k {
+	case "delay":
+		dst.Delay = src.Delay
+	case "jitter":
+		dst.Jitter = src.Jitter
+	case "rate":
+		dst.Rate = src.Rate
+	case "queue":
+		dst.QueueBytes, dst.QueuePackets = src.QueueBytes, src.QueuePackets
+	case "loss":
+		dst.Loss = src.Loss
+	case "burst_loss":
+		dst.Burst = src.Burst
+	case "duplicate":
+		dst.Duplicate = src.Duplicate
+	case "reorder":
+		dst.Reorder = src.Reorder
+	case "reorder_delay":
+		dst.ReorderDelay = src.ReorderDelay
+	case "corrupt":
+		dst.Corrupt = src.Corrupt
+	case "mtu":
+		dst.MTU = src.MTU
+	}
+	return dst
+}
+
+func (l *loader) linksNode(sc *Scenario, n ast.Node) {
+	items, _ := l.list(n, "links")
+	for i, it := range items {
+		path := fmt.Sprintf("links[%d]", i)
+		lk := &Link{Pos: l.pos(it)}
+		var dirs []struct {
+			k string
+			v ast.Node
+		}
+		hasEnds := false
+		l.fields(it, path, linkKeys, func(k string, v ast.Node, _ *ast.MappingValueNode) {
+			p := join(path, k)
+			switch k {
+			case "ends":
+				hasEnds = true
+				ends, _ := l.list(v, p)
+				if len(ends) != 2 {
+					l.errf(v, p, "a link has two ends: ends: [client, server]")
+					return
+				}
+				for j, e := range ends {
+					name := l.str(e, p)
+					if !isHost(name, l.hosts) {
+						l.errf(e, p, "unknown host %q%s", name, didYouMean(name, l.hosts))
+					}
+					lk.Ends[j] = name
+				}
+				if lk.Ends[0] == lk.Ends[1] {
+					l.errf(v, p, "a link joins two different hosts")
+				}
+			case "forward", "reverse":
+				dirs = append(dirs, struct {
+					k string
+					v ast.Node
+				}{k, v})
+			default:
+				l.impairField(k, v, p, &lk.Forward, &lk.Reverse)
+			}
+		})
+		for _, d := range dirs {
+			t := &lk.Forward
+			if d.k == "reverse" {
+				t = &lk.Reverse
+			}
+			p := join(path, d.k)
+			l.fields(d.v, p, impairKeys, func(k string, v ast.Node, _ *ast.MappingValueNode) {
+				l.impairField(k, v, join(p, k), t)
+			})
+		}
+		if !hasEnds {
+			l.errf(it, path, "a link needs its ends: ends: [client, server]")
+			continue
+		}
+		for _, other := range sc.Links {
+			if other.Ends == lk.Ends || other.Ends == [2]string{lk.Ends[1], lk.Ends[0]} {
+				l.errf(it, path, "%s and %s are already linked; each host has one interface", lk.Ends[0], lk.Ends[1])
+			}
+		}
+		for _, e := range lk.Ends {
+			for _, other := range sc.Links {
+				if other.Ends[0] == e || other.Ends[1] == e {
+					l.errf(it, path, "host %s is already on link %s; each host has one interface (routers are not supported yet)", e, other.Name())
+				}
+			}
+		}
+		sc.Links = append(sc.Links, lk)
+	}
+}
+
+// linkBetween returns the link joining hosts a and b, or nil.
+func (s *Scenario) linkBetween(a, b string) *Link {
+	for _, lk := range s.Links {
+		if lk.Ends == [2]string{a, b} || lk.Ends == [2]string{b, a} {
+			return lk
+		}
+	}
+	return nil
+}
+
+var eventKeys = []string{"at", "link", "state", "set", "forward", "reverse"}
+
+func (l *loader) eventsNode(sc *Scenario, n ast.Node) {
+	items, _ := l.list(n, "events")
+	for i, it := range items {
+		path := fmt.Sprintf("events[%d]", i)
+		ev := &TimedEvent{Pos: l.pos(it)}
+		hasAt := false
+		l.fields(it, path, eventKeys, func(k string, v ast.Node, _ *ast.MappingValueNode) {
+			p := join(path, k)
+			switch k {
+			case "at":
+				hasAt = true
+				ev.At = l.duration(v, p)
+			case "link":
+				s := l.str(v, p)
+				var names []string
+				for _, lk := range sc.Links {
+					names = append(names, lk.Name())
+					if lk.Name() == s || lk.Ends[1]+"-"+lk.Ends[0] == s {
+						ev.Link = lk.Name()
+					}
+				}
+				if ev.Link == "" {
+					l.errf(v, p, "unknown link %q%s", s, didYouMean(s, names))
+				}
+			case "state":
+				s := l.str(v, p)
+				up := s == "up"
+				if s != "up" && s != "down" {
+					l.errf(v, p, "state is up or down, not %q", s)
+				}
+				ev.Up = &up
+			case "set", "forward", "reverse":
+				if ev.Set != nil {
+					l.errf(v, p, "use one of set, forward, reverse per event")
+					return
+				}
+				ev.Set = &Impair{}
+				ev.Dir = map[string]int{"set": 0, "forward": 1, "reverse": 2}[k]
+				l.fields(v, p, impairKeys, func(k string, v ast.Node, _ *ast.MappingValueNode) {
+					l.impairField(k, v, join(p, k), ev.Set)
+				})
+			}
+		})
+		if !hasAt {
+			l.errf(it, path, "an event needs a time: at: 5s")
+		}
+		if ev.Link == "" && len(sc.Links) > 0 && !hasKey(it, "link") {
+			l.errf(it, path, "an event needs a link: link: %s", sc.Links[0].Name())
+		}
+		if ev.Up == nil && ev.Set == nil {
+			l.errf(it, path, "an event needs a change: state: down|up, or set: {loss: 5%%}")
+		}
+		sc.Events = append(sc.Events, ev)
+	}
+}
+
+func hasKey(n ast.Node, k string) bool {
+	var entries []*ast.MappingValueNode
+	switch v := n.(type) {
+	case *ast.MappingNode:
+		entries = v.Values
+	case *ast.MappingValueNode:
+		entries = []*ast.MappingValueNode{v}
+	}
+	for _, mv := range entries {
+		if keyString(mv) == k {
+			return true
+		}
+	}
+	return false
+}
+
+// program parses a program scalar, mapping positions inside it to the file.
+func (l *loader) program(n ast.Node, path string) *Program {
+	s, ok := l.scalar(n, path)
+	if !ok {
+		return nil
+	}
+	prog, err := ParseProgram(s, path, l.hosts, l.scalarPos(n, s))
+	if err != nil {
+		l.errs = append(l.errs, err.(ErrorList)...)
+		return nil
+	}
+	return prog
+}
+
+// scalarPos maps offsets within a scalar's value to file positions. For
+// a block scalar (| or >) the content starts on the line after the
+// indicator, indented; for an inline scalar it starts at the token (after
+// the quote, if quoted).
+func (l *loader) scalarPos(n ast.Node, val string) posMapper {
+	n = l.unwrap(n, "")
+	base := l.pos(n)
+	lineCol := textPos(l.file, val)
+	if lit, ok := n.(*ast.LiteralNode); ok {
+		startLine := lit.Start.Position.Line // the | line
+		indent := 0
+		for i := startLine; i < len(l.lines); i++ { // l.lines[i] is file line i+1
+			t := strings.TrimLeft(l.lines[i], " ")
+			if strings.TrimSpace(t) != "" {
+				indent = len(l.lines[i]) - len(t)
+				break
+			}
+		}
+		return func(off int) Pos {
+			p := lineCol(off)
+			return Pos{File: l.file, Line: startLine + p.Line, Col: indent + p.Col}
+		}
+	}
+	quoted := 0
+	if tk := n.GetToken(); tk != nil && (tk.Type == ytoken.DoubleQuoteType || tk.Type == ytoken.SingleQuoteType) {
+		quoted = 1
+	}
+	return func(off int) Pos {
+		p := lineCol(off)
+		if p.Line == 1 {
+			return Pos{File: l.file, Line: base.Line, Col: base.Col + quoted + p.Col - 1}
+		}
+		return Pos{File: l.file, Line: base.Line + p.Line - 1, Col: p.Col}
+	}
+}
+
+// parseFault reads "drop 2nd client > server [P.]", "delay 1st server >
+// client [S.] by 3s", "duplicate 3rd client > server [.]", "corrupt 1st
+// client > server [P.] at 60".
+func parseFault(s string, hosts []string) (*Fault, error) {
+	f := &Fault{Text: strings.TrimSpace(s), Offset: -1}
+	w := strings.Fields(s)
+	const usage = `write a fault as ACTION NTH SRC > DST [flags] …, e.g. "drop 2nd client > server [P.]", "delay 1st server > client [S.] by 3s", "corrupt 1st client > server [P.] at 60"`
+	if len(w) < 5 {
+		return nil, fmt.Errorf("%s", usage)
+	}
+	actions := []string{"drop", "delay", "duplicate", "corrupt"}
+	switch w[0] {
+	case "drop":
+		f.Action = FaultDrop
+	case "delay":
+		f.Action = FaultDelay
+	case "duplicate":
+		f.Action = FaultDuplicate
+	case "corrupt":
+		f.Action = FaultCorrupt
+	default:
+		return nil, fmt.Errorf("unknown fault %q%s", w[0], didYouMean(w[0], actions))
+	}
+	nth := strings.TrimRight(w[1], "stndrh")
+	n, err := strconv.Atoi(nth)
+	if err != nil || n < 1 {
+		return nil, fmt.Errorf("%q is not an ordinal like 1st, 2nd, 3rd; %s", w[1], usage)
+	}
+	f.N = n
+	rest := w[2:]
+	switch f.Action {
+	case FaultDelay:
+		if len(rest) < 2 || rest[len(rest)-2] != "by" {
+			return nil, fmt.Errorf("delay needs a time at the end: delay 1st server > client [S.] by 3s")
+		}
+		d, err := parseDuration(rest[len(rest)-1])
+		if err != nil {
+			return nil, err
+		}
+		f.Delay, rest = d, rest[:len(rest)-2]
+	case FaultCorrupt:
+		if len(rest) >= 2 && rest[len(rest)-2] == "at" {
+			o, err := strconv.Atoi(rest[len(rest)-1])
+			if err != nil || o < 0 {
+				return nil, fmt.Errorf("corrupt … at N: %q is not a byte offset", rest[len(rest)-1])
+			}
+			f.Offset, rest = o, rest[:len(rest)-2]
+		}
+	}
+	p, err := ParsePattern(strings.Join(rest, " "), hosts)
+	if err != nil {
+		return nil, err
+	}
+	if p.Src.Host == "" || p.Dst.Host == "" {
+		return nil, fmt.Errorf("a fault's pattern names both hosts: SRC > DST; %s", usage)
+	}
+	f.Pattern = p
+	return f, nil
+}

@@ -1,0 +1,143 @@
+package scenario
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+const exampleYAML = `name: handshake
+about: Three-way handshake, one request and reply, orderly close.
+seed: 7
+hosts:
+  client: {addr: 10.0.0.1/24}
+  server:
+    addr: 10.0.0.2/24
+    tcp: {congestion: cubic, delayed_ack: false, keepalive: {idle: 10s}}
+links:
+  - ends: [client, server]
+    delay: 10ms
+    rate: 100Mbit
+    forward: {loss: 2%}
+programs:
+  server: |
+    l = socket(tcp); bind(l, :80); listen(l, 8)
+    c = accept(l)
+    recv(c, 5) == "hello"
+    send(c, "world"); close(c)
+  client: |
+    sleep 1ms
+    s = socket(tcp); connect(s, server:80)
+    send(s, "hello"); recv(s, 5) == "world"; close(s)
+faults:
+  - drop 2nd client > server [P.]
+expect:
+  - client > server  [S]
+  - server > client  [S.] ack 1
+  - no [R]
+  - at 2s: client fd 3 cwnd >= 14600
+  - server tcp.RetransSegs == 0
+`
+
+func TestLoadExample(t *testing.T) {
+	sc, err := Load("handshake.yaml", []byte(exampleYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.Name != "handshake" || sc.Seed != 7 || len(sc.Hosts) != 2 || len(sc.Links) != 1 {
+		t.Fatalf("got %+v", sc)
+	}
+	srv := sc.Host("server")
+	if srv.TCP.Congestion != "cubic" || !srv.TCP.NoDelayedAck || srv.TCP.KeepIdle != 10*time.Second {
+		t.Errorf("server tcp = %+v", srv.TCP)
+	}
+	lk := sc.Links[0]
+	if lk.Forward.Delay != 10*time.Millisecond || lk.Reverse.Delay != 10*time.Millisecond || lk.Forward.Rate != 100e6 {
+		t.Errorf("link = %+v", lk)
+	}
+	if lk.Forward.Loss != 0.02 || lk.Reverse.Loss != 0 {
+		t.Errorf("loss forward %v reverse %v", lk.Forward.Loss, lk.Reverse.Loss)
+	}
+	body := srv.Program.Body
+	if len(body) != 7 || body[0].Var != "l" || body[0].Call != "socket" {
+		t.Fatalf("server program = %d statements", len(body))
+	}
+	if got := body[4].Pos; got.Line != 18 || got.Col != 5 {
+		t.Errorf("recv position = %v, want line 18 col 5", got)
+	}
+	if e := body[4].Expect; e == nil || e.Data == nil || *e.Data != "hello" {
+		t.Errorf("recv expectation = %+v", e)
+	}
+	if len(sc.Expect) != 5 || sc.Expect[2].Kind != ExpNone || sc.Expect[3].Kind != ExpSocket || sc.Expect[4].Kind != ExpCounter {
+		t.Fatalf("expect = %+v", sc.Expect)
+	}
+	if e := sc.Expect[3]; *e.At != 2*time.Second || e.FD != 3 || e.Field != "cwnd" || e.Op != ">=" {
+		t.Errorf("socket expectation = %+v", e)
+	}
+	if f := sc.Faults[0]; f.Action != FaultDrop || f.N != 2 || f.Pattern.Flags != "P." {
+		t.Errorf("fault = %+v", f)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	base := "hosts:\n  client: {addr: 10.0.0.1/24}\n  server: {addr: 10.0.0.2/24}\n"
+	tests := []struct {
+		name, src, want string
+	}{
+		{"unknown top key", "nmae: x\n" + base, `x.yaml:1:1: unknown key "nmae"; did you mean "name"?`},
+		{"unknown host key", "hosts:\n  client: {adr: 10.0.0.1/24}\n", `x.yaml:2:12: hosts.client: unknown key "adr"; did you mean "addr"?`},
+		{"bad addr", "hosts:\n  client: {addr: 10.0.0.300/24}\n", `x.yaml:2:18: hosts.client.addr: "10.0.0.300/24" is not an IPv4 address`},
+		{"congestion typo", "hosts:\n  client:\n    addr: 10.0.0.1/24\n    tcp: {congestion: cubc}\n", `x.yaml:4:23: hosts.client.tcp.congestion: unknown congestion control "cubc"; did you mean "cubic"?`},
+		{"unknown host in link", base + "links:\n  - ends: [client, sever]\n", `x.yaml:5:20: links[0].ends: unknown host "sever"; did you mean "server"?`},
+		{"bad rate", base + "links:\n  - ends: [client, server]\n    rate: 100Mbits\n", `x.yaml:6:11: links[0].rate: "100Mbits" is not a rate`},
+		{"unknown program host", base + "programs:\n  clinet: |\n    sleep 1s\n", `x.yaml:5:3: programs: unknown host "clinet"; did you mean "client"?`},
+		{"program call typo", base + "programs:\n  client: |\n    s = socket(tcp)\n    conect(s, server:80)\n", `x.yaml:7:5: programs.client: unknown call "conect"; did you mean "connect"?`},
+		{"program host typo", base + "programs:\n  client: |\n    s = socket(tcp)\n    connect(s, sever:80)\n", `x.yaml:7:16: programs.client: connect: unknown host "sever" in "sever:80"; did you mean "server"?`},
+		{"program unknown socket", base + "programs:\n  client: |\n    s = socket(tcp)\n    close(x)\n", `x.yaml:7:11: programs.client: close: unknown socket "x"`},
+		{"inline program", base + "programs:\n  client: \"sleep 1ms; s = socket(tpc)\"\n", `x.yaml:5:34: programs.client: socket: "tpc" is not one of tcp, udp, icmp; did you mean "tcp"?`},
+		{"bad errno", base + "programs:\n  client: |\n    s = socket(tcp)\n    connect(s, server:81) -> ECONNREFUSD\n", `did you mean "ECONNREFUSED"?`},
+		{"expect host typo", base + "expect:\n  - clinet > server [S]\n", `x.yaml:5:5: expect[0]: unknown host "clinet"; did you mean "client"?`},
+		{"expect flags", base + "expect:\n  - client > server [X]\n", `is not a TCP flag`},
+		{"expect field", base + "expect:\n  - \"at 1s: client fd 3 cwdn >= 10\"\n", `unknown socket field "cwdn"; did you mean "cwnd"?`},
+		{"no hosts", "name: x\n", `a scenario needs at least one host`},
+		{"yaml syntax", "hosts: [a, b\n", `x.yaml:1:`},
+		{"unclosed string", base + "programs:\n  client: |\n    s = socket(tcp)\n    send(s, \"abc)\n", `x.yaml:7:13: programs.client: string not closed`},
+		{"fault no link", base + "faults:\n  - drop 1st client > server [S]\n", `no link joins client and server`},
+		{"event link typo", base + "links:\n  - ends: [client, server]\nevents:\n  - {at: 1s, link: client-srver, state: down}\n", `unknown link "client-srver"; did you mean "client-server"?`},
+		{"alias", "x: &a 1\n" + base, `unknown key "x"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load("x.yaml", []byte(tt.src))
+			if err == nil {
+				t.Fatalf("no error, want %q", tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error:\n%v\nwant it to contain:\n%s", err, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzLoad(f *testing.F) {
+	f.Add([]byte(exampleYAML))
+	f.Add([]byte("hosts:\n  a: {addr: 10.0.0.1/24}\nprograms:\n  a: \"repeat 3 { sleep 1s }\"\n"))
+	f.Add([]byte("hosts: [a, b\n"))
+	f.Add([]byte("{}"))
+	f.Add([]byte("- a\n- b\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		sc, err := Load("fuzz.yaml", src)
+		if err == nil && sc == nil {
+			t.Fatal("nil scenario without an error")
+		}
+	})
+}
+
+func FuzzParseProgram(f *testing.F) {
+	f.Add("s = socket(tcp); connect(s, b:80)\nsend(s, 1MiB)\nrecv(s, all) == \"x\"")
+	f.Add("every 1s for 10s { repeat 2 { sleep 1ms } }")
+	f.Add("x = (")
+	f.Fuzz(func(t *testing.T, src string) {
+		ParseProgram(src, "p", []string{"a", "b"}, nil)
+	})
+}

@@ -1,0 +1,210 @@
+package scenario
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"stacklab/stack"
+)
+
+// pktSummary is what expectations see of one frame at one vantage point.
+type pktSummary struct {
+	Time     time.Duration // since the start of the run
+	Vantage  string        // the host whose NIC saw it
+	Dir      stack.Dir
+	ID       uint64
+	Src, Dst netip.AddrPort // port 0 for ICMP and ARP
+	Proto    string         // "tcp", "udp", "icmp", "arp", "ip", "?"
+	Flags    string         // tcpdump style: "S", "S.", ".", "P.", "F.", "R", "R."
+	Seq, Ack uint32         // relative to each direction's ISN
+	Len      int            // payload bytes (TCP/UDP), ICMP data
+	Win      int
+	ICMP     string // "echo", "echo-reply", "unreachable", "time-exceeded", …
+}
+
+// flowKey names one direction of a transport flow.
+type flowKey struct{ src, dst netip.AddrPort }
+
+// decoder turns frames into summaries, tracking each TCP direction's
+// initial sequence number for relative numbers, as tcpdump and Wireshark do.
+type decoder struct {
+	isn map[flowKey]uint32
+}
+
+func newDecoder() *decoder { return &decoder{isn: map[flowKey]uint32{}} }
+
+// decode fills sum from a frame; it never panics on short input.
+func (d *decoder) decode(data []byte, lt stack.LinkType, sum *pktSummary) {
+	sum.Proto = "?"
+	if lt == stack.LinkEthernet {
+		if len(data) < 14 {
+			return
+		}
+		switch binary.BigEndian.Uint16(data[12:14]) {
+		case 0x0806:
+			sum.Proto = "arp"
+			if len(data) >= 14+28 {
+				a := data[14:]
+				sum.Src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(a[14:18])), 0)
+				sum.Dst = netip.AddrPortFrom(netip.AddrFrom4([4]byte(a[24:28])), 0)
+				if binary.BigEndian.Uint16(a[6:8]) == 1 {
+					sum.Flags = "request"
+				} else {
+					sum.Flags = "reply"
+				}
+			}
+			return
+		case 0x0800:
+			data = data[14:]
+		default:
+			return
+		}
+	}
+	if len(data) < 20 || data[0]>>4 != 4 {
+		return
+	}
+	ihl := int(data[0]&0xf) * 4
+	total := int(binary.BigEndian.Uint16(data[2:4]))
+	if ihl < 20 || total < ihl || len(data) < ihl {
+		return
+	}
+	if total < len(data) {
+		data = data[:total]
+	}
+	src := netip.AddrFrom4([4]byte(data[12:16]))
+	dst := netip.AddrFrom4([4]byte(data[16:20]))
+	sum.Src, sum.Dst = netip.AddrPortFrom(src, 0), netip.AddrPortFrom(dst, 0)
+	sum.Proto = "ip"
+	if binary.BigEndian.Uint16(data[6:8])&0x1fff != 0 {
+		return // a later fragment
+	}
+	proto := data[9]
+	l4 := data[ihl:]
+	switch proto {
+	case 1:
+		sum.Proto = "icmp"
+		if len(l4) < 8 {
+			return
+		}
+		sum.Len = len(l4) - 8
+		switch l4[0] {
+		case 0:
+			sum.ICMP = "echo-reply"
+		case 8:
+			sum.ICMP = "echo"
+		case 3:
+			sum.ICMP = "unreachable"
+		case 11:
+			sum.ICMP = "time-exceeded"
+		default:
+			sum.ICMP = fmt.Sprintf("type-%d", l4[0])
+		}
+		if l4[0] == 0 || l4[0] == 8 {
+			sum.Seq = uint32(binary.BigEndian.Uint16(l4[6:8]))
+		}
+	case 17:
+		sum.Proto = "udp"
+		if len(l4) < 8 {
+			return
+		}
+		sum.Src = netip.AddrPortFrom(src, binary.BigEndian.Uint16(l4[0:2]))
+		sum.Dst = netip.AddrPortFrom(dst, binary.BigEndian.Uint16(l4[2:4]))
+		sum.Len = len(l4) - 8
+	case 6:
+		sum.Proto = "tcp"
+		if len(l4) < 20 {
+			return
+		}
+		sum.Src = netip.AddrPortFrom(src, binary.BigEndian.Uint16(l4[0:2]))
+		sum.Dst = netip.AddrPortFrom(dst, binary.BigEndian.Uint16(l4[2:4]))
+		off := int(l4[12]>>4) * 4
+		if off < 20 || off > len(l4) {
+			return
+		}
+		sum.Len = len(l4) - off
+		fl := l4[13]
+		sum.Flags = tcpFlags(fl)
+		sum.Win = int(binary.BigEndian.Uint16(l4[14:16]))
+		seq := binary.BigEndian.Uint32(l4[4:8])
+		ack := binary.BigEndian.Uint32(l4[8:12])
+		k := flowKey{sum.Src, sum.Dst}
+		if fl&0x02 != 0 { // SYN: a new connection in this direction
+			d.isn[k] = seq
+		}
+		if isn, ok := d.isn[k]; ok {
+			seq -= isn
+		} else {
+			d.isn[k] = seq
+			seq = 0
+		}
+		sum.Seq = seq
+		if fl&0x10 != 0 {
+			if isn, ok := d.isn[flowKey{sum.Dst, sum.Src}]; ok {
+				ack -= isn
+			}
+			sum.Ack = ack
+		}
+	}
+}
+
+// tcpFlags writes flags as tcpdump does: F S R P U E W, then "." for ACK.
+func tcpFlags(f byte) string {
+	var b [9]byte
+	n := 0
+	for _, x := range []struct {
+		bit byte
+		c   byte
+	}{{0x01, 'F'}, {0x02, 'S'}, {0x04, 'R'}, {0x08, 'P'}, {0x20, 'U'}, {0x40, 'E'}, {0x80, 'W'}, {0x10, '.'}} {
+		if f&x.bit != 0 {
+			b[n] = x.c
+			n++
+		}
+	}
+	if n == 0 {
+		return "none"
+	}
+	return string(b[:n])
+}
+
+// String prints the summary in the terse style patterns are written in,
+// with names for known addresses.
+func (p *pktSummary) format(names map[netip.Addr]string) string {
+	name := func(ap netip.AddrPort) string {
+		n, ok := names[ap.Addr()]
+		if !ok {
+			n = ap.Addr().String()
+		}
+		if ap.Port() != 0 {
+			n = fmt.Sprintf("%s:%d", n, ap.Port())
+		}
+		return n
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s > %s", name(p.Src), name(p.Dst))
+	switch p.Proto {
+	case "tcp":
+		fmt.Fprintf(&b, " [%s] seq %d", p.Flags, p.Seq)
+		if p.Len > 0 {
+			fmt.Fprintf(&b, ":%d", p.Seq+uint32(p.Len))
+		}
+		if strings.Contains(p.Flags, ".") {
+			fmt.Fprintf(&b, " ack %d", p.Ack)
+		}
+		fmt.Fprintf(&b, " win %d len %d", p.Win, p.Len)
+	case "udp":
+		fmt.Fprintf(&b, " udp len %d", p.Len)
+	case "icmp":
+		fmt.Fprintf(&b, " icmp %s", p.ICMP)
+		if p.ICMP == "echo" || p.ICMP == "echo-reply" {
+			fmt.Fprintf(&b, " seq %d", p.Seq)
+		}
+	case "arp":
+		fmt.Fprintf(&b, " arp %s", p.Flags)
+	default:
+		b.WriteString(" " + p.Proto)
+	}
+	return b.String()
+}

@@ -1,0 +1,534 @@
+package tcp
+
+import (
+	"io"
+	"syscall"
+	"time"
+
+	"stacklab/stack/core"
+	"stacklab/stack/tcp/cc"
+	"stacklab/stack/tcp/seqnum"
+)
+
+// maxOOO bounds the number of out-of-order ranges a connection keeps
+// (bounded reassembly); a segment that would need more is dropped.
+const maxOOO = 16
+
+// oooRange is a range of out-of-order data held past RCV.NXT.
+type oooRange struct {
+	sackBlock
+	stamp uint32 // insertion order, for the most recent SACK block first
+}
+
+// Conn is one TCP connection. Its methods must be called with the
+// stack's lock held; none blocks.
+type Conn struct {
+	p        *Proto
+	tuple    core.Tuple
+	state    State
+	passive  bool
+	listener *Listener // while unaccepted
+	notify   func()
+
+	// Settings.
+	sndBufSize, rcvBufSize int
+	noDelay, quickAck      bool
+	keepAlive              bool
+	keepIdle, keepIntvl    time.Duration
+	keepCnt                int
+	linger                 bool
+	lingerSec              int
+
+	// Send sequence space (RFC 9293 §3.3.1). sndMax is the highest
+	// sequence number sent; sndNxt goes back to sndUna after an RTO.
+	iss, sndUna, sndNxt, sndMax seqnum.Value
+	sndBase                     seqnum.Value // sequence number of sndBuf's first byte
+	sndWnd, maxSndWnd           uint32
+	sndWl1, sndWl2              seqnum.Value
+	sndBuf                      ring
+	finQueued                   bool // a FIN follows sndBuf
+
+	// Receive sequence space. rcvAdv is the right edge advertised.
+	irs, rcvNxt, rcvAdv seqnum.Value
+	rcvBuf              ring
+	ooo                 [maxOOO]oooRange
+	nooo                int
+	oooStamp            uint32
+	finRcvd             bool // FIN processed
+	rcvFinPending       bool // FIN received out of order at rcvFinSeq
+	rcvFinSeq           seqnum.Value
+	lastAckSent         seqnum.Value
+	ackNow              bool
+	ackPending          bool // data received and not yet acknowledged
+	ackWhy              string
+
+	// Negotiated options.
+	mss, rcvMSS          int
+	sndWScale, rcvWScale uint8
+	wsOK, tsOK, sackOK   bool
+	tsRecent             uint32
+	tsOffset             uint32
+
+	// RTT and RTO (RFC 6298).
+	srtt, rttvar, rto time.Duration
+	rttTiming         bool
+	rttSeq            seqnum.Value
+	rttStart          time.Time
+	backoff           int
+
+	// Congestion control and loss recovery.
+	cc         cc.Controller
+	dupAcks    int
+	inRecovery bool
+	recover    seqnum.Value
+	lastSend   time.Time
+
+	// Timers.
+	rtx, delack, ka ctimer
+	persist         bool // rtx runs as the persist timer
+	probes          int  // keepalive probes unanswered
+	zwpProbes       int  // zero-window probes sent since the window closed
+	lastRecv        time.Time
+
+	// Socket state.
+	err            error // pending SO_ERROR
+	dead           bool  // the connection is gone (CLOSED)
+	rdShut, wrShut bool
+	orphan         bool // Close was called
+
+	retrans, rtos, fastRetrans           uint64
+	bytesSent, bytesAcked, bytesReceived uint64
+}
+
+func (p *Proto) newConn(t core.Tuple, o *SockOpts, mtu int) *Conn {
+	cfg := &p.cfg
+	c := &Conn{
+		p:          p,
+		tuple:      t,
+		sndBufSize: cfg.SendBuffer,
+		rcvBufSize: cfg.RecvBuffer,
+		noDelay:    cfg.NoDelay,
+		quickAck:   cfg.NoDelayedAck,
+		keepIdle:   cfg.KeepIdle,
+		keepIntvl:  cfg.KeepInterval,
+		keepCnt:    cfg.KeepCount,
+		rto:        cfg.RTOInitial,
+		lastRecv:   p.net.Now(),
+	}
+	name := ""
+	if o != nil {
+		if o.SendBuffer > 0 {
+			c.sndBufSize = o.SendBuffer
+		}
+		if o.RecvBuffer > 0 {
+			c.rcvBufSize = o.RecvBuffer
+		}
+		c.noDelay = c.noDelay || o.NoDelay
+		c.quickAck = c.quickAck || o.QuickAck
+		c.keepAlive = o.KeepAlive
+		if o.KeepIdle > 0 {
+			c.keepIdle = o.KeepIdle
+		}
+		if o.KeepInterval > 0 {
+			c.keepIntvl = o.KeepInterval
+		}
+		if o.KeepCount > 0 {
+			c.keepCnt = o.KeepCount
+		}
+		c.linger, c.lingerSec = o.Linger, o.LingerSec
+		name = o.Congestion
+	}
+	if mtu <= 0 {
+		mtu = 1500
+	}
+	c.rcvMSS = min(mtu-40, 65535-40)
+	c.mss = c.rcvMSS
+	c.cc = p.newController(name, c.mss)
+	if !cfg.NoWindowScale {
+		for c.rcvBufSize>>c.rcvWScale > 65535 && c.rcvWScale < 14 {
+			c.rcvWScale++
+		}
+	}
+	if !cfg.NoTimestamps {
+		c.tsOffset = p.net.Rand().Uint32()
+	}
+	c.rtx.init(c, (*Conn).onRTX)
+	c.delack.init(c, (*Conn).onDelack)
+	c.ka.init(c, (*Conn).onKA)
+	return c
+}
+
+// Read copies received bytes into b. It returns syscall.EAGAIN when no
+// data is available yet, io.EOF after the peer's FIN once drained, and
+// ECONNRESET, ETIMEDOUT or ECONNREFUSED (once) when the connection
+// failed.
+func (c *Conn) Read(b []byte) (int, error) {
+	if c.rcvBuf.n > 0 && !c.rdShut {
+		if len(b) == 0 {
+			return 0, nil
+		}
+		n := c.rcvBuf.read(b)
+		if c.rcvBuf.n == 0 && c.nooo == 0 {
+			c.rcvBuf.release(c.p)
+		}
+		c.maybeWindowUpdate()
+		return n, nil
+	}
+	if c.err != nil {
+		err := c.err
+		c.err = nil
+		return 0, err
+	}
+	if c.finRcvd || c.dead || c.rdShut {
+		return 0, io.EOF
+	}
+	return 0, syscall.EAGAIN
+}
+
+// Buffered returns the number of bytes ready to Read.
+func (c *Conn) Buffered() int { return c.rcvBuf.n }
+
+// Write queues bytes from b for sending and returns how many it took; it
+// may be fewer than len(b). It returns syscall.EAGAIN when the send
+// buffer is full or the connection is not yet established, and EPIPE
+// after CloseWrite or a reset (ECONNRESET once, first, after a reset).
+func (c *Conn) Write(b []byte) (int, error) {
+	if c.dead {
+		if c.err != nil {
+			err := c.err
+			c.err = nil
+			return 0, err
+		}
+		return 0, syscall.EPIPE
+	}
+	if c.wrShut {
+		return 0, syscall.EPIPE
+	}
+	switch c.state {
+	case SynSent, SynReceived:
+		return 0, syscall.EAGAIN
+	case Established, CloseWait:
+	default:
+		return 0, syscall.EPIPE
+	}
+	if len(b) == 0 {
+		return 0, nil
+	}
+	n := c.sndBuf.write(c.p, c.sndBufSize, b)
+	if n == 0 {
+		return 0, syscall.EAGAIN
+	}
+	c.output(whySend)
+	return n, nil
+}
+
+// CloseWrite shuts down the sending direction: a FIN follows the queued
+// data (shutdown(SHUT_WR)).
+func (c *Conn) CloseWrite() error {
+	if c.dead {
+		return syscall.ENOTCONN
+	}
+	if c.wrShut {
+		return nil
+	}
+	switch c.state {
+	case SynSent:
+		return syscall.ENOTCONN
+	case SynReceived, Established:
+		c.setState(FinWait1)
+	case CloseWait:
+		c.setState(LastAck)
+	default:
+		return nil
+	}
+	c.wrShut = true
+	c.finQueued = true
+	c.output(whyClose)
+	return nil
+}
+
+// CloseRead shuts down the receiving direction (shutdown(SHUT_RD)):
+// buffered and later data is discarded and Read returns io.EOF.
+func (c *Conn) CloseRead() error {
+	if c.dead {
+		return syscall.ENOTCONN
+	}
+	c.rdShut = true
+	c.discardRecv()
+	c.wake()
+	return nil
+}
+
+func (c *Conn) discardRecv() {
+	if c.rcvBuf.n > 0 {
+		c.rcvBuf.consume(c.rcvBuf.n)
+	}
+	if c.nooo == 0 {
+		c.rcvBuf.release(c.p)
+	}
+}
+
+// Close closes the connection in an orderly way (FIN). Like Linux it
+// sends a RST instead when unread data remains or linger is on with 0
+// seconds. The connection stays in the Proto's table until it reaches
+// CLOSED (after TIME_WAIT when it closed first).
+func (c *Conn) Close() {
+	if c.dead || c.orphan {
+		c.orphan = true
+		c.rcvBuf.release(c.p)
+		return
+	}
+	c.orphan = true
+	switch c.state {
+	case SynSent:
+		c.destroy()
+		return
+	}
+	if (c.rcvBuf.n > 0 && !c.rdShut) || (c.linger && c.lingerSec == 0) {
+		why := whyRSTAbort
+		if c.rcvBuf.n > 0 {
+			why = whyRSTUnread
+		}
+		c.reset(why)
+		return
+	}
+	c.rdShut = true
+	c.discardRecv()
+	if !c.wrShut {
+		c.CloseWrite()
+	}
+	if c.state == FinWait2 {
+		c.ka.arm(c.finWait2Timeout())
+	}
+}
+
+// Abort resets the connection at once (RST).
+func (c *Conn) Abort() {
+	if c.dead {
+		return
+	}
+	c.reset(whyRSTAbort)
+}
+
+// reset sends a RST (in states where the peer may hold state) and
+// destroys the connection.
+func (c *Conn) reset(why string) {
+	switch c.state {
+	case SynReceived, Established, FinWait1, FinWait2, CloseWait, Closing, LastAck:
+		c.p.send(c.tuple, c.sndNxt, c.rcvNxt, flagRST|flagACK, 0, nil, nil, nil, why)
+		c.p.counters.OutRsts++
+	}
+	if c.state == Established || c.state == CloseWait {
+		c.p.counters.EstabResets++
+	}
+	c.destroy()
+}
+
+// Poll returns the connection's readiness.
+func (c *Conn) Poll() Events {
+	var e Events
+	if c.err != nil {
+		e |= EventErr | EventIn
+	}
+	if c.rcvBuf.n > 0 || c.finRcvd || c.dead || c.rdShut {
+		e |= EventIn
+	}
+	switch {
+	case c.dead || c.wrShut:
+		e |= EventOut
+	case c.state == Established || c.state == CloseWait:
+		if c.sndBuf.free(c.sndBufSize) > 0 {
+			e |= EventOut
+		}
+	}
+	if c.dead || (c.finRcvd && c.wrShut) {
+		e |= EventHup
+	}
+	return e
+}
+
+// Err returns and clears the pending socket error (SO_ERROR).
+func (c *Conn) Err() error {
+	err := c.err
+	c.err = nil
+	return err
+}
+
+// SetNotify sets the function called (lock held) whenever the
+// connection's readiness may have changed.
+func (c *Conn) SetNotify(f func()) { c.notify = f }
+
+func (c *Conn) wake() {
+	if c.notify != nil {
+		c.notify()
+	}
+}
+
+// State returns the connection's TCP state.
+func (c *Conn) State() State { return c.state }
+
+// Tuple returns the connection's addresses, local first.
+func (c *Conn) Tuple() core.Tuple { return c.tuple }
+
+// Info returns a snapshot of the connection's internals.
+func (c *Conn) Info() Info {
+	in := Info{
+		State:           c.state,
+		SRTT:            c.srtt,
+		RTTVar:          c.rttvar,
+		RTO:             c.rto,
+		Cwnd:            c.cc.Cwnd(),
+		Ssthresh:        c.cc.Ssthresh(),
+		MSS:             c.mss,
+		RcvMSS:          c.rcvMSS,
+		SndWnd:          int(c.sndWnd),
+		SndWScale:       -1,
+		RcvWScale:       -1,
+		SACK:            c.sackOK,
+		Timestamps:      c.tsOK,
+		Retransmits:     c.retrans,
+		RTOs:            c.rtos,
+		FastRetransmits: c.fastRetrans,
+		BytesSent:       c.bytesSent,
+		BytesAcked:      c.bytesAcked,
+		BytesReceived:   c.bytesReceived,
+		Unacked:         int(c.sndUna.Size(c.sndMax)),
+		Congestion:      c.cc.Name(),
+	}
+	if w := c.rcvAdv - c.rcvNxt; int32(w) > 0 {
+		in.RcvWnd = int(w)
+	}
+	if c.wsOK {
+		in.SndWScale, in.RcvWScale = int(c.sndWScale), int(c.rcvWScale)
+	}
+	return in
+}
+
+// SetNoDelay turns Nagle's algorithm off (true) or on.
+func (c *Conn) SetNoDelay(on bool) {
+	c.noDelay = on
+	if on && !c.dead {
+		c.output(whySend)
+	}
+}
+
+// SetQuickAck turns delayed ACKs off (true) or on.
+func (c *Conn) SetQuickAck(on bool) { c.quickAck = on }
+
+// SetKeepAlive configures keepalive probes (RFC 1122 §4.2.3.6); zero
+// durations and count keep the current values.
+func (c *Conn) SetKeepAlive(on bool, idle, intvl time.Duration, cnt int) {
+	c.keepAlive = on
+	if idle > 0 {
+		c.keepIdle = idle
+	}
+	if intvl > 0 {
+		c.keepIntvl = intvl
+	}
+	if cnt > 0 {
+		c.keepCnt = cnt
+	}
+	if on && (c.state == Established || c.state == CloseWait) {
+		c.ka.arm(c.keepIdle)
+	}
+}
+
+// SetLinger sets SO_LINGER. With on and sec 0, Close sends a RST.
+func (c *Conn) SetLinger(on bool, sec int) { c.linger, c.lingerSec = on, sec }
+
+// SetCongestion selects the congestion controller by name ("newreno",
+// "cubic"). Changing it resets the congestion state.
+func (c *Conn) SetCongestion(name string) error {
+	ctl, err := cc.New(name, c.mss)
+	if err != nil {
+		return syscall.ENOENT
+	}
+	c.cc = ctl
+	c.inRecovery = false
+	return nil
+}
+
+// SetSendBuffer sets the send buffer size in bytes. It cannot shrink
+// below the bytes already queued.
+func (c *Conn) SetSendBuffer(n int) {
+	if n > 0 && c.sndBuf.buf == nil {
+		c.sndBufSize = n
+	}
+}
+
+// SetRecvBuffer sets the receive buffer size in bytes. The window scale
+// is fixed at the handshake, so set it before connecting for windows
+// above 64 KiB.
+func (c *Conn) SetRecvBuffer(n int) {
+	if n > 0 && c.rcvBuf.buf == nil {
+		c.rcvBufSize = min(n, 65535<<c.rcvWScale)
+		if c.state <= SynSent && !c.p.cfg.NoWindowScale {
+			c.rcvWScale = 0
+			for c.rcvBufSize>>c.rcvWScale > 65535 && c.rcvWScale < 14 {
+				c.rcvWScale++
+			}
+		}
+	}
+}
+
+// SendBufferSize and RecvBufferSize return the buffer sizes in bytes.
+func (c *Conn) SendBufferSize() int { return c.sndBufSize }
+
+// RecvBufferSize returns the receive buffer size in bytes.
+func (c *Conn) RecvBufferSize() int { return c.rcvBufSize }
+
+// setState moves to state s and reports the transition.
+func (c *Conn) setState(s State) {
+	old := c.state
+	if old == s {
+		return
+	}
+	wasEst := old == Established || old == CloseWait
+	isEst := s == Established || s == CloseWait
+	if wasEst && !isEst {
+		c.p.counters.CurrEstab--
+	} else if isEst && !wasEst {
+		c.p.counters.CurrEstab++
+	}
+	c.state = s
+	if c.p.net.Tracing() {
+		c.p.net.Observe(&core.Event{Kind: core.EventState, FD: -1, Proto: "tcp", Conn: c.tuple,
+			From: old.String(), To: s.String()})
+	}
+}
+
+// fail ends the connection with err (no segment sent).
+func (c *Conn) fail(err error) {
+	c.err = err
+	c.destroy()
+}
+
+// destroy moves the connection to CLOSED and removes it from the table.
+func (c *Conn) destroy() {
+	if c.dead {
+		return
+	}
+	if c.state == SynSent || c.state == SynReceived {
+		c.p.counters.AttemptFails++
+	}
+	c.setState(Closed)
+	c.dead = true
+	if c.p.conns[c.tuple] == c {
+		delete(c.p.conns, c.tuple)
+	}
+	if c.listener != nil {
+		c.listener.childGone(c)
+		c.listener = nil
+	}
+	c.rtx.stop()
+	c.delack.stop()
+	c.ka.stop()
+	c.sndBuf.release(c.p)
+	c.nooo = 0
+	if c.rcvBuf.n == 0 || c.orphan {
+		c.rcvBuf.release(c.p)
+	}
+	c.wake()
+}
+
+func (c *Conn) finWait2Timeout() time.Duration { return 2 * c.p.cfg.MSL }

@@ -1,0 +1,610 @@
+package tcp
+
+import (
+	"fmt"
+	"syscall"
+	"time"
+
+	"stacklab/stack/tcp/cc"
+	"stacklab/stack/tcp/seqnum"
+)
+
+// needAck asks for an immediate ACK, sent by output unless a data
+// segment carries it first.
+func (c *Conn) needAck(why string) {
+	c.ackNow = true
+	c.ackWhy = why
+}
+
+// negotiate records the options of the peer's SYN (RFC 9293 §3.7.1,
+// RFC 7323 §1.3 and §3.2, RFC 2018 §2).
+func (c *Conn) negotiate(s *segment) {
+	cfg := &c.p.cfg
+	mss := defaultMSS
+	if s.opts.hasMSS {
+		mss = int(s.opts.mss)
+	}
+	c.mss = max(min(mss, c.rcvMSS), 64)
+	c.wsOK = s.opts.hasWScale && !cfg.NoWindowScale
+	if c.wsOK {
+		c.sndWScale = min(s.opts.wscale, 14) // RFC 7323 §2.3
+	} else {
+		c.sndWScale, c.rcvWScale = 0, 0
+	}
+	c.tsOK = s.opts.hasTS && !cfg.NoTimestamps
+	if c.tsOK {
+		c.tsRecent = s.opts.tsVal
+	}
+	c.sackOK = s.opts.sackPerm && !cfg.NoSACK
+	c.cc.SetMSS(c.sendMSS())
+}
+
+// updateRTO takes an RTT sample r (RFC 6298 §2).
+func (c *Conn) updateRTO(r time.Duration) {
+	if r <= 0 {
+		r = time.Microsecond
+	}
+	if c.srtt == 0 {
+		c.srtt, c.rttvar = r, r/2
+	} else {
+		d := c.srtt - r
+		if d < 0 {
+			d = -d
+		}
+		c.rttvar = (3*c.rttvar + d) / 4
+		c.srtt = (7*c.srtt + r) / 8
+	}
+	c.rto = c.srtt + max(time.Millisecond, 4*c.rttvar)
+	c.rto = min(max(c.rto, c.p.cfg.RTOMin), c.p.cfg.RTOMax)
+}
+
+// established finishes the handshake.
+func (c *Conn) established() {
+	if c.finQueued {
+		c.setState(FinWait1)
+	} else {
+		c.setState(Established)
+	}
+	c.cc.SetMSS(c.sendMSS())
+	if c.keepAlive {
+		c.ka.arm(c.keepIdle)
+	}
+}
+
+// timeWaitReuse reports whether a SYN may end a TIME_WAIT connection and
+// open a new one (RFC 6191: a higher sequence number or timestamp).
+func (c *Conn) timeWaitReuse(s *segment) bool {
+	if c.tsOK && s.opts.hasTS {
+		return int32(s.opts.tsVal-c.tsRecent) > 0
+	}
+	return c.rcvNxt.LessThan(s.seq)
+}
+
+// inputSynSent handles a segment in SYN_SENT (RFC 9293 §3.10.7.3).
+func (c *Conn) inputSynSent(s *segment) {
+	p := c.p
+	ackOK := false
+	if s.has(flagACK) {
+		if s.ack.LessThanEq(c.iss) || c.sndMax.LessThan(s.ack) {
+			p.counters.DropSynSent++
+			p.drop(c, "DropSynSent", "unacceptable ACK in SYN_SENT", s.pktID)
+			p.resetFor(c.tuple, s, whyRSTBadAck)
+			return
+		}
+		ackOK = true
+	}
+	if s.has(flagRST) {
+		if ackOK {
+			c.fail(syscall.ECONNREFUSED)
+			return
+		}
+		p.counters.DropSynSent++
+		p.drop(c, "DropSynSent", "RST without ACK in SYN_SENT", s.pktID)
+		return
+	}
+	if !s.has(flagSYN) {
+		p.counters.DropSynSent++
+		p.drop(c, "DropSynSent", "no SYN in SYN_SENT", s.pktID)
+		return
+	}
+	c.irs = s.seq
+	c.rcvNxt = s.seq.Add(1)
+	c.lastAckSent = c.rcvNxt
+	c.rcvAdv = c.rcvNxt.Add(seqnum.Size(min(c.rcvBufSize, 65535)))
+	c.negotiate(s)
+	c.lastRecv = p.net.Now()
+	c.sndWnd = uint32(s.wnd) // a SYN's window is never scaled (RFC 7323 §2.2)
+	c.maxSndWnd = c.sndWnd
+	c.sndWl1 = s.seq
+	if !ackOK {
+		// Simultaneous open.
+		c.setState(SynReceived)
+		c.sendSYN(whySimOpen, false)
+		return
+	}
+	c.sndUna, c.sndWl2 = s.ack, s.ack
+	if c.rttTiming && c.rttSeq.LessThanEq(s.ack) {
+		c.rttTiming = false
+		c.updateRTO(p.net.Now().Sub(c.rttStart))
+	}
+	c.backoff = 0
+	c.rtx.disarm()
+	c.established()
+	c.needAck(whyHandshakeAck)
+	if len(s.payload) > 0 || s.has(flagFIN) {
+		s.seq++
+		s.flags &^= flagSYN
+		c.receive(s)
+	}
+	c.output(whySend)
+	c.wake()
+}
+
+// acceptable applies the segment acceptance test of RFC 9293 §3.10.7.4.
+// ackOnly reports a segment whose text must be ignored (zero window)
+// but whose ACK is still processed.
+func (c *Conn) acceptable(s *segment) (ok, ackOnly bool) {
+	wnd := seqnum.Size(0)
+	if d := int32(c.rcvAdv - c.rcvNxt); d > 0 {
+		wnd = seqnum.Size(d)
+	}
+	l := s.seqLen()
+	switch {
+	case l == 0 && wnd == 0:
+		return s.seq == c.rcvNxt, false
+	case l == 0:
+		return s.seq.InWindow(c.rcvNxt, wnd), false
+	case wnd == 0:
+		return s.seq == c.rcvNxt, true
+	}
+	return s.seq.InWindow(c.rcvNxt, wnd) || s.seq.Add(l-1).InWindow(c.rcvNxt, wnd), false
+}
+
+// input handles a segment for this connection (RFC 9293 §3.10.7.4).
+func (c *Conn) input(s *segment) {
+	p := c.p
+	if c.state == SynSent {
+		c.inputSynSent(s)
+		return
+	}
+	now := p.net.Now()
+	if c.state == SynReceived && s.has(flagSYN) {
+		switch {
+		case s.has(flagACK) && !c.passive && s.seq.Add(1) == c.rcvNxt && s.ack == c.sndNxt:
+			// Simultaneous open: the peer's SYN-ACK (RFC 9293 §3.5
+			// figure 8).
+			c.sndUna, c.sndWl1, c.sndWl2 = s.ack, s.seq, s.ack
+			c.sndWnd = uint32(s.wnd)
+			c.maxSndWnd = max(c.maxSndWnd, c.sndWnd)
+			c.lastRecv = now
+			c.rtx.disarm()
+			c.established()
+			c.output(whySend)
+			c.wake()
+			return
+		case !s.has(flagACK) && s.seq == c.irs:
+			c.sendSYN(whySynAckRetrans, true) // the SYN was retransmitted
+			return
+		}
+	}
+	// PAWS (RFC 7323 §5.3).
+	if c.tsOK && s.opts.hasTS && !s.has(flagRST) && int32(s.opts.tsVal-c.tsRecent) < 0 {
+		p.counters.DropPAWS++
+		p.drop(c, "DropPAWS", "old timestamp", s.pktID)
+		c.sendAck(whyPAWS)
+		return
+	}
+	// Step 1: sequence number check.
+	ok, ackOnly := c.acceptable(s)
+	if !ok {
+		if c.state == TimeWait && s.has(flagFIN) {
+			c.ka.arm(2 * p.cfg.MSL) // RFC 9293 §3.10.7.4: restart the 2·MSL timeout
+			if !s.has(flagRST) {
+				c.sendAck(whyTimeWaitAck)
+			}
+			return
+		}
+		p.counters.DropOutOfWindow++
+		p.drop(c, "DropOutOfWindow", "unacceptable sequence number", s.pktID)
+		if !s.has(flagRST) {
+			c.sendAck(whyOutOfWindow)
+		}
+		return
+	}
+	c.lastRecv = now
+	c.probes = 0
+	// RFC 7323 §4.3: remember the timestamp to echo.
+	if c.tsOK && s.opts.hasTS && s.seq.LessThanEq(c.lastAckSent) {
+		c.tsRecent = s.opts.tsVal
+	}
+	// Step 2: RST (RFC 5961 §3.2: only an exact match resets).
+	if s.has(flagRST) {
+		if s.seq != c.rcvNxt {
+			c.challengeAck()
+			return
+		}
+		switch c.state {
+		case SynReceived:
+			if c.passive {
+				c.destroy() // back to LISTEN: the listener stays
+			} else {
+				c.fail(syscall.ECONNREFUSED)
+			}
+		case Established, CloseWait:
+			p.counters.EstabResets++
+			c.fail(syscall.ECONNRESET)
+		case FinWait1, FinWait2:
+			c.fail(syscall.ECONNRESET)
+		default:
+			c.destroy()
+		}
+		return
+	}
+	// Step 4: SYN (RFC 5961 §4.2: challenge ACK).
+	if s.has(flagSYN) {
+		if c.state == SynReceived && c.passive {
+			c.destroy()
+			return
+		}
+		c.challengeAck()
+		return
+	}
+	// Step 5: ACK.
+	if !s.has(flagACK) {
+		p.counters.DropNoACK++
+		p.drop(c, "DropNoACK", "no ACK bit", s.pktID)
+		return
+	}
+	if c.state == SynReceived {
+		if !c.sndUna.LessThan(s.ack) || c.sndMax.LessThan(s.ack) {
+			p.resetFor(c.tuple, s, whyRSTBadAck)
+			return
+		}
+		if c.passive && c.listener != nil && !c.listener.established(c) {
+			p.counters.DropListenOverflow++
+			p.drop(c, "DropListenOverflow", "accept queue full", s.pktID)
+			return
+		}
+		c.sndWnd = uint32(s.wnd) << c.sndWScale
+		c.maxSndWnd = max(c.maxSndWnd, c.sndWnd)
+		c.sndWl1, c.sndWl2 = s.seq, s.ack
+		c.established()
+	}
+	if !c.processAck(s) || c.dead {
+		return
+	}
+	// Steps 7 and 8: text and FIN.
+	if !ackOnly && (len(s.payload) > 0 || s.has(flagFIN)) {
+		c.receive(s)
+		if c.dead {
+			return
+		}
+	} else if ackOnly {
+		c.needAck(whyOutOfWindow)
+	}
+	c.output(whyAckOpened)
+}
+
+// processAck handles the ACK field (RFC 9293 §3.10.7.4 step 5, RFC 5961
+// §5.2). It reports false when the segment is to be dropped.
+func (c *Conn) processAck(s *segment) bool {
+	p := c.p
+	ack := s.ack
+	if c.sndMax.LessThan(ack) {
+		p.counters.DropAckTooNew++
+		p.drop(c, "DropAckTooNew", "ACK of unsent data", s.pktID)
+		c.sendAck(whyOutOfWindow)
+		return false
+	}
+	if ack.LessThan(c.sndUna - seqnum.Value(c.maxSndWnd)) {
+		p.counters.DropAckTooOld++
+		p.drop(c, "DropAckTooOld", "ACK too old", s.pktID)
+		c.challengeAck()
+		return false
+	}
+	oldWnd := c.sndWnd
+	newWnd := uint32(s.wnd) << c.sndWScale
+	if c.sndWl1.LessThan(s.seq) || (c.sndWl1 == s.seq && c.sndWl2.LessThanEq(ack)) {
+		c.sndWnd = newWnd
+		c.maxSndWnd = max(c.maxSndWnd, newWnd)
+		c.sndWl1, c.sndWl2 = s.seq, ack
+	}
+	if c.sndUna.LessThan(ack) {
+		c.newAck(s)
+		if c.dead {
+			return false
+		}
+	} else if ack == c.sndUna && len(s.payload) == 0 && !s.has(flagFIN) && newWnd == oldWnd && c.sndUna != c.sndMax {
+		c.onDupAck(s) // RFC 5681 §2 "DUPLICATE ACKNOWLEDGMENT"
+	}
+	if c.sndWnd > 0 && c.persist {
+		c.persist = false
+		c.rtx.disarm()
+		c.zwpProbes = 0
+	}
+	return true
+}
+
+// newAck handles an ACK that advances SND.UNA.
+func (c *Conn) newAck(s *segment) {
+	p := c.p
+	now := p.net.Now()
+	ack := s.ack
+	flight := int(c.sndUna.Size(c.sndMax))
+	cwndBefore, ssBefore := c.cc.Cwnd(), c.cc.Ssthresh()
+	appLimited := flight+c.mss <= cwndBefore && !c.hasUnsent()
+	dataAcked := 0
+	if c.sndBase.LessThan(ack) {
+		dataAcked = min(int(c.sndBase.Size(ack)), c.sndBuf.n)
+		if dataAcked > 0 {
+			c.sndBuf.consume(dataAcked)
+			c.sndBase = c.sndBase.Add(seqnum.Size(dataAcked))
+			if c.sndBuf.n == 0 {
+				c.sndBuf.release(p)
+			}
+		}
+	}
+	var rtt time.Duration
+	if c.rttTiming && c.rttSeq.LessThanEq(ack) {
+		c.rttTiming = false
+		rtt = now.Sub(c.rttStart)
+		c.updateRTO(rtt)
+	}
+	if c.backoff > 0 {
+		c.backoff = 0
+		if c.srtt > 0 {
+			c.rto = min(max(c.srtt+max(time.Millisecond, 4*c.rttvar), p.cfg.RTOMin), p.cfg.RTOMax)
+		}
+	}
+	c.sndUna = ack
+	if c.sndNxt.LessThan(c.sndUna) {
+		c.sndNxt = c.sndUna
+	}
+	c.bytesAcked += uint64(dataAcked)
+	c.sackUpdate(s)
+	// Congestion control and loss recovery.
+	if c.inRecovery {
+		if c.recover.LessThanEq(ack) {
+			// Full ACK (RFC 6582 §3.2 step 4).
+			c.inRecovery = false
+			c.dupAcks = 0
+			c.cc.ExitRecovery(now, int(c.sndUna.Size(c.sndMax)))
+			c.ccEvent(cwndBefore, ssBefore, "recovery done")
+		} else if c.sackRecovery() {
+			c.sackRetransmit()
+		} else {
+			// Partial ACK (RFC 6582 §3.2 step 3).
+			c.cc.Deflate(dataAcked)
+			c.retransmitAt(c.sndUna, c.sendMSS(), whyPartialAck)
+		}
+	} else {
+		c.dupAcks = 0
+		if dataAcked > 0 {
+			c.cc.OnAck(cc.Ack{Now: now, Acked: dataAcked, RTT: rtt, Inflight: flight, AppLimited: appLimited})
+		}
+	}
+	// RFC 6298 §5.2–5.3.
+	if c.sndUna == c.sndMax {
+		c.rtx.disarm()
+	} else {
+		c.armRTO()
+	}
+	if c.finAcked() {
+		switch c.state {
+		case FinWait1:
+			c.setState(FinWait2)
+			if c.orphan {
+				c.ka.arm(c.finWait2Timeout())
+			}
+		case Closing:
+			c.enterTimeWait()
+		case LastAck:
+			c.destroy()
+			return
+		}
+	}
+	if dataAcked > 0 {
+		c.wake()
+	}
+}
+
+// onDupAck counts a duplicate ACK and starts fast retransmit on the
+// third (RFC 5681 §3.2, RFC 6582 §3.2).
+func (c *Conn) onDupAck(s *segment) {
+	c.dupAcks++
+	c.sackUpdate(s)
+	if c.inRecovery {
+		if c.sackRecovery() {
+			c.sackRetransmit()
+		} else {
+			c.cc.Inflate(c.mss) // RFC 5681 §3.2 step 4
+		}
+		return
+	}
+	if c.dupAcks < 3 && !c.sackLost() {
+		return // limited transmit (RFC 3042) in output
+	}
+	if !c.recover.LessThan(c.sndUna) {
+		return // RFC 6582 §3.2 step 1: not after an earlier recovery's data
+	}
+	p := c.p
+	now := p.net.Now()
+	flight := int(c.sndUna.Size(c.sndMax))
+	before, beforeSS := c.cc.Cwnd(), c.cc.Ssthresh()
+	c.recover = c.sndMax
+	c.inRecovery = true
+	c.cc.EnterRecovery(now, flight)
+	p.counters.FastRetrans++
+	c.fastRetrans++
+	why := whyFastRetransmit
+	if p.net.Tracing() {
+		why = fmt.Sprintf("%d dup ACKs → fast retransmit, cwnd %d → %d", c.dupAcks, before/c.mss, c.cc.Cwnd()/c.mss)
+	}
+	c.ccEvent(before, beforeSS, "fast retransmit")
+	if c.sackRecovery() {
+		p.counters.SACKRecovery++
+		c.sackEnter(why)
+	} else {
+		p.counters.RenoRecovery++
+		c.cc.Inflate(3 * c.mss)
+		c.retransmitAt(c.sndUna, c.sendMSS(), why)
+	}
+	c.armRTO()
+}
+
+// enterTimeWait moves to TIME_WAIT for 2·MSL (RFC 9293 §3.10.7.4).
+func (c *Conn) enterTimeWait() {
+	c.setState(TimeWait)
+	c.rtx.disarm()
+	c.sndBuf.release(c.p)
+	c.ka.arm(2 * c.p.cfg.MSL)
+}
+
+// receive handles the segment text and FIN (RFC 9293 §3.10.7.4 steps 7
+// and 8).
+func (c *Conn) receive(s *segment) {
+	p := c.p
+	switch c.state {
+	case Established, FinWait1, FinWait2:
+	default:
+		return // after the peer's FIN: ignore
+	}
+	if c.orphan && len(s.payload) > 0 {
+		c.reset(whyRSTData) // like Linux: data for a closed socket
+		return
+	}
+	seq, data, fin := s.seq, s.payload, s.has(flagFIN)
+	if seq.LessThan(c.rcvNxt) {
+		skip := int(seq.Size(c.rcvNxt))
+		if skip > len(data) {
+			fin = false // an old FIN
+		}
+		data = data[min(skip, len(data)):]
+		seq = c.rcvNxt
+	}
+	free := c.rcvBufSize - c.rcvBuf.n
+	off := int(c.rcvNxt.Size(seq))
+	if off+len(data) > free {
+		data = data[:max(free-off, 0)]
+		fin = false
+		p.counters.DropRcvBufFull++
+		p.drop(c, "DropRcvBufFull", "beyond the receive window", s.pktID)
+		c.needAck(whyOutOfWindow)
+	}
+	if len(data) == 0 && !fin {
+		c.needAck(whyOutOfWindow)
+		return
+	}
+	if off > 0 {
+		// Out of order: keep it within the window and ACK at once
+		// (RFC 5681 §4.2) with SACK blocks.
+		if len(data) > 0 && !c.rdShut && !c.addOOO(seq, data) {
+			p.counters.DropOFOQueueFull++
+			p.drop(c, "DropOFOQueueFull", "too many out-of-order ranges", s.pktID)
+		}
+		if fin {
+			c.rcvFinPending = true
+			c.rcvFinSeq = seq.Add(seqnum.Size(len(data)))
+		}
+		c.needAck(whyDupAck)
+		return
+	}
+	if len(data) > 0 {
+		if !c.rdShut {
+			c.rcvBuf.writeAt(p, c.rcvBufSize, c.rcvBuf.n, data)
+			c.rcvBuf.n += len(data)
+		}
+		c.rcvNxt = c.rcvNxt.Add(seqnum.Size(len(data)))
+		c.bytesReceived += uint64(len(data))
+		if c.nooo > 0 {
+			c.mergeOOO()
+			c.needAck(whyAckOfData) // a gap filled: ACK at once
+		}
+		switch {
+		case c.quickAck || c.ackNow:
+			c.needAck(whyAckOfData)
+		case int(c.lastAckSent.Size(c.rcvNxt)) >= 2*c.rcvMSS-80:
+			c.needAck(whyAckOfData) // every second full segment (RFC 5681 §4.2)
+		default:
+			c.ackPending = true
+			c.delack.armIfIdle(p.cfg.DelayedAckTime)
+		}
+	}
+	if fin || (c.rcvFinPending && c.rcvNxt == c.rcvFinSeq) {
+		c.processFin()
+	}
+	c.wake()
+}
+
+// processFin consumes the peer's FIN (RFC 9293 §3.10.7.4 step 8).
+func (c *Conn) processFin() {
+	c.rcvFinPending = false
+	c.rcvNxt++
+	c.finRcvd = true
+	c.needAck(whyAckFIN)
+	switch c.state {
+	case Established:
+		c.setState(CloseWait)
+	case FinWait1:
+		c.setState(Closing)
+	case FinWait2:
+		c.enterTimeWait()
+	}
+	c.wake()
+}
+
+// addOOO stores out-of-order data at its place in the receive ring and
+// records its range. It reports false when the range table is full.
+func (c *Conn) addOOO(seq seqnum.Value, data []byte) bool {
+	l, r := seq, seq.Add(seqnum.Size(len(data)))
+	var out [maxOOO + 1]oooRange
+	n := 0
+	inserted := false
+	for i := 0; i < c.nooo; i++ {
+		x := c.ooo[i]
+		switch {
+		case x.Right.LessThan(l):
+			out[n] = x
+			n++
+		case r.LessThan(x.Left):
+			if !inserted {
+				out[n] = oooRange{sackBlock{l, r}, c.oooStamp}
+				n++
+				inserted = true
+			}
+			out[n] = x
+			n++
+		default: // overlapping or adjacent: merge
+			l, r = seqnum.Min(l, x.Left), seqnum.Max(r, x.Right)
+		}
+	}
+	if !inserted {
+		out[n] = oooRange{sackBlock{l, r}, c.oooStamp}
+		n++
+	}
+	if n > maxOOO {
+		return false
+	}
+	c.oooStamp++
+	c.rcvBuf.writeAt(c.p, c.rcvBufSize, c.rcvBuf.n+int(c.rcvNxt.Size(seq)), data)
+	c.nooo = copy(c.ooo[:], out[:n])
+	return true
+}
+
+// mergeOOO moves out-of-order ranges that now start at or before RCV.NXT
+// into the readable data.
+func (c *Conn) mergeOOO() {
+	k := 0
+	for k < c.nooo && c.ooo[k].Left.LessThanEq(c.rcvNxt) {
+		if r := c.ooo[k].Right; c.rcvNxt.LessThan(r) {
+			add := int(c.rcvNxt.Size(r))
+			c.rcvBuf.n += add
+			c.bytesReceived += uint64(add)
+			c.rcvNxt = r
+		}
+		k++
+	}
+	if k > 0 {
+		c.nooo = copy(c.ooo[:], c.ooo[k:c.nooo])
+	}
+}

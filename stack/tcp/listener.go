@@ -1,0 +1,163 @@
+package tcp
+
+import (
+	"net/netip"
+	"syscall"
+
+	"stacklab/stack/core"
+)
+
+// Listener is a socket in LISTEN. Connections being set up wait in its
+// SYN queue (bounded by Config.SynBacklog) and established ones in its
+// accept queue (bounded by the backlog given to Listen).
+type Listener struct {
+	p       *Proto
+	addr    netip.AddrPort
+	opts    SockOpts
+	backlog int
+	synQ    int     // children in SYN_RECEIVED
+	acceptQ []*Conn // established, not yet accepted
+	notify  func()
+	closed  bool
+}
+
+// Accept returns the next established connection, or syscall.EAGAIN when
+// the accept queue is empty.
+func (l *Listener) Accept() (*Conn, error) {
+	if l.closed {
+		return nil, syscall.EINVAL
+	}
+	if len(l.acceptQ) == 0 {
+		return nil, syscall.EAGAIN
+	}
+	c := l.acceptQ[0]
+	copy(l.acceptQ, l.acceptQ[1:])
+	l.acceptQ[len(l.acceptQ)-1] = nil
+	l.acceptQ = l.acceptQ[:len(l.acceptQ)-1]
+	c.listener = nil
+	return c, nil
+}
+
+// Close stops listening and resets the queued, unaccepted connections
+// and those still in the handshake.
+func (l *Listener) Close() {
+	if l.closed {
+		return
+	}
+	l.closed = true
+	delete(l.p.listens, l.addr)
+	for _, c := range l.acceptQ {
+		c.listener = nil
+		c.Abort()
+	}
+	l.acceptQ = nil
+	for _, c := range l.p.conns {
+		if c.listener == l {
+			c.listener = nil
+			c.Abort()
+		}
+	}
+	l.synQ = 0
+	l.wake()
+}
+
+// Readable reports whether Accept would return a connection.
+func (l *Listener) Readable() bool { return len(l.acceptQ) > 0 }
+
+// SetNotify sets the function called (lock held) whenever the listener's
+// readiness may have changed.
+func (l *Listener) SetNotify(f func()) { l.notify = f }
+
+// Addr returns the listening address.
+func (l *Listener) Addr() netip.AddrPort { return l.addr }
+
+// Backlog returns the accept queue bound.
+func (l *Listener) Backlog() int { return l.backlog }
+
+// QueueLens returns the number of connections in the SYN queue and in
+// the accept queue.
+func (l *Listener) QueueLens() (syn, accept int) { return l.synQ, len(l.acceptQ) }
+
+func (l *Listener) wake() {
+	if l.notify != nil {
+		l.notify()
+	}
+}
+
+// input handles a segment for a listening socket (RFC 9293 §3.10.7.2).
+func (l *Listener) input(t core.Tuple, s *segment) {
+	p := l.p
+	switch {
+	case s.has(flagRST):
+		p.counters.DropNoSocket++
+		p.drop(nil, "DropNoSocket", "RST to listener", s.pktID)
+		return
+	case s.has(flagACK):
+		p.counters.DropNoSocket++
+		p.drop(nil, "DropNoSocket", "ACK to listener", s.pktID)
+		p.resetFor(t, s, whyRSTListen)
+		return
+	case !s.has(flagSYN):
+		p.counters.DropNoSocket++
+		p.drop(nil, "DropNoSocket", "no SYN", s.pktID)
+		return
+	}
+	if l.synQ >= p.cfg.SynBacklog {
+		p.counters.DropSynQueueFull++
+		p.drop(nil, "DropSynQueueFull", "SYN queue full", s.pktID)
+		return
+	}
+	if len(l.acceptQ) >= l.backlog {
+		p.counters.DropListenOverflow++
+		p.drop(nil, "DropListenOverflow", "accept queue full", s.pktID)
+		return
+	}
+	_, mtu, err := p.net.Route(t.Remote.Addr())
+	if err != nil {
+		return
+	}
+	c := p.newConn(t, &l.opts, mtu)
+	c.listener = l
+	c.passive = true
+	l.synQ++
+	c.iss = p.isn(t)
+	c.sndUna, c.sndNxt, c.sndMax = c.iss, c.iss, c.iss
+	c.sndBase = c.iss.Add(1)
+	c.recover = c.iss
+	c.irs = s.seq
+	c.rcvNxt = s.seq.Add(1)
+	c.negotiate(s)
+	c.sndWnd = uint32(s.wnd) // never scaled in a SYN (RFC 7323 §2.2)
+	c.maxSndWnd = c.sndWnd
+	c.sndWl1, c.sndWl2 = s.seq, c.iss
+	p.conns[t] = c
+	p.counters.PassiveOpens++
+	c.lastRecv = p.net.Now()
+	c.setState(SynReceived)
+	c.sendSYN(whySynReceived, false)
+}
+
+// established moves a passive child from the SYN queue to the accept
+// queue. It reports false when the accept queue is full.
+func (l *Listener) established(c *Conn) bool {
+	if len(l.acceptQ) >= l.backlog {
+		return false
+	}
+	l.synQ--
+	l.acceptQ = append(l.acceptQ, c)
+	l.wake()
+	return true
+}
+
+// childGone forgets a child that died before it was accepted.
+func (l *Listener) childGone(c *Conn) {
+	for i, x := range l.acceptQ {
+		if x == c {
+			l.acceptQ = append(l.acceptQ[:i], l.acceptQ[i+1:]...)
+			return
+		}
+	}
+	if l.synQ > 0 {
+		l.synQ--
+	}
+}

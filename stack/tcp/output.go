@@ -1,0 +1,375 @@
+package tcp
+
+import (
+	"stacklab/stack/tcp/seqnum"
+)
+
+// finSeq returns the sequence number of our FIN (valid when finQueued).
+func (c *Conn) finSeq() seqnum.Value { return c.sndBase.Add(seqnum.Size(c.sndBuf.n)) }
+
+// finSent reports whether our FIN has been sent (and not rewound by an
+// RTO).
+func (c *Conn) finSent() bool { return c.finQueued && c.finSeq().LessThan(c.sndNxt) }
+
+// finAcked reports whether our FIN has been acknowledged.
+func (c *Conn) finAcked() bool { return c.finQueued && c.finSeq().LessThan(c.sndUna) }
+
+// hasUnsent reports whether data or a FIN waits to be sent.
+func (c *Conn) hasUnsent() bool {
+	off := int(c.sndBase.Size(c.sndNxt))
+	return off < c.sndBuf.n || (c.finQueued && !c.finSent())
+}
+
+// sendMSS returns the payload size of a full segment: the MSS less the
+// timestamp option (RFC 6691).
+func (c *Conn) sendMSS() int {
+	if c.tsOK {
+		return c.mss - 12
+	}
+	return c.mss
+}
+
+// rcvWindowField returns the window field for an outgoing segment and
+// records the advertised right edge. It applies receiver-side SWS
+// avoidance (RFC 9293 §3.8.6.2.2) and never shrinks the window
+// (RFC 7323 §2.4).
+func (c *Conn) rcvWindowField() uint16 {
+	free := c.rcvBufSize - c.rcvBuf.n
+	if c.rdShut {
+		free = c.rcvBufSize
+	}
+	cur := 0
+	if d := int32(c.rcvAdv - c.rcvNxt); d > 0 {
+		cur = int(d)
+	}
+	wnd := free
+	if free-cur < min(c.rcvBufSize/2, c.rcvMSS) {
+		wnd = cur
+	}
+	if wnd < cur {
+		wnd = cur
+	}
+	sh := uint(0)
+	if c.wsOK {
+		sh = uint(c.rcvWScale)
+	}
+	field := (wnd + (1<<sh - 1)) >> sh // round up: never shrink below cur
+	if field<<sh > max(free, cur)+(1<<sh-1) {
+		field = wnd >> sh
+	}
+	if field > 65535 {
+		field = 65535
+	}
+	edge := c.rcvNxt.Add(seqnum.Size(field << sh))
+	if c.rcvAdv.LessThan(edge) {
+		c.rcvAdv = edge
+	}
+	return uint16(field)
+}
+
+// dataOptions fills the options for a non-SYN segment: timestamps
+// (RFC 7323 §3) and SACK blocks (RFC 2018 §4). It returns the options
+// length.
+func (c *Conn) dataOptions(o *options) int {
+	*o = options{}
+	n := 0
+	if c.tsOK {
+		o.hasTS = true
+		o.tsVal = c.p.tsNow() + c.tsOffset
+		o.tsEcr = c.tsRecent
+		n += 12
+	}
+	if c.sackOK && c.nooo > 0 {
+		max := 4
+		if c.tsOK {
+			max = 3
+		}
+		c.sackBlocks(o, max)
+		n += 4 + 8*o.nsack
+	}
+	return n
+}
+
+// sackBlocks fills up to max SACK blocks, the most recently changed first
+// (RFC 2018 §4).
+func (c *Conn) sackBlocks(o *options, max int) {
+	var used [maxOOO]bool
+	for o.nsack < max && o.nsack < c.nooo {
+		best := -1
+		for i := 0; i < c.nooo; i++ {
+			if !used[i] && (best < 0 || int32(c.ooo[i].stamp-c.ooo[best].stamp) > 0) {
+				best = i
+			}
+		}
+		used[best] = true
+		o.sack[o.nsack] = c.ooo[best].sackBlock
+		o.nsack++
+	}
+}
+
+// sendSYN sends (or resends) our SYN or SYN-ACK with its options.
+func (c *Conn) sendSYN(why string, retrans bool) {
+	p := c.p
+	o := options{hasMSS: true, mss: uint16(c.rcvMSS)}
+	if c.state == SynSent {
+		// Active open: offer everything the stack allows.
+		o.hasWScale = !p.cfg.NoWindowScale
+		o.wscale = c.rcvWScale
+		o.sackPerm = !p.cfg.NoSACK
+		if !p.cfg.NoTimestamps {
+			o.hasTS = true
+			o.tsVal = p.tsNow() + c.tsOffset
+		}
+	} else {
+		// SYN-ACK: answer only what the peer offered (RFC 7323 §1.3,
+		// RFC 2018 §2).
+		o.hasWScale = c.wsOK
+		o.wscale = c.rcvWScale
+		o.sackPerm = c.sackOK
+		if c.tsOK {
+			o.hasTS = true
+			o.tsVal = p.tsNow() + c.tsOffset
+			o.tsEcr = c.tsRecent
+		}
+	}
+	flags := uint8(flagSYN)
+	ack := seqnum.Value(0)
+	if c.state == SynReceived {
+		flags |= flagACK
+		ack = c.rcvNxt
+		c.lastAckSent = c.rcvNxt
+	}
+	wnd := uint16(min(c.rcvBufSize, 65535))
+	p.send(c.tuple, c.iss, ack, flags, wnd, &o, nil, nil, why)
+	c.rcvAdv = c.rcvNxt.Add(seqnum.Size(wnd))
+	if retrans {
+		p.counters.OutSegs--
+		p.counters.RetransSegs++
+		c.retrans++
+	} else {
+		c.rttTiming, c.rttSeq, c.rttStart = true, c.iss.Add(1), p.net.Now()
+	}
+	c.sndNxt = c.iss.Add(1)
+	c.sndMax = c.sndNxt
+	c.rtx.armIfIdle(c.rto)
+}
+
+// output sends what the windows, Nagle and SWS avoidance allow, then a
+// pure ACK if one is owed and nothing carried it.
+func (c *Conn) output(why string) {
+	if c.dead {
+		return
+	}
+	switch c.state {
+	case Established, CloseWait, FinWait1, Closing, LastAck:
+		for c.sendSegment(why, false) {
+		}
+	}
+	if c.ackNow && c.state.synchronized() {
+		c.sendAck(c.ackWhy)
+	}
+	if c.state.synchronized() && c.state != TimeWait {
+		c.checkPersist()
+	}
+}
+
+// checkPersist starts the persist timer when the peer's window is zero,
+// something waits to be sent and nothing is in flight to elicit an ACK.
+func (c *Conn) checkPersist() {
+	if c.sndWnd == 0 && c.sndUna == c.sndMax && c.hasUnsent() {
+		if !c.rtx.armed {
+			c.armPersist()
+		}
+	}
+}
+
+// sendSegment sends one segment of new or rewound data and/or the FIN
+// from sndNxt. force sends even past the congestion window and Nagle (an
+// RTO retransmission). It reports whether it sent anything.
+func (c *Conn) sendSegment(why string, force bool) bool {
+	off := int(c.sndBase.Size(c.sndNxt))
+	if int32(c.sndBase.Size(c.sndNxt)) < 0 {
+		off = 0
+	}
+	avail := c.sndBuf.n - off
+	if avail < 0 {
+		avail = 0
+	}
+	finPending := c.finQueued && !c.finSent()
+	if avail == 0 && !finPending {
+		return false
+	}
+	retrans := c.sndNxt.LessThan(c.sndMax)
+	mss := c.sendMSS()
+	inflight := int(c.sndUna.Size(c.sndNxt))
+	if !retrans && inflight == 0 && !c.lastSend.IsZero() {
+		if idle := c.p.net.Now().Sub(c.lastSend); idle > c.rto {
+			c.cc.OnIdle(c.p.net.Now(), idle) // RFC 5681 §4.1
+		}
+	}
+	cwnd := c.cc.Cwnd()
+	if !c.inRecovery && c.dupAcks > 0 && c.dupAcks < 3 && !retrans {
+		cwnd += c.dupAcks * c.mss // RFC 3042 limited transmit
+	}
+	// The usable window: min(cwnd, rwnd) less what is in flight.
+	wnd := min(int(c.sndWnd), cwnd) - inflight
+	n := min(avail, mss)
+	if !force {
+		n = min(n, max(wnd, 0))
+	} else if int(c.sndWnd) < n {
+		n = max(int(c.sndWnd), min(n, 1)) // an RTO into a closed window probes with one byte
+	}
+	if n < avail && n < mss && !force && !retrans {
+		// Sender SWS avoidance (RFC 9293 §3.8.6.2.1): a partial
+		// segment only if it is at least half the largest window seen.
+		if n == 0 || uint32(n) < c.maxSndWnd/2 {
+			return false
+		}
+	}
+	if n == avail && n < mss && n > 0 && !force && !retrans && !c.noDelay && inflight > 0 {
+		return false // Nagle (RFC 9293 §3.7.4)
+	}
+	fin := finPending && n == avail
+	if n == 0 && !fin {
+		return false
+	}
+	p := c.p
+	var o options
+	optLen := c.dataOptions(&o)
+	if n > 0 && optLen > 12 && n+optLen-12 > mss {
+		n = mss - (optLen - 12) // SACK blocks take payload room
+		fin = finPending && n == avail
+	}
+	flags := uint8(flagACK)
+	if n > 0 && n == avail {
+		flags |= flagPSH
+	}
+	if fin {
+		flags |= flagFIN
+	}
+	d1, d2 := c.sndBuf.peek(off, n)
+	p.send(c.tuple, c.sndNxt, c.rcvNxt, flags, c.rcvWindowField(), &o, d1, d2, why)
+	if retrans {
+		p.counters.OutSegs--
+		p.counters.RetransSegs++
+		c.retrans++
+		c.rttTiming = false // Karn (RFC 6298 §3)
+	} else if !c.rttTiming && n > 0 {
+		c.rttTiming, c.rttSeq, c.rttStart = true, c.sndNxt.Add(seqnum.Size(n)), p.net.Now()
+	}
+	c.ackSent()
+	c.sndNxt = c.sndNxt.Add(seqnum.Size(n))
+	if fin {
+		c.sndNxt++
+	}
+	if c.sndMax.LessThan(c.sndNxt) {
+		c.sndMax = c.sndNxt
+	}
+	c.bytesSent += uint64(n)
+	c.lastSend = p.net.Now()
+	if !c.rtx.armed || c.persist {
+		c.armRTO()
+	}
+	return true
+}
+
+// retransmitAt resends one segment starting at seq (at most n bytes,
+// and the FIN if it falls in it) without moving sndNxt: fast retransmit
+// and SACK recovery.
+func (c *Conn) retransmitAt(seq seqnum.Value, n int, why string) {
+	off := int(c.sndBase.Size(seq))
+	if int32(c.sndBase.Size(seq)) < 0 {
+		return
+	}
+	avail := c.sndBuf.n - off
+	if avail < 0 {
+		avail = 0
+	}
+	n = min(n, avail, c.sendMSS())
+	fin := c.finQueued && n == avail && c.finSeq().LessThan(c.sndMax)
+	if n <= 0 && !fin {
+		return
+	}
+	p := c.p
+	var o options
+	optLen := c.dataOptions(&o)
+	if n > 0 && optLen > 12 && n+optLen-12 > c.sendMSS() {
+		n = c.sendMSS() - (optLen - 12)
+		fin = false
+	}
+	flags := uint8(flagACK)
+	if fin {
+		flags |= flagFIN
+	}
+	d1, d2 := c.sndBuf.peek(off, n)
+	p.send(c.tuple, seq, c.rcvNxt, flags, c.rcvWindowField(), &o, d1, d2, why)
+	p.counters.OutSegs--
+	p.counters.RetransSegs++
+	c.retrans++
+	c.rttTiming = false
+	c.ackSent()
+	c.bytesSent += uint64(n)
+	c.lastSend = p.net.Now()
+	c.retransEvent(why)
+}
+
+// sendAck sends a pure ACK.
+func (c *Conn) sendAck(why string) {
+	var o options
+	c.dataOptions(&o)
+	c.p.send(c.tuple, c.sndNxt, c.rcvNxt, flagACK, c.rcvWindowField(), &o, nil, nil, why)
+	c.ackSent()
+}
+
+// sendProbe sends a keepalive or zero-window probe: an ACK with the
+// sequence number SND.UNA−1, which the peer must answer with an ACK
+// (RFC 1122 §4.2.3.6).
+func (c *Conn) sendProbe(why string) {
+	var o options
+	c.dataOptions(&o)
+	c.p.send(c.tuple, c.sndUna-1, c.rcvNxt, flagACK, c.rcvWindowField(), &o, nil, nil, why)
+	c.ackSent()
+}
+
+// challengeAck sends a rate-limited RFC 5961 challenge ACK.
+func (c *Conn) challengeAck() {
+	if !c.p.allowChallenge() {
+		c.p.drop(c, "DropChallengeLimit", "challenge ACK rate limit", c.p.in.pktID)
+		return
+	}
+	c.p.counters.ChallengeACKs++
+	c.sendAck(whyChallengeAck)
+}
+
+// ackSent records that an ACK for rcvNxt went out.
+func (c *Conn) ackSent() {
+	c.ackNow = false
+	c.ackPending = false
+	c.lastAckSent = c.rcvNxt
+	c.delack.disarm()
+}
+
+// maybeWindowUpdate sends a window update after the application read
+// enough to open the window noticeably (RFC 9293 §3.8.6.2.2).
+func (c *Conn) maybeWindowUpdate() {
+	switch c.state {
+	case Established, FinWait1, FinWait2:
+	default:
+		return
+	}
+	if c.finRcvd {
+		return
+	}
+	cur := 0
+	if d := int32(c.rcvAdv - c.rcvNxt); d > 0 {
+		cur = int(d)
+	}
+	free := c.rcvBufSize - c.rcvBuf.n
+	thr := min(c.rcvBufSize/2, 2*c.rcvMSS)
+	if cur < c.rcvMSS {
+		thr = min(c.rcvBufSize/2, c.rcvMSS)
+	}
+	if free-cur >= thr {
+		c.sendAck(whyWindowUpdate)
+	}
+}

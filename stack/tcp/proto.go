@@ -1,0 +1,375 @@
+package tcp
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"net/netip"
+	"syscall"
+	"time"
+
+	"stacklab/stack/core"
+	"stacklab/stack/tcp/cc"
+	"stacklab/stack/tcp/seqnum"
+)
+
+// Default values of [Config] fields left zero.
+const (
+	DefaultMSL            = 30 * time.Second
+	DefaultBuffer         = 256 << 10
+	DefaultDelayedAckTime = 40 * time.Millisecond
+	DefaultRTOMin         = 200 * time.Millisecond
+	DefaultRTOMax         = 120 * time.Second
+	DefaultRTOInitial     = time.Second
+	DefaultRetries        = 15
+	DefaultSynRetries     = 6
+	DefaultKeepIdle       = 2 * time.Hour
+	DefaultKeepInterval   = 75 * time.Second
+	DefaultKeepCount      = 9
+	DefaultSynBacklog     = 256
+
+	// challengeACKLimit is the number of RFC 5961 challenge ACKs a stack
+	// sends per second (Linux's tcp_challenge_ack_limit default).
+	challengeACKLimit = 1000
+	// ephemeralFirst and ephemeralLast bound the ephemeral ports
+	// (IANA dynamic range, RFC 6335 §6).
+	ephemeralFirst = 49152
+	ephemeralLast  = 65535
+	// defaultMSS is the MSS assumed when the peer sends none
+	// (RFC 9293 §3.7.1).
+	defaultMSS = 536
+)
+
+func (c *Config) fill() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	defi := func(d *int, v int) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.MSL, DefaultMSL)
+	defi(&c.SendBuffer, DefaultBuffer)
+	defi(&c.RecvBuffer, DefaultBuffer)
+	def(&c.DelayedAckTime, DefaultDelayedAckTime)
+	def(&c.RTOMin, DefaultRTOMin)
+	def(&c.RTOMax, DefaultRTOMax)
+	def(&c.RTOInitial, DefaultRTOInitial)
+	defi(&c.Retries, DefaultRetries)
+	defi(&c.SynRetries, DefaultSynRetries)
+	def(&c.KeepIdle, DefaultKeepIdle)
+	def(&c.KeepInterval, DefaultKeepInterval)
+	defi(&c.KeepCount, DefaultKeepCount)
+	defi(&c.SynBacklog, DefaultSynBacklog)
+	if c.Congestion == "" {
+		c.Congestion = "newreno"
+	}
+}
+
+// Proto is the TCP layer of one stack: the connection table, the
+// listeners, the ISN secret and the counters. Its methods must be called
+// with the stack's lock held.
+type Proto struct {
+	net      Net
+	cfg      Config
+	conns    map[core.Tuple]*Conn
+	listens  map[netip.AddrPort]*Listener
+	counters Counters
+
+	secret  [16]byte  // RFC 6528 F() key
+	epoch   time.Time // origin of timestamp clocks
+	scratch []byte    // one outbound segment is built here
+	pool    map[int][][]byte
+	in      segment // the inbound segment being processed
+
+	challengeCount int
+	challengeStart time.Time
+
+	// isnHook, when set (tests), replaces the RFC 6528 ISN.
+	isnHook func() seqnum.Value
+}
+
+// New returns the TCP layer of one stack, with cfg as the stack-wide
+// defaults.
+func New(net Net, cfg Config) *Proto {
+	cfg.fill()
+	p := &Proto{
+		net:     net,
+		cfg:     cfg,
+		conns:   map[core.Tuple]*Conn{},
+		listens: map[netip.AddrPort]*Listener{},
+		epoch:   net.Now(),
+		scratch: make([]byte, 65535),
+		pool:    map[int][][]byte{},
+	}
+	r := net.Rand()
+	binary.LittleEndian.PutUint64(p.secret[:], r.Uint64())
+	binary.LittleEndian.PutUint64(p.secret[8:], r.Uint64())
+	return p
+}
+
+// Config returns the stack-wide settings in effect, defaults filled in.
+func (p *Proto) Config() Config { return p.cfg }
+
+// Counters returns a snapshot of the counters.
+func (p *Proto) Counters() Counters { return p.counters }
+
+// NumConns returns the number of connections in the table, TIME_WAIT
+// and unaccepted ones included.
+func (p *Proto) NumConns() int { return len(p.conns) }
+
+// Conns calls f for each connection in the table, in no fixed order.
+func (p *Proto) Conns(f func(*Conn)) {
+	for _, c := range p.conns {
+		f(c)
+	}
+}
+
+// isn returns the initial sequence number for a connection per RFC 6528
+// §3: ISN = M + F(localip, localport, remoteip, remoteport, secretkey),
+// with M a 4 µs clock.
+func (p *Proto) isn(t core.Tuple) seqnum.Value {
+	if p.isnHook != nil {
+		return p.isnHook()
+	}
+	var b [16 + 12]byte
+	copy(b[:], p.secret[:])
+	la, ra := t.Local.Addr().As4(), t.Remote.Addr().As4()
+	copy(b[16:], la[:])
+	copy(b[20:], ra[:])
+	binary.BigEndian.PutUint16(b[24:], t.Local.Port())
+	binary.BigEndian.PutUint16(b[26:], t.Remote.Port())
+	h := sha256.Sum256(b[:])
+	m := uint32(p.net.Now().UnixNano() / 4000)
+	return seqnum.Value(binary.BigEndian.Uint32(h[:]) + m)
+}
+
+// tsNow returns the timestamp clock (1 ms ticks, RFC 7323 §5.4).
+func (p *Proto) tsNow() uint32 {
+	return uint32(p.net.Now().Sub(p.epoch) / time.Millisecond)
+}
+
+// Connect starts an active open from local to remote. A zero local
+// address means the route's source address, a zero local port an
+// ephemeral port. The returned Conn is in SYN_SENT.
+func (p *Proto) Connect(local, remote netip.AddrPort, o *SockOpts) (*Conn, error) {
+	if !remote.Addr().Is4() || remote.Port() == 0 {
+		return nil, syscall.EINVAL
+	}
+	src, mtu, err := p.net.Route(remote.Addr())
+	if err != nil {
+		return nil, err
+	}
+	if la := local.Addr(); la.IsValid() && !la.IsUnspecified() {
+		if !p.net.IsLocal(la) {
+			return nil, syscall.EADDRNOTAVAIL
+		}
+		src = la
+	}
+	t := core.Tuple{Local: netip.AddrPortFrom(src, local.Port()), Remote: remote}
+	if local.Port() == 0 {
+		port, ok := p.ephemeral(src, remote)
+		if !ok {
+			return nil, syscall.EADDRNOTAVAIL
+		}
+		t.Local = netip.AddrPortFrom(src, port)
+	} else if _, ok := p.conns[t]; ok {
+		return nil, syscall.EADDRINUSE
+	}
+	c := p.newConn(t, o, mtu)
+	c.iss = p.isn(t)
+	c.sndUna, c.sndNxt, c.sndMax = c.iss, c.iss, c.iss
+	c.sndBase = c.iss.Add(1)
+	c.recover = c.iss
+	p.conns[t] = c
+	p.counters.ActiveOpens++
+	c.setState(SynSent)
+	c.sendSYN(whyConnect, false)
+	return c, nil
+}
+
+// ephemeral picks a free local port for a connection to remote: a
+// random start in 49152–65535 from the stack's Rand, then the next free
+// one (RFC 6056 §3.3.1, simple variant).
+func (p *Proto) ephemeral(src netip.Addr, remote netip.AddrPort) (uint16, bool) {
+	const n = ephemeralLast - ephemeralFirst + 1
+	start := p.net.Rand().IntN(n)
+	for i := range n {
+		port := uint16(ephemeralFirst + (start+i)%n)
+		t := core.Tuple{Local: netip.AddrPortFrom(src, port), Remote: remote}
+		if _, ok := p.conns[t]; ok {
+			continue
+		}
+		if p.listenerAt(netip.AddrPortFrom(src, port)) != nil {
+			continue
+		}
+		return port, true
+	}
+	return 0, false
+}
+
+// Listen starts a passive open on local (an unspecified address listens
+// on every address). backlog bounds the accept queue. It returns
+// syscall.EADDRINUSE if the address is taken.
+func (p *Proto) Listen(local netip.AddrPort, backlog int, o *SockOpts) (*Listener, error) {
+	a := local.Addr()
+	if !a.IsValid() {
+		a = netip.IPv4Unspecified()
+	}
+	if !a.Is4() {
+		return nil, syscall.EAFNOSUPPORT
+	}
+	if !a.IsUnspecified() && !p.net.IsLocal(a) {
+		return nil, syscall.EADDRNOTAVAIL
+	}
+	if local.Port() == 0 {
+		return nil, syscall.EINVAL
+	}
+	local = netip.AddrPortFrom(a, local.Port())
+	for k := range p.listens {
+		if k.Port() == local.Port() && (k.Addr() == a || k.Addr().IsUnspecified() || a.IsUnspecified()) {
+			return nil, syscall.EADDRINUSE
+		}
+	}
+	if backlog <= 0 {
+		backlog = 1
+	}
+	l := &Listener{p: p, addr: local, backlog: backlog}
+	if o != nil {
+		l.opts = *o
+	}
+	p.listens[local] = l
+	return l, nil
+}
+
+// listenerAt returns the listener for a local address, exact match first.
+func (p *Proto) listenerAt(a netip.AddrPort) *Listener {
+	if l := p.listens[a]; l != nil {
+		return l
+	}
+	return p.listens[netip.AddrPortFrom(netip.IPv4Unspecified(), a.Port())]
+}
+
+// Input processes one inbound TCP segment from src to dst. It verifies
+// the checksum, finds the connection or listener, and answers with a RST
+// when there is none. pktID names the packet in drop events.
+func (p *Proto) Input(src, dst netip.Addr, b []byte, pktID uint64) {
+	p.counters.InSegs++
+	if !checksumOK(src, dst, b) {
+		p.counters.InErrs++
+		p.counters.InCsumErrors++
+		p.counters.DropBadChecksum++
+		p.drop(nil, "DropBadChecksum", "bad checksum", pktID)
+		return
+	}
+	s := &p.in
+	if !parseSegment(b, s) {
+		p.counters.InErrs++
+		p.counters.DropMalformed++
+		p.drop(nil, "DropMalformed", "malformed header or options", pktID)
+		return
+	}
+	s.pktID = pktID
+	t := core.Tuple{Local: netip.AddrPortFrom(dst, s.dstPort), Remote: netip.AddrPortFrom(src, s.srcPort)}
+	if c := p.conns[t]; c != nil {
+		if c.state == TimeWait && s.has(flagSYN) && !s.has(flagACK) {
+			if l := p.listenerAt(t.Local); l != nil && c.timeWaitReuse(s) {
+				p.counters.TimeWaitRecycled++
+				c.destroy()
+				l.input(t, s)
+				return
+			}
+		}
+		c.input(s)
+		return
+	}
+	if l := p.listenerAt(t.Local); l != nil {
+		l.input(t, s)
+		return
+	}
+	p.counters.DropNoSocket++
+	p.drop(nil, "DropNoSocket", "no socket", pktID)
+	p.resetFor(t, s, whyRSTNoSocket)
+}
+
+// resetFor answers segment s on tuple t with a RST per RFC 9293
+// §3.10.7.1, unless s is itself a RST.
+func (p *Proto) resetFor(t core.Tuple, s *segment, why string) {
+	if s.has(flagRST) {
+		return
+	}
+	if s.has(flagACK) {
+		p.send(t, s.ack, 0, flagRST, 0, nil, nil, nil, why)
+	} else {
+		p.send(t, 0, s.seq.Add(s.seqLen()), flagRST|flagACK, 0, nil, nil, nil, why)
+	}
+	p.counters.OutRsts++
+}
+
+// send builds one segment in the scratch buffer and hands it to Net.
+func (p *Proto) send(t core.Tuple, seq, ack seqnum.Value, flags uint8, wnd uint16, o *options, d1, d2 []byte, why string) {
+	b := p.scratch
+	optLen := 0
+	if o != nil {
+		optLen = encodeOptions(b[headerLen:headerLen+maxOptionLen], o)
+	}
+	hl := headerLen + optLen
+	n := hl + copy(b[hl:], d1)
+	n += copy(b[n:], d2)
+	seg := b[:n]
+	binary.BigEndian.PutUint16(seg[0:], t.Local.Port())
+	binary.BigEndian.PutUint16(seg[2:], t.Remote.Port())
+	binary.BigEndian.PutUint32(seg[4:], uint32(seq))
+	binary.BigEndian.PutUint32(seg[8:], uint32(ack))
+	seg[12] = byte(hl/4) << 4
+	seg[13] = flags
+	binary.BigEndian.PutUint16(seg[14:], wnd)
+	seg[16], seg[17] = 0, 0
+	seg[18], seg[19] = 0, 0
+	ck := ^fold(checksum(seg, pseudoSum(t.Local.Addr(), t.Remote.Addr(), n)))
+	binary.BigEndian.PutUint16(seg[16:], ck)
+	p.counters.OutSegs++
+	p.net.Output(t.Local.Addr(), t.Remote.Addr(), seg, why)
+}
+
+// drop reports a dropped segment. name is the counter.
+func (p *Proto) drop(c *Conn, name, detail string, pktID uint64) {
+	if !p.net.Tracing() {
+		return
+	}
+	ev := core.Event{Kind: core.EventDrop, FD: -1, Proto: "tcp", Name: name, Detail: detail, PacketID: pktID}
+	if c != nil {
+		ev.Conn = c.tuple
+	}
+	p.net.Observe(&ev)
+}
+
+// allowChallenge applies the RFC 5961 §7 rate limit to challenge ACKs.
+func (p *Proto) allowChallenge() bool {
+	now := p.net.Now()
+	if now.Sub(p.challengeStart) >= time.Second {
+		p.challengeStart = now
+		p.challengeCount = 0
+	}
+	if p.challengeCount >= challengeACKLimit {
+		p.counters.DropChallengeLimit++
+		return false
+	}
+	p.challengeCount++
+	return true
+}
+
+// newController returns the named congestion controller, or the stack
+// default when the name is unknown.
+func (p *Proto) newController(name string, mss int) cc.Controller {
+	if name == "" {
+		name = p.cfg.Congestion
+	}
+	ctl, err := cc.New(name, mss)
+	if err != nil {
+		ctl, _ = cc.New("", mss)
+	}
+	return ctl
+}

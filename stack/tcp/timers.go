@@ -1,0 +1,251 @@
+package tcp
+
+import (
+	"fmt"
+	"syscall"
+	"time"
+
+	"stacklab/stack/core"
+)
+
+// ctimer is one of a connection's timers. The underlying core.Timer is
+// created once and reused; arming it again for a later deadline does not
+// touch the clock's queue (the callback re-arms itself for the rest), so
+// restarting the RTO on every ACK costs nothing.
+type ctimer struct {
+	c         *Conn
+	fn        func(*Conn)
+	fire      func() // tm.run, bound once
+	t         core.Timer
+	at        time.Time // when t fires, while scheduled
+	scheduled bool
+	deadline  time.Time
+	armed     bool
+}
+
+func (tm *ctimer) init(c *Conn, fn func(*Conn)) {
+	tm.c, tm.fn = c, fn
+}
+
+// arm sets the timer to expire d from now, replacing any earlier setting.
+func (tm *ctimer) arm(d time.Duration) {
+	now := tm.c.p.net.Now()
+	tm.deadline = now.Add(d)
+	tm.armed = true
+	if tm.scheduled && !tm.at.After(tm.deadline) {
+		return // run will re-arm for the remainder
+	}
+	tm.schedule(now, d)
+}
+
+// armIfIdle arms the timer only if it is not armed already.
+func (tm *ctimer) armIfIdle(d time.Duration) {
+	if !tm.armed {
+		tm.arm(d)
+	}
+}
+
+func (tm *ctimer) schedule(now time.Time, d time.Duration) {
+	tm.at = now.Add(d)
+	tm.scheduled = true
+	if tm.t == nil {
+		if tm.fire == nil {
+			tm.fire = tm.run
+		}
+		tm.t = tm.c.p.net.AfterFunc(d, tm.fire)
+	} else {
+		tm.t.Reset(d)
+	}
+}
+
+// disarm cancels the expiry; the underlying timer may still fire once
+// and then does nothing.
+func (tm *ctimer) disarm() { tm.armed = false }
+
+// stop cancels the timer for good (the connection is gone).
+func (tm *ctimer) stop() {
+	tm.armed = false
+	if tm.t != nil && tm.scheduled {
+		tm.t.Stop()
+	}
+	tm.scheduled = false
+}
+
+func (tm *ctimer) run() {
+	tm.scheduled = false
+	if !tm.armed || tm.c.dead {
+		return
+	}
+	now := tm.c.p.net.Now()
+	if now.Before(tm.deadline) {
+		tm.schedule(now, tm.deadline.Sub(now))
+		return
+	}
+	tm.armed = false
+	tm.fn(tm.c)
+}
+
+// timerEvent reports a timer firing.
+func (c *Conn) timerEvent(name, detail string) {
+	if c.p.net.Tracing() {
+		c.p.net.Observe(&core.Event{Kind: core.EventTimer, FD: -1, Proto: "tcp", Conn: c.tuple, Name: name, Detail: detail})
+	}
+}
+
+// armRTO (re)starts the retransmission timer with the current RTO
+// (RFC 6298 §5.1, §5.3).
+func (c *Conn) armRTO() {
+	c.persist = false
+	c.rtx.arm(c.rto)
+}
+
+// onRTX runs when the retransmission or persist timer expires.
+func (c *Conn) onRTX() {
+	if c.persist {
+		c.onPersist()
+		return
+	}
+	if c.sndUna == c.sndMax {
+		return
+	}
+	limit := c.p.cfg.Retries
+	if c.state == SynSent || c.state == SynReceived {
+		limit = c.p.cfg.SynRetries
+	}
+	if c.backoff >= limit {
+		c.timerEvent("rto", "retries exhausted → ETIMEDOUT")
+		c.fail(syscall.ETIMEDOUT)
+		return
+	}
+	// RFC 6298 §5.5–5.6: back off and retransmit the earliest segment.
+	c.backoff++
+	c.rto = min(c.rto*2, c.p.cfg.RTOMax)
+	c.p.counters.Timeouts++
+	c.rtos++
+	c.rttTiming = false // Karn
+	tracing := c.p.net.Tracing()
+	why := whyRTO
+	if tracing {
+		why = fmt.Sprintf("rto, backoff %d", c.backoff)
+		c.timerEvent("rto", why)
+	}
+	switch c.state {
+	case SynSent, SynReceived:
+		c.retransEvent(why)
+		c.sendSYN(why, true)
+		return
+	}
+	flight := int(c.sndUna.Size(c.sndMax))
+	before, beforeSS := c.cc.Cwnd(), c.cc.Ssthresh()
+	c.cc.OnRTO(c.p.net.Now(), flight)
+	c.ccEvent(before, beforeSS, "rto")
+	c.inRecovery = false
+	c.dupAcks = 0
+	c.sackReset()
+	c.sndNxt = c.sndUna
+	c.recover = c.sndMax // RFC 6582 §4
+	c.retransEvent(why)
+	c.sendSegment(why, true)
+	c.armRTO()
+}
+
+// onPersist sends a zero-window probe (RFC 9293 §3.8.6.1) and backs the
+// timer off.
+func (c *Conn) onPersist() {
+	c.persist = false
+	if c.dead || c.sndWnd != 0 || !c.hasUnsent() {
+		c.output(whyAckOpened)
+		return
+	}
+	c.timerEvent("persist", "zero window")
+	c.zwpProbes++
+	c.p.counters.ZeroWindowProbes++
+	c.sendProbe(whyZeroWindowProbe)
+	c.armPersist()
+}
+
+// armPersist starts the persist timer with backoff.
+func (c *Conn) armPersist() {
+	d := c.rto << min(c.zwpProbes, 10)
+	d = min(max(d, c.p.cfg.RTOMin), c.p.cfg.RTOMax)
+	c.persist = true
+	c.rtx.arm(d)
+}
+
+// onDelack sends a delayed ACK.
+func (c *Conn) onDelack() {
+	if !c.ackPending || !c.state.synchronized() {
+		return
+	}
+	c.timerEvent("delack", "")
+	c.p.counters.DelayedACKs++
+	c.sendAck(whyDelayedAck)
+}
+
+// onKA runs the keepalive, FIN_WAIT_2 and TIME_WAIT timer.
+func (c *Conn) onKA() {
+	switch c.state {
+	case TimeWait:
+		c.timerEvent("time-wait", "2·MSL elapsed")
+		c.destroy()
+		return
+	case FinWait2:
+		if c.orphan {
+			c.timerEvent("fin-wait-2", "orphan timeout")
+			c.destroy()
+			return
+		}
+	}
+	if !c.keepAlive || !(c.state == Established || c.state == CloseWait || c.state == FinWait2) {
+		return
+	}
+	now := c.p.net.Now()
+	if c.sndUna != c.sndMax || c.sndBuf.n > 0 {
+		c.ka.arm(c.keepIdle) // the RTO watches a connection with data in flight
+		return
+	}
+	idle := now.Sub(c.lastRecv)
+	if c.probes == 0 && idle < c.keepIdle {
+		c.ka.arm(c.keepIdle - idle)
+		return
+	}
+	if c.probes >= c.keepCnt {
+		c.timerEvent("keepalive", "no answer → ETIMEDOUT")
+		c.p.counters.EstabResets++
+		c.fail(syscall.ETIMEDOUT)
+		return
+	}
+	c.probes++
+	c.p.counters.KeepAliveProbes++
+	if c.p.net.Tracing() {
+		c.timerEvent("keepalive", fmt.Sprintf("probe %d of %d", c.probes, c.keepCnt))
+	}
+	c.sendProbe(whyKeepAlive)
+	c.ka.arm(c.keepIntvl)
+}
+
+func (c *Conn) retransEvent(why string) {
+	if c.p.net.Tracing() {
+		c.p.net.Observe(&core.Event{Kind: core.EventRetransmit, FD: -1, Proto: "tcp", Conn: c.tuple, Detail: why})
+	}
+}
+
+// ccEvent reports a change of cwnd or ssthresh.
+func (c *Conn) ccEvent(cwnd, ssthresh int, cause string) {
+	if !c.p.net.Tracing() {
+		return
+	}
+	nc, ns := c.cc.Cwnd(), c.cc.Ssthresh()
+	if nc == cwnd && ns == ssthresh {
+		return
+	}
+	c.p.net.Observe(&core.Event{Kind: core.EventCongestion, FD: -1, Proto: "tcp", Conn: c.tuple, Name: cause,
+		Detail: fmt.Sprintf("cwnd %d → %d, ssthresh %s → %s", cwnd, nc, ssText(ssthresh), ssText(ns))})
+}
+
+func ssText(v int) string {
+	if v >= 1<<30 {
+		return "inf"
+	}
+	return fmt.Sprint(v)
+}

@@ -1,0 +1,38 @@
+package tcp
+
+// Reasons given to Net.Output for the capture comment of each segment.
+// They are constants so that the hot path allocates nothing; a formatted
+// variant with numbers is built only when tracing.
+const (
+	whyConnect         = "connect"
+	whySynReceived     = "SYN received"
+	whySimOpen         = "simultaneous open → SYN-ACK"
+	whySynRetrans      = "rto → SYN retransmit"
+	whySynAckRetrans   = "rto → SYN-ACK retransmit"
+	whyHandshakeAck    = "SYN-ACK received → ACK"
+	whySend            = "send"
+	whyAckOfData       = "ack of data"
+	whyAckOpened       = "ACK opened window"
+	whyDupAck          = "out-of-order data → dup ACK"
+	whyOutOfWindow     = "out-of-window segment → ACK"
+	whyDelayedAck      = "delayed ack timer"
+	whyWindowUpdate    = "window update"
+	whyRTO             = "rto"
+	whyFastRetransmit  = "3 dup ACKs → fast retransmit"
+	whyPartialAck      = "partial ACK → retransmit"
+	whySACKRetransmit  = "SACK recovery → retransmit"
+	whyLimitedTransmit = "dup ACK → limited transmit"
+	whyKeepAlive       = "keepalive probe"
+	whyZeroWindowProbe = "zero-window probe"
+	whyClose           = "close → FIN"
+	whyAckFIN          = "FIN received → ACK"
+	whyTimeWaitAck     = "FIN in TIME_WAIT → ACK"
+	whyRSTNoSocket     = "RST: no socket"
+	whyRSTListen       = "RST: ACK to listener"
+	whyRSTAbort        = "abort → RST"
+	whyRSTUnread       = "close with unread data → RST"
+	whyRSTData         = "data after close → RST"
+	whyRSTBadAck       = "RST: unacceptable ACK"
+	whyChallengeAck    = "challenge ACK (RFC 5961)"
+	whyPAWS            = "PAWS: old timestamp → ACK"
+)

@@ -1,8 +1,13 @@
 package stack
 
 import (
+	"io"
 	"net/netip"
 	"syscall"
+	"time"
+
+	"stacklab/stack/tcp"
+	"stacklab/stack/wire"
 )
 
 // The Berkeley-style facade: sockets named by small integer descriptors,
@@ -15,67 +20,647 @@ import (
 
 // Socket creates a socket and returns its descriptor (from 3 upward, the
 // lowest free, as POSIX requires).
-func (s *Stack) Socket(typ SockType) (int, error) { return -1, syscall.ENOSYS }
+func (s *Stack) Socket(typ SockType) (int, error) {
+	if typ != SockStream && typ != SockDgram && typ != SockICMP {
+		return -1, opError("socket", typ, netip.AddrPort{}, netip.AddrPort{}, syscall.EPROTONOSUPPORT)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sk := s.newSocket(typ)
+	sk.opts = s.defaultSockOpts()
+	return sk.fd, nil
+}
 
 // Bind gives the socket a local address. A zero address means any; a zero
 // port means an ephemeral port chosen at bind.
-func (s *Stack) Bind(fd int, addr netip.AddrPort) error { return syscall.ENOSYS }
+func (s *Stack) Bind(fd int, addr netip.AddrPort) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sk, err := s.lookup(fd)
+	if err != nil {
+		return opError("bind", 0, addr, netip.AddrPort{}, err)
+	}
+	return opError("bind", sk.typ, addr, netip.AddrPort{}, s.bind(sk, addr))
+}
+
+func (s *Stack) bind(sk *socket, addr netip.AddrPort) error {
+	if sk.local.IsValid() || sk.conn != nil || sk.ln != nil {
+		return syscall.EINVAL
+	}
+	a := addr.Addr()
+	if !a.IsValid() {
+		a = netip.IPv4Unspecified()
+	}
+	if !a.Is4() || (!a.IsUnspecified() && !s.isLocal(a)) {
+		return syscall.EADDRNOTAVAIL
+	}
+	addr = netip.AddrPortFrom(a, addr.Port())
+	switch sk.typ {
+	case SockDgram:
+		if addr.Port() == 0 {
+			p, err := s.ephemeralUDP()
+			if err != nil {
+				return err
+			}
+			addr = netip.AddrPortFrom(a, p)
+		} else if s.udp.lookup(addr) != nil || (a.IsUnspecified() && s.udp.portInUse(addr.Port())) {
+			return syscall.EADDRINUSE
+		}
+		sk.udp = &udpEndpoint{sock: sk, local: addr}
+		s.udp.bound[addr] = sk.udp
+	case SockICMP:
+		id := addr.Port()
+		if id == 0 {
+			s.icmp.nextID++
+			id = s.icmp.nextID + uint16(s.opts.Rand.IntN(1000))
+		}
+		if s.icmp.byID[id] != nil {
+			return syscall.EADDRINUSE
+		}
+		sk.icmp = &icmpEndpoint{sock: sk, id: id}
+		s.icmp.byID[id] = sk.icmp
+		addr = netip.AddrPortFrom(a, id)
+	}
+	// Stream sockets keep the address until listen or connect, where the
+	// TCP engine checks it (ports are claimed by Listen and Connect).
+	sk.local = addr
+	return nil
+}
 
 // Listen marks a stream socket as passive with the given backlog.
-func (s *Stack) Listen(fd, backlog int) error { return syscall.ENOSYS }
+func (s *Stack) Listen(fd, backlog int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sk, err := s.lookup(fd)
+	if err != nil {
+		return opError("listen", 0, netip.AddrPort{}, netip.AddrPort{}, err)
+	}
+	if sk.typ != SockStream {
+		return opError("listen", sk.typ, sk.local, netip.AddrPort{}, syscall.EOPNOTSUPP)
+	}
+	if sk.ln != nil {
+		return nil
+	}
+	if sk.conn != nil {
+		return opError("listen", sk.typ, sk.local, netip.AddrPort{}, syscall.EINVAL)
+	}
+	if backlog <= 0 {
+		backlog = 1
+	}
+	local := sk.local
+	if !local.IsValid() {
+		local = netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
+	}
+	ln, err := s.tcp.Listen(local, backlog, &sk.opts)
+	if err != nil {
+		return opError("listen", sk.typ, local, netip.AddrPort{}, err)
+	}
+	sk.ln = ln
+	sk.local = ln.Addr()
+	ln.SetNotify(sk.notify)
+	return nil
+}
 
 // Accept takes a connection from the accept queue of a listening socket.
 func (s *Stack) Accept(fd int) (int, netip.AddrPort, error) {
-	return -1, netip.AddrPort{}, syscall.ENOSYS
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sk, err := s.lookup(fd)
+	if err != nil {
+		return -1, netip.AddrPort{}, opError("accept", 0, netip.AddrPort{}, netip.AddrPort{}, err)
+	}
+	nsk, err := s.accept(sk)
+	if err != nil {
+		return -1, netip.AddrPort{}, opError("accept", sk.typ, sk.local, netip.AddrPort{}, err)
+	}
+	return nsk.fd, nsk.conn.Tuple().Remote, nil
+}
+
+func (s *Stack) accept(sk *socket) (*socket, error) {
+	if sk.ln == nil {
+		return nil, syscall.EINVAL
+	}
+	for {
+		c, err := sk.ln.Accept()
+		if err == nil {
+			nsk := s.newSocket(SockStream)
+			nsk.opts = sk.opts
+			nsk.conn = c
+			nsk.local = c.Tuple().Local
+			c.SetNotify(nsk.notify)
+			return nsk, nil
+		}
+		if err != syscall.EAGAIN || sk.nonblock {
+			return nil, err
+		}
+		if err := sk.wait(false); err != nil {
+			return nil, err
+		}
+		if sk.closed {
+			return nil, syscall.EBADF
+		}
+	}
 }
 
 // Connect starts a connection (stream) or sets the default peer (datagram).
 // On a non-blocking stream socket it returns EINPROGRESS; completion shows
 // as PollOut and the result in [Stack.SockError].
-func (s *Stack) Connect(fd int, addr netip.AddrPort) error { return syscall.ENOSYS }
+func (s *Stack) Connect(fd int, addr netip.AddrPort) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sk, err := s.lookup(fd)
+	if err != nil {
+		return opError("connect", 0, netip.AddrPort{}, addr, err)
+	}
+	return opError("connect", sk.typ, sk.local, addr, s.connect(sk, addr))
+}
+
+func (s *Stack) connect(sk *socket, addr netip.AddrPort) error {
+	switch sk.typ {
+	case SockDgram:
+		if !sk.local.IsValid() {
+			if err := s.bind(sk, netip.AddrPort{}); err != nil {
+				return err
+			}
+		}
+		sk.udp.remote = addr
+		sk.udp.err = 0
+		return nil
+	case SockICMP:
+		if sk.icmp == nil {
+			if err := s.bind(sk, netip.AddrPort{}); err != nil {
+				return err
+			}
+		}
+		sk.icmp.remote = addr.Addr()
+		return nil
+	}
+	if sk.ln != nil {
+		return syscall.EINVAL
+	}
+	if sk.conn == nil {
+		c, err := s.tcp.Connect(sk.local, addr, &sk.opts)
+		if err != nil {
+			return err
+		}
+		sk.conn = c
+		sk.local = c.Tuple().Local
+		c.SetNotify(sk.notify)
+		if sk.nonblock {
+			return syscall.EINPROGRESS
+		}
+	} else if st := sk.conn.State(); st != tcp.SynSent && st != tcp.SynReceived {
+		if err := sk.conn.Err(); err != nil {
+			return err
+		}
+		return syscall.EISCONN
+	} else if sk.nonblock {
+		return syscall.EALREADY
+	}
+	for {
+		st := sk.conn.State()
+		if st != tcp.SynSent && st != tcp.SynReceived {
+			if err := sk.conn.Err(); err != nil {
+				return err
+			}
+			if st == tcp.Closed {
+				return syscall.ECONNREFUSED
+			}
+			return nil
+		}
+		if err := sk.wait(false); err != nil {
+			return err
+		}
+		if sk.closed {
+			return syscall.EBADF
+		}
+	}
+}
 
 // Send writes to a connected socket; it may write less than len(b).
-func (s *Stack) Send(fd int, b []byte) (int, error) { return 0, syscall.ENOSYS }
+func (s *Stack) Send(fd int, b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sk, err := s.lookup(fd)
+	if err != nil {
+		return 0, opError("write", 0, netip.AddrPort{}, netip.AddrPort{}, err)
+	}
+	n, err := s.send(sk, b)
+	return n, opError("write", sk.typ, sk.local, s.remoteOf(sk), err)
+}
+
+func (s *Stack) remoteOf(sk *socket) netip.AddrPort {
+	switch {
+	case sk.conn != nil:
+		return sk.conn.Tuple().Remote
+	case sk.udp != nil:
+		return sk.udp.remote
+	case sk.icmp != nil && sk.icmp.remote.IsValid():
+		return netip.AddrPortFrom(sk.icmp.remote, 0)
+	}
+	return netip.AddrPort{}
+}
+
+func (s *Stack) send(sk *socket, b []byte) (int, error) {
+	switch sk.typ {
+	case SockDgram:
+		if sk.udp == nil || !sk.udp.remote.IsValid() {
+			return 0, syscall.EDESTADDRREQ
+		}
+		if e := sk.udp.err; e != 0 {
+			sk.udp.err = 0
+			return 0, e
+		}
+		return s.sendTo(sk, b, sk.udp.remote)
+	case SockICMP:
+		if sk.icmp == nil || !sk.icmp.remote.IsValid() {
+			return 0, syscall.EDESTADDRREQ
+		}
+		return s.sendTo(sk, b, netip.AddrPortFrom(sk.icmp.remote, 0))
+	}
+	if sk.conn == nil {
+		return 0, syscall.ENOTCONN
+	}
+	total := 0
+	for {
+		n, err := sk.conn.Write(b[total:])
+		total += n
+		if total == len(b) {
+			return total, nil
+		}
+		if err != nil && err != syscall.EAGAIN {
+			return total, err
+		}
+		if sk.nonblock {
+			if total > 0 {
+				return total, nil
+			}
+			return 0, syscall.EAGAIN
+		}
+		if err := sk.wait(true); err != nil {
+			return total, err
+		}
+		if sk.closed {
+			return total, syscall.EBADF
+		}
+	}
+}
 
 // SendTo sends a datagram to addr.
 func (s *Stack) SendTo(fd int, b []byte, addr netip.AddrPort) (int, error) {
-	return 0, syscall.ENOSYS
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sk, err := s.lookup(fd)
+	if err != nil {
+		return 0, opError("write", 0, netip.AddrPort{}, addr, err)
+	}
+	if sk.typ == SockStream {
+		n, err := s.send(sk, b)
+		return n, opError("write", sk.typ, sk.local, addr, err)
+	}
+	n, err := s.sendTo(sk, b, addr)
+	return n, opError("write", sk.typ, sk.local, addr, err)
+}
+
+func (s *Stack) sendTo(sk *socket, b []byte, addr netip.AddrPort) (int, error) {
+	if !sk.local.IsValid() {
+		if err := s.bind(sk, netip.AddrPort{}); err != nil {
+			return 0, err
+		}
+	}
+	if sk.typ == SockICMP {
+		// The payload is the echo data; the stack writes the header with
+		// the socket's id, as Linux's ping sockets do. The sequence number
+		// comes from the first two bytes when the caller gives at least
+		// two, otherwise it counts up.
+		e := sk.icmp
+		m := s.icmpScratch(wire.ICMPv4HeaderLen + len(b))
+		seq := uint16(s.counters.ICMP.OutEchos + 1)
+		wire.ICMPv4(m).Encode(&wire.ICMPv4Fields{Type: wire.ICMPEcho, ID: e.id, Seq: seq})
+		copy(m[wire.ICMPv4HeaderLen:], b)
+		wire.ICMPv4(m).SetChecksum()
+		s.counters.ICMP.OutMsgs++
+		s.counters.ICMP.OutEchos++
+		src := sk.local.Addr()
+		if src.IsUnspecified() {
+			src = netip.Addr{}
+		}
+		why := "sendto(" + itoa(sk.fd) + ") → echo request seq " + itoa(int(seq))
+		if err := s.ipSend(src, addr.Addr(), wire.ProtoICMP, m, false, why); err != nil {
+			return 0, err
+		}
+		return len(b), nil
+	}
+	why := ""
+	if s.opts.Tap != nil {
+		why = "send(" + itoa(sk.fd) + ", " + itoa(len(b)) + " B)"
+	}
+	if err := s.udpSend(sk.udp, addr, b, why); err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }
 
 // Recv reads from a socket. It returns 0, nil at end of stream.
-func (s *Stack) Recv(fd int, b []byte) (int, error) { return 0, syscall.ENOSYS }
+func (s *Stack) Recv(fd int, b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sk, err := s.lookup(fd)
+	if err != nil {
+		return 0, opError("read", 0, netip.AddrPort{}, netip.AddrPort{}, err)
+	}
+	n, _, err := s.recv(sk, b)
+	if err == io.EOF {
+		return 0, nil
+	}
+	return n, opError("read", sk.typ, sk.local, s.remoteOf(sk), err)
+}
+
+// recv reads into b; at end of stream it returns io.EOF.
+func (s *Stack) recv(sk *socket, b []byte) (int, netip.AddrPort, error) {
+	for {
+		var n int
+		var from netip.AddrPort
+		var err error
+		switch {
+		case sk.conn != nil:
+			n, err = sk.conn.Read(b)
+			from = sk.conn.Tuple().Remote
+		case sk.udp != nil:
+			if e := sk.udp.err; e != 0 {
+				sk.udp.err = 0
+				return 0, from, e
+			}
+			d, ok := sk.udp.queue.pop()
+			if !ok {
+				err = syscall.EAGAIN
+				break
+			}
+			n, from = copy(b, d.data), d.from
+		case sk.icmp != nil:
+			d, ok := sk.icmp.queue.pop()
+			if !ok {
+				err = syscall.EAGAIN
+				break
+			}
+			n, from = copy(b, d.data), d.from
+		case sk.typ == SockStream:
+			return 0, from, syscall.ENOTCONN
+		default:
+			err = syscall.EAGAIN
+		}
+		if err != syscall.EAGAIN || sk.nonblock {
+			return n, from, err
+		}
+		if err := sk.wait(false); err != nil {
+			return 0, from, err
+		}
+		if sk.closed {
+			return 0, from, syscall.EBADF
+		}
+	}
+}
 
 // RecvFrom reads one datagram and its source.
 func (s *Stack) RecvFrom(fd int, b []byte) (int, netip.AddrPort, error) {
-	return 0, netip.AddrPort{}, syscall.ENOSYS
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sk, err := s.lookup(fd)
+	if err != nil {
+		return 0, netip.AddrPort{}, opError("read", 0, netip.AddrPort{}, netip.AddrPort{}, err)
+	}
+	n, from, err := s.recv(sk, b)
+	if err == io.EOF {
+		return 0, from, nil
+	}
+	return n, from, opError("read", sk.typ, sk.local, from, err)
 }
 
 // Shutdown closes one or both directions of a stream (ShutRD, ShutWR, ShutRDWR).
-func (s *Stack) Shutdown(fd, how int) error { return syscall.ENOSYS }
+func (s *Stack) Shutdown(fd, how int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sk, err := s.lookup(fd)
+	if err != nil {
+		return opError("shutdown", 0, netip.AddrPort{}, netip.AddrPort{}, err)
+	}
+	if sk.conn == nil {
+		return opError("shutdown", sk.typ, sk.local, netip.AddrPort{}, syscall.ENOTCONN)
+	}
+	if how == ShutRD || how == ShutRDWR {
+		if err := sk.conn.CloseRead(); err != nil {
+			return opError("shutdown", sk.typ, sk.local, s.remoteOf(sk), err)
+		}
+	}
+	if how == ShutWR || how == ShutRDWR {
+		if err := sk.conn.CloseWrite(); err != nil {
+			return opError("shutdown", sk.typ, sk.local, s.remoteOf(sk), err)
+		}
+	}
+	return nil
+}
 
 // Close releases the descriptor. A TCP connection goes on closing in the
 // background (FIN, TIME_WAIT) unless linger 0 makes it abort with RST.
-func (s *Stack) Close(fd int) error { return syscall.ENOSYS }
+func (s *Stack) Close(fd int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sk, err := s.lookup(fd)
+	if err != nil {
+		return opError("close", 0, netip.AddrPort{}, netip.AddrPort{}, err)
+	}
+	s.closeSocket(sk)
+	return nil
+}
+
+func (s *Stack) closeSocket(sk *socket) {
+	s.fds[sk.fd] = nil
+	sk.closed = true
+	switch {
+	case sk.conn != nil:
+		sk.conn.SetNotify(nil)
+		sk.conn.Close()
+	case sk.ln != nil:
+		sk.ln.SetNotify(nil)
+		sk.ln.Close()
+	case sk.udp != nil:
+		delete(s.udp.bound, sk.udp.local)
+	case sk.icmp != nil:
+		delete(s.icmp.byID, sk.icmp.id)
+	}
+	sk.notify()
+	sk.watchers = nil
+}
 
 // SetNonblock switches the descriptor between blocking and non-blocking.
-func (s *Stack) SetNonblock(fd int, nonblocking bool) error { return syscall.ENOSYS }
+func (s *Stack) SetNonblock(fd int, nonblocking bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sk, err := s.lookup(fd)
+	if err != nil {
+		return opError("fcntl", 0, netip.AddrPort{}, netip.AddrPort{}, err)
+	}
+	sk.nonblock = nonblocking
+	return nil
+}
 
 // SetSockopt sets a socket option.
-func (s *Stack) SetSockopt(fd int, opt SockOpt, value int) error { return syscall.ENOSYS }
+func (s *Stack) SetSockopt(fd int, opt SockOpt, value int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sk, err := s.lookup(fd)
+	if err != nil {
+		return opError("setsockopt", 0, netip.AddrPort{}, netip.AddrPort{}, err)
+	}
+	o := &sk.opts
+	sec := time.Duration(value) * time.Second
+	switch opt {
+	case SoKeepAlive:
+		o.KeepAlive = value != 0
+	case SoLinger:
+		o.Linger, o.LingerSec = value >= 0, max(value, 0)
+	case SoRcvBuf:
+		o.RecvBuffer = value
+		if sk.udp != nil {
+			sk.udp.queue.limit = value
+		}
+	case SoSndBuf:
+		o.SendBuffer = value
+	case TCPNoDelay:
+		o.NoDelay = value != 0
+	case TCPKeepIdle:
+		o.KeepIdle = sec
+	case TCPKeepIntvl:
+		o.KeepInterval = sec
+	case TCPKeepCnt:
+		o.KeepCount = value
+	case TCPQuickAck:
+		o.QuickAck = value != 0
+	case SoReuseAddr:
+	default:
+		return opError("setsockopt", sk.typ, sk.local, netip.AddrPort{}, syscall.ENOPROTOOPT)
+	}
+	if c := sk.conn; c != nil {
+		switch opt {
+		case SoKeepAlive, TCPKeepIdle, TCPKeepIntvl, TCPKeepCnt:
+			c.SetKeepAlive(o.KeepAlive, o.KeepIdle, o.KeepInterval, o.KeepCount)
+		case SoLinger:
+			c.SetLinger(o.Linger, o.LingerSec)
+		case TCPNoDelay:
+			c.SetNoDelay(o.NoDelay)
+		case TCPQuickAck:
+			c.SetQuickAck(o.QuickAck)
+		case SoRcvBuf:
+			c.SetRecvBuffer(value)
+		case SoSndBuf:
+			c.SetSendBuffer(value)
+		}
+	}
+	return nil
+}
+
+// SetCongestion chooses the socket's congestion controller ("newreno",
+// "cubic"), like TCP_CONGESTION.
+func (s *Stack) SetCongestion(fd int, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sk, err := s.lookup(fd)
+	if err != nil {
+		return opError("setsockopt", 0, netip.AddrPort{}, netip.AddrPort{}, err)
+	}
+	sk.opts.Congestion = name
+	if sk.conn != nil {
+		return opError("setsockopt", sk.typ, sk.local, netip.AddrPort{}, sk.conn.SetCongestion(name))
+	}
+	return nil
+}
 
 // SockError returns and clears the socket's pending error (SO_ERROR).
-func (s *Stack) SockError(fd int) error { return syscall.ENOSYS }
+func (s *Stack) SockError(fd int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sk, err := s.lookup(fd)
+	if err != nil {
+		return opError("getsockopt", 0, netip.AddrPort{}, netip.AddrPort{}, err)
+	}
+	var e error
+	switch {
+	case sk.conn != nil:
+		e = sk.conn.Err()
+	case sk.udp != nil && sk.udp.err != 0:
+		e = sk.udp.err
+		sk.udp.err = 0
+	}
+	return opError("getsockopt", sk.typ, sk.local, s.remoteOf(sk), e)
+}
 
-// Poll returns the descriptor's readiness now.
-func (s *Stack) Poll(fd int) PollEvents { return 0 }
+// Poll returns the descriptor's readiness now; a closed or unknown
+// descriptor reports PollErr|PollHup.
+func (s *Stack) Poll(fd int) PollEvents {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sk, err := s.lookup(fd)
+	if err != nil {
+		return PollErr | PollHup
+	}
+	return sk.poll()
+}
 
 // Notify calls fn whenever the readiness of fd may have changed, until
 // cancel is called. fn runs with the stack's lock held: it must not call
 // into the stack (schedule the work on the clock instead).
-func (s *Stack) Notify(fd int, fn func()) (cancel func()) { return func() {} }
+func (s *Stack) Notify(fd int, fn func()) (cancel func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sk, err := s.lookup(fd)
+	if err != nil {
+		return func() {}
+	}
+	sk.watcherID++
+	id := sk.watcherID
+	sk.watchers = append(sk.watchers, watcher{id: id, fn: fn})
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for i, w := range sk.watchers {
+			if w.id == id {
+				sk.watchers = append(sk.watchers[:i:i], sk.watchers[i+1:]...)
+				return
+			}
+		}
+	}
+}
 
 // Info describes the socket.
-func (s *Stack) Info(fd int) (SocketInfo, error) { return SocketInfo{}, syscall.ENOSYS }
+func (s *Stack) Info(fd int) (SocketInfo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sk, err := s.lookup(fd)
+	if err != nil {
+		return SocketInfo{FD: fd}, opError("getsockname", 0, netip.AddrPort{}, netip.AddrPort{}, err)
+	}
+	in := SocketInfo{FD: fd, Type: sk.typ, Local: sk.local, Remote: s.remoteOf(sk), Nonblocking: sk.nonblock}
+	switch {
+	case sk.conn != nil:
+		in.State = sk.conn.State().String()
+	case sk.ln != nil:
+		in.State = "LISTEN"
+	case sk.typ == SockStream:
+		in.State = "CLOSED"
+	}
+	return in, nil
+}
 
 // TCPInfo returns the connection's TCP internals.
-func (s *Stack) TCPInfo(fd int) (TCPInfo, error) { return TCPInfo{}, syscall.ENOSYS }
+func (s *Stack) TCPInfo(fd int) (TCPInfo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sk, err := s.lookup(fd)
+	if err != nil {
+		return TCPInfo{}, opError("getsockopt", 0, netip.AddrPort{}, netip.AddrPort{}, err)
+	}
+	if sk.conn == nil {
+		return TCPInfo{}, opError("getsockopt", sk.typ, sk.local, netip.AddrPort{}, syscall.ENOTCONN)
+	}
+	return tcpInfo(sk.conn.Info()), nil
+}

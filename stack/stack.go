@@ -6,6 +6,9 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"stacklab/stack/core"
+	"stacklab/stack/tcp"
 )
 
 // Options configure a [Stack]. The zero value of each field is usable:
@@ -28,6 +31,11 @@ type Options struct {
 	PacketID func() uint64
 	// TCP holds the default TCP settings for new sockets.
 	TCP TCPOptions
+	// TTL is the time to live of packets the stack sends; default 64.
+	TTL uint8
+	// Forwarding makes the stack route packets between its interfaces,
+	// as a router does.
+	Forwarding bool
 }
 
 // TCPOptions are a stack's TCP settings. Zero fields take the defaults
@@ -78,9 +86,21 @@ type Stack struct {
 	name string
 
 	nics   []*NIC
-	routes []Route
+	routes []Route // most specific first
 
-	nextPacketID uint64
+	tcp  *tcp.Proto
+	udp  udpTable
+	icmp icmpTable
+
+	fds []*socket // index is the descriptor
+
+	ipID     uint16
+	reasm    reassembler
+	icmpBuf  []byte // scratch for ICMP and UDP messages
+	ev       core.Event // scratch event, reused under mu
+	counters Counters
+	out      []byte // scratch buffer for building outbound frames
+	packetID uint64
 }
 
 // New returns a stack with no interfaces.
@@ -92,9 +112,21 @@ func New(opts Options) *Stack {
 		n := uint64(opts.Clock.Now().UnixNano())
 		opts.Rand = rand.New(rand.NewPCG(n, n>>1|1))
 	}
+	if opts.TTL == 0 {
+		opts.TTL = 64
+	}
 	s := &Stack{opts: opts, name: opts.Name}
+	s.ipID = uint16(opts.Rand.Uint32())
+	s.out = make([]byte, 0, maxFrame)
+	s.udp.init()
+	s.icmp.init()
+	s.tcp = tcp.New(tcpNet{s}, tcpConfig(opts.TCP))
 	return s
 }
+
+// maxFrame is the largest frame the stack builds: an Ethernet header and
+// a 64 KiB IP packet.
+const maxFrame = 14 + 65535
 
 // Name returns the host name given in [Options].
 func (s *Stack) Name() string { return s.name }
@@ -102,12 +134,70 @@ func (s *Stack) Name() string { return s.name }
 // Clock returns the stack's clock.
 func (s *Stack) Clock() Clock { return s.opts.Clock }
 
+// Tracing reports whether the stack has an Observer.
+func (s *Stack) Tracing() bool { return s.opts.Observer != nil }
+
+// Emit reports an event from outside the stack's core (the scenario
+// interpreter's socket calls, an application) to the stack's Observer,
+// filling in the time and host name.
+func (s *Stack) Emit(ev Event) {
+	if s.opts.Observer == nil {
+		return
+	}
+	s.mu.Lock()
+	s.observe(&ev)
+	s.mu.Unlock()
+}
+
+// observe reports ev with the lock held.
+func (s *Stack) observe(ev *Event) {
+	if ev.Time.IsZero() {
+		ev.Time = s.opts.Clock.Now()
+	}
+	if ev.Host == "" {
+		ev.Host = s.name
+	}
+	if ev.FD == 0 && ev.Kind != EventCall {
+		ev.FD = -1
+	}
+	s.opts.Observer.Observe(ev)
+}
+
+// drop counts a dropped packet and reports it when tracing.
+func (s *Stack) drop(c *uint64, name, proto, detail string, pktID uint64) {
+	*c++
+	if s.opts.Observer == nil {
+		return
+	}
+	s.observe(&Event{Kind: EventDrop, Proto: proto, Name: name, Detail: detail, PacketID: pktID})
+}
+
+// nextID returns a fresh packet id.
+func (s *Stack) nextID() uint64 {
+	if s.opts.PacketID != nil {
+		return s.opts.PacketID()
+	}
+	s.packetID++
+	return s.packetID
+}
+
+// afterFunc schedules f on the clock, wrapped to take the stack's lock.
+func (s *Stack) afterFunc(d time.Duration, f func()) Timer {
+	return s.opts.Clock.AfterFunc(d, func() {
+		s.mu.Lock()
+		f()
+		s.mu.Unlock()
+	})
+}
+
 // NIC is a network interface of a [Stack], attached to a [Link].
 type NIC struct {
 	stack *Stack
 	cfg   NICConfig
+	mac   [6]byte
 	link  Link
 	index int
+	arp   arpCache
 }
 
 // Name returns the interface name ("eth0").

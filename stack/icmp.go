@@ -1,0 +1,166 @@
+package stack
+
+import (
+	"net/netip"
+	"syscall"
+
+	"stacklab/stack/wire"
+)
+
+// ICMP (RFC 792, RFC 1122 §3.2.2): echo reply, destination unreachable,
+// time exceeded, and echo sockets ("ping sockets").
+
+// icmpEndpoint is an ICMP echo socket: it sends echo requests with its id
+// and receives the matching replies.
+type icmpEndpoint struct {
+	sock   *socket
+	id     uint16
+	remote netip.Addr // connected peer, if any
+	queue  dgramQueue
+}
+
+type icmpTable struct {
+	byID   map[uint16]*icmpEndpoint
+	nextID uint16
+}
+
+func (t *icmpTable) init() { t.byID = make(map[uint16]*icmpEndpoint) }
+
+func (s *Stack) icmpInput(n *NIC, ip wire.IPv4, b []byte, pktID uint64) {
+	s.counters.ICMP.InMsgs++
+	m := wire.ICMPv4(b)
+	if len(m) < wire.ICMPv4HeaderLen || !m.IsChecksumValid() {
+		s.drop(&s.counters.ICMP.InErrors, "icmp.InErrors", "icmp", "bad ICMP length or checksum", pktID)
+		return
+	}
+	switch m.Type() {
+	case wire.ICMPEcho:
+		s.counters.ICMP.InEchos++
+		if ip.Dst() != n.cfg.Addr.Addr() && !s.isLocal(ip.Dst()) {
+			return // no replies to broadcast pings (RFC 1122 §3.2.2.6 allows either)
+		}
+		s.counters.ICMP.OutMsgs++
+		s.counters.ICMP.OutEchoReps++
+		reply := s.icmpScratch(len(m))
+		copy(reply, m)
+		r := wire.ICMPv4(reply)
+		r.SetType(wire.ICMPEchoReply)
+		r.SetCode(0)
+		r.SetChecksum()
+		s.ipSend(ip.Dst(), ip.Src(), wire.ProtoICMP, reply, false, "echo reply")
+	case wire.ICMPEchoReply:
+		s.counters.ICMP.InEchoReps++
+		e := s.icmp.byID[m.ID()]
+		if e == nil {
+			return
+		}
+		if !e.queue.push(ip.Src(), 0, m) {
+			s.drop(&s.counters.UDP.RcvbufErrors, "udp.RcvbufErrors", "icmp", "receive queue full", pktID)
+			return
+		}
+		e.sock.notify()
+	case wire.ICMPDestUnreachable:
+		s.counters.ICMP.InDestUnreachs++
+		s.icmpErrorInput(m, syscallForUnreach(m.Code()))
+	case wire.ICMPTimeExceeded:
+		s.counters.ICMP.InTimeExcds++
+		s.icmpErrorInput(m, syscall.EHOSTUNREACH)
+	}
+}
+
+func syscallForUnreach(code uint8) syscall.Errno {
+	switch code {
+	case wire.ICMPCodePortUnreachable:
+		return syscall.ECONNREFUSED
+	case wire.ICMPCodeProtoUnreachable:
+		return syscall.ENOPROTOOPT
+	case wire.ICMPCodeNetUnreachable:
+		return syscall.ENETUNREACH
+	case wire.ICMPCodeFragNeeded:
+		return syscall.EMSGSIZE
+	}
+	return syscall.EHOSTUNREACH
+}
+
+// icmpErrorInput passes an ICMP error to the socket that sent the packet
+// it quotes (RFC 1122 §3.2.2.1).
+func (s *Stack) icmpErrorInput(m wire.ICMPv4, errno syscall.Errno) {
+	inner, err := wire.ParseIPv4Quoted(m.Payload())
+	if err != nil {
+		return
+	}
+	p := inner.Payload()
+	if len(p) < 8 {
+		return
+	}
+	switch inner.Protocol() {
+	case wire.ProtoUDP:
+		u := wire.UDP(p)
+		local := netip.AddrPortFrom(inner.Src(), u.SrcPort())
+		remote := netip.AddrPortFrom(inner.Dst(), u.DstPort())
+		if e := s.udp.lookup(local); e != nil && e.remote == remote {
+			// Only connected sockets learn of it, as on Linux.
+			e.err = errno
+			e.sock.notify()
+		}
+	}
+	// TCP treats ICMP errors as soft (RFC 1122 §4.2.3.9): its own timers
+	// decide, so they are counted above and not passed on.
+}
+
+// icmpScratch returns a buffer for building an ICMP message, separate
+// from s.out (which ipSend uses for the frame).
+func (s *Stack) icmpScratch(n int) []byte {
+	if cap(s.icmpBuf) < n {
+		s.icmpBuf = make([]byte, n)
+	}
+	return s.icmpBuf[:n]
+}
+
+// sendUnreachable answers orig with a destination unreachable message.
+func (s *Stack) sendUnreachable(orig wire.IPv4, code uint8, mtu uint16, why string) {
+	s.sendICMPError(orig, wire.ICMPDestUnreachable, code, mtu, why)
+}
+
+// sendICMPError sends an ICMP error about orig, quoting its header and as
+// much of its payload as fits in 576 bytes (RFC 1812 §4.3.2.3), but never
+// about an ICMP error, a broadcast, or a non-initial fragment
+// (RFC 1122 §3.2.2).
+func (s *Stack) sendICMPError(orig wire.IPv4, typ, code uint8, mtu uint16, why string) {
+	if orig.FragmentOffset() != 0 || !orig.Src().IsValid() || orig.Src().IsUnspecified() {
+		return
+	}
+	if orig.Dst().As4() == [4]byte{255, 255, 255, 255} {
+		return
+	}
+	if orig.Protocol() == wire.ProtoICMP {
+		if p := orig.Payload(); len(p) > 0 {
+			switch p[0] {
+			case wire.ICMPEcho, wire.ICMPEchoReply:
+			default:
+				return
+			}
+		}
+	}
+	quote := len(orig)
+	if quote > 576-wire.IPv4MinHeaderLen-wire.ICMPv4HeaderLen {
+		quote = 576 - wire.IPv4MinHeaderLen - wire.ICMPv4HeaderLen
+	}
+	b := s.icmpScratch(wire.ICMPv4HeaderLen + quote)
+	m := wire.ICMPv4(b)
+	m.Encode(&wire.ICMPv4Fields{Type: typ, Code: code, Rest: uint32(mtu)})
+	copy(b[wire.ICMPv4HeaderLen:], orig[:quote])
+	m.SetChecksum()
+	s.counters.ICMP.OutMsgs++
+	switch typ {
+	case wire.ICMPDestUnreachable:
+		s.counters.ICMP.OutDestUnreachs++
+	case wire.ICMPTimeExceeded:
+		s.counters.ICMP.OutTimeExcds++
+	}
+	var src netip.Addr
+	if s.isLocal(orig.Dst()) {
+		src = orig.Dst()
+	}
+	s.ipSend(src, orig.Src(), wire.ProtoICMP, b, false, why)
+}

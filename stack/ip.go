@@ -1,0 +1,257 @@
+package stack
+
+import (
+	"net/netip"
+	"slices"
+	"syscall"
+
+	"stacklab/stack/wire"
+)
+
+// AddRoute adds a route; the most specific prefix wins, and among equal
+// prefixes the first added.
+func (s *Stack) AddRoute(r Route) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.addRouteLocked(r)
+}
+
+func (s *Stack) addRouteLocked(r Route) {
+	r.Dst = r.Dst.Masked()
+	i, _ := slices.BinarySearchFunc(s.routes, r, func(a, b Route) int {
+		if a.Dst.Bits() > b.Dst.Bits() {
+			return -1
+		}
+		if a.Dst.Bits() < b.Dst.Bits() {
+			return 1
+		}
+		return -1 // keep insertion order among equals: insert after
+	})
+	s.routes = slices.Insert(s.routes, i, r)
+}
+
+// Routes returns the routing table, most specific first.
+func (s *Stack) Routes() []Route {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Route(nil), s.routes...)
+}
+
+// route finds the interface and next hop for dst.
+func (s *Stack) route(dst netip.Addr) (*NIC, netip.Addr, bool) {
+	for i := range s.routes {
+		r := &s.routes[i]
+		if r.Dst.Contains(dst) {
+			if r.Gateway.IsValid() {
+				return r.NIC, r.Gateway, true
+			}
+			return r.NIC, dst, true
+		}
+	}
+	return nil, netip.Addr{}, false
+}
+
+// isLocal reports whether a is an address of one of the stack's NICs.
+func (s *Stack) isLocal(a netip.Addr) bool {
+	for _, n := range s.nics {
+		if n.cfg.Addr.Addr() == a {
+			return true
+		}
+	}
+	return false
+}
+
+// acceptsDst reports whether a packet to dst arriving on n is for this
+// host: one of its addresses, or a broadcast.
+func (s *Stack) acceptsDst(n *NIC, dst netip.Addr) bool {
+	if s.isLocal(dst) {
+		return true
+	}
+	return dst.As4() == [4]byte{255, 255, 255, 255} || dst == broadcastAddr(n.cfg.Addr)
+}
+
+// ipInput handles an IPv4 packet received on n (RFC 791 §3.2, RFC 1122 §3.2.1).
+func (s *Stack) ipInput(n *NIC, b []byte, pktID uint64) {
+	s.counters.IP.InReceives++
+	ip, err := wire.ParseIPv4(b)
+	if err != nil {
+		s.drop(&s.counters.IP.InHdrErrors, "ip.InHdrErrors", "ip", err.Error(), pktID)
+		return
+	}
+	dst := ip.Dst()
+	if !s.acceptsDst(n, dst) {
+		if s.opts.Forwarding {
+			s.forward(n, ip, pktID)
+			return
+		}
+		s.drop(&s.counters.IP.InAddrErrors, "ip.InAddrErrors", "ip", "not for this host: "+dst.String(), pktID)
+		return
+	}
+	payload := ip.Payload()
+	if ip.More() || ip.FragmentOffset() != 0 {
+		s.counters.IP.ReasmReqds++
+		whole, ok := s.reassemble(ip, pktID)
+		if !ok {
+			return
+		}
+		ip = whole
+		payload = ip.Payload()
+	}
+	s.counters.IP.InDelivers++
+	switch ip.Protocol() {
+	case wire.ProtoTCP:
+		s.tcp.Input(ip.Src(), dst, payload, pktID)
+	case wire.ProtoUDP:
+		s.udpInput(n, ip, payload, pktID)
+	case wire.ProtoICMP:
+		s.icmpInput(n, ip, payload, pktID)
+	default:
+		s.counters.IP.InDelivers--
+		s.drop(&s.counters.IP.InUnknownProtos, "ip.InUnknownProtos", "ip", "no such protocol", pktID)
+		s.sendUnreachable(ip, wire.ICMPCodeProtoUnreachable, 0, "protocol unreachable")
+	}
+}
+
+// ipSend builds an IPv4 packet around payload and sends it toward dst.
+// src may be invalid, meaning the address of the outgoing interface. df
+// sets Don't Fragment. why is the capture's note.
+func (s *Stack) ipSend(src, dst netip.Addr, proto uint8, payload []byte, df bool, why string) error {
+	n, hop, ok := s.route(dst)
+	if !ok {
+		s.counters.IP.OutNoRoutes++
+		return syscall.ENETUNREACH
+	}
+	if !src.IsValid() {
+		src = n.cfg.Addr.Addr()
+	}
+	s.counters.IP.OutRequests++
+	hdr := n.linkHeaderLen()
+	total := wire.IPv4MinHeaderLen + len(payload)
+	if total > n.cfg.MTU {
+		if df {
+			s.counters.IP.FragFails++
+			return syscall.EMSGSIZE
+		}
+		return s.fragmentAndSend(n, hop, src, dst, proto, payload, why)
+	}
+	frame := s.out[:hdr+total]
+	s.ipID++
+	ip := wire.IPv4(frame[hdr:])
+	fields := wire.IPv4Fields{
+		TotalLen: uint16(total),
+		ID:       s.ipID,
+		TTL:      s.opts.TTL,
+		Protocol: proto,
+		Src:      src,
+		Dst:      dst,
+		DF:       df,
+	}
+	ip.Encode(&fields)
+	copy(frame[hdr+wire.IPv4MinHeaderLen:], payload)
+	ip.SetChecksum()
+	n.sendIPFrame(frame, hdr, hop, why)
+	return nil
+}
+
+// fragmentAndSend splits a datagram that does not fit the MTU into
+// fragments (RFC 791 §3.2, "Fragmentation"): each carries a multiple of 8
+// bytes of payload except the last.
+func (s *Stack) fragmentAndSend(n *NIC, hop, src, dst netip.Addr, proto uint8, payload []byte, why string) error {
+	hdr := n.linkHeaderLen()
+	per := (n.cfg.MTU - wire.IPv4MinHeaderLen) &^ 7
+	s.ipID++
+	for off := 0; off < len(payload); off += per {
+		end := min(off+per, len(payload))
+		total := wire.IPv4MinHeaderLen + end - off
+		frame := s.out[:hdr+total]
+		ip := wire.IPv4(frame[hdr:])
+		ip.Encode(&wire.IPv4Fields{
+			TotalLen:       uint16(total),
+			ID:             s.ipID,
+			TTL:            s.opts.TTL,
+			Protocol:       proto,
+			Src:            src,
+			Dst:            dst,
+			MF:             end < len(payload),
+			FragmentOffset: uint16(off),
+		})
+		copy(frame[hdr+wire.IPv4MinHeaderLen:], payload[off:end])
+		ip.SetChecksum()
+		s.counters.IP.FragCreates++
+		n.sendIPFrame(frame, hdr, hop, why)
+	}
+	s.counters.IP.FragOKs++
+	return nil
+}
+
+// forward routes a packet that is not for this host (RFC 1812 §5.2-5.3):
+// decrement the TTL, answer time exceeded at 1, and send it on.
+func (s *Stack) forward(in *NIC, ip wire.IPv4, pktID uint64) {
+	if ip.TTL() <= 1 {
+		s.drop(&s.counters.IP.InTTLExceeded, "ip.InTTLExceeded", "ip", "ttl exceeded in transit", pktID)
+		s.sendICMPError(ip, wire.ICMPTimeExceeded, 0, 0, "ttl exceeded")
+		return
+	}
+	out, hop, ok := s.route(ip.Dst())
+	if !ok {
+		s.drop(&s.counters.IP.OutNoRoutes, "ip.OutNoRoutes", "ip", "no route to "+ip.Dst().String(), pktID)
+		s.sendUnreachable(ip, wire.ICMPCodeNetUnreachable, 0, "no route")
+		return
+	}
+	if len(ip) > out.cfg.MTU && ip.DF() {
+		s.drop(&s.counters.IP.FragFails, "ip.FragFails", "ip", "too big with DF set", pktID)
+		s.sendUnreachable(ip, wire.ICMPCodeFragNeeded, uint16(out.cfg.MTU), "fragmentation needed")
+		return
+	}
+	s.counters.IP.ForwDatagrams++
+	hdr := out.linkHeaderLen()
+	frame := s.out[:hdr+len(ip)]
+	copy(frame[hdr:], ip)
+	fwd := wire.IPv4(frame[hdr:])
+	oldTTL := fwd.TTL()
+	fwd.SetTTL(oldTTL - 1)
+	fwd.SetChecksum()
+	why := ""
+	if s.opts.Tap != nil {
+		why = s.name + ": ttl " + itoa(int(oldTTL)) + " → " + itoa(int(oldTTL-1)) + " via " + out.cfg.Name
+	}
+	pkt := Packet{ID: pktID, Data: frame}
+	if out.cfg.Type == LinkRawIP {
+		pkt.Data = frame[hdr:]
+	} else {
+		mac, ok := out.arp.lookup(hop)
+		if !ok {
+			s.arpResolve(out, hop, frame[hdr:], why)
+			return
+		}
+		wire.Ethernet(frame).Encode(&wire.EthernetFields{Dst: mac, Src: out.mac, Type: wire.EtherTypeIPv4})
+	}
+	// A forwarded packet keeps its id: every copy along the path shares it.
+	s.counters.Link.OutFrames++
+	if s.opts.Tap != nil {
+		s.opts.Tap.Frame(out, DirOut, pkt, why)
+	}
+	out.link.Send(pkt)
+}
+
+func itoa(v int) string {
+	if v == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	neg := v < 0
+	if neg {
+		v = -v
+	}
+	for v > 0 {
+		i--
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}

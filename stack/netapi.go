@@ -1,0 +1,435 @@
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"syscall"
+	"time"
+)
+
+// The Go socket API: net.Conn, net.Listener and net.PacketConn over the
+// stack, with the standard library's contracts for concurrency, Close and
+// deadlines. Blocking calls wait on the stack's clock, so these types are
+// for real time (RealClock); under the simulator use the descriptor facade.
+
+// netErr converts an error from the core to what net's users expect: a
+// closed socket is net.ErrClosed, a deadline os.ErrDeadlineExceeded, both
+// wrapped in *net.OpError like every other errno.
+func netErr(op string, sk *socket, remote netip.AddrPort, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case err == io.EOF:
+		return io.EOF
+	case sk.closed && errors.Is(err, syscall.EBADF):
+		err = net.ErrClosed
+	}
+	return opError(op, sk.typ, sk.local, remote, err)
+}
+
+// TCPConn is a TCP connection of a [Stack]; it implements net.Conn.
+type TCPConn struct {
+	s      *Stack
+	sk     *socket
+	remote netip.AddrPort
+}
+
+var _ net.Conn = (*TCPConn)(nil)
+
+// Read reads data from the connection. It returns io.EOF after the peer's
+// FIN once the data before it has been read.
+func (c *TCPConn) Read(b []byte) (int, error) {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	if c.sk.closed {
+		return 0, netErr("read", c.sk, c.remote, net.ErrClosed)
+	}
+	if len(b) == 0 {
+		return 0, nil
+	}
+	n, _, err := c.s.recv(c.sk, b)
+	return n, netErr("read", c.sk, c.remote, err)
+}
+
+// Write writes all of b unless an error occurs.
+func (c *TCPConn) Write(b []byte) (int, error) {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	if c.sk.closed {
+		return 0, netErr("write", c.sk, c.remote, net.ErrClosed)
+	}
+	n, err := c.s.send(c.sk, b)
+	return n, netErr("write", c.sk, c.remote, err)
+}
+
+// Close closes the connection: an orderly close (FIN), or RST when unread
+// data remains or linger is 0.
+func (c *TCPConn) Close() error {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	if c.sk.closed {
+		return netErr("close", c.sk, c.remote, net.ErrClosed)
+	}
+	c.s.closeSocket(c.sk)
+	return nil
+}
+
+// CloseWrite shuts down the sending side (a FIN); reads go on.
+func (c *TCPConn) CloseWrite() error {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	if c.sk.closed {
+		return netErr("close", c.sk, c.remote, net.ErrClosed)
+	}
+	return netErr("close", c.sk, c.remote, c.sk.conn.CloseWrite())
+}
+
+// CloseRead shuts down the receiving side.
+func (c *TCPConn) CloseRead() error {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	if c.sk.closed {
+		return netErr("close", c.sk, c.remote, net.ErrClosed)
+	}
+	return netErr("close", c.sk, c.remote, c.sk.conn.CloseRead())
+}
+
+// LocalAddr returns the local address as a *net.TCPAddr.
+func (c *TCPConn) LocalAddr() net.Addr { return net.TCPAddrFromAddrPort(c.sk.local) }
+
+// RemoteAddr returns the peer's address as a *net.TCPAddr.
+func (c *TCPConn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.remote) }
+
+// SetDeadline sets the read and write deadlines.
+func (c *TCPConn) SetDeadline(t time.Time) error {
+	return c.setDeadline(t, true, true)
+}
+
+// SetReadDeadline sets the deadline for Read calls, pending ones included.
+func (c *TCPConn) SetReadDeadline(t time.Time) error { return c.setDeadline(t, true, false) }
+
+// SetWriteDeadline sets the deadline for Write calls, pending ones included.
+func (c *TCPConn) SetWriteDeadline(t time.Time) error { return c.setDeadline(t, false, true) }
+
+func (c *TCPConn) setDeadline(t time.Time, r, w bool) error {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	return setDeadline(c.sk, t, r, w)
+}
+
+func setDeadline(sk *socket, t time.Time, r, w bool) error {
+	if sk.closed {
+		return net.ErrClosed
+	}
+	if r {
+		sk.rdeadline = t
+	}
+	if w {
+		sk.wdeadline = t
+	}
+	sk.notify() // blocked calls look at the new deadline
+	return nil
+}
+
+// SetNoDelay turns Nagle's algorithm off (true) or on.
+func (c *TCPConn) SetNoDelay(on bool) error {
+	v := 0
+	if on {
+		v = 1
+	}
+	return c.s.SetSockopt(c.sk.fd, TCPNoDelay, v)
+}
+
+// FD returns the connection's descriptor in the stack's facade.
+func (c *TCPConn) FD() int { return c.sk.fd }
+
+// Info returns the connection's TCP internals.
+func (c *TCPConn) Info() TCPInfo {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	return tcpInfo(c.sk.conn.Info())
+}
+
+// TCPListener is a listening TCP socket; it implements net.Listener.
+type TCPListener struct {
+	s  *Stack
+	sk *socket
+}
+
+var _ net.Listener = (*TCPListener)(nil)
+
+// ListenTCP listens on addr (a zero address means every address of the
+// stack; a zero port an ephemeral one) with the given accept backlog
+// (0 means 128).
+func (s *Stack) ListenTCP(addr netip.AddrPort, backlog int) (*TCPListener, error) {
+	if backlog <= 0 {
+		backlog = 128
+	}
+	fd, err := s.Socket(SockStream)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Bind(fd, addr); err != nil {
+		s.Close(fd)
+		return nil, err
+	}
+	if err := s.Listen(fd, backlog); err != nil {
+		s.Close(fd)
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return &TCPListener{s: s, sk: s.fds[fd]}, nil
+}
+
+// Accept waits for and returns the next connection.
+func (l *TCPListener) Accept() (net.Conn, error) {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	if l.sk.closed {
+		return nil, netErr("accept", l.sk, netip.AddrPort{}, net.ErrClosed)
+	}
+	nsk, err := l.s.accept(l.sk)
+	if err != nil {
+		return nil, netErr("accept", l.sk, netip.AddrPort{}, err)
+	}
+	return &TCPConn{s: l.s, sk: nsk, remote: nsk.conn.Tuple().Remote}, nil
+}
+
+// Close stops listening; queued connections not yet accepted are reset.
+func (l *TCPListener) Close() error {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	if l.sk.closed {
+		return netErr("close", l.sk, netip.AddrPort{}, net.ErrClosed)
+	}
+	l.s.closeSocket(l.sk)
+	return nil
+}
+
+// Addr returns the listening address as a *net.TCPAddr.
+func (l *TCPListener) Addr() net.Addr { return net.TCPAddrFromAddrPort(l.sk.local) }
+
+// SetDeadline sets a deadline for Accept.
+func (l *TCPListener) SetDeadline(t time.Time) error {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	return setDeadline(l.sk, t, true, false)
+}
+
+// DialTCP connects to raddr from laddr (zero for any), waiting until the
+// handshake ends or ctx is done.
+func (s *Stack) DialTCP(ctx context.Context, laddr, raddr netip.AddrPort) (*TCPConn, error) {
+	fd, err := s.Socket(SockStream)
+	if err != nil {
+		return nil, err
+	}
+	if laddr.IsValid() {
+		if err := s.Bind(fd, laddr); err != nil {
+			s.Close(fd)
+			return nil, err
+		}
+	}
+	s.mu.Lock()
+	sk := s.fds[fd]
+	if d, ok := ctx.Deadline(); ok {
+		sk.rdeadline = d
+	}
+	stop := context.AfterFunc(ctx, func() {
+		s.mu.Lock()
+		sk.notify()
+		s.mu.Unlock()
+	})
+	err = s.connectCtx(ctx, sk, raddr)
+	stop()
+	sk.rdeadline = time.Time{}
+	if err != nil {
+		if sk.conn != nil {
+			sk.conn.Abort()
+		}
+		s.closeSocket(sk)
+		s.mu.Unlock()
+		if ctx.Err() != nil && (errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.Canceled)) {
+			err = ctx.Err()
+		}
+		return nil, opError("dial", SockStream, sk.local, raddr, err)
+	}
+	s.mu.Unlock()
+	return &TCPConn{s: s, sk: sk, remote: raddr}, nil
+}
+
+// connectCtx is connect that also gives up when ctx is done.
+func (s *Stack) connectCtx(ctx context.Context, sk *socket, raddr netip.AddrPort) error {
+	sk.nonblock = true
+	err := s.connect(sk, raddr)
+	sk.nonblock = false
+	if err != syscall.EINPROGRESS {
+		return err
+	}
+	for {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		err := s.connect(sk, raddr)
+		if err == nil || err == syscall.EISCONN {
+			return nil
+		}
+		if err != syscall.EALREADY && err != syscall.EINPROGRESS {
+			return err
+		}
+		sk.nonblock = false
+		if err := sk.wait(false); err != nil {
+			return err
+		}
+	}
+}
+
+// DialContext dials a numeric address ("10.0.0.2:80") on network "tcp" or
+// "tcp4" (or "udp"/"udp4"). It fits net/http's Transport.DialContext.
+func (s *Stack) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return nil, fmt.Errorf("stacklab: dial %s: %q is not a numeric IPv4 address and port (the stack has no resolver): %w", network, address, err)
+	}
+	switch network {
+	case "tcp", "tcp4":
+		return s.DialTCP(ctx, netip.AddrPort{}, ap)
+	case "udp", "udp4":
+		return s.DialUDP(netip.AddrPort{}, ap)
+	}
+	return nil, &net.OpError{Op: "dial", Net: network, Err: net.UnknownNetworkError(network)}
+}
+
+// UDPConn is a UDP socket; it implements net.PacketConn, and net.Conn
+// when connected (DialUDP).
+type UDPConn struct {
+	s      *Stack
+	sk     *socket
+	remote netip.AddrPort
+}
+
+var (
+	_ net.PacketConn = (*UDPConn)(nil)
+	_ net.Conn       = (*UDPConn)(nil)
+)
+
+// ListenUDP opens a UDP socket bound to addr.
+func (s *Stack) ListenUDP(addr netip.AddrPort) (*UDPConn, error) {
+	fd, err := s.Socket(SockDgram)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Bind(fd, addr); err != nil {
+		s.Close(fd)
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return &UDPConn{s: s, sk: s.fds[fd]}, nil
+}
+
+// DialUDP opens a UDP socket connected to raddr: it receives only from
+// raddr, and an ICMP port unreachable makes the next call fail with
+// ECONNREFUSED.
+func (s *Stack) DialUDP(laddr, raddr netip.AddrPort) (*UDPConn, error) {
+	c, err := s.ListenUDP(laddr)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Connect(c.sk.fd, raddr); err != nil {
+		c.Close()
+		return nil, err
+	}
+	c.remote = raddr
+	return c, nil
+}
+
+// ReadFrom reads one datagram.
+func (c *UDPConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	if c.sk.closed {
+		return 0, nil, netErr("read", c.sk, c.remote, net.ErrClosed)
+	}
+	n, from, err := c.s.recv(c.sk, b)
+	if err != nil {
+		return 0, nil, netErr("read", c.sk, c.remote, err)
+	}
+	return n, net.UDPAddrFromAddrPort(from), nil
+}
+
+// WriteTo sends one datagram to addr (a *net.UDPAddr).
+func (c *UDPConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	ua, ok := addr.(*net.UDPAddr)
+	if !ok {
+		return 0, &net.OpError{Op: "write", Net: "udp4", Addr: addr, Err: syscall.EINVAL}
+	}
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	if c.sk.closed {
+		return 0, netErr("write", c.sk, c.remote, net.ErrClosed)
+	}
+	ap := ua.AddrPort()
+	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	n, err := c.s.sendTo(c.sk, b, ap)
+	return n, netErr("write", c.sk, ap, err)
+}
+
+// Read reads a datagram from the connected peer.
+func (c *UDPConn) Read(b []byte) (int, error) {
+	n, _, err := c.ReadFrom(b)
+	return n, err
+}
+
+// Write sends a datagram to the connected peer.
+func (c *UDPConn) Write(b []byte) (int, error) {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	if c.sk.closed {
+		return 0, netErr("write", c.sk, c.remote, net.ErrClosed)
+	}
+	n, err := c.s.send(c.sk, b)
+	return n, netErr("write", c.sk, c.remote, err)
+}
+
+// Close closes the socket.
+func (c *UDPConn) Close() error {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	if c.sk.closed {
+		return netErr("close", c.sk, c.remote, net.ErrClosed)
+	}
+	c.s.closeSocket(c.sk)
+	return nil
+}
+
+// LocalAddr returns the bound address.
+func (c *UDPConn) LocalAddr() net.Addr { return net.UDPAddrFromAddrPort(c.sk.local) }
+
+// RemoteAddr returns the connected peer, or nil.
+func (c *UDPConn) RemoteAddr() net.Addr {
+	if !c.remote.IsValid() {
+		return nil
+	}
+	return net.UDPAddrFromAddrPort(c.remote)
+}
+
+// SetDeadline sets the read and write deadlines.
+func (c *UDPConn) SetDeadline(t time.Time) error { return c.setDeadline(t, true, true) }
+
+// SetReadDeadline sets the read deadline.
+func (c *UDPConn) SetReadDeadline(t time.Time) error { return c.setDeadline(t, true, false) }
+
+// SetWriteDeadline sets the write deadline.
+func (c *UDPConn) SetWriteDeadline(t time.Time) error { return c.setDeadline(t, false, true) }
+
+func (c *UDPConn) setDeadline(t time.Time, r, w bool) error {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	return setDeadline(c.sk, t, r, w)
+}

@@ -1,0 +1,157 @@
+package stack
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"stacklab/stack/wire"
+)
+
+var broadcastMAC = wire.MAC{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+
+// AddNIC adds a network interface attached to link and returns it. The
+// interface's subnet becomes a directly connected route.
+func (s *Stack) AddNIC(cfg NICConfig, link Link) (*NIC, error) {
+	if cfg.Name == "" {
+		return nil, errors.New("stack: AddNIC: the interface needs a name, e.g. eth0")
+	}
+	if !cfg.Addr.IsValid() || !cfg.Addr.Addr().Is4() {
+		return nil, fmt.Errorf("stack: AddNIC %s: address %v is not an IPv4 prefix like 10.0.0.1/24", cfg.Name, cfg.Addr)
+	}
+	if cfg.Type == 0 {
+		cfg.Type = LinkEthernet
+	}
+	if cfg.MTU == 0 {
+		cfg.MTU = 1500
+	}
+	if cfg.MTU < 68 || cfg.MTU > 65535 {
+		return nil, fmt.Errorf("stack: AddNIC %s: MTU %d out of range 68..65535", cfg.Name, cfg.MTU)
+	}
+	n := &NIC{stack: s, link: link}
+	if cfg.Type == LinkEthernet {
+		if cfg.MAC == nil {
+			a := cfg.Addr.Addr().As4()
+			cfg.MAC = net.HardwareAddr{0x02, 0x00, a[0], a[1], a[2], a[3]}
+		}
+		if len(cfg.MAC) != 6 {
+			return nil, fmt.Errorf("stack: AddNIC %s: MAC %v is not 6 bytes", cfg.Name, cfg.MAC)
+		}
+		copy(n.mac[:], cfg.MAC)
+	}
+	n.cfg = cfg
+	n.arp.init()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, o := range s.nics {
+		if o.cfg.Name == cfg.Name {
+			return nil, fmt.Errorf("stack: AddNIC: %s already has an interface named %s", s.name, cfg.Name)
+		}
+	}
+	n.index = len(s.nics)
+	s.nics = append(s.nics, n)
+	s.addRouteLocked(Route{Dst: cfg.Addr.Masked(), NIC: n})
+	return n, nil
+}
+
+// NICs returns the stack's interfaces in the order they were added.
+func (s *Stack) NICs() []*NIC {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*NIC(nil), s.nics...)
+}
+
+// Deliver hands the stack a frame received on the interface. pkt.Data is
+// only read during the call.
+func (n *NIC) Deliver(pkt Packet) {
+	s := n.stack
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.opts.Tap != nil {
+		s.opts.Tap.Frame(n, DirIn, pkt, "")
+	}
+	s.counters.Link.InFrames++
+	if n.cfg.Type == LinkRawIP {
+		s.ipInput(n, pkt.Data, pkt.ID)
+		return
+	}
+	eth := wire.Ethernet(pkt.Data)
+	if len(eth) < wire.EthernetHeaderLen {
+		s.drop(&s.counters.Link.InTruncated, "link.InTruncated", "eth", "frame shorter than an Ethernet header", pkt.ID)
+		return
+	}
+	if dst := eth.Dst(); dst != n.mac && dst != broadcastMAC && dst[0]&1 == 0 {
+		s.drop(&s.counters.Link.InNotForUs, "link.InNotForUs", "eth", "frame for another MAC", pkt.ID)
+		return
+	}
+	switch eth.Type() {
+	case wire.EtherTypeIPv4:
+		if p := eth.Payload(); len(p) >= wire.IPv4MinHeaderLen {
+			n.arpConfirm(wire.IPv4(p).Src(), eth.Src(), s.opts.Clock.Now())
+		}
+		s.ipInput(n, eth.Payload(), pkt.ID)
+	case wire.EtherTypeARP:
+		s.arpInput(n, eth.Payload(), pkt.ID)
+	default:
+		s.drop(&s.counters.Link.InUnknownType, "link.InUnknownType", "eth", "unknown EtherType", pkt.ID)
+	}
+}
+
+// transmit sends a finished frame out of n, telling the tap why.
+func (n *NIC) transmit(frame []byte, why string) {
+	s := n.stack
+	pkt := Packet{ID: s.nextID(), Data: frame}
+	s.counters.Link.OutFrames++
+	if s.opts.Tap != nil {
+		s.opts.Tap.Frame(n, DirOut, pkt, why)
+	}
+	n.link.Send(pkt)
+}
+
+// sendIPFrame sends the IPv4 packet in frame[hdr:] toward nextHop. On an
+// Ethernet NIC, frame[:hdr] is room for the Ethernet header (hdr is 14);
+// on a raw IP NIC hdr is 0.
+func (n *NIC) sendIPFrame(frame []byte, hdr int, nextHop netip.Addr, why string) {
+	if n.cfg.Type == LinkRawIP {
+		n.transmit(frame[hdr:], why)
+		return
+	}
+	var dst wire.MAC
+	switch {
+	case nextHop == netip.IPv4Unspecified() || nextHop.As4() == [4]byte{255, 255, 255, 255} || nextHop == broadcastAddr(n.cfg.Addr):
+		dst = broadcastMAC
+	default:
+		mac, ok := n.arp.lookup(nextHop)
+		if !ok {
+			n.stack.arpResolve(n, nextHop, frame[hdr:], why)
+			return
+		}
+		dst = mac
+	}
+	eth := wire.Ethernet(frame[hdr-wire.EthernetHeaderLen:])
+	eth.Encode(&wire.EthernetFields{Dst: dst, Src: n.mac, Type: wire.EtherTypeIPv4})
+	n.transmit(frame[hdr-wire.EthernetHeaderLen:], why)
+}
+
+// broadcastAddr returns the directed broadcast address of p.
+func broadcastAddr(p netip.Prefix) netip.Addr {
+	a := p.Addr().As4()
+	bits := p.Bits()
+	for i := 0; i < 4; i++ {
+		for b := 0; b < 8; b++ {
+			if i*8+b >= bits {
+				a[i] |= 0x80 >> b
+			}
+		}
+	}
+	return netip.AddrFrom4(a)
+}
+
+// linkHeaderLen is the room a frame on n needs before the IP header.
+func (n *NIC) linkHeaderLen() int {
+	if n.cfg.Type == LinkEthernet {
+		return wire.EthernetHeaderLen
+	}
+	return 0
+}

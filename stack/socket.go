@@ -1,0 +1,208 @@
+package stack
+
+import (
+	"net"
+	"net/netip"
+	"os"
+	"syscall"
+	"time"
+
+	"stacklab/stack/tcp"
+)
+
+// socket is the state behind one descriptor.
+type socket struct {
+	s        *Stack
+	fd       int
+	typ      SockType
+	nonblock bool
+	closed   bool
+	local    netip.AddrPort // bound address, if any
+	opts     tcp.SockOpts
+
+	conn *tcp.Conn
+	ln   *tcp.Listener
+	udp  *udpEndpoint
+	icmp *icmpEndpoint
+
+	// Readiness: watchers registered by Notify, and blocked callers
+	// waiting on wake, which notify closes.
+	watchers  []watcher
+	watcherID int
+	wake      chan struct{}
+
+	rdeadline, wdeadline time.Time // for the net.Conn adapters
+}
+
+type watcher struct {
+	id int
+	fn func()
+}
+
+// notify is called, with the lock held, whenever the socket's readiness
+// may have changed.
+func (sk *socket) notify() {
+	for _, w := range sk.watchers {
+		w.fn()
+	}
+	if sk.wake != nil {
+		close(sk.wake)
+		sk.wake = nil
+	}
+}
+
+// wait releases the lock until the socket's readiness may have changed or
+// the read (or write) deadline passes, then retakes it. It returns
+// os.ErrDeadlineExceeded when the deadline has passed.
+func (sk *socket) wait(write bool) error {
+	s := sk.s
+	deadline := sk.rdeadline
+	if write {
+		deadline = sk.wdeadline
+	}
+	var expired chan struct{}
+	var t Timer
+	if !deadline.IsZero() {
+		d := deadline.Sub(s.opts.Clock.Now())
+		if d <= 0 {
+			return os.ErrDeadlineExceeded
+		}
+		expired = make(chan struct{})
+		t = s.opts.Clock.AfterFunc(d, func() { close(expired) })
+	}
+	if sk.wake == nil {
+		sk.wake = make(chan struct{})
+	}
+	ch := sk.wake
+	s.mu.Unlock()
+	select {
+	case <-ch:
+	case <-expired:
+	}
+	s.mu.Lock()
+	if t != nil {
+		t.Stop()
+	}
+	if expired != nil {
+		select {
+		case <-expired:
+			return os.ErrDeadlineExceeded
+		default:
+		}
+	}
+	return nil
+}
+
+// poll returns the socket's readiness, with the lock held.
+func (sk *socket) poll() PollEvents {
+	var ev PollEvents
+	switch {
+	case sk.closed:
+		return PollHup | PollErr
+	case sk.ln != nil:
+		if sk.ln.Readable() {
+			ev |= PollIn
+		}
+	case sk.conn != nil:
+		e := sk.conn.Poll()
+		if e&tcp.EventIn != 0 {
+			ev |= PollIn
+		}
+		if e&tcp.EventOut != 0 {
+			ev |= PollOut
+		}
+		if e&tcp.EventErr != 0 {
+			ev |= PollErr
+		}
+		if e&tcp.EventHup != 0 {
+			ev |= PollHup
+		}
+	case sk.udp != nil:
+		ev |= PollOut
+		if !sk.udp.queue.empty() {
+			ev |= PollIn
+		}
+		if sk.udp.err != 0 {
+			ev |= PollErr
+		}
+	case sk.icmp != nil:
+		ev |= PollOut
+		if !sk.icmp.queue.empty() {
+			ev |= PollIn
+		}
+	case sk.typ == SockStream:
+		ev |= PollOut | PollHup // unconnected stream socket, as Linux reports
+	default:
+		ev |= PollOut
+	}
+	return ev
+}
+
+// lookup returns the socket of fd, with the lock held.
+func (s *Stack) lookup(fd int) (*socket, error) {
+	if fd < 0 || fd >= len(s.fds) || s.fds[fd] == nil {
+		return nil, syscall.EBADF
+	}
+	return s.fds[fd], nil
+}
+
+// newSocket allocates the lowest free descriptor from 3 (0–2 are the
+// standard streams of the program the trace pretends to be).
+func (s *Stack) newSocket(typ SockType) *socket {
+	sk := &socket{s: s, typ: typ}
+	for fd := 3; ; fd++ {
+		if fd >= len(s.fds) {
+			s.fds = append(s.fds, make([]*socket, fd+1-len(s.fds))...)
+		}
+		if s.fds[fd] == nil {
+			sk.fd = fd
+			s.fds[fd] = sk
+			return sk
+		}
+	}
+}
+
+// sockOpts returns the stack's defaults as per-socket options.
+func (s *Stack) defaultSockOpts() tcp.SockOpts {
+	o := s.opts.TCP
+	return tcp.SockOpts{
+		SendBuffer:   o.SendBuffer,
+		RecvBuffer:   o.RecvBuffer,
+		NoDelay:      o.NoDelay,
+		QuickAck:     o.NoDelayedAck,
+		KeepIdle:     o.KeepIdle,
+		KeepInterval: o.KeepInterval,
+		KeepCount:    o.KeepCount,
+		Congestion:   o.Congestion,
+	}
+}
+
+// opError wraps an error from the stack's core as the standard library
+// does, so errors.Is(err, syscall.ECONNREFUSED) works.
+func opError(op string, typ SockType, local, remote netip.AddrPort, err error) error {
+	if err == nil {
+		return nil
+	}
+	oe := &net.OpError{Op: op, Net: typ.String() + "4", Err: err}
+	if err == syscall.EAGAIN {
+		// Keep EAGAIN bare inside the OpError: errors.Is matches it.
+		oe.Err = err
+	}
+	if local.IsValid() {
+		oe.Source = addrOf(typ, local)
+	}
+	if remote.IsValid() {
+		oe.Addr = addrOf(typ, remote)
+	}
+	return oe
+}
+
+func addrOf(typ SockType, ap netip.AddrPort) net.Addr {
+	switch typ {
+	case SockStream:
+		return net.TCPAddrFromAddrPort(ap)
+	case SockDgram:
+		return net.UDPAddrFromAddrPort(ap)
+	}
+	return &net.IPAddr{IP: ap.Addr().AsSlice()}
+}

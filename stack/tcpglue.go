@@ -1,0 +1,93 @@
+package stack
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"syscall"
+	"time"
+
+	"stacklab/stack/core"
+	"stacklab/stack/tcp"
+	"stacklab/stack/wire"
+)
+
+// tcpNet is the network layer as the TCP engine sees it. Every method
+// runs with the stack's lock held.
+type tcpNet struct{ s *Stack }
+
+func (t tcpNet) Now() time.Time { return t.s.opts.Clock.Now() }
+
+func (t tcpNet) AfterFunc(d time.Duration, f func()) core.Timer { return t.s.afterFunc(d, f) }
+
+func (t tcpNet) Rand() *rand.Rand { return t.s.opts.Rand }
+
+func (t tcpNet) Route(remote netip.Addr) (netip.Addr, int, error) {
+	n, _, ok := t.s.route(remote)
+	if !ok {
+		return netip.Addr{}, 0, syscall.ENETUNREACH
+	}
+	return n.cfg.Addr.Addr(), n.cfg.MTU, nil
+}
+
+func (t tcpNet) IsLocal(a netip.Addr) bool { return t.s.isLocal(a) }
+
+func (t tcpNet) Output(local, remote netip.Addr, seg []byte, why string) {
+	// TCP segments always carry DF: the stack does path MTU discovery
+	// the way Linux does, by MSS clamping to the interface MTU.
+	if err := t.s.ipSend(local, remote, wire.ProtoTCP, seg, true, why); err != nil && t.s.opts.Observer != nil {
+		t.s.observe(&Event{Kind: EventDrop, Proto: "tcp", Name: "ip.OutNoRoutes", Detail: "tcp output: " + err.Error()})
+	}
+}
+
+func (t tcpNet) Observe(ev *core.Event) {
+	if t.s.opts.Observer != nil {
+		t.s.observe(ev)
+	}
+}
+
+func (t tcpNet) Tracing() bool { return t.s.opts.Observer != nil }
+
+// tcpConfig converts the stack's TCP options to the engine's.
+func tcpConfig(o TCPOptions) tcp.Config {
+	return tcp.Config{
+		MSL:            o.MSL,
+		SendBuffer:     o.SendBuffer,
+		RecvBuffer:     o.RecvBuffer,
+		NoDelay:        o.NoDelay,
+		NoDelayedAck:   o.NoDelayedAck,
+		DelayedAckTime: o.DelayedAckTime,
+		RTOMin:         o.RTOMin,
+		RTOMax:         o.RTOMax,
+		RTOInitial:     o.RTOInitial,
+		Retries:        o.Retries,
+		SynRetries:     o.SynRetries,
+		Congestion:     o.Congestion,
+		NoSACK:         o.NoSACK,
+		NoTimestamps:   o.NoTimestamps,
+		NoWindowScale:  o.NoWindowScale,
+		KeepIdle:       o.KeepIdle,
+		KeepInterval:   o.KeepInterval,
+		KeepCount:      o.KeepCount,
+	}
+}
+
+func tcpInfo(i tcp.Info) TCPInfo {
+	return TCPInfo{
+		State:           i.State.String(),
+		MSS:             i.MSS,
+		Cwnd:            i.Cwnd,
+		Ssthresh:        i.Ssthresh,
+		SRTT:            i.SRTT,
+		RTTVar:          i.RTTVar,
+		RTO:             i.RTO,
+		SndWnd:          i.SndWnd,
+		RcvWnd:          i.RcvWnd,
+		Retransmits:     int(i.Retransmits),
+		RTOs:            int(i.RTOs),
+		FastRetransmits: int(i.FastRetransmits),
+		BytesSent:       i.BytesSent,
+		BytesAcked:      i.BytesAcked,
+		BytesReceived:   i.BytesReceived,
+		Congestion:      i.Congestion,
+	}
+}

@@ -48,16 +48,16 @@ const (
 type SockOpt uint8
 
 const (
-	SoKeepAlive   SockOpt = iota + 1 // 0 or 1
-	SoLinger                         // seconds; negative turns linger off; 0 means close sends RST
-	SoRcvBuf                         // bytes
-	SoSndBuf                         // bytes
-	TCPNoDelay                       // 0 or 1
-	TCPKeepIdle                      // seconds
-	TCPKeepIntvl                     // seconds
-	TCPKeepCnt                       // probes
-	TCPQuickAck                      // 0 or 1
-	SoReuseAddr                      // 0 or 1
+	SoKeepAlive  SockOpt = iota + 1 // 0 or 1
+	SoLinger                        // seconds; negative turns linger off; 0 means close sends RST
+	SoRcvBuf                        // bytes
+	SoSndBuf                        // bytes
+	TCPNoDelay                      // 0 or 1
+	TCPKeepIdle                     // seconds
+	TCPKeepIntvl                    // seconds
+	TCPKeepCnt                      // probes
+	TCPQuickAck                     // 0 or 1
+	SoReuseAddr                     // 0 or 1
 )
 
 // TCPInfo is a snapshot of a TCP connection's internals, like Linux's

@@ -96,7 +96,7 @@ type Stack struct {
 
 	ipID     uint16
 	reasm    reassembler
-	icmpBuf  []byte // scratch for ICMP and UDP messages
+	icmpBuf  []byte     // scratch for ICMP and UDP messages
 	ev       core.Event // scratch event, reused under mu
 	counters Counters
 	out      []byte // scratch buffer for building outbound frames

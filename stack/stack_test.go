@@ -198,7 +198,7 @@ func TestMalformedFramesAreCounted(t *testing.T) {
 		{1, 2, 3},
 		append(bytes.Repeat([]byte{0xff}, 12), 0x08, 0x00), // IPv4 EtherType, no header
 		append(append(bytes.Repeat([]byte{0xff}, 12), 0x08, 0x00), 0x45, 0, 0, 20, 0, 0, 0, 0, 64, 6, 0xde, 0xad, 10, 0, 0, 1, 10, 0, 0, 2), // bad checksum
-		append(append(bytes.Repeat([]byte{0xff}, 12), 0x08, 0x06), 0, 1), // short ARP
+		append(append(bytes.Repeat([]byte{0xff}, 12), 0x08, 0x06), 0, 1),                                                                    // short ARP
 	}
 	for i, f := range frames {
 		p.bnic.Deliver(stack.Packet{ID: uint64(100 + i), Data: f})

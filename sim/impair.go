@@ -3,6 +3,8 @@ package sim
 import (
 	"fmt"
 	"time"
+
+	"stacklab/stack"
 )
 
 // Impairments describe what one direction of a link does to the frames it
@@ -10,7 +12,8 @@ import (
 // loss, any size.
 //
 // A frame sent on the link goes through these steps, in order: the link's
-// up/down state, the [Filter], the MTU check, the transmit queue (tail
+// up/down state, the filter (see [Pipe.SetFilter]), a middlebox (see
+// [Pipe.SetInspect]), the MTU check, the transmit queue (tail
 // drop), serialisation at Rate, loss (bursty, then random), then
 // propagation (Delay ± Jitter, plus the reordering hold), with duplication
 // and corruption decided along the way. A lost frame still occupies the
@@ -119,6 +122,11 @@ func (imp Impairments) Validate() error {
 	return nil
 }
 
+// Filter decides the fate of one frame on a link, for targeted faults
+// ("drop the 2nd data segment"). pkt.Data is valid only during the call
+// and must not be modified.
+type Filter func(pkt stack.Packet) Verdict
+
 // Action is what a [Filter] tells the link to do with a frame.
 type Action uint8
 
@@ -179,6 +187,7 @@ type Counters struct {
 	Delivered, DeliveredBytes uint64
 	DropDown                  uint64 // link down
 	DropFilter                uint64 // a filter's Drop verdict
+	DropMiddlebox             uint64 // rejected by a middlebox
 	DropMTU                   uint64 // larger than MTU
 	DropQueue                 uint64 // transmit queue full
 	DropBurst                 uint64 // Gilbert–Elliott loss
@@ -191,7 +200,7 @@ type Counters struct {
 
 // Dropped returns the total of the drop counters.
 func (c Counters) Dropped() uint64 {
-	return c.DropDown + c.DropFilter + c.DropMTU + c.DropQueue + c.DropBurst + c.DropLoss
+	return c.DropDown + c.DropFilter + c.DropMiddlebox + c.DropMTU + c.DropQueue + c.DropBurst + c.DropLoss
 }
 
 // Add adds o to c, for totals over both directions.
@@ -202,6 +211,7 @@ func (c *Counters) Add(o Counters) {
 	c.DeliveredBytes += o.DeliveredBytes
 	c.DropDown += o.DropDown
 	c.DropFilter += o.DropFilter
+	c.DropMiddlebox += o.DropMiddlebox
 	c.DropMTU += o.DropMTU
 	c.DropQueue += o.DropQueue
 	c.DropBurst += o.DropBurst

@@ -398,7 +398,7 @@ func (l *Link) Impairments(dir Direction) Impairments {
 
 // SetFilter installs a filter on one direction or both; see
 // [Pipe.SetFilter].
-func (l *Link) SetFilter(dir Direction, f func(pkt stack.Packet) Verdict) {
+func (l *Link) SetFilter(dir Direction, f Filter) {
 	l.each(dir, func(p *Pipe) { p.SetFilter(f) })
 }
 

@@ -69,7 +69,8 @@ type Pipe struct {
 	to      string
 	obs     core.Observer
 	ev      core.Event
-	filter  func(stack.Packet) Verdict
+	filter  Filter
+	inspect func(stack.Packet) (bool, string)
 
 	down   bool
 	closed bool
@@ -173,9 +174,19 @@ func (p *Pipe) SetImpairments(imp Impairments) error {
 // impairment, with pkt.Data valid only during the call. Its [Verdict]
 // applies on top of the impairments (a delayed frame may still be lost at
 // random). f runs without the pipe's lock held. Nil removes the filter.
-func (p *Pipe) SetFilter(f func(pkt stack.Packet) Verdict) {
+func (p *Pipe) SetFilter(f Filter) {
 	p.mu.Lock()
 	p.filter = f
+	p.mu.Unlock()
+}
+
+// SetInspect installs a middlebox stage (see [Middlebox]): f is called
+// for every frame after the filter, without the pipe's lock held, and a
+// frame it rejects is dropped and counted in DropMiddlebox, with reason as
+// the drop event's detail. Nil removes the stage.
+func (p *Pipe) SetInspect(f func(pkt stack.Packet) (pass bool, reason string)) {
+	p.mu.Lock()
+	p.inspect = f
 	p.mu.Unlock()
 }
 
@@ -245,11 +256,15 @@ const (
 // synchronously.
 func (p *Pipe) Send(pkt stack.Packet) {
 	p.mu.Lock()
-	filter := p.filter
+	filter, inspect := p.filter, p.inspect
 	p.mu.Unlock()
 	v := Pass
 	if filter != nil {
 		v = filter(pkt)
+	}
+	pass, why := true, ""
+	if inspect != nil && v.Action != ActDrop {
+		pass, why = inspect(pkt)
 	}
 
 	p.mu.Lock()
@@ -265,6 +280,9 @@ func (p *Pipe) Send(pkt stack.Packet) {
 		return
 	case v.Action == ActDrop:
 		p.drop(&p.ctr.DropFilter, "filter", reasonFilter, pkt.ID)
+		return
+	case !pass:
+		p.drop(&p.ctr.DropMiddlebox, "middlebox", why, pkt.ID)
 		return
 	case imp.MTU > 0 && n > imp.MTU+p.hdr:
 		p.drop(&p.ctr.DropMTU, "mtu", reasonMTU, pkt.ID)

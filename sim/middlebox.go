@@ -1,0 +1,256 @@
+package sim
+
+import (
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+
+	"stacklab/stack"
+	"stacklab/stack/core"
+	"stacklab/stack/wire"
+)
+
+// Middlebox is a device in the middle of a link that sees the IPv4
+// packets crossing it both ways and may reject them: a firewall, a NAT's
+// mapping table. Non-IPv4 frames (ARP) pass without reaching it.
+type Middlebox interface {
+	// Inspect decides about one IPv4 packet travelling in direction dir.
+	// ip is valid only during the call and must not be modified. A
+	// rejected packet is dropped and reason ("firewall: dropped, idle
+	// timeout") is the drop event's detail.
+	Inspect(dir Direction, ip []byte) (pass bool, reason string)
+}
+
+// SetMiddlebox puts m in the middle of the link, both ways; nil removes
+// it. It composes with the link's filters, which run first.
+func (l *Link) SetMiddlebox(m Middlebox) {
+	for _, dir := range []Direction{AtoB, BtoA} {
+		p := l.pipes[dir]
+		if m == nil {
+			p.SetInspect(nil)
+			continue
+		}
+		p.SetInspect(InspectIP(p.hdr, func(ip []byte) (bool, string) { return m.Inspect(dir, ip) }))
+	}
+}
+
+// InspectIP adapts a function on IPv4 packets to [Pipe.SetInspect] for
+// frames with a link header of hdr bytes (see [HeaderLen]): on Ethernet,
+// frames that do not carry IPv4 pass untouched.
+func InspectIP(hdr int, f func(ip []byte) (bool, string)) func(stack.Packet) (bool, string) {
+	return func(pkt stack.Packet) (bool, string) {
+		b := pkt.Data
+		if hdr > 0 {
+			if len(b) < wire.EthernetHeaderLen || wire.Ethernet(b).Type() != wire.EtherTypeIPv4 {
+				return true, ""
+			}
+			b = b[hdr:]
+		}
+		return f(b)
+	}
+}
+
+// FirewallConfig configures a [Firewall]. Zero fields take the defaults
+// noted beside them.
+type FirewallConfig struct {
+	// Inside is the direction in which packets leave the protected side:
+	// AtoB (the default) when the link's first host is inside.
+	Inside Direction
+	// TCPIdle is how long a TCP flow may stay silent before the firewall
+	// forgets it (default 5m; many home NATs and cloud load balancers
+	// use between 2 and 6 minutes).
+	TCPIdle time.Duration
+	// UDPIdle is the same for UDP flows (default 30s).
+	UDPIdle time.Duration
+}
+
+// Firewall is a stateful firewall that behaves like a NAT's mapping
+// table without rewriting addresses: flows may only be opened from the
+// inside (a TCP SYN, or any UDP datagram), packets of a known flow pass
+// both ways and keep it alive, and a flow silent for longer than its idle
+// timeout is forgotten. After that, every packet of the flow is dropped
+// in both directions, silently: the connection dies unless keepalives
+// kept it fresh, which is what a keepalive scenario shows. A TCP RST
+// ends a flow at once. ICMP and IPv4 fragments after the first pass.
+//
+// A Firewall is a [Middlebox]; install it with [Link.SetMiddlebox]. It
+// is safe for concurrent use.
+type Firewall struct {
+	mu    sync.Mutex
+	clock core.Clock
+	cfg   FirewallConfig
+	flows map[flowKey]*flow
+	sweep int // map size that triggers the next sweep
+	stats FirewallStats
+}
+
+type flowKey struct {
+	proto         uint8
+	inside, other netip.AddrPort
+}
+
+type flow struct {
+	last time.Time
+	dead bool // timed out: remembered only to say why later packets drop
+}
+
+// FirewallStats count what a [Firewall] did.
+type FirewallStats struct {
+	Opened   uint64 // flows opened from the inside
+	Expired  uint64 // flows forgotten after their idle timeout
+	Reset    uint64 // flows ended by a RST
+	Passed   uint64
+	Rejected uint64
+}
+
+// NewFirewall returns a firewall timed by clock (the network's clock, in
+// a simulation).
+func NewFirewall(clock core.Clock, cfg FirewallConfig) *Firewall {
+	if cfg.Inside != BtoA {
+		cfg.Inside = AtoB
+	}
+	if cfg.TCPIdle <= 0 {
+		cfg.TCPIdle = 5 * time.Minute
+	}
+	if cfg.UDPIdle <= 0 {
+		cfg.UDPIdle = 30 * time.Second
+	}
+	return &Firewall{clock: clock, cfg: cfg, flows: map[flowKey]*flow{}, sweep: 1024}
+}
+
+// Stats returns the firewall's counts so far.
+func (f *Firewall) Stats() FirewallStats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.stats
+}
+
+// Flows returns the number of live flows.
+func (f *Firewall) Flows() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	now := f.clock.Now()
+	n := 0
+	for k, fl := range f.flows {
+		if !f.expired(k, fl, now) {
+			n++
+		}
+	}
+	return n
+}
+
+const (
+	fwNoState = "firewall: dropped, no state"
+	fwIdle    = "firewall: dropped, idle timeout"
+)
+
+// Inspect implements [Middlebox].
+func (f *Firewall) Inspect(dir Direction, b []byte) (bool, string) {
+	ip := wire.IPv4(b)
+	if !ip.IsValid() || ip.FragmentOffset() != 0 {
+		return f.pass()
+	}
+	var sport, dport uint16
+	var flags wire.TCPFlags
+	payload := ip.Payload()
+	proto := ip.Protocol()
+	switch proto {
+	case wire.ProtoTCP:
+		if len(payload) < 14 {
+			return f.pass()
+		}
+		t := wire.TCP(payload)
+		sport, dport, flags = t.SrcPort(), t.DstPort(), t.Flags()
+	case wire.ProtoUDP:
+		if len(payload) < wire.UDPHeaderLen {
+			return f.pass()
+		}
+		u := wire.UDP(payload)
+		sport, dport = u.SrcPort(), u.DstPort()
+	default:
+		return f.pass()
+	}
+	src := netip.AddrPortFrom(ip.Src(), sport)
+	dst := netip.AddrPortFrom(ip.Dst(), dport)
+	out := dir == f.cfg.Inside
+	k := flowKey{proto: proto, inside: src, other: dst}
+	if !out {
+		k.inside, k.other = dst, src
+	}
+
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	now := f.clock.Now()
+	fl := f.flows[k]
+	alive := fl != nil && !f.expired(k, fl, now)
+	opens := out && (proto == wire.ProtoUDP || flags&(wire.TCPFlagSYN|wire.TCPFlagACK|wire.TCPFlagRST) == wire.TCPFlagSYN)
+	switch {
+	case alive:
+		fl.last = now
+	case opens:
+		if fl == nil {
+			f.maybeSweep(now)
+			fl = &flow{}
+			f.flows[k] = fl
+		}
+		*fl = flow{last: now}
+		f.stats.Opened++
+	default:
+		f.stats.Rejected++
+		if fl != nil {
+			return false, fwIdle
+		}
+		return false, fwNoState
+	}
+	if proto == wire.ProtoTCP && flags&wire.TCPFlagRST != 0 {
+		delete(f.flows, k)
+		f.stats.Reset++
+	}
+	f.stats.Passed++
+	return true, ""
+}
+
+func (f *Firewall) pass() (bool, string) {
+	f.mu.Lock()
+	f.stats.Passed++
+	f.mu.Unlock()
+	return true, ""
+}
+
+// expired reports whether fl has outlived its idle timeout, marking it
+// dead the first time.
+func (f *Firewall) expired(k flowKey, fl *flow, now time.Time) bool {
+	if fl.dead {
+		return true
+	}
+	idle := f.cfg.TCPIdle
+	if k.proto == wire.ProtoUDP {
+		idle = f.cfg.UDPIdle
+	}
+	if now.Sub(fl.last) <= idle {
+		return false
+	}
+	fl.dead = true
+	f.stats.Expired++
+	return true
+}
+
+// maybeSweep forgets flows long dead once the table has doubled, so that
+// memory stays bounded by the live flows.
+func (f *Firewall) maybeSweep(now time.Time) {
+	if len(f.flows) < f.sweep {
+		return
+	}
+	for k, fl := range f.flows {
+		if f.expired(k, fl, now) && now.Sub(fl.last) > 10*max(f.cfg.TCPIdle, f.cfg.UDPIdle) {
+			delete(f.flows, k)
+		}
+	}
+	f.sweep = max(1024, 2*len(f.flows))
+}
+
+// String describes the firewall for traces and capture comments.
+func (f *Firewall) String() string {
+	return fmt.Sprintf("firewall (inside %v, tcp idle %v, udp idle %v)", f.cfg.Inside, f.cfg.TCPIdle, f.cfg.UDPIdle)
+}

@@ -1,0 +1,180 @@
+package sim
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"testing"
+	"time"
+
+	"stacklab/stack"
+	"stacklab/stack/core"
+	"stacklab/stack/wire"
+)
+
+// ipPacket builds a minimal IPv4 packet carrying a TCP header with flags,
+// a UDP header, or (proto 1) an ICMP echo.
+func ipPacket(proto uint8, src, dst string, flags wire.TCPFlags) []byte {
+	s, d := netip.MustParseAddrPort(src), netip.MustParseAddrPort(dst)
+	l4 := 20
+	if proto != wire.ProtoTCP {
+		l4 = 8
+	}
+	b := make([]byte, 20+l4)
+	b[0] = 0x45
+	binary.BigEndian.PutUint16(b[2:], uint16(len(b)))
+	b[8] = 64
+	b[9] = proto
+	a4 := s.Addr().As4()
+	copy(b[12:], a4[:])
+	a4 = d.Addr().As4()
+	copy(b[16:], a4[:])
+	binary.BigEndian.PutUint16(b[20:], s.Port())
+	binary.BigEndian.PutUint16(b[22:], d.Port())
+	if proto == wire.ProtoTCP {
+		b[32] = 5 << 4
+		b[33] = byte(flags)
+	} else if proto == wire.ProtoUDP {
+		binary.BigEndian.PutUint16(b[24:], uint16(l4))
+	} else {
+		b[20], b[21] = 8, 0
+	}
+	return b
+}
+
+const (
+	cli = "10.0.0.1:40000"
+	srv = "10.0.0.2:80"
+)
+
+func TestFirewall(t *testing.T) {
+	S, SA, A, R := wire.TCPFlagSYN, wire.TCPFlagSYN|wire.TCPFlagACK, wire.TCPFlagACK, wire.TCPFlagRST|wire.TCPFlagACK
+	type step struct {
+		after  time.Duration // clock advance before the packet
+		dir    Direction
+		proto  uint8
+		flags  wire.TCPFlags
+		pass   bool
+		reason string
+	}
+	out := func(after time.Duration, f wire.TCPFlags, pass bool, reason string) step {
+		return step{after, AtoB, wire.ProtoTCP, f, pass, reason}
+	}
+	in := func(after time.Duration, f wire.TCPFlags, pass bool, reason string) step {
+		return step{after, BtoA, wire.ProtoTCP, f, pass, reason}
+	}
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"handshake", []step{out(0, S, true, ""), in(0, SA, true, ""), out(0, A, true, "")}},
+		{"unsolicited inbound", []step{in(0, S, false, fwNoState), in(0, A, false, fwNoState)}},
+		{"outbound without SYN", []step{out(0, A, false, fwNoState)}},
+		{"idle timeout both ways", []step{
+			out(0, S, true, ""), in(0, SA, true, ""),
+			out(time.Minute, A, true, ""), in(5*time.Minute, A, true, ""), // just within
+			in(5*time.Minute+time.Second, A, false, fwIdle), out(0, A, false, fwIdle),
+			out(0, S, true, ""), in(0, SA, true, ""), // a new connection reopens
+		}},
+		{"kept alive", []step{
+			out(0, S, true, ""), in(0, SA, true, ""),
+			out(4*time.Minute, A, true, ""), in(0, A, true, ""),
+			out(4*time.Minute, A, true, ""), in(0, A, true, ""),
+			out(4*time.Minute, A, true, ""), in(0, A, true, ""),
+		}},
+		{"reset ends the flow", []step{out(0, S, true, ""), in(0, R, true, ""), in(0, A, false, fwNoState)}},
+		{"udp", []step{
+			{0, BtoA, wire.ProtoUDP, 0, false, fwNoState},
+			{0, AtoB, wire.ProtoUDP, 0, true, ""}, {time.Second, BtoA, wire.ProtoUDP, 0, true, ""},
+			{31 * time.Second, BtoA, wire.ProtoUDP, 0, false, fwIdle},
+		}},
+		{"icmp passes", []step{{0, BtoA, wire.ProtoICMP, 0, true, ""}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := NewClock(t0)
+			fw := NewFirewall(c, FirewallConfig{})
+			for i, s := range tt.steps {
+				c.RunFor(s.after)
+				src, dst := cli, srv
+				if s.dir == BtoA {
+					src, dst = srv, cli
+				}
+				pass, reason := fw.Inspect(s.dir, ipPacket(s.proto, src, dst, s.flags))
+				if pass != s.pass || reason != s.reason {
+					t.Fatalf("step %d (%v %v): pass %v %q, want %v %q", i, s.dir, s.flags, pass, reason, s.pass, s.reason)
+				}
+			}
+		})
+	}
+}
+
+func TestFirewallInsideBtoA(t *testing.T) {
+	c := NewClock(t0)
+	fw := NewFirewall(c, FirewallConfig{Inside: BtoA, TCPIdle: time.Second})
+	if ok, _ := fw.Inspect(AtoB, ipPacket(wire.ProtoTCP, cli, srv, wire.TCPFlagSYN)); ok {
+		t.Error("a SYN from the outside opened a flow")
+	}
+	if ok, _ := fw.Inspect(BtoA, ipPacket(wire.ProtoTCP, srv, cli, wire.TCPFlagSYN)); !ok {
+		t.Error("a SYN from the inside was rejected")
+	}
+	if fw.Flows() != 1 {
+		t.Errorf("flows %d", fw.Flows())
+	}
+	c.RunFor(2 * time.Second)
+	if fw.Flows() != 0 || fw.Stats().Expired != 1 {
+		t.Errorf("after the timeout: flows %d, stats %+v", fw.Flows(), fw.Stats())
+	}
+}
+
+func TestFirewallOnPipe(t *testing.T) {
+	c, p, s := newTestPipe(1, Impairments{})
+	obs := &events{}
+	p.obs = obs
+	fw := NewFirewall(c, FirewallConfig{})
+	p.SetInspect(InspectIP(14, func(ip []byte) (bool, string) { return fw.Inspect(BtoA, ip) }))
+	eth := func(typ uint16, payload []byte) []byte {
+		f := make([]byte, 14, 14+len(payload))
+		binary.BigEndian.PutUint16(f[12:], typ)
+		return append(f, payload...)
+	}
+	p.Send(stack.Packet{ID: 1, Data: eth(wire.EtherTypeARP, make([]byte, 28))})
+	p.Send(stack.Packet{ID: 2, Data: eth(wire.EtherTypeIPv4, ipPacket(wire.ProtoTCP, srv, cli, wire.TCPFlagSYN))})
+	c.Run()
+	if len(s.got) != 1 || s.got[0].id != 1 {
+		t.Fatalf("delivered %v, want only the ARP frame", s.ids())
+	}
+	if p.Counters().DropMiddlebox != 1 {
+		t.Errorf("counters %+v", p.Counters())
+	}
+	if len(obs.evs) != 1 || obs.evs[0].Kind != core.EventDrop || obs.evs[0].Detail != fwNoState || obs.evs[0].PacketID != 2 {
+		t.Errorf("events %+v", obs.evs)
+	}
+}
+
+func TestFirewallSweep(t *testing.T) {
+	c := NewClock(t0)
+	fw := NewFirewall(c, FirewallConfig{UDPIdle: time.Second, TCPIdle: time.Second})
+	for i := range 5000 {
+		src := netip.AddrPortFrom(netip.MustParseAddr("10.0.0.1"), uint16(1000+i)).String()
+		fw.Inspect(AtoB, ipPacket(wire.ProtoUDP, src, srv, 0))
+		c.RunFor(100 * time.Millisecond)
+	}
+	if n := len(fw.flows); n > 2048 {
+		t.Fatalf("table holds %d flows; dead ones are not swept", n)
+	}
+}
+
+func FuzzFirewall(f *testing.F) {
+	f.Add(ipPacket(wire.ProtoTCP, cli, srv, wire.TCPFlagSYN), false)
+	f.Add(ipPacket(wire.ProtoUDP, cli, srv, 0), true)
+	f.Add([]byte{0x45, 0, 0, 20}, false)
+	f.Fuzz(func(t *testing.T, b []byte, inbound bool) {
+		fw := NewFirewall(NewClock(t0), FirewallConfig{})
+		dir := AtoB
+		if inbound {
+			dir = BtoA
+		}
+		fw.Inspect(dir, b)
+		InspectIP(14, func(ip []byte) (bool, string) { return fw.Inspect(dir, ip) })(stack.Packet{Data: b})
+	})
+}

@@ -1,0 +1,106 @@
+package trace
+
+import "net/netip"
+
+// connKey names a TCP connection independent of direction: the endpoint
+// that sorts first is a.
+type connKey struct {
+	a, b netip.AddrPort
+}
+
+// half is one direction of a connection.
+type half struct {
+	base    uint32 // sequence number that shows as 0
+	hasBase bool
+}
+
+type conn struct {
+	dir [2]half // [0]: a → b, [1]: b → a
+}
+
+// conns tracks relative sequence numbers per connection, as Wireshark
+// does: each direction's numbers count from its initial sequence number
+// (the SYN shows as seq 0). A direction first seen without a SYN counts
+// from the byte before the first sequence number seen, so data starts at
+// 1. The table holds at most max connections; when full, the one seen
+// first is forgotten. Same input, same output: it is deterministic.
+type conns struct {
+	m    map[connKey]*conn
+	ring []connKey // insertion order, for eviction
+	next int
+	max  int
+}
+
+func newConns(max int) *conns {
+	if max <= 0 {
+		max = 4096
+	}
+	return &conns{m: make(map[connKey]*conn), max: max}
+}
+
+func addrPortLess(x, y netip.AddrPort) bool {
+	if c := x.Addr().Compare(y.Addr()); c != 0 {
+		return c < 0
+	}
+	return x.Port() < y.Port()
+}
+
+// relative returns the relative sequence and acknowledgment numbers of a
+// segment from src to dst, learning the bases as it goes. syn and ack
+// are the segment's SYN and ACK flags.
+func (c *conns) relative(src, dst netip.AddrPort, seq, ackNum uint32, syn, ack bool) (rseq, rack uint32) {
+	k, d := connKey{src, dst}, 0
+	if addrPortLess(dst, src) {
+		k, d = connKey{dst, src}, 1
+	}
+	cn := c.m[k]
+	if cn == nil {
+		cn = c.insert(k)
+	}
+	fwd, rev := &cn.dir[d], &cn.dir[1-d]
+	switch {
+	case syn && !ack && fwd.hasBase && fwd.base != seq:
+		// A new SYN with another ISN: a new incarnation of the tuple.
+		*cn = conn{}
+		fwd.base, fwd.hasBase = seq, true
+	case syn && (!fwd.hasBase || fwd.base != seq):
+		fwd.base, fwd.hasBase = seq, true
+	case !fwd.hasBase:
+		fwd.base, fwd.hasBase = seq-1, true
+	}
+	if ack && !rev.hasBase {
+		rev.base, rev.hasBase = ackNum-1, true
+	}
+	rseq = seq - fwd.base
+	if ack {
+		rack = ackNum - rev.base
+	}
+	return rseq, rack
+}
+
+// base returns the base of the direction from src to dst, for relative
+// SACK blocks.
+func (c *conns) base(src, dst netip.AddrPort) (uint32, bool) {
+	k, d := connKey{src, dst}, 0
+	if addrPortLess(dst, src) {
+		k, d = connKey{dst, src}, 1
+	}
+	cn := c.m[k]
+	if cn == nil {
+		return 0, false
+	}
+	return cn.dir[d].base, cn.dir[d].hasBase
+}
+
+func (c *conns) insert(k connKey) *conn {
+	if len(c.ring) < c.max {
+		c.ring = append(c.ring, k)
+	} else {
+		delete(c.m, c.ring[c.next])
+		c.ring[c.next] = k
+		c.next = (c.next + 1) % c.max
+	}
+	cn := &conn{}
+	c.m[k] = cn
+	return cn
+}

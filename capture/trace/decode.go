@@ -1,0 +1,265 @@
+package trace
+
+import (
+	"net/netip"
+
+	"stacklab/stack/wire"
+)
+
+// LinkType says what a frame starts with.
+type LinkType uint8
+
+const (
+	// LinkEthernet frames start with an Ethernet II header.
+	LinkEthernet LinkType = iota + 1
+	// LinkRawIP frames start with an IPv4 header (a TUN device, LINKTYPE_RAW).
+	LinkRawIP
+)
+
+// l4 protocols the decoder understands.
+const (
+	l4None = iota
+	l4TCP
+	l4UDP
+	l4ICMP
+	l4Other
+)
+
+// packet is one decoded frame: views into the frame's bytes plus what
+// the decoder worked out. It is reused from frame to frame.
+type packet struct {
+	size int
+
+	hasEth bool
+	eth    wire.Ethernet
+
+	hasARP bool
+	arp    wire.ARP
+
+	hasIP  bool
+	ip     wire.IPv4
+	ipOK   bool // header checksum verified (or not checked)
+	ipFrag bool // a non-first fragment: no transport header
+
+	l4     int
+	tcp    wire.TCP
+	opts   wire.TCPOptions
+	optErr bool
+	udp    wire.UDP
+	icmp   wire.ICMPv4
+	l4OK   bool // transport checksum verified (or not checked)
+
+	// ICMP errors quote the offending packet's IP header and ports.
+	hasQuote   bool
+	quoteProto uint8
+	quoteSrc   netip.AddrPort
+	quoteDst   netip.AddrPort
+
+	payload int // transport payload bytes
+
+	// badLayer and badErr say where decoding stopped and why.
+	badLayer string
+	badErr   error
+}
+
+func (p *packet) malformed(layer string, err error) {
+	p.badLayer, p.badErr = layer, err
+}
+
+// decode fills p from frame. checksums turns on checksum verification.
+// It never panics and allocates nothing.
+func (p *packet) decode(link LinkType, frame []byte, checksums bool) {
+	*p = packet{size: len(frame), ipOK: true, l4OK: true}
+	b := frame
+	if link == LinkEthernet {
+		eth, err := wire.ParseEthernet(b)
+		if err != nil {
+			p.malformed("eth", err)
+			return
+		}
+		p.hasEth, p.eth = true, eth
+		b = eth.Payload()
+		switch eth.Type() {
+		case wire.EtherTypeIPv4:
+		case wire.EtherTypeARP:
+			arp, err := wire.ParseARP(b)
+			if err != nil {
+				p.malformed("arp", err)
+				return
+			}
+			p.hasARP, p.arp = true, arp
+			return
+		default:
+			return
+		}
+	}
+	// ParseIPv4Quoted checks the header without the checksum and trims
+	// Ethernet padding; a packet cut short is reported, not decoded.
+	ip, err := wire.ParseIPv4Quoted(b)
+	if err != nil {
+		p.malformed("ipv4", err)
+		return
+	}
+	if int(ip.TotalLen()) > len(b) {
+		p.hasIP, p.ip = true, ip
+		p.malformed("ipv4", wire.ErrTruncated)
+		return
+	}
+	p.hasIP, p.ip = true, ip
+	if checksums {
+		p.ipOK = ip.IsChecksumValid()
+	}
+	if ip.FragmentOffset() != 0 {
+		p.ipFrag = true
+		p.payload = len(ip.Payload())
+		return
+	}
+	seg := ip.Payload()
+	src, dst := ip.Src(), ip.Dst()
+	whole := !ip.More() // a first fragment lacks the rest of the segment
+	switch ip.Protocol() {
+	case wire.ProtoTCP:
+		tcp, err := wire.ParseTCP(seg)
+		if err != nil {
+			p.malformed("tcp", err)
+			return
+		}
+		p.l4, p.tcp = l4TCP, tcp
+		p.optErr = wire.ParseTCPOptions(tcp.Options(), &p.opts) != nil
+		p.payload = len(tcp.Payload())
+		if checksums && whole {
+			p.l4OK = tcp.IsChecksumValid(src, dst)
+		}
+	case wire.ProtoUDP:
+		if len(seg) < wire.UDPHeaderLen {
+			p.malformed("udp", wire.ErrTruncated)
+			return
+		}
+		udp := wire.UDP(seg)
+		n := int(udp.Length())
+		if n < wire.UDPHeaderLen || (whole && n > len(seg)) {
+			p.l4, p.udp = l4UDP, udp[:wire.UDPHeaderLen]
+			p.malformed("udp", wire.ErrBadLength)
+			return
+		}
+		if whole {
+			udp = udp[:n]
+		}
+		p.l4, p.udp = l4UDP, udp
+		p.payload = len(udp) - wire.UDPHeaderLen
+		if checksums && whole && udp.Checksum() != 0 {
+			p.l4OK = udp.IsChecksumValid(src, dst)
+		}
+	case wire.ProtoICMP:
+		if len(seg) < wire.ICMPv4HeaderLen {
+			p.malformed("icmp", wire.ErrTruncated)
+			return
+		}
+		m := wire.ICMPv4(seg)
+		p.l4, p.icmp = l4ICMP, m
+		p.payload = len(m.Payload())
+		if checksums && whole {
+			p.l4OK = m.IsChecksumValid()
+		}
+		switch m.Type() {
+		case wire.ICMPDestUnreachable, wire.ICMPTimeExceeded, wire.ICMPParamProblem, wire.ICMPRedirect:
+			p.decodeQuote(m.Payload())
+		}
+	default:
+		p.l4 = l4Other
+		p.payload = len(seg)
+	}
+}
+
+// decodeQuote reads the IP header and the first 8 bytes of the datagram
+// an ICMP error quotes (RFC 792).
+func (p *packet) decodeQuote(b []byte) {
+	q, err := wire.ParseIPv4Quoted(b)
+	if err != nil {
+		return
+	}
+	p.hasQuote, p.quoteProto = true, q.Protocol()
+	var sp, dp uint16
+	if t := q[q.HeaderLen():]; len(t) >= 4 && (q.Protocol() == wire.ProtoTCP || q.Protocol() == wire.ProtoUDP) {
+		sp = uint16(t[0])<<8 | uint16(t[1])
+		dp = uint16(t[2])<<8 | uint16(t[3])
+	}
+	p.quoteSrc = netip.AddrPortFrom(q.Src(), sp)
+	p.quoteDst = netip.AddrPortFrom(q.Dst(), dp)
+}
+
+// ports returns the transport ports, or zeros.
+func (p *packet) ports() (src, dst uint16) {
+	switch p.l4 {
+	case l4TCP:
+		return p.tcp.SrcPort(), p.tcp.DstPort()
+	case l4UDP:
+		return p.udp.SrcPort(), p.udp.DstPort()
+	}
+	return 0, 0
+}
+
+// protoName names the innermost protocol decoded.
+func (p *packet) protoName() string {
+	switch {
+	case p.hasARP:
+		return "arp"
+	case p.l4 == l4TCP:
+		return "tcp"
+	case p.l4 == l4UDP:
+		return "udp"
+	case p.l4 == l4ICMP:
+		return "icmp"
+	case p.hasIP:
+		return "ipv4"
+	case p.hasEth:
+		return "eth"
+	}
+	return ""
+}
+
+var icmpUnreachNames = [...]string{
+	wire.ICMPCodeNetUnreachable:   "net unreachable",
+	wire.ICMPCodeHostUnreachable:  "host unreachable",
+	wire.ICMPCodeProtoUnreachable: "protocol unreachable",
+	wire.ICMPCodePortUnreachable:  "port unreachable",
+	wire.ICMPCodeFragNeeded:       "fragmentation needed",
+	wire.ICMPCodeSourceRouteFail:  "source route failed",
+	6:                             "net unknown",
+	7:                             "host unknown",
+	8:                             "source host isolated",
+	wire.ICMPCodeNetProhibited:    "net prohibited",
+	wire.ICMPCodeHostProhibited:   "host prohibited",
+	11:                            "net unreachable for tos",
+	12:                            "host unreachable for tos",
+	wire.ICMPCodeAdminProhibited:  "administratively prohibited",
+}
+
+// icmpName describes an ICMP message type and code, as tcpdump does.
+func icmpName(typ, code uint8) string {
+	switch typ {
+	case wire.ICMPEchoReply:
+		return "echo reply"
+	case wire.ICMPEcho:
+		return "echo request"
+	case wire.ICMPDestUnreachable:
+		if int(code) < len(icmpUnreachNames) && icmpUnreachNames[code] != "" {
+			return icmpUnreachNames[code]
+		}
+		return "destination unreachable"
+	case wire.ICMPRedirect:
+		return "redirect"
+	case wire.ICMPTimeExceeded:
+		if code == wire.ICMPCodeReassemblyExceeded {
+			return "time exceeded in reassembly"
+		}
+		return "time exceeded in transit"
+	case wire.ICMPParamProblem:
+		return "parameter problem"
+	case 13:
+		return "timestamp request"
+	case 14:
+		return "timestamp reply"
+	}
+	return ""
+}

@@ -1,0 +1,410 @@
+package trace
+
+import (
+	"net/netip"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"stacklab/stack/core"
+	"stacklab/stack/wire"
+)
+
+// The JSON lines schema is documented in SCHEMA.md. Keys appear in a
+// fixed order and empty optional fields are left out, so the same run
+// gives the same bytes.
+
+// appendJSONString appends s as a JSON string (RFC 8259 §7).
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			b = append(b, c)
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, `\ufffd`...)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
+}
+
+// jsonObj helps write one object: key adds a comma when needed.
+type jsonObj struct {
+	b     []byte
+	first bool
+}
+
+func (o *jsonObj) key(k string) {
+	if !o.first {
+		o.b = append(o.b, ',')
+	}
+	o.first = false
+	o.b = append(o.b, '"')
+	o.b = append(o.b, k...)
+	o.b = append(o.b, '"', ':')
+}
+
+func (o *jsonObj) open()  { o.b = append(o.b, '{'); o.first = true }
+func (o *jsonObj) close() { o.b = append(o.b, '}'); o.first = false }
+
+func (o *jsonObj) str(k, v string) {
+	o.key(k)
+	o.b = appendJSONString(o.b, v)
+}
+
+func (o *jsonObj) strIf(k, v string) {
+	if v != "" {
+		o.str(k, v)
+	}
+}
+
+func (o *jsonObj) uint(k string, v uint64) {
+	o.key(k)
+	o.b = appendUint(o.b, v)
+}
+
+func (o *jsonObj) int(k string, v int64) {
+	o.key(k)
+	o.b = strconv.AppendInt(o.b, v, 10)
+}
+
+func (o *jsonObj) bool(k string, v bool) {
+	o.key(k)
+	o.b = strconv.AppendBool(o.b, v)
+}
+
+// raw appends v, already formatted, as a string value.
+func (o *jsonObj) addr(k string, a netip.Addr) {
+	o.key(k)
+	o.b = append(o.b, '"')
+	o.b = a.AppendTo(o.b)
+	o.b = append(o.b, '"')
+}
+
+func (o *jsonObj) addrPort(k string, a netip.AddrPort) {
+	o.key(k)
+	o.b = append(o.b, '"')
+	o.b = a.AppendTo(o.b)
+	o.b = append(o.b, '"')
+}
+
+func (o *jsonObj) mac(k string, m wire.MAC) {
+	o.key(k)
+	o.b = append(o.b, '"')
+	o.b = appendMAC(o.b, m)
+	o.b = append(o.b, '"')
+}
+
+// time appends seconds since the start with 6 decimals.
+func (o *jsonObj) time(d time.Duration) {
+	o.key("time")
+	start := len(o.b)
+	o.b = appendTime(o.b, d)
+	// appendTime pads to 9 columns; JSON wants no spaces.
+	i := start
+	for i < len(o.b) && o.b[i] == ' ' {
+		i++
+	}
+	o.b = append(o.b[:start], o.b[i:]...)
+}
+
+func (t *Tracer) appendName(o *jsonObj, k string, a netip.Addr) {
+	if n, ok := t.names[a]; ok {
+		o.str(k, n)
+		return
+	}
+	o.key(k)
+	o.b = append(o.b, '"')
+	o.b = t.appendNameText(o.b, a)
+	o.b = append(o.b, '"')
+}
+
+func (t *Tracer) appendFrameJSON(b []byte, f *Frame, d time.Duration, rseq, rack uint32) []byte {
+	p := &t.pkt
+	o := jsonObj{b: b}
+	o.open()
+	o.time(d)
+	o.str("type", "packet")
+	o.strIf("vantage", f.Vantage)
+	if f.Dir != DirUnknown {
+		o.str("dir", f.Dir.String())
+	}
+	o.uint("id", f.ID)
+	o.int("len", int64(p.size))
+	switch {
+	case p.hasIP:
+		t.appendName(&o, "src", p.ip.Src())
+		t.appendName(&o, "dst", p.ip.Dst())
+	case p.hasARP:
+		t.appendName(&o, "src", p.arp.SenderIP())
+		if p.eth.Dst().IsBroadcast() {
+			o.str("dst", "broadcast")
+		} else {
+			t.appendName(&o, "dst", p.arp.TargetIP())
+		}
+	}
+	o.strIf("note", f.Note)
+	o.strIf("drop", f.Drop)
+	o.key("layers")
+	o.open()
+	if p.hasEth {
+		o.key("eth")
+		o.open()
+		o.mac("src", p.eth.Src())
+		o.mac("dst", p.eth.Dst())
+		o.key("type")
+		o.b = append(o.b, '"')
+		o.b = appendEtherType(o.b, p.eth.Type())
+		o.b = append(o.b, '"')
+		o.close()
+	}
+	if p.hasARP {
+		a := p.arp
+		o.key("arp")
+		o.open()
+		switch a.Op() {
+		case wire.ARPRequest:
+			o.str("op", "request")
+		case wire.ARPReply:
+			o.str("op", "reply")
+		default:
+			o.uint("op", uint64(a.Op()))
+		}
+		o.mac("sender_mac", a.SenderMAC())
+		o.addr("sender_ip", a.SenderIP())
+		o.mac("target_mac", a.TargetMAC())
+		o.addr("target_ip", a.TargetIP())
+		o.close()
+	}
+	if p.hasIP {
+		ip := p.ip
+		o.key("ipv4")
+		o.open()
+		o.addr("src", ip.Src())
+		o.addr("dst", ip.Dst())
+		o.uint("ttl", uint64(ip.TTL()))
+		o.uint("id", uint64(ip.ID()))
+		o.bool("df", ip.DF())
+		o.bool("mf", ip.More())
+		o.uint("frag", uint64(ip.FragmentOffset()))
+		o.uint("tos", uint64(ip.TOS()))
+		o.uint("len", uint64(ip.TotalLen()))
+		o.uint("proto", uint64(ip.Protocol()))
+		if t.checksums {
+			o.bool("checksum_ok", p.ipOK)
+		}
+		o.close()
+	}
+	switch p.l4 {
+	case l4TCP:
+		t.appendTCPJSON(&o, p, rseq, rack)
+	case l4UDP:
+		o.key("udp")
+		o.open()
+		o.uint("sport", uint64(p.udp.SrcPort()))
+		o.uint("dport", uint64(p.udp.DstPort()))
+		o.int("len", int64(p.payload))
+		if t.checksums {
+			o.bool("checksum_ok", p.l4OK)
+		}
+		o.close()
+	case l4ICMP:
+		m := p.icmp
+		o.key("icmp")
+		o.open()
+		o.uint("type", uint64(m.Type()))
+		o.uint("code", uint64(m.Code()))
+		o.strIf("name", icmpName(m.Type(), m.Code()))
+		switch m.Type() {
+		case wire.ICMPEcho, wire.ICMPEchoReply:
+			o.uint("id", uint64(m.ID()))
+			o.uint("seq", uint64(m.Seq()))
+		case wire.ICMPDestUnreachable:
+			if m.Code() == wire.ICMPCodeFragNeeded {
+				o.uint("mtu", uint64(m.MTU()))
+			}
+		}
+		o.int("len", int64(p.payload))
+		if p.hasQuote {
+			o.key("quoted")
+			o.open()
+			o.uint("proto", uint64(p.quoteProto))
+			o.addrPort("src", p.quoteSrc)
+			o.addrPort("dst", p.quoteDst)
+			o.close()
+		}
+		if t.checksums {
+			o.bool("checksum_ok", p.l4OK)
+		}
+		o.close()
+	}
+	o.close()
+	if p.badErr != nil {
+		o.key("malformed")
+		o.b = append(o.b, '"')
+		o.b = append(o.b, p.badLayer...)
+		o.b = append(o.b, ": "...)
+		o.b = append(o.b, errText(p.badErr)...)
+		o.b = append(o.b, '"')
+	}
+	o.close()
+	return append(o.b, '\n')
+}
+
+func (t *Tracer) appendTCPJSON(o *jsonObj, p *packet, rseq, rack uint32) {
+	tcp := p.tcp
+	fl := tcp.Flags()
+	o.key("tcp")
+	o.open()
+	o.uint("sport", uint64(tcp.SrcPort()))
+	o.uint("dport", uint64(tcp.DstPort()))
+	o.str("flags", fl.String())
+	o.uint("seq", uint64(rseq))
+	o.uint("ack", uint64(rack))
+	o.uint("seq_raw", uint64(tcp.Seq()))
+	o.uint("ack_raw", uint64(tcp.Ack()))
+	o.uint("win", uint64(tcp.Window()))
+	if len(tcp.Options()) > 0 {
+		opts := &p.opts
+		o.key("options")
+		o.open()
+		if opts.HasMSS {
+			o.uint("mss", uint64(opts.MSS))
+		}
+		if opts.SACKPermitted {
+			o.bool("sack_ok", true)
+		}
+		if opts.HasTS {
+			o.key("ts")
+			o.b = append(o.b, '[')
+			o.b = appendUint(o.b, uint64(opts.TSVal))
+			o.b = append(o.b, ',')
+			o.b = appendUint(o.b, uint64(opts.TSEcr))
+			o.b = append(o.b, ']')
+		}
+		if opts.HasWScale {
+			o.uint("wscale", uint64(opts.WScale))
+		}
+		if opts.NSACK > 0 {
+			base, _ := t.conns.base(netip.AddrPortFrom(p.ip.Dst(), tcp.DstPort()), netip.AddrPortFrom(p.ip.Src(), tcp.SrcPort()))
+			o.key("sack")
+			o.b = append(o.b, '[')
+			for i := 0; i < opts.NSACK && i < len(opts.SACK); i++ {
+				if i > 0 {
+					o.b = append(o.b, ',')
+				}
+				o.b = append(o.b, '[')
+				o.b = appendUint(o.b, uint64(opts.SACK[i].Left-base))
+				o.b = append(o.b, ',')
+				o.b = appendUint(o.b, uint64(opts.SACK[i].Right-base))
+				o.b = append(o.b, ']')
+			}
+			o.b = append(o.b, ']')
+		}
+		if p.optErr {
+			o.bool("malformed", true)
+		}
+		o.close()
+	}
+	o.int("len", int64(p.payload))
+	if t.checksums {
+		o.bool("checksum_ok", p.l4OK)
+	}
+	o.close()
+}
+
+func appendEventJSON(b []byte, ev *core.Event, d time.Duration) []byte {
+	o := jsonObj{b: b}
+	o.open()
+	o.time(d)
+	o.str("type", "event")
+	o.str("host", ev.Host)
+	o.str("kind", ev.Kind.String())
+	if ev.FD >= 0 && (ev.FD != 0 || ev.Kind == core.EventCall) {
+		o.int("fd", int64(ev.FD))
+	}
+	o.strIf("proto", ev.Proto)
+	if ev.Conn.Local.IsValid() {
+		o.addrPort("local", ev.Conn.Local)
+	}
+	if ev.Conn.Remote.IsValid() {
+		o.addrPort("remote", ev.Conn.Remote)
+	}
+	o.strIf("from", ev.From)
+	o.strIf("to", ev.To)
+	o.strIf("name", ev.Name)
+	o.strIf("detail", ev.Detail)
+	if ev.PacketID != 0 {
+		o.uint("packet", ev.PacketID)
+	}
+	o.close()
+	return append(o.b, '\n')
+}
+
+// summarize fills s from the decoded packet. It allocates the strings a
+// Summary holds; it runs only when summaries are wanted.
+func (t *Tracer) summarize(f *Frame, d time.Duration, rseq, rack uint32, s *Summary) {
+	p := &t.pkt
+	*s = Summary{
+		Time: d, Vantage: f.Vantage, Dir: f.Dir, ID: f.ID,
+		Proto: p.protoName(), Len: p.payload, Note: f.Note, Drop: f.Drop,
+	}
+	switch {
+	case p.hasIP:
+		sp, dp := p.ports()
+		s.SrcAddr = netip.AddrPortFrom(p.ip.Src(), sp)
+		s.DstAddr = netip.AddrPortFrom(p.ip.Dst(), dp)
+		s.Src, s.Dst = t.nameOf(p.ip.Src()), t.nameOf(p.ip.Dst())
+	case p.hasARP:
+		s.SrcAddr = netip.AddrPortFrom(p.arp.SenderIP(), 0)
+		s.DstAddr = netip.AddrPortFrom(p.arp.TargetIP(), 0)
+		s.Src = t.nameOf(p.arp.SenderIP())
+		if p.eth.Dst().IsBroadcast() {
+			s.Dst = "broadcast"
+		} else {
+			s.Dst = t.nameOf(p.arp.TargetIP())
+		}
+		s.Info = string(appendARP(nil, p.arp))
+	}
+	switch p.l4 {
+	case l4TCP:
+		fl := p.tcp.Flags()
+		s.Flags = fl.String()
+		s.Seq = rseq
+		if fl&wire.ACK != 0 {
+			s.Ack, s.HasAck = rack, true
+		}
+		s.Win = p.tcp.Window()
+		if len(p.tcp.Options()) > 0 {
+			s.Options = string(t.appendTCPOptions(nil, p))
+		}
+	case l4ICMP:
+		s.Info = string(appendICMP(nil, p))
+	}
+	if p.badErr != nil {
+		s.Malformed = p.badLayer + ": " + errText(p.badErr)
+	}
+}

@@ -1,0 +1,563 @@
+package trace
+
+import (
+	"net/netip"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"stacklab/stack/core"
+	"stacklab/stack/wire"
+)
+
+// appendTime appends d in seconds with 6 decimals, right-aligned in 9
+// columns (" 0.001000"), rounded to the microsecond.
+func appendTime(b []byte, d time.Duration) []byte {
+	neg := d < 0
+	if neg {
+		d = -d
+	}
+	us := (int64(d) + 500) / 1000
+	sec, frac := us/1_000_000, us%1_000_000
+	var tmp [32]byte
+	n := len(tmp)
+	for i := 0; i < 6; i++ {
+		n--
+		tmp[n] = byte('0' + frac%10)
+		frac /= 10
+	}
+	n--
+	tmp[n] = '.'
+	for {
+		n--
+		tmp[n] = byte('0' + sec%10)
+		sec /= 10
+		if sec == 0 {
+			break
+		}
+	}
+	if neg {
+		n--
+		tmp[n] = '-'
+	}
+	for w := len(tmp) - n; w < 9; w++ {
+		b = append(b, ' ')
+	}
+	return append(b, tmp[n:]...)
+}
+
+// appendName appends a's host name, or a itself.
+func (t *Tracer) appendNameText(b []byte, a netip.Addr) []byte {
+	if n, ok := t.names[a]; ok {
+		return append(b, n...)
+	}
+	if !a.IsValid() {
+		return append(b, '?')
+	}
+	return a.AppendTo(b)
+}
+
+// nameOf returns a's host name, or a as a string.
+func (t *Tracer) nameOf(a netip.Addr) string {
+	if n, ok := t.names[a]; ok {
+		return n
+	}
+	if !a.IsValid() {
+		return "?"
+	}
+	return a.String()
+}
+
+const hexDigits = "0123456789abcdef"
+
+func appendMAC(b []byte, m wire.MAC) []byte {
+	for i, v := range m {
+		if i > 0 {
+			b = append(b, ':')
+		}
+		b = append(b, hexDigits[v>>4], hexDigits[v&0xf])
+	}
+	return b
+}
+
+func appendHex16(b []byte, v uint16) []byte {
+	return append(b, '0', 'x', hexDigits[v>>12], hexDigits[v>>8&0xf], hexDigits[v>>4&0xf], hexDigits[v&0xf])
+}
+
+func appendUint(b []byte, v uint64) []byte { return strconv.AppendUint(b, v, 10) }
+
+func appendAddrPort(b []byte, a netip.AddrPort) []byte { return a.AppendTo(b) }
+
+// endpoints returns the source and destination the header line shows.
+func (t *Tracer) appendEndpoints(b []byte, p *packet, arrow string) []byte {
+	switch {
+	case p.hasIP:
+		b = t.appendNameText(b, p.ip.Src())
+		b = append(b, arrow...)
+		return t.appendNameText(b, p.ip.Dst())
+	case p.hasARP:
+		b = t.appendNameText(b, p.arp.SenderIP())
+		b = append(b, arrow...)
+		if p.eth.Dst().IsBroadcast() {
+			return append(b, "broadcast"...)
+		}
+		return t.appendNameText(b, p.arp.TargetIP())
+	case p.hasEth:
+		b = appendMAC(b, p.eth.Src())
+		b = append(b, arrow...)
+		return appendMAC(b, p.eth.Dst())
+	}
+	b = append(b, '?')
+	b = append(b, arrow...)
+	return append(b, '?')
+}
+
+// appendFrameText appends a packet block: a header line and one line a
+// layer, or a one-line receipt for a frame already shown when sent.
+func (t *Tracer) appendFrameText(b []byte, f *Frame, d time.Duration, rseq, rack uint32, seenBefore bool) []byte {
+	p := &t.pkt
+	b = appendTime(b, d)
+	b = append(b, ' ')
+	if seenBefore && f.Drop == "" {
+		// The frame was shown when it was sent: one line for its arrival.
+		b = append(b, f.Vantage...)
+		b = append(b, " ← "...)
+		if p.hasIP {
+			b = t.appendNameText(b, p.ip.Src())
+		} else if p.hasARP {
+			b = t.appendNameText(b, p.arp.SenderIP())
+		} else {
+			b = append(b, '?')
+		}
+		b = appendIDLen(b, f.ID, p.size)
+		b = appendNote(b, f.Note)
+		return append(b, '\n')
+	}
+	b = t.appendEndpoints(b, p, " → ")
+	b = appendIDLen(b, f.ID, p.size)
+	if f.Vantage != "" {
+		switch {
+		case f.Dir == DirOut && !t.isSource(f.Host, p):
+			b = append(b, "  via "...)
+			b = append(b, f.Vantage...)
+		case f.Dir == DirIn:
+			b = append(b, "  at "...)
+			b = append(b, f.Vantage...)
+		}
+	}
+	b = appendNote(b, f.Note)
+	b = append(b, '\n')
+	b = t.appendLayersText(b, p, rseq, rack)
+	if f.Drop != "" {
+		b = append(b, "   dropped  "...)
+		b = append(b, f.Drop...)
+		b = append(b, '\n')
+	}
+	return b
+}
+
+// isSource reports whether host is the name of the packet's source.
+func (t *Tracer) isSource(host string, p *packet) bool {
+	switch {
+	case p.hasIP:
+		return t.names[p.ip.Src()] == host
+	case p.hasARP:
+		return t.names[p.arp.SenderIP()] == host
+	}
+	return true
+}
+
+func appendIDLen(b []byte, id uint64, size int) []byte {
+	b = append(b, "  #"...)
+	b = appendUint(b, id)
+	b = append(b, "  "...)
+	b = appendUint(b, uint64(size))
+	return append(b, " B"...)
+}
+
+func appendNote(b []byte, note string) []byte {
+	if note == "" {
+		return b
+	}
+	b = append(b, "  ("...)
+	b = append(b, note...)
+	return append(b, ')')
+}
+
+func (t *Tracer) appendLayersText(b []byte, p *packet, rseq, rack uint32) []byte {
+	if p.hasEth {
+		b = append(b, "   eth   "...)
+		b = appendMAC(b, p.eth.Src())
+		b = append(b, " → "...)
+		b = appendMAC(b, p.eth.Dst())
+		b = append(b, "  "...)
+		b = appendEtherType(b, p.eth.Type())
+		b = append(b, '\n')
+	}
+	if p.hasARP {
+		b = append(b, "   arp   "...)
+		b = appendARP(b, p.arp)
+		b = append(b, '\n')
+	}
+	if p.hasIP {
+		ip := p.ip
+		b = append(b, "   ipv4  "...)
+		b = ip.Src().AppendTo(b)
+		b = append(b, " → "...)
+		b = ip.Dst().AppendTo(b)
+		b = append(b, "  ttl "...)
+		b = appendUint(b, uint64(ip.TTL()))
+		b = append(b, "  id "...)
+		b = appendUint(b, uint64(ip.ID()))
+		if ip.DF() {
+			b = append(b, "  DF"...)
+		}
+		if ip.More() {
+			b = append(b, "  MF"...)
+		}
+		if off := ip.FragmentOffset(); off != 0 {
+			b = append(b, "  frag "...)
+			b = appendUint(b, uint64(off))
+		}
+		if tos := ip.TOS(); tos != 0 {
+			b = append(b, "  tos 0x"...)
+			b = append(b, hexDigits[tos>>4], hexDigits[tos&0xf])
+		}
+		b = append(b, "  len "...)
+		b = appendUint(b, uint64(ip.TotalLen()))
+		switch ip.Protocol() {
+		case wire.ProtoTCP, wire.ProtoUDP, wire.ProtoICMP:
+		default:
+			b = append(b, "  proto "...)
+			b = appendUint(b, uint64(ip.Protocol()))
+		}
+		if !p.ipOK {
+			b = append(b, "  bad cksum"...)
+		}
+		b = append(b, '\n')
+	}
+	switch p.l4 {
+	case l4TCP:
+		b = t.appendTCPText(b, p, rseq, rack)
+	case l4UDP:
+		b = append(b, "   udp   "...)
+		b = appendUint(b, uint64(p.udp.SrcPort()))
+		b = append(b, " → "...)
+		b = appendUint(b, uint64(p.udp.DstPort()))
+		b = append(b, "  len "...)
+		b = appendUint(b, uint64(p.payload))
+		if !p.l4OK {
+			b = append(b, "  bad cksum"...)
+		}
+		b = append(b, '\n')
+	case l4ICMP:
+		b = append(b, "   icmp  "...)
+		b = appendICMP(b, p)
+		if !p.l4OK {
+			b = append(b, "  bad cksum"...)
+		}
+		b = append(b, '\n')
+	}
+	if p.badErr != nil {
+		b = append(b, "   malformed  "...)
+		b = append(b, p.badLayer...)
+		b = append(b, ": "...)
+		b = append(b, errText(p.badErr)...)
+		b = append(b, '\n')
+	}
+	return b
+}
+
+func appendEtherType(b []byte, typ uint16) []byte {
+	switch typ {
+	case wire.EtherTypeIPv4:
+		return append(b, "IPv4"...)
+	case wire.EtherTypeARP:
+		return append(b, "ARP"...)
+	case wire.EtherTypeIPv6:
+		return append(b, "IPv6"...)
+	}
+	return appendHex16(b, typ)
+}
+
+func appendARP(b []byte, a wire.ARP) []byte {
+	switch a.Op() {
+	case wire.ARPRequest:
+		b = append(b, "who-has "...)
+		b = a.TargetIP().AppendTo(b)
+		b = append(b, " tell "...)
+		return a.SenderIP().AppendTo(b)
+	case wire.ARPReply:
+		b = append(b, "reply "...)
+		b = a.SenderIP().AppendTo(b)
+		b = append(b, " is-at "...)
+		return appendMAC(b, a.SenderMAC())
+	}
+	b = append(b, "op "...)
+	return appendUint(b, uint64(a.Op()))
+}
+
+func appendICMP(b []byte, p *packet) []byte {
+	m := p.icmp
+	if name := icmpName(m.Type(), m.Code()); name != "" {
+		b = append(b, name...)
+	} else {
+		b = append(b, "type "...)
+		b = appendUint(b, uint64(m.Type()))
+		b = append(b, " code "...)
+		b = appendUint(b, uint64(m.Code()))
+	}
+	switch m.Type() {
+	case wire.ICMPEcho, wire.ICMPEchoReply:
+		b = append(b, "  id "...)
+		b = appendUint(b, uint64(m.ID()))
+		b = append(b, "  seq "...)
+		b = appendUint(b, uint64(m.Seq()))
+		b = append(b, "  len "...)
+		b = appendUint(b, uint64(p.payload))
+	case wire.ICMPDestUnreachable:
+		if m.Code() == wire.ICMPCodeFragNeeded {
+			b = append(b, "  mtu "...)
+			b = appendUint(b, uint64(m.MTU()))
+		}
+	}
+	if p.hasQuote {
+		b = append(b, "  ("...)
+		switch p.quoteProto {
+		case wire.ProtoTCP:
+			b = append(b, "tcp "...)
+		case wire.ProtoUDP:
+			b = append(b, "udp "...)
+		case wire.ProtoICMP:
+			b = append(b, "icmp "...)
+		default:
+			b = append(b, "proto "...)
+			b = appendUint(b, uint64(p.quoteProto))
+			b = append(b, ' ')
+		}
+		if p.quoteSrc.Port() != 0 || p.quoteDst.Port() != 0 {
+			b = appendAddrPort(b, p.quoteSrc)
+			b = append(b, " → "...)
+			b = appendAddrPort(b, p.quoteDst)
+		} else {
+			b = p.quoteSrc.Addr().AppendTo(b)
+			b = append(b, " → "...)
+			b = p.quoteDst.Addr().AppendTo(b)
+		}
+		b = append(b, ')')
+	}
+	return b
+}
+
+func (t *Tracer) appendTCPText(b []byte, p *packet, rseq, rack uint32) []byte {
+	tcp := p.tcp
+	fl := tcp.Flags()
+	b = append(b, "   tcp   "...)
+	b = appendUint(b, uint64(tcp.SrcPort()))
+	b = append(b, " → "...)
+	b = appendUint(b, uint64(tcp.DstPort()))
+	b = append(b, "  ["...)
+	if names := fl.Names(); names != "" {
+		b = append(b, names...)
+	} else {
+		b = append(b, "<none>"...)
+	}
+	b = append(b, "]  seq "...)
+	b = appendUint(b, uint64(rseq))
+	if fl&wire.ACK != 0 {
+		b = append(b, "  ack "...)
+		b = appendUint(b, uint64(rack))
+	}
+	b = append(b, "  win "...)
+	b = appendUint(b, uint64(tcp.Window()))
+	if len(tcp.Options()) > 0 {
+		b = append(b, "  <"...)
+		b = t.appendTCPOptions(b, p)
+		b = append(b, '>')
+	}
+	if p.payload > 0 {
+		b = append(b, "  len "...)
+		b = appendUint(b, uint64(p.payload))
+	}
+	if !p.l4OK {
+		b = append(b, "  bad cksum"...)
+	}
+	return append(b, '\n')
+}
+
+// appendTCPOptions appends the options as "mss 1460,sackOK,TS 1 0,wscale
+// 7,sack 1 {1:1449}"; SACK blocks are relative to the receiver's base
+// (the sender of the data), as Wireshark shows them.
+func (t *Tracer) appendTCPOptions(b []byte, p *packet) []byte {
+	o := &p.opts
+	start := len(b)
+	sep := func(b []byte) []byte {
+		if len(b) > start {
+			b = append(b, ',')
+		}
+		return b
+	}
+	if o.HasMSS {
+		b = append(sep(b), "mss "...)
+		b = appendUint(b, uint64(o.MSS))
+	}
+	if o.SACKPermitted {
+		b = append(sep(b), "sackOK"...)
+	}
+	if o.HasTS {
+		b = append(sep(b), "TS "...)
+		b = appendUint(b, uint64(o.TSVal))
+		b = append(b, ' ')
+		b = appendUint(b, uint64(o.TSEcr))
+	}
+	if o.HasWScale {
+		b = append(sep(b), "wscale "...)
+		b = appendUint(b, uint64(o.WScale))
+	}
+	if o.NSACK > 0 {
+		// The blocks acknowledge data flowing the other way.
+		base, _ := t.conns.base(netip.AddrPortFrom(p.ip.Dst(), p.tcp.DstPort()), netip.AddrPortFrom(p.ip.Src(), p.tcp.SrcPort()))
+		b = append(sep(b), "sack "...)
+		b = appendUint(b, uint64(o.NSACK))
+		for i := 0; i < o.NSACK && i < len(o.SACK); i++ {
+			b = append(b, " {"...)
+			b = appendUint(b, uint64(o.SACK[i].Left-base))
+			b = append(b, ':')
+			b = appendUint(b, uint64(o.SACK[i].Right-base))
+			b = append(b, '}')
+		}
+	}
+	if p.optErr {
+		b = append(sep(b), "malformed"...)
+	}
+	return b
+}
+
+// Event text.
+
+func appendEventPrefix(b []byte, d time.Duration, host string) []byte {
+	b = appendTime(b, d)
+	b = append(b, ' ')
+	b = append(b, host...)
+	return append(b, "  "...)
+}
+
+// appendCall appends "connect(3, 10.0.0.2:80) → blocks" from a call
+// event whose Detail is "3, 10.0.0.2:80 → blocks". A Detail that already
+// starts with the call's name and "(" is used as it is.
+func appendCall(b []byte, ev *core.Event) []byte {
+	d := ev.Detail
+	if ev.Name == "" || (len(d) > len(ev.Name) && d[:len(ev.Name)] == ev.Name && d[len(ev.Name)] == '(') {
+		return append(b, d...)
+	}
+	b = append(b, ev.Name...)
+	b = append(b, '(')
+	if i := indexArrow(d); i >= 0 {
+		b = append(b, d[:i]...)
+		b = append(b, ')')
+		return append(b, d[i:]...)
+	}
+	b = append(b, d...)
+	return append(b, ')')
+}
+
+// indexArrow finds " → " (or " -> ") in s.
+func indexArrow(s string) int {
+	for i := 0; i+3 <= len(s); i++ {
+		if s[i] == ' ' {
+			if len(s) >= i+5 && s[i+1:i+5] == "→ " {
+				return i
+			}
+			if len(s) >= i+4 && s[i+1:i+4] == "-> " {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+func appendTuple(b []byte, c core.Tuple) []byte {
+	b = appendAddrPort(b, c.Local)
+	b = append(b, " → "...)
+	return appendAddrPort(b, c.Remote)
+}
+
+func appendStateChange(b []byte, ev *core.Event) []byte {
+	b = append(b, ev.From...)
+	b = append(b, " → "...)
+	return append(b, ev.To...)
+}
+
+// callColumn is where the state change starts on a merged call line.
+const callColumn = 40
+
+// appendMerged appends a call and the state change it made on one line.
+func appendMerged(b []byte, call, state *core.Event) []byte {
+	start := len(b)
+	b = appendCall(b, call)
+	n := utf8.RuneCount(b[start:])
+	for i := n; i < callColumn-2; i++ {
+		b = append(b, ' ')
+	}
+	b = append(b, "  "...)
+	b = appendStateChange(b, state)
+	return append(b, '\n')
+}
+
+func appendEventText(b []byte, ev *core.Event) []byte {
+	hasConn := ev.Conn.Local.IsValid() || ev.Conn.Remote.IsValid()
+	switch ev.Kind {
+	case core.EventCall:
+		b = appendCall(b, ev)
+	case core.EventState:
+		if ev.Proto != "" {
+			b = append(b, ev.Proto...)
+			b = append(b, ' ')
+		}
+		if hasConn {
+			b = appendTuple(b, ev.Conn)
+		} else if ev.FD >= 0 {
+			b = append(b, "fd "...)
+			b = strconv.AppendInt(b, int64(ev.FD), 10)
+		}
+		b = append(b, "  "...)
+		b = appendStateChange(b, ev)
+	case core.EventDrop:
+		b = append(b, "drop"...)
+		if ev.PacketID != 0 {
+			b = append(b, " #"...)
+			b = appendUint(b, ev.PacketID)
+		}
+		b = append(b, "  "...)
+		if ev.Name != "" {
+			b = append(b, ev.Name...)
+			b = append(b, ": "...)
+		}
+		b = append(b, ev.Detail...)
+	default:
+		switch ev.Kind {
+		case core.EventTimer:
+			b = append(b, "timer "...)
+			b = append(b, ev.Name...)
+		case core.EventRetransmit:
+			b = append(b, "retransmit"...)
+		case core.EventCongestion:
+			b = append(b, "cc"...)
+		default:
+			b = append(b, ev.Name...)
+		}
+		if hasConn {
+			b = append(b, "  "...)
+			b = appendTuple(b, ev.Conn)
+		}
+		if ev.PacketID != 0 {
+			b = append(b, "  #"...)
+			b = appendUint(b, ev.PacketID)
+		}
+		if ev.Detail != "" {
+			b = append(b, "  "...)
+			b = append(b, ev.Detail...)
+		}
+	}
+	return append(b, '\n')
+}

@@ -1,0 +1,290 @@
+package trace
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+	"time"
+
+	"stacklab/stack/core"
+)
+
+// Format selects the trace output.
+type Format uint8
+
+const (
+	// Text is the layered, human-readable trace of DESIGN.md.
+	Text Format = iota
+	// JSON is one JSON object a line; see SCHEMA.md.
+	JSON
+)
+
+func (f Format) String() string {
+	if f == JSON {
+		return "json"
+	}
+	return "text"
+}
+
+// ParseFormat parses "text" or "json".
+func ParseFormat(s string) (Format, error) {
+	switch s {
+	case "text", "":
+		return Text, nil
+	case "json":
+		return JSON, nil
+	}
+	return Text, fmt.Errorf("unknown trace format %q: use text or json", s)
+}
+
+// Options configure a [Tracer]. The zero value writes a text trace whose
+// times count from the first frame or event, with addresses for names.
+type Options struct {
+	Format Format
+	// Start is the time shown as 0; zero means the first frame's or
+	// event's time.
+	Start time.Time
+	// Names maps addresses to host names ("client"). The map is copied.
+	Names map[netip.Addr]string
+	// Checksums verifies IPv4, TCP, UDP and ICMP checksums and marks bad
+	// ones ("bad cksum"). It is for foreign captures: the stack verifies
+	// its own input and reports drops.
+	Checksums bool
+	// MaxConns bounds the connections tracked for relative sequence
+	// numbers; default 4096.
+	MaxConns int
+}
+
+// Frame is one captured frame at one vantage point. Its fields are only
+// read during [Tracer.Frame].
+type Frame struct {
+	Time time.Time
+	// Host and Vantage ("host:ifname") name where the frame was captured;
+	// both are empty for a foreign capture.
+	Host, Vantage string
+	Link          LinkType
+	Dir           Dir
+	// ID is the packet id (the frame number for a foreign capture).
+	ID   uint64
+	Data []byte
+	// Note says why the frame was sent.
+	Note string
+	// Drop is set when the frame was dropped at this vantage, with the
+	// reason ("ip.InHdrErrors: bad checksum").
+	Drop string
+}
+
+// seenSize is the size of the table of recently sent packet ids.
+const seenSize = 4096
+
+// maxHeldFrames bounds the frames held back behind a state change while
+// waiting for the socket call that caused it.
+const maxHeldFrames = 8
+
+// Tracer formats frames and stack events as a text or JSON lines trace,
+// and summarizes frames for expectations. It tracks relative sequence
+// numbers per connection. Formatting allocates nothing per frame. A
+// Tracer is not safe for concurrent use.
+type Tracer struct {
+	w         *bufio.Writer // nil: no trace output, summaries only
+	format    Format
+	start     time.Time
+	hasStart  bool
+	names     map[netip.Addr]string
+	checksums bool
+	conns     *conns
+	pkt       packet
+	seen      [seenSize]uint64 // ids of frames sent, direct-mapped
+	buf       []byte
+	err       error
+
+	// Text mode: a call or state event held back so the two can share a
+	// line as in DESIGN.md, and the frames sent meanwhile.
+	held       bool
+	heldEv     core.Event
+	heldFrames []byte
+	heldCount  int
+}
+
+// New returns a Tracer writing to w, which may be nil for summaries only.
+func New(w io.Writer, o Options) *Tracer {
+	t := &Tracer{
+		format:    o.Format,
+		names:     make(map[netip.Addr]string, len(o.Names)),
+		checksums: o.Checksums,
+		conns:     newConns(o.MaxConns),
+		buf:       make([]byte, 0, 1024),
+	}
+	if w != nil {
+		t.w = bufio.NewWriterSize(w, 64<<10)
+	}
+	if !o.Start.IsZero() {
+		t.start, t.hasStart = o.Start, true
+	}
+	for a, n := range o.Names {
+		t.names[a] = n
+	}
+	return t
+}
+
+// SetName names an address from now on.
+func (t *Tracer) SetName(a netip.Addr, name string) { t.names[a] = name }
+
+// Start returns the time shown as 0, and whether it is known yet.
+func (t *Tracer) Start() (time.Time, bool) { return t.start, t.hasStart }
+
+func (t *Tracer) since(tm time.Time) time.Duration {
+	if !t.hasStart {
+		t.start, t.hasStart = tm, true
+	}
+	return tm.Sub(t.start)
+}
+
+// Frame traces f and, when sum is not nil, fills it in.
+func (t *Tracer) Frame(f *Frame, sum *Summary) {
+	p := &t.pkt
+	p.decode(f.Link, f.Data, t.checksums)
+	rseq, rack := t.relative(p)
+	d := t.since(f.Time)
+	if sum != nil {
+		t.summarize(f, d, rseq, rack, sum)
+	}
+	seenBefore := false
+	if f.ID != 0 {
+		slot := &t.seen[f.ID%seenSize]
+		seenBefore = f.Dir == DirIn && *slot == f.ID
+		if f.Dir == DirOut {
+			*slot = f.ID
+		}
+	}
+	if t.w == nil {
+		return
+	}
+	if t.format == JSON {
+		t.buf = t.appendFrameJSON(t.buf[:0], f, d, rseq, rack)
+		t.write(t.buf)
+		return
+	}
+	if t.held {
+		ev := &t.heldEv
+		if ev.Kind == core.EventState && f.Dir == DirOut && f.Host == ev.Host && f.Time.Equal(ev.Time) &&
+			t.heldCount < maxHeldFrames {
+			t.heldFrames = t.appendFrameText(t.heldFrames, f, d, rseq, rack, seenBefore)
+			t.heldCount++
+			return
+		}
+		t.flushHeld()
+	}
+	t.buf = t.appendFrameText(t.buf[:0], f, d, rseq, rack, seenBefore)
+	t.write(t.buf)
+}
+
+// relative returns the relative seq and ack of a TCP segment.
+func (t *Tracer) relative(p *packet) (seq, ack uint32) {
+	if p.l4 != l4TCP || p.hasQuote {
+		return 0, 0
+	}
+	fl := p.tcp.Flags()
+	src := netip.AddrPortFrom(p.ip.Src(), p.tcp.SrcPort())
+	dst := netip.AddrPortFrom(p.ip.Dst(), p.tcp.DstPort())
+	const syn, ackf = 0x02, 0x10
+	return t.conns.relative(src, dst, p.tcp.Seq(), p.tcp.Ack(), fl&syn != 0, fl&ackf != 0)
+}
+
+// Event traces a stack event.
+func (t *Tracer) Event(ev *core.Event) {
+	d := t.since(ev.Time)
+	if t.w == nil {
+		return
+	}
+	if t.format == JSON {
+		t.buf = appendEventJSON(t.buf[:0], ev, d)
+		t.write(t.buf)
+		return
+	}
+	if t.held {
+		h := &t.heldEv
+		sameInstant := ev.Host == h.Host && ev.Time.Equal(h.Time)
+		switch {
+		case sameInstant && h.Kind == core.EventState && ev.Kind == core.EventCall && fdMatch(h, ev):
+			t.buf = appendEventPrefix(t.buf[:0], d, ev.Host)
+			t.buf = appendMerged(t.buf, ev, h)
+			t.write(t.buf)
+			t.write(t.heldFrames)
+			t.clearHeld()
+			return
+		case sameInstant && h.Kind == core.EventCall && t.heldCount == 0 && ev.Kind == core.EventState && fdMatch(ev, h):
+			t.buf = appendEventPrefix(t.buf[:0], d, ev.Host)
+			t.buf = appendMerged(t.buf, h, ev)
+			t.write(t.buf)
+			t.clearHeld()
+			return
+		}
+		t.flushHeld()
+	}
+	if ev.Kind == core.EventState || ev.Kind == core.EventCall {
+		t.held, t.heldEv = true, *ev
+		return
+	}
+	t.buf = appendEventPrefix(t.buf[:0], d, ev.Host)
+	t.buf = appendEventText(t.buf, ev)
+	t.write(t.buf)
+}
+
+// fdMatch reports whether state event st may belong to call.
+func fdMatch(st, call *core.Event) bool {
+	return st.FD < 0 || st.FD == call.FD
+}
+
+func (t *Tracer) flushHeld() {
+	if !t.held {
+		return
+	}
+	h := &t.heldEv
+	t.buf = appendEventPrefix(t.buf[:0], t.since(h.Time), h.Host)
+	t.buf = appendEventText(t.buf, h)
+	t.write(t.buf)
+	t.write(t.heldFrames)
+	t.clearHeld()
+}
+
+func (t *Tracer) clearHeld() {
+	t.held = false
+	t.heldEv = core.Event{}
+	t.heldFrames = t.heldFrames[:0]
+	t.heldCount = 0
+}
+
+func (t *Tracer) write(b []byte) {
+	if t.err != nil || len(b) == 0 {
+		return
+	}
+	_, t.err = t.w.Write(b)
+}
+
+// Flush writes out anything held back or buffered and reports the first
+// write error.
+func (t *Tracer) Flush() error {
+	if t.w == nil {
+		return nil
+	}
+	t.flushHeld()
+	if err := t.w.Flush(); err != nil && t.err == nil {
+		t.err = err
+	}
+	return t.err
+}
+
+// Err returns the first write error.
+func (t *Tracer) Err() error { return t.err }
+
+// errText shortens a wire error for display ("packet truncated").
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return strings.TrimPrefix(err.Error(), "wire: ")
+}
+

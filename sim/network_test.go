@@ -173,6 +173,8 @@ func udpExchange(t *testing.T, n *Network, a, b *stack.Stack, count int) [][]byt
 	}
 	n.Run()
 	drain()
+	a.Close(cli)
+	b.Close(srv)
 	return got
 }
 

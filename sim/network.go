@@ -130,6 +130,16 @@ func (n *Network) AddHost(name string, opts stack.Options) *stack.Stack {
 	return s
 }
 
+// AddRouter is [Network.AddHost] for a router: a stack with
+// opts.Forwarding set, which routes packets between its interfaces
+// (decrementing the TTL, answering with ICMP time exceeded or
+// unreachable) as well as being a host itself. Give it one interface per
+// link with [Network.Connect], and routes on the hosts behind it.
+func (n *Network) AddRouter(name string, opts stack.Options) *stack.Stack {
+	opts.Forwarding = true
+	return n.AddHost(name, opts)
+}
+
 // Host returns the host named name, or nil.
 func (n *Network) Host(name string) *stack.Stack {
 	n.mu.Lock()

@@ -282,3 +282,61 @@ func TestNetworkIsolation(t *testing.T) {
 		t.Fatalf("another link changed this one's losses:\n%+v\n%+v", x, y)
 	}
 }
+
+func TestNetworkRouter(t *testing.T) {
+	obs := &recordEvents{}
+	n := NewNetwork(NetworkOptions{Observer: obs})
+	a := n.AddHost("client", stack.Options{})
+	r := n.AddRouter("r1", stack.Options{})
+	b := n.AddHost("server", stack.Options{})
+	l1, err := n.Connect(a, nicCfg("10.0.1.1/24"), r, nicCfg("10.0.1.254/24"), Symmetric(Impairments{Delay: time.Millisecond}))
+	skipUnimplemented(t, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2, err := n.Connect(r, nicCfg("10.0.2.254/24"), b, nicCfg("10.0.2.1/24"), Symmetric(Impairments{Delay: time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := l1.NICs()
+	_, cb := l2.NICs()
+	if rn, _ := l2.NICs(); rn.Name() != "eth1" {
+		t.Errorf("router's second interface is %s", rn.Name())
+	}
+	a.AddRoute(stack.Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("10.0.1.254"), NIC: ca})
+	b.AddRoute(stack.Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("10.0.2.254"), NIC: cb})
+
+	srv, err := b.Socket(stack.SockDgram)
+	skipUnimplemented(t, err)
+	b.SetNonblock(srv, true)
+	if err := b.Bind(srv, netip.MustParseAddrPort("10.0.2.1:7")); err != nil {
+		t.Fatal(err)
+	}
+	cli, _ := a.Socket(stack.SockDgram)
+	a.SetNonblock(cli, true)
+	for i := range 3 {
+		if _, err := a.SendTo(cli, []byte{byte(i)}, netip.MustParseAddrPort("10.0.2.1:7")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n.Run()
+	buf := make([]byte, 16)
+	got := 0
+	for {
+		k, from, err := b.RecvFrom(srv, buf)
+		if err != nil {
+			break
+		}
+		if k != 1 || buf[0] != byte(got) || from.Addr() != netip.MustParseAddr("10.0.1.1") {
+			t.Fatalf("datagram %d: %v from %v", got, buf[:k], from)
+		}
+		got++
+	}
+	if got != 3 {
+		t.Fatalf("server received %d of 3 datagrams through the router", got)
+	}
+	// Two links each way carried them: ARP on both segments plus the data.
+	if c := l2.Counters(AtoB); c.Delivered < 4 {
+		t.Errorf("r1→server delivered %d frames", c.Delivered)
+	}
+}

@@ -7,6 +7,7 @@ import (
 
 	"stacklab/stack/core"
 	"stacklab/stack/tcp/cc"
+	"stacklab/stack/tcp/sack"
 	"stacklab/stack/tcp/seqnum"
 )
 
@@ -61,6 +62,7 @@ type Conn struct {
 	ackNow              bool
 	ackPending          bool // data received and not yet acknowledged
 	ackWhy              string
+	lastOOWAck          time.Time // rate limit of ACKs to unacceptable pure ACKs
 
 	// Negotiated options.
 	mss, rcvMSS          int
@@ -78,6 +80,7 @@ type Conn struct {
 
 	// Congestion control and loss recovery.
 	cc         cc.Controller
+	sb         *sack.Scoreboard // allocated on the first SACK block
 	dupAcks    int
 	inRecovery bool
 	recover    seqnum.Value
@@ -315,7 +318,7 @@ func (c *Conn) Abort() {
 func (c *Conn) reset(why string) {
 	switch c.state {
 	case SynReceived, Established, FinWait1, FinWait2, CloseWait, Closing, LastAck:
-		c.p.send(c.tuple, c.sndNxt, c.rcvNxt, flagRST|flagACK, 0, nil, nil, nil, why)
+		c.p.send(c.tuple, c.sndMax, c.rcvNxt, flagRST|flagACK, 0, nil, nil, nil, why)
 		c.p.counters.OutRsts++
 	}
 	if c.state == Established || c.state == CloseWait {

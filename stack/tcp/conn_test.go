@@ -172,9 +172,9 @@ func closeAll(t *testing.T, w *wire, c, s *Conn, first, second *Conn, gap time.D
 
 func TestCloseSequences(t *testing.T) {
 	type tc struct {
-		name                 string
-		clientFirst, simult  bool
-		wantClient, wantSrv  State // right after both FIN exchanges
+		name                string
+		clientFirst, simult bool
+		wantClient, wantSrv State // right after both FIN exchanges
 	}
 	for _, x := range []tc{
 		{"client first", true, false, TimeWait, Closed},

@@ -40,10 +40,16 @@ func (h vheap) Less(i, j int) bool {
 	}
 	return h[i].seq < h[j].seq
 }
-func (h vheap) Swap(i, j int)  { h[i], h[j] = h[j], h[i]; h[i].idx = i; h[j].idx = j }
-func (h *vheap) Push(x any)    { t := x.(*vtimer); t.idx = len(*h); *h = append(*h, t) }
-func (h *vheap) Pop() any      { old := *h; t := old[len(old)-1]; *h = old[:len(old)-1]; t.idx = -1; return t }
-func newClock() *vclock        { return &vclock{now: time.Unix(1_700_000_000, 0)} }
+func (h vheap) Swap(i, j int) { h[i], h[j] = h[j], h[i]; h[i].idx = i; h[j].idx = j }
+func (h *vheap) Push(x any)   { t := x.(*vtimer); t.idx = len(*h); *h = append(*h, t) }
+func (h *vheap) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	*h = old[:len(old)-1]
+	t.idx = -1
+	return t
+}
+func newClock() *vclock          { return &vclock{now: time.Unix(1_700_000_000, 0)} }
 func (c *vclock) Now() time.Time { return c.now }
 
 func (c *vclock) AfterFunc(d time.Duration, f func()) core.Timer {
@@ -299,14 +305,14 @@ func (s segView) String() string {
 // ---- injection: build segments by hand ----
 
 type segSpec struct {
-	src, dst     netip.AddrPort
-	seq, ack     uint32
-	flags        uint8
-	wnd          uint16
-	opts         options
-	payload      []byte
-	badChecksum  bool
-	rawOptions   []byte
+	src, dst    netip.AddrPort
+	seq, ack    uint32
+	flags       uint8
+	wnd         uint16
+	opts        options
+	payload     []byte
+	badChecksum bool
+	rawOptions  []byte
 }
 
 func build(s segSpec) []byte {

@@ -206,9 +206,19 @@ func (c *Conn) input(s *segment) {
 		}
 		p.counters.DropOutOfWindow++
 		p.drop(c, "DropOutOfWindow", "unacceptable sequence number", s.pktID)
-		if !s.has(flagRST) {
-			c.sendAck(whyOutOfWindow)
+		if s.has(flagRST) {
+			return
 		}
+		if s.seqLen() == 0 {
+			// Like Linux (tcp_invalid_ratelimit): answer unacceptable
+			// pure ACKs at most every 500 ms, so that two ends cannot
+			// ping-pong ACKs.
+			if now.Sub(c.lastOOWAck) < 500*time.Millisecond {
+				return
+			}
+			c.lastOOWAck = now
+		}
+		c.sendAck(whyOutOfWindow)
 		return
 	}
 	c.lastRecv = now
@@ -309,6 +319,7 @@ func (c *Conn) processAck(s *segment) bool {
 		c.maxSndWnd = max(c.maxSndWnd, newWnd)
 		c.sndWl1, c.sndWl2 = s.seq, ack
 	}
+	c.sackUpdate(s)
 	if c.sndUna.LessThan(ack) {
 		c.newAck(s)
 		if c.dead {
@@ -361,7 +372,6 @@ func (c *Conn) newAck(s *segment) {
 		c.sndNxt = c.sndUna
 	}
 	c.bytesAcked += uint64(dataAcked)
-	c.sackUpdate(s)
 	// Congestion control and loss recovery.
 	if c.inRecovery {
 		if c.recover.LessThanEq(ack) {
@@ -412,7 +422,6 @@ func (c *Conn) newAck(s *segment) {
 // third (RFC 5681 §3.2, RFC 6582 §3.2).
 func (c *Conn) onDupAck(s *segment) {
 	c.dupAcks++
-	c.sackUpdate(s)
 	if c.inRecovery {
 		if c.sackRecovery() {
 			c.sackRetransmit()

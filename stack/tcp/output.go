@@ -162,6 +162,10 @@ func (c *Conn) output(why string) {
 	}
 	switch c.state {
 	case Established, CloseWait, FinWait1, Closing, LastAck:
+		if c.inRecovery && c.sackOK {
+			c.sackRetransmit()
+			break
+		}
 		for c.sendSegment(why, false) {
 		}
 	}
@@ -208,6 +212,9 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 		}
 	}
 	cwnd := c.cc.Cwnd()
+	if c.inRecovery && c.sackOK {
+		cwnd = int(c.sndWnd) // the pipe loop in sackRetransmit applies cwnd
+	}
 	if !c.inRecovery && c.dupAcks > 0 && c.dupAcks < 3 && !retrans {
 		cwnd += c.dupAcks * c.mss // RFC 3042 limited transmit
 	}
@@ -317,7 +324,9 @@ func (c *Conn) retransmitAt(seq seqnum.Value, n int, why string) {
 func (c *Conn) sendAck(why string) {
 	var o options
 	c.dataOptions(&o)
-	c.p.send(c.tuple, c.sndNxt, c.rcvNxt, flagACK, c.rcvWindowField(), &o, nil, nil, why)
+	// After an RTO sndNxt is rewound; a pure ACK carries the next new
+	// sequence number so that the peer finds it in its window.
+	c.p.send(c.tuple, c.sndMax, c.rcvNxt, flagACK, c.rcvWindowField(), &o, nil, nil, why)
 	c.ackSent()
 }
 
@@ -373,3 +382,5 @@ func (c *Conn) maybeWindowUpdate() {
 		c.sendAck(whyWindowUpdate)
 	}
 }
+
+func uint32Size(n int) seqnum.Size { return seqnum.Size(n) }

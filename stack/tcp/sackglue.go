@@ -1,22 +1,86 @@
 package tcp
 
-// SACK-based loss recovery (RFC 6675) hooks. Until the scoreboard is
-// wired in, recovery is NewReno for every connection.
+import (
+	"stacklab/stack/tcp/sack"
+)
+
+// SACK-based loss recovery (RFC 6675) through the [sack.Scoreboard].
+// The scoreboard is allocated on the first SACK block a connection
+// receives, so connections that never see loss do not carry it.
 
 // sackRecovery reports whether loss recovery uses the SACK scoreboard.
-func (c *Conn) sackRecovery() bool { return false }
+func (c *Conn) sackRecovery() bool { return c.sackOK }
 
-// sackUpdate records the SACK blocks of an ACK.
-func (c *Conn) sackUpdate(s *segment) {}
+// sackUpdate records the cumulative ACK and SACK blocks of an ACK.
+func (c *Conn) sackUpdate(s *segment) {
+	if !c.sackOK {
+		return
+	}
+	if c.sb == nil {
+		if s.opts.nsack == 0 {
+			return
+		}
+		c.sb = new(sack.Scoreboard)
+		c.sb.Init(c.sndUna, c.sendMSS())
+	}
+	var blocks [maxSACKIn]sack.Block
+	for i := 0; i < s.opts.nsack; i++ {
+		blocks[i] = sack.Block{Start: s.opts.sack[i].Left, End: s.opts.sack[i].Right}
+	}
+	c.sb.Update(s.ack, c.sndMax, blocks[:s.opts.nsack])
+}
 
-// sackLost reports whether the scoreboard deems SND.UNA lost.
-func (c *Conn) sackLost() bool { return false }
+// sackLost reports whether the scoreboard deems SND.UNA lost
+// (RFC 6675 §5: the loss trigger besides three duplicate ACKs).
+func (c *Conn) sackLost() bool {
+	return c.sb != nil && c.sb.IsLost(c.sndUna)
+}
 
-// sackEnter starts SACK recovery.
-func (c *Conn) sackEnter(why string) {}
+// sackEnter starts SACK recovery (RFC 6675 §5 step 4): retransmit the
+// first segment, then whatever the pipe allows.
+func (c *Conn) sackEnter(why string) {
+	if c.sb == nil {
+		c.sb = new(sack.Scoreboard)
+		c.sb.Init(c.sndUna, c.sendMSS())
+	}
+	first := c.sb.StartRecovery(c.sndMax)
+	c.retransmitAt(first.Start, first.Len(), why)
+	c.sackRetransmit()
+}
 
-// sackRetransmit sends what RFC 6675 NextSeg allows.
-func (c *Conn) sackRetransmit() {}
+// sackRetransmit sends while pipe < cwnd, choosing each segment with
+// NextSeg (RFC 6675 §5 step C).
+func (c *Conn) sackRetransmit() {
+	if c.sb == nil {
+		return
+	}
+	mss := c.sendMSS()
+	pipe := c.sb.Pipe(c.sndMax)
+	cwnd := c.cc.Cwnd()
+	for i := 0; cwnd-pipe >= mss && i < 64; i++ {
+		newData := c.hasUnsent() && int(c.sndUna.Size(c.sndMax))+mss <= int(c.sndWnd)
+		seg, ok := c.sb.NextSeg(c.sndMax, newData)
+		if !ok {
+			break
+		}
+		if seg.Rule == sack.RuleNew {
+			before := c.sndMax
+			if !c.sendSegment(whySend, false) {
+				break
+			}
+			pipe += int(before.Size(c.sndMax))
+			continue
+		}
+		n := min(seg.Len(), mss)
+		c.retransmitAt(seg.Start, n, whySACKRetransmit)
+		c.sb.Sent(sack.Segment{Start: seg.Start, End: seg.Start.Add(uint32Size(n)), Rule: seg.Rule})
+		pipe += n
+	}
+}
 
-// sackReset forgets the scoreboard (after an RTO).
-func (c *Conn) sackReset() {}
+// sackReset forgets the scoreboard after an RTO (RFC 6675 §5.1).
+func (c *Conn) sackReset() {
+	if c.sb != nil {
+		c.sb.Reset(c.sndUna)
+	}
+}

@@ -111,7 +111,7 @@ func (s *Stack) Listen(fd, backlog int) error {
 	if !local.IsValid() {
 		local = netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
 	}
-	ln, err := s.tcp.Listen(local, backlog, &sk.opts)
+	ln, err := s.listenTCP(local, backlog, &sk.opts)
 	if err != nil {
 		return opError("listen", sk.typ, local, netip.AddrPort{}, err)
 	}
@@ -119,6 +119,24 @@ func (s *Stack) Listen(fd, backlog int) error {
 	sk.local = ln.Addr()
 	ln.SetNotify(sk.notify)
 	return nil
+}
+
+// listenTCP listens on local, choosing a free ephemeral port when its
+// port is zero, as listen(2) does on an unbound socket.
+func (s *Stack) listenTCP(local netip.AddrPort, backlog int, o *tcp.SockOpts) (*tcp.Listener, error) {
+	if local.Port() != 0 {
+		return s.tcp.Listen(local, backlog, o)
+	}
+	const lo, hi = 49152, 65535
+	start := s.opts.Rand.IntN(hi - lo + 1)
+	for i := 0; i <= hi-lo; i++ {
+		port := uint16(lo + (start+i)%(hi-lo+1))
+		ln, err := s.tcp.Listen(netip.AddrPortFrom(local.Addr(), port), backlog, o)
+		if err != syscall.EADDRINUSE {
+			return ln, err
+		}
+	}
+	return nil, syscall.EADDRINUSE
 }
 
 // Accept takes a connection from the accept queue of a listening socket.

@@ -49,6 +49,9 @@ func (c *TCPConn) Read(b []byte) (int, error) {
 	if c.sk.closed {
 		return 0, netErr("read", c.sk, c.remote, net.ErrClosed)
 	}
+	if c.sk.expired(false) {
+		return 0, netErr("read", c.sk, c.remote, os.ErrDeadlineExceeded)
+	}
 	if len(b) == 0 {
 		return 0, nil
 	}
@@ -62,6 +65,9 @@ func (c *TCPConn) Write(b []byte) (int, error) {
 	defer c.s.mu.Unlock()
 	if c.sk.closed {
 		return 0, netErr("write", c.sk, c.remote, net.ErrClosed)
+	}
+	if c.sk.expired(true) {
+		return 0, netErr("write", c.sk, c.remote, os.ErrDeadlineExceeded)
 	}
 	n, err := c.s.send(c.sk, b)
 	return n, netErr("write", c.sk, c.remote, err)
@@ -356,6 +362,9 @@ func (c *UDPConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	if c.sk.closed {
 		return 0, nil, netErr("read", c.sk, c.remote, net.ErrClosed)
 	}
+	if c.sk.expired(false) {
+		return 0, nil, netErr("read", c.sk, c.remote, os.ErrDeadlineExceeded)
+	}
 	n, from, err := c.s.recv(c.sk, b)
 	if err != nil {
 		return 0, nil, netErr("read", c.sk, c.remote, err)
@@ -376,6 +385,9 @@ func (c *UDPConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 	}
 	ap := ua.AddrPort()
 	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	if c.sk.expired(true) {
+		return 0, netErr("write", c.sk, ap, os.ErrDeadlineExceeded)
+	}
 	n, err := c.s.sendTo(c.sk, b, ap)
 	return n, netErr("write", c.sk, ap, err)
 }
@@ -392,6 +404,9 @@ func (c *UDPConn) Write(b []byte) (int, error) {
 	defer c.s.mu.Unlock()
 	if c.sk.closed {
 		return 0, netErr("write", c.sk, c.remote, net.ErrClosed)
+	}
+	if c.sk.expired(true) {
+		return 0, netErr("write", c.sk, c.remote, os.ErrDeadlineExceeded)
 	}
 	n, err := c.s.send(c.sk, b)
 	return n, netErr("write", c.sk, c.remote, err)

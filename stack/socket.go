@@ -93,6 +93,15 @@ func (sk *socket) wait(write bool) error {
 	return nil
 }
 
+// expired reports whether the read (or write) deadline has passed.
+func (sk *socket) expired(write bool) bool {
+	d := sk.rdeadline
+	if write {
+		d = sk.wdeadline
+	}
+	return !d.IsZero() && !sk.s.opts.Clock.Now().Before(d)
+}
+
 // poll returns the socket's readiness, with the lock held.
 func (sk *socket) poll() PollEvents {
 	var ev PollEvents

@@ -1,0 +1,184 @@
+package stack_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"runtime"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/net/nettest"
+
+	"stacklab/stack"
+	"stacklab/stack/linktest"
+)
+
+func TestTCPFacadeHandshakeDataClose(t *testing.T) {
+	p := newPair(t, stack.LinkEthernet, 1500)
+	l, _ := p.b.Socket(stack.SockStream)
+	must(t, p.b.Bind(l, netip.AddrPortFrom(netip.Addr{}, 80)))
+	must(t, p.b.Listen(l, 8))
+	must(t, p.b.SetNonblock(l, true))
+	if _, _, err := p.b.Accept(l); !errors.Is(err, syscall.EAGAIN) {
+		t.Fatalf("accept on an empty queue: %v, want EAGAIN", err)
+	}
+	c, _ := p.a.Socket(stack.SockStream)
+	must(t, p.a.SetNonblock(c, true))
+	if err := p.a.Connect(c, netip.AddrPortFrom(p.bAddr, 80)); !errors.Is(err, syscall.EINPROGRESS) {
+		t.Fatalf("non-blocking connect: %v, want EINPROGRESS", err)
+	}
+	p.clock.Run()
+	if ev := p.a.Poll(c); ev&stack.PollOut == 0 {
+		t.Fatalf("connected socket polls %b, want PollOut", ev)
+	}
+	must(t, p.a.SockError(c))
+	if ev := p.b.Poll(l); ev&stack.PollIn == 0 {
+		t.Fatalf("listener polls %b, want PollIn", ev)
+	}
+	s, remote, err := p.b.Accept(l)
+	must(t, err)
+	if remote.Addr() != p.aAddr {
+		t.Errorf("accepted from %v", remote)
+	}
+	must(t, p.b.SetNonblock(s, true))
+	msg := bytes.Repeat([]byte("0123456789"), 10000) // 100 kB
+	sent := 0
+	var got []byte
+	buf := make([]byte, 8192)
+	for i := 0; i < 10000 && len(got) < len(msg); i++ {
+		if sent < len(msg) {
+			n, err := p.a.Send(c, msg[sent:])
+			if err != nil && !errors.Is(err, syscall.EAGAIN) {
+				t.Fatal(err)
+			}
+			sent += n
+		}
+		p.clock.RunFor(10 * time.Millisecond)
+		for {
+			n, err := p.b.Recv(s, buf)
+			if errors.Is(err, syscall.EAGAIN) {
+				break
+			}
+			must(t, err)
+			got = append(got, buf[:n]...)
+		}
+	}
+	if !bytes.Equal(got, msg) {
+		t.Fatalf("received %d bytes, want %d intact", len(got), len(msg))
+	}
+	must(t, p.a.Close(c))
+	p.clock.RunFor(time.Second)
+	if n, err := p.b.Recv(s, buf); n != 0 || err != nil {
+		t.Fatalf("recv after FIN = %d, %v; want 0, nil (EOF)", n, err)
+	}
+	in, _ := p.b.Info(s)
+	if in.State != "CLOSE_WAIT" {
+		t.Errorf("server state %s, want CLOSE_WAIT", in.State)
+	}
+	must(t, p.b.Close(s))
+	p.clock.Run()
+	if v := counter(t, p.a, "tcp.ActiveOpens"); v != 1 {
+		t.Errorf("tcp.ActiveOpens = %d", v)
+	}
+}
+
+func TestTCPRefused(t *testing.T) {
+	p := newPair(t, stack.LinkEthernet, 1500)
+	c, _ := p.a.Socket(stack.SockStream)
+	must(t, p.a.SetNonblock(c, true))
+	p.a.Connect(c, netip.AddrPortFrom(p.bAddr, 81))
+	p.clock.Run()
+	err := p.a.SockError(c)
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("SO_ERROR after RST = %v, want ECONNREFUSED", err)
+	}
+	var oe *net.OpError
+	if !errors.As(err, &oe) {
+		t.Fatalf("error %T is not a *net.OpError", err)
+	}
+}
+
+// realPair is two stacks in real time joined by a channel link.
+func realPair(t testing.TB) (a, b *stack.Stack) {
+	t.Helper()
+	a = stack.New(stack.Options{Name: "a"})
+	b = stack.New(stack.Options{Name: "b"})
+	closer, err := linktest.Connect(
+		a, stack.NICConfig{Name: "eth0", Addr: netip.MustParsePrefix("10.0.0.1/24")},
+		b, stack.NICConfig{Name: "eth0", Addr: netip.MustParsePrefix("10.0.0.2/24")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closer() })
+	return a, b
+}
+
+func TestTCPRealTimeDialListen(t *testing.T) {
+	a, b := realPair(t)
+	ln, err := b.ListenTCP(netip.MustParseAddrPort("0.0.0.0:7"), 0)
+	must(t, err)
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		io.Copy(c, c)
+		c.Close()
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := a.DialContext(ctx, "tcp", "10.0.0.2:7")
+	must(t, err)
+	msg := bytes.Repeat([]byte("abc"), 200000)
+	go func() { c.Write(msg); c.(*stack.TCPConn).CloseWrite() }()
+	got, err := io.ReadAll(c)
+	must(t, err)
+	if !bytes.Equal(got, msg) {
+		t.Fatalf("echo returned %d bytes, want %d", len(got), len(msg))
+	}
+	c.Close()
+	if _, err := a.DialContext(ctx, "tcp", "10.0.0.2:9"); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("dial to a closed port: %v, want ECONNREFUSED", err)
+	}
+}
+
+func TestNetConn(t *testing.T) {
+	nettest.TestConn(t, func() (c1, c2 net.Conn, stop func(), err error) {
+		a, b := realPair(t)
+		ln, err := b.ListenTCP(netip.AddrPortFrom(netip.Addr{}, 0), 0)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		accepted := make(chan net.Conn, 1)
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				close(accepted)
+				return
+			}
+			accepted <- c
+		}()
+		port := ln.Addr().(*net.TCPAddr).Port
+		c1, err = a.DialTCP(context.Background(), netip.AddrPort{}, netip.AddrPortFrom(netip.MustParseAddr("10.0.0.2"), uint16(port)))
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		c2 = <-accepted
+		if c2 == nil {
+			return nil, nil, nil, errors.New("accept failed")
+		}
+		stop = func() {
+			c1.Close()
+			c2.Close()
+			ln.Close()
+		}
+		return c1, c2, stop, nil
+	})
+	_ = runtime.NumGoroutine
+}

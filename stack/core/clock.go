@@ -23,4 +23,3 @@ type Timer interface {
 	// already ran. It reports whether the timer was pending.
 	Reset(d time.Duration) bool
 }
-

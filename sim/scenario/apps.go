@@ -1,0 +1,282 @@
+package scenario
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"stacklab/stack"
+)
+
+// Built-in apps are written in the program language itself, plus three
+// internal calls that need a loop with a condition: _echo (send back what
+// arrives until the end of the stream, or one datagram to its sender),
+// _http_serve (answer requests until the connection ends or asks to
+// close) and _http_get (one request and its whole response). Each app runs
+// as a task of its own beside the host's program. Servers serve one
+// connection at a time, forever.
+
+// startApp starts a built-in app on h as a task of its own.
+func (r *runner) startApp(h *hostRT, st *Stmt) {
+	body, daemon := appBody(st)
+	t := newTask(r, h, h.h.Name+"/"+st.Call, body)
+	t.daemon = daemon
+	r.tasks = append(r.tasks, t)
+	t.schedule(0)
+}
+
+// appBody expands an app statement into statements.
+func appBody(st *Stmt) ([]*Stmt, bool) {
+	arg := func(i int, def string) Arg {
+		if i < len(st.Args) {
+			return st.Args[i]
+		}
+		return Arg{Pos: st.Pos, Text: def}
+	}
+	mk := func(v, call string, args ...Arg) *Stmt {
+		return &Stmt{Pos: st.Pos, Kind: StCall, Var: v, Call: call, Args: args, Text: st.Text}
+	}
+	w := func(s string) Arg { return Arg{Pos: st.Pos, Text: s} }
+	q := func(s string) Arg { return Arg{Pos: st.Pos, Text: s, Quoted: true} }
+	forever := func(body ...*Stmt) *Stmt {
+		return &Stmt{Pos: st.Pos, Kind: StRepeat, Count: -1, Body: body, Text: st.Text}
+	}
+	listen := func(v string) []*Stmt {
+		return []*Stmt{mk(v, "socket", w("tcp")), mk("", "bind", w(v), arg(0, ":0")), mk("", "listen", w(v), w("8"))}
+	}
+	switch st.Call {
+	case "echo_server", "heartbeat_server":
+		return append(listen("l"), forever(mk("c", "accept", w("l")), mk("", "_echo", w("c")), mk("", "close", w("c")))), true
+	case "discard_server":
+		return append(listen("l"), forever(mk("c", "accept", w("l")), mk("", "recv", w("c"), w("all")), mk("", "close", w("c")))), true
+	case "http_server":
+		return append(listen("l"), forever(mk("c", "accept", w("l")), mk("", "_http_serve", w("c")), mk("", "close", w("c")))), true
+	case "udp_echo":
+		return []*Stmt{mk("u", "socket", w("udp")), mk("", "bind", w("u"), arg(0, ":7")), forever(mk("", "_echo", w("u")))}, true
+	case "bulk_send":
+		return []*Stmt{mk("s", "socket", w("tcp")), mk("", "connect", w("s"), arg(0, "")), mk("", "send", w("s"), arg(1, "0")), mk("", "close", w("s"))}, false
+	case "bulk_recv":
+		n, _ := parseSize(arg(1, "0").Text)
+		rcv := mk("", "recv", w("c"), w("all"))
+		rcv.Expect = &CallExpect{Pos: st.Pos, Size: n, Text: "== " + arg(1, "0").Text}
+		return append(listen("l"), mk("c", "accept", w("l")), rcv, mk("", "close", w("c")), mk("", "close", w("l"))), false
+	case "ping":
+		count, _ := strconv.Atoi(arg(1, "4").Text)
+		iv, _ := parseDuration(arg(2, "1s").Text)
+		host := arg(0, "")
+		host.Text += ":0"
+		return []*Stmt{
+			mk("p", "socket", w("icmp")), mk("", "connect", w("p"), host),
+			{Pos: st.Pos, Kind: StRepeat, Count: count, Text: st.Text, Body: []*Stmt{
+				mk("", "send", w("p"), w("56")), mk("", "recv", w("p"), w("any")), {Pos: st.Pos, Kind: StSleep, Dur: iv, Text: st.Text},
+			}},
+			mk("", "close", w("p")),
+		}, false
+	case "http_client":
+		n, _ := strconv.Atoi(arg(1, "1").Text)
+		mode, ver := arg(2, "keepalive").Text, arg(3, "1.1").Text
+		get := mk("", "_http_get", w("s"), w(ver), w(mode))
+		if mode == "keepalive" {
+			return []*Stmt{mk("s", "socket", w("tcp")), mk("", "connect", w("s"), arg(0, "")),
+				{Pos: st.Pos, Kind: StRepeat, Count: n, Body: []*Stmt{get}, Text: st.Text}, mk("", "close", w("s"))}, false
+		}
+		return []*Stmt{{Pos: st.Pos, Kind: StRepeat, Count: n, Text: st.Text, Body: []*Stmt{
+			mk("s", "socket", w("tcp")), mk("", "connect", w("s"), arg(0, "")), get, mk("", "close", w("s"))}}}, false
+	case "heartbeat_client":
+		iv, _ := parseDuration(arg(1, "20s").Text)
+		total, _ := parseDuration(arg(2, "1m").Text)
+		rcv := mk("", "recv", w("s"), w("5"))
+		data := "ping\n"
+		rcv.Expect = &CallExpect{Pos: st.Pos, Size: -1, Data: &data, Text: `== "ping\n"`}
+		return []*Stmt{mk("s", "socket", w("tcp")), mk("", "connect", w("s"), arg(0, "")),
+			{Pos: st.Pos, Kind: StEvery, Dur: iv, For: total, Text: st.Text, Body: []*Stmt{mk("", "send", w("s"), q(data)), rcv}},
+			mk("", "close", w("s"))}, false
+	}
+	return nil, false
+}
+
+// httpBody is the body the built-in HTTP server sends.
+const httpBody = "<html><body>hello from stacklab</body></html>\n"
+
+// resumeInternal runs the internal calls of the built-in apps. It
+// returns true when the call completed.
+func (t *task) resumeInternal() bool {
+	p := t.pend
+	s := t.h.st
+	st := p.st
+	info, _ := s.Info(p.fd)
+	switch st.Call {
+	case "_echo":
+		if info.Type == stack.SockDgram {
+			n, from, err := s.RecvFrom(p.fd, t.r.buf)
+			if errnoOf(err) == syscall.EAGAIN {
+				return t.block(fmt.Sprintf("recvfrom(%d, any)", p.fd))
+			}
+			if err != nil {
+				return t.ok(st, err)
+			}
+			t.emit(p.fd, "udp", "recvfrom", fmt.Sprintf("recvfrom(%d, any) → %d %s from %s", p.fd, n, quoteShort(t.r.buf[:n]), t.r.name(from)))
+			_, err = s.SendTo(p.fd, t.r.buf[:n], from)
+			t.emit(p.fd, "udp", "sendto", fmt.Sprintf("sendto(%d, %d, %s) → %s", p.fd, n, t.r.name(from), sentResult(n, err)))
+			return t.ok(st, err)
+		}
+		for {
+			if len(p.data) > p.off { // echo what is still unsent
+				n, err := s.Send(p.fd, p.data[p.off:])
+				p.off += n
+				if errnoOf(err) == syscall.EAGAIN {
+					return t.block(fmt.Sprintf("send(%d, %d)", p.fd, len(p.data)-p.off))
+				}
+				if err != nil {
+					t.emit(p.fd, "tcp", "send", fmt.Sprintf("send(%d, %d) → %s", p.fd, len(p.data), resultName(err)))
+					return true // the peer went away; the server goes on
+				}
+				t.emit(p.fd, "tcp", "send", fmt.Sprintf("send(%d, %d) → %d", p.fd, len(p.data), len(p.data)))
+				p.data, p.off = p.data[:0], 0
+			}
+			n, err := s.Recv(p.fd, t.r.buf)
+			if errnoOf(err) == syscall.EAGAIN {
+				return t.block(fmt.Sprintf("recv(%d, any)", p.fd))
+			}
+			res := strconv.Itoa(n)
+			if err != nil {
+				res = resultName(err)
+			} else if n > 0 {
+				res += " " + quoteShort(t.r.buf[:n])
+			}
+			t.emit(p.fd, "tcp", "recv", fmt.Sprintf("recv(%d, any) → %s", p.fd, res))
+			if err != nil || n == 0 {
+				return true
+			}
+			p.data = append(p.data[:0], t.r.buf[:n]...)
+		}
+	case "_http_serve":
+		for {
+			if len(p.data) > p.off {
+				n, err := s.Send(p.fd, p.data[p.off:])
+				p.off += n
+				if errnoOf(err) == syscall.EAGAIN {
+					return t.block(fmt.Sprintf("send(%d, %d)", p.fd, len(p.data)))
+				}
+				t.emit(p.fd, "tcp", "send", fmt.Sprintf("send(%d, %d) → %s", p.fd, len(p.data), sentResult(p.off, err)))
+				if err != nil || p.count < 0 {
+					return true // error, or the response said Connection: close
+				}
+				p.data, p.off = nil, 0
+			}
+			i := bytes.Index(p.got, []byte("\r\n\r\n"))
+			if i < 0 {
+				n, err := s.Recv(p.fd, t.r.buf)
+				if errnoOf(err) == syscall.EAGAIN {
+					return t.block(fmt.Sprintf("recv(%d, any)", p.fd))
+				}
+				res := strconv.Itoa(n)
+				if err != nil {
+					res = resultName(err)
+				} else if n > 0 {
+					res += " " + quoteShort(t.r.buf[:n])
+				}
+				t.emit(p.fd, "tcp", "recv", fmt.Sprintf("recv(%d, any) → %s", p.fd, res))
+				if err != nil || n == 0 {
+					return true
+				}
+				p.got = append(p.got, t.r.buf[:n]...)
+				continue
+			}
+			req := string(p.got[:i])
+			p.got = p.got[i+4:]
+			keep := strings.Contains(req, "HTTP/1.1")
+			lower := strings.ToLower(req)
+			if strings.Contains(lower, "connection: close") {
+				keep = false
+			} else if strings.Contains(lower, "connection: keep-alive") {
+				keep = true
+			}
+			ver := "1.0"
+			if strings.Contains(req, "HTTP/1.1") {
+				ver = "1.1"
+			}
+			conn := "close"
+			if keep {
+				conn = "keep-alive"
+			}
+			p.data = fmt.Appendf(nil, "HTTP/%s 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\nConnection: %s\r\n\r\n%s", ver, len(httpBody), conn, httpBody)
+			p.off = 0
+			if !keep {
+				p.count = -1
+			}
+		}
+	case "_http_get":
+		ver, mode := st.Args[1].Text, st.Args[2].Text
+		if !p.started && p.data == nil {
+			conn := "close"
+			if mode == "keepalive" {
+				conn = "keep-alive"
+			}
+			p.data = fmt.Appendf(nil, "GET / HTTP/%s\r\nHost: %s\r\nConnection: %s\r\n\r\n", ver, t.r.name(info.Remote), conn)
+			p.limit = -2 // request not sent yet
+		}
+		if p.limit == -2 {
+			n, err := s.Send(p.fd, p.data[p.off:])
+			p.off += n
+			if errnoOf(err) == syscall.EAGAIN {
+				return t.block(fmt.Sprintf("send(%d, %d)", p.fd, len(p.data)))
+			}
+			t.emit(p.fd, "tcp", "send", fmt.Sprintf("send(%d, %s) → %s", p.fd, quoteShort(p.data), sentResult(p.off, err)))
+			if err != nil {
+				return t.ok(st, err)
+			}
+			p.limit, p.started = -1, false
+		}
+		for {
+			if i := bytes.Index(p.got, []byte("\r\n\r\n")); i >= 0 {
+				head := string(p.got[:i])
+				cl := -1
+				for _, line := range strings.Split(head, "\r\n") {
+					if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(strings.TrimSpace(k), "content-length") {
+						cl, _ = strconv.Atoi(strings.TrimSpace(v))
+					}
+				}
+				if !strings.HasPrefix(head, "HTTP/") || !strings.Contains(strings.SplitN(head, "\r\n", 2)[0], " 200 ") {
+					t.fail(st, fmt.Sprintf("HTTP response %q, expected 200 OK", strings.SplitN(head, "\r\n", 2)[0]))
+					return false
+				}
+				if cl >= 0 && len(p.got)-i-4 >= cl {
+					return true
+				}
+			}
+			n, err := s.Recv(p.fd, t.r.buf)
+			if errnoOf(err) == syscall.EAGAIN {
+				return t.block(fmt.Sprintf("recv(%d, any)", p.fd))
+			}
+			res := strconv.Itoa(n)
+			if err != nil {
+				res = resultName(err)
+			} else if n > 0 {
+				res += " " + quoteShort(t.r.buf[:n])
+			}
+			t.emit(p.fd, "tcp", "recv", fmt.Sprintf("recv(%d, any) → %s", p.fd, res))
+			if err != nil {
+				return t.ok(st, err)
+			}
+			if n == 0 {
+				t.fail(st, "the server closed the connection before a whole HTTP response arrived")
+				return false
+			}
+			p.got = append(p.got, t.r.buf[:n]...)
+		}
+	}
+	return true
+}
+
+func sentResult(n int, err error) string {
+	if err != nil && n == 0 {
+		return resultName(err)
+	}
+	return strconv.Itoa(n)
+}
+
+var _ = time.Second

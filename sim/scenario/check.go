@@ -1,0 +1,302 @@
+package scenario
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"stacklab/stack"
+)
+
+// peek decodes a frame for a fault filter; relative numbers use the state
+// the Tap already recorded when the frame was sent.
+func (d *decoder) peek(data []byte, lt stack.LinkType, sum *pktSummary) { d.decode(data, lt, sum) }
+
+// scheduleChecks puts socket and counter checks with a time on the clock.
+func (r *runner) scheduleChecks() {
+	for _, e := range r.sc.Expect {
+		if (e.Kind == ExpSocket || e.Kind == ExpCounter) && e.At != nil {
+			e := e
+			r.clock.AfterFunc(*e.At, func() { r.checkState(e) })
+		}
+	}
+}
+
+// checkEnd runs the socket and counter checks that have no time.
+func (r *runner) checkEnd() {
+	for _, e := range r.sc.Expect {
+		if (e.Kind == ExpSocket || e.Kind == ExpCounter) && e.At == nil {
+			r.checkState(e)
+		}
+	}
+}
+
+// checkState evaluates a socket or counter expectation now.
+func (r *runner) checkState(e *Expectation) {
+	h := r.hosts[e.Host]
+	when := fmt.Sprintf("at %.6f", r.clock.Now().Sub(r.start).Seconds())
+	if e.Kind == ExpCounter {
+		v, ok := h.st.Counter(e.Field)
+		if !ok {
+			var names []string
+			for _, c := range h.st.Counters() {
+				names = append(names, c.Name)
+			}
+			r.failAt(e.Pos, e.Text, fmt.Sprintf("unknown counter %q%s", e.Field, didYouMean(e.Field, names)), nil)
+			return
+		}
+		want, _ := strconv.ParseInt(e.Value, 10, 64)
+		if !compare(int64(v), e.Op, want) {
+			r.failAt(e.Pos, e.Text, fmt.Sprintf("%s %s is %d %s", e.Host, e.Field, v, when),
+				[]fieldDiff{{e.Field, e.Op + " " + e.Value, strconv.FormatUint(v, 10)}})
+		}
+		return
+	}
+	got, err := r.socketField(h, e.FD, e.Field)
+	if err != nil {
+		r.failAt(e.Pos, e.Text, fmt.Sprintf("%s fd %d %s: %v", e.Host, e.FD, when, err), nil)
+		return
+	}
+	var ok bool
+	if e.Field == "state" || e.Field == "congestion" {
+		ok = strings.EqualFold(got, e.Value) == (e.Op == "==")
+		if e.Op != "==" && e.Op != "!=" {
+			r.failAt(e.Pos, e.Text, fmt.Sprintf("%s compares with == or !=", e.Field), nil)
+			return
+		}
+	} else {
+		g, _ := parseQuantity(got)
+		w, _ := parseQuantity(e.Value)
+		ok = compare(g, e.Op, w)
+	}
+	if !ok {
+		r.failAt(e.Pos, e.Text, fmt.Sprintf("%s fd %d %s is %s %s", e.Host, e.FD, e.Field, got, when),
+			[]fieldDiff{{e.Field, e.Op + " " + e.Value, got}})
+	}
+}
+
+// socketField reads one field of a socket's info or TCP internals.
+func (r *runner) socketField(h *hostRT, fd int, field string) (string, error) {
+	if field == "state" {
+		info, err := h.st.Info(fd)
+		if err != nil {
+			return "", fmt.Errorf("no such socket (%s)", resultName(err))
+		}
+		if info.State == "" {
+			return "NONE", nil
+		}
+		return info.State, nil
+	}
+	ti, err := h.st.TCPInfo(fd)
+	if err != nil {
+		return "", fmt.Errorf("no TCP connection on it (%s)", resultName(err))
+	}
+	switch field {
+	case "cwnd":
+		return strconv.Itoa(ti.Cwnd), nil
+	case "ssthresh":
+		return strconv.Itoa(ti.Ssthresh), nil
+	case "srtt":
+		return ti.SRTT.String(), nil
+	case "rttvar":
+		return ti.RTTVar.String(), nil
+	case "rto":
+		return ti.RTO.String(), nil
+	case "mss":
+		return strconv.Itoa(ti.MSS), nil
+	case "snd_wnd":
+		return strconv.Itoa(ti.SndWnd), nil
+	case "rcv_wnd":
+		return strconv.Itoa(ti.RcvWnd), nil
+	case "retransmits":
+		return strconv.Itoa(ti.Retransmits), nil
+	case "rtos":
+		return strconv.Itoa(ti.RTOs), nil
+	case "fast_retransmits":
+		return strconv.Itoa(ti.FastRetransmits), nil
+	case "bytes_sent":
+		return strconv.FormatUint(ti.BytesSent, 10), nil
+	case "bytes_acked":
+		return strconv.FormatUint(ti.BytesAcked, 10), nil
+	case "bytes_received":
+		return strconv.FormatUint(ti.BytesReceived, 10), nil
+	case "congestion":
+		return ti.Congestion, nil
+	}
+	return "", fmt.Errorf("unknown field %q", field)
+}
+
+// checkPackets matches the packet expectations against the frames seen
+// at each vantage point: ordered ones as a subsequence, then none and
+// count.
+func (r *runner) checkPackets() {
+	cursor := map[string]int{} // vantage → index after the last match
+	var diffs []fieldDiff
+	for _, e := range r.sc.Expect {
+		switch e.Kind {
+		case ExpPacket:
+			found := -1
+			best, bestN := -1, 1<<30
+			for i := cursor[e.Vantage]; i < len(r.pkts); i++ {
+				p := &r.pkts[i]
+				if p.Vantage != e.Vantage {
+					continue
+				}
+				diffs = e.Pattern.match(p, r.addrOf, diffs)
+				if e.At != nil && p.Time != *e.At && len(diffs) == 0 {
+					diffs = append(diffs, fieldDiff{"time", fmt.Sprintf("%.6f", e.At.Seconds()), fmt.Sprintf("%.6f", p.Time.Seconds())})
+				}
+				if len(diffs) == 0 {
+					found = i
+					break
+				}
+				if len(diffs) < bestN {
+					best, bestN = i, len(diffs)
+				}
+			}
+			if found >= 0 {
+				cursor[e.Vantage] = found + 1
+				continue
+			}
+			msg := fmt.Sprintf("no packet at %s matches, after the previous expectation", e.Vantage)
+			var fd []fieldDiff
+			var recent []string
+			if best >= 0 {
+				p := &r.pkts[best]
+				msg += fmt.Sprintf("; nearest: #%d at %.6f %s", p.ID, p.Time.Seconds(), p.format(r.names))
+				fd = append(fd, e.Pattern.match(p, r.addrOf, nil)...)
+				if e.At != nil && p.Time != *e.At {
+					fd = append(fd, fieldDiff{"time", fmt.Sprintf("%.6f", e.At.Seconds()), fmt.Sprintf("%.6f", p.Time.Seconds())})
+				}
+			}
+			recent = r.packetContext(e.Vantage, cursor[e.Vantage])
+			r.failures = append(r.failures, &Failure{Pos: e.Pos, What: e.Text, Msg: msg, Diffs: toDiffs(fd), Recent: recent})
+		case ExpNone, ExpCount:
+			n, first := 0, -1
+			for i := range r.pkts {
+				p := &r.pkts[i]
+				if p.Vantage != e.Vantage {
+					continue
+				}
+				if diffs = e.Pattern.match(p, r.addrOf, diffs); len(diffs) == 0 {
+					if first < 0 {
+						first = i
+					}
+					n++
+				}
+			}
+			if e.Kind == ExpNone && n > 0 {
+				p := &r.pkts[first]
+				r.failures = append(r.failures, &Failure{Pos: e.Pos, What: e.Text,
+					Msg:    fmt.Sprintf("%d packets at %s match; the first: #%d at %.6f %s", n, e.Vantage, p.ID, p.Time.Seconds(), p.format(r.names)),
+					Diffs:  []FieldDiff{{"count", "0", strconv.Itoa(n)}},
+					Recent: r.packetContext(e.Vantage, first-recentN+1)})
+			}
+			if e.Kind == ExpCount {
+				want, _ := strconv.ParseInt(e.Value, 10, 64)
+				if !compare(int64(n), e.Op, want) {
+					r.failures = append(r.failures, &Failure{Pos: e.Pos, What: e.Text,
+						Msg:   fmt.Sprintf("%d packets at %s match", n, e.Vantage),
+						Diffs: []FieldDiff{{"count", e.Op + " " + e.Value, strconv.Itoa(n)}}})
+				}
+			}
+		}
+	}
+}
+
+func toDiffs(d []fieldDiff) []FieldDiff {
+	out := make([]FieldDiff, len(d))
+	for i, x := range d {
+		out[i] = FieldDiff(x)
+	}
+	return out
+}
+
+// packetContext lists up to recentN packets at a vantage from index i.
+func (r *runner) packetContext(vantage string, from int) []string {
+	var out []string
+	for i := max(from, 0); i < len(r.pkts) && len(out) < recentN; i++ {
+		p := &r.pkts[i]
+		if p.Vantage != vantage {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%9.6f %s %-3s #%d %s", p.Time.Seconds(), p.Vantage, p.Dir, p.ID, p.format(r.names)))
+	}
+	return out
+}
+
+// connSummaries summarizes each flow from the frames its first host sent
+// and received.
+func (r *runner) connSummaries() []ConnSummary {
+	type key struct{ a, b string }
+	type acc struct {
+		ConnSummary
+		maxAB, maxBA uint32
+		flags        map[string]bool
+	}
+	byKey := map[key]*acc{}
+	var order []key
+	for i := range r.pkts {
+		p := &r.pkts[i]
+		if (p.Proto != "tcp" && p.Proto != "udp") || p.Dir != stack.DirOut {
+			continue
+		}
+		src, dst := r.name(p.Src), r.name(p.Dst)
+		k, ab := key{src, dst}, true
+		if _, ok := byKey[k]; !ok {
+			if _, ok := byKey[key{dst, src}]; ok {
+				k, ab = key{dst, src}, false
+			}
+		}
+		c := byKey[k]
+		if c == nil {
+			c = &acc{ConnSummary: ConnSummary{Proto: p.Proto, A: k.a, B: k.b, Start: p.Time}, flags: map[string]bool{}}
+			byKey[k] = c
+			order = append(order, k)
+		}
+		c.End = p.Time
+		end := p.Seq + uint32(p.Len)
+		if ab {
+			c.PacketsAB++
+			c.BytesAB += int64(p.Len)
+			if p.Proto == "tcp" && p.Len > 0 && int32(end-c.maxAB) <= 0 && c.maxAB != 0 {
+				c.RetransAB++
+			}
+			if int32(end-c.maxAB) > 0 {
+				c.maxAB = end
+			}
+		} else {
+			c.PacketsBA++
+			c.BytesBA += int64(p.Len)
+			if p.Proto == "tcp" && p.Len > 0 && int32(end-c.maxBA) <= 0 && c.maxBA != 0 {
+				c.RetransBA++
+			}
+			if int32(end-c.maxBA) > 0 {
+				c.maxBA = end
+			}
+		}
+		for _, f := range []struct{ c, name string }{{"S", "SYN"}, {"F", "FIN"}, {"R", "RST"}} {
+			if strings.Contains(p.Flags, f.c) {
+				c.flags[f.name] = true
+			}
+		}
+	}
+	var out []ConnSummary
+	for _, k := range order {
+		c := byKey[k]
+		var fl []string
+		for _, n := range []string{"SYN", "FIN", "RST"} {
+			if c.flags[n] {
+				fl = append(fl, n)
+			}
+		}
+		c.Flags = strings.Join(fl, " ")
+		out = append(out, c.ConnSummary)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Start < out[j].Start })
+	return out
+}
+
+var _ = time.Second

@@ -1,0 +1,666 @@
+package scenario
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"stacklab/stack"
+)
+
+// frame is one level of a task's control stack: a statement list, the
+// next statement, and the loop that runs it.
+type frame struct {
+	body  []*Stmt
+	pc    int
+	loop  *Stmt // nil for the program's top level
+	left  int   // repeat: iterations left (-1 forever)
+	until time.Time
+	next  time.Time // every: when the next iteration starts
+}
+
+// task is one running program or app: a program counter and at most one
+// pending blocking call. It never runs on a goroutine of its own: the
+// clock calls step, and step returns when the task blocks or finishes.
+type task struct {
+	r      *runner
+	h      *hostRT
+	name   string // "client" or "server/echo_server"
+	stack  []frame
+	vars   map[string]int
+	userNB map[int]bool // descriptors the program made non-blocking itself
+	daemon bool         // an app that serves forever; not expected to finish
+
+	pend      *pending
+	cancel    func()      // the pending Notify registration
+	timer     stack.Timer // the pending sleep or poll timeout
+	scheduled bool        // a step is already on the clock
+	done      bool
+	failed    bool
+}
+
+// pending is a blocking call in progress.
+type pending struct {
+	st      *Stmt
+	fd      int
+	want    stack.PollEvents
+	started bool
+	// send progress
+	data []byte
+	off  int
+	// recv progress
+	got      []byte // kept only when the expectation needs the bytes
+	count    int64
+	badAt    int64 // first byte differing from the generated pattern, or -1
+	limit    int64 // bytes wanted; -1 until end of stream
+	any      bool
+	deadline time.Time
+	timedOut bool
+	from     netip.AddrPort
+}
+
+func newTask(r *runner, h *hostRT, name string, body []*Stmt) *task {
+	return &task{
+		r: r, h: h, name: name,
+		stack:  []frame{{body: body}},
+		vars:   map[string]int{},
+		userNB: map[int]bool{},
+	}
+}
+
+// schedule puts a step of t on the clock, once.
+func (t *task) schedule(d time.Duration) {
+	if t.scheduled || t.done {
+		return
+	}
+	t.scheduled = true
+	t.r.clock.AfterFunc(d, func() {
+		t.scheduled = false
+		t.step()
+	})
+}
+
+// wait blocks the pending call until fd's readiness changes.
+func (t *task) wait(fd int) {
+	if t.cancel != nil {
+		t.cancel()
+	}
+	t.cancel = t.h.st.Notify(fd, func() { t.schedule(0) })
+}
+
+func (t *task) unwait() {
+	if t.cancel != nil {
+		t.cancel()
+		t.cancel = nil
+	}
+	if t.timer != nil {
+		t.timer.Stop()
+		t.timer = nil
+	}
+}
+
+// step runs statements until the task blocks or finishes.
+func (t *task) step() {
+	for !t.done && !t.r.stopped {
+		if t.pend != nil {
+			if !t.resume() {
+				return
+			}
+			t.pend = nil
+			t.unwait()
+			continue
+		}
+		st := t.nextStmt()
+		if st == nil {
+			if t.timer != nil || t.scheduled {
+				return // an every loop waits for its next tick
+			}
+			t.finish()
+			return
+		}
+		if !t.exec(st) {
+			return
+		}
+	}
+}
+
+func (t *task) finish() {
+	t.done = true
+	t.unwait()
+}
+
+// nextStmt returns the next statement, unwinding finished loops; nil
+// means the program ended or is waiting for an every loop's next tick
+// (t.timer set).
+func (t *task) nextStmt() *Stmt {
+	for len(t.stack) > 0 {
+		f := &t.stack[len(t.stack)-1]
+		if f.pc < len(f.body) {
+			st := f.body[f.pc]
+			f.pc++
+			return st
+		}
+		if f.loop == nil {
+			t.stack = t.stack[:len(t.stack)-1]
+			continue
+		}
+		switch f.loop.Kind {
+		case StRepeat:
+			if f.left > 0 {
+				f.left--
+			}
+			if f.left != 0 {
+				f.pc = 0
+				continue
+			}
+		case StEvery:
+			now := t.r.clock.Now()
+			if f.next.Before(f.until) {
+				f.pc = 0
+				if d := f.next.Sub(now); d > 0 {
+					f.next = f.next.Add(f.loop.Dur)
+					t.sleep(d)
+					return nil
+				}
+				f.next = f.next.Add(f.loop.Dur)
+				continue
+			}
+		}
+		t.stack = t.stack[:len(t.stack)-1]
+	}
+	return nil
+}
+
+// sleep suspends the task for d.
+func (t *task) sleep(d time.Duration) {
+	t.timer = t.r.clock.AfterFunc(d, func() {
+		t.timer = nil
+		t.step()
+	})
+}
+
+// emit reports a socket call to the trace.
+func (t *task) emit(fd int, proto, name, detail string) {
+	t.h.st.Emit(stack.Event{Kind: stack.EventCall, FD: fd, Proto: proto, Name: name, Detail: detail})
+	t.r.note(t.h.h.Name, detail)
+}
+
+// fail records a failed expectation or an unexpected error and ends the
+// task.
+func (t *task) fail(st *Stmt, msg string, diffs ...fieldDiff) {
+	t.r.failAt(st.Pos, st.Text, msg, diffs)
+	t.failed = true
+	t.finish()
+}
+
+// fd looks up a socket variable.
+func (t *task) fd(a Arg) int {
+	if fd, ok := t.vars[a.Text]; ok {
+		return fd
+	}
+	return -1
+}
+
+// errnoOf extracts the errno from a stack error.
+func errnoOf(err error) syscall.Errno {
+	if err == nil {
+		return 0
+	}
+	var e syscall.Errno
+	if errors.As(err, &e) {
+		return e
+	}
+	return syscall.EIO
+}
+
+func resultName(err error) string {
+	if err == nil {
+		return "0"
+	}
+	return errnoName(errnoOf(err))
+}
+
+// checkResult compares a call's outcome with its `-> X` expectation. It
+// returns false (and ends the task) on a mismatch or an unexpected error.
+func (t *task) checkResult(st *Stmt, err error) bool {
+	got := "OK"
+	if err != nil {
+		got = errnoName(errnoOf(err))
+	}
+	if st.Expect != nil && st.Expect.Errno != "" {
+		want := st.Expect.Errno
+		if want == "EWOULDBLOCK" {
+			want = "EAGAIN"
+		}
+		if got != want {
+			t.fail(st, fmt.Sprintf("%s returned %s, expected %s", st.Call, pretty(got), pretty(want)), fieldDiff{"result", pretty(want), pretty(got)})
+			return false
+		}
+		return err == nil
+	}
+	if err != nil {
+		if e := errnoOf(err); e == syscall.EAGAIN || e == syscall.EINPROGRESS {
+			return false // shown in the trace; a non-blocking program expects these
+		}
+		t.fail(st, fmt.Sprintf("%s failed with %s; write `-> %s` after the call if that is expected", st.Call, got, got))
+		return false
+	}
+	return true
+}
+
+// ok reports whether the task may go on after a call: it succeeded, or
+// failed in a way the program expected or a non-blocking program sees.
+func (t *task) ok(st *Stmt, err error) bool {
+	return t.checkResult(st, err) || !t.done
+}
+
+func pretty(errno string) string {
+	if errno == "OK" {
+		return "0 (success)"
+	}
+	return errno
+}
+
+// resolve turns an endpoint into an address, looking host names up.
+func (t *task) resolve(ep endpoint) netip.AddrPort {
+	a := ep.Addr
+	if ep.Host != "" {
+		a = t.r.sc.Host(ep.Host).Addr.Addr()
+	}
+	if !a.IsValid() {
+		a = netip.IPv4Unspecified()
+	}
+	return netip.AddrPortFrom(a, ep.Port)
+}
+
+// payload returns the bytes a send argument stands for.
+func payload(a Arg) []byte {
+	if a.Quoted {
+		return []byte(a.Text)
+	}
+	n, _ := parseSize(a.Text)
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = patternByte(int64(i))
+	}
+	return b
+}
+
+const patternAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+// patternByte is byte i of the generated data stream that `send(s, SIZE)`
+// writes and `recv(c, all) == SIZE` checks: printable, and with a period
+// long enough that a lost, repeated or reordered segment shows.
+func patternByte(i int64) byte {
+	return patternAlphabet[(i+i/251+i/65521)%int64(len(patternAlphabet))]
+}
+
+// quoteShort shows received data in the trace, shortened.
+func quoteShort(b []byte) string {
+	if len(b) > 24 {
+		return strconv.Quote(string(b[:24])) + "…"
+	}
+	return strconv.Quote(string(b))
+}
+
+// exec starts one statement. It returns true when the task may go on at
+// once, false when it blocked, slept or ended.
+func (t *task) exec(st *Stmt) bool {
+	s := t.h.st
+	switch st.Kind {
+	case StSleep:
+		t.sleep(st.Dur)
+		return false
+	case StRepeat:
+		if st.Count == 0 {
+			return true
+		}
+		t.stack = append(t.stack, frame{body: st.Body, loop: st, left: st.Count})
+		return true
+	case StEvery:
+		now := t.r.clock.Now()
+		t.stack = append(t.stack, frame{body: st.Body, loop: st, until: now.Add(st.For), next: now.Add(st.Dur)})
+		return true
+	}
+	if spec := calls[st.Call]; spec.app {
+		t.r.startApp(t.h, st)
+		return true
+	}
+	a := st.Args
+	switch st.Call {
+	case "socket":
+		typ := map[string]stack.SockType{"tcp": stack.SockStream, "udp": stack.SockDgram, "icmp": stack.SockICMP}[a[0].Text]
+		fd, err := s.Socket(typ)
+		if err == nil {
+			s.SetNonblock(fd, true)
+			t.vars[st.Var] = fd
+			t.emit(fd, a[0].Text, "socket", fmt.Sprintf("socket(%s) → %d", a[0].Text, fd))
+		} else {
+			t.emit(-1, a[0].Text, "socket", fmt.Sprintf("socket(%s) → %s", a[0].Text, resultName(err)))
+		}
+		return t.ok(st, err)
+	case "bind":
+		fd := t.fd(a[0])
+		ep, _ := parseEndpoint(a[1].Text, t.r.hostNames, false)
+		err := s.Bind(fd, t.resolve(ep))
+		t.emit(fd, "", "bind", fmt.Sprintf("bind(%d, %s) → %s", fd, a[1].Text, resultName(err)))
+		return t.ok(st, err)
+	case "listen":
+		fd := t.fd(a[0])
+		backlog := 8
+		if len(a) > 1 {
+			backlog, _ = strconv.Atoi(a[1].Text)
+		}
+		err := s.Listen(fd, backlog)
+		t.emit(fd, "tcp", "listen", fmt.Sprintf("listen(%d, %d) → %s", fd, backlog, resultName(err)))
+		return t.ok(st, err)
+	case "close":
+		fd := t.fd(a[0])
+		err := s.Close(fd)
+		t.emit(fd, "", "close", fmt.Sprintf("close(%d) → %s", fd, resultName(err)))
+		delete(t.vars, a[0].Text)
+		return t.ok(st, err)
+	case "shutdown":
+		fd := t.fd(a[0])
+		how := map[string]int{"rd": stack.ShutRD, "wr": stack.ShutWR, "rdwr": stack.ShutRDWR}[a[1].Text]
+		err := s.Shutdown(fd, how)
+		t.emit(fd, "tcp", "shutdown", fmt.Sprintf("shutdown(%d, %s) → %s", fd, a[1].Text, resultName(err)))
+		return t.ok(st, err)
+	case "setsockopt":
+		fd := t.fd(a[0])
+		v, _ := strconv.Atoi(a[2].Text)
+		opt := sockOpts[a[1].Text]
+		err := s.SetSockopt(fd, opt, v)
+		t.emit(fd, "", "setsockopt", fmt.Sprintf("setsockopt(%d, %s, %d) → %s", fd, a[1].Text, v, resultName(err)))
+		return t.ok(st, err)
+	case "nonblock":
+		fd := t.fd(a[0])
+		on := len(a) < 2 || a[1].Text == "1"
+		var err error
+		if _, ierr := s.Info(fd); ierr != nil {
+			err = ierr
+		}
+		if err == nil {
+			t.userNB[fd] = on
+		}
+		t.emit(fd, "", "fcntl", fmt.Sprintf("fcntl(%d, O_NONBLOCK, %v) → %s", fd, on, resultName(err)))
+		return t.ok(st, err)
+	}
+	// Calls that may block.
+	t.pend = &pending{st: st, fd: t.fd(a[0]), badAt: -1, limit: -1}
+	if !t.resume() {
+		return false
+	}
+	t.pend = nil
+	t.unwait()
+	return !t.done
+}
+
+var sockOpts = map[string]stack.SockOpt{
+	"keepalive": stack.SoKeepAlive, "linger": stack.SoLinger, "rcvbuf": stack.SoRcvBuf, "sndbuf": stack.SoSndBuf,
+	"nodelay": stack.TCPNoDelay, "keepidle": stack.TCPKeepIdle, "keepintvl": stack.TCPKeepIntvl,
+	"keepcnt": stack.TCPKeepCnt, "quickack": stack.TCPQuickAck, "reuseaddr": stack.SoReuseAddr,
+}
+
+// block arranges for the pending call to be retried when fd's readiness
+// changes, reporting "→ blocks" the first time. It returns false.
+func (t *task) block(head string) bool {
+	p := t.pend
+	if !p.started {
+		p.started = true
+		t.emit(p.fd, "", p.st.Call, head+" → blocks")
+	}
+	t.wait(p.fd)
+	return false
+}
+
+// resume tries the pending call. It returns true when the call completed
+// (the task may go on), false when it still blocks or the task ended.
+func (t *task) resume() bool {
+	p := t.pend
+	s := t.h.st
+	st := p.st
+	a := st.Args
+	nb := t.userNB[p.fd]
+	switch st.Call {
+	case "accept":
+		fd, peer, err := s.Accept(p.fd)
+		if errnoOf(err) == syscall.EAGAIN && !nb {
+			return t.block(fmt.Sprintf("accept(%d)", p.fd))
+		}
+		if err == nil {
+			s.SetNonblock(fd, true)
+			if st.Var != "" {
+				t.vars[st.Var] = fd
+			}
+			t.emit(fd, "tcp", "accept", fmt.Sprintf("accept(%d) → %d (%s)", p.fd, fd, t.r.name(peer)))
+		} else {
+			t.emit(p.fd, "tcp", "accept", fmt.Sprintf("accept(%d) → %s", p.fd, resultName(err)))
+		}
+		return t.ok(st, err)
+	case "connect":
+		ep, _ := parseEndpoint(a[1].Text, t.r.hostNames, true)
+		to := t.resolve(ep)
+		if !p.started {
+			err := s.Connect(p.fd, to)
+			e := errnoOf(err)
+			if e == syscall.EINPROGRESS && !nb {
+				return t.block(fmt.Sprintf("connect(%d, %s)", p.fd, t.r.name(to)))
+			}
+			t.emit(p.fd, "", "connect", fmt.Sprintf("connect(%d, %s) → %s", p.fd, t.r.name(to), resultName(err)))
+			return t.ok(st, err)
+		}
+		if s.Poll(p.fd)&(stack.PollOut|stack.PollErr|stack.PollHup) == 0 {
+			t.wait(p.fd)
+			return false
+		}
+		err := s.SockError(p.fd)
+		t.emit(p.fd, "", "connect", fmt.Sprintf("connect(%d) → %s", p.fd, resultName(err)))
+		return t.ok(st, err)
+	case "send", "sendto":
+		if p.data == nil {
+			p.data = payload(a[1])
+		}
+		var to netip.AddrPort
+		if st.Call == "sendto" {
+			ep, _ := parseEndpoint(a[2].Text, t.r.hostNames, true)
+			to = t.resolve(ep)
+		}
+		for {
+			var n int
+			var err error
+			if st.Call == "sendto" {
+				n, err = s.SendTo(p.fd, p.data[p.off:], to)
+			} else {
+				n, err = s.Send(p.fd, p.data[p.off:])
+			}
+			p.off += n
+			if err == nil && p.off < len(p.data) && n > 0 {
+				continue
+			}
+			head := fmt.Sprintf("%s(%d, %s)", st.Call, p.fd, sendArg(a[1], len(p.data)))
+			if st.Call == "sendto" {
+				head = fmt.Sprintf("sendto(%d, %s, %s)", p.fd, sendArg(a[1], len(p.data)), t.r.name(to))
+			}
+			if (errnoOf(err) == syscall.EAGAIN || err == nil && p.off < len(p.data)) && !nb {
+				return t.block(head)
+			}
+			res := strconv.Itoa(p.off)
+			if err != nil && p.off == 0 {
+				res = resultName(err)
+			} else {
+				err = nil
+			}
+			if p.started {
+				t.emit(p.fd, "", st.Call, fmt.Sprintf("%s(%d) → %s", st.Call, p.fd, res))
+			} else {
+				t.emit(p.fd, "", st.Call, head+" → "+res)
+			}
+			return t.ok(st, err)
+		}
+	case "recv", "recvfrom":
+		return t.recv()
+	case "_echo", "_http_serve", "_http_get":
+		return t.resumeInternal()
+	case "poll":
+		want := map[string]stack.PollEvents{"in": stack.PollIn, "out": stack.PollOut, "inout": stack.PollIn | stack.PollOut}[a[1].Text]
+		head := fmt.Sprintf("poll(%d, %s)", p.fd, a[1].Text)
+		if !p.started && len(a) > 2 {
+			d, _ := parseDuration(a[2].Text)
+			p.deadline = t.r.clock.Now().Add(d)
+			t.timer = t.r.clock.AfterFunc(d, func() { t.timer = nil; p.timedOut = true; t.schedule(0) })
+		}
+		got := s.Poll(p.fd)
+		if got&(want|stack.PollErr|stack.PollHup) == 0 && !p.timedOut {
+			return t.block(head)
+		}
+		res := pollString(got)
+		if p.started {
+			head = fmt.Sprintf("poll(%d)", p.fd)
+		}
+		t.emit(p.fd, "", "poll", head+" → "+res)
+		return t.ok(st, nil)
+	}
+	return true
+}
+
+func sendArg(a Arg, n int) string {
+	if a.Quoted {
+		return quoteShort([]byte(a.Text))
+	}
+	return strconv.Itoa(n)
+}
+
+func pollString(e stack.PollEvents) string {
+	var parts []string
+	for _, x := range []struct {
+		bit  stack.PollEvents
+		name string
+	}{{stack.PollIn, "in"}, {stack.PollOut, "out"}, {stack.PollErr, "err"}, {stack.PollHup, "hup"}} {
+		if e&x.bit != 0 {
+			parts = append(parts, x.name)
+		}
+	}
+	if len(parts) == 0 {
+		return "timeout"
+	}
+	return strings.Join(parts, "|")
+}
+
+// recv runs a pending recv or recvfrom: `recv(c, 5)` reads until 5 bytes
+// or the end of the stream, `recv(c, all)` until the end of the stream,
+// `recv(c, any)` what one read returns. Datagram sockets read one datagram.
+func (t *task) recv() bool {
+	p := t.pend
+	s := t.h.st
+	st := p.st
+	arg := st.Args[1].Text
+	nb := t.userNB[p.fd]
+	info, _ := s.Info(p.fd)
+	dgram := info.Type == stack.SockDgram || info.Type == stack.SockICMP || st.Call == "recvfrom"
+	if !p.started && p.count == 0 {
+		switch arg {
+		case "all":
+		case "any":
+			p.any = true
+		default:
+			p.limit, _ = parseSize(arg)
+		}
+	}
+	keep := st.Expect != nil && st.Expect.Data != nil || p.any || dgram
+	buf := t.r.buf
+	for {
+		want := int64(len(buf))
+		if p.limit >= 0 && p.limit-p.count < want {
+			want = p.limit - p.count
+		}
+		if want == 0 && p.limit >= 0 {
+			return t.recvDone(nil)
+		}
+		var n int
+		var err error
+		if dgram {
+			n, p.from, err = s.RecvFrom(p.fd, buf[:want])
+		} else {
+			n, err = s.Recv(p.fd, buf[:want])
+		}
+		if errnoOf(err) == syscall.EAGAIN {
+			if p.count > 0 && (p.any || dgram) {
+				return t.recvDone(nil)
+			}
+			if nb {
+				return t.recvDone(err)
+			}
+			return t.block(fmt.Sprintf("%s(%d, %s)", st.Call, p.fd, arg))
+		}
+		if err != nil {
+			return t.recvDone(err)
+		}
+		if n == 0 && !dgram {
+			return t.recvDone(nil) // end of stream
+		}
+		for i := 0; i < n; i++ {
+			if p.badAt < 0 && buf[i] != patternByte(p.count+int64(i)) {
+				p.badAt = p.count + int64(i)
+			}
+		}
+		if keep {
+			p.got = append(p.got, buf[:n]...)
+		}
+		p.count += int64(n)
+		if p.any || dgram || p.limit >= 0 && p.count >= p.limit {
+			return t.recvDone(nil)
+		}
+	}
+}
+
+// recvDone reports a finished recv and checks its expectation.
+func (t *task) recvDone(err error) bool {
+	p := t.pend
+	st := p.st
+	res := strconv.FormatInt(p.count, 10)
+	if err != nil {
+		res = resultName(err)
+	} else if p.got != nil {
+		res += " " + quoteShort(p.got)
+	}
+	if p.from.IsValid() {
+		res += " from " + t.r.name(p.from)
+		t.vars["_from"] = 0
+		t.h.lastFrom[p.fd] = p.from
+	}
+	if p.started {
+		t.emit(p.fd, "", st.Call, fmt.Sprintf("%s(%d) → %s", st.Call, p.fd, res))
+	} else {
+		t.emit(p.fd, "", st.Call, fmt.Sprintf("%s(%d, %s) → %s", st.Call, p.fd, st.Args[1].Text, res))
+	}
+	t.h.received[p.fd] = p.got
+	if e := st.Expect; e != nil && err == nil {
+		switch {
+		case e.Data != nil:
+			if string(p.got) != *e.Data {
+				t.fail(st, fmt.Sprintf("received %s, expected %s", quoteShort(p.got), quoteShort([]byte(*e.Data))),
+					fieldDiff{"data", strconv.Quote(*e.Data), strconv.Quote(string(p.got))},
+					fieldDiff{"length", strconv.Itoa(len(*e.Data)), strconv.Itoa(len(p.got))})
+				return false
+			}
+		case e.Size >= 0:
+			if p.count != e.Size || p.badAt >= 0 {
+				var diffs []fieldDiff
+				if p.count != e.Size {
+					diffs = append(diffs, fieldDiff{"bytes", strconv.FormatInt(e.Size, 10), strconv.FormatInt(p.count, 10)})
+				}
+				if p.badAt >= 0 {
+					diffs = append(diffs, fieldDiff{"first bad byte", "none", fmt.Sprintf("offset %d", p.badAt)})
+				}
+				t.fail(st, fmt.Sprintf("received %d bytes (first difference from the sent pattern at %d), expected %d intact", p.count, p.badAt, e.Size), diffs...)
+				return false
+			}
+		}
+	}
+	return t.ok(st, err)
+}

@@ -1,0 +1,406 @@
+package scenario
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"stacklab/sim"
+	"stacklab/stack"
+)
+
+// RunOptions configure [Scenario.Run]. The zero value runs with the
+// scenario's own seed, writes no files and no trace.
+type RunOptions struct {
+	// Seed, when non-nil, replaces the scenario's seed.
+	Seed *uint64
+	// OutDir receives one pcapng file per vantage point (HOST-eth0.pcapng);
+	// empty writes no captures.
+	OutDir string
+	// Trace receives the layered trace; nil writes none.
+	Trace io.Writer
+	// Format is "text" (the default) or "json".
+	Format string
+	// Version is the stacklab version written into capture file comments.
+	Version string
+}
+
+// Result is what a run produced.
+type Result struct {
+	Scenario string
+	Seed     uint64
+	End      time.Duration // virtual time when the run stopped
+	Failures []*Failure
+	Conns    []ConnSummary
+	Counters map[string][]stack.Counter // per host, non-zero counters only
+	Files    []string                   // captures written
+}
+
+// Passed reports whether every expectation held.
+func (r *Result) Passed() bool { return len(r.Failures) == 0 }
+
+// Failure is one expectation that did not hold.
+type Failure struct {
+	Pos    Pos
+	What   string // the expectation or statement as written
+	Msg    string
+	Diffs  []FieldDiff
+	Recent []string // the last trace events before the failure
+}
+
+// FieldDiff is one field of a failed expectation: wanted and got.
+type FieldDiff struct{ Field, Want, Got string }
+
+func (f *Failure) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s:%d: expectation failed: %s\n", f.Pos.File, f.Pos.Line, f.What)
+	fmt.Fprintf(&b, "  %s\n", f.Msg)
+	if len(f.Diffs) > 0 {
+		w := len("field")
+		for _, d := range f.Diffs {
+			w = max(w, len(d.Field))
+		}
+		fmt.Fprintf(&b, "    %-*s  %-20s  %s\n", w, "field", "expected", "actual")
+		for _, d := range f.Diffs {
+			fmt.Fprintf(&b, "    %-*s  %-20s  %s\n", w, d.Field, d.Want, d.Got)
+		}
+	}
+	if len(f.Recent) > 0 {
+		b.WriteString("  last events:\n")
+		for _, l := range f.Recent {
+			fmt.Fprintf(&b, "    %s\n", l)
+		}
+	}
+	return b.String()
+}
+
+// ConnSummary describes one TCP connection or UDP flow seen in the run.
+type ConnSummary struct {
+	Proto            string
+	A, B             string // "client:49152", "server:80"
+	PacketsAB        int
+	PacketsBA        int
+	BytesAB, BytesBA int64 // payload
+	RetransAB        int   // data segments resent (seen again below the highest sequence sent)
+	RetransBA        int
+	Start, End       time.Duration
+	Flags            string // "SYN FIN" etc.: what was seen
+}
+
+func (c ConnSummary) String() string {
+	return fmt.Sprintf("%s %s ⇄ %s  %d/%d pkts  %d/%d B  retrans %d/%d  %.6f–%.6f %s",
+		c.Proto, c.A, c.B, c.PacketsAB, c.PacketsBA, c.BytesAB, c.BytesBA, c.RetransAB, c.RetransBA,
+		c.Start.Seconds(), c.End.Seconds(), c.Flags)
+}
+
+// hostRT is a host while the scenario runs.
+type hostRT struct {
+	h        *Host
+	st       *stack.Stack
+	nic      *stack.NIC
+	received map[int][]byte
+	lastFrom map[int]netip.AddrPort
+}
+
+// runner runs one scenario.
+type runner struct {
+	sc        *Scenario
+	net       *sim.Network
+	clock     *sim.Clock
+	start     time.Time
+	hosts     map[string]*hostRT
+	hostNames []string
+	names     map[netip.Addr]string
+	tasks     []*task
+	buf       []byte
+	stopped   bool
+
+	dec      *decoder
+	pkts     []pktSummary
+	recent   [recentN]string
+	nrecent  int
+	failures []*Failure
+	sink     sink
+	faultN   []int
+}
+
+const recentN = 10
+
+// Run runs the scenario in virtual time and checks its expectations.
+// The error is for problems running it at all (an output that cannot be
+// written, a link the simulator refuses); failed expectations are in
+// [Result.Failures].
+func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
+	seed := sc.Seed
+	if opts.Seed != nil {
+		seed = *opts.Seed
+	}
+	r := &runner{
+		sc: sc, hosts: map[string]*hostRT{}, hostNames: sc.HostNames(),
+		names: map[netip.Addr]string{}, buf: make([]byte, 64<<10), dec: newDecoder(),
+	}
+	for _, h := range sc.Hosts {
+		r.names[h.Addr.Addr()] = h.Name
+	}
+	snk, err := newSink(sc, opts, seed, r.names)
+	if err != nil {
+		return nil, err
+	}
+	r.sink = snk
+	r.net = sim.NewNetwork(sim.NetworkOptions{Seed: seed, Observer: (*hub)(r), Tap: (*hub)(r)})
+	r.clock = r.net.Clock()
+	r.start = r.clock.Now()
+	snk.start(r.start)
+	for _, h := range sc.Hosts {
+		st := r.net.AddHost(h.Name, stack.Options{TCP: h.TCP, TTL: h.TTL})
+		r.hosts[h.Name] = &hostRT{h: h, st: st, received: map[int][]byte{}, lastFrom: map[int]netip.AddrPort{}}
+	}
+	for _, lk := range sc.Links {
+		a, b := r.hosts[lk.Ends[0]], r.hosts[lk.Ends[1]]
+		l, err := r.net.Connect(a.st, nicConfig(a.h), b.st, nicConfig(b.h), sim.LinkConfig{Name: lk.Name(), AB: simImpair(lk.Forward), BA: simImpair(lk.Reverse)})
+		if err != nil {
+			snk.Close()
+			return nil, fmt.Errorf("%s: %v", lk.Pos, err)
+		}
+		a.nic, b.nic = l.NICs()
+	}
+	for _, h := range r.hosts {
+		if h.nic == nil {
+			snk.Close()
+			return nil, fmt.Errorf("%s: host %s is on no link; add it to links", h.h.Pos, h.h.Name)
+		}
+	}
+	r.installFaults()
+	r.scheduleEvents()
+	r.scheduleChecks()
+	for _, h := range sc.Hosts {
+		hr := r.hosts[h.Name]
+		for _, app := range h.Apps {
+			r.startApp(hr, app)
+		}
+		if h.Program != nil {
+			t := newTask(r, hr, h.Name, h.Program.Body)
+			r.tasks = append(r.tasks, t)
+			t.schedule(0)
+		}
+	}
+	r.clock.RunUntil(r.start.Add(sc.Duration))
+	r.stopped = true
+	end := r.clock.Now().Sub(r.start)
+
+	for _, t := range r.tasks {
+		if !t.done && !t.daemon {
+			where, what := r.taskPos(t)
+			r.failAt(where, what, fmt.Sprintf("program on %s did not finish by the end of the run (%s): blocked in %s", t.h.h.Name, formatDuration(sc.Duration), what), nil)
+		}
+	}
+	r.checkPackets()
+	r.checkEnd()
+	res := &Result{Scenario: sc.Name, Seed: seed, End: end, Failures: r.failures, Counters: map[string][]stack.Counter{}}
+	res.Conns = r.connSummaries()
+	for _, h := range sc.Hosts {
+		var cs []stack.Counter
+		for _, c := range r.hosts[h.Name].st.Counters() {
+			if c.Value != 0 {
+				cs = append(cs, c)
+			}
+		}
+		res.Counters[h.Name] = cs
+	}
+	r.sink.summary(res)
+	files, err := r.sink.Close()
+	res.Files = files
+	sort.SliceStable(res.Failures, func(i, j int) bool { return res.Failures[i].Pos.Line < res.Failures[j].Pos.Line })
+	return res, err
+}
+
+func (r *runner) taskPos(t *task) (Pos, string) {
+	if t.pend != nil {
+		return t.pend.st.Pos, t.pend.st.Text
+	}
+	for i := len(t.stack) - 1; i >= 0; i-- {
+		f := t.stack[i]
+		if f.pc > 0 && f.pc <= len(f.body) {
+			return f.body[f.pc-1].Pos, f.body[f.pc-1].Text
+		}
+	}
+	return t.h.h.Pos, t.name
+}
+
+func nicConfig(h *Host) stack.NICConfig {
+	return stack.NICConfig{Name: "eth0", Type: stack.LinkEthernet, MAC: h.MAC, Addr: h.Addr, MTU: h.MTU}
+}
+
+func simImpair(i Impair) sim.Impairments {
+	return sim.Impairments{
+		Delay: i.Delay, Jitter: i.Jitter, Rate: i.Rate, QueueBytes: i.QueueBytes, QueuePackets: i.QueuePackets,
+		Loss: i.Loss, Burst: sim.GilbertElliott{P: i.Burst.P, R: i.Burst.R, LossGood: i.Burst.LossGood, LossBad: i.Burst.LossBad},
+		Duplicate: i.Duplicate, Reorder: i.Reorder, ReorderDelay: i.ReorderDelay, Corrupt: i.Corrupt, MTU: i.MTU,
+	}
+}
+
+// name shows an address with its host name: "server:80".
+func (r *runner) name(ap netip.AddrPort) string {
+	if n, ok := r.names[ap.Addr()]; ok {
+		return n + ":" + strconv.Itoa(int(ap.Port()))
+	}
+	return ap.String()
+}
+
+// note keeps a line for the "last events" of a failure.
+func (r *runner) note(host, line string) {
+	d := r.clock.Now().Sub(r.start)
+	r.recent[r.nrecent%recentN] = fmt.Sprintf("%9.6f %-8s %s", d.Seconds(), host, line)
+	r.nrecent++
+}
+
+func (r *runner) recentLines() []string {
+	var out []string
+	n := min(r.nrecent, recentN)
+	for i := r.nrecent - n; i < r.nrecent; i++ {
+		out = append(out, r.recent[i%recentN])
+	}
+	return out
+}
+
+func (r *runner) failAt(pos Pos, what, msg string, diffs []fieldDiff) {
+	f := &Failure{Pos: pos, What: what, Msg: msg, Recent: r.recentLines()}
+	for _, d := range diffs {
+		f.Diffs = append(f.Diffs, FieldDiff(d))
+	}
+	r.failures = append(r.failures, f)
+}
+
+// hub is the runner seen as the stacks' Tap and Observer: it keeps packet
+// summaries and recent events for expectations and passes everything on
+// to the sink (trace and captures).
+type hub runner
+
+func (h *hub) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note string) {
+	r := (*runner)(h)
+	r.pkts = append(r.pkts, pktSummary{})
+	s := &r.pkts[len(r.pkts)-1]
+	s.Time = r.clock.Now().Sub(r.start)
+	s.Vantage = nic.Stack().Name()
+	s.Dir = dir
+	s.ID = pkt.ID
+	r.dec.decode(pkt.Data, nic.Type(), s)
+	if dir == stack.DirOut {
+		r.note(s.Vantage, "→ "+s.format(r.names))
+	}
+	r.sink.Frame(nic, dir, pkt, note)
+}
+
+func (h *hub) Observe(ev *stack.Event) {
+	r := (*runner)(h)
+	if ev.Kind != stack.EventCall {
+		line := ev.Kind.String() + " " + ev.Name
+		if ev.Kind == stack.EventState {
+			line = fmt.Sprintf("%s %s → %s", ev.Proto, ev.From, ev.To)
+		}
+		if ev.Detail != "" {
+			line += ": " + ev.Detail
+		}
+		r.note(ev.Host, line)
+	}
+	r.sink.Observe(ev)
+}
+
+// installFaults puts a filter on each link that carries a targeted fault.
+func (r *runner) installFaults() {
+	r.faultN = make([]int, len(r.sc.Faults))
+	for _, lk := range r.sc.Links {
+		l := r.net.Link(lk.Name())
+		for dir, from := range []string{lk.Ends[0], lk.Ends[1]} {
+			var idx []int
+			for i, f := range r.sc.Faults {
+				if f.Pattern.Src.Host == from && (f.Pattern.Dst.Host == lk.Ends[0] || f.Pattern.Dst.Host == lk.Ends[1]) {
+					idx = append(idx, i)
+				}
+			}
+			if len(idx) == 0 {
+				continue
+			}
+			lt := r.hosts[from].nic.Type()
+			var sum pktSummary
+			l.SetFilter(sim.Direction(dir), func(pkt stack.Packet) sim.Verdict {
+				sum = pktSummary{}
+				r.dec.peek(pkt.Data, lt, &sum)
+				for _, i := range idx {
+					f := r.sc.Faults[i]
+					if len(f.Pattern.match(&sum, r.addrOf, nil)) > 0 {
+						continue
+					}
+					r.faultN[i]++
+					if r.faultN[i] != f.N {
+						continue
+					}
+					r.note("fault", f.Text)
+					switch f.Action {
+					case FaultDrop:
+						return sim.Drop
+					case FaultDelay:
+						return sim.Delay(f.Delay)
+					case FaultDuplicate:
+						return sim.Duplicate
+					case FaultCorrupt:
+						return sim.Corrupt(f.Offset)
+					}
+				}
+				return sim.Pass
+			})
+		}
+	}
+}
+
+func (r *runner) addrOf(host string) netip.Addr {
+	if h := r.sc.Host(host); h != nil {
+		return h.Addr.Addr()
+	}
+	return netip.Addr{}
+}
+
+// scheduleEvents puts the timeline's link changes on the clock.
+func (r *runner) scheduleEvents() {
+	for _, ev := range r.sc.Events {
+		ev := ev
+		r.clock.AfterFunc(ev.At, func() {
+			l := r.net.Link(ev.Link)
+			if l == nil {
+				return
+			}
+			if ev.Up != nil {
+				l.SetUp(*ev.Up)
+				state := "down"
+				if *ev.Up {
+					state = "up"
+				}
+				r.event(ev.Link, "link "+state)
+			}
+			if ev.Set != nil {
+				dirs := []sim.Direction{sim.AtoB, sim.BtoA}
+				if ev.Dir == 1 {
+					dirs = dirs[:1]
+				} else if ev.Dir == 2 {
+					dirs = dirs[1:]
+				}
+				for _, d := range dirs {
+					if err := l.SetImpairments(d, simImpair(*ev.Set)); err != nil {
+						r.failAt(ev.Pos, "event", err.Error(), nil)
+					}
+				}
+				r.event(ev.Link, "impairments changed")
+			}
+		})
+	}
+}
+
+// event reports a timeline event to the trace.
+func (r *runner) event(link, what string) {
+	ev := stack.Event{Time: r.clock.Now(), Host: link, Kind: stack.EventNote, FD: -1, Name: "event", Detail: what}
+	(*hub)(r).Observe(&ev)
+}

@@ -12,13 +12,13 @@
 //
 // The text trace of a simulated run looks like this:
 //
-//	 0.000000 server  listen(3, 8) → 0                        CLOSED → LISTEN
-//	 0.001000 client  connect(3, 10.0.0.2:80) → blocks        CLOSED → SYN_SENT
-//	 0.001000 client → server  #3  74 B  (connect)
-//	   eth   02:00:0a:00:00:01 → 02:00:0a:00:00:02  IPv4
-//	   ipv4  10.0.0.1 → 10.0.0.2  ttl 64  id 1  DF  len 60
-//	   tcp   49152 → 80  [SYN]  seq 0  win 64240  <mss 1460,sackOK,TS 1 0,wscale 7>
-//	 0.011000 server:eth0 ← client  #3  74 B
+//	0.000000 server  listen(3, 8) → 0                        CLOSED → LISTEN
+//	0.001000 client  connect(3, 10.0.0.2:80) → blocks        CLOSED → SYN_SENT
+//	0.001000 client → server  #3  74 B  (connect)
+//	  eth   02:00:0a:00:00:01 → 02:00:0a:00:00:02  IPv4
+//	  ipv4  10.0.0.1 → 10.0.0.2  ttl 64  id 1  DF  len 60
+//	  tcp   49152 → 80  [SYN]  seq 0  win 64240  <mss 1460,sackOK,TS 1 0,wscale 7>
+//	0.011000 server:eth0 ← client  #3  74 B
 //
 // A packet is shown in full where it is sent; where it arrives, one line
 // says so. A packet forwarded by a router is shown again ("via r1:eth1"),

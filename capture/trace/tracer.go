@@ -287,4 +287,3 @@ func errText(err error) string {
 	}
 	return strings.TrimPrefix(err.Error(), "wire: ")
 }
-

@@ -34,9 +34,13 @@ type recorder struct {
 	requests []string
 }
 
-func (r *recorder) flush(mac wire.MAC, p Packet) { r.flushed = append(r.flushed, mac.String()+" "+p.Note) }
-func (r *recorder) drop(ip netip.Addr, p Packet) { r.dropped = append(r.dropped, ip.String()+" "+p.Note) }
-func (r *recorder) dropOne(p Packet)             { r.dropped = append(r.dropped, p.Note) }
+func (r *recorder) flush(mac wire.MAC, p Packet) {
+	r.flushed = append(r.flushed, mac.String()+" "+p.Note)
+}
+func (r *recorder) drop(ip netip.Addr, p Packet) {
+	r.dropped = append(r.dropped, ip.String()+" "+p.Note)
+}
+func (r *recorder) dropOne(p Packet) { r.dropped = append(r.dropped, p.Note) }
 func (r *recorder) request(ip netip.Addr, mac wire.MAC, unicast bool) {
 	s := ip.String() + " broadcast"
 	if unicast {

@@ -15,14 +15,15 @@ const abcLimit = 2
 // windows. The algorithms embed it and add their own increase and
 // decrease rules.
 type base struct {
-	mss         int
-	cwnd        int
-	ssthresh    int
-	initialSegs int // 0: RFC 6928 formula
-	bytesAcked  int // RFC 3465 §2.1 byte counter for congestion avoidance
-	recovering  bool
-	rtoSeries   bool // OnRTO called and no new data acknowledged since
-	seenAck     bool // an ACK of data has been processed
+	mss          int
+	cwnd         int
+	ssthresh     int
+	initialSegs  int // 0: RFC 6928 formula
+	bytesAcked   int // RFC 3465 §2.1 byte counter for congestion avoidance
+	recovering   bool
+	rtoSeries    bool // OnRTO called and no new data acknowledged since
+	rtoSlowStart bool // in the slow start that follows a timeout
+	seenAck      bool // an ACK of data has been processed
 }
 
 func (b *base) init(cfg Config) {
@@ -88,13 +89,22 @@ func (b *base) InRecovery() bool { return b.recovering }
 //
 // RFC 5681 §3.1 with RFC 3465 §2.2 byte counting: cwnd += min(N, L·SMSS),
 // L = 2.
+//
+// In the slow start that follows a retransmission timeout, L is one SMSS
+// (RFC 3465 §2.3): a cumulative ACK may then cover data that arrived
+// before the timeout, and a burst must not follow.
 func (b *base) slowStart(acked int) int {
-	inc := min(acked, abcLimit*b.mss)
+	limit := abcLimit * b.mss
+	if b.rtoSlowStart {
+		limit = b.mss
+	}
+	inc := min(acked, limit)
 	room := b.ssthresh - b.cwnd
 	if inc <= room {
 		b.cwnd = clampCwnd(b.cwnd+inc, b.mss)
 		return 0
 	}
+	b.rtoSlowStart = false
 	b.cwnd = clampCwnd(b.ssthresh, b.mss)
 	return min(acked, inc-room)
 }
@@ -106,8 +116,11 @@ func (b *base) ackCommon() {
 }
 
 // lossWindow is the cwnd after a retransmission timeout: one segment
-// (RFC 5681 §3.1, LW).
-func (b *base) lossWindow() int { return b.mss }
+// (RFC 5681 §3.1, LW). Slow start with L = 1·SMSS follows.
+func (b *base) lossWindow() int {
+	b.rtoSlowStart = true
+	return b.mss
+}
 
 // Inflate implements [Controller]. RFC 5681 §3.2 steps 3 and 4.
 func (b *base) Inflate(n int) {
@@ -135,6 +148,7 @@ func (b *base) Deflate(acked int) {
 // max(FlightSize, SMSS) + SMSS).
 func (b *base) exitRecovery(flightSize int) {
 	b.recovering = false
+	b.rtoSlowStart = false
 	b.bytesAcked = 0
 	b.cwnd = clampCwnd(min(b.ssthresh, max(flightSize, b.mss)+b.mss), b.mss)
 	b.seenAck = true

@@ -231,9 +231,9 @@ func TestRTO(t *testing.T) {
 		if c.Cwnd() != mss || c.Ssthresh() != want {
 			t.Errorf("%s second RTO: cwnd %d ssthresh %d, want held %d", name, c.Cwnd(), c.Ssthresh(), want)
 		}
-		c.OnAck(Ack{Now: t0.Add(2 * time.Second), Acked: mss})
+		c.OnAck(Ack{Now: t0.Add(2 * time.Second), Acked: 5 * mss})
 		if c.Cwnd() != 2*mss || !c.InSlowStart() {
-			t.Errorf("%s: after RTO an ACK should slow start: cwnd %d", name, c.Cwnd())
+			t.Errorf("%s: after RTO a stretch ACK should slow start with L = 1 SMSS: cwnd %d", name, c.Cwnd())
 		}
 		c.EnterRecovery(t0, 40*mss)
 		c.OnRTO(t0.Add(3*time.Second), 40*mss)

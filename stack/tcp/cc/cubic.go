@@ -205,6 +205,7 @@ func (c *Cubic) EnterRecovery(now time.Time, flightSize int) {
 	c.ssthresh = c.reduce()
 	c.cwnd = clampCwnd(c.ssthresh, c.mss)
 	c.recovering = true
+	c.rtoSlowStart = false
 }
 
 // ExitRecovery implements [Controller].

@@ -54,6 +54,7 @@ func (r *NewReno) EnterRecovery(now time.Time, flightSize int) {
 	r.cwnd = clampCwnd(r.ssthresh, r.mss)
 	r.bytesAcked = 0
 	r.recovering = true
+	r.rtoSlowStart = false
 }
 
 // ExitRecovery implements [Controller].

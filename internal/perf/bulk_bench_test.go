@@ -1,0 +1,99 @@
+package perf
+
+import (
+	"runtime"
+	"testing"
+	"time"
+)
+
+// chunk is the size of each write in the bulk benchmarks, as in the
+// peer's (bench/kernel).
+const chunk = 64 << 10
+
+// mtus are the link MTUs of the bulk benchmarks.
+var mtus = []struct {
+	name string
+	mtu  int
+}{
+	{"mtu=1500", 1500},
+	{"mtu=65535", 65535},
+}
+
+// BenchmarkBulkSim moves b.N·64 KiB over one connection through an
+// in-memory sim link with no delay and no rate limit, in virtual time,
+// and reports wall-clock throughput and allocations per data segment.
+func BenchmarkBulkSim(b *testing.B) {
+	for _, m := range mtus {
+		for _, capture := range []bool{false, true} {
+			name := m.name + "/capture=off"
+			if capture {
+				name = m.name + "/capture=on"
+			}
+			b.Run(name, func(b *testing.B) { benchBulkSim(b, m.mtu, capture) })
+		}
+	}
+}
+
+func benchBulkSim(b *testing.B, mtu int, capture bool) {
+	cfg := simConfig{mtu: mtu}
+	if capture {
+		rec := newRecorder(b)
+		cfg.tap, cfg.obs = rec, rec
+	}
+	n := newSimNet(b, cfg)
+	const port = 5001
+	lfd := n.listen(b, port, 8)
+	cfd, sfd := n.connect(b, lfd, port)
+	wbuf := make([]byte, chunk)
+	for i := range wbuf {
+		wbuf[i] = byte(i)
+	}
+	rbuf := make([]byte, 256<<10)
+	// Warm up: the first window grows buffers and pools.
+	n.transfer(b, cfd, sfd, 4*chunk, time.Time{}, wbuf, rbuf)
+
+	total := int64(b.N) * chunk
+	segs0 := n.up.Counters().Sent
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	b.SetBytes(chunk)
+	b.ReportAllocs()
+	b.ResetTimer()
+	got := n.transfer(b, cfd, sfd, total, time.Time{}, wbuf, rbuf)
+	b.StopTimer()
+	runtime.ReadMemStats(&ms1)
+	if got != total {
+		b.Fatalf("server read %d bytes, want %d", got, total)
+	}
+	segs := n.up.Counters().Sent - segs0
+	allocs := float64(ms1.Mallocs - ms0.Mallocs)
+	b.ReportMetric(allocs/float64(segs), "allocs/seg")
+	b.ReportMetric(allocs/(float64(total)/1e6), "allocs/MB")
+	b.ReportMetric(float64(total)/float64(segs), "B/seg")
+	n.closePair(b, cfd, sfd, time.Second)
+}
+
+// TestBulkSimDelivers checks the bulk harness itself: the bytes arrive
+// and the segments are as large as the MTU allows.
+func TestBulkSimDelivers(t *testing.T) {
+	for _, m := range mtus {
+		t.Run(m.name, func(t *testing.T) {
+			n := newSimNet(t, simConfig{mtu: m.mtu})
+			lfd := n.listen(t, 80, 8)
+			cfd, sfd := n.connect(t, lfd, 80)
+			wbuf, rbuf := make([]byte, chunk), make([]byte, chunk)
+			const total = 1 << 20
+			if got := n.transfer(t, cfd, sfd, total, time.Time{}, wbuf, rbuf); got != total {
+				t.Fatalf("server read %d bytes, want %d", got, total)
+			}
+			info, err := n.client.TCPInfo(cfd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := m.mtu - 40; info.MSS > want || info.MSS < want-40 {
+				t.Errorf("MSS %d, want about %d for MTU %d", info.MSS, want, m.mtu)
+			}
+			n.closePair(t, cfd, sfd, 2*time.Minute)
+		})
+	}
+}

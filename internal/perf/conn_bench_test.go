@@ -1,0 +1,84 @@
+package perf
+
+import (
+	"runtime"
+	"testing"
+	"time"
+
+	"stacklab/stack"
+)
+
+// BenchmarkConnSetup opens, accepts and closes one connection per
+// iteration in virtual time, and runs the clock past TIME_WAIT so each
+// connection's whole life is in the measurement. It reports connections
+// per wall second.
+func BenchmarkConnSetup(b *testing.B) {
+	n := newSimNet(b, simConfig{})
+	const port = 80
+	lfd := n.listen(b, port, 128)
+	// Run each connection past TIME_WAIT (2·MSL, MSL 30 s by default).
+	const linger = 61 * time.Second
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		cfd, sfd := n.connect(b, lfd, port)
+		n.closePair(b, cfd, sfd, linger)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "conns/s")
+}
+
+// idleConns is the number of connections BenchmarkIdleMemory holds open.
+const idleConns = 10000
+
+// BenchmarkIdleMemory establishes idleConns connections between two
+// stacks, lets them go idle, and reports the heap growth per endpoint
+// (two endpoints per connection). Run it with -benchtime 1x: each
+// iteration builds all the connections again.
+func BenchmarkIdleMemory(b *testing.B) {
+	for range b.N {
+		b.ReportMetric(idleMemory(b, idleConns), "B/endpoint")
+	}
+	b.ReportMetric(idleConns, "conns")
+}
+
+// idleMemory returns the heap bytes per endpoint of conns idle
+// connections, counting the two stacks' growth from the moment the
+// listener is ready.
+func idleMemory(tb testing.TB, conns int) float64 {
+	n := newSimNet(tb, simConfig{})
+	const port = 80
+	lfd := n.listen(tb, port, 128)
+	// One connection first, so the ARP entries, the pools and the fd
+	// tables' first growth are not counted per endpoint.
+	c0, s0 := n.connect(tb, lfd, port)
+	n.clock.RunFor(time.Second)
+	runtime.GC()
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	for range conns {
+		n.connect(tb, lfd, port)
+	}
+	n.clock.RunFor(time.Second) // delayed ACKs and handshake timers settle
+	runtime.GC()
+	runtime.ReadMemStats(&ms1)
+	if st := n.client.Poll(c0); st&stack.PollErr != 0 {
+		tb.Fatalf("first connection failed while idle: poll %v", st)
+	}
+	info, err := n.server.TCPInfo(s0)
+	if err != nil || info.State != "ESTABLISHED" {
+		tb.Fatalf("first connection is %q (%v), want ESTABLISHED", info.State, err)
+	}
+	runtime.KeepAlive(n)
+	return float64(int64(ms1.HeapAlloc)-int64(ms0.HeapAlloc)) / float64(2*conns)
+}
+
+// TestIdleMemorySmall runs the idle-memory measurement on a few
+// connections, so the harness is checked by `go test`.
+func TestIdleMemorySmall(t *testing.T) {
+	per := idleMemory(t, 200)
+	if per <= 0 {
+		t.Errorf("idle memory per endpoint %v B: the heap did not grow", per)
+	}
+	t.Logf("%.0f B per idle endpoint (200 connections)", per)
+}

@@ -1,0 +1,27 @@
+// Package perf holds stacklab's performance benchmarks: the workloads of
+// the performance table in DESIGN.md, measured on stacklab's own stack so
+// that bench/run.sh can print them beside the peer measured in the same
+// run (see stacklab/bench).
+//
+// The benchmarks are:
+//
+//   - BenchmarkBulkSim: bulk TCP over one connection between two stacks
+//     joined by an in-memory sim link with no delay, in virtual time, at
+//     MTU 1500 and 65535, capture off and on (pcapng files and a text
+//     trace written under b.TempDir). Reports MB/s of wall time,
+//     allocations per data segment ("allocs/seg") and per MB.
+//   - BenchmarkBulkPipe: the same in real time, the stacks on the wall
+//     clock with blocking net.Conn calls.
+//   - BenchmarkConnSetup: dial, accept and close, one connection at a time,
+//     in virtual time; each connection is run to its end, TIME_WAIT
+//     included. Reports "conns/s" of wall time.
+//   - BenchmarkIdleMemory: the heap growth per endpoint with 10 000 idle
+//     established connections ("B/endpoint"). Run it with -benchtime 1x.
+//   - BenchmarkSimRate: 10 simulated seconds of bulk TCP over a 1 Gbit/s
+//     link with 10 ms of delay each way; reports the simulated packets per
+//     wall second ("pkts/s"). Run it with -benchtime 1x.
+//
+// The package has no code outside its tests; it exists so that these
+// benchmarks, which need the stack, the simulator and the capture at once,
+// have a home that imports them all without any of them importing it.
+package perf

@@ -1,0 +1,131 @@
+package perf
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"runtime"
+	"testing"
+	"time"
+
+	"stacklab/sim"
+	"stacklab/stack"
+)
+
+// realNet is two stacks on the wall clock joined by an in-memory link
+// with no delay, for the blocking net.Conn API.
+type realNet struct {
+	client, server *stack.Stack
+	up, down       *sim.Pipe
+}
+
+func newRealNet(tb testing.TB, mtu int) *realNet {
+	tb.Helper()
+	n := &realNet{
+		client: stack.New(stack.Options{Name: "client"}),
+		server: stack.New(stack.Options{Name: "server"}),
+	}
+	pipe := func() *sim.Pipe {
+		return sim.NewPipeConfig(sim.PipeConfig{Clock: stack.RealClock{}, HeaderLen: sim.HeaderLen(stack.LinkEthernet)})
+	}
+	n.up, n.down = pipe(), pipe()
+	cnic, err := n.client.AddNIC(stack.NICConfig{Name: "eth0", Type: stack.LinkEthernet, Addr: clientAddr, MTU: mtu}, n.up)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	snic, err := n.server.AddNIC(stack.NICConfig{Name: "eth0", Type: stack.LinkEthernet, Addr: serverAddr, MTU: mtu}, n.down)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	n.up.SetDeliver(snic.Deliver)
+	n.down.SetDeliver(cnic.Deliver)
+	tb.Cleanup(func() { n.up.Close(); n.down.Close() })
+	return n
+}
+
+// dial returns both ends of a new connection, the server's accepted by ln.
+func (n *realNet) dial(tb testing.TB, ln net.Listener) (c, s net.Conn) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(tb.Context(), 10*time.Second)
+	defer cancel()
+	type accepted struct {
+		c   net.Conn
+		err error
+	}
+	ch := make(chan accepted, 1)
+	go func() {
+		c, err := ln.Accept()
+		ch <- accepted{c, err}
+	}()
+	c, err := n.client.DialTCP(ctx, netip.AddrPort{}, ln.Addr().(*net.TCPAddr).AddrPort())
+	if err != nil {
+		tb.Fatalf("dial: %v", err)
+	}
+	a := <-ch
+	if a.err != nil {
+		tb.Fatalf("accept: %v", a.err)
+	}
+	return c, a.c
+}
+
+// BenchmarkBulkPipe moves b.N·64 KiB over one connection between two
+// stacks on the wall clock, with blocking Read and Write, and reports
+// throughput and allocations per data segment.
+func BenchmarkBulkPipe(b *testing.B) {
+	for _, m := range mtus {
+		b.Run(m.name, func(b *testing.B) { benchBulkPipe(b, m.mtu) })
+	}
+}
+
+func benchBulkPipe(b *testing.B, mtu int) {
+	n := newRealNet(b, mtu)
+	ln, err := n.server.ListenTCP(netip.AddrPortFrom(serverAddr.Addr(), 5001), 8)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	c, s := n.dial(b, ln)
+	defer c.Close()
+	total := int64(b.N) * chunk
+	done := make(chan error, 1)
+	go func() {
+		defer s.Close()
+		buf := make([]byte, 256<<10)
+		var got int64
+		for got < total {
+			k, err := s.Read(buf)
+			got += int64(k)
+			if err != nil {
+				if errors.Is(err, io.EOF) && got == total {
+					break
+				}
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	wbuf := make([]byte, chunk)
+	segs0 := n.up.Counters().Sent
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	b.SetBytes(chunk)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := c.Write(wbuf); err != nil {
+			b.Fatalf("write: %v", err)
+		}
+	}
+	if err := <-done; err != nil {
+		b.Fatalf("read: %v", err)
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&ms1)
+	segs := n.up.Counters().Sent - segs0
+	allocs := float64(ms1.Mallocs - ms0.Mallocs)
+	b.ReportMetric(allocs/float64(segs), "allocs/seg")
+	b.ReportMetric(allocs/(float64(total)/1e6), "allocs/MB")
+}

@@ -257,6 +257,12 @@ func (p *Proto) listenerAt(a netip.AddrPort) *Listener {
 // when there is none. pktID names the packet in drop events.
 func (p *Proto) Input(src, dst netip.Addr, b []byte, pktID uint64) {
 	p.counters.InSegs++
+	if len(b) < headerLen {
+		p.counters.InErrs++
+		p.counters.DropMalformed++
+		p.drop(nil, "DropMalformed", "truncated header", pktID)
+		return
+	}
 	if !checksumOK(src, dst, b) {
 		p.counters.InErrs++
 		p.counters.InCsumErrors++

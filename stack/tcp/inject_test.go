@@ -1,0 +1,345 @@
+package tcp
+
+import (
+	"errors"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const peerISN = 1000
+
+// handshake opens a connection to the DUT's listener by injection and
+// returns the accepted Conn and the DUT's ISS.
+func (j *inj) handshake(opts options) (*Conn, uint32) {
+	j.t.Helper()
+	l, err := j.h.p.Listen(j.me, 4, nil)
+	if err != nil {
+		j.t.Fatal(err)
+	}
+	j.send(segSpec{seq: peerISN, flags: flagSYN, wnd: 65535, opts: opts})
+	sa := j.next()
+	if sa.flags != flagSYN|flagACK || sa.ack != peerISN+1 {
+		j.t.Fatalf("SYN-ACK: %v", sa)
+	}
+	iss := uint32(sa.seq)
+	j.send(segSpec{seq: peerISN + 1, ack: iss + 1, flags: flagACK, wnd: 65535})
+	j.none()
+	c, err := l.Accept()
+	if err != nil {
+		j.t.Fatal(err)
+	}
+	return c, iss
+}
+
+func TestInjectHandshakeMSS(t *testing.T) {
+	j := newInj(t, Config{})
+	c, _ := j.handshake(options{hasMSS: true, mss: 536})
+	if c.Info().MSS != 536 || c.Info().SACK || c.Info().Timestamps || c.Info().SndWScale != -1 {
+		t.Fatalf("%+v", c.Info())
+	}
+	c.Write(make([]byte, 2000))
+	s := j.next()
+	if len(s.payload) != 536 {
+		t.Fatalf("first segment %d bytes", len(s.payload))
+	}
+}
+
+func TestInjectRSTRules(t *testing.T) {
+	j := newInj(t, Config{})
+	c, iss := j.handshake(options{})
+	// RST in window but not at RCV.NXT: challenge ACK (RFC 5961 §3.2).
+	j.send(segSpec{seq: peerISN + 100, flags: flagRST})
+	ack := j.expect(flagACK, iss+1, peerISN+1)
+	if ack.why != whyChallengeAck || c.State() != Established {
+		t.Fatalf("%v, state %v", ack, c.State())
+	}
+	// RST outside the window: silently dropped.
+	j.send(segSpec{seq: peerISN + 1 + 1<<20, flags: flagRST})
+	j.none()
+	// SYN in ESTABLISHED: challenge ACK (RFC 5961 §4.2).
+	j.send(segSpec{seq: peerISN + 1, flags: flagSYN, wnd: 100})
+	j.expect(flagACK, iss+1, peerISN+1)
+	// Exact RST: reset.
+	j.send(segSpec{seq: peerISN + 1, flags: flagRST})
+	j.none()
+	if c.State() != Closed {
+		t.Fatalf("state %v", c.State())
+	}
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("read: %v", err)
+	}
+	if got := j.h.p.Counters(); got.ChallengeACKs != 2 || got.EstabResets != 1 {
+		t.Fatalf("%+v", got)
+	}
+}
+
+func TestInjectChallengeACKRateLimit(t *testing.T) {
+	j := newInj(t, Config{})
+	j.h.tracing = false
+	_, _ = j.handshake(options{})
+	for i := 0; i < challengeACKLimit+5; i++ {
+		j.send(segSpec{seq: peerISN + 50, flags: flagRST})
+	}
+	if got := j.h.p.Counters(); got.ChallengeACKs != challengeACKLimit || got.DropChallengeLimit != 5 {
+		t.Fatalf("%d challenge ACKs, %d limited", got.ChallengeACKs, got.DropChallengeLimit)
+	}
+	j.h.out = nil
+	j.w.clk.advance(time.Second)
+	j.send(segSpec{seq: peerISN + 50, flags: flagRST})
+	j.next()
+}
+
+func TestInjectNoSocket(t *testing.T) {
+	j := newInj(t, Config{})
+	// SYN to a closed port: RST|ACK with ack = seq+1.
+	j.send(segSpec{seq: 5, flags: flagSYN})
+	j.expect(flagRST|flagACK, 0, 6)
+	// ACK to a closed port: RST with seq = the ACK.
+	j.send(segSpec{seq: 5, ack: 777, flags: flagACK, payload: []byte("abc")})
+	j.expect(flagRST, 777, 0)
+	// RST to a closed port: nothing.
+	j.send(segSpec{seq: 5, flags: flagRST})
+	j.none()
+	// A stray ACK to a listener: RST.
+	j.h.p.Listen(j.me, 1, nil)
+	j.send(segSpec{seq: 5, ack: 999, flags: flagACK})
+	j.expect(flagRST, 999, 0)
+	if got := j.h.p.Counters(); got.OutRsts != 3 || got.DropNoSocket != 4 {
+		t.Fatalf("%+v", got)
+	}
+}
+
+func TestInjectBadSegments(t *testing.T) {
+	j := newInj(t, Config{})
+	j.h.p.Listen(j.me, 1, nil)
+	j.send(segSpec{seq: 5, flags: flagSYN, badChecksum: true})
+	j.send(segSpec{seq: 5, flags: flagSYN, rawOptions: []byte{2, 9, 0, 0}}) // MSS with bad length
+	j.h.p.Input(j.peer.Addr(), j.me.Addr(), []byte{1, 2, 3}, 0)
+	j.none()
+	got := j.h.p.Counters()
+	if got.InErrs != 3 || got.InCsumErrors != 1 || got.DropMalformed != 2 {
+		t.Fatalf("%+v", got)
+	}
+	var drops int
+	for _, ev := range j.h.events {
+		if ev.Kind == 5 {
+			drops++
+		}
+	}
+	if drops != 3 {
+		t.Fatalf("%d drop events", drops)
+	}
+}
+
+func TestInjectOutOfWindowAndAck(t *testing.T) {
+	j := newInj(t, Config{})
+	c, iss := j.handshake(options{})
+	// Data far beyond the window: ACK, dropped.
+	j.send(segSpec{seq: peerISN + 1 + 1<<20, ack: iss + 1, flags: flagACK, payload: []byte("x")})
+	j.expect(flagACK, iss+1, peerISN+1)
+	// ACK of data never sent: ACK, dropped (RFC 9293 §3.10.7.4).
+	j.send(segSpec{seq: peerISN + 1, ack: iss + 1000, flags: flagACK, payload: []byte("y")})
+	j.expect(flagACK, iss+1, peerISN+1)
+	if c.Buffered() != 0 {
+		t.Fatal("accepted data with a bad ACK")
+	}
+	// In-order data with a good ACK: delayed ACK after 40 ms.
+	j.send(segSpec{seq: peerISN + 1, ack: iss + 1, flags: flagACK | flagPSH, payload: []byte("hello"), wnd: 1000})
+	j.none()
+	j.w.clk.advance(39 * time.Millisecond)
+	j.none()
+	j.w.clk.advance(2 * time.Millisecond)
+	a := j.expect(flagACK, iss+1, peerISN+6)
+	if a.why != whyDelayedAck {
+		t.Fatalf("%v", a)
+	}
+	// Two full segments: ACK at once.
+	big := make([]byte, 1460)
+	j.send(segSpec{seq: peerISN + 6, ack: iss + 1, flags: flagACK, payload: big, wnd: 1000})
+	j.none()
+	j.send(segSpec{seq: peerISN + 6 + 1460, ack: iss + 1, flags: flagACK, payload: big, wnd: 1000})
+	j.expect(flagACK, iss+1, peerISN+6+2920)
+	// Out of order: immediate duplicate ACK.
+	j.send(segSpec{seq: peerISN + 6 + 2920 + 100, ack: iss + 1, flags: flagACK, payload: []byte("z"), wnd: 1000})
+	d := j.expect(flagACK, iss+1, peerISN+6+2920)
+	if d.why != whyDupAck {
+		t.Fatalf("%v", d)
+	}
+}
+
+func TestInjectSACKBlocks(t *testing.T) {
+	j := newInj(t, Config{NoTimestamps: true})
+	_, iss := j.handshake(options{sackPerm: true})
+	base := uint32(peerISN + 1)
+	for _, off := range []uint32{100, 300, 500} {
+		j.send(segSpec{seq: base + off, ack: iss + 1, flags: flagACK, payload: make([]byte, 50), wnd: 1000})
+	}
+	j.next()
+	j.next()
+	s := j.next()
+	want := []sackBlock{{Left: 1101 + 500 - 100, Right: 1101 + 550 - 100}}
+	_ = want
+	if s.opts.nsack != 3 || uint32(s.opts.sack[0].Left) != base+500 || uint32(s.opts.sack[1].Left) != base+300 {
+		t.Fatalf("SACK blocks %+v", s.opts.sack[:s.opts.nsack])
+	}
+	// Fill the gaps: one ACK covers everything.
+	j.send(segSpec{seq: base, ack: iss + 1, flags: flagACK, payload: make([]byte, 550), wnd: 1000})
+	a := j.expect(flagACK, iss+1, base+550)
+	if a.opts.nsack != 0 {
+		t.Fatalf("%+v", a.opts)
+	}
+}
+
+func TestInjectTimeWait(t *testing.T) {
+	j := newInj(t, Config{MSL: time.Second})
+	c, iss := j.handshake(options{})
+	c.Close()
+	j.expect(flagFIN|flagACK, iss+1, peerISN+1)
+	j.send(segSpec{seq: peerISN + 1, ack: iss + 2, flags: flagFIN | flagACK, wnd: 1000})
+	j.expect(flagACK, iss+2, peerISN+2)
+	if c.State() != TimeWait {
+		t.Fatalf("%v", c.State())
+	}
+	// A retransmitted FIN is ACKed again and restarts the timer.
+	j.w.clk.advance(1500 * time.Millisecond)
+	j.send(segSpec{seq: peerISN + 1, ack: iss + 2, flags: flagFIN | flagACK, wnd: 1000})
+	j.expect(flagACK, iss+2, peerISN+2)
+	j.w.clk.advance(1900 * time.Millisecond)
+	if c.State() != TimeWait {
+		t.Fatalf("timer not restarted: %v", c.State())
+	}
+	// A new SYN with a higher sequence number recycles it (RFC 6191).
+	j.send(segSpec{seq: peerISN + 100000, flags: flagSYN, wnd: 1000})
+	sa := j.next()
+	if sa.flags != flagSYN|flagACK || sa.ack != peerISN+100001 {
+		t.Fatalf("%v", sa)
+	}
+	if j.h.p.Counters().TimeWaitRecycled != 1 {
+		t.Fatal("not recycled")
+	}
+}
+
+func TestInjectTimeWaitExpires(t *testing.T) {
+	j := newInj(t, Config{MSL: time.Second})
+	c, iss := j.handshake(options{})
+	c.Close()
+	j.next()
+	j.send(segSpec{seq: peerISN + 1, ack: iss + 2, flags: flagFIN | flagACK, wnd: 1000})
+	j.next()
+	j.w.clk.advance(1999 * time.Millisecond)
+	if c.State() != TimeWait {
+		t.Fatal(c.State())
+	}
+	j.w.clk.advance(2 * time.Millisecond)
+	if c.State() != Closed || j.h.p.NumConns() != 0 {
+		t.Fatal(c.State())
+	}
+}
+
+func TestInjectPAWS(t *testing.T) {
+	j := newInj(t, Config{})
+	c, iss := j.handshake(options{hasTS: true, tsVal: 5000})
+	if !c.Info().Timestamps {
+		t.Fatal("timestamps not negotiated")
+	}
+	ts := options{hasTS: true, tsVal: 5001}
+	j.send(segSpec{seq: peerISN + 1, ack: iss + 1, flags: flagACK, opts: ts, payload: []byte("a"), wnd: 1000})
+	old := options{hasTS: true, tsVal: 4000}
+	j.send(segSpec{seq: peerISN + 2, ack: iss + 1, flags: flagACK, opts: old, payload: []byte("b"), wnd: 1000})
+	a := j.expect(flagACK, iss+1, peerISN+2)
+	if a.why != whyPAWS || a.opts.tsEcr != 5001 || c.Buffered() != 1 || j.h.p.Counters().DropPAWS != 1 {
+		t.Fatalf("%v ecr %d buffered %d", a, a.opts.tsEcr, c.Buffered())
+	}
+}
+
+func TestInjectSynSent(t *testing.T) {
+	j := newInj(t, Config{})
+	c, err := j.h.p.Connect(j.me, j.peer, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	syn := j.next()
+	iss := uint32(syn.seq)
+	// A bad ACK: RST with seq = the ACK.
+	j.send(segSpec{src: j.peer, dst: j.me, seq: 1, ack: iss + 50, flags: flagSYN | flagACK})
+	j.expect(flagRST, iss+50, 0)
+	// A RST without ACK: ignored.
+	j.send(segSpec{src: j.peer, dst: j.me, seq: 1, flags: flagRST})
+	j.none()
+	if c.State() != SynSent {
+		t.Fatal(c.State())
+	}
+	// Simultaneous open: a SYN → SYN_RECEIVED and a SYN-ACK.
+	j.send(segSpec{src: j.peer, dst: j.me, seq: 7000, flags: flagSYN, wnd: 1000, opts: options{hasMSS: true, mss: 1000}})
+	sa := j.expect(flagSYN|flagACK, iss, 7001)
+	_ = sa
+	if c.State() != SynReceived {
+		t.Fatal(c.State())
+	}
+	// The peer's SYN-ACK completes it.
+	j.send(segSpec{src: j.peer, dst: j.me, seq: 7000, ack: iss + 1, flags: flagSYN | flagACK, wnd: 1000})
+	if c.State() != Established {
+		t.Fatal(c.State())
+	}
+}
+
+func TestSimultaneousOpen(t *testing.T) {
+	w, a, b := pair(Config{})
+	w.keepLog = true
+	ca, err := a.p.Connect(ap("10.0.0.1:5000"), ap("10.0.0.2:6000"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := b.p.Connect(ap("10.0.0.2:6000"), ap("10.0.0.1:5000"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.clk.advance(100 * time.Millisecond)
+	if ca.State() != Established || cb.State() != Established {
+		t.Fatalf("%v %v", ca.State(), cb.State())
+	}
+	ca.Write([]byte("ping"))
+	w.clk.advance(100 * time.Millisecond)
+	buf := make([]byte, 10)
+	if n, _ := cb.Read(buf); string(buf[:n]) != "ping" {
+		t.Fatalf("%q", buf[:n])
+	}
+	if len(w.log) < 4 {
+		t.Fatal(len(w.log))
+	}
+}
+
+func TestListenBacklog(t *testing.T) {
+	j := newInj(t, Config{SynBacklog: 2})
+	l, _ := j.h.p.Listen(j.me, 1, nil)
+	for i := 0; i < 3; i++ {
+		j.send(segSpec{src: ap("10.0.0.9:" + string(rune('1'+i)) + "000"), seq: 10, flags: flagSYN})
+	}
+	if syn, _ := l.QueueLens(); syn != 2 || j.h.p.Counters().DropSynQueueFull != 1 {
+		t.Fatalf("syn queue %d, %+v", syn, j.h.p.Counters())
+	}
+	// Complete the first; the accept queue (backlog 1) is then full.
+	sa := j.next()
+	j.send(segSpec{src: ap("10.0.0.9:1000"), seq: 11, ack: uint32(sa.seq) + 1, flags: flagACK})
+	sa2 := j.next()
+	j.send(segSpec{src: ap("10.0.0.9:2000"), seq: 11, ack: uint32(sa2.seq) + 1, flags: flagACK})
+	if syn, acc := l.QueueLens(); syn != 1 || acc != 1 || j.h.p.Counters().DropListenOverflow != 1 {
+		t.Fatalf("queues %d %d %+v", syn, acc, j.h.p.Counters())
+	}
+	if !l.Readable() {
+		t.Fatal("not readable")
+	}
+	// Close resets both children.
+	j.h.out = nil
+	l.Close()
+	if n := len(j.h.out); n != 2 || j.h.p.NumConns() != 0 {
+		t.Fatalf("%d RSTs, %d conns", n, j.h.p.NumConns())
+	}
+	if _, err := j.h.p.Listen(j.me, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.h.p.Listen(ap("0.0.0.0:80"), 1, nil); !errors.Is(err, syscall.EADDRINUSE) {
+		t.Fatal(err)
+	}
+}

@@ -229,7 +229,10 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 	if n < avail && n < mss && !force && !retrans {
 		// Sender SWS avoidance (RFC 9293 §3.8.6.2.1): a partial
 		// segment only if it is at least half the largest window seen.
-		if n == 0 || uint32(n) < c.maxSndWnd/2 {
+		// With nothing in flight a partial segment may go at once, as
+		// Linux does; otherwise a window that is not a multiple of the
+		// MSS could never be filled.
+		if n == 0 || (uint32(n) < c.maxSndWnd/2 && inflight > 0) {
 			return false
 		}
 	}

@@ -1,0 +1,183 @@
+package tcp
+
+import (
+	"bytes"
+	"errors"
+	"math/rand/v2"
+	"syscall"
+	"testing"
+	"time"
+
+	"stacklab/stack/tcp/seqnum"
+)
+
+func TestWraparound(t *testing.T) {
+	for _, start := range []uint32{0xffffffff, 0xffffffff - 3000, 0x7fffffff} {
+		w, cl, sv := pair(Config{})
+		cl.p.isnHook = func() seqnum.Value { return seqnum.Value(start) }
+		sv.p.isnHook = func() seqnum.Value { return seqnum.Value(start - 10) }
+		c, s, _ := dial(t, w, cl, sv, nil)
+		w.filter = impair(rand.New(rand.NewPCG(uint64(start), 1)), 0.05)
+		a := &pumpEnd{c: c, out: pattern(200_000, 5)}
+		b := &pumpEnd{c: s, out: pattern(150_000, 6)}
+		pump(t, w, a, b, true, 10*time.Minute)
+		if !bytes.Equal(b.in.Bytes(), pattern(200_000, 5)) || !bytes.Equal(a.in.Bytes(), pattern(150_000, 6)) {
+			t.Fatalf("start %#x: mismatch %d %d", start, b.in.Len(), a.in.Len())
+		}
+	}
+}
+
+func TestZeroWindow(t *testing.T) {
+	w, cl, sv := pair(Config{})
+	w.keepLog = true
+	c, s, _ := dial(t, w, cl, sv, &SockOpts{RecvBuffer: 8192})
+	msg := pattern(40_000, 7)
+	n, _ := c.Write(msg)
+	if n != len(msg) {
+		t.Fatal(n)
+	}
+	w.clk.advance(20 * time.Second)
+	if s.Buffered() != 8192 {
+		t.Fatalf("buffered %d", s.Buffered())
+	}
+	probes := cl.p.Counters().ZeroWindowProbes
+	if probes < 3 || probes > 8 {
+		t.Fatalf("%d zero-window probes in 20 s", probes)
+	}
+	// The probes back off.
+	var at []time.Duration
+	for _, l := range w.log {
+		if l.why == whyZeroWindowProbe {
+			at = append(at, l.at)
+		}
+	}
+	if len(at) >= 3 && at[2]-at[1] <= at[1]-at[0] {
+		t.Fatalf("no backoff: %v", at)
+	}
+	if c.State() != Established {
+		t.Fatal(c.State())
+	}
+	// The application drains: a window update reopens the flow.
+	var got bytes.Buffer
+	buf := make([]byte, 4096)
+	for i := 0; i < 1000 && got.Len() < len(msg); i++ {
+		for {
+			n, err := s.Read(buf)
+			if err != nil {
+				break
+			}
+			got.Write(buf[:n])
+		}
+		w.clk.advance(10 * time.Millisecond)
+	}
+	if !bytes.Equal(got.Bytes(), msg) {
+		t.Fatalf("got %d bytes", got.Len())
+	}
+	var updates int
+	for _, l := range w.log {
+		if l.why == whyWindowUpdate {
+			updates++
+		}
+	}
+	if updates == 0 {
+		t.Fatal("no window update")
+	}
+}
+
+func TestKeepAliveDeadPeer(t *testing.T) {
+	w, cl, sv := pair(Config{})
+	c, _, _ := dial(t, w, cl, sv, nil)
+	c.SetKeepAlive(true, 10*time.Second, 2*time.Second, 3)
+	// A live peer answers: the connection survives a long idle time.
+	w.clk.advance(5 * time.Minute)
+	if c.State() != Established || cl.p.Counters().KeepAliveProbes < 20 {
+		t.Fatalf("%v, %d probes", c.State(), cl.p.Counters().KeepAliveProbes)
+	}
+	// The peer dies.
+	w.filter = func(h *host, seg []byte, why string) verdict { return verdict{drop: true} }
+	before := cl.p.Counters().KeepAliveProbes
+	w.clk.advance(10*time.Second + 3*2*time.Second + time.Second)
+	if c.State() != Closed {
+		t.Fatalf("%v", c.State())
+	}
+	if got := cl.p.Counters().KeepAliveProbes - before; got != 3 {
+		t.Fatalf("%d probes", got)
+	}
+	if err := c.Err(); !errors.Is(err, syscall.ETIMEDOUT) {
+		t.Fatal(err)
+	}
+}
+
+func TestNagle(t *testing.T) {
+	for _, nodelay := range []bool{false, true} {
+		w, cl, sv := pair(Config{})
+		w.keepLog = true
+		c, s, _ := dial(t, w, cl, sv, &SockOpts{NoDelay: nodelay})
+		w.log = nil
+		for _, b := range []string{"a", "b", "c", "d"} {
+			c.Write([]byte(b))
+		}
+		w.clk.advance(time.Second)
+		var data int
+		for _, l := range w.log {
+			if l.from == "client" && len(parseOut(t, l).payload) > 0 {
+				data++
+			}
+		}
+		want := 2
+		if nodelay {
+			want = 4
+		}
+		if data != want {
+			t.Fatalf("nodelay %v: %d data segments", nodelay, data)
+		}
+		buf := make([]byte, 10)
+		if n, _ := s.Read(buf); string(buf[:n]) != "abcd" {
+			t.Fatalf("%q", buf[:n])
+		}
+	}
+}
+
+func TestEphemeralDeterministic(t *testing.T) {
+	ports := func() []uint16 {
+		_, cl, _ := pair(Config{})
+		var p []uint16
+		for i := 0; i < 5; i++ {
+			c, err := cl.p.Connect(netip0(), ap("10.0.0.2:80"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p = append(p, c.Tuple().Local.Port())
+		}
+		return p
+	}
+	a, b := ports(), ports()
+	for i := range a {
+		if a[i] != b[i] || a[i] < ephemeralFirst {
+			t.Fatalf("%v vs %v", a, b)
+		}
+	}
+}
+
+func TestISNDiffersPerTuple(t *testing.T) {
+	_, cl, _ := pair(Config{})
+	c1, _ := cl.p.Connect(ap("10.0.0.1:1000"), ap("10.0.0.2:80"), nil)
+	c2, _ := cl.p.Connect(ap("10.0.0.1:1001"), ap("10.0.0.2:80"), nil)
+	if c1.iss == c2.iss {
+		t.Fatal("same ISN for two tuples")
+	}
+	if _, err := cl.p.Connect(ap("10.0.0.1:1000"), ap("10.0.0.2:80"), nil); !errors.Is(err, syscall.EADDRINUSE) {
+		t.Fatal(err)
+	}
+}
+
+func TestIdleConnMemory(t *testing.T) {
+	w, cl, sv := pair(Config{})
+	c, s, _ := dial(t, w, cl, sv, nil)
+	c.Write([]byte("hello"))
+	w.clk.advance(time.Second)
+	s.Read(make([]byte, 10))
+	if c.sndBuf.buf != nil || s.rcvBuf.buf != nil {
+		t.Fatal("buffers held by an idle connection")
+	}
+}

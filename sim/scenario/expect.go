@@ -36,6 +36,7 @@ type Expectation struct {
 }
 
 // Pattern matches packets, tcpdump-like: "client > server [S.] ack 1",
+// "[F*]" (FIN with any other flags),
 // "[P.] len 5", "* > server:80 tcp", "client > server icmp echo". Empty
 // fields match anything.
 type Pattern struct {
@@ -121,7 +122,10 @@ func ParsePattern(s string, hosts []string) (*Pattern, error) {
 			if f == "*" {
 				continue
 			}
-			for _, c := range f {
+			for i, c := range f {
+				if c == '*' && i == len(f)-1 && i > 0 {
+					continue
+				}
 				if !strings.ContainsRune("FSRPUEW.", c) {
 					return nil, fmt.Errorf("flags %s: %q is not a TCP flag; use S F R P U E W and . for ACK, as tcpdump prints them", t, c)
 				}
@@ -219,7 +223,7 @@ func (p *Pattern) match(s *pktSummary, addr func(string) netip.Addr, diffs []fie
 		diffs = append(diffs, fieldDiff{"proto", p.Proto, s.Proto})
 		return diffs
 	}
-	if p.Flags != "" && p.Flags != s.Flags {
+	if p.Flags != "" && !flagsMatch(p.Flags, s.Flags) {
 		diffs = append(diffs, fieldDiff{"flags", "[" + p.Flags + "]", "[" + s.Flags + "]"})
 	}
 	if p.ICMP != "" && p.ICMP != s.ICMP {
@@ -241,6 +245,20 @@ func (p *Pattern) match(s *pktSummary, addr func(string) netip.Addr, diffs []fie
 		diffs = append(diffs, fieldDiff{"win", fmt.Sprint(*p.Win), fmt.Sprint(s.Win)})
 	}
 	return diffs
+}
+
+// flagsMatch compares a pattern's flags with a packet's: exactly, or,
+// with a trailing "*" ("F*"), the packet has at least those flags.
+func flagsMatch(want, got string) bool {
+	if w, ok := strings.CutSuffix(want, "*"); ok {
+		for _, c := range w {
+			if !strings.ContainsRune(got, c) {
+				return false
+			}
+		}
+		return true
+	}
+	return want == got
 }
 
 var socketFields = []string{"state", "cwnd", "ssthresh", "srtt", "rttvar", "rto", "mss", "snd_wnd", "rcv_wnd", "retransmits", "rtos", "fast_retransmits", "bytes_sent", "bytes_acked", "bytes_received", "congestion"}

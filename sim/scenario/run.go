@@ -124,7 +124,7 @@ type runner struct {
 	recent   [recentN]string
 	nrecent  int
 	failures []*Failure
-	sink     sink
+	sink     *capSink
 	faultN   []int
 }
 
@@ -146,15 +146,14 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 	for _, h := range sc.Hosts {
 		r.names[h.Addr.Addr()] = h.Name
 	}
-	snk, err := newSink(sc, opts, seed, r.names)
+	r.net = sim.NewNetwork(sim.NetworkOptions{Seed: seed, Observer: (*hub)(r), Tap: (*hub)(r)})
+	r.clock = r.net.Clock()
+	r.start = r.clock.Now()
+	snk, err := newSink(sc, opts, seed, r.start, r.names)
 	if err != nil {
 		return nil, err
 	}
 	r.sink = snk
-	r.net = sim.NewNetwork(sim.NetworkOptions{Seed: seed, Observer: (*hub)(r), Tap: (*hub)(r)})
-	r.clock = r.net.Clock()
-	r.start = r.clock.Now()
-	snk.start(r.start)
 	for _, h := range sc.Hosts {
 		st := r.net.AddHost(h.Name, stack.Options{TCP: h.TCP, TTL: h.TTL})
 		r.hosts[h.Name] = &hostRT{h: h, st: st, received: map[int][]byte{}, lastFrom: map[int]netip.AddrPort{}}

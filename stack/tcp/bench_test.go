@@ -7,7 +7,7 @@ import (
 
 // bulk moves n bytes client → server through the fake net and returns
 // the bytes received.
-func bulk(tb testing.TB, w *wire, c, s *Conn, n int, chunk []byte, rbuf []byte) int {
+func bulk(tb testing.TB, w *fnet, c, s *Conn, n int, chunk []byte, rbuf []byte) int {
 	sent, got := 0, 0
 	for got < n {
 		for sent < n {

@@ -61,7 +61,7 @@ func (e *pumpEnd) step(t testing.TB, closeAfter bool) {
 	}
 }
 
-func pump(t testing.TB, w *wire, a, b *pumpEnd, closeAfter bool, limit time.Duration) {
+func pump(t testing.TB, w *fnet, a, b *pumpEnd, closeAfter bool, limit time.Duration) {
 	t.Helper()
 	end := w.clk.now.Add(limit)
 	for w.clk.now.Before(end) {
@@ -84,7 +84,7 @@ func TestHandshakeOptions(t *testing.T) {
 		t.Fatalf("handshake took %d segments", len(w.log))
 	}
 	syn := parseOut(t, w.log[0])
-	if syn.flags != flagSYN || !syn.opts.hasMSS || syn.opts.mss != 1460 || !syn.opts.sackPerm || !syn.opts.hasTS || !syn.opts.hasWScale {
+	if syn.flags != flagSYN || !syn.opts.HasMSS || syn.opts.MSS != 1460 || !syn.opts.SACKPermitted || !syn.opts.HasTS || !syn.opts.HasWScale {
 		t.Fatalf("SYN %v opts %+v", syn, syn.opts)
 	}
 	synack := parseOut(t, w.log[1])
@@ -163,7 +163,7 @@ func TestRefused(t *testing.T) {
 	}
 }
 
-func closeAll(t *testing.T, w *wire, c, s *Conn, first, second *Conn, gap time.Duration) {
+func closeAll(t *testing.T, w *fnet, c, s *Conn, first, second *Conn, gap time.Duration) {
 	t.Helper()
 	first.Close()
 	w.clk.advance(gap)

@@ -13,6 +13,7 @@ import (
 
 	"stacklab/stack/core"
 	"stacklab/stack/tcp/seqnum"
+	wirefmt "stacklab/stack/wire"
 )
 
 // ---- virtual clock ----
@@ -102,7 +103,7 @@ type verdict struct {
 }
 
 type pkt struct {
-	w        *wire
+	w        *fnet
 	buf      []byte
 	n        int
 	src, dst netip.Addr
@@ -119,8 +120,8 @@ func (p *pkt) deliver() {
 	p.w.free = append(p.w.free, p)
 }
 
-// wire joins hosts with a fixed delay and a programmable filter.
-type wire struct {
+// fnet joins hosts with a fixed delay and a programmable filter.
+type fnet struct {
 	clk       *vclock
 	hosts     map[netip.Addr]*host
 	delay     time.Duration
@@ -140,7 +141,7 @@ type logged struct {
 
 type host struct {
 	name    string
-	w       *wire
+	w       *fnet
 	addr    netip.Addr
 	mtu     int
 	rnd     *rand.Rand
@@ -210,7 +211,7 @@ func (h *host) Output(local, remote netip.Addr, seg []byte, why string) {
 	}
 }
 
-func (w *wire) get() *pkt {
+func (w *fnet) get() *pkt {
 	if n := len(w.free); n > 0 {
 		p := w.free[n-1]
 		w.free = w.free[:n-1]
@@ -221,11 +222,11 @@ func (w *wire) get() *pkt {
 	return p
 }
 
-func newWire() *wire {
-	return &wire{clk: newClock(), hosts: map[netip.Addr]*host{}, delay: 5 * time.Millisecond}
+func newWire() *fnet {
+	return &fnet{clk: newClock(), hosts: map[netip.Addr]*host{}, delay: 5 * time.Millisecond}
 }
 
-func (w *wire) addHost(name, addr string, seed uint64, cfg Config) *host {
+func (w *fnet) addHost(name, addr string, seed uint64, cfg Config) *host {
 	h := &host{name: name, w: w, addr: netip.MustParseAddr(addr), mtu: 1500, rnd: rand.New(rand.NewPCG(seed, seed+1))}
 	h.p = New(h, cfg)
 	w.hosts[h.addr] = h
@@ -233,7 +234,7 @@ func (w *wire) addHost(name, addr string, seed uint64, cfg Config) *host {
 }
 
 // pair returns a wire with a client (10.0.0.1) and a server (10.0.0.2).
-func pair(cfg Config) (*wire, *host, *host) {
+func pair(cfg Config) (*fnet, *host, *host) {
 	w := newWire()
 	return w, w.addHost("client", "10.0.0.1", 1, cfg), w.addHost("server", "10.0.0.2", 2, cfg)
 }
@@ -242,7 +243,7 @@ func ap(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 
 // dial connects client to server:80 through a listener and returns both
 // ends once established.
-func dial(t testing.TB, w *wire, cl, sv *host, o *SockOpts) (*Conn, *Conn, *Listener) {
+func dial(t testing.TB, w *fnet, cl, sv *host, o *SockOpts) (*Conn, *Conn, *Listener) {
 	t.Helper()
 	l, err := sv.p.Listen(ap("0.0.0.0:80"), 16, o)
 	if err != nil {
@@ -317,7 +318,7 @@ type segSpec struct {
 
 func build(s segSpec) []byte {
 	var ob [maxOptionLen]byte
-	ol := encodeOptions(ob[:], &s.opts)
+	ol := encodeOptions(ob[:], &s.opts, s.flags&flagSYN != 0)
 	if s.rawOptions != nil {
 		ol = copy(ob[:], s.rawOptions)
 	}
@@ -331,7 +332,7 @@ func build(s segSpec) []byte {
 	binary.BigEndian.PutUint16(b[14:], s.wnd)
 	copy(b[headerLen:], ob[:ol])
 	copy(b[headerLen+ol:], s.payload)
-	ck := ^fold(checksum(b, pseudoSum(s.src.Addr(), s.dst.Addr(), len(b))))
+	ck := ^wirefmt.Fold(wirefmt.Checksum(b, wirefmt.PseudoHeaderSum(s.src.Addr(), s.dst.Addr(), wirefmt.ProtoTCP, uint16(len(b)))))
 	if s.badChecksum {
 		ck++
 	}
@@ -342,7 +343,7 @@ func build(s segSpec) []byte {
 // inj is a packet-injection harness: one Proto whose output is recorded.
 type inj struct {
 	t    *testing.T
-	w    *wire
+	w    *fnet
 	h    *host
 	peer netip.AddrPort
 	me   netip.AddrPort

@@ -5,53 +5,31 @@ import (
 	"net/netip"
 
 	"stacklab/stack/tcp/seqnum"
+	"stacklab/stack/wire"
 )
 
 // TCP header flag bits (RFC 9293 §3.1).
 const (
-	flagFIN = 1 << 0
-	flagSYN = 1 << 1
-	flagRST = 1 << 2
-	flagPSH = 1 << 3
-	flagACK = 1 << 4
-	flagURG = 1 << 5
+	flagFIN = uint8(wire.TCPFlagFIN)
+	flagSYN = uint8(wire.TCPFlagSYN)
+	flagRST = uint8(wire.TCPFlagRST)
+	flagPSH = uint8(wire.TCPFlagPSH)
+	flagACK = uint8(wire.TCPFlagACK)
 )
 
 const (
-	headerLen    = 20
-	maxOptionLen = 40
-	maxSACKIn    = 4 // SACK blocks kept from one segment
+	headerLen    = wire.TCPMinHeaderLen
+	maxOptionLen = wire.TCPMaxOptionsLen
+	maxSACKIn    = wire.TCPMaxSACKBlocks // SACK blocks kept from one segment
 )
 
-// TCP option kinds (IANA).
-const (
-	optEOL       = 0
-	optNOP       = 1
-	optMSS       = 2
-	optWScale    = 3
-	optSACKPerm  = 4
-	optSACK      = 5
-	optTimestamp = 8
-)
-
-// sackBlock is one SACK block [Left, Right) (RFC 2018 §3).
+// sackBlock is one range [Left, Right) of sequence space (RFC 2018 §3).
 type sackBlock struct {
 	Left, Right seqnum.Value
 }
 
 // options are the TCP options of one segment, parsed or to be encoded.
-type options struct {
-	mss       uint16
-	hasMSS    bool
-	wscale    uint8
-	hasWScale bool
-	sackPerm  bool
-	hasTS     bool
-	tsVal     uint32
-	tsEcr     uint32
-	nsack     int
-	sack      [maxSACKIn]sackBlock
-}
+type options = wire.TCPOptions
 
 // segment is a parsed inbound segment. payload aliases the packet.
 type segment struct {
@@ -79,170 +57,49 @@ func (s *segment) seqLen() seqnum.Size {
 
 func (s *segment) has(f uint8) bool { return s.flags&f != 0 }
 
-// parseSegment validates b as a TCP segment and fills s. It reports false
-// for a malformed header or options; it never panics.
+// parseSegment validates b as a TCP segment with [wire.ParseTCP] and
+// [wire.ParseTCPOptions] and fills s. It reports false for a malformed
+// header or options; it never panics.
 func parseSegment(b []byte, s *segment) bool {
-	if len(b) < headerLen {
+	t, err := wire.ParseTCP(b)
+	if err != nil {
 		return false
 	}
-	off := int(b[12]>>4) * 4
-	if off < headerLen || off > len(b) {
-		return false
-	}
-	s.srcPort = binary.BigEndian.Uint16(b[0:])
-	s.dstPort = binary.BigEndian.Uint16(b[2:])
-	s.seq = seqnum.Value(binary.BigEndian.Uint32(b[4:]))
-	s.ack = seqnum.Value(binary.BigEndian.Uint32(b[8:]))
-	s.flags = b[13]
-	s.wnd = binary.BigEndian.Uint16(b[14:])
-	s.payload = b[off:]
-	return parseOptions(b[headerLen:off], &s.opts)
+	s.srcPort = t.SrcPort()
+	s.dstPort = t.DstPort()
+	s.seq = seqnum.Value(t.Seq())
+	s.ack = seqnum.Value(t.Ack())
+	s.flags = uint8(t.Flags())
+	s.wnd = t.Window()
+	s.payload = t.Payload()
+	return wire.ParseTCPOptions(t.Options(), &s.opts) == nil
 }
 
-// parseOptions parses TCP options (RFC 9293 §3.2). Unknown kinds are
-// skipped; a malformed length makes it report false.
-func parseOptions(b []byte, o *options) bool {
-	*o = options{}
-	for len(b) > 0 {
-		kind := b[0]
-		switch kind {
-		case optEOL:
-			return true
-		case optNOP:
-			b = b[1:]
-			continue
-		}
-		if len(b) < 2 {
-			return false
-		}
-		l := int(b[1])
-		if l < 2 || l > len(b) {
-			return false
-		}
-		v := b[2:l]
-		switch kind {
-		case optMSS:
-			if l != 4 {
-				return false
-			}
-			o.mss, o.hasMSS = binary.BigEndian.Uint16(v), true
-		case optWScale:
-			if l != 3 {
-				return false
-			}
-			o.wscale, o.hasWScale = v[0], true
-		case optSACKPerm:
-			if l != 2 {
-				return false
-			}
-			o.sackPerm = true
-		case optTimestamp:
-			if l != 10 {
-				return false
-			}
-			o.hasTS = true
-			o.tsVal = binary.BigEndian.Uint32(v)
-			o.tsEcr = binary.BigEndian.Uint32(v[4:])
-		case optSACK:
-			if (l-2)%8 != 0 || l == 2 {
-				return false
-			}
-			o.nsack = 0
-			for i := 0; i+8 <= len(v) && o.nsack < maxSACKIn; i += 8 {
-				o.sack[o.nsack] = sackBlock{
-					seqnum.Value(binary.BigEndian.Uint32(v[i:])),
-					seqnum.Value(binary.BigEndian.Uint32(v[i+4:])),
-				}
-				o.nsack++
-			}
-		}
-		b = b[l:]
-	}
-	return true
-}
-
-// encodeOptions writes o into b in the Linux kernel's order and layout
-// (SYN: MSS, SACK-permitted, timestamps, NOP, window scale; otherwise NOP
-// NOP timestamps, NOP NOP SACK) and returns the length, a multiple of 4.
-// b must hold maxOptionLen bytes.
-func encodeOptions(b []byte, o *options) int {
-	n := 0
-	if o.hasMSS {
-		b[0], b[1] = optMSS, 4
-		binary.BigEndian.PutUint16(b[2:], o.mss)
-		n = 4
-	}
-	switch {
-	case o.sackPerm && o.hasTS:
-		b[n], b[n+1] = optSACKPerm, 2
-		n += 2
-	case o.sackPerm:
-		b[n], b[n+1], b[n+2], b[n+3] = optNOP, optNOP, optSACKPerm, 2
-		n += 4
-	case o.hasTS:
-		b[n], b[n+1] = optNOP, optNOP
-		n += 2
-	}
-	if o.hasTS {
-		b[n], b[n+1] = optTimestamp, 10
-		binary.BigEndian.PutUint32(b[n+2:], o.tsVal)
-		binary.BigEndian.PutUint32(b[n+6:], o.tsEcr)
-		n += 10
-	}
-	if o.hasWScale {
-		b[n], b[n+1], b[n+2], b[n+3] = optNOP, optWScale, 3, o.wscale
-		n += 4
-	}
-	if o.nsack > 0 {
-		b[n], b[n+1], b[n+2], b[n+3] = optNOP, optNOP, optSACK, byte(2+8*o.nsack)
-		n += 4
-		for i := 0; i < o.nsack; i++ {
-			binary.BigEndian.PutUint32(b[n:], uint32(o.sack[i].Left))
-			binary.BigEndian.PutUint32(b[n+4:], uint32(o.sack[i].Right))
-			n += 8
-		}
-	}
-	return n
-}
-
-// checksum returns the one's-complement sum of b added to initial,
-// unfolded (RFC 1071).
-func checksum(b []byte, initial uint64) uint64 {
-	s := initial
-	for len(b) >= 8 {
-		v := binary.BigEndian.Uint64(b)
-		s += v >> 32
-		s += v & 0xffffffff
-		b = b[8:]
-	}
-	for len(b) >= 2 {
-		s += uint64(binary.BigEndian.Uint16(b))
-		b = b[2:]
-	}
-	if len(b) == 1 {
-		s += uint64(b[0]) << 8
-	}
-	return s
-}
-
-// fold folds a 64-bit sum to 16 bits.
-func fold(s uint64) uint16 {
-	for s>>16 != 0 {
-		s = s&0xffff + s>>16
-	}
-	return uint16(s)
-}
-
-// pseudoSum is the IPv4 pseudo-header sum for a TCP segment of length n
-// (RFC 9293 §3.1).
-func pseudoSum(src, dst netip.Addr, n int) uint64 {
-	a, d := src.As4(), dst.As4()
-	return uint64(binary.BigEndian.Uint16(a[0:])) + uint64(binary.BigEndian.Uint16(a[2:])) +
-		uint64(binary.BigEndian.Uint16(d[0:])) + uint64(binary.BigEndian.Uint16(d[2:])) +
-		6 + uint64(n)
+// encodeOptions writes o into b (maxOptionLen bytes) in the Linux
+// kernel's order and returns the length, a multiple of 4.
+func encodeOptions(b []byte, o *options, syn bool) int {
+	return wire.EncodeTCPOptions(b, o, syn)
 }
 
 // checksumOK verifies a segment's checksum.
 func checksumOK(src, dst netip.Addr, b []byte) bool {
-	return fold(checksum(b, pseudoSum(src, dst, len(b)))) == 0xffff
+	return wire.TCP(b).IsChecksumValid(src, dst)
+}
+
+// writeHeader fills the fixed header of seg (whose options and payload
+// are in place) and its checksum.
+func writeHeader(seg []byte, srcPort, dstPort uint16, seq, ack seqnum.Value, flags uint8, wnd uint16, hl int) {
+	binary.BigEndian.PutUint16(seg[0:], srcPort)
+	binary.BigEndian.PutUint16(seg[2:], dstPort)
+	binary.BigEndian.PutUint32(seg[4:], uint32(seq))
+	binary.BigEndian.PutUint32(seg[8:], uint32(ack))
+	seg[12] = byte(hl/4) << 4
+	seg[13] = flags
+	binary.BigEndian.PutUint16(seg[14:], wnd)
+	seg[18], seg[19] = 0, 0
+}
+
+// toWire converts a sequence range to a SACK option block.
+func toWire(b sackBlock) wire.SACKBlock {
+	return wire.SACKBlock{Left: uint32(b.Left), Right: uint32(b.Right)}
 }

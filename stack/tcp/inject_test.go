@@ -34,7 +34,7 @@ func (j *inj) handshake(opts options) (*Conn, uint32) {
 
 func TestInjectHandshakeMSS(t *testing.T) {
 	j := newInj(t, Config{})
-	c, _ := j.handshake(options{hasMSS: true, mss: 536})
+	c, _ := j.handshake(options{HasMSS: true, MSS: 536})
 	if c.Info().MSS != 536 || c.Info().SACK || c.Info().Timestamps || c.Info().SndWScale != -1 {
 		t.Fatalf("%+v", c.Info())
 	}
@@ -170,7 +170,7 @@ func TestInjectOutOfWindowAndAck(t *testing.T) {
 
 func TestInjectSACKBlocks(t *testing.T) {
 	j := newInj(t, Config{NoTimestamps: true})
-	_, iss := j.handshake(options{sackPerm: true})
+	_, iss := j.handshake(options{SACKPermitted: true})
 	base := uint32(peerISN + 1)
 	for _, off := range []uint32{100, 300, 500} {
 		j.send(segSpec{seq: base + off, ack: iss + 1, flags: flagACK, payload: make([]byte, 50), wnd: 1000})
@@ -180,13 +180,13 @@ func TestInjectSACKBlocks(t *testing.T) {
 	s := j.next()
 	want := []sackBlock{{Left: 1101 + 500 - 100, Right: 1101 + 550 - 100}}
 	_ = want
-	if s.opts.nsack != 3 || uint32(s.opts.sack[0].Left) != base+500 || uint32(s.opts.sack[1].Left) != base+300 {
-		t.Fatalf("SACK blocks %+v", s.opts.sack[:s.opts.nsack])
+	if s.opts.NSACK != 3 || uint32(s.opts.SACK[0].Left) != base+500 || uint32(s.opts.SACK[1].Left) != base+300 {
+		t.Fatalf("SACK blocks %+v", s.opts.SACK[:s.opts.NSACK])
 	}
 	// Fill the gaps: one ACK covers everything.
 	j.send(segSpec{seq: base, ack: iss + 1, flags: flagACK, payload: make([]byte, 550), wnd: 1000})
 	a := j.expect(flagACK, iss+1, base+550)
-	if a.opts.nsack != 0 {
+	if a.opts.NSACK != 0 {
 		t.Fatalf("%+v", a.opts)
 	}
 }
@@ -239,17 +239,17 @@ func TestInjectTimeWaitExpires(t *testing.T) {
 
 func TestInjectPAWS(t *testing.T) {
 	j := newInj(t, Config{})
-	c, iss := j.handshake(options{hasTS: true, tsVal: 5000})
+	c, iss := j.handshake(options{HasTS: true, TSVal: 5000})
 	if !c.Info().Timestamps {
 		t.Fatal("timestamps not negotiated")
 	}
-	ts := options{hasTS: true, tsVal: 5001}
+	ts := options{HasTS: true, TSVal: 5001}
 	j.send(segSpec{seq: peerISN + 1, ack: iss + 1, flags: flagACK, opts: ts, payload: []byte("a"), wnd: 1000})
-	old := options{hasTS: true, tsVal: 4000}
+	old := options{HasTS: true, TSVal: 4000}
 	j.send(segSpec{seq: peerISN + 2, ack: iss + 1, flags: flagACK, opts: old, payload: []byte("b"), wnd: 1000})
 	a := j.expect(flagACK, iss+1, peerISN+2)
-	if a.why != whyPAWS || a.opts.tsEcr != 5001 || c.Buffered() != 1 || j.h.p.Counters().DropPAWS != 1 {
-		t.Fatalf("%v ecr %d buffered %d", a, a.opts.tsEcr, c.Buffered())
+	if a.why != whyPAWS || a.opts.TSEcr != 5001 || c.Buffered() != 1 || j.h.p.Counters().DropPAWS != 1 {
+		t.Fatalf("%v ecr %d buffered %d", a, a.opts.TSEcr, c.Buffered())
 	}
 }
 
@@ -271,7 +271,7 @@ func TestInjectSynSent(t *testing.T) {
 		t.Fatal(c.State())
 	}
 	// Simultaneous open: a SYN → SYN_RECEIVED and a SYN-ACK.
-	j.send(segSpec{src: j.peer, dst: j.me, seq: 7000, flags: flagSYN, wnd: 1000, opts: options{hasMSS: true, mss: 1000}})
+	j.send(segSpec{src: j.peer, dst: j.me, seq: 7000, flags: flagSYN, wnd: 1000, opts: options{HasMSS: true, MSS: 1000}})
 	sa := j.expect(flagSYN|flagACK, iss, 7001)
 	_ = sa
 	if c.State() != SynReceived {

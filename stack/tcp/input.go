@@ -21,21 +21,21 @@ func (c *Conn) needAck(why string) {
 func (c *Conn) negotiate(s *segment) {
 	cfg := &c.p.cfg
 	mss := defaultMSS
-	if s.opts.hasMSS {
-		mss = int(s.opts.mss)
+	if s.opts.HasMSS {
+		mss = int(s.opts.MSS)
 	}
 	c.mss = max(min(mss, c.rcvMSS), 64)
-	c.wsOK = s.opts.hasWScale && !cfg.NoWindowScale
+	c.wsOK = s.opts.HasWScale && !cfg.NoWindowScale
 	if c.wsOK {
-		c.sndWScale = min(s.opts.wscale, 14) // RFC 7323 §2.3
+		c.sndWScale = min(s.opts.WScale, 14) // RFC 7323 §2.3
 	} else {
 		c.sndWScale, c.rcvWScale = 0, 0
 	}
-	c.tsOK = s.opts.hasTS && !cfg.NoTimestamps
+	c.tsOK = s.opts.HasTS && !cfg.NoTimestamps
 	if c.tsOK {
-		c.tsRecent = s.opts.tsVal
+		c.tsRecent = s.opts.TSVal
 	}
-	c.sackOK = s.opts.sackPerm && !cfg.NoSACK
+	c.sackOK = s.opts.SACKPermitted && !cfg.NoSACK
 	c.cc.SetMSS(c.sendMSS())
 }
 
@@ -74,8 +74,8 @@ func (c *Conn) established() {
 // timeWaitReuse reports whether a SYN may end a TIME_WAIT connection and
 // open a new one (RFC 6191: a higher sequence number or timestamp).
 func (c *Conn) timeWaitReuse(s *segment) bool {
-	if c.tsOK && s.opts.hasTS {
-		return int32(s.opts.tsVal-c.tsRecent) > 0
+	if c.tsOK && s.opts.HasTS {
+		return int32(s.opts.TSVal-c.tsRecent) > 0
 	}
 	return c.rcvNxt.LessThan(s.seq)
 }
@@ -188,7 +188,7 @@ func (c *Conn) input(s *segment) {
 		}
 	}
 	// PAWS (RFC 7323 §5.3).
-	if c.tsOK && s.opts.hasTS && !s.has(flagRST) && int32(s.opts.tsVal-c.tsRecent) < 0 {
+	if c.tsOK && s.opts.HasTS && !s.has(flagRST) && int32(s.opts.TSVal-c.tsRecent) < 0 {
 		p.counters.DropPAWS++
 		p.drop(c, "DropPAWS", "old timestamp", s.pktID)
 		c.sendAck(whyPAWS)
@@ -224,8 +224,8 @@ func (c *Conn) input(s *segment) {
 	c.lastRecv = now
 	c.probes = 0
 	// RFC 7323 §4.3: remember the timestamp to echo.
-	if c.tsOK && s.opts.hasTS && s.seq.LessThanEq(c.lastAckSent) {
-		c.tsRecent = s.opts.tsVal
+	if c.tsOK && s.opts.HasTS && s.seq.LessThanEq(c.lastAckSent) {
+		c.tsRecent = s.opts.TSVal
 	}
 	// Step 2: RST (RFC 5961 §3.2: only an exact match resets).
 	if s.has(flagRST) {

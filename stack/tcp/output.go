@@ -74,9 +74,9 @@ func (c *Conn) dataOptions(o *options) int {
 	*o = options{}
 	n := 0
 	if c.tsOK {
-		o.hasTS = true
-		o.tsVal = c.p.tsNow() + c.tsOffset
-		o.tsEcr = c.tsRecent
+		o.HasTS = true
+		o.TSVal = c.p.tsNow() + c.tsOffset
+		o.TSEcr = c.tsRecent
 		n += 12
 	}
 	if c.sackOK && c.nooo > 0 {
@@ -85,7 +85,7 @@ func (c *Conn) dataOptions(o *options) int {
 			max = 3
 		}
 		c.sackBlocks(o, max)
-		n += 4 + 8*o.nsack
+		n += 4 + 8*o.NSACK
 	}
 	return n
 }
@@ -94,7 +94,7 @@ func (c *Conn) dataOptions(o *options) int {
 // (RFC 2018 §4).
 func (c *Conn) sackBlocks(o *options, max int) {
 	var used [maxOOO]bool
-	for o.nsack < max && o.nsack < c.nooo {
+	for o.NSACK < max && o.NSACK < c.nooo {
 		best := -1
 		for i := 0; i < c.nooo; i++ {
 			if !used[i] && (best < 0 || int32(c.ooo[i].stamp-c.ooo[best].stamp) > 0) {
@@ -102,34 +102,34 @@ func (c *Conn) sackBlocks(o *options, max int) {
 			}
 		}
 		used[best] = true
-		o.sack[o.nsack] = c.ooo[best].sackBlock
-		o.nsack++
+		o.SACK[o.NSACK] = toWire(c.ooo[best].sackBlock)
+		o.NSACK++
 	}
 }
 
 // sendSYN sends (or resends) our SYN or SYN-ACK with its options.
 func (c *Conn) sendSYN(why string, retrans bool) {
 	p := c.p
-	o := options{hasMSS: true, mss: uint16(c.rcvMSS)}
+	o := options{HasMSS: true, MSS: uint16(c.rcvMSS)}
 	if c.state == SynSent {
 		// Active open: offer everything the stack allows.
-		o.hasWScale = !p.cfg.NoWindowScale
-		o.wscale = c.rcvWScale
-		o.sackPerm = !p.cfg.NoSACK
+		o.HasWScale = !p.cfg.NoWindowScale
+		o.WScale = c.rcvWScale
+		o.SACKPermitted = !p.cfg.NoSACK
 		if !p.cfg.NoTimestamps {
-			o.hasTS = true
-			o.tsVal = p.tsNow() + c.tsOffset
+			o.HasTS = true
+			o.TSVal = p.tsNow() + c.tsOffset
 		}
 	} else {
 		// SYN-ACK: answer only what the peer offered (RFC 7323 §1.3,
 		// RFC 2018 §2).
-		o.hasWScale = c.wsOK
-		o.wscale = c.rcvWScale
-		o.sackPerm = c.sackOK
+		o.HasWScale = c.wsOK
+		o.WScale = c.rcvWScale
+		o.SACKPermitted = c.sackOK
 		if c.tsOK {
-			o.hasTS = true
-			o.tsVal = p.tsNow() + c.tsOffset
-			o.tsEcr = c.tsRecent
+			o.HasTS = true
+			o.TSVal = p.tsNow() + c.tsOffset
+			o.TSEcr = c.tsRecent
 		}
 	}
 	flags := uint8(flagSYN)

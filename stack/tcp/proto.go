@@ -10,6 +10,7 @@ import (
 	"stacklab/stack/core"
 	"stacklab/stack/tcp/cc"
 	"stacklab/stack/tcp/seqnum"
+	"stacklab/stack/wire"
 )
 
 // Default values of [Config] fields left zero.
@@ -319,23 +320,14 @@ func (p *Proto) send(t core.Tuple, seq, ack seqnum.Value, flags uint8, wnd uint1
 	b := p.scratch
 	optLen := 0
 	if o != nil {
-		optLen = encodeOptions(b[headerLen:headerLen+maxOptionLen], o)
+		optLen = encodeOptions(b[headerLen:headerLen+maxOptionLen], o, flags&flagSYN != 0)
 	}
 	hl := headerLen + optLen
 	n := hl + copy(b[hl:], d1)
 	n += copy(b[n:], d2)
 	seg := b[:n]
-	binary.BigEndian.PutUint16(seg[0:], t.Local.Port())
-	binary.BigEndian.PutUint16(seg[2:], t.Remote.Port())
-	binary.BigEndian.PutUint32(seg[4:], uint32(seq))
-	binary.BigEndian.PutUint32(seg[8:], uint32(ack))
-	seg[12] = byte(hl/4) << 4
-	seg[13] = flags
-	binary.BigEndian.PutUint16(seg[14:], wnd)
-	seg[16], seg[17] = 0, 0
-	seg[18], seg[19] = 0, 0
-	ck := ^fold(checksum(seg, pseudoSum(t.Local.Addr(), t.Remote.Addr(), n)))
-	binary.BigEndian.PutUint16(seg[16:], ck)
+	writeHeader(seg, t.Local.Port(), t.Remote.Port(), seq, ack, flags, wnd, hl)
+	wire.TCP(seg).SetChecksum(t.Local.Addr(), t.Remote.Addr())
 	p.counters.OutSegs++
 	p.net.Output(t.Local.Addr(), t.Remote.Addr(), seg, why)
 }

@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"stacklab/stack/tcp/sack"
+	"stacklab/stack/tcp/seqnum"
 )
 
 // SACK-based loss recovery (RFC 6675) through the [sack.Scoreboard].
@@ -17,17 +18,17 @@ func (c *Conn) sackUpdate(s *segment) {
 		return
 	}
 	if c.sb == nil {
-		if s.opts.nsack == 0 {
+		if s.opts.NSACK == 0 {
 			return
 		}
 		c.sb = new(sack.Scoreboard)
 		c.sb.Init(c.sndUna, c.sendMSS())
 	}
 	var blocks [maxSACKIn]sack.Block
-	for i := 0; i < s.opts.nsack; i++ {
-		blocks[i] = sack.Block{Start: s.opts.sack[i].Left, End: s.opts.sack[i].Right}
+	for i := 0; i < s.opts.NSACK; i++ {
+		blocks[i] = sack.Block{Start: seqnum.Value(s.opts.SACK[i].Left), End: seqnum.Value(s.opts.SACK[i].Right)}
 	}
-	c.sb.Update(s.ack, c.sndMax, blocks[:s.opts.nsack])
+	c.sb.Update(s.ack, c.sndMax, blocks[:s.opts.NSACK])
 }
 
 // sackLost reports whether the scoreboard deems SND.UNA lost

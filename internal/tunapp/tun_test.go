@@ -35,7 +35,7 @@ const (
 // env is one test's stack on a TUN device in its own namespace.
 type env struct {
 	*App
-	ns  string
+	ns     string
 	capDir string
 }
 

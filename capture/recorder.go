@@ -1,0 +1,469 @@
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+
+	"stacklab/capture/pcapng"
+	"stacklab/capture/trace"
+	"stacklab/stack"
+	"stacklab/stack/core"
+)
+
+// Options configure a [Recorder]. The zero value records nothing to disk
+// and writes no trace; it still tracks summaries if KeepSummaries is set.
+type Options struct {
+	// Dir receives one pcapng file per vantage point,
+	// DIR/HOST-IFNAME.pcapng, created at the NIC's first frame. Empty
+	// writes none. The directory is created if needed.
+	Dir string
+	// Combined, if not empty, is the path of one more pcapng file holding
+	// every frame at every vantage point (one interface each).
+	Combined string
+	// Trace receives the layered trace in Format; nil writes none.
+	Trace  io.Writer
+	Format Format
+	// Scenario, Seed and Version go into each file's comment.
+	Scenario string
+	Seed     uint64
+	Version  string
+	// Start is the time shown as 0 in the trace; zero means the first
+	// frame's or event's time.
+	Start time.Time
+	// Names maps addresses to host names, for the trace ("client →
+	// server") and the files' name resolution blocks.
+	Names map[netip.Addr]string
+	// KeepSummaries keeps a [Summary] of every frame at every vantage
+	// point, for [Recorder.Summaries].
+	KeepSummaries bool
+	// OnSummary, if set, is called with each frame's summary, in order,
+	// with the Recorder's lock held; it must not call the Recorder or a
+	// stack. The Summary is valid only during the call.
+	OnSummary func(*Summary)
+	// VerifyChecksums marks bad checksums in the trace. The stack already
+	// reports the packets it drops for a bad checksum, so it is off by
+	// default.
+	VerifyChecksums bool
+}
+
+// Recorder is a [stack.Tap] and [core.Observer] that writes pcapng files
+// and the trace. It is safe for use by several stacks at once.
+//
+// A frame is held until the Recorder's next call, so that a drop reported
+// right after it (a stack rejecting an inbound frame, a link losing an
+// outbound one) annotates the frame in the trace and in the capture
+// comment. Files and trace keep the order in which frames and events were
+// reported.
+type Recorder struct {
+	mu       sync.Mutex
+	opts     Options
+	tr       *trace.Tracer
+	vant     map[*stack.NIC]*vantage
+	byName   map[string]*vantage
+	descs    map[string]string
+	names    []pcapng.NameRecord
+	combined *output
+	outputs  []*output // every file opened, in order
+	pend     pending
+	sums     []Summary
+	sum      Summary
+	comments [2]string
+	errs     []error
+	closed   bool
+}
+
+// vantage is one NIC as the capture sees it.
+type vantage struct {
+	nic     *stack.NIC
+	name    string // "host:ifname"
+	host    string
+	link    stack.LinkType
+	file    *output
+	combIdx int // interface index in the combined file, -1 until added
+}
+
+// output is one pcapng file.
+type output struct {
+	path string
+	f    *os.File
+	w    *pcapng.Writer
+	dead bool // a write failed: the error is recorded, later frames skipped
+}
+
+// pending is the frame held until the next call.
+type pending struct {
+	ok   bool
+	v    *vantage
+	dir  stack.Dir
+	id   uint64
+	time time.Time
+	note string
+	drop string
+	data []byte
+}
+
+// New returns a Recorder. It creates Dir if needed.
+func New(opts Options) (*Recorder, error) {
+	if opts.Dir != "" {
+		if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+			return nil, fmt.Errorf("capture: cannot create the capture directory: %w", err)
+		}
+	}
+	r := &Recorder{
+		opts:   opts,
+		vant:   make(map[*stack.NIC]*vantage),
+		byName: make(map[string]*vantage),
+		descs:  make(map[string]string),
+	}
+	r.tr = trace.New(opts.Trace, trace.Options{
+		Format: opts.Format, Start: opts.Start, Names: opts.Names, Checksums: opts.VerifyChecksums,
+	})
+	r.names = nameRecords(opts.Names)
+	r.pend.data = make([]byte, 0, 2048)
+	return r, nil
+}
+
+// nameRecords sorts the name table by address, for deterministic files.
+func nameRecords(names map[netip.Addr]string) []pcapng.NameRecord {
+	recs := make([]pcapng.NameRecord, 0, len(names))
+	for a, n := range names {
+		if a.Is4() && n != "" {
+			recs = append(recs, pcapng.NameRecord{Addr: a, Names: []string{n}})
+		}
+	}
+	sort.Slice(recs, func(i, j int) bool { return recs[i].Addr.Less(recs[j].Addr) })
+	return recs
+}
+
+// Describe sets the pcapng interface description of the vantage point
+// "host:ifname" (the link parameters: "10 ms, 100 Mbit/s, loss 2%"). It
+// must be called before the NIC's first frame; later calls are ignored.
+func (r *Recorder) Describe(vantage, desc string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.descs[vantage] = desc
+}
+
+// Frame records a frame; it implements [stack.Tap].
+func (r *Recorder) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note string) {
+	now := nic.Stack().Clock().Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	r.release()
+	v := r.vant[nic]
+	if v == nil {
+		v = r.addVantage(nic)
+	}
+	p := &r.pend
+	p.ok, p.v, p.dir, p.id, p.time, p.note, p.drop = true, v, dir, pkt.ID, now, note, ""
+	p.data = append(p.data[:0], pkt.Data...)
+}
+
+// Observe records a stack event; it implements [core.Observer].
+func (r *Recorder) Observe(ev *core.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	if ev.Kind == core.EventDrop && r.pend.ok && ev.PacketID != 0 && ev.PacketID == r.pend.id {
+		r.pend.drop = dropReason(ev)
+		r.release()
+		if r.opts.Format == Text {
+			// The packet block already ends with the drop.
+			return
+		}
+	} else {
+		r.release()
+	}
+	r.tr.Event(ev)
+}
+
+func dropReason(ev *core.Event) string {
+	switch {
+	case ev.Name == "":
+		return ev.Detail
+	case ev.Detail == "":
+		return ev.Name
+	}
+	return ev.Name + ": " + ev.Detail
+}
+
+// release writes the held frame.
+func (r *Recorder) release() {
+	p := &r.pend
+	if !p.ok {
+		return
+	}
+	p.ok = false
+	v := p.v
+	f := trace.Frame{
+		Time: p.time, Host: v.host, Vantage: v.name, ID: p.id, Data: p.data,
+		Note: p.note, Drop: p.drop, Link: trace.LinkEthernet, Dir: trace.DirIn,
+	}
+	if v.link == stack.LinkRawIP {
+		f.Link = trace.LinkRawIP
+	}
+	if p.dir == stack.DirOut {
+		f.Dir = trace.DirOut
+	}
+	var sp *Summary
+	if r.opts.KeepSummaries || r.opts.OnSummary != nil {
+		sp = &r.sum
+	}
+	r.tr.Frame(&f, sp)
+	if sp != nil {
+		if r.opts.KeepSummaries {
+			r.sums = append(r.sums, *sp)
+		}
+		if r.opts.OnSummary != nil {
+			r.opts.OnSummary(sp)
+		}
+	}
+	if v.file == nil && r.combined == nil && r.opts.Combined == "" {
+		return
+	}
+	pkt := pcapng.Packet{Time: p.time, Data: p.data, ID: p.id, Dir: pcapng.DirInbound}
+	if p.dir == stack.DirOut {
+		pkt.Dir = pcapng.DirOutbound
+	}
+	r.comments[0], r.comments[1] = p.note, ""
+	if p.drop != "" {
+		r.comments[1] = "dropped: " + p.drop
+	}
+	pkt.Comments = r.comments[:]
+	if v.file != nil {
+		r.writePacket(v.file, &pkt)
+	}
+	if r.opts.Combined != "" {
+		r.writeCombined(v, &pkt)
+	}
+}
+
+func (r *Recorder) writePacket(o *output, pkt *pcapng.Packet) {
+	if o.dead {
+		return
+	}
+	if err := o.w.WritePacket(pkt); err != nil {
+		o.dead = true
+		r.errs = append(r.errs, fmt.Errorf("capture: writing %s: %w", o.path, err))
+	}
+}
+
+// addVantage registers a NIC at its first frame and opens its file.
+func (r *Recorder) addVantage(nic *stack.NIC) *vantage {
+	host := nic.Stack().Name()
+	v := &vantage{nic: nic, name: host + ":" + nic.Name(), host: host, link: nic.Type(), combIdx: -1}
+	r.vant[nic] = v
+	r.byName[v.name] = v
+	if r.opts.Dir == "" {
+		return v
+	}
+	path := filepath.Join(r.opts.Dir, fileName(host)+"-"+fileName(nic.Name())+".pcapng")
+	comment := r.fileComment() + "; vantage point " + v.name
+	v.file = r.open(path, comment, r.pcapngInterface(v))
+	return v
+}
+
+// fileName makes a host or interface name safe as part of a file name.
+func fileName(s string) string {
+	if s == "" {
+		return "_"
+	}
+	return strings.Map(func(c rune) rune {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.':
+			return c
+		}
+		return '_'
+	}, s)
+}
+
+func (r *Recorder) fileComment() string {
+	var b strings.Builder
+	b.WriteString("stacklab")
+	if r.opts.Version != "" {
+		b.WriteString(" " + r.opts.Version)
+	}
+	if r.opts.Scenario != "" {
+		b.WriteString(", scenario " + r.opts.Scenario)
+	}
+	fmt.Fprintf(&b, ", seed %d", r.opts.Seed)
+	return b.String()
+}
+
+func (r *Recorder) application() string {
+	if r.opts.Version != "" {
+		return "stacklab " + r.opts.Version
+	}
+	return "stacklab"
+}
+
+func (r *Recorder) pcapngInterface(v *vantage) pcapng.Interface {
+	intf := pcapng.Interface{Name: v.name, LinkType: layers.LinkTypeEthernet}
+	if v.link == stack.LinkRawIP {
+		intf.LinkType = layers.LinkTypeRaw
+	}
+	if d, ok := r.descs[v.name]; ok {
+		intf.Description = d
+	} else {
+		intf.Description = defaultDescription(v.nic)
+	}
+	return intf
+}
+
+// defaultDescription describes a NIC when no link parameters were given.
+func defaultDescription(nic *stack.NIC) string {
+	d := fmt.Sprintf("%s, %s, mtu %d", nic.Type(), nic.Addr(), nic.MTU())
+	if mac := nic.MAC(); len(mac) == 6 {
+		d += ", mac " + mac.String()
+	}
+	return d
+}
+
+// open creates a pcapng file with one interface and the name table. On
+// failure it records the error and returns nil: the run goes on, and
+// Close reports it.
+func (r *Recorder) open(path, comment string, intf pcapng.Interface) *output {
+	f, err := os.Create(path)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("capture: %w", err))
+		return nil
+	}
+	w, err := pcapng.NewWriter(f, pcapng.Section{Application: r.application(), Comment: comment}, intf)
+	if err == nil {
+		err = w.WriteNames(r.names)
+	}
+	o := &output{path: path, f: f, w: w}
+	r.outputs = append(r.outputs, o)
+	if err != nil {
+		o.dead = true
+		r.errs = append(r.errs, fmt.Errorf("capture: writing %s: %w", path, err))
+	}
+	return o
+}
+
+// writeCombined writes pkt to the combined file, adding v's interface
+// (and opening the file) on first use.
+func (r *Recorder) writeCombined(v *vantage, pkt *pcapng.Packet) {
+	if r.combined == nil {
+		if r.opts.Combined == "" {
+			return
+		}
+		comment := r.fileComment() + "; combined capture: every frame at every vantage point, " +
+			"so Wireshark marks later copies of a segment as retransmissions; open the per-vantage files to analyse TCP"
+		r.combined = r.open(r.opts.Combined, comment, r.pcapngInterface(v))
+		if r.combined == nil {
+			r.opts.Combined = "" // already reported
+			return
+		}
+		v.combIdx = 0
+	}
+	o := r.combined
+	if o.dead {
+		return
+	}
+	if v.combIdx < 0 {
+		idx, err := o.w.AddInterface(r.pcapngInterface(v))
+		if err != nil {
+			o.dead = true
+			r.errs = append(r.errs, fmt.Errorf("capture: writing %s: %w", o.path, err))
+			return
+		}
+		v.combIdx = idx
+	}
+	pkt.Interface = v.combIdx
+	r.writePacket(o, pkt)
+	pkt.Interface = 0
+}
+
+// Summaries returns a copy of the summaries kept so far (with
+// KeepSummaries), in the order the frames were captured.
+func (r *Recorder) Summaries() []Summary {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.release()
+	return append([]Summary(nil), r.sums...)
+}
+
+// Files returns the paths of the capture files opened so far, sorted.
+func (r *Recorder) Files() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var paths []string
+	for _, o := range r.outputs {
+		paths = append(paths, o.path)
+	}
+	sort.Strings(paths)
+	return paths
+}
+
+// Flush writes out the held frame, the trace and the files' buffers, for
+// a live run (TUN mode). It reports the first error so far.
+func (r *Recorder) Flush() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return errors.Join(r.errs...)
+	}
+	r.release()
+	if err := r.tr.Flush(); err != nil {
+		r.errs = append(r.errs, fmt.Errorf("capture: writing the trace: %w", err))
+	}
+	for _, o := range r.outputs {
+		if !o.dead {
+			if err := o.w.Flush(); err != nil {
+				o.dead = true
+				r.errs = append(r.errs, fmt.Errorf("capture: writing %s: %w", o.path, err))
+			}
+		}
+	}
+	return r.firstErrs()
+}
+
+func (r *Recorder) firstErrs() error {
+	return errors.Join(r.errs...)
+}
+
+// Close writes out everything held or buffered, closes the files and
+// reports every error met since New. It flushes every file even after an
+// error elsewhere, so nothing already recorded is lost. Frames and events
+// after Close are ignored.
+func (r *Recorder) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return r.firstErrs()
+	}
+	r.release()
+	r.closed = true
+	if err := r.tr.Flush(); err != nil {
+		r.errs = append(r.errs, fmt.Errorf("capture: writing the trace: %w", err))
+	}
+	for _, o := range r.outputs {
+		var err error
+		if o.w != nil {
+			err = o.w.Close()
+		}
+		if cerr := o.f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil && !o.dead {
+			r.errs = append(r.errs, fmt.Errorf("capture: writing %s: %w", o.path, err))
+		}
+	}
+	return r.firstErrs()
+}

@@ -33,7 +33,7 @@ func (c *fakeClock) AfterFunc(time.Duration, func()) core.Timer {
 
 type nopTimer struct{}
 
-func (nopTimer) Stop() bool                { return false }
+func (nopTimer) Stop() bool               { return false }
 func (nopTimer) Reset(time.Duration) bool { return false }
 
 var t0 = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)

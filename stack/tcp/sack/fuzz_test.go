@@ -143,9 +143,10 @@ func FuzzScoreboard(f *testing.F) {
 				}
 			case op == 6:
 				if m.una < m.sndNxt {
+					inFlight := sb.Una().LessThan(sb.HighRxt())
 					seg := sb.StartRecovery(base + seqnum.Value(m.sndNxt))
-					if seg.Start != base+seqnum.Value(m.una) || seg.Len() == 0 || seg.Len() > mss {
-						t.Fatalf("StartRecovery %v", seg)
+					if seg.Start != base+seqnum.Value(m.una) || seg.Len() > mss || (seg.Len() == 0) != inFlight {
+						t.Fatalf("StartRecovery %v (previous retransmission in flight: %v)", seg, inFlight)
 					}
 					recovering = true
 				}

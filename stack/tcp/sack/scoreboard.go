@@ -72,7 +72,7 @@ func (s Segment) Len() int { return Block{s.Start, s.End}.Len() }
 //
 //	sb.Update(ack, sndNxt, blocks)             // every ACK; also advances SND.UNA
 //	if !inRecovery && (dupAcks >= DupThresh || sb.IsLost(sndUna)) {
-//		first := sb.StartRecovery(sndNxt)      // step 4: send first, cwnd = ssthresh
+//		first := sb.StartRecovery(sndNxt)      // step 4: send first (if Len > 0), cwnd = ssthresh
 //	}
 //	pipe := sb.Pipe(sndNxt)                    // SetPipe
 //	for cwnd-pipe >= mss {                     // step (C)
@@ -338,8 +338,21 @@ func (s *Scoreboard) HighRxt() seqnum.Value { return s.highRxt }
 // from SND.UNA (step 4.3). HighRxt and RescueRxt are set to its last
 // octet, so the engine need not call Sent for it. The engine sets
 // cwnd = ssthresh and its own recover point.
+//
+// One deviation from step 4.3: when a recovery starts right after another
+// ended and the octet at SND.UNA was already retransmitted in it (HighRxt
+// is above SND.UNA), that retransmission is still in flight and counted
+// in pipe, so it is not sent again. StartRecovery then keeps HighRxt and
+// returns an empty segment (Len 0, [RuleNone]); the engine goes on with
+// NextSeg. This happens when new data sent during one recovery is lost
+// and the ACK that ends it already SACKs beyond the new loss.
 func (s *Scoreboard) StartRecovery(sndNxt seqnum.Value) Segment {
 	s.recovery = sndNxt - 1
+	if s.una.LessThan(s.highRxt) {
+		s.rescue = s.highRxt - 1
+		s.rescueOK = true
+		return Segment{Start: s.una, End: s.una, Rule: RuleNone}
+	}
 	end := s.una.Add(seqnum.Size(s.MSS()))
 	end = seqnum.Min(end, sndNxt)
 	if s.n > 0 && s.una.LessThan(s.r[0].Start) {

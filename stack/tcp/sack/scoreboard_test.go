@@ -390,3 +390,43 @@ func checkInvariants(t *testing.T, sb *Scoreboard, sndNxt seqnum.Value) {
 		}
 	}
 }
+
+// A recovery that starts as another ends does not resend SND.UNA when the
+// previous recovery already retransmitted it.
+func TestBackToBackRecovery(t *testing.T) {
+	for _, base := range bases {
+		v := func(n uint32) seqnum.Value { return base + seqnum.Value(n) }
+		var sb Scoreboard
+		sb.Init(v(1000), 100)
+		// Recovery 1: 1000 lost, recover point 1499; new data up to 2000
+		// is sent during it and 1500..1700 is lost too.
+		sb.Update(v(1000), v(1500), mk(base, []blk{{1100, 1500}}))
+		if first := sb.StartRecovery(v(1500)); first != (Segment{v(1000), v(1100), RuleFirst}) {
+			t.Fatalf("first %v", first)
+		}
+		sb.Update(v(1000), v(2000), mk(base, []blk{{1700, 2000}, {1100, 1500}}))
+		seg, ok := sb.NextSeg(v(2000), false)
+		if !ok || seg != (Segment{v(1500), v(1600), RuleLost}) {
+			t.Fatalf("NextSeg %v %v", seg, ok)
+		}
+		sb.Sent(seg)
+		// The ACK for the retransmitted 1000 ends recovery 1 and leaves
+		// 1500..1700 lost (three segments above): recovery 2 starts at
+		// once, but 1500..1600 is already retransmitted and in flight.
+		sb.Update(v(1500), v(2000), mk(base, []blk{{1700, 2000}}))
+		if !sb.IsLost(v(1600)) {
+			t.Fatal("1600 not lost")
+		}
+		first := sb.StartRecovery(v(2000))
+		if first.Len() != 0 || first.Rule != RuleNone {
+			t.Fatalf("recovery 2 resent %v", first)
+		}
+		if p := sb.Pipe(v(2000)); p != 100 { // the retransmission of 1500; 1600 lost
+			t.Fatalf("pipe %d, want 100", p)
+		}
+		seg, ok = sb.NextSeg(v(2000), false)
+		if !ok || seg != (Segment{v(1600), v(1700), RuleLost}) {
+			t.Fatalf("recovery 2 NextSeg %v %v", seg, ok)
+		}
+	}
+}

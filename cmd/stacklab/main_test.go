@@ -1,0 +1,130 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// stacklab runs the CLI in-process.
+func stacklab(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Main(args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const failingScenario = `name: wrong
+hosts:
+  client: {addr: 10.0.0.1/24}
+  server: {addr: 10.0.0.2/24}
+links:
+  - ends: [client, server]
+    delay: 1ms
+programs:
+  client: |
+    s = socket(tcp)
+    connect(s, server:81) -> ECONNREFUSED
+expect:
+  - client > server [S]
+  - server > client [S.]
+`
+
+func TestCLI(t *testing.T) {
+	out := t.TempDir()
+	bad := writeFile(t, "bad.yaml", "hosts:\n  client: {addr: 10.0.0.1/24}\nprograms:\n  client: |\n    s = socket(tcp)\n    conect(s, client:80)\n")
+	wrong := writeFile(t, "wrong.yaml", failingScenario)
+	tests := []struct {
+		name       string
+		args       []string
+		code       int
+		stdout     []string
+		stderr     []string
+		notStdout  string
+		wantOutDir bool
+	}{
+		{name: "list", args: []string{"list"}, stdout: []string{"handshake", "refused", "udp-echo", "ping", "lossy-transfer", "Three-way handshake"}},
+		{name: "version", args: []string{"version"}, stdout: []string{"stacklab v"}},
+		{name: "run handshake", args: []string{"run", "handshake", "-o", out}, stdout: []string{"[SYN]", "[SYN, ACK]", "connect(3, server:80) → blocks", "connections:"},
+			stderr: []string{"every expectation held", "client-eth0.pcapng"}, wantOutDir: true},
+		{name: "run json", args: []string{"run", "refused", "-o", t.TempDir(), "--format", "json", "--seed", "5"}, stdout: []string{`{"`}, stderr: []string{"seed 5"}, notStdout: "connections:"},
+		{name: "unknown scenario", args: []string{"run", "handshak"}, code: 2, stderr: []string{`did you mean "handshake"?`, "built-in: handshake"}},
+		{name: "bad file", args: []string{"run", bad}, code: 2, stderr: []string{"bad.yaml:6:5: programs.client: unknown call \"conect\"; did you mean \"connect\"?", "nothing was run"}},
+		{name: "missing file", args: []string{"run", "nonexistent/x.yaml"}, code: 2, stderr: []string{"cannot read the scenario file"}},
+		{name: "failing expectation", args: []string{"run", wrong, "-o", t.TempDir()}, code: 1, stderr: []string{"wrong.yaml:14: expectation failed: server > client [S.]", "flags", "[R.]", "1 expectation(s) failed"}},
+		{name: "bad format", args: []string{"run", "handshake", "--format", "xml"}, code: 2, stderr: []string{`unknown --format "xml"`}},
+		{name: "bad flag", args: []string{"run", "handshake", "--sede", "1"}, code: 2, stderr: []string{"unknown flag: --sede"}},
+		{name: "unknown command", args: []string{"rnu"}, code: 2, stderr: []string{"unknown command", "stacklab --help"}},
+		{name: "trace missing", args: []string{"trace", "nope.pcap"}, code: 2, stderr: []string{"nope.pcap: no such file"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := stacklab(t, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit code %d, want %d\nstderr:\n%s", code, tt.code, stderr)
+			}
+			for _, w := range tt.stdout {
+				if !strings.Contains(stdout, w) {
+					t.Errorf("stdout lacks %q:\n%.2000s", w, stdout)
+				}
+			}
+			for _, w := range tt.stderr {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+			if tt.notStdout != "" && strings.Contains(stdout, tt.notStdout) {
+				t.Errorf("stdout has %q", tt.notStdout)
+			}
+			if tt.wantOutDir {
+				for _, f := range []string{"client-eth0.pcapng", "server-eth0.pcapng"} {
+					if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
+						t.Errorf("capture %s: %v", f, err)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestTraceCapture traces a capture written by a run, as it would one
+// made by tcpdump.
+func TestTraceCapture(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, stderr := stacklab(t, "run", "refused", "-o", dir); code != 0 {
+		t.Fatalf("run refused: exit %d\n%s", code, stderr)
+	}
+	code, stdout, stderr := stacklab(t, "trace", filepath.Join(dir, "client-eth0.pcapng"))
+	if code != 0 {
+		t.Fatalf("exit code %d\n%s", code, stderr)
+	}
+	for _, w := range []string{"[SYN]", "[RST, ACK]", "10.0.0.1"} {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("trace lacks %q:\n%s", w, stdout)
+		}
+	}
+	code, _, stderr = stacklab(t, "trace", writeFile(t, "junk.pcap", "this is not a capture"))
+	if code != 2 || stderr == "" {
+		t.Errorf("junk capture: exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestRegisteredCommands(t *testing.T) {
+	root := newRoot(&Streams{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &bytes.Buffer{}})
+	for _, name := range []string{"run", "list", "trace", "version"} {
+		if c, _, err := root.Find([]string{name}); err != nil || c.Name() != name {
+			t.Errorf("command %q not registered", name)
+		}
+	}
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"stacklab/scenarios"
+	"stacklab/sim/scenario"
+)
+
+func init() { registerCommand(newRunCmd) }
+
+// runOptions are the flags of `stacklab run`.
+type runOptions struct {
+	Target  string // a built-in name or a file
+	OutDir  string
+	Format  string
+	Seed    uint64
+	SeedSet bool
+	Summary bool
+}
+
+func newRunCmd(s *Streams) *cobra.Command {
+	o := &runOptions{}
+	cmd := &cobra.Command{
+		Use:   "run NAME|FILE",
+		Short: "Run a scenario: trace to stdout, captures into a directory",
+		Long: `Run a built-in scenario (see stacklab list) or a scenario file in virtual
+time. The trace goes to stdout, one pcapng file per host interface into
+the output directory. The exit code is 0 when every expectation held, 1
+when one failed (the difference is shown on stderr), 2 for bad input.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Target = args[0]
+			o.SeedSet = cmd.Flags().Changed("seed")
+			return runRun(o, s)
+		},
+	}
+	cmd.Flags().StringVarP(&o.OutDir, "out", "o", "out", "directory for the pcapng captures")
+	cmd.Flags().StringVar(&o.Format, "format", "text", "trace format: text or json")
+	cmd.Flags().Uint64Var(&o.Seed, "seed", 0, "seed for every random choice (default: the scenario's)")
+	cmd.Flags().BoolVar(&o.Summary, "summary", true, "print connections and counters after a text trace")
+	return cmd
+}
+
+// isFile reports whether a run target names a file rather than a
+// built-in scenario.
+func isFile(target string) bool {
+	if strings.ContainsRune(target, os.PathSeparator) || strings.HasSuffix(target, ".yaml") || strings.HasSuffix(target, ".yml") {
+		return true
+	}
+	_, err := os.Stat(target)
+	return err == nil
+}
+
+// loadTarget loads a built-in scenario or a scenario file.
+func loadTarget(target string) (*scenario.Scenario, error) {
+	if isFile(target) {
+		src, err := os.ReadFile(target)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read the scenario file: %w", err)
+		}
+		return scenario.Load(target, src)
+	}
+	return scenarios.Load(target)
+}
+
+func runRun(o *runOptions, s *Streams) error {
+	if o.Format != "text" && o.Format != "json" {
+		return badInput(fmt.Errorf("unknown --format %q; use text or json", o.Format))
+	}
+	sc, err := loadTarget(o.Target)
+	if err != nil {
+		var el scenario.ErrorList
+		if errors.As(err, &el) {
+			for _, e := range el {
+				fmt.Fprintln(s.Err, e)
+			}
+			return badInput(fmt.Errorf("%d problem(s) in %s; nothing was run", len(el), o.Target))
+		}
+		return badInput(err)
+	}
+	ro := scenario.RunOptions{OutDir: o.OutDir, Trace: s.Out, Format: o.Format, Version: version}
+	if o.SeedSet {
+		ro.Seed = &o.Seed
+	}
+	res, err := sc.Run(ro)
+	if err != nil {
+		return failed(err)
+	}
+	if o.Format == "text" && o.Summary {
+		res.WriteSummary(s.Out)
+	}
+	if len(res.Files) > 0 {
+		names := make([]string, len(res.Files))
+		for i, f := range res.Files {
+			names[i] = filepath.ToSlash(f)
+		}
+		fmt.Fprintf(s.Err, "captures: %s\n", strings.Join(names, " "))
+	}
+	if !res.Passed() {
+		for _, f := range res.Failures {
+			fmt.Fprint(s.Err, f)
+		}
+		return failed(fmt.Errorf("%s (seed %d): %d expectation(s) failed", sc.Name, res.Seed, len(res.Failures)))
+	}
+	fmt.Fprintf(s.Err, "%s (seed %d): every expectation held (%d)\n", sc.Name, res.Seed, len(sc.Expect))
+	return nil
+}

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/spf13/cobra"
+
+	"stacklab/capture/trace"
+)
+
+func init() { registerCommand(newTraceCmd) }
+
+// traceOptions are the flags of `stacklab trace`.
+type traceOptions struct {
+	File   string
+	Format string
+}
+
+func newTraceCmd(s *Streams) *cobra.Command {
+	o := &traceOptions{}
+	cmd := &cobra.Command{
+		Use:   "trace FILE",
+		Short: "Trace a pcap or pcapng file captured elsewhere (tcpdump, Wireshark)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.File = args[0]
+			return runTrace(o, s)
+		},
+	}
+	cmd.Flags().StringVar(&o.Format, "format", "text", "trace format: text or json")
+	return cmd
+}
+
+func runTrace(o *traceOptions, s *Streams) error {
+	format, err := trace.ParseFormat(o.Format)
+	if err != nil {
+		return badInput(err)
+	}
+	if err := trace.TraceFile(o.File, s.Out, format); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return badInput(fmt.Errorf("%s: no such file", o.File))
+		}
+		return badInput(err)
+	}
+	return nil
+}

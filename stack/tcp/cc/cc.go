@@ -31,8 +31,8 @@ type Ack struct {
 	Inflight int
 	// AppLimited reports that the sender was not limited by cwnd before
 	// this ACK: it had less than cwnd in flight and nothing more to send.
-	// The window does not grow on such ACKs (RFC 7661 §4.3, RFC 9438
-	// §4.2 note on application-limited flows). When unsure, pass false.
+	// The window does not grow on such ACKs (RFC 7661, RFC 9438 §5.8 on
+	// application-limited flows). When unsure, pass false.
 	AppLimited bool
 }
 

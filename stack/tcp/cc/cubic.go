@@ -26,16 +26,15 @@ const (
 type Cubic struct {
 	base
 
-	wMax       float64   // W_max, segments
-	cwndPrior  float64   // cwnd_prior, segments, for the W_est α switch
-	cwndEpoch  float64   // cwnd_epoch, segments
-	k          float64   // K, seconds
-	wEst       float64   // W_est, segments
-	tEpoch     time.Time // start of the current congestion avoidance stage; zero: not started
-	afterRTO   bool      // the next congestion avoidance stage follows a timeout (RFC 9438 §4.8)
-	srtt       time.Duration
-	frac       float64 // fractional bytes of cwnd growth not yet added
-	lossEvents int
+	wMax      float64   // W_max, segments
+	cwndPrior float64   // cwnd_prior, segments, for the W_est α switch
+	cwndEpoch float64   // cwnd_epoch, segments
+	k         float64   // K, seconds
+	wEst      float64   // W_est, segments
+	tEpoch    time.Time // start of the current congestion avoidance stage; zero: not started
+	afterRTO  bool      // the next congestion avoidance stage follows a timeout (RFC 9438 §4.8)
+	srtt      time.Duration
+	frac      float64 // fractional bytes of cwnd growth not yet added
 }
 
 var _ Controller = (*Cubic)(nil)
@@ -181,7 +180,6 @@ func (c *Cubic) growTo(w float64) {
 func (c *Cubic) reduce() int {
 	mss := float64(c.mss)
 	cwnd := float64(c.cwnd) / mss
-	c.lossEvents++
 	// RFC 9438 §4.7 fast convergence.
 	if cwnd < c.wMax {
 		c.wMax = cwnd * (1 + CubicBeta) / 2

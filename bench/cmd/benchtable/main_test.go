@@ -65,7 +65,7 @@ func TestTable(t *testing.T) {
 	got := out.String()
 	for _, want := range []string{
 		"| bulk TCP, 1 connection, in-memory link, MTU 1500, capture off (virtual time) | 1,100 MB/s | 2,200 MB/s | 0.50× |",
-		"| the same in real time (stack/linktest pipe) | not measured | 2,200 MB/s | — |",
+		"| the same in real time (wall clock, blocking net.Conn) | not measured | 2,200 MB/s | — |",
 		"| capture on (pcapng + text trace) vs off, bulk MTU 1500 | 20.0 % slower |",
 		"| connection setup (dial + accept + close) | 50.0 k/s | 25.0 k/s | 2.00× |",
 		"| 3733 B | — |",

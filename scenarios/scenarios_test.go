@@ -36,6 +36,7 @@ func run(t *testing.T, name string) (*scenario.Result, []byte, string) {
 func TestBuiltins(t *testing.T) {
 	for _, name := range Names() {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			res, tr, _ := run(t, name)
 			for _, f := range res.Failures {
 				t.Errorf("%s", f)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"stacklab/capture"
 	"stacklab/sim"
 	"stacklab/stack"
 )
@@ -124,7 +125,7 @@ type runner struct {
 	recent   [recentN]string
 	nrecent  int
 	failures []*Failure
-	sink     *capSink
+	sink     *capture.Recorder
 	faultN   []int
 }
 
@@ -149,11 +150,11 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 	r.net = sim.NewNetwork(sim.NetworkOptions{Seed: seed, Observer: (*hub)(r), Tap: (*hub)(r)})
 	r.clock = r.net.Clock()
 	r.start = r.clock.Now()
-	snk, err := newSink(sc, opts, seed, r.start, r.names)
+	rec, err := newRecorder(sc, opts, seed, r.start, r.names)
 	if err != nil {
 		return nil, err
 	}
-	r.sink = snk
+	r.sink = rec
 	for _, h := range sc.Hosts {
 		st := r.net.AddHost(h.Name, stack.Options{TCP: h.TCP, TTL: h.TTL})
 		r.hosts[h.Name] = &hostRT{h: h, st: st, received: map[int][]byte{}, lastFrom: map[int]netip.AddrPort{}}
@@ -162,14 +163,14 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 		a, b := r.hosts[lk.Ends[0]], r.hosts[lk.Ends[1]]
 		l, err := r.net.Connect(a.st, nicConfig(a.h), b.st, nicConfig(b.h), sim.LinkConfig{Name: lk.Name(), AB: simImpair(lk.Forward), BA: simImpair(lk.Reverse)})
 		if err != nil {
-			snk.Close()
+			rec.Close()
 			return nil, fmt.Errorf("%s: %v", lk.Pos, err)
 		}
 		a.nic, b.nic = l.NICs()
 	}
 	for _, h := range r.hosts {
 		if h.nic == nil {
-			snk.Close()
+			rec.Close()
 			return nil, fmt.Errorf("%s: host %s is on no link; add it to links", h.h.Pos, h.h.Name)
 		}
 	}
@@ -210,9 +211,8 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 		}
 		res.Counters[h.Name] = cs
 	}
-	r.sink.summary(res)
-	files, err := r.sink.Close()
-	res.Files = files
+	err = r.sink.Close()
+	res.Files = r.sink.Files()
 	sort.SliceStable(res.Failures, func(i, j int) bool { return res.Failures[i].Pos.Line < res.Failures[j].Pos.Line })
 	return res, err
 }

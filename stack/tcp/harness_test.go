@@ -398,3 +398,7 @@ func (j *inj) expect(flags uint8, seq, ack uint32) segView {
 var _ = seqnum.Value(0)
 
 func netip0() netip.AddrPort { return netip.AddrPort{} }
+
+func checksumFix(src, dst netip.Addr, b []byte) uint16 {
+	return ^wirefmt.Fold(wirefmt.Checksum(b, wirefmt.PseudoHeaderSum(src, dst, wirefmt.ProtoTCP, uint16(len(b)))))
+}

@@ -14,7 +14,7 @@ import (
 func init() { registerCommand(newTunCmd) }
 
 func newTunCmd(s *Streams) *cobra.Command {
-	var f tunapp.Flags
+	f := tunapp.Flags{Version: version}
 	cmd := &cobra.Command{
 		Use:   "tun",
 		Short: "Run the stack on a TUN/TAP device, with the Linux kernel as its peer",

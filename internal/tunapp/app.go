@@ -46,6 +46,8 @@ type Options struct {
 	Trace io.Writer
 	// Format of the trace: "text" (default) or "json".
 	Format string
+	// Version goes into the capture files' comment.
+	Version string
 	// Log receives one-line status messages (device ready, listening…);
 	// nil discards them.
 	Log io.Writer
@@ -137,6 +139,21 @@ func Setup(opts Options) (_ *App, err error) {
 	var ids atomic.Uint64
 	packetID := func() uint64 { return ids.Add(1) }
 
+	a.Device, err = tun.Open(tun.Config{
+		Name:     opts.Dev,
+		TAP:      opts.TAP,
+		MTU:      opts.MTU,
+		Addr:     opts.PeerAddr,
+		Netns:    opts.Netns,
+		PacketID: packetID,
+	})
+	if err != nil {
+		if errors.Is(err, tun.ErrNeedRoot) || errors.Is(err, tun.ErrNoTUN) || errors.Is(err, tun.ErrNoNetns) || errors.Is(err, tun.ErrNoIP) {
+			return nil, &SetupError{Err: err}
+		}
+		return nil, err
+	}
+
 	a.rec, err = newRecorder(opts, seed)
 	if err != nil {
 		return nil, &SetupError{Err: err}
@@ -153,29 +170,18 @@ func Setup(opts Options) (_ *App, err error) {
 	}
 	a.Stack = stack.New(sopts)
 
-	a.Device, err = tun.Open(tun.Config{
-		Name:     opts.Dev,
-		TAP:      opts.TAP,
-		MTU:      opts.MTU,
-		Addr:     opts.PeerAddr,
-		Netns:    opts.Netns,
-		PacketID: packetID,
-	})
-	if err != nil {
-		if errors.Is(err, tun.ErrNeedRoot) || errors.Is(err, tun.ErrNoTUN) || errors.Is(err, tun.ErrNoNetns) || errors.Is(err, tun.ErrNoIP) {
-			return nil, &SetupError{Err: err}
-		}
-		return nil, err
-	}
-
 	var link stack.Link = a.Device
 	impaired := opts.Impair != (sim.Impairments{})
 	if impaired {
 		a.out = newPipe(rand.New(rand.NewPCG(root.Uint64(), root.Uint64())), opts.Impair, a.Device.Type(), "stacklab", "kernel", sopts.Observer, a.Device.Send)
 		link = a.out
 	}
+	nicName := "tun0"
+	if opts.TAP {
+		nicName = "tap0"
+	}
 	a.NIC, err = a.Stack.AddNIC(stack.NICConfig{
-		Name: "tun0",
+		Name: nicName,
 		Type: a.Device.Type(),
 		Addr: opts.Addr,
 		MTU:  opts.MTU,

@@ -49,6 +49,9 @@ type Flags struct {
 	Hash     bool
 	Connect  string
 	Quiet    bool
+
+	// Version is not a flag: the command sets it for the capture files.
+	Version string
 }
 
 // Register defines the flags on fs.
@@ -197,6 +200,7 @@ func parsePrefix(s string) (netip.Prefix, error) {
 func Main(ctx context.Context, f *Flags, stdin io.Reader, stdout, stderr io.Writer) int {
 	opts, mode, err := f.Parse()
 	if err == nil {
+		opts.Version = f.Version
 		if !f.Quiet {
 			opts.Log = stderr
 		}

@@ -126,7 +126,7 @@ func sum(b []byte) string {
 const big = 16 << 20
 
 // captureWorks is false until tun mode can capture.
-const captureWorks = false
+const captureWorks = true
 
 func TestCurlFetchesPageAndDownload(t *testing.T) {
 	e := newEnv(t, Options{})
@@ -332,7 +332,7 @@ func TestUDPBothWays(t *testing.T) {
 	// Stack → a kernel UDP echo.
 	var ks *net.UDPConn
 	e.kernel(t, func() (err error) {
-		ks, err = net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.MustParseAddrPort(kernelIP+":5353")))
+		ks, err = net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.MustParseAddrPort(kernelIP+":40000")))
 		return err
 	})
 	defer ks.Close()
@@ -346,7 +346,7 @@ func TestUDPBothWays(t *testing.T) {
 			ks.WriteToUDPAddrPort(b[:n], from)
 		}
 	}()
-	sc, err := e.Stack.DialUDP(netip.AddrPort{}, netip.MustParseAddrPort(kernelIP+":5353"))
+	sc, err := e.Stack.DialUDP(netip.AddrPort{}, netip.MustParseAddrPort(kernelIP+":40000"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -237,7 +237,10 @@ func (c *Conn) CloseWrite() error {
 	switch c.state {
 	case SynSent:
 		return syscall.ENOTCONN
-	case SynReceived, Established:
+	case SynReceived:
+		// The FIN goes out once the handshake completes (RFC 9293
+		// §3.10.4); established() moves to FIN_WAIT_1.
+	case Established:
 		c.setState(FinWait1)
 	case CloseWait:
 		c.setState(LastAck)

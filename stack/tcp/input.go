@@ -390,7 +390,11 @@ func (c *Conn) newAck(s *segment) {
 	} else {
 		c.dupAcks = 0
 		if dataAcked > 0 {
+			inSS := c.cc.InSlowStart()
 			c.cc.OnAck(cc.Ack{Now: now, Acked: dataAcked, RTT: rtt, Inflight: flight, AppLimited: appLimited})
+			if inSS && !c.cc.InSlowStart() {
+				c.ccEvent(cwndBefore, ssBefore, "slow start → congestion avoidance")
+			}
 		}
 	}
 	// RFC 6298 §5.2–5.3.

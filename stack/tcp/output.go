@@ -208,7 +208,9 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 	inflight := int(c.sndUna.Size(c.sndNxt))
 	if !retrans && inflight == 0 && !c.lastSend.IsZero() {
 		if idle := c.p.net.Now().Sub(c.lastSend); idle > c.rto {
+			before, beforeSS := c.cc.Cwnd(), c.cc.Ssthresh()
 			c.cc.OnIdle(c.p.net.Now(), idle) // RFC 5681 §4.1
+			c.ccEvent(before, beforeSS, "idle restart")
 		}
 	}
 	cwnd := c.cc.Cwnd()
@@ -346,7 +348,7 @@ func (c *Conn) sendProbe(why string) {
 // challengeAck sends a rate-limited RFC 5961 challenge ACK.
 func (c *Conn) challengeAck() {
 	if !c.p.allowChallenge() {
-		c.p.drop(c, "DropChallengeLimit", "challenge ACK rate limit", c.p.in.pktID)
+		c.p.drop(c, "DropChallengeLimit", "challenge ACK rate limit", 0)
 		return
 	}
 	c.p.counters.ChallengeACKs++

@@ -83,7 +83,6 @@ type Proto struct {
 	epoch   time.Time // origin of timestamp clocks
 	scratch []byte    // one outbound segment is built here
 	pool    map[int][][]byte
-	in      segment // the inbound segment being processed
 
 	challengeCount int
 	challengeStart time.Time
@@ -271,7 +270,8 @@ func (p *Proto) Input(src, dst netip.Addr, b []byte, pktID uint64) {
 		p.drop(nil, "DropBadChecksum", "bad checksum", pktID)
 		return
 	}
-	s := &p.in
+	var seg segment // on the stack: Input may be re-entered from Output (loopback)
+	s := &seg
 	if !parseSegment(b, s) {
 		p.counters.InErrs++
 		p.counters.DropMalformed++

@@ -22,7 +22,7 @@ note() { printf '%s\n' "$*" >&2; }
 note "stacklab: go test -bench ./internal/perf (count $count) ..."
 : >"$out/stacklab.txt"
 (cd "$root" &&
-	go test -run '^$' -bench 'BulkSim|BulkPipe|ConnSetup$' -benchtime "$benchtime" -count "$count" ./internal/perf &&
+	go test -run '^$' -bench 'BulkSim|BulkPipe|CaptureOverhead|ConnSetup$' -benchtime "$benchtime" -count "$count" ./internal/perf &&
 	go test -run '^$' -bench 'IdleMemory|SimRate' -benchtime 1x -count 1 ./internal/perf
 ) >"$out/stacklab.txt" 2>&1 || note "stacklab benchmarks failed; see the 'not measured' cells:
 $(grep -v '^Benchmark' "$out/stacklab.txt" | tail -20)"

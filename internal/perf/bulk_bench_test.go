@@ -37,7 +37,7 @@ func BenchmarkBulkSim(b *testing.B) {
 func benchBulkSim(b *testing.B, mtu int, capture bool) {
 	cfg := simConfig{mtu: mtu}
 	if capture {
-		rec := newRecorder(b)
+		rec, _ := newRecorder(b, discardTrace(b), true)
 		cfg.tap, cfg.obs = rec, rec
 	}
 	n := newSimNet(b, cfg)
@@ -94,6 +94,50 @@ func TestBulkSimDelivers(t *testing.T) {
 				t.Errorf("MSS %d, want about %d for MTU %d", info.MSS, want, m.mtu)
 			}
 			n.closePair(t, cfd, sfd, 2*time.Minute)
+		})
+	}
+}
+
+// BenchmarkCaptureOverhead measures what capture costs in a bulk
+// transfer: two simulated networks, one with a capture.Recorder (pcapng
+// per vantage point and a text trace) and one without, move 64 KiB each
+// in turn, so that both see the same machine load; it reports the extra
+// time with capture on as "overhead-%".
+func BenchmarkCaptureOverhead(b *testing.B) {
+	for _, m := range mtus {
+		b.Run(m.name, func(b *testing.B) {
+			type side struct {
+				n        *simNet
+				cfd, sfd int
+				sent     int64
+				took     time.Duration
+			}
+			rec, _ := newRecorder(b, discardTrace(b), true)
+			sides := [2]*side{
+				{n: newSimNet(b, simConfig{mtu: m.mtu})},
+				{n: newSimNet(b, simConfig{mtu: m.mtu, tap: rec, obs: rec})},
+			}
+			wbuf, rbuf := make([]byte, chunk), make([]byte, 256<<10)
+			for _, s := range sides {
+				lfd := s.n.listen(b, 5001, 8)
+				s.cfd, s.sfd = s.n.connect(b, lfd, 5001)
+				s.n.transfer(b, s.cfd, s.sfd, 4*chunk, time.Time{}, wbuf, rbuf)
+			}
+			b.SetBytes(2 * chunk)
+			b.ResetTimer()
+			for i := range b.N {
+				for j := range sides {
+					s := sides[(i+j)%2] // alternate which goes first
+					t0 := time.Now()
+					if got := s.n.transfer(b, s.cfd, s.sfd, chunk, time.Time{}, wbuf, rbuf); got != chunk {
+						b.Fatalf("server read %d bytes, want %d", got, chunk)
+					}
+					s.took += time.Since(t0)
+				}
+			}
+			b.StopTimer()
+			off, on := sides[0].took, sides[1].took
+			b.ReportMetric(float64(on-off)/float64(off)*100, "overhead-%")
 		})
 	}
 }

@@ -1,7 +1,7 @@
 // Package trace decodes captured frames layer by layer and writes
 // stacklab's trace: a text format for people (like strace for socket
 // calls and tcpdump for packets, one line a layer) and JSON lines for
-// programs (schema in SCHEMA.md). It also summarizes each packet in
+// programs (schema in capture/SCHEMA.md). It also summarizes each packet in
 // tcpdump's terms ([Summary]) for the scenario engine's expectations, and
 // reads foreign pcap and pcapng files ([Read], [TraceFile], [ReadFile]).
 //

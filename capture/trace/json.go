@@ -10,7 +10,7 @@ import (
 	"stacklab/stack/wire"
 )
 
-// The JSON lines schema is documented in SCHEMA.md. Keys appear in a
+// The JSON lines schema is documented in capture/SCHEMA.md. Keys appear in a
 // fixed order and empty optional fields are left out, so the same run
 // gives the same bytes.
 

@@ -17,7 +17,7 @@ type Format uint8
 const (
 	// Text is the layered, human-readable trace of DESIGN.md.
 	Text Format = iota
-	// JSON is one JSON object a line; see SCHEMA.md.
+	// JSON is one JSON object a line; see capture/SCHEMA.md.
 	JSON
 )
 

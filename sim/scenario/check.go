@@ -152,8 +152,14 @@ func (r *runner) checkPackets() {
 					found = i
 					break
 				}
-				if len(diffs) < bestN {
-					best, bestN = i, len(diffs)
+				score := len(diffs)
+				for _, d := range diffs {
+					if d.Field == "proto" {
+						score += 10 // another protocol is no near miss
+					}
+				}
+				if score < bestN {
+					best, bestN = i, score
 				}
 			}
 			if found >= 0 {

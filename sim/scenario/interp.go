@@ -63,6 +63,10 @@ type pending struct {
 	from     netip.AddrPort
 }
 
+// maxStepsWithoutWaiting stops a program that loops without ever
+// blocking or sleeping, which would stop virtual time.
+const maxStepsWithoutWaiting = 1_000_000
+
 func newTask(r *runner, h *hostRT, name string, body []*Stmt) *task {
 	return &task{
 		r: r, h: h, name: name,
@@ -105,7 +109,14 @@ func (t *task) unwait() {
 
 // step runs statements until the task blocks or finishes.
 func (t *task) step() {
-	for !t.done && !t.r.stopped {
+	for n := 0; !t.done && !t.r.stopped; n++ {
+		if n == maxStepsWithoutWaiting {
+			where, what := t.r.taskPos(t)
+			t.r.failAt(where, what, fmt.Sprintf("program on %s ran %d statements without waiting once; is a loop endless?", t.h.h.Name, n), nil)
+			t.failed = true
+			t.finish()
+			return
+		}
 		if t.pend != nil {
 			if !t.resume() {
 				return

@@ -2,19 +2,44 @@ package scenario
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
-func TestRunExample(t *testing.T) {
-	src := `name: hello
-hosts:
+// twoHosts is the network most tests use: a 10 ms link at 100 Mbit/s.
+const twoHosts = `hosts:
   client: {addr: 10.0.0.1/24}
   server: {addr: 10.0.0.2/24}
 links:
   - ends: [client, server]
     delay: 10ms
     rate: 100Mbit
-programs:
+`
+
+func runSrc(t *testing.T, src string) (*Result, string) {
+	t.Helper()
+	sc, err := Load("t.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var trace bytes.Buffer
+	res, err := sc.Run(RunOptions{Trace: &trace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, trace.String()
+}
+
+func TestRun(t *testing.T) {
+	tests := []struct {
+		name  string
+		src   string
+		fails []string // substrings of the failures, in order; none: must pass
+		trace []string // substrings of the trace
+	}{
+		{
+			name: "request reply",
+			src: twoHosts + `programs:
   server: |
     l = socket(tcp); bind(l, :80); listen(l, 8)
     c = accept(l)
@@ -25,22 +50,247 @@ programs:
     s = socket(tcp); connect(s, server:80)
     send(s, "hello"); recv(s, 5) == "world"; close(s)
 expect:
-  - client > server  [S]
-  - server > client  [S.] ack 1
-  - client > server  [.]
+  - client > server [S]
+  - server > client [S.] ack 1
+  - client > server [.]
+  - client > server [P.] seq 1:6
   - no [R]
-`
-	sc, err := Load("hello.yaml", []byte(src))
-	if err != nil {
-		t.Fatal(err)
+  - count client > server [S] == 1
+  - on server: client > server [S]
+  - client tcp.ActiveOpens == 1
+`,
+			trace: []string{"connect(3, server:80) → blocks", "connect(3) → 0", `recv(4) → 5 "hello"`},
+		},
+		{
+			name: "wrong data and wrong packet",
+			src: twoHosts + `programs:
+  server: |
+    l = socket(tcp); bind(l, :80); listen(l, 8)
+    c = accept(l)
+    recv(c, 5) == "howdy"
+  client: |
+    s = socket(tcp); connect(s, server:80)
+    send(s, "hello"); close(s)
+expect:
+  - server > client [R.]
+  - client tcp.ActiveOpens == 2
+`,
+			fails: []string{
+				`t.yaml:12: expectation failed: recv(c, 5) == "howdy"`,
+				`t.yaml:17: expectation failed: server > client [R.]`,
+				`t.yaml:18: expectation failed: client tcp.ActiveOpens == 2`,
+			},
+		},
+		{
+			name: "refused expected and unexpected",
+			src: twoHosts + `programs:
+  client: |
+    s = socket(tcp)
+    connect(s, server:81) -> ECONNREFUSED
+    t = socket(tcp)
+    connect(t, server:82)
+`,
+			fails: []string{"connect failed with ECONNREFUSED; write `-> ECONNREFUSED`"},
+		},
+		{
+			name: "expected error that does not come",
+			src: twoHosts + `programs:
+  server: |
+    l = socket(tcp); bind(l, :80); listen(l, 8); c = accept(l)
+  client: |
+    s = socket(tcp)
+    connect(s, server:80) -> ECONNREFUSED
+`,
+			fails: []string{"connect returned 0 (success), expected ECONNREFUSED"},
+		},
+		{
+			name: "non-blocking connect and poll",
+			src: twoHosts + `programs:
+  server: |
+    l = socket(tcp); bind(l, :80); listen(l, 8); c = accept(l)
+    recv(c, all) == 3
+    close(c)
+  client: |
+    s = socket(tcp); nonblock(s)
+    connect(s, server:80) -> EINPROGRESS
+    recv(s, any) -> EAGAIN
+    poll(s, out)
+    send(s, 3)
+    close(s)
+`,
+			trace: []string{"connect(3, server:80) → EINPROGRESS", "recv(3, any) → EAGAIN", "poll(3, out) → blocks", "poll(3) → out"},
+		},
+		{
+			name: "bulk with pattern check and socket internals",
+			src: twoHosts + `programs:
+  server: |
+    l = socket(tcp); bind(l, :5001); listen(l, 1); c = accept(l)
+    recv(c, all) == 200KiB
+    close(c)
+  client: |
+    s = socket(tcp); connect(s, server:5001)
+    send(s, 200KiB)
+    sleep 1s
+    close(s)
+expect:
+  - at 45ms: client fd 3 state == ESTABLISHED
+  - at 45ms: client fd 3 srtt >= 20ms
+  - at 45ms: client fd 3 cwnd > 0
+  - at 100ms: server fd 4 state == ESTABLISHED
+  - client fd 3 state == ESTABLISHED
+`,
+			fails: []string{"t.yaml:23: expectation failed: client fd 3 state == ESTABLISHED", "no such socket"},
+		},
+		{
+			name: "targeted drop is retransmitted",
+			src: twoHosts + `programs:
+  server: |
+    l = socket(tcp); bind(l, :80); listen(l, 8); c = accept(l)
+    recv(c, 10) == "helloworld"
+    close(c)
+  client: |
+    s = socket(tcp); connect(s, server:80)
+    send(s, "hello"); sleep 100ms; send(s, "world")
+    recv(s, all) == ""
+    close(s)
+faults:
+  - drop 1st client > server [P.]
+expect:
+  # the first segment is lost; Nagle holds "world" back until the
+  # retransmission, which carries both
+  - client > server [P.] seq 1:6
+  - client > server [P.] seq 1:11
+  - on server: client > server [P.] seq 1:11
+  - count client > server [P.] seq 6:11 == 0
+  - client tcp.RetransSegs >= 1
+`,
+			trace: []string{"link: dropped"},
+		},
+		{
+			name: "delayed SYN-ACK",
+			src: twoHosts + `programs:
+  server: |
+    l = socket(tcp); bind(l, :80); listen(l, 8); c = accept(l)
+  client: |
+    s = socket(tcp); connect(s, server:80)
+faults:
+  - delay 1st server > client [S.] by 3s
+expect:
+  - at 3.041018s on client: server > client [S.]
+`,
+			fails: []string{"time"},
+		},
+		{
+			name: "link down and up",
+			src: twoHosts + `events:
+  - {at: 5ms, link: client-server, state: down}
+  - {at: 2s, link: client-server, state: up}
+programs:
+  server: |
+    l = socket(tcp); bind(l, :80); listen(l, 8); c = accept(l)
+  client: |
+    sleep 10ms
+    s = socket(tcp); connect(s, server:80)
+expect:
+  - count client > server [S] >= 2
+  - on server: client > server [S]
+`,
+			trace: []string{"link down", "link up"},
+		},
+		{
+			name: "loops",
+			src: twoHosts + `programs:
+  server: |
+    l = socket(tcp); bind(l, :80); listen(l, 8); c = accept(l)
+    repeat 3 { recv(c, 4) == "ping" }
+    every 1s for 3s { send(c, "x") }
+    close(c)
+  client: |
+    s = socket(tcp); connect(s, server:80)
+    repeat 3 { send(s, "ping"); sleep 10ms }
+    recv(s, all) == "xxx"
+    close(s)
+expect:
+  - count server > client [P.] len 1 == 3
+`,
+		},
+		{
+			name: "apps",
+			src: `hosts:
+  client: {addr: 10.0.0.1/24}
+  server:
+    addr: 10.0.0.2/24
+    apps:
+      - echo_server(:7)
+      - http_server(:80)
+      - discard_server(:9)
+      - bulk_recv(:5001, 64KiB)
+      - udp_echo(:7)
+links:
+  - ends: [client, server]
+    delay: 1ms
+programs:
+  client: |
+    s = socket(tcp); connect(s, server:7)
+    send(s, "echo me"); recv(s, 7) == "echo me"; close(s)
+    http_client(server:80, 2, keepalive)
+    http_client(server:80, 2, close, 1.0)
+    bulk_send(server:5001, 64KiB)
+    heartbeat_client(server:7, 1s, 3s)
+    d = socket(tcp); connect(d, server:9); send(d, 10KiB); close(d)
+    u = socket(udp); connect(u, server:7); send(u, "u"); recv(u, any) == "u"
+expect:
+  - count client > server:80 [S] == 3
+  - count server:80 > client [P.] == 4
+`,
+			trace: []string{"HTTP/1.1 200 OK", "HTTP/1.0 200 OK", `→ 5 "ping\n"`},
+		},
 	}
-	var trace bytes.Buffer
-	res, err := sc.Run(RunOptions{Trace: &trace})
-	if err != nil {
-		t.Fatal(err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, trace := runSrc(t, tt.src)
+			var got []string
+			for _, f := range res.Failures {
+				got = append(got, f.String())
+			}
+			all := strings.Join(got, "\n")
+			if len(tt.fails) == 0 && len(got) > 0 {
+				t.Errorf("unexpected failures:\n%s\ntrace:\n%s", all, trace)
+			}
+			rest := all
+			for _, w := range tt.fails {
+				i := strings.Index(rest, w)
+				if i < 0 {
+					t.Errorf("failures lack %q (in order):\n%s", w, all)
+					continue
+				}
+				rest = rest[i+len(w):]
+			}
+			for _, w := range tt.trace {
+				if !strings.Contains(trace, w) {
+					t.Errorf("trace lacks %q:\n%s", w, trace)
+				}
+			}
+		})
 	}
-	t.Logf("trace:\n%s", trace.String())
-	for _, f := range res.Failures {
-		t.Error(f)
+}
+
+func TestFailureShowsContext(t *testing.T) {
+	res, _ := runSrc(t, twoHosts+`programs:
+  client: |
+    s = socket(tcp)
+    connect(s, server:81) -> ECONNREFUSED
+expect:
+  - server > client [S.]
+`)
+	if len(res.Failures) != 1 {
+		t.Fatalf("failures: %v", res.Failures)
+	}
+	f := res.Failures[0]
+	if f.Pos.Line != 13 || len(f.Diffs) == 0 || f.Diffs[0].Field != "flags" || f.Diffs[0].Want != "[S.]" || f.Diffs[0].Got != "[R.]" {
+		t.Errorf("failure = %+v", f)
+	}
+	if len(f.Recent) == 0 {
+		t.Error("no recent events")
 	}
 }

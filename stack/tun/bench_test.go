@@ -105,6 +105,22 @@ func BenchmarkTUNRawEcho(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer rawEcho(dev)()
+	dst := &net.UDPAddr{IP: stackAddr.AsSlice(), Port: 7}
+	udpLoad(b, ns, dst, 1000, benchPacket, 128) // warm up
+	b.ResetTimer()
+	got, elapsed := udpLoad(b, ns, dst, max(b.N, 1000), benchPacket, 128)
+	b.StopTimer()
+	if got == 0 {
+		b.Fatal("no echoes")
+	}
+	reportRate(b, got, elapsed)
+}
+
+// rawEcho runs the ceiling's echo loop on dev until the returned function
+// is called: read a packet, swap IPv4 addresses and UDP ports (the
+// checksums stay valid), write it back.
+func rawEcho(dev *tun.Device) (stop func()) {
 	f := dev.File()
 	done := make(chan struct{})
 	go func() {
@@ -127,17 +143,8 @@ func BenchmarkTUNRawEcho(b *testing.B) {
 			f.Write(p)
 		}
 	}()
-	defer func() {
+	return func() {
 		dev.Close()
 		<-done
-	}()
-	dst := &net.UDPAddr{IP: stackAddr.AsSlice(), Port: 7}
-	udpLoad(b, ns, dst, 1000, benchPacket, 128) // warm up
-	b.ResetTimer()
-	got, elapsed := udpLoad(b, ns, dst, max(b.N, 1000), benchPacket, 128)
-	b.StopTimer()
-	if got == 0 {
-		b.Fatal("no echoes")
 	}
-	reportRate(b, got, elapsed)
 }

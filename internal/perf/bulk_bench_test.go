@@ -141,3 +141,33 @@ func BenchmarkCaptureOverhead(b *testing.B) {
 		})
 	}
 }
+
+// TestBulkSimAllocations guards the zero-allocation data path: a bulk
+// transfer in virtual time, capture off, must allocate (almost) nothing
+// per segment once the connection is warm. A few allocations in a whole
+// run are tolerated (the runtime's own, a pool growing once).
+func TestBulkSimAllocations(t *testing.T) {
+	for _, m := range mtus {
+		t.Run(m.name, func(t *testing.T) {
+			n := newSimNet(t, simConfig{mtu: m.mtu})
+			lfd := n.listen(t, 80, 8)
+			cfd, sfd := n.connect(t, lfd, 80)
+			wbuf, rbuf := make([]byte, chunk), make([]byte, 256<<10)
+			n.transfer(t, cfd, sfd, 16*chunk, time.Time{}, wbuf, rbuf)
+			const total = 8 << 20
+			segs0 := n.up.Counters().Sent
+			var ms0, ms1 runtime.MemStats
+			runtime.ReadMemStats(&ms0)
+			got := n.transfer(t, cfd, sfd, total, time.Time{}, wbuf, rbuf)
+			runtime.ReadMemStats(&ms1)
+			if got != total {
+				t.Fatalf("server read %d bytes, want %d", got, total)
+			}
+			segs := n.up.Counters().Sent - segs0
+			allocs := ms1.Mallocs - ms0.Mallocs
+			if perSeg := float64(allocs) / float64(segs); perSeg > 0.01 {
+				t.Errorf("%d allocations for %d segments (%.3f per segment), want none per segment", allocs, segs, perSeg)
+			}
+		})
+	}
+}

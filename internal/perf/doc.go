@@ -11,10 +11,15 @@
 //     trace written under b.TempDir). Reports MB/s of wall time,
 //     allocations per data segment ("allocs/seg") and per MB.
 //   - BenchmarkBulkPipe: the same in real time, the stacks on the wall
-//     clock with blocking net.Conn calls.
+//     clock joined by a stack/linktest pipe, with blocking net.Conn calls.
 //   - BenchmarkConnSetup: dial, accept and close, one connection at a time,
 //     in virtual time; each connection is run to its end, TIME_WAIT
-//     included. Reports "conns/s" of wall time.
+//     included. Reports "conns/s" of wall time. BenchmarkConnSetupPipe does
+//     the same in real time with DialTCP and Accept, and counts dials
+//     slower than 100 ms ("slow-dials").
+//   - BenchmarkCaptureOverhead: two simulated networks, capture on and
+//     off, take turns moving 64 KiB; reports the time capture adds
+//     ("overhead-%").
 //   - BenchmarkIdleMemory: the heap growth per endpoint with 10 000 idle
 //     established connections ("B/endpoint"). Run it with -benchtime 1x.
 //   - BenchmarkSimRate: 10 simulated seconds of bulk TCP over a 1 Gbit/s

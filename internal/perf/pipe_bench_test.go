@@ -10,16 +10,16 @@ import (
 	"testing"
 	"time"
 
-	"stacklab/sim"
 	"stacklab/stack"
+	"stacklab/stack/linktest"
 )
 
 // realNet is two stacks on the wall clock joined by an in-memory link
-// with no delay (a sim.Pipe each way, timed by stack.RealClock), for the
-// blocking net.Conn API.
+// with no delay (a stack/linktest pipe: one goroutine and a channel per
+// direction), for the blocking net.Conn API.
 type realNet struct {
 	client, server *stack.Stack
-	up, down       *sim.Pipe
+	up, down       *linktest.End // the client's end, the server's end
 }
 
 func newRealNet(tb testing.TB, mtu int, tcp stack.TCPOptions) *realNet {
@@ -28,10 +28,8 @@ func newRealNet(tb testing.TB, mtu int, tcp stack.TCPOptions) *realNet {
 		client: stack.New(stack.Options{Name: "client", TCP: tcp}),
 		server: stack.New(stack.Options{Name: "server", TCP: tcp}),
 	}
-	pipe := func() *sim.Pipe {
-		return sim.NewPipeConfig(sim.PipeConfig{Clock: stack.RealClock{}, HeaderLen: sim.HeaderLen(stack.LinkEthernet)})
-	}
-	n.up, n.down = pipe(), pipe()
+	n.up, n.down = linktest.Pipe()
+	tb.Cleanup(func() { n.up.Close() })
 	cnic, err := n.client.AddNIC(stack.NICConfig{Name: "eth0", Type: stack.LinkEthernet, Addr: clientAddr, MTU: mtu}, n.up)
 	if err != nil {
 		tb.Fatal(err)
@@ -40,9 +38,8 @@ func newRealNet(tb testing.TB, mtu int, tcp stack.TCPOptions) *realNet {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	n.up.SetDeliver(snic.Deliver)
-	n.down.SetDeliver(cnic.Deliver)
-	tb.Cleanup(func() { n.up.Close(); n.down.Close() })
+	n.up.Attach(cnic.Deliver)
+	n.down.Attach(snic.Deliver)
 	return n
 }
 
@@ -109,7 +106,7 @@ func benchBulkPipe(b *testing.B, mtu int) {
 		done <- nil
 	}()
 	wbuf := make([]byte, chunk)
-	segs0 := n.up.Counters().Sent
+	segs0 := n.up.Sent()
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
 	b.SetBytes(chunk)
@@ -125,7 +122,7 @@ func benchBulkPipe(b *testing.B, mtu int) {
 	}
 	b.StopTimer()
 	runtime.ReadMemStats(&ms1)
-	segs := n.up.Counters().Sent - segs0
+	segs := n.up.Sent() - segs0
 	allocs := float64(ms1.Mallocs - ms0.Mallocs)
 	b.ReportMetric(allocs/float64(segs), "allocs/seg")
 	b.ReportMetric(allocs/(float64(total)/1e6), "allocs/MB")

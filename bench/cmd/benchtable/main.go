@@ -261,7 +261,8 @@ func notes(peer Results) []string {
 			"user/kernel boundary twice. Its own allocations cannot be counted from Go.",
 		"stacklab's virtual-time rows run both stacks and the link on one goroutine with a virtual clock; " +
 			"connection setup runs each connection to its end, TIME_WAIT included. The real-time rows use " +
-			"the wall clock, a sim.Pipe each way and blocking net.Conn calls, as an embedding program does.",
+			"the wall clock, a stack/linktest pipe (a goroutine and channel per direction) and blocking net.Conn calls, " +
+			"as an embedding program does.",
 	}
 	if c, ok := peer.Median("BenchmarkIdleMemory", "conns"); ok {
 		ns = append(ns, fmt.Sprintf("Kernel idle memory counts the socket slabs (TCP, sock_inode_cache, "+

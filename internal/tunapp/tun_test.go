@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -45,6 +46,7 @@ func newEnv(t *testing.T, opts Options) *env {
 	t.Helper()
 	ns := tuntest.Netns(t)
 	opts.Netns = ns
+	goroutines := runtime.NumGoroutine()
 	if opts.OutDir == "" && captureWorks {
 		opts.OutDir = t.TempDir()
 	}
@@ -71,6 +73,16 @@ func newEnv(t *testing.T, opts Options) *env {
 			t.Logf("app log:\n%s", log.String())
 		}
 		lintCaptures(t, opts.OutDir)
+		// Every goroutine the App started (reader, flusher, servers) ends
+		// with it; give the runtime's own a moment to go.
+		deadline := time.Now().Add(5 * time.Second)
+		for runtime.NumGoroutine() > goroutines && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if n := runtime.NumGoroutine(); n > goroutines {
+			buf := make([]byte, 1<<20)
+			t.Errorf("%d goroutines left after Close (%d before):\n%s", n-goroutines, goroutines, buf[:runtime.Stack(buf, true)])
+		}
 	})
 	return e
 }

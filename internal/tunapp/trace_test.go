@@ -1,0 +1,96 @@
+package tunapp
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"stacklab/capture"
+	"stacklab/capture/tsharktest"
+)
+
+// TestTraceAndCapture checks the live trace in both formats and the
+// capture file of one echo exchange with the kernel.
+func TestTraceAndCapture(t *testing.T) {
+	for _, format := range []string{"text", "json"} {
+		t.Run(format, func(t *testing.T) {
+			var tr bytes.Buffer
+			out := t.TempDir()
+			e := newEnv(t, Options{Trace: &tr, Format: format, OutDir: out})
+			e.serve(t, "echo")
+			var c net.Conn
+			e.kernel(t, func() (err error) {
+				c, err = net.DialTimeout("tcp4", stackIP+":7", 10*time.Second)
+				return err
+			})
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			c.Write([]byte("hello"))
+			c.(*net.TCPConn).CloseWrite()
+			got, err := io.ReadAll(c)
+			c.Close()
+			if err != nil || string(got) != "hello" {
+				t.Fatalf("echo: %q, %v", got, err)
+			}
+			time.Sleep(50 * time.Millisecond) // the last ACK
+			if err := e.App.Close(); err != nil {
+				t.Fatal(err)
+			}
+
+			switch format {
+			case "text":
+				for _, want := range []string{"kernel → stacklab", "[SYN]", "[SYN, ACK]", "ESTABLISHED", "len 5"} {
+					if !strings.Contains(tr.String(), want) {
+						t.Errorf("text trace lacks %q:\n%s", want, tr.String())
+					}
+				}
+			case "json":
+				var flags []string
+				for _, line := range strings.Split(strings.TrimSpace(tr.String()), "\n") {
+					var obj struct {
+						Type   string `json:"type"`
+						Layers struct {
+							TCP *struct {
+								Flags string `json:"flags"`
+							} `json:"tcp"`
+						} `json:"layers"`
+					}
+					if err := json.Unmarshal([]byte(line), &obj); err != nil {
+						t.Fatalf("bad JSON line %q: %v", line, err)
+					}
+					if obj.Type == "packet" && obj.Layers.TCP != nil {
+						flags = append(flags, obj.Layers.TCP.Flags)
+					}
+				}
+				if len(flags) < 3 || flags[0] != "S" || flags[1] != "S." || flags[2] != "." {
+					t.Fatalf("JSON trace TCP flags %v, want a handshake S, S., . first", flags)
+				}
+			}
+
+			path := filepath.Join(out, "stacklab-tun0.pcapng")
+			if _, err := os.Stat(path); err != nil {
+				t.Fatalf("capture: %v", err)
+			}
+			sums, err := capture.ReadFile(path)
+			if err != nil || len(sums) < 8 {
+				t.Fatalf("capture holds %d packets (%v), want the whole exchange", len(sums), err)
+			}
+			if tsharktest.Path() != "" {
+				pkts := tsharktest.Lint(t, path)
+				if ok, got := tsharktest.Handshake(pkts); !ok {
+					t.Errorf("tshark sees no handshake first: %s", got)
+				}
+				for _, p := range pkts {
+					if p.Retransmission || p.Interface != "stacklab:tun0" {
+						t.Errorf("packet %d: retransmission %v, interface %q", p.Number, p.Retransmission, p.Interface)
+					}
+				}
+			}
+		})
+	}
+}

@@ -146,3 +146,79 @@ func keys(m map[string][]byte) []string {
 	}
 	return k
 }
+
+// TestRetransmissionsMatchTshark sends 300 kB over a link losing 3% of
+// frames each way and checks that tshark, reading the sender's capture,
+// counts as many retransmitted segments as the stack's counter.
+func TestRetransmissionsMatchTshark(t *testing.T) {
+	if tsharktest.Path() == "" {
+		t.Skip("tshark is not installed")
+	}
+	dir := t.TempDir()
+	rec, err := New(Options{Dir: dir, Start: sim.DefaultStart, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := sim.NewNetwork(sim.NetworkOptions{Seed: 3, Observer: rec, Tap: rec})
+	c := n.AddHost("client", stack.Options{})
+	s := n.AddHost("server", stack.Options{})
+	imp := sim.Impairments{Delay: 5 * time.Millisecond, Loss: 0.03}
+	if _, err := n.Connect(c, stack.NICConfig{Addr: netip.MustParsePrefix("10.0.0.1/24")},
+		s, stack.NICConfig{Addr: netip.MustParsePrefix("10.0.0.2/24")}, sim.Symmetric(imp)); err != nil {
+		t.Fatal(err)
+	}
+	lfd, _ := s.Socket(stack.SockStream)
+	s.Bind(lfd, netip.MustParseAddrPort("0.0.0.0:80"))
+	s.Listen(lfd, 8)
+	s.SetNonblock(lfd, true)
+	cfd, _ := c.Socket(stack.SockStream)
+	c.SetNonblock(cfd, true)
+	c.Connect(cfd, netip.MustParseAddrPort("10.0.0.2:80"))
+	data := bytes.Repeat([]byte("0123456789abcdef"), 300_000/16)
+	buf := make([]byte, 64<<10)
+	afd, sent, got := -1, 0, 0
+	for i := 0; i < 100_000 && got < len(data); i++ {
+		n.RunFor(5 * time.Millisecond)
+		if afd < 0 {
+			if afd, _, err = s.Accept(lfd); err != nil {
+				afd = -1
+				continue
+			}
+			s.SetNonblock(afd, true)
+		}
+		if sent < len(data) {
+			if k, err := c.Send(cfd, data[sent:]); err == nil {
+				sent += k
+			}
+		}
+		for {
+			k, err := s.Recv(afd, buf)
+			if err != nil || k == 0 {
+				break
+			}
+			got += k
+		}
+	}
+	if got != len(data) {
+		t.Fatalf("server received %d of %d bytes", got, len(data))
+	}
+	var retrans uint64
+	for _, ctr := range c.Counters() {
+		if ctr.Name == "tcp.RetransSegs" {
+			retrans = ctr.Value
+		}
+	}
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	pkts := tsharktest.Lint(t, filepath.Join(dir, "client-eth0.pcapng"))
+	var marked uint64
+	for _, p := range pkts {
+		if p.Retransmission || p.FastRetrans || p.SpuriousRetrans {
+			marked++
+		}
+	}
+	if retrans == 0 || marked != retrans {
+		t.Errorf("stack counted %d retransmitted segments, tshark marks %d", retrans, marked)
+	}
+}

@@ -36,12 +36,13 @@ type Packet struct {
 	Src, Dst  string   // ip.src, ip.dst
 	TCPFlags  uint16   // tcp.flags, 0 when not TCP
 	// TCPFlagsStr is tcp.flags.str with the dots removed: "S", "AS", "AP", "AF", "AR".
-	TCPFlagsStr    string
-	Retransmission bool // tcp.analysis.retransmission
-	FastRetrans    bool // tcp.analysis.fast_retransmission
-	DupACK         bool // tcp.analysis.duplicate_ack
-	Malformed      bool // _ws.malformed
-	Expert         []Expert
+	TCPFlagsStr     string
+	Retransmission  bool // tcp.analysis.retransmission
+	FastRetrans     bool // tcp.analysis.fast_retransmission
+	SpuriousRetrans bool // tcp.analysis.spurious_retransmission
+	DupACK          bool // tcp.analysis.duplicate_ack
+	Malformed       bool // _ws.malformed
+	Expert          []Expert
 }
 
 // HasExpert reports whether p has an expert item at or above severity
@@ -61,6 +62,7 @@ var fields = []string{
 	"frame.comment", "frame.protocols", "ip.src", "ip.dst", "tcp.flags", "tcp.flags.str",
 	"tcp.analysis.retransmission", "tcp.analysis.fast_retransmission", "tcp.analysis.duplicate_ack",
 	"_ws.malformed", "_ws.expert.severity", "_ws.expert.group", "_ws.expert.message",
+	"tcp.analysis.spurious_retransmission",
 }
 
 // aggregator separates repeated occurrences of a field; it is a control
@@ -106,15 +108,32 @@ func Lint(t testing.TB, path string) []Packet {
 	return pkts
 }
 
-// problem says what is wrong with p, or "" if nothing is.
+// benignOverlap is the error Wireshark's reassembly reports when a
+// retransmitted segment carries the same bytes as data it already holds
+// for a higher-layer PDU (epan/reassemble.c FD_OVERLAP). Different bytes
+// give "Overlapping data conflicts" instead, which Lint rejects.
+const benignOverlap = "New fragment overlaps old data (retransmission?)"
+
+// problem says what is wrong with p, or "" if nothing is. A reassembly
+// overlap on a packet tshark marks as a retransmission is not a problem:
+// it is Wireshark reassembling a higher-layer PDU (HTTP on port 80, say)
+// across a retransmission of identical bytes.
 func problem(p *Packet) string {
-	if p.Malformed {
-		return "malformed: " + expertMessages(p, 0)
-	}
+	retrans := p.Retransmission || p.FastRetrans || p.SpuriousRetrans
+	var errs []string
 	for _, e := range p.Expert {
-		if e.Severity >= SeverityError {
-			return "expert error: " + e.Message
+		if e.Severity < SeverityError || (retrans && e.Message == benignOverlap) {
+			continue
 		}
+		errs = append(errs, e.Message)
+	}
+	switch {
+	case len(errs) > 0 && p.Malformed:
+		return "malformed: " + strings.Join(errs, "; ")
+	case len(errs) > 0:
+		return "expert error: " + strings.Join(errs, "; ")
+	case p.Malformed && !retrans:
+		return "malformed: " + expertMessages(p, 0)
 	}
 	return ""
 }
@@ -224,6 +243,7 @@ func parse(out string) ([]Packet, error) {
 				p.Expert = append(p.Expert, e)
 			}
 		}
+		p.SpuriousRetrans = col[17] != ""
 		pkts = append(pkts, p)
 	}
 	return pkts, nil

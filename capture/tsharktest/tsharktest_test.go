@@ -135,3 +135,23 @@ func TestHandshake(t *testing.T) {
 		t.Error("two packets accepted")
 	}
 }
+
+func TestProblemOverlap(t *testing.T) {
+	overlap := Expert{Severity: SeverityError, Group: 0x07000000, Message: benignOverlap}
+	conflict := Expert{Severity: SeverityError, Group: 0x07000000, Message: "Overlapping data conflicts"}
+	note := Expert{Severity: SeverityNote, Message: "This frame is a (suspected) retransmission"}
+	tests := []struct {
+		p    Packet
+		want bool // a problem
+	}{
+		{Packet{Malformed: true, Retransmission: true, Expert: []Expert{note, overlap}}, false},
+		{Packet{Malformed: true, Expert: []Expert{overlap}}, true},
+		{Packet{Malformed: true, Retransmission: true, Expert: []Expert{note, conflict}}, true},
+		{Packet{Expert: []Expert{note}}, false},
+	}
+	for i, tt := range tests {
+		if got := problem(&tt.p) != ""; got != tt.want {
+			t.Errorf("case %d: problem %q, want a problem: %v", i, problem(&tt.p), tt.want)
+		}
+	}
+}

@@ -72,7 +72,10 @@ func newEnv(t *testing.T, opts Options) *env {
 		if t.Failed() {
 			t.Logf("app log:\n%s", log.String())
 		}
-		lintCaptures(t, opts.OutDir)
+		if opts.Impair.Corrupt == 0 {
+			// (Corrupted frames reach the stack's NIC, and the capture, on purpose.)
+			lintCaptures(t, opts.OutDir)
+		}
 		// Every goroutine the App started (reader, flusher, servers) ends
 		// with it; give the runtime's own a moment to go.
 		deadline := time.Now().Add(5 * time.Second)
@@ -429,6 +432,37 @@ func TestLossyTransferBothWays(t *testing.T) {
 	in, out := e.in.Counters(), e.out.Counters()
 	if in.Dropped() == 0 || out.Dropped() == 0 {
 		t.Fatalf("impairments dropped nothing: in %+v out %+v", in, out)
+	}
+}
+
+func TestCorruptionDuplicationAndRate(t *testing.T) {
+	e := newEnv(t, Options{Impair: sim.Impairments{Corrupt: 0.01, Duplicate: 0.02, Rate: 200_000_000}})
+	e.serve(t, "http")
+	const n = 4 << 20
+	body := e.exec(t, 120*time.Second, nil, "curl", "-sS", "--fail", "--max-time", "110",
+		fmt.Sprintf("http://%s/download?bytes=%d", stackIP, n))
+	if len(body) != n || sum(body) != ContentSHA256(n) {
+		t.Fatalf("download: %d bytes sha256 %s, want %d bytes %s", len(body), sum(body), n, ContentSHA256(n))
+	}
+	file := filepath.Join(t.TempDir(), "up")
+	if err := os.WriteFile(file, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reply := e.exec(t, 120*time.Second, nil, "curl", "-sS", "--fail", "--max-time", "110",
+		"--data-binary", "@"+file, "-H", "Content-Type: application/octet-stream", "http://"+stackIP+"/upload")
+	if want := fmt.Sprintf("%s %d\n", ContentSHA256(n), n); string(reply) != want {
+		t.Fatalf("upload: stack saw %q, want %q", reply, want)
+	}
+	in, out := e.in.Counters(), e.out.Counters()
+	if in.Corrupted == 0 || out.Corrupted == 0 || in.Duplicated == 0 || out.Duplicated == 0 {
+		t.Fatalf("impairments idle: in %+v out %+v", in, out)
+	}
+	// Corruption hits any byte past the link header; the IP header
+	// checksum or TCP's catches it, and the stack counts the drop.
+	ipBad, _ := e.Stack.Counter("ip.InHdrErrors")
+	tcpBad, _ := e.Stack.Counter("tcp.InErrs")
+	if ipBad+tcpBad == 0 {
+		t.Fatalf("stack counted no bad packets although %d inbound were corrupted", in.Corrupted)
 	}
 }
 

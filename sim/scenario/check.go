@@ -141,10 +141,10 @@ func (r *runner) checkPackets() {
 			best, bestN := -1, 1<<30
 			for i := cursor[e.Vantage]; i < len(r.pkts); i++ {
 				p := &r.pkts[i]
-				if p.Vantage != e.Vantage {
+				if !atVantage(p, e.Vantage) {
 					continue
 				}
-				diffs = e.Pattern.match(p, r.addrOf, diffs)
+				diffs = e.Pattern.match(p, r.owns, diffs)
 				if e.At != nil && p.Time != *e.At && len(diffs) == 0 {
 					diffs = append(diffs, fieldDiff{"time", fmt.Sprintf("%.6f", e.At.Seconds()), fmt.Sprintf("%.6f", p.Time.Seconds())})
 				}
@@ -172,7 +172,7 @@ func (r *runner) checkPackets() {
 			if best >= 0 {
 				p := &r.pkts[best]
 				msg += fmt.Sprintf("; nearest: #%d at %.6f %s", p.ID, p.Time.Seconds(), p.format(r.names))
-				fd = append(fd, e.Pattern.match(p, r.addrOf, nil)...)
+				fd = append(fd, e.Pattern.match(p, r.owns, nil)...)
 				if e.At != nil && p.Time != *e.At {
 					fd = append(fd, fieldDiff{"time", fmt.Sprintf("%.6f", e.At.Seconds()), fmt.Sprintf("%.6f", p.Time.Seconds())})
 				}
@@ -183,10 +183,10 @@ func (r *runner) checkPackets() {
 			n, first := 0, -1
 			for i := range r.pkts {
 				p := &r.pkts[i]
-				if p.Vantage != e.Vantage {
+				if !atVantage(p, e.Vantage) {
 					continue
 				}
-				if diffs = e.Pattern.match(p, r.addrOf, diffs); len(diffs) == 0 {
+				if diffs = e.Pattern.match(p, r.owns, diffs); len(diffs) == 0 {
 					if first < 0 {
 						first = i
 					}
@@ -212,6 +212,11 @@ func (r *runner) checkPackets() {
 	}
 }
 
+// atVantage reports whether p was seen at v: "host" or "host:ethN".
+func atVantage(p *pktSummary, v string) bool {
+	return p.Host == v || p.Vantage == v
+}
+
 func toDiffs(d []fieldDiff) []FieldDiff {
 	out := make([]FieldDiff, len(d))
 	for i, x := range d {
@@ -225,7 +230,7 @@ func (r *runner) packetContext(vantage string, from int) []string {
 	var out []string
 	for i := max(from, 0); i < len(r.pkts) && len(out) < recentN; i++ {
 		p := &r.pkts[i]
-		if p.Vantage != vantage {
+		if !atVantage(p, vantage) {
 			continue
 		}
 		out = append(out, fmt.Sprintf("%9.6f %s %-3s #%d %s", p.Time.Seconds(), p.Vantage, p.Dir, p.ID, p.format(r.names)))

@@ -25,7 +25,7 @@ type Expectation struct {
 	Pos     Pos
 	Text    string
 	Kind    ExpectKind
-	Vantage string         // host whose interface is watched (packets)
+	Vantage string         // "host" (every interface) or "host:eth1", where packets are watched
 	At      *time.Duration // packets: the exact time; sockets/counters: when to look (nil: at the end)
 	Pattern *Pattern
 	Host    string // socket and counter checks
@@ -206,14 +206,11 @@ type fieldDiff struct {
 
 // match compares p with a packet; addr resolves host names. It returns
 // the fields that differ (none: a match).
-func (p *Pattern) match(s *pktSummary, addr func(string) netip.Addr, diffs []fieldDiff) []fieldDiff {
+func (p *Pattern) match(s *pktSummary, owns func(host string, a netip.Addr) bool, diffs []fieldDiff) []fieldDiff {
 	diffs = diffs[:0]
 	sel := func(field string, h hostSel, ap netip.AddrPort) {
-		want := h.Addr
-		if h.Host != "" {
-			want = addr(h.Host)
-		}
-		if want.IsValid() && want != ap.Addr() || h.Port >= 0 && int(ap.Port()) != h.Port {
+		bad := h.Host != "" && !owns(h.Host, ap.Addr()) || h.Addr.IsValid() && h.Addr != ap.Addr()
+		if bad || h.Port >= 0 && int(ap.Port()) != h.Port {
 			diffs = append(diffs, fieldDiff{field, h.String(), ap.String()})
 		}
 	}
@@ -289,8 +286,12 @@ func parseExpectation(key, val string, hosts []string) (*Expectation, error) {
 				}
 				e.At = &d
 			case "on":
-				if !isHost(kw[i+1], hosts) {
-					return nil, fmt.Errorf("unknown host %q%s", kw[i+1], didYouMean(kw[i+1], hosts))
+				host, ifname, hasIf := strings.Cut(kw[i+1], ":")
+				if !isHost(host, hosts) {
+					return nil, fmt.Errorf("unknown host %q%s", host, didYouMean(host, hosts))
+				}
+				if n, err := strconv.Atoi(strings.TrimPrefix(ifname, "eth")); hasIf && (!strings.HasPrefix(ifname, "eth") || err != nil || n < 0) {
+					return nil, fmt.Errorf("%q: name an interface as HOST:ethN, e.g. %s:eth1", kw[i+1], host)
 				}
 				e.Vantage = kw[i+1]
 			default:

@@ -68,6 +68,9 @@ type loader struct {
 }
 
 func (l *loader) pos(n ast.Node) Pos {
+	if m, ok := n.(*ast.MappingNode); ok && !m.IsFlowStyle && len(m.Values) > 0 {
+		n = m.Values[0] // a block mapping's token is its first ':'
+	}
 	if mv, ok := n.(*ast.MappingValueNode); ok {
 		n = mv.Key
 	}
@@ -263,7 +266,7 @@ func (l *loader) prob(n ast.Node, path string) float64 {
 	return v
 }
 
-var topKeys = []string{"name", "about", "seed", "duration", "hosts", "links", "programs", "events", "faults", "expect", "outputs"}
+var topKeys = []string{"name", "about", "seed", "duration", "hosts", "routers", "links", "programs", "events", "faults", "expect", "outputs"}
 
 func (l *loader) scenario(root ast.Node) *Scenario {
 	sc := &Scenario{File: l.file, Duration: DefaultDuration, hostByName: map[string]*Host{}}
@@ -294,8 +297,12 @@ func (l *loader) scenario(root ast.Node) *Scenario {
 			l.errf(n, "duration", "a scenario needs a duration above zero")
 		}
 	}
+	addrs := map[netip.Addr]string{}
 	if n, ok := nodes["hosts"]; ok {
-		l.hostsNode(sc, n)
+		l.hostsNode(sc, n, "hosts", false, addrs)
+	}
+	if n, ok := nodes["routers"]; ok {
+		l.hostsNode(sc, n, "routers", true, addrs)
 	}
 	if len(sc.Hosts) == 0 {
 		where := ast.Node(root)
@@ -308,6 +315,13 @@ func (l *loader) scenario(root ast.Node) *Scenario {
 	l.hosts = sc.HostNames()
 	if n, ok := nodes["links"]; ok {
 		l.linksNode(sc, n)
+	}
+	if len(l.errs) == 0 {
+		for _, h := range sc.Hosts {
+			if !h.Router && sc.linksOf(h.Name) == nil {
+				l.errs = append(l.errs, &Error{Pos: h.Pos, Path: "hosts." + h.Name, Msg: fmt.Sprintf("host %s is on no link; add one: links: [{ends: [%s, %s]}]", h.Name, h.Name, otherHost(sc, h.Name))})
+			}
+		}
 	}
 	if n, ok := nodes["programs"]; ok {
 		entries, _ := l.mapping(n, "programs")
@@ -346,8 +360,23 @@ func (l *loader) scenario(root ast.Node) *Scenario {
 				continue
 			}
 			f.Pos = l.pos(it)
-			if sc.linkBetween(f.Pattern.Src.Host, f.Pattern.Dst.Host) == nil {
-				l.errf(it, path, "no link joins %s and %s; a fault acts on the link between the pattern's two hosts", f.Pattern.Src.Host, f.Pattern.Dst.Host)
+			if f.Link != "" {
+				var names []string
+				found := false
+				for _, lk := range sc.Links {
+					names = append(names, lk.Name())
+					if lk.Name() == f.Link || lk.Ends[1]+"-"+lk.Ends[0] == f.Link {
+						f.Link, found = lk.Name(), true
+					}
+				}
+				if !found {
+					l.errf(it, path, "unknown link %q%s", f.Link, didYouMean(f.Link, names))
+					continue
+				}
+			} else if lk := sc.linkBetween(f.Pattern.Src.Host, f.Pattern.Dst.Host); lk != nil {
+				f.Link = lk.Name()
+			} else {
+				l.errf(it, path, "no link joins %s and %s; name the link the fault acts on: … on LINK", f.Pattern.Src.Host, f.Pattern.Dst.Host)
 				continue
 			}
 			sc.Faults = append(sc.Faults, f)
@@ -393,39 +422,53 @@ func (l *loader) scenario(root ast.Node) *Scenario {
 	return sc
 }
 
-var hostKeys = []string{"addr", "mac", "mtu", "ttl", "tcp", "apps"}
+var hostKeys = []string{"addr", "mac", "mtu", "ttl", "tcp", "gateway", "routes", "apps", "app"}
 
-func (l *loader) hostsNode(sc *Scenario, n ast.Node) {
-	entries, _ := l.mapping(n, "hosts")
-	addrs := map[netip.Addr]string{}
+var routerKeys = []string{"addrs", "mtu", "ttl", "tcp", "gateway", "routes", "apps", "app"}
+
+// hostsNode reads the hosts (or the routers) section.
+func (l *loader) hostsNode(sc *Scenario, n ast.Node, section string, router bool, addrs map[netip.Addr]string) {
+	entries, _ := l.mapping(n, section)
+	valid := hostKeys
+	if router {
+		valid = routerKeys
+	}
 	for _, mv := range entries {
 		name := keyString(mv)
-		path := "hosts." + name
+		path := section + "." + name
 		if !isIdent(strings.ReplaceAll(name, "-", "_")) {
 			l.errf(mv, path, "%q is not a host name; use letters, digits, - and _", name)
 			continue
 		}
 		if sc.hostByName[name] != nil {
-			l.errf(mv, path, "repeated host; keep one")
+			l.errf(mv, path, "repeated host name; keep one")
 			continue
 		}
-		h := &Host{Name: name, Pos: l.pos(mv)}
-		var appsNode ast.Node
-		l.fields(mv.Value, path, hostKeys, func(k string, v ast.Node, _ *ast.MappingValueNode) {
+		h := &Host{Name: name, Pos: l.pos(mv), Router: router}
+		var appsNode, gwNode, routesNode ast.Node
+		prefix := func(v ast.Node, p string) {
+			s := l.str(v, p)
+			pr, err := netip.ParsePrefix(s)
+			if err != nil || !pr.Addr().Is4() {
+				l.errf(v, p, "%q is not an IPv4 address with a prefix length, e.g. 10.0.0.1/24", s)
+				return
+			}
+			if other, dup := addrs[pr.Addr()]; dup {
+				l.errf(v, p, "address %s is already %s's", pr.Addr(), other)
+			}
+			addrs[pr.Addr()] = name
+			h.Ifaces = append(h.Ifaces, pr)
+		}
+		l.fields(mv.Value, path, valid, func(k string, v ast.Node, _ *ast.MappingValueNode) {
 			p := join(path, k)
 			switch k {
 			case "addr":
-				s := l.str(v, p)
-				pr, err := netip.ParsePrefix(s)
-				if err != nil || !pr.Addr().Is4() {
-					l.errf(v, p, "%q is not an IPv4 address with a prefix length, e.g. 10.0.0.1/24", s)
-					return
+				prefix(v, p)
+			case "addrs":
+				items, _ := l.list(v, p)
+				for i, it := range items {
+					prefix(it, fmt.Sprintf("%s[%d]", p, i))
 				}
-				if other, dup := addrs[pr.Addr()]; dup {
-					l.errf(v, p, "address %s is already host %s's", pr.Addr(), other)
-				}
-				addrs[pr.Addr()] = name
-				h.Addr = pr
 			case "mac":
 				s := l.str(v, p)
 				m, err := net.ParseMAC(s)
@@ -440,12 +483,59 @@ func (l *loader) hostsNode(sc *Scenario, n ast.Node) {
 				h.TTL = uint8(l.integer(v, p, 1, 255))
 			case "tcp":
 				l.tcpNode(h, v, p)
-			case "apps":
+			case "gateway":
+				gwNode = v
+			case "routes":
+				routesNode = v
+			case "apps", "app":
+				if appsNode != nil {
+					l.errf(v, p, "use one of app and apps")
+				}
 				appsNode = v
 			}
 		})
-		if !h.Addr.IsValid() && !hasKey(l.unwrap(mv.Value, path), "addr") {
-			l.errf(mv, path, "a host needs an addr, e.g. addr: 10.0.0.1/24")
+		if len(h.Ifaces) == 0 {
+			key := "addr"
+			if router {
+				key = "addrs"
+			}
+			if !hasKey(l.unwrap(mv.Value, path), key) {
+				if router {
+					l.errf(mv, path, "a router needs addrs, one per interface: addrs: [10.0.1.254/24, 10.0.2.254/24]")
+				} else {
+					l.errf(mv, path, "a host needs an addr, e.g. addr: 10.0.0.1/24")
+				}
+			}
+		} else {
+			h.Addr = h.Ifaces[0]
+		}
+		if gwNode != nil {
+			h.Gateway = l.nextHop(h, gwNode, join(path, "gateway"))
+		}
+		if routesNode != nil {
+			items, _ := l.list(routesNode, join(path, "routes"))
+			for i, it := range items {
+				p := fmt.Sprintf("%s.routes[%d]", path, i)
+				var rs RouteSpec
+				l.fields(it, p, []string{"dst", "via"}, func(k string, v ast.Node, _ *ast.MappingValueNode) {
+					if k == "via" {
+						rs.Via = l.nextHop(h, v, join(p, k))
+						return
+					}
+					s := l.str(v, join(p, k))
+					pr, err := netip.ParsePrefix(s)
+					if err != nil || !pr.Addr().Is4() {
+						l.errf(v, join(p, k), "%q is not an IPv4 prefix, e.g. 10.0.3.0/24", s)
+						return
+					}
+					rs.Dst = pr.Masked()
+				})
+				if !rs.Dst.IsValid() || !rs.Via.IsValid() {
+					l.errf(it, p, "a route needs dst and via: {dst: 10.0.3.0/24, via: 10.0.2.254}")
+					continue
+				}
+				h.Routes = append(h.Routes, rs)
+			}
 		}
 		sc.Hosts = append(sc.Hosts, h)
 		sc.hostByName[name] = h
@@ -453,6 +543,25 @@ func (l *loader) hostsNode(sc *Scenario, n ast.Node) {
 			defer l.appsNode(h, appsNode, join(path, "apps"), sc)
 		}
 	}
+}
+
+// nextHop reads a gateway address, which must be on one of h's subnets.
+func (l *loader) nextHop(h *Host, v ast.Node, p string) netip.Addr {
+	s := l.str(v, p)
+	a, err := netip.ParseAddr(s)
+	if err != nil || !a.Is4() {
+		l.errf(v, p, "%q is not an IPv4 address, e.g. 10.0.1.254", s)
+		return netip.Addr{}
+	}
+	for _, pr := range h.Ifaces {
+		if pr.Contains(a) {
+			return a
+		}
+	}
+	if len(h.Ifaces) > 0 {
+		l.errf(v, p, "%s is on none of %s's subnets; a gateway must be directly reachable", a, h.Name)
+	}
+	return a
 }
 
 // appsNode reads a host's built-in apps once every host name is known.
@@ -545,7 +654,7 @@ func (l *loader) tcpNode(h *Host, n ast.Node, path string) {
 
 var impairKeys = []string{"delay", "jitter", "rate", "queue", "loss", "burst_loss", "duplicate", "reorder", "reorder_delay", "corrupt", "mtu"}
 
-var linkKeys = append([]string{"ends", "forward", "reverse"}, impairKeys...)
+var linkKeys = append([]string{"ends", "forward", "reverse", "firewall"}, impairKeys...)
 
 // impairField sets one impairment field on every target.
 func (l *loader) impairField(k string, v ast.Node, p string, targets ...*Impair) {
@@ -647,9 +756,12 @@ func (l *loader) linksNode(sc *Scenario, n ast.Node) {
 			v ast.Node
 		}
 		hasEnds := false
+		var fwNode ast.Node
 		l.fields(it, path, linkKeys, func(k string, v ast.Node, _ *ast.MappingValueNode) {
 			p := join(path, k)
 			switch k {
+			case "firewall":
+				fwNode = v
 			case "ends":
 				hasEnds = true
 				ends, _ := l.list(v, p)
@@ -690,20 +802,95 @@ func (l *loader) linksNode(sc *Scenario, n ast.Node) {
 			l.errf(it, path, "a link needs its ends: ends: [client, server]")
 			continue
 		}
-		for _, other := range sc.Links {
-			if other.Ends == lk.Ends || other.Ends == [2]string{lk.Ends[1], lk.Ends[0]} {
-				l.errf(it, path, "%s and %s are already linked; each host has one interface", lk.Ends[0], lk.Ends[1])
-			}
+		if fwNode != nil {
+			fw := &FirewallSpec{Inside: lk.Ends[0]}
+			p := join(path, "firewall")
+			l.fields(fwNode, p, []string{"inside", "tcp_idle", "udp_idle"}, func(k string, v ast.Node, _ *ast.MappingValueNode) {
+				switch k {
+				case "inside":
+					fw.Inside = l.str(v, join(p, k))
+					if fw.Inside != lk.Ends[0] && fw.Inside != lk.Ends[1] {
+						l.errf(v, join(p, k), "inside is one of the link's ends, %s or %s%s", lk.Ends[0], lk.Ends[1], didYouMean(fw.Inside, lk.Ends[:]))
+					}
+				case "tcp_idle":
+					fw.TCPIdle = l.duration(v, join(p, k))
+				case "udp_idle":
+					fw.UDPIdle = l.duration(v, join(p, k))
+				}
+			})
+			lk.Firewall = fw
 		}
-		for _, e := range lk.Ends {
-			for _, other := range sc.Links {
-				if other.Ends[0] == e || other.Ends[1] == e {
-					l.errf(it, path, "host %s is already on link %s; each host has one interface (routers are not supported yet)", e, other.Name())
+		if !l.linkIfaces(sc, lk, it, path) {
+			continue
+		}
+		for _, other := range sc.Links {
+			for i, e := range lk.Ends {
+				for j, oe := range other.Ends {
+					if e == oe && lk.Ifaces[i] == other.Ifaces[j] {
+						l.errf(it, path, "%s's interface %s is already on link %s; give the host another address (routers: addrs) for another link", e, sc.hostByName[e].Ifaces[lk.Ifaces[i]], other.Name())
+					}
 				}
 			}
 		}
 		sc.Links = append(sc.Links, lk)
 	}
+}
+
+// linkIfaces picks the interface of each end that is on the link: the
+// pair on one subnet.
+func (l *loader) linkIfaces(sc *Scenario, lk *Link, it ast.Node, path string) bool {
+	a, b := sc.hostByName[lk.Ends[0]], sc.hostByName[lk.Ends[1]]
+	if a == nil || b == nil || len(a.Ifaces) == 0 || len(b.Ifaces) == 0 {
+		return false
+	}
+	for i, pa := range a.Ifaces {
+		for j, pb := range b.Ifaces {
+			if pa.Masked() == pb.Masked() {
+				lk.Ifaces = [2]int{i, j}
+				return true
+			}
+		}
+	}
+	l.errf(it, path, "%s (%s) and %s (%s) share no subnet; give the ends addresses on one subnet, e.g. %s and %s",
+		a.Name, joinPrefixes(a.Ifaces), b.Name, joinPrefixes(b.Ifaces), a.Ifaces[0], sameSubnet(a.Ifaces[0]))
+	return false
+}
+
+func joinPrefixes(ps []netip.Prefix) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ", ")
+}
+
+// sameSubnet suggests another address on p's subnet.
+func sameSubnet(p netip.Prefix) netip.Prefix {
+	a := p.Addr().Next()
+	if !p.Contains(a) {
+		a = p.Masked().Addr().Next()
+	}
+	return netip.PrefixFrom(a, p.Bits())
+}
+
+// linksOf returns the links with host at one end.
+func (s *Scenario) linksOf(host string) []*Link {
+	var out []*Link
+	for _, lk := range s.Links {
+		if lk.Ends[0] == host || lk.Ends[1] == host {
+			out = append(out, lk)
+		}
+	}
+	return out
+}
+
+func otherHost(sc *Scenario, not string) string {
+	for _, h := range sc.Hosts {
+		if h.Name != not {
+			return h.Name
+		}
+	}
+	return "other"
 }
 
 // linkBetween returns the link joining hosts a and b, or nil.
@@ -716,7 +903,7 @@ func (s *Scenario) linkBetween(a, b string) *Link {
 	return nil
 }
 
-var eventKeys = []string{"at", "link", "state", "set", "forward", "reverse"}
+var eventKeys = []string{"at", "link", "state", "set", "forward", "reverse", "crash"}
 
 func (l *loader) eventsNode(sc *Scenario, n ast.Node) {
 	items, _ := l.list(n, "events")
@@ -742,6 +929,12 @@ func (l *loader) eventsNode(sc *Scenario, n ast.Node) {
 				if ev.Link == "" {
 					l.errf(v, p, "unknown link %q%s", s, didYouMean(s, names))
 				}
+			case "crash":
+				s := l.str(v, p)
+				if !isHost(s, l.hosts) {
+					l.errf(v, p, "unknown host %q%s", s, didYouMean(s, l.hosts))
+				}
+				ev.Crash = s
 			case "state":
 				s := l.str(v, p)
 				up := s == "up"
@@ -764,10 +957,14 @@ func (l *loader) eventsNode(sc *Scenario, n ast.Node) {
 		if !hasAt {
 			l.errf(it, path, "an event needs a time: at: 5s")
 		}
-		if ev.Link == "" && len(sc.Links) > 0 && !hasKey(it, "link") {
-			l.errf(it, path, "an event needs a link: link: %s", sc.Links[0].Name())
-		}
-		if ev.Up == nil && ev.Set == nil {
+		switch {
+		case ev.Crash != "":
+			if ev.Up != nil || ev.Set != nil || ev.Link != "" {
+				l.errf(it, path, "a crash event names only the host: {at: 5s, crash: server}")
+			}
+		case ev.Link == "" && len(sc.Links) > 0 && !hasKey(l.unwrap(it, path), "link"):
+			l.errf(it, path, "an event needs a link (link: %s) or a host to crash (crash: HOST)", sc.Links[0].Name())
+		case ev.Up == nil && ev.Set == nil && ev.Link != "":
 			l.errf(it, path, "an event needs a change: state: down|up, or set: {loss: 5%%}")
 		}
 		sc.Events = append(sc.Events, ev)
@@ -870,6 +1067,9 @@ func parseFault(s string, hosts []string) (*Fault, error) {
 	}
 	f.N = n
 	rest := w[2:]
+	if len(rest) >= 2 && rest[len(rest)-2] == "on" {
+		f.Link, rest = rest[len(rest)-1], rest[:len(rest)-2]
+	}
 	switch f.Action {
 	case FaultDelay:
 		if len(rest) < 2 || rest[len(rest)-2] != "by" {

@@ -105,6 +105,14 @@ func TestLoadErrors(t *testing.T) {
 		{"fault no link", base + "faults:\n  - drop 1st client > server [S]\n", `no link joins client and server`},
 		{"event link typo", base + "links:\n  - ends: [client, server]\nevents:\n  - {at: 1s, link: client-srver, state: down}\n", `unknown link "client-srver"; did you mean "client-server"?`},
 		{"alias", "x: &a 1\n" + base, `unknown key "x"`},
+		{"host on no link", base, `x.yaml:2:3: hosts.client: host client is on no link`},
+		{"no shared subnet", "hosts:\n  a: {addr: 10.0.0.1/24}\n  b: {addr: 10.0.1.1/24}\nlinks:\n  - ends: [a, b]\n", `x.yaml:5:5: links[0]: a (10.0.0.1/24) and b (10.0.1.1/24) share no subnet`},
+		{"router without addrs", base + "routers:\n  r1: {mtu: 1500}\n", `x.yaml:5:3: routers.r1: a router needs addrs`},
+		{"gateway off subnet", "hosts:\n  a: {addr: 10.0.0.1/24, gateway: 10.9.0.1}\n", `hosts.a.gateway: 10.9.0.1 is on none of a's subnets`},
+		{"crash typo", base + "links:\n  - ends: [client, server]\nevents:\n  - {at: 1s, crash: sever}\n", `unknown host "sever"; did you mean "server"?`},
+		{"fault link typo", base + "links:\n  - ends: [client, server]\nfaults:\n  - drop 1st client > server [S] on client-sever\n", `unknown link "client-sever"; did you mean "client-server"?`},
+		{"firewall inside", base + "links:\n  - ends: [client, server]\n    firewall: {inside: clinet}\n", `did you mean "client"?`},
+		{"vantage iface", base + "links:\n  - ends: [client, server]\nexpect:\n  - \"on client:wlan0: [S]\"\n", `name an interface as HOST:ethN`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,7 +13,8 @@ import (
 // pktSummary is what expectations see of one frame at one vantage point.
 type pktSummary struct {
 	Time     time.Duration // since the start of the run
-	Vantage  string        // the host whose NIC saw it
+	Host     string        // the host whose NIC saw it
+	Vantage  string        // "host:ifname"
 	Dir      stack.Dir
 	ID       uint64
 	Src, Dst netip.AddrPort // port 0 for ICMP and ARP

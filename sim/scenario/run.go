@@ -102,7 +102,7 @@ func (c ConnSummary) String() string {
 type hostRT struct {
 	h        *Host
 	st       *stack.Stack
-	nic      *stack.NIC
+	nics     map[int]*stack.NIC // by interface index
 	received map[int][]byte
 	lastFrom map[int]netip.AddrPort
 }
@@ -145,7 +145,9 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 		names: map[netip.Addr]string{}, buf: make([]byte, 64<<10), dec: newDecoder(),
 	}
 	for _, h := range sc.Hosts {
-		r.names[h.Addr.Addr()] = h.Name
+		for _, p := range h.Ifaces {
+			r.names[p.Addr()] = h.Name
+		}
 	}
 	r.net = sim.NewNetwork(sim.NetworkOptions{Seed: seed, Observer: (*hub)(r), Tap: (*hub)(r)})
 	r.clock = r.net.Clock()
@@ -156,22 +158,35 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 	}
 	r.sink = rec
 	for _, h := range sc.Hosts {
-		st := r.net.AddHost(h.Name, stack.Options{TCP: h.TCP, TTL: h.TTL})
-		r.hosts[h.Name] = &hostRT{h: h, st: st, received: map[int][]byte{}, lastFrom: map[int]netip.AddrPort{}}
+		opts := stack.Options{TCP: h.TCP, TTL: h.TTL}
+		var st *stack.Stack
+		if h.Router {
+			st = r.net.AddRouter(h.Name, opts)
+		} else {
+			st = r.net.AddHost(h.Name, opts)
+		}
+		r.hosts[h.Name] = &hostRT{h: h, st: st, nics: map[int]*stack.NIC{}, received: map[int][]byte{}, lastFrom: map[int]netip.AddrPort{}}
 	}
 	for _, lk := range sc.Links {
 		a, b := r.hosts[lk.Ends[0]], r.hosts[lk.Ends[1]]
-		l, err := r.net.Connect(a.st, nicConfig(a.h), b.st, nicConfig(b.h), sim.LinkConfig{Name: lk.Name(), AB: simImpair(lk.Forward), BA: simImpair(lk.Reverse)})
+		l, err := r.net.Connect(a.st, nicConfig(a.h, lk.Ifaces[0]), b.st, nicConfig(b.h, lk.Ifaces[1]), sim.LinkConfig{Name: lk.Name(), AB: simImpair(lk.Forward), BA: simImpair(lk.Reverse)})
 		if err != nil {
 			rec.Close()
 			return nil, fmt.Errorf("%s: %v", lk.Pos, err)
 		}
-		a.nic, b.nic = l.NICs()
+		a.nics[lk.Ifaces[0]], b.nics[lk.Ifaces[1]] = l.NICs()
+		if fw := lk.Firewall; fw != nil {
+			inside := sim.AtoB
+			if fw.Inside == lk.Ends[1] {
+				inside = sim.BtoA
+			}
+			l.SetMiddlebox(sim.NewFirewall(r.clock, sim.FirewallConfig{Inside: inside, TCPIdle: fw.TCPIdle, UDPIdle: fw.UDPIdle}))
+		}
 	}
-	for _, h := range r.hosts {
-		if h.nic == nil {
+	for _, hr := range r.hosts {
+		if err := hr.addRoutes(); err != nil {
 			rec.Close()
-			return nil, fmt.Errorf("%s: host %s is on no link; add it to links", h.h.Pos, h.h.Name)
+			return nil, err
 		}
 	}
 	r.installFaults()
@@ -230,8 +245,39 @@ func (r *runner) taskPos(t *task) (Pos, string) {
 	return t.h.h.Pos, t.name
 }
 
-func nicConfig(h *Host) stack.NICConfig {
-	return stack.NICConfig{Name: "eth0", Type: stack.LinkEthernet, MAC: h.MAC, Addr: h.Addr, MTU: h.MTU}
+func nicConfig(h *Host, iface int) stack.NICConfig {
+	c := stack.NICConfig{Name: "eth" + strconv.Itoa(iface), Type: stack.LinkEthernet, Addr: h.Ifaces[iface], MTU: h.MTU}
+	if iface == 0 {
+		c.MAC = h.MAC
+	}
+	return c
+}
+
+// addRoutes installs the host's default route and static routes, each
+// through the interface on the gateway's subnet.
+func (hr *hostRT) addRoutes() error {
+	add := func(dst netip.Prefix, via netip.Addr) error {
+		for i, p := range hr.h.Ifaces {
+			if p.Contains(via) {
+				nic := hr.nics[i]
+				if nic == nil {
+					return fmt.Errorf("%s: %s: the interface for gateway %s (%s) is on no link", hr.h.Pos, hr.h.Name, via, p)
+				}
+				hr.st.AddRoute(stack.Route{Dst: dst, Gateway: via, NIC: nic})
+				return nil
+			}
+		}
+		return fmt.Errorf("%s: %s: gateway %s is on none of its subnets", hr.h.Pos, hr.h.Name, via)
+	}
+	for _, rt := range hr.h.Routes {
+		if err := add(rt.Dst, rt.Via); err != nil {
+			return err
+		}
+	}
+	if hr.h.Gateway.IsValid() {
+		return add(netip.MustParsePrefix("0.0.0.0/0"), hr.h.Gateway)
+	}
+	return nil
 }
 
 func simImpair(i Impair) sim.Impairments {
@@ -284,12 +330,13 @@ func (h *hub) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note string
 	r.pkts = append(r.pkts, pktSummary{})
 	s := &r.pkts[len(r.pkts)-1]
 	s.Time = r.clock.Now().Sub(r.start)
-	s.Vantage = nic.Stack().Name()
+	s.Host = nic.Stack().Name()
+	s.Vantage = s.Host + ":" + nic.Name()
 	s.Dir = dir
 	s.ID = pkt.ID
 	r.dec.decode(pkt.Data, nic.Type(), s)
 	if dir == stack.DirOut {
-		r.note(s.Vantage, "→ "+s.format(r.names))
+		r.note(s.Host, "→ "+s.format(r.names))
 	}
 	r.sink.Frame(nic, dir, pkt, note)
 }
@@ -309,29 +356,31 @@ func (h *hub) Observe(ev *stack.Event) {
 	r.sink.Observe(ev)
 }
 
-// installFaults puts a filter on each link that carries a targeted fault.
+// installFaults puts a filter on each link that carries a targeted
+// fault, both ways: the pattern's addresses pick the direction.
 func (r *runner) installFaults() {
 	r.faultN = make([]int, len(r.sc.Faults))
 	for _, lk := range r.sc.Links {
 		l := r.net.Link(lk.Name())
-		for dir, from := range []string{lk.Ends[0], lk.Ends[1]} {
-			var idx []int
-			for i, f := range r.sc.Faults {
-				if f.Pattern.Src.Host == from && (f.Pattern.Dst.Host == lk.Ends[0] || f.Pattern.Dst.Host == lk.Ends[1]) {
-					idx = append(idx, i)
-				}
+		var idx []int
+		for i, f := range r.sc.Faults {
+			if f.Link == lk.Name() {
+				idx = append(idx, i)
 			}
-			if len(idx) == 0 {
-				continue
-			}
-			lt := r.hosts[from].nic.Type()
+		}
+		if len(idx) == 0 {
+			continue
+		}
+		na, nb := l.NICs()
+		for dir, nic := range []*stack.NIC{na, nb} {
+			lt := nic.Type()
 			var sum pktSummary
 			l.SetFilter(sim.Direction(dir), func(pkt stack.Packet) sim.Verdict {
 				sum = pktSummary{}
 				r.dec.peek(pkt.Data, lt, &sum)
 				for _, i := range idx {
 					f := r.sc.Faults[i]
-					if len(f.Pattern.match(&sum, r.addrOf, nil)) > 0 {
+					if len(f.Pattern.match(&sum, r.owns, nil)) > 0 {
 						continue
 					}
 					r.faultN[i]++
@@ -356,18 +405,22 @@ func (r *runner) installFaults() {
 	}
 }
 
-func (r *runner) addrOf(host string) netip.Addr {
-	if h := r.sc.Host(host); h != nil {
-		return h.Addr.Addr()
-	}
-	return netip.Addr{}
+// owns reports whether a is one of host's addresses.
+func (r *runner) owns(host string, a netip.Addr) bool {
+	h := r.sc.Host(host)
+	return h != nil && h.Owns(a)
 }
+
 
 // scheduleEvents puts the timeline's link changes on the clock.
 func (r *runner) scheduleEvents() {
 	for _, ev := range r.sc.Events {
 		ev := ev
 		r.clock.AfterFunc(ev.At, func() {
+			if ev.Crash != "" {
+				r.crash(ev.Crash)
+				return
+			}
 			l := r.net.Link(ev.Link)
 			if l == nil {
 				return
@@ -396,6 +449,21 @@ func (r *runner) scheduleEvents() {
 			}
 		})
 	}
+}
+
+// crash takes a host off the network: its links go down and its
+// programs stop, so that its peers see it vanish.
+func (r *runner) crash(host string) {
+	for _, lk := range r.sc.linksOf(host) {
+		r.net.Link(lk.Name()).SetUp(false)
+	}
+	for _, t := range r.tasks {
+		if t.h.h.Name == host {
+			t.daemon = true // not expected to finish any more
+			t.finish()
+		}
+	}
+	r.event(host, "host crashed: links down, programs stopped")
 }
 
 // event reports a timeline event to the trace.

@@ -275,6 +275,71 @@ expect:
 	}
 }
 
+func TestRunRouted(t *testing.T) {
+	src := `hosts:
+  client: {addr: 10.0.1.1/24, gateway: 10.0.1.254}
+  server: {addr: 10.0.2.1/24, gateway: 10.0.2.254}
+routers:
+  r1: {addrs: [10.0.1.254/24, 10.0.2.254/24]}
+links:
+  - {ends: [client, r1], delay: 5ms}
+  - {ends: [r1, server], delay: 5ms}
+programs:
+  server: |
+    l = socket(tcp); bind(l, :80); listen(l, 8); c = accept(l)
+    recv(c, 2) == "hi"; close(c)
+  client: |
+    s = socket(tcp); connect(s, server:80); send(s, "hi"); close(s)
+faults:
+  - drop 1st client > server [P.] on r1-server
+expect:
+  - client > server [S]
+  - on r1:eth0: client > server [S]
+  - on r1:eth1: client > server [S]
+  - on server: client > server [S]
+  - on r1:eth1: count client > server [P*] == 2
+  - count client > server [P*] == 2
+  - r1 ip.ForwDatagrams >= 6
+`
+	res, trace := runSrc(t, src)
+	for _, f := range res.Failures {
+		t.Errorf("%s", f)
+	}
+	if t.Failed() {
+		t.Logf("trace:\n%s", trace)
+	}
+}
+
+func TestRunFirewallAndCrash(t *testing.T) {
+	src := twoHosts + `    firewall: {inside: client, tcp_idle: 30s}
+events:
+  - {at: 2m, crash: server}
+programs:
+  server: |
+    l = socket(tcp); bind(l, :80); listen(l, 8); c = accept(l)
+    recv(c, all)
+  client: |
+    s = socket(tcp); connect(s, server:80)
+    send(s, "a")
+    sleep 1m
+    send(s, "b")
+    sleep 2m
+    send(s, "c")
+    sleep 5m
+    close(s)
+duration: 10m
+`
+	res, trace := runSrc(t, src)
+	for _, f := range res.Failures {
+		t.Errorf("%s", f)
+	}
+	for _, w := range []string{"firewall: dropped", "host crashed"} {
+		if !strings.Contains(trace, w) {
+			t.Errorf("trace lacks %q", w)
+		}
+	}
+}
+
 func TestFailureShowsContext(t *testing.T) {
 	res, _ := runSrc(t, twoHosts+`programs:
   client: |

@@ -37,17 +37,40 @@ func (s *Scenario) HostNames() []string {
 	return names
 }
 
-// Host is one simulated machine with one interface (eth0).
+// Host is one simulated machine: a host with one interface (eth0), or a
+// router with one interface per address (eth0, eth1, …) that forwards
+// between them.
 type Host struct {
 	Name    string
 	Pos     Pos
-	Addr    netip.Prefix
+	Router  bool
+	Addr    netip.Prefix     // the first interface's address; the one a host name stands for
+	Ifaces  []netip.Prefix   // every interface's address, eth0 first
 	MAC     net.HardwareAddr // nil: derived by the simulator
 	MTU     int              // 0: 1500
 	TTL     uint8
 	TCP     stack.TCPOptions
+	Gateway netip.Addr // default route, if valid
+	Routes  []RouteSpec
 	Program *Program // nil when the host runs no program
 	Apps    []*Stmt  // built-in apps started at time 0, beside the program
+}
+
+// RouteSpec is a static route: traffic for Dst goes through the router at
+// Via, which must be on one of the host's subnets.
+type RouteSpec struct {
+	Dst netip.Prefix
+	Via netip.Addr
+}
+
+// Owns reports whether a is one of the host's addresses.
+func (h *Host) Owns(a netip.Addr) bool {
+	for _, p := range h.Ifaces {
+		if p.Addr() == a {
+			return true
+		}
+	}
+	return false
 }
 
 // Link joins two hosts; Forward impairs Ends[0] → Ends[1], Reverse the
@@ -55,7 +78,17 @@ type Host struct {
 type Link struct {
 	Pos              Pos
 	Ends             [2]string
+	Ifaces           [2]int // the interface of each end on this link
 	Forward, Reverse Impair
+	Firewall         *FirewallSpec
+}
+
+// FirewallSpec puts a stateful firewall (sim.Firewall) in the middle of a
+// link: flows open only from Inside's side and are forgotten after their
+// idle timeout.
+type FirewallSpec struct {
+	Inside           string // one of the link's ends
+	TCPIdle, UDPIdle time.Duration
 }
 
 // Name returns "a-b".
@@ -87,6 +120,9 @@ type TimedEvent struct {
 	At   time.Duration
 	Link string // "a-b"
 	Up   *bool  // non-nil: set the link up or down
+	// Crash names a host that fails: its links go down and its programs
+	// stop, so its peers see it vanish without a FIN or RST.
+	Crash string
 	// Set, when non-nil, replaces the impairments of the directions named
 	// by Dir (0 both, 1 forward, 2 reverse).
 	Set *Impair
@@ -104,17 +140,19 @@ const (
 	FaultCorrupt
 )
 
-// Fault targets the Nth frame matching a pattern on the link between the
-// pattern's two hosts, in the pattern's direction: "drop 2nd client >
-// server [P.]", "delay 1st server > client [S.] by 3s", "corrupt 1st
-// client > server [P.] at 60".
+// Fault targets the Nth frame matching a pattern on a link: "drop 2nd
+// client > server [P.]", "delay 1st server > client [S.] by 3s", "corrupt
+// 1st client > server [P.] at 60", "drop 1st client > server [S] on
+// r1-server". Without "on LINK" the link is the one joining the pattern's
+// two hosts.
 type Fault struct {
 	Pos     Pos
 	Action  FaultAction
 	N       int // 1-based
 	Pattern *Pattern
 	Delay   time.Duration
-	Offset  int // byte to corrupt, -1 random
+	Offset  int    // byte to corrupt, -1 random
+	Link    string // the link it acts on: "… on LINK", or the one joining the pattern's hosts
 	Text    string
 }
 

@@ -411,7 +411,6 @@ func (r *runner) owns(host string, a netip.Addr) bool {
 	return h != nil && h.Owns(a)
 }
 
-
 // scheduleEvents puts the timeline's link changes on the clock.
 func (r *runner) scheduleEvents() {
 	for _, ev := range r.sc.Events {

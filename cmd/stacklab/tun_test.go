@@ -96,6 +96,34 @@ func TestTunWithoutRoot(t *testing.T) {
 	}
 }
 
+// TestTunWithoutDevNetTun hides /dev/net/tun in a private mount namespace
+// (unshare) and checks the one-line message and exit 2.
+func TestTunWithoutDevNetTun(t *testing.T) {
+	if os.Getenv("STACKLAB_TUN_CHILD") == "nodev" {
+		code, _, stderr := runTun()
+		want := "stacklab tun: needs /dev/net/tun (load the tun module with: modprobe tun)\n"
+		if code != 2 || stderr != want {
+			t.Fatalf("exit %d, stderr %q; want 2 and %q", code, stderr, want)
+		}
+		return
+	}
+	tuntest.Require(t)
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		t.Skip("skipping: unshare (util-linux) not installed")
+	}
+	cmd := exec.Command(unshare, "--mount", "--propagation", "private", "--", "sh", "-c",
+		`mount -t tmpfs tmpfs /dev/net && exec "$0" -test.run='^TestTunWithoutDevNetTun$' -test.v`, os.Args[0])
+	cmd.Env = append(os.Environ(), "STACKLAB_TUN_CHILD=nodev")
+	b, err := cmd.CombinedOutput()
+	if err != nil && (strings.HasPrefix(string(b), "unshare:") || strings.HasPrefix(string(b), "mount:")) {
+		t.Skipf("skipping: cannot hide /dev/net/tun in a mount namespace here: %s", b)
+	}
+	if err != nil || !strings.Contains(string(b), "--- PASS: TestTunWithoutDevNetTun") {
+		t.Fatalf("child: %v\n%s", err, b)
+	}
+}
+
 func TestTunGetAndConnect(t *testing.T) {
 	ns := tuntest.Netns(t)
 	var hl, el net.Listener

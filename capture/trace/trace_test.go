@@ -183,9 +183,13 @@ func TestHeldStateMerges(t *testing.T) {
 	call("a", 0, "connect", "3, 10.0.0.2:80 → blocks")
 	st("a", time.Second, "ESTABLISHED", "FIN_WAIT_1")
 	call("b", time.Second, "close", "3 → 0") // another host: no merge
+	st("a", 2*time.Second, "ESTABLISHED", "CLOSE_WAIT")
+	call("a", 2*time.Second, "recv", "3, 5 → 0") // recv does not make that change
+	st("a", 2*time.Second, "CLOSE_WAIT", "LAST_ACK")
 	call("a", 2*time.Second, "close", "3 → 0")
-	st("a", 2*time.Second, "CLOSE_WAIT", "LAST_ACK") // call then state: merge
-	st("a", 3*time.Second, "LAST_ACK", "CLOSED")     // left alone at the end
+	call("a", 2*time.Second, "socket", "tcp → 4") // a call alone
+	st("a", 2*time.Second, "CLOSED", "SYN_SENT")  // not made by socket: alone
+	st("a", 3*time.Second, "LAST_ACK", "CLOSED")  // left alone at the end
 	tr.Flush()
 	want := ` 0.000000 a  connect(3, 10.0.0.2:80) → blocks        CLOSED → SYN_SENT
  0.000000 10.0.0.1 → 10.0.0.2  #1  74 B  via a:eth0
@@ -194,7 +198,11 @@ func TestHeldStateMerges(t *testing.T) {
    tcp   49152 → 80  [SYN]  seq 0  win 64240  <mss 1460,sackOK,TS 1 0,wscale 7>
  1.000000 a  tcp fd 3  ESTABLISHED → FIN_WAIT_1
  1.000000 b  close(3) → 0
+ 2.000000 a  tcp fd 3  ESTABLISHED → CLOSE_WAIT
+ 2.000000 a  recv(3, 5) → 0
  2.000000 a  close(3) → 0                            CLOSE_WAIT → LAST_ACK
+ 2.000000 a  socket(tcp) → 4
+ 2.000000 a  tcp fd 3  CLOSED → SYN_SENT
  3.000000 a  tcp fd 3  LAST_ACK → CLOSED
 `
 	if out.String() != want {

@@ -100,8 +100,9 @@ type Tracer struct {
 	buf       []byte
 	err       error
 
-	// Text mode: a call or state event held back so the two can share a
-	// line as in DESIGN.md, and the frames sent meanwhile.
+	// Text mode: a state change held back until the socket call that made
+	// it is reported, so the two can share a line as in DESIGN.md, and the
+	// frames sent meanwhile.
 	held       bool
 	heldEv     core.Event
 	heldFrames []byte
@@ -206,25 +207,17 @@ func (t *Tracer) Event(ev *core.Event) {
 	}
 	if t.held {
 		h := &t.heldEv
-		sameInstant := ev.Host == h.Host && ev.Time.Equal(h.Time)
-		switch {
-		case sameInstant && h.Kind == core.EventState && ev.Kind == core.EventCall && fdMatch(h, ev):
+		if ev.Kind == core.EventCall && ev.Host == h.Host && ev.Time.Equal(h.Time) && causedBy(h, ev) {
 			t.buf = appendEventPrefix(t.buf[:0], d, ev.Host)
 			t.buf = appendMerged(t.buf, ev, h)
 			t.write(t.buf)
 			t.write(t.heldFrames)
 			t.clearHeld()
 			return
-		case sameInstant && h.Kind == core.EventCall && t.heldCount == 0 && ev.Kind == core.EventState && fdMatch(ev, h):
-			t.buf = appendEventPrefix(t.buf[:0], d, ev.Host)
-			t.buf = appendMerged(t.buf, h, ev)
-			t.write(t.buf)
-			t.clearHeld()
-			return
 		}
 		t.flushHeld()
 	}
-	if ev.Kind == core.EventState || ev.Kind == core.EventCall {
+	if ev.Kind == core.EventState {
 		t.held, t.heldEv = true, *ev
 		return
 	}
@@ -233,9 +226,27 @@ func (t *Tracer) Event(ev *core.Event) {
 	t.write(t.buf)
 }
 
-// fdMatch reports whether state event st may belong to call.
-func fdMatch(st, call *core.Event) bool {
-	return st.FD < 0 || st.FD == call.FD
+// causedBy reports whether the socket call could have made the state
+// change: only then do the two share a line. Calls are reported when they
+// return, after the state changes they made, but other state changes
+// (a segment arriving at the same instant) may come between, so the call
+// must be one that makes this transition (RFC 9293 §3.3.2, Figure 5).
+func causedBy(st, call *core.Event) bool {
+	if st.FD >= 0 && call.FD >= 0 && st.FD != call.FD {
+		return false
+	}
+	switch call.Name {
+	case "connect":
+		return st.To == "SYN_SENT" || st.From == "SYN_SENT" && st.To == "ESTABLISHED"
+	case "listen":
+		return st.To == "LISTEN"
+	case "close", "shutdown":
+		switch st.To {
+		case "FIN_WAIT_1", "LAST_ACK", "CLOSED":
+			return true
+		}
+	}
+	return false
 }
 
 func (t *Tracer) flushHeld() {

@@ -3,6 +3,7 @@ package tunapp
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -92,5 +93,39 @@ func TestTraceAndCapture(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSmallMTU runs a download and an upload over a device with MTU 1280:
+// both sides' MSS follows it, and the capture holds no larger packet.
+func TestSmallMTU(t *testing.T) {
+	out := t.TempDir()
+	e := newEnv(t, Options{MTU: 1280, OutDir: out})
+	e.serve(t, "http")
+	const n = 1 << 20
+	body := e.exec(t, 60*time.Second, nil, "curl", "-sS", "--fail", "--max-time", "50",
+		fmt.Sprintf("http://%s/download?bytes=%d", stackIP, n))
+	if len(body) != n || sum(body) != ContentSHA256(n) {
+		t.Fatalf("download: %d bytes, sha256 %s", len(body), sum(body))
+	}
+	e.App.Close()
+	sums, err := capture.ReadFile(filepath.Join(out, "stacklab-tun0.pcapng"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	biggest := 0
+	for _, s := range sums {
+		if s.Proto == "tcp" {
+			biggest = max(biggest, s.Len)
+			if s.Flags == "S" || s.Flags == "S." {
+				if !strings.Contains(s.Options, "mss 1240") {
+					t.Errorf("%s %s options %q, want mss 1240", s.Src, s.Flags, s.Options)
+				}
+			}
+		}
+	}
+	// 1280 − 20 (IPv4) − 20 (TCP) − 12 (timestamps)
+	if biggest != 1228 {
+		t.Fatalf("largest TCP payload %d, want 1228", biggest)
 	}
 }

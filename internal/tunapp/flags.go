@@ -83,7 +83,7 @@ func (f *Flags) Register(fs *pflag.FlagSet) {
 
 	fs.StringVarP(&f.OutDir, "out", "o", "", "write the pcapng capture into this directory")
 	fs.StringVar(&f.Format, "format", "text", "trace format: text or json")
-	fs.BoolVar(&f.Trace, "trace", false, "print the layered trace (to stdout; to stderr with --connect)")
+	fs.BoolVar(&f.Trace, "trace", false, "print the layered trace (to stdout; to stderr with --get and --connect, whose data goes to stdout)")
 
 	fs.StringVar(&f.Serve, "serve", "", "serve: echo, discard, http or udp-echo (default echo)")
 	fs.Uint16Var(&f.Port, "port", 0, "port to serve on (default: echo 7, discard 9, http 80, udp-echo 7)")
@@ -206,7 +206,8 @@ func Main(ctx context.Context, f *Flags, stdin io.Reader, stdout, stderr io.Writ
 		}
 		if f.Trace {
 			opts.Trace = stdout
-			if mode.Connect != "" {
+			if mode.Connect != "" || mode.Get != "" {
+				// Standard output carries the data.
 				opts.Trace = stderr
 			}
 		}

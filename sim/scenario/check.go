@@ -238,8 +238,7 @@ func (r *runner) packetContext(vantage string, from int) []string {
 	return out
 }
 
-// connSummaries summarizes each flow from the frames its first host sent
-// and received.
+// connSummaries summarizes each flow from the frames its two ends sent.
 func (r *runner) connSummaries() []ConnSummary {
 	type key struct{ a, b string }
 	type acc struct {
@@ -251,8 +250,8 @@ func (r *runner) connSummaries() []ConnSummary {
 	var order []key
 	for i := range r.pkts {
 		p := &r.pkts[i]
-		if (p.Proto != "tcp" && p.Proto != "udp") || p.Dir != stack.DirOut {
-			continue
+		if (p.Proto != "tcp" && p.Proto != "udp") || p.Dir != stack.DirOut || !r.owns(p.Host, p.Src.Addr()) {
+			continue // count each packet once, where it was sent
 		}
 		src, dst := r.name(p.Src), r.name(p.Dst)
 		k, ab := key{src, dst}, true

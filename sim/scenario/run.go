@@ -86,15 +86,26 @@ type ConnSummary struct {
 	PacketsAB        int
 	PacketsBA        int
 	BytesAB, BytesBA int64 // payload
-	RetransAB        int   // data segments resent (seen again below the highest sequence sent)
+	RetransAB        int   // data segments sent again below the highest sequence sent before
 	RetransBA        int
 	Start, End       time.Duration
 	Flags            string // "SYN FIN" etc.: what was seen
 }
 
+// Throughput returns the payload rate each way in bit/s over the flow's
+// lifetime (first to last packet).
+func (c ConnSummary) Throughput() (ab, ba float64) {
+	d := (c.End - c.Start).Seconds()
+	if d <= 0 {
+		return 0, 0
+	}
+	return float64(c.BytesAB) * 8 / d, float64(c.BytesBA) * 8 / d
+}
+
 func (c ConnSummary) String() string {
-	return fmt.Sprintf("%s %s ⇄ %s  %d/%d pkts  %d/%d B  retrans %d/%d  %.6f–%.6f %s",
-		c.Proto, c.A, c.B, c.PacketsAB, c.PacketsBA, c.BytesAB, c.BytesBA, c.RetransAB, c.RetransBA,
+	ab, ba := c.Throughput()
+	return fmt.Sprintf("%s %s ⇄ %s  %d/%d pkts  %d/%d B  %.2f/%.2f Mbit/s  retrans %d/%d  %.6f–%.6f s  %s",
+		c.Proto, c.A, c.B, c.PacketsAB, c.PacketsBA, c.BytesAB, c.BytesBA, ab/1e6, ba/1e6, c.RetransAB, c.RetransBA,
 		c.Start.Seconds(), c.End.Seconds(), c.Flags)
 }
 

@@ -50,6 +50,12 @@ type Options struct {
 	// with the Recorder's lock held; it must not call the Recorder or a
 	// stack. The Summary is valid only during the call.
 	OnSummary func(*Summary)
+	// SnapLen, if positive, keeps only the first SnapLen bytes of each
+	// frame in the capture files (as tcpdump -s does), to cut the cost of
+	// capturing bulk transfers; the trace still decodes whole frames.
+	// Wireshark then cannot verify TCP and UDP checksums or follow
+	// streams' contents.
+	SnapLen int
 	// VerifyChecksums marks bad checksums in the trace. The stack already
 	// reports the packets it drops for a bad checksum, so it is off by
 	// default.
@@ -237,6 +243,9 @@ func (r *Recorder) release() {
 		return
 	}
 	pkt := pcapng.Packet{Time: p.time, Data: p.data, ID: p.id, Dir: pcapng.DirInbound}
+	if snap := r.opts.SnapLen; snap > 0 && len(p.data) > snap {
+		pkt.Data, pkt.OrigLen = p.data[:snap], len(p.data)
+	}
 	if p.dir == stack.DirOut {
 		pkt.Dir = pcapng.DirOutbound
 	}

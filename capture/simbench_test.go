@@ -77,6 +77,8 @@ func BenchmarkSimBulk(b *testing.B) {
 		{"off", nil},
 		{"pcapng", func(dir string) *Options { return &Options{Dir: dir} }},
 		{"pcapng+text", func(dir string) *Options { return &Options{Dir: dir, Trace: io.Discard} }},
+		{"pcapng-snap128", func(dir string) *Options { return &Options{Dir: dir, SnapLen: 128} }},
+		{"pcapng-snap128+text", func(dir string) *Options { return &Options{Dir: dir, SnapLen: 128, Trace: io.Discard} }},
 		{"pcapng+json", func(dir string) *Options { return &Options{Dir: dir, Trace: io.Discard, Format: JSON} }},
 	}
 	for _, c := range cases {

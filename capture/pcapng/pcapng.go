@@ -72,8 +72,11 @@ type Packet struct {
 	Interface int
 	// Time is the capture time, written with nanosecond resolution.
 	Time time.Time
-	// Data is the frame. It is written unchanged and whole.
+	// Data is the frame as captured. It is written unchanged.
 	Data []byte
+	// OrigLen is the frame's length on the wire when Data holds only its
+	// first bytes (a snap length); zero means len(Data).
+	OrigLen int
 	// Dir is written as the epb_flags direction bits unless DirUnknown.
 	Dir Direction
 	// ID is written as epb_packetid (option 5) unless zero.
@@ -164,7 +167,7 @@ func (w *Writer) WritePacket(p *Packet) error {
 	if p.Interface < 0 || p.Interface >= w.nintf {
 		return errors.New("pcapng: packet for an interface that was never added")
 	}
-	if uint64(len(p.Data)) > 0xffffffff-1024 {
+	if uint64(len(p.Data)) > 0xffffffff-1024 || uint64(p.OrigLen) > 0xffffffff {
 		return errors.New("pcapng: packet too large")
 	}
 	optLen := 0
@@ -199,8 +202,9 @@ func (w *Writer) WritePacket(p *Packet) error {
 	le.PutUint32(h[8:], uint32(p.Interface))
 	le.PutUint32(h[12:], uint32(ts>>32))
 	le.PutUint32(h[16:], uint32(ts))
+	orig := max(p.OrigLen, len(p.Data))
 	le.PutUint32(h[20:], uint32(len(p.Data)))
-	le.PutUint32(h[24:], uint32(len(p.Data)))
+	le.PutUint32(h[24:], uint32(orig))
 	w.write(h)
 	w.write(p.Data)
 	w.zero(dataLen - len(p.Data))

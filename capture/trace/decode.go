@@ -66,10 +66,12 @@ func (p *packet) malformed(layer string, err error) {
 	p.badLayer, p.badErr = layer, err
 }
 
-// decode fills p from frame. checksums turns on checksum verification.
-// It never panics and allocates nothing.
-func (p *packet) decode(link LinkType, frame []byte, checksums bool) {
-	*p = packet{size: len(frame), ipOK: true, l4OK: true}
+// decode fills p from frame, which may be the first bytes of a longer
+// frame of origLen bytes (zero: not cut). checksums turns on checksum
+// verification. It never panics and allocates nothing.
+func (p *packet) decode(link LinkType, frame []byte, origLen int, checksums bool) {
+	*p = packet{size: max(len(frame), origLen), ipOK: true, l4OK: true}
+	cut := origLen > len(frame) // captured with a snap length
 	b := frame
 	if link == LinkEthernet {
 		eth, err := wire.ParseEthernet(b)
@@ -100,23 +102,27 @@ func (p *packet) decode(link LinkType, frame []byte, checksums bool) {
 		p.malformed("ipv4", err)
 		return
 	}
-	if int(ip.TotalLen()) > len(b) {
+	total := int(ip.TotalLen())
+	if total > len(b) && !cut {
 		p.hasIP, p.ip = true, ip
 		p.malformed("ipv4", wire.ErrTruncated)
 		return
 	}
 	p.hasIP, p.ip = true, ip
+	// rest is how many bytes of the datagram the capture lacks.
+	rest := max(0, total-len(ip))
 	if checksums {
 		p.ipOK = ip.IsChecksumValid()
 	}
 	if ip.FragmentOffset() != 0 {
 		p.ipFrag = true
-		p.payload = len(ip.Payload())
+		p.payload = len(ip.Payload()) + rest
 		return
 	}
 	seg := ip.Payload()
 	src, dst := ip.Src(), ip.Dst()
-	whole := !ip.More() // a first fragment lacks the rest of the segment
+	// A first fragment, or a cut capture, lacks the end of the segment.
+	whole := !ip.More() && rest == 0
 	switch ip.Protocol() {
 	case wire.ProtoTCP:
 		tcp, err := wire.ParseTCP(seg)
@@ -126,7 +132,7 @@ func (p *packet) decode(link LinkType, frame []byte, checksums bool) {
 		}
 		p.l4, p.tcp = l4TCP, tcp
 		p.optErr = wire.ParseTCPOptions(tcp.Options(), &p.opts) != nil
-		p.payload = len(tcp.Payload())
+		p.payload = len(tcp.Payload()) + rest
 		if checksums && whole {
 			p.l4OK = tcp.IsChecksumValid(src, dst)
 		}
@@ -137,16 +143,16 @@ func (p *packet) decode(link LinkType, frame []byte, checksums bool) {
 		}
 		udp := wire.UDP(seg)
 		n := int(udp.Length())
-		if n < wire.UDPHeaderLen || (whole && n > len(seg)) {
+		if n < wire.UDPHeaderLen || (!ip.More() && n > len(seg)+rest) {
 			p.l4, p.udp = l4UDP, udp[:wire.UDPHeaderLen]
 			p.malformed("udp", wire.ErrBadLength)
 			return
 		}
-		if whole {
+		if n <= len(seg) {
 			udp = udp[:n]
 		}
 		p.l4, p.udp = l4UDP, udp
-		p.payload = len(udp) - wire.UDPHeaderLen
+		p.payload = n - wire.UDPHeaderLen
 		if checksums && whole && udp.Checksum() != 0 {
 			p.l4OK = udp.IsChecksumValid(src, dst)
 		}
@@ -157,7 +163,7 @@ func (p *packet) decode(link LinkType, frame []byte, checksums bool) {
 		}
 		m := wire.ICMPv4(seg)
 		p.l4, p.icmp = l4ICMP, m
-		p.payload = len(m.Payload())
+		p.payload = len(m.Payload()) + rest
 		if checksums && whole {
 			p.l4OK = m.IsChecksumValid()
 		}

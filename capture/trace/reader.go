@@ -136,7 +136,7 @@ func Read(r io.Reader, w io.Writer, o ReadOptions) (err error) {
 				learnNames(t, ng, nnames)
 			}
 		}
-		frame = Frame{Time: ci.Timestamp, ID: n, Data: data}
+		frame = Frame{Time: ci.Timestamp, ID: n, Data: data, OrigLen: ci.Length}
 		switch link {
 		case layers.LinkTypeEthernet:
 			frame.Link = LinkEthernet
@@ -150,6 +150,7 @@ func Read(r io.Reader, w io.Writer, o ReadOptions) (err error) {
 				sll = append(sll[:0], data[linuxSLLLen:]...)
 			}
 			frame.Data = sll
+			frame.OrigLen = max(0, ci.Length-linuxSLLLen)
 		default:
 			frame.Link = 0
 		}

@@ -69,6 +69,11 @@ type Frame struct {
 	// ID is the packet id (the frame number for a foreign capture).
 	ID   uint64
 	Data []byte
+	// OrigLen is the frame's length on the wire when Data holds only its
+	// first bytes (a capture with a snap length); zero means len(Data).
+	// Headers are decoded as far as they were captured; checksums of a
+	// cut payload are not verified.
+	OrigLen int
 	// Note says why the frame was sent.
 	Note string
 	// Drop is set when the frame was dropped at this vantage, with the
@@ -146,7 +151,7 @@ func (t *Tracer) since(tm time.Time) time.Duration {
 // Frame traces f and, when sum is not nil, fills it in.
 func (t *Tracer) Frame(f *Frame, sum *Summary) {
 	p := &t.pkt
-	p.decode(f.Link, f.Data, t.checksums)
+	p.decode(f.Link, f.Data, f.OrigLen, t.checksums)
 	rseq, rack := t.relative(p)
 	d := t.since(f.Time)
 	if sum != nil {

@@ -198,9 +198,11 @@ func (r *Recorder) Observe(ev *core.Event) {
 	r.tr.Event(ev)
 }
 
+// dropReason joins a drop event's counter name and detail, leaving out
+// the name when the detail already says it ("link: dropped, random loss").
 func dropReason(ev *core.Event) string {
 	switch {
-	case ev.Name == "":
+	case ev.Name == "" || strings.Contains(ev.Detail, ev.Name):
 		return ev.Detail
 	case ev.Detail == "":
 		return ev.Name

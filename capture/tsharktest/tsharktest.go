@@ -269,3 +269,26 @@ func Handshake(pkts []Packet) (ok bool, got string) {
 	}
 	return false, strings.Join(seen, ", ")
 }
+
+// Warnings lists tshark's expert warnings and errors, one string per
+// item ("#12 Connection reset (RST)"), except those whose message contains
+// one of allow (a reset or a retransmission the scenario caused on
+// purpose). DESIGN.md asks for no warnings a scenario did not cause.
+func Warnings(pkts []Packet, allow ...string) []string {
+	var out []string
+	for i := range pkts {
+	items:
+		for _, e := range pkts[i].Expert {
+			if e.Severity < SeverityWarning {
+				continue
+			}
+			for _, a := range allow {
+				if strings.Contains(e.Message, a) {
+					continue items
+				}
+			}
+			out = append(out, fmt.Sprintf("#%d %s", pkts[i].Number, e.Message))
+		}
+	}
+	return out
+}

@@ -155,3 +155,17 @@ func TestProblemOverlap(t *testing.T) {
 		}
 	}
 }
+
+func TestWarnings(t *testing.T) {
+	pkts := []Packet{
+		{Number: 1, Expert: []Expert{{Severity: SeverityChat, Message: "Connection establish request (SYN)"}}},
+		{Number: 2, Expert: []Expert{{Severity: SeverityWarning, Message: "Connection reset (RST)"}}},
+		{Number: 3, Expert: []Expert{{Severity: SeverityWarning, Message: "This frame is a (suspected) out-of-order segment"}}},
+	}
+	if got := Warnings(pkts); len(got) != 2 || got[0] != "#2 Connection reset (RST)" {
+		t.Errorf("Warnings = %q", got)
+	}
+	if got := Warnings(pkts, "Connection reset", "out-of-order"); len(got) != 0 {
+		t.Errorf("Warnings with both allowed = %q", got)
+	}
+}

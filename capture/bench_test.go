@@ -2,10 +2,12 @@ package capture
 
 import (
 	"io"
+	"net/netip"
 	"path/filepath"
 	"testing"
 
 	"stacklab/stack"
+	"stacklab/stack/core"
 	"stacklab/stack/wire"
 )
 
@@ -39,13 +41,21 @@ func newBenchRecorder(tb testing.TB, format Format, trace io.Writer, files bool)
 }
 
 // TestRecorderAllocs checks the per-packet path allocates nothing once
-// the files are open: pcapng per vantage, text or JSON trace.
+// the files are open: pcapng per vantage, text or JSON trace, frames
+// and events.
 func TestRecorderAllocs(t *testing.T) {
 	for _, format := range []Format{Text, JSON} {
 		r, client, server, _ := newBenchRecorder(t, format, io.Discard, true)
 		data, ack := bulkFrames(client, server)
 		id := uint64(0)
+		conn := core.Tuple{Local: netip.MustParseAddrPort("10.0.0.1:49152"), Remote: netip.MustParseAddrPort("10.0.0.2:80")}
+		timer := core.Event{Time: t0, Host: "client", Kind: core.EventTimer, FD: 3, Proto: "tcp", Conn: conn, Name: "delack", Detail: "ack 1449"}
+		state := core.Event{Time: t0, Host: "client", Kind: core.EventState, FD: -1, Proto: "tcp", Conn: conn, From: "ESTABLISHED", To: "FIN_WAIT_1"}
+		call := core.Event{Time: t0, Host: "client", Kind: core.EventCall, FD: 3, Name: "close", Detail: "close(3) → 0"}
 		step := func() {
+			r.Observe(&timer)
+			r.Observe(&state)
+			r.Observe(&call)
 			id++
 			r.Frame(client, stack.DirOut, stack.Packet{ID: id, Data: data}, "send")
 			r.Frame(server, stack.DirIn, stack.Packet{ID: id, Data: data}, "")

@@ -903,7 +903,7 @@ func (s *Scenario) linkBetween(a, b string) *Link {
 	return nil
 }
 
-var eventKeys = []string{"at", "link", "state", "set", "forward", "reverse", "crash"}
+var eventKeys = []string{"at", "link", "state", "set", "forward", "reverse", "crash", "inject"}
 
 func (l *loader) eventsNode(sc *Scenario, n ast.Node) {
 	items, _ := l.list(n, "events")
@@ -929,6 +929,14 @@ func (l *loader) eventsNode(sc *Scenario, n ast.Node) {
 				if ev.Link == "" {
 					l.errf(v, p, "unknown link %q%s", s, didYouMean(s, names))
 				}
+			case "inject":
+				s := l.str(v, p)
+				pat, err := parseInject(s, l.hosts)
+				if err != nil {
+					l.errf(v, p, "%v", err)
+					return
+				}
+				ev.Inject = pat
 			case "crash":
 				s := l.str(v, p)
 				if !isHost(s, l.hosts) {
@@ -958,6 +966,10 @@ func (l *loader) eventsNode(sc *Scenario, n ast.Node) {
 			l.errf(it, path, "an event needs a time: at: 5s")
 		}
 		switch {
+		case ev.Inject != nil:
+			if ev.Up != nil || ev.Set != nil || ev.Link != "" || ev.Crash != "" {
+				l.errf(it, path, "an inject event has only at and inject: {at: 2s, inject: \"client > server:80 [R] seq 100\"}")
+			}
 		case ev.Crash != "":
 			if ev.Up != nil || ev.Set != nil || ev.Link != "" {
 				l.errf(it, path, "a crash event names only the host: {at: 5s, crash: server}")

@@ -32,10 +32,11 @@ type flowKey struct{ src, dst netip.AddrPort }
 // decoder turns frames into summaries, tracking each TCP direction's
 // initial sequence number for relative numbers, as tcpdump and Wireshark do.
 type decoder struct {
-	isn map[flowKey]uint32
+	flows map[flowKey]*flowState
+	n     int
 }
 
-func newDecoder() *decoder { return &decoder{isn: map[flowKey]uint32{}} }
+func newDecoder() *decoder { return &decoder{flows: map[flowKey]*flowState{}} }
 
 // decode fills sum from a frame; it never panics on short input.
 func (d *decoder) decode(data []byte, lt stack.LinkType, sum *pktSummary) {
@@ -132,19 +133,38 @@ func (d *decoder) decode(data []byte, lt stack.LinkType, sum *pktSummary) {
 		seq := binary.BigEndian.Uint32(l4[4:8])
 		ack := binary.BigEndian.Uint32(l4[8:12])
 		k := flowKey{sum.Src, sum.Dst}
-		if fl&0x02 != 0 { // SYN: a new connection in this direction
-			d.isn[k] = seq
+		fs := d.flows[k]
+		back := d.flows[flowKey{sum.Dst, sum.Src}]
+		// A SYN starts a new connection on the same ports only once the
+		// old one has ended; a SYN inside a live connection (RFC 5961 §4)
+		// is numbered as part of it.
+		if fs == nil || fl&0x02 != 0 && seq != fs.isn && (fs.ended || back != nil && back.ended) {
+			fs = &flowState{isn: seq}
+			d.flows[k] = fs
+			if back != nil && fl&0x10 == 0 {
+				delete(d.flows, flowKey{sum.Dst, sum.Src})
+				back = nil
+			}
 		}
-		if isn, ok := d.isn[k]; ok {
-			seq -= isn
-		} else {
-			d.isn[k] = seq
-			seq = 0
+		// A FIN ends the flow, and so does a RST at the expected sequence
+		// number; one elsewhere in the window is ignored (RFC 5961 §3).
+		if fl&0x01 != 0 || fl&0x04 != 0 && seq-fs.isn == fs.next {
+			fs.ended = true
 		}
+		d.n++
+		fs.seen = d.n
+		seq -= fs.isn
 		sum.Seq = seq
+		end := seq + uint32(sum.Len)
+		if fl&0x03 != 0 {
+			end++ // SYN and FIN take a sequence number
+		}
+		if int32(end-fs.next) > 0 {
+			fs.next = end
+		}
 		if fl&0x10 != 0 {
-			if isn, ok := d.isn[flowKey{sum.Dst, sum.Src}]; ok {
-				ack -= isn
+			if back != nil {
+				ack -= back.isn
 			}
 			sum.Ack = ack
 		}

@@ -431,6 +431,10 @@ func (r *runner) scheduleEvents() {
 				r.crash(ev.Crash)
 				return
 			}
+			if ev.Inject != nil {
+				r.inject(ev)
+				return
+			}
 			l := r.net.Link(ev.Link)
 			if l == nil {
 				return

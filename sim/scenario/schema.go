@@ -123,6 +123,11 @@ type TimedEvent struct {
 	// Crash names a host that fails: its links go down and its programs
 	// stop, so its peers see it vanish without a FIN or RST.
 	Crash string
+	// Inject is a TCP segment delivered to the pattern's destination as if
+	// its source had sent it, in the latest connection between them (seq
+	// and ack relative, defaulting to the next expected): a spoofed RST or
+	// SYN for RFC 5961, an old duplicate for TIME_WAIT.
+	Inject *Pattern
 	// Set, when non-nil, replaces the impairments of the directions named
 	// by Dir (0 both, 1 forward, 2 reverse).
 	Set *Impair

@@ -54,8 +54,12 @@ func (c *Clock) AfterFunc(d time.Duration, f func()) core.Timer {
 	return c.NewTimer(d, f)
 }
 
-// NewTimer is [Clock.AfterFunc] returning the concrete *[Timer].
+// NewTimer is [Clock.AfterFunc] returning the concrete *[Timer]. A nil f
+// schedules nothing useful but is harmless.
 func (c *Clock) NewTimer(d time.Duration, f func()) *Timer {
+	if f == nil {
+		f = func() {}
+	}
 	t := &Timer{c: c, f: f, idx: -1}
 	c.mu.Lock()
 	c.schedule(t, d)

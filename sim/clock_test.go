@@ -277,3 +277,11 @@ func BenchmarkClockAfterFunc(b *testing.B) {
 		c.Step()
 	}
 }
+
+func TestClockNilFunc(t *testing.T) {
+	c := NewClock(t0)
+	c.AfterFunc(time.Second, nil)
+	if n := c.Run(); n != 1 || c.Elapsed() != time.Second {
+		t.Fatalf("ran %d, elapsed %v", n, c.Elapsed())
+	}
+}

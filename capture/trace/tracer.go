@@ -150,6 +150,9 @@ func (t *Tracer) since(tm time.Time) time.Duration {
 
 // Frame traces f and, when sum is not nil, fills it in.
 func (t *Tracer) Frame(f *Frame, sum *Summary) {
+	if t.w == nil && sum == nil {
+		return // nothing to write or fill: skip decoding
+	}
 	p := &t.pkt
 	p.decode(f.Link, f.Data, f.OrigLen, t.checksums)
 	rseq, rack := t.relative(p)

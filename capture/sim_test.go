@@ -91,6 +91,7 @@ func simRun(t *testing.T, dir string) (trace string, sums []Summary, files map[s
 }
 
 func TestRecorderOnSimulatedLink(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	trace, sums, files := simRun(t, dir)
 	if len(files) != 2 || files["client-eth0.pcapng"] == nil || files["server-eth0.pcapng"] == nil {
@@ -127,6 +128,7 @@ func TestRecorderOnSimulatedLink(t *testing.T) {
 // TestRecorderDeterministic runs the same simulation twice: the trace and
 // every capture file must be byte-identical.
 func TestRecorderDeterministic(t *testing.T) {
+	t.Parallel()
 	t1, _, f1 := simRun(t, t.TempDir())
 	t2, _, f2 := simRun(t, t.TempDir())
 	if t1 != t2 {
@@ -151,6 +153,7 @@ func keys(m map[string][]byte) []string {
 // frames each way and checks that tshark, reading the sender's capture,
 // counts as many retransmitted segments as the stack's counter.
 func TestRetransmissionsMatchTshark(t *testing.T) {
+	t.Parallel()
 	if tsharktest.Path() == "" {
 		t.Skip("tshark is not installed")
 	}
@@ -227,6 +230,7 @@ func TestRetransmissionsMatchTshark(t *testing.T) {
 // them cleanly, and tracing them must give the same packet lines as the
 // live trace (lengths and sequence numbers from the headers).
 func TestSnapLen(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	rec, err := New(Options{Dir: dir, Start: sim.DefaultStart, SnapLen: 80, KeepSummaries: true})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 // relative sequence and acknowledgment numbers, payload lengths and TCP
 // flags agree with Wireshark's dissector on every reference capture.
 func TestRelativeSeqMatchesTshark(t *testing.T) {
+	t.Parallel()
 	tshark, err := exec.LookPath("tshark")
 	if err != nil {
 		t.Skip("tshark is not installed; apt-get install -y tshark to cross-check")
@@ -23,6 +24,7 @@ func TestRelativeSeqMatchesTshark(t *testing.T) {
 	}
 	for _, path := range linuxCaptures(t) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
+			t.Parallel()
 			sums, err := ReadFile(path)
 			if err != nil {
 				t.Fatal(err)

@@ -15,8 +15,10 @@ import (
 const captures = "../../../shared/captures"
 
 func TestLintLinuxCaptures(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"linux-refused.pcap", "linux-http-get.pcap", "linux-ping.pcap", "linux-udp.pcap"} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			path := filepath.Join(captures, name)
 			if _, err := os.Stat(path); err != nil {
 				t.Skipf("reference capture missing: %v", err)
@@ -73,6 +75,7 @@ func writePcap(t *testing.T, frames ...[]byte) string {
 }
 
 func TestProblems(t *testing.T) {
+	t.Parallel()
 	if Path() == "" {
 		t.Skip("tshark is not installed")
 	}
@@ -93,6 +96,7 @@ func TestProblems(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			pkts, err := Decode(writePcap(t, tt.frame))
 			if err != nil {
 				t.Fatal(err)
@@ -109,6 +113,7 @@ func TestProblems(t *testing.T) {
 }
 
 func TestDecodeErrors(t *testing.T) {
+	t.Parallel()
 	if Path() == "" {
 		t.Skip("tshark is not installed")
 	}

@@ -12,11 +12,10 @@ import (
 // loss, any size.
 //
 // A frame sent on the link goes through these steps, in order: the link's
-// up/down state, the filter (see [Pipe.SetFilter]), a middlebox (see
-// [Pipe.SetInspect]), the MTU check, the transmit queue (tail
-// drop), serialisation at Rate, loss (bursty, then random), then
-// propagation (Delay ± Jitter, plus the reordering hold), with duplication
-// and corruption decided along the way. A lost frame still occupies the
+// up/down state, the filter (see [Pipe.SetFilter]), the MTU check, the
+// transmit queue (tail drop), serialisation at Rate, loss (bursty, then
+// random), a middlebox (see [Pipe.SetInspect]), propagation (Delay ±
+// Jitter, plus the reordering hold), corruption and duplication. A lost frame still occupies the
 // transmitter: it was sent, then lost on the wire.
 type Impairments struct {
 	// Delay is the one-way propagation delay.

@@ -15,10 +15,13 @@ import (
 // packets crossing it both ways and may reject them: a firewall, a NAT's
 // mapping table. Non-IPv4 frames (ARP) pass without reaching it.
 type Middlebox interface {
-	// Inspect decides about one IPv4 packet travelling in direction dir.
-	// ip is valid only during the call and must not be modified. A
-	// rejected packet is dropped and reason ("firewall: dropped, idle
-	// timeout") is the drop event's detail.
+	// Inspect decides about one IPv4 packet travelling in direction dir,
+	// as it enters the link. ip is the link's own copy, valid only during
+	// the call; Inspect may rewrite it in place (keeping its length and
+	// its checksums right). A rejected packet is dropped and reason
+	// ("firewall: dropped, idle timeout") is the drop event's detail.
+	// Inspect runs with the link direction's lock held and must not call
+	// back into the link.
 	Inspect(dir Direction, ip []byte) (pass bool, reason string)
 }
 

@@ -181,9 +181,11 @@ func (p *Pipe) SetFilter(f Filter) {
 }
 
 // SetInspect installs a middlebox stage (see [Middlebox]): f is called
-// for every frame after the filter, without the pipe's lock held, and a
-// frame it rejects is dropped and counted in DropMiddlebox, with reason as
-// the drop event's detail. Nil removes the stage.
+// for every frame that survives the queue and loss, with the pipe's own
+// copy of the frame, which it may rewrite in place (a NAT). A frame it
+// rejects is dropped and counted in DropMiddlebox, with reason as the drop
+// event's detail. f runs with the pipe's lock held and must not call back
+// into the pipe. Nil removes the stage.
 func (p *Pipe) SetInspect(f func(pkt stack.Packet) (pass bool, reason string)) {
 	p.mu.Lock()
 	p.inspect = f
@@ -256,15 +258,11 @@ const (
 // synchronously.
 func (p *Pipe) Send(pkt stack.Packet) {
 	p.mu.Lock()
-	filter, inspect := p.filter, p.inspect
+	filter := p.filter
 	p.mu.Unlock()
 	v := Pass
 	if filter != nil {
 		v = filter(pkt)
-	}
-	pass, why := true, ""
-	if inspect != nil && v.Action != ActDrop {
-		pass, why = inspect(pkt)
 	}
 
 	p.mu.Lock()
@@ -280,9 +278,6 @@ func (p *Pipe) Send(pkt stack.Packet) {
 		return
 	case v.Action == ActDrop:
 		p.drop(&p.ctr.DropFilter, "filter", reasonFilter, pkt.ID)
-		return
-	case !pass:
-		p.drop(&p.ctr.DropMiddlebox, "middlebox", why, pkt.ID)
 		return
 	case imp.MTU > 0 && n > imp.MTU+p.hdr:
 		p.drop(&p.ctr.DropMTU, "mtu", reasonMTU, pkt.ID)
@@ -327,6 +322,16 @@ func (p *Pipe) Send(pkt stack.Packet) {
 		return
 	}
 
+	buf := p.get(n)
+	copy(buf, pkt.Data)
+	if p.inspect != nil {
+		if pass, why := p.inspect(stack.Packet{ID: pkt.ID, Data: buf}); !pass {
+			p.put(buf)
+			p.drop(&p.ctr.DropMiddlebox, "middlebox", why, pkt.ID)
+			return
+		}
+	}
+
 	// Propagation.
 	d := imp.Delay
 	if j := imp.Jitter; j > 0 {
@@ -359,9 +364,6 @@ func (p *Pipe) Send(pkt stack.Packet) {
 	} else {
 		arrive += int64(hold)
 	}
-
-	buf := p.get(n)
-	copy(buf, pkt.Data)
 
 	off := -1
 	if v.Action == ActCorrupt {

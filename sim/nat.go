@@ -1,0 +1,304 @@
+package sim
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+
+	"stacklab/stack/core"
+	"stacklab/stack/wire"
+)
+
+// NATConfig configures a [NAT]. Zero fields take the defaults noted
+// beside them; Public is required.
+type NATConfig struct {
+	// Inside is the direction in which packets leave the private side:
+	// AtoB (the default) when the link's first host is inside (typically
+	// a router whose outside interface the link joins).
+	Inside Direction
+	// Public is the address inside sources are rewritten to: the outside
+	// address of the router the NAT sits behind.
+	Public netip.Addr
+	// PortMin and PortMax bound the public ports handed out, in order and
+	// never reused while a mapping holds them (default 30000–39999).
+	PortMin, PortMax uint16
+	// TCPIdle, UDPIdle and ICMPIdle are how long a mapping may stay
+	// unused before it is forgotten (defaults 5m, 30s, 30s).
+	TCPIdle, UDPIdle, ICMPIdle time.Duration
+}
+
+// NAT is a network address and port translator (RFC 3022 NAPT) on a link:
+// it rewrites the source of TCP, UDP and ICMP echo packets leaving the
+// inside to Public and a port of its own, and the destination of replies
+// back, fixing the checksums (RFC 1624 incremental updates). Each mapping
+// is one flow (inside endpoint, remote endpoint), and only that remote
+// may answer through it (address- and port-dependent filtering, RFC 4787
+// §5). A mapping unused for its idle timeout is forgotten: replies are
+// then dropped, and the next packet from the inside gets a new public
+// port, so the remote sees a stranger and answers a TCP segment with a
+// RST — what happens to an idle connection behind a home router.
+//
+// ICMP errors, IPv4 fragments after the first, and packets to or from
+// Public itself pass untranslated. A NAT is a [Middlebox]; install it with
+// [Link.SetMiddlebox]. It is safe for concurrent use.
+type NAT struct {
+	mu    sync.Mutex
+	clock core.Clock
+	cfg   NATConfig
+	out   map[natKey]*natMapping
+	in    map[natPort]*natMapping
+	next  uint16
+	stats NATStats
+}
+
+type natKey struct {
+	proto          uint8
+	inside, remote netip.AddrPort
+}
+
+type natPort struct {
+	proto uint8
+	port  uint16
+}
+
+type natMapping struct {
+	key  natKey
+	port uint16
+	last time.Time
+	dead bool
+}
+
+// NATStats count what a [NAT] did.
+type NATStats struct {
+	Mappings   uint64 // mappings created
+	Expired    uint64 // mappings forgotten after their idle timeout
+	Translated uint64 // packets rewritten
+	Rejected   uint64 // packets dropped
+}
+
+// NewNAT returns a NAT timed by clock, or an error if cfg has no public
+// address or an empty port range.
+func NewNAT(clock core.Clock, cfg NATConfig) (*NAT, error) {
+	if !cfg.Public.Is4() {
+		return nil, fmt.Errorf("sim: NAT needs a public IPv4 address (the router's outside address), not %v", cfg.Public)
+	}
+	if cfg.Inside != BtoA {
+		cfg.Inside = AtoB
+	}
+	if cfg.PortMin == 0 && cfg.PortMax == 0 {
+		cfg.PortMin, cfg.PortMax = 30000, 39999
+	}
+	if cfg.PortMin == 0 || cfg.PortMax < cfg.PortMin {
+		return nil, fmt.Errorf("sim: NAT port range %d–%d is empty; give 1 ≤ min ≤ max", cfg.PortMin, cfg.PortMax)
+	}
+	if cfg.TCPIdle <= 0 {
+		cfg.TCPIdle = 5 * time.Minute
+	}
+	if cfg.UDPIdle <= 0 {
+		cfg.UDPIdle = 30 * time.Second
+	}
+	if cfg.ICMPIdle <= 0 {
+		cfg.ICMPIdle = 30 * time.Second
+	}
+	return &NAT{clock: clock, cfg: cfg, out: map[natKey]*natMapping{}, in: map[natPort]*natMapping{}, next: cfg.PortMin}, nil
+}
+
+// Stats returns the NAT's counts so far.
+func (t *NAT) Stats() NATStats {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.stats
+}
+
+// Mappings returns the number of live mappings.
+func (t *NAT) Mappings() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.clock.Now()
+	n := 0
+	for _, m := range t.out {
+		if !t.expired(m, now) {
+			n++
+		}
+	}
+	return n
+}
+
+const (
+	natNoMapping = "nat: dropped, no mapping"
+	natExpired   = "nat: dropped, mapping expired"
+	natNoPort    = "nat: dropped, no free port"
+)
+
+// Inspect implements [Middlebox].
+func (t *NAT) Inspect(dir Direction, b []byte) (bool, string) {
+	ip := wire.IPv4(b)
+	if !ip.IsValid() || ip.FragmentOffset() != 0 {
+		return true, ""
+	}
+	l4 := ip.Payload()
+	proto := ip.Protocol()
+	// Where the "port" is, and where the checksum that covers it is.
+	var sportOff, dportOff, ckOff int
+	pseudo := true
+	switch proto {
+	case wire.ProtoTCP:
+		if len(l4) < wire.TCPMinHeaderLen {
+			return true, ""
+		}
+		sportOff, dportOff, ckOff = wire.TCPSrcPortOffset, wire.TCPDstPortOffset, wire.TCPChecksumOffset
+	case wire.ProtoUDP:
+		if len(l4) < wire.UDPHeaderLen {
+			return true, ""
+		}
+		sportOff, dportOff, ckOff = wire.UDPSrcPortOffset, wire.UDPDstPortOffset, wire.UDPChecksumOffset
+	case wire.ProtoICMP:
+		if len(l4) < wire.ICMPv4HeaderLen {
+			return true, ""
+		}
+		// Echo requests go out, replies come in; the identifier plays
+		// both ports (RFC 5508 §3.1).
+		typ := l4[wire.ICMPv4TypeOffset]
+		if dir == t.cfg.Inside && typ != wire.ICMPEcho || dir != t.cfg.Inside && typ != wire.ICMPEchoReply {
+			return true, ""
+		}
+		sportOff, dportOff, ckOff = wire.ICMPv4IDOffset, wire.ICMPv4IDOffset, wire.ICMPv4ChecksumOffset
+		pseudo = false
+	default:
+		return true, ""
+	}
+	src := netip.AddrPortFrom(ip.Src(), binary.BigEndian.Uint16(l4[sportOff:]))
+	dst := netip.AddrPortFrom(ip.Dst(), binary.BigEndian.Uint16(l4[dportOff:]))
+
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.clock.Now()
+	if dir == t.cfg.Inside {
+		if src.Addr() == t.cfg.Public {
+			return true, "" // the router's own traffic
+		}
+		k := natKey{proto: proto, inside: src, remote: dst}
+		if proto == wire.ProtoICMP {
+			k.remote = netip.AddrPortFrom(dst.Addr(), 0)
+		}
+		m := t.out[k]
+		if m == nil || t.expired(m, now) {
+			if m = t.allocate(k, now); m == nil {
+				t.stats.Rejected++
+				return false, natNoPort
+			}
+		}
+		m.last = now
+		rewrite(ip, l4, proto, ipSrc, sportOff, ckOff, pseudo, t.cfg.Public, m.port)
+		t.stats.Translated++
+		return true, ""
+	}
+	if dst.Addr() != t.cfg.Public {
+		return true, ""
+	}
+	m := t.in[natPort{proto, dst.Port()}]
+	remote := src
+	if proto == wire.ProtoICMP {
+		remote = netip.AddrPortFrom(src.Addr(), 0)
+	}
+	switch {
+	case m == nil || m.key.remote != remote:
+		t.stats.Rejected++
+		return false, natNoMapping
+	case t.expired(m, now):
+		t.stats.Rejected++
+		return false, natExpired
+	}
+	m.last = now
+	rewrite(ip, l4, proto, ipDst, dportOff, ckOff, pseudo, m.key.inside.Addr(), m.key.inside.Port())
+	t.stats.Translated++
+	return true, ""
+}
+
+// allocate gives k a new public port: the next one in the range not held
+// by a live mapping. It returns nil when every port is held.
+func (t *NAT) allocate(k natKey, now time.Time) *natMapping {
+	span := int(t.cfg.PortMax-t.cfg.PortMin) + 1
+	for range span {
+		port := t.next
+		if t.next == t.cfg.PortMax {
+			t.next = t.cfg.PortMin
+		} else {
+			t.next++
+		}
+		pk := natPort{k.proto, port}
+		if old := t.in[pk]; old != nil {
+			if !t.expired(old, now) {
+				continue
+			}
+			delete(t.in, pk)
+			if t.out[old.key] == old {
+				delete(t.out, old.key)
+			}
+		}
+		m := &natMapping{key: k, port: port, last: now}
+		t.out[k] = m
+		t.in[pk] = m
+		t.stats.Mappings++
+		return m
+	}
+	return nil
+}
+
+func (t *NAT) expired(m *natMapping, now time.Time) bool {
+	if m.dead {
+		return true
+	}
+	idle := t.cfg.TCPIdle
+	switch m.key.proto {
+	case wire.ProtoUDP:
+		idle = t.cfg.UDPIdle
+	case wire.ProtoICMP:
+		idle = t.cfg.ICMPIdle
+	}
+	if now.Sub(m.last) <= idle {
+		return false
+	}
+	m.dead = true
+	t.stats.Expired++
+	return true
+}
+
+const (
+	ipSrc = wire.IPv4SrcOffset
+	ipDst = wire.IPv4DstOffset
+)
+
+// rewrite sets the IPv4 address at addrOff to addr and the 16-bit port at
+// portOff of the transport header to port, updating the transport
+// checksum incrementally (RFC 1624 §3) and the IP header checksum.
+func rewrite(ip wire.IPv4, l4 []byte, proto uint8, addrOff, portOff, ckOff int, pseudo bool, addr netip.Addr, port uint16) {
+	ck := binary.BigEndian.Uint16(l4[ckOff:])
+	update := ck != 0 || proto != wire.ProtoUDP // a zero UDP checksum means none
+	a := addr.As4()
+	for i := 0; i < 4; i += 2 {
+		old := binary.BigEndian.Uint16(ip[addrOff+i:])
+		nw := binary.BigEndian.Uint16(a[i:])
+		if pseudo && update {
+			ck = wire.UpdateChecksum16(ck, old, nw)
+		}
+		binary.BigEndian.PutUint16(ip[addrOff+i:], nw)
+	}
+	if update {
+		ck = wire.UpdateChecksum16(ck, binary.BigEndian.Uint16(l4[portOff:]), port)
+		if ck == 0 && proto == wire.ProtoUDP {
+			ck = 0xffff // RFC 768: a computed zero is sent as all ones
+		}
+		binary.BigEndian.PutUint16(l4[ckOff:], ck)
+	}
+	binary.BigEndian.PutUint16(l4[portOff:], port)
+	ip.SetChecksum()
+}
+
+// String describes the NAT for traces and capture comments.
+func (t *NAT) String() string {
+	return fmt.Sprintf("nat (inside %v, public %v, ports %d–%d, tcp idle %v, udp idle %v)",
+		t.cfg.Inside, t.cfg.Public, t.cfg.PortMin, t.cfg.PortMax, t.cfg.TCPIdle, t.cfg.UDPIdle)
+}

@@ -1,0 +1,274 @@
+package sim
+
+import (
+	"encoding/binary"
+	"errors"
+	"net/netip"
+	"syscall"
+	"testing"
+	"time"
+
+	"stacklab/stack"
+	"stacklab/stack/wire"
+)
+
+// withChecksums fills in the IPv4 and transport checksums of a packet
+// built by ipPacket, as a sender would.
+func withChecksums(b []byte) []byte {
+	ip := wire.IPv4(b)
+	ip.SetChecksum()
+	l4 := ip.Payload()
+	switch ip.Protocol() {
+	case wire.ProtoTCP, wire.ProtoUDP:
+		off := wire.TCPChecksumOffset
+		if ip.Protocol() == wire.ProtoUDP {
+			off = wire.UDPChecksumOffset
+		}
+		l4[off], l4[off+1] = 0, 0
+		sum := wire.PseudoHeaderSum(ip.Src(), ip.Dst(), ip.Protocol(), uint16(len(l4)))
+		binary.BigEndian.PutUint16(l4[off:], ^wire.Fold(wire.Checksum(l4, sum)))
+	case wire.ProtoICMP:
+		l4[2], l4[3] = 0, 0
+		binary.BigEndian.PutUint16(l4[2:], ^wire.Fold(wire.Checksum(l4, 0)))
+	}
+	return b
+}
+
+// checksumsOK verifies every checksum of a packet.
+func checksumsOK(t *testing.T, b []byte) {
+	t.Helper()
+	ip := wire.IPv4(b)
+	if !ip.IsChecksumValid() {
+		t.Error("bad IPv4 header checksum")
+	}
+	l4 := ip.Payload()
+	var sum uint32
+	if ip.Protocol() != wire.ProtoICMP {
+		sum = wire.PseudoHeaderSum(ip.Src(), ip.Dst(), ip.Protocol(), uint16(len(l4)))
+	}
+	if wire.Fold(wire.Checksum(l4, sum)) != 0xffff {
+		t.Errorf("bad %d checksum", ip.Protocol())
+	}
+}
+
+func endpoints(b []byte) (src, dst netip.AddrPort) {
+	ip := wire.IPv4(b)
+	l4 := ip.Payload()
+	sp, dp := binary.BigEndian.Uint16(l4[0:]), binary.BigEndian.Uint16(l4[2:])
+	if ip.Protocol() == wire.ProtoICMP {
+		sp = binary.BigEndian.Uint16(l4[4:])
+		dp = sp
+	}
+	return netip.AddrPortFrom(ip.Src(), sp), netip.AddrPortFrom(ip.Dst(), dp)
+}
+
+func TestNAT(t *testing.T) {
+	const (
+		inside = "192.168.1.10:5000"
+		remote = "203.0.113.5:80"
+		public = "198.51.100.1"
+	)
+	S, A := wire.TCPFlagSYN, wire.TCPFlagACK
+	type step struct {
+		after    time.Duration
+		dir      Direction
+		proto    uint8
+		flags    wire.TCPFlags
+		src, dst string // before translation
+		pass     bool
+		reason   string
+		wantSrc  string // after translation, when passed
+		wantDst  string
+	}
+	tcpOut := func(after time.Duration, f wire.TCPFlags, wantSrc string) step {
+		return step{after, AtoB, wire.ProtoTCP, f, inside, remote, true, "", wantSrc, remote}
+	}
+	tcpIn := func(after time.Duration, dport string, pass bool, reason string) step {
+		return step{after, BtoA, wire.ProtoTCP, A, remote, public + ":" + dport, pass, reason, remote, inside}
+	}
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"translate both ways", []step{
+			tcpOut(0, S, public+":30000"), tcpIn(0, "30000", true, ""), tcpOut(time.Second, A, public+":30000"),
+		}},
+		{"unknown port", []step{tcpIn(0, "30000", false, natNoMapping)}},
+		{"wrong remote", []step{
+			tcpOut(0, S, public+":30000"),
+			{0, BtoA, wire.ProtoTCP, A, "203.0.113.6:80", public + ":30000", false, natNoMapping, "", ""},
+		}},
+		{"expiry gives a new port", []step{
+			tcpOut(0, S, public+":30000"), tcpIn(5*time.Minute, "30000", true, ""),
+			tcpIn(5*time.Minute+time.Second, "30000", false, natExpired),
+			tcpOut(0, A, public+":30001"), tcpIn(0, "30001", true, ""), tcpIn(0, "30000", false, natExpired),
+		}},
+		{"not for the public address", []step{
+			{0, BtoA, wire.ProtoTCP, A, remote, inside, true, "", remote, inside},
+		}},
+		{"udp", []step{
+			{0, AtoB, wire.ProtoUDP, 0, inside, remote, true, "", public + ":30000", remote},
+			{time.Second, BtoA, wire.ProtoUDP, 0, remote, public + ":30000", true, "", remote, inside},
+			{31 * time.Second, BtoA, wire.ProtoUDP, 0, remote, public + ":30000", false, natExpired, "", ""},
+		}},
+		{"icmp echo", []step{
+			{0, AtoB, wire.ProtoICMP, 0, "192.168.1.10:0", "203.0.113.5:0", true, "", public + ":30000", "203.0.113.5:30000"},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := NewClock(t0)
+			nat, err := NewNAT(c, NATConfig{Public: netip.MustParseAddr(public)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, s := range tt.steps {
+				c.RunFor(s.after)
+				b := ipPacket(s.proto, s.src, s.dst, s.flags)
+				if s.proto == wire.ProtoICMP {
+					// An echo request with id 0x1234.
+					b[20] = wire.ICMPEcho
+					binary.BigEndian.PutUint16(b[24:], 0x1234)
+				}
+				withChecksums(b)
+				pass, reason := nat.Inspect(s.dir, b)
+				if pass != s.pass || reason != s.reason {
+					t.Fatalf("step %d: pass %v %q, want %v %q", i, pass, reason, s.pass, s.reason)
+				}
+				if !pass {
+					continue
+				}
+				checksumsOK(t, b)
+				src, dst := endpoints(b)
+				if s.proto == wire.ProtoICMP {
+					if src.Addr().String() != public || src.Port() != 30000 {
+						t.Errorf("step %d: echo source %v", i, src)
+					}
+					continue
+				}
+				if src.String() != s.wantSrc || dst.String() != s.wantDst {
+					t.Errorf("step %d: %v → %v, want %s → %s", i, src, dst, s.wantSrc, s.wantDst)
+				}
+			}
+		})
+	}
+}
+
+func TestNATConfigErrors(t *testing.T) {
+	c := NewClock(t0)
+	if _, err := NewNAT(c, NATConfig{}); err == nil {
+		t.Error("NAT without a public address accepted")
+	}
+	if _, err := NewNAT(c, NATConfig{Public: netip.MustParseAddr("1.2.3.4"), PortMin: 10, PortMax: 5}); err == nil {
+		t.Error("empty port range accepted")
+	}
+}
+
+func TestNATPortExhaustion(t *testing.T) {
+	c := NewClock(t0)
+	nat, _ := NewNAT(c, NATConfig{Public: netip.MustParseAddr("1.2.3.4"), PortMin: 100, PortMax: 101, UDPIdle: time.Second})
+	for i, want := range []bool{true, true, false} {
+		src := netip.AddrPortFrom(netip.MustParseAddr("10.0.0.1"), uint16(1000+i)).String()
+		if ok, _ := nat.Inspect(AtoB, ipPacket(wire.ProtoUDP, src, "9.9.9.9:53", 0)); ok != want {
+			t.Fatalf("flow %d: pass %v", i, ok)
+		}
+	}
+	c.RunFor(2 * time.Second)
+	if ok, _ := nat.Inspect(AtoB, ipPacket(wire.ProtoUDP, "10.0.0.1:2000", "9.9.9.9:53", 0)); !ok {
+		t.Fatal("an expired port was not reused")
+	}
+	if nat.Mappings() != 1 {
+		t.Errorf("mappings %d", nat.Mappings())
+	}
+}
+
+func FuzzNAT(f *testing.F) {
+	f.Add(ipPacket(wire.ProtoTCP, "10.0.0.1:1", "9.9.9.9:2", wire.TCPFlagSYN), false)
+	f.Add(ipPacket(wire.ProtoUDP, "9.9.9.9:2", "1.2.3.4:30000", 0), true)
+	f.Add(ipPacket(wire.ProtoICMP, "10.0.0.1:0", "9.9.9.9:0", 0), false)
+	f.Fuzz(func(t *testing.T, b []byte, inbound bool) {
+		nat, _ := NewNAT(NewClock(t0), NATConfig{Public: netip.MustParseAddr("1.2.3.4")})
+		dir := AtoB
+		if inbound {
+			dir = BtoA
+		}
+		n := len(b)
+		nat.Inspect(dir, b)
+		if len(b) != n {
+			t.Fatal("length changed")
+		}
+	})
+}
+
+// TestNATIdleConnection runs TCP through a router with a NAT: the
+// connection works, the server sees the public address, and after the
+// mapping times out the client's next segment gets a new port, which the
+// server answers with a RST.
+func TestNATIdleConnection(t *testing.T) {
+	n := NewNetwork(NetworkOptions{Seed: 1})
+	cl := n.AddHost("client", stack.Options{})
+	r := n.AddRouter("r1", stack.Options{})
+	sv := n.AddHost("server", stack.Options{})
+	imp := Symmetric(Impairments{Delay: time.Millisecond})
+	l1, err := n.Connect(cl, nicCfg("192.168.1.10/24"), r, nicCfg("192.168.1.1/24"), imp)
+	skipUnimplemented(t, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2, err := n.Connect(r, nicCfg("10.0.0.1/24"), sv, nicCfg("10.0.0.2/24"), imp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cn, _ := l1.NICs()
+	cl.AddRoute(stack.Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("192.168.1.1"), NIC: cn})
+	nat, err := NewNAT(n.Clock(), NATConfig{Public: netip.MustParseAddr("10.0.0.1"), TCPIdle: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2.SetMiddlebox(nat)
+
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	lfd, _ := sv.Socket(stack.SockStream)
+	must(sv.SetNonblock(lfd, true))
+	must(sv.Bind(lfd, netip.MustParseAddrPort("10.0.0.2:80")))
+	must(sv.Listen(lfd, 4))
+	cfd, _ := cl.Socket(stack.SockStream)
+	must(cl.SetNonblock(cfd, true))
+	cl.Connect(cfd, netip.MustParseAddrPort("10.0.0.2:80"))
+	n.RunFor(time.Second)
+	sfd, peer, err := sv.Accept(lfd)
+	if err != nil {
+		t.Fatalf("accept through the NAT: %v", err)
+	}
+	if peer.String() != "10.0.0.1:30000" {
+		t.Errorf("server sees the client as %v, want the NAT's 10.0.0.1:30000", peer)
+	}
+	sv.SetNonblock(sfd, true)
+	if _, err := cl.Send(cfd, []byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	n.RunFor(time.Second)
+	buf := make([]byte, 16)
+	if k, err := sv.Recv(sfd, buf); err != nil || string(buf[:k]) != "hi" {
+		t.Fatalf("server read %q, %v", buf[:k], err)
+	}
+
+	// Idle past the timeout, then talk again.
+	n.RunFor(2 * time.Minute)
+	if _, err := cl.Send(cfd, []byte("again")); err != nil {
+		t.Fatal(err)
+	}
+	n.RunFor(time.Second)
+	_, err = cl.Recv(cfd, buf)
+	if !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("client recv after the mapping expired: %v, want ECONNRESET", err)
+	}
+	if st := nat.Stats(); st.Mappings != 2 || st.Expired == 0 {
+		t.Errorf("nat stats %+v", st)
+	}
+}

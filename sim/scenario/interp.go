@@ -41,6 +41,7 @@ type task struct {
 	scheduled bool        // a step is already on the clock
 	done      bool
 	failed    bool
+	steps     int // statements run so far
 }
 
 // pending is a blocking call in progress.
@@ -66,6 +67,10 @@ type pending struct {
 // maxStepsWithoutWaiting stops a program that loops without ever
 // blocking or sleeping, which would stop virtual time.
 const maxStepsWithoutWaiting = 1_000_000
+
+// maxSteps bounds the statements one program runs in a whole run, so that
+// a loop that sleeps a nanosecond a time cannot stall the simulation.
+const maxSteps = 10_000_000
 
 func newTask(r *runner, h *hostRT, name string, body []*Stmt) *task {
 	return &task{
@@ -110,9 +115,10 @@ func (t *task) unwait() {
 // step runs statements until the task blocks or finishes.
 func (t *task) step() {
 	for n := 0; !t.done && !t.r.stopped; n++ {
-		if n == maxStepsWithoutWaiting {
+		t.steps++
+		if n == maxStepsWithoutWaiting || t.steps > maxSteps {
 			where, what := t.r.taskPos(t)
-			t.r.failAt(where, what, fmt.Sprintf("program on %s ran %d statements without waiting once; is a loop endless?", t.h.h.Name, n), nil)
+			t.r.failAt(where, what, fmt.Sprintf("program on %s ran %d statements (%d without waiting); is a loop endless?", t.h.h.Name, t.steps, n), nil)
 			t.failed = true
 			t.finish()
 			return

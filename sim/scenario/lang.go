@@ -384,8 +384,8 @@ func (p *progParser) stmt() *Stmt {
 			return nil
 		}
 		st.For = p.duration()
-		if st.Dur <= 0 {
-			p.errAt(start.off, "every needs an interval above zero")
+		if st.Dur < time.Millisecond {
+			p.errAt(start.off, "every needs an interval of at least 1ms")
 		}
 		st.Body = p.braces()
 		return st

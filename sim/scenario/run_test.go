@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -358,4 +359,25 @@ expect:
 	if len(f.Recent) == 0 {
 		t.Error("no recent events")
 	}
+}
+
+// FuzzRun runs random programs on a fixed network: whatever they do, the
+// run ends and nothing panics.
+func FuzzRun(f *testing.F) {
+	f.Add("l = socket(tcp); bind(l, :80); listen(l, 8); c = accept(l); recv(c, all); close(c)",
+		"s = socket(tcp); connect(s, server:80); send(s, 1KiB); close(s)")
+	f.Add("u = socket(udp); bind(u, :7); recvfrom(u, any)", "v = socket(udp); sendto(v, \"x\", server:7); recv(v, any)")
+	f.Add("echo_server(:7)", "s = socket(tcp); nonblock(s); connect(s, server:7) -> EINPROGRESS; poll(s, out, 1s); send(s, \"a\"); recv(s, 1) == \"a\"")
+	f.Add("repeat 3 { sleep 1ms }", "every 1ms for 10ms { s = socket(tcp); close(s) }")
+	f.Add("s = socket(tcp); shutdown(s, wr); setsockopt(s, nodelay, 1); close(s); close(s)", "ping(server, 2, 10ms)")
+	f.Fuzz(func(t *testing.T, server, client string) {
+		src := "duration: 3s\n" + twoHosts + "programs:\n  server: " + strconv.Quote(server) + "\n  client: " + strconv.Quote(client) + "\n"
+		sc, err := Load("fuzz.yaml", []byte(src))
+		if err != nil {
+			return
+		}
+		if _, err := sc.Run(RunOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

@@ -269,3 +269,30 @@ func icmpName(typ, code uint8) string {
 	}
 	return ""
 }
+
+// fingerprint hashes the fields of the IP (or ARP) header that stay the
+// same from sender to receiver on one link: addresses, IP id, length,
+// protocol; zero for anything else.
+func (p *packet) fingerprint() uint64 {
+	const prime = 1099511628211 // FNV-1a
+	h := uint64(14695981039346656037)
+	mix := func(b []byte) {
+		for _, c := range b {
+			h = (h ^ uint64(c)) * prime
+		}
+	}
+	switch {
+	case p.hasIP:
+		mix(p.ip[2:4])   // total length
+		mix(p.ip[4:6])   // id
+		mix(p.ip[9:10])  // protocol
+		mix(p.ip[12:20]) // addresses
+	case p.hasARP:
+		mix(p.arp[6:8])   // op
+		mix(p.arp[14:18]) // sender IP
+		mix(p.arp[24:28]) // target IP
+	default:
+		return 0
+	}
+	return h
+}

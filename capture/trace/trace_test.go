@@ -241,3 +241,25 @@ func TestTracerFrameAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestReusedIDShownInFull checks that an inbound frame shares the
+// one-line form only with the very packet sent under its id.
+func TestReusedIDShownInFull(t *testing.T) {
+	var out bytes.Buffer
+	tr := New(&out, Options{})
+	at := time.Unix(1, 0)
+	out1 := Frame{Time: at, Host: "a", Vantage: "a:tun0", Link: LinkRawIP, Dir: DirOut, ID: 7, Data: synFrame[14:]}
+	tr.Frame(&out1, nil)
+	same := out1
+	same.Host, same.Vantage, same.Dir = "b", "b:tun0", DirIn
+	tr.Frame(&same, nil)
+	other := same
+	other.Data = icmpUnreachFrame // another stack's packet 7
+	tr.Frame(&other, nil)
+	tr.Flush()
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 7 || !strings.Contains(lines[3], "b:tun0 ← 10.0.0.1  #7  60 B") ||
+		!strings.Contains(lines[4], "10.0.0.2 → 10.0.0.1  #7  63 B  at b:tun0") {
+		t.Errorf("trace:\n%s", out.String())
+	}
+}

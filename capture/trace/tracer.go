@@ -84,6 +84,15 @@ type Frame struct {
 // seenSize is the size of the table of recently sent packet ids.
 const seenSize = 4096
 
+// seenEntry remembers a frame sent: its id and a fingerprint of its IP
+// (or ARP) header, which a receiver sees unchanged. Stacks that count
+// packet ids on their own (TUN mode) can reuse an id; the fingerprint
+// keeps a different packet from passing for one already shown.
+type seenEntry struct {
+	id uint64
+	fp uint64
+}
+
 // maxHeldFrames bounds the frames held back behind a state change while
 // waiting for the socket call that caused it.
 const maxHeldFrames = 8
@@ -101,7 +110,7 @@ type Tracer struct {
 	checksums bool
 	conns     *conns
 	pkt       packet
-	seen      [seenSize]uint64 // ids of frames sent, direct-mapped
+	seen      [seenSize]seenEntry // frames sent, direct-mapped by id
 	buf       []byte
 	err       error
 
@@ -163,9 +172,10 @@ func (t *Tracer) Frame(f *Frame, sum *Summary) {
 	seenBefore := false
 	if f.ID != 0 {
 		slot := &t.seen[f.ID%seenSize]
-		seenBefore = f.Dir == DirIn && *slot == f.ID
+		fp := p.fingerprint()
+		seenBefore = f.Dir == DirIn && slot.id == f.ID && slot.fp == fp
 		if f.Dir == DirOut {
-			*slot = f.ID
+			*slot = seenEntry{f.ID, fp}
 		}
 	}
 	if t.w == nil {

@@ -59,7 +59,7 @@ func TestCLI(t *testing.T) {
 		{name: "run handshake", args: []string{"run", "handshake", "-o", out}, stdout: []string{"[SYN]", "[SYN, ACK]", "connect(3, server:80) → blocks", "connections:"},
 			stderr: []string{"every expectation held", "client-eth0.pcapng"}, wantOutDir: true},
 		{name: "run json", args: []string{"run", "refused", "-o", t.TempDir(), "--format", "json", "--seed", "5"}, stdout: []string{`{"`}, stderr: []string{"seed 5"}, notStdout: "connections:"},
-		{name: "unknown scenario", args: []string{"run", "handshak"}, code: 2, stderr: []string{`did you mean "handshake"?`, "built-in: handshake"}},
+		{name: "unknown scenario", args: []string{"run", "handshak"}, code: 2, stderr: []string{`did you mean "handshake"?`, "built-in: challenge-ack"}},
 		{name: "bad file", args: []string{"run", bad}, code: 2, stderr: []string{"bad.yaml:6:5: programs.client: unknown call \"conect\"; did you mean \"connect\"?", "nothing was run"}},
 		{name: "missing file", args: []string{"run", "nonexistent/x.yaml"}, code: 2, stderr: []string{"cannot read the scenario file"}},
 		{name: "failing expectation", args: []string{"run", wrong, "-o", t.TempDir()}, code: 1, stderr: []string{"wrong.yaml:14: expectation failed: server > client [S.]", "flags", "[R.]", "1 expectation(s) failed"}},

@@ -197,8 +197,8 @@ func (p *Pipe) SetInspect(f func(pkt stack.Packet) (pass bool, reason string)) {
 func (p *Pipe) SetUp(up bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if up == !p.down {
-		return
+	if up == !p.down || p.closed {
+		return // a closed pipe stays down
 	}
 	p.down = !up
 	if up {

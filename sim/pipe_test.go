@@ -646,3 +646,16 @@ func BenchmarkPipe(b *testing.B) {
 		})
 	}
 }
+
+func TestPipeClosedStaysDown(t *testing.T) {
+	c, p, s := newTestPipe(1, Impairments{Delay: time.Millisecond})
+	p.Send(frame(1, 60))
+	p.Close()
+	p.SetUp(true)
+	p.Send(frame(2, 60))
+	c.Run()
+	if len(s.got) != 0 || p.Up() {
+		t.Fatalf("a closed pipe delivered %v (up %v)", s.ids(), p.Up())
+	}
+	checkInvariant(t, p.Counters())
+}

@@ -40,13 +40,19 @@ func registerCommand(newCmd func(s *Streams) *cobra.Command) {
 	commands = append(commands, newCmd)
 }
 
-// exitError carries an exit code out of a command.
+// exitError carries an exit code out of a command. A nil err means the
+// command printed its message itself.
 type exitError struct {
 	code int
 	err  error
 }
 
-func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
 func (e *exitError) Unwrap() error { return e.err }
 
 // badInput marks err as the user's input being wrong (exit code 2).

@@ -156,15 +156,18 @@ func (t *Tracer) appendFrameText(b []byte, f *Frame, d time.Duration, rseq, rack
 	return b
 }
 
-// isSource reports whether host is the name of the packet's source.
+// isSource reports whether host may be the packet's source: its name,
+// or an address with no name (then nothing says otherwise).
 func (t *Tracer) isSource(host string, p *packet) bool {
+	var n string
+	var ok bool
 	switch {
 	case p.hasIP:
-		return t.names[p.ip.Src()] == host
+		n, ok = t.names[p.ip.Src()]
 	case p.hasARP:
-		return t.names[p.arp.SenderIP()] == host
+		n, ok = t.names[p.arp.SenderIP()]
 	}
-	return true
+	return !ok || n == host
 }
 
 func appendIDLen(b []byte, id uint64, size int) []byte {

@@ -192,7 +192,7 @@ func TestHeldStateMerges(t *testing.T) {
 	st("a", 3*time.Second, "LAST_ACK", "CLOSED")  // left alone at the end
 	tr.Flush()
 	want := ` 0.000000 a  connect(3, 10.0.0.2:80) → blocks        CLOSED → SYN_SENT
- 0.000000 10.0.0.1 → 10.0.0.2  #1  74 B  via a:eth0
+ 0.000000 10.0.0.1 → 10.0.0.2  #1  74 B
    eth   02:00:0a:00:00:01 → 02:00:0a:00:00:02  IPv4
    ipv4  10.0.0.1 → 10.0.0.2  ttl 64  id 1  DF  len 60
    tcp   49152 → 80  [SYN]  seq 0  win 64240  <mss 1460,sackOK,TS 1 0,wscale 7>

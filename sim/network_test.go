@@ -340,3 +340,27 @@ func TestNetworkRouter(t *testing.T) {
 		t.Errorf("r1→server delivered %d frames", c.Delivered)
 	}
 }
+
+func TestNetworkRawIP(t *testing.T) {
+	n := NewNetwork(NetworkOptions{})
+	a := n.AddHost("client", stack.Options{})
+	b := n.AddHost("server", stack.Options{})
+	raw := func(addr string) stack.NICConfig {
+		return stack.NICConfig{Type: stack.LinkRawIP, Addr: netip.MustParsePrefix(addr)}
+	}
+	l, err := n.Connect(a, raw("10.0.0.1/24"), b, raw("10.0.0.2/24"), Symmetric(Impairments{Delay: time.Millisecond, MTU: 1500}))
+	skipUnimplemented(t, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if na, _ := l.NICs(); na.MAC() != nil {
+		t.Errorf("raw IP interface got MAC %v", na.MAC())
+	}
+	if got := udpExchange(t, n, a, b, 5); len(got) != 5 {
+		t.Fatalf("received %d of 5 over raw IP", len(got))
+	}
+	// No ARP on raw IP: exactly the five datagrams crossed.
+	if c := l.Counters(AtoB); c.Sent != 5 {
+		t.Errorf("a→b sent %d frames, want 5", c.Sent)
+	}
+}

@@ -1,4 +1,5 @@
-// Package scenario reads stacklab scenario files and runs them.
+// Package scenario reads stacklab scenario files and runs them. The file
+// format is described in FORMAT.md beside this file.
 //
 // A scenario is a YAML file naming hosts, the links between them with
 // their impairments, a small program (or built-in apps) per host, timeline

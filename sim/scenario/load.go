@@ -1001,6 +1001,10 @@ func hasKey(n ast.Node, k string) bool {
 
 // program parses a program scalar, mapping positions inside it to the file.
 func (l *loader) program(n ast.Node, path string) *Program {
+	if lit, ok := l.unwrap(n, path).(*ast.LiteralNode); ok && strings.HasPrefix(lit.Start.Value, ">") {
+		l.errf(n, path, "a folded block (>) joins the lines of a program; write it as a literal block (|)")
+		return nil
+	}
 	s, ok := l.scalar(n, path)
 	if !ok {
 		return nil

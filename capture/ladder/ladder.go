@@ -335,32 +335,47 @@ func (l *Ladder) SVG(w io.Writer) error {
 		}
 	}
 	y := func(t time.Duration) int { return top + row[t]*rowH }
-	nrows := len(row) + 1
 	width := margin + colW*max(1, len(l.Hosts)-1) + margin*2
-	height := top + (nrows+len(l.Msgs))*rowH + 20
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="monospace" font-size="11">`+"\n", width, height)
-	b.WriteString(`<defs><marker id="a" markerWidth="8" markerHeight="8" refX="7" refY="4" orient="auto"><path d="M0,0 L8,4 L0,8 z"/></marker></defs>` + "\n")
-	x := func(h string) int { return margin + l.column(h)*colW }
-	for _, h := range l.Hosts {
-		fmt.Fprintf(&b, `<text x="%d" y="20" text-anchor="middle" font-weight="bold">%s</text>`+"\n", x(h), xmlEscape(h))
-		fmt.Fprintf(&b, `<line x1="%d" y1="30" x2="%d" y2="%d" stroke="#888"/>`+"\n", x(h), x(h), height-10)
+	// Lay the hops out first, to know the height.
+	type hop struct {
+		m      *Msg
+		y1, y2 int
 	}
-	// Hops sent at the same instant are moved down a little each, so that
-	// their labels do not overlap.
+	hops := make([]hop, 0, len(l.Msgs))
+	bottom := top
 	shift := 0
 	lastSent := time.Duration(-1)
-	for _, m := range l.Msgs {
+	for i := range l.Msgs {
+		m := &l.Msgs[i]
+		// Hops sent at the same instant are moved down a little each, so
+		// that their labels do not overlap.
 		if m.Sent == lastSent {
 			shift++
 		} else {
-			lastSent = m.Sent
+			shift, lastSent = 0, m.Sent
 		}
 		y1 := y(m.Sent) + shift*rowH/2
 		y2 := y1 + rowH
 		if m.Received {
 			y2 = max(y(m.Recv)+shift*rowH/2, y1+rowH/2)
 		}
+		hops = append(hops, hop{m, y1, y2})
+		bottom = max(bottom, y2)
+	}
+	height := bottom + 2*rowH
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="monospace" font-size="11">`+"\n", width, height)
+	b.WriteString(`<defs><marker id="a" markerWidth="8" markerHeight="8" refX="7" refY="4" orient="auto"><path d="M0,0 L8,4 L0,8 z"/></marker></defs>` + "\n")
+	b.WriteString(`<rect width="100%" height="100%" fill="white"/>` + "\n")
+	x := func(h string) int { return margin + l.column(h)*colW }
+	for _, h := range l.Hosts {
+		fmt.Fprintf(&b, `<text x="%d" y="20" text-anchor="middle" font-weight="bold">%s</text>`+"\n", x(h), xmlEscape(h))
+		fmt.Fprintf(&b, `<line x1="%d" y1="30" x2="%d" y2="%d" stroke="#888"/>`+"\n", x(h), x(h), height-10)
+	}
+	// Labels get a white halo so that lines do not cross out their text.
+	const halo = ` paint-order="stroke" stroke="white" stroke-width="4" stroke-linejoin="round"`
+	for _, h := range hops {
+		m, y1, y2 := h.m, h.y1, h.y2
 		x1, x2 := x(m.From), x(m.To)
 		color := "black"
 		if m.Lost || m.Drop != "" {
@@ -372,7 +387,7 @@ func (l *Ladder) SVG(w io.Writer) error {
 			label += " ✗ " + m.Drop
 		}
 		if x1 == x2 {
-			fmt.Fprintf(&b, `<text x="%d" y="%d" fill="%s">%s</text>`+"\n", x1+6, y1+4, color, xmlEscape(label))
+			fmt.Fprintf(&b, `<text x="%d" y="%d" fill="%s"%s>%s</text>`+"\n", x1+6, y1+4, color, halo, xmlEscape(label))
 			continue
 		}
 		if m.Lost {
@@ -383,8 +398,15 @@ func (l *Ladder) SVG(w io.Writer) error {
 		} else {
 			fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" marker-end="url(#a)"/>`+"\n", x1, y1, x2, y2, color)
 		}
-		lx := (x1 + x2) / 2
-		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle" fill="%s">%s</text>`+"\n", lx, (y1+y2)/2-3, color, xmlEscape(label))
+		lx, ly, anchor := (x1+x2)/2, (y1+y2)/2-6, "middle"
+		if m.Lost {
+			// Beside the start of the broken arrow, on its side.
+			lx, ly, anchor = x1+8, y1-4, "start"
+			if x2 < x1 {
+				lx, anchor = x1-8, "end"
+			}
+		}
+		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="%s" fill="%s"%s>%s</text>`+"\n", lx, ly, anchor, color, halo, xmlEscape(label))
 	}
 	b.WriteString("</svg>\n")
 	_, err := io.WriteString(w, b.String())

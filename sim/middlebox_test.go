@@ -146,7 +146,7 @@ func TestFirewallOnPipe(t *testing.T) {
 	if p.Counters().DropMiddlebox != 1 {
 		t.Errorf("counters %+v", p.Counters())
 	}
-	if len(obs.evs) != 1 || obs.evs[0].Kind != core.EventDrop || obs.evs[0].Detail != fwNoState || obs.evs[0].PacketID != 2 {
+	if len(obs.evs) != 1 || obs.evs[0].Kind != core.EventDrop || obs.evs[0].Detail != fwNoState || obs.evs[0].Name != "firewall" || obs.evs[0].PacketID != 2 {
 		t.Errorf("events %+v", obs.evs)
 	}
 }

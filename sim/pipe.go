@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -244,7 +245,10 @@ func (p *Pipe) InFlight() int {
 
 func (p *Pipe) now() int64 { return int64(p.clock.Now().Sub(p.epoch)) }
 
-// Drop reasons, as counter names (Event.Name) and trace text (Event.Detail).
+// Drop reasons (Event.Detail). Each drop event's Name is the part of its
+// reason that names the cause ("random loss"), so that a trace or capture
+// comment showing the detail says everything.
+
 const (
 	reasonDown   = "link: dropped, link down"
 	reasonFilter = "link: dropped, filter"
@@ -253,6 +257,15 @@ const (
 	reasonBurst  = "link: dropped, burst loss"
 	reasonLoss   = "link: dropped, random loss"
 )
+
+// middleboxName names a middlebox drop by its reason's prefix ("firewall"
+// for "firewall: dropped, idle timeout").
+func middleboxName(reason string) string {
+	if i := strings.IndexByte(reason, ':'); i > 0 {
+		return reason[:i]
+	}
+	return "middlebox"
+}
 
 // Send puts pkt on the link. It copies pkt.Data and never delivers
 // synchronously.
@@ -274,7 +287,7 @@ func (p *Pipe) Send(pkt stack.Packet) {
 
 	switch {
 	case p.down:
-		p.drop(&p.ctr.DropDown, "link-down", reasonDown, pkt.ID)
+		p.drop(&p.ctr.DropDown, "link down", reasonDown, pkt.ID)
 		return
 	case v.Action == ActDrop:
 		p.drop(&p.ctr.DropFilter, "filter", reasonFilter, pkt.ID)
@@ -290,7 +303,7 @@ func (p *Pipe) Send(pkt stack.Packet) {
 		// The transmit queue, then serialisation.
 		p.expireTx(now)
 		if p.queueFull(n) {
-			p.drop(&p.ctr.DropQueue, "queue-full", reasonQueue, pkt.ID)
+			p.drop(&p.ctr.DropQueue, "queue full", reasonQueue, pkt.ID)
 			return
 		}
 		start := max(now, p.busyUntil)
@@ -313,12 +326,12 @@ func (p *Pipe) Send(pkt stack.Packet) {
 			loss = imp.Burst.LossBad
 		}
 		if loss > 0 && p.rng.Float64() < loss {
-			p.drop(&p.ctr.DropBurst, "burst-loss", reasonBurst, pkt.ID)
+			p.drop(&p.ctr.DropBurst, "burst loss", reasonBurst, pkt.ID)
 			return
 		}
 	}
 	if imp.Loss > 0 && p.rng.Float64() < imp.Loss {
-		p.drop(&p.ctr.DropLoss, "loss", reasonLoss, pkt.ID)
+		p.drop(&p.ctr.DropLoss, "random loss", reasonLoss, pkt.ID)
 		return
 	}
 
@@ -327,7 +340,7 @@ func (p *Pipe) Send(pkt stack.Packet) {
 	if p.inspect != nil {
 		if pass, why := p.inspect(stack.Packet{ID: pkt.ID, Data: buf}); !pass {
 			p.put(buf)
-			p.drop(&p.ctr.DropMiddlebox, "middlebox", why, pkt.ID)
+			p.drop(&p.ctr.DropMiddlebox, middleboxName(why), why, pkt.ID)
 			return
 		}
 	}
@@ -550,7 +563,7 @@ func flightLess(a, b *flightEntry) bool {
 func (p *Pipe) purgeLocked(now int64) {
 	for len(p.flight) > 0 {
 		e := p.popFlight()
-		p.drop(&p.ctr.DropDown, "link-down", reasonDown, e.id)
+		p.drop(&p.ctr.DropDown, "link down", reasonDown, e.id)
 		p.put(e.buf)
 	}
 	p.txq = p.txq[:0]

@@ -508,7 +508,7 @@ func TestPipeEvents(t *testing.T) {
 	p.Send(frame(42, 60))
 	c.Run()
 	want := core.Event{Time: t0, Host: "a—b", Kind: core.EventDrop, FD: -1, From: "a", To: "b",
-		Name: "loss", Detail: "link: dropped, random loss", PacketID: 42}
+		Name: "random loss", Detail: "link: dropped, random loss", PacketID: 42}
 	if len(obs.evs) != 1 || obs.evs[0] != want {
 		t.Fatalf("events %+v, want %+v", obs.evs, want)
 	}

@@ -63,6 +63,7 @@ func TestBuiltins(t *testing.T) {
 			t.Run("tshark", func(t *testing.T) {
 				for _, f := range res.Files {
 					pkts := tsharktest.Lint(t, f)
+					checkRetransmissions(t, f, pkts)
 					if name == "handshake" || name == "lossy-transfer" {
 						if ok, got := tsharktest.Handshake(pkts); !ok {
 							t.Errorf("%s: tshark does not see SYN, SYN-ACK, ACK first: %s", f, got)
@@ -71,6 +72,24 @@ func TestBuiltins(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// checkRetransmissions compares, packet by packet, the segments tshark's
+// TCP analysis calls retransmissions with those the stack says it
+// retransmitted (the capture comment), for the packets a host sent.
+func checkRetransmissions(t *testing.T, file string, pkts []tsharktest.Packet) {
+	t.Helper()
+	for _, p := range pkts {
+		if p.Direction != "2" || p.TCPFlags == 0 {
+			continue
+		}
+		note := strings.Join(p.Comments, " ")
+		stack := strings.Contains(note, "retransmit") || strings.Contains(note, "rto")
+		shark := p.Retransmission || p.FastRetrans || p.SpuriousRetrans
+		if stack != shark {
+			t.Errorf("%s: packet %d (%s, %q): stack retransmission %v, tshark %v", filepath.Base(file), p.Number, p.TCPFlagsStr, note, stack, shark)
+		}
 	}
 }
 

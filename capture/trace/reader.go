@@ -113,6 +113,10 @@ func Read(r io.Reader, w io.Writer, o ReadOptions) (err error) {
 	}
 	o.Checksums = true
 	t := New(w, o.Options)
+	var conns *Conns
+	if w != nil && o.Format == Text {
+		conns = NewConns(0)
+	}
 	var (
 		sum    Summary
 		frame  Frame
@@ -184,12 +188,23 @@ func Read(r io.Reader, w io.Writer, o ReadOptions) (err error) {
 			frame.Note = fmt.Sprintf("unsupported link type %d", link)
 		}
 		var sp *Summary
-		if o.Summaries != nil {
+		if o.Summaries != nil || conns != nil {
 			sp = &sum
 		}
 		t.Frame(&frame, sp)
-		if sp != nil {
+		if conns != nil {
+			conns.Add(sp)
+		}
+		if o.Summaries != nil {
 			o.Summaries(sp)
+		}
+	}
+	if list := conns.List(); len(list) > 0 {
+		// Like `stacklab run`, end the text trace with the connections.
+		t.Flush()
+		fmt.Fprintf(w, "\nconnections:\n")
+		for i := range list {
+			fmt.Fprintf(w, "  %s\n", list[i].String())
 		}
 	}
 	if ferr := t.Flush(); ferr != nil && err == nil {

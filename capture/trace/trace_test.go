@@ -263,3 +263,59 @@ func TestReusedIDShownInFull(t *testing.T) {
 		t.Errorf("trace:\n%s", out.String())
 	}
 }
+
+func TestConns(t *testing.T) {
+	c := netip.MustParseAddrPort("10.0.0.1:1000")
+	s := netip.MustParseAddrPort("10.0.0.2:80")
+	seg := func(ms int, fromClient bool, flags string, seq, ack uint32, n int) Summary {
+		x := Summary{Time: time.Duration(ms) * time.Millisecond, Vantage: "client:eth0", Proto: "tcp", Flags: flags,
+			Seq: seq, Ack: ack, HasAck: flags != "S", Len: n, SrcAddr: c, DstAddr: s, Src: "client", Dst: "server"}
+		if !fromClient {
+			x.SrcAddr, x.DstAddr, x.Src, x.Dst = s, c, "server", "client"
+		}
+		return x
+	}
+	sums := []Summary{
+		seg(0, true, "S", 0, 0, 0),
+		seg(20, false, "S.", 0, 1, 0),
+		seg(20, true, ".", 1, 1, 0),
+		seg(21, true, "P.", 1, 1, 100),
+		seg(22, true, "P.", 101, 1, 100),
+		seg(250, true, "P.", 1, 1, 100),   // retransmission
+		seg(260, true, "P.", 101, 1, 200), // overlaps old data and brings 100 new bytes
+		seg(300, false, ".", 1, 301, 0),
+		seg(400, true, ".", 300, 1, 1), // keepalive probe with one old byte
+		seg(500, true, "F.", 301, 1, 0),
+		seg(520, false, "F.", 1, 302, 0),
+		seg(540, true, ".", 302, 2, 0),
+		{Proto: "udp", Vantage: "client:eth0"},
+	}
+	cs := NewConns(0)
+	for i := range sums {
+		cs.Add(&sums[i])
+	}
+	list := cs.List()
+	if len(list) != 1 {
+		t.Fatalf("%d connections, want 1", len(list))
+	}
+	got := list[0]
+	if got.Packets != [2]int{9, 3} || got.Bytes != [2]uint64{300, 0} || got.Retrans != [2]int{2, 0} ||
+		got.RTT != 20*time.Millisecond || got.State() != "closed" {
+		t.Errorf("got %+v, state %s", got, got.State())
+	}
+	want := "at client:eth0: tcp client:1000 ⇄ server:80  9/3 pkts  300/0 B  retrans 2/0  rtt 20.000 ms  0.000000–0.540000 s  closed"
+	if got.String() != want {
+		t.Errorf("String() = %q\nwant       %q", got.String(), want)
+	}
+	// A refused connection, and the bound.
+	small := NewConns(1)
+	r1, r2 := seg(0, true, "S", 0, 0, 0), seg(1, false, "R.", 0, 1, 0)
+	small.Add(&r1)
+	small.Add(&r2)
+	other := r1
+	other.SrcAddr = netip.MustParseAddrPort("10.0.0.1:2000")
+	small.Add(&other)
+	if l := small.List(); len(l) != 1 || l[0].State() != "refused" {
+		t.Errorf("bounded list %+v", l)
+	}
+}

@@ -233,7 +233,7 @@ func parse(out string) ([]Packet, error) {
 			msg := strings.Split(col[16], aggregator)
 			for i := range sev {
 				var e Expert
-				e.Severity, _ = strconv.Atoi(sev[i])
+				e.Severity = parseSeverity(sev[i])
 				if i < len(grp) {
 					e.Group, _ = strconv.Atoi(grp[i])
 				}
@@ -291,4 +291,24 @@ func Warnings(pkts []Packet, allow ...string) []string {
 		}
 	}
 	return out
+}
+
+// parseSeverity reads _ws.expert.severity as tshark prints it: a number
+// (tshark 4.0) or, in some versions, its name.
+func parseSeverity(s string) int {
+	if v, err := strconv.ParseInt(s, 0, 64); err == nil {
+		return int(v)
+	}
+	switch strings.ToLower(s) {
+	case "chat":
+		return SeverityChat
+	case "note":
+		return SeverityNote
+	case "warning", "warn":
+		return SeverityWarning
+	case "error":
+		return SeverityError
+	}
+	// Unknown: treat as an error so that Lint looks at it.
+	return SeverityError
 }

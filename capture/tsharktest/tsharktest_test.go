@@ -174,3 +174,12 @@ func TestWarnings(t *testing.T) {
 		t.Errorf("Warnings with both allowed = %q", got)
 	}
 }
+
+func TestParseSeverity(t *testing.T) {
+	for in, want := range map[string]int{"2097152": SeverityChat, "0x00600000": SeverityWarning,
+		"Note": SeverityNote, "Warning": SeverityWarning, "Error": SeverityError, "???": SeverityError} {
+		if got := parseSeverity(in); got != want {
+			t.Errorf("parseSeverity(%q) = %#x, want %#x", in, got, want)
+		}
+	}
+}

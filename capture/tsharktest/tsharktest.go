@@ -300,6 +300,8 @@ func parseSeverity(s string) int {
 		return int(v)
 	}
 	switch strings.ToLower(s) {
+	case "":
+		return 0
 	case "chat":
 		return SeverityChat
 	case "note":

@@ -93,7 +93,7 @@ type Pipe struct {
 	armedAt    int64
 	delivering bool
 
-	free [][]byte
+	free [numClasses][][]byte // pooled buffers by size class
 	ctr  Counters
 }
 
@@ -109,10 +109,24 @@ type flightEntry struct {
 	buf []byte
 }
 
+// Buffers are pooled in size classes, so that small frames (ACKs) do not
+// hold 64 KiB buffers and large frames never find a pooled buffer too
+// small.
 const (
-	maxFreeBuffers = 1024
-	minBufferCap   = 2048
+	maxFreeBuffers = 1024 // per class
+	numClasses     = 3
 )
+
+var classCap = [numClasses]int{2048, 16 << 10, 65535 + 64}
+
+func sizeClass(n int) int {
+	for c, max := range classCap {
+		if n <= max {
+			return c
+		}
+	}
+	return numClasses - 1
+}
 
 var _ stack.Link = (*Pipe)(nil)
 
@@ -131,7 +145,8 @@ func NewPipeConfig(cfg PipeConfig) *Pipe {
 	if cfg.Rand == nil {
 		cfg.Rand = rand.New(rand.NewPCG(1, 2))
 	}
-	return &Pipe{
+	p := &Pipe{
+		flight:  make([]flightEntry, 0, 64),
 		clock:   cfg.Clock,
 		epoch:   cfg.Clock.Now(),
 		rng:     cfg.Rand,
@@ -143,6 +158,10 @@ func NewPipeConfig(cfg PipeConfig) *Pipe {
 		to:      cfg.To,
 		obs:     cfg.Observer,
 	}
+	for c := range p.free {
+		p.free[c] = make([][]byte, 0, 64)
+	}
+	return p
 }
 
 // SetDeliver replaces the function that receives arriving frames.
@@ -491,21 +510,27 @@ func (p *Pipe) pushTx(e txEntry) {
 // Buffers.
 
 func (p *Pipe) get(n int) []byte {
-	if k := len(p.free); k > 0 {
-		b := p.free[k-1]
-		p.free[k-1] = nil
-		p.free = p.free[:k-1]
+	c := sizeClass(n)
+	free := p.free[c]
+	if k := len(free); k > 0 {
+		b := free[k-1]
+		free[k-1] = nil
+		p.free[c] = free[:k-1]
 		if cap(b) >= n {
 			return b[:n]
 		}
 	}
-	return make([]byte, n, max(n, minBufferCap))
+	return make([]byte, n, max(n, classCap[c]))
 }
 
 func (p *Pipe) put(b []byte) {
 	clear(b)
-	if len(p.free) < maxFreeBuffers {
-		p.free = append(p.free, b[:0])
+	c := sizeClass(cap(b))
+	if cap(b) < classCap[c] && c > 0 {
+		c-- // a buffer serves the largest class it fully covers
+	}
+	if len(p.free[c]) < maxFreeBuffers {
+		p.free[c] = append(p.free[c], b[:0])
 	}
 }
 

@@ -659,3 +659,29 @@ func TestPipeClosedStaysDown(t *testing.T) {
 	}
 	checkInvariant(t, p.Counters())
 }
+
+func TestPipeBufferClasses(t *testing.T) {
+	for _, tt := range []struct{ n, class int }{{0, 0}, {60, 0}, {2048, 0}, {2049, 1}, {16384, 1}, {16385, 2}, {65549, 2}, {70000, 2}} {
+		if c := sizeClass(tt.n); c != tt.class {
+			t.Errorf("sizeClass(%d) = %d, want %d", tt.n, c, tt.class)
+		}
+	}
+	_, p, _ := newTestPipe(1, Impairments{})
+	for _, n := range []int{60, 9000, 65549} {
+		b := p.get(n)
+		if len(b) != n || cap(b) < n {
+			t.Fatalf("get(%d): len %d cap %d", n, len(b), cap(b))
+		}
+		p.put(b)
+		if b2 := p.get(n); &b2[:1][0] != &b[:1][0] {
+			t.Errorf("get(%d) after put did not reuse the buffer", n)
+		}
+	}
+	// Mixed sizes: small frames never take the large buffers.
+	big := p.get(65549)
+	p.put(big)
+	small := p.get(60)
+	if cap(small) >= 65549 {
+		t.Error("a small frame took a large buffer")
+	}
+}

@@ -22,7 +22,7 @@ test: vet
 # Benchmarks: bulk TCP, connection setup, capture overhead, simulation
 # rate, TUN; see README's performance table.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./internal/perf/ ./stack/tun/
+	bash bench/run.sh
 
 # Each fuzz target for FUZZTIME.
 fuzz:

@@ -4,96 +4,91 @@ import (
 	"net/netip"
 	"time"
 
+	"stacklab/stack/arp"
 	"stacklab/stack/wire"
 )
 
-// ARP (RFC 826) on Ethernet interfaces: a cache, a bounded queue of
-// packets waiting for resolution, and request retries.
+// ARP (RFC 826) on Ethernet interfaces. The neighbour cache, its pending
+// queues and its timing live in package arp, which does no I/O; this file
+// sends what it asks for and keeps one timer per NIC at its next deadline.
 
-const (
-	arpEntryLifetime = 60 * time.Second // refreshed by traffic from the peer
-	arpRetryInterval = time.Second
-	arpMaxTries      = 3
-	arpMaxPending    = 64 // packets queued per unresolved address
-)
-
-type arpEntry struct {
-	mac     wire.MAC
-	expires time.Time
+// nicARP is an Ethernet NIC's ARP state.
+type nicARP struct {
+	cache *arp.Cache
+	timer Timer
+	armed time.Time // when timer fires; zero when not armed
 }
 
-type arpPending struct {
-	frames [][]byte // IP packets awaiting the address
-	whys   []string
-	tries  int
-	timer  Timer
+func (n *NIC) initARP() {
+	n.arp.cache = arp.New(arp.Config{})
 }
 
-type arpCache struct {
-	entries map[netip.Addr]arpEntry
-	pending map[netip.Addr]*arpPending
-	now     func() time.Time
+// lookup returns the hardware address of ip, if known.
+func (n *NIC) lookup(ip netip.Addr) (wire.MAC, bool) {
+	now := n.stack.opts.Clock.Now()
+	mac, ok := n.arp.cache.Lookup(ip, now)
+	n.armARP(now)
+	return mac, ok
 }
 
-func (c *arpCache) init() {
-	c.entries = make(map[netip.Addr]arpEntry)
-	c.pending = make(map[netip.Addr]*arpPending)
-}
-
-func (c *arpCache) lookup(ip netip.Addr) (wire.MAC, bool) {
-	e, ok := c.entries[ip]
-	if !ok || (c.now != nil && c.now().After(e.expires)) {
-		return wire.MAC{}, false
-	}
-	return e.mac, true
-}
-
-// arpResolve queues an IP packet for nextHop and asks for its address.
-func (s *Stack) arpResolve(n *NIC, nextHop netip.Addr, ipPacket []byte, why string) {
-	if n.arp.now == nil {
-		n.arp.now = s.opts.Clock.Now
-	}
-	p := n.arp.pending[nextHop]
-	if p != nil && len(p.frames) >= arpMaxPending {
-		s.drop(&s.counters.ARP.PendingDrops, "arp.PendingDrops", "arp", "arp queue full for "+nextHop.String(), 0)
+// armARP makes sure the NIC's timer fires no later than the cache's next
+// deadline. A timer that fires early finds nothing to do and re-arms.
+func (n *NIC) armARP(now time.Time) {
+	next, ok := n.arp.cache.NextDeadline()
+	if !ok || (!n.arp.armed.IsZero() && !next.Before(n.arp.armed)) {
 		return
 	}
-	// Copy the packet before sending the request: both use s.out.
-	frame := append([]byte(nil), ipPacket...)
-	if p == nil {
-		p = &arpPending{tries: 1}
-		n.arp.pending[nextHop] = p
-		p.timer = s.afterFunc(arpRetryInterval, func() { s.arpRetry(n, nextHop) })
-		s.arpRequest(n, nextHop, "arp: resolve "+nextHop.String()+" for: "+why)
+	d := max(next.Sub(now), 0)
+	n.arp.armed = now.Add(d)
+	if n.arp.timer == nil {
+		n.arp.timer = n.stack.afterFunc(d, n.arpTimer)
+	} else {
+		n.arp.timer.Reset(d)
 	}
-	p.frames = append(p.frames, frame)
-	p.whys = append(p.whys, why)
 }
 
-// arpRetry runs when a request went unanswered.
-func (s *Stack) arpRetry(n *NIC, ip netip.Addr) {
-	p := n.arp.pending[ip]
-	if p == nil {
-		return
-	}
-	if p.tries >= arpMaxTries {
-		delete(n.arp.pending, ip)
-		for range p.frames {
-			s.drop(&s.counters.ARP.PendingDrops, "arp.PendingDrops", "arp", "no ARP reply from "+ip.String(), 0)
+// arpTimer sends the requests that are due and drops the packets whose
+// address could not be resolved.
+func (n *NIC) arpTimer() {
+	s := n.stack
+	now := s.opts.Clock.Now()
+	n.arp.armed = time.Time{}
+	n.arp.cache.Expired(now, func(ip netip.Addr, mac wire.MAC, unicast bool) {
+		if s.opts.Observer != nil {
+			s.observe(&Event{Kind: EventTimer, Proto: "arp", Name: "arp-retry", Detail: "no reply yet from " + ip.String()})
 		}
-		return
-	}
-	p.tries++
-	if s.opts.Observer != nil {
-		s.observe(&Event{Kind: EventTimer, Proto: "arp", Name: "arp-retry", Detail: "no reply from " + ip.String()})
-	}
-	s.arpRequest(n, ip, "arp: retry")
-	p.timer.Reset(arpRetryInterval)
+		dst, why := broadcastMAC, "arp: retry "+ip.String()
+		if unicast {
+			dst, why = mac, "arp: probe stale entry "+ip.String()
+		}
+		s.arpRequest(n, dst, ip, why)
+	}, func(ip netip.Addr, p arp.Packet) {
+		s.drop(&s.counters.ARP.PendingDrops, "arp.PendingDrops", "arp", "no ARP reply from "+ip.String(), p.ID)
+	})
+	n.armARP(now)
 }
 
-func (s *Stack) arpRequest(n *NIC, target netip.Addr, why string) {
+// arpResolve queues an IP packet for nextHop and, the first time, asks
+// for its address.
+func (s *Stack) arpResolve(n *NIC, nextHop netip.Addr, ipPacket []byte, id uint64, why string) {
+	now := s.opts.Clock.Now()
+	p := arp.Packet{Data: append([]byte(nil), ipPacket...), ID: id, Note: why}
+	send, err := n.arp.cache.Enqueue(nextHop, p, now, func(p arp.Packet) {
+		s.drop(&s.counters.ARP.PendingDrops, "arp.PendingDrops", "arp", "arp queue full for "+nextHop.String(), p.ID)
+	})
+	if err != nil {
+		s.drop(&s.counters.ARP.PendingDrops, "arp.PendingDrops", "arp", err.Error(), id)
+		return
+	}
+	if send {
+		s.arpRequest(n, broadcastMAC, nextHop, "arp: resolve "+nextHop.String()+" for: "+why)
+	}
+	n.armARP(now)
+}
+
+func (s *Stack) arpRequest(n *NIC, dst wire.MAC, target netip.Addr, why string) {
 	s.counters.ARP.OutRequests++
-	s.arpSend(n, wire.ARPRequest, broadcastMAC, wire.MAC{}, target, why)
+	s.arpSend(n, wire.ARPRequest, dst, wire.MAC{}, target, why)
 }
 
 func (s *Stack) arpSend(n *NIC, op uint16, ethDst, targetMAC wire.MAC, targetIP netip.Addr, why string) {
@@ -107,52 +102,39 @@ func (s *Stack) arpSend(n *NIC, op uint16, ethDst, targetMAC wire.MAC, targetIP 
 		TargetMAC: targetMAC,
 		TargetIP:  targetIP,
 	})
-	n.transmit(frame, why)
+	n.transmit(frame, s.nextID(), why)
 }
 
-// arpInput handles an ARP packet (RFC 826 "Packet Reception").
+// arpInput handles a received ARP packet.
 func (s *Stack) arpInput(n *NIC, b []byte, pktID uint64) {
-	a := wire.ARP(b)
-	if !a.IsValid() {
-		s.drop(&s.counters.ARP.InErrors, "arp.InErrors", "arp", "malformed ARP packet", pktID)
+	a, err := wire.ParseARP(b)
+	if err != nil {
+		s.drop(&s.counters.ARP.InErrors, "arp.InErrors", "arp", "malformed ARP packet: "+err.Error(), pktID)
 		return
-	}
-	if n.arp.now == nil {
-		n.arp.now = s.opts.Clock.Now
-	}
-	sender, senderMAC := a.SenderIP(), a.SenderMAC()
-	_, known := n.arp.entries[sender]
-	forUs := a.TargetIP() == n.cfg.Addr.Addr()
-	if known || forUs {
-		n.arp.entries[sender] = arpEntry{mac: senderMAC, expires: s.opts.Clock.Now().Add(arpEntryLifetime)}
 	}
 	switch a.Op() {
 	case wire.ARPRequest:
 		s.counters.ARP.InRequests++
-		if forUs {
-			s.counters.ARP.OutReplies++
-			s.arpSend(n, wire.ARPReply, senderMAC, senderMAC, sender, "arp: reply to "+sender.String())
-		}
 	case wire.ARPReply:
 		s.counters.ARP.InReplies++
 	}
-	if p := n.arp.pending[sender]; p != nil && (known || forUs) {
-		delete(n.arp.pending, sender)
-		p.timer.Stop()
-		hdr := wire.EthernetHeaderLen
-		for i, pkt := range p.frames {
-			frame := s.out[:hdr+len(pkt)]
-			copy(frame[hdr:], pkt)
-			n.sendIPFrame(frame, hdr, sender, p.whys[i])
-		}
+	now := s.opts.Clock.Now()
+	var flushed []arp.Packet
+	reply := n.arp.cache.Input(a, n.cfg.Addr.Addr(), now, func(_ wire.MAC, p arp.Packet) {
+		flushed = append(flushed, p)
+	})
+	sender, senderMAC := a.SenderIP(), a.SenderMAC()
+	if reply {
+		s.counters.ARP.OutReplies++
+		s.arpSend(n, wire.ARPReply, senderMAC, senderMAC, sender, "arp: reply to "+sender.String())
 	}
-}
-
-// arpConfirm refreshes the cache entry of a peer that just sent us an IP
-// packet from the MAC we know, so a busy neighbour is not re-resolved.
-func (n *NIC) arpConfirm(ip netip.Addr, mac wire.MAC, now time.Time) {
-	if e, ok := n.arp.entries[ip]; ok && e.mac == mac && e.expires.Sub(now) < arpEntryLifetime/2 {
-		e.expires = now.Add(arpEntryLifetime)
-		n.arp.entries[ip] = e
+	// Send what waited for this address, in the order it was queued.
+	hdr := wire.EthernetHeaderLen
+	for _, p := range flushed {
+		frame := s.out[:hdr+len(p.Data)]
+		copy(frame[hdr:], p.Data)
+		wire.Ethernet(frame).Encode(&wire.EthernetFields{Dst: senderMAC, Src: n.mac, Type: wire.EtherTypeIPv4})
+		n.transmit(frame, p.ID, p.Note)
 	}
+	n.armARP(now)
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"syscall"
 
+	"stacklab/stack/ipv4"
 	"stacklab/stack/wire"
 )
 
@@ -204,34 +205,57 @@ func (s *Stack) forward(in *NIC, ip wire.IPv4, pktID uint64) {
 		return
 	}
 	s.counters.IP.ForwDatagrams++
-	hdr := out.linkHeaderLen()
-	frame := s.out[:hdr+len(ip)]
-	copy(frame[hdr:], ip)
-	fwd := wire.IPv4(frame[hdr:])
-	oldTTL := fwd.TTL()
-	fwd.SetTTL(oldTTL - 1)
-	fwd.SetChecksum()
+	// Copy out of the received frame: the packet is changed (TTL) and
+	// the receive buffer belongs to the link.
+	if cap(s.fwdBuf) < len(ip) {
+		s.fwdBuf = make([]byte, len(ip), maxFrame)
+	}
+	fwd := wire.IPv4(s.fwdBuf[:len(ip)])
+	copy(fwd, ip)
+	oldTTL := fwd.DecTTL() + 1
 	why := ""
 	if s.opts.Tap != nil {
 		why = s.name + ": ttl " + itoa(int(oldTTL)) + " → " + itoa(int(oldTTL-1)) + " via " + out.cfg.Name
 	}
-	pkt := Packet{ID: pktID, Data: frame}
-	if out.cfg.Type == LinkRawIP {
-		pkt.Data = frame[hdr:]
-	} else {
-		mac, ok := out.arp.lookup(hop)
+	if len(fwd) <= out.cfg.MTU {
+		// A forwarded packet keeps its id: every copy along the path shares it.
+		s.forwardOut(out, hop, fwd, pktID, why)
+		return
+	}
+	if cap(s.fragBuf) < out.cfg.MTU {
+		s.fragBuf = make([]byte, out.cfg.MTU)
+	}
+	first := true
+	err := ipv4.Fragment(fwd, out.cfg.MTU, s.fragBuf, func(frag wire.IPv4) {
+		s.counters.IP.FragCreates++
+		id := pktID
+		if !first {
+			id = s.nextID()
+		}
+		first = false
+		s.forwardOut(out, hop, frag, id, why+", fragmented")
+	})
+	if err != nil {
+		s.counters.IP.FragFails++
+		return
+	}
+	s.counters.IP.FragOKs++
+}
+
+// forwardOut sends a forwarded IP packet out of out toward hop.
+func (s *Stack) forwardOut(out *NIC, hop netip.Addr, ip wire.IPv4, id uint64, why string) {
+	hdr := out.linkHeaderLen()
+	frame := s.out[:hdr+len(ip)]
+	copy(frame[hdr:], ip)
+	if out.cfg.Type == LinkEthernet {
+		mac, ok := out.lookup(hop)
 		if !ok {
-			s.arpResolve(out, hop, frame[hdr:], why)
+			s.arpResolve(out, hop, frame[hdr:], id, why)
 			return
 		}
 		wire.Ethernet(frame).Encode(&wire.EthernetFields{Dst: mac, Src: out.mac, Type: wire.EtherTypeIPv4})
 	}
-	// A forwarded packet keeps its id: every copy along the path shares it.
-	s.counters.Link.OutFrames++
-	if s.opts.Tap != nil {
-		s.opts.Tap.Frame(out, DirOut, pkt, why)
-	}
-	out.link.Send(pkt)
+	out.transmit(frame, id, why)
 }
 
 func itoa(v int) string {

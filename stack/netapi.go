@@ -302,11 +302,20 @@ func (s *Stack) DialContext(ctx context.Context, network, address string) (net.C
 	if err != nil {
 		return nil, fmt.Errorf("stacklab: dial %s: %q is not a numeric IPv4 address and port (the stack has no resolver): %w", network, address, err)
 	}
+	// Return a true nil on error, never a typed nil inside net.Conn.
 	switch network {
 	case "tcp", "tcp4":
-		return s.DialTCP(ctx, netip.AddrPort{}, ap)
+		c, err := s.DialTCP(ctx, netip.AddrPort{}, ap)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
 	case "udp", "udp4":
-		return s.DialUDP(netip.AddrPort{}, ap)
+		c, err := s.DialUDP(netip.AddrPort{}, ap)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
 	}
 	return nil, &net.OpError{Op: "dial", Net: network, Err: net.UnknownNetworkError(network)}
 }

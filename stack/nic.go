@@ -41,7 +41,9 @@ func (s *Stack) AddNIC(cfg NICConfig, link Link) (*NIC, error) {
 		copy(n.mac[:], cfg.MAC)
 	}
 	n.cfg = cfg
-	n.arp.init()
+	if cfg.Type == LinkEthernet {
+		n.initARP()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, o := range s.nics {
@@ -88,7 +90,9 @@ func (n *NIC) Deliver(pkt Packet) {
 	switch eth.Type() {
 	case wire.EtherTypeIPv4:
 		if p := eth.Payload(); len(p) >= wire.IPv4MinHeaderLen {
-			n.arpConfirm(wire.IPv4(p).Src(), eth.Src(), s.opts.Clock.Now())
+			// Traffic from a neighbour confirms it is reachable
+			// (RFC 1122 §2.3.2.1), so a busy peer is not re-probed.
+			n.arp.cache.Confirm(wire.IPv4(p).Src(), s.opts.Clock.Now())
 		}
 		s.ipInput(n, eth.Payload(), pkt.ID)
 	case wire.EtherTypeARP:
@@ -99,9 +103,9 @@ func (n *NIC) Deliver(pkt Packet) {
 }
 
 // transmit sends a finished frame out of n, telling the tap why.
-func (n *NIC) transmit(frame []byte, why string) {
+func (n *NIC) transmit(frame []byte, id uint64, why string) {
 	s := n.stack
-	pkt := Packet{ID: s.nextID(), Data: frame}
+	pkt := Packet{ID: id, Data: frame}
 	s.counters.Link.OutFrames++
 	if s.opts.Tap != nil {
 		s.opts.Tap.Frame(n, DirOut, pkt, why)
@@ -113,8 +117,9 @@ func (n *NIC) transmit(frame []byte, why string) {
 // Ethernet NIC, frame[:hdr] is room for the Ethernet header (hdr is 14);
 // on a raw IP NIC hdr is 0.
 func (n *NIC) sendIPFrame(frame []byte, hdr int, nextHop netip.Addr, why string) {
+	id := n.stack.nextID()
 	if n.cfg.Type == LinkRawIP {
-		n.transmit(frame[hdr:], why)
+		n.transmit(frame[hdr:], id, why)
 		return
 	}
 	var dst wire.MAC
@@ -122,16 +127,16 @@ func (n *NIC) sendIPFrame(frame []byte, hdr int, nextHop netip.Addr, why string)
 	case nextHop == netip.IPv4Unspecified() || nextHop.As4() == [4]byte{255, 255, 255, 255} || nextHop == broadcastAddr(n.cfg.Addr):
 		dst = broadcastMAC
 	default:
-		mac, ok := n.arp.lookup(nextHop)
+		mac, ok := n.lookup(nextHop)
 		if !ok {
-			n.stack.arpResolve(n, nextHop, frame[hdr:], why)
+			n.stack.arpResolve(n, nextHop, frame[hdr:], id, why)
 			return
 		}
 		dst = mac
 	}
 	eth := wire.Ethernet(frame[hdr-wire.EthernetHeaderLen:])
 	eth.Encode(&wire.EthernetFields{Dst: dst, Src: n.mac, Type: wire.EtherTypeIPv4})
-	n.transmit(frame[hdr-wire.EthernetHeaderLen:], why)
+	n.transmit(frame[hdr-wire.EthernetHeaderLen:], id, why)
 }
 
 // broadcastAddr returns the directed broadcast address of p.

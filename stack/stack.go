@@ -95,8 +95,10 @@ type Stack struct {
 	fds []*socket // index is the descriptor
 
 	ipID     uint16
-	reasm    reassembler
+	reasm    reassembly
 	icmpBuf  []byte     // scratch for ICMP and UDP messages
+	fwdBuf   []byte     // a packet being forwarded
+	fragBuf  []byte     // a fragment being built
 	ev       core.Event // scratch event, reused under mu
 	counters Counters
 	out      []byte // scratch buffer for building outbound frames
@@ -197,7 +199,7 @@ type NIC struct {
 	mac   [6]byte
 	link  Link
 	index int
-	arp   arpCache
+	arp   nicARP
 }
 
 // Name returns the interface name ("eth0").

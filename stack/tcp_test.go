@@ -143,8 +143,12 @@ func TestTCPRealTimeDialListen(t *testing.T) {
 		t.Fatalf("echo returned %d bytes, want %d", len(got), len(msg))
 	}
 	c.Close()
-	if _, err := a.DialContext(ctx, "tcp", "10.0.0.2:9"); !errors.Is(err, syscall.ECONNREFUSED) {
+	c, err = a.DialContext(ctx, "tcp", "10.0.0.2:9")
+	if !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("dial to a closed port: %v, want ECONNREFUSED", err)
+	}
+	if c != nil {
+		t.Fatalf("failed dial returned a non-nil net.Conn %#v", c)
 	}
 }
 

@@ -106,6 +106,16 @@ type Writer struct {
 	closed bool
 	hdr    [epbHeaderLen]byte
 	opt    [16]byte
+	tail   []byte // scratch for the end of an enhanced packet block
+}
+
+// maxTailKeep bounds the scratch buffer kept between packets; a packet
+// with longer comments gets a buffer of its own.
+const maxTailKeep = 4096
+
+func appendOptHeader(b []byte, code uint16, n int) []byte {
+	b = binary.LittleEndian.AppendUint16(b, code)
+	return binary.LittleEndian.AppendUint16(b, uint16(n))
 }
 
 // NewWriter writes a section header block and the first interface
@@ -121,7 +131,7 @@ func NewWriter(w io.Writer, s Section, first Interface) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Writer{bw: bw, ng: ng, nintf: 1}, nil
+	return &Writer{bw: bw, ng: ng, nintf: 1, tail: make([]byte, 0, 512)}, nil
 }
 
 func ngInterface(i Interface) pcapgo.NgInterface {
@@ -207,7 +217,10 @@ func (w *Writer) WritePacket(p *Packet) error {
 	le.PutUint32(h[24:], uint32(orig))
 	w.write(h)
 	w.write(p.Data)
-	w.zero(dataLen - len(p.Data))
+	// The rest of the block (padding, options, trailer) goes out in one
+	// write, assembled in a reused buffer.
+	t := w.tail[:0]
+	t = append(t, zeros[:dataLen-len(p.Data)]...)
 	if nc > 0 {
 		nc = 0
 		for _, c := range p.Comments {
@@ -219,26 +232,27 @@ func (w *Writer) WritePacket(p *Packet) error {
 			}
 			nc++
 			c = cutComment(c)
-			w.optHeader(optComment, len(c))
-			w.writeString(c)
-			w.zero(pad4(len(c)) - len(c))
+			t = appendOptHeader(t, optComment, len(c))
+			t = append(t, c...)
+			t = append(t, zeros[:pad4(len(c))-len(c)]...)
 		}
 	}
 	if p.Dir != DirUnknown {
-		w.optHeader(optEPBFlags, 4)
-		le.PutUint32(w.opt[:4], uint32(p.Dir))
-		w.write(w.opt[:4])
+		t = appendOptHeader(t, optEPBFlags, 4)
+		t = le.AppendUint32(t, uint32(p.Dir))
 	}
 	if p.ID != 0 {
-		w.optHeader(optEPBPacketID, 8)
-		le.PutUint64(w.opt[:8], p.ID)
-		w.write(w.opt[:8])
+		t = appendOptHeader(t, optEPBPacketID, 8)
+		t = le.AppendUint64(t, p.ID)
 	}
 	if optLen > 0 {
-		w.optHeader(optEndOfOpt, 0)
+		t = appendOptHeader(t, optEndOfOpt, 0)
 	}
-	le.PutUint32(w.opt[:4], uint32(total))
-	w.write(w.opt[:4])
+	t = le.AppendUint32(t, uint32(total))
+	w.write(t)
+	if cap(t) <= maxTailKeep {
+		w.tail = t[:0]
+	}
 	return w.err
 }
 

@@ -26,6 +26,11 @@ type conn struct {
 // first is forgotten. Same input, same output: it is deterministic.
 type conns struct {
 	m    map[connKey]*conn
+	// last is the connection looked up last: a bulk transfer asks for
+	// the same one again and again, and comparing keys is cheaper than
+	// hashing them.
+	lastK connKey
+	last  *conn
 	ring []connKey // insertion order, for eviction
 	next int
 	max  int
@@ -53,9 +58,10 @@ func (c *conns) relative(src, dst netip.AddrPort, seq, ackNum uint32, syn, ack b
 	if addrPortLess(dst, src) {
 		k, d = connKey{dst, src}, 1
 	}
-	cn := c.m[k]
+	cn := c.lookup(k)
 	if cn == nil {
 		cn = c.insert(k)
+		c.lastK, c.last = k, cn
 	}
 	fwd, rev := &cn.dir[d], &cn.dir[1-d]
 	switch {
@@ -85,17 +91,32 @@ func (c *conns) base(src, dst netip.AddrPort) (uint32, bool) {
 	if addrPortLess(dst, src) {
 		k, d = connKey{dst, src}, 1
 	}
-	cn := c.m[k]
+	cn := c.lookup(k)
 	if cn == nil {
 		return 0, false
 	}
 	return cn.dir[d].base, cn.dir[d].hasBase
 }
 
+// lookup finds the connection k, or nil.
+func (c *conns) lookup(k connKey) *conn {
+	if c.last != nil && k == c.lastK {
+		return c.last
+	}
+	cn := c.m[k]
+	if cn != nil {
+		c.lastK, c.last = k, cn
+	}
+	return cn
+}
+
 func (c *conns) insert(k connKey) *conn {
 	if len(c.ring) < c.max {
 		c.ring = append(c.ring, k)
 	} else {
+		if c.ring[c.next] == c.lastK {
+			c.last = nil
+		}
 		delete(c.m, c.ring[c.next])
 		c.ring[c.next] = k
 		c.next = (c.next + 1) % c.max

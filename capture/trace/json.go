@@ -132,7 +132,7 @@ func (o *jsonObj) time(d time.Duration) {
 }
 
 func (t *Tracer) appendName(o *jsonObj, k string, a netip.Addr) {
-	if n, ok := t.names[a]; ok {
+	if n, ok := t.names.get(a); ok {
 		o.str(k, n)
 		return
 	}

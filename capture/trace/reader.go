@@ -219,7 +219,7 @@ func learnNames(t *Tracer, ng *pcapgo.NgReader, i int) {
 		return
 	}
 	if ip, ok := rec.Addr.(*pcapgo.NgIPAddress); ok && ip.Addr.IsValid() {
-		if _, known := t.names[ip.Addr]; !known {
+		if _, known := t.names.get(ip.Addr); !known {
 			t.SetName(ip.Addr, rec.Names[0])
 		}
 	}

@@ -48,7 +48,7 @@ func appendTime(b []byte, d time.Duration) []byte {
 
 // appendName appends a's host name, or a itself.
 func (t *Tracer) appendNameText(b []byte, a netip.Addr) []byte {
-	if n, ok := t.names[a]; ok {
+	if n, ok := t.names.get(a); ok {
 		return append(b, n...)
 	}
 	if !a.IsValid() {
@@ -59,7 +59,7 @@ func (t *Tracer) appendNameText(b []byte, a netip.Addr) []byte {
 
 // nameOf returns a's host name, or a as a string.
 func (t *Tracer) nameOf(a netip.Addr) string {
-	if n, ok := t.names[a]; ok {
+	if n, ok := t.names.get(a); ok {
 		return n
 	}
 	if !a.IsValid() {
@@ -163,9 +163,9 @@ func (t *Tracer) isSource(host string, p *packet) bool {
 	var ok bool
 	switch {
 	case p.hasIP:
-		n, ok = t.names[p.ip.Src()]
+		n, ok = t.names.get(p.ip.Src())
 	case p.hasARP:
-		n, ok = t.names[p.arp.SenderIP()]
+		n, ok = t.names.get(p.arp.SenderIP())
 	}
 	return !ok || n == host
 }

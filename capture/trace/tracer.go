@@ -106,7 +106,7 @@ type Tracer struct {
 	format    Format
 	start     time.Time
 	hasStart  bool
-	names     map[netip.Addr]string
+	names     nameTable
 	checksums bool
 	conns     *conns
 	pkt       packet
@@ -127,7 +127,7 @@ type Tracer struct {
 func New(w io.Writer, o Options) *Tracer {
 	t := &Tracer{
 		format:    o.Format,
-		names:     make(map[netip.Addr]string, len(o.Names)),
+		names:     nameTable{v4: make(map[uint32]string, len(o.Names)), other: map[netip.Addr]string{}},
 		checksums: o.Checksums,
 		conns:     newConns(o.MaxConns),
 		buf:       make([]byte, 0, 1024),
@@ -139,13 +139,43 @@ func New(w io.Writer, o Options) *Tracer {
 		t.start, t.hasStart = o.Start, true
 	}
 	for a, n := range o.Names {
-		t.names[a] = n
+		t.names.set(a, n)
 	}
 	return t
 }
 
 // SetName names an address from now on.
-func (t *Tracer) SetName(a netip.Addr, name string) { t.names[a] = name }
+func (t *Tracer) SetName(a netip.Addr, name string) { t.names.set(a, name) }
+
+// nameTable maps addresses to host names. IPv4 addresses, the only kind
+// the stack has, are keyed by their 32 bits, which hash faster than a
+// netip.Addr on the per-packet path.
+type nameTable struct {
+	v4    map[uint32]string
+	other map[netip.Addr]string
+}
+
+func v4key(a netip.Addr) uint32 {
+	b := a.As4()
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
+
+func (nt *nameTable) set(a netip.Addr, name string) {
+	if a.Is4() {
+		nt.v4[v4key(a)] = name
+		return
+	}
+	nt.other[a] = name
+}
+
+func (nt *nameTable) get(a netip.Addr) (string, bool) {
+	if a.Is4() {
+		n, ok := nt.v4[v4key(a)]
+		return n, ok
+	}
+	n, ok := nt.other[a]
+	return n, ok
+}
 
 // Start returns the time shown as 0, and whether it is known yet.
 func (t *Tracer) Start() (time.Time, bool) { return t.start, t.hasStart }

@@ -25,15 +25,15 @@ type conn struct {
 // 1. The table holds at most max connections; when full, the one seen
 // first is forgotten. Same input, same output: it is deterministic.
 type conns struct {
-	m    map[connKey]*conn
+	m map[connKey]*conn
 	// last is the connection looked up last: a bulk transfer asks for
 	// the same one again and again, and comparing keys is cheaper than
 	// hashing them.
 	lastK connKey
 	last  *conn
-	ring []connKey // insertion order, for eviction
-	next int
-	max  int
+	ring  []connKey // insertion order, for eviction
+	next  int
+	max   int
 }
 
 func newConns(max int) *conns {

@@ -2,10 +2,10 @@ package scenario
 
 import (
 	"fmt"
+	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"stacklab/stack"
 )
@@ -240,7 +240,7 @@ func (r *runner) packetContext(vantage string, from int) []string {
 
 // connSummaries summarizes each flow from the frames its two ends sent.
 func (r *runner) connSummaries() []ConnSummary {
-	type key struct{ a, b string }
+	type key struct{ a, b netip.AddrPort }
 	type acc struct {
 		ConnSummary
 		maxAB, maxBA uint32
@@ -253,16 +253,15 @@ func (r *runner) connSummaries() []ConnSummary {
 		if (p.Proto != "tcp" && p.Proto != "udp") || p.Dir != stack.DirOut || !r.owns(p.Host, p.Src.Addr()) {
 			continue // count each packet once, where it was sent
 		}
-		src, dst := r.name(p.Src), r.name(p.Dst)
-		k, ab := key{src, dst}, true
+		k, ab := key{p.Src, p.Dst}, true
 		if _, ok := byKey[k]; !ok {
-			if _, ok := byKey[key{dst, src}]; ok {
-				k, ab = key{dst, src}, false
+			if _, ok := byKey[key{p.Dst, p.Src}]; ok {
+				k, ab = key{p.Dst, p.Src}, false
 			}
 		}
 		c := byKey[k]
 		if c == nil {
-			c = &acc{ConnSummary: ConnSummary{Proto: p.Proto, A: k.a, B: k.b, Start: p.Time}, flags: map[string]bool{}}
+			c = &acc{ConnSummary: ConnSummary{Proto: p.Proto, A: r.name(k.a), B: r.name(k.b), Start: p.Time}, flags: map[string]bool{}}
 			byKey[k] = c
 			order = append(order, k)
 		}
@@ -308,5 +307,3 @@ func (r *runner) connSummaries() []ConnSummary {
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Start < out[j].Start })
 	return out
 }
-
-var _ = time.Second

@@ -1,8 +1,10 @@
 package scenario
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -36,7 +38,10 @@ type task struct {
 	daemon bool         // an app that serves forever; not expected to finish
 
 	pend      *pending
-	cancel    func()      // the pending Notify registration
+	cancel    func()      // the Notify registration on waitFD
+	waitFD    int         // the descriptor watched, while cancel is set
+	blocked   bool        // the pending call waits for readiness
+	wake      stack.Timer // runs the next step; reused
 	timer     stack.Timer // the pending sleep or poll timeout
 	scheduled bool        // a step is already on the clock
 	done      bool
@@ -51,8 +56,11 @@ type pending struct {
 	want    stack.PollEvents
 	started bool
 	// send progress
-	data []byte
-	off  int
+	init  bool
+	gen   bool // generated data, sent from patternTable
+	data  []byte
+	off   int
+	total int
 	// recv progress
 	got      []byte // kept only when the expectation needs the bytes
 	count    int64
@@ -81,31 +89,44 @@ func newTask(r *runner, h *hostRT, name string, body []*Stmt) *task {
 	}
 }
 
-// schedule puts a step of t on the clock, once.
+// schedule puts a step of t on the clock, once. The timer is reused, so
+// waking a task allocates nothing.
 func (t *task) schedule(d time.Duration) {
 	if t.scheduled || t.done {
 		return
 	}
 	t.scheduled = true
-	t.r.clock.AfterFunc(d, func() {
-		t.scheduled = false
-		t.step()
+	if t.wake == nil {
+		t.wake = t.r.clock.AfterFunc(d, func() {
+			t.scheduled = false
+			t.step()
+		})
+		return
+	}
+	t.wake.Reset(d)
+}
+
+// wait blocks the pending call until fd's readiness changes. The Notify
+// registration stays while the task keeps waiting on the same descriptor.
+func (t *task) wait(fd int) {
+	t.blocked = true
+	if t.cancel != nil && t.waitFD == fd {
+		return
+	}
+	if t.cancel != nil {
+		t.cancel()
+	}
+	t.waitFD = fd
+	t.cancel = t.h.st.Notify(fd, func() {
+		if t.blocked {
+			t.schedule(0)
+		}
 	})
 }
 
-// wait blocks the pending call until fd's readiness changes.
-func (t *task) wait(fd int) {
-	if t.cancel != nil {
-		t.cancel()
-	}
-	t.cancel = t.h.st.Notify(fd, func() { t.schedule(0) })
-}
-
+// unwait ends a wait; the Notify registration is kept for the next one.
 func (t *task) unwait() {
-	if t.cancel != nil {
-		t.cancel()
-		t.cancel = nil
-	}
+	t.blocked = false
 	if t.timer != nil {
 		t.timer.Stop()
 		t.timer = nil
@@ -148,6 +169,13 @@ func (t *task) step() {
 func (t *task) finish() {
 	t.done = true
 	t.unwait()
+	if t.cancel != nil {
+		t.cancel()
+		t.cancel = nil
+	}
+	if t.wake != nil {
+		t.wake.Stop()
+	}
 }
 
 // nextStmt returns the next statement, unwinding finished loops; nil
@@ -227,6 +255,14 @@ func errnoOf(err error) syscall.Errno {
 	if err == nil {
 		return 0
 	}
+	if op, ok := err.(*net.OpError); ok { // the usual shape, without allocating
+		if e, ok := op.Err.(syscall.Errno); ok {
+			return e
+		}
+	}
+	if e, ok := err.(syscall.Errno); ok {
+		return e
+	}
 	var e syscall.Errno
 	if errors.As(err, &e) {
 		return e
@@ -301,19 +337,47 @@ func payload(a Arg) []byte {
 	}
 	n, _ := parseSize(a.Text)
 	b := make([]byte, n)
-	for i := range b {
-		b[i] = patternByte(int64(i))
+	for off := 0; off < len(b); off += copy(b[off:], patternTable[:]) {
 	}
 	return b
 }
 
 const patternAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
-// patternByte is byte i of the generated data stream that `send(s, SIZE)`
-// writes and `recv(c, all) == SIZE` checks: printable, and with a period
-// long enough that a lost, repeated or reordered segment shows.
-func patternByte(i int64) byte {
-	return patternAlphabet[(i+i/251+i/65521)%int64(len(patternAlphabet))]
+// patternPeriod is the period of the generated data: a prime, so that no
+// whole number of segments of any common size is a multiple of it, and a
+// lost, repeated or reordered segment shows.
+const patternPeriod = 65521
+
+// patternTable is one period of the generated data stream that
+// `send(s, SIZE)` writes and `recv(c, all) == SIZE` checks: printable text.
+var patternTable = func() (t [patternPeriod]byte) {
+	for i := range t {
+		t[i] = patternAlphabet[(i+i/251)%len(patternAlphabet)]
+	}
+	return t
+}()
+
+// patternByte is byte i of the generated data stream.
+func patternByte(i int64) byte { return patternTable[i%patternPeriod] }
+
+// patternMismatch returns the index of the first byte of b that differs
+// from the generated stream starting at offset off, or -1.
+func patternMismatch(b []byte, off int64) int {
+	i := 0
+	for i < len(b) {
+		j := int((off + int64(i)) % patternPeriod)
+		n := min(len(b)-i, patternPeriod-j)
+		if !bytes.Equal(b[i:i+n], patternTable[j:j+n]) {
+			for k := 0; k < n; k++ {
+				if b[i+k] != patternTable[j+k] {
+					return i + k
+				}
+			}
+		}
+		i += n
+	}
+	return -1
 }
 
 // quoteShort shows received data in the trace, shortened.
@@ -377,6 +441,10 @@ func (t *task) exec(st *Stmt) bool {
 		return t.ok(st, err)
 	case "close":
 		fd := t.fd(a[0])
+		if t.cancel != nil && t.waitFD == fd { // the descriptor may be reused
+			t.cancel()
+			t.cancel = nil
+		}
 		err := s.Close(fd)
 		t.emit(fd, "", "close", fmt.Sprintf("close(%d) → %s", fd, resultName(err)))
 		delete(t.vars, a[0].Text)
@@ -479,8 +547,16 @@ func (t *task) resume() bool {
 		t.emit(p.fd, "", "connect", fmt.Sprintf("connect(%d) → %s", p.fd, resultName(err)))
 		return t.ok(st, err)
 	case "send", "sendto":
-		if p.data == nil {
-			p.data = payload(a[1])
+		if !p.init {
+			p.init = true
+			info, _ := s.Info(p.fd)
+			if st.Call == "send" && !a[1].Quoted && info.Type == stack.SockStream {
+				n, _ := parseSize(a[1].Text)
+				p.gen, p.total = true, int(n) // sent from the pattern table, never built
+			} else {
+				p.data = payload(a[1])
+				p.total = len(p.data)
+			}
 		}
 		var to netip.AddrPort
 		if st.Call == "sendto" {
@@ -488,22 +564,32 @@ func (t *task) resume() bool {
 			to = t.resolve(ep)
 		}
 		for {
+			chunk := p.data[min(p.off, len(p.data)):]
+			if p.gen {
+				j := p.off % patternPeriod
+				chunk = patternTable[j:min(patternPeriod, j+p.total-p.off)]
+			}
 			var n int
 			var err error
 			if st.Call == "sendto" {
-				n, err = s.SendTo(p.fd, p.data[p.off:], to)
+				n, err = s.SendTo(p.fd, chunk, to)
 			} else {
-				n, err = s.Send(p.fd, p.data[p.off:])
+				n, err = s.Send(p.fd, chunk)
 			}
 			p.off += n
-			if err == nil && p.off < len(p.data) && n > 0 {
+			if err == nil && p.off < p.total && n > 0 {
 				continue
 			}
-			head := fmt.Sprintf("%s(%d, %s)", st.Call, p.fd, sendArg(a[1], len(p.data)))
-			if st.Call == "sendto" {
-				head = fmt.Sprintf("sendto(%d, %s, %s)", p.fd, sendArg(a[1], len(p.data)), t.r.name(to))
+			blocks := (errnoOf(err) == syscall.EAGAIN || err == nil && p.off < p.total) && !nb
+			if blocks && p.started {
+				t.wait(p.fd)
+				return false
 			}
-			if (errnoOf(err) == syscall.EAGAIN || err == nil && p.off < len(p.data)) && !nb {
+			head := fmt.Sprintf("%s(%d, %s)", st.Call, p.fd, sendArg(a[1], p.total))
+			if st.Call == "sendto" {
+				head = fmt.Sprintf("sendto(%d, %s, %s)", p.fd, sendArg(a[1], p.total), t.r.name(to))
+			}
+			if blocks {
 				return t.block(head)
 			}
 			res := strconv.Itoa(p.off)
@@ -612,6 +698,10 @@ func (t *task) recv() bool {
 			if nb {
 				return t.recvDone(err)
 			}
+			if p.started {
+				t.wait(p.fd)
+				return false
+			}
 			return t.block(fmt.Sprintf("%s(%d, %s)", st.Call, p.fd, arg))
 		}
 		if err != nil {
@@ -620,8 +710,8 @@ func (t *task) recv() bool {
 		if n == 0 && !dgram {
 			return t.recvDone(nil) // end of stream
 		}
-		for i := 0; i < n; i++ {
-			if p.badAt < 0 && buf[i] != patternByte(p.count+int64(i)) {
+		if p.badAt < 0 {
+			if i := patternMismatch(buf[:n], p.count); i >= 0 {
 				p.badAt = p.count + int64(i)
 			}
 		}

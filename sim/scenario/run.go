@@ -133,8 +133,9 @@ type runner struct {
 
 	dec      *decoder
 	pkts     []pktSummary
-	recent   [recentN]string
+	recent   [recentN]recentEntry
 	nrecent  int
+	vantages map[*stack.NIC]string
 	failures []*Failure
 	sink     *capture.Recorder
 	faultN   []int
@@ -154,6 +155,7 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 	r := &runner{
 		sc: sc, hosts: map[string]*hostRT{}, hostNames: sc.HostNames(),
 		names: map[netip.Addr]string{}, buf: make([]byte, 64<<10), dec: newDecoder(),
+		vantages: map[*stack.NIC]string{},
 	}
 	for _, h := range sc.Hosts {
 		for _, p := range h.Ifaces {
@@ -309,8 +311,25 @@ func (r *runner) name(ap netip.AddrPort) string {
 
 // note keeps a line for the "last events" of a failure.
 func (r *runner) note(host, line string) {
-	d := r.clock.Now().Sub(r.start)
-	r.recent[r.nrecent%recentN] = fmt.Sprintf("%9.6f %-8s %s", d.Seconds(), host, line)
+	r.remember(recentEntry{host: host, pkt: -1, text: line})
+}
+
+// recentEntry is one line of a failure's "last events", kept unformatted
+// so that a run without failures formats nothing.
+type recentEntry struct {
+	t            time.Duration
+	host         string
+	pkt          int // index in r.pkts, or -1
+	text         string
+	kind         stack.EventKind
+	proto        string
+	name, detail string
+	from, to     string
+}
+
+func (r *runner) remember(e recentEntry) {
+	e.t = r.clock.Now().Sub(r.start)
+	r.recent[r.nrecent%recentN] = e
 	r.nrecent++
 }
 
@@ -318,7 +337,22 @@ func (r *runner) recentLines() []string {
 	var out []string
 	n := min(r.nrecent, recentN)
 	for i := r.nrecent - n; i < r.nrecent; i++ {
-		out = append(out, r.recent[i%recentN])
+		e := &r.recent[i%recentN]
+		var line string
+		switch {
+		case e.pkt >= 0:
+			line = "→ " + r.pkts[e.pkt].format(r.names)
+		case e.kind == stack.EventState:
+			line = fmt.Sprintf("%s %s → %s", e.proto, e.from, e.to)
+		case e.kind != 0:
+			line = e.kind.String() + " " + e.name
+		default:
+			line = e.text
+		}
+		if e.kind != 0 && e.detail != "" {
+			line += ": " + e.detail
+		}
+		out = append(out, fmt.Sprintf("%9.6f %-8s %s", e.t.Seconds(), e.host, line))
 	}
 	return out
 }
@@ -342,12 +376,17 @@ func (h *hub) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note string
 	s := &r.pkts[len(r.pkts)-1]
 	s.Time = r.clock.Now().Sub(r.start)
 	s.Host = nic.Stack().Name()
-	s.Vantage = s.Host + ":" + nic.Name()
+	v, ok := r.vantages[nic]
+	if !ok {
+		v = s.Host + ":" + nic.Name()
+		r.vantages[nic] = v
+	}
+	s.Vantage = v
 	s.Dir = dir
 	s.ID = pkt.ID
 	r.dec.decode(pkt.Data, nic.Type(), s)
 	if dir == stack.DirOut {
-		r.note(s.Host, "→ "+s.format(r.names))
+		r.remember(recentEntry{host: s.Host, pkt: len(r.pkts) - 1})
 	}
 	r.sink.Frame(nic, dir, pkt, note)
 }
@@ -355,14 +394,7 @@ func (h *hub) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note string
 func (h *hub) Observe(ev *stack.Event) {
 	r := (*runner)(h)
 	if ev.Kind != stack.EventCall {
-		line := ev.Kind.String() + " " + ev.Name
-		if ev.Kind == stack.EventState {
-			line = fmt.Sprintf("%s %s → %s", ev.Proto, ev.From, ev.To)
-		}
-		if ev.Detail != "" {
-			line += ": " + ev.Detail
-		}
-		r.note(ev.Host, line)
+		r.remember(recentEntry{host: ev.Host, pkt: -1, kind: ev.Kind, proto: ev.Proto, name: ev.Name, detail: ev.Detail, from: ev.From, to: ev.To})
 	}
 	r.sink.Observe(ev)
 }

@@ -58,6 +58,7 @@ func TestCLI(t *testing.T) {
 		{name: "version", args: []string{"version"}, stdout: []string{"stacklab v"}},
 		{name: "run handshake", args: []string{"run", "handshake", "-o", out}, stdout: []string{"[SYN]", "[SYN, ACK]", "connect(3, server:80) → blocks", "connections:"},
 			stderr: []string{"every expectation held", "client-eth0.pcapng"}, wantOutDir: true},
+		{name: "run ladder", args: []string{"run", "refused", "-o", t.TempDir(), "--ladder"}, stderr: []string{"ladder.txt", "ladder.svg", "ladder.mmd"}},
 		{name: "run json", args: []string{"run", "refused", "-o", t.TempDir(), "--format", "json", "--seed", "5"}, stdout: []string{`{"`}, stderr: []string{"seed 5"}, notStdout: "connections:"},
 		{name: "unknown scenario", args: []string{"run", "handshak"}, code: 2, stderr: []string{`did you mean "handshake"?`, "built-in: challenge-ack"}},
 		{name: "bad file", args: []string{"run", bad}, code: 2, stderr: []string{"bad.yaml:6:5: programs.client: unknown call \"conect\"; did you mean \"connect\"?", "nothing was run"}},

@@ -23,6 +23,7 @@ type runOptions struct {
 	Seed    uint64
 	SeedSet bool
 	Summary bool
+	Ladder  bool
 }
 
 func newRunCmd(s *Streams) *cobra.Command {
@@ -45,6 +46,7 @@ when one failed (the difference is shown on stderr), 2 for bad input.`,
 	cmd.Flags().StringVar(&o.Format, "format", "text", "trace format: text or json")
 	cmd.Flags().Uint64Var(&o.Seed, "seed", 0, "seed for every random choice (default: the scenario's)")
 	cmd.Flags().BoolVar(&o.Summary, "summary", true, "print connections and counters after a text trace")
+	cmd.Flags().BoolVar(&o.Ladder, "ladder", false, "also draw ladder diagrams into the output directory (ladder.txt, .mmd, .svg)")
 	return cmd
 }
 
@@ -85,7 +87,7 @@ func runRun(o *runOptions, s *Streams) error {
 		}
 		return badInput(err)
 	}
-	ro := scenario.RunOptions{OutDir: o.OutDir, Trace: s.Out, Format: o.Format, Version: version}
+	ro := scenario.RunOptions{OutDir: o.OutDir, Trace: s.Out, Format: o.Format, Version: version, Ladder: o.Ladder}
 	if o.SeedSet {
 		ro.Seed = &o.Seed
 	}
@@ -101,7 +103,7 @@ func runRun(o *runOptions, s *Streams) error {
 		for i, f := range res.Files {
 			names[i] = filepath.ToSlash(f)
 		}
-		fmt.Fprintf(s.Err, "captures: %s\n", strings.Join(names, " "))
+		fmt.Fprintf(s.Err, "files: %s\n", strings.Join(names, " "))
 	}
 	if !res.Passed() {
 		for _, f := range res.Failures {

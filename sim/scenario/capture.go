@@ -2,12 +2,15 @@ package scenario
 
 import (
 	"fmt"
+	"io"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"stacklab/capture"
+	"stacklab/capture/ladder"
 )
 
 // newRecorder builds the capture.Recorder that writes a run's trace and
@@ -22,6 +25,7 @@ func newRecorder(sc *Scenario, opts RunOptions, seed uint64, start time.Time, na
 		Dir: opts.OutDir, Trace: opts.Trace, Format: format,
 		Scenario: sc.Name, Seed: seed, Version: opts.Version, Start: start, Names: names,
 	}
+	co.KeepSummaries = (opts.Ladder || sc.Outputs.Ladder) && opts.OutDir != ""
 	if sc.Outputs.Combined && opts.OutDir != "" {
 		co.Combined = filepath.Join(opts.OutDir, "all-hops.pcapng")
 	}
@@ -39,6 +43,32 @@ func newRecorder(sc *Scenario, opts RunOptions, seed uint64, start time.Time, na
 		}
 	}
 	return rec, nil
+}
+
+// writeLadders draws the run's packets as ladder diagrams, in the three
+// forms capture/ladder knows.
+func writeLadders(dir string, sums []capture.Summary, hosts []string) ([]string, error) {
+	l := ladder.Build(sums, hosts)
+	var files []string
+	for _, f := range []struct {
+		name string
+		draw func(io.Writer) error
+	}{{"ladder.txt", l.Text}, {"ladder.mmd", l.Mermaid}, {"ladder.svg", l.SVG}} {
+		path := filepath.Join(dir, f.name)
+		w, err := os.Create(path)
+		if err != nil {
+			return files, fmt.Errorf("cannot write the ladder diagram: %w", err)
+		}
+		err = f.draw(w)
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return files, fmt.Errorf("writing %s: %w", path, err)
+		}
+		files = append(files, path)
+	}
+	return files, nil
 }
 
 func orDefault(s, def string) string {

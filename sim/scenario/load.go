@@ -415,8 +415,13 @@ func (l *loader) scenario(root ast.Node) *Scenario {
 		}
 	}
 	if n, ok := nodes["outputs"]; ok {
-		l.fields(n, "outputs", []string{"combined"}, func(k string, v ast.Node, _ *ast.MappingValueNode) {
-			sc.Outputs.Combined = l.boolean(v, "outputs.combined")
+		l.fields(n, "outputs", []string{"combined", "ladder"}, func(k string, v ast.Node, _ *ast.MappingValueNode) {
+			switch k {
+			case "combined":
+				sc.Outputs.Combined = l.boolean(v, "outputs.combined")
+			case "ladder":
+				sc.Outputs.Ladder = l.boolean(v, "outputs.ladder")
+			}
 		})
 	}
 	return sc

@@ -28,6 +28,10 @@ type RunOptions struct {
 	Format string
 	// Version is the stacklab version written into capture file comments.
 	Version string
+	// Ladder writes ladder diagrams of the run into OutDir: ladder.txt,
+	// ladder.mmd (Mermaid) and ladder.svg. The scenario's outputs can ask
+	// for them too.
+	Ladder bool
 }
 
 // Result is what a run produced.
@@ -241,6 +245,11 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 	}
 	err = r.sink.Close()
 	res.Files = r.sink.Files()
+	if (opts.Ladder || sc.Outputs.Ladder) && opts.OutDir != "" && err == nil {
+		files, lerr := writeLadders(opts.OutDir, r.sink.Summaries(), r.hostNames)
+		res.Files = append(res.Files, files...)
+		err = lerr
+	}
 	sort.SliceStable(res.Failures, func(i, j int) bool { return res.Failures[i].Pos.Line < res.Failures[j].Pos.Line })
 	return res, err
 }

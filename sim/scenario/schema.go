@@ -164,4 +164,5 @@ type Fault struct {
 // Outputs choose what a run writes besides the per-vantage captures.
 type Outputs struct {
 	Combined bool // also write one capture with every hop
+	Ladder   bool // also write ladder diagrams (text, Mermaid, SVG)
 }

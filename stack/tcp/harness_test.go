@@ -46,6 +46,7 @@ func (h *vheap) Push(x any)   { t := x.(*vtimer); t.idx = len(*h); *h = append(*
 func (h *vheap) Pop() any {
 	old := *h
 	t := old[len(old)-1]
+	old[len(old)-1] = nil
 	*h = old[:len(old)-1]
 	t.idx = -1
 	return t

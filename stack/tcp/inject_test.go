@@ -343,3 +343,74 @@ func TestListenBacklog(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestInjectLimitedTransmitAndFastRetransmit(t *testing.T) {
+	j := newInj(t, Config{NoTimestamps: true})
+	c, iss := j.handshake(options{HasMSS: true, MSS: 1000})
+	c.Write(make([]byte, 20_000))
+	var sent int
+	for len(j.h.out) > 0 {
+		j.next()
+		sent++
+	}
+	if sent != 10 {
+		t.Fatalf("initial window %d segments", sent)
+	}
+	dup := segSpec{seq: peerISN + 1, ack: iss + 1, flags: flagACK, wnd: 65535}
+	// First two duplicate ACKs: one new segment each (RFC 3042).
+	for i := 0; i < 2; i++ {
+		j.send(dup)
+		s := j.next()
+		if uint32(s.seq) != iss+1+uint32(10+i)*1000 {
+			t.Fatalf("limited transmit %d: %v", i, s)
+		}
+		j.none()
+	}
+	// Third: fast retransmit of the first segment.
+	j.send(dup)
+	s := j.next()
+	if uint32(s.seq) != iss+1 || len(s.payload) != 1000 {
+		t.Fatalf("fast retransmit: %v", s)
+	}
+	in := c.Info()
+	if in.FastRetransmits != 1 || in.Ssthresh != 6000 {
+		t.Fatalf("%+v", in)
+	}
+	// A partial ACK retransmits the next hole at once (RFC 6582).
+	j.h.out = nil
+	j.send(segSpec{seq: peerISN + 1, ack: iss + 1 + 3000, flags: flagACK, wnd: 65535})
+	s = j.next()
+	if uint32(s.seq) != iss+1+3000 || s.why != whyPartialAck {
+		t.Fatalf("partial ACK: %v", s)
+	}
+	// The full ACK ends recovery.
+	j.send(segSpec{seq: peerISN + 1, ack: iss + 1 + 12000, flags: flagACK, wnd: 65535})
+	if c.inRecovery || c.Info().Cwnd > 6000+1000 {
+		t.Fatalf("after full ACK: %+v", c.Info())
+	}
+}
+
+func TestInjectReceiverSWS(t *testing.T) {
+	j := newInj(t, Config{NoTimestamps: true, NoWindowScale: true, RecvBuffer: 8000, NoDelayedAck: true})
+	c, iss := j.handshake(options{HasMSS: true, MSS: 1000})
+	// Fill the buffer: the window closes.
+	for i := 0; i < 8; i++ {
+		j.send(segSpec{seq: peerISN + 1 + uint32(i)*1000, ack: iss + 1, flags: flagACK, wnd: 65535, payload: make([]byte, 1000)})
+	}
+	var last segView
+	for len(j.h.out) > 0 {
+		last = j.next()
+	}
+	if last.wnd != 0 {
+		t.Fatalf("window %d after filling the buffer", last.wnd)
+	}
+	// Reading less than an MSS sends nothing (RFC 9293 §3.8.6.2.2).
+	c.Read(make([]byte, 500))
+	j.none()
+	// Reading an MSS or more announces the window.
+	c.Read(make([]byte, 600))
+	s := j.next()
+	if s.why != whyWindowUpdate || s.wnd != 1100 {
+		t.Fatalf("%v", s)
+	}
+}

@@ -536,7 +536,7 @@ func (c *Conn) receive(s *segment) {
 		switch {
 		case c.quickAck || c.ackNow:
 			c.needAck(whyAckOfData)
-		case int(c.lastAckSent.Size(c.rcvNxt)) >= 2*c.rcvMSS-80:
+		case int(c.lastAckSent.Size(c.rcvNxt)) >= 2*c.mss-80:
 			c.needAck(whyAckOfData) // every second full segment (RFC 5681 §4.2)
 		default:
 			c.ackPending = true

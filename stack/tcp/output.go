@@ -43,7 +43,7 @@ func (c *Conn) rcvWindowField() uint16 {
 		cur = int(d)
 	}
 	wnd := free
-	if free-cur < min(c.rcvBufSize/2, c.rcvMSS) {
+	if free-cur < min(c.rcvBufSize/2, c.mss) {
 		wnd = cur
 	}
 	if wnd < cur {
@@ -379,9 +379,9 @@ func (c *Conn) maybeWindowUpdate() {
 		cur = int(d)
 	}
 	free := c.rcvBufSize - c.rcvBuf.n
-	thr := min(c.rcvBufSize/2, 2*c.rcvMSS)
-	if cur < c.rcvMSS {
-		thr = min(c.rcvBufSize/2, c.rcvMSS)
+	thr := min(c.rcvBufSize/2, 2*c.mss)
+	if cur < c.mss {
+		thr = min(c.rcvBufSize/2, c.mss)
 	}
 	if free-cur >= thr {
 		c.sendAck(whyWindowUpdate)

@@ -134,7 +134,7 @@ func TestInjectBadSegments(t *testing.T) {
 
 func TestInjectOutOfWindowAndAck(t *testing.T) {
 	j := newInj(t, Config{})
-	c, iss := j.handshake(options{})
+	c, iss := j.handshake(options{HasMSS: true, MSS: 1460})
 	// Data far beyond the window: ACK, dropped.
 	j.send(segSpec{seq: peerISN + 1 + 1<<20, ack: iss + 1, flags: flagACK, payload: []byte("x")})
 	j.expect(flagACK, iss+1, peerISN+1)

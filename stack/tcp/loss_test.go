@@ -170,3 +170,48 @@ func TestPropertyLossyTransfer(t *testing.T) {
 		}
 	}
 }
+
+// TestPropertyFlowControl mixes loss with small buffers, odd MTUs and a
+// slow reader, so zero windows, probes and window updates meet loss.
+func TestPropertyFlowControl(t *testing.T) {
+	for seed := 0; seed < *seeds; seed++ {
+		seed := seed
+		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
+			t.Parallel()
+			r := rand.New(rand.NewPCG(uint64(seed), 7))
+			p := r.Float64() * 0.1
+			cfg := Config{
+				Congestion:   []string{"newreno", "cubic"}[seed%2],
+				NoSACK:       r.IntN(3) == 0,
+				NoTimestamps: r.IntN(3) == 0,
+				NoDelayedAck: r.IntN(2) == 0,
+				NoDelay:      r.IntN(2) == 0,
+				RecvBuffer:   2048 + r.IntN(64<<10),
+				SendBuffer:   2048 + r.IntN(64<<10),
+				MSL:          time.Second,
+			}
+			w, cl, sv := pair(cfg)
+			cl.mtu, sv.mtu = 576+r.IntN(8000), 576+r.IntN(8000)
+			c, s, _ := dial(t, w, cl, sv, nil)
+			w.filter = impair(r, p)
+			const size = 200_000
+			a := &pumpEnd{c: c, out: pattern(size, byte(seed))}
+			b := &pumpEnd{c: s, out: pattern(size/2, byte(seed+1))}
+			end := w.clk.now.Add(time.Hour)
+			for w.clk.now.Before(end) && (!a.eof || !b.eof) {
+				if r.IntN(4) == 0 {
+					a.step(t, true)
+				}
+				if r.IntN(4) == 0 {
+					b.step(t, true)
+				}
+				if !w.clk.step(end) {
+					w.clk.advance(10 * time.Millisecond)
+				}
+			}
+			if !bytes.Equal(b.in.Bytes(), pattern(size, byte(seed))) || !bytes.Equal(a.in.Bytes(), pattern(size/2, byte(seed+1))) {
+				t.Fatalf("cfg %+v p=%.3f: %d/%d bytes, states %v %v\n%+v\n%+v", cfg, p, b.in.Len(), a.in.Len(), c.State(), s.State(), c.Info(), s.Info())
+			}
+		})
+	}
+}

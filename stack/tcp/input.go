@@ -69,6 +69,11 @@ func (c *Conn) established() {
 	if c.keepAlive {
 		c.ka.arm(c.keepIdle)
 	}
+	// RFC 6298 §5.7: after a SYN timed out, start data with an RTO of
+	// at least 3 s unless an RTT was measured.
+	if c.rtos > 0 && c.srtt == 0 {
+		c.rto = min(max(c.rto, 3*time.Second), c.p.cfg.RTOMax)
+	}
 }
 
 // timeWaitReuse reports whether a SYN may end a TIME_WAIT connection and

@@ -181,3 +181,30 @@ func TestIdleConnMemory(t *testing.T) {
 		t.Fatal("buffers held by an idle connection")
 	}
 }
+
+// TestSegmentsFitMTU checks that no segment exceeds the MSS (payload plus
+// options), with and without timestamps, while SACK blocks are in use.
+func TestSegmentsFitMTU(t *testing.T) {
+	for _, cfg := range []Config{{}, {NoTimestamps: true}} {
+		w, cl, sv := pair(cfg)
+		w.keepLog = true
+		c, s, _ := dial(t, w, cl, sv, nil)
+		w.filter = impair(rand.New(rand.NewPCG(3, 3)), 0.1)
+		a := &pumpEnd{c: c, out: pattern(300_000, 1)}
+		b := &pumpEnd{c: s, out: pattern(300_000, 2)}
+		pump(t, w, a, b, true, time.Hour)
+		var sacks int
+		for _, l := range w.log {
+			v := parseOut(t, l)
+			if len(l.seg)-headerLen > 1460 {
+				t.Fatalf("%d-byte TCP segment: %v", len(l.seg), v)
+			}
+			if v.opts.NSACK > 0 && len(v.payload) > 0 {
+				sacks++
+			}
+		}
+		if sacks == 0 {
+			t.Errorf("%+v: no data segment carried SACK blocks", cfg)
+		}
+	}
+}

@@ -238,8 +238,8 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 			return false
 		}
 	}
-	if n == avail && n < mss && n > 0 && !force && !retrans && !c.noDelay && inflight > 0 {
-		return false // Nagle (RFC 9293 §3.7.4)
+	if n == avail && n < mss && n > 0 && !force && !retrans && !c.noDelay && inflight > 0 && !c.finQueued {
+		return false // Nagle (RFC 9293 §3.7.4); a close pushes the tail out
 	}
 	fin := finPending && n == avail
 	if n == 0 && !fin {
@@ -248,8 +248,8 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 	p := c.p
 	var o options
 	optLen := c.dataOptions(&o)
-	if n > 0 && optLen > 12 && n+optLen-12 > mss {
-		n = mss - (optLen - 12) // SACK blocks take payload room
+	if n > 0 && n+optLen > c.mss {
+		n = c.mss - optLen // options take payload room (RFC 6691)
 		fin = finPending && n == avail
 	}
 	flags := uint8(flagACK)
@@ -305,8 +305,8 @@ func (c *Conn) retransmitAt(seq seqnum.Value, n int, why string) {
 	p := c.p
 	var o options
 	optLen := c.dataOptions(&o)
-	if n > 0 && optLen > 12 && n+optLen-12 > c.sendMSS() {
-		n = c.sendMSS() - (optLen - 12)
+	if n > 0 && n+optLen > c.mss {
+		n = c.mss - optLen
 		fin = false
 	}
 	flags := uint8(flagACK)

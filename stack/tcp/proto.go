@@ -101,7 +101,7 @@ func New(net Net, cfg Config) *Proto {
 		conns:   map[core.Tuple]*Conn{},
 		listens: map[netip.AddrPort]*Listener{},
 		epoch:   net.Now(),
-		scratch: make([]byte, 65535),
+		scratch: make([]byte, 65535+maxOptionLen+headerLen),
 		pool:    map[int][][]byte{},
 	}
 	r := net.Rand()

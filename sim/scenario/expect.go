@@ -274,6 +274,9 @@ func parseExpectation(key, val string, hosts []string) (*Expectation, error) {
 	if key != "" {
 		e.Text = key + ": " + e.Text
 		kw := strings.Fields(key)
+		if len(kw) > 0 && (kw[0] == "count" || kw[0] == "no" || kw[0] == "none") {
+			return nil, fmt.Errorf("%q: put the vantage or time first, e.g. \"on %s: %s …\"", key, strings.Join(kw[min(2, len(kw)-1):], " "), kw[0])
+		}
 		for i := 0; i < len(kw); i += 2 {
 			if i+1 >= len(kw) {
 				return nil, fmt.Errorf("%q: write \"at TIME\" and/or \"on HOST\" before the colon", key)

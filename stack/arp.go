@@ -134,7 +134,11 @@ func (s *Stack) arpInput(n *NIC, b []byte, pktID uint64) {
 		frame := s.out[:hdr+len(p.Data)]
 		copy(frame[hdr:], p.Data)
 		wire.Ethernet(frame).Encode(&wire.EthernetFields{Dst: senderMAC, Src: n.mac, Type: wire.EtherTypeIPv4})
-		n.transmit(frame, p.ID, p.Note)
+		id := p.ID
+		if id == 0 {
+			id = s.nextID()
+		}
+		n.transmit(frame, id, p.Note)
 	}
 	n.armARP(now)
 }

@@ -117,9 +117,8 @@ func (n *NIC) transmit(frame []byte, id uint64, why string) {
 // Ethernet NIC, frame[:hdr] is room for the Ethernet header (hdr is 14);
 // on a raw IP NIC hdr is 0.
 func (n *NIC) sendIPFrame(frame []byte, hdr int, nextHop netip.Addr, why string) {
-	id := n.stack.nextID()
 	if n.cfg.Type == LinkRawIP {
-		n.transmit(frame[hdr:], id, why)
+		n.transmit(frame[hdr:], n.stack.nextID(), why)
 		return
 	}
 	var dst wire.MAC
@@ -129,14 +128,16 @@ func (n *NIC) sendIPFrame(frame []byte, hdr int, nextHop netip.Addr, why string)
 	default:
 		mac, ok := n.lookup(nextHop)
 		if !ok {
-			n.stack.arpResolve(n, nextHop, frame[hdr:], id, why)
+			// The packet gets its id when it leaves, after the ARP
+			// exchange, so ids follow the order on the wire.
+			n.stack.arpResolve(n, nextHop, frame[hdr:], 0, why)
 			return
 		}
 		dst = mac
 	}
 	eth := wire.Ethernet(frame[hdr-wire.EthernetHeaderLen:])
 	eth.Encode(&wire.EthernetFields{Dst: dst, Src: n.mac, Type: wire.EtherTypeIPv4})
-	n.transmit(frame[hdr-wire.EthernetHeaderLen:], id, why)
+	n.transmit(frame[hdr-wire.EthernetHeaderLen:], n.stack.nextID(), why)
 }
 
 // broadcastAddr returns the directed broadcast address of p.

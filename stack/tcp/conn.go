@@ -61,6 +61,7 @@ type Conn struct {
 	lastAckSent         seqnum.Value
 	ackNow              bool
 	ackPending          bool // data received and not yet acknowledged
+	wndUpdate           bool // the pending ACK is a window update
 	ackWhy              string
 	lastOOWAck          time.Time // rate limit of ACKs to unacceptable pure ACKs
 

@@ -409,6 +409,8 @@ func TestInjectReceiverSWS(t *testing.T) {
 	j.none()
 	// Reading an MSS or more announces the window.
 	c.Read(make([]byte, 600))
+	j.none() // not before the application has had its turn
+	j.w.clk.advance(0)
 	s := j.next()
 	if s.why != whyWindowUpdate || s.wnd != 1100 {
 		t.Fatalf("%v", s)

@@ -359,6 +359,7 @@ func (c *Conn) challengeAck() {
 func (c *Conn) ackSent() {
 	c.ackNow = false
 	c.ackPending = false
+	c.wndUpdate = false
 	c.lastAckSent = c.rcvNxt
 	c.delack.disarm()
 }
@@ -384,7 +385,11 @@ func (c *Conn) maybeWindowUpdate() {
 		thr = min(c.rcvBufSize/2, c.mss)
 	}
 	if free-cur >= thr {
-		c.sendAck(whyWindowUpdate)
+		// Sent from a zero-delay timer, so that a reply the application
+		// writes right after this read carries the update instead.
+		c.wndUpdate = true
+		c.ackPending = true
+		c.delack.arm(0)
 	}
 }
 

@@ -177,6 +177,10 @@ func (c *Conn) onDelack() {
 	if !c.ackPending || !c.state.synchronized() {
 		return
 	}
+	if c.wndUpdate {
+		c.sendAck(whyWindowUpdate)
+		return
+	}
 	c.timerEvent("delack", "")
 	c.p.counters.DelayedACKs++
 	c.sendAck(whyDelayedAck)

@@ -209,6 +209,12 @@ func (c *Conn) input(s *segment) {
 			}
 			return
 		}
+		if !s.has(flagRST) && s.seq == c.rcvNxt-1 && len(s.payload) <= 1 && !s.has(flagSYN|flagFIN) {
+			// A keepalive or zero-window probe (RFC 1122 §4.2.3.6,
+			// RFC 9293 §3.8.6.1): answer it; it is not a drop.
+			c.sendAck(whyProbeAck)
+			return
+		}
 		p.counters.DropOutOfWindow++
 		p.drop(c, "DropOutOfWindow", "unacceptable sequence number", s.pktID)
 		if s.has(flagRST) {

@@ -90,6 +90,9 @@ func TestKeepAliveDeadPeer(t *testing.T) {
 	c.SetKeepAlive(true, 10*time.Second, 2*time.Second, 3)
 	// A live peer answers: the connection survives a long idle time.
 	w.clk.advance(5 * time.Minute)
+	if sv.p.Counters().DropOutOfWindow != 0 {
+		t.Fatalf("probes counted as drops: %+v", sv.p.Counters())
+	}
 	if c.State() != Established || cl.p.Counters().KeepAliveProbes < 20 {
 		t.Fatalf("%v, %d probes", c.State(), cl.p.Counters().KeepAliveProbes)
 	}

@@ -206,7 +206,7 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 	retrans := c.sndNxt.LessThan(c.sndMax)
 	mss := c.sendMSS()
 	inflight := int(c.sndUna.Size(c.sndNxt))
-	if !retrans && inflight == 0 && !c.lastSend.IsZero() {
+	if !retrans && inflight == 0 && avail > 0 && c.sndWnd > 0 && !c.lastSend.IsZero() {
 		if idle := c.p.net.Now().Sub(c.lastSend); idle > c.rto {
 			before, beforeSS := c.cc.Cwnd(), c.cc.Ssthresh()
 			c.cc.OnIdle(c.p.net.Now(), idle) // RFC 5681 §4.1

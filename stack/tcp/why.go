@@ -15,6 +15,7 @@ const (
 	whyAckOpened       = "ACK opened window"
 	whyDupAck          = "out-of-order data → dup ACK"
 	whyOutOfWindow     = "out-of-window segment → ACK"
+	whyProbeAck        = "probe → ACK"
 	whyDelayedAck      = "delayed ack timer"
 	whyWindowUpdate    = "window update"
 	whyRTO             = "rto"

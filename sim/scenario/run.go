@@ -430,15 +430,22 @@ func (r *runner) installFaults() {
 			l.SetFilter(sim.Direction(dir), func(pkt stack.Packet) sim.Verdict {
 				sum = pktSummary{}
 				r.dec.peek(pkt.Data, lt, &sum)
+				// Every fault counts the frames it matches, even one that
+				// an earlier fault acts on, so that "the Nth" is the Nth
+				// on the link; the first fault whose turn it is acts.
+				fire := -1
 				for _, i := range idx {
 					f := r.sc.Faults[i]
 					if len(f.Pattern.match(&sum, r.owns, nil)) > 0 {
 						continue
 					}
 					r.faultN[i]++
-					if r.faultN[i] != f.N {
-						continue
+					if r.faultN[i] == f.N && fire < 0 {
+						fire = i
 					}
+				}
+				if fire >= 0 {
+					f := r.sc.Faults[fire]
 					r.note("fault", f.Text)
 					switch f.Action {
 					case FaultDrop:

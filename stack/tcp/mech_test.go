@@ -211,3 +211,35 @@ func TestSegmentsFitMTU(t *testing.T) {
 		}
 	}
 }
+
+func TestLostHandshakeSegments(t *testing.T) {
+	for _, which := range []string{"SYN", "SYN-ACK", "ACK"} {
+		w, cl, sv := pair(Config{})
+		dropped := false
+		w.filter = func(h *host, seg []byte, why string) verdict {
+			var s segment
+			parseSegment(seg, &s)
+			hit := which == "SYN" && s.flags == flagSYN ||
+				which == "SYN-ACK" && s.flags == flagSYN|flagACK ||
+				which == "ACK" && s.flags == flagACK && h.name == "client"
+			if hit && !dropped {
+				dropped = true
+				return verdict{drop: true}
+			}
+			return verdict{}
+		}
+		l, _ := sv.p.Listen(ap("0.0.0.0:80"), 4, nil)
+		c, _ := cl.p.Connect(netip0(), ap("10.0.0.2:80"), nil)
+		w.clk.advance(5 * time.Second)
+		s, err := l.Accept()
+		if err != nil || c.State() != Established || s.State() != Established {
+			t.Fatalf("lost %s: %v, states %v", which, err, c.State())
+		}
+		// A lost SYN-ACK is resent by the server's timer and again in
+		// answer to the client's retransmitted SYN, as Linux does.
+		want := map[string]uint64{"SYN": 1, "SYN-ACK": 3, "ACK": 1}[which]
+		if got := cl.p.Counters().RetransSegs + sv.p.Counters().RetransSegs; got != want {
+			t.Errorf("lost %s: %d retransmissions", which, got)
+		}
+	}
+}

@@ -54,9 +54,25 @@ func (r *runner) checkState(e *Expectation) {
 		}
 		return
 	}
-	got, err := r.socketField(h, e.FD, e.Field)
+	fd, name := e.FD, strconv.Itoa(e.FD)
+	if e.Var != "" {
+		name = e.Var
+		fd = -1
+		for _, t := range r.tasks {
+			if t.h == h && t.main {
+				if v, ok := t.vars[e.Var]; ok {
+					fd = v
+				}
+			}
+		}
+		if fd < 0 {
+			r.failAt(e.Pos, e.Text, fmt.Sprintf("%s's program has no open socket %s %s", e.Host, e.Var, when), nil)
+			return
+		}
+	}
+	got, err := r.socketField(h, fd, e.Field)
 	if err != nil {
-		r.failAt(e.Pos, e.Text, fmt.Sprintf("%s fd %d %s: %v", e.Host, e.FD, when, err), nil)
+		r.failAt(e.Pos, e.Text, fmt.Sprintf("%s fd %s %s: %v", e.Host, name, when, err), nil)
 		return
 	}
 	var ok bool
@@ -72,7 +88,7 @@ func (r *runner) checkState(e *Expectation) {
 		ok = compare(g, e.Op, w)
 	}
 	if !ok {
-		r.failAt(e.Pos, e.Text, fmt.Sprintf("%s fd %d %s is %s %s", e.Host, e.FD, e.Field, got, when),
+		r.failAt(e.Pos, e.Text, fmt.Sprintf("%s fd %s %s is %s %s", e.Host, name, e.Field, got, when),
 			[]fieldDiff{{e.Field, e.Op + " " + e.Value, got}})
 	}
 }

@@ -30,6 +30,7 @@ type Expectation struct {
 	Pattern *Pattern
 	Host    string // socket and counter checks
 	FD      int
+	Var     string // the socket by its program variable ("client fd s …"), instead of FD
 	Field   string // "state", "cwnd", …, or the counter name
 	Op      string // ==, !=, >=, <=, >, <
 	Value   string // as written; numbers, sizes, durations or a state name
@@ -335,10 +336,15 @@ func parseExpectation(key, val string, hosts []string) (*Expectation, error) {
 			return nil, fmt.Errorf("write a socket check as HOST fd N FIELD OP VALUE, e.g. client fd 3 cwnd >= 14600")
 		}
 		n, err := strconv.Atoi(w[2])
-		if err != nil || n < 0 {
-			return nil, fmt.Errorf("fd %q is not a descriptor number", w[2])
+		switch {
+		case err == nil && n >= 0:
+			e.FD = n
+		case isIdent(w[2]):
+			e.Var = w[2] // a socket variable of the host's program
+		default:
+			return nil, fmt.Errorf("fd %q is neither a descriptor number nor a socket variable of %s's program", w[2], e.Host)
 		}
-		e.FD, e.Field, e.Op, e.Value = n, w[3], w[4], w[5]
+		e.Field, e.Op, e.Value = w[3], w[4], w[5]
 		if _, ok := indexOf(socketFields, e.Field); !ok {
 			return nil, fmt.Errorf("unknown socket field %q%s", e.Field, didYouMean(e.Field, socketFields))
 		}

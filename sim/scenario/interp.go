@@ -36,6 +36,7 @@ type task struct {
 	vars   map[string]int
 	userNB map[int]bool // descriptors the program made non-blocking itself
 	daemon bool         // an app that serves forever; not expected to finish
+	main   bool         // the host's program (not an app)
 
 	pend      *pending
 	cancel    func()      // the Notify registration on waitFD

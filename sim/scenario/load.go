@@ -411,6 +411,16 @@ func (l *loader) scenario(root ast.Node) *Scenario {
 				continue
 			}
 			e.Pos = l.pos(it)
+			if e.Var != "" {
+				if h := sc.Host(e.Host); h.Program == nil || !assigns(h.Program.Body, e.Var) {
+					var vars []string
+					if h.Program != nil {
+						vars = assigned(h.Program.Body, nil)
+					}
+					l.errf(it, path, "%s's program has no socket variable %q%s", e.Host, e.Var, didYouMean(e.Var, vars))
+					continue
+				}
+			}
 			sc.Expect = append(sc.Expect, e)
 		}
 	}
@@ -1020,6 +1030,24 @@ func (l *loader) program(n ast.Node, path string) *Program {
 		return nil
 	}
 	return prog
+}
+
+// assigned lists the variables a program assigns, loops included.
+func assigned(body []*Stmt, out []string) []string {
+	for _, st := range body {
+		if st.Var != "" {
+			if _, dup := indexOf(out, st.Var); !dup {
+				out = append(out, st.Var)
+			}
+		}
+		out = assigned(st.Body, out)
+	}
+	return out
+}
+
+func assigns(body []*Stmt, v string) bool {
+	_, ok := indexOf(assigned(body, nil), v)
+	return ok
 }
 
 // scalarPos maps offsets within a scalar's value to file positions. For

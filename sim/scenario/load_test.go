@@ -114,6 +114,7 @@ func TestLoadErrors(t *testing.T) {
 		{"firewall inside", base + "links:\n  - ends: [client, server]\n    firewall: {inside: clinet}\n", `did you mean "client"?`},
 		{"inject without flags", base + "links:\n  - ends: [client, server]\nevents:\n  - {at: 1s, inject: \"client > server:80\"}\n", `x.yaml:7:22: events[0].inject: inject a TCP segment as SRC > DST`},
 		{"folded program", base + "links:\n  - ends: [client, server]\nprograms:\n  client: >\n    sleep 1s\n    sleep 2s\n", `x.yaml:7:11: programs.client: a folded block (>)`},
+		{"socket variable", base + "links:\n  - ends: [client, server]\nprograms:\n  client: \"sock = socket(tcp)\"\nexpect:\n  - \"client fd sok state == CLOSED\"\n", `x.yaml:9:5: expect[0]: client's program has no socket variable "sok"; did you mean "sock"?`},
 		{"vantage iface", base + "links:\n  - ends: [client, server]\nexpect:\n  - \"on client:wlan0: [S]\"\n", `name an interface as HOST:ethN`},
 	}
 	for _, tt := range tests {

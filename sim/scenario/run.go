@@ -216,6 +216,7 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 		}
 		if h.Program != nil {
 			t := newTask(r, hr, h.Name, h.Program.Body)
+			t.main = true
 			r.tasks = append(r.tasks, t)
 			t.schedule(0)
 		}

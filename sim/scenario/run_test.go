@@ -137,10 +137,12 @@ expect:
   - at 45ms: client fd 3 state == ESTABLISHED
   - at 45ms: client fd 3 srtt >= 20ms
   - at 45ms: client fd 3 cwnd > 0
+  - at 45ms: client fd s state == ESTABLISHED
+  - at 100ms: server fd c rto >= 200ms
   - at 100ms: server fd 4 state == ESTABLISHED
   - client fd 3 state == ESTABLISHED
 `,
-			fails: []string{"t.yaml:23: expectation failed: client fd 3 state == ESTABLISHED", "no such socket"},
+			fails: []string{"t.yaml:25: expectation failed: client fd 3 state == ESTABLISHED", "no such socket"},
 		},
 		{
 			name: "targeted drop is retransmitted",

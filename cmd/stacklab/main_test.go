@@ -121,6 +121,24 @@ func TestTraceCapture(t *testing.T) {
 	}
 }
 
+func TestRunStdinAndCheck(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := Main([]string{"run", "-", "--check"}, strings.NewReader(failingScenario), &out, &errb)
+	if code != 0 || !strings.Contains(out.String(), "wrong: 2 hosts, 1 links, 2 expectations: ok") {
+		t.Errorf("check: exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
+	}
+	out.Reset()
+	errb.Reset()
+	code = Main([]string{"run", "-", "-o", t.TempDir()}, strings.NewReader(failingScenario), &out, &errb)
+	if code != 1 || !strings.Contains(errb.String(), "stdin:14: expectation failed") {
+		t.Errorf("run from stdin: exit %d, stderr %q", code, errb.String())
+	}
+	code = Main([]string{"run", "-", "--check"}, strings.NewReader("hosts: {a: {adr: x}}"), &out, &errb)
+	if code != 2 {
+		t.Errorf("bad stdin: exit %d", code)
+	}
+}
+
 func TestRegisteredCommands(t *testing.T) {
 	root := newRoot(&Streams{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &bytes.Buffer{}})
 	for _, name := range []string{"run", "list", "trace", "version"} {

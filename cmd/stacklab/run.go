@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,17 +25,19 @@ type runOptions struct {
 	SeedSet bool
 	Summary bool
 	Ladder  bool
+	Check   bool
 }
 
 func newRunCmd(s *Streams) *cobra.Command {
 	o := &runOptions{}
 	cmd := &cobra.Command{
-		Use:   "run NAME|FILE",
+		Use:   "run NAME|FILE|-",
 		Short: "Run a scenario: trace to stdout, captures into a directory",
 		Long: `Run a built-in scenario (see stacklab list) or a scenario file in virtual
-time. The trace goes to stdout, one pcapng file per host interface into
-the output directory. The exit code is 0 when every expectation held, 1
-when one failed (the difference is shown on stderr), 2 for bad input.`,
+time ("-" reads the file from stdin). The trace goes to stdout, one pcapng
+file per host interface into the output directory. The exit code is 0 when
+every expectation held, 1 when one failed (the difference is shown on
+stderr), 2 for bad input. The file format is in sim/scenario/FORMAT.md.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Target = args[0]
@@ -46,6 +49,7 @@ when one failed (the difference is shown on stderr), 2 for bad input.`,
 	cmd.Flags().StringVar(&o.Format, "format", "text", "trace format: text or json")
 	cmd.Flags().Uint64Var(&o.Seed, "seed", 0, "seed for every random choice (default: the scenario's)")
 	cmd.Flags().BoolVar(&o.Summary, "summary", true, "print connections and counters after a text trace")
+	cmd.Flags().BoolVar(&o.Check, "check", false, "only load and check the scenario; run nothing")
 	cmd.Flags().BoolVar(&o.Ladder, "ladder", false, "also draw ladder diagrams into the output directory (ladder.txt, .mmd, .svg)")
 	return cmd
 }
@@ -60,8 +64,16 @@ func isFile(target string) bool {
 	return err == nil
 }
 
-// loadTarget loads a built-in scenario or a scenario file.
-func loadTarget(target string) (*scenario.Scenario, error) {
+// loadTarget loads a built-in scenario, a scenario file, or one from
+// stdin ("-").
+func loadTarget(target string, s *Streams) (*scenario.Scenario, error) {
+	if target == "-" {
+		src, err := io.ReadAll(s.In)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read the scenario from stdin: %w", err)
+		}
+		return scenario.Load("stdin", src)
+	}
 	if isFile(target) {
 		src, err := os.ReadFile(target)
 		if err != nil {
@@ -76,7 +88,7 @@ func runRun(o *runOptions, s *Streams) error {
 	if o.Format != "text" && o.Format != "json" {
 		return badInput(fmt.Errorf("unknown --format %q; use text or json", o.Format))
 	}
-	sc, err := loadTarget(o.Target)
+	sc, err := loadTarget(o.Target, s)
 	if err != nil {
 		var el scenario.ErrorList
 		if errors.As(err, &el) {
@@ -86,6 +98,10 @@ func runRun(o *runOptions, s *Streams) error {
 			return badInput(fmt.Errorf("%d problem(s) in %s; nothing was run", len(el), o.Target))
 		}
 		return badInput(err)
+	}
+	if o.Check {
+		fmt.Fprintf(s.Out, "%s: %d hosts, %d links, %d expectations: ok\n", sc.Name, len(sc.Hosts), len(sc.Links), len(sc.Expect))
+		return nil
 	}
 	ro := scenario.RunOptions{OutDir: o.OutDir, Trace: s.Out, Format: o.Format, Version: version, Ladder: o.Ladder}
 	if o.SeedSet {

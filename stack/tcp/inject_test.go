@@ -416,3 +416,29 @@ func TestInjectReceiverSWS(t *testing.T) {
 		t.Fatalf("%v", s)
 	}
 }
+
+func TestInjectLingerZeroAndAbort(t *testing.T) {
+	j := newInj(t, Config{})
+	c, iss := j.handshake(options{})
+	c.SetLinger(true, 0)
+	c.Close()
+	j.expect(flagRST|flagACK, iss+1, peerISN+1)
+	if c.State() != Closed || j.h.p.NumConns() != 0 || j.h.p.Counters().EstabResets != 1 {
+		t.Fatalf("%v %+v", c.State(), j.h.p.Counters())
+	}
+	// Data for a closed connection: RST (no socket).
+	j.send(segSpec{seq: peerISN + 1, ack: iss + 1, flags: flagACK, payload: []byte("late")})
+	j.expect(flagRST, iss+1, 0)
+}
+
+func TestInjectDataAfterClose(t *testing.T) {
+	j := newInj(t, Config{})
+	c, iss := j.handshake(options{})
+	c.Close()
+	j.expect(flagFIN|flagACK, iss+1, peerISN+1)
+	j.send(segSpec{seq: peerISN + 1, ack: iss + 2, flags: flagACK, payload: []byte("more"), wnd: 1000})
+	r := j.expect(flagRST|flagACK, iss+2, peerISN+1)
+	if r.why != whyRSTData || c.State() != Closed {
+		t.Fatalf("%v %v", r, c.State())
+	}
+}

@@ -112,7 +112,11 @@ func (c *Conn) onRTX() {
 	if c.state == SynSent || c.state == SynReceived {
 		limit = c.p.cfg.SynRetries
 	}
-	if c.backoff >= limit {
+	// Like Linux: into a zero window the retransmissions are probes, and
+	// a peer that keeps answering does not time the connection out.
+	zeroWnd := c.sndWnd == 0 && c.state.synchronized() && !c.orphan &&
+		c.p.net.Now().Sub(c.lastRecv) < c.p.cfg.RTOMax
+	if c.backoff >= limit && !zeroWnd {
 		c.timerEvent("rto", "retries exhausted → ETIMEDOUT")
 		c.fail(syscall.ETIMEDOUT)
 		return

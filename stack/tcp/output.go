@@ -259,6 +259,10 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 	if fin {
 		flags |= flagFIN
 	}
+	if retrans && !force {
+		why = whyAfterRTO
+		c.retransEvent(why)
+	}
 	d1, d2 := c.sndBuf.peek(off, n)
 	p.send(c.tuple, c.sndNxt, c.rcvNxt, flags, c.rcvWindowField(), &o, d1, d2, why)
 	if retrans {

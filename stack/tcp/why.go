@@ -19,6 +19,7 @@ const (
 	whyDelayedAck      = "delayed ack timer"
 	whyWindowUpdate    = "window update"
 	whyRTO             = "rto"
+	whyAfterRTO        = "retransmit after rto (slow start)"
 	whyFastRetransmit  = "3 dup ACKs → fast retransmit"
 	whyPartialAck      = "partial ACK → retransmit"
 	whySACKRetransmit  = "SACK recovery → retransmit"

@@ -56,7 +56,7 @@ func TestCLI(t *testing.T) {
 	}{
 		{name: "list", args: []string{"list"}, stdout: []string{"handshake", "refused", "udp-echo", "ping", "lossy-transfer", "Three-way handshake"}},
 		{name: "version", args: []string{"version"}, stdout: []string{"stacklab v"}},
-		{name: "run handshake", args: []string{"run", "handshake", "-o", out}, stdout: []string{"[SYN]", "[SYN, ACK]", "connect(3, server:80) → blocks", "connections:"},
+		{name: "run handshake", args: []string{"run", "handshake", "-o", out}, stdout: []string{"[SYN]", "[SYN, ACK]", "connect(3, 10.0.0.2:80) → blocks", "connections:"},
 			stderr: []string{"every expectation held", "client-eth0.pcapng"}, wantOutDir: true},
 		{name: "run ladder", args: []string{"run", "refused", "-o", t.TempDir(), "--ladder"}, stderr: []string{"ladder.txt", "ladder.svg", "ladder.mmd"}},
 		{name: "run json", args: []string{"run", "refused", "-o", t.TempDir(), "--format", "json", "--seed", "5"}, stdout: []string{`{"`}, stderr: []string{"seed 5"}, notStdout: "connections:"},

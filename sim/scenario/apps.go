@@ -118,9 +118,9 @@ func (t *task) resumeInternal() bool {
 			if err != nil {
 				return t.ok(st, err)
 			}
-			t.emit(p.fd, "udp", "recvfrom", fmt.Sprintf("recvfrom(%d, any) → %d %s from %s", p.fd, n, quoteShort(t.r.buf[:n]), t.r.name(from)))
+			t.emit(p.fd, "udp", "recvfrom", fmt.Sprintf("recvfrom(%d, any) → %d %s from %s", p.fd, n, quoteShort(t.r.buf[:n]), from))
 			_, err = s.SendTo(p.fd, t.r.buf[:n], from)
-			t.emit(p.fd, "udp", "sendto", fmt.Sprintf("sendto(%d, %d, %s) → %s", p.fd, n, t.r.name(from), sentResult(n, err)))
+			t.emit(p.fd, "udp", "sendto", fmt.Sprintf("sendto(%d, %d, %s) → %s", p.fd, n, from, sentResult(n, err)))
 			return t.ok(st, err)
 		}
 		for {

@@ -523,7 +523,7 @@ func (t *task) resume() bool {
 			if st.Var != "" {
 				t.vars[st.Var] = fd
 			}
-			t.emit(fd, "tcp", "accept", fmt.Sprintf("accept(%d) → %d (%s)", p.fd, fd, t.r.name(peer)))
+			t.emit(fd, "tcp", "accept", fmt.Sprintf("accept(%d) → %d (%s)", p.fd, fd, peer))
 		} else {
 			t.emit(p.fd, "tcp", "accept", fmt.Sprintf("accept(%d) → %s", p.fd, resultName(err)))
 		}
@@ -535,9 +535,9 @@ func (t *task) resume() bool {
 			err := s.Connect(p.fd, to)
 			e := errnoOf(err)
 			if e == syscall.EINPROGRESS && !nb {
-				return t.block(fmt.Sprintf("connect(%d, %s)", p.fd, t.r.name(to)))
+				return t.block(fmt.Sprintf("connect(%d, %s)", p.fd, to))
 			}
-			t.emit(p.fd, "", "connect", fmt.Sprintf("connect(%d, %s) → %s", p.fd, t.r.name(to), resultName(err)))
+			t.emit(p.fd, "", "connect", fmt.Sprintf("connect(%d, %s) → %s", p.fd, to, resultName(err)))
 			return t.ok(st, err)
 		}
 		if s.Poll(p.fd)&(stack.PollOut|stack.PollErr|stack.PollHup) == 0 {
@@ -588,7 +588,7 @@ func (t *task) resume() bool {
 			}
 			head := fmt.Sprintf("%s(%d, %s)", st.Call, p.fd, sendArg(a[1], p.total))
 			if st.Call == "sendto" {
-				head = fmt.Sprintf("sendto(%d, %s, %s)", p.fd, sendArg(a[1], p.total), t.r.name(to))
+				head = fmt.Sprintf("sendto(%d, %s, %s)", p.fd, sendArg(a[1], p.total), to)
 			}
 			if blocks {
 				return t.block(head)
@@ -737,7 +737,7 @@ func (t *task) recvDone(err error) bool {
 		res += " " + quoteShort(p.got)
 	}
 	if p.from.IsValid() {
-		res += " from " + t.r.name(p.from)
+		res += " from " + p.from.String()
 		t.vars["_from"] = 0
 		t.h.lastFrom[p.fd] = p.from
 	}

@@ -60,7 +60,7 @@ expect:
   - on server: client > server [S]
   - client tcp.ActiveOpens == 1
 `,
-			trace: []string{"connect(3, server:80) → blocks", "connect(3) → 0", `recv(4) → 5 "hello"`},
+			trace: []string{"connect(3, 10.0.0.2:80) → blocks", "connect(3) → 0", `recv(4) → 5 "hello"`},
 		},
 		{
 			name: "wrong data and wrong packet",
@@ -119,7 +119,7 @@ expect:
     send(s, 3)
     close(s)
 `,
-			trace: []string{"connect(3, server:80) → EINPROGRESS", "recv(3, any) → EAGAIN", "poll(3, out) → blocks", "poll(3) → out"},
+			trace: []string{"connect(3, 10.0.0.2:80) → EINPROGRESS", "recv(3, any) → EAGAIN", "poll(3, out) → blocks", "poll(3) → out"},
 		},
 		{
 			name: "bulk with pattern check and socket internals",

@@ -3,6 +3,7 @@ package scenario
 import (
 	"fmt"
 	"net/netip"
+	"time"
 	"sort"
 	"strconv"
 	"strings"
@@ -261,11 +262,19 @@ func (r *runner) connSummaries() []ConnSummary {
 		ConnSummary
 		maxAB, maxBA uint32
 		flags        map[string]bool
+		synAt        time.Duration // A's SYN, for the handshake RTT
+		sawSyn       bool
 	}
 	byKey := map[key]*acc{}
 	var order []key
 	for i := range r.pkts {
 		p := &r.pkts[i]
+		if p.Proto == "tcp" && p.Dir == stack.DirIn && p.Flags == "S." {
+			// a SYN-ACK reaching the end that sent the SYN
+			if c := byKey[key{p.Dst, p.Src}]; c != nil && c.sawSyn && c.HandshakeRTT == 0 && r.owns(p.Host, p.Dst.Addr()) {
+				c.HandshakeRTT = p.Time - c.synAt
+			}
+		}
 		if (p.Proto != "tcp" && p.Proto != "udp") || p.Dir != stack.DirOut || !r.owns(p.Host, p.Src.Addr()) {
 			continue // count each packet once, where it was sent
 		}
@@ -282,6 +291,9 @@ func (r *runner) connSummaries() []ConnSummary {
 			order = append(order, k)
 		}
 		c.End = p.Time
+		if ab && p.Flags == "S" && !c.sawSyn {
+			c.sawSyn, c.synAt = true, p.Time
+		}
 		end := p.Seq + uint32(p.Len)
 		if ab {
 			c.PacketsAB++
@@ -318,6 +330,10 @@ func (r *runner) connSummaries() []ConnSummary {
 			}
 		}
 		c.Flags = strings.Join(fl, " ")
+		if c.Proto == "tcp" {
+			c.StateA = r.states[stack.Tuple{Local: k.a, Remote: k.b}]
+			c.StateB = r.states[stack.Tuple{Local: k.b, Remote: k.a}]
+		}
 		out = append(out, c.ConnSummary)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Start < out[j].Start })

@@ -93,7 +93,9 @@ type ConnSummary struct {
 	RetransAB        int   // data segments sent again below the highest sequence sent before
 	RetransBA        int
 	Start, End       time.Duration
-	Flags            string // "SYN FIN" etc.: what was seen
+	Flags            string        // "SYN FIN" etc.: what was seen
+	HandshakeRTT     time.Duration // SYN to SYN-ACK at A, when A opened the connection
+	StateA, StateB   string        // each end's last TCP state ("" if none was reported)
 }
 
 // Throughput returns the payload rate each way in bit/s over the flow's
@@ -108,9 +110,16 @@ func (c ConnSummary) Throughput() (ab, ba float64) {
 
 func (c ConnSummary) String() string {
 	ab, ba := c.Throughput()
-	return fmt.Sprintf("%s %s ⇄ %s  %d/%d pkts  %d/%d B  %.2f/%.2f Mbit/s  retrans %d/%d  %.6f–%.6f s  %s",
+	s := fmt.Sprintf("%s %s ⇄ %s  %d/%d pkts  %d/%d B  %.2f/%.2f Mbit/s  retrans %d/%d  %.6f–%.6f s  %s",
 		c.Proto, c.A, c.B, c.PacketsAB, c.PacketsBA, c.BytesAB, c.BytesBA, ab/1e6, ba/1e6, c.RetransAB, c.RetransBA,
 		c.Start.Seconds(), c.End.Seconds(), c.Flags)
+	if c.HandshakeRTT > 0 {
+		s += "  rtt " + c.HandshakeRTT.String()
+	}
+	if c.StateA != "" || c.StateB != "" {
+		s += fmt.Sprintf("  final %s/%s", orDefault(c.StateA, "?"), orDefault(c.StateB, "?"))
+	}
+	return s
 }
 
 // hostRT is a host while the scenario runs.
@@ -140,6 +149,7 @@ type runner struct {
 	recent   [recentN]recentEntry
 	nrecent  int
 	vantages map[*stack.NIC]string
+	states   map[stack.Tuple]string // each connection end's last TCP state
 	failures []*Failure
 	sink     *capture.Recorder
 	faultN   []int
@@ -159,7 +169,7 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 	r := &runner{
 		sc: sc, hosts: map[string]*hostRT{}, hostNames: sc.HostNames(),
 		names: map[netip.Addr]string{}, buf: make([]byte, 64<<10), dec: newDecoder(),
-		vantages: map[*stack.NIC]string{},
+		vantages: map[*stack.NIC]string{}, states: map[stack.Tuple]string{},
 	}
 	for _, h := range sc.Hosts {
 		for _, p := range h.Ifaces {
@@ -403,6 +413,9 @@ func (h *hub) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note string
 
 func (h *hub) Observe(ev *stack.Event) {
 	r := (*runner)(h)
+	if ev.Kind == stack.EventState && ev.Conn.Local.IsValid() {
+		r.states[ev.Conn] = ev.To
+	}
 	if ev.Kind != stack.EventCall {
 		r.remember(recentEntry{host: ev.Host, pkt: -1, kind: ev.Kind, proto: ev.Proto, name: ev.Name, detail: ev.Detail, from: ev.From, to: ev.To})
 	}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // twoHosts is the network most tests use: a 10 ms link at 100 Mbit/s.
@@ -382,4 +383,38 @@ func FuzzRun(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+func TestConnSummary(t *testing.T) {
+	res, _ := runSrc(t, twoHosts+`programs:
+  server: |
+    l = socket(tcp); bind(l, :80); listen(l, 8); c = accept(l)
+    recv(c, all) == 10KiB; close(c)
+  client: |
+    sleep 100ms
+    s = socket(tcp); connect(s, server:80); send(s, 10KiB); close(s)
+`)
+	if len(res.Conns) != 1 {
+		t.Fatalf("conns = %v", res.Conns)
+	}
+	c := res.Conns[0]
+	if c.Proto != "tcp" || !strings.HasPrefix(c.A, "client:") || c.B != "server:80" {
+		t.Errorf("ends = %s %s %s", c.Proto, c.A, c.B)
+	}
+	if c.BytesAB != 10<<10 || c.BytesBA != 0 || c.RetransAB != 0 {
+		t.Errorf("bytes %d/%d retrans %d", c.BytesAB, c.BytesBA, c.RetransAB)
+	}
+	// 10 ms each way, plus the serialisation of two 74-byte frames at 100 Mbit/s
+	if c.HandshakeRTT < 20*time.Millisecond || c.HandshakeRTT > 21*time.Millisecond {
+		t.Errorf("handshake RTT %v", c.HandshakeRTT)
+	}
+	if c.StateA != "CLOSED" && c.StateA != "TIME_WAIT" || c.StateB != "CLOSED" {
+		t.Errorf("final states %s/%s", c.StateA, c.StateB)
+	}
+	if c.Flags != "SYN FIN" {
+		t.Errorf("flags %q", c.Flags)
+	}
+	if ab, _ := c.Throughput(); ab <= 0 {
+		t.Errorf("throughput %v", ab)
+	}
 }

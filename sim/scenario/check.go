@@ -3,10 +3,10 @@ package scenario
 import (
 	"fmt"
 	"net/netip"
-	"time"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"stacklab/stack"
 )

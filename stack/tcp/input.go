@@ -462,7 +462,7 @@ func (c *Conn) onDupAck(s *segment) {
 	c.fastRetrans++
 	why := whyFastRetransmit
 	if p.net.Tracing() {
-		why = fmt.Sprintf("%d dup ACKs → fast retransmit, cwnd %d → %d", c.dupAcks, before/c.mss, c.cc.Cwnd()/c.mss)
+		why = fmt.Sprintf("%d dup ACKs → fast retransmit, cwnd %d → %d", c.dupAcks, before/c.sendMSS(), c.cc.Cwnd()/c.sendMSS())
 	}
 	c.ccEvent(before, beforeSS, "fast retransmit")
 	if c.sackRecovery() {

@@ -13,6 +13,7 @@ type Pos struct {
 	Line, Col int
 }
 
+// String writes "file:line:col", or the file alone without a line.
 func (p Pos) String() string {
 	if p.Line == 0 {
 		return p.File
@@ -28,6 +29,7 @@ type Error struct {
 	Msg  string
 }
 
+// Error writes "file:line:col: field.path: message".
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Pos.String())
@@ -43,6 +45,7 @@ func (e *Error) Error() string {
 // ErrorList is every problem [Load] found, in file order.
 type ErrorList []*Error
 
+// Error writes one problem a line.
 func (l ErrorList) Error() string {
 	var b strings.Builder
 	for i, e := range l {

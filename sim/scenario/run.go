@@ -60,6 +60,8 @@ type Failure struct {
 // FieldDiff is one field of a failed expectation: wanted and got.
 type FieldDiff struct{ Field, Want, Got string }
 
+// String formats the failure for a terminal: file:line, the expectation,
+// the message, the fields expected and found, and the last events.
 func (f *Failure) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s:%d: expectation failed: %s\n", f.Pos.File, f.Pos.Line, f.What)
@@ -108,6 +110,7 @@ func (c ConnSummary) Throughput() (ab, ba float64) {
 	return float64(c.BytesAB) * 8 / d, float64(c.BytesBA) * 8 / d
 }
 
+// String formats the summary on one line, A→B figures before B→A.
 func (c ConnSummary) String() string {
 	ab, ba := c.Throughput()
 	s := fmt.Sprintf("%s %s ⇄ %s  %d/%d pkts  %d/%d B  %.2f/%.2f Mbit/s  retrans %d/%d  %.6f–%.6f s  %s",
@@ -390,6 +393,8 @@ func (r *runner) failAt(pos Pos, what, msg string, diffs []fieldDiff) {
 // to the sink (trace and captures).
 type hub runner
 
+// Frame records a summary of the frame for the packet expectations and
+// passes it on to the recorder.
 func (h *hub) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note string) {
 	r := (*runner)(h)
 	r.pkts = append(r.pkts, pktSummary{})
@@ -411,6 +416,8 @@ func (h *hub) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note string
 	r.sink.Frame(nic, dir, pkt, note)
 }
 
+// Observe keeps state changes for the connection summary and the event
+// for a failure's context, and passes it on to the recorder.
 func (h *hub) Observe(ev *stack.Event) {
 	r := (*runner)(h)
 	if ev.Kind == stack.EventState && ev.Conn.Local.IsValid() {

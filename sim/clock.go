@@ -20,7 +20,8 @@ import (
 type Clock struct {
 	mu    sync.Mutex
 	start time.Time
-	now   int64 // nanoseconds since start
+	now   int64     // nanoseconds since start
+	nowT  time.Time // start + now, kept so that Now costs no arithmetic
 	seq   uint64
 	heap  []*Timer
 }
@@ -29,15 +30,21 @@ var _ core.Clock = (*Clock)(nil)
 
 // NewClock returns a virtual clock that reads start until it is advanced.
 func NewClock(start time.Time) *Clock {
-	return &Clock{start: start}
+	return &Clock{start: start, nowT: start}
+}
+
+// setNow moves the clock to n nanoseconds since start; c.mu is held.
+func (c *Clock) setNow(n int64) {
+	c.now = n
+	c.nowT = c.start.Add(time.Duration(n))
 }
 
 // Now returns the current virtual time.
 func (c *Clock) Now() time.Time {
 	c.mu.Lock()
-	n := c.now
+	t := c.nowT
 	c.mu.Unlock()
-	return c.start.Add(time.Duration(n))
+	return t
 }
 
 // Elapsed returns the virtual time elapsed since the clock's start.
@@ -109,7 +116,7 @@ func (c *Clock) RunUntil(t time.Time) {
 		f := c.popLocked(limit)
 		if f == nil {
 			if limit > c.now {
-				c.now = limit
+				c.setNow(limit)
 			}
 			c.mu.Unlock()
 			return
@@ -159,7 +166,7 @@ func (c *Clock) popLocked(limit int64) func() {
 	}
 	c.removeLocked(0)
 	if t.when > c.now {
-		c.now = t.when
+		c.setNow(t.when)
 	}
 	return t.f
 }

@@ -81,11 +81,31 @@ func (r *ring) release(p *Proto) {
 
 const maxPooled = 64 // buffers kept per size
 
+// bufPool holds free buffers of one size. A Proto keeps a few, one per
+// buffer size in use (usually one or two), in a slice searched linearly:
+// cheaper than a map on this path.
+type bufPool struct {
+	size int
+	free [][]byte
+}
+
+func (p *Proto) poolFor(size int) *bufPool {
+	for i := range p.pool {
+		if p.pool[i].size == size {
+			return &p.pool[i]
+		}
+	}
+	p.pool = append(p.pool, bufPool{size: size})
+	return &p.pool[len(p.pool)-1]
+}
+
 // getBuf returns a buffer of exactly size bytes, from the pool if any.
 func (p *Proto) getBuf(size int) []byte {
-	if l := p.pool[size]; len(l) > 0 {
-		b := l[len(l)-1]
-		p.pool[size] = l[:len(l)-1]
+	bp := p.poolFor(size)
+	if n := len(bp.free); n > 0 {
+		b := bp.free[n-1]
+		bp.free[n-1] = nil
+		bp.free = bp.free[:n-1]
 		return b
 	}
 	return make([]byte, size)
@@ -93,8 +113,8 @@ func (p *Proto) getBuf(size int) []byte {
 
 // putBuf returns a buffer to the pool.
 func (p *Proto) putBuf(b []byte) {
-	l := p.pool[len(b)]
-	if len(l) < maxPooled {
-		p.pool[len(b)] = append(l, b)
+	bp := p.poolFor(len(b))
+	if len(bp.free) < maxPooled {
+		bp.free = append(bp.free, b)
 	}
 }

@@ -82,7 +82,7 @@ type Proto struct {
 	secret  [16]byte  // RFC 6528 F() key
 	epoch   time.Time // origin of timestamp clocks
 	scratch []byte    // one outbound segment is built here
-	pool    map[int][][]byte
+	pool    []bufPool
 
 	challengeCount int
 	challengeStart time.Time
@@ -102,7 +102,6 @@ func New(net Net, cfg Config) *Proto {
 		listens: map[netip.AddrPort]*Listener{},
 		epoch:   net.Now(),
 		scratch: make([]byte, 65535+maxOptionLen+headerLen),
-		pool:    map[int][][]byte{},
 	}
 	r := net.Rand()
 	binary.LittleEndian.PutUint64(p.secret[:], r.Uint64())

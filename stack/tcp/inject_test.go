@@ -442,3 +442,23 @@ func TestInjectDataAfterClose(t *testing.T) {
 		t.Fatalf("%v %v", r, c.State())
 	}
 }
+
+func TestInjectRSTInSynReceived(t *testing.T) {
+	j := newInj(t, Config{})
+	l, _ := j.h.p.Listen(j.me, 4, nil)
+	j.send(segSpec{seq: peerISN, flags: flagSYN, wnd: 1000})
+	j.next()
+	// Not at RCV.NXT: challenge ACK; exact: the child goes, the listener stays.
+	j.send(segSpec{seq: peerISN + 10, flags: flagRST})
+	j.next()
+	j.send(segSpec{seq: peerISN + 1, flags: flagRST})
+	j.none()
+	if syn, acc := l.QueueLens(); syn != 0 || acc != 0 || j.h.p.NumConns() != 0 {
+		t.Fatalf("queues %d %d, %d conns", syn, acc, j.h.p.NumConns())
+	}
+	// The listener still answers.
+	j.send(segSpec{seq: peerISN + 5000, flags: flagSYN, wnd: 1000})
+	if s := j.next(); s.flags != flagSYN|flagACK {
+		t.Fatalf("%v", s)
+	}
+}

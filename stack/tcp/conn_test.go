@@ -284,3 +284,47 @@ func TestAbortAndUnreadData(t *testing.T) {
 		t.Fatalf("%+v %+v", sv.p.Counters(), cl.p.Counters())
 	}
 }
+
+func TestPollAndPartialWrite(t *testing.T) {
+	w, cl, sv := pair(Config{})
+	c, s, _ := dial(t, w, cl, sv, &SockOpts{SendBuffer: 10_000, RecvBuffer: 4096})
+	if c.Poll() != EventOut {
+		t.Fatalf("idle poll %v", c.Poll())
+	}
+	n, err := c.Write(make([]byte, 50_000))
+	if n != 10_000 || err != nil {
+		t.Fatalf("write %d %v", n, err)
+	}
+	if _, err := c.Write([]byte("x")); !errors.Is(err, syscall.EAGAIN) {
+		t.Fatalf("full buffer: %v", err)
+	}
+	if c.Poll()&EventOut != 0 {
+		t.Fatalf("poll %v with a full buffer", c.Poll())
+	}
+	notified := 0
+	c.SetNotify(func() { notified++ })
+	w.clk.advance(100 * time.Millisecond)
+	if c.Poll()&EventOut == 0 || notified == 0 {
+		t.Fatalf("poll %v, %d notifications after ACKs", c.Poll(), notified)
+	}
+	if s.Poll()&EventIn == 0 {
+		t.Fatalf("server poll %v", s.Poll())
+	}
+	// CloseRead: buffered and later data is discarded, Read says EOF.
+	s.CloseRead()
+	if _, err := s.Read(make([]byte, 10)); err != io.EOF {
+		t.Fatalf("read after CloseRead: %v", err)
+	}
+	w.clk.advance(time.Second)
+	if c.sndUna != c.sndMax || c.sndBuf.n != 0 {
+		t.Fatalf("data not consumed after CloseRead: %d queued", c.sndBuf.n)
+	}
+	// Both directions shut: hang-up.
+	c.CloseWrite()
+	w.clk.advance(100 * time.Millisecond)
+	s.CloseWrite()
+	w.clk.advance(100 * time.Millisecond)
+	if c.Poll()&EventHup == 0 {
+		t.Fatalf("poll %v after FIN both ways", c.Poll())
+	}
+}

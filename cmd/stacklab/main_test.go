@@ -55,6 +55,9 @@ func TestCLI(t *testing.T) {
 		wantOutDir bool
 	}{
 		{name: "list", args: []string{"list"}, stdout: []string{"handshake", "refused", "udp-echo", "ping", "lossy-transfer", "Three-way handshake"}},
+		{name: "show", args: []string{"show", "refused"}, stdout: []string{"name: refused", "connect(s, server:81) -> ECONNREFUSED"}},
+		{name: "show unknown", args: []string{"show", "refsued"}, code: 2, stderr: []string{`did you mean "refused"?`}},
+		{name: "run quiet", args: []string{"run", "refused", "-q", "-o", t.TempDir()}, stdout: []string{"connections:"}, notStdout: "[SYN]", stderr: []string{"every expectation held"}},
 		{name: "version", args: []string{"version"}, stdout: []string{"stacklab v"}},
 		{name: "run handshake", args: []string{"run", "handshake", "-o", out}, stdout: []string{"[SYN]", "[SYN, ACK]", "connect(3, 10.0.0.2:80) → blocks", "connections:"},
 			stderr: []string{"every expectation held", "client-eth0.pcapng"}, wantOutDir: true},
@@ -141,7 +144,7 @@ func TestRunStdinAndCheck(t *testing.T) {
 
 func TestRegisteredCommands(t *testing.T) {
 	root := newRoot(&Streams{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &bytes.Buffer{}})
-	for _, name := range []string{"run", "list", "trace", "version"} {
+	for _, name := range []string{"run", "list", "show", "trace", "version"} {
 		if c, _, err := root.Find([]string{name}); err != nil || c.Name() != name {
 			t.Errorf("command %q not registered", name)
 		}

@@ -26,6 +26,7 @@ type runOptions struct {
 	Summary bool
 	Ladder  bool
 	Check   bool
+	Quiet   bool
 }
 
 func newRunCmd(s *Streams) *cobra.Command {
@@ -50,6 +51,7 @@ stderr), 2 for bad input. The file format is in sim/scenario/FORMAT.md.`,
 	cmd.Flags().Uint64Var(&o.Seed, "seed", 0, "seed for every random choice (default: the scenario's)")
 	cmd.Flags().BoolVar(&o.Summary, "summary", true, "print connections and counters after a text trace")
 	cmd.Flags().BoolVar(&o.Check, "check", false, "only load and check the scenario; run nothing")
+	cmd.Flags().BoolVarP(&o.Quiet, "quiet", "q", false, "no trace: only the summary and the outcome")
 	cmd.Flags().BoolVar(&o.Ladder, "ladder", false, "also draw ladder diagrams into the output directory (ladder.txt, .mmd, .svg)")
 	return cmd
 }
@@ -104,6 +106,9 @@ func runRun(o *runOptions, s *Streams) error {
 		return nil
 	}
 	ro := scenario.RunOptions{OutDir: o.OutDir, Trace: s.Out, Format: o.Format, Version: version, Ladder: o.Ladder}
+	if o.Quiet {
+		ro.Trace = nil
+	}
 	if o.SeedSet {
 		ro.Seed = &o.Seed
 	}

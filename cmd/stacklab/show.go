@@ -1,0 +1,25 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"stacklab/scenarios"
+)
+
+func init() { registerCommand(newShowCmd) }
+
+func newShowCmd(s *Streams) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show NAME",
+		Short: "Print a built-in scenario's file, to read or to start a new one from",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			src, err := scenarios.Source(args[0])
+			if err != nil {
+				return badInput(err)
+			}
+			_, err = s.Out.Write(src)
+			return err
+		},
+	}
+}

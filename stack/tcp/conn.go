@@ -52,7 +52,7 @@ type Conn struct {
 	// Receive sequence space. rcvAdv is the right edge advertised.
 	irs, rcvNxt, rcvAdv seqnum.Value
 	rcvBuf              ring
-	ooo                 [maxOOO]oooRange
+	ooo                 *[maxOOO]oooRange // allocated on the first out-of-order segment
 	nooo                int
 	oooStamp            uint32
 	finRcvd             bool // FIN processed

@@ -57,7 +57,7 @@
 // scratch buffer per Proto, send and receive data live in ring buffers
 // taken from a per-Proto pool when data arrives and returned when they
 // empty, and each connection creates its timers once and then re-arms
-// them. An idle established connection holds no buffers (about 1.6 KB in
+// them. An idle established connection holds no buffers (about 1.3 KB in
 // all). See BenchmarkBulk and BenchmarkConnSetup.
 //
 // # Tests

@@ -610,6 +610,9 @@ func (c *Conn) addOOO(seq seqnum.Value, data []byte) bool {
 		return false
 	}
 	c.oooStamp++
+	if c.ooo == nil {
+		c.ooo = new([maxOOO]oooRange)
+	}
 	c.rcvBuf.writeAt(c.p, c.rcvBufSize, c.rcvBuf.n+int(c.rcvNxt.Size(seq)), data)
 	c.nooo = copy(c.ooo[:], out[:n])
 	return true

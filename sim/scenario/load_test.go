@@ -135,6 +135,26 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte("hosts:\n  a: {addr: 10.0.0.1/24}\nprograms:\n  a: \"repeat 3 { sleep 1s }\"\n"))
 	f.Add([]byte("hosts: [a, b\n"))
 	f.Add([]byte("{}"))
+	f.Add([]byte(`hosts:
+  a: {addr: 10.0.1.1/24, gateway: 10.0.1.254, apps: [echo_server(:7)]}
+  b: {addr: 10.0.2.1/24, gateway: 10.0.2.254, routes: [{dst: 10.0.3.0/24, via: 10.0.2.254}]}
+routers:
+  r: {addrs: [10.0.1.254/24, 10.0.2.254/24]}
+links:
+  - {ends: [a, r], delay: 1ms, firewall: {inside: a, tcp_idle: 30s}}
+  - {ends: [r, b], rate: 1Mbit, queue: 10, forward: {loss: 1%, burst_loss: {p: 0.1, r: 0.5}}}
+events:
+  - {at: 1s, link: a-r, state: down}
+  - {at: 2s, crash: b}
+  - {at: 3s, inject: "a > b:80 [R] seq 5"}
+faults:
+  - drop 2nd a > b [P.] on r-b
+  - corrupt 1st b > a [*] at 40 on a-r
+expect:
+  - on r:eth1: count a > b [S] == 1
+  - "at 2s: a fd 3 cwnd >= 1"
+outputs: {combined: true, ladder: true}
+`))
 	f.Add([]byte("- a\n- b\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		sc, err := Load("fuzz.yaml", src)

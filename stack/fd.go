@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"stacklab/stack/tcp"
+	"stacklab/stack/tcp/cc"
 	"stacklab/stack/wire"
 )
 
@@ -585,6 +586,10 @@ func (s *Stack) SetCongestion(fd int, name string) error {
 	sk, err := s.lookup(fd)
 	if err != nil {
 		return opError("setsockopt", 0, netip.AddrPort{}, netip.AddrPort{}, err)
+	}
+	if _, err := cc.New(name, 1460); err != nil {
+		// The name is checked now, not at connect, as Linux does.
+		return opError("setsockopt", sk.typ, sk.local, netip.AddrPort{}, syscall.ENOENT)
 	}
 	sk.opts.Congestion = name
 	if sk.conn != nil {

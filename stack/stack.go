@@ -59,6 +59,7 @@ type TCPOptions struct {
 	KeepIdle       time.Duration // default 2h
 	KeepInterval   time.Duration // default 75s
 	KeepCount      int           // default 9
+	SynBacklog     int           // each listener's SYN queue bound, default 256
 }
 
 // NICConfig describes a network interface to add with [Stack.AddNIC].

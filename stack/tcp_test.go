@@ -186,3 +186,14 @@ func TestNetConn(t *testing.T) {
 	})
 	_ = runtime.NumGoroutine
 }
+
+func TestSetCongestionChecksTheName(t *testing.T) {
+	p := newPair(t, stack.LinkEthernet, 1500)
+	fd, _ := p.a.Socket(stack.SockStream)
+	if err := p.a.SetCongestion(fd, "cubic"); err != nil {
+		t.Fatalf("cubic: %v", err)
+	}
+	if err := p.a.SetCongestion(fd, "vegas"); !errors.Is(err, syscall.ENOENT) {
+		t.Fatalf("unknown controller: %v, want ENOENT", err)
+	}
+}

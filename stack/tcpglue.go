@@ -68,6 +68,7 @@ func tcpConfig(o TCPOptions) tcp.Config {
 		KeepIdle:       o.KeepIdle,
 		KeepInterval:   o.KeepInterval,
 		KeepCount:      o.KeepCount,
+		SynBacklog:     o.SynBacklog,
 	}
 }
 

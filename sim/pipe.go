@@ -119,6 +119,11 @@ const (
 
 var classCap = [numClasses]int{2048, 16 << 10, 65535 + 64}
 
+// classSlab is how many buffers of a class one allocation makes when the
+// free list is empty, so that a window growing in a bulk transfer costs a
+// few allocations rather than one per frame in flight.
+var classSlab = [numClasses]int{32, 4, 1}
+
 func sizeClass(n int) int {
 	for c, max := range classCap {
 		if n <= max {
@@ -520,7 +525,17 @@ func (p *Pipe) get(n int) []byte {
 			return b[:n]
 		}
 	}
-	return make([]byte, n, max(n, classCap[c]))
+	size := classCap[c]
+	if n > size || len(p.free[c])+classSlab[c] > maxFreeBuffers {
+		return make([]byte, n, max(n, size))
+	}
+	// One slab: the first buffer is returned, the others go to the free
+	// list. Each has its own capacity, so none can grow into the next.
+	slab := make([]byte, size*classSlab[c])
+	for i := classSlab[c] - 1; i > 0; i-- {
+		p.free[c] = append(p.free[c], slab[i*size:i*size:(i+1)*size])
+	}
+	return slab[:n:size]
 }
 
 func (p *Pipe) put(b []byte) {

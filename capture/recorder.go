@@ -115,7 +115,11 @@ type pending struct {
 	time time.Time
 	note string
 	drop string
-	data []byte
+	data []byte // the frame: own or begun (a view into the file's buffer)
+	own  []byte // the buffer data uses when it is not begun
+	// begun says the frame is already in its vantage file's buffer,
+	// waiting for its comments (pcapng.Writer.Begin).
+	begun bool
 }
 
 // New returns a Recorder. It creates Dir if needed.
@@ -135,7 +139,7 @@ func New(opts Options) (*Recorder, error) {
 		Format: opts.Format, Start: opts.Start, Names: opts.Names, Checksums: opts.VerifyChecksums,
 	})
 	r.names = nameRecords(opts.Names)
-	r.pend.data = make([]byte, 0, 2048)
+	r.pend.own = make([]byte, 0, 2048)
 	return r, nil
 }
 
@@ -175,7 +179,32 @@ func (r *Recorder) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note s
 	}
 	p := &r.pend
 	p.ok, p.v, p.dir, p.id, p.time, p.note, p.drop = true, v, dir, pkt.ID, now, note, ""
-	p.data = append(p.data[:0], pkt.Data...)
+	p.begun = false
+	if o := v.file; o != nil && !o.dead && (r.opts.SnapLen <= 0 || len(pkt.Data) <= r.opts.SnapLen) {
+		// One copy, straight into the file's buffer; the comments follow
+		// at release.
+		data, err := o.w.Begin(&pcapng.Packet{Time: now, Data: pkt.Data, ID: pkt.ID, Dir: pcapDir(dir)})
+		if err == nil {
+			p.data, p.begun = data, true
+			return
+		}
+		r.fail(o, err)
+	}
+	p.own = append(p.own[:0], pkt.Data...)
+	p.data = p.own
+}
+
+func pcapDir(d stack.Dir) pcapng.Direction {
+	if d == stack.DirOut {
+		return pcapng.DirOutbound
+	}
+	return pcapng.DirInbound
+}
+
+// fail records a write error on o; later frames skip the file.
+func (r *Recorder) fail(o *output, err error) {
+	o.dead = true
+	r.errs = append(r.errs, fmt.Errorf("capture: writing %s: %w", o.path, err))
 }
 
 // Observe records a stack event; it implements [core.Observer].
@@ -244,19 +273,20 @@ func (r *Recorder) release() {
 	if v.file == nil && r.combined == nil && r.opts.Combined == "" {
 		return
 	}
-	pkt := pcapng.Packet{Time: p.time, Data: p.data, ID: p.id, Dir: pcapng.DirInbound}
+	pkt := pcapng.Packet{Time: p.time, Data: p.data, ID: p.id, Dir: pcapDir(p.dir)}
 	if snap := r.opts.SnapLen; snap > 0 && len(p.data) > snap {
 		pkt.Data, pkt.OrigLen = p.data[:snap], len(p.data)
-	}
-	if p.dir == stack.DirOut {
-		pkt.Dir = pcapng.DirOutbound
 	}
 	r.comments[0], r.comments[1] = p.note, ""
 	if p.drop != "" {
 		r.comments[1] = "dropped: " + p.drop
 	}
 	pkt.Comments = r.comments[:]
-	if v.file != nil {
+	if p.begun {
+		if err := v.file.w.Commit(pkt.Comments); err != nil && !v.file.dead {
+			r.fail(v.file, err)
+		}
+	} else if v.file != nil {
 		r.writePacket(v.file, &pkt)
 	}
 	if r.opts.Combined != "" {
@@ -269,8 +299,7 @@ func (r *Recorder) writePacket(o *output, pkt *pcapng.Packet) {
 		return
 	}
 	if err := o.w.WritePacket(pkt); err != nil {
-		o.dead = true
-		r.errs = append(r.errs, fmt.Errorf("capture: writing %s: %w", o.path, err))
+		r.fail(o, err)
 	}
 }
 

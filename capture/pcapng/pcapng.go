@@ -25,7 +25,8 @@ const (
 	nrbRecordIPv4        = 1
 	epbHeaderLen         = 28 // block type … original length
 	maxOptionValueLen    = 0xffff
-	bufferSize           = 64 << 10
+	bufferSize           = 64 << 10 // blocks this package writes
+	headerBufferSize     = 4096     // bw: the SHB and IDBs pcapgo writes
 	maxCommentsPerPacket = 8
 )
 
@@ -99,19 +100,28 @@ var ErrClosed = errors.New("pcapng: write to a closed writer")
 // Writer writes a pcapng file with one section. Blocks are buffered;
 // call [Writer.Flush] or [Writer.Close] to write them out.
 type Writer struct {
-	bw     *bufio.Writer
+	bw     *bufio.Writer // shared with ng, which writes the SHB and IDBs
 	ng     *pcapgo.NgWriter
 	nintf  int
 	err    error // first write error; later writes are refused
 	closed bool
-	hdr    [epbHeaderLen]byte
-	opt    [16]byte
-	tail   []byte // scratch for the end of an enhanced packet block
+	// buf holds the blocks written by this package that bw has not
+	// received yet: a packet's header, data and options are assembled
+	// here in place, so the data is copied once.
+	buf []byte
+	// open is the offset in buf of the block begun by [Writer.Begin] and
+	// not yet finished by [Writer.Commit], or -1; openDir and openID are
+	// its options.
+	open    int
+	openDir Direction
+	openID  uint64
+	hdr     [epbHeaderLen]byte
+	opt     [16]byte
 }
 
-// maxTailKeep bounds the scratch buffer kept between packets; a packet
-// with longer comments gets a buffer of its own.
-const maxTailKeep = 4096
+// tailRoom is the room Begin keeps free in the buffer beyond the data,
+// for the options Commit appends; longer comments make the buffer grow.
+const tailRoom = 4096
 
 func appendOptHeader(b []byte, code uint16, n int) []byte {
 	b = binary.LittleEndian.AppendUint16(b, code)
@@ -124,14 +134,14 @@ func NewWriter(w io.Writer, s Section, first Interface) (*Writer, error) {
 	// pcapgo wraps w in bufio.NewWriter, which returns a *bufio.Writer
 	// unchanged when it is big enough: the NgWriter and this package then
 	// share one buffer, and blocks keep their order.
-	bw := bufio.NewWriterSize(w, bufferSize)
+	bw := bufio.NewWriterSize(w, headerBufferSize)
 	ng, err := pcapgo.NewNgWriterInterface(bw, ngInterface(first), pcapgo.NgWriterOptions{
 		SectionInfo: pcapgo.NgSectionInfo{Application: s.Application, Comment: s.Comment},
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &Writer{bw: bw, ng: ng, nintf: 1, tail: make([]byte, 0, 512)}, nil
+	return &Writer{bw: bw, ng: ng, nintf: 1, buf: make([]byte, 0, bufferSize), open: -1}, nil
 }
 
 func ngInterface(i Interface) pcapgo.NgInterface {
@@ -148,6 +158,11 @@ func ngInterface(i Interface) pcapgo.NgInterface {
 func (w *Writer) AddInterface(i Interface) (int, error) {
 	if err := w.usable(); err != nil {
 		return 0, err
+	}
+	w.commitOpen()
+	w.spill() // the blocks before it go first
+	if w.err != nil {
+		return 0, w.err
 	}
 	id, err := w.ng.AddInterface(ngInterface(i))
 	if err != nil {
@@ -171,24 +186,73 @@ func (w *Writer) usable() error {
 // WritePacket writes one enhanced packet block (pcapng §4.3). It
 // allocates nothing.
 func (w *Writer) WritePacket(p *Packet) error {
+	if _, err := w.Begin(p); err != nil {
+		return err
+	}
+	return w.Commit(p.Comments)
+}
+
+// Begin starts an enhanced packet block for p (pcapng §4.3): it copies
+// the block header and p.Data into the writer's buffer and returns that
+// copy of the data, which stays valid and unchanged until the block is
+// finished by [Writer.Commit]. p.Comments is ignored: Commit takes the
+// comments, so that a caller can decide them after looking at the data.
+// A block begun and not committed is committed without comments by the
+// next Begin, AddInterface, Flush or Close. It allocates nothing.
+func (w *Writer) Begin(p *Packet) ([]byte, error) {
+	if err := w.usable(); err != nil {
+		return nil, err
+	}
+	w.commitOpen()
+	if p.Interface < 0 || p.Interface >= w.nintf {
+		return nil, errors.New("pcapng: packet for an interface that was never added")
+	}
+	if uint64(len(p.Data)) > 0xffffffff-1024 || uint64(p.OrigLen) > 0xffffffff {
+		return nil, errors.New("pcapng: packet too large")
+	}
+	dataLen := pad4(len(p.Data))
+	if len(w.buf)+epbHeaderLen+dataLen+tailRoom > cap(w.buf) {
+		w.spill()
+		if w.err != nil {
+			return nil, w.err
+		}
+	}
+	ts := uint64(p.Time.UnixNano())
+	orig := max(p.OrigLen, len(p.Data))
+	le := binary.LittleEndian
+	off := len(w.buf)
+	b := le.AppendUint32(w.buf, blockEnhancedPacket)
+	b = le.AppendUint32(b, 0) // block total length, set by Commit
+	b = le.AppendUint32(b, uint32(p.Interface))
+	b = le.AppendUint32(b, uint32(ts>>32))
+	b = le.AppendUint32(b, uint32(ts))
+	b = le.AppendUint32(b, uint32(len(p.Data)))
+	b = le.AppendUint32(b, uint32(orig))
+	b = append(b, p.Data...)
+	b = append(b, zeros[:dataLen-len(p.Data)]...)
+	w.buf = b
+	w.open, w.openDir, w.openID = off, p.Dir, p.ID
+	return b[off+epbHeaderLen : off+epbHeaderLen+len(p.Data) : off+epbHeaderLen+len(p.Data)], nil
+}
+
+// Commit finishes the block begun by [Writer.Begin] with comments as
+// opt_comment options, in order: empty ones are skipped, at most 8 are
+// written, and each is cut to 65535 bytes at a rune boundary. It
+// allocates nothing unless the comments are longer than 4 KiB.
+func (w *Writer) Commit(comments []string) error {
 	if err := w.usable(); err != nil {
 		return err
 	}
-	if p.Interface < 0 || p.Interface >= w.nintf {
-		return errors.New("pcapng: packet for an interface that was never added")
+	if w.open < 0 {
+		return errors.New("pcapng: Commit without Begin")
 	}
-	if uint64(len(p.Data)) > 0xffffffff-1024 || uint64(p.OrigLen) > 0xffffffff {
-		return errors.New("pcapng: packet too large")
-	}
-	optLen := 0
-	if p.Dir != DirUnknown {
-		optLen += 4 + 4
-	}
-	if p.ID != 0 {
-		optLen += 4 + 8
-	}
+	off := w.open
+	w.open = -1
+	le := binary.LittleEndian
+	t := w.buf
+	start := len(t)
 	nc := 0
-	for _, c := range p.Comments {
+	for _, c := range comments {
 		if c == "" {
 			continue
 		}
@@ -196,64 +260,49 @@ func (w *Writer) WritePacket(p *Packet) error {
 			break
 		}
 		nc++
-		optLen += 4 + pad4(len(cutComment(c)))
+		c = cutComment(c)
+		t = appendOptHeader(t, optComment, len(c))
+		t = append(t, c...)
+		t = append(t, zeros[:pad4(len(c))-len(c)]...)
 	}
-	if optLen > 0 {
-		optLen += 4 // opt_endofopt
-	}
-	dataLen := pad4(len(p.Data))
-	total := epbHeaderLen + dataLen + optLen + 4
-
-	ts := uint64(p.Time.UnixNano())
-	h := w.hdr[:]
-	le := binary.LittleEndian
-	le.PutUint32(h[0:], blockEnhancedPacket)
-	le.PutUint32(h[4:], uint32(total))
-	le.PutUint32(h[8:], uint32(p.Interface))
-	le.PutUint32(h[12:], uint32(ts>>32))
-	le.PutUint32(h[16:], uint32(ts))
-	orig := max(p.OrigLen, len(p.Data))
-	le.PutUint32(h[20:], uint32(len(p.Data)))
-	le.PutUint32(h[24:], uint32(orig))
-	w.write(h)
-	w.write(p.Data)
-	// The rest of the block (padding, options, trailer) goes out in one
-	// write, assembled in a reused buffer.
-	t := w.tail[:0]
-	t = append(t, zeros[:dataLen-len(p.Data)]...)
-	if nc > 0 {
-		nc = 0
-		for _, c := range p.Comments {
-			if c == "" {
-				continue
-			}
-			if nc == maxCommentsPerPacket {
-				break
-			}
-			nc++
-			c = cutComment(c)
-			t = appendOptHeader(t, optComment, len(c))
-			t = append(t, c...)
-			t = append(t, zeros[:pad4(len(c))-len(c)]...)
-		}
-	}
-	if p.Dir != DirUnknown {
+	if w.openDir != DirUnknown {
 		t = appendOptHeader(t, optEPBFlags, 4)
-		t = le.AppendUint32(t, uint32(p.Dir))
+		t = le.AppendUint32(t, uint32(w.openDir))
 	}
-	if p.ID != 0 {
+	if w.openID != 0 {
 		t = appendOptHeader(t, optEPBPacketID, 8)
-		t = le.AppendUint64(t, p.ID)
+		t = le.AppendUint64(t, w.openID)
 	}
-	if optLen > 0 {
+	if len(t) > start {
 		t = appendOptHeader(t, optEndOfOpt, 0)
 	}
+	total := len(t) + 4 - off
 	t = le.AppendUint32(t, uint32(total))
-	w.write(t)
-	if cap(t) <= maxTailKeep {
-		w.tail = t[:0]
-	}
+	le.PutUint32(t[off+4:], uint32(total))
+	w.buf = t
 	return w.err
+}
+
+// commitOpen finishes a block left open by Begin, without comments.
+func (w *Writer) commitOpen() {
+	if w.open >= 0 {
+		w.Commit(nil)
+	}
+}
+
+// spill hands the buffered blocks to bw, which writes them through when
+// they fill its buffer (without copying them when it is empty).
+func (w *Writer) spill() {
+	if len(w.buf) == 0 {
+		return
+	}
+	if w.err == nil {
+		_, w.err = w.bw.Write(w.buf)
+	}
+	w.buf = w.buf[:0]
+	if cap(w.buf) > 2*bufferSize {
+		w.buf = make([]byte, 0, bufferSize) // a huge packet grew it
+	}
 }
 
 // WriteNames writes a name resolution block (pcapng §4.5) with one
@@ -274,6 +323,8 @@ func (w *Writer) WriteNames(records []NameRecord) error {
 	}
 	body += 4 // nrb_record_end
 	total := 8 + body + 4
+	w.commitOpen()
+	w.spill() // the blocks before it go first
 	le := binary.LittleEndian
 	le.PutUint32(w.hdr[0:], blockNameResolution)
 	le.PutUint32(w.hdr[4:], uint32(total))
@@ -374,6 +425,8 @@ func (w *Writer) Flush() error {
 	if w.closed {
 		return ErrClosed
 	}
+	w.commitOpen()
+	w.spill()
 	if w.err != nil {
 		// Keep what was written: flush anyway, report the first error.
 		w.bw.Flush()

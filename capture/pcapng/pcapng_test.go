@@ -164,11 +164,11 @@ func TestWriteErrorIsReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	var first error
-	for i := 0; i < 2000 && first == nil; i++ {
+	for i := 0; i < 100000 && first == nil; i++ {
 		first = w.WritePacket(&Packet{Data: syn, ID: 1})
 	}
 	if first == nil {
-		t.Fatal("no error after writing 100 KB into a 200-byte writer")
+		t.Fatal("no error after writing 5 MB into a 200-byte writer")
 	}
 	if err := w.Close(); err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Errorf("Close = %v, want the disk full error", err)
@@ -196,5 +196,63 @@ func BenchmarkWritePacket(b *testing.B) {
 	for b.Loop() {
 		p.ID++
 		_ = w.WritePacket(&p)
+	}
+}
+
+// TestBeginCommit checks that a block written in two steps is the block
+// WritePacket writes, that Begin returns the buffered copy of the data,
+// and that a block left open is finished by Flush.
+func TestBeginCommit(t *testing.T) {
+	newW := func(b *bytes.Buffer) *Writer {
+		w, err := NewWriter(b, Section{}, Interface{Name: "a:b", LinkType: layers.LinkTypeEthernet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	p := Packet{Time: time.Unix(5, 6), Data: syn[:51], Dir: DirInbound, ID: 12, Comments: []string{"send", "dropped: x"}}
+	var one, two bytes.Buffer
+	w1 := newW(&one)
+	if err := w1.WritePacket(&p); err != nil {
+		t.Fatal(err)
+	}
+	w1.Close()
+	w2 := newW(&two)
+	data, err := w2.Begin(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(data, p.Data) {
+		t.Errorf("Begin returned % x, want % x", data, p.Data)
+	}
+	if err := w2.Commit(p.Comments); err != nil {
+		t.Fatal(err)
+	}
+	w2.Close()
+	if !bytes.Equal(one.Bytes(), two.Bytes()) {
+		t.Errorf("Begin+Commit wrote\n% x\nWritePacket wrote\n% x", two.Bytes(), one.Bytes())
+	}
+	if err := w2.Commit(nil); err == nil {
+		t.Error("Commit after Close succeeded")
+	}
+
+	// Left open: Flush finishes it without comments.
+	var three, four bytes.Buffer
+	noComments := p
+	noComments.Comments = nil
+	w3 := newW(&three)
+	w3.WritePacket(&noComments)
+	w3.Close()
+	w4 := newW(&four)
+	if _, err := w4.Begin(&p); err != nil {
+		t.Fatal(err)
+	}
+	w4.Close()
+	if !bytes.Equal(three.Bytes(), four.Bytes()) {
+		t.Errorf("open block flushed as\n% x\nwant\n% x", four.Bytes(), three.Bytes())
+	}
+	w5 := newW(&four)
+	if err := w5.Commit(nil); err == nil {
+		t.Error("Commit without Begin succeeded")
 	}
 }

@@ -230,9 +230,42 @@ func (t *task) sleep(d time.Duration) {
 }
 
 // emit reports a socket call to the trace.
-func (t *task) emit(fd int, proto, name, detail string) {
+//
+// text is the whole call as strace shows it, "connect(3, 10.0.0.2:80) →
+// blocks"; the event carries the call's name and, as its detail, the
+// arguments and result without the parentheses ("3, 10.0.0.2:80 →
+// blocks"), as core.Event documents.
+func (t *task) emit(fd int, proto, _, text string) {
+	name, detail := splitCall(text)
 	t.h.st.Emit(stack.Event{Kind: stack.EventCall, FD: fd, Proto: proto, Name: name, Detail: detail})
-	t.r.note(t.h.h.Name, detail)
+	t.r.note(t.h.h.Name, text)
+}
+
+// splitCall splits "name(args) → result" into the name and "args →
+// result", skipping parentheses inside quoted strings. Text of another
+// shape is returned whole as the detail.
+func splitCall(text string) (name, detail string) {
+	open := strings.IndexByte(text, '(')
+	if open <= 0 {
+		return "", text
+	}
+	quoted, depth := false, 0
+	for i := open + 1; i < len(text); i++ {
+		switch c := text[i]; {
+		case quoted && c == '\\':
+			i++
+		case c == '"':
+			quoted = !quoted
+		case quoted:
+		case c == '(':
+			depth++
+		case c == ')' && depth > 0:
+			depth--
+		case c == ')':
+			return text[:open], text[open+1:i] + text[i+1:]
+		}
+	}
+	return "", text
 }
 
 // fail records a failed expectation or an unexpected error and ends the

@@ -656,6 +656,9 @@ func (t *task) resume() bool {
 			return t.block(head)
 		}
 		res := pollString(got)
+		if got&(want|stack.PollErr|stack.PollHup) == 0 {
+			res = "0 (timeout)" // as poll(2) returns 0
+		}
 		if p.started {
 			head = fmt.Sprintf("poll(%d)", p.fd)
 		}

@@ -274,25 +274,35 @@ func icmpName(typ, code uint8) string {
 // same from sender to receiver on one link: addresses, IP id, length,
 // protocol; zero for anything else.
 func (p *packet) fingerprint() uint64 {
-	const prime = 1099511628211 // FNV-1a
-	h := uint64(14695981039346656037)
-	mix := func(b []byte) {
-		for _, c := range b {
-			h = (h ^ uint64(c)) * prime
-		}
-	}
 	switch {
 	case p.hasIP:
-		mix(p.ip[2:4])   // total length
-		mix(p.ip[4:6])   // id
-		mix(p.ip[9:10])  // protocol
-		mix(p.ip[12:20]) // addresses
+		ip := p.ip
+		h := fnvOffset
+		h = fnv(h, ip[2], ip[3])      // total length
+		h = fnv(h, ip[4], ip[5])      // id
+		h = fnv1(h, ip[9])            // protocol
+		h = fnv(h, ip[12], ip[13])    // source
+		h = fnv(h, ip[14], ip[15])    //
+		h = fnv(h, ip[16], ip[17])    // destination
+		return fnv(h, ip[18], ip[19]) //
 	case p.hasARP:
-		mix(p.arp[6:8])   // op
-		mix(p.arp[14:18]) // sender IP
-		mix(p.arp[24:28]) // target IP
-	default:
-		return 0
+		a := p.arp
+		h := fnvOffset
+		h = fnv(h, a[6], a[7])   // op
+		h = fnv(h, a[14], a[15]) // sender IP
+		h = fnv(h, a[16], a[17]) //
+		h = fnv(h, a[24], a[25]) // target IP
+		return fnv(h, a[26], a[27])
 	}
-	return h
+	return 0
 }
+
+// FNV-1a, a byte at a time.
+const (
+	fnvOffset = uint64(14695981039346656037)
+	fnvPrime  = 1099511628211
+)
+
+func fnv1(h uint64, c byte) uint64 { return (h ^ uint64(c)) * fnvPrime }
+
+func fnv(h uint64, c, d byte) uint64 { return fnv1(fnv1(h, c), d) }

@@ -84,7 +84,66 @@ func appendHex16(b []byte, v uint16) []byte {
 	return append(b, '0', 'x', hexDigits[v>>12], hexDigits[v>>8&0xf], hexDigits[v>>4&0xf], hexDigits[v&0xf])
 }
 
-func appendUint(b []byte, v uint64) []byte { return strconv.AppendUint(b, v, 10) }
+// appendUint appends v in decimal. It writes the digits in place, two
+// at a time, which is faster than strconv.AppendUint's copy from a
+// scratch array for the many short numbers of a trace.
+func appendUint(b []byte, v uint64) []byte {
+	if v < 10 {
+		return append(b, byte('0'+v))
+	}
+	n := decimalLen(v)
+	b = slicesGrow(b, n)
+	i := len(b) + n
+	b = b[:i]
+	for v >= 100 {
+		q := v / 100
+		r := v - q*100
+		i -= 2
+		b[i], b[i+1] = digitPairs[2*r], digitPairs[2*r+1]
+		v = q
+	}
+	if v >= 10 {
+		i -= 2
+		b[i], b[i+1] = digitPairs[2*v], digitPairs[2*v+1]
+	} else {
+		i--
+		b[i] = byte('0' + v)
+	}
+	return b
+}
+
+const digitPairs = "00010203040506070809" +
+	"10111213141516171819" +
+	"20212223242526272829" +
+	"30313233343536373839" +
+	"40414243444546474849" +
+	"50515253545556575859" +
+	"60616263646566676869" +
+	"70717273747576777879" +
+	"80818283848586878889" +
+	"90919293949596979899"
+
+// decimalLen returns the number of decimal digits of v.
+func decimalLen(v uint64) int {
+	n := 1
+	for v >= 10000 {
+		v /= 10000
+		n += 4
+	}
+	for v >= 10 {
+		v /= 10
+		n++
+	}
+	return n
+}
+
+// slicesGrow makes room for n more bytes in b.
+func slicesGrow(b []byte, n int) []byte {
+	if cap(b)-len(b) >= n {
+		return b
+	}
+	return append(b, make([]byte, n)...)[:len(b)]
+}
 
 func appendAddrPort(b []byte, a netip.AddrPort) []byte { return a.AppendTo(b) }
 
@@ -116,7 +175,7 @@ func (t *Tracer) appendEndpoints(b []byte, p *packet, arrow string) []byte {
 // layer, or a one-line receipt for a frame already shown when sent.
 func (t *Tracer) appendFrameText(b []byte, f *Frame, d time.Duration, rseq, rack uint32, seenBefore bool) []byte {
 	p := &t.pkt
-	b = appendTime(b, d)
+	b = t.cache.appendTime(b, d)
 	b = append(b, ' ')
 	if seenBefore && f.Drop == "" {
 		// The frame was shown when it was sent: one line for its arrival.
@@ -133,7 +192,19 @@ func (t *Tracer) appendFrameText(b []byte, f *Frame, d time.Duration, rseq, rack
 		b = appendNote(b, f.Note)
 		return append(b, '\n')
 	}
-	b = t.appendEndpoints(b, p, " → ")
+	if p.hasIP {
+		var k lineKey
+		copy(k[:], p.ip[12:20])
+		if text, ok := t.cache.ends.get(&k); ok {
+			b = append(b, text...)
+		} else {
+			start := len(b)
+			b = t.appendEndpoints(b, p, " → ")
+			t.cache.ends.put(&k, b[start:])
+		}
+	} else {
+		b = t.appendEndpoints(b, p, " → ")
+	}
 	b = appendIDLen(b, f.ID, p.size)
 	if f.Vantage != "" {
 		switch {
@@ -189,13 +260,21 @@ func appendNote(b []byte, note string) []byte {
 
 func (t *Tracer) appendLayersText(b []byte, p *packet, rseq, rack uint32) []byte {
 	if p.hasEth {
-		b = append(b, "   eth   "...)
-		b = appendMAC(b, p.eth.Src())
-		b = append(b, " → "...)
-		b = appendMAC(b, p.eth.Dst())
-		b = append(b, "  "...)
-		b = appendEtherType(b, p.eth.Type())
-		b = append(b, '\n')
+		var k lineKey
+		copy(k[:], p.eth[:wire.EthernetHeaderLen])
+		if text, ok := t.cache.eth.get(&k); ok {
+			b = append(b, text...)
+		} else {
+			start := len(b)
+			b = append(b, "   eth   "...)
+			b = appendMAC(b, p.eth.Src())
+			b = append(b, " → "...)
+			b = appendMAC(b, p.eth.Dst())
+			b = append(b, "  "...)
+			b = appendEtherType(b, p.eth.Type())
+			b = append(b, '\n')
+			t.cache.eth.put(&k, b[start:])
+		}
 	}
 	if p.hasARP {
 		b = append(b, "   arp   "...)
@@ -204,13 +283,22 @@ func (t *Tracer) appendLayersText(b []byte, p *packet, rseq, rack uint32) []byte
 	}
 	if p.hasIP {
 		ip := p.ip
-		b = append(b, "   ipv4  "...)
-		b = ip.Src().AppendTo(b)
-		b = append(b, " → "...)
-		b = ip.Dst().AppendTo(b)
-		b = append(b, "  ttl "...)
-		b = appendUint(b, uint64(ip.TTL()))
-		b = append(b, "  id "...)
+		var k lineKey
+		copy(k[:], ip[12:20])
+		k[8] = ip.TTL()
+		if text, ok := t.cache.ip.get(&k); ok {
+			b = append(b, text...)
+		} else {
+			start := len(b)
+			b = append(b, "   ipv4  "...)
+			b = ip.Src().AppendTo(b)
+			b = append(b, " → "...)
+			b = ip.Dst().AppendTo(b)
+			b = append(b, "  ttl "...)
+			b = appendUint(b, uint64(ip.TTL()))
+			b = append(b, "  id "...)
+			t.cache.ip.put(&k, b[start:])
+		}
 		b = appendUint(b, uint64(ip.ID()))
 		if ip.DF() {
 			b = append(b, "  DF"...)
@@ -355,17 +443,26 @@ func appendICMP(b []byte, p *packet) []byte {
 func (t *Tracer) appendTCPText(b []byte, p *packet, rseq, rack uint32) []byte {
 	tcp := p.tcp
 	fl := tcp.Flags()
-	b = append(b, "   tcp   "...)
-	b = appendUint(b, uint64(tcp.SrcPort()))
-	b = append(b, " → "...)
-	b = appendUint(b, uint64(tcp.DstPort()))
-	b = append(b, "  ["...)
-	if names := fl.Names(); names != "" {
-		b = append(b, names...)
+	var k lineKey
+	copy(k[:4], tcp[0:4]) // ports
+	k[4] = byte(fl)
+	if text, ok := t.cache.tcp.get(&k); ok {
+		b = append(b, text...)
 	} else {
-		b = append(b, "<none>"...)
+		start := len(b)
+		b = append(b, "   tcp   "...)
+		b = appendUint(b, uint64(tcp.SrcPort()))
+		b = append(b, " → "...)
+		b = appendUint(b, uint64(tcp.DstPort()))
+		b = append(b, "  ["...)
+		if names := fl.Names(); names != "" {
+			b = append(b, names...)
+		} else {
+			b = append(b, "<none>"...)
+		}
+		b = append(b, "]  seq "...)
+		t.cache.tcp.put(&k, b[start:])
 	}
-	b = append(b, "]  seq "...)
 	b = appendUint(b, uint64(rseq))
 	if fl&wire.ACK != 0 {
 		b = append(b, "  ack "...)

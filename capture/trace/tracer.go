@@ -113,6 +113,7 @@ type Tracer struct {
 	seen      [seenSize]seenEntry // frames sent, direct-mapped by id
 	buf       []byte
 	err       error
+	cache     textCache
 
 	// Text mode: a state change held back until the socket call that made
 	// it is reported, so the two can share a line as in DESIGN.md, and the
@@ -145,7 +146,10 @@ func New(w io.Writer, o Options) *Tracer {
 }
 
 // SetName names an address from now on.
-func (t *Tracer) SetName(a netip.Addr, name string) { t.names.set(a, name) }
+func (t *Tracer) SetName(a netip.Addr, name string) {
+	t.names.set(a, name)
+	t.cache.ends.reset()
+}
 
 // nameTable maps addresses to host names. IPv4 addresses, the only kind
 // the stack has, are keyed by their 32 bits, which hash faster than a

@@ -1,0 +1,79 @@
+package trace
+
+import "time"
+
+// Frames of one flow repeat most of their text: the Ethernet line, the
+// addresses and TTL of the IPv4 line, the ports and flags of the TCP
+// line, the names in the header line, and in virtual time often the time
+// itself. The text trace keeps the last few of each, keyed by the header
+// bytes they are made of, and copies them instead of formatting them
+// again. The output is the same byte for byte.
+
+// lineKey holds the header bytes a cached piece of text is made of.
+type lineKey [16]byte
+
+// lineCacheSize is the number of entries per cache: both directions of a
+// couple of flows.
+const lineCacheSize = 4
+
+// lineCache maps a few keys to text, replacing entries round robin.
+type lineCache struct {
+	ent  [lineCacheSize]lineEntry
+	next int
+}
+
+type lineEntry struct {
+	ok   bool
+	key  lineKey
+	text []byte
+}
+
+// get returns the text cached for k.
+func (c *lineCache) get(k *lineKey) ([]byte, bool) {
+	for i := range c.ent {
+		e := &c.ent[i]
+		if e.ok && e.key == *k {
+			return e.text, true
+		}
+	}
+	return nil, false
+}
+
+// put caches text for k. The entry's buffer is reused, so this allocates
+// only while the cache fills.
+func (c *lineCache) put(k *lineKey, text []byte) {
+	e := &c.ent[c.next]
+	c.next = (c.next + 1) % lineCacheSize
+	e.ok, e.key = true, *k
+	e.text = append(e.text[:0], text...)
+}
+
+// reset forgets every entry (the names they were made with changed).
+func (c *lineCache) reset() {
+	for i := range c.ent {
+		c.ent[i].ok = false
+	}
+}
+
+// textCache is the text trace's set of caches.
+type textCache struct {
+	eth, ip, tcp, ends lineCache
+	// The time formatted last.
+	timeOK bool
+	timeD  time.Duration
+	timeB  [24]byte
+	timeN  int
+}
+
+// appendTime is appendTime with the last time remembered.
+func (c *textCache) appendTime(b []byte, d time.Duration) []byte {
+	if c.timeOK && d == c.timeD {
+		return append(b, c.timeB[:c.timeN]...)
+	}
+	start := len(b)
+	b = appendTime(b, d)
+	if n := len(b) - start; n <= len(c.timeB) {
+		c.timeOK, c.timeD, c.timeN = true, d, copy(c.timeB[:], b[start:])
+	}
+	return b
+}

@@ -47,7 +47,8 @@ type Conn struct {
 	sndWnd, maxSndWnd           uint32
 	sndWl1, sndWl2              seqnum.Value
 	sndBuf                      ring
-	finQueued                   bool // a FIN follows sndBuf
+	finQueued                   bool         // a FIN follows sndBuf
+	sndSml                      seqnum.Value // end of the last small segment sent (Minshall)
 
 	// Receive sequence space. rcvAdv is the right edge advertised.
 	irs, rcvNxt, rcvAdv seqnum.Value

@@ -124,6 +124,7 @@ func (l *Listener) input(t core.Tuple, s *segment) {
 	c.sndUna, c.sndNxt, c.sndMax = c.iss, c.iss, c.iss
 	c.sndBase = c.iss.Add(1)
 	c.recover = c.iss
+	c.sndSml = c.iss
 	c.irs = s.seq
 	c.rcvNxt = s.seq.Add(1)
 	c.negotiate(s)

@@ -141,6 +141,42 @@ func TestNagle(t *testing.T) {
 	}
 }
 
+// TestNagleMinshall checks Nagle's algorithm with Minshall's modification
+// (Linux's tcp_minshall_check): the partial tail of a write goes out at
+// once behind full segments still in flight, and only a partial segment
+// still unacknowledged holds the next one back.
+func TestNagleMinshall(t *testing.T) {
+	w, cl, sv := pair(Config{})
+	w.keepLog = true
+	c, s, _ := dial(t, w, cl, sv, nil)
+	mss := c.sendMSS()
+	w.log = nil
+	if n, _ := c.Write(pattern(2*mss+41, 3)); n != 2*mss+41 {
+		t.Fatalf("wrote %d", n)
+	}
+	// Nothing has been acknowledged yet: all three segments left at once.
+	var sizes []int
+	for _, l := range w.log {
+		if v := parseOut(t, l); l.from == "client" && len(v.payload) > 0 {
+			sizes = append(sizes, len(v.payload))
+		}
+	}
+	if len(sizes) != 3 || sizes[2] != 41 {
+		t.Fatalf("segments sent before any ACK: %v, want [%d %d 41]", sizes, mss, mss)
+	}
+	// The 41-byte tail is unacknowledged: a small write waits for it.
+	w.log = nil
+	c.Write([]byte("x"))
+	if len(w.log) != 0 {
+		t.Fatalf("small segment sent behind an unacknowledged small segment: %v", parseOut(t, w.log[0]))
+	}
+	w.clk.advance(time.Second)
+	buf := make([]byte, 3*mss)
+	if n, _ := s.Read(buf); n != 2*mss+42 {
+		t.Fatalf("read %d bytes", n)
+	}
+}
+
 func TestEphemeralDeterministic(t *testing.T) {
 	ports := func() []uint16 {
 		_, cl, _ := pair(Config{})

@@ -187,6 +187,18 @@ func (c *Conn) checkPersist() {
 	}
 }
 
+// smallInFlight reports whether a segment smaller than the MSS that we
+// sent is still unacknowledged: Nagle's algorithm (RFC 896, RFC 1122
+// §4.2.3.4, RFC 9293 §3.7.4) with Minshall's modification, as Linux's
+// tcp_minshall_check. Holding a partial segment only behind another
+// partial one, not behind any unacknowledged data, keeps a write that is
+// not a multiple of the MSS from waiting for the ACK of its full
+// segments, which a receiver may delay (RFC 1122 §4.2.3.2); small writes
+// still coalesce to one segment per round trip.
+func (c *Conn) smallInFlight() bool {
+	return c.sndUna.LessThan(c.sndSml) && c.sndSml.LessThanEq(c.sndMax)
+}
+
 // sendSegment sends one segment of new or rewound data and/or the FIN
 // from sndNxt. force sends even past the congestion window and Nagle (an
 // RTO retransmission). It reports whether it sent anything.
@@ -238,9 +250,10 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 			return false
 		}
 	}
-	if n == avail && n < mss && n > 0 && !force && !retrans && !c.noDelay && inflight > 0 && !c.finQueued {
-		return false // Nagle (RFC 9293 §3.7.4); a close pushes the tail out
+	if n == avail && n < mss && n > 0 && !force && !retrans && !c.noDelay && c.smallInFlight() && !c.finQueued {
+		return false // Nagle with Minshall's rule; a close pushes the tail out
 	}
+	small := n < mss
 	fin := finPending && n == avail
 	if n == 0 && !fin {
 		return false
@@ -277,6 +290,9 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 	c.sndNxt = c.sndNxt.Add(seqnum.Size(n))
 	if fin {
 		c.sndNxt++
+	}
+	if small && !retrans && n > 0 {
+		c.sndSml = c.sndNxt
 	}
 	if c.sndMax.LessThan(c.sndNxt) {
 		c.sndMax = c.sndNxt

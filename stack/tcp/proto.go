@@ -182,6 +182,7 @@ func (p *Proto) Connect(local, remote netip.AddrPort, o *SockOpts) (*Conn, error
 	c.sndUna, c.sndNxt, c.sndMax = c.iss, c.iss, c.iss
 	c.sndBase = c.iss.Add(1)
 	c.recover = c.iss
+	c.sndSml = c.iss
 	p.conns[t] = c
 	p.counters.ActiveOpens++
 	c.setState(SynSent)

@@ -75,7 +75,7 @@ func (h hostSel) String() string {
 	return s
 }
 
-var patternWords = []string{"tcp", "udp", "icmp", "arp", "seq", "ack", "len", "win", "echo", "echo-reply", "unreachable", "time-exceeded", "request", "reply"}
+var patternWords = []string{"tcp", "udp", "icmp", "arp", "fragment", "seq", "ack", "len", "win", "echo", "echo-reply", "unreachable", "time-exceeded", "request", "reply"}
 
 // ParsePattern reads a packet pattern; hosts are the valid host names.
 func ParsePattern(s string, hosts []string) (*Pattern, error) {
@@ -137,6 +137,8 @@ func ParsePattern(s string, hosts []string) (*Pattern, error) {
 			}
 		case t == "tcp" || t == "udp" || t == "icmp" || t == "arp":
 			p.Proto = t
+		case t == "fragment":
+			p.Proto = "ip" // an IPv4 fragment after the first
 		case t == "echo" || t == "echo-reply" || t == "unreachable" || t == "time-exceeded":
 			p.Proto, p.ICMP = "icmp", t
 		case t == "request" || t == "reply":

@@ -473,6 +473,7 @@ func (l *loader) hostsNode(sc *Scenario, n ast.Node, section string, router bool
 			}
 			addrs[pr.Addr()] = name
 			h.Ifaces = append(h.Ifaces, pr)
+			h.IfMTU = append(h.IfMTU, 0)
 		}
 		l.fields(mv.Value, path, valid, func(k string, v ast.Node, _ *ast.MappingValueNode) {
 			p := join(path, k)
@@ -482,7 +483,26 @@ func (l *loader) hostsNode(sc *Scenario, n ast.Node, section string, router bool
 			case "addrs":
 				items, _ := l.list(v, p)
 				for i, it := range items {
-					prefix(it, fmt.Sprintf("%s[%d]", p, i))
+					ip := fmt.Sprintf("%s[%d]", p, i)
+					switch l.unwrap(it, ip).(type) {
+					case *ast.MappingNode, *ast.MappingValueNode:
+						// {addr: 10.0.2.254/24, mtu: 576}
+						mtu, n := 0, len(h.Ifaces)
+						l.fields(it, ip, []string{"addr", "mtu"}, func(k string, v ast.Node, _ *ast.MappingValueNode) {
+							if k == "addr" {
+								prefix(v, join(ip, k))
+							} else {
+								mtu = int(l.integer(v, join(ip, k), 68, 65535))
+							}
+						})
+						if len(h.Ifaces) == n {
+							l.errf(it, ip, "an interface needs an addr: {addr: 10.0.2.254/24, mtu: 576}")
+							continue
+						}
+						h.IfMTU[len(h.IfMTU)-1] = mtu
+					default:
+						prefix(it, ip)
+					}
 				}
 			case "mac":
 				s := l.str(v, p)

@@ -114,7 +114,9 @@ func (d *decoder) decode(data []byte, lt stack.LinkType, sum *pktSummary) {
 		}
 		sum.Src = netip.AddrPortFrom(src, binary.BigEndian.Uint16(l4[0:2]))
 		sum.Dst = netip.AddrPortFrom(dst, binary.BigEndian.Uint16(l4[2:4]))
-		sum.Len = len(l4) - 8
+		// The header's length, which counts the whole datagram even when
+		// this is only its first fragment.
+		sum.Len = max(int(binary.BigEndian.Uint16(l4[4:6]))-8, 0)
 	case 6:
 		sum.Proto = "tcp"
 		if len(l4) < 20 {

@@ -283,6 +283,9 @@ func (r *runner) taskPos(t *task) (Pos, string) {
 
 func nicConfig(h *Host, iface int) stack.NICConfig {
 	c := stack.NICConfig{Name: "eth" + strconv.Itoa(iface), Type: stack.LinkEthernet, Addr: h.Ifaces[iface], MTU: h.MTU}
+	if h.IfMTU[iface] > 0 {
+		c.MTU = h.IfMTU[iface]
+	}
 	if iface == 0 {
 		c.MAC = h.MAC
 	}

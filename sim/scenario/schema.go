@@ -46,6 +46,7 @@ type Host struct {
 	Router  bool
 	Addr    netip.Prefix     // the first interface's address; the one a host name stands for
 	Ifaces  []netip.Prefix   // every interface's address, eth0 first
+	IfMTU   []int            // per interface, 0 for the host's MTU
 	MAC     net.HardwareAddr // nil: derived by the simulator
 	MTU     int              // 0: 1500
 	TTL     uint8

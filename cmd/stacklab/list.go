@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -11,23 +12,44 @@ import (
 
 func init() { registerCommand(newListCmd) }
 
+// listOptions are the flags of `stacklab list`.
+type listOptions struct {
+	Long bool
+}
+
 func newListCmd(s *Streams) *cobra.Command {
-	return &cobra.Command{
+	o := &listOptions{}
+	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the built-in scenarios",
 		Args:  cobra.NoArgs,
-		RunE:  func(*cobra.Command, []string) error { return runList(s) },
+		RunE:  func(*cobra.Command, []string) error { return runList(o, s) },
 	}
+	cmd.Flags().BoolVarP(&o.Long, "long", "l", false, "the whole description of each, not its first sentence")
+	return cmd
 }
 
-func runList(s *Streams) error {
+func runList(o *listOptions, s *Streams) error {
 	infos, err := scenarios.List()
 	if err != nil {
 		return failed(fmt.Errorf("a built-in scenario does not load (a bug): %w", err))
 	}
 	tw := tabwriter.NewWriter(s.Out, 0, 0, 2, ' ', 0)
 	for _, in := range infos {
-		fmt.Fprintf(tw, "%s\t%s\n", in.Name, in.About)
+		about := in.About
+		if !o.Long {
+			about = firstSentence(about)
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", in.Name, about)
 	}
 	return tw.Flush()
+}
+
+// firstSentence cuts s after its first sentence: a period followed by a
+// space.
+func firstSentence(s string) string {
+	if i := strings.Index(s, ". "); i >= 0 {
+		return s[:i+1]
+	}
+	return s
 }

@@ -55,6 +55,7 @@ func TestCLI(t *testing.T) {
 		wantOutDir bool
 	}{
 		{name: "list", args: []string{"list"}, stdout: []string{"handshake", "refused", "udp-echo", "ping", "lossy-transfer", "Three-way handshake"}},
+		{name: "list long", args: []string{"list", "-l"}, stdout: []string{"Sending after one's own shutdown fails with EPIPE"}},
 		{name: "show", args: []string{"show", "refused"}, stdout: []string{"name: refused", "connect(s, server:81) -> ECONNREFUSED"}},
 		{name: "show unknown", args: []string{"show", "refsued"}, code: 2, stderr: []string{`did you mean "refused"?`}},
 		{name: "run quiet", args: []string{"run", "refused", "-q", "-o", t.TempDir()}, stdout: []string{"connections:"}, notStdout: "[SYN]", stderr: []string{"every expectation held"}},
@@ -63,7 +64,7 @@ func TestCLI(t *testing.T) {
 			stderr: []string{"every expectation held", "client-eth0.pcapng"}, wantOutDir: true},
 		{name: "run ladder", args: []string{"run", "refused", "-o", t.TempDir(), "--ladder"}, stderr: []string{"ladder.txt", "ladder.svg", "ladder.mmd"}},
 		{name: "run json", args: []string{"run", "refused", "-o", t.TempDir(), "--format", "json", "--seed", "5"}, stdout: []string{`{"`}, stderr: []string{"seed 5"}, notStdout: "connections:"},
-		{name: "unknown scenario", args: []string{"run", "handshak"}, code: 2, stderr: []string{`did you mean "handshake"?`, "built-in: challenge-ack"}},
+		{name: "unknown scenario", args: []string{"run", "handshak"}, code: 2, stderr: []string{`did you mean "handshake"?`, "built-in: ", "lossy-transfer"}},
 		{name: "bad file", args: []string{"run", bad}, code: 2, stderr: []string{"bad.yaml:6:5: programs.client: unknown call \"conect\"; did you mean \"connect\"?", "nothing was run"}},
 		{name: "missing file", args: []string{"run", "nonexistent/x.yaml"}, code: 2, stderr: []string{"cannot read the scenario file"}},
 		{name: "failing expectation", args: []string{"run", wrong, "-o", t.TempDir()}, code: 1, stderr: []string{"wrong.yaml:14: expectation failed: server > client [S.]", "flags", "[R.]", "1 expectation(s) failed"}},
@@ -139,6 +140,20 @@ func TestRunStdinAndCheck(t *testing.T) {
 	code = Main([]string{"run", "-", "--check"}, strings.NewReader("hosts: {a: {adr: x}}"), &out, &errb)
 	if code != 2 {
 		t.Errorf("bad stdin: exit %d", code)
+	}
+}
+
+func TestFirstSentence(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"One. Two.", "One."},
+		{"One; two. Three.", "One; two."},
+		{"No end", "No end"},
+		{"RFC 1.2 stays. Next.", "RFC 1.2 stays."},
+	}
+	for _, tt := range tests {
+		if got := firstSentence(tt.in); got != tt.want {
+			t.Errorf("firstSentence(%q) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }
 

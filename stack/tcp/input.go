@@ -180,6 +180,11 @@ func (c *Conn) input(s *segment) {
 			// figure 8).
 			c.sndUna, c.sndWl1, c.sndWl2 = s.ack, s.seq, s.ack
 			c.sndWnd = uint32(s.wnd)
+			if c.tsOK && s.opts.HasTS && int32(s.opts.TSVal-c.tsRecent) >= 0 {
+				// RFC 7323 §4.3: the SYN-ACK's sequence number is below
+				// Last.ACK.sent, so its TSval is the one to echo now.
+				c.tsRecent = s.opts.TSVal
+			}
 			c.maxSndWnd = max(c.maxSndWnd, c.sndWnd)
 			c.lastRecv = now
 			c.rtx.disarm()

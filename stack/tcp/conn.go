@@ -60,6 +60,7 @@ type Conn struct {
 	rcvFinPending       bool // FIN received out of order at rcvFinSeq
 	rcvFinSeq           seqnum.Value
 	lastAckSent         seqnum.Value
+	rcvSegMax           int // estimate of the peer's full segment size (Linux's rcv_mss)
 	ackNow              bool
 	ackPending          bool // data received and not yet acknowledged
 	wndUpdate           bool // the pending ACK is a window update
@@ -148,6 +149,7 @@ func (p *Proto) newConn(t core.Tuple, o *SockOpts, mtu int) *Conn {
 	}
 	c.rcvMSS = min(mtu-40, 65535-40)
 	c.mss = c.rcvMSS
+	c.rcvSegMax = min(c.rcvMSS, defaultMSS)
 	c.cc = p.newController(name, c.mss)
 	if !cfg.NoWindowScale {
 		for c.rcvBufSize>>c.rcvWScale > 65535 && c.rcvWScale < 14 {

@@ -462,3 +462,43 @@ func TestInjectRSTInSynReceived(t *testing.T) {
 		t.Fatalf("%v", s)
 	}
 }
+
+// TestInjectAckFullSegmentAndTail checks the receiver's ACK rule: more
+// than one full-sized segment unacknowledged is acknowledged at once
+// (RFC 1122 §4.2.3.2, as Linux's __tcp_ack_snd_check), so a full segment
+// followed by a short tail is not left to the delayed-ACK timer while a
+// Nagle sender holds its next tail.
+func TestInjectAckFullSegmentAndTail(t *testing.T) {
+	j := newInj(t, Config{NoTimestamps: true})
+	_, iss := j.handshake(options{HasMSS: true, MSS: 1460})
+	seq := uint32(peerISN + 1)
+	for _, tc := range []struct {
+		sizes []int
+		ack   bool // an ACK follows the last segment at once
+	}{
+		{[]int{100}, false},       // a small segment alone: delayed
+		{[]int{1460}, false},      // one full segment: delayed
+		{[]int{1460, 41}, true},   // a full segment and a tail
+		{[]int{1000, 1000}, true}, // more than a full segment's worth
+		{[]int{1460, 1460}, true}, // every second full segment
+	} {
+		for i, n := range tc.sizes {
+			j.send(segSpec{seq: seq, ack: iss + 1, flags: flagACK | flagPSH, payload: make([]byte, n), wnd: 1000})
+			seq += uint32(n)
+			if i < len(tc.sizes)-1 {
+				j.none()
+			}
+		}
+		if tc.ack {
+			if a := j.expect(flagACK, iss+1, seq); a.why != whyAckOfData {
+				t.Fatalf("%v: %v", tc.sizes, a)
+			}
+			continue
+		}
+		j.none()
+		j.w.clk.advance(50 * time.Millisecond)
+		if a := j.expect(flagACK, iss+1, seq); a.why != whyDelayedAck {
+			t.Fatalf("%v: %v", tc.sizes, a)
+		}
+	}
+}

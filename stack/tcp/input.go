@@ -554,11 +554,20 @@ func (c *Conn) receive(s *segment) {
 			c.mergeOOO()
 			c.needAck(whyAckOfData) // a gap filled: ACK at once
 		}
+		if len(s.payload) >= c.rcvSegMax {
+			c.rcvSegMax = min(len(s.payload), c.rcvMSS)
+		}
 		switch {
 		case c.quickAck || c.ackNow:
 			c.needAck(whyAckOfData)
-		case int(c.lastAckSent.Size(c.rcvNxt)) >= 2*c.mss-80:
-			c.needAck(whyAckOfData) // every second full segment (RFC 5681 §4.2)
+		case int(c.lastAckSent.Size(c.rcvNxt)) > c.rcvSegMax:
+			// RFC 1122 §4.2.3.2, RFC 5681 §4.2: at least every second
+			// full-sized segment. Like Linux (__tcp_ack_snd_check), ACK
+			// as soon as more than one full segment, the largest seen,
+			// is unacknowledged: a full segment and a short tail are
+			// acknowledged at once, since a Nagle sender may be holding
+			// its next tail until then.
+			c.needAck(whyAckOfData)
 		default:
 			c.ackPending = true
 			c.delack.armIfIdle(p.cfg.DelayedAckTime)

@@ -32,11 +32,68 @@ func netErr(op string, sk *socket, remote netip.AddrPort, err error) error {
 	return opError(op, sk.typ, sk.local, remote, err)
 }
 
-// TCPConn is a TCP connection of a [Stack]; it implements net.Conn.
-type TCPConn struct {
+// sockConn is what the connection types share: a socket, the peer, and
+// the net.Conn methods that do not depend on the protocol.
+type sockConn struct {
 	s      *Stack
 	sk     *socket
 	remote netip.AddrPort
+}
+
+// check returns the error for a call on a closed socket or past its
+// deadline, or nil. The lock is held.
+func (c *sockConn) check(op string, write bool) error {
+	if c.sk.closed {
+		return netErr(op, c.sk, c.remote, net.ErrClosed)
+	}
+	if c.sk.expired(write) {
+		return netErr(op, c.sk, c.remote, os.ErrDeadlineExceeded)
+	}
+	return nil
+}
+
+// Write writes all of b (a stream) or sends b as one datagram to the
+// connected peer, unless an error occurs.
+func (c *sockConn) Write(b []byte) (int, error) {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	if err := c.check("write", true); err != nil {
+		return 0, err
+	}
+	n, err := c.s.send(c.sk, b)
+	return n, netErr("write", c.sk, c.remote, err)
+}
+
+// Close closes the socket. A TCP connection closes in order (FIN), or
+// with RST when unread data remains or linger is 0.
+func (c *sockConn) Close() error {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	if c.sk.closed {
+		return netErr("close", c.sk, c.remote, net.ErrClosed)
+	}
+	c.s.closeSocket(c.sk)
+	return nil
+}
+
+// SetDeadline sets the read and write deadlines.
+func (c *sockConn) SetDeadline(t time.Time) error { return c.setDeadline(t, true, true) }
+
+// SetReadDeadline sets the deadline for reads, pending ones included.
+func (c *sockConn) SetReadDeadline(t time.Time) error { return c.setDeadline(t, true, false) }
+
+// SetWriteDeadline sets the deadline for writes, pending ones included.
+func (c *sockConn) SetWriteDeadline(t time.Time) error { return c.setDeadline(t, false, true) }
+
+func (c *sockConn) setDeadline(t time.Time, r, w bool) error {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	return setDeadline(c.sk, t, r, w)
+}
+
+// TCPConn is a TCP connection of a [Stack]; it implements net.Conn.
+type TCPConn struct {
+	sockConn
 }
 
 var _ net.Conn = (*TCPConn)(nil)
@@ -46,43 +103,14 @@ var _ net.Conn = (*TCPConn)(nil)
 func (c *TCPConn) Read(b []byte) (int, error) {
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
-	if c.sk.closed {
-		return 0, netErr("read", c.sk, c.remote, net.ErrClosed)
-	}
-	if c.sk.expired(false) {
-		return 0, netErr("read", c.sk, c.remote, os.ErrDeadlineExceeded)
+	if err := c.check("read", false); err != nil {
+		return 0, err
 	}
 	if len(b) == 0 {
 		return 0, nil
 	}
 	n, _, err := c.s.recv(c.sk, b)
 	return n, netErr("read", c.sk, c.remote, err)
-}
-
-// Write writes all of b unless an error occurs.
-func (c *TCPConn) Write(b []byte) (int, error) {
-	c.s.mu.Lock()
-	defer c.s.mu.Unlock()
-	if c.sk.closed {
-		return 0, netErr("write", c.sk, c.remote, net.ErrClosed)
-	}
-	if c.sk.expired(true) {
-		return 0, netErr("write", c.sk, c.remote, os.ErrDeadlineExceeded)
-	}
-	n, err := c.s.send(c.sk, b)
-	return n, netErr("write", c.sk, c.remote, err)
-}
-
-// Close closes the connection: an orderly close (FIN), or RST when unread
-// data remains or linger is 0.
-func (c *TCPConn) Close() error {
-	c.s.mu.Lock()
-	defer c.s.mu.Unlock()
-	if c.sk.closed {
-		return netErr("close", c.sk, c.remote, net.ErrClosed)
-	}
-	c.s.closeSocket(c.sk)
-	return nil
 }
 
 // CloseWrite shuts down the sending side (a FIN); reads go on.
@@ -110,23 +138,6 @@ func (c *TCPConn) LocalAddr() net.Addr { return net.TCPAddrFromAddrPort(c.sk.loc
 
 // RemoteAddr returns the peer's address as a *net.TCPAddr.
 func (c *TCPConn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.remote) }
-
-// SetDeadline sets the read and write deadlines.
-func (c *TCPConn) SetDeadline(t time.Time) error {
-	return c.setDeadline(t, true, true)
-}
-
-// SetReadDeadline sets the deadline for Read calls, pending ones included.
-func (c *TCPConn) SetReadDeadline(t time.Time) error { return c.setDeadline(t, true, false) }
-
-// SetWriteDeadline sets the deadline for Write calls, pending ones included.
-func (c *TCPConn) SetWriteDeadline(t time.Time) error { return c.setDeadline(t, false, true) }
-
-func (c *TCPConn) setDeadline(t time.Time, r, w bool) error {
-	c.s.mu.Lock()
-	defer c.s.mu.Unlock()
-	return setDeadline(c.sk, t, r, w)
-}
 
 func setDeadline(sk *socket, t time.Time, r, w bool) error {
 	if sk.closed {
@@ -204,7 +215,7 @@ func (l *TCPListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, netErr("accept", l.sk, netip.AddrPort{}, err)
 	}
-	return &TCPConn{s: l.s, sk: nsk, remote: nsk.conn.Tuple().Remote}, nil
+	return &TCPConn{sockConn{s: l.s, sk: nsk, remote: nsk.conn.Tuple().Remote}}, nil
 }
 
 // Close stops listening; queued connections not yet accepted are reset.
@@ -266,7 +277,7 @@ func (s *Stack) DialTCP(ctx context.Context, laddr, raddr netip.AddrPort) (*TCPC
 		return nil, opError("dial", SockStream, sk.local, raddr, err)
 	}
 	s.mu.Unlock()
-	return &TCPConn{s: s, sk: sk, remote: raddr}, nil
+	return &TCPConn{sockConn{s: s, sk: sk, remote: raddr}}, nil
 }
 
 // connectCtx is connect that also gives up when ctx is done.
@@ -323,9 +334,7 @@ func (s *Stack) DialContext(ctx context.Context, network, address string) (net.C
 // UDPConn is a UDP socket; it implements net.PacketConn, and net.Conn
 // when connected (DialUDP).
 type UDPConn struct {
-	s      *Stack
-	sk     *socket
-	remote netip.AddrPort
+	sockConn
 }
 
 var (
@@ -345,7 +354,7 @@ func (s *Stack) ListenUDP(addr netip.AddrPort) (*UDPConn, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return &UDPConn{s: s, sk: s.fds[fd]}, nil
+	return &UDPConn{sockConn{s: s, sk: s.fds[fd]}}, nil
 }
 
 // DialUDP opens a UDP socket connected to raddr: it receives only from
@@ -368,11 +377,8 @@ func (s *Stack) DialUDP(laddr, raddr netip.AddrPort) (*UDPConn, error) {
 func (c *UDPConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
-	if c.sk.closed {
-		return 0, nil, netErr("read", c.sk, c.remote, net.ErrClosed)
-	}
-	if c.sk.expired(false) {
-		return 0, nil, netErr("read", c.sk, c.remote, os.ErrDeadlineExceeded)
+	if err := c.check("read", false); err != nil {
+		return 0, nil, err
 	}
 	n, from, err := c.s.recv(c.sk, b)
 	if err != nil {
@@ -407,31 +413,6 @@ func (c *UDPConn) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// Write sends a datagram to the connected peer.
-func (c *UDPConn) Write(b []byte) (int, error) {
-	c.s.mu.Lock()
-	defer c.s.mu.Unlock()
-	if c.sk.closed {
-		return 0, netErr("write", c.sk, c.remote, net.ErrClosed)
-	}
-	if c.sk.expired(true) {
-		return 0, netErr("write", c.sk, c.remote, os.ErrDeadlineExceeded)
-	}
-	n, err := c.s.send(c.sk, b)
-	return n, netErr("write", c.sk, c.remote, err)
-}
-
-// Close closes the socket.
-func (c *UDPConn) Close() error {
-	c.s.mu.Lock()
-	defer c.s.mu.Unlock()
-	if c.sk.closed {
-		return netErr("close", c.sk, c.remote, net.ErrClosed)
-	}
-	c.s.closeSocket(c.sk)
-	return nil
-}
-
 // LocalAddr returns the bound address.
 func (c *UDPConn) LocalAddr() net.Addr { return net.UDPAddrFromAddrPort(c.sk.local) }
 
@@ -441,19 +422,4 @@ func (c *UDPConn) RemoteAddr() net.Addr {
 		return nil
 	}
 	return net.UDPAddrFromAddrPort(c.remote)
-}
-
-// SetDeadline sets the read and write deadlines.
-func (c *UDPConn) SetDeadline(t time.Time) error { return c.setDeadline(t, true, true) }
-
-// SetReadDeadline sets the read deadline.
-func (c *UDPConn) SetReadDeadline(t time.Time) error { return c.setDeadline(t, true, false) }
-
-// SetWriteDeadline sets the write deadline.
-func (c *UDPConn) SetWriteDeadline(t time.Time) error { return c.setDeadline(t, false, true) }
-
-func (c *UDPConn) setDeadline(t time.Time, r, w bool) error {
-	c.s.mu.Lock()
-	defer c.s.mu.Unlock()
-	return setDeadline(c.sk, t, r, w)
 }

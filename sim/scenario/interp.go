@@ -428,8 +428,19 @@ func (t *task) exec(st *Stmt) bool {
 	s := t.h.st
 	switch st.Kind {
 	case StSleep:
-		t.sleep(st.Dur)
+		d := st.Dur
+		if st.Until {
+			d = t.r.start.Add(st.Dur).Sub(t.r.clock.Now())
+			if d <= 0 {
+				return true // already past
+			}
+		}
+		t.sleep(d)
 		return false
+	case StNote:
+		t.h.st.Emit(stack.Event{Kind: stack.EventNote, FD: -1, Name: "note", Detail: st.Args[0].Text})
+		t.r.note(t.h.h.Name, "note: "+st.Args[0].Text)
+		return true
 	case StRepeat:
 		if st.Count == 0 {
 			return true

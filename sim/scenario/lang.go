@@ -24,6 +24,7 @@ const (
 	StSleep                      // sleep DUR
 	StRepeat                     // repeat N { … }
 	StEvery                      // every DUR for DUR { … }
+	StNote                       // note "text": a line in the trace
 )
 
 // Stmt is one statement of a [Program].
@@ -35,6 +36,7 @@ type Stmt struct {
 	Args   []Arg
 	Expect *CallExpect
 	Dur    time.Duration // sleep, every
+	Until  bool          // sleep until DUR: Dur is a time since the start
 	For    time.Duration // every … for
 	Count  int           // repeat
 	Body   []*Stmt       // repeat, every
@@ -361,7 +363,21 @@ func (p *progParser) stmt() *Stmt {
 	case "sleep":
 		p.i++
 		st.Kind = StSleep
+		if t := p.peek(); t.kind == tWord && t.text == "until" {
+			p.i++
+			st.Until = true
+		}
 		st.Dur = p.duration()
+		return st
+	case "note":
+		p.i++
+		st.Kind = StNote
+		t := p.next()
+		if t.kind != tString {
+			p.errAt(t.off, "note takes a quoted text: note \"the server crashes now\"")
+			return nil
+		}
+		st.Args = []Arg{{Pos: p.pos(t.off), Text: t.text, Quoted: true}}
 		return st
 	case "repeat":
 		p.i++

@@ -213,10 +213,15 @@ expect:
     s = socket(tcp); connect(s, server:80)
     repeat 3 { send(s, "ping"); sleep 10ms }
     recv(s, all) == "xxx"
+    sleep until 5s
+    note "five seconds in"
+    sleep until 1s
     close(s)
 expect:
   - count server > client [P.] len 1 == 3
+  - at 5s: client > server [F.]
 `,
+			trace: []string{"client  note  five seconds in"},
 		},
 		{
 			name: "apps",

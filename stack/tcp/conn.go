@@ -89,6 +89,12 @@ type Conn struct {
 	recover    seqnum.Value
 	lastSend   time.Time
 
+	// Whether cwnd limits the sender, per window of data (Linux's
+	// tcp_cwnd_validate): see cwndlimit.go.
+	cwndLimited  bool
+	maxFlight    int          // most bytes in flight in the current window
+	cwndUsageSeq seqnum.Value // SND.NXT when that window began
+
 	// Timers.
 	rtx, delack, ka ctimer
 	persist         bool // rtx runs as the persist timer

@@ -359,12 +359,10 @@ func (c *Conn) newAck(s *segment) {
 	ack := s.ack
 	flight := int(c.sndUna.Size(c.sndMax))
 	cwndBefore, ssBefore := c.cc.Cwnd(), c.cc.Ssthresh()
-	// The window grows only while it is in use: RFC 7661 §4.3 deems the
-	// sender application-limited when less than half of cwnd is in
-	// flight, as Linux's tcp_is_cwnd_limited does in slow start. A
-	// sender held back by its send buffer with a little unsent data
-	// (a tail that Nagle holds, or none at all) still uses its window.
-	appLimited := 2*flight < cwndBefore && !c.hasUnsent()
+	// The window grows only while cwnd limits the sender, not the
+	// receive window, the send buffer or the application (RFC 9438
+	// §5.8, RFC 7661 §4.3).
+	appLimited := !c.isCwndLimited()
 	dataAcked := 0
 	if c.sndBase.LessThan(ack) {
 		dataAcked = min(int(c.sndBase.Size(ack)), c.sndBuf.n)

@@ -168,6 +168,9 @@ func (c *Conn) output(why string) {
 		}
 		for c.sendSegment(why, false) {
 		}
+		if c.cwndFull() {
+			c.cwndValidate() // blocked by cwnd with nothing sent
+		}
 	}
 	if c.ackNow && c.state.synchronized() {
 		c.sendAck(c.ackWhy)
@@ -302,6 +305,7 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 	if !c.rtx.armed || c.persist {
 		c.armRTO()
 	}
+	c.cwndValidate()
 	return true
 }
 

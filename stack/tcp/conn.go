@@ -163,7 +163,7 @@ func (p *Proto) newConn(t core.Tuple, o *SockOpts, mtu int) *Conn {
 		}
 	}
 	if !cfg.NoTimestamps {
-		c.tsOffset = p.net.Rand().Uint32()
+		c.tsOffset = p.tsOffset(t.Local.Addr(), t.Remote.Addr())
 	}
 	c.rtx.init(c, (*Conn).onRTX)
 	c.delack.init(c, (*Conn).onDelack)

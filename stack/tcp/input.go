@@ -77,10 +77,12 @@ func (c *Conn) established() {
 }
 
 // timeWaitReuse reports whether a SYN may end a TIME_WAIT connection and
-// open a new one (RFC 6191: a higher sequence number or timestamp).
+// open a new one (RFC 6191 §2): a higher timestamp, or an equal one and a
+// higher sequence number; without timestamps, a higher sequence number.
 func (c *Conn) timeWaitReuse(s *segment) bool {
 	if c.tsOK && s.opts.HasTS {
-		return int32(s.opts.TSVal-c.tsRecent) > 0
+		d := int32(s.opts.TSVal - c.tsRecent)
+		return d > 0 || (d == 0 && c.rcvNxt.LessThan(s.seq))
 	}
 	return c.rcvNxt.LessThan(s.seq)
 }

@@ -145,6 +145,25 @@ func (p *Proto) isn(t core.Tuple) seqnum.Value {
 	return seqnum.Value(binary.BigEndian.Uint32(h[:]) + m)
 }
 
+// tsOffset returns the offset added to the timestamp clock on
+// connections between local and remote: a keyed hash of the address
+// pair, as Linux's secure_tcp_ts_off. It hides the host's uptime from
+// the peer (RFC 7323 §7.1) while the TSvals of one address pair keep
+// increasing from one connection to the next, so that a SYN reusing a
+// 4-tuple held in TIME_WAIT carries a higher timestamp than the old
+// connection: it recycles TIME_WAIT (RFC 6191) rather than fail PAWS
+// (RFC 7323 §5). A random offset per connection would fail half the time.
+func (p *Proto) tsOffset(local, remote netip.Addr) uint32 {
+	var b [16 + 1 + 8]byte
+	copy(b[:], p.secret[:])
+	b[16] = 'T' // a different input domain from the ISN's F()
+	la, ra := local.As4(), remote.As4()
+	copy(b[17:], la[:])
+	copy(b[21:], ra[:])
+	h := sha256.Sum256(b[:])
+	return binary.BigEndian.Uint32(h[:])
+}
+
 // tsNow returns the timestamp clock (1 ms ticks, RFC 7323 §5.4).
 func (p *Proto) tsNow() uint32 {
 	return uint32(p.net.Now().Sub(p.epoch) / time.Millisecond)

@@ -279,9 +279,16 @@ func (p *progParser) skipToEnd() {
 	}
 }
 
-// ParseProgram parses program text. hosts are the valid host names; pos
-// maps offsets in src to file positions (nil: line and column within src).
-func ParseProgram(src, path string, hosts []string, pos posMapper) (*Program, error) {
+// ParseProgram parses program text on its own (not inside a scenario
+// file): positions in errors are line and column within src, path names
+// the program, and hosts are the host names it may use.
+func ParseProgram(src, path string, hosts []string) (*Program, error) {
+	return parseProgram(src, path, hosts, nil)
+}
+
+// parseProgram parses program text; pos maps offsets in src to file
+// positions (nil: line and column within src).
+func parseProgram(src, path string, hosts []string, pos posMapper) (*Program, error) {
 	if pos == nil {
 		pos = textPos("program", src)
 	}

@@ -614,7 +614,7 @@ func (l *loader) appsNode(h *Host, n ast.Node, path string, sc *Scenario) {
 		if !ok {
 			continue
 		}
-		prog, err := ParseProgram(s, p, hosts, l.scalarPos(it, s))
+		prog, err := parseProgram(s, p, hosts, l.scalarPos(it, s))
 		if err != nil {
 			l.errs = append(l.errs, err.(ErrorList)...)
 			continue
@@ -1044,7 +1044,7 @@ func (l *loader) program(n ast.Node, path string) *Program {
 	if !ok {
 		return nil
 	}
-	prog, err := ParseProgram(s, path, l.hosts, l.scalarPos(n, s))
+	prog, err := parseProgram(s, path, l.hosts, l.scalarPos(n, s))
 	if err != nil {
 		l.errs = append(l.errs, err.(ErrorList)...)
 		return nil

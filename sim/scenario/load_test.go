@@ -169,7 +169,7 @@ func FuzzParseProgram(f *testing.F) {
 	f.Add("every 1s for 10s { repeat 2 { sleep 1ms } }")
 	f.Add("x = (")
 	f.Fuzz(func(t *testing.T, src string) {
-		ParseProgram(src, "p", []string{"a", "b"}, nil)
+		ParseProgram(src, "p", []string{"a", "b"})
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -18,15 +19,17 @@ func init() { registerCommand(newRunCmd) }
 
 // runOptions are the flags of `stacklab run`.
 type runOptions struct {
-	Target  string // a built-in name or a file
-	OutDir  string
-	Format  string
-	Seed    uint64
-	SeedSet bool
-	Summary bool
-	Ladder  bool
-	Check   bool
-	Quiet   bool
+	Target   string // a built-in name or a file
+	OutDir   string
+	Format   string
+	Seed     uint64
+	SeedSet  bool
+	Summary  bool
+	Ladder   bool
+	Check    bool
+	Quiet    bool
+	Sweep    int
+	Duration time.Duration
 }
 
 func newRunCmd(s *Streams) *cobra.Command {
@@ -52,8 +55,34 @@ stderr), 2 for bad input. The file format is in sim/scenario/FORMAT.md.`,
 	cmd.Flags().BoolVar(&o.Summary, "summary", true, "print connections and counters after a text trace")
 	cmd.Flags().BoolVar(&o.Check, "check", false, "only load and check the scenario; run nothing")
 	cmd.Flags().BoolVarP(&o.Quiet, "quiet", "q", false, "no trace: only the summary and the outcome")
+	cmd.Flags().IntVar(&o.Sweep, "sweep", 0, "run with seeds 1 to N, no trace or files, one line each; exit 1 if any fails")
+	cmd.Flags().DurationVar(&o.Duration, "duration", 0, "run for this long in virtual time instead of the scenario's duration")
 	cmd.Flags().BoolVar(&o.Ladder, "ladder", false, "also draw ladder diagrams into the output directory (ladder.txt, .mmd, .svg)")
 	return cmd
+}
+
+// runSweep runs the scenario once per seed from 1 to o.Sweep and reports
+// which seeds fail, with the first failure of each.
+func runSweep(sc *scenario.Scenario, o *runOptions, s *Streams) error {
+	bad := 0
+	for seed := uint64(1); seed <= uint64(o.Sweep); seed++ {
+		res, err := sc.Run(scenario.RunOptions{Seed: &seed, Duration: o.Duration, Version: version})
+		switch {
+		case err != nil:
+			return failed(err)
+		case res.Passed():
+			fmt.Fprintf(s.Out, "seed %d: ok (%s)\n", seed, res.End)
+		default:
+			bad++
+			f := res.Failures[0]
+			fmt.Fprintf(s.Out, "seed %d: %d failed; first: %s:%d: %s: %s\n", seed, len(res.Failures), f.Pos.File, f.Pos.Line, f.What, f.Msg)
+		}
+	}
+	if bad > 0 {
+		return failed(fmt.Errorf("%s: %d of %d seeds failed; rerun one with --seed N to see its trace", sc.Name, bad, o.Sweep))
+	}
+	fmt.Fprintf(s.Err, "%s: all %d seeds passed\n", sc.Name, o.Sweep)
+	return nil
 }
 
 // isFile reports whether a run target names a file rather than a
@@ -105,7 +134,10 @@ func runRun(o *runOptions, s *Streams) error {
 		fmt.Fprintf(s.Out, "%s: %d hosts, %d links, %d expectations: ok\n", sc.Name, len(sc.Hosts), len(sc.Links), len(sc.Expect))
 		return nil
 	}
-	ro := scenario.RunOptions{OutDir: o.OutDir, Trace: s.Out, Format: o.Format, Version: version, Ladder: o.Ladder}
+	if o.Sweep > 0 {
+		return runSweep(sc, o, s)
+	}
+	ro := scenario.RunOptions{OutDir: o.OutDir, Trace: s.Out, Format: o.Format, Version: version, Ladder: o.Ladder, Duration: o.Duration}
 	if o.Quiet {
 		ro.Trace = nil
 	}

@@ -19,6 +19,8 @@ import (
 type RunOptions struct {
 	// Seed, when non-nil, replaces the scenario's seed.
 	Seed *uint64
+	// Duration, when positive, replaces the scenario's duration.
+	Duration time.Duration
 	// OutDir receives one pcapng file per vantage point (HOST-eth0.pcapng);
 	// empty writes no captures.
 	OutDir string
@@ -234,14 +236,18 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 			t.schedule(0)
 		}
 	}
-	r.clock.RunUntil(r.start.Add(sc.Duration))
+	duration := sc.Duration
+	if opts.Duration > 0 {
+		duration = opts.Duration
+	}
+	r.clock.RunUntil(r.start.Add(duration))
 	r.stopped = true
 	end := r.clock.Now().Sub(r.start)
 
 	for _, t := range r.tasks {
 		if !t.done && !t.daemon {
 			where, what := r.taskPos(t)
-			r.failAt(where, what, fmt.Sprintf("program on %s did not finish by the end of the run (%s): blocked in %s", t.h.h.Name, formatDuration(sc.Duration), what), nil)
+			r.failAt(where, what, fmt.Sprintf("program on %s did not finish by the end of the run (%s): blocked in %s", t.h.h.Name, formatDuration(duration), what), nil)
 		}
 	}
 	r.checkPackets()

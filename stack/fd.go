@@ -150,7 +150,7 @@ func (s *Stack) Accept(fd int) (int, netip.AddrPort, error) {
 	}
 	nsk, err := s.accept(sk)
 	if err != nil {
-		return -1, netip.AddrPort{}, opError("accept", sk.typ, sk.local, netip.AddrPort{}, err)
+		return -1, netip.AddrPort{}, sk.opError("accept", netip.AddrPort{}, err)
 	}
 	return nsk.fd, nsk.conn.Tuple().Remote, nil
 }
@@ -265,7 +265,7 @@ func (s *Stack) Send(fd int, b []byte) (int, error) {
 		return 0, opError("write", 0, netip.AddrPort{}, netip.AddrPort{}, err)
 	}
 	n, err := s.send(sk, b)
-	return n, opError("write", sk.typ, sk.local, s.remoteOf(sk), err)
+	return n, sk.opError("write", s.remoteOf(sk), err)
 }
 
 func (s *Stack) remoteOf(sk *socket) netip.AddrPort {
@@ -335,10 +335,10 @@ func (s *Stack) SendTo(fd int, b []byte, addr netip.AddrPort) (int, error) {
 	}
 	if sk.typ == SockStream {
 		n, err := s.send(sk, b)
-		return n, opError("write", sk.typ, sk.local, addr, err)
+		return n, sk.opError("write", addr, err)
 	}
 	n, err := s.sendTo(sk, b, addr)
-	return n, opError("write", sk.typ, sk.local, addr, err)
+	return n, sk.opError("write", addr, err)
 }
 
 func (s *Stack) sendTo(sk *socket, b []byte, addr netip.AddrPort) (int, error) {
@@ -392,7 +392,7 @@ func (s *Stack) Recv(fd int, b []byte) (int, error) {
 	if err == io.EOF {
 		return 0, nil
 	}
-	return n, opError("read", sk.typ, sk.local, s.remoteOf(sk), err)
+	return n, sk.opError("read", s.remoteOf(sk), err)
 }
 
 // recv reads into b; at end of stream it returns io.EOF.
@@ -452,7 +452,7 @@ func (s *Stack) RecvFrom(fd int, b []byte) (int, netip.AddrPort, error) {
 	if err == io.EOF {
 		return 0, from, nil
 	}
-	return n, from, opError("read", sk.typ, sk.local, from, err)
+	return n, from, sk.opError("read", from, err)
 }
 
 // Shutdown closes one or both directions of a stream (ShutRD, ShutWR, ShutRDWR).

@@ -32,6 +32,8 @@ type socket struct {
 	wake      chan struct{}
 
 	rdeadline, wdeadline time.Time // for the net.Conn adapters
+
+	eagain [3]cachedErr // EAGAIN errors for read, write, accept
 }
 
 type watcher struct {
@@ -184,6 +186,33 @@ func (s *Stack) defaultSockOpts() tcp.SockOpts {
 		KeepCount:    o.KeepCount,
 		Congestion:   o.Congestion,
 	}
+}
+
+// opError wraps err like [opError], except that EAGAIN, which a
+// non-blocking program meets at every turn of its loop, comes from a
+// per-socket cache: polling a socket allocates nothing.
+func (sk *socket) opError(op string, remote netip.AddrPort, err error) error {
+	if err != syscall.EAGAIN {
+		return opError(op, sk.typ, sk.local, remote, err)
+	}
+	i := 0
+	switch op {
+	case "write":
+		i = 1
+	case "accept":
+		i = 2
+	}
+	c := &sk.eagain[i]
+	if c.err == nil || c.local != sk.local || c.remote != remote {
+		*c = cachedErr{local: sk.local, remote: remote, err: opError(op, sk.typ, sk.local, remote, err)}
+	}
+	return c.err
+}
+
+// cachedErr is an error built for one pair of addresses.
+type cachedErr struct {
+	local, remote netip.AddrPort
+	err           error
 }
 
 // opError wraps an error from the stack's core as the standard library

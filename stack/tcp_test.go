@@ -197,3 +197,33 @@ func TestSetCongestionChecksTheName(t *testing.T) {
 		t.Fatalf("unknown controller: %v, want ENOENT", err)
 	}
 }
+
+func TestEAGAINDoesNotAllocate(t *testing.T) {
+	p := newPair(t, stack.LinkEthernet, 1500)
+	l, _ := p.b.Socket(stack.SockStream)
+	must(t, p.b.Bind(l, netip.AddrPortFrom(netip.Addr{}, 80)))
+	must(t, p.b.Listen(l, 8))
+	must(t, p.b.SetNonblock(l, true))
+	buf := make([]byte, 10)
+	p.b.Accept(l)
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, _, err := p.b.Accept(l); !errors.Is(err, syscall.EAGAIN) {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("accept → EAGAIN allocates %.1f times", allocs)
+	}
+	c, _ := p.a.Socket(stack.SockDgram)
+	must(t, p.a.Bind(c, netip.AddrPortFrom(netip.Addr{}, 9)))
+	must(t, p.a.SetNonblock(c, true))
+	p.a.Recv(c, buf)
+	allocs = testing.AllocsPerRun(100, func() {
+		if _, err := p.a.Recv(c, buf); !errors.Is(err, syscall.EAGAIN) {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("recv → EAGAIN allocates %.1f times", allocs)
+	}
+}

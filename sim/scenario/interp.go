@@ -502,6 +502,11 @@ func (t *task) exec(st *Stmt) bool {
 		return t.ok(st, err)
 	case "setsockopt":
 		fd := t.fd(a[0])
+		if a[1].Text == "congestion" {
+			err := s.SetCongestion(fd, a[2].Text)
+			t.emit(fd, "tcp", "setsockopt", fmt.Sprintf("setsockopt(%d, TCP_CONGESTION, %s) → %s", fd, a[2].Text, resultName(err)))
+			return t.ok(st, err)
+		}
 		v, _ := strconv.Atoi(a[2].Text)
 		opt := sockOpts[a[1].Text]
 		err := s.SetSockopt(fd, opt, v)

@@ -3,6 +3,7 @@ package scenario
 import (
 	"fmt"
 	"net/netip"
+	"stacklab/stack/tcp/cc"
 	"strconv"
 	"strings"
 	"syscall"
@@ -105,7 +106,7 @@ func callNames() []string {
 	return names
 }
 
-var sockOptNames = []string{"keepalive", "linger", "rcvbuf", "sndbuf", "nodelay", "keepidle", "keepintvl", "keepcnt", "quickack", "reuseaddr"}
+var sockOptNames = []string{"keepalive", "linger", "rcvbuf", "sndbuf", "nodelay", "keepidle", "keepintvl", "keepcnt", "quickack", "reuseaddr", "congestion"}
 
 // errnoByName maps the errno names a program may expect to their values.
 var errnoByName = map[string]syscall.Errno{
@@ -641,7 +642,12 @@ func (p *progParser) check(st *Stmt, spec callSpec) {
 	case "setsockopt":
 		fdArg(0)
 		choice(1, sockOptNames...)
-		num(2, "the value")
+		if a[1].Text == "congestion" {
+			// TCP_CONGESTION takes a name, not a number.
+			choice(2, cc.Names()...)
+		} else {
+			num(2, "the value")
+		}
 	case "nonblock":
 		fdArg(0)
 		if len(a) > 1 {

@@ -206,6 +206,8 @@ func (c *Conn) smallInFlight() bool {
 // from sndNxt. force sends even past the congestion window and Nagle (an
 // RTO retransmission). It reports whether it sent anything.
 func (c *Conn) sendSegment(why string, force bool) bool {
+	// After an RTO, resend only what the receiver has not SACKed.
+	sackLimit := c.sackSkip()
 	off := int(c.sndBase.Size(c.sndNxt))
 	if int32(c.sndBase.Size(c.sndNxt)) < 0 {
 		off = 0
@@ -221,6 +223,9 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 	retrans := c.sndNxt.LessThan(c.sndMax)
 	mss := c.sendMSS()
 	inflight := int(c.sndUna.Size(c.sndNxt))
+	if retrans && c.sb != nil {
+		inflight -= c.sb.SACKed(c.sndUna, c.sndNxt) // skipped, not in flight
+	}
 	if !retrans && inflight == 0 && avail > 0 && c.sndWnd > 0 && !c.lastSend.IsZero() {
 		if idle := c.p.net.Now().Sub(c.lastSend); idle > c.rto {
 			before, beforeSS := c.cc.Cwnd(), c.cc.Ssthresh()
@@ -238,6 +243,9 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 	// The usable window: min(cwnd, rwnd) less what is in flight.
 	wnd := min(int(c.sndWnd), cwnd) - inflight
 	n := min(avail, mss)
+	if sackLimit >= 0 {
+		n = min(n, sackLimit)
+	}
 	if !force {
 		n = min(n, max(wnd, 0))
 	} else if int(c.sndWnd) < n {

@@ -29,6 +29,12 @@ func (c *Conn) sackUpdate(s *segment) {
 		blocks[i] = sack.Block{Start: seqnum.Value(s.opts.SACK[i].Left), End: seqnum.Value(s.opts.SACK[i].Right)}
 	}
 	c.sb.Update(s.ack, c.sndMax, blocks[:s.opts.NSACK])
+	if una := c.sb.Una(); c.sb.IsSACKed(una) {
+		// The ACK stops at data the receiver SACKed before: it has
+		// reneged (RFC 2018 §8), so its SACK information is not to be
+		// trusted. Like Linux's tcp_check_sack_reneging.
+		c.sb.Reset(una)
+	}
 }
 
 // sackLost reports whether the scoreboard deems SND.UNA lost
@@ -79,9 +85,29 @@ func (c *Conn) sackRetransmit() {
 	}
 }
 
-// sackReset forgets the scoreboard after an RTO (RFC 6675 §5.1).
-func (c *Conn) sackReset() {
+// sackTimeout ends SACK recovery after an RTO but keeps what the
+// receiver SACKed (RFC 6675 §5.1), so that the go-back-N retransmission
+// that follows skips it (see sackSkip).
+func (c *Conn) sackTimeout() {
 	if c.sb != nil {
-		c.sb.Reset(c.sndUna)
+		c.sb.Timeout(c.sndUna)
 	}
+}
+
+// sackSkip moves SND.NXT past data the receiver has SACKed while the
+// sender goes back after an RTO, and returns how many bytes from there
+// may be resent before the next SACKed range, or -1 for no limit.
+func (c *Conn) sackSkip() int {
+	if c.sb == nil || !c.sndNxt.LessThan(c.sndMax) {
+		return -1
+	}
+	for _, b := range c.sb.Blocks() {
+		if c.sndNxt.LessThan(b.Start) {
+			return int(c.sndNxt.Size(b.Start))
+		}
+		if c.sndNxt.LessThan(b.End) {
+			c.sndNxt = b.End
+		}
+	}
+	return -1
 }

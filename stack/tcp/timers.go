@@ -145,7 +145,7 @@ func (c *Conn) onRTX() {
 	c.ccEvent(before, beforeSS, "rto")
 	c.inRecovery = false
 	c.dupAcks = 0
-	c.sackReset()
+	c.sackTimeout()
 	c.sndNxt = c.sndUna
 	c.recover = c.sndMax // RFC 6582 §4
 	c.retransEvent(why)

@@ -81,7 +81,8 @@ func (s Segment) Len() int { return Block{s.Start, s.End}.Len() }
 //		... send (a prefix of) seg, then:
 //		sb.Sent(sentSeg); pipe += sentSeg.Len()
 //	}
-//	on RTO: sb.Reset(sndUna)                   // RFC 2018 §8, RFC 6675 §5.1
+//	on RTO: sb.Timeout(sndUna)                 // RFC 6675 §5.1: keep the SACKed ranges
+//	on reneging: sb.Reset(sndUna)              // RFC 2018 §8
 type Scoreboard struct {
 	una      seqnum.Value // SND.UNA: HighACK + 1
 	mss      int
@@ -121,9 +122,9 @@ func (s *Scoreboard) MSS() int {
 }
 
 // Reset forgets every SACKed range and the recovery variables, and sets
-// SND.UNA to una. The engine calls it after a retransmission timeout:
-// the receiver may have reneged, so SACK information is not trusted
-// (RFC 2018 §8, RFC 6675 §5.1).
+// SND.UNA to una. The engine calls it when the receiver reneges on data
+// it SACKed (RFC 2018 §8); after a plain retransmission timeout it calls
+// [Scoreboard.Timeout], which keeps the ranges.
 func (s *Scoreboard) Reset(una seqnum.Value) {
 	s.una = una
 	s.n = 0
@@ -133,6 +134,25 @@ func (s *Scoreboard) Reset(una seqnum.Value) {
 	s.rescue = 0
 	s.rescueOK = false
 	s.recovery = una - 1
+}
+
+// Timeout prepares the scoreboard for the go-back-N retransmission that
+// follows a retransmission timeout, with SND.UNA = una: it keeps the
+// SACKed ranges, so that only what the receiver has not SACKed is resent
+// (RFC 6675 §5.1: Update goes on after the RTO and its information is
+// used; Linux keeps its SACK tags too), and forgets the recovery
+// variables (HighRxt, RescueRxt, RecoveryPoint), since the recovery, if
+// any, is over. Call [Scoreboard.Reset] instead when the receiver is
+// seen to renege (RFC 2018 §8).
+func (s *Scoreboard) Timeout(una seqnum.Value) {
+	if s.una.LessThan(una) {
+		s.advance(una)
+	}
+	s.highRxt = s.una
+	s.rescue = 0
+	s.rescueOK = false
+	s.recovery = s.una - 1
+	s.updateLost()
 }
 
 // Una returns SND.UNA as the scoreboard knows it.

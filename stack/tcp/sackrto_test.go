@@ -1,0 +1,62 @@
+package tcp
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"stacklab/stack/tcp/seqnum"
+)
+
+// dropTwice drops the n-th (1-based) data segments the named host sends
+// and the first retransmission of each.
+func dropTwice(name string, n ...int) func(h *host, seg []byte, why string) verdict {
+	count := 0
+	drops := map[seqnum.Value]int{}
+	return func(h *host, seg []byte, why string) verdict {
+		var s segment
+		parseSegment(seg, &s)
+		if h.name != name || len(s.payload) == 0 {
+			return verdict{}
+		}
+		count++
+		for _, x := range n {
+			if x == count {
+				drops[s.seq] = 0
+			}
+		}
+		if d, ok := drops[s.seq]; ok && d < 2 {
+			drops[s.seq] = d + 1
+			return verdict{drop: true}
+		}
+		return verdict{}
+	}
+}
+
+// TestSACKKeptAcrossRTO loses four segments of one window and their
+// retransmissions, so that the retransmission timer fires while the
+// receiver holds, and has SACKed, everything sent around the holes. The sender keeps its SACK
+// scoreboard across the timeout (RFC 6675 §5.1, as Linux does) and
+// resends only the hole, not the window of data already SACKed.
+func TestSACKKeptAcrossRTO(t *testing.T) {
+	w, cl, sv := pair(Config{})
+	c, s, _ := dial(t, w, cl, sv, nil)
+	w.filter = dropTwice("client", 30, 40, 50, 60)
+	msg := pattern(400_000, 9)
+	a := &pumpEnd{c: c, out: msg}
+	b := &pumpEnd{c: s}
+	pump(t, w, a, b, true, time.Minute)
+	if !bytes.Equal(b.in.Bytes(), msg) {
+		t.Fatalf("got %d bytes", b.in.Len())
+	}
+	in := c.Info()
+	if in.FastRetransmits != 1 || in.RTOs != 1 {
+		t.Fatalf("want one fast retransmit and one RTO: %+v", in)
+	}
+	// Each hole twice (the lost retransmission, then after the RTO);
+	// nothing that was SACKed.
+	t.Logf("%d retransmissions", in.Retransmits)
+	if in.Retransmits > 8 {
+		t.Fatalf("%d segments retransmitted for four holes: %+v", in.Retransmits, in)
+	}
+}

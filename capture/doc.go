@@ -18,14 +18,6 @@
 // copy of a segment in one file as a retransmission. A combined file with
 // every hop is written only on request and says so in its comment.
 //
-// Capture costs the stacks little: unless summaries are asked for or
-// [Options.Sync] is set, a Recorder only copies each frame and event into
-// a batch while the stack waits, and a worker goroutine, started per full
-// batch (256 KiB) and gone when it is written, formats the trace and
-// writes the files, in order, while the simulation goes on. The output is
-// the same byte for byte either way. Flush, Close and Files wait for the
-// worker.
-//
 // Foreign captures (pcap or pcapng, from tcpdump or Wireshark) are traced
 // the same way by [TraceFile] and summarized by [ReadFile].
 package capture

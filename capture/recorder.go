@@ -60,15 +60,6 @@ type Options struct {
 	// reports the packets it drops for a bad checksum, so it is off by
 	// default.
 	VerifyChecksums bool
-	// Sync formats the trace and writes the files in the goroutine that
-	// reports each frame and event. By default, when no summaries are
-	// asked for (KeepSummaries, OnSummary), the Recorder only copies
-	// frames and events into a batch in that goroutine and formats and
-	// writes each full batch (256 KiB) on a goroutine of its own, while the
-	// stacks go on; the output is the same byte for byte. Flush, Close and
-	// Files wait for that work. Sync suits a caller that needs the trace
-	// written as it goes without calling Flush.
-	Sync bool
 }
 
 // Recorder is a [stack.Tap] and [core.Observer] that writes pcapng files
@@ -95,59 +86,6 @@ type Recorder struct {
 	comments [2]string
 	errs     []error
 	closed   bool
-
-	// Batching (see Options.Sync): the records since the last hand-off,
-	// the batch a worker goroutine is writing, and a spare for reuse.
-	async    bool
-	cur      *batch
-	inflight *batch
-	spare    *batch
-	wg       sync.WaitGroup
-}
-
-// batchBytes is the size of frame data at which a batch is handed to a
-// worker; batchRecords bounds the records of one batch.
-const (
-	batchBytes   = 256 << 10
-	batchRecords = 4096
-)
-
-// batch is frames and events in the order they were reported, waiting to
-// be traced and written.
-type batch struct {
-	recs []record
-	evs  []core.Event
-	data []byte // the frames' bytes, back to back
-}
-
-// record is one frame (ev < 0) or event (b.evs[ev]) of a batch.
-type record struct {
-	ev     int
-	v      *vantage
-	dir    stack.Dir
-	id     uint64
-	time   time.Time
-	note   string
-	drop   string
-	off, n int
-}
-
-func newBatch() *batch {
-	return &batch{
-		recs: make([]record, 0, 512),
-		evs:  make([]core.Event, 0, 64),
-		data: make([]byte, 0, batchBytes+64<<10),
-	}
-}
-
-func (b *batch) reset() {
-	clear(b.recs) // drop the strings and vantages they point to
-	clear(b.evs)
-	b.recs, b.evs, b.data = b.recs[:0], b.evs[:0], b.data[:0]
-}
-
-func (b *batch) full() bool {
-	return len(b.data) >= batchBytes || len(b.recs) >= batchRecords
 }
 
 // vantage is one NIC as the capture sees it.
@@ -156,8 +94,6 @@ type vantage struct {
 	name    string // "host:ifname"
 	host    string
 	link    stack.LinkType
-	desc    string // the pcapng interface description
-	opened  bool   // the vantage's file was opened (or failed to open)
 	file    *output
 	combIdx int // interface index in the combined file, -1 until added
 }
@@ -204,10 +140,6 @@ func New(opts Options) (*Recorder, error) {
 	})
 	r.names = nameRecords(opts.Names)
 	r.pend.own = make([]byte, 0, 2048)
-	r.async = !opts.Sync && !opts.KeepSummaries && opts.OnSummary == nil
-	if r.async {
-		r.cur = newBatch()
-	}
 	return r, nil
 }
 
@@ -248,15 +180,6 @@ func (r *Recorder) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note s
 	p := &r.pend
 	p.ok, p.v, p.dir, p.id, p.time, p.note, p.drop = true, v, dir, pkt.ID, now, note, ""
 	p.begun = false
-	if r.async {
-		// One copy, into the batch; release adds the record.
-		b := r.cur
-		off := len(b.data)
-		b.data = append(b.data, pkt.Data...)
-		p.data = b.data[off:len(b.data):len(b.data)]
-		return
-	}
-	r.openVantage(v)
 	if o := v.file; o != nil && !o.dead && (r.opts.SnapLen <= 0 || len(pkt.Data) <= r.opts.SnapLen) {
 		// One copy, straight into the file's buffer; the comments follow
 		// at release.
@@ -301,13 +224,6 @@ func (r *Recorder) Observe(ev *core.Event) {
 	} else {
 		r.release()
 	}
-	if r.async {
-		b := r.cur
-		b.evs = append(b.evs, *ev)
-		b.recs = append(b.recs, record{ev: len(b.evs) - 1})
-		r.maybeHandOff()
-		return
-	}
 	r.tr.Event(ev)
 }
 
@@ -323,35 +239,22 @@ func dropReason(ev *core.Event) string {
 	return ev.Name + ": " + ev.Detail
 }
 
-// release writes the held frame, or in a batch adds its record.
+// release writes the held frame.
 func (r *Recorder) release() {
 	p := &r.pend
 	if !p.ok {
 		return
 	}
 	p.ok = false
-	if r.async {
-		b := r.cur
-		off := len(b.data) - len(p.data) // the frame is the last data
-		b.recs = append(b.recs, record{ev: -1, v: p.v, dir: p.dir, id: p.id, time: p.time,
-			note: p.note, drop: p.drop, off: off, n: len(p.data)})
-		r.maybeHandOff()
-		return
-	}
-	r.emit(p.v, p.dir, p.id, p.time, p.note, p.drop, p.data, p.begun)
-}
-
-// emit traces a frame and writes it to the files. begun says the frame
-// was begun in its vantage file (sync mode).
-func (r *Recorder) emit(v *vantage, dir stack.Dir, id uint64, tm time.Time, note, drop string, data []byte, begun bool) {
+	v := p.v
 	f := trace.Frame{
-		Time: tm, Host: v.host, Vantage: v.name, ID: id, Data: data,
-		Note: note, Drop: drop, Link: trace.LinkEthernet, Dir: trace.DirIn,
+		Time: p.time, Host: v.host, Vantage: v.name, ID: p.id, Data: p.data,
+		Note: p.note, Drop: p.drop, Link: trace.LinkEthernet, Dir: trace.DirIn,
 	}
 	if v.link == stack.LinkRawIP {
 		f.Link = trace.LinkRawIP
 	}
-	if dir == stack.DirOut {
+	if p.dir == stack.DirOut {
 		f.Dir = trace.DirOut
 	}
 	var sp *Summary
@@ -367,85 +270,27 @@ func (r *Recorder) emit(v *vantage, dir stack.Dir, id uint64, tm time.Time, note
 			r.opts.OnSummary(sp)
 		}
 	}
-	r.openVantage(v)
 	if v.file == nil && r.combined == nil && r.opts.Combined == "" {
 		return
 	}
-	r.comments[0], r.comments[1] = note, ""
-	if drop != "" {
-		r.comments[1] = "dropped: " + drop
+	pkt := pcapng.Packet{Time: p.time, Data: p.data, ID: p.id, Dir: pcapDir(p.dir)}
+	if snap := r.opts.SnapLen; snap > 0 && len(p.data) > snap {
+		pkt.Data, pkt.OrigLen = p.data[:snap], len(p.data)
 	}
-	if begun {
-		if err := v.file.w.Commit(r.comments[:]); err != nil && !v.file.dead {
+	r.comments[0], r.comments[1] = p.note, ""
+	if p.drop != "" {
+		r.comments[1] = "dropped: " + p.drop
+	}
+	pkt.Comments = r.comments[:]
+	if p.begun {
+		if err := v.file.w.Commit(pkt.Comments); err != nil && !v.file.dead {
 			r.fail(v.file, err)
 		}
-		if r.opts.Combined == "" {
-			return
-		}
-	}
-	pkt := pcapng.Packet{Time: tm, Data: data, ID: id, Dir: pcapDir(dir), Comments: r.comments[:]}
-	if snap := r.opts.SnapLen; snap > 0 && len(data) > snap {
-		pkt.Data, pkt.OrigLen = data[:snap], len(data)
-	}
-	if !begun && v.file != nil {
+	} else if v.file != nil {
 		r.writePacket(v.file, &pkt)
 	}
 	if r.opts.Combined != "" {
 		r.writeCombined(v, &pkt)
-	}
-}
-
-// maybeHandOff hands the batch to a worker goroutine when it is full.
-func (r *Recorder) maybeHandOff() {
-	if !r.cur.full() {
-		return
-	}
-	r.wait()
-	b := r.cur
-	r.cur, r.spare = r.spare, nil
-	if r.cur == nil {
-		r.cur = newBatch()
-	}
-	r.inflight = b
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		r.process(b)
-	}()
-}
-
-// wait waits for the worker, if any, and keeps its batch for reuse.
-func (r *Recorder) wait() {
-	if r.inflight == nil {
-		return
-	}
-	r.wg.Wait()
-	r.inflight.reset()
-	r.spare, r.inflight = r.inflight, nil
-}
-
-// drain writes out the held frame and everything batched, in the
-// calling goroutine, after the worker's batch.
-func (r *Recorder) drain() {
-	r.release()
-	if !r.async {
-		return
-	}
-	r.wait()
-	r.process(r.cur)
-	r.cur.reset()
-}
-
-// process traces and writes a batch's frames and events in order. Only
-// one goroutine at a time runs it: the worker, or drain after waiting.
-func (r *Recorder) process(b *batch) {
-	for i := range b.recs {
-		rec := &b.recs[i]
-		if rec.ev >= 0 {
-			r.tr.Event(&b.evs[rec.ev])
-			continue
-		}
-		r.emit(rec.v, rec.dir, rec.id, rec.time, rec.note, rec.drop, b.data[rec.off:rec.off+rec.n], false)
 	}
 }
 
@@ -458,33 +303,19 @@ func (r *Recorder) writePacket(o *output, pkt *pcapng.Packet) {
 	}
 }
 
-// addVantage registers a NIC at its first frame; its file is opened by
-// openVantage, where the frames are written.
+// addVantage registers a NIC at its first frame and opens its file.
 func (r *Recorder) addVantage(nic *stack.NIC) *vantage {
 	host := nic.Stack().Name()
 	v := &vantage{nic: nic, name: host + ":" + nic.Name(), host: host, link: nic.Type(), combIdx: -1}
-	if d, ok := r.descs[v.name]; ok {
-		v.desc = d
-	} else {
-		v.desc = defaultDescription(nic)
-	}
 	r.vant[nic] = v
 	r.byName[v.name] = v
-	return v
-}
-
-// openVantage opens v's file at its first frame.
-func (r *Recorder) openVantage(v *vantage) {
-	if v.opened {
-		return
-	}
-	v.opened = true
 	if r.opts.Dir == "" {
-		return
+		return v
 	}
-	path := filepath.Join(r.opts.Dir, fileName(v.host)+"-"+fileName(v.nic.Name())+".pcapng")
+	path := filepath.Join(r.opts.Dir, fileName(host)+"-"+fileName(nic.Name())+".pcapng")
 	comment := r.fileComment() + "; vantage point " + v.name
 	v.file = r.open(path, comment, r.pcapngInterface(v))
+	return v
 }
 
 // fileName makes a host or interface name safe as part of a file name.
@@ -526,7 +357,11 @@ func (r *Recorder) pcapngInterface(v *vantage) pcapng.Interface {
 	if v.link == stack.LinkRawIP {
 		intf.LinkType = layers.LinkTypeRaw
 	}
-	intf.Description = v.desc
+	if d, ok := r.descs[v.name]; ok {
+		intf.Description = d
+	} else {
+		intf.Description = defaultDescription(v.nic)
+	}
 	return intf
 }
 
@@ -600,7 +435,7 @@ func (r *Recorder) writeCombined(v *vantage, pkt *pcapng.Packet) {
 func (r *Recorder) Summaries() []Summary {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.drain()
+	r.release()
 	return append([]Summary(nil), r.sums...)
 }
 
@@ -608,9 +443,6 @@ func (r *Recorder) Summaries() []Summary {
 func (r *Recorder) Files() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.closed {
-		r.drain()
-	}
 	var paths []string
 	for _, o := range r.outputs {
 		paths = append(paths, o.path)
@@ -627,7 +459,7 @@ func (r *Recorder) Flush() error {
 	if r.closed {
 		return errors.Join(r.errs...)
 	}
-	r.drain()
+	r.release()
 	if err := r.tr.Flush(); err != nil {
 		r.errs = append(r.errs, fmt.Errorf("capture: writing the trace: %w", err))
 	}
@@ -656,7 +488,7 @@ func (r *Recorder) Close() error {
 	if r.closed {
 		return r.firstErrs()
 	}
-	r.drain()
+	r.release()
 	r.closed = true
 	if err := r.tr.Flush(); err != nil {
 		r.errs = append(r.errs, fmt.Errorf("capture: writing the trace: %w", err))

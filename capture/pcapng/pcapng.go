@@ -211,10 +211,15 @@ func (w *Writer) Begin(p *Packet) ([]byte, error) {
 		return nil, errors.New("pcapng: packet too large")
 	}
 	dataLen := pad4(len(p.Data))
-	if len(w.buf)+epbHeaderLen+dataLen+tailRoom > cap(w.buf) {
+	if need := epbHeaderLen + dataLen + tailRoom; len(w.buf)+need > cap(w.buf) {
 		w.spill()
 		if w.err != nil {
 			return nil, w.err
+		}
+		if need > cap(w.buf) {
+			// A frame larger than the buffer (a 64 KiB frame): the buffer
+			// grows once to hold it, and keeps that size.
+			w.buf = make([]byte, 0, need+bufferSize)
 		}
 	}
 	ts := uint64(p.Time.UnixNano())
@@ -300,9 +305,6 @@ func (w *Writer) spill() {
 		_, w.err = w.bw.Write(w.buf)
 	}
 	w.buf = w.buf[:0]
-	if cap(w.buf) > 2*bufferSize {
-		w.buf = make([]byte, 0, bufferSize) // a huge packet grew it
-	}
 }
 
 // WriteNames writes a name resolution block (pcapng §4.5) with one

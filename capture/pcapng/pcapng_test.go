@@ -256,3 +256,17 @@ func TestBeginCommit(t *testing.T) {
 		t.Error("Commit without Begin succeeded")
 	}
 }
+
+// TestLargeFramesDoNotAllocate checks that 64 KiB frames, larger than
+// the buffer, grow it once rather than once per frame.
+func TestLargeFramesDoNotAllocate(t *testing.T) {
+	w, err := NewWriter(io.Discard, Section{}, Interface{Name: "a:b", LinkType: layers.LinkTypeEthernet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := Packet{Time: time.Unix(1, 2), Data: make([]byte, 65535+14), Dir: DirOutbound, ID: 1, Comments: []string{"send"}}
+	w.WritePacket(&p)
+	if n := testing.AllocsPerRun(100, func() { _ = w.WritePacket(&p) }); n != 0 {
+		t.Errorf("WritePacket of a 64 KiB frame allocates %v times, want 0", n)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"stacklab/capture"
 )
 
 // chunk is the size of each write in the bulk benchmarks, as in the
@@ -99,23 +101,46 @@ func TestBulkSimDelivers(t *testing.T) {
 }
 
 // BenchmarkCaptureOverhead measures what capture costs in a bulk
-// transfer: two simulated networks, one with a capture.Recorder (pcapng
-// per vantage point and a text trace) and one without, move 64 KiB each
-// in turn, so that both see the same machine load; it reports the extra
-// time with capture on as "overhead-%".
+// transfer: simulated networks, one without capture and one per capture
+// setup, move 2 MiB each in turn (in a rotating order, so that all see
+// the same machine load), and it reports the extra time of each setup
+// over the one without capture. Each turn's time includes flushing the
+// capture (Recorder.Flush), so that every byte is paid for:
+//
+//   - "overhead-%": pcapng per vantage point and a text trace, as a
+//     scenario run writes them;
+//   - "pcapng-overhead-%": pcapng files only;
+//   - "json-overhead-%": pcapng and a JSON lines trace.
 func BenchmarkCaptureOverhead(b *testing.B) {
 	for _, m := range mtus {
 		b.Run(m.name, func(b *testing.B) {
 			type side struct {
+				unit     string
 				n        *simNet
 				cfd, sfd int
-				sent     int64
 				took     time.Duration
 			}
-			rec, _ := newRecorder(b, discardTrace(b), true)
-			sides := [2]*side{
-				{n: newSimNet(b, simConfig{mtu: m.mtu})},
-				{n: newSimNet(b, simConfig{mtu: m.mtu, tap: rec, obs: rec})},
+			rec := func(o capture.Options) *capture.Recorder {
+				r, _ := newRecorderOpts(b, true, o)
+				return r
+			}
+			tr := discardTrace(b)
+			setups := []struct {
+				unit string
+				rec  *capture.Recorder
+			}{
+				{"", nil},
+				{"overhead-%", rec(capture.Options{Trace: tr, Format: capture.Text})},
+				{"pcapng-overhead-%", rec(capture.Options{})},
+				{"json-overhead-%", rec(capture.Options{Trace: tr, Format: capture.JSON})},
+			}
+			var sides []*side
+			for _, st := range setups {
+				cfg := simConfig{mtu: m.mtu}
+				if st.rec != nil {
+					cfg.tap, cfg.obs = st.rec, st.rec
+				}
+				sides = append(sides, &side{unit: st.unit, n: newSimNet(b, cfg)})
 			}
 			wbuf, rbuf := make([]byte, chunk), make([]byte, 256<<10)
 			for _, s := range sides {
@@ -123,21 +148,30 @@ func BenchmarkCaptureOverhead(b *testing.B) {
 				s.cfd, s.sfd = s.n.connect(b, lfd, 5001)
 				s.n.transfer(b, s.cfd, s.sfd, 4*chunk, time.Time{}, wbuf, rbuf)
 			}
-			b.SetBytes(2 * chunk)
+			const turn = 32 * chunk
+			b.SetBytes(int64(len(sides)) * turn)
 			b.ResetTimer()
 			for i := range b.N {
 				for j := range sides {
-					s := sides[(i+j)%2] // alternate which goes first
+					k := (i + j) % len(sides) // rotate which goes first
+					s := sides[k]
 					t0 := time.Now()
-					if got := s.n.transfer(b, s.cfd, s.sfd, chunk, time.Time{}, wbuf, rbuf); got != chunk {
-						b.Fatalf("server read %d bytes, want %d", got, chunk)
+					if got := s.n.transfer(b, s.cfd, s.sfd, turn, time.Time{}, wbuf, rbuf); got != turn {
+						b.Fatalf("server read %d bytes, want %d", got, turn)
+					}
+					if r := setups[k].rec; r != nil {
+						if err := r.Flush(); err != nil {
+							b.Fatal(err)
+						}
 					}
 					s.took += time.Since(t0)
 				}
 			}
 			b.StopTimer()
-			off, on := sides[0].took, sides[1].took
-			b.ReportMetric(float64(on-off)/float64(off)*100, "overhead-%")
+			off := sides[0].took
+			for _, s := range sides[1:] {
+				b.ReportMetric(float64(s.took-off)/float64(off)*100, s.unit)
+			}
 		})
 	}
 }

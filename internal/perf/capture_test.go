@@ -25,6 +25,12 @@ var traceNames = map[netip.Addr]string{
 // benchmark pays every write but fills no disk.
 func newRecorder(tb testing.TB, trace io.Writer, discard bool) (*capture.Recorder, string) {
 	tb.Helper()
+	return newRecorderOpts(tb, discard, capture.Options{Trace: trace, Format: capture.Text})
+}
+
+// newRecorderOpts is newRecorder with the trace and format of o.
+func newRecorderOpts(tb testing.TB, discard bool, o capture.Options) (*capture.Recorder, string) {
+	tb.Helper()
 	dir := tb.TempDir()
 	if discard {
 		for _, name := range []string{"client-eth0.pcapng", "server-eth0.pcapng"} {
@@ -33,14 +39,8 @@ func newRecorder(tb testing.TB, trace io.Writer, discard bool) (*capture.Recorde
 			}
 		}
 	}
-	rec, err := capture.New(capture.Options{
-		Dir:      dir,
-		Trace:    trace,
-		Format:   capture.Text,
-		Scenario: "perf",
-		Seed:     1,
-		Names:    traceNames,
-	})
+	o.Dir, o.Scenario, o.Seed, o.Names = dir, "perf", 1, traceNames
+	rec, err := capture.New(o)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -188,7 +188,7 @@ func (t *Tracer) appendFrameText(b []byte, f *Frame, d time.Duration, rseq, rack
 		} else {
 			b = append(b, '?')
 		}
-		b = appendIDLen(b, f.ID, p.size)
+		b = t.appendIDLen(b, f.ID, p.size)
 		b = appendNote(b, f.Note)
 		return append(b, '\n')
 	}
@@ -205,7 +205,7 @@ func (t *Tracer) appendFrameText(b []byte, f *Frame, d time.Duration, rseq, rack
 	} else {
 		b = t.appendEndpoints(b, p, " → ")
 	}
-	b = appendIDLen(b, f.ID, p.size)
+	b = t.appendIDLen(b, f.ID, p.size)
 	if f.Vantage != "" {
 		switch {
 		case f.Dir == DirOut && !t.isSource(f.Host, p):
@@ -241,11 +241,11 @@ func (t *Tracer) isSource(host string, p *packet) bool {
 	return !ok || n == host
 }
 
-func appendIDLen(b []byte, id uint64, size int) []byte {
+func (t *Tracer) appendIDLen(b []byte, id uint64, size int) []byte {
 	b = append(b, "  #"...)
 	b = appendUint(b, id)
 	b = append(b, "  "...)
-	b = appendUint(b, uint64(size))
+	b = t.cache.num[numSize].append(b, uint64(size))
 	return append(b, " B"...)
 }
 
@@ -315,7 +315,7 @@ func (t *Tracer) appendLayersText(b []byte, p *packet, rseq, rack uint32) []byte
 			b = append(b, hexDigits[tos>>4], hexDigits[tos&0xf])
 		}
 		b = append(b, "  len "...)
-		b = appendUint(b, uint64(ip.TotalLen()))
+		b = t.cache.num[numIPLen].append(b, uint64(ip.TotalLen()))
 		switch ip.Protocol() {
 		case wire.ProtoTCP, wire.ProtoUDP, wire.ProtoICMP:
 		default:
@@ -466,10 +466,10 @@ func (t *Tracer) appendTCPText(b []byte, p *packet, rseq, rack uint32) []byte {
 	b = appendUint(b, uint64(rseq))
 	if fl&wire.ACK != 0 {
 		b = append(b, "  ack "...)
-		b = appendUint(b, uint64(rack))
+		b = t.cache.num[numAck].append(b, uint64(rack))
 	}
 	b = append(b, "  win "...)
-	b = appendUint(b, uint64(tcp.Window()))
+	b = t.cache.num[numWin].append(b, uint64(tcp.Window()))
 	if len(tcp.Options()) > 0 {
 		b = append(b, "  <"...)
 		b = t.appendTCPOptions(b, p)
@@ -477,7 +477,7 @@ func (t *Tracer) appendTCPText(b []byte, p *packet, rseq, rack uint32) []byte {
 	}
 	if p.payload > 0 {
 		b = append(b, "  len "...)
-		b = appendUint(b, uint64(p.payload))
+		b = t.cache.num[numLen].append(b, uint64(p.payload))
 	}
 	if !p.l4OK {
 		b = append(b, "  bad cksum"...)
@@ -506,9 +506,9 @@ func (t *Tracer) appendTCPOptions(b []byte, p *packet) []byte {
 	}
 	if o.HasTS {
 		b = append(sep(b), "TS "...)
-		b = appendUint(b, uint64(o.TSVal))
+		b = t.cache.num[numTSVal].append(b, uint64(o.TSVal))
 		b = append(b, ' ')
-		b = appendUint(b, uint64(o.TSEcr))
+		b = t.cache.num[numTSEcr].append(b, uint64(o.TSEcr))
 	}
 	if o.HasWScale {
 		b = append(sep(b), "wscale "...)

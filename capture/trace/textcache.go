@@ -55,8 +55,46 @@ func (c *lineCache) reset() {
 	}
 }
 
+// numMemo remembers the text of the last two values of one field (the
+// two directions of a flow: 1514 and 66 bytes, a window, a timestamp).
+type numMemo struct {
+	v    [2]uint64
+	n    [2]uint8
+	b    [2][20]byte
+	ok   [2]bool
+	next uint8
+}
+
+// append appends v in decimal.
+func (m *numMemo) append(b []byte, v uint64) []byte {
+	for i := range m.v {
+		if m.ok[i] && m.v[i] == v {
+			return append(b, m.b[i][:m.n[i]]...)
+		}
+	}
+	start := len(b)
+	b = appendUint(b, v)
+	i := m.next
+	m.next ^= 1
+	m.ok[i], m.v[i], m.n[i] = true, v, uint8(copy(m.b[i][:], b[start:]))
+	return b
+}
+
+// Fields whose values repeat from frame to frame.
+const (
+	numSize = iota
+	numIPLen
+	numAck
+	numWin
+	numLen
+	numTSVal
+	numTSEcr
+	numFields
+)
+
 // textCache is the text trace's set of caches.
 type textCache struct {
+	num                [numFields]numMemo
 	eth, ip, tcp, ends lineCache
 	// The time formatted last.
 	timeOK bool

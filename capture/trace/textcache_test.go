@@ -51,3 +51,12 @@ func TestCachedTime(t *testing.T) {
 		}
 	}
 }
+
+func TestNumMemo(t *testing.T) {
+	var m numMemo
+	for _, v := range []uint64{1514, 66, 1514, 66, 7, 1514, 0, 0, 4294967295, 66} {
+		if got, want := string(m.append([]byte("x"), v)), "x"+strconv.FormatUint(v, 10); got != want {
+			t.Errorf("append(%d) = %q, want %q", v, got, want)
+		}
+	}
+}

@@ -11,9 +11,13 @@ import (
 	"stacklab/stack/tcp/seqnum"
 )
 
-// maxOOO bounds the number of out-of-order ranges a connection keeps
-// (bounded reassembly); a segment that would need more is dropped.
-const maxOOO = 16
+// maxOOO bounds the number of out-of-order ranges a connection keeps; a
+// segment that would need more is dropped. The data itself lives in the
+// receive ring, within the window; the table only describes it, and
+// grows as needed up to this bound, which a window of 256 KiB or more
+// can reach when every other segment of a flight is lost (Linux bounds
+// its out-of-order queue by the receive buffer alone).
+const maxOOO = 4096
 
 // oooRange is a range of out-of-order data held past RCV.NXT.
 type oooRange struct {
@@ -53,8 +57,8 @@ type Conn struct {
 	// Receive sequence space. rcvAdv is the right edge advertised.
 	irs, rcvNxt, rcvAdv seqnum.Value
 	rcvBuf              ring
-	ooo                 *[maxOOO]oooRange // allocated on the first out-of-order segment
-	nooo                int
+	ooo                 []oooRange // grown on demand from the first out-of-order segment
+	nooo                int        // ranges in use in ooo
 	oooStamp            uint32
 	finRcvd             bool // FIN processed
 	rcvFinPending       bool // FIN received out of order at rcvFinSeq

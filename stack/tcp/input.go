@@ -597,43 +597,38 @@ func (c *Conn) processFin() {
 }
 
 // addOOO stores out-of-order data at its place in the receive ring and
-// records its range. It reports false when the range table is full.
+// records its range, merging it with the ranges it overlaps or touches.
+// It reports false when the range table is full.
 func (c *Conn) addOOO(seq seqnum.Value, data []byte) bool {
 	l, r := seq, seq.Add(seqnum.Size(len(data)))
-	var out [maxOOO + 1]oooRange
-	n := 0
-	inserted := false
-	for i := 0; i < c.nooo; i++ {
-		x := c.ooo[i]
-		switch {
-		case x.Right.LessThan(l):
-			out[n] = x
-			n++
-		case r.LessThan(x.Left):
-			if !inserted {
-				out[n] = oooRange{sackBlock{l, r}, c.oooStamp}
-				n++
-				inserted = true
-			}
-			out[n] = x
-			n++
-		default: // overlapping or adjacent: merge
-			l, r = seqnum.Min(l, x.Left), seqnum.Max(r, x.Right)
+	// Ranges [i, j) overlap or touch [l, r); those before i end before
+	// it, those from j on start after it.
+	i := 0
+	for i < c.nooo && c.ooo[i].Right.LessThan(l) {
+		i++
+	}
+	j := i
+	for j < c.nooo && !r.LessThan(c.ooo[j].Left) {
+		l, r = seqnum.Min(l, c.ooo[j].Left), seqnum.Max(r, c.ooo[j].Right)
+		j++
+	}
+	if i == j {
+		if c.nooo == maxOOO {
+			return false
 		}
+		if c.nooo == len(c.ooo) {
+			c.ooo = append(c.ooo, oooRange{})
+			c.ooo = c.ooo[:cap(c.ooo)]
+		}
+		copy(c.ooo[i+1:c.nooo+1], c.ooo[i:c.nooo])
+		c.nooo++
+	} else if j > i+1 {
+		copy(c.ooo[i+1:], c.ooo[j:c.nooo])
+		c.nooo -= j - i - 1
 	}
-	if !inserted {
-		out[n] = oooRange{sackBlock{l, r}, c.oooStamp}
-		n++
-	}
-	if n > maxOOO {
-		return false
-	}
+	c.ooo[i] = oooRange{sackBlock{l, r}, c.oooStamp}
 	c.oooStamp++
-	if c.ooo == nil {
-		c.ooo = new([maxOOO]oooRange)
-	}
 	c.rcvBuf.writeAt(c.p, c.rcvBufSize, c.rcvBuf.n+int(c.rcvNxt.Size(seq)), data)
-	c.nooo = copy(c.ooo[:], out[:n])
 	return true
 }
 
@@ -651,6 +646,6 @@ func (c *Conn) mergeOOO() {
 		k++
 	}
 	if k > 0 {
-		c.nooo = copy(c.ooo[:], c.ooo[k:c.nooo])
+		c.nooo = copy(c.ooo, c.ooo[k:c.nooo])
 	}
 }

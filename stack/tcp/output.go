@@ -93,15 +93,22 @@ func (c *Conn) dataOptions(o *options) int {
 // sackBlocks fills up to max SACK blocks, the most recently changed first
 // (RFC 2018 §4).
 func (c *Conn) sackBlocks(o *options, max int) {
-	var used [maxOOO]bool
+	var last uint32 // stamp of the block chosen last; each next one is older
 	for o.NSACK < max && o.NSACK < c.nooo {
 		best := -1
 		for i := 0; i < c.nooo; i++ {
-			if !used[i] && (best < 0 || int32(c.ooo[i].stamp-c.ooo[best].stamp) > 0) {
+			st := c.ooo[i].stamp
+			if o.NSACK > 0 && int32(st-last) >= 0 {
+				continue
+			}
+			if best < 0 || int32(st-c.ooo[best].stamp) > 0 {
 				best = i
 			}
 		}
-		used[best] = true
+		if best < 0 {
+			break
+		}
+		last = c.ooo[best].stamp
 		o.SACK[o.NSACK] = toWire(c.ooo[best].sackBlock)
 		o.NSACK++
 	}

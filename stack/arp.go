@@ -17,19 +17,58 @@ type nicARP struct {
 	cache *arp.Cache
 	timer Timer
 	armed time.Time // when timer fires; zero when not armed
+	// last is the neighbour looked up last, for the next packet to the
+	// same address; reachable is the cache's ReachableTime.
+	last      lastNeighbour
+	reachable time.Duration
+}
+
+// lastNeighbour remembers one reachable cache entry so that a packet to
+// the neighbour of the previous one skips the table. It is usable before
+// until, a time when the entry is known to be still reachable: a lookup
+// then changes nothing in the table (no aging, no probe), so skipping it
+// is exact. until is set when a frame from the neighbour confirms it
+// (RFC 1122 §2.3.2.1), which sets the entry's reachable time to now; the
+// remembered entry is forgotten whenever the table may change otherwise
+// (ARP input, a packet queued, the timer).
+type lastNeighbour struct {
+	ok    bool
+	ip    netip.Addr
+	mac   wire.MAC
+	until time.Time
 }
 
 func (n *NIC) initARP() {
 	n.arp.cache = arp.New(arp.Config{})
+	n.arp.reachable = n.arp.cache.Config().ReachableTime
 }
 
 // lookup returns the hardware address of ip, if known.
 func (n *NIC) lookup(ip netip.Addr) (wire.MAC, bool) {
 	now := n.stack.opts.Clock.Now()
+	if l := &n.arp.last; l.ok && l.ip == ip && now.Before(l.until) {
+		return l.mac, true
+	}
 	mac, ok := n.arp.cache.Lookup(ip, now)
 	n.armARP(now)
+	if ok && n.arp.cache.State(ip, now) == arp.StateReachable {
+		// Usable once a frame from ip confirms it (confirmed).
+		n.arp.last = lastNeighbour{ok: true, ip: ip, mac: mac}
+	}
 	return mac, ok
 }
+
+// confirmed records that a frame from ip arrived at now, which makes its
+// cache entry (if it has an address) reachable until now + ReachableTime.
+func (n *NIC) confirmed(ip netip.Addr, now time.Time) {
+	n.arp.cache.Confirm(ip, now)
+	if l := &n.arp.last; l.ok && l.ip == ip {
+		l.until = now.Add(n.arp.reachable)
+	}
+}
+
+// forgetLast forgets the remembered neighbour: the table may change.
+func (n *NIC) forgetLast() { n.arp.last = lastNeighbour{} }
 
 // armARP makes sure the NIC's timer fires no later than the cache's next
 // deadline. A timer that fires early finds nothing to do and re-arms.
@@ -53,6 +92,7 @@ func (n *NIC) arpTimer() {
 	s := n.stack
 	now := s.opts.Clock.Now()
 	n.arp.armed = time.Time{}
+	n.forgetLast()
 	n.arp.cache.Expired(now, func(ip netip.Addr, mac wire.MAC, unicast bool) {
 		if s.opts.Observer != nil {
 			s.observe(&Event{Kind: EventTimer, Proto: "arp", Name: "arp-retry", Detail: "no reply yet from " + ip.String()})
@@ -72,6 +112,7 @@ func (n *NIC) arpTimer() {
 // for its address.
 func (s *Stack) arpResolve(n *NIC, nextHop netip.Addr, ipPacket []byte, id uint64, why string) {
 	now := s.opts.Clock.Now()
+	n.forgetLast()
 	p := arp.Packet{Data: append([]byte(nil), ipPacket...), ID: id, Note: why}
 	send, err := n.arp.cache.Enqueue(nextHop, p, now, func(p arp.Packet) {
 		s.drop(&s.counters.ARP.PendingDrops, "arp.PendingDrops", "arp", "arp queue full for "+nextHop.String(), p.ID)
@@ -119,6 +160,7 @@ func (s *Stack) arpInput(n *NIC, b []byte, pktID uint64) {
 		s.counters.ARP.InReplies++
 	}
 	now := s.opts.Clock.Now()
+	n.forgetLast()
 	var flushed []arp.Packet
 	reply := n.arp.cache.Input(a, n.cfg.Addr.Addr(), now, func(_ wire.MAC, p arp.Packet) {
 		flushed = append(flushed, p)

@@ -68,7 +68,7 @@ func (s *Stack) acceptsDst(n *NIC, dst netip.Addr) bool {
 	if s.isLocal(dst) {
 		return true
 	}
-	return dst.As4() == [4]byte{255, 255, 255, 255} || dst == broadcastAddr(n.cfg.Addr)
+	return dst.As4() == [4]byte{255, 255, 255, 255} || dst == n.bcast
 }
 
 // ipInput handles an IPv4 packet received on n (RFC 791 §3.2, RFC 1122 §3.2.1).

@@ -41,6 +41,7 @@ func (s *Stack) AddNIC(cfg NICConfig, link Link) (*NIC, error) {
 		copy(n.mac[:], cfg.MAC)
 	}
 	n.cfg = cfg
+	n.bcast = broadcastAddr(cfg.Addr)
 	if cfg.Type == LinkEthernet {
 		n.initARP()
 	}
@@ -92,7 +93,7 @@ func (n *NIC) Deliver(pkt Packet) {
 		if p := eth.Payload(); len(p) >= wire.IPv4MinHeaderLen {
 			// Traffic from a neighbour confirms it is reachable
 			// (RFC 1122 §2.3.2.1), so a busy peer is not re-probed.
-			n.arp.cache.Confirm(wire.IPv4(p).Src(), s.opts.Clock.Now())
+			n.confirmed(wire.IPv4(p).Src(), s.opts.Clock.Now())
 		}
 		s.ipInput(n, eth.Payload(), pkt.ID)
 	case wire.EtherTypeARP:
@@ -123,7 +124,7 @@ func (n *NIC) sendIPFrame(frame []byte, hdr int, nextHop netip.Addr, why string)
 	}
 	var dst wire.MAC
 	switch {
-	case nextHop == netip.IPv4Unspecified() || nextHop.As4() == [4]byte{255, 255, 255, 255} || nextHop == broadcastAddr(n.cfg.Addr):
+	case nextHop == netip.IPv4Unspecified() || nextHop.As4() == [4]byte{255, 255, 255, 255} || nextHop == n.bcast:
 		dst = broadcastMAC
 	default:
 		mac, ok := n.lookup(nextHop)

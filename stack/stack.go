@@ -201,6 +201,7 @@ type NIC struct {
 	link  Link
 	index int
 	arp   nicARP
+	bcast netip.Addr // the subnet's directed broadcast address
 }
 
 // Name returns the interface name ("eth0").

@@ -416,6 +416,7 @@ func (s *Stack) recv(sk *socket, b []byte) (int, netip.AddrPort, error) {
 				break
 			}
 			n, from = copy(b, d.data), d.from
+			s.dgrams.put(d.data)
 		case sk.icmp != nil:
 			d, ok := sk.icmp.queue.pop()
 			if !ok {
@@ -423,6 +424,7 @@ func (s *Stack) recv(sk *socket, b []byte) (int, netip.AddrPort, error) {
 				break
 			}
 			n, from = copy(b, d.data), d.from
+			s.dgrams.put(d.data)
 		case sk.typ == SockStream:
 			return 0, from, syscall.ENOTCONN
 		default:

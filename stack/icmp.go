@@ -54,7 +54,7 @@ func (s *Stack) icmpInput(n *NIC, ip wire.IPv4, b []byte, pktID uint64) {
 		if e == nil {
 			return
 		}
-		if !e.queue.push(ip.Src(), 0, m) {
+		if !e.queue.push(&s.dgrams, ip.Src(), 0, m) {
 			s.drop(&s.counters.UDP.RcvbufErrors, "udp.RcvbufErrors", "icmp", "receive queue full", pktID)
 			return
 		}

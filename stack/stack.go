@@ -89,9 +89,10 @@ type Stack struct {
 	nics   []*NIC
 	routes []Route // most specific first
 
-	tcp  *tcp.Proto
-	udp  udpTable
-	icmp icmpTable
+	tcp    *tcp.Proto
+	udp    udpTable
+	icmp   icmpTable
+	dgrams dgramPool // buffers of queued UDP and ICMP datagrams
 
 	fds []*socket // index is the descriptor
 

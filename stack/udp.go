@@ -51,14 +51,16 @@ type dgram struct {
 	data []byte
 }
 
-// dgramQueue is a bounded FIFO of datagrams.
+// dgramQueue is a bounded FIFO of datagrams. Their bytes come from the
+// stack's dgramPool and go back to it when read.
 type dgramQueue struct {
-	q     []dgram
+	q     []dgram // q[head:] are queued
+	head  int
 	bytes int
 	limit int
 }
 
-func (q *dgramQueue) push(addr netip.Addr, port uint16, b []byte) bool {
+func (q *dgramQueue) push(pool *dgramPool, addr netip.Addr, port uint16, b []byte) bool {
 	limit := q.limit
 	if limit == 0 {
 		limit = defaultDgramQueue
@@ -66,23 +68,76 @@ func (q *dgramQueue) push(addr netip.Addr, port uint16, b []byte) bool {
 	if q.bytes+len(b) > limit {
 		return false
 	}
-	q.q = append(q.q, dgram{from: netip.AddrPortFrom(addr, port), data: append([]byte(nil), b...)})
+	if q.head > 0 && len(q.q) == cap(q.q) {
+		// Reuse the room of the datagrams already read.
+		n := copy(q.q, q.q[q.head:])
+		clear(q.q[n:])
+		q.q, q.head = q.q[:n], 0
+	}
+	data := append(pool.get(len(b)), b...)
+	q.q = append(q.q, dgram{from: netip.AddrPortFrom(addr, port), data: data})
 	q.bytes += len(b)
 	return true
 }
 
+// pop removes the oldest datagram. Its data belongs to the caller, who
+// may give it back with dgramPool.put once it is copied out.
 func (q *dgramQueue) pop() (dgram, bool) {
-	if len(q.q) == 0 {
+	if q.head == len(q.q) {
 		return dgram{}, false
 	}
-	d := q.q[0]
-	q.q[0] = dgram{}
-	q.q = q.q[1:]
+	d := q.q[q.head]
+	q.q[q.head] = dgram{}
+	q.head++
+	if q.head == len(q.q) {
+		q.q, q.head = q.q[:0], 0
+	}
 	q.bytes -= len(d.data)
 	return d, true
 }
 
-func (q *dgramQueue) empty() bool { return len(q.q) == 0 }
+// dgramPool recycles the buffers of queued datagrams, so that receiving
+// a datagram allocates nothing once the stack is warm. Buffers come in
+// two sizes, for datagrams that fit an Ethernet frame and for larger
+// ones, and the pool keeps a bounded number of each.
+type dgramPool struct {
+	small, large [][]byte
+}
+
+const (
+	dgramSmall     = 2048
+	dgramLarge     = 65536
+	dgramKeepSmall = 256
+	dgramKeepLarge = 8
+)
+
+// get returns an empty buffer with room for n bytes.
+func (p *dgramPool) get(n int) []byte {
+	free := &p.small
+	size := dgramSmall
+	if n > dgramSmall {
+		free, size = &p.large, dgramLarge
+	}
+	if k := len(*free); k > 0 && n <= size {
+		b := (*free)[k-1]
+		(*free)[k-1] = nil
+		*free = (*free)[:k-1]
+		return b
+	}
+	return make([]byte, 0, max(n, size))
+}
+
+// put gives back a buffer from get.
+func (p *dgramPool) put(b []byte) {
+	switch {
+	case cap(b) == dgramSmall && len(p.small) < dgramKeepSmall:
+		p.small = append(p.small, b[:0])
+	case cap(b) == dgramLarge && len(p.large) < dgramKeepLarge:
+		p.large = append(p.large, b[:0])
+	}
+}
+
+func (q *dgramQueue) empty() bool { return q.head == len(q.q) }
 
 func (s *Stack) udpInput(n *NIC, ip wire.IPv4, b []byte, pktID uint64) {
 	u, err := wire.ParseUDP(b)
@@ -102,7 +157,7 @@ func (s *Stack) udpInput(n *NIC, ip wire.IPv4, b []byte, pktID uint64) {
 		}
 		return
 	}
-	if !e.queue.push(ip.Src(), u.SrcPort(), u.Payload()) {
+	if !e.queue.push(&s.dgrams, ip.Src(), u.SrcPort(), u.Payload()) {
 		s.drop(&s.counters.UDP.RcvbufErrors, "udp.RcvbufErrors", "udp", "receive queue full", pktID)
 		return
 	}

@@ -187,7 +187,7 @@ func TestBulkSimAllocations(t *testing.T) {
 			lfd := n.listen(t, 80, 8)
 			cfd, sfd := n.connect(t, lfd, 80)
 			wbuf, rbuf := make([]byte, chunk), make([]byte, 256<<10)
-			n.transfer(t, cfd, sfd, 16*chunk, time.Time{}, wbuf, rbuf)
+			n.transfer(t, cfd, sfd, 256*chunk, time.Time{}, wbuf, rbuf) // until the window and the pools stop growing
 			const total = 8 << 20
 			segs0 := n.up.Counters().Sent
 			var ms0, ms1 runtime.MemStats

@@ -199,7 +199,11 @@ func TestBulkSimAllocations(t *testing.T) {
 			}
 			segs := n.up.Counters().Sent - segs0
 			allocs := ms1.Mallocs - ms0.Mallocs
-			if perSeg := float64(allocs) / float64(segs); perSeg > 0.01 {
+			// At MTU 65535 a run is only ~150 segments, so a pool growing
+			// once would look like a per-segment cost: allow a handful per
+			// run, and catch any real per-segment allocation (≥ segs).
+			const slack = 16
+			if perSeg := float64(allocs) / float64(segs); allocs > slack && perSeg > 0.01 {
 				t.Errorf("%d allocations for %d segments (%.3f per segment), want none per segment", allocs, segs, perSeg)
 			}
 		})

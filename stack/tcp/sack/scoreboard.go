@@ -6,12 +6,13 @@ import "stacklab/stack/tcp/seqnum"
 // a hole, that signals a loss (RFC 6675 §2, RFC 5681 §3.2).
 const DupThresh = 3
 
-// MaxRanges is how many disjoint SACKed ranges a [Scoreboard] keeps. When
-// a new range would exceed it, the highest range is forgotten: that only
-// makes the sender retransmit more than needed, never less (RFC 2018 §8
-// lets a receiver renege anyway, so SACKed data is always kept until
-// cumulatively acknowledged).
-const MaxRanges = 32
+// MaxRanges is how many disjoint SACKed ranges a [Scoreboard] keeps. Its
+// table grows on demand up to this bound, which a large window with every
+// other segment lost can reach. When a new range would exceed it, the
+// highest range is forgotten: that only makes the sender retransmit more
+// than needed, never less (RFC 2018 §8 lets a receiver renege anyway, so
+// SACKed data is always kept until cumulatively acknowledged).
+const MaxRanges = 4096
 
 // Rule says which rule of NextSeg (RFC 6675 §4) chose a [Segment].
 type Rule uint8
@@ -65,8 +66,10 @@ func (s Segment) Len() int { return Block{s.Start, s.End}.Len() }
 // whether it is in recovery.
 //
 // Its zero value is ready to use with SND.UNA = 0 and SMSS = 536; call
-// [Scoreboard.Init] when the connection is established. Methods never
-// allocate. A Scoreboard is not safe for concurrent use.
+// [Scoreboard.Init] when the connection is established. Methods allocate
+// only when the SACKed ranges outnumber any seen before (the table grows
+// by doubling, up to [MaxRanges]). A Scoreboard is not safe for
+// concurrent use.
 //
 // The sender's loop, per RFC 6675 §5:
 //
@@ -87,7 +90,7 @@ type Scoreboard struct {
 	una      seqnum.Value // SND.UNA: HighACK + 1
 	mss      int
 	n        int
-	r        [MaxRanges]Block
+	r        []Block      // the table: r[:n] in use, grown on demand
 	sacked   int          // octets in r
 	lostEnd  seqnum.Value // unSACKed octets in [una, lostEnd) are lost
 	highRxt  seqnum.Value // HighRxt + 1: end of the highest retransmission
@@ -99,7 +102,7 @@ type Scoreboard struct {
 // Init resets the scoreboard for a connection whose SND.UNA is una and
 // whose SMSS is mss bytes.
 func (s *Scoreboard) Init(una seqnum.Value, mss int) {
-	*s = Scoreboard{}
+	*s = Scoreboard{r: s.r[:0]}
 	s.SetMSS(mss)
 	s.Reset(una)
 }
@@ -227,6 +230,10 @@ func (s *Scoreboard) insert(b Block) int {
 			}
 			s.sacked -= s.r[s.n-1].Len()
 			s.n--
+		}
+		if s.n == len(s.r) {
+			s.r = append(s.r, Block{})
+			s.r = s.r[:cap(s.r)]
 		}
 		copy(s.r[i+1:s.n+1], s.r[i:s.n])
 		s.r[i] = b

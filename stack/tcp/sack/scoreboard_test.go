@@ -302,9 +302,10 @@ func TestMaxRanges(t *testing.T) {
 		sb.Init(base, 100)
 		// Ascending: the ranges beyond MaxRanges are the highest and are
 		// forgotten.
+		top := base + seqnum.Value(200*(MaxRanges+8)+1000)
 		for i := 0; i < MaxRanges+8; i++ {
 			s := base + seqnum.Value(200*i+100)
-			sb.Update(base, base+100000, []Block{{s, s + 100}})
+			sb.Update(base, top, []Block{{s, s + 100}})
 		}
 		bl := sb.Blocks()
 		if len(bl) != MaxRanges || bl[MaxRanges-1].Start != base+seqnum.Value(200*(MaxRanges-1)+100) {
@@ -314,7 +315,7 @@ func TestMaxRanges(t *testing.T) {
 		sb.Init(base, 100)
 		for i := MaxRanges + 7; i >= 0; i-- {
 			s := base + seqnum.Value(200*i+100)
-			sb.Update(base, base+100000, []Block{{s, s + 100}})
+			sb.Update(base, top, []Block{{s, s + 100}})
 		}
 		bl = sb.Blocks()
 		if len(bl) != MaxRanges || bl[0].Start != base+100 || bl[MaxRanges-1].Start != base+seqnum.Value(200*(MaxRanges-1)+100) {
@@ -323,7 +324,7 @@ func TestMaxRanges(t *testing.T) {
 		if sb.SACKedBytes() != 100*MaxRanges {
 			t.Fatalf("SACKedBytes %d", sb.SACKedBytes())
 		}
-		checkInvariants(t, &sb, base+100000)
+		checkInvariants(t, &sb, top)
 	}
 }
 
@@ -428,5 +429,37 @@ func TestBackToBackRecovery(t *testing.T) {
 		if !ok || seg != (Segment{v(1600), v(1700), RuleLost}) {
 			t.Fatalf("recovery 2 NextSeg %v %v", seg, ok)
 		}
+	}
+}
+
+// TestManyRangesKept checks that the scoreboard keeps hundreds of SACKed
+// ranges (a flight with every other segment lost), growing its table on
+// demand, and that it allocates nothing once the table has grown.
+func TestManyRangesKept(t *testing.T) {
+	var sb Scoreboard
+	sb.Init(0, 100)
+	const n = 500
+	for i := 0; i < n; i++ {
+		s := seqnum.Value(200*i + 100)
+		sb.Update(0, 200*n, []Block{{s, s + 100}})
+	}
+	if len(sb.Blocks()) != n || sb.SACKedBytes() != 100*n {
+		t.Fatalf("%d ranges, %d bytes SACKed; want %d, %d", len(sb.Blocks()), sb.SACKedBytes(), n, 100*n)
+	}
+	checkInvariants(t, &sb, 200*n)
+	sb.Timeout(0)
+	if len(sb.Blocks()) != n {
+		t.Fatalf("%d ranges after a timeout", len(sb.Blocks()))
+	}
+	una := seqnum.Value(0)
+	allocs := testing.AllocsPerRun(100, func() {
+		sb.Reset(una)
+		for i := 0; i < n; i++ {
+			s := una + seqnum.Value(200*i+100)
+			sb.Update(una, una+200*n, []Block{{s, s + 100}})
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations refilling a grown table", allocs)
 	}
 }

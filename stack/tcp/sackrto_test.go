@@ -87,3 +87,30 @@ func TestManyHoles(t *testing.T) {
 			in.Retransmits, ctr.DropOFOQueueFull, ctr.DropOutOfWindow)
 	}
 }
+
+// TestInjectSACKReneging checks that an ACK stopping at data the
+// receiver SACKed earlier (it reneged, RFC 2018 §8) clears the sender's
+// scoreboard, so that the data is retransmitted rather than skipped.
+func TestInjectSACKReneging(t *testing.T) {
+	j := newInj(t, Config{NoTimestamps: true})
+	c, iss := j.handshake(options{HasMSS: true, MSS: 1000, SACKPermitted: true})
+	c.Write(make([]byte, 5000))
+	for range 5 {
+		j.next()
+	}
+	base := iss + 1
+	sackOf := func(l, r uint32) options {
+		o := options{NSACK: 1}
+		o.SACK[0] = toWire(sackBlock{seqnum.Value(l), seqnum.Value(r)})
+		return o
+	}
+	j.send(segSpec{seq: peerISN + 1, ack: base, flags: flagACK, wnd: 65535, opts: sackOf(base+2000, base+4000)})
+	if c.sb == nil || len(c.sb.Blocks()) != 1 {
+		t.Fatal("SACK block not recorded")
+	}
+	// The cumulative ACK reaches the SACKed range but not beyond.
+	j.send(segSpec{seq: peerISN + 1, ack: base + 2000, flags: flagACK, wnd: 65535})
+	if n := len(c.sb.Blocks()); n != 0 {
+		t.Fatalf("%d SACKed ranges kept after the receiver reneged", n)
+	}
+}

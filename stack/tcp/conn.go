@@ -459,7 +459,7 @@ func (c *Conn) SetLinger(on bool, sec int) { c.linger, c.lingerSec = on, sec }
 // SetCongestion selects the congestion controller by name ("newreno",
 // "cubic"). Changing it resets the congestion state.
 func (c *Conn) SetCongestion(name string) error {
-	ctl, err := cc.New(name, c.mss)
+	ctl, err := cc.New(name, c.sendMSS())
 	if err != nil {
 		return syscall.ENOENT
 	}

@@ -451,7 +451,7 @@ func (c *Conn) onDupAck(s *segment) {
 		if c.sackRecovery() {
 			c.sackRetransmit()
 		} else {
-			c.cc.Inflate(c.mss) // RFC 5681 §3.2 step 4
+			c.cc.Inflate(c.sendMSS()) // RFC 5681 §3.2 step 4: SMSS, the size of the segments sent
 		}
 		return
 	}
@@ -480,7 +480,7 @@ func (c *Conn) onDupAck(s *segment) {
 		c.sackEnter(why)
 	} else {
 		p.counters.RenoRecovery++
-		c.cc.Inflate(3 * c.mss)
+		c.cc.Inflate(3 * c.sendMSS()) // RFC 5681 §3.2 step 3
 		c.retransmitAt(c.sndUna, c.sendMSS(), why)
 	}
 	c.armRTO()

@@ -245,7 +245,7 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 		cwnd = int(c.sndWnd) // the pipe loop in sackRetransmit applies cwnd
 	}
 	if !c.inRecovery && c.dupAcks > 0 && c.dupAcks < 3 && !retrans {
-		cwnd += c.dupAcks * c.mss // RFC 3042 limited transmit
+		cwnd += c.dupAcks * mss // RFC 3042 limited transmit: SMSS, the size of the segments sent
 	}
 	// The usable window: min(cwnd, rwnd) less what is in flight.
 	wnd := min(int(c.sndWnd), cwnd) - inflight

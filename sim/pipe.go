@@ -58,9 +58,13 @@ func HeaderLen(t stack.LinkType) int {
 // concurrent use and still delivers frames one at a time, in arrival
 // order.
 type Pipe struct {
-	mu      sync.Mutex
-	clock   core.Clock
-	epoch   time.Time
+	mu    sync.Mutex
+	clock core.Clock
+	epoch time.Time
+	// vclock is clock when it is a virtual *Clock, and vepoch its Elapsed
+	// at epoch: now then reads the elapsed nanoseconds directly.
+	vclock  *Clock
+	vepoch  int64
 	rng     *rand.Rand
 	imp     Impairments
 	deliver func(stack.Packet)
@@ -162,6 +166,10 @@ func NewPipeConfig(cfg PipeConfig) *Pipe {
 		from:    cfg.From,
 		to:      cfg.To,
 		obs:     cfg.Observer,
+	}
+	if vc, ok := cfg.Clock.(*Clock); ok {
+		e := vc.Elapsed()
+		p.vclock, p.vepoch, p.epoch = vc, int64(e), vc.start.Add(e)
 	}
 	for c := range p.free {
 		p.free[c] = make([][]byte, 0, 64)
@@ -267,7 +275,12 @@ func (p *Pipe) InFlight() int {
 	return len(p.flight)
 }
 
-func (p *Pipe) now() int64 { return int64(p.clock.Now().Sub(p.epoch)) }
+func (p *Pipe) now() int64 {
+	if p.vclock != nil {
+		return int64(p.vclock.Elapsed()) - p.vepoch
+	}
+	return int64(p.clock.Now().Sub(p.epoch))
+}
 
 // Drop reasons (Event.Detail). Each drop event's Name is the part of its
 // reason that names the cause ("random loss"), so that a trace or capture

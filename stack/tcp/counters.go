@@ -23,7 +23,7 @@ type Counters struct {
 	ChallengeACKs    uint64 // RFC 5961 challenge ACKs sent
 	KeepAliveProbes  uint64
 	ZeroWindowProbes uint64
-	TimeWaitRecycled uint64 // TIME_WAIT connections ended by a new SYN
+	TimeWaitRecycled uint64 // TIME_WAIT connections ended by a new SYN, or reused by a connect
 
 	DropNoSocket       uint64 // no connection or listener: answered with RST
 	DropMalformed      uint64 // too short, bad data offset, bad options

@@ -33,17 +33,22 @@
 // the RST rules of RFC 9293 with RFC 5961 challenge ACKs (rate-limited to
 // 1000 a second per stack) and ACK acceptance checks; TIME_WAIT for 2·MSL
 // with retransmitted FINs re-acknowledged and SYNs that may recycle it
-// (RFC 6191); a listen backlog with bounded SYN and accept queues; ISNs
+// (RFC 6191), and a connect that may reuse its 4-tuple once the
+// timestamp clock has ticked (like Linux's tcp_tw_reuse, with timestamps
+// only); a listen backlog with bounded SYN and accept queues; ISNs
 // per RFC 6528 and sequence arithmetic modulo 2³²; MSS (RFC 6691), window
-// scale and timestamps with PAWS (RFC 7323), SACK (RFC 2018) negotiated
+// scale and timestamps with PAWS (RFC 7323), the timestamp offset a keyed
+// hash of the address pair (as Linux), SACK (RFC 2018) negotiated
 // per connection; RTO per RFC 6298 with Karn's rule, backoff and retry
 // limits ending in ETIMEDOUT; fast retransmit and NewReno fast recovery
 // (RFC 5681, RFC 6582), SACK recovery (RFC 6675), limited transmit
-// (RFC 3042); congestion control from [stacklab/stack/tcp/cc] (NewReno,
-// CUBIC); delayed ACKs (every second full segment, a timer otherwise) and
-// Nagle, both switchable; SWS avoidance on both sides; zero-window probes
-// with backoff; keepalive; bounded out-of-order reassembly (16 ranges
-// within the receive window).
+// (RFC 3042), the SACK scoreboard kept across an RTO (RFC 6675 §5.1)
+// unless the receiver reneges; congestion control from
+// [stacklab/stack/tcp/cc] (NewReno, CUBIC); delayed ACKs (an ACK as soon
+// as more than one full segment is unacknowledged, a timer otherwise) and
+// Nagle with Minshall's rule, both switchable; SWS avoidance on both
+// sides; zero-window probes with backoff; keepalive; out-of-order
+// reassembly within the receive window (up to 4096 ranges).
 //
 // # Not implemented
 //

@@ -145,6 +145,25 @@ func (p *Proto) isn(t core.Tuple) seqnum.Value {
 	return seqnum.Value(binary.BigEndian.Uint32(h[:]) + m)
 }
 
+// twReusable reports whether a connect may take over the 4-tuple of
+// this TIME_WAIT connection, as Linux's tcp_tw_reuse allows: timestamps
+// were in use, and the timestamp clock has ticked since the connection's
+// last segment, so the new SYN carries a TSval above any the old
+// incarnation sent (timestamps rise per address pair, see tsOffset); an
+// old duplicate from the peer then fails PAWS on the new connection
+// (RFC 7323 §5), and a peer that still holds the old one in TIME_WAIT
+// recycles it (RFC 6191). A connection that closed without timestamps
+// waits out 2·MSL.
+func (c *Conn) twReusable() bool {
+	if c.state != TimeWait || !c.tsOK || !c.ka.armed {
+		return false
+	}
+	p := c.p
+	// The TIME_WAIT timer is (re)started with each segment it answers.
+	last := c.ka.deadline.Add(-2 * p.cfg.MSL)
+	return last.Sub(p.epoch)/time.Millisecond < p.net.Now().Sub(p.epoch)/time.Millisecond
+}
+
 // tsOffset returns the offset added to the timestamp clock on
 // connections between local and remote: a keyed hash of the address
 // pair, as Linux's secure_tcp_ts_off. It hides the host's uptime from
@@ -218,11 +237,16 @@ func (p *Proto) ephemeral(src netip.Addr, remote netip.AddrPort) (uint16, bool) 
 	for i := range n {
 		port := uint16(ephemeralFirst + (start+i)%n)
 		t := core.Tuple{Local: netip.AddrPortFrom(src, port), Remote: remote}
-		if _, ok := p.conns[t]; ok {
+		old := p.conns[t]
+		if old != nil && !old.twReusable() {
 			continue
 		}
 		if p.listenerAt(netip.AddrPortFrom(src, port)) != nil {
 			continue
+		}
+		if old != nil {
+			p.counters.TimeWaitRecycled++
+			old.destroy()
 		}
 		return port, true
 	}

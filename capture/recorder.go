@@ -75,6 +75,7 @@ type Recorder struct {
 	opts     Options
 	tr       *trace.Tracer
 	vant     map[*stack.NIC]*vantage
+	lastV    *vantage // the vantage of the previous frame
 	byName   map[string]*vantage
 	descs    map[string]string
 	names    []pcapng.NameRecord
@@ -83,6 +84,7 @@ type Recorder struct {
 	pend     pending
 	sums     []Summary
 	sum      Summary
+	frame    trace.Frame // reused for each frame traced
 	comments [2]string
 	errs     []error
 	closed   bool
@@ -173,9 +175,12 @@ func (r *Recorder) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note s
 		return
 	}
 	r.release()
-	v := r.vant[nic]
-	if v == nil {
-		v = r.addVantage(nic)
+	v := r.lastV
+	if v == nil || v.nic != nic {
+		if v = r.vant[nic]; v == nil {
+			v = r.addVantage(nic)
+		}
+		r.lastV = v
 	}
 	p := &r.pend
 	p.ok, p.v, p.dir, p.id, p.time, p.note, p.drop = true, v, dir, pkt.ID, now, note, ""
@@ -247,21 +252,23 @@ func (r *Recorder) release() {
 	}
 	p.ok = false
 	v := p.v
-	f := trace.Frame{
-		Time: p.time, Host: v.host, Vantage: v.name, ID: p.id, Data: p.data,
-		Note: p.note, Drop: p.drop, Link: trace.LinkEthernet, Dir: trace.DirIn,
-	}
-	if v.link == stack.LinkRawIP {
-		f.Link = trace.LinkRawIP
-	}
-	if p.dir == stack.DirOut {
-		f.Dir = trace.DirOut
-	}
 	var sp *Summary
 	if r.opts.KeepSummaries || r.opts.OnSummary != nil {
 		sp = &r.sum
 	}
-	r.tr.Frame(&f, sp)
+	if r.opts.Trace != nil || sp != nil {
+		f := &r.frame
+		f.Time, f.Host, f.Vantage, f.ID, f.Data = p.time, v.host, v.name, p.id, p.data
+		f.Note, f.Drop, f.Link, f.Dir = p.note, p.drop, trace.LinkEthernet, trace.DirIn
+		if v.link == stack.LinkRawIP {
+			f.Link = trace.LinkRawIP
+		}
+		if p.dir == stack.DirOut {
+			f.Dir = trace.DirOut
+		}
+		r.tr.Frame(f, sp)
+		f.Data = nil
+	}
 	if sp != nil {
 		if r.opts.KeepSummaries {
 			r.sums = append(r.sums, *sp)
@@ -273,20 +280,23 @@ func (r *Recorder) release() {
 	if v.file == nil && r.combined == nil && r.opts.Combined == "" {
 		return
 	}
-	pkt := pcapng.Packet{Time: p.time, Data: p.data, ID: p.id, Dir: pcapDir(p.dir)}
-	if snap := r.opts.SnapLen; snap > 0 && len(p.data) > snap {
-		pkt.Data, pkt.OrigLen = p.data[:snap], len(p.data)
-	}
 	r.comments[0], r.comments[1] = p.note, ""
 	if p.drop != "" {
 		r.comments[1] = "dropped: " + p.drop
 	}
-	pkt.Comments = r.comments[:]
 	if p.begun {
-		if err := v.file.w.Commit(pkt.Comments); err != nil && !v.file.dead {
+		if err := v.file.w.Commit(r.comments[:]); err != nil && !v.file.dead {
 			r.fail(v.file, err)
 		}
-	} else if v.file != nil {
+		if r.opts.Combined == "" {
+			return
+		}
+	}
+	pkt := pcapng.Packet{Time: p.time, Data: p.data, ID: p.id, Dir: pcapDir(p.dir), Comments: r.comments[:]}
+	if snap := r.opts.SnapLen; snap > 0 && len(p.data) > snap {
+		pkt.Data, pkt.OrigLen = p.data[:snap], len(p.data)
+	}
+	if !p.begun && v.file != nil {
 		r.writePacket(v.file, &pkt)
 	}
 	if r.opts.Combined != "" {

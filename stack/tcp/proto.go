@@ -212,8 +212,12 @@ func (p *Proto) Connect(local, remote netip.AddrPort, o *SockOpts) (*Conn, error
 			return nil, syscall.EADDRNOTAVAIL
 		}
 		t.Local = netip.AddrPortFrom(src, port)
-	} else if _, ok := p.conns[t]; ok {
-		return nil, syscall.EADDRINUSE
+	} else if old := p.conns[t]; old != nil {
+		if !old.twReusable() {
+			return nil, syscall.EADDRINUSE
+		}
+		p.counters.TimeWaitRecycled++
+		old.destroy()
 	}
 	c := p.newConn(t, o, mtu)
 	c.iss = p.isn(t)

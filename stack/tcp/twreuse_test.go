@@ -1,7 +1,9 @@
 package tcp
 
 import (
+	"errors"
 	"net/netip"
+	"syscall"
 	"testing"
 	"time"
 
@@ -77,5 +79,35 @@ func TestConnectReusesTimeWait(t *testing.T) {
 	c.tsOK = false
 	if c.twReusable() {
 		t.Fatal("TIME_WAIT without timestamps reusable")
+	}
+}
+
+// TestConnectBoundPortTimeWait connects twice from one bound local port,
+// the client closing first each time: the second connect takes over the
+// TIME_WAIT once the timestamp clock has ticked, and not before.
+func TestConnectBoundPortTimeWait(t *testing.T) {
+	w, cl, sv := pair(Config{})
+	l, _ := sv.p.Listen(ap("0.0.0.0:80"), 16, nil)
+	local := ap("10.0.0.1:40000")
+	c, err := cl.p.Connect(local, ap("10.0.0.2:80"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.clk.advance(100 * time.Millisecond)
+	s, _ := l.Accept()
+	c.Close()
+	w.clk.advance(100 * time.Millisecond)
+	s.Close()
+	if _, err := cl.p.Connect(local, ap("10.0.0.2:80"), nil); !errors.Is(err, syscall.EADDRINUSE) {
+		t.Fatalf("connect in the TIME_WAIT's last millisecond: %v", err)
+	}
+	w.clk.advance(100 * time.Millisecond)
+	c2, err := cl.p.Connect(local, ap("10.0.0.2:80"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.clk.advance(100 * time.Millisecond)
+	if _, err := l.Accept(); err != nil || c2.State() != Established || c.State() != Closed {
+		t.Fatalf("accept %v, new %v, old %v", err, c2.State(), c.State())
 	}
 }

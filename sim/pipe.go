@@ -90,7 +90,12 @@ type Pipe struct {
 	// lastArrival keeps FIFO order among frames not held back.
 	lastArrival int64
 
-	flight     []flightEntry // min-heap by (at, seq)
+	// Frames in flight, in order of (at, seq): those sent in order of
+	// arrival (every frame, without jitter or reordering) wait in the
+	// FIFO fifo[fhead:], the others in the min-heap flight.
+	flight     []flightEntry
+	fifo       []flightEntry
+	fhead      int
 	seq        uint64
 	timer      core.Timer
 	armed      bool
@@ -156,6 +161,7 @@ func NewPipeConfig(cfg PipeConfig) *Pipe {
 	}
 	p := &Pipe{
 		flight:  make([]flightEntry, 0, 64),
+		fifo:    make([]flightEntry, 0, 64),
 		clock:   cfg.Clock,
 		epoch:   cfg.Clock.Now(),
 		rng:     cfg.Rand,
@@ -272,7 +278,7 @@ func (p *Pipe) Counters() Counters {
 func (p *Pipe) InFlight() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.flight)
+	return p.inFlight()
 }
 
 func (p *Pipe) now() int64 {
@@ -566,7 +572,18 @@ func (p *Pipe) put(b []byte) {
 
 func (p *Pipe) pushFlight(at int64, id uint64, buf []byte) {
 	p.seq++
-	p.flight = append(p.flight, flightEntry{at: at, seq: p.seq, id: id, buf: buf})
+	e := flightEntry{at: at, seq: p.seq, id: id, buf: buf}
+	if n := len(p.fifo); n == p.fhead || p.fifo[n-1].at <= at {
+		// In order: seq grows, so the FIFO stays sorted by (at, seq).
+		if p.fhead > 0 && n == cap(p.fifo) {
+			k := copy(p.fifo, p.fifo[p.fhead:])
+			clear(p.fifo[k:])
+			p.fifo, p.fhead = p.fifo[:k], 0
+		}
+		p.fifo = append(p.fifo, e)
+		return
+	}
+	p.flight = append(p.flight, e)
 	h := p.flight
 	i := len(h) - 1
 	for i > 0 {
@@ -579,7 +596,32 @@ func (p *Pipe) pushFlight(at int64, id uint64, buf []byte) {
 	}
 }
 
+// inFlight returns the number of frames in flight.
+func (p *Pipe) inFlight() int { return len(p.fifo) - p.fhead + len(p.flight) }
+
+// nextFlight returns the earliest frame in flight; inFlight must be > 0.
+func (p *Pipe) nextFlight() *flightEntry {
+	if p.fhead == len(p.fifo) {
+		return &p.flight[0]
+	}
+	f := &p.fifo[p.fhead]
+	if len(p.flight) > 0 && flightLess(&p.flight[0], f) {
+		return &p.flight[0]
+	}
+	return f
+}
+
+// popFlight removes and returns the earliest frame in flight.
 func (p *Pipe) popFlight() flightEntry {
+	if p.fhead < len(p.fifo) && (len(p.flight) == 0 || !flightLess(&p.flight[0], &p.fifo[p.fhead])) {
+		e := p.fifo[p.fhead]
+		p.fifo[p.fhead] = flightEntry{}
+		p.fhead++
+		if p.fhead == len(p.fifo) {
+			p.fifo, p.fhead = p.fifo[:0], 0
+		}
+		return e
+	}
 	h := p.flight
 	top := h[0]
 	last := len(h) - 1
@@ -614,7 +656,7 @@ func flightLess(a, b *flightEntry) bool {
 }
 
 func (p *Pipe) purgeLocked(now int64) {
-	for len(p.flight) > 0 {
+	for p.inFlight() > 0 {
 		e := p.popFlight()
 		p.drop(&p.ctr.DropDown, "link down", reasonDown, e.id)
 		p.put(e.buf)
@@ -628,10 +670,10 @@ func (p *Pipe) purgeLocked(now int64) {
 
 // arm makes sure the timer fires for the earliest frame in flight.
 func (p *Pipe) arm(now int64) {
-	if len(p.flight) == 0 || p.delivering || p.closed {
+	if p.inFlight() == 0 || p.delivering || p.closed {
 		return // fire re-arms when it finishes
 	}
-	at := p.flight[0].at
+	at := p.nextFlight().at
 	if p.armed && p.armedAt <= at {
 		return
 	}
@@ -657,7 +699,7 @@ func (p *Pipe) fire() {
 		return
 	}
 	p.delivering = true
-	for len(p.flight) > 0 && p.flight[0].at <= p.now() {
+	for p.inFlight() > 0 && p.nextFlight().at <= p.now() {
 		e := p.popFlight()
 		p.ctr.Delivered++
 		p.ctr.DeliveredBytes += uint64(len(e.buf))

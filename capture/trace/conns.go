@@ -34,6 +34,10 @@ type conns struct {
 	ring  []connKey // insertion order, for eviction
 	next  int
 	max   int
+	// raw holds the last two segments' wire keys (both directions of a
+	// busy connection); see rawFind.
+	raw     [2]rawEntry
+	rawNext int
 }
 
 func newConns(max int) *conns {
@@ -54,6 +58,13 @@ func addrPortLess(x, y netip.AddrPort) bool {
 // segment from src to dst, learning the bases as it goes. syn and ack
 // are the segment's SYN and ACK flags.
 func (c *conns) relative(src, dst netip.AddrPort, seq, ackNum uint32, syn, ack bool) (rseq, rack uint32) {
+	cn, d := c.find(src, dst)
+	return c.update(cn, d, seq, ackNum, syn, ack)
+}
+
+// find returns the connection from src to dst, added if new, and the
+// index of that direction in it.
+func (c *conns) find(src, dst netip.AddrPort) (*conn, int) {
 	k, d := connKey{src, dst}, 0
 	if addrPortLess(dst, src) {
 		k, d = connKey{dst, src}, 1
@@ -63,6 +74,12 @@ func (c *conns) relative(src, dst netip.AddrPort, seq, ackNum uint32, syn, ack b
 		cn = c.insert(k)
 		c.lastK, c.last = k, cn
 	}
+	return cn, d
+}
+
+// update learns from a segment of direction d of cn and returns its
+// relative numbers.
+func (c *conns) update(cn *conn, d int, seq, ackNum uint32, syn, ack bool) (rseq, rack uint32) {
 	fwd, rev := &cn.dir[d], &cn.dir[1-d]
 	switch {
 	case syn && !ack && fwd.hasBase && fwd.base != seq:
@@ -82,6 +99,33 @@ func (c *conns) relative(src, dst netip.AddrPort, seq, ackNum uint32, syn, ack b
 		rack = ackNum - rev.base
 	}
 	return rseq, rack
+}
+
+// rawKey is a segment's addresses and ports as they are on the wire:
+// IPv4 source and destination, then TCP source and destination port.
+type rawKey [12]byte
+
+// rawEntry maps a rawKey to its connection and direction, so that the
+// segments of a busy connection skip building and ordering AddrPorts.
+type rawEntry struct {
+	ok  bool
+	key rawKey
+	cn  *conn
+	d   int
+}
+
+// rawFind is find for a segment given by its wire bytes; src and dst
+// build the AddrPorts when the key is not among the last two seen.
+func (c *conns) rawFind(k *rawKey, src, dst func() netip.AddrPort) (*conn, int) {
+	for i := range c.raw {
+		if e := &c.raw[i]; e.ok && e.key == *k {
+			return e.cn, e.d
+		}
+	}
+	cn, d := c.find(src(), dst())
+	c.raw[c.rawNext] = rawEntry{ok: true, key: *k, cn: cn, d: d}
+	c.rawNext ^= 1
+	return cn, d
 }
 
 // base returns the base of the direction from src to dst, for relative
@@ -111,6 +155,8 @@ func (c *conns) lookup(k connKey) *conn {
 }
 
 func (c *conns) insert(k connKey) *conn {
+	// The raw entries may point at the connection evicted below.
+	c.raw = [2]rawEntry{}
 	if len(c.ring) < c.max {
 		c.ring = append(c.ring, k)
 	} else {

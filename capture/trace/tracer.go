@@ -114,6 +114,9 @@ type Tracer struct {
 	buf       []byte
 	err       error
 	cache     textCache
+	sinceOK   bool // sinceT, sinceD hold the last time converted by since
+	sinceT    time.Time
+	sinceD    time.Duration
 
 	// Text mode: a state change held back until the socket call that made
 	// it is reported, so the two can share a line as in DESIGN.md, and the
@@ -188,7 +191,15 @@ func (t *Tracer) since(tm time.Time) time.Duration {
 	if !t.hasStart {
 		t.start, t.hasStart = tm, true
 	}
-	return tm.Sub(t.start)
+	// Frames and events come in bursts at one instant: the same time
+	// value gives the same duration (a different value for the same
+	// instant only misses).
+	if t.sinceOK && tm == t.sinceT {
+		return t.sinceD
+	}
+	d := tm.Sub(t.start)
+	t.sinceOK, t.sinceT, t.sinceD = true, tm, d
+	return d
 }
 
 // Frame traces f and, when sum is not nil, fills it in.
@@ -240,10 +251,14 @@ func (t *Tracer) relative(p *packet) (seq, ack uint32) {
 		return 0, 0
 	}
 	fl := p.tcp.Flags()
-	src := netip.AddrPortFrom(p.ip.Src(), p.tcp.SrcPort())
-	dst := netip.AddrPortFrom(p.ip.Dst(), p.tcp.DstPort())
+	var k rawKey
+	copy(k[:8], p.ip[12:20])
+	copy(k[8:], p.tcp[0:4])
+	cn, d := t.conns.rawFind(&k,
+		func() netip.AddrPort { return netip.AddrPortFrom(p.ip.Src(), p.tcp.SrcPort()) },
+		func() netip.AddrPort { return netip.AddrPortFrom(p.ip.Dst(), p.tcp.DstPort()) })
 	const syn, ackf = 0x02, 0x10
-	return t.conns.relative(src, dst, p.tcp.Seq(), p.tcp.Ack(), fl&syn != 0, fl&ackf != 0)
+	return t.conns.update(cn, d, p.tcp.Seq(), p.tcp.Ack(), fl&syn != 0, fl&ackf != 0)
 }
 
 // Event traces a stack event.

@@ -17,9 +17,11 @@
 //     included. Reports "conns/s" of wall time. BenchmarkConnSetupPipe does
 //     the same in real time with DialTCP and Accept, and counts dials
 //     slower than 100 ms ("slow-dials").
-//   - BenchmarkCaptureOverhead: two simulated networks, capture on and
-//     off, take turns moving 64 KiB; reports the time capture adds
-//     ("overhead-%").
+//   - BenchmarkCaptureOverhead: simulated networks without capture and
+//     with each capture setup take turns moving 2 MiB (each turn ending
+//     with Recorder.Flush); reports the time each setup adds: pcapng per
+//     vantage point and a text trace ("overhead-%"), pcapng alone
+//     ("pcapng-overhead-%"), pcapng and a JSON trace ("json-overhead-%").
 //   - BenchmarkIdleMemory: the heap growth per endpoint with 10 000 idle
 //     established connections ("B/endpoint"). Run it with -benchtime 1x.
 //   - BenchmarkSimRate: 10 simulated seconds of bulk TCP over a 1 Gbit/s

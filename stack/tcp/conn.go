@@ -84,6 +84,8 @@ type Conn struct {
 	rttSeq            seqnum.Value
 	rttStart          time.Time
 	backoff           int
+	rtoTS             uint32 // our TSval when the RTO last fired (rttm.go)
+	rtoTSSet          bool
 
 	// Congestion control and loss recovery.
 	cc         cc.Controller

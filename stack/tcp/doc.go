@@ -53,8 +53,9 @@
 // # Not implemented
 //
 // Urgent data (URG is ignored), ECN, RACK-TLP, PRR, D-SACK, TCP Fast Open,
-// path MTU discovery beyond the interface MTU, IPv6. RTT samples come from
-// timing one segment per round trip, not from timestamps.
+// path MTU discovery beyond the interface MTU, IPv6. Without timestamps
+// RTT samples come from timing one segment per round trip; with them,
+// from every ACK that advances SND.UNA (RFC 7323 §4, rttm.go).
 //
 // # Performance
 //

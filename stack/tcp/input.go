@@ -39,25 +39,6 @@ func (c *Conn) negotiate(s *segment) {
 	c.cc.SetMSS(c.sendMSS())
 }
 
-// updateRTO takes an RTT sample r (RFC 6298 §2).
-func (c *Conn) updateRTO(r time.Duration) {
-	if r <= 0 {
-		r = time.Microsecond
-	}
-	if c.srtt == 0 {
-		c.srtt, c.rttvar = r, r/2
-	} else {
-		d := c.srtt - r
-		if d < 0 {
-			d = -d
-		}
-		c.rttvar = (3*c.rttvar + d) / 4
-		c.srtt = (7*c.srtt + r) / 8
-	}
-	c.rto = c.srtt + max(time.Millisecond, 4*c.rttvar)
-	c.rto = min(max(c.rto, c.p.cfg.RTOMin), c.p.cfg.RTOMax)
-}
-
 // established finishes the handshake.
 func (c *Conn) established() {
 	if c.finQueued {
@@ -132,7 +113,9 @@ func (c *Conn) inputSynSent(s *segment) {
 	c.sndUna, c.sndWl2 = s.ack, s.ack
 	if c.rttTiming && c.rttSeq.LessThanEq(s.ack) {
 		c.rttTiming = false
-		c.updateRTO(p.net.Now().Sub(c.rttStart))
+		c.updateRTO(p.net.Now().Sub(c.rttStart), 1)
+	} else if r, ok := c.tsRTT(s); ok {
+		c.updateRTO(r, 1) // the SYN was resent: its echo still times it
 	}
 	c.backoff = 0
 	c.rtx.disarm()
@@ -376,11 +359,17 @@ func (c *Conn) newAck(s *segment) {
 			}
 		}
 	}
+	// RTT: the timed segment gives an exact sample once a round trip;
+	// with timestamps every ACK that advances SND.UNA gives one
+	// (RFC 7323 §4.2), retransmitted data included.
 	var rtt time.Duration
 	if c.rttTiming && c.rttSeq.LessThanEq(ack) {
 		c.rttTiming = false
 		rtt = now.Sub(c.rttStart)
-		c.updateRTO(rtt)
+		c.updateRTO(rtt, c.expectedSamples(flight))
+	} else if r, ok := c.tsRTT(s); ok {
+		rtt = r
+		c.updateRTO(rtt, c.expectedSamples(flight))
 	}
 	if c.backoff > 0 {
 		c.backoff = 0

@@ -1,7 +1,9 @@
 package tcp
 
 import (
+	"bytes"
 	"testing"
+	"time"
 )
 
 // TestSimultaneousOpenTSRecent checks that the SYN-ACK that completes a
@@ -34,5 +36,84 @@ func TestSimultaneousOpenTSRecent(t *testing.T) {
 		opts: options{HasTS: true, TSVal: 120}, payload: []byte("y")})
 	if a := j.next(); a.why != whyPAWS {
 		t.Fatalf("old TSval answered with %v", a)
+	}
+}
+
+// TestRTTFromTimestamps checks RTT measurement with timestamps
+// (RFC 7323 §4): duplicate ACKs, which echo the TSval of the last
+// in-order segment however old it is, give no sample; the ACK of
+// retransmitted data gives one (the echo tells which transmission it
+// answers, where Karn's rule must skip it), with the gains of RFC 7323
+// Appendix G.
+func TestRTTFromTimestamps(t *testing.T) {
+	j := newInj(t, Config{})
+	c, iss := j.handshake(options{HasMSS: true, MSS: 1000, HasTS: true, TSVal: 1})
+	if srtt := c.Info().SRTT; srtt > time.Millisecond {
+		t.Fatalf("SRTT %v after an instant handshake", srtt)
+	}
+	// Ten segments; the first is lost, and the peer's duplicate ACKs
+	// echo an older TSval each time: RTT estimates do not move.
+	c.Write(make([]byte, 10*988))
+	var segs []segView
+	for len(j.h.out) > 0 {
+		segs = append(segs, j.next())
+	}
+	if len(segs) != 10 {
+		t.Fatalf("sent %d segments", len(segs))
+	}
+	before := c.Info()
+	for i := 0; i < 2; i++ {
+		j.w.clk.advance(50 * time.Millisecond)
+		j.send(segSpec{seq: peerISN + 1, ack: iss + 1, flags: flagACK, wnd: 65535,
+			opts: options{HasTS: true, TSVal: 2, TSEcr: segs[0].opts.TSVal - 1}})
+	}
+	if in := c.Info(); in.SRTT != before.SRTT || in.RTTVar != before.RTTVar {
+		t.Fatalf("duplicate ACKs moved SRTT %v → %v, RTTVAR %v → %v", before.SRTT, in.SRTT, before.RTTVar, in.RTTVar)
+	}
+	// The RTO, armed when the segments left, resends the first one with
+	// a new TSval; 30ms later the ACK of all ten echoes it.
+	j.h.out = nil
+	j.w.clk.advance(before.RTO - 100*time.Millisecond)
+	rexmit := j.next()
+	if rexmit.seq != segs[0].seq || rexmit.opts.TSVal == segs[0].opts.TSVal {
+		t.Fatalf("retransmission %v TSval %d, first TSval %d", rexmit, rexmit.opts.TSVal, segs[0].opts.TSVal)
+	}
+	j.w.clk.advance(30 * time.Millisecond)
+	j.send(segSpec{seq: peerISN + 1, ack: iss + 1 + 9880, flags: flagACK, wnd: 65535,
+		opts: options{HasTS: true, TSVal: 3, TSEcr: rexmit.opts.TSVal}})
+	// Five samples were expected for the ten segments in flight
+	// (ceil(9880 / (2·988))): α = 1/40, β = 1/20.
+	r := 30 * time.Millisecond
+	d := before.SRTT - r
+	if d < 0 {
+		d = -d
+	}
+	in := c.Info()
+	if want := before.SRTT + (r-before.SRTT)/40; in.SRTT != want {
+		t.Fatalf("SRTT %v after the ACK of the retransmission, want %v (was %v)", in.SRTT, want, before.SRTT)
+	}
+	if want := before.RTTVar + (d-before.RTTVar)/20; in.RTTVar != want {
+		t.Fatalf("RTTVAR %v, want %v", in.RTTVar, want)
+	}
+}
+
+// TestRTTUnderLoss checks that losses leave SRTT near the path's round
+// trip and RTO near its floor: no sample comes from a stale echo.
+func TestRTTUnderLoss(t *testing.T) {
+	for _, cfg := range []Config{{}, {NoSACK: true}} {
+		w, cl, sv := pair(cfg)
+		c, s, _ := dial(t, w, cl, sv, nil)
+		w.filter = dropNth("client", 30, 31, 32, 90, 200, 205, 600)
+		msg := pattern(4<<20, 9)
+		a := &pumpEnd{c: c, out: msg}
+		b := &pumpEnd{c: s}
+		pump(t, w, a, b, false, time.Minute)
+		if !bytes.Equal(b.in.Bytes(), msg) {
+			t.Fatalf("got %d bytes", b.in.Len())
+		}
+		in := c.Info()
+		if in.Retransmits < 7 || in.SRTT < 10*time.Millisecond || in.SRTT > 20*time.Millisecond || in.RTO > 250*time.Millisecond {
+			t.Fatalf("NoSACK %v: SRTT %v RTTVAR %v RTO %v after %d retransmissions", cfg.NoSACK, in.SRTT, in.RTTVar, in.RTO, in.Retransmits)
+		}
 	}
 }

@@ -127,6 +127,7 @@ func (c *Conn) onRTX() {
 	c.p.counters.Timeouts++
 	c.rtos++
 	c.rttTiming = false // Karn
+	c.rtoTS, c.rtoTSSet = c.p.tsNow()+c.tsOffset, c.tsOK
 	tracing := c.p.net.Tracing()
 	why := whyRTO
 	if tracing {

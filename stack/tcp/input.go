@@ -460,8 +460,15 @@ func (c *Conn) onDupAck(s *segment) {
 	p.counters.FastRetrans++
 	c.fastRetrans++
 	why := whyFastRetransmit
+	if c.dupAcks < 3 {
+		why = whySACKLoss // RFC 6675 §5: IsLost(SND.UNA) before three dup ACKs
+	}
 	if p.net.Tracing() {
-		why = fmt.Sprintf("%d dup ACKs → fast retransmit, cwnd %d → %d", c.dupAcks, before/c.sendMSS(), c.cc.Cwnd()/c.sendMSS())
+		if c.dupAcks < 3 {
+			why = fmt.Sprintf("%d dup ACK(s), SACKed data past SND.UNA → fast retransmit (RFC 6675), cwnd %d → %d", c.dupAcks, before/c.sendMSS(), c.cc.Cwnd()/c.sendMSS())
+		} else {
+			why = fmt.Sprintf("%d dup ACKs → fast retransmit, cwnd %d → %d", c.dupAcks, before/c.sendMSS(), c.cc.Cwnd()/c.sendMSS())
+		}
 	}
 	c.ccEvent(before, beforeSS, "fast retransmit")
 	if c.sackRecovery() {

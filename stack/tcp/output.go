@@ -293,6 +293,8 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 	if retrans && !force {
 		why = whyAfterRTO
 		c.retransEvent(why)
+	} else if !retrans && c.dupAcks > 0 && !c.inRecovery && inflight+n > c.cc.Cwnd() {
+		why = whyLimitedTransmit // only the dup ACKs let it out (RFC 3042)
 	}
 	d1, d2 := c.sndBuf.peek(off, n)
 	p.send(c.tuple, c.sndNxt, c.rcvNxt, flags, c.rcvWindowField(), &o, d1, d2, why)

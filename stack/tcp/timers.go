@@ -249,7 +249,30 @@ func (c *Conn) ccEvent(cwnd, ssthresh int, cause string) {
 		return
 	}
 	c.p.net.Observe(&core.Event{Kind: core.EventCongestion, FD: -1, Proto: "tcp", Conn: c.tuple, Name: cause,
-		Detail: fmt.Sprintf("cwnd %d → %d, ssthresh %s → %s", cwnd, nc, ssText(ssthresh), ssText(ns))})
+		Detail: fmt.Sprintf("%s: cwnd %d → %d, ssthresh %s → %s", c.ccCause(cause), cwnd, nc, ssText(ssthresh), ssText(ns))})
+}
+
+// ccCause explains a congestion event named name (tracing only).
+func (c *Conn) ccCause(name string) string {
+	switch name {
+	case "fast retransmit":
+		if c.dupAcks < 3 {
+			return fmt.Sprintf("%d dup ACK(s), SACKed data past SND.UNA → SACK recovery (RFC 6675 §5)", c.dupAcks)
+		}
+		if c.sackRecovery() {
+			return fmt.Sprintf("%d dup ACKs → SACK recovery (RFC 6675 §5)", c.dupAcks)
+		}
+		return fmt.Sprintf("%d dup ACKs → fast retransmit (RFC 5681 §3.2)", c.dupAcks)
+	case "rto":
+		return fmt.Sprintf("rto, backoff %d → loss window (RFC 5681 §3.1)", c.backoff)
+	case "idle restart":
+		return fmt.Sprintf("idle %v > rto %v → restart window (RFC 5681 §4.1)", c.p.net.Now().Sub(c.lastSend), c.rto)
+	case "recovery done":
+		return "full ACK → recovery done (RFC 6582 §3.2)"
+	case "slow start → congestion avoidance":
+		return "cwnd ≥ ssthresh → congestion avoidance (RFC 5681 §3.1)"
+	}
+	return name
 }
 
 func ssText(v int) string {

@@ -31,11 +31,18 @@ type nicARP struct {
 // (RFC 1122 §2.3.2.1), which sets the entry's reachable time to now; the
 // remembered entry is forgotten whenever the table may change otherwise
 // (ARP input, a packet queued, the timer).
+//
+// A confirmation of the remembered neighbour is kept here (confirm) and
+// given to the table only before the table is next used (syncARP): the
+// entry is then the same as if each confirmation had gone in at once,
+// since only the last one's time remains, and a frame received costs no
+// table lookup.
 type lastNeighbour struct {
-	ok    bool
-	ip    netip.Addr
-	mac   wire.MAC
-	until time.Time
+	ok      bool
+	ip      netip.Addr
+	mac     wire.MAC
+	until   time.Time
+	confirm time.Time // a confirmation the table has not had; zero if none
 }
 
 func (n *NIC) initARP() {
@@ -49,6 +56,7 @@ func (n *NIC) lookup(ip netip.Addr) (wire.MAC, bool) {
 	if l := &n.arp.last; l.ok && l.ip == ip && now.Before(l.until) {
 		return l.mac, true
 	}
+	n.syncARP()
 	mac, ok := n.arp.cache.Lookup(ip, now)
 	n.armARP(now)
 	if ok && n.arp.cache.State(ip, now) == arp.StateReachable {
@@ -61,18 +69,32 @@ func (n *NIC) lookup(ip netip.Addr) (wire.MAC, bool) {
 // confirmed records that a frame from ip arrived at now, which makes its
 // cache entry (if it has an address) reachable until now + ReachableTime.
 func (n *NIC) confirmed(ip netip.Addr, now time.Time) {
-	n.arp.cache.Confirm(ip, now)
 	if l := &n.arp.last; l.ok && l.ip == ip {
-		l.until = now.Add(n.arp.reachable)
+		l.confirm, l.until = now, now.Add(n.arp.reachable)
+		return
+	}
+	n.arp.cache.Confirm(ip, now)
+}
+
+// syncARP gives the table the confirmation it has not had yet; every use
+// of the table other than Confirm comes after it.
+func (n *NIC) syncARP() {
+	if l := &n.arp.last; l.ok && !l.confirm.IsZero() {
+		n.arp.cache.Confirm(l.ip, l.confirm)
+		l.confirm = time.Time{}
 	}
 }
 
 // forgetLast forgets the remembered neighbour: the table may change.
-func (n *NIC) forgetLast() { n.arp.last = lastNeighbour{} }
+func (n *NIC) forgetLast() {
+	n.syncARP()
+	n.arp.last = lastNeighbour{}
+}
 
 // armARP makes sure the NIC's timer fires no later than the cache's next
 // deadline. A timer that fires early finds nothing to do and re-arms.
 func (n *NIC) armARP(now time.Time) {
+	n.syncARP()
 	next, ok := n.arp.cache.NextDeadline()
 	if !ok || (!n.arp.armed.IsZero() && !next.Before(n.arp.armed)) {
 		return

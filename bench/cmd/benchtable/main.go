@@ -210,6 +210,23 @@ var rows = []row{
 		ourCmd:   strings.Replace(fmt.Sprintf(tunCmd, "TUNStackVsCeiling"), "-bench", "-benchtime 1x -bench", 1),
 	},
 	{
+		work:     "kernel → stack bulk TCP over TUN, MTU 1500, packets through the device (peer: the raw TUN ceiling, same run)",
+		ours:     metric{"BenchmarkTUNStackTCP/kernel-to-stack", "pkts/s"},
+		peer:     metric{"BenchmarkTUNStackVsCeiling", "ceiling-pkts/s"},
+		peerOurs: true,
+		ourCmd:   strings.Replace(fmt.Sprintf(tunCmd, "TUNStackTCP"), "-bench", "-benchtime 1x -bench", 1),
+	},
+	{
+		work:   "the same, MB/s of payload, kernel → stack",
+		ours:   metric{"BenchmarkTUNStackTCP/kernel-to-stack", "MB/s"},
+		ourCmd: strings.Replace(fmt.Sprintf(tunCmd, "TUNStackTCP"), "-bench", "-benchtime 1x -bench", 1),
+	},
+	{
+		work:   "the same, MB/s of payload, stack → kernel",
+		ours:   metric{"BenchmarkTUNStackTCP/stack-to-kernel", "MB/s"},
+		ourCmd: strings.Replace(fmt.Sprintf(tunCmd, "TUNStackTCP"), "-bench", "-benchtime 1x -bench", 1),
+	},
+	{
 		work:       "virtual-time simulation: 1 Gbps, 10 ms, bulk TCP, 10 simulated s",
 		ours:       metric{"BenchmarkSimRate", "pkts/s"},
 		peerQuoted: "ns-3.37: 44 k pkts/s (quoted in DESIGN.md, not run here)",

@@ -290,12 +290,12 @@ func (s *Stack) send(sk *socket, b []byte) (int, error) {
 			sk.udp.err = 0
 			return 0, e
 		}
-		return s.sendTo(sk, b, sk.udp.remote)
+		return s.sendTo(sk, b, sk.udp.remote, "send")
 	case SockICMP:
 		if sk.icmp == nil || !sk.icmp.remote.IsValid() {
 			return 0, syscall.EDESTADDRREQ
 		}
-		return s.sendTo(sk, b, netip.AddrPortFrom(sk.icmp.remote, 0))
+		return s.sendTo(sk, b, netip.AddrPortFrom(sk.icmp.remote, 0), "send")
 	}
 	if sk.conn == nil {
 		return 0, syscall.ENOTCONN
@@ -337,11 +337,12 @@ func (s *Stack) SendTo(fd int, b []byte, addr netip.AddrPort) (int, error) {
 		n, err := s.send(sk, b)
 		return n, sk.opError("write", addr, err)
 	}
-	n, err := s.sendTo(sk, b, addr)
+	n, err := s.sendTo(sk, b, addr, "sendto")
 	return n, sk.opError("write", addr, err)
 }
 
-func (s *Stack) sendTo(sk *socket, b []byte, addr netip.AddrPort) (int, error) {
+// sendTo sends one datagram; call names the socket call for the capture.
+func (s *Stack) sendTo(sk *socket, b []byte, addr netip.AddrPort, call string) (int, error) {
 	if !sk.local.IsValid() {
 		if err := s.bind(sk, netip.AddrPort{}); err != nil {
 			return 0, err
@@ -364,7 +365,7 @@ func (s *Stack) sendTo(sk *socket, b []byte, addr netip.AddrPort) (int, error) {
 		if src.IsUnspecified() {
 			src = netip.Addr{}
 		}
-		why := "sendto(" + itoa(sk.fd) + ") → echo request seq " + itoa(int(seq))
+		why := call + "(" + itoa(sk.fd) + ") → echo request seq " + itoa(int(seq))
 		if err := s.ipSend(src, addr.Addr(), wire.ProtoICMP, m, false, why); err != nil {
 			return 0, err
 		}
@@ -372,7 +373,7 @@ func (s *Stack) sendTo(sk *socket, b []byte, addr netip.AddrPort) (int, error) {
 	}
 	why := ""
 	if s.opts.Tap != nil {
-		why = "send(" + itoa(sk.fd) + ", " + itoa(len(b)) + " B)"
+		why = call + "(" + itoa(sk.fd) + ", " + itoa(len(b)) + " B)"
 	}
 	if err := s.udpSend(sk.udp, addr, b, why); err != nil {
 		return 0, err

@@ -403,7 +403,7 @@ func (c *UDPConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 	if c.sk.expired(true) {
 		return 0, netErr("write", c.sk, ap, os.ErrDeadlineExceeded)
 	}
-	n, err := c.s.sendTo(c.sk, b, ap)
+	n, err := c.s.sendTo(c.sk, b, ap, "sendto")
 	return n, netErr("write", c.sk, ap, err)
 }
 

@@ -51,6 +51,7 @@ type Pattern struct {
 	Len      *int
 	Win      *int
 	ICMP     string
+	SACK     string // "A:B,C:D": exactly these SACK blocks, in order; "none": no SACK option
 }
 
 // hostSel selects an address: a host name or literal address, a port, or
@@ -75,7 +76,7 @@ func (h hostSel) String() string {
 	return s
 }
 
-var patternWords = []string{"tcp", "udp", "icmp", "arp", "fragment", "seq", "ack", "len", "win", "echo", "echo-reply", "unreachable", "time-exceeded", "request", "reply"}
+var patternWords = []string{"tcp", "udp", "icmp", "arp", "fragment", "seq", "ack", "len", "win", "sack", "echo", "echo-reply", "unreachable", "time-exceeded", "request", "reply"}
 
 // ParsePattern reads a packet pattern; hosts are the valid host names.
 func ParsePattern(s string, hosts []string) (*Pattern, error) {
@@ -165,6 +166,15 @@ func ParsePattern(s string, hosts []string) (*Pattern, error) {
 					p.Win = &n
 				}
 			}
+		case t == "sack":
+			if i+1 >= len(w) || !validSACK(w[i+1]) {
+				return nil, fmt.Errorf("sack needs its blocks after it, relative like seq: sack 4345:5793 or sack 4345:5793,7241:8689, or sack none")
+			}
+			i++
+			p.SACK = w[i]
+			if p.Proto == "" {
+				p.Proto = "tcp"
+			}
 		case t == "*":
 		default:
 			if t == ">" {
@@ -174,6 +184,22 @@ func ParsePattern(s string, hosts []string) (*Pattern, error) {
 		}
 	}
 	return p, nil
+}
+
+// validSACK reports whether s is "none" or blocks "A:B[,C:D…]" with B > A.
+func validSACK(s string) bool {
+	if s == "none" {
+		return true
+	}
+	for _, blk := range strings.Split(s, ",") {
+		a, b, ok := strings.Cut(blk, ":")
+		x, err1 := strconv.ParseUint(a, 10, 32)
+		y, err2 := strconv.ParseUint(b, 10, 32)
+		if !ok || err1 != nil || err2 != nil || y <= x {
+			return false
+		}
+	}
+	return true
 }
 
 func parseHostSel(s string, hosts []string) (hostSel, error) {
@@ -243,6 +269,11 @@ func (p *Pattern) match(s *pktSummary, owns func(host string, a netip.Addr) bool
 	}
 	if p.Win != nil && *p.Win != s.Win {
 		diffs = append(diffs, fieldDiff{"win", fmt.Sprint(*p.Win), fmt.Sprint(s.Win)})
+	}
+	if p.SACK != "" {
+		if got := s.sackString(); got != p.SACK {
+			diffs = append(diffs, fieldDiff{"sack", p.SACK, got})
+		}
 	}
 	return diffs
 }

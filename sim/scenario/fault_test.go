@@ -1,6 +1,9 @@
 package scenario
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestFaultsCountIndependently checks that each fault counts every frame
 // its pattern matches, so that "drop 5th" and "drop 7th" of the same
@@ -29,5 +32,120 @@ expect:
 	res, _ := runSrc(t, src)
 	for _, f := range res.Failures {
 		t.Errorf("%s", f)
+	}
+}
+
+// reorderSrc sends 64 KiB in one flight of full segments and reorders the
+// third segment behind `after` later ones.
+func reorderSrc(after string) string {
+	return twoHosts + `programs:
+  server: |
+    l = socket(tcp); bind(l, :80); listen(l, 8); c = accept(l)
+    recv(c, all) == 64KiB
+    close(c)
+  client: |
+    s = socket(tcp); connect(s, server:80)
+    send(s, 64KiB); shutdown(s, wr)
+    recv(s, all) == ""
+    close(s)
+faults:
+  - reorder 3rd client > server [.] len 1448 after ` + after + `
+`
+}
+
+// TestReorder checks that "reorder Nth … after M" delivers the Nth
+// matching frame right after the M-th one that follows it, and what that
+// does to the sender: fewer than three duplicate ACKs leave it alone,
+// three start a (spurious) fast retransmit (RFC 5681 §3.2, RFC 6675).
+func TestReorder(t *testing.T) {
+	tests := []struct {
+		after  string
+		expect string
+	}{
+		{"1", `
+  - on server: server > client [.] ack 2897 sack 4345:5793
+  - on server: server > client [.] ack 5793 sack none
+  - on server: count server > client [.] ack 2897 == 1
+  - count client > server [.] seq 2897:4345 == 1
+  - client tcp.FastRetrans == 0
+`},
+		{"2", `
+  - on server: server > client [.] ack 2897 sack 4345:5793
+  - on server: server > client [.] ack 2897 sack 4345:7241
+  - on server: server > client [.] ack 7241 sack none
+  - count client > server [.] seq 2897:4345 == 1
+  - client tcp.FastRetrans == 0
+  - client tcp.RetransSegs == 0
+`},
+		{"3", `
+  - on server: server > client [.] ack 2897 sack 4345:8689
+  - on server: server > client [.] ack 8689 sack none
+  - count client > server [.] seq 2897:4345 == 2
+  - client tcp.FastRetrans == 1
+  - client tcp.RetransSegs == 1
+`},
+	}
+	for _, tt := range tests {
+		t.Run("after "+tt.after, func(t *testing.T) {
+			res, trace := runSrc(t, reorderSrc(tt.after)+"expect:"+tt.expect)
+			for _, f := range res.Failures {
+				t.Errorf("%s", f)
+			}
+			if want := "after " + tt.after + ": released, " + tt.after + " more passed"; !strings.Contains(trace, want) {
+				t.Errorf("trace does not say %q", want)
+			}
+		})
+	}
+}
+
+// TestReorderReleasedWhenFlowStops checks that a held frame is delivered
+// after MaxReorderHold when fewer than M frames follow it (here the only
+// one that follows is the sender's retransmission after its RTO).
+func TestReorderReleasedWhenFlowStops(t *testing.T) {
+	src := twoHosts + `programs:
+  server: |
+    l = socket(tcp); bind(l, :80); listen(l, 8); c = accept(l)
+    recv(c, 5) == "hello"
+    close(c)
+  client: |
+    s = socket(tcp); connect(s, server:80)
+    send(s, "hello")
+    sleep 2s
+    close(s)
+faults:
+  - reorder 1st client > server [P.] after 5
+expect:
+  # the retransmission after the RTO, then the held original
+  - on server: count client > server [P.] seq 1:6 == 2
+  - client tcp.RetransSegs == 1
+`
+	res, trace := runSrc(t, src)
+	for _, f := range res.Failures {
+		t.Errorf("%s", f)
+	}
+	if !strings.Contains(trace, "released, no more frames within 1s") {
+		t.Errorf("trace does not say why the frame was released:\n%s", trace)
+	}
+}
+
+func TestParseReorder(t *testing.T) {
+	f, err := parseFault("reorder 3rd client > server [.] after 2 on client-server", []string{"client", "server"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Action != FaultReorder || f.N != 3 || f.After != 2 || f.Link != "client-server" || f.Pattern.Flags != "." {
+		t.Errorf("got %+v", f)
+	}
+	for _, bad := range []string{
+		"reorder 3rd client > server [.]",
+		"reorder 3rd client > server [.] after 0",
+		"reorder 3rd client > server [.] after x",
+	} {
+		if _, err := parseFault(bad, []string{"client", "server"}); err == nil || !strings.Contains(err.Error(), "reorder") {
+			t.Errorf("%q: error %v, want one about reorder", bad, err)
+		}
+	}
+	if _, err := parseFault("reordr 3rd client > server [.] after 2", []string{"client", "server"}); err == nil || !strings.Contains(err.Error(), `did you mean "reorder"?`) {
+		t.Errorf("typo: %v", err)
 	}
 }

@@ -1108,15 +1108,15 @@ func (l *loader) scalarPos(n ast.Node, val string) posMapper {
 
 // parseFault reads "drop 2nd client > server [P.]", "delay 1st server >
 // client [S.] by 3s", "duplicate 3rd client > server [.]", "corrupt 1st
-// client > server [P.] at 60".
+// client > server [P.] at 60", "reorder 3rd client > server [.] after 2".
 func parseFault(s string, hosts []string) (*Fault, error) {
 	f := &Fault{Text: strings.TrimSpace(s), Offset: -1}
 	w := strings.Fields(s)
-	const usage = `write a fault as ACTION NTH SRC > DST [flags] …, e.g. "drop 2nd client > server [P.]", "delay 1st server > client [S.] by 3s", "corrupt 1st client > server [P.] at 60"`
+	const usage = `write a fault as ACTION NTH SRC > DST [flags] …, e.g. "drop 2nd client > server [P.]", "delay 1st server > client [S.] by 3s", "corrupt 1st client > server [P.] at 60", "reorder 3rd client > server [.] after 2"`
 	if len(w) < 5 {
 		return nil, fmt.Errorf("%s", usage)
 	}
-	actions := []string{"drop", "delay", "duplicate", "corrupt"}
+	actions := []string{"drop", "delay", "duplicate", "corrupt", "reorder"}
 	switch w[0] {
 	case "drop":
 		f.Action = FaultDrop
@@ -1126,6 +1126,8 @@ func parseFault(s string, hosts []string) (*Fault, error) {
 		f.Action = FaultDuplicate
 	case "corrupt":
 		f.Action = FaultCorrupt
+	case "reorder":
+		f.Action = FaultReorder
 	default:
 		return nil, fmt.Errorf("unknown fault %q%s", w[0], didYouMean(w[0], actions))
 	}
@@ -1157,6 +1159,15 @@ func parseFault(s string, hosts []string) (*Fault, error) {
 			}
 			f.Offset, rest = o, rest[:len(rest)-2]
 		}
+	case FaultReorder:
+		if len(rest) < 2 || rest[len(rest)-2] != "after" {
+			return nil, fmt.Errorf("reorder needs how many later frames overtake it: reorder 3rd client > server [.] after 2")
+		}
+		m, err := strconv.Atoi(rest[len(rest)-1])
+		if err != nil || m < 1 {
+			return nil, fmt.Errorf("reorder … after M: %q is not a count of 1 or more frames", rest[len(rest)-1])
+		}
+		f.After, rest = m, rest[:len(rest)-2]
 	}
 	p, err := ParsePattern(strings.Join(rest, " "), hosts)
 	if err != nil {

@@ -24,6 +24,8 @@ type pktSummary struct {
 	Len      int            // payload bytes (TCP/UDP), ICMP data
 	Win      int
 	ICMP     string // "echo", "echo-reply", "unreachable", "time-exceeded", …
+	SACK     [4][2]uint32 // SACK blocks (RFC 2018), relative to the other direction's ISN
+	NSACK    int          // how many of SACK are set
 }
 
 // flowKey names one direction of a transport flow.
@@ -170,7 +172,55 @@ func (d *decoder) decode(data []byte, lt stack.LinkType, sum *pktSummary) {
 			}
 			sum.Ack = ack
 		}
+		sum.decodeSACK(l4[20:off], back)
 	}
+}
+
+// decodeSACK reads the SACK option's blocks (RFC 2018 §3) from a TCP
+// header's options, relative to the ISN of back (the data's direction).
+func (sum *pktSummary) decodeSACK(opts []byte, back *flowState) {
+	for len(opts) > 0 {
+		kind := opts[0]
+		if kind == 0 {
+			return
+		}
+		if kind == 1 {
+			opts = opts[1:]
+			continue
+		}
+		if len(opts) < 2 || int(opts[1]) < 2 || int(opts[1]) > len(opts) {
+			return
+		}
+		if kind == 5 {
+			b := opts[2:opts[1]]
+			for len(b) >= 8 && sum.NSACK < len(sum.SACK) {
+				l, r := binary.BigEndian.Uint32(b[0:4]), binary.BigEndian.Uint32(b[4:8])
+				if back != nil {
+					l, r = l-back.isn, r-back.isn
+				}
+				sum.SACK[sum.NSACK] = [2]uint32{l, r}
+				sum.NSACK++
+				b = b[8:]
+			}
+		}
+		opts = opts[opts[1]:]
+	}
+}
+
+// sackString writes the SACK blocks as a pattern does: "4345:5793,7241:8689",
+// or "none".
+func (sum *pktSummary) sackString() string {
+	if sum.NSACK == 0 {
+		return "none"
+	}
+	var b strings.Builder
+	for i := 0; i < sum.NSACK; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%d:%d", sum.SACK[i][0], sum.SACK[i][1])
+	}
+	return b.String()
 }
 
 // tcpFlags writes flags as tcpdump does: F S R P U E W, then "." for ACK.
@@ -217,6 +267,9 @@ func (p *pktSummary) format(names map[netip.Addr]string) string {
 			fmt.Fprintf(&b, " ack %d", p.Ack)
 		}
 		fmt.Fprintf(&b, " win %d len %d", p.Win, p.Len)
+		if p.NSACK > 0 {
+			b.WriteString(" sack " + p.sackString())
+		}
 	case "udp":
 		fmt.Fprintf(&b, " udp len %d", p.Len)
 	case "icmp":

@@ -445,10 +445,18 @@ func (r *runner) installFaults() {
 	for _, lk := range r.sc.Links {
 		l := r.net.Link(lk.Name())
 		var idx []int
+		var reorders []int
 		for i, f := range r.sc.Faults {
-			if f.Link == lk.Name() {
+			switch {
+			case f.Link != lk.Name():
+			case f.Action == FaultReorder:
+				reorders = append(reorders, i)
+			default:
 				idx = append(idx, i)
 			}
+		}
+		if len(reorders) > 0 {
+			r.installReorders(l, reorders)
 		}
 		if len(idx) == 0 {
 			continue

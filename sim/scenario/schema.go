@@ -144,13 +144,14 @@ const (
 	FaultDelay
 	FaultDuplicate
 	FaultCorrupt
+	FaultReorder
 )
 
 // Fault targets the Nth frame matching a pattern on a link: "drop 2nd
 // client > server [P.]", "delay 1st server > client [S.] by 3s", "corrupt
-// 1st client > server [P.] at 60", "drop 1st client > server [S] on
-// r1-server". Without "on LINK" the link is the one joining the pattern's
-// two hosts.
+// 1st client > server [P.] at 60", "reorder 3rd client > server [.] after
+// 2", "drop 1st client > server [S] on r1-server". Without "on LINK" the
+// link is the one joining the pattern's two hosts.
 type Fault struct {
 	Pos     Pos
 	Action  FaultAction
@@ -158,6 +159,7 @@ type Fault struct {
 	Pattern *Pattern
 	Delay   time.Duration
 	Offset  int    // byte to corrupt, -1 random
+	After   int    // reorder: how many later matching frames overtake the held one
 	Link    string // the link it acts on: "… on LINK", or the one joining the pattern's hosts
 	Text    string
 }

@@ -23,7 +23,7 @@ type pktSummary struct {
 	Seq, Ack uint32         // relative to each direction's ISN
 	Len      int            // payload bytes (TCP/UDP), ICMP data
 	Win      int
-	ICMP     string // "echo", "echo-reply", "unreachable", "time-exceeded", …
+	ICMP     string       // "echo", "echo-reply", "unreachable", "time-exceeded", …
 	SACK     [4][2]uint32 // SACK blocks (RFC 2018), relative to the other direction's ISN
 	NSACK    int          // how many of SACK are set
 }

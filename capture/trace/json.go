@@ -162,8 +162,19 @@ func (t *Tracer) appendFrameJSON(b []byte, f *Frame, d time.Duration, rseq, rack
 	o.int("len", int64(p.size))
 	switch {
 	case p.hasIP:
-		t.appendName(&o, "src", p.ip.Src())
-		t.appendName(&o, "dst", p.ip.Dst())
+		// ,"src":NAME,"dst":NAME from a cache keyed by the addresses.
+		var k lineKey
+		copy(k[:], p.ip[12:20])
+		if text, ok := t.jcache.ends.get(&k); ok && !o.first {
+			o.b = append(o.b, text...)
+		} else {
+			start := len(o.b)
+			t.appendName(&o, "src", p.ip.Src())
+			t.appendName(&o, "dst", p.ip.Dst())
+			if o.b[start] == ',' {
+				t.jcache.ends.put(&k, o.b[start:])
+			}
+		}
 	case p.hasARP:
 		t.appendName(&o, "src", p.arp.SenderIP())
 		if p.eth.Dst().IsBroadcast() {
@@ -179,12 +190,20 @@ func (t *Tracer) appendFrameJSON(b []byte, f *Frame, d time.Duration, rseq, rack
 	if p.hasEth {
 		o.key("eth")
 		o.open()
-		o.mac("src", p.eth.Src())
-		o.mac("dst", p.eth.Dst())
-		o.key("type")
-		o.b = append(o.b, '"')
-		o.b = appendEtherType(o.b, p.eth.Type())
-		o.b = append(o.b, '"')
+		var k lineKey
+		copy(k[:], p.eth[:wire.EthernetHeaderLen])
+		if text, ok := t.jcache.eth.get(&k); ok {
+			o.b = append(o.b, text...)
+		} else {
+			start := len(o.b)
+			o.mac("src", p.eth.Src())
+			o.mac("dst", p.eth.Dst())
+			o.key("type")
+			o.b = append(o.b, '"')
+			o.b = appendEtherType(o.b, p.eth.Type())
+			o.b = append(o.b, '"')
+			t.jcache.eth.put(&k, o.b[start:])
+		}
 		o.close()
 	}
 	if p.hasARP {
@@ -209,9 +228,19 @@ func (t *Tracer) appendFrameJSON(b []byte, f *Frame, d time.Duration, rseq, rack
 		ip := p.ip
 		o.key("ipv4")
 		o.open()
-		o.addr("src", ip.Src())
-		o.addr("dst", ip.Dst())
-		o.uint("ttl", uint64(ip.TTL()))
+		var k lineKey
+		copy(k[:], ip[12:20])
+		k[8] = ip.TTL()
+		if text, ok := t.jcache.ip.get(&k); ok {
+			o.b = append(o.b, text...)
+			o.first = false
+		} else {
+			start := len(o.b)
+			o.addr("src", ip.Src())
+			o.addr("dst", ip.Dst())
+			o.uint("ttl", uint64(ip.TTL()))
+			t.jcache.ip.put(&k, o.b[start:])
+		}
 		o.uint("id", uint64(ip.ID()))
 		o.bool("df", ip.DF())
 		o.bool("mf", ip.More())
@@ -285,9 +314,19 @@ func (t *Tracer) appendTCPJSON(o *jsonObj, p *packet, rseq, rack uint32) {
 	fl := tcp.Flags()
 	o.key("tcp")
 	o.open()
-	o.uint("sport", uint64(tcp.SrcPort()))
-	o.uint("dport", uint64(tcp.DstPort()))
-	o.str("flags", fl.String())
+	var k lineKey
+	copy(k[:4], tcp[0:4]) // ports
+	k[4] = byte(fl)
+	if text, ok := t.jcache.tcp.get(&k); ok {
+		o.b = append(o.b, text...)
+		o.first = false
+	} else {
+		start := len(o.b)
+		o.uint("sport", uint64(tcp.SrcPort()))
+		o.uint("dport", uint64(tcp.DstPort()))
+		o.str("flags", fl.String())
+		t.jcache.tcp.put(&k, o.b[start:])
+	}
 	o.uint("seq", uint64(rseq))
 	o.uint("ack", uint64(rack))
 	o.uint("seq_raw", uint64(tcp.Seq()))

@@ -114,7 +114,8 @@ type Tracer struct {
 	buf       []byte
 	err       error
 	cache     textCache
-	sinceOK   bool // sinceT, sinceD hold the last time converted by since
+	jcache    struct{ eth, ip, tcp, ends lineCache } // the same for JSON
+	sinceOK   bool                                   // sinceT, sinceD hold the last time converted by since
 	sinceT    time.Time
 	sinceD    time.Duration
 
@@ -152,6 +153,7 @@ func New(w io.Writer, o Options) *Tracer {
 func (t *Tracer) SetName(a netip.Addr, name string) {
 	t.names.set(a, name)
 	t.cache.ends.reset()
+	t.jcache.ends.reset()
 }
 
 // nameTable maps addresses to host names. IPv4 addresses, the only kind

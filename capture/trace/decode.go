@@ -42,13 +42,14 @@ type packet struct {
 	ipOK   bool // header checksum verified (or not checked)
 	ipFrag bool // a non-first fragment: no transport header
 
-	l4     int
-	tcp    wire.TCP
-	opts   wire.TCPOptions
-	optErr bool
-	udp    wire.UDP
-	icmp   wire.ICMPv4
-	l4OK   bool // transport checksum verified (or not checked)
+	l4       int
+	tcp      wire.TCP
+	opts     wire.TCPOptions // valid once optsDone
+	optErr   bool
+	optsDone bool
+	udp      wire.UDP
+	icmp     wire.ICMPv4
+	l4OK     bool // transport checksum verified (or not checked)
 
 	// ICMP errors quote the offending packet's IP header and ports.
 	hasQuote   bool
@@ -61,6 +62,16 @@ type packet struct {
 	// badLayer and badErr say where decoding stopped and why.
 	badLayer string
 	badErr   error
+}
+
+// tcpOptions parses the TCP options on first use and returns them, and
+// whether they were malformed.
+func (p *packet) tcpOptions() (*wire.TCPOptions, bool) {
+	if !p.optsDone {
+		p.optsDone = true
+		p.optErr = wire.ParseTCPOptions(p.tcp.Options(), &p.opts) != nil
+	}
+	return &p.opts, p.optErr
 }
 
 func (p *packet) malformed(layer string, err error) {
@@ -132,7 +143,8 @@ func (p *packet) decode(link LinkType, frame []byte, origLen int, checksums bool
 			return
 		}
 		p.l4, p.tcp = l4TCP, tcp
-		p.optErr = wire.ParseTCPOptions(tcp.Options(), &p.opts) != nil
+		// The options are parsed when shown (tcpOptions): an arrival
+		// line does not show them.
 		p.payload = len(tcp.Payload()) + rest
 		if checksums && whole {
 			p.l4OK = tcp.IsChecksumValid(src, dst)

@@ -333,7 +333,7 @@ func (t *Tracer) appendTCPJSON(o *jsonObj, p *packet, rseq, rack uint32) {
 	o.uint("ack_raw", uint64(tcp.Ack()))
 	o.uint("win", uint64(tcp.Window()))
 	if len(tcp.Options()) > 0 {
-		opts := &p.opts
+		opts, optErr := p.tcpOptions()
 		o.key("options")
 		o.open()
 		if opts.HasMSS {
@@ -369,7 +369,7 @@ func (t *Tracer) appendTCPJSON(o *jsonObj, p *packet, rseq, rack uint32) {
 			}
 			o.b = append(o.b, ']')
 		}
-		if p.optErr {
+		if optErr {
 			o.bool("malformed", true)
 		}
 		o.close()

@@ -489,7 +489,7 @@ func (t *Tracer) appendTCPText(b []byte, p *packet, rseq, rack uint32) []byte {
 // 7,sack 1 {1:1449}"; SACK blocks are relative to the receiver's base
 // (the sender of the data), as Wireshark shows them.
 func (t *Tracer) appendTCPOptions(b []byte, p *packet) []byte {
-	o := &p.opts
+	o, optErr := p.tcpOptions()
 	start := len(b)
 	sep := func(b []byte) []byte {
 		if len(b) > start {
@@ -527,7 +527,7 @@ func (t *Tracer) appendTCPOptions(b []byte, p *packet) []byte {
 			b = append(b, '}')
 		}
 	}
-	if p.optErr {
+	if optErr {
 		b = append(sep(b), "malformed"...)
 	}
 	return b

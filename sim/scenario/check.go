@@ -339,3 +339,53 @@ func (r *runner) connSummaries() []ConnSummary {
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Start < out[j].Start })
 	return out
 }
+
+// expectsCall reports whether an `expect:` entry says that host's call
+// returns result (an errno name).
+func (r *runner) expectsCall(host, call, result string) bool {
+	if result == "EWOULDBLOCK" {
+		result = "EAGAIN"
+	}
+	for _, e := range r.sc.Expect {
+		if e.Kind == ExpCall && e.Host == host && e.Field == call && e.Value == result {
+			return true
+		}
+	}
+	return false
+}
+
+// checkCalls checks the call expectations: some call of that name on the
+// host returned that result.
+func (r *runner) checkCalls() {
+	for _, e := range r.sc.Expect {
+		if e.Kind != ExpCall {
+			continue
+		}
+		var got []string
+		found := false
+		for _, c := range r.hosts[e.Host].results {
+			if c.call != e.Field {
+				continue
+			}
+			if c.result == e.Value || e.Value == "OK" && !isErrnoResult(c.result) {
+				found = true
+				break
+			}
+			got = append(got, fmt.Sprintf("%s at %.6f", c.result, c.at.Seconds()))
+		}
+		switch {
+		case found:
+		case len(got) == 0:
+			r.failAt(e.Pos, e.Text, fmt.Sprintf("%s made no %s call that returned", e.Host, e.Field), []fieldDiff{{"result", e.Value, "no call"}})
+		default:
+			r.failAt(e.Pos, e.Text, fmt.Sprintf("%s's %s returned %s", e.Host, e.Field, strings.Join(got, ", ")), []fieldDiff{{"result", e.Value, strings.Join(got, ", ")}})
+		}
+	}
+}
+
+// isErrnoResult reports whether a call's result is an error ("ECONNRESET",
+// "errno 42") rather than a success (a descriptor, a count).
+func isErrnoResult(s string) bool {
+	_, ok := errnoByName[s]
+	return ok || strings.HasPrefix(s, "errno")
+}

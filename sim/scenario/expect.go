@@ -18,6 +18,7 @@ const (
 	ExpCount                         // the number of packets matching Pattern compares to Value
 	ExpSocket                        // a socket field (state, cwnd, …) at a time
 	ExpCounter                       // a stack counter at a time
+	ExpCall                          // a socket call on a host returned a result ("client connect → ECONNREFUSED")
 )
 
 // Expectation is one entry of a scenario's `expect` list.
@@ -31,7 +32,7 @@ type Expectation struct {
 	Host    string // socket and counter checks
 	FD      int
 	Var     string // the socket by its program variable ("client fd s …"), instead of FD
-	Field   string // "state", "cwnd", …, or the counter name
+	Field   string // "state", "cwnd", …, the counter name, or the call
 	Op      string // ==, !=, >=, <=, >, <
 	Value   string // as written; numbers, sizes, durations or a state name
 }
@@ -389,6 +390,30 @@ func parseExpectation(key, val string, hosts []string) (*Expectation, error) {
 				return nil, fmt.Errorf("%s: %v", e.Field, err)
 			}
 		}
+	case len(w) >= 2 && isHost(w[0], hosts) && (strings.Contains(val, "→") || strings.Contains(val, "->")):
+		// HOST CALL → RESULT
+		norm := strings.NewReplacer("→", " → ", "->", " → ").Replace(val)
+		w = strings.Fields(norm)
+		if len(w) != 4 || w[2] != "→" {
+			return nil, fmt.Errorf("write a call result as HOST CALL → RESULT, e.g. client connect → ECONNREFUSED, server accept → 4")
+		}
+		e.Kind, e.Host, e.Field, e.Op = ExpCall, w[0], w[1], "=="
+		if _, ok := calls[e.Field]; !ok || calls[e.Field].app {
+			return nil, fmt.Errorf("unknown call %q%s", e.Field, didYouMean(e.Field, socketCallNames()))
+		}
+		res := w[3]
+		if n, err := strconv.Atoi(res); err == nil && n >= 0 {
+			res = strconv.Itoa(n)
+		} else if res == "OK" {
+			// any success: a descriptor, a byte count, 0
+		} else if _, ok := errnoByName[res]; ok {
+			if res == "EWOULDBLOCK" {
+				res = "EAGAIN"
+			}
+		} else {
+			return nil, fmt.Errorf("unknown result %q: write an errno name or a number%s", res, didYouMean(res, errnoNames()))
+		}
+		e.Value = res
 	case len(w) == 4 && isHost(w[0], hosts) && isOp(w[2]):
 		e.Kind, e.Host, e.Field, e.Op, e.Value = ExpCounter, w[0], w[1], w[2], w[3]
 		if _, err := strconv.ParseUint(e.Value, 10, 64); err != nil {
@@ -404,10 +429,25 @@ func parseExpectation(key, val string, hosts []string) (*Expectation, error) {
 		}
 		e.Pattern = p
 	}
+	if e.At != nil && e.Kind == ExpCall {
+		return nil, fmt.Errorf("a call result has no time: write %s %s → %s; the trace shows when it returned", e.Host, e.Field, e.Value)
+	}
 	if e.At != nil && (e.Kind == ExpNone || e.Kind == ExpCount) {
 		return nil, fmt.Errorf("\"at\" gives the time of one packet or of a socket or counter check; it cannot apply to no/count")
 	}
 	return e, nil
+}
+
+// socketCallNames lists the calls a program makes on sockets, for
+// did-you-mean in call expectations.
+func socketCallNames() []string {
+	var names []string
+	for _, n := range callNames() {
+		if !calls[n].app {
+			names = append(names, n)
+		}
+	}
+	return names
 }
 
 func isPatternWord(s string) bool { _, ok := indexOf(patternWords, s); return ok }

@@ -239,6 +239,14 @@ func (t *task) emit(fd int, proto, _, text string) {
 	name, detail := splitCall(text)
 	t.h.st.Emit(stack.Event{Kind: stack.EventCall, FD: fd, Proto: proto, Name: name, Detail: detail})
 	t.r.note(t.h.h.Name, text)
+	if _, res, ok := strings.Cut(detail, "→ "); ok && name != "" {
+		if f := strings.Fields(res); len(f) > 0 && f[0] != "blocks" {
+			if name == "fcntl" {
+				name = "nonblock"
+			}
+			t.h.results = append(t.h.results, callResult{call: name, result: f[0], at: t.r.clock.Now().Sub(t.r.start)})
+		}
+	}
 }
 
 // splitCall splits "name(args) → result" into the name and "args →
@@ -318,6 +326,9 @@ func (t *task) checkResult(st *Stmt, err error) bool {
 	if err != nil {
 		got = errnoName(errnoOf(err))
 	}
+	if err != nil && st.Expect == nil && t.r.expectsCall(t.h.h.Name, st.Call, got) {
+		return false // an `expect:` entry names this result; checked at the end
+	}
 	if st.Expect != nil && st.Expect.Errno != "" {
 		want := st.Expect.Errno
 		if want == "EWOULDBLOCK" {
@@ -333,7 +344,7 @@ func (t *task) checkResult(st *Stmt, err error) bool {
 		if e := errnoOf(err); e == syscall.EAGAIN || e == syscall.EINPROGRESS {
 			return false // shown in the trace; a non-blocking program expects these
 		}
-		t.fail(st, fmt.Sprintf("%s failed with %s; write `-> %s` after the call if that is expected", st.Call, got, got))
+		t.fail(st, fmt.Sprintf("%s failed with %s; write `-> %s` after the call, or `%s %s → %s` under expect:, if that is expected", st.Call, got, got, t.h.h.Name, st.Call, got))
 		return false
 	}
 	return true

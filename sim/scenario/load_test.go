@@ -115,6 +115,11 @@ func TestLoadErrors(t *testing.T) {
 		{"inject without flags", base + "links:\n  - ends: [client, server]\nevents:\n  - {at: 1s, inject: \"client > server:80\"}\n", `x.yaml:7:22: events[0].inject: inject a TCP segment as SRC > DST`},
 		{"folded program", base + "links:\n  - ends: [client, server]\nprograms:\n  client: >\n    sleep 1s\n    sleep 2s\n", `x.yaml:7:11: programs.client: a folded block (>)`},
 		{"socket variable", base + "links:\n  - ends: [client, server]\nprograms:\n  client: \"sock = socket(tcp)\"\nexpect:\n  - \"client fd sok state == CLOSED\"\n", `x.yaml:9:5: expect[0]: client's program has no socket variable "sok"; did you mean "sock"?`},
+		{"call result typo", base + "links:\n  - ends: [client, server]\nexpect:\n  - client conect → ECONNREFUSED\n", `x.yaml:7:5: expect[0]: unknown call "conect"; did you mean "connect"?`},
+		{"call result errno", base + "links:\n  - ends: [client, server]\nexpect:\n  - client connect -> ECONNREFUSD\n", `x.yaml:7:5: expect[0]: unknown result "ECONNREFUSD": write an errno name or a number; did you mean "ECONNREFUSED"?`},
+		{"call result host", base + "links:\n  - ends: [client, server]\nexpect:\n  - clinet connect → ECONNREFUSED\n", `unknown host "clinet"; did you mean "client"?`},
+		{"call result shape", base + "links:\n  - ends: [client, server]\nexpect:\n  - client connect(s) → 0 now\n", `write a call result as HOST CALL → RESULT`},
+		{"call result at", base + "links:\n  - ends: [client, server]\nexpect:\n  - \"at 1s: client connect → 0\"\n", `a call result has no time`},
 		{"vantage iface", base + "links:\n  - ends: [client, server]\nexpect:\n  - \"on client:wlan0: [S]\"\n", `name an interface as HOST:ethN`},
 	}
 	for _, tt := range tests {

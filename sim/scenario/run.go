@@ -134,6 +134,14 @@ type hostRT struct {
 	nics     map[int]*stack.NIC // by interface index
 	received map[int][]byte
 	lastFrom map[int]netip.AddrPort
+	results  []callResult // every completed socket call, in order
+}
+
+// callResult is what one socket call returned, for call expectations.
+type callResult struct {
+	call   string // "connect"
+	result string // "0", "4", "ECONNREFUSED"
+	at     time.Duration
 }
 
 // runner runs one scenario.
@@ -251,6 +259,7 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 		}
 	}
 	r.checkPackets()
+	r.checkCalls()
 	r.checkEnd()
 	res := &Result{Scenario: sc.Name, Seed: seed, End: end, Failures: r.failures, Counters: map[string][]stack.Counter{}}
 	res.Conns = r.connSummaries()

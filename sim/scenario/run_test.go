@@ -423,3 +423,64 @@ func TestConnSummary(t *testing.T) {
 		t.Errorf("throughput %v", ab)
 	}
 }
+
+// TestCallExpectations checks call results written under expect: ("client
+// connect → ECONNREFUSED"): they hold, they excuse the program's error,
+// and a wrong one fails with what the calls returned.
+func TestCallExpectations(t *testing.T) {
+	prog := `programs:
+  server: |
+    l = socket(tcp); bind(l, :80); listen(l, 8)
+    c = accept(l)
+    recv(c, 5) == "hello"
+    setsockopt(c, linger, 0); close(c)
+  client: |
+    s = socket(tcp)
+    connect(s, server:81)
+    close(s)
+    s = socket(tcp); connect(s, server:80)
+    send(s, "hello")
+    recv(s, any)
+    close(s)
+`
+	res, _ := runSrc(t, twoHosts+prog+`expect:
+  - client connect → ECONNREFUSED
+  - client connect -> 0
+  - client recv → ECONNRESET
+  - server accept → 4
+  - client socket → OK
+`)
+	for _, f := range res.Failures {
+		t.Errorf("%s", f)
+	}
+
+	res, _ = runSrc(t, twoHosts+prog+`expect:
+  - client connect → ECONNREFUSED
+  - client recv → ECONNRESET
+  - server accept → 5
+  - server shutdown → 0
+`)
+	var msgs []string
+	for _, f := range res.Failures {
+		msgs = append(msgs, f.String())
+	}
+	all := strings.Join(msgs, "\n")
+	for _, want := range []string{"t.yaml:25: expectation failed: server accept → 5", "server's accept returned 4 at 0.", "server made no shutdown call that returned"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("failures do not say %q:\n%s", want, all)
+		}
+	}
+	if len(res.Failures) != 2 {
+		t.Errorf("%d failures, want 2:\n%s", len(res.Failures), all)
+	}
+
+	// Without the expect: entry, the refused connect is an error.
+	res, _ = runSrc(t, twoHosts+prog)
+	msgs = msgs[:0]
+	for _, f := range res.Failures {
+		msgs = append(msgs, f.String())
+	}
+	if all := strings.Join(msgs, "\n"); !strings.Contains(all, "t.yaml:16: expectation failed: connect(s, server:81)") || !strings.Contains(all, "or `client connect → ECONNREFUSED` under expect:") {
+		t.Errorf("failures:\n%s", all)
+	}
+}

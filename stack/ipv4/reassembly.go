@@ -316,11 +316,12 @@ func (r *Reassembler) NextDeadline() (time.Time, bool) {
 }
 
 // Expire discards the datagrams that have waited Config.Timeout or more
-// at now. For each one whose first fragment (offset 0) arrived it calls
-// timedOut, if not nil, with that fragment as received, so the caller can
-// send ICMP time exceeded, code 1 "fragment reassembly time exceeded"
-// (RFC 792, RFC 1122 §3.3.2); without the first fragment no ICMP is due.
-// first is valid only during the call. Datagrams are visited oldest
+// at now, calling timedOut, if not nil, once for each, so the caller can
+// count and trace every drop. first is the datagram's first fragment
+// (offset 0) as received, so the caller can send ICMP time exceeded,
+// code 1 "fragment reassembly time exceeded" (RFC 792, RFC 1122 §3.3.2);
+// it is nil when the first fragment never arrived, and then no ICMP is
+// due. first is valid only during the call. Datagrams are visited oldest
 // first.
 func (r *Reassembler) Expire(now time.Time, timedOut func(first wire.IPv4)) {
 	r.recycleDone()
@@ -328,9 +329,13 @@ func (r *Reassembler) Expire(now time.Time, timedOut func(first wire.IPv4)) {
 		d := r.order[0]
 		r.counters.Timeouts++
 		r.counters.ReasmFails++
-		if d.hdrLen > 0 && timedOut != nil {
-			first := d.frags[0] // sorted: the span at offset 0
-			timedOut(wire.IPv4(d.buf[headroom-d.hdrLen : headroom+first.end]))
+		if timedOut != nil {
+			var first wire.IPv4
+			if d.hdrLen > 0 {
+				f := d.frags[0] // sorted: the span at offset 0
+				first = wire.IPv4(d.buf[headroom-d.hdrLen : headroom+f.end])
+			}
+			timedOut(first)
 		}
 		r.discard(d)
 	}

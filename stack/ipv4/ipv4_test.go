@@ -321,6 +321,30 @@ func TestReassemblyLimits(t *testing.T) {
 			t.Fatalf("held %d counters %+v", r.Held(), r.Counters())
 		}
 	})
+	t.Run("far fragments", func(t *testing.T) {
+		// An 8-byte fragment at offset 65000 makes the datagram's buffer
+		// span 65 KB, and is charged for it: 64 such datagrams would hold
+		// 4 MiB of buffers while counting only 512 bytes of data.
+		r := NewReassembler(Config{MaxBytes: 200_000})
+		accepted := 0
+		for id := range uint16(64) {
+			f := packet(id, false, nil, seq(8))
+			f.SetFlagsFragment(false, true, 65000)
+			f.SetChecksum()
+			if _, err := r.Add(f, t0); err == nil {
+				accepted++
+			} else if !errors.Is(err, ErrNoMemory) {
+				t.Fatalf("datagram %d: %v", id, err)
+			}
+		}
+		if accepted != 3 || r.Held() != 24 || r.Counters().MemoryDrops != 61 {
+			t.Fatalf("accepted %d held %d counters %+v", accepted, r.Held(), r.Counters())
+		}
+		r.Expire(at(time.Hour), nil)
+		if r.Len() != 0 || r.mem != 0 {
+			t.Fatalf("len %d mem %d after expiry", r.Len(), r.mem)
+		}
+	})
 	t.Run("fragments", func(t *testing.T) {
 		r := NewReassembler(Config{MaxFragments: 2})
 		f := frags(1)

@@ -16,8 +16,11 @@ type Config struct {
 	// counted from its first fragment; default 30s as in Linux
 	// (RFC 1122 §3.3.2 recommends 60 s to 120 s, RFC 791 15 s).
 	Timeout time.Duration
-	// MaxBytes bounds the fragment data held for all datagrams together;
-	// default 4 MiB (Linux's ipfrag_high_thresh).
+	// MaxBytes bounds the memory held for all datagrams together;
+	// default 4 MiB (Linux's ipfrag_high_thresh). A datagram is charged
+	// for the span from its offset 0 to the end of its furthest fragment,
+	// which its buffer must hold, not only for the bytes received: one
+	// 8-byte fragment at offset 65000 costs 65 KB.
 	MaxBytes int
 	// MaxDatagrams bounds the datagrams reassembled at once; default 256.
 	MaxDatagrams int
@@ -104,6 +107,7 @@ type datagram struct {
 	total   int    // payload length once the last fragment arrived, else -1
 	frags   []span // sorted by start, never overlapping
 	held    int    // payload bytes received
+	extent  int    // payload bytes the buffer spans: the furthest end received
 	buf     []byte // headroom, then the payload at its offsets
 }
 
@@ -115,7 +119,8 @@ type Reassembler struct {
 	order    []*datagram // by creation time, oldest first
 	free     []*datagram
 	done     *datagram // handed out by the last call; recycled on the next
-	held     int
+	held     int // payload bytes received, all datagrams
+	mem      int // extents, all datagrams: what MaxBytes bounds
 	counters Counters
 }
 
@@ -170,11 +175,11 @@ func (r *Reassembler) Add(pkt wire.IPv4, now time.Time) (wire.IPv4, error) {
 		if len(r.order) >= r.cfg.MaxDatagrams {
 			return nil, r.fail(&r.counters.MemoryDrops, ErrTooManyDatagrams)
 		}
-		if r.held+len(data) > r.cfg.MaxBytes {
+		if r.mem+end > r.cfg.MaxBytes {
 			return nil, r.fail(&r.counters.MemoryDrops, ErrNoMemory)
 		}
 		d = r.newDatagram(k, now)
-	} else if r.held+len(data) > r.cfg.MaxBytes {
+	} else if r.mem+max(end-d.extent, 0) > r.cfg.MaxBytes {
 		return nil, r.fail(&r.counters.MemoryDrops, ErrNoMemory)
 	}
 
@@ -231,6 +236,10 @@ func (r *Reassembler) Add(pkt wire.IPv4, now time.Time) (wire.IPv4, error) {
 	}
 	d.held += len(data)
 	r.held += len(data)
+	if end > d.extent {
+		r.mem += end - d.extent
+		d.extent = end
+	}
 
 	if d.total < 0 || d.held != d.total {
 		return nil, nil
@@ -284,7 +293,8 @@ func (r *Reassembler) remove(d *datagram) {
 		}
 	}
 	r.held -= d.held
-	d.held = 0
+	r.mem -= d.extent
+	d.held, d.extent = 0, 0
 }
 
 func (r *Reassembler) recycle(d *datagram) {

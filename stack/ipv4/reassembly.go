@@ -119,8 +119,8 @@ type Reassembler struct {
 	order    []*datagram // by creation time, oldest first
 	free     []*datagram
 	done     *datagram // handed out by the last call; recycled on the next
-	held     int // payload bytes received, all datagrams
-	mem      int // extents, all datagrams: what MaxBytes bounds
+	held     int       // payload bytes received, all datagrams
+	mem      int       // extents, all datagrams: what MaxBytes bounds
 	counters Counters
 }
 

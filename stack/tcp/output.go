@@ -406,7 +406,14 @@ func (c *Conn) ackSent() {
 }
 
 // maybeWindowUpdate sends a window update after the application read
-// enough to open the window noticeably (RFC 9293 §3.8.6.2.2).
+// enough to open the window noticeably. Receiver SWS avoidance
+// (RFC 9293 §3.8.6.2.2, RFC 1122 §4.2.3.3) opens the window only by
+// min(RCV.BUFF/2, MSS) or more; and like Linux (tcp_cleanup_rbuf) a pure
+// update goes out only when the window offered has fallen to half the
+// buffer or less and would at least double. Otherwise the sender still
+// has half a buffer of window to use, and the next ACK of data carries
+// the larger window: a bulk transfer then sends one ACK per two
+// segments, not a window update after every read besides.
 func (c *Conn) maybeWindowUpdate() {
 	switch c.state {
 	case Established, FinWait1, FinWait2:
@@ -421,11 +428,7 @@ func (c *Conn) maybeWindowUpdate() {
 		cur = int(d)
 	}
 	free := c.rcvBufSize - c.rcvBuf.n
-	thr := min(c.rcvBufSize/2, 2*c.mss)
-	if cur < c.mss {
-		thr = min(c.rcvBufSize/2, c.mss)
-	}
-	if free-cur >= thr {
+	if free-cur >= min(c.rcvBufSize/2, c.mss) && 2*cur <= c.rcvBufSize && free >= 2*cur {
 		// Sent from a zero-delay timer, so that a reply the application
 		// writes right after this read carries the update instead.
 		c.wndUpdate = true

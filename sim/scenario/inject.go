@@ -98,6 +98,7 @@ func (r *runner) inject(ev *TimedEvent) {
 	var nic, peer *stack.NIC
 	for _, lk := range r.sc.linksOf(dst.Name) {
 		a, b := r.net.Link(lk.Name()).NICs()
+		a, b = r.cur(a), r.cur(b)
 		if a.Stack() == hr.st {
 			a, b = b, a
 		}

@@ -938,7 +938,7 @@ func (s *Scenario) linkBetween(a, b string) *Link {
 	return nil
 }
 
-var eventKeys = []string{"at", "link", "state", "set", "forward", "reverse", "crash", "inject"}
+var eventKeys = []string{"at", "link", "state", "set", "forward", "reverse", "crash", "restart", "inject"}
 
 func (l *loader) eventsNode(sc *Scenario, n ast.Node) {
 	items, _ := l.list(n, "events")
@@ -978,6 +978,12 @@ func (l *loader) eventsNode(sc *Scenario, n ast.Node) {
 					l.errf(v, p, "unknown host %q%s", s, didYouMean(s, l.hosts))
 				}
 				ev.Crash = s
+			case "restart":
+				s := l.str(v, p)
+				if !isHost(s, l.hosts) {
+					l.errf(v, p, "unknown host %q%s", s, didYouMean(s, l.hosts))
+				}
+				ev.Restart = s
 			case "state":
 				s := l.str(v, p)
 				up := s == "up"
@@ -1002,15 +1008,15 @@ func (l *loader) eventsNode(sc *Scenario, n ast.Node) {
 		}
 		switch {
 		case ev.Inject != nil:
-			if ev.Up != nil || ev.Set != nil || ev.Link != "" || ev.Crash != "" {
+			if ev.Up != nil || ev.Set != nil || ev.Link != "" || ev.Crash != "" || ev.Restart != "" {
 				l.errf(it, path, "an inject event has only at and inject: {at: 2s, inject: \"client > server:80 [R] seq 100\"}")
 			}
-		case ev.Crash != "":
-			if ev.Up != nil || ev.Set != nil || ev.Link != "" {
-				l.errf(it, path, "a crash event names only the host: {at: 5s, crash: server}")
+		case ev.Crash != "" || ev.Restart != "":
+			if ev.Up != nil || ev.Set != nil || ev.Link != "" || ev.Crash != "" && ev.Restart != "" {
+				l.errf(it, path, "a crash or restart event names only the host: {at: 5s, crash: server}, {at: 9s, restart: server}")
 			}
 		case ev.Link == "" && len(sc.Links) > 0 && !hasKey(l.unwrap(it, path), "link"):
-			l.errf(it, path, "an event needs a link (link: %s) or a host to crash (crash: HOST)", sc.Links[0].Name())
+			l.errf(it, path, "an event needs a link (link: %s) or a host to crash or restart (crash: HOST, restart: HOST)", sc.Links[0].Name())
 		case ev.Up == nil && ev.Set == nil && ev.Link != "":
 			l.errf(it, path, "an event needs a change: state: down|up, or set: {loss: 5%%}")
 		}

@@ -44,7 +44,8 @@ func (r *runner) installReorders(l *sim.Link, faults []int) {
 			holds[i] = &reorderHold{fault: fi}
 		}
 		var sum pktSummary
-		deliver := to.Deliver
+		deliver := func(pkt stack.Packet) { r.cur(to).Deliver(pkt) } // to's host may restart
+		r.reordered[l.Pipe(sim.Direction(dir))] = true
 		l.Pipe(sim.Direction(dir)).SetDeliver(func(pkt stack.Packet) {
 			sum = pktSummary{}
 			r.dec.peek(pkt.Data, lt, &sum)

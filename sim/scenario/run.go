@@ -135,6 +135,9 @@ type hostRT struct {
 	received map[int][]byte
 	lastFrom map[int]netip.AddrPort
 	results  []callResult // every completed socket call, in order
+	clock    *hostClock   // non-nil when the host restarts: its boot's clock
+	boot     int          // restarts so far
+	crashed  bool
 }
 
 // callResult is what one socket call returned, for call expectations.
@@ -166,6 +169,12 @@ type runner struct {
 	failures []*Failure
 	sink     *capture.Recorder
 	faultN   []int
+
+	// After a host restarts, its new NICs stand in for the first boot's:
+	// alias maps a new NIC to the first one (the vantage point and capture
+	// file), current a first NIC to the one serving now.
+	alias, current map[*stack.NIC]*stack.NIC
+	reordered      map[*sim.Pipe]bool // pipes whose delivery a reorder fault wraps
 }
 
 const recentN = 10
@@ -183,6 +192,7 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 		sc: sc, hosts: map[string]*hostRT{}, hostNames: sc.HostNames(),
 		names: map[netip.Addr]string{}, buf: make([]byte, 64<<10), dec: newDecoder(),
 		vantages: map[*stack.NIC]string{}, states: map[stack.Tuple]string{},
+		alias: map[*stack.NIC]*stack.NIC{}, current: map[*stack.NIC]*stack.NIC{}, reordered: map[*sim.Pipe]bool{},
 	}
 	for _, h := range sc.Hosts {
 		for _, p := range h.Ifaces {
@@ -200,12 +210,16 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 	for _, h := range sc.Hosts {
 		opts := stack.Options{TCP: h.TCP, TTL: h.TTL}
 		var st *stack.Stack
-		if h.Router {
+		var hc *hostClock
+		switch {
+		case sc.restarts(h.Name):
+			st, hc = r.newStack(h, 0)
+		case h.Router:
 			st = r.net.AddRouter(h.Name, opts)
-		} else {
+		default:
 			st = r.net.AddHost(h.Name, opts)
 		}
-		r.hosts[h.Name] = &hostRT{h: h, st: st, nics: map[int]*stack.NIC{}, received: map[int][]byte{}, lastFrom: map[int]netip.AddrPort{}}
+		r.hosts[h.Name] = &hostRT{h: h, st: st, clock: hc, nics: map[int]*stack.NIC{}, received: map[int][]byte{}, lastFrom: map[int]netip.AddrPort{}}
 	}
 	for _, lk := range sc.Links {
 		a, b := r.hosts[lk.Ends[0]], r.hosts[lk.Ends[1]]
@@ -415,6 +429,9 @@ type hub runner
 // passes it on to the recorder.
 func (h *hub) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note string) {
 	r := (*runner)(h)
+	if len(r.alias) > 0 {
+		nic = r.orig(nic)
+	}
 	r.pkts = append(r.pkts, pktSummary{})
 	s := &r.pkts[len(r.pkts)-1]
 	s.Time = r.clock.Now().Sub(r.start)
@@ -526,6 +543,10 @@ func (r *runner) scheduleEvents() {
 				r.crash(ev.Crash)
 				return
 			}
+			if ev.Restart != "" {
+				r.restart(ev.Restart)
+				return
+			}
 			if ev.Inject != nil {
 				r.inject(ev)
 				return
@@ -563,6 +584,7 @@ func (r *runner) scheduleEvents() {
 // crash takes a host off the network: its links go down and its
 // programs stop, so that its peers see it vanish.
 func (r *runner) crash(host string) {
+	r.hosts[host].crashed = true
 	for _, lk := range r.sc.linksOf(host) {
 		r.net.Link(lk.Name()).SetUp(false)
 	}

@@ -484,3 +484,61 @@ func TestCallExpectations(t *testing.T) {
 		t.Errorf("failures:\n%s", all)
 	}
 }
+
+// TestRestart checks that a restarted host comes back with no sockets,
+// that the crashed stack's timers never fire again (its unacknowledged
+// data is not resent after the restart), that the peer's next segment
+// gets a RST, and that one capture file per interface is written.
+func TestRestart(t *testing.T) {
+	src := twoHosts + `events:
+  - {at: 1s, crash: server}
+  - {at: 3s, restart: server}
+programs:
+  server: |
+    l = socket(tcp); bind(l, :80); listen(l, 8); c = accept(l)
+    sleep until 990ms
+    send(c, 1MiB)
+    recv(c, all)
+  client: |
+    s = socket(tcp); connect(s, server:80)
+    sleep until 4s
+    send(s, "x")
+    recv(s, all)
+    close(s)
+expect:
+  - client recv → ECONNRESET
+  - server > client [R]
+`
+	sc, err := Load("t.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var trace bytes.Buffer
+	res, err := sc.Run(RunOptions{Trace: &trace, OutDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range res.Failures {
+		t.Errorf("%s", f)
+	}
+	tr := trace.String()
+	i := strings.Index(tr, "host restarted (boot 2)")
+	if i < 0 {
+		t.Fatalf("trace does not show the restart:\n%s", tr)
+	}
+	if !strings.Contains(tr[:i], "retransmit") {
+		t.Errorf("the server did not retransmit while down; the test checks nothing")
+	}
+	if after := tr[i:]; strings.Contains(after, "len 1448") || strings.Contains(after, "retransmit") {
+		t.Errorf("the crashed stack still sends after the restart:\n%s", after)
+	}
+	if len(res.Files) != 2 {
+		t.Errorf("files %v, want one per host interface", res.Files)
+	}
+	for _, c := range res.Conns {
+		if c.StateB != "gone (restart)" && c.StateA != "gone (restart)" {
+			t.Errorf("connection %+v: want the server end gone", c)
+		}
+	}
+}

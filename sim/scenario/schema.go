@@ -124,6 +124,10 @@ type TimedEvent struct {
 	// Crash names a host that fails: its links go down and its programs
 	// stop, so its peers see it vanish without a FIN or RST.
 	Crash string
+	// Restart names a host that comes back as a new stack with no
+	// sockets (crashing first if it has not): its links come up and its
+	// apps start again, and a peer's old connection gets a RST.
+	Restart string
 	// Inject is a TCP segment delivered to the pattern's destination as if
 	// its source had sent it, in the latest connection between them (seq
 	// and ack relative, defaulting to the next expected): a spoofed RST or

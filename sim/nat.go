@@ -40,8 +40,13 @@ type NATConfig struct {
 // port, so the remote sees a stranger and answers a TCP segment with a
 // RST — what happens to an idle connection behind a home router.
 //
-// ICMP errors, IPv4 fragments after the first, and packets to or from
-// Public itself pass untranslated. A NAT is a [Middlebox]; install it with
+// ICMP errors about a translated flow (destination unreachable, source
+// quench, time exceeded, parameter problem) are translated too, the
+// packet they quote included, so that "port unreachable" and path MTU
+// discovery's "fragmentation needed" reach the inside host
+// (RFC 5508 §4, RFC 3022 §4.3); errors about no known flow are dropped.
+// IPv4 fragments after the first, and packets to or from Public itself,
+// pass untranslated. A NAT is a [Middlebox]; install it with
 // [Link.SetMiddlebox]. It is safe for concurrent use.
 type NAT struct {
 	mu    sync.Mutex
@@ -161,6 +166,9 @@ func (t *NAT) Inspect(dir Direction, b []byte) (bool, string) {
 		// Echo requests go out, replies come in; the identifier plays
 		// both ports (RFC 5508 §3.1).
 		typ := l4[wire.ICMPv4TypeOffset]
+		if isICMPError(typ) {
+			return t.inspectError(dir, ip, l4)
+		}
 		if dir == t.cfg.Inside && typ != wire.ICMPEcho || dir != t.cfg.Inside && typ != wire.ICMPEchoReply {
 			return true, ""
 		}
@@ -215,6 +223,100 @@ func (t *NAT) Inspect(dir Direction, b []byte) (bool, string) {
 	rewrite(ip, l4, proto, ipDst, dportOff, ckOff, pseudo, m.key.inside.Addr(), m.key.inside.Port())
 	t.stats.Translated++
 	return true, ""
+}
+
+// isICMPError reports whether an ICMP type is an error that quotes the
+// packet it is about (RFC 792).
+func isICMPError(typ uint8) bool {
+	switch typ {
+	case wire.ICMPDestUnreachable, 4 /* source quench */, wire.ICMPTimeExceeded, wire.ICMPParamProblem:
+		return true
+	}
+	return false
+}
+
+// inspectError translates an ICMP error m about a flow through the NAT
+// (RFC 5508 §4.2): one coming in about a packet that went out is sent to
+// the inside host, with the quoted packet's source put back; one going
+// out about a packet that came in is sent from Public, with the quoted
+// packet's destination translated. Errors about no flow are dropped; ones
+// too short or with a bad checksum pass untouched, for the receiver to
+// judge.
+func (t *NAT) inspectError(dir Direction, ip wire.IPv4, m []byte) (bool, string) {
+	if len(m) < wire.ICMPv4HeaderLen || wire.Fold(wire.Checksum(m, 0)) != 0xffff {
+		return true, ""
+	}
+	inner, err := wire.ParseIPv4Quoted(m[wire.ICMPv4HeaderLen:])
+	if err != nil || inner.FragmentOffset() != 0 {
+		return true, ""
+	}
+	q := inner.Payload()
+	iproto := inner.Protocol()
+	var sportOff, dportOff, ckOff int
+	pseudo := true
+	switch iproto {
+	case wire.ProtoTCP:
+		sportOff, dportOff, ckOff = wire.TCPSrcPortOffset, wire.TCPDstPortOffset, wire.TCPChecksumOffset
+	case wire.ProtoUDP:
+		sportOff, dportOff, ckOff = wire.UDPSrcPortOffset, wire.UDPDstPortOffset, wire.UDPChecksumOffset
+	case wire.ProtoICMP:
+		sportOff, dportOff, ckOff = wire.ICMPv4IDOffset, wire.ICMPv4IDOffset, wire.ICMPv4ChecksumOffset
+		pseudo = false
+	default:
+		return true, ""
+	}
+	if len(q) < max(sportOff, dportOff)+2 {
+		return true, "" // RFC 792 quotes 8 bytes: always enough
+	}
+	if len(q) < ckOff+2 {
+		ckOff = -1 // a TCP quote of 8 bytes stops before the checksum
+	}
+	isrc := netip.AddrPortFrom(inner.Src(), binary.BigEndian.Uint16(q[sportOff:]))
+	idst := netip.AddrPortFrom(inner.Dst(), binary.BigEndian.Uint16(q[dportOff:]))
+
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.clock.Now()
+	if dir == t.cfg.Inside {
+		// An inside host answers a packet that came in through a mapping.
+		if ip.Src() == t.cfg.Public || iproto == wire.ProtoICMP {
+			return true, ""
+		}
+		m := t.out[natKey{proto: iproto, inside: idst, remote: isrc}]
+		if m == nil || t.expired(m, now) {
+			t.stats.Rejected++
+			return false, natNoMapping
+		}
+		rewrite(inner, q, iproto, ipDst, dportOff, ckOff, pseudo, t.cfg.Public, m.port)
+		setAddr(ip, ipSrc, t.cfg.Public)
+	} else {
+		// The outside answers a packet that went out through a mapping.
+		if ip.Dst() != t.cfg.Public || isrc.Addr() != t.cfg.Public {
+			return true, ""
+		}
+		remote := idst
+		if iproto == wire.ProtoICMP {
+			remote = netip.AddrPortFrom(idst.Addr(), 0)
+		}
+		m := t.in[natPort{iproto, isrc.Port()}]
+		if m == nil || m.key.remote != remote || t.expired(m, now) {
+			t.stats.Rejected++
+			return false, natNoMapping
+		}
+		rewrite(inner, q, iproto, ipSrc, sportOff, ckOff, pseudo, m.key.inside.Addr(), m.key.inside.Port())
+		setAddr(ip, ipDst, m.key.inside.Addr())
+	}
+	m[wire.ICMPv4ChecksumOffset], m[wire.ICMPv4ChecksumOffset+1] = 0, 0
+	binary.BigEndian.PutUint16(m[wire.ICMPv4ChecksumOffset:], ^wire.Fold(wire.Checksum(m, 0)))
+	ip.SetChecksum()
+	t.stats.Translated++
+	return true, ""
+}
+
+// setAddr sets the IPv4 address at off; the caller fixes the checksums.
+func setAddr(ip wire.IPv4, off int, a netip.Addr) {
+	b := a.As4()
+	copy(ip[off:off+4], b[:])
 }
 
 // allocate gives k a new public port: the next one in the range not held
@@ -273,10 +375,14 @@ const (
 
 // rewrite sets the IPv4 address at addrOff to addr and the 16-bit port at
 // portOff of the transport header to port, updating the transport
-// checksum incrementally (RFC 1624 §3) and the IP header checksum.
+// checksum incrementally (RFC 1624 §3) and the IP header checksum. A
+// negative ckOff means the checksum is not there (a short quote).
 func rewrite(ip wire.IPv4, l4 []byte, proto uint8, addrOff, portOff, ckOff int, pseudo bool, addr netip.Addr, port uint16) {
-	ck := binary.BigEndian.Uint16(l4[ckOff:])
-	update := ck != 0 || proto != wire.ProtoUDP // a zero UDP checksum means none
+	var ck uint16
+	if ckOff >= 0 {
+		ck = binary.BigEndian.Uint16(l4[ckOff:])
+	}
+	update := ckOff >= 0 && (ck != 0 || proto != wire.ProtoUDP) // a zero UDP checksum means none
 	a := addr.As4()
 	for i := 0; i < 4; i += 2 {
 		old := binary.BigEndian.Uint16(ip[addrOff+i:])

@@ -186,6 +186,8 @@ func FuzzNAT(f *testing.F) {
 	f.Add(ipPacket(wire.ProtoTCP, "10.0.0.1:1", "9.9.9.9:2", wire.TCPFlagSYN), false)
 	f.Add(ipPacket(wire.ProtoUDP, "9.9.9.9:2", "1.2.3.4:30000", 0), true)
 	f.Add(ipPacket(wire.ProtoICMP, "10.0.0.1:0", "9.9.9.9:0", 0), false)
+	f.Add(portUnreachable("9.9.9.9", "1.2.3.4", "1.2.3.4:30000", "9.9.9.9:53"), true)
+	f.Add(portUnreachable("10.0.0.1", "9.9.9.9", "9.9.9.9:53", "10.0.0.1:1"), false)
 	f.Fuzz(func(t *testing.T, b []byte, inbound bool) {
 		nat, _ := NewNAT(NewClock(t0), NATConfig{Public: netip.MustParseAddr("1.2.3.4")})
 		dir := AtoB
@@ -271,4 +273,91 @@ func TestNATIdleConnection(t *testing.T) {
 	if st := nat.Stats(); st.Mappings != 2 || st.Expired == 0 {
 		t.Errorf("nat stats %+v", st)
 	}
+}
+
+// TestNATICMPErrors sends UDP both ways through a NAT to closed ports:
+// the ICMP port unreachable each side answers is translated back (the
+// quoted packet with it, RFC 5508 §4.2), so the connected socket on the
+// other side learns ECONNREFUSED.
+func TestNATICMPErrors(t *testing.T) {
+	n := NewNetwork(NetworkOptions{Seed: 1})
+	cl := n.AddHost("client", stack.Options{})
+	r := n.AddRouter("r1", stack.Options{})
+	sv := n.AddHost("server", stack.Options{})
+	imp := Symmetric(Impairments{Delay: time.Millisecond})
+	l1, err := n.Connect(cl, nicCfg("192.168.1.10/24"), r, nicCfg("192.168.1.1/24"), imp)
+	skipUnimplemented(t, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2, err := n.Connect(r, nicCfg("10.0.0.1/24"), sv, nicCfg("10.0.0.2/24"), imp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cn, _ := l1.NICs()
+	cl.AddRoute(stack.Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("192.168.1.1"), NIC: cn})
+	nat, err := NewNAT(n.Clock(), NATConfig{Public: netip.MustParseAddr("10.0.0.1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2.SetMiddlebox(nat)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	udp := func(s *stack.Stack, local, remote string) int {
+		fd, err := s.Socket(stack.SockDgram)
+		must(err)
+		must(s.SetNonblock(fd, true))
+		must(s.Bind(fd, netip.MustParseAddrPort(local)))
+		must(s.Connect(fd, netip.MustParseAddrPort(remote)))
+		return fd
+	}
+	buf := make([]byte, 16)
+
+	// Inside → outside: nothing listens on the server's port 9.
+	cfd := udp(cl, "192.168.1.10:5000", "10.0.0.2:9")
+	if _, err := cl.Send(cfd, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	n.RunFor(time.Second)
+	if _, err := cl.Recv(cfd, buf); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("client recv: %v, want ECONNREFUSED from the translated port unreachable", err)
+	}
+
+	// Outside → inside: the server answers through the mapping the
+	// client made, after the client closed its socket.
+	sfd := udp(sv, "10.0.0.2:9", "10.0.0.1:30000")
+	must(cl.Close(cfd))
+	if _, err := sv.Send(sfd, []byte("y")); err != nil {
+		t.Fatal(err)
+	}
+	n.RunFor(time.Second)
+	if _, err := sv.Recv(sfd, buf); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("server recv: %v, want ECONNREFUSED from the translated port unreachable", err)
+	}
+	if st := nat.Stats(); st.Translated != 4 || st.Rejected != 0 {
+		t.Errorf("nat stats %+v, want 4 translated (two datagrams, two errors)", st)
+	}
+}
+
+func TestNATICMPErrorUnknownFlow(t *testing.T) {
+	nat, _ := NewNAT(NewClock(t0), NATConfig{Public: netip.MustParseAddr("198.51.100.1")})
+	b := portUnreachable("203.0.113.5", "198.51.100.1", "198.51.100.1:30000", "203.0.113.5:53")
+	if pass, reason := nat.Inspect(BtoA, b); pass || reason != natNoMapping {
+		t.Fatalf("error about no flow: pass %v %q", pass, reason)
+	}
+}
+
+// portUnreachable builds an ICMP port unreachable from src to dst quoting
+// the first 8 bytes of a UDP datagram from qsrc to qdst.
+func portUnreachable(src, dst, qsrc, qdst string) []byte {
+	quoted := withChecksums(ipPacket(wire.ProtoUDP, qsrc, qdst, 0))
+	b := ipPacket(wire.ProtoICMP, src+":0", dst+":0", 0)
+	b = append(b[:28], quoted[:28]...)
+	binary.BigEndian.PutUint16(b[2:], uint16(len(b)))
+	b[20], b[21] = wire.ICMPDestUnreachable, wire.ICMPCodePortUnreachable
+	return withChecksums(b)
 }

@@ -25,7 +25,7 @@ func newListCmd(s *Streams) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  func(*cobra.Command, []string) error { return runList(o, s) },
 	}
-	cmd.Flags().BoolVarP(&o.Long, "long", "l", false, "the whole description of each, not its first sentence")
+	cmd.Flags().BoolVarP(&o.Long, "long", "l", false, "the whole description of each, not the start of its first sentence")
 	return cmd
 }
 
@@ -38,11 +38,32 @@ func runList(o *listOptions, s *Streams) error {
 	for _, in := range infos {
 		about := in.About
 		if !o.Long {
-			about = firstSentence(about)
+			about = shorten(firstSentence(about), listWidth)
 		}
 		fmt.Fprintf(tw, "%s\t%s\n", in.Name, about)
 	}
 	return tw.Flush()
+}
+
+// listWidth is how much of a description `stacklab list` shows on its
+// line; -l shows it all.
+const listWidth = 72
+
+// shorten cuts s to at most n characters at a word boundary, ending it
+// with "…" when it cut.
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	cut := n - 1
+	for i := cut; i > n/2; i-- {
+		if r[i] == ' ' {
+			cut = i
+			break
+		}
+	}
+	return strings.TrimRight(string(r[:cut]), " ,;:(") + "…"
 }
 
 // firstSentence cuts s after its first sentence: a period followed by a

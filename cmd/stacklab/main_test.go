@@ -52,6 +52,7 @@ func TestCLI(t *testing.T) {
 		stdout     []string
 		stderr     []string
 		notStdout  string
+		notStderr  string
 		wantOutDir bool
 	}{
 		{name: "list", args: []string{"list"}, stdout: []string{"handshake", "refused", "udp-echo", "ping", "lossy-transfer", "Three-way handshake"}},
@@ -72,7 +73,14 @@ func TestCLI(t *testing.T) {
 		{name: "missing file", args: []string{"run", "nonexistent/x.yaml"}, code: 2, stderr: []string{"cannot read the scenario file"}},
 		{name: "failing expectation", args: []string{"run", wrong, "-o", t.TempDir()}, code: 1, stderr: []string{"wrong.yaml:14: expectation failed: server > client [S.]", "flags", "[R.]", "1 expectation(s) failed"}},
 		{name: "bad format", args: []string{"run", "handshake", "--format", "xml"}, code: 2, stderr: []string{`unknown --format "xml"`}},
-		{name: "bad flag", args: []string{"run", "handshake", "--sede", "1"}, code: 2, stderr: []string{"unknown flag: --sede"}},
+		{name: "bad flag", args: []string{"run", "handshake", "--sede", "1"}, code: 2, stderr: []string{"unknown flag: --sede; did you mean --seed?"}},
+		{name: "bad seed", args: []string{"run", "handshake", "--seed", "-1"}, code: 2, stderr: []string{`--seed "-1": want a whole number, 0 or more`}, notStderr: "strconv"},
+		{name: "bad duration", args: []string{"run", "handshake", "--duration", "5"}, code: 2, stderr: []string{`--duration "5": want a duration with its unit`}},
+		{name: "run no args", args: []string{"run"}, code: 2, stderr: []string{"run needs a scenario: a built-in name"}, notStderr: "arg(s)"},
+		{name: "show no args", args: []string{"show"}, code: 2, stderr: []string{"show needs the name of a built-in scenario"}},
+		{name: "trace two args", args: []string{"trace", "a", "b"}, code: 2, stderr: []string{"trace takes one argument, a pcap or pcapng file; got 2"}},
+		{name: "bad stdin", args: []string{"run", "-"}, code: 2, stderr: []string{"stdin:1:1:", "problem(s) in stdin"}},
+		{name: "list short", args: []string{"list"}, stdout: []string{"fast-retransmit", "…"}, notStdout: "RFC 6582"},
 		{name: "unknown command", args: []string{"rnu"}, code: 2, stderr: []string{"unknown command", "stacklab --help"}},
 		{name: "trace missing", args: []string{"trace", "nope.pcap"}, code: 2, stderr: []string{"nope.pcap: no such file"}},
 	}
@@ -94,6 +102,9 @@ func TestCLI(t *testing.T) {
 			}
 			if tt.notStdout != "" && strings.Contains(stdout, tt.notStdout) {
 				t.Errorf("stdout has %q", tt.notStdout)
+			}
+			if tt.notStderr != "" && strings.Contains(stderr, tt.notStderr) {
+				t.Errorf("stderr has %q:\n%s", tt.notStderr, stderr)
 			}
 			if tt.wantOutDir {
 				for _, f := range []string{"client-eth0.pcapng", "server-eth0.pcapng"} {
@@ -165,6 +176,24 @@ func TestRegisteredCommands(t *testing.T) {
 	for _, name := range []string{"run", "list", "show", "trace", "version"} {
 		if c, _, err := root.Find([]string{name}); err != nil || c.Name() != name {
 			t.Errorf("command %q not registered", name)
+		}
+	}
+}
+
+func TestShorten(t *testing.T) {
+	tests := []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"one two three four", 10, "one two…"},
+		{"a (b c) d e f g h", 9, "a (b c)…"},
+		{"abcdefghijklmnop", 8, "abcdefg…"},
+	}
+	for _, tt := range tests {
+		if got := shorten(tt.in, tt.n); got != tt.want {
+			t.Errorf("shorten(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
 		}
 	}
 }

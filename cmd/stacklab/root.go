@@ -7,6 +7,9 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"stacklab/sim/scenario"
 )
 
 // version is stacklab's version, set at build time with
@@ -82,7 +85,7 @@ by layer, from the socket call that caused it down to the link.
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return badInput(fmt.Errorf("%v (see %s --help)", err, c.CommandPath()))
+		return badInput(fmt.Errorf("%s (see %s --help)", flagError(c, err), c.CommandPath()))
 	})
 	for _, newCmd := range commands {
 		root.AddCommand(newCmd(s))
@@ -114,4 +117,54 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "Run 'stacklab --help' for the commands.")
 	}
 	return exitBadInput
+}
+
+// flagError rewrites pflag's messages for people: a did-you-mean for an
+// unknown flag, and what a value should look like instead of the parser's
+// internals (`strconv.ParseUint: parsing "-1": invalid syntax`).
+func flagError(c *cobra.Command, err error) string {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "unknown flag: --"); ok {
+		var names []string
+		c.Flags().VisitAll(func(f *pflag.Flag) { names = append(names, f.Name) })
+		if best := scenario.Suggest(name, names); best != "" {
+			return fmt.Sprintf("%s; did you mean --%s?", msg, best)
+		}
+		return msg
+	}
+	// invalid argument "X" for "--seed" flag: strconv.ParseUint: …
+	if rest, ok := strings.CutPrefix(msg, "invalid argument "); ok {
+		if val, tail, ok := strings.Cut(rest, " for "); ok {
+			if fl, why, ok := strings.Cut(tail, " flag: "); ok {
+				fl = strings.Trim(fl, `"`)
+				if i := strings.Index(fl, ", "); i >= 0 { // "-o, --out"
+					fl = fl[i+2:]
+				}
+				switch {
+				case strings.Contains(why, "strconv.ParseUint"):
+					why = "want a whole number, 0 or more"
+				case strings.Contains(why, "strconv.Parse"):
+					why = "want a whole number"
+				case strings.HasPrefix(why, "time: "):
+					why = "want a duration with its unit, like 500ms, 10s or 2m"
+				}
+				return fmt.Sprintf("%s %s: %s", fl, val, why)
+			}
+		}
+	}
+	return msg
+}
+
+// oneArg accepts exactly one argument, and says what it should be when
+// it is missing or there are more.
+func oneArg(what string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		switch {
+		case len(args) == 0:
+			return badInput(fmt.Errorf("%s needs %s", c.Name(), what))
+		case len(args) > 1:
+			return badInput(fmt.Errorf("%s takes one argument, %s; got %d: %s", c.Name(), what, len(args), strings.Join(args, " ")))
+		}
+		return nil
+	}
 }

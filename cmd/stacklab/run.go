@@ -42,7 +42,7 @@ time ("-" reads the file from stdin). The trace goes to stdout, one pcapng
 file per host interface into the output directory. The exit code is 0 when
 every expectation held, 1 when one failed (the difference is shown on
 stderr), 2 for bad input. The file format is in sim/scenario/FORMAT.md.`,
-		Args: cobra.ExactArgs(1),
+		Args: oneArg("a scenario: a built-in name (see stacklab list), a scenario file, or - for stdin"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Target = args[0]
 			o.SeedSet = cmd.Flags().Changed("seed")
@@ -126,7 +126,11 @@ func runRun(o *runOptions, s *Streams) error {
 			for _, e := range el {
 				fmt.Fprintln(s.Err, e)
 			}
-			return badInput(fmt.Errorf("%d problem(s) in %s; nothing was run", len(el), o.Target))
+			name := o.Target
+			if name == "-" {
+				name = "stdin"
+			}
+			return badInput(fmt.Errorf("%d problem(s) in %s; nothing was run", len(el), name))
 		}
 		return badInput(err)
 	}

@@ -12,7 +12,7 @@ func newShowCmd(s *Streams) *cobra.Command {
 	return &cobra.Command{
 		Use:   "show NAME",
 		Short: "Print a built-in scenario's file, to read or to start a new one from",
-		Args:  cobra.ExactArgs(1),
+		Args:  oneArg("the name of a built-in scenario; stacklab list shows them"),
 		RunE: func(_ *cobra.Command, args []string) error {
 			src, err := scenarios.Source(args[0])
 			if err != nil {

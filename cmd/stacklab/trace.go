@@ -23,7 +23,7 @@ func newTraceCmd(s *Streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "trace FILE",
 		Short: "Trace a pcap or pcapng file captured elsewhere (tcpdump, Wireshark)",
-		Args:  cobra.ExactArgs(1),
+		Args:  oneArg("a pcap or pcapng file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.File = args[0]
 			return runTrace(o, s)

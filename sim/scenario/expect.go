@@ -125,6 +125,9 @@ func ParsePattern(s string, hosts []string) (*Pattern, error) {
 			if f == "*" {
 				continue
 			}
+			if spelled := spelledFlags(f); spelled != "" {
+				return nil, fmt.Errorf("flags %s: write them as tcpdump prints them, one letter each: [%s]", t, spelled)
+			}
 			for i, c := range f {
 				if c == '*' && i == len(f)-1 && i > 0 {
 					continue
@@ -185,6 +188,29 @@ func ParsePattern(s string, hosts []string) (*Pattern, error) {
 		}
 	}
 	return p, nil
+}
+
+// spelledFlags turns flags written as words ("SYN", "SYN,ACK", "ACK")
+// into tcpdump's letters ("S.") for an error message, or returns "".
+func spelledFlags(f string) string {
+	words := strings.FieldsFunc(strings.ToUpper(f), func(r rune) bool { return r == ',' || r == '|' || r == '+' || r == '/' })
+	letters := map[string]string{"SYN": "S", "FIN": "F", "RST": "R", "PSH": "P", "PUSH": "P", "URG": "U", "ECE": "E", "CWR": "W", "ACK": "."}
+	out, ack := "", false
+	for _, w := range words {
+		l, ok := letters[w]
+		if !ok {
+			return ""
+		}
+		if l == "." {
+			ack = true
+			continue
+		}
+		out += l
+	}
+	if ack {
+		out += "."
+	}
+	return out
 }
 
 // validSACK reports whether s is "none" or blocks "A:B[,C:D…]" with B > A.

@@ -98,6 +98,7 @@ func TestLoadErrors(t *testing.T) {
 		{"bad errno", base + "programs:\n  client: |\n    s = socket(tcp)\n    connect(s, server:81) -> ECONNREFUSD\n", `did you mean "ECONNREFUSED"?`},
 		{"expect host typo", base + "expect:\n  - clinet > server [S]\n", `x.yaml:5:5: expect[0]: unknown host "clinet"; did you mean "client"?`},
 		{"expect flags", base + "expect:\n  - client > server [X]\n", `is not a TCP flag`},
+		{"expect flags spelled", base + "expect:\n  - client > server [SYN,ACK]\n", `flags [SYN,ACK]: write them as tcpdump prints them, one letter each: [S.]`},
 		{"expect field", base + "expect:\n  - \"at 1s: client fd 3 cwdn >= 10\"\n", `unknown socket field "cwdn"; did you mean "cwnd"?`},
 		{"no hosts", "name: x\n", `a scenario needs at least one host`},
 		{"yaml syntax", "hosts: [a, b\n", `x.yaml:1:`},

@@ -45,8 +45,11 @@ type NATConfig struct {
 // packet they quote included, so that "port unreachable" and path MTU
 // discovery's "fragmentation needed" reach the inside host
 // (RFC 5508 §4, RFC 3022 §4.3); errors about no known flow are dropped.
-// IPv4 fragments after the first, and packets to or from Public itself,
-// pass untranslated. A NAT is a [Middlebox]; install it with
+// IPv4 fragments after the first carry no ports: going out they get the
+// public source address; coming in they follow the first fragment of the
+// same datagram (remote, identification, protocol) to its inside host,
+// and pass untranslated if it has not come through. Packets to or from
+// Public itself pass untranslated. A NAT is a [Middlebox]; install it with
 // [Link.SetMiddlebox]. It is safe for concurrent use.
 type NAT struct {
 	mu    sync.Mutex
@@ -56,7 +59,28 @@ type NAT struct {
 	in    map[natPort]*natMapping
 	next  uint16
 	stats NATStats
+	// frags maps datagrams coming in whose first fragment was translated
+	// to their inside host, for the fragments that follow.
+	frags map[natFrag]natFragDst
 }
+
+type natFrag struct {
+	remote netip.Addr
+	id     uint16
+	proto  uint8
+}
+
+type natFragDst struct {
+	inside netip.Addr
+	at     time.Time
+}
+
+// Bounds of the fragment table: an entry lives as long as a reassembly
+// may wait (Linux's 30 s), and the table holds at most natMaxFrags.
+const (
+	natFragLife = 30 * time.Second
+	natMaxFrags = 1024
+)
 
 type natKey struct {
 	proto          uint8
@@ -140,7 +164,11 @@ const (
 // Inspect implements [Middlebox].
 func (t *NAT) Inspect(dir Direction, b []byte) (bool, string) {
 	ip := wire.IPv4(b)
-	if !ip.IsValid() || ip.FragmentOffset() != 0 {
+	if !ip.IsValid() {
+		return true, ""
+	}
+	if ip.FragmentOffset() != 0 {
+		t.laterFragment(dir, ip)
 		return true, ""
 	}
 	l4 := ip.Payload()
@@ -222,7 +250,57 @@ func (t *NAT) Inspect(dir Direction, b []byte) (bool, string) {
 	m.last = now
 	rewrite(ip, l4, proto, ipDst, dportOff, ckOff, pseudo, m.key.inside.Addr(), m.key.inside.Port())
 	t.stats.Translated++
+	if ip.More() {
+		t.rememberFragment(natFrag{src.Addr(), ip.ID(), proto}, m.key.inside.Addr(), now)
+	}
 	return true, ""
+}
+
+// laterFragment translates the address of a fragment past the first
+// (RFC 3022 §4.2 and §6.1 note that only the first carries the ports).
+func (t *NAT) laterFragment(dir Direction, ip wire.IPv4) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if dir == t.cfg.Inside {
+		if ip.Src() != t.cfg.Public {
+			setAddr(ip, ipSrc, t.cfg.Public)
+			ip.SetChecksum()
+		}
+		return
+	}
+	if ip.Dst() != t.cfg.Public {
+		return
+	}
+	k := natFrag{ip.Src(), ip.ID(), ip.Protocol()}
+	d, ok := t.frags[k]
+	if !ok {
+		return
+	}
+	if t.clock.Now().Sub(d.at) > natFragLife {
+		delete(t.frags, k)
+		return
+	}
+	setAddr(ip, ipDst, d.inside)
+	ip.SetChecksum()
+}
+
+// rememberFragment records where the fragments after a translated first
+// fragment go, forgetting stale entries when the table is full.
+func (t *NAT) rememberFragment(k natFrag, inside netip.Addr, now time.Time) {
+	if t.frags == nil {
+		t.frags = make(map[natFrag]natFragDst)
+	}
+	if len(t.frags) >= natMaxFrags {
+		for k, d := range t.frags {
+			if now.Sub(d.at) > natFragLife {
+				delete(t.frags, k)
+			}
+		}
+		if len(t.frags) >= natMaxFrags {
+			return
+		}
+	}
+	t.frags[k] = natFragDst{inside, now}
 }
 
 // isICMPError reports whether an ICMP type is an error that quotes the

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"net/netip"
@@ -360,4 +361,69 @@ func portUnreachable(src, dst, qsrc, qdst string) []byte {
 	binary.BigEndian.PutUint16(b[2:], uint16(len(b)))
 	b[20], b[21] = wire.ICMPDestUnreachable, wire.ICMPCodePortUnreachable
 	return withChecksums(b)
+}
+
+// TestNATFragments sends a 3000-byte UDP datagram each way through a
+// NAT: every fragment gets the translated address (only the first carries
+// the ports), so both ends reassemble it.
+func TestNATFragments(t *testing.T) {
+	n := NewNetwork(NetworkOptions{Seed: 1})
+	cl := n.AddHost("client", stack.Options{})
+	r := n.AddRouter("r1", stack.Options{})
+	sv := n.AddHost("server", stack.Options{})
+	imp := Symmetric(Impairments{Delay: time.Millisecond})
+	l1, err := n.Connect(cl, nicCfg("192.168.1.10/24"), r, nicCfg("192.168.1.1/24"), imp)
+	skipUnimplemented(t, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2, err := n.Connect(r, nicCfg("10.0.0.1/24"), sv, nicCfg("10.0.0.2/24"), imp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cn, _ := l1.NICs()
+	cl.AddRoute(stack.Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("192.168.1.1"), NIC: cn})
+	nat, err := NewNAT(n.Clock(), NATConfig{Public: netip.MustParseAddr("10.0.0.1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2.SetMiddlebox(nat)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	udp := func(s *stack.Stack, local, remote string) int {
+		fd, err := s.Socket(stack.SockDgram)
+		must(err)
+		must(s.SetNonblock(fd, true))
+		must(s.Bind(fd, netip.MustParseAddrPort(local)))
+		if remote != "" {
+			must(s.Connect(fd, netip.MustParseAddrPort(remote)))
+		}
+		return fd
+	}
+	big := make([]byte, 3000)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	buf := make([]byte, 4000)
+	sfd := udp(sv, "10.0.0.2:7", "")
+	cfd := udp(cl, "192.168.1.10:5000", "10.0.0.2:7")
+	if _, err := cl.Send(cfd, big); err != nil {
+		t.Fatal(err)
+	}
+	n.RunFor(time.Second)
+	k, from, err := sv.RecvFrom(sfd, buf)
+	if err != nil || !bytes.Equal(buf[:k], big) || from.String() != "10.0.0.1:30000" {
+		t.Fatalf("server got %d bytes from %v, %v; want 3000 from 10.0.0.1:30000", k, from, err)
+	}
+	if _, err := sv.SendTo(sfd, big, from); err != nil {
+		t.Fatal(err)
+	}
+	n.RunFor(time.Second)
+	if k, err := cl.Recv(cfd, buf); err != nil || !bytes.Equal(buf[:k], big) {
+		t.Fatalf("client got %d bytes, %v; want the 3000 sent", k, err)
+	}
 }

@@ -79,6 +79,7 @@ func TestCLI(t *testing.T) {
 		{name: "run no args", args: []string{"run"}, code: 2, stderr: []string{"run needs a scenario: a built-in name"}, notStderr: "arg(s)"},
 		{name: "show no args", args: []string{"show"}, code: 2, stderr: []string{"show needs the name of a built-in scenario"}},
 		{name: "trace two args", args: []string{"trace", "a", "b"}, code: 2, stderr: []string{"trace takes one argument, a pcap or pcapng file; got 2"}},
+		{name: "file without extension", args: []string{"run", strings.TrimSuffix(wrong, ".yaml")}, code: 2, stderr: []string{"did you mean " + wrong + "?"}},
 		{name: "bad stdin", args: []string{"run", "-"}, code: 2, stderr: []string{"stdin:1:1:", "problem(s) in stdin"}},
 		{name: "list short", args: []string{"list"}, stdout: []string{"fast-retransmit", "…"}, notStdout: "RFC 6582"},
 		{name: "unknown command", args: []string{"rnu"}, code: 2, stderr: []string{"unknown command", "stacklab --help"}},
@@ -142,7 +143,7 @@ func TestTraceCapture(t *testing.T) {
 func TestRunStdinAndCheck(t *testing.T) {
 	var out, errb bytes.Buffer
 	code := Main([]string{"run", "-", "--check"}, strings.NewReader(failingScenario), &out, &errb)
-	if code != 0 || !strings.Contains(out.String(), "wrong: 2 hosts, 1 links, 2 expectations: ok") {
+	if code != 0 || !strings.Contains(out.String(), "wrong: 2 hosts, 1 link, 2 expectations: ok") {
 		t.Errorf("check: exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
 	}
 	out.Reset()

@@ -108,11 +108,37 @@ func loadTarget(target string, s *Streams) (*scenario.Scenario, error) {
 	if isFile(target) {
 		src, err := os.ReadFile(target)
 		if err != nil {
+			if f := withExt(target); f != "" {
+				return nil, fmt.Errorf("cannot read the scenario file: %w; did you mean %s?", err, f)
+			}
 			return nil, fmt.Errorf("cannot read the scenario file: %w", err)
 		}
 		return scenario.Load(target, src)
 	}
-	return scenarios.Load(target)
+	sc, err := scenarios.Load(target)
+	if f := withExt(target); err != nil && f != "" {
+		return nil, fmt.Errorf("%w; to run the file %s, name it with its extension", err, f)
+	}
+	return sc, err
+}
+
+// withExt returns target with .yaml or .yml added when that names a
+// file, else "".
+func withExt(target string) string {
+	for _, ext := range []string{".yaml", ".yml"} {
+		if st, err := os.Stat(target + ext); err == nil && !st.IsDir() {
+			return target + ext
+		}
+	}
+	return ""
+}
+
+// plural writes n and a noun, adding an s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func runRun(o *runOptions, s *Streams) error {
@@ -135,7 +161,7 @@ func runRun(o *runOptions, s *Streams) error {
 		return badInput(err)
 	}
 	if o.Check {
-		fmt.Fprintf(s.Out, "%s: %d hosts, %d links, %d expectations: ok\n", sc.Name, len(sc.Hosts), len(sc.Links), len(sc.Expect))
+		fmt.Fprintf(s.Out, "%s: %s, %s, %s: ok\n", sc.Name, plural(len(sc.Hosts), "host"), plural(len(sc.Links), "link"), plural(len(sc.Expect), "expectation"))
 		return nil
 	}
 	if o.Sweep > 0 {

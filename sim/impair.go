@@ -179,8 +179,10 @@ func Delay(d time.Duration) Verdict { return Verdict{Action: ActDelay, Delay: d}
 func Corrupt(offset int) Verdict { return Verdict{Action: ActCorrupt, Offset: offset} }
 
 // Counters count what one direction of a link did. Every frame sent is
-// counted once in Sent and then either in Delivered or in one Drop
-// counter (duplicates add to Delivered too).
+// counted once in Sent, and every copy made of it once in Duplicated; each
+// of those frames and copies is then counted once, in Delivered or in one
+// Drop counter (a copy in flight when the link goes down is a DropDown).
+// So, with nothing in flight, Sent + Duplicated = Delivered + Dropped().
 type Counters struct {
 	Sent, SentBytes           uint64
 	Delivered, DeliveredBytes uint64

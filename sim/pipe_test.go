@@ -685,3 +685,50 @@ func TestPipeBufferClasses(t *testing.T) {
 		t.Error("a small frame took a large buffer")
 	}
 }
+
+// TestPipeAccounting runs every impairment at once, with the link going
+// down and up, over several seeds: every frame sent plus every duplicate
+// is delivered or dropped exactly once, and every drop is reported to the
+// observer with its frame's id.
+func TestPipeAccounting(t *testing.T) {
+	for seed := range uint64(8) {
+		c, p, s := newTestPipe(seed, Impairments{
+			Delay: 5 * time.Millisecond, Jitter: 2 * time.Millisecond, Rate: 10_000_000, QueuePackets: 8,
+			Loss: 0.05, Burst: GilbertElliott{P: 0.05, R: 0.3, LossBad: 0.5},
+			Duplicate: 0.2, Reorder: 0.2, Corrupt: 0.1, MTU: 1000,
+		})
+		s.noData = true
+		obs := &events{}
+		p.obs = obs
+		rng := rand.New(rand.NewPCG(seed, 99))
+		for i := range uint64(400) {
+			p.Send(frame(i+1, 60+rng.IntN(1100)))
+			if rng.IntN(50) == 0 {
+				p.SetUp(false)
+			} else if !p.Up() && rng.IntN(3) == 0 {
+				p.SetUp(true)
+			}
+			c.RunFor(time.Duration(rng.IntN(1000)) * time.Microsecond)
+		}
+		c.Run()
+		ctr := p.Counters()
+		if p.InFlight() != 0 || ctr.Sent != 400 || ctr.Sent+ctr.Duplicated != ctr.Delivered+ctr.Dropped() {
+			t.Fatalf("seed %d: in flight %d, counters do not add up: %+v", seed, p.InFlight(), ctr)
+		}
+		if uint64(len(s.got)) != ctr.Delivered {
+			t.Fatalf("seed %d: %d frames arrived, %d counted delivered", seed, len(s.got), ctr.Delivered)
+		}
+		drops := 0
+		for _, ev := range obs.evs {
+			if ev.Kind == core.EventDrop {
+				drops++
+				if ev.PacketID == 0 || ev.PacketID > 400 {
+					t.Fatalf("seed %d: drop event without its frame's id: %+v", seed, ev)
+				}
+			}
+		}
+		if uint64(drops) != ctr.Dropped() {
+			t.Fatalf("seed %d: %d drop events for %d drops", seed, drops, ctr.Dropped())
+		}
+	}
+}

@@ -70,6 +70,10 @@ func (p *pipe) run(d *direction) {
 		case <-p.done:
 			return
 		case f := <-d.ch:
+			if p.closed.Load() {
+				d.dropped.Add(1) // closing: what is still queued is dropped
+				continue
+			}
 			if fn := d.deliver.Load(); fn != nil {
 				(*fn)(stack.Packet{ID: f.id, Data: f.buf})
 			} else {
@@ -119,15 +123,31 @@ func (e *End) Send(pkt stack.Packet) {
 }
 
 // Close stops both directions' goroutines and waits for them to return.
-// Frames still queued are discarded. Close is idempotent and may be
-// called on either end.
+// Frames still queued are discarded and counted in [End.Dropped], so that
+// Sent adds up to the frames delivered plus Dropped. Close is idempotent
+// and may be called on either end.
 func (e *End) Close() error {
 	e.p.once.Do(func() {
 		e.p.closed.Store(true)
 		close(e.p.done)
 	})
 	e.p.wg.Wait()
+	for _, d := range []*direction{e.out, e.in} {
+		d.drain()
+	}
 	return nil
+}
+
+// drain counts the frames left in d's queue as dropped.
+func (d *direction) drain() {
+	for {
+		select {
+		case <-d.ch:
+			d.dropped.Add(1)
+		default:
+			return
+		}
+	}
 }
 
 // Sent returns the number of frames this end has queued for the other.

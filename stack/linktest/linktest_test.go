@@ -200,3 +200,34 @@ func BenchmarkPipe(b *testing.B) {
 		got.Wait()
 	}
 }
+
+// TestPipeCloseCountsQueued closes a pipe with frames still queued behind
+// a blocked receiver: they are not delivered, and each is counted as
+// dropped, so Sent = delivered + Dropped.
+func TestPipeCloseCountsQueued(t *testing.T) {
+	checkNoLeak(t)
+	a, b := Pipe()
+	entered, release := make(chan struct{}), make(chan struct{})
+	var delivered int
+	b.Attach(func(stack.Packet) {
+		delivered++
+		if delivered == 1 {
+			close(entered)
+			<-release
+		}
+	})
+	for i := range 5 {
+		a.Send(stack.Packet{ID: uint64(i + 1), Data: []byte{1}})
+	}
+	<-entered
+	closed := make(chan struct{})
+	go func() { a.Close(); close(closed) }()
+	for !a.p.closed.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	<-closed
+	if a.Sent() != 5 || delivered != 1 || a.Dropped() != 4 {
+		t.Fatalf("sent %d, delivered %d, dropped %d; want 5, 1, 4", a.Sent(), delivered, a.Dropped())
+	}
+}

@@ -213,7 +213,7 @@ func (r *runner) checkPackets() {
 			if e.Kind == ExpNone && n > 0 {
 				p := &r.pkts[first]
 				r.failures = append(r.failures, &Failure{Pos: e.Pos, What: e.Text,
-					Msg:    fmt.Sprintf("%d packets at %s match; the first: #%d at %.6f %s", n, e.Vantage, p.ID, p.Time.Seconds(), p.format(r.names)),
+					Msg:    fmt.Sprintf("%s at %s; the first: #%d at %.6f %s", packetsMatch(n), e.Vantage, p.ID, p.Time.Seconds(), p.format(r.names)),
 					Diffs:  []FieldDiff{{"count", "0", strconv.Itoa(n)}},
 					Recent: r.packetContext(e.Vantage, first-recentN+1)})
 			}
@@ -221,12 +221,21 @@ func (r *runner) checkPackets() {
 				want, _ := strconv.ParseInt(e.Value, 10, 64)
 				if !compare(int64(n), e.Op, want) {
 					r.failures = append(r.failures, &Failure{Pos: e.Pos, What: e.Text,
-						Msg:   fmt.Sprintf("%d packets at %s match", n, e.Vantage),
+						Msg:   fmt.Sprintf("%s at %s", packetsMatch(n), e.Vantage),
 						Diffs: []FieldDiff{{"count", e.Op + " " + e.Value, strconv.Itoa(n)}}})
 				}
 			}
 		}
 	}
+}
+
+// packetsMatch says how many packets match: "1 packet matches", "3
+// packets match".
+func packetsMatch(n int) string {
+	if n == 1 {
+		return "1 packet matches"
+	}
+	return fmt.Sprintf("%d packets match", n)
 }
 
 // atVantage reports whether p was seen at v: "host" or "host:ethN".

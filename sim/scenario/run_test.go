@@ -542,3 +542,25 @@ expect:
 		}
 	}
 }
+
+// TestCountMessage checks the wording of a failed count: singular and
+// plural.
+func TestCountMessage(t *testing.T) {
+	res, _ := runSrc(t, twoHosts+`programs:
+  client: |
+    s = socket(tcp)
+    connect(s, server:81) -> ECONNREFUSED
+expect:
+  - count client > server [S] == 2
+  - count [*] == 0
+`)
+	if len(res.Failures) != 2 {
+		t.Fatalf("%d failures, want 2: %v", len(res.Failures), res.Failures)
+	}
+	if got := res.Failures[0].Msg; got != "1 packet matches at client" {
+		t.Errorf("message %q", got)
+	}
+	if got := res.Failures[1].Msg; !strings.HasSuffix(got, "packets match at client") {
+		t.Errorf("message %q", got)
+	}
+}

@@ -315,7 +315,13 @@ func (c *Conn) processAck(s *segment) bool {
 	}
 	oldWnd := c.sndWnd
 	newWnd := uint32(s.wnd) << c.sndWScale
-	if c.sndWl1.LessThan(s.seq) || (c.sndWl1 == s.seq && c.sndWl2.LessThanEq(ack)) {
+	// RFC 9293 §3.10.7.4: update the window from a segment newer than
+	// the one that set it. An ACK that advances SND.UNA is newer whatever
+	// its sequence number (a retransmission filling a hole in our receive
+	// queue lies below SND.WL1); keeping the old SND.WND would move the
+	// usable window's right edge, SND.UNA+SND.WND, past the one the peer
+	// offered (Linux's tcp_may_update_window takes it too).
+	if c.sndUna.LessThan(ack) || c.sndWl1.LessThan(s.seq) || (c.sndWl1 == s.seq && c.sndWl2.LessThanEq(ack)) {
 		c.sndWnd = newWnd
 		c.maxSndWnd = max(c.maxSndWnd, newWnd)
 		c.sndWl1, c.sndWl2 = s.seq, ack
@@ -513,6 +519,9 @@ func (c *Conn) receive(s *segment) {
 		seq = c.rcvNxt
 	}
 	free := c.rcvBufSize - c.rcvBuf.n
+	if adv := int(int32(c.rcvAdv - c.rcvNxt)); adv > free {
+		free = min(adv, c.rcvCap()-c.rcvBuf.n) // what rounding the window up offered
+	}
 	off := int(c.rcvNxt.Size(seq))
 	if off+len(data) > free {
 		data = data[:max(free-off, 0)]
@@ -541,7 +550,7 @@ func (c *Conn) receive(s *segment) {
 	}
 	if len(data) > 0 {
 		if !c.rdShut {
-			c.rcvBuf.writeAt(p, c.rcvBufSize, c.rcvBuf.n, data)
+			c.rcvBuf.writeAt(p, c.rcvCap(), c.rcvBuf.n, data)
 			c.rcvBuf.n += len(data)
 		}
 		c.rcvNxt = c.rcvNxt.Add(seqnum.Size(len(data)))
@@ -624,7 +633,7 @@ func (c *Conn) addOOO(seq seqnum.Value, data []byte) bool {
 	}
 	c.ooo[i] = oooRange{sackBlock{l, r}, c.oooStamp}
 	c.oooStamp++
-	c.rcvBuf.writeAt(c.p, c.rcvBufSize, c.rcvBuf.n+int(c.rcvNxt.Size(seq)), data)
+	c.rcvBuf.writeAt(c.p, c.rcvCap(), c.rcvBuf.n+int(c.rcvNxt.Size(seq)), data)
 	return true
 }
 

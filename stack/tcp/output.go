@@ -32,7 +32,13 @@ func (c *Conn) sendMSS() int {
 // rcvWindowField returns the window field for an outgoing segment and
 // records the advertised right edge. It applies receiver-side SWS
 // avoidance (RFC 9293 §3.8.6.2.2) and never shrinks the window
-// (RFC 7323 §2.4).
+// (RFC 7323 §2.4). A scaled window is rounded up, as Linux does, so
+// that scaling does not retract it; the right edge may then lie up to
+// 2^Rcv.Wind.Shift−1 bytes beyond the buffer, and the receive ring has
+// room for them ([Conn.rcvCap]). The receiver must take every byte it
+// offers: rounding never goes past that room, so a full buffer
+// advertises a zero window, which the sender probes (RFC 9293
+// §3.8.6.1), rather than a few bytes it would drop.
 func (c *Conn) rcvWindowField() uint16 {
 	free := c.rcvBufSize - c.rcvBuf.n
 	if c.rdShut {
@@ -53,9 +59,10 @@ func (c *Conn) rcvWindowField() uint16 {
 	if c.wsOK {
 		sh = uint(c.rcvWScale)
 	}
+	room := free + (1<<sh - 1)         // what the ring can still take
 	field := (wnd + (1<<sh - 1)) >> sh // round up: never shrink below cur
-	if field<<sh > max(free, cur)+(1<<sh-1) {
-		field = wnd >> sh
+	if field<<sh > room {
+		field = max(min(wnd, room), 0) >> sh
 	}
 	if field > 65535 {
 		field = 65535
@@ -65,6 +72,16 @@ func (c *Conn) rcvWindowField() uint16 {
 		c.rcvAdv = edge
 	}
 	return uint16(field)
+}
+
+// rcvCap returns the capacity of the receive ring: the receive buffer
+// and the bytes by which rounding a scaled window up may offer more
+// (see rcvWindowField).
+func (c *Conn) rcvCap() int {
+	if c.wsOK {
+		return c.rcvBufSize + 1<<c.rcvWScale - 1
+	}
+	return c.rcvBufSize
 }
 
 // dataOptions fills the options for a non-SYN segment: timestamps
@@ -247,8 +264,12 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 	if !c.inRecovery && c.dupAcks > 0 && c.dupAcks < 3 && !retrans {
 		cwnd += c.dupAcks * mss // RFC 3042 limited transmit: SMSS, the size of the segments sent
 	}
-	// The usable window: min(cwnd, rwnd) less what is in flight.
-	wnd := min(int(c.sndWnd), cwnd) - inflight
+	// The usable window: what cwnd allows beyond what is in flight, and
+	// what the peer's window allows beyond SND.NXT. SACKed data leaves
+	// the pipe (RFC 6675) but still fills the receiver's buffer: the
+	// segment must end within SND.UNA+SND.WND (RFC 9293 §3.8.6.2.1), as
+	// Linux's tcp_snd_wnd_test.
+	wnd := min(int(c.sndWnd)-int(c.sndUna.Size(c.sndNxt)), cwnd-inflight)
 	n := min(avail, mss)
 	if sackLimit >= 0 {
 		n = min(n, sackLimit)

@@ -63,6 +63,7 @@ func TestCLI(t *testing.T) {
 		{name: "sweep", args: []string{"run", "lossy-transfer", "--sweep", "3"}, stdout: []string{"seed 1: ok", "seed 3: ok"}, stderr: []string{"all 3 seeds passed"}},
 		{name: "sweep failing", args: []string{"run", wrong, "--sweep", "2"}, code: 1, stdout: []string{"seed 2: 1 failed; first: "}, stderr: []string{"2 of 2 seeds failed"}},
 		{name: "duration", args: []string{"run", "ping", "-q", "-o", t.TempDir(), "--duration", "1500ms"}, code: 1, stderr: []string{"did not finish by the end of the run (1.5s)"}},
+		{name: "help format", args: []string{"help", "format"}, stdout: []string{"# stacklab scenario files", "reorder 3rd client > server", "client connect → ECONNREFUSED"}},
 		{name: "version", args: []string{"version"}, stdout: []string{"stacklab v"}},
 		{name: "run handshake", args: []string{"run", "handshake", "-o", out}, stdout: []string{"[SYN]", "[SYN, ACK]", "connect(3, 10.0.0.2:80) → blocks", "connections:"},
 			stderr: []string{"every expectation held", "client-eth0.pcapng"}, wantOutDir: true},

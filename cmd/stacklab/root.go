@@ -77,7 +77,8 @@ by layer, from the socket call that caused it down to the link.
   stacklab list               the built-in scenarios
   stacklab run handshake      run one, trace to stdout, captures into ./out
   stacklab show handshake     its scenario file, to start your own from
-  stacklab trace file.pcap    trace a capture made elsewhere`,
+  stacklab trace file.pcap    trace a capture made elsewhere
+  stacklab help format        how to write a scenario file`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

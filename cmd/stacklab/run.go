@@ -41,7 +41,7 @@ func newRunCmd(s *Streams) *cobra.Command {
 time ("-" reads the file from stdin). The trace goes to stdout, one pcapng
 file per host interface into the output directory. The exit code is 0 when
 every expectation held, 1 when one failed (the difference is shown on
-stderr), 2 for bad input. The file format is in sim/scenario/FORMAT.md.`,
+stderr), 2 for bad input. The file format: stacklab help format.`,
 		Args: oneArg("a scenario: a built-in name (see stacklab list), a scenario file, or - for stdin"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Target = args[0]

@@ -106,16 +106,25 @@ func (a *App) serveTCP(ctx context.Context, l net.Listener, mode string) error {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	conns := map[net.Conn]struct{}{}
-	stop := context.AfterFunc(ctx, func() {
+	closing := false
+	// closeAll ends serving: the listener and every connection, and any
+	// connection accepted after it ran (Accept may return one that raced
+	// with the close), so that wg.Wait never waits on a live peer.
+	closeAll := func() {
 		l.Close()
 		mu.Lock()
+		closing = true
 		for c := range conns {
 			c.Close()
 		}
 		mu.Unlock()
-	})
-	defer stop()
-	defer wg.Wait()
+	}
+	stop := context.AfterFunc(ctx, closeAll)
+	defer func() {
+		stop()
+		closeAll()
+		wg.Wait()
+	}()
 	for {
 		c, err := l.Accept()
 		if err != nil {
@@ -125,6 +134,11 @@ func (a *App) serveTCP(ctx context.Context, l net.Listener, mode string) error {
 			return fmt.Errorf("accept: %w", err)
 		}
 		mu.Lock()
+		if closing {
+			mu.Unlock()
+			c.Close()
+			continue // the closed listener ends the loop
+		}
 		conns[c] = struct{}{}
 		mu.Unlock()
 		wg.Add(1)

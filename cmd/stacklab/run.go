@@ -167,6 +167,15 @@ func runRun(o *runOptions, s *Streams) error {
 	if o.Sweep > 0 {
 		return runSweep(sc, o, s)
 	}
+	if o.OutDir != "" {
+		if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return badInput(fmt.Errorf("cannot write the captures into %s: %v; choose another directory with -o", o.OutDir, err))
+		}
+	}
 	ro := scenario.RunOptions{OutDir: o.OutDir, Trace: s.Out, Format: o.Format, Version: version, Ladder: o.Ladder, Duration: o.Duration}
 	if o.Quiet {
 		ro.Trace = nil

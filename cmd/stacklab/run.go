@@ -156,7 +156,7 @@ func runRun(o *runOptions, s *Streams) error {
 			if name == "-" {
 				name = "stdin"
 			}
-			return badInput(fmt.Errorf("%d problem(s) in %s; nothing was run", len(el), name))
+			return badInput(fmt.Errorf("%s in %s; nothing was run", plural(len(el), "problem"), name))
 		}
 		return badInput(err)
 	}
@@ -201,7 +201,7 @@ func runRun(o *runOptions, s *Streams) error {
 		for _, f := range res.Failures {
 			fmt.Fprint(s.Err, f)
 		}
-		return failed(fmt.Errorf("%s (seed %d): %d expectation(s) failed", sc.Name, res.Seed, len(res.Failures)))
+		return failed(fmt.Errorf("%s (seed %d): %s failed", sc.Name, res.Seed, plural(len(res.Failures), "expectation")))
 	}
 	fmt.Fprintf(s.Err, "%s (seed %d): every expectation held (%d)\n", sc.Name, res.Seed, len(sc.Expect))
 	return nil

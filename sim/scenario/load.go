@@ -272,9 +272,15 @@ func (l *loader) scenario(root ast.Node) *Scenario {
 	sc := &Scenario{File: l.file, Duration: DefaultDuration, hostByName: map[string]*Host{}}
 	var nodes = map[string]ast.Node{}
 	var keys = map[string]*ast.MappingValueNode{}
+	before := len(l.errs)
 	l.fields(root, "", topKeys, func(k string, v ast.Node, mv *ast.MappingValueNode) {
 		nodes[k], keys[k] = v, mv
 	})
+	if len(nodes) == 0 && len(l.errs) > before {
+		// Not a scenario at all (a list, a scalar, another YAML file): the
+		// one error says so; "needs a host" and the like would be noise.
+		return sc
+	}
 	if n, ok := nodes["name"]; ok {
 		sc.Name = l.str(n, "name")
 	}

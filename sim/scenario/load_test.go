@@ -101,6 +101,7 @@ func TestLoadErrors(t *testing.T) {
 		{"expect flags spelled", base + "expect:\n  - client > server [SYN,ACK]\n", `flags [SYN,ACK]: write them as tcpdump prints them, one letter each: [S.]`},
 		{"expect field", base + "expect:\n  - \"at 1s: client fd 3 cwdn >= 10\"\n", `unknown socket field "cwdn"; did you mean "cwnd"?`},
 		{"no hosts", "name: x\n", `a scenario needs at least one host`},
+		{"not a mapping", "module stacklab\n", `x.yaml:1:1: expected a mapping (key: value), found a scalar`},
 		{"yaml syntax", "hosts: [a, b\n", `x.yaml:1:`},
 		{"unclosed string", base + "programs:\n  client: |\n    s = socket(tcp)\n    send(s, \"abc)\n", `x.yaml:7:13: programs.client: string not closed`},
 		{"fault no link", base + "faults:\n  - drop 1st client > server [S]\n", `no link joins client and server`},
@@ -126,6 +127,9 @@ func TestLoadErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Load("x.yaml", []byte(tt.src))
+			if el, ok := err.(ErrorList); ok && tt.name == "not a mapping" && len(el) != 1 {
+				t.Errorf("%d errors, want only the one:\n%v", len(el), err)
+			}
 			if err == nil {
 				t.Fatalf("no error, want %q", tt.want)
 			}

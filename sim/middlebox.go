@@ -75,7 +75,11 @@ type FirewallConfig struct {
 // timeout is forgotten. After that, every packet of the flow is dropped
 // in both directions, silently: the connection dies unless keepalives
 // kept it fresh, which is what a keepalive scenario shows. A TCP RST
-// ends a flow at once. ICMP and IPv4 fragments after the first pass.
+// ends a flow at once. ICMP and IPv4 fragments after the first pass, but
+// fragments that could hide a TCP or UDP header from the firewall are
+// dropped (RFC 1858 §3): a first fragment too short to hold the whole
+// header, and a TCP fragment at offset 8, which could overwrite the flags
+// of the first.
 //
 // A Firewall is a [Middlebox]; install it with [Link.SetMiddlebox]. It
 // is safe for concurrent use.
@@ -146,20 +150,30 @@ func (f *Firewall) Flows() int {
 const (
 	fwNoState = "firewall: dropped, no state"
 	fwIdle    = "firewall: dropped, idle timeout"
+	fwTiny    = "firewall: dropped, tiny fragment"
 )
 
 // Inspect implements [Middlebox].
 func (f *Firewall) Inspect(dir Direction, b []byte) (bool, string) {
 	ip := wire.IPv4(b)
-	if !ip.IsValid() || ip.FragmentOffset() != 0 {
+	if !ip.IsValid() {
+		return f.pass()
+	}
+	proto := ip.Protocol()
+	if off := ip.FragmentOffset(); off != 0 {
+		if off == 8 && proto == wire.ProtoTCP {
+			return f.reject(fwTiny) // RFC 1858 §3.2.2: overlaps the flags
+		}
 		return f.pass()
 	}
 	var sport, dport uint16
 	var flags wire.TCPFlags
 	payload := ip.Payload()
-	proto := ip.Protocol()
 	switch proto {
 	case wire.ProtoTCP:
+		if len(payload) < wire.TCPMinHeaderLen && ip.More() {
+			return f.reject(fwTiny) // RFC 1858 §3.2.1: flags in a later fragment
+		}
 		if len(payload) < 14 {
 			return f.pass()
 		}
@@ -167,6 +181,9 @@ func (f *Firewall) Inspect(dir Direction, b []byte) (bool, string) {
 		sport, dport, flags = t.SrcPort(), t.DstPort(), t.Flags()
 	case wire.ProtoUDP:
 		if len(payload) < wire.UDPHeaderLen {
+			if ip.More() {
+				return f.reject(fwTiny) // ports in a later fragment
+			}
 			return f.pass()
 		}
 		u := wire.UDP(payload)
@@ -212,6 +229,13 @@ func (f *Firewall) Inspect(dir Direction, b []byte) (bool, string) {
 	}
 	f.stats.Passed++
 	return true, ""
+}
+
+func (f *Firewall) reject(reason string) (bool, string) {
+	f.mu.Lock()
+	f.stats.Rejected++
+	f.mu.Unlock()
+	return false, reason
 }
 
 func (f *Firewall) pass() (bool, string) {

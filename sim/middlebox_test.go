@@ -178,3 +178,40 @@ func FuzzFirewall(f *testing.F) {
 		InspectIP(14, func(ip []byte) (bool, string) { return fw.Inspect(dir, ip) })(stack.Packet{Data: b})
 	})
 }
+
+// TestFirewallTinyFragments: an outside host splits a SYN so that the
+// first fragment holds only the ports and the flags come later, or sends
+// an ACK and then a fragment at offset 8 that overwrites its flags with
+// SYN (RFC 1858 §3). Both are dropped; ordinary fragments still pass.
+func TestFirewallTinyFragments(t *testing.T) {
+	frag := func(b []byte, off uint16, mf bool, keep int) []byte {
+		ip := wire.IPv4(b[:20+keep])
+		ip.SetTotalLen(uint16(20 + keep))
+		ip.SetFlagsFragment(false, mf, off)
+		return ip
+	}
+	tests := []struct {
+		name   string
+		pkt    []byte
+		pass   bool
+		reason string
+	}{
+		{"tcp first fragment with ports only", frag(ipPacket(wire.ProtoTCP, srv, cli, wire.TCPFlagSYN), 0, true, 8), false, fwTiny},
+		{"tcp first fragment with the flags, short of 20", frag(ipPacket(wire.ProtoTCP, srv, cli, wire.TCPFlagSYN), 0, true, 16), false, fwTiny},
+		{"tcp fragment at offset 8", frag(ipPacket(wire.ProtoTCP, srv, cli, wire.TCPFlagSYN), 8, false, 12), false, fwTiny},
+		{"udp first fragment short of its header", frag(ipPacket(wire.ProtoUDP, srv, cli, 0), 0, true, 0), false, fwTiny},
+		{"tcp first fragment with the whole header", frag(ipPacket(wire.ProtoTCP, cli, srv, wire.TCPFlagSYN), 0, true, 16+4), true, ""},
+		{"tcp later fragment", frag(ipPacket(wire.ProtoTCP, srv, cli, 0), 16, false, 8), true, ""},
+		{"udp later fragment at offset 8", frag(ipPacket(wire.ProtoUDP, srv, cli, 0), 8, false, 8), true, ""},
+	}
+	for _, tt := range tests {
+		fw := NewFirewall(NewClock(t0), FirewallConfig{})
+		dir := BtoA
+		if wire.IPv4(tt.pkt).Src().String()+":40000" == cli {
+			dir = AtoB
+		}
+		if pass, reason := fw.Inspect(dir, tt.pkt); pass != tt.pass || reason != tt.reason {
+			t.Errorf("%s: pass %v %q, want %v %q", tt.name, pass, reason, tt.pass, tt.reason)
+		}
+	}
+}

@@ -134,6 +134,11 @@ func Open(cfg Config) (*Device, error) {
 		return nil
 	})
 	if err != nil {
+		if ifce != nil {
+			// Created, but the thread could not leave the namespace:
+			// do not leak the device.
+			ifce.Close()
+		}
 		return nil, openError(cfg, err)
 	}
 	f, ok := ifce.ReadWriteCloser.(*os.File)

@@ -166,6 +166,20 @@ expect:
 outputs: {combined: true, ladder: true}
 `))
 	f.Add([]byte("- a\n- b\n"))
+	f.Add([]byte(`hosts:
+  a: {addr: 10.0.0.1/24}
+  b: {addr: 10.0.0.2/24, apps: [echo_server(:7)]}
+links:
+  - {ends: [a, b]}
+events:
+  - {at: 1s, crash: b}
+  - {at: 2s, restart: b}
+faults:
+  - reorder 2nd a > b [.] after 3
+expect:
+  - a connect → ECONNREFUSED
+  - b > a [.] ack 1 sack 1:2,3:4
+`))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		sc, err := Load("fuzz.yaml", src)
 		if err == nil && sc == nil {

@@ -111,6 +111,9 @@ func (c *Clock) Step() bool {
 // (unless t is in the past, when the clock does not move back).
 func (c *Clock) RunUntil(t time.Time) {
 	limit := int64(t.Sub(c.start))
+	if limit < 0 {
+		return // before the clock began: nothing is due (and -1 means "any")
+	}
 	for {
 		c.mu.Lock()
 		f := c.popLocked(limit)

@@ -285,3 +285,23 @@ func TestClockNilFunc(t *testing.T) {
 		t.Fatalf("ran %d, elapsed %v", n, c.Elapsed())
 	}
 }
+
+// TestClockRunUntilBeforeStart: a time before the clock's start runs
+// nothing, rather than everything (a heartbeat would never stop).
+func TestClockRunUntilBeforeStart(t *testing.T) {
+	c := NewClock(t0)
+	fired := 0
+	var beat func()
+	beat = func() {
+		fired++
+		if fired < 1000 {
+			c.AfterFunc(time.Second, beat)
+		}
+	}
+	c.AfterFunc(time.Second, beat)
+	c.RunUntil(t0.Add(-time.Second))
+	c.RunFor(-time.Minute)
+	if fired != 0 || !c.Now().Equal(t0) {
+		t.Fatalf("fired %d, now %v: ran callbacks due after the limit", fired, c.Now().Sub(t0))
+	}
+}

@@ -16,6 +16,7 @@ type pktSummary struct {
 	Host     string        // the host whose NIC saw it
 	Vantage  string        // "host:ifname"
 	Dir      stack.Dir
+	NSACK    uint8 // how many of SACK are set
 	ID       uint64
 	Src, Dst netip.AddrPort // port 0 for ICMP and ARP
 	Proto    string         // "tcp", "udp", "icmp", "arp", "ip", "?"
@@ -23,9 +24,11 @@ type pktSummary struct {
 	Seq, Ack uint32         // relative to each direction's ISN
 	Len      int            // payload bytes (TCP/UDP), ICMP data
 	Win      int
-	ICMP     string       // "echo", "echo-reply", "unreachable", "time-exceeded", …
-	SACK     [4][2]uint32 // SACK blocks (RFC 2018), relative to the other direction's ISN
-	NSACK    int          // how many of SACK are set
+	ICMP     string // "echo", "echo-reply", "unreachable", "time-exceeded", …
+	// SACK blocks (RFC 2018), relative to the other direction's ISN; nil
+	// without a SACK option. Kept out of line: most segments carry none,
+	// and the runner keeps a summary of every frame.
+	SACK *[4][2]uint32
 }
 
 // flowKey names one direction of a transport flow.
@@ -36,6 +39,7 @@ type flowKey struct{ src, dst netip.AddrPort }
 type decoder struct {
 	flows map[flowKey]*flowState
 	n     int
+	sacks [][4][2]uint32 // storage for pktSummary.SACK, handed out in chunks
 }
 
 func newDecoder() *decoder { return &decoder{flows: map[flowKey]*flowState{}} }
@@ -172,13 +176,13 @@ func (d *decoder) decode(data []byte, lt stack.LinkType, sum *pktSummary) {
 			}
 			sum.Ack = ack
 		}
-		sum.decodeSACK(l4[20:off], back)
+		d.decodeSACK(sum, l4[20:off], back)
 	}
 }
 
 // decodeSACK reads the SACK option's blocks (RFC 2018 §3) from a TCP
 // header's options, relative to the ISN of back (the data's direction).
-func (sum *pktSummary) decodeSACK(opts []byte, back *flowState) {
+func (d *decoder) decodeSACK(sum *pktSummary, opts []byte, back *flowState) {
 	for len(opts) > 0 {
 		kind := opts[0]
 		if kind == 0 {
@@ -191,9 +195,14 @@ func (sum *pktSummary) decodeSACK(opts []byte, back *flowState) {
 		if len(opts) < 2 || int(opts[1]) < 2 || int(opts[1]) > len(opts) {
 			return
 		}
-		if kind == 5 {
+		if kind == 5 && opts[1] >= 10 {
+			if len(d.sacks) == cap(d.sacks) {
+				d.sacks = make([][4][2]uint32, 0, 256)
+			}
+			d.sacks = d.sacks[:len(d.sacks)+1]
+			sum.SACK = &d.sacks[len(d.sacks)-1]
 			b := opts[2:opts[1]]
-			for len(b) >= 8 && sum.NSACK < len(sum.SACK) {
+			for len(b) >= 8 && int(sum.NSACK) < len(sum.SACK) {
 				l, r := binary.BigEndian.Uint32(b[0:4]), binary.BigEndian.Uint32(b[4:8])
 				if back != nil {
 					l, r = l-back.isn, r-back.isn
@@ -214,7 +223,7 @@ func (sum *pktSummary) sackString() string {
 		return "none"
 	}
 	var b strings.Builder
-	for i := 0; i < sum.NSACK; i++ {
+	for i := 0; i < int(sum.NSACK); i++ {
 		if i > 0 {
 			b.WriteByte(',')
 		}

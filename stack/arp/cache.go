@@ -40,6 +40,11 @@ type Config struct {
 	MaxEntries      int           // default 512 entries
 	MaxPending      int           // default 64 packets queued per address
 	MaxPendingBytes int           // default 212992 bytes queued per address
+	// MaxPendingTotal bounds the bytes queued for all addresses together;
+	// default 1 MiB. Without it, MaxEntries incomplete entries could hold
+	// MaxPendingBytes each: 100 MiB for a sender (or a router forwarding
+	// for one) scanning unresolvable addresses.
+	MaxPendingTotal int
 }
 
 func (c *Config) setDefaults() {
@@ -64,6 +69,9 @@ func (c *Config) setDefaults() {
 	if c.MaxPendingBytes <= 0 {
 		c.MaxPendingBytes = 212992
 	}
+	if c.MaxPendingTotal <= 0 {
+		c.MaxPendingTotal = 1 << 20
+	}
 }
 
 // Packet is an outbound IP packet waiting for its next hop's address.
@@ -79,7 +87,7 @@ type Counters struct {
 	RequestsDue     uint64 // requests the caller was told to send
 	Resolved        uint64 // incomplete entries that got an answer
 	Failed          uint64 // entries removed after MaxProbes requests
-	OverflowDrops   uint64 // queued packets dropped because the queue was full
+	OverflowDrops   uint64 // packets dropped because a queue (or all of them together) was full
 	TimeoutDrops    uint64 // queued packets dropped because resolution failed
 	TableFullDrops  uint64 // packets dropped because no entry could be made
 	BadAddrDrops    uint64 // packets for an address ARP cannot resolve
@@ -120,6 +128,7 @@ type Cache struct {
 	byIP     map[netip.Addr]*entry
 	list     []*entry // in a deterministic order, for Expired
 	free     []*entry
+	qbytes   int // bytes queued for all entries
 	counters Counters
 }
 
@@ -223,6 +232,7 @@ func (c *Cache) resolve(e *entry, mac wire.MAC, now time.Time, flush func(mac wi
 	e.updated = now
 	e.probes = 0
 	q := e.queue
+	c.qbytes -= e.qbytes
 	e.queue, e.qbytes = e.queue[:0], 0
 	for i := range q {
 		p := q[i]
@@ -280,13 +290,24 @@ func (c *Cache) Enqueue(ip netip.Addr, p Packet, now time.Time, dropped func(p P
 		e.queue[len(e.queue)-1] = Packet{}
 		e.queue = e.queue[:len(e.queue)-1]
 		e.qbytes -= len(old.Data)
+		c.qbytes -= len(old.Data)
 		c.counters.OverflowDrops++
 		if dropped != nil {
 			dropped(old)
 		}
 	}
+	if c.qbytes+len(p.Data) > c.cfg.MaxPendingTotal {
+		// The queues together are full: the newcomer is dropped, and
+		// what waits for other addresses stays.
+		c.counters.OverflowDrops++
+		if dropped != nil {
+			dropped(p)
+		}
+		return sendRequest, nil
+	}
 	e.queue = append(e.queue, p)
 	e.qbytes += len(p.Data)
+	c.qbytes += len(p.Data)
 	return sendRequest, nil
 }
 
@@ -338,6 +359,7 @@ func (c *Cache) remove(i int, dropped func(ip netip.Addr, p Packet)) {
 		}
 		e.queue[j] = Packet{}
 	}
+	c.qbytes -= e.qbytes
 	e.queue, e.qbytes = e.queue[:0], 0
 	delete(c.byIP, e.ip)
 	last := len(c.list) - 1

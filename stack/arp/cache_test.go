@@ -340,3 +340,33 @@ func TestStateString(t *testing.T) {
 		t.Fatal("State.String wrong")
 	}
 }
+
+// TestQueueTotalBound: the queues of all addresses together stay within
+// MaxPendingTotal; room comes back when an address resolves or fails.
+func TestQueueTotalBound(t *testing.T) {
+	c := New(Config{MaxPendingTotal: 250, RetransTime: time.Second, MaxProbes: 1})
+	var r recorder
+	third := netip.MustParseAddr("10.0.0.4")
+	for _, e := range []struct {
+		ip   netip.Addr
+		note string
+	}{{peer, "a"}, {peer, "b"}, {other, "c"}, {third, "d"}} {
+		if _, err := c.Enqueue(e.ip, pkt(e.note, 100), t0, r.dropOne); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !slices.Equal(r.dropped, []string{"c", "d"}) || c.Counters().OverflowDrops != 2 {
+		t.Fatalf("dropped %v counters %+v, want c and d dropped", r.dropped, c.Counters())
+	}
+	c.Update(peer, peerMAC, t0, r.flush)
+	if _, err := c.Enqueue(other, pkt("e", 100), t0, r.dropOne); err != nil || len(r.dropped) != 2 {
+		t.Fatalf("no room after the queue was flushed: %v, dropped %v", err, r.dropped)
+	}
+	c.Expired(at(2*time.Second), nil, nil) // other fails: its queue goes
+	if _, err := c.Enqueue(third, pkt("f", 200), at(2*time.Second), r.dropOne); err != nil || len(r.dropped) != 2 {
+		t.Fatalf("no room after resolution failed: %v, dropped %v", err, r.dropped)
+	}
+	if c.qbytes != 200 {
+		t.Fatalf("total %d queued, want 200", c.qbytes)
+	}
+}

@@ -445,6 +445,11 @@ func parseExpectation(key, val string, hosts []string) (*Expectation, error) {
 		if _, err := strconv.ParseUint(e.Value, 10, 64); err != nil {
 			return nil, fmt.Errorf("counter %s: %q is not a whole number", e.Field, e.Value)
 		}
+	case len(w) >= 2 && isHost(w[0], hosts) && w[1] != ">" && !strings.HasPrefix(w[1], "["):
+		if spec, ok := calls[w[1]]; ok && !spec.app {
+			return nil, fmt.Errorf("write a call result as HOST CALL → RESULT, e.g. %s %s → 0", w[0], w[1])
+		}
+		return nil, fmt.Errorf("after a host name write > DST [flags] for a packet, fd N FIELD OP VALUE for a socket, COUNTER OP VALUE for a counter (%s tcp.RetransSegs == 0), or CALL → RESULT for a call (%s connect → ECONNREFUSED)", w[0], w[0])
 	case len(w) >= 2 && !isHost(w[0], hosts) && w[1] != ">" && !strings.HasPrefix(w[0], "[") && !isPatternWord(w[0]) && w[0] != "*":
 		return nil, fmt.Errorf("unknown host %q%s", w[0], didYouMean(w[0], hosts))
 	default:

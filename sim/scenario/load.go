@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -283,6 +284,11 @@ func (l *loader) scenario(root ast.Node) *Scenario {
 	}
 	if n, ok := nodes["name"]; ok {
 		sc.Name = l.str(n, "name")
+	}
+	if sc.Name == "" {
+		// Unnamed: the file's base name, so that messages and capture
+		// comments still say which scenario ran.
+		sc.Name = strings.TrimSuffix(strings.TrimSuffix(filepath.Base(l.file), ".yaml"), ".yml")
 	}
 	if n, ok := nodes["about"]; ok {
 		sc.About = strings.TrimSpace(l.str(n, "about"))

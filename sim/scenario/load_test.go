@@ -121,6 +121,8 @@ func TestLoadErrors(t *testing.T) {
 		{"call result errno", base + "links:\n  - ends: [client, server]\nexpect:\n  - client connect -> ECONNREFUSD\n", `x.yaml:7:5: expect[0]: unknown result "ECONNREFUSD": write an errno name or a number; did you mean "ECONNREFUSED"?`},
 		{"call result host", base + "links:\n  - ends: [client, server]\nexpect:\n  - clinet connect → ECONNREFUSED\n", `unknown host "clinet"; did you mean "client"?`},
 		{"call result shape", base + "links:\n  - ends: [client, server]\nexpect:\n  - client connect(s) → 0 now\n", `write a call result as HOST CALL → RESULT`},
+		{"call result no arrow", base + "links:\n  - ends: [client, server]\nexpect:\n  - client connect\n", `write a call result as HOST CALL → RESULT, e.g. client connect → 0`},
+		{"host then nonsense", base + "links:\n  - ends: [client, server]\nexpect:\n  - client tcp.RetransSegs\n", `after a host name write > DST [flags] for a packet`},
 		{"call result at", base + "links:\n  - ends: [client, server]\nexpect:\n  - \"at 1s: client connect → 0\"\n", `a call result has no time`},
 		{"vantage iface", base + "links:\n  - ends: [client, server]\nexpect:\n  - \"on client:wlan0: [S]\"\n", `name an interface as HOST:ethN`},
 	}
@@ -212,6 +214,18 @@ func TestSuggest(t *testing.T) {
 	for _, tt := range tests {
 		if got := Suggest(tt.in, tt.cand); got != tt.want {
 			t.Errorf("Suggest(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestLoadDefaultName(t *testing.T) {
+	for file, want := range map[string]string{"dir/x.yaml": "x", "y.yml": "y", "stdin": "stdin"} {
+		sc, err := Load(file, []byte("hosts:\n  a: {addr: 10.0.0.1/24}\n  b: {addr: 10.0.0.2/24}\nlinks:\n  - ends: [a, b]\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sc.Name != want {
+			t.Errorf("%s: name %q, want %q", file, sc.Name, want)
 		}
 	}
 }

@@ -187,6 +187,8 @@ func FuzzNAT(f *testing.F) {
 	f.Add(ipPacket(wire.ProtoTCP, "10.0.0.1:1", "9.9.9.9:2", wire.TCPFlagSYN), false)
 	f.Add(ipPacket(wire.ProtoUDP, "9.9.9.9:2", "1.2.3.4:30000", 0), true)
 	f.Add(ipPacket(wire.ProtoICMP, "10.0.0.1:0", "9.9.9.9:0", 0), false)
+	f.Add(withChecksums(ipPacket(wire.ProtoTCP, "10.0.0.1:1", "9.9.9.9:2", wire.TCPFlagSYN)), false)
+	f.Add(withChecksums(ipPacket(wire.ProtoUDP, "10.0.0.1:1", "9.9.9.9:2", 0)), false)
 	f.Add(portUnreachable("9.9.9.9", "1.2.3.4", "1.2.3.4:30000", "9.9.9.9:53"), true)
 	f.Add(portUnreachable("10.0.0.1", "9.9.9.9", "9.9.9.9:53", "10.0.0.1:1"), false)
 	f.Fuzz(func(t *testing.T, b []byte, inbound bool) {
@@ -196,11 +198,36 @@ func FuzzNAT(f *testing.F) {
 			dir = BtoA
 		}
 		n := len(b)
-		nat.Inspect(dir, b)
+		valid := checksumsValid(b)
+		pass, _ := nat.Inspect(dir, b)
 		if len(b) != n {
 			t.Fatal("length changed")
 		}
+		if pass && valid && !checksumsValid(b) {
+			t.Fatal("translation broke a checksum")
+		}
 	})
+}
+
+// checksumsValid reports whether b is a whole, unfragmented IPv4 packet
+// whose header and TCP, UDP or ICMP checksums verify.
+func checksumsValid(b []byte) bool {
+	ip := wire.IPv4(b)
+	if !ip.IsValid() || !ip.IsChecksumValid() || ip.IsFragment() {
+		return false
+	}
+	l4 := ip.Payload()
+	switch ip.Protocol() {
+	case wire.ProtoUDP:
+		u, err := wire.ParseUDP(l4)
+		return err == nil && len(u) == len(l4) && u.IsChecksumValid(ip.Src(), ip.Dst())
+	case wire.ProtoTCP:
+		return len(l4) >= wire.TCPMinHeaderLen &&
+			wire.Fold(wire.Checksum(l4, wire.PseudoHeaderSum(ip.Src(), ip.Dst(), wire.ProtoTCP, uint16(len(l4))))) == 0xffff
+	case wire.ProtoICMP:
+		return len(l4) >= wire.ICMPv4HeaderLen && wire.ICMPv4(l4).IsChecksumValid()
+	}
+	return false
 }
 
 // TestNATIdleConnection runs TCP through a router with a NAT: the

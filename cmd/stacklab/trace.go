@@ -23,6 +23,14 @@ func newTraceCmd(s *Streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "trace FILE",
 		Short: "Trace a pcap or pcapng file captured elsewhere (tcpdump, Wireshark)",
+		Long: `Trace a pcap or pcapng file (from tcpdump, Wireshark, or a stacklab run)
+the way stacklab traces its own runs: one block a packet, one line a layer
+(eth, arp, ipv4, icmp, udp, tcp with its options), TCP sequence numbers
+relative to each direction's first, as Wireshark shows them. --format json
+writes one JSON object a packet instead.
+
+  stacklab trace capture.pcap
+  stacklab trace out/client-eth0.pcapng --format json`,
 		Args:  oneArg("a pcap or pcapng file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.File = args[0]

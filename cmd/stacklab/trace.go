@@ -31,7 +31,7 @@ writes one JSON object a packet instead.
 
   stacklab trace capture.pcap
   stacklab trace out/client-eth0.pcapng --format json`,
-		Args:  oneArg("a pcap or pcapng file"),
+		Args: oneArg("a pcap or pcapng file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.File = args[0]
 			return runTrace(o, s)

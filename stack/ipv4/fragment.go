@@ -18,8 +18,10 @@ import (
 //
 // It returns syscall.EMSGSIZE, sending nothing, if pkt does not fit and
 // has DF set (the caller answers with ICMP fragmentation needed), and
-// syscall.EINVAL if mtu is below 68 or too small for the header plus 8
-// bytes.
+// syscall.EINVAL, sending nothing, if mtu is below 68 or too small for
+// the header plus 8 bytes, or if pkt is a fragment whose data reaches past
+// the 65535 bytes a datagram may have (its pieces' offsets would wrap
+// around to the start of the datagram).
 func Fragment(pkt wire.IPv4, mtu int, scratch []byte, emit func(frag wire.IPv4)) error {
 	if len(pkt) <= mtu {
 		emit(pkt)
@@ -30,6 +32,9 @@ func Fragment(pkt wire.IPv4, mtu int, scratch []byte, emit func(frag wire.IPv4))
 	}
 	if mtu < wire.IPv4MinMTU {
 		return syscall.EINVAL
+	}
+	if int(pkt.FragmentOffset())+len(pkt.Payload()) > wire.IPv4MaxTotalLen-wire.IPv4MinHeaderLen {
+		return syscall.EINVAL // RFC 791 §3.2: no datagram is longer
 	}
 	hl := pkt.HeaderLen()
 	// The header of later fragments: the fixed part and copied options.

@@ -131,6 +131,15 @@ func TestFragmentErrors(t *testing.T) {
 	if err := Fragment(packet(1, false, nil, seq(100)), 60, nil, func(wire.IPv4) {}); !errors.Is(err, syscall.EINVAL) {
 		t.Fatalf("small mtu: %v", err)
 	}
+	// A received fragment at offset 65000 with 1400 bytes ends past any
+	// datagram; split for MTU 576 its later pieces' offsets would wrap to
+	// the start of the datagram.
+	far := packet(1, false, nil, seq(1400))
+	far.SetFlagsFragment(false, true, 65000)
+	far.SetChecksum()
+	if err := Fragment(far, 576, nil, func(f wire.IPv4) { t.Fatalf("emitted offset %d", f.FragmentOffset()) }); !errors.Is(err, syscall.EINVAL) {
+		t.Fatalf("fragment past 65535: %v", err)
+	}
 }
 
 func TestFragmentOptions(t *testing.T) {

@@ -52,7 +52,10 @@ func Exec(t testing.TB, netns string, timeout time.Duration, stdin []byte, name 
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", netns, name}, args...)...)
-	cmd.WaitDelay = time.Second
+	// After the command exits, its output may still be in the pipe; on a
+	// loaded machine (CI under -race) draining 64 KiB can take more than a
+	// second, so allow ten before giving up on the I/O.
+	cmd.WaitDelay = 10 * time.Second
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if stdin != nil {

@@ -18,8 +18,9 @@ var (
 	ErrBadLength = errors.New("wire: length field smaller than the header")
 	// ErrBadChecksum means the checksum does not verify.
 	ErrBadChecksum = errors.New("wire: bad checksum")
-	// ErrBadOption means a TCP option list whose lengths do not add up.
-	ErrBadOption = errors.New("wire: malformed tcp option")
+	// ErrBadOption means a TCP or IPv4 option list whose lengths do not
+	// add up.
+	ErrBadOption = errors.New("wire: malformed option")
 	// ErrUnsupported means an ARP packet for a hardware or protocol type
 	// other than Ethernet and IPv4.
 	ErrUnsupported = errors.New("wire: unsupported arp hardware or protocol type")

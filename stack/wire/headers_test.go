@@ -401,3 +401,36 @@ func TestTCPFlagsString(t *testing.T) {
 		t.Error("Has wrong")
 	}
 }
+
+// TestIPv4Options: a header with well-formed options parses; one whose
+// option lengths do not add up is refused with ErrBadOption.
+func TestIPv4Options(t *testing.T) {
+	tests := []struct {
+		name string
+		opts []byte // 4 or 8 bytes
+		want error
+	}{
+		{"router alert", []byte{0x94, 0x04, 0x00, 0x00}, nil},
+		{"nops then eol", []byte{0x01, 0x01, 0x01, 0x00}, nil},
+		{"eol then junk", []byte{0x00, 0xff, 0xff, 0xff}, nil},
+		{"timestamp", []byte{0x44, 0x08, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00}, nil},
+		{"length zero", []byte{0x07, 0x00, 0x00, 0x00}, ErrBadOption},
+		{"length one", []byte{0x01, 0x83, 0x01, 0x00}, ErrBadOption},
+		{"past the header", []byte{0x01, 0x07, 0x0b, 0x04}, ErrBadOption},
+		{"length byte missing", []byte{0x01, 0x01, 0x01, 0x83}, ErrBadOption},
+	}
+	for _, tt := range tests {
+		b := make([]byte, 20+len(tt.opts)+4)
+		ip := IPv4(b)
+		ip.Encode(&IPv4Fields{TotalLen: uint16(len(b)), ID: 1, TTL: 64, Protocol: ProtoUDP,
+			Src: client, Dst: server, HeaderLen: uint8(20 + len(tt.opts))})
+		copy(b[20:], tt.opts)
+		ip.SetChecksum()
+		if _, err := ParseIPv4(b); !errors.Is(err, tt.want) {
+			t.Errorf("%s: err %v, want %v", tt.name, err, tt.want)
+		}
+		if _, err := ParseIPv4Quoted(b); err != nil {
+			t.Errorf("%s: quoted header refused: %v", tt.name, err)
+		}
+	}
+}

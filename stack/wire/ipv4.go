@@ -60,7 +60,10 @@ type IPv4Fields struct {
 // ParseIPv4 validates b as a received IPv4 packet (RFC 1122 §3.2.1.1-2)
 // and returns the view trimmed to the total length, so link-layer padding
 // is dropped. The errors are [ErrTruncated], [ErrBadVersion],
-// [ErrBadHeaderLen], [ErrBadLength] and [ErrBadChecksum].
+// [ErrBadHeaderLen], [ErrBadLength], [ErrBadChecksum], and [ErrBadOption]
+// for an option list whose lengths do not add up (RFC 791 §3.1: an
+// option other than EOL and NOP has a length of 2 or more that stays
+// within the header), which Linux also drops.
 func ParseIPv4(b []byte) (IPv4, error) {
 	ip, err := parseIPv4Header(b)
 	if err != nil {
@@ -76,7 +79,34 @@ func ParseIPv4(b []byte) (IPv4, error) {
 	if Fold(Checksum(b[:ip.HeaderLen()], 0)) != 0xffff {
 		return nil, ErrBadChecksum
 	}
+	if ip.HeaderLen() > IPv4MinHeaderLen && !validIPv4Options(ip.Options()) {
+		return nil, ErrBadOption
+	}
 	return ip[:total], nil
+}
+
+// validIPv4Options reports whether an option list is well formed
+// (RFC 791 §3.1): EOL ends it, NOP is one byte, and every other option
+// has a length byte of at least 2 that keeps it within the list.
+func validIPv4Options(b []byte) bool {
+	for i := 0; i < len(b); {
+		switch b[i] {
+		case 0: // EOL: the rest is padding
+			return true
+		case 1: // NOP
+			i++
+			continue
+		}
+		if i+1 >= len(b) {
+			return false
+		}
+		n := int(b[i+1])
+		if n < 2 || i+n > len(b) {
+			return false
+		}
+		i += n
+	}
+	return true
 }
 
 // ParseIPv4Quoted validates the IPv4 header quoted in an ICMP error

@@ -217,12 +217,22 @@ func TestMalformedFramesAreCounted(t *testing.T) {
 func FuzzDeliver(f *testing.F) {
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 10, 0, 0, 1, 8, 0, 0x45, 0, 0, 28, 0, 1, 0x20, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2})
 	f.Add([]byte{0x45, 0, 0, 20})
+	// A TCP segment and a UDP datagram to the open ports below.
+	f.Add([]byte{0x45, 0, 0, 40, 0, 1, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 0xc0, 0, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0})
+	f.Add([]byte{0x45, 0, 0, 30, 0, 1, 0x20, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 0xc0, 0, 0, 7, 0, 10, 0, 0, 'h', 'i'})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p := newPair(t, stack.LinkEthernet, 1500)
-		p.bnic.Deliver(stack.Packet{ID: 1, Data: data})
-		if len(data) > 14 {
-			p.bnic.Deliver(stack.Packet{ID: 2, Data: data[14:]})
+		// The bytes as an Ethernet frame and as a raw IP packet, to a
+		// host with open sockets, so that inputs reach TCP, UDP and
+		// fragment reassembly rather than only the "no socket" paths.
+		for _, typ := range []stack.LinkType{stack.LinkEthernet, stack.LinkRawIP} {
+			p := newPair(t, typ, 1500)
+			l, _ := p.b.Socket(stack.SockStream)
+			p.b.Bind(l, netip.AddrPortFrom(netip.Addr{}, 80))
+			p.b.Listen(l, 8)
+			u, _ := p.b.Socket(stack.SockDgram)
+			p.b.Bind(u, netip.AddrPortFrom(netip.Addr{}, 7))
+			p.bnic.Deliver(stack.Packet{ID: 1, Data: data})
+			p.clock.RunFor(time.Minute)
 		}
-		p.clock.RunFor(time.Minute)
 	})
 }

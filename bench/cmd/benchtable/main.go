@@ -184,6 +184,16 @@ var rows = []row{
 		ourCmd: fmt.Sprintf(perfCmd, "CaptureOverhead/mtu=65535"),
 	},
 	{
+		work:   "capture with pcapng only (no trace) vs off, bulk MTU 1500",
+		ours:   metric{"BenchmarkCaptureOverhead/mtu=1500", "pcapng-overhead-%"},
+		ourCmd: fmt.Sprintf(perfCmd, "CaptureOverhead/mtu=1500"),
+	},
+	{
+		work:   "capture with pcapng + JSON lines vs off, bulk MTU 1500",
+		ours:   metric{"BenchmarkCaptureOverhead/mtu=1500", "json-overhead-%"},
+		ourCmd: fmt.Sprintf(perfCmd, "CaptureOverhead/mtu=1500"),
+	},
+	{
 		work:   "allocations per segment, MTU 1500, capture on",
 		ours:   metric{"BenchmarkBulkSim/mtu=1500/capture=on", "allocs/seg"},
 		ourCmd: fmt.Sprintf(perfCmd, "BulkSim/mtu=1500/capture=on"),
@@ -264,7 +274,7 @@ func writeTable(w io.Writer, ours, peer Results) {
 				peerCell = "not measured"
 			}
 		}
-		if okO && okP && p != 0 && r.ours.unit != "overhead-%" {
+		if okO && okP && p != 0 && !strings.HasSuffix(r.ours.unit, "overhead-%") {
 			ratio = fmt.Sprintf("%.2f×", o/p)
 		}
 		cmd := "`" + r.ourCmd + "`"
@@ -312,7 +322,7 @@ func format(v float64, unit string) string {
 		return fmt.Sprintf("%.0f k pkts/s", v/1000)
 	case "B/endpoint":
 		return fmt.Sprintf("%.0f B", v)
-	case "overhead-%":
+	case "overhead-%", "pcapng-overhead-%", "json-overhead-%":
 		return fmt.Sprintf("+%.1f %%", v)
 	case "allocs/seg", "allocs/MB":
 		return fmt.Sprintf("%.3g %s", v, unit)

@@ -40,6 +40,7 @@ type Counters struct {
 		OutMsgs                       uint64
 		OutEchos, OutEchoReps         uint64
 		OutDestUnreachs, OutTimeExcds uint64
+		OutRateLimited                uint64 // errors not sent: over the rate limit
 	}
 	UDP struct {
 		InDatagrams, OutDatagrams uint64
@@ -79,7 +80,7 @@ func (s *Stack) Counters() []Counter {
 		{"icmp.InDestUnreachs", c.ICMP.InDestUnreachs}, {"icmp.InTimeExcds", c.ICMP.InTimeExcds},
 		{"icmp.OutMsgs", c.ICMP.OutMsgs}, {"icmp.OutEchos", c.ICMP.OutEchos},
 		{"icmp.OutEchoReps", c.ICMP.OutEchoReps}, {"icmp.OutDestUnreachs", c.ICMP.OutDestUnreachs},
-		{"icmp.OutTimeExcds", c.ICMP.OutTimeExcds},
+		{"icmp.OutTimeExcds", c.ICMP.OutTimeExcds}, {"icmp.OutRateLimited", c.ICMP.OutRateLimited},
 		{"udp.InDatagrams", c.UDP.InDatagrams}, {"udp.OutDatagrams", c.UDP.OutDatagrams},
 		{"udp.NoPorts", c.UDP.NoPorts}, {"udp.InErrors", c.UDP.InErrors}, {"udp.RcvbufErrors", c.UDP.RcvbufErrors},
 	}

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"syscall"
 
+	"stacklab/stack/ipv4"
 	"stacklab/stack/wire"
 )
 
@@ -103,9 +104,20 @@ func (s *Stack) icmpErrorInput(m wire.ICMPv4, errno syscall.Errno) {
 			e.err = errno
 			e.sock.notify()
 		}
+	case wire.ProtoTCP:
+		// Path MTU discovery (RFC 1191): "fragmentation needed" shrinks
+		// the connection's segments. Other ICMP errors are soft for TCP
+		// (RFC 1122 §4.2.3.9): its own timers decide, so they are only
+		// counted.
+		if errno == syscall.EMSGSIZE {
+			t := wire.TCP(p)
+			mtu := int(m.MTU())
+			if mtu == 0 {
+				mtu = 576 // a router from before RFC 1191: assume the minimum
+			}
+			s.tcp.PathMTU(netip.AddrPortFrom(inner.Src(), t.SrcPort()), netip.AddrPortFrom(inner.Dst(), t.DstPort()), mtu)
+		}
 	}
-	// TCP treats ICMP errors as soft (RFC 1122 §4.2.3.9): its own timers
-	// decide, so they are counted above and not passed on.
 }
 
 // icmpScratch returns a buffer for building an ICMP message, separate
@@ -124,23 +136,22 @@ func (s *Stack) sendUnreachable(orig wire.IPv4, code uint8, mtu uint16, why stri
 
 // sendICMPError sends an ICMP error about orig, quoting its header and as
 // much of its payload as fits in 576 bytes (RFC 1812 §4.3.2.3), but never
-// about an ICMP error, a broadcast, or a non-initial fragment
-// (RFC 1122 §3.2.2).
+// about an ICMP error, a broadcast or multicast (at the IP or the link
+// layer), a non-initial fragment, or a source that names no host
+// (RFC 1122 §3.2.2, RFC 1812 §4.3.2.7); and no more than the rate limit
+// allows.
 func (s *Stack) sendICMPError(orig wire.IPv4, typ, code uint8, mtu uint16, why string) {
-	if orig.FragmentOffset() != 0 || !orig.Src().IsValid() || orig.Src().IsUnspecified() {
+	n, _, ok := s.route(orig.Src())
+	if !ok || s.rxLinkBroadcast || !ipv4.MayAnswerWithError(orig, n.cfg.Addr) {
 		return
 	}
-	if orig.Dst().As4() == [4]byte{255, 255, 255, 255} {
-		return
+	// RFC 1812 §4.3.2.8: errors are rate-limited.
+	if s.icmpLimit == nil {
+		s.icmpLimit = ipv4.NewRateLimiter(0, 0)
 	}
-	if orig.Protocol() == wire.ProtoICMP {
-		if p := orig.Payload(); len(p) > 0 {
-			switch p[0] {
-			case wire.ICMPEcho, wire.ICMPEchoReply:
-			default:
-				return
-			}
-		}
+	if !s.icmpLimit.Allow(s.opts.Clock.Now()) {
+		s.counters.ICMP.OutRateLimited++
+		return
 	}
 	quote := len(orig)
 	if quote > 576-wire.IPv4MinHeaderLen-wire.ICMPv4HeaderLen {

@@ -79,7 +79,21 @@ func (s *Stack) ipInput(n *NIC, b []byte, pktID uint64) {
 		s.drop(&s.counters.IP.InHdrErrors, "ip.InHdrErrors", "ip", err.Error(), pktID)
 		return
 	}
+	if ipv4.IsMartianSource(ip.Src(), n.cfg.Addr) || s.isLocal(ip.Src()) {
+		// RFC 1122 §3.2.1.3: a broadcast, multicast, class E or loopback
+		// source names no host, and our own address coming back from the
+		// network is a loop or a spoof (Linux's "martian source");
+		// discard the datagram silently.
+		s.drop(&s.counters.IP.InAddrErrors, "ip.InAddrErrors", "ip", "martian source "+ip.Src().String(), pktID)
+		return
+	}
 	dst := ip.Dst()
+	if s.rxLinkBroadcast && s.isLocal(dst) {
+		// RFC 1122 §3.3.6: a datagram for a unicast address that came in
+		// a link-layer broadcast is discarded.
+		s.drop(&s.counters.IP.InAddrErrors, "ip.InAddrErrors", "ip", "unicast datagram in a link-layer broadcast", pktID)
+		return
+	}
 	if !s.acceptsDst(n, dst) {
 		if s.opts.Forwarding {
 			s.forward(n, ip, pktID)

@@ -84,7 +84,8 @@ func (n *NIC) Deliver(pkt Packet) {
 		s.drop(&s.counters.Link.InTruncated, "link.InTruncated", "eth", "frame shorter than an Ethernet header", pkt.ID)
 		return
 	}
-	if dst := eth.Dst(); dst != n.mac && dst != broadcastMAC && dst[0]&1 == 0 {
+	dst := eth.Dst()
+	if dst != n.mac && dst != broadcastMAC && dst[0]&1 == 0 {
 		s.drop(&s.counters.Link.InNotForUs, "link.InNotForUs", "eth", "frame for another MAC", pkt.ID)
 		return
 	}
@@ -95,7 +96,9 @@ func (n *NIC) Deliver(pkt Packet) {
 			// (RFC 1122 §2.3.2.1), so a busy peer is not re-probed.
 			n.confirmed(wire.IPv4(p).Src(), s.opts.Clock.Now())
 		}
+		s.rxLinkBroadcast = dst[0]&1 != 0 // broadcast or multicast
 		s.ipInput(n, eth.Payload(), pkt.ID)
+		s.rxLinkBroadcast = false
 	case wire.EtherTypeARP:
 		s.arpInput(n, eth.Payload(), pkt.ID)
 	default:

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"stacklab/stack/core"
+	"stacklab/stack/ipv4"
 	"stacklab/stack/tcp"
 )
 
@@ -105,6 +106,9 @@ type Stack struct {
 	counters Counters
 	out      []byte // scratch buffer for building outbound frames
 	packetID uint64
+
+	rxLinkBroadcast bool              // the frame being handled came as a link-layer broadcast
+	icmpLimit       *ipv4.RateLimiter // ICMP errors sent
 }
 
 // New returns a stack with no interfaces.

@@ -1,0 +1,77 @@
+package stack_test
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"testing"
+	"time"
+
+	"stacklab/sim"
+	"stacklab/stack"
+	"stacklab/stack/wire"
+)
+
+func rawStack(t *testing.T) (*sim.Clock, *stack.NIC, *[][]byte) {
+	clock := sim.NewClock(time.Unix(0, 0))
+	s := stack.New(stack.Options{Name: "h", Clock: clock, Rand: rand.New(rand.NewPCG(1, 2))})
+	var out [][]byte
+	nic, err := s.AddNIC(stack.NICConfig{Name: "tun0", Type: stack.LinkRawIP, Addr: netip.MustParsePrefix("10.0.0.2/24")},
+		stack.LinkFunc(func(p stack.Packet) { out = append(out, append([]byte(nil), p.Data...)) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A default route, so that no error is held back for want of one.
+	s.AddRoute(stack.Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("10.0.0.1"), NIC: nic})
+	return clock, nic, &out
+}
+
+func udpPkt(src, dst string, frag uint16, mf bool) []byte {
+	b := make([]byte, 20+8+4)
+	ip := wire.IPv4(b)
+	ip.Encode(&wire.IPv4Fields{TotalLen: uint16(len(b)), ID: 7, TTL: 64, Protocol: wire.ProtoUDP,
+		Src: netip.MustParseAddr(src), Dst: netip.MustParseAddr(dst), MF: mf, FragmentOffset: frag})
+	u := wire.UDP(b[20:])
+	u.Encode(&wire.UDPFields{SrcPort: 1000, DstPort: 9, Length: 12})
+	u.SetChecksum(ip.Src(), ip.Dst())
+	ip.SetChecksum()
+	return b
+}
+
+func protoPkt(src, dst string, proto uint8) []byte {
+	b := make([]byte, 28)
+	ip := wire.IPv4(b)
+	ip.Encode(&wire.IPv4Fields{TotalLen: 28, ID: 7, TTL: 64, Protocol: proto,
+		Src: netip.MustParseAddr(src), Dst: netip.MustParseAddr(dst)})
+	ip.SetChecksum()
+	return b
+}
+
+// TestNoICMPErrorsToNonHosts: no ICMP error answers a datagram from an
+// address that names no host, nor one sent to a broadcast address
+// (RFC 1122 §3.2.1.3, §3.2.2; RFC 1812 §4.3.2.7); such datagrams are
+// dropped and counted.
+func TestNoICMPErrorsToNonHosts(t *testing.T) {
+	cases := []struct {
+		name string
+		pkt  []byte
+	}{
+		{"udp closed port from broadcast src", udpPkt("255.255.255.255", "10.0.0.2", 0, false)},
+		{"udp closed port from multicast src", udpPkt("224.0.0.1", "10.0.0.2", 0, false)},
+		{"udp closed port from directed bcast src", udpPkt("10.0.0.255", "10.0.0.2", 0, false)},
+		{"udp closed port from loopback src", udpPkt("127.0.0.1", "10.0.0.2", 0, false)},
+		{"udp closed port from class E src", udpPkt("240.0.0.1", "10.0.0.2", 0, false)},
+		{"proto 99 to directed broadcast", protoPkt("10.0.0.1", "10.0.0.255", 99)},
+		{"proto 99 to limited broadcast", protoPkt("10.0.0.1", "255.255.255.255", 99)},
+		{"proto 99 from own address", protoPkt("10.0.0.2", "10.0.0.2", 99)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			clock, nic, out := rawStack(t)
+			nic.Deliver(stack.Packet{ID: 1, Data: c.pkt})
+			clock.RunFor(time.Second)
+			for _, o := range *out {
+				t.Errorf("sent ICMP %x to %v", o[20:22], wire.IPv4(o).Dst())
+			}
+		})
+	}
+}

@@ -1,0 +1,65 @@
+package tcp
+
+import (
+	"net/netip"
+
+	"stacklab/stack/core"
+)
+
+// minPathMSS is the smallest MSS path MTU discovery will go down to: a
+// 128-byte packet, enough for the header and options with payload to
+// spare. (RFC 1191 §3 lets the MTU fall to 68; Linux stops at 552.)
+const minPathMSS = 128 - 40
+
+// PathMTU tells the connection from local to remote that a router on the
+// path could not forward one of its segments without fragmenting it and
+// that the next hop takes at most mtu bytes (an ICMP "fragmentation
+// needed", RFC 1191 §4). The connection's MSS shrinks to fit and what is
+// in flight — all of it sent too big, and dropped — is resent at once in
+// smaller segments, without a congestion response: the loss was not
+// congestion (RFC 1191 §6.3, Linux's tcp_simple_retransmit).
+func (p *Proto) PathMTU(local, remote netip.AddrPort, mtu int) {
+	c := p.conns[core.Tuple{Local: local, Remote: remote}]
+	if c == nil || !c.state.synchronized() || c.dead {
+		return
+	}
+	mss := max(mtu-40, minPathMSS) // 20 bytes of IPv4, 20 of TCP
+	if mss >= c.mss {
+		return
+	}
+	why := "ICMP fragmentation needed → path MTU " + itoa(mtu) + ", resend"
+	if p.net.Tracing() {
+		p.net.Observe(&core.Event{Kind: core.EventNote, Proto: "tcp", Conn: c.tuple, FD: -1,
+			Name: "pmtu", Detail: "path MTU " + itoa(mtu) + ": MSS " + itoa(c.mss) + " → " + itoa(mss)})
+	}
+	c.mss = mss
+	c.cc.SetMSS(c.sendMSS())
+	if c.sndUna == c.sndMax {
+		return
+	}
+	c.inRecovery = false
+	c.dupAcks = 0
+	c.rttTiming = false // Karn: what follows is a retransmission
+	c.sackTimeout()
+	c.sndNxt = c.sndUna
+	c.retransEvent(why)
+	c.sendSegment(why, true)
+	c.armRTO()
+}
+
+func itoa(v int) string {
+	if v == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for n := max(v, -v); n > 0; n /= 10 {
+		i--
+		b[i] = byte('0' + n%10)
+	}
+	if v < 0 {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}

@@ -41,6 +41,7 @@ type Counters struct {
 		OutEchos, OutEchoReps         uint64
 		OutDestUnreachs, OutTimeExcds uint64
 		OutRateLimited                uint64 // errors not sent: over the rate limit
+		InIgnored                     uint64 // broadcast echo requests, unknown types
 	}
 	UDP struct {
 		InDatagrams, OutDatagrams uint64
@@ -77,7 +78,7 @@ func (s *Stack) Counters() []Counter {
 		{"ip.FragOKs", c.IP.FragOKs}, {"ip.FragFails", c.IP.FragFails}, {"ip.FragCreates", c.IP.FragCreates},
 		{"icmp.InMsgs", c.ICMP.InMsgs}, {"icmp.InErrors", c.ICMP.InErrors},
 		{"icmp.InEchos", c.ICMP.InEchos}, {"icmp.InEchoReps", c.ICMP.InEchoReps},
-		{"icmp.InDestUnreachs", c.ICMP.InDestUnreachs}, {"icmp.InTimeExcds", c.ICMP.InTimeExcds},
+		{"icmp.InDestUnreachs", c.ICMP.InDestUnreachs}, {"icmp.InTimeExcds", c.ICMP.InTimeExcds}, {"icmp.InIgnored", c.ICMP.InIgnored},
 		{"icmp.OutMsgs", c.ICMP.OutMsgs}, {"icmp.OutEchos", c.ICMP.OutEchos},
 		{"icmp.OutEchoReps", c.ICMP.OutEchoReps}, {"icmp.OutDestUnreachs", c.ICMP.OutDestUnreachs},
 		{"icmp.OutTimeExcds", c.ICMP.OutTimeExcds}, {"icmp.OutRateLimited", c.ICMP.OutRateLimited},

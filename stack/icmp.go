@@ -38,7 +38,10 @@ func (s *Stack) icmpInput(n *NIC, ip wire.IPv4, b []byte, pktID uint64) {
 	case wire.ICMPEcho:
 		s.counters.ICMP.InEchos++
 		if ip.Dst() != n.cfg.Addr.Addr() && !s.isLocal(ip.Dst()) {
-			return // no replies to broadcast pings (RFC 1122 §3.2.2.6 allows either)
+			// No replies to broadcast pings (RFC 1122 §3.2.2.6 allows
+			// either; Linux ignores them by default).
+			s.drop(&s.counters.ICMP.InIgnored, "icmp.InIgnored", "icmp", "echo request to a broadcast address: not answered", pktID)
+			return
 		}
 		s.counters.ICMP.OutMsgs++
 		s.counters.ICMP.OutEchoReps++
@@ -66,6 +69,8 @@ func (s *Stack) icmpInput(n *NIC, ip wire.IPv4, b []byte, pktID uint64) {
 	case wire.ICMPTimeExceeded:
 		s.counters.ICMP.InTimeExcds++
 		s.icmpErrorInput(m, syscall.EHOSTUNREACH)
+	default:
+		s.drop(&s.counters.ICMP.InIgnored, "icmp.InIgnored", "icmp", "ICMP type "+itoa(int(m.Type()))+" not handled", pktID)
 	}
 }
 
@@ -87,13 +92,12 @@ func syscallForUnreach(code uint8) syscall.Errno {
 // it quotes (RFC 1122 §3.2.2.1).
 func (s *Stack) icmpErrorInput(m wire.ICMPv4, errno syscall.Errno) {
 	inner, err := wire.ParseIPv4Quoted(m.Payload())
-	if err != nil {
+	if err != nil || len(inner.Payload()) < 8 {
+		// RFC 792: the error quotes the header and 8 bytes of payload.
+		s.counters.ICMP.InErrors++
 		return
 	}
 	p := inner.Payload()
-	if len(p) < 8 {
-		return
-	}
 	switch inner.Protocol() {
 	case wire.ProtoUDP:
 		u := wire.UDP(p)
@@ -109,13 +113,20 @@ func (s *Stack) icmpErrorInput(m wire.ICMPv4, errno syscall.Errno) {
 		// the connection's segments. Other ICMP errors are soft for TCP
 		// (RFC 1122 §4.2.3.9): its own timers decide, so they are only
 		// counted.
+		t := wire.TCP(p)
+		local, remote := netip.AddrPortFrom(inner.Src(), t.SrcPort()), netip.AddrPortFrom(inner.Dst(), t.DstPort())
+		switch errno {
+		case syscall.ECONNREFUSED, syscall.ENOPROTOOPT:
+			// Hard errors (RFC 1122 §4.2.3.9): they end a connection
+			// still being opened, as on Linux.
+			s.tcp.HardError(local, remote, errno)
+		}
 		if errno == syscall.EMSGSIZE {
-			t := wire.TCP(p)
 			mtu := int(m.MTU())
 			if mtu == 0 {
 				mtu = 576 // a router from before RFC 1191: assume the minimum
 			}
-			s.tcp.PathMTU(netip.AddrPortFrom(inner.Src(), t.SrcPort()), netip.AddrPortFrom(inner.Dst(), t.DstPort()), mtu)
+			s.tcp.PathMTU(local, remote, mtu)
 		}
 	}
 }

@@ -1,8 +1,10 @@
 package stack_test
 
 import (
+	"errors"
 	"math/rand/v2"
 	"net/netip"
+	"syscall"
 	"testing"
 	"time"
 
@@ -73,5 +75,38 @@ func TestNoICMPErrorsToNonHosts(t *testing.T) {
 				t.Errorf("sent ICMP %x to %v", o[20:22], wire.IPv4(o).Dst())
 			}
 		})
+	}
+}
+
+// TestICMPPortUnreachableFailsConnect: an ICMP port unreachable quoting
+// our SYN is a hard error (RFC 1122 §4.2.3.9): connect fails with
+// ECONNREFUSED at once instead of retrying until ETIMEDOUT.
+func TestICMPPortUnreachableFailsConnect(t *testing.T) {
+	clock, nic, out := rawStack(t)
+	s := nic.Stack()
+	fd, _ := s.Socket(stack.SockStream)
+	if err := s.SetNonblock(fd, true); err != nil {
+		t.Fatal(err)
+	}
+	s.Connect(fd, netip.MustParseAddrPort("10.0.0.1:80"))
+	if len(*out) != 1 {
+		t.Fatalf("sent %d packets, want the SYN", len(*out))
+	}
+	syn := wire.IPv4((*out)[0])
+	msg := make([]byte, 8+len(syn))
+	m := wire.ICMPv4(msg)
+	m.Encode(&wire.ICMPv4Fields{Type: wire.ICMPDestUnreachable, Code: wire.ICMPCodePortUnreachable})
+	copy(msg[8:], syn)
+	m.SetChecksum()
+	b := make([]byte, 20+len(msg))
+	ip := wire.IPv4(b)
+	ip.Encode(&wire.IPv4Fields{TotalLen: uint16(len(b)), ID: 9, TTL: 64, Protocol: wire.ProtoICMP,
+		Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2")})
+	copy(b[20:], msg)
+	ip.SetChecksum()
+	nic.Deliver(stack.Packet{ID: 2, Data: b})
+	clock.RunFor(10 * time.Millisecond)
+	if err := s.SockError(fd); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("SO_ERROR = %v, want ECONNREFUSED", err)
 	}
 }

@@ -207,7 +207,17 @@ func (s *Stack) forward(in *NIC, ip wire.IPv4, pktID uint64) {
 		s.sendICMPError(ip, wire.ICMPTimeExceeded, 0, 0, "ttl exceeded")
 		return
 	}
+	if d := ip.Dst(); d.IsLoopback() || d.IsMulticast() || d.As4()[0] == 0 || d.As4()[0] >= 240 {
+		// RFC 1812 §5.3.7: never forward to these.
+		s.drop(&s.counters.IP.InAddrErrors, "ip.InAddrErrors", "ip", "not forwarded: martian destination "+d.String(), pktID)
+		return
+	}
 	out, hop, ok := s.route(ip.Dst())
+	if ok && ipv4.IsBroadcast(ip.Dst(), out.cfg.Addr) {
+		// Directed broadcasts are not forwarded (RFC 2644).
+		s.drop(&s.counters.IP.InAddrErrors, "ip.InAddrErrors", "ip", "not forwarded: directed broadcast "+ip.Dst().String(), pktID)
+		return
+	}
 	if !ok {
 		s.drop(&s.counters.IP.OutNoRoutes, "ip.OutNoRoutes", "ip", "no route to "+ip.Dst().String(), pktID)
 		s.sendUnreachable(ip, wire.ICMPCodeNetUnreachable, 0, "no route")
@@ -250,7 +260,7 @@ func (s *Stack) forward(in *NIC, ip wire.IPv4, pktID uint64) {
 		s.forwardOut(out, hop, frag, id, why+", fragmented")
 	})
 	if err != nil {
-		s.counters.IP.FragFails++
+		s.drop(&s.counters.IP.FragFails, "ip.FragFails", "ip", "cannot fragment: "+err.Error(), pktID)
 		return
 	}
 	s.counters.IP.FragOKs++

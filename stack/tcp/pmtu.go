@@ -47,6 +47,22 @@ func (p *Proto) PathMTU(local, remote netip.AddrPort, mtu int) {
 	c.armRTO()
 }
 
+// HardError reports an ICMP error that RFC 1122 §4.2.3.9 calls hard
+// (port or protocol unreachable) for the connection from local to remote.
+// A connection still being opened fails with err, as on Linux; an
+// established one carries on, its own timers deciding.
+func (p *Proto) HardError(local, remote netip.AddrPort, err error) {
+	c := p.conns[core.Tuple{Local: local, Remote: remote}]
+	if c == nil || c.dead || (c.state != SynSent && c.state != SynReceived) {
+		return
+	}
+	if p.net.Tracing() {
+		p.net.Observe(&core.Event{Kind: core.EventNote, Proto: "tcp", Conn: c.tuple, FD: -1,
+			Name: "icmp", Detail: "hard ICMP error → " + err.Error()})
+	}
+	c.fail(err)
+}
+
 func itoa(v int) string {
 	if v == 0 {
 		return "0"

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"net/netip"
+	"syscall"
 	"time"
 
 	"stacklab/stack/arp"
@@ -126,8 +127,33 @@ func (n *NIC) arpTimer() {
 		s.arpRequest(n, dst, ip, why)
 	}, func(ip netip.Addr, p arp.Packet) {
 		s.drop(&s.counters.ARP.PendingDrops, "arp.PendingDrops", "arp", "no ARP reply from "+ip.String(), p.ID)
+		s.hostUnreachable(p.Data)
 	})
 	n.armARP(now)
+}
+
+// hostUnreachable tells the socket that sent ipPacket that its next hop
+// did not answer ARP (RFC 1122 §2.3.2.2): a connected UDP socket's next
+// call fails with EHOSTUNREACH, and so does a TCP connect in progress.
+// Packets this stack only forwarded are not its to report on.
+func (s *Stack) hostUnreachable(ipPacket []byte) {
+	ip, err := wire.ParseIPv4Quoted(ipPacket)
+	if err != nil || !s.isLocal(ip.Src()) || ip.FragmentOffset() != 0 || len(ip.Payload()) < 8 {
+		return
+	}
+	p := ip.Payload()
+	switch ip.Protocol() {
+	case wire.ProtoUDP:
+		u := wire.UDP(p)
+		local, remote := netip.AddrPortFrom(ip.Src(), u.SrcPort()), netip.AddrPortFrom(ip.Dst(), u.DstPort())
+		if e := s.udp.lookup(local); e != nil && e.remote == remote {
+			e.err = syscall.EHOSTUNREACH
+			e.sock.notify()
+		}
+	case wire.ProtoTCP:
+		t := wire.TCP(p)
+		s.tcp.HardError(netip.AddrPortFrom(ip.Src(), t.SrcPort()), netip.AddrPortFrom(ip.Dst(), t.DstPort()), syscall.EHOSTUNREACH)
+	}
 }
 
 // arpResolve queues an IP packet for nextHop and, the first time, asks

@@ -110,3 +110,27 @@ func TestICMPPortUnreachableFailsConnect(t *testing.T) {
 		t.Fatalf("SO_ERROR = %v, want ECONNREFUSED", err)
 	}
 }
+
+// TestARPFailureIsHostUnreachable: when the next hop never answers ARP,
+// the queued packets are dropped and their sockets learn EHOSTUNREACH
+// (RFC 1122 §2.3.2.2) instead of waiting for their own timeouts.
+func TestARPFailureIsHostUnreachable(t *testing.T) {
+	p := newPair(t, stack.LinkEthernet, 1500)
+	ghost := netip.MustParseAddrPort("10.0.0.99:80")
+	u, _ := p.a.Socket(stack.SockDgram)
+	must(t, p.a.SetNonblock(u, true))
+	must(t, p.a.Connect(u, ghost))
+	_, err := p.a.Send(u, []byte("anyone?"))
+	must(t, err)
+	c, _ := p.a.Socket(stack.SockStream)
+	must(t, p.a.SetNonblock(c, true))
+	p.a.Connect(c, ghost)
+	p.clock.RunFor(10 * time.Second)
+	buf := make([]byte, 16)
+	if _, err := p.a.Recv(u, buf); !errors.Is(err, syscall.EHOSTUNREACH) {
+		t.Errorf("udp recv after ARP failed: %v, want EHOSTUNREACH", err)
+	}
+	if err := p.a.SockError(c); !errors.Is(err, syscall.EHOSTUNREACH) {
+		t.Errorf("tcp connect after ARP failed: %v, want EHOSTUNREACH", err)
+	}
+}

@@ -67,14 +67,17 @@ func (n *NIC) lookup(ip netip.Addr) (wire.MAC, bool) {
 	return mac, ok
 }
 
-// confirmed records that a frame from ip arrived at now, which makes its
-// cache entry (if it has an address) reachable until now + ReachableTime.
-func (n *NIC) confirmed(ip netip.Addr, now time.Time) {
+// confirmed records that a frame from ip, sent from mac, arrived at now,
+// which makes its cache entry reachable until now + ReachableTime if the
+// entry holds that MAC.
+func (n *NIC) confirmed(ip netip.Addr, mac wire.MAC, now time.Time) {
 	if l := &n.arp.last; l.ok && l.ip == ip {
-		l.confirm, l.until = now, now.Add(n.arp.reachable)
+		if l.mac == mac {
+			l.confirm, l.until = now, now.Add(n.arp.reachable)
+		}
 		return
 	}
-	n.arp.cache.Confirm(ip, now)
+	n.arp.cache.ConfirmFrom(ip, mac, now)
 }
 
 // syncARP gives the table the confirmation it has not had yet; every use

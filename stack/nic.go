@@ -94,7 +94,7 @@ func (n *NIC) Deliver(pkt Packet) {
 		if p := eth.Payload(); len(p) >= wire.IPv4MinHeaderLen {
 			// Traffic from a neighbour confirms it is reachable
 			// (RFC 1122 §2.3.2.1), so a busy peer is not re-probed.
-			n.confirmed(wire.IPv4(p).Src(), s.opts.Clock.Now())
+			n.confirmed(wire.IPv4(p).Src(), eth.Src(), s.opts.Clock.Now())
 		}
 		s.rxLinkBroadcast = dst[0]&1 != 0 // broadcast or multicast
 		s.ipInput(n, eth.Payload(), pkt.ID)

@@ -200,6 +200,16 @@ func (c *Cache) Confirm(ip netip.Addr, now time.Time) {
 	e.probes = 0
 }
 
+// ConfirmFrom is [Cache.Confirm] for a frame that came from mac: it
+// confirms the entry only if that is the hardware address the table
+// holds, so a neighbour whose address changed is not kept reachable at
+// the old one.
+func (c *Cache) ConfirmFrom(ip netip.Addr, mac wire.MAC, now time.Time) {
+	if e := c.byIP[ip]; e != nil && e.mac == mac {
+		c.Confirm(ip, now)
+	}
+}
+
 // Update records that ip is at mac, as learnt from an ARP packet, and
 // marks it reachable. If packets were queued for ip, flush is called with
 // each of them, in the order they were queued, and the queue is emptied;

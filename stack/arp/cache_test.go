@@ -370,3 +370,20 @@ func TestQueueTotalBound(t *testing.T) {
 		t.Fatalf("total %d queued, want 200", c.qbytes)
 	}
 }
+
+func TestConfirmFromChecksTheMAC(t *testing.T) {
+	c := New(Config{})
+	now := time.Unix(0, 0)
+	ip := netip.MustParseAddr("10.0.0.2")
+	old, other := wire.MAC{2, 0, 0, 0, 0, 2}, wire.MAC{2, 0, 0, 0, 0, 9}
+	c.Update(ip, old, now, nil)
+	later := now.Add(29 * time.Second)
+	c.ConfirmFrom(ip, other, later) // a frame from another MAC
+	if st := c.State(ip, now.Add(31*time.Second)); st != StateStale {
+		t.Errorf("after a frame from another MAC the entry is %v, want stale", st)
+	}
+	c.ConfirmFrom(ip, old, now.Add(31*time.Second))
+	if st := c.State(ip, now.Add(40*time.Second)); st != StateReachable {
+		t.Errorf("after a frame from its MAC the entry is %v, want reachable", st)
+	}
+}

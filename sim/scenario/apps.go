@@ -137,17 +137,10 @@ func (t *task) resumeInternal() bool {
 				t.emit(p.fd, "tcp", "send", fmt.Sprintf("send(%d, %d) → %d", p.fd, len(p.data), len(p.data)))
 				p.data, p.off = p.data[:0], 0
 			}
-			n, err := s.Recv(p.fd, t.r.buf)
-			if errnoOf(err) == syscall.EAGAIN {
+			n, blocked, err := t.recvAny(s, p.fd)
+			if blocked {
 				return t.block(fmt.Sprintf("recv(%d, any)", p.fd))
 			}
-			res := strconv.Itoa(n)
-			if err != nil {
-				res = resultName(err)
-			} else if n > 0 {
-				res += " " + quoteShort(t.r.buf[:n])
-			}
-			t.emit(p.fd, "tcp", "recv", fmt.Sprintf("recv(%d, any) → %s", p.fd, res))
 			if err != nil || n == 0 {
 				return true
 			}
@@ -169,17 +162,10 @@ func (t *task) resumeInternal() bool {
 			}
 			i := bytes.Index(p.got, []byte("\r\n\r\n"))
 			if i < 0 {
-				n, err := s.Recv(p.fd, t.r.buf)
-				if errnoOf(err) == syscall.EAGAIN {
+				n, blocked, err := t.recvAny(s, p.fd)
+				if blocked {
 					return t.block(fmt.Sprintf("recv(%d, any)", p.fd))
 				}
-				res := strconv.Itoa(n)
-				if err != nil {
-					res = resultName(err)
-				} else if n > 0 {
-					res += " " + quoteShort(t.r.buf[:n])
-				}
-				t.emit(p.fd, "tcp", "recv", fmt.Sprintf("recv(%d, any) → %s", p.fd, res))
 				if err != nil || n == 0 {
 					return true
 				}
@@ -248,17 +234,10 @@ func (t *task) resumeInternal() bool {
 					return true
 				}
 			}
-			n, err := s.Recv(p.fd, t.r.buf)
-			if errnoOf(err) == syscall.EAGAIN {
+			n, blocked, err := t.recvAny(s, p.fd)
+			if blocked {
 				return t.block(fmt.Sprintf("recv(%d, any)", p.fd))
 			}
-			res := strconv.Itoa(n)
-			if err != nil {
-				res = resultName(err)
-			} else if n > 0 {
-				res += " " + quoteShort(t.r.buf[:n])
-			}
-			t.emit(p.fd, "tcp", "recv", fmt.Sprintf("recv(%d, any) → %s", p.fd, res))
 			if err != nil {
 				return t.ok(st, err)
 			}
@@ -280,3 +259,21 @@ func sentResult(n int, err error) string {
 }
 
 var _ = time.Second
+
+// recvAny reads whatever fd holds into t.r.buf and traces the call as
+// "recv(fd, any) → result". blocked means nothing was there yet: the
+// caller waits for readiness.
+func (t *task) recvAny(s *stack.Stack, fd int) (n int, blocked bool, err error) {
+	n, err = s.Recv(fd, t.r.buf)
+	if errnoOf(err) == syscall.EAGAIN {
+		return 0, true, err
+	}
+	res := strconv.Itoa(n)
+	if err != nil {
+		res = resultName(err)
+	} else if n > 0 {
+		res += " " + quoteShort(t.r.buf[:n])
+	}
+	t.emit(fd, "tcp", "recv", fmt.Sprintf("recv(%d, any) → %s", fd, res))
+	return n, false, err
+}

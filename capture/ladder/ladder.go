@@ -390,6 +390,10 @@ func (l *Ladder) SVG(w io.Writer) error {
 			fmt.Fprintf(&b, `<text x="%d" y="%d" fill="%s"%s>%s</text>`+"\n", x1+6, y1+4, color, halo, xmlEscape(label))
 			continue
 		}
+		if m.Received && !m.Lost {
+			// The arrival time, at the right edge, as the text ladder has it.
+			fmt.Fprintf(&b, `<text x="%d" y="%d" fill="#555" text-anchor="end">%s</text>`+"\n", width-4, y2+4, seconds(m.Recv))
+		}
 		if m.Lost {
 			// Stop halfway and draw a cross.
 			mx, my := (x1+x2)/2, (y1+y2)/2

@@ -1,5 +1,3 @@
-// Package seqnum is TCP sequence-number arithmetic modulo 2³²
-// (RFC 9293 §3.4): comparisons that stay correct across wraparound.
 package seqnum
 
 // Value is a TCP sequence number.

@@ -3,6 +3,7 @@ package stack
 import (
 	"io"
 	"net/netip"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -365,7 +366,7 @@ func (s *Stack) sendTo(sk *socket, b []byte, addr netip.AddrPort, call string) (
 		if src.IsUnspecified() {
 			src = netip.Addr{}
 		}
-		why := call + "(" + itoa(sk.fd) + ") → echo request seq " + itoa(int(seq))
+		why := call + "(" + strconv.Itoa(sk.fd) + ") → echo request seq " + strconv.Itoa(int(seq))
 		if err := s.ipSend(src, addr.Addr(), wire.ProtoICMP, m, false, why); err != nil {
 			return 0, err
 		}
@@ -373,7 +374,7 @@ func (s *Stack) sendTo(sk *socket, b []byte, addr netip.AddrPort, call string) (
 	}
 	why := ""
 	if s.opts.Tap != nil {
-		why = call + "(" + itoa(sk.fd) + ", " + itoa(len(b)) + " B)"
+		why = call + "(" + strconv.Itoa(sk.fd) + ", " + strconv.Itoa(len(b)) + " B)"
 	}
 	if err := s.udpSend(sk.udp, addr, b, why); err != nil {
 		return 0, err

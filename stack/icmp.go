@@ -2,6 +2,7 @@ package stack
 
 import (
 	"net/netip"
+	"strconv"
 	"syscall"
 
 	"stacklab/stack/ipv4"
@@ -70,7 +71,7 @@ func (s *Stack) icmpInput(n *NIC, ip wire.IPv4, b []byte, pktID uint64) {
 		s.counters.ICMP.InTimeExcds++
 		s.icmpErrorInput(m, syscall.EHOSTUNREACH)
 	default:
-		s.drop(&s.counters.ICMP.InIgnored, "icmp.InIgnored", "icmp", "ICMP type "+itoa(int(m.Type()))+" not handled", pktID)
+		s.drop(&s.counters.ICMP.InIgnored, "icmp.InIgnored", "icmp", "ICMP type "+strconv.Itoa(int(m.Type()))+" not handled", pktID)
 	}
 }
 

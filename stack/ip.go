@@ -3,6 +3,7 @@ package stack
 import (
 	"net/netip"
 	"slices"
+	"strconv"
 	"syscall"
 
 	"stacklab/stack/ipv4"
@@ -239,7 +240,7 @@ func (s *Stack) forward(in *NIC, ip wire.IPv4, pktID uint64) {
 	oldTTL := fwd.DecTTL() + 1
 	why := ""
 	if s.opts.Tap != nil {
-		why = s.name + ": ttl " + itoa(int(oldTTL)) + " → " + itoa(int(oldTTL-1)) + " via " + out.cfg.Name
+		why = s.name + ": ttl " + strconv.Itoa(int(oldTTL)) + " → " + strconv.Itoa(int(oldTTL-1)) + " via " + out.cfg.Name
 	}
 	if len(fwd) <= out.cfg.MTU {
 		// A forwarded packet keeps its id: every copy along the path shares it.
@@ -280,26 +281,4 @@ func (s *Stack) forwardOut(out *NIC, hop netip.Addr, ip wire.IPv4, id uint64, wh
 		wire.Ethernet(frame).Encode(&wire.EthernetFields{Dst: mac, Src: out.mac, Type: wire.EtherTypeIPv4})
 	}
 	out.transmit(frame, id, why)
-}
-
-func itoa(v int) string {
-	if v == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	neg := v < 0
-	if neg {
-		v = -v
-	}
-	for v > 0 {
-		i--
-		b[i] = byte('0' + v%10)
-		v /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
 }

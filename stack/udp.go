@@ -2,6 +2,7 @@ package stack
 
 import (
 	"net/netip"
+	"strconv"
 	"syscall"
 
 	"stacklab/stack/wire"
@@ -151,9 +152,9 @@ func (s *Stack) udpInput(n *NIC, ip wire.IPv4, b []byte, pktID uint64) {
 		e = nil
 	}
 	if e == nil {
-		s.drop(&s.counters.UDP.NoPorts, "udp.NoPorts", "udp", "no socket on port "+itoa(int(u.DstPort())), pktID)
+		s.drop(&s.counters.UDP.NoPorts, "udp.NoPorts", "udp", "no socket on port "+strconv.Itoa(int(u.DstPort())), pktID)
 		if s.isLocal(ip.Dst()) {
-			s.sendUnreachable(ip, wire.ICMPCodePortUnreachable, 0, "udp: port "+itoa(int(u.DstPort()))+" unreachable")
+			s.sendUnreachable(ip, wire.ICMPCodePortUnreachable, 0, "udp: port "+strconv.Itoa(int(u.DstPort()))+" unreachable")
 		}
 		return
 	}

@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"net/netip"
+	"strconv"
 
 	"stacklab/stack/core"
 )
@@ -27,10 +28,10 @@ func (p *Proto) PathMTU(local, remote netip.AddrPort, mtu int) {
 	if mss >= c.mss {
 		return
 	}
-	why := "ICMP fragmentation needed → path MTU " + itoa(mtu) + ", resend"
+	why := "ICMP fragmentation needed → path MTU " + strconv.Itoa(mtu) + ", resend"
 	if p.net.Tracing() {
 		p.net.Observe(&core.Event{Kind: core.EventNote, Proto: "tcp", Conn: c.tuple, FD: -1,
-			Name: "pmtu", Detail: "path MTU " + itoa(mtu) + ": MSS " + itoa(c.mss) + " → " + itoa(mss)})
+			Name: "pmtu", Detail: "path MTU " + strconv.Itoa(mtu) + ": MSS " + strconv.Itoa(c.mss) + " → " + strconv.Itoa(mss)})
 	}
 	c.mss = mss
 	c.cc.SetMSS(c.sendMSS())
@@ -61,21 +62,4 @@ func (p *Proto) HardError(local, remote netip.AddrPort, err error) {
 			Name: "icmp", Detail: "hard ICMP error → " + err.Error()})
 	}
 	c.fail(err)
-}
-
-func itoa(v int) string {
-	if v == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for n := max(v, -v); n > 0; n /= 10 {
-		i--
-		b[i] = byte('0' + n%10)
-	}
-	if v < 0 {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
 }

@@ -22,6 +22,7 @@ type nicARP struct {
 	// same address; reachable is the cache's ReachableTime.
 	last      lastNeighbour
 	reachable time.Duration
+	frame     [wire.EthernetHeaderLen + wire.ARPLen]byte // an ARP frame being built
 }
 
 // lastNeighbour remembers one reachable cache entry so that a packet to
@@ -184,7 +185,9 @@ func (s *Stack) arpRequest(n *NIC, dst wire.MAC, target netip.Addr, why string) 
 }
 
 func (s *Stack) arpSend(n *NIC, op uint16, ethDst, targetMAC wire.MAC, targetIP netip.Addr, why string) {
-	frame := s.out[:wire.EthernetHeaderLen+wire.ARPLen]
+	// ARP frames have a buffer of their own: a request may go out while
+	// s.out holds a datagram being fragmented.
+	frame := n.arp.frame[:]
 	eth := wire.Ethernet(frame)
 	eth.Encode(&wire.EthernetFields{Dst: ethDst, Src: n.mac, Type: wire.EtherTypeARP})
 	wire.ARP(frame[wire.EthernetHeaderLen:]).Encode(&wire.ARPFields{
@@ -227,11 +230,7 @@ func (s *Stack) arpInput(n *NIC, b []byte, pktID uint64) {
 		frame := s.out[:hdr+len(p.Data)]
 		copy(frame[hdr:], p.Data)
 		wire.Ethernet(frame).Encode(&wire.EthernetFields{Dst: senderMAC, Src: n.mac, Type: wire.EtherTypeIPv4})
-		id := p.ID
-		if id == 0 {
-			id = s.nextID()
-		}
-		n.transmit(frame, id, p.Note)
+		n.transmit(frame, n.idOr(p.ID), p.Note)
 	}
 	n.armARP(now)
 }

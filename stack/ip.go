@@ -143,17 +143,14 @@ func (s *Stack) ipSend(src, dst netip.Addr, proto uint8, payload []byte, df bool
 	s.counters.IP.OutRequests++
 	hdr := n.linkHeaderLen()
 	total := wire.IPv4MinHeaderLen + len(payload)
-	if total > n.cfg.MTU {
-		if df {
-			s.counters.IP.FragFails++
-			return syscall.EMSGSIZE
-		}
-		return s.fragmentAndSend(n, hop, src, dst, proto, payload, why)
+	if total > n.cfg.MTU && df {
+		s.counters.IP.FragFails++
+		return syscall.EMSGSIZE
 	}
 	frame := s.out[:hdr+total]
 	s.ipID++
 	ip := wire.IPv4(frame[hdr:])
-	fields := wire.IPv4Fields{
+	ip.Encode(&wire.IPv4Fields{
 		TotalLen: uint16(total),
 		ID:       s.ipID,
 		TTL:      s.opts.TTL,
@@ -161,40 +158,40 @@ func (s *Stack) ipSend(src, dst netip.Addr, proto uint8, payload []byte, df bool
 		Src:      src,
 		Dst:      dst,
 		DF:       df,
-	}
-	ip.Encode(&fields)
+	})
 	copy(frame[hdr+wire.IPv4MinHeaderLen:], payload)
 	ip.SetChecksum()
-	n.sendIPFrame(frame, hdr, hop, why)
-	return nil
+	if total <= n.cfg.MTU {
+		n.sendIPFrame(frame, hdr, hop, 0, why)
+		return nil
+	}
+	return s.fragment(n, hop, ip, 0, why)
 }
 
-// fragmentAndSend splits a datagram that does not fit the MTU into
-// fragments (RFC 791 §3.2, "Fragmentation"): each carries a multiple of 8
-// bytes of payload except the last.
-func (s *Stack) fragmentAndSend(n *NIC, hop, src, dst netip.Addr, proto uint8, payload []byte, why string) error {
+// fragment sends ip, too big for n's MTU, in fragments (RFC 791 §3.2,
+// "Fragmentation"), built by package ipv4 in s.fragBuf after room for the
+// link header. id is the packet id of the first fragment: a forwarded
+// packet's (its later fragments are numbered as they are cut), or 0 for
+// a datagram of this host's own (every fragment numbered as it leaves).
+func (s *Stack) fragment(n *NIC, hop netip.Addr, ip wire.IPv4, id uint64, why string) error {
 	hdr := n.linkHeaderLen()
-	per := (n.cfg.MTU - wire.IPv4MinHeaderLen) &^ 7
-	s.ipID++
-	for off := 0; off < len(payload); off += per {
-		end := min(off+per, len(payload))
-		total := wire.IPv4MinHeaderLen + end - off
-		frame := s.out[:hdr+total]
-		ip := wire.IPv4(frame[hdr:])
-		ip.Encode(&wire.IPv4Fields{
-			TotalLen:       uint16(total),
-			ID:             s.ipID,
-			TTL:            s.opts.TTL,
-			Protocol:       proto,
-			Src:            src,
-			Dst:            dst,
-			MF:             end < len(payload),
-			FragmentOffset: uint16(off),
-		})
-		copy(frame[hdr+wire.IPv4MinHeaderLen:], payload[off:end])
-		ip.SetChecksum()
+	if cap(s.fragBuf) < hdr+n.cfg.MTU {
+		s.fragBuf = make([]byte, hdr+n.cfg.MTU)
+	}
+	buf := s.fragBuf[:hdr+n.cfg.MTU]
+	forwarded, first := id != 0, true
+	err := ipv4.Fragment(ip, n.cfg.MTU, buf[hdr:], func(frag wire.IPv4) {
 		s.counters.IP.FragCreates++
-		n.sendIPFrame(frame, hdr, hop, why)
+		if !first && forwarded {
+			// A router's fragments are new packets, numbered as cut.
+			id = s.nextID()
+		}
+		first = false
+		n.sendIPFrame(buf[:hdr+len(frag)], hdr, hop, id, why)
+	})
+	if err != nil {
+		s.counters.IP.FragFails++
+		return err
 	}
 	s.counters.IP.FragOKs++
 	return nil
@@ -244,41 +241,13 @@ func (s *Stack) forward(in *NIC, ip wire.IPv4, pktID uint64) {
 	}
 	if len(fwd) <= out.cfg.MTU {
 		// A forwarded packet keeps its id: every copy along the path shares it.
-		s.forwardOut(out, hop, fwd, pktID, why)
+		hdr := out.linkHeaderLen()
+		frame := s.out[:hdr+len(fwd)]
+		copy(frame[hdr:], fwd)
+		out.sendIPFrame(frame, hdr, hop, pktID, why)
 		return
 	}
-	if cap(s.fragBuf) < out.cfg.MTU {
-		s.fragBuf = make([]byte, out.cfg.MTU)
+	if err := s.fragment(out, hop, fwd, pktID, why+", fragmented"); err != nil && s.opts.Observer != nil {
+		s.observe(&Event{Kind: EventDrop, Proto: "ip", Name: "ip.FragFails", Detail: "cannot fragment: " + err.Error(), PacketID: pktID})
 	}
-	first := true
-	err := ipv4.Fragment(fwd, out.cfg.MTU, s.fragBuf, func(frag wire.IPv4) {
-		s.counters.IP.FragCreates++
-		id := pktID
-		if !first {
-			id = s.nextID()
-		}
-		first = false
-		s.forwardOut(out, hop, frag, id, why+", fragmented")
-	})
-	if err != nil {
-		s.drop(&s.counters.IP.FragFails, "ip.FragFails", "ip", "cannot fragment: "+err.Error(), pktID)
-		return
-	}
-	s.counters.IP.FragOKs++
-}
-
-// forwardOut sends a forwarded IP packet out of out toward hop.
-func (s *Stack) forwardOut(out *NIC, hop netip.Addr, ip wire.IPv4, id uint64, why string) {
-	hdr := out.linkHeaderLen()
-	frame := s.out[:hdr+len(ip)]
-	copy(frame[hdr:], ip)
-	if out.cfg.Type == LinkEthernet {
-		mac, ok := out.lookup(hop)
-		if !ok {
-			s.arpResolve(out, hop, frame[hdr:], id, why)
-			return
-		}
-		wire.Ethernet(frame).Encode(&wire.EthernetFields{Dst: mac, Src: out.mac, Type: wire.EtherTypeIPv4})
-	}
-	out.transmit(frame, id, why)
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 
+	"stacklab/stack/ipv4"
 	"stacklab/stack/wire"
 )
 
@@ -41,7 +42,7 @@ func (s *Stack) AddNIC(cfg NICConfig, link Link) (*NIC, error) {
 		copy(n.mac[:], cfg.MAC)
 	}
 	n.cfg = cfg
-	n.bcast = broadcastAddr(cfg.Addr)
+	n.bcast = ipv4.DirectedBroadcast(cfg.Addr)
 	if cfg.Type == LinkEthernet {
 		n.initARP()
 	}
@@ -119,10 +120,13 @@ func (n *NIC) transmit(frame []byte, id uint64, why string) {
 
 // sendIPFrame sends the IPv4 packet in frame[hdr:] toward nextHop. On an
 // Ethernet NIC, frame[:hdr] is room for the Ethernet header (hdr is 14);
-// on a raw IP NIC hdr is 0.
-func (n *NIC) sendIPFrame(frame []byte, hdr int, nextHop netip.Addr, why string) {
+// on a raw IP NIC hdr is 0. id is the packet's id: a forwarded packet
+// keeps the one it came with, so every copy along its path shares it;
+// 0 means a new one, given when the packet leaves (after any ARP
+// exchange, so that ids follow the order on the wire).
+func (n *NIC) sendIPFrame(frame []byte, hdr int, nextHop netip.Addr, id uint64, why string) {
 	if n.cfg.Type == LinkRawIP {
-		n.transmit(frame[hdr:], n.stack.nextID(), why)
+		n.transmit(frame[hdr:], n.idOr(id), why)
 		return
 	}
 	var dst wire.MAC
@@ -132,30 +136,22 @@ func (n *NIC) sendIPFrame(frame []byte, hdr int, nextHop netip.Addr, why string)
 	default:
 		mac, ok := n.lookup(nextHop)
 		if !ok {
-			// The packet gets its id when it leaves, after the ARP
-			// exchange, so ids follow the order on the wire.
-			n.stack.arpResolve(n, nextHop, frame[hdr:], 0, why)
+			n.stack.arpResolve(n, nextHop, frame[hdr:], id, why)
 			return
 		}
 		dst = mac
 	}
 	eth := wire.Ethernet(frame[hdr-wire.EthernetHeaderLen:])
 	eth.Encode(&wire.EthernetFields{Dst: dst, Src: n.mac, Type: wire.EtherTypeIPv4})
-	n.transmit(frame[hdr-wire.EthernetHeaderLen:], n.stack.nextID(), why)
+	n.transmit(frame[hdr-wire.EthernetHeaderLen:], n.idOr(id), why)
 }
 
-// broadcastAddr returns the directed broadcast address of p.
-func broadcastAddr(p netip.Prefix) netip.Addr {
-	a := p.Addr().As4()
-	bits := p.Bits()
-	for i := 0; i < 4; i++ {
-		for b := 0; b < 8; b++ {
-			if i*8+b >= bits {
-				a[i] |= 0x80 >> b
-			}
-		}
+// idOr returns id, or a new packet id if id is 0.
+func (n *NIC) idOr(id uint64) uint64 {
+	if id == 0 {
+		return n.stack.nextID()
 	}
-	return netip.AddrFrom4(a)
+	return id
 }
 
 // linkHeaderLen is the room a frame on n needs before the IP header.

@@ -18,13 +18,19 @@ func IsBroadcast(a netip.Addr, subnet netip.Prefix) bool {
 	if a == limitedBroadcast {
 		return true
 	}
-	if !subnet.IsValid() || subnet.Bits() >= 31 || !subnet.Contains(a) {
+	if !subnet.Contains(a) {
 		return false
 	}
-	return a == directedBroadcast(subnet)
+	return a == DirectedBroadcast(subnet)
 }
 
-func directedBroadcast(p netip.Prefix) netip.Addr {
+// DirectedBroadcast returns the directed broadcast address of subnet: its
+// address with every host bit set (RFC 919, RFC 922). A /31 or /32 has
+// none (RFC 3021); the result is then the zero Addr.
+func DirectedBroadcast(p netip.Prefix) netip.Addr {
+	if !p.IsValid() || !p.Addr().Is4() || p.Bits() >= 31 {
+		return netip.Addr{}
+	}
 	a := p.Addr().As4()
 	v := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
 	v |= ^uint32(0) >> p.Bits()

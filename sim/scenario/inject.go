@@ -63,27 +63,7 @@ func (r *runner) inject(ev *TimedEvent) {
 			ack = back.isn + *p.Ack
 		}
 	}
-	var flags wire.TCPFlags
-	for _, c := range p.Flags {
-		switch c {
-		case 'F':
-			flags |= wire.TCPFlagFIN
-		case 'S':
-			flags |= wire.TCPFlagSYN
-		case 'R':
-			flags |= wire.TCPFlagRST
-		case 'P':
-			flags |= wire.TCPFlagPSH
-		case '.':
-			flags |= wire.TCPFlagACK
-		case 'U':
-			flags |= wire.TCPFlagURG
-		case 'E':
-			flags |= wire.TCPFlagECE
-		case 'W':
-			flags |= wire.TCPFlagCWR
-		}
-	}
+	flags := wire.TCPFlags(parseTCPFlags(p.Flags))
 	win := 65535
 	if p.Win != nil {
 		win = *p.Win

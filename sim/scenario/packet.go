@@ -232,14 +232,18 @@ func (sum *pktSummary) sackString() string {
 	return b.String()
 }
 
+// tcpFlagLetters names each TCP flag bit by its tcpdump letter, in the
+// order tcpdump prints them: F S R P U E W, then "." for ACK.
+var tcpFlagLetters = [...]struct {
+	bit byte
+	c   byte
+}{{0x01, 'F'}, {0x02, 'S'}, {0x04, 'R'}, {0x08, 'P'}, {0x20, 'U'}, {0x40, 'E'}, {0x80, 'W'}, {0x10, '.'}}
+
 // tcpFlags writes flags as tcpdump does: F S R P U E W, then "." for ACK.
 func tcpFlags(f byte) string {
 	var b [9]byte
 	n := 0
-	for _, x := range []struct {
-		bit byte
-		c   byte
-	}{{0x01, 'F'}, {0x02, 'S'}, {0x04, 'R'}, {0x08, 'P'}, {0x20, 'U'}, {0x40, 'E'}, {0x80, 'W'}, {0x10, '.'}} {
+	for _, x := range tcpFlagLetters {
 		if f&x.bit != 0 {
 			b[n] = x.c
 			n++
@@ -249,6 +253,20 @@ func tcpFlags(f byte) string {
 		return "none"
 	}
 	return string(b[:n])
+}
+
+// parseTCPFlags reads flags written as tcpdump letters ("S.", "P.");
+// letters it does not know are ignored.
+func parseTCPFlags(s string) byte {
+	var f byte
+	for _, c := range s {
+		for _, x := range tcpFlagLetters {
+			if rune(x.c) == c {
+				f |= x.bit
+			}
+		}
+	}
+	return f
 }
 
 // String prints the summary in the terse style patterns are written in,

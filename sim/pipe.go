@@ -557,8 +557,9 @@ func (p *Pipe) get(n int) []byte {
 	return slab[:n:size]
 }
 
+// put returns b to its free list. b is not cleared: get's callers
+// overwrite every byte they hand out.
 func (p *Pipe) put(b []byte) {
-	clear(b)
 	c := sizeClass(cap(b))
 	if cap(b) < classCap[c] && c > 0 {
 		c-- // a buffer serves the largest class it fully covers

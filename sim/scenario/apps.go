@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"stacklab/stack"
 )
@@ -257,8 +256,6 @@ func sentResult(n int, err error) string {
 	}
 	return strconv.Itoa(n)
 }
-
-var _ = time.Second
 
 // recvAny reads whatever fd holds into t.r.buf and traces the call as
 // "recv(fd, any) → result". blocked means nothing was there yet: the

@@ -22,29 +22,23 @@ func TestFirewallKeepalive(t *testing.T) {
 			n, cl, sv, l := pair(t, NetworkOptions{Seed: 1}, Symmetric(Impairments{Delay: 5 * time.Millisecond}))
 			fw := NewFirewall(n.Clock(), FirewallConfig{TCPIdle: time.Minute})
 			l.SetMiddlebox(fw)
-			must := func(err error) {
-				t.Helper()
-				if err != nil {
-					t.Fatal(err)
-				}
-			}
 			lfd, _ := sv.Socket(stack.SockStream)
-			must(sv.SetNonblock(lfd, true))
-			must(sv.Bind(lfd, netip.MustParseAddrPort("10.0.0.2:80")))
-			must(sv.Listen(lfd, 4))
+			mustOK(t, sv.SetNonblock(lfd, true))
+			mustOK(t, sv.Bind(lfd, netip.MustParseAddrPort("10.0.0.2:80")))
+			mustOK(t, sv.Listen(lfd, 4))
 			cfd, _ := cl.Socket(stack.SockStream)
-			must(cl.SetNonblock(cfd, true))
+			mustOK(t, cl.SetNonblock(cfd, true))
 			if keepalive {
-				must(cl.SetSockopt(cfd, stack.SoKeepAlive, 1))
-				must(cl.SetSockopt(cfd, stack.TCPKeepIdle, 30))
-				must(cl.SetSockopt(cfd, stack.TCPKeepIntvl, 10))
-				must(cl.SetSockopt(cfd, stack.TCPKeepCnt, 3))
+				mustOK(t, cl.SetSockopt(cfd, stack.SoKeepAlive, 1))
+				mustOK(t, cl.SetSockopt(cfd, stack.TCPKeepIdle, 30))
+				mustOK(t, cl.SetSockopt(cfd, stack.TCPKeepIntvl, 10))
+				mustOK(t, cl.SetSockopt(cfd, stack.TCPKeepCnt, 3))
 			}
 			cl.Connect(cfd, netip.MustParseAddrPort("10.0.0.2:80"))
 			n.RunFor(time.Second)
 			sfd, _, err := sv.Accept(lfd)
-			must(err)
-			must(sv.SetNonblock(sfd, true))
+			mustOK(t, err)
+			mustOK(t, sv.SetNonblock(sfd, true))
 
 			n.RunFor(5 * time.Minute)
 			if _, err := cl.Send(cfd, []byte("still there?")); err != nil {

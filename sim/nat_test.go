@@ -230,45 +230,63 @@ func checksumsValid(b []byte) bool {
 	return false
 }
 
+// natNet builds client (192.168.1.10) — r1 — server (10.0.0.2) with
+// 1 ms links, the client's default route via r1 and a NAT configured by
+// cfg on r1's link to the server.
+func natNet(t *testing.T, cfg NATConfig) (n *Network, cl, sv *stack.Stack, nat *NAT) {
+	t.Helper()
+	n = NewNetwork(NetworkOptions{Seed: 1})
+	cl = n.AddHost("client", stack.Options{})
+	r := n.AddRouter("r1", stack.Options{})
+	sv = n.AddHost("server", stack.Options{})
+	imp := Symmetric(Impairments{Delay: time.Millisecond})
+	l1, err := n.Connect(cl, nicCfg("192.168.1.10/24"), r, nicCfg("192.168.1.1/24"), imp)
+	skipUnimplemented(t, err)
+	mustOK(t, err)
+	l2, err := n.Connect(r, nicCfg("10.0.0.1/24"), sv, nicCfg("10.0.0.2/24"), imp)
+	mustOK(t, err)
+	cn, _ := l1.NICs()
+	cl.AddRoute(stack.Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("192.168.1.1"), NIC: cn})
+	nat, err = NewNAT(n.Clock(), cfg)
+	mustOK(t, err)
+	l2.SetMiddlebox(nat)
+	return n, cl, sv, nat
+}
+
+// mustOK fails the test at once if err is not nil.
+func mustOK(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// natUDP returns a nonblocking UDP socket on s bound to local and, unless
+// remote is empty, connected to remote.
+func natUDP(t *testing.T, s *stack.Stack, local, remote string) int {
+	t.Helper()
+	fd, err := s.Socket(stack.SockDgram)
+	mustOK(t, err)
+	mustOK(t, s.SetNonblock(fd, true))
+	mustOK(t, s.Bind(fd, netip.MustParseAddrPort(local)))
+	if remote != "" {
+		mustOK(t, s.Connect(fd, netip.MustParseAddrPort(remote)))
+	}
+	return fd
+}
+
 // TestNATIdleConnection runs TCP through a router with a NAT: the
 // connection works, the server sees the public address, and after the
 // mapping times out the client's next segment gets a new port, which the
 // server answers with a RST.
 func TestNATIdleConnection(t *testing.T) {
-	n := NewNetwork(NetworkOptions{Seed: 1})
-	cl := n.AddHost("client", stack.Options{})
-	r := n.AddRouter("r1", stack.Options{})
-	sv := n.AddHost("server", stack.Options{})
-	imp := Symmetric(Impairments{Delay: time.Millisecond})
-	l1, err := n.Connect(cl, nicCfg("192.168.1.10/24"), r, nicCfg("192.168.1.1/24"), imp)
-	skipUnimplemented(t, err)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l2, err := n.Connect(r, nicCfg("10.0.0.1/24"), sv, nicCfg("10.0.0.2/24"), imp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cn, _ := l1.NICs()
-	cl.AddRoute(stack.Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("192.168.1.1"), NIC: cn})
-	nat, err := NewNAT(n.Clock(), NATConfig{Public: netip.MustParseAddr("10.0.0.1"), TCPIdle: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l2.SetMiddlebox(nat)
-
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	n, cl, sv, nat := natNet(t, NATConfig{Public: netip.MustParseAddr("10.0.0.1"), TCPIdle: time.Minute})
 	lfd, _ := sv.Socket(stack.SockStream)
-	must(sv.SetNonblock(lfd, true))
-	must(sv.Bind(lfd, netip.MustParseAddrPort("10.0.0.2:80")))
-	must(sv.Listen(lfd, 4))
+	mustOK(t, sv.SetNonblock(lfd, true))
+	mustOK(t, sv.Bind(lfd, netip.MustParseAddrPort("10.0.0.2:80")))
+	mustOK(t, sv.Listen(lfd, 4))
 	cfd, _ := cl.Socket(stack.SockStream)
-	must(cl.SetNonblock(cfd, true))
+	mustOK(t, cl.SetNonblock(cfd, true))
 	cl.Connect(cfd, netip.MustParseAddrPort("10.0.0.2:80"))
 	n.RunFor(time.Second)
 	sfd, peer, err := sv.Accept(lfd)
@@ -308,45 +326,11 @@ func TestNATIdleConnection(t *testing.T) {
 // quoted packet with it, RFC 5508 §4.2), so the connected socket on the
 // other side learns ECONNREFUSED.
 func TestNATICMPErrors(t *testing.T) {
-	n := NewNetwork(NetworkOptions{Seed: 1})
-	cl := n.AddHost("client", stack.Options{})
-	r := n.AddRouter("r1", stack.Options{})
-	sv := n.AddHost("server", stack.Options{})
-	imp := Symmetric(Impairments{Delay: time.Millisecond})
-	l1, err := n.Connect(cl, nicCfg("192.168.1.10/24"), r, nicCfg("192.168.1.1/24"), imp)
-	skipUnimplemented(t, err)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l2, err := n.Connect(r, nicCfg("10.0.0.1/24"), sv, nicCfg("10.0.0.2/24"), imp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cn, _ := l1.NICs()
-	cl.AddRoute(stack.Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("192.168.1.1"), NIC: cn})
-	nat, err := NewNAT(n.Clock(), NATConfig{Public: netip.MustParseAddr("10.0.0.1")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l2.SetMiddlebox(nat)
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	udp := func(s *stack.Stack, local, remote string) int {
-		fd, err := s.Socket(stack.SockDgram)
-		must(err)
-		must(s.SetNonblock(fd, true))
-		must(s.Bind(fd, netip.MustParseAddrPort(local)))
-		must(s.Connect(fd, netip.MustParseAddrPort(remote)))
-		return fd
-	}
+	n, cl, sv, nat := natNet(t, NATConfig{Public: netip.MustParseAddr("10.0.0.1")})
 	buf := make([]byte, 16)
 
 	// Inside → outside: nothing listens on the server's port 9.
-	cfd := udp(cl, "192.168.1.10:5000", "10.0.0.2:9")
+	cfd := natUDP(t, cl, "192.168.1.10:5000", "10.0.0.2:9")
 	if _, err := cl.Send(cfd, []byte("x")); err != nil {
 		t.Fatal(err)
 	}
@@ -357,8 +341,8 @@ func TestNATICMPErrors(t *testing.T) {
 
 	// Outside → inside: the server answers through the mapping the
 	// client made, after the client closed its socket.
-	sfd := udp(sv, "10.0.0.2:9", "10.0.0.1:30000")
-	must(cl.Close(cfd))
+	sfd := natUDP(t, sv, "10.0.0.2:9", "10.0.0.1:30000")
+	mustOK(t, cl.Close(cfd))
 	if _, err := sv.Send(sfd, []byte("y")); err != nil {
 		t.Fatal(err)
 	}
@@ -394,50 +378,14 @@ func portUnreachable(src, dst, qsrc, qdst string) []byte {
 // NAT: every fragment gets the translated address (only the first carries
 // the ports), so both ends reassemble it.
 func TestNATFragments(t *testing.T) {
-	n := NewNetwork(NetworkOptions{Seed: 1})
-	cl := n.AddHost("client", stack.Options{})
-	r := n.AddRouter("r1", stack.Options{})
-	sv := n.AddHost("server", stack.Options{})
-	imp := Symmetric(Impairments{Delay: time.Millisecond})
-	l1, err := n.Connect(cl, nicCfg("192.168.1.10/24"), r, nicCfg("192.168.1.1/24"), imp)
-	skipUnimplemented(t, err)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l2, err := n.Connect(r, nicCfg("10.0.0.1/24"), sv, nicCfg("10.0.0.2/24"), imp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cn, _ := l1.NICs()
-	cl.AddRoute(stack.Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("192.168.1.1"), NIC: cn})
-	nat, err := NewNAT(n.Clock(), NATConfig{Public: netip.MustParseAddr("10.0.0.1")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l2.SetMiddlebox(nat)
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	udp := func(s *stack.Stack, local, remote string) int {
-		fd, err := s.Socket(stack.SockDgram)
-		must(err)
-		must(s.SetNonblock(fd, true))
-		must(s.Bind(fd, netip.MustParseAddrPort(local)))
-		if remote != "" {
-			must(s.Connect(fd, netip.MustParseAddrPort(remote)))
-		}
-		return fd
-	}
+	n, cl, sv, _ := natNet(t, NATConfig{Public: netip.MustParseAddr("10.0.0.1")})
 	big := make([]byte, 3000)
 	for i := range big {
 		big[i] = byte(i * 7)
 	}
 	buf := make([]byte, 4000)
-	sfd := udp(sv, "10.0.0.2:7", "")
-	cfd := udp(cl, "192.168.1.10:5000", "10.0.0.2:7")
+	sfd := natUDP(t, sv, "10.0.0.2:7", "")
+	cfd := natUDP(t, cl, "192.168.1.10:5000", "10.0.0.2:7")
 	if _, err := cl.Send(cfd, big); err != nil {
 		t.Fatal(err)
 	}

@@ -764,6 +764,13 @@ func (l *loader) impairField(k string, v ast.Node, p string, targets ...*Impair)
 	}
 }
 
+// impairNode reads a mapping of impairment fields at path p into t.
+func (l *loader) impairNode(n ast.Node, p string, t *Impair) {
+	l.fields(n, p, impairKeys, func(k string, v ast.Node, _ *ast.MappingValueNode) {
+		l.impairField(k, v, join(p, k), t)
+	})
+}
+
 // setLike copies field k from src into dst.
 func setLike(src, dst Impair, k string) Impair {
 	switch k {
@@ -841,9 +848,7 @@ func (l *loader) linksNode(sc *Scenario, n ast.Node) {
 				t = &lk.Reverse
 			}
 			p := join(path, d.k)
-			l.fields(d.v, p, impairKeys, func(k string, v ast.Node, _ *ast.MappingValueNode) {
-				l.impairField(k, v, join(p, k), t)
-			})
+			l.impairNode(d.v, p, t)
 		}
 		if !hasEnds {
 			l.errf(it, path, "a link needs its ends: ends: [client, server]")
@@ -1010,9 +1015,7 @@ func (l *loader) eventsNode(sc *Scenario, n ast.Node) {
 				}
 				ev.Set = &Impair{}
 				ev.Dir = map[string]int{"set": 0, "forward": 1, "reverse": 2}[k]
-				l.fields(v, p, impairKeys, func(k string, v ast.Node, _ *ast.MappingValueNode) {
-					l.impairField(k, v, join(p, k), ev.Set)
-				})
+				l.impairNode(v, p, ev.Set)
 			}
 		})
 		if !hasAt {

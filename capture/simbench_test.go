@@ -14,8 +14,8 @@ import (
 )
 
 // bulk moves size bytes from client to server over a simulated 10 ms link
-// with tap and obs installed (either may be nil), and returns the number of
-// frames the client sent.
+// with tap and obs installed (either may be nil), failing tb unless all
+// of them arrive.
 func bulk(tb testing.TB, size int, tap stack.Tap, obs core.Observer) {
 	n := sim.NewNetwork(sim.NetworkOptions{Seed: 1, Tap: tap, Observer: obs})
 	c := n.AddHost("client", stack.Options{})

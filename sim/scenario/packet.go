@@ -118,8 +118,7 @@ func (d *decoder) decode(data []byte, lt stack.LinkType, sum *pktSummary) {
 		if len(l4) < 8 {
 			return
 		}
-		sum.Src = netip.AddrPortFrom(src, binary.BigEndian.Uint16(l4[0:2]))
-		sum.Dst = netip.AddrPortFrom(dst, binary.BigEndian.Uint16(l4[2:4]))
+		sum.Src, sum.Dst = l4Ports(src, dst, l4)
 		// The header's length, which counts the whole datagram even when
 		// this is only its first fragment.
 		sum.Len = max(int(binary.BigEndian.Uint16(l4[4:6]))-8, 0)
@@ -128,8 +127,7 @@ func (d *decoder) decode(data []byte, lt stack.LinkType, sum *pktSummary) {
 		if len(l4) < 20 {
 			return
 		}
-		sum.Src = netip.AddrPortFrom(src, binary.BigEndian.Uint16(l4[0:2]))
-		sum.Dst = netip.AddrPortFrom(dst, binary.BigEndian.Uint16(l4[2:4]))
+		sum.Src, sum.Dst = l4Ports(src, dst, l4)
 		off := int(l4[12]>>4) * 4
 		if off < 20 || off > len(l4) {
 			return
@@ -178,6 +176,12 @@ func (d *decoder) decode(data []byte, lt stack.LinkType, sum *pktSummary) {
 		}
 		d.decodeSACK(sum, l4[20:off], back)
 	}
+}
+
+// l4Ports pairs the addresses with the source and destination ports that
+// open a UDP or TCP header.
+func l4Ports(src, dst netip.Addr, l4 []byte) (netip.AddrPort, netip.AddrPort) {
+	return netip.AddrPortFrom(src, binary.BigEndian.Uint16(l4[0:2])), netip.AddrPortFrom(dst, binary.BigEndian.Uint16(l4[2:4]))
 }
 
 // decodeSACK reads the SACK option's blocks (RFC 2018 §3) from a TCP

@@ -30,9 +30,7 @@ expect:
   - count client > server [.] seq 10137:11585 == 1
 `
 	res, _ := runSrc(t, src)
-	for _, f := range res.Failures {
-		t.Errorf("%s", f)
-	}
+	reportFailures(t, res)
 }
 
 // reorderSrc sends 64 KiB in one flight of full segments and reorders the
@@ -88,9 +86,7 @@ func TestReorder(t *testing.T) {
 	for _, tt := range tests {
 		t.Run("after "+tt.after, func(t *testing.T) {
 			res, trace := runSrc(t, reorderSrc(tt.after)+"expect:"+tt.expect)
-			for _, f := range res.Failures {
-				t.Errorf("%s", f)
-			}
+			reportFailures(t, res)
 			if want := "after " + tt.after + ": released, " + tt.after + " more passed"; !strings.Contains(trace, want) {
 				t.Errorf("trace does not say %q", want)
 			}
@@ -120,9 +116,7 @@ expect:
   - client tcp.RetransSegs == 1
 `
 	res, trace := runSrc(t, src)
-	for _, f := range res.Failures {
-		t.Errorf("%s", f)
-	}
+	reportFailures(t, res)
 	if !strings.Contains(trace, "released, no more frames within 1s") {
 		t.Errorf("trace does not say why the frame was released:\n%s", trace)
 	}

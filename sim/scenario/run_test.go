@@ -32,6 +32,14 @@ func runSrc(t *testing.T, src string) (*Result, string) {
 	return res, trace.String()
 }
 
+// reportFailures reports each of res's failures as a test error.
+func reportFailures(t *testing.T, res *Result) {
+	t.Helper()
+	for _, f := range res.Failures {
+		t.Errorf("%s", f)
+	}
+}
+
 func TestRun(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -311,9 +319,7 @@ expect:
   - r1 ip.ForwDatagrams >= 6
 `
 	res, trace := runSrc(t, src)
-	for _, f := range res.Failures {
-		t.Errorf("%s", f)
-	}
+	reportFailures(t, res)
 	if t.Failed() {
 		t.Logf("trace:\n%s", trace)
 	}
@@ -339,9 +345,7 @@ programs:
 duration: 10m
 `
 	res, trace := runSrc(t, src)
-	for _, f := range res.Failures {
-		t.Errorf("%s", f)
-	}
+	reportFailures(t, res)
 	for _, w := range []string{"firewall: dropped", "host crashed"} {
 		if !strings.Contains(trace, w) {
 			t.Errorf("trace lacks %q", w)
@@ -450,9 +454,7 @@ func TestCallExpectations(t *testing.T) {
   - server accept → 4
   - client socket → OK
 `)
-	for _, f := range res.Failures {
-		t.Errorf("%s", f)
-	}
+	reportFailures(t, res)
 
 	res, _ = runSrc(t, twoHosts+prog+`expect:
   - client connect → ECONNREFUSED
@@ -519,9 +521,7 @@ expect:
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range res.Failures {
-		t.Errorf("%s", f)
-	}
+	reportFailures(t, res)
 	tr := trace.String()
 	i := strings.Index(tr, "host restarted (boot 2)")
 	if i < 0 {

@@ -473,7 +473,7 @@ func parseExpectation(key, val string, hosts []string) (*Expectation, error) {
 // did-you-mean in call expectations.
 func socketCallNames() []string {
 	var names []string
-	for _, n := range callNames() {
+	for _, n := range sortedKeys(calls) {
 		if !calls[n].app {
 			names = append(names, n)
 		}

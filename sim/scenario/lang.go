@@ -3,6 +3,7 @@ package scenario
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"stacklab/stack/tcp/cc"
 	"strconv"
 	"strings"
@@ -97,15 +98,6 @@ var calls = map[string]callSpec{
 	"heartbeat_client": {2, 3, true, "heartbeat_client(host:port, interval [, for])"},
 }
 
-func callNames() []string {
-	names := make([]string, 0, len(calls))
-	for n := range calls {
-		names = append(names, n)
-	}
-	sortStrings(names)
-	return names
-}
-
 var sockOptNames = []string{"keepalive", "linger", "rcvbuf", "sndbuf", "nodelay", "keepidle", "keepintvl", "keepcnt", "quickack", "reuseaddr", "congestion"}
 
 // errnoByName maps the errno names a program may expect to their values.
@@ -120,11 +112,8 @@ var errnoByName = map[string]syscall.Errno{
 }
 
 func errnoNames() []string {
-	names := []string{"OK"}
-	for n := range errnoByName {
-		names = append(names, n)
-	}
-	sortStrings(names)
+	names := append(sortedKeys(errnoByName), "OK")
+	slices.Sort(names)
 	return names
 }
 
@@ -430,7 +419,7 @@ func (p *progParser) stmt() *Stmt {
 	}
 	spec, ok := calls[name.text]
 	if !ok {
-		p.errAt(name.off, "unknown call %q%s", name.text, didYouMean(name.text, callNames()))
+		p.errAt(name.off, "unknown call %q%s", name.text, didYouMean(name.text, sortedKeys(calls)))
 		return nil
 	}
 	st.Kind, st.Call = StCall, name.text
@@ -558,11 +547,7 @@ func (p *progParser) check(st *Stmt, spec callSpec) {
 	a := st.Args
 	fdArg := func(i int) {
 		if a[i].Quoted || !p.vars[a[i].Text] {
-			var known []string
-			for v := range p.vars {
-				known = append(known, v)
-			}
-			sortStrings(known)
+			known := sortedKeys(p.vars)
 			msg := "assign it first, e.g. s = socket(tcp)"
 			if c := Suggest(a[i].Text, known); c != "" {
 				msg = fmt.Sprintf("did you mean %q?", c)
@@ -707,12 +692,4 @@ func indexOf(list []string, s string) (int, bool) {
 		}
 	}
 	return -1, false
-}
-
-func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
 }

@@ -3,6 +3,8 @@ package scenario
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 )
 
 // WriteSummary prints the per-connection summary and the non-zero
@@ -25,11 +27,7 @@ func (res *Result) WriteSummary(w io.Writer) {
 	}
 }
 
+// sortedKeys returns m's keys in order.
 func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sortStrings(keys)
-	return keys
+	return slices.Sorted(maps.Keys(m))
 }

@@ -3,6 +3,7 @@ package scenario
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -40,7 +41,7 @@ func parseEndpoint(s string, hosts []string, needHost bool) (endpoint, error) {
 				return endpoint{}, fmt.Errorf("%q: only IPv4 addresses are supported", s)
 			}
 			ep.Addr = a
-		} else if _, ok := indexOf(hosts, host); ok {
+		} else if slices.Contains(hosts, host) {
 			ep.Host = host
 		} else {
 			return endpoint{}, fmt.Errorf("unknown host %q in %q%s", host, s, didYouMean(host, hosts))

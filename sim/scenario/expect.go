@@ -3,6 +3,7 @@ package scenario
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -253,7 +254,7 @@ func parseHostSel(s string, hosts []string) (hostSel, error) {
 	return h, nil
 }
 
-func isHost(s string, hosts []string) bool { _, ok := indexOf(hosts, s); return ok }
+func isHost(s string, hosts []string) bool { return slices.Contains(hosts, s) }
 
 // fieldDiff is one field of a pattern compared with a packet.
 type fieldDiff struct {
@@ -405,7 +406,7 @@ func parseExpectation(key, val string, hosts []string) (*Expectation, error) {
 			return nil, fmt.Errorf("fd %q is neither a descriptor number nor a socket variable of %s's program", w[2], e.Host)
 		}
 		e.Field, e.Op, e.Value = w[3], w[4], w[5]
-		if _, ok := indexOf(socketFields, e.Field); !ok {
+		if !slices.Contains(socketFields, e.Field) {
 			return nil, fmt.Errorf("unknown socket field %q%s", e.Field, didYouMean(e.Field, socketFields))
 		}
 		if !isOp(e.Op) {
@@ -481,9 +482,9 @@ func socketCallNames() []string {
 	return names
 }
 
-func isPatternWord(s string) bool { _, ok := indexOf(patternWords, s); return ok }
+func isPatternWord(s string) bool { return slices.Contains(patternWords, s) }
 
-func isOp(s string) bool { _, ok := indexOf(compareOps, s); return ok }
+func isOp(s string) bool { return slices.Contains(compareOps, s) }
 
 // parseQuantity reads a number, size or duration as an int64 (durations
 // in nanoseconds).

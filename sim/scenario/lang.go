@@ -653,7 +653,7 @@ func (p *progParser) check(st *Stmt, spec callSpec) {
 		addr(0, false)
 		size(1)
 	case "ping":
-		if _, ok := indexOf(p.hosts, a[0].Text); !ok {
+		if !slices.Contains(p.hosts, a[0].Text) {
 			if _, err := netip.ParseAddr(a[0].Text); err != nil {
 				p.argErr(a[0], "ping: unknown host %q%s", a[0].Text, didYouMean(a[0].Text, p.hosts))
 			}
@@ -683,13 +683,4 @@ func (p *progParser) check(st *Stmt, spec callSpec) {
 	if spec.app && st.Var != "" {
 		p.errs = append(p.errs, &Error{Pos: st.Pos, Path: p.path, Msg: fmt.Sprintf("%s is an app and returns nothing to assign", st.Call)})
 	}
-}
-
-func indexOf(list []string, s string) (int, bool) {
-	for i, v := range list {
-		if v == s {
-			return i, true
-		}
-	}
-	return -1, false
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -158,7 +159,7 @@ func (l *loader) fields(n ast.Node, path string, valid []string, fn func(key str
 	seen := map[string]bool{}
 	for _, mv := range entries {
 		k := keyString(mv)
-		if _, ok := indexOf(valid, k); !ok {
+		if !slices.Contains(valid, k) {
 			l.errf(mv, path, "unknown key %q%s", k, didYouMean(k, valid))
 			continue
 		}
@@ -652,7 +653,7 @@ func (l *loader) tcpNode(h *Host, n ast.Node, path string) {
 		switch k {
 		case "congestion":
 			s := l.str(v, p)
-			if _, ok := indexOf(congestionNames, s); !ok {
+			if !slices.Contains(congestionNames, s) {
 				l.errf(v, p, "unknown congestion control %q%s", s, didYouMean(s, congestionNames))
 			}
 			t.Congestion = s
@@ -1077,7 +1078,7 @@ func (l *loader) program(n ast.Node, path string) *Program {
 func assigned(body []*Stmt, out []string) []string {
 	for _, st := range body {
 		if st.Var != "" {
-			if _, dup := indexOf(out, st.Var); !dup {
+			if !slices.Contains(out, st.Var) {
 				out = append(out, st.Var)
 			}
 		}
@@ -1087,8 +1088,7 @@ func assigned(body []*Stmt, out []string) []string {
 }
 
 func assigns(body []*Stmt, v string) bool {
-	_, ok := indexOf(assigned(body, nil), v)
-	return ok
+	return slices.Contains(assigned(body, nil), v)
 }
 
 // scalarPos maps offsets within a scalar's value to file positions. For

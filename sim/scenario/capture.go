@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"net/netip"
@@ -17,7 +18,7 @@ import (
 // its pcapng files: one per vantage point, and one with every hop when
 // the scenario's outputs ask for it.
 func newRecorder(sc *Scenario, opts RunOptions, seed uint64, start time.Time, names map[netip.Addr]string) (*capture.Recorder, error) {
-	format, err := capture.ParseFormat(orDefault(opts.Format, "text"))
+	format, err := capture.ParseFormat(cmp.Or(opts.Format, "text"))
 	if err != nil {
 		return nil, err
 	}
@@ -69,13 +70,6 @@ func writeLadders(dir string, sums []capture.Summary, hosts []string) ([]string,
 		files = append(files, path)
 	}
 	return files, nil
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // describeImpair writes one direction's link parameters.

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"net/netip"
@@ -122,7 +123,7 @@ func (c ConnSummary) String() string {
 		s += "  rtt " + c.HandshakeRTT.String()
 	}
 	if c.StateA != "" || c.StateB != "" {
-		s += fmt.Sprintf("  final %s/%s", orDefault(c.StateA, "?"), orDefault(c.StateB, "?"))
+		s += fmt.Sprintf("  final %s/%s", cmp.Or(c.StateA, "?"), cmp.Or(c.StateB, "?"))
 	}
 	return s
 }

@@ -14,7 +14,7 @@ import (
 // Trace a capture written by tcpdump on Linux: a SYN to a closed port
 // and the kernel's RST.
 func ExampleTraceFile() {
-	if err := capture.TraceFile("../../shared/captures/linux-refused.pcap", os.Stdout, capture.Text); err != nil {
+	if err := capture.TraceFile("../testdata/linux/linux-refused.pcap", os.Stdout, capture.Text); err != nil {
 		fmt.Println(err)
 	}
 	// Output:
@@ -33,7 +33,7 @@ func ExampleTraceFile() {
 
 // Summaries are what scenario expectations match against.
 func ExampleReadFile() {
-	sums, err := capture.ReadFile("../../shared/captures/linux-refused.pcap")
+	sums, err := capture.ReadFile("../testdata/linux/linux-refused.pcap")
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -14,8 +14,8 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-// captureDir holds real Linux captures (see its README.md).
-const captureDir = "../../../shared/captures"
+// captureDir holds the repository's real Linux captures (see its README.md).
+const captureDir = "../../testdata/linux"
 
 // maxGoldenLines keeps golden files small: longer traces keep their first
 // lines and a hash of the whole.
@@ -25,7 +25,7 @@ func linuxCaptures(t *testing.T) []string {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(captureDir, "*.pcap"))
 	if len(files) == 0 {
-		t.Skipf("no reference captures in %s", captureDir)
+		t.Fatalf("no reference captures in %s: they belong to the repository (testdata/linux)", captureDir)
 	}
 	return files
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
-const captures = "../../../shared/captures"
+const captures = "../../testdata/linux"
 
 func TestLintLinuxCaptures(t *testing.T) {
 	t.Parallel()
@@ -21,7 +21,7 @@ func TestLintLinuxCaptures(t *testing.T) {
 			t.Parallel()
 			path := filepath.Join(captures, name)
 			if _, err := os.Stat(path); err != nil {
-				t.Skipf("reference capture missing: %v", err)
+				t.Fatalf("reference capture missing (testdata/linux belongs to the repository): %v", err)
 			}
 			pkts := Lint(t, path)
 			if len(pkts) == 0 {

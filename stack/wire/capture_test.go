@@ -13,7 +13,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
-const capturesDir = "../../../shared/captures"
+const capturesDir = "../../testdata/linux"
 
 // TestCapturesAgainstGopacket decodes every frame of the reference Linux
 // captures with this package and with gopacket/layers and compares every
@@ -21,7 +21,7 @@ const capturesDir = "../../../shared/captures"
 func TestCapturesAgainstGopacket(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(capturesDir, "*.pcap"))
 	if len(files) == 0 {
-		t.Skipf("no captures in %s", capturesDir)
+		t.Fatalf("no captures in %s: the reference captures belong to the repository (testdata/linux)", capturesDir)
 	}
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {

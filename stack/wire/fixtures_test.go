@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// Frames captured from the Linux kernel (see /work/shared/captures), as
+// Frames captured from the Linux kernel (testdata/linux at the repository root), as
 // hex. Client 10.0.0.1 (46:2b:27:5b:8d:d4), server 10.0.0.2
 // (a6:d5:fc:24:6d:7d).
 const (

@@ -50,6 +50,7 @@ type Config struct {
 	Retries        int           // retransmissions before ETIMEDOUT, default 15
 	SynRetries     int           // SYN retransmissions before ETIMEDOUT, default 6
 	Congestion     string        // "newreno" (default) or "cubic"
+	Recovery       string        // loss recovery: "sack" (default) or "newreno"; see [Conn.SetRecovery]
 	NoSACK         bool
 	NoTimestamps   bool
 	NoWindowScale  bool
@@ -75,6 +76,7 @@ type SockOpts struct {
 	Linger       bool // SO_LINGER on
 	LingerSec    int  // with Linger and 0: Close sends RST
 	Congestion   string
+	Recovery     string // loss recovery, as [Config.Recovery]
 }
 
 // Events is a readiness bitmask, like poll(2)'s revents.
@@ -144,4 +146,5 @@ type Info struct {
 	BytesReceived   uint64 // payload bytes received in order
 	Unacked         int    // bytes in flight
 	Congestion      string
+	Recovery        string // loss-recovery algorithm: "sack" or "newreno"
 }

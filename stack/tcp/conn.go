@@ -90,6 +90,7 @@ type Conn struct {
 	// Congestion control and loss recovery.
 	cc         cc.Controller
 	sb         *sack.Scoreboard // allocated on the first SACK block
+	recMode    recoveryMode
 	dupAcks    int
 	inRecovery bool
 	recover    seqnum.Value
@@ -132,6 +133,7 @@ func (p *Proto) newConn(t core.Tuple, o *SockOpts, mtu int) *Conn {
 		keepCnt:    cfg.KeepCount,
 		rto:        cfg.RTOInitial,
 		lastRecv:   p.net.Now(),
+		recMode:    p.recMode,
 	}
 	name := ""
 	if o != nil {
@@ -155,6 +157,9 @@ func (p *Proto) newConn(t core.Tuple, o *SockOpts, mtu int) *Conn {
 		}
 		c.linger, c.lingerSec = o.Linger, o.LingerSec
 		name = o.Congestion
+		if m, ok := parseRecovery(o.Recovery); ok && o.Recovery != "" {
+			c.recMode = m
+		}
 	}
 	if mtu <= 0 {
 		mtu = 1500
@@ -416,6 +421,7 @@ func (c *Conn) Info() Info {
 		BytesReceived:   c.bytesReceived,
 		Unacked:         int(c.sndUna.Size(c.sndMax)),
 		Congestion:      c.cc.Name(),
+		Recovery:        c.recMode.String(),
 	}
 	if w := c.rcvAdv - c.rcvNxt; int32(w) > 0 {
 		in.RcvWnd = int(w)

@@ -326,13 +326,25 @@ func (c *Conn) processAck(s *segment) bool {
 		c.maxSndWnd = max(c.maxSndWnd, newWnd)
 		c.sndWl1, c.sndWl2 = s.seq, ack
 	}
-	c.sackUpdate(s)
-	if c.sndUna.LessThan(ack) {
+	newSACKed := c.sackUpdate(s)
+	advanced := c.sndUna.LessThan(ack)
+	if advanced {
 		c.newAck(s)
 		if c.dead {
 			return false
 		}
-	} else if ack == c.sndUna && len(s.payload) == 0 && !s.has(flagFIN) && newWnd == oldWnd && c.sndUna != c.sndMax {
+	}
+	switch {
+	case c.sndUna == c.sndMax:
+	case c.sackRecovery() && newSACKed > 0 && !advanced:
+		// RFC 6675 §2: an ACK that SACKs new data is a duplicate ACK
+		// even when it carries data or changes the window. (The RFC
+		// counts one that moves the cumulative ACK too; here that ACK
+		// only resets the count, as in RFC 5681, since right after a
+		// recovery it would start another for a segment still in
+		// flight.)
+		c.onDupAck(s)
+	case !advanced && ack == c.sndUna && len(s.payload) == 0 && !s.has(flagFIN) && newWnd == oldWnd:
 		c.onDupAck(s) // RFC 5681 §2 "DUPLICATE ACKNOWLEDGMENT"
 	}
 	if c.sndWnd > 0 && c.persist {
@@ -390,13 +402,14 @@ func (c *Conn) newAck(s *segment) {
 	c.bytesAcked += uint64(dataAcked)
 	// Congestion control and loss recovery.
 	if c.inRecovery {
-		if c.recover.LessThanEq(ack) {
+		if c.recover.LessThan(ack) {
 			// Full ACK (RFC 6582 §3.2 step 4).
 			c.inRecovery = false
 			c.dupAcks = 0
 			c.cc.ExitRecovery(now, int(c.sndUna.Size(c.sndMax)))
 			c.ccEvent(cwndBefore, ssBefore, "recovery done")
 		} else if c.sackRecovery() {
+			c.sackPartialAck()
 			c.sackRetransmit()
 		} else {
 			// Partial ACK (RFC 6582 §3.2 step 3).
@@ -450,17 +463,20 @@ func (c *Conn) onDupAck(s *segment) {
 		}
 		return
 	}
-	if c.dupAcks < 3 && !c.sackLost() {
+	if c.dupAcks < 3 && !(c.sackRecovery() && c.sackLost()) {
 		return // limited transmit (RFC 3042) in output
 	}
 	if !c.recover.LessThan(c.sndUna) {
-		return // RFC 6582 §3.2 step 1: not after an earlier recovery's data
+		// RFC 6582 §3.2 step 1: the ACK does not cover recover, the
+		// highest sequence number sent when the last recovery or RTO
+		// began; these duplicates may be that episode's.
+		return
 	}
 	p := c.p
 	now := p.net.Now()
 	flight := int(c.sndUna.Size(c.sndMax))
 	before, beforeSS := c.cc.Cwnd(), c.cc.Ssthresh()
-	c.recover = c.sndMax
+	c.recover = c.sndMax - 1 // RFC 6582 §3.2 step 2: the highest sequence number sent
 	c.inRecovery = true
 	c.cc.EnterRecovery(now, flight)
 	p.counters.FastRetrans++

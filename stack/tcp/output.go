@@ -186,7 +186,7 @@ func (c *Conn) output(why string) {
 	}
 	switch c.state {
 	case Established, CloseWait, FinWait1, Closing, LastAck:
-		if c.inRecovery && c.sackOK {
+		if c.inRecovery && c.sackRecovery() {
 			c.sackRetransmit()
 			break
 		}
@@ -258,7 +258,7 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 		}
 	}
 	cwnd := c.cc.Cwnd()
-	if c.inRecovery && c.sackOK {
+	if c.inRecovery && c.sackRecovery() {
 		cwnd = int(c.sndWnd) // the pipe loop in sackRetransmit applies cwnd
 	}
 	if !c.inRecovery && c.dupAcks > 0 && c.dupAcks < 3 && !retrans {

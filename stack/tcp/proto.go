@@ -78,6 +78,7 @@ type Proto struct {
 	conns    map[core.Tuple]*Conn
 	listens  map[netip.AddrPort]*Listener
 	counters Counters
+	recMode  recoveryMode // cfg.Recovery
 
 	secret  [16]byte  // RFC 6528 F() key
 	epoch   time.Time // origin of timestamp clocks
@@ -95,7 +96,9 @@ type Proto struct {
 // defaults.
 func New(net Net, cfg Config) *Proto {
 	cfg.fill()
+	mode, _ := parseRecovery(cfg.Recovery)
 	p := &Proto{
+		recMode: mode,
 		net:     net,
 		cfg:     cfg,
 		conns:   map[core.Tuple]*Conn{},

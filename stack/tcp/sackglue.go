@@ -9,17 +9,19 @@ import (
 // The scoreboard is allocated on the first SACK block a connection
 // receives, so connections that never see loss do not carry it.
 
-// sackRecovery reports whether loss recovery uses the SACK scoreboard.
-func (c *Conn) sackRecovery() bool { return c.sackOK }
+// sackRecovery reports whether loss recovery uses the SACK scoreboard:
+// SACK was negotiated and the connection's recovery mode uses it.
+func (c *Conn) sackRecovery() bool { return c.sackOK && c.recMode != recoveryNewReno }
 
-// sackUpdate records the cumulative ACK and SACK blocks of an ACK.
-func (c *Conn) sackUpdate(s *segment) {
+// sackUpdate records the cumulative ACK and SACK blocks of an ACK and
+// returns the number of octets it newly SACKed.
+func (c *Conn) sackUpdate(s *segment) int {
 	if !c.sackOK {
-		return
+		return 0
 	}
 	if c.sb == nil {
 		if s.opts.NSACK == 0 {
-			return
+			return 0
 		}
 		c.sb = new(sack.Scoreboard)
 		c.sb.Init(c.sndUna, c.sendMSS())
@@ -28,13 +30,30 @@ func (c *Conn) sackUpdate(s *segment) {
 	for i := 0; i < s.opts.NSACK; i++ {
 		blocks[i] = sack.Block{Start: seqnum.Value(s.opts.SACK[i].Left), End: seqnum.Value(s.opts.SACK[i].Right)}
 	}
-	c.sb.Update(s.ack, c.sndMax, blocks[:s.opts.NSACK])
+	added := c.sb.Update(s.ack, c.sndMax, blocks[:s.opts.NSACK])
 	if una := c.sb.Una(); c.sb.IsSACKed(una) {
 		// The ACK stops at data the receiver SACKed before: it has
 		// reneged (RFC 2018 §8), so its SACK information is not to be
 		// trusted. Like Linux's tcp_check_sack_reneging.
 		c.sb.Reset(una)
+		return 0
 	}
+	return added
+}
+
+// sackPartialAck handles a partial ACK in SACK recovery that the
+// scoreboard cannot explain: nothing is SACKed and the segment at the
+// new SND.UNA was not retransmitted in this recovery. A receiver that
+// negotiated SACK may still send no blocks (many stop after their FIN);
+// NextSeg would then find no hole, so the segment at SND.UNA is resent
+// as RFC 6582 §3.2 step 3 does, instead of waiting for the RTO.
+func (c *Conn) sackPartialAck() {
+	if c.sb == nil || c.sb.SACKedBytes() > 0 || c.sndUna.LessThan(c.sb.HighRxt()) {
+		return
+	}
+	n := min(c.sendMSS(), int(c.sndUna.Size(c.sndMax)))
+	c.retransmitAt(c.sndUna, n, whyPartialAck)
+	c.sb.Sent(sack.Segment{Start: c.sndUna, End: c.sndUna.Add(uint32Size(n)), Rule: sack.RuleLost})
 }
 
 // sackLost reports whether the scoreboard deems SND.UNA lost

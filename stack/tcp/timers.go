@@ -148,7 +148,7 @@ func (c *Conn) onRTX() {
 	c.dupAcks = 0
 	c.sackTimeout()
 	c.sndNxt = c.sndUna
-	c.recover = c.sndMax // RFC 6582 §4
+	c.recover = c.sndMax - 1 // RFC 6582 §4: the highest sequence number sent
 	c.retransEvent(why)
 	c.sendSegment(why, true)
 	c.armRTO()

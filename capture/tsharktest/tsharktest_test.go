@@ -16,7 +16,7 @@ const captures = "../../testdata/linux"
 
 func TestLintLinuxCaptures(t *testing.T) {
 	t.Parallel()
-	for _, name := range []string{"linux-refused.pcap", "linux-http-get.pcap", "linux-ping.pcap", "linux-udp.pcap"} {
+	for _, name := range []string{"linux-refused.pcap", "linux-http-get.pcap", "linux-ping.pcap", "linux-udp.pcap", "linux-ipv6.pcap"} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			path := filepath.Join(captures, name)

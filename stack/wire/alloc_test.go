@@ -9,7 +9,26 @@ func TestNoAllocations(t *testing.T) {
 	arp := hexBytes(t, fixtureARPRequest)
 	out := make([]byte, 1500)
 	var sink int
+	ns := hexBytes(t, fixtureNS)
+	syn6 := hexBytes(t, fixtureSYN6)
 	cases := map[string]func(){
+		"parse ipv6 ndp": func() {
+			ip, _ := ParseIPv6(ns[EthernetHeaderLen:])
+			c, _ := ip.Chain()
+			m, _ := ParseICMPv6(ip[c.Offset:], ip.Src(), ip.Dst())
+			if m.ValidateNDP(ip.HopLimit()) == nil {
+				mac, _ := NDPLinkAddr(FindNDPOption(m.NDPOptions(), NDPOptSourceLinkAddr))
+				sink += int(mac[0]) + int(SolicitedNodeAddr(m.NDPTarget()).As16()[15])
+			}
+		},
+		"parse tcp over ipv6": func() {
+			ip, _ := ParseIPv6(syn6[EthernetHeaderLen:])
+			c, _ := ip.Chain()
+			seg, _ := ParseTCP(ip[c.Offset:])
+			if seg.IsChecksumValid(ip.Src(), ip.Dst()) {
+				sink += int(seg.DstPort())
+			}
+		},
 		"parse tcp": func() {
 			eth, _ := ParseEthernet(syn)
 			ip, _ := ParseIPv4(eth.Payload())

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net/netip"
@@ -76,6 +77,8 @@ func compareFrame(t *testing.T, i int, data []byte) {
 		reencode(t, i, "arp", a[:ARPLen], func(b []byte) { f := a.Fields(); ARP(b).Encode(&f) })
 	case EtherTypeIPv4:
 		compareIPv4(t, i, pkt, eth.Payload())
+	case EtherTypeIPv6:
+		compareIPv6(t, i, pkt, eth.Payload())
 	}
 }
 
@@ -97,11 +100,17 @@ func compareIPv4(t *testing.T, i int, pkt gopacket.Packet, b []byte) {
 		IPv4(b).Encode(&f)
 		IPv4(b).SetChecksum()
 	})
-	src, dst := ip.Src(), ip.Dst()
-	switch ip.Protocol() {
+	compareTransport(t, i, pkt, ip.Protocol(), ip.Payload(), ip.Src(), ip.Dst())
+}
+
+// compareTransport compares a TCP, UDP or ICMPv4 header carried from src
+// to dst (IPv4 or IPv6 addresses) with gopacket's decoding.
+func compareTransport(t *testing.T, i int, pkt gopacket.Packet, proto uint8, payload []byte, src, dst netip.Addr) {
+	t.Helper()
+	switch proto {
 	case ProtoTCP:
 		g := pkt.Layer(layers.LayerTypeTCP).(*layers.TCP)
-		seg, err := ParseTCP(ip.Payload())
+		seg, err := ParseTCP(payload)
 		if err != nil {
 			t.Fatalf("#%d: tcp: %v", i, err)
 		}
@@ -133,7 +142,7 @@ func compareIPv4(t *testing.T, i int, pkt gopacket.Packet, b []byte) {
 		})
 	case ProtoUDP:
 		g := pkt.Layer(layers.LayerTypeUDP).(*layers.UDP)
-		u, err := ParseUDP(ip.Payload())
+		u, err := ParseUDP(payload)
 		if err != nil {
 			t.Fatalf("#%d: udp: %v", i, err)
 		}
@@ -151,7 +160,7 @@ func compareIPv4(t *testing.T, i int, pkt gopacket.Packet, b []byte) {
 		})
 	case ProtoICMP:
 		g := pkt.Layer(layers.LayerTypeICMPv4).(*layers.ICMPv4)
-		m, err := ParseICMPv4(ip.Payload())
+		m, err := ParseICMPv4(payload)
 		if err != nil {
 			t.Fatalf("#%d: icmp: %v", i, err)
 		}
@@ -166,6 +175,104 @@ func compareIPv4(t *testing.T, i int, pkt gopacket.Packet, b []byte) {
 			ICMPv4(b).SetChecksum()
 		})
 	}
+}
+
+func compareIPv6(t *testing.T, i int, pkt gopacket.Packet, b []byte) {
+	t.Helper()
+	g := pkt.Layer(layers.LayerTypeIPv6).(*layers.IPv6)
+	ip, err := ParseIPv6(b)
+	if err != nil {
+		t.Fatalf("#%d: ipv6: %v", i, err)
+	}
+	if ip.Version() != g.Version || ip.TrafficClass() != g.TrafficClass || ip.FlowLabel() != g.FlowLabel ||
+		ip.PayloadLen() != g.Length || ip.NextHeader() != uint8(g.NextHeader) || ip.HopLimit() != g.HopLimit ||
+		ip.Src() != addr16(g.SrcIP) || ip.Dst() != addr16(g.DstIP) {
+		t.Errorf("#%d: ipv6 %+v vs gopacket %+v", i, ip.Fields(), g)
+	}
+	reencode(t, i, "ipv6", ip[:IPv6HeaderLen], func(b []byte) { f := ip.Fields(); IPv6(b).Encode(&f) })
+	c, err := ip.Chain()
+	if err != nil {
+		t.Fatalf("#%d: ipv6 chain: %v", i, err)
+	}
+	if gf, ok := pkt.Layer(layers.LayerTypeIPv6Fragment).(*layers.IPv6Fragment); ok {
+		if c.Fragment == nil || c.Fragment.NextHeader() != uint8(gf.NextHeader) || c.Fragment.Offset() != gf.FragmentOffset*8 ||
+			c.Fragment.More() != gf.MoreFragments || c.Fragment.ID() != gf.Identification {
+			t.Errorf("#%d: fragment header %+v vs gopacket %+v", i, c.Fragment, gf)
+		}
+		reencode(t, i, "ipv6 fragment", c.Fragment, func(b []byte) { f := c.Fragment.Fields(); IPv6FragmentHeader(b).Encode(&f) })
+		if !c.Fragment.IsAtomic() {
+			return // the upper layer is split across fragments
+		}
+	} else if c.Fragment != nil {
+		t.Errorf("#%d: fragment header that gopacket does not see", i)
+	}
+	if c.Proto != ProtoICMPv6 {
+		compareTransport(t, i, pkt, c.Proto, ip[c.Offset:], ip.Src(), ip.Dst())
+		return
+	}
+	gm := pkt.Layer(layers.LayerTypeICMPv6).(*layers.ICMPv6)
+	m, err := ParseICMPv6(ip[c.Offset:], ip.Src(), ip.Dst())
+	if err != nil {
+		t.Fatalf("#%d: icmpv6: %v", i, err)
+	}
+	if m.Type() != gm.TypeCode.Type() || m.Code() != gm.TypeCode.Code() || m.Checksum() != gm.Checksum {
+		t.Errorf("#%d: icmpv6 %+v vs gopacket %+v", i, m.Fields(), gm)
+	}
+	reencode(t, i, "icmpv6", m, func(b []byte) {
+		f := m.Fields()
+		ICMPv6(b).Encode(&f)
+		copy(b[ICMPv6HeaderLen:], m.Body())
+		ICMPv6(b).SetChecksum(ip.Src(), ip.Dst())
+	})
+	switch m.Type() {
+	case ICMPv6EchoRequest, ICMPv6EchoReply:
+		ge := pkt.Layer(layers.LayerTypeICMPv6Echo).(*layers.ICMPv6Echo)
+		if m.ID() != ge.Identifier || m.Seq() != ge.SeqNumber {
+			t.Errorf("#%d: echo id %d seq %d vs gopacket %+v", i, m.ID(), m.Seq(), ge)
+		}
+	case ICMPv6NeighborSolicit:
+		gn := pkt.Layer(layers.LayerTypeICMPv6NeighborSolicitation).(*layers.ICMPv6NeighborSolicitation)
+		compareNDP(t, i, m, ip.HopLimit(), addr16(gn.TargetAddress), gn.Options)
+	case ICMPv6NeighborAdvert:
+		gn := pkt.Layer(layers.LayerTypeICMPv6NeighborAdvertisement).(*layers.ICMPv6NeighborAdvertisement)
+		if m.NDPFlags()>>24 != uint32(gn.Flags) {
+			t.Errorf("#%d: NA flags %#x vs gopacket %#x", i, m.NDPFlags()>>24, gn.Flags)
+		}
+		compareNDP(t, i, m, ip.HopLimit(), addr16(gn.TargetAddress), gn.Options)
+	case ICMPv6DestUnreachable:
+		q, err := ParseIPv6Quoted(m.Body())
+		if err != nil || q.Dst() != ip.Src() {
+			t.Errorf("#%d: quoted packet %v, dst %v", i, err, q.Dst())
+		}
+	}
+}
+
+// compareNDP checks an NS or NA's validity, target and options against
+// gopacket's.
+func compareNDP(t *testing.T, i int, m ICMPv6, hop uint8, target netip.Addr, g layers.ICMPv6Options) {
+	t.Helper()
+	if err := m.ValidateNDP(hop); err != nil {
+		t.Errorf("#%d: %v", i, err)
+	}
+	if m.NDPTarget() != target {
+		t.Errorf("#%d: target %v vs gopacket %v", i, m.NDPTarget(), target)
+	}
+	opts := m.NDPOptions()
+	for _, o := range g {
+		typ, body, rest, err := NextNDPOption(opts)
+		if err != nil || typ != uint8(o.Type) || !bytes.Equal(body, o.Data) {
+			t.Errorf("#%d: option %d %x (%v) vs gopacket %d %x", i, typ, body, err, o.Type, o.Data)
+		}
+		opts = rest
+	}
+	if len(opts) != 0 {
+		t.Errorf("#%d: %d option bytes that gopacket does not see", i, len(opts))
+	}
+}
+
+func addr16(b []byte) netip.Addr {
+	a, _ := netip.AddrFromSlice(b)
+	return a
 }
 
 func compareTCPOptions(t *testing.T, i int, o *TCPOptions, g []layers.TCPOption) {

@@ -67,23 +67,32 @@ func Fold(sum uint32) uint16 {
 	return fold64(uint64(sum))
 }
 
-// PseudoHeaderSum returns the partial sum of the IPv4 pseudo-header used
-// by the TCP and UDP checksums (RFC 9293 §3.1, RFC 768): source and
-// destination address, protocol and the TCP or UDP length. Addresses that
-// are not IPv4 count as zero.
+// PseudoHeaderSum returns the partial sum of the pseudo-header used by
+// the TCP, UDP and ICMPv6 checksums: source and destination address,
+// protocol (next header) and the upper-layer length. For IPv4 addresses it
+// is the IPv4 pseudo-header (RFC 9293 §3.1, RFC 768); for IPv6 addresses
+// the IPv6 one (RFC 8200 §8.1), whose 32-bit length sums the same as the
+// 16-bit one for every length below 65536. Invalid addresses count as zero.
 func PseudoHeaderSum(src, dst netip.Addr, proto uint8, length uint16) uint32 {
+	return addrSum(src) + addrSum(dst) + uint32(proto) + uint32(length)
+}
+
+// addrSum returns the sum of an address's 16-bit words: 2 for IPv4, 8 for
+// IPv6 (an IPv4-mapped IPv6 address is summed as IPv6, as it is sent).
+func addrSum(a netip.Addr) uint32 {
 	var s uint32
-	if src.Is4() {
-		a := src.As4()
-		s += uint32(a[0])<<8 | uint32(a[1])
-		s += uint32(a[2])<<8 | uint32(a[3])
+	switch {
+	case a.Is4():
+		v := a.As4()
+		s = uint32(v[0])<<8 | uint32(v[1])
+		s += uint32(v[2])<<8 | uint32(v[3])
+	case a.Is6():
+		v := a.As16()
+		for i := 0; i < 16; i += 2 {
+			s += uint32(v[i])<<8 | uint32(v[i+1])
+		}
 	}
-	if dst.Is4() {
-		a := dst.As4()
-		s += uint32(a[0])<<8 | uint32(a[1])
-		s += uint32(a[2])<<8 | uint32(a[3])
-	}
-	return s + uint32(proto) + uint32(length)
+	return s
 }
 
 // UpdateChecksum16 returns the checksum field value after one 16-bit word

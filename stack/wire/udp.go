@@ -78,12 +78,13 @@ func (b UDP) SetChecksum(src, dst netip.Addr) {
 	binary.BigEndian.PutUint16(b[UDPChecksumOffset:], c)
 }
 
-// IsChecksumValid reports whether the checksum verifies; a zero checksum
-// field means the sender computed none and is accepted (RFC 768,
-// RFC 1122 §4.1.3.4).
+// IsChecksumValid reports whether the checksum verifies. Over IPv4 a zero
+// checksum field means the sender computed none and is accepted (RFC 768,
+// RFC 1122 §4.1.3.4); over IPv6 the checksum is mandatory and a zero one
+// is refused (RFC 8200 §8.1).
 func (b UDP) IsChecksumValid(src, dst netip.Addr) bool {
 	if b.Checksum() == 0 {
-		return true
+		return !src.Is6()
 	}
 	return Fold(Checksum(b, PseudoHeaderSum(src, dst, ProtoUDP, uint16(len(b))))) == 0xffff
 }

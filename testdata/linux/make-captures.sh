@@ -97,3 +97,22 @@ capture linux-half-close halfclose
 head -c 262144 /dev/urandom > bulk.bin
 background socat -u TCP4-LISTEN:7002,reuseaddr OPEN:/dev/null
 capture linux-bulk C socat -u OPEN:bulk.bin TCP4:10.0.0.2:7002
+
+# IPv6 on the same veth pair: neighbour discovery, ping (one echo cut into
+# fragments), a TCP GET, and UDP to a closed port (ICMPv6 port unreachable).
+v6() { # ns dev addr
+	ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0 \
+		"net.ipv6.conf.$2.disable_ipv6=0" "net.ipv6.conf.$2.accept_ra=0" "net.ipv6.conf.$2.router_solicitations=0"
+	ip -n "$1" addr add "$3" dev "$2" nodad
+}
+v6 "$cli" veth-c 2001:db8::1/64
+v6 "$srv" veth-s 2001:db8::2/64
+sleep 2 # let link-local addresses settle, so the capture holds only what follows
+background python3 -m http.server 8081 --bind 2001:db8::2 --directory www
+ipv6() {
+	C ping -6 -c 2 -i 0.2 2001:db8::2
+	C ping -6 -c 1 -s 3000 2001:db8::2
+	C curl -s -o /dev/null "http://[2001:db8::2]:8081/page.txt"
+	echo nobody | C socat -t 1 - UDP6:[2001:db8::2]:5999
+}
+capture linux-ipv6 ipv6

@@ -22,7 +22,9 @@ var schemaKeys = map[string][]string{
 	"tcp":    {"sport", "dport", "flags", "seq", "ack", "seq_raw", "ack_raw", "win", "options", "len", "checksum_ok"},
 	"udp":    {"sport", "dport", "len", "checksum_ok"},
 	"icmp":   {"type", "code", "name", "id", "seq", "mtu", "len", "quoted", "checksum_ok"},
-	"layers": {"eth", "arp", "ipv4", "tcp", "udp", "icmp"},
+	"ipv6":   {"src", "dst", "hlim", "flow", "tc", "len", "proto", "ext", "frag"},
+	"icmp6":  {"type", "code", "name", "id", "seq", "mtu", "pointer", "target", "src_lladdr", "tgt_lladdr", "flags", "len", "quoted", "checksum_ok"},
+	"layers": {"eth", "arp", "ipv4", "ipv6", "tcp", "udp", "icmp", "icmp6"},
 }
 
 // orderedKeys returns the keys of the JSON object in b, in order.

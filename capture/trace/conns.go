@@ -102,8 +102,9 @@ func (c *conns) update(cn *conn, d int, seq, ackNum uint32, syn, ack bool) (rseq
 }
 
 // rawKey is a segment's addresses and ports as they are on the wire:
-// IPv4 source and destination, then TCP source and destination port.
-type rawKey [12]byte
+// source and destination address (8 bytes for IPv4, 32 for IPv6, zeros
+// after), TCP source and destination port, and the IP version.
+type rawKey [37]byte
 
 // rawEntry maps a rawKey to its connection and direction, so that the
 // segments of a busy connection skip building and ordering AddrPorts.

@@ -13,7 +13,8 @@ type LinkType uint8
 const (
 	// LinkEthernet frames start with an Ethernet II header.
 	LinkEthernet LinkType = iota + 1
-	// LinkRawIP frames start with an IPv4 header (a TUN device, LINKTYPE_RAW).
+	// LinkRawIP frames start with an IPv4 or IPv6 header, told apart by
+	// the version (a TUN device, LINKTYPE_RAW).
 	LinkRawIP
 )
 
@@ -23,6 +24,7 @@ const (
 	l4TCP
 	l4UDP
 	l4ICMP
+	l4ICMP6
 	l4Other
 )
 
@@ -42,6 +44,10 @@ type packet struct {
 	ipOK   bool // header checksum verified (or not checked)
 	ipFrag bool // a non-first fragment: no transport header
 
+	hasIP6 bool
+	ip6    wire.IPv6
+	chain  wire.IPv6Chain // the extension headers of ip6
+
 	l4       int
 	tcp      wire.TCP
 	opts     wire.TCPOptions // valid once optsDone
@@ -49,6 +55,7 @@ type packet struct {
 	optsDone bool
 	udp      wire.UDP
 	icmp     wire.ICMPv4
+	icmp6    wire.ICMPv6
 	l4OK     bool // transport checksum verified (or not checked)
 
 	// ICMP errors quote the offending packet's IP header and ports.
@@ -95,6 +102,9 @@ func (p *packet) decode(link LinkType, frame []byte, origLen int, checksums bool
 		b = eth.Payload()
 		switch eth.Type() {
 		case wire.EtherTypeIPv4:
+		case wire.EtherTypeIPv6:
+			p.decodeIPv6(b, cut, checksums)
+			return
 		case wire.EtherTypeARP:
 			arp, err := wire.ParseARP(b)
 			if err != nil {
@@ -106,6 +116,9 @@ func (p *packet) decode(link LinkType, frame []byte, origLen int, checksums bool
 		default:
 			return
 		}
+	} else if len(b) > 0 && b[0]>>4 == 6 {
+		p.decodeIPv6(b, cut, checksums)
+		return
 	}
 	// ParseIPv4Quoted checks the header without the checksum and trims
 	// Ethernet padding; a packet cut short is reported, not decoded.
@@ -131,11 +144,47 @@ func (p *packet) decode(link LinkType, frame []byte, origLen int, checksums bool
 		p.payload = len(ip.Payload()) + rest
 		return
 	}
-	seg := ip.Payload()
-	src, dst := ip.Src(), ip.Dst()
 	// A first fragment, or a cut capture, lacks the end of the segment.
-	whole := !ip.More() && rest == 0
-	switch ip.Protocol() {
+	p.decodeL4(ip.Protocol(), ip.Payload(), ip.Src(), ip.Dst(), rest, ip.More(), !ip.More() && rest == 0, checksums)
+}
+
+// decodeIPv6 decodes an IPv6 packet b and what it carries.
+func (p *packet) decodeIPv6(b []byte, cut, checksums bool) {
+	ip, err := wire.ParseIPv6Quoted(b)
+	if err != nil {
+		p.malformed("ipv6", err)
+		return
+	}
+	p.hasIP6, p.ip6 = true, ip
+	total := wire.IPv6HeaderLen + int(ip.PayloadLen())
+	if total > len(b) && !cut {
+		p.malformed("ipv6", wire.ErrTruncated)
+		return
+	}
+	rest := max(0, total-len(ip))
+	c, err := ip.Chain()
+	if err != nil {
+		p.malformed("ipv6", err)
+		return
+	}
+	p.chain = c
+	more := false
+	if c.Fragment != nil {
+		more = c.Fragment.More()
+		if c.Fragment.Offset() != 0 {
+			p.ipFrag = true
+			p.payload = len(ip) - c.Offset + rest
+			return
+		}
+	}
+	p.decodeL4(c.Proto, ip[c.Offset:], ip.Src(), ip.Dst(), rest, more, !more && rest == 0, checksums)
+}
+
+// decodeL4 decodes the transport header seg carried from src to dst; rest
+// is how many bytes of it the capture lacks, more says a fragment follows,
+// and whole that seg is complete (so its checksum can be checked).
+func (p *packet) decodeL4(proto uint8, seg []byte, src, dst netip.Addr, rest int, more, whole, checksums bool) {
+	switch proto {
 	case wire.ProtoTCP:
 		tcp, err := wire.ParseTCP(seg)
 		if err != nil {
@@ -156,7 +205,7 @@ func (p *packet) decode(link LinkType, frame []byte, origLen int, checksums bool
 		}
 		udp := wire.UDP(seg)
 		n := int(udp.Length())
-		if n < wire.UDPHeaderLen || (!ip.More() && n > len(seg)+rest) {
+		if n < wire.UDPHeaderLen || (!more && n > len(seg)+rest) {
 			p.l4, p.udp = l4UDP, udp[:wire.UDPHeaderLen]
 			p.malformed("udp", wire.ErrBadLength)
 			return
@@ -184,6 +233,20 @@ func (p *packet) decode(link LinkType, frame []byte, origLen int, checksums bool
 		case wire.ICMPDestUnreachable, wire.ICMPTimeExceeded, wire.ICMPParamProblem, wire.ICMPRedirect:
 			p.decodeQuote(m.Payload())
 		}
+	case wire.ProtoICMPv6:
+		if len(seg) < wire.ICMPv6HeaderLen {
+			p.malformed("icmp6", wire.ErrTruncated)
+			return
+		}
+		m := wire.ICMPv6(seg)
+		p.l4, p.icmp6 = l4ICMP6, m
+		p.payload = len(m.Body()) + rest
+		if checksums && whole {
+			p.l4OK = m.IsChecksumValid(src, dst)
+		}
+		if m.IsError() {
+			p.decodeQuote6(m.Body())
+		}
 	default:
 		p.l4 = l4Other
 		p.payload = len(seg)
@@ -205,6 +268,43 @@ func (p *packet) decodeQuote(b []byte) {
 	}
 	p.quoteSrc = netip.AddrPortFrom(q.Src(), sp)
 	p.quoteDst = netip.AddrPortFrom(q.Dst(), dp)
+}
+
+// decodeQuote6 reads the IPv6 header and the ports of the packet an
+// ICMPv6 error quotes (RFC 4443 §2.4(c)).
+func (p *packet) decodeQuote6(b []byte) {
+	q, err := wire.ParseIPv6Quoted(b)
+	if err != nil {
+		return
+	}
+	c, _ := q.Chain()
+	p.hasQuote, p.quoteProto = true, c.Proto
+	var sp, dp uint16
+	if t := q[min(c.Offset, len(q)):]; len(t) >= 4 && (c.Proto == wire.ProtoTCP || c.Proto == wire.ProtoUDP) {
+		sp = uint16(t[0])<<8 | uint16(t[1])
+		dp = uint16(t[2])<<8 | uint16(t[3])
+	}
+	p.quoteSrc = netip.AddrPortFrom(q.Src(), sp)
+	p.quoteDst = netip.AddrPortFrom(q.Dst(), dp)
+}
+
+// isIP reports whether an IPv4 or IPv6 header was decoded.
+func (p *packet) isIP() bool { return p.hasIP || p.hasIP6 }
+
+// src returns the IP source address (IPv4 or IPv6).
+func (p *packet) src() netip.Addr {
+	if p.hasIP6 {
+		return p.ip6.Src()
+	}
+	return p.ip.Src()
+}
+
+// dst returns the IP destination address (IPv4 or IPv6).
+func (p *packet) dst() netip.Addr {
+	if p.hasIP6 {
+		return p.ip6.Dst()
+	}
+	return p.ip.Dst()
 }
 
 // ports returns the transport ports, or zeros.
@@ -229,8 +329,12 @@ func (p *packet) protoName() string {
 		return "udp"
 	case p.l4 == l4ICMP:
 		return "icmp"
+	case p.l4 == l4ICMP6:
+		return "icmp6"
 	case p.hasIP:
 		return "ipv4"
+	case p.hasIP6:
+		return "ipv6"
 	case p.hasEth:
 		return "eth"
 	}
@@ -296,6 +400,19 @@ func (p *packet) fingerprint() uint64 {
 		// fields that tell two packets of one flow apart never cancel.
 		h := uint64(be.Uint16(ip[2:]))<<48 | uint64(be.Uint16(ip[4:]))<<32 | uint64(ip[9])<<24
 		return h ^ (uint64(be.Uint32(ip[12:]))*0x9e3779b97f4a7c15 + uint64(be.Uint32(ip[16:])))
+	case p.hasIP6:
+		// Payload length, next header and flow label, mixed with the
+		// addresses (and a fragment's id, which tells fragments apart).
+		ip := p.ip6
+		be := binary.BigEndian
+		h := uint64(be.Uint32(ip[0:]))<<32 | uint64(be.Uint32(ip[4:]))
+		for i := wire.IPv6SrcOffset; i < wire.IPv6HeaderLen; i += 8 {
+			h = h*0x9e3779b97f4a7c15 + be.Uint64(ip[i:])
+		}
+		if p.chain.Fragment != nil {
+			h ^= uint64(p.chain.Fragment.ID())<<16 | uint64(p.chain.Fragment.Offset())
+		}
+		return h
 	case p.hasARP:
 		a := p.arp
 		be := binary.BigEndian

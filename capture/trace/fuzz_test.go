@@ -2,6 +2,7 @@ package trace
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"os"
@@ -16,7 +17,7 @@ import (
 // decoder behind it: it must never panic, and every JSON line it writes
 // must parse.
 func FuzzRead(f *testing.F) {
-	for _, name := range []string{"linux-refused.pcap", "linux-udp.pcap", "linux-ping.pcap", "linux-half-close.pcap"} {
+	for _, name := range []string{"linux-refused.pcap", "linux-udp.pcap", "linux-ping.pcap", "linux-half-close.pcap", "linux-ipv6.pcap"} {
 		if b, err := os.ReadFile(filepath.Join(captureDir, name)); err == nil {
 			f.Add(b)
 			f.Add(b[:len(b)-7]) // cut short
@@ -50,6 +51,12 @@ func FuzzFrame(f *testing.F) {
 	f.Add(synFrame[14:], false)
 	f.Add(synFrame[:30], true)
 	f.Add(icmpUnreachFrame, false)
+	// IPv6: a neighbour solicitation (Ethernet) and a port unreachable
+	// quoting UDP (raw IP), from testdata/linux/linux-ipv6.pcap.
+	ns, _ := hex.DecodeString("3333ff0000020ea32a53cb7b86dd6000000000203aff20010db8000000000000000000000001ff0200000000000000000001ff000002870019b60000000020010db800000000000000000000000201010ea32a53cb7b")
+	unreach, _ := hex.DecodeString("600da0d3003f3a4020010db800000000000000000000000220010db80000000000000000000000010104f9730000000060013869000f114020010db800000000000000000000000120010db8000000000000000000000002a3b7176f000fa9dc6e6f626f64790a")
+	f.Add(ns, true)
+	f.Add(unreach, false)
 	f.Fuzz(func(t *testing.T, data []byte, eth bool) {
 		link := LinkRawIP
 		if eth {

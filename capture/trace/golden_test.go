@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 )
@@ -25,9 +24,6 @@ const maxGoldenLines = 400
 func linuxCaptures(t *testing.T) []string {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(captureDir, "*.pcap"))
-	// The tracer does not decode IPv6 yet (issue 15): its capture is
-	// checked by stack/wire and tshark until it does.
-	files = slices.DeleteFunc(files, func(f string) bool { return strings.HasSuffix(f, "linux-ipv6.pcap") })
 	if len(files) == 0 {
 		t.Fatalf("no reference captures in %s: they belong to the repository (testdata/linux)", captureDir)
 	}

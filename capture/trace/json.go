@@ -161,6 +161,9 @@ func (t *Tracer) appendFrameJSON(b []byte, f *Frame, d time.Duration, rseq, rack
 	o.uint("id", f.ID)
 	o.int("len", int64(p.size))
 	switch {
+	case p.hasIP6:
+		t.appendName(&o, "src", p.ip6.Src())
+		t.appendName(&o, "dst", p.ip6.Dst())
 	case p.hasIP:
 		// ,"src":NAME,"dst":NAME from a cache keyed by the addresses.
 		var k lineKey
@@ -253,6 +256,9 @@ func (t *Tracer) appendFrameJSON(b []byte, f *Frame, d time.Duration, rseq, rack
 		}
 		o.close()
 	}
+	if p.hasIP6 {
+		appendIPv6JSON(&o, p)
+	}
 	switch p.l4 {
 	case l4TCP:
 		t.appendTCPJSON(&o, p, rseq, rack)
@@ -295,6 +301,8 @@ func (t *Tracer) appendFrameJSON(b []byte, f *Frame, d time.Duration, rseq, rack
 			o.bool("checksum_ok", p.l4OK)
 		}
 		o.close()
+	case l4ICMP6:
+		appendICMP6JSON(&o, p, t.checksums)
 	}
 	o.close()
 	if p.badErr != nil {
@@ -354,7 +362,7 @@ func (t *Tracer) appendTCPJSON(o *jsonObj, p *packet, rseq, rack uint32) {
 			o.uint("wscale", uint64(opts.WScale))
 		}
 		if opts.NSACK > 0 {
-			base, _ := t.conns.base(netip.AddrPortFrom(p.ip.Dst(), tcp.DstPort()), netip.AddrPortFrom(p.ip.Src(), tcp.SrcPort()))
+			base, _ := t.conns.base(netip.AddrPortFrom(p.dst(), tcp.DstPort()), netip.AddrPortFrom(p.src(), tcp.SrcPort()))
 			o.key("sack")
 			o.b = append(o.b, '[')
 			for i := 0; i < opts.NSACK && i < len(opts.SACK); i++ {
@@ -418,11 +426,11 @@ func (t *Tracer) summarize(f *Frame, d time.Duration, rseq, rack uint32, s *Summ
 		Proto: p.protoName(), Len: p.payload, Note: f.Note, Drop: f.Drop,
 	}
 	switch {
-	case p.hasIP:
+	case p.isIP():
 		sp, dp := p.ports()
-		s.SrcAddr = netip.AddrPortFrom(p.ip.Src(), sp)
-		s.DstAddr = netip.AddrPortFrom(p.ip.Dst(), dp)
-		s.Src, s.Dst = t.nameOf(p.ip.Src()), t.nameOf(p.ip.Dst())
+		s.SrcAddr = netip.AddrPortFrom(p.src(), sp)
+		s.DstAddr = netip.AddrPortFrom(p.dst(), dp)
+		s.Src, s.Dst = t.nameOf(p.src()), t.nameOf(p.dst())
 	case p.hasARP:
 		s.SrcAddr = netip.AddrPortFrom(p.arp.SenderIP(), 0)
 		s.DstAddr = netip.AddrPortFrom(p.arp.TargetIP(), 0)
@@ -448,6 +456,8 @@ func (t *Tracer) summarize(f *Frame, d time.Duration, rseq, rack uint32, s *Summ
 		}
 	case l4ICMP:
 		s.Info = string(appendICMP(nil, p))
+	case l4ICMP6:
+		s.Info = string(appendICMP6(nil, p))
 	}
 	if p.badErr != nil {
 		s.Malformed = p.badLayer + ": " + errText(p.badErr)

@@ -150,10 +150,10 @@ func appendAddrPort(b []byte, a netip.AddrPort) []byte { return a.AppendTo(b) }
 // endpoints returns the source and destination the header line shows.
 func (t *Tracer) appendEndpoints(b []byte, p *packet, arrow string) []byte {
 	switch {
-	case p.hasIP:
-		b = t.appendNameText(b, p.ip.Src())
+	case p.isIP():
+		b = t.appendNameText(b, p.src())
 		b = append(b, arrow...)
-		return t.appendNameText(b, p.ip.Dst())
+		return t.appendNameText(b, p.dst())
 	case p.hasARP:
 		b = t.appendNameText(b, p.arp.SenderIP())
 		b = append(b, arrow...)
@@ -181,8 +181,8 @@ func (t *Tracer) appendFrameText(b []byte, f *Frame, d time.Duration, rseq, rack
 		// The frame was shown when it was sent: one line for its arrival.
 		b = append(b, f.Vantage...)
 		b = append(b, " ← "...)
-		if p.hasIP {
-			b = t.appendNameText(b, p.ip.Src())
+		if p.isIP() {
+			b = t.appendNameText(b, p.src())
 		} else if p.hasARP {
 			b = t.appendNameText(b, p.arp.SenderIP())
 		} else {
@@ -233,8 +233,8 @@ func (t *Tracer) isSource(host string, p *packet) bool {
 	var n string
 	var ok bool
 	switch {
-	case p.hasIP:
-		n, ok = t.names.get(p.ip.Src())
+	case p.isIP():
+		n, ok = t.names.get(p.src())
 	case p.hasARP:
 		n, ok = t.names.get(p.arp.SenderIP())
 	}
@@ -327,6 +327,9 @@ func (t *Tracer) appendLayersText(b []byte, p *packet, rseq, rack uint32) []byte
 		}
 		b = append(b, '\n')
 	}
+	if p.hasIP6 {
+		b = appendIPv6Text(b, p)
+	}
 	switch p.l4 {
 	case l4TCP:
 		b = t.appendTCPText(b, p, rseq, rack)
@@ -344,6 +347,13 @@ func (t *Tracer) appendLayersText(b []byte, p *packet, rseq, rack uint32) []byte
 	case l4ICMP:
 		b = append(b, "   icmp  "...)
 		b = appendICMP(b, p)
+		if !p.l4OK {
+			b = append(b, "  bad cksum"...)
+		}
+		b = append(b, '\n')
+	case l4ICMP6:
+		b = append(b, "   icmp6 "...)
+		b = appendICMP6(b, p)
 		if !p.l4OK {
 			b = append(b, "  bad cksum"...)
 		}
@@ -413,31 +423,39 @@ func appendICMP(b []byte, p *packet) []byte {
 		}
 	}
 	if p.hasQuote {
-		b = append(b, "  ("...)
-		switch p.quoteProto {
-		case wire.ProtoTCP:
-			b = append(b, "tcp "...)
-		case wire.ProtoUDP:
-			b = append(b, "udp "...)
-		case wire.ProtoICMP:
-			b = append(b, "icmp "...)
-		default:
-			b = append(b, "proto "...)
-			b = appendUint(b, uint64(p.quoteProto))
-			b = append(b, ' ')
-		}
-		if p.quoteSrc.Port() != 0 || p.quoteDst.Port() != 0 {
-			b = appendAddrPort(b, p.quoteSrc)
-			b = append(b, " → "...)
-			b = appendAddrPort(b, p.quoteDst)
-		} else {
-			b = p.quoteSrc.Addr().AppendTo(b)
-			b = append(b, " → "...)
-			b = p.quoteDst.Addr().AppendTo(b)
-		}
-		b = append(b, ')')
+		b = appendQuote(b, p)
 	}
 	return b
+}
+
+// appendQuote appends what an ICMP or ICMPv6 error quotes: protocol and
+// addresses (with ports for TCP and UDP).
+func appendQuote(b []byte, p *packet) []byte {
+	b = append(b, "  ("...)
+	switch p.quoteProto {
+	case wire.ProtoTCP:
+		b = append(b, "tcp "...)
+	case wire.ProtoUDP:
+		b = append(b, "udp "...)
+	case wire.ProtoICMP:
+		b = append(b, "icmp "...)
+	case wire.ProtoICMPv6:
+		b = append(b, "icmp6 "...)
+	default:
+		b = append(b, "proto "...)
+		b = appendUint(b, uint64(p.quoteProto))
+		b = append(b, ' ')
+	}
+	if p.quoteSrc.Port() != 0 || p.quoteDst.Port() != 0 {
+		b = appendAddrPort(b, p.quoteSrc)
+		b = append(b, " → "...)
+		b = appendAddrPort(b, p.quoteDst)
+	} else {
+		b = p.quoteSrc.Addr().AppendTo(b)
+		b = append(b, " → "...)
+		b = p.quoteDst.Addr().AppendTo(b)
+	}
+	return append(b, ')')
 }
 
 func (t *Tracer) appendTCPText(b []byte, p *packet, rseq, rack uint32) []byte {
@@ -516,7 +534,7 @@ func (t *Tracer) appendTCPOptions(b []byte, p *packet) []byte {
 	}
 	if o.NSACK > 0 {
 		// The blocks acknowledge data flowing the other way.
-		base, _ := t.conns.base(netip.AddrPortFrom(p.ip.Dst(), p.tcp.DstPort()), netip.AddrPortFrom(p.ip.Src(), p.tcp.SrcPort()))
+		base, _ := t.conns.base(netip.AddrPortFrom(p.dst(), p.tcp.DstPort()), netip.AddrPortFrom(p.src(), p.tcp.SrcPort()))
 		b = append(sep(b), "sack "...)
 		b = appendUint(b, uint64(o.NSACK))
 		for i := 0; i < o.NSACK && i < len(o.SACK); i++ {

@@ -133,7 +133,7 @@ func TestMalformedFrames(t *testing.T) {
 		{"empty ethernet", LinkEthernet, nil, "malformed  eth: packet truncated"},
 		{"short ip", LinkEthernet, synFrame[:30], "malformed  ipv4: packet truncated"},
 		{"ip cut short", LinkRawIP, synFrame[14:50], "malformed  ipv4: packet truncated"},
-		{"bad version", LinkRawIP, append([]byte{0x65}, synFrame[15:]...), "malformed  ipv4: ip version is not 4"},
+		{"bad version", LinkRawIP, append([]byte{0x55}, synFrame[15:]...), "malformed  ipv4: ip version is not 4"},
 		{"bad tcp offset", LinkRawIP, func() []byte {
 			b := append([]byte(nil), synFrame[14:]...)
 			b[32] = 0x10

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"stacklab/stack/core"
+	"stacklab/stack/wire"
 )
 
 // Format selects the trace output.
@@ -254,11 +255,17 @@ func (t *Tracer) relative(p *packet) (seq, ack uint32) {
 	}
 	fl := p.tcp.Flags()
 	var k rawKey
-	copy(k[:8], p.ip[12:20])
-	copy(k[8:], p.tcp[0:4])
+	if p.hasIP6 {
+		copy(k[:32], p.ip6[wire.IPv6SrcOffset:wire.IPv6HeaderLen])
+		k[36] = 6
+	} else {
+		copy(k[:8], p.ip[12:20])
+		k[36] = 4
+	}
+	copy(k[32:36], p.tcp[0:4])
 	cn, d := t.conns.rawFind(&k,
-		func() netip.AddrPort { return netip.AddrPortFrom(p.ip.Src(), p.tcp.SrcPort()) },
-		func() netip.AddrPort { return netip.AddrPortFrom(p.ip.Dst(), p.tcp.DstPort()) })
+		func() netip.AddrPort { return netip.AddrPortFrom(p.src(), p.tcp.SrcPort()) },
+		func() netip.AddrPort { return netip.AddrPortFrom(p.dst(), p.tcp.DstPort()) })
 	const syn, ackf = 0x02, 0x10
 	return t.conns.update(cn, d, p.tcp.Seq(), p.tcp.Ack(), fl&syn != 0, fl&ackf != 0)
 }

@@ -11,6 +11,7 @@ type (
 	EventKind = core.EventKind
 	Observer  = core.Observer
 	Tuple     = core.Tuple
+	TCPVars   = core.TCPVars
 )
 
 // Event kinds; see [core.EventKind].
@@ -22,4 +23,5 @@ const (
 	EventDrop       = core.EventDrop
 	EventCongestion = core.EventCongestion
 	EventNote       = core.EventNote
+	EventSeries     = core.EventSeries
 )

@@ -413,6 +413,22 @@ func appendEventJSON(b []byte, ev *core.Event, d time.Duration) []byte {
 	if ev.PacketID != 0 {
 		o.uint("packet", ev.PacketID)
 	}
+	if v := ev.Vars; v != nil {
+		o.key("vars")
+		o.open()
+		o.int("cwnd", int64(v.Cwnd))
+		if v.Ssthresh >= 0 {
+			o.int("ssthresh", int64(v.Ssthresh))
+		}
+		o.int("srtt_us", v.SRTT.Microseconds())
+		o.int("rttvar_us", v.RTTVar.Microseconds())
+		o.int("rto_us", v.RTO.Microseconds())
+		o.int("in_flight", int64(v.InFlight))
+		o.int("rwnd", int64(v.RcvWnd))
+		o.int("snd_wnd", int64(v.SndWnd))
+		o.str("ca_state", v.CAState)
+		o.close()
+	}
 	o.close()
 	return append(o.b, '\n')
 }

@@ -281,6 +281,9 @@ func (t *Tracer) Event(ev *core.Event) {
 		t.write(t.buf)
 		return
 	}
+	if ev.Kind == core.EventSeries {
+		return // data for JSON, CSV and graphs; the text shows congestion events
+	}
 	if t.held {
 		h := &t.heldEv
 		if ev.Kind == core.EventCall && ev.Host == h.Host && ev.Time.Equal(h.Time) && causedBy(h, ev) {

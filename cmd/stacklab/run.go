@@ -26,6 +26,8 @@ type runOptions struct {
 	SeedSet  bool
 	Summary  bool
 	Ladder   bool
+	Series   string
+	Plots    bool
 	Check    bool
 	Quiet    bool
 	Sweep    int
@@ -58,6 +60,8 @@ stderr), 2 for bad input. The file format: stacklab help format.`,
 	cmd.Flags().IntVar(&o.Sweep, "sweep", 0, "run with seeds 1 to N, no trace or files, one line each; exit 1 if any fails")
 	cmd.Flags().DurationVar(&o.Duration, "duration", 0, "run for this long in virtual time instead of the scenario's duration")
 	cmd.Flags().BoolVar(&o.Ladder, "ladder", false, "also draw ladder diagrams into the output directory (ladder.txt, .mmd, .svg)")
+	cmd.Flags().StringVar(&o.Series, "series", "", "write every change of each TCP connection's cwnd, ssthresh, RTT, RTO, in-flight bytes, windows and state as DIR/series.csv")
+	cmd.Flags().BoolVar(&o.Plots, "plots", false, "also draw each TCP connection's series as SVG plots into the output directory (tcp-HOST-LPORT-RPORT.svg)")
 	return cmd
 }
 
@@ -176,7 +180,7 @@ func runRun(o *runOptions, s *Streams) error {
 			return badInput(fmt.Errorf("cannot write the captures into %s: %v; choose another directory with -o", o.OutDir, err))
 		}
 	}
-	ro := scenario.RunOptions{OutDir: o.OutDir, Trace: s.Out, Format: o.Format, Version: version, Ladder: o.Ladder, Duration: o.Duration}
+	ro := scenario.RunOptions{OutDir: o.OutDir, Trace: s.Out, Format: o.Format, Version: version, Ladder: o.Ladder, Duration: o.Duration, Series: o.Series, Plots: o.Plots}
 	if o.Quiet {
 		ro.Trace = nil
 	}

@@ -12,6 +12,7 @@ import (
 
 	"stacklab/capture"
 	"stacklab/capture/ladder"
+	"stacklab/capture/series"
 )
 
 // newRecorder builds the capture.Recorder that writes a run's trace and
@@ -68,6 +69,43 @@ func writeLadders(dir string, sums []capture.Summary, hosts []string) ([]string,
 			return files, fmt.Errorf("writing %s: %w", path, err)
 		}
 		files = append(files, path)
+	}
+	return files, nil
+}
+
+// writeSeries writes the TCP series as CSV into opts.Series and as SVG
+// plots into opts.OutDir, as asked.
+func writeSeries(set *series.Set, opts RunOptions) ([]string, error) {
+	var files []string
+	write := func(path string, draw func(io.Writer) error) error {
+		w, err := os.Create(path)
+		if err != nil {
+			return fmt.Errorf("cannot write the series: %w", err)
+		}
+		err = draw(w)
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("writing %s: %w", path, err)
+		}
+		files = append(files, path)
+		return nil
+	}
+	if opts.Series != "" {
+		if err := os.MkdirAll(opts.Series, 0o755); err != nil {
+			return nil, fmt.Errorf("cannot write the series into %s: %w", opts.Series, err)
+		}
+		if err := write(filepath.Join(opts.Series, "series.csv"), set.WriteCSV); err != nil {
+			return files, err
+		}
+	}
+	if opts.Plots && opts.OutDir != "" {
+		for _, c := range set.Conns() {
+			if err := write(filepath.Join(opts.OutDir, "tcp-"+c.Name()+".svg"), c.WriteSVG); err != nil {
+				return files, err
+			}
+		}
 	}
 	return files, nil
 }

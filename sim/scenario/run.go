@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"stacklab/capture"
+	"stacklab/capture/series"
 	"stacklab/sim"
 	"stacklab/stack"
 )
@@ -35,6 +36,13 @@ type RunOptions struct {
 	// ladder.mmd (Mermaid) and ladder.svg. The scenario's outputs can ask
 	// for them too.
 	Ladder bool
+	// Series, if not empty, is a directory that receives series.csv: every
+	// change of each TCP connection's cwnd, ssthresh, RTT, RTO, bytes in
+	// flight, windows and congestion state (capture/series).
+	Series string
+	// Plots draws the same series as SVG figures, one per connection
+	// end, into OutDir (tcp-HOST-LPORT-RPORT.svg).
+	Plots bool
 }
 
 // Result is what a run produced.
@@ -150,6 +158,7 @@ type callResult struct {
 
 // runner runs one scenario.
 type runner struct {
+	series    *series.Set // TCP variables over time, when asked for
 	sc        *Scenario
 	net       *sim.Network
 	clock     *sim.Clock
@@ -208,6 +217,9 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 		return nil, err
 	}
 	r.sink = rec
+	if opts.Series != "" || opts.Plots && opts.OutDir != "" {
+		r.series = &series.Set{Start: r.start}
+	}
 	for _, h := range sc.Hosts {
 		opts := stack.Options{TCP: h.TCP, TTL: h.TTL}
 		var st *stack.Stack
@@ -293,6 +305,11 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 		files, lerr := writeLadders(opts.OutDir, r.sink.Summaries(), r.hostNames)
 		res.Files = append(res.Files, files...)
 		err = lerr
+	}
+	if r.series != nil && err == nil {
+		files, serr := writeSeries(r.series, opts)
+		res.Files = append(res.Files, files...)
+		err = serr
 	}
 	sort.SliceStable(res.Failures, func(i, j int) bool { return res.Failures[i].Pos.Line < res.Failures[j].Pos.Line })
 	return res, err
@@ -459,8 +476,11 @@ func (h *hub) Observe(ev *stack.Event) {
 	if ev.Kind == stack.EventState && ev.Conn.Local.IsValid() {
 		r.states[ev.Conn] = ev.To
 	}
-	if ev.Kind != stack.EventCall {
+	if ev.Kind != stack.EventCall && ev.Kind != stack.EventSeries {
 		r.remember(recentEntry{host: ev.Host, pkt: -1, kind: ev.Kind, proto: ev.Proto, name: ev.Name, detail: ev.Detail, from: ev.From, to: ev.To})
+	}
+	if r.series != nil {
+		r.series.Add(ev)
 	}
 	r.sink.Observe(ev)
 }

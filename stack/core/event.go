@@ -28,9 +28,12 @@ const (
 	EventCongestion
 	// EventNote is anything else worth showing.
 	EventNote
+	// EventSeries is a new value of a TCP connection's variables: Vars
+	// holds all of them after the change. Emitted only when one changed.
+	EventSeries
 )
 
-var eventKindNames = [...]string{"", "call", "state", "timer", "retransmit", "drop", "congestion", "note"}
+var eventKindNames = [...]string{"", "call", "state", "timer", "retransmit", "drop", "congestion", "note", "series"}
 
 func (k EventKind) String() string {
 	if int(k) < len(eventKindNames) {
@@ -58,6 +61,27 @@ type Event struct {
 	Name     string
 	Detail   string
 	PacketID uint64 // the packet concerned, or 0
+	// Vars, for EventSeries, is the connection's variables after the
+	// change; it is valid only during Observe.
+	Vars *TCPVars
+}
+
+// TCPVars are one TCP connection's congestion, RTT and window variables
+// at one instant, in bytes and durations: the time series of
+// EventSeries.
+type TCPVars struct {
+	Cwnd     int // congestion window, bytes
+	Ssthresh int // slow-start threshold, bytes; -1 while unset (infinite)
+	SRTT     time.Duration
+	RTTVar   time.Duration
+	RTO      time.Duration
+	InFlight int // bytes sent and not yet acknowledged (RFC 6675 pipe when SACK recovery runs)
+	RcvWnd   int // receive window this end advertises, bytes
+	SndWnd   int // the peer's advertised window, scaled, bytes
+	// CAState is the congestion state, as Linux names them: "open",
+	// "disorder" (duplicate ACKs, no recovery yet), "recovery" (fast
+	// recovery), "loss" (after a retransmission timeout).
+	CAState string
 }
 
 // Observer receives the stack's events. Observe runs with the stack's lock

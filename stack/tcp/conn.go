@@ -115,6 +115,8 @@ type Conn struct {
 	rdShut, wrShut bool
 	orphan         bool // Close was called
 
+	lastVars *core.TCPVars // the variables last reported (series.go), while tracing
+
 	retrans, rtos, fastRetrans           uint64
 	bytesSent, bytesAcked, bytesReceived uint64
 }
@@ -196,6 +198,7 @@ func (c *Conn) Read(b []byte) (int, error) {
 			c.rcvBuf.release(c.p)
 		}
 		c.maybeWindowUpdate()
+		c.series()
 		return n, nil
 	}
 	if c.err != nil {
@@ -243,6 +246,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 		return 0, syscall.EAGAIN
 	}
 	c.output(whySend)
+	c.series()
 	return n, nil
 }
 

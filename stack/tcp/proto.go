@@ -340,6 +340,7 @@ func (p *Proto) Input(src, dst netip.Addr, b []byte, pktID uint64) {
 			}
 		}
 		c.input(s)
+		c.series()
 		return
 	}
 	if l := p.listenerAt(t.Local); l != nil {

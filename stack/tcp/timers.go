@@ -83,6 +83,7 @@ func (tm *ctimer) run() {
 	}
 	tm.armed = false
 	tm.fn(tm.c)
+	tm.c.series()
 }
 
 // timerEvent reports a timer firing.

@@ -1,0 +1,131 @@
+// Package series keeps the time series of TCP connections' variables
+// (cwnd, ssthresh, SRTT, RTTVAR, RTO, bytes in flight, windows and the
+// congestion state) that stacks report as core.EventSeries, and writes
+// them as CSV or as static SVG plots.
+package series
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"time"
+
+	"stacklab/stack/core"
+)
+
+// Point is one report of one connection end's variables.
+type Point struct {
+	Time time.Duration // since the start of the run
+	core.TCPVars
+}
+
+// Conn is the series of one connection end: the host and its tuple.
+type Conn struct {
+	Host   string
+	Tuple  core.Tuple
+	Points []Point
+}
+
+// Name names the series in file names: "client-56918-80".
+func (c *Conn) Name() string {
+	return fmt.Sprintf("%s-%d-%d", c.Host, c.Tuple.Local.Port(), c.Tuple.Remote.Port())
+}
+
+// maxPoints bounds the points kept per connection end; later reports
+// are counted in Dropped.
+const maxPoints = 1 << 20
+
+// Set collects series from events. The zero value is ready to use; it is
+// not safe for concurrent use.
+type Set struct {
+	Start   time.Time // time 0; zero means the first event's time
+	conns   []*Conn
+	index   map[key]*Conn
+	order   []ref // every point kept, in the order reported
+	Dropped int // reports past maxPoints, not kept
+}
+
+type ref struct {
+	c *Conn
+	i int
+}
+
+type key struct {
+	host  string
+	tuple core.Tuple
+}
+
+// Add keeps ev if it is an EventSeries; other events are ignored.
+func (s *Set) Add(ev *core.Event) {
+	if ev.Kind != core.EventSeries || ev.Vars == nil {
+		return
+	}
+	if s.Start.IsZero() {
+		s.Start = ev.Time
+	}
+	k := key{ev.Host, ev.Conn}
+	c := s.index[k]
+	if c == nil {
+		if s.index == nil {
+			s.index = map[key]*Conn{}
+		}
+		c = &Conn{Host: ev.Host, Tuple: ev.Conn}
+		s.index[k] = c
+		s.conns = append(s.conns, c)
+	}
+	if len(c.Points) >= maxPoints {
+		s.Dropped++
+		return
+	}
+	c.Points = append(c.Points, Point{Time: ev.Time.Sub(s.Start), TCPVars: *ev.Vars})
+	s.order = append(s.order, ref{c, len(c.Points) - 1})
+}
+
+// Conns returns the connection ends in order of their first report.
+func (s *Set) Conns() []*Conn { return slices.Clone(s.conns) }
+
+// Header is the CSV header line's fields.
+var Header = []string{"time_us", "host", "local", "remote", "cwnd", "ssthresh", "srtt_us", "rttvar_us", "rto_us", "in_flight", "rwnd", "snd_wnd", "ca_state"}
+
+// WriteCSV writes every point of every connection end in the order they
+// were reported, one row each. Sizes
+// are bytes, times microseconds; an unset (infinite) ssthresh is empty.
+func (s *Set) WriteCSV(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	for i, h := range Header {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString(h)
+	}
+	bw.WriteByte('\n')
+	var b []byte
+	for _, r := range s.order {
+		p := &r.c.Points[r.i]
+		b = b[:0]
+		b = strconv.AppendInt(b, p.Time.Microseconds(), 10)
+		b = append(b, ',')
+		b = append(b, r.c.Host...)
+		b = append(b, ',')
+		b = r.c.Tuple.Local.AppendTo(b)
+		b = append(b, ',')
+		b = r.c.Tuple.Remote.AppendTo(b)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, int64(p.Cwnd), 10)
+		b = append(b, ',')
+		if p.Ssthresh >= 0 {
+			b = strconv.AppendInt(b, int64(p.Ssthresh), 10)
+		}
+		for _, v := range []int64{p.SRTT.Microseconds(), p.RTTVar.Microseconds(), p.RTO.Microseconds(), int64(p.InFlight), int64(p.RcvWnd), int64(p.SndWnd)} {
+			b = append(b, ',')
+			b = strconv.AppendInt(b, v, 10)
+		}
+		b = append(b, ',')
+		b = append(b, p.CAState...)
+		b = append(b, '\n')
+		bw.Write(b)
+	}
+	return bw.Flush()
+}

@@ -1,0 +1,44 @@
+package tcp
+
+import "stacklab/stack/core"
+
+// series reports the connection's variables as an EventSeries when one
+// of them changed since the last report. It is called after each
+// segment, timer and socket call that may change them; with no observer
+// it costs one call of Net.Tracing.
+func (c *Conn) series() {
+	if !c.p.net.Tracing() || c.cc == nil {
+		return
+	}
+	v := core.TCPVars{
+		Cwnd: c.cc.Cwnd(), Ssthresh: c.cc.Ssthresh(),
+		SRTT: c.srtt, RTTVar: c.rttvar, RTO: c.rto,
+		InFlight: int(c.sndUna.Size(c.sndNxt)),
+		SndWnd:   int(c.sndWnd),
+		CAState:  "open",
+	}
+	if v.Ssthresh >= 1<<30 {
+		v.Ssthresh = -1
+	}
+	if c.inRecovery && c.sb != nil && c.sackRecovery() {
+		v.InFlight = c.sb.Pipe(c.sndNxt)
+	}
+	if w := c.rcvAdv - c.rcvNxt; int32(w) > 0 {
+		v.RcvWnd = int(w)
+	}
+	switch {
+	case c.backoff > 0:
+		v.CAState = "loss"
+	case c.inRecovery:
+		v.CAState = "recovery"
+	case c.dupAcks > 0:
+		v.CAState = "disorder"
+	}
+	if c.lastVars == nil {
+		c.lastVars = new(core.TCPVars)
+	} else if *c.lastVars == v {
+		return
+	}
+	*c.lastVars = v
+	c.p.net.Observe(&core.Event{Kind: core.EventSeries, FD: -1, Proto: "tcp", Conn: c.tuple, Vars: &v})
+}

@@ -44,7 +44,7 @@ type Set struct {
 	conns   []*Conn
 	index   map[key]*Conn
 	order   []ref // every point kept, in the order reported
-	Dropped int // reports past maxPoints, not kept
+	Dropped int   // reports past maxPoints, not kept
 }
 
 type ref struct {

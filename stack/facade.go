@@ -27,14 +27,23 @@ func (t SockType) String() string {
 	return "unknown"
 }
 
-// PollEvents is a readiness mask, as in poll(2).
-type PollEvents uint8
+// PollEvents is a readiness mask, as in poll(2) and epoll(7).
+type PollEvents uint16
 
 const (
-	PollIn  PollEvents = 1 << iota // data (or a connection, or EOF) to read
-	PollOut                        // room to write, or connect finished
-	PollErr                        // a pending error (see SO_ERROR)
-	PollHup                        // the connection is closed both ways
+	PollIn    PollEvents = 1 << iota // data (or a connection, or EOF) to read
+	PollOut                          // room to write, or connect finished
+	PollErr                          // a pending error (see SO_ERROR); always reported
+	PollHup                          // the connection is closed both ways; always reported
+	PollRdHup                        // the receiving side is shut: the peer's FIN, a reset, or shutdown(SHUT_RD) (POLLRDHUP)
+	PollNval                         // the descriptor is not open (POLLNVAL); always reported by poll
+)
+
+// Flags of an epoll registration ([Stack.EpollCtl]), in the same mask as
+// the events, as in epoll_ctl(2).
+const (
+	EpollET      PollEvents = 1 << 14 // edge-triggered: report a descriptor once per readiness change
+	EpollOneShot PollEvents = 1 << 15 // report once, then disable until EpollMod re-arms it
 )
 
 // Shutdown directions for [Stack.Shutdown].

@@ -488,7 +488,7 @@ func (s *Stack) Shutdown(fd, how int) error {
 func (s *Stack) Close(fd int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sk, err := s.lookup(fd)
+	sk, err := s.lookupAny(fd)
 	if err != nil {
 		return opError("close", 0, netip.AddrPort{}, netip.AddrPort{}, err)
 	}
@@ -499,7 +499,13 @@ func (s *Stack) Close(fd int) error {
 func (s *Stack) closeSocket(sk *socket) {
 	s.fds[sk.fd] = nil
 	sk.closed = true
+	for _, it := range sk.epItems {
+		it.ep.remove(it)
+	}
+	sk.epItems = nil
 	switch {
+	case sk.ep != nil:
+		sk.ep.closeAll()
 	case sk.conn != nil:
 		sk.conn.SetNotify(nil)
 		sk.conn.Close()
@@ -621,40 +627,34 @@ func (s *Stack) SockError(fd int) error {
 	return opError("getsockopt", sk.typ, sk.local, s.remoteOf(sk), e)
 }
 
-// Poll returns the descriptor's readiness now; a closed or unknown
-// descriptor reports PollErr|PollHup.
+// Poll returns the descriptor's readiness now; a descriptor that is not
+// open reports PollNval, as poll(2) does.
 func (s *Stack) Poll(fd int) PollEvents {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sk, err := s.lookup(fd)
+	sk, err := s.lookupAny(fd)
 	if err != nil {
-		return PollErr | PollHup
+		return PollNval
 	}
 	return sk.poll()
 }
 
-// Notify calls fn whenever the readiness of fd may have changed, until
-// cancel is called. fn runs with the stack's lock held: it must not call
-// into the stack (schedule the work on the clock instead).
+// Notify calls fn whenever the readiness of fd (a socket or an epoll
+// instance) may have changed, until cancel is called. fn runs with the
+// stack's lock held: it must not call into the stack (schedule the work
+// on the clock instead).
 func (s *Stack) Notify(fd int, fn func()) (cancel func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sk, err := s.lookup(fd)
+	sk, err := s.lookupAny(fd)
 	if err != nil {
 		return func() {}
 	}
-	sk.watcherID++
-	id := sk.watcherID
-	sk.watchers = append(sk.watchers, watcher{id: id, fn: fn})
+	id := sk.addWatcher(fn)
 	return func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		for i, w := range sk.watchers {
-			if w.id == id {
-				sk.watchers = append(sk.watchers[:i:i], sk.watchers[i+1:]...)
-				return
-			}
-		}
+		sk.removeWatcher(id)
 	}
 }
 

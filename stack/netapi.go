@@ -229,6 +229,10 @@ func (l *TCPListener) Close() error {
 	return nil
 }
 
+// FD returns the listener's descriptor, for the descriptor facade
+// ([Stack.PollFDs], [Stack.EpollCtl], options).
+func (l *TCPListener) FD() int { return l.sk.fd }
+
 // Addr returns the listening address as a *net.TCPAddr.
 func (l *TCPListener) Addr() net.Addr { return net.TCPAddrFromAddrPort(l.sk.local) }
 

@@ -24,6 +24,11 @@ type socket struct {
 	ln   *tcp.Listener
 	udp  *udpEndpoint
 	icmp *icmpEndpoint
+	ep   *epoll // an epoll instance, not a socket
+
+	// epItems are the epoll registrations that watch this descriptor;
+	// closing it removes them, as the last close of a file does in Linux.
+	epItems []*epItem
 
 	// Readiness: watchers registered by Notify, and blocked callers
 	// waiting on wake, which notify closes.
@@ -110,6 +115,10 @@ func (sk *socket) poll() PollEvents {
 	switch {
 	case sk.closed:
 		return PollHup | PollErr
+	case sk.ep != nil:
+		if sk.ep.hasReady() {
+			ev |= PollIn
+		}
 	case sk.ln != nil:
 		if sk.ln.Readable() {
 			ev |= PollIn
@@ -127,6 +136,9 @@ func (sk *socket) poll() PollEvents {
 		}
 		if e&tcp.EventHup != 0 {
 			ev |= PollHup
+		}
+		if e&tcp.EventRdHup != 0 {
+			ev |= PollRdHup
 		}
 	case sk.udp != nil:
 		ev |= PollOut
@@ -149,12 +161,39 @@ func (sk *socket) poll() PollEvents {
 	return ev
 }
 
-// lookup returns the socket of fd, with the lock held.
+// lookup returns the socket of fd, with the lock held. An epoll
+// descriptor is not a socket: ENOTSOCK.
 func (s *Stack) lookup(fd int) (*socket, error) {
+	sk, err := s.lookupAny(fd)
+	if err == nil && sk.ep != nil {
+		return nil, syscall.ENOTSOCK
+	}
+	return sk, err
+}
+
+// lookupAny returns the socket or epoll instance of fd, with the lock held.
+func (s *Stack) lookupAny(fd int) (*socket, error) {
 	if fd < 0 || fd >= len(s.fds) || s.fds[fd] == nil {
 		return nil, syscall.EBADF
 	}
 	return s.fds[fd], nil
+}
+
+// addWatcher registers fn to run (lock held) whenever sk's readiness may
+// have changed; removeWatcher ends it.
+func (sk *socket) addWatcher(fn func()) int {
+	sk.watcherID++
+	sk.watchers = append(sk.watchers, watcher{id: sk.watcherID, fn: fn})
+	return sk.watcherID
+}
+
+func (sk *socket) removeWatcher(id int) {
+	for i, w := range sk.watchers {
+		if w.id == id {
+			sk.watchers = append(sk.watchers[:i:i], sk.watchers[i+1:]...)
+			return
+		}
+	}
 }
 
 // newSocket allocates the lowest free descriptor from 3 (0–2 are the

@@ -55,10 +55,11 @@ type dgram struct {
 // dgramQueue is a bounded FIFO of datagrams. Their bytes come from the
 // stack's dgramPool and go back to it when read.
 type dgramQueue struct {
-	q     []dgram // q[head:] are queued
-	head  int
-	bytes int
-	limit int
+	q      []dgram // q[head:] are queued
+	head   int
+	bytes  int
+	limit  int
+	pushed uint64 // datagrams ever queued: a new one is an edge for epoll
 }
 
 func (q *dgramQueue) push(pool *dgramPool, addr netip.Addr, port uint16, b []byte) bool {
@@ -78,6 +79,7 @@ func (q *dgramQueue) push(pool *dgramPool, addr netip.Addr, port uint16, b []byt
 	data := append(pool.get(len(b)), b...)
 	q.q = append(q.q, dgram{from: netip.AddrPortFrom(addr, port), data: data})
 	q.bytes += len(b)
+	q.pushed++
 	return true
 }
 

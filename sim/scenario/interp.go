@@ -600,7 +600,7 @@ func (t *task) resume() bool {
 			t.emit(p.fd, "", "connect", fmt.Sprintf("connect(%d, %s) → %s", p.fd, to, resultName(err)))
 			return t.ok(st, err)
 		}
-		if s.Poll(p.fd)&(stack.PollOut|stack.PollErr|stack.PollHup) == 0 {
+		if s.Poll(p.fd)&(stack.PollOut|stack.PollErr|stack.PollHup|stack.PollNval) == 0 {
 			t.wait(p.fd)
 			return false
 		}
@@ -679,11 +679,11 @@ func (t *task) resume() bool {
 			t.timer = t.r.clock.AfterFunc(d, func() { t.timer = nil; p.timedOut = true; t.schedule(0) })
 		}
 		got := s.Poll(p.fd)
-		if got&(want|stack.PollErr|stack.PollHup) == 0 && !p.timedOut {
+		if got&(want|stack.PollErr|stack.PollHup|stack.PollNval) == 0 && !p.timedOut {
 			return t.block(head)
 		}
 		res := pollString(got)
-		if got&(want|stack.PollErr|stack.PollHup) == 0 {
+		if got&(want|stack.PollErr|stack.PollHup|stack.PollNval) == 0 {
 			res = "0 (timeout)" // as poll(2) returns 0
 		}
 		if p.started {
@@ -707,7 +707,7 @@ func pollString(e stack.PollEvents) string {
 	for _, x := range []struct {
 		bit  stack.PollEvents
 		name string
-	}{{stack.PollIn, "in"}, {stack.PollOut, "out"}, {stack.PollErr, "err"}, {stack.PollHup, "hup"}} {
+	}{{stack.PollIn, "in"}, {stack.PollOut, "out"}, {stack.PollErr, "err"}, {stack.PollHup, "hup"}, {stack.PollNval, "nval"}} {
 		if e&x.bit != 0 {
 			parts = append(parts, x.name)
 		}

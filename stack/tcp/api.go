@@ -84,10 +84,11 @@ type Events uint8
 
 // Readiness bits reported by [Conn.Poll].
 const (
-	EventIn  Events = 1 << iota // readable: data, EOF or an error is pending
-	EventOut                    // writable: connected and the send buffer has room
-	EventErr                    // a socket error is pending
-	EventHup                    // both directions are shut (reset, or FIN both ways)
+	EventIn    Events = 1 << iota // readable: data, EOF or an error is pending
+	EventOut                      // writable: connected and the send buffer has room
+	EventErr                      // a socket error is pending
+	EventHup                      // both directions are shut (reset, or FIN both ways)
+	EventRdHup                    // the receiving direction is shut: the peer's FIN, a reset, or CloseRead
 )
 
 // State is a TCP connection state (RFC 9293 §3.3.2).

@@ -372,8 +372,11 @@ func (c *Conn) Poll() Events {
 			e |= EventOut
 		}
 	}
-	if c.dead || (c.finRcvd && c.wrShut) {
+	if c.dead || ((c.finRcvd || c.rdShut) && c.wrShut) {
 		e |= EventHup
+	}
+	if c.finRcvd || c.dead || c.rdShut {
+		e |= EventRdHup
 	}
 	return e
 }

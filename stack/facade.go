@@ -85,6 +85,7 @@ type TCPInfo struct {
 	BytesAcked      uint64
 	BytesReceived   uint64
 	Congestion      string
+	Recovery        string // loss recovery: "rack", "sack" or "newreno"
 }
 
 // SocketInfo describes a socket for the trace and for expectations.

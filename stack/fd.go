@@ -3,6 +3,7 @@ package stack
 import (
 	"io"
 	"net/netip"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -604,6 +605,27 @@ func (s *Stack) SetCongestion(fd int, name string) error {
 	sk.opts.Congestion = name
 	if sk.conn != nil {
 		return opError("setsockopt", sk.typ, sk.local, netip.AddrPort{}, sk.conn.SetCongestion(name))
+	}
+	return nil
+}
+
+// SetRecovery chooses the socket's loss-recovery algorithm ("rack",
+// "sack" or "newreno"; see tcp.RecoveryNames). Linux has no such
+// option (its sysctl tcp_recovery is per namespace); it lets a scenario
+// compare the algorithms on one stack.
+func (s *Stack) SetRecovery(fd int, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sk, err := s.lookup(fd)
+	if err != nil {
+		return opError("setsockopt", 0, netip.AddrPort{}, netip.AddrPort{}, err)
+	}
+	if !slices.Contains(tcp.RecoveryNames, name) {
+		return opError("setsockopt", sk.typ, sk.local, netip.AddrPort{}, syscall.ENOENT)
+	}
+	sk.opts.Recovery = name
+	if sk.conn != nil {
+		return opError("setsockopt", sk.typ, sk.local, netip.AddrPort{}, sk.conn.SetRecovery(name))
 	}
 	return nil
 }

@@ -224,6 +224,7 @@ func (s *Stack) defaultSockOpts() tcp.SockOpts {
 		KeepInterval: o.KeepInterval,
 		KeepCount:    o.KeepCount,
 		Congestion:   o.Congestion,
+		Recovery:     o.Recovery,
 	}
 }
 

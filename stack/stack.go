@@ -54,6 +54,9 @@ type TCPOptions struct {
 	Retries        int           // retransmissions before ETIMEDOUT, default 15
 	SynRetries     int           // default 6
 	Congestion     string        // "newreno" (default) or "cubic"
+	Recovery       string        // loss recovery: "rack" (default, RACK-TLP + PRR), "sack" (RFC 6675) or "newreno" (RFC 6582)
+	NoDSACK        bool          // send no D-SACK blocks (RFC 2883)
+	NoHyStart      bool          // slow start without HyStart++ (RFC 9406)
 	NoSACK         bool
 	NoTimestamps   bool
 	NoWindowScale  bool

@@ -62,6 +62,9 @@ func tcpConfig(o TCPOptions) tcp.Config {
 		Retries:        o.Retries,
 		SynRetries:     o.SynRetries,
 		Congestion:     o.Congestion,
+		Recovery:       o.Recovery,
+		NoDSACK:        o.NoDSACK,
+		NoHyStart:      o.NoHyStart,
 		NoSACK:         o.NoSACK,
 		NoTimestamps:   o.NoTimestamps,
 		NoWindowScale:  o.NoWindowScale,
@@ -90,5 +93,6 @@ func tcpInfo(i tcp.Info) TCPInfo {
 		BytesAcked:      i.BytesAcked,
 		BytesReceived:   i.BytesReceived,
 		Congestion:      i.Congestion,
+		Recovery:        i.Recovery,
 	}
 }

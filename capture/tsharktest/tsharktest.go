@@ -40,9 +40,13 @@ type Packet struct {
 	Retransmission  bool // tcp.analysis.retransmission
 	FastRetrans     bool // tcp.analysis.fast_retransmission
 	SpuriousRetrans bool // tcp.analysis.spurious_retransmission
-	DupACK          bool // tcp.analysis.duplicate_ack
-	Malformed       bool // _ws.malformed
-	Expert          []Expert
+	// OutOfOrder is tcp.analysis.out_of_order: Wireshark's name for a
+	// segment below the highest sequence number seen that follows the
+	// original by less than a round trip, as a RACK retransmission does.
+	OutOfOrder bool
+	DupACK     bool // tcp.analysis.duplicate_ack
+	Malformed  bool // _ws.malformed
+	Expert     []Expert
 }
 
 // HasExpert reports whether p has an expert item at or above severity
@@ -62,7 +66,7 @@ var fields = []string{
 	"frame.comment", "frame.protocols", "ip.src", "ip.dst", "tcp.flags", "tcp.flags.str",
 	"tcp.analysis.retransmission", "tcp.analysis.fast_retransmission", "tcp.analysis.duplicate_ack",
 	"_ws.malformed", "_ws.expert.severity", "_ws.expert.group", "_ws.expert.message",
-	"tcp.analysis.spurious_retransmission",
+	"tcp.analysis.spurious_retransmission", "tcp.analysis.out_of_order",
 }
 
 // aggregator separates repeated occurrences of a field; it is a control
@@ -119,7 +123,7 @@ const benignOverlap = "New fragment overlaps old data (retransmission?)"
 // it is Wireshark reassembling a higher-layer PDU (HTTP on port 80, say)
 // across a retransmission of identical bytes.
 func problem(p *Packet) string {
-	retrans := p.Retransmission || p.FastRetrans || p.SpuriousRetrans
+	retrans := p.Retransmission || p.FastRetrans || p.SpuriousRetrans || p.OutOfOrder
 	var errs []string
 	for _, e := range p.Expert {
 		if e.Severity < SeverityError || (retrans && e.Message == benignOverlap) {
@@ -244,6 +248,7 @@ func parse(out string) ([]Packet, error) {
 			}
 		}
 		p.SpuriousRetrans = col[17] != ""
+		p.OutOfOrder = col[18] != ""
 		pkts = append(pkts, p)
 	}
 	return pkts, nil

@@ -77,7 +77,7 @@ func (r *runner) checkState(e *Expectation) {
 		return
 	}
 	var ok bool
-	if e.Field == "state" || e.Field == "congestion" {
+	if e.Field == "state" || e.Field == "congestion" || e.Field == "recovery" {
 		ok = strings.EqualFold(got, e.Value) == (e.Op == "==")
 		if e.Op != "==" && e.Op != "!=" {
 			r.failAt(e.Pos, e.Text, fmt.Sprintf("%s compares with == or !=", e.Field), nil)
@@ -141,6 +141,8 @@ func (r *runner) socketField(h *hostRT, fd int, field string) (string, error) {
 		return strconv.FormatUint(ti.BytesReceived, 10), nil
 	case "congestion":
 		return ti.Congestion, nil
+	case "recovery":
+		return ti.Recovery, nil
 	}
 	return "", fmt.Errorf("unknown field %q", field)
 }

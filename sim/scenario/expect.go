@@ -320,7 +320,7 @@ func flagsMatch(want, got string) bool {
 	return want == got
 }
 
-var socketFields = []string{"state", "cwnd", "ssthresh", "srtt", "rttvar", "rto", "mss", "snd_wnd", "rcv_wnd", "retransmits", "rtos", "fast_retransmits", "bytes_sent", "bytes_acked", "bytes_received", "congestion"}
+var socketFields = []string{"state", "cwnd", "ssthresh", "srtt", "rttvar", "rto", "mss", "snd_wnd", "rcv_wnd", "retransmits", "rtos", "fast_retransmits", "bytes_sent", "bytes_acked", "bytes_received", "congestion", "recovery"}
 
 var compareOps = []string{"==", "!=", ">=", "<=", ">", "<"}
 
@@ -412,7 +412,7 @@ func parseExpectation(key, val string, hosts []string) (*Expectation, error) {
 		if !isOp(e.Op) {
 			return nil, fmt.Errorf("%q is not a comparison; use one of %s", e.Op, strings.Join(compareOps, " "))
 		}
-		if e.Field != "state" && e.Field != "congestion" {
+		if e.Field != "state" && e.Field != "congestion" && e.Field != "recovery" {
 			if _, err := parseQuantity(e.Value); err != nil {
 				return nil, fmt.Errorf("%s: %v", e.Field, err)
 			}

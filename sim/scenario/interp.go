@@ -518,6 +518,11 @@ func (t *task) exec(st *Stmt) bool {
 			t.emit(fd, "tcp", "setsockopt", fmt.Sprintf("setsockopt(%d, TCP_CONGESTION, %s) → %s", fd, a[2].Text, resultName(err)))
 			return t.ok(st, err)
 		}
+		if a[1].Text == "recovery" {
+			err := s.SetRecovery(fd, a[2].Text)
+			t.emit(fd, "tcp", "setsockopt", fmt.Sprintf("setsockopt(%d, recovery, %s) → %s", fd, a[2].Text, resultName(err)))
+			return t.ok(st, err)
+		}
 		v, _ := strconv.Atoi(a[2].Text)
 		opt := sockOpts[a[1].Text]
 		err := s.SetSockopt(fd, opt, v)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"stacklab/stack/tcp"
 	"stacklab/stack/tcp/cc"
 	"strconv"
 	"strings"
@@ -98,7 +99,7 @@ var calls = map[string]callSpec{
 	"heartbeat_client": {2, 3, true, "heartbeat_client(host:port, interval [, for])"},
 }
 
-var sockOptNames = []string{"keepalive", "linger", "rcvbuf", "sndbuf", "nodelay", "keepidle", "keepintvl", "keepcnt", "quickack", "reuseaddr", "congestion"}
+var sockOptNames = []string{"keepalive", "linger", "rcvbuf", "sndbuf", "nodelay", "keepidle", "keepintvl", "keepcnt", "quickack", "reuseaddr", "congestion", "recovery"}
 
 // errnoByName maps the errno names a program may expect to their values.
 var errnoByName = map[string]syscall.Errno{
@@ -630,6 +631,8 @@ func (p *progParser) check(st *Stmt, spec callSpec) {
 		if a[1].Text == "congestion" {
 			// TCP_CONGESTION takes a name, not a number.
 			choice(2, cc.Names()...)
+		} else if a[1].Text == "recovery" {
+			choice(2, tcp.RecoveryNames...)
 		} else {
 			num(2, "the value")
 		}

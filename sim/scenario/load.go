@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"slices"
+	"stacklab/stack/tcp"
 	"strconv"
 	"strings"
 	"time"
@@ -642,7 +643,7 @@ func (l *loader) appsNode(h *Host, n ast.Node, path string, sc *Scenario) {
 	}
 }
 
-var tcpKeys = []string{"congestion", "send_buffer", "recv_buffer", "delayed_ack", "delayed_ack_time", "nagle", "sack", "timestamps", "wscale", "keepalive", "msl", "rto_min", "rto_max", "rto_initial", "retries", "syn_retries"}
+var tcpKeys = []string{"congestion", "recovery", "dsack", "hystart", "send_buffer", "recv_buffer", "delayed_ack", "delayed_ack_time", "nagle", "sack", "timestamps", "wscale", "keepalive", "msl", "rto_min", "rto_max", "rto_initial", "retries", "syn_retries"}
 
 var congestionNames = []string{"newreno", "cubic"}
 
@@ -657,6 +658,16 @@ func (l *loader) tcpNode(h *Host, n ast.Node, path string) {
 				l.errf(v, p, "unknown congestion control %q%s", s, didYouMean(s, congestionNames))
 			}
 			t.Congestion = s
+		case "recovery":
+			s := l.str(v, p)
+			if !slices.Contains(tcp.RecoveryNames, s) {
+				l.errf(v, p, "unknown loss recovery %q%s", s, didYouMean(s, tcp.RecoveryNames))
+			}
+			t.Recovery = s
+		case "dsack":
+			t.NoDSACK = !l.boolean(v, p)
+		case "hystart":
+			t.NoHyStart = !l.boolean(v, p)
 		case "send_buffer":
 			t.SendBuffer = l.size(v, p)
 		case "recv_buffer":

@@ -168,12 +168,14 @@ expect:
 faults:
   - drop 1st client > server [P.]
 expect:
-  # the first segment is lost; Nagle holds "world" back until the
-  # retransmission, which carries both
+  # the first segment is lost; Nagle holds "world" back until the tail
+  # loss probe sends it (RFC 8985 §7.3: new data, Nagle off); its SACK
+  # shows "hello" lost (RACK), which is resent
   - client > server [P.] seq 1:6
-  - client > server [P.] seq 1:11
-  - on server: client > server [P.] seq 1:11
-  - count client > server [P.] seq 6:11 == 0
+  - client > server [P.] seq 6:11
+  - client > server [P.] seq 1:6
+  - on server: client > server [P.] seq 1:6
+  - count client > server [P.] seq 1:6 == 2
   - client tcp.RetransSegs >= 1
 `,
 			trace: []string{"link: dropped"},

@@ -50,7 +50,9 @@ type Config struct {
 	Retries        int           // retransmissions before ETIMEDOUT, default 15
 	SynRetries     int           // SYN retransmissions before ETIMEDOUT, default 6
 	Congestion     string        // "newreno" (default) or "cubic"
-	Recovery       string        // loss recovery: "sack" (default) or "newreno"; see [Conn.SetRecovery]
+	Recovery       string        // loss recovery: "rack" (default), "sack" or "newreno"; see [Conn.SetRecovery]
+	NoDSACK        bool          // send no D-SACK blocks (RFC 2883); Linux's tcp_dsack=0
+	NoHyStart      bool          // plain slow start, without HyStart++ (RFC 9406)
 	NoSACK         bool
 	NoTimestamps   bool
 	NoWindowScale  bool
@@ -147,5 +149,5 @@ type Info struct {
 	BytesReceived   uint64 // payload bytes received in order
 	Unacked         int    // bytes in flight
 	Congestion      string
-	Recovery        string // loss-recovery algorithm: "sack" or "newreno"
+	Recovery        string // loss-recovery algorithm: "rack", "sack" or "newreno"
 }

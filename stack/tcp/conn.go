@@ -69,6 +69,8 @@ type Conn struct {
 	ackPending          bool // data received and not yet acknowledged
 	wndUpdate           bool // the pending ACK is a window update
 	ackWhy              string
+	dsack               sackBlock // D-SACK block for the next ACK (RFC 2883)
+	dsackSet            bool
 	lastOOWAck          time.Time // rate limit of ACKs to unacceptable pure ACKs
 
 	// Negotiated options.
@@ -91,6 +93,9 @@ type Conn struct {
 	cc         cc.Controller
 	sb         *sack.Scoreboard // allocated on the first SACK block
 	recMode    recoveryMode
+	ls         *lossState // RACK-TLP, PRR and undo (rack.go); allocated with the first data sent
+	rtxKind    uint8      // what the rtx timer runs as: rtxRTO, rtxTLP, rtxReo
+	probing    bool       // sending a tail loss probe: cwnd does not apply
 	dupAcks    int
 	inRecovery bool
 	recover    seqnum.Value
@@ -411,7 +416,7 @@ func (c *Conn) Info() Info {
 		SRTT:            c.srtt,
 		RTTVar:          c.rttvar,
 		RTO:             c.rto,
-		Cwnd:            c.cc.Cwnd(),
+		Cwnd:            c.cwnd(),
 		Ssthresh:        c.cc.Ssthresh(),
 		MSS:             c.mss,
 		RcvMSS:          c.rcvMSS,

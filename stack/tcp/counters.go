@@ -25,6 +25,15 @@ type Counters struct {
 	ZeroWindowProbes uint64
 	TimeWaitRecycled uint64 // TIME_WAIT connections ended by a new SYN, or reused by a connect
 
+	RACKRecovery      uint64 // recoveries entered on losses RACK detected (RFC 8985)
+	RACKReoTimeouts   uint64 // RACK reordering timer expirations
+	LossProbes        uint64 // tail loss probes sent (TCPLossProbes)
+	LossProbeRecovery uint64 // losses repaired by a probe (TCPLossProbeRecovery)
+	DSACKSent         uint64 // D-SACK blocks sent for duplicate data (TCPDSACKOldSent + TCPDSACKOfoSent)
+	DSACKRecv         uint64 // D-SACK blocks received (TCPDSACKRecv)
+	Undos             uint64 // window reductions undone as spurious (TCPDSACKUndo + TCPFullUndo + TCPLossUndo)
+	HyStartExits      uint64 // slow starts HyStart++ ended (TCPHystartDelayDetect)
+
 	DropNoSocket       uint64 // no connection or listener: answered with RST
 	DropMalformed      uint64 // too short, bad data offset, bad options
 	DropBadChecksum    uint64 // same as InCsumErrors
@@ -72,6 +81,14 @@ func (c *Counters) List() []Counter {
 		{"KeepAliveProbes", c.KeepAliveProbes},
 		{"ZeroWindowProbes", c.ZeroWindowProbes},
 		{"TimeWaitRecycled", c.TimeWaitRecycled},
+		{"RACKRecovery", c.RACKRecovery},
+		{"RACKReoTimeouts", c.RACKReoTimeouts},
+		{"LossProbes", c.LossProbes},
+		{"LossProbeRecovery", c.LossProbeRecovery},
+		{"DSACKSent", c.DSACKSent},
+		{"DSACKRecv", c.DSACKRecv},
+		{"Undos", c.Undos},
+		{"HyStartExits", c.HyStartExits},
 		{"DropNoSocket", c.DropNoSocket},
 		{"DropMalformed", c.DropMalformed},
 		{"DropBadChecksum", c.DropBadChecksum},

@@ -75,6 +75,7 @@ func (s *stubCC) Deflate(int)                           {}
 func (s *stubCC) ExitRecovery(time.Time, int)           { s.recovering = false }
 func (s *stubCC) OnRTO(time.Time, int)                  { s.recovering = false }
 func (s *stubCC) OnIdle(now time.Time, d time.Duration) {}
+func (s *stubCC) Undo(int, int)                         {}
 
 // TestSMSSIsSegmentSize checks that limited transmit (RFC 3042) and
 // NewReno's window inflation (RFC 5681 §3.2) count in the size of the

@@ -210,6 +210,14 @@ func (c *Conn) input(s *segment) {
 		if s.has(flagRST) {
 			return
 		}
+		if len(s.payload) > 0 && s.seq.LessThan(c.rcvNxt) {
+			// Data we already have (RFC 2883 §4: report it in a D-SACK
+			// block, as Linux's tcp_send_dupack).
+			end := s.seq.Add(seqnum.Size(len(s.payload)))
+			c.setDSACK(s.seq, seqnum.Min(end, c.rcvNxt))
+			c.sendAck(whyDSACK)
+			return
+		}
 		if s.seqLen() == 0 {
 			// Like Linux (tcp_invalid_ratelimit): answer unacceptable
 			// pure ACKs at most every 500 ms, so that two ends cannot
@@ -326,16 +334,39 @@ func (c *Conn) processAck(s *segment) bool {
 		c.maxSndWnd = max(c.maxSndWnd, newWnd)
 		c.sndWl1, c.sndWl2 = s.seq, ack
 	}
-	newSACKed := c.sackUpdate(s)
+	priorPipe, priorUna := c.pipe(), c.sndUna
+	priorSACKed := 0
+	if c.ls != nil {
+		priorSACKed = c.ls.sacked
+	}
 	advanced := c.sndUna.LessThan(ack)
+	if advanced {
+		// The cumulative ACK first, then the SACK blocks: what it
+		// covers was delivered before what they report (RACK's
+		// reordering test, RFC 8985 §6.2 step 3).
+		c.txAcked(s, ack)
+	}
+	newSACKed := c.sackUpdate(s)
 	if advanced {
 		c.newAck(s)
 		if c.dead {
 			return false
 		}
 	}
+	if c.rackOn() && c.ls != nil {
+		// RFC 6937: DeliveredData = change in SND.UNA + change in SACKed.
+		delivered := int(priorUna.Size(c.sndUna)) + c.ls.sacked - priorSACKed
+		c.tlpAck(ack, false, advanced)
+		c.rackOnAck(max(delivered, 0), priorPipe, advanced)
+		if c.sndUna != c.sndMax && (advanced || c.rtxKind != rtxRTO || c.ls.reoArmed) {
+			c.armLossTimer()
+		}
+	}
 	switch {
 	case c.sndUna == c.sndMax:
+	case c.rackOn():
+		// RACK detects losses from send times; duplicate ACKs are
+		// not counted.
 	case c.sackRecovery() && newSACKed > 0 && !advanced:
 		// RFC 6675 §2: an ACK that SACKs new data is a duplicate ACK
 		// even when it carries data or changes the window. (The RFC
@@ -344,6 +375,10 @@ func (c *Conn) processAck(s *segment) bool {
 		// recovery it would start another for a segment still in
 		// flight.)
 		c.onDupAck(s)
+	case c.sackRecovery() && s.opts.NSACK > 0:
+		// SACK information, none new: not a duplicate ACK in RFC 6675's
+		// sense (an ACK answering a duplicate segment with a D-SACK must
+		// not start a recovery that would resend more duplicates).
 	case !advanced && ack == c.sndUna && len(s.payload) == 0 && !s.has(flagFIN) && newWnd == oldWnd:
 		c.onDupAck(s) // RFC 5681 §2 "DUPLICATE ACKNOWLEDGMENT"
 	}
@@ -361,7 +396,7 @@ func (c *Conn) newAck(s *segment) {
 	now := p.net.Now()
 	ack := s.ack
 	flight := int(c.sndUna.Size(c.sndMax))
-	cwndBefore, ssBefore := c.cc.Cwnd(), c.cc.Ssthresh()
+	cwndBefore, ssBefore := c.cwnd(), c.cc.Ssthresh()
 	// The window grows only while cwnd limits the sender, not the
 	// receive window, the send buffer or the application (RFC 9438
 	// §5.8, RFC 7661 §4.3).
@@ -401,10 +436,17 @@ func (c *Conn) newAck(s *segment) {
 	}
 	c.bytesAcked += uint64(dataAcked)
 	// Congestion control and loss recovery.
-	if c.inRecovery {
+	if c.inRecovery && c.rackOn() {
+		if c.recover.LessThan(ack) {
+			c.rackExitRecovery(s, cwndBefore, ssBefore)
+		}
+	} else if c.inRecovery {
 		if c.recover.LessThan(ack) {
 			// Full ACK (RFC 6582 §3.2 step 4).
 			c.inRecovery = false
+			if c.undoByTimestamp(s) {
+				goto timers
+			}
 			c.dupAcks = 0
 			c.cc.ExitRecovery(now, int(c.sndUna.Size(c.sndMax)))
 			c.ccEvent(cwndBefore, ssBefore, "recovery done")
@@ -418,6 +460,12 @@ func (c *Conn) newAck(s *segment) {
 		}
 	} else {
 		c.dupAcks = 0
+		if c.ls != nil && c.ls.undoOn && c.ls.episode == "rto" && c.recover.LessThan(ack) && c.ls.retransTSSet {
+			// The RTO's retransmissions are all acknowledged: undo if
+			// the ACK echoes the original transmission (Eifel).
+			c.undoByTimestamp(s)
+			c.ls.retransTSSet = false
+		}
 		if dataAcked > 0 {
 			inSS := c.cc.InSlowStart()
 			c.cc.OnAck(cc.Ack{Now: now, Acked: dataAcked, RTT: rtt, Inflight: flight, AppLimited: appLimited})
@@ -426,6 +474,7 @@ func (c *Conn) newAck(s *segment) {
 			}
 		}
 	}
+timers:
 	// RFC 6298 §5.2–5.3.
 	if c.sndUna == c.sndMax {
 		c.rtx.disarm()
@@ -476,6 +525,7 @@ func (c *Conn) onDupAck(s *segment) {
 	now := p.net.Now()
 	flight := int(c.sndUna.Size(c.sndMax))
 	before, beforeSS := c.cc.Cwnd(), c.cc.Ssthresh()
+	c.undoStart("recovery", before, beforeSS)
 	c.recover = c.sndMax - 1 // RFC 6582 §3.2 step 2: the highest sequence number sent
 	c.inRecovery = true
 	c.cc.EnterRecovery(now, flight)
@@ -528,6 +578,11 @@ func (c *Conn) receive(s *segment) {
 	seq, data, fin := s.seq, s.payload, s.has(flagFIN)
 	if seq.LessThan(c.rcvNxt) {
 		skip := int(seq.Size(c.rcvNxt))
+		if len(data) > 0 {
+			// Partly old: D-SACK the part we had (RFC 2883 §4.1).
+			c.setDSACK(seq, seq.Add(seqnum.Size(min(skip, len(data)))))
+			c.needAck(whyDSACK)
+		}
 		if skip > len(data) {
 			fin = false // an old FIN
 		}
@@ -628,6 +683,13 @@ func (c *Conn) addOOO(seq seqnum.Value, data []byte) bool {
 	for i < c.nooo && c.ooo[i].Right.LessThan(l) {
 		i++
 	}
+	if i < c.nooo {
+		// Data we hold already out of order: D-SACK it (RFC 2883 §4.1).
+		a, b := seqnum.Max(l, c.ooo[i].Left), seqnum.Min(r, c.ooo[i].Right)
+		if a.LessThan(b) {
+			c.setDSACK(a, b)
+		}
+	}
 	j := i
 	for j < c.nooo && !r.LessThan(c.ooo[j].Left) {
 		l, r = seqnum.Min(l, c.ooo[j].Left), seqnum.Max(r, c.ooo[j].Right)
@@ -669,4 +731,14 @@ func (c *Conn) mergeOOO() {
 	if k > 0 {
 		c.nooo = copy(c.ooo, c.ooo[k:c.nooo])
 	}
+}
+
+// setDSACK records a D-SACK block for the next ACK (RFC 2883 §4): the
+// receiver got [start, end) twice.
+func (c *Conn) setDSACK(start, end seqnum.Value) {
+	if !c.sackOK || c.p.cfg.NoDSACK || !start.LessThan(end) {
+		return
+	}
+	c.dsack, c.dsackSet = sackBlock{start, end}, true
+	c.p.counters.DSACKSent++
 }

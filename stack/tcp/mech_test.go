@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -123,8 +124,8 @@ func TestNagle(t *testing.T) {
 		w.clk.advance(time.Second)
 		var data int
 		for _, l := range w.log {
-			if l.from == "client" && len(parseOut(t, l).payload) > 0 {
-				data++
+			if l.from == "client" && len(parseOut(t, l).payload) > 0 && !strings.HasPrefix(l.why, "TLP") {
+				data++ // (a tail loss probe may go before the delayed ACK)
 			}
 		}
 		want := 2

@@ -96,10 +96,15 @@ func (c *Conn) dataOptions(o *options) int {
 		o.TSEcr = c.tsRecent
 		n += 12
 	}
-	if c.sackOK && c.nooo > 0 {
+	if c.sackOK && (c.nooo > 0 || c.dsackSet) {
 		max := 4
 		if c.tsOK {
 			max = 3
+		}
+		if c.dsackSet {
+			// The D-SACK block goes first (RFC 2883 §4), once.
+			o.SACK[0] = toWire(c.dsack)
+			o.NSACK = 1
 		}
 		c.sackBlocks(o, max)
 		n += 4 + 8*o.NSACK
@@ -108,14 +113,15 @@ func (c *Conn) dataOptions(o *options) int {
 }
 
 // sackBlocks fills up to max SACK blocks, the most recently changed first
-// (RFC 2018 §4).
+// (RFC 2018 §4), after the o.NSACK blocks already there.
 func (c *Conn) sackBlocks(o *options, max int) {
 	var last uint32 // stamp of the block chosen last; each next one is older
-	for o.NSACK < max && o.NSACK < c.nooo {
+	first := o.NSACK
+	for o.NSACK < max && o.NSACK-first < c.nooo {
 		best := -1
 		for i := 0; i < c.nooo; i++ {
 			st := c.ooo[i].stamp
-			if o.NSACK > 0 && int32(st-last) >= 0 {
+			if o.NSACK > first && int32(st-last) >= 0 {
 				continue
 			}
 			if best < 0 || int32(st-c.ooo[best].stamp) > 0 {
@@ -190,6 +196,10 @@ func (c *Conn) output(why string) {
 			c.sackRetransmit()
 			break
 		}
+		if c.rackOn() && c.ls != nil && (c.inRecovery || c.ls.lost > 0) {
+			c.rackSend(why)
+			break
+		}
 		for c.sendSegment(why, false) {
 		}
 		if c.cwndFull() {
@@ -249,6 +259,8 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 	inflight := int(c.sndUna.Size(c.sndNxt))
 	if retrans && c.sb != nil {
 		inflight -= c.sb.SACKed(c.sndUna, c.sndNxt) // skipped, not in flight
+	} else if !retrans && c.rackOn() {
+		inflight = c.pipe() // SACKed and lost data is not in flight
 	}
 	if !retrans && inflight == 0 && avail > 0 && c.sndWnd > 0 && !c.lastSend.IsZero() {
 		if idle := c.p.net.Now().Sub(c.lastSend); idle > c.rto {
@@ -257,7 +269,10 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 			c.ccEvent(before, beforeSS, "idle restart")
 		}
 	}
-	cwnd := c.cc.Cwnd()
+	cwnd := c.cwnd()
+	if c.probing {
+		cwnd = inflight + mss // the probe goes whatever cwnd says (RFC 8985 §7.3)
+	}
 	if c.inRecovery && c.sackRecovery() {
 		cwnd = int(c.sndWnd) // the pipe loop in sackRetransmit applies cwnd
 	}
@@ -289,7 +304,7 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 			return false
 		}
 	}
-	if n == avail && n < mss && n > 0 && !force && !retrans && !c.noDelay && c.smallInFlight() && !c.finQueued {
+	if n == avail && n < mss && n > 0 && !force && !retrans && !c.noDelay && !c.probing && c.smallInFlight() && !c.finQueued {
 		return false // Nagle with Minshall's rule; a close pushes the tail out
 	}
 	small := n < mss
@@ -319,6 +334,11 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 	}
 	d1, d2 := c.sndBuf.peek(off, n)
 	p.send(c.tuple, c.sndNxt, c.rcvNxt, flags, c.rcvWindowField(), &o, d1, d2, why)
+	if end := c.sndNxt.Add(seqnum.Size(n)); fin {
+		c.txSend(retrans, c.sndNxt, end+1, flags&flagPSH != 0)
+	} else {
+		c.txSend(retrans, c.sndNxt, end, flags&flagPSH != 0)
+	}
 	if retrans {
 		p.counters.OutSegs--
 		p.counters.RetransSegs++
@@ -342,6 +362,9 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 	c.lastSend = p.net.Now()
 	if !c.rtx.armed || c.persist {
 		c.armRTO()
+	}
+	if !retrans && c.rackOn() && (c.rtxKind == rtxTLP || c.rtxKind == rtxRTO && c.rtx.armed && !c.probing) {
+		c.armLossTimer() // the probe timeout runs from the last new segment
 	}
 	c.cwndValidate()
 	return true
@@ -372,11 +395,19 @@ func (c *Conn) retransmitAt(seq seqnum.Value, n int, why string) {
 		fin = false
 	}
 	flags := uint8(flagACK)
+	if n > 0 && (n == avail || c.txPSH(seq.Add(seqnum.Size(n)))) {
+		flags |= flagPSH // as the original had it
+	}
 	if fin {
 		flags |= flagFIN
 	}
 	d1, d2 := c.sndBuf.peek(off, n)
 	p.send(c.tuple, seq, c.rcvNxt, flags, c.rcvWindowField(), &o, d1, d2, why)
+	if fin {
+		c.txRetransmitted(seq, seq.Add(seqnum.Size(n+1)))
+	} else {
+		c.txRetransmitted(seq, seq.Add(seqnum.Size(n)))
+	}
 	p.counters.OutSegs--
 	p.counters.RetransSegs++
 	c.retrans++
@@ -422,6 +453,7 @@ func (c *Conn) ackSent() {
 	c.ackNow = false
 	c.ackPending = false
 	c.wndUpdate = false
+	c.dsackSet = false
 	c.lastAckSent = c.rcvNxt
 	c.delack.disarm()
 }
@@ -459,3 +491,12 @@ func (c *Conn) maybeWindowUpdate() {
 }
 
 func uint32Size(n int) seqnum.Size { return seqnum.Size(n) }
+
+// txSend records a segment in the retransmission queue (rack.go).
+func (c *Conn) txSend(retrans bool, start, end seqnum.Value, psh bool) {
+	if retrans {
+		c.txRetransmitted(start, end)
+	} else {
+		c.txSent(start, end, psh)
+	}
+}

@@ -56,7 +56,7 @@ func TestTraceReasons(t *testing.T) {
 		}
 	})
 	t.Run("SACK", func(t *testing.T) {
-		j := newInj(t, Config{NoTimestamps: true})
+		j := newInj(t, Config{NoTimestamps: true, Recovery: "sack"})
 		c, iss := j.handshake(options{HasMSS: true, MSS: 1000, SACKPermitted: true})
 		c.Write(make([]byte, 10_000))
 		j.h.out = nil

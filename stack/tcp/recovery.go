@@ -6,9 +6,13 @@ import "syscall"
 type recoveryMode uint8
 
 const (
+	// recoveryRACK is RACK-TLP (RFC 8985) with PRR (RFC 6937), as Linux:
+	// losses are detected from send times, a tail loss probe replaces
+	// most timeouts (rack.go). Without SACK it falls back to NewReno.
+	recoveryRACK recoveryMode = iota
 	// recoverySACK is RFC 6675: three duplicate ACKs or IsLost start
 	// recovery; NextSeg chooses what to send while pipe < cwnd.
-	recoverySACK recoveryMode = iota
+	recoverySACK
 	// recoveryNewReno is RFC 5681 §3.2 with RFC 6582: duplicate ACKs
 	// counted, one retransmission per partial ACK, window inflation.
 	// SACK blocks, if negotiated, are still kept (an RTO skips what
@@ -18,12 +22,14 @@ const (
 
 // RecoveryNames lists the loss-recovery algorithms [Config.Recovery]
 // and [Conn.SetRecovery] accept, the default first.
-var RecoveryNames = []string{"sack", "newreno"}
+var RecoveryNames = []string{"rack", "sack", "newreno"}
 
 // parseRecovery returns the mode named name ("" is the default).
 func parseRecovery(name string) (recoveryMode, bool) {
 	switch name {
-	case "", "sack":
+	case "", "rack":
+		return recoveryRACK, true
+	case "sack":
 		return recoverySACK, true
 	case "newreno":
 		return recoveryNewReno, true
@@ -36,8 +42,10 @@ func (m recoveryMode) String() string {
 	switch m {
 	case recoveryNewReno:
 		return "newreno"
+	case recoverySACK:
+		return "sack"
 	}
-	return "sack"
+	return "rack"
 }
 
 // SetRecovery selects the connection's loss-recovery algorithm by name

@@ -11,13 +11,28 @@ import (
 
 // sackRecovery reports whether loss recovery uses the SACK scoreboard:
 // SACK was negotiated and the connection's recovery mode uses it.
-func (c *Conn) sackRecovery() bool { return c.sackOK && c.recMode != recoveryNewReno }
+func (c *Conn) sackRecovery() bool { return c.sackOK && c.recMode == recoverySACK }
 
 // sackUpdate records the cumulative ACK and SACK blocks of an ACK and
-// returns the number of octets it newly SACKed.
+// returns the number of octets it newly SACKed. A D-SACK block
+// (RFC 2883) goes to onDSACK; the others mark the retransmission queue
+// (rack.go) as well as the scoreboard.
 func (c *Conn) sackUpdate(s *segment) int {
 	if !c.sackOK {
 		return 0
+	}
+	first := 0
+	if isDSACK(s) {
+		first = 1
+		c.onDSACK(seqnum.Value(s.opts.SACK[0].Left), seqnum.Value(s.opts.SACK[0].Right), c.sndUna)
+	}
+	if c.ls != nil {
+		for i := first; i < s.opts.NSACK; i++ {
+			l, r := seqnum.Value(s.opts.SACK[i].Left), seqnum.Value(s.opts.SACK[i].Right)
+			if c.sndUna.LessThan(r) && r.LessThanEq(c.sndMax) && l.LessThan(r) {
+				c.txSACK(s, seqnum.Max(l, c.sndUna), r)
+			}
+		}
 	}
 	if c.sb == nil {
 		if s.opts.NSACK == 0 {

@@ -39,7 +39,7 @@ func dropTwice(name string, n ...int) func(h *host, seg []byte, why string) verd
 // scoreboard across the timeout (RFC 6675 §5.1, as Linux does) and
 // resends only the hole, not the window of data already SACKed.
 func TestSACKKeptAcrossRTO(t *testing.T) {
-	w, cl, sv := pair(Config{})
+	w, cl, sv := pair(Config{Recovery: "sack"})
 	c, s, _ := dial(t, w, cl, sv, nil)
 	w.filter = dropTwice("client", 30, 40, 50, 60)
 	msg := pattern(400_000, 9)

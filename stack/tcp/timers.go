@@ -97,6 +97,7 @@ func (c *Conn) timerEvent(name, detail string) {
 // (RFC 6298 §5.1, §5.3).
 func (c *Conn) armRTO() {
 	c.persist = false
+	c.rtxKind = rtxRTO
 	c.rtx.arm(c.rto)
 }
 
@@ -107,6 +108,16 @@ func (c *Conn) onRTX() {
 		return
 	}
 	if c.sndUna == c.sndMax {
+		return
+	}
+	switch c.rtxKind {
+	case rtxTLP:
+		c.rtxKind = rtxRTO
+		c.onTLP()
+		return
+	case rtxReo:
+		c.rtxKind = rtxRTO
+		c.onReo()
 		return
 	}
 	limit := c.p.cfg.Retries
@@ -142,16 +153,32 @@ func (c *Conn) onRTX() {
 		return
 	}
 	flight := int(c.sndUna.Size(c.sndMax))
-	before, beforeSS := c.cc.Cwnd(), c.cc.Ssthresh()
+	before, beforeSS := c.cwnd(), c.cc.Ssthresh()
+	if c.inRecovery {
+		c.undoEnd() // the recovery failed: its reduction stands
+	}
+	c.undoStart("rto", before, beforeSS)
 	c.cc.OnRTO(c.p.net.Now(), flight)
 	c.ccEvent(before, beforeSS, "rto")
 	c.inRecovery = false
 	c.dupAcks = 0
 	c.sackTimeout()
-	c.sndNxt = c.sndUna
 	c.recover = c.sndMax - 1 // RFC 6582 §4: the highest sequence number sent
-	c.retransEvent(why)
-	c.sendSegment(why, true)
+	if c.rackOn() && c.sndWnd > 0 && c.rtoMarkLost() {
+		// Like Linux (tcp_enter_loss): everything not SACKed is lost;
+		// the lost segments go again in order as the window allows,
+		// starting with the first now.
+		r := c.firstLost()
+		n := min(r.len(), c.sendMSS())
+		if r.end == c.sndMax && c.finSent() && n == r.len() {
+			n--
+		}
+		c.retransmitAt(r.start, n, why)
+	} else {
+		c.retransEvent(why)
+		c.sndNxt = c.sndUna
+		c.sendSegment(why, true)
+	}
 	c.armRTO()
 }
 
@@ -268,6 +295,12 @@ func (c *Conn) ccCause(name string) string {
 		return fmt.Sprintf("rto, backoff %d → loss window (RFC 5681 §3.1)", c.backoff)
 	case "idle restart":
 		return fmt.Sprintf("idle %v > rto %v → restart window (RFC 5681 §4.1)", c.p.net.Now().Sub(c.lastSend), c.rto)
+	case "rack recovery":
+		return "RACK loss → fast recovery (RFC 8985), PRR (RFC 6937)"
+	case "tlp loss":
+		return "the tail loss probe repaired a loss → cwnd reduced (RFC 8985 §7.4)"
+	case "undo":
+		return "spurious retransmission → undo (RFC 3708, RFC 2883)"
 	case "recovery done":
 		return "full ACK → recovery done (RFC 6582 §3.2)"
 	case "slow start → congestion avoidance":

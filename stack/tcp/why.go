@@ -39,3 +39,11 @@ const (
 	whyChallengeAck    = "challenge ACK (RFC 5961)"
 	whyPAWS            = "PAWS: old timestamp → ACK"
 )
+
+// Reasons of the loss-recovery segments of rack.go.
+const (
+	whyRACKRetransmit = "RACK: lost → retransmit"
+	whyTLP            = "TLP probe: last segment again"
+	whyTLPNew         = "TLP probe: new data"
+	whyDSACK          = "duplicate data → D-SACK"
+)

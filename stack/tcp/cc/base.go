@@ -155,6 +155,15 @@ func (b *base) exitRecovery(flightSize int) {
 	b.rtoSeries = false
 }
 
+// Undo implements [Controller].
+func (b *base) Undo(priorCwnd, priorSsthresh int) {
+	b.recovering = false
+	b.rtoSlowStart = false
+	b.rtoSeries = false
+	b.cwnd = clampCwnd(max(b.cwnd, priorCwnd), b.mss)
+	b.ssthresh = max(b.ssthresh, priorSsthresh)
+}
+
 // restart implements RFC 5681 §4.1: after an idle period longer than the
 // RTO, cwnd = min(RW, cwnd) with RW = min(IW, cwnd).
 func (b *base) restart() {

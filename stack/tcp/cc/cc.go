@@ -129,6 +129,12 @@ type Controller interface {
 	// RTO: cwnd = min(IW, cwnd) (RFC 5681 §4.1). idle is how long nothing
 	// was sent.
 	OnIdle(now time.Time, idle time.Duration)
+
+	// Undo reverses the reduction of a loss episode that proved
+	// spurious (RFC 3708, RFC 4015 §3; Linux's tcp_undo_cwnd_reduction):
+	// cwnd = max(cwnd, priorCwnd), ssthresh = max(ssthresh,
+	// priorSsthresh), and any recovery ends.
+	Undo(priorCwnd, priorSsthresh int)
 }
 
 // Config tunes a controller. Its zero value, apart from MSS, means the

@@ -1,0 +1,906 @@
+package tcp
+
+import (
+	"fmt"
+	"time"
+
+	"stacklab/stack/core"
+	"stacklab/stack/tcp/seqnum"
+)
+
+// Loss recovery as Linux does it today: RACK-TLP (RFC 8985) detects
+// losses from the time segments were sent, the tail loss probe (TLP)
+// turns a lost tail into a fast recovery instead of an RTO, Proportional
+// Rate Reduction (PRR, RFC 6937) paces what recovery sends, and D-SACK
+// (RFC 2883) reports tell the sender that a retransmission was
+// spurious, so that the window cut it caused is undone (RFC 3708, as
+// Linux's tcp_try_undo_*).
+//
+// The sender keeps one record per transmitted segment (the
+// retransmission queue, like Linux's rtx queue of skbs): its sequence
+// range, when it was last sent, and whether it is SACKed, deemed lost or
+// retransmitted. The table is allocated with the first data segment and
+// bounded by the send buffer (one record per segment in flight;
+// [maxTxSegs] at most, beyond which records are merged).
+
+// maxTxSegs bounds the retransmission queue. A segment sent when it is
+// full extends the last record instead (loss detection then works on a
+// coarser grain, never wrongly: a merged record is lost only when all of
+// it was sent before a delivered segment).
+const maxTxSegs = 8192
+
+// Record flags.
+const (
+	txSACKed      uint8 = 1 << iota // SACKed by the receiver
+	txLost                          // deemed lost and not retransmitted since
+	txRetrans                       // a retransmission is in flight (Linux TCPCB_SACKED_RETRANS)
+	txEverRetrans                   // retransmitted at least once (TCPCB_EVER_RETRANS)
+	txPSH                           // sent with PSH: a retransmission ending where it ends keeps it
+)
+
+// txSeg is one transmitted segment not yet cumulatively acknowledged.
+type txSeg struct {
+	start, end seqnum.Value
+	xmit       time.Duration // when last sent, since the Proto's epoch
+	order      uint64        // transmission order: which of two segments sent at one instant went first
+	flags      uint8
+}
+
+func (t *txSeg) len() int { return int(t.start.Size(t.end)) }
+
+// lossState is a connection's sender-side loss-recovery state: the
+// retransmission queue, RACK, TLP, PRR and undo. It is allocated with
+// the first data segment sent.
+type lossState struct {
+	q     []txSeg // q[head:] in sequence order
+	head  int
+	sends uint64 // transmissions so far, for txSeg.order
+
+	// Bytes of the records in q by flag: the RFC 6675 pipe is then
+	// flight − sacked − lost + retrans, as Linux's tcp_packets_in_flight.
+	sacked, lost, retrans int
+
+	// RACK (RFC 8985 §6): the most recently sent segment delivered.
+	rackXmit   time.Duration
+	rackOrder  uint64
+	rackEnd    seqnum.Value
+	rackRTT    time.Duration
+	rackSet    bool
+	fack       seqnum.Value // highest sequence number delivered (RACK.fack)
+	reordSeen  bool         // reordering observed (Linux tp->reord_seen)
+	minRTT     time.Duration
+	reoSteps   int          // reo_wnd multiplier, raised by D-SACKs (RFC 8985 §6.2 step 4)
+	reoPersist int          // recoveries left before reoSteps falls back to 1
+	dsackRound seqnum.Value // SND.NXT when reoSteps was last raised
+	reoAt      time.Duration
+	reoArmed   bool
+	ptoArmed   time.Duration // the probe timeout last armed, for the trace
+
+	// TLP (RFC 8985 §7).
+	tlpHigh    seqnum.Value // SND.NXT when the probe was sent
+	tlpActive  bool
+	tlpRetrans bool // the probe was a retransmission
+
+	// PRR (RFC 6937 §3).
+	prrDelivered, prrOut, recoverFS int
+	prrCwnd                         int
+
+	// Undo (RFC 3708 §3 with RFC 2883; Linux undo_marker/undo_retrans).
+	undoOn        bool
+	undoMarker    seqnum.Value // SND.UNA when the episode began
+	undoRetrans   int          // retransmissions not yet shown spurious
+	priorCwnd     int
+	priorSsthresh int
+	retransTS     uint32 // TSval of the episode's first retransmission
+	retransTSSet  bool
+	episode       string // "recovery" or "rto", for the trace
+}
+
+// Timer kinds of the retransmission timer (Linux multiplexes them on one
+// timer too: ICSK_TIME_RETRANS, _LOSS_PROBE, _REO_TIMEOUT).
+const (
+	rtxRTO uint8 = iota
+	rtxTLP
+	rtxReo
+)
+
+// rackOn reports whether RACK-TLP drives loss recovery: the mode is
+// rack and SACK was negotiated (like Linux, RACK needs SACK; without it
+// recovery is NewReno's).
+func (c *Conn) rackOn() bool { return c.recMode == recoveryRACK && c.sackOK }
+
+func (c *Conn) since() time.Duration { return c.p.net.Now().Sub(c.p.epoch) }
+
+func (c *Conn) loss() *lossState {
+	if c.ls == nil {
+		c.ls = &lossState{reoSteps: 1}
+	}
+	return c.ls
+}
+
+// txRecs returns the records in use.
+func (ls *lossState) txRecs() []txSeg { return ls.q[ls.head:] }
+
+// txSent records a first transmission of [start, end).
+func (c *Conn) txSent(start, end seqnum.Value, psh bool) {
+	if !start.LessThan(end) {
+		return
+	}
+	ls := c.loss()
+	now := c.since()
+	ls.sends++
+	if n := len(ls.q) - ls.head; n >= maxTxSegs {
+		last := &ls.q[len(ls.q)-1]
+		last.end, last.xmit, last.order = end, now, ls.sends
+		return
+	}
+	if ls.head > 0 && ls.head == len(ls.q) {
+		ls.q, ls.head = ls.q[:0], 0
+	} else if ls.head > 64 && ls.head*2 > len(ls.q) {
+		n := copy(ls.q, ls.q[ls.head:])
+		ls.q, ls.head = ls.q[:n], 0
+	}
+	var f uint8
+	if psh {
+		f = txPSH
+	}
+	ls.q = append(ls.q, txSeg{start: start, end: end, xmit: now, order: ls.sends, flags: f})
+}
+
+// txSplit makes seq a record boundary and returns the index in q of the
+// record that starts at seq, or len(q) if none does.
+func (ls *lossState) txSplit(seq seqnum.Value) int {
+	recs := ls.txRecs()
+	for i := range recs {
+		r := &recs[i]
+		if seq.LessThanEq(r.start) {
+			return ls.head + i
+		}
+		if seq.LessThan(r.end) {
+			if len(ls.q)-ls.head >= maxTxSegs {
+				return ls.head + i + 1 // keep the bound: the record stays whole
+			}
+			tail := *r
+			tail.start = seq
+			r.end = seq
+			r.flags &^= txPSH
+			k := ls.head + i + 1
+			ls.q = append(ls.q, txSeg{})
+			copy(ls.q[k+1:], ls.q[k:])
+			ls.q[k] = tail
+			return k
+		}
+	}
+	return len(ls.q)
+}
+
+// txRetransmitted records a retransmission of [start, end).
+func (c *Conn) txRetransmitted(start, end seqnum.Value) {
+	ls := c.ls
+	if ls == nil || !start.LessThan(end) {
+		return
+	}
+	now := c.since()
+	ls.sends++
+	i := ls.txSplit(start)
+	j := ls.txSplit(end)
+	for k := i; k < j; k++ {
+		r := &ls.q[k]
+		if r.flags&txSACKed != 0 {
+			continue
+		}
+		r.order = ls.sends
+		if r.flags&txLost != 0 {
+			r.flags &^= txLost
+			ls.lost -= r.len()
+		}
+		if r.flags&txRetrans == 0 {
+			r.flags |= txRetrans
+			ls.retrans += r.len()
+		}
+		r.flags |= txEverRetrans
+		r.xmit = now
+	}
+	if ls.undoOn {
+		ls.undoRetrans++
+		if !ls.retransTSSet && c.tsOK {
+			ls.retransTS, ls.retransTSSet = c.p.tsNow()+c.tsOffset, true
+		}
+	}
+}
+
+// txDrop removes a record's bytes from the counters.
+func (ls *lossState) txDrop(r *txSeg, n int) {
+	if r.flags&txSACKed != 0 {
+		ls.sacked -= n
+	}
+	if r.flags&txLost != 0 {
+		ls.lost -= n
+	}
+	if r.flags&txRetrans != 0 {
+		ls.retrans -= n
+	}
+}
+
+// txAcked removes what the cumulative ACK ack covers and feeds RACK with
+// the segments it delivered. It returns the bytes newly delivered that
+// were not SACKed before.
+func (c *Conn) txAcked(s *segment, ack seqnum.Value) {
+	ls := c.ls
+	if ls == nil {
+		return
+	}
+	now := c.since()
+	for ls.head < len(ls.q) {
+		r := &ls.q[ls.head]
+		if ack.LessThanEq(r.start) {
+			break
+		}
+		if r.end.LessThanEq(ack) {
+			if r.flags&txSACKed == 0 {
+				c.rackUpdate(s, r, now)
+			}
+			ls.txDrop(r, r.len())
+			ls.head++
+			continue
+		}
+		// Partly acknowledged (segmentation changed after an RTO or a
+		// smaller MSS): trim.
+		n := int(r.start.Size(ack))
+		ls.txDrop(r, n)
+		r.start = ack
+		break
+	}
+	if ls.head == len(ls.q) {
+		ls.q, ls.head = ls.q[:0], 0
+	}
+}
+
+// txSACK marks the records within the SACK block [start, end) SACKed and
+// feeds RACK with them.
+func (c *Conn) txSACK(s *segment, start, end seqnum.Value) {
+	ls := c.ls
+	if ls == nil || !start.LessThan(end) {
+		return
+	}
+	now := c.since()
+	i := ls.txSplit(start)
+	j := ls.txSplit(end)
+	for k := i; k < j; k++ {
+		r := &ls.q[k]
+		if r.flags&txSACKed != 0 {
+			continue
+		}
+		n := r.len()
+		if r.flags&txLost != 0 {
+			ls.lost -= n
+		}
+		if r.flags&txRetrans != 0 {
+			ls.retrans -= n
+		}
+		r.flags = r.flags&^(txLost|txRetrans) | txSACKed
+		ls.sacked += n
+		c.rackUpdate(s, r, now)
+	}
+}
+
+// txDSACK handles a D-SACK block above SND.UNA: each retransmitted
+// record it covers was delivered twice.
+func (c *Conn) txDSACKAbove(start, end seqnum.Value) int {
+	ls := c.ls
+	if ls == nil {
+		return 0
+	}
+	n := 0
+	for _, r := range ls.txRecs() {
+		if end.LessThanEq(r.start) {
+			break
+		}
+		if start.LessThanEq(r.start) && r.end.LessThanEq(end) && r.flags&txEverRetrans != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// pipe returns the bytes in flight: the RFC 6675 pipe, as Linux's
+// tcp_packets_in_flight counts it (SACKed and lost segments are not in
+// flight; retransmissions are).
+func (c *Conn) pipe() int {
+	flight := int(c.sndUna.Size(c.sndMax))
+	if c.ls == nil {
+		return flight
+	}
+	return max(flight-c.ls.sacked-c.ls.lost+c.ls.retrans, 0)
+}
+
+// rackUpdate is RFC 8985 §6.2 steps 2–3 for one delivered segment.
+func (c *Conn) rackUpdate(s *segment, r *txSeg, now time.Duration) {
+	ls := c.ls
+	rtt := now - r.xmit
+	if r.flags&txEverRetrans != 0 {
+		// Which transmission was delivered? If the ACK echoes a
+		// timestamp older than the last transmission, or the sample is
+		// shorter than any round trip seen, the original was
+		// (RFC 8985 §6.2 step 2).
+		if c.tsOK && s.opts.HasTS && s.opts.TSEcr != 0 &&
+			int32(s.opts.TSEcr-(uint32(r.xmit/time.Millisecond)+c.tsOffset)) < 0 {
+			return
+		}
+		if ls.minRTT > 0 && rtt < ls.minRTT {
+			return
+		}
+	} else if ls.rackSet && r.end.LessThan(ls.fack) {
+		// Delivered below the highest delivered sequence number, never
+		// retransmitted: the network reordered it (step 3).
+		if !ls.reordSeen && c.p.net.Tracing() {
+			c.lossEvent("rack", fmt.Sprintf("RACK: %d delivered after %d → reordering seen, reorder window min RTT/4", r.start, ls.fack))
+		}
+		ls.reordSeen = true
+	}
+	if ls.fack.LessThan(r.end) || !ls.rackSet {
+		ls.fack = r.end
+	}
+	if ls.minRTT == 0 || rtt < ls.minRTT {
+		ls.minRTT = max(rtt, time.Microsecond)
+	}
+	if !ls.rackSet || r.order > ls.rackOrder {
+		ls.rackXmit, ls.rackOrder, ls.rackEnd, ls.rackRTT, ls.rackSet = r.xmit, r.order, r.end, rtt, true
+	}
+}
+
+// reoWnd is RACK's reordering window (RFC 8985 §6.2 step 4, as Linux's
+// tcp_rack_reo_wnd): none in recovery, or once three segments are
+// SACKed, until reordering has been seen; then min RTT/4 times the
+// D-SACK multiplier, at most SRTT.
+func (c *Conn) reoWnd() time.Duration {
+	ls := c.ls
+	if !ls.reordSeen {
+		if c.inRecovery || ls.sacked >= 3*c.sendMSS() {
+			return 0
+		}
+	}
+	return min(ls.minRTT/4*time.Duration(ls.reoSteps), c.srtt)
+}
+
+// rackDetect is RFC 8985 §6.2 step 5: every segment sent before the
+// most recently sent delivered one, and not delivered itself, is lost
+// once more than RACK.rtt + reo_wnd has passed since it was sent;
+// otherwise the reordering timer waits for the earliest such moment.
+// It returns the bytes newly deemed lost.
+func (c *Conn) rackDetect() int {
+	ls := c.ls
+	if ls == nil || !ls.rackSet {
+		return 0
+	}
+	now := c.since()
+	wnd := c.reoWnd()
+	var wait time.Duration
+	lost, first := 0, seqnum.Value(0)
+	var late, firstXmit time.Duration
+	for i := ls.head; i < len(ls.q); i++ {
+		r := &ls.q[i]
+		if r.flags&(txSACKed|txLost) != 0 {
+			continue
+		}
+		if r.order >= ls.rackOrder {
+			continue // sent after the segment RACK knows was delivered
+		}
+		left := r.xmit + ls.rackRTT + wnd - now
+		if left > 0 {
+			wait = max(wait, left)
+			continue
+		}
+		if lost == 0 {
+			first, late, firstXmit = r.start, -left, r.xmit
+		}
+		n := r.len()
+		if r.flags&txRetrans != 0 {
+			r.flags &^= txRetrans // the retransmission is lost too
+			ls.retrans -= n
+		}
+		r.flags |= txLost
+		ls.lost += n
+		lost += n
+	}
+	if lost > 0 && c.p.net.Tracing() {
+		c.lossEvent("rack", fmt.Sprintf("RACK: %d bytes from %d lost: sent %v before a delivered segment, %v past the reorder window %v",
+			lost, first, (ls.rackXmit-firstXmit).Round(time.Microsecond), late.Round(time.Microsecond), wnd.Round(time.Microsecond)))
+	}
+	ls.reoArmed = wait > 0
+	if ls.reoArmed {
+		ls.reoAt = now + wait
+	}
+	return lost
+}
+
+// lossEvent reports a loss-recovery step (tracing only).
+func (c *Conn) lossEvent(name, detail string) {
+	c.p.net.Observe(&core.Event{Kind: core.EventCongestion, FD: -1, Proto: "tcp", Conn: c.tuple, Name: name, Detail: detail})
+}
+
+// rackOnAck runs RACK after an ACK was processed: it detects losses,
+// enters recovery, applies PRR and sends.
+func (c *Conn) rackOnAck(delivered, priorPipe int, advanced bool) {
+	ls := c.ls
+	if ls == nil {
+		return
+	}
+	newlyLost := c.rackDetect()
+	if !c.inRecovery && ls.lost > 0 {
+		c.rackEnterRecovery(priorPipe)
+	}
+	if c.inRecovery {
+		c.prrUpdate(delivered, advanced && newlyLost == 0)
+	}
+}
+
+// rackEnterRecovery starts fast recovery on losses RACK found.
+func (c *Conn) rackEnterRecovery(priorPipe int) {
+	p := c.p
+	ls := c.ls
+	before, beforeSS := c.cc.Cwnd(), c.cc.Ssthresh()
+	c.undoStart("recovery", before, beforeSS)
+	c.recover = c.sndMax - 1
+	c.inRecovery = true
+	c.cc.EnterRecovery(p.net.Now(), int(c.sndUna.Size(c.sndMax)))
+	p.counters.FastRetrans++
+	p.counters.RACKRecovery++
+	c.fastRetrans++
+	ls.recoverFS = max(priorPipe, 1)
+	ls.prrDelivered, ls.prrOut = 0, 0
+	if ls.reoPersist > 0 {
+		ls.reoPersist--
+		if ls.reoPersist == 0 {
+			ls.reoSteps = 1
+		}
+	}
+	if p.net.Tracing() {
+		c.lossEvent("recovery", fmt.Sprintf("RACK: %d bytes lost → fast recovery, ssthresh %s → %d, PRR from pipe %d",
+			ls.lost, ssText(beforeSS), c.cc.Ssthresh(), priorPipe))
+	}
+	c.ccEvent(before, beforeSS, "rack recovery")
+}
+
+// prrUpdate is RFC 6937 §3 on one ACK in recovery: delivered bytes left
+// the network; it sets how much may be in flight after this ACK.
+// Like Linux (tcp_cwnd_reduction), the slow-start reduction bound
+// (PRR-SSRB) applies only to ACKs that advance SND.UNA and mark no new
+// loss; otherwise PRR-CRB.
+func (c *Conn) prrUpdate(delivered int, ssrb bool) {
+	ls := c.ls
+	mss := c.sendMSS()
+	ls.prrDelivered += delivered
+	pipe := c.pipe()
+	ss := c.cc.Ssthresh()
+	var sndcnt int
+	rule := ""
+	if pipe > ss {
+		// Proportional: send ssthresh/RecoverFS of what was delivered.
+		sndcnt = int((int64(ls.prrDelivered)*int64(ss)+int64(ls.recoverFS)-1)/int64(ls.recoverFS)) - ls.prrOut
+		rule = "proportional"
+	} else {
+		limit := delivered
+		if ssrb {
+			limit = max(ls.prrDelivered-ls.prrOut, delivered) + mss
+		}
+		sndcnt = min(ss-pipe, limit)
+		rule = "slow start to ssthresh"
+	}
+	sndcnt = max(sndcnt, 0)
+	if ls.prrOut == 0 && sndcnt < mss {
+		sndcnt = mss // the first retransmission goes at once
+	}
+	ls.prrCwnd = pipe + sndcnt
+	if c.p.net.Tracing() {
+		c.lossEvent("prr", fmt.Sprintf("PRR: delivered %d (total %d), pipe %d, ssthresh %d → %s, may send %d",
+			delivered, ls.prrDelivered, pipe, ss, rule, sndcnt))
+	}
+}
+
+// cwnd returns the congestion window the sender applies now: PRR's
+// in recovery under RACK, the controller's otherwise.
+func (c *Conn) cwnd() int {
+	if c.inRecovery && c.rackOn() && c.ls != nil {
+		return max(c.ls.prrCwnd, c.sendMSS())
+	}
+	return c.cc.Cwnd()
+}
+
+// rackSend sends under RACK: lost segments first, in sequence order,
+// then new data, while the pipe is below the congestion window (PRR's
+// in recovery).
+func (c *Conn) rackSend(why string) {
+	ls := c.ls
+	mss := c.sendMSS()
+	for i := 0; i < 1024; i++ {
+		cwnd := c.cwnd()
+		pipe := c.pipe()
+		if pipe >= cwnd {
+			break
+		}
+		if ls != nil && ls.lost > 0 {
+			r := c.firstLost()
+			if r == nil {
+				break
+			}
+			n := min(r.len(), mss)
+			if r.end == c.sndMax && c.finSent() && n == r.len() {
+				n-- // the FIN's sequence number is not payload
+			}
+			start := r.start
+			c.retransmitAt(start, n, whyRACKRetransmit)
+			c.prrSent(n)
+			continue
+		}
+		before := c.sndMax
+		if !c.sendSegment(why, false) {
+			break
+		}
+		c.prrSent(int(before.Size(c.sndMax)))
+	}
+}
+
+// firstLost returns the lowest record deemed lost and not retransmitted.
+func (c *Conn) firstLost() *txSeg {
+	ls := c.ls
+	for i := ls.head; i < len(ls.q); i++ {
+		if ls.q[i].flags&txLost != 0 {
+			return &ls.q[i]
+		}
+	}
+	return nil
+}
+
+func (c *Conn) prrSent(n int) {
+	if c.inRecovery && c.ls != nil {
+		c.ls.prrOut += n
+	}
+}
+
+// rackExitRecovery ends recovery on the full ACK: cwnd = ssthresh
+// (RFC 6937 §3), unless the episode is undone.
+func (c *Conn) rackExitRecovery(s *segment, cwndBefore, ssBefore int) {
+	c.inRecovery = false
+	c.dupAcks = 0
+	if c.undoByTimestamp(s) {
+		return
+	}
+	ss := c.cc.Ssthresh()
+	c.cc.ExitRecovery(c.p.net.Now(), ss) // min(ssthresh, ssthresh+MSS) = ssthresh
+	if c.p.net.Tracing() {
+		c.lossEvent("recovery done", fmt.Sprintf("full ACK → recovery done: cwnd %d → %d, ssthresh (RFC 6937 §3)", cwndBefore, c.cc.Cwnd()))
+	}
+}
+
+// ---- the tail loss probe (RFC 8985 §7) ----
+
+// tlpEligible reports whether a probe timeout may replace the RTO now:
+// RACK on, data in flight, not in recovery nor after an RTO, no probe
+// outstanding (Linux's tcp_schedule_loss_probe).
+func (c *Conn) tlpEligible() bool {
+	if !c.rackOn() || c.inRecovery || c.backoff > 0 || c.sndUna == c.sndMax || c.persist {
+		return false
+	}
+	if c.ls == nil || c.ls.tlpActive || c.ls.lost > 0 {
+		return false
+	}
+	switch c.state {
+	case Established, CloseWait, FinWait1, Closing, LastAck:
+		return true
+	}
+	return false
+}
+
+// pto returns the probe timeout (RFC 8985 §7.2, Linux's values): 2·SRTT,
+// plus the worst-case delayed ACK (200 ms, TCP_RTO_MIN) when one segment
+// is in flight, else plus 2 ms; 1 s without an RTT sample; never later
+// than the RTO would fire.
+func (c *Conn) pto() time.Duration {
+	var d time.Duration
+	if c.srtt > 0 {
+		d = 2 * c.srtt
+		if len(c.ls.txRecs()) == 1 {
+			d += 200 * time.Millisecond
+		} else {
+			d += 2 * time.Millisecond
+		}
+	} else {
+		d = time.Second
+	}
+	if recs := c.ls.txRecs(); len(recs) > 0 {
+		left := c.rto - (c.since() - recs[0].xmit)
+		if left > 0 {
+			d = min(d, left)
+		}
+	}
+	return d
+}
+
+// armLossTimer arms the retransmission timer for what RACK-TLP needs
+// first: the reordering timer, the probe timeout, else the RTO.
+func (c *Conn) armLossTimer() {
+	if c.rackOn() && c.ls != nil {
+		if c.ls.reoArmed {
+			c.persist = false
+			c.rtxKind = rtxReo
+			c.rtx.arm(max(c.ls.reoAt-c.since(), 0))
+			return
+		}
+		if c.tlpEligible() {
+			c.persist = false
+			c.rtxKind = rtxTLP
+			c.ls.ptoArmed = c.pto()
+			c.rtx.arm(c.ls.ptoArmed)
+			return
+		}
+	}
+	c.armRTO()
+}
+
+// onTLP sends the loss probe: a new segment if the windows allow one,
+// else the last segment again.
+func (c *Conn) onTLP() {
+	ls := c.ls
+	if ls == nil || c.sndUna == c.sndMax {
+		return
+	}
+	p := c.p
+	if p.net.Tracing() {
+		c.timerEvent("tlp", fmt.Sprintf("probe timeout %v", ls.ptoArmed))
+	}
+	sent := false
+	if c.hasUnsent() && c.sndNxt == c.sndMax && int(c.sndUna.Size(c.sndMax))+c.sendMSS() <= int(c.sndWnd) {
+		c.probing = true
+		sent = c.sendSegment(whyTLPNew, false)
+		c.probing = false
+		ls.tlpRetrans = false
+	}
+	if !sent {
+		recs := ls.txRecs()
+		if len(recs) == 0 {
+			c.armRTO()
+			return
+		}
+		r := recs[len(recs)-1]
+		start := r.start
+		n := r.len()
+		if r.end == c.sndMax && c.finSent() {
+			n-- // the FIN rides along in retransmitAt
+		}
+		if n > c.sendMSS() {
+			start = r.start.Add(seqnum.Size(n - c.sendMSS()))
+			n = c.sendMSS()
+		}
+		c.retransmitAt(start, n, whyTLP)
+		ls.tlpRetrans = true
+	}
+	ls.tlpHigh, ls.tlpActive = c.sndMax, true
+	p.counters.LossProbes++
+	if p.net.Tracing() {
+		what := "new data"
+		if ls.tlpRetrans {
+			what = "the last segment again"
+		}
+		c.lossEvent("tlp", fmt.Sprintf("TLP probe: %s, tlp_high %d", what, c.sndMax))
+	}
+	c.armRTO()
+}
+
+// tlpAck is RFC 8985 §7.4.2 on an ACK: once the ACK reaches the probe,
+// a D-SACK of the probe shows nothing was lost; an ACK beyond it without
+// one shows the probe repaired a loss, and cwnd is reduced as for one
+// loss (Linux: CWR).
+func (c *Conn) tlpAck(ack seqnum.Value, dsackProbe, advanced bool) {
+	ls := c.ls
+	if ls == nil || !ls.tlpActive || ack.LessThan(ls.tlpHigh) {
+		return
+	}
+	switch {
+	case !ls.tlpRetrans:
+		ls.tlpActive = false
+	case dsackProbe:
+		ls.tlpActive = false
+		if c.p.net.Tracing() {
+			c.lossEvent("tlp", "TLP: D-SACK of the probe → original and probe both arrived, no loss")
+		}
+	case ls.tlpHigh.LessThan(ack):
+		ls.tlpActive = false
+		p := c.p
+		p.counters.LossProbeRecovery++
+		before, beforeSS := c.cc.Cwnd(), c.cc.Ssthresh()
+		flight := int(c.sndUna.Size(c.sndMax))
+		c.cc.EnterRecovery(p.net.Now(), max(flight, before))
+		c.cc.ExitRecovery(p.net.Now(), c.cc.Ssthresh())
+		if p.net.Tracing() {
+			c.lossEvent("tlp", fmt.Sprintf("TLP: the probe repaired a loss → cwnd %d → %d", before, c.cc.Cwnd()))
+		}
+		c.ccEvent(before, beforeSS, "tlp loss")
+	case !advanced:
+		ls.tlpActive = false // a duplicate: original and probe arrived
+	}
+}
+
+// onReo runs when the RACK reordering timer expires (RFC 8985 §6.3).
+func (c *Conn) onReo() {
+	ls := c.ls
+	if ls == nil || c.sndUna == c.sndMax {
+		return
+	}
+	if c.p.net.Tracing() {
+		c.timerEvent("rack", "reorder window elapsed")
+	}
+	c.p.counters.RACKReoTimeouts++
+	prior := c.pipe()
+	if c.rackDetect() > 0 {
+		if !c.inRecovery {
+			c.rackEnterRecovery(prior)
+		}
+		c.prrUpdate(0, false)
+	}
+	c.armLossTimer()
+	c.output(whySend)
+}
+
+// ---- undo (RFC 3708, RFC 2883 §4, Linux tcp_try_undo_*) ----
+
+// undoStart begins a loss episode whose window reduction may be undone.
+func (c *Conn) undoStart(episode string, cwnd, ssthresh int) {
+	ls := c.loss()
+	if ls.undoOn && episode == "rto" && ls.episode == "rto" {
+		return // a backed-off RTO continues the episode
+	}
+	ls.undoOn, ls.undoMarker, ls.undoRetrans = true, c.sndUna, 0
+	ls.priorCwnd, ls.priorSsthresh = cwnd, ssthresh
+	if ssthresh < 1<<30 {
+		ls.priorSsthresh = max(ssthresh, cwnd*3/4) // Linux tcp_current_ssthresh
+	}
+	ls.retransTSSet = false
+	ls.episode = episode
+}
+
+// undoEnd forgets the episode (its reduction stands). An episode that
+// ends with its full ACK is kept until the next begins, as Linux keeps
+// undo_marker: D-SACKs that arrive after the full ACK may still undo it.
+func (c *Conn) undoEnd() {
+	if c.ls != nil {
+		c.ls.undoOn = false
+	}
+}
+
+// onDSACK handles a D-SACK block [start, end) (RFC 2883 §4): the
+// receiver got those bytes twice. Below SND.UNA each segment it covers
+// counts as one spurious retransmission (Linux's tcp_check_dsack);
+// above, each retransmitted record it covers does. When every
+// retransmission of the episode proves spurious, the reduction is
+// undone.
+func (c *Conn) onDSACK(start, end, priorUna seqnum.Value) {
+	p := c.p
+	p.counters.DSACKRecv++
+	ls := c.loss()
+	mss := c.sendMSS()
+	// RFC 8985 §6.2 step 4: a D-SACK widens the reordering window, once
+	// per round trip, for the next 16 recoveries.
+	if !c.sndUna.LessThan(ls.dsackRound) || ls.reoSteps == 1 {
+		ls.reoSteps = min(ls.reoSteps+1, 255)
+		ls.dsackRound = c.sndMax
+		ls.reoPersist = 16
+	}
+	ls.reordSeen = true
+	if !ls.undoOn || ls.undoRetrans <= 0 {
+		return
+	}
+	n := 0
+	if end.LessThanEq(priorUna) {
+		if ls.undoMarker.LessThan(end) {
+			n = (int(start.Size(end)) + mss - 1) / mss
+		}
+	} else {
+		n = c.txDSACKAbove(start, end)
+	}
+	if n == 0 {
+		return
+	}
+	ls.undoRetrans = max(ls.undoRetrans-n, 0)
+	if ls.undoRetrans == 0 {
+		c.undo("D-SACK: spurious retransmission")
+	}
+}
+
+// undoByTimestamp undoes the episode at its end when the ACK echoes a
+// timestamp older than its first retransmission: the original segment
+// was delivered (Eifel detection, RFC 3522; Linux's tcp_packet_delayed).
+func (c *Conn) undoByTimestamp(s *segment) bool {
+	ls := c.ls
+	if ls == nil || !ls.undoOn || !ls.retransTSSet || !c.tsOK || !s.opts.HasTS || s.opts.TSEcr == 0 {
+		return false
+	}
+	if int32(s.opts.TSEcr-ls.retransTS) >= 0 {
+		return false
+	}
+	c.undo("timestamps: the ACK echoes the original, not the retransmission (Eifel)")
+	return true
+}
+
+// undo restores the window from before the episode and ends it.
+func (c *Conn) undo(reason string) {
+	ls := c.ls
+	p := c.p
+	before, beforeSS := c.cc.Cwnd(), c.cc.Ssthresh()
+	c.cc.Undo(ls.priorCwnd, ls.priorSsthresh)
+	ls.undoOn = false
+	c.inRecovery = false
+	c.dupAcks = 0
+	p.counters.Undos++
+	if p.net.Tracing() {
+		c.lossEvent("undo", fmt.Sprintf("%s → undo %s: cwnd %d → %d, ssthresh %s → %s", reason, ls.episode,
+			before/c.sendMSS(), c.cc.Cwnd()/c.sendMSS(), ssText(beforeSS), ssText(c.cc.Ssthresh())))
+	}
+	c.ccEvent(before, beforeSS, "undo")
+}
+
+// isDSACK reports whether the first SACK block of s is a D-SACK
+// (RFC 2883 §4): below the cumulative ACK, or within the second block.
+func isDSACK(s *segment) bool {
+	if s.opts.NSACK == 0 {
+		return false
+	}
+	b0 := s.opts.SACK[0]
+	l, r := seqnum.Value(b0.Left), seqnum.Value(b0.Right)
+	if !l.LessThan(r) {
+		return false
+	}
+	if r.LessThanEq(s.ack) {
+		return true
+	}
+	if s.opts.NSACK > 1 {
+		b1 := s.opts.SACK[1]
+		return seqnum.Value(b1.Left).LessThanEq(l) && r.LessThanEq(seqnum.Value(b1.Right))
+	}
+	return false
+}
+
+// rtoMarkLost marks every record not SACKed lost after an RTO (Linux's
+// tcp_enter_loss) and reports whether there is one.
+func (c *Conn) rtoMarkLost() bool {
+	ls := c.ls
+	if ls == nil {
+		return false
+	}
+	ls.tlpActive = false
+	ls.reoArmed = false
+	any := false
+	for i := ls.head; i < len(ls.q); i++ {
+		r := &ls.q[i]
+		if r.flags&txSACKed != 0 {
+			continue
+		}
+		n := r.len()
+		if r.flags&txRetrans != 0 {
+			r.flags &^= txRetrans
+			ls.retrans -= n
+		}
+		if r.flags&txLost == 0 {
+			r.flags |= txLost
+			ls.lost += n
+		}
+		any = true
+	}
+	return any
+}
+
+// txPSH reports whether the segment sent up to end carried PSH.
+func (c *Conn) txPSH(end seqnum.Value) bool {
+	if c.ls == nil {
+		return false
+	}
+	for _, r := range c.ls.txRecs() {
+		if r.end == end {
+			return r.flags&txPSH != 0
+		}
+		if end.LessThan(r.end) {
+			return false
+		}
+	}
+	return false
+}

@@ -1,0 +1,237 @@
+package tcp
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"stacklab/stack/tcp/seqnum"
+)
+
+// dropLast drops the first transmission of the last data segment the
+// named host sends (the one that ends at the end of a size-byte stream).
+func dropLast(name string, size int) func(h *host, seg []byte, why string) verdict {
+	done := false
+	var isn seqnum.Value
+	first := true
+	return func(h *host, seg []byte, why string) verdict {
+		var s segment
+		parseSegment(seg, &s)
+		if h.name != name || len(s.payload) == 0 {
+			return verdict{}
+		}
+		if first {
+			isn, first = s.seq-1, false
+		}
+		if !done && int(isn.Size(s.seq.Add(seqnum.Size(len(s.payload))))) == size+1 {
+			done = true
+			return verdict{drop: true}
+		}
+		return verdict{}
+	}
+}
+
+// TestTailLossProbe loses the last segment of a transfer: nothing after
+// it can bring a duplicate ACK. RACK-TLP sends a probe after about two
+// round trips instead of waiting for the RTO; the older modes wait.
+func TestTailLossProbe(t *testing.T) {
+	for _, mode := range []string{"rack", "sack"} {
+		t.Run(mode, func(t *testing.T) {
+			w, cl, sv := pair(Config{Recovery: mode})
+			c, s, _ := dial(t, w, cl, sv, nil)
+			const size = 50_000
+			w.filter = dropLast("client", size)
+			msg := pattern(size, 1)
+			a := &pumpEnd{c: c, out: msg}
+			b := &pumpEnd{c: s}
+			pump(t, w, a, b, false, 10*time.Second)
+			if !bytes.Equal(b.in.Bytes(), msg) {
+				t.Fatalf("got %d bytes", b.in.Len())
+			}
+			in, ctr := c.Info(), cl.p.Counters()
+			if mode == "rack" && (in.RTOs != 0 || ctr.LossProbes != 1 || ctr.LossProbeRecovery != 0 || in.Retransmits != 1) {
+				t.Fatalf("want one probe, no RTO: %+v %+v", in, ctr)
+			}
+			if mode == "sack" && in.RTOs != 1 {
+				t.Fatalf("RFC 6675 has no probe; want one RTO: %+v", in)
+			}
+		})
+	}
+}
+
+// delayNth delays the n-th data segment the named host sends by d.
+func delayNth(name string, n int, d time.Duration) func(h *host, seg []byte, why string) verdict {
+	count := 0
+	return func(h *host, seg []byte, why string) verdict {
+		var s segment
+		parseSegment(seg, &s)
+		if h.name != name || len(s.payload) == 0 {
+			return verdict{}
+		}
+		count++
+		if count == n {
+			return verdict{delay: d}
+		}
+		return verdict{}
+	}
+}
+
+// TestRACKReordering delays one segment behind the five after it, more
+// than the three duplicate ACKs that RFC 6675 takes for a loss. RFC 6675
+// retransmits it spuriously, learns from the receiver's D-SACK that it
+// did (RFC 2883) and undoes the window cut; RACK waits out its
+// reordering window once reordering has been seen, and the first time
+// keeps recovery short enough that D-SACK undoes it too.
+func TestRACKReordering(t *testing.T) {
+	for _, mode := range []string{"rack", "sack"} {
+		t.Run(mode, func(t *testing.T) {
+			w, cl, sv := pair(Config{Recovery: mode, NoDelayedAck: true})
+			c, s, _ := dial(t, w, cl, sv, nil)
+			cl.tracing = true
+			// Segment 20, late by 1.2 ms: 5 segments of ~0.2 ms... the
+			// wire has no rate, so all of a flight leaves at once; the
+			// delay is what reorders.
+			w.filter = delayNth("client", 20, 3*time.Millisecond)
+			msg := pattern(300_000, 2)
+			a := &pumpEnd{c: c, out: msg}
+			b := &pumpEnd{c: s}
+			pump(t, w, a, b, false, 10*time.Second)
+			if !bytes.Equal(b.in.Bytes(), msg) {
+				t.Fatalf("got %d bytes", b.in.Len())
+			}
+			in, ctr, sctr := c.Info(), cl.p.Counters(), sv.p.Counters()
+			t.Logf("%s: retrans %d undos %d dsack sent %d recv %d ssthresh %d", mode, in.Retransmits, ctr.Undos, sctr.DSACKSent, ctr.DSACKRecv, in.Ssthresh)
+			if in.RTOs != 0 {
+				t.Fatalf("RTO: %+v", in)
+			}
+			if in.Retransmits > 0 && (sctr.DSACKSent == 0 || ctr.DSACKRecv == 0 || ctr.Undos != 1 || in.Ssthresh < 1<<30) {
+				t.Fatalf("a spurious retransmission was not undone: %+v %+v", in, ctr)
+			}
+		})
+	}
+}
+
+// TestDSACKSent checks the receiver side of RFC 2883: a segment that
+// arrives twice is acknowledged at once with a D-SACK block for it,
+// first in the option.
+func TestDSACKSent(t *testing.T) {
+	j := newInj(t, Config{NoTimestamps: true})
+	c, iss := j.handshake(options{HasMSS: true, MSS: 1000, SACKPermitted: true})
+	_ = c
+	data := make([]byte, 100)
+	j.send(segSpec{seq: peerISN + 1, ack: iss + 1, flags: flagACK, wnd: 65535, payload: data})
+	j.w.clk.advance(time.Second)
+	j.h.out = nil
+	j.send(segSpec{seq: peerISN + 1, ack: iss + 1, flags: flagACK, wnd: 65535, payload: data})
+	a := j.next()
+	if a.opts.NSACK != 1 || a.opts.SACK[0].Left != peerISN+1 || a.opts.SACK[0].Right != peerISN+101 || a.why != whyDSACK {
+		t.Fatalf("want a D-SACK of 1001:1101, got %v %+v", a, a.opts)
+	}
+	// Out of order, then the same again: D-SACK within the SACK block.
+	j.send(segSpec{seq: peerISN + 301, ack: iss + 1, flags: flagACK, wnd: 65535, payload: data})
+	j.next()
+	j.send(segSpec{seq: peerISN + 301, ack: iss + 1, flags: flagACK, wnd: 65535, payload: data})
+	a = j.next()
+	if a.opts.NSACK != 2 || a.opts.SACK[0].Left != peerISN+301 || a.opts.SACK[1].Left != peerISN+301 {
+		t.Fatalf("want a D-SACK then the SACK block, got %+v", a.opts)
+	}
+	if got := j.h.p.Counters().DSACKSent; got != 2 {
+		t.Fatalf("DSACKSent %d", got)
+	}
+	// Switched off: no D-SACK.
+	j2 := newInj(t, Config{NoTimestamps: true, NoDSACK: true})
+	_, iss = j2.handshake(options{HasMSS: true, MSS: 1000, SACKPermitted: true})
+	j2.send(segSpec{seq: peerISN + 1, ack: iss + 1, flags: flagACK, wnd: 65535, payload: data})
+	j2.w.clk.advance(time.Second)
+	j2.h.out = nil
+	j2.send(segSpec{seq: peerISN + 1, ack: iss + 1, flags: flagACK, wnd: 65535, payload: data})
+	if a := j2.next(); a.opts.NSACK != 0 {
+		t.Fatalf("D-SACK sent while off: %+v", a.opts)
+	}
+}
+
+// TestPRR loses two segments of a large window and checks that recovery
+// under PRR (RFC 6937) ends with cwnd = ssthresh and never had more in
+// flight than before it began.
+func TestPRR(t *testing.T) {
+	w, cl, sv := pair(Config{})
+	c, s, _ := dial(t, w, cl, sv, nil)
+	cl.tracing = true
+	w.filter = dropNth("client", 60, 63)
+	msg := pattern(400_000, 3)
+	a := &pumpEnd{c: c, out: msg}
+	b := &pumpEnd{c: s}
+	pump(t, w, a, b, false, 10*time.Second)
+	if !bytes.Equal(b.in.Bytes(), msg) {
+		t.Fatalf("got %d bytes", b.in.Len())
+	}
+	in := c.Info()
+	if in.RTOs != 0 || in.FastRetransmits != 1 || in.Retransmits != 2 {
+		t.Fatalf("%+v", in)
+	}
+	steps := 0
+	for _, ev := range cl.events {
+		if ev.Name == "prr" {
+			steps++
+		}
+	}
+	var exit string
+	for _, ev := range cl.events {
+		if ev.Name == "recovery done" {
+			exit = ev.Detail
+		}
+	}
+	if steps == 0 || exit == "" {
+		t.Fatalf("no PRR steps (%d) or no recovery exit (%q)", steps, exit)
+	}
+	if ss := in.Ssthresh; !strings.Contains(exit, fmt.Sprintf("→ %d, ssthresh", ss)) {
+		t.Fatalf("recovery exit %q: want cwnd = ssthresh %d", exit, ss)
+	}
+}
+
+// TestPropertyEfficiency bounds the cost of recovery, not only its
+// result: over random loss (1–3 %) with reordering, RACK-TLP must finish
+// each transfer with few RTOs and few bytes retransmitted beyond those
+// lost.
+func TestPropertyEfficiency(t *testing.T) {
+	const size = 2 << 20
+	for seed := 0; seed < *seeds; seed++ {
+		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
+			t.Parallel()
+			r := rand.New(rand.NewPCG(uint64(seed), 5))
+			p := 0.01 + 0.02*r.Float64()
+			w, cl, sv := pair(Config{})
+			c, s, _ := dial(t, w, cl, sv, nil)
+			lost := 0
+			w.filter = func(h *host, seg []byte, why string) verdict {
+				var v verdict
+				if r.Float64() < p {
+					if h.name == "client" && len(seg) > 40 {
+						lost++
+					}
+					v.drop = true
+				} else if r.Float64() < 0.05 {
+					v.delay = time.Duration(1+r.IntN(3)) * time.Millisecond
+				}
+				return v
+			}
+			msg := pattern(size, byte(seed))
+			a := &pumpEnd{c: c, out: msg}
+			b := &pumpEnd{c: s}
+			pump(t, w, a, b, false, 5*time.Minute)
+			if !bytes.Equal(b.in.Bytes(), msg) {
+				t.Fatalf("got %d bytes", b.in.Len())
+			}
+			in := c.Info()
+			t.Logf("p=%.3f lost %d, retransmitted %d, RTOs %d", p, lost, in.Retransmits, in.RTOs)
+			// At most one RTO per MiB, and retransmissions at most twice
+			// the segments lost plus a few (probes, lost retransmissions).
+			if in.RTOs > size>>20 || int(in.Retransmits) > 2*lost+4 {
+				t.Fatalf("p=%.3f: %d lost, %d retransmitted, %d RTOs: %+v", p, lost, in.Retransmits, in.RTOs, in)
+			}
+		})
+	}
+}

@@ -11,7 +11,7 @@ func (c *Conn) series() {
 		return
 	}
 	v := core.TCPVars{
-		Cwnd: c.cc.Cwnd(), Ssthresh: c.cc.Ssthresh(),
+		Cwnd: c.cwnd(), Ssthresh: c.cc.Ssthresh(),
 		SRTT: c.srtt, RTTVar: c.rttvar, RTO: c.rto,
 		InFlight: int(c.sndUna.Size(c.sndNxt)),
 		SndWnd:   int(c.sndWnd),
@@ -22,6 +22,8 @@ func (c *Conn) series() {
 	}
 	if c.inRecovery && c.sb != nil && c.sackRecovery() {
 		v.InFlight = c.sb.Pipe(c.sndNxt)
+	} else if c.rackOn() {
+		v.InFlight = c.pipe() // SACKed and lost data is not in flight (rack.go)
 	}
 	if w := c.rcvAdv - c.rcvNxt; int32(w) > 0 {
 		v.RcvWnd = int(w)
@@ -31,7 +33,7 @@ func (c *Conn) series() {
 		v.CAState = "loss"
 	case c.inRecovery:
 		v.CAState = "recovery"
-	case c.dupAcks > 0:
+	case c.dupAcks > 0 || c.rackOn() && c.ls != nil && c.ls.sacked > 0:
 		v.CAState = "disorder"
 	}
 	if c.lastVars == nil {

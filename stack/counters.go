@@ -9,6 +9,7 @@ type Counters struct {
 		InNotForUs          uint64 // another host's unicast MAC
 		InUnknownType       uint64 // an EtherType the stack does not speak
 		OutTooBig           uint64 // larger than the MTU with nothing to fragment
+		LoopbackDrops       uint64 // frames sent to lo while its backlog was full
 	}
 	ARP struct {
 		InRequests, InReplies   uint64
@@ -66,6 +67,7 @@ func (s *Stack) Counters() []Counter {
 		{"link.InFrames", c.Link.InFrames}, {"link.OutFrames", c.Link.OutFrames},
 		{"link.InTruncated", c.Link.InTruncated}, {"link.InNotForUs", c.Link.InNotForUs},
 		{"link.InUnknownType", c.Link.InUnknownType}, {"link.OutTooBig", c.Link.OutTooBig},
+		{"link.LoopbackDrops", c.Link.LoopbackDrops},
 		{"arp.InRequests", c.ARP.InRequests}, {"arp.InReplies", c.ARP.InReplies},
 		{"arp.OutRequests", c.ARP.OutRequests}, {"arp.OutReplies", c.ARP.OutReplies},
 		{"arp.InErrors", c.ARP.InErrors}, {"arp.PendingDrops", c.ARP.PendingDrops},

@@ -154,14 +154,18 @@ func (s *Stack) sendUnreachable(orig wire.IPv4, code uint8, mtu uint16, why stri
 // allows.
 func (s *Stack) sendICMPError(orig wire.IPv4, typ, code uint8, mtu uint16, why string) {
 	n, _, ok := s.route(orig.Src())
-	if !ok || s.rxLinkBroadcast || !ipv4.MayAnswerWithError(orig, n.cfg.Addr) {
+	if !ok || s.rxLinkBroadcast {
 		return
 	}
-	// RFC 1812 §4.3.2.8: errors are rate-limited.
+	if n.loop && !ipv4.MayAnswerOnLoopback(orig) || !n.loop && !ipv4.MayAnswerWithError(orig, n.cfg.Addr) {
+		return
+	}
+	// RFC 1812 §4.3.2.8: errors are rate-limited, except on lo (as
+	// Linux's icmpv4_xrlim_allow).
 	if s.icmpLimit == nil {
 		s.icmpLimit = ipv4.NewRateLimiter(0, 0)
 	}
-	if !s.icmpLimit.Allow(s.opts.Clock.Now()) {
+	if !n.loop && !s.icmpLimit.Allow(s.opts.Clock.Now()) {
 		s.counters.ICMP.OutRateLimited++
 		return
 	}

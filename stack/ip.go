@@ -39,8 +39,13 @@ func (s *Stack) Routes() []Route {
 	return append([]Route(nil), s.routes...)
 }
 
-// route finds the interface and next hop for dst.
+// route finds the interface and next hop for dst. 127.0.0.0/8 and the
+// stack's own addresses go through lo, as Linux's local routing table
+// sends them.
 func (s *Stack) route(dst netip.Addr) (*NIC, netip.Addr, bool) {
+	if s.isLocal(dst) {
+		return s.lo, dst, true
+	}
 	for i := range s.routes {
 		r := &s.routes[i]
 		if r.Dst.Contains(dst) {
@@ -53,8 +58,12 @@ func (s *Stack) route(dst netip.Addr) (*NIC, netip.Addr, bool) {
 	return nil, netip.Addr{}, false
 }
 
-// isLocal reports whether a is an address of one of the stack's NICs.
+// isLocal reports whether a is an address of one of the stack's NICs or
+// a loopback address (all of 127.0.0.0/8 is local, as in Linux).
 func (s *Stack) isLocal(a netip.Addr) bool {
+	if a.Is4() && a.IsLoopback() {
+		return true
+	}
 	for _, n := range s.nics {
 		if n.cfg.Addr.Addr() == a {
 			return true
@@ -80,7 +89,7 @@ func (s *Stack) ipInput(n *NIC, b []byte, pktID uint64) {
 		s.drop(&s.counters.IP.InHdrErrors, "ip.InHdrErrors", "ip", err.Error(), pktID)
 		return
 	}
-	if ipv4.IsMartianSource(ip.Src(), n.cfg.Addr) || s.isLocal(ip.Src()) {
+	if !n.loop && (ipv4.IsMartianSource(ip.Src(), n.cfg.Addr) || s.isLocal(ip.Src())) {
 		// RFC 1122 §3.2.1.3: a broadcast, multicast, class E or loopback
 		// source names no host, and our own address coming back from the
 		// network is a loop or a spoof (Linux's "martian source");
@@ -89,6 +98,11 @@ func (s *Stack) ipInput(n *NIC, b []byte, pktID uint64) {
 		return
 	}
 	dst := ip.Dst()
+	if !n.loop && dst.IsLoopback() {
+		// RFC 1122 §3.2.1.3 (g): 127.0.0.0/8 never comes from a network.
+		s.drop(&s.counters.IP.InAddrErrors, "ip.InAddrErrors", "ip", "martian destination "+dst.String(), pktID)
+		return
+	}
 	if s.rxLinkBroadcast && s.isLocal(dst) {
 		// RFC 1122 §3.3.6: a datagram for a unicast address that came in
 		// a link-layer broadcast is discarded.
@@ -138,7 +152,7 @@ func (s *Stack) ipSend(src, dst netip.Addr, proto uint8, payload []byte, df bool
 		return syscall.ENETUNREACH
 	}
 	if !src.IsValid() {
-		src = n.cfg.Addr.Addr()
+		src = sourceFor(n, dst)
 	}
 	s.counters.IP.OutRequests++
 	hdr := n.linkHeaderLen()
@@ -250,4 +264,15 @@ func (s *Stack) forward(in *NIC, ip wire.IPv4, pktID uint64) {
 	if err := s.fragment(out, hop, fwd, pktID, why+", fragmented"); err != nil && s.opts.Observer != nil {
 		s.observe(&Event{Kind: EventDrop, Proto: "ip", Name: "ip.FragFails", Detail: "cannot fragment: " + err.Error(), PacketID: pktID})
 	}
+}
+
+// sourceFor is the source address of a datagram to dst sent out of n:
+// n's address, but through lo dst itself when it is one of the stack's
+// own addresses, and 127.0.0.1 for the rest of 127.0.0.0/8 (Linux's
+// local routes carry these preferred sources).
+func sourceFor(n *NIC, dst netip.Addr) netip.Addr {
+	if n.loop && !dst.IsLoopback() {
+		return dst
+	}
+	return n.cfg.Addr.Addr()
 }

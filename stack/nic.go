@@ -48,7 +48,7 @@ func (s *Stack) AddNIC(cfg NICConfig, link Link) (*NIC, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, o := range s.nics {
+	for _, o := range append(s.nics, s.lo) {
 		if o.cfg.Name == cfg.Name {
 			return nil, fmt.Errorf("stack: AddNIC: %s already has an interface named %s", s.name, cfg.Name)
 		}
@@ -72,8 +72,14 @@ func (n *NIC) Deliver(pkt Packet) {
 	s := n.stack
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.deliverLocked(n, pkt, "")
+}
+
+// deliverLocked handles a frame received on n, with the lock held; note
+// is the capture's note (a looped-back frame keeps the reason it was sent).
+func (s *Stack) deliverLocked(n *NIC, pkt Packet, note string) {
 	if s.opts.Tap != nil {
-		s.opts.Tap.Frame(n, DirIn, pkt, "")
+		s.opts.Tap.Frame(n, DirIn, pkt, note)
 	}
 	s.counters.Link.InFrames++
 	if n.cfg.Type == LinkRawIP {
@@ -92,7 +98,7 @@ func (n *NIC) Deliver(pkt Packet) {
 	}
 	switch eth.Type() {
 	case wire.EtherTypeIPv4:
-		if p := eth.Payload(); len(p) >= wire.IPv4MinHeaderLen {
+		if p := eth.Payload(); len(p) >= wire.IPv4MinHeaderLen && !n.loop {
 			// Traffic from a neighbour confirms it is reachable
 			// (RFC 1122 §2.3.2.1), so a busy peer is not re-probed.
 			n.confirmed(wire.IPv4(p).Src(), eth.Src(), s.opts.Clock.Now())
@@ -112,6 +118,12 @@ func (n *NIC) transmit(frame []byte, id uint64, why string) {
 	s := n.stack
 	pkt := Packet{ID: id, Data: frame}
 	s.counters.Link.OutFrames++
+	if n.loop {
+		// Captured once, as it comes back in (Linux's lo shows each
+		// packet once, received).
+		s.loopbackSend(pkt, why)
+		return
+	}
 	if s.opts.Tap != nil {
 		s.opts.Tap.Frame(n, DirOut, pkt, why)
 	}
@@ -131,6 +143,8 @@ func (n *NIC) sendIPFrame(frame []byte, hdr int, nextHop netip.Addr, id uint64, 
 	}
 	var dst wire.MAC
 	switch {
+	case n.loop:
+		// lo's frames carry zero addresses both ways.
 	case nextHop == netip.IPv4Unspecified() || nextHop.As4() == [4]byte{255, 255, 255, 255} || nextHop == n.bcast:
 		dst = broadcastMAC
 	default:

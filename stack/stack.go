@@ -92,6 +92,8 @@ type Stack struct {
 
 	nics   []*NIC
 	routes []Route // most specific first
+	lo     *NIC    // the loopback interface, not in nics
+	loq    loopback
 
 	tcp    *tcp.Proto
 	udp    udpTable
@@ -132,6 +134,7 @@ func New(opts Options) *Stack {
 	s.udp.init()
 	s.icmp.init()
 	s.tcp = tcp.New(tcpNet{s}, tcpConfig(opts.TCP))
+	s.lo = s.newLoopback()
 	return s
 }
 
@@ -210,6 +213,7 @@ type NIC struct {
 	index int
 	arp   nicARP
 	bcast netip.Addr // the subnet's directed broadcast address
+	loop  bool       // the loopback interface
 }
 
 // Name returns the interface name ("eth0").
@@ -230,5 +234,6 @@ func (n *NIC) MAC() net.HardwareAddr { return n.cfg.MAC }
 // Addr returns the interface's address and subnet.
 func (n *NIC) Addr() netip.Prefix { return n.cfg.Addr }
 
-// Index returns the interface's position in its stack, from 0.
+// Index returns the interface's position in its stack, from 0; the
+// loopback interface, which is not among [Stack.NICs], has -1.
 func (n *NIC) Index() int { return n.index }

@@ -26,7 +26,7 @@ func (t tcpNet) Route(remote netip.Addr) (netip.Addr, int, error) {
 	if !ok {
 		return netip.Addr{}, 0, syscall.ENETUNREACH
 	}
-	return n.cfg.Addr.Addr(), n.cfg.MTU, nil
+	return sourceFor(n, remote), n.cfg.MTU, nil
 }
 
 func (t tcpNet) IsLocal(a netip.Addr) bool { return t.s.isLocal(a) }

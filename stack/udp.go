@@ -180,7 +180,7 @@ func (s *Stack) udpSend(e *udpEndpoint, dst netip.AddrPort, payload []byte, why 
 			s.counters.IP.OutNoRoutes++
 			return syscall.ENETUNREACH
 		}
-		src = n.cfg.Addr.Addr()
+		src = sourceFor(n, dst.Addr())
 	}
 	b := s.icmpScratch(wire.UDPHeaderLen + len(payload))
 	u := wire.UDP(b)

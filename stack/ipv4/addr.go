@@ -91,6 +91,26 @@ func MayAnswerWithError(orig wire.IPv4, subnet netip.Prefix) bool {
 	return true
 }
 
+// MayAnswerOnLoopback is [MayAnswerWithError] for a datagram that came
+// over the loopback interface, where loopback sources are the rule, not
+// martians: it may not answer an ICMP error, a later fragment, or a
+// datagram to a broadcast, multicast or class E address.
+func MayAnswerOnLoopback(orig wire.IPv4) bool {
+	if len(orig) < wire.IPv4MinHeaderLen || orig.FragmentOffset() != 0 {
+		return false
+	}
+	if dst := orig.Dst(); dst.As4() == [4]byte{255, 255, 255, 255} || dst.IsMulticast() || isClassE(dst) {
+		return false
+	}
+	if orig.Protocol() == wire.ProtoICMP {
+		p := orig.Payload()
+		if len(p) < 1 || !isICMPQuery(p[0]) {
+			return false
+		}
+	}
+	return true
+}
+
 // isICMPQuery reports whether an ICMP type is a query or its reply, about
 // which errors may be sent; every other type, known or not, is treated as
 // an error message (RFC 1122 §3.2.2, as Linux does for unknown types).

@@ -60,6 +60,11 @@ type Config struct {
 	KeepInterval   time.Duration // default 75s
 	KeepCount      int           // default 9
 	SynBacklog     int           // bound of each listener's SYN queue, default 256
+	// OrphanRetries bounds the retransmissions and zero-window probes
+	// of a connection the application has closed (Linux's
+	// tcp_orphan_retries). Zero means Linux's default: 8 while the
+	// backed-off RTO is below RTOMax, none once it reaches it.
+	OrphanRetries int
 }
 
 // SockOpts are per-socket settings given at Connect or Listen (the
@@ -79,6 +84,8 @@ type SockOpts struct {
 	LingerSec    int  // with Linger and 0: Close sends RST
 	Congestion   string
 	Recovery     string // loss recovery, as [Config.Recovery]
+	// UserTimeout is TCP_USER_TIMEOUT (RFC 5482): see [Conn.SetUserTimeout].
+	UserTimeout time.Duration
 }
 
 // Events is a readiness bitmask, like poll(2)'s revents.

@@ -109,9 +109,13 @@ type Conn struct {
 
 	// Timers.
 	rtx, delack, ka ctimer
-	persist         bool // rtx runs as the persist timer
-	probes          int  // keepalive probes unanswered
-	zwpProbes       int  // zero-window probes sent since the window closed
+	persist         bool          // rtx runs as the persist timer
+	probes          int           // keepalive probes unanswered
+	zwpProbes       int           // zero-window probes sent since the window closed (the backoff)
+	zwpOut          int           // zero-window probes sent since the last ACK (Linux's icsk_probes_out)
+	zwpStart        time.Time     // first probe into the current closed window (icsk_probes_tstamp)
+	rtxStart        time.Time     // when SND.UNA's segment was last sent before the first RTO
+	userTimeout     time.Duration // TCP_USER_TIMEOUT; zero: retry counts alone
 	lastRecv        time.Time
 
 	// Socket state.
@@ -163,6 +167,7 @@ func (p *Proto) newConn(t core.Tuple, o *SockOpts, mtu int) *Conn {
 			c.keepCnt = o.KeepCount
 		}
 		c.linger, c.lingerSec = o.Linger, o.LingerSec
+		c.userTimeout = max(o.UserTimeout, 0)
 		name = o.Congestion
 		if m, ok := parseRecovery(o.Recovery); ok && o.Recovery != "" {
 			c.recMode = m
@@ -472,6 +477,26 @@ func (c *Conn) SetKeepAlive(on bool, idle, intvl time.Duration, cnt int) {
 		c.ka.arm(c.keepIdle)
 	}
 }
+
+// SetUserTimeout sets TCP_USER_TIMEOUT (RFC 5482), as Linux applies
+// it: d is how long transmitted data may stay unacknowledged, counted
+// from the send before the first retransmission, before the connection
+// is aborted with ETIMEDOUT; it then replaces the retry counts
+// ([Config.Retries], [Config.SynRetries]) for the retransmission timer.
+// It also bounds how long zero-window probes go on while the window
+// stays closed, even when the peer answers them, and how long keepalive
+// probes go unanswered. Zero (the default) turns it off; a negative d
+// is EINVAL.
+func (c *Conn) SetUserTimeout(d time.Duration) error {
+	if d < 0 {
+		return syscall.EINVAL
+	}
+	c.userTimeout = d
+	return nil
+}
+
+// UserTimeout returns the TCP_USER_TIMEOUT in effect (zero: off).
+func (c *Conn) UserTimeout() time.Duration { return c.userTimeout }
 
 // SetLinger sets SO_LINGER. With on and sec 0, Close sends a RST.
 func (c *Conn) SetLinger(on bool, sec int) { c.linger, c.lingerSec = on, sec }

@@ -50,6 +50,7 @@ type Counters struct {
 	DropRSTIgnored     uint64 // RST out of window or unacceptable
 	DropSynSent        uint64 // unacceptable segment in SYN_SENT
 	DropClosed         uint64 // segment for a connection that has closed
+	AbortOnTimeout     uint64 // connections ended by the retransmission, persist or keepalive timer (ETIMEDOUT)
 }
 
 // Counter is one named counter value.
@@ -105,5 +106,6 @@ func (c *Counters) List() []Counter {
 		{"DropRSTIgnored", c.DropRSTIgnored},
 		{"DropSynSent", c.DropSynSent},
 		{"DropClosed", c.DropClosed},
+		{"AbortOnTimeout", c.AbortOnTimeout},
 	}
 }

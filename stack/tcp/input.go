@@ -232,6 +232,9 @@ func (c *Conn) input(s *segment) {
 	}
 	c.lastRecv = now
 	c.probes = 0
+	if s.has(flagACK) {
+		c.zwpOut = 0 // the peer answers (Linux's tcp_ack clears icsk_probes_out)
+	}
 	// RFC 7323 §4.3: remember the timestamp to echo.
 	if c.tsOK && s.opts.HasTS && s.seq.LessThanEq(c.lastAckSent) {
 		c.tsRecent = s.opts.TSVal
@@ -385,7 +388,7 @@ func (c *Conn) processAck(s *segment) bool {
 	if c.sndWnd > 0 && c.persist {
 		c.persist = false
 		c.rtx.disarm()
-		c.zwpProbes = 0
+		c.zwpProbes, c.zwpOut, c.zwpStart = 0, 0, time.Time{}
 	}
 	return true
 }

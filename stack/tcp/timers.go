@@ -120,16 +120,15 @@ func (c *Conn) onRTX() {
 		c.onReo()
 		return
 	}
-	limit := c.p.cfg.Retries
-	if c.state == SynSent || c.state == SynReceived {
-		limit = c.p.cfg.SynRetries
+	now := c.p.net.Now()
+	if c.backoff == 0 {
+		// Linux's retrans_stamp: when the head segment was last sent,
+		// the start of TCP_USER_TIMEOUT's count.
+		c.rtxStart = now.Add(-c.rto)
 	}
-	// Like Linux: into a zero window the retransmissions are probes, and
-	// a peer that keeps answering does not time the connection out.
-	zeroWnd := c.sndWnd == 0 && c.state.synchronized() && !c.orphan &&
-		c.p.net.Now().Sub(c.lastRecv) < c.p.cfg.RTOMax
-	if c.backoff >= limit && !zeroWnd {
+	if c.rtxTimedOut(now) {
 		c.timerEvent("rto", "retries exhausted → ETIMEDOUT")
+		c.p.counters.AbortOnTimeout++
 		c.fail(syscall.ETIMEDOUT)
 		return
 	}
@@ -150,6 +149,7 @@ func (c *Conn) onRTX() {
 	case SynSent, SynReceived:
 		c.retransEvent(why)
 		c.sendSYN(why, true)
+		c.clampToUserTimeout(now)
 		return
 	}
 	flight := int(c.sndUna.Size(c.sndMax))
@@ -180,27 +180,137 @@ func (c *Conn) onRTX() {
 		c.sendSegment(why, true)
 	}
 	c.armRTO()
+	c.clampToUserTimeout(now)
+}
+
+// rtxTimedOut reports whether the retransmission timer, firing at now,
+// ends the connection. Like Linux's tcp_write_timeout: TCP_USER_TIMEOUT
+// when set, else the retry count of the state ([Config.SynRetries] in
+// SYN_SENT and SYN_RECEIVED, [Config.OrphanRetries] once the
+// application has closed, [Config.Retries] otherwise); into a zero
+// window the retransmissions are probes, and a peer that keeps answering
+// does not time a connection out unless it is an orphan.
+func (c *Conn) rtxTimedOut(now time.Time) bool {
+	rtxDelta := now.Sub(c.rtxStart)
+	if c.sndWnd == 0 && c.state.synchronized() && !c.orphan {
+		// Linux's tcp_rtx_probe0_timed_out: the peer must have been
+		// silent, and the data unacknowledged, for twice RTOMax (or
+		// TCP_USER_TIMEOUT if shorter).
+		timeout := 2 * c.p.cfg.RTOMax
+		if c.userTimeout > 0 {
+			if rtxDelta > c.userTimeout {
+				return true
+			}
+			timeout = min(timeout, c.userTimeout)
+		}
+		return now.Sub(c.lastRecv) > timeout && rtxDelta > timeout
+	}
+	if c.userTimeout > 0 {
+		return c.backoff > 0 && rtxDelta >= c.userTimeout
+	}
+	limit := c.p.cfg.Retries
+	switch {
+	case c.state == SynSent || c.state == SynReceived:
+		limit = c.p.cfg.SynRetries
+	case c.orphan:
+		alive := c.rto < c.p.cfg.RTOMax
+		limit = c.orphanRetries(alive)
+	}
+	return c.backoff >= limit
+}
+
+// orphanRetries is Linux's tcp_orphan_retries: the configured count, or
+// 8 while the connection is alive (its backed-off RTO below the maximum)
+// and none once it is not.
+func (c *Conn) orphanRetries(alive bool) int {
+	n := c.p.cfg.OrphanRetries
+	if n == 0 && alive {
+		n = 8
+	}
+	return n
+}
+
+// clampToUserTimeout shortens the armed retransmission timer so that it
+// fires when TCP_USER_TIMEOUT runs out (Linux's
+// tcp_clamp_rto_to_user_timeout).
+func (c *Conn) clampToUserTimeout(now time.Time) {
+	if c.userTimeout <= 0 || !c.rtx.armed {
+		return
+	}
+	left := c.rtxStart.Add(c.userTimeout).Sub(now)
+	if left <= 0 {
+		left = time.Millisecond
+	}
+	if c.rtx.deadline.Sub(now) > left {
+		c.rtx.arm(left)
+	}
 }
 
 // onPersist sends a zero-window probe (RFC 9293 §3.8.6.1) and backs the
-// timer off.
+// timer off. Like Linux's tcp_probe_timer, the probes go on for as long
+// as the peer answers them (RFC 1122 §4.2.2.17), but end the connection
+// with ETIMEDOUT after [Config.Retries] probes in a row go unanswered,
+// after [Config.OrphanRetries] once the application has closed (an
+// orphan is also ended, answered or not, once its backed-off interval
+// reaches RTOMax), and when TCP_USER_TIMEOUT has passed since the first
+// probe into a window that never opened.
 func (c *Conn) onPersist() {
 	c.persist = false
 	if c.dead || c.sndWnd != 0 || !c.hasUnsent() {
+		c.zwpOut, c.zwpStart = 0, time.Time{}
 		c.output(whyAckOpened)
 		return
 	}
+	now := c.p.net.Now()
+	if c.zwpStart.IsZero() {
+		c.zwpStart = now
+	} else if c.userTimeout > 0 && now.Sub(c.zwpStart) >= c.userTimeout {
+		c.probeAbort("TCP_USER_TIMEOUT")
+		return
+	}
+	limit := c.p.cfg.Retries
+	if c.orphan {
+		alive := c.persistInterval(c.zwpProbes) < c.p.cfg.RTOMax
+		limit = c.orphanRetries(alive)
+		if !alive && c.zwpProbes >= limit {
+			c.probeAbort("orphan")
+			return
+		}
+	}
+	if c.zwpOut >= limit {
+		c.probeAbort(fmt.Sprintf("%d probes unanswered", c.zwpOut))
+		return
+	}
 	c.timerEvent("persist", "zero window")
-	c.zwpProbes++
+	c.zwpProbes = min(c.zwpProbes+1, c.p.cfg.Retries)
+	c.zwpOut++
 	c.p.counters.ZeroWindowProbes++
 	c.sendProbe(whyZeroWindowProbe)
 	c.armPersist()
 }
 
+// probeAbort ends a connection whose zero-window probes timed out.
+func (c *Conn) probeAbort(why string) {
+	c.timerEvent("persist", why+" → ETIMEDOUT")
+	c.p.counters.AbortOnTimeout++
+	c.fail(syscall.ETIMEDOUT)
+}
+
+// persistInterval is the persist timer's interval after n probes:
+// the RTO backed off n times, within [RTOMin, RTOMax].
+func (c *Conn) persistInterval(n int) time.Duration {
+	d := c.rto << min(n, 10)
+	return min(max(d, c.p.cfg.RTOMin), c.p.cfg.RTOMax)
+}
+
 // armPersist starts the persist timer with backoff.
 func (c *Conn) armPersist() {
-	d := c.rto << min(c.zwpProbes, 10)
-	d = min(max(d, c.p.cfg.RTOMin), c.p.cfg.RTOMax)
+	d := c.persistInterval(c.zwpProbes)
+	if c.userTimeout > 0 && !c.zwpStart.IsZero() {
+		// Linux's tcp_clamp_probe0_to_user_timeout.
+		left := c.zwpStart.Add(c.userTimeout).Sub(c.p.net.Now())
+		d = min(d, max(left, time.Millisecond))
+	}
 	c.persist = true
 	c.rtx.arm(d)
 }
@@ -246,9 +356,12 @@ func (c *Conn) onKA() {
 		c.ka.arm(c.keepIdle - idle)
 		return
 	}
-	if c.probes >= c.keepCnt {
+	// Like Linux's tcp_keepalive_timer, TCP_USER_TIMEOUT replaces the
+	// probe count once a probe has gone out.
+	if (c.userTimeout > 0 && c.probes > 0 && idle >= c.userTimeout) || (c.userTimeout == 0 && c.probes >= c.keepCnt) {
 		c.timerEvent("keepalive", "no answer → ETIMEDOUT")
 		c.p.counters.EstabResets++
+		c.p.counters.AbortOnTimeout++
 		c.fail(syscall.ETIMEDOUT)
 		return
 	}

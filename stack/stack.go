@@ -43,8 +43,9 @@ type Options struct {
 // noted beside them.
 type TCPOptions struct {
 	MSL            time.Duration // default 30s; TIME_WAIT lasts 2·MSL
-	SendBuffer     int           // bytes, default 256 KiB
-	RecvBuffer     int           // bytes, default 256 KiB
+	Profile        string        // "linux" (default) or "rfc": where Linux and the RFCs differ (see tcp.ProfileLinux)
+	SendBuffer     int           // bytes; 0: autotuned (linux), 256 KiB (rfc)
+	RecvBuffer     int           // bytes; 0: autotuned (linux), 256 KiB (rfc)
 	NoDelay        bool          // disable Nagle
 	NoDelayedAck   bool          // acknowledge every segment at once
 	DelayedAckTime time.Duration // default 40ms
@@ -53,6 +54,8 @@ type TCPOptions struct {
 	RTOInitial     time.Duration // default 1s
 	Retries        int           // retransmissions before ETIMEDOUT, default 15
 	SynRetries     int           // default 6
+	SynAckRetries  int           // default 5
+	ECN            string        // "passive" (default, Linux's tcp_ecn=2), "on" (ask for ECN), "off"
 	Congestion     string        // "newreno" (default) or "cubic"
 	Recovery       string        // loss recovery: "rack" (default, RACK-TLP + PRR), "sack" (RFC 6675) or "newreno" (RFC 6582)
 	NoDSACK        bool          // send no D-SACK blocks (RFC 2883)

@@ -51,6 +51,9 @@ func (t tcpNet) Tracing() bool { return t.s.opts.Observer != nil }
 func tcpConfig(o TCPOptions) tcp.Config {
 	return tcp.Config{
 		MSL:            o.MSL,
+		Profile:        o.Profile,
+		SynAckRetries:  o.SynAckRetries,
+		ECN:            o.ECN,
 		SendBuffer:     o.SendBuffer,
 		RecvBuffer:     o.RecvBuffer,
 		NoDelay:        o.NoDelay,

@@ -34,9 +34,11 @@ expect:
 }
 
 // reorderSrc sends 64 KiB in one flight of full segments and reorders the
-// third segment behind `after` later ones.
+// third segment behind `after` later ones. The hosts follow the rfc
+// profile, which acknowledges every second segment from the start, so
+// that the duplicate ACKs counted are the reordering's alone.
 func reorderSrc(after string) string {
-	return twoHosts + `programs:
+	return strings.Replace(twoHosts, "/24}", "/24, tcp: {profile: rfc}}", 2) + `programs:
   server: |
     l = socket(tcp); bind(l, :80); listen(l, 8); c = accept(l)
     recv(c, all) == 64KiB

@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"path/filepath"
 	"slices"
-	"stacklab/stack/tcp"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +15,8 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	ytoken "github.com/goccy/go-yaml/token"
+
+	"stacklab/stack/tcp"
 )
 
 // DefaultDuration is how long a scenario runs when it names no duration.
@@ -643,7 +644,7 @@ func (l *loader) appsNode(h *Host, n ast.Node, path string, sc *Scenario) {
 	}
 }
 
-var tcpKeys = []string{"congestion", "recovery", "dsack", "hystart", "send_buffer", "recv_buffer", "delayed_ack", "delayed_ack_time", "nagle", "sack", "timestamps", "wscale", "keepalive", "msl", "rto_min", "rto_max", "rto_initial", "retries", "syn_retries"}
+var tcpKeys = []string{"profile", "ecn", "syn_ack_retries", "congestion", "recovery", "dsack", "hystart", "send_buffer", "recv_buffer", "delayed_ack", "delayed_ack_time", "nagle", "sack", "timestamps", "wscale", "keepalive", "msl", "rto_min", "rto_max", "rto_initial", "retries", "syn_retries"}
 
 var congestionNames = []string{"newreno", "cubic"}
 
@@ -652,6 +653,20 @@ func (l *loader) tcpNode(h *Host, n ast.Node, path string) {
 	l.fields(n, path, tcpKeys, func(k string, v ast.Node, _ *ast.MappingValueNode) {
 		p := join(path, k)
 		switch k {
+		case "profile":
+			s := l.str(v, p)
+			if !slices.Contains(tcp.ProfileNames, s) {
+				l.errf(v, p, "unknown profile %q: use linux or rfc%s", s, didYouMean(s, tcp.ProfileNames))
+			}
+			t.Profile = s
+		case "ecn":
+			s := l.str(v, p)
+			if !slices.Contains(tcp.ECNNames, s) {
+				l.errf(v, p, "unknown ecn setting %q: use passive, on or off%s", s, didYouMean(s, tcp.ECNNames))
+			}
+			t.ECN = s
+		case "syn_ack_retries":
+			t.SynAckRetries = int(l.integer(v, p, 1, 100))
 		case "congestion":
 			s := l.str(v, p)
 			if !slices.Contains(congestionNames, s) {

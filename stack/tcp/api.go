@@ -39,17 +39,20 @@ type Net interface {
 // zero fields take the defaults noted beside them.
 type Config struct {
 	MSL            time.Duration // default 30s; TIME_WAIT lasts 2·MSL
-	SendBuffer     int           // bytes, default 256 KiB
-	RecvBuffer     int           // bytes, default 256 KiB
+	Profile        string        // "linux" (default) or "rfc": see [ProfileLinux]
+	SendBuffer     int           // bytes; linux: autotuned from 16 KiB to 4 MiB when 0; rfc: default 256 KiB
+	RecvBuffer     int           // bytes; linux: autotuned from 64 KiB to 16 MiB when 0; rfc: default 256 KiB
 	NoDelay        bool          // disable Nagle
 	NoDelayedAck   bool          // acknowledge every segment at once
-	DelayedAckTime time.Duration // default 40ms
-	RTOMin         time.Duration // default 200ms
+	DelayedAckTime time.Duration // linux: adaptive 40–200ms (Linux's ato) when 0; rfc: default 40ms
+	RTOMin         time.Duration // default 200ms (linux), 1s (rfc, RFC 6298 §2.4)
 	RTOMax         time.Duration // default 120s
 	RTOInitial     time.Duration // default 1s
 	Retries        int           // retransmissions before ETIMEDOUT, default 15
 	SynRetries     int           // SYN retransmissions before ETIMEDOUT, default 6
-	Congestion     string        // "newreno" (default) or "cubic"
+	SynAckRetries  int           // SYN-ACK retransmissions before giving up, default 5
+	Congestion     string        // "cubic" (linux default) or "newreno" (rfc default)
+	ECN            string        // "passive" (default: accept when asked, Linux's tcp_ecn=2), "on" (ask), "off"
 	Recovery       string        // loss recovery: "rack" (default), "sack" or "newreno"; see [Conn.SetRecovery]
 	NoDSACK        bool          // send no D-SACK blocks (RFC 2883); Linux's tcp_dsack=0
 	NoHyStart      bool          // plain slow start, without HyStart++ (RFC 9406)

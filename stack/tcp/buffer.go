@@ -37,6 +37,21 @@ func (r *ring) writeAt(p *Proto, size, off int, b []byte) {
 	}
 }
 
+// grow moves the held bytes, and anything stored past them (out-of-order
+// data), into storage of size bytes when the ring is smaller. An empty
+// ring takes the new size at its next write.
+func (r *ring) grow(p *Proto, size int) {
+	if r.buf == nil || len(r.buf) >= size {
+		return
+	}
+	nb := p.getBuf(size)
+	k := copy(nb, r.buf[r.head:])
+	copy(nb[k:], r.buf[:r.head])
+	clear(nb[len(r.buf):])
+	p.putBuf(r.buf)
+	r.buf, r.head = nb, 0
+}
+
 // peek returns the bytes at [off, off+m) as up to two slices.
 func (r *ring) peek(off, m int) (a, b []byte) {
 	if m <= 0 || r.buf == nil {

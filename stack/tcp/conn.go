@@ -37,6 +37,7 @@ type Conn struct {
 
 	// Settings.
 	sndBufSize, rcvBufSize int
+	sndAuto, rcvAuto       bool // buffers autotuned (linux profile, size not set)
 	noDelay, quickAck      bool
 	keepAlive              bool
 	keepIdle, keepIntvl    time.Duration
@@ -51,8 +52,9 @@ type Conn struct {
 	sndWnd, maxSndWnd           uint32
 	sndWl1, sndWl2              seqnum.Value
 	sndBuf                      ring
-	finQueued                   bool         // a FIN follows sndBuf
-	sndSml                      seqnum.Value // end of the last small segment sent (Minshall)
+	finQueued                   bool           // a FIN follows sndBuf
+	sndSml                      seqnum.Value   // end of the last small segment sent (Minshall)
+	pshEnds                     []seqnum.Value // ends of writes not yet acknowledged (linux PSH)
 
 	// Receive sequence space. rcvAdv is the right edge advertised.
 	irs, rcvNxt, rcvAdv seqnum.Value
@@ -72,6 +74,17 @@ type Conn struct {
 	dsack               sackBlock // D-SACK block for the next ACK (RFC 2883)
 	dsackSet            bool
 	lastOOWAck          time.Time // rate limit of ACKs to unacceptable pure ACKs
+
+	// Linux's ACK timing (profile.go): quick-ACK mode, ato, pingpong.
+	quickAcks int
+	ato       time.Duration
+	lrcvTime  time.Time
+	pingpong  bool
+
+	// Receive window growth and buffer autotuning (autotune.go).
+	rcvSsthresh int // Linux's rcv_ssthresh: the most window offered
+	rcvq        rcvSpace
+	bytesRead   uint64
 
 	// Negotiated options.
 	mss, rcvMSS          int
@@ -176,15 +189,21 @@ func (p *Proto) newConn(t core.Tuple, o *SockOpts, mtu int) *Conn {
 	if mtu <= 0 {
 		mtu = 1500
 	}
+	if p.linux {
+		// Autotuning unless the size was set (SO_RCVBUF/SO_SNDBUF lock
+		// it in Linux).
+		if c.rcvBufSize == 0 {
+			c.rcvBufSize, c.rcvAuto = linuxRcvSpaceDefault, true
+		}
+		if c.sndBufSize == 0 {
+			c.sndBufSize, c.sndAuto = linuxSndSpaceDefault, true
+		}
+	}
 	c.rcvMSS = min(mtu-40, 65535-40)
 	c.mss = c.rcvMSS
 	c.rcvSegMax = min(c.rcvMSS, defaultMSS)
 	c.cc = p.newController(name, c.mss)
-	if !cfg.NoWindowScale {
-		for c.rcvBufSize>>c.rcvWScale > 65535 && c.rcvWScale < 14 {
-			c.rcvWScale++
-		}
-	}
+	c.initRcvWScale()
 	if !cfg.NoTimestamps {
 		c.tsOffset = p.tsOffset(t.Local.Addr(), t.Remote.Addr())
 	}
@@ -207,6 +226,8 @@ func (c *Conn) Read(b []byte) (int, error) {
 		if c.rcvBuf.n == 0 && c.nooo == 0 {
 			c.rcvBuf.release(c.p)
 		}
+		c.bytesRead += uint64(n)
+		c.rcvSpaceAdjust()
 		c.maybeWindowUpdate()
 		c.series()
 		return n, nil
@@ -255,6 +276,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 	if n == 0 {
 		return 0, syscall.EAGAIN
 	}
+	c.pshEnd(c.sndBase.Add(seqnum.Size(c.sndBuf.n)))
 	c.output(whySend)
 	c.series()
 	return n, nil
@@ -504,7 +526,7 @@ func (c *Conn) SetLinger(on bool, sec int) { c.linger, c.lingerSec = on, sec }
 // SetCongestion selects the congestion controller by name ("newreno",
 // "cubic"). Changing it resets the congestion state.
 func (c *Conn) SetCongestion(name string) error {
-	ctl, err := cc.New(name, c.sendMSS())
+	ctl, err := cc.NewConfig(name, cc.Config{MSS: c.sendMSS(), PerPacket: c.linux()})
 	if err != nil {
 		return syscall.ENOENT
 	}
@@ -518,6 +540,7 @@ func (c *Conn) SetCongestion(name string) error {
 func (c *Conn) SetSendBuffer(n int) {
 	if n > 0 && c.sndBuf.buf == nil {
 		c.sndBufSize = n
+		c.sndAuto = false
 	}
 }
 
@@ -526,13 +549,12 @@ func (c *Conn) SetSendBuffer(n int) {
 // above 64 KiB.
 func (c *Conn) SetRecvBuffer(n int) {
 	if n > 0 && c.rcvBuf.buf == nil {
-		c.rcvBufSize = min(n, 65535<<c.rcvWScale)
-		if c.state <= SynSent && !c.p.cfg.NoWindowScale {
-			c.rcvWScale = 0
-			for c.rcvBufSize>>c.rcvWScale > 65535 && c.rcvWScale < 14 {
-				c.rcvWScale++
-			}
+		c.rcvAuto = false
+		if c.state <= SynSent {
+			c.rcvBufSize = n
+			c.initRcvWScale()
 		}
+		c.rcvBufSize = min(n, 65535<<c.rcvWScale)
 	}
 }
 

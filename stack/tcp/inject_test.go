@@ -133,7 +133,7 @@ func TestInjectBadSegments(t *testing.T) {
 }
 
 func TestInjectOutOfWindowAndAck(t *testing.T) {
-	j := newInj(t, Config{})
+	j := newInj(t, Config{Profile: ProfileRFC})
 	c, iss := j.handshake(options{HasMSS: true, MSS: 1460})
 	// Data far beyond the window: ACK, dropped.
 	j.send(segSpec{seq: peerISN + 1 + 1<<20, ack: iss + 1, flags: flagACK, payload: []byte("x")})
@@ -238,7 +238,7 @@ func TestInjectTimeWaitExpires(t *testing.T) {
 }
 
 func TestInjectPAWS(t *testing.T) {
-	j := newInj(t, Config{})
+	j := newInj(t, Config{Profile: ProfileRFC})
 	c, iss := j.handshake(options{HasTS: true, TSVal: 5000})
 	if !c.Info().Timestamps {
 		t.Fatal("timestamps not negotiated")
@@ -345,7 +345,7 @@ func TestListenBacklog(t *testing.T) {
 }
 
 func TestInjectLimitedTransmitAndFastRetransmit(t *testing.T) {
-	j := newInj(t, Config{NoTimestamps: true})
+	j := newInj(t, Config{Profile: ProfileRFC, NoTimestamps: true})
 	c, iss := j.handshake(options{HasMSS: true, MSS: 1000})
 	c.Write(make([]byte, 20_000))
 	var sent int
@@ -469,7 +469,7 @@ func TestInjectRSTInSynReceived(t *testing.T) {
 // followed by a short tail is not left to the delayed-ACK timer while a
 // Nagle sender holds its next tail.
 func TestInjectAckFullSegmentAndTail(t *testing.T) {
-	j := newInj(t, Config{NoTimestamps: true})
+	j := newInj(t, Config{Profile: ProfileRFC, NoTimestamps: true})
 	_, iss := j.handshake(options{HasMSS: true, MSS: 1460})
 	seq := uint32(peerISN + 1)
 	for _, tc := range []struct {

@@ -47,6 +47,7 @@ func (c *Conn) established() {
 		c.setState(Established)
 	}
 	c.cc.SetMSS(c.sendMSS())
+	c.autotuneStart()
 	if c.keepAlive {
 		c.ka.arm(c.keepIdle)
 	}
@@ -98,7 +99,7 @@ func (c *Conn) inputSynSent(s *segment) {
 	c.irs = s.seq
 	c.rcvNxt = s.seq.Add(1)
 	c.lastAckSent = c.rcvNxt
-	c.rcvAdv = c.rcvNxt.Add(seqnum.Size(min(c.rcvBufSize, 65535)))
+	c.rcvAdv = c.rcvNxt.Add(seqnum.Size(c.synWindow()))
 	c.negotiate(s)
 	c.lastRecv = p.net.Now()
 	c.sndWnd = uint32(s.wnd) // a SYN's window is never scaled (RFC 7323 §2.2)
@@ -430,7 +431,7 @@ func (c *Conn) newAck(s *segment) {
 	if c.backoff > 0 {
 		c.backoff = 0
 		if c.srtt > 0 {
-			c.rto = min(max(c.srtt+max(time.Millisecond, 4*c.rttvar), p.cfg.RTOMin), p.cfg.RTOMax)
+			c.rto = c.computeRTO()
 		}
 	}
 	c.sndUna = ack
@@ -499,6 +500,8 @@ timers:
 		}
 	}
 	if dataAcked > 0 {
+		c.pshAcked()
+		c.sndBufExpand(true)
 		c.wake()
 	}
 }
@@ -636,9 +639,14 @@ func (c *Conn) receive(s *segment) {
 		if len(s.payload) >= c.rcvSegMax {
 			c.rcvSegMax = min(len(s.payload), c.rcvMSS)
 		}
+		c.dataReceived()
+		c.growWindow(len(data))
+		c.rcvRTTSample(s, len(data))
 		switch {
 		case c.quickAck || c.ackNow:
 			c.needAck(whyAckOfData)
+		case c.inQuickAck():
+			c.needAck(whyQuickAck) // Linux: quick-ACK mode (profile.go)
 		case int(c.lastAckSent.Size(c.rcvNxt)) > c.rcvSegMax:
 			// RFC 1122 §4.2.3.2, RFC 5681 §4.2: at least every second
 			// full-sized segment. Like Linux (__tcp_ack_snd_check), ACK
@@ -649,7 +657,7 @@ func (c *Conn) receive(s *segment) {
 			c.needAck(whyAckOfData)
 		default:
 			c.ackPending = true
-			c.delack.armIfIdle(p.cfg.DelayedAckTime)
+			c.delack.armIfIdle(c.delackTimeout())
 		}
 	}
 	if fin || (c.rcvFinPending && c.rcvNxt == c.rcvFinSeq) {

@@ -29,7 +29,7 @@ func TestWraparound(t *testing.T) {
 }
 
 func TestZeroWindow(t *testing.T) {
-	w, cl, sv := pair(Config{})
+	w, cl, sv := pair(Config{Profile: ProfileRFC})
 	w.keepLog = true
 	c, s, _ := dial(t, w, cl, sv, &SockOpts{RecvBuffer: 8192})
 	msg := pattern(40_000, 7)

@@ -27,7 +27,7 @@ func TestMutualZeroWindowLossy(t *testing.T) {
 		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
 			t.Parallel()
 			r := rand.New(rand.NewPCG(uint64(seed), 5))
-			w, cl, sv := pair(Config{})
+			w, cl, sv := pair(Config{Profile: ProfileRFC})
 			c, s, _ := dial(t, w, cl, sv, &SockOpts{RecvBuffer: 64 << 10, SendBuffer: 256 << 10})
 			w.filter = func(h *host, seg []byte, why string) verdict {
 				return verdict{drop: r.Float64() < 0.1}

@@ -48,8 +48,12 @@ func (c *Conn) rcvWindowField() uint16 {
 	if d := int32(c.rcvAdv - c.rcvNxt); d > 0 {
 		cur = int(d)
 	}
-	wnd := free
-	if free-cur < min(c.rcvBufSize/2, c.mss) {
+	offer := free
+	if c.linux() {
+		offer = min(offer, c.rcvSsthresh) // Linux's rcv_ssthresh (autotune.go)
+	}
+	wnd := offer
+	if offer-cur < min(c.rcvBufSize/2, c.mss) {
 		wnd = cur
 	}
 	if wnd < cur {
@@ -169,7 +173,8 @@ func (c *Conn) sendSYN(why string, retrans bool) {
 		ack = c.rcvNxt
 		c.lastAckSent = c.rcvNxt
 	}
-	wnd := uint16(min(c.rcvBufSize, 65535))
+	wnd := uint16(c.synWindow())
+	c.rcvSsthresh = int(wnd)
 	p.send(c.tuple, c.iss, ack, flags, wnd, &o, nil, nil, why)
 	c.rcvAdv = c.rcvNxt.Add(seqnum.Size(wnd))
 	if retrans {
@@ -320,7 +325,7 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 		fin = finPending && n == avail
 	}
 	flags := uint8(flagACK)
-	if n > 0 && n == avail {
+	if c.psh(c.sndNxt, n, avail) {
 		flags |= flagPSH
 	}
 	if fin {
@@ -344,8 +349,11 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 		p.counters.RetransSegs++
 		c.retrans++
 		c.rttTiming = false // Karn (RFC 6298 §3)
-	} else if !c.rttTiming && n > 0 {
-		c.rttTiming, c.rttSeq, c.rttStart = true, c.sndNxt.Add(seqnum.Size(n)), p.net.Now()
+	} else {
+		if !c.rttTiming && n > 0 {
+			c.rttTiming, c.rttSeq, c.rttStart = true, c.sndNxt.Add(seqnum.Size(n)), p.net.Now()
+		}
+		c.dataSent()
 	}
 	c.ackSent()
 	c.sndNxt = c.sndNxt.Add(seqnum.Size(n))
@@ -401,6 +409,9 @@ func (c *Conn) retransmitAt(seq seqnum.Value, n int, why string) {
 	if fin {
 		flags |= flagFIN
 	}
+	if c.linux() && c.psh(seq, n, avail) {
+		flags |= flagPSH // a retransmission keeps its PSH, as Linux's skb
+	}
 	d1, d2 := c.sndBuf.peek(off, n)
 	p.send(c.tuple, seq, c.rcvNxt, flags, c.rcvWindowField(), &o, d1, d2, why)
 	if fin {
@@ -450,6 +461,9 @@ func (c *Conn) challengeAck() {
 
 // ackSent records that an ACK for rcvNxt went out.
 func (c *Conn) ackSent() {
+	if c.linux() {
+		c.ackSentLinux()
+	}
 	c.ackNow = false
 	c.ackPending = false
 	c.wndUpdate = false
@@ -481,6 +495,9 @@ func (c *Conn) maybeWindowUpdate() {
 		cur = int(d)
 	}
 	free := c.rcvBufSize - c.rcvBuf.n
+	if c.linux() {
+		free = min(free, c.rcvSsthresh)
+	}
 	if free-cur >= min(c.rcvBufSize/2, c.mss) && 2*cur <= c.rcvBufSize && free >= 2*cur {
 		// Sent from a zero-delay timer, so that a reply the application
 		// writes right after this read carries the update instead.

@@ -51,21 +51,35 @@ func (c *Config) fill() {
 			*d = v
 		}
 	}
+	if c.Profile == "" {
+		c.Profile = ProfileLinux
+	}
+	rfc := c.Profile == ProfileRFC
 	def(&c.MSL, DefaultMSL)
-	defi(&c.SendBuffer, DefaultBuffer)
-	defi(&c.RecvBuffer, DefaultBuffer)
+	if rfc {
+		defi(&c.SendBuffer, DefaultBuffer)
+		defi(&c.RecvBuffer, DefaultBuffer)
+		def(&c.RTOMin, DefaultRTOMinRFC)
+	}
 	def(&c.DelayedAckTime, DefaultDelayedAckTime)
 	def(&c.RTOMin, DefaultRTOMin)
 	def(&c.RTOMax, DefaultRTOMax)
 	def(&c.RTOInitial, DefaultRTOInitial)
 	defi(&c.Retries, DefaultRetries)
 	defi(&c.SynRetries, DefaultSynRetries)
+	defi(&c.SynAckRetries, DefaultSynAckRetries)
+	if c.ECN == "" {
+		c.ECN = ECNPassive
+	}
 	def(&c.KeepIdle, DefaultKeepIdle)
 	def(&c.KeepInterval, DefaultKeepInterval)
 	defi(&c.KeepCount, DefaultKeepCount)
 	defi(&c.SynBacklog, DefaultSynBacklog)
 	if c.Congestion == "" {
-		c.Congestion = "newreno"
+		c.Congestion = "cubic" // Linux's tcp_congestion_control
+		if rfc {
+			c.Congestion = "newreno"
+		}
 	}
 }
 
@@ -88,6 +102,9 @@ type Proto struct {
 	challengeCount int
 	challengeStart time.Time
 
+	linux       bool // cfg.Profile is ProfileLinux
+	delackFixed bool // cfg.DelayedAckTime was given: no adaptive ato
+
 	// isnHook, when set (tests), replaces the RFC 6528 ISN.
 	isnHook func() seqnum.Value
 }
@@ -95,16 +112,19 @@ type Proto struct {
 // New returns the TCP layer of one stack, with cfg as the stack-wide
 // defaults.
 func New(net Net, cfg Config) *Proto {
+	delackFixed := cfg.DelayedAckTime > 0
 	cfg.fill()
 	mode, _ := parseRecovery(cfg.Recovery)
 	p := &Proto{
-		recMode: mode,
-		net:     net,
-		cfg:     cfg,
-		conns:   map[core.Tuple]*Conn{},
-		listens: map[netip.AddrPort]*Listener{},
-		epoch:   net.Now(),
-		scratch: make([]byte, 65535+maxOptionLen+headerLen),
+		recMode:     mode,
+		linux:       cfg.Profile != ProfileRFC,
+		delackFixed: delackFixed,
+		net:         net,
+		cfg:         cfg,
+		conns:       map[core.Tuple]*Conn{},
+		listens:     map[netip.AddrPort]*Listener{},
+		epoch:       net.Now(),
+		scratch:     make([]byte, 65535+maxOptionLen+headerLen),
 	}
 	r := net.Rand()
 	binary.LittleEndian.PutUint64(p.secret[:], r.Uint64())
@@ -416,9 +436,10 @@ func (p *Proto) newController(name string, mss int) cc.Controller {
 	if name == "" {
 		name = p.cfg.Congestion
 	}
-	ctl, err := cc.New(name, mss)
+	cfg := cc.Config{MSS: mss, PerPacket: p.linux}
+	ctl, err := cc.NewConfig(name, cfg)
 	if err != nil {
-		ctl, _ = cc.New("", mss)
+		ctl, _ = cc.NewConfig(p.cfg.Congestion, cfg)
 	}
 	return ctl
 }

@@ -26,7 +26,7 @@ func ccDetails(h *host) []string {
 // each change of cwnd.
 func TestTraceReasons(t *testing.T) {
 	t.Run("limited transmit and dup ACKs", func(t *testing.T) {
-		j := newInj(t, Config{NoTimestamps: true, NoSACK: true})
+		j := newInj(t, Config{Profile: ProfileRFC, NoTimestamps: true, NoSACK: true})
 		c, iss := j.handshake(options{HasMSS: true, MSS: 1000})
 		c.Write(make([]byte, 20_000))
 		for len(j.h.out) > 0 {

@@ -88,6 +88,5 @@ func (c *Conn) updateRTO(r time.Duration, k int) {
 		c.rttvar += (d - c.rttvar) / time.Duration(4*k)
 		c.srtt += (r - c.srtt) / time.Duration(8*k)
 	}
-	c.rto = c.srtt + max(time.Millisecond, 4*c.rttvar)
-	c.rto = min(max(c.rto, c.p.cfg.RTOMin), c.p.cfg.RTOMax)
+	c.rto = c.computeRTO()
 }

@@ -210,8 +210,10 @@ func (c *Conn) rtxTimedOut(now time.Time) bool {
 	}
 	limit := c.p.cfg.Retries
 	switch {
-	case c.state == SynSent || c.state == SynReceived:
+	case c.state == SynSent:
 		limit = c.p.cfg.SynRetries
+	case c.state == SynReceived:
+		limit = c.p.cfg.SynAckRetries
 	case c.orphan:
 		alive := c.rto < c.p.cfg.RTOMax
 		limit = c.orphanRetries(alive)
@@ -325,6 +327,7 @@ func (c *Conn) onDelack() {
 		return
 	}
 	c.timerEvent("delack", "")
+	c.delackFired()
 	c.p.counters.DelayedACKs++
 	c.sendAck(whyDelayedAck)
 }

@@ -12,6 +12,7 @@ const (
 	whyHandshakeAck    = "SYN-ACK received → ACK"
 	whySend            = "send"
 	whyAckOfData       = "ack of data"
+	whyQuickAck        = "quick ack (Linux quick-ACK mode)"
 	whyAckOpened       = "ACK opened window"
 	whyDupAck          = "out-of-order data → dup ACK"
 	whyOutOfWindow     = "out-of-window segment → ACK"

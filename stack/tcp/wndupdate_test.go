@@ -11,7 +11,7 @@ import (
 // tcp_cleanup_rbuf), but at once when it has fallen to half or less and
 // the read at least doubles it.
 func TestWindowUpdateOnlyWhenNeeded(t *testing.T) {
-	j := newInj(t, Config{NoTimestamps: true, NoWindowScale: true, RecvBuffer: 60_000})
+	j := newInj(t, Config{Profile: ProfileRFC, NoTimestamps: true, NoWindowScale: true, RecvBuffer: 60_000})
 	c, iss := j.handshake(options{HasMSS: true, MSS: 1000})
 	buf := make([]byte, 60_000)
 	seq := uint32(peerISN + 1)

@@ -150,8 +150,8 @@ func TCPOptionsLen(o *TCPOptions, syn bool) int {
 // (tcp_options_write) and returns the number of bytes written, always a
 // multiple of 4. With syn set it writes the options of a SYN or SYN-ACK:
 // MSS, SACK-permitted, timestamps, NOP, window scale (two NOPs replace
-// SACK-permitted without it, and it goes last as NOP NOP SACK-permitted
-// without timestamps). Without syn it writes NOP NOP timestamps and then
+// SACK-permitted without it; without timestamps it comes as NOP NOP
+// SACK-permitted before the window scale, as Linux 6.18 sends it). Without syn it writes NOP NOP timestamps and then
 // NOP NOP SACK, with as many blocks as fit (three beside timestamps,
 // RFC 2018 §3). b must hold [TCPOptionsLen] bytes.
 func EncodeTCPOptions(b []byte, o *TCPOptions, syn bool) int {
@@ -174,12 +174,14 @@ func EncodeTCPOptions(b []byte, o *TCPOptions, syn bool) int {
 		i += 2 + TCPOptTimestampsLen
 	}
 	if syn {
-		if o.HasWScale {
-			b[i], b[i+1], b[i+2], b[i+3] = TCPOptNOP, TCPOptWScale, TCPOptWScaleLen, o.WScale
-			i += 4
-		}
+		// Linux's tcp_options_write: without timestamps, SACK-permitted
+		// comes before the window scale: <mss,nop,nop,sackOK,nop,wscale>.
 		if o.SACKPermitted && !o.HasTS {
 			b[i], b[i+1], b[i+2], b[i+3] = TCPOptNOP, TCPOptNOP, TCPOptSACKPermitted, TCPOptSACKPermittedLen
+			i += 4
+		}
+		if o.HasWScale {
+			b[i], b[i+1], b[i+2], b[i+3] = TCPOptNOP, TCPOptWScale, TCPOptWScaleLen, o.WScale
 			i += 4
 		}
 		return i

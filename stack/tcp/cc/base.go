@@ -24,6 +24,7 @@ type base struct {
 	rtoSeries    bool // OnRTO called and no new data acknowledged since
 	rtoSlowStart bool // in the slow start that follows a timeout
 	seenAck      bool // an ACK of data has been processed
+	perPacket    bool // Linux's per-segment slow start (Config.PerPacket)
 }
 
 func (b *base) init(cfg Config) {
@@ -32,6 +33,7 @@ func (b *base) init(cfg Config) {
 		b.mss = minMSS
 	}
 	b.initialSegs = cfg.InitialSegments
+	b.perPacket = cfg.PerPacket
 	if b.initialSegs < 0 {
 		b.initialSegs = 0
 	}
@@ -99,6 +101,9 @@ func (b *base) slowStart(acked int) int {
 		limit = b.mss
 	}
 	inc := min(acked, limit)
+	if b.perPacket {
+		inc = (acked + b.mss - 1) / b.mss * b.mss
+	}
 	room := b.ssthresh - b.cwnd
 	if inc <= room {
 		b.cwnd = clampCwnd(b.cwnd+inc, b.mss)

@@ -146,6 +146,11 @@ type Config struct {
 	// InitialSegments is the initial window in segments; 0 means the
 	// RFC 6928 window min(10·MSS, max(2·MSS, 14600)).
 	InitialSegments int
+	// PerPacket counts slow start per acknowledged segment, as Linux's
+	// tcp_slow_start: cwnd grows by one SMSS for each segment an ACK
+	// covers (a partial one counts whole), however many. Otherwise
+	// RFC 3465 byte counting limits the growth to L = 2·SMSS per ACK.
+	PerPacket bool
 }
 
 // Names lists the registered algorithms, default first.

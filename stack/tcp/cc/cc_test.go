@@ -320,3 +320,27 @@ func TestOnAckAllocatesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestSlowStartPerPacket: with PerPacket (Linux's tcp_slow_start) an
+// ACK of three segments grows cwnd by three, and a partial segment
+// counts whole; byte counting (RFC 3465) stops at L = 2 segments.
+func TestSlowStartPerPacket(t *testing.T) {
+	for _, tt := range []struct {
+		perPacket bool
+		acked     int
+		want      int
+	}{
+		{true, 3000, 13000},
+		{true, 1500, 12000},
+		{false, 3000, 12000},
+		{false, 1500, 11500},
+	} {
+		for _, name := range Names() {
+			c, _ := NewConfig(name, Config{MSS: 1000, PerPacket: tt.perPacket})
+			c.OnAck(Ack{Acked: tt.acked, Inflight: 10000})
+			if c.Cwnd() != tt.want {
+				t.Errorf("%s per packet %v: ACK of %d B: cwnd %d, want %d", name, tt.perPacket, tt.acked, c.Cwnd(), tt.want)
+			}
+		}
+	}
+}

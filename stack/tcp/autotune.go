@@ -1,0 +1,151 @@
+package tcp
+
+import (
+	"fmt"
+	"time"
+
+	"stacklab/stack/core"
+)
+
+// Buffer autotuning and receive window growth, as Linux does them in
+// the linux profile (net/ipv4/tcp_input.c: tcp_grow_window,
+// tcp_rcv_space_adjust, tcp_rcv_rtt_measure_ts; tcp_sndbuf_expand).
+//
+// The receiver offers no more window than rcv_ssthresh, which starts at
+// the SYN's window and grows by twice the payload of each in-order
+// segment, up to the buffer. Once per receiver round trip, a read
+// compares the bytes the application consumed in that round trip with
+// the round trip before; when the rate grew, the buffer (and with it
+// the window clamp) grows to twice the bytes consumed plus sixteen
+// segments, plus twice the growth: dynamic right-sizing, so that the
+// window stays ahead of a sender in slow start. The sender's buffer
+// follows its congestion window: twice cwnd. A buffer the application
+// sized (SO_RCVBUF, SO_SNDBUF, or the stack's setting) is not tuned.
+
+// rcvSpace is the state of receive-buffer autotuning (Linux's
+// rcvq_space and rcv_rtt_est).
+type rcvSpace struct {
+	space  int       // bytes read in the last round trip that grew the buffer
+	seq    uint64    // bytesRead when this measurement began
+	time   time.Time // when it began
+	rtt    time.Duration
+	lastTS uint32 // TSecr of the last sample
+}
+
+// autotuneQuantum rounds tuned buffer sizes, so that a stack's buffer
+// pool holds few distinct sizes.
+const autotuneQuantum = 64 << 10
+
+func roundQuantum(n int) int {
+	return (n + autotuneQuantum - 1) / autotuneQuantum * autotuneQuantum
+}
+
+// autotuneStart begins the first measurement when the connection is
+// established (tcp_init_buffer_space).
+func (c *Conn) autotuneStart() {
+	if !c.linux() {
+		return
+	}
+	c.rcvq.space = min(c.rcvSsthresh, 10*c.rcvMSS)
+	c.rcvq.seq = c.bytesRead
+	c.rcvq.time = c.p.net.Now()
+	c.sndBufExpand(false) // the initial size, not worth a trace line
+}
+
+// rcvRTTSample takes the receiver's RTT from the timestamp echoed by a
+// full-sized in-order data segment (tcp_rcv_rtt_measure_ts): the time
+// since we sent the TSval it echoes, smoothed with gain 1/8.
+func (c *Conn) rcvRTTSample(s *segment, n int) {
+	if !c.rcvAuto || !c.tsOK || !s.opts.HasTS || s.opts.TSEcr == 0 || n < c.rcvSegMax {
+		return
+	}
+	if s.opts.TSEcr == c.rcvq.lastTS {
+		return
+	}
+	c.rcvq.lastTS = s.opts.TSEcr
+	d := int32(c.p.tsNow() + c.tsOffset - s.opts.TSEcr)
+	if d < 0 {
+		return
+	}
+	r := time.Duration(d) * time.Millisecond
+	if r == 0 {
+		if c.srtt == 0 {
+			return
+		}
+		r = c.srtt // below the 1 ms clock: the sender-side estimate
+	}
+	if c.rcvq.rtt == 0 {
+		c.rcvq.rtt = r
+	} else {
+		c.rcvq.rtt += (r - c.rcvq.rtt) / 8
+	}
+}
+
+// growWindow lets the offered window grow after an in-order segment of
+// n bytes (tcp_grow_window).
+func (c *Conn) growWindow(n int) {
+	if !c.linux() || n < 128 {
+		return
+	}
+	free := c.rcvBufSize - c.rcvBuf.n
+	if c.rcvSsthresh < c.rcvBufSize && c.rcvSsthresh < free {
+		c.rcvSsthresh = min(c.rcvSsthresh+2*n, c.rcvBufSize)
+	}
+}
+
+// rcvSpaceAdjust runs after the application read: once per receiver
+// round trip it grows the receive buffer to what the application's rate
+// needs (tcp_rcv_space_adjust).
+func (c *Conn) rcvSpaceAdjust() {
+	if !c.rcvAuto {
+		return
+	}
+	now := c.p.net.Now()
+	rtt := c.rcvq.rtt
+	if rtt == 0 {
+		rtt = c.srtt
+	}
+	if rtt == 0 || now.Sub(c.rcvq.time) < rtt {
+		return
+	}
+	copied := int(c.bytesRead - c.rcvq.seq)
+	if space := max(c.rcvq.space, 1); copied > space {
+		win := 2*copied + 16*c.rcvMSS
+		grow := int(int64(win) * int64(copied-space) / int64(space))
+		win = min(win+2*grow, linuxRcvSpaceMax, 65535<<c.rcvWScale)
+		if win > c.rcvBufSize {
+			old := c.rcvBufSize
+			c.rcvBufSize = min(roundQuantum(win), linuxRcvSpaceMax, 65535<<c.rcvWScale)
+			c.rcvBuf.grow(c.p, c.rcvCap())
+			c.autotuneEvent("rcvbuf", fmt.Sprintf("autotune: read %d B in %v (was %d) → receive buffer %d → %d B", copied, rtt.Round(100*time.Microsecond), c.rcvq.space, old, c.rcvBufSize))
+		}
+		c.rcvq.space = copied
+	}
+	c.rcvq.seq = c.bytesRead
+	c.rcvq.time = now
+}
+
+// sndBufExpand grows the send buffer to twice the congestion window, at
+// least twice the initial window (tcp_sndbuf_expand).
+func (c *Conn) sndBufExpand(trace bool) {
+	if !c.sndAuto {
+		return
+	}
+	want := 2 * max(c.cc.Cwnd(), 10*c.sendMSS())
+	if want <= c.sndBufSize || c.sndBufSize >= linuxSndSpaceMax {
+		return
+	}
+	old := c.sndBufSize
+	c.sndBufSize = min(roundQuantum(want), linuxSndSpaceMax)
+	c.sndBuf.grow(c.p, c.sndBufSize)
+	if !trace {
+		return
+	}
+	c.autotuneEvent("sndbuf", fmt.Sprintf("autotune: cwnd %d B → send buffer %d → %d B", c.cc.Cwnd(), old, c.sndBufSize))
+}
+
+func (c *Conn) autotuneEvent(name, detail string) {
+	if c.p.net.Tracing() {
+		c.p.net.Observe(&core.Event{Kind: core.EventNote, FD: -1, Proto: "tcp", Conn: c.tuple, Name: name, Detail: detail})
+	}
+}

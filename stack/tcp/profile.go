@@ -1,0 +1,280 @@
+package tcp
+
+import (
+	"math/bits"
+	"time"
+
+	"stacklab/stack/tcp/seqnum"
+)
+
+// Profiles. Where Linux and the RFC text differ, [ProfileLinux] (the
+// default) does what Linux 6.x does and [ProfileRFC] what the RFC says;
+// the README lists each difference. What neither leaves open (the state
+// machine, the option layout of a SYN, SACK, timestamps) is the same in
+// both.
+const (
+	ProfileLinux = "linux"
+	ProfileRFC   = "rfc"
+)
+
+// ProfileNames lists the profiles [Config.Profile] accepts, the default
+// first.
+var ProfileNames = []string{ProfileLinux, ProfileRFC}
+
+// Linux 6.18's defaults, as net.ipv4.tcp_rmem, tcp_wmem and the
+// constants of include/net/tcp.h give them.
+const (
+	// LinuxRmem and LinuxWmem are tcp_rmem and tcp_wmem: the minimum,
+	// default and maximum receive and send buffer, in bytes of memory.
+	linuxRmemDefault = 131072
+	linuxRmemMax     = 33554432
+	linuxWmemDefault = 16384
+	linuxWmemMax     = 4194304
+	// linuxMaxQuickAcks is TCP_MAX_QUICKACKS: the most segments
+	// acknowledged at once in quick-ACK mode.
+	linuxMaxQuickAcks = 16
+	// linuxATOMin and linuxDelackMax bound the delayed-ACK timeout
+	// (TCP_ATO_MIN, TCP_DELACK_MAX).
+	linuxATOMin    = 40 * time.Millisecond
+	linuxDelackMax = 200 * time.Millisecond
+	// DefaultSynAckRetries is tcp_synack_retries.
+	DefaultSynAckRetries = 5
+	// DefaultRTOMinRFC is RFC 6298 §2.4's lower bound on the RTO.
+	DefaultRTOMinRFC = time.Second
+)
+
+// Buffers are counted in bytes of payload. Linux counts the memory the
+// buffers take, packet overhead included, and offers half of it as
+// window (tcp_adv_win_scale 1, the default scaling ratio of 6.x), so
+// the linux profile's payload buffers are half the sysctl values: a new
+// connection may buffer 64 KiB, an autotuned one up to 16 MiB.
+const (
+	linuxRcvSpaceDefault = linuxRmemDefault / 2
+	linuxRcvSpaceMax     = linuxRmemMax / 2
+	linuxSndSpaceDefault = linuxWmemDefault
+	linuxSndSpaceMax     = linuxWmemMax
+)
+
+// linux reports whether the connection follows the linux profile.
+func (c *Conn) linux() bool { return c.p.linux }
+
+// wscaleFor returns the window scale that lets a window of space bytes
+// be advertised: as Linux's tcp_select_initial_window, ilog2(space)−15,
+// between 0 and 14 (RFC 7323 §2.3).
+func wscaleFor(space int) uint8 {
+	if space <= 65535 {
+		return 0
+	}
+	return uint8(min(bits.Len(uint(space))-1-15, 14))
+}
+
+// initRcvWScale sets the window scale we offer. Linux derives it from
+// the largest buffer autotuning may reach (tcp_rmem[2]) unless the
+// socket's buffer was set (SO_RCVBUF locks it); the rfc profile from the
+// buffer itself.
+func (c *Conn) initRcvWScale() {
+	c.rcvWScale = 0
+	if c.p.cfg.NoWindowScale {
+		return
+	}
+	space := c.rcvBufSize
+	if c.rcvAuto {
+		space = linuxRmemMax
+	}
+	c.rcvWScale = wscaleFor(space)
+}
+
+// synWindow returns the window of our SYN or SYN-ACK (never scaled,
+// RFC 7323 §2.2). Linux offers the buffer rounded down to a multiple of
+// the MSS it expects (tcp_select_initial_window): on a SYN-ACK after
+// timestamps were agreed, the MSS less the option; 64240 for an MSS of
+// 1460, 65160 for 1448. The rfc profile offers the buffer, up to 65535.
+func (c *Conn) synWindow() int {
+	w := min(c.rcvBufSize, 65535)
+	if !c.linux() {
+		return w
+	}
+	mss := c.rcvMSS
+	if c.state == SynReceived && c.tsOK {
+		mss -= 12
+	}
+	if w > mss {
+		w -= w % mss
+	}
+	return w
+}
+
+// pshEnd records the end of one write: Linux marks the last segment of
+// each write with PSH (tcp_push after tcp_sendmsg). The queue is
+// bounded; when full, the newest end moves forward, as Linux merges a
+// write into the unsent tail of the previous one.
+func (c *Conn) pshEnd(end seqnum.Value) {
+	if !c.linux() {
+		return
+	}
+	if len(c.pshEnds) == maxPshEnds {
+		c.pshEnds[len(c.pshEnds)-1] = end
+		return
+	}
+	c.pshEnds = append(c.pshEnds, end)
+}
+
+// maxPshEnds bounds the write ends a connection remembers.
+const maxPshEnds = 64
+
+// pshAcked forgets the write ends that SND.UNA has passed.
+func (c *Conn) pshAcked() {
+	k := 0
+	for k < len(c.pshEnds) && c.pshEnds[k].LessThanEq(c.sndUna) {
+		k++
+	}
+	if k > 0 {
+		n := copy(c.pshEnds, c.pshEnds[k:])
+		c.pshEnds = c.pshEnds[:n]
+		if n == 0 {
+			c.pshEnds = nil
+		}
+	}
+}
+
+// psh reports whether a segment of n bytes at seq carries PSH. Linux:
+// it holds the end of a write. rfc: it empties the send buffer
+// (RFC 9293 §3.9.1 leaves the push to the sender; this is BSD's rule).
+func (c *Conn) psh(seq seqnum.Value, n, avail int) bool {
+	if n <= 0 {
+		return false
+	}
+	if !c.linux() {
+		return n == avail
+	}
+	end := seq.Add(seqnum.Size(n))
+	for _, e := range c.pshEnds {
+		if seq.LessThan(e) && e.LessThanEq(end) {
+			return true
+		}
+	}
+	return false
+}
+
+// computeRTO returns the RTO for the current SRTT and RTTVAR. Linux
+// floors the variance term, not the sum, at rto_min (tcp_set_rto:
+// rttvar_us is at least tcp_rto_min), so the RTO is SRTT + 200 ms at
+// least; RFC 6298 §2.3 adds max(G, 4·RTTVAR) and §2.4 bounds the sum
+// below by 1 s.
+func (c *Conn) computeRTO() time.Duration {
+	cfg := &c.p.cfg
+	var rto time.Duration
+	if c.linux() {
+		rto = c.srtt + max(4*c.rttvar, cfg.RTOMin)
+	} else {
+		rto = max(c.srtt+max(time.Millisecond, 4*c.rttvar), cfg.RTOMin)
+	}
+	return min(rto, cfg.RTOMax)
+}
+
+// Quick-ACK mode and the delayed-ACK timeout, as Linux's
+// tcp_event_data_recv, tcp_incr_quickack, tcp_dec_quickack_mode and
+// tcp_send_delayed_ack. The rfc profile acknowledges every second full
+// segment from the start and delays the others by DelayedAckTime
+// (RFC 1122 §4.2.3.2, RFC 5681 §4.2).
+
+// dataReceived updates the ACK timing state for in-order data arriving
+// now (tcp_event_data_recv): the first data, and data after an idle
+// period longer than the RTO, enter quick-ACK mode; the gaps between
+// segments tune ato.
+func (c *Conn) dataReceived() {
+	if !c.linux() {
+		return
+	}
+	now := c.p.net.Now()
+	if c.ato == 0 {
+		c.incrQuickAck()
+		c.ato = linuxATOMin
+	} else {
+		m := now.Sub(c.lrcvTime)
+		switch {
+		case m <= linuxATOMin/2:
+			c.ato = c.ato/2 + linuxATOMin/2
+		case m < c.ato:
+			c.ato = min(c.ato/2+m, c.rto)
+		case m > c.rto:
+			c.incrQuickAck()
+		}
+	}
+	c.lrcvTime = now
+}
+
+// incrQuickAck allows up to half the receive window's segments, at most
+// 16, to be acknowledged at once (tcp_incr_quickack).
+func (c *Conn) incrQuickAck() {
+	wnd := 0
+	if d := int32(c.rcvAdv - c.rcvNxt); d > 0 {
+		wnd = int(d)
+	}
+	q := wnd / (2 * max(c.rcvSegMax, 1))
+	if q == 0 {
+		q = 2
+	}
+	q = min(q, linuxMaxQuickAcks)
+	if q > c.quickAcks {
+		c.quickAcks = q
+	}
+}
+
+// inQuickAck reports whether received data is acknowledged at once.
+func (c *Conn) inQuickAck() bool { return c.linux() && c.quickAcks > 0 && !c.pingpong }
+
+// ackSentLinux counts an ACK of new data against quick-ACK mode
+// (tcp_dec_quickack_mode).
+func (c *Conn) ackSentLinux() {
+	if c.quickAcks == 0 || !(c.ackPending || c.ackNow) {
+		return
+	}
+	c.quickAcks--
+	if c.quickAcks == 0 {
+		c.ato = linuxATOMin
+	}
+}
+
+// dataSent notes new data sent: a reply within ato of the last data
+// received makes the connection interactive (pingpong), where ACKs are
+// delayed to ride on replies (tcp_event_data_sent).
+func (c *Conn) dataSent() {
+	if c.linux() && c.ato > 0 && c.p.net.Now().Sub(c.lrcvTime) < c.ato {
+		c.pingpong = true
+	}
+}
+
+// delackTimeout returns how long an ACK may wait.
+func (c *Conn) delackTimeout() time.Duration {
+	if !c.linux() || c.p.delackFixed {
+		return c.p.cfg.DelayedAckTime
+	}
+	ato := max(c.ato, linuxATOMin)
+	if ato > linuxATOMin {
+		maxATO := 500 * time.Millisecond
+		if c.pingpong {
+			maxATO = linuxDelackMax
+		}
+		if c.srtt > 0 {
+			maxATO = min(maxATO, max(c.srtt, linuxATOMin))
+		}
+		ato = min(ato, maxATO)
+	}
+	return ato
+}
+
+// delackFired adapts ato when the delayed-ACK timer had to send the ACK:
+// a bulk receiver waits longer next time, an interactive one leaves
+// pingpong mode (tcp_delack_timer_handler).
+func (c *Conn) delackFired() {
+	if !c.linux() {
+		return
+	}
+	if c.pingpong {
+		c.pingpong = false
+		c.ato = linuxATOMin
+	} else {
+		c.ato = min(c.ato*2, c.rto)
+	}
+}

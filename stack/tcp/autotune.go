@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"fmt"
+	"math/bits"
 	"time"
 
 	"stacklab/stack/core"
@@ -136,7 +137,8 @@ func (c *Conn) sndBufExpand(trace bool) {
 		return
 	}
 	old := c.sndBufSize
-	c.sndBufSize = min(roundQuantum(want), linuxSndSpaceMax)
+	// Doubling steps: a few sizes in the pool, a few lines in the trace.
+	c.sndBufSize = min(1<<bits.Len(uint(want-1)), linuxSndSpaceMax)
 	c.sndBuf.grow(c.p, c.sndBufSize)
 	if !trace {
 		return

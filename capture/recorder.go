@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -56,6 +57,11 @@ type Options struct {
 	// Wireshark then cannot verify TCP and UDP checksums or follow
 	// streams' contents.
 	SnapLen int
+	// Page, if set, receives a second trace, JSON lines with each frame's
+	// bytes (up to PageBytes, default 2048), for the HTML page
+	// (capture/view).
+	Page      io.Writer
+	PageBytes int
 	// VerifyChecksums marks bad checksums in the trace. The stack already
 	// reports the packets it drops for a bad checksum, so it is off by
 	// default.
@@ -74,6 +80,7 @@ type Recorder struct {
 	mu       sync.Mutex
 	opts     Options
 	tr       *trace.Tracer
+	page     *trace.Tracer // nil without Options.Page
 	vant     map[*stack.NIC]*vantage
 	lastV    *vantage // the vantage of the previous frame
 	byName   map[string]*vantage
@@ -140,6 +147,11 @@ func New(opts Options) (*Recorder, error) {
 	r.tr = trace.New(opts.Trace, trace.Options{
 		Format: opts.Format, Start: opts.Start, Names: opts.Names, Checksums: opts.VerifyChecksums,
 	})
+	if opts.Page != nil {
+		r.page = trace.New(opts.Page, trace.Options{
+			Format: trace.JSON, Start: opts.Start, Names: opts.Names, Bytes: cmp.Or(opts.PageBytes, 2048),
+		})
+	}
 	r.names = nameRecords(opts.Names)
 	r.pend.own = make([]byte, 0, 2048)
 	return r, nil
@@ -229,6 +241,9 @@ func (r *Recorder) Observe(ev *core.Event) {
 	} else {
 		r.release()
 	}
+	if r.page != nil {
+		r.page.Event(ev)
+	}
 	r.tr.Event(ev)
 }
 
@@ -256,7 +271,7 @@ func (r *Recorder) release() {
 	if r.opts.KeepSummaries || r.opts.OnSummary != nil {
 		sp = &r.sum
 	}
-	if r.opts.Trace != nil || sp != nil {
+	if r.opts.Trace != nil || sp != nil || r.page != nil {
 		f := &r.frame
 		f.Time, f.Host, f.Vantage, f.ID, f.Data = p.time, v.host, v.name, p.id, p.data
 		f.Note, f.Drop, f.Link, f.Dir = p.note, p.drop, trace.LinkEthernet, trace.DirIn
@@ -267,6 +282,9 @@ func (r *Recorder) release() {
 			f.Dir = trace.DirOut
 		}
 		r.tr.Frame(f, sp)
+		if r.page != nil {
+			r.page.Frame(f, nil)
+		}
 		f.Data = nil
 	}
 	if sp != nil {
@@ -473,6 +491,11 @@ func (r *Recorder) Flush() error {
 	if err := r.tr.Flush(); err != nil {
 		r.errs = append(r.errs, fmt.Errorf("capture: writing the trace: %w", err))
 	}
+	if r.page != nil {
+		if err := r.page.Flush(); err != nil {
+			r.errs = append(r.errs, fmt.Errorf("capture: writing the page data: %w", err))
+		}
+	}
 	for _, o := range r.outputs {
 		if !o.dead {
 			if err := o.w.Flush(); err != nil {
@@ -502,6 +525,11 @@ func (r *Recorder) Close() error {
 	r.closed = true
 	if err := r.tr.Flush(); err != nil {
 		r.errs = append(r.errs, fmt.Errorf("capture: writing the trace: %w", err))
+	}
+	if r.page != nil {
+		if err := r.page.Flush(); err != nil {
+			r.errs = append(r.errs, fmt.Errorf("capture: writing the page data: %w", err))
+		}
 	}
 	for _, o := range r.outputs {
 		var err error

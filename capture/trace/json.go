@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"encoding/hex"
 	"net/netip"
 	"strconv"
 	"time"
@@ -311,6 +312,12 @@ func (t *Tracer) appendFrameJSON(b []byte, f *Frame, d time.Duration, rseq, rack
 		o.b = append(o.b, p.badLayer...)
 		o.b = append(o.b, ": "...)
 		o.b = append(o.b, errText(p.badErr)...)
+		o.b = append(o.b, '"')
+	}
+	if t.bytes > 0 && len(f.Data) > 0 {
+		o.key("bytes")
+		o.b = append(o.b, '"')
+		o.b = hex.AppendEncode(o.b, f.Data[:min(len(f.Data), t.bytes)])
 		o.b = append(o.b, '"')
 	}
 	o.close()

@@ -90,6 +90,9 @@ type ReadOptions struct {
 	// Summaries, when not nil, is called with each packet's summary. The
 	// Summary is only valid during the call.
 	Summaries func(*Summary)
+	// Interface, when not nil, is called with the name and description
+	// of each pcapng interface at its first packet.
+	Interface func(name, description string)
 }
 
 // Read traces a pcap or pcapng stream into w (which may be nil), as the
@@ -118,10 +121,11 @@ func Read(r io.Reader, w io.Writer, o ReadOptions) (err error) {
 		conns = NewConns(0)
 	}
 	var (
-		sum    Summary
-		frame  Frame
-		nnames int
-		sll    []byte
+		sum      Summary
+		frame    Frame
+		nnames   int
+		sll      []byte
+		seenIntf map[int]bool
 	)
 	for n := uint64(1); ; n++ {
 		data, ci, link, opts, rerr := src.next()
@@ -157,6 +161,15 @@ func Read(r io.Reader, w io.Writer, o ReadOptions) (err error) {
 			frame.OrigLen = max(0, ci.Length-linuxSLLLen)
 		default:
 			frame.Link = 0
+		}
+		if ng != nil && o.Interface != nil && !seenIntf[ci.InterfaceIndex] {
+			if seenIntf == nil {
+				seenIntf = map[int]bool{}
+			}
+			seenIntf[ci.InterfaceIndex] = true
+			if intf, ierr := ng.Interface(ci.InterfaceIndex); ierr == nil {
+				o.Interface(intf.Name, intf.Description)
+			}
 		}
 		if ng != nil {
 			// stacklab names interfaces "host:ifname"; other writers'

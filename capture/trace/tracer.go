@@ -53,6 +53,9 @@ type Options struct {
 	// ones ("bad cksum"). It is for foreign captures: the stack verifies
 	// its own input and reports drops.
 	Checksums bool
+	// Bytes, if positive, adds the first Bytes bytes of each frame to
+	// its JSON object, in hex ("bytes"), for the HTML page.
+	Bytes int
 	// MaxConns bounds the connections tracked for relative sequence
 	// numbers; default 4096.
 	MaxConns int
@@ -109,6 +112,7 @@ type Tracer struct {
 	hasStart  bool
 	names     nameTable
 	checksums bool
+	bytes     int
 	conns     *conns
 	pkt       packet
 	seen      [seenSize]seenEntry // frames sent, direct-mapped by id
@@ -135,6 +139,7 @@ func New(w io.Writer, o Options) *Tracer {
 		format:    o.Format,
 		names:     nameTable{v4: make(map[uint32]string, len(o.Names)), other: map[netip.Addr]string{}},
 		checksums: o.Checksums,
+		bytes:     o.Bytes,
 		conns:     newConns(o.MaxConns),
 		buf:       make([]byte, 0, 1024),
 	}

@@ -28,6 +28,7 @@ type runOptions struct {
 	Ladder   bool
 	Series   string
 	Plots    bool
+	HTML     bool
 	Check    bool
 	Quiet    bool
 	Sweep    int
@@ -62,6 +63,7 @@ stderr), 2 for bad input. The file format: stacklab help format.`,
 	cmd.Flags().BoolVar(&o.Ladder, "ladder", false, "also draw ladder diagrams into the output directory (ladder.txt, .mmd, .svg)")
 	cmd.Flags().StringVar(&o.Series, "series", "", "write every change of each TCP connection's cwnd, ssthresh, RTT, RTO, in-flight bytes, windows and state as DIR/series.csv")
 	cmd.Flags().BoolVar(&o.Plots, "plots", false, "also draw each TCP connection's series as SVG plots into the output directory (tcp-HOST-LPORT-RPORT.svg)")
+	cmd.Flags().BoolVar(&o.HTML, "html", false, "also write one self-contained HTML page of the run into the output directory (NAME.html): ladder, packet details, TCP graphs")
 	return cmd
 }
 
@@ -183,6 +185,12 @@ func runRun(o *runOptions, s *Streams) error {
 	ro := scenario.RunOptions{OutDir: o.OutDir, Trace: s.Out, Format: o.Format, Version: version, Ladder: o.Ladder, Duration: o.Duration, Series: o.Series, Plots: o.Plots}
 	if o.Quiet {
 		ro.Trace = nil
+	}
+	if o.HTML {
+		if o.OutDir == "" {
+			return badInput(fmt.Errorf("--html writes into the output directory; give one with -o"))
+		}
+		ro.HTML = filepath.Join(o.OutDir, sc.Name+".html")
 	}
 	if o.SeedSet {
 		ro.Seed = &o.Seed

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"stacklab/capture/trace"
+	"stacklab/capture/view"
 )
 
 func init() { registerCommand(newTraceCmd) }
@@ -16,6 +18,7 @@ func init() { registerCommand(newTraceCmd) }
 type traceOptions struct {
 	File   string
 	Format string
+	HTML   string
 }
 
 func newTraceCmd(s *Streams) *cobra.Command {
@@ -38,6 +41,7 @@ writes one JSON object a packet instead.
 		},
 	}
 	cmd.Flags().StringVar(&o.Format, "format", "text", "trace format: text or json")
+	cmd.Flags().StringVar(&o.HTML, "html", "", "also write the capture as one self-contained HTML page (as stacklab view does) to this file")
 	return cmd
 }
 
@@ -51,6 +55,13 @@ func runTrace(o *traceOptions, s *Streams) error {
 			return badInput(fmt.Errorf("%s: no such file", o.File))
 		}
 		return badInput(err)
+	}
+	if o.HTML != "" {
+		m, err := view.FromCaptures(filepath.Base(o.File), []string{o.File})
+		if err != nil {
+			return badInput(err)
+		}
+		return writePageFile(m, o.HTML, s)
 	}
 	return nil
 }

@@ -13,12 +13,13 @@ import (
 	"stacklab/capture"
 	"stacklab/capture/ladder"
 	"stacklab/capture/series"
+	"stacklab/capture/view"
 )
 
 // newRecorder builds the capture.Recorder that writes a run's trace and
 // its pcapng files: one per vantage point, and one with every hop when
 // the scenario's outputs ask for it.
-func newRecorder(sc *Scenario, opts RunOptions, seed uint64, start time.Time, names map[netip.Addr]string) (*capture.Recorder, error) {
+func newRecorder(sc *Scenario, opts RunOptions, seed uint64, start time.Time, names map[netip.Addr]string, page io.Writer) (*capture.Recorder, error) {
 	format, err := capture.ParseFormat(cmp.Or(opts.Format, "text"))
 	if err != nil {
 		return nil, err
@@ -26,6 +27,9 @@ func newRecorder(sc *Scenario, opts RunOptions, seed uint64, start time.Time, na
 	co := capture.Options{
 		Dir: opts.OutDir, Trace: opts.Trace, Format: format,
 		Scenario: sc.Name, Seed: seed, Version: opts.Version, Start: start, Names: names,
+	}
+	if page != nil {
+		co.Page = page
 	}
 	co.KeepSummaries = (opts.Ladder || sc.Outputs.Ladder) && opts.OutDir != ""
 	if sc.Outputs.Combined && opts.OutDir != "" {
@@ -71,6 +75,46 @@ func writeLadders(dir string, sums []capture.Summary, hosts []string) ([]string,
 		files = append(files, path)
 	}
 	return files, nil
+}
+
+// writePage writes the run's HTML page from its JSON trace.
+func writePage(sc *Scenario, path string, trace []byte) error {
+	in := view.Input{Title: sc.Name, Trace: trace}
+	for _, h := range sc.Hosts {
+		n := view.Node{Name: h.Name, Router: h.Router}
+		for _, p := range h.Ifaces {
+			n.Addrs = append(n.Addrs, p.String())
+		}
+		in.Nodes = append(in.Nodes, n)
+	}
+	for _, lk := range sc.Links {
+		d := fmt.Sprintf("link %s to %s; out: %s; in: %s", lk.Name(), lk.Ends[1], describeImpair(lk.Forward), describeImpair(lk.Reverse))
+		if lk.Firewall != nil {
+			d += "; firewall, inside " + lk.Firewall.Inside
+		}
+		in.Links = append(in.Links, view.Link{A: lk.Ends[0], B: lk.Ends[1], Desc: d})
+	}
+	m, err := view.Build(in)
+	if err != nil {
+		return fmt.Errorf("the HTML page: %w", err)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("cannot write the HTML page: %w", err)
+		}
+	}
+	w, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("cannot write the HTML page: %w", err)
+	}
+	err = m.WriteHTML(w)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
 }
 
 // writeSeries writes the TCP series as CSV into opts.Series and as SVG

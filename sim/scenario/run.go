@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"io"
@@ -43,6 +44,10 @@ type RunOptions struct {
 	// Plots draws the same series as SVG figures, one per connection
 	// end, into OutDir (tcp-HOST-LPORT-RPORT.svg).
 	Plots bool
+	// HTML, if not empty, is the path of one self-contained HTML page of
+	// the run: topology, ladder, packet details, TCP graphs
+	// (capture/view).
+	HTML string
 }
 
 // Result is what a run produced.
@@ -212,7 +217,11 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 	r.net = sim.NewNetwork(sim.NetworkOptions{Seed: seed, Observer: (*hub)(r), Tap: (*hub)(r)})
 	r.clock = r.net.Clock()
 	r.start = r.clock.Now()
-	rec, err := newRecorder(sc, opts, seed, r.start, r.names)
+	var page *bytes.Buffer
+	if opts.HTML != "" {
+		page = new(bytes.Buffer)
+	}
+	rec, err := newRecorder(sc, opts, seed, r.start, r.names, page)
 	if err != nil {
 		return nil, err
 	}
@@ -305,6 +314,12 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 		files, lerr := writeLadders(opts.OutDir, r.sink.Summaries(), r.hostNames)
 		res.Files = append(res.Files, files...)
 		err = lerr
+	}
+	if page != nil && err == nil {
+		err = writePage(sc, opts.HTML, page.Bytes())
+		if err == nil {
+			res.Files = append(res.Files, opts.HTML)
+		}
 	}
 	if r.series != nil && err == nil {
 		files, serr := writeSeries(r.series, opts)

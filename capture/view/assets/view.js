@@ -1,0 +1,597 @@
+// stacklab page viewer: the ladder, packet details and TCP graphs of one
+// run, drawn from the JSON embedded above. Hand-written, no library; it
+// draws only what is on screen, so large runs still open.
+"use strict";
+(function () {
+  const M = JSON.parse(document.getElementById("data").textContent);
+  const recs = M.recs, hops = M.hops, notes = M.notes || [], conns = M.conns || [], folds = M.folds || [];
+  const hosts = M.hosts || [];
+  const palette = ["#1565c0", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f", "#ad1457", "#4e342e", "#283593", "#558b2f", "#00695c"];
+  const connColour = c => c < 0 ? "#757575" : palette[c % palette.length];
+  const markText = { R: "retransmission", D: "duplicate ACK", X: "dropped", L: "lost (never arrived)", Z: "zero window" };
+
+  // ---------- page skeleton ----------
+  const el = (tag, attrs, ...kids) => {
+    const e = document.createElement(tag);
+    for (const k in attrs || {}) {
+      if (k === "text") e.textContent = attrs[k]; else e.setAttribute(k, attrs[k]);
+    }
+    for (const k of kids) e.append(k);
+    return e;
+  };
+  document.title = M.title + " — stacklab";
+  const fText = el("input", { id: "ftext", type: "search", placeholder: "filter: text, e.g. SYN, 5001, retrans" });
+  const fConn = el("select", { id: "fconn" }, el("option", { value: "", text: "all connections" }));
+  conns.forEach((c, i) => fConn.append(el("option", { value: i, text: c.l })));
+  const fHost = el("select", { id: "fhost" }, el("option", { value: "", text: "all hosts" }));
+  hosts.forEach((h, i) => fHost.append(el("option", { value: i, text: h })));
+  const fLayer = el("select", { id: "flayer" }, el("option", { value: "", text: "all layers" }));
+  for (const l of ["tcp", "udp", "icmp", "arp", "ipv4", "ipv6"]) fLayer.append(el("option", { value: l, text: l }));
+  const count = el("span", { class: "help", id: "count" });
+  document.body.append(
+    el("header", {}, el("h1", { text: M.title }), fText, fConn, fHost, fLayer, count,
+      el("span", { class: "help", text: "click a packet or step with ← → · wheel scrolls · +/− zoom time" })),
+    el("div", { id: "main" },
+      el("div", { id: "topo" }),
+      el("div", { id: "ladder", tabindex: "0" }, el("canvas", { id: "lcanvas" }), el("div", { id: "spacer" })),
+      el("div", { id: "detail" }, el("p", { text: "Select a packet to see its layers, why it was sent, and its bytes." })),
+      el("div", { id: "graphs" },
+        el("div", { class: "bar" },
+          el("select", { id: "gconn" }), el("select", { id: "gkind" }),
+          el("span", { class: "legend", id: "legend" }),
+          el("span", { class: "hint", text: "drag to zoom · double-click to reset · click a point to select its packet" })),
+        el("div", { id: "gwrap" }, el("canvas", { id: "gcanvas" }), el("div", { id: "tip" })))));
+
+  // ---------- topology ----------
+  (function drawTopology() {
+    const ns = "http://www.w3.org/2000/svg";
+    const nodes = M.nodes && M.nodes.length ? M.nodes : hosts.map(h => ({ name: h }));
+    const order = hosts.filter(h => nodes.some(n => n.name === h));
+    for (const n of nodes) if (!order.includes(n.name)) order.push(n.name);
+    const gap = 190, w = Math.max(400, 80 + gap * order.length), h = 92;
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("width", w); svg.setAttribute("height", h); svg.setAttribute("id", "topology");
+    const x = name => 70 + gap * order.indexOf(name);
+    const mk = (tag, attrs, text) => {
+      const e = document.createElementNS(ns, tag);
+      for (const k in attrs) e.setAttribute(k, attrs[k]);
+      if (text !== undefined) e.textContent = text;
+      svg.append(e); return e;
+    };
+    (M.links || []).forEach((l, i) => {
+      const xa = x(l.a), xb = x(l.b), bend = Math.abs(order.indexOf(l.a) - order.indexOf(l.b)) > 1 ? 30 : 0;
+      mk("path", { d: `M${xa} 40 Q${(xa + xb) / 2} ${40 - bend * 2} ${xb} 40`, stroke: "#90a4ae", "stroke-width": 3, fill: "none" });
+      const t = mk("text", { x: (xa + xb) / 2, y: 78 - (i % 2) * 10, "text-anchor": "middle", "font-size": 10, fill: "#455a64" }, shortDesc(l.desc));
+      const tt = document.createElementNS(ns, "title"); tt.textContent = l.desc || ""; t.append(tt);
+    });
+    for (const n of nodes) {
+      const cx = x(n.name);
+      if (n.router) mk("circle", { cx, cy: 40, r: 17, fill: "#fff3e0", stroke: "#ef6c00", "stroke-width": 2 });
+      else mk("rect", { x: cx - 30, y: 26, width: 60, height: 28, rx: 4, fill: "#e3f2fd", stroke: "#1565c0", "stroke-width": 2 });
+      mk("text", { x: cx, y: 44, "text-anchor": "middle", "font-size": 12, "font-weight": "bold" }, n.name);
+      mk("text", { x: cx, y: 16, "text-anchor": "middle", "font-size": 10, fill: "#546e7a" }, (n.addrs || []).join(" "));
+    }
+    document.getElementById("topo").append(svg);
+  })();
+  function shortDesc(d) {
+    if (!d) return "";
+    const m = /link \S+ to \S+; out: ([^;]*); in: (.*)/.exec(d);
+    if (!m) return d.length > 48 ? d.slice(0, 46) + "…" : d;
+    return m[1] === m[2] ? m[1] : "→ " + m[1] + " / ← " + m[2];
+  }
+
+  // ---------- filters ----------
+  const layerOf = r => r.layers || {};
+  let visible = hops.map((_, i) => i); // hop indexes shown, in order
+  function hopText(h) {
+    const r = recs[h.o], s = [h.l, hosts[h.a], hosts[h.b], r.note || "", h.d || ""];
+    for (const c of h.m || "") s.push(markText[c]);
+    return s.join(" ").toLowerCase();
+  }
+  function applyFilter() {
+    const t = fText.value.trim().toLowerCase(), c = fConn.value, ho = fHost.value, ly = fLayer.value;
+    visible = [];
+    hops.forEach((h, i) => {
+      if (c !== "" && h.c !== +c) return;
+      if (ho !== "" && h.a !== +ho && h.b !== +ho) return;
+      if (ly !== "" && !(ly in layerOf(recs[h.o]))) return;
+      if (t && !hopText(h).includes(t)) return;
+      visible.push(i);
+    });
+    shown = new Uint8Array(hops.length);
+    for (const i of visible) shown[i] = 1;
+    noteShown = notes.map(n => (c === "" || n.c === +c || n.c < 0 && c === "") && (ho === "" || n.a === +ho) && (!t || n.l.toLowerCase().includes(t)) && ly === "");
+    count.textContent = `${visible.length} of ${hops.length} packets`;
+    drawLadder();
+  }
+  let shown = new Uint8Array(hops.length).fill(1), noteShown = notes.map(() => true);
+  for (const f of [fText, fConn, fHost, fLayer]) f.addEventListener("input", applyFilter);
+
+  // ---------- ladder ----------
+  const ladder = document.getElementById("ladder"), lc = document.getElementById("lcanvas"), spacer = document.getElementById("spacer");
+  const ctx = lc.getContext("2d");
+  const TOP = 34, LEFT = 110;
+  let zoom = 1, colW = 200, labelX = 0;
+  // Hops sorted by their top, for finding those on screen; maxSpan bounds how far above the screen an arrow can start.
+  const byTop = hops.map((_, i) => i).sort((a, b) => hops[a].y1 - hops[b].y1);
+  let maxSpan = 0;
+  for (const h of hops) maxSpan = Math.max(maxSpan, h.y2 - h.y1);
+  const colX = i => LEFT + i * colW;
+  const Y = y => TOP + y * zoom;
+  function lowerBound(arr, key, v) { let lo = 0, hi = arr.length; while (lo < hi) { const m = (lo + hi) >> 1; if (key(arr[m]) < v) lo = m + 1; else hi = m; } return lo; }
+  function resize() {
+    const w = ladder.clientWidth, h = ladder.clientHeight, dpr = window.devicePixelRatio || 1;
+    colW = Math.max(130, Math.min(240, (w - LEFT - 380) / Math.max(1, hosts.length - 1)));
+    if (hosts.length === 1) colW = 200;
+    labelX = colX(hosts.length - 1) + 36;
+    lc.width = w * dpr; lc.height = h * dpr; lc.style.width = w + "px"; lc.style.height = h + "px";
+    lc.style.marginBottom = -h + "px";
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    spacer.style.height = (TOP + M.height * zoom + 40) + "px";
+    spacer.style.width = "1px";
+    drawLadder();
+  }
+  let selected = -1, drawn = 0;
+  function drawLadder() {
+    const w = ladder.clientWidth, h = ladder.clientHeight, top = ladder.scrollTop - TOP;
+    const lo = top / zoom, hi = (top + h) / zoom;
+    ctx.clearRect(0, 0, w, h);
+    ctx.save();
+    ctx.translate(0, -ladder.scrollTop);
+    ctx.font = "12px system-ui, sans-serif";
+    // folds
+    for (const f of folds) {
+      if (Y(f.y + f.h) < ladder.scrollTop || Y(f.y) > ladder.scrollTop + h) continue;
+      ctx.fillStyle = "#eceff1"; ctx.fillRect(0, Y(f.y), w, f.h * zoom);
+      ctx.fillStyle = "#546e7a"; ctx.textAlign = "left";
+      ctx.fillText(`⋯ ${fmtGap(f.g)} idle, folded ⋯`, 6, Y(f.y) + f.h * zoom / 2 + 4);
+    }
+    // lifelines
+    ctx.strokeStyle = "#b0bec5"; ctx.lineWidth = 1;
+    hosts.forEach((_, i) => { ctx.beginPath(); ctx.moveTo(colX(i), ladder.scrollTop); ctx.lineTo(colX(i), ladder.scrollTop + h); ctx.stroke(); });
+    // notes on lifelines
+    ctx.textAlign = "left";
+    const n0 = lowerBound(notes, n => n.y, lo - 20);
+    for (let i = n0; i < notes.length && notes[i].y <= hi + 20; i++) {
+      const n = notes[i];
+      if (!noteShown[i]) continue;
+      const y = Y(n.y);
+      ctx.fillStyle = n.k === "state" ? "#00695c" : n.k === "call" ? "#283593" : n.k === "drop" ? "#c62828" : "#6d4c41";
+      ctx.beginPath(); ctx.arc(colX(n.a), y, 3, 0, 7); ctx.fill();
+      ctx.font = n.k === "state" ? "bold 11px system-ui, sans-serif" : "11px system-ui, sans-serif";
+      ctx.fillText(hosts[n.a] + ": " + n.l, labelX, y + 4);
+    }
+    // arrows
+    ctx.font = "12px system-ui, sans-serif";
+    drawn = 0;
+    const h0 = lowerBound(byTop, i => hops[i].y1, lo - maxSpan - 1);
+    for (let k = h0; k < byTop.length; k++) {
+      const i = byTop[k], p = hops[i];
+      if (p.y1 > hi + 1) break;
+      if (p.y2 < lo - 1 || !shown[i]) continue;
+      drawHop(p, i === selected);
+      drawn++;
+    }
+    ctx.restore();
+    // host names, pinned on top
+    ctx.fillStyle = "rgba(255,255,255,.95)"; ctx.fillRect(0, 0, w, TOP - 4);
+    ctx.fillStyle = "#263238"; ctx.font = "bold 13px system-ui, sans-serif"; ctx.textAlign = "center";
+    hosts.forEach((n, i) => ctx.fillText(n, colX(i), 20));
+    ctx.textAlign = "left"; ctx.fillText("time (s)", 4, 20);
+    ctx.fillText("packet (Wireshark Flow Graph) · state and socket calls", labelX, 20);
+    lc.dataset.drawn = drawn;
+  }
+  function fmtGap(g) { return g >= 1 ? g.toFixed(2) + " s" : (g * 1000).toFixed(1) + " ms"; }
+  function drawHop(p, sel) {
+    const x1 = colX(p.a), x2 = colX(p.b), y1 = Y(p.y1), y2 = Y(p.y2);
+    const col = connColour(p.c), lost = p.m && (p.m.includes("X") || p.m.includes("L"));
+    let xe = x2, ye = y2;
+    if (p.m && p.m.includes("L") || p.m && p.m.includes("X") && p.i < 0) { xe = (x1 + x2) / 2; ye = (y1 + y2) / 2; }
+    if (sel) { ctx.fillStyle = "#fff59d"; ctx.fillRect(0, y1 - 9, ladder.clientWidth, 18); }
+    ctx.strokeStyle = col; ctx.fillStyle = col; ctx.lineWidth = sel ? 2.5 : 1.3;
+    ctx.setLineDash(p.m && p.m.includes("R") ? [5, 3] : []);
+    ctx.beginPath(); ctx.moveTo(x1, y1); ctx.lineTo(xe, ye); ctx.stroke(); ctx.setLineDash([]);
+    if (!lost || p.i >= 0) {
+      const a = Math.atan2(ye - y1, xe - x1);
+      ctx.beginPath(); ctx.moveTo(xe, ye);
+      ctx.lineTo(xe - 8 * Math.cos(a - 0.4), ye - 8 * Math.sin(a - 0.4));
+      ctx.lineTo(xe - 8 * Math.cos(a + 0.4), ye - 8 * Math.sin(a + 0.4)); ctx.fill();
+    }
+    if (lost) {
+      ctx.strokeStyle = "#d32f2f"; ctx.lineWidth = 2.5;
+      ctx.beginPath(); ctx.moveTo(xe - 5, ye - 5); ctx.lineTo(xe + 5, ye + 5); ctx.moveTo(xe + 5, ye - 5); ctx.lineTo(xe - 5, ye + 5); ctx.stroke();
+    }
+    ctx.fillStyle = "#607d8b"; ctx.textAlign = "right";
+    ctx.fillText(p.t.toFixed(6), LEFT - 14, y1 + 4);
+    ctx.textAlign = "left";
+    let x = labelX;
+    for (const c of p.m || "") {
+      const bg = c === "R" ? "#e53935" : c === "D" ? "#8e24aa" : c === "Z" ? "#f9a825" : "#d32f2f";
+      const t = c === "R" ? "RETR" : c === "D" ? "DUP ACK" : c === "Z" ? "ZERO WIN" : c === "X" ? "DROP" : "LOST";
+      const tw = ctx.measureText(t).width + 6;
+      ctx.fillStyle = bg; ctx.fillRect(x, y1 - 8, tw, 15); ctx.fillStyle = "#fff"; ctx.fillText(t, x + 3, y1 + 4); x += tw + 4;
+    }
+    ctx.fillStyle = col;
+    ctx.fillText(p.l + (p.d ? "  ✗ " + p.d : ""), x, y1 + 4);
+  }
+  ladder.addEventListener("scroll", drawLadder);
+  window.addEventListener("resize", () => { resize(); drawGraph(); });
+  function hopAt(px, py) {
+    const y = (py - TOP) / zoom;
+    let best = -1, bd = 7;
+    const h0 = lowerBound(byTop, i => hops[i].y1, y - maxSpan - 1);
+    for (let k = h0; k < byTop.length && hops[byTop[k]].y1 <= y + 12; k++) {
+      const i = byTop[k], p = hops[i];
+      if (!shown[i]) continue;
+      if (px >= labelX - 10 && Math.abs(Y(p.y1) - py) < 9) return i;
+      const d = segDist(px, py, colX(p.a), Y(p.y1), colX(p.b), Y(p.y2));
+      if (d < bd) { bd = d; best = i; }
+    }
+    return best;
+  }
+  function segDist(px, py, x1, y1, x2, y2) {
+    const dx = x2 - x1, dy = y2 - y1, l = dx * dx + dy * dy;
+    let t = l ? ((px - x1) * dx + (py - y1) * dy) / l : 0;
+    t = Math.max(0, Math.min(1, t));
+    return Math.hypot(px - x1 - t * dx, py - y1 - t * dy);
+  }
+  ladder.addEventListener("click", e => {
+    const r = ladder.getBoundingClientRect();
+    const i = hopAt(e.clientX - r.left + ladder.scrollLeft, e.clientY - r.top + ladder.scrollTop);
+    if (i >= 0) select(i, false);
+    ladder.focus();
+  });
+  document.addEventListener("keydown", e => {
+    if (e.target === fText) return;
+    if (e.key === "ArrowRight" || e.key === "ArrowDown" || e.key === "j") step(1);
+    else if (e.key === "ArrowLeft" || e.key === "ArrowUp" || e.key === "k") step(-1);
+    else if (e.key === "+" || e.key === "=") { zoom *= 1.5; resize(); }
+    else if (e.key === "-") { zoom = Math.max(0.2, zoom / 1.5); resize(); }
+    else return;
+    e.preventDefault();
+  });
+  function step(d) {
+    if (!visible.length) return;
+    let k = lowerBound(visible, i => i, selected);
+    if (selected < 0) k = d > 0 ? 0 : visible.length - 1;
+    else if (visible[k] === selected) k += d;
+    else if (d < 0) k -= 1;
+    k = Math.max(0, Math.min(visible.length - 1, k));
+    select(visible[k], true);
+  }
+  function select(i, scroll) {
+    selected = i;
+    const p = hops[i];
+    if (scroll) {
+      const y = Y(p.y1);
+      if (y < ladder.scrollTop + TOP + 10 || y > ladder.scrollTop + ladder.clientHeight - 20) ladder.scrollTop = y - ladder.clientHeight / 2;
+    }
+    drawLadder();
+    showDetail(p);
+    if (p.c >= 0 && String(p.c) !== gConn.value && conns[p.c].p === "tcp") { gConn.value = p.c; gdir = p.dir; gzoom = null; }
+    drawGraph();
+    window.stacklabSelected = i;
+  }
+
+  // ---------- details ----------
+  const detail = document.getElementById("detail");
+  function kv(obj) {
+    const t = el("table");
+    for (const k in obj) {
+      let v = obj[k];
+      if (v && typeof v === "object") v = JSON.stringify(v);
+      t.append(el("tr", {}, el("td", { text: k }), el("td", { text: String(v) })));
+    }
+    return t;
+  }
+  function showDetail(p) {
+    const r = recs[p.o], rin = p.i >= 0 ? recs[p.i] : null;
+    detail.replaceChildren();
+    detail.append(el("h2", { text: `#${r.id}  ${hosts[p.a]} → ${hosts[p.b]}` }));
+    detail.append(el("div", { style: "color:" + connColour(p.c), text: p.l }));
+    const when = { sent: r.time.toFixed(6) + " s" + (r.vantage ? " at " + r.vantage : "") };
+    if (rin && rin !== r) when.arrived = rin.time.toFixed(6) + " s at " + rin.vantage + ` (+${((rin.time - r.time) * 1000).toFixed(3)} ms)`;
+    when.length = r.len + " bytes";
+    detail.append(kv(when));
+    const calls = socketCalls(p);
+    if (calls.length) { detail.append(el("h3", { text: "socket call" })); for (const c of calls) detail.append(el("div", { text: c })); }
+    if (r.note) { detail.append(el("h3", { text: "why it was sent" })); detail.append(el("div", { class: "why", text: r.note })); }
+    for (const c of p.m || "") detail.append(el("div", { class: c === "X" || c === "L" ? "drop" : "mark", text: markText[c] + (c === "X" && p.d ? ": " + p.d : c === "L" ? ": no vantage point received it" : "") }));
+    if (r.malformed) detail.append(el("div", { class: "drop", text: "malformed: " + r.malformed }));
+    const L = r.layers || {};
+    const order = ["tcp", "udp", "icmp", "icmp6", "ipv4", "ipv6", "arp", "eth"];
+    for (const k of order) {
+      if (!(k in L)) continue;
+      detail.append(el("h3", { text: k }));
+      detail.append(kv(L[k]));
+    }
+    if (r.bytes) {
+      detail.append(el("h3", { text: `bytes (${r.bytes.length / 2} of ${r.len})` }));
+      detail.append(el("pre", { id: "hexdump", text: hexdump(r.bytes) }));
+    }
+  }
+  function socketCalls(p) {
+    // The calls the sender made at the instant the packet left.
+    const out = [], r = recs[p.o];
+    for (let k = p.o - 1; k >= 0 && k > p.o - 40; k--) {
+      const e = recs[k];
+      if (e.time < r.time) break;
+      if (e.type === "event" && e.kind === "call" && e.host === hosts[p.a]) out.unshift(`${e.name}(${e.detail || ""})`);
+    }
+    for (let k = p.o + 1; k < recs.length && k < p.o + 40; k++) {
+      const e = recs[k];
+      if (e.time > r.time) break;
+      if (e.type === "event" && e.kind === "call" && e.host === hosts[p.a]) out.push(`${e.name}(${e.detail || ""})`);
+      if (e.type === "packet" && e.dir === "out") break;
+    }
+    return out;
+  }
+  function hexdump(hex) {
+    let s = "";
+    for (let o = 0; o < hex.length / 2; o += 16) {
+      let h = "", a = "";
+      for (let j = 0; j < 16; j++) {
+        const k = (o + j) * 2;
+        if (k >= hex.length) { h += "   "; continue; }
+        const b = parseInt(hex.substr(k, 2), 16);
+        h += hex.substr(k, 2) + " ";
+        a += b >= 32 && b < 127 ? String.fromCharCode(b) : ".";
+      }
+      s += o.toString(16).padStart(4, "0") + "  " + h + " " + a + "\n";
+    }
+    return s;
+  }
+
+  // ---------- graphs ----------
+  const gConn = document.getElementById("gconn"), gKind = document.getElementById("gkind");
+  const gc = document.getElementById("gcanvas"), gx = gc.getContext("2d"), tip = document.getElementById("tip"), legend = document.getElementById("legend");
+  const tcpConns = conns.map((c, i) => i).filter(i => conns[i].p === "tcp");
+  for (const i of tcpConns) gConn.append(el("option", { value: i, text: conns[i].l }));
+  if (!tcpConns.length) gConn.append(el("option", { value: "", text: "no TCP connection" }));
+  const kinds = [["tseq", "time–sequence (tcptrace)"], ["cwnd", "cwnd, ssthresh, in flight"], ["rtt", "RTT samples, SRTT, RTO"], ["flight", "bytes in flight"], ["rwnd", "receive window"], ["tput", "throughput"]];
+  for (const [v, t] of kinds) gKind.append(el("option", { value: v, text: t }));
+  let gdir = 0, gzoom = null, gpoints = [], drag = null;
+  const gdirSel = el("select", { id: "gdir" }, el("option", { value: 0, text: "A → B data" }), el("option", { value: 1, text: "B → A data" }));
+  gKind.after(gdirSel);
+  function refreshDirNames() {
+    const c = conns[+gConn.value];
+    if (!c) return;
+    gdirSel.options[0].text = `${c.an || c.a} → ${c.bn || c.b}`;
+    gdirSel.options[1].text = `${c.bn || c.b} → ${c.an || c.a}`;
+    gdirSel.value = gdir;
+  }
+  gConn.addEventListener("input", () => { gzoom = null; gdir = bestDir(+gConn.value); drawGraph(); });
+  gKind.addEventListener("input", () => { gzoom = null; drawGraph(); });
+  gdirSel.addEventListener("input", () => { gdir = +gdirSel.value; gzoom = null; drawGraph(); });
+  function bestDir(ci) {
+    let b = [0, 0];
+    for (const h of hops) if (h.c === ci) { const t = (recs[h.o].layers || {}).tcp; if (t) b[h.dir] += t.len; }
+    return b[1] > b[0] ? 1 : 0;
+  }
+  // The hops of a connection counted once per packet: where each was first sent.
+  function firstHops(ci) {
+    const seen = new Set(), out = [];
+    hops.forEach((h, i) => {
+      if (h.c !== ci) return;
+      const id = recs[h.o].id;
+      if (recs[h.o].vantage && seen.has(id)) return;
+      seen.add(id); out.push(i);
+    });
+    return out;
+  }
+  function series(ci, dir) {
+    // The series of the end that sends in direction dir.
+    const c = conns[ci];
+    if (!c) return [];
+    const senderAddr = dir === 0 ? c.a : c.b;
+    // SeriesA is the end whose local address is c.a.
+    return senderAddr === c.a ? (c.sa || []) : (c.sb || []);
+  }
+  function graphData() {
+    const ci = +gConn.value, kind = gKind.value, dir = gdir;
+    const S = [], P = []; // S: named series {name, colour, pts [[x,y,hop]], step, bars}
+    if (!(ci in conns)) return S;
+    const fh = firstHops(ci);
+    const add = (name, colour, opts) => { const s = Object.assign({ name, colour, pts: [] }, opts || {}); S.push(s); return s; };
+    if (kind === "tseq") {
+      const data = add("data", "#1565c0", { bars: true }), rtx = add("retransmission", "#e53935", { bars: true });
+      const ack = add("ACK", "#2e7d32", { step: true }), win = add("window (ACK + rwnd)", "#f9a825", { step: true, noFit: true }), sack = add("SACK blocks", "#8e24aa", { bars: true });
+      let wscale = [0, 0];
+      for (const i of fh) {
+        const h = hops[i], r = recs[h.o], t = (r.layers || {}).tcp;
+        if (!t) continue;
+        if (t.flags.includes("S") && t.options && t.options.wscale !== undefined) wscale[h.dir] = t.options.wscale;
+        if (h.dir === dir) {
+          if (t.len > 0 || t.flags.includes("S") || t.flags.includes("F")) {
+            const end = t.seq + Math.max(1, t.len);
+            (h.m && h.m.includes("R") ? rtx : data).pts.push([h.t, t.seq, i, end]);
+          }
+        } else if (t.flags.includes(".")) {
+          // ACKs where they reach the sender.
+          const tt = h.i >= 0 ? recs[h.i].time : h.t;
+          ack.pts.push([tt, t.ack, i]);
+          const sc = t.flags.includes("S") ? 0 : wscale[h.dir];
+          win.pts.push([tt, t.ack + t.win * Math.pow(2, sc), i]);
+          if (t.options && t.options.sack) for (const b of t.options.sack) sack.pts.push([tt, b[0], i, b[1]]);
+        }
+      }
+      P.unit = "sequence number (relative)";
+      P.fitPad = true;
+    } else if (kind === "rtt") {
+      const smp = add("RTT sample", "#1565c0", { dots: true }), ser = series(ci, dir);
+      const outst = [];
+      for (const i of fh) {
+        const h = hops[i], t = (recs[h.o].layers || {}).tcp;
+        if (!t) continue;
+        if (h.dir === dir && t.len > 0) outst.push([t.seq + t.len, h.t, !!(h.m && h.m.includes("R"))]);
+        else if (h.dir !== dir && t.flags.includes(".")) {
+          const tt = h.i >= 0 ? recs[h.i].time : h.t;
+          let last = null;
+          while (outst.length && outst[0][0] - t.ack <= 0) last = outst.shift();
+          if (last && !last[2]) smp.pts.push([tt, (tt - last[1]) * 1000, i]);
+        }
+      }
+      const srtt = add("SRTT", "#2e7d32", { step: true }), rto = add("RTO", "#e53935", { step: true }), rv = add("RTTVAR", "#ef6c00", { step: true });
+      for (const p of ser) { if (p[3] > 0) { srtt.pts.push([p[0], p[3] / 1000]); rv.pts.push([p[0], p[4] / 1000]); } rto.pts.push([p[0], p[5] / 1000]); }
+      P.unit = "milliseconds";
+    } else if (kind === "cwnd" || kind === "flight" || kind === "rwnd") {
+      const ser = series(ci, dir);
+      if (kind === "cwnd") {
+        const cw = add("cwnd", "#1565c0", { step: true }), ss = add("ssthresh", "#e53935", { step: true }), fl = add("in flight", "#2e7d32", { step: true });
+        for (const p of ser) { cw.pts.push([p[0], p[1]]); if (p[2] >= 0) ss.pts.push([p[0], p[2]]); fl.pts.push([p[0], p[6]]); }
+      } else if (kind === "flight") {
+        const fl = add("in flight", "#2e7d32", { step: true });
+        for (const p of ser) fl.pts.push([p[0], p[6]]);
+      } else {
+        const sw = add("peer's receive window (snd_wnd)", "#8e24aa", { step: true }), rw = add("own receive window (rwnd)", "#6d4c41", { step: true });
+        for (const p of ser) { sw.pts.push([p[0], p[8]]); rw.pts.push([p[0], p[7]]); }
+        if (!ser.length) { // a foreign capture: the windows advertised on the wire
+          for (const i of fh) { const h = hops[i], t = (recs[h.o].layers || {}).tcp; if (t && h.dir !== dir) sw.pts.push([h.t, t.win, i]); }
+        }
+      }
+      if (!ser.length && kind !== "rwnd") add("(no series: this run did not report TCP variables)", "#9e9e9e");
+      P.unit = "bytes";
+      // state bands
+      P.bands = [];
+      for (let k = 0; k < ser.length; k++) if (ser[k][9] > 0) P.bands.push([ser[k][0], k + 1 < ser.length ? ser[k + 1][0] : ser[k][0], M.states[ser[k][9]]]);
+    } else if (kind === "tput") {
+      const th = add("received payload, Mbit/s", "#1565c0", { step: true });
+      const pts = [];
+      for (const i of fh) { const h = hops[i], t = (recs[h.o].layers || {}).tcp; if (t && h.dir === dir && t.len > 0 && h.i >= 0) pts.push([recs[h.i].time, t.len, i]); }
+      if (pts.length) {
+        const t0 = pts[0][0], t1 = pts[pts.length - 1][0], n = Math.min(100, Math.max(1, pts.length >> 1)), bw = Math.max((t1 - t0) / n, 1e-6);
+        const bins = new Array(n + 1).fill(0);
+        for (const p of pts) bins[Math.min(n, Math.floor((p[0] - t0) / bw))] += p[1];
+        bins.forEach((b, k) => th.pts.push([t0 + k * bw, b * 8 / bw / 1e6]));
+      }
+      P.unit = "Mbit/s";
+    }
+    S.unit = P.unit; S.bands = P.bands || []; S.fitPad = P.fitPad;
+    return S;
+  }
+  function drawGraph() {
+    refreshDirNames();
+    const dpr = window.devicePixelRatio || 1, W = gc.clientWidth, H = gc.clientHeight;
+    gc.width = W * dpr; gc.height = H * dpr; gx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    gx.clearRect(0, 0, W, H);
+    const S = graphData();
+    legend.replaceChildren(...S.map(s => el("span", {}, el("i", { style: "background:" + s.colour }), s.name + ` (${s.pts.length})`)));
+    let x0 = Infinity, x1 = -Infinity, y0 = 0, y1 = -Infinity;
+    for (const s of S) for (const p of s.pts) { x0 = Math.min(x0, p[0]); x1 = Math.max(x1, p[0]); if (!s.noFit) y1 = Math.max(y1, p[3] !== undefined ? p[3] : p[1]); if (p[1] < y0) y0 = p[1]; }
+    if (!isFinite(y1)) for (const s of S) for (const p of s.pts) y1 = Math.max(y1, p[1]);
+    if (S.fitPad && isFinite(y1)) y1 *= 1.15;
+    gpoints = [];
+    if (!isFinite(x0)) { gx.fillStyle = "#78909c"; gx.fillText("no data for this graph", 60, 40); gc.dataset.points = 0; return; }
+    if (gzoom) [x0, x1, y0, y1] = gzoom;
+    if (x1 <= x0) x1 = x0 + 1e-3;
+    if (y1 <= y0) y1 = y0 + 1;
+    const L = 70, R = 16, T = 10, B = 24;
+    const X = x => L + (x - x0) / (x1 - x0) * (W - L - R), Yg = y => H - B - (y - y0) / (y1 - y0) * (H - T - B);
+    gc._tx = { x0, x1, y0, y1, L, R, T, B, W, H };
+    gx.font = "11px system-ui, sans-serif";
+    for (const b of S.bands) {
+      gx.fillStyle = b[2] === "loss" ? "rgba(229,57,53,.12)" : b[2] === "recovery" ? "rgba(239,108,0,.12)" : "rgba(192,202,51,.15)";
+      gx.fillRect(X(b[0]), T, Math.max(1, X(b[1]) - X(b[0])), H - T - B);
+    }
+    gx.strokeStyle = "#eceff1"; gx.fillStyle = "#546e7a";
+    for (let k = 0; k <= 4; k++) {
+      const yv = y0 + (y1 - y0) * k / 4, yy = Yg(yv);
+      gx.beginPath(); gx.moveTo(L, yy); gx.lineTo(W - R, yy); gx.stroke();
+      gx.textAlign = "right"; gx.fillText(fmtNum(yv), L - 4, yy + 4);
+      const xv = x0 + (x1 - x0) * k / 4;
+      gx.textAlign = "center"; gx.fillText(xv.toFixed(xv < 10 ? 4 : 2) + " s", X(xv), H - 8);
+    }
+    gx.save(); gx.translate(12, H / 2); gx.rotate(-Math.PI / 2); gx.textAlign = "center"; gx.fillText(S.unit || "", 0, 0); gx.restore();
+    gx.save(); gx.beginPath(); gx.rect(L, T, W - L - R, H - T - B); gx.clip();
+    for (const s of S) {
+      gx.strokeStyle = s.colour; gx.fillStyle = s.colour; gx.lineWidth = 1.5;
+      const pts = s.pts;
+      // Only points in the x range (and their neighbours, for the steps).
+      let a = Math.max(0, lowerBound(pts, p => p[0], x0) - 1), b = Math.min(pts.length, lowerBound(pts, p => p[0], x1) + 1);
+      if (s.step) {
+        gx.beginPath();
+        for (let k = a; k < b; k++) { const p = pts[k]; if (k === a) gx.moveTo(X(p[0]), Yg(p[1])); else { gx.lineTo(X(p[0]), Yg(pts[k - 1][1])); gx.lineTo(X(p[0]), Yg(p[1])); } }
+        if (b === pts.length && b > a) gx.lineTo(X(x1), Yg(pts[b - 1][1]));
+        gx.stroke();
+      }
+      for (let k = a; k < b; k++) {
+        const p = pts[k], px = X(p[0]), py = Yg(p[1]);
+        if (s.bars) { const pe = Yg(p[3]); gx.beginPath(); gx.moveTo(px, py); gx.lineTo(px, Math.min(pe, py - 2)); gx.stroke(); gx.fillRect(px - 2, Math.min(pe, py - 2) - 1, 4, 2); }
+        else if (s.dots) { gx.beginPath(); gx.arc(px, py, 2.5, 0, 7); gx.fill(); }
+        if (px >= L && px <= W - R) gpoints.push([px, s.bars ? Math.min(pe(p), py) : py, p, s.name]);
+      }
+      function pe(p) { return p[3] !== undefined ? Yg(p[3]) : Yg(p[1]); }
+    }
+    // The selected packet.
+    if (selected >= 0 && hops[selected].c === +gConn.value) {
+      const xs = X(hops[selected].t);
+      gx.strokeStyle = "#fbc02d"; gx.lineWidth = 2; gx.beginPath(); gx.moveTo(xs, T); gx.lineTo(xs, H - B); gx.stroke();
+    }
+    gx.restore();
+    if (drag) { gx.fillStyle = "rgba(21,101,192,.15)"; gx.fillRect(Math.min(drag[0], drag[1]), T, Math.abs(drag[1] - drag[0]), H - T - B); }
+    gc.dataset.points = gpoints.length;
+  }
+  function fmtNum(v) { const a = Math.abs(v); return a >= 1e6 ? (v / 1e6).toFixed(2) + "M" : a >= 1e4 ? (v / 1e3).toFixed(1) + "k" : a >= 100 ? v.toFixed(0) : v.toFixed(2); }
+  function nearest(mx, my) {
+    let best = null, bd = 12;
+    for (const g of gpoints) { const d = Math.hypot(g[0] - mx, g[1] - my); if (d < bd) { bd = d; best = g; } }
+    return best;
+  }
+  gc.addEventListener("mousemove", e => {
+    const r = gc.getBoundingClientRect(), mx = e.clientX - r.left, my = e.clientY - r.top;
+    if (drag) { drag[1] = mx; drawGraph(); return; }
+    const g = nearest(mx, my);
+    if (!g) { tip.style.display = "none"; return; }
+    tip.style.display = "block"; tip.style.left = (g[0] + 10) + "px"; tip.style.top = Math.max(0, g[1] - 24) + "px";
+    tip.textContent = `${g[3]}: ${fmtNum(g[2][1])}${g[2][3] !== undefined ? "–" + fmtNum(g[2][3]) : ""} at ${g[2][0].toFixed(6)} s` + (g[2][2] !== undefined ? `  (packet #${recs[hops[g[2][2]].o].id})` : "");
+  });
+  gc.addEventListener("mouseleave", () => { tip.style.display = "none"; });
+  gc.addEventListener("mousedown", e => { const r = gc.getBoundingClientRect(); drag = [e.clientX - r.left, e.clientX - r.left]; });
+  window.addEventListener("mouseup", e => {
+    if (!drag) return;
+    const d = drag; drag = null;
+    const t = gc._tx;
+    if (t && Math.abs(d[1] - d[0]) > 5) {
+      const inv = x => t.x0 + (x - t.L) / (t.W - t.L - t.R) * (t.x1 - t.x0);
+      const a = inv(Math.min(d[0], d[1])), b = inv(Math.max(d[0], d[1]));
+      gzoom = [a, b, t.y0, t.y1];
+      // Fit y to what is in range.
+      const S = graphData(); let ylo = Infinity, yhi = -Infinity;
+      for (const s of S) for (const p of s.pts) if (p[0] >= a && p[0] <= b) { ylo = Math.min(ylo, p[1]); yhi = Math.max(yhi, p[3] !== undefined ? p[3] : p[1]); }
+      if (isFinite(ylo)) { const pad = (yhi - ylo) * 0.05 || 1; gzoom[2] = ylo - pad; gzoom[3] = yhi + pad; }
+      drawGraph();
+      return;
+    }
+    drawGraph();
+    const r = gc.getBoundingClientRect(), g = nearest(e.clientX - r.left, e.clientY - r.top);
+    if (g && g[2][2] !== undefined && e.target === gc) select(g[2][2], true);
+  });
+  gc.addEventListener("dblclick", () => { gzoom = null; drawGraph(); });
+  gc.addEventListener("wheel", e => {
+    const t = gc._tx; if (!t) return;
+    e.preventDefault();
+    const r = gc.getBoundingClientRect(), mx = e.clientX - r.left;
+    const c = t.x0 + (mx - t.L) / (t.W - t.L - t.R) * (t.x1 - t.x0), f = e.deltaY > 0 ? 1.25 : 0.8;
+    gzoom = [c - (c - t.x0) * f, c + (t.x1 - c) * f, t.y0, t.y1];
+    drawGraph();
+  }, { passive: false });
+
+  // ---------- start ----------
+  if (tcpConns.length) { gConn.value = tcpConns[0]; gdir = bestDir(tcpConns[0]); }
+  applyFilter();
+  resize();
+  drawGraph();
+  // For tests and scripts: what the page holds and shows.
+  window.stacklab = {
+    hops: hops.length, tcpConns: tcpConns.length > 0,
+    select: i => select(i, true), selected: () => selected, drawn: () => drawn, graphPoints: () => gpoints.length,
+    // Where hop i's label is on screen, scrolled into view first.
+    point: i => {
+      const y = Y(hops[i].y1);
+      if (y < ladder.scrollTop + TOP + 10 || y > ladder.scrollTop + ladder.clientHeight - 20) { ladder.scrollTop = y - ladder.clientHeight / 2; drawLadder(); }
+      const r = ladder.getBoundingClientRect();
+      return [r.left + labelX + 40 - ladder.scrollLeft, r.top + y - ladder.scrollTop];
+    },
+  };
+  document.body.dataset.ready = "1";
+})();

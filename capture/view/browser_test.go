@@ -1,0 +1,224 @@
+package view_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"stacklab/capture"
+	"stacklab/capture/trace"
+	"stacklab/scenarios"
+	"stacklab/sim/scenario"
+)
+
+var shots = flag.String("shots", filepath.Join(os.TempDir(), "stacklab-view-screenshots"), "directory for the pages' screenshots")
+
+// browser finds Chromium, or skips the test saying what to install.
+func browser(tb testing.TB) string {
+	tb.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	tb.Skip("no Chromium found (install the Debian package chromium): the HTML page is not tested in a browser")
+	return ""
+}
+
+// newBrowser starts one headless browser for the whole test.
+func newBrowser(tb testing.TB) context.Context {
+	path := browser(tb)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
+		chromedp.WindowSize(1400, 900))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	tb.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	tb.Cleanup(cancel2)
+	if err := chromedp.Do(ctx); err != nil {
+		tb.Fatalf("starting %s: %v", path, err)
+	}
+	return ctx
+}
+
+// pageRun runs a built-in scenario with --html and returns the page's
+// path and the number of frames sent, counted from its pcapng files.
+func pageRun(tb testing.TB, name string) (string, int) {
+	tb.Helper()
+	sc, err := scenarios.Load(name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	dir := tb.TempDir()
+	html := filepath.Join(dir, name+".html")
+	res, err := sc.Run(scenario.RunOptions{OutDir: dir, HTML: html, Version: "test"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sent := 0
+	for _, f := range res.Files {
+		if !strings.HasSuffix(f, ".pcapng") {
+			continue
+		}
+		sums, err := capture.ReadFile(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, s := range sums {
+			if s.Dir == trace.DirOut {
+				sent++
+			}
+		}
+	}
+	return html, sent
+}
+
+// watch records console errors, exceptions and requests other than the
+// page itself.
+type watch struct {
+	mu       sync.Mutex
+	errs     []string
+	requests []string
+}
+
+func (w *watch) listen(ctx context.Context, page string) error {
+	return chromedp.Listen(ctx, func(ev any) {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		switch e := ev.(type) {
+		case *runtime.EventConsoleAPICalled:
+			if e.Type == "error" || e.Type == "warning" || e.Type == "assert" {
+				var parts []string
+				for _, a := range e.Args {
+					parts = append(parts, string(a.Value)+a.Description)
+				}
+				w.errs = append(w.errs, fmt.Sprintf("console.%s: %s", e.Type, strings.Join(parts, " ")))
+			}
+		case *runtime.EventExceptionThrown:
+			d := e.ExceptionDetails
+			msg := d.Text
+			if d.Exception != nil {
+				msg += " " + d.Exception.Description
+			}
+			w.errs = append(w.errs, fmt.Sprintf("exception at %d:%d: %s", d.LineNumber, d.ColumnNumber, msg))
+		case *cdplog.EventEntryAdded:
+			if e.Entry.Level == cdplog.EntryLevelError || e.Entry.Level == cdplog.EntryLevelWarning {
+				w.errs = append(w.errs, fmt.Sprintf("log %s: %s %s", e.Entry.Level, e.Entry.Text, e.Entry.URL))
+			}
+		case *network.EventRequestWillBeSent:
+			if e.Request.URL != page {
+				w.requests = append(w.requests, e.Request.URL)
+			}
+		}
+	})
+}
+
+// eval evaluates a JavaScript expression in the page.
+func eval[T any](tb testing.TB, ctx context.Context, expr string) T {
+	tb.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		tb.Fatalf("%s: %v", expr, err)
+	}
+	return v
+}
+
+// TestPageInBrowser opens every built-in scenario's page in headless
+// Chromium: it must load with no console error and no request, hold one
+// arrow per frame sent, select a packet on a click and show its layers,
+// step with the arrow keys, and draw graph points for TCP runs. A
+// screenshot of each page goes into -shots.
+func TestPageInBrowser(t *testing.T) {
+	bctx := newBrowser(t)
+	if err := os.MkdirAll(*shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range scenarios.Names() {
+		t.Run(name, func(t *testing.T) {
+			html, sent := pageRun(t, name)
+			url := "file://" + html
+			ctx, cancel := chromedp.NewContext(bctx)
+			defer cancel()
+			ctx, cancel2 := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel2()
+			w := &watch{}
+			if err := w.listen(ctx, url); err != nil {
+				t.Fatal(err)
+			}
+			err := chromedp.Do(ctx,
+				chromedp.Navigate(url),
+				chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"]`)))
+			if err != nil {
+				t.Fatalf("opening the page: %v", err)
+			}
+			hops := eval[int](t, ctx, `window.stacklab.hops`)
+			if hops != sent {
+				t.Errorf("the ladder has %d arrows; the captures hold %d frames sent", hops, sent)
+			}
+			if hops == 0 {
+				t.Fatal("no packet in the page")
+			}
+			// Click the first packet's label row, as a person would.
+			pt := eval[[]float64](t, ctx, `window.stacklab.point(0)`)
+			if err := chromedp.Do(ctx, chromedp.MouseClickXY(pt[0], pt[1])); err != nil {
+				t.Fatal(err)
+			}
+			selected := eval[int](t, ctx, `window.stacklab.selected()`)
+			layers := eval[string](t, ctx, `Array.from(document.querySelectorAll('#detail h3')).map(e => e.textContent).join(' ')`)
+			if selected != 0 {
+				t.Errorf("clicking the first packet selected %d", selected)
+			}
+			if !strings.Contains(layers, "eth") || !strings.Contains(layers, "bytes") {
+				t.Errorf("the details of the first packet show no layers or bytes: %q", layers)
+			}
+			if hops > 1 {
+				if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.ArrowRight)); err != nil {
+					t.Fatal(err)
+				}
+				if next := eval[int](t, ctx, `window.stacklab.selected()`); next != 1 {
+					t.Errorf("→ after the first packet selected %d, want 1", next)
+				}
+				if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.ArrowLeft)); err != nil {
+					t.Fatal(err)
+				}
+				if next := eval[int](t, ctx, `window.stacklab.selected()`); next != 0 {
+					t.Errorf("← went to %d, want 0", next)
+				}
+			}
+			tcp := eval[bool](t, ctx, `window.stacklab.tcpConns`)
+			points := eval[int](t, ctx, `window.stacklab.graphPoints()`)
+			shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tcp && points == 0 {
+				t.Errorf("the TCP graph has no points")
+			}
+			if err := os.WriteFile(filepath.Join(*shots, name+".png"), shot, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			for _, e := range w.errs {
+				t.Errorf("%s", e)
+			}
+			for _, r := range w.requests {
+				t.Errorf("the page made a request: %s", r)
+			}
+		})
+	}
+	t.Logf("screenshots in %s", *shots)
+}

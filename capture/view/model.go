@@ -1,0 +1,688 @@
+package view
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/netip"
+	"sort"
+	"strings"
+)
+
+// Node is a host or router of the topology.
+type Node struct {
+	Name   string   `json:"name"`
+	Router bool     `json:"router,omitempty"`
+	Addrs  []string `json:"addrs,omitempty"`
+}
+
+// Link joins two nodes; Desc gives its parameters each way.
+type Link struct {
+	A    string `json:"a"`
+	B    string `json:"b"`
+	Desc string `json:"desc,omitempty"`
+}
+
+// Input is what a page or ladder is drawn from.
+type Input struct {
+	Title string
+	Nodes []Node
+	Links []Link
+	// Trace is the JSON lines trace (capture/SCHEMA.md), with the frames'
+	// bytes when they are to be shown.
+	Trace []byte
+}
+
+// rec is one JSON line, the fields the viewer reads.
+type rec struct {
+	Time    float64 `json:"time"`
+	Type    string  `json:"type"`
+	Vantage string  `json:"vantage"`
+	Dir     string  `json:"dir"`
+	ID      uint64  `json:"id"`
+	Len     int     `json:"len"`
+	Src     string  `json:"src"`
+	Dst     string  `json:"dst"`
+	Note    string  `json:"note"`
+	Drop    string  `json:"drop"`
+	Layers  struct {
+		IPv4 *struct {
+			Src string `json:"src"`
+			Dst string `json:"dst"`
+		} `json:"ipv4"`
+		IPv6 *struct {
+			Src string `json:"src"`
+			Dst string `json:"dst"`
+		} `json:"ipv6"`
+		TCP *struct {
+			Sport   uint16 `json:"sport"`
+			Dport   uint16 `json:"dport"`
+			Flags   string `json:"flags"`
+			Seq     uint32 `json:"seq"`
+			Ack     uint32 `json:"ack"`
+			Win     int    `json:"win"`
+			Len     int    `json:"len"`
+			Options *struct {
+				MSS    int       `json:"mss"`
+				SackOK bool      `json:"sack_ok"`
+				TS     []uint32  `json:"ts"`
+				WScale *int      `json:"wscale"`
+				SACK   [][]int64 `json:"sack"`
+			} `json:"options"`
+		} `json:"tcp"`
+		UDP *struct {
+			Sport uint16 `json:"sport"`
+			Dport uint16 `json:"dport"`
+			Len   int    `json:"len"`
+		} `json:"udp"`
+		ICMP *struct {
+			Name string `json:"name"`
+			Type int    `json:"type"`
+			Seq  *int   `json:"seq"`
+		} `json:"icmp"`
+		ICMP6 *struct {
+			Name string `json:"name"`
+			Type int    `json:"type"`
+		} `json:"icmp6"`
+		ARP *struct {
+			Op        string `json:"op"`
+			SenderMAC string `json:"sender_mac"`
+			SenderIP  string `json:"sender_ip"`
+			TargetIP  string `json:"target_ip"`
+		} `json:"arp"`
+	} `json:"layers"`
+	Malformed string `json:"malformed"`
+	// Events.
+	Host   string `json:"host"`
+	Kind   string `json:"kind"`
+	Local  string `json:"local"`
+	Remote string `json:"remote"`
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Name   string `json:"name"`
+	Detail string `json:"detail"`
+	Packet uint64 `json:"packet"`
+	Vars   *struct {
+		Cwnd     int64  `json:"cwnd"`
+		Ssthresh *int64 `json:"ssthresh"`
+		SRTT     int64  `json:"srtt_us"`
+		RTTVar   int64  `json:"rttvar_us"`
+		RTO      int64  `json:"rto_us"`
+		InFlight int64  `json:"in_flight"`
+		Rwnd     int64  `json:"rwnd"`
+		SndWnd   int64  `json:"snd_wnd"`
+		CAState  string `json:"ca_state"`
+	} `json:"vars"`
+}
+
+// Hop is one packet crossing one link: from its sender's lifeline to
+// the next host's.
+type Hop struct {
+	Out   int     `json:"o"`           // index of the record where it was sent (or seen, in a foreign capture)
+	In    int     `json:"i"`           // index of the record where it arrived, -1 if none did
+	From  int     `json:"a"`           // lifeline index
+	To    int     `json:"b"`           // lifeline index
+	Y1    float64 `json:"y1"`          // sent
+	Y2    float64 `json:"y2"`          // arrived (or, when lost, where it was lost)
+	T     float64 `json:"t"`           // time sent, seconds
+	Conn  int     `json:"c"`           // connection index, -1 for none
+	Label string  `json:"l"`           // Wireshark Flow Graph label
+	Marks string  `json:"m,omitempty"` // "R" retransmission, "D" duplicate ACK, "X" dropped, "L" lost, "Z" zero window
+	Drop  string  `json:"d,omitempty"` // why it was dropped, where
+	Dir   int     `json:"dir"`         // 0: the connection's first direction, 1: the other
+}
+
+// Note is a line on a lifeline: a TCP state change, a socket call, a
+// timer, a drop without a packet.
+type Note struct {
+	Rec  int     `json:"r"`
+	Col  int     `json:"a"`
+	Y    float64 `json:"y"`
+	Text string  `json:"l"`
+	Kind string  `json:"k"`
+	Conn int     `json:"c"`
+}
+
+// Fold is a long idle gap drawn shorter than its time.
+type Fold struct {
+	Y   float64 `json:"y"`
+	H   float64 `json:"h"`
+	Gap float64 `json:"g"` // seconds
+}
+
+// Conn is one connection or flow.
+type Conn struct {
+	Proto string `json:"p"`
+	A     string `json:"a"` // "10.0.0.1:56918"
+	B     string `json:"b"`
+	AName string `json:"an"`
+	BName string `json:"bn"`
+	// Series: per end, the TCP variables over time: [t, cwnd, ssthresh
+	// (-1 unset), srtt_us, rttvar_us, rto_us, in_flight, rwnd, snd_wnd,
+	// state index].
+	SeriesA [][10]float64 `json:"sa,omitempty"`
+	SeriesB [][10]float64 `json:"sb,omitempty"`
+	HostA   string        `json:"ha,omitempty"` // the host whose series SeriesA is
+	HostB   string        `json:"hb,omitempty"`
+	Label   string        `json:"l"`
+}
+
+// States names the congestion states in the series' last column.
+var States = []string{"open", "disorder", "recovery", "loss"}
+
+// Model is a run laid out as a ladder.
+type Model struct {
+	Title  string            `json:"title"`
+	Nodes  []Node            `json:"nodes"`
+	Links  []Link            `json:"links"`
+	Hosts  []string          `json:"hosts"`
+	Recs   []json.RawMessage `json:"recs"`
+	Hops   []Hop             `json:"hops"`
+	Notes  []Note            `json:"notes"`
+	Folds  []Fold            `json:"folds"`
+	Conns  []*Conn           `json:"conns"`
+	Height float64           `json:"height"`
+	States []string          `json:"states"`
+
+	recs []rec
+}
+
+// Layout constants, in pixels.
+const (
+	RowH    = 18.0  // least distance between two rows
+	foldAt  = 300.0 // a gap drawn taller than this is folded
+	foldLog = 36.0  // each doubling of a folded gap adds this much
+)
+
+// Build parses the trace and lays it out.
+func Build(in Input) (*Model, error) {
+	m := &Model{Title: in.Title, Nodes: in.Nodes, Links: in.Links, States: States}
+	sc := bufio.NewScanner(bytes.NewReader(in.Trace))
+	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
+	line := 0
+	for sc.Scan() {
+		line++
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		var r rec
+		if err := json.Unmarshal(b, &r); err != nil {
+			return nil, fmt.Errorf("trace line %d: %v", line, err)
+		}
+		m.recs = append(m.recs, r)
+		m.Recs = append(m.Recs, json.RawMessage(bytes.Clone(b)))
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("trace line %d: %v", line+1, err)
+	}
+	m.hosts()
+	m.layout()
+	return m, nil
+}
+
+func vantageHost(v string) string {
+	h, _, _ := strings.Cut(v, ":")
+	return h
+}
+
+// hosts orders the lifelines along the path: from the first node with
+// one link, depth first, so that a router stands between the hosts it
+// joins; then any host seen in the trace and not in the topology.
+func (m *Model) hosts() {
+	seen := map[string]bool{}
+	add := func(h string) {
+		if h != "" && !seen[h] {
+			seen[h] = true
+			m.Hosts = append(m.Hosts, h)
+		}
+	}
+	adj := map[string][]string{}
+	for _, l := range m.Links {
+		adj[l.A] = append(adj[l.A], l.B)
+		adj[l.B] = append(adj[l.B], l.A)
+	}
+	var visit func(string)
+	visit = func(n string) {
+		if seen[n] {
+			return
+		}
+		add(n)
+		for _, x := range adj[n] {
+			visit(x)
+		}
+	}
+	for _, n := range m.Nodes {
+		if len(adj[n.Name]) == 1 {
+			visit(n.Name)
+		}
+	}
+	for _, n := range m.Nodes {
+		visit(n.Name)
+	}
+	for i := range m.recs {
+		r := &m.recs[i]
+		if r.Type == "packet" {
+			if r.Vantage != "" {
+				add(vantageHost(r.Vantage))
+			} else {
+				add(r.Src)
+				add(r.Dst)
+			}
+		}
+	}
+}
+
+// endpoints returns a packet's transport endpoints.
+func (r *rec) endpoints() (proto, src, dst string, ok bool) {
+	var sa, da string
+	switch {
+	case r.Layers.IPv4 != nil:
+		sa, da = r.Layers.IPv4.Src, r.Layers.IPv4.Dst
+	case r.Layers.IPv6 != nil:
+		sa, da = r.Layers.IPv6.Src, r.Layers.IPv6.Dst
+	default:
+		return "", "", "", false
+	}
+	ap := func(a string, p uint16) string {
+		if ad, err := netip.ParseAddr(a); err == nil {
+			return netip.AddrPortFrom(ad, p).String()
+		}
+		return fmt.Sprintf("%s:%d", a, p)
+	}
+	switch {
+	case r.Layers.TCP != nil:
+		return "tcp", ap(sa, r.Layers.TCP.Sport), ap(da, r.Layers.TCP.Dport), true
+	case r.Layers.UDP != nil:
+		return "udp", ap(sa, r.Layers.UDP.Sport), ap(da, r.Layers.UDP.Dport), true
+	case r.Layers.ICMP != nil:
+		return "icmp", sa, da, true
+	}
+	return "", "", "", false
+}
+
+// dirState is what the marks need to know of one direction of a
+// connection, as its sender sent it.
+type dirState struct {
+	nxtMax  uint32 // highest sequence number sent + 1, relative
+	started bool
+	lastAck uint32
+	lastWin int
+	hasAck  bool
+}
+
+func (m *Model) layout() {
+	col := map[string]int{}
+	for i, h := range m.Hosts {
+		col[h] = i
+	}
+	conns := map[[3]string]int{}
+	connOf := func(r *rec) (int, int) {
+		proto, s, d, ok := r.endpoints()
+		if !ok {
+			return -1, 0
+		}
+		k, dir := [3]string{proto, s, d}, 0
+		if i, ok := conns[k]; ok {
+			return i, 0
+		}
+		if i, ok := conns[[3]string{proto, d, s}]; ok {
+			return i, 1
+		}
+		c := &Conn{Proto: proto, A: s, B: d, AName: r.Src, BName: r.Dst}
+		c.Label = fmt.Sprintf("%s %s ⇄ %s", proto, nameAddr(r.Src, s), nameAddr(r.Dst, d))
+		m.Conns = append(m.Conns, c)
+		conns[k] = len(m.Conns) - 1
+		return len(m.Conns) - 1, dir
+	}
+	// Times to y: a distinct time starts where the last row ended plus
+	// its gap, scaled; rows are at least RowH apart.
+	scale := m.scale()
+	y, lastT, lastRow := 0.0, math.NaN(), -RowH
+	at := func(t float64, row bool) float64 {
+		if !math.IsNaN(lastT) && t > lastT {
+			dy := (t - lastT) * scale
+			if dy > foldAt {
+				h := foldAt/6 + foldLog*math.Log2(dy/foldAt)
+				m.Folds = append(m.Folds, Fold{Y: y + 4, H: h - 8, Gap: t - lastT})
+				dy = h
+			}
+			y += dy
+		}
+		if math.IsNaN(lastT) || t > lastT {
+			lastT = t
+		}
+		if row {
+			y = math.Max(y, lastRow+RowH)
+			lastRow = y
+		}
+		return y
+	}
+	pending := map[uint64][]int{} // hops not yet arrived, by packet id
+	dirs := map[[2]int]*dirState{}
+	for i := range m.recs {
+		r := &m.recs[i]
+		switch r.Type {
+		case "packet":
+			ci, dir := connOf(r)
+			if r.Vantage == "" { // a foreign capture: sent and seen at once
+				a, b := col[r.Src], col[r.Dst]
+				yy := at(r.Time, true)
+				h := Hop{Out: i, In: i, From: a, To: b, Y1: yy, Y2: yy, T: r.Time, Conn: ci, Dir: dir, Label: label(r)}
+				h.Marks = m.marks(r, ci, dir, dirs)
+				m.Hops = append(m.Hops, h)
+				continue
+			}
+			host := vantageHost(r.Vantage)
+			if r.Dir == "in" {
+				yy := at(r.Time, false)
+				idx := pending[r.ID]
+				k := -1
+				for j, hi := range idx {
+					if m.Hosts[m.Hops[hi].From] != host {
+						k = j
+						break
+					}
+				}
+				if k < 0 {
+					continue // a frame whose sending was not captured
+				}
+				hi := idx[k]
+				pending[r.ID] = append(idx[:k], idx[k+1:]...)
+				h := &m.Hops[hi]
+				h.In, h.To, h.Y2 = i, col[host], yy
+				if r.Drop != "" {
+					h.Marks += "X"
+					h.Drop = host + ": " + r.Drop
+				}
+				continue
+			}
+			yy := at(r.Time, true)
+			h := Hop{Out: i, In: -1, From: col[host], To: m.nextHop(col[host], r), Y1: yy, Y2: yy, T: r.Time, Conn: ci, Dir: dir, Label: label(r)}
+			h.Marks = m.marks(r, ci, dir, dirs)
+			if r.Drop != "" {
+				h.Marks += "X"
+				h.Drop = "on the link from " + host + ": " + r.Drop
+			} else {
+				pending[r.ID] = append(pending[r.ID], len(m.Hops))
+			}
+			m.Hops = append(m.Hops, h)
+		case "event":
+			switch r.Kind {
+			case "series":
+				m.series(r)
+				continue
+			case "drop":
+				if r.Packet != 0 {
+					continue // shown on the packet
+				}
+			}
+			c, ok := col[r.Host]
+			if !ok {
+				continue // a link's event: its drops are on the packets
+			}
+			m.Notes = append(m.Notes, Note{Rec: i, Col: c, Y: at(r.Time, true), Text: noteText(r), Kind: r.Kind, Conn: m.connByTuple(r)})
+		}
+	}
+	// Hops never received: lost on the way; drawn half way.
+	for i := range m.Hops {
+		h := &m.Hops[i]
+		if h.In < 0 && h.Out >= 0 && m.recs[h.Out].Vantage != "" {
+			if !strings.Contains(h.Marks, "X") {
+				h.Marks += "L"
+			}
+			h.Y2 = h.Y1 + RowH
+		}
+	}
+	m.Height = y + 2*RowH
+}
+
+func nameAddr(name, addr string) string {
+	if name == "" || strings.HasPrefix(addr, name) {
+		return addr
+	}
+	if i := strings.LastIndexByte(addr, ':'); i >= 0 && !strings.Contains(addr[:i], ":") {
+		return name + addr[i:]
+	}
+	return name + " " + addr
+}
+
+// connByTuple finds the connection an event names, or -1.
+func (m *Model) connByTuple(r *rec) int {
+	if r.Local == "" {
+		return -1
+	}
+	for i, c := range m.Conns {
+		if c.A == r.Local && c.B == r.Remote || c.B == r.Local && c.A == r.Remote {
+			return i
+		}
+	}
+	return -1
+}
+
+// series files a series event under its connection.
+func (m *Model) series(r *rec) {
+	v := r.Vars
+	if v == nil {
+		return
+	}
+	ci := m.connByTuple(r)
+	if ci < 0 {
+		c := &Conn{Proto: "tcp", A: r.Local, B: r.Remote, AName: r.Host}
+		c.Label = "tcp " + nameAddr(r.Host, r.Local) + " ⇄ " + r.Remote
+		m.Conns = append(m.Conns, c)
+		ci = len(m.Conns) - 1
+	}
+	c := m.Conns[ci]
+	ss := int64(-1)
+	if v.Ssthresh != nil {
+		ss = *v.Ssthresh
+	}
+	st := 0
+	for i, s := range States {
+		if s == v.CAState {
+			st = i
+		}
+	}
+	p := [10]float64{r.Time, float64(v.Cwnd), float64(ss), float64(v.SRTT), float64(v.RTTVar), float64(v.RTO), float64(v.InFlight), float64(v.Rwnd), float64(v.SndWnd), float64(st)}
+	if c.A == r.Local {
+		c.SeriesA, c.HostA = append(c.SeriesA, p), r.Host
+	} else {
+		c.SeriesB, c.HostB = append(c.SeriesB, p), r.Host
+	}
+}
+
+// nextHop guesses where a frame sent from lifeline from goes first when
+// no vantage point received it: the neighbour toward its destination.
+func (m *Model) nextHop(from int, r *rec) int {
+	dst := -1
+	for i, h := range m.Hosts {
+		if h == r.Dst {
+			dst = i
+		}
+	}
+	for _, l := range m.Links {
+		var other string
+		switch m.Hosts[from] {
+		case l.A:
+			other = l.B
+		case l.B:
+			other = l.A
+		default:
+			continue
+		}
+		for i, h := range m.Hosts {
+			if h == other && (dst < 0 || (i-from)*(dst-from) > 0 || i == dst) {
+				return i
+			}
+		}
+	}
+	switch {
+	case dst >= 0 && dst != from:
+		return dst
+	case from+1 < len(m.Hosts):
+		return from + 1
+	case from > 0:
+		return from - 1
+	}
+	return from
+}
+
+// scale returns pixels per second: the median gap between consecutive
+// distinct times becomes one row.
+func (m *Model) scale() float64 {
+	var gaps []float64
+	last := math.NaN()
+	for i := range m.recs {
+		t := m.recs[i].Time
+		if !math.IsNaN(last) && t > last {
+			gaps = append(gaps, t-last)
+		}
+		last = t
+	}
+	if len(gaps) == 0 {
+		return 1
+	}
+	sort.Float64s(gaps)
+	g := gaps[len(gaps)/2]
+	return RowH / g
+}
+
+// marks finds retransmissions, duplicate ACKs and zero windows, as the
+// sender sent them.
+func (m *Model) marks(r *rec, ci, dir int, dirs map[[2]int]*dirState) string {
+	t := r.Layers.TCP
+	if t == nil || ci < 0 {
+		return ""
+	}
+	st := dirs[[2]int{ci, dir}]
+	if st == nil {
+		st = &dirState{}
+		dirs[[2]int{ci, dir}] = st
+	}
+	other := dirs[[2]int{ci, 1 - dir}]
+	syn := strings.Contains(t.Flags, "S")
+	fin := strings.Contains(t.Flags, "F")
+	rst := strings.Contains(t.Flags, "R")
+	ack := strings.Contains(t.Flags, ".")
+	n := uint32(t.Len)
+	if syn || fin {
+		n++
+	}
+	var marks string
+	if n > 0 {
+		if st.started && int32(t.Seq-st.nxtMax) < 0 {
+			marks += "R"
+		}
+		if end := t.Seq + n; !st.started || int32(end-st.nxtMax) > 0 {
+			st.nxtMax = end
+		}
+		st.started = true
+	} else if ack && !rst && st.hasAck && t.Ack == st.lastAck && t.Win == st.lastWin &&
+		other != nil && other.started && int32(other.nxtMax-t.Ack) > 0 {
+		marks += "D"
+	}
+	if ack && !rst && t.Win == 0 {
+		marks += "Z"
+	}
+	if ack {
+		st.lastAck, st.lastWin, st.hasAck = t.Ack, t.Win, true
+	}
+	return marks
+}
+
+// flagNames spells tcpdump's flag letters as Wireshark does.
+func flagNames(f string) string {
+	var names []string
+	for _, x := range []struct{ c, name string }{{"F", "FIN"}, {"S", "SYN"}, {"R", "RST"}, {"P", "PSH"}, {".", "ACK"}, {"U", "URG"}, {"E", "ECE"}, {"W", "CWR"}} {
+		if strings.Contains(f, x.c) {
+			names = append(names, x.name)
+		}
+	}
+	// Wireshark's order: SYN, ACK before FIN, PSH.
+	order := map[string]int{"SYN": 0, "FIN": 1, "RST": 2, "PSH": 3, "ACK": 4, "URG": 5, "ECE": 6, "CWR": 7}
+	sort.SliceStable(names, func(i, j int) bool { return order[names[i]] < order[names[j]] })
+	return "[" + strings.Join(names, ", ") + "]"
+}
+
+// label writes a packet as Wireshark's Flow Graph does.
+func label(r *rec) string {
+	l := &r.Layers
+	switch {
+	case l.TCP != nil:
+		t := l.TCP
+		var b strings.Builder
+		fmt.Fprintf(&b, "%d → %d %s Seq=%d", t.Sport, t.Dport, flagNames(t.Flags), t.Seq)
+		if strings.Contains(t.Flags, ".") {
+			fmt.Fprintf(&b, " Ack=%d", t.Ack)
+		}
+		fmt.Fprintf(&b, " Win=%d Len=%d", t.Win, t.Len)
+		if o := t.Options; o != nil {
+			if o.MSS > 0 {
+				fmt.Fprintf(&b, " MSS=%d", o.MSS)
+			}
+			if o.SackOK {
+				b.WriteString(" SACK_PERM")
+			}
+			if len(o.TS) == 2 {
+				fmt.Fprintf(&b, " TSval=%d TSecr=%d", o.TS[0], o.TS[1])
+			}
+			if o.WScale != nil {
+				fmt.Fprintf(&b, " WS=%d", 1<<*o.WScale)
+			}
+			for _, s := range o.SACK {
+				if len(s) == 2 {
+					fmt.Fprintf(&b, " SLE=%d SRE=%d", s[0], s[1])
+				}
+			}
+		}
+		return b.String()
+	case l.UDP != nil:
+		return fmt.Sprintf("%d → %d Len=%d", l.UDP.Sport, l.UDP.Dport, l.UDP.Len)
+	case l.ICMP != nil:
+		s := l.ICMP.Name
+		if s == "" {
+			s = fmt.Sprintf("ICMP type %d", l.ICMP.Type)
+		}
+		if l.ICMP.Seq != nil {
+			s += fmt.Sprintf(" seq=%d", *l.ICMP.Seq)
+		}
+		return s
+	case l.ICMP6 != nil:
+		return "ICMPv6 " + l.ICMP6.Name
+	case l.ARP != nil:
+		if l.ARP.Op == "request" {
+			return fmt.Sprintf("ARP Who has %s? Tell %s", l.ARP.TargetIP, l.ARP.SenderIP)
+		}
+		return fmt.Sprintf("ARP %s is at %s", l.ARP.SenderIP, l.ARP.SenderMAC)
+	}
+	if r.Malformed != "" {
+		return "malformed: " + r.Malformed
+	}
+	return fmt.Sprintf("%d bytes", r.Len)
+}
+
+// noteText writes an event for its lifeline.
+func noteText(r *rec) string {
+	switch r.Kind {
+	case "state":
+		return r.From + " → " + r.To
+	case "call":
+		args, res, ok := strings.Cut(r.Detail, " → ")
+		if ok {
+			return r.Name + "(" + args + ") → " + res
+		}
+		return r.Name + "(" + r.Detail + ")"
+	case "timer":
+		return "timer " + r.Name + ": " + r.Detail
+	case "retransmit":
+		return "retransmit: " + r.Detail
+	case "congestion":
+		return "cc: " + r.Detail
+	case "drop":
+		return "drop: " + strings.TrimPrefix(r.Name+": "+r.Detail, ": ")
+	}
+	return strings.TrimSpace(r.Name + " " + r.Detail)
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"stacklab/capture/view"
+)
+
+func init() { registerCommand(newViewCmd) }
+
+func newViewCmd(s *Streams) *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "view DIR|FILE",
+		Short: "Write one self-contained HTML page of a run's captures or of a pcap file",
+		Long: `Write one HTML page that works offline: the topology, a ladder of every
+packet in path order (click one, or step with the arrow keys, to see its
+layers, why it was sent and its bytes), filters, and each TCP connection's
+graphs (time–sequence, cwnd, RTT, in flight, windows, throughput).
+
+DIR is a run's output directory (its per-host .pcapng files are merged);
+FILE is one pcap or pcapng file, from stacklab or captured elsewhere. The
+socket calls, states and TCP variables are only in pages that
+stacklab run --html writes: captures do not hold them.
+
+  stacklab view out                  # writes out/view.html
+  stacklab view capture.pcap -o capture.html`,
+		Args: oneArg("a run's output directory or a pcap/pcapng file"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runView(args[0], out, s)
+		},
+	}
+	cmd.Flags().StringVarP(&out, "out", "o", "", "the HTML file to write (default: DIR/view.html, or FILE with .html)")
+	return cmd
+}
+
+func runView(target, out string, s *Streams) error {
+	st, err := os.Stat(target)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return badInput(fmt.Errorf("%s: no such file or directory", target))
+		}
+		return badInput(err)
+	}
+	var paths []string
+	title := filepath.Base(strings.TrimSuffix(target, string(os.PathSeparator)))
+	if st.IsDir() {
+		if paths, err = view.Dir(target); err != nil {
+			return badInput(err)
+		}
+		if out == "" {
+			out = filepath.Join(target, "view.html")
+		}
+	} else {
+		paths = []string{target}
+		if out == "" {
+			out = strings.TrimSuffix(target, filepath.Ext(target)) + ".html"
+		}
+	}
+	m, err := view.FromCaptures(title, paths)
+	if err != nil {
+		return badInput(err)
+	}
+	return writePageFile(m, out, s)
+}
+
+// writePageFile writes the page and says where.
+func writePageFile(m *view.Model, out string, s *Streams) error {
+	f, err := os.Create(out)
+	if err != nil {
+		return failed(fmt.Errorf("cannot write the page: %w", err))
+	}
+	err = m.WriteHTML(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return failed(fmt.Errorf("writing %s: %w", out, err))
+	}
+	fmt.Fprintf(s.Err, "page: %s (%d packets)\n", filepath.ToSlash(out), len(m.Hops))
+	return nil
+}

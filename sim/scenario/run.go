@@ -218,10 +218,12 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 	r.clock = r.net.Clock()
 	r.start = r.clock.Now()
 	var page *bytes.Buffer
+	var pageW io.Writer // nil unless a page is wanted: not a nil *bytes.Buffer
 	if opts.HTML != "" {
 		page = new(bytes.Buffer)
+		pageW = page
 	}
-	rec, err := newRecorder(sc, opts, seed, r.start, r.names, page)
+	rec, err := newRecorder(sc, opts, seed, r.start, r.names, pageW)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"stacklab/sim/scenario"
+	"stacklab/sim/scenario/diag"
 )
 
 //go:embed *.yaml
@@ -37,7 +38,7 @@ func Source(name string) ([]byte, error) {
 	b, err := files.ReadFile(name + ".yaml")
 	if err != nil {
 		msg := fmt.Sprintf("no built-in scenario %q", name)
-		if s := scenario.Suggest(name, Names()); s != "" {
+		if s := diag.Suggest(name, Names()); s != "" {
 			msg += fmt.Sprintf("; did you mean %q?", s)
 		}
 		return nil, fmt.Errorf("%s (built-in: %s)", msg, strings.Join(Names(), ", "))

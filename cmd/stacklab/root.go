@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"stacklab/sim/scenario"
+	"stacklab/sim/scenario/diag"
 )
 
 // version is stacklab's version, set at build time with
@@ -128,7 +128,7 @@ func flagError(c *cobra.Command, err error) string {
 	if name, ok := strings.CutPrefix(msg, "unknown flag: --"); ok {
 		var names []string
 		c.Flags().VisitAll(func(f *pflag.Flag) { names = append(names, f.Name) })
-		if best := scenario.Suggest(name, names); best != "" {
+		if best := diag.Suggest(name, names); best != "" {
 			return fmt.Sprintf("%s; did you mean --%s?", msg, best)
 		}
 		return msg

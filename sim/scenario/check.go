@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"stacklab/sim/scenario/diag"
 	"stacklab/stack"
 )
 
@@ -45,7 +46,7 @@ func (r *runner) checkState(e *Expectation) {
 			for _, c := range h.st.Counters() {
 				names = append(names, c.Name)
 			}
-			r.failAt(e.Pos, e.Text, fmt.Sprintf("unknown counter %q%s", e.Field, didYouMean(e.Field, names)), nil)
+			r.failAt(e.Pos, e.Text, fmt.Sprintf("unknown counter %q%s", e.Field, diag.DidYouMean(e.Field, names)), nil)
 			return
 		}
 		want, _ := strconv.ParseInt(e.Value, 10, 64)

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"stacklab/sim/scenario/diag"
 )
 
 // endpoint is an address as a program writes it: ":80", "*:80",
@@ -44,7 +46,7 @@ func parseEndpoint(s string, hosts []string, needHost bool) (endpoint, error) {
 		} else if slices.Contains(hosts, host) {
 			ep.Host = host
 		} else {
-			return endpoint{}, fmt.Errorf("unknown host %q in %q%s", host, s, didYouMean(host, hosts))
+			return endpoint{}, fmt.Errorf("unknown host %q in %q%s", host, s, diag.DidYouMean(host, hosts))
 		}
 	}
 	return ep, nil

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"stacklab/sim/scenario/diag"
 )
 
 // ExpectKind says what an [Expectation] checks.
@@ -185,7 +187,7 @@ func ParsePattern(s string, hosts []string) (*Pattern, error) {
 			if t == ">" {
 				return nil, fmt.Errorf("write the direction first: SRC > DST [flags] …")
 			}
-			return nil, fmt.Errorf("%q is not part of a packet pattern%s", t, didYouMean(t, patternWords))
+			return nil, fmt.Errorf("%q is not part of a packet pattern%s", t, diag.DidYouMean(t, patternWords))
 		}
 	}
 	return p, nil
@@ -247,7 +249,7 @@ func parseHostSel(s string, hosts []string) (hostSel, error) {
 	default:
 		a, err := netip.ParseAddr(name)
 		if err != nil {
-			return h, fmt.Errorf("unknown host %q%s", name, didYouMean(name, hosts))
+			return h, fmt.Errorf("unknown host %q%s", name, diag.DidYouMean(name, hosts))
 		}
 		h.Addr = a
 	}
@@ -353,14 +355,14 @@ func parseExpectation(key, val string, hosts []string) (*Expectation, error) {
 			case "on":
 				host, ifname, hasIf := strings.Cut(kw[i+1], ":")
 				if !isHost(host, hosts) {
-					return nil, fmt.Errorf("unknown host %q%s", host, didYouMean(host, hosts))
+					return nil, fmt.Errorf("unknown host %q%s", host, diag.DidYouMean(host, hosts))
 				}
 				if n, err := strconv.Atoi(strings.TrimPrefix(ifname, "eth")); hasIf && (!strings.HasPrefix(ifname, "eth") || err != nil || n < 0) {
 					return nil, fmt.Errorf("%q: name an interface as HOST:ethN, e.g. %s:eth1", kw[i+1], host)
 				}
 				e.Vantage = kw[i+1]
 			default:
-				return nil, fmt.Errorf("%q: write \"at TIME\" and/or \"on HOST\" before the colon%s", key, didYouMean(kw[i], []string{"at", "on"}))
+				return nil, fmt.Errorf("%q: write \"at TIME\" and/or \"on HOST\" before the colon%s", key, diag.DidYouMean(kw[i], []string{"at", "on"}))
 			}
 		}
 	}
@@ -407,7 +409,7 @@ func parseExpectation(key, val string, hosts []string) (*Expectation, error) {
 		}
 		e.Field, e.Op, e.Value = w[3], w[4], w[5]
 		if !slices.Contains(socketFields, e.Field) {
-			return nil, fmt.Errorf("unknown socket field %q%s", e.Field, didYouMean(e.Field, socketFields))
+			return nil, fmt.Errorf("unknown socket field %q%s", e.Field, diag.DidYouMean(e.Field, socketFields))
 		}
 		if !isOp(e.Op) {
 			return nil, fmt.Errorf("%q is not a comparison; use one of %s", e.Op, strings.Join(compareOps, " "))
@@ -426,7 +428,7 @@ func parseExpectation(key, val string, hosts []string) (*Expectation, error) {
 		}
 		e.Kind, e.Host, e.Field, e.Op = ExpCall, w[0], w[1], "=="
 		if _, ok := calls[e.Field]; !ok || calls[e.Field].app {
-			return nil, fmt.Errorf("unknown call %q%s", e.Field, didYouMean(e.Field, socketCallNames()))
+			return nil, fmt.Errorf("unknown call %q%s", e.Field, diag.DidYouMean(e.Field, socketCallNames()))
 		}
 		res := w[3]
 		if n, err := strconv.Atoi(res); err == nil && n >= 0 {
@@ -438,7 +440,7 @@ func parseExpectation(key, val string, hosts []string) (*Expectation, error) {
 				res = "EAGAIN"
 			}
 		} else {
-			return nil, fmt.Errorf("unknown result %q: write an errno name or a number%s", res, didYouMean(res, errnoNames()))
+			return nil, fmt.Errorf("unknown result %q: write an errno name or a number%s", res, diag.DidYouMean(res, errnoNames()))
 		}
 		e.Value = res
 	case len(w) == 4 && isHost(w[0], hosts) && isOp(w[2]):
@@ -452,7 +454,7 @@ func parseExpectation(key, val string, hosts []string) (*Expectation, error) {
 		}
 		return nil, fmt.Errorf("after a host name write > DST [flags] for a packet, fd N FIELD OP VALUE for a socket, COUNTER OP VALUE for a counter (%s tcp.RetransSegs == 0), or CALL → RESULT for a call (%s connect → ECONNREFUSED)", w[0], w[0])
 	case len(w) >= 2 && !isHost(w[0], hosts) && w[1] != ">" && !strings.HasPrefix(w[0], "[") && !isPatternWord(w[0]) && w[0] != "*":
-		return nil, fmt.Errorf("unknown host %q%s", w[0], didYouMean(w[0], hosts))
+		return nil, fmt.Errorf("unknown host %q%s", w[0], diag.DidYouMean(w[0], hosts))
 	default:
 		e.Kind = ExpPacket
 		p, err := ParsePattern(val, hosts)

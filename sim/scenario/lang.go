@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"stacklab/sim/scenario/diag"
 	"stacklab/stack/tcp"
 	"stacklab/stack/tcp/cc"
 	"strconv"
@@ -420,7 +421,7 @@ func (p *progParser) stmt() *Stmt {
 	}
 	spec, ok := calls[name.text]
 	if !ok {
-		p.errAt(name.off, "unknown call %q%s", name.text, didYouMean(name.text, sortedKeys(calls)))
+		p.errAt(name.off, "unknown call %q%s", name.text, diag.DidYouMean(name.text, sortedKeys(calls)))
 		return nil
 	}
 	st.Kind, st.Call = StCall, name.text
@@ -473,7 +474,7 @@ func (p *progParser) stmt() *Stmt {
 				name = "OK"
 			}
 			if _, ok := errnoByName[name]; !ok && name != "OK" {
-				p.errAt(v.off, "unknown result %q%s", v.text, didYouMean(v.text, errnoNames()))
+				p.errAt(v.off, "unknown result %q%s", v.text, diag.DidYouMean(v.text, errnoNames()))
 				return nil
 			}
 			ce.Errno = name
@@ -550,7 +551,7 @@ func (p *progParser) check(st *Stmt, spec callSpec) {
 		if a[i].Quoted || !p.vars[a[i].Text] {
 			known := sortedKeys(p.vars)
 			msg := "assign it first, e.g. s = socket(tcp)"
-			if c := Suggest(a[i].Text, known); c != "" {
+			if c := diag.Suggest(a[i].Text, known); c != "" {
 				msg = fmt.Sprintf("did you mean %q?", c)
 			}
 			p.argErr(a[i], "%s: unknown socket %q; %s", st.Call, a[i].Text, msg)
@@ -562,7 +563,7 @@ func (p *progParser) check(st *Stmt, spec callSpec) {
 				return
 			}
 		}
-		p.argErr(a[i], "%s: %q is not one of %s%s", st.Call, a[i].Text, strings.Join(valid, ", "), didYouMean(a[i].Text, valid))
+		p.argErr(a[i], "%s: %q is not one of %s%s", st.Call, a[i].Text, strings.Join(valid, ", "), diag.DidYouMean(a[i].Text, valid))
 	}
 	addr := func(i int, needHost bool) {
 		if _, err := parseEndpoint(a[i].Text, p.hosts, needHost); err != nil {
@@ -658,7 +659,7 @@ func (p *progParser) check(st *Stmt, spec callSpec) {
 	case "ping":
 		if !slices.Contains(p.hosts, a[0].Text) {
 			if _, err := netip.ParseAddr(a[0].Text); err != nil {
-				p.argErr(a[0], "ping: unknown host %q%s", a[0].Text, didYouMean(a[0].Text, p.hosts))
+				p.argErr(a[0], "ping: unknown host %q%s", a[0].Text, diag.DidYouMean(a[0].Text, p.hosts))
 			}
 		}
 		if len(a) > 1 {

@@ -16,6 +16,7 @@ import (
 	"github.com/goccy/go-yaml/parser"
 	ytoken "github.com/goccy/go-yaml/token"
 
+	"stacklab/sim/scenario/diag"
 	"stacklab/stack/tcp"
 )
 
@@ -41,7 +42,7 @@ func Load(name string, src []byte) (sc *Scenario, err error) {
 	}
 	sc = l.scenario(f.Docs[0].Body)
 	if len(l.errs) > 0 {
-		l.errs.sort()
+		l.errs.Sort()
 		return nil, l.errs
 	}
 	return sc, nil
@@ -162,7 +163,7 @@ func (l *loader) fields(n ast.Node, path string, valid []string, fn func(key str
 	for _, mv := range entries {
 		k := keyString(mv)
 		if !slices.Contains(valid, k) {
-			l.errf(mv, path, "unknown key %q%s", k, didYouMean(k, valid))
+			l.errf(mv, path, "unknown key %q%s", k, diag.DidYouMean(k, valid))
 			continue
 		}
 		if seen[k] {
@@ -345,7 +346,7 @@ func (l *loader) scenario(root ast.Node) *Scenario {
 			path := "programs." + name
 			h := sc.hostByName[name]
 			if h == nil {
-				l.errf(mv, "programs", "unknown host %q%s", name, didYouMean(name, l.hosts))
+				l.errf(mv, "programs", "unknown host %q%s", name, diag.DidYouMean(name, l.hosts))
 				continue
 			}
 			if h.Program != nil {
@@ -385,7 +386,7 @@ func (l *loader) scenario(root ast.Node) *Scenario {
 					}
 				}
 				if !found {
-					l.errf(it, path, "unknown link %q%s", f.Link, didYouMean(f.Link, names))
+					l.errf(it, path, "unknown link %q%s", f.Link, diag.DidYouMean(f.Link, names))
 					continue
 				}
 			} else if lk := sc.linkBetween(f.Pattern.Src.Host, f.Pattern.Dst.Host); lk != nil {
@@ -432,7 +433,7 @@ func (l *loader) scenario(root ast.Node) *Scenario {
 					if h.Program != nil {
 						vars = assigned(h.Program.Body, nil)
 					}
-					l.errf(it, path, "%s's program has no socket variable %q%s", e.Host, e.Var, didYouMean(e.Var, vars))
+					l.errf(it, path, "%s's program has no socket variable %q%s", e.Host, e.Var, diag.DidYouMean(e.Var, vars))
 					continue
 				}
 			}
@@ -656,13 +657,13 @@ func (l *loader) tcpNode(h *Host, n ast.Node, path string) {
 		case "profile":
 			s := l.str(v, p)
 			if !slices.Contains(tcp.ProfileNames, s) {
-				l.errf(v, p, "unknown profile %q: use linux or rfc%s", s, didYouMean(s, tcp.ProfileNames))
+				l.errf(v, p, "unknown profile %q: use linux or rfc%s", s, diag.DidYouMean(s, tcp.ProfileNames))
 			}
 			t.Profile = s
 		case "ecn":
 			s := l.str(v, p)
 			if !slices.Contains(tcp.ECNNames, s) {
-				l.errf(v, p, "unknown ecn setting %q: use passive, on or off%s", s, didYouMean(s, tcp.ECNNames))
+				l.errf(v, p, "unknown ecn setting %q: use passive, on or off%s", s, diag.DidYouMean(s, tcp.ECNNames))
 			}
 			t.ECN = s
 		case "syn_ack_retries":
@@ -670,13 +671,13 @@ func (l *loader) tcpNode(h *Host, n ast.Node, path string) {
 		case "congestion":
 			s := l.str(v, p)
 			if !slices.Contains(congestionNames, s) {
-				l.errf(v, p, "unknown congestion control %q%s", s, didYouMean(s, congestionNames))
+				l.errf(v, p, "unknown congestion control %q%s", s, diag.DidYouMean(s, congestionNames))
 			}
 			t.Congestion = s
 		case "recovery":
 			s := l.str(v, p)
 			if !slices.Contains(tcp.RecoveryNames, s) {
-				l.errf(v, p, "unknown loss recovery %q%s", s, didYouMean(s, tcp.RecoveryNames))
+				l.errf(v, p, "unknown loss recovery %q%s", s, diag.DidYouMean(s, tcp.RecoveryNames))
 			}
 			t.Recovery = s
 		case "dsack":
@@ -853,7 +854,7 @@ func (l *loader) linksNode(sc *Scenario, n ast.Node) {
 				for j, e := range ends {
 					name := l.str(e, p)
 					if !isHost(name, l.hosts) {
-						l.errf(e, p, "unknown host %q%s", name, didYouMean(name, l.hosts))
+						l.errf(e, p, "unknown host %q%s", name, diag.DidYouMean(name, l.hosts))
 					}
 					lk.Ends[j] = name
 				}
@@ -889,7 +890,7 @@ func (l *loader) linksNode(sc *Scenario, n ast.Node) {
 				case "inside":
 					fw.Inside = l.str(v, join(p, k))
 					if fw.Inside != lk.Ends[0] && fw.Inside != lk.Ends[1] {
-						l.errf(v, join(p, k), "inside is one of the link's ends, %s or %s%s", lk.Ends[0], lk.Ends[1], didYouMean(fw.Inside, lk.Ends[:]))
+						l.errf(v, join(p, k), "inside is one of the link's ends, %s or %s%s", lk.Ends[0], lk.Ends[1], diag.DidYouMean(fw.Inside, lk.Ends[:]))
 					}
 				case "tcp_idle":
 					fw.TCPIdle = l.duration(v, join(p, k))
@@ -1006,7 +1007,7 @@ func (l *loader) eventsNode(sc *Scenario, n ast.Node) {
 					}
 				}
 				if ev.Link == "" {
-					l.errf(v, p, "unknown link %q%s", s, didYouMean(s, names))
+					l.errf(v, p, "unknown link %q%s", s, diag.DidYouMean(s, names))
 				}
 			case "inject":
 				s := l.str(v, p)
@@ -1019,13 +1020,13 @@ func (l *loader) eventsNode(sc *Scenario, n ast.Node) {
 			case "crash":
 				s := l.str(v, p)
 				if !isHost(s, l.hosts) {
-					l.errf(v, p, "unknown host %q%s", s, didYouMean(s, l.hosts))
+					l.errf(v, p, "unknown host %q%s", s, diag.DidYouMean(s, l.hosts))
 				}
 				ev.Crash = s
 			case "restart":
 				s := l.str(v, p)
 				if !isHost(s, l.hosts) {
-					l.errf(v, p, "unknown host %q%s", s, didYouMean(s, l.hosts))
+					l.errf(v, p, "unknown host %q%s", s, diag.DidYouMean(s, l.hosts))
 				}
 				ev.Restart = s
 			case "state":
@@ -1176,7 +1177,7 @@ func parseFault(s string, hosts []string) (*Fault, error) {
 	case "reorder":
 		f.Action = FaultReorder
 	default:
-		return nil, fmt.Errorf("unknown fault %q%s", w[0], didYouMean(w[0], actions))
+		return nil, fmt.Errorf("unknown fault %q%s", w[0], diag.DidYouMean(w[0], actions))
 	}
 	nth := strings.TrimRight(w[1], "stndrh")
 	n, err := strconv.Atoi(nth)

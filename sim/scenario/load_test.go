@@ -199,25 +199,6 @@ func FuzzParseProgram(f *testing.F) {
 	})
 }
 
-func TestSuggest(t *testing.T) {
-	tests := []struct {
-		in   string
-		cand []string
-		want string
-	}{
-		{"tpc", []string{"mac", "tcp", "mtu"}, "tcp"},
-		{"conect", []string{"connect", "close"}, "connect"},
-		{"xyz", []string{"connect", "close"}, ""},
-		{"a", []string{"b"}, ""},
-		{"HANDSHAKE", []string{"handshake"}, "handshake"},
-	}
-	for _, tt := range tests {
-		if got := Suggest(tt.in, tt.cand); got != tt.want {
-			t.Errorf("Suggest(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestLoadDefaultName(t *testing.T) {
 	for file, want := range map[string]string{"dir/x.yaml": "x", "y.yml": "y", "stdin": "stdin"} {
 		sc, err := Load(file, []byte("hosts:\n  a: {addr: 10.0.0.1/24}\n  b: {addr: 10.0.0.2/24}\nlinks:\n  - ends: [a, b]\n"))

@@ -1,4 +1,7 @@
-package scenario
+// Package diag holds what every part of a scenario file's reading shares:
+// positions (file:line:col), errors that name them, and "did you mean"
+// suggestions for misspelt names.
+package diag
 
 import (
 	"fmt"
@@ -42,7 +45,7 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// ErrorList is every problem [Load] found, in file order.
+// ErrorList is every problem the scenario loader found, in file order.
 type ErrorList []*Error
 
 // Error writes one problem a line.
@@ -57,7 +60,7 @@ func (l ErrorList) Error() string {
 	return b.String()
 }
 
-func (l ErrorList) sort() {
+func (l ErrorList) Sort() {
 	sort.SliceStable(l, func(i, j int) bool {
 		if l[i].Pos.Line != l[j].Pos.Line {
 			return l[i].Pos.Line < l[j].Pos.Line
@@ -86,9 +89,9 @@ func Suggest(s string, candidates []string) string {
 	return best
 }
 
-// didYouMean formats a suggestion as a sentence tail, or a list of the
+// DidYouMean formats a suggestion as a sentence tail, or a list of the
 // valid names when nothing is close.
-func didYouMean(s string, candidates []string) string {
+func DidYouMean(s string, candidates []string) string {
 	if c := Suggest(s, candidates); c != "" {
 		return fmt.Sprintf("; did you mean %q?", c)
 	}

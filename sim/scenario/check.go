@@ -9,12 +9,9 @@ import (
 	"time"
 
 	"stacklab/sim/scenario/diag"
+	"stacklab/sim/scenario/pattern"
 	"stacklab/stack"
 )
-
-// peek decodes a frame for a fault filter; relative numbers use the state
-// the Tap already recorded when the frame was sent.
-func (d *decoder) peek(data []byte, lt stack.LinkType, sum *pktSummary) { d.decode(data, lt, sum) }
 
 // scheduleChecks puts socket and counter checks with a time on the clock.
 func (r *runner) scheduleChecks() {
@@ -153,7 +150,7 @@ func (r *runner) socketField(h *hostRT, fd int, field string) (string, error) {
 // count.
 func (r *runner) checkPackets() {
 	cursor := map[string]int{} // vantage → index after the last match
-	var diffs []fieldDiff
+	var diffs []pattern.FieldDiff
 	for _, e := range r.sc.Expect {
 		switch e.Kind {
 		case ExpPacket:
@@ -164,9 +161,9 @@ func (r *runner) checkPackets() {
 				if !atVantage(p, e.Vantage) {
 					continue
 				}
-				diffs = e.Pattern.match(p, r.owns, diffs)
+				diffs = e.Pattern.Match(p, r.owns, diffs)
 				if e.At != nil && p.Time != *e.At && len(diffs) == 0 {
-					diffs = append(diffs, fieldDiff{"time", fmt.Sprintf("%.6f", e.At.Seconds()), fmt.Sprintf("%.6f", p.Time.Seconds())})
+					diffs = append(diffs, pattern.FieldDiff{Field: "time", Want: fmt.Sprintf("%.6f", e.At.Seconds()), Got: fmt.Sprintf("%.6f", p.Time.Seconds())})
 				}
 				if len(diffs) == 0 {
 					found = i
@@ -187,14 +184,14 @@ func (r *runner) checkPackets() {
 				continue
 			}
 			msg := fmt.Sprintf("no packet at %s matches, after the previous expectation", e.Vantage)
-			var fd []fieldDiff
+			var fd []pattern.FieldDiff
 			var recent []string
 			if best >= 0 {
 				p := &r.pkts[best]
-				msg += fmt.Sprintf("; nearest: #%d at %.6f %s", p.ID, p.Time.Seconds(), p.format(r.names))
-				fd = append(fd, e.Pattern.match(p, r.owns, nil)...)
+				msg += fmt.Sprintf("; nearest: #%d at %.6f %s", p.ID, p.Time.Seconds(), p.Format(r.names))
+				fd = append(fd, e.Pattern.Match(p, r.owns, nil)...)
 				if e.At != nil && p.Time != *e.At {
-					fd = append(fd, fieldDiff{"time", fmt.Sprintf("%.6f", e.At.Seconds()), fmt.Sprintf("%.6f", p.Time.Seconds())})
+					fd = append(fd, pattern.FieldDiff{Field: "time", Want: fmt.Sprintf("%.6f", e.At.Seconds()), Got: fmt.Sprintf("%.6f", p.Time.Seconds())})
 				}
 			}
 			recent = r.packetContext(e.Vantage, cursor[e.Vantage])
@@ -206,7 +203,7 @@ func (r *runner) checkPackets() {
 				if !atVantage(p, e.Vantage) {
 					continue
 				}
-				if diffs = e.Pattern.match(p, r.owns, diffs); len(diffs) == 0 {
+				if diffs = e.Pattern.Match(p, r.owns, diffs); len(diffs) == 0 {
 					if first < 0 {
 						first = i
 					}
@@ -216,7 +213,7 @@ func (r *runner) checkPackets() {
 			if e.Kind == ExpNone && n > 0 {
 				p := &r.pkts[first]
 				r.failures = append(r.failures, &Failure{Pos: e.Pos, What: e.Text,
-					Msg:    fmt.Sprintf("%s at %s; the first: #%d at %.6f %s", packetsMatch(n), e.Vantage, p.ID, p.Time.Seconds(), p.format(r.names)),
+					Msg:    fmt.Sprintf("%s at %s; the first: #%d at %.6f %s", packetsMatch(n), e.Vantage, p.ID, p.Time.Seconds(), p.Format(r.names)),
 					Diffs:  []FieldDiff{{"count", "0", strconv.Itoa(n)}},
 					Recent: r.packetContext(e.Vantage, first-recentN+1)})
 			}
@@ -242,11 +239,11 @@ func packetsMatch(n int) string {
 }
 
 // atVantage reports whether p was seen at v: "host" or "host:ethN".
-func atVantage(p *pktSummary, v string) bool {
+func atVantage(p *pattern.Summary, v string) bool {
 	return p.Host == v || p.Vantage == v
 }
 
-func toDiffs(d []fieldDiff) []FieldDiff {
+func toDiffs(d []pattern.FieldDiff) []FieldDiff {
 	out := make([]FieldDiff, len(d))
 	for i, x := range d {
 		out[i] = FieldDiff(x)
@@ -262,7 +259,7 @@ func (r *runner) packetContext(vantage string, from int) []string {
 		if !atVantage(p, vantage) {
 			continue
 		}
-		out = append(out, fmt.Sprintf("%9.6f %s %-3s #%d %s", p.Time.Seconds(), p.Vantage, p.Dir, p.ID, p.format(r.names)))
+		out = append(out, fmt.Sprintf("%9.6f %s %-3s #%d %s", p.Time.Seconds(), p.Vantage, p.Dir, p.ID, p.Format(r.names)))
 	}
 	return out
 }

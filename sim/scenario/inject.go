@@ -2,26 +2,18 @@ package scenario
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
+	"stacklab/sim/scenario/pattern"
 	"stacklab/stack"
 	"stacklab/stack/wire"
 )
 
-// flowState is what the decoder knows of one direction of a TCP flow:
-// where its sequence numbers start and how far they got, so that an
-// injected segment can be written in relative numbers.
-type flowState struct {
-	isn   uint32
-	next  uint32 // relative: the highest sequence number sent plus one
-	seen  int    // order of the last packet, to find the latest flow
-	ended bool   // a FIN or RST was seen
-}
-
 // parseInject reads an injected segment: a pattern naming both hosts and
 // TCP flags, with optional seq, ack, win and len.
-func parseInject(s string, hosts []string) (*Pattern, error) {
-	p, err := ParsePattern(s, hosts)
+func parseInject(s string, hosts []string) (*pattern.Pattern, error) {
+	p, err := pattern.Parse(s, hosts)
 	if err != nil {
 		return nil, err
 	}
@@ -37,33 +29,25 @@ func (r *runner) inject(ev *TimedEvent) {
 	p := ev.Inject
 	src, dst := r.sc.Host(p.Src.Host), r.sc.Host(p.Dst.Host)
 	// The latest flow between the two hosts that fits the ports.
-	var key flowKey
-	var fs *flowState
-	for k, st := range r.dec.flows {
-		if !src.Owns(k.src.Addr()) || !dst.Owns(k.dst.Addr()) ||
-			p.Src.Port >= 0 && int(k.src.Port()) != p.Src.Port || p.Dst.Port >= 0 && int(k.dst.Port()) != p.Dst.Port {
-			continue
-		}
-		if fs == nil || st.seen > fs.seen {
-			key, fs = k, st
-		}
-	}
-	if fs == nil {
+	fl, ok := r.dec.Latest(func(s, d netip.AddrPort) bool {
+		return src.Owns(s.Addr()) && dst.Owns(d.Addr()) &&
+			(p.Src.Port < 0 || int(s.Port()) == p.Src.Port) && (p.Dst.Port < 0 || int(d.Port()) == p.Dst.Port)
+	})
+	if !ok {
 		r.failAt(ev.Pos, "inject "+p.Text, fmt.Sprintf("no TCP connection from %s to %s has been seen yet to inject into", src.Name, dst.Name), nil)
 		return
 	}
-	back := r.dec.flows[flowKey{key.dst, key.src}]
-	seq, ack := fs.isn+fs.next, uint32(0)
+	seq, ack := fl.ISN+fl.Next, uint32(0)
 	if p.Seq != nil {
-		seq = fs.isn + *p.Seq
+		seq = fl.ISN + *p.Seq
 	}
-	if back != nil {
-		ack = back.isn + back.next
+	if fl.HasBack {
+		ack = fl.BackISN + fl.BackNext
 		if p.Ack != nil {
-			ack = back.isn + *p.Ack
+			ack = fl.BackISN + *p.Ack
 		}
 	}
-	flags := wire.TCPFlags(parseTCPFlags(p.Flags))
+	flags := wire.TCPFlags(pattern.ParseTCPFlags(p.Flags))
 	win := 65535
 	if p.Win != nil {
 		win = *p.Win
@@ -83,7 +67,7 @@ func (r *runner) inject(ev *TimedEvent) {
 			a, b = b, a
 		}
 		nic, peer = b, a
-		if b.Addr().Contains(key.src.Addr()) {
+		if b.Addr().Contains(fl.Src.Addr()) {
 			break
 		}
 	}
@@ -96,14 +80,14 @@ func (r *runner) inject(ev *TimedEvent) {
 	copy(smac[:], peer.MAC())
 	wire.Ethernet(frame).Encode(&wire.EthernetFields{Dst: dmac, Src: smac, Type: wire.EtherTypeIPv4})
 	ip := wire.IPv4(frame[wire.EthernetHeaderLen:])
-	ip.Encode(&wire.IPv4Fields{TotalLen: uint16(40 + n), TTL: 64, DF: true, Protocol: wire.ProtoTCP, Src: key.src.Addr(), Dst: key.dst.Addr()})
+	ip.Encode(&wire.IPv4Fields{TotalLen: uint16(40 + n), TTL: 64, DF: true, Protocol: wire.ProtoTCP, Src: fl.Src.Addr(), Dst: fl.Dst.Addr()})
 	ip.SetChecksum()
 	seg := wire.TCP(frame[wire.EthernetHeaderLen+20:])
-	seg.Encode(&wire.TCPFields{SrcPort: key.src.Port(), DstPort: key.dst.Port(), Seq: seq, Ack: ack, Flags: flags, Window: uint16(win)})
+	seg.Encode(&wire.TCPFields{SrcPort: fl.Src.Port(), DstPort: fl.Dst.Port(), Seq: seq, Ack: ack, Flags: flags, Window: uint16(win)})
 	for i := 0; i < n; i++ {
 		seg[20+i] = patternByte(int64(i))
 	}
-	seg.SetChecksum(key.src.Addr(), key.dst.Addr())
+	seg.SetChecksum(fl.Src.Addr(), fl.Dst.Addr())
 	r.event(dst.Name, "inject: "+p.Text)
 	nic.Deliver(stack.Packet{ID: r.net.NextPacketID(), Data: frame})
 }

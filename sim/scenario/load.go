@@ -17,6 +17,7 @@ import (
 	ytoken "github.com/goccy/go-yaml/token"
 
 	"stacklab/sim/scenario/diag"
+	"stacklab/sim/scenario/pattern"
 	"stacklab/stack/tcp"
 )
 
@@ -1217,7 +1218,7 @@ func parseFault(s string, hosts []string) (*Fault, error) {
 		}
 		f.After, rest = m, rest[:len(rest)-2]
 	}
-	p, err := ParsePattern(strings.Join(rest, " "), hosts)
+	p, err := pattern.Parse(strings.Join(rest, " "), hosts)
 	if err != nil {
 		return nil, err
 	}

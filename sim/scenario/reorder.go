@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"stacklab/sim"
+	"stacklab/sim/scenario/pattern"
 	"stacklab/stack"
 )
 
@@ -43,17 +44,17 @@ func (r *runner) installReorders(l *sim.Link, faults []int) {
 		for i, fi := range faults {
 			holds[i] = &reorderHold{fault: fi}
 		}
-		var sum pktSummary
+		var sum pattern.Summary
 		deliver := func(pkt stack.Packet) { r.cur(to).Deliver(pkt) } // to's host may restart
 		r.reordered[l.Pipe(sim.Direction(dir))] = true
 		l.Pipe(sim.Direction(dir)).SetDeliver(func(pkt stack.Packet) {
-			sum = pktSummary{}
-			r.dec.peek(pkt.Data, lt, &sum)
+			sum = pattern.Summary{}
+			r.dec.Decode(pkt.Data, lt, &sum)
 			held := false
 			var release []*reorderHold
 			for _, h := range holds {
 				f := r.sc.Faults[h.fault]
-				if h.done || len(f.Pattern.match(&sum, r.owns, nil)) > 0 {
+				if h.done || len(f.Pattern.Match(&sum, r.owns, nil)) > 0 {
 					continue
 				}
 				r.faultN[h.fault]++

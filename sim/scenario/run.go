@@ -14,6 +14,7 @@ import (
 	"stacklab/capture"
 	"stacklab/capture/series"
 	"stacklab/sim"
+	"stacklab/sim/scenario/pattern"
 	"stacklab/stack"
 )
 
@@ -175,8 +176,8 @@ type runner struct {
 	buf       []byte
 	stopped   bool
 
-	dec      *decoder
-	pkts     []pktSummary
+	dec      *pattern.Decoder
+	pkts     []pattern.Summary
 	recent   [recentN]recentEntry
 	nrecent  int
 	vantages map[*stack.NIC]string
@@ -205,7 +206,7 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 	}
 	r := &runner{
 		sc: sc, hosts: map[string]*hostRT{}, hostNames: sc.HostNames(),
-		names: map[netip.Addr]string{}, buf: make([]byte, 64<<10), dec: newDecoder(),
+		names: map[netip.Addr]string{}, buf: make([]byte, 64<<10), dec: pattern.NewDecoder(),
 		vantages: map[*stack.NIC]string{}, states: map[stack.Tuple]string{},
 		alias: map[*stack.NIC]*stack.NIC{}, current: map[*stack.NIC]*stack.NIC{}, reordered: map[*sim.Pipe]bool{},
 	}
@@ -431,7 +432,7 @@ func (r *runner) recentLines() []string {
 		var line string
 		switch {
 		case e.pkt >= 0:
-			line = "→ " + r.pkts[e.pkt].format(r.names)
+			line = "→ " + r.pkts[e.pkt].Format(r.names)
 		case e.kind == stack.EventState:
 			line = fmt.Sprintf("%s %s → %s", e.proto, e.from, e.to)
 		case e.kind != 0:
@@ -467,7 +468,7 @@ func (h *hub) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note string
 	if len(r.alias) > 0 {
 		nic = r.orig(nic)
 	}
-	r.pkts = append(r.pkts, pktSummary{})
+	r.pkts = append(r.pkts, pattern.Summary{})
 	s := &r.pkts[len(r.pkts)-1]
 	s.Time = r.clock.Now().Sub(r.start)
 	s.Host = nic.Stack().Name()
@@ -479,7 +480,7 @@ func (h *hub) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note string
 	s.Vantage = v
 	s.Dir = dir
 	s.ID = pkt.ID
-	r.dec.decode(pkt.Data, nic.Type(), s)
+	r.dec.Decode(pkt.Data, nic.Type(), s)
 	if dir == stack.DirOut {
 		r.remember(recentEntry{host: s.Host, pkt: len(r.pkts) - 1})
 	}
@@ -528,17 +529,17 @@ func (r *runner) installFaults() {
 		na, nb := l.NICs()
 		for dir, nic := range []*stack.NIC{na, nb} {
 			lt := nic.Type()
-			var sum pktSummary
+			var sum pattern.Summary
 			l.SetFilter(sim.Direction(dir), func(pkt stack.Packet) sim.Verdict {
-				sum = pktSummary{}
-				r.dec.peek(pkt.Data, lt, &sum)
+				sum = pattern.Summary{}
+				r.dec.Decode(pkt.Data, lt, &sum)
 				// Every fault counts the frames it matches, even one that
 				// an earlier fault acts on, so that "the Nth" is the Nth
 				// on the link; the first fault whose turn it is acts.
 				fire := -1
 				for _, i := range idx {
 					f := r.sc.Faults[i]
-					if len(f.Pattern.match(&sum, r.owns, nil)) > 0 {
+					if len(f.Pattern.Match(&sum, r.owns, nil)) > 0 {
 						continue
 					}
 					r.faultN[i]++

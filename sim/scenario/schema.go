@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"time"
 
+	"stacklab/sim/scenario/pattern"
 	"stacklab/stack"
 )
 
@@ -132,7 +133,7 @@ type TimedEvent struct {
 	// its source had sent it, in the latest connection between them (seq
 	// and ack relative, defaulting to the next expected): a spoofed RST or
 	// SYN for RFC 5961, an old duplicate for TIME_WAIT.
-	Inject *Pattern
+	Inject *pattern.Pattern
 	// Set, when non-nil, replaces the impairments of the directions named
 	// by Dir (0 both, 1 forward, 2 reverse).
 	Set *Impair
@@ -160,7 +161,7 @@ type Fault struct {
 	Pos     Pos
 	Action  FaultAction
 	N       int // 1-based
-	Pattern *Pattern
+	Pattern *pattern.Pattern
 	Delay   time.Duration
 	Offset  int    // byte to corrupt, -1 random
 	After   int    // reorder: how many later matching frames overtake the held one

@@ -1,4 +1,8 @@
-package scenario
+// Package pattern reads and matches tcpdump-like packet patterns
+// ("client > server [S.] ack 1") against frames decoded to summaries with
+// relative sequence numbers, for scenario expectations, faults and
+// injected segments, and for other runners of scripted packets.
+package pattern
 
 import (
 	"encoding/binary"
@@ -10,8 +14,8 @@ import (
 	"stacklab/stack"
 )
 
-// pktSummary is what expectations see of one frame at one vantage point.
-type pktSummary struct {
+// Summary is what expectations see of one frame at one vantage point.
+type Summary struct {
 	Time     time.Duration // since the start of the run
 	Host     string        // the host whose NIC saw it
 	Vantage  string        // "host:ifname"
@@ -34,18 +38,18 @@ type pktSummary struct {
 // flowKey names one direction of a transport flow.
 type flowKey struct{ src, dst netip.AddrPort }
 
-// decoder turns frames into summaries, tracking each TCP direction's
+// Decoder turns frames into summaries, tracking each TCP direction's
 // initial sequence number for relative numbers, as tcpdump and Wireshark do.
-type decoder struct {
+type Decoder struct {
 	flows map[flowKey]*flowState
 	n     int
-	sacks [][4][2]uint32 // storage for pktSummary.SACK, handed out in chunks
+	sacks [][4][2]uint32 // storage for Summary.SACK, handed out in chunks
 }
 
-func newDecoder() *decoder { return &decoder{flows: map[flowKey]*flowState{}} }
+func NewDecoder() *Decoder { return &Decoder{flows: map[flowKey]*flowState{}} }
 
-// decode fills sum from a frame; it never panics on short input.
-func (d *decoder) decode(data []byte, lt stack.LinkType, sum *pktSummary) {
+// Decode fills sum from a frame; it never panics on short input.
+func (d *Decoder) Decode(data []byte, lt stack.LinkType, sum *Summary) {
 	sum.Proto = "?"
 	if lt == stack.LinkEthernet {
 		if len(data) < 14 {
@@ -134,7 +138,7 @@ func (d *decoder) decode(data []byte, lt stack.LinkType, sum *pktSummary) {
 		}
 		sum.Len = len(l4) - off
 		fl := l4[13]
-		sum.Flags = tcpFlags(fl)
+		sum.Flags = TCPFlags(fl)
 		sum.Win = int(binary.BigEndian.Uint16(l4[14:16]))
 		seq := binary.BigEndian.Uint32(l4[4:8])
 		ack := binary.BigEndian.Uint32(l4[8:12])
@@ -186,7 +190,7 @@ func l4Ports(src, dst netip.Addr, l4 []byte) (netip.AddrPort, netip.AddrPort) {
 
 // decodeSACK reads the SACK option's blocks (RFC 2018 §3) from a TCP
 // header's options, relative to the ISN of back (the data's direction).
-func (d *decoder) decodeSACK(sum *pktSummary, opts []byte, back *flowState) {
+func (d *Decoder) decodeSACK(sum *Summary, opts []byte, back *flowState) {
 	for len(opts) > 0 {
 		kind := opts[0]
 		if kind == 0 {
@@ -222,7 +226,7 @@ func (d *decoder) decodeSACK(sum *pktSummary, opts []byte, back *flowState) {
 
 // sackString writes the SACK blocks as a pattern does: "4345:5793,7241:8689",
 // or "none".
-func (sum *pktSummary) sackString() string {
+func (sum *Summary) sackString() string {
 	if sum.NSACK == 0 {
 		return "none"
 	}
@@ -243,8 +247,8 @@ var tcpFlagLetters = [...]struct {
 	c   byte
 }{{0x01, 'F'}, {0x02, 'S'}, {0x04, 'R'}, {0x08, 'P'}, {0x20, 'U'}, {0x40, 'E'}, {0x80, 'W'}, {0x10, '.'}}
 
-// tcpFlags writes flags as tcpdump does: F S R P U E W, then "." for ACK.
-func tcpFlags(f byte) string {
+// TCPFlags writes flags as tcpdump does: F S R P U E W, then "." for ACK.
+func TCPFlags(f byte) string {
 	var b [9]byte
 	n := 0
 	for _, x := range tcpFlagLetters {
@@ -259,9 +263,9 @@ func tcpFlags(f byte) string {
 	return string(b[:n])
 }
 
-// parseTCPFlags reads flags written as tcpdump letters ("S.", "P.");
+// ParseTCPFlags reads flags written as tcpdump letters ("S.", "P.");
 // letters it does not know are ignored.
-func parseTCPFlags(s string) byte {
+func ParseTCPFlags(s string) byte {
 	var f byte
 	for _, c := range s {
 		for _, x := range tcpFlagLetters {
@@ -273,9 +277,9 @@ func parseTCPFlags(s string) byte {
 	return f
 }
 
-// String prints the summary in the terse style patterns are written in,
+// Format prints the summary in the terse style patterns are written in,
 // with names for known addresses.
-func (p *pktSummary) format(names map[netip.Addr]string) string {
+func (p *Summary) Format(names map[netip.Addr]string) string {
 	name := func(ap netip.AddrPort) string {
 		n, ok := names[ap.Addr()]
 		if !ok {
@@ -314,4 +318,47 @@ func (p *pktSummary) format(names map[netip.Addr]string) string {
 		b.WriteString(" " + p.Proto)
 	}
 	return b.String()
+}
+
+// flowState is what the decoder knows of one direction of a TCP flow:
+// where its sequence numbers start and how far they got, so that an
+// injected segment can be written in relative numbers.
+type flowState struct {
+	isn   uint32
+	next  uint32 // relative: the highest sequence number sent plus one
+	seen  int    // order of the last packet, to find the latest flow
+	ended bool   // a FIN or RST was seen
+}
+
+// Flow is where one direction of a TCP flow stands: its initial sequence
+// number and the relative number after the highest one sent, and the same
+// for the other direction when it was seen (HasBack).
+type Flow struct {
+	Src, Dst          netip.AddrPort
+	ISN, Next         uint32
+	HasBack           bool
+	BackISN, BackNext uint32
+}
+
+// Latest returns the direction of a TCP flow seen most recently among
+// those fit accepts.
+func (d *Decoder) Latest(fit func(src, dst netip.AddrPort) bool) (Flow, bool) {
+	var key flowKey
+	var fs *flowState
+	for k, st := range d.flows {
+		if !fit(k.src, k.dst) {
+			continue
+		}
+		if fs == nil || st.seen > fs.seen {
+			key, fs = k, st
+		}
+	}
+	if fs == nil {
+		return Flow{}, false
+	}
+	f := Flow{Src: key.src, Dst: key.dst, ISN: fs.isn, Next: fs.next}
+	if back := d.flows[flowKey{key.dst, key.src}]; back != nil {
+		f.HasBack, f.BackISN, f.BackNext = true, back.isn, back.next
+	}
+	return f, true
 }

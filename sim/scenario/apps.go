@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 
+	"stacklab/sim/scenario/lang"
 	"stacklab/stack"
 )
 
@@ -19,7 +20,7 @@ import (
 // connection at a time, forever.
 
 // startApp starts a built-in app on h as a task of its own.
-func (r *runner) startApp(h *hostRT, st *Stmt) {
+func (r *runner) startApp(h *hostRT, st *lang.Stmt) {
 	body, daemon := appBody(st)
 	t := newTask(r, h, h.h.Name+"/"+st.Call, body)
 	t.daemon = daemon
@@ -28,23 +29,23 @@ func (r *runner) startApp(h *hostRT, st *Stmt) {
 }
 
 // appBody expands an app statement into statements.
-func appBody(st *Stmt) ([]*Stmt, bool) {
-	arg := func(i int, def string) Arg {
+func appBody(st *lang.Stmt) ([]*lang.Stmt, bool) {
+	arg := func(i int, def string) lang.Arg {
 		if i < len(st.Args) {
 			return st.Args[i]
 		}
-		return Arg{Pos: st.Pos, Text: def}
+		return lang.Arg{Pos: st.Pos, Text: def}
 	}
-	mk := func(v, call string, args ...Arg) *Stmt {
-		return &Stmt{Pos: st.Pos, Kind: StCall, Var: v, Call: call, Args: args, Text: st.Text}
+	mk := func(v, call string, args ...lang.Arg) *lang.Stmt {
+		return &lang.Stmt{Pos: st.Pos, Kind: lang.StCall, Var: v, Call: call, Args: args, Text: st.Text}
 	}
-	w := func(s string) Arg { return Arg{Pos: st.Pos, Text: s} }
-	q := func(s string) Arg { return Arg{Pos: st.Pos, Text: s, Quoted: true} }
-	forever := func(body ...*Stmt) *Stmt {
-		return &Stmt{Pos: st.Pos, Kind: StRepeat, Count: -1, Body: body, Text: st.Text}
+	w := func(s string) lang.Arg { return lang.Arg{Pos: st.Pos, Text: s} }
+	q := func(s string) lang.Arg { return lang.Arg{Pos: st.Pos, Text: s, Quoted: true} }
+	forever := func(body ...*lang.Stmt) *lang.Stmt {
+		return &lang.Stmt{Pos: st.Pos, Kind: lang.StRepeat, Count: -1, Body: body, Text: st.Text}
 	}
-	listen := func(v string) []*Stmt {
-		return []*Stmt{mk(v, "socket", w("tcp")), mk("", "bind", w(v), arg(0, ":0")), mk("", "listen", w(v), w("8"))}
+	listen := func(v string) []*lang.Stmt {
+		return []*lang.Stmt{mk(v, "socket", w("tcp")), mk("", "bind", w(v), arg(0, ":0")), mk("", "listen", w(v), w("8"))}
 	}
 	switch st.Call {
 	case "echo_server", "heartbeat_server":
@@ -54,23 +55,23 @@ func appBody(st *Stmt) ([]*Stmt, bool) {
 	case "http_server":
 		return append(listen("l"), forever(mk("c", "accept", w("l")), mk("", "_http_serve", w("c")), mk("", "close", w("c")))), true
 	case "udp_echo":
-		return []*Stmt{mk("u", "socket", w("udp")), mk("", "bind", w("u"), arg(0, ":7")), forever(mk("", "_echo", w("u")))}, true
+		return []*lang.Stmt{mk("u", "socket", w("udp")), mk("", "bind", w("u"), arg(0, ":7")), forever(mk("", "_echo", w("u")))}, true
 	case "bulk_send":
-		return []*Stmt{mk("s", "socket", w("tcp")), mk("", "connect", w("s"), arg(0, "")), mk("", "send", w("s"), arg(1, "0")), mk("", "close", w("s"))}, false
+		return []*lang.Stmt{mk("s", "socket", w("tcp")), mk("", "connect", w("s"), arg(0, "")), mk("", "send", w("s"), arg(1, "0")), mk("", "close", w("s"))}, false
 	case "bulk_recv":
-		n, _ := parseSize(arg(1, "0").Text)
+		n, _ := lang.ParseSize(arg(1, "0").Text)
 		rcv := mk("", "recv", w("c"), w("all"))
-		rcv.Expect = &CallExpect{Pos: st.Pos, Size: n, Text: "== " + arg(1, "0").Text}
+		rcv.Expect = &lang.CallExpect{Pos: st.Pos, Size: n, Text: "== " + arg(1, "0").Text}
 		return append(listen("l"), mk("c", "accept", w("l")), rcv, mk("", "close", w("c")), mk("", "close", w("l"))), false
 	case "ping":
 		count, _ := strconv.Atoi(arg(1, "4").Text)
-		iv, _ := parseDuration(arg(2, "1s").Text)
+		iv, _ := lang.ParseDuration(arg(2, "1s").Text)
 		host := arg(0, "")
 		host.Text += ":0"
-		return []*Stmt{
+		return []*lang.Stmt{
 			mk("p", "socket", w("icmp")), mk("", "connect", w("p"), host),
-			{Pos: st.Pos, Kind: StRepeat, Count: count, Text: st.Text, Body: []*Stmt{
-				mk("", "send", w("p"), w("56")), mk("", "recv", w("p"), w("any")), {Pos: st.Pos, Kind: StSleep, Dur: iv, Text: st.Text},
+			{Pos: st.Pos, Kind: lang.StRepeat, Count: count, Text: st.Text, Body: []*lang.Stmt{
+				mk("", "send", w("p"), w("56")), mk("", "recv", w("p"), w("any")), {Pos: st.Pos, Kind: lang.StSleep, Dur: iv, Text: st.Text},
 			}},
 			mk("", "close", w("p")),
 		}, false
@@ -79,19 +80,19 @@ func appBody(st *Stmt) ([]*Stmt, bool) {
 		mode, ver := arg(2, "keepalive").Text, arg(3, "1.1").Text
 		get := mk("", "_http_get", w("s"), w(ver), w(mode))
 		if mode == "keepalive" {
-			return []*Stmt{mk("s", "socket", w("tcp")), mk("", "connect", w("s"), arg(0, "")),
-				{Pos: st.Pos, Kind: StRepeat, Count: n, Body: []*Stmt{get}, Text: st.Text}, mk("", "close", w("s"))}, false
+			return []*lang.Stmt{mk("s", "socket", w("tcp")), mk("", "connect", w("s"), arg(0, "")),
+				{Pos: st.Pos, Kind: lang.StRepeat, Count: n, Body: []*lang.Stmt{get}, Text: st.Text}, mk("", "close", w("s"))}, false
 		}
-		return []*Stmt{{Pos: st.Pos, Kind: StRepeat, Count: n, Text: st.Text, Body: []*Stmt{
+		return []*lang.Stmt{{Pos: st.Pos, Kind: lang.StRepeat, Count: n, Text: st.Text, Body: []*lang.Stmt{
 			mk("s", "socket", w("tcp")), mk("", "connect", w("s"), arg(0, "")), get, mk("", "close", w("s"))}}}, false
 	case "heartbeat_client":
-		iv, _ := parseDuration(arg(1, "20s").Text)
-		total, _ := parseDuration(arg(2, "1m").Text)
+		iv, _ := lang.ParseDuration(arg(1, "20s").Text)
+		total, _ := lang.ParseDuration(arg(2, "1m").Text)
 		rcv := mk("", "recv", w("s"), w("5"))
 		data := "ping\n"
-		rcv.Expect = &CallExpect{Pos: st.Pos, Size: -1, Data: &data, Text: `== "ping\n"`}
-		return []*Stmt{mk("s", "socket", w("tcp")), mk("", "connect", w("s"), arg(0, "")),
-			{Pos: st.Pos, Kind: StEvery, Dur: iv, For: total, Text: st.Text, Body: []*Stmt{mk("", "send", w("s"), q(data)), rcv}},
+		rcv.Expect = &lang.CallExpect{Pos: st.Pos, Size: -1, Data: &data, Text: `== "ping\n"`}
+		return []*lang.Stmt{mk("s", "socket", w("tcp")), mk("", "connect", w("s"), arg(0, "")),
+			{Pos: st.Pos, Kind: lang.StEvery, Dur: iv, For: total, Text: st.Text, Body: []*lang.Stmt{mk("", "send", w("s"), q(data)), rcv}},
 			mk("", "close", w("s"))}, false
 	}
 	return nil, false

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"stacklab/sim/scenario/diag"
+	"stacklab/sim/scenario/lang"
 	"stacklab/sim/scenario/pattern"
 	"stacklab/stack"
 )
@@ -395,6 +396,6 @@ func (r *runner) checkCalls() {
 // isErrnoResult reports whether a call's result is an error ("ECONNRESET",
 // "errno 42") rather than a success (a descriptor, a count).
 func isErrnoResult(s string) bool {
-	_, ok := errnoByName[s]
+	_, ok := lang.ErrnoByName[s]
 	return ok || strings.HasPrefix(s, "errno")
 }

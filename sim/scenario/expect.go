@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"stacklab/sim/scenario/diag"
+	"stacklab/sim/scenario/lang"
 	"stacklab/sim/scenario/pattern"
 )
 
@@ -65,7 +66,7 @@ func parseExpectation(key, val string, hosts []string) (*Expectation, error) {
 			}
 			switch kw[i] {
 			case "at":
-				d, err := parseDuration(kw[i+1])
+				d, err := lang.ParseDuration(kw[i+1])
 				if err != nil {
 					return nil, err
 				}
@@ -120,7 +121,7 @@ func parseExpectation(key, val string, hosts []string) (*Expectation, error) {
 		switch {
 		case err == nil && n >= 0:
 			e.FD = n
-		case isIdent(w[2]):
+		case lang.IsIdent(w[2]):
 			e.Var = w[2] // a socket variable of the host's program
 		default:
 			return nil, fmt.Errorf("fd %q is neither a descriptor number nor a socket variable of %s's program", w[2], e.Host)
@@ -145,7 +146,7 @@ func parseExpectation(key, val string, hosts []string) (*Expectation, error) {
 			return nil, fmt.Errorf("write a call result as HOST CALL → RESULT, e.g. client connect → ECONNREFUSED, server accept → 4")
 		}
 		e.Kind, e.Host, e.Field, e.Op = ExpCall, w[0], w[1], "=="
-		if _, ok := calls[e.Field]; !ok || calls[e.Field].app {
+		if _, ok := lang.Calls[e.Field]; !ok || lang.Calls[e.Field].App {
 			return nil, fmt.Errorf("unknown call %q%s", e.Field, diag.DidYouMean(e.Field, socketCallNames()))
 		}
 		res := w[3]
@@ -153,12 +154,12 @@ func parseExpectation(key, val string, hosts []string) (*Expectation, error) {
 			res = strconv.Itoa(n)
 		} else if res == "OK" {
 			// any success: a descriptor, a byte count, 0
-		} else if _, ok := errnoByName[res]; ok {
+		} else if _, ok := lang.ErrnoByName[res]; ok {
 			if res == "EWOULDBLOCK" {
 				res = "EAGAIN"
 			}
 		} else {
-			return nil, fmt.Errorf("unknown result %q: write an errno name or a number%s", res, diag.DidYouMean(res, errnoNames()))
+			return nil, fmt.Errorf("unknown result %q: write an errno name or a number%s", res, diag.DidYouMean(res, lang.ErrnoNames()))
 		}
 		e.Value = res
 	case len(w) == 4 && isHost(w[0], hosts) && isOp(w[2]):
@@ -167,7 +168,7 @@ func parseExpectation(key, val string, hosts []string) (*Expectation, error) {
 			return nil, fmt.Errorf("counter %s: %q is not a whole number", e.Field, e.Value)
 		}
 	case len(w) >= 2 && isHost(w[0], hosts) && w[1] != ">" && !strings.HasPrefix(w[1], "["):
-		if spec, ok := calls[w[1]]; ok && !spec.app {
+		if spec, ok := lang.Calls[w[1]]; ok && !spec.App {
 			return nil, fmt.Errorf("write a call result as HOST CALL → RESULT, e.g. %s %s → 0", w[0], w[1])
 		}
 		return nil, fmt.Errorf("after a host name write > DST [flags] for a packet, fd N FIELD OP VALUE for a socket, COUNTER OP VALUE for a counter (%s tcp.RetransSegs == 0), or CALL → RESULT for a call (%s connect → ECONNREFUSED)", w[0], w[0])
@@ -194,8 +195,8 @@ func parseExpectation(key, val string, hosts []string) (*Expectation, error) {
 // did-you-mean in call expectations.
 func socketCallNames() []string {
 	var names []string
-	for _, n := range sortedKeys(calls) {
-		if !calls[n].app {
+	for _, n := range sortedKeys(lang.Calls) {
+		if !lang.Calls[n].App {
 			names = append(names, n)
 		}
 	}
@@ -210,10 +211,10 @@ func parseQuantity(s string) (int64, error) {
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return n, nil
 	}
-	if n, err := parseSize(s); err == nil {
+	if n, err := lang.ParseSize(s); err == nil {
 		return n, nil
 	}
-	if d, err := parseDuration(s); err == nil {
+	if d, err := lang.ParseDuration(s); err == nil {
 		return int64(d), nil
 	}
 	return 0, fmt.Errorf("%q is not a number, size or duration", s)

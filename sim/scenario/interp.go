@@ -11,16 +11,17 @@ import (
 	"syscall"
 	"time"
 
+	"stacklab/sim/scenario/lang"
 	"stacklab/stack"
 )
 
 // frame is one level of a task's control stack: a statement list, the
 // next statement, and the loop that runs it.
 type frame struct {
-	body  []*Stmt
+	body  []*lang.Stmt
 	pc    int
-	loop  *Stmt // nil for the program's top level
-	left  int   // repeat: iterations left (-1 forever)
+	loop  *lang.Stmt // nil for the program's top level
+	left  int        // repeat: iterations left (-1 forever)
 	until time.Time
 	next  time.Time // every: when the next iteration starts
 }
@@ -52,7 +53,7 @@ type task struct {
 
 // pending is a blocking call in progress.
 type pending struct {
-	st      *Stmt
+	st      *lang.Stmt
 	fd      int
 	want    stack.PollEvents
 	started bool
@@ -81,7 +82,7 @@ const maxStepsWithoutWaiting = 1_000_000
 // a loop that sleeps a nanosecond a time cannot stall the simulation.
 const maxSteps = 10_000_000
 
-func newTask(r *runner, h *hostRT, name string, body []*Stmt) *task {
+func newTask(r *runner, h *hostRT, name string, body []*lang.Stmt) *task {
 	return &task{
 		r: r, h: h, name: name,
 		stack:  []frame{{body: body}},
@@ -182,7 +183,7 @@ func (t *task) finish() {
 // nextStmt returns the next statement, unwinding finished loops; nil
 // means the program ended or is waiting for an every loop's next tick
 // (t.timer set).
-func (t *task) nextStmt() *Stmt {
+func (t *task) nextStmt() *lang.Stmt {
 	for len(t.stack) > 0 {
 		f := &t.stack[len(t.stack)-1]
 		if f.pc < len(f.body) {
@@ -195,7 +196,7 @@ func (t *task) nextStmt() *Stmt {
 			continue
 		}
 		switch f.loop.Kind {
-		case StRepeat:
+		case lang.StRepeat:
 			if f.left > 0 {
 				f.left--
 			}
@@ -203,7 +204,7 @@ func (t *task) nextStmt() *Stmt {
 				f.pc = 0
 				continue
 			}
-		case StEvery:
+		case lang.StEvery:
 			now := t.r.clock.Now()
 			if f.next.Before(f.until) {
 				f.pc = 0
@@ -278,14 +279,14 @@ func splitCall(text string) (name, detail string) {
 
 // fail records a failed expectation or an unexpected error and ends the
 // task.
-func (t *task) fail(st *Stmt, msg string, diffs ...fieldDiff) {
+func (t *task) fail(st *lang.Stmt, msg string, diffs ...fieldDiff) {
 	t.r.failAt(st.Pos, st.Text, msg, diffs)
 	t.failed = true
 	t.finish()
 }
 
 // fd looks up a socket variable.
-func (t *task) fd(a Arg) int {
+func (t *task) fd(a lang.Arg) int {
 	if fd, ok := t.vars[a.Text]; ok {
 		return fd
 	}
@@ -316,15 +317,15 @@ func resultName(err error) string {
 	if err == nil {
 		return "0"
 	}
-	return errnoName(errnoOf(err))
+	return lang.ErrnoName(errnoOf(err))
 }
 
 // checkResult compares a call's outcome with its `-> X` expectation. It
 // returns false (and ends the task) on a mismatch or an unexpected error.
-func (t *task) checkResult(st *Stmt, err error) bool {
+func (t *task) checkResult(st *lang.Stmt, err error) bool {
 	got := "OK"
 	if err != nil {
-		got = errnoName(errnoOf(err))
+		got = lang.ErrnoName(errnoOf(err))
 	}
 	if err != nil && st.Expect == nil && t.r.expectsCall(t.h.h.Name, st.Call, got) {
 		return false // an `expect:` entry names this result; checked at the end
@@ -352,7 +353,7 @@ func (t *task) checkResult(st *Stmt, err error) bool {
 
 // ok reports whether the task may go on after a call: it succeeded, or
 // failed in a way the program expected or a non-blocking program sees.
-func (t *task) ok(st *Stmt, err error) bool {
+func (t *task) ok(st *lang.Stmt, err error) bool {
 	return t.checkResult(st, err) || !t.done
 }
 
@@ -364,7 +365,7 @@ func pretty(errno string) string {
 }
 
 // resolve turns an endpoint into an address, looking host names up.
-func (t *task) resolve(ep endpoint) netip.AddrPort {
+func (t *task) resolve(ep lang.Endpoint) netip.AddrPort {
 	a := ep.Addr
 	if ep.Host != "" {
 		a = t.r.sc.Host(ep.Host).Addr.Addr()
@@ -376,11 +377,11 @@ func (t *task) resolve(ep endpoint) netip.AddrPort {
 }
 
 // payload returns the bytes a send argument stands for.
-func payload(a Arg) []byte {
+func payload(a lang.Arg) []byte {
 	if a.Quoted {
 		return []byte(a.Text)
 	}
-	n, _ := parseSize(a.Text)
+	n, _ := lang.ParseSize(a.Text)
 	b := make([]byte, n)
 	for off := 0; off < len(b); off += copy(b[off:], patternTable[:]) {
 	}
@@ -435,10 +436,10 @@ func quoteShort(b []byte) string {
 
 // exec starts one statement. It returns true when the task may go on at
 // once, false when it blocked, slept or ended.
-func (t *task) exec(st *Stmt) bool {
+func (t *task) exec(st *lang.Stmt) bool {
 	s := t.h.st
 	switch st.Kind {
-	case StSleep:
+	case lang.StSleep:
 		d := st.Dur
 		if st.Until {
 			d = t.r.start.Add(st.Dur).Sub(t.r.clock.Now())
@@ -448,22 +449,22 @@ func (t *task) exec(st *Stmt) bool {
 		}
 		t.sleep(d)
 		return false
-	case StNote:
+	case lang.StNote:
 		t.h.st.Emit(stack.Event{Kind: stack.EventNote, FD: -1, Name: "note", Detail: st.Args[0].Text})
 		t.r.note(t.h.h.Name, "note: "+st.Args[0].Text)
 		return true
-	case StRepeat:
+	case lang.StRepeat:
 		if st.Count == 0 {
 			return true
 		}
 		t.stack = append(t.stack, frame{body: st.Body, loop: st, left: st.Count})
 		return true
-	case StEvery:
+	case lang.StEvery:
 		now := t.r.clock.Now()
 		t.stack = append(t.stack, frame{body: st.Body, loop: st, until: now.Add(st.For), next: now.Add(st.Dur)})
 		return true
 	}
-	if spec := calls[st.Call]; spec.app {
+	if spec := lang.Calls[st.Call]; spec.App {
 		t.r.startApp(t.h, st)
 		return true
 	}
@@ -482,7 +483,7 @@ func (t *task) exec(st *Stmt) bool {
 		return t.ok(st, err)
 	case "bind":
 		fd := t.fd(a[0])
-		ep, _ := parseEndpoint(a[1].Text, t.r.hostNames, false)
+		ep, _ := lang.ParseEndpoint(a[1].Text, t.r.hostNames, false)
 		err := s.Bind(fd, t.resolve(ep))
 		t.emit(fd, "", "bind", fmt.Sprintf("bind(%d, %s) → %s", fd, a[1].Text, resultName(err)))
 		return t.ok(st, err)
@@ -594,7 +595,7 @@ func (t *task) resume() bool {
 		}
 		return t.ok(st, err)
 	case "connect":
-		ep, _ := parseEndpoint(a[1].Text, t.r.hostNames, true)
+		ep, _ := lang.ParseEndpoint(a[1].Text, t.r.hostNames, true)
 		to := t.resolve(ep)
 		if !p.started {
 			err := s.Connect(p.fd, to)
@@ -617,7 +618,7 @@ func (t *task) resume() bool {
 			p.init = true
 			info, _ := s.Info(p.fd)
 			if st.Call == "send" && !a[1].Quoted && info.Type == stack.SockStream {
-				n, _ := parseSize(a[1].Text)
+				n, _ := lang.ParseSize(a[1].Text)
 				p.gen, p.total = true, int(n) // sent from the pattern table, never built
 			} else {
 				p.data = payload(a[1])
@@ -626,7 +627,7 @@ func (t *task) resume() bool {
 		}
 		var to netip.AddrPort
 		if st.Call == "sendto" {
-			ep, _ := parseEndpoint(a[2].Text, t.r.hostNames, true)
+			ep, _ := lang.ParseEndpoint(a[2].Text, t.r.hostNames, true)
 			to = t.resolve(ep)
 		}
 		for {
@@ -679,7 +680,7 @@ func (t *task) resume() bool {
 		want := map[string]stack.PollEvents{"in": stack.PollIn, "out": stack.PollOut, "inout": stack.PollIn | stack.PollOut}[a[1].Text]
 		head := fmt.Sprintf("poll(%d, %s)", p.fd, a[1].Text)
 		if !p.started && len(a) > 2 {
-			d, _ := parseDuration(a[2].Text)
+			d, _ := lang.ParseDuration(a[2].Text)
 			p.deadline = t.r.clock.Now().Add(d)
 			t.timer = t.r.clock.AfterFunc(d, func() { t.timer = nil; p.timedOut = true; t.schedule(0) })
 		}
@@ -700,7 +701,7 @@ func (t *task) resume() bool {
 	return true
 }
 
-func sendArg(a Arg, n int) string {
+func sendArg(a lang.Arg, n int) string {
 	if a.Quoted {
 		return quoteShort([]byte(a.Text))
 	}
@@ -740,7 +741,7 @@ func (t *task) recv() bool {
 		case "any":
 			p.any = true
 		default:
-			p.limit, _ = parseSize(arg)
+			p.limit, _ = lang.ParseSize(arg)
 		}
 	}
 	keep := st.Expect != nil && st.Expect.Data != nil || p.any || dgram

@@ -17,6 +17,7 @@ import (
 	ytoken "github.com/goccy/go-yaml/token"
 
 	"stacklab/sim/scenario/diag"
+	"stacklab/sim/scenario/lang"
 	"stacklab/sim/scenario/pattern"
 	"stacklab/stack/tcp"
 )
@@ -238,7 +239,7 @@ func (l *loader) duration(n ast.Node, path string) time.Duration {
 	if !ok {
 		return 0
 	}
-	d, err := parseDuration(s)
+	d, err := lang.ParseDuration(s)
 	if err != nil {
 		l.errf(n, path, "%v", err)
 	}
@@ -253,7 +254,7 @@ func (l *loader) size(n ast.Node, path string) int {
 	if !ok {
 		return 0
 	}
-	v, err := parseSize(s)
+	v, err := lang.ParseSize(s)
 	if err != nil || v > math.MaxInt32 {
 		l.errf(n, path, "%v", err)
 	}
@@ -265,7 +266,7 @@ func (l *loader) prob(n ast.Node, path string) float64 {
 	if !ok {
 		return 0
 	}
-	v, err := parseProb(s)
+	v, err := lang.ParseProb(s)
 	if err != nil {
 		l.errf(n, path, "%v", err)
 	}
@@ -468,7 +469,7 @@ func (l *loader) hostsNode(sc *Scenario, n ast.Node, section string, router bool
 	for _, mv := range entries {
 		name := keyString(mv)
 		path := section + "." + name
-		if !isIdent(strings.ReplaceAll(name, "-", "_")) {
+		if !lang.IsIdent(strings.ReplaceAll(name, "-", "_")) {
 			l.errf(mv, path, "%q is not a host name; use letters, digits, - and _", name)
 			continue
 		}
@@ -631,13 +632,13 @@ func (l *loader) appsNode(h *Host, n ast.Node, path string, sc *Scenario) {
 		if !ok {
 			continue
 		}
-		prog, err := parseProgram(s, p, hosts, l.scalarPos(it, s))
+		prog, err := lang.ParseAt(s, p, hosts, l.scalarPos(it, s))
 		if err != nil {
 			l.errs = append(l.errs, err.(ErrorList)...)
 			continue
 		}
 		for _, st := range prog.Body {
-			if spec, ok := calls[st.Call]; st.Kind != StCall || !ok || !spec.app {
+			if spec, ok := lang.Calls[st.Call]; st.Kind != lang.StCall || !ok || !spec.App {
 				l.errs = append(l.errs, &Error{Pos: st.Pos, Path: p, Msg: fmt.Sprintf("%q is not a built-in app; apps: echo_server, discard_server, udp_echo, bulk_send, bulk_recv, ping, http_server, http_client, heartbeat_server, heartbeat_client", st.Text)})
 				continue
 			}
@@ -746,7 +747,7 @@ func (l *loader) impairField(k string, v ast.Node, p string, targets ...*Impair)
 			t.Jitter = l.duration(v, p)
 		case "rate":
 			s := l.str(v, p)
-			r, err := parseRate(s)
+			r, err := lang.ParseRate(s)
 			if err != nil {
 				l.errf(v, p, "%v", err)
 			}
@@ -755,7 +756,7 @@ func (l *loader) impairField(k string, v ast.Node, p string, targets ...*Impair)
 			s := l.str(v, p)
 			if n, err := strconv.Atoi(s); err == nil && n >= 0 {
 				t.QueuePackets = n
-			} else if b, err := parseSize(s); err == nil {
+			} else if b, err := lang.ParseSize(s); err == nil {
 				t.QueueBytes = int(b)
 			} else {
 				l.errf(v, p, "%q is not a queue limit; write a number of packets (100) or a size (64KiB)", s)
@@ -1085,7 +1086,7 @@ func hasKey(n ast.Node, k string) bool {
 }
 
 // program parses a program scalar, mapping positions inside it to the file.
-func (l *loader) program(n ast.Node, path string) *Program {
+func (l *loader) program(n ast.Node, path string) *lang.Program {
 	if lit, ok := l.unwrap(n, path).(*ast.LiteralNode); ok && strings.HasPrefix(lit.Start.Value, ">") {
 		l.errf(n, path, "a folded block (>) joins the lines of a program; write it as a literal block (|)")
 		return nil
@@ -1094,7 +1095,7 @@ func (l *loader) program(n ast.Node, path string) *Program {
 	if !ok {
 		return nil
 	}
-	prog, err := parseProgram(s, path, l.hosts, l.scalarPos(n, s))
+	prog, err := lang.ParseAt(s, path, l.hosts, l.scalarPos(n, s))
 	if err != nil {
 		l.errs = append(l.errs, err.(ErrorList)...)
 		return nil
@@ -1103,7 +1104,7 @@ func (l *loader) program(n ast.Node, path string) *Program {
 }
 
 // assigned lists the variables a program assigns, loops included.
-func assigned(body []*Stmt, out []string) []string {
+func assigned(body []*lang.Stmt, out []string) []string {
 	for _, st := range body {
 		if st.Var != "" {
 			if !slices.Contains(out, st.Var) {
@@ -1115,7 +1116,7 @@ func assigned(body []*Stmt, out []string) []string {
 	return out
 }
 
-func assigns(body []*Stmt, v string) bool {
+func assigns(body []*lang.Stmt, v string) bool {
 	return slices.Contains(assigned(body, nil), v)
 }
 
@@ -1123,10 +1124,10 @@ func assigns(body []*Stmt, v string) bool {
 // a block scalar (| or >) the content starts on the line after the
 // indicator, indented; for an inline scalar it starts at the token (after
 // the quote, if quoted).
-func (l *loader) scalarPos(n ast.Node, val string) posMapper {
+func (l *loader) scalarPos(n ast.Node, val string) lang.PosMapper {
 	n = l.unwrap(n, "")
 	base := l.pos(n)
-	lineCol := textPos(l.file, val)
+	lineCol := lang.TextPos(l.file, val)
 	if lit, ok := n.(*ast.LiteralNode); ok {
 		startLine := lit.Start.Position.Line // the | line
 		indent := 0
@@ -1195,7 +1196,7 @@ func parseFault(s string, hosts []string) (*Fault, error) {
 		if len(rest) < 2 || rest[len(rest)-2] != "by" {
 			return nil, fmt.Errorf("delay needs a time at the end: delay 1st server > client [S.] by 3s")
 		}
-		d, err := parseDuration(rest[len(rest)-1])
+		d, err := lang.ParseDuration(rest[len(rest)-1])
 		if err != nil {
 			return nil, err
 		}

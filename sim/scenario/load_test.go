@@ -190,15 +190,6 @@ expect:
 	})
 }
 
-func FuzzParseProgram(f *testing.F) {
-	f.Add("s = socket(tcp); connect(s, b:80)\nsend(s, 1MiB)\nrecv(s, all) == \"x\"")
-	f.Add("every 1s for 10s { repeat 2 { sleep 1ms } }")
-	f.Add("x = (")
-	f.Fuzz(func(t *testing.T, src string) {
-		ParseProgram(src, "p", []string{"a", "b"})
-	})
-}
-
 func TestLoadDefaultName(t *testing.T) {
 	for file, want := range map[string]string{"dir/x.yaml": "x", "y.yml": "y", "stdin": "stdin"} {
 		sc, err := Load(file, []byte("hosts:\n  a: {addr: 10.0.0.1/24}\n  b: {addr: 10.0.0.2/24}\nlinks:\n  - ends: [a, b]\n"))

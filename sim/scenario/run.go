@@ -14,6 +14,7 @@ import (
 	"stacklab/capture"
 	"stacklab/capture/series"
 	"stacklab/sim"
+	"stacklab/sim/scenario/lang"
 	"stacklab/sim/scenario/pattern"
 	"stacklab/stack"
 )
@@ -294,7 +295,7 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 	for _, t := range r.tasks {
 		if !t.done && !t.daemon {
 			where, what := r.taskPos(t)
-			r.failAt(where, what, fmt.Sprintf("program on %s did not finish by the end of the run (%s): blocked in %s", t.h.h.Name, formatDuration(duration), what), nil)
+			r.failAt(where, what, fmt.Sprintf("program on %s did not finish by the end of the run (%s): blocked in %s", t.h.h.Name, lang.FormatDuration(duration), what), nil)
 		}
 	}
 	r.checkPackets()

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"time"
 
+	"stacklab/sim/scenario/lang"
 	"stacklab/sim/scenario/pattern"
 	"stacklab/stack"
 )
@@ -54,8 +55,8 @@ type Host struct {
 	TCP     stack.TCPOptions
 	Gateway netip.Addr // default route, if valid
 	Routes  []RouteSpec
-	Program *Program // nil when the host runs no program
-	Apps    []*Stmt  // built-in apps started at time 0, beside the program
+	Program *lang.Program // nil when the host runs no program
+	Apps    []*lang.Stmt  // built-in apps started at time 0, beside the program
 }
 
 // RouteSpec is a static route: traffic for Dst goes through the router at

@@ -1,4 +1,4 @@
-package scenario
+package lang
 
 import (
 	"fmt"
@@ -10,43 +10,43 @@ import (
 	"stacklab/sim/scenario/diag"
 )
 
-// endpoint is an address as a program writes it: ":80", "*:80",
+// Endpoint is an address as a program writes it: ":80", "*:80",
 // "10.0.0.1:80" or "server:80". Host is set for a host name, Addr for a
 // literal address; both are empty for "any".
-type endpoint struct {
+type Endpoint struct {
 	Host string
 	Addr netip.Addr
 	Port uint16
 }
 
-// parseEndpoint reads an endpoint. needHost requires a host or address
+// ParseEndpoint reads an Endpoint. needHost requires a host or address
 // (connect, sendto); hosts are the valid names.
-func parseEndpoint(s string, hosts []string, needHost bool) (endpoint, error) {
+func ParseEndpoint(s string, hosts []string, needHost bool) (Endpoint, error) {
 	i := strings.LastIndexByte(s, ':')
 	if i < 0 {
-		return endpoint{}, fmt.Errorf("%q needs a port, e.g. %s:80", s, exampleHost(s, needHost))
+		return Endpoint{}, fmt.Errorf("%q needs a port, e.g. %s:80", s, exampleHost(s, needHost))
 	}
 	host, port := s[:i], s[i+1:]
 	n, err := strconv.ParseUint(port, 10, 16)
 	if err != nil {
-		return endpoint{}, fmt.Errorf("%q has a bad port %q; use 0 to 65535", s, port)
+		return Endpoint{}, fmt.Errorf("%q has a bad port %q; use 0 to 65535", s, port)
 	}
-	ep := endpoint{Port: uint16(n)}
+	ep := Endpoint{Port: uint16(n)}
 	switch {
 	case host == "" || host == "*":
 		if needHost {
-			return endpoint{}, fmt.Errorf("%q needs a host, e.g. server:%d", s, n)
+			return Endpoint{}, fmt.Errorf("%q needs a host, e.g. server:%d", s, n)
 		}
 	default:
 		if a, err := netip.ParseAddr(host); err == nil {
 			if !a.Is4() {
-				return endpoint{}, fmt.Errorf("%q: only IPv4 addresses are supported", s)
+				return Endpoint{}, fmt.Errorf("%q: only IPv4 addresses are supported", s)
 			}
 			ep.Addr = a
 		} else if slices.Contains(hosts, host) {
 			ep.Host = host
 		} else {
-			return endpoint{}, fmt.Errorf("unknown host %q in %q%s", host, s, diag.DidYouMean(host, hosts))
+			return Endpoint{}, fmt.Errorf("unknown host %q in %q%s", host, s, diag.DidYouMean(host, hosts))
 		}
 	}
 	return ep, nil
@@ -59,8 +59,8 @@ func exampleHost(s string, needHost bool) string {
 	return ""
 }
 
-// String writes the endpoint back as written.
-func (e endpoint) String() string {
+// String writes the Endpoint back as written.
+func (e Endpoint) String() string {
 	switch {
 	case e.Host != "":
 		return fmt.Sprintf("%s:%d", e.Host, e.Port)

@@ -1,7 +1,12 @@
-package scenario
+// Package lang is the scenario program language: its lexer and parser
+// (Program, Stmt, ParseProgram), the calls and built-in apps it knows, errno
+// names, endpoints ("server:80") and the units values are written in
+// (durations, rates, sizes, probabilities).
+package lang
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"stacklab/sim/scenario/diag"
@@ -33,7 +38,7 @@ const (
 
 // Stmt is one statement of a [Program].
 type Stmt struct {
-	Pos    Pos
+	Pos    diag.Pos
 	Kind   StmtKind
 	Var    string // the variable assigned ("s" in `s = socket(tcp)`), or ""
 	Call   string // the call or app name
@@ -49,7 +54,7 @@ type Stmt struct {
 
 // Arg is one argument of a call, as written.
 type Arg struct {
-	Pos    Pos
+	Pos    diag.Pos
 	Text   string // unquoted text for a string literal
 	Quoted bool
 }
@@ -57,22 +62,22 @@ type Arg struct {
 // CallExpect is the expected result of a call: `recv(c, 5) == "hello"`,
 // `recv(c, all) == 1MiB`, `connect(s, server:81) -> ECONNREFUSED`.
 type CallExpect struct {
-	Pos   Pos
+	Pos   diag.Pos
 	Data  *string // == "text": the bytes received
 	Size  int64   // == SIZE: the count received, checked against the generated pattern; -1 unused
 	Errno string  // -> NAME ("OK" for success)
 	Text  string
 }
 
-// callSpec describes a call the language knows: its argument count range
+// CallSpec describes a call the language knows: its argument count range
 // and whether it yields a value.
-type callSpec struct {
-	min, max int
-	app      bool
-	usage    string
+type CallSpec struct {
+	Min, Max int
+	App      bool
+	Usage    string
 }
 
-var calls = map[string]callSpec{
+var Calls = map[string]CallSpec{
 	"socket":     {1, 1, false, "socket(tcp|udp|icmp)"},
 	"bind":       {2, 2, false, "bind(fd, :port | addr:port)"},
 	"listen":     {1, 2, false, "listen(fd, backlog)"},
@@ -102,8 +107,8 @@ var calls = map[string]callSpec{
 
 var sockOptNames = []string{"keepalive", "linger", "rcvbuf", "sndbuf", "nodelay", "keepidle", "keepintvl", "keepcnt", "quickack", "reuseaddr", "congestion", "recovery"}
 
-// errnoByName maps the errno names a program may expect to their values.
-var errnoByName = map[string]syscall.Errno{
+// ErrnoByName maps the errno names a program may expect to their values.
+var ErrnoByName = map[string]syscall.Errno{
 	"EAGAIN": syscall.EAGAIN, "EWOULDBLOCK": syscall.EAGAIN, "EINPROGRESS": syscall.EINPROGRESS,
 	"ECONNREFUSED": syscall.ECONNREFUSED, "ECONNRESET": syscall.ECONNRESET, "ETIMEDOUT": syscall.ETIMEDOUT,
 	"EADDRINUSE": syscall.EADDRINUSE, "EADDRNOTAVAIL": syscall.EADDRNOTAVAIL, "EPIPE": syscall.EPIPE,
@@ -113,16 +118,16 @@ var errnoByName = map[string]syscall.Errno{
 	"ECONNABORTED": syscall.ECONNABORTED, "ENOSYS": syscall.ENOSYS, "ENOBUFS": syscall.ENOBUFS,
 }
 
-func errnoNames() []string {
-	names := append(sortedKeys(errnoByName), "OK")
+func ErrnoNames() []string {
+	names := append(sortedKeys(ErrnoByName), "OK")
 	slices.Sort(names)
 	return names
 }
 
-// errnoName returns the symbolic name of e ("ECONNREFUSED").
-func errnoName(e syscall.Errno) string {
+// ErrnoName returns the symbolic name of e ("ECONNREFUSED").
+func ErrnoName(e syscall.Errno) string {
 	best := ""
-	for n, v := range errnoByName {
+	for n, v := range ErrnoByName {
 		if v == e && (best == "" || n < best) && n != "EWOULDBLOCK" {
 			best = n
 		}
@@ -133,8 +138,8 @@ func errnoName(e syscall.Errno) string {
 	return best
 }
 
-// posMapper turns an offset in a program's text into a file position.
-type posMapper func(off int) Pos
+// PosMapper turns an offset in a program's text into a file position.
+type PosMapper func(off int) diag.Pos
 
 // token kinds of the program lexer.
 type tokKind uint8
@@ -240,10 +245,10 @@ type progParser struct {
 	src   string
 	toks  []token
 	i     int
-	pos   posMapper
+	pos   PosMapper
 	path  string
 	hosts []string
-	errs  ErrorList
+	errs  diag.ErrorList
 	vars  map[string]bool
 }
 
@@ -257,7 +262,7 @@ func (p *progParser) next() token {
 }
 
 func (p *progParser) errAt(off int, format string, args ...any) {
-	p.errs = append(p.errs, &Error{Pos: p.pos(off), Path: p.path, Msg: fmt.Sprintf(format, args...)})
+	p.errs = append(p.errs, &diag.Error{Pos: p.pos(off), Path: p.path, Msg: fmt.Sprintf(format, args...)})
 }
 
 // skipToEnd skips to the end of the current statement after an error.
@@ -275,18 +280,18 @@ func (p *progParser) skipToEnd() {
 // file): positions in errors are line and column within src, path names
 // the program, and hosts are the host names it may use.
 func ParseProgram(src, path string, hosts []string) (*Program, error) {
-	return parseProgram(src, path, hosts, nil)
+	return ParseAt(src, path, hosts, nil)
 }
 
-// parseProgram parses program text; pos maps offsets in src to file
+// ParseAt parses program text; pos maps offsets in src to file
 // positions (nil: line and column within src).
-func parseProgram(src, path string, hosts []string, pos posMapper) (*Program, error) {
+func ParseAt(src, path string, hosts []string, pos PosMapper) (*Program, error) {
 	if pos == nil {
-		pos = textPos("program", src)
+		pos = TextPos("program", src)
 	}
 	toks, off, err := lex(src)
 	if err != nil {
-		return nil, ErrorList{{Pos: pos(off), Path: path, Msg: err.Error()}}
+		return nil, diag.ErrorList{{Pos: pos(off), Path: path, Msg: err.Error()}}
 	}
 	p := &progParser{src: src, toks: toks, pos: pos, path: path, hosts: hosts, vars: map[string]bool{}}
 	body := p.block(false)
@@ -296,9 +301,9 @@ func parseProgram(src, path string, hosts []string, pos posMapper) (*Program, er
 	return &Program{Body: body}, nil
 }
 
-// textPos maps offsets to line:col within src itself.
-func textPos(file, src string) posMapper {
-	return func(off int) Pos {
+// TextPos maps offsets to line:col within src itself.
+func TextPos(file, src string) PosMapper {
+	return func(off int) diag.Pos {
 		line, col := 1, 1
 		for i := 0; i < off && i < len(src); i++ {
 			if src[i] == '\n' {
@@ -307,7 +312,7 @@ func textPos(file, src string) posMapper {
 				col++
 			}
 		}
-		return Pos{File: file, Line: line, Col: col}
+		return diag.Pos{File: file, Line: line, Col: col}
 	}
 }
 
@@ -408,7 +413,7 @@ func (p *progParser) stmt() *Stmt {
 	// [var =] call(args) [== x | -> y]
 	if p.i+1 < len(p.toks) && p.toks[p.i+1].text == "=" {
 		st.Var = start.text
-		if !isIdent(st.Var) {
+		if !IsIdent(st.Var) {
 			p.errAt(start.off, "%q is not a variable name; use letters, digits and _", st.Var)
 			return nil
 		}
@@ -419,14 +424,14 @@ func (p *progParser) stmt() *Stmt {
 		p.errAt(name.off, "expected a call, found %q", name.text)
 		return nil
 	}
-	spec, ok := calls[name.text]
+	spec, ok := Calls[name.text]
 	if !ok {
-		p.errAt(name.off, "unknown call %q%s", name.text, diag.DidYouMean(name.text, sortedKeys(calls)))
+		p.errAt(name.off, "unknown call %q%s", name.text, diag.DidYouMean(name.text, sortedKeys(Calls)))
 		return nil
 	}
 	st.Kind, st.Call = StCall, name.text
 	if t := p.next(); t.text != "(" {
-		p.errAt(t.off, "expected ( after %s; usage: %s", name.text, spec.usage)
+		p.errAt(t.off, "expected ( after %s; usage: %s", name.text, spec.Usage)
 		return nil
 	}
 	for {
@@ -435,7 +440,7 @@ func (p *progParser) stmt() *Stmt {
 			break
 		}
 		if t.kind != tWord && t.kind != tString {
-			p.errAt(t.off, "expected an argument, found %q; usage: %s", t.text, spec.usage)
+			p.errAt(t.off, "expected an argument, found %q; usage: %s", t.text, spec.Usage)
 			return nil
 		}
 		st.Args = append(st.Args, Arg{Pos: p.pos(t.off), Text: t.text, Quoted: t.kind == tString})
@@ -444,12 +449,12 @@ func (p *progParser) stmt() *Stmt {
 			break
 		}
 		if t.text != "," {
-			p.errAt(t.off, "expected , or ) in the arguments; usage: %s", spec.usage)
+			p.errAt(t.off, "expected , or ) in the arguments; usage: %s", spec.Usage)
 			return nil
 		}
 	}
-	if len(st.Args) < spec.min || len(st.Args) > spec.max {
-		p.errAt(name.off, "%s takes %s; usage: %s", name.text, argCount(spec), spec.usage)
+	if len(st.Args) < spec.Min || len(st.Args) > spec.Max {
+		p.errAt(name.off, "%s takes %s; usage: %s", name.text, argCount(spec), spec.Usage)
 		return nil
 	}
 	if t := p.peek(); t.text == "==" || t.text == "->" {
@@ -462,7 +467,7 @@ func (p *progParser) stmt() *Stmt {
 			ce.Data = &s
 			ce.Text = fmt.Sprintf("== %q", s)
 		case t.text == "==" && v.kind == tWord:
-			n, err := parseSize(v.text)
+			n, err := ParseSize(v.text)
 			if err != nil {
 				p.errAt(v.off, "expected \"text\" or a size after ==: %v", err)
 				return nil
@@ -473,8 +478,8 @@ func (p *progParser) stmt() *Stmt {
 			if name == "0" {
 				name = "OK"
 			}
-			if _, ok := errnoByName[name]; !ok && name != "OK" {
-				p.errAt(v.off, "unknown result %q%s", v.text, diag.DidYouMean(v.text, errnoNames()))
+			if _, ok := ErrnoByName[name]; !ok && name != "OK" {
+				p.errAt(v.off, "unknown result %q%s", v.text, diag.DidYouMean(v.text, ErrnoNames()))
 				return nil
 			}
 			ce.Errno = name
@@ -497,17 +502,17 @@ func (p *progParser) stmt() *Stmt {
 	return st
 }
 
-func argCount(s callSpec) string {
+func argCount(s CallSpec) string {
 	switch {
-	case s.min == s.max && s.min == 1:
+	case s.Min == s.Max && s.Min == 1:
 		return "1 argument"
-	case s.min == s.max:
-		return fmt.Sprintf("%d arguments", s.min)
+	case s.Min == s.Max:
+		return fmt.Sprintf("%d arguments", s.Min)
 	}
-	return fmt.Sprintf("%d to %d arguments", s.min, s.max)
+	return fmt.Sprintf("%d to %d arguments", s.Min, s.Max)
 }
 
-func isIdent(s string) bool {
+func IsIdent(s string) bool {
 	if s == "" || s[0] >= '0' && s[0] <= '9' {
 		return false
 	}
@@ -522,7 +527,7 @@ func isIdent(s string) bool {
 
 func (p *progParser) duration() time.Duration {
 	t := p.next()
-	d, err := parseDuration(t.text)
+	d, err := ParseDuration(t.text)
 	if t.kind != tWord || err != nil {
 		p.errAt(t.off, "expected a duration (e.g. 10ms, 1.5s), found %q", t.text)
 		return 0
@@ -541,11 +546,11 @@ func (p *progParser) braces() []*Stmt {
 
 // argErr reports a problem with argument i of st.
 func (p *progParser) argErr(a Arg, format string, args ...any) {
-	p.errs = append(p.errs, &Error{Pos: a.Pos, Path: p.path, Msg: fmt.Sprintf(format, args...)})
+	p.errs = append(p.errs, &diag.Error{Pos: a.Pos, Path: p.path, Msg: fmt.Sprintf(format, args...)})
 }
 
 // check validates the arguments of a call statement.
-func (p *progParser) check(st *Stmt, spec callSpec) {
+func (p *progParser) check(st *Stmt, spec CallSpec) {
 	a := st.Args
 	fdArg := func(i int) {
 		if a[i].Quoted || !p.vars[a[i].Text] {
@@ -566,7 +571,7 @@ func (p *progParser) check(st *Stmt, spec callSpec) {
 		p.argErr(a[i], "%s: %q is not one of %s%s", st.Call, a[i].Text, strings.Join(valid, ", "), diag.DidYouMean(a[i].Text, valid))
 	}
 	addr := func(i int, needHost bool) {
-		if _, err := parseEndpoint(a[i].Text, p.hosts, needHost); err != nil {
+		if _, err := ParseEndpoint(a[i].Text, p.hosts, needHost); err != nil {
 			p.argErr(a[i], "%s: %v", st.Call, err)
 		}
 	}
@@ -574,7 +579,7 @@ func (p *progParser) check(st *Stmt, spec callSpec) {
 		if a[i].Quoted {
 			return
 		}
-		if _, err := parseSize(a[i].Text); err != nil {
+		if _, err := ParseSize(a[i].Text); err != nil {
 			p.argErr(a[i], "%s: %v", st.Call, err)
 		}
 	}
@@ -584,19 +589,19 @@ func (p *progParser) check(st *Stmt, spec callSpec) {
 		}
 	}
 	dur := func(i int) {
-		if _, err := parseDuration(a[i].Text); err != nil {
+		if _, err := ParseDuration(a[i].Text); err != nil {
 			p.argErr(a[i], "%s: %v", st.Call, err)
 		}
 	}
 	wantsVar := st.Call == "socket" || st.Call == "accept"
 	if st.Var != "" && !wantsVar {
-		p.errs = append(p.errs, &Error{Pos: st.Pos, Path: p.path, Msg: fmt.Sprintf("%s returns no descriptor; assign only socket() and accept()", st.Call)})
+		p.errs = append(p.errs, &diag.Error{Pos: st.Pos, Path: p.path, Msg: fmt.Sprintf("%s returns no descriptor; assign only socket() and accept()", st.Call)})
 	}
 	switch st.Call {
 	case "socket":
 		choice(0, "tcp", "udp", "icmp")
 		if st.Var == "" {
-			p.errs = append(p.errs, &Error{Pos: st.Pos, Path: p.path, Msg: "socket() needs a name: s = socket(tcp)"})
+			p.errs = append(p.errs, &diag.Error{Pos: st.Pos, Path: p.path, Msg: "socket() needs a name: s = socket(tcp)"})
 		}
 	case "bind":
 		fdArg(0)
@@ -684,7 +689,12 @@ func (p *progParser) check(st *Stmt, spec callSpec) {
 			dur(2)
 		}
 	}
-	if spec.app && st.Var != "" {
-		p.errs = append(p.errs, &Error{Pos: st.Pos, Path: p.path, Msg: fmt.Sprintf("%s is an app and returns nothing to assign", st.Call)})
+	if spec.App && st.Var != "" {
+		p.errs = append(p.errs, &diag.Error{Pos: st.Pos, Path: p.path, Msg: fmt.Sprintf("%s is an app and returns nothing to assign", st.Call)})
 	}
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
 }

@@ -1,4 +1,4 @@
-package scenario
+package lang
 
 import (
 	"fmt"
@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// parseDuration reads "10ms", "1.5s", "2m", "0".
-func parseDuration(s string) (time.Duration, error) {
+// ParseDuration reads "10ms", "1.5s", "2m", "0".
+func ParseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if s == "0" {
 		return 0, nil
@@ -28,8 +28,8 @@ var rateUnits = []struct {
 	{"gbps", 1e9}, {"mbps", 1e6}, {"kbps", 1e3}, {"bps", 1},
 }
 
-// parseRate reads a bit rate: "100Mbit", "1.5Gbit", "64kbit", "9600bit".
-func parseRate(s string) (uint64, error) {
+// ParseRate reads a bit rate: "100Mbit", "1.5Gbit", "64kbit", "9600bit".
+func ParseRate(s string) (uint64, error) {
 	t := strings.ToLower(strings.TrimSpace(s))
 	for _, u := range rateUnits {
 		if num, ok := strings.CutSuffix(t, u.name); ok {
@@ -51,8 +51,8 @@ var sizeUnits = []struct {
 	{"gb", 1e9}, {"mb", 1e6}, {"kb", 1e3}, {"b", 1},
 }
 
-// parseSize reads a byte count: "1500", "64KiB", "1MiB", "2MB".
-func parseSize(s string) (int64, error) {
+// ParseSize reads a byte count: "1500", "64KiB", "1MiB", "2MB".
+func ParseSize(s string) (int64, error) {
 	t := strings.ToLower(strings.TrimSpace(s))
 	mult := int64(1)
 	for _, u := range sizeUnits {
@@ -68,8 +68,8 @@ func parseSize(s string) (int64, error) {
 	return int64(v * float64(mult)), nil
 }
 
-// parseProb reads a probability: "2%", "0.02".
-func parseProb(s string) (float64, error) {
+// ParseProb reads a probability: "2%", "0.02".
+func ParseProb(s string) (float64, error) {
 	t := strings.TrimSpace(s)
 	scale := 1.0
 	if num, ok := strings.CutSuffix(t, "%"); ok {
@@ -82,5 +82,5 @@ func parseProb(s string) (float64, error) {
 	return v / scale, nil
 }
 
-// formatDuration prints d as the trace and messages do: "1.5s", "10ms".
-func formatDuration(d time.Duration) string { return d.String() }
+// FormatDuration prints d as the trace and messages do: "1.5s", "10ms".
+func FormatDuration(d time.Duration) string { return d.String() }

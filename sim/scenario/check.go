@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"stacklab/sim/scenario/diag"
+	"stacklab/sim/scenario/expect"
 	"stacklab/sim/scenario/lang"
 	"stacklab/sim/scenario/pattern"
 	"stacklab/stack"
@@ -17,7 +18,7 @@ import (
 // scheduleChecks puts socket and counter checks with a time on the clock.
 func (r *runner) scheduleChecks() {
 	for _, e := range r.sc.Expect {
-		if (e.Kind == ExpSocket || e.Kind == ExpCounter) && e.At != nil {
+		if (e.Kind == expect.ExpSocket || e.Kind == expect.ExpCounter) && e.At != nil {
 			e := e
 			r.clock.AfterFunc(*e.At, func() { r.checkState(e) })
 		}
@@ -27,17 +28,17 @@ func (r *runner) scheduleChecks() {
 // checkEnd runs the socket and counter checks that have no time.
 func (r *runner) checkEnd() {
 	for _, e := range r.sc.Expect {
-		if (e.Kind == ExpSocket || e.Kind == ExpCounter) && e.At == nil {
+		if (e.Kind == expect.ExpSocket || e.Kind == expect.ExpCounter) && e.At == nil {
 			r.checkState(e)
 		}
 	}
 }
 
 // checkState evaluates a socket or counter expectation now.
-func (r *runner) checkState(e *Expectation) {
+func (r *runner) checkState(e *expect.Expectation) {
 	h := r.hosts[e.Host]
 	when := fmt.Sprintf("at %.6f", r.clock.Now().Sub(r.start).Seconds())
-	if e.Kind == ExpCounter {
+	if e.Kind == expect.ExpCounter {
 		v, ok := h.st.Counter(e.Field)
 		if !ok {
 			var names []string
@@ -48,7 +49,7 @@ func (r *runner) checkState(e *Expectation) {
 			return
 		}
 		want, _ := strconv.ParseInt(e.Value, 10, 64)
-		if !compare(int64(v), e.Op, want) {
+		if !expect.Compare(int64(v), e.Op, want) {
 			r.failAt(e.Pos, e.Text, fmt.Sprintf("%s %s is %d %s", e.Host, e.Field, v, when),
 				[]fieldDiff{{e.Field, e.Op + " " + e.Value, strconv.FormatUint(v, 10)}})
 		}
@@ -83,9 +84,9 @@ func (r *runner) checkState(e *Expectation) {
 			return
 		}
 	} else {
-		g, _ := parseQuantity(got)
-		w, _ := parseQuantity(e.Value)
-		ok = compare(g, e.Op, w)
+		g, _ := expect.ParseQuantity(got)
+		w, _ := expect.ParseQuantity(e.Value)
+		ok = expect.Compare(g, e.Op, w)
 	}
 	if !ok {
 		r.failAt(e.Pos, e.Text, fmt.Sprintf("%s fd %s %s is %s %s", e.Host, name, e.Field, got, when),
@@ -154,7 +155,7 @@ func (r *runner) checkPackets() {
 	var diffs []pattern.FieldDiff
 	for _, e := range r.sc.Expect {
 		switch e.Kind {
-		case ExpPacket:
+		case expect.ExpPacket:
 			found := -1
 			best, bestN := -1, 1<<30
 			for i := cursor[e.Vantage]; i < len(r.pkts); i++ {
@@ -197,7 +198,7 @@ func (r *runner) checkPackets() {
 			}
 			recent = r.packetContext(e.Vantage, cursor[e.Vantage])
 			r.failures = append(r.failures, &Failure{Pos: e.Pos, What: e.Text, Msg: msg, Diffs: toDiffs(fd), Recent: recent})
-		case ExpNone, ExpCount:
+		case expect.ExpNone, expect.ExpCount:
 			n, first := 0, -1
 			for i := range r.pkts {
 				p := &r.pkts[i]
@@ -211,16 +212,16 @@ func (r *runner) checkPackets() {
 					n++
 				}
 			}
-			if e.Kind == ExpNone && n > 0 {
+			if e.Kind == expect.ExpNone && n > 0 {
 				p := &r.pkts[first]
 				r.failures = append(r.failures, &Failure{Pos: e.Pos, What: e.Text,
 					Msg:    fmt.Sprintf("%s at %s; the first: #%d at %.6f %s", packetsMatch(n), e.Vantage, p.ID, p.Time.Seconds(), p.Format(r.names)),
 					Diffs:  []FieldDiff{{"count", "0", strconv.Itoa(n)}},
 					Recent: r.packetContext(e.Vantage, first-recentN+1)})
 			}
-			if e.Kind == ExpCount {
+			if e.Kind == expect.ExpCount {
 				want, _ := strconv.ParseInt(e.Value, 10, 64)
-				if !compare(int64(n), e.Op, want) {
+				if !expect.Compare(int64(n), e.Op, want) {
 					r.failures = append(r.failures, &Failure{Pos: e.Pos, What: e.Text,
 						Msg:   fmt.Sprintf("%s at %s", packetsMatch(n), e.Vantage),
 						Diffs: []FieldDiff{{"count", e.Op + " " + e.Value, strconv.Itoa(n)}}})
@@ -357,7 +358,7 @@ func (r *runner) expectsCall(host, call, result string) bool {
 		result = "EAGAIN"
 	}
 	for _, e := range r.sc.Expect {
-		if e.Kind == ExpCall && e.Host == host && e.Field == call && e.Value == result {
+		if e.Kind == expect.ExpCall && e.Host == host && e.Field == call && e.Value == result {
 			return true
 		}
 	}
@@ -368,7 +369,7 @@ func (r *runner) expectsCall(host, call, result string) bool {
 // host returned that result.
 func (r *runner) checkCalls() {
 	for _, e := range r.sc.Expect {
-		if e.Kind != ExpCall {
+		if e.Kind != expect.ExpCall {
 			continue
 		}
 		var got []string

@@ -17,6 +17,7 @@ import (
 	ytoken "github.com/goccy/go-yaml/token"
 
 	"stacklab/sim/scenario/diag"
+	"stacklab/sim/scenario/expect"
 	"stacklab/sim/scenario/lang"
 	"stacklab/sim/scenario/pattern"
 	"stacklab/stack/tcp"
@@ -423,7 +424,7 @@ func (l *loader) scenario(root ast.Node) *Scenario {
 					continue
 				}
 			}
-			e, err := parseExpectation(key, val, l.hosts)
+			e, err := expect.Parse(key, val, l.hosts)
 			if err != nil {
 				l.errf(it, path, "%v", err)
 				continue
@@ -1229,3 +1230,5 @@ func parseFault(s string, hosts []string) (*Fault, error) {
 	f.Pattern = p
 	return f, nil
 }
+
+func isHost(s string, hosts []string) bool { return slices.Contains(hosts, s) }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"stacklab/sim/scenario/expect"
 )
 
 const exampleYAML = `name: handshake
@@ -68,7 +70,7 @@ func TestLoadExample(t *testing.T) {
 	if e := body[4].Expect; e == nil || e.Data == nil || *e.Data != "hello" {
 		t.Errorf("recv expectation = %+v", e)
 	}
-	if len(sc.Expect) != 5 || sc.Expect[2].Kind != ExpNone || sc.Expect[3].Kind != ExpSocket || sc.Expect[4].Kind != ExpCounter {
+	if len(sc.Expect) != 5 || sc.Expect[2].Kind != expect.ExpNone || sc.Expect[3].Kind != expect.ExpSocket || sc.Expect[4].Kind != expect.ExpCounter {
 		t.Fatalf("expect = %+v", sc.Expect)
 	}
 	if e := sc.Expect[3]; *e.At != 2*time.Second || e.FD != 3 || e.Field != "cwnd" || e.Op != ">=" {

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"time"
 
+	"stacklab/sim/scenario/expect"
 	"stacklab/sim/scenario/lang"
 	"stacklab/sim/scenario/pattern"
 	"stacklab/stack"
@@ -21,7 +22,7 @@ type Scenario struct {
 	Links    []*Link
 	Events   []*TimedEvent
 	Faults   []*Fault
-	Expect   []*Expectation
+	Expect   []*expect.Expectation
 	Outputs  Outputs
 
 	hostByName map[string]*Host

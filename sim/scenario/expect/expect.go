@@ -1,7 +1,11 @@
-package scenario
+// Package expect reads a scenario's expectations ("client > server [S.]",
+// "at 2s: client fd 3 state == ESTABLISHED", "server accept → OK", …) into
+// Expectations the runner checks, and holds the comparisons they use.
+package expect
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,7 +31,7 @@ const (
 
 // Expectation is one entry of a scenario's `expect` list.
 type Expectation struct {
-	Pos     Pos
+	Pos     diag.Pos
 	Text    string
 	Kind    ExpectKind
 	Vantage string         // "host" (every interface) or "host:eth1", where packets are watched
@@ -45,9 +49,9 @@ var socketFields = []string{"state", "cwnd", "ssthresh", "srtt", "rttvar", "rto"
 
 var compareOps = []string{"==", "!=", ">=", "<=", ">", "<"}
 
-// parseExpectation reads one expectation; key is the mapping key when
+// Parse reads one expectation; key is the mapping key when
 // the entry was written "at 2s: …" or "on server: …" (else "").
-func parseExpectation(key, val string, hosts []string) (*Expectation, error) {
+func Parse(key, val string, hosts []string) (*Expectation, error) {
 	if key == "" && (strings.HasPrefix(val, "at ") || strings.HasPrefix(val, "on ")) {
 		if k, v, ok := strings.Cut(val, ": "); ok {
 			key, val = k, v
@@ -73,7 +77,7 @@ func parseExpectation(key, val string, hosts []string) (*Expectation, error) {
 				e.At = &d
 			case "on":
 				host, ifname, hasIf := strings.Cut(kw[i+1], ":")
-				if !isHost(host, hosts) {
+				if !slices.Contains(hosts, host) {
 					return nil, fmt.Errorf("unknown host %q%s", host, diag.DidYouMean(host, hosts))
 				}
 				if n, err := strconv.Atoi(strings.TrimPrefix(ifname, "eth")); hasIf && (!strings.HasPrefix(ifname, "eth") || err != nil || n < 0) {
@@ -111,7 +115,7 @@ func parseExpectation(key, val string, hosts []string) (*Expectation, error) {
 			return nil, err
 		}
 		e.Pattern = p
-	case len(w) >= 2 && isHost(w[0], hosts) && w[1] == "fd":
+	case len(w) >= 2 && slices.Contains(hosts, w[0]) && w[1] == "fd":
 		// HOST fd N FIELD OP VALUE
 		e.Kind, e.Host = ExpSocket, w[0]
 		if len(w) != 6 {
@@ -134,11 +138,11 @@ func parseExpectation(key, val string, hosts []string) (*Expectation, error) {
 			return nil, fmt.Errorf("%q is not a comparison; use one of %s", e.Op, strings.Join(compareOps, " "))
 		}
 		if e.Field != "state" && e.Field != "congestion" && e.Field != "recovery" {
-			if _, err := parseQuantity(e.Value); err != nil {
+			if _, err := ParseQuantity(e.Value); err != nil {
 				return nil, fmt.Errorf("%s: %v", e.Field, err)
 			}
 		}
-	case len(w) >= 2 && isHost(w[0], hosts) && (strings.Contains(val, "→") || strings.Contains(val, "->")):
+	case len(w) >= 2 && slices.Contains(hosts, w[0]) && (strings.Contains(val, "→") || strings.Contains(val, "->")):
 		// HOST CALL → RESULT
 		norm := strings.NewReplacer("→", " → ", "->", " → ").Replace(val)
 		w = strings.Fields(norm)
@@ -162,17 +166,17 @@ func parseExpectation(key, val string, hosts []string) (*Expectation, error) {
 			return nil, fmt.Errorf("unknown result %q: write an errno name or a number%s", res, diag.DidYouMean(res, lang.ErrnoNames()))
 		}
 		e.Value = res
-	case len(w) == 4 && isHost(w[0], hosts) && isOp(w[2]):
+	case len(w) == 4 && slices.Contains(hosts, w[0]) && isOp(w[2]):
 		e.Kind, e.Host, e.Field, e.Op, e.Value = ExpCounter, w[0], w[1], w[2], w[3]
 		if _, err := strconv.ParseUint(e.Value, 10, 64); err != nil {
 			return nil, fmt.Errorf("counter %s: %q is not a whole number", e.Field, e.Value)
 		}
-	case len(w) >= 2 && isHost(w[0], hosts) && w[1] != ">" && !strings.HasPrefix(w[1], "["):
+	case len(w) >= 2 && slices.Contains(hosts, w[0]) && w[1] != ">" && !strings.HasPrefix(w[1], "["):
 		if spec, ok := lang.Calls[w[1]]; ok && !spec.App {
 			return nil, fmt.Errorf("write a call result as HOST CALL → RESULT, e.g. %s %s → 0", w[0], w[1])
 		}
 		return nil, fmt.Errorf("after a host name write > DST [flags] for a packet, fd N FIELD OP VALUE for a socket, COUNTER OP VALUE for a counter (%s tcp.RetransSegs == 0), or CALL → RESULT for a call (%s connect → ECONNREFUSED)", w[0], w[0])
-	case len(w) >= 2 && !isHost(w[0], hosts) && w[1] != ">" && !strings.HasPrefix(w[0], "[") && !pattern.IsWord(w[0]) && w[0] != "*":
+	case len(w) >= 2 && !slices.Contains(hosts, w[0]) && w[1] != ">" && !strings.HasPrefix(w[0], "[") && !pattern.IsWord(w[0]) && w[0] != "*":
 		return nil, fmt.Errorf("unknown host %q%s", w[0], diag.DidYouMean(w[0], hosts))
 	default:
 		e.Kind = ExpPacket
@@ -195,7 +199,7 @@ func parseExpectation(key, val string, hosts []string) (*Expectation, error) {
 // did-you-mean in call expectations.
 func socketCallNames() []string {
 	var names []string
-	for _, n := range sortedKeys(lang.Calls) {
+	for _, n := range slices.Sorted(maps.Keys(lang.Calls)) {
 		if !lang.Calls[n].App {
 			names = append(names, n)
 		}
@@ -205,9 +209,9 @@ func socketCallNames() []string {
 
 func isOp(s string) bool { return slices.Contains(compareOps, s) }
 
-// parseQuantity reads a number, size or duration as an int64 (durations
+// ParseQuantity reads a number, size or duration as an int64 (durations
 // in nanoseconds).
-func parseQuantity(s string) (int64, error) {
+func ParseQuantity(s string) (int64, error) {
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return n, nil
 	}
@@ -220,8 +224,8 @@ func parseQuantity(s string) (int64, error) {
 	return 0, fmt.Errorf("%q is not a number, size or duration", s)
 }
 
-// compare applies op to a and b.
-func compare(a int64, op string, b int64) bool {
+// Compare applies op to a and b.
+func Compare(a int64, op string, b int64) bool {
 	switch op {
 	case "==":
 		return a == b
@@ -238,5 +242,3 @@ func compare(a int64, op string, b int64) bool {
 	}
 	return false
 }
-
-func isHost(s string, hosts []string) bool { return slices.Contains(hosts, s) }

@@ -3,7 +3,7 @@ GO ?= go
 PKGS := ./...
 FUZZTIME ?= 20s
 
-.PHONY: build test vet bench fuzz run
+.PHONY: build test vet bench fuzz soak run
 
 build:
 	$(GO) build -o stacklab ./cmd/stacklab
@@ -24,13 +24,25 @@ test: vet
 bench:
 	bash bench/run.sh
 
-# Each fuzz target for FUZZTIME.
+# Each fuzz target for FUZZTIME, every one even after a failure, with
+# minimization bounded by FUZZMINTIME so the time goes to exploring; a
+# summary lists each target's result and the exit status is 1 if any
+# failed. Failing inputs land in the package's testdata/fuzz.
+FUZZMINTIME ?= 5s
 fuzz:
-	@for pkg in $$($(GO) list $(PKGS)); do \
+	@fails=0; summary=""; \
+	for pkg in $$($(GO) list $(PKGS)); do \
 		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
-			echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+			echo "== $$pkg $$f"; \
+			if $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) $$pkg; then \
+				summary="$$summary\nok   $$pkg $$f"; \
+			else \
+				summary="$$summary\nFAIL $$pkg $$f"; fails=$$((fails+1)); \
+			fi; \
 		done; \
-	done
+	done; \
+	printf "\n== fuzz summary (FUZZTIME=$(FUZZTIME))$$summary\n"; \
+	if [ $$fails -gt 0 ]; then echo "$$fails target(s) failed"; exit 1; fi
 
 run:
 	$(GO) run ./cmd/stacklab run handshake

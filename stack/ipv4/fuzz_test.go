@@ -77,6 +77,9 @@ func FuzzFragment(f *testing.F) {
 		}
 		size = min(size, uint16(65535-20-len(opts)))
 		pkt := packet(77, false, opts, seq(int(size)))
+		if _, err := wire.ParseIPv4(pkt); err != nil {
+			return // random option bytes that do not parse: only valid packets are fragmented
+		}
 		var frags []wire.IPv4
 		err := Fragment(pkt, int(mtu), nil, func(fr wire.IPv4) { frags = append(frags, bytes.Clone(fr)) })
 		if err != nil {

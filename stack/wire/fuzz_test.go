@@ -173,6 +173,9 @@ func FuzzTCPOptions(f *testing.F) {
 	f.Add([]byte{1, 1, 5, 34, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 6, 0, 0, 0, 7, 0, 0, 0, 8})
 	f.Add([]byte{2, 4, 5})
 	f.Add([]byte{30, 1})
+	// Two SACK options, the second shorter: the first's blocks must not
+	// stay beyond NSACK.
+	f.Add([]byte{5, 26, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 6, 5, 10, 0, 0, 0, 7, 0, 0, 0, 8})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var o TCPOptions
 		if err := ParseTCPOptions(b, &o); err != nil && err != ErrBadOption {

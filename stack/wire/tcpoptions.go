@@ -94,7 +94,10 @@ func ParseTCPOptions(b []byte, o *TCPOptions) error {
 			}
 		case TCPOptSACK:
 			if k := len(v) / TCPOptSACKBlockLen; len(v)%TCPOptSACKBlockLen == 0 && k >= 1 && k <= TCPMaxSACKBlocks {
-				o.NSACK = k
+				// A later SACK option replaces an earlier one, as in
+				// Linux's tcp_parse_options: no stale blocks stay
+				// beyond NSACK.
+				o.NSACK, o.SACK = k, [TCPMaxSACKBlocks]SACKBlock{}
 				for j := range k {
 					o.SACK[j] = SACKBlock{
 						Left:  binary.BigEndian.Uint32(v[j*8:]),

@@ -50,6 +50,9 @@ type Counters struct {
 		InErrors                  uint64 // bad checksum or length
 		RcvbufErrors              uint64
 	}
+	Sock struct {
+		FDLimit uint64 // socket, accept or epoll_create refused with EMFILE (Options.MaxFDs)
+	}
 }
 
 // Counter is one named statistic.
@@ -86,6 +89,7 @@ func (s *Stack) Counters() []Counter {
 		{"icmp.OutTimeExcds", c.ICMP.OutTimeExcds}, {"icmp.OutRateLimited", c.ICMP.OutRateLimited},
 		{"udp.InDatagrams", c.UDP.InDatagrams}, {"udp.OutDatagrams", c.UDP.OutDatagrams},
 		{"udp.NoPorts", c.UDP.NoPorts}, {"udp.InErrors", c.UDP.InErrors}, {"udp.RcvbufErrors", c.UDP.RcvbufErrors},
+		{"sock.FDLimit", c.Sock.FDLimit},
 	}
 	tc := s.tcp.Counters()
 	for _, tc := range tc.List() {

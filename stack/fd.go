@@ -29,7 +29,10 @@ func (s *Stack) Socket(typ SockType) (int, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sk := s.newSocket(typ)
+	sk, err := s.newSocket(typ)
+	if err != nil {
+		return -1, opError("socket", typ, netip.AddrPort{}, netip.AddrPort{}, err)
+	}
 	sk.opts = s.defaultSockOpts()
 	return sk.fd, nil
 }
@@ -74,10 +77,11 @@ func (s *Stack) bind(sk *socket, addr netip.AddrPort) error {
 	case SockICMP:
 		id := addr.Port()
 		if id == 0 {
-			s.icmp.nextID++
-			id = s.icmp.nextID + uint16(s.opts.Rand.IntN(1000))
-		}
-		if s.icmp.byID[id] != nil {
+			var ok bool
+			if id, ok = s.icmp.freeID(s.opts.Rand.IntN(1000)); !ok {
+				return syscall.EADDRINUSE
+			}
+		} else if s.icmp.byID[id] != nil {
 			return syscall.EADDRINUSE
 		}
 		sk.icmp = &icmpEndpoint{sock: sk, id: id}
@@ -162,9 +166,14 @@ func (s *Stack) accept(sk *socket) (*socket, error) {
 		return nil, syscall.EINVAL
 	}
 	for {
+		if s.nfds >= s.opts.MaxFDs {
+			// Like Linux, the connection stays in the accept queue.
+			s.counters.Sock.FDLimit++
+			return nil, syscall.EMFILE
+		}
 		c, err := sk.ln.Accept()
 		if err == nil {
-			nsk := s.newSocket(SockStream)
+			nsk, _ := s.newSocket(SockStream) // cannot fail: checked above, under the lock
 			nsk.opts = sk.opts
 			nsk.conn = c
 			nsk.local = c.Tuple().Local
@@ -498,7 +507,7 @@ func (s *Stack) Close(fd int) error {
 }
 
 func (s *Stack) closeSocket(sk *socket) {
-	s.fds[sk.fd] = nil
+	s.freeFD(sk.fd)
 	sk.closed = true
 	for _, it := range sk.epItems {
 		it.ep.remove(it)

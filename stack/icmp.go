@@ -28,6 +28,25 @@ type icmpTable struct {
 
 func (t *icmpTable) init() { t.byID = make(map[uint16]*icmpEndpoint) }
 
+// freeID picks an identifier for a ping socket bound to id 0: a rover,
+// advanced by jump, then walked past the identifiers in use (Linux's
+// ping_get_port walks its rover the same way), never 0. It fails only
+// when all 65,535 are taken. The rover stays where the last search
+// ended, so a run of binds costs O(1) each, amortised.
+func (t *icmpTable) freeID(jump int) (uint16, bool) {
+	if len(t.byID) >= 65535 {
+		return 0, false
+	}
+	id := t.nextID + 1 + uint16(jump)
+	for i := 0; i < 65536; i, id = i+1, id+1 {
+		if id != 0 && t.byID[id] == nil {
+			t.nextID = id
+			return id, true
+		}
+	}
+	return 0, false
+}
+
 func (s *Stack) icmpInput(n *NIC, ip wire.IPv4, b []byte, pktID uint64) {
 	s.counters.ICMP.InMsgs++
 	m := wire.ICMPv4(b)

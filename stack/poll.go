@@ -181,7 +181,10 @@ type epItem struct {
 func (s *Stack) EpollCreate() (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sk := s.newSocket(0)
+	sk, err := s.newSocket(0)
+	if err != nil {
+		return -1, opError("epoll_create", 0, netip.AddrPort{}, netip.AddrPort{}, err)
+	}
 	sk.ep = &epoll{s: s, sk: sk, items: make(map[int]*epItem)}
 	return sk.fd, nil
 }

@@ -197,19 +197,33 @@ func (sk *socket) removeWatcher(id int) {
 }
 
 // newSocket allocates the lowest free descriptor from 3 (0–2 are the
-// standard streams of the program the trace pretends to be).
-func (s *Stack) newSocket(typ SockType) *socket {
+// standard streams of the program the trace pretends to be), or fails
+// with EMFILE at the descriptor limit.
+func (s *Stack) newSocket(typ SockType) (*socket, error) {
+	if s.nfds >= s.opts.MaxFDs {
+		s.counters.Sock.FDLimit++
+		return nil, syscall.EMFILE
+	}
 	sk := &socket{s: s, typ: typ}
-	for fd := 3; ; fd++ {
+	for fd := max(s.fdLow, 3); ; fd++ {
 		if fd >= len(s.fds) {
 			s.fds = append(s.fds, make([]*socket, fd+1-len(s.fds))...)
 		}
 		if s.fds[fd] == nil {
 			sk.fd = fd
 			s.fds[fd] = sk
-			return sk
+			s.nfds++
+			s.fdLow = fd + 1
+			return sk, nil
 		}
 	}
+}
+
+// freeFD releases a descriptor.
+func (s *Stack) freeFD(fd int) {
+	s.fds[fd] = nil
+	s.nfds--
+	s.fdLow = min(s.fdLow, fd)
 }
 
 // sockOpts returns the stack's defaults as per-socket options.

@@ -37,7 +37,18 @@ type Options struct {
 	// Forwarding makes the stack route packets between its interfaces,
 	// as a router does.
 	Forwarding bool
+	// MaxFDs is the descriptor limit, as RLIMIT_NOFILE: with this many
+	// descriptors open (sockets, accepted connections, epoll instances,
+	// and those behind the net.Conn API), socket, accept and
+	// epoll_create fail with EMFILE (counted as sock.FDLimit). Zero
+	// means DefaultMaxFDs.
+	MaxFDs int
 }
+
+// DefaultMaxFDs is [Options.MaxFDs]' default: 65,536, the hard
+// RLIMIT_NOFILE of common Linux systems, which Go programs raise their
+// soft limit to.
+const DefaultMaxFDs = 65536
 
 // TCPOptions are a stack's TCP settings. Zero fields take the defaults
 // noted beside them.
@@ -103,7 +114,9 @@ type Stack struct {
 	icmp   icmpTable
 	dgrams dgramPool // buffers of queued UDP and ICMP datagrams
 
-	fds []*socket // index is the descriptor
+	fds   []*socket // index is the descriptor
+	nfds  int       // descriptors open
+	fdLow int       // no descriptor below this one is free
 
 	ipID     uint16
 	reasm    reassembly
@@ -130,6 +143,9 @@ func New(opts Options) *Stack {
 	}
 	if opts.TTL == 0 {
 		opts.TTL = 64
+	}
+	if opts.MaxFDs <= 0 {
+		opts.MaxFDs = DefaultMaxFDs
 	}
 	s := &Stack{opts: opts, name: opts.Name}
 	s.ipID = uint16(opts.Rand.Uint32())

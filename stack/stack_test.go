@@ -25,11 +25,21 @@ type pair struct {
 
 func newPair(t testing.TB, typ stack.LinkType, mtu int) *pair {
 	t.Helper()
+	return newPairWith(t, typ, mtu, stack.Options{})
+}
+
+// newPairWith is newPair with o's settings for both stacks (their name,
+// clock, randomness and packet ids are the pair's own).
+func newPairWith(t testing.TB, typ stack.LinkType, mtu int, o stack.Options) *pair {
+	t.Helper()
 	p := &pair{clock: sim.NewClock(time.Unix(0, 0))}
 	var id uint64
 	pid := func() uint64 { id++; return id }
-	p.a = stack.New(stack.Options{Name: "a", Clock: p.clock, Rand: rand.New(rand.NewPCG(1, 2)), PacketID: pid})
-	p.b = stack.New(stack.Options{Name: "b", Clock: p.clock, Rand: rand.New(rand.NewPCG(3, 4)), PacketID: pid})
+	oa, ob := o, o
+	oa.Name, oa.Clock, oa.Rand, oa.PacketID = "a", p.clock, rand.New(rand.NewPCG(1, 2)), pid
+	ob.Name, ob.Clock, ob.Rand, ob.PacketID = "b", p.clock, rand.New(rand.NewPCG(3, 4)), pid
+	p.a = stack.New(oa)
+	p.b = stack.New(ob)
 	link := func(from **stack.NIC, to **stack.NIC) stack.Link {
 		return stack.LinkFunc(func(pkt stack.Packet) {
 			if p.filter != nil && !p.filter(*from, pkt.Data) {

@@ -156,7 +156,7 @@ func (s *Stack) hostUnreachable(ipPacket []byte) {
 		}
 	case wire.ProtoTCP:
 		t := wire.TCP(p)
-		s.tcp.HardError(netip.AddrPortFrom(ip.Src(), t.SrcPort()), netip.AddrPortFrom(ip.Dst(), t.DstPort()), syscall.EHOSTUNREACH)
+		s.tcp.HardError(netip.AddrPortFrom(ip.Src(), t.SrcPort()), netip.AddrPortFrom(ip.Dst(), t.DstPort()), t.Seq(), syscall.EHOSTUNREACH)
 	}
 }
 

@@ -139,14 +139,14 @@ func (s *Stack) icmpErrorInput(m wire.ICMPv4, errno syscall.Errno) {
 		case syscall.ECONNREFUSED, syscall.ENOPROTOOPT:
 			// Hard errors (RFC 1122 §4.2.3.9): they end a connection
 			// still being opened, as on Linux.
-			s.tcp.HardError(local, remote, errno)
+			s.tcp.HardError(local, remote, t.Seq(), errno)
 		}
 		if errno == syscall.EMSGSIZE {
 			mtu := int(m.MTU())
 			if mtu == 0 {
 				mtu = 576 // a router from before RFC 1191: assume the minimum
 			}
-			s.tcp.PathMTU(local, remote, mtu)
+			s.tcp.PathMTU(local, remote, t.Seq(), mtu)
 		}
 	}
 }

@@ -134,3 +134,49 @@ func TestARPFailureIsHostUnreachable(t *testing.T) {
 		t.Errorf("tcp connect after ARP failed: %v, want EHOSTUNREACH", err)
 	}
 }
+
+// TestICMPErrorQuotingWrongSequenceIgnored: a port unreachable that
+// quotes the SYN with a sequence number other than the one sent (an
+// off-path guess) does not abort the connect (RFC 5927 §4.1, as Linux's
+// tcp_v4_err); it is counted, and the right one still does.
+func TestICMPErrorQuotingWrongSequenceIgnored(t *testing.T) {
+	clock, nic, out := rawStack(t)
+	s := nic.Stack()
+	fd, _ := s.Socket(stack.SockStream)
+	must(t, s.SetNonblock(fd, true))
+	s.Connect(fd, netip.MustParseAddrPort("10.0.0.1:80"))
+	syn := append([]byte(nil), (*out)[0]...)
+	unreach := func(quoted []byte) []byte {
+		msg := make([]byte, 8+len(quoted))
+		m := wire.ICMPv4(msg)
+		m.Encode(&wire.ICMPv4Fields{Type: wire.ICMPDestUnreachable, Code: wire.ICMPCodePortUnreachable})
+		copy(msg[8:], quoted)
+		m.SetChecksum()
+		b := make([]byte, 20+len(msg))
+		ip := wire.IPv4(b)
+		ip.Encode(&wire.IPv4Fields{TotalLen: uint16(len(b)), ID: 9, TTL: 64, Protocol: wire.ProtoICMP,
+			Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2")})
+		copy(b[20:], msg)
+		ip.SetChecksum()
+		return b
+	}
+	forged := append([]byte(nil), syn...)
+	tcp := wire.TCP(forged[20:])
+	tcp.SetSeq(tcp.Seq() + 100000)
+	nic.Deliver(stack.Packet{ID: 2, Data: unreach(forged)})
+	clock.RunFor(10 * time.Millisecond)
+	if err := s.SockError(fd); err != nil {
+		t.Fatalf("SO_ERROR = %v after a forged error", err)
+	}
+	if info, _ := s.Info(fd); info.State != "SYN_SENT" {
+		t.Fatalf("state %s after a forged error", info.State)
+	}
+	if n := counter(t, s, "tcp.OutOfWindowICMPs"); n != 1 {
+		t.Fatalf("tcp.OutOfWindowICMPs %d", n)
+	}
+	nic.Deliver(stack.Packet{ID: 3, Data: unreach(syn)})
+	clock.RunFor(10 * time.Millisecond)
+	if err := s.SockError(fd); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("SO_ERROR = %v, want ECONNREFUSED", err)
+	}
+}

@@ -51,6 +51,7 @@ type Counters struct {
 	DropSynSent        uint64 // unacceptable segment in SYN_SENT
 	DropClosed         uint64 // segment for a connection that has closed
 	AbortOnTimeout     uint64 // connections ended by the retransmission, persist or keepalive timer (ETIMEDOUT)
+	OutOfWindowICMPs   uint64 // ICMP errors quoting a sequence number not in flight: ignored (RFC 5927 §4.1)
 }
 
 // Counter is one named counter value.
@@ -107,5 +108,6 @@ func (c *Counters) List() []Counter {
 		{"DropSynSent", c.DropSynSent},
 		{"DropClosed", c.DropClosed},
 		{"AbortOnTimeout", c.AbortOnTimeout},
+		{"OutOfWindowICMPs", c.OutOfWindowICMPs},
 	}
 }

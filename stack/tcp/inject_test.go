@@ -57,7 +57,9 @@ func TestInjectRSTRules(t *testing.T) {
 	// RST outside the window: silently dropped.
 	j.send(segSpec{seq: peerISN + 1 + 1<<20, flags: flagRST})
 	j.none()
-	// SYN in ESTABLISHED: challenge ACK (RFC 5961 §4.2).
+	// SYN in ESTABLISHED: challenge ACK (RFC 5961 §4.2), once the
+	// per-connection rate limit allows another.
+	j.w.clk.advance(time.Second)
 	j.send(segSpec{seq: peerISN + 1, flags: flagSYN, wnd: 100})
 	j.expect(flagACK, iss+1, peerISN+1)
 	// Exact RST: reset.
@@ -74,17 +76,30 @@ func TestInjectRSTRules(t *testing.T) {
 	}
 }
 
+// TestInjectChallengeACKRateLimit: challenge ACKs are limited per
+// connection, one per 500 ms as Linux (≥ 6.0) does: a flood of bad RSTs
+// gets one answer per interval, and another connection's challenge ACK
+// is not held back by it (no global budget to probe, CVE-2016-5696).
 func TestInjectChallengeACKRateLimit(t *testing.T) {
 	j := newInj(t, Config{})
 	j.h.tracing = false
 	_, _ = j.handshake(options{})
-	for i := 0; i < challengeACKLimit+5; i++ {
+	for range 1005 {
 		j.send(segSpec{seq: peerISN + 50, flags: flagRST})
 	}
-	if got := j.h.p.Counters(); got.ChallengeACKs != challengeACKLimit || got.DropChallengeLimit != 5 {
+	if got := j.h.p.Counters(); got.ChallengeACKs != 1 || got.DropChallengeLimit != 1004 {
 		t.Fatalf("%d challenge ACKs, %d limited", got.ChallengeACKs, got.DropChallengeLimit)
 	}
 	j.h.out = nil
+	// A second connection, from another port, answers at once.
+	other := ap("10.0.0.1:40001")
+	j.send(segSpec{src: other, seq: 5000, flags: flagSYN, wnd: 65535})
+	sa := j.next()
+	j.send(segSpec{src: other, seq: 5001, ack: uint32(sa.seq) + 1, flags: flagACK, wnd: 65535})
+	j.send(segSpec{src: other, seq: 5001 + 50, flags: flagRST})
+	if s := j.next(); s.why != whyChallengeAck {
+		t.Fatalf("second connection: %v, want a challenge ACK", s)
+	}
 	j.w.clk.advance(time.Second)
 	j.send(segSpec{seq: peerISN + 50, flags: flagRST})
 	j.next()

@@ -223,10 +223,9 @@ func (c *Conn) input(s *segment) {
 			// Like Linux (tcp_invalid_ratelimit): answer unacceptable
 			// pure ACKs at most every 500 ms, so that two ends cannot
 			// ping-pong ACKs.
-			if now.Sub(c.lastOOWAck) < 500*time.Millisecond {
+			if !c.oowAllowed() {
 				return
 			}
-			c.lastOOWAck = now
 		}
 		c.sendAck(whyOutOfWindow)
 		return
@@ -703,13 +702,31 @@ func (c *Conn) addOOO(seq seqnum.Value, data []byte) bool {
 	}
 	j := i
 	for j < c.nooo && !r.LessThan(c.ooo[j].Left) {
-		l, r = seqnum.Min(l, c.ooo[j].Left), seqnum.Max(r, c.ooo[j].Right)
 		j++
 	}
-	if i == j {
-		if c.nooo == maxOOO {
-			return false
+	if i == j && c.nooo == maxOOO {
+		return false
+	}
+	// Like Linux (tcp_data_queue_ofo), the bytes already held are kept:
+	// only the parts of the new segment outside [i, j) are written, so
+	// a segment overlapping held data with different bytes cannot
+	// replace them (the first copy wins).
+	at := c.rcvBuf.n + int(c.rcvNxt.Size(seq))
+	from := seq
+	for k := i; k < j; k++ {
+		if from.LessThan(c.ooo[k].Left) {
+			n := int(from.Size(c.ooo[k].Left))
+			c.rcvBuf.writeAt(c.p, c.rcvCap(), at+int(seq.Size(from)), data[seq.Size(from):int(seq.Size(from))+n])
 		}
+		if from.LessThan(c.ooo[k].Right) {
+			from = c.ooo[k].Right
+		}
+		l, r = seqnum.Min(l, c.ooo[k].Left), seqnum.Max(r, c.ooo[k].Right)
+	}
+	if end := seq.Add(seqnum.Size(len(data))); from.LessThan(end) {
+		c.rcvBuf.writeAt(c.p, c.rcvCap(), at+int(seq.Size(from)), data[seq.Size(from):])
+	}
+	if i == j {
 		if c.nooo == len(c.ooo) {
 			c.ooo = append(c.ooo, oooRange{})
 			c.ooo = c.ooo[:cap(c.ooo)]
@@ -722,7 +739,6 @@ func (c *Conn) addOOO(seq seqnum.Value, data []byte) bool {
 	}
 	c.ooo[i] = oooRange{sackBlock{l, r}, c.oooStamp}
 	c.oooStamp++
-	c.rcvBuf.writeAt(c.p, c.rcvCap(), c.rcvBuf.n+int(c.rcvNxt.Size(seq)), data)
 	return true
 }
 

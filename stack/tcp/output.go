@@ -449,14 +449,30 @@ func (c *Conn) sendProbe(why string) {
 	c.ackSent()
 }
 
-// challengeAck sends a rate-limited RFC 5961 challenge ACK.
+// challengeAck sends an RFC 5961 challenge ACK, rate-limited (§7) per
+// connection as Linux since 6.0 does: at most one per oowRateLimit,
+// sharing the budget of ACKs to out-of-window segments, and no global
+// budget, whose exhaustion an off-path attacker could observe to learn
+// whether a guessed 4-tuple is in use (CVE-2016-5696).
 func (c *Conn) challengeAck() {
-	if !c.p.allowChallenge() {
+	if !c.oowAllowed() {
+		c.p.counters.DropChallengeLimit++
 		c.p.drop(c, "DropChallengeLimit", "challenge ACK rate limit", 0)
 		return
 	}
 	c.p.counters.ChallengeACKs++
 	c.sendAck(whyChallengeAck)
+}
+
+// oowAllowed reports whether an ACK to an unacceptable segment may go
+// now (Linux's __tcp_oow_rate_limited), and if so charges it.
+func (c *Conn) oowAllowed() bool {
+	now := c.p.net.Now()
+	if d := now.Sub(c.lastOOWAck); d >= 0 && d < oowRateLimit && !c.lastOOWAck.IsZero() {
+		return false
+	}
+	c.lastOOWAck = now
+	return true
 }
 
 // ackSent records that an ACK for rcvNxt went out.

@@ -5,26 +5,51 @@ import (
 	"strconv"
 
 	"stacklab/stack/core"
+	"stacklab/stack/tcp/seqnum"
 )
 
-// minPathMSS is the smallest MSS path MTU discovery will go down to: a
-// 128-byte packet, enough for the header and options with payload to
-// spare. (RFC 1191 §3 lets the MTU fall to 68; Linux stops at 552.)
-const minPathMSS = 128 - 40
+// minPathMTU is the smallest path MTU discovery goes down to: a quoted
+// MTU below it is taken as this (RFC 1191 §3 lets the MTU fall to 68;
+// Linux's min_pmtu stops at 552, so a forged "fragmentation needed"
+// cannot make a connection send tiny segments).
+const minPathMTU = 552
+
+// icmpConn returns the connection an ICMP error quoting a segment from
+// local to remote with sequence number seq is about, or nil when there
+// is none or seq is not one it has sent: RFC 5927 §4.1, as Linux's
+// tcp_v4_err, which takes only a quoted sequence number in
+// [SND.UNA, SND.NXT] (the highest sent), so that an off-path attacker
+// must guess it. Such errors are counted as OutOfWindowICMPs.
+func (p *Proto) icmpConn(local, remote netip.AddrPort, seq uint32) *Conn {
+	c := p.conns[core.Tuple{Local: local, Remote: remote}]
+	if c == nil || c.dead {
+		return nil
+	}
+	if s := seqnum.Value(seq); s.LessThan(c.sndUna) || c.sndMax.LessThan(s) {
+		p.counters.OutOfWindowICMPs++
+		if p.net.Tracing() {
+			p.net.Observe(&core.Event{Kind: core.EventDrop, Proto: "tcp", Conn: c.tuple, FD: -1,
+				Name: "OutOfWindowICMPs", Detail: "ICMP error quoting a sequence number not in flight"})
+		}
+		return nil
+	}
+	return c
+}
 
 // PathMTU tells the connection from local to remote that a router on the
 // path could not forward one of its segments without fragmenting it and
 // that the next hop takes at most mtu bytes (an ICMP "fragmentation
-// needed", RFC 1191 §4). The connection's MSS shrinks to fit and what is
+// needed", RFC 1191 §4) quoting a segment with sequence number seq
+// (see icmpConn; mtu is taken as at least 552). The connection's MSS shrinks to fit and what is
 // in flight — all of it sent too big, and dropped — is resent at once in
 // smaller segments, without a congestion response: the loss was not
 // congestion (RFC 1191 §6.3, Linux's tcp_simple_retransmit).
-func (p *Proto) PathMTU(local, remote netip.AddrPort, mtu int) {
-	c := p.conns[core.Tuple{Local: local, Remote: remote}]
-	if c == nil || !c.state.synchronized() || c.dead {
+func (p *Proto) PathMTU(local, remote netip.AddrPort, seq uint32, mtu int) {
+	c := p.icmpConn(local, remote, seq)
+	if c == nil || !c.state.synchronized() {
 		return
 	}
-	mss := max(mtu-40, minPathMSS) // 20 bytes of IPv4, 20 of TCP
+	mss := max(mtu, minPathMTU) - 40 // 20 bytes of IPv4, 20 of TCP
 	if mss >= c.mss {
 		return
 	}
@@ -49,12 +74,13 @@ func (p *Proto) PathMTU(local, remote netip.AddrPort, mtu int) {
 }
 
 // HardError reports an ICMP error that RFC 1122 §4.2.3.9 calls hard
-// (port or protocol unreachable) for the connection from local to remote.
+// (port or protocol unreachable) for the connection from local to remote,
+// quoting a segment with sequence number seq (see icmpConn).
 // A connection still being opened fails with err, as on Linux; an
 // established one carries on, its own timers deciding.
-func (p *Proto) HardError(local, remote netip.AddrPort, err error) {
-	c := p.conns[core.Tuple{Local: local, Remote: remote}]
-	if c == nil || c.dead || (c.state != SynSent && c.state != SynReceived) {
+func (p *Proto) HardError(local, remote netip.AddrPort, seq uint32, err error) {
+	c := p.icmpConn(local, remote, seq)
+	if c == nil || (c.state != SynSent && c.state != SynReceived) {
 		return
 	}
 	if p.net.Tracing() {

@@ -28,9 +28,10 @@ const (
 	DefaultKeepCount      = 9
 	DefaultSynBacklog     = 256
 
-	// challengeACKLimit is the number of RFC 5961 challenge ACKs a stack
-	// sends per second (Linux's tcp_challenge_ack_limit default).
-	challengeACKLimit = 1000
+	// oowRateLimit is the least time between two ACKs a connection
+	// sends to unacceptable segments, challenge ACKs included (Linux's
+	// tcp_invalid_ratelimit).
+	oowRateLimit = 500 * time.Millisecond
 	// ephemeralFirst and ephemeralLast bound the ephemeral ports
 	// (IANA dynamic range, RFC 6335 §6).
 	ephemeralFirst = 49152
@@ -98,9 +99,6 @@ type Proto struct {
 	epoch   time.Time // origin of timestamp clocks
 	scratch []byte    // one outbound segment is built here
 	pool    []bufPool
-
-	challengeCount int
-	challengeStart time.Time
 
 	linux       bool // cfg.Profile is ProfileLinux
 	delackFixed bool // cfg.DelayedAckTime was given: no adaptive ato
@@ -413,21 +411,6 @@ func (p *Proto) drop(c *Conn, name, detail string, pktID uint64) {
 		ev.Conn = c.tuple
 	}
 	p.net.Observe(&ev)
-}
-
-// allowChallenge applies the RFC 5961 §7 rate limit to challenge ACKs.
-func (p *Proto) allowChallenge() bool {
-	now := p.net.Now()
-	if now.Sub(p.challengeStart) >= time.Second {
-		p.challengeStart = now
-		p.challengeCount = 0
-	}
-	if p.challengeCount >= challengeACKLimit {
-		p.counters.DropChallengeLimit++
-		return false
-	}
-	p.challengeCount++
-	return true
 }
 
 // newController returns the named congestion controller, or the stack

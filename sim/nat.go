@@ -1,9 +1,12 @@
 package sim
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -27,6 +30,11 @@ type NATConfig struct {
 	// TCPIdle, UDPIdle and ICMPIdle are how long a mapping may stay
 	// unused before it is forgotten (defaults 5m, 30s, 30s).
 	TCPIdle, UDPIdle, ICMPIdle time.Duration
+	// OnChange, when set, is told of each change to the translation
+	// table as it happens: "map tcp 10.0.0.1:5000 ⇄ 203.0.113.1:30000 for
+	// 203.0.113.2:80" and "expire tcp … after 30s idle". It is called with
+	// the NAT's lock held and must not call back into the NAT.
+	OnChange func(what string)
 }
 
 // NAT is a network address and port translator (RFC 3022 NAPT) on a link:
@@ -422,6 +430,7 @@ func (t *NAT) allocate(k natKey, now time.Time) *natMapping {
 		t.out[k] = m
 		t.in[pk] = m
 		t.stats.Mappings++
+		t.changed("map", m, "")
 		return m
 	}
 	return nil
@@ -431,19 +440,67 @@ func (t *NAT) expired(m *natMapping, now time.Time) bool {
 	if m.dead {
 		return true
 	}
-	idle := t.cfg.TCPIdle
-	switch m.key.proto {
-	case wire.ProtoUDP:
-		idle = t.cfg.UDPIdle
-	case wire.ProtoICMP:
-		idle = t.cfg.ICMPIdle
-	}
+	idle := t.idle(m.key.proto)
 	if now.Sub(m.last) <= idle {
 		return false
 	}
 	m.dead = true
 	t.stats.Expired++
+	t.changed("expire", m, fmt.Sprintf(" after %v idle", idle))
 	return true
+}
+
+// changed tells OnChange of a change to the table.
+func (t *NAT) changed(what string, m *natMapping, tail string) {
+	if t.cfg.OnChange == nil {
+		return
+	}
+	t.cfg.OnChange(fmt.Sprintf("%s %s %v ⇄ %v for %v%s", what, protoName(m.key.proto), m.key.inside,
+		netip.AddrPortFrom(t.cfg.Public, m.port), m.key.remote, tail))
+}
+
+func protoName(p uint8) string {
+	switch p {
+	case wire.ProtoTCP:
+		return "tcp"
+	case wire.ProtoUDP:
+		return "udp"
+	case wire.ProtoICMP:
+		return "icmp"
+	}
+	return strconv.Itoa(int(p))
+}
+
+// Table lists the live mappings, one line each in the order of their
+// public ports: "tcp 10.0.0.1:5000 ⇄ 203.0.113.1:30000 for 203.0.113.2:80".
+func (t *NAT) Table() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.clock.Now()
+	var live []*natMapping
+	for _, m := range t.out {
+		if !m.dead && now.Sub(m.last) <= t.idle(m.key.proto) {
+			live = append(live, m)
+		}
+	}
+	slices.SortFunc(live, func(a, b *natMapping) int {
+		return cmp.Or(cmp.Compare(a.key.proto, b.key.proto), cmp.Compare(a.port, b.port))
+	})
+	out := make([]string, len(live))
+	for i, m := range live {
+		out[i] = fmt.Sprintf("%s %v ⇄ %v for %v", protoName(m.key.proto), m.key.inside, netip.AddrPortFrom(t.cfg.Public, m.port), m.key.remote)
+	}
+	return out
+}
+
+func (t *NAT) idle(proto uint8) time.Duration {
+	switch proto {
+	case wire.ProtoUDP:
+		return t.cfg.UDPIdle
+	case wire.ProtoICMP:
+		return t.cfg.ICMPIdle
+	}
+	return t.cfg.TCPIdle
 }
 
 const (

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -400,5 +401,47 @@ func TestNATFragments(t *testing.T) {
 	n.RunFor(time.Second)
 	if k, err := cl.Recv(cfd, buf); err != nil || !bytes.Equal(buf[:k], big) {
 		t.Fatalf("client got %d bytes, %v; want the 3000 sent", k, err)
+	}
+}
+
+// TestNATTable sees each change of the translation table reported as it
+// happens, and Table list the live mappings only.
+func TestNATTable(t *testing.T) {
+	c := NewClock(t0)
+	var changes []string
+	nat, err := NewNAT(c, NATConfig{Public: netip.MustParseAddr("198.51.100.1"), TCPIdle: 30 * time.Second, OnChange: func(s string) { changes = append(changes, s) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(src string) {
+		b := ipPacket(wire.ProtoTCP, src, "203.0.113.5:80", wire.TCPFlagSYN)
+		withChecksums(b)
+		if pass, reason := nat.Inspect(AtoB, b); !pass {
+			t.Fatalf("dropped: %s", reason)
+		}
+	}
+	send("192.168.1.10:5000")
+	send("192.168.1.11:5000")
+	want := []string{
+		"tcp 192.168.1.10:5000 ⇄ 198.51.100.1:30000 for 203.0.113.5:80",
+		"tcp 192.168.1.11:5000 ⇄ 198.51.100.1:30001 for 203.0.113.5:80",
+	}
+	if got := nat.Table(); !slices.Equal(got, want) {
+		t.Errorf("Table = %q, want %q", got, want)
+	}
+	c.RunFor(20 * time.Second)
+	send("192.168.1.11:5000") // keeps the second mapping alive
+	c.RunFor(15 * time.Second)
+	if got := nat.Table(); !slices.Equal(got, want[1:]) {
+		t.Errorf("after 35s Table = %q, want %q", got, want[1:])
+	}
+	send("192.168.1.10:5000") // the first expired: a new port
+	wantChanges := []string{
+		"map " + want[0], "map " + want[1],
+		"expire tcp 192.168.1.10:5000 ⇄ 198.51.100.1:30000 for 203.0.113.5:80 after 30s idle",
+		"map tcp 192.168.1.10:5000 ⇄ 198.51.100.1:30002 for 203.0.113.5:80",
+	}
+	if !slices.Equal(changes, wantChanges) {
+		t.Errorf("changes\n%q\nwant\n%q", changes, wantChanges)
 	}
 }

@@ -92,6 +92,9 @@ func writePage(sc *Scenario, path string, trace []byte) error {
 		if lk.Firewall != nil {
 			d += "; firewall, inside " + lk.Firewall.Inside
 		}
+		if lk.NAT != nil {
+			d += "; nat, inside " + lk.NAT.Inside
+		}
 		in.Links = append(in.Links, view.Link{A: lk.Ends[0], B: lk.Ends[1], Desc: d})
 	}
 	m, err := view.Build(in)

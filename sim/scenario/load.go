@@ -732,7 +732,7 @@ func (l *loader) tcpNode(h *Host, n ast.Node, path string) {
 
 var impairKeys = []string{"delay", "jitter", "rate", "queue", "loss", "burst_loss", "duplicate", "reorder", "reorder_delay", "corrupt", "mtu"}
 
-var linkKeys = append([]string{"ends", "forward", "reverse", "firewall"}, impairKeys...)
+var linkKeys = append([]string{"ends", "forward", "reverse", "firewall", "nat"}, impairKeys...)
 
 // impairField sets one impairment field on every target.
 func (l *loader) impairField(k string, v ast.Node, p string, targets ...*Impair) {
@@ -841,12 +841,14 @@ func (l *loader) linksNode(sc *Scenario, n ast.Node) {
 			v ast.Node
 		}
 		hasEnds := false
-		var fwNode ast.Node
+		var fwNode, natNode ast.Node
 		l.fields(it, path, linkKeys, func(k string, v ast.Node, _ *ast.MappingValueNode) {
 			p := join(path, k)
 			switch k {
 			case "firewall":
 				fwNode = v
+			case "nat":
+				natNode = v
 			case "ends":
 				hasEnds = true
 				ends, _ := l.list(v, p)
@@ -903,6 +905,9 @@ func (l *loader) linksNode(sc *Scenario, n ast.Node) {
 			})
 			lk.Firewall = fw
 		}
+		if natNode != nil {
+			l.linkNAT(lk, natNode, join(path, "nat"), fwNode != nil)
+		}
 		if !l.linkIfaces(sc, lk, it, path) {
 			continue
 		}
@@ -917,6 +922,48 @@ func (l *loader) linksNode(sc *Scenario, n ast.Node) {
 		}
 		sc.Links = append(sc.Links, lk)
 	}
+}
+
+// linkNAT reads a link's nat: {inside: HOST, public: ADDR, ports: A-B,
+// tcp_idle: DUR, udp_idle: DUR}.
+func (l *loader) linkNAT(lk *Link, n ast.Node, p string, hasFirewall bool) {
+	nat := &NATSpec{Inside: lk.Ends[0]}
+	if hasFirewall {
+		l.errf(n, p, "a link holds one middlebox: put the firewall and the NAT on different links")
+	}
+	l.fields(n, p, []string{"inside", "public", "ports", "tcp_idle", "udp_idle"}, func(k string, v ast.Node, _ *ast.MappingValueNode) {
+		kp := join(p, k)
+		switch k {
+		case "inside":
+			nat.Inside = l.str(v, kp)
+			if nat.Inside != lk.Ends[0] && nat.Inside != lk.Ends[1] {
+				l.errf(v, kp, "inside is one of the link's ends, %s or %s%s", lk.Ends[0], lk.Ends[1], diag.DidYouMean(nat.Inside, lk.Ends[:]))
+			}
+		case "public":
+			s := l.str(v, kp)
+			a, err := netip.ParseAddr(s)
+			if err != nil || !a.Is4() {
+				l.errf(v, kp, "public is an IPv4 address, e.g. 203.0.113.1 (the default: the inside end's address on this link)")
+				return
+			}
+			nat.Public = a
+		case "ports":
+			s := l.str(v, kp)
+			lo, hi, ok := strings.Cut(s, "-")
+			a, err1 := strconv.ParseUint(lo, 10, 16)
+			b, err2 := strconv.ParseUint(hi, 10, 16)
+			if !ok || err1 != nil || err2 != nil || a == 0 || b < a {
+				l.errf(v, kp, "ports is a range MIN-MAX with 1 ≤ MIN ≤ MAX ≤ 65535, e.g. 30000-39999")
+				return
+			}
+			nat.PortMin, nat.PortMax = uint16(a), uint16(b)
+		case "tcp_idle":
+			nat.TCPIdle = l.duration(v, kp)
+		case "udp_idle":
+			nat.UDPIdle = l.duration(v, kp)
+		}
+	})
+	lk.NAT = nat
 }
 
 // linkIfaces picks the interface of each end that is on the link: the

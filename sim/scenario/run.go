@@ -262,6 +262,24 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 			}
 			l.SetMiddlebox(sim.NewFirewall(r.clock, sim.FirewallConfig{Inside: inside, TCPIdle: fw.TCPIdle, UDPIdle: fw.UDPIdle}))
 		}
+		if ns := lk.NAT; ns != nil {
+			inside, in := sim.AtoB, 0
+			if ns.Inside == lk.Ends[1] {
+				inside, in = sim.BtoA, 1
+			}
+			public := ns.Public
+			if !public.IsValid() {
+				public = r.sc.hostByName[ns.Inside].Ifaces[lk.Ifaces[in]].Addr()
+			}
+			lane := "nat"
+			nat, err := sim.NewNAT(r.clock, sim.NATConfig{Inside: inside, Public: public, PortMin: ns.PortMin, PortMax: ns.PortMax, TCPIdle: ns.TCPIdle, UDPIdle: ns.UDPIdle,
+				OnChange: func(what string) { r.event(lane, what) }})
+			if err != nil {
+				rec.Close()
+				return nil, fmt.Errorf("%s: %v", lk.Pos, err)
+			}
+			l.SetMiddlebox(nat)
+		}
 	}
 	for _, hr := range r.hosts {
 		if err := hr.addRoutes(); err != nil {

@@ -85,6 +85,18 @@ type Link struct {
 	Ifaces           [2]int // the interface of each end on this link
 	Forward, Reverse Impair
 	Firewall         *FirewallSpec
+	NAT              *NATSpec
+}
+
+// NATSpec puts a network address and port translator (sim.NAT) in the
+// middle of a link: packets leaving Inside's side get the source Public
+// and a port of the NAT's own; replies are translated back while the
+// mapping lives (each change is a line in the trace).
+type NATSpec struct {
+	Inside           string // one of the link's ends
+	Public           netip.Addr
+	PortMin, PortMax uint16
+	TCPIdle, UDPIdle time.Duration
 }
 
 // FirewallSpec puts a stateful firewall (sim.Firewall) in the middle of a

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"syscall"
-	"time"
 
 	"stacklab/stack/tcp"
 	"stacklab/stack/tcp/cc"
@@ -62,6 +61,21 @@ func (s *Stack) bind(sk *socket, addr netip.AddrPort) error {
 	}
 	addr = netip.AddrPortFrom(a, addr.Port())
 	switch sk.typ {
+	case SockStream:
+		// The port is claimed now, as Linux's inet_csk_get_port does:
+		// a second bind, a listener or a connection on it (TIME_WAIT
+		// included) is EADDRINUSE, unless SO_REUSEADDR or SO_REUSEPORT
+		// allow the sharing.
+		if addr.Port() == 0 {
+			p, err := s.ephemeralTCP(a)
+			if err != nil {
+				return err
+			}
+			addr = netip.AddrPortFrom(a, p)
+		} else if s.tcpBindConflict(sk, addr, sk.reuseAddr, sk.reusePort) {
+			return syscall.EADDRINUSE
+		}
+		sk.bound = true
 	case SockDgram:
 		if addr.Port() == 0 {
 			p, err := s.ephemeralUDP()
@@ -69,11 +83,12 @@ func (s *Stack) bind(sk *socket, addr netip.AddrPort) error {
 				return err
 			}
 			addr = netip.AddrPortFrom(a, p)
-		} else if s.udp.lookup(addr) != nil || (a.IsUnspecified() && s.udp.portInUse(addr.Port())) {
+		} else if s.udpBindConflict(sk, addr) {
 			return syscall.EADDRINUSE
 		}
 		sk.udp = &udpEndpoint{sock: sk, local: addr}
-		s.udp.bound[addr] = sk.udp
+		s.udp.add(sk.udp)
+		sk.bound = addr.Port() != 0
 	case SockICMP:
 		id := addr.Port()
 		if id == 0 {
@@ -88,10 +103,80 @@ func (s *Stack) bind(sk *socket, addr netip.AddrPort) error {
 		s.icmp.byID[id] = sk.icmp
 		addr = netip.AddrPortFrom(a, id)
 	}
-	// Stream sockets keep the address until listen or connect, where the
-	// TCP engine checks it (ports are claimed by Listen and Connect).
 	sk.local = addr
 	return nil
+}
+
+// overlaps reports whether two local addresses can receive the same
+// datagram: equal, or either one the wildcard.
+func overlaps(a, b netip.Addr) bool { return a == b || a.IsUnspecified() || b.IsUnspecified() }
+
+// tcpBindConflict reports whether binding sk to addr clashes with another
+// stream socket on the port or a connection that has no descriptor left
+// (closing, or in TIME_WAIT), with Linux's rules: sharing is allowed when
+// both sockets set SO_REUSEPORT, or both set SO_REUSEADDR and the other
+// is not listening; a connection without a descriptor is passed over
+// with SO_REUSEADDR.
+func (s *Stack) tcpBindConflict(sk *socket, addr netip.AddrPort, reuseAddr, reusePort bool) bool {
+	owned := make(map[*tcp.Conn]bool)
+	for _, o := range s.fds {
+		if o == nil || o.typ != SockStream || o.ep != nil {
+			continue
+		}
+		if o.conn != nil {
+			owned[o.conn] = true
+		}
+		if o == sk || !o.local.IsValid() || o.local.Port() != addr.Port() || !overlaps(o.local.Addr(), addr.Addr()) {
+			continue
+		}
+		if !o.bound && o.ln == nil && (o.conn == nil || o.conn.State() == tcp.Closed) {
+			continue // not bound, or a failed connect: holds no port
+		}
+		if reusePort && o.reusePort || reuseAddr && o.reuseAddr && o.ln == nil {
+			continue
+		}
+		return true
+	}
+	conflict := false
+	s.tcp.Conns(func(c *tcp.Conn) {
+		l := c.Tuple().Local
+		if !owned[c] && !reuseAddr && l.Port() == addr.Port() && overlaps(l.Addr(), addr.Addr()) && c.State() != tcp.Closed {
+			conflict = true
+		}
+	})
+	return conflict
+}
+
+// ephemeralTCP picks a free port for bind(:0), from a random start in
+// the ephemeral range.
+func (s *Stack) ephemeralTCP(a netip.Addr) (uint16, error) {
+	const lo, hi = 49152, 65535
+	start := s.opts.Rand.IntN(hi - lo + 1)
+	for i := 0; i <= hi-lo; i++ {
+		p := uint16(lo + (start+i)%(hi-lo+1))
+		if !s.tcpBindConflict(nil, netip.AddrPortFrom(a, p), false, false) {
+			return p, nil
+		}
+	}
+	return 0, syscall.EADDRINUSE
+}
+
+// udpBindConflict reports whether binding sk to addr clashes with a bound
+// datagram socket: sharing is allowed when both set SO_REUSEADDR or both
+// SO_REUSEPORT.
+func (s *Stack) udpBindConflict(sk *socket, addr netip.AddrPort) bool {
+	for ap, e := range s.udp.bound {
+		if ap.Port() != addr.Port() || !overlaps(ap.Addr(), addr.Addr()) {
+			continue
+		}
+		for ; e != nil; e = e.next {
+			o := e.sock
+			if !(sk.reuseAddr && o.reuseAddr || sk.reusePort && o.reusePort) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Listen marks a stream socket as passive with the given backlog.
@@ -108,7 +193,8 @@ func (s *Stack) Listen(fd, backlog int) error {
 	if sk.ln != nil {
 		return nil
 	}
-	if sk.conn != nil {
+	s.reap(sk)
+	if sk.conn != nil || sk.failedConnect {
 		return opError("listen", sk.typ, sk.local, netip.AddrPort{}, syscall.EINVAL)
 	}
 	if backlog <= 0 {
@@ -162,9 +248,13 @@ func (s *Stack) Accept(fd int) (int, netip.AddrPort, error) {
 }
 
 func (s *Stack) accept(sk *socket) (*socket, error) {
+	if sk.typ != SockStream {
+		return nil, syscall.EOPNOTSUPP
+	}
 	if sk.ln == nil {
 		return nil, syscall.EINVAL
 	}
+	until := sk.timeo(false)
 	for {
 		if s.nfds >= s.opts.MaxFDs {
 			// Like Linux, the connection stays in the accept queue.
@@ -183,7 +273,7 @@ func (s *Stack) accept(sk *socket) (*socket, error) {
 		if err != syscall.EAGAIN || sk.nonblock {
 			return nil, err
 		}
-		if err := sk.wait(false); err != nil {
+		if err := sk.wait(false, until); err != nil {
 			return nil, err
 		}
 		if sk.closed {
@@ -205,12 +295,38 @@ func (s *Stack) Connect(fd int, addr netip.AddrPort) error {
 	return opError("connect", sk.typ, sk.local, addr, s.connect(sk, addr))
 }
 
+// reap turns a socket whose connect failed, once the error has been
+// reported, back into an unconnected one, as Linux does: it may connect
+// again; it keeps its port (its address only if bound) but no longer
+// holds them.
+func (s *Stack) reap(sk *socket) {
+	c := sk.conn
+	if c == nil || c.State() != tcp.Closed || c.Synchronized() || c.Poll()&tcp.EventErr != 0 {
+		return
+	}
+	c.SetNotify(nil)
+	sk.conn = nil
+	sk.failedConnect = true
+	if !sk.bound {
+		sk.local = netip.AddrPortFrom(netip.IPv4Unspecified(), sk.local.Port())
+	}
+}
+
 func (s *Stack) connect(sk *socket, addr netip.AddrPort) error {
 	switch sk.typ {
 	case SockDgram:
 		if !sk.local.IsValid() {
 			if err := s.bind(sk, netip.AddrPort{}); err != nil {
 				return err
+			}
+		}
+		if sk.udp.local.Addr().IsUnspecified() {
+			// Linux fixes the source address at connect (the route's).
+			if n, _, ok := s.route(addr.Addr()); ok {
+				s.udp.remove(sk.udp)
+				sk.udp.local = netip.AddrPortFrom(sourceFor(n, addr.Addr()), sk.udp.local.Port())
+				sk.local = sk.udp.local
+				s.udp.add(sk.udp)
 			}
 		}
 		sk.udp.remote = addr
@@ -226,8 +342,9 @@ func (s *Stack) connect(sk *socket, addr netip.AddrPort) error {
 		return nil
 	}
 	if sk.ln != nil {
-		return syscall.EINVAL
+		return syscall.EISCONN // as Linux answers on a listening socket
 	}
+	s.reap(sk)
 	if sk.conn == nil {
 		c, err := s.tcp.Connect(sk.local, addr, &sk.opts)
 		if err != nil {
@@ -247,18 +364,21 @@ func (s *Stack) connect(sk *socket, addr netip.AddrPort) error {
 	} else if sk.nonblock {
 		return syscall.EALREADY
 	}
+	until := sk.timeo(true)
 	for {
 		st := sk.conn.State()
 		if st != tcp.SynSent && st != tcp.SynReceived {
-			if err := sk.conn.Err(); err != nil {
-				return err
+			err := sk.conn.Err()
+			if err == nil && st == tcp.Closed {
+				err = syscall.ECONNREFUSED
 			}
-			if st == tcp.Closed {
-				return syscall.ECONNREFUSED
-			}
-			return nil
+			s.reap(sk)
+			return err
 		}
-		if err := sk.wait(false); err != nil {
+		if err := sk.wait(false, until); err != nil {
+			if err == syscall.EAGAIN {
+				return syscall.EINPROGRESS // SO_SNDTIMEO passed: connect goes on
+			}
 			return err
 		}
 		if sk.closed {
@@ -309,9 +429,10 @@ func (s *Stack) send(sk *socket, b []byte) (int, error) {
 		return s.sendTo(sk, b, netip.AddrPortFrom(sk.icmp.remote, 0), "send")
 	}
 	if sk.conn == nil {
-		return 0, syscall.ENOTCONN
+		return 0, syscall.EPIPE // Linux's answer on a socket never connected, or listening
 	}
 	total := 0
+	until := sk.timeo(true)
 	for {
 		n, err := sk.conn.Write(b[total:])
 		total += n
@@ -327,7 +448,10 @@ func (s *Stack) send(sk *socket, b []byte) (int, error) {
 			}
 			return 0, syscall.EAGAIN
 		}
-		if err := sk.wait(true); err != nil {
+		if err := sk.wait(true, until); err != nil {
+			if err == syscall.EAGAIN && total > 0 {
+				return total, nil
+			}
 			return total, err
 		}
 		if sk.closed {
@@ -409,26 +533,64 @@ func (s *Stack) Recv(fd int, b []byte) (int, error) {
 
 // recv reads into b; at end of stream it returns io.EOF.
 func (s *Stack) recv(sk *socket, b []byte) (int, netip.AddrPort, error) {
+	return s.recvFlags(sk, b, 0)
+}
+
+// recvFlags reads into b as recvmsg with flags does; at end of stream it
+// returns io.EOF.
+func (s *Stack) recvFlags(sk *socket, b []byte, flags MsgFlags) (int, netip.AddrPort, error) {
+	until := sk.timeo(false)
+	nonblock := sk.nonblock || flags&MsgDontWait != 0
+	peek := flags&MsgPeek != 0
+	waitAll := flags&MsgWaitAll != 0 && !peek
+	total := 0 // bytes already read, for MSG_WAITALL
 	for {
 		var n int
 		var from netip.AddrPort
 		var err error
 		switch {
 		case sk.conn != nil:
-			n, err = sk.conn.Read(b)
 			from = sk.conn.Tuple().Remote
+			if peek {
+				n, err = sk.conn.Peek(b)
+			} else {
+				n, err = sk.conn.Read(b[total:])
+			}
+			if n > 0 || (len(b) == 0 && err == nil) {
+				total += n
+				if waitAll && total < len(b) {
+					continue
+				}
+				return total, from, nil
+			}
+			if total > 0 && (err != syscall.EAGAIN || nonblock) {
+				// MSG_WAITALL cut short by EOF or an error: what was
+				// read is the result; the rest waits for the next call.
+				return total, from, nil
+			}
 		case sk.udp != nil:
 			if e := sk.udp.err; e != 0 {
 				sk.udp.err = 0
 				return 0, from, e
 			}
-			d, ok := sk.udp.queue.pop()
+			var d dgram
+			var ok bool
+			if peek {
+				d, ok = sk.udp.queue.peek()
+			} else {
+				d, ok = sk.udp.queue.pop()
+			}
 			if !ok {
 				err = syscall.EAGAIN
+				if sk.udp.shutRD {
+					err = io.EOF
+				}
 				break
 			}
 			n, from = copy(b, d.data), d.from
-			s.dgrams.put(d.data)
+			if !peek {
+				s.dgrams.put(d.data)
+			}
 		case sk.icmp != nil:
 			d, ok := sk.icmp.queue.pop()
 			if !ok {
@@ -442,16 +604,77 @@ func (s *Stack) recv(sk *socket, b []byte) (int, netip.AddrPort, error) {
 		default:
 			err = syscall.EAGAIN
 		}
-		if err != syscall.EAGAIN || sk.nonblock {
+		if err != syscall.EAGAIN || nonblock {
 			return n, from, err
 		}
-		if err := sk.wait(false); err != nil {
+		if err := sk.wait(false, until); err != nil {
+			if total > 0 {
+				return total, from, nil
+			}
 			return 0, from, err
 		}
 		if sk.closed {
-			return 0, from, syscall.EBADF
+			return total, from, syscall.EBADF
 		}
 	}
+}
+
+// MsgFlags are the flags of [Stack.RecvMsg] and [Stack.SendMsg], as in
+// recv(2) and send(2).
+type MsgFlags int
+
+const (
+	MsgPeek     MsgFlags = syscall.MSG_PEEK     // read without consuming
+	MsgDontWait MsgFlags = syscall.MSG_DONTWAIT // this call does not block
+	MsgWaitAll  MsgFlags = syscall.MSG_WAITALL  // a stream read waits for the whole buffer (or EOF, an error, a timeout)
+	MsgNoSignal MsgFlags = syscall.MSG_NOSIGNAL // accepted: stacklab raises no SIGPIPE, it returns EPIPE either way
+)
+
+// RecvMsg reads from a socket as recvfrom(2) with flags: MsgPeek,
+// MsgDontWait, MsgWaitAll. It returns the source (the peer, for a
+// stream) and 0, nil at end of stream.
+func (s *Stack) RecvMsg(fd int, b []byte, flags MsgFlags) (int, netip.AddrPort, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sk, err := s.lookup(fd)
+	if err != nil {
+		return 0, netip.AddrPort{}, opError("read", 0, netip.AddrPort{}, netip.AddrPort{}, err)
+	}
+	if flags&^(MsgPeek|MsgDontWait|MsgWaitAll|MsgNoSignal) != 0 {
+		return 0, netip.AddrPort{}, sk.opError("read", netip.AddrPort{}, syscall.EOPNOTSUPP)
+	}
+	n, from, err := s.recvFlags(sk, b, flags)
+	if err == io.EOF {
+		return 0, from, nil
+	}
+	return n, from, sk.opError("read", from, err)
+}
+
+// SendMsg sends as sendto(2) with flags: MsgDontWait, MsgNoSignal. A
+// valid to on a stream socket is ignored, as Linux does; on a datagram
+// socket it is the destination (invalid means the connected peer).
+func (s *Stack) SendMsg(fd int, b []byte, flags MsgFlags, to netip.AddrPort) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sk, err := s.lookup(fd)
+	if err != nil {
+		return 0, opError("write", 0, netip.AddrPort{}, to, err)
+	}
+	if flags&^(MsgDontWait|MsgNoSignal) != 0 {
+		return 0, sk.opError("write", to, syscall.EOPNOTSUPP)
+	}
+	nb := sk.nonblock
+	if flags&MsgDontWait != 0 {
+		sk.nonblock = true
+	}
+	var n int
+	if to.IsValid() && sk.typ != SockStream {
+		n, err = s.sendTo(sk, b, to, "sendto")
+	} else {
+		n, err = s.send(sk, b)
+	}
+	sk.nonblock = nb
+	return n, sk.opError("write", to, err)
 }
 
 // RecvFrom reads one datagram and its source.
@@ -477,7 +700,27 @@ func (s *Stack) Shutdown(fd, how int) error {
 	if err != nil {
 		return opError("shutdown", 0, netip.AddrPort{}, netip.AddrPort{}, err)
 	}
-	if sk.conn == nil {
+	if how != ShutRD && how != ShutWR && how != ShutRDWR {
+		return opError("shutdown", sk.typ, sk.local, netip.AddrPort{}, syscall.EINVAL)
+	}
+	switch {
+	case sk.ln != nil:
+		// Linux: shutting the reading side of a listener stops it
+		// (the socket may listen again); the writing side is a no-op.
+		if how != ShutWR {
+			sk.ln.SetNotify(nil)
+			sk.ln.Close()
+			sk.ln = nil
+			sk.notify()
+		}
+		return nil
+	case sk.udp != nil && sk.udp.remote.IsValid():
+		if how != ShutWR {
+			sk.udp.shutRD = true
+			sk.notify()
+		}
+		return nil
+	case sk.conn == nil:
 		return opError("shutdown", sk.typ, sk.local, netip.AddrPort{}, syscall.ENOTCONN)
 	}
 	if how == ShutRD || how == ShutRDWR {
@@ -523,7 +766,7 @@ func (s *Stack) closeSocket(sk *socket) {
 		sk.ln.SetNotify(nil)
 		sk.ln.Close()
 	case sk.udp != nil:
-		delete(s.udp.bound, sk.udp.local)
+		s.udp.remove(sk.udp)
 	case sk.icmp != nil:
 		delete(s.icmp.byID, sk.icmp.id)
 	}
@@ -540,61 +783,6 @@ func (s *Stack) SetNonblock(fd int, nonblocking bool) error {
 		return opError("fcntl", 0, netip.AddrPort{}, netip.AddrPort{}, err)
 	}
 	sk.nonblock = nonblocking
-	return nil
-}
-
-// SetSockopt sets a socket option.
-func (s *Stack) SetSockopt(fd int, opt SockOpt, value int) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sk, err := s.lookup(fd)
-	if err != nil {
-		return opError("setsockopt", 0, netip.AddrPort{}, netip.AddrPort{}, err)
-	}
-	o := &sk.opts
-	sec := time.Duration(value) * time.Second
-	switch opt {
-	case SoKeepAlive:
-		o.KeepAlive = value != 0
-	case SoLinger:
-		o.Linger, o.LingerSec = value >= 0, max(value, 0)
-	case SoRcvBuf:
-		o.RecvBuffer = value
-		if sk.udp != nil {
-			sk.udp.queue.limit = value
-		}
-	case SoSndBuf:
-		o.SendBuffer = value
-	case TCPNoDelay:
-		o.NoDelay = value != 0
-	case TCPKeepIdle:
-		o.KeepIdle = sec
-	case TCPKeepIntvl:
-		o.KeepInterval = sec
-	case TCPKeepCnt:
-		o.KeepCount = value
-	case TCPQuickAck:
-		o.QuickAck = value != 0
-	case SoReuseAddr:
-	default:
-		return opError("setsockopt", sk.typ, sk.local, netip.AddrPort{}, syscall.ENOPROTOOPT)
-	}
-	if c := sk.conn; c != nil {
-		switch opt {
-		case SoKeepAlive, TCPKeepIdle, TCPKeepIntvl, TCPKeepCnt:
-			c.SetKeepAlive(o.KeepAlive, o.KeepIdle, o.KeepInterval, o.KeepCount)
-		case SoLinger:
-			c.SetLinger(o.Linger, o.LingerSec)
-		case TCPNoDelay:
-			c.SetNoDelay(o.NoDelay)
-		case TCPQuickAck:
-			c.SetQuickAck(o.QuickAck)
-		case SoRcvBuf:
-			c.SetRecvBuffer(value)
-		case SoSndBuf:
-			c.SetSendBuffer(value)
-		}
-	}
 	return nil
 }
 

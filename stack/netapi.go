@@ -304,7 +304,7 @@ func (s *Stack) connectCtx(ctx context.Context, sk *socket, raddr netip.AddrPort
 			return err
 		}
 		sk.nonblock = false
-		if err := sk.wait(false); err != nil {
+		if err := sk.wait(false, time.Time{}); err != nil {
 			return err
 		}
 	}

@@ -38,6 +38,12 @@ type socket struct {
 
 	rdeadline, wdeadline time.Time // for the net.Conn adapters
 
+	reuseAddr, reusePort, broadcast bool
+	bound                           bool          // bind gave the socket its port
+	failedConnect                   bool          // a connect failed: listen is EINVAL, as Linux answers
+	rcvTimeo, sndTimeo              time.Duration // SO_RCVTIMEO, SO_SNDTIMEO
+	ttl                             int           // IP_TTL; 0 is the stack's
+
 	eagain [3]cachedErr // EAGAIN errors for read, write, accept
 }
 
@@ -60,19 +66,25 @@ func (sk *socket) notify() {
 
 // wait releases the lock until the socket's readiness may have changed or
 // the read (or write) deadline passes, then retakes it. It returns
-// os.ErrDeadlineExceeded when the deadline has passed.
-func (sk *socket) wait(write bool) error {
+// os.ErrDeadlineExceeded when the deadline has passed, and EAGAIN when
+// until (SO_RCVTIMEO or SO_SNDTIMEO, from [socket.timeo]; zero for none)
+// has passed first.
+func (sk *socket) wait(write bool, until time.Time) error {
 	s := sk.s
 	deadline := sk.rdeadline
 	if write {
 		deadline = sk.wdeadline
+	}
+	var timeoErr error = os.ErrDeadlineExceeded
+	if !until.IsZero() && (deadline.IsZero() || until.Before(deadline)) {
+		deadline, timeoErr = until, syscall.EAGAIN
 	}
 	var expired chan struct{}
 	var t Timer
 	if !deadline.IsZero() {
 		d := deadline.Sub(s.opts.Clock.Now())
 		if d <= 0 {
-			return os.ErrDeadlineExceeded
+			return timeoErr
 		}
 		expired = make(chan struct{})
 		t = s.opts.Clock.AfterFunc(d, func() { close(expired) })
@@ -93,11 +105,24 @@ func (sk *socket) wait(write bool) error {
 	if expired != nil {
 		select {
 		case <-expired:
-			return os.ErrDeadlineExceeded
+			return timeoErr
 		default:
 		}
 	}
 	return nil
+}
+
+// timeo returns when a blocking call that starts now gives up under
+// SO_RCVTIMEO (or SO_SNDTIMEO), or zero when it waits without limit.
+func (sk *socket) timeo(write bool) time.Time {
+	d := sk.rcvTimeo
+	if write {
+		d = sk.sndTimeo
+	}
+	if d == 0 {
+		return time.Time{}
+	}
+	return sk.s.opts.Clock.Now().Add(d)
 }
 
 // expired reports whether the read (or write) deadline has passed.

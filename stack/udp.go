@@ -19,6 +19,8 @@ type udpEndpoint struct {
 	remote netip.AddrPort // valid when connected
 	err    syscall.Errno  // pending error (ICMP port unreachable → ECONNREFUSED)
 	queue  dgramQueue
+	next   *udpEndpoint // older endpoints sharing local (SO_REUSEADDR)
+	shutRD bool         // shutdown(SHUT_RD): reads end at EOF once drained
 }
 
 type udpTable struct {
@@ -26,6 +28,33 @@ type udpTable struct {
 }
 
 func (t *udpTable) init() { t.bound = make(map[netip.AddrPort]*udpEndpoint) }
+
+// add puts e in the table; among endpoints sharing an address the newest
+// receives, as Linux puts the newest first in its hash chain.
+func (t *udpTable) add(e *udpEndpoint) {
+	e.next = t.bound[e.local]
+	t.bound[e.local] = e
+}
+
+// remove takes e out of the table.
+func (t *udpTable) remove(e *udpEndpoint) {
+	head := t.bound[e.local]
+	if head == e {
+		if e.next == nil {
+			delete(t.bound, e.local)
+		} else {
+			t.bound[e.local] = e.next
+		}
+	} else {
+		for x := head; x != nil; x = x.next {
+			if x.next == e {
+				x.next = e.next
+				break
+			}
+		}
+	}
+	e.next = nil
+}
 
 // lookup finds the endpoint bound to local exactly, or to the wildcard
 // address with local's port.
@@ -81,6 +110,14 @@ func (q *dgramQueue) push(pool *dgramPool, addr netip.Addr, port uint16, b []byt
 	q.bytes += len(b)
 	q.pushed++
 	return true
+}
+
+// peek returns the oldest datagram without removing it.
+func (q *dgramQueue) peek() (dgram, bool) {
+	if q.head == len(q.q) {
+		return dgram{}, false
+	}
+	return q.q[q.head], true
 }
 
 // pop removes the oldest datagram. Its data belongs to the caller, who

@@ -89,6 +89,7 @@ type SockOpts struct {
 	Recovery     string // loss recovery, as [Config.Recovery]
 	// UserTimeout is TCP_USER_TIMEOUT (RFC 5482): see [Conn.SetUserTimeout].
 	UserTimeout time.Duration
+	ReusePort   bool // SO_REUSEPORT: listeners on the same address share its connections
 }
 
 // Events is a readiness bitmask, like poll(2)'s revents.

@@ -135,6 +135,8 @@ type Conn struct {
 	err            error // pending SO_ERROR
 	dead           bool  // the connection is gone (CLOSED)
 	rdShut, wrShut bool
+	rdShutUser     bool // shutdown(SHUT_RD): reads end at EOF, data still kept
+	synced         bool // the handshake completed, at some time
 	orphan         bool // Close was called
 
 	lastVars *core.TCPVars // the variables last reported (series.go), while tracing
@@ -237,11 +239,33 @@ func (c *Conn) Read(b []byte) (int, error) {
 		c.err = nil
 		return 0, err
 	}
-	if c.finRcvd || c.dead || c.rdShut {
+	if c.finRcvd || c.dead || c.rdShut || c.rdShutUser {
 		return 0, io.EOF
 	}
 	return 0, syscall.EAGAIN
 }
+
+// Peek copies received bytes into b without consuming them (MSG_PEEK);
+// it returns what Read would, except that the bytes stay.
+func (c *Conn) Peek(b []byte) (int, error) {
+	if c.rcvBuf.n > 0 && !c.rdShut {
+		x, y := c.rcvBuf.peek(0, min(len(b), c.rcvBuf.n))
+		k := copy(b, x)
+		return k + copy(b[k:], y), nil
+	}
+	if c.err != nil {
+		return 0, c.err
+	}
+	if c.finRcvd || c.dead || c.rdShut || c.rdShutUser {
+		return 0, io.EOF
+	}
+	return 0, syscall.EAGAIN
+}
+
+// Synchronized reports whether the handshake ever completed: a
+// connection that failed before it (refused, timed out) did not, and its
+// socket may connect again.
+func (c *Conn) Synchronized() bool { return c.synced }
 
 // Buffered returns the number of bytes ready to Read.
 func (c *Conn) Buffered() int { return c.rcvBuf.n }
@@ -310,14 +334,14 @@ func (c *Conn) CloseWrite() error {
 	return nil
 }
 
-// CloseRead shuts down the receiving direction (shutdown(SHUT_RD)):
-// buffered and later data is discarded and Read returns io.EOF.
+// CloseRead shuts down the receiving direction (shutdown(SHUT_RD)). As
+// in Linux, data already buffered or arriving later can still be read;
+// once none is buffered, Read returns io.EOF instead of waiting.
 func (c *Conn) CloseRead() error {
 	if c.dead {
 		return syscall.ENOTCONN
 	}
-	c.rdShut = true
-	c.discardRecv()
+	c.rdShutUser = true
 	c.wake()
 	return nil
 }
@@ -393,7 +417,7 @@ func (c *Conn) Poll() Events {
 	if c.err != nil {
 		e |= EventErr | EventIn
 	}
-	if c.rcvBuf.n > 0 || c.finRcvd || c.dead || c.rdShut {
+	if c.rcvBuf.n > 0 || c.finRcvd || c.dead || c.rdShut || c.rdShutUser {
 		e |= EventIn
 	}
 	switch {
@@ -404,10 +428,10 @@ func (c *Conn) Poll() Events {
 			e |= EventOut
 		}
 	}
-	if c.dead || ((c.finRcvd || c.rdShut) && c.wrShut) {
+	if c.dead || ((c.finRcvd || c.rdShut || c.rdShutUser) && c.wrShut) {
 		e |= EventHup
 	}
-	if c.finRcvd || c.dead || c.rdShut {
+	if c.finRcvd || c.dead || c.rdShut || c.rdShutUser {
 		e |= EventRdHup
 	}
 	return e

@@ -310,10 +310,26 @@ func TestPollAndPartialWrite(t *testing.T) {
 	if s.Poll()&EventIn == 0 {
 		t.Fatalf("server poll %v", s.Poll())
 	}
-	// CloseRead: buffered and later data is discarded, Read says EOF.
+	// CloseRead: as in Linux, buffered and later data can still be read;
+	// with none buffered, Read says EOF instead of EAGAIN.
 	s.CloseRead()
+	if s.Poll()&EventRdHup == 0 {
+		t.Fatalf("poll %v after CloseRead, want EventRdHup", s.Poll())
+	}
+	for range 100 {
+		w.clk.advance(10 * time.Millisecond)
+		for {
+			n, err := s.Read(make([]byte, 4096))
+			if err == io.EOF {
+				break
+			}
+			if err != nil || n == 0 {
+				t.Fatalf("read after CloseRead: %d, %v", n, err)
+			}
+		}
+	}
 	if _, err := s.Read(make([]byte, 10)); err != io.EOF {
-		t.Fatalf("read after CloseRead: %v", err)
+		t.Fatalf("read after CloseRead, drained: %v", err)
 	}
 	w.clk.advance(time.Second)
 	if c.sndUna != c.sndMax || c.sndBuf.n != 0 {

@@ -41,6 +41,7 @@ func (c *Conn) negotiate(s *segment) {
 
 // established finishes the handshake.
 func (c *Conn) established() {
+	c.synced = true
 	if c.finQueued {
 		c.setState(FinWait1)
 	} else {
@@ -252,9 +253,14 @@ func (c *Conn) input(s *segment) {
 			} else {
 				c.fail(syscall.ECONNREFUSED)
 			}
-		case Established, CloseWait:
+		case Established:
 			p.counters.EstabResets++
 			c.fail(syscall.ECONNRESET)
+		case CloseWait:
+			// The peer had closed: writing is what failed (Linux's
+			// tcp_reset gives EPIPE here).
+			p.counters.EstabResets++
+			c.fail(syscall.EPIPE)
 		case FinWait1, FinWait2:
 			c.fail(syscall.ECONNRESET)
 		default:

@@ -19,6 +19,7 @@ type Listener struct {
 	acceptQ []*Conn // established, not yet accepted
 	notify  func()
 	closed  bool
+	next    *Listener // the next listener of an SO_REUSEPORT group on addr
 }
 
 // Accept returns the next established connection, or syscall.EAGAIN when
@@ -45,7 +46,7 @@ func (l *Listener) Close() {
 		return
 	}
 	l.closed = true
-	delete(l.p.listens, l.addr)
+	l.p.unlisten(l)
 	for _, c := range l.acceptQ {
 		c.listener = nil
 		c.Abort()

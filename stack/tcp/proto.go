@@ -296,8 +296,10 @@ func (p *Proto) Listen(local netip.AddrPort, backlog int, o *SockOpts) (*Listene
 		return nil, syscall.EINVAL
 	}
 	local = netip.AddrPortFrom(a, local.Port())
-	for k := range p.listens {
-		if k.Port() == local.Port() && (k.Addr() == a || k.Addr().IsUnspecified() || a.IsUnspecified()) {
+	reuse := o != nil && o.ReusePort
+	for k, l := range p.listens {
+		if k.Port() == local.Port() && (k.Addr() == a || k.Addr().IsUnspecified() || a.IsUnspecified()) &&
+			!(reuse && l.opts.ReusePort) {
 			return nil, syscall.EADDRINUSE
 		}
 	}
@@ -308,8 +310,61 @@ func (p *Proto) Listen(local netip.AddrPort, backlog int, o *SockOpts) (*Listene
 	if o != nil {
 		l.opts = *o
 	}
-	p.listens[local] = l
+	// An SO_REUSEPORT group on one address is a chain, in listen order.
+	if head := p.listens[local]; head != nil {
+		for head.next != nil {
+			head = head.next
+		}
+		head.next = l
+	} else {
+		p.listens[local] = l
+	}
 	return l, nil
+}
+
+// unlisten takes l out of the listener table (and out of its group).
+func (p *Proto) unlisten(l *Listener) {
+	head := p.listens[l.addr]
+	switch {
+	case head == l && l.next == nil:
+		delete(p.listens, l.addr)
+	case head == l:
+		p.listens[l.addr] = l.next
+	default:
+		for x := head; x != nil; x = x.next {
+			if x.next == l {
+				x.next = l.next
+				break
+			}
+		}
+	}
+	l.next = nil
+}
+
+// listenerFor returns the listener for a connection on t: the one on
+// t's local address (exact match first), and in an SO_REUSEPORT group
+// the one the 4-tuple's hash picks, so that one flow always reaches the
+// same listener and the flows spread over the group (as Linux's
+// reuseport_select_sock).
+func (p *Proto) listenerFor(t core.Tuple) *Listener {
+	l := p.listenerAt(t.Local)
+	if l == nil || l.next == nil {
+		return l
+	}
+	n := 0
+	for x := l; x != nil; x = x.next {
+		n++
+	}
+	la, ra := t.Local.Addr().As4(), t.Remote.Addr().As4()
+	h := uint32(2166136261) // FNV-1a over the 4-tuple
+	for _, b := range [...]byte{la[0], la[1], la[2], la[3], ra[0], ra[1], ra[2], ra[3],
+		byte(t.Local.Port() >> 8), byte(t.Local.Port()), byte(t.Remote.Port() >> 8), byte(t.Remote.Port())} {
+		h = (h ^ uint32(b)) * 16777619
+	}
+	for i := int(h % uint32(n)); i > 0; i-- {
+		l = l.next
+	}
+	return l
 }
 
 // listenerAt returns the listener for a local address, exact match first.
@@ -350,7 +405,7 @@ func (p *Proto) Input(src, dst netip.Addr, b []byte, pktID uint64) {
 	t := core.Tuple{Local: netip.AddrPortFrom(dst, s.dstPort), Remote: netip.AddrPortFrom(src, s.srcPort)}
 	if c := p.conns[t]; c != nil {
 		if c.state == TimeWait && s.has(flagSYN) && !s.has(flagACK) {
-			if l := p.listenerAt(t.Local); l != nil && c.timeWaitReuse(s) {
+			if l := p.listenerFor(t); l != nil && c.timeWaitReuse(s) {
 				p.counters.TimeWaitRecycled++
 				c.destroy()
 				l.input(t, s)
@@ -361,7 +416,7 @@ func (p *Proto) Input(src, dst netip.Addr, b []byte, pktID uint64) {
 		c.series()
 		return
 	}
-	if l := p.listenerAt(t.Local); l != nil {
+	if l := p.listenerFor(t); l != nil {
 		l.input(t, s)
 		return
 	}

@@ -1,0 +1,963 @@
+//go:build linux
+
+package stack_test
+
+import (
+	"net/netip"
+	"time"
+
+	"stacklab/stack"
+)
+
+// diffKnown lists the cases where stacklab differs from Linux on
+// purpose, with the reason; the README repeats them. A case that differs
+// and is not here fails the test, and so does one here that matches.
+var diffKnown = map[string]string{
+	"close/blocked-recv": "closing a descriptor wakes a call blocked on it with EBADF, as Go's net does with ErrClosed; Linux leaves it blocked until its timeout, since the blocked call still holds the file",
+}
+
+const (
+	tcp = stack.SockStream
+	udp = stack.SockDgram
+)
+
+// diffCases is the catalogue: connect, bind, listen, accept, send/recv,
+// shutdown, close, poll, UDP, socket options and errors.
+var diffCases = []diffCase{
+	// connect
+	{"connect/ok", func(e *denv) {
+		_, c, _ := e.connPair()
+		e.peername(c)
+	}},
+	{"connect/refused", func(e *denv) {
+		c := e.socket(tcp)
+		e.connect(c, e.at("Q"))
+	}},
+	{"connect/again-after-refused", func(e *denv) {
+		c := e.socket(tcp)
+		e.connect(c, e.at("Q"))
+		e.connect(c, e.at("Q"))
+		e.listener("Q")
+		e.connect(c, e.at("Q"))
+	}},
+	{"connect/twice", func(e *denv) {
+		_, c, _ := e.connPair()
+		e.connect(c, e.at("P"))
+	}},
+	{"connect/on-listener", func(e *denv) {
+		l := e.listener("P")
+		e.connect(l, e.at("P"))
+	}},
+	{"connect/nonblocking", func(e *denv) {
+		e.listener("P")
+		c := e.socket(tcp)
+		e.nonblock(c)
+		e.connect(c, e.at("P"))
+		e.settle()
+		e.poll(c, stack.PollOut)
+		e.getopt(c, stack.SoError)
+	}},
+	{"connect/nonblocking-refused", func(e *denv) {
+		c := e.socket(tcp)
+		e.nonblock(c)
+		e.connect(c, e.at("Q"))
+		e.settle()
+		e.poll(c, stack.PollIn|stack.PollOut)
+		e.getopt(c, stack.SoError)
+		e.getopt(c, stack.SoError)
+	}},
+	{"connect/port-0", func(e *denv) {
+		c := e.socket(tcp)
+		e.connect(c, e.atAddr("127.0.0.1", "0"))
+	}},
+	{"connect/bound-first", func(e *denv) {
+		e.listener("P")
+		c := e.socket(tcp)
+		e.bind(c, e.at("C"))
+		e.connect(c, e.at("P"))
+		e.sockname(c)
+	}},
+	{"connect/closed-fd", func(e *denv) {
+		c := e.socket(tcp)
+		e.close(c)
+		e.connect(c, e.at("P"))
+	}},
+	{"connect/other-loopback-address", func(e *denv) {
+		l := e.socket(tcp)
+		e.bind(l, e.atAddr("127.0.0.2", "P"))
+		e.listen(l, 4)
+		c := e.socket(tcp)
+		e.connect(c, e.atAddr("127.0.0.2", "P"))
+		e.sockname(c)
+	}},
+	{"connect/after-shutdown", func(e *denv) {
+		_, c, _ := e.connPair()
+		e.shutdown(c, stack.ShutRDWR)
+		e.connect(c, e.at("P"))
+	}},
+	{"connect/sockname-before", func(e *denv) {
+		c := e.socket(tcp)
+		e.sockname(c)
+		e.peername(c)
+	}},
+	{"connect/udp-peername", func(e *denv) {
+		u := e.socket(udp)
+		e.connect(u, e.at("U2"))
+		e.peername(u)
+		e.sockname(u)
+	}},
+
+	// bind
+	{"bind/ok", func(e *denv) {
+		s := e.socket(tcp)
+		e.bind(s, e.at("P"))
+		e.sockname(s)
+	}},
+	{"bind/twice", func(e *denv) {
+		s := e.socket(tcp)
+		e.bind(s, e.at("P"))
+		e.bind(s, e.at("Q"))
+	}},
+	{"bind/port-of-listener", func(e *denv) {
+		e.listener("P")
+		s := e.socket(tcp)
+		e.bind(s, e.at("P"))
+	}},
+	{"bind/same-port-twice", func(e *denv) {
+		a := e.socket(tcp)
+		e.bind(a, e.at("P"))
+		b := e.socket(tcp)
+		e.bind(b, e.at("P"))
+	}},
+	{"bind/reuseaddr-both", func(e *denv) {
+		a := e.socket(tcp)
+		e.setopt(a, stack.SoReuseAddr, 1)
+		e.bind(a, e.at("P"))
+		b := e.socket(tcp)
+		e.setopt(b, stack.SoReuseAddr, 1)
+		e.bind(b, e.at("P"))
+	}},
+	{"bind/reuseaddr-one", func(e *denv) {
+		a := e.socket(tcp)
+		e.bind(a, e.at("P"))
+		b := e.socket(tcp)
+		e.setopt(b, stack.SoReuseAddr, 1)
+		e.bind(b, e.at("P"))
+	}},
+	{"bind/reuseaddr-listener", func(e *denv) {
+		a := e.socket(tcp)
+		e.setopt(a, stack.SoReuseAddr, 1)
+		e.bind(a, e.at("P"))
+		e.listen(a, 4)
+		b := e.socket(tcp)
+		e.setopt(b, stack.SoReuseAddr, 1)
+		e.bind(b, e.at("P"))
+	}},
+	{"bind/reuseport-listeners", func(e *denv) {
+		a := e.socket(tcp)
+		e.setopt(a, stack.SoReusePort, 1)
+		e.bind(a, e.at("P"))
+		e.listen(a, 4)
+		b := e.socket(tcp)
+		e.setopt(b, stack.SoReusePort, 1)
+		e.bind(b, e.at("P"))
+		e.listen(b, 4)
+	}},
+	{"bind/reuseport-one", func(e *denv) {
+		a := e.socket(tcp)
+		e.setopt(a, stack.SoReusePort, 1)
+		e.bind(a, e.at("P"))
+		e.listen(a, 4)
+		b := e.socket(tcp)
+		e.bind(b, e.at("P"))
+	}},
+	{"bind/port-0-ephemeral", func(e *denv) {
+		s := e.socket(tcp)
+		e.bind(s, e.atAddr("127.0.0.1", "0"))
+		e.sockname(s)
+	}},
+	{"bind/not-local", func(e *denv) {
+		s := e.socket(tcp)
+		e.bind(s, e.atAddr("10.9.9.9", "P"))
+	}},
+	{"bind/any-over-specific", func(e *denv) {
+		a := e.socket(tcp)
+		e.bind(a, e.at("P"))
+		b := e.socket(tcp)
+		e.bind(b, e.atAddr("0.0.0.0", "P"))
+	}},
+	{"bind/specific-over-any", func(e *denv) {
+		a := e.socket(tcp)
+		e.bind(a, e.atAddr("0.0.0.0", "P"))
+		b := e.socket(tcp)
+		e.bind(b, e.at("P"))
+	}},
+	{"bind/two-loopback-addresses", func(e *denv) {
+		a := e.socket(tcp)
+		e.bind(a, e.at("P"))
+		b := e.socket(tcp)
+		e.bind(b, e.atAddr("127.0.0.2", "P"))
+	}},
+	{"bind/time-wait", func(e *denv) {
+		_, c, s := e.connPair()
+		e.close(s) // the server closes first: its port stays in TIME_WAIT
+		e.settle()
+		e.close(c)
+		e.settle()
+		b := e.socket(tcp)
+		e.bind(b, e.at("P"))
+	}},
+	{"bind/time-wait-reuseaddr", func(e *denv) {
+		l := e.socket(tcp)
+		e.setopt(l, stack.SoReuseAddr, 1)
+		e.bind(l, e.at("P"))
+		e.listen(l, 4)
+		c := e.socket(tcp)
+		e.connect(c, e.at("P"))
+		s := e.accept(l)
+		e.close(l)
+		e.close(s)
+		e.settle()
+		e.close(c)
+		e.settle()
+		b := e.socket(tcp)
+		e.setopt(b, stack.SoReuseAddr, 1)
+		e.bind(b, e.at("P"))
+		e.listen(b, 4)
+	}},
+	{"bind/after-connect", func(e *denv) {
+		_, c, _ := e.connPair()
+		e.bind(c, e.at("Q"))
+	}},
+	{"bind/udp-same-port", func(e *denv) {
+		a := e.socket(udp)
+		e.bind(a, e.at("U1"))
+		b := e.socket(udp)
+		e.bind(b, e.at("U1"))
+	}},
+	{"bind/udp-reuseaddr", func(e *denv) {
+		a := e.socket(udp)
+		e.setopt(a, stack.SoReuseAddr, 1)
+		e.bind(a, e.at("U1"))
+		b := e.socket(udp)
+		e.setopt(b, stack.SoReuseAddr, 1)
+		e.bind(b, e.at("U1"))
+	}},
+	{"bind/udp-port-0", func(e *denv) {
+		u := e.socket(udp)
+		e.bind(u, e.atAddr("127.0.0.1", "0"))
+		e.sockname(u)
+	}},
+	{"bind/udp-and-tcp-same-port", func(e *denv) {
+		a := e.socket(tcp)
+		e.bind(a, e.at("P"))
+		b := e.socket(udp)
+		e.bind(b, e.at("P"))
+	}},
+	{"bind/closed-fd", func(e *denv) {
+		s := e.socket(tcp)
+		e.close(s)
+		e.bind(s, e.at("P"))
+	}},
+	{"bind/after-close-of-holder", func(e *denv) {
+		a := e.socket(tcp)
+		e.bind(a, e.at("P"))
+		e.close(a)
+		b := e.socket(tcp)
+		e.bind(b, e.at("P"))
+	}},
+
+	// listen and accept
+	{"listen/unbound", func(e *denv) {
+		l := e.socket(tcp)
+		e.listen(l, 4)
+		e.sockname(l)
+	}},
+	{"listen/twice", func(e *denv) {
+		l := e.listener("P")
+		e.listen(l, 16)
+	}},
+	{"listen/connected", func(e *denv) {
+		_, c, _ := e.connPair()
+		e.listen(c, 4)
+	}},
+	{"listen/udp", func(e *denv) {
+		u := e.socket(udp)
+		e.listen(u, 4)
+	}},
+	{"listen/same-port", func(e *denv) {
+		e.listener("P")
+		b := e.socket(tcp)
+		e.listen(b, 4)
+		e.bind(b, e.at("P"))
+	}},
+	{"listen/peername", func(e *denv) {
+		l := e.listener("P")
+		e.peername(l)
+	}},
+	{"accept/not-listening", func(e *denv) {
+		s := e.socket(tcp)
+		e.accept(s)
+	}},
+	{"accept/nonblocking-empty", func(e *denv) {
+		l := e.listener("P")
+		e.nonblock(l)
+		e.accept(l)
+	}},
+	{"accept/peer-address", func(e *denv) {
+		l := e.listener("P")
+		c := e.socket(tcp)
+		e.bind(c, e.at("C"))
+		e.connect(c, e.at("P"))
+		s := e.accept(l)
+		e.sockname(s)
+		e.peername(s)
+	}},
+	{"accept/udp", func(e *denv) {
+		u := e.socket(udp)
+		e.accept(u)
+	}},
+	{"accept/poll-listener", func(e *denv) {
+		l := e.listener("P")
+		e.poll(l, stack.PollIn)
+		c := e.socket(tcp)
+		e.connect(c, e.at("P"))
+		e.settle()
+		e.poll(l, stack.PollIn)
+		e.accept(l)
+		e.poll(l, stack.PollIn)
+	}},
+	{"accept/listener-closed-with-queue", func(e *denv) {
+		l := e.listener("P")
+		c := e.socket(tcp)
+		e.connect(c, e.at("P"))
+		e.settle()
+		e.close(l)
+		e.settle()
+		e.recv(c, 10, 0)
+	}},
+	{"accept/inherits-options", func(e *denv) {
+		l := e.socket(tcp)
+		e.setopt(l, stack.TCPNoDelay, 1)
+		e.setopt(l, stack.SoKeepAlive, 1)
+		e.bind(l, e.at("P"))
+		e.listen(l, 4)
+		c := e.socket(tcp)
+		e.connect(c, e.at("P"))
+		s := e.accept(l)
+		e.getopt(s, stack.TCPNoDelay)
+		e.getopt(s, stack.SoKeepAlive)
+	}},
+	{"accept/rcvtimeo", func(e *denv) {
+		l := e.listener("P")
+		e.setopt(l, stack.SoRcvTimeo, 40)
+		e.accept(l)
+	}},
+
+	// send and recv
+	{"send/unconnected", func(e *denv) {
+		c := e.socket(tcp)
+		e.send(c, "x", stack.MsgNoSignal)
+	}},
+	{"recv/unconnected", func(e *denv) {
+		c := e.socket(tcp)
+		e.recv(c, 10, 0)
+	}},
+	{"send/roundtrip", func(e *denv) {
+		_, c, s := e.connPair()
+		e.send(c, "hello", 0)
+		e.settle()
+		e.recv(s, 10, 0)
+		e.send(s, "world", 0)
+		e.settle()
+		e.recv(c, 3, 0)
+		e.recv(c, 10, 0)
+	}},
+	{"recv/nonblocking-empty", func(e *denv) {
+		_, c, _ := e.connPair()
+		e.nonblock(c)
+		e.recv(c, 10, 0)
+	}},
+	{"recv/after-peer-close", func(e *denv) {
+		_, c, s := e.connPair()
+		e.send(s, "bye", 0)
+		e.close(s)
+		e.settle()
+		e.recv(c, 10, 0)
+		e.recv(c, 10, 0)
+		e.recv(c, 10, 0)
+	}},
+	{"send/after-peer-close", func(e *denv) {
+		_, c, s := e.connPair()
+		e.close(s)
+		e.settle()
+		e.send(c, "a", stack.MsgNoSignal)
+		e.settle()
+		e.send(c, "b", stack.MsgNoSignal)
+		e.send(c, "c", stack.MsgNoSignal)
+	}},
+	{"send/after-shut-wr", func(e *denv) {
+		_, c, _ := e.connPair()
+		e.shutdown(c, stack.ShutWR)
+		e.send(c, "x", stack.MsgNoSignal)
+	}},
+	{"recv/after-shut-rd", func(e *denv) {
+		_, c, _ := e.connPair()
+		e.shutdown(c, stack.ShutRD)
+		e.recv(c, 10, 0)
+	}},
+	{"recv/data-after-shut-rd", func(e *denv) {
+		_, c, s := e.connPair()
+		e.shutdown(c, stack.ShutRD)
+		e.send(s, "late", 0)
+		e.settle()
+		e.recv(c, 10, 0)
+	}},
+	{"recv/peek", func(e *denv) {
+		_, c, s := e.connPair()
+		e.send(s, "abcdef", 0)
+		e.settle()
+		e.recv(c, 3, stack.MsgPeek)
+		e.recv(c, 10, stack.MsgPeek)
+		e.recv(c, 10, 0)
+	}},
+	{"recv/dontwait", func(e *denv) {
+		_, c, _ := e.connPair()
+		e.recv(c, 10, stack.MsgDontWait)
+	}},
+	{"recv/waitall", func(e *denv) {
+		_, c, s := e.connPair()
+		e.send(s, "abc", 0)
+		go func() {
+			time.Sleep(10 * time.Millisecond)
+			e.api.SendMsg(s, []byte("defgh"), 0, netipZero)
+		}()
+		e.recv(c, 8, stack.MsgWaitAll)
+	}},
+	{"recv/waitall-eof", func(e *denv) {
+		_, c, s := e.connPair()
+		e.send(s, "abc", 0)
+		e.shutdown(s, stack.ShutWR)
+		e.settle()
+		e.recv(c, 8, stack.MsgWaitAll)
+		e.recv(c, 8, stack.MsgWaitAll)
+	}},
+	{"recv/zero-length", func(e *denv) {
+		_, c, s := e.connPair()
+		e.recv(c, 0, stack.MsgDontWait)
+		e.send(s, "x", 0)
+		e.settle()
+		e.recv(c, 0, 0)
+		e.inq(c)
+	}},
+	{"send/zero-length", func(e *denv) {
+		_, c, _ := e.connPair()
+		e.send(c, "", 0)
+	}},
+	{"close/unread-data-resets", func(e *denv) {
+		_, c, s := e.connPair()
+		e.send(c, "unread", 0)
+		e.settle()
+		e.close(s)
+		e.settle()
+		e.recv(c, 10, 0)
+		e.recv(c, 10, 0)
+	}},
+	{"close/linger-0-resets", func(e *denv) {
+		_, c, s := e.connPair()
+		e.setopt(s, stack.SoLinger, 0)
+		e.close(s)
+		e.settle()
+		e.poll(c, stack.PollIn|stack.PollOut)
+		e.recv(c, 10, 0)
+		e.recv(c, 10, 0)
+	}},
+	{"send/big-nonblocking", func(e *denv) {
+		_, c, _ := e.connPair()
+		e.nonblock(c)
+		e.sendBig(c, 8<<20)
+		e.send(c, "x", 0)
+	}},
+	{"recv/on-listener", func(e *denv) {
+		l := e.listener("P")
+		e.recv(l, 10, 0)
+	}},
+	{"send/on-listener", func(e *denv) {
+		l := e.listener("P")
+		e.send(l, "x", stack.MsgNoSignal)
+	}},
+	{"recv/after-reset", func(e *denv) {
+		_, c, s := e.connPair()
+		e.setopt(s, stack.SoLinger, 0)
+		e.close(s)
+		e.settle()
+		e.send(c, "x", stack.MsgNoSignal)
+		e.getopt(c, stack.SoError)
+	}},
+	{"recv/rcvtimeo", func(e *denv) {
+		_, c, _ := e.connPair()
+		e.setopt(c, stack.SoRcvTimeo, 40)
+		e.getopt(c, stack.SoRcvTimeo)
+		e.recv(c, 10, 0)
+	}},
+	{"send/sndbuf-1", func(e *denv) {
+		_, c, _ := e.connPair()
+		e.setopt(c, stack.SoSndBuf, 1)
+		e.getopt(c, stack.SoSndBuf)
+		e.nonblock(c)
+		e.send(c, "x", 0)
+	}},
+	{"recv/inq", func(e *denv) {
+		_, c, s := e.connPair()
+		e.inq(c)
+		e.send(s, "1234567", 0)
+		e.settle()
+		e.inq(c)
+		e.recv(c, 3, 0)
+		e.inq(c)
+	}},
+	{"recv/inq-listener", func(e *denv) {
+		l := e.listener("P")
+		e.inq(l)
+	}},
+	{"send/to-address-on-stream", func(e *denv) {
+		_, c, s := e.connPair()
+		e.sendto(c, "x", e.at("Z"))
+		e.settle()
+		e.recv(s, 10, 0)
+	}},
+
+	// shutdown
+	{"shutdown/unconnected", func(e *denv) {
+		c := e.socket(tcp)
+		e.shutdown(c, stack.ShutWR)
+	}},
+	{"shutdown/bad-how", func(e *denv) {
+		_, c, _ := e.connPair()
+		e.shutdown(c, 7)
+	}},
+	{"shutdown/bad-how-unconnected", func(e *denv) {
+		c := e.socket(tcp)
+		e.shutdown(c, 7)
+	}},
+	{"shutdown/wr-peer-eof", func(e *denv) {
+		_, c, s := e.connPair()
+		e.shutdown(c, stack.ShutWR)
+		e.settle()
+		e.recv(s, 10, 0)
+		e.send(s, "still", 0)
+		e.settle()
+		e.recv(c, 10, 0)
+	}},
+	{"shutdown/twice", func(e *denv) {
+		_, c, _ := e.connPair()
+		e.shutdown(c, stack.ShutWR)
+		e.shutdown(c, stack.ShutWR)
+		e.shutdown(c, stack.ShutRDWR)
+	}},
+	{"shutdown/udp-connected", func(e *denv) {
+		u := e.socket(udp)
+		e.connect(u, e.at("U2"))
+		e.shutdown(u, stack.ShutRDWR)
+	}},
+	{"shutdown/udp-unconnected", func(e *denv) {
+		u := e.socket(udp)
+		e.shutdown(u, stack.ShutRDWR)
+	}},
+	{"shutdown/rdwr-poll", func(e *denv) {
+		_, c, _ := e.connPair()
+		e.shutdown(c, stack.ShutRDWR)
+		e.poll(c, stack.PollIn|stack.PollOut|stack.PollRdHup)
+	}},
+	{"shutdown/listener", func(e *denv) {
+		l := e.listener("P")
+		e.shutdown(l, stack.ShutRDWR)
+		e.nonblock(l)
+		e.accept(l)
+	}},
+	{"shutdown/listener-wr", func(e *denv) {
+		l := e.listener("P")
+		e.shutdown(l, stack.ShutWR)
+		e.poll(l, stack.PollIn|stack.PollOut)
+	}},
+
+	// close
+	{"close/twice", func(e *denv) {
+		c := e.socket(tcp)
+		e.close(c)
+		e.close(c)
+	}},
+	{"close/data-then-eof", func(e *denv) {
+		_, c, s := e.connPair()
+		e.send(c, "last words", 0)
+		e.close(c)
+		e.settle()
+		e.recv(s, 100, 0)
+		e.recv(s, 100, 0)
+	}},
+	{"close/fd-reused-lowest", func(e *denv) {
+		a := e.socket(tcp)
+		b := e.socket(tcp)
+		e.close(a)
+		c := e.socket(tcp)
+		e.log("reused lowest: %v", c == a)
+		_ = b
+	}},
+	{"close/blocked-recv", func(e *denv) {
+		_, c, _ := e.connPair()
+		e.setopt(c, stack.SoRcvTimeo, 100)
+		res := make(chan string, 1)
+		go func() {
+			_, _, err := e.api.RecvMsg(c, make([]byte, 10), 0)
+			res <- errName(err)
+		}()
+		time.Sleep(20 * time.Millisecond)
+		e.close(c)
+		e.log("blocked recv returned %s", <-res)
+	}},
+
+	// poll
+	{"poll/new-tcp", func(e *denv) {
+		c := e.socket(tcp)
+		e.poll(c, stack.PollIn|stack.PollOut)
+	}},
+	{"poll/connected-idle", func(e *denv) {
+		_, c, _ := e.connPair()
+		e.poll(c, stack.PollIn|stack.PollOut)
+	}},
+	{"poll/data", func(e *denv) {
+		_, c, s := e.connPair()
+		e.send(s, "x", 0)
+		e.settle()
+		e.poll(c, stack.PollIn|stack.PollOut)
+	}},
+	{"poll/peer-fin-rdhup", func(e *denv) {
+		_, c, s := e.connPair()
+		e.shutdown(s, stack.ShutWR)
+		e.settle()
+		e.poll(c, stack.PollIn|stack.PollOut|stack.PollRdHup)
+		e.poll(c, stack.PollOut)
+	}},
+	{"poll/closed-fd", func(e *denv) {
+		c := e.socket(tcp)
+		e.close(c)
+		e.poll(c, stack.PollIn)
+	}},
+	{"poll/after-reset", func(e *denv) {
+		_, c, s := e.connPair()
+		e.setopt(s, stack.SoLinger, 0)
+		e.close(s)
+		e.settle()
+		e.poll(c, stack.PollIn|stack.PollOut|stack.PollRdHup)
+	}},
+	{"poll/udp", func(e *denv) {
+		a, b := e.udpPair()
+		e.poll(b, stack.PollIn|stack.PollOut)
+		e.sendto(a, "x", e.at("U2"))
+		e.settle()
+		e.poll(b, stack.PollIn|stack.PollOut)
+	}},
+	{"poll/many-with-negative", func(e *denv) {
+		l, c, _ := e.connPair()
+		fds := []stack.PollFD{{FD: l, Events: stack.PollIn}, {FD: -1, Events: stack.PollIn}, {FD: c, Events: stack.PollOut}}
+		n, err := e.api.PollFDs(fds, 0)
+		e.log("poll = %d %s %v %v %v", n, errName(err), fds[0].Revents, fds[1].Revents, fds[2].Revents)
+	}},
+	{"poll/timeout", func(e *denv) {
+		l := e.listener("P")
+		fds := []stack.PollFD{{FD: l, Events: stack.PollIn}}
+		n, err := e.api.PollFDs(fds, 20*time.Millisecond)
+		e.log("poll(20ms) = %d %s %v", n, errName(err), fds[0].Revents)
+	}},
+	{"poll/shut-rd", func(e *denv) {
+		_, c, _ := e.connPair()
+		e.shutdown(c, stack.ShutRD)
+		e.poll(c, stack.PollIn|stack.PollRdHup)
+	}},
+	{"poll/refused-connect", func(e *denv) {
+		c := e.socket(tcp)
+		e.nonblock(c)
+		e.connect(c, e.at("Q"))
+		e.settle()
+		e.poll(c, stack.PollOut|stack.PollRdHup)
+	}},
+
+	// UDP
+	{"udp/roundtrip", func(e *denv) {
+		a, b := e.udpPair()
+		e.sendto(a, "ping", e.at("U2"))
+		e.settle()
+		e.recvfrom(b, 100)
+	}},
+	{"udp/connected-refused", func(e *denv) {
+		u := e.socket(udp)
+		e.connect(u, e.at("U9"))
+		e.send(u, "x", 0)
+		e.settle()
+		e.recv(u, 10, 0)
+		e.send(u, "x", 0)
+		e.settle()
+		e.getopt(u, stack.SoError)
+	}},
+	{"udp/send-unconnected", func(e *denv) {
+		u := e.socket(udp)
+		e.send(u, "x", 0)
+	}},
+	{"udp/truncation", func(e *denv) {
+		a, b := e.udpPair()
+		e.nonblock(b)
+		e.sendto(a, "0123456789", e.at("U2"))
+		e.settle()
+		e.recvfrom(b, 4)
+		e.recvfrom(b, 100)
+	}},
+	{"udp/sendto-while-connected", func(e *denv) {
+		a, b := e.udpPair()
+		c := e.socket(udp)
+		e.bind(c, e.at("U3"))
+		e.connect(a, e.at("U2"))
+		e.sendto(a, "x", e.at("U3"))
+		e.settle()
+		e.nonblock(b)
+		e.recvfrom(c, 10)
+		e.recvfrom(b, 10)
+	}},
+	{"udp/empty-datagram", func(e *denv) {
+		a, b := e.udpPair()
+		e.sendto(a, "", e.at("U2"))
+		e.settle()
+		e.inq(b)
+		e.recvfrom(b, 10)
+	}},
+	{"udp/connected-filters", func(e *denv) {
+		a, b := e.udpPair()
+		c := e.socket(udp)
+		e.bind(c, e.at("U3"))
+		e.connect(b, e.at("U1"))
+		e.sendto(c, "from c", e.at("U2"))
+		e.sendto(a, "from a", e.at("U2"))
+		e.settle()
+		e.nonblock(b)
+		e.recvfrom(b, 10)
+		e.recvfrom(b, 10)
+	}},
+	{"udp/peek", func(e *denv) {
+		a, b := e.udpPair()
+		e.sendto(a, "one", e.at("U2"))
+		e.sendto(a, "two", e.at("U2"))
+		e.settle()
+		e.recv(b, 10, stack.MsgPeek)
+		e.inq(b)
+		e.recvfrom(b, 10)
+		e.recvfrom(b, 10)
+	}},
+	{"udp/dontwait", func(e *denv) {
+		_, b := e.udpPair()
+		e.recv(b, 10, stack.MsgDontWait)
+	}},
+	{"udp/sendto-port-0", func(e *denv) {
+		u := e.socket(udp)
+		e.sendto(u, "x", e.atAddr("127.0.0.1", "0"))
+	}},
+	{"udp/autobind-on-send", func(e *denv) {
+		u := e.socket(udp)
+		e.sendto(u, "x", e.at("U2"))
+		e.sockname(u)
+	}},
+	{"udp/reconnect", func(e *denv) {
+		u := e.socket(udp)
+		e.connect(u, e.at("U2"))
+		e.connect(u, e.at("U3"))
+		e.peername(u)
+	}},
+	{"udp/bind-after-autobind", func(e *denv) {
+		u := e.socket(udp)
+		e.sendto(u, "x", e.at("U2"))
+		e.bind(u, e.at("U1"))
+	}},
+	{"udp/rcvtimeo", func(e *denv) {
+		_, b := e.udpPair()
+		e.setopt(b, stack.SoRcvTimeo, 40)
+		e.recvfrom(b, 10)
+	}},
+
+	// socket options
+	{"opt/tcp-option-on-udp", func(e *denv) {
+		u := e.socket(udp)
+		e.setopt(u, stack.TCPNoDelay, 1)
+		e.getopt(u, stack.TCPNoDelay)
+	}},
+	{"opt/keepidle-0", func(e *denv) {
+		c := e.socket(tcp)
+		e.setopt(c, stack.TCPKeepIdle, 0)
+		e.setopt(c, stack.TCPKeepIdle, -1)
+		e.setopt(c, stack.TCPKeepIdle, 40000)
+		e.setopt(c, stack.TCPKeepIdle, 60)
+		e.getopt(c, stack.TCPKeepIdle)
+	}},
+	{"opt/keepintvl-range", func(e *denv) {
+		c := e.socket(tcp)
+		e.setopt(c, stack.TCPKeepIntvl, 0)
+		e.setopt(c, stack.TCPKeepIntvl, 5)
+		e.getopt(c, stack.TCPKeepIntvl)
+	}},
+	{"opt/keepcnt-range", func(e *denv) {
+		c := e.socket(tcp)
+		e.setopt(c, stack.TCPKeepCnt, 0)
+		e.setopt(c, stack.TCPKeepCnt, 128)
+		e.setopt(c, stack.TCPKeepCnt, 3)
+		e.getopt(c, stack.TCPKeepCnt)
+	}},
+	{"opt/keepalive-defaults", func(e *denv) {
+		c := e.socket(tcp)
+		e.getopt(c, stack.SoKeepAlive)
+		e.getopt(c, stack.TCPKeepIdle)
+		e.getopt(c, stack.TCPKeepIntvl)
+		e.getopt(c, stack.TCPKeepCnt)
+	}},
+	{"opt/keepalive-set-get", func(e *denv) {
+		c := e.socket(tcp)
+		e.setopt(c, stack.SoKeepAlive, 5)
+		e.getopt(c, stack.SoKeepAlive)
+	}},
+	{"opt/congestion", func(e *denv) {
+		c := e.socket(tcp)
+		e.congestion(c, "cubic")
+		e.congestion(c, "reno")
+		e.congestion(c, "no-such-cc")
+	}},
+	{"opt/so-type", func(e *denv) {
+		e.getopt(e.socket(tcp), stack.SoType)
+		e.getopt(e.socket(udp), stack.SoType)
+	}},
+	{"opt/so-error-fresh", func(e *denv) {
+		e.getopt(e.socket(tcp), stack.SoError)
+	}},
+	{"opt/nodelay", func(e *denv) {
+		c := e.socket(tcp)
+		e.getopt(c, stack.TCPNoDelay)
+		e.setopt(c, stack.TCPNoDelay, 1)
+		e.getopt(c, stack.TCPNoDelay)
+	}},
+	{"opt/reuse-get", func(e *denv) {
+		c := e.socket(tcp)
+		e.getopt(c, stack.SoReuseAddr)
+		e.setopt(c, stack.SoReuseAddr, 1)
+		e.setopt(c, stack.SoReusePort, 1)
+		e.getopt(c, stack.SoReuseAddr)
+		e.getopt(c, stack.SoReusePort)
+	}},
+	{"opt/linger", func(e *denv) {
+		c := e.socket(tcp)
+		e.getopt(c, stack.SoLinger)
+		e.setopt(c, stack.SoLinger, 5)
+		e.getopt(c, stack.SoLinger)
+	}},
+	{"opt/rcvbuf-doubled", func(e *denv) {
+		c := e.socket(tcp)
+		e.setopt(c, stack.SoRcvBuf, 1)
+		e.getopt(c, stack.SoRcvBuf)
+		e.setopt(c, stack.SoRcvBuf, 50000)
+		e.getopt(c, stack.SoRcvBuf)
+	}},
+	{"opt/sndbuf-doubled", func(e *denv) {
+		c := e.socket(tcp)
+		e.setopt(c, stack.SoSndBuf, 1)
+		e.getopt(c, stack.SoSndBuf)
+		e.setopt(c, stack.SoSndBuf, 30000)
+		e.getopt(c, stack.SoSndBuf)
+	}},
+	{"opt/udp-rcvbuf", func(e *denv) {
+		u := e.socket(udp)
+		e.setopt(u, stack.SoRcvBuf, 4000)
+		e.getopt(u, stack.SoRcvBuf)
+	}},
+	{"opt/unknown", func(e *denv) {
+		c := e.socket(tcp)
+		e.setopt(c, optNoSuch, 1)
+		e.getopt(c, optNoSuch)
+	}},
+	{"opt/ttl", func(e *denv) {
+		u := e.socket(udp)
+		e.getopt(u, stack.IPTTL)
+		e.setopt(u, stack.IPTTL, 0)
+		e.setopt(u, stack.IPTTL, 256)
+		e.setopt(u, stack.IPTTL, 7)
+		e.getopt(u, stack.IPTTL)
+		e.setopt(u, stack.IPTTL, -1)
+		e.getopt(u, stack.IPTTL)
+	}},
+	{"opt/broadcast", func(e *denv) {
+		u := e.socket(udp)
+		e.getopt(u, stack.SoBroadcast)
+		e.setopt(u, stack.SoBroadcast, 1)
+		e.getopt(u, stack.SoBroadcast)
+	}},
+	{"opt/timeouts", func(e *denv) {
+		c := e.socket(tcp)
+		e.getopt(c, stack.SoRcvTimeo)
+		e.setopt(c, stack.SoSndTimeo, 1500)
+		e.getopt(c, stack.SoSndTimeo)
+	}},
+	{"opt/quickack", func(e *denv) {
+		_, c, _ := e.connPair()
+		e.setopt(c, stack.TCPQuickAck, 1)
+		e.getopt(c, stack.TCPQuickAck)
+	}},
+	{"opt/closed-fd", func(e *denv) {
+		c := e.socket(tcp)
+		e.close(c)
+		e.setopt(c, stack.TCPNoDelay, 1)
+		e.getopt(c, stack.TCPNoDelay)
+	}},
+	{"opt/so-error-after-refused", func(e *denv) {
+		u := e.socket(udp)
+		e.connect(u, e.at("U9"))
+		e.send(u, "x", 0)
+		e.settle()
+		e.getopt(u, stack.SoError)
+		e.getopt(u, stack.SoError)
+	}},
+
+	// errors on descriptors
+	{"err/bad-fd-calls", func(e *denv) {
+		const bad = 9999
+		e.bind(bad, e.at("P"))
+		e.listen(bad, 1)
+		e.accept(bad)
+		e.connect(bad, e.at("P"))
+		e.send(bad, "x", 0)
+		e.recv(bad, 1, 0)
+		e.shutdown(bad, stack.ShutRDWR)
+		e.close(bad)
+	}},
+	{"err/negative-fd", func(e *denv) {
+		e.close(-1)
+		e.sockname(-1)
+	}},
+	{"err/peername-unconnected-udp", func(e *denv) {
+		u := e.socket(udp)
+		e.peername(u)
+	}},
+	{"err/listen-after-connect-refused", func(e *denv) {
+		c := e.socket(tcp)
+		e.connect(c, e.at("Q"))
+		e.listen(c, 4)
+		e.sockname(c)
+	}},
+	{"err/send-after-refused", func(e *denv) {
+		c := e.socket(tcp)
+		e.connect(c, e.at("Q"))
+		e.send(c, "x", stack.MsgNoSignal)
+		e.recv(c, 1, 0)
+	}},
+	{"err/accept-after-listener-shutdown-rd", func(e *denv) {
+		l := e.listener("P")
+		e.shutdown(l, stack.ShutRD)
+		e.listen(l, 4)
+		e.nonblock(l)
+		e.accept(l)
+	}},
+}
+
+var netipZero netip.AddrPort

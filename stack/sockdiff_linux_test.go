@@ -1,0 +1,594 @@
+//go:build linux
+
+package stack_test
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"stacklab/stack"
+)
+
+// The differential test: one catalogue of socket call sequences, each run
+// against the Linux kernel's sockets (on 127.0.0.1, in this process) and
+// against stacklab's descriptor facade (one stack, over its loopback
+// interface), and the transcripts of results compared case by case.
+// `go test ./stack -run TestSocketsDiffLinux -difftable -v` prints the table.
+
+var diffTable = flag.Bool("difftable", false, "print the differential test's table: each case's Linux and stacklab transcripts")
+
+// sockAPI is what a case calls: the descriptor facade's shape, which the
+// Linux side implements with raw system calls.
+type sockAPI interface {
+	Socket(typ stack.SockType) (int, error)
+	Bind(fd int, a netip.AddrPort) error
+	Listen(fd, backlog int) error
+	Accept(fd int) (int, netip.AddrPort, error)
+	Connect(fd int, a netip.AddrPort) error
+	SendMsg(fd int, b []byte, flags stack.MsgFlags, to netip.AddrPort) (int, error)
+	RecvMsg(fd int, b []byte, flags stack.MsgFlags) (int, netip.AddrPort, error)
+	Shutdown(fd, how int) error
+	Close(fd int) error
+	SetNonblock(fd int, on bool) error
+	SetSockopt(fd int, opt stack.SockOpt, v int) error
+	GetSockopt(fd int, opt stack.SockOpt) (int, error)
+	SetCongestion(fd int, name string) error
+	GetSockname(fd int) (netip.AddrPort, error)
+	GetPeername(fd int) (netip.AddrPort, error)
+	PollFDs(fds []stack.PollFD, timeout time.Duration) (int, error)
+	InQ(fd int) (int, error)
+}
+
+// linuxAPI is sockAPI on the kernel's sockets.
+type linuxAPI struct{}
+
+func sa(a netip.AddrPort) unix.Sockaddr {
+	return &unix.SockaddrInet4{Port: int(a.Port()), Addr: a.Addr().As4()}
+}
+
+func fromSA(s unix.Sockaddr) netip.AddrPort {
+	if s4, ok := s.(*unix.SockaddrInet4); ok {
+		return netip.AddrPortFrom(netip.AddrFrom4(s4.Addr), uint16(s4.Port))
+	}
+	return netip.AddrPort{}
+}
+
+func (linuxAPI) Socket(typ stack.SockType) (int, error) {
+	t := unix.SOCK_STREAM
+	if typ == stack.SockDgram {
+		t = unix.SOCK_DGRAM
+	}
+	return unix.Socket(unix.AF_INET, t|unix.SOCK_CLOEXEC, 0)
+}
+func (linuxAPI) Bind(fd int, a netip.AddrPort) error { return unix.Bind(fd, sa(a)) }
+func (linuxAPI) Listen(fd, n int) error              { return unix.Listen(fd, n) }
+func (linuxAPI) Accept(fd int) (int, netip.AddrPort, error) {
+	nfd, from, err := unix.Accept4(fd, unix.SOCK_CLOEXEC)
+	return nfd, fromSA(from), err
+}
+func (linuxAPI) Connect(fd int, a netip.AddrPort) error { return unix.Connect(fd, sa(a)) }
+func (linuxAPI) SendMsg(fd int, b []byte, fl stack.MsgFlags, to netip.AddrPort) (int, error) {
+	if to.IsValid() {
+		return len(b), unix.Sendto(fd, b, int(fl), sa(to))
+	}
+	return unix.SendmsgN(fd, b, nil, nil, int(fl))
+}
+func (linuxAPI) RecvMsg(fd int, b []byte, fl stack.MsgFlags) (int, netip.AddrPort, error) {
+	n, from, err := unix.Recvfrom(fd, b, int(fl))
+	if n < 0 {
+		n = 0
+	}
+	return n, fromSA(from), err
+}
+func (linuxAPI) Shutdown(fd, how int) error        { return unix.Shutdown(fd, how) }
+func (linuxAPI) Close(fd int) error                { return unix.Close(fd) }
+func (linuxAPI) SetNonblock(fd int, on bool) error { return unix.SetNonblock(fd, on) }
+func (linuxAPI) SetCongestion(fd int, n string) error {
+	return unix.SetsockoptString(fd, unix.IPPROTO_TCP, unix.TCP_CONGESTION, n)
+}
+func (linuxAPI) GetSockname(fd int) (netip.AddrPort, error) {
+	s, err := unix.Getsockname(fd)
+	return fromSA(s), err
+}
+func (linuxAPI) GetPeername(fd int) (netip.AddrPort, error) {
+	s, err := unix.Getpeername(fd)
+	return fromSA(s), err
+}
+func (linuxAPI) InQ(fd int) (int, error) { return unix.IoctlGetInt(fd, unix.SIOCINQ) }
+func (linuxAPI) PollFDs(fds []stack.PollFD, timeout time.Duration) (int, error) {
+	pf := make([]unix.PollFd, len(fds))
+	for i, f := range fds {
+		pf[i] = unix.PollFd{Fd: int32(f.FD), Events: linuxPollBits(f.Events)}
+	}
+	ms := -1
+	if timeout >= 0 {
+		ms = int(timeout / time.Millisecond)
+	}
+	n, err := unix.Poll(pf, ms)
+	for i := range fds {
+		fds[i].Revents = stackPollBits(pf[i].Revents)
+	}
+	return n, err
+}
+
+var pollBits = []struct {
+	st stack.PollEvents
+	lx int16
+}{{stack.PollIn, unix.POLLIN}, {stack.PollOut, unix.POLLOUT}, {stack.PollErr, unix.POLLERR},
+	{stack.PollHup, unix.POLLHUP}, {stack.PollRdHup, unix.POLLRDHUP}, {stack.PollNval, unix.POLLNVAL}}
+
+func linuxPollBits(e stack.PollEvents) int16 {
+	var v int16
+	for _, b := range pollBits {
+		if e&b.st != 0 {
+			v |= b.lx
+		}
+	}
+	return v
+}
+
+func stackPollBits(v int16) stack.PollEvents {
+	var e stack.PollEvents
+	for _, b := range pollBits {
+		if v&b.lx != 0 {
+			e |= b.st
+		}
+	}
+	return e
+}
+
+var linuxOpts = map[stack.SockOpt][2]int{
+	stack.SoKeepAlive:  {unix.SOL_SOCKET, unix.SO_KEEPALIVE},
+	stack.SoLinger:     {unix.SOL_SOCKET, unix.SO_LINGER},
+	stack.SoRcvBuf:     {unix.SOL_SOCKET, unix.SO_RCVBUF},
+	stack.SoSndBuf:     {unix.SOL_SOCKET, unix.SO_SNDBUF},
+	stack.TCPNoDelay:   {unix.IPPROTO_TCP, unix.TCP_NODELAY},
+	stack.TCPKeepIdle:  {unix.IPPROTO_TCP, unix.TCP_KEEPIDLE},
+	stack.TCPKeepIntvl: {unix.IPPROTO_TCP, unix.TCP_KEEPINTVL},
+	stack.TCPKeepCnt:   {unix.IPPROTO_TCP, unix.TCP_KEEPCNT},
+	stack.TCPQuickAck:  {unix.IPPROTO_TCP, unix.TCP_QUICKACK},
+	stack.SoReuseAddr:  {unix.SOL_SOCKET, unix.SO_REUSEADDR},
+	stack.SoReusePort:  {unix.SOL_SOCKET, unix.SO_REUSEPORT},
+	stack.SoBroadcast:  {unix.SOL_SOCKET, unix.SO_BROADCAST},
+	stack.SoType:       {unix.SOL_SOCKET, unix.SO_TYPE},
+	stack.SoError:      {unix.SOL_SOCKET, unix.SO_ERROR},
+	stack.SoRcvTimeo:   {unix.SOL_SOCKET, unix.SO_RCVTIMEO},
+	stack.SoSndTimeo:   {unix.SOL_SOCKET, unix.SO_SNDTIMEO},
+	stack.IPTTL:        {unix.IPPROTO_IP, unix.IP_TTL},
+}
+
+// optNoSuch is an option number no Linux level knows, for the error case.
+const optNoSuch stack.SockOpt = 200
+
+func (linuxAPI) SetSockopt(fd int, opt stack.SockOpt, v int) error {
+	lv, ok := linuxOpts[opt]
+	if !ok {
+		return unix.SetsockoptInt(fd, unix.SOL_SOCKET, 0x7fff, v)
+	}
+	switch opt {
+	case stack.SoLinger:
+		l := unix.Linger{}
+		if v >= 0 {
+			l.Onoff, l.Linger = 1, int32(v)
+		}
+		return unix.SetsockoptLinger(fd, lv[0], lv[1], &l)
+	case stack.SoRcvTimeo, stack.SoSndTimeo:
+		tv := unix.NsecToTimeval(int64(time.Duration(v) * time.Millisecond))
+		return unix.SetsockoptTimeval(fd, lv[0], lv[1], &tv)
+	}
+	return unix.SetsockoptInt(fd, lv[0], lv[1], v)
+}
+
+func (linuxAPI) GetSockopt(fd int, opt stack.SockOpt) (int, error) {
+	lv, ok := linuxOpts[opt]
+	if !ok {
+		return unix.GetsockoptInt(fd, unix.SOL_SOCKET, 0x7fff)
+	}
+	switch opt {
+	case stack.SoLinger:
+		l, err := unix.GetsockoptLinger(fd, lv[0], lv[1])
+		if err != nil || l.Onoff == 0 {
+			return -1, err
+		}
+		return int(l.Linger), nil
+	case stack.SoRcvTimeo, stack.SoSndTimeo:
+		tv, err := unix.GetsockoptTimeval(fd, lv[0], lv[1])
+		if err != nil {
+			return 0, err
+		}
+		return int(time.Duration(tv.Nano()) / time.Millisecond), nil
+	}
+	return unix.GetsockoptInt(fd, lv[0], lv[1])
+}
+
+// stackAPI is sockAPI on a stack: the facade, with PollFDs for poll.
+type stackAPI struct{ *stack.Stack }
+
+// denv runs one case against one side and keeps its transcript.
+type denv struct {
+	t     *testing.T
+	api   sockAPI
+	linux bool
+	lines []string
+	ports map[string]uint16
+	open  map[int]bool
+}
+
+// port returns the port named name in this case: a free one on Linux
+// (so a rerun never meets its own TIME_WAIT), a fixed one in stacklab.
+func (e *denv) port(name string) uint16 {
+	if p, ok := e.ports[name]; ok {
+		return p
+	}
+	p := uint16(20000 + len(e.ports))
+	if e.linux {
+		fd, _ := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+		unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}})
+		s, _ := unix.Getsockname(fd)
+		unix.Close(fd)
+		p = uint16(s.(*unix.SockaddrInet4).Port)
+	}
+	e.ports[name] = p
+	return p
+}
+
+// at is 127.0.0.1 (or addr) at the named port.
+func (e *denv) at(name string) netip.AddrPort {
+	return netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), e.port(name))
+}
+
+func (e *denv) atAddr(addr, name string) netip.AddrPort {
+	return netip.AddrPortFrom(netip.MustParseAddr(addr), e.port(name))
+}
+
+// name prints an address with its port's name in the case: "P" for a
+// named port, "eph" for an ephemeral one, as the numbers differ.
+func (e *denv) name(a netip.AddrPort) string {
+	if !a.IsValid() {
+		return "-"
+	}
+	p := strconv.Itoa(int(a.Port()))
+	for n, v := range e.ports {
+		if v == a.Port() {
+			p = n
+		}
+	}
+	if a.Port() >= 32768 && p == strconv.Itoa(int(a.Port())) {
+		p = "eph"
+	}
+	return a.Addr().String() + ":" + p
+}
+
+func errName(err error) string {
+	if err == nil {
+		return "0"
+	}
+	var en syscall.Errno
+	if errors.As(err, &en) {
+		if n := unix.ErrnoName(en); n != "" {
+			return n
+		}
+		return "errno " + strconv.Itoa(int(en))
+	}
+	return err.Error()
+}
+
+func (e *denv) log(format string, args ...any) {
+	e.lines = append(e.lines, fmt.Sprintf(format, args...))
+}
+
+// settle lets the network run: the kernel and the stack's loopback
+// deliver at once, so a short sleep is plenty.
+func (e *denv) settle() { time.Sleep(15 * time.Millisecond) }
+
+func (e *denv) socket(typ stack.SockType) int {
+	fd, err := e.api.Socket(typ)
+	if err != nil {
+		e.log("socket(%v) = %s", typ, errName(err))
+		return -1
+	}
+	e.open[fd] = true
+	e.log("socket(%v) = fd", typ)
+	return fd
+}
+
+func (e *denv) bind(fd int, a netip.AddrPort) error {
+	err := e.api.Bind(fd, a)
+	e.log("bind(%s) = %s", e.name(a), errName(err))
+	return err
+}
+
+func (e *denv) listen(fd, n int) error {
+	err := e.api.Listen(fd, n)
+	e.log("listen(%d) = %s", n, errName(err))
+	return err
+}
+
+func (e *denv) accept(fd int) int {
+	nfd, from, err := e.api.Accept(fd)
+	if err != nil {
+		e.log("accept = %s", errName(err))
+		return -1
+	}
+	e.open[nfd] = true
+	e.log("accept = fd from %s", e.name(from))
+	return nfd
+}
+
+func (e *denv) connect(fd int, a netip.AddrPort) error {
+	err := e.api.Connect(fd, a)
+	e.log("connect(%s) = %s", e.name(a), errName(err))
+	return err
+}
+
+func (e *denv) send(fd int, s string, fl stack.MsgFlags) int {
+	n, err := e.api.SendMsg(fd, []byte(s), fl, netip.AddrPort{})
+	if err != nil {
+		e.log("send(%d B, %#x) = %s", len(s), int(fl), errName(err))
+		return -1
+	}
+	e.log("send(%d B, %#x) = %d", len(s), int(fl), n)
+	return n
+}
+
+// sendBig sends n bytes at once and logs only whether all, some or none went.
+func (e *denv) sendBig(fd, n int) int {
+	k, err := e.api.SendMsg(fd, make([]byte, n), 0, netip.AddrPort{})
+	res := "all"
+	switch {
+	case err != nil:
+		res = errName(err)
+	case k < n:
+		res = "part"
+	}
+	e.log("send(%d B) = %s", n, res)
+	return k
+}
+
+func (e *denv) sendto(fd int, s string, to netip.AddrPort) {
+	n, err := e.api.SendMsg(fd, []byte(s), 0, to)
+	if err != nil {
+		e.log("sendto(%d B, %s) = %s", len(s), e.name(to), errName(err))
+		return
+	}
+	e.log("sendto(%d B, %s) = %d", len(s), e.name(to), n)
+}
+
+func (e *denv) recv(fd, size int, fl stack.MsgFlags) string {
+	b := make([]byte, size)
+	n, from, err := e.api.RecvMsg(fd, b, fl)
+	if err != nil {
+		e.log("recv(%d, %#x) = %s", size, int(fl), errName(err))
+		return ""
+	}
+	e.log("recv(%d, %#x) = %d %q", size, int(fl), n, b[:n])
+	_ = from
+	return string(b[:n])
+}
+
+func (e *denv) recvfrom(fd, size int) {
+	b := make([]byte, size)
+	n, from, err := e.api.RecvMsg(fd, b, 0)
+	if err != nil {
+		e.log("recvfrom(%d) = %s", size, errName(err))
+		return
+	}
+	e.log("recvfrom(%d) = %d %q from %s", size, n, b[:n], e.name(from))
+}
+
+func (e *denv) shutdown(fd, how int) {
+	e.log("shutdown(%d) = %s", how, errName(e.api.Shutdown(fd, how)))
+}
+
+func (e *denv) close(fd int) {
+	err := e.api.Close(fd)
+	if err == nil {
+		delete(e.open, fd)
+	}
+	e.log("close = %s", errName(err))
+}
+
+func (e *denv) nonblock(fd int) { e.api.SetNonblock(fd, true) }
+
+func (e *denv) setopt(fd int, opt stack.SockOpt, v int) {
+	e.log("setsockopt(%s, %d) = %s", optNames[opt], v, errName(e.api.SetSockopt(fd, opt, v)))
+}
+
+func (e *denv) getopt(fd int, opt stack.SockOpt) {
+	v, err := e.api.GetSockopt(fd, opt)
+	if err != nil {
+		e.log("getsockopt(%s) = %s", optNames[opt], errName(err))
+		return
+	}
+	e.log("getsockopt(%s) = %d", optNames[opt], v)
+}
+
+func (e *denv) congestion(fd int, name string) {
+	e.log("setsockopt(TCP_CONGESTION, %s) = %s", name, errName(e.api.SetCongestion(fd, name)))
+}
+
+func (e *denv) sockname(fd int) {
+	a, err := e.api.GetSockname(fd)
+	if err != nil {
+		e.log("getsockname = %s", errName(err))
+		return
+	}
+	e.log("getsockname = %s", e.name(a))
+}
+
+func (e *denv) peername(fd int) {
+	a, err := e.api.GetPeername(fd)
+	if err != nil {
+		e.log("getpeername = %s", errName(err))
+		return
+	}
+	e.log("getpeername = %s", e.name(a))
+}
+
+func (e *denv) inq(fd int) {
+	n, err := e.api.InQ(fd)
+	if err != nil {
+		e.log("ioctl(SIOCINQ) = %s", errName(err))
+		return
+	}
+	e.log("ioctl(SIOCINQ) = %d", n)
+}
+
+func (e *denv) poll(fd int, ev stack.PollEvents) {
+	fds := []stack.PollFD{{FD: fd, Events: ev}}
+	n, err := e.api.PollFDs(fds, 0)
+	e.log("poll(%v) = %d %s %v", ev, n, errName(err), fds[0].Revents)
+}
+
+var optNames = map[stack.SockOpt]string{
+	stack.SoKeepAlive: "SO_KEEPALIVE", stack.SoLinger: "SO_LINGER", stack.SoRcvBuf: "SO_RCVBUF",
+	stack.SoSndBuf: "SO_SNDBUF", stack.TCPNoDelay: "TCP_NODELAY", stack.TCPKeepIdle: "TCP_KEEPIDLE",
+	stack.TCPKeepIntvl: "TCP_KEEPINTVL", stack.TCPKeepCnt: "TCP_KEEPCNT", stack.TCPQuickAck: "TCP_QUICKACK",
+	stack.SoReuseAddr: "SO_REUSEADDR", stack.SoReusePort: "SO_REUSEPORT", stack.SoBroadcast: "SO_BROADCAST",
+	stack.SoType: "SO_TYPE", stack.SoError: "SO_ERROR", stack.SoRcvTimeo: "SO_RCVTIMEO",
+	stack.SoSndTimeo: "SO_SNDTIMEO", stack.IPTTL: "IP_TTL", optNoSuch: "unknown",
+}
+
+// listener returns a listening socket on port P.
+func (e *denv) listener(name string) int {
+	l := e.socket(stack.SockStream)
+	e.bind(l, e.at(name))
+	e.listen(l, 8)
+	return l
+}
+
+// connPair returns a listener on P, a client connected to it and the
+// accepted server side.
+func (e *denv) connPair() (l, c, s int) {
+	l = e.listener("P")
+	c = e.socket(stack.SockStream)
+	e.connect(c, e.at("P"))
+	s = e.accept(l)
+	return l, c, s
+}
+
+// udpPair returns two UDP sockets bound to U1 and U2.
+func (e *denv) udpPair() (a, b int) {
+	a = e.socket(stack.SockDgram)
+	e.bind(a, e.at("U1"))
+	b = e.socket(stack.SockDgram)
+	e.bind(b, e.at("U2"))
+	return a, b
+}
+
+// cleanup closes what the case left open, with RST, so that the kernel
+// keeps no TIME_WAIT from it.
+func (e *denv) cleanup() {
+	for fd := range e.open {
+		e.api.SetSockopt(fd, stack.SoLinger, 0)
+		e.api.Close(fd)
+	}
+}
+
+type diffCase struct {
+	name string
+	run  func(e *denv)
+}
+
+// runDiff runs c on one side and returns its transcript.
+func runDiff(t *testing.T, c diffCase, linux bool) []string {
+	e := &denv{t: t, linux: linux, ports: map[string]uint16{}, open: map[int]bool{}}
+	if linux {
+		e.api = linuxAPI{}
+	} else {
+		e.api = stackAPI{stack.New(stack.Options{Name: "h"})}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer e.cleanup()
+		c.run(e)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		side := "stacklab"
+		if linux {
+			side = "linux"
+		}
+		t.Fatalf("case %s hangs on %s after %q", c.name, side, e.lines)
+	}
+	return e.lines
+}
+
+func TestSocketsDiffLinux(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs against the kernel's sockets; not in -short")
+	}
+	if len(diffCases) < 93 {
+		t.Errorf("the catalogue has %d cases, the issue asks for at least 93", len(diffCases))
+	}
+	seen := map[string]bool{}
+	match := 0
+	var table strings.Builder
+	for _, c := range diffCases {
+		if seen[c.name] {
+			t.Fatalf("two cases named %s", c.name)
+		}
+		seen[c.name] = true
+		lx := runDiff(t, c, true)
+		st := runDiff(t, c, false)
+		same := strings.Join(lx, "\n") == strings.Join(st, "\n")
+		reason, known := diffKnown[c.name]
+		verdict := "match"
+		switch {
+		case same:
+			match++
+			if known {
+				t.Errorf("case %s now matches Linux: take it off diffKnown", c.name)
+			}
+		case known:
+			verdict = "DIFFERS (deliberate: " + reason + ")"
+		default:
+			verdict = "DIFFERS"
+			t.Errorf("case %s differs from Linux:\n%s", c.name, sideBySide(lx, st))
+		}
+		fmt.Fprintf(&table, "%-34s %s\n", c.name, verdict)
+		if *diffTable && !same {
+			table.WriteString(sideBySide(lx, st))
+		}
+	}
+	for n := range diffKnown {
+		if !seen[n] {
+			t.Errorf("diffKnown names %s, which is not a case", n)
+		}
+	}
+	fmt.Fprintf(&table, "%d of %d cases match Linux; %d differ deliberately\n", match, len(diffCases), len(diffCases)-match)
+	if *diffTable {
+		fmt.Print(table.String())
+	}
+	t.Logf("%d of %d cases match Linux", match, len(diffCases))
+}
+
+func sideBySide(lx, st []string) string {
+	var b strings.Builder
+	for i := range max(len(lx), len(st)) {
+		var l, s string
+		if i < len(lx) {
+			l = lx[i]
+		}
+		if i < len(st) {
+			s = st[i]
+		}
+		mark := "  "
+		if l != s {
+			mark = "≠ "
+		}
+		fmt.Fprintf(&b, "    %s%-52s | %s\n", mark, l, s)
+	}
+	return b.String()
+}

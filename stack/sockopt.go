@@ -1,0 +1,306 @@
+package stack
+
+import (
+	"cmp"
+	"net/netip"
+
+	"stacklab/stack/tcp"
+	"syscall"
+	"time"
+)
+
+// Socket options: setsockopt and getsockopt with Linux's validation and
+// Linux's values (SO_RCVBUF and SO_SNDBUF are doubled and clamped, as
+// the kernel does to leave room for its bookkeeping).
+
+// Further options, after the first ten in facade.go.
+const (
+	SoReusePort SockOpt = iota + SoReuseAddr + 1 // 0 or 1: several sockets share a port, listeners share the connections
+	SoBroadcast                                  // 0 or 1: UDP may send to broadcast addresses
+	SoType                                       // get only: 1 stream, 2 datagram (SOCK_STREAM, SOCK_DGRAM)
+	SoError                                      // get only: the pending error, as an errno, cleared
+	SoRcvTimeo                                   // milliseconds a blocking receive waits before EAGAIN; 0 is forever
+	SoSndTimeo                                   // milliseconds a blocking send waits before EAGAIN; 0 is forever
+	IPTTL                                        // 1..255, or -1 for the default (UDP and ICMP sockets)
+)
+
+// Linux's bounds for the buffer options (SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF,
+// and net.core.rmem_max/wmem_max at their defaults).
+const (
+	minRcvBuf = 2304
+	minSndBuf = 4608
+	maxBufOpt = 212992
+)
+
+// isTCPLevel reports whether opt is an IPPROTO_TCP option.
+func isTCPLevel(opt SockOpt) bool {
+	switch opt {
+	case TCPNoDelay, TCPKeepIdle, TCPKeepIntvl, TCPKeepCnt, TCPQuickAck:
+		return true
+	}
+	return false
+}
+
+// SetSockopt sets a socket option. Like Linux it refuses a TCP option on
+// a UDP socket (ENOPROTOOPT), an unknown or read-only option
+// (ENOPROTOOPT), and out-of-range values (EINVAL): keepalive idle time
+// and interval 1..32767 s, probe count 1..127, IP_TTL 1..255 or -1.
+func (s *Stack) SetSockopt(fd int, opt SockOpt, value int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sk, err := s.lookup(fd)
+	if err != nil {
+		return opError("setsockopt", 0, noAddr, noAddr, err)
+	}
+	if err := s.setSockopt(sk, opt, value); err != nil {
+		return opError("setsockopt", sk.typ, sk.local, noAddr, err)
+	}
+	return nil
+}
+
+func (s *Stack) setSockopt(sk *socket, opt SockOpt, value int) error {
+	if isTCPLevel(opt) && sk.typ != SockStream {
+		return syscall.ENOPROTOOPT
+	}
+	o := &sk.opts
+	sec := time.Duration(value) * time.Second
+	switch opt {
+	case SoKeepAlive:
+		o.KeepAlive = value != 0
+	case SoLinger:
+		o.Linger, o.LingerSec = value >= 0, max(value, 0)
+	case SoRcvBuf:
+		value = min(max(2*min(value, maxBufOpt), minRcvBuf), 2*maxBufOpt)
+		o.RecvBuffer = value
+		if sk.udp != nil {
+			sk.udp.queue.limit = value
+		}
+	case SoSndBuf:
+		value = min(max(2*min(value, maxBufOpt), minSndBuf), 2*maxBufOpt)
+		o.SendBuffer = value
+	case TCPNoDelay:
+		o.NoDelay = value != 0
+	case TCPKeepIdle, TCPKeepIntvl:
+		if value < 1 || value > 32767 {
+			return syscall.EINVAL
+		}
+		if opt == TCPKeepIdle {
+			o.KeepIdle = sec
+		} else {
+			o.KeepInterval = sec
+		}
+	case TCPKeepCnt:
+		if value < 1 || value > 127 {
+			return syscall.EINVAL
+		}
+		o.KeepCount = value
+	case TCPQuickAck:
+		o.QuickAck = value != 0
+	case SoReuseAddr:
+		sk.reuseAddr = value != 0
+	case SoReusePort:
+		sk.reusePort = value != 0
+		o.ReusePort = sk.reusePort
+	case SoBroadcast:
+		sk.broadcast = value != 0
+	case SoRcvTimeo, SoSndTimeo:
+		if value < 0 {
+			return syscall.EDOM // a negative timeval, as sock_set_timeout says
+		}
+		if opt == SoRcvTimeo {
+			sk.rcvTimeo = time.Duration(value) * time.Millisecond
+		} else {
+			sk.sndTimeo = time.Duration(value) * time.Millisecond
+		}
+	case IPTTL:
+		if value != -1 && (value < 1 || value > 255) {
+			return syscall.EINVAL
+		}
+		sk.ttl = max(value, 0)
+	default:
+		return syscall.ENOPROTOOPT
+	}
+	if c := sk.conn; c != nil {
+		switch opt {
+		case SoKeepAlive, TCPKeepIdle, TCPKeepIntvl, TCPKeepCnt:
+			c.SetKeepAlive(o.KeepAlive, o.KeepIdle, o.KeepInterval, o.KeepCount)
+		case SoLinger:
+			c.SetLinger(o.Linger, o.LingerSec)
+		case TCPNoDelay:
+			c.SetNoDelay(o.NoDelay)
+		case TCPQuickAck:
+			c.SetQuickAck(o.QuickAck)
+		case SoRcvBuf:
+			c.SetRecvBuffer(value)
+		case SoSndBuf:
+			c.SetSendBuffer(value)
+		}
+	}
+	return nil
+}
+
+// GetSockopt returns a socket option's value, as getsockopt(2) does:
+// for every option SetSockopt takes, and SoType and SoError (which
+// returns and clears the pending error as an errno number).
+func (s *Stack) GetSockopt(fd int, opt SockOpt) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sk, err := s.lookup(fd)
+	if err != nil {
+		return 0, opError("getsockopt", 0, noAddr, noAddr, err)
+	}
+	v, err := s.getSockopt(sk, opt)
+	if err != nil {
+		return 0, opError("getsockopt", sk.typ, sk.local, noAddr, err)
+	}
+	return v, nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (s *Stack) getSockopt(sk *socket, opt SockOpt) (int, error) {
+	if isTCPLevel(opt) && sk.typ != SockStream {
+		return 0, syscall.EOPNOTSUPP // getsockopt's answer; setsockopt's is ENOPROTOOPT
+	}
+	o := &sk.opts
+	switch opt {
+	case SoKeepAlive:
+		return b2i(o.KeepAlive), nil
+	case SoLinger:
+		if !o.Linger {
+			return -1, nil
+		}
+		return o.LingerSec, nil
+	case SoRcvBuf:
+		if sk.conn != nil {
+			return sk.conn.RecvBufferSize(), nil
+		}
+		if sk.udp != nil && sk.udp.queue.limit != 0 {
+			return sk.udp.queue.limit, nil
+		}
+		if sk.typ != SockStream && o.RecvBuffer == s.opts.TCP.RecvBuffer {
+			return defaultDgramQueue, nil
+		}
+		return o.RecvBuffer, nil
+	case SoSndBuf:
+		if sk.conn != nil {
+			return sk.conn.SendBufferSize(), nil
+		}
+		return o.SendBuffer, nil
+	case TCPNoDelay:
+		return b2i(o.NoDelay), nil
+	case TCPKeepIdle:
+		return int(cmp.Or(o.KeepIdle, s.tcp.Config().KeepIdle) / time.Second), nil
+	case TCPKeepIntvl:
+		return int(cmp.Or(o.KeepInterval, s.tcp.Config().KeepInterval) / time.Second), nil
+	case TCPKeepCnt:
+		return cmp.Or(o.KeepCount, s.tcp.Config().KeepCount), nil
+	case TCPQuickAck:
+		return b2i(o.QuickAck), nil
+	case SoReuseAddr:
+		return b2i(sk.reuseAddr), nil
+	case SoReusePort:
+		return b2i(sk.reusePort), nil
+	case SoBroadcast:
+		return b2i(sk.broadcast), nil
+	case SoType:
+		if sk.typ == SockStream {
+			return 1, nil
+		}
+		return 2, nil
+	case SoError:
+		if e, ok := s.takeError(sk).(syscall.Errno); ok {
+			return int(e), nil
+		}
+		return 0, nil
+	case SoRcvTimeo:
+		return int(sk.rcvTimeo / time.Millisecond), nil
+	case SoSndTimeo:
+		return int(sk.sndTimeo / time.Millisecond), nil
+	case IPTTL:
+		if sk.ttl == 0 {
+			return int(s.opts.TTL), nil
+		}
+		return sk.ttl, nil
+	}
+	return 0, syscall.ENOPROTOOPT
+}
+
+// takeError returns and clears the socket's pending error, with the lock held.
+func (s *Stack) takeError(sk *socket) error {
+	switch {
+	case sk.conn != nil:
+		return sk.conn.Err()
+	case sk.udp != nil && sk.udp.err != 0:
+		e := sk.udp.err
+		sk.udp.err = 0
+		return e
+	}
+	return nil
+}
+
+// GetSockname returns the socket's local address (getsockname(2)): the
+// unspecified address and port 0 before bind.
+func (s *Stack) GetSockname(fd int) (netip.AddrPort, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sk, err := s.lookup(fd)
+	if err != nil {
+		return noAddr, opError("getsockname", 0, noAddr, noAddr, err)
+	}
+	if !sk.local.IsValid() {
+		return netip.AddrPortFrom(netip.IPv4Unspecified(), 0), nil
+	}
+	return sk.local, nil
+}
+
+// GetPeername returns the connected peer's address (getpeername(2)), or
+// ENOTCONN.
+func (s *Stack) GetPeername(fd int) (netip.AddrPort, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sk, err := s.lookup(fd)
+	if err != nil {
+		return noAddr, opError("getpeername", 0, noAddr, noAddr, err)
+	}
+	var r netip.AddrPort
+	switch {
+	case sk.conn != nil:
+		if st := sk.conn.State(); st != tcp.Closed && st != tcp.SynSent {
+			r = sk.conn.Tuple().Remote
+		}
+	case sk.udp != nil:
+		r = sk.udp.remote
+	}
+	if !r.IsValid() {
+		return noAddr, opError("getpeername", sk.typ, sk.local, noAddr, syscall.ENOTCONN)
+	}
+	return r, nil
+}
+
+// InQ returns the bytes ready to read (SIOCINQ, FIONREAD, TCP_INQ): for
+// a datagram socket, the size of the next datagram.
+func (s *Stack) InQ(fd int) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sk, err := s.lookup(fd)
+	if err != nil {
+		return 0, opError("ioctl", 0, noAddr, noAddr, err)
+	}
+	switch {
+	case sk.ln != nil:
+		return 0, opError("ioctl", sk.typ, sk.local, noAddr, syscall.EINVAL)
+	case sk.conn != nil:
+		return sk.conn.Buffered(), nil
+	case sk.udp != nil:
+		if d, ok := sk.udp.queue.peek(); ok {
+			return len(d.data), nil
+		}
+	}
+	return 0, nil
+}

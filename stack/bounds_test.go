@@ -1,12 +1,16 @@
 package stack_test
 
 import (
+	"bytes"
 	"errors"
 	"net/netip"
 	"syscall"
 	"testing"
+	"time"
 
 	"stacklab/stack"
+	"stacklab/stack/ipv4"
+	"stacklab/stack/wire"
 )
 
 // TestDescriptorLimit: with Options.MaxFDs descriptors open, socket,
@@ -71,5 +75,50 @@ func TestPingIdentifiers(t *testing.T) {
 			t.Fatalf("socket %d: identifier %d again", i, id)
 		}
 		seen[id] = true
+	}
+}
+
+// TestFragmentFloodEvictsOldest: 300 first fragments that never complete
+// (450 KB) used to fill the reassembly table and refuse every new
+// fragmented datagram for 30 s; now the oldest incomplete datagram is
+// evicted, counted, and a legitimate datagram that follows is delivered.
+func TestFragmentFloodEvictsOldest(t *testing.T) {
+	clock, nic, _ := rawStack(t)
+	s := nic.Stack()
+	fd, err := s.Socket(stack.SockDgram)
+	must(t, err)
+	must(t, s.Bind(fd, netip.MustParseAddrPort("0.0.0.0:9")))
+	must(t, s.SetNonblock(fd, true))
+	udp := func(id uint16, payload int) wire.IPv4 {
+		b := make([]byte, 20+8+payload)
+		ip := wire.IPv4(b)
+		ip.Encode(&wire.IPv4Fields{TotalLen: uint16(len(b)), ID: id, TTL: 64, Protocol: wire.ProtoUDP,
+			Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2")})
+		u := wire.UDP(b[20:])
+		u.Encode(&wire.UDPFields{SrcPort: 1000, DstPort: 9, Length: uint16(8 + payload)})
+		u.SetChecksum(ip.Src(), ip.Dst())
+		ip.SetChecksum()
+		return ip
+	}
+	frags := func(pkt wire.IPv4) [][]byte {
+		var out [][]byte
+		must(t, ipv4.Fragment(pkt, 1500, nil, func(f wire.IPv4) { out = append(out, bytes.Clone(f)) }))
+		return out
+	}
+	for id := range uint16(300) {
+		nic.Deliver(stack.Packet{ID: uint64(id), Data: frags(udp(id+1000, 3000))[0]})
+	}
+	clock.RunFor(time.Second)
+	for _, f := range frags(udp(7, 3000)) {
+		nic.Deliver(stack.Packet{ID: 9999, Data: f})
+	}
+	buf := make([]byte, 4000)
+	n, _, err := s.RecvFrom(fd, buf)
+	if err != nil || n != 3000 {
+		t.Fatalf("legitimate datagram: %d bytes, %v", n, err)
+	}
+	// 300 + 1 datagrams through a table of 256: 45 evicted.
+	if got := counter(t, s, "ip.ReasmFails"); got != 45 {
+		t.Fatalf("ip.ReasmFails %d, want 45 evictions", got)
 	}
 }

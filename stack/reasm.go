@@ -25,7 +25,11 @@ func (s *Stack) reassemble(ip wire.IPv4, pktID uint64) (wire.IPv4, bool) {
 		s.reasm.r = ipv4.NewReassembler(ipv4.Config{})
 	}
 	now := s.opts.Clock.Now()
+	evicted := s.reasm.r.Counters().Evictions
 	whole, err := s.reasm.r.Add(ip, now)
+	for range s.reasm.r.Counters().Evictions - evicted {
+		s.drop(&s.counters.IP.ReasmFails, "ip.ReasmFails", "ip", "reassembly full: oldest incomplete datagram evicted", pktID)
+	}
 	s.armReasm(now)
 	if err != nil {
 		s.drop(&s.counters.IP.ReasmFails, "ip.ReasmFails", "ip", err.Error(), pktID)

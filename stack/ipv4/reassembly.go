@@ -23,6 +23,11 @@ type Config struct {
 	// 8-byte fragment at offset 65000 costs 65 KB.
 	MaxBytes int
 	// MaxDatagrams bounds the datagrams reassembled at once; default 256.
+	// When it or MaxBytes is reached, the oldest incomplete datagram is
+	// evicted to make room for a new one, so that a flood of fragments
+	// that never complete cannot lock reassembly for a whole Timeout.
+	// (Linux has no count bound and refuses new fragments once past
+	// ipfrag_high_thresh; 4 MiB holds some 1,800 such datagrams there.)
 	MaxDatagrams int
 	// MaxFragments bounds the fragments of one datagram; default 2048,
 	// enough for a 64 KiB datagram over the minimum MTU of 68 bytes.
@@ -61,11 +66,9 @@ var (
 	// is dropped and the datagram kept.
 	ErrDuplicate = errors.New("ipv4: duplicate fragment")
 	// ErrNoMemory means accepting the fragment would exceed
-	// Config.MaxBytes; the fragment is dropped.
+	// Config.MaxBytes even with every other datagram evicted; the
+	// fragment is dropped.
 	ErrNoMemory = errors.New("ipv4: reassembly memory limit reached")
-	// ErrTooManyDatagrams means Config.MaxDatagrams datagrams are already
-	// being reassembled; the fragment is dropped.
-	ErrTooManyDatagrams = errors.New("ipv4: too many datagrams being reassembled")
 	// ErrTooManyFragments means the datagram exceeded
 	// Config.MaxFragments; it is discarded.
 	ErrTooManyFragments = errors.New("ipv4: too many fragments in one datagram; datagram discarded")
@@ -84,7 +87,10 @@ type Counters struct {
 	Overlaps     uint64
 	Duplicates   uint64
 	BadFragments uint64
-	MemoryDrops  uint64 // ErrNoMemory, ErrTooManyDatagrams, ErrTooManyFragments, ErrTooBig
+	MemoryDrops  uint64 // ErrNoMemory, ErrTooManyFragments, ErrTooBig
+	// Evictions counts incomplete datagrams discarded, oldest first, to
+	// make room for a new one when MaxDatagrams or MaxBytes is reached.
+	Evictions uint64
 }
 
 // key identifies a datagram (RFC 791 §3.2: source, destination, protocol
@@ -172,15 +178,24 @@ func (r *Reassembler) Add(pkt wire.IPv4, now time.Time) (wire.IPv4, error) {
 	k := key{src: pkt.Src(), dst: pkt.Dst(), id: pkt.ID(), proto: pkt.Protocol()}
 	d := r.byKey[k]
 	if d == nil {
-		if len(r.order) >= r.cfg.MaxDatagrams {
-			return nil, r.fail(&r.counters.MemoryDrops, ErrTooManyDatagrams)
+		for len(r.order) > 0 && (len(r.order) >= r.cfg.MaxDatagrams || r.mem+end > r.cfg.MaxBytes) {
+			r.evict(r.order[0])
 		}
 		if r.mem+end > r.cfg.MaxBytes {
 			return nil, r.fail(&r.counters.MemoryDrops, ErrNoMemory)
 		}
 		d = r.newDatagram(k, now)
-	} else if r.mem+max(end-d.extent, 0) > r.cfg.MaxBytes {
-		return nil, r.fail(&r.counters.MemoryDrops, ErrNoMemory)
+	} else {
+		for i := 0; i < len(r.order) && r.mem+max(end-d.extent, 0) > r.cfg.MaxBytes; {
+			if e := r.order[i]; e != d {
+				r.evict(e)
+			} else {
+				i++
+			}
+		}
+		if r.mem+max(end-d.extent, 0) > r.cfg.MaxBytes {
+			return nil, r.fail(&r.counters.MemoryDrops, ErrNoMemory)
+		}
 	}
 
 	// The end of the datagram, once known, must agree with every fragment.
@@ -301,6 +316,13 @@ func (r *Reassembler) recycle(d *datagram) {
 	if len(r.free) < maxFree {
 		r.free = append(r.free, d)
 	}
+}
+
+// evict discards an incomplete datagram to make room, counting it.
+func (r *Reassembler) evict(d *datagram) {
+	r.counters.Evictions++
+	r.counters.ReasmFails++
+	r.discard(d)
 }
 
 // discard drops a datagram and every fragment of it.

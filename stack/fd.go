@@ -320,6 +320,10 @@ func (s *Stack) connect(sk *socket, addr netip.AddrPort) error {
 				return err
 			}
 		}
+		if n, _, ok := s.route(addr.Addr()); ok && !sk.broadcast &&
+			(addr.Addr().As4() == [4]byte{255, 255, 255, 255} || addr.Addr() == n.bcast) {
+			return syscall.EACCES // as Linux's ip4_datagram_connect
+		}
 		if sk.udp.local.Addr().IsUnspecified() {
 			// Linux fixes the source address at connect (the route's).
 			if n, _, ok := s.route(addr.Addr()); ok {
@@ -501,7 +505,7 @@ func (s *Stack) sendTo(sk *socket, b []byte, addr netip.AddrPort, call string) (
 			src = netip.Addr{}
 		}
 		why := call + "(" + strconv.Itoa(sk.fd) + ") → echo request seq " + strconv.Itoa(int(seq))
-		if err := s.ipSend(src, addr.Addr(), wire.ProtoICMP, m, false, why); err != nil {
+		if err := s.ipSendTTL(sk.ipTTL(), src, addr.Addr(), wire.ProtoICMP, m, false, why); err != nil {
 			return 0, err
 		}
 		return len(b), nil

@@ -146,6 +146,11 @@ func (s *Stack) ipInput(n *NIC, b []byte, pktID uint64) {
 // src may be invalid, meaning the address of the outgoing interface. df
 // sets Don't Fragment. why is the capture's note.
 func (s *Stack) ipSend(src, dst netip.Addr, proto uint8, payload []byte, df bool, why string) error {
+	return s.ipSendTTL(s.opts.TTL, src, dst, proto, payload, df, why)
+}
+
+// ipSendTTL is ipSend with a socket's own TTL (IP_TTL).
+func (s *Stack) ipSendTTL(ttl uint8, src, dst netip.Addr, proto uint8, payload []byte, df bool, why string) error {
 	n, hop, ok := s.route(dst)
 	if !ok {
 		s.counters.IP.OutNoRoutes++
@@ -167,7 +172,7 @@ func (s *Stack) ipSend(src, dst netip.Addr, proto uint8, payload []byte, df bool
 	ip.Encode(&wire.IPv4Fields{
 		TotalLen: uint16(total),
 		ID:       s.ipID,
-		TTL:      s.opts.TTL,
+		TTL:      ttl,
 		Protocol: proto,
 		Src:      src,
 		Dst:      dst,

@@ -3,6 +3,8 @@ package stack
 import (
 	"net"
 	"net/netip"
+
+	"stacklab/stack/ipv4"
 )
 
 // The loopback interface. Every stack has one, named "lo", with
@@ -43,6 +45,7 @@ func (s *Stack) newLoopback() *NIC {
 		Addr: netip.MustParsePrefix("127.0.0.1/8"),
 		MTU:  65535,
 	}
+	n.bcast = ipv4.DirectedBroadcast(n.cfg.Addr)
 	return n
 }
 

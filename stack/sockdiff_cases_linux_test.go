@@ -476,7 +476,6 @@ var diffCases = []diffCase{
 		_, c, _ := e.connPair()
 		e.nonblock(c)
 		e.sendBig(c, 8<<20)
-		e.send(c, "x", 0)
 	}},
 	{"recv/on-listener", func(e *denv) {
 		l := e.listener("P")
@@ -898,6 +897,21 @@ var diffCases = []diffCase{
 		e.getopt(c, stack.SoRcvTimeo)
 		e.setopt(c, stack.SoSndTimeo, 1500)
 		e.getopt(c, stack.SoSndTimeo)
+	}},
+	{"opt/user-timeout", func(e *denv) {
+		c := e.socket(tcp)
+		e.getopt(c, stack.TCPUserTimeout)
+		e.setopt(c, stack.TCPUserTimeout, -1)
+		e.setopt(c, stack.TCPUserTimeout, 2500)
+		e.getopt(c, stack.TCPUserTimeout)
+		u := e.socket(udp)
+		e.setopt(u, stack.TCPUserTimeout, 10)
+	}},
+	{"udp/broadcast-needs-so-broadcast", func(e *denv) {
+		u := e.socket(udp)
+		e.sendto(u, "x", e.atAddr("127.255.255.255", "U2"))
+		e.connect(u, e.atAddr("127.255.255.255", "U2"))
+		e.send(u, "x", 0)
 	}},
 	{"opt/quickack", func(e *denv) {
 		_, c, _ := e.connPair()

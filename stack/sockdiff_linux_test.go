@@ -147,23 +147,24 @@ func stackPollBits(v int16) stack.PollEvents {
 }
 
 var linuxOpts = map[stack.SockOpt][2]int{
-	stack.SoKeepAlive:  {unix.SOL_SOCKET, unix.SO_KEEPALIVE},
-	stack.SoLinger:     {unix.SOL_SOCKET, unix.SO_LINGER},
-	stack.SoRcvBuf:     {unix.SOL_SOCKET, unix.SO_RCVBUF},
-	stack.SoSndBuf:     {unix.SOL_SOCKET, unix.SO_SNDBUF},
-	stack.TCPNoDelay:   {unix.IPPROTO_TCP, unix.TCP_NODELAY},
-	stack.TCPKeepIdle:  {unix.IPPROTO_TCP, unix.TCP_KEEPIDLE},
-	stack.TCPKeepIntvl: {unix.IPPROTO_TCP, unix.TCP_KEEPINTVL},
-	stack.TCPKeepCnt:   {unix.IPPROTO_TCP, unix.TCP_KEEPCNT},
-	stack.TCPQuickAck:  {unix.IPPROTO_TCP, unix.TCP_QUICKACK},
-	stack.SoReuseAddr:  {unix.SOL_SOCKET, unix.SO_REUSEADDR},
-	stack.SoReusePort:  {unix.SOL_SOCKET, unix.SO_REUSEPORT},
-	stack.SoBroadcast:  {unix.SOL_SOCKET, unix.SO_BROADCAST},
-	stack.SoType:       {unix.SOL_SOCKET, unix.SO_TYPE},
-	stack.SoError:      {unix.SOL_SOCKET, unix.SO_ERROR},
-	stack.SoRcvTimeo:   {unix.SOL_SOCKET, unix.SO_RCVTIMEO},
-	stack.SoSndTimeo:   {unix.SOL_SOCKET, unix.SO_SNDTIMEO},
-	stack.IPTTL:        {unix.IPPROTO_IP, unix.IP_TTL},
+	stack.SoKeepAlive:    {unix.SOL_SOCKET, unix.SO_KEEPALIVE},
+	stack.SoLinger:       {unix.SOL_SOCKET, unix.SO_LINGER},
+	stack.SoRcvBuf:       {unix.SOL_SOCKET, unix.SO_RCVBUF},
+	stack.SoSndBuf:       {unix.SOL_SOCKET, unix.SO_SNDBUF},
+	stack.TCPNoDelay:     {unix.IPPROTO_TCP, unix.TCP_NODELAY},
+	stack.TCPKeepIdle:    {unix.IPPROTO_TCP, unix.TCP_KEEPIDLE},
+	stack.TCPKeepIntvl:   {unix.IPPROTO_TCP, unix.TCP_KEEPINTVL},
+	stack.TCPKeepCnt:     {unix.IPPROTO_TCP, unix.TCP_KEEPCNT},
+	stack.TCPQuickAck:    {unix.IPPROTO_TCP, unix.TCP_QUICKACK},
+	stack.SoReuseAddr:    {unix.SOL_SOCKET, unix.SO_REUSEADDR},
+	stack.SoReusePort:    {unix.SOL_SOCKET, unix.SO_REUSEPORT},
+	stack.SoBroadcast:    {unix.SOL_SOCKET, unix.SO_BROADCAST},
+	stack.SoType:         {unix.SOL_SOCKET, unix.SO_TYPE},
+	stack.SoError:        {unix.SOL_SOCKET, unix.SO_ERROR},
+	stack.SoRcvTimeo:     {unix.SOL_SOCKET, unix.SO_RCVTIMEO},
+	stack.SoSndTimeo:     {unix.SOL_SOCKET, unix.SO_SNDTIMEO},
+	stack.IPTTL:          {unix.IPPROTO_IP, unix.IP_TTL},
+	stack.TCPUserTimeout: {unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT},
 }
 
 // optNoSuch is an option number no Linux level knows, for the error case.
@@ -456,6 +457,7 @@ var optNames = map[stack.SockOpt]string{
 	stack.SoReuseAddr: "SO_REUSEADDR", stack.SoReusePort: "SO_REUSEPORT", stack.SoBroadcast: "SO_BROADCAST",
 	stack.SoType: "SO_TYPE", stack.SoError: "SO_ERROR", stack.SoRcvTimeo: "SO_RCVTIMEO",
 	stack.SoSndTimeo: "SO_SNDTIMEO", stack.IPTTL: "IP_TTL", optNoSuch: "unknown",
+	stack.TCPUserTimeout: "TCP_USER_TIMEOUT",
 }
 
 // listener returns a listening socket on port P.

@@ -15,14 +15,23 @@ import (
 
 // Further options, after the first ten in facade.go.
 const (
-	SoReusePort SockOpt = iota + SoReuseAddr + 1 // 0 or 1: several sockets share a port, listeners share the connections
-	SoBroadcast                                  // 0 or 1: UDP may send to broadcast addresses
-	SoType                                       // get only: 1 stream, 2 datagram (SOCK_STREAM, SOCK_DGRAM)
-	SoError                                      // get only: the pending error, as an errno, cleared
-	SoRcvTimeo                                   // milliseconds a blocking receive waits before EAGAIN; 0 is forever
-	SoSndTimeo                                   // milliseconds a blocking send waits before EAGAIN; 0 is forever
-	IPTTL                                        // 1..255, or -1 for the default (UDP and ICMP sockets)
+	SoReusePort    SockOpt = iota + SoReuseAddr + 1 // 0 or 1: several sockets share a port, listeners share the connections
+	SoBroadcast                                     // 0 or 1: UDP may send to broadcast addresses
+	SoType                                          // get only: 1 stream, 2 datagram (SOCK_STREAM, SOCK_DGRAM)
+	SoError                                         // get only: the pending error, as an errno, cleared
+	SoRcvTimeo                                      // milliseconds a blocking receive waits before EAGAIN; 0 is forever
+	SoSndTimeo                                      // milliseconds a blocking send waits before EAGAIN; 0 is forever
+	IPTTL                                           // 1..255, or -1 for the default (UDP and ICMP sockets)
+	TCPUserTimeout                                  // milliseconds unacknowledged data may wait before ETIMEDOUT (RFC 5482); 0 is off
 )
+
+// ipTTL is the TTL of the socket's datagrams.
+func (sk *socket) ipTTL() uint8 {
+	if sk.ttl != 0 {
+		return uint8(sk.ttl)
+	}
+	return sk.s.opts.TTL
+}
 
 // Linux's bounds for the buffer options (SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF,
 // and net.core.rmem_max/wmem_max at their defaults).
@@ -35,7 +44,7 @@ const (
 // isTCPLevel reports whether opt is an IPPROTO_TCP option.
 func isTCPLevel(opt SockOpt) bool {
 	switch opt {
-	case TCPNoDelay, TCPKeepIdle, TCPKeepIntvl, TCPKeepCnt, TCPQuickAck:
+	case TCPNoDelay, TCPKeepIdle, TCPKeepIntvl, TCPKeepCnt, TCPQuickAck, TCPUserTimeout:
 		return true
 	}
 	return false
@@ -111,6 +120,14 @@ func (s *Stack) setSockopt(sk *socket, opt SockOpt, value int) error {
 			sk.rcvTimeo = time.Duration(value) * time.Millisecond
 		} else {
 			sk.sndTimeo = time.Duration(value) * time.Millisecond
+		}
+	case TCPUserTimeout:
+		if value < 0 {
+			return syscall.EINVAL
+		}
+		o.UserTimeout = time.Duration(value) * time.Millisecond
+		if sk.conn != nil {
+			sk.conn.SetUserTimeout(o.UserTimeout)
 		}
 	case IPTTL:
 		if value != -1 && (value < 1 || value > 255) {
@@ -222,6 +239,8 @@ func (s *Stack) getSockopt(sk *socket, opt SockOpt) (int, error) {
 		return int(sk.rcvTimeo / time.Millisecond), nil
 	case SoSndTimeo:
 		return int(sk.sndTimeo / time.Millisecond), nil
+	case TCPUserTimeout:
+		return int(o.UserTimeout / time.Millisecond), nil
 	case IPTTL:
 		if sk.ttl == 0 {
 			return int(s.opts.TTL), nil

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"stacklab/stack"
+	"stacklab/stack/wire"
 )
 
 func TestReusePortSpreadsConnections(t *testing.T) {
@@ -94,5 +95,43 @@ func TestRecvFlagsAndTimeouts(t *testing.T) {
 	}
 	if a, err := p.b.GetPeername(s); err != nil || a.Addr() != p.aAddr {
 		t.Fatalf("getpeername %v %v", a, err)
+	}
+}
+
+func TestBroadcastAndTTL(t *testing.T) {
+	p := newPair(t, stack.LinkEthernet, 1500)
+	var ttls []uint8
+	p.filter = func(from *stack.NIC, frame []byte) bool {
+		ttls = append(ttls, wire.IPv4(frame[14:]).TTL())
+		return true
+	}
+	r, _ := p.b.Socket(stack.SockDgram)
+	must(t, p.b.Bind(r, netip.MustParseAddrPort("0.0.0.0:9")))
+	must(t, p.b.SetNonblock(r, true))
+	u, _ := p.a.Socket(stack.SockDgram)
+	bcast := netip.MustParseAddrPort("10.0.0.255:9")
+	if _, err := p.a.SendTo(u, []byte("x"), bcast); !errors.Is(err, syscall.EACCES) {
+		t.Fatalf("broadcast without SO_BROADCAST: %v, want EACCES", err)
+	}
+	if err := p.a.Connect(u, bcast); !errors.Is(err, syscall.EACCES) {
+		t.Fatalf("connect to a broadcast without SO_BROADCAST: %v, want EACCES", err)
+	}
+	must(t, p.a.SetSockopt(u, stack.SoBroadcast, 1))
+	must(t, p.a.SetSockopt(u, stack.IPTTL, 7))
+	_, err := p.a.SendTo(u, []byte("hello all"), bcast)
+	must(t, err)
+	p.clock.Run()
+	buf := make([]byte, 20)
+	n, from, err := p.b.RecvFrom(r, buf)
+	if err != nil || string(buf[:n]) != "hello all" || from.Addr() != p.aAddr {
+		t.Fatalf("broadcast received %q from %v, %v", buf[:n], from, err)
+	}
+	if len(ttls) == 0 || ttls[len(ttls)-1] != 7 {
+		t.Fatalf("TTLs on the wire %v, want the last 7 (IP_TTL)", ttls)
+	}
+	c, _ := p.a.Socket(stack.SockStream)
+	must(t, p.a.SetSockopt(c, stack.TCPUserTimeout, 1500))
+	if v, _ := p.a.GetSockopt(c, stack.TCPUserTimeout); v != 1500 {
+		t.Fatalf("TCP_USER_TIMEOUT reads %d, want 1500", v)
 	}
 }

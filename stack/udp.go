@@ -210,13 +210,16 @@ func (s *Stack) udpSend(e *udpEndpoint, dst netip.AddrPort, payload []byte, why 
 	if len(payload) > 65535-wire.UDPHeaderLen-wire.IPv4MinHeaderLen {
 		return syscall.EMSGSIZE
 	}
+	n, _, ok := s.route(dst.Addr())
+	if !ok {
+		s.counters.IP.OutNoRoutes++
+		return syscall.ENETUNREACH
+	}
+	if d := dst.Addr(); (d.As4() == [4]byte{255, 255, 255, 255} || d == n.bcast) && !e.sock.broadcast {
+		return syscall.EACCES // a broadcast needs SO_BROADCAST (Linux's udp_sendmsg)
+	}
 	src := e.local.Addr()
 	if src.IsUnspecified() {
-		n, _, ok := s.route(dst.Addr())
-		if !ok {
-			s.counters.IP.OutNoRoutes++
-			return syscall.ENETUNREACH
-		}
 		src = sourceFor(n, dst.Addr())
 	}
 	b := s.icmpScratch(wire.UDPHeaderLen + len(payload))
@@ -225,7 +228,7 @@ func (s *Stack) udpSend(e *udpEndpoint, dst netip.AddrPort, payload []byte, why 
 	copy(b[wire.UDPHeaderLen:], payload)
 	u.SetChecksum(src, dst.Addr())
 	s.counters.UDP.OutDatagrams++
-	return s.ipSend(src, dst.Addr(), wire.ProtoUDP, b, false, why)
+	return s.ipSendTTL(e.sock.ipTTL(), src, dst.Addr(), wire.ProtoUDP, b, false, why)
 }
 
 // ephemeralUDP picks a free ephemeral port (RFC 6056 style, random start).

@@ -420,6 +420,9 @@ func (m *Model) layout() {
 				}
 			}
 			c, ok := col[r.Host]
+			if host, _, thread := strings.Cut(r.Host, "/"); !ok && thread {
+				c, ok = col[host] // a thread's lane ("server/t1"): on its host's lifeline
+			}
 			if !ok {
 				continue // a link's event: its drops are on the packets
 			}

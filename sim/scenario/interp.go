@@ -2,8 +2,10 @@ package scenario
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"strconv"
@@ -33,6 +35,7 @@ type task struct {
 	r      *runner
 	h      *hostRT
 	name   string // "client" or "server/echo_server"
+	lane   string // the trace's host column: "" (the host's) or "server/t1" for a spawned thread
 	stack  []frame
 	vars   map[string]int
 	userNB map[int]bool // descriptors the program made non-blocking itself
@@ -222,6 +225,41 @@ func (t *task) nextStmt() *lang.Stmt {
 	return nil
 }
 
+// inForever reports whether t is inside a `repeat forever` loop: a
+// server that is not expected to finish by the end of the run.
+func (t *task) inForever() bool {
+	for _, f := range t.stack {
+		if f.loop != nil && f.loop.Kind == lang.StRepeat && f.left < 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// maxThreads bounds the threads one host's programs may spawn in a run.
+const maxThreads = 4096
+
+// spawn starts st's block as a thread of its own on the same host, with a
+// copy of the spawning thread's variables (each thread's own from then on)
+// and a lane of its own in the trace, "server/t1".
+func (t *task) spawn(st *lang.Stmt) bool {
+	if t.h.threads >= maxThreads {
+		t.fail(st, fmt.Sprintf("spawn: %s already started %d threads, the most a host may", t.h.h.Name, maxThreads))
+		return false
+	}
+	t.h.threads++
+	lane := fmt.Sprintf("%s/t%d", t.h.h.Name, t.h.threads)
+	c := newTask(t.r, t.h, lane, st.Body)
+	c.lane, c.daemon = lane, t.daemon
+	maps.Copy(c.vars, t.vars)
+	maps.Copy(c.userNB, t.userNB)
+	t.r.tasks = append(t.r.tasks, c)
+	t.h.st.Emit(stack.Event{Host: t.lane, Kind: stack.EventNote, FD: -1, Name: "spawn", Detail: lane})
+	t.r.note(cmp.Or(t.lane, t.h.h.Name), "spawn → "+lane)
+	c.schedule(0)
+	return true
+}
+
 // sleep suspends the task for d.
 func (t *task) sleep(d time.Duration) {
 	t.timer = t.r.clock.AfterFunc(d, func() {
@@ -238,8 +276,8 @@ func (t *task) sleep(d time.Duration) {
 // blocks"), as core.Event documents.
 func (t *task) emit(fd int, proto, _, text string) {
 	name, detail := splitCall(text)
-	t.h.st.Emit(stack.Event{Kind: stack.EventCall, FD: fd, Proto: proto, Name: name, Detail: detail})
-	t.r.note(t.h.h.Name, text)
+	t.h.st.Emit(stack.Event{Host: t.lane, Kind: stack.EventCall, FD: fd, Proto: proto, Name: name, Detail: detail})
+	t.r.note(cmp.Or(t.lane, t.h.h.Name), text)
 	if _, res, ok := strings.Cut(detail, "→ "); ok && name != "" {
 		if f := strings.Fields(res); len(f) > 0 && f[0] != "blocks" {
 			if name == "fcntl" {
@@ -450,9 +488,11 @@ func (t *task) exec(st *lang.Stmt) bool {
 		t.sleep(d)
 		return false
 	case lang.StNote:
-		t.h.st.Emit(stack.Event{Kind: stack.EventNote, FD: -1, Name: "note", Detail: st.Args[0].Text})
-		t.r.note(t.h.h.Name, "note: "+st.Args[0].Text)
+		t.h.st.Emit(stack.Event{Host: t.lane, Kind: stack.EventNote, FD: -1, Name: "note", Detail: st.Args[0].Text})
+		t.r.note(cmp.Or(t.lane, t.h.h.Name), "note: "+st.Args[0].Text)
 		return true
+	case lang.StSpawn:
+		return t.spawn(st)
 	case lang.StRepeat:
 		if st.Count == 0 {
 			return true

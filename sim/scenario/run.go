@@ -154,6 +154,7 @@ type hostRT struct {
 	clock    *hostClock   // non-nil when the host restarts: its boot's clock
 	boot     int          // restarts so far
 	crashed  bool
+	threads  int // threads its programs spawned
 }
 
 // callResult is what one socket call returned, for call expectations.
@@ -311,7 +312,7 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 	end := r.clock.Now().Sub(r.start)
 
 	for _, t := range r.tasks {
-		if !t.done && !t.daemon {
+		if !t.done && !t.daemon && !t.inForever() {
 			where, what := r.taskPos(t)
 			r.failAt(where, what, fmt.Sprintf("program on %s did not finish by the end of the run (%s): blocked in %s", t.h.h.Name, lang.FormatDuration(duration), what), nil)
 		}

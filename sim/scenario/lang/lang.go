@@ -34,6 +34,7 @@ const (
 	StRepeat                     // repeat N { … }
 	StEvery                      // every DUR for DUR { … }
 	StNote                       // note "text": a line in the trace
+	StSpawn                      // spawn { … }: the block as a thread of its own
 )
 
 // Stmt is one statement of a [Program].
@@ -47,7 +48,7 @@ type Stmt struct {
 	Dur    time.Duration // sleep, every
 	Until  bool          // sleep until DUR: Dur is a time since the start
 	For    time.Duration // every … for
-	Count  int           // repeat
+	Count  int           // repeat; -1 forever
 	Body   []*Stmt       // repeat, every
 	Text   string        // the statement as written, for messages
 }
@@ -68,6 +69,9 @@ type CallExpect struct {
 	Errno string  // -> NAME ("OK" for success)
 	Text  string
 }
+
+// MaxRepeat bounds a repeat's count.
+const MaxRepeat = 1_000_000
 
 // CallSpec describes a call the language knows: its argument count range
 // and whether it yields a value.
@@ -388,11 +392,19 @@ func (p *progParser) stmt() *Stmt {
 		st.Kind = StRepeat
 		t := p.next()
 		n, err := strconv.Atoi(t.text)
-		if t.kind != tWord || err != nil || n < 0 {
-			p.errAt(t.off, "repeat needs a count: repeat 5 { … }")
+		if t.kind == tWord && t.text == "forever" {
+			n, err = -1, nil
+		}
+		if t.kind != tWord || err != nil || n < -1 || n > MaxRepeat {
+			p.errAt(t.off, "repeat needs a count from 0 to %d, or forever: repeat 5 { … }", MaxRepeat)
 			return nil
 		}
 		st.Count = n
+		st.Body = p.braces()
+		return st
+	case "spawn":
+		p.i++
+		st.Kind = StSpawn
 		st.Body = p.braces()
 		return st
 	case "every":

@@ -1,0 +1,54 @@
+package scenario
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestSpawn serves three clients (the client program's three sockets)
+// with a thread each: every thread sleeps 1s before answering, so the
+// replies come back within 0.1s of each other a second after the
+// requests, not a second apart as a one-at-a-time server would answer. Each thread has its own
+// copy of c and its own lane in the trace.
+func TestSpawn(t *testing.T) {
+	res, trace := runSrc(t, twoHosts+`programs:
+  server: |
+    l = socket(tcp); bind(l, :80); listen(l, 8)
+    repeat forever {
+      c = accept(l)
+      spawn {
+        recv(c, 2)
+        sleep 1s
+        send(c, "ok"); close(c)
+      }
+    }
+  client: |
+    a = socket(tcp); connect(a, server:80); send(a, "hi")
+    b = socket(tcp); connect(b, server:80); send(b, "hi")
+    d = socket(tcp); connect(d, server:80); send(d, "hi")
+    recv(a, 2) == "ok"; recv(b, 2) == "ok"; recv(d, 2) == "ok"
+    close(a); close(b); close(d)
+    sleep until 1.5s
+    note "done"
+expect:
+  - at 1.2s: server fd l state == LISTEN
+`)
+	reportFailures(t, res)
+	for _, w := range []string{"server  spawn  server/t1", "server  spawn  server/t3", "server/t1  recv(4, 2) → blocks", "server/t3  send(6, \"ok\") → 2", "server/t2  close(5) → 0"} {
+		if !strings.Contains(trace, w) {
+			t.Errorf("trace lacks %q", w)
+		}
+	}
+	// the three replies leave within one millisecond of each other
+	var sends []string
+	for _, l := range strings.Split(trace, "\n") {
+		if strings.Contains(l, `send(`) && strings.Contains(l, "server/t") {
+			sends = append(sends, strings.Fields(l)[0])
+		}
+	}
+	// (the client opens its connections one after the other, 20ms apart;
+	// a one-at-a-time server would answer a second apart)
+	if len(sends) != 3 || sends[0][:3] != "1.0" || sends[2][:3] != "1.0" {
+		t.Errorf("thread replies at %v, want three within 0.1s of 1s", sends)
+	}
+}

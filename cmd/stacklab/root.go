@@ -81,7 +81,9 @@ by layer, from the socket call that caused it down to the link.
   stacklab help format        how to write a scenario file`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version,
 	}
+	root.SetVersionTemplate(versionLine())
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)

@@ -97,8 +97,10 @@ func isFile(target string) bool {
 	if strings.ContainsRune(target, os.PathSeparator) || strings.HasSuffix(target, ".yaml") || strings.HasSuffix(target, ".yml") {
 		return true
 	}
-	_, err := os.Stat(target)
-	return err == nil
+	// A bare name is a built-in unless a regular file has that name: a
+	// folder called like a built-in never shadows it.
+	st, err := os.Stat(target)
+	return err == nil && st.Mode().IsRegular()
 }
 
 // loadTarget loads a built-in scenario, a scenario file, or one from
@@ -182,6 +184,13 @@ func runRun(o *runOptions, s *Streams) error {
 			return badInput(fmt.Errorf("cannot write the captures into %s: %v; choose another directory with -o", o.OutDir, err))
 		}
 	}
+	if o.OutDir != "" {
+		if n, err := clearPrevious(o.OutDir); err != nil {
+			return failed(fmt.Errorf("cannot clear the previous run's files from %s: %v", o.OutDir, err))
+		} else if n > 0 {
+			fmt.Fprintf(s.Err, "removed %s of the previous run from %s\n", plural(n, "file"), o.OutDir)
+		}
+	}
 	ro := scenario.RunOptions{OutDir: o.OutDir, Trace: s.Out, Format: o.Format, Version: version, Ladder: o.Ladder, Duration: o.Duration, Series: o.Series, Plots: o.Plots}
 	if o.Quiet {
 		ro.Trace = nil
@@ -209,12 +218,66 @@ func runRun(o *runOptions, s *Streams) error {
 		}
 		fmt.Fprintf(s.Err, "files: %s\n", strings.Join(names, " "))
 	}
+	if o.OutDir != "" {
+		if err := writeManifest(o.OutDir, res.Files); err != nil {
+			fmt.Fprintf(s.Err, "stacklab: warning: %v\n", err)
+		}
+	}
 	if !res.Passed() {
 		for _, f := range res.Failures {
 			fmt.Fprint(s.Err, f)
 		}
 		return failed(fmt.Errorf("%s (seed %d): %s failed", sc.Name, res.Seed, plural(len(res.Failures), "expectation")))
 	}
+	if len(sc.Expect) == 0 {
+		fmt.Fprintf(s.Err, "%s (seed %d): finished; it has no expect: list, so only its programs' own checks (== and ->) were made\n", sc.Name, res.Seed)
+		return nil
+	}
 	fmt.Fprintf(s.Err, "%s (seed %d): every expectation held (%d)\n", sc.Name, res.Seed, len(sc.Expect))
 	return nil
+}
+
+// manifestName is the file in an output directory that lists what the
+// last run wrote there, so that the next run removes those files (and
+// only those: a file of the user's own is never touched).
+const manifestName = ".stacklab-files"
+
+// clearPrevious removes the files the previous run listed in dir's
+// manifest and returns how many it removed.
+func clearPrevious(dir string) (int, error) {
+	b, err := os.ReadFile(filepath.Join(dir, manifestName))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, name := range strings.Split(string(b), "\n") {
+		// Only plain names inside dir: a manifest edited by hand cannot
+		// make stacklab remove anything elsewhere.
+		if name == "" || name != filepath.Base(name) || name == "." || name == ".." {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		if st, err := os.Lstat(p); err != nil || !st.Mode().IsRegular() {
+			continue
+		}
+		if err := os.Remove(p); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, os.Remove(filepath.Join(dir, manifestName))
+}
+
+// writeManifest records the files a run wrote into dir.
+func writeManifest(dir string, files []string) error {
+	var b strings.Builder
+	for _, f := range files {
+		if filepath.Dir(f) == filepath.Clean(dir) {
+			b.WriteString(filepath.Base(f) + "\n")
+		}
+	}
+	return os.WriteFile(filepath.Join(dir, manifestName), []byte(b.String()), 0o644)
 }

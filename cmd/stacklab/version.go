@@ -15,8 +15,13 @@ func newVersionCmd(s *Streams) *cobra.Command {
 		Short: "Print stacklab's version",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			fmt.Fprintf(s.Out, "stacklab %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			fmt.Fprint(s.Out, versionLine())
 			return nil
 		},
 	}
+}
+
+// versionLine is what `stacklab version` and `stacklab --version` print.
+func versionLine() string {
+	return fmt.Sprintf("stacklab %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }

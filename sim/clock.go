@@ -129,6 +129,33 @@ func (c *Clock) RunUntil(t time.Time) {
 	}
 }
 
+// RunUntilOr is [Clock.RunUntil] that also calls stop after every
+// `every` callbacks and returns false, leaving the rest queued, as soon
+// as stop reports true (a wall-time limit on a run, say); it returns
+// true when the clock reached t.
+func (c *Clock) RunUntilOr(t time.Time, every int, stop func() bool) bool {
+	limit := int64(t.Sub(c.start))
+	if limit < 0 {
+		return true
+	}
+	for n := 1; ; n++ {
+		if n%max(every, 1) == 0 && stop() {
+			return false
+		}
+		c.mu.Lock()
+		f := c.popLocked(limit)
+		if f == nil {
+			if limit > c.now {
+				c.setNow(limit)
+			}
+			c.mu.Unlock()
+			return true
+		}
+		c.mu.Unlock()
+		f()
+	}
+}
+
 // RunFor runs the clock for d of virtual time; see [Clock.RunUntil].
 func (c *Clock) RunFor(d time.Duration) {
 	c.RunUntil(c.Now().Add(d))

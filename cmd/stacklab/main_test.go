@@ -79,7 +79,7 @@ func TestCLI(t *testing.T) {
 		{name: "bad duration", args: []string{"run", "handshake", "--duration", "5"}, code: 2, stderr: []string{`--duration "5": want a duration with its unit`}},
 		{name: "run no args", args: []string{"run"}, code: 2, stderr: []string{"run needs a scenario: a built-in name"}, notStderr: "arg(s)"},
 		{name: "show no args", args: []string{"show"}, code: 2, stderr: []string{"show needs the name of a built-in scenario"}},
-		{name: "trace two args", args: []string{"trace", "a", "b"}, code: 2, stderr: []string{"trace takes one argument, a pcap or pcapng file; got 2"}},
+		{name: "trace two args", args: []string{"trace", "a", "b"}, code: 2, stderr: []string{"trace takes one argument, a pcap or pcapng file, or - for stdin; got 2"}},
 		{name: "file without extension", args: []string{"run", strings.TrimSuffix(wrong, ".yaml")}, code: 2, stderr: []string{"did you mean " + wrong + "?"}},
 		{name: "out is a file", args: []string{"run", "refused", "-q", "-o", wrong}, code: 2, stderr: []string{"cannot write the captures into " + wrong + ": not a directory; choose another directory with -o"}},
 		{name: "bad stdin", args: []string{"run", "-"}, code: 2, stderr: []string{"stdin:1:1:", "1 problem in stdin"}},

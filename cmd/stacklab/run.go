@@ -33,7 +33,14 @@ type runOptions struct {
 	Quiet    bool
 	Sweep    int
 	Duration time.Duration
+	Timeout  time.Duration // wall-clock limit of one run
+	Limits   scenario.Limits
 }
+
+// defaultTimeout is --timeout's default: far beyond any built-in
+// scenario (the longest takes seconds), short enough that a program
+// looping in virtual time does not run all day.
+const defaultTimeout = 10 * time.Minute
 
 func newRunCmd(s *Streams) *cobra.Command {
 	o := &runOptions{}
@@ -60,6 +67,9 @@ stderr), 2 for bad input. The file format: stacklab help format.`,
 	cmd.Flags().BoolVarP(&o.Quiet, "quiet", "q", false, "no trace: only the summary and the outcome")
 	cmd.Flags().IntVar(&o.Sweep, "sweep", 0, "run with seeds 1 to N, no trace or files, one line each; exit 1 if any fails")
 	cmd.Flags().DurationVar(&o.Duration, "duration", 0, "run for this long in virtual time instead of the scenario's duration")
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", defaultTimeout, "stop a run that takes longer than this in wall-clock time (0: no limit)")
+	cmd.Flags().IntVar(&o.Limits.MaxBytes, "max-size", scenario.DefaultMaxBytes, "largest scenario file accepted, in bytes")
+	cmd.Flags().IntVar(&o.Limits.MaxDepth, "max-depth", scenario.DefaultMaxDepth, "deepest nesting accepted in a scenario file")
 	cmd.Flags().BoolVar(&o.Ladder, "ladder", false, "also draw ladder diagrams into the output directory (ladder.txt, .mmd, .svg)")
 	cmd.Flags().StringVar(&o.Series, "series", "", "write every change of each TCP connection's cwnd, ssthresh, RTT, RTO, in-flight bytes, windows and state as DIR/series.csv")
 	cmd.Flags().BoolVar(&o.Plots, "plots", false, "also draw each TCP connection's series as SVG plots into the output directory (tcp-HOST-LPORT-RPORT.svg)")
@@ -72,7 +82,7 @@ stderr), 2 for bad input. The file format: stacklab help format.`,
 func runSweep(sc *scenario.Scenario, o *runOptions, s *Streams) error {
 	bad := 0
 	for seed := uint64(1); seed <= uint64(o.Sweep); seed++ {
-		res, err := sc.Run(scenario.RunOptions{Seed: &seed, Duration: o.Duration, Version: version})
+		res, err := sc.Run(scenario.RunOptions{Seed: &seed, Duration: o.Duration, Version: version, WallTimeout: o.Timeout})
 		switch {
 		case err != nil:
 			return failed(err)
@@ -106,14 +116,29 @@ func isFile(target string) bool {
 // loadTarget loads a built-in scenario, a scenario file, or one from
 // stdin ("-").
 func loadTarget(target string, s *Streams) (*scenario.Scenario, error) {
+	return loadTargetLimited(target, s, scenario.Limits{})
+}
+
+// loadTargetLimited is loadTarget with lim bounding the file; the size is
+// checked before the file is read.
+func loadTargetLimited(target string, s *Streams, lim scenario.Limits) (*scenario.Scenario, error) {
+	maxBytes := lim.MaxBytes
+	if maxBytes <= 0 {
+		maxBytes = scenario.DefaultMaxBytes
+	}
 	if target == "-" {
-		src, err := io.ReadAll(s.In)
+		src, err := io.ReadAll(io.LimitReader(s.In, int64(maxBytes)+1))
 		if err != nil {
 			return nil, fmt.Errorf("cannot read the scenario from stdin: %w", err)
 		}
-		return scenario.Load("stdin", src)
+		return scenario.LoadLimited("stdin", src, lim)
 	}
 	if isFile(target) {
+		if st, err := os.Stat(target); err == nil && st.IsDir() {
+			return nil, fmt.Errorf("%s is a directory; name a scenario file (NAME.yaml) in it", target)
+		} else if err == nil && st.Size() > int64(maxBytes) {
+			return nil, scenario.ErrorList{{Pos: scenario.Pos{File: target}, Msg: fmt.Sprintf("%d bytes, over the limit of %d for a scenario file; raise it with --max-size", st.Size(), maxBytes)}}
+		}
 		src, err := os.ReadFile(target)
 		if err != nil {
 			if f := withExt(target); f != "" {
@@ -121,7 +146,7 @@ func loadTarget(target string, s *Streams) (*scenario.Scenario, error) {
 			}
 			return nil, fmt.Errorf("cannot read the scenario file: %w", err)
 		}
-		return scenario.Load(target, src)
+		return scenario.LoadLimited(target, src, lim)
 	}
 	sc, err := scenarios.Load(target)
 	if f := withExt(target); err != nil && f != "" {
@@ -153,7 +178,17 @@ func runRun(o *runOptions, s *Streams) error {
 	if o.Format != "text" && o.Format != "json" {
 		return badInput(fmt.Errorf("unknown --format %q; use text or json", o.Format))
 	}
-	sc, err := loadTarget(o.Target, s)
+	switch {
+	case o.Duration < 0:
+		return badInput(fmt.Errorf("--duration %s is negative; give a virtual time such as 30s, or leave it out for the scenario's own", o.Duration))
+	case o.Sweep < 0:
+		return badInput(fmt.Errorf("--sweep %d is negative; give the number of seeds to run, such as --sweep 100", o.Sweep))
+	case o.Timeout < 0:
+		return badInput(fmt.Errorf("--timeout %s is negative; give a wall-clock limit such as 10m, or 0 for none", o.Timeout))
+	case o.Limits.MaxBytes < 0 || o.Limits.MaxDepth < 0:
+		return badInput(fmt.Errorf("--max-size and --max-depth must be positive"))
+	}
+	sc, err := loadTargetLimited(o.Target, s, o.Limits)
 	if err != nil {
 		var el scenario.ErrorList
 		if errors.As(err, &el) {
@@ -183,6 +218,18 @@ func runRun(o *runOptions, s *Streams) error {
 			}
 			return badInput(fmt.Errorf("cannot write the captures into %s: %v; choose another directory with -o", o.OutDir, err))
 		}
+		// A directory that exists but cannot be written to is found now,
+		// not after the whole run.
+		f, err := os.CreateTemp(o.OutDir, ".stacklab-check-*")
+		if err != nil {
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return badInput(fmt.Errorf("cannot write the captures into %s: %v; choose another directory with -o", o.OutDir, err))
+		}
+		f.Close()
+		os.Remove(f.Name())
 	}
 	if o.OutDir != "" {
 		if n, err := clearPrevious(o.OutDir); err != nil {
@@ -191,7 +238,7 @@ func runRun(o *runOptions, s *Streams) error {
 			fmt.Fprintf(s.Err, "removed %s of the previous run from %s\n", plural(n, "file"), o.OutDir)
 		}
 	}
-	ro := scenario.RunOptions{OutDir: o.OutDir, Trace: s.Out, Format: o.Format, Version: version, Ladder: o.Ladder, Duration: o.Duration, Series: o.Series, Plots: o.Plots}
+	ro := scenario.RunOptions{OutDir: o.OutDir, Trace: s.Out, Format: o.Format, Version: version, Ladder: o.Ladder, Duration: o.Duration, Series: o.Series, Plots: o.Plots, WallTimeout: o.Timeout}
 	if o.Quiet {
 		ro.Trace = nil
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -24,17 +25,18 @@ type traceOptions struct {
 func newTraceCmd(s *Streams) *cobra.Command {
 	o := &traceOptions{}
 	cmd := &cobra.Command{
-		Use:   "trace FILE",
+		Use:   "trace FILE|-",
 		Short: "Trace a pcap or pcapng file captured elsewhere (tcpdump, Wireshark)",
 		Long: `Trace a pcap or pcapng file (from tcpdump, Wireshark, or a stacklab run)
 the way stacklab traces its own runs: one block a packet, one line a layer
 (eth, arp, ipv4, icmp, udp, tcp with its options), TCP sequence numbers
 relative to each direction's first, as Wireshark shows them. --format json
-writes one JSON object a packet instead.
+writes one JSON object a packet instead. "-" reads the capture from
+standard input (tcpdump -w - | stacklab trace -).
 
   stacklab trace capture.pcap
   stacklab trace out/client-eth0.pcapng --format json`,
-		Args: oneArg("a pcap or pcapng file"),
+		Args: oneArg("a pcap or pcapng file, or - for stdin"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.File = args[0]
 			return runTrace(o, s)
@@ -49,6 +51,18 @@ func runTrace(o *traceOptions, s *Streams) error {
 	format, err := trace.ParseFormat(o.Format)
 	if err != nil {
 		return badInput(err)
+	}
+	if o.File == "-" {
+		if o.HTML != "" {
+			return badInput(fmt.Errorf("--html reads the capture again from its file; save standard input to a file first"))
+		}
+		if err := trace.Read(s.In, s.Out, trace.ReadOptions{Options: trace.Options{Format: format}}); err != nil {
+			return badInput(fmt.Errorf("stdin: %w", err))
+		}
+		return nil
+	}
+	if st, err := os.Stat(o.File); err == nil && st.IsDir() {
+		return badInput(fmt.Errorf("%s is a directory; name a pcap or pcapng file in it (a run writes HOST-eth0.pcapng files)", o.File))
 	}
 	if err := trace.TraceFile(o.File, s.Out, format); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {

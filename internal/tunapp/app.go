@@ -62,6 +62,17 @@ func (e *SetupError) Error() string { return e.Err.Error() }
 
 func (e *SetupError) Unwrap() error { return e.Err }
 
+// WriteCounters writes the stack's non-zero counters to w, one a line,
+// as `stacklab run` prints them after a run.
+func (a *App) WriteCounters(w io.Writer) {
+	fmt.Fprintf(w, "counters (non-zero):\n")
+	for _, c := range a.Stack.Counters() {
+		if c.Value != 0 {
+			fmt.Fprintf(w, "  %-28s %d\n", c.Name, c.Value)
+		}
+	}
+}
+
 func setupErr(format string, args ...any) error {
 	return &SetupError{Err: fmt.Errorf(format, args...)}
 }
@@ -148,10 +159,10 @@ func Setup(opts Options) (_ *App, err error) {
 		PacketID: packetID,
 	})
 	if err != nil {
-		if errors.Is(err, tun.ErrNeedRoot) || errors.Is(err, tun.ErrNoTUN) || errors.Is(err, tun.ErrNoNetns) || errors.Is(err, tun.ErrNoIP) {
-			return nil, &SetupError{Err: err}
-		}
-		return nil, err
+		// Every device that cannot be opened is a setup error (exit 2):
+		// no root, no /dev/net/tun, a bad or busy name, a missing
+		// namespace, an MTU the device refuses.
+		return nil, &SetupError{Err: fmt.Errorf("--dev %s: %w", opts.Dev, err)}
 	}
 
 	a.rec, err = newRecorder(opts, seed)

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"os/signal"
+	"syscall"
 )
 
 // Mode is what [Run] does once the stack is up. Exactly one of Serve, Get
@@ -45,7 +48,26 @@ func Run(ctx context.Context, opts Options, mode Mode, stdin io.Reader, stdout i
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, a.Close()) }()
+	// The stack's counters go to the log on SIGUSR1 and at exit.
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-usr1:
+				a.WriteCounters(a.log)
+			case <-done:
+				return
+			}
+		}
+	}()
+	defer func() {
+		signal.Stop(usr1)
+		close(done)
+		a.WriteCounters(a.log)
+		err = errors.Join(err, a.Close())
+	}()
 	switch {
 	case mode.Get != "":
 		return a.Get(ctx, mode.Get, mode.Hash, stdout)

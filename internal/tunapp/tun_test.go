@@ -472,6 +472,7 @@ func TestCorruptionDuplicationAndRate(t *testing.T) {
 
 func TestSetupErrors(t *testing.T) {
 	tuntest.Require(t)
+	ns := tuntest.Netns(t)
 	tests := []struct {
 		name string
 		opts Options
@@ -484,7 +485,15 @@ func TestSetupErrors(t *testing.T) {
 		{"bad serve", Options{}, Mode{Serve: "ftp"}, "--serve"},
 		{"no netns", Options{Netns: "stacklab-test-missing"}, Mode{}, "network namespace not found"},
 		{"bad impairment", Options{Impair: sim.Impairments{Loss: 2}}, Mode{}, "loss"},
+		{"bad device name", Options{Dev: "a-name-longer-than-ifnamsiz", Netns: ns}, Mode{}, "--dev"},
+		{"busy device", Options{Dev: "stlbusy0", Netns: ns}, Mode{}, "--dev stlbusy0"},
 	}
+	// The busy device: held open by another App for the whole test.
+	held, err := Setup(Options{Dev: "stlbusy0", Netns: ns, Log: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := Run(context.Background(), tt.opts, tt.mode, nil, io.Discard)
@@ -493,6 +502,21 @@ func TestSetupErrors(t *testing.T) {
 				t.Fatalf("Run: %v, want a SetupError containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestCountersAtExit: the stack's counters are written to the log when
+// stacklab tun stops.
+func TestCountersAtExit(t *testing.T) {
+	tuntest.Require(t)
+	var log bytes.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := Run(ctx, Options{Netns: tuntest.Netns(t), Log: &log}, Mode{Serve: "echo"}, nil, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "counters (non-zero):") {
+		t.Fatalf("log:\n%s", log.String())
 	}
 }
 

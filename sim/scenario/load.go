@@ -28,8 +28,13 @@ const DefaultDuration = 60 * time.Second
 
 // Load parses a scenario file. name is the file name used in error
 // messages. All problems found are returned together as an [ErrorList],
-// each `file:line:col: field: message`.
-func Load(name string, src []byte) (sc *Scenario, err error) {
+// each `file:line:col: field: message`. The file is first checked
+// against the default [Limits] (size, nesting, text).
+func Load(name string, src []byte) (*Scenario, error) {
+	return LoadLimited(name, src, Limits{})
+}
+
+func load(name string, src []byte) (sc *Scenario, err error) {
 	defer func() {
 		if r := recover(); r != nil { // the YAML library must not take the program down
 			sc, err = nil, ErrorList{{Pos: Pos{File: name}, Msg: fmt.Sprintf("cannot read the file: %v", r)}}

@@ -46,6 +46,12 @@ type RunOptions struct {
 	// Plots draws the same series as SVG figures, one per connection
 	// end, into OutDir (tcp-HOST-LPORT-RPORT.svg).
 	Plots bool
+	// WallTimeout, when positive, bounds the run in wall-clock time: a
+	// run still going after it stops where it is and fails, naming each
+	// program still running and where it is blocked (a program that
+	// loops without letting virtual time pass never reaches the end of
+	// the scenario's duration). Zero means no limit.
+	WallTimeout time.Duration
 	// HTML, if not empty, is the path of one self-contained HTML page of
 	// the run: topology, ladder, packet details, TCP graphs
 	// (capture/view).
@@ -307,15 +313,28 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 	if opts.Duration > 0 {
 		duration = opts.Duration
 	}
-	r.clock.RunUntil(r.start.Add(duration))
+	completed := true
+	if opts.WallTimeout > 0 {
+		wallStart := time.Now()
+		completed = r.clock.RunUntilOr(r.start.Add(duration), 4096, func() bool { return time.Since(wallStart) > opts.WallTimeout })
+	} else {
+		r.clock.RunUntil(r.start.Add(duration))
+	}
 	r.stopped = true
 	end := r.clock.Now().Sub(r.start)
 
 	for _, t := range r.tasks {
 		if !t.done && !t.daemon && !t.inForever() {
 			where, what := r.taskPos(t)
+			if !completed {
+				r.failAt(where, what, fmt.Sprintf("run stopped after %s of wall time at virtual time %s (the limit; raise it with --timeout): program on %s still running in %s", opts.WallTimeout, lang.FormatDuration(end), t.h.h.Name, what), nil)
+				continue
+			}
 			r.failAt(where, what, fmt.Sprintf("program on %s did not finish by the end of the run (%s): blocked in %s", t.h.h.Name, lang.FormatDuration(duration), what), nil)
 		}
+	}
+	if !completed && len(r.failures) == 0 {
+		r.failAt(Pos{File: sc.File}, "run", fmt.Sprintf("run stopped after %s of wall time at virtual time %s (the limit; raise it with --timeout)", opts.WallTimeout, lang.FormatDuration(end)), nil)
 	}
 	r.checkPackets()
 	r.checkCalls()

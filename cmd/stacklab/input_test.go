@@ -103,7 +103,7 @@ links:
 programs:
   client: |
     s = socket(udp)
-    repeat 1000000000 {
+    repeat forever {
       sleep 10ms
     }
 `)

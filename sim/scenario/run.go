@@ -324,7 +324,7 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 	end := r.clock.Now().Sub(r.start)
 
 	for _, t := range r.tasks {
-		if !t.done && !t.daemon && !t.inForever() {
+		if !t.done && ((!t.daemon && !t.inForever()) || !completed) {
 			where, what := r.taskPos(t)
 			if !completed {
 				r.failAt(where, what, fmt.Sprintf("run stopped after %s of wall time at virtual time %s (the limit; raise it with --timeout): program on %s still running in %s", opts.WallTimeout, lang.FormatDuration(end), t.h.h.Name, what), nil)

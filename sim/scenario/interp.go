@@ -236,6 +236,32 @@ func (t *task) inForever() bool {
 	return false
 }
 
+// socketTable writes the host's sockets into the trace, a line each, as
+// `ss -tuanp` shows them: protocol, state, receive and send queues, local
+// and peer address, and the descriptor ("-" for a connection that has
+// none: not yet accepted, closing, or in TIME_WAIT).
+func (t *task) socketTable() {
+	lines := []string{fmt.Sprintf("%-5s %-11s %6s %6s  %-21s %-21s %s", "Netid", "State", "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port", "Process")}
+	for _, e := range t.h.st.Sockets() {
+		peer, fd := "*:*", "-"
+		if e.Remote.IsValid() && !e.Remote.Addr().IsUnspecified() {
+			peer = e.Remote.String()
+		}
+		if e.FD >= 0 {
+			fd = fmt.Sprintf("fd=%d", e.FD)
+		}
+		local := "*:*"
+		if e.Local.IsValid() {
+			local = e.Local.String()
+		}
+		lines = append(lines, fmt.Sprintf("%-5s %-11s %6d %6d  %-21s %-21s %s", e.Proto, e.State, e.RecvQ, e.SendQ, local, peer, fd))
+	}
+	for _, l := range lines {
+		t.h.st.Emit(stack.Event{Host: t.lane, Kind: stack.EventNote, FD: -1, Name: "ss", Detail: l})
+		t.r.note(cmp.Or(t.lane, t.h.h.Name), "ss: "+l)
+	}
+}
+
 // maxThreads bounds the threads one host's programs may spawn in a run.
 const maxThreads = 4096
 
@@ -510,6 +536,9 @@ func (t *task) exec(st *lang.Stmt) bool {
 	}
 	a := st.Args
 	switch st.Call {
+	case "ss":
+		t.socketTable()
+		return true
 	case "socket":
 		typ := map[string]stack.SockType{"tcp": stack.SockStream, "udp": stack.SockDgram, "icmp": stack.SockICMP}[a[0].Text]
 		fd, err := s.Socket(typ)

@@ -52,3 +52,34 @@ expect:
 		t.Errorf("thread replies at %v, want three within 0.1s of 1s", sends)
 	}
 }
+
+// TestSocketTable: ss() writes the host's sockets into the trace, the
+// listener and the connection with its unread bytes, and after the
+// client closed first its connection in FIN_WAIT_2 without a descriptor.
+func TestSocketTable(t *testing.T) {
+	res, trace := runSrc(t, twoHosts+`programs:
+  server: |
+    l = socket(tcp); bind(l, :80); listen(l, 8)
+    c = accept(l)
+    sleep 100ms
+    ss()
+    recv(c, 2); sleep 200ms; close(c)
+  client: |
+    s = socket(tcp); connect(s, server:80); send(s, "hi")
+    sleep 150ms
+    close(s)
+    sleep 50ms
+    ss()
+`)
+	reportFailures(t, res)
+	for _, w := range []string{
+		"server  ss  Netid State       Recv-Q Send-Q  Local Address:Port    Peer Address:Port     Process",
+		"server  ss  tcp   LISTEN           0      8  0.0.0.0:80            *:*                   fd=3",
+		"server  ss  tcp   ESTABLISHED      2      0  10.0.0.2:80           10.0.0.1:",
+		"client  ss  tcp   FIN_WAIT_2       0      0  10.0.0.1:",
+	} {
+		if !strings.Contains(trace, w) {
+			t.Errorf("trace lacks %q", w)
+		}
+	}
+}

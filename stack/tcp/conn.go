@@ -643,3 +643,7 @@ func (c *Conn) destroy() {
 }
 
 func (c *Conn) finWait2Timeout() time.Duration { return 2 * c.p.cfg.MSL }
+
+// SendQueued returns the bytes written and not yet acknowledged: what
+// ss shows as a connection's Send-Q.
+func (c *Conn) SendQueued() int { return c.sndBuf.n }

@@ -96,6 +96,7 @@ var Calls = map[string]CallSpec{
 	"setsockopt": {3, 3, false, "setsockopt(fd, option, value)"},
 	"nonblock":   {1, 2, false, "nonblock(fd)"},
 	"poll":       {2, 3, false, "poll(fd, in|out|inout [, timeout])"},
+	"ss":         {0, 0, false, "ss()"},
 
 	"echo_server":      {1, 1, true, "echo_server(:port)"},
 	"discard_server":   {1, 1, true, "discard_server(:port)"},

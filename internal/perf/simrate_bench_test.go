@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"stacklab/capture"
 	"stacklab/sim"
 	"stacklab/stack"
 )
@@ -25,12 +26,24 @@ var simRate = struct {
 // BenchmarkSimRate runs 10 simulated seconds of one bulk TCP connection
 // over a 1 Gbit/s link with 10 ms of delay each way, and reports the
 // packets simulated (both directions) per wall second, beside the
-// simulated goodput. Run it with -benchtime 1x.
+// simulated goodput; pcap=on writes a pcapng per vantage point (to
+// /dev/null), as bench/ns3's peer does with its pcap. Run it with
+// -benchtime 1x.
 func BenchmarkSimRate(b *testing.B) {
+	b.Run("pcap=off", func(b *testing.B) { benchSimRate(b, false) })
+	b.Run("pcap=on", func(b *testing.B) { benchSimRate(b, true) })
+}
+
+func benchSimRate(b *testing.B, pcap bool) {
 	var pkts uint64
 	var bytes int64
 	for range b.N {
-		p, g := runSimRate(b, simRate.duration)
+		var tap stack.Tap
+		if pcap {
+			rec, _ := newRecorderOpts(b, true, capture.Options{})
+			tap = rec
+		}
+		p, g := runSimRate(b, simRate.duration, tap)
 		pkts += p
 		bytes += g
 	}
@@ -41,8 +54,9 @@ func BenchmarkSimRate(b *testing.B) {
 
 // runSimRate runs the simulation for d and returns the frames sent over
 // the link and the bytes the server read.
-func runSimRate(tb testing.TB, d time.Duration) (pkts uint64, got int64) {
+func runSimRate(tb testing.TB, d time.Duration, tap stack.Tap) (pkts uint64, got int64) {
 	n := newSimNet(tb, simConfig{
+		tap: tap,
 		imp: sim.Impairments{Delay: simRate.delay, Rate: simRate.rate},
 		tcp: stack.TCPOptions{SendBuffer: simRate.buffer, RecvBuffer: simRate.buffer},
 	})
@@ -59,7 +73,7 @@ func runSimRate(tb testing.TB, d time.Duration) (pkts uint64, got int64) {
 // and checks that data moves, and no faster than the link allows.
 func TestSimRateShort(t *testing.T) {
 	const d = 300 * time.Millisecond
-	pkts, got := runSimRate(t, d)
+	pkts, got := runSimRate(t, d, nil)
 	if pkts < 300 || got < 256<<10 {
 		t.Fatalf("%v simulated moved %d bytes in %d packets; want at least 256 KiB", d, got, pkts)
 	}

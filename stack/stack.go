@@ -78,6 +78,8 @@ type TCPOptions struct {
 	KeepInterval   time.Duration // default 75s
 	KeepCount      int           // default 9
 	SynBacklog     int           // each listener's SYN queue bound, default 256
+	NoSynCookies   bool          // drop SYNs when the SYN queue is full instead of answering with SYN cookies (tcp_syncookies=0)
+	OrphanRetries  int           // see tcp.Config.OrphanRetries; 0: Linux's default
 }
 
 // NICConfig describes a network interface to add with [Stack.AddNIC].

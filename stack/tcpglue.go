@@ -75,6 +75,8 @@ func tcpConfig(o TCPOptions) tcp.Config {
 		KeepInterval:   o.KeepInterval,
 		KeepCount:      o.KeepCount,
 		SynBacklog:     o.SynBacklog,
+		NoSynCookies:   o.NoSynCookies,
+		OrphanRetries:  o.OrphanRetries,
 	}
 }
 

@@ -63,6 +63,9 @@ type Config struct {
 	KeepInterval   time.Duration // default 75s
 	KeepCount      int           // default 9
 	SynBacklog     int           // bound of each listener's SYN queue, default 256
+	// NoSynCookies turns SYN cookies off (Linux's tcp_syncookies=0): a
+	// SYN that finds the SYN queue full is then dropped.
+	NoSynCookies bool
 	// OrphanRetries bounds the retransmissions and zero-window probes
 	// of a connection the application has closed (Linux's
 	// tcp_orphan_retries). Zero means Linux's default: 8 while the

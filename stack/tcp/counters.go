@@ -52,6 +52,9 @@ type Counters struct {
 	DropClosed         uint64 // segment for a connection that has closed
 	AbortOnTimeout     uint64 // connections ended by the retransmission, persist or keepalive timer (ETIMEDOUT)
 	OutOfWindowICMPs   uint64 // ICMP errors quoting a sequence number not in flight: ignored (RFC 5927 §4.1)
+	SyncookiesSent     uint64 // SYN-ACKs with a SYN cookie (the SYN queue was full)
+	SyncookiesRecv     uint64 // handshakes completed with a valid SYN cookie
+	SyncookiesFailed   uint64 // ACKs to a listener with an invalid cookie
 }
 
 // Counter is one named counter value.
@@ -109,5 +112,8 @@ func (c *Counters) List() []Counter {
 		{"DropClosed", c.DropClosed},
 		{"AbortOnTimeout", c.AbortOnTimeout},
 		{"OutOfWindowICMPs", c.OutOfWindowICMPs},
+		{"SyncookiesSent", c.SyncookiesSent},
+		{"SyncookiesRecv", c.SyncookiesRecv},
+		{"SyncookiesFailed", c.SyncookiesFailed},
 	}
 }

@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"bytes"
+	"net/netip"
 	"testing"
 )
 
@@ -69,4 +70,62 @@ func TestInjectICMPValidated(t *testing.T) {
 			t.Fatalf("resent %d bytes", len(s.payload))
 		}
 	}
+}
+
+// TestInjectSynFloodCookies: spoofed SYNs fill the SYN queue; further
+// SYNs are answered with SYN cookies and keep nothing, so a legitimate
+// client's handshake completes at once and it is accepted (RFC 4987,
+// Linux's tcp_syncookies=1); an ACK with a forged cookie gets a RST.
+func TestInjectSynFloodCookies(t *testing.T) {
+	j := newInj(t, Config{NoTimestamps: true, SynBacklog: 8})
+	l, err := j.h.p.Listen(j.me, 16, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5000 {
+		src := ap("10.0.0.1:1000")
+		src = netip.AddrPortFrom(src.Addr(), uint16(1000+i))
+		j.send(segSpec{src: src, seq: uint32(i * 7919), flags: flagSYN, wnd: 65535, opts: options{HasMSS: true, MSS: 1460}})
+	}
+	j.h.out = nil
+	if n := j.h.p.NumConns(); n != 8 {
+		t.Fatalf("%d connections held after the flood, want the SYN queue's 8", n)
+	}
+	// The legitimate client.
+	j.send(segSpec{seq: peerISN, flags: flagSYN, wnd: 65535, opts: options{HasMSS: true, MSS: 1460, HasWScale: true, WScale: 7, SACKPermitted: true}})
+	sa := j.next()
+	if sa.flags != flagSYN|flagACK || sa.why != whySynCookie || sa.ack != peerISN+1 || sa.opts.HasWScale || sa.opts.SACKPermitted {
+		t.Fatalf("SYN-ACK %v %+v", sa, sa.opts)
+	}
+	j.send(segSpec{seq: peerISN + 1, ack: uint32(sa.seq) + 1, flags: flagACK | flagPSH, wnd: 65535, payload: []byte("hello")})
+	c, err := l.Accept()
+	if err != nil {
+		t.Fatalf("accept: %v", err)
+	}
+	if c.State() != Established || c.mss != 1460 {
+		t.Fatalf("state %v mss %d", c.State(), c.mss)
+	}
+	buf := make([]byte, 10)
+	if n, _ := c.Read(buf); string(buf[:n]) != "hello" {
+		t.Fatalf("read %q", buf[:n])
+	}
+	// A forged cookie.
+	j.h.out = nil
+	j.send(segSpec{src: ap("10.0.0.1:50000"), seq: 77, ack: 12345, flags: flagACK, wnd: 65535})
+	if s := j.next(); s.flags&flagRST == 0 {
+		t.Fatalf("forged cookie answered with %v", s)
+	}
+	cs := j.h.p.Counters()
+	if cs.SyncookiesSent != 5000-8+1 || cs.SyncookiesRecv != 1 || cs.SyncookiesFailed != 1 {
+		t.Fatalf("cookies sent %d recv %d failed %d", cs.SyncookiesSent, cs.SyncookiesRecv, cs.SyncookiesFailed)
+	}
+	// With cookies off, the flood locks the listener out.
+	k := newInj(t, Config{NoTimestamps: true, SynBacklog: 8, NoSynCookies: true})
+	k.h.p.Listen(k.me, 16, nil)
+	for i := range 8 {
+		k.send(segSpec{src: netip.AddrPortFrom(k.peer.Addr(), uint16(1000+i)), seq: 1, flags: flagSYN, wnd: 65535})
+	}
+	k.h.out = nil
+	k.send(segSpec{seq: peerISN, flags: flagSYN, wnd: 65535})
+	k.none()
 }

@@ -326,7 +326,7 @@ func TestSimultaneousOpen(t *testing.T) {
 }
 
 func TestListenBacklog(t *testing.T) {
-	j := newInj(t, Config{SynBacklog: 2})
+	j := newInj(t, Config{SynBacklog: 2, NoSynCookies: true}) // with cookies, see TestInjectSynFloodCookies
 	l, _ := j.h.p.Listen(j.me, 1, nil)
 	for i := 0; i < 3; i++ {
 		j.send(segSpec{src: ap("10.0.0.9:" + string(rune('1'+i)) + "000"), seq: 10, flags: flagSYN})

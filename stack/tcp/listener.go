@@ -3,6 +3,7 @@ package tcp
 import (
 	"net/netip"
 	"syscall"
+	"time"
 
 	"stacklab/stack/core"
 )
@@ -20,6 +21,8 @@ type Listener struct {
 	notify  func()
 	closed  bool
 	next    *Listener // the next listener of an SO_REUSEPORT group on addr
+
+	lastOverflow time.Time // when the SYN queue last overflowed (SYN cookies sent)
 }
 
 // Accept returns the next established connection, or syscall.EAGAIN when
@@ -94,6 +97,9 @@ func (l *Listener) input(t core.Tuple, s *segment) {
 		p.drop(nil, "DropNoSocket", "RST to listener", s.pktID)
 		return
 	case s.has(flagACK):
+		if l.cookieAck(t, s) {
+			return
+		}
 		p.counters.DropNoSocket++
 		p.drop(nil, "DropNoSocket", "ACK to listener", s.pktID)
 		p.resetFor(t, s, whyRSTListen)
@@ -103,11 +109,6 @@ func (l *Listener) input(t core.Tuple, s *segment) {
 		p.drop(nil, "DropNoSocket", "no SYN", s.pktID)
 		return
 	}
-	if l.synQ >= p.cfg.SynBacklog {
-		p.counters.DropSynQueueFull++
-		p.drop(nil, "DropSynQueueFull", "SYN queue full", s.pktID)
-		return
-	}
 	if len(l.acceptQ) >= l.backlog {
 		p.counters.DropListenOverflow++
 		p.drop(nil, "DropListenOverflow", "accept queue full", s.pktID)
@@ -115,6 +116,15 @@ func (l *Listener) input(t core.Tuple, s *segment) {
 	}
 	_, mtu, err := p.net.Route(t.Remote.Addr())
 	if err != nil {
+		return
+	}
+	if l.synQ >= p.cfg.SynBacklog {
+		if !p.cfg.NoSynCookies {
+			l.sendCookie(t, s, mtu) // RFC 4987 §3.6, as Linux
+			return
+		}
+		p.counters.DropSynQueueFull++
+		p.drop(nil, "DropSynQueueFull", "SYN queue full", s.pktID)
 		return
 	}
 	c := p.newConn(t, &l.opts, mtu)

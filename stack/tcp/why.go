@@ -6,6 +6,7 @@ package tcp
 const (
 	whyConnect         = "connect"
 	whySynReceived     = "SYN received"
+	whySynCookie       = "SYN received, SYN queue full: SYN cookie (RFC 4987)"
 	whySimOpen         = "simultaneous open → SYN-ACK"
 	whySynRetrans      = "rto → SYN retransmit"
 	whySynAckRetrans   = "rto → SYN-ACK retransmit"

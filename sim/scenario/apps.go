@@ -45,10 +45,20 @@ func appBody(st *lang.Stmt) ([]*lang.Stmt, bool) {
 		return &lang.Stmt{Pos: st.Pos, Kind: lang.StRepeat, Count: -1, Body: body, Text: st.Text}
 	}
 	listen := func(v string) []*lang.Stmt {
-		return []*lang.Stmt{mk(v, "socket", w("tcp")), mk("", "bind", w(v), arg(0, ":0")), mk("", "listen", w(v), w("8"))}
+		backlog := "8"
+		if st.Call == "blocking_server" || st.Call == "thread_server" || st.Call == "epoll_server" {
+			backlog = "128" // the server models serve many clients at once
+		}
+		return []*lang.Stmt{mk(v, "socket", w("tcp")), mk("", "bind", w(v), arg(0, ":0")), mk("", "listen", w(v), w(backlog))}
 	}
 	switch st.Call {
-	case "echo_server", "heartbeat_server":
+	case "thread_server":
+		// accept, then a thread per connection (the spawned block echoes)
+		return append(listen("l"), forever(mk("c", "accept", w("l")),
+			&lang.Stmt{Pos: st.Pos, Kind: lang.StSpawn, Text: st.Text, Body: []*lang.Stmt{mk("", "_echo", w("c")), mk("", "close", w("c"))}})), true
+	case "epoll_server":
+		return append(listen("l"), mk("", "_event_loop", w("l"))), true
+	case "echo_server", "heartbeat_server", "blocking_server":
 		return append(listen("l"), forever(mk("c", "accept", w("l")), mk("", "_echo", w("c")), mk("", "close", w("c")))), true
 	case "discard_server":
 		return append(listen("l"), forever(mk("c", "accept", w("l")), mk("", "recv", w("c"), w("all")), mk("", "close", w("c")))), true
@@ -109,6 +119,8 @@ func (t *task) resumeInternal() bool {
 	st := p.st
 	info, _ := s.Info(p.fd)
 	switch st.Call {
+	case "_event_loop":
+		return t.eventLoop()
 	case "_echo":
 		if info.Type == stack.SockDgram {
 			n, from, err := s.RecvFrom(p.fd, t.r.buf)
@@ -274,4 +286,85 @@ func (t *task) recvAny(s *stack.Stack, fd int) (n int, blocked bool, err error) 
 	}
 	t.emit(fd, "tcp", "recv", fmt.Sprintf("recv(%d, any) → %s", fd, res))
 	return n, false, err
+}
+
+// eventLoop is epoll_server's whole server: one thread, one epoll
+// instance watching the listener and every connection; each wake-up
+// accepts what waits and echoes what arrived, and a connection that ends
+// is closed. It never completes.
+type eventLoop struct {
+	ep  int
+	evs [64]stack.EpollEvent
+}
+
+// maxLoopConns bounds the connections an event loop holds; beyond it a
+// new connection is closed at once (and the refusal shows in the trace).
+const maxLoopConns = 4096
+
+func (t *task) eventLoop() bool {
+	p := t.pend
+	s := t.h.st
+	if p.loop == nil {
+		ep, err := s.EpollCreate()
+		t.emit(ep, "", "epoll_create1", fmt.Sprintf("epoll_create1(0) → %s", fdResult(ep, err)))
+		if err != nil {
+			return t.ok(p.st, err)
+		}
+		err = s.EpollCtl(ep, stack.EpollAdd, p.fd, stack.EpollEvent{Events: stack.PollIn, FD: p.fd})
+		t.emit(ep, "", "epoll_ctl", fmt.Sprintf("epoll_ctl(%d, ADD, %d, IN) → %s", ep, p.fd, resultName(err)))
+		if err != nil {
+			return t.ok(p.st, err)
+		}
+		p.loop = &eventLoop{ep: ep}
+	}
+	lp := p.loop
+	for {
+		n, err := s.EpollWait(lp.ep, lp.evs[:], 0)
+		if err != nil {
+			return t.ok(p.st, err)
+		}
+		if n == 0 {
+			t.emit(lp.ep, "", "epoll_wait", fmt.Sprintf("epoll_wait(%d) → blocks", lp.ep))
+			t.wait(lp.ep)
+			return false
+		}
+		t.emit(lp.ep, "", "epoll_wait", fmt.Sprintf("epoll_wait(%d) → %d", lp.ep, n))
+		for _, ev := range lp.evs[:n] {
+			if ev.FD == p.fd {
+				for {
+					c, peer, err := s.Accept(p.fd)
+					if err != nil {
+						break // EAGAIN: none left
+					}
+					s.SetNonblock(c, true)
+					t.emit(p.fd, "tcp", "accept", fmt.Sprintf("accept(%d) → %d (%s)", p.fd, c, peer))
+					if err := s.EpollCtl(lp.ep, stack.EpollAdd, c, stack.EpollEvent{Events: stack.PollIn, FD: c}); err != nil || c >= maxLoopConns {
+						s.Close(c)
+						t.emit(c, "tcp", "close", fmt.Sprintf("close(%d) → 0 (refused: epoll_ctl %s)", c, resultName(err)))
+					}
+				}
+				continue
+			}
+			m, blocked, err := t.recvAny(s, ev.FD)
+			switch {
+			case blocked:
+			case err != nil || m == 0:
+				cerr := s.Close(ev.FD) // removes it from the epoll set too
+				t.emit(ev.FD, "", "close", fmt.Sprintf("close(%d) → %s", ev.FD, resultName(cerr)))
+			default:
+				// Echo; a reply that does not fit the send buffer is cut
+				// short, which the trace shows.
+				k, err := s.Send(ev.FD, t.r.buf[:m])
+				t.emit(ev.FD, "tcp", "send", fmt.Sprintf("send(%d, %d) → %s", ev.FD, m, sentResult(k, err)))
+			}
+		}
+	}
+}
+
+// fdResult writes a call's result: the descriptor, or the errno.
+func fdResult(fd int, err error) string {
+	if err != nil {
+		return resultName(err)
+	}
+	return strconv.Itoa(fd)
 }

@@ -75,6 +75,7 @@ type pending struct {
 	deadline time.Time
 	timedOut bool
 	from     netip.AddrPort
+	loop     *eventLoop // _event_loop's state
 }
 
 // maxStepsWithoutWaiting stops a program that loops without ever
@@ -743,7 +744,7 @@ func (t *task) resume() bool {
 		}
 	case "recv", "recvfrom":
 		return t.recv()
-	case "_echo", "_http_serve", "_http_get":
+	case "_echo", "_http_serve", "_http_get", "_event_loop":
 		return t.resumeInternal()
 	case "poll":
 		want := map[string]stack.PollEvents{"in": stack.PollIn, "out": stack.PollOut, "inout": stack.PollIn | stack.PollOut}[a[1].Text]

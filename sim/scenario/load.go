@@ -645,7 +645,7 @@ func (l *loader) appsNode(h *Host, n ast.Node, path string, sc *Scenario) {
 		}
 		for _, st := range prog.Body {
 			if spec, ok := lang.Calls[st.Call]; st.Kind != lang.StCall || !ok || !spec.App {
-				l.errs = append(l.errs, &Error{Pos: st.Pos, Path: p, Msg: fmt.Sprintf("%q is not a built-in app; apps: echo_server, discard_server, udp_echo, bulk_send, bulk_recv, ping, http_server, http_client, heartbeat_server, heartbeat_client", st.Text)})
+				l.errs = append(l.errs, &Error{Pos: st.Pos, Path: p, Msg: fmt.Sprintf("%q is not a built-in app; apps: echo_server, blocking_server, thread_server, epoll_server, discard_server, udp_echo, bulk_send, bulk_recv, ping, http_server, http_client, heartbeat_server, heartbeat_client", st.Text)})
 				continue
 			}
 			h.Apps = append(h.Apps, st)

@@ -83,3 +83,44 @@ func TestSocketTable(t *testing.T) {
 		}
 	}
 }
+
+// TestServerModels: the event loop and the thread-per-connection server
+// answer two clients whose connections are open at once; the blocking
+// server answers the second only after the first has finished.
+func TestServerModels(t *testing.T) {
+	res, trace := runSrc(t, `hosts:
+  client: {addr: 10.0.0.1/24}
+  server:
+    addr: 10.0.0.2/24
+    apps: [blocking_server(:1), thread_server(:2), epoll_server(:3)]
+links:
+  - {ends: [client, server], delay: 10ms}
+programs:
+  client: |
+    a = socket(tcp); connect(a, server:1); send(a, "x")
+    b = socket(tcp); connect(b, server:1); send(b, "y")
+    recv(a, 1) == "x"
+    sleep 100ms
+    shutdown(a, wr)
+    recv(b, 1) == "y"
+    close(a); close(b)
+    c = socket(tcp); connect(c, server:2); send(c, "x")
+    d = socket(tcp); connect(d, server:2); send(d, "y")
+    recv(d, 1) == "y"; recv(c, 1) == "x"
+    e = socket(tcp); connect(e, server:3); send(e, "x")
+    f = socket(tcp); connect(f, server:3); send(f, "y")
+    recv(f, 1) == "y"; recv(e, 1) == "x"
+    close(c); close(d); close(e); close(f)
+`)
+	reportFailures(t, res)
+	for _, w := range []string{"epoll_create1(0) → ", "epoll_ctl(", "epoll_wait(", "server/t1  recv(", "server/t2  recv("} {
+		if !strings.Contains(trace, w) {
+			t.Errorf("trace lacks %q", w)
+		}
+	}
+	// the blocking server reads b's request only once a has ended, 100ms
+	// after it was answered
+	if i, j := strings.Index(trace, "client  shutdown(3, wr)"), strings.Index(trace, `recv(7, any) → 1 "y"`); i < 0 || j < 0 || j < i {
+		t.Errorf("the blocking server served b before a ended (shutdown at %d, served at %d)", i, j)
+	}
+}

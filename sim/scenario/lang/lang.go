@@ -99,6 +99,9 @@ var Calls = map[string]CallSpec{
 	"ss":         {0, 0, false, "ss()"},
 
 	"echo_server":      {1, 1, true, "echo_server(:port)"},
+	"blocking_server":  {1, 1, true, "blocking_server(:port)"},
+	"thread_server":    {1, 1, true, "thread_server(:port)"},
+	"epoll_server":     {1, 1, true, "epoll_server(:port)"},
 	"discard_server":   {1, 1, true, "discard_server(:port)"},
 	"udp_echo":         {1, 1, true, "udp_echo(:port)"},
 	"bulk_send":        {2, 2, true, "bulk_send(host:port, SIZE)"},
@@ -666,7 +669,7 @@ func (p *progParser) check(st *Stmt, spec CallSpec) {
 		if len(a) > 2 {
 			dur(2)
 		}
-	case "echo_server", "discard_server", "udp_echo", "http_server", "heartbeat_server":
+	case "echo_server", "discard_server", "udp_echo", "http_server", "heartbeat_server", "blocking_server", "thread_server", "epoll_server":
 		addr(0, false)
 	case "bulk_send":
 		addr(0, true)

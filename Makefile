@@ -44,5 +44,21 @@ fuzz:
 	printf "\n== fuzz summary (FUZZTIME=$(FUZZTIME))$$summary\n"; \
 	if [ $$fails -gt 0 ]; then echo "$$fails target(s) failed"; exit 1; fi
 
+# Long sweeps, not part of make test: every built-in scenario over
+# SOAKSEEDS seeds (--sweep: each seed's expectations must hold), then the
+# property tests over PROPSEEDS seeds. Prints one line per scenario and
+# a total; exit 1 if any seed failed.
+SOAKSEEDS ?= 1000
+PROPSEEDS ?= 5000
+soak: build
+	@fails=0; for n in $$(./stacklab list | awk '{print $$1}'); do \
+		out=$$(./stacklab run $$n --sweep $(SOAKSEEDS) --timeout 10m 2>&1); rc=$$?; \
+		bad=$$(printf '%s\n' "$$out" | grep -c '^seed .*failed'); \
+		echo "soak: $$n: $(SOAKSEEDS) seeds, $$bad failed"; \
+		if [ $$rc -ne 0 ]; then fails=$$((fails+1)); printf '%s\n' "$$out" | grep 'failed' | head -5; fi; \
+	done; \
+	$(GO) test -count=1 -timeout 60m -run 'TestProperty' ./sim/scenario -scenario.seeds $(PROPSEEDS) || fails=$$((fails+1)); \
+	if [ $$fails -gt 0 ]; then echo "soak: $$fails part(s) failed"; exit 1; fi; echo "soak: all passed"
+
 run:
 	$(GO) run ./cmd/stacklab run handshake

@@ -16,8 +16,9 @@ var files embed.FS
 
 // Info names a built-in scenario and says what it shows.
 type Info struct {
-	Name  string
-	About string
+	Name    string
+	About   string
+	AboutZH string // "" when the scenario has no about_zh
 }
 
 // Names returns the names of the built-in scenarios, sorted.
@@ -63,7 +64,7 @@ func List() ([]Info, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Info{Name: n, About: sc.About})
+		out = append(out, Info{Name: n, About: sc.About, AboutZH: sc.AboutZH})
 	}
 	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -216,6 +217,26 @@ func TestList(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("built-in %q missing or without about", w)
+		}
+	}
+}
+
+// TestCourse: every name the course lists is a built-in, and every lesson
+// has its about in Chinese too.
+func TestCourse(t *testing.T) {
+	names := Names()
+	for gi, g := range Course {
+		for _, n := range g.Names {
+			if !slices.Contains(names, n) {
+				t.Errorf("course group %q names %q, which is no built-in", g.Title, n)
+				continue
+			}
+			if gi == 0 {
+				sc, err := Load(n)
+				if err != nil || sc.AboutZH == "" {
+					t.Errorf("lesson %s has no about_zh (%v)", n, err)
+				}
+			}
 		}
 	}
 }

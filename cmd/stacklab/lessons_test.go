@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"stacklab/scenarios"
 )
 
 // TestOutDirCleared: a second run into the same -o removes the files the
@@ -64,5 +66,45 @@ func TestEmptyExpect(t *testing.T) {
 	code, _, stderr := stacklab(t, "run", f, "-q", "-o", t.TempDir())
 	if code != 0 || !strings.Contains(stderr, "it has no expect: list") || strings.Contains(stderr, "every expectation held") {
 		t.Errorf("exit %d\n%s", code, stderr)
+	}
+}
+
+// TestListCourse: list shows the lessons first, in course order, and
+// every built-in exactly once.
+func TestListCourse(t *testing.T) {
+	t.Setenv("LANG", "C.UTF-8")
+	code, stdout, _ := stacklab(t, "list")
+	if code != 0 || !strings.HasPrefix(stdout, "Sockets, lesson by lesson\n  five-tuple ") {
+		t.Fatalf("exit %d\n%s", code, stdout)
+	}
+	last := -1
+	for _, n := range []string{"five-tuple", "handshake", "simultaneous-close", "stream-vs-datagram", "heartbeat-nat", "http-short-vs-long", "blocking-vs-nonblocking", "Connections in detail"} {
+		i := strings.Index(stdout, n)
+		if i <= last {
+			t.Errorf("%s is out of course order", n)
+		}
+		last = i
+	}
+	for _, n := range scenarios.Names() {
+		if c := strings.Count(stdout, "  "+n+" "); c != 1 {
+			t.Errorf("%s listed %d times", n, c)
+		}
+	}
+}
+
+// TestListChinese: --lang zh, or LANG=zh_*, shows the Chinese titles and
+// about texts; a bad --lang is refused.
+func TestListChinese(t *testing.T) {
+	t.Setenv("LANG", "C.UTF-8")
+	_, zh, _ := stacklab(t, "list", "--lang", "zh")
+	t.Setenv("LANG", "zh_CN.UTF-8")
+	_, env, _ := stacklab(t, "list")
+	for _, out := range []string{zh, env} {
+		if !strings.HasPrefix(out, "套接字，一课一课地学\n") || !strings.Contains(out, "三次握手") {
+			t.Errorf("not in Chinese:\n%.600s", out)
+		}
+	}
+	if code, _, stderr := stacklab(t, "list", "--lang", "fr"); code != 2 || !strings.Contains(stderr, `unknown --lang "fr"; use en or zh`) {
+		t.Errorf("exit %d: %s", code, stderr)
 	}
 }

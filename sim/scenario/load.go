@@ -279,7 +279,7 @@ func (l *loader) prob(n ast.Node, path string) float64 {
 	return v
 }
 
-var topKeys = []string{"name", "about", "seed", "duration", "hosts", "routers", "links", "programs", "events", "faults", "expect", "outputs"}
+var topKeys = []string{"name", "about", "about_zh", "seed", "duration", "hosts", "routers", "links", "programs", "events", "faults", "expect", "outputs"}
 
 func (l *loader) scenario(root ast.Node) *Scenario {
 	sc := &Scenario{File: l.file, Duration: DefaultDuration, hostByName: map[string]*Host{}}
@@ -304,6 +304,9 @@ func (l *loader) scenario(root ast.Node) *Scenario {
 	}
 	if n, ok := nodes["about"]; ok {
 		sc.About = strings.TrimSpace(l.str(n, "about"))
+	}
+	if n, ok := nodes["about_zh"]; ok {
+		sc.AboutZH = strings.TrimSpace(l.str(n, "about_zh"))
 	}
 	if n, ok := nodes["seed"]; ok {
 		s, ok := l.scalar(n, "seed")

@@ -15,6 +15,7 @@ import (
 type Scenario struct {
 	Name     string
 	About    string
+	AboutZH  string // about in Simplified Chinese (about_zh), for --lang zh
 	File     string // the name errors are reported under
 	Seed     uint64
 	Duration time.Duration // how long the simulation runs at most; default 60s

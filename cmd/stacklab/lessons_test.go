@@ -108,3 +108,41 @@ func TestListChinese(t *testing.T) {
 		t.Errorf("exit %d: %s", code, stderr)
 	}
 }
+
+func TestSweepFigures(t *testing.T) {
+	code, stdout, _ := stacklab(t, "run", "lossy-transfer", "--sweep", "2")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, w := range []string{"seed 1: ok (", "retransmitted, 5/5 expectations held", "seed 2: ok (", "summary: 2 of 2 seeds passed; retransmitted min ", "finished min "} {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("stdout lacks %q:\n%s", w, stdout)
+		}
+	}
+}
+
+func TestSocketTableFlag(t *testing.T) {
+	code, stdout, stderr := stacklab(t, "run", "five-tuple", "--ss", "1500ms", "-o", t.TempDir())
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	for _, w := range []string{" 1.500000 alice  ss  tcp   ESTABLISHED", " 1.500000 server  ss  tcp   LISTEN", " 1.500000 r1  ss  Netid"} {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("trace lacks %q", w)
+		}
+	}
+	if code, _, stderr := stacklab(t, "run", "five-tuple", "--ss", "soon"); code != 2 || !strings.Contains(stderr, "--ss") {
+		t.Errorf("bad --ss: exit %d, %s", code, stderr)
+	}
+}
+
+func TestCompletion(t *testing.T) {
+	_, stdout, _ := stacklab(t, "__complete", "run", "hand")
+	if !strings.HasPrefix(stdout, "handshake\n") {
+		t.Errorf("run completion: %q", stdout)
+	}
+	_, stdout, _ = stacklab(t, "__complete", "show", "five")
+	if !strings.HasPrefix(stdout, "five-tuple\n") {
+		t.Errorf("show completion: %q", stdout)
+	}
+}

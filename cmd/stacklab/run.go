@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,6 +37,7 @@ type runOptions struct {
 	Duration time.Duration
 	Timeout  time.Duration // wall-clock limit of one run
 	Limits   scenario.Limits
+	SS       []time.Duration // socket tables into the trace at these times
 }
 
 // defaultTimeout is --timeout's default: far beyond any built-in
@@ -73,32 +76,81 @@ stderr), 2 for bad input. The file format: stacklab help format.`,
 	cmd.Flags().BoolVar(&o.Ladder, "ladder", false, "also draw ladder diagrams into the output directory (ladder.txt, .mmd, .svg)")
 	cmd.Flags().StringVar(&o.Series, "series", "", "write every change of each TCP connection's cwnd, ssthresh, RTT, RTO, in-flight bytes, windows and state as DIR/series.csv")
 	cmd.Flags().BoolVar(&o.Plots, "plots", false, "also draw each TCP connection's series as SVG plots into the output directory (tcp-HOST-LPORT-RPORT.svg)")
+	cmd.Flags().DurationSliceVar(&o.SS, "ss", nil, "print every host's socket table (as ss -tuanp) into the trace at these virtual times, e.g. --ss 1s,2.5s")
+	cmd.ValidArgsFunction = completeScenario
 	cmd.Flags().BoolVar(&o.HTML, "html", false, "also write one self-contained HTML page of the run into the output directory (NAME.html): ladder, packet details, TCP graphs")
 	return cmd
 }
 
-// runSweep runs the scenario once per seed from 1 to o.Sweep and reports
-// which seeds fail, with the first failure of each.
+// runSweep runs the scenario once per seed from 1 to o.Sweep and reports,
+// for each, the figures that matter — whether its expectations held, when
+// its programs finished, TCP retransmissions — then a summary.
 func runSweep(sc *scenario.Scenario, o *runOptions, s *Streams) error {
 	bad := 0
+	var retrans, finish []int64
 	for seed := uint64(1); seed <= uint64(o.Sweep); seed++ {
 		res, err := sc.Run(scenario.RunOptions{Seed: &seed, Duration: o.Duration, Version: version, WallTimeout: o.Timeout})
-		switch {
-		case err != nil:
+		if err != nil {
 			return failed(err)
-		case res.Passed():
-			fmt.Fprintf(s.Out, "seed %d: ok (%s)\n", seed, res.End)
-		default:
-			bad++
-			f := res.Failures[0]
-			fmt.Fprintf(s.Out, "seed %d: %d failed; first: %s:%d: %s: %s\n", seed, len(res.Failures), f.Pos.File, f.Pos.Line, f.What, f.Msg)
 		}
+		var rt int64
+		for _, cs := range res.Counters {
+			for _, c := range cs {
+				if c.Name == "tcp.RetransSegs" {
+					rt += int64(c.Value)
+				}
+			}
+		}
+		retrans, finish = append(retrans, rt), append(finish, int64(res.Finished))
+		figures := fmt.Sprintf("finished %s, %d retransmitted, %d/%d expectations held", fmtFinish(res.Finished), rt, len(sc.Expect)-min(len(res.Failures), len(sc.Expect)), len(sc.Expect))
+		if res.Passed() {
+			fmt.Fprintf(s.Out, "seed %d: ok (%s): %s\n", seed, res.End, figures)
+			continue
+		}
+		bad++
+		f := res.Failures[0]
+		fmt.Fprintf(s.Out, "seed %d: %d failed; first: %s:%d: %s: %s (%s)\n", seed, len(res.Failures), f.Pos.File, f.Pos.Line, f.What, f.Msg, figures)
 	}
+	fmt.Fprintf(s.Out, "summary: %d of %d seeds passed; retransmitted %s; finished %s\n", o.Sweep-bad, o.Sweep, spread(retrans, func(v int64) string { return strconv.FormatInt(v, 10) }), spread(finish, func(v int64) string { return fmtFinish(time.Duration(v)) }))
 	if bad > 0 {
 		return failed(fmt.Errorf("%s: %d of %d seeds failed; rerun one with --seed N to see its trace", sc.Name, bad, o.Sweep))
 	}
 	fmt.Fprintf(s.Err, "%s: all %d seeds passed\n", sc.Name, o.Sweep)
 	return nil
+}
+
+// fmtFinish writes when the programs finished, or "never" (none did, or
+// one failed before the end).
+func fmtFinish(d time.Duration) string {
+	if d == 0 {
+		return "never"
+	}
+	return d.String()
+}
+
+// spread writes the minimum, median and maximum of v.
+func spread(v []int64, f func(int64) string) string {
+	if len(v) == 0 {
+		return "-"
+	}
+	v = slices.Clone(v)
+	slices.Sort(v)
+	return fmt.Sprintf("min %s, median %s, max %s", f(v[0]), f(v[len(v)/2]), f(v[len(v)-1]))
+}
+
+// completeScenario offers the built-in scenarios' names to shell
+// completion (stacklab completion bash|zsh|fish), and files beside them.
+func completeScenario(_ *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var out []string
+	for _, n := range scenarios.Names() {
+		if strings.HasPrefix(n, toComplete) {
+			out = append(out, n)
+		}
+	}
+	return out, cobra.ShellCompDirectiveDefault
 }
 
 // isFile reports whether a run target names a file rather than a
@@ -238,7 +290,7 @@ func runRun(o *runOptions, s *Streams) error {
 			fmt.Fprintf(s.Err, "removed %s of the previous run from %s\n", plural(n, "file"), o.OutDir)
 		}
 	}
-	ro := scenario.RunOptions{OutDir: o.OutDir, Trace: s.Out, Format: o.Format, Version: version, Ladder: o.Ladder, Duration: o.Duration, Series: o.Series, Plots: o.Plots, WallTimeout: o.Timeout}
+	ro := scenario.RunOptions{SocketTables: o.SS, OutDir: o.OutDir, Trace: s.Out, Format: o.Format, Version: version, Ladder: o.Ladder, Duration: o.Duration, Series: o.Series, Plots: o.Plots, WallTimeout: o.Timeout}
 	if o.Quiet {
 		ro.Trace = nil
 	}

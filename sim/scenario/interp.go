@@ -173,6 +173,9 @@ func (t *task) step() {
 }
 
 func (t *task) finish() {
+	if !t.done && t.main && !t.failed {
+		t.r.lastFinish = t.r.clock.Now().Sub(t.r.start)
+	}
 	t.done = true
 	t.unwait()
 	if t.cancel != nil {
@@ -242,25 +245,7 @@ func (t *task) inForever() bool {
 // and peer address, and the descriptor ("-" for a connection that has
 // none: not yet accepted, closing, or in TIME_WAIT).
 func (t *task) socketTable() {
-	lines := []string{fmt.Sprintf("%-5s %-11s %6s %6s  %-21s %-21s %s", "Netid", "State", "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port", "Process")}
-	for _, e := range t.h.st.Sockets() {
-		peer, fd := "*:*", "-"
-		if e.Remote.IsValid() && !e.Remote.Addr().IsUnspecified() {
-			peer = e.Remote.String()
-		}
-		if e.FD >= 0 {
-			fd = fmt.Sprintf("fd=%d", e.FD)
-		}
-		local := "*:*"
-		if e.Local.IsValid() {
-			local = e.Local.String()
-		}
-		lines = append(lines, fmt.Sprintf("%-5s %-11s %6d %6d  %-21s %-21s %s", e.Proto, e.State, e.RecvQ, e.SendQ, local, peer, fd))
-	}
-	for _, l := range lines {
-		t.h.st.Emit(stack.Event{Host: t.lane, Kind: stack.EventNote, FD: -1, Name: "ss", Detail: l})
-		t.r.note(cmp.Or(t.lane, t.h.h.Name), "ss: "+l)
-	}
+	t.r.socketTable(t.h, t.lane)
 }
 
 // maxThreads bounds the threads one host's programs may spawn in a run.

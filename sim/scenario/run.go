@@ -52,6 +52,9 @@ type RunOptions struct {
 	// loops without letting virtual time pass never reaches the end of
 	// the scenario's duration). Zero means no limit.
 	WallTimeout time.Duration
+	// SocketTables are the times at which every host's socket table (as
+	// the program statement ss() prints it) goes into the trace.
+	SocketTables []time.Duration
 	// HTML, if not empty, is the path of one self-contained HTML page of
 	// the run: topology, ladder, packet details, TCP graphs
 	// (capture/view).
@@ -63,6 +66,9 @@ type Result struct {
 	Scenario string
 	Seed     uint64
 	End      time.Duration // virtual time when the run stopped
+	// Finished is when the last host program to finish did (0: none
+	// finished); the run itself goes on to the scenario's duration.
+	Finished time.Duration
 	Failures []*Failure
 	Conns    []ConnSummary
 	Counters map[string][]stack.Counter // per host, non-zero counters only
@@ -172,17 +178,18 @@ type callResult struct {
 
 // runner runs one scenario.
 type runner struct {
-	series    *series.Set // TCP variables over time, when asked for
-	sc        *Scenario
-	net       *sim.Network
-	clock     *sim.Clock
-	start     time.Time
-	hosts     map[string]*hostRT
-	hostNames []string
-	names     map[netip.Addr]string
-	tasks     []*task
-	buf       []byte
-	stopped   bool
+	series     *series.Set // TCP variables over time, when asked for
+	sc         *Scenario
+	net        *sim.Network
+	clock      *sim.Clock
+	start      time.Time
+	hosts      map[string]*hostRT
+	hostNames  []string
+	names      map[netip.Addr]string
+	tasks      []*task
+	buf        []byte
+	stopped    bool
+	lastFinish time.Duration // when the last host program finished
 
 	dec      *pattern.Decoder
 	pkts     []pattern.Summary
@@ -297,6 +304,13 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 	r.installFaults()
 	r.scheduleEvents()
 	r.scheduleChecks()
+	for _, at := range opts.SocketTables {
+		r.clock.AfterFunc(at, func() {
+			for _, h := range sc.Hosts {
+				r.socketTable(r.hosts[h.Name], "")
+			}
+		})
+	}
 	for _, h := range sc.Hosts {
 		hr := r.hosts[h.Name]
 		for _, app := range h.Apps {
@@ -339,7 +353,7 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 	r.checkPackets()
 	r.checkCalls()
 	r.checkEnd()
-	res := &Result{Scenario: sc.Name, Seed: seed, End: end, Failures: r.failures, Counters: map[string][]stack.Counter{}}
+	res := &Result{Scenario: sc.Name, Seed: seed, End: end, Finished: r.lastFinish, Failures: r.failures, Counters: map[string][]stack.Counter{}}
 	res.Conns = r.connSummaries()
 	for _, h := range sc.Hosts {
 		var cs []stack.Counter
@@ -679,4 +693,29 @@ func (r *runner) crash(host string) {
 func (r *runner) event(link, what string) {
 	ev := stack.Event{Time: r.clock.Now(), Host: link, Kind: stack.EventNote, FD: -1, Name: "event", Detail: what}
 	(*hub)(r).Observe(&ev)
+}
+
+// socketTable writes h's sockets into the trace under lane (its own when
+// ""), a line each, as `ss -tuanp` shows them: protocol, state, receive
+// and send queues, local and peer address, and the descriptor ("-" for a
+// connection that has none: not yet accepted, closing, or in TIME_WAIT).
+func (r *runner) socketTable(h *hostRT, lane string) {
+	lines := []string{fmt.Sprintf("%-5s %-11s %6s %6s  %-21s %-21s %s", "Netid", "State", "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port", "Process")}
+	for _, e := range h.st.Sockets() {
+		peer, fd, local := "*:*", "-", "*:*"
+		if e.Remote.IsValid() && !e.Remote.Addr().IsUnspecified() {
+			peer = e.Remote.String()
+		}
+		if e.FD >= 0 {
+			fd = fmt.Sprintf("fd=%d", e.FD)
+		}
+		if e.Local.IsValid() {
+			local = e.Local.String()
+		}
+		lines = append(lines, fmt.Sprintf("%-5s %-11s %6d %6d  %-21s %-21s %s", e.Proto, e.State, e.RecvQ, e.SendQ, local, peer, fd))
+	}
+	for _, l := range lines {
+		h.st.Emit(stack.Event{Host: lane, Kind: stack.EventNote, FD: -1, Name: "ss", Detail: l})
+		r.note(cmp.Or(lane, h.h.Name), "ss: "+l)
+	}
 }

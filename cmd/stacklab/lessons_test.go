@@ -146,3 +146,33 @@ func TestCompletion(t *testing.T) {
 		t.Errorf("show completion: %q", stdout)
 	}
 }
+
+func TestCaptureFlags(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := stacklab(t, "run", "refused", "--capture=trace", "-o", dir)
+	if code != 0 || !strings.Contains(stdout, "[SYN]") || strings.Contains(stderr, "files:") {
+		t.Errorf("trace: exit %d\n%s", code, stderr)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("--capture=trace wrote %d files", len(entries))
+	}
+	code, stdout, stderr = stacklab(t, "run", "refused", "--capture=pcap", "--snaplen", "54", "-o", dir)
+	if code != 0 || strings.Contains(stdout, "[SYN]") || !strings.Contains(stderr, "client-eth0.pcapng") {
+		t.Errorf("pcap: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for args, want := range map[string]string{
+		"--capture=xml":       `unknown --capture "xml"`,
+		"--snaplen=5":         "--snaplen 5: want 0",
+		"--capture=none/html": "--html, --ladder and --plots need them",
+	} {
+		a := []string{"run", "refused", "-o", dir}
+		if args == "--capture=none/html" {
+			a = append(a, "--capture=none", "--html")
+		} else {
+			a = append(a, args)
+		}
+		if code, _, stderr := stacklab(t, a...); code != 2 || !strings.Contains(stderr, want) {
+			t.Errorf("%s: exit %d, %s", args, code, stderr)
+		}
+	}
+}

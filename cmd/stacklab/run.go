@@ -38,6 +38,8 @@ type runOptions struct {
 	Timeout  time.Duration // wall-clock limit of one run
 	Limits   scenario.Limits
 	SS       []time.Duration // socket tables into the trace at these times
+	Capture  string          // none, pcap, trace or all
+	SnapLen  int
 }
 
 // defaultTimeout is --timeout's default: far beyond any built-in
@@ -76,6 +78,8 @@ stderr), 2 for bad input. The file format: stacklab help format.`,
 	cmd.Flags().BoolVar(&o.Ladder, "ladder", false, "also draw ladder diagrams into the output directory (ladder.txt, .mmd, .svg)")
 	cmd.Flags().StringVar(&o.Series, "series", "", "write every change of each TCP connection's cwnd, ssthresh, RTT, RTO, in-flight bytes, windows and state as DIR/series.csv")
 	cmd.Flags().BoolVar(&o.Plots, "plots", false, "also draw each TCP connection's series as SVG plots into the output directory (tcp-HOST-LPORT-RPORT.svg)")
+	cmd.Flags().StringVar(&o.Capture, "capture", "all", "what to write: none, pcap (captures, no trace), trace (trace, no captures) or all")
+	cmd.Flags().IntVar(&o.SnapLen, "snaplen", 0, "keep only the first N bytes of each frame in the captures, as tcpdump -s (0: whole frames)")
 	cmd.Flags().DurationSliceVar(&o.SS, "ss", nil, "print every host's socket table (as ss -tuanp) into the trace at these virtual times, e.g. --ss 1s,2.5s")
 	cmd.ValidArgsFunction = completeScenario
 	cmd.Flags().BoolVar(&o.HTML, "html", false, "also write one self-contained HTML page of the run into the output directory (NAME.html): ladder, packet details, TCP graphs")
@@ -230,6 +234,22 @@ func runRun(o *runOptions, s *Streams) error {
 	if o.Format != "text" && o.Format != "json" {
 		return badInput(fmt.Errorf("unknown --format %q; use text or json", o.Format))
 	}
+	switch o.Capture {
+	case "all":
+	case "none", "trace":
+		if o.HTML || o.Ladder || o.Plots {
+			return badInput(fmt.Errorf("--capture=%s writes no files; --html, --ladder and --plots need them", o.Capture))
+		}
+		o.OutDir = ""
+		o.Quiet = o.Quiet || o.Capture == "none"
+	case "pcap":
+		o.Quiet = true
+	default:
+		return badInput(fmt.Errorf("unknown --capture %q; use none, pcap, trace or all", o.Capture))
+	}
+	if o.SnapLen < 0 || o.SnapLen > 0 && o.SnapLen < 14 {
+		return badInput(fmt.Errorf("--snaplen %d: want 0 (whole frames) or at least 14 bytes (an Ethernet header)", o.SnapLen))
+	}
 	switch {
 	case o.Duration < 0:
 		return badInput(fmt.Errorf("--duration %s is negative; give a virtual time such as 30s, or leave it out for the scenario's own", o.Duration))
@@ -290,7 +310,7 @@ func runRun(o *runOptions, s *Streams) error {
 			fmt.Fprintf(s.Err, "removed %s of the previous run from %s\n", plural(n, "file"), o.OutDir)
 		}
 	}
-	ro := scenario.RunOptions{SocketTables: o.SS, OutDir: o.OutDir, Trace: s.Out, Format: o.Format, Version: version, Ladder: o.Ladder, Duration: o.Duration, Series: o.Series, Plots: o.Plots, WallTimeout: o.Timeout}
+	ro := scenario.RunOptions{SnapLen: o.SnapLen, Warn: s.Err, SocketTables: o.SS, OutDir: o.OutDir, Trace: s.Out, Format: o.Format, Version: version, Ladder: o.Ladder, Duration: o.Duration, Series: o.Series, Plots: o.Plots, WallTimeout: o.Timeout}
 	if o.Quiet {
 		ro.Trace = nil
 	}

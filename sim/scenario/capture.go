@@ -27,6 +27,7 @@ func newRecorder(sc *Scenario, opts RunOptions, seed uint64, start time.Time, na
 	co := capture.Options{
 		Dir: opts.OutDir, Trace: opts.Trace, Format: format,
 		Scenario: sc.Name, Seed: seed, Version: opts.Version, Start: start, Names: names,
+		SnapLen: opts.SnapLen,
 	}
 	if page != nil {
 		co.Page = page

@@ -52,6 +52,12 @@ type RunOptions struct {
 	// loops without letting virtual time pass never reaches the end of
 	// the scenario's duration). Zero means no limit.
 	WallTimeout time.Duration
+	// SnapLen, if positive, keeps only the first SnapLen bytes of each
+	// frame in the capture files, as tcpdump -s does.
+	SnapLen int
+	// Warn, if set, is told once when the captures grow past
+	// LargeCapture bytes.
+	Warn io.Writer
 	// SocketTables are the times at which every host's socket table (as
 	// the program statement ss() prints it) goes into the trace.
 	SocketTables []time.Duration
@@ -60,6 +66,12 @@ type RunOptions struct {
 	// (capture/view).
 	HTML string
 }
+
+// LargeCapture is the size of the capture files past which a run warns.
+const LargeCapture = 100 << 20
+
+// largeCapture is LargeCapture, lowered by tests.
+var largeCapture int64 = LargeCapture
 
 // Result is what a run produced.
 type Result struct {
@@ -190,6 +202,8 @@ type runner struct {
 	buf        []byte
 	stopped    bool
 	lastFinish time.Duration // when the last host program finished
+	capBytes   int64         // the capture files' size so far, roughly
+	opts       RunOptions
 
 	dec      *pattern.Decoder
 	pkts     []pattern.Summary
@@ -219,7 +233,7 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 	if opts.Seed != nil {
 		seed = *opts.Seed
 	}
-	r := &runner{
+	r := &runner{opts: opts,
 		sc: sc, hosts: map[string]*hostRT{}, hostNames: sc.HostNames(),
 		names: map[netip.Addr]string{}, buf: make([]byte, 64<<10), dec: pattern.NewDecoder(),
 		vantages: map[*stack.NIC]string{}, states: map[stack.Tuple]string{},
@@ -536,6 +550,18 @@ func (h *hub) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note string
 	r.dec.Decode(pkt.Data, nic.Type(), s)
 	if dir == stack.DirOut {
 		r.remember(recentEntry{host: s.Host, pkt: len(r.pkts) - 1})
+	}
+	if r.opts.OutDir != "" && r.capBytes <= largeCapture {
+		// what the pcapng files grow by: the frame (cut to the snap
+		// length) and an enhanced packet block's 32 bytes
+		n := len(pkt.Data)
+		if r.opts.SnapLen > 0 {
+			n = min(n, r.opts.SnapLen)
+		}
+		r.capBytes += int64(n+3)&^3 + 32
+		if r.capBytes > largeCapture && r.opts.Warn != nil {
+			fmt.Fprintf(r.opts.Warn, "warning: the captures in %s pass %d MB at %s of virtual time; --snaplen 128 keeps only the headers, --capture=trace writes none\n", r.opts.OutDir, largeCapture>>20, s.Time)
+		}
 	}
 	r.sink.Frame(nic, dir, pkt, note)
 }

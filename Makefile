@@ -51,10 +51,11 @@ fuzz:
 SOAKSEEDS ?= 1000
 PROPSEEDS ?= 5000
 soak: build
-	@fails=0; for n in $$(./stacklab list | awk '{print $$1}'); do \
+	@fails=0; for n in $$(./stacklab list | awk '/^  [a-z0-9-]+ / {print $$1}'); do \
 		out=$$(./stacklab run $$n --sweep $(SOAKSEEDS) --timeout 10m 2>&1); rc=$$?; \
 		bad=$$(printf '%s\n' "$$out" | grep -c '^seed .*failed'); \
-		echo "soak: $$n: $(SOAKSEEDS) seeds, $$bad failed"; \
+		bytes=$$(printf '%s\n' "$$out" | sed -n 's/^summary: .*; \([0-9]*\) payload bytes moved$$/\1/p'); \
+		echo "soak: $$n: $(SOAKSEEDS) seeds, $$bad failed, $$bytes payload bytes moved"; \
 		if [ $$rc -ne 0 ]; then fails=$$((fails+1)); printf '%s\n' "$$out" | grep 'failed' | head -5; fi; \
 	done; \
 	$(GO) test -count=1 -timeout 60m -run 'TestProperty' ./sim/scenario -scenario.seeds $(PROPSEEDS) || fails=$$((fails+1)); \

@@ -92,6 +92,7 @@ stderr), 2 for bad input. The file format: stacklab help format.`,
 func runSweep(sc *scenario.Scenario, o *runOptions, s *Streams) error {
 	bad := 0
 	var retrans, finish []int64
+	var moved int64 // payload bytes, every connection both ways
 	for seed := uint64(1); seed <= uint64(o.Sweep); seed++ {
 		res, err := sc.Run(scenario.RunOptions{Seed: &seed, Duration: o.Duration, Version: version, WallTimeout: o.Timeout})
 		if err != nil {
@@ -106,6 +107,9 @@ func runSweep(sc *scenario.Scenario, o *runOptions, s *Streams) error {
 			}
 		}
 		retrans, finish = append(retrans, rt), append(finish, int64(res.Finished))
+		for _, c := range res.Conns {
+			moved += c.BytesAB + c.BytesBA
+		}
 		figures := fmt.Sprintf("finished %s, %d retransmitted, %d/%d expectations held", fmtFinish(res.Finished), rt, len(sc.Expect)-min(len(res.Failures), len(sc.Expect)), len(sc.Expect))
 		if res.Passed() {
 			fmt.Fprintf(s.Out, "seed %d: ok (%s): %s\n", seed, res.End, figures)
@@ -115,7 +119,7 @@ func runSweep(sc *scenario.Scenario, o *runOptions, s *Streams) error {
 		f := res.Failures[0]
 		fmt.Fprintf(s.Out, "seed %d: %d failed; first: %s:%d: %s: %s (%s)\n", seed, len(res.Failures), f.Pos.File, f.Pos.Line, f.What, f.Msg, figures)
 	}
-	fmt.Fprintf(s.Out, "summary: %d of %d seeds passed; retransmitted %s; finished %s\n", o.Sweep-bad, o.Sweep, spread(retrans, func(v int64) string { return strconv.FormatInt(v, 10) }), spread(finish, func(v int64) string { return fmtFinish(time.Duration(v)) }))
+	fmt.Fprintf(s.Out, "summary: %d of %d seeds passed; retransmitted %s; finished %s; %d payload bytes moved\n", o.Sweep-bad, o.Sweep, spread(retrans, func(v int64) string { return strconv.FormatInt(v, 10) }), spread(finish, func(v int64) string { return fmtFinish(time.Duration(v)) }), moved)
 	if bad > 0 {
 		return failed(fmt.Errorf("%s: %d of %d seeds failed; rerun one with --seed N to see its trace", sc.Name, bad, o.Sweep))
 	}

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"stacklab/scenarios"
 )
@@ -174,5 +175,28 @@ func TestCaptureFlags(t *testing.T) {
 		if code, _, stderr := stacklab(t, a...); code != 2 || !strings.Contains(stderr, want) {
 			t.Errorf("%s: exit %d, %s", args, code, stderr)
 		}
+	}
+}
+
+func TestProgressText(t *testing.T) {
+	got := progressText(15*time.Second, 1234, time.Minute, 2*time.Second)
+	if want := "running: 15s of 1m0s virtual time, 1234 frames, about 6s left"; got != want {
+		t.Errorf("%q, want %q", got, want)
+	}
+	var b strings.Builder
+	p := progressLine(&b)
+	p(time.Second, 10, time.Minute, false)
+	p(time.Minute, 20, time.Minute, true)
+	if s := b.String(); !strings.HasPrefix(s, "\r\x1b[Krunning: 1s of 1m0s") || !strings.HasSuffix(s, "\r\x1b[K") {
+		t.Errorf("%q", s)
+	}
+}
+
+// TestNoProgressWhenPiped: stderr that is not a terminal gets no
+// progress line.
+func TestNoProgressWhenPiped(t *testing.T) {
+	_, _, stderr := stacklab(t, "run", "lossy-transfer", "-q", "-o", t.TempDir())
+	if strings.Contains(stderr, "running:") {
+		t.Errorf("progress on a pipe:\n%s", stderr)
 	}
 }

@@ -318,6 +318,10 @@ func runRun(o *runOptions, s *Streams) error {
 	if o.Quiet {
 		ro.Trace = nil
 	}
+	if isTerminal(s.Err) && (ro.Trace == nil || !isTerminal(s.Out)) {
+		// (a trace on the same terminal would tear the line apart)
+		ro.Progress = progressLine(s.Err)
+	}
 	if o.HTML {
 		if o.OutDir == "" {
 			return badInput(fmt.Errorf("--html writes into the output directory; give one with -o"))

@@ -58,6 +58,11 @@ type RunOptions struct {
 	// Warn, if set, is told once when the captures grow past
 	// LargeCapture bytes.
 	Warn io.Writer
+	// Progress, if set, is called now and then while a run takes longer
+	// than a second of wall-clock time, with the virtual time reached, the
+	// frames seen and the run's duration; done is true once, at the end
+	// (for a terminal's progress line). It never changes the run.
+	Progress func(at time.Duration, frames int, duration time.Duration, done bool)
 	// SocketTables are the times at which every host's socket table (as
 	// the program statement ss() prints it) goes into the trace.
 	SocketTables []time.Duration
@@ -204,6 +209,10 @@ type runner struct {
 	lastFinish time.Duration // when the last host program finished
 	capBytes   int64         // the capture files' size so far, roughly
 	opts       RunOptions
+	wallStart  time.Time // when Run began, for Progress
+	lastShown  time.Time
+	duration   time.Duration
+	shown      bool
 
 	dec      *pattern.Decoder
 	pkts     []pattern.Summary
@@ -342,11 +351,19 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 		duration = opts.Duration
 	}
 	completed := true
-	if opts.WallTimeout > 0 {
-		wallStart := time.Now()
-		completed = r.clock.RunUntilOr(r.start.Add(duration), 4096, func() bool { return time.Since(wallStart) > opts.WallTimeout })
+	r.wallStart, r.duration = time.Now(), duration
+	if opts.WallTimeout > 0 || opts.Progress != nil {
+		completed = r.clock.RunUntilOr(r.start.Add(duration), 4096, func() bool {
+			if opts.Progress != nil {
+				r.progress(false)
+			}
+			return opts.WallTimeout > 0 && time.Since(r.wallStart) > opts.WallTimeout
+		})
 	} else {
 		r.clock.RunUntil(r.start.Add(duration))
+	}
+	if opts.Progress != nil {
+		r.progress(true)
 	}
 	r.stopped = true
 	end := r.clock.Now().Sub(r.start)
@@ -744,4 +761,25 @@ func (r *runner) socketTable(h *hostRT, lane string) {
 		h.st.Emit(stack.Event{Host: lane, Kind: stack.EventNote, FD: -1, Name: "ss", Detail: l})
 		r.note(cmp.Or(lane, h.h.Name), "ss: "+l)
 	}
+}
+
+// progressAfter is how long a run goes before it reports progress.
+var progressAfter = time.Second
+
+// progress reports the run's progress once it has taken a second of wall
+// time, at most five times a second, and once more at the end if it
+// reported at all.
+func (r *runner) progress(done bool) {
+	now := time.Now()
+	if done {
+		if r.shown {
+			r.opts.Progress(r.clock.Now().Sub(r.start), len(r.pkts), r.duration, true)
+		}
+		return
+	}
+	if now.Sub(r.wallStart) < progressAfter || now.Sub(r.lastShown) < 200*time.Millisecond {
+		return
+	}
+	r.lastShown, r.shown = now, true
+	r.opts.Progress(r.clock.Now().Sub(r.start), len(r.pkts), r.duration, false)
 }

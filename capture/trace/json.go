@@ -314,7 +314,7 @@ func (t *Tracer) appendFrameJSON(b []byte, f *Frame, d time.Duration, rseq, rack
 		o.b = append(o.b, errText(p.badErr)...)
 		o.b = append(o.b, '"')
 	}
-	if t.bytes > 0 && len(f.Data) > 0 {
+	if t.bytes > 0 && len(f.Data) > 0 && f.Dir != DirIn {
 		o.key("bytes")
 		o.b = append(o.b, '"')
 		o.b = hex.AppendEncode(o.b, f.Data[:min(len(f.Data), t.bytes)])

@@ -53,8 +53,9 @@ type Options struct {
 	// ones ("bad cksum"). It is for foreign captures: the stack verifies
 	// its own input and reports drops.
 	Checksums bool
-	// Bytes, if positive, adds the first Bytes bytes of each frame to
-	// its JSON object, in hex ("bytes"), for the HTML page.
+	// Bytes, if positive, adds the first Bytes bytes of each frame sent
+	// (or of unknown direction) to its JSON object, in hex ("bytes"), for
+	// the HTML page; a received copy holds the same bytes.
 	Bytes int
 	// MaxConns bounds the connections tracked for relative sequence
 	// numbers; default 4096.

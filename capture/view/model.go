@@ -220,7 +220,36 @@ func Build(in Input) (*Model, error) {
 	}
 	m.hosts()
 	m.layout()
+	m.compact()
 	return m, nil
+}
+
+// compact shortens what the page does not need twice: a received copy
+// of a packet keeps only where, when and whether it was dropped (its
+// layers are the sent copy's), and series events, already filed under
+// their connections, become 0.
+func (m *Model) compact() {
+	for _, h := range m.Hops {
+		if h.In >= 0 && h.In != h.Out {
+			r := &m.recs[h.In]
+			b, err := json.Marshal(struct {
+				Time    float64 `json:"time"`
+				Type    string  `json:"type"`
+				Vantage string  `json:"vantage"`
+				Dir     string  `json:"dir"`
+				ID      uint64  `json:"id"`
+				Drop    string  `json:"drop,omitempty"`
+			}{r.Time, r.Type, r.Vantage, r.Dir, r.ID, r.Drop})
+			if err == nil {
+				m.Recs[h.In] = b
+			}
+		}
+	}
+	for i := range m.recs {
+		if m.recs[i].Type == "event" && m.recs[i].Kind == "series" {
+			m.Recs[i] = json.RawMessage("0")
+		}
+	}
 }
 
 func vantageHost(v string) string {

@@ -593,5 +593,7 @@
       return [r.left + labelX + 40 - ladder.scrollLeft, r.top + y - ladder.scrollTop];
     },
   };
+  // Milliseconds from the start of navigation until the page is drawn.
+  window.stacklab.openMs = performance.now();
   document.body.dataset.ready = "1";
 })();

@@ -173,14 +173,9 @@ func isFile(target string) bool {
 	return err == nil && st.Mode().IsRegular()
 }
 
-// loadTarget loads a built-in scenario, a scenario file, or one from
-// stdin ("-").
-func loadTarget(target string, s *Streams) (*scenario.Scenario, error) {
-	return loadTargetLimited(target, s, scenario.Limits{})
-}
-
-// loadTargetLimited is loadTarget with lim bounding the file; the size is
-// checked before the file is read.
+// loadTargetLimited loads a built-in scenario, a scenario file, or one
+// from stdin ("-"), with lim bounding the file; the size is checked
+// before the file is read.
 func loadTargetLimited(target string, s *Streams, lim scenario.Limits) (*scenario.Scenario, error) {
 	maxBytes := lim.MaxBytes
 	if maxBytes <= 0 {

@@ -54,6 +54,10 @@ type Impairments struct {
 	// MTU is the largest payload past the link header; larger frames are
 	// dropped. Zero means no limit.
 	MTU int
+	// AQM manages the transmit queue when Rate is set: CoDel or RED,
+	// marking ECN-capable packets CE or dropping (see [AQM]). The zero
+	// value is tail drop.
+	AQM AQM
 }
 
 // Defaults for zero [Impairments] fields.
@@ -114,6 +118,9 @@ func (imp Impairments) Validate() error {
 	}
 	if imp.QueueBytes < 0 || imp.QueuePackets < 0 {
 		return fmt.Errorf("queue limit is negative; use zero (the default of %d packets) or more", DefaultQueuePackets)
+	}
+	if err := imp.AQM.validate(); err != nil {
+		return err
 	}
 	if imp.MTU < 0 {
 		return fmt.Errorf("mtu %d is negative; use zero (no limit) or more", imp.MTU)
@@ -193,6 +200,8 @@ type Counters struct {
 	DropQueue                 uint64 // transmit queue full
 	DropBurst                 uint64 // Gilbert–Elliott loss
 	DropLoss                  uint64 // random loss
+	DropAQM                   uint64 // dropped by the AQM (CoDel, RED): not ECN-capable
+	MarkedCE                  uint64 // marked Congestion Experienced by the AQM
 	Duplicated                uint64
 	Corrupted                 uint64
 	Reordered                 uint64 // held back by Reorder
@@ -201,7 +210,7 @@ type Counters struct {
 
 // Dropped returns the total of the drop counters.
 func (c Counters) Dropped() uint64 {
-	return c.DropDown + c.DropFilter + c.DropMiddlebox + c.DropMTU + c.DropQueue + c.DropBurst + c.DropLoss
+	return c.DropDown + c.DropFilter + c.DropMiddlebox + c.DropMTU + c.DropQueue + c.DropBurst + c.DropLoss + c.DropAQM
 }
 
 // Add adds o to c, for totals over both directions.
@@ -217,6 +226,8 @@ func (c *Counters) Add(o Counters) {
 	c.DropQueue += o.DropQueue
 	c.DropBurst += o.DropBurst
 	c.DropLoss += o.DropLoss
+	c.DropAQM += o.DropAQM
+	c.MarkedCE += o.MarkedCE
 	c.Duplicated += o.Duplicated
 	c.Corrupted += o.Corrupted
 	c.Reordered += o.Reordered

@@ -80,6 +80,7 @@ type Pipe struct {
 	down   bool
 	closed bool
 	geBad  bool
+	aqm    aqmState
 
 	// The transmitter: frames not yet fully serialised, oldest first.
 	busyUntil int64
@@ -342,6 +343,7 @@ func (p *Pipe) Send(pkt stack.Packet) {
 
 	now := p.now()
 	depart := now
+	markAt := -1 // the IPv4 header to mark CE, if the AQM says so
 	if imp.Rate > 0 {
 		// The transmit queue, then serialisation.
 		p.expireTx(now)
@@ -351,6 +353,21 @@ func (p *Pipe) Send(pkt stack.Packet) {
 		}
 		start := max(now, p.busyUntil)
 		depart = start + txTime(n, imp.Rate)
+		if imp.AQM.Kind != "" {
+			if why := p.aqmSignal(now, depart, n, p.txBytes, len(p.txq)-p.txHead); why != "" {
+				if imp.AQM.ECN {
+					markAt = ectOffset(pkt.Data, p.hdr)
+				}
+				if markAt < 0 {
+					p.drop(&p.ctr.DropAQM, "aqm", "link: dropped, "+why, pkt.ID)
+					return
+				}
+				p.ctr.MarkedCE++
+				if p.obs != nil {
+					p.note("ce", "link: marked CE, "+why, pkt.ID)
+				}
+			}
+		}
 		p.busyUntil = depart
 		p.pushTx(txEntry{end: depart, size: n})
 	}
@@ -380,6 +397,9 @@ func (p *Pipe) Send(pkt stack.Packet) {
 
 	buf := p.get(n)
 	copy(buf, pkt.Data)
+	if markAt >= 0 {
+		markCE(buf, markAt)
+	}
 	if p.inspect != nil {
 		if pass, why := p.inspect(stack.Packet{ID: pkt.ID, Data: buf}); !pass {
 			p.put(buf)

@@ -130,7 +130,7 @@ func (s *Stack) ipInput(n *NIC, b []byte, pktID uint64) {
 	s.counters.IP.InDelivers++
 	switch ip.Protocol() {
 	case wire.ProtoTCP:
-		s.tcp.Input(ip.Src(), dst, payload, pktID)
+		s.tcp.InputECN(ip.Src(), dst, payload, pktID, ip.TOS()&3)
 	case wire.ProtoUDP:
 		s.udpInput(n, ip, payload, pktID)
 	case wire.ProtoICMP:
@@ -151,6 +151,12 @@ func (s *Stack) ipSend(src, dst netip.Addr, proto uint8, payload []byte, df bool
 
 // ipSendTTL is ipSend with a socket's own TTL (IP_TTL).
 func (s *Stack) ipSendTTL(ttl uint8, src, dst netip.Addr, proto uint8, payload []byte, df bool, why string) error {
+	return s.ipSendTOS(ttl, 0, src, dst, proto, payload, df, why)
+}
+
+// ipSendTOS is ipSendTTL with the type-of-service byte to send (its low
+// two bits are the ECN field, RFC 3168 §5).
+func (s *Stack) ipSendTOS(ttl, tos uint8, src, dst netip.Addr, proto uint8, payload []byte, df bool, why string) error {
 	n, hop, ok := s.route(dst)
 	if !ok {
 		s.counters.IP.OutNoRoutes++
@@ -170,6 +176,7 @@ func (s *Stack) ipSendTTL(ttl uint8, src, dst netip.Addr, proto uint8, payload [
 	s.ipID++
 	ip := wire.IPv4(frame[hdr:])
 	ip.Encode(&wire.IPv4Fields{
+		TOS:      tos,
 		TotalLen: uint16(total),
 		ID:       s.ipID,
 		TTL:      ttl,

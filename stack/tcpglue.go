@@ -32,9 +32,15 @@ func (t tcpNet) Route(remote netip.Addr) (netip.Addr, int, error) {
 func (t tcpNet) IsLocal(a netip.Addr) bool { return t.s.isLocal(a) }
 
 func (t tcpNet) Output(local, remote netip.Addr, seg []byte, why string) {
+	t.OutputECN(local, remote, seg, why, 0)
+}
+
+// OutputECN implements tcp.ECNNet: the segment leaves with ecn in the
+// IP header's ECN field (RFC 3168 §5).
+func (t tcpNet) OutputECN(local, remote netip.Addr, seg []byte, why string, ecn uint8) {
 	// TCP segments always carry DF: the stack does path MTU discovery
 	// the way Linux does, by MSS clamping to the interface MTU.
-	if err := t.s.ipSend(local, remote, wire.ProtoTCP, seg, true, why); err != nil && t.s.opts.Observer != nil {
+	if err := t.s.ipSendTOS(t.s.opts.TTL, ecn&3, local, remote, wire.ProtoTCP, seg, true, why); err != nil && t.s.opts.Observer != nil {
 		t.s.observe(&Event{Kind: EventDrop, Proto: "tcp", Name: "ip.OutNoRoutes", Detail: "tcp output: " + err.Error()})
 	}
 }

@@ -176,6 +176,13 @@ func describeImpair(i Impair) string {
 	if i.QueueBytes > 0 {
 		parts = append(parts, fmt.Sprintf("queue %d bytes", i.QueueBytes))
 	}
+	if i.AQM.Kind != "" {
+		ecn := "drop"
+		if i.AQM.ECN {
+			ecn = "ecn"
+		}
+		parts = append(parts, fmt.Sprintf("aqm %s (%s)", i.AQM.Kind, ecn))
+	}
 	if i.Loss > 0 {
 		parts = append(parts, fmt.Sprintf("loss %g%%", i.Loss*100))
 	}

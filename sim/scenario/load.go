@@ -738,7 +738,7 @@ func (l *loader) tcpNode(h *Host, n ast.Node, path string) {
 	})
 }
 
-var impairKeys = []string{"delay", "jitter", "rate", "queue", "loss", "burst_loss", "duplicate", "reorder", "reorder_delay", "corrupt", "mtu"}
+var impairKeys = []string{"delay", "jitter", "rate", "queue", "aqm", "loss", "burst_loss", "duplicate", "reorder", "reorder_delay", "corrupt", "mtu"}
 
 var linkKeys = append([]string{"ends", "forward", "reverse", "firewall", "nat"}, impairKeys...)
 
@@ -799,7 +799,55 @@ func (l *loader) impairField(k string, v ast.Node, p string, targets ...*Impair)
 			t.Corrupt = l.prob(v, p)
 		case "mtu":
 			t.MTU = int(l.integer(v, p, 68, 65535))
+		case "aqm":
+			l.aqm(v, p, &t.AQM)
 		}
+	}
+}
+
+var aqmKeys = []string{"kind", "ecn", "target", "interval", "min", "max", "max_p"}
+
+// aqm reads a link queue's AQM: "codel", "red", or a mapping
+// {kind: codel, ecn: false, target: 5ms, interval: 100ms} or
+// {kind: red, min: 5, max: 15, max_p: 10%}. ECN marking is on unless
+// ecn: false.
+func (l *loader) aqm(n ast.Node, p string, a *AQM) {
+	kind := func(v ast.Node, p string) {
+		s := l.str(v, p)
+		if s != "codel" && s != "red" {
+			l.errf(v, p, "unknown aqm %q: use codel or red%s", s, diag.DidYouMean(s, []string{"codel", "red"}))
+		}
+		a.Kind = s
+	}
+	a.ECN = true
+	if _, ok := n.(*ast.MappingNode); !ok {
+		kind(n, p)
+		return
+	}
+	l.fields(n, p, aqmKeys, func(k string, v ast.Node, _ *ast.MappingValueNode) {
+		q := join(p, k)
+		switch k {
+		case "kind":
+			kind(v, q)
+		case "ecn":
+			a.ECN = l.boolean(v, q)
+		case "target":
+			a.Target = l.duration(v, q)
+		case "interval":
+			a.Interval = l.duration(v, q)
+		case "min":
+			a.MinTh = int(l.integer(v, q, 1, 100000))
+		case "max":
+			a.MaxTh = int(l.integer(v, q, 2, 100000))
+		case "max_p":
+			a.MaxP = l.prob(v, q)
+		}
+	})
+	if a.Kind == "" {
+		l.errf(n, p, "aqm needs a kind: codel or red")
+	}
+	if a.MinTh > 0 && a.MaxTh > 0 && a.MinTh >= a.MaxTh {
+		l.errf(n, p, "aqm min %d must be below max %d", a.MinTh, a.MaxTh)
 	}
 }
 
@@ -835,6 +883,8 @@ func setLike(src, dst Impair, k string) Impair {
 		dst.Corrupt = src.Corrupt
 	case "mtu":
 		dst.MTU = src.MTU
+	case "aqm":
+		dst.AQM = src.AQM
 	}
 	return dst
 }

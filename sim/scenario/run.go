@@ -473,6 +473,8 @@ func simImpair(i Impair) sim.Impairments {
 		Delay: i.Delay, Jitter: i.Jitter, Rate: i.Rate, QueueBytes: i.QueueBytes, QueuePackets: i.QueuePackets,
 		Loss: i.Loss, Burst: sim.GilbertElliott{P: i.Burst.P, R: i.Burst.R, LossGood: i.Burst.LossGood, LossBad: i.Burst.LossBad},
 		Duplicate: i.Duplicate, Reorder: i.Reorder, ReorderDelay: i.ReorderDelay, Corrupt: i.Corrupt, MTU: i.MTU,
+		AQM: sim.AQM{Kind: i.AQM.Kind, ECN: i.AQM.ECN, Target: i.AQM.Target, Interval: i.AQM.Interval,
+			MinTh: i.AQM.MinTh, MaxTh: i.AQM.MaxTh, MaxP: i.AQM.MaxP},
 	}
 }
 

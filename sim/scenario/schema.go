@@ -125,6 +125,17 @@ type Impair struct {
 	ReorderDelay  time.Duration
 	Corrupt       float64
 	MTU           int
+	AQM           AQM
+}
+
+// AQM is a link queue's active queue management (see sim.AQM): Kind
+// "codel" or "red", marking CE when ECN is set.
+type AQM struct {
+	Kind             string
+	ECN              bool
+	Target, Interval time.Duration
+	MinTh, MaxTh     int
+	MaxP             float64
 }
 
 // Burst is a Gilbert–Elliott loss model (see sim.GilbertElliott).

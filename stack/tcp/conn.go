@@ -81,6 +81,8 @@ type Conn struct {
 	lrcvTime  time.Time
 	pingpong  bool
 
+	ecn ecnState // RFC 3168 (ecn.go)
+
 	// Receive window growth and buffer autotuning (autotune.go).
 	rcvSsthresh int // Linux's rcv_ssthresh: the most window offered
 	rcvq        rcvSpace

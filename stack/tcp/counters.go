@@ -33,6 +33,8 @@ type Counters struct {
 	DSACKRecv         uint64 // D-SACK blocks received (TCPDSACKRecv)
 	Undos             uint64 // window reductions undone as spurious (TCPDSACKUndo + TCPFullUndo + TCPLossUndo)
 	HyStartExits      uint64 // slow starts HyStart++ ended (TCPHystartDelayDetect)
+	InCEMarks         uint64 // data segments that arrived marked CE (RFC 3168)
+	ECNReductions     uint64 // congestion windows reduced for ECE (RFC 3168 §6.1.2)
 
 	DropNoSocket       uint64 // no connection or listener: answered with RST
 	DropMalformed      uint64 // too short, bad data offset, bad options
@@ -94,6 +96,8 @@ func (c *Counters) List() []Counter {
 		{"DSACKRecv", c.DSACKRecv},
 		{"Undos", c.Undos},
 		{"HyStartExits", c.HyStartExits},
+		{"InCEMarks", c.InCEMarks},
+		{"ECNReductions", c.ECNReductions},
 		{"DropNoSocket", c.DropNoSocket},
 		{"DropMalformed", c.DropMalformed},
 		{"DropBadChecksum", c.DropBadChecksum},

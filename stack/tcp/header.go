@@ -40,6 +40,7 @@ type segment struct {
 	payload          []byte
 	opts             options
 	pktID            uint64
+	ecn              uint8 // the IP header's ECN codepoint
 }
 
 // seqLen returns the segment's length in sequence space: payload plus

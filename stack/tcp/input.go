@@ -102,6 +102,9 @@ func (c *Conn) inputSynSent(s *segment) {
 	c.lastAckSent = c.rcvNxt
 	c.rcvAdv = c.rcvNxt.Add(seqnum.Size(c.synWindow()))
 	c.negotiate(s)
+	if ackOK {
+		c.ecnSynAckReceived(s)
+	}
 	c.lastRecv = p.net.Now()
 	c.sndWnd = uint32(s.wnd) // a SYN's window is never scaled (RFC 7323 §2.2)
 	c.maxSndWnd = c.sndWnd
@@ -298,9 +301,11 @@ func (c *Conn) input(s *segment) {
 		c.sndWl1, c.sndWl2 = s.seq, s.ack
 		c.established()
 	}
+	c.ecnInput(s)
 	if !c.processAck(s) || c.dead {
 		return
 	}
+	c.ecnAck(s)
 	// Steps 7 and 8: text and FIN.
 	if !ackOnly && (len(s.payload) > 0 || s.has(flagFIN)) {
 		c.receive(s)

@@ -139,6 +139,7 @@ func (l *Listener) input(t core.Tuple, s *segment) {
 	c.irs = s.seq
 	c.rcvNxt = s.seq.Add(1)
 	c.negotiate(s)
+	c.ecnSynReceived(s)
 	c.sndWnd = uint32(s.wnd) // never scaled in a SYN (RFC 7323 §2.2)
 	c.maxSndWnd = c.sndWnd
 	c.sndWl1, c.sndWl2 = s.seq, c.iss

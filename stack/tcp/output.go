@@ -175,6 +175,7 @@ func (c *Conn) sendSYN(why string, retrans bool) {
 	}
 	wnd := uint16(c.synWindow())
 	c.rcvSsthresh = int(wnd)
+	flags |= c.synECNFlags()
 	p.send(c.tuple, c.iss, ack, flags, wnd, &o, nil, nil, why)
 	c.rcvAdv = c.rcvNxt.Add(seqnum.Size(wnd))
 	if retrans {
@@ -338,6 +339,9 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 		why = whyLimitedTransmit // only the dup ACKs let it out (RFC 3042)
 	}
 	d1, d2 := c.sndBuf.peek(off, n)
+	newData := !retrans && n > 0
+	flags |= c.ecnFlags(newData)
+	p.ect = c.ecn.ok && newData // RFC 3168 §6.1.5: not on retransmissions
 	p.send(c.tuple, c.sndNxt, c.rcvNxt, flags, c.rcvWindowField(), &o, d1, d2, why)
 	if end := c.sndNxt.Add(seqnum.Size(n)); fin {
 		c.txSend(retrans, c.sndNxt, end+1, flags&flagPSH != 0)
@@ -413,6 +417,7 @@ func (c *Conn) retransmitAt(seq seqnum.Value, n int, why string) {
 		flags |= flagPSH // a retransmission keeps its PSH, as Linux's skb
 	}
 	d1, d2 := c.sndBuf.peek(off, n)
+	flags |= c.ecnFlags(false)
 	p.send(c.tuple, seq, c.rcvNxt, flags, c.rcvWindowField(), &o, d1, d2, why)
 	if fin {
 		c.txRetransmitted(seq, seq.Add(seqnum.Size(n+1)))
@@ -435,7 +440,7 @@ func (c *Conn) sendAck(why string) {
 	c.dataOptions(&o)
 	// After an RTO sndNxt is rewound; a pure ACK carries the next new
 	// sequence number so that the peer finds it in its window.
-	c.p.send(c.tuple, c.sndMax, c.rcvNxt, flagACK, c.rcvWindowField(), &o, nil, nil, why)
+	c.p.send(c.tuple, c.sndMax, c.rcvNxt, flagACK|c.ecnFlags(false), c.rcvWindowField(), &o, nil, nil, why)
 	c.ackSent()
 }
 
@@ -445,7 +450,7 @@ func (c *Conn) sendAck(why string) {
 func (c *Conn) sendProbe(why string) {
 	var o options
 	c.dataOptions(&o)
-	c.p.send(c.tuple, c.sndUna-1, c.rcvNxt, flagACK, c.rcvWindowField(), &o, nil, nil, why)
+	c.p.send(c.tuple, c.sndUna-1, c.rcvNxt, flagACK|c.ecnFlags(false), c.rcvWindowField(), &o, nil, nil, why)
 	c.ackSent()
 }
 

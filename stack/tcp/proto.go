@@ -100,6 +100,7 @@ type Proto struct {
 	scratch []byte    // one outbound segment is built here
 	pool    []bufPool
 
+	ect         bool // the next segment sent carries ECT(0) (ecn.go)
 	linux       bool // cfg.Profile is ProfileLinux
 	delackFixed bool // cfg.DelayedAckTime was given: no adaptive ato
 
@@ -379,6 +380,12 @@ func (p *Proto) listenerAt(a netip.AddrPort) *Listener {
 // the checksum, finds the connection or listener, and answers with a RST
 // when there is none. pktID names the packet in drop events.
 func (p *Proto) Input(src, dst netip.Addr, b []byte, pktID uint64) {
+	p.InputECN(src, dst, b, pktID, ECNNotECT)
+}
+
+// InputECN is [Proto.Input] for a segment whose IP header carried the
+// ECN codepoint ecn (RFC 3168 §5).
+func (p *Proto) InputECN(src, dst netip.Addr, b []byte, pktID uint64, ecn uint8) {
 	p.counters.InSegs++
 	if len(b) < headerLen {
 		p.counters.InErrs++
@@ -402,6 +409,7 @@ func (p *Proto) Input(src, dst netip.Addr, b []byte, pktID uint64) {
 		return
 	}
 	s.pktID = pktID
+	s.ecn = ecn & 3
 	t := core.Tuple{Local: netip.AddrPortFrom(dst, s.dstPort), Remote: netip.AddrPortFrom(src, s.srcPort)}
 	if c := p.conns[t]; c != nil {
 		if c.state == TimeWait && s.has(flagSYN) && !s.has(flagACK) {
@@ -453,6 +461,13 @@ func (p *Proto) send(t core.Tuple, seq, ack seqnum.Value, flags uint8, wnd uint1
 	writeHeader(seg, t.Local.Port(), t.Remote.Port(), seq, ack, flags, wnd, hl)
 	wire.TCP(seg).SetChecksum(t.Local.Addr(), t.Remote.Addr())
 	p.counters.OutSegs++
+	if p.ect {
+		p.ect = false
+		if en, ok := p.net.(ECNNet); ok {
+			en.OutputECN(t.Local.Addr(), t.Remote.Addr(), seg, why, ECNECT0)
+			return
+		}
+	}
 	p.net.Output(t.Local.Addr(), t.Remote.Addr(), seg, why)
 }
 

@@ -417,6 +417,8 @@ func (c *Conn) ccCause(name string) string {
 		return "the tail loss probe repaired a loss → cwnd reduced (RFC 8985 §7.4)"
 	case "undo":
 		return "spurious retransmission → undo (RFC 3708, RFC 2883)"
+	case "ecn":
+		return "ECE → cwnd reduced, once per window of data, CWR on the next data (RFC 3168 §6.1.2)"
 	case "recovery done":
 		return "full ACK → recovery done (RFC 6582 §3.2)"
 	case "slow start → congestion avoidance":

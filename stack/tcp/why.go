@@ -14,6 +14,7 @@ const (
 	whySend            = "send"
 	whyAckOfData       = "ack of data"
 	whyQuickAck        = "quick ack (Linux quick-ACK mode)"
+	whyECE             = "CE received → ACK with ECE"
 	whyAckOpened       = "ACK opened window"
 	whyDupAck          = "out-of-order data → dup ACK"
 	whyOutOfWindow     = "out-of-window segment → ACK"

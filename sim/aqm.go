@@ -76,7 +76,7 @@ type aqmState struct {
 	lastCount  int
 	dropping   bool
 	// RED.
-	avg       float64
+	avg      float64
 	redCount int
 }
 

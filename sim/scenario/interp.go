@@ -58,7 +58,6 @@ type task struct {
 type pending struct {
 	st      *lang.Stmt
 	fd      int
-	want    stack.PollEvents
 	started bool
 	// send progress
 	init  bool

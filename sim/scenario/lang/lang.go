@@ -166,11 +166,6 @@ type token struct {
 	off  int
 }
 
-type lexer struct {
-	src  string
-	toks []token
-}
-
 func isWordByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
 		c == '_' || c == '.' || c == ':' || c == '/' || c == '*' || c == '-' || c == '%' || c == '[' || c == ']'

@@ -183,6 +183,9 @@ func TestLoopbackRealTime(t *testing.T) {
 	defer cancel()
 	c, err := s.DialContext(ctx, "tcp", ln.Addr().String())
 	must(t, err)
+	// A window that never reopens (an MSS of 65495 against a smaller
+	// offered window) would hang here: fail at the deadline instead.
+	c.SetDeadline(time.Now().Add(10 * time.Second))
 	msg := bytes.Repeat([]byte("hello "), 50000)
 	go func() { c.Write(msg); c.(*stack.TCPConn).CloseWrite() }()
 	got, err := io.ReadAll(c)

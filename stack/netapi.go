@@ -296,14 +296,17 @@ func (s *Stack) connectCtx(ctx context.Context, sk *socket, raddr netip.AddrPort
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		// Poll the attempt without blocking in connect, whose own wait
+		// would not see ctx; wait here, where ctx's AfterFunc wakes us.
+		sk.nonblock = true
 		err := s.connect(sk, raddr)
+		sk.nonblock = false
 		if err == nil || err == syscall.EISCONN {
 			return nil
 		}
 		if err != syscall.EALREADY && err != syscall.EINPROGRESS {
 			return err
 		}
-		sk.nonblock = false
 		if err := sk.wait(false, time.Time{}); err != nil {
 			return err
 		}

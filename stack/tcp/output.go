@@ -53,7 +53,7 @@ func (c *Conn) rcvWindowField() uint16 {
 		offer = min(offer, c.rcvSsthresh) // Linux's rcv_ssthresh (autotune.go)
 	}
 	wnd := offer
-	if offer-cur < min(c.rcvBufSize/2, c.mss) {
+	if offer-cur < c.swsThreshold() {
 		wnd = cur
 	}
 	if wnd < cur {
@@ -76,6 +76,20 @@ func (c *Conn) rcvWindowField() uint16 {
 		c.rcvAdv = edge
 	}
 	return uint16(field)
+}
+
+// swsThreshold is the least a window may grow by before it is offered
+// (receiver SWS avoidance, RFC 9293 §3.8.6.2.2): min(buffer/2, MSS), but
+// never more than half the most the window may offer (Linux's
+// rcv_ssthresh), as Linux caps the MSS at the space it can offer. Else an
+// MSS larger than the window offered (65495 over lo, against an initial
+// 64240) would keep a closed window closed for good.
+func (c *Conn) swsThreshold() int {
+	t := min(c.rcvBufSize/2, c.mss)
+	if c.linux() {
+		t = min(t, max(c.rcvSsthresh/2, 1))
+	}
+	return t
 }
 
 // rcvCap returns the capacity of the receive ring: the receive buffer
@@ -519,7 +533,7 @@ func (c *Conn) maybeWindowUpdate() {
 	if c.linux() {
 		free = min(free, c.rcvSsthresh)
 	}
-	if free-cur >= min(c.rcvBufSize/2, c.mss) && 2*cur <= c.rcvBufSize && free >= 2*cur {
+	if free-cur >= c.swsThreshold() && 2*cur <= c.rcvBufSize && free >= 2*cur {
 		// Sent from a zero-delay timer, so that a reply the application
 		// writes right after this read carries the update instead.
 		c.wndUpdate = true

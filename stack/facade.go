@@ -86,6 +86,13 @@ type TCPInfo struct {
 	BytesReceived   uint64
 	Congestion      string
 	Recovery        string // loss recovery: "rack", "sack" or "newreno"
+
+	// Negotiated in the handshake.
+	SndWScale, RcvWScale int // window scale each way; -1 when off
+	SACK, Timestamps     bool
+	RcvMSS               int // the segment size the peer sends (tcpi_rcv_mss)
+	Unacked              int // bytes sent and not acknowledged
+	SndCwnd              int // Cwnd in segments of MSS, as Linux's tcpi_snd_cwnd
 }
 
 // SocketInfo describes a socket for the trace and for expectations.

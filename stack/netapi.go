@@ -162,8 +162,82 @@ func (c *TCPConn) SetNoDelay(on bool) error {
 	return c.s.SetSockopt(c.sk.fd, TCPNoDelay, v)
 }
 
-// FD returns the connection's descriptor in the stack's facade.
+// FD returns the connection's descriptor in the stack's facade, for
+// the options and calls net.Conn does not carry ([Stack.SetSockopt],
+// [Stack.TCPInfo], [Stack.EpollCtl]), as SyscallConn does for Go's.
 func (c *TCPConn) FD() int { return c.sk.fd }
+
+// SetKeepAlive turns keepalive probes on or off (SO_KEEPALIVE).
+func (c *TCPConn) SetKeepAlive(on bool) error {
+	return c.setopt(SoKeepAlive, b2i(on))
+}
+
+// SetKeepAlivePeriod sets the idle time before the first probe and the
+// interval between probes, as Go's does (whole seconds, at least 1).
+func (c *TCPConn) SetKeepAlivePeriod(d time.Duration) error {
+	sec := max(int((d+time.Second-1)/time.Second), 1)
+	if err := c.setopt(TCPKeepIdle, sec); err != nil {
+		return err
+	}
+	return c.setopt(TCPKeepIntvl, sec)
+}
+
+// SetKeepAliveConfig sets keepalive as Go's does: a zero field leaves
+// that setting alone, a negative one keeps the system default; Enable
+// off turns probes off.
+func (c *TCPConn) SetKeepAliveConfig(cfg net.KeepAliveConfig) error {
+	if err := c.SetKeepAlive(cfg.Enable); err != nil || !cfg.Enable {
+		return err
+	}
+	cf := c.s.tcp.Config()
+	set := func(opt SockOpt, v, def int) error {
+		switch {
+		case v == 0:
+			return nil
+		case v < 0:
+			v = def
+		}
+		return c.setopt(opt, v)
+	}
+	if err := set(TCPKeepIdle, int(cfg.Idle/time.Second), int(cf.KeepIdle/time.Second)); err != nil {
+		return err
+	}
+	if err := set(TCPKeepIntvl, int(cfg.Interval/time.Second), int(cf.KeepInterval/time.Second)); err != nil {
+		return err
+	}
+	return set(TCPKeepCnt, cfg.Count, cf.KeepCount)
+}
+
+// SetLinger sets SO_LINGER: a negative sec closes in the background
+// (the default), 0 makes Close reset the connection, a positive value
+// is kept as Linux does.
+func (c *TCPConn) SetLinger(sec int) error { return c.setopt(SoLinger, sec) }
+
+// SetReadBuffer sets the receive buffer (SO_RCVBUF; doubled as Linux does).
+func (c *TCPConn) SetReadBuffer(bytes int) error { return c.setopt(SoRcvBuf, bytes) }
+
+// SetWriteBuffer sets the send buffer (SO_SNDBUF; doubled as Linux does).
+func (c *TCPConn) SetWriteBuffer(bytes int) error { return c.setopt(SoSndBuf, bytes) }
+
+// ReadFrom copies r into the connection until EOF (io.ReaderFrom).
+func (c *TCPConn) ReadFrom(r io.Reader) (int64, error) {
+	return io.Copy(struct{ io.Writer }{c}, r)
+}
+
+// WriteTo copies the connection into w until EOF (io.WriterTo).
+func (c *TCPConn) WriteTo(w io.Writer) (int64, error) {
+	return io.Copy(w, struct{ io.Reader }{c})
+}
+
+// setopt is SetSockopt on the connection, its error in net's form.
+func (c *TCPConn) setopt(opt SockOpt, v int) error {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	if c.sk.closed {
+		return netErr("set", c.sk, c.remote, net.ErrClosed)
+	}
+	return netErr("set", c.sk, c.remote, c.s.setSockopt(c.sk, opt, v))
+}
 
 // Info returns the connection's TCP internals.
 func (c *TCPConn) Info() TCPInfo {
@@ -206,6 +280,15 @@ func (s *Stack) ListenTCP(addr netip.AddrPort, backlog int) (*TCPListener, error
 
 // Accept waits for and returns the next connection.
 func (l *TCPListener) Accept() (net.Conn, error) {
+	c, err := l.AcceptTCP()
+	if err != nil {
+		return nil, err // a true nil, never a typed nil in net.Conn
+	}
+	return c, nil
+}
+
+// AcceptTCP is Accept returning the *TCPConn.
+func (l *TCPListener) AcceptTCP() (*TCPConn, error) {
 	l.s.mu.Lock()
 	defer l.s.mu.Unlock()
 	if l.sk.closed {
@@ -256,8 +339,15 @@ func (s *Stack) DialTCP(ctx context.Context, laddr, raddr netip.AddrPort) (*TCPC
 			return nil, err
 		}
 	}
+	return s.dialFD(ctx, fd, raddr)
+}
+
+// dialFD connects the stream socket fd to raddr, waiting until the
+// handshake ends or ctx is done; on failure fd is closed.
+func (s *Stack) dialFD(ctx context.Context, fd int, raddr netip.AddrPort) (*TCPConn, error) {
 	s.mu.Lock()
 	sk := s.fds[fd]
+	var err error
 	if d, ok := ctx.Deadline(); ok {
 		sk.rdeadline = d
 	}
@@ -382,31 +472,58 @@ func (s *Stack) DialUDP(laddr, raddr netip.AddrPort) (*UDPConn, error) {
 
 // ReadFrom reads one datagram.
 func (c *UDPConn) ReadFrom(b []byte) (int, net.Addr, error) {
-	c.s.mu.Lock()
-	defer c.s.mu.Unlock()
-	if err := c.check("read", false); err != nil {
-		return 0, nil, err
-	}
-	n, from, err := c.s.recv(c.sk, b)
+	n, from, err := c.ReadFromUDPAddrPort(b)
 	if err != nil {
-		return 0, nil, netErr("read", c.sk, c.remote, err)
+		return 0, nil, err
 	}
 	return n, net.UDPAddrFromAddrPort(from), nil
 }
 
-// WriteTo sends one datagram to addr (a *net.UDPAddr).
+// ReadFromUDPAddrPort reads one datagram and returns its source.
+func (c *UDPConn) ReadFromUDPAddrPort(b []byte) (int, netip.AddrPort, error) {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	if err := c.check("read", false); err != nil {
+		return 0, netip.AddrPort{}, err
+	}
+	n, from, err := c.s.recv(c.sk, b)
+	if err != nil {
+		return 0, netip.AddrPort{}, netErr("read", c.sk, c.remote, err)
+	}
+	return n, from, nil
+}
+
+// ReadMsgUDP reads one datagram as Go's does. The stack delivers no
+// ancillary data, so oobn is always 0 and flags 0.
+func (c *UDPConn) ReadMsgUDP(b, oob []byte) (n, oobn, flags int, addr *net.UDPAddr, err error) {
+	n, from, err := c.ReadFromUDPAddrPort(b)
+	if err != nil {
+		return 0, 0, 0, nil, err
+	}
+	return n, 0, 0, net.UDPAddrFromAddrPort(from), nil
+}
+
+// WriteTo sends one datagram to addr (a *net.UDPAddr). On a connected
+// socket (DialUDP) it fails with net.ErrWriteToConnected, as Go's does.
 func (c *UDPConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 	ua, ok := addr.(*net.UDPAddr)
 	if !ok {
 		return 0, &net.OpError{Op: "write", Net: "udp4", Addr: addr, Err: syscall.EINVAL}
 	}
+	return c.WriteToUDPAddrPort(b, ua.AddrPort())
+}
+
+// WriteToUDPAddrPort sends one datagram to ap.
+func (c *UDPConn) WriteToUDPAddrPort(b []byte, ap netip.AddrPort) (int, error) {
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
 	if c.sk.closed {
 		return 0, netErr("write", c.sk, c.remote, net.ErrClosed)
 	}
-	ap := ua.AddrPort()
 	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	if c.remote.IsValid() {
+		return 0, opError("write", c.sk.typ, c.sk.local, ap, net.ErrWriteToConnected)
+	}
 	if c.sk.expired(true) {
 		return 0, netErr("write", c.sk, ap, os.ErrDeadlineExceeded)
 	}

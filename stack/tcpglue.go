@@ -87,7 +87,18 @@ func tcpConfig(o TCPOptions) tcp.Config {
 }
 
 func tcpInfo(i tcp.Info) TCPInfo {
+	cwndSegs := 0
+	if i.MSS > 0 {
+		cwndSegs = i.Cwnd / i.MSS
+	}
 	return TCPInfo{
+		SndWScale:       i.SndWScale,
+		RcvWScale:       i.RcvWScale,
+		SACK:            i.SACK,
+		Timestamps:      i.Timestamps,
+		RcvMSS:          i.RcvMSS,
+		Unacked:         i.Unacked,
+		SndCwnd:         cwndSegs,
 		State:           i.State.String(),
 		MSS:             i.MSS,
 		Cwnd:            i.Cwnd,

@@ -365,7 +365,11 @@ func (s *Stack) dialFD(ctx context.Context, fd int, raddr netip.AddrPort) (*TCPC
 		}
 		s.closeSocket(sk)
 		s.mu.Unlock()
-		if ctx.Err() != nil && (errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.Canceled)) {
+		if _, ok := ctx.Deadline(); ok && errors.Is(err, os.ErrDeadlineExceeded) {
+			// The socket's deadline is ctx's and may fire a moment
+			// before ctx reports it.
+			err = context.DeadlineExceeded
+		} else if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 			err = ctx.Err()
 		}
 		return nil, opError("dial", SockStream, sk.local, raddr, err)

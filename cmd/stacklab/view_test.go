@@ -17,7 +17,13 @@ func TestPageCommands(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("run --html: exit %d: %s", code, stderr)
 	}
-	for _, f := range []string{"fast-retransmit.html", "series/series.csv", "tcp-client-56918-5001.svg"} {
+	// The plot is named after the client's ephemeral port.
+	plots, _ := filepath.Glob(filepath.Join(out, "tcp-client-*-5001.svg"))
+	if len(plots) != 1 {
+		t.Errorf("run wrote plots %v, want one tcp-client-PORT-5001.svg", plots)
+		plots = append(plots, "tcp-client-PORT-5001.svg")
+	}
+	for _, f := range []string{"fast-retransmit.html", "series/series.csv", filepath.Base(plots[0])} {
 		b, err := os.ReadFile(filepath.Join(out, f))
 		if err != nil {
 			t.Errorf("run did not write %s: %v", f, err)

@@ -628,6 +628,7 @@ func (c *Conn) destroy() {
 	c.dead = true
 	if c.p.conns[c.tuple] == c {
 		delete(c.p.conns, c.tuple)
+		c.p.gone++
 	}
 	if c.listener != nil {
 		c.listener.childGone(c)

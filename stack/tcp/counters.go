@@ -57,6 +57,7 @@ type Counters struct {
 	SyncookiesSent     uint64 // SYN-ACKs with a SYN cookie (the SYN queue was full)
 	SyncookiesRecv     uint64 // handshakes completed with a valid SYN cookie
 	SyncookiesFailed   uint64 // ACKs to a listener with an invalid cookie
+	PortsExhausted     uint64 // connects refused (EADDRNOTAVAIL): no free ephemeral port to the destination
 }
 
 // Counter is one named counter value.
@@ -119,5 +120,6 @@ func (c *Counters) List() []Counter {
 		{"SyncookiesSent", c.SyncookiesSent},
 		{"SyncookiesRecv", c.SyncookiesRecv},
 		{"SyncookiesFailed", c.SyncookiesFailed},
+		{"PortsExhausted", c.PortsExhausted},
 	}
 }

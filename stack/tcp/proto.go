@@ -32,10 +32,14 @@ const (
 	// sends to unacceptable segments, challenge ACKs included (Linux's
 	// tcp_invalid_ratelimit).
 	oowRateLimit = 500 * time.Millisecond
-	// ephemeralFirst and ephemeralLast bound the ephemeral ports
-	// (IANA dynamic range, RFC 6335 §6).
-	ephemeralFirst = 49152
-	ephemeralLast  = 65535
+	// ephemeralFirst and ephemeralLast bound the ephemeral ports of
+	// connect: Linux's net.ipv4.ip_local_port_range default (the IANA
+	// dynamic range of RFC 6335 §6 is 49152–65535).
+	ephemeralFirst = 32768
+	ephemeralLast  = 60999
+	// perturbSize is the number of counters of the port choice
+	// (RFC 6056 §3.3.4's table, Linux's table_perturb, smaller).
+	perturbSize = 256
 	// defaultMSS is the MSS assumed when the peer sends none
 	// (RFC 9293 §3.7.1).
 	defaultMSS = 536
@@ -106,6 +110,24 @@ type Proto struct {
 
 	// isnHook, when set (tests), replaces the RFC 6528 ISN.
 	isnHook func() seqnum.Value
+
+	// perturb are the counters of RFC 6056 §3.3.4's port choice, one
+	// per hash bucket of destinations.
+	perturb [perturbSize]uint16
+	// gone counts connections removed from the table.
+	gone uint64
+	// full remembers the last destination found with no free port, the
+	// removal count and the millisecond of that search: a connect to
+	// it again before a connection goes or the timestamp clock ticks
+	// (TIME_WAITs become reusable by the tick) fails at once instead of
+	// searching the range again.
+	full struct {
+		src    netip.Addr
+		remote netip.AddrPort
+		gone   uint64
+		tick   time.Duration
+		valid  bool
+	}
 }
 
 // New returns the TCP layer of one stack, with cfg as the stack-wide
@@ -150,7 +172,11 @@ func (p *Proto) Conns(f func(*Conn)) {
 
 // isn returns the initial sequence number for a connection per RFC 6528
 // §3: ISN = M + F(localip, localport, remoteip, remoteport, secretkey),
-// with M a 4 µs clock.
+// with M a 64 ns clock as Linux's secure_tcp_seq (ktime_get_real_ns()>>6;
+// RFC 6528 suggests 4 µs). The finer clock moves the ISN of a reused
+// 4-tuple past the old incarnation's sequence numbers even when the
+// connections are microseconds apart, so a peer in TIME_WAIT accepts the
+// new SYN (RFC 6191 §2).
 func (p *Proto) isn(t core.Tuple) seqnum.Value {
 	if p.isnHook != nil {
 		return p.isnHook()
@@ -163,7 +189,7 @@ func (p *Proto) isn(t core.Tuple) seqnum.Value {
 	binary.BigEndian.PutUint16(b[24:], t.Local.Port())
 	binary.BigEndian.PutUint16(b[26:], t.Remote.Port())
 	h := sha256.Sum256(b[:])
-	m := uint32(p.net.Now().UnixNano() / 4000)
+	m := uint32(p.net.Now().UnixNano() >> 6)
 	return seqnum.Value(binary.BigEndian.Uint32(h[:]) + m)
 }
 
@@ -231,6 +257,9 @@ func (p *Proto) Connect(local, remote netip.AddrPort, o *SockOpts) (*Conn, error
 	if local.Port() == 0 {
 		port, ok := p.ephemeral(src, remote)
 		if !ok {
+			// Linux's connect fails so (EADDRNOTAVAIL) when every
+			// port to this destination is taken.
+			p.counters.PortsExhausted++
 			return nil, syscall.EADDRNOTAVAIL
 		}
 		t.Local = netip.AddrPortFrom(src, port)
@@ -254,29 +283,87 @@ func (p *Proto) Connect(local, remote netip.AddrPort, o *SockOpts) (*Conn, error
 	return c, nil
 }
 
-// ephemeral picks a free local port for a connection to remote: a
-// random start in 49152–65535 from the stack's Rand, then the next free
-// one (RFC 6056 §3.3.1, simple variant).
+// ephemeral picks a free local port for a connection from src to
+// remote, as RFC 6056 §3.3.4 (Algorithm 4, double-hash) and Linux's
+// __inet_hash_connect do: a keyed hash of (src, remote) gives an offset
+// into the range and picks one of perturbSize counters; the search starts
+// at offset + counter and walks in steps of two through the ports of the
+// range's parity, then the others (Linux keeps the other parity for
+// bind(0)), and the counter advances past the port taken. Successive
+// connections to one destination so take successive ports and come back
+// to a 4-tuple only after the whole range, while the sequence differs per
+// destination and per stack (the key is from the stack's seeded Rand, so
+// the choice is deterministic in simulation). A port is free when no
+// connection holds the 4-tuple (or a reusable TIME_WAIT does) and no
+// listener holds the port. The first candidate is free unless ports stay
+// in use; a full range is searched once per removal from the table and
+// millisecond (see Proto.full).
 func (p *Proto) ephemeral(src netip.Addr, remote netip.AddrPort) (uint16, bool) {
 	const n = ephemeralLast - ephemeralFirst + 1
-	start := p.net.Rand().IntN(n)
-	for i := range n {
-		port := uint16(ephemeralFirst + (start+i)%n)
-		t := core.Tuple{Local: netip.AddrPortFrom(src, port), Remote: remote}
-		old := p.conns[t]
-		if old != nil && !old.twReusable() {
-			continue
-		}
-		if p.listenerAt(netip.AddrPortFrom(src, port)) != nil {
-			continue
-		}
-		if old != nil {
-			p.counters.TimeWaitRecycled++
-			old.destroy()
-		}
-		return port, true
+	tick := p.net.Now().Sub(p.epoch) / time.Millisecond
+	f := &p.full
+	if f.valid && f.src == src && f.remote == remote && f.gone == p.gone && f.tick == tick {
+		return 0, false
 	}
+	h := p.portHash(src, remote)
+	idx := (h >> 32) % perturbSize
+	offset := (uint32(h) + uint32(p.perturb[idx])) % n
+	offset &^= 1
+	for pass := range 2 {
+		for i := uint32(0); i < n; i += 2 {
+			k := (offset + i) % n
+			k = k&^1 | uint32(pass)
+			if k >= n {
+				continue
+			}
+			port := uint16(ephemeralFirst + k)
+			if !p.portFree(src, port, remote) {
+				continue
+			}
+			p.perturb[idx] += uint16(i + 2 + uint32(pass)*n)
+			return port, true
+		}
+	}
+	*f = struct {
+		src    netip.Addr
+		remote netip.AddrPort
+		gone   uint64
+		tick   time.Duration
+		valid  bool
+	}{src, remote, p.gone, tick, true}
 	return 0, false
+}
+
+// portFree reports whether a connection from src:port to remote may be
+// made, ending a reusable TIME_WAIT that holds the 4-tuple.
+func (p *Proto) portFree(src netip.Addr, port uint16, remote netip.AddrPort) bool {
+	t := core.Tuple{Local: netip.AddrPortFrom(src, port), Remote: remote}
+	old := p.conns[t]
+	if old != nil && !old.twReusable() {
+		return false
+	}
+	if p.listenerAt(netip.AddrPortFrom(src, port)) != nil {
+		return false
+	}
+	if old != nil {
+		p.counters.TimeWaitRecycled++
+		old.destroy()
+	}
+	return true
+}
+
+// portHash is RFC 6056's F(local address, remote address, remote port,
+// secret key) for the port choice, from a domain of its own.
+func (p *Proto) portHash(src netip.Addr, remote netip.AddrPort) uint64 {
+	var b [16 + 1 + 10]byte
+	copy(b[:], p.secret[:])
+	b[16] = 'P'
+	la, ra := src.As4(), remote.Addr().As4()
+	copy(b[17:], la[:])
+	copy(b[21:], ra[:])
+	binary.BigEndian.PutUint16(b[25:], remote.Port())
+	h := sha256.Sum256(b[:])
+	return binary.BigEndian.Uint64(h[:])
 }
 
 // Listen starts a passive open on local (an unspecified address listens
@@ -362,7 +449,10 @@ func (p *Proto) listenerFor(t core.Tuple) *Listener {
 		byte(t.Local.Port() >> 8), byte(t.Local.Port()), byte(t.Remote.Port() >> 8), byte(t.Remote.Port())} {
 		h = (h ^ uint32(b)) * 16777619
 	}
-	for i := int(h % uint32(n)); i > 0; i-- {
+	// The hash's high bits pick, as Linux's reciprocal_scale: FNV-1a's
+	// low bit follows the ports' low bit, and connect takes ports of
+	// one parity.
+	for i := int(uint64(h) * uint64(n) >> 32); i > 0; i-- {
 		l = l.next
 	}
 	return l

@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 the test runs golang.org/x/net/http2 itself, whose server and transport types are deprecated in favour of net/http's bundled copy
+
 package stack_test
 
 import (

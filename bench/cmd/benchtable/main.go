@@ -482,7 +482,7 @@ func format(v float64, unit string) string {
 	case "B/endpoint":
 		return fmt.Sprintf("%.0f B", v)
 	case "overhead-%", "pcapng-overhead-%", "json-overhead-%":
-		return fmt.Sprintf("+%.1f %%", v)
+		return fmt.Sprintf("%+.1f %%", v)
 	}
 	return fmt.Sprintf("%.3g %s", v, unit)
 }

@@ -340,6 +340,8 @@ func BenchmarkBulkParallelPipe(b *testing.B) {
 		}
 	}
 	b.StopTimer()
+	// Frames the link dropped (a full queue): each costs a loss recovery.
+	b.ReportMetric(float64(n.up.Dropped()+n.down.Dropped()), "link-drops")
 	for _, p := range ps {
 		p.c.Close()
 	}

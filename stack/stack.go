@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"stacklab/stack/core"
 	"stacklab/stack/ipv4"
 	"stacklab/stack/tcp"
 )
@@ -122,10 +121,9 @@ type Stack struct {
 
 	ipID     uint16
 	reasm    reassembly
-	icmpBuf  []byte     // scratch for ICMP and UDP messages
-	fwdBuf   []byte     // a packet being forwarded
-	fragBuf  []byte     // a fragment being built
-	ev       core.Event // scratch event, reused under mu
+	icmpBuf  []byte // scratch for ICMP and UDP messages
+	fwdBuf   []byte // a packet being forwarded
+	fragBuf  []byte // a fragment being built
 	counters Counters
 	out      []byte // scratch buffer for building outbound frames
 	packetID uint64

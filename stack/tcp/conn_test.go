@@ -163,13 +163,6 @@ func TestRefused(t *testing.T) {
 	}
 }
 
-func closeAll(t *testing.T, w *fnet, c, s *Conn, first, second *Conn, gap time.Duration) {
-	t.Helper()
-	first.Close()
-	w.clk.advance(gap)
-	second.Close()
-}
-
 func TestCloseSequences(t *testing.T) {
 	type tc struct {
 		name                string

@@ -260,14 +260,7 @@ func (p *packet) decodeQuote(b []byte) {
 	if err != nil {
 		return
 	}
-	p.hasQuote, p.quoteProto = true, q.Protocol()
-	var sp, dp uint16
-	if t := q[q.HeaderLen():]; len(t) >= 4 && (q.Protocol() == wire.ProtoTCP || q.Protocol() == wire.ProtoUDP) {
-		sp = uint16(t[0])<<8 | uint16(t[1])
-		dp = uint16(t[2])<<8 | uint16(t[3])
-	}
-	p.quoteSrc = netip.AddrPortFrom(q.Src(), sp)
-	p.quoteDst = netip.AddrPortFrom(q.Dst(), dp)
+	p.setQuote(q.Protocol(), q.Src(), q.Dst(), q[q.HeaderLen():])
 }
 
 // decodeQuote6 reads the IPv6 header and the ports of the packet an
@@ -278,14 +271,20 @@ func (p *packet) decodeQuote6(b []byte) {
 		return
 	}
 	c, _ := q.Chain()
-	p.hasQuote, p.quoteProto = true, c.Proto
+	p.setQuote(c.Proto, q.Src(), q.Dst(), q[min(c.Offset, len(q)):])
+}
+
+// setQuote records the quoted packet's protocol and addresses, with the
+// ports read from the start of its transport header l4 for TCP and UDP.
+func (p *packet) setQuote(proto uint8, src, dst netip.Addr, l4 []byte) {
+	p.hasQuote, p.quoteProto = true, proto
 	var sp, dp uint16
-	if t := q[min(c.Offset, len(q)):]; len(t) >= 4 && (c.Proto == wire.ProtoTCP || c.Proto == wire.ProtoUDP) {
-		sp = uint16(t[0])<<8 | uint16(t[1])
-		dp = uint16(t[2])<<8 | uint16(t[3])
+	if len(l4) >= 4 && (proto == wire.ProtoTCP || proto == wire.ProtoUDP) {
+		sp = uint16(l4[0])<<8 | uint16(l4[1])
+		dp = uint16(l4[2])<<8 | uint16(l4[3])
 	}
-	p.quoteSrc = netip.AddrPortFrom(q.Src(), sp)
-	p.quoteDst = netip.AddrPortFrom(q.Dst(), dp)
+	p.quoteSrc = netip.AddrPortFrom(src, sp)
+	p.quoteDst = netip.AddrPortFrom(dst, dp)
 }
 
 // isIP reports whether an IPv4 or IPv6 header was decoded.

@@ -75,22 +75,17 @@ func appendIPv6JSON(o *jsonObj, p *packet) {
 	o.uint("tc", uint64(ip.TrafficClass()))
 	o.uint("len", uint64(ip.PayloadLen()))
 	o.uint("proto", uint64(p.chain.Proto))
-	if p.chain.HopByHop != nil || p.chain.Routing != nil || p.chain.DestOpts != nil {
+	if c := &p.chain; c.HopByHop != nil || c.Routing != nil || c.DestOpts != nil {
 		o.key("ext")
-		o.b = append(o.b, '[')
-		first := true
-		for _, name := range [...]struct {
-			ok   bool
-			name string
-		}{{p.chain.HopByHop != nil, "hbh"}, {p.chain.Routing != nil, "routing"}, {p.chain.DestOpts != nil, "dstopts"}} {
-			if !name.ok {
-				continue
+		sep := byte('[')
+		for _, e := range [...]struct {
+			present bool
+			name    string
+		}{{c.HopByHop != nil, `"hbh"`}, {c.Routing != nil, `"routing"`}, {c.DestOpts != nil, `"dstopts"`}} {
+			if e.present {
+				o.b = append(append(o.b, sep), e.name...)
+				sep = ','
 			}
-			if !first {
-				o.b = append(o.b, ',')
-			}
-			first = false
-			o.b = strconv.AppendQuote(o.b, name.name)
 		}
 		o.b = append(o.b, ']')
 	}
@@ -161,14 +156,7 @@ func icmp6Name(typ, code uint8) string {
 //	neighbor solicitation who-has 2001:db8::2  src lladdr 0e:a3:2a:53:cb:7b
 func appendICMP6(b []byte, p *packet) []byte {
 	m := p.icmp6
-	if name := icmp6Name(m.Type(), m.Code()); name != "" {
-		b = append(b, name...)
-	} else {
-		b = append(b, "type "...)
-		b = appendUint(b, uint64(m.Type()))
-		b = append(b, " code "...)
-		b = appendUint(b, uint64(m.Code()))
-	}
+	b = appendICMPName(b, icmp6Name(m.Type(), m.Code()), m.Type(), m.Code())
 	ndp := m.NDPOptions() != nil // an NDP message long enough for its fixed part
 	switch m.Type() {
 	case wire.ICMPv6EchoRequest, wire.ICMPv6EchoReply:
@@ -296,14 +284,7 @@ func appendICMP6JSON(o *jsonObj, p *packet, checksums bool) {
 		o.uint("flags", uint64(m.NDPFlags()>>24))
 	}
 	o.int("len", int64(p.payload))
-	if p.hasQuote {
-		o.key("quoted")
-		o.open()
-		o.uint("proto", uint64(p.quoteProto))
-		o.addrPort("src", p.quoteSrc)
-		o.addrPort("dst", p.quoteDst)
-		o.close()
-	}
+	appendQuotedJSON(o, p)
 	if checksums {
 		o.bool("checksum_ok", p.l4OK)
 	}

@@ -290,14 +290,7 @@ func (t *Tracer) appendFrameJSON(b []byte, f *Frame, d time.Duration, rseq, rack
 			}
 		}
 		o.int("len", int64(p.payload))
-		if p.hasQuote {
-			o.key("quoted")
-			o.open()
-			o.uint("proto", uint64(p.quoteProto))
-			o.addrPort("src", p.quoteSrc)
-			o.addrPort("dst", p.quoteDst)
-			o.close()
-		}
+		appendQuotedJSON(&o, p)
 		if t.checksums {
 			o.bool("checksum_ok", p.l4OK)
 		}
@@ -485,4 +478,18 @@ func (t *Tracer) summarize(f *Frame, d time.Duration, rseq, rack uint32, s *Summ
 	if p.badErr != nil {
 		s.Malformed = p.badLayer + ": " + errText(p.badErr)
 	}
+}
+
+// appendQuotedJSON appends the "quoted" object of an ICMP or ICMPv6 error:
+// the protocol and endpoints of the packet it quotes.
+func appendQuotedJSON(o *jsonObj, p *packet) {
+	if !p.hasQuote {
+		return
+	}
+	o.key("quoted")
+	o.open()
+	o.uint("proto", uint64(p.quoteProto))
+	o.addrPort("src", p.quoteSrc)
+	o.addrPort("dst", p.quoteDst)
+	o.close()
 }

@@ -398,16 +398,21 @@ func appendARP(b []byte, a wire.ARP) []byte {
 	return appendUint(b, uint64(a.Op()))
 }
 
+// appendICMPName appends an ICMP or ICMPv6 message's name, or its type
+// and code when it has none.
+func appendICMPName(b []byte, name string, typ, code uint8) []byte {
+	if name != "" {
+		return append(b, name...)
+	}
+	b = append(b, "type "...)
+	b = appendUint(b, uint64(typ))
+	b = append(b, " code "...)
+	return appendUint(b, uint64(code))
+}
+
 func appendICMP(b []byte, p *packet) []byte {
 	m := p.icmp
-	if name := icmpName(m.Type(), m.Code()); name != "" {
-		b = append(b, name...)
-	} else {
-		b = append(b, "type "...)
-		b = appendUint(b, uint64(m.Type()))
-		b = append(b, " code "...)
-		b = appendUint(b, uint64(m.Code()))
-	}
+	b = appendICMPName(b, icmpName(m.Type(), m.Code()), m.Type(), m.Code())
 	switch m.Type() {
 	case wire.ICMPEcho, wire.ICMPEchoReply:
 		b = append(b, "  id "...)

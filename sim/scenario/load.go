@@ -1151,7 +1151,10 @@ func (l *loader) eventsNode(sc *Scenario, n ast.Node) {
 				}
 				ev.Set = &Impair{}
 				ev.Dir = map[string]int{"set": 0, "forward": 1, "reverse": 2}[k]
-				l.impairNode(v, p, ev.Set)
+				l.fields(v, p, impairKeys, func(k string, v ast.Node, _ *ast.MappingValueNode) {
+					l.impairField(k, v, join(p, k), ev.Set)
+					ev.SetKeys = append(ev.SetKeys, k)
+				})
 			}
 		})
 		if !hasAt {

@@ -195,7 +195,8 @@ type callResult struct {
 
 // runner runs one scenario.
 type runner struct {
-	series     *series.Set // TCP variables over time, when asked for
+	series     *series.Set           // TCP variables over time, when asked for
+	impair     map[string]*[2]Impair // links' impairments after events, by link name
 	sc         *Scenario
 	net        *sim.Network
 	clock      *sim.Clock
@@ -478,6 +479,28 @@ func simImpair(i Impair) sim.Impairments {
 	}
 }
 
+// impairOf returns the impairments a link's direction has now, as the
+// scenario wrote them: the link's own, then each event's change in turn.
+func (r *runner) impairOf(link string, d sim.Direction) *Impair {
+	if r.impair == nil {
+		r.impair = map[string]*[2]Impair{}
+	}
+	cur, ok := r.impair[link]
+	if !ok {
+		cur = &[2]Impair{}
+		for _, lk := range r.sc.Links {
+			if lk.Name() == link {
+				cur[0], cur[1] = lk.Forward, lk.Reverse
+			}
+		}
+		r.impair[link] = cur
+	}
+	if d == sim.BtoA {
+		return &cur[1]
+	}
+	return &cur[0]
+}
+
 // name shows an address with its host name: "server:80".
 func (r *runner) name(ap netip.AddrPort) string {
 	if n, ok := r.names[ap.Addr()]; ok {
@@ -708,7 +731,11 @@ func (r *runner) scheduleEvents() {
 					dirs = dirs[1:]
 				}
 				for _, d := range dirs {
-					if err := l.SetImpairments(d, simImpair(*ev.Set)); err != nil {
+					cur := r.impairOf(ev.Link, d)
+					for _, k := range ev.SetKeys {
+						*cur = setLike(*ev.Set, *cur, k)
+					}
+					if err := l.SetImpairments(d, simImpair(*cur)); err != nil {
 						r.failAt(ev.Pos, "event", err.Error(), nil)
 					}
 				}

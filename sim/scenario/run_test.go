@@ -566,3 +566,38 @@ expect:
 		t.Errorf("message %q", got)
 	}
 }
+
+// TestEventSetKeepsOtherImpairments: an event's set: changes only the
+// impairments it names; the link keeps its delay when only loss is set,
+// in both directions, and a forward: change leaves the reverse alone.
+func TestEventSetKeepsOtherImpairments(t *testing.T) {
+	src := twoHosts + `events:
+  - {at: 1ms, link: client-server, set: {loss: 0%}}
+  - {at: 2ms, link: client-server, forward: {delay: 20ms}}
+programs:
+  server: |
+    l = socket(tcp); bind(l, :80); listen(l, 8); c = accept(l)
+  client: |
+    sleep 100ms
+    s = socket(tcp); connect(s, server:80)
+expect:
+  - client > server [S]
+`
+	sc, err := Load("t.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := sc.Run(RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reportFailures(t, res)
+	// client → server now 20 ms, server → client still the link's 10 ms:
+	// the handshake takes 30 ms (plus the 100 Mbit/s serialisation).
+	if len(res.Conns) == 0 {
+		t.Fatal("no connection")
+	}
+	if got := res.Conns[0].HandshakeRTT; got < 30*time.Millisecond || got > 31*time.Millisecond {
+		t.Errorf("handshake RTT %v, want 30 ms (the link's 10 ms kept, forward changed to 20 ms alone)", got)
+	}
+}

@@ -160,10 +160,12 @@ type TimedEvent struct {
 	// and ack relative, defaulting to the next expected): a spoofed RST or
 	// SYN for RFC 5961, an old duplicate for TIME_WAIT.
 	Inject *pattern.Pattern
-	// Set, when non-nil, replaces the impairments of the directions named
-	// by Dir (0 both, 1 forward, 2 reverse).
-	Set *Impair
-	Dir int
+	// Set, when non-nil, changes the impairments named in SetKeys in the
+	// directions named by Dir (0 both, 1 forward, 2 reverse); the others
+	// stay as they were (`set: {loss: 10%}` keeps the link's delay).
+	Set     *Impair
+	SetKeys []string
+	Dir     int
 }
 
 // FaultAction is what a targeted [Fault] does.

@@ -23,6 +23,7 @@ test: vet
 # rate, TUN; see README's performance table.
 bench:
 	bash bench/run.sh
+	bash bench/scaling.sh
 
 # Each fuzz target for FUZZTIME, every one even after a failure, with
 # minimization bounded by FUZZMINTIME so the time goes to exploring; a

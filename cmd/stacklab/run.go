@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -34,6 +33,8 @@ type runOptions struct {
 	Check    bool
 	Quiet    bool
 	Sweep    int
+	Jobs     int    // seeds run at once in a sweep (0: one per CPU)
+	Shard    string // "i/N": run only this shard's seeds of the sweep
 	Duration time.Duration
 	Timeout  time.Duration // wall-clock limit of one run
 	Limits   scenario.Limits
@@ -71,6 +72,8 @@ stderr), 2 for bad input. The file format: stacklab help format.`,
 	cmd.Flags().BoolVar(&o.Check, "check", false, "only load and check the scenario; run nothing")
 	cmd.Flags().BoolVarP(&o.Quiet, "quiet", "q", false, "no trace: only the summary and the outcome")
 	cmd.Flags().IntVar(&o.Sweep, "sweep", 0, "run with seeds 1 to N, no trace or files, one line each; exit 1 if any fails")
+	cmd.Flags().IntVar(&o.Jobs, "jobs", 0, "with --sweep: run this many seeds at once (default: one per CPU); the output is the same for any number")
+	cmd.Flags().StringVar(&o.Shard, "shard", "", "with --sweep: run only shard i of N (seeds i, i+N, i+2N, ...), e.g. --shard 2/8; with --format json the lines feed stacklab sweep merge")
 	cmd.Flags().DurationVar(&o.Duration, "duration", 0, "run for this long in virtual time instead of the scenario's duration")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", defaultTimeout, "stop a run that takes longer than this in wall-clock time (0: no limit)")
 	cmd.Flags().IntVar(&o.Limits.MaxBytes, "max-size", scenario.DefaultMaxBytes, "largest scenario file accepted, in bytes")
@@ -84,47 +87,6 @@ stderr), 2 for bad input. The file format: stacklab help format.`,
 	cmd.ValidArgsFunction = completeScenario
 	cmd.Flags().BoolVar(&o.HTML, "html", false, "also write one self-contained HTML page of the run into the output directory (NAME.html): ladder, packet details, TCP graphs")
 	return cmd
-}
-
-// runSweep runs the scenario once per seed from 1 to o.Sweep and reports,
-// for each, the figures that matter — whether its expectations held, when
-// its programs finished, TCP retransmissions — then a summary.
-func runSweep(sc *scenario.Scenario, o *runOptions, s *Streams) error {
-	bad := 0
-	var retrans, finish []int64
-	var moved int64 // payload bytes, every connection both ways
-	for seed := uint64(1); seed <= uint64(o.Sweep); seed++ {
-		res, err := sc.Run(scenario.RunOptions{Seed: &seed, Duration: o.Duration, Version: version, WallTimeout: o.Timeout})
-		if err != nil {
-			return failed(err)
-		}
-		var rt int64
-		for _, cs := range res.Counters {
-			for _, c := range cs {
-				if c.Name == "tcp.RetransSegs" {
-					rt += int64(c.Value)
-				}
-			}
-		}
-		retrans, finish = append(retrans, rt), append(finish, int64(res.Finished))
-		for _, c := range res.Conns {
-			moved += c.BytesAB + c.BytesBA
-		}
-		figures := fmt.Sprintf("finished %s, %d retransmitted, %d/%d expectations held", fmtFinish(res.Finished), rt, len(sc.Expect)-min(len(res.Failures), len(sc.Expect)), len(sc.Expect))
-		if res.Passed() {
-			fmt.Fprintf(s.Out, "seed %d: ok (%s): %s\n", seed, res.End, figures)
-			continue
-		}
-		bad++
-		f := res.Failures[0]
-		fmt.Fprintf(s.Out, "seed %d: %d failed; first: %s:%d: %s: %s (%s)\n", seed, len(res.Failures), f.Pos.File, f.Pos.Line, f.What, f.Msg, figures)
-	}
-	fmt.Fprintf(s.Out, "summary: %d of %d seeds passed; retransmitted %s; finished %s; %d payload bytes moved\n", o.Sweep-bad, o.Sweep, spread(retrans, func(v int64) string { return strconv.FormatInt(v, 10) }), spread(finish, func(v int64) string { return fmtFinish(time.Duration(v)) }), moved)
-	if bad > 0 {
-		return failed(fmt.Errorf("%s: %d of %d seeds failed; rerun one with --seed N to see its trace", sc.Name, bad, o.Sweep))
-	}
-	fmt.Fprintf(s.Err, "%s: all %d seeds passed\n", sc.Name, o.Sweep)
-	return nil
 }
 
 // fmtFinish writes when the programs finished, or "never" (none did, or
@@ -254,6 +216,10 @@ func runRun(o *runOptions, s *Streams) error {
 		return badInput(fmt.Errorf("--duration %s is negative; give a virtual time such as 30s, or leave it out for the scenario's own", o.Duration))
 	case o.Sweep < 0:
 		return badInput(fmt.Errorf("--sweep %d is negative; give the number of seeds to run, such as --sweep 100", o.Sweep))
+	case o.Jobs < 0:
+		return badInput(fmt.Errorf("--jobs %d is negative; give the number of seeds to run at once, or leave it out for one per CPU", o.Jobs))
+	case (o.Jobs != 0 || o.Shard != "") && o.Sweep == 0:
+		return badInput(fmt.Errorf("--jobs and --shard only apply to a sweep; add --sweep N"))
 	case o.Timeout < 0:
 		return badInput(fmt.Errorf("--timeout %s is negative; give a wall-clock limit such as 10m, or 0 for none", o.Timeout))
 	case o.Limits.MaxBytes < 0 || o.Limits.MaxDepth < 0:

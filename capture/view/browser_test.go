@@ -176,6 +176,10 @@ func TestPageInBrowser(t *testing.T) {
 			if err := chromedp.Do(ctx, chromedp.MouseClickXY(pt[0], pt[1])); err != nil {
 				t.Fatal(err)
 			}
+			// The details are drawn once the records are read (they follow the script).
+			if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#detail h3`))); err != nil {
+				t.Fatalf("the details of the first packet never appeared: %v", err)
+			}
 			selected := eval[int](t, ctx, `window.stacklab.selected()`)
 			layers := eval[string](t, ctx, `Array.from(document.querySelectorAll('#detail h3')).map(e => e.textContent).join(' ')`)
 			if selected != 0 {

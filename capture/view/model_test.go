@@ -46,7 +46,7 @@ func TestForeignCapture(t *testing.T) {
 					t.Errorf("the page refers to something outside it: %q", bad)
 				}
 			}
-			if strings.Count(page, "</script>") != 2 {
+			if strings.Count(page, "</script>") != 4 {
 				t.Errorf("the data closes its script element early")
 			}
 		})

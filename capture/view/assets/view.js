@@ -2,10 +2,87 @@
 // run, drawn from the JSON embedded above. Hand-written, no library; it
 // draws only what is on screen, so large runs still open.
 "use strict";
-(function () {
-  const M = JSON.parse(document.getElementById("data").textContent);
-  const recs = M.recs, hops = M.hops, notes = M.notes || [], conns = M.conns || [], folds = M.folds || [];
+// The data are gzip streams in base64, inflated by the browser itself.
+function unbase64(id) {
+  const s = document.getElementById(id).textContent.trim();
+  if (Uint8Array.fromBase64) return Uint8Array.fromBase64(s, { lastChunkHandling: "loose" });
+  const bin = atob(s), u = new Uint8Array(bin.length);
+  for (let k = 0; k < bin.length; k++) u[k] = bin.charCodeAt(k);
+  return u;
+}
+async function inflate(id) {
+  const z = new Blob([unbase64(id)]).stream().pipeThrough(new DecompressionStream("gzip"));
+  return new Uint8Array(await new Response(z).arrayBuffer());
+}
+(async function () {
+  // Milliseconds since navigation began at each step of opening.
+  const times = { script: performance.now() };
+  const [data, block] = await Promise.all([inflate("data"), inflate("cols")]);
+  times.inflated = performance.now();
+  const M = JSON.parse(new TextDecoder().decode(data));
+  times.parsed = performance.now();
+  const notes = M.notes || [], conns = M.conns || [], folds = M.folds || [];
   const hosts = M.hosts || [];
+  // The packets are columns: typed arrays decoded from base64, strings
+  // split into lines only when first read, and the records (for the
+  // details) parsed one line at a time when a packet is shown.
+  const N = M.n;
+  // Each column is a view of the inflated block, no copy.
+  const col = (name, T) => new T(block.buffer, block.byteOffset + M.cols[name], N);
+  const PK = {
+    t: col("t", Float64Array), ti: col("ti", Float64Array), y1: col("y1", Float64Array), y2: col("y2", Float64Array),
+    o: col("o", Int32Array), i: col("i", Int32Array), a: col("a", Uint16Array), b: col("b", Uint16Array),
+    c: col("c", Int32Array), dir: col("dir", Uint8Array), m: col("m", Uint8Array), ly: col("ly", Uint8Array),
+    id: col("id", Float64Array), fl: col("fl", Uint8Array), seq: col("seq", Uint32Array), ack: col("ack", Uint32Array),
+    win: col("win", Uint32Array), len: col("len", Uint32Array), ws: col("ws", Int8Array),
+  };
+  times.columns = performance.now();
+  // lines returns a function giving line k of a string of n lines.
+  function lines(s, n, start) {
+    let off = null;
+    return k => {
+      if (!off) {
+        off = new Float64Array(n + 1);
+        let p = start || 0;
+        for (let j = 0; j < n; j++) { off[j] = p; const q = s.indexOf("\n", p); p = q < 0 ? s.length : q + 1; }
+        off[n] = p;
+      }
+      return s.slice(off[k], off[k + 1] - 1);
+    };
+  }
+  const label = lines(M.strs.l, N), why = lines(M.strs.w, N);
+  // The records (JSON lines), inflated and indexed when a packet is
+  // first shown; each line parsed when it is read.
+  let recBytes = null, recOff = null, recsReady = null;
+  const recCache = new Map(), utf8 = new TextDecoder();
+  function loadRecs() {
+    // The records' element follows this script: wait until it is read.
+    const parsed = document.readyState !== "loading" ? Promise.resolve() :
+      new Promise(ok => document.addEventListener("DOMContentLoaded", ok, { once: true }));
+    if (!recsReady) recsReady = parsed.then(() => inflate("recs")).then(b => {
+      const off = new Float64Array(M.nrecs + 1);
+      let n = 0;
+      off[0] = 0;
+      for (let p = 0; p < b.length && n < M.nrecs; p++) if (b[p] === 10) off[++n] = p + 1;
+      recBytes = b; recOff = off;
+    });
+    return recsReady;
+  }
+  function rec(k) {
+    if (k < 0 || !recOff || k >= M.nrecs) return null;
+    let r = recCache.get(k);
+    if (r === undefined) {
+      r = JSON.parse(utf8.decode(recBytes.subarray(recOff[k], recOff[k + 1] - 1)));
+      recCache.set(k, r);
+      if (recCache.size > 4096) recCache.delete(recCache.keys().next().value);
+    }
+    return r;
+  }
+  const MK = "RDXLZ";
+  const marks = i => { let s = "", v = PK.m[i]; for (let k = 0; v; k++, v >>= 1) if (v & 1) s += MK[k]; return s; };
+  const F = { F: 1, S: 2, R: 4, P: 8, A: 16 };
+  const isTCP = i => (PK.ly[i] & 1) !== 0, sentAtVantage = i => (PK.ly[i] & 128) !== 0;
+  const drop = i => (M.drop && M.drop[i]) || "";
   const palette = ["#1565c0", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f", "#ad1457", "#4e342e", "#283593", "#558b2f", "#00695c"];
   const connColour = c => c < 0 ? "#757575" : palette[c % palette.length];
   const markText = { R: "retransmission", D: "duplicate ACK", X: "dropped", L: "lost (never arrived)", Z: "zero window" };
@@ -81,30 +158,30 @@
   }
 
   // ---------- filters ----------
-  const layerOf = r => r.layers || {};
-  let visible = hops.map((_, i) => i); // hop indexes shown, in order
-  function hopText(h) {
-    const r = recs[h.o], s = [h.l, hosts[h.a], hosts[h.b], r.note || "", h.d || ""];
-    for (const c of h.m || "") s.push(markText[c]);
+  let visible = []; // hop indexes shown, in order
+  function hopText(i) {
+    const s = [label(i), hosts[PK.a[i]], hosts[PK.b[i]], why(i), drop(i)];
+    for (const c of marks(i)) s.push(markText[c]);
     return s.join(" ").toLowerCase();
   }
   function applyFilter() {
     const t = fText.value.trim().toLowerCase(), c = fConn.value, ho = fHost.value, ly = fLayer.value;
+    const lbit = ly === "" ? 0 : 1 << M.layers.indexOf(ly);
     visible = [];
-    hops.forEach((h, i) => {
-      if (c !== "" && h.c !== +c) return;
-      if (ho !== "" && h.a !== +ho && h.b !== +ho) return;
-      if (ly !== "" && !(ly in layerOf(recs[h.o]))) return;
-      if (t && !hopText(h).includes(t)) return;
+    shown = new Uint8Array(N);
+    for (let i = 0; i < N; i++) {
+      if (c !== "" && PK.c[i] !== +c) continue;
+      if (ho !== "" && PK.a[i] !== +ho && PK.b[i] !== +ho) continue;
+      if (lbit && !(PK.ly[i] & lbit)) continue;
+      if (t && !hopText(i).includes(t)) continue;
       visible.push(i);
-    });
-    shown = new Uint8Array(hops.length);
-    for (const i of visible) shown[i] = 1;
+      shown[i] = 1;
+    }
     noteShown = notes.map(n => (c === "" || n.c === +c || n.c < 0 && c === "") && (ho === "" || n.a === +ho) && (!t || n.l.toLowerCase().includes(t)) && ly === "");
-    count.textContent = `${visible.length} of ${hops.length} packets`;
+    count.textContent = `${visible.length} of ${N} packets`;
     drawLadder();
   }
-  let shown = new Uint8Array(hops.length).fill(1), noteShown = notes.map(() => true);
+  let shown = new Uint8Array(N).fill(1), noteShown = notes.map(() => true);
   for (const f of [fText, fConn, fHost, fLayer]) f.addEventListener("input", applyFilter);
 
   // ---------- ladder ----------
@@ -113,9 +190,9 @@
   const TOP = 34, LEFT = 110;
   let zoom = 1, colW = 200, labelX = 0;
   // Hops sorted by their top, for finding those on screen; maxSpan bounds how far above the screen an arrow can start.
-  const byTop = hops.map((_, i) => i).sort((a, b) => hops[a].y1 - hops[b].y1);
-  let maxSpan = 0;
-  for (const h of hops) maxSpan = Math.max(maxSpan, h.y2 - h.y1);
+  let byTop = new Int32Array(N), sorted = true, maxSpan = 0;
+  for (let i = 0; i < N; i++) { byTop[i] = i; if (i && PK.y1[i] < PK.y1[i - 1]) sorted = false; maxSpan = Math.max(maxSpan, PK.y2[i] - PK.y1[i]); }
+  if (!sorted) byTop.sort((a, b) => PK.y1[a] - PK.y1[b]);
   const colX = i => LEFT + i * colW;
   const Y = y => TOP + y * zoom;
   function lowerBound(arr, key, v) { let lo = 0, hi = arr.length; while (lo < hi) { const m = (lo + hi) >> 1; if (key(arr[m]) < v) lo = m + 1; else hi = m; } return lo; }
@@ -164,12 +241,12 @@
     // arrows
     ctx.font = "12px system-ui, sans-serif";
     drawn = 0;
-    const h0 = lowerBound(byTop, i => hops[i].y1, lo - maxSpan - 1);
+    const h0 = lowerBound(byTop, i => PK.y1[i], lo - maxSpan - 1);
     for (let k = h0; k < byTop.length; k++) {
-      const i = byTop[k], p = hops[i];
-      if (p.y1 > hi + 1) break;
-      if (p.y2 < lo - 1 || !shown[i]) continue;
-      drawHop(p, i === selected);
+      const i = byTop[k];
+      if (PK.y1[i] > hi + 1) break;
+      if (PK.y2[i] < lo - 1 || !shown[i]) continue;
+      drawHop(hop(i), i === selected);
       drawn++;
     }
     ctx.restore();
@@ -182,6 +259,10 @@
     lc.dataset.drawn = drawn;
   }
   function fmtGap(g) { return g >= 1 ? g.toFixed(2) + " s" : (g * 1000).toFixed(1) + " ms"; }
+  // hop gathers what drawing and the details need of packet i.
+  function hop(i) {
+    return { a: PK.a[i], b: PK.b[i], y1: PK.y1[i], y2: PK.y2[i], t: PK.t[i], c: PK.c[i], i: PK.i[i], o: PK.o[i], m: marks(i), l: label(i), d: drop(i), dir: PK.dir[i] };
+  }
   function drawHop(p, sel) {
     const x1 = colX(p.a), x2 = colX(p.b), y1 = Y(p.y1), y2 = Y(p.y2);
     const col = connColour(p.c), lost = p.m && (p.m.includes("X") || p.m.includes("L"));
@@ -219,9 +300,9 @@
   function hopAt(px, py) {
     const y = (py - TOP) / zoom;
     let best = -1, bd = 7;
-    const h0 = lowerBound(byTop, i => hops[i].y1, y - maxSpan - 1);
-    for (let k = h0; k < byTop.length && hops[byTop[k]].y1 <= y + 12; k++) {
-      const i = byTop[k], p = hops[i];
+    const h0 = lowerBound(byTop, i => PK.y1[i], y - maxSpan - 1);
+    for (let k = h0; k < byTop.length && PK.y1[byTop[k]] <= y + 12; k++) {
+      const i = byTop[k], p = { a: PK.a[i], b: PK.b[i], y1: PK.y1[i], y2: PK.y2[i] };
       if (!shown[i]) continue;
       if (px >= labelX - 10 && Math.abs(Y(p.y1) - py) < 9) return i;
       const d = segDist(px, py, colX(p.a), Y(p.y1), colX(p.b), Y(p.y2));
@@ -261,13 +342,13 @@
   }
   function select(i, scroll) {
     selected = i;
-    const p = hops[i];
+    const p = hop(i);
     if (scroll) {
       const y = Y(p.y1);
       if (y < ladder.scrollTop + TOP + 10 || y > ladder.scrollTop + ladder.clientHeight - 20) ladder.scrollTop = y - ladder.clientHeight / 2;
     }
     drawLadder();
-    showDetail(p);
+    showDetail(i, p);
     if (p.c >= 0 && String(p.c) !== gConn.value && conns[p.c].p === "tcp") { gConn.value = p.c; gdir = p.dir; gzoom = null; }
     drawGraph();
     window.stacklabSelected = i;
@@ -284,8 +365,13 @@
     }
     return t;
   }
-  function showDetail(p) {
-    const r = recs[p.o], rin = p.i >= 0 ? recs[p.i] : null;
+  function showDetail(i, p) {
+    if (!recOff) {
+      detail.replaceChildren(el("p", { text: "reading the packets' records…" }));
+      loadRecs().then(() => { if (selected === i) showDetail(i, p); });
+      return;
+    }
+    const r = rec(p.o), rin = p.i >= 0 ? rec(p.i) : null;
     detail.replaceChildren();
     detail.append(el("h2", { text: `#${r.id}  ${hosts[p.a]} → ${hosts[p.b]}` }));
     detail.append(el("div", { style: "color:" + connColour(p.c), text: p.l }));
@@ -293,7 +379,7 @@
     if (rin && rin !== r) when.arrived = rin.time.toFixed(6) + " s at " + rin.vantage + ` (+${((rin.time - r.time) * 1000).toFixed(3)} ms)`;
     when.length = r.len + " bytes";
     detail.append(kv(when));
-    const calls = socketCalls(p);
+    const calls = socketCalls(p, r);
     if (calls.length) { detail.append(el("h3", { text: "socket call" })); for (const c of calls) detail.append(el("div", { text: c })); }
     if (r.note) { detail.append(el("h3", { text: "why it was sent" })); detail.append(el("div", { class: "why", text: r.note })); }
     for (const c of p.m || "") detail.append(el("div", { class: c === "X" || c === "L" ? "drop" : "mark", text: markText[c] + (c === "X" && p.d ? ": " + p.d : c === "L" ? ": no vantage point received it" : "") }));
@@ -310,17 +396,17 @@
       detail.append(el("pre", { id: "hexdump", text: hexdump(r.bytes) }));
     }
   }
-  function socketCalls(p) {
+  function socketCalls(p, r) {
     // The calls the sender made at the instant the packet left.
-    const out = [], r = recs[p.o];
+    const out = [];
     for (let k = p.o - 1; k >= 0 && k > p.o - 40; k--) {
-      const e = recs[k];
-      if (e.time < r.time) break;
+      const e = rec(k);
+      if (!e || e.time < r.time) break;
       if (e.type === "event" && e.kind === "call" && e.host === hosts[p.a]) out.unshift(`${e.name}(${e.detail || ""})`);
     }
-    for (let k = p.o + 1; k < recs.length && k < p.o + 40; k++) {
-      const e = recs[k];
-      if (e.time > r.time) break;
+    for (let k = p.o + 1; k < p.o + 40; k++) {
+      const e = rec(k);
+      if (!e || e.time > r.time) break;
       if (e.type === "event" && e.kind === "call" && e.host === hosts[p.a]) out.push(`${e.name}(${e.detail || ""})`);
       if (e.type === "packet" && e.dir === "out") break;
     }
@@ -365,18 +451,18 @@
   gdirSel.addEventListener("input", () => { gdir = +gdirSel.value; gzoom = null; drawGraph(); });
   function bestDir(ci) {
     let b = [0, 0];
-    for (const h of hops) if (h.c === ci) { const t = (recs[h.o].layers || {}).tcp; if (t) b[h.dir] += t.len; }
+    for (let i = 0; i < N; i++) if (PK.c[i] === ci && isTCP(i)) b[PK.dir[i]] += PK.len[i];
     return b[1] > b[0] ? 1 : 0;
   }
   // The hops of a connection counted once per packet: where each was first sent.
   function firstHops(ci) {
     const seen = new Set(), out = [];
-    hops.forEach((h, i) => {
-      if (h.c !== ci) return;
-      const id = recs[h.o].id;
-      if (recs[h.o].vantage && seen.has(id)) return;
+    for (let i = 0; i < N; i++) {
+      if (PK.c[i] !== ci) continue;
+      const id = PK.id[i];
+      if (sentAtVantage(i) && seen.has(id)) continue;
       seen.add(id); out.push(i);
-    });
+    }
     return out;
   }
   function series(ci, dir) {
@@ -384,10 +470,19 @@
     const c = conns[ci];
     if (!c) return [];
     const senderAddr = dir === 0 ? c.a : c.b;
-    // SeriesA is the end whose local address is c.a.
-    return senderAddr === c.a ? (c.sa || []) : (c.sb || []);
+    // SeriesA is the end whose local address is c.a; parsed when first drawn.
+    const k = senderAddr === c.a ? "sa" : "sb";
+    if (typeof c[k] === "string") c[k] = JSON.parse(c[k]);
+    return c[k] || [];
   }
+  // The graph's data, computed again only when what it shows changes.
+  let gcache = { key: null, data: null };
   function graphData() {
+    const key = `${gConn.value}|${gKind.value}|${gdir}`;
+    if (gcache.key !== key) gcache = { key, data: computeGraph() };
+    return gcache.data;
+  }
+  function computeGraph() {
     const ci = +gConn.value, kind = gKind.value, dir = gdir;
     const S = [], P = []; // S: named series {name, colour, pts [[x,y,hop]], step, bars}
     if (!(ci in conns)) return S;
@@ -398,21 +493,22 @@
       const ack = add("ACK", "#2e7d32", { step: true }), win = add("window (ACK + rwnd)", "#f9a825", { step: true, noFit: true }), sack = add("SACK blocks", "#8e24aa", { bars: true });
       let wscale = [0, 0];
       for (const i of fh) {
-        const h = hops[i], r = recs[h.o], t = (r.layers || {}).tcp;
-        if (!t) continue;
-        if (t.flags.includes("S") && t.options && t.options.wscale !== undefined) wscale[h.dir] = t.options.wscale;
-        if (h.dir === dir) {
-          if (t.len > 0 || t.flags.includes("S") || t.flags.includes("F")) {
-            const end = t.seq + Math.max(1, t.len);
-            (h.m && h.m.includes("R") ? rtx : data).pts.push([h.t, t.seq, i, end]);
+        if (!isTCP(i)) continue;
+        const fl = PK.fl[i], d = PK.dir[i], seq = PK.seq[i], len = PK.len[i];
+        if ((fl & F.S) && PK.ws[i] >= 0) wscale[d] = PK.ws[i];
+        if (d === dir) {
+          if (len > 0 || (fl & (F.S | F.F))) {
+            const end = seq + Math.max(1, len);
+            (PK.m[i] & 1 ? rtx : data).pts.push([PK.t[i], seq, i, end]);
           }
-        } else if (t.flags.includes(".")) {
+        } else if (fl & F.A) {
           // ACKs where they reach the sender.
-          const tt = h.i >= 0 ? recs[h.i].time : h.t;
-          ack.pts.push([tt, t.ack, i]);
-          const sc = t.flags.includes("S") ? 0 : wscale[h.dir];
-          win.pts.push([tt, t.ack + t.win * Math.pow(2, sc), i]);
-          if (t.options && t.options.sack) for (const b of t.options.sack) sack.pts.push([tt, b[0], i, b[1]]);
+          const tt = PK.ti[i], a = PK.ack[i];
+          ack.pts.push([tt, a, i]);
+          const sc = fl & F.S ? 0 : wscale[d];
+          win.pts.push([tt, a + PK.win[i] * Math.pow(2, sc), i]);
+          const sb = M.sack && M.sack[i];
+          if (sb) for (const b of sb) sack.pts.push([tt, b[0], i, b[1]]);
         }
       }
       P.unit = "sequence number (relative)";
@@ -421,13 +517,12 @@
       const smp = add("RTT sample", "#1565c0", { dots: true }), ser = series(ci, dir);
       const outst = [];
       for (const i of fh) {
-        const h = hops[i], t = (recs[h.o].layers || {}).tcp;
-        if (!t) continue;
-        if (h.dir === dir && t.len > 0) outst.push([t.seq + t.len, h.t, !!(h.m && h.m.includes("R"))]);
-        else if (h.dir !== dir && t.flags.includes(".")) {
-          const tt = h.i >= 0 ? recs[h.i].time : h.t;
+        if (!isTCP(i)) continue;
+        if (PK.dir[i] === dir && PK.len[i] > 0) outst.push([PK.seq[i] + PK.len[i], PK.t[i], !!(PK.m[i] & 1)]);
+        else if (PK.dir[i] !== dir && (PK.fl[i] & F.A)) {
+          const tt = PK.ti[i];
           let last = null;
-          while (outst.length && outst[0][0] - t.ack <= 0) last = outst.shift();
+          while (outst.length && outst[0][0] - PK.ack[i] <= 0) last = outst.shift();
           if (last && !last[2]) smp.pts.push([tt, (tt - last[1]) * 1000, i]);
         }
       }
@@ -446,7 +541,7 @@
         const sw = add("peer's receive window (snd_wnd)", "#8e24aa", { step: true }), rw = add("own receive window (rwnd)", "#6d4c41", { step: true });
         for (const p of ser) { sw.pts.push([p[0], p[8]]); rw.pts.push([p[0], p[7]]); }
         if (!ser.length) { // a foreign capture: the windows advertised on the wire
-          for (const i of fh) { const h = hops[i], t = (recs[h.o].layers || {}).tcp; if (t && h.dir !== dir) sw.pts.push([h.t, t.win, i]); }
+          for (const i of fh) if (isTCP(i) && PK.dir[i] !== dir) sw.pts.push([PK.t[i], PK.win[i], i]);
         }
       }
       if (!ser.length && kind !== "rwnd") add("(no series: this run did not report TCP variables)", "#9e9e9e");
@@ -457,7 +552,7 @@
     } else if (kind === "tput") {
       const th = add("received payload, Mbit/s", "#1565c0", { step: true });
       const pts = [];
-      for (const i of fh) { const h = hops[i], t = (recs[h.o].layers || {}).tcp; if (t && h.dir === dir && t.len > 0 && h.i >= 0) pts.push([recs[h.i].time, t.len, i]); }
+      for (const i of fh) if (isTCP(i) && PK.dir[i] === dir && PK.len[i] > 0 && PK.i[i] >= 0) pts.push([PK.ti[i], PK.len[i], i]);
       if (pts.length) {
         const t0 = pts[0][0], t1 = pts[pts.length - 1][0], n = Math.min(100, Math.max(1, pts.length >> 1)), bw = Math.max((t1 - t0) / n, 1e-6);
         const bins = new Array(n + 1).fill(0);
@@ -514,17 +609,23 @@
         if (b === pts.length && b > a) gx.lineTo(X(x1), Yg(pts[b - 1][1]));
         gx.stroke();
       }
+      // One path per series; a point on the same pixel as the last is drawn once.
+      const lines = new Path2D(), heads = new Path2D();
+      let lx = NaN, ly = NaN, le = NaN;
       for (let k = a; k < b; k++) {
-        const p = pts[k], px = X(p[0]), py = Yg(p[1]);
-        if (s.bars) { const pe = Yg(p[3]); gx.beginPath(); gx.moveTo(px, py); gx.lineTo(px, Math.min(pe, py - 2)); gx.stroke(); gx.fillRect(px - 2, Math.min(pe, py - 2) - 1, 4, 2); }
-        else if (s.dots) { gx.beginPath(); gx.arc(px, py, 2.5, 0, 7); gx.fill(); }
-        if (px >= L && px <= W - R) gpoints.push([px, s.bars ? Math.min(pe(p), py) : py, p, s.name]);
+        const p = pts[k], px = X(p[0]), py = Yg(p[1]), pe = s.bars ? Math.min(Yg(p[3]), py - 2) : py;
+        if (px >= L && px <= W - R) gpoints.push([px, s.bars ? Math.min(pe, py) : py, p, s.name]);
+        if ((px | 0) === lx && (py | 0) === ly && (pe | 0) === le) continue;
+        lx = px | 0; ly = py | 0; le = pe | 0;
+        if (s.bars) { lines.moveTo(px, py); lines.lineTo(px, pe); heads.rect(px - 2, pe - 1, 4, 2); }
+        else if (s.dots) { heads.moveTo(px + 2.5, py); heads.arc(px, py, 2.5, 0, 7); }
       }
+      gx.stroke(lines); gx.fill(heads);
       function pe(p) { return p[3] !== undefined ? Yg(p[3]) : Yg(p[1]); }
     }
     // The selected packet.
-    if (selected >= 0 && hops[selected].c === +gConn.value) {
-      const xs = X(hops[selected].t);
+    if (selected >= 0 && PK.c[selected] === +gConn.value) {
+      const xs = X(PK.t[selected]);
       gx.strokeStyle = "#fbc02d"; gx.lineWidth = 2; gx.beginPath(); gx.moveTo(xs, T); gx.lineTo(xs, H - B); gx.stroke();
     }
     gx.restore();
@@ -543,7 +644,7 @@
     const g = nearest(mx, my);
     if (!g) { tip.style.display = "none"; return; }
     tip.style.display = "block"; tip.style.left = (g[0] + 10) + "px"; tip.style.top = Math.max(0, g[1] - 24) + "px";
-    tip.textContent = `${g[3]}: ${fmtNum(g[2][1])}${g[2][3] !== undefined ? "–" + fmtNum(g[2][3]) : ""} at ${g[2][0].toFixed(6)} s` + (g[2][2] !== undefined ? `  (packet #${recs[hops[g[2][2]].o].id})` : "");
+    tip.textContent = `${g[3]}: ${fmtNum(g[2][1])}${g[2][3] !== undefined ? "–" + fmtNum(g[2][3]) : ""} at ${g[2][0].toFixed(6)} s` + (g[2][2] !== undefined ? `  (packet #${PK.id[g[2][2]]})` : "");
   });
   gc.addEventListener("mouseleave", () => { tip.style.display = "none"; });
   gc.addEventListener("mousedown", e => { const r = gc.getBoundingClientRect(); drag = [e.clientX - r.left, e.clientX - r.left]; });
@@ -579,15 +680,18 @@
   // ---------- start ----------
   if (tcpConns.length) { gConn.value = tcpConns[0]; gdir = bestDir(tcpConns[0]); }
   applyFilter();
+  times.filtered = performance.now();
   resize();
+  times.ladder = performance.now();
   drawGraph();
+  times.graph = performance.now();
   // For tests and scripts: what the page holds and shows.
   window.stacklab = {
-    hops: hops.length, tcpConns: tcpConns.length > 0,
+    hops: N, times, tcpConns: tcpConns.length > 0,
     select: i => select(i, true), selected: () => selected, drawn: () => drawn, graphPoints: () => gpoints.length,
     // Where hop i's label is on screen, scrolled into view first.
     point: i => {
-      const y = Y(hops[i].y1);
+      const y = Y(PK.y1[i]);
       if (y < ladder.scrollTop + TOP + 10 || y > ladder.scrollTop + ladder.clientHeight - 20) { ladder.scrollTop = y - ladder.clientHeight / 2; drawLadder(); }
       const r = ladder.getBoundingClientRect();
       return [r.left + labelX + 40 - ladder.scrollLeft, r.top + y - ladder.scrollTop];
@@ -596,4 +700,6 @@
   // Milliseconds from the start of navigation until the page is drawn.
   window.stacklab.openMs = performance.now();
   document.body.dataset.ready = "1";
-})();
+  // The records come next, so that a click finds them ready.
+  setTimeout(() => loadRecs().then(() => { times.records = performance.now(); document.body.dataset.records = "1"; }), 0);
+})().catch(e => { console.error("stacklab page: " + (e && e.stack || e)); });

@@ -44,15 +44,54 @@ type Counters struct {
 		OutRateLimited                uint64 // errors not sent: over the rate limit
 		InIgnored                     uint64 // broadcast echo requests, unknown types
 	}
-	UDP struct {
-		InDatagrams, OutDatagrams uint64
-		NoPorts                   uint64
-		InErrors                  uint64 // bad checksum or length
-		RcvbufErrors              uint64
+	UDP  udpCounters
+	UDP6 udpCounters // UDP over IPv6 (Linux's Udp6 group)
+	NDP  struct {
+		PendingDrops uint64 // queued packets dropped: queue full or no advertisement
+	}
+	IP6 struct { // Linux's Ip6 group
+		InReceives         uint64
+		InHdrErrors        uint64 // bad version or length, bad extension header or option
+		InTruncatedPkts    uint64 // an extension header runs past the packet
+		InAddrErrors       uint64 // not for this host and not forwarding, martian addresses
+		InDiscards         uint64 // IPv6 not enabled on the interface
+		InUnknownProtos    uint64
+		InDelivers         uint64
+		InHopLimitExceeded uint64 // forwarding with hop limit 1
+		InTooBigErrors     uint64 // forwarding a packet larger than the next link's MTU
+		OutRequests        uint64
+		OutNoRoutes        uint64
+		OutForwDatagrams   uint64
+		ReasmReqds         uint64
+		ReasmFails         uint64 // fragments dropped: reassembly is not implemented
+		FragFails          uint64 // larger than the MTU (the stack does not fragment)
+	}
+	ICMP6 struct { // Linux's Icmp6 group
+		InMsgs, InErrors                               uint64
+		InEchos, InEchoReplies                         uint64
+		InDestUnreachs, InPktTooBigs                   uint64
+		InTimeExcds, InParmProblems                    uint64
+		InNeighborSolicits, InNeighborAdvertisements   uint64
+		InRouterSolicits, InRouterAdvertisements       uint64
+		InRedirects                                    uint64
+		InIgnored                                      uint64 // messages not acted on (see the drop's detail)
+		OutMsgs, OutEchoReplies                        uint64
+		OutDestUnreachs, OutPktTooBigs                 uint64
+		OutTimeExcds, OutParmProblems                  uint64
+		OutNeighborSolicits, OutNeighborAdvertisements uint64
+		OutRateLimited                                 uint64 // errors not sent: over the rate limit
 	}
 	Sock struct {
 		FDLimit uint64 // socket, accept or epoll_create refused with EMFILE (Options.MaxFDs)
 	}
+}
+
+// udpCounters are the UDP group of either family.
+type udpCounters struct {
+	InDatagrams, OutDatagrams uint64
+	NoPorts                   uint64
+	InErrors                  uint64 // bad checksum or length
+	RcvbufErrors              uint64
 }
 
 // Counter is one named statistic.
@@ -90,6 +129,28 @@ func (s *Stack) Counters() []Counter {
 		{"udp.InDatagrams", c.UDP.InDatagrams}, {"udp.OutDatagrams", c.UDP.OutDatagrams},
 		{"udp.NoPorts", c.UDP.NoPorts}, {"udp.InErrors", c.UDP.InErrors}, {"udp.RcvbufErrors", c.UDP.RcvbufErrors},
 		{"sock.FDLimit", c.Sock.FDLimit},
+		{"ip6.InReceives", c.IP6.InReceives}, {"ip6.InHdrErrors", c.IP6.InHdrErrors},
+		{"ip6.InTruncatedPkts", c.IP6.InTruncatedPkts}, {"ip6.InAddrErrors", c.IP6.InAddrErrors},
+		{"ip6.InDiscards", c.IP6.InDiscards}, {"ip6.InUnknownProtos", c.IP6.InUnknownProtos},
+		{"ip6.InDelivers", c.IP6.InDelivers}, {"ip6.InHopLimitExceeded", c.IP6.InHopLimitExceeded},
+		{"ip6.InTooBigErrors", c.IP6.InTooBigErrors}, {"ip6.OutRequests", c.IP6.OutRequests},
+		{"ip6.OutNoRoutes", c.IP6.OutNoRoutes}, {"ip6.OutForwDatagrams", c.IP6.OutForwDatagrams},
+		{"ip6.ReasmReqds", c.IP6.ReasmReqds}, {"ip6.ReasmFails", c.IP6.ReasmFails}, {"ip6.FragFails", c.IP6.FragFails},
+		{"icmp6.InMsgs", c.ICMP6.InMsgs}, {"icmp6.InErrors", c.ICMP6.InErrors},
+		{"icmp6.InEchos", c.ICMP6.InEchos}, {"icmp6.InEchoReplies", c.ICMP6.InEchoReplies},
+		{"icmp6.InDestUnreachs", c.ICMP6.InDestUnreachs}, {"icmp6.InPktTooBigs", c.ICMP6.InPktTooBigs},
+		{"icmp6.InTimeExcds", c.ICMP6.InTimeExcds}, {"icmp6.InParmProblems", c.ICMP6.InParmProblems},
+		{"icmp6.InNeighborSolicits", c.ICMP6.InNeighborSolicits}, {"icmp6.InNeighborAdvertisements", c.ICMP6.InNeighborAdvertisements},
+		{"icmp6.InRouterSolicits", c.ICMP6.InRouterSolicits}, {"icmp6.InRouterAdvertisements", c.ICMP6.InRouterAdvertisements},
+		{"icmp6.InRedirects", c.ICMP6.InRedirects}, {"icmp6.InIgnored", c.ICMP6.InIgnored},
+		{"icmp6.OutMsgs", c.ICMP6.OutMsgs}, {"icmp6.OutEchoReplies", c.ICMP6.OutEchoReplies},
+		{"icmp6.OutDestUnreachs", c.ICMP6.OutDestUnreachs}, {"icmp6.OutPktTooBigs", c.ICMP6.OutPktTooBigs},
+		{"icmp6.OutTimeExcds", c.ICMP6.OutTimeExcds}, {"icmp6.OutParmProblems", c.ICMP6.OutParmProblems},
+		{"icmp6.OutNeighborSolicits", c.ICMP6.OutNeighborSolicits}, {"icmp6.OutNeighborAdvertisements", c.ICMP6.OutNeighborAdvertisements},
+		{"icmp6.OutRateLimited", c.ICMP6.OutRateLimited},
+		{"udp6.InDatagrams", c.UDP6.InDatagrams}, {"udp6.OutDatagrams", c.UDP6.OutDatagrams},
+		{"udp6.NoPorts", c.UDP6.NoPorts}, {"udp6.InErrors", c.UDP6.InErrors}, {"udp6.RcvbufErrors", c.UDP6.RcvbufErrors},
+		{"ndp.PendingDrops", c.NDP.PendingDrops},
 	}
 	tc := s.tcp.Counters()
 	for _, tc := range tc.List() {

@@ -45,7 +45,11 @@ func (s *Stack) Bind(fd int, addr netip.AddrPort) error {
 	if err != nil {
 		return opError("bind", 0, addr, netip.AddrPort{}, err)
 	}
-	return opError("bind", sk.typ, addr, netip.AddrPort{}, s.bind(sk, addr))
+	in, err := sk.inAddr(addr)
+	if err == nil {
+		err = s.bind(sk, in)
+	}
+	return opError("bind", sk.typ, addr, netip.AddrPort{}, err)
 }
 
 func (s *Stack) bind(sk *socket, addr netip.AddrPort) error {
@@ -54,9 +58,9 @@ func (s *Stack) bind(sk *socket, addr netip.AddrPort) error {
 	}
 	a := addr.Addr()
 	if !a.IsValid() {
-		a = netip.IPv4Unspecified()
+		a = sk.unspecified()
 	}
-	if !a.Is4() || (!a.IsUnspecified() && !s.isLocal(a)) {
+	if a.Is4In6() || (!a.IsUnspecified() && !s.isLocal(a)) {
 		return syscall.EADDRNOTAVAIL
 	}
 	addr = netip.AddrPortFrom(a, addr.Port())
@@ -86,7 +90,7 @@ func (s *Stack) bind(sk *socket, addr netip.AddrPort) error {
 		} else if s.udpBindConflict(sk, addr) {
 			return syscall.EADDRINUSE
 		}
-		sk.udp = &udpEndpoint{sock: sk, local: addr}
+		sk.udp = &udpEndpoint{sock: sk, local: addr, v6only: sk.opts.V6Only}
 		s.udp.add(sk.udp)
 		sk.bound = addr.Port() != 0
 	case SockICMP:
@@ -109,7 +113,16 @@ func (s *Stack) bind(sk *socket, addr netip.AddrPort) error {
 
 // overlaps reports whether two local addresses can receive the same
 // datagram: equal, or either one the wildcard.
-func overlaps(a, b netip.Addr) bool { return a == b || a.IsUnspecified() || b.IsUnspecified() }
+func overlaps(a, b netip.Addr) bool { return overlapsV6(a, false, b, false) }
+
+// overlapsV6 is overlaps for sockets with IPV6_V6ONLY as given: across
+// families only a dual-stack [::] overlaps.
+func overlapsV6(a netip.Addr, aV6Only bool, b netip.Addr, bV6Only bool) bool {
+	if a.Is4() != b.Is4() {
+		return a.Is6() && a.IsUnspecified() && !aV6Only || b.Is6() && b.IsUnspecified() && !bV6Only
+	}
+	return a == b || a.IsUnspecified() || b.IsUnspecified()
+}
 
 // tcpBindConflict reports whether binding sk to addr clashes with another
 // stream socket on the port or a connection that has no descriptor left
@@ -126,7 +139,7 @@ func (s *Stack) tcpBindConflict(sk *socket, addr netip.AddrPort, reuseAddr, reus
 		if o.conn != nil {
 			owned[o.conn] = true
 		}
-		if o == sk || !o.local.IsValid() || o.local.Port() != addr.Port() || !overlaps(o.local.Addr(), addr.Addr()) {
+		if o == sk || !o.local.IsValid() || o.local.Port() != addr.Port() || !overlapsV6(o.local.Addr(), o.opts.V6Only, addr.Addr(), sk != nil && sk.opts.V6Only) {
 			continue
 		}
 		if !o.bound && o.ln == nil && (o.conn == nil || o.conn.State() == tcp.Closed) {
@@ -166,11 +179,14 @@ func (s *Stack) ephemeralTCP(a netip.Addr) (uint16, error) {
 // SO_REUSEPORT.
 func (s *Stack) udpBindConflict(sk *socket, addr netip.AddrPort) bool {
 	for ap, e := range s.udp.bound {
-		if ap.Port() != addr.Port() || !overlaps(ap.Addr(), addr.Addr()) {
+		if ap.Port() != addr.Port() {
 			continue
 		}
 		for ; e != nil; e = e.next {
 			o := e.sock
+			if !overlapsV6(ap.Addr(), e.v6only, addr.Addr(), sk.opts.V6Only) {
+				continue
+			}
 			if !(sk.reuseAddr && o.reuseAddr || sk.reusePort && o.reusePort) {
 				return true
 			}
@@ -202,7 +218,7 @@ func (s *Stack) Listen(fd, backlog int) error {
 	}
 	local := sk.local
 	if !local.IsValid() {
-		local = netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
+		local = netip.AddrPortFrom(sk.unspecified(), 0)
 	}
 	ln, err := s.listenTCP(local, backlog, &sk.opts)
 	if err != nil {
@@ -244,7 +260,7 @@ func (s *Stack) Accept(fd int) (int, netip.AddrPort, error) {
 	if err != nil {
 		return -1, netip.AddrPort{}, sk.opError("accept", netip.AddrPort{}, err)
 	}
-	return nsk.fd, nsk.conn.Tuple().Remote, nil
+	return nsk.fd, sk.outAddr(nsk.conn.Tuple().Remote), nil
 }
 
 func (s *Stack) accept(sk *socket) (*socket, error) {
@@ -265,6 +281,7 @@ func (s *Stack) accept(sk *socket) (*socket, error) {
 		if err == nil {
 			nsk, _ := s.newSocket(SockStream) // cannot fail: checked above, under the lock
 			nsk.opts = sk.opts
+			nsk.family = sk.family
 			nsk.conn = c
 			nsk.local = c.Tuple().Local
 			c.SetNotify(nsk.notify)
@@ -292,7 +309,11 @@ func (s *Stack) Connect(fd int, addr netip.AddrPort) error {
 	if err != nil {
 		return opError("connect", 0, netip.AddrPort{}, addr, err)
 	}
-	return opError("connect", sk.typ, sk.local, addr, s.connect(sk, addr))
+	in, err := sk.inAddr(addr)
+	if err == nil {
+		err = s.connect(sk, in)
+	}
+	return opError("connect", sk.typ, sk.local, addr, err)
 }
 
 // reap turns a socket whose connect failed, once the error has been
@@ -308,7 +329,7 @@ func (s *Stack) reap(sk *socket) {
 	sk.conn = nil
 	sk.failedConnect = true
 	if !sk.bound {
-		sk.local = netip.AddrPortFrom(netip.IPv4Unspecified(), sk.local.Port())
+		sk.local = netip.AddrPortFrom(sk.unspecified(), sk.local.Port())
 	}
 }
 
@@ -320,7 +341,7 @@ func (s *Stack) connect(sk *socket, addr netip.AddrPort) error {
 				return err
 			}
 		}
-		if n, _, ok := s.route(addr.Addr()); ok && !sk.broadcast &&
+		if n, _, ok := s.route(addr.Addr()); ok && !sk.broadcast && addr.Addr().Is4() &&
 			(addr.Addr().As4() == [4]byte{255, 255, 255, 255} || addr.Addr() == n.bcast) {
 			return syscall.EACCES // as Linux's ip4_datagram_connect
 		}
@@ -328,7 +349,11 @@ func (s *Stack) connect(sk *socket, addr netip.AddrPort) error {
 			// Linux fixes the source address at connect (the route's).
 			if n, _, ok := s.route(addr.Addr()); ok {
 				s.udp.remove(sk.udp)
-				sk.udp.local = netip.AddrPortFrom(sourceFor(n, addr.Addr()), sk.udp.local.Port())
+				src := sourceFor(n, addr.Addr())
+				if addr.Addr().Is6() {
+					src = n.source6(addr.Addr())
+				}
+				sk.udp.local = netip.AddrPortFrom(src, sk.udp.local.Port())
 				sk.local = sk.udp.local
 				s.udp.add(sk.udp)
 			}
@@ -482,6 +507,10 @@ func (s *Stack) SendTo(fd int, b []byte, addr netip.AddrPort) (int, error) {
 
 // sendTo sends one datagram; call names the socket call for the capture.
 func (s *Stack) sendTo(sk *socket, b []byte, addr netip.AddrPort, call string) (int, error) {
+	addr, err := sk.inAddr(addr)
+	if err != nil {
+		return 0, err
+	}
 	if !sk.local.IsValid() {
 		if err := s.bind(sk, netip.AddrPort{}); err != nil {
 			return 0, err
@@ -648,6 +677,7 @@ func (s *Stack) RecvMsg(fd int, b []byte, flags MsgFlags) (int, netip.AddrPort, 
 		return 0, netip.AddrPort{}, sk.opError("read", netip.AddrPort{}, syscall.EOPNOTSUPP)
 	}
 	n, from, err := s.recvFlags(sk, b, flags)
+	from = sk.outAddr(from)
 	if err == io.EOF {
 		return 0, from, nil
 	}
@@ -690,6 +720,7 @@ func (s *Stack) RecvFrom(fd int, b []byte) (int, netip.AddrPort, error) {
 		return 0, netip.AddrPort{}, opError("read", 0, netip.AddrPort{}, netip.AddrPort{}, err)
 	}
 	n, from, err := s.recv(sk, b)
+	from = sk.outAddr(from)
 	if err == io.EOF {
 		return 0, from, nil
 	}

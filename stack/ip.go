@@ -43,6 +43,7 @@ func (s *Stack) Routes() []Route {
 // stack's own addresses go through lo, as Linux's local routing table
 // sends them.
 func (s *Stack) route(dst netip.Addr) (*NIC, netip.Addr, bool) {
+	dst = dst.WithZone("")
 	if s.isLocal(dst) {
 		return s.lo, dst, true
 	}
@@ -63,6 +64,9 @@ func (s *Stack) route(dst netip.Addr) (*NIC, netip.Addr, bool) {
 func (s *Stack) isLocal(a netip.Addr) bool {
 	if a.Is4() && a.IsLoopback() {
 		return true
+	}
+	if a.Is6() {
+		return s.isLocal6(a)
 	}
 	for _, n := range s.nics {
 		if n.cfg.Addr.Addr() == a {
@@ -132,7 +136,7 @@ func (s *Stack) ipInput(n *NIC, b []byte, pktID uint64) {
 	case wire.ProtoTCP:
 		s.tcp.InputECN(ip.Src(), dst, payload, pktID, ip.TOS()&3)
 	case wire.ProtoUDP:
-		s.udpInput(n, ip, payload, pktID)
+		s.udpInput(n, ip, ip.Src(), dst, payload, pktID)
 	case wire.ProtoICMP:
 		s.icmpInput(n, ip, payload, pktID)
 	default:
@@ -157,6 +161,9 @@ func (s *Stack) ipSendTTL(ttl uint8, src, dst netip.Addr, proto uint8, payload [
 // ipSendTOS is ipSendTTL with the type-of-service byte to send (its low
 // two bits are the ECN field, RFC 3168 §5).
 func (s *Stack) ipSendTOS(ttl, tos uint8, src, dst netip.Addr, proto uint8, payload []byte, df bool, why string) error {
+	if dst.Is6() {
+		return s.ip6Send(ttl, tos, src, dst, proto, payload, why)
+	}
 	n, hop, ok := s.route(dst)
 	if !ok {
 		s.counters.IP.OutNoRoutes++
@@ -283,6 +290,9 @@ func (s *Stack) forward(in *NIC, ip wire.IPv4, pktID uint64) {
 // own addresses, and 127.0.0.1 for the rest of 127.0.0.0/8 (Linux's
 // local routes carry these preferred sources).
 func sourceFor(n *NIC, dst netip.Addr) netip.Addr {
+	if dst.Is6() {
+		return n.source6(dst)
+	}
 	if n.loop && !dst.IsLoopback() {
 		return dst
 	}

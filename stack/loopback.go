@@ -46,6 +46,7 @@ func (s *Stack) newLoopback() *NIC {
 		MTU:  65535,
 	}
 	n.bcast = ipv4.DirectedBroadcast(n.cfg.Addr)
+	n.addrs6 = []netip.Prefix{netip.PrefixFrom(ip6Loopback, 128)}
 	return n
 }
 

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -261,7 +262,7 @@ func (s *Stack) ListenTCP(addr netip.AddrPort, backlog int) (*TCPListener, error
 	if backlog <= 0 {
 		backlog = 128
 	}
-	fd, err := s.Socket(SockStream)
+	fd, err := s.SocketFamily(familyFor(addr.Addr()), SockStream)
 	if err != nil {
 		return nil, err
 	}
@@ -329,7 +330,7 @@ func (l *TCPListener) SetDeadline(t time.Time) error {
 // DialTCP connects to raddr from laddr (zero for any), waiting until the
 // handshake ends or ctx is done.
 func (s *Stack) DialTCP(ctx context.Context, laddr, raddr netip.AddrPort) (*TCPConn, error) {
-	fd, err := s.Socket(SockStream)
+	fd, err := s.SocketFamily(familyFor(raddr.Addr()), SockStream)
 	if err != nil {
 		return nil, err
 	}
@@ -407,22 +408,28 @@ func (s *Stack) connectCtx(ctx context.Context, sk *socket, raddr netip.AddrPort
 	}
 }
 
-// DialContext dials a numeric address ("10.0.0.2:80") on network "tcp" or
-// "tcp4" (or "udp"/"udp4"). It fits net/http's Transport.DialContext.
+// DialContext dials a numeric address ("10.0.0.2:80", "[2001:db8::2]:80")
+// on network "tcp", "tcp4" or "tcp6" (or "udp", "udp4", "udp6"); the
+// 4 and 6 forms refuse an address of the other family. It fits
+// net/http's Transport.DialContext.
 func (s *Stack) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
-		return nil, fmt.Errorf("stacklab: dial %s: %q is not a numeric IPv4 address and port (the stack has no resolver): %w", network, address, err)
+		return nil, fmt.Errorf("stacklab: dial %s: %q is not a numeric IP address and port like 10.0.0.2:80 or [2001:db8::2]:80 (the stack has no resolver): %w", network, address, err)
 	}
+	if a := ap.Addr().Unmap(); strings.HasSuffix(network, "4") && !a.Is4() || strings.HasSuffix(network, "6") && !a.Is6() {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: &net.AddrError{Err: "address of the wrong family for " + network, Addr: address}}
+	}
+	network = strings.TrimRight(network, "46")
 	// Return a true nil on error, never a typed nil inside net.Conn.
 	switch network {
-	case "tcp", "tcp4":
+	case "tcp":
 		c, err := s.DialTCP(ctx, netip.AddrPort{}, ap)
 		if err != nil {
 			return nil, err
 		}
 		return c, nil
-	case "udp", "udp4":
+	case "udp":
 		c, err := s.DialUDP(netip.AddrPort{}, ap)
 		if err != nil {
 			return nil, err
@@ -445,7 +452,11 @@ var (
 
 // ListenUDP opens a UDP socket bound to addr.
 func (s *Stack) ListenUDP(addr netip.AddrPort) (*UDPConn, error) {
-	fd, err := s.Socket(SockDgram)
+	return s.listenUDP(familyFor(addr.Addr()), addr)
+}
+
+func (s *Stack) listenUDP(f Family, addr netip.AddrPort) (*UDPConn, error) {
+	fd, err := s.SocketFamily(f, SockDgram)
 	if err != nil {
 		return nil, err
 	}
@@ -462,7 +473,7 @@ func (s *Stack) ListenUDP(addr netip.AddrPort) (*UDPConn, error) {
 // raddr, and an ICMP port unreachable makes the next call fail with
 // ECONNREFUSED.
 func (s *Stack) DialUDP(laddr, raddr netip.AddrPort) (*UDPConn, error) {
-	c, err := s.ListenUDP(laddr)
+	c, err := s.listenUDP(familyFor(raddr.Addr()), laddr)
 	if err != nil {
 		return nil, err
 	}

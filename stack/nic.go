@@ -31,6 +31,7 @@ func (s *Stack) AddNIC(cfg NICConfig, link Link) (*NIC, error) {
 		return nil, fmt.Errorf("stack: AddNIC %s: MTU %d out of range 68..65535", cfg.Name, cfg.MTU)
 	}
 	n := &NIC{stack: s, link: link}
+	cfg.Addrs6 = append([]netip.Prefix(nil), cfg.Addrs6...)
 	if cfg.Type == LinkEthernet {
 		if cfg.MAC == nil {
 			a := cfg.Addr.Addr().As4()
@@ -41,10 +42,16 @@ func (s *Stack) AddNIC(cfg NICConfig, link Link) (*NIC, error) {
 		}
 		copy(n.mac[:], cfg.MAC)
 	}
+	if err := n.setAddrs6(&cfg); err != nil {
+		return nil, err
+	}
 	n.cfg = cfg
 	n.bcast = ipv4.DirectedBroadcast(cfg.Addr)
 	if cfg.Type == LinkEthernet {
 		n.initARP()
+		if len(n.addrs6) > 0 {
+			n.initNDP()
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -56,6 +63,9 @@ func (s *Stack) AddNIC(cfg NICConfig, link Link) (*NIC, error) {
 	n.index = len(s.nics)
 	s.nics = append(s.nics, n)
 	s.addRouteLocked(Route{Dst: cfg.Addr.Masked(), NIC: n})
+	for _, p := range n.addrs6 {
+		s.addRouteLocked(Route{Dst: p.Masked(), NIC: n})
+	}
 	return n, nil
 }
 
@@ -83,6 +93,10 @@ func (s *Stack) deliverLocked(n *NIC, pkt Packet, note string) {
 	}
 	s.counters.Link.InFrames++
 	if n.cfg.Type == LinkRawIP {
+		if len(pkt.Data) > 0 && pkt.Data[0]>>4 == 6 {
+			s.ip6Input(n, pkt.Data, pkt.ID)
+			return
+		}
 		s.ipInput(n, pkt.Data, pkt.ID)
 		return
 	}
@@ -106,6 +120,12 @@ func (s *Stack) deliverLocked(n *NIC, pkt Packet, note string) {
 		s.rxLinkBroadcast = dst[0]&1 != 0 // broadcast or multicast
 		s.ipInput(n, eth.Payload(), pkt.ID)
 		s.rxLinkBroadcast = false
+	case wire.EtherTypeIPv6:
+		if p := eth.Payload(); len(p) >= wire.IPv6HeaderLen && !n.loop && n.ndp.cache != nil {
+			// As for ARP: traffic from a neighbour confirms it.
+			n.ndp.cache.ConfirmFrom(wire.IPv6(p).Src(), eth.Src(), s.opts.Clock.Now())
+		}
+		s.ip6Input(n, eth.Payload(), pkt.ID)
 	case wire.EtherTypeARP:
 		s.arpInput(n, eth.Payload(), pkt.ID)
 	default:
@@ -139,6 +159,10 @@ func (n *NIC) transmit(frame []byte, id uint64, why string) {
 func (n *NIC) sendIPFrame(frame []byte, hdr int, nextHop netip.Addr, id uint64, why string) {
 	if n.cfg.Type == LinkRawIP {
 		n.transmit(frame[hdr:], n.idOr(id), why)
+		return
+	}
+	if frame[hdr]>>4 == 6 {
+		n.sendIP6Frame(frame, hdr, nextHop, id, why)
 		return
 	}
 	var dst wire.MAC

@@ -15,6 +15,7 @@ type socket struct {
 	s        *Stack
 	fd       int
 	typ      SockType
+	family   Family // 0 is AF_INET
 	nonblock bool
 	closed   bool
 	local    netip.AddrPort // bound address, if any

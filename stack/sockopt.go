@@ -129,6 +129,14 @@ func (s *Stack) setSockopt(sk *socket, opt SockOpt, value int) error {
 		if sk.conn != nil {
 			sk.conn.SetUserTimeout(o.UserTimeout)
 		}
+	case IPv6V6Only:
+		if !sk.v6() {
+			return syscall.ENOPROTOOPT
+		}
+		if sk.local.IsValid() || sk.ln != nil {
+			return syscall.EINVAL // as Linux: only before bind
+		}
+		o.V6Only = value != 0
 	case IPTTL:
 		if value != -1 && (value < 1 || value > 255) {
 			return syscall.EINVAL
@@ -241,6 +249,11 @@ func (s *Stack) getSockopt(sk *socket, opt SockOpt) (int, error) {
 		return int(sk.sndTimeo / time.Millisecond), nil
 	case TCPUserTimeout:
 		return int(o.UserTimeout / time.Millisecond), nil
+	case IPv6V6Only:
+		if !sk.v6() {
+			return 0, syscall.ENOPROTOOPT
+		}
+		return b2i(sk.opts.V6Only), nil
 	case IPTTL:
 		if sk.ttl == 0 {
 			return int(s.opts.TTL), nil
@@ -273,9 +286,9 @@ func (s *Stack) GetSockname(fd int) (netip.AddrPort, error) {
 		return noAddr, opError("getsockname", 0, noAddr, noAddr, err)
 	}
 	if !sk.local.IsValid() {
-		return netip.AddrPortFrom(netip.IPv4Unspecified(), 0), nil
+		return sk.outAddr(netip.AddrPortFrom(sk.unspecified(), 0)), nil
 	}
-	return sk.local, nil
+	return sk.outAddr(sk.local), nil
 }
 
 // GetPeername returns the connected peer's address (getpeername(2)), or
@@ -299,7 +312,7 @@ func (s *Stack) GetPeername(fd int) (netip.AddrPort, error) {
 	if !r.IsValid() {
 		return noAddr, opError("getpeername", sk.typ, sk.local, noAddr, syscall.ENOTCONN)
 	}
-	return r, nil
+	return sk.outAddr(r), nil
 }
 
 // InQ returns the bytes ready to read (SIOCINQ, FIONREAD, TCP_INQ): for

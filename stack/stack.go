@@ -87,7 +87,12 @@ type NICConfig struct {
 	Type LinkType         // LinkEthernet or LinkRawIP
 	MAC  net.HardwareAddr // Ethernet only; nil means derived from the address
 	Addr netip.Prefix     // the interface address and its subnet, e.g. 10.0.0.1/24
-	MTU  int              // default 1500
+	// Addrs6 are IPv6 addresses with their prefixes, e.g. 2001:db8::1/64.
+	// With any (or LinkLocal), an Ethernet interface also gets the
+	// link-local address derived from its MAC and speaks IPv6.
+	Addrs6    []netip.Prefix
+	LinkLocal bool // give an Ethernet interface a link-local IPv6 address even without Addrs6
+	MTU       int  // default 1500
 }
 
 // Route sends traffic for Dst through NIC, to Gateway if valid (else
@@ -130,6 +135,7 @@ type Stack struct {
 
 	rxLinkBroadcast bool              // the frame being handled came as a link-layer broadcast
 	icmpLimit       *ipv4.RateLimiter // ICMP errors sent
+	icmp6Limit      *ipv4.RateLimiter // ICMPv6 errors sent
 }
 
 // New returns a stack with no interfaces.
@@ -225,14 +231,16 @@ func (s *Stack) afterFunc(d time.Duration, f func()) Timer {
 
 // NIC is a network interface of a [Stack], attached to a [Link].
 type NIC struct {
-	stack *Stack
-	cfg   NICConfig
-	mac   [6]byte
-	link  Link
-	index int
-	arp   nicARP
-	bcast netip.Addr // the subnet's directed broadcast address
-	loop  bool       // the loopback interface
+	stack  *Stack
+	cfg    NICConfig
+	mac    [6]byte
+	link   Link
+	index  int
+	arp    nicARP
+	ndp    nicNDP
+	addrs6 []netip.Prefix // link-local first; lo has ::1/128
+	bcast  netip.Addr     // the subnet's directed broadcast address
+	loop   bool           // the loopback interface
 }
 
 // Name returns the interface name ("eth0").

@@ -20,6 +20,7 @@ type udpEndpoint struct {
 	err    syscall.Errno  // pending error (ICMP port unreachable → ECONNREFUSED)
 	queue  dgramQueue
 	next   *udpEndpoint // older endpoints sharing local (SO_REUSEADDR)
+	v6only bool         // IPV6_V6ONLY: bound to [::], takes no IPv4 datagrams
 	shutRD bool         // shutdown(SHUT_RD): reads end at EOF once drained
 }
 
@@ -62,7 +63,17 @@ func (t *udpTable) lookup(local netip.AddrPort) *udpEndpoint {
 	if e := t.bound[local]; e != nil {
 		return e
 	}
-	return t.bound[netip.AddrPortFrom(netip.IPv4Unspecified(), local.Port())]
+	if local.Addr().Is6() {
+		return t.bound[netip.AddrPortFrom(netip.IPv6Unspecified(), local.Port())]
+	}
+	if e := t.bound[netip.AddrPortFrom(netip.IPv4Unspecified(), local.Port())]; e != nil {
+		return e
+	}
+	// A dual-stack socket on [::] takes IPv4 datagrams too.
+	if e := t.bound[netip.AddrPortFrom(netip.IPv6Unspecified(), local.Port())]; e != nil && !e.v6only {
+		return e
+	}
+	return nil
 }
 
 // portInUse reports whether any endpoint uses port.
@@ -179,29 +190,40 @@ func (p *dgramPool) put(b []byte) {
 
 func (q *dgramQueue) empty() bool { return q.head == len(q.q) }
 
-func (s *Stack) udpInput(n *NIC, ip wire.IPv4, b []byte, pktID uint64) {
+// udpInput handles a UDP datagram b from src to dst, carried in the IP
+// packet ip (an IPv4 or IPv6 one, for the port unreachable error).
+func (s *Stack) udpInput(n *NIC, ip []byte, src, dst netip.Addr, b []byte, pktID uint64) {
+	c, name := &s.counters.UDP, "udp."
+	if !src.Is4() {
+		c, name = &s.counters.UDP6, "udp6."
+	}
 	u, err := wire.ParseUDP(b)
-	if err != nil || !u.IsChecksumValid(ip.Src(), ip.Dst()) {
-		s.drop(&s.counters.UDP.InErrors, "udp.InErrors", "udp", "bad UDP length or checksum", pktID)
+	if err != nil || !u.IsChecksumValid(src, dst) || !src.Is4() && u.Checksum() == 0 {
+		// RFC 8200 §8.1: a zero UDP checksum is invalid over IPv6.
+		s.drop(&c.InErrors, name+"InErrors", "udp", "bad UDP length or checksum", pktID)
 		return
 	}
-	local := netip.AddrPortFrom(ip.Dst(), u.DstPort())
+	local := netip.AddrPortFrom(dst, u.DstPort())
 	e := s.udp.lookup(local)
-	if e != nil && e.remote.IsValid() && e.remote != netip.AddrPortFrom(ip.Src(), u.SrcPort()) {
+	if e != nil && e.remote.IsValid() && e.remote != netip.AddrPortFrom(src, u.SrcPort()) {
 		e = nil
 	}
 	if e == nil {
-		s.drop(&s.counters.UDP.NoPorts, "udp.NoPorts", "udp", "no socket on port "+strconv.Itoa(int(u.DstPort())), pktID)
-		if s.isLocal(ip.Dst()) {
-			s.sendUnreachable(ip, wire.ICMPCodePortUnreachable, 0, "udp: port "+strconv.Itoa(int(u.DstPort()))+" unreachable")
+		s.drop(&c.NoPorts, name+"NoPorts", "udp", "no socket on port "+strconv.Itoa(int(u.DstPort())), pktID)
+		why := "udp: port " + strconv.Itoa(int(u.DstPort())) + " unreachable"
+		switch {
+		case src.Is4() && s.isLocal(dst):
+			s.sendUnreachable(wire.IPv4(ip), wire.ICMPCodePortUnreachable, 0, why)
+		case !src.Is4() && !dst.IsMulticast():
+			s.sendICMP6Error(n, wire.IPv6(ip), wire.ICMPv6DestUnreachable, wire.ICMPv6CodePortUnreachable, 0, why)
 		}
 		return
 	}
-	if !e.queue.push(&s.dgrams, ip.Src(), u.SrcPort(), u.Payload()) {
-		s.drop(&s.counters.UDP.RcvbufErrors, "udp.RcvbufErrors", "udp", "receive queue full", pktID)
+	if !e.queue.push(&s.dgrams, src, u.SrcPort(), u.Payload()) {
+		s.drop(&c.RcvbufErrors, name+"RcvbufErrors", "udp", "receive queue full", pktID)
 		return
 	}
-	s.counters.UDP.InDatagrams++
+	c.InDatagrams++
 	e.sock.notify()
 }
 
@@ -215,19 +237,27 @@ func (s *Stack) udpSend(e *udpEndpoint, dst netip.AddrPort, payload []byte, why 
 		s.counters.IP.OutNoRoutes++
 		return syscall.ENETUNREACH
 	}
-	if d := dst.Addr(); (d.As4() == [4]byte{255, 255, 255, 255} || d == n.bcast) && !e.sock.broadcast {
+	if d := dst.Addr(); d.Is4() && (d.As4() == [4]byte{255, 255, 255, 255} || d == n.bcast) && !e.sock.broadcast {
 		return syscall.EACCES // a broadcast needs SO_BROADCAST (Linux's udp_sendmsg)
 	}
 	src := e.local.Addr()
 	if src.IsUnspecified() {
-		src = sourceFor(n, dst.Addr())
+		if dst.Addr().Is6() {
+			src = n.source6(dst.Addr())
+		} else {
+			src = sourceFor(n, dst.Addr())
+		}
 	}
 	b := s.icmpScratch(wire.UDPHeaderLen + len(payload))
 	u := wire.UDP(b)
 	u.Encode(&wire.UDPFields{SrcPort: e.local.Port(), DstPort: dst.Port(), Length: uint16(len(b))})
 	copy(b[wire.UDPHeaderLen:], payload)
 	u.SetChecksum(src, dst.Addr())
-	s.counters.UDP.OutDatagrams++
+	if dst.Addr().Is6() {
+		s.counters.UDP6.OutDatagrams++
+	} else {
+		s.counters.UDP.OutDatagrams++
+	}
 	return s.ipSendTTL(e.sock.ipTTL(), src, dst.Addr(), wire.ProtoUDP, b, false, why)
 }
 

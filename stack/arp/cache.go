@@ -18,9 +18,10 @@ const (
 	StateReachable               // address confirmed recently
 	StateStale                   // address known but not confirmed lately; still used
 	StateProbe                   // stale entry in use, unicast requests being sent
+	StateDelay                   // stale entry in use, waiting Config.DelayFirstProbe for a confirmation before probing (RFC 4861 §7.3.3)
 )
 
-var stateNames = [...]string{"none", "incomplete", "reachable", "stale", "probe"}
+var stateNames = [...]string{"none", "incomplete", "reachable", "stale", "probe", "delay"}
 
 // String returns the state's name in lower case, e.g. "reachable".
 func (s State) String() string {
@@ -45,6 +46,15 @@ type Config struct {
 	// MaxPendingBytes each: 100 MiB for a sender (or a router forwarding
 	// for one) scanning unresolvable addresses.
 	MaxPendingTotal int
+	// DelayFirstProbe, when positive, puts a stale entry that is used
+	// into the DELAY state for this long before probing starts, so that
+	// a confirmation from an upper layer can make the probes unneeded
+	// (RFC 4861 §7.3.3, DELAY_FIRST_PROBE_TIME 5 s; Linux's
+	// delay_first_probe_time). Zero probes at once (the ARP default here).
+	DelayFirstProbe time.Duration
+	// IPv6 makes the cache a neighbour discovery cache (RFC 4861): it
+	// holds unicast IPv6 addresses instead of IPv4 ones.
+	IPv6 bool
 }
 
 func (c *Config) setDefaults() {
@@ -175,12 +185,17 @@ func (c *Cache) Lookup(ip netip.Addr, now time.Time) (wire.MAC, bool) {
 	}
 	c.age(e, now)
 	switch e.state {
-	case StateReachable, StateProbe:
+	case StateReachable, StateProbe, StateDelay:
 		return e.mac, true
 	case StateStale:
-		e.state = StateProbe
 		e.probes = 0
-		e.deadline = now
+		if c.cfg.DelayFirstProbe > 0 {
+			e.state = StateDelay
+			e.deadline = now.Add(c.cfg.DelayFirstProbe)
+		} else {
+			e.state = StateProbe
+			e.deadline = now
+		}
 		return e.mac, true
 	}
 	return wire.MAC{}, false
@@ -219,7 +234,7 @@ func (c *Cache) ConfirmFrom(ip netip.Addr, mac wire.MAC, now time.Time) {
 // address is now in the table. Broadcast or multicast MACs and addresses
 // that are not unicast IPv4 are refused.
 func (c *Cache) Update(ip netip.Addr, mac wire.MAC, now time.Time, flush func(mac wire.MAC, p Packet)) bool {
-	if !validSender(ip, mac) {
+	if !c.validSender(ip, mac) {
 		c.counters.InvalidSenders++
 		return false
 	}
@@ -253,7 +268,10 @@ func (c *Cache) resolve(e *entry, mac wire.MAC, now time.Time, flush func(mac wi
 	}
 }
 
-func validSender(ip netip.Addr, mac wire.MAC) bool {
+func (c *Cache) validSender(ip netip.Addr, mac wire.MAC) bool {
+	if c.cfg.IPv6 {
+		return c.validAddr(ip) && !mac.IsMulticast() && mac != (wire.MAC{})
+	}
 	return ip.Is4() && !ip.IsUnspecified() && !ip.IsMulticast() &&
 		ip != netip.AddrFrom4([4]byte{255, 255, 255, 255}) && !mac.IsMulticast() && mac != (wire.MAC{})
 }
@@ -268,7 +286,7 @@ func validSender(ip netip.Addr, mac wire.MAC) bool {
 // an address that is already resolved queues nothing and returns
 // [ErrResolved]. The other errors mean p was dropped and counted.
 func (c *Cache) Enqueue(ip netip.Addr, p Packet, now time.Time, dropped func(p Packet)) (sendRequest bool, err error) {
-	if !ip.Is4() || ip.IsUnspecified() || ip.IsMulticast() || ip == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+	if !c.validAddr(ip) {
 		c.counters.BadAddrDrops++
 		return false, ErrBadAddress
 	}
@@ -319,6 +337,81 @@ func (c *Cache) Enqueue(ip netip.Addr, p Packet, now time.Time, dropped func(p P
 	e.qbytes += len(p.Data)
 	c.qbytes += len(p.Data)
 	return sendRequest, nil
+}
+
+// validAddr reports whether ip is an address the cache resolves: a
+// unicast address of its family.
+func (c *Cache) validAddr(ip netip.Addr) bool {
+	if c.cfg.IPv6 {
+		return ip.Is6() && !ip.Is4In6() && !ip.IsUnspecified() && !ip.IsMulticast() && !ip.IsLoopback()
+	}
+	return ip.Is4() && !ip.IsUnspecified() && !ip.IsMulticast() && ip != netip.AddrFrom4([4]byte{255, 255, 255, 255})
+}
+
+// SetStale records that ip is at mac as learnt from a message that does
+// not prove two-way reachability: the source link-layer address option
+// of a neighbour or router solicitation, a router advertisement, or a
+// redirect (RFC 4861 §7.2.3, §6.3.4, §8.3). A new entry, or one whose
+// address changes, becomes STALE; an incomplete one also sends its
+// queued packets to flush. An entry that already holds mac is left as it
+// is. It reports whether ip is in the table.
+func (c *Cache) SetStale(ip netip.Addr, mac wire.MAC, now time.Time, flush func(mac wire.MAC, p Packet)) bool {
+	if !c.validSender(ip, mac) {
+		c.counters.InvalidSenders++
+		return false
+	}
+	e := c.byIP[ip]
+	if e == nil {
+		if e = c.newEntry(ip, now); e == nil {
+			return false
+		}
+	} else if e.state != StateIncomplete && e.mac == mac {
+		return true
+	}
+	c.resolve(e, mac, now, flush)
+	e.state = StateStale
+	return true
+}
+
+// Advert applies a received neighbour advertisement for ip (RFC 4861
+// §7.2.5): mac is its target link-layer address if hasMAC, solicited and
+// override its S and O flags. Only an existing entry changes. An
+// incomplete one takes mac (REACHABLE if solicited, else STALE) and
+// sends its queued packets to flush; a known one whose address differs
+// is replaced only with the override flag (a REACHABLE one becomes STALE
+// otherwise); a solicited advertisement confirms the entry.
+func (c *Cache) Advert(ip netip.Addr, mac wire.MAC, hasMAC, solicited, override bool, now time.Time, flush func(mac wire.MAC, p Packet)) {
+	e := c.byIP[ip]
+	if e == nil || hasMAC && !c.validSender(ip, mac) {
+		return
+	}
+	c.age(e, now)
+	if e.state == StateIncomplete {
+		if !hasMAC {
+			return
+		}
+		c.resolve(e, mac, now, flush)
+		if !solicited {
+			e.state = StateStale
+		}
+		return
+	}
+	changed := hasMAC && mac != e.mac
+	if changed && !override {
+		if e.state == StateReachable {
+			e.state = StateStale
+		}
+		return
+	}
+	if changed {
+		e.mac = mac
+	}
+	switch {
+	case solicited:
+		e.state, e.updated, e.probes = StateReachable, now, 0
+	case changed:
+		e.state, e.updated = StateStale, now
+	}
 }
 
 // Pending returns the number of packets and bytes queued for ip.
@@ -398,7 +491,7 @@ func (c *Cache) NextDeadline() (time.Time, bool) {
 	for _, e := range c.list {
 		var d time.Time
 		switch e.state {
-		case StateIncomplete, StateProbe:
+		case StateIncomplete, StateProbe, StateDelay:
 			d = e.deadline
 		case StateReachable:
 			d = e.updated.Add(c.cfg.ReachableTime + c.cfg.StaleTime)
@@ -424,6 +517,10 @@ func (c *Cache) Expired(now time.Time, request func(ip netip.Addr, mac wire.MAC,
 	for i := 0; i < len(c.list); {
 		e := c.list[i]
 		c.age(e, now)
+		if e.state == StateDelay && !now.Before(e.deadline) {
+			// No confirmation came in DelayFirstProbe: probe now.
+			e.state, e.probes = StateProbe, 0
+		}
 		switch e.state {
 		case StateIncomplete, StateProbe:
 			if now.Before(e.deadline) {
@@ -473,7 +570,7 @@ func (c *Cache) Input(a wire.ARP, local netip.Addr, now time.Time, flush func(ma
 		// Someone else claims our address; never cache ourselves.
 		c.counters.InvalidSenders++
 	} else if e := c.byIP[sender]; e != nil {
-		if validSender(sender, smac) {
+		if c.validSender(sender, smac) {
 			c.resolve(e, smac, now, flush)
 			merged = true
 		} else {

@@ -16,6 +16,9 @@
 //	incomplete → (removed)        no answer after Config.MaxProbes requests
 //	reachable  → stale            Config.ReachableTime after the last confirmation
 //	stale      → probe            the entry is used while stale (Lookup)
+//	stale      → delay            the same, with Config.DelayFirstProbe set (NDP)
+//	delay      → reachable        a confirmation within DelayFirstProbe
+//	delay      → probe            none by then
 //	probe      → reachable        a reply or confirmation arrives
 //	probe      → (removed)        no answer after Config.MaxProbes unicast requests
 //	stale      → (removed)        unused for Config.StaleTime

@@ -93,6 +93,7 @@ type SockOpts struct {
 	// UserTimeout is TCP_USER_TIMEOUT (RFC 5482): see [Conn.SetUserTimeout].
 	UserTimeout time.Duration
 	ReusePort   bool // SO_REUSEPORT: listeners on the same address share its connections
+	V6Only      bool // IPV6_V6ONLY: a listener on [::] takes no IPv4 connections
 }
 
 // Events is a readiness bitmask, like poll(2)'s revents.

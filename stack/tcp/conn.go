@@ -203,7 +203,7 @@ func (p *Proto) newConn(t core.Tuple, o *SockOpts, mtu int) *Conn {
 			c.sndBufSize, c.sndAuto = linuxSndSpaceDefault, true
 		}
 	}
-	c.rcvMSS = min(mtu-40, 65535-40)
+	c.rcvMSS = min(mtu, 65535) - ipTCPHeaderLen(t.Local.Addr())
 	c.mss = c.rcvMSS
 	c.rcvSegMax = min(c.rcvMSS, defaultMSS)
 	c.cc = p.newController(name, c.mss)

@@ -50,6 +50,11 @@ func (p *Proto) PathMTU(local, remote netip.AddrPort, seq uint32, mtu int) {
 		return
 	}
 	mss := max(mtu, minPathMTU) - 40 // 20 bytes of IPv4, 20 of TCP
+	if !local.Addr().Is4() {
+		// IPv6 links carry at least 1280 bytes (RFC 8200 §5); the
+		// header is 40 bytes, TCP's 20.
+		mss = max(mtu, 1280) - 60
+	}
 	if mss >= c.mss {
 		return
 	}
@@ -88,4 +93,14 @@ func (p *Proto) HardError(local, remote netip.AddrPort, seq uint32, err error) {
 			Name: "icmp", Detail: "hard ICMP error → " + err.Error()})
 	}
 	c.fail(err)
+}
+
+// ipTCPHeaderLen is the size of the IP and TCP headers of a segment from
+// local: 40 over IPv4, 60 over IPv6 (the MSS is the MTU less these,
+// RFC 9293 §3.7.1, RFC 8200 §8.3).
+func ipTCPHeaderLen(local netip.Addr) int {
+	if local.Is4() {
+		return 40
+	}
+	return 60
 }

@@ -181,6 +181,9 @@ func (p *Proto) isn(t core.Tuple) seqnum.Value {
 	if p.isnHook != nil {
 		return p.isnHook()
 	}
+	if !t.Local.Addr().Is4() {
+		return p.isn6(t)
+	}
 	var b [16 + 12]byte
 	copy(b[:], p.secret[:])
 	la, ra := t.Local.Addr().As4(), t.Remote.Addr().As4()
@@ -188,6 +191,21 @@ func (p *Proto) isn(t core.Tuple) seqnum.Value {
 	copy(b[20:], ra[:])
 	binary.BigEndian.PutUint16(b[24:], t.Local.Port())
 	binary.BigEndian.PutUint16(b[26:], t.Remote.Port())
+	h := sha256.Sum256(b[:])
+	m := uint32(p.net.Now().UnixNano() >> 6)
+	return seqnum.Value(binary.BigEndian.Uint32(h[:]) + m)
+}
+
+// isn6 is isn for an IPv6 connection: the same F() over 16-byte
+// addresses.
+func (p *Proto) isn6(t core.Tuple) seqnum.Value {
+	var b [16 + 36]byte
+	copy(b[:], p.secret[:])
+	la, ra := t.Local.Addr().As16(), t.Remote.Addr().As16()
+	copy(b[16:], la[:])
+	copy(b[32:], ra[:])
+	binary.BigEndian.PutUint16(b[48:], t.Local.Port())
+	binary.BigEndian.PutUint16(b[50:], t.Remote.Port())
 	h := sha256.Sum256(b[:])
 	m := uint32(p.net.Now().UnixNano() >> 6)
 	return seqnum.Value(binary.BigEndian.Uint32(h[:]) + m)
@@ -221,6 +239,16 @@ func (c *Conn) twReusable() bool {
 // connection: it recycles TIME_WAIT (RFC 6191) rather than fail PAWS
 // (RFC 7323 §5). A random offset per connection would fail half the time.
 func (p *Proto) tsOffset(local, remote netip.Addr) uint32 {
+	if !local.Is4() {
+		var b [16 + 1 + 32]byte
+		copy(b[:], p.secret[:])
+		b[16] = 'T'
+		la, ra := local.As16(), remote.As16()
+		copy(b[17:], la[:])
+		copy(b[33:], ra[:])
+		h := sha256.Sum256(b[:])
+		return binary.BigEndian.Uint32(h[:])
+	}
 	var b [16 + 1 + 8]byte
 	copy(b[:], p.secret[:])
 	b[16] = 'T' // a different input domain from the ISN's F()
@@ -240,7 +268,7 @@ func (p *Proto) tsNow() uint32 {
 // address means the route's source address, a zero local port an
 // ephemeral port. The returned Conn is in SYN_SENT.
 func (p *Proto) Connect(local, remote netip.AddrPort, o *SockOpts) (*Conn, error) {
-	if !remote.Addr().Is4() || remote.Port() == 0 {
+	if ra := remote.Addr(); !ra.IsValid() || ra.Is4In6() || remote.Port() == 0 {
 		return nil, syscall.EINVAL
 	}
 	src, mtu, err := p.net.Route(remote.Addr())
@@ -355,6 +383,17 @@ func (p *Proto) portFree(src netip.Addr, port uint16, remote netip.AddrPort) boo
 // portHash is RFC 6056's F(local address, remote address, remote port,
 // secret key) for the port choice, from a domain of its own.
 func (p *Proto) portHash(src netip.Addr, remote netip.AddrPort) uint64 {
+	if !src.Is4() {
+		var b [16 + 1 + 34]byte
+		copy(b[:], p.secret[:])
+		b[16] = 'P'
+		la, ra := src.As16(), remote.Addr().As16()
+		copy(b[17:], la[:])
+		copy(b[33:], ra[:])
+		binary.BigEndian.PutUint16(b[49:], remote.Port())
+		h := sha256.Sum256(b[:])
+		return binary.BigEndian.Uint64(h[:])
+	}
 	var b [16 + 1 + 10]byte
 	copy(b[:], p.secret[:])
 	b[16] = 'P'
@@ -374,7 +413,7 @@ func (p *Proto) Listen(local netip.AddrPort, backlog int, o *SockOpts) (*Listene
 	if !a.IsValid() {
 		a = netip.IPv4Unspecified()
 	}
-	if !a.Is4() {
+	if a.Is4In6() {
 		return nil, syscall.EAFNOSUPPORT
 	}
 	if !a.IsUnspecified() && !p.net.IsLocal(a) {
@@ -386,7 +425,7 @@ func (p *Proto) Listen(local netip.AddrPort, backlog int, o *SockOpts) (*Listene
 	local = netip.AddrPortFrom(a, local.Port())
 	reuse := o != nil && o.ReusePort
 	for k, l := range p.listens {
-		if k.Port() == local.Port() && (k.Addr() == a || k.Addr().IsUnspecified() || a.IsUnspecified()) &&
+		if k.Port() == local.Port() && bindConflict(k.Addr(), l.opts.V6Only, a, o != nil && o.V6Only) &&
 			!(reuse && l.opts.ReusePort) {
 			return nil, syscall.EADDRINUSE
 		}
@@ -443,10 +482,19 @@ func (p *Proto) listenerFor(t core.Tuple) *Listener {
 	for x := l; x != nil; x = x.next {
 		n++
 	}
-	la, ra := t.Local.Addr().As4(), t.Remote.Addr().As4()
 	h := uint32(2166136261) // FNV-1a over the 4-tuple
-	for _, b := range [...]byte{la[0], la[1], la[2], la[3], ra[0], ra[1], ra[2], ra[3],
-		byte(t.Local.Port() >> 8), byte(t.Local.Port()), byte(t.Remote.Port() >> 8), byte(t.Remote.Port())} {
+	if la, ra := t.Local.Addr(), t.Remote.Addr(); la.Is4() {
+		l4, r4 := la.As4(), ra.As4()
+		for _, b := range [...]byte{l4[0], l4[1], l4[2], l4[3], r4[0], r4[1], r4[2], r4[3]} {
+			h = (h ^ uint32(b)) * 16777619
+		}
+	} else {
+		l16, r16 := la.As16(), ra.As16()
+		for _, b := range append(l16[:], r16[:]...) {
+			h = (h ^ uint32(b)) * 16777619
+		}
+	}
+	for _, b := range [...]byte{byte(t.Local.Port() >> 8), byte(t.Local.Port()), byte(t.Remote.Port() >> 8), byte(t.Remote.Port())} {
 		h = (h ^ uint32(b)) * 16777619
 	}
 	// The hash's high bits pick, as Linux's reciprocal_scale: FNV-1a's
@@ -463,7 +511,18 @@ func (p *Proto) listenerAt(a netip.AddrPort) *Listener {
 	if l := p.listens[a]; l != nil {
 		return l
 	}
-	return p.listens[netip.AddrPortFrom(netip.IPv4Unspecified(), a.Port())]
+	if a.Addr().Is6() {
+		return p.listens[netip.AddrPortFrom(netip.IPv6Unspecified(), a.Port())]
+	}
+	if l := p.listens[netip.AddrPortFrom(netip.IPv4Unspecified(), a.Port())]; l != nil {
+		return l
+	}
+	// A dual-stack listener on [::] takes IPv4 connections too, unless
+	// it is IPV6_V6ONLY (Linux's bindv6only=0 default).
+	if l := p.listens[netip.AddrPortFrom(netip.IPv6Unspecified(), a.Port())]; l != nil && !l.opts.V6Only {
+		return l
+	}
+	return nil
 }
 
 // Input processes one inbound TCP segment from src to dst. It verifies
@@ -585,4 +644,20 @@ func (p *Proto) newController(name string, mss int) cc.Controller {
 		ctl, _ = cc.NewConfig(p.cfg.Congestion, cfg)
 	}
 	return ctl
+}
+
+// bindConflict reports whether listeners on addresses a and b (with
+// IPV6_V6ONLY as given) overlap: in one family when they are equal or
+// either is the wildcard; across families when the IPv6 one is a
+// dual-stack wildcard ([::] without IPV6_V6ONLY), as in Linux's
+// inet_bind_conflict.
+func bindConflict(a netip.Addr, aV6Only bool, b netip.Addr, bV6Only bool) bool {
+	if a.Is4() == b.Is4() {
+		return a == b || a.IsUnspecified() || b.IsUnspecified()
+	}
+	v6, v6only := b, bV6Only
+	if a.Is6() {
+		v6, v6only = a, aV6Only
+	}
+	return v6.IsUnspecified() && !v6only
 }

@@ -1,0 +1,335 @@
+package stack
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"syscall"
+
+	"stacklab/stack/wire"
+)
+
+// IPv6 (RFC 8200) beside IPv4: addresses per interface, input with the
+// extension header chain, output, forwarding with the hop limit, and the
+// loopback address ::1. Neighbour discovery is in ndp.go, ICMPv6 in
+// icmp6.go.
+
+var (
+	ip6Loopback   = netip.IPv6Loopback()
+	ip6AllNodes   = netip.MustParseAddr("ff02::1")
+	ip6AllRouters = netip.MustParseAddr("ff02::2")
+)
+
+// setAddrs6 checks cfg's IPv6 addresses and gives n its own: on
+// Ethernet, first the link-local address derived from the MAC (modified
+// EUI-64, RFC 4291 §2.5.1, RFC 4862 §5.3), then the configured ones.
+func (n *NIC) setAddrs6(cfg *NICConfig) error {
+	for _, p := range cfg.Addrs6 {
+		a := p.Addr()
+		if !p.IsValid() || !a.Is6() || a.Is4In6() || a.IsMulticast() || a.IsUnspecified() || a.IsLoopback() || a.Zone() != "" {
+			return fmt.Errorf("stack: AddNIC %s: address %v is not a unicast IPv6 prefix like 2001:db8::1/64", cfg.Name, p)
+		}
+	}
+	if cfg.Type == LinkEthernet && (len(cfg.Addrs6) > 0 || cfg.LinkLocal) {
+		ll := wire.LinkLocalFromMAC(n.mac)
+		n.addrs6 = append(n.addrs6, netip.PrefixFrom(ll, 64))
+	}
+	n.addrs6 = append(n.addrs6, cfg.Addrs6...)
+	if len(n.addrs6) > 0 && cfg.MTU < wire.IPv6MinMTU {
+		return fmt.Errorf("stack: AddNIC %s: MTU %d is below IPv6's minimum of %d (RFC 8200 §5); raise it or give the interface no IPv6 address", cfg.Name, cfg.MTU, wire.IPv6MinMTU)
+	}
+	return nil
+}
+
+// Addrs6 returns the interface's IPv6 addresses with their prefixes: the
+// link-local one first (on Ethernet), then the configured ones.
+func (n *NIC) Addrs6() []netip.Prefix { return append([]netip.Prefix(nil), n.addrs6...) }
+
+// hasAddr6 reports whether a is one of n's IPv6 addresses.
+func (n *NIC) hasAddr6(a netip.Addr) bool {
+	a = a.WithZone("")
+	for _, p := range n.addrs6 {
+		if p.Addr() == a {
+			return true
+		}
+	}
+	return false
+}
+
+// source6 picks n's source address for a packet to dst (a reduced RFC
+// 6724 §5): the link-local address for a link-local or multicast
+// destination, else a global address, preferring one whose prefix holds
+// dst; through lo, dst itself (one of our own addresses) or ::1.
+func (n *NIC) source6(dst netip.Addr) netip.Addr {
+	if n.loop {
+		if dst.IsLoopback() {
+			return ip6Loopback
+		}
+		return dst.WithZone("")
+	}
+	var ll, global netip.Addr
+	for _, p := range n.addrs6 {
+		a := p.Addr()
+		switch {
+		case a.IsLinkLocalUnicast():
+			if !ll.IsValid() {
+				ll = a
+			}
+		case p.Contains(dst.WithZone("")):
+			return a
+		case !global.IsValid():
+			global = a
+		}
+	}
+	if dst.IsLinkLocalUnicast() || dst.IsLinkLocalMulticast() || !global.IsValid() {
+		return ll
+	}
+	return global
+}
+
+// isLocal6 reports whether a is ::1 or an IPv6 address of one of the
+// stack's interfaces.
+func (s *Stack) isLocal6(a netip.Addr) bool {
+	a = a.WithZone("")
+	if a == ip6Loopback {
+		return true
+	}
+	for _, n := range s.nics {
+		if n.hasAddr6(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// accepts6 reports whether a packet to dst arriving on n is for this
+// host: one of its addresses, or a multicast group n is in (all-nodes,
+// all-routers when forwarding, the solicited-node group of each of its
+// addresses).
+func (s *Stack) accepts6(n *NIC, dst netip.Addr) bool {
+	if dst.IsMulticast() {
+		if dst == ip6AllNodes || dst == netip.MustParseAddr("ff01::1") || dst == ip6AllRouters && s.opts.Forwarding {
+			return true
+		}
+		for _, p := range n.addrs6 {
+			if wire.SolicitedNodeAddr(p.Addr()) == dst {
+				return true
+			}
+		}
+		return false
+	}
+	if n.loop {
+		return s.isLocal6(dst)
+	}
+	// Linux accepts a packet for any of its addresses on any interface
+	// (the weak host model), for IPv6 as for IPv4.
+	return s.isLocal6(dst)
+}
+
+// ip6Input handles an IPv6 packet received on n (RFC 8200).
+func (s *Stack) ip6Input(n *NIC, b []byte, pktID uint64) {
+	c := &s.counters.IP6
+	c.InReceives++
+	if len(n.addrs6) == 0 {
+		s.drop(&c.InDiscards, "ip6.InDiscards", "ipv6", "IPv6 is not enabled on "+n.cfg.Name, pktID)
+		return
+	}
+	ip, err := wire.ParseIPv6(b)
+	if err != nil {
+		s.drop(&c.InHdrErrors, "ip6.InHdrErrors", "ipv6", err.Error(), pktID)
+		return
+	}
+	src, dst := ip.Src(), ip.Dst()
+	if src.IsMulticast() || !n.loop && (src.IsLoopback() || dst.IsLoopback() || s.isLocal6(src) && !src.IsUnspecified()) {
+		// RFC 4291 §2.5.3, §2.7: a multicast source names no node, and
+		// ::1 never comes from a link; our own address coming back is a
+		// loop or a spoof.
+		s.drop(&c.InAddrErrors, "ip6.InAddrErrors", "ipv6", "martian source or destination "+src.String()+" → "+dst.String(), pktID)
+		return
+	}
+	if !s.accepts6(n, dst) {
+		if s.opts.Forwarding && !dst.IsMulticast() {
+			s.forward6(n, ip, pktID)
+			return
+		}
+		s.drop(&c.InAddrErrors, "ip6.InAddrErrors", "ipv6", "not for this host: "+dst.String(), pktID)
+		return
+	}
+	ch, err := ip.Chain()
+	if err != nil {
+		if err == wire.ErrBadExtension {
+			s.drop(&c.InHdrErrors, "ip6.InHdrErrors", "ipv6", err.Error(), pktID)
+			s.sendICMP6Error(n, ip, wire.ICMPv6ParamProblem, wire.ICMPv6CodeUnknownNextHdr, uint32(ch.ProtoOffset), "parameter problem: "+err.Error())
+			return
+		}
+		s.drop(&c.InTruncatedPkts, "ip6.InTruncatedPkts", "ipv6", err.Error(), pktID)
+		return
+	}
+	for _, h := range [2]wire.IPv6Options{ch.HopByHop, ch.DestOpts} {
+		if h != nil && !s.ip6Options(n, ip, h, pktID) {
+			return
+		}
+	}
+	if ch.Fragment != nil && !ch.Fragment.IsAtomic() {
+		// Reassembly of IPv6 fragments is not implemented yet.
+		c.ReasmReqds++
+		s.drop(&c.ReasmFails, "ip6.ReasmFails", "ipv6", "fragment: IPv6 reassembly is not supported", pktID)
+		return
+	}
+	payload := ip[ch.Offset:]
+	c.InDelivers++
+	switch ch.Proto {
+	case wire.ProtoTCP:
+		s.tcp.InputECN(src, dst, payload, pktID, ip.TrafficClass()&3)
+	case wire.ProtoUDP:
+		s.udpInput(n, ip, src, dst, payload, pktID)
+	case wire.ProtoICMPv6:
+		s.icmp6Input(n, ip, payload, pktID)
+	case wire.IPv6NoNextHeader:
+	default:
+		c.InDelivers--
+		s.drop(&c.InUnknownProtos, "ip6.InUnknownProtos", "ipv6", "no such protocol "+strconv.Itoa(int(ch.Proto)), pktID)
+		s.sendICMP6Error(n, ip, wire.ICMPv6ParamProblem, wire.ICMPv6CodeUnknownNextHdr, uint32(ch.ProtoOffset), "parameter problem: unknown next header")
+	}
+}
+
+// ip6Options applies RFC 8200 §4.2 to the options of a hop-by-hop or
+// destination options header: unknown ones are skipped, or discard the
+// packet, with a Parameter Problem unless their type says not to (or the
+// destination is multicast). It reports whether the packet goes on.
+func (s *Stack) ip6Options(n *NIC, ip wire.IPv6, h wire.IPv6Options, pktID uint64) bool {
+	base := cap(ip) - cap(h) // h's offset in ip (a slice of it), for the pointer
+	for off := 0; ; {
+		typ, _, next, ok, err := h.NextOption(off)
+		if err != nil {
+			s.drop(&s.counters.IP6.InHdrErrors, "ip6.InHdrErrors", "ipv6", "bad option: "+err.Error(), pktID)
+			return false
+		}
+		if !ok {
+			return true
+		}
+		switch typ {
+		case wire.IPv6OptPad1, wire.IPv6OptPadN, wire.IPv6OptRouterAlert:
+		default:
+			act := wire.IPv6OptionAction(typ)
+			if act == 0 {
+				break
+			}
+			s.drop(&s.counters.IP6.InHdrErrors, "ip6.InHdrErrors", "ipv6", "unknown option type "+strconv.Itoa(int(typ)), pktID)
+			if act == 2 || act == 3 && !ip.Dst().IsMulticast() {
+				s.sendICMP6Error(n, ip, wire.ICMPv6ParamProblem, wire.ICMPv6CodeUnknownOption, uint32(base+2+off), "parameter problem: unknown option")
+			}
+			return false
+		}
+		off = next
+	}
+}
+
+// ip6Send builds an IPv6 packet around payload and sends it toward dst
+// with hop limit hl and traffic class tc. An invalid src means the
+// outgoing interface's address for dst. IPv6 routers never fragment, and
+// this stack does not fragment what it sends either: a packet larger
+// than the interface MTU is EMSGSIZE.
+func (s *Stack) ip6Send(hl, tc uint8, src, dst netip.Addr, proto uint8, payload []byte, why string) error {
+	n, hop, ok := s.route(dst)
+	if !ok {
+		s.counters.IP6.OutNoRoutes++
+		return syscall.ENETUNREACH
+	}
+	if !src.IsValid() || src.IsUnspecified() {
+		src = n.source6(dst)
+		if !src.IsValid() {
+			s.counters.IP6.OutNoRoutes++
+			return syscall.EADDRNOTAVAIL
+		}
+	}
+	return s.ip6SendVia(n, hop, hl, tc, src, dst, proto, payload, why)
+}
+
+// ip6SendVia sends an IPv6 packet out of n toward the next hop hop.
+func (s *Stack) ip6SendVia(n *NIC, hop netip.Addr, hl, tc uint8, src, dst netip.Addr, proto uint8, payload []byte, why string) error {
+	s.counters.IP6.OutRequests++
+	hdr := n.linkHeaderLen()
+	total := wire.IPv6HeaderLen + len(payload)
+	if total > n.cfg.MTU || len(payload) > wire.IPv6MaxPayloadLen {
+		s.counters.IP6.FragFails++
+		return syscall.EMSGSIZE
+	}
+	frame := s.out[:hdr+total]
+	wire.IPv6(frame[hdr:]).Encode(&wire.IPv6Fields{
+		TrafficClass: tc,
+		PayloadLen:   uint16(len(payload)),
+		NextHeader:   proto,
+		HopLimit:     hl,
+		Src:          src.WithZone(""),
+		Dst:          dst.WithZone(""),
+	})
+	copy(frame[hdr+wire.IPv6HeaderLen:], payload)
+	n.sendIPFrame(frame, hdr, hop.WithZone(""), 0, why)
+	return nil
+}
+
+// forward6 routes a packet that is not for this host (RFC 8200 §3, RFC
+// 4443): decrement the hop limit, answer Time Exceeded at 1 and Packet
+// Too Big when the next link is too small (routers never fragment).
+func (s *Stack) forward6(in *NIC, ip wire.IPv6, pktID uint64) {
+	c := &s.counters.IP6
+	src, dst := ip.Src(), ip.Dst()
+	if src.IsUnspecified() || src.IsLinkLocalUnicast() || dst.IsLinkLocalUnicast() {
+		// RFC 4291 §2.5.6: link-local packets never leave their link.
+		s.drop(&c.InAddrErrors, "ip6.InAddrErrors", "ipv6", "not forwarded: link-local "+src.String()+" → "+dst.String(), pktID)
+		if dst.IsLinkLocalUnicast() || src.IsLinkLocalUnicast() {
+			s.sendICMP6Error(in, ip, wire.ICMPv6DestUnreachable, wire.ICMPv6CodeBeyondScope, 0, "beyond scope of source address")
+		}
+		return
+	}
+	if ip.HopLimit() <= 1 {
+		s.drop(&c.InHopLimitExceeded, "ip6.InHopLimitExceeded", "ipv6", "hop limit exceeded in transit", pktID)
+		s.sendICMP6Error(in, ip, wire.ICMPv6TimeExceeded, wire.ICMPv6CodeHopLimitExceeded, 0, "hop limit exceeded")
+		return
+	}
+	out, hop, ok := s.route(dst)
+	if !ok || out.loop {
+		s.drop(&c.OutNoRoutes, "ip6.OutNoRoutes", "ipv6", "no route to "+dst.String(), pktID)
+		s.sendICMP6Error(in, ip, wire.ICMPv6DestUnreachable, wire.ICMPv6CodeNoRoute, 0, "no route")
+		return
+	}
+	if len(ip) > out.cfg.MTU {
+		s.drop(&c.InTooBigErrors, "ip6.InTooBigErrors", "ipv6", "too big for "+out.cfg.Name+" (MTU "+strconv.Itoa(out.cfg.MTU)+")", pktID)
+		s.sendICMP6Error(in, ip, wire.ICMPv6PacketTooBig, 0, uint32(out.cfg.MTU), "packet too big")
+		return
+	}
+	c.OutForwDatagrams++
+	hdr := out.linkHeaderLen()
+	frame := s.out[:hdr+len(ip)]
+	copy(frame[hdr:], ip)
+	fwd := wire.IPv6(frame[hdr:])
+	fwd.SetHopLimit(ip.HopLimit() - 1)
+	why := ""
+	if s.opts.Tap != nil {
+		why = s.name + ": hop limit " + strconv.Itoa(int(ip.HopLimit())) + " → " + strconv.Itoa(int(ip.HopLimit()-1)) + " via " + out.cfg.Name
+	}
+	out.sendIPFrame(frame, hdr, hop, pktID, why)
+}
+
+// sendIP6Frame is sendIPFrame for an IPv6 packet: the next hop's
+// Ethernet address is a multicast mapping, or comes from neighbour
+// discovery.
+func (n *NIC) sendIP6Frame(frame []byte, hdr int, nextHop netip.Addr, id uint64, why string) {
+	var dst wire.MAC
+	switch {
+	case n.loop:
+	case nextHop.IsMulticast():
+		dst = wire.IPv6MulticastMAC(nextHop)
+	default:
+		mac, ok := n.lookup6(nextHop)
+		if !ok {
+			n.stack.ndpResolve(n, nextHop, frame[hdr:], id, why)
+			return
+		}
+		dst = mac
+	}
+	eth := wire.Ethernet(frame[hdr-wire.EthernetHeaderLen:])
+	eth.Encode(&wire.EthernetFields{Dst: dst, Src: n.mac, Type: wire.EtherTypeIPv6})
+	n.transmit(frame[hdr-wire.EthernetHeaderLen:], n.idOr(id), why)
+}

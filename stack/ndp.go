@@ -1,0 +1,256 @@
+package stack
+
+import (
+	"net/netip"
+	"syscall"
+	"time"
+
+	"stacklab/stack/arp"
+	"stacklab/stack/wire"
+)
+
+// Neighbour discovery (RFC 4861) on Ethernet interfaces: address
+// resolution with neighbour solicitations and advertisements, and
+// neighbour unreachability detection. The cache is package arp's, in its
+// IPv6 mode with the DELAY state (RFC 4861 §7.3.2: INCOMPLETE,
+// REACHABLE, STALE, DELAY, PROBE) and the same bounded queue of packets
+// waiting for an address.
+
+// ndpDelayFirstProbe is DELAY_FIRST_PROBE_TIME (RFC 4861 §10), as Linux's
+// delay_first_probe_time.
+const ndpDelayFirstProbe = 5 * time.Second
+
+// nicNDP is an Ethernet NIC's neighbour discovery state.
+type nicNDP struct {
+	cache *arp.Cache
+	timer Timer
+	armed time.Time // when timer fires; zero when not armed
+	// frame is an NDP message being built: Ethernet, IPv6, the message
+	// and one link-layer address option.
+	frame [wire.EthernetHeaderLen + wire.IPv6HeaderLen + wire.NDPNeighborAdvertLen + wire.NDPLinkAddrOptLen]byte
+}
+
+func (n *NIC) initNDP() {
+	n.ndp.cache = arp.New(arp.Config{IPv6: true, DelayFirstProbe: ndpDelayFirstProbe})
+}
+
+// NeighborState returns the state of ip's entry in n's neighbour cache
+// ("reachable", "stale", "delay", …; "none" without one): the ARP cache
+// for an IPv4 address, the neighbour discovery cache for IPv6.
+func (n *NIC) NeighborState(ip netip.Addr) string {
+	s := n.stack
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.opts.Clock.Now()
+	switch {
+	case ip.Is4() && n.arp.cache != nil:
+		n.syncARP()
+		return n.arp.cache.State(ip, now).String()
+	case ip.Is6() && n.ndp.cache != nil:
+		return n.ndp.cache.State(ip.WithZone(""), now).String()
+	}
+	return arp.StateNone.String()
+}
+
+// lookup6 returns the Ethernet address of the IPv6 neighbour ip, if known.
+func (n *NIC) lookup6(ip netip.Addr) (wire.MAC, bool) {
+	now := n.stack.opts.Clock.Now()
+	mac, ok := n.ndp.cache.Lookup(ip, now)
+	n.armNDP(now)
+	return mac, ok
+}
+
+// armNDP makes sure the NIC's NDP timer fires no later than the cache's
+// next deadline.
+func (n *NIC) armNDP(now time.Time) {
+	next, ok := n.ndp.cache.NextDeadline()
+	if !ok || (!n.ndp.armed.IsZero() && !next.Before(n.ndp.armed)) {
+		return
+	}
+	d := max(next.Sub(now), 0)
+	n.ndp.armed = now.Add(d)
+	if n.ndp.timer == nil {
+		n.ndp.timer = n.stack.afterFunc(d, n.ndpTimer)
+	} else {
+		n.ndp.timer.Reset(d)
+	}
+}
+
+// ndpTimer sends the solicitations that are due (retries, NUD probes)
+// and drops the packets whose next hop did not answer.
+func (n *NIC) ndpTimer() {
+	s := n.stack
+	now := s.opts.Clock.Now()
+	n.ndp.armed = time.Time{}
+	n.ndp.cache.Expired(now, func(ip netip.Addr, mac wire.MAC, unicast bool) {
+		why := "ndp: retry " + ip.String()
+		if unicast {
+			why = "ndp: probe " + ip.String() + " (no confirmation in delay)"
+		}
+		if s.opts.Observer != nil {
+			s.observe(&Event{Kind: EventTimer, Proto: "ndp", Name: "ndp-retry", Detail: why})
+		}
+		s.ndpSolicit(n, ip, mac, unicast, why)
+	}, func(ip netip.Addr, p arp.Packet) {
+		s.drop(&s.counters.NDP.PendingDrops, "ndp.PendingDrops", "ndp", "no neighbour advertisement from "+ip.String(), p.ID)
+		s.addrUnreachable6(n, p.Data)
+	})
+	n.armNDP(now)
+}
+
+// addrUnreachable6 reports a packet whose next hop did not answer: a
+// socket of this host learns EHOSTUNREACH (as hostUnreachable does for
+// ARP); a forwarded packet's source gets an ICMPv6 address unreachable
+// (RFC 4861 §7.2.2).
+func (s *Stack) addrUnreachable6(n *NIC, pkt []byte) {
+	ip, err := wire.ParseIPv6Quoted(pkt)
+	if err != nil {
+		return
+	}
+	if !s.isLocal6(ip.Src()) {
+		s.sendICMP6Error(n, ip, wire.ICMPv6DestUnreachable, wire.ICMPv6CodeAddrUnreachable, 0, "address unreachable")
+		return
+	}
+	if ch, err := ip.Chain(); err == nil && ch.Offset <= len(ip) {
+		s.quotedError(ip.Src(), ip.Dst(), ch.Proto, ip[ch.Offset:], syscall.EHOSTUNREACH, true)
+	}
+}
+
+// ndpResolve queues an IPv6 packet for nextHop and, the first time,
+// sends a neighbour solicitation for it.
+func (s *Stack) ndpResolve(n *NIC, nextHop netip.Addr, ipPacket []byte, id uint64, why string) {
+	now := s.opts.Clock.Now()
+	p := arp.Packet{Data: append([]byte(nil), ipPacket...), ID: id, Note: why}
+	send, err := n.ndp.cache.Enqueue(nextHop, p, now, func(p arp.Packet) {
+		s.drop(&s.counters.NDP.PendingDrops, "ndp.PendingDrops", "ndp", "ndp queue full for "+nextHop.String(), p.ID)
+	})
+	if err != nil {
+		s.drop(&s.counters.NDP.PendingDrops, "ndp.PendingDrops", "ndp", err.Error(), id)
+		return
+	}
+	if send {
+		s.ndpSolicit(n, nextHop, wire.MAC{}, false, "ndp: resolve "+nextHop.String()+" for: "+why)
+	}
+	n.armNDP(now)
+}
+
+// ndpSolicit sends a neighbour solicitation for target: to its
+// solicited-node group, or with unicast to mac (a NUD probe).
+func (s *Stack) ndpSolicit(n *NIC, target netip.Addr, mac wire.MAC, unicast bool, why string) {
+	dst, ethDst := wire.SolicitedNodeAddr(target), wire.MAC{}
+	ethDst = wire.IPv6MulticastMAC(dst)
+	if unicast {
+		dst, ethDst = target, mac
+	}
+	s.counters.ICMP6.OutNeighborSolicits++
+	s.ndpSend(n, ethDst, n.source6(target), dst, &wire.NDPFields{Type: wire.ICMPv6NeighborSolicit, Target: target}, wire.NDPOptSourceLinkAddr, why)
+}
+
+// ndpSend sends an NDP message with one link-layer address option (of
+// type opt) carrying n's MAC, from its own buffer: a solicitation may go
+// out while s.out holds a packet being sent.
+func (s *Stack) ndpSend(n *NIC, ethDst wire.MAC, src, dst netip.Addr, f *wire.NDPFields, opt uint8, why string) {
+	frame := n.ndp.frame[:]
+	const off = wire.EthernetHeaderLen + wire.IPv6HeaderLen
+	m := frame[off:]
+	k := wire.EncodeNDP(m, f)
+	k += wire.EncodeNDPLinkAddr(m[k:], opt, n.mac)
+	m = m[:k]
+	wire.ICMPv6(m).SetChecksum(src, dst)
+	wire.IPv6(frame[wire.EthernetHeaderLen:]).Encode(&wire.IPv6Fields{
+		PayloadLen: uint16(k), NextHeader: wire.ProtoICMPv6, HopLimit: wire.NDPHopLimit, Src: src, Dst: dst,
+	})
+	wire.Ethernet(frame).Encode(&wire.EthernetFields{Dst: ethDst, Src: n.mac, Type: wire.EtherTypeIPv6})
+	s.counters.ICMP6.OutMsgs++
+	s.counters.IP6.OutRequests++
+	n.transmit(frame[:off+k], s.nextID(), why)
+}
+
+// ndpInput handles a received NDP message (already checksummed).
+func (s *Stack) ndpInput(n *NIC, ip wire.IPv6, m wire.ICMPv6, pktID uint64) {
+	c := &s.counters.ICMP6
+	if err := m.ValidateNDP(ip.HopLimit()); err != nil || n.cfg.Type != LinkEthernet || n.loop {
+		s.drop(&c.InErrors, "icmp6.InErrors", "ndp", "invalid NDP message (RFC 4861 §7.1): hop limit, code, length or options", pktID)
+		return
+	}
+	now := s.opts.Clock.Now()
+	src := ip.Src()
+	switch m.Type() {
+	case wire.ICMPv6NeighborSolicit:
+		c.InNeighborSolicits++
+		target := m.NDPTarget()
+		if !n.hasAddr6(target) {
+			s.drop(&c.InIgnored, "icmp6.InIgnored", "ndp", "solicitation for "+target.String()+", not ours", pktID)
+			return
+		}
+		slla, hasSLLA := wire.NDPLinkAddr(wire.FindNDPOption(m.NDPOptions(), wire.NDPOptSourceLinkAddr))
+		if src.IsUnspecified() {
+			// Duplicate address detection by another node (RFC 4862
+			// §5.4.3): defend the address to all nodes.
+			if hasSLLA {
+				s.drop(&c.InErrors, "icmp6.InErrors", "ndp", "DAD solicitation with a source link-layer address (RFC 4861 §7.1.1)", pktID)
+				return
+			}
+			s.ndpAdvertise(n, target, ip6AllNodes, wire.IPv6MulticastMAC(ip6AllNodes), false, "ndp: defend "+target.String())
+			return
+		}
+		if hasSLLA {
+			n.ndp.cache.SetStale(src, slla, now, func(mac wire.MAC, p arp.Packet) { s.ndpFlush(n, mac, p) })
+		}
+		mac, ok := n.lookup6(src)
+		if !ok {
+			// A unicast solicitation from a neighbour we do not know
+			// and that did not say its address: resolve it first.
+			s.drop(&c.InIgnored, "icmp6.InIgnored", "ndp", "solicitation without a source link-layer address from an unknown neighbour", pktID)
+			return
+		}
+		s.ndpAdvertise(n, target, src, mac, true, "ndp: advertise "+target.String()+" to "+src.String())
+	case wire.ICMPv6NeighborAdvert:
+		c.InNeighborAdvertisements++
+		target := m.NDPTarget()
+		flags := m.NDPFlags()
+		if flags&wire.NDPSolicitedFlag != 0 && ip.Dst().IsMulticast() {
+			s.drop(&c.InErrors, "icmp6.InErrors", "ndp", "solicited advertisement to a multicast address (RFC 4861 §7.1.2)", pktID)
+			return
+		}
+		if n.hasAddr6(target) {
+			s.drop(&c.InIgnored, "icmp6.InIgnored", "ndp", "another node advertises our address "+target.String()+": duplicate address", pktID)
+			return
+		}
+		tlla, hasTLLA := wire.NDPLinkAddr(wire.FindNDPOption(m.NDPOptions(), wire.NDPOptTargetLinkAddr))
+		n.ndp.cache.Advert(target, tlla, hasTLLA, flags&wire.NDPSolicitedFlag != 0, flags&wire.NDPOverrideFlag != 0, now,
+			func(mac wire.MAC, p arp.Packet) { s.ndpFlush(n, mac, p) })
+		n.armNDP(now)
+	case wire.ICMPv6RouterSolicit:
+		c.InRouterSolicits++
+		s.drop(&c.InIgnored, "icmp6.InIgnored", "ndp", "router solicitation: router advertisements are not implemented", pktID)
+	case wire.ICMPv6RouterAdvert:
+		c.InRouterAdvertisements++
+		s.drop(&c.InIgnored, "icmp6.InIgnored", "ndp", "router advertisement: SLAAC is not implemented", pktID)
+	case wire.ICMPv6Redirect:
+		c.InRedirects++
+		s.drop(&c.InIgnored, "icmp6.InIgnored", "ndp", "redirect: not followed", pktID)
+	}
+}
+
+// ndpAdvertise sends a neighbour advertisement for our address target.
+func (s *Stack) ndpAdvertise(n *NIC, target, dst netip.Addr, ethDst wire.MAC, solicited bool, why string) {
+	flags := uint32(wire.NDPOverrideFlag)
+	if solicited {
+		flags |= wire.NDPSolicitedFlag
+	}
+	if s.opts.Forwarding {
+		flags |= wire.NDPRouterFlag
+	}
+	s.counters.ICMP6.OutNeighborAdvertisements++
+	s.ndpSend(n, ethDst, target, dst, &wire.NDPFields{Type: wire.ICMPv6NeighborAdvert, Flags: flags, Target: target}, wire.NDPOptTargetLinkAddr, why)
+}
+
+// ndpFlush sends a packet that waited for its next hop's address.
+func (s *Stack) ndpFlush(n *NIC, mac wire.MAC, p arp.Packet) {
+	hdr := wire.EthernetHeaderLen
+	frame := s.out[:hdr+len(p.Data)]
+	copy(frame[hdr:], p.Data)
+	wire.Ethernet(frame).Encode(&wire.EthernetFields{Dst: mac, Src: n.mac, Type: wire.EtherTypeIPv6})
+	n.transmit(frame, n.idOr(p.ID), p.Note)
+}

@@ -482,7 +482,22 @@ func (c *Conn) newAck(s *segment) {
 		}
 		if dataAcked > 0 {
 			inSS := c.cc.InSlowStart()
-			c.cc.OnAck(cc.Ack{Now: now, Acked: dataAcked, RTT: rtt, Inflight: flight, AppLimited: appLimited})
+			hs, hsOK := c.cc.(cc.HyStarter)
+			var hsBefore cc.HyStartState
+			if hsOK {
+				hsBefore = hs.HyStart()
+			}
+			ccRTT := rtt
+			if ccRTT == 0 && c.ls != nil {
+				// Without timestamps only one segment per round trip is
+				// timed; the retransmission queue times every ACK, as
+				// Linux's tcp_clean_rtx_queue does for its controllers.
+				ccRTT = c.ls.ackRTT
+			}
+			c.cc.OnAck(cc.Ack{Now: now, Acked: dataAcked, RTT: ccRTT, Inflight: flight, AppLimited: appLimited, Una: ack, Nxt: c.sndMax})
+			if hsOK {
+				c.hystartEvent(hsBefore, hs.HyStart())
+			}
 			if inSS && !c.cc.InSlowStart() {
 				c.ccEvent(cwndBefore, ssBefore, "slow start → congestion avoidance")
 			}

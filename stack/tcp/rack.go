@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"stacklab/stack/core"
+	"stacklab/stack/tcp/cc"
 	"stacklab/stack/tcp/seqnum"
 )
 
@@ -75,6 +76,7 @@ type lossState struct {
 	reoAt      time.Duration
 	reoArmed   bool
 	ptoArmed   time.Duration // the probe timeout last armed, for the trace
+	ackRTT     time.Duration // RTT of the last segment the cumulative ACK covered, if never resent
 
 	// TLP (RFC 8985 §7).
 	tlpHigh    seqnum.Value // SND.NXT when the probe was sent
@@ -230,6 +232,7 @@ func (c *Conn) txAcked(s *segment, ack seqnum.Value) {
 	if ls == nil {
 		return
 	}
+	ls.ackRTT = 0
 	now := c.since()
 	for ls.head < len(ls.q) {
 		r := &ls.q[ls.head]
@@ -239,6 +242,9 @@ func (c *Conn) txAcked(s *segment, ack seqnum.Value) {
 		if r.end.LessThanEq(ack) {
 			if r.flags&txSACKed == 0 {
 				c.rackUpdate(s, r, now)
+				if r.flags&txEverRetrans == 0 {
+					ls.ackRTT = now - r.xmit // Karn: never retransmitted
+				}
 			}
 			ls.txDrop(r, r.len())
 			ls.head++
@@ -900,6 +906,50 @@ func (c *Conn) txPSH(end seqnum.Value) bool {
 		}
 		if end.LessThan(r.end) {
 			return false
+		}
+	}
+	return false
+}
+
+// hystartEvent reports a HyStart++ transition (RFC 9406) and counts the
+// slow starts it ended.
+func (c *Conn) hystartEvent(before, after cc.HyStartState) {
+	if before.Transitions == after.Transitions {
+		return
+	}
+	if before.Phase != cc.HyStartDone && after.Phase == cc.HyStartDone && c.cc.Ssthresh() < cc.InfiniteSsthresh {
+		if before.Phase == cc.HyStartCSS && after.CSSRounds >= 5 {
+			c.p.counters.HyStartExits++
+		}
+	}
+	if !c.p.net.Tracing() {
+		return
+	}
+	var d string
+	switch {
+	case after.Phase == cc.HyStartCSS:
+		d = fmt.Sprintf("HyStart++: round min RTT %v ≥ %v + %v → conservative slow start, growth ÷4 (RFC 9406 §4.2)",
+			after.RoundMinRTT, after.LastRoundMinRTT, after.Threshold)
+	case before.Phase == cc.HyStartCSS && after.Phase == cc.HyStartSlowStart:
+		d = fmt.Sprintf("HyStart++: round min RTT %v below the baseline %v → back to slow start", after.RoundMinRTT, before.Baseline)
+	case after.Phase == cc.HyStartDone && after.CSSRounds >= 5:
+		d = fmt.Sprintf("HyStart++: %d rounds of conservative slow start → congestion avoidance, ssthresh = cwnd %d", after.CSSRounds, c.cc.Ssthresh())
+	default:
+		return
+	}
+	c.lossEvent("hystart", d)
+}
+
+// rackSaysLost reports whether the segment at seq was sent before the
+// most recently sent segment known delivered, at least RACK.rtt ago.
+func (c *Conn) rackSaysLost(seq seqnum.Value) bool {
+	ls := c.ls
+	if ls == nil || !ls.rackSet {
+		return false
+	}
+	for _, r := range ls.txRecs() {
+		if seq.LessThan(r.end) {
+			return r.order < ls.rackOrder && c.since()-r.xmit >= ls.rackRTT
 		}
 	}
 	return false

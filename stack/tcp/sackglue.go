@@ -61,9 +61,15 @@ func (c *Conn) sackUpdate(s *segment) int {
 // new SND.UNA was not retransmitted in this recovery. A receiver that
 // negotiated SACK may still send no blocks (many stop after their FIN);
 // NextSeg would then find no hole, so the segment at SND.UNA is resent
-// as RFC 6582 §3.2 step 3 does, instead of waiting for the RTO.
+// as RFC 6582 §3.2 step 3 does, instead of waiting for the RTO. Only
+// if it must be lost, though: a segment sent after it was delivered
+// (RACK's test, rack.go), and a round trip has passed; otherwise the
+// ACK is that of a late segment and SND.UNA is merely in flight.
 func (c *Conn) sackPartialAck() {
 	if c.sb == nil || c.sb.SACKedBytes() > 0 || c.sndUna.LessThan(c.sb.HighRxt()) {
+		return
+	}
+	if !c.rackSaysLost(c.sndUna) {
 		return
 	}
 	n := min(c.sendMSS(), int(c.sndUna.Size(c.sndMax)))

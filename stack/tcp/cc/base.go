@@ -25,6 +25,7 @@ type base struct {
 	rtoSlowStart bool // in the slow start that follows a timeout
 	seenAck      bool // an ACK of data has been processed
 	perPacket    bool // Linux's per-segment slow start (Config.PerPacket)
+	hs           hystart
 }
 
 func (b *base) init(cfg Config) {
@@ -39,6 +40,7 @@ func (b *base) init(cfg Config) {
 	}
 	b.ssthresh = InfiniteSsthresh
 	b.cwnd = b.initialWindow()
+	b.hsInit(cfg.NoHyStart)
 }
 
 // initialWindow returns IW in bytes.
@@ -104,6 +106,9 @@ func (b *base) slowStart(acked int) int {
 	if b.perPacket {
 		inc = (acked + b.mss - 1) / b.mss * b.mss
 	}
+	if b.hs.div > 1 {
+		inc /= b.hs.div // HyStart++ Conservative Slow Start (RFC 9406 §4.2)
+	}
 	room := b.ssthresh - b.cwnd
 	if inc <= room {
 		b.cwnd = clampCwnd(b.cwnd+inc, b.mss)
@@ -123,6 +128,7 @@ func (b *base) ackCommon() {
 // lossWindow is the cwnd after a retransmission timeout: one segment
 // (RFC 5681 §3.1, LW). Slow start with L = 1·SMSS follows.
 func (b *base) lossWindow() int {
+	b.hsEnd()
 	b.rtoSlowStart = true
 	return b.mss
 }

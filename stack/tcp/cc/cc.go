@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"stacklab/stack/tcp/seqnum"
 )
 
 // InfiniteSsthresh is the slow start threshold before the first
@@ -29,6 +31,10 @@ type Ack struct {
 	// processed: SND.NXT − SND.UNA, or the RFC 6675 pipe when SACK is in
 	// use.
 	Inflight int
+	// Una and Nxt are SND.UNA after this ACK and SND.NXT (the highest
+	// sequence number sent, plus one): HyStart++ (RFC 9406) counts
+	// rounds with them. Zero values leave HyStart++ idle.
+	Una, Nxt seqnum.Value
 	// AppLimited reports that the sender was not limited by cwnd before
 	// this ACK: it had less than cwnd in flight and nothing more to send.
 	// The window does not grow on such ACKs (RFC 7661, RFC 9438 §5.8 on
@@ -151,6 +157,9 @@ type Config struct {
 	// covers (a partial one counts whole), however many. Otherwise
 	// RFC 3465 byte counting limits the growth to L = 2·SMSS per ACK.
 	PerPacket bool
+	// NoHyStart turns HyStart++ (RFC 9406) off: the initial slow start
+	// then runs until the first loss.
+	NoHyStart bool
 }
 
 // Names lists the registered algorithms, default first.

@@ -20,7 +20,7 @@ const (
 // Cubic is CUBIC congestion control (RFC 9438): standard slow start,
 // then a window that follows W_cubic(t) = C·(t−K)³ + W_max, never below
 // the Reno-friendly estimate W_est, with β = 0.7 and fast convergence.
-// HyStart is not implemented. Window arithmetic inside the cubic
+// The initial slow start runs HyStart++ (RFC 9406). Window arithmetic inside the cubic
 // function is in segments and seconds, as in the RFC; [Controller]
 // methods use bytes. Create it with [NewCubic] or [New].
 type Cubic struct {
@@ -73,6 +73,7 @@ func wCubic(t, k, wMax float64) float64 {
 // OnAck implements [Controller].
 func (c *Cubic) OnAck(a Ack) {
 	c.ackCommon()
+	c.hsAck(a)
 	if a.RTT > 0 {
 		if c.srtt == 0 {
 			c.srtt = a.RTT
@@ -200,6 +201,7 @@ func (c *Cubic) reduce() int {
 // and cwnd does not grow while the flow is application-limited, see
 // [Ack.AppLimited]), cwnd = max(ssthresh, 2·SMSS).
 func (c *Cubic) EnterRecovery(now time.Time, flightSize int) {
+	c.hsEnd()
 	c.ssthresh = c.reduce()
 	c.cwnd = clampCwnd(c.ssthresh, c.mss)
 	c.recovering = true

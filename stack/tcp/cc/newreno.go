@@ -26,6 +26,7 @@ func (r *NewReno) Name() string { return "newreno" }
 // OnAck implements [Controller].
 func (r *NewReno) OnAck(a Ack) {
 	r.ackCommon()
+	r.hsAck(a)
 	if a.Acked <= 0 || r.recovering || a.AppLimited {
 		return
 	}
@@ -50,6 +51,7 @@ func (r *NewReno) OnAck(a Ack) {
 // ssthresh = max(FlightSize/2, 2·SMSS); cwnd = ssthresh (the engine adds
 // the 3·SMSS inflation with Inflate when it does NewReno recovery).
 func (r *NewReno) EnterRecovery(now time.Time, flightSize int) {
+	r.hsEnd()
 	r.ssthresh = r.renoSsthresh(flightSize)
 	r.cwnd = clampCwnd(r.ssthresh, r.mss)
 	r.bytesAcked = 0

@@ -69,7 +69,7 @@ type TCPOptions struct {
 	Congestion     string        // "newreno" (default) or "cubic"
 	Recovery       string        // loss recovery: "rack" (default, RACK-TLP + PRR), "sack" (RFC 6675) or "newreno" (RFC 6582)
 	NoDSACK        bool          // send no D-SACK blocks (RFC 2883)
-	NoHyStart      bool          // slow start without HyStart++ (RFC 9406)
+	HyStart        bool          // HyStart++ (RFC 9406) in the initial slow start (off by default)
 	NoSACK         bool
 	NoTimestamps   bool
 	NoWindowScale  bool

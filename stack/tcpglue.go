@@ -73,7 +73,7 @@ func tcpConfig(o TCPOptions) tcp.Config {
 		Congestion:     o.Congestion,
 		Recovery:       o.Recovery,
 		NoDSACK:        o.NoDSACK,
-		NoHyStart:      o.NoHyStart,
+		HyStart:        o.HyStart,
 		NoSACK:         o.NoSACK,
 		NoTimestamps:   o.NoTimestamps,
 		NoWindowScale:  o.NoWindowScale,

@@ -694,7 +694,7 @@ func (l *loader) tcpNode(h *Host, n ast.Node, path string) {
 		case "dsack":
 			t.NoDSACK = !l.boolean(v, p)
 		case "hystart":
-			t.NoHyStart = !l.boolean(v, p)
+			t.HyStart = l.boolean(v, p)
 		case "send_buffer":
 			t.SendBuffer = l.size(v, p)
 		case "recv_buffer":

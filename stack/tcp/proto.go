@@ -638,7 +638,7 @@ func (p *Proto) newController(name string, mss int) cc.Controller {
 	if name == "" {
 		name = p.cfg.Congestion
 	}
-	cfg := cc.Config{MSS: mss, PerPacket: p.linux, NoHyStart: p.cfg.NoHyStart}
+	cfg := cc.Config{MSS: mss, PerPacket: p.linux, NoHyStart: !p.cfg.HyStart}
 	ctl, err := cc.NewConfig(name, cfg)
 	if err != nil {
 		ctl, _ = cc.NewConfig(p.cfg.Congestion, cfg)

@@ -19,6 +19,8 @@ var Course = []Group{
 		[]string{"lossy-transfer", "fast-retransmit", "sack-recovery", "rto-backoff", "reordering", "slow-start", "newreno-vs-cubic", "zero-window", "mutual-zero-window"}},
 	{"UDP, ICMP and IP", "UDP、ICMP 与 IP",
 		[]string{"udp-echo", "ping", "ttl-exceeded", "fragmentation"}},
+	{"IPv6", "IPv6",
+		[]string{"ipv6-handshake", "ndp", "dual-stack"}},
 }
 
 // Grouped returns every built-in in course order, each group with its

@@ -98,3 +98,14 @@ func familyFor(a netip.Addr) Family {
 	}
 	return AFInet
 }
+
+// FamilyOf returns the address family of socket fd (AF_INET for a
+// descriptor that is not a socket).
+func (s *Stack) FamilyOf(fd int) Family {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sk, err := s.lookup(fd); err == nil && sk.v6() {
+		return AFInet6
+	}
+	return AFInet
+}

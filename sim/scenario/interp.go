@@ -414,13 +414,26 @@ func pretty(errno string) string {
 }
 
 // resolve turns an endpoint into an address, looking host names up.
-func (t *task) resolve(ep lang.Endpoint) netip.AddrPort {
+// On an IPv6 socket (fd's family) a host name stands for the host's
+// first IPv6 address, or its IPv4 address mapped (::ffff:10.0.0.2) when
+// it has none, and "any" for [::].
+func (t *task) resolve(fd int, ep lang.Endpoint) netip.AddrPort {
+	v6 := t.h.st.FamilyOf(fd) == stack.AFInet6
 	a := ep.Addr
 	if ep.Host != "" {
-		a = t.r.sc.Host(ep.Host).Addr.Addr()
+		h := t.r.sc.Host(ep.Host)
+		a = h.Addr.Addr()
+		if v6 && h.Addr6.IsValid() {
+			a = h.Addr6.Addr()
+		} else if v6 {
+			a = netip.AddrFrom16(a.As16())
+		}
 	}
 	if !a.IsValid() {
 		a = netip.IPv4Unspecified()
+		if v6 {
+			a = netip.IPv6Unspecified()
+		}
 	}
 	return netip.AddrPortFrom(a, ep.Port)
 }
@@ -525,8 +538,13 @@ func (t *task) exec(st *lang.Stmt) bool {
 		t.socketTable()
 		return true
 	case "socket":
-		typ := map[string]stack.SockType{"tcp": stack.SockStream, "udp": stack.SockDgram, "icmp": stack.SockICMP}[a[0].Text]
-		fd, err := s.Socket(typ)
+		typ := map[string]stack.SockType{"tcp": stack.SockStream, "udp": stack.SockDgram, "icmp": stack.SockICMP,
+			"tcp6": stack.SockStream, "udp6": stack.SockDgram}[a[0].Text]
+		fam := stack.AFInet
+		if strings.HasSuffix(a[0].Text, "6") {
+			fam = stack.AFInet6
+		}
+		fd, err := s.SocketFamily(fam, typ)
 		if err == nil {
 			s.SetNonblock(fd, true)
 			t.vars[st.Var] = fd
@@ -538,7 +556,7 @@ func (t *task) exec(st *lang.Stmt) bool {
 	case "bind":
 		fd := t.fd(a[0])
 		ep, _ := lang.ParseEndpoint(a[1].Text, t.r.hostNames, false)
-		err := s.Bind(fd, t.resolve(ep))
+		err := s.Bind(fd, t.resolve(fd, ep))
 		t.emit(fd, "", "bind", fmt.Sprintf("bind(%d, %s) → %s", fd, a[1].Text, resultName(err)))
 		return t.ok(st, err)
 	case "listen":
@@ -610,6 +628,7 @@ var sockOpts = map[string]stack.SockOpt{
 	"keepalive": stack.SoKeepAlive, "linger": stack.SoLinger, "rcvbuf": stack.SoRcvBuf, "sndbuf": stack.SoSndBuf,
 	"nodelay": stack.TCPNoDelay, "keepidle": stack.TCPKeepIdle, "keepintvl": stack.TCPKeepIntvl,
 	"keepcnt": stack.TCPKeepCnt, "quickack": stack.TCPQuickAck, "reuseaddr": stack.SoReuseAddr,
+	"ipv6_v6only": stack.IPv6V6Only,
 }
 
 // block arranges for the pending call to be retried when fd's readiness
@@ -650,7 +669,7 @@ func (t *task) resume() bool {
 		return t.ok(st, err)
 	case "connect":
 		ep, _ := lang.ParseEndpoint(a[1].Text, t.r.hostNames, true)
-		to := t.resolve(ep)
+		to := t.resolve(p.fd, ep)
 		if !p.started {
 			err := s.Connect(p.fd, to)
 			e := errnoOf(err)
@@ -682,7 +701,7 @@ func (t *task) resume() bool {
 		var to netip.AddrPort
 		if st.Call == "sendto" {
 			ep, _ := lang.ParseEndpoint(a[2].Text, t.r.hostNames, true)
-			to = t.resolve(ep)
+			to = t.resolve(p.fd, ep)
 		}
 		for {
 			chunk := p.data[min(p.off, len(p.data)):]

@@ -488,19 +488,59 @@ func (l *loader) hostsNode(sc *Scenario, n ast.Node, section string, router bool
 		}
 		h := &Host{Name: name, Pos: l.pos(mv), Router: router}
 		var appsNode, gwNode, routesNode ast.Node
-		prefix := func(v ast.Node, p string) {
+		prefix1 := func(v ast.Node, p string, first bool) {
+			switch l.unwrap(v, p).(type) {
+			case *ast.MappingNode, *ast.MappingValueNode:
+				// {addr: [10.0.0.1/24, 2001:db8::1/64]}: inside braces
+				// YAML reads an IPv6 address's colons as a key.
+				l.errf(v, p, "inside { } YAML splits an IPv6 address at its colons; quote it (\"2001:db8::1/64\") or write the host's keys one per line")
+				return
+			}
 			s := l.str(v, p)
 			pr, err := netip.ParsePrefix(s)
-			if err != nil || !pr.Addr().Is4() {
-				l.errf(v, p, "%q is not an IPv4 address with a prefix length, e.g. 10.0.0.1/24", s)
+			if err != nil || pr.Addr().Is4In6() || pr.Addr().Zone() != "" {
+				l.errf(v, p, "%q is not an IPv4 address with a prefix length, e.g. 10.0.0.1/24 (nor an IPv6 one, e.g. 2001:db8::1/64, which follows the IPv4 one)", s)
 				return
 			}
 			if other, dup := addrs[pr.Addr()]; dup {
 				l.errf(v, p, "address %s is already %s's", pr.Addr(), other)
 			}
 			addrs[pr.Addr()] = name
+			if pr.Addr().Is6() {
+				a := pr.Addr()
+				switch {
+				case first || len(h.Ifaces) == 0:
+					l.errf(v, p, "an interface needs its IPv4 address first, then IPv6 ones: [10.0.0.1/24, %s]", s)
+				case a.IsMulticast() || a.IsLoopback() || a.IsUnspecified() || a.IsLinkLocalUnicast():
+					l.errf(v, p, "%s is not a global unicast IPv6 address (the link-local one comes from the MAC); use e.g. 2001:db8::1/64", s)
+				default:
+					i := len(h.Ifaces) - 1
+					h.Ifaces6[i] = append(h.Ifaces6[i], pr)
+					if !h.Addr6.IsValid() {
+						h.Addr6 = pr
+					}
+				}
+				return
+			}
+			if !first {
+				l.errf(v, p, "one interface has one IPv4 address; %s is a second (routers: one addrs entry per interface)", s)
+				return
+			}
 			h.Ifaces = append(h.Ifaces, pr)
+			h.Ifaces6 = append(h.Ifaces6, nil)
 			h.IfMTU = append(h.IfMTU, 0)
+		}
+		// prefix reads one interface's addresses: 10.0.0.1/24, or a list
+		// [10.0.0.1/24, 2001:db8::1/64] (IPv4 first).
+		prefix := func(v ast.Node, p string) {
+			if _, isList := l.unwrap(v, p).(*ast.SequenceNode); !isList {
+				prefix1(v, p, true)
+				return
+			}
+			items, _ := l.list(v, p)
+			for i, it := range items {
+				prefix1(it, fmt.Sprintf("%s[%d]", p, i), i == 0)
+			}
 		}
 		l.fields(mv.Value, path, valid, func(k string, v ast.Node, _ *ast.MappingValueNode) {
 			p := join(path, k)
@@ -512,6 +552,8 @@ func (l *loader) hostsNode(sc *Scenario, n ast.Node, section string, router bool
 				for i, it := range items {
 					ip := fmt.Sprintf("%s[%d]", p, i)
 					switch l.unwrap(it, ip).(type) {
+					case *ast.SequenceNode:
+						prefix(it, ip)
 					case *ast.MappingNode, *ast.MappingValueNode:
 						// {addr: 10.0.2.254/24, mtu: 576}
 						mtu, n := 0, len(h.Ifaces)
@@ -572,7 +614,23 @@ func (l *loader) hostsNode(sc *Scenario, n ast.Node, section string, router bool
 			h.Addr = h.Ifaces[0]
 		}
 		if gwNode != nil {
-			h.Gateway = l.nextHop(h, gwNode, join(path, "gateway"))
+			// gateway: 10.0.0.254, or [10.0.0.254, 2001:db8::fe] for both families
+			gws := []ast.Node{gwNode}
+			_, isList := l.unwrap(gwNode, join(path, "gateway")).(*ast.SequenceNode)
+			if isList {
+				gws, _ = l.list(gwNode, join(path, "gateway"))
+			}
+			for i, g := range gws {
+				p := join(path, "gateway")
+				if isList {
+					p = fmt.Sprintf("%s[%d]", p, i)
+				}
+				if a := l.nextHop(h, g, p); a.Is6() {
+					h.Gateway6 = a
+				} else {
+					h.Gateway = a
+				}
+			}
 		}
 		if routesNode != nil {
 			items, _ := l.list(routesNode, join(path, "routes"))
@@ -586,14 +644,18 @@ func (l *loader) hostsNode(sc *Scenario, n ast.Node, section string, router bool
 					}
 					s := l.str(v, join(p, k))
 					pr, err := netip.ParsePrefix(s)
-					if err != nil || !pr.Addr().Is4() {
-						l.errf(v, join(p, k), "%q is not an IPv4 prefix, e.g. 10.0.3.0/24", s)
+					if err != nil || pr.Addr().Is4In6() {
+						l.errf(v, join(p, k), "%q is not a prefix, e.g. 10.0.3.0/24 or 2001:db8:3::/64", s)
 						return
 					}
 					rs.Dst = pr.Masked()
 				})
 				if !rs.Dst.IsValid() || !rs.Via.IsValid() {
 					l.errf(it, p, "a route needs dst and via: {dst: 10.0.3.0/24, via: 10.0.2.254}")
+					continue
+				}
+				if rs.Dst.Addr().Is4() != rs.Via.Is4() {
+					l.errf(it, p, "route to %s via %s: the gateway must be of the destination's family", rs.Dst, rs.Via)
 					continue
 				}
 				h.Routes = append(h.Routes, rs)
@@ -611,13 +673,20 @@ func (l *loader) hostsNode(sc *Scenario, n ast.Node, section string, router bool
 func (l *loader) nextHop(h *Host, v ast.Node, p string) netip.Addr {
 	s := l.str(v, p)
 	a, err := netip.ParseAddr(s)
-	if err != nil || !a.Is4() {
-		l.errf(v, p, "%q is not an IPv4 address, e.g. 10.0.1.254", s)
+	if err != nil || a.Is4In6() || a.Zone() != "" {
+		l.errf(v, p, "%q is not an address, e.g. 10.0.1.254 or 2001:db8:1::fe", s)
 		return netip.Addr{}
 	}
 	for _, pr := range h.Ifaces {
 		if pr.Contains(a) {
 			return a
+		}
+	}
+	for _, ps := range h.Ifaces6 {
+		for _, pr := range ps {
+			if pr.Contains(a) {
+				return a
+			}
 		}
 	}
 	if len(h.Ifaces) > 0 {

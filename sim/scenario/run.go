@@ -253,6 +253,11 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 		for _, p := range h.Ifaces {
 			r.names[p.Addr()] = h.Name
 		}
+		for _, ps := range h.Ifaces6 {
+			for _, p := range ps {
+				r.names[p.Addr()] = h.Name
+			}
+		}
 	}
 	r.net = sim.NewNetwork(sim.NetworkOptions{Seed: seed, Observer: (*hub)(r), Tap: (*hub)(r)})
 	r.clock = r.net.Clock()
@@ -293,6 +298,11 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 			return nil, fmt.Errorf("%s: %v", lk.Pos, err)
 		}
 		a.nics[lk.Ifaces[0]], b.nics[lk.Ifaces[1]] = l.NICs()
+		for _, n := range []*stack.NIC{a.nics[lk.Ifaces[0]], b.nics[lk.Ifaces[1]]} {
+			for _, p := range n.Addrs6() {
+				r.names[p.Addr()] = n.Stack().Name() // the link-local addresses, known once the MACs are
+			}
+		}
 		if fw := lk.Firewall; fw != nil {
 			inside := sim.AtoB
 			if fw.Inside == lk.Ends[1] {
@@ -433,6 +443,9 @@ func (r *runner) taskPos(t *task) (Pos, string) {
 
 func nicConfig(h *Host, iface int) stack.NICConfig {
 	c := stack.NICConfig{Name: "eth" + strconv.Itoa(iface), Type: stack.LinkEthernet, Addr: h.Ifaces[iface], MTU: h.MTU}
+	if iface < len(h.Ifaces6) {
+		c.Addrs6 = h.Ifaces6[iface]
+	}
 	if h.IfMTU[iface] > 0 {
 		c.MTU = h.IfMTU[iface]
 	}
@@ -447,7 +460,13 @@ func nicConfig(h *Host, iface int) stack.NICConfig {
 func (hr *hostRT) addRoutes() error {
 	add := func(dst netip.Prefix, via netip.Addr) error {
 		for i, p := range hr.h.Ifaces {
-			if p.Contains(via) {
+			on := p.Contains(via)
+			if i < len(hr.h.Ifaces6) {
+				for _, p6 := range hr.h.Ifaces6[i] {
+					on = on || p6.Contains(via)
+				}
+			}
+			if on {
 				nic := hr.nics[i]
 				if nic == nil {
 					return fmt.Errorf("%s: %s: the interface for gateway %s (%s) is on no link", hr.h.Pos, hr.h.Name, via, p)
@@ -460,6 +479,11 @@ func (hr *hostRT) addRoutes() error {
 	}
 	for _, rt := range hr.h.Routes {
 		if err := add(rt.Dst, rt.Via); err != nil {
+			return err
+		}
+	}
+	if hr.h.Gateway6.IsValid() {
+		if err := add(netip.MustParsePrefix("::/0"), hr.h.Gateway6); err != nil {
 			return err
 		}
 	}
@@ -691,7 +715,7 @@ func (r *runner) installFaults() {
 // owns reports whether a is one of host's addresses.
 func (r *runner) owns(host string, a netip.Addr) bool {
 	h := r.sc.Host(host)
-	return h != nil && h.Owns(a)
+	return h != nil && (h.Owns(a) || a.IsLinkLocalUnicast() && r.names[a] == host)
 }
 
 // scheduleEvents puts the timeline's link changes on the clock.

@@ -45,20 +45,23 @@ func (s *Scenario) HostNames() []string {
 // router with one interface per address (eth0, eth1, …) that forwards
 // between them.
 type Host struct {
-	Name    string
-	Pos     Pos
-	Router  bool
-	Addr    netip.Prefix     // the first interface's address; the one a host name stands for
-	Ifaces  []netip.Prefix   // every interface's address, eth0 first
-	IfMTU   []int            // per interface, 0 for the host's MTU
-	MAC     net.HardwareAddr // nil: derived by the simulator
-	MTU     int              // 0: 1500
-	TTL     uint8
-	TCP     stack.TCPOptions
-	Gateway netip.Addr // default route, if valid
-	Routes  []RouteSpec
-	Program *lang.Program // nil when the host runs no program
-	Apps    []*lang.Stmt  // built-in apps started at time 0, beside the program
+	Name     string
+	Pos      Pos
+	Router   bool
+	Addr     netip.Prefix     // the first interface's address; the one a host name stands for
+	Ifaces   []netip.Prefix   // every interface's address, eth0 first
+	Ifaces6  [][]netip.Prefix // each interface's IPv6 addresses (none: IPv4 only)
+	Addr6    netip.Prefix     // the first IPv6 address; the one a host name stands for on an IPv6 socket
+	IfMTU    []int            // per interface, 0 for the host's MTU
+	MAC      net.HardwareAddr // nil: derived by the simulator
+	MTU      int              // 0: 1500
+	TTL      uint8
+	TCP      stack.TCPOptions
+	Gateway  netip.Addr // default route, if valid
+	Gateway6 netip.Addr // IPv6 default route (::/0), if valid
+	Routes   []RouteSpec
+	Program  *lang.Program // nil when the host runs no program
+	Apps     []*lang.Stmt  // built-in apps started at time 0, beside the program
 }
 
 // RouteSpec is a static route: traffic for Dst goes through the router at
@@ -73,6 +76,13 @@ func (h *Host) Owns(a netip.Addr) bool {
 	for _, p := range h.Ifaces {
 		if p.Addr() == a {
 			return true
+		}
+	}
+	for _, ps := range h.Ifaces6 {
+		for _, p := range ps {
+			if p.Addr() == a {
+				return true
+			}
 		}
 	}
 	return false

@@ -38,9 +38,9 @@ func ParseEndpoint(s string, hosts []string, needHost bool) (Endpoint, error) {
 			return Endpoint{}, fmt.Errorf("%q needs a host, e.g. server:%d", s, n)
 		}
 	default:
-		if a, err := netip.ParseAddr(host); err == nil {
-			if !a.Is4() {
-				return Endpoint{}, fmt.Errorf("%q: only IPv4 addresses are supported", s)
+		if a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")); err == nil {
+			if a.Is6() && !strings.HasPrefix(host, "[") {
+				return Endpoint{}, fmt.Errorf("%q: write an IPv6 address in brackets, e.g. [%s]:%d", s, a, n)
 			}
 			ep.Addr = a
 		} else if slices.Contains(hosts, host) {

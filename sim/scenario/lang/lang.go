@@ -82,7 +82,7 @@ type CallSpec struct {
 }
 
 var Calls = map[string]CallSpec{
-	"socket":     {1, 1, false, "socket(tcp|udp|icmp)"},
+	"socket":     {1, 1, false, "socket(tcp|udp|icmp|tcp6|udp6)"},
 	"bind":       {2, 2, false, "bind(fd, :port | addr:port)"},
 	"listen":     {1, 2, false, "listen(fd, backlog)"},
 	"accept":     {1, 1, false, "accept(fd)"},
@@ -113,7 +113,7 @@ var Calls = map[string]CallSpec{
 	"heartbeat_client": {2, 3, true, "heartbeat_client(host:port, interval [, for])"},
 }
 
-var sockOptNames = []string{"keepalive", "linger", "rcvbuf", "sndbuf", "nodelay", "keepidle", "keepintvl", "keepcnt", "quickack", "reuseaddr", "congestion", "recovery"}
+var sockOptNames = []string{"keepalive", "linger", "rcvbuf", "sndbuf", "nodelay", "keepidle", "keepintvl", "keepcnt", "quickack", "reuseaddr", "congestion", "recovery", "ipv6_v6only"}
 
 // ErrnoByName maps the errno names a program may expect to their values.
 var ErrnoByName = map[string]syscall.Errno{
@@ -610,7 +610,7 @@ func (p *progParser) check(st *Stmt, spec CallSpec) {
 	}
 	switch st.Call {
 	case "socket":
-		choice(0, "tcp", "udp", "icmp")
+		choice(0, "tcp", "udp", "icmp", "tcp6", "udp6")
 		if st.Var == "" {
 			p.errs = append(p.errs, &diag.Error{Pos: st.Pos, Path: p.path, Msg: "socket() needs a name: s = socket(tcp)"})
 		}

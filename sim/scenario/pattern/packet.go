@@ -69,11 +69,15 @@ func (d *Decoder) Decode(data []byte, lt stack.LinkType, sum *Summary) {
 				}
 			}
 			return
-		case 0x0800:
+		case 0x0800, 0x86dd:
 			data = data[14:]
 		default:
 			return
 		}
+	}
+	if len(data) >= 40 && data[0]>>4 == 6 {
+		d.decode6(data, sum)
+		return
 	}
 	if len(data) < 20 || data[0]>>4 != 4 {
 		return
@@ -93,9 +97,63 @@ func (d *Decoder) Decode(data []byte, lt stack.LinkType, sum *Summary) {
 	if binary.BigEndian.Uint16(data[6:8])&0x1fff != 0 {
 		return // a later fragment
 	}
-	proto := data[9]
-	l4 := data[ihl:]
+	d.decodeL4(data[9], src, dst, data[ihl:], sum)
+}
+
+// decode6 fills sum from an IPv6 packet, walking its extension headers.
+func (d *Decoder) decode6(data []byte, sum *Summary) {
+	if n := 40 + int(binary.BigEndian.Uint16(data[4:6])); n < len(data) {
+		data = data[:n]
+	}
+	src := netip.AddrFrom16([16]byte(data[8:24]))
+	dst := netip.AddrFrom16([16]byte(data[24:40]))
+	sum.Src, sum.Dst = netip.AddrPortFrom(src, 0), netip.AddrPortFrom(dst, 0)
+	sum.Proto = "ip"
+	next, off := data[6], 40
+	for range 8 {
+		switch next {
+		case 0, 43, 60: // hop-by-hop, routing, destination options
+			if off+8 > len(data) {
+				return
+			}
+			next, off = data[off], off+(int(data[off+1])+1)*8
+			continue
+		case 44: // fragment
+			if off+8 > len(data) || binary.BigEndian.Uint16(data[off+2:off+4])&^7 != 0 {
+				return // a later fragment
+			}
+			next, off = data[off], off+8
+			continue
+		}
+		break
+	}
+	if off > len(data) {
+		return
+	}
+	d.decodeL4(next, src, dst, data[off:], sum)
+}
+
+// icmp6Names are the ICMPv6 types as patterns name them.
+var icmp6Names = map[uint8]string{1: "unreachable", 2: "too-big", 3: "time-exceeded", 4: "param-problem",
+	128: "echo", 129: "echo-reply", 133: "rs", 134: "ra", 135: "ns", 136: "na", 137: "redirect"}
+
+// decodeL4 fills sum from a transport header of protocol proto.
+func (d *Decoder) decodeL4(proto uint8, src, dst netip.Addr, l4 []byte, sum *Summary) {
 	switch proto {
+	case 58:
+		sum.Proto = "icmp6"
+		if len(l4) < 8 {
+			return
+		}
+		sum.Len = len(l4) - 8
+		if n, ok := icmp6Names[l4[0]]; ok {
+			sum.ICMP = n
+		} else {
+			sum.ICMP = fmt.Sprintf("type-%d", l4[0])
+		}
+		if l4[0] == 128 || l4[0] == 129 {
+			sum.Seq = uint32(binary.BigEndian.Uint16(l4[6:8]))
+		}
 	case 1:
 		sum.Proto = "icmp"
 		if len(l4) < 8 {
@@ -307,8 +365,8 @@ func (p *Summary) Format(names map[netip.Addr]string) string {
 		}
 	case "udp":
 		fmt.Fprintf(&b, " udp len %d", p.Len)
-	case "icmp":
-		fmt.Fprintf(&b, " icmp %s", p.ICMP)
+	case "icmp", "icmp6":
+		fmt.Fprintf(&b, " %s %s", p.Proto, p.ICMP)
 		if p.ICMP == "echo" || p.ICMP == "echo-reply" {
 			fmt.Fprintf(&b, " seq %d", p.Seq)
 		}

@@ -50,7 +50,7 @@ func (h HostSel) String() string {
 	return s
 }
 
-var Words = []string{"tcp", "udp", "icmp", "arp", "fragment", "seq", "ack", "len", "win", "sack", "echo", "echo-reply", "unreachable", "time-exceeded", "request", "reply"}
+var Words = []string{"tcp", "udp", "icmp", "icmp6", "arp", "fragment", "seq", "ack", "len", "win", "sack", "echo", "echo-reply", "unreachable", "time-exceeded", "too-big", "param-problem", "ns", "na", "rs", "ra", "redirect", "request", "reply"}
 
 // Parse reads a packet pattern; hosts are the valid host names.
 func Parse(s string, hosts []string) (*Pattern, error) {
@@ -113,12 +113,18 @@ func Parse(s string, hosts []string) (*Pattern, error) {
 			if p.Proto == "" {
 				p.Proto = "tcp"
 			}
-		case t == "tcp" || t == "udp" || t == "icmp" || t == "arp":
+		case t == "tcp" || t == "udp" || t == "icmp" || t == "arp" || t == "icmp6":
 			p.Proto = t
+		case t == "too-big" || t == "param-problem" || t == "ns" || t == "na" || t == "rs" || t == "ra" || t == "redirect":
+			// ICMPv6 only; ns/na are neighbour discovery (RFC 4861).
+			p.Proto, p.ICMP = "icmp6", t
 		case t == "fragment":
 			p.Proto = "ip" // an IPv4 fragment after the first
 		case t == "echo" || t == "echo-reply" || t == "unreachable" || t == "time-exceeded":
-			p.Proto, p.ICMP = "icmp", t
+			p.ICMP = t
+			if p.Proto != "icmp6" {
+				p.Proto = "icmp"
+			}
 		case t == "request" || t == "reply":
 			p.Proto, p.Flags = "arp", t
 		case t == "seq" || t == "ack" || t == "len" || t == "win":

@@ -41,6 +41,26 @@ type Link interface {
 	Send(pkt Packet)
 }
 
+// QueueLink is a [Link] with a bounded transmit queue that says when it
+// is full, as a device ring does (package linktest's pipe). The stack
+// then holds new TCP data back while the queue is full rather than
+// sending frames the link would drop (Linux's TCP small queues and qdisc
+// backpressure; see tcp.TxQueueNet), and resumes those connections when
+// the link calls the function given to SetTxReady. Links without a queue
+// of their own (the simulator's, whose queues model the network) need
+// not implement it.
+type QueueLink interface {
+	Link
+	// TxFull reports whether the queue has no room for another frame.
+	// After it has returned true, the link calls the function set with
+	// SetTxReady once the queue has room again.
+	TxFull() bool
+	// SetTxReady sets the function the link calls, on any goroutine and
+	// never from within Send or TxFull, when a queue reported full has
+	// room again.
+	SetTxReady(f func())
+}
+
 // LinkFunc adapts a function to the [Link] interface.
 type LinkFunc func(pkt Packet)
 

@@ -62,6 +62,11 @@ func (s *Stack) AddNIC(cfg NICConfig, link Link) (*NIC, error) {
 	}
 	n.index = len(s.nics)
 	s.nics = append(s.nics, n)
+	if q, ok := link.(QueueLink); ok {
+		n.qlink = q
+		s.qlinks++
+		q.SetTxReady(s.txReady)
+	}
 	s.addRouteLocked(Route{Dst: cfg.Addr.Masked(), NIC: n})
 	for _, p := range n.addrs6 {
 		s.addRouteLocked(Route{Dst: p.Masked(), NIC: n})

@@ -133,6 +133,8 @@ type Stack struct {
 	out      []byte // scratch buffer for building outbound frames
 	packetID uint64
 
+	qlinks int // interfaces whose link is a QueueLink
+
 	rxLinkBroadcast bool              // the frame being handled came as a link-layer broadcast
 	icmpLimit       *ipv4.RateLimiter // ICMP errors sent
 	icmp6Limit      *ipv4.RateLimiter // ICMPv6 errors sent
@@ -235,6 +237,7 @@ type NIC struct {
 	cfg    NICConfig
 	mac    [6]byte
 	link   Link
+	qlink  QueueLink // link, if its transmit queue can fill
 	index  int
 	arp    nicARP
 	ndp    nicNDP

@@ -29,6 +29,23 @@ func (t tcpNet) Route(remote netip.Addr) (netip.Addr, int, error) {
 	return sourceFor(n, remote), n.cfg.MTU, nil
 }
 
+// TxFull implements tcp.TxQueueNet: whether the interface toward remote
+// has a transmit queue (a [QueueLink]) and it is full.
+func (t tcpNet) TxFull(remote netip.Addr) bool {
+	if t.s.qlinks == 0 {
+		return false
+	}
+	n, _, ok := t.s.route(remote)
+	return ok && n.qlink != nil && n.qlink.TxFull()
+}
+
+// txReady resumes the TCP connections a full transmit queue held back.
+func (s *Stack) txReady() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tcp.TxReady()
+}
+
 func (t tcpNet) IsLocal(a netip.Addr) bool { return t.s.isLocal(a) }
 
 func (t tcpNet) Output(local, remote netip.Addr, seg []byte, why string) {

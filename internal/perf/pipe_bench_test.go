@@ -342,6 +342,8 @@ func BenchmarkBulkParallelPipe(b *testing.B) {
 	b.StopTimer()
 	// Frames the link dropped (a full queue): each costs a loss recovery.
 	b.ReportMetric(float64(n.up.Dropped()+n.down.Dropped()), "link-drops")
+	// Times a sender held data back at a full queue instead (tcp.TxQueueNet).
+	b.ReportMetric(float64(n.up.Fulls()+n.down.Fulls()), "queue-fulls")
 	for _, p := range ps {
 		p.c.Close()
 	}

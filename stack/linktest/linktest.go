@@ -14,6 +14,14 @@ import (
 // sending to each other.
 const QueueLen = 1024
 
+// The queue's watermarks: [End.TxFull] reports full from txHigh frames,
+// leaving room for ACKs and retransmissions, which do not wait, and the
+// stack is told there is room again once the queue is down to txLow.
+const (
+	txHigh = QueueLen - 64
+	txLow  = QueueLen / 2
+)
+
 // End is one end of a [Pipe]. It implements stack.Link: frames sent on
 // one end are delivered, in order, to the function attached to the other.
 type End struct {
@@ -36,6 +44,10 @@ type direction struct {
 	deliver atomic.Pointer[func(stack.Packet)]
 	sent    atomic.Uint64
 	dropped atomic.Uint64
+
+	ready     atomic.Pointer[func()] // the sender's stack.QueueLink callback
+	wantReady atomic.Bool            // TxFull said full; call ready at txLow
+	fulls     atomic.Uint64          // times TxFull said full
 }
 
 type frame struct {
@@ -84,6 +96,19 @@ func (p *pipe) run(d *direction) {
 			case d.free <- f.buf[:0]:
 			default:
 			}
+			if d.wantReady.Load() && len(d.ch) <= txLow && d.wantReady.CompareAndSwap(true, false) {
+				if fn := d.ready.Load(); fn != nil {
+					// On its own goroutine, so that this one goes on
+					// delivering while the sender fills the queue again.
+					p.wg.Add(1)
+					go func() {
+						defer p.wg.Done()
+						if !p.closed.Load() {
+							(*fn)()
+						}
+					}()
+				}
+			}
 		}
 	}
 }
@@ -121,6 +146,29 @@ func (e *End) Send(pkt stack.Packet) {
 		d.dropped.Add(1)
 	}
 }
+
+// TxFull implements stack.QueueLink: it reports whether the queue this
+// end sends into is nearly full (all but the last 64 frames, which ACKs
+// and retransmissions may still take), and if so arranges for the
+// function given to SetTxReady to run once the queue is down to half.
+func (e *End) TxFull() bool {
+	d := e.out
+	if len(d.ch) < txHigh {
+		return false
+	}
+	d.wantReady.Store(true)
+	d.fulls.Add(1)
+	return true
+}
+
+// SetTxReady implements stack.QueueLink: f runs on a goroutine of the
+// pipe's when the queue TxFull reported full has room again (never after
+// Close has returned).
+func (e *End) SetTxReady(f func()) { e.out.ready.Store(&f) }
+
+// Fulls returns the number of times TxFull reported this end's queue
+// full: the sender held data back instead of the link dropping it.
+func (e *End) Fulls() uint64 { return e.out.fulls.Load() }
 
 // Close stops both directions' goroutines and waits for them to return.
 // Frames still queued are discarded and counted in [End.Dropped], so that

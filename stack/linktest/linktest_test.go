@@ -2,10 +2,14 @@ package linktest
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net/netip"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -229,5 +233,131 @@ func TestPipeCloseCountsQueued(t *testing.T) {
 	<-closed
 	if a.Sent() != 5 || delivered != 1 || a.Dropped() != 4 {
 		t.Fatalf("sent %d, delivered %d, dropped %d; want 5, 1, 4", a.Sent(), delivered, a.Dropped())
+	}
+}
+
+// TestPipeTxFullAndReady fills a queue behind a blocked receiver: TxFull
+// says full from txHigh frames on, and once the receiver drains the
+// queue to txLow the function given to SetTxReady runs, once.
+func TestPipeTxFullAndReady(t *testing.T) {
+	checkNoLeak(t)
+	a, b := Pipe()
+	defer a.Close()
+	var ready atomic.Int32
+	readyCh := make(chan struct{}, 4)
+	a.SetTxReady(func() { ready.Add(1); readyCh <- struct{}{} })
+	release := make(chan struct{})
+	var once sync.Once
+	b.Attach(func(stack.Packet) { once.Do(func() { <-release }) })
+	sent := 0
+	for !a.TxFull() {
+		if sent > QueueLen {
+			t.Fatalf("TxFull never reported full after %d frames", sent)
+		}
+		a.Send(stack.Packet{ID: uint64(sent), Data: []byte{1}})
+		sent++
+	}
+	// One frame is with the blocked receiver, the rest are queued.
+	if sent < txHigh || sent > txHigh+1 {
+		t.Errorf("full after %d frames, want %d or %d", sent, txHigh, txHigh+1)
+	}
+	if a.Dropped() != 0 || a.Fulls() != 1 {
+		t.Errorf("dropped %d, fulls %d; want 0, 1", a.Dropped(), a.Fulls())
+	}
+	if ready.Load() != 0 {
+		t.Error("ready called while the queue is full")
+	}
+	close(release)
+	select {
+	case <-readyCh:
+	case <-time.After(5 * time.Second):
+		t.Fatal("ready not called after the queue drained")
+	}
+	time.Sleep(10 * time.Millisecond)
+	if n := ready.Load(); n != 1 {
+		t.Errorf("ready called %d times, want 1", n)
+	}
+	if a.TxFull() {
+		t.Error("still full after draining")
+	}
+}
+
+// TestParallelBulkNoOwnDrops runs 8 bulk connections at once from one
+// stack to another over a pipe: their windows together grow past the
+// queue, and the senders must wait for room (tcp.TxQueueNet) instead of
+// the pipe dropping their segments. Without the backpressure the client's
+// direction drops thousands of frames and the connections spend their
+// time in loss recovery.
+func TestParallelBulkNoOwnDrops(t *testing.T) {
+	checkNoLeak(t)
+	const conns, per = 8, 1 << 20
+	// Fixed 4 MiB buffers: the windows open within the transfer, as
+	// autotuned ones do in a longer one.
+	opts := stack.TCPOptions{SendBuffer: 4 << 20, RecvBuffer: 4 << 20}
+	cli := stack.New(stack.Options{Name: "client", TCP: opts})
+	srv := stack.New(stack.Options{Name: "server", TCP: opts})
+	up, down := Pipe()
+	defer up.Close()
+	cnic, err := cli.AddNIC(stack.NICConfig{Name: "eth0", Addr: netip.MustParsePrefix("10.0.0.1/24")}, up)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snic, err := srv.AddNIC(stack.NICConfig{Name: "eth0", Addr: netip.MustParsePrefix("10.0.0.2/24")}, down)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up.Attach(cnic.Deliver)
+	down.Attach(snic.Deliver)
+	ln, err := srv.ListenTCP(netip.MustParseAddrPort("10.0.0.2:5001"), conns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	errs := make(chan error, 2*conns)
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	for range conns {
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(60 * time.Second))
+			n, err := io.Copy(io.Discard, c)
+			if err == nil && n != per {
+				err = fmt.Errorf("received %d bytes, want %d", n, per)
+			}
+			errs <- err
+		}()
+		go func() {
+			c, err := cli.DialTCP(ctx, netip.AddrPort{}, netip.MustParseAddrPort("10.0.0.2:5001"))
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(60 * time.Second))
+			_, err = c.Write(make([]byte, per))
+			errs <- err
+		}()
+	}
+	for range 2 * conns {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	tc := map[string]uint64{}
+	for _, c := range cli.Counters() {
+		tc[c.Name] = c.Value
+	}
+	t.Logf("client: %d segments, %d retransmitted, %d waits for room; pipe: %d frames dropped, %d times full",
+		tc["tcp.OutSegs"], tc["tcp.RetransSegs"], tc["tcp.TxQueueFull"], up.Dropped(), up.Fulls())
+	if up.Dropped() != 0 {
+		t.Errorf("the client's direction dropped %d frames; senders should wait for room", up.Dropped())
+	}
+	if tc["tcp.TxQueueFull"] == 0 || up.Fulls() == 0 {
+		t.Errorf("the queue never filled (TxQueueFull %d, Fulls %d): the test does not exercise backpressure", tc["tcp.TxQueueFull"], up.Fulls())
 	}
 }

@@ -136,6 +136,7 @@ type Conn struct {
 	// Socket state.
 	err            error // pending SO_ERROR
 	dead           bool  // the connection is gone (CLOSED)
+	txWait         bool  // in Proto.txWaiters: new data waits for room in the interface's queue
 	rdShut, wrShut bool
 	rdShutUser     bool // shutdown(SHUT_RD): reads end at EOF, data still kept
 	synced         bool // the handshake completed, at some time

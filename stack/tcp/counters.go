@@ -58,6 +58,7 @@ type Counters struct {
 	SyncookiesRecv     uint64 // handshakes completed with a valid SYN cookie
 	SyncookiesFailed   uint64 // ACKs to a listener with an invalid cookie
 	PortsExhausted     uint64 // connects refused (EADDRNOTAVAIL): no free ephemeral port to the destination
+	TxQueueFull        uint64 // times new data waited because the interface's transmit queue was full (tsq.go)
 }
 
 // Counter is one named counter value.
@@ -121,5 +122,6 @@ func (c *Counters) List() []Counter {
 		{"SyncookiesRecv", c.SyncookiesRecv},
 		{"SyncookiesFailed", c.SyncookiesFailed},
 		{"PortsExhausted", c.PortsExhausted},
+		{"TxQueueFull", c.TxQueueFull},
 	}
 }

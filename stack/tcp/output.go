@@ -332,6 +332,9 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 	if n == 0 && !fin {
 		return false
 	}
+	if !retrans && !force && c.p.txFull(c) {
+		return false // the interface's queue is full: wait for TxReady (tsq.go)
+	}
 	p := c.p
 	var o options
 	optLen := c.dataOptions(&o)

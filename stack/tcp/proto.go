@@ -108,6 +108,10 @@ type Proto struct {
 	linux       bool // cfg.Profile is ProfileLinux
 	delackFixed bool // cfg.DelayedAckTime was given: no adaptive ato
 
+	txq       TxQueueNet // net, when its interfaces' queues can fill (tsq.go)
+	txWaiters []*Conn    // connections whose new data waits for room
+	txSpare   []*Conn
+
 	// isnHook, when set (tests), replaces the RFC 6528 ISN.
 	isnHook func() seqnum.Value
 
@@ -147,6 +151,7 @@ func New(net Net, cfg Config) *Proto {
 		epoch:       net.Now(),
 		scratch:     make([]byte, 65535+maxOptionLen+headerLen),
 	}
+	p.txq, _ = net.(TxQueueNet)
 	r := net.Rand()
 	binary.LittleEndian.PutUint64(p.secret[:], r.Uint64())
 	binary.LittleEndian.PutUint64(p.secret[8:], r.Uint64())

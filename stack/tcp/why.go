@@ -50,3 +50,6 @@ const (
 	whyTLPNew         = "TLP probe: new data"
 	whyDSACK          = "duplicate data → D-SACK"
 )
+
+// whyTxReady: new data the interface's full queue held back (tsq.go).
+const whyTxReady = "transmit queue has room → send"

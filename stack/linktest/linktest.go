@@ -14,13 +14,13 @@ import (
 // sending to each other.
 const QueueLen = 1024
 
-// The queue's watermarks: [End.TxFull] reports full from txHigh frames,
-// leaving room for ACKs and retransmissions, which do not wait, and the
-// stack is told there is room again once the queue is down to txLow.
-const (
-	txHigh = QueueLen - 64
-	txLow  = QueueLen / 2
-)
+// The queue's watermarks: [End.TxFull] reports full from high frames
+// (all but a sixteenth, at most 64: room for ACKs and retransmissions,
+// which do not wait), and the stack is told there is room again once the
+// queue is down to half.
+func watermarks(n int) (high, low int) {
+	return n - min(n/16, 64), n / 2
+}
 
 // End is one end of a [Pipe]. It implements stack.Link: frames sent on
 // one end are delivered, in order, to the function attached to the other.
@@ -45,8 +45,9 @@ type direction struct {
 	sent    atomic.Uint64
 	dropped atomic.Uint64
 
+	high, low int                    // TxFull's watermarks
 	ready     atomic.Pointer[func()] // the sender's stack.QueueLink callback
-	wantReady atomic.Bool            // TxFull said full; call ready at txLow
+	wantReady atomic.Bool            // TxFull said full; call ready at low
 	fulls     atomic.Uint64          // times TxFull said full
 }
 
@@ -58,10 +59,15 @@ type frame struct {
 // Pipe returns two connected ends. Attach each end to what receives its
 // frames (a NIC's Deliver) with [End.Attach], and Close either end when
 // done.
-func Pipe() (a, b *End) {
+func Pipe() (a, b *End) { return PipeLen(QueueLen) }
+
+// PipeLen is [Pipe] with queues of n frames each way (at least 16)
+// instead of [QueueLen].
+func PipeLen(n int) (a, b *End) {
+	n = max(n, 16)
 	p := &pipe{done: make(chan struct{})}
-	ab := newDirection()
-	ba := newDirection()
+	ab := newDirection(n)
+	ba := newDirection(n)
 	a = &End{p: p, out: ab, in: ba, name: "a"}
 	b = &End{p: p, out: ba, in: ab, name: "b"}
 	p.wg.Add(2)
@@ -70,8 +76,10 @@ func Pipe() (a, b *End) {
 	return a, b
 }
 
-func newDirection() *direction {
-	return &direction{ch: make(chan frame, QueueLen), free: make(chan []byte, QueueLen)}
+func newDirection(n int) *direction {
+	d := &direction{ch: make(chan frame, n), free: make(chan []byte, n)}
+	d.high, d.low = watermarks(n)
+	return d
 }
 
 // run delivers one direction's frames until the pipe closes.
@@ -96,7 +104,7 @@ func (p *pipe) run(d *direction) {
 			case d.free <- f.buf[:0]:
 			default:
 			}
-			if d.wantReady.Load() && len(d.ch) <= txLow && d.wantReady.CompareAndSwap(true, false) {
+			if d.wantReady.Load() && len(d.ch) <= d.low && d.wantReady.CompareAndSwap(true, false) {
 				if fn := d.ready.Load(); fn != nil {
 					// On its own goroutine, so that this one goes on
 					// delivering while the sender fills the queue again.
@@ -148,12 +156,12 @@ func (e *End) Send(pkt stack.Packet) {
 }
 
 // TxFull implements stack.QueueLink: it reports whether the queue this
-// end sends into is nearly full (all but the last 64 frames, which ACKs
-// and retransmissions may still take), and if so arranges for the
+// end sends into is nearly full (all but the last 64 frames of
+// [QueueLen], which ACKs and retransmissions may still take), and if so arranges for the
 // function given to SetTxReady to run once the queue is down to half.
 func (e *End) TxFull() bool {
 	d := e.out
-	if len(d.ch) < txHigh {
+	if len(d.ch) < d.high {
 		return false
 	}
 	d.wantReady.Store(true)

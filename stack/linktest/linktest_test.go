@@ -237,8 +237,8 @@ func TestPipeCloseCountsQueued(t *testing.T) {
 }
 
 // TestPipeTxFullAndReady fills a queue behind a blocked receiver: TxFull
-// says full from txHigh frames on, and once the receiver drains the
-// queue to txLow the function given to SetTxReady runs, once.
+// says full from its high watermark on, and once the receiver drains the
+// queue to half the function given to SetTxReady runs, once.
 func TestPipeTxFullAndReady(t *testing.T) {
 	checkNoLeak(t)
 	a, b := Pipe()
@@ -258,8 +258,8 @@ func TestPipeTxFullAndReady(t *testing.T) {
 		sent++
 	}
 	// One frame is with the blocked receiver, the rest are queued.
-	if sent < txHigh || sent > txHigh+1 {
-		t.Errorf("full after %d frames, want %d or %d", sent, txHigh, txHigh+1)
+	if high := QueueLen - 64; sent < high || sent > high+1 {
+		t.Errorf("full after %d frames, want %d or %d", sent, high, high+1)
 	}
 	if a.Dropped() != 0 || a.Fulls() != 1 {
 		t.Errorf("dropped %d, fulls %d; want 0, 1", a.Dropped(), a.Fulls())
@@ -291,12 +291,13 @@ func TestPipeTxFullAndReady(t *testing.T) {
 func TestParallelBulkNoOwnDrops(t *testing.T) {
 	checkNoLeak(t)
 	const conns, per = 8, 1 << 20
-	// Fixed 4 MiB buffers: the windows open within the transfer, as
-	// autotuned ones do in a longer one.
+	// Fixed 4 MiB buffers, so the windows are open from the start as
+	// autotuned ones are later in a longer transfer, and a 256-frame
+	// queue, which slow start overruns.
 	opts := stack.TCPOptions{SendBuffer: 4 << 20, RecvBuffer: 4 << 20}
 	cli := stack.New(stack.Options{Name: "client", TCP: opts})
 	srv := stack.New(stack.Options{Name: "server", TCP: opts})
-	up, down := Pipe()
+	up, down := PipeLen(256)
 	defer up.Close()
 	cnic, err := cli.AddNIC(stack.NICConfig{Name: "eth0", Addr: netip.MustParsePrefix("10.0.0.1/24")}, up)
 	if err != nil {
@@ -307,7 +308,17 @@ func TestParallelBulkNoOwnDrops(t *testing.T) {
 		t.Fatal(err)
 	}
 	up.Attach(cnic.Deliver)
-	down.Attach(snic.Deliver)
+	// Until the senders first find the queue full, the server takes a
+	// frame only once the queue is nearly full or 2 ms have passed: a
+	// receiver slower than the senders, whatever the goroutines' speed
+	// (under the race detector the sending stack is often the slower).
+	q := up.out
+	down.Attach(func(pkt stack.Packet) {
+		for deadline := time.Now().Add(2 * time.Millisecond); q.fulls.Load() == 0 && len(q.ch) < q.high-1 && time.Now().Before(deadline); {
+			time.Sleep(50 * time.Microsecond)
+		}
+		snic.Deliver(pkt)
+	})
 	ln, err := srv.ListenTCP(netip.MustParseAddrPort("10.0.0.2:5001"), conns)
 	if err != nil {
 		t.Fatal(err)

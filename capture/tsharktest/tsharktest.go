@@ -47,6 +47,9 @@ type Packet struct {
 	DupACK     bool // tcp.analysis.duplicate_ack
 	Malformed  bool // _ws.malformed
 	Expert     []Expert
+	// ICMPv6ChecksumOK is icmpv6.checksum.status "1" (good) for the
+	// outermost ICMPv6 message.
+	ICMPv6ChecksumOK bool
 }
 
 // HasExpert reports whether p has an expert item at or above severity
@@ -66,7 +69,7 @@ var fields = []string{
 	"frame.comment", "frame.protocols", "ip.src", "ip.dst", "tcp.flags", "tcp.flags.str",
 	"tcp.analysis.retransmission", "tcp.analysis.fast_retransmission", "tcp.analysis.duplicate_ack",
 	"_ws.malformed", "_ws.expert.severity", "_ws.expert.group", "_ws.expert.message",
-	"tcp.analysis.spurious_retransmission", "tcp.analysis.out_of_order",
+	"tcp.analysis.spurious_retransmission", "tcp.analysis.out_of_order", "icmpv6.checksum.status",
 }
 
 // aggregator separates repeated occurrences of a field; it is a control
@@ -124,9 +127,15 @@ const benignOverlap = "New fragment overlaps old data (retransmission?)"
 // across a retransmission of identical bytes.
 func problem(p *Packet) string {
 	retrans := p.Retransmission || p.FastRetrans || p.SpuriousRetrans || p.OutOfOrder
+	// An ICMPv6 error quotes as much of the packet as fits in 1280 bytes
+	// (RFC 4443 §2.4 (c)), so a quoted TCP or UDP payload may be cut;
+	// tshark checksums the cut payload as if whole. The ICMPv6 checksum,
+	// which covers the quote, is what must be good.
+	quoteCut := strings.Contains(p.Protocols, "icmpv6:ipv6:") && p.ICMPv6ChecksumOK
 	var errs []string
 	for _, e := range p.Expert {
-		if e.Severity < SeverityError || (retrans && e.Message == benignOverlap) {
+		if e.Severity < SeverityError || (retrans && e.Message == benignOverlap) ||
+			quoteCut && strings.HasPrefix(e.Message, "Bad checksum") {
 			continue
 		}
 		errs = append(errs, e.Message)
@@ -249,6 +258,7 @@ func parse(out string) ([]Packet, error) {
 		}
 		p.SpuriousRetrans = col[17] != ""
 		p.OutOfOrder = col[18] != ""
+		p.ICMPv6ChecksumOK = strings.HasPrefix(col[19], "1")
 		pkts = append(pkts, p)
 	}
 	return pkts, nil

@@ -59,6 +59,9 @@ func (p *Proto) PathMTU(local, remote netip.AddrPort, seq uint32, mtu int) {
 		return
 	}
 	why := "ICMP fragmentation needed → path MTU " + strconv.Itoa(mtu) + ", resend"
+	if !local.Addr().Is4() {
+		why = "ICMPv6 packet too big → path MTU " + strconv.Itoa(mtu) + ", resend"
+	}
 	if p.net.Tracing() {
 		p.net.Observe(&core.Event{Kind: core.EventNote, Proto: "tcp", Conn: c.tuple, FD: -1,
 			Name: "pmtu", Detail: "path MTU " + strconv.Itoa(mtu) + ": MSS " + strconv.Itoa(c.mss) + " → " + strconv.Itoa(mss)})

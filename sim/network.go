@@ -49,6 +49,8 @@ type Network struct {
 	nics   map[*stack.Stack]int
 	links  []*Link
 	macs   uint32
+
+	switches []*Switch
 }
 
 // NewNetwork returns an empty network.
@@ -182,6 +184,10 @@ type LinkConfig struct {
 	// AB and BA are the impairments from the first host to the second
 	// and back.
 	AB, BA Impairments
+	// GateA and GateB, if set, put a middlebox on the first (second)
+	// host's interface to the link; see [Gate]. On a switch port, GateA
+	// is the host's.
+	GateA, GateB *Gate
 }
 
 // Symmetric returns a LinkConfig with the same impairments both ways.
@@ -264,11 +270,23 @@ func (n *Network) Connect(a *stack.Stack, aCfg stack.NICConfig, b *stack.Stack, 
 		Observer: n.opts.Observer,
 	})
 
-	nicA, err := a.AddNIC(aCfg, l.pipes[AtoB])
+	var linkA stack.Link = l.pipes[AtoB]
+	var gl *gateLink
+	if cfg.GateA != nil {
+		gl = newGateLink(cfg.GateA, a.Name(), l.pipes[AtoB], n.opts.Observer, n.clock)
+		linkA = gl
+	}
+	nicA, err := a.AddNIC(aCfg, linkA)
 	if err != nil {
 		return nil, fmt.Errorf("sim: link %s: %w", name, err)
 	}
-	nicB, err := b.AddNIC(bCfg, l.pipes[BtoA])
+	var linkB stack.Link = l.pipes[BtoA]
+	var glB *gateLink
+	if cfg.GateB != nil {
+		glB = newGateLink(cfg.GateB, b.Name(), l.pipes[BtoA], n.opts.Observer, n.clock)
+		linkB = glB
+	}
+	nicB, err := b.AddNIC(bCfg, linkB)
 	if err != nil {
 		// a's interface stays, on a link that goes nowhere.
 		l.pipes[AtoB].Close()
@@ -277,6 +295,14 @@ func (n *Network) Connect(a *stack.Stack, aCfg stack.NICConfig, b *stack.Stack, 
 	l.nicA, l.nicB = nicA, nicB
 	l.pipes[AtoB].SetDeliver(nicB.Deliver)
 	l.pipes[BtoA].SetDeliver(nicA.Deliver)
+	if gl != nil {
+		gl.nic = nicA
+		l.pipes[BtoA].SetDeliver(gl.deliver)
+	}
+	if glB != nil {
+		glB.nic = nicB
+		l.pipes[AtoB].SetDeliver(glB.deliver)
+	}
 
 	n.mu.Lock()
 	n.nics[a]++
@@ -344,16 +370,27 @@ type Link struct {
 	a, b       *stack.Stack
 	nicA, nicB *stack.NIC
 	pipes      [2]*Pipe
+
+	// A link to a switch port has no second host: sw is the switch, port
+	// the port's number (from 1), and b and nicB are nil.
+	sw   *Switch
+	port int
 }
 
 // Name returns the link's name ("client—server").
 func (l *Link) Name() string { return l.name }
 
-// Hosts returns the two hosts, in the order given to Connect.
+// Hosts returns the two hosts, in the order given to Connect. On a
+// link to a switch port, b is nil.
 func (l *Link) Hosts() (a, b *stack.Stack) { return l.a, l.b }
 
-// NICs returns the two interfaces, in the order given to Connect.
+// NICs returns the two interfaces, in the order given to Connect. On a
+// link to a switch port, b is nil.
 func (l *Link) NICs() (a, b *stack.NIC) { return l.nicA, l.nicB }
+
+// Switch returns the switch and the port number (from 1) of a link made
+// by [Network.ConnectSwitch], or nil and 0.
+func (l *Link) Switch() (*Switch, int) { return l.sw, l.port }
 
 // DirFrom returns the direction of frames sent by the host named host,
 // and false if host is not an end of the link.
@@ -361,10 +398,18 @@ func (l *Link) DirFrom(host string) (Direction, bool) {
 	switch host {
 	case l.a.Name():
 		return AtoB, true
-	case l.b.Name():
+	case l.endB():
 		return BtoA, true
 	}
 	return 0, false
+}
+
+// endB names the link's second end: a host or a switch.
+func (l *Link) endB() string {
+	if l.sw != nil {
+		return l.sw.name
+	}
+	return l.b.Name()
 }
 
 // Pipe returns the pipe of one direction (AtoB or BtoA), or nil.

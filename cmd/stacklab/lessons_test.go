@@ -19,17 +19,17 @@ func TestOutDirCleared(t *testing.T) {
 	if err := os.WriteFile(mine, []byte("mine"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if code, _, stderr := stacklab(t, "run", "heartbeat-nat", "-q", "-o", dir); code != 0 || !strings.Contains(stderr, "home-eth3.pcapng") {
+	if code, _, stderr := stacklab(t, "run", "heartbeat-nat", "-q", "-o", dir); code != 0 || !strings.Contains(stderr, "home-eth1.pcapng") {
 		t.Fatalf("first run: %d\n%s", code, stderr)
 	}
 	code, _, stderr := stacklab(t, "run", "refused", "-q", "-o", dir)
 	if code != 0 {
 		t.Fatalf("second run: %d\n%s", code, stderr)
 	}
-	if !strings.Contains(stderr, "removed 8 files of the previous run from "+dir) || !strings.Contains(stderr, "files: ") {
+	if !strings.Contains(stderr, "removed 6 files of the previous run from "+dir) || !strings.Contains(stderr, "files: ") {
 		t.Errorf("stderr:\n%s", stderr)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "home-eth3.pcapng")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(dir, "home-eth1.pcapng")); !os.IsNotExist(err) {
 		t.Errorf("the first run's capture is still there: %v", err)
 	}
 	if _, err := os.Stat(mine); err != nil {

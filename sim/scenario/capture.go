@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,11 +43,18 @@ func newRecorder(sc *Scenario, opts RunOptions, seed uint64, start time.Time, na
 	}
 	for _, lk := range sc.Links {
 		for i, end := range lk.Ends {
+			if i == 1 && lk.Switch {
+				break // a switch has no capture point
+			}
 			out, in := lk.Forward, lk.Reverse
 			if i == 1 {
 				out, in = in, out
 			}
-			rec.Describe(end+":eth0", fmt.Sprintf("link %s to %s; out: %s; in: %s", lk.Name(), lk.Ends[1-i], describeImpair(out), describeImpair(in)))
+			d := fmt.Sprintf("link %s to %s; out: %s; in: %s", lk.Name(), lk.Ends[1-i], describeImpair(out), describeImpair(in))
+			if b := sc.Host(end).Box; b != nil && b.Outside == lk.Ifaces[i] {
+				d += "; " + b.Kind + " on this interface: captured as on the outside wire"
+			}
+			rec.Describe(end+":eth"+strconv.Itoa(lk.Ifaces[i]), d)
 		}
 	}
 	return rec, nil
@@ -87,6 +95,9 @@ func writePage(sc *Scenario, path string, trace []byte) error {
 			n.Addrs = append(n.Addrs, p.String())
 		}
 		in.Nodes = append(in.Nodes, n)
+	}
+	for _, sw := range sc.Switches {
+		in.Nodes = append(in.Nodes, view.Node{Name: sw.Name})
 	}
 	for _, lk := range sc.Links {
 		d := fmt.Sprintf("link %s to %s; out: %s; in: %s", lk.Name(), lk.Ends[1], describeImpair(lk.Forward), describeImpair(lk.Reverse))

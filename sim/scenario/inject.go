@@ -61,6 +61,9 @@ func (r *runner) inject(ev *TimedEvent) {
 	hr := r.hosts[dst.Name]
 	var nic, peer *stack.NIC
 	for _, lk := range r.sc.linksOf(dst.Name) {
+		if lk.Switch {
+			continue
+		}
 		a, b := r.net.Link(lk.Name()).NICs()
 		a, b = r.cur(a), r.cur(b)
 		if a.Stack() == hr.st {

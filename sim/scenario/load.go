@@ -279,7 +279,7 @@ func (l *loader) prob(n ast.Node, path string) float64 {
 	return v
 }
 
-var topKeys = []string{"name", "about", "about_zh", "seed", "duration", "hosts", "routers", "links", "programs", "events", "faults", "expect", "outputs"}
+var topKeys = []string{"name", "about", "about_zh", "seed", "duration", "hosts", "routers", "switches", "hubs", "links", "programs", "events", "faults", "expect", "outputs"}
 
 func (l *loader) scenario(root ast.Node) *Scenario {
 	sc := &Scenario{File: l.file, Duration: DefaultDuration, hostByName: map[string]*Host{}}
@@ -340,6 +340,11 @@ func (l *loader) scenario(root ast.Node) *Scenario {
 		return sc
 	}
 	l.hosts = sc.HostNames()
+	for _, k := range []string{"switches", "hubs"} {
+		if n, ok := nodes[k]; ok {
+			l.switchesNode(sc, n, k)
+		}
+	}
 	if n, ok := nodes["links"]; ok {
 		l.linksNode(sc, n)
 	}
@@ -347,6 +352,11 @@ func (l *loader) scenario(root ast.Node) *Scenario {
 		for _, h := range sc.Hosts {
 			if !h.Router && sc.linksOf(h.Name) == nil {
 				l.errs = append(l.errs, &Error{Pos: h.Pos, Path: "hosts." + h.Name, Msg: fmt.Sprintf("host %s is on no link; add one: links: [{ends: [%s, %s]}]", h.Name, h.Name, otherHost(sc, h.Name))})
+			}
+		}
+		for _, sw := range sc.Switches {
+			if sc.linksOf(sw.Name) == nil {
+				l.errs = append(l.errs, &Error{Pos: sw.Pos, Path: "switches." + sw.Name, Msg: fmt.Sprintf("%s has no port; join hosts to it: links: [{ends: [%s, %s]}]", sw.Name, sc.Hosts[0].Name, sw.Name)})
 			}
 		}
 	}
@@ -406,6 +416,12 @@ func (l *loader) scenario(root ast.Node) *Scenario {
 				l.errf(it, path, "no link joins %s and %s; name the link the fault acts on: … on LINK", f.Pattern.Src.Host, f.Pattern.Dst.Host)
 				continue
 			}
+			if f.Action == FaultReorder {
+				if lk := sc.linkNamed(f.Link); lk != nil && (lk.Switch || sc.gatedLink(lk)) {
+					l.errf(it, path, "reorder faults act on links between two plain hosts; %s ends at a switch or at a NAT's or firewall's outside interface: drop, delay or duplicate there, or reorder on another link", f.Link)
+					continue
+				}
+			}
 			sc.Faults = append(sc.Faults, f)
 		}
 	}
@@ -464,9 +480,122 @@ func (l *loader) scenario(root ast.Node) *Scenario {
 	return sc
 }
 
-var hostKeys = []string{"addr", "mac", "mtu", "ttl", "tcp", "gateway", "routes", "apps", "app"}
+var hostKeys = []string{"addr", "addrs", "mac", "mtu", "ttl", "tcp", "gateway", "routes", "apps", "app"}
 
-var routerKeys = []string{"addrs", "mtu", "ttl", "tcp", "gateway", "routes", "apps", "app"}
+var routerKeys = []string{"addrs", "mtu", "ttl", "tcp", "gateway", "routes", "apps", "app", "nat", "firewall"}
+
+// switchesNode reads the switches (or hubs) section:
+// switches: {sw: {max_macs: 64, aging: 300s}}, hubs: {seg: {}}.
+func (l *loader) switchesNode(sc *Scenario, n ast.Node, section string) {
+	entries, _ := l.mapping(n, section)
+	for _, mv := range entries {
+		name := keyString(mv)
+		path := section + "." + name
+		if !lang.IsIdent(strings.ReplaceAll(name, "-", "_")) {
+			l.errf(mv, path, "%q is not a switch name; use letters, digits, - and _", name)
+			continue
+		}
+		if sc.hostByName[name] != nil || sc.switchNamed(name) != nil {
+			l.errf(mv, path, "%s is already the name of a host or switch; give each its own", name)
+			continue
+		}
+		sw := &Switch{Name: name, Pos: l.pos(mv), Hub: section == "hubs"}
+		if _, null := l.unwrap(mv.Value, path).(*ast.NullNode); !null {
+			valid := []string{"max_macs", "aging"}
+			if sw.Hub {
+				valid = nil
+			}
+			l.fields(mv.Value, path, valid, func(k string, v ast.Node, _ *ast.MappingValueNode) {
+				switch k {
+				case "max_macs":
+					sw.MaxMACs = int(l.integer(v, join(path, k), 1, 1<<20))
+				case "aging":
+					sw.Aging = l.duration(v, join(path, k))
+					if sw.Aging == 0 {
+						l.errf(v, join(path, k), "aging must be above zero, e.g. 300s")
+					}
+				}
+			})
+		}
+		sc.Switches = append(sc.Switches, sw)
+	}
+}
+
+// switchNamed returns the switch (or hub) called name, or nil.
+func (s *Scenario) switchNamed(name string) *Switch {
+	for _, sw := range s.Switches {
+		if sw.Name == name {
+			return sw
+		}
+	}
+	return nil
+}
+
+// boxNode reads a router's nat: or firewall: once its addresses are
+// known: {outside: ADDR, public: ADDR, ports: A-B, tcp_idle: D, udp_idle: D}.
+func (l *loader) boxNode(h *Host, kind string, n ast.Node, p string) {
+	b := &BoxSpec{Pos: l.pos(n), Kind: kind, Outside: -1}
+	keys := []string{"outside", "tcp_idle", "udp_idle"}
+	if kind == "nat" {
+		keys = append(keys, "public", "ports")
+	}
+	var outNode ast.Node
+	l.fields(n, p, keys, func(k string, v ast.Node, _ *ast.MappingValueNode) {
+		kp := join(p, k)
+		switch k {
+		case "outside":
+			outNode = v
+			s := l.str(v, kp)
+			a, err := netip.ParseAddr(s)
+			if err != nil {
+				l.errf(v, kp, "outside is the address of the router's outside interface, e.g. 203.0.113.1")
+				return
+			}
+			for i, pr := range h.Ifaces {
+				if pr.Addr() == a {
+					b.Outside = i
+				}
+			}
+			if b.Outside < 0 {
+				l.errf(v, kp, "%s is not one of %s's addresses (%s)", a, h.Name, joinPrefixes(h.Ifaces))
+			}
+		case "public":
+			s := l.str(v, kp)
+			a, err := netip.ParseAddr(s)
+			if err != nil || !a.Is4() {
+				l.errf(v, kp, "public is an IPv4 address, e.g. 203.0.113.1 (the default: the outside interface's address)")
+				return
+			}
+			b.Public = a
+		case "ports":
+			s := l.str(v, kp)
+			lo, hi, ok := strings.Cut(s, "-")
+			x, err1 := strconv.ParseUint(lo, 10, 16)
+			y, err2 := strconv.ParseUint(hi, 10, 16)
+			if !ok || err1 != nil || err2 != nil || x == 0 || y < x {
+				l.errf(v, kp, "ports is a range MIN-MAX with 1 ≤ MIN ≤ MAX ≤ 65535, e.g. 30000-39999")
+				return
+			}
+			b.PortMin, b.PortMax = uint16(x), uint16(y)
+		case "tcp_idle":
+			b.TCPIdle = l.duration(v, kp)
+		case "udp_idle":
+			b.UDPIdle = l.duration(v, kp)
+		}
+	})
+	if outNode == nil {
+		ex := "203.0.113.1"
+		if len(h.Ifaces) > 0 {
+			ex = h.Ifaces[len(h.Ifaces)-1].Addr().String()
+		}
+		l.errf(n, p, "a %s needs its outside interface: outside: %s", kind, ex)
+		return
+	}
+	if b.Outside >= 0 && !b.Public.IsValid() {
+		b.Public = h.Ifaces[b.Outside].Addr()
+	}
+	h.Box = b
+}
 
 // hostsNode reads the hosts (or the routers) section.
 func (l *loader) hostsNode(sc *Scenario, n ast.Node, section string, router bool, addrs map[netip.Addr]string) {
@@ -487,7 +616,8 @@ func (l *loader) hostsNode(sc *Scenario, n ast.Node, section string, router bool
 			continue
 		}
 		h := &Host{Name: name, Pos: l.pos(mv), Router: router}
-		var appsNode, gwNode, routesNode ast.Node
+		var appsNode, gwNode, routesNode, boxNode ast.Node
+		boxKind := ""
 		prefix1 := func(v ast.Node, p string, first bool) {
 			switch l.unwrap(v, p).(type) {
 			case *ast.MappingNode, *ast.MappingValueNode:
@@ -546,6 +676,10 @@ func (l *loader) hostsNode(sc *Scenario, n ast.Node, section string, router bool
 			p := join(path, k)
 			switch k {
 			case "addr":
+				if hasKey(l.unwrap(mv.Value, path), "addrs") {
+					l.errf(v, p, "use one of addr (one interface) and addrs (one per interface)")
+					return
+				}
 				prefix(v, p)
 			case "addrs":
 				items, _ := l.list(v, p)
@@ -587,6 +721,11 @@ func (l *loader) hostsNode(sc *Scenario, n ast.Node, section string, router bool
 				h.TTL = uint8(l.integer(v, p, 1, 255))
 			case "tcp":
 				l.tcpNode(h, v, p)
+			case "nat", "firewall":
+				if boxNode != nil {
+					l.errf(v, p, "a router is a NAT or a firewall, not both")
+				}
+				boxNode, boxKind = v, k
 			case "gateway":
 				gwNode = v
 			case "routes":
@@ -612,6 +751,9 @@ func (l *loader) hostsNode(sc *Scenario, n ast.Node, section string, router bool
 			}
 		} else {
 			h.Addr = h.Ifaces[0]
+		}
+		if boxNode != nil {
+			l.boxNode(h, boxKind, boxNode, join(path, boxKind))
 		}
 		if gwNode != nil {
 			// gateway: 10.0.0.254, or [10.0.0.254, 2001:db8::fe] for both families
@@ -967,7 +1109,7 @@ func (l *loader) linksNode(sc *Scenario, n ast.Node) {
 			k string
 			v ast.Node
 		}
-		hasEnds := false
+		hasEnds, swapped := false, false
 		var fwNode, natNode ast.Node
 		l.fields(it, path, linkKeys, func(k string, v ast.Node, _ *ast.MappingValueNode) {
 			p := join(path, k)
@@ -985,10 +1127,24 @@ func (l *loader) linksNode(sc *Scenario, n ast.Node) {
 				}
 				for j, e := range ends {
 					name := l.str(e, p)
-					if !isHost(name, l.hosts) {
-						l.errf(e, p, "unknown host %q%s", name, diag.DidYouMean(name, l.hosts))
+					if !isHost(name, l.hosts) && sc.switchNamed(name) == nil {
+						known := l.hosts
+						for _, sw := range sc.Switches {
+							known = append(known[:len(known):len(known)], sw.Name)
+						}
+						l.errf(e, p, "unknown host %q%s", name, diag.DidYouMean(name, known))
 					}
 					lk.Ends[j] = name
+				}
+				switch a, b := sc.switchNamed(lk.Ends[0]), sc.switchNamed(lk.Ends[1]); {
+				case a != nil && b != nil:
+					l.errf(v, p, "a link joins a host to a switch or hub; %s and %s are both switches, and joining switches is not supported", a.Name, b.Name)
+				case a != nil:
+					swapped = true
+					lk.Ends[0], lk.Ends[1] = lk.Ends[1], lk.Ends[0]
+					lk.Switch = true
+				case b != nil:
+					lk.Switch = true
 				}
 				if lk.Ends[0] == lk.Ends[1] {
 					l.errf(v, p, "a link joins two different hosts")
@@ -1004,7 +1160,7 @@ func (l *loader) linksNode(sc *Scenario, n ast.Node) {
 		})
 		for _, d := range dirs {
 			t := &lk.Forward
-			if d.k == "reverse" {
+			if (d.k == "reverse") != swapped {
 				t = &lk.Reverse
 			}
 			p := join(path, d.k)
@@ -1041,8 +1197,11 @@ func (l *loader) linksNode(sc *Scenario, n ast.Node) {
 		for _, other := range sc.Links {
 			for i, e := range lk.Ends {
 				for j, oe := range other.Ends {
+					if i == 1 && lk.Switch || j == 1 && other.Switch {
+						continue // a switch has a port per link
+					}
 					if e == oe && lk.Ifaces[i] == other.Ifaces[j] {
-						l.errf(it, path, "%s's interface %s is already on link %s; give the host another address (routers: addrs) for another link", e, sc.hostByName[e].Ifaces[lk.Ifaces[i]], other.Name())
+						l.errf(it, path, "%s's interface %s is already on link %s; give the host another interface (addrs: [ADDR1, ADDR2]) for another link, or join both to a switch", e, sc.hostByName[e].Ifaces[lk.Ifaces[i]], other.Name())
 					}
 				}
 			}
@@ -1097,6 +1256,28 @@ func (l *loader) linkNAT(lk *Link, n ast.Node, p string, hasFirewall bool) {
 // pair on one subnet.
 func (l *loader) linkIfaces(sc *Scenario, lk *Link, it ast.Node, path string) bool {
 	a, b := sc.hostByName[lk.Ends[0]], sc.hostByName[lk.Ends[1]]
+	if lk.Switch {
+		// The host's first interface on no other link yet.
+		if a == nil || len(a.Ifaces) == 0 {
+			return false
+		}
+		for i := range a.Ifaces {
+			used := false
+			for _, other := range sc.Links {
+				for j, e := range other.Ends {
+					if e == a.Name && other.Ifaces[j] == i && !(j == 1 && other.Switch) {
+						used = true
+					}
+				}
+			}
+			if !used {
+				lk.Ifaces = [2]int{i, 0}
+				return true
+			}
+		}
+		l.errf(it, path, "every interface of %s (%s) is on a link already; give it another address (addrs: [ADDR1, ADDR2]) for %s", a.Name, joinPrefixes(a.Ifaces), lk.Ends[1])
+		return false
+	}
 	if a == nil || b == nil || len(a.Ifaces) == 0 || len(b.Ifaces) == 0 {
 		return false
 	}
@@ -1409,3 +1590,24 @@ func parseFault(s string, hosts []string) (*Fault, error) {
 }
 
 func isHost(s string, hosts []string) bool { return slices.Contains(hosts, s) }
+
+// linkNamed returns the link called name, or nil.
+func (s *Scenario) linkNamed(name string) *Link {
+	for _, lk := range s.Links {
+		if lk.Name() == name {
+			return lk
+		}
+	}
+	return nil
+}
+
+// gatedLink reports whether an end of lk is a NAT's or firewall's
+// outside interface.
+func (s *Scenario) gatedLink(lk *Link) bool {
+	for i, e := range lk.Ends {
+		if h := s.Host(e); h != nil && h.Box != nil && h.Box.Outside == lk.Ifaces[i] && !(i == 1 && lk.Switch) {
+			return true
+		}
+	}
+	return false
+}

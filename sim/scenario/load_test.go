@@ -185,6 +185,7 @@ expect:
 outputs: {combined: true, ladder: true}
 `))
 	f.Add([]byte("- a\n- b\n"))
+	f.Add([]byte(lanYAML))
 	f.Add([]byte(`hosts:
   a: {addr: 10.0.0.1/24}
   b: {addr: 10.0.0.2/24, apps: [echo_server(:7)]}

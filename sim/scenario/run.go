@@ -230,6 +230,9 @@ type runner struct {
 	// file), current a first NIC to the one serving now.
 	alias, current map[*stack.NIC]*stack.NIC
 	reordered      map[*sim.Pipe]bool // pipes whose delivery a reorder fault wraps
+	// gated NICs are a NAT's or firewall's outside interface: their
+	// frames are captured by the gate, as they are on the wire.
+	gated map[*stack.NIC]bool
 }
 
 const recentN = 10
@@ -248,6 +251,7 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 		names: map[netip.Addr]string{}, buf: make([]byte, 64<<10), dec: pattern.NewDecoder(),
 		vantages: map[*stack.NIC]string{}, states: map[stack.Tuple]string{},
 		alias: map[*stack.NIC]*stack.NIC{}, current: map[*stack.NIC]*stack.NIC{}, reordered: map[*sim.Pipe]bool{},
+		gated: map[*stack.NIC]bool{},
 	}
 	for _, h := range sc.Hosts {
 		for _, p := range h.Ifaces {
@@ -290,17 +294,60 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 		}
 		r.hosts[h.Name] = &hostRT{h: h, st: st, clock: hc, nics: map[int]*stack.NIC{}, received: map[int][]byte{}, lastFrom: map[int]netip.AddrPort{}}
 	}
+	switches := map[string]*sim.Switch{}
+	for _, s := range sc.Switches {
+		sw, err := r.net.AddSwitch(sim.SwitchConfig{Name: s.Name, Hub: s.Hub, MaxMACs: s.MaxMACs, Aging: s.Aging})
+		if err != nil {
+			rec.Close()
+			return nil, fmt.Errorf("%s: %v", s.Pos, err)
+		}
+		switches[s.Name] = sw
+	}
 	for _, lk := range sc.Links {
-		a, b := r.hosts[lk.Ends[0]], r.hosts[lk.Ends[1]]
-		l, err := r.net.Connect(a.st, nicConfig(a.h, lk.Ifaces[0]), b.st, nicConfig(b.h, lk.Ifaces[1]), sim.LinkConfig{Name: lk.Name(), AB: simImpair(lk.Forward), BA: simImpair(lk.Reverse)})
+		a := r.hosts[lk.Ends[0]]
+		cfg := sim.LinkConfig{Name: lk.Name(), AB: simImpair(lk.Forward), BA: simImpair(lk.Reverse)}
+		var err error
+		if cfg.GateA, err = r.gate(a, lk.Ifaces[0]); err != nil {
+			rec.Close()
+			return nil, err
+		}
+		var l *sim.Link
+		if lk.Switch {
+			l, err = r.net.ConnectSwitch(a.st, nicConfig(a.h, lk.Ifaces[0]), switches[lk.Ends[1]], cfg)
+			if err == nil {
+				a.nics[lk.Ifaces[0]], _ = l.NICs()
+			}
+		} else {
+			b := r.hosts[lk.Ends[1]]
+			if cfg.GateB, err = r.gate(b, lk.Ifaces[1]); err != nil {
+				rec.Close()
+				return nil, err
+			}
+			l, err = r.net.Connect(a.st, nicConfig(a.h, lk.Ifaces[0]), b.st, nicConfig(b.h, lk.Ifaces[1]), cfg)
+			if err == nil {
+				a.nics[lk.Ifaces[0]], b.nics[lk.Ifaces[1]] = l.NICs()
+			}
+		}
 		if err != nil {
 			rec.Close()
 			return nil, fmt.Errorf("%s: %v", lk.Pos, err)
 		}
-		a.nics[lk.Ifaces[0]], b.nics[lk.Ifaces[1]] = l.NICs()
-		for _, n := range []*stack.NIC{a.nics[lk.Ifaces[0]], b.nics[lk.Ifaces[1]]} {
+		na, nb := l.NICs()
+		for _, n := range []*stack.NIC{na, nb} {
+			if n == nil {
+				continue // a switch port
+			}
 			for _, p := range n.Addrs6() {
 				r.names[p.Addr()] = n.Stack().Name() // the link-local addresses, known once the MACs are
+			}
+		}
+		for _, g := range []*sim.Gate{cfg.GateA, cfg.GateB} {
+			if g != nil {
+				if g == cfg.GateA {
+					r.gated[na] = true
+				} else {
+					r.gated[nb] = true
+				}
 			}
 		}
 		if fw := lk.Firewall; fw != nil {
@@ -589,6 +636,33 @@ func (r *runner) failAt(pos Pos, what, msg string, diffs []fieldDiff) {
 	r.failures = append(r.failures, f)
 }
 
+// gate returns the middlebox a NAT or firewall router puts on its
+// interface iface, or nil for any other interface.
+func (r *runner) gate(hr *hostRT, iface int) (*sim.Gate, error) {
+	b := hr.h.Box
+	if b == nil || b.Outside != iface {
+		return nil, nil
+	}
+	if b.Kind == "firewall" {
+		return &sim.Gate{Box: sim.NewFirewall(r.clock, sim.FirewallConfig{Inside: sim.AtoB, TCPIdle: b.TCPIdle, UDPIdle: b.UDPIdle}), Tap: (*gateTap)(r)}, nil
+	}
+	lane := hr.h.Name
+	nat, err := sim.NewNAT(r.clock, sim.NATConfig{Inside: sim.AtoB, Public: b.Public, PortMin: b.PortMin, PortMax: b.PortMax, TCPIdle: b.TCPIdle, UDPIdle: b.UDPIdle,
+		OnChange: func(what string) { r.event(lane, what) }})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", b.Pos, err)
+	}
+	return &sim.Gate{Box: nat, Tap: (*gateTap)(r)}, nil
+}
+
+// gateTap is the runner as the tap of a NAT's or firewall's outside
+// interface: it sees the frames as they are on the outside wire.
+type gateTap runner
+
+func (g *gateTap) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note string) {
+	(*runner)(g).frame(nic, dir, pkt, note)
+}
+
 // hub is the runner seen as the stacks' Tap and Observer: it keeps packet
 // summaries and recent events for expectations and passes everything on
 // to the sink (trace and captures).
@@ -598,6 +672,13 @@ type hub runner
 // passes it on to the recorder.
 func (h *hub) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note string) {
 	r := (*runner)(h)
+	if r.gated[nic] {
+		return // the gate captures it, on the wire's side
+	}
+	r.frame(nic, dir, pkt, note)
+}
+
+func (r *runner) frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note string) {
 	if len(r.alias) > 0 {
 		nic = r.orig(nic)
 	}
@@ -673,6 +754,9 @@ func (r *runner) installFaults() {
 		}
 		na, nb := l.NICs()
 		for dir, nic := range []*stack.NIC{na, nb} {
+			if nic == nil {
+				nic = na // a switch port: Ethernet both ways
+			}
 			lt := nic.Type()
 			var sum pattern.Summary
 			l.SetFilter(sim.Direction(dir), func(pkt stack.Packet) sim.Verdict {

@@ -20,6 +20,7 @@ type Scenario struct {
 	Seed     uint64
 	Duration time.Duration // how long the simulation runs at most; default 60s
 	Hosts    []*Host       // in file order
+	Switches []*Switch     // switches and hubs, in file order
 	Links    []*Link
 	Events   []*TimedEvent
 	Faults   []*Fault
@@ -62,6 +63,31 @@ type Host struct {
 	Routes   []RouteSpec
 	Program  *lang.Program // nil when the host runs no program
 	Apps     []*lang.Stmt  // built-in apps started at time 0, beside the program
+	// Box makes a router a NAT or a firewall on one of its interfaces.
+	Box *BoxSpec
+}
+
+// BoxSpec makes a router a NAT router or a firewall (routers: nat: or
+// firewall:): the middlebox sits on the router's Outside interface, so
+// the router's capture on that interface shows packets as they are on
+// the outside wire, and its other captures as they are inside.
+type BoxSpec struct {
+	Pos              Pos
+	Kind             string // "nat" or "firewall"
+	Outside          int    // index into the router's Ifaces
+	Public           netip.Addr
+	PortMin, PortMax uint16
+	TCPIdle, UDPIdle time.Duration
+}
+
+// Switch is an Ethernet switch (a learning bridge) or a hub (switches:
+// or hubs:); hosts join it with links, one port each.
+type Switch struct {
+	Name    string
+	Pos     Pos
+	Hub     bool
+	MaxMACs int
+	Aging   time.Duration
 }
 
 // RouteSpec is a static route: traffic for Dst goes through the router at
@@ -97,6 +123,9 @@ type Link struct {
 	Forward, Reverse Impair
 	Firewall         *FirewallSpec
 	NAT              *NATSpec
+	// Switch: Ends[1] is a switch (or hub), not a host, and Ifaces[1]
+	// is unused.
+	Switch bool
 }
 
 // NATSpec puts a network address and port translator (sim.NAT) in the

@@ -79,6 +79,8 @@ type TCPOptions struct {
 	SynBacklog     int           // each listener's SYN queue bound, default 256
 	NoSynCookies   bool          // drop SYNs when the SYN queue is full instead of answering with SYN cookies (tcp_syncookies=0)
 	OrphanRetries  int           // see tcp.Config.OrphanRetries; 0: Linux's default
+	NoTLP          bool          // no tail loss probe (tcp_early_retrans=0)
+	RmemMax        int           // tcp_rmem[2] in bytes: autotuning's ceiling and the window scale offered; 0: 32 MiB
 }
 
 // NICConfig describes a network interface to add with [Stack.AddNIC].

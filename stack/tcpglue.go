@@ -100,6 +100,8 @@ func tcpConfig(o TCPOptions) tcp.Config {
 		SynBacklog:     o.SynBacklog,
 		NoSynCookies:   o.NoSynCookies,
 		OrphanRetries:  o.OrphanRetries,
+		RmemMax:        o.RmemMax,
+		NoTLP:          o.NoTLP,
 	}
 }
 

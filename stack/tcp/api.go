@@ -71,6 +71,12 @@ type Config struct {
 	// tcp_orphan_retries). Zero means Linux's default: 8 while the
 	// backed-off RTO is below RTOMax, none once it reaches it.
 	OrphanRetries int
+	// RmemMax is tcp_rmem[2], the most memory receive-buffer autotuning
+	// may reach (linux profile; payload is half of it), which also sets
+	// the window scale offered. Zero means Linux's 32 MiB.
+	RmemMax int
+	// NoTLP turns the tail loss probe off (Linux's tcp_early_retrans=0).
+	NoTLP bool
 }
 
 // SockOpts are per-socket settings given at Connect or Listen (the

@@ -113,10 +113,10 @@ func (c *Conn) rcvSpaceAdjust() {
 	if space := max(c.rcvq.space, 1); copied > space {
 		win := 2*copied + 16*c.rcvMSS
 		grow := int(int64(win) * int64(copied-space) / int64(space))
-		win = min(win+2*grow, linuxRcvSpaceMax, 65535<<c.rcvWScale)
+		win = min(win+2*grow, c.p.rmemMax()/2, 65535<<c.rcvWScale)
 		if win > c.rcvBufSize {
 			old := c.rcvBufSize
-			c.rcvBufSize = min(roundQuantum(win), linuxRcvSpaceMax, 65535<<c.rcvWScale)
+			c.rcvBufSize = min(roundQuantum(win), c.p.rmemMax()/2, 65535<<c.rcvWScale)
 			c.rcvBuf.grow(c.p, c.rcvCap())
 			c.autotuneEvent("rcvbuf", fmt.Sprintf("autotune: read %d B in %v (was %d) → receive buffer %d → %d B", copied, rtt.Round(100*time.Microsecond), c.rcvq.space, old, c.rcvBufSize))
 		}

@@ -55,6 +55,14 @@ const (
 	linuxSndSpaceMax     = linuxWmemMax
 )
 
+// rmemMax is tcp_rmem[2] (Config.RmemMax, Linux's default when 0).
+func (p *Proto) rmemMax() int {
+	if p.cfg.RmemMax > 0 {
+		return p.cfg.RmemMax
+	}
+	return linuxRmemMax
+}
+
 // linux reports whether the connection follows the linux profile.
 func (c *Conn) linux() bool { return c.p.linux }
 
@@ -79,7 +87,7 @@ func (c *Conn) initRcvWScale() {
 	}
 	space := c.rcvBufSize
 	if c.rcvAuto {
-		space = linuxRmemMax
+		space = c.p.rmemMax()
 	}
 	c.rcvWScale = wscaleFor(space)
 }

@@ -585,7 +585,7 @@ func (c *Conn) rackExitRecovery(s *segment, cwndBefore, ssBefore int) {
 // RACK on, data in flight, not in recovery nor after an RTO, no probe
 // outstanding (Linux's tcp_schedule_loss_probe).
 func (c *Conn) tlpEligible() bool {
-	if !c.rackOn() || c.inRecovery || c.backoff > 0 || c.sndUna == c.sndMax || c.persist {
+	if !c.rackOn() || c.p.cfg.NoTLP || c.inRecovery || c.backoff > 0 || c.sndUna == c.sndMax || c.persist {
 		return false
 	}
 	if c.ls == nil || c.ls.tlpActive || c.ls.lost > 0 {

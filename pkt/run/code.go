@@ -1,0 +1,535 @@
+package run
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"stacklab/pkt"
+	"stacklab/stack"
+)
+
+// command handles a backtick shell block: sysctl settings of
+// net.ipv4.tcp_* become the stack's settings (before it is built, so
+// only in the first command); anything else skips the script.
+func (r *runner) command(c *pkt.Command, first bool) *failure {
+	for _, part := range strings.FieldsFunc(c.Text, func(r rune) bool { return r == ';' || r == '\n' }) {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		f := strings.Fields(part)
+		if len(f) < 2 || f[0] != "sysctl" {
+			return r.skipf(c.Pos.Line, "%s: shell command %q cannot run against stacklab (only sysctl net.ipv4.tcp_* settings are mapped)", c.Pos, part)
+		}
+		args := f[1:]
+		for len(args) > 0 && (args[0] == "-q" || args[0] == "-w") {
+			args = args[1:]
+		}
+		if len(args) == 0 {
+			return r.skipf(c.Pos.Line, "%s: sysctl without a setting", c.Pos)
+		}
+		setting := strings.Join(args, " ")
+		name, val, ok := strings.Cut(setting, "=")
+		if !ok {
+			return r.skipf(c.Pos.Line, "%s: sysctl %q reads a setting; only name=value is mapped", c.Pos, setting)
+		}
+		val = strings.Trim(strings.TrimSpace(val), `"'`)
+		if !first {
+			return r.skipf(c.Pos.Line, "%s: sysctl %s after the first event: the runner sets the stack up before the script starts", c.Pos, name)
+		}
+		if msg := r.sysctl(strings.TrimSpace(name), val); msg != "" {
+			return r.skipf(c.Pos.Line, "%s: sysctl %s=%s: %s", c.Pos, name, val, msg)
+		}
+	}
+	return nil
+}
+
+// sysctl maps one setting onto the stack's TCP options, or says why not.
+func (r *runner) sysctl(name, val string) string {
+	nums := strings.Fields(val)
+	ints := make([]int, len(nums))
+	for i, n := range nums {
+		v, err := strconv.Atoi(n)
+		if err != nil {
+			return "not a number"
+		}
+		ints[i] = v
+	}
+	one := func() (int, bool) { return ints[0], len(ints) == 1 }
+	o := &r.tcpOpts
+	switch name {
+	case "net.ipv4.tcp_rmem":
+		if len(ints) != 3 || ints[2] <= 0 {
+			return "wants three numbers"
+		}
+		if ints[1] != 131072 {
+			return "only tcp_rmem[2] is mapped; the default buffer stays 131072"
+		}
+		o.RmemMax = ints[2]
+	case "net.ipv4.tcp_syn_retries":
+		v, ok := one()
+		if !ok || v < 1 || v > 127 {
+			return "wants 1 to 127"
+		}
+		o.SynRetries = v
+	case "net.ipv4.tcp_syn_linear_timeouts":
+		v, ok := one()
+		if !ok || v != 0 {
+			return "stacklab backs SYN retransmissions off exponentially from the first (as tcp_syn_linear_timeouts=0)"
+		}
+	case "net.ipv4.tcp_early_retrans":
+		v, ok := one()
+		if !ok || v != 0 {
+			return "only 0 (no tail loss probe) is mapped"
+		}
+		o.NoTLP = true
+	case "net.ipv4.tcp_sack":
+		v, ok := one()
+		if !ok {
+			return "wants 0 or 1"
+		}
+		o.NoSACK = v == 0
+	case "net.ipv4.tcp_timestamps":
+		v, ok := one()
+		if !ok {
+			return "wants 0 or 1"
+		}
+		o.NoTimestamps = v == 0
+	case "net.ipv4.tcp_window_scaling":
+		v, ok := one()
+		if !ok {
+			return "wants 0 or 1"
+		}
+		o.NoWindowScale = v == 0
+	case "net.ipv4.tcp_dsack":
+		v, ok := one()
+		if !ok {
+			return "wants 0 or 1"
+		}
+		o.NoDSACK = v == 0
+	case "net.ipv4.tcp_ecn":
+		v, ok := one()
+		if !ok || v < 0 || v > 2 {
+			return "wants 0, 1 or 2"
+		}
+		o.ECN = []string{"off", "on", "passive"}[v]
+	case "net.ipv4.tcp_syncookies":
+		v, ok := one()
+		if !ok {
+			return "wants 0, 1 or 2"
+		}
+		o.NoSynCookies = v == 0
+	case "net.ipv4.tcp_congestion_control":
+		if len(nums) != 1 || (nums[0] != "cubic" && nums[0] != "reno") {
+			return "stacklab has cubic and reno (newreno)"
+		}
+		o.Congestion = map[string]string{"cubic": "cubic", "reno": "newreno"}[nums[0]]
+	case "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_probes", "net.ipv4.tcp_retries2":
+		v, ok := one()
+		if !ok || v < 1 {
+			return "wants a positive number"
+		}
+		switch name {
+		case "net.ipv4.tcp_keepalive_time":
+			o.KeepIdle = secsDur(v)
+		case "net.ipv4.tcp_keepalive_intvl":
+			o.KeepInterval = secsDur(v)
+		case "net.ipv4.tcp_keepalive_probes":
+			o.KeepCount = v
+		default:
+			o.Retries = v
+		}
+	default:
+		return "not mapped to a stacklab setting"
+	}
+	return ""
+}
+
+// code evaluates a %{ }% block: assert lines over tcp_info fields.
+func (r *runner) code(ev *pkt.Event) *failure {
+	for _, stmt := range strings.FieldsFunc(ev.Code.Text, func(r rune) bool { return r == '\n' || r == ';' }) {
+		stmt = strings.TrimSpace(stmt)
+		if stmt == "" || strings.HasPrefix(stmt, "#") {
+			continue
+		}
+		rest, ok := strings.CutPrefix(stmt, "assert ")
+		if !ok {
+			return r.skipf(ev.Pos.Line, "%s: %%{ }%% code other than assert lines (%q) cannot run against stacklab", ev.Pos, stmt)
+		}
+		e := &expr{src: rest}
+		e.lex()
+		if e.err == nil {
+			e.info, e.infoErr = r.tcpInfo()
+		}
+		v := e.parse()
+		if e.err != nil {
+			return r.failf(ev.Pos.Line, "%s: %v", ev.Pos, e.err)
+		}
+		if v == 0 {
+			f := r.failf(ev.Pos.Line, "%s: assertion failed: %s", ev.Pos, rest)
+			f.expected = rest
+			f.actual = e.values()
+			return f
+		}
+	}
+	return nil
+}
+
+func (r *runner) tcpInfo() (stack.TCPInfo, error) {
+	if r.lastFD < 0 {
+		return stack.TCPInfo{}, fmt.Errorf("no socket to read tcp_info from")
+	}
+	return r.st.TCPInfo(r.lastFD)
+}
+
+// expr is a small evaluator for Python-like assert expressions: integers,
+// tcpi_* names, ( ), not, and, or, comparisons, | & ^ << >> + - * / %.
+// The part after a top-level comma is the message, ignored.
+type expr struct {
+	src     string
+	toks    []string
+	i       int
+	err     error
+	info    stack.TCPInfo
+	infoErr error
+	seen    []string
+}
+
+func (e *expr) lex() {
+	s := e.src
+	depth := 0
+	for i := 0; i < len(s); {
+		c := rune(s[i])
+		switch {
+		case c == ' ' || c == '\t':
+			i++
+		case c == ',' && depth == 0:
+			return // the assert's message
+		case unicode.IsDigit(c):
+			j := i
+			for j < len(s) && (unicode.IsDigit(rune(s[j])) || s[j] == 'x' || (s[j] >= 'a' && s[j] <= 'f')) {
+				j++
+			}
+			e.toks = append(e.toks, s[i:j])
+			i = j
+		case unicode.IsLetter(c) || c == '_':
+			j := i
+			for j < len(s) && (unicode.IsLetter(rune(s[j])) || unicode.IsDigit(rune(s[j])) || s[j] == '_' || s[j] == '.') {
+				j++
+			}
+			e.toks = append(e.toks, s[i:j])
+			i = j
+		default:
+			two := ""
+			if i+1 < len(s) {
+				two = s[i : i+2]
+			}
+			switch two {
+			case "==", "!=", "<=", ">=", "<<", ">>", "//":
+				e.toks = append(e.toks, two)
+				i += 2
+				continue
+			}
+			if strings.ContainsRune("()<>|&^+-*/%", c) {
+				if c == '(' {
+					depth++
+				} else if c == ')' {
+					depth--
+				}
+				e.toks = append(e.toks, string(c))
+				i++
+				continue
+			}
+			e.err = fmt.Errorf("unexpected %q in assert %q", c, e.src)
+			return
+		}
+	}
+}
+
+func (e *expr) peek() string {
+	if e.i < len(e.toks) {
+		return e.toks[e.i]
+	}
+	return ""
+}
+
+func (e *expr) next() string { t := e.peek(); e.i++; return t }
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (e *expr) parse() int64 {
+	v := e.or()
+	if e.err == nil && e.i < len(e.toks) {
+		e.err = fmt.Errorf("unexpected %q in assert %q", e.peek(), e.src)
+	}
+	return v
+}
+
+func (e *expr) or() int64 {
+	v := e.and()
+	for e.peek() == "or" {
+		e.next()
+		w := e.and()
+		v = b2i(v != 0 || w != 0)
+	}
+	return v
+}
+
+func (e *expr) and() int64 {
+	v := e.not()
+	for e.peek() == "and" {
+		e.next()
+		w := e.not()
+		v = b2i(v != 0 && w != 0)
+	}
+	return v
+}
+
+func (e *expr) not() int64 {
+	if e.peek() == "not" {
+		e.next()
+		return b2i(e.not() == 0)
+	}
+	return e.cmp()
+}
+
+func (e *expr) cmp() int64 {
+	v := e.bits()
+	res := int64(1)
+	chained := false
+	for {
+		op := e.peek()
+		switch op {
+		case "==", "!=", "<", "<=", ">", ">=":
+		default:
+			if chained {
+				return res
+			}
+			return v
+		}
+		e.next()
+		w := e.bits()
+		var ok bool
+		switch op {
+		case "==":
+			ok = v == w
+		case "!=":
+			ok = v != w
+		case "<":
+			ok = v < w
+		case "<=":
+			ok = v <= w
+		case ">":
+			ok = v > w
+		case ">=":
+			ok = v >= w
+		}
+		if !ok {
+			res = 0
+		}
+		chained, v = true, w
+	}
+}
+
+func (e *expr) bits() int64 {
+	v := e.shift()
+	for {
+		switch e.peek() {
+		case "|":
+			e.next()
+			v |= e.shift()
+		case "&":
+			e.next()
+			v &= e.shift()
+		case "^":
+			e.next()
+			v ^= e.shift()
+		default:
+			return v
+		}
+	}
+}
+
+func (e *expr) shift() int64 {
+	v := e.sum()
+	for {
+		switch e.peek() {
+		case "<<":
+			e.next()
+			v <<= uint(e.sum() & 63)
+		case ">>":
+			e.next()
+			v >>= uint(e.sum() & 63)
+		default:
+			return v
+		}
+	}
+}
+
+func (e *expr) sum() int64 {
+	v := e.prod()
+	for {
+		switch e.peek() {
+		case "+":
+			e.next()
+			v += e.prod()
+		case "-":
+			e.next()
+			v -= e.prod()
+		default:
+			return v
+		}
+	}
+}
+
+func (e *expr) prod() int64 {
+	v := e.unary()
+	for {
+		switch e.peek() {
+		case "*":
+			e.next()
+			v *= e.unary()
+		case "/", "//", "%":
+			op := e.next()
+			w := e.unary()
+			if w == 0 {
+				if e.err == nil {
+					e.err = fmt.Errorf("division by zero in assert %q", e.src)
+				}
+				return 0
+			}
+			if op == "%" {
+				v %= w
+			} else {
+				v /= w
+			}
+		default:
+			return v
+		}
+	}
+}
+
+func (e *expr) unary() int64 {
+	t := e.next()
+	switch {
+	case t == "":
+		if e.err == nil {
+			e.err = fmt.Errorf("assert %q ends too soon", e.src)
+		}
+		return 0
+	case t == "-":
+		return -e.unary()
+	case t == "(":
+		v := e.or()
+		if e.next() != ")" && e.err == nil {
+			e.err = fmt.Errorf("a ')' is missing in assert %q", e.src)
+		}
+		return v
+	case t == "True":
+		return 1
+	case t == "False":
+		return 0
+	case unicode.IsDigit(rune(t[0])):
+		v, err := strconv.ParseInt(t, 0, 64)
+		if err != nil && e.err == nil {
+			e.err = fmt.Errorf("bad number %q in assert %q", t, e.src)
+		}
+		return v
+	}
+	v, err := e.field(t)
+	if err != nil && e.err == nil {
+		e.err = err
+	}
+	e.seen = append(e.seen, fmt.Sprintf("%s=%d", t, v))
+	return v
+}
+
+// values lists the fields an assertion read, for its failure message.
+func (e *expr) values() string { return strings.Join(e.seen, " ") }
+
+// Linux's TCP states as tcp_info numbers them.
+var linuxStates = map[string]int64{
+	"ESTABLISHED": 1, "SYN_SENT": 2, "SYN_RECEIVED": 3, "FIN_WAIT_1": 4, "FIN_WAIT_2": 5, "TIME_WAIT": 6,
+	"CLOSED": 7, "CLOSE_WAIT": 8, "LAST_ACK": 9, "LISTEN": 10, "CLOSING": 11,
+}
+
+// field reads a tcp_info field from the stack's TCPInfo, in Linux's units.
+func (e *expr) field(name string) (int64, error) {
+	if v, ok := constants[name]; ok {
+		return v, nil
+	}
+	if st, ok := linuxStates[strings.TrimPrefix(name, "TCP_")]; ok {
+		return st, nil
+	}
+	if e.infoErr != nil {
+		return 0, fmt.Errorf("tcp_info: %v", e.infoErr)
+	}
+	in := e.info
+	segs := func(bytes int) int64 {
+		if in.MSS <= 0 {
+			return 0
+		}
+		return int64((bytes + in.MSS - 1) / in.MSS)
+	}
+	switch name {
+	case "tcpi_state":
+		return linuxStates[strings.ReplaceAll(in.State, "-", "_")], nil
+	case "tcpi_snd_mss":
+		return int64(in.MSS), nil
+	case "tcpi_rcv_mss":
+		return int64(in.RcvMSS), nil
+	case "tcpi_snd_cwnd":
+		return int64(in.SndCwnd), nil
+	case "tcpi_snd_ssthresh":
+		if in.MSS <= 0 {
+			return 0, nil
+		}
+		return int64(in.Ssthresh / in.MSS), nil
+	case "tcpi_snd_wscale":
+		return int64(max(in.SndWScale, 0)), nil
+	case "tcpi_rcv_wscale":
+		return int64(max(in.RcvWScale, 0)), nil
+	case "tcpi_options":
+		var v int64
+		if in.Timestamps {
+			v |= 1
+		}
+		if in.SACK {
+			v |= 2
+		}
+		if in.SndWScale >= 0 && in.RcvWScale >= 0 {
+			v |= 4
+		}
+		return v, nil
+	case "tcpi_rto":
+		return in.RTO.Microseconds(), nil
+	case "tcpi_rtt":
+		return in.SRTT.Microseconds(), nil
+	case "tcpi_rttvar":
+		return in.RTTVar.Microseconds(), nil
+	case "tcpi_unacked":
+		return segs(in.Unacked), nil
+	case "tcpi_total_retrans":
+		return int64(in.Retransmits), nil
+	case "tcpi_bytes_acked":
+		return int64(in.BytesAcked), nil
+	case "tcpi_bytes_received":
+		return int64(in.BytesReceived), nil
+	case "tcpi_snd_wnd":
+		return int64(in.SndWnd), nil
+	}
+	if strings.HasPrefix(name, "tcpi_") {
+		return 0, fmt.Errorf("%s is not available from stacklab's TCPInfo", name)
+	}
+	return 0, fmt.Errorf("unknown name %s in assert %q", name, e.src)
+}
+
+func secsDur(v int) time.Duration { return time.Duration(v) * time.Second }

@@ -1,0 +1,741 @@
+// Package run plays packetdrill scripts (package pkt) against stacklab's
+// stack in virtual time: the stack under test sits on a raw-IP interface
+// (192.168.0.1/16, the remote end 192.0.2.1), the script's inbound
+// packets (<) are injected with its sequence numbers and timestamps
+// mapped to the live ones, its outbound packets (>) are checked field by
+// field at exact virtual times, and its system calls go through the
+// stack's descriptor facade.
+package run
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"stacklab/capture"
+	"stacklab/pkt"
+	"stacklab/sim"
+	"stacklab/stack"
+	"stacklab/stack/wire"
+)
+
+// Addresses and ports, as packetdrill's defaults.
+var (
+	LocalAddr  = netip.MustParseAddr("192.168.0.1")
+	LocalNet   = netip.MustParsePrefix("192.168.0.1/16")
+	RemoteAddr = netip.MustParseAddr("192.0.2.1")
+)
+
+const (
+	bindPort    = 8080  // packetdrill's --bind_port
+	connectPort = 8080  // packetdrill's --connect_port
+	remotePort  = 50427 // the remote end's port for connections it opens
+)
+
+// Options configure a run.
+type Options struct {
+	// Tolerance is how far an outbound packet or a call's return may be
+	// from its script time; the script's --tolerance_usecs overrides it.
+	Tolerance time.Duration
+	// StrictSegments turns off merging consecutive outbound segments into
+	// one script line (TSO/GSO as the kernel's packets show it).
+	StrictSegments bool
+	// Seed seeds the stack's randomness (ISNs, ports).
+	Seed uint64
+	// Dir, if set, receives the capture (pcapng) and the layered trace.
+	Dir string
+	// TraceLines is how many trace lines a failure shows; default 12.
+	TraceLines int
+}
+
+// Status is a script's outcome.
+type Status string
+
+// Outcomes.
+const (
+	Pass Status = "PASS"
+	Fail Status = "FAIL"
+	Skip Status = "SKIP"
+)
+
+// Result is one script's outcome.
+type Result struct {
+	File     string   `json:"file"`
+	Status   Status   `json:"status"`
+	Line     int      `json:"line,omitempty"`
+	Message  string   `json:"message,omitempty"`
+	Expected string   `json:"expected,omitempty"`
+	Actual   string   `json:"actual,omitempty"`
+	Trace    []string `json:"trace,omitempty"`
+	Files    []string `json:"files,omitempty"`
+}
+
+// failure stops a script.
+type failure struct {
+	line             int
+	msg              string
+	expected, actual string
+	skip             bool
+}
+
+func (f *failure) Error() string { return f.msg }
+
+// File parses and runs one script file. A parse error is returned as an
+// error (bad input); a run's outcome is in the Result.
+func File(path string, o Options) (Result, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return Result{}, err
+	}
+	if len(src) > 1<<20 {
+		return Result{}, fmt.Errorf("%s: the script is larger than 1 MiB", path)
+	}
+	s, err := pkt.Parse(path, string(src))
+	if err != nil {
+		return Result{}, err
+	}
+	return Script(s, string(src), o), nil
+}
+
+// Script runs a parsed script. src is its text, for the lines quoted in
+// failures.
+func Script(s *pkt.Script, src string, o Options) Result {
+	r := newRunner(s, src, o)
+	res := Result{File: s.File, Status: Pass}
+	f := r.run()
+	if r.rec != nil {
+		if err := r.rec.Close(); err != nil && f == nil {
+			f = &failure{msg: "writing the capture: " + err.Error()}
+		}
+		res.Files = r.rec.Files()
+	}
+	if r.traceFile != nil {
+		if err := r.traceFile.Close(); err != nil && f == nil {
+			f = &failure{msg: "writing the trace: " + err.Error()}
+		}
+		res.Files = append(res.Files, r.traceFile.Name())
+	}
+	if f == nil {
+		return res
+	}
+	res.Status = Fail
+	if f.skip {
+		res.Status = Skip
+	}
+	res.Line, res.Message, res.Expected, res.Actual = f.line, f.msg, f.expected, f.actual
+	if !f.skip {
+		res.Trace = r.ring.lines()
+	}
+	return res
+}
+
+// ring keeps the last lines of the trace.
+type ring struct {
+	max  int
+	buf  []string
+	part []byte
+}
+
+func (g *ring) Write(p []byte) (int, error) {
+	g.part = append(g.part, p...)
+	for {
+		i := bytes.IndexByte(g.part, '\n')
+		if i < 0 {
+			break
+		}
+		g.buf = append(g.buf, string(g.part[:i]))
+		if len(g.buf) > g.max {
+			g.buf = g.buf[len(g.buf)-g.max:]
+		}
+		g.part = g.part[i+1:]
+	}
+	return len(p), nil
+}
+
+func (g *ring) lines() []string { return append([]string(nil), g.buf...) }
+
+// runner is one script's run.
+type runner struct {
+	s     *pkt.Script
+	lines []string
+	o     Options
+	tol   time.Duration
+
+	clock     *sim.Clock
+	start     time.Time
+	st        *stack.Stack
+	nic       *stack.NIC
+	rec       *capture.Recorder
+	ring      *ring
+	traceFile *os.File
+	tcpOpts   stack.TCPOptions
+	tsTick    time.Duration // --tcp_ts_tick_usecs: check outbound TS val; 0 ignores it
+
+	out     []seg // outbound segments of the flow under test, not yet matched
+	ignored int   // outbound packets of other flows
+
+	flowSet             bool
+	localPort, remPort  uint16
+	isnKnown            bool
+	localISN            uint32
+	tsKnown             bool
+	tsScript, tsActual  uint32 // the first outbound TS val in script and live terms
+	ipID                uint16
+	pktID               uint64
+	lastRemoteTSVal     uint32
+	lastScriptTime      time.Duration
+	fds                 map[int64]int // script fd → stack fd
+	userNB              map[int]bool  // stack fd → made non-blocking by the script
+	lastFD              int           // the stack fd of the last call, for %{ }%
+	pend                *pendingCall
+	fail                *failure
+	epollWant           map[int]bool
+	maxTime             time.Duration
+	connectedRemotePort uint16
+}
+
+func newRunner(s *pkt.Script, src string, o Options) *runner {
+	if o.TraceLines == 0 {
+		o.TraceLines = 12
+	}
+	return &runner{
+		s: s, lines: strings.Split(src, "\n"), o: o, tol: o.Tolerance,
+		ring: &ring{max: o.TraceLines}, fds: map[int64]int{}, userNB: map[int]bool{},
+		lastFD: -1,
+	}
+}
+
+// line returns the script's text at a line, trimmed.
+func (r *runner) line(n int) string {
+	if n < 1 || n > len(r.lines) {
+		return ""
+	}
+	return strings.TrimSpace(r.lines[n-1])
+}
+
+func (r *runner) failf(line int, format string, args ...any) *failure {
+	f := &failure{line: line, msg: fmt.Sprintf(format, args...)}
+	if r.fail == nil {
+		r.fail = f
+	}
+	return r.fail
+}
+
+func (r *runner) skipf(line int, format string, args ...any) *failure {
+	f := &failure{line: line, msg: fmt.Sprintf(format, args...), skip: true}
+	if r.fail == nil {
+		r.fail = f
+	}
+	return r.fail
+}
+
+// now is the virtual time since the start.
+func (r *runner) now() time.Duration { return r.clock.Now().Sub(r.start) }
+
+func (r *runner) run() *failure {
+	if f := r.options(); f != nil {
+		return f
+	}
+	// The first command configures the stack (sysctl lines).
+	if r.s.Init != nil {
+		if f := r.command(r.s.Init, true); f != nil {
+			return f
+		}
+	}
+	for _, ev := range r.s.Events {
+		if ev.Command != nil {
+			if f := r.command(ev.Command, false); f != nil {
+				return f
+			}
+		}
+	}
+	if f := r.setup(); f != nil {
+		return f
+	}
+	for i := range r.s.Events {
+		ev := &r.s.Events[i]
+		if f := r.event(ev); f != nil {
+			return f
+		}
+		if r.fail != nil {
+			return r.fail
+		}
+	}
+	// A call still blocked must return by its time.
+	if p := r.pend; p != nil {
+		r.runUntil(p.end + r.tol)
+		if r.fail != nil {
+			return r.fail
+		}
+		if r.pend != nil {
+			return r.failf(p.line, "%s: %s is still blocked past %s, when the script expects it to return (tolerance %s)", p.pos, p.name, secs(p.end), r.tol)
+		}
+	}
+	if r.s.Cleanup != nil {
+		if f := r.command(r.s.Cleanup, false); f != nil {
+			return f
+		}
+	}
+	return nil
+}
+
+// options applies the script's --name=value lines.
+func (r *runner) options() *failure {
+	for _, op := range r.s.Options {
+		switch op.Name {
+		case "tolerance_usecs":
+			var us int64
+			if _, err := fmt.Sscan(op.Value, &us); err != nil || us < 0 {
+				return r.failf(op.Pos.Line, "%s: --tolerance_usecs wants microseconds, got %q", op.Pos, op.Value)
+			}
+			r.tol = time.Duration(us) * time.Microsecond
+		case "strict_segments":
+			r.o.StrictSegments = true
+		case "tcp_ts_tick_usecs":
+			var us int64
+			if _, err := fmt.Sscan(op.Value, &us); err != nil || us < 0 {
+				return r.failf(op.Pos.Line, "%s: --tcp_ts_tick_usecs wants microseconds, got %q", op.Pos, op.Value)
+			}
+			r.tsTick = time.Duration(us) * time.Microsecond
+		case "ip_version":
+			if op.Value != "ipv4" {
+				return r.skipf(op.Pos.Line, "--ip_version=%s: the runner plays IPv4 scripts only", op.Value)
+			}
+		case "bind_port", "connect_port", "local_ip", "remote_ip", "gateway_ip", "netmask_ip", "mss", "init_scripts", "speed", "mtu", "non_fatal", "dry_run", "verbose", "wire_client", "wire_server":
+			return r.skipf(op.Pos.Line, "option --%s is not supported by stacklab's runner", op.Name)
+		default:
+			return r.skipf(op.Pos.Line, "unknown option --%s", op.Name)
+		}
+	}
+	return nil
+}
+
+// setup builds the stack under test.
+func (r *runner) setup() *failure {
+	r.start = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	r.clock = sim.NewClock(r.start)
+	copts := capture.Options{
+		Trace: r.ring, Format: capture.Format(0), Start: r.start, Scenario: filepath.Base(r.s.File),
+		Seed:  r.o.Seed,
+		Names: map[netip.Addr]string{LocalAddr: "stacklab", RemoteAddr: "remote"},
+	}
+	if r.o.Dir != "" {
+		base := strings.TrimSuffix(filepath.Base(r.s.File), ".pkt")
+		dir := filepath.Join(r.o.Dir, base)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return r.failf(0, "output directory: %v", err)
+		}
+		tf, err := os.Create(filepath.Join(dir, "trace.txt"))
+		if err != nil {
+			return r.failf(0, "output directory: %v", err)
+		}
+		r.traceFile = tf
+		copts.Dir = dir
+		copts.Trace = io.MultiWriter(r.ring, tf)
+	}
+	rec, err := capture.New(copts)
+	if err != nil {
+		return r.failf(0, "capture: %v", err)
+	}
+	r.rec = rec
+	seed := r.o.Seed
+	r.st = stack.New(stack.Options{
+		Name: "stacklab", Clock: r.clock, Rand: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		Observer: rec, Tap: rec, TCP: r.tcpOpts,
+		PacketID: func() uint64 { r.pktID++; return r.pktID },
+	})
+	nic, err := r.st.AddNIC(stack.NICConfig{Name: "tun0", Type: stack.LinkRawIP, Addr: LocalNet, MTU: 1500}, stack.LinkFunc(r.output))
+	if err != nil {
+		return r.failf(0, "stack: %v", err)
+	}
+	r.nic = nic
+	r.st.AddRoute(stack.Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("192.168.0.2"), NIC: nic})
+	return nil
+}
+
+// output receives every packet the stack sends.
+func (r *runner) output(p stack.Packet) {
+	s, ok := r.decodeOut(p.Data)
+	if !ok {
+		r.ignored++
+		return
+	}
+	s.at = int64(r.now())
+	s.id = p.ID
+	r.out = append(r.out, s)
+}
+
+// decodeOut decodes an outbound packet and reports whether it belongs to
+// the flow under test (learning the flow from the first SYN).
+func (r *runner) decodeOut(b []byte) (seg, bool) {
+	s, ok := decodeSeg(b)
+	if !ok {
+		return s, false
+	}
+	if !r.flowSet {
+		if s.flags&wire.SYN == 0 {
+			return s, false
+		}
+		r.flowSet, r.localPort, r.remPort = true, s.srcPort, s.dstPort
+	}
+	if s.srcPort != r.localPort || s.dstPort != r.remPort {
+		return s, false
+	}
+	if s.flags&wire.SYN != 0 && !r.isnKnown {
+		r.isnKnown, r.localISN = true, s.seq
+	}
+	return s, true
+}
+
+// eventTime is when an event is due, since the start.
+func (r *runner) eventTime(ev *pkt.Event) time.Duration {
+	switch ev.Time.Kind {
+	case pkt.TimeRelative:
+		return r.lastScriptTime + ev.Time.Start
+	case pkt.TimeRange:
+		if ev.Time.RangeRelative {
+			return r.lastScriptTime + ev.Time.Start
+		}
+		return ev.Time.Start
+	case pkt.TimeAny:
+		return r.now()
+	}
+	return ev.Time.Start
+}
+
+// runUntil runs the stack's timers up to t (since the start), stopping
+// early at a failure.
+func (r *runner) runUntil(t time.Duration) {
+	r.clock.RunUntilOr(r.start.Add(t), 1, func() bool { return r.fail != nil })
+}
+
+// maxWait bounds a wait for a packet written with time *.
+const maxWait = 10 * time.Minute
+
+func (r *runner) event(ev *pkt.Event) *failure {
+	t := r.eventTime(ev)
+	if ev.Time.Kind == pkt.TimeAbsolute && t < r.lastScriptTime {
+		return r.failf(ev.Pos.Line, "%s: time %s is before the previous event's %s", ev.Pos, secs(t), secs(r.lastScriptTime))
+	}
+	switch {
+	case ev.Packet != nil && !ev.Packet.In:
+		f := r.expect(ev, t)
+		if f != nil {
+			return f
+		}
+	case ev.Packet != nil:
+		r.runUntil(t)
+		if r.fail != nil {
+			return r.fail
+		}
+		if f := r.inject(ev); f != nil {
+			return f
+		}
+	case ev.Call != nil:
+		r.runUntil(t)
+		if r.fail != nil {
+			return r.fail
+		}
+		if f := r.call(ev, t); f != nil {
+			return f
+		}
+	case ev.Code != nil:
+		r.runUntil(t)
+		if r.fail != nil {
+			return r.fail
+		}
+		if f := r.code(ev); f != nil {
+			return f
+		}
+	case ev.Command != nil:
+		r.runUntil(t)
+		// Checked before the run: sysctls only.
+	}
+	if ev.Time.Kind != pkt.TimeAny {
+		r.lastScriptTime = t
+	} else {
+		r.lastScriptTime = r.now()
+	}
+	return nil
+}
+
+func secs(d time.Duration) string { return fmt.Sprintf("%.6f", d.Seconds()) }
+
+// inject sends a script packet into the stack.
+func (r *runner) inject(ev *pkt.Event) *failure {
+	p := ev.Packet
+	if p.Proto != "tcp" {
+		return r.skipf(ev.Pos.Line, "%s: %s packets are not supported by stacklab's runner yet", ev.Pos, p.Proto)
+	}
+	if !r.flowSet {
+		r.flowSet, r.localPort, r.remPort = true, bindPort, remotePort
+	}
+	flags := flagsOf(p)
+	ack := p.Ack
+	if flags&wire.ACK != 0 || p.HasAck {
+		ack += r.localISN
+	}
+	optb, err := encodeOptions(p.Options, func(v uint32) uint32 { return v + r.localISN }, r.mapEcr)
+	if err != nil {
+		return r.failf(ev.Pos.Line, "%s: %v", ev.Pos, err)
+	}
+	for _, o := range p.Options {
+		if o.Kind == "TS" {
+			r.lastRemoteTSVal = o.TSVal
+		}
+	}
+	if p.Len > 65000 {
+		return r.failf(ev.Pos.Line, "%s: payload of %d bytes is too large", ev.Pos, p.Len)
+	}
+	win := uint32(65535)
+	if p.HasWin {
+		win = p.Win
+	}
+	if win > 65535 {
+		return r.failf(ev.Pos.Line, "%s: window %d does not fit in 16 bits", ev.Pos, win)
+	}
+	thl := wire.TCPMinHeaderLen + len(optb)
+	total := wire.IPv4MinHeaderLen + thl + p.Len
+	b := make([]byte, total)
+	ip := wire.IPv4(b)
+	tos := uint8(0)
+	if e := ecnField(p.ECN); e >= 0 {
+		tos = uint8(e)
+	} else if p.ECN == "ect01" {
+		tos = 2
+	}
+	r.ipID++
+	ip.Encode(&wire.IPv4Fields{TOS: tos, TotalLen: uint16(total), ID: r.ipID, TTL: 64, Protocol: wire.ProtoTCP, Src: RemoteAddr, Dst: LocalAddr})
+	ip.SetChecksum()
+	tc := wire.TCP(b[wire.IPv4MinHeaderLen:])
+	tc.Encode(&wire.TCPFields{SrcPort: r.remPort, DstPort: r.localPort, Seq: p.Seq, Ack: ack, DataOffset: uint8(thl), Flags: flags, Window: uint16(win), Urgent: uint16(p.Urg)})
+	copy(tc[wire.TCPMinHeaderLen:], optb)
+	tc.SetChecksum(RemoteAddr, LocalAddr)
+	r.pktID++
+	r.nic.Deliver(stack.Packet{ID: r.pktID, Data: b})
+	return nil
+}
+
+// mapEcr turns a script TS ecr (our TS val in script terms) into the live
+// value.
+func (r *runner) mapEcr(v uint32) uint32 {
+	if v == 0 || !r.tsKnown {
+		return v
+	}
+	return v - r.tsScript + r.tsActual
+}
+
+// expect waits for the outbound packet an event describes and checks it.
+func (r *runner) expect(ev *pkt.Event, t time.Duration) *failure {
+	p := ev.Packet
+	if p.Proto != "tcp" {
+		return r.skipf(ev.Pos.Line, "%s: %s packets are not supported by stacklab's runner yet", ev.Pos, p.Proto)
+	}
+	lo, hi := t-r.tol, t+r.tol
+	switch ev.Time.Kind {
+	case pkt.TimeAny:
+		lo, hi = r.now(), r.now()+maxWait
+	case pkt.TimeRange:
+		base := time.Duration(0)
+		if ev.Time.RangeRelative {
+			base = r.lastScriptTime
+		}
+		lo, hi = base+ev.Time.Start-r.tol, base+ev.Time.Max+r.tol
+	}
+	r.clock.RunUntilOr(r.start.Add(hi), 1, func() bool { return r.fail != nil || len(r.out) > 0 })
+	if r.fail != nil {
+		return r.fail
+	}
+	if len(r.out) == 0 {
+		f := r.failf(ev.Pos.Line, "%s: expected packet was not sent by %s", ev.Pos, secs(hi))
+		f.expected = r.line(ev.Pos.Line)
+		f.actual = "(nothing)"
+		return f
+	}
+	// Let everything due at this instant run, so that segments sent
+	// together can be merged.
+	first := time.Duration(r.out[0].at)
+	r.clock.RunUntilOr(r.start.Add(first), 1, func() bool { return r.fail != nil })
+	if r.fail != nil {
+		return r.fail
+	}
+	got := r.take(p)
+	at := time.Duration(got.at)
+	act := r.describe(got)
+	if at < lo || at > hi {
+		f := r.failf(ev.Pos.Line, "%s: packet sent at %s, expected at %s (tolerance %s)", ev.Pos, secs(at), secs(t), r.tol)
+		f.expected, f.actual = r.line(ev.Pos.Line), fmt.Sprintf("%s (at %s)", act, secs(at))
+		return f
+	}
+	if msg := r.compare(p, got); msg != "" {
+		f := r.failf(ev.Pos.Line, "%s: %s", ev.Pos, msg)
+		f.expected, f.actual = r.line(ev.Pos.Line), fmt.Sprintf("%s (at %s)", act, secs(at))
+		return f
+	}
+	r.learnTS(p, got)
+	if ev.Time.Kind == pkt.TimeAny {
+		r.lastScriptTime = at
+	}
+	return nil
+}
+
+// take removes the next outbound segment, merged with the segments that
+// follow it at the same instant as one TSO packet when the script's
+// packet is longer.
+func (r *runner) take(p *pkt.Packet) seg {
+	s := r.out[0]
+	r.out = r.out[1:]
+	if r.o.StrictSegments {
+		return s
+	}
+	for s.length < p.Len && len(r.out) > 0 {
+		n := r.out[0]
+		if n.at != s.at || n.seq != s.seq+uint32(s.length) || n.ack != s.ack || n.length == 0 ||
+			(s.flags|n.flags)&(wire.SYN|wire.FIN|wire.RST) != 0 || n.flags&^wire.PSH != s.flags&^wire.PSH ||
+			!sameOptsButSACK(s.opts, n.opts) {
+			break
+		}
+		s.length += n.length
+		s.flags |= n.flags
+		s.win = n.win
+		s.merged++
+		r.out = r.out[1:]
+	}
+	return s
+}
+
+func sameOptsButSACK(a, b []opt) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].kind != b[i].kind || a[i].value != b[i].value || a[i].tsEcr != b[i].tsEcr {
+			return false
+		}
+	}
+	return true
+}
+
+// learnTS records the first mapping between script and live TS values.
+func (r *runner) learnTS(p *pkt.Packet, s seg) {
+	if r.tsKnown {
+		return
+	}
+	for _, o := range p.Options {
+		if o.Kind != "TS" {
+			continue
+		}
+		for _, g := range s.opts {
+			if g.kind == "TS" {
+				r.tsKnown, r.tsScript, r.tsActual = true, o.TSVal, g.tsVal
+				return
+			}
+		}
+	}
+}
+
+// rel maps a live sequence number of ours into script terms.
+func (r *runner) rel(v uint32) uint32 {
+	if !r.isnKnown {
+		return v
+	}
+	return v - r.localISN
+}
+
+// describe writes an outbound segment as a script line, in script terms.
+func (r *runner) describe(s seg) string {
+	var b strings.Builder
+	b.WriteString("> ")
+	if s.ecn != 0 {
+		fmt.Fprintf(&b, "[%s] ", ecnNames[s.ecn])
+	}
+	f := flagLetters(s.flags)
+	if f == "" {
+		f = "."
+	}
+	seq := r.rel(s.seq)
+	fmt.Fprintf(&b, "%s %d:%d(%d)", f, seq, seq+uint32(s.length), s.length)
+	if s.flags&wire.ACK != 0 {
+		fmt.Fprintf(&b, " ack %d", s.ack)
+	}
+	fmt.Fprintf(&b, " win %d", s.win)
+	if len(s.opts) > 0 {
+		b.WriteString(" " + formatOpts(s.opts, func(v uint32) uint32 { return v }))
+	}
+	if s.merged > 1 {
+		fmt.Fprintf(&b, " (%d segments merged)", s.merged)
+	}
+	return b.String()
+}
+
+// compare checks an outbound segment against the script's packet and
+// says what differs first, or "".
+func (r *runner) compare(p *pkt.Packet, s seg) string {
+	if want := flagsOf(p); want != s.flags {
+		return fmt.Sprintf("flags %q, expected %q", flagLetters(s.flags), flagLetters(want))
+	}
+	if e := ecnField(p.ECN); e >= 0 && uint8(e) != s.ecn {
+		return fmt.Sprintf("ECN %s, expected %s", ecnNames[s.ecn], ecnNames[e])
+	} else if p.ECN == "ect01" && s.ecn != 1 && s.ecn != 2 {
+		return fmt.Sprintf("ECN %s, expected ect0 or ect1", ecnNames[s.ecn])
+	}
+	if seq := r.rel(s.seq); seq != p.Seq {
+		return fmt.Sprintf("sequence number %d, expected %d", seq, p.Seq)
+	}
+	if s.length != p.Len {
+		return fmt.Sprintf("payload of %d bytes, expected %d", s.length, p.Len)
+	}
+	if (p.HasAck || p.AckFlag) && s.ack != p.Ack {
+		return fmt.Sprintf("ack %d, expected %d", s.ack, p.Ack)
+	}
+	if p.HasWin && uint32(s.win) != p.Win {
+		return fmt.Sprintf("window %d, expected %d", s.win, p.Win)
+	}
+	if p.HasUrg && uint32(s.urg) != p.Urg {
+		return fmt.Sprintf("urgent pointer %d, expected %d", s.urg, p.Urg)
+	}
+	if p.AnyOptions {
+		return ""
+	}
+	if len(s.opts) != len(p.Options) {
+		return fmt.Sprintf("options %s, expected %d option(s)", formatOpts(s.opts, func(v uint32) uint32 { return v }), len(p.Options))
+	}
+	for i, w := range p.Options {
+		g := s.opts[i]
+		if g.kind != w.Kind {
+			return fmt.Sprintf("option %d is %s, expected %s", i+1, g.kind, w.Kind)
+		}
+		switch w.Kind {
+		case "mss", "wscale":
+			if g.value != w.Value {
+				return fmt.Sprintf("%s %d, expected %d", w.Kind, g.value, w.Value)
+			}
+		case "sack":
+			if len(g.blocks) != len(w.Blocks) {
+				return fmt.Sprintf("%d SACK block(s), expected %d", len(g.blocks), len(w.Blocks))
+			}
+			for j, bl := range w.Blocks {
+				if g.blocks[j] != bl {
+					return fmt.Sprintf("SACK block %d:%d, expected %d:%d", g.blocks[j][0], g.blocks[j][1], bl[0], bl[1])
+				}
+			}
+		case "TS":
+			if g.tsEcr != w.TSEcr {
+				return fmt.Sprintf("TS ecr %d, expected %d", g.tsEcr, w.TSEcr)
+			}
+			if r.tsTick > 0 && r.tsKnown {
+				// Each tick of the script's TS val is a tick of the live one.
+				if g.tsVal-r.tsActual != w.TSVal-r.tsScript {
+					return fmt.Sprintf("TS val %d ticks after the first, expected %d", g.tsVal-r.tsActual, w.TSVal-r.tsScript)
+				}
+			}
+		}
+	}
+	return ""
+}

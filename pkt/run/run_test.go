@@ -1,0 +1,168 @@
+package run
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"stacklab/pkt"
+)
+
+// knownFailing lists the scripts of testdata/pkt that do not pass on
+// stacklab yet, with why. The test fails if one of them starts passing
+// (take it off the list) or if any other script fails. README reports
+// the count.
+var knownFailing = map[string]string{
+	"cubic/beta.pkt":          "tcpi_ca_state is not in stack.TCPInfo",
+	"delack/delayed-40ms.pkt": "TCP_QUICKACK 0 does not leave quick-ACK mode: the ACK goes at once, not after 40 ms",
+	"delack/piggyback.pkt":    "TCP_QUICKACK 0 does not leave quick-ACK mode: a pure ACK goes before the reply",
+	"delack/two-segments.pkt": "TCP_QUICKACK 0 does not leave quick-ACK mode: each segment is acknowledged",
+	"handshake/syncnt.pkt":    "TCP_SYNCNT is not implemented",
+	"keepalive/dead-peer.pkt": "after the last unanswered keepalive probe the stack sends no RST",
+	"mss/tcp-maxseg.pkt":      "TCP_MAXSEG is not implemented",
+	"nagle/cork.pkt":          "TCP_CORK is not implemented",
+	"nagle/msg-more.pkt":      "MSG_MORE is not implemented",
+	"rack/tlp.pkt":            "the tail loss probe does not fire 2·SRTT after a two-segment tail",
+	"slowstart/iw10.pkt":      "Linux sets PSH on a TSO burst that ends mid-write (forced push); stacklab only at the end of a write",
+}
+
+func TestTestdata(t *testing.T) {
+	root := filepath.Join("..", "..", "testdata", "pkt")
+	files, err := Expand([]string{root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out1, out2 bytes.Buffer
+	sum := Report(&out1, files, Options{Seed: 1}, false)
+	Report(&out2, files, Options{Seed: 1}, false)
+	if !bytes.Equal(out1.Bytes(), out2.Bytes()) {
+		t.Errorf("two runs of testdata/pkt differ:\n%s\n----\n%s", out1.String(), out2.String())
+	}
+	status := map[string]string{}
+	for _, line := range strings.Split(out1.String(), "\n") {
+		m := regexp.MustCompile(`^(PASS|FAIL|SKIP|ERROR) ([^: ]+\.pkt)`).FindStringSubmatch(line)
+		if m != nil {
+			rel, _ := filepath.Rel(root, m[2])
+			status[filepath.ToSlash(rel)] = m[1]
+		}
+	}
+	if len(status) != len(files) {
+		t.Fatalf("%d results for %d scripts:\n%s", len(status), len(files), out1.String())
+	}
+	var names []string
+	for n := range status {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		_, known := knownFailing[n]
+		switch {
+		case known && status[n] == "PASS":
+			t.Errorf("%s passes now: take it off knownFailing", n)
+		case !known && status[n] != "PASS":
+			t.Errorf("%s: %s", n, status[n])
+		}
+	}
+	for n := range knownFailing {
+		if _, ok := status[n]; !ok {
+			t.Errorf("knownFailing names %s, which is not in testdata/pkt", n)
+		}
+	}
+	if sum.Passed+len(knownFailing) != len(files) || sum.Skipped != 0 {
+		t.Errorf("summary %+v with %d known failing of %d", sum, len(knownFailing), len(files))
+	}
+	t.Logf("%d of %d scripts pass; %d known failing", sum.Passed, len(files), len(knownFailing))
+	if t.Failed() {
+		t.Log(out1.String())
+	}
+}
+
+// passive is the start of a passive open every mutation below shares.
+const passive = "`sysctl -q net.ipv4.tcp_rmem=\"4096 131072 6291456\"`\n" +
+	"0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n" +
+	"+0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0\n" +
+	"+0 bind(3, ..., ...) = 0\n" +
+	"+0 listen(3, 1) = 0\n" +
+	"+0 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>\n" +
+	"+0 > S. 0:0(0) ack 1 win 64240 <mss 1460,nop,nop,sackOK,nop,wscale 7>\n" +
+	"+.1 < . 1:1(0) ack 1 win 1000\n" +
+	"+0 accept(3, ..., ...) = 4\n"
+
+// TestChecks runs small scripts, each passing or failing for one reason:
+// every check the runner makes must be able to fail.
+func TestChecks(t *testing.T) {
+	cases := []struct {
+		name, tail string
+		status     Status
+		msg        string // in the message
+	}{
+		{"pass", "+0 write(4, ..., 10) = 10\n+0 > P. 1:11(10) ack 1\n", Pass, ""},
+		{"seq", "+0 write(4, ..., 10) = 10\n+0 > P. 2:12(10) ack 1\n", Fail, "sequence number 1, expected 2"},
+		{"len", "+0 write(4, ..., 10) = 10\n+0 > P. 1:12(11) ack 1\n", Fail, "payload of 10 bytes, expected 11"},
+		{"ack", "+0 write(4, ..., 10) = 10\n+0 > P. 1:11(10) ack 2\n", Fail, "ack 1, expected 2"},
+		{"flags", "+0 write(4, ..., 10) = 10\n+0 > F. 1:11(10) ack 1\n", Fail, `flags "P.", expected "F."`},
+		{"win", "+0 write(4, ..., 10) = 10\n+0 > P. 1:11(10) ack 1 win 1\n", Fail, "window"},
+		{"options", "+0 write(4, ..., 10) = 10\n+0 > P. 1:11(10) ack 1 <nop>\n", Fail, "expected 1 option(s)"},
+		{"ecn", "+0 write(4, ..., 10) = 10\n+0 > [ce] P. 1:11(10) ack 1\n", Fail, "ECN noecn, expected ce"},
+		{"late", "+0 write(4, ..., 10) = 10\n+.01 > P. 1:11(10) ack 1\n", Fail, "packet sent at 0.100000, expected at 0.110000"},
+		{"missing", "+0 > P. 1:11(10) ack 1\n", Fail, "not sent by 0.100000"},
+		{"extra", "+0 write(4, ..., 10) = 10\n+.1 < . 1:1(0) ack 11 win 1000\n+0 write(4, ..., 5) = 5\n+0 > P. 11:16(5) ack 1\n", Fail, "expected at 0.200000"},
+		{"result", "+0 write(4, ..., 10) = 9\n", Fail, "write returned 10, expected 9"},
+		{"errno", "+0 read(4, ..., 10) = -1 ECONNRESET\n", Fail, "still blocked"},
+		{"nonblocking", "+0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0\n+0 read(4, ..., 10) = -1 EAGAIN (Resource temporarily unavailable)\n", Pass, ""},
+		{"blocks", "+0...0.05 read(4, ..., 10) = 5\n+.05 < P. 1:6(5) ack 1 win 1000\n", Pass, ""},
+		{"blocks-too-long", "+0...0.04 read(4, ..., 10) = 5\n+.05 < P. 1:6(5) ack 1 win 1000\n", Fail, "read is still blocked past 0.140000, when the script expects it to return"},
+		{"assert", "+0 %{ assert tcpi_snd_cwnd == 11 }%\n", Fail, "assertion failed"},
+		{"assert-pass", "+0 %{ assert tcpi_snd_cwnd == 10 and tcpi_snd_mss == 1460 }%\n", Pass, ""},
+		{"shell", "+0 `echo hi`\n", Skip, "cannot run against stacklab"},
+		{"unsupported", "+0 setsockopt(4, IPPROTO_TCP, TCP_CORK, [1], 4) = 0\n", Fail, "not supported by stacklab: setsockopt TCP_CORK"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			src := passive + c.tail
+			s, err := pkt.Parse(c.name+".pkt", src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := Script(s, src, Options{})
+			if res.Status != c.status || !strings.Contains(res.Message, c.msg) {
+				t.Errorf("got %s %q (expected %q, actual %q), want %s with %q", res.Status, res.Message, res.Expected, res.Actual, c.status, c.msg)
+			}
+		})
+	}
+}
+
+// TestMerge: ten segments sent at once are one script line unless
+// --strict_segments.
+func TestMerge(t *testing.T) {
+	src := passive + "+0 setsockopt(4, IPPROTO_TCP, TCP_NODELAY, [1], 4) = 0\n+0 write(4, ..., 2920) = 2920\n+0 > P. 1:2921(2920) ack 1\n"
+	s, err := pkt.Parse("merge.pkt", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := Script(s, src, Options{}); res.Status != Pass {
+		t.Fatalf("merged: %+v", res)
+	}
+	if res := Script(s, src, Options{StrictSegments: true}); res.Status != Fail || !strings.Contains(res.Message, `flags ".", expected "P."`) || !strings.Contains(res.Actual, "1:1461(1460)") {
+		t.Fatalf("strict: %+v", res)
+	}
+}
+
+// TestOutputDir: -o writes a capture and the trace per script.
+func TestOutputDir(t *testing.T) {
+	dir := t.TempDir()
+	res, err := File(filepath.Join("..", "..", "testdata", "pkt", "handshake", "passive-open.pkt"), Options{Dir: dir})
+	if err != nil || res.Status != Pass {
+		t.Fatalf("%v %+v", err, res)
+	}
+	for _, f := range []string{"stacklab-tun0.pcapng", "trace.txt"} {
+		b, err := os.ReadFile(filepath.Join(dir, "passive-open", f))
+		if err != nil || len(b) == 0 {
+			t.Errorf("%s: %v (%d bytes)", f, err, len(b))
+		}
+	}
+}

@@ -180,24 +180,21 @@ type runner struct {
 	out     []seg // outbound segments of the flow under test, not yet matched
 	ignored int   // outbound packets of other flows
 
-	flowSet             bool
-	localPort, remPort  uint16
-	isnKnown            bool
-	localISN            uint32
-	tsKnown             bool
-	tsScript, tsActual  uint32 // the first outbound TS val in script and live terms
-	ipID                uint16
-	pktID               uint64
-	lastRemoteTSVal     uint32
-	lastScriptTime      time.Duration
-	fds                 map[int64]int // script fd → stack fd
-	userNB              map[int]bool  // stack fd → made non-blocking by the script
-	lastFD              int           // the stack fd of the last call, for %{ }%
-	pend                *pendingCall
-	fail                *failure
-	epollWant           map[int]bool
-	maxTime             time.Duration
-	connectedRemotePort uint16
+	flowSet            bool
+	localPort, remPort uint16
+	isnKnown           bool
+	localISN           uint32
+	tsKnown            bool
+	tsScript, tsActual uint32 // the first outbound TS val in script and live terms
+	ipID               uint16
+	pktID              uint64
+	lastRemoteTSVal    uint32
+	lastScriptTime     time.Duration
+	fds                map[int64]int // script fd → stack fd
+	userNB             map[int]bool  // stack fd → made non-blocking by the script
+	lastFD             int           // the stack fd of the last call, for %{ }%
+	pend               *pendingCall
+	fail               *failure
 }
 
 func newRunner(s *pkt.Script, src string, o Options) *runner {

@@ -37,7 +37,7 @@ type Counters struct {
 	ECNReductions     uint64 // congestion windows reduced for ECE (RFC 3168 §6.1.2)
 
 	DropNoSocket       uint64 // no connection or listener: answered with RST
-	DropMalformed      uint64 // too short, bad data offset, bad options
+	DropMalformed      uint64 // too short, bad data offset; bad option lengths under the rfc profile
 	DropBadChecksum    uint64 // same as InCsumErrors
 	DropOutOfWindow    uint64 // unacceptable sequence number (ACK sent)
 	DropPAWS           uint64 // timestamp older than TS.Recent (RFC 7323 §5)
@@ -59,6 +59,7 @@ type Counters struct {
 	SyncookiesFailed   uint64 // ACKs to a listener with an invalid cookie
 	PortsExhausted     uint64 // connects refused (EADDRNOTAVAIL): no free ephemeral port to the destination
 	TxQueueFull        uint64 // times new data waited because the interface's transmit queue was full (tsq.go)
+	InBadOptions       uint64 // segments taken with their options read only up to one with a bad length (linux profile)
 }
 
 // Counter is one named counter value.
@@ -123,5 +124,6 @@ func (c *Counters) List() []Counter {
 		{"SyncookiesFailed", c.SyncookiesFailed},
 		{"PortsExhausted", c.PortsExhausted},
 		{"TxQueueFull", c.TxQueueFull},
+		{"InBadOptions", c.InBadOptions},
 	}
 }

@@ -41,6 +41,7 @@ type segment struct {
 	opts             options
 	pktID            uint64
 	ecn              uint8 // the IP header's ECN codepoint
+	badOpts          bool  // an option's length was bad: the options after it were not read
 }
 
 // seqLen returns the segment's length in sequence space: payload plus
@@ -73,7 +74,11 @@ func parseSegment(b []byte, s *segment) bool {
 	s.flags = uint8(t.Flags())
 	s.wnd = t.Window()
 	s.payload = t.Payload()
-	return wire.ParseTCPOptions(t.Options(), &s.opts) == nil
+	// An option with a bad length ends the parse, keeping the options
+	// before it (as Linux's tcp_parse_options does); the caller decides
+	// whether the segment is still taken.
+	s.badOpts = wire.ParseTCPOptions(t.Options(), &s.opts) != nil
+	return true
 }
 
 // encodeOptions writes o into b (maxOptionLen bytes) in the Linux

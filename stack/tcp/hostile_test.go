@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"net/netip"
 	"testing"
+	"time"
+
+	"stacklab/stack/wire"
 )
 
 // TestInjectOverlapFirstCopyWins: out-of-order segments that overlap
@@ -128,4 +131,91 @@ func TestInjectSynFloodCookies(t *testing.T) {
 	k.h.out = nil
 	k.send(segSpec{seq: peerISN, flags: flagSYN, wnd: 65535})
 	k.none()
+}
+
+// TestInjectACKStorm: a storm of forged or unacceptable ACKs against an
+// established connection with data in flight costs at most a few
+// answers, each refusal is counted, and the connection carries on.
+//   - ACKs of data never sent: dropped without an answer (Linux's tcp_ack;
+//     the rfc profile answers each, RFC 5961 §5.2);
+//   - pure ACKs outside the receive window: one answer per 500 ms
+//     (Linux's tcp_invalid_ratelimit);
+//   - ACKs older than SND.UNA − MAX.SND.WND: one challenge ACK per 500 ms
+//     per connection (RFC 5961 §5.2, Linux's tcp_send_challenge_ack);
+//   - duplicate ACKs: one fast retransmission, not one per ACK.
+func TestInjectACKStorm(t *testing.T) {
+	const storm = 1000
+	j := newInj(t, Config{NoTimestamps: true})
+	j.h.tracing = false
+	c, iss := j.handshake(options{HasMSS: true, MSS: 1000, SACKPermitted: true})
+	if _, err := c.Write(make([]byte, 4000)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(j.h.out); n != 4 {
+		t.Fatalf("%d segments in flight, want 4", n)
+	}
+	j.h.out = nil
+	una := iss + 1
+	rcv := uint32(peerISN + 1)
+	for i := range storm {
+		j.send(segSpec{seq: rcv, ack: una + 100000 + uint32(i), flags: flagACK, wnd: 65535})
+	}
+	if n := len(j.h.out); n != 0 {
+		t.Fatalf("ACKs of unsent data: %d answers, want none", n)
+	}
+	for i := range storm {
+		j.send(segSpec{seq: rcv + 1<<20 + uint32(i), ack: una, flags: flagACK, wnd: 65535})
+	}
+	if n := len(j.h.out); n != 1 {
+		t.Fatalf("out-of-window ACKs: %d answers, want 1", n)
+	}
+	j.h.out = nil
+	// The same 500 ms limit covers challenge ACKs (Linux's
+	// last_oow_ack_time serves both).
+	// (Advancing the clock also fires the retransmission timer: not
+	// counted here.)
+	j.w.clk.advance(time.Second)
+	j.h.out = nil
+	for range storm {
+		j.send(segSpec{seq: rcv, ack: una - 1<<20, flags: flagACK, wnd: 65535})
+	}
+	if n := len(j.h.out); n != 1 || parseOut(t, j.h.out[0]).why != whyChallengeAck {
+		t.Fatalf("too-old ACKs: %d answers, want 1 challenge ACK", n)
+	}
+	j.h.out = nil
+	for range storm {
+		j.send(segSpec{seq: rcv, ack: una, flags: flagACK, wnd: 65535,
+			opts: options{NSACK: 1, SACK: [4]wire.SACKBlock{{Left: una + 3000, Right: una + 4000}}}})
+	}
+	if n := len(j.h.out); n < 1 || n > 4 {
+		t.Fatalf("%d duplicate ACKs: %d segments sent, want the lost ones once (1 to 4)", storm, n)
+	}
+	got := j.h.p.Counters()
+	if got.DropAckTooNew != storm || got.DropOutOfWindow != storm || got.DropAckTooOld != storm ||
+		got.DropChallengeLimit != storm-1 || got.ChallengeACKs != 1 {
+		t.Fatalf("counters: too new %d, out of window %d, too old %d, challenge limited %d, challenge ACKs %d",
+			got.DropAckTooNew, got.DropOutOfWindow, got.DropAckTooOld, got.DropChallengeLimit, got.ChallengeACKs)
+	}
+	// The real ACK still works: everything acknowledged, more data flows.
+	j.h.out = nil
+	j.send(segSpec{seq: rcv, ack: una + 4000, flags: flagACK, wnd: 65535})
+	if _, err := c.Write([]byte("after the storm")); err != nil {
+		t.Fatal(err)
+	}
+	if s := j.next(); string(s.payload) != "after the storm" || uint32(s.seq) != una+4000 {
+		t.Fatalf("after the storm: %v", s)
+	}
+	if c.State() != Established {
+		t.Fatal(c.State())
+	}
+}
+
+// TestInjectAckTooNewRFC: under the rfc profile an ACK of unsent data is
+// answered with an ACK (RFC 9293 §3.10.7.4), as TestInjectACKStorm's
+// linux-profile silence is the difference.
+func TestInjectAckTooNewRFC(t *testing.T) {
+	j := newInj(t, Config{Profile: ProfileRFC, NoTimestamps: true})
+	_, iss := j.handshake(options{})
+	j.send(segSpec{seq: peerISN + 1, ack: iss + 5000, flags: flagACK, wnd: 65535})
+	j.expect(flagACK, iss+1, peerISN+1)
 }

@@ -126,7 +126,7 @@ func TestInjectNoSocket(t *testing.T) {
 }
 
 func TestInjectBadSegments(t *testing.T) {
-	j := newInj(t, Config{})
+	j := newInj(t, Config{Profile: ProfileRFC})
 	j.h.p.Listen(j.me, 1, nil)
 	j.send(segSpec{seq: 5, flags: flagSYN, badChecksum: true})
 	j.send(segSpec{seq: 5, flags: flagSYN, rawOptions: []byte{2, 9, 0, 0}}) // MSS with bad length
@@ -144,6 +144,62 @@ func TestInjectBadSegments(t *testing.T) {
 	}
 	if drops != 3 {
 		t.Fatalf("%d drop events", drops)
+	}
+}
+
+// TestInjectBadOptionLengths: under the linux profile (the default) an
+// option with a bad length ends the parse and the segment is taken with
+// the options before it, as Linux's tcp_parse_options does: a SYN whose
+// MSS option claims 9 bytes in a 4-byte area is answered, with the
+// default MSS of 536; a window-scale option after a good MSS but before
+// a zero-length option is kept, and what follows is not.
+func TestInjectBadOptionLengths(t *testing.T) {
+	j := newInj(t, Config{NoTimestamps: true})
+	l, err := j.h.p.Listen(j.me, 4, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.send(segSpec{seq: 5, flags: flagSYN, wnd: 65535, rawOptions: []byte{2, 9, 0, 0}})
+	sa := j.next()
+	if sa.flags != flagSYN|flagACK || sa.ack != 6 {
+		t.Fatalf("%v, want a SYN-ACK", sa)
+	}
+	j.send(segSpec{seq: 6, ack: uint32(sa.seq) + 1, flags: flagACK, wnd: 65535})
+	c, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Info().MSS != 536 {
+		t.Fatalf("MSS %d, want the default 536", c.Info().MSS)
+	}
+	// MSS 1000, wscale 3, then an option of length 0 and a SACK-permitted
+	// that is never read.
+	other := ap("10.0.0.1:40002")
+	j.send(segSpec{src: other, seq: 50, flags: flagSYN, wnd: 65535,
+		rawOptions: []byte{2, 4, 3, 0xe8, 1, 3, 3, 3, 30, 0, 4, 2}})
+	sa = j.next()
+	if sa.flags != flagSYN|flagACK || sa.ack != 51 {
+		t.Fatalf("%v, want a SYN-ACK", sa)
+	}
+	if !sa.opts.HasWScale || sa.opts.SACKPermitted || sa.opts.MSS == 0 {
+		t.Fatalf("SYN-ACK options %+v: want window scaling, no SACK", sa.opts)
+	}
+	j.send(segSpec{src: other, seq: 51, ack: uint32(sa.seq) + 1, flags: flagACK, wnd: 65535})
+	c2, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in := c2.Info(); in.MSS != 1000 || in.SndWScale != 3 || in.SACK {
+		t.Fatalf("%+v", in)
+	}
+	// An established connection takes data with a bad option too.
+	j.send(segSpec{src: other, seq: 51, ack: uint32(sa.seq) + 1, flags: flagACK | flagPSH, wnd: 65535,
+		rawOptions: []byte{8, 40, 0, 0}, payload: []byte("data")})
+	if n := c2.Buffered(); n != 4 {
+		t.Fatalf("%d bytes buffered after a segment with a bad option, want 4", n)
+	}
+	if got := j.h.p.Counters(); got.InBadOptions != 3 || got.DropMalformed != 0 {
+		t.Fatalf("InBadOptions %d DropMalformed %d", got.InBadOptions, got.DropMalformed)
 	}
 }
 

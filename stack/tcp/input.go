@@ -326,7 +326,12 @@ func (c *Conn) processAck(s *segment) bool {
 	if c.sndMax.LessThan(ack) {
 		p.counters.DropAckTooNew++
 		p.drop(c, "DropAckTooNew", "ACK of unsent data", s.pktID)
-		c.sendAck(whyOutOfWindow)
+		if !c.linux() {
+			// RFC 9293 §3.10.7.4 and RFC 5961 §5.2: send an ACK. Linux's
+			// tcp_ack discards the segment without a word, so a forged
+			// ACK cannot make the stack answer.
+			c.sendAck(whyOutOfWindow)
+		}
 		return false
 	}
 	if ack.LessThan(c.sndUna - seqnum.Value(c.maxSndWnd)) {

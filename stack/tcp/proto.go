@@ -556,11 +556,16 @@ func (p *Proto) InputECN(src, dst netip.Addr, b []byte, pktID uint64, ecn uint8)
 	}
 	var seg segment // on the stack: Input may be re-entered from Output (loopback)
 	s := &seg
-	if !parseSegment(b, s) {
+	if !parseSegment(b, s) || (s.badOpts && !p.linux) {
 		p.counters.InErrs++
 		p.counters.DropMalformed++
 		p.drop(nil, "DropMalformed", "malformed header or options", pktID)
 		return
+	}
+	if s.badOpts {
+		// Linux takes the segment with the options read before the bad
+		// one (tcp_parse_options stops there); the rfc profile drops it.
+		p.counters.InBadOptions++
 	}
 	s.pktID = pktID
 	s.ecn = ecn & 3

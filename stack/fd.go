@@ -281,6 +281,7 @@ func (s *Stack) accept(sk *socket) (*socket, error) {
 		if err == nil {
 			nsk, _ := s.newSocket(SockStream) // cannot fail: checked above, under the lock
 			nsk.opts = sk.opts
+			nsk.ttl, nsk.tos, nsk.inq = sk.ttl, sk.tos, sk.inq
 			nsk.family = sk.family
 			nsk.conn = c
 			nsk.local = c.Tuple().Local
@@ -462,6 +463,7 @@ func (s *Stack) send(sk *socket, b []byte) (int, error) {
 	}
 	total := 0
 	until := sk.timeo(true)
+	sk.conn.SetMore(sk.more)
 	for {
 		n, err := sk.conn.Write(b[total:])
 		total += n
@@ -534,7 +536,7 @@ func (s *Stack) sendTo(sk *socket, b []byte, addr netip.AddrPort, call string) (
 			src = netip.Addr{}
 		}
 		why := call + "(" + strconv.Itoa(sk.fd) + ") → echo request seq " + strconv.Itoa(int(seq))
-		if err := s.ipSendTTL(sk.ipTTL(), src, addr.Addr(), wire.ProtoICMP, m, false, why); err != nil {
+		if err := s.ipSendTOS(sk.ipTTL(), sk.tos, src, addr.Addr(), wire.ProtoICMP, m, false, why); err != nil {
 			return 0, err
 		}
 		return len(b), nil
@@ -661,6 +663,7 @@ const (
 	MsgDontWait MsgFlags = syscall.MSG_DONTWAIT // this call does not block
 	MsgWaitAll  MsgFlags = syscall.MSG_WAITALL  // a stream read waits for the whole buffer (or EOF, an error, a timeout)
 	MsgNoSignal MsgFlags = syscall.MSG_NOSIGNAL // accepted: stacklab raises no SIGPIPE, it returns EPIPE either way
+	MsgMore     MsgFlags = 0x8000               // TCP: more data follows; the partial last segment waits for the next send without it (MSG_MORE)
 )
 
 // RecvMsg reads from a socket as recvfrom(2) with flags: MsgPeek,
@@ -673,15 +676,45 @@ func (s *Stack) RecvMsg(fd int, b []byte, flags MsgFlags) (int, netip.AddrPort, 
 	if err != nil {
 		return 0, netip.AddrPort{}, opError("read", 0, netip.AddrPort{}, netip.AddrPort{}, err)
 	}
+	n, info, err := s.recvMsg(sk, b, flags)
+	return n, info.From, err
+}
+
+// MsgInfo is what [Stack.RecvMsgInfo] returns beside the data, as
+// recvmsg(2) does in msg_name and its ancillary data.
+type MsgInfo struct {
+	From netip.AddrPort // the source (the peer, for a stream)
+	// Inq is TCP_CM_INQ: on a TCP socket with TCPInq set, the bytes
+	// left to read after this call (1 when none are left but the peer
+	// has closed, as Linux's tcp_inq_hint); -1 when not reported.
+	Inq int
+}
+
+// RecvMsgInfo is [Stack.RecvMsg] with the ancillary data of recvmsg(2).
+func (s *Stack) RecvMsgInfo(fd int, b []byte, flags MsgFlags) (int, MsgInfo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sk, err := s.lookup(fd)
+	if err != nil {
+		return 0, MsgInfo{Inq: -1}, opError("read", 0, netip.AddrPort{}, netip.AddrPort{}, err)
+	}
+	return s.recvMsg(sk, b, flags)
+}
+
+func (s *Stack) recvMsg(sk *socket, b []byte, flags MsgFlags) (int, MsgInfo, error) {
+	info := MsgInfo{Inq: -1}
 	if flags&^(MsgPeek|MsgDontWait|MsgWaitAll|MsgNoSignal) != 0 {
-		return 0, netip.AddrPort{}, sk.opError("read", netip.AddrPort{}, syscall.EOPNOTSUPP)
+		return 0, info, sk.opError("read", netip.AddrPort{}, syscall.EOPNOTSUPP)
 	}
 	n, from, err := s.recvFlags(sk, b, flags)
-	from = sk.outAddr(from)
+	info.From = sk.outAddr(from)
 	if err == io.EOF {
-		return 0, from, nil
+		n, err = 0, nil
 	}
-	return n, from, sk.opError("read", from, err)
+	if err == nil && sk.inq && sk.conn != nil {
+		info.Inq = sk.conn.InqHint()
+	}
+	return n, info, sk.opError("read", info.From, err)
 }
 
 // SendMsg sends as sendto(2) with flags: MsgDontWait, MsgNoSignal. A
@@ -694,9 +727,15 @@ func (s *Stack) SendMsg(fd int, b []byte, flags MsgFlags, to netip.AddrPort) (in
 	if err != nil {
 		return 0, opError("write", 0, netip.AddrPort{}, to, err)
 	}
-	if flags&^(MsgDontWait|MsgNoSignal) != 0 {
+	allowed := MsgDontWait | MsgNoSignal
+	if sk.typ == SockStream {
+		allowed |= MsgMore
+	}
+	if flags&^allowed != 0 {
 		return 0, sk.opError("write", to, syscall.EOPNOTSUPP)
 	}
+	sk.more = flags&MsgMore != 0
+	defer func() { sk.more = false }()
 	nb := sk.nonblock
 	if flags&MsgDontWait != 0 {
 		sk.nonblock = true

@@ -46,6 +46,7 @@ type sockAPI interface {
 	GetPeername(fd int) (netip.AddrPort, error)
 	PollFDs(fds []stack.PollFD, timeout time.Duration) (int, error)
 	InQ(fd int) (int, error)
+	RecvMsgInfo(fd int, b []byte, flags stack.MsgFlags) (int, stack.MsgInfo, error)
 }
 
 // linuxAPI is sockAPI on the kernel's sockets.
@@ -88,6 +89,24 @@ func (linuxAPI) RecvMsg(fd int, b []byte, fl stack.MsgFlags) (int, netip.AddrPor
 		n = 0
 	}
 	return n, fromSA(from), err
+}
+
+// RecvMsgInfo is recvmsg(2) with room for ancillary data; it reports
+// TCP_CM_INQ as MsgInfo.Inq.
+func (linuxAPI) RecvMsgInfo(fd int, b []byte, fl stack.MsgFlags) (int, stack.MsgInfo, error) {
+	oob := make([]byte, 64)
+	n, oobn, _, from, err := unix.Recvmsg(fd, b, oob, int(fl))
+	info := stack.MsgInfo{From: fromSA(from), Inq: -1}
+	if err != nil {
+		return 0, info, err
+	}
+	msgs, _ := unix.ParseSocketControlMessage(oob[:oobn])
+	for _, m := range msgs {
+		if m.Header.Level == unix.SOL_TCP && m.Header.Type == unix.TCP_CM_INQ && len(m.Data) >= 4 {
+			info.Inq = int(int32(m.Data[0]) | int32(m.Data[1])<<8 | int32(m.Data[2])<<16 | int32(m.Data[3])<<24)
+		}
+	}
+	return n, info, nil
 }
 func (linuxAPI) Shutdown(fd, how int) error        { return unix.Shutdown(fd, how) }
 func (linuxAPI) Close(fd int) error                { return unix.Close(fd) }
@@ -147,24 +166,30 @@ func stackPollBits(v int16) stack.PollEvents {
 }
 
 var linuxOpts = map[stack.SockOpt][2]int{
-	stack.SoKeepAlive:    {unix.SOL_SOCKET, unix.SO_KEEPALIVE},
-	stack.SoLinger:       {unix.SOL_SOCKET, unix.SO_LINGER},
-	stack.SoRcvBuf:       {unix.SOL_SOCKET, unix.SO_RCVBUF},
-	stack.SoSndBuf:       {unix.SOL_SOCKET, unix.SO_SNDBUF},
-	stack.TCPNoDelay:     {unix.IPPROTO_TCP, unix.TCP_NODELAY},
-	stack.TCPKeepIdle:    {unix.IPPROTO_TCP, unix.TCP_KEEPIDLE},
-	stack.TCPKeepIntvl:   {unix.IPPROTO_TCP, unix.TCP_KEEPINTVL},
-	stack.TCPKeepCnt:     {unix.IPPROTO_TCP, unix.TCP_KEEPCNT},
-	stack.TCPQuickAck:    {unix.IPPROTO_TCP, unix.TCP_QUICKACK},
-	stack.SoReuseAddr:    {unix.SOL_SOCKET, unix.SO_REUSEADDR},
-	stack.SoReusePort:    {unix.SOL_SOCKET, unix.SO_REUSEPORT},
-	stack.SoBroadcast:    {unix.SOL_SOCKET, unix.SO_BROADCAST},
-	stack.SoType:         {unix.SOL_SOCKET, unix.SO_TYPE},
-	stack.SoError:        {unix.SOL_SOCKET, unix.SO_ERROR},
-	stack.SoRcvTimeo:     {unix.SOL_SOCKET, unix.SO_RCVTIMEO},
-	stack.SoSndTimeo:     {unix.SOL_SOCKET, unix.SO_SNDTIMEO},
-	stack.IPTTL:          {unix.IPPROTO_IP, unix.IP_TTL},
-	stack.TCPUserTimeout: {unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT},
+	stack.SoKeepAlive:     {unix.SOL_SOCKET, unix.SO_KEEPALIVE},
+	stack.SoLinger:        {unix.SOL_SOCKET, unix.SO_LINGER},
+	stack.SoRcvBuf:        {unix.SOL_SOCKET, unix.SO_RCVBUF},
+	stack.SoSndBuf:        {unix.SOL_SOCKET, unix.SO_SNDBUF},
+	stack.TCPNoDelay:      {unix.IPPROTO_TCP, unix.TCP_NODELAY},
+	stack.TCPKeepIdle:     {unix.IPPROTO_TCP, unix.TCP_KEEPIDLE},
+	stack.TCPKeepIntvl:    {unix.IPPROTO_TCP, unix.TCP_KEEPINTVL},
+	stack.TCPKeepCnt:      {unix.IPPROTO_TCP, unix.TCP_KEEPCNT},
+	stack.TCPQuickAck:     {unix.IPPROTO_TCP, unix.TCP_QUICKACK},
+	stack.SoReuseAddr:     {unix.SOL_SOCKET, unix.SO_REUSEADDR},
+	stack.SoReusePort:     {unix.SOL_SOCKET, unix.SO_REUSEPORT},
+	stack.SoBroadcast:     {unix.SOL_SOCKET, unix.SO_BROADCAST},
+	stack.SoType:          {unix.SOL_SOCKET, unix.SO_TYPE},
+	stack.SoError:         {unix.SOL_SOCKET, unix.SO_ERROR},
+	stack.SoRcvTimeo:      {unix.SOL_SOCKET, unix.SO_RCVTIMEO},
+	stack.SoSndTimeo:      {unix.SOL_SOCKET, unix.SO_SNDTIMEO},
+	stack.IPTTL:           {unix.IPPROTO_IP, unix.IP_TTL},
+	stack.TCPUserTimeout:  {unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT},
+	stack.TCPMaxSeg:       {unix.IPPROTO_TCP, unix.TCP_MAXSEG},
+	stack.TCPSynCnt:       {unix.IPPROTO_TCP, unix.TCP_SYNCNT},
+	stack.TCPCork:         {unix.IPPROTO_TCP, unix.TCP_CORK},
+	stack.TCPNotSentLowat: {unix.IPPROTO_TCP, unix.TCP_NOTSENT_LOWAT},
+	stack.TCPInq:          {unix.IPPROTO_TCP, unix.TCP_INQ},
+	stack.IPTOS:           {unix.IPPROTO_IP, unix.IP_TOS},
 }
 
 // optNoSuch is an option number no Linux level knows, for the error case.
@@ -444,6 +469,45 @@ func (e *denv) inq(fd int) {
 	e.log("ioctl(SIOCINQ) = %d", n)
 }
 
+// recvmsg reads with recvmsg(2) and logs the data and TCP_CM_INQ.
+func (e *denv) recvmsg(fd, size int, fl stack.MsgFlags) {
+	b := make([]byte, size)
+	n, info, err := e.api.RecvMsgInfo(fd, b, fl)
+	if err != nil {
+		e.log("recvmsg(%d, %#x) = %s", size, int(fl), errName(err))
+		return
+	}
+	inq := "no TCP_CM_INQ"
+	if info.Inq >= 0 {
+		inq = fmt.Sprintf("TCP_CM_INQ %d", info.Inq)
+	}
+	e.log("recvmsg(%d, %#x) = %d %q, %s", size, int(fl), n, b[:n], inq)
+}
+
+// sendQuiet sends n bytes and logs nothing of how many went (the
+// kernel's and stacklab's buffers take different amounts); it returns
+// the count.
+func (e *denv) sendQuiet(fd, n int) int {
+	k, _ := e.api.SendMsg(fd, make([]byte, n), 0, netip.AddrPort{})
+	return max(k, 0)
+}
+
+// drain reads fd (non-blocking) until want bytes came or a second
+// passed, and logs whether they all came.
+func (e *denv) drain(fd, want int) {
+	got := 0
+	b := make([]byte, 65536)
+	for i := 0; i < 200 && got < want; i++ {
+		n, _, err := e.api.RecvMsg(fd, b, stack.MsgDontWait)
+		if err != nil {
+			time.Sleep(5 * time.Millisecond)
+			continue
+		}
+		got += n
+	}
+	e.log("drained all: %v", got == want)
+}
+
 func (e *denv) poll(fd int, ev stack.PollEvents) {
 	fds := []stack.PollFD{{FD: fd, Events: ev}}
 	n, err := e.api.PollFDs(fds, 0)
@@ -457,7 +521,9 @@ var optNames = map[stack.SockOpt]string{
 	stack.SoReuseAddr: "SO_REUSEADDR", stack.SoReusePort: "SO_REUSEPORT", stack.SoBroadcast: "SO_BROADCAST",
 	stack.SoType: "SO_TYPE", stack.SoError: "SO_ERROR", stack.SoRcvTimeo: "SO_RCVTIMEO",
 	stack.SoSndTimeo: "SO_SNDTIMEO", stack.IPTTL: "IP_TTL", optNoSuch: "unknown",
-	stack.TCPUserTimeout: "TCP_USER_TIMEOUT",
+	stack.TCPUserTimeout: "TCP_USER_TIMEOUT", stack.TCPMaxSeg: "TCP_MAXSEG", stack.TCPSynCnt: "TCP_SYNCNT",
+	stack.TCPCork: "TCP_CORK", stack.TCPNotSentLowat: "TCP_NOTSENT_LOWAT", stack.TCPInq: "TCP_INQ",
+	stack.IPTOS: "IP_TOS",
 }
 
 // listener returns a listening socket on port P.

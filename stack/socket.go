@@ -44,6 +44,9 @@ type socket struct {
 	failedConnect                   bool          // a connect failed: listen is EINVAL, as Linux answers
 	rcvTimeo, sndTimeo              time.Duration // SO_RCVTIMEO, SO_SNDTIMEO
 	ttl                             int           // IP_TTL; 0 is the stack's
+	tos                             uint8         // IP_TOS
+	inq                             bool          // TCP_INQ: RecvMsgInfo reports the bytes left
+	more                            bool          // the send in progress has MSG_MORE
 
 	eagain [3]cachedErr // EAGAIN errors for read, write, accept
 }

@@ -15,14 +15,20 @@ import (
 
 // Further options, after the first ten in facade.go.
 const (
-	SoReusePort    SockOpt = iota + SoReuseAddr + 1 // 0 or 1: several sockets share a port, listeners share the connections
-	SoBroadcast                                     // 0 or 1: UDP may send to broadcast addresses
-	SoType                                          // get only: 1 stream, 2 datagram (SOCK_STREAM, SOCK_DGRAM)
-	SoError                                         // get only: the pending error, as an errno, cleared
-	SoRcvTimeo                                      // milliseconds a blocking receive waits before EAGAIN; 0 is forever
-	SoSndTimeo                                      // milliseconds a blocking send waits before EAGAIN; 0 is forever
-	IPTTL                                           // 1..255, or -1 for the default (UDP and ICMP sockets)
-	TCPUserTimeout                                  // milliseconds unacknowledged data may wait before ETIMEDOUT (RFC 5482); 0 is off
+	SoReusePort     SockOpt = iota + SoReuseAddr + 1 // 0 or 1: several sockets share a port, listeners share the connections
+	SoBroadcast                                      // 0 or 1: UDP may send to broadcast addresses
+	SoType                                           // get only: 1 stream, 2 datagram (SOCK_STREAM, SOCK_DGRAM)
+	SoError                                          // get only: the pending error, as an errno, cleared
+	SoRcvTimeo                                       // milliseconds a blocking receive waits before EAGAIN; 0 is forever
+	SoSndTimeo                                       // milliseconds a blocking send waits before EAGAIN; 0 is forever
+	IPTTL                                            // 1..255, or -1 for the default
+	TCPUserTimeout                                   // milliseconds unacknowledged data may wait before ETIMEDOUT (RFC 5482); 0 is off
+	TCPMaxSeg                                        // 0 or 88..32767, set before connect/listen: caps the SYN's (or SYN-ACK's) MSS and so the send MSS; get: the MSS less options, 536 before connecting
+	TCPSynCnt                                        // 1..127: SYN retransmissions before ETIMEDOUT
+	TCPCork                                          // 0 or 1: hold partial segments until uncorked (or an RTO with nothing in flight)
+	TCPNotSentLowat                                  // bytes: writes wait while this much is unsent; writable below half of it; 0 is no limit
+	TCPInq                                           // 0 or 1: RecvMsgInfo reports the bytes left to read (TCP_CM_INQ)
+	IPTOS                                            // the IP header's TOS byte; a TCP socket keeps its ECN bits to itself
 )
 
 // ipTTL is the TTL of the socket's datagrams.
@@ -44,7 +50,8 @@ const (
 // isTCPLevel reports whether opt is an IPPROTO_TCP option.
 func isTCPLevel(opt SockOpt) bool {
 	switch opt {
-	case TCPNoDelay, TCPKeepIdle, TCPKeepIntvl, TCPKeepCnt, TCPQuickAck, TCPUserTimeout:
+	case TCPNoDelay, TCPKeepIdle, TCPKeepIntvl, TCPKeepCnt, TCPQuickAck, TCPUserTimeout, TCPMaxSeg, TCPSynCnt,
+		TCPCork, TCPNotSentLowat, TCPInq:
 		return true
 	}
 	return false
@@ -137,11 +144,40 @@ func (s *Stack) setSockopt(sk *socket, opt SockOpt, value int) error {
 			return syscall.EINVAL // as Linux: only before bind
 		}
 		o.V6Only = value != 0
+	case TCPMaxSeg:
+		// 0 clears it; else TCP_MIN_MSS..MAX_TCP_WINDOW, as Linux's
+		// do_tcp_setsockopt checks. It shapes the next SYN or SYN-ACK
+		// only: a connection keeps the MSS of its handshake.
+		if value != 0 && (value < 88 || value > 32767) {
+			return syscall.EINVAL
+		}
+		o.MaxSeg = value
+	case TCPSynCnt:
+		if value < 1 || value > 127 { // MAX_TCP_SYNCNT
+			return syscall.EINVAL
+		}
+		o.SynCount = value
 	case IPTTL:
 		if value != -1 && (value < 1 || value > 255) {
 			return syscall.EINVAL
 		}
 		sk.ttl = max(value, 0)
+		o.TTL = uint8(sk.ttl)
+	case IPTOS:
+		tos := uint8(value) // Linux keeps the low byte
+		if sk.typ == SockStream {
+			tos &^= 3 // the ECN field is TCP's (RFC 3168 §6.1.1)
+		}
+		sk.tos, o.TOS = tos, tos
+	case TCPCork:
+		o.Cork = value != 0
+	case TCPNotSentLowat:
+		o.NotSentLowat = uint32(value) // Linux stores it unsigned
+	case TCPInq:
+		if value < 0 || value > 1 {
+			return syscall.EINVAL
+		}
+		sk.inq = value == 1
 	default:
 		return syscall.ENOPROTOOPT
 	}
@@ -159,6 +195,12 @@ func (s *Stack) setSockopt(sk *socket, opt SockOpt, value int) error {
 			c.SetRecvBuffer(value)
 		case SoSndBuf:
 			c.SetSendBuffer(value)
+		case IPTTL, IPTOS:
+			c.SetIPHeader(o.TTL, o.TOS)
+		case TCPCork:
+			c.SetCork(o.Cork)
+		case TCPNotSentLowat:
+			c.SetNotSentLowat(o.NotSentLowat)
 		}
 	}
 	return nil
@@ -254,6 +296,26 @@ func (s *Stack) getSockopt(sk *socket, opt SockOpt) (int, error) {
 			return 0, syscall.ENOPROTOOPT
 		}
 		return b2i(sk.opts.V6Only), nil
+	case TCPMaxSeg:
+		if sk.conn != nil {
+			return sk.conn.MSS(), nil
+		}
+		// Unconnected or listening: the value set, else TCP_MSS_DEFAULT
+		// (what Linux's getsockopt answers).
+		return cmp.Or(o.MaxSeg, 536), nil
+	case TCPSynCnt:
+		if o.SynCount > 0 {
+			return o.SynCount, nil
+		}
+		return s.tcp.Config().SynRetries, nil
+	case IPTOS:
+		return int(sk.tos), nil
+	case TCPCork:
+		return b2i(o.Cork), nil
+	case TCPNotSentLowat:
+		return int(int32(o.NotSentLowat)), nil
+	case TCPInq:
+		return b2i(sk.inq), nil
 	case IPTTL:
 		if sk.ttl == 0 {
 			return int(s.opts.TTL), nil

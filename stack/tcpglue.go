@@ -62,6 +62,17 @@ func (t tcpNet) OutputECN(local, remote netip.Addr, seg []byte, why string, ecn 
 	}
 }
 
+// OutputIP implements tcp.IPNet: the segment leaves with the socket's
+// IP_TTL (0: the stack's) and IP_TOS.
+func (t tcpNet) OutputIP(local, remote netip.Addr, seg []byte, why string, ttl, tos uint8) {
+	if ttl == 0 {
+		ttl = t.s.opts.TTL
+	}
+	if err := t.s.ipSendTOS(ttl, tos, local, remote, wire.ProtoTCP, seg, true, why); err != nil && t.s.opts.Observer != nil {
+		t.s.observe(&Event{Kind: EventDrop, Proto: "tcp", Name: "ip.OutNoRoutes", Detail: "tcp output: " + err.Error()})
+	}
+}
+
 func (t tcpNet) Observe(ev *core.Event) {
 	if t.s.opts.Observer != nil {
 		t.s.observe(ev)

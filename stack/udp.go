@@ -258,7 +258,7 @@ func (s *Stack) udpSend(e *udpEndpoint, dst netip.AddrPort, payload []byte, why 
 	} else {
 		s.counters.UDP.OutDatagrams++
 	}
-	return s.ipSendTTL(e.sock.ipTTL(), src, dst.Addr(), wire.ProtoUDP, b, false, why)
+	return s.ipSendTOS(e.sock.ipTTL(), e.sock.tos, src, dst.Addr(), wire.ProtoUDP, b, false, why)
 }
 
 // ephemeralUDP picks a free ephemeral port (RFC 6056 style, random start).

@@ -100,6 +100,23 @@ type SockOpts struct {
 	UserTimeout time.Duration
 	ReusePort   bool // SO_REUSEPORT: listeners on the same address share its connections
 	V6Only      bool // IPV6_V6ONLY: a listener on [::] takes no IPv4 connections
+	// MaxSeg is TCP_MAXSEG: when positive, it caps the MSS advertised in
+	// the SYN and the send MSS.
+	MaxSeg int
+	// SynCount is TCP_SYNCNT: when positive, the SYN retransmissions
+	// before ETIMEDOUT, in place of [Config.SynRetries].
+	SynCount int
+	// TTL and TOS are IP_TTL and IP_TOS: the IP header of the
+	// connection's segments (zero: the stack's TTL, TOS 0). TOS's two
+	// ECN bits are the connection's own (RFC 3168), as in Linux.
+	TTL, TOS uint8
+	// Cork is TCP_CORK: partial segments wait for more data, for the
+	// cork to be removed, or for an RTO with nothing in flight.
+	Cork bool
+	// NotSentLowat is TCP_NOTSENT_LOWAT: when positive, writes wait
+	// while this many bytes are queued and not yet sent, and EventOut
+	// needs fewer than half of it (zero: no limit).
+	NotSentLowat uint32
 }
 
 // Events is a readiness bitmask, like poll(2)'s revents.

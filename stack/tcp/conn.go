@@ -131,6 +131,13 @@ type Conn struct {
 	zwpStart        time.Time     // first probe into the current closed window (icsk_probes_tstamp)
 	rtxStart        time.Time     // when SND.UNA's segment was last sent before the first RTO
 	userTimeout     time.Duration // TCP_USER_TIMEOUT; zero: retry counts alone
+	userMSS         int           // TCP_MAXSEG; zero: the MTU alone
+	synRetries      int           // TCP_SYNCNT; zero: Config.SynRetries
+	ipTTL, ipTOS    uint8         // IP_TTL, IP_TOS of the segments; zero: the stack's
+	corked          bool          // TCP_CORK: hold partial segments
+	more            bool          // the last write had MSG_MORE: hold its partial tail
+	corkFlush       bool          // the cork's timer fired: send the partial segment
+	notsentLowat    uint32        // TCP_NOTSENT_LOWAT; zero: no limit
 	lastRecv        time.Time
 
 	// Socket state.
@@ -186,6 +193,9 @@ func (p *Proto) newConn(t core.Tuple, o *SockOpts, mtu int) *Conn {
 		}
 		c.linger, c.lingerSec = o.Linger, o.LingerSec
 		c.userTimeout = max(o.UserTimeout, 0)
+		c.userMSS, c.synRetries = max(o.MaxSeg, 0), max(o.SynCount, 0)
+		c.ipTTL, c.ipTOS = o.TTL, o.TOS
+		c.corked, c.notsentLowat = o.Cork, o.NotSentLowat
 		name = o.Congestion
 		if m, ok := parseRecovery(o.Recovery); ok && o.Recovery != "" {
 			c.recMode = m
@@ -205,6 +215,9 @@ func (p *Proto) newConn(t core.Tuple, o *SockOpts, mtu int) *Conn {
 		}
 	}
 	c.rcvMSS = min(mtu, 65535) - ipTCPHeaderLen(t.Local.Addr())
+	if c.userMSS > 0 {
+		c.rcvMSS = min(c.rcvMSS, c.userMSS)
+	}
 	c.mss = c.rcvMSS
 	c.rcvSegMax = min(c.rcvMSS, defaultMSS)
 	c.cc = p.newController(name, c.mss)
@@ -298,6 +311,9 @@ func (c *Conn) Write(b []byte) (int, error) {
 	}
 	if len(b) == 0 {
 		return 0, nil
+	}
+	if !c.notsentOK(false) {
+		return 0, syscall.EAGAIN
 	}
 	n := c.sndBuf.write(c.p, c.sndBufSize, b)
 	if n == 0 {
@@ -405,7 +421,7 @@ func (c *Conn) Abort() {
 func (c *Conn) reset(why string) {
 	switch c.state {
 	case SynReceived, Established, FinWait1, FinWait2, CloseWait, Closing, LastAck:
-		c.p.send(c.tuple, c.sndMax, c.rcvNxt, flagRST|flagACK, 0, nil, nil, nil, why)
+		c.xmit(c.sndMax, c.rcvNxt, flagRST|flagACK, 0, nil, nil, nil, why)
 		c.p.counters.OutRsts++
 	}
 	if c.state == Established || c.state == CloseWait {
@@ -427,7 +443,7 @@ func (c *Conn) Poll() Events {
 	case c.dead || c.wrShut:
 		e |= EventOut
 	case c.state == Established || c.state == CloseWait:
-		if c.sndBuf.free(c.sndBufSize) > 0 {
+		if c.sndBuf.free(c.sndBufSize) > 0 && c.notsentOK(true) {
 			e |= EventOut
 		}
 	}
@@ -546,6 +562,10 @@ func (c *Conn) SetUserTimeout(d time.Duration) error {
 
 // UserTimeout returns the TCP_USER_TIMEOUT in effect (zero: off).
 func (c *Conn) UserTimeout() time.Duration { return c.userTimeout }
+
+// MSS returns the payload size of a full segment, as Linux's mss_cache
+// (TCP_MAXSEG's getsockopt value): the send MSS less the timestamp option.
+func (c *Conn) MSS() int { return c.sendMSS() }
 
 // SetLinger sets SO_LINGER. With on and sec 0, Close sends a RST.
 func (c *Conn) SetLinger(on bool, sec int) { c.linger, c.lingerSec = on, sec }

@@ -190,7 +190,7 @@ func (c *Conn) sendSYN(why string, retrans bool) {
 	wnd := uint16(c.synWindow())
 	c.rcvSsthresh = int(wnd)
 	flags |= c.synECNFlags()
-	p.send(c.tuple, c.iss, ack, flags, wnd, &o, nil, nil, why)
+	c.xmit(c.iss, ack, flags, wnd, &o, nil, nil, why)
 	c.rcvAdv = c.rcvNxt.Add(seqnum.Size(wnd))
 	if retrans {
 		p.counters.OutSegs--
@@ -327,6 +327,9 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 	if n == avail && n < mss && n > 0 && !force && !retrans && !c.noDelay && !c.probing && c.smallInFlight() && !c.finQueued {
 		return false // Nagle with Minshall's rule; a close pushes the tail out
 	}
+	if n == avail && n < mss && n > 0 && !force && !retrans && !c.probing && !c.finQueued && c.holdPartial(inflight) {
+		return false // TCP_CORK or MSG_MORE: wait for a full segment; a close pushes the tail out
+	}
 	small := n < mss
 	fin := finPending && n == avail
 	if n == 0 && !fin {
@@ -359,7 +362,7 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 	newData := !retrans && n > 0
 	flags |= c.ecnFlags(newData)
 	p.ect = c.ecn.ok && newData // RFC 3168 §6.1.5: not on retransmissions
-	p.send(c.tuple, c.sndNxt, c.rcvNxt, flags, c.rcvWindowField(), &o, d1, d2, why)
+	c.xmit(c.sndNxt, c.rcvNxt, flags, c.rcvWindowField(), &o, d1, d2, why)
 	if end := c.sndNxt.Add(seqnum.Size(n)); fin {
 		c.txSend(retrans, c.sndNxt, end+1, flags&flagPSH != 0)
 	} else {
@@ -435,7 +438,7 @@ func (c *Conn) retransmitAt(seq seqnum.Value, n int, why string) {
 	}
 	d1, d2 := c.sndBuf.peek(off, n)
 	flags |= c.ecnFlags(false)
-	p.send(c.tuple, seq, c.rcvNxt, flags, c.rcvWindowField(), &o, d1, d2, why)
+	c.xmit(seq, c.rcvNxt, flags, c.rcvWindowField(), &o, d1, d2, why)
 	if fin {
 		c.txRetransmitted(seq, seq.Add(seqnum.Size(n+1)))
 	} else {
@@ -457,7 +460,7 @@ func (c *Conn) sendAck(why string) {
 	c.dataOptions(&o)
 	// After an RTO sndNxt is rewound; a pure ACK carries the next new
 	// sequence number so that the peer finds it in its window.
-	c.p.send(c.tuple, c.sndMax, c.rcvNxt, flagACK|c.ecnFlags(false), c.rcvWindowField(), &o, nil, nil, why)
+	c.xmit(c.sndMax, c.rcvNxt, flagACK|c.ecnFlags(false), c.rcvWindowField(), &o, nil, nil, why)
 	c.ackSent()
 }
 
@@ -467,7 +470,7 @@ func (c *Conn) sendAck(why string) {
 func (c *Conn) sendProbe(why string) {
 	var o options
 	c.dataOptions(&o)
-	c.p.send(c.tuple, c.sndUna-1, c.rcvNxt, flagACK|c.ecnFlags(false), c.rcvWindowField(), &o, nil, nil, why)
+	c.xmit(c.sndUna-1, c.rcvNxt, flagACK|c.ecnFlags(false), c.rcvWindowField(), &o, nil, nil, why)
 	c.ackSent()
 }
 

@@ -104,9 +104,11 @@ type Proto struct {
 	scratch []byte    // one outbound segment is built here
 	pool    []bufPool
 
-	ect         bool // the next segment sent carries ECT(0) (ecn.go)
-	linux       bool // cfg.Profile is ProfileLinux
-	delackFixed bool // cfg.DelayedAckTime was given: no adaptive ato
+	ect         bool  // the next segment sent carries ECT(0) (ecn.go)
+	ipTTL       uint8 // the next segment's IP TTL (IP_TTL of its socket); 0: the stack's
+	ipTOS       uint8 // the next segment's IP TOS byte (IP_TOS of its socket), ECN bits aside
+	linux       bool  // cfg.Profile is ProfileLinux
+	delackFixed bool  // cfg.DelayedAckTime was given: no adaptive ato
 
 	txq       TxQueueNet // net, when its interfaces' queues can fill (tsq.go)
 	txWaiters []*Conn    // connections whose new data waits for room
@@ -620,6 +622,18 @@ func (p *Proto) send(t core.Tuple, seq, ack seqnum.Value, flags uint8, wnd uint1
 	writeHeader(seg, t.Local.Port(), t.Remote.Port(), seq, ack, flags, wnd, hl)
 	wire.TCP(seg).SetChecksum(t.Local.Addr(), t.Remote.Addr())
 	p.counters.OutSegs++
+	if p.ipTTL != 0 || p.ipTOS != 0 {
+		var ecn uint8
+		if p.ect {
+			ecn = ECNECT0
+		}
+		ttl, tos := p.ipTTL, p.ipTOS&^3|ecn
+		p.ect, p.ipTTL, p.ipTOS = false, 0, 0
+		if in, ok := p.net.(IPNet); ok {
+			in.OutputIP(t.Local.Addr(), t.Remote.Addr(), seg, why, ttl, tos)
+			return
+		}
+	}
 	if p.ect {
 		p.ect = false
 		if en, ok := p.net.(ECNNet); ok {

@@ -107,7 +107,7 @@ func (l *Listener) sendCookie(t core.Tuple, s *segment, mtu int) {
 	l.lastOverflow = p.net.Now()
 	p.counters.SyncookiesSent++
 	o := options{HasMSS: true, MSS: uint16(c.rcvMSS)}
-	p.send(t, iss, s.seq.Add(1), flagSYN|flagACK, uint16(c.synWindow()), &o, nil, nil, whySynCookie)
+	c.xmit(iss, s.seq.Add(1), flagSYN|flagACK, uint16(c.synWindow()), &o, nil, nil, whySynCookie)
 }
 
 // cookieAck completes a handshake answered with a SYN cookie, if the ACK

@@ -212,6 +212,9 @@ func (c *Conn) rtxTimedOut(now time.Time) bool {
 	switch {
 	case c.state == SynSent:
 		limit = c.p.cfg.SynRetries
+		if c.synRetries > 0 {
+			limit = c.synRetries
+		}
 	case c.state == SynReceived:
 		limit = c.p.cfg.SynAckRetries
 	case c.orphan:
@@ -258,6 +261,15 @@ func (c *Conn) clampToUserTimeout(now time.Time) {
 // probe into a window that never opened.
 func (c *Conn) onPersist() {
 	c.persist = false
+	if !c.dead && c.sndWnd != 0 && (c.corked || c.more) && c.sndUna == c.sndMax && c.hasUnsent() {
+		// The cork's time is up (Linux's probe timer): the partial
+		// segment goes.
+		c.timerEvent("persist", "cork timeout")
+		c.corkFlush = true
+		c.output(whySend)
+		c.corkFlush = false
+		return
+	}
 	if c.dead || c.sndWnd != 0 || !c.hasUnsent() {
 		c.zwpOut, c.zwpStart = 0, time.Time{}
 		c.output(whyAckOpened)

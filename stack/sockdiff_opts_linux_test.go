@@ -1,0 +1,212 @@
+//go:build linux
+
+package stack_test
+
+import "stacklab/stack"
+
+// The differential cases of the TCP send-shaping and receive options:
+// TCP_MAXSEG, TCP_SYNCNT, IP_TOS and IP_TTL on TCP, TCP_CORK, MSG_MORE,
+// TCP_NOTSENT_LOWAT and TCP_INQ.
+func init() { diffCases = append(diffCases, optCases...) }
+
+var optCases = []diffCase{
+	{"opt/maxseg-range", func(e *denv) {
+		c := e.socket(tcp)
+		for _, v := range []int{0, 87, 88, 32767, 32768, -1} {
+			e.setopt(c, stack.TCPMaxSeg, v)
+		}
+		e.getopt(c, stack.TCPMaxSeg)
+	}},
+	{"opt/maxseg-before-connect", func(e *denv) {
+		l := e.listener("P")
+		c := e.socket(tcp)
+		e.setopt(c, stack.TCPMaxSeg, 1000)
+		e.getopt(c, stack.TCPMaxSeg)
+		e.getopt(l, stack.TCPMaxSeg)
+		e.connect(c, e.at("P"))
+		s := e.accept(l)
+		e.getopt(c, stack.TCPMaxSeg)
+		e.getopt(s, stack.TCPMaxSeg)
+		e.setopt(c, stack.TCPMaxSeg, 500) // too late: the handshake fixed it
+		e.getopt(c, stack.TCPMaxSeg)
+	}},
+	{"opt/maxseg-on-listener", func(e *denv) {
+		l := e.socket(tcp)
+		e.setopt(l, stack.TCPMaxSeg, 1200)
+		e.bind(l, e.at("P"))
+		e.listen(l, 8)
+		c := e.socket(tcp)
+		e.connect(c, e.at("P"))
+		s := e.accept(l)
+		e.getopt(c, stack.TCPMaxSeg)
+		e.getopt(s, stack.TCPMaxSeg)
+	}},
+	{"opt/maxseg-udp", func(e *denv) {
+		u := e.socket(udp)
+		e.setopt(u, stack.TCPMaxSeg, 1000)
+		e.getopt(u, stack.TCPMaxSeg)
+	}},
+	{"opt/syncnt", func(e *denv) {
+		c := e.socket(tcp)
+		e.getopt(c, stack.TCPSynCnt)
+		for _, v := range []int{0, 1, 128, 127, -1} {
+			e.setopt(c, stack.TCPSynCnt, v)
+		}
+		e.getopt(c, stack.TCPSynCnt)
+	}},
+	{"opt/tos-tcp", func(e *denv) {
+		l := e.socket(tcp)
+		e.getopt(l, stack.IPTOS)
+		e.setopt(l, stack.IPTOS, 0x13) // the ECN bits are TCP's
+		e.getopt(l, stack.IPTOS)
+		e.setopt(l, stack.IPTOS, 0x28)
+		e.bind(l, e.at("P"))
+		e.listen(l, 8)
+		c := e.socket(tcp)
+		e.connect(c, e.at("P"))
+		s := e.accept(l)
+		e.getopt(s, stack.IPTOS)
+		e.getopt(c, stack.IPTOS)
+		e.setopt(c, stack.IPTOS, 0x10)
+		e.getopt(c, stack.IPTOS)
+		e.send(c, "hi", 0)
+		e.settle()
+		e.recv(s, 10, 0)
+	}},
+	{"opt/tos-udp", func(e *denv) {
+		a, b := e.udpPair()
+		e.setopt(a, stack.IPTOS, 0x13)
+		e.getopt(a, stack.IPTOS)
+		e.setopt(a, stack.IPTOS, 0x1ff)
+		e.getopt(a, stack.IPTOS)
+		e.sendto(a, "x", e.at("U2"))
+		e.settle()
+		e.recvfrom(b, 10)
+	}},
+	{"opt/ttl-tcp", func(e *denv) {
+		l := e.socket(tcp)
+		e.setopt(l, stack.IPTTL, 7)
+		e.bind(l, e.at("P"))
+		e.listen(l, 8)
+		c := e.socket(tcp)
+		e.getopt(c, stack.IPTTL)
+		e.setopt(c, stack.IPTTL, 0)
+		e.setopt(c, stack.IPTTL, 256)
+		e.setopt(c, stack.IPTTL, 9)
+		e.connect(c, e.at("P"))
+		s := e.accept(l)
+		e.getopt(s, stack.IPTTL)
+		e.getopt(c, stack.IPTTL)
+		e.setopt(c, stack.IPTTL, -1)
+		e.getopt(c, stack.IPTTL)
+		e.send(c, "hi", 0)
+		e.settle()
+		e.recv(s, 10, 0)
+	}},
+	{"opt/cork", func(e *denv) {
+		_, c, s := e.connPair()
+		e.getopt(c, stack.TCPCork)
+		e.setopt(c, stack.TCPCork, 5)
+		e.getopt(c, stack.TCPCork)
+		e.send(c, "hello", 0)
+		e.send(c, " cork", 0)
+		e.settle()
+		e.recv(s, 100, stack.MsgDontWait)
+		e.setopt(c, stack.TCPCork, 0)
+		e.settle()
+		e.recv(s, 100, stack.MsgDontWait)
+	}},
+	{"opt/cork-then-close", func(e *denv) {
+		_, c, s := e.connPair()
+		e.setopt(c, stack.TCPCork, 1)
+		e.send(c, "tail", 0)
+		e.close(c)
+		e.settle()
+		e.recv(s, 100, stack.MsgDontWait)
+		e.recv(s, 100, stack.MsgDontWait)
+	}},
+	{"opt/cork-listener-inherited", func(e *denv) {
+		l := e.socket(tcp)
+		e.setopt(l, stack.TCPCork, 1)
+		e.bind(l, e.at("P"))
+		e.listen(l, 8)
+		c := e.socket(tcp)
+		e.connect(c, e.at("P"))
+		s := e.accept(l)
+		e.getopt(s, stack.TCPCork)
+		e.send(s, "x", 0)
+		e.settle()
+		e.recv(c, 10, stack.MsgDontWait)
+	}},
+	{"send/msg-more", func(e *denv) {
+		_, c, s := e.connPair()
+		e.send(c, "hello", stack.MsgMore)
+		e.send(c, " more", stack.MsgMore)
+		e.settle()
+		e.recv(s, 100, stack.MsgDontWait)
+		e.send(c, "!", 0)
+		e.settle()
+		e.recv(s, 100, stack.MsgDontWait)
+	}},
+	{"opt/notsent-lowat-values", func(e *denv) {
+		c := e.socket(tcp)
+		e.getopt(c, stack.TCPNotSentLowat)
+		e.setopt(c, stack.TCPNotSentLowat, 16384)
+		e.getopt(c, stack.TCPNotSentLowat)
+		e.setopt(c, stack.TCPNotSentLowat, -1)
+		e.getopt(c, stack.TCPNotSentLowat)
+		u := e.socket(udp)
+		e.setopt(u, stack.TCPNotSentLowat, 1)
+	}},
+	{"opt/notsent-lowat-poll", func(e *denv) {
+		_, c, s := e.connPair()
+		e.setopt(s, stack.SoRcvBuf, 1)
+		e.nonblock(c)
+		e.setopt(c, stack.TCPNotSentLowat, 1000)
+		e.poll(c, stack.PollOut)
+		n := e.sendQuiet(c, 20000)
+		e.settle()
+		e.poll(c, stack.PollOut)
+		e.drain(s, n)
+		e.settle()
+		e.poll(c, stack.PollOut)
+	}},
+	{"opt/inq", func(e *denv) {
+		_, c, s := e.connPair()
+		e.getopt(s, stack.TCPInq)
+		e.setopt(s, stack.TCPInq, 2)
+		e.recvmsg(s, 4, stack.MsgDontWait)
+		e.send(c, "hello world", 0)
+		e.settle()
+		e.recvmsg(s, 4, 0)
+		e.setopt(s, stack.TCPInq, 1)
+		e.getopt(s, stack.TCPInq)
+		e.recvmsg(s, 4, stack.MsgPeek)
+		e.recvmsg(s, 4, 0)
+		e.recvmsg(s, 100, 0)
+		e.recvmsg(s, 4, stack.MsgDontWait)
+		e.shutdown(c, stack.ShutWR)
+		e.settle()
+		e.recvmsg(s, 4, 0)
+		e.inq(s)
+	}},
+	{"opt/inq-listener-inherited", func(e *denv) {
+		l := e.socket(tcp)
+		e.setopt(l, stack.TCPInq, 1)
+		e.bind(l, e.at("P"))
+		e.listen(l, 8)
+		c := e.socket(tcp)
+		e.connect(c, e.at("P"))
+		s := e.accept(l)
+		e.getopt(s, stack.TCPInq)
+		e.send(c, "abc", 0)
+		e.settle()
+		e.recvmsg(s, 2, 0)
+		e.recvmsg(c, 2, stack.MsgDontWait)
+	}},
+	{"opt/inq-udp", func(e *denv) {
+		u := e.socket(udp)
+		e.setopt(u, stack.TCPInq, 1)
+		e.getopt(u, stack.TCPInq)
+	}},
+}

@@ -1,0 +1,335 @@
+package stack_test
+
+import (
+	"bytes"
+	"errors"
+	"net/netip"
+	"syscall"
+	"testing"
+	"time"
+
+	"stacklab/stack"
+	"stacklab/stack/wire"
+)
+
+// seg is one TCP segment seen on the pair's link.
+type seg struct {
+	at      time.Duration
+	fromA   bool
+	ttl     uint8
+	tos     uint8
+	flags   wire.TCPFlags
+	mss     int // the MSS option, 0 when absent
+	payload string
+}
+
+// tapTCP records every TCP segment on p's link.
+func tapTCP(p *pair) *[]seg {
+	var segs []seg
+	start := p.clock.Now()
+	p.filter = func(from *stack.NIC, data []byte) bool {
+		eth := wire.Ethernet(data)
+		if eth.Type() != wire.EtherTypeIPv4 {
+			return true
+		}
+		ip := wire.IPv4(eth.Payload())
+		if ip.Protocol() != wire.ProtoTCP {
+			return true
+		}
+		tc := wire.TCP(ip.Payload())
+		sg := seg{at: p.clock.Now().Sub(start), fromA: from == p.anic, ttl: ip.TTL(), tos: ip.TOS(),
+			flags: tc.Flags(), payload: string(tc.Payload())}
+		for o := tc.Options(); len(o) > 0; {
+			if o[0] == 0 {
+				break
+			}
+			if o[0] == 1 || len(o) < 2 || int(o[1]) < 2 || int(o[1]) > len(o) {
+				o = o[1:]
+				continue
+			}
+			if o[0] == 2 && o[1] == 4 {
+				sg.mss = int(o[2])<<8 | int(o[3])
+			}
+			o = o[o[1]:]
+		}
+		segs = append(segs, sg)
+		return true
+	}
+	return &segs
+}
+
+func synOf(segs []seg, fromA bool) (seg, bool) {
+	for _, s := range segs {
+		if s.flags&wire.TCPFlagSYN != 0 && s.fromA == fromA {
+			return s, true
+		}
+	}
+	return seg{}, false
+}
+
+// TCP_MAXSEG caps the SYN's MSS option, and on a listener the SYN-ACK's;
+// each side's send MSS is the smaller of its own and the peer's.
+func TestTCPMaxSegOnTheWire(t *testing.T) {
+	for _, tc := range []struct {
+		name                   string
+		client, listener       int
+		synMSS, synAckMSS, mss int
+	}{
+		{"client", 700, 0, 700, 1460, 688},
+		{"listener", 0, 900, 1460, 900, 888},
+		{"both", 1000, 600, 1000, 600, 588},
+		{"none", 0, 0, 1460, 1460, 1448},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPair(t, stack.LinkEthernet, 1500)
+			segs := tapTCP(p)
+			l, _ := p.b.Socket(stack.SockStream)
+			if tc.listener > 0 {
+				must(t, p.b.SetSockopt(l, stack.TCPMaxSeg, tc.listener))
+			}
+			must(t, p.b.Bind(l, netip.AddrPortFrom(netip.Addr{}, 80)))
+			must(t, p.b.Listen(l, 8))
+			c, _ := p.a.Socket(stack.SockStream)
+			must(t, p.a.SetNonblock(c, true))
+			if tc.client > 0 {
+				must(t, p.a.SetSockopt(c, stack.TCPMaxSeg, tc.client))
+			}
+			p.a.Connect(c, netip.AddrPortFrom(p.bAddr, 80))
+			p.clock.RunFor(time.Second)
+			s, _, err := p.b.Accept(l)
+			must(t, err)
+			syn, _ := synOf(*segs, true)
+			synAck, _ := synOf(*segs, false)
+			if syn.mss != tc.synMSS || synAck.mss != tc.synAckMSS {
+				t.Fatalf("SYN MSS %d, SYN-ACK MSS %d; want %d, %d", syn.mss, synAck.mss, tc.synMSS, tc.synAckMSS)
+			}
+			for _, side := range []struct {
+				st *stack.Stack
+				fd int
+			}{{p.a, c}, {p.b, s}} {
+				if v, _ := side.st.GetSockopt(side.fd, stack.TCPMaxSeg); v != tc.mss {
+					t.Errorf("getsockopt(TCP_MAXSEG) = %d, want %d", v, tc.mss)
+				}
+			}
+			// A bulk send is cut into segments of that size.
+			must(t, p.b.SetNonblock(s, true))
+			p.a.Send(c, bytes.Repeat([]byte{'x'}, 5000))
+			p.clock.RunFor(time.Second)
+			for _, sg := range *segs {
+				if sg.fromA && len(sg.payload) > tc.mss {
+					t.Fatalf("a segment of %d bytes, MSS %d", len(sg.payload), tc.mss)
+				}
+			}
+		})
+	}
+}
+
+// TCP_SYNCNT bounds the SYN retransmissions of a connect nobody answers.
+func TestTCPSynCnt(t *testing.T) {
+	p := newPair(t, stack.LinkEthernet, 1500)
+	var syns []time.Duration
+	start := p.clock.Now()
+	p.filter = func(from *stack.NIC, data []byte) bool {
+		ip := wire.IPv4(wire.Ethernet(data).Payload())
+		if wire.Ethernet(data).Type() != wire.EtherTypeIPv4 || ip.Protocol() != wire.ProtoTCP {
+			return true // ARP goes through
+		}
+		if wire.TCP(ip.Payload()).Flags()&wire.TCPFlagSYN != 0 {
+			syns = append(syns, p.clock.Now().Sub(start))
+		}
+		return false // no TCP segment arrives
+	}
+	c, _ := p.a.Socket(stack.SockStream)
+	if err := p.a.SetSockopt(c, stack.TCPSynCnt, 0); !errors.Is(err, syscall.EINVAL) {
+		t.Fatalf("TCP_SYNCNT 0: %v, want EINVAL", err)
+	}
+	must(t, p.a.SetSockopt(c, stack.TCPSynCnt, 2))
+	must(t, p.a.SetNonblock(c, true))
+	p.a.Connect(c, netip.AddrPortFrom(p.bAddr, 80))
+	p.clock.RunFor(10 * time.Minute)
+	if len(syns) != 3 {
+		t.Fatalf("%d SYNs at %v; want 3 (the first and 2 retries)", len(syns), syns)
+	}
+	if err := p.a.SockError(c); !errors.Is(err, syscall.ETIMEDOUT) {
+		t.Fatalf("SO_ERROR = %v, want ETIMEDOUT", err)
+	}
+}
+
+// IP_TTL and IP_TOS on a TCP socket set its segments' IP header, the
+// ECN bits aside; an accepted socket takes the listener's.
+func TestTCPIPHeaderOptions(t *testing.T) {
+	p := newPair(t, stack.LinkEthernet, 1500)
+	segs := tapTCP(p)
+	l, _ := p.b.Socket(stack.SockStream)
+	must(t, p.b.SetSockopt(l, stack.IPTTL, 9))
+	must(t, p.b.SetSockopt(l, stack.IPTOS, 0x2b))
+	must(t, p.b.Bind(l, netip.AddrPortFrom(netip.Addr{}, 80)))
+	must(t, p.b.Listen(l, 8))
+	c, _ := p.a.Socket(stack.SockStream)
+	must(t, p.a.SetSockopt(c, stack.IPTTL, 33))
+	must(t, p.a.SetNonblock(c, true))
+	p.a.Connect(c, netip.AddrPortFrom(p.bAddr, 80))
+	p.clock.RunFor(time.Second)
+	s, _, err := p.b.Accept(l)
+	must(t, err)
+	must(t, p.a.SetSockopt(c, stack.IPTOS, 0x10))
+	p.a.Send(c, []byte("hi"))
+	p.b.Send(s, []byte("yo"))
+	p.clock.RunFor(time.Second)
+	var sawA, sawB bool
+	for _, sg := range *segs {
+		switch {
+		case sg.fromA && sg.ttl != 33:
+			t.Errorf("a segment from a with TTL %d, want 33", sg.ttl)
+		case !sg.fromA && (sg.ttl != 9 || sg.tos != 0x28):
+			t.Errorf("a segment from b with TTL %d TOS %#x, want 9, 0x28", sg.ttl, sg.tos)
+		}
+		if sg.fromA && sg.payload == "hi" {
+			sawA = true
+			if sg.tos != 0x10 {
+				t.Errorf("data from a with TOS %#x, want 0x10", sg.tos)
+			}
+		}
+		if !sg.fromA && sg.payload == "yo" {
+			sawB = true
+		}
+	}
+	if !sawA || !sawB {
+		t.Fatalf("data not seen: a %v b %v", sawA, sawB)
+	}
+}
+
+// TCP_CORK holds a partial segment; with nothing in flight it goes after
+// an RTO, as Linux's probe timer sends it; uncorking sends at once.
+// MSG_MORE holds the tail until a send without it.
+func TestTCPCorkAndMsgMore(t *testing.T) {
+	p := newPair(t, stack.LinkEthernet, 1500)
+	segs := tapTCP(p)
+	c, s, _ := connected(t, p)
+	buf := make([]byte, 100)
+	recv := func() string {
+		n, err := p.b.Recv(s, buf)
+		if err != nil {
+			return ""
+		}
+		return string(buf[:n])
+	}
+
+	must(t, p.a.SetSockopt(c, stack.TCPCork, 1))
+	p.a.Send(c, []byte("abc"))
+	p.a.Send(c, []byte("def"))
+	p.clock.RunFor(100 * time.Millisecond)
+	if got := recv(); got != "" {
+		t.Fatalf("corked data arrived: %q", got)
+	}
+	p.clock.RunFor(2 * time.Second)
+	if got := recv(); got != "abcdef" {
+		t.Fatalf("after the cork's RTO: %q, want abcdef in one segment", got)
+	}
+	n := 0
+	for _, sg := range *segs {
+		if sg.fromA && sg.payload != "" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d data segments, want 1", n)
+	}
+
+	p.a.Send(c, []byte("ghi"))
+	p.clock.RunFor(50 * time.Millisecond)
+	if got := recv(); got != "" {
+		t.Fatalf("corked data arrived: %q", got)
+	}
+	must(t, p.a.SetSockopt(c, stack.TCPCork, 0))
+	p.clock.RunFor(50 * time.Millisecond)
+	if got := recv(); got != "ghi" {
+		t.Fatalf("after uncorking: %q, want ghi", got)
+	}
+
+	if _, err := p.a.SendMsg(c, []byte("jk"), stack.MsgMore, netip.AddrPort{}); err != nil {
+		t.Fatal(err)
+	}
+	p.clock.RunFor(50 * time.Millisecond)
+	if got := recv(); got != "" {
+		t.Fatalf("MSG_MORE data arrived alone: %q", got)
+	}
+	p.a.SendMsg(c, []byte("l"), 0, netip.AddrPort{})
+	p.clock.RunFor(50 * time.Millisecond)
+	if got := recv(); got != "jkl" {
+		t.Fatalf("after a send without MSG_MORE: %q, want jkl", got)
+	}
+	u, _ := p.a.Socket(stack.SockDgram)
+	if _, err := p.a.SendMsg(u, []byte("x"), stack.MsgMore, netip.AddrPortFrom(p.bAddr, 9)); !errors.Is(err, syscall.EOPNOTSUPP) {
+		t.Fatalf("MSG_MORE on UDP: %v, want EOPNOTSUPP (not supported)", err)
+	}
+}
+
+// TCP_NOTSENT_LOWAT: writes stop while lowat bytes wait unsent, and
+// PollOut needs fewer than half of it.
+func TestTCPNotSentLowat(t *testing.T) {
+	p := newPair(t, stack.LinkEthernet, 1500)
+	c, s, _ := connected(t, p)
+	must(t, p.b.SetSockopt(s, stack.SoRcvBuf, 1)) // a small window keeps data unsent
+	p.clock.RunFor(time.Second)
+	must(t, p.a.SetSockopt(c, stack.TCPNotSentLowat, 4000))
+	if ev := p.a.Poll(c); ev&stack.PollOut == 0 {
+		t.Fatalf("nothing unsent: poll %v, want PollOut", ev)
+	}
+	total := 0
+	for {
+		n, err := p.a.Send(c, make([]byte, 1000))
+		if err != nil {
+			if !errors.Is(err, syscall.EAGAIN) {
+				t.Fatal(err)
+			}
+			break
+		}
+		total += n
+		p.clock.RunFor(time.Millisecond)
+	}
+	if total > 20000 {
+		t.Fatalf("wrote %d bytes past a 4000-byte lowat", total)
+	}
+	if ev := p.a.Poll(c); ev&stack.PollOut != 0 {
+		t.Fatalf("with lowat bytes unsent, poll %v has PollOut", ev)
+	}
+	buf := make([]byte, 65536)
+	got := 0
+	for i := 0; i < 1000 && got < total; i++ {
+		n, _ := p.b.Recv(s, buf)
+		got += max(n, 0)
+		p.clock.RunFor(10 * time.Millisecond)
+	}
+	if got != total {
+		t.Fatalf("received %d of %d", got, total)
+	}
+	if ev := p.a.Poll(c); ev&stack.PollOut == 0 {
+		t.Fatalf("all sent: poll %v, want PollOut", ev)
+	}
+}
+
+// TCP_INQ reports the bytes left after each read as TCP_CM_INQ.
+func TestTCPInq(t *testing.T) {
+	p := newPair(t, stack.LinkEthernet, 1500)
+	c, s, _ := connected(t, p)
+	must(t, p.b.SetSockopt(s, stack.TCPInq, 1))
+	p.a.Send(c, []byte("hello world"))
+	p.clock.RunFor(time.Second)
+	buf := make([]byte, 4)
+	for _, want := range []struct {
+		n, inq int
+	}{{4, 7}, {4, 3}, {3, 0}} {
+		n, info, err := p.b.RecvMsgInfo(s, buf, 0)
+		must(t, err)
+		if n != want.n || info.Inq != want.inq {
+			t.Fatalf("recvmsg = %d, inq %d; want %d, %d", n, info.Inq, want.n, want.inq)
+		}
+	}
+	must(t, p.b.SetSockopt(s, stack.TCPInq, 0))
+	p.a.Send(c, []byte("x"))
+	p.clock.RunFor(time.Second)
+	if _, info, _ := p.b.RecvMsgInfo(s, buf, 0); info.Inq != -1 {
+		t.Fatalf("TCP_INQ off: inq %d, want -1 (none)", info.Inq)
+	}
+}

@@ -114,6 +114,9 @@ type Proto struct {
 	txWaiters []*Conn    // connections whose new data waits for room
 	txSpare   []*Conn
 
+	seriesEv   core.Event   // the event series.go reports, reused
+	seriesVars core.TCPVars // its variables
+
 	// isnHook, when set (tests), replaces the RFC 6528 ISN.
 	isnHook func() seqnum.Value
 

@@ -42,5 +42,11 @@ func (c *Conn) series() {
 		return
 	}
 	*c.lastVars = v
-	c.p.net.Observe(&core.Event{Kind: core.EventSeries, FD: -1, Proto: "tcp", Conn: c.tuple, Vars: &v})
+	// One event and one set of variables per Proto, reused: observers do
+	// not retain events, and a new one per segment was the capture's
+	// largest allocation.
+	p := c.p
+	p.seriesVars = v
+	p.seriesEv = core.Event{Kind: core.EventSeries, FD: -1, Proto: "tcp", Conn: c.tuple, Vars: &p.seriesVars}
+	p.net.Observe(&p.seriesEv)
 }

@@ -160,18 +160,15 @@ func (s *Stack) tcpBindConflict(sk *socket, addr netip.AddrPort, reuseAddr, reus
 	return conflict
 }
 
-// ephemeralTCP picks a free port for bind(:0), from a random start in
-// the ephemeral range.
+// ephemeralTCP picks a free port for bind(:0) (see bindPortTCP).
 func (s *Stack) ephemeralTCP(a netip.Addr) (uint16, error) {
-	const lo, hi = 49152, 65535
-	start := s.opts.Rand.IntN(hi - lo + 1)
-	for i := 0; i <= hi-lo; i++ {
-		p := uint16(lo + (start+i)%(hi-lo+1))
-		if !s.tcpBindConflict(nil, netip.AddrPortFrom(a, p), false, false) {
-			return p, nil
-		}
+	p, ok := s.bindPortTCP(func(p uint16) bool {
+		return !s.tcpBindConflict(nil, netip.AddrPortFrom(a, p), false, false)
+	})
+	if !ok {
+		return 0, syscall.EADDRINUSE
 	}
-	return 0, syscall.EADDRINUSE
+	return p, nil
 }
 
 // udpBindConflict reports whether binding sk to addr clashes with a bound
@@ -236,16 +233,19 @@ func (s *Stack) listenTCP(local netip.AddrPort, backlog int, o *tcp.SockOpts) (*
 	if local.Port() != 0 {
 		return s.tcp.Listen(local, backlog, o)
 	}
-	const lo, hi = 49152, 65535
-	start := s.opts.Rand.IntN(hi - lo + 1)
-	for i := 0; i <= hi-lo; i++ {
-		port := uint16(lo + (start+i)%(hi-lo+1))
-		ln, err := s.tcp.Listen(netip.AddrPortFrom(local.Addr(), port), backlog, o)
-		if err != syscall.EADDRINUSE {
-			return ln, err
+	var ln *tcp.Listener
+	var err error
+	if _, ok := s.bindPortTCP(func(port uint16) bool {
+		a := netip.AddrPortFrom(local.Addr(), port)
+		if s.tcpBindConflict(nil, a, false, false) {
+			return false // a bound socket holds it
 		}
+		ln, err = s.tcp.Listen(a, backlog, o)
+		return err != syscall.EADDRINUSE
+	}); !ok {
+		return nil, syscall.EADDRINUSE
 	}
-	return nil, syscall.EADDRINUSE
+	return ln, err
 }
 
 // Accept takes a connection from the accept queue of a listening socket.

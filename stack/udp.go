@@ -261,15 +261,11 @@ func (s *Stack) udpSend(e *udpEndpoint, dst netip.AddrPort, payload []byte, why 
 	return s.ipSendTOS(e.sock.ipTTL(), e.sock.tos, src, dst.Addr(), wire.ProtoUDP, b, false, why)
 }
 
-// ephemeralUDP picks a free ephemeral port (RFC 6056 style, random start).
+// ephemeralUDP picks a free ephemeral port (see bindPortUDP).
 func (s *Stack) ephemeralUDP() (uint16, error) {
-	const lo, hi = 49152, 65535
-	start := lo + s.opts.Rand.IntN(hi-lo+1)
-	for i := 0; i <= hi-lo; i++ {
-		p := uint16(lo + (start-lo+i)%(hi-lo+1))
-		if !s.udp.portInUse(p) {
-			return p, nil
-		}
+	p, ok := s.bindPortUDP(func(p uint16) bool { return !s.udp.portInUse(p) })
+	if !ok {
+		return 0, syscall.EADDRINUSE
 	}
-	return 0, syscall.EADDRINUSE
+	return p, nil
 }

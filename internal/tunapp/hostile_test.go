@@ -551,6 +551,36 @@ func TestHostilePacketsOverTUN(t *testing.T) {
 			t.Errorf("a legitimate connect during the flood took %v", d)
 		}
 		c.roundTrip(t)
+		// The kernel's SYN had timestamps: the cookie SYN-ACK keeps
+		// window scaling and SACK in its TSval, as Linux's would.
+		sa := h.since(0, 0, tcpTo(c.local, func(s seg) bool { return s.flags == tcpSYN|tcpACK }))
+		if len(sa) != 1 {
+			t.Fatalf("%d SYN-ACKs to the kernel's connection", len(sa))
+		}
+		s, _ := parseTCP(sa[0])
+		kinds := map[byte]bool{}
+		for o := s.opts; len(o) > 0; {
+			if o[0] <= 1 {
+				o = o[1:]
+				continue
+			}
+			if len(o) < 2 || o[1] < 2 || int(o[1]) > len(o) {
+				break
+			}
+			kinds[o[0]] = true
+			o = o[o[1]:]
+		}
+		if !kinds[2] || !kinds[3] || !kinds[4] || !kinds[8] {
+			t.Errorf("cookie SYN-ACK options %x: want MSS, window scale, SACK permitted and timestamps", s.opts)
+		}
+		// 256 KiB each way: more than an unscaled window.
+		big := bytes.Repeat([]byte("0123456789abcdef"), 16<<10)
+		c.c.SetDeadline(time.Now().Add(20 * time.Second))
+		go c.c.Write(big)
+		got := make([]byte, len(big))
+		if _, err := io.ReadFull(c.c, got); err != nil || !bytes.Equal(got, big) {
+			t.Errorf("256 KiB echo over the cookie connection: %v", err)
+		}
 		c.c.Close()
 		h.grew(t, before, map[string]uint64{"tcp.SyncookiesSent": 1, "tcp.SyncookiesRecv": 1})
 		l.roundTrip(t)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"stacklab/stack/core"
 	"stacklab/stack/wire"
 )
 
@@ -218,4 +219,88 @@ func TestInjectAckTooNewRFC(t *testing.T) {
 	_, iss := j.handshake(options{})
 	j.send(segSpec{seq: peerISN + 1, ack: iss + 5000, flags: flagACK, wnd: 65535})
 	j.expect(flagACK, iss+1, peerISN+1)
+}
+
+// TestInjectSynCookieOptions: a connection made from a SYN cookie keeps
+// window scaling, SACK and timestamps when the SYN had timestamps: the
+// SYN-ACK's TSval carries them in its low 6 bits (wscale in bits 0-3,
+// SACK bit 4), the peer echoes them in TSecr, and the connection is made
+// with them (Linux's cookie_init_timestamp / cookie_timestamp_decode).
+// Without timestamps there is nowhere to keep them: MSS only, as Linux.
+func TestInjectSynCookieOptions(t *testing.T) {
+	j := newInj(t, Config{SynBacklog: 4})
+	l, err := j.h.p.Listen(j.me, 16, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		j.send(segSpec{src: netip.AddrPortFrom(j.peer.Addr(), uint16(2000+i)), seq: 1, flags: flagSYN, wnd: 65535})
+	}
+	j.h.out = nil
+	syn := options{HasMSS: true, MSS: 1460, HasWScale: true, WScale: 7, SACKPermitted: true, HasTS: true, TSVal: 5000}
+	j.send(segSpec{seq: peerISN, flags: flagSYN, wnd: 65535, opts: syn})
+	sa := j.next()
+	if sa.why != whySynCookie || sa.flags != flagSYN|flagACK {
+		t.Fatalf("%v: want a SYN cookie", sa)
+	}
+	if !sa.opts.HasWScale || !sa.opts.SACKPermitted || !sa.opts.HasTS || sa.opts.TSEcr != 5000 {
+		t.Fatalf("cookie SYN-ACK options %+v: want wscale, SACK and timestamps", sa.opts)
+	}
+	off := j.h.p.tsOffset(j.me.Addr(), j.peer.Addr())
+	if bits := (sa.opts.TSVal - off) & 63; bits != 7|1<<4 {
+		t.Fatalf("TSval's low bits %#x, want wscale 7 | SACK (0x17)", bits)
+	}
+	if d := int32(j.h.p.tsNow() - (sa.opts.TSVal - off)); d < 0 || d >= 64 {
+		t.Fatalf("TSval %d is %d ms from the clock, want 0 to 63 behind", sa.opts.TSVal-off, d)
+	}
+	j.send(segSpec{seq: peerISN + 1, ack: uint32(sa.seq) + 1, flags: flagACK, wnd: 1000,
+		opts: options{HasTS: true, TSVal: 5001, TSEcr: sa.opts.TSEcr + (sa.opts.TSVal - sa.opts.TSEcr)}})
+	c, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := c.Info()
+	if in.SndWScale != 7 || int(in.RcvWScale) != int(sa.opts.WScale) || !in.SACK || !in.Timestamps || in.MSS != 1460 {
+		t.Fatalf("cookie connection %+v: want wscale 7/%d, SACK, timestamps, MSS 1460", in, sa.opts.WScale)
+	}
+	if c.sndWnd != 1000<<7 {
+		t.Fatalf("send window %d, want 1000<<7", c.sndWnd)
+	}
+	c.Write([]byte("x"))
+	if s := j.next(); !s.opts.HasTS || s.opts.TSEcr != 5001 {
+		t.Fatalf("data segment %v %+v: want timestamps echoing 5001", s, s.opts)
+	}
+
+	// The same SYN without timestamps: the cookie carries the MSS only.
+	other := netip.AddrPortFrom(j.peer.Addr(), 3000)
+	j.send(segSpec{src: other, seq: 9000, flags: flagSYN, wnd: 65535,
+		opts: options{HasMSS: true, MSS: 1460, HasWScale: true, WScale: 7, SACKPermitted: true}})
+	sa = j.next()
+	if sa.why != whySynCookie || sa.opts.HasWScale || sa.opts.SACKPermitted || sa.opts.HasTS {
+		t.Fatalf("cookie SYN-ACK without timestamps %v %+v: want the MSS only", sa, sa.opts)
+	}
+	j.send(segSpec{src: other, seq: 9001, ack: uint32(sa.seq) + 1, flags: flagACK, wnd: 1000})
+	c2, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in := c2.Info(); in.SndWScale != -1 || in.SACK || in.Timestamps {
+		t.Fatalf("%+v", in)
+	}
+}
+
+// TestSynCookieIPv6: cookies are made and checked for IPv6 4-tuples too
+// (the hash took only IPv4 addresses).
+func TestSynCookieIPv6(t *testing.T) {
+	j := newInj(t, Config{})
+	tu := core.Tuple{Local: netip.MustParseAddrPort("[2001:db8::2]:80"), Remote: netip.MustParseAddrPort("[2001:db8::1]:40000")}
+	iss := j.h.p.makeCookie(tu, 12345, 3)
+	if idx, ok := j.h.p.checkCookie(tu, 12345, iss); !ok || idx != 3 {
+		t.Fatalf("IPv6 cookie: %d %v", idx, ok)
+	}
+	other := tu
+	other.Remote = netip.MustParseAddrPort("[2001:db8::3]:40000")
+	if _, ok := j.h.p.checkCookie(other, 12345, iss); ok {
+		t.Fatal("a cookie checked for another IPv6 peer")
+	}
 }

@@ -22,9 +22,15 @@ import (
 // in the low 24 bits a second hash (keyed with the counter too) plus the
 // index of the MSS in cookieMSS. A cookie is good for 2 minutes.
 //
-// What the cookie cannot carry is lost: the connection has no window
-// scaling, SACK or timestamps. (Linux keeps them, when the peer sent
-// timestamps, in the low bits of the SYN-ACK's TSval; stacklab does not.)
+// When the SYN carried timestamps (and the stack uses them), the other
+// options travel in the low 6 bits of the SYN-ACK's TSval, which the
+// peer echoes in the TSecr of its ACK, as Linux's cookie_init_timestamp
+// and cookie_timestamp_decode: bits 0-3 the peer's window scale (15: no
+// window scaling), bit 4 SACK permitted, bit 5 ECN; the clock's other
+// bits are kept, rounded down so that the TSval never runs ahead of the
+// clock. The connection then has window scaling, SACK, timestamps and
+// ECN as a SYN-queue connection would. Without timestamps it has none of
+// them, as on Linux.
 
 // cookieMSS are the MSS values a cookie can carry (Linux's msstab).
 var cookieMSS = [...]int{536, 1300, 1440, 1460}
@@ -33,19 +39,55 @@ var cookieMSS = [...]int{536, 1300, 1440, 1460}
 // MAX_SYNCOOKIE_AGE).
 const cookieMaxAge = 2
 
-// cookieHash is a keyed hash of the 4-tuple and count.
+// Bits of the options a cookie's timestamp carries (Linux's TS_OPT_*).
+const (
+	cookieTSBits    = 6
+	cookieTSWScale  = 0xf // window scale; all ones: none
+	cookieTSSACK    = 1 << 4
+	cookieTSECN     = 1 << 5
+	cookieTSOptMask = 1<<cookieTSBits - 1
+)
+
+// cookieHash is a keyed hash of the 4-tuple and count (IPv4 or IPv6).
 func (p *Proto) cookieHash(t core.Tuple, count uint32) uint32 {
-	var b [16 + 1 + 12 + 4]byte
+	var b [16 + 1 + 36 + 4]byte
 	copy(b[:], p.secret[:])
 	b[16] = 'C'
-	la, ra := t.Local.Addr().As4(), t.Remote.Addr().As4()
+	la, ra := t.Local.Addr().As16(), t.Remote.Addr().As16()
 	copy(b[17:], la[:])
-	copy(b[21:], ra[:])
-	binary.BigEndian.PutUint16(b[25:], t.Local.Port())
-	binary.BigEndian.PutUint16(b[27:], t.Remote.Port())
-	binary.BigEndian.PutUint32(b[29:], count)
+	copy(b[33:], ra[:])
+	binary.BigEndian.PutUint16(b[49:], t.Local.Port())
+	binary.BigEndian.PutUint16(b[51:], t.Remote.Port())
+	binary.BigEndian.PutUint32(b[53:], count)
 	h := sha256.Sum256(b[:])
 	return binary.BigEndian.Uint32(h[:])
+}
+
+// cookieTSVal returns the TSval of a SYN-ACK answering a SYN with a
+// cookie, whose low bits carry the options agreed (before the offset of
+// the address pair is added).
+func (p *Proto) cookieTSVal(opts uint32) uint32 {
+	now := p.tsNow()
+	ts := now&^cookieTSOptMask | opts
+	if ts > now {
+		ts -= 1 << cookieTSBits
+	}
+	return ts
+}
+
+// cookieOptions returns the options bits for a SYN s (timestamps on).
+func (p *Proto) cookieOptions(s *segment) uint32 {
+	var v uint32 = cookieTSWScale
+	if s.opts.HasWScale && !p.cfg.NoWindowScale {
+		v = uint32(min(s.opts.WScale, 14))
+	}
+	if s.opts.SACKPermitted && !p.cfg.NoSACK {
+		v |= cookieTSSACK
+	}
+	if p.cfg.ECN != ECNOff && s.has(flagECE) && s.has(flagCWR) {
+		v |= cookieTSECN
+	}
+	return v
 }
 
 func (p *Proto) cookieCount() uint32 {
@@ -74,9 +116,10 @@ func (p *Proto) checkCookie(t core.Tuple, irs, iss seqnum.Value) (int, bool) {
 	return int(idx), true
 }
 
-// cookieConn builds the connection a cookie stands for: passive, in
-// not yet in the table, no options but the MSS.
-func (l *Listener) cookieConn(t core.Tuple, mtu int, irs, iss seqnum.Value, mss int) *Conn {
+// cookieConn builds the connection a cookie stands for: passive, not
+// yet in the table, with the options in o (the MSS always; window
+// scaling, SACK and timestamps when the cookie carried them).
+func (l *Listener) cookieConn(t core.Tuple, mtu int, irs, iss seqnum.Value, o options) *Conn {
 	c := l.p.newConn(t, &l.opts, mtu)
 	c.passive = true
 	c.iss = iss
@@ -85,18 +128,31 @@ func (l *Listener) cookieConn(t core.Tuple, mtu int, irs, iss seqnum.Value, mss 
 	c.recover, c.sndSml = iss, iss
 	c.irs = irs
 	c.rcvNxt = irs.Add(1)
-	c.negotiate(&segment{opts: options{HasMSS: true, MSS: uint16(mss)}})
+	c.negotiate(&segment{opts: o})
 	return c
 }
 
 // sendCookie answers a SYN with a SYN cookie.
 func (l *Listener) sendCookie(t core.Tuple, s *segment, mtu int) {
 	p := l.p
-	c := l.cookieConn(t, mtu, s.seq, 0, 0)
+	// What the connection will be: the MSS always, the rest only when
+	// timestamps carry it.
 	peer := defaultMSS
 	if s.opts.HasMSS {
 		peer = int(s.opts.MSS)
 	}
+	neg := options{HasMSS: true, MSS: uint16(peer)}
+	var bits uint32
+	tsOK := s.opts.HasTS && !p.cfg.NoTimestamps
+	if tsOK {
+		bits = p.cookieOptions(s)
+		neg.HasTS, neg.TSVal = true, s.opts.TSVal
+		neg.SACKPermitted = bits&cookieTSSACK != 0
+		if ws := bits & cookieTSWScale; ws != cookieTSWScale {
+			neg.HasWScale, neg.WScale = true, uint8(ws)
+		}
+	}
+	c := l.cookieConn(t, mtu, s.seq, 0, neg)
 	idx := 0
 	for i, m := range cookieMSS {
 		if m <= min(peer, c.rcvMSS) {
@@ -107,7 +163,45 @@ func (l *Listener) sendCookie(t core.Tuple, s *segment, mtu int) {
 	l.lastOverflow = p.net.Now()
 	p.counters.SyncookiesSent++
 	o := options{HasMSS: true, MSS: uint16(c.rcvMSS)}
-	c.xmit(iss, s.seq.Add(1), flagSYN|flagACK, uint16(c.synWindow()), &o, nil, nil, whySynCookie)
+	var flags uint8 = flagSYN | flagACK
+	if tsOK {
+		o.HasTS, o.TSVal, o.TSEcr = true, p.cookieTSVal(bits)+c.tsOffset, s.opts.TSVal
+		o.HasWScale, o.WScale = c.wsOK, c.rcvWScale
+		o.SACKPermitted = c.sackOK
+		if bits&cookieTSECN != 0 {
+			flags |= flagECE // an ECN-setup SYN-ACK
+		}
+	}
+	c.xmit(iss, s.seq.Add(1), flags, uint16(c.synWindow()), &o, nil, nil, whySynCookie)
+}
+
+// cookieDecode returns the options a handshake's ACK s carries back in
+// its TSecr (Linux's cookie_timestamp_decode), and false if they cannot
+// be right (options the stack has since turned off).
+func (l *Listener) cookieDecode(t core.Tuple, s *segment, mss int) (options, bool) {
+	p := l.p
+	o := options{HasMSS: true, MSS: uint16(mss)}
+	if !s.opts.HasTS || s.opts.TSEcr == 0 {
+		return o, true // no timestamps: the MSS only
+	}
+	if p.cfg.NoTimestamps {
+		return o, false
+	}
+	bits := (s.opts.TSEcr - p.tsOffset(t.Local.Addr(), t.Remote.Addr())) & cookieTSOptMask
+	o.HasTS, o.TSVal = true, s.opts.TSVal
+	if bits&cookieTSSACK != 0 {
+		if p.cfg.NoSACK {
+			return o, false
+		}
+		o.SACKPermitted = true
+	}
+	if ws := bits & cookieTSWScale; ws != cookieTSWScale {
+		if p.cfg.NoWindowScale {
+			return o, false
+		}
+		o.HasWScale, o.WScale = true, uint8(ws)
+	}
+	return o, true
 }
 
 // cookieAck completes a handshake answered with a SYN cookie, if the ACK
@@ -133,12 +227,20 @@ func (l *Listener) cookieAck(t core.Tuple, s *segment) bool {
 	if err != nil {
 		return false
 	}
-	c := l.cookieConn(t, mtu, irs, iss, cookieMSS[idx])
+	o, ok := l.cookieDecode(t, s, cookieMSS[idx])
+	if !ok {
+		p.counters.SyncookiesFailed++
+		return false
+	}
+	c := l.cookieConn(t, mtu, irs, iss, o)
+	if c.tsOK && p.cfg.ECN != ECNOff && (s.opts.TSEcr-c.tsOffset)&cookieTSECN != 0 {
+		c.ecn.ok = true
+	}
 	c.listener = l
 	c.rcvAdv = c.rcvNxt.Add(seqnum.Size(c.synWindow()))
 	c.lastAckSent = c.rcvNxt
 	c.sndUna, c.sndNxt, c.sndMax = s.ack, s.ack, s.ack
-	c.sndWnd = uint32(s.wnd)
+	c.sndWnd = uint32(s.wnd) << c.sndWScale
 	c.maxSndWnd = c.sndWnd
 	c.sndWl1, c.sndWl2 = s.seq, s.ack
 	c.lastRecv = p.net.Now()

@@ -51,7 +51,9 @@ type task struct {
 	scheduled bool        // a step is already on the clock
 	done      bool
 	failed    bool
-	steps     int // statements run so far
+	steps     int           // statements run so far
+	result    string        // the last condition call's result ("OK" or an errno name)
+	ready     map[int][]int // per epoll descriptor: ready descriptors not yet handed out
 }
 
 // pending is a blocking call in progress.
@@ -210,6 +212,9 @@ func (t *task) nextStmt() *lang.Stmt {
 				f.pc = 0
 				continue
 			}
+		case lang.StWhile:
+			f.pc = 0 // test the condition again
+			continue
 		case lang.StEvery:
 			now := t.r.clock.Now()
 			if f.next.Before(f.until) {
@@ -376,6 +381,10 @@ func (t *task) checkResult(st *lang.Stmt, err error) bool {
 	if err != nil {
 		got = lang.ErrnoName(errnoOf(err))
 	}
+	if st.Test {
+		t.result = got // an if's or while's call: the test decides
+		return true
+	}
 	if err != nil && st.Expect == nil && t.r.expectsCall(t.h.h.Name, st.Call, got) {
 		return false // an `expect:` entry names this result; checked at the end
 	}
@@ -527,6 +536,33 @@ func (t *task) exec(st *lang.Stmt) bool {
 		now := t.r.clock.Now()
 		t.stack = append(t.stack, frame{body: st.Body, loop: st, until: now.Add(st.For), next: now.Add(st.Dur)})
 		return true
+	case lang.StIf, lang.StWhile:
+		// The condition's call (if any) runs first, then the test; a
+		// while's frame repeats both until the test fails.
+		test := &lang.Stmt{Pos: st.Pos, Kind: lang.StTest, Text: st.Text, Body: []*lang.Stmt{st}}
+		body := []*lang.Stmt{test}
+		if st.Cond.Call != nil {
+			body = []*lang.Stmt{st.Cond.Call, test}
+		}
+		f := frame{body: body}
+		if st.Kind == lang.StWhile {
+			f.loop = st
+		}
+		t.result = "OK"
+		t.stack = append(t.stack, f)
+		return true
+	case lang.StTest:
+		return t.test(st.Body[0])
+	case lang.StSet:
+		v := t.value(st.Args[0])
+		switch st.Call {
+		case "+":
+			v += t.value(st.Args[1])
+		case "-":
+			v -= t.value(st.Args[1])
+		}
+		t.vars[st.Var] = v
+		return true
 	}
 	if spec := lang.Calls[st.Call]; spec.App {
 		t.r.startApp(t.h, st)
@@ -575,6 +611,9 @@ func (t *task) exec(st *lang.Stmt) bool {
 			t.cancel = nil
 		}
 		err := s.Close(fd)
+		for ep := range t.ready { // a closed descriptor leaves every epoll set
+			t.dropReady(ep, fd)
+		}
 		t.emit(fd, "", "close", fmt.Sprintf("close(%d) → %s", fd, resultName(err)))
 		delete(t.vars, a[0].Text)
 		return t.ok(st, err)
@@ -601,6 +640,29 @@ func (t *task) exec(st *lang.Stmt) bool {
 		err := s.SetSockopt(fd, opt, v)
 		t.emit(fd, "", "setsockopt", fmt.Sprintf("setsockopt(%d, %s, %d) → %s", fd, a[1].Text, v, resultName(err)))
 		return t.ok(st, err)
+	case "epoll_create":
+		ep, err := s.EpollCreate()
+		if err == nil {
+			t.vars[st.Var] = ep
+		}
+		t.emit(ep, "", "epoll_create", fmt.Sprintf("epoll_create1(0) → %s", fdResult(ep, err)))
+		return t.ok(st, err)
+	case "epoll_ctl":
+		ep, fd := t.fd(a[0]), t.fd(a[2])
+		op := map[string]stack.EpollOp{"add": stack.EpollAdd, "mod": stack.EpollMod, "del": stack.EpollDel}[a[1].Text]
+		ev := stack.EpollEvent{FD: fd}
+		evs := ""
+		if len(a) > 3 {
+			ev.Events = map[string]stack.PollEvents{"in": stack.PollIn, "out": stack.PollOut, "inout": stack.PollIn | stack.PollOut,
+				"in+et": stack.PollIn | stack.EpollET, "in+oneshot": stack.PollIn | stack.EpollOneShot}[a[3].Text]
+			evs = ", " + a[3].Text
+		}
+		err := s.EpollCtl(ep, op, fd, ev)
+		if op == stack.EpollDel {
+			t.dropReady(ep, fd)
+		}
+		t.emit(ep, "", "epoll_ctl", fmt.Sprintf("epoll_ctl(%d, %s, %d%s) → %s", ep, a[1].Text, fd, evs, resultName(err)))
+		return t.ok(st, err)
 	case "nonblock":
 		fd := t.fd(a[0])
 		on := len(a) < 2 || a[1].Text == "1"
@@ -622,6 +684,59 @@ func (t *task) exec(st *lang.Stmt) bool {
 	t.pend = nil
 	t.unwait()
 	return !t.done
+}
+
+// test decides an if's or while's condition, its call (if any) having
+// just run: it enters the body (or the else), or leaves the while.
+func (t *task) test(st *lang.Stmt) bool {
+	c := st.Cond
+	var holds bool
+	var why string
+	if c.Call != nil {
+		holds = t.result == c.Errno || c.Errno == "OK" && t.result == "OK" || c.Errno == "EWOULDBLOCK" && t.result == "EAGAIN"
+		why = fmt.Sprintf("%s returned %s", c.Call.Call, t.result)
+	} else {
+		a, b := t.value(c.A), t.value(c.B)
+		holds = (a == b) != c.Not
+		var parts []string
+		for _, x := range []lang.Arg{c.A, c.B} {
+			if _, err := strconv.Atoi(x.Text); err != nil {
+				parts = append(parts, fmt.Sprintf("%s is %d", x.Text, t.value(x)))
+			}
+		}
+		why = strings.Join(parts, ", ")
+	}
+	kw := "if"
+	if st.Kind == lang.StWhile {
+		kw = "while"
+	}
+	branch := "true"
+	if !holds {
+		branch = "false"
+	}
+	t.h.st.Emit(stack.Event{Host: t.lane, Kind: stack.EventNote, FD: -1, Name: kw, Detail: fmt.Sprintf("%s: %s (%s)", c.Text, branch, why)})
+	t.r.note(cmp.Or(t.lane, t.h.h.Name), fmt.Sprintf("%s %s: %s", kw, c.Text, branch))
+	switch {
+	case st.Kind == lang.StWhile && !holds:
+		t.stack = t.stack[:len(t.stack)-1] // the while's frame
+	case holds:
+		t.stack = append(t.stack, frame{body: st.Body})
+	case len(st.Else) > 0:
+		t.stack = append(t.stack, frame{body: st.Else})
+	}
+	return true
+}
+
+// value is a condition's operand: a whole number, or a variable's value
+// (-1 when it is unset, as after close).
+func (t *task) value(a lang.Arg) int {
+	if n, err := strconv.Atoi(a.Text); err == nil {
+		return n
+	}
+	if v, ok := t.vars[a.Text]; ok {
+		return v
+	}
+	return -1
 }
 
 var sockOpts = map[string]stack.SockOpt{
@@ -749,6 +864,8 @@ func (t *task) resume() bool {
 		return t.recv()
 	case "_echo", "_http_serve", "_http_get", "_event_loop":
 		return t.resumeInternal()
+	case "epoll_wait":
+		return t.epollWait()
 	case "poll":
 		want := map[string]stack.PollEvents{"in": stack.PollIn, "out": stack.PollOut, "inout": stack.PollIn | stack.PollOut}[a[1].Text]
 		head := fmt.Sprintf("poll(%d, %s)", p.fd, a[1].Text)
@@ -889,6 +1006,12 @@ func (t *task) recvDone(err error) bool {
 		t.emit(p.fd, "", st.Call, fmt.Sprintf("%s(%d, %s) → %s", st.Call, p.fd, st.Args[1].Text, res))
 	}
 	t.h.received[p.fd] = p.got
+	if st.Var != "" {
+		t.vars[st.Var] = int(p.count)
+		if err != nil {
+			t.vars[st.Var] = -1
+		}
+	}
 	if e := st.Expect; e != nil && err == nil {
 		switch {
 		case e.Data != nil:
@@ -913,4 +1036,80 @@ func (t *task) recvDone(err error) bool {
 		}
 	}
 	return t.ok(st, err)
+}
+
+// maxEpollBatch is how many ready descriptors one epoll_wait takes from
+// the stack; the program gets them one per call, as a loop over the
+// events array of epoll_wait(2) would.
+const maxEpollBatch = 64
+
+// epollWait runs `fd = epoll_wait(ep [, timeout])`: the next ready
+// descriptor of the last batch, or a new batch, blocking until one is
+// ready (or the timeout passes: then the variable is 0, as epoll_wait
+// returns 0 events).
+func (t *task) epollWait() bool {
+	p := t.pend
+	st := p.st
+	s := t.h.st
+	if t.ready == nil {
+		t.ready = map[int][]int{}
+	}
+	if q := t.ready[p.fd]; len(q) > 0 && !p.started {
+		t.ready[p.fd] = q[1:]
+		t.setVar(st, q[0])
+		t.emit(p.fd, "", "epoll_wait", fmt.Sprintf("epoll_wait(%d) → %d (from the last batch)", p.fd, q[0]))
+		return t.ok(st, nil)
+	}
+	if !p.started && len(st.Args) > 1 {
+		d, _ := lang.ParseDuration(st.Args[1].Text)
+		t.timer = t.r.clock.AfterFunc(d, func() { t.timer = nil; p.timedOut = true; t.schedule(0) })
+	}
+	var evs [maxEpollBatch]stack.EpollEvent
+	n, err := s.EpollWait(p.fd, evs[:], 0)
+	if err != nil {
+		t.emit(p.fd, "", "epoll_wait", fmt.Sprintf("epoll_wait(%d) → %s", p.fd, resultName(err)))
+		return t.ok(st, err)
+	}
+	if n == 0 && !p.timedOut {
+		return t.block(fmt.Sprintf("epoll_wait(%d)", p.fd))
+	}
+	head := fmt.Sprintf("epoll_wait(%d)", p.fd)
+	if n == 0 {
+		t.setVar(st, 0)
+		t.emit(p.fd, "", "epoll_wait", head+" → 0 (timeout)")
+		return t.ok(st, nil)
+	}
+	var b strings.Builder
+	q := t.ready[p.fd][:0]
+	for i, e := range evs[:n] {
+		if i > 0 {
+			b.WriteString(", ")
+			q = append(q, e.FD)
+		}
+		fmt.Fprintf(&b, "%d %s", e.FD, pollString(e.Events))
+	}
+	t.ready[p.fd] = q
+	t.setVar(st, evs[0].FD)
+	t.emit(p.fd, "", "epoll_wait", fmt.Sprintf("%s → %d ready: %s", head, n, b.String()))
+	return t.ok(st, nil)
+}
+
+// dropReady forgets fd from ep's undelivered batch (epoll_ctl del).
+func (t *task) dropReady(ep, fd int) {
+	q := t.ready[ep]
+	for i := 0; i < len(q); i++ {
+		if q[i] == fd {
+			q = append(q[:i], q[i+1:]...)
+			i--
+		}
+	}
+	if t.ready != nil {
+		t.ready[ep] = q
+	}
+}
+
+func (t *task) setVar(st *lang.Stmt, v int) {
+	if st.Var != "" {
+		t.vars[st.Var] = v
+	}
 }

@@ -1471,6 +1471,10 @@ func assigned(body []*lang.Stmt, out []string) []string {
 			}
 		}
 		out = assigned(st.Body, out)
+		out = assigned(st.Else, out)
+		if st.Cond != nil && st.Cond.Call != nil {
+			out = assigned([]*lang.Stmt{st.Cond.Call}, out)
+		}
 	}
 	return out
 }

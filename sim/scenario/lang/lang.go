@@ -35,7 +35,26 @@ const (
 	StEvery                      // every DUR for DUR { … }
 	StNote                       // note "text": a line in the trace
 	StSpawn                      // spawn { … }: the block as a thread of its own
+	StIf                         // if COND { … } [else { … }]
+	StWhile                      // while COND { … }
+	StTest                       // internal: tests Body[0]'s condition (an if or while) after its call ran
+	StSet                        // VAR = VALUE [+|- VALUE]: Args holds the values, Call the operator
 )
+
+// Cond is the condition of an if or a while. Either a call and the
+// result it is tested for — `recv(s, 1) -> ECONNRESET`, `connect(s,
+// server:7) -> OK` (any success): the call runs each time the condition
+// is tested, and whatever it returns never fails the program — or two
+// values compared — `fd == l`, `n != 0`: variables (a descriptor, or
+// what recv or epoll_wait returned) or whole numbers.
+type Cond struct {
+	Pos   diag.Pos
+	Call  *Stmt  // nil for a comparison
+	Errno string // with Call: the result wanted, "OK" for any success
+	Not   bool   // != rather than ==
+	A, B  Arg    // a comparison's two values
+	Text  string
+}
 
 // Stmt is one statement of a [Program].
 type Stmt struct {
@@ -49,7 +68,10 @@ type Stmt struct {
 	Until  bool          // sleep until DUR: Dur is a time since the start
 	For    time.Duration // every … for
 	Count  int           // repeat; -1 forever
-	Body   []*Stmt       // repeat, every
+	Body   []*Stmt       // repeat, every, spawn, if, while
+	Else   []*Stmt       // if … else { … }
+	Cond   *Cond         // if, while
+	Test   bool          // a condition's call: its result is tested, never a failure
 	Text   string        // the statement as written, for messages
 }
 
@@ -97,6 +119,10 @@ var Calls = map[string]CallSpec{
 	"nonblock":   {1, 2, false, "nonblock(fd)"},
 	"poll":       {2, 3, false, "poll(fd, in|out|inout [, timeout])"},
 	"ss":         {0, 0, false, "ss()"},
+
+	"epoll_create": {0, 0, false, "ep = epoll_create()"},
+	"epoll_ctl":    {3, 4, false, "epoll_ctl(ep, add|mod|del, fd [, in|out|inout|in+et|in+oneshot])"},
+	"epoll_wait":   {1, 2, false, "fd = epoll_wait(ep [, timeout])"},
 
 	"echo_server":      {1, 1, true, "echo_server(:port)"},
 	"blocking_server":  {1, 1, true, "blocking_server(:port)"},
@@ -168,7 +194,7 @@ type token struct {
 
 func isWordByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-		c == '_' || c == '.' || c == ':' || c == '/' || c == '*' || c == '-' || c == '%' || c == '[' || c == ']'
+		c == '_' || c == '.' || c == ':' || c == '/' || c == '*' || c == '-' || c == '%' || c == '[' || c == ']' || c == '+'
 }
 
 // lex splits src into tokens; a bad character or an unterminated string
@@ -219,6 +245,9 @@ func lex(src string) ([]token, int, error) {
 			i = j + 1
 		case c == '=' && i+1 < len(src) && src[i+1] == '=':
 			toks = append(toks, token{tPunct, "==", i})
+			i += 2
+		case c == '!' && i+1 < len(src) && src[i+1] == '=':
+			toks = append(toks, token{tPunct, "!=", i})
 			i += 2
 		case c == '-' && i+1 < len(src) && src[i+1] == '>':
 			toks = append(toks, token{tPunct, "->", i})
@@ -406,6 +435,44 @@ func (p *progParser) stmt() *Stmt {
 		st.Kind = StSpawn
 		st.Body = p.braces()
 		return st
+	case "if", "while":
+		p.i++
+		st.Kind = StIf
+		if start.text == "while" {
+			st.Kind = StWhile
+		}
+		if st.Cond = p.cond(start.text); st.Cond == nil {
+			// Skip the block too, so that its } is no second error.
+			for t := p.peek(); t.kind != tEOF && t.kind != tNewline && t.text != "{"; t = p.peek() {
+				p.i++
+			}
+			if p.peek().text == "{" {
+				p.braces()
+			}
+			return nil
+		}
+		st.Body = p.braces()
+		if t := p.peek(); st.Kind == StIf && t.kind == tWord && t.text == "else" {
+			p.i++
+			if t := p.peek(); t.kind == tWord && t.text == "if" {
+				n := len(p.errs)
+				if e := p.stmt(); e != nil && len(p.errs) == n {
+					st.Else = []*Stmt{e}
+				}
+				return st
+			}
+			st.Else = p.braces()
+		}
+		return st
+	case "else":
+		p.errAt(start.off, "else without an if; write it on the line of the if's closing brace: } else {")
+		for t := p.peek(); t.kind != tEOF && t.kind != tNewline && t.text != "{"; t = p.peek() {
+			p.i++
+		}
+		if p.peek().text == "{" {
+			p.braces()
+		}
+		return nil
 	case "every":
 		p.i++
 		st.Kind = StEvery
@@ -420,6 +487,11 @@ func (p *progParser) stmt() *Stmt {
 		}
 		st.Body = p.braces()
 		return st
+	}
+	// VAR = VALUE [+|- VALUE]: a counter
+	if p.i+2 < len(p.toks) && p.toks[p.i+1].text == "=" && p.toks[p.i+2].kind == tWord &&
+		(p.i+3 >= len(p.toks) || p.toks[p.i+3].text != "(") {
+		return p.set(st, start)
 	}
 	// [var =] call(args) [== x | -> y]
 	if p.i+1 < len(p.toks) && p.toks[p.i+1].text == "=" {
@@ -513,6 +585,102 @@ func (p *progParser) stmt() *Stmt {
 	return st
 }
 
+// set reads `VAR = VALUE [+|- VALUE]`, where each VALUE is a whole
+// number or a variable already assigned.
+func (p *progParser) set(st *Stmt, start token) *Stmt {
+	st.Kind, st.Var = StSet, start.text
+	if !IsIdent(st.Var) {
+		p.errAt(start.off, "%q is not a variable name; use letters, digits and _", st.Var)
+		return nil
+	}
+	p.i += 2
+	operand := func() bool {
+		t := p.next()
+		if t.kind != tWord {
+			p.errAt(t.off, "expected a number or a variable, found %q", t.text)
+			return false
+		}
+		if _, err := strconv.Atoi(t.text); err != nil && !p.vars[t.text] {
+			p.errAt(t.off, "%q is neither a whole number nor a variable assigned before%s", t.text, diag.DidYouMean(t.text, sortedKeys(p.vars)))
+			return false
+		}
+		st.Args = append(st.Args, Arg{Pos: p.pos(t.off), Text: t.text})
+		return true
+	}
+	if !operand() {
+		return nil
+	}
+	if t := p.peek(); t.kind == tWord && (t.text == "+" || t.text == "-") {
+		p.i++
+		st.Call = t.text
+		if !operand() {
+			return nil
+		}
+	}
+	p.vars[st.Var] = true
+	return st
+}
+
+// cond reads an if's or while's condition: CALL -> RESULT, or
+// VALUE ==|!= VALUE.
+func (p *progParser) cond(kw string) *Cond {
+	start := p.peek()
+	c := &Cond{Pos: p.pos(start.off)}
+	defer func() { c.Text = strings.TrimSpace(p.src[start.off:p.peek().off]) }()
+	if start.kind != tWord {
+		p.errAt(start.off, "%s needs a condition: %s recv(s, 1) -> ECONNRESET { … }, or %s n != 0 { … }", kw, kw, kw)
+		return nil
+	}
+	isCall := p.i+1 < len(p.toks) && (p.toks[p.i+1].text == "(" || p.toks[p.i+1].text == "=" && p.i+3 < len(p.toks) && p.toks[p.i+3].text == "(")
+	if isCall {
+		n := len(p.errs)
+		st := p.stmt()
+		if st == nil || len(p.errs) > n {
+			return nil
+		}
+		if st.Kind != StCall || Calls[st.Call].App {
+			p.errAt(start.off, "%s tests a socket call's result, not %s", kw, st.Call)
+			return nil
+		}
+		if st.Expect == nil || st.Expect.Errno == "" {
+			p.errAt(p.peek().off, "%s tests the call's result: %s; write -> OK (success) or -> ERRNO after the call", kw, st.Text)
+			return nil
+		}
+		c.Call, c.Errno = st, st.Expect.Errno
+		st.Expect, st.Test = nil, true
+		return c
+	}
+	value := func(t token) (Arg, bool) {
+		a := Arg{Pos: p.pos(t.off), Text: t.text}
+		if t.kind != tWord {
+			p.errAt(t.off, "expected a variable or a number, found %q", t.text)
+			return a, false
+		}
+		if _, err := strconv.Atoi(t.text); err == nil {
+			return a, true
+		}
+		if !p.vars[t.text] {
+			p.errAt(t.off, "unknown variable %q%s; assign it first, e.g. n = recv(c, any)", t.text, diag.DidYouMean(t.text, sortedKeys(p.vars)))
+			return a, false
+		}
+		return a, true
+	}
+	var ok bool
+	if c.A, ok = value(p.next()); !ok {
+		return nil
+	}
+	op := p.next()
+	if op.text != "==" && op.text != "!=" {
+		p.errAt(op.off, "expected == or != in the condition, found %q: %s fd == l { … }", op.text, kw)
+		return nil
+	}
+	c.Not = op.text == "!="
+	if c.B, ok = value(p.next()); !ok {
+		return nil
+	}
+	return c
+}
+
 func argCount(s CallSpec) string {
 	switch {
 	case s.Min == s.Max && s.Min == 1:
@@ -604,9 +772,9 @@ func (p *progParser) check(st *Stmt, spec CallSpec) {
 			p.argErr(a[i], "%s: %v", st.Call, err)
 		}
 	}
-	wantsVar := st.Call == "socket" || st.Call == "accept"
+	wantsVar := st.Call == "socket" || st.Call == "accept" || st.Call == "epoll_create" || st.Call == "epoll_wait" || st.Call == "recv"
 	if st.Var != "" && !wantsVar {
-		p.errs = append(p.errs, &diag.Error{Pos: st.Pos, Path: p.path, Msg: fmt.Sprintf("%s returns no descriptor; assign only socket() and accept()", st.Call)})
+		p.errs = append(p.errs, &diag.Error{Pos: st.Pos, Path: p.path, Msg: fmt.Sprintf("%s returns nothing to keep; assign socket(), accept(), epoll_create(), epoll_wait() (the ready descriptor) and recv() (the byte count)", st.Call)})
 	}
 	switch st.Call {
 	case "socket":
@@ -663,6 +831,24 @@ func (p *progParser) check(st *Stmt, spec CallSpec) {
 		choice(1, "in", "out", "inout")
 		if len(a) > 2 {
 			dur(2)
+		}
+	case "epoll_create":
+		if st.Var == "" {
+			p.errs = append(p.errs, &diag.Error{Pos: st.Pos, Path: p.path, Msg: "epoll_create() needs a name: ep = epoll_create()"})
+		}
+	case "epoll_ctl":
+		fdArg(0)
+		choice(1, "add", "mod", "del")
+		fdArg(2)
+		if len(a) > 3 {
+			choice(3, "in", "out", "inout", "in+et", "in+oneshot")
+		} else if a[1].Text != "del" {
+			p.argErr(a[1], "epoll_ctl: %s needs the events: epoll_ctl(ep, %s, fd, in)", a[1].Text, a[1].Text)
+		}
+	case "epoll_wait":
+		fdArg(0)
+		if len(a) > 1 {
+			dur(1)
 		}
 	case "echo_server", "discard_server", "udp_echo", "http_server", "heartbeat_server", "blocking_server", "thread_server", "epoll_server":
 		addr(0, false)

@@ -10,6 +10,8 @@ func FuzzParseProgram(f *testing.F) {
 	f.Add("every 1s for 10s { repeat 2 { sleep 1ms } }")
 	f.Add("x = (")
 	f.Add("repeat forever { c = accept(l); spawn { close(c) } }")
+	f.Add(loopSrc)
+	f.Add("if s == 1 { } else if x != 2 { } else { }\nwhile recv(s, 1) -> OK { n = n + 1 }")
 	f.Fuzz(func(t *testing.T, src string) {
 		ParseProgram(src, "p", []string{"a", "b"})
 	})

@@ -17,17 +17,12 @@ import (
 // (take it off the list) or if any other script fails. README reports
 // the count.
 var knownFailing = map[string]string{
-	"cubic/beta.pkt":          "tcpi_ca_state is not in stack.TCPInfo",
-	"delack/delayed-40ms.pkt": "TCP_QUICKACK 0 does not leave quick-ACK mode: the ACK goes at once, not after 40 ms",
-	"delack/piggyback.pkt":    "TCP_QUICKACK 0 does not leave quick-ACK mode: a pure ACK goes before the reply",
-	"delack/two-segments.pkt": "TCP_QUICKACK 0 does not leave quick-ACK mode: each segment is acknowledged",
-	"handshake/syncnt.pkt":    "TCP_SYNCNT is not implemented",
-	"keepalive/dead-peer.pkt": "after the last unanswered keepalive probe the stack sends no RST",
-	"mss/tcp-maxseg.pkt":      "TCP_MAXSEG is not implemented",
-	"nagle/cork.pkt":          "TCP_CORK is not implemented",
-	"nagle/msg-more.pkt":      "MSG_MORE is not implemented",
-	"rack/tlp.pkt":            "the tail loss probe does not fire 2·SRTT after a two-segment tail",
-	"slowstart/iw10.pkt":      "Linux sets PSH on a TSO burst that ends mid-write (forced push); stacklab only at the end of a write",
+	"cubic/beta.pkt":       "tcpi_ca_state is not in stack.TCPInfo",
+	"handshake/syncnt.pkt": "TCP_SYNCNT is not implemented",
+	"mss/tcp-maxseg.pkt":   "TCP_MAXSEG is not implemented",
+	"nagle/cork.pkt":       "TCP_CORK is not implemented",
+	"nagle/msg-more.pkt":   "MSG_MORE is not implemented",
+	"slowstart/iw10.pkt":   "Linux sets PSH on a TSO burst that ends mid-write (forced push); stacklab only at the end of a write",
 }
 
 func TestTestdata(t *testing.T) {

@@ -522,8 +522,16 @@ func (c *Conn) SetNoDelay(on bool) {
 	}
 }
 
-// SetQuickAck turns delayed ACKs off (true) or on.
-func (c *Conn) SetQuickAck(on bool) { c.quickAck = on }
+// SetQuickAck turns delayed ACKs off (true) or on. Under the linux
+// profile, turning them on also ends quick-ACK mode, as Linux's
+// TCP_QUICKACK 0 does (inet_csk_enter_pingpong_mode): data is then
+// acknowledged after the delayed-ACK timeout or with a reply.
+func (c *Conn) SetQuickAck(on bool) {
+	c.quickAck = on
+	if c.linux() {
+		c.pingpong = !on
+	}
+}
 
 // SetKeepAlive configures keepalive probes (RFC 1122 §4.2.3.6); zero
 // durations and count keep the current values.

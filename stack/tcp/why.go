@@ -36,6 +36,7 @@ const (
 	whyRSTNoSocket     = "RST: no socket"
 	whyRSTListen       = "RST: ACK to listener"
 	whyRSTAbort        = "abort → RST"
+	whyRSTKeepAlive    = "keepalive timeout → RST"
 	whyRSTUnread       = "close with unread data → RST"
 	whyRSTData         = "data after close → RST"
 	whyRSTBadAck       = "RST: unacceptable ACK"

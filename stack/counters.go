@@ -48,6 +48,7 @@ type Counters struct {
 	UDP6 udpCounters // UDP over IPv6 (Linux's Udp6 group)
 	NDP  struct {
 		PendingDrops uint64 // queued packets dropped: queue full or no advertisement
+		DADFailures  uint64 // autoconfigured addresses not assigned: another node has them
 	}
 	IP6 struct { // Linux's Ip6 group
 		InReceives         uint64
@@ -79,6 +80,7 @@ type Counters struct {
 		OutDestUnreachs, OutPktTooBigs                 uint64
 		OutTimeExcds, OutParmProblems                  uint64
 		OutNeighborSolicits, OutNeighborAdvertisements uint64
+		OutRouterSolicits, OutRouterAdvertisements     uint64
 		OutRateLimited                                 uint64 // errors not sent: over the rate limit
 	}
 	Sock struct {
@@ -150,7 +152,8 @@ func (s *Stack) Counters() []Counter {
 		{"icmp6.OutRateLimited", c.ICMP6.OutRateLimited},
 		{"udp6.InDatagrams", c.UDP6.InDatagrams}, {"udp6.OutDatagrams", c.UDP6.OutDatagrams},
 		{"udp6.NoPorts", c.UDP6.NoPorts}, {"udp6.InErrors", c.UDP6.InErrors}, {"udp6.RcvbufErrors", c.UDP6.RcvbufErrors},
-		{"ndp.PendingDrops", c.NDP.PendingDrops},
+		{"ndp.PendingDrops", c.NDP.PendingDrops}, {"ndp.DADFailures", c.NDP.DADFailures},
+		{"icmp6.OutRouterSolicits", c.ICMP6.OutRouterSolicits}, {"icmp6.OutRouterAdvertisements", c.ICMP6.OutRouterAdvertisements},
 	}
 	tc := s.tcp.Counters()
 	for _, tc := range tc.List() {

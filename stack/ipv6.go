@@ -30,7 +30,7 @@ func (n *NIC) setAddrs6(cfg *NICConfig) error {
 			return fmt.Errorf("stack: AddNIC %s: address %v is not a unicast IPv6 prefix like 2001:db8::1/64", cfg.Name, p)
 		}
 	}
-	if cfg.Type == LinkEthernet && (len(cfg.Addrs6) > 0 || cfg.LinkLocal) {
+	if cfg.Type == LinkEthernet && (len(cfg.Addrs6) > 0 || cfg.LinkLocal || cfg.SLAAC) {
 		ll := wire.LinkLocalFromMAC(n.mac)
 		n.addrs6 = append(n.addrs6, netip.PrefixFrom(ll, 64))
 	}
@@ -114,6 +114,11 @@ func (s *Stack) accepts6(n *NIC, dst netip.Addr) bool {
 		for _, p := range n.addrs6 {
 			if wire.SolicitedNodeAddr(p.Addr()) == dst {
 				return true
+			}
+		}
+		for _, t := range n.slaac.tentative {
+			if wire.SolicitedNodeAddr(t.addr.Addr()) == dst {
+				return true // RFC 4862 §5.4.2: joined before DAD
 			}
 		}
 		return false

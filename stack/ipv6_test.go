@@ -390,3 +390,90 @@ func TestIPv6Loopback(t *testing.T) {
 		t.Errorf("loopback traffic left the host: %v", p.frames)
 	}
 }
+
+// slaacPair is a SLAAC host a and an advertising router r on one link;
+// rAddrs are r's IPv6 addresses.
+func slaacPair(t *testing.T, rAddrs ...string) (*sim.Clock, *stack.Stack, *stack.NIC, *stack.Stack) {
+	t.Helper()
+	clock := sim.NewClock(time.Unix(0, 0))
+	var id uint64
+	pid := func() uint64 { id++; return id }
+	a := stack.New(stack.Options{Name: "a", Clock: clock, Rand: rand.New(rand.NewPCG(1, 2)), PacketID: pid})
+	r := stack.New(stack.Options{Name: "r", Clock: clock, Rand: rand.New(rand.NewPCG(3, 4)), PacketID: pid, Forwarding: true, RouterAdvertisements: true})
+	var an, rn *stack.NIC
+	link := func(to **stack.NIC) stack.Link {
+		return stack.LinkFunc(func(pkt stack.Packet) {
+			data := append([]byte(nil), pkt.Data...)
+			pid := pkt.ID
+			clock.AfterFunc(time.Millisecond, func() { (*to).Deliver(stack.Packet{ID: pid, Data: data}) })
+		})
+	}
+	var p6 []netip.Prefix
+	for _, s := range rAddrs {
+		p6 = append(p6, netip.MustParsePrefix(s))
+	}
+	var err error
+	an, err = a.AddNIC(stack.NICConfig{Name: "eth0", Addr: netip.MustParsePrefix("10.0.0.1/24"), MAC: []byte{2, 0, 0, 0, 0, 1}, SLAAC: true}, link(&rn))
+	must(t, err)
+	rn, err = r.AddNIC(stack.NICConfig{Name: "eth0", Addr: netip.MustParsePrefix("10.0.0.254/24"), MAC: []byte{2, 0, 0, 0, 0, 0xfe}, Addrs6: p6}, link(&an))
+	must(t, err)
+	return clock, a, an, r
+}
+
+// TestSLAAC: the host solicits, the router advertises its /64, the host
+// forms prefix+EUI-64, tests it with DAD and assigns it a second later,
+// with the router as its default route; it then reaches an address
+// beyond the router.
+func TestSLAAC(t *testing.T) {
+	clock, a, an, r := slaacPair(t, "2001:db8:1::fe/64", "2001:db8:9::fe/64")
+	want := netip.MustParseAddr("2001:db8:1::ff:fe00:1")
+	clock.RunFor(900 * time.Millisecond)
+	for _, p := range an.Addrs6() {
+		if p.Addr() == want {
+			t.Fatalf("address assigned before DAD ended")
+		}
+	}
+	clock.RunFor(2 * time.Second)
+	got := map[netip.Addr]bool{}
+	for _, p := range an.Addrs6() {
+		got[p.Addr()] = true
+	}
+	if !got[want] || !got[netip.MustParseAddr("2001:db8:9::ff:fe00:1")] {
+		t.Fatalf("addresses %v, want %v and its 2001:db8:9:: twin", an.Addrs6(), want)
+	}
+	if counter(t, a, "icmp6.OutRouterSolicits") != 1 || counter(t, r, "icmp6.OutRouterAdvertisements") < 1 {
+		t.Errorf("RS/RA counters: %d/%d", counter(t, a, "icmp6.OutRouterSolicits"), counter(t, r, "icmp6.OutRouterAdvertisements"))
+	}
+	var def bool
+	for _, rt := range a.Routes() {
+		if rt.Dst.Bits() == 0 && rt.Dst.Addr().Is6() && rt.Gateway.IsLinkLocalUnicast() {
+			def = true
+		}
+	}
+	if !def {
+		t.Errorf("no IPv6 default route via the router: %v", a.Routes())
+	}
+	// The router's own other address is reached through the default route.
+	c, _ := a.SocketFamily(stack.AFInet6, stack.SockStream)
+	must(t, a.SetNonblock(c, true))
+	a.Connect(c, netip.MustParseAddrPort("[2001:db8:9::fe]:80"))
+	clock.RunFor(time.Second)
+	if err := a.SockError(c); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("connect through the learnt router: %v, want ECONNREFUSED (RST from it)", err)
+	}
+}
+
+// TestSLAACDuplicate: the router already has the address the host would
+// form; it defends it, and the host does not assign it.
+func TestSLAACDuplicate(t *testing.T) {
+	clock, a, an, _ := slaacPair(t, "2001:db8:1::fe/64", "2001:db8:1::ff:fe00:1/64")
+	clock.RunFor(3 * time.Second)
+	for _, p := range an.Addrs6() {
+		if p.Addr() == netip.MustParseAddr("2001:db8:1::ff:fe00:1") {
+			t.Fatalf("duplicate address assigned")
+		}
+	}
+	if counter(t, a, "ndp.DADFailures") != 1 {
+		t.Errorf("ndp.DADFailures = %d, want 1", counter(t, a, "ndp.DADFailures"))
+	}
+}

@@ -26,8 +26,17 @@ type nicNDP struct {
 	timer Timer
 	armed time.Time // when timer fires; zero when not armed
 	// frame is an NDP message being built: Ethernet, IPv6, the message
-	// and one link-layer address option.
-	frame [wire.EthernetHeaderLen + wire.IPv6HeaderLen + wire.NDPNeighborAdvertLen + wire.NDPLinkAddrOptLen]byte
+	// and its options.
+	frame []byte
+}
+
+// ndpOpt is an option of an NDP message to send: a link-layer address
+// option carries the NIC's MAC, an MTU option mtu, a prefix information
+// option prefix.
+type ndpOpt struct {
+	typ    uint8
+	mtu    uint32
+	prefix wire.NDPPrefix
 }
 
 func (n *NIC) initNDP() {
@@ -143,18 +152,29 @@ func (s *Stack) ndpSolicit(n *NIC, target netip.Addr, mac wire.MAC, unicast bool
 		dst, ethDst = target, mac
 	}
 	s.counters.ICMP6.OutNeighborSolicits++
-	s.ndpSend(n, ethDst, n.source6(target), dst, &wire.NDPFields{Type: wire.ICMPv6NeighborSolicit, Target: target}, wire.NDPOptSourceLinkAddr, why)
+	s.ndpSend(n, ethDst, n.source6(target), dst, &wire.NDPFields{Type: wire.ICMPv6NeighborSolicit, Target: target}, []ndpOpt{{typ: wire.NDPOptSourceLinkAddr}}, why)
 }
 
-// ndpSend sends an NDP message with one link-layer address option (of
-// type opt) carrying n's MAC, from its own buffer: a solicitation may go
-// out while s.out holds a packet being sent.
-func (s *Stack) ndpSend(n *NIC, ethDst wire.MAC, src, dst netip.Addr, f *wire.NDPFields, opt uint8, why string) {
-	frame := n.ndp.frame[:]
+// ndpSend sends an NDP message with options opts, from its own buffer:
+// a solicitation may go out while s.out holds a packet being sent.
+func (s *Stack) ndpSend(n *NIC, ethDst wire.MAC, src, dst netip.Addr, f *wire.NDPFields, opts []ndpOpt, why string) {
 	const off = wire.EthernetHeaderLen + wire.IPv6HeaderLen
+	if need := off + wire.NDPRedirectLen + (len(opts)+1)*wire.NDPPrefixInfoLen; len(n.ndp.frame) < need {
+		n.ndp.frame = make([]byte, need)
+	}
+	frame := n.ndp.frame
 	m := frame[off:]
 	k := wire.EncodeNDP(m, f)
-	k += wire.EncodeNDPLinkAddr(m[k:], opt, n.mac)
+	for _, o := range opts {
+		switch o.typ {
+		case wire.NDPOptSourceLinkAddr, wire.NDPOptTargetLinkAddr:
+			k += wire.EncodeNDPLinkAddr(m[k:], o.typ, n.mac)
+		case wire.NDPOptMTU:
+			k += wire.EncodeNDPMTU(m[k:], o.mtu)
+		case wire.NDPOptPrefixInfo:
+			k += wire.EncodeNDPPrefix(m[k:], &o.prefix)
+		}
+	}
 	m = m[:k]
 	wire.ICMPv6(m).SetChecksum(src, dst)
 	wire.IPv6(frame[wire.EthernetHeaderLen:]).Encode(&wire.IPv6Fields{
@@ -179,6 +199,13 @@ func (s *Stack) ndpInput(n *NIC, ip wire.IPv6, m wire.ICMPv6, pktID uint64) {
 	case wire.ICMPv6NeighborSolicit:
 		c.InNeighborSolicits++
 		target := m.NDPTarget()
+		if n.isTentative(target) {
+			if src.IsUnspecified() {
+				// Another node tests the same address (RFC 4862 §5.4.3).
+				s.dadConflict(n, target, pktID)
+			}
+			return
+		}
 		if !n.hasAddr6(target) {
 			s.drop(&c.InIgnored, "icmp6.InIgnored", "ndp", "solicitation for "+target.String()+", not ours", pktID)
 			return
@@ -213,6 +240,10 @@ func (s *Stack) ndpInput(n *NIC, ip wire.IPv6, m wire.ICMPv6, pktID uint64) {
 			s.drop(&c.InErrors, "icmp6.InErrors", "ndp", "solicited advertisement to a multicast address (RFC 4861 §7.1.2)", pktID)
 			return
 		}
+		if n.isTentative(target) {
+			s.dadConflict(n, target, pktID) // RFC 4862 §5.4.4
+			return
+		}
 		if n.hasAddr6(target) {
 			s.drop(&c.InIgnored, "icmp6.InIgnored", "ndp", "another node advertises our address "+target.String()+": duplicate address", pktID)
 			return
@@ -223,10 +254,10 @@ func (s *Stack) ndpInput(n *NIC, ip wire.IPv6, m wire.ICMPv6, pktID uint64) {
 		n.armNDP(now)
 	case wire.ICMPv6RouterSolicit:
 		c.InRouterSolicits++
-		s.drop(&c.InIgnored, "icmp6.InIgnored", "ndp", "router solicitation: router advertisements are not implemented", pktID)
+		s.routerSolicitInput(n, ip, m, pktID)
 	case wire.ICMPv6RouterAdvert:
 		c.InRouterAdvertisements++
-		s.drop(&c.InIgnored, "icmp6.InIgnored", "ndp", "router advertisement: SLAAC is not implemented", pktID)
+		s.routerAdvertInput(n, ip, m, pktID)
 	case wire.ICMPv6Redirect:
 		c.InRedirects++
 		s.drop(&c.InIgnored, "icmp6.InIgnored", "ndp", "redirect: not followed", pktID)
@@ -243,7 +274,7 @@ func (s *Stack) ndpAdvertise(n *NIC, target, dst netip.Addr, ethDst wire.MAC, so
 		flags |= wire.NDPRouterFlag
 	}
 	s.counters.ICMP6.OutNeighborAdvertisements++
-	s.ndpSend(n, ethDst, target, dst, &wire.NDPFields{Type: wire.ICMPv6NeighborAdvert, Flags: flags, Target: target}, wire.NDPOptTargetLinkAddr, why)
+	s.ndpSend(n, ethDst, target, dst, &wire.NDPFields{Type: wire.ICMPv6NeighborAdvert, Flags: flags, Target: target}, []ndpOpt{{typ: wire.NDPOptTargetLinkAddr}}, why)
 }
 
 // ndpFlush sends a packet that waited for its next hop's address.

@@ -71,6 +71,7 @@ func (s *Stack) AddNIC(cfg NICConfig, link Link) (*NIC, error) {
 	for _, p := range n.addrs6 {
 		s.addRouteLocked(Route{Dst: p.Masked(), NIC: n})
 	}
+	s.startIPv6(n)
 	return n, nil
 }
 

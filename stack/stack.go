@@ -36,6 +36,9 @@ type Options struct {
 	// Forwarding makes the stack route packets between its interfaces,
 	// as a router does.
 	Forwarding bool
+	// RouterAdvertisements makes a forwarding stack advertise itself and
+	// its interfaces' /64 prefixes (RFC 4861 §6), as radvd does on Linux.
+	RouterAdvertisements bool
 	// MaxFDs is the descriptor limit, as RLIMIT_NOFILE: with this many
 	// descriptors open (sockets, accepted connections, epoll instances,
 	// and those behind the net.Conn API), socket, accept and
@@ -94,7 +97,11 @@ type NICConfig struct {
 	// link-local address derived from its MAC and speaks IPv6.
 	Addrs6    []netip.Prefix
 	LinkLocal bool // give an Ethernet interface a link-local IPv6 address even without Addrs6
-	MTU       int  // default 1500
+	// SLAAC makes a host's Ethernet interface solicit routers and
+	// configure addresses from their advertisements (RFC 4862); it
+	// implies LinkLocal.
+	SLAAC bool
+	MTU   int // default 1500
 }
 
 // Route sends traffic for Dst through NIC, to Gateway if valid (else
@@ -243,6 +250,7 @@ type NIC struct {
 	index  int
 	arp    nicARP
 	ndp    nicNDP
+	slaac  nicSLAAC
 	addrs6 []netip.Prefix // link-local first; lo has ::1/128
 	bcast  netip.Addr     // the subnet's directed broadcast address
 	loop   bool           // the loopback interface

@@ -480,9 +480,9 @@ func (l *loader) scenario(root ast.Node) *Scenario {
 	return sc
 }
 
-var hostKeys = []string{"addr", "addrs", "mac", "mtu", "ttl", "tcp", "gateway", "routes", "apps", "app"}
+var hostKeys = []string{"addr", "addrs", "mac", "mtu", "ttl", "tcp", "gateway", "routes", "apps", "app", "slaac"}
 
-var routerKeys = []string{"addrs", "mtu", "ttl", "tcp", "gateway", "routes", "apps", "app", "nat", "firewall"}
+var routerKeys = []string{"addrs", "mtu", "ttl", "tcp", "gateway", "routes", "apps", "app", "nat", "firewall", "ra"}
 
 // switchesNode reads the switches (or hubs) section:
 // switches: {sw: {max_macs: 64, aging: 300s}}, hubs: {seg: {}}.
@@ -719,6 +719,10 @@ func (l *loader) hostsNode(sc *Scenario, n ast.Node, section string, router bool
 				h.MTU = int(l.integer(v, p, 68, 65535))
 			case "ttl":
 				h.TTL = uint8(l.integer(v, p, 1, 255))
+			case "slaac":
+				h.SLAAC = l.boolean(v, p)
+			case "ra":
+				h.RA = l.boolean(v, p)
 			case "tcp":
 				l.tcpNode(h, v, p)
 			case "nat", "firewall":

@@ -281,7 +281,7 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 		r.series = &series.Set{Start: r.start}
 	}
 	for _, h := range sc.Hosts {
-		opts := stack.Options{TCP: h.TCP, TTL: h.TTL}
+		opts := stack.Options{TCP: h.TCP, TTL: h.TTL, RouterAdvertisements: h.RA}
 		var st *stack.Stack
 		var hc *hostClock
 		switch {
@@ -493,6 +493,7 @@ func nicConfig(h *Host, iface int) stack.NICConfig {
 	if iface < len(h.Ifaces6) {
 		c.Addrs6 = h.Ifaces6[iface]
 	}
+	c.SLAAC = h.SLAAC
 	if h.IfMTU[iface] > 0 {
 		c.MTU = h.IfMTU[iface]
 	}
@@ -799,7 +800,22 @@ func (r *runner) installFaults() {
 // owns reports whether a is one of host's addresses.
 func (r *runner) owns(host string, a netip.Addr) bool {
 	h := r.sc.Host(host)
-	return h != nil && (h.Owns(a) || a.IsLinkLocalUnicast() && r.names[a] == host)
+	if h == nil {
+		return false
+	}
+	if h.Owns(a) || a.IsLinkLocalUnicast() && r.names[a] == host {
+		return true
+	}
+	if hr := r.hosts[host]; hr != nil && h.SLAAC && a.Is6() {
+		for _, n := range hr.nics {
+			for _, p := range n.Addrs6() { // autoconfigured ones
+				if p.Addr() == a {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // scheduleEvents puts the timeline's link changes on the clock.

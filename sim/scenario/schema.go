@@ -60,6 +60,8 @@ type Host struct {
 	TCP      stack.TCPOptions
 	Gateway  netip.Addr // default route, if valid
 	Gateway6 netip.Addr // IPv6 default route (::/0), if valid
+	SLAAC    bool       // autoconfigure IPv6 from router advertisements (hosts)
+	RA       bool       // send router advertisements (routers)
 	Routes   []RouteSpec
 	Program  *lang.Program // nil when the host runs no program
 	Apps     []*lang.Stmt  // built-in apps started at time 0, beside the program

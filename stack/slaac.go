@@ -1,0 +1,255 @@
+package stack
+
+import (
+	"net/netip"
+	"slices"
+	"strconv"
+	"time"
+
+	"stacklab/stack/arp"
+	"stacklab/stack/wire"
+)
+
+// Router advertisements (RFC 4861 §6) and stateless address
+// autoconfiguration (RFC 4862) with duplicate address detection.
+//
+// A router (Options.Forwarding and Options.RouterAdvertisements) answers
+// router solicitations, after a random delay of up to 500 ms, with an
+// advertisement to all nodes carrying its link-layer address, the link
+// MTU and a prefix information option (on-link, autonomous) for each of
+// the interface's global /64s; it also advertises unsolicited, three
+// times 16 s apart and then every 200–600 s. A host interface with
+// NICConfig.SLAAC solicits routers at start (three times, 4 s apart,
+// until one answers), takes the first advertising router as its default
+// route, and for each autonomous /64 forms an address from the prefix
+// and its modified EUI-64 interface identifier; the address stays
+// tentative while one neighbour solicitation from :: asks whether anyone
+// has it (DupAddrDetectTransmits 1, RetransTimer 1 s), and is assigned
+// only if nobody answers.
+
+const (
+	raDelayMax        = 500 * time.Millisecond // MAX_RA_DELAY_TIME
+	raInitialInterval = 16 * time.Second       // MAX_INITIAL_RTR_ADVERT_INTERVAL
+	raInitialCount    = 3                      // MAX_INITIAL_RTR_ADVERTISEMENTS
+	raMinInterval     = 200 * time.Second      // MinRtrAdvInterval (0.33 × Max)
+	raMaxInterval     = 600 * time.Second      // MaxRtrAdvInterval
+	rsInterval        = 4 * time.Second        // RTR_SOLICITATION_INTERVAL
+	rsCount           = 3                      // MAX_RTR_SOLICITATIONS
+	dadWait           = time.Second            // RetransTimer × DupAddrDetectTransmits
+	raRouterLifetime  = 1800                   // seconds, 3 × MaxRtrAdvInterval
+	maxAddrs6         = 16                     // IPv6 addresses per interface, as Linux's max_addresses
+)
+
+// nicSLAAC is an interface's router-discovery and autoconfiguration state.
+type nicSLAAC struct {
+	rsTimer   Timer
+	rsSent    int
+	router    netip.Addr // the default router learnt, if any
+	tentative []tentative
+	failed    []netip.Addr // addresses DAD found in use: not tried again (Linux's dadfailed)
+	raTimer   Timer
+	raSent    int
+	raPending bool // a solicited advertisement is scheduled
+}
+
+type tentative struct {
+	addr  netip.Prefix
+	timer Timer
+}
+
+// startIPv6 starts router solicitation (hosts with SLAAC) and
+// advertisement (routers) on a newly added interface.
+func (s *Stack) startIPv6(n *NIC) {
+	if n.cfg.Type != LinkEthernet || len(n.addrs6) == 0 {
+		return
+	}
+	if n.cfg.SLAAC && !s.opts.Forwarding {
+		n.slaac.rsTimer = s.afterFunc(0, func() { s.routerSolicit(n) })
+	}
+	if s.advertises(n) {
+		n.slaac.raTimer = s.afterFunc(0, func() { s.routerAdvertTimer(n) })
+	}
+}
+
+// advertises reports whether the stack sends router advertisements on n.
+func (s *Stack) advertises(n *NIC) bool {
+	return s.opts.Forwarding && s.opts.RouterAdvertisements && n.cfg.Type == LinkEthernet && len(n.addrs6) > 1
+}
+
+// routerSolicit sends a router solicitation and schedules the next.
+func (s *Stack) routerSolicit(n *NIC) {
+	if n.slaac.router.IsValid() || n.slaac.rsSent >= rsCount {
+		return
+	}
+	n.slaac.rsSent++
+	s.counters.ICMP6.OutRouterSolicits++
+	s.ndpSend(n, wire.IPv6MulticastMAC(ip6AllRouters), n.addrs6[0].Addr(), ip6AllRouters,
+		&wire.NDPFields{Type: wire.ICMPv6RouterSolicit}, []ndpOpt{{typ: wire.NDPOptSourceLinkAddr}}, "ndp: router solicitation")
+	n.slaac.rsTimer = s.afterFunc(rsInterval, func() { s.routerSolicit(n) })
+}
+
+// routerAdvertTimer sends an unsolicited advertisement and schedules the
+// next one.
+func (s *Stack) routerAdvertTimer(n *NIC) {
+	s.routerAdvertise(n, "ndp: router advertisement")
+	n.slaac.raSent++
+	d := raInitialInterval
+	if n.slaac.raSent >= raInitialCount {
+		d = raMinInterval + time.Duration(s.opts.Rand.Int64N(int64(raMaxInterval-raMinInterval)))
+	}
+	n.slaac.raTimer = s.afterFunc(d, func() { s.routerAdvertTimer(n) })
+}
+
+// routerAdvertise sends a router advertisement to all nodes on n.
+func (s *Stack) routerAdvertise(n *NIC, why string) {
+	opts := []ndpOpt{{typ: wire.NDPOptSourceLinkAddr}, {typ: wire.NDPOptMTU, mtu: uint32(n.cfg.MTU)}}
+	for _, p := range n.addrs6 {
+		if p.Addr().IsLinkLocalUnicast() {
+			continue
+		}
+		opts = append(opts, ndpOpt{typ: wire.NDPOptPrefixInfo, prefix: wire.NDPPrefix{
+			Prefix: p.Masked(), OnLink: true, Autonomous: p.Bits() == 64,
+			ValidLifetime: 2592000, PreferredLifetime: 604800, // RFC 4861 §6.2.1 defaults
+		}})
+	}
+	s.counters.ICMP6.OutRouterAdvertisements++
+	s.ndpSend(n, wire.IPv6MulticastMAC(ip6AllNodes), n.addrs6[0].Addr(), ip6AllNodes, &wire.NDPFields{
+		Type: wire.ICMPv6RouterAdvert, Flags: uint32(s.opts.TTL) << 24, RouterLifetime: raRouterLifetime,
+	}, opts, why)
+}
+
+// routerSolicitInput answers a router solicitation, after a random delay.
+func (s *Stack) routerSolicitInput(n *NIC, ip wire.IPv6, m wire.ICMPv6, pktID uint64) {
+	if !s.advertises(n) {
+		s.drop(&s.counters.ICMP6.InIgnored, "icmp6.InIgnored", "ndp", "router solicitation: not an advertising router", pktID)
+		return
+	}
+	if mac, ok := wire.NDPLinkAddr(wire.FindNDPOption(m.NDPOptions(), wire.NDPOptSourceLinkAddr)); ok && !ip.Src().IsUnspecified() {
+		n.ndp.cache.SetStale(ip.Src(), mac, s.opts.Clock.Now(), func(mac wire.MAC, p arp.Packet) { s.ndpFlush(n, mac, p) })
+	}
+	if n.slaac.raPending {
+		return
+	}
+	n.slaac.raPending = true
+	d := time.Duration(s.opts.Rand.Int64N(int64(raDelayMax)))
+	s.afterFunc(d, func() {
+		n.slaac.raPending = false
+		s.routerAdvertise(n, "ndp: router advertisement, solicited")
+	})
+}
+
+// routerAdvertInput learns a default router and prefixes from an
+// advertisement (RFC 4861 §6.3.4, RFC 4862 §5.5.3).
+func (s *Stack) routerAdvertInput(n *NIC, ip wire.IPv6, m wire.ICMPv6, pktID uint64) {
+	src := ip.Src()
+	if !src.IsLinkLocalUnicast() {
+		s.drop(&s.counters.ICMP6.InErrors, "icmp6.InErrors", "ndp", "router advertisement from a non-link-local source (RFC 4861 §6.1.2)", pktID)
+		return
+	}
+	if !n.cfg.SLAAC || s.opts.Forwarding {
+		s.drop(&s.counters.ICMP6.InIgnored, "icmp6.InIgnored", "ndp", "router advertisement: autoconfiguration is off on "+n.cfg.Name, pktID)
+		return
+	}
+	now := s.opts.Clock.Now()
+	opts := m.NDPOptions()
+	if mac, ok := wire.NDPLinkAddr(wire.FindNDPOption(opts, wire.NDPOptSourceLinkAddr)); ok {
+		n.ndp.cache.SetStale(src, mac, now, func(mac wire.MAC, p arp.Packet) { s.ndpFlush(n, mac, p) })
+	}
+	if m.RARouterLifetime() > 0 && !n.slaac.router.IsValid() {
+		n.slaac.router = src
+		if n.slaac.rsTimer != nil {
+			n.slaac.rsTimer.Stop()
+		}
+		s.addRouteLocked(Route{Dst: netip.MustParsePrefix("::/0"), Gateway: src, NIC: n})
+		s.note("ndp", "default router "+src.String()+" via "+n.cfg.Name)
+	}
+	for rest := opts; len(rest) > 0; {
+		typ, body, next, err := wire.NextNDPOption(rest)
+		if err != nil {
+			break
+		}
+		rest = next
+		if typ != wire.NDPOptPrefixInfo {
+			continue
+		}
+		p, ok := wire.ParseNDPPrefix(body)
+		if !ok || !p.Autonomous || p.Prefix.Bits() != 64 || p.ValidLifetime == 0 || p.Prefix.Addr().IsLinkLocalUnicast() || p.PreferredLifetime > p.ValidLifetime {
+			continue // RFC 4862 §5.5.3 (a)–(c); only /64s take an EUI-64 identifier
+		}
+		ll := wire.LinkLocalFromMAC(n.mac).As16()
+		a := p.Prefix.Addr().As16()
+		copy(a[8:], ll[8:])
+		addr := netip.PrefixFrom(netip.AddrFrom16(a), 64)
+		if n.hasAddr6(addr.Addr()) || n.isTentative(addr.Addr()) || slices.Contains(n.slaac.failed, addr.Addr()) {
+			continue
+		}
+		if len(n.addrs6)+len(n.slaac.tentative) >= maxAddrs6 {
+			s.drop(&s.counters.ICMP6.InIgnored, "icmp6.InIgnored", "ndp", "prefix "+p.Prefix.String()+": the interface has "+strconv.Itoa(maxAddrs6)+" addresses already", pktID)
+			continue
+		}
+		s.startDAD(n, addr)
+	}
+}
+
+// startDAD makes addr tentative on n and asks whether another node has
+// it (RFC 4862 §5.4).
+func (s *Stack) startDAD(n *NIC, addr netip.Prefix) {
+	t := tentative{addr: addr}
+	t.timer = s.afterFunc(dadWait, func() { s.dadDone(n, addr) })
+	n.slaac.tentative = append(n.slaac.tentative, t)
+	target := addr.Addr()
+	group := wire.SolicitedNodeAddr(target)
+	s.counters.ICMP6.OutNeighborSolicits++
+	s.ndpSend(n, wire.IPv6MulticastMAC(group), netip.IPv6Unspecified(), group,
+		&wire.NDPFields{Type: wire.ICMPv6NeighborSolicit, Target: target}, nil, "ndp: duplicate address detection for "+target.String())
+}
+
+// dadDone assigns a tentative address nobody claimed.
+func (s *Stack) dadDone(n *NIC, addr netip.Prefix) {
+	if !n.dropTentative(addr.Addr()) {
+		return
+	}
+	n.addrs6 = append(n.addrs6, addr)
+	s.addRouteLocked(Route{Dst: addr.Masked(), NIC: n})
+	s.note("ndp", "address "+addr.String()+" assigned to "+n.cfg.Name+" (autoconfigured, no duplicate)")
+}
+
+// dadConflict gives up a tentative address another node uses or tests.
+func (s *Stack) dadConflict(n *NIC, target netip.Addr, pktID uint64) {
+	n.dropTentative(target)
+	if len(n.slaac.failed) < 16 {
+		n.slaac.failed = append(n.slaac.failed, target)
+	}
+	s.counters.NDP.DADFailures++
+	s.drop(&s.counters.ICMP6.InIgnored, "icmp6.InIgnored", "ndp", "duplicate address "+target.String()+": not assigned", pktID)
+}
+
+// isTentative reports whether a is a tentative address of n.
+func (n *NIC) isTentative(a netip.Addr) bool {
+	for _, t := range n.slaac.tentative {
+		if t.addr.Addr() == a {
+			return true
+		}
+	}
+	return false
+}
+
+// dropTentative removes a from n's tentative addresses, reporting
+// whether it was there.
+func (n *NIC) dropTentative(a netip.Addr) bool {
+	for i, t := range n.slaac.tentative {
+		if t.addr.Addr() == a {
+			t.timer.Stop()
+			n.slaac.tentative = append(n.slaac.tentative[:i], n.slaac.tentative[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// note reports an EventNote when tracing.
+func (s *Stack) note(proto, detail string) {
+	if s.opts.Observer != nil {
+		s.observe(&Event{Kind: EventNote, Proto: proto, Name: proto, Detail: detail})
+	}
+}

@@ -195,6 +195,7 @@ type runner struct {
 	lastFD             int           // the stack fd of the last call, for %{ }%
 	pend               *pendingCall
 	fail               *failure
+	steps              int
 }
 
 func newRunner(s *pkt.Script, src string, o Options) *runner {
@@ -406,10 +407,24 @@ func (r *runner) eventTime(ev *pkt.Event) time.Duration {
 	return ev.Time.Start
 }
 
+// maxSteps bounds the timer callbacks one script may run, so that a
+// script asking for a million seconds of a busy connection cannot stall
+// the runner; past it the script fails.
+const maxSteps = 2_000_000
+
 // runUntil runs the stack's timers up to t (since the start), stopping
 // early at a failure.
 func (r *runner) runUntil(t time.Duration) {
-	r.clock.RunUntilOr(r.start.Add(t), 1, func() bool { return r.fail != nil })
+	r.clock.RunUntilOr(r.start.Add(t), 1, r.stop)
+}
+
+// stop is checked before each timer callback: a failure, or too many.
+func (r *runner) stop() bool {
+	r.steps++
+	if r.steps > maxSteps && r.fail == nil {
+		r.failf(0, "%s: the stack ran more than %d timer callbacks; the script's times are too long for it", r.s.File, maxSteps)
+	}
+	return r.fail != nil
 }
 
 // maxWait bounds a wait for a packet written with time *.
@@ -545,7 +560,7 @@ func (r *runner) expect(ev *pkt.Event, t time.Duration) *failure {
 		}
 		lo, hi = base+ev.Time.Start-r.tol, base+ev.Time.Max+r.tol
 	}
-	r.clock.RunUntilOr(r.start.Add(hi), 1, func() bool { return r.fail != nil || len(r.out) > 0 })
+	r.clock.RunUntilOr(r.start.Add(hi), 1, func() bool { return r.stop() || len(r.out) > 0 })
 	if r.fail != nil {
 		return r.fail
 	}
@@ -558,7 +573,7 @@ func (r *runner) expect(ev *pkt.Event, t time.Duration) *failure {
 	// Let everything due at this instant run, so that segments sent
 	// together can be merged.
 	first := time.Duration(r.out[0].at)
-	r.clock.RunUntilOr(r.start.Add(first), 1, func() bool { return r.fail != nil })
+	r.clock.RunUntilOr(r.start.Add(first), 1, r.stop)
 	if r.fail != nil {
 		return r.fail
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"stacklab/capture/tsharktest"
 	"stacklab/pkt"
 )
 
@@ -156,4 +157,48 @@ func TestOutputDir(t *testing.T) {
 			t.Errorf("%s: %v (%d bytes)", f, err, len(b))
 		}
 	}
+}
+
+// TestCapturesLint: the pcapng files -o writes open in tshark with no
+// malformed packets or bad checksums.
+func TestCapturesLint(t *testing.T) {
+	if tsharktest.Path() == "" {
+		t.Skip("tshark is not installed")
+	}
+	dir := t.TempDir()
+	for _, f := range []string{"sack/sack-recovery.pkt", "handshake/active-open.pkt", "close/linger-zero.pkt"} {
+		res, err := File(filepath.Join("..", "..", "testdata", "pkt", f), Options{Dir: dir})
+		if err != nil || res.Status != Pass {
+			t.Fatalf("%s: %v %+v", f, err, res)
+		}
+		name := strings.TrimSuffix(filepath.Base(f), ".pkt")
+		pkts := tsharktest.Lint(t, filepath.Join(dir, name, "stacklab-tun0.pcapng"))
+		if len(pkts) < 3 {
+			t.Errorf("%s: %d packets", f, len(pkts))
+		}
+	}
+}
+
+// FuzzRun: any script that parses runs to PASS, FAIL or SKIP without
+// panicking or hanging.
+func FuzzRun(f *testing.F) {
+	files, _ := Expand([]string{filepath.Join("..", "..", "testdata", "pkt")})
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err == nil {
+			f.Add(string(b))
+		}
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		s, err := pkt.Parse("fuzz.pkt", src)
+		if err != nil {
+			return
+		}
+		res := Script(s, src, Options{})
+		switch res.Status {
+		case Pass, Fail, Skip:
+		default:
+			t.Fatalf("status %q", res.Status)
+		}
+	})
 }

@@ -47,6 +47,24 @@ type sockAPI interface {
 	PollFDs(fds []stack.PollFD, timeout time.Duration) (int, error)
 	InQ(fd int) (int, error)
 	RecvMsgInfo(fd int, b []byte, flags stack.MsgFlags) (int, stack.MsgInfo, error)
+	LinuxTCPInfo(fd int) (stack.LinuxTCPInfo, error)
+}
+
+// LinuxTCPInfo is getsockopt(TCP_INFO), the fields stacklab computes.
+func (linuxAPI) LinuxTCPInfo(fd int) (stack.LinuxTCPInfo, error) {
+	i, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+	if err != nil {
+		return stack.LinuxTCPInfo{}, err
+	}
+	return stack.LinuxTCPInfo{
+		State: i.State, CAState: i.Ca_state, Retransmits: i.Retransmits, Probes: i.Probes, Backoff: i.Backoff,
+		Options: i.Options,
+		RTO:     i.Rto, SndMSS: i.Snd_mss, RcvMSS: i.Rcv_mss, Unacked: i.Unacked, Sacked: i.Sacked,
+		Lost: i.Lost, Retrans: i.Retrans, RTT: i.Rtt, RTTVar: i.Rttvar, SndSsthresh: i.Snd_ssthresh,
+		SndCwnd: i.Snd_cwnd, Reordering: i.Reordering, TotalRetrans: i.Total_retrans,
+		BytesAcked: i.Bytes_acked, BytesReceived: i.Bytes_received, NotsentBytes: i.Notsent_bytes,
+		Delivered: i.Delivered, BytesSent: i.Bytes_sent, ReordSeen: i.Reord_seen, SndWnd: i.Snd_wnd,
+	}, nil
 }
 
 // linuxAPI is sockAPI on the kernel's sockets.
@@ -497,7 +515,7 @@ func (e *denv) sendQuiet(fd, n int) int {
 func (e *denv) drain(fd, want int) {
 	got := 0
 	b := make([]byte, 65536)
-	for i := 0; i < 200 && got < want; i++ {
+	for i := 0; i < 400 && got < want; i++ {
 		n, _, err := e.api.RecvMsg(fd, b, stack.MsgDontWait)
 		if err != nil {
 			time.Sleep(5 * time.Millisecond)
@@ -506,6 +524,30 @@ func (e *denv) drain(fd, want int) {
 		got += n
 	}
 	e.log("drained all: %v", got == want)
+}
+
+// tcpinfo logs the named tcp_info fields; "tcpi_rtt>0" logs whether
+// the field is positive (times differ run to run).
+func (e *denv) tcpinfo(fd int, names ...string) {
+	i, err := e.api.LinuxTCPInfo(fd)
+	if err != nil {
+		e.log("getsockopt(TCP_INFO) = %s", errName(err))
+		return
+	}
+	var b strings.Builder
+	for _, n := range names {
+		name, pos := strings.CutSuffix(n, ">0")
+		v, ok := i.Field(name)
+		switch {
+		case !ok:
+			fmt.Fprintf(&b, " %s=?", name)
+		case pos:
+			fmt.Fprintf(&b, " %s>0=%v", name, v > 0)
+		default:
+			fmt.Fprintf(&b, " %s=%d", name, v)
+		}
+	}
+	e.log("TCP_INFO:%s", b.String())
 }
 
 func (e *denv) poll(fd int, ev stack.PollEvents) {

@@ -188,4 +188,32 @@ type Info struct {
 	Unacked         int    // bytes in flight
 	Congestion      string
 	Recovery        string // loss-recovery algorithm: "rack", "sack" or "newreno"
+
+	// Linux's tcp_info fields, in its units (see [Conn.Info]).
+	Linux LinuxInfo
+}
+
+// LinuxInfo holds the tcp_info fields that count packets or follow
+// Linux's state machine, computed as Linux's tcp_get_info does.
+type LinuxInfo struct {
+	CAState      uint8  // TCP_CA_Open 0, Disorder 1, CWR 2, Recovery 3, Loss 4
+	Retransmits  uint8  // icsk_retransmits: RTOs since the last forward progress
+	Backoff      uint8  // icsk_backoff
+	Probes       uint8  // zero-window or keepalive probes unanswered
+	SndMSS       int    // mss_cache: a full segment's payload (the MSS less the timestamp option)
+	Unacked      int    // packets_out: segments in flight, in MSS units
+	Sacked       int    // sacked_out (dup ACKs counted as SACKs without SACK, as Linux's Reno)
+	Lost         int    // lost_out: deemed lost, retransmitted or not, not since SACKed
+	Retrans      int    // retrans_out: retransmissions in flight
+	Reordering   int    // tp->reordering: 3 until reordering is measured
+	ReordSeen    int    // tp->reord_seen
+	Delivered    int    // tp->delivered: packets delivered, the handshake's SYN included
+	SndCwnd      int    // packets
+	SndSsthresh  int    // packets; 0x7fffffff before the first reduction
+	RTT, RTTVar  int    // µs (srtt; mdev, 250000 before the first sample as Linux's)
+	RTO          int    // µs
+	NotsentBytes int    // tcpi_notsent_bytes
+	TotalRetrans int    // segments retransmitted
+	ECN          bool   // ECN negotiated (TCPI_OPT_ECN)
+	BytesAcked   uint64 // tcpi_bytes_acked: an active opener's SYN counts one, as Linux's snd_una moves past it
 }

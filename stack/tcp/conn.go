@@ -138,6 +138,8 @@ type Conn struct {
 	more            bool          // the last write had MSG_MORE: hold its partial tail
 	corkFlush       bool          // the cork's timer fired: send the partial segment
 	notsentLowat    uint32        // TCP_NOTSENT_LOWAT; zero: no limit
+	inLoss          bool          // an RTO's loss episode (Linux's TCP_CA_Loss) until SND.UNA reaches lossHigh
+	lossHigh        seqnum.Value
 	lastRecv        time.Time
 
 	// Socket state.
@@ -504,6 +506,7 @@ func (c *Conn) Info() Info {
 		Unacked:         int(c.sndUna.Size(c.sndMax)),
 		Congestion:      c.cc.Name(),
 		Recovery:        c.recMode.String(),
+		Linux:           c.linuxInfo(),
 	}
 	if w := c.rcvAdv - c.rcvNxt; int32(w) > 0 {
 		in.RcvWnd = int(w)

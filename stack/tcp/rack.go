@@ -37,6 +37,7 @@ const (
 	txRetrans                       // a retransmission is in flight (Linux TCPCB_SACKED_RETRANS)
 	txEverRetrans                   // retransmitted at least once (TCPCB_EVER_RETRANS)
 	txPSH                           // sent with PSH: a retransmission ending where it ends keeps it
+	txWasLost                       // retransmitted after being deemed lost: Linux keeps TCPCB_LOST (tcpi_lost)
 )
 
 // txSeg is one transmitted segment not yet cumulatively acknowledged.
@@ -69,6 +70,9 @@ type lossState struct {
 	rackSet    bool
 	fack       seqnum.Value // highest sequence number delivered (RACK.fack)
 	reordSeen  bool         // reordering observed (Linux tp->reord_seen)
+	reordCount int          // times reordering was observed (tcpi_reord_seen)
+	reordering int          // Linux's tp->reordering in packets once raised; 0: the default, 3
+	delivered  int          // packets delivered, cumulatively or by SACK (tcpi_delivered less the SYN)
 	minRTT     time.Duration
 	reoSteps   int          // reo_wnd multiplier, raised by D-SACKs (RFC 8985 §6.2 step 4)
 	reoPersist int          // recoveries left before reoSteps falls back to 1
@@ -193,7 +197,7 @@ func (c *Conn) txRetransmitted(start, end seqnum.Value) {
 		}
 		r.order = ls.sends
 		if r.flags&txLost != 0 {
-			r.flags &^= txLost
+			r.flags = r.flags&^txLost | txWasLost
 			ls.lost -= r.len()
 		}
 		if r.flags&txRetrans == 0 {
@@ -241,6 +245,7 @@ func (c *Conn) txAcked(s *segment, ack seqnum.Value) {
 		}
 		if r.end.LessThanEq(ack) {
 			if r.flags&txSACKed == 0 {
+				ls.delivered += c.pcount(r.len())
 				c.rackUpdate(s, r, now)
 				if r.flags&txEverRetrans == 0 {
 					ls.ackRTT = now - r.xmit // Karn: never retransmitted
@@ -253,6 +258,9 @@ func (c *Conn) txAcked(s *segment, ack seqnum.Value) {
 		// Partly acknowledged (segmentation changed after an RTO or a
 		// smaller MSS): trim.
 		n := int(r.start.Size(ack))
+		if r.flags&txSACKed == 0 {
+			ls.delivered += c.pcount(n)
+		}
 		ls.txDrop(r, n)
 		r.start = ack
 		break
@@ -286,6 +294,7 @@ func (c *Conn) txSACK(s *segment, start, end seqnum.Value) {
 		}
 		r.flags = r.flags&^(txLost|txRetrans) | txSACKed
 		ls.sacked += n
+		ls.delivered += c.pcount(n)
 		c.rackUpdate(s, r, now)
 	}
 }
@@ -343,6 +352,7 @@ func (c *Conn) rackUpdate(s *segment, r *txSeg, now time.Duration) {
 			c.lossEvent("rack", fmt.Sprintf("RACK: %d delivered after %d → reordering seen, reorder window min RTT/4", r.start, ls.fack))
 		}
 		ls.reordSeen = true
+		c.noteReordering(r.start)
 	}
 	if ls.fack.LessThan(r.end) || !ls.rackSet {
 		ls.fack = r.end
@@ -836,6 +846,7 @@ func (c *Conn) undo(reason string) {
 	c.cc.Undo(ls.priorCwnd, ls.priorSsthresh)
 	ls.undoOn = false
 	c.inRecovery = false
+	c.inLoss = false
 	c.dupAcks = 0
 	p.counters.Undos++
 	if p.net.Tracing() {

@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"net/netip"
+	"time"
 
 	"stacklab/stack/tcp/seqnum"
 )
@@ -90,4 +91,105 @@ func (c *Conn) InqHint() int {
 		return 1
 	}
 	return c.rcvBuf.n
+}
+
+// pcount is the number of MSS-sized packets n bytes make, at least one
+// (Linux's tcp_skb_pcount).
+func (c *Conn) pcount(n int) int {
+	mss := max(c.sendMSS(), 1)
+	return max((n+mss-1)/mss, 1)
+}
+
+// noteReordering raises Linux's tp->reordering when start was delivered
+// below the highest delivered sequence number, as tcp_check_sack_reordering.
+func (c *Conn) noteReordering(start seqnum.Value) {
+	ls := c.ls
+	ls.reordCount++
+	mss := max(c.sendMSS(), 1)
+	metric := int(start.Size(ls.fack))
+	if metric > ls.reorderingPkts()*mss {
+		ls.reordering = min((metric+mss-1)/mss, linuxMaxReordering)
+	}
+}
+
+// Linux's defaults of net.ipv4.tcp_reordering and tcp_max_reordering.
+const (
+	linuxReordering    = 3
+	linuxMaxReordering = 300
+)
+
+func (ls *lossState) reorderingPkts() int {
+	if ls.reordering == 0 {
+		return linuxReordering
+	}
+	return ls.reordering
+}
+
+// linuxInfo computes the tcp_info fields of [LinuxInfo].
+func (c *Conn) linuxInfo() LinuxInfo {
+	li := LinuxInfo{
+		Backoff:      uint8(min(c.backoff, 255)),
+		Probes:       uint8(min(max(c.zwpOut, c.probes), 255)),
+		SndMSS:       c.sendMSS(),
+		Reordering:   linuxReordering,
+		SndCwnd:      c.cwnd() / max(c.sendMSS(), 1),
+		SndSsthresh:  0x7fffffff,
+		RTT:          int(c.srtt / time.Microsecond),
+		RTTVar:       int(c.rttvar / time.Microsecond),
+		RTO:          int(c.rto / time.Microsecond),
+		NotsentBytes: c.notSent(),
+		TotalRetrans: int(c.retrans),
+		ECN:          c.ecn.ok,
+	}
+	if c.backoff > 0 && c.sndUna != c.sndMax {
+		li.Retransmits = li.Backoff
+	}
+	if ss := c.cc.Ssthresh(); ss < 1<<30 {
+		li.SndSsthresh = ss / max(c.sendMSS(), 1)
+	}
+	if c.srtt == 0 {
+		li.RTTVar = 250000 // Linux's mdev_us before a sample: TCP_TIMEOUT_INIT/4
+	}
+	li.BytesAcked = c.bytesAcked
+	if c.synced {
+		li.Delivered = 1 // the SYN or SYN-ACK, as Linux counts it
+		if !c.passive {
+			li.BytesAcked++
+		}
+	}
+	if c.state == SynSent || c.state == SynReceived {
+		li.Unacked = 1 // the SYN in flight
+	}
+	if ls := c.ls; ls != nil {
+		for _, r := range ls.txRecs() {
+			n := c.pcount(r.len())
+			li.Unacked += n
+			switch {
+			case r.flags&txSACKed != 0:
+				li.Sacked += n
+			case r.flags&(txLost|txWasLost) != 0:
+				li.Lost += n
+			}
+			if r.flags&txRetrans != 0 {
+				li.Retrans += n
+			}
+		}
+		li.Reordering = ls.reorderingPkts()
+		li.ReordSeen = ls.reordCount
+		li.Delivered += ls.delivered
+	}
+	if !c.sackOK && c.dupAcks > 0 {
+		li.Sacked = min(c.dupAcks, max(li.Unacked-1, 0)) // Linux's tcp_add_reno_sack
+	}
+	switch {
+	case c.inLoss && c.sndUna.LessThan(c.lossHigh):
+		li.CAState = 4
+	case c.inRecovery:
+		li.CAState = 3
+	case c.ecn.reduced && c.sndUna.LessThan(c.ecn.reduceSeq):
+		li.CAState = 2
+	case li.Sacked > 0 || li.Lost > 0 || li.Retrans > 0:
+		li.CAState = 1
+	}
+	return li
 }

@@ -163,7 +163,8 @@ func (c *Conn) onRTX() {
 	c.inRecovery = false
 	c.dupAcks = 0
 	c.sackTimeout()
-	c.recover = c.sndMax - 1 // RFC 6582 §4: the highest sequence number sent
+	c.recover = c.sndMax - 1              // RFC 6582 §4: the highest sequence number sent
+	c.lossHigh, c.inLoss = c.sndMax, true // Linux's TCP_CA_Loss until SND.UNA passes it
 	if c.rackOn() && c.sndWnd > 0 && c.rtoMarkLost() {
 		// Like Linux (tcp_enter_loss): everything not SACKed is lost;
 		// the lost segments go again in order as the window allows,

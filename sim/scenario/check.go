@@ -147,10 +147,74 @@ func (r *runner) socketField(h *hostRT, fd int, field string) (string, error) {
 	return "", fmt.Errorf("unknown field %q", field)
 }
 
+// pexpStream is the ordered packet expectations at one vantage point,
+// matched as the frames pass: next is the first not yet matched.
+type pexpStream struct {
+	vantage string
+	exps    []int // indexes in sc.Expect, in order
+	next    int
+}
+
+// initPacketStreams prepares the matching of packet expectations as
+// frames pass. The runner keeps every frame's summary only while that
+// can change the result: with none/count expectations (which count over
+// the whole run) always, else until each ordered expectation has matched
+// — matched in order as frames pass, the first match of each is the one
+// checkPackets would find, so the frames after it need not be kept. A
+// long run whose expectations all match early then holds no frames.
+func (r *runner) initPacketStreams() {
+	byV := map[string]int{}
+	for i, e := range r.sc.Expect {
+		switch e.Kind {
+		case expect.ExpPacket:
+			j, ok := byV[e.Vantage]
+			if !ok {
+				j = len(r.pstream)
+				byV[e.Vantage] = j
+				r.pstream = append(r.pstream, pexpStream{vantage: e.Vantage})
+			}
+			r.pstream[j].exps = append(r.pstream[j].exps, i)
+			r.keepPkts = true
+		case expect.ExpNone, expect.ExpCount:
+			r.keepPkts, r.keepAll = true, true
+		}
+	}
+}
+
+// streamPackets matches p against the next ordered expectation at each
+// vantage point it was seen at, and stops keeping frames once all have
+// matched.
+func (r *runner) streamPackets(p *pattern.Summary) {
+	if r.keepAll {
+		return
+	}
+	done := true
+	for i := range r.pstream {
+		st := &r.pstream[i]
+		if st.next < len(st.exps) && atVantage(p, st.vantage) {
+			e := r.sc.Expect[st.exps[st.next]]
+			r.diffs = e.Pattern.Match(p, r.owns, r.diffs[:0])
+			if len(r.diffs) == 0 && (e.At == nil || p.Time == *e.At) {
+				st.next++
+			}
+		}
+		if st.next < len(st.exps) {
+			done = false
+		}
+	}
+	if done {
+		r.keepPkts = false
+		r.pkts = nil // checkPackets has nothing left to find
+	}
+}
+
 // checkPackets matches the packet expectations against the frames seen
 // at each vantage point: ordered ones as a subsequence, then none and
 // count.
 func (r *runner) checkPackets() {
+	if !r.keepPkts {
+		return // every one matched as the frames passed (streamPackets)
+	}
 	cursor := map[string]int{} // vantage → index after the last match
 	var diffs []pattern.FieldDiff
 	for _, e := range r.sc.Expect {
@@ -266,74 +330,88 @@ func (r *runner) packetContext(vantage string, from int) []string {
 	return out
 }
 
+// connKey is a flow's two ends, A being the first to send.
+type connKey struct{ a, b netip.AddrPort }
+
+// connAcc is one flow's summary as it is built.
+type connAcc struct {
+	ConnSummary
+	maxAB, maxBA uint32
+	flags        map[string]bool
+	synAt        time.Duration // A's SYN, for the handshake RTT
+	sawSyn       bool
+}
+
+// connTable builds the connection summaries from the frames as they
+// pass, so that the runner need not keep them.
+type connTable struct {
+	byKey map[connKey]*connAcc
+	order []connKey
+}
+
+// add counts frame p in its flow's summary: each packet once, where it
+// was sent.
+func (t *connTable) add(r *runner, p *pattern.Summary) {
+	if t.byKey == nil {
+		t.byKey = map[connKey]*connAcc{}
+	}
+	if p.Proto == "tcp" && p.Dir == stack.DirIn && p.Flags == "S." {
+		// a SYN-ACK reaching the end that sent the SYN
+		if c := t.byKey[connKey{p.Dst, p.Src}]; c != nil && c.sawSyn && c.HandshakeRTT == 0 && r.owns(p.Host, p.Dst.Addr()) {
+			c.HandshakeRTT = p.Time - c.synAt
+		}
+	}
+	if (p.Proto != "tcp" && p.Proto != "udp") || p.Dir != stack.DirOut || !r.owns(p.Host, p.Src.Addr()) {
+		return
+	}
+	k, ab := connKey{p.Src, p.Dst}, true
+	if _, ok := t.byKey[k]; !ok {
+		if _, ok := t.byKey[connKey{p.Dst, p.Src}]; ok {
+			k, ab = connKey{p.Dst, p.Src}, false
+		}
+	}
+	c := t.byKey[k]
+	if c == nil {
+		c = &connAcc{ConnSummary: ConnSummary{Proto: p.Proto, A: r.name(k.a), B: r.name(k.b), Start: p.Time}, flags: map[string]bool{}}
+		t.byKey[k] = c
+		t.order = append(t.order, k)
+	}
+	c.End = p.Time
+	if ab && p.Flags == "S" && !c.sawSyn {
+		c.sawSyn, c.synAt = true, p.Time
+	}
+	end := p.Seq + uint32(p.Len)
+	if ab {
+		c.PacketsAB++
+		c.BytesAB += int64(p.Len)
+		if p.Proto == "tcp" && p.Len > 0 && int32(end-c.maxAB) <= 0 && c.maxAB != 0 {
+			c.RetransAB++
+		}
+		if int32(end-c.maxAB) > 0 {
+			c.maxAB = end
+		}
+	} else {
+		c.PacketsBA++
+		c.BytesBA += int64(p.Len)
+		if p.Proto == "tcp" && p.Len > 0 && int32(end-c.maxBA) <= 0 && c.maxBA != 0 {
+			c.RetransBA++
+		}
+		if int32(end-c.maxBA) > 0 {
+			c.maxBA = end
+		}
+	}
+	for _, f := range [...]struct{ c, name string }{{"S", "SYN"}, {"F", "FIN"}, {"R", "RST"}} {
+		if strings.Contains(p.Flags, f.c) {
+			c.flags[f.name] = true
+		}
+	}
+}
+
 // connSummaries summarizes each flow from the frames its two ends sent.
 func (r *runner) connSummaries() []ConnSummary {
-	type key struct{ a, b netip.AddrPort }
-	type acc struct {
-		ConnSummary
-		maxAB, maxBA uint32
-		flags        map[string]bool
-		synAt        time.Duration // A's SYN, for the handshake RTT
-		sawSyn       bool
-	}
-	byKey := map[key]*acc{}
-	var order []key
-	for i := range r.pkts {
-		p := &r.pkts[i]
-		if p.Proto == "tcp" && p.Dir == stack.DirIn && p.Flags == "S." {
-			// a SYN-ACK reaching the end that sent the SYN
-			if c := byKey[key{p.Dst, p.Src}]; c != nil && c.sawSyn && c.HandshakeRTT == 0 && r.owns(p.Host, p.Dst.Addr()) {
-				c.HandshakeRTT = p.Time - c.synAt
-			}
-		}
-		if (p.Proto != "tcp" && p.Proto != "udp") || p.Dir != stack.DirOut || !r.owns(p.Host, p.Src.Addr()) {
-			continue // count each packet once, where it was sent
-		}
-		k, ab := key{p.Src, p.Dst}, true
-		if _, ok := byKey[k]; !ok {
-			if _, ok := byKey[key{p.Dst, p.Src}]; ok {
-				k, ab = key{p.Dst, p.Src}, false
-			}
-		}
-		c := byKey[k]
-		if c == nil {
-			c = &acc{ConnSummary: ConnSummary{Proto: p.Proto, A: r.name(k.a), B: r.name(k.b), Start: p.Time}, flags: map[string]bool{}}
-			byKey[k] = c
-			order = append(order, k)
-		}
-		c.End = p.Time
-		if ab && p.Flags == "S" && !c.sawSyn {
-			c.sawSyn, c.synAt = true, p.Time
-		}
-		end := p.Seq + uint32(p.Len)
-		if ab {
-			c.PacketsAB++
-			c.BytesAB += int64(p.Len)
-			if p.Proto == "tcp" && p.Len > 0 && int32(end-c.maxAB) <= 0 && c.maxAB != 0 {
-				c.RetransAB++
-			}
-			if int32(end-c.maxAB) > 0 {
-				c.maxAB = end
-			}
-		} else {
-			c.PacketsBA++
-			c.BytesBA += int64(p.Len)
-			if p.Proto == "tcp" && p.Len > 0 && int32(end-c.maxBA) <= 0 && c.maxBA != 0 {
-				c.RetransBA++
-			}
-			if int32(end-c.maxBA) > 0 {
-				c.maxBA = end
-			}
-		}
-		for _, f := range []struct{ c, name string }{{"S", "SYN"}, {"F", "FIN"}, {"R", "RST"}} {
-			if strings.Contains(p.Flags, f.c) {
-				c.flags[f.name] = true
-			}
-		}
-	}
 	var out []ConnSummary
-	for _, k := range order {
-		c := byKey[k]
+	for _, k := range r.conns.order {
+		c := r.conns.byKey[k]
 		var fl []string
 		for _, n := range []string{"SYN", "FIN", "RST"} {
 			if c.flags[n] {

@@ -216,7 +216,14 @@ type runner struct {
 	shown      bool
 
 	dec      *pattern.Decoder
-	pkts     []pattern.Summary
+	pkts     []pattern.Summary // every frame's summary, while keepPkts
+	scratch  pattern.Summary   // the frame being handled, when not kept
+	nframes  int               // frames seen
+	keepPkts bool              // packet expectations may still need the frames (check.go)
+	keepAll  bool              // none/count expectations: keep every frame
+	pstream  []pexpStream      // ordered packet expectations, matched as frames pass
+	conns    connTable         // the connection summaries, built as frames pass
+	diffs    []pattern.FieldDiff
 	recent   [recentN]recentEntry
 	nrecent  int
 	vantages map[*stack.NIC]string
@@ -237,6 +244,9 @@ type runner struct {
 
 const recentN = 10
 
+// runDone, when set (tests), sees the runner after the checks.
+var runDone func(*runner)
+
 // Run runs the scenario in virtual time and checks its expectations.
 // The error is for problems running it at all (an output that cannot be
 // written, a link the simulator refuses); failed expectations are in
@@ -253,6 +263,7 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 		alias: map[*stack.NIC]*stack.NIC{}, current: map[*stack.NIC]*stack.NIC{}, reordered: map[*sim.Pipe]bool{},
 		gated: map[*stack.NIC]bool{},
 	}
+	r.initPacketStreams()
 	for _, h := range sc.Hosts {
 		for _, p := range h.Ifaces {
 			r.names[p.Addr()] = h.Name
@@ -442,6 +453,9 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 	r.checkPackets()
 	r.checkCalls()
 	r.checkEnd()
+	if runDone != nil {
+		runDone(r)
+	}
 	res := &Result{Scenario: sc.Name, Seed: seed, End: end, Finished: r.lastFinish, Failures: r.failures, Counters: map[string][]stack.Counter{}}
 	res.Conns = r.connSummaries()
 	for _, h := range sc.Hosts {
@@ -583,7 +597,7 @@ func (r *runner) name(ap netip.AddrPort) string {
 
 // note keeps a line for the "last events" of a failure.
 func (r *runner) note(host, line string) {
-	r.remember(recentEntry{host: host, pkt: -1, text: line})
+	r.remember(recentEntry{host: host, text: line})
 }
 
 // recentEntry is one line of a failure's "last events", kept unformatted
@@ -591,7 +605,8 @@ func (r *runner) note(host, line string) {
 type recentEntry struct {
 	t            time.Duration
 	host         string
-	pkt          int // index in r.pkts, or -1
+	pkt          bool // a frame: sum
+	sum          pattern.Summary
 	text         string
 	kind         stack.EventKind
 	proto        string
@@ -612,8 +627,8 @@ func (r *runner) recentLines() []string {
 		e := &r.recent[i%recentN]
 		var line string
 		switch {
-		case e.pkt >= 0:
-			line = "→ " + r.pkts[e.pkt].Format(r.names)
+		case e.pkt:
+			line = "→ " + e.sum.Format(r.names)
 		case e.kind == stack.EventState:
 			line = fmt.Sprintf("%s %s → %s", e.proto, e.from, e.to)
 		case e.kind != 0:
@@ -683,8 +698,14 @@ func (r *runner) frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note str
 	if len(r.alias) > 0 {
 		nic = r.orig(nic)
 	}
-	r.pkts = append(r.pkts, pattern.Summary{})
-	s := &r.pkts[len(r.pkts)-1]
+	r.nframes++
+	s := &r.scratch
+	if r.keepPkts {
+		r.pkts = append(r.pkts, pattern.Summary{})
+		s = &r.pkts[len(r.pkts)-1]
+	} else {
+		*s = pattern.Summary{}
+	}
 	s.Time = r.clock.Now().Sub(r.start)
 	s.Host = nic.Stack().Name()
 	v, ok := r.vantages[nic]
@@ -696,8 +717,12 @@ func (r *runner) frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note str
 	s.Dir = dir
 	s.ID = pkt.ID
 	r.dec.Decode(pkt.Data, nic.Type(), s)
+	r.conns.add(r, s)
+	if r.keepPkts {
+		r.streamPackets(s)
+	}
 	if dir == stack.DirOut {
-		r.remember(recentEntry{host: s.Host, pkt: len(r.pkts) - 1})
+		r.remember(recentEntry{host: s.Host, pkt: true, sum: *s})
 	}
 	if r.opts.OutDir != "" && r.capBytes <= largeCapture {
 		// what the pcapng files grow by: the frame (cut to the snap
@@ -722,7 +747,7 @@ func (h *hub) Observe(ev *stack.Event) {
 		r.states[ev.Conn] = ev.To
 	}
 	if ev.Kind != stack.EventCall && ev.Kind != stack.EventSeries {
-		r.remember(recentEntry{host: ev.Host, pkt: -1, kind: ev.Kind, proto: ev.Proto, name: ev.Name, detail: ev.Detail, from: ev.From, to: ev.To})
+		r.remember(recentEntry{host: ev.Host, kind: ev.Kind, proto: ev.Proto, name: ev.Name, detail: ev.Detail, from: ev.From, to: ev.To})
 	}
 	if r.series != nil {
 		r.series.Add(ev)
@@ -926,7 +951,7 @@ func (r *runner) progress(done bool) {
 	now := time.Now()
 	if done {
 		if r.shown {
-			r.opts.Progress(r.clock.Now().Sub(r.start), len(r.pkts), r.duration, true)
+			r.opts.Progress(r.clock.Now().Sub(r.start), r.nframes, r.duration, true)
 		}
 		return
 	}
@@ -934,5 +959,5 @@ func (r *runner) progress(done bool) {
 		return
 	}
 	r.lastShown, r.shown = now, true
-	r.opts.Progress(r.clock.Now().Sub(r.start), len(r.pkts), r.duration, false)
+	r.opts.Progress(r.clock.Now().Sub(r.start), r.nframes, r.duration, false)
 }

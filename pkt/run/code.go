@@ -178,11 +178,11 @@ func (r *runner) code(ev *pkt.Event) *failure {
 	return nil
 }
 
-func (r *runner) tcpInfo() (stack.TCPInfo, error) {
+func (r *runner) tcpInfo() (stack.LinuxTCPInfo, error) {
 	if r.lastFD < 0 {
-		return stack.TCPInfo{}, fmt.Errorf("no socket to read tcp_info from")
+		return stack.LinuxTCPInfo{}, fmt.Errorf("no socket to read tcp_info from")
 	}
-	return r.st.TCPInfo(r.lastFD)
+	return r.st.LinuxTCPInfo(r.lastFD)
 }
 
 // expr is a small evaluator for Python-like assert expressions: integers,
@@ -193,7 +193,7 @@ type expr struct {
 	toks    []string
 	i       int
 	err     error
-	info    stack.TCPInfo
+	info    stack.LinuxTCPInfo
 	infoErr error
 	seen    []string
 }
@@ -455,81 +455,35 @@ func (e *expr) unary() int64 {
 // values lists the fields an assertion read, for its failure message.
 func (e *expr) values() string { return strings.Join(e.seen, " ") }
 
-// Linux's TCP states as tcp_info numbers them.
+// Linux's TCP states (TCP_ESTABLISHED …), for comparisons with
+// tcpi_state.
 var linuxStates = map[string]int64{
-	"ESTABLISHED": 1, "SYN_SENT": 2, "SYN_RECEIVED": 3, "FIN_WAIT_1": 4, "FIN_WAIT_2": 5, "TIME_WAIT": 6,
-	"CLOSED": 7, "CLOSE_WAIT": 8, "LAST_ACK": 9, "LISTEN": 10, "CLOSING": 11,
+	"TCP_ESTABLISHED": 1, "TCP_SYN_SENT": 2, "TCP_SYN_RECV": 3, "TCP_FIN_WAIT1": 4, "TCP_FIN_WAIT2": 5, "TCP_TIME_WAIT": 6,
+	"TCP_CLOSE": 7, "TCP_CLOSE_WAIT": 8, "TCP_LAST_ACK": 9, "TCP_LISTEN": 10, "TCP_CLOSING": 11,
+	"TCP_CA_Open": 0, "TCP_CA_Disorder": 1, "TCP_CA_CWR": 2, "TCP_CA_Recovery": 3, "TCP_CA_Loss": 4,
+	"TCPI_OPT_TIMESTAMPS": 1, "TCPI_OPT_SACK": 2, "TCPI_OPT_WSCALE": 4, "TCPI_OPT_ECN": 8,
 }
 
-// field reads a tcp_info field from the stack's TCPInfo, in Linux's units.
+// field reads a name: a constant, or a tcp_info field of the socket
+// under test as Linux reports it (stack.LinuxTCPInfo).
 func (e *expr) field(name string) (int64, error) {
 	if v, ok := constants[name]; ok {
 		return v, nil
 	}
-	if st, ok := linuxStates[strings.TrimPrefix(name, "TCP_")]; ok {
-		return st, nil
+	if v, ok := linuxStates[name]; ok {
+		return v, nil
+	}
+	if !strings.HasPrefix(name, "tcpi_") {
+		return 0, fmt.Errorf("unknown name %s in assert %q", name, e.src)
 	}
 	if e.infoErr != nil {
 		return 0, fmt.Errorf("tcp_info: %v", e.infoErr)
 	}
-	in := e.info
-	segs := func(bytes int) int64 {
-		if in.MSS <= 0 {
-			return 0
-		}
-		return int64((bytes + in.MSS - 1) / in.MSS)
+	v, ok := e.info.Field(name)
+	if !ok {
+		return 0, fmt.Errorf("%s is not available from stacklab's tcp_info", name)
 	}
-	switch name {
-	case "tcpi_state":
-		return linuxStates[strings.ReplaceAll(in.State, "-", "_")], nil
-	case "tcpi_snd_mss":
-		return int64(in.MSS), nil
-	case "tcpi_rcv_mss":
-		return int64(in.RcvMSS), nil
-	case "tcpi_snd_cwnd":
-		return int64(in.SndCwnd), nil
-	case "tcpi_snd_ssthresh":
-		if in.MSS <= 0 {
-			return 0, nil
-		}
-		return int64(in.Ssthresh / in.MSS), nil
-	case "tcpi_snd_wscale":
-		return int64(max(in.SndWScale, 0)), nil
-	case "tcpi_rcv_wscale":
-		return int64(max(in.RcvWScale, 0)), nil
-	case "tcpi_options":
-		var v int64
-		if in.Timestamps {
-			v |= 1
-		}
-		if in.SACK {
-			v |= 2
-		}
-		if in.SndWScale >= 0 && in.RcvWScale >= 0 {
-			v |= 4
-		}
-		return v, nil
-	case "tcpi_rto":
-		return in.RTO.Microseconds(), nil
-	case "tcpi_rtt":
-		return in.SRTT.Microseconds(), nil
-	case "tcpi_rttvar":
-		return in.RTTVar.Microseconds(), nil
-	case "tcpi_unacked":
-		return segs(in.Unacked), nil
-	case "tcpi_total_retrans":
-		return int64(in.Retransmits), nil
-	case "tcpi_bytes_acked":
-		return int64(in.BytesAcked), nil
-	case "tcpi_bytes_received":
-		return int64(in.BytesReceived), nil
-	case "tcpi_snd_wnd":
-		return int64(in.SndWnd), nil
-	}
-	if strings.HasPrefix(name, "tcpi_") {
-		return 0, fmt.Errorf("%s is not available from stacklab's TCPInfo", name)
-	}
-	return 0, fmt.Errorf("unknown name %s in assert %q", name, e.src)
+	return v, nil
 }
 
 func secsDur(v int) time.Duration { return time.Duration(v) * time.Second }

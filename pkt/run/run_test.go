@@ -18,7 +18,6 @@ import (
 // (take it off the list) or if any other script fails. README reports
 // the count.
 var knownFailing = map[string]string{
-	"cubic/beta.pkt":     "tcpi_ca_state is not in stack.TCPInfo",
 	"slowstart/iw10.pkt": "Linux sets PSH on a TSO burst that ends mid-write (forced push); stacklab only at the end of a write",
 }
 

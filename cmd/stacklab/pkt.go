@@ -60,7 +60,7 @@ failed, 1 when one failed, 2 when a script did not parse or a path is bad.`,
 	f.Int64Var(&tolUS, "tolerance_usecs", 0, "how far (µs) a packet or a call's return may be from its script time")
 	f.BoolVar(&o.StrictSegments, "strict_segments", false, "match each segment to its own line (no TSO-style merging)")
 	f.Uint64Var(&o.Seed, "seed", 1, "seed of the stack's randomness (ISN, ports)")
-	f.StringVarP(&o.Dir, "out", "o", "", "write each script's capture (pcapng) and trace into DIR/NAME/")
+	f.StringVarP(&o.Dir, "out", "o", "", "write each script's capture (pcapng) and trace into DIR/PARENT/NAME/")
 	f.BoolVar(&asJSON, "json", false, "one JSON object per script, then the summary")
 	return cmd
 }

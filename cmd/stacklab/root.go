@@ -78,6 +78,7 @@ by layer, from the socket call that caused it down to the link.
   stacklab run handshake      run one, trace to stdout, captures into ./out
   stacklab show handshake     its scenario file, to start your own from
   stacklab trace file.pcap    trace a capture made elsewhere
+  stacklab pkt testdata/pkt   play packetdrill scripts against the stack
   stacklab help format        how to write a scenario file`,
 		SilenceUsage:  true,
 		SilenceErrors: true,

@@ -48,7 +48,8 @@ type Options struct {
 	StrictSegments bool
 	// Seed seeds the stack's randomness (ISNs, ports).
 	Seed uint64
-	// Dir, if set, receives the capture (pcapng) and the layered trace.
+	// Dir, if set, receives each script's capture (pcapng) and layered
+	// trace in DIR/PARENT/NAME/ (PARENT the script's directory's name).
 	Dir string
 	// TraceLines is how many trace lines a failure shows; default 12.
 	TraceLines int
@@ -324,8 +325,10 @@ func (r *runner) setup() *failure {
 		Names: map[netip.Addr]string{LocalAddr: "stacklab", RemoteAddr: "remote"},
 	}
 	if r.o.Dir != "" {
+		// DIR/PARENT/NAME: scripts of the same name in two directories
+		// do not overwrite each other.
 		base := strings.TrimSuffix(filepath.Base(r.s.File), ".pkt")
-		dir := filepath.Join(r.o.Dir, base)
+		dir := filepath.Join(r.o.Dir, filepath.Base(filepath.Dir(r.s.File)), base)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return r.failf(0, "output directory: %v", err)
 		}

@@ -151,7 +151,7 @@ func TestOutputDir(t *testing.T) {
 		t.Fatalf("%v %+v", err, res)
 	}
 	for _, f := range []string{"stacklab-tun0.pcapng", "trace.txt"} {
-		b, err := os.ReadFile(filepath.Join(dir, "passive-open", f))
+		b, err := os.ReadFile(filepath.Join(dir, "handshake", "passive-open", f))
 		if err != nil || len(b) == 0 {
 			t.Errorf("%s: %v (%d bytes)", f, err, len(b))
 		}
@@ -170,8 +170,7 @@ func TestCapturesLint(t *testing.T) {
 		if err != nil || res.Status != Pass {
 			t.Fatalf("%s: %v %+v", f, err, res)
 		}
-		name := strings.TrimSuffix(filepath.Base(f), ".pkt")
-		pkts := tsharktest.Lint(t, filepath.Join(dir, name, "stacklab-tun0.pcapng"))
+		pkts := tsharktest.Lint(t, filepath.Join(dir, strings.TrimSuffix(f, ".pkt"), "stacklab-tun0.pcapng"))
 		if len(pkts) < 3 {
 			t.Errorf("%s: %d packets", f, len(pkts))
 		}

@@ -41,6 +41,7 @@ type Counters struct {
 		OutMsgs                       uint64
 		OutEchos, OutEchoReps         uint64
 		OutDestUnreachs, OutTimeExcds uint64
+		OutParmProbs                  uint64 // parameter problems sent: malformed IP options
 		OutRateLimited                uint64 // errors not sent: over the rate limit
 		InIgnored                     uint64 // broadcast echo requests, unknown types
 	}
@@ -128,6 +129,7 @@ func (s *Stack) Counters() []Counter {
 		{"icmp.OutMsgs", c.ICMP.OutMsgs}, {"icmp.OutEchos", c.ICMP.OutEchos},
 		{"icmp.OutEchoReps", c.ICMP.OutEchoReps}, {"icmp.OutDestUnreachs", c.ICMP.OutDestUnreachs},
 		{"icmp.OutTimeExcds", c.ICMP.OutTimeExcds}, {"icmp.OutRateLimited", c.ICMP.OutRateLimited},
+		{"icmp.OutParmProbs", c.ICMP.OutParmProbs},
 		{"udp.InDatagrams", c.UDP.InDatagrams}, {"udp.OutDatagrams", c.UDP.OutDatagrams},
 		{"udp.NoPorts", c.UDP.NoPorts}, {"udp.InErrors", c.UDP.InErrors}, {"udp.RcvbufErrors", c.UDP.RcvbufErrors},
 		{"sock.FDLimit", c.Sock.FDLimit},

@@ -162,7 +162,7 @@ func (s *Stack) icmpScratch(n int) []byte {
 
 // sendUnreachable answers orig with a destination unreachable message.
 func (s *Stack) sendUnreachable(orig wire.IPv4, code uint8, mtu uint16, why string) {
-	s.sendICMPError(orig, wire.ICMPDestUnreachable, code, mtu, why)
+	s.sendICMPError(orig, wire.ICMPDestUnreachable, code, uint32(mtu), why)
 }
 
 // sendICMPError sends an ICMP error about orig, quoting its header and as
@@ -171,7 +171,7 @@ func (s *Stack) sendUnreachable(orig wire.IPv4, code uint8, mtu uint16, why stri
 // layer), a non-initial fragment, or a source that names no host
 // (RFC 1122 §3.2.2, RFC 1812 §4.3.2.7); and no more than the rate limit
 // allows.
-func (s *Stack) sendICMPError(orig wire.IPv4, typ, code uint8, mtu uint16, why string) {
+func (s *Stack) sendICMPError(orig wire.IPv4, typ, code uint8, rest uint32, why string) {
 	n, _, ok := s.route(orig.Src())
 	if !ok || s.rxLinkBroadcast {
 		return
@@ -194,7 +194,7 @@ func (s *Stack) sendICMPError(orig wire.IPv4, typ, code uint8, mtu uint16, why s
 	}
 	b := s.icmpScratch(wire.ICMPv4HeaderLen + quote)
 	m := wire.ICMPv4(b)
-	m.Encode(&wire.ICMPv4Fields{Type: typ, Code: code, Rest: uint32(mtu)})
+	m.Encode(&wire.ICMPv4Fields{Type: typ, Code: code, Rest: rest})
 	copy(b[wire.ICMPv4HeaderLen:], orig[:quote])
 	m.SetChecksum()
 	s.counters.ICMP.OutMsgs++
@@ -203,6 +203,8 @@ func (s *Stack) sendICMPError(orig wire.IPv4, typ, code uint8, mtu uint16, why s
 		s.counters.ICMP.OutDestUnreachs++
 	case wire.ICMPTimeExceeded:
 		s.counters.ICMP.OutTimeExcds++
+	case wire.ICMPParamProblem:
+		s.counters.ICMP.OutParmProbs++
 	}
 	var src netip.Addr
 	if s.isLocal(orig.Dst()) {

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"errors"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -91,6 +92,13 @@ func (s *Stack) ipInput(n *NIC, b []byte, pktID uint64) {
 	ip, err := wire.ParseIPv4(b)
 	if err != nil {
 		s.drop(&s.counters.IP.InHdrErrors, "ip.InHdrErrors", "ip", err.Error(), pktID)
+		if errors.Is(err, wire.ErrBadOption) {
+			// Linux's ip_options_compile answers a malformed option with a
+			// parameter problem pointing at it (RFC 792, RFC 1122
+			// §3.2.2.5). The header and total length are sound here.
+			bad := wire.IPv4(b[:wire.IPv4(b).TotalLen()])
+			s.sendICMPError(bad, wire.ICMPParamProblem, 0, uint32(bad.BadOptionOffset())<<24, "bad IP option")
+		}
 		return
 	}
 	if !n.loop && (ipv4.IsMartianSource(ip.Src(), n.cfg.Addr) || s.isLocal(ip.Src())) {

@@ -398,7 +398,7 @@ func TestHostilePacketsOverTUN(t *testing.T) {
 	heapBefore := ms.HeapAlloc
 
 	t.Run("bad IP checksum and header", func(t *testing.T) {
-		before := h.counters("ip.InHdrErrors", "icmp.InEchos")
+		before := h.counters("ip.InHdrErrors", "icmp.InEchos", "icmp.OutParmProbs")
 		echo := icmpPacket(kernelAddr, stackAddr, 8, 0, 0x7e570001, []byte("hostile"))
 		bad := bytes.Clone(echo)
 		bad[10] ^= 0xff // header checksum
@@ -414,6 +414,25 @@ func TestHostilePacketsOverTUN(t *testing.T) {
 			t.Errorf("%d ICMP answers to broken headers, want none (Linux drops them)", n)
 		}
 		h.grew(t, before, map[string]uint64{"ip.InHdrErrors": 3})
+		// A malformed IP option (a record-route option claiming 40
+		// bytes in a 4-byte option area): dropped, and answered with a
+		// parameter problem pointing at it (byte 21), as Linux's
+		// ip_options_compile does.
+		opt := make([]byte, 24+len(echo)-20)
+		copy(opt, echo[:20])
+		copy(opt[24:], echo[20:])
+		opt[0] = 0x46
+		copy(opt[20:], []byte{1, 7, 40, 4})
+		binary.BigEndian.PutUint16(opt[2:], uint16(len(opt)))
+		binary.BigEndian.PutUint16(opt[10:], 0)
+		binary.BigEndian.PutUint16(opt[10:], csum(opt[:24], 0))
+		m = h.mark()
+		h.send(t, opt)
+		pp := h.since(m, 300*time.Millisecond, func(p []byte) bool { return len(p) > 28 && p[9] == 1 && p[20] == 12 })
+		if len(pp) != 1 || pp[0][24] != 21 {
+			t.Errorf("malformed IP option: %d parameter problems %x, want 1 pointing at byte 21", len(pp), pp)
+		}
+		h.grew(t, before, map[string]uint64{"ip.InHdrErrors": 4, "icmp.OutParmProbs": 1})
 		// The same echo request with its header intact is answered.
 		m = h.mark()
 		h.send(t, echo)

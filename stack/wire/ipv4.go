@@ -88,25 +88,39 @@ func ParseIPv4(b []byte) (IPv4, error) {
 // validIPv4Options reports whether an option list is well formed
 // (RFC 791 §3.1): EOL ends it, NOP is one byte, and every other option
 // has a length byte of at least 2 that keeps it within the list.
-func validIPv4Options(b []byte) bool {
+func validIPv4Options(b []byte) bool { return badIPv4Option(b) < 0 }
+
+// badIPv4Option returns the index in b of the first malformed option,
+// or -1.
+func badIPv4Option(b []byte) int {
 	for i := 0; i < len(b); {
 		switch b[i] {
 		case 0: // EOL: the rest is padding
-			return true
+			return -1
 		case 1: // NOP
 			i++
 			continue
 		}
 		if i+1 >= len(b) {
-			return false
+			return i
 		}
 		n := int(b[i+1])
 		if n < 2 || i+n > len(b) {
-			return false
+			return i
 		}
 		i += n
 	}
-	return true
+	return -1
+}
+
+// BadOptionOffset returns the offset from the start of the header of the
+// first malformed option (what an ICMP parameter problem points at,
+// RFC 792), or -1 when the options are well formed.
+func (b IPv4) BadOptionOffset() int {
+	if i := badIPv4Option(b.Options()); i >= 0 {
+		return IPv4MinHeaderLen + i
+	}
+	return -1
 }
 
 // ParseIPv4Quoted validates the IPv4 header quoted in an ICMP error

@@ -15,6 +15,7 @@ func newPktCmd(s *Streams) *cobra.Command {
 	var (
 		o      run.Options
 		tolUS  int64
+		tickUS int64
 		asJSON bool
 	)
 	cmd := &cobra.Command{
@@ -41,7 +42,11 @@ failed, 1 when one failed, 2 when a script did not parse or a path is bad.`,
 			if tolUS < 0 {
 				return badInput(fmt.Errorf("--tolerance_usecs wants microseconds, 0 or more"))
 			}
+			if tickUS < 0 {
+				return badInput(fmt.Errorf("--tcp_ts_tick_usecs wants microseconds, 0 or more"))
+			}
 			o.Tolerance = time.Duration(tolUS) * time.Microsecond
+			o.TSTick = time.Duration(tickUS) * time.Microsecond
 			files, err := run.Expand(args)
 			if err != nil {
 				return badInput(err)
@@ -58,6 +63,7 @@ failed, 1 when one failed, 2 when a script did not parse or a path is bad.`,
 	}
 	f := cmd.Flags()
 	f.Int64Var(&tolUS, "tolerance_usecs", 0, "how far (µs) a packet or a call's return may be from its script time")
+	f.Int64Var(&tickUS, "tcp_ts_tick_usecs", 0, "check outbound TS vals, the script's ticking this many µs (0: TS val not checked, as packetdrill)")
 	f.BoolVar(&o.StrictSegments, "strict_segments", false, "match each segment to its own line (no TSO-style merging)")
 	f.Uint64Var(&o.Seed, "seed", 1, "seed of the stack's randomness (ISN, ports)")
 	f.StringVarP(&o.Dir, "out", "o", "", "write each script's capture (pcapng) and trace into DIR/PARENT/NAME/")

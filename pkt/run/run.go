@@ -46,6 +46,9 @@ type Options struct {
 	// StrictSegments turns off merging consecutive outbound segments into
 	// one script line (TSO/GSO as the kernel's packets show it).
 	StrictSegments bool
+	// TSTick, when set, checks outbound TS vals: the script's tick
+	// (--tcp_ts_tick_usecs; the script's own option overrides it).
+	TSTick time.Duration
 	// Seed seeds the stack's randomness (ISNs, ports).
 	Seed uint64
 	// Dir, if set, receives each script's capture (pcapng) and layered
@@ -206,7 +209,7 @@ func newRunner(s *pkt.Script, src string, o Options) *runner {
 	return &runner{
 		s: s, lines: strings.Split(src, "\n"), o: o, tol: o.Tolerance,
 		ring: &ring{max: o.TraceLines}, fds: map[int64]int{}, userNB: map[int]bool{},
-		lastFD: -1,
+		lastFD: -1, tsTick: o.TSTick,
 	}
 }
 
@@ -745,9 +748,13 @@ func (r *runner) compare(p *pkt.Packet, s seg) string {
 				return fmt.Sprintf("TS ecr %d, expected %d", g.tsEcr, w.TSEcr)
 			}
 			if r.tsTick > 0 && r.tsKnown {
-				// Each tick of the script's TS val is a tick of the live one.
-				if g.tsVal-r.tsActual != w.TSVal-r.tsScript {
-					return fmt.Sprintf("TS val %d ticks after the first, expected %d", g.tsVal-r.tsActual, w.TSVal-r.tsScript)
+				// The script's TS val ticks by --tcp_ts_tick_usecs, the
+				// stack's by 1 ms (RFC 7323 §5.4): compare the time since
+				// the first TS val, to the millisecond.
+				live := time.Duration(int32(g.tsVal-r.tsActual)) * time.Millisecond
+				want := time.Duration(int32(w.TSVal-r.tsScript)) * r.tsTick
+				if d := live - want; d > max(r.tol, time.Millisecond) || -d > max(r.tol, time.Millisecond) {
+					return fmt.Sprintf("TS val %s after the first, expected %s (--tcp_ts_tick_usecs)", live, want)
 				}
 			}
 		}

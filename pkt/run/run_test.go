@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"stacklab/capture/tsharktest"
 	"stacklab/pkt"
@@ -65,6 +66,12 @@ func TestTestdata(t *testing.T) {
 	}
 	if sum.Passed+len(knownFailing) != len(files) || sum.Skipped != 0 {
 		t.Errorf("summary %+v with %d known failing of %d", sum, len(knownFailing), len(files))
+	}
+	// The scripts' TS vals tick in milliseconds, as Linux's and the
+	// stack's clocks: checking them changes nothing.
+	var out3 bytes.Buffer
+	if tsum := Report(&out3, files, Options{Seed: 1, TSTick: time.Millisecond}, false); tsum != sum {
+		t.Errorf("with --tcp_ts_tick_usecs=1000: %+v, without: %+v\n%s", tsum, sum, out3.String())
 	}
 	t.Logf("%d of %d scripts pass; %d known failing", sum.Passed, len(files), len(knownFailing))
 	if t.Failed() {
@@ -124,6 +131,31 @@ func TestChecks(t *testing.T) {
 				t.Errorf("got %s %q (expected %q, actual %q), want %s with %q", res.Status, res.Message, res.Expected, res.Actual, c.status, c.msg)
 			}
 		})
+	}
+}
+
+// TestTSTick: with --tcp_ts_tick_usecs the outbound TS val is checked
+// against the time since the first.
+func TestTSTick(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "pkt", "handshake", "syn-retries.pkt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		src  string
+		want Status
+	}{
+		{"--tcp_ts_tick_usecs=1000\n" + string(b), Pass},
+		{"--tcp_ts_tick_usecs=1000\n" + strings.Replace(string(b), "TS val 1100", "TS val 1200", 1), Fail},
+		{strings.Replace(string(b), "TS val 1100", "TS val 1200", 1), Pass}, // not checked without the option
+	} {
+		s, err := pkt.Parse("ts.pkt", c.src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res := Script(s, c.src, Options{}); res.Status != c.want {
+			t.Errorf("%s %q, want %s", res.Status, res.Message, c.want)
+		}
 	}
 }
 

@@ -21,7 +21,7 @@ func ExampleTraceFile() {
 	//  0.000000 10.0.0.1 → 10.0.0.2  #1  74 B
 	//    eth   46:2b:27:5b:8d:d4 → a6:d5:fc:24:6d:7d  IPv4
 	//    ipv4  10.0.0.1 → 10.0.0.2  ttl 64  id 25959  DF  len 60
-	//    tcp   46828 → 9  [SYN]  seq 0  win 64240  <mss 1460,sackOK,TS 3727134322 0,wscale 10>
+	//    tcp   46828 → 9  [SYN]  seq 0 (ISN 3931487446)  win 64240  <mss 1460,sackOK,TS 3727134322 0,wscale 10>
 	//  0.000033 10.0.0.2 → 10.0.0.1  #2  54 B
 	//    eth   a6:d5:fc:24:6d:7d → 46:2b:27:5b:8d:d4  IPv4
 	//    ipv4  10.0.0.2 → 10.0.0.1  ttl 64  id 0  DF  len 40

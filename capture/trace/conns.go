@@ -16,6 +16,7 @@ type half struct {
 
 type conn struct {
 	dir [2]half // [0]: a → b, [1]: b → a
+	ana anaConn
 }
 
 // conns tracks relative sequence numbers per connection, as Wireshark

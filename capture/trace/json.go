@@ -340,6 +340,31 @@ func (t *Tracer) appendTCPJSON(o *jsonObj, p *packet, rseq, rack uint32) {
 	o.uint("seq_raw", uint64(tcp.Seq()))
 	o.uint("ack_raw", uint64(tcp.Ack()))
 	o.uint("win", uint64(tcp.Window()))
+	if t.ana.scaledWin >= 0 {
+		o.uint("win_scaled", uint64(t.ana.scaledWin))
+	}
+	if a := t.ana.flags; a != 0 {
+		o.key("analysis")
+		o.b = append(o.b, '[')
+		first := true
+		for _, n := range analysisNames {
+			if a&n.flag == 0 {
+				continue
+			}
+			if !first {
+				o.b = append(o.b, ',')
+			}
+			first = false
+			o.b = append(o.b, '"')
+			o.b = append(o.b, n.json...)
+			o.b = append(o.b, '"')
+		}
+		o.b = append(o.b, ']')
+		if a&DupAck != 0 {
+			o.uint("dup_ack_of", t.ana.dupOf)
+			o.uint("dup_ack_num", uint64(t.ana.dupN))
+		}
+	}
 	if len(tcp.Options()) > 0 {
 		opts, optErr := p.tcpOptions()
 		o.key("options")

@@ -487,12 +487,29 @@ func (t *Tracer) appendTCPText(b []byte, p *packet, rseq, rack uint32) []byte {
 		t.cache.tcp.put(&k, b[start:])
 	}
 	b = appendUint(b, uint64(rseq))
+	if fl&wire.SYN != 0 {
+		// The initial sequence number, once per direction, beside the
+		// relative numbers counted from it.
+		b = append(b, " (ISN "...)
+		b = appendUint(b, uint64(tcp.Seq()))
+		b = append(b, ')')
+	}
 	if fl&wire.ACK != 0 {
 		b = append(b, "  ack "...)
 		b = t.cache.num[numAck].append(b, uint64(rack))
 	}
 	b = append(b, "  win "...)
-	b = t.cache.num[numWin].append(b, uint64(tcp.Window()))
+	if w := t.ana.scaledWin; w >= 0 && w != int64(tcp.Window()) {
+		// Scaled as the receiver reads it: 64512 (63×1024).
+		b = t.cache.num[numWin].append(b, uint64(w))
+		b = append(b, " ("...)
+		b = appendUint(b, uint64(tcp.Window()))
+		b = append(b, "×"...)
+		b = appendUint(b, uint64(w)/max(uint64(tcp.Window()), 1))
+		b = append(b, ')')
+	} else {
+		b = t.cache.num[numWin].append(b, uint64(tcp.Window()))
+	}
 	if len(tcp.Options()) > 0 {
 		b = append(b, "  <"...)
 		b = t.appendTCPOptions(b, p)
@@ -505,7 +522,33 @@ func (t *Tracer) appendTCPText(b []byte, p *packet, rseq, rack uint32) []byte {
 	if !p.l4OK {
 		b = append(b, "  bad cksum"...)
 	}
+	b = t.appendAnalysisText(b)
 	return append(b, '\n')
+}
+
+// appendAnalysisText appends the analysis as Wireshark's Info column
+// writes it: "  [TCP Dup ACK 57#2]", "  [TCP Retransmission]"; a fast or
+// spurious retransmission is not called a retransmission twice.
+func (t *Tracer) appendAnalysisText(b []byte) []byte {
+	a := t.ana.flags
+	if a&(FastRetransmission|SpuriousRetransmission) != 0 {
+		a &^= Retransmission
+	}
+	for _, n := range analysisNames {
+		if a&n.flag == 0 {
+			continue
+		}
+		b = append(b, "  ["...)
+		b = append(b, n.text...)
+		if n.flag == DupAck {
+			b = append(b, ' ')
+			b = appendUint(b, t.ana.dupOf)
+			b = append(b, '#')
+			b = appendUint(b, uint64(t.ana.dupN))
+		}
+		b = append(b, ']')
+	}
+	return b
 }
 
 // appendTCPOptions appends the options as "mss 1460,sackOK,TS 1 0,wscale

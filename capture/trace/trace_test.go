@@ -195,7 +195,7 @@ func TestHeldStateMerges(t *testing.T) {
  0.000000 10.0.0.1 → 10.0.0.2  #1  74 B
    eth   02:00:0a:00:00:01 → 02:00:0a:00:00:02  IPv4
    ipv4  10.0.0.1 → 10.0.0.2  ttl 64  id 1  DF  len 60
-   tcp   49152 → 80  [SYN]  seq 0  win 64240  <mss 1460,sackOK,TS 1 0,wscale 7>
+   tcp   49152 → 80  [SYN]  seq 0 (ISN 1000)  win 64240  <mss 1460,sackOK,TS 1 0,wscale 7>
  1.000000 a  tcp fd 3  ESTABLISHED → FIN_WAIT_1
  1.000000 b  close(3) → 0
  2.000000 a  tcp fd 3  ESTABLISHED → CLOSE_WAIT

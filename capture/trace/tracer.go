@@ -94,8 +94,17 @@ const seenSize = 4096
 // packet ids on their own (TUN mode) can reuse an id; the fingerprint
 // keeps a different packet from passing for one already shown.
 type seenEntry struct {
-	id uint64
-	fp uint64
+	id  uint64
+	fp  uint64
+	ana segAnalysis // what the analysis found when it was first seen
+}
+
+// segAnalysis is the analysis of one TCP segment, shown with it.
+type segAnalysis struct {
+	flags     Analysis
+	dupOf     uint64 // a duplicate ACK: the id of the ACK it repeats
+	dupN      int    // and how many times it did
+	scaledWin int64  // the window scaled; -1 when the scale is unknown
 }
 
 // maxHeldFrames bounds the frames held back behind a state change while
@@ -120,6 +129,7 @@ type Tracer struct {
 	buf       []byte
 	err       error
 	cache     textCache
+	ana       segAnalysis                            // the current frame's TCP analysis
 	jcache    struct{ eth, ip, tcp, ends lineCache } // the same for JSON
 	sinceOK   bool                                   // sinceT, sinceD hold the last time converted by since
 	sinceT    time.Time
@@ -218,19 +228,32 @@ func (t *Tracer) Frame(f *Frame, sum *Summary) {
 	}
 	p := &t.pkt
 	p.decode(f.Link, f.Data, f.OrigLen, t.checksums)
-	rseq, rack := t.relative(p)
+	rseq, rack, cn, dir := t.relative(p)
 	d := t.since(f.Time)
 	if sum != nil {
 		t.summarize(f, d, rseq, rack, sum)
 	}
-	seenBefore := false
+	seenBefore, again := false, false
+	var slot *seenEntry
+	var fp uint64
 	if f.ID != 0 {
-		slot := &t.seen[f.ID%seenSize]
-		fp := p.fingerprint()
-		seenBefore = f.Dir == DirIn && slot.id == f.ID && slot.fp == fp
-		if f.Dir == DirOut {
-			*slot = seenEntry{f.ID, fp}
-		}
+		slot = &t.seen[f.ID%seenSize]
+		fp = p.fingerprint()
+		again = slot.id == f.ID && slot.fp == fp
+		seenBefore = f.Dir == DirIn && again
+	}
+	// A frame is analysed where it is first seen (its sender, in a
+	// simulation); its copies further on show the same.
+	switch {
+	case cn == nil:
+		t.ana = segAnalysis{scaledWin: -1}
+	case again:
+		t.ana = slot.ana
+	default:
+		t.ana = t.analyze(p, cn, dir, f.ID, d)
+	}
+	if slot != nil && f.Dir == DirOut && !again {
+		*slot = seenEntry{f.ID, fp, t.ana}
 	}
 	if t.w == nil {
 		return
@@ -254,10 +277,11 @@ func (t *Tracer) Frame(f *Frame, sum *Summary) {
 	t.write(t.buf)
 }
 
-// relative returns the relative seq and ack of a TCP segment.
-func (t *Tracer) relative(p *packet) (seq, ack uint32) {
+// relative returns the relative seq and ack of a TCP segment, its
+// connection and direction (nil for other packets).
+func (t *Tracer) relative(p *packet) (seq, ack uint32, cn *conn, d int) {
 	if p.l4 != l4TCP || p.hasQuote {
-		return 0, 0
+		return 0, 0, nil, 0
 	}
 	fl := p.tcp.Flags()
 	var k rawKey
@@ -269,11 +293,29 @@ func (t *Tracer) relative(p *packet) (seq, ack uint32) {
 		k[36] = 4
 	}
 	copy(k[32:36], p.tcp[0:4])
-	cn, d := t.conns.rawFind(&k,
+	cn, d = t.conns.rawFind(&k,
 		func() netip.AddrPort { return netip.AddrPortFrom(p.src(), p.tcp.SrcPort()) },
 		func() netip.AddrPort { return netip.AddrPortFrom(p.dst(), p.tcp.DstPort()) })
 	const syn, ackf = 0x02, 0x10
-	return t.conns.update(cn, d, p.tcp.Seq(), p.tcp.Ack(), fl&syn != 0, fl&ackf != 0)
+	seq, ack = t.conns.update(cn, d, p.tcp.Seq(), p.tcp.Ack(), fl&syn != 0, fl&ackf != 0)
+	return seq, ack, cn, d
+}
+
+// analyze runs the TCP analysis on the current segment.
+func (t *Tracer) analyze(p *packet, cn *conn, dir int, id uint64, now time.Duration) segAnalysis {
+	tcp := p.tcp
+	fl := tcp.Flags()
+	s := segment{seq: tcp.Seq(), ack: tcp.Ack(), len: uint32(p.payload), win: tcp.Window(),
+		syn: fl&wire.SYN != 0, fin: fl&wire.FIN != 0, rst: fl&wire.RST != 0, ackf: fl&wire.ACK != 0,
+		wscale: -1, id: id, now: now}
+	if s.syn && len(tcp.Options()) > 0 {
+		if o, _ := p.tcpOptions(); o.HasWScale {
+			s.wscale = int8(min(o.WScale, 14))
+		}
+	}
+	var a segAnalysis
+	a.flags, a.dupOf, a.dupN, a.scaledWin = cn.ana.analyze(dir, &s)
+	return a
 }
 
 // Event traces a stack event.

@@ -1,0 +1,222 @@
+package trace
+
+import (
+	"strings"
+	"time"
+)
+
+// Analysis is what the trace infers about a TCP segment from the
+// segments before it in the same connection, as Wireshark's TCP
+// analysis does (its tcp.analysis.* fields): one bit each.
+type Analysis uint16
+
+// The analysis flags, named as Wireshark's Info column names them.
+const (
+	Retransmission         Analysis = 1 << iota // data (or SYN/FIN) below the highest sent
+	FastRetransmission                          // a retransmission of what ≥ 2 dup ACKs asked for, < 20 ms after the last
+	SpuriousRetransmission                      // a retransmission of data already acknowledged
+	OutOfOrder                                  // below the highest sent, soon after it: reordered, not resent
+	LostSegment                                 // above the next expected sequence number: a segment before it was not seen
+	AckedUnseen                                 // acknowledges data not seen
+	DupAck                                      // the same ACK and window again, no data
+	ZeroWindow                                  // a window of 0
+	ZeroWindowProbe                             // one byte at the next sequence number into a zero window
+	ZeroWindowProbeAck                          // the answer to a zero-window probe
+	KeepAlive                                   // 0 or 1 byte one below the next sequence number
+	KeepAliveAck                                // the answer to a keep-alive
+	WindowUpdate                                // no data, only the window changed
+	WindowFull                                  // the segment fills the peer's window exactly
+)
+
+var analysisNames = []struct {
+	flag       Analysis
+	text, json string
+}{
+	{Retransmission, "TCP Retransmission", "retransmission"},
+	{FastRetransmission, "TCP Fast Retransmission", "fast_retransmission"},
+	{SpuriousRetransmission, "TCP Spurious Retransmission", "spurious_retransmission"},
+	{OutOfOrder, "TCP Out-Of-Order", "out_of_order"},
+	{LostSegment, "TCP Previous segment not captured", "lost_segment"},
+	{AckedUnseen, "TCP ACKed unseen segment", "ack_lost_segment"},
+	{DupAck, "TCP Dup ACK", "duplicate_ack"},
+	{ZeroWindow, "TCP ZeroWindow", "zero_window"},
+	{ZeroWindowProbe, "TCP ZeroWindowProbe", "zero_window_probe"},
+	{ZeroWindowProbeAck, "TCP ZeroWindowProbeAck", "zero_window_probe_ack"},
+	{KeepAlive, "TCP Keep-Alive", "keep_alive"},
+	{KeepAliveAck, "TCP Keep-Alive ACK", "keep_alive_ack"},
+	{WindowUpdate, "TCP Window Update", "window_update"},
+	{WindowFull, "TCP Window Full", "window_full"},
+}
+
+// Names returns the flags as Wireshark's tcp.analysis field names
+// ("retransmission", "duplicate_ack", …); a fast or spurious
+// retransmission is a retransmission too, as in Wireshark.
+func (a Analysis) Names() []string {
+	var out []string
+	for _, n := range analysisNames {
+		if a&n.flag != 0 {
+			out = append(out, n.json)
+		}
+	}
+	return out
+}
+
+func (a Analysis) String() string { return strings.Join(a.Names(), ",") }
+
+// anaDir is one direction's analysis state, raw sequence numbers.
+type anaDir struct {
+	started     bool // nextSeq is known
+	nextSeq     uint32
+	nextSeqTime time.Duration
+	maxToAck    uint32 // highest sequence number that may be acknowledged
+	hasAck      bool
+	lastAck     uint32
+	lastAckTime time.Duration
+	hasWin      bool
+	win         uint64 // scaled, as last advertised
+	synSeen     bool   // its SYN was seen, and with it
+	hasWS       bool   // a window scale option
+	ws          uint8
+	dupAcks     int
+	lastNonDup  uint64 // packet id of the last ACK that was not a duplicate
+	lastFlags   Analysis
+}
+
+// anaConn is a connection's analysis state.
+type anaConn struct {
+	dir      [2]anaDir
+	synTime  time.Duration // the most recent SYN or SYN-ACK
+	hasSyn   bool
+	firstRTT time.Duration // SYN-ACK to the first ACK, as seen here
+}
+
+// scale returns the window scale that applies to direction d's
+// windows: -1 when the handshake was not seen or a SYN lacked the
+// option (the windows are then taken as they are).
+func (c *anaConn) scale(d int) int {
+	x, y := &c.dir[d], &c.dir[1-d]
+	if !x.synSeen || !y.synSeen || !x.hasWS || !y.hasWS {
+		return -1
+	}
+	return int(x.ws)
+}
+
+func seqLT(a, b uint32) bool { return int32(a-b) < 0 }
+func seqGT(a, b uint32) bool { return int32(a-b) > 0 }
+
+// segment is what the analysis reads of a TCP segment.
+type segment struct {
+	seq, ack  uint32
+	len       uint32
+	win       uint16
+	syn, fin  bool
+	rst, ackf bool
+	wscale    int8 // the SYN's window scale option, -1 none
+	id        uint64
+	now       time.Duration
+}
+
+// analyze classifies segment s of direction d, as Wireshark's
+// tcp_analyze_sequence_number does (Wireshark 4.0, whose rules its
+// user's guide lists under "TCP Analysis"), and learns from it. It
+// returns the flags, for a duplicate ACK the id of the ACK it repeats
+// and its count, and the window scaled (-1 when the scale is unknown).
+func (c *anaConn) analyze(d int, s *segment) (a Analysis, dupOf uint64, dupN int, scaledWin int64) {
+	fwd, rev := &c.dir[d], &c.dir[1-d]
+	if s.syn {
+		fwd.synSeen, fwd.hasWS, fwd.ws = true, s.wscale >= 0, uint8(max(s.wscale, 0))
+	}
+	win := uint64(s.win)
+	scaledWin = -1
+	if !s.syn {
+		if sc := c.scale(d); sc >= 0 {
+			win <<= sc
+			scaledWin = int64(win)
+		}
+	}
+	sfr := s.syn || s.fin || s.rst
+	nseq := s.seq + s.len
+	if s.syn || s.fin {
+		nseq++
+	}
+	// A zero-window probe: one byte at the next sequence number into a
+	// window the peer closed.
+	if s.len == 1 && fwd.started && s.seq == fwd.nextSeq && rev.hasWin && rev.win == 0 {
+		a |= ZeroWindowProbe
+		goto acks
+	}
+	if win == 0 && !sfr {
+		a |= ZeroWindow
+	}
+	if fwd.started && seqGT(s.seq, fwd.nextSeq) && !s.rst {
+		a |= LostSegment
+	}
+	if s.len <= 1 && !sfr && fwd.started && s.seq == fwd.nextSeq-1 {
+		a |= KeepAlive
+	}
+	if s.len == 0 && win != 0 && fwd.hasWin && win != fwd.win && fwd.started && s.seq == fwd.nextSeq &&
+		fwd.hasAck && s.ack == fwd.lastAck && !sfr {
+		a |= WindowUpdate
+	}
+	if s.len > 0 && rev.hasWin && rev.hasAck && !sfr && fwd.synSeen && rev.synSeen && s.seq+s.len == rev.lastAck+uint32(rev.win) {
+		a |= WindowFull
+	}
+	if s.len == 0 && win != 0 && fwd.hasWin && win == fwd.win && fwd.started && s.seq == fwd.nextSeq &&
+		fwd.hasAck && s.ack == fwd.lastAck && rev.lastFlags&KeepAlive != 0 && !sfr {
+		a |= KeepAliveAck
+		goto acks
+	}
+	if s.len == 0 && win == 0 && fwd.hasWin && win == fwd.win && fwd.started && s.seq == fwd.nextSeq &&
+		fwd.hasAck && (s.ack == fwd.lastAck || s.ack == fwd.lastAck+1) && rev.lastFlags&ZeroWindowProbe != 0 && !sfr {
+		a |= ZeroWindowProbeAck
+		goto acks
+	}
+	if s.len == 0 && win != 0 && fwd.hasWin && win == fwd.win && fwd.started && s.seq == fwd.nextSeq &&
+		fwd.hasAck && s.ack == fwd.lastAck && !sfr {
+		fwd.dupAcks++
+		a |= DupAck
+		dupOf, dupN = fwd.lastNonDup, fwd.dupAcks
+	}
+acks:
+	if a&DupAck == 0 {
+		fwd.dupAcks = 0
+		fwd.lastNonDup = s.id
+	}
+	if s.ackf && rev.started && seqGT(s.ack, rev.maxToAck) {
+		a |= AckedUnseen
+	}
+	if (s.len > 0 || s.syn || s.fin) && fwd.started && seqLT(s.seq, fwd.nextSeq) && a&KeepAlive == 0 {
+		ooo := c.firstRTT
+		if ooo == 0 {
+			ooo = 3 * time.Millisecond
+		}
+		switch {
+		case rev.dupAcks >= 2 && rev.hasAck && rev.lastAck == s.seq && s.now-rev.lastAckTime < 20*time.Millisecond:
+			a |= FastRetransmission | Retransmission
+		case s.now-fwd.nextSeqTime < ooo && fwd.nextSeq != nseq:
+			a |= OutOfOrder
+		case s.len > 0 && rev.hasAck && !seqGT(s.seq+s.len, rev.lastAck):
+			a |= SpuriousRetransmission | Retransmission
+		default:
+			a |= Retransmission
+		}
+	}
+	// Learn.
+	if a&ZeroWindowProbe == 0 && (!fwd.started || seqGT(nseq, fwd.nextSeq)) {
+		fwd.nextSeq, fwd.nextSeqTime, fwd.started = nseq, s.now, true
+		if !seqGT(fwd.maxToAck, nseq) {
+			fwd.maxToAck = nseq
+		}
+	}
+	if s.syn {
+		c.synTime, c.hasSyn = s.now, true
+	} else if s.ackf && c.hasSyn && c.firstRTT == 0 {
+		c.firstRTT = s.now - c.synTime
+	}
+	if s.ackf {
+		fwd.lastAck, fwd.hasAck, fwd.lastAckTime = s.ack, true, s.now
+	}
+	fwd.win, fwd.hasWin = win, true
+	fwd.lastFlags = a
+	return a, dupOf, dupN, scaledWin
+}

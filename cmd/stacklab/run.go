@@ -30,6 +30,7 @@ type runOptions struct {
 	Series   string
 	Plots    bool
 	HTML     bool
+	Color    string
 	Check    bool
 	Quiet    bool
 	Sweep    int
@@ -86,6 +87,7 @@ stderr), 2 for bad input. The file format: stacklab help format.`,
 	cmd.Flags().DurationSliceVar(&o.SS, "ss", nil, "print every host's socket table (as ss -tuanp) into the trace at these virtual times, e.g. --ss 1s,2.5s")
 	cmd.ValidArgsFunction = completeScenario
 	cmd.Flags().BoolVar(&o.HTML, "html", false, "also write one self-contained HTML page of the run into the output directory (NAME.html): ladder, packet details, TCP graphs")
+	colorFlag(cmd.Flags(), &o.Color)
 	return cmd
 }
 
@@ -279,6 +281,13 @@ func runRun(o *runOptions, s *Streams) error {
 	if o.Quiet {
 		ro.Trace = nil
 	}
+	colored, flushColor, err := colorOut(o.Color, s.Out)
+	if err != nil {
+		return badInput(err)
+	}
+	if ro.Trace != nil && o.Format == "text" {
+		ro.Trace = colored
+	}
 	if isTerminal(s.Err) && (ro.Trace == nil || !isTerminal(s.Out)) {
 		// (a trace on the same terminal would tear the line apart)
 		ro.Progress = progressLine(s.Err)
@@ -293,6 +302,7 @@ func runRun(o *runOptions, s *Streams) error {
 		ro.Seed = &o.Seed
 	}
 	res, err := sc.Run(ro)
+	flushColor()
 	if err != nil {
 		return failed(err)
 	}

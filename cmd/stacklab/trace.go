@@ -20,6 +20,7 @@ type traceOptions struct {
 	File   string
 	Format string
 	HTML   string
+	Color  string
 }
 
 func newTraceCmd(s *Streams) *cobra.Command {
@@ -44,6 +45,7 @@ standard input (tcpdump -w - | stacklab trace -).
 	}
 	cmd.Flags().StringVar(&o.Format, "format", "text", "trace format: text or json")
 	cmd.Flags().StringVar(&o.HTML, "html", "", "also write the capture as one self-contained HTML page (as stacklab view does) to this file")
+	colorFlag(cmd.Flags(), &o.Color)
 	return cmd
 }
 
@@ -52,11 +54,19 @@ func runTrace(o *traceOptions, s *Streams) error {
 	if err != nil {
 		return badInput(err)
 	}
+	out, flush, err := colorOut(o.Color, s.Out)
+	if err != nil {
+		return badInput(err)
+	}
+	if format != trace.Text {
+		out = s.Out
+	}
+	defer flush()
 	if o.File == "-" {
 		if o.HTML != "" {
 			return badInput(fmt.Errorf("--html reads the capture again from its file; save standard input to a file first"))
 		}
-		if err := trace.Read(s.In, s.Out, trace.ReadOptions{Options: trace.Options{Format: format}}); err != nil {
+		if err := trace.Read(s.In, out, trace.ReadOptions{Options: trace.Options{Format: format}}); err != nil {
 			return badInput(fmt.Errorf("stdin: %w", err))
 		}
 		return nil
@@ -64,7 +74,7 @@ func runTrace(o *traceOptions, s *Streams) error {
 	if st, err := os.Stat(o.File); err == nil && st.IsDir() {
 		return badInput(fmt.Errorf("%s is a directory; name a pcap or pcapng file in it (a run writes HOST-eth0.pcapng files)", o.File))
 	}
-	if err := trace.TraceFile(o.File, s.Out, format); err != nil {
+	if err := trace.TraceFile(o.File, out, format); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return badInput(fmt.Errorf("%s: no such file", o.File))
 		}

@@ -23,6 +23,9 @@ type Options struct {
 	// PeerAddr is the kernel side's address on the device; default
 	// 10.99.0.1/24.
 	PeerAddr netip.Prefix
+	// Addr6 and PeerAddr6 are the stack's and the kernel's IPv6
+	// addresses on the device; both or neither (IPv4 only).
+	Addr6, PeerAddr6 netip.Prefix
 	// Dev is the device name; default "stacklab%d" (the kernel fills in
 	// the number).
 	Dev string
@@ -120,6 +123,10 @@ func Setup(opts Options) (_ *App, err error) {
 	switch {
 	case !opts.Addr.Addr().Is4() || !opts.PeerAddr.Addr().Is4():
 		return nil, setupErr("--addr %s, --peer-addr %s: only IPv4 is supported", opts.Addr, opts.PeerAddr)
+	case opts.Addr6.IsValid() != opts.PeerAddr6.IsValid():
+		return nil, setupErr("--addr6 %s, --peer-addr6 %s: give both IPv6 addresses, or neither", opts.Addr6, opts.PeerAddr6)
+	case opts.Addr6.IsValid() && (!opts.Addr6.Addr().Is6() || opts.Addr6.Addr().Is4In6() || !opts.PeerAddr6.Addr().Is6() || opts.Addr6.Addr() == opts.PeerAddr6.Addr()):
+		return nil, setupErr("--addr6 %s, --peer-addr6 %s: want two different IPv6 addresses with a prefix length, e.g. fd99::2/64 and fd99::1/64", opts.Addr6, opts.PeerAddr6)
 	case opts.Addr.Addr() == opts.PeerAddr.Addr():
 		return nil, setupErr("--addr and --peer-addr are both %s; give the stack and the kernel different addresses", opts.Addr.Addr())
 	case opts.Format != "text" && opts.Format != "json":
@@ -155,6 +162,7 @@ func Setup(opts Options) (_ *App, err error) {
 		TAP:      opts.TAP,
 		MTU:      opts.MTU,
 		Addr:     opts.PeerAddr,
+		Addr6:    opts.PeerAddr6,
 		Netns:    opts.Netns,
 		PacketID: packetID,
 	})
@@ -191,12 +199,16 @@ func Setup(opts Options) (_ *App, err error) {
 	if opts.TAP {
 		nicName = "tap0"
 	}
-	a.NIC, err = a.Stack.AddNIC(stack.NICConfig{
+	cfg := stack.NICConfig{
 		Name: nicName,
 		Type: a.Device.Type(),
 		Addr: opts.Addr,
 		MTU:  opts.MTU,
-	}, link)
+	}
+	if opts.Addr6.IsValid() {
+		cfg.Addrs6 = []netip.Prefix{opts.Addr6}
+	}
+	a.NIC, err = a.Stack.AddNIC(cfg, link)
 	if err != nil {
 		return nil, &SetupError{Err: fmt.Errorf("--addr %s: %w", opts.Addr, err)}
 	}
@@ -209,6 +221,15 @@ func Setup(opts Options) (_ *App, err error) {
 		a.Stack.AddRoute(stack.Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), NIC: a.NIC})
 	} else {
 		a.Stack.AddRoute(stack.Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: opts.PeerAddr.Addr(), NIC: a.NIC})
+	}
+	if opts.Addr6.IsValid() {
+		// IPv6 beyond the device goes to the kernel too (on TUN the next
+		// hop is the device; on TAP, the kernel's address).
+		r := stack.Route{Dst: netip.MustParsePrefix("::/0"), NIC: a.NIC}
+		if opts.TAP && opts.Addr6.Contains(opts.PeerAddr6.Addr()) {
+			r.Gateway = opts.PeerAddr6.Addr()
+		}
+		a.Stack.AddRoute(r)
 	}
 	deliver := a.NIC.Deliver
 	if impaired {

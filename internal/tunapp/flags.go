@@ -18,12 +18,13 @@ import (
 // Flags are the command-line flags of `stacklab tun`, as typed; [Flags.Parse]
 // turns them into [Options] and a [Mode].
 type Flags struct {
-	Addr, PeerAddr string
-	Dev            string
-	TAP            bool
-	MTU            int
-	Netns          string
-	Seed           uint64
+	Addr, PeerAddr   string
+	Addr6, PeerAddr6 string
+	Dev              string
+	TAP              bool
+	MTU              int
+	Netns            string
+	Seed             uint64
 
 	CC       string
 	NoDelay  bool
@@ -58,6 +59,8 @@ type Flags struct {
 func (f *Flags) Register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.Addr, "addr", DefaultAddr.String(), "the stack's address and prefix on the device")
 	fs.StringVar(&f.PeerAddr, "peer-addr", DefaultPeerAddr.String(), "the kernel side's address and prefix on the device")
+	fs.StringVar(&f.Addr6, "addr6", "", "the stack's IPv6 address and prefix on the device, e.g. fd99::2/64 (with --peer-addr6; default: IPv4 only)")
+	fs.StringVar(&f.PeerAddr6, "peer-addr6", "", "the kernel side's IPv6 address and prefix on the device, e.g. fd99::1/64")
 	fs.StringVar(&f.Dev, "dev", "stacklab%d", "device name (%d: the kernel picks the number)")
 	fs.BoolVar(&f.TAP, "tap", false, "use a TAP (Ethernet, with ARP) device instead of TUN (raw IP)")
 	fs.IntVar(&f.MTU, "mtu", tun.DefaultMTU, "device and interface MTU")
@@ -106,6 +109,19 @@ func (f *Flags) Parse() (Options, Mode, error) {
 	}
 	if o.PeerAddr, err = parsePrefix(f.PeerAddr); err != nil {
 		return bad("peer-addr", err)
+	}
+	for _, x := range []struct {
+		flag, s string
+		p       *netip.Prefix
+	}{{"addr6", f.Addr6, &o.Addr6}, {"peer-addr6", f.PeerAddr6, &o.PeerAddr6}} {
+		if x.s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(x.s)
+		if err != nil || !p.Addr().Is6() || p.Addr().Is4In6() {
+			return bad(x.flag, fmt.Errorf("%q: want an IPv6 address with a prefix length, e.g. fd99::2/64", x.s))
+		}
+		*x.p = p
 	}
 	o.Dev, o.TAP, o.MTU, o.Netns, o.Seed = f.Dev, f.TAP, f.MTU, f.Netns, f.Seed
 	if f.MTU < 68 || f.MTU > 65535 {

@@ -55,10 +55,15 @@ func (a *App) Listen(mode string, port uint16) (*Server, error) {
 	}
 	s := &Server{a: a, mode: mode, addr: netip.AddrPortFrom(a.opts.Addr.Addr(), port)}
 	var err error
+	on := s.addr
+	if a.opts.Addr6.IsValid() {
+		// Both families: a dual-stack socket on [::] takes IPv4 too.
+		on = netip.AddrPortFrom(netip.IPv6Unspecified(), port)
+	}
 	if mode == "udp-echo" {
-		s.pc, err = a.Stack.ListenUDP(s.addr)
+		s.pc, err = a.Stack.ListenUDP(on)
 	} else {
-		s.l, err = a.Stack.ListenTCP(s.addr, 128)
+		s.l, err = a.Stack.ListenTCP(on, 128)
 	}
 	if err != nil {
 		return nil, &SetupError{Err: fmt.Errorf("listen on %s: %w", s.addr, err)}
@@ -68,6 +73,9 @@ func (a *App) Listen(mode string, port uint16) (*Server, error) {
 		proto = "udp"
 	}
 	a.logf("stacklab tun: %s server on %s (%s); ping %s answers", mode, s.addr, proto, s.addr.Addr())
+	if a.opts.Addr6.IsValid() {
+		a.logf("stacklab tun: and on %s; ping -6 %s answers", netip.AddrPortFrom(a.opts.Addr6.Addr(), port), a.opts.Addr6.Addr())
+	}
 	return s, nil
 }
 

@@ -44,6 +44,10 @@ type Config struct {
 	// 10.99.0.1/24. The kernel routes the subnet through the device. A zero
 	// prefix leaves the device without an address.
 	Addr netip.Prefix
+	// Addr6 is the kernel side's IPv6 address and prefix on the device,
+	// e.g. fd99::1/64, added without duplicate address detection
+	// (nodad); zero leaves the device without one.
+	Addr6 netip.Prefix
 	// Routes are further prefixes the kernel routes through the device.
 	Routes []netip.Prefix
 	// Netns names a network namespace (see [InNetns]) to create the device
@@ -61,7 +65,7 @@ type Stats struct {
 	RxPackets, RxBytes uint64
 	TxPackets, TxBytes uint64
 	// RxDropped counts packets read but not delivered: on a TUN device,
-	// anything that is not IPv4.
+	// anything that is not IPv4 or IPv6.
 	RxDropped uint64
 	// RxErrors and TxErrors count failed reads and writes.
 	RxErrors, TxErrors uint64
@@ -111,6 +115,9 @@ func Open(cfg Config) (*Device, error) {
 	if cfg.Addr.IsValid() && !cfg.Addr.Addr().Is4() {
 		return nil, fmt.Errorf("address %s: only IPv4 is supported", cfg.Addr)
 	}
+	if cfg.Addr6.IsValid() && (!cfg.Addr6.Addr().Is6() || cfg.Addr6.Addr().Is4In6()) {
+		return nil, fmt.Errorf("address %s is not an IPv6 address", cfg.Addr6)
+	}
 	if err := Check(cfg.Netns); err != nil {
 		return nil, err
 	}
@@ -127,10 +134,12 @@ func Open(cfg Config) (*Device, error) {
 		if err != nil {
 			return err
 		}
-		// No IPv6 on the device: the stack speaks IPv4 only, and router
+		// No IPv6 on the device unless asked for (Addr6): router
 		// solicitations and MLD reports would only be dropped. Ignored
 		// where the kernel has no IPv6.
-		_ = os.WriteFile(filepath.Join("/proc/sys/net/ipv6/conf", ifce.Name(), "disable_ipv6"), []byte("1"), 0)
+		if !cfg.Addr6.IsValid() {
+			_ = os.WriteFile(filepath.Join("/proc/sys/net/ipv6/conf", ifce.Name(), "disable_ipv6"), []byte("1"), 0)
+		}
 		return nil
 	})
 	if err != nil {
@@ -219,6 +228,11 @@ func (d *Device) configure() error {
 	}
 	if d.cfg.Addr.IsValid() {
 		if err := d.ip("addr", "add", d.cfg.Addr.String(), "dev", d.name); err != nil {
+			return err
+		}
+	}
+	if d.cfg.Addr6.IsValid() {
+		if err := d.ip("-6", "addr", "add", d.cfg.Addr6.String(), "dev", d.name, "nodad"); err != nil {
 			return err
 		}
 	}
@@ -340,7 +354,7 @@ func (d *Device) read(deliver func(stack.Packet)) {
 		consecutive = 0
 		d.rxPackets.Add(1)
 		d.rxBytes.Add(uint64(n))
-		if !d.cfg.TAP && (n < 20 || buf[0]>>4 != 4) {
+		if !d.cfg.TAP && (n < 20 || buf[0]>>4 != 4) && (n < 40 || buf[0]>>4 != 6) {
 			d.rxDropped.Add(1)
 			continue
 		}

@@ -33,6 +33,10 @@ type Input struct {
 	// Trace is the JSON lines trace (capture/SCHEMA.md), with the frames'
 	// bytes when they are to be shown.
 	Trace []byte
+	// About explains the run (a scenario's about text), shown before a
+	// packet is selected; Lang "zh" shows the page's own words in
+	// Simplified Chinese (About is given in the language wanted).
+	About, Lang string
 }
 
 // rec is one JSON line, the fields the viewer reads.
@@ -175,6 +179,8 @@ var States = []string{"open", "disorder", "recovery", "loss"}
 // Model is a run laid out as a ladder.
 type Model struct {
 	Title  string            `json:"title"`
+	About  string            `json:"about,omitempty"`
+	Lang   string            `json:"lang,omitempty"`
 	Nodes  []Node            `json:"nodes"`
 	Links  []Link            `json:"links"`
 	Hosts  []string          `json:"hosts"`
@@ -198,7 +204,7 @@ const (
 
 // Build parses the trace and lays it out.
 func Build(in Input) (*Model, error) {
-	m := &Model{Title: in.Title, Nodes: in.Nodes, Links: in.Links, States: States}
+	m := &Model{Title: in.Title, About: in.About, Lang: in.Lang, Nodes: in.Nodes, Links: in.Links, States: States}
 	sc := bufio.NewScanner(bytes.NewReader(in.Trace))
 	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
 	line := 0

@@ -54,6 +54,8 @@ const tcpFlagBits = "FSRP.UEW"
 // packet is selected, and then only that packet's line.
 type page struct {
 	Title  string         `json:"title"`
+	About  string         `json:"about,omitempty"`
+	Lang   string         `json:"lang,omitempty"` // "zh": the page's words in Simplified Chinese
 	Nodes  []Node         `json:"nodes"`
 	Links  []Link         `json:"links"`
 	Hosts  []string       `json:"hosts"`
@@ -137,7 +139,7 @@ func oneLine(s string) string {
 
 // page lays the model out in columns.
 func (m *Model) page() (*page, []byte) {
-	p := &page{Title: m.Title, Nodes: m.Nodes, Links: m.Links, Hosts: m.Hosts, Notes: m.Notes, Folds: m.Folds,
+	p := &page{Title: m.Title, About: m.About, Lang: m.Lang, Nodes: m.Nodes, Links: m.Links, Hosts: m.Hosts, Notes: m.Notes, Folds: m.Folds,
 		Height: m.Height, States: m.States, Layers: layerBits, N: len(m.Hops), NRecs: len(m.Recs), Sack: sackMap{}, Drop: stringMap{}}
 	for _, c := range m.Conns {
 		pc := pconn{Proto: c.Proto, A: c.A, B: c.B, AName: c.AName, BName: c.BName, Label: c.Label, SeriesA: "[]", SeriesB: "[]"}
@@ -246,14 +248,18 @@ func (m *Model) WriteHTML(w io.Writer) error {
 		return err
 	}
 	bw := bufio.NewWriter(w)
+	lang := "en"
+	if m.Lang == "zh" {
+		lang = "zh-Hans"
+	}
 	fmt.Fprintf(bw, `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="%s"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="%s">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>%s — stacklab</title>
 <style>%s</style>
 </head><body>
-`, csp, html.EscapeString(m.Title), viewCSS)
+`, lang, csp, html.EscapeString(m.Title), viewCSS)
 	var recs bytes.Buffer
 	for _, r := range m.Recs {
 		recs.Write(r)

@@ -200,3 +200,22 @@ func TestNoProgressWhenPiped(t *testing.T) {
 		t.Errorf("progress on a pipe:\n%s", stderr)
 	}
 }
+
+// TestRunHTMLLang writes the page in Chinese with --lang zh, and refuses
+// a language it does not know.
+func TestRunHTMLLang(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, stderr := stacklab(t, "run", "handshake", "-q", "-o", dir, "--html", "--lang", "zh"); code != 0 {
+		t.Fatalf("run: %d\n%s", code, stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "handshake.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `<html lang="zh-Hans">`) {
+		t.Error("the page is not marked Chinese")
+	}
+	if code, _, stderr := stacklab(t, "run", "handshake", "-q", "-o", dir, "--html", "--lang", "fr"); code != 2 || !strings.Contains(stderr, `unknown --lang "fr"`) {
+		t.Errorf("--lang fr: %d\n%s", code, stderr)
+	}
+}

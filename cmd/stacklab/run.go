@@ -31,6 +31,7 @@ type runOptions struct {
 	Plots    bool
 	HTML     bool
 	Color    string
+	Lang     string // --lang for the HTML page: en, zh, or "" (from LANG)
 	Check    bool
 	Quiet    bool
 	Sweep    int
@@ -88,6 +89,7 @@ stderr), 2 for bad input. The file format: stacklab help format.`,
 	cmd.ValidArgsFunction = completeScenario
 	cmd.Flags().BoolVar(&o.HTML, "html", false, "also write one self-contained HTML page of the run into the output directory (NAME.html): ladder, packet details, TCP graphs")
 	colorFlag(cmd.Flags(), &o.Color)
+	cmd.Flags().StringVar(&o.Lang, "lang", "", "language of the --html page's words and the scenario's about: en or zh (Simplified Chinese); default from LANG")
 	return cmd
 }
 
@@ -297,6 +299,11 @@ func runRun(o *runOptions, s *Streams) error {
 			return badInput(fmt.Errorf("--html writes into the output directory; give one with -o"))
 		}
 		ro.HTML = filepath.Join(o.OutDir, sc.Name+".html")
+		lang, err := chooseLang(o.Lang)
+		if err != nil {
+			return badInput(err)
+		}
+		ro.Lang = lang
 	}
 	if o.SeedSet {
 		ro.Seed = &o.Seed

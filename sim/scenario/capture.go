@@ -87,8 +87,11 @@ func writeLadders(dir string, sums []capture.Summary, hosts []string) ([]string,
 }
 
 // writePage writes the run's HTML page from its JSON trace.
-func writePage(sc *Scenario, path string, trace []byte) error {
-	in := view.Input{Title: sc.Name, Trace: trace}
+func writePage(sc *Scenario, path, lang string, trace []byte) error {
+	in := view.Input{Title: sc.Name, About: sc.About, Lang: lang, Trace: trace}
+	if lang == "zh" && sc.AboutZH != "" {
+		in.About = sc.AboutZH
+	}
 	for _, h := range sc.Hosts {
 		n := view.Node{Name: h.Name, Router: h.Router}
 		for _, p := range h.Ifaces {

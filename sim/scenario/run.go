@@ -70,6 +70,9 @@ type RunOptions struct {
 	// the run: topology, ladder, packet details, TCP graphs
 	// (capture/view).
 	HTML string
+	// Lang "zh" writes the HTML page's words and the scenario's about in
+	// Simplified Chinese (about_zh, when the scenario has one).
+	Lang string
 }
 
 // LargeCapture is the size of the capture files past which a run warns.
@@ -475,7 +478,7 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 		err = lerr
 	}
 	if page != nil && err == nil {
-		err = writePage(sc, opts.HTML, page.Bytes())
+		err = writePage(sc, opts.HTML, opts.Lang, page.Bytes())
 		if err == nil {
 			res.Files = append(res.Files, opts.HTML)
 		}

@@ -97,26 +97,36 @@ async function inflate(id) {
     return e;
   };
   document.title = M.title + " — stacklab";
-  const fText = el("input", { id: "ftext", type: "search", placeholder: "filter: text, e.g. SYN, 5001, retrans" });
-  const fConn = el("select", { id: "fconn" }, el("option", { value: "", text: "all connections" }));
+  // The page's own words in Simplified Chinese (M.lang "zh"); the trace
+  // itself keeps one notation.
+  const ZH = {
+    "filter: text, e.g. SYN, 5001, retrans": "过滤：文字，如 SYN、5001、retrans",
+    "all connections": "所有连接", "all hosts": "所有主机", "all layers": "所有层",
+    "click a packet or step with ← → · wheel scrolls · +/− zoom time": "点击一个数据包，或用 ← → 逐个查看 · 滚轮滚动 · +/− 缩放时间",
+    "Select a packet to see its layers, why it was sent, and its bytes.": "选择一个数据包，查看它的各层、发送原因和字节。",
+    "drag to zoom · double-click to reset · click a point to select its packet": "拖动以缩放 · 双击复位 · 点击一个点选中它的数据包",
+  };
+  const T = s => (M.lang === "zh" && ZH[s]) || s;
+  const fText = el("input", { id: "ftext", type: "search", placeholder: T("filter: text, e.g. SYN, 5001, retrans") });
+  const fConn = el("select", { id: "fconn" }, el("option", { value: "", text: T("all connections") }));
   conns.forEach((c, i) => fConn.append(el("option", { value: i, text: c.l })));
-  const fHost = el("select", { id: "fhost" }, el("option", { value: "", text: "all hosts" }));
+  const fHost = el("select", { id: "fhost" }, el("option", { value: "", text: T("all hosts") }));
   hosts.forEach((h, i) => fHost.append(el("option", { value: i, text: h })));
-  const fLayer = el("select", { id: "flayer" }, el("option", { value: "", text: "all layers" }));
+  const fLayer = el("select", { id: "flayer" }, el("option", { value: "", text: T("all layers") }));
   for (const l of ["tcp", "udp", "icmp", "arp", "ipv4", "ipv6"]) fLayer.append(el("option", { value: l, text: l }));
   const count = el("span", { class: "help", id: "count" });
   document.body.append(
     el("header", {}, el("h1", { text: M.title }), fText, fConn, fHost, fLayer, count,
-      el("span", { class: "help", text: "click a packet or step with ← → · wheel scrolls · +/− zoom time" })),
+      el("span", { class: "help", text: T("click a packet or step with ← → · wheel scrolls · +/− zoom time") })),
     el("div", { id: "main" },
       el("div", { id: "topo" }),
       el("div", { id: "ladder", tabindex: "0" }, el("canvas", { id: "lcanvas" }), el("div", { id: "spacer" })),
-      el("div", { id: "detail" }, el("p", { text: "Select a packet to see its layers, why it was sent, and its bytes." })),
+      el("div", { id: "detail" }, ...(M.about ? [el("p", { class: "about", text: M.about })] : []), el("p", { text: T("Select a packet to see its layers, why it was sent, and its bytes.") })),
       el("div", { id: "graphs" },
         el("div", { class: "bar" },
           el("select", { id: "gconn" }), el("select", { id: "gkind" }),
           el("span", { class: "legend", id: "legend" }),
-          el("span", { class: "hint", text: "drag to zoom · double-click to reset · click a point to select its packet" })),
+          el("span", { class: "hint", text: T("drag to zoom · double-click to reset · click a point to select its packet") })),
         el("div", { id: "gwrap" }, el("canvas", { id: "gcanvas" }), el("div", { id: "tip" })))));
 
   // ---------- topology ----------

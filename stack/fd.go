@@ -28,6 +28,9 @@ func (s *Stack) Socket(typ SockType) (int, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.destroyed {
+		return -1, opError("socket", typ, netip.AddrPort{}, netip.AddrPort{}, syscall.ENETDOWN)
+	}
 	sk, err := s.newSocket(typ)
 	if err != nil {
 		return -1, opError("socket", typ, netip.AddrPort{}, netip.AddrPort{}, err)

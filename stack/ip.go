@@ -169,6 +169,9 @@ func (s *Stack) ipSendTTL(ttl uint8, src, dst netip.Addr, proto uint8, payload [
 // ipSendTOS is ipSendTTL with the type-of-service byte to send (its low
 // two bits are the ECN field, RFC 3168 §5).
 func (s *Stack) ipSendTOS(ttl, tos uint8, src, dst netip.Addr, proto uint8, payload []byte, df bool, why string) error {
+	if s.destroyed {
+		return syscall.ENETDOWN
+	}
 	if dst.Is6() {
 		return s.ip6Send(ttl, tos, src, dst, proto, payload, why)
 	}

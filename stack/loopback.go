@@ -77,6 +77,10 @@ func (s *Stack) loopbackDrain() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	l := &s.loq
+	if s.destroyed {
+		l.q, l.scheduled = l.q[:0], false
+		return
+	}
 	for len(l.q) > 0 {
 		f := l.q[0]
 		l.q[0] = loFrame{}

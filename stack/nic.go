@@ -88,6 +88,9 @@ func (n *NIC) Deliver(pkt Packet) {
 	s := n.stack
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.destroyed {
+		return // the stack is gone (Destroy)
+	}
 	s.deliverLocked(n, pkt, "")
 }
 

@@ -147,6 +147,9 @@ type Stack struct {
 	rxLinkBroadcast bool              // the frame being handled came as a link-layer broadcast
 	icmpLimit       *ipv4.RateLimiter // ICMP errors sent
 	icmp6Limit      *ipv4.RateLimiter // ICMPv6 errors sent
+
+	timers    map[*stackTimer]struct{} // the stack's pending timers, for Destroy
+	destroyed bool                     // Destroy was called
 }
 
 // New returns a stack with no interfaces.
@@ -233,11 +236,75 @@ func (s *Stack) nextID() uint64 {
 
 // afterFunc schedules f on the clock, wrapped to take the stack's lock.
 func (s *Stack) afterFunc(d time.Duration, f func()) Timer {
-	return s.opts.Clock.AfterFunc(d, func() {
+	t := &stackTimer{s: s}
+	t.t = s.opts.Clock.AfterFunc(d, func() {
 		s.mu.Lock()
-		f()
+		delete(s.timers, t)
+		if !s.destroyed {
+			f()
+		}
 		s.mu.Unlock()
 	})
+	if s.timers == nil {
+		s.timers = map[*stackTimer]struct{}{}
+	}
+	s.timers[t] = struct{}{}
+	return t
+}
+
+// stackTimer is a timer of the stack's, kept in its set of pending
+// timers (with the lock held) so that Destroy can stop them all.
+type stackTimer struct {
+	s *Stack
+	t Timer
+}
+
+func (t *stackTimer) Stop() bool {
+	delete(t.s.timers, t)
+	return t.t.Stop()
+}
+
+func (t *stackTimer) Reset(d time.Duration) bool {
+	if t.s.destroyed {
+		return t.t.Stop()
+	}
+	t.s.timers[t] = struct{}{}
+	return t.t.Reset(d)
+}
+
+// Destroy tears the stack down, as deleting a network namespace does:
+// every TCP connection is aborted (ECONNABORTED, nothing sent), every
+// listener and descriptor closed (a call blocked on one returns EBADF,
+// or net.ErrClosed through the net API), every pending timer stopped,
+// and frames that arrive afterwards are dropped. Socket then fails
+// with ENETDOWN. The stack starts no goroutines of its own; once
+// Destroy returns, none of its timers will run. Destroy is idempotent.
+func (s *Stack) Destroy() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.destroyed {
+		return
+	}
+	s.destroyed = true
+	s.tcp.Close()
+	for _, sk := range s.fds {
+		if sk != nil {
+			s.closeSocket(sk)
+		}
+	}
+	for t := range s.timers {
+		t.t.Stop()
+	}
+	clear(s.timers)
+	s.loq.q = s.loq.q[:0]
+}
+
+// PendingTimers returns how many of the stack's timers are pending
+// (TCP, ARP, NDP, reassembly): zero after Destroy.
+func (s *Stack) PendingTimers() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.timers)
 }
 
 // NIC is a network interface of a [Stack], attached to a [Link].

@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"net/netip"
+	"syscall"
 	"time"
 
 	"stacklab/stack/tcp/seqnum"
@@ -91,6 +92,18 @@ func (c *Conn) InqHint() int {
 		return 1
 	}
 	return c.rcvBuf.n
+}
+
+// Close aborts every connection (ECONNABORTED, nothing sent) and
+// closes every listener, stopping all their timers: the stack is being
+// torn down.
+func (p *Proto) Close() {
+	for _, l := range p.listens {
+		l.Close()
+	}
+	for _, c := range p.conns {
+		c.fail(syscall.ECONNABORTED)
+	}
 }
 
 // pcount is the number of MSS-sized packets n bytes make, at least one

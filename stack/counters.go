@@ -78,6 +78,7 @@ type Counters struct {
 		InRedirects                                    uint64
 		InIgnored                                      uint64 // messages not acted on (see the drop's detail)
 		OutMsgs, OutEchoReplies                        uint64
+		OutEchos                                       uint64
 		OutDestUnreachs, OutPktTooBigs                 uint64
 		OutTimeExcds, OutParmProblems                  uint64
 		OutNeighborSolicits, OutNeighborAdvertisements uint64
@@ -151,7 +152,7 @@ func (s *Stack) Counters() []Counter {
 		{"icmp6.OutDestUnreachs", c.ICMP6.OutDestUnreachs}, {"icmp6.OutPktTooBigs", c.ICMP6.OutPktTooBigs},
 		{"icmp6.OutTimeExcds", c.ICMP6.OutTimeExcds}, {"icmp6.OutParmProblems", c.ICMP6.OutParmProblems},
 		{"icmp6.OutNeighborSolicits", c.ICMP6.OutNeighborSolicits}, {"icmp6.OutNeighborAdvertisements", c.ICMP6.OutNeighborAdvertisements},
-		{"icmp6.OutRateLimited", c.ICMP6.OutRateLimited},
+		{"icmp6.OutRateLimited", c.ICMP6.OutRateLimited}, {"icmp6.OutEchos", c.ICMP6.OutEchos},
 		{"udp6.InDatagrams", c.UDP6.InDatagrams}, {"udp6.OutDatagrams", c.UDP6.OutDatagrams},
 		{"udp6.NoPorts", c.UDP6.NoPorts}, {"udp6.InErrors", c.UDP6.InErrors}, {"udp6.RcvbufErrors", c.UDP6.RcvbufErrors},
 		{"ndp.PendingDrops", c.NDP.PendingDrops}, {"ndp.DADFailures", c.NDP.DADFailures},

@@ -526,6 +526,9 @@ func (s *Stack) sendTo(sk *socket, b []byte, addr netip.AddrPort, call string) (
 		// the socket's id, as Linux's ping sockets do. The sequence number
 		// comes from the first two bytes when the caller gives at least
 		// two, otherwise it counts up.
+		if addr.Addr().Is6() {
+			return s.sendEcho6(sk, b, addr.Addr(), call)
+		}
 		e := sk.icmp
 		m := s.icmpScratch(wire.ICMPv4HeaderLen + len(b))
 		seq := uint16(s.counters.ICMP.OutEchos + 1)

@@ -43,7 +43,16 @@ func (s *Stack) icmp6Input(n *NIC, ip wire.IPv6, b []byte, pktID uint64) {
 		s.ip6Send(s.opts.TTL, 0, src, ip.Src(), wire.ProtoICMPv6, reply, "echo reply")
 	case wire.ICMPv6EchoReply:
 		c.InEchoReplies++
-		s.drop(&c.InIgnored, "icmp6.InIgnored", "icmpv6", "echo reply: no ICMPv6 echo sockets", pktID)
+		e := s.icmp.byID[m.ID()]
+		if e == nil || !e.sock.v6() {
+			s.drop(&c.InIgnored, "icmp6.InIgnored", "icmpv6", "echo reply for no ICMPv6 echo socket (id "+strconv.Itoa(int(m.ID()))+")", pktID)
+			return
+		}
+		if !e.queue.push(&s.dgrams, ip.Src(), 0, m) {
+			s.drop(&s.counters.UDP6.RcvbufErrors, "udp6.RcvbufErrors", "icmpv6", "receive queue full", pktID)
+			return
+		}
+		e.sock.notify()
 	case wire.ICMPv6DestUnreachable:
 		c.InDestUnreachs++
 		errno := syscall.EHOSTUNREACH
@@ -68,6 +77,35 @@ func (s *Stack) icmp6Input(n *NIC, ip wire.IPv6, b []byte, pktID uint64) {
 	default:
 		s.drop(&c.InIgnored, "icmp6.InIgnored", "icmpv6", "ICMPv6 type "+strconv.Itoa(int(m.Type()))+" not handled", pktID)
 	}
+}
+
+// sendEcho6 sends an ICMPv6 echo request with the payload b from an
+// AF_INET6 echo socket ("ping socket", socket(AF_INET6, SOCK_DGRAM,
+// IPPROTO_ICMPV6) on Linux): the stack writes the header with the
+// socket's id and a counting sequence number, and the checksum over the
+// IPv6 pseudo-header.
+func (s *Stack) sendEcho6(sk *socket, b []byte, dst netip.Addr, call string) (int, error) {
+	n, _, ok := s.route(dst)
+	if !ok {
+		s.counters.IP6.OutNoRoutes++
+		return 0, syscall.ENETUNREACH
+	}
+	src := sk.local.Addr()
+	if !src.Is6() || src.IsUnspecified() {
+		src = n.source6(dst)
+	}
+	m := s.icmpScratch(wire.ICMPv6HeaderLen + len(b))
+	seq := uint16(s.counters.ICMP6.OutEchos + 1)
+	wire.ICMPv6(m).Encode(&wire.ICMPv6Fields{Type: wire.ICMPv6EchoRequest, ID: sk.icmp.id, Seq: seq})
+	copy(m[wire.ICMPv6HeaderLen:], b)
+	wire.ICMPv6(m).SetChecksum(src, dst)
+	s.counters.ICMP6.OutMsgs++
+	s.counters.ICMP6.OutEchos++
+	why := call + "(" + strconv.Itoa(sk.fd) + ") → echo request seq " + strconv.Itoa(int(seq))
+	if err := s.ip6Send(sk.ipTTL(), 0, src, dst, wire.ProtoICMPv6, m, why); err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }
 
 // icmp6ErrorInput passes an ICMPv6 error to the socket that sent the

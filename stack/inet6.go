@@ -36,10 +36,6 @@ func (s *Stack) SocketFamily(f Family, typ SockType) (int, error) {
 	if f != AFInet && f != AFInet6 {
 		return -1, opError("socket", typ, netip.AddrPort{}, netip.AddrPort{}, syscall.EAFNOSUPPORT)
 	}
-	if f == AFInet6 && typ == SockICMP {
-		// ICMPv6 echo sockets are not implemented.
-		return -1, opError("socket", typ, netip.AddrPort{}, netip.AddrPort{}, syscall.EPROTONOSUPPORT)
-	}
 	fd, err := s.Socket(typ)
 	if err != nil {
 		return fd, err

@@ -477,3 +477,30 @@ func TestSLAACDuplicate(t *testing.T) {
 		t.Errorf("ndp.DADFailures = %d, want 1", counter(t, a, "ndp.DADFailures"))
 	}
 }
+
+// TestICMPv6EchoSocket: an AF_INET6 echo socket pings b and ::1 and
+// reads the replies, header included, with its id and the payload.
+func TestICMPv6EchoSocket(t *testing.T) {
+	p := newPair6(t)
+	for _, dst := range []netip.Addr{b6, netip.IPv6Loopback()} {
+		fd, err := p.a.SocketFamily(stack.AFInet6, stack.SockICMP)
+		must(t, err)
+		must(t, p.a.SetNonblock(fd, true))
+		must(t, p.a.Connect(fd, netip.AddrPortFrom(dst, 0)))
+		if _, err := p.a.Send(fd, []byte("ping6")); err != nil {
+			t.Fatal(err)
+		}
+		p.clock.RunFor(time.Second)
+		buf := make([]byte, 100)
+		n, from, err := p.a.RecvFrom(fd, buf)
+		must(t, err)
+		m := wire.ICMPv6(buf[:n])
+		if from.Addr() != dst || n != wire.ICMPv6HeaderLen+5 || m.Type() != wire.ICMPv6EchoReply || string(m.Body()) != "ping6" {
+			t.Fatalf("ping %v: %d bytes from %v: % x", dst, n, from, buf[:n])
+		}
+		must(t, p.a.Close(fd))
+	}
+	if counter(t, p.a, "icmp6.OutEchos") != 2 || counter(t, p.a, "icmp6.InEchoReplies") != 2 {
+		t.Errorf("echo counters: out %d, replies %d", counter(t, p.a, "icmp6.OutEchos"), counter(t, p.a, "icmp6.InEchoReplies"))
+	}
+}

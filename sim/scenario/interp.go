@@ -575,7 +575,7 @@ func (t *task) exec(st *lang.Stmt) bool {
 		return true
 	case "socket":
 		typ := map[string]stack.SockType{"tcp": stack.SockStream, "udp": stack.SockDgram, "icmp": stack.SockICMP,
-			"tcp6": stack.SockStream, "udp6": stack.SockDgram}[a[0].Text]
+			"tcp6": stack.SockStream, "udp6": stack.SockDgram, "icmp6": stack.SockICMP}[a[0].Text]
 		fam := stack.AFInet
 		if strings.HasSuffix(a[0].Text, "6") {
 			fam = stack.AFInet6

@@ -100,7 +100,7 @@ func TestLoadErrors(t *testing.T) {
 		{"program call typo", base + "programs:\n  client: |\n    s = socket(tcp)\n    conect(s, server:80)\n", `x.yaml:7:5: programs.client: unknown call "conect"; did you mean "connect"?`},
 		{"program host typo", base + "programs:\n  client: |\n    s = socket(tcp)\n    connect(s, sever:80)\n", `x.yaml:7:16: programs.client: connect: unknown host "sever" in "sever:80"; did you mean "server"?`},
 		{"program unknown socket", base + "programs:\n  client: |\n    s = socket(tcp)\n    close(x)\n", `x.yaml:7:11: programs.client: close: unknown socket "x"`},
-		{"inline program", base + "programs:\n  client: \"sleep 1ms; s = socket(tpc)\"\n", `x.yaml:5:34: programs.client: socket: "tpc" is not one of tcp, udp, icmp, tcp6, udp6; did you mean "tcp"?`},
+		{"inline program", base + "programs:\n  client: \"sleep 1ms; s = socket(tpc)\"\n", `x.yaml:5:34: programs.client: socket: "tpc" is not one of tcp, udp, icmp, tcp6, udp6, icmp6; did you mean "tcp"?`},
 		{"ipv6 first", "hosts:\n  client:\n    addr: [2001:db8::1/64, 10.0.0.1/24]\n", `x.yaml:3:12: hosts.client.addr[0]: an interface needs its IPv4 address first, then IPv6 ones: [10.0.0.1/24, 2001:db8::1/64]`},
 		{"ipv6 link-local", "hosts:\n  client:\n    addr: [10.0.0.1/24, fe80::1/64]\n", `hosts.client.addr[1]: fe80::1/64 is not a global unicast IPv6 address`},
 		{"ipv6 in braces", "hosts:\n  client: {addr: [10.0.0.1/24, 2001:db8::1/64]}\n", `inside { } YAML splits an IPv6 address at its colons`},

@@ -104,7 +104,7 @@ type CallSpec struct {
 }
 
 var Calls = map[string]CallSpec{
-	"socket":     {1, 1, false, "socket(tcp|udp|icmp|tcp6|udp6)"},
+	"socket":     {1, 1, false, "socket(tcp|udp|icmp|tcp6|udp6|icmp6)"},
 	"bind":       {2, 2, false, "bind(fd, :port | addr:port)"},
 	"listen":     {1, 2, false, "listen(fd, backlog)"},
 	"accept":     {1, 1, false, "accept(fd)"},
@@ -778,7 +778,7 @@ func (p *progParser) check(st *Stmt, spec CallSpec) {
 	}
 	switch st.Call {
 	case "socket":
-		choice(0, "tcp", "udp", "icmp", "tcp6", "udp6")
+		choice(0, "tcp", "udp", "icmp", "tcp6", "udp6", "icmp6")
 		if st.Var == "" {
 			p.errs = append(p.errs, &diag.Error{Pos: st.Pos, Path: p.path, Msg: "socket() needs a name: s = socket(tcp)"})
 		}

@@ -468,9 +468,18 @@ func (s *Stack) send(sk *socket, b []byte) (int, error) {
 	until := sk.timeo(true)
 	sk.conn.SetMore(sk.more)
 	for {
-		n, err := sk.conn.Write(b[total:])
+		var n int
+		var err error
+		if sk.eor && sk.conn.EORFull() {
+			err = syscall.EAGAIN // records wait unsent: as a full buffer
+		} else {
+			n, err = sk.conn.Write(b[total:])
+		}
 		total += n
 		if total == len(b) {
+			if sk.eor {
+				sk.conn.MarkEOR()
+			}
 			return total, nil
 		}
 		if err != nil && err != syscall.EAGAIN {
@@ -670,6 +679,7 @@ const (
 	MsgWaitAll  MsgFlags = syscall.MSG_WAITALL  // a stream read waits for the whole buffer (or EOF, an error, a timeout)
 	MsgNoSignal MsgFlags = syscall.MSG_NOSIGNAL // accepted: stacklab raises no SIGPIPE, it returns EPIPE either way
 	MsgMore     MsgFlags = 0x8000               // TCP: more data follows; the partial last segment waits for the next send without it (MSG_MORE)
+	MsgEOR      MsgFlags = syscall.MSG_EOR      // TCP: the data ends a record; later data never joins its last segment (MSG_EOR)
 )
 
 // RecvMsg reads from a socket as recvfrom(2) with flags: MsgPeek,
@@ -735,13 +745,13 @@ func (s *Stack) SendMsg(fd int, b []byte, flags MsgFlags, to netip.AddrPort) (in
 	}
 	allowed := MsgDontWait | MsgNoSignal
 	if sk.typ == SockStream {
-		allowed |= MsgMore
+		allowed |= MsgMore | MsgEOR
 	}
 	if flags&^allowed != 0 {
 		return 0, sk.opError("write", to, syscall.EOPNOTSUPP)
 	}
-	sk.more = flags&MsgMore != 0
-	defer func() { sk.more = false }()
+	sk.more, sk.eor = flags&MsgMore != 0, flags&MsgEOR != 0
+	defer func() { sk.more, sk.eor = false, false }()
 	nb := sk.nonblock
 	if flags&MsgDontWait != 0 {
 		sk.nonblock = true

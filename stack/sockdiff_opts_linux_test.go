@@ -152,6 +152,14 @@ var optCases = []diffCase{
 		e.settle()
 		e.recv(s, 100, stack.MsgDontWait)
 	}},
+	{"send/msg-eor", func(e *denv) {
+		_, c, s := e.connPair()
+		e.send(c, "rec1", stack.MsgEOR)
+		e.send(c, "rec2", stack.MsgEOR|stack.MsgMore)
+		e.send(c, "!", 0)
+		e.settle()
+		e.recv(s, 100, stack.MsgDontWait)
+	}},
 	{"opt/notsent-lowat-values", func(e *denv) {
 		c := e.socket(tcp)
 		e.getopt(c, stack.TCPNotSentLowat)

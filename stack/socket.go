@@ -47,6 +47,7 @@ type socket struct {
 	tos                             uint8         // IP_TOS
 	inq                             bool          // TCP_INQ: RecvMsgInfo reports the bytes left
 	more                            bool          // the send in progress has MSG_MORE
+	eor                             bool          // the send in progress has MSG_EOR
 
 	eagain [3]cachedErr // EAGAIN errors for read, write, accept
 }

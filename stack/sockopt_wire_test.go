@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net/netip"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -331,5 +332,39 @@ func TestTCPInq(t *testing.T) {
 	p.clock.RunFor(time.Second)
 	if _, info, _ := p.b.RecvMsgInfo(s, buf, 0); info.Inq != -1 {
 		t.Fatalf("TCP_INQ off: inq %d, want -1 (none)", info.Inq)
+	}
+}
+
+// MSG_EOR ends a record: data written after it never shares a segment
+// with it, where without it Nagle would have merged the two.
+func TestTCPMsgEOR(t *testing.T) {
+	for _, eor := range []bool{false, true} {
+		p := newPair(t, stack.LinkEthernet, 1500)
+		segs := tapTCP(p)
+		c, _, _ := connected(t, p)
+		var fl stack.MsgFlags
+		if eor {
+			fl = stack.MsgEOR
+		}
+		p.a.SendMsg(c, bytes.Repeat([]byte{'a'}, 100), 0, netip.AddrPort{})
+		if _, err := p.a.SendMsg(c, bytes.Repeat([]byte{'b'}, 100), fl, netip.AddrPort{}); err != nil {
+			t.Fatal(err)
+		}
+		p.a.SendMsg(c, bytes.Repeat([]byte{'c'}, 100), 0, netip.AddrPort{})
+		p.clock.RunFor(time.Second)
+		merged := false
+		for _, sg := range *segs {
+			if sg.fromA && strings.Contains(sg.payload, "b") && strings.Contains(sg.payload, "c") {
+				merged = true
+			}
+		}
+		if merged == eor {
+			t.Errorf("MSG_EOR %v: b and c merged into one segment: %v", eor, merged)
+		}
+	}
+	p := newPair(t, stack.LinkEthernet, 1500)
+	u, _ := p.a.Socket(stack.SockDgram)
+	if _, err := p.a.SendMsg(u, []byte("x"), stack.MsgEOR, netip.AddrPortFrom(p.bAddr, 9)); !errors.Is(err, syscall.EOPNOTSUPP) {
+		t.Fatalf("MSG_EOR on UDP: %v, want EOPNOTSUPP", err)
 	}
 }

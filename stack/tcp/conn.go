@@ -124,21 +124,22 @@ type Conn struct {
 
 	// Timers.
 	rtx, delack, ka ctimer
-	persist         bool          // rtx runs as the persist timer
-	probes          int           // keepalive probes unanswered
-	zwpProbes       int           // zero-window probes sent since the window closed (the backoff)
-	zwpOut          int           // zero-window probes sent since the last ACK (Linux's icsk_probes_out)
-	zwpStart        time.Time     // first probe into the current closed window (icsk_probes_tstamp)
-	rtxStart        time.Time     // when SND.UNA's segment was last sent before the first RTO
-	userTimeout     time.Duration // TCP_USER_TIMEOUT; zero: retry counts alone
-	userMSS         int           // TCP_MAXSEG; zero: the MTU alone
-	synRetries      int           // TCP_SYNCNT; zero: Config.SynRetries
-	ipTTL, ipTOS    uint8         // IP_TTL, IP_TOS of the segments; zero: the stack's
-	corked          bool          // TCP_CORK: hold partial segments
-	more            bool          // the last write had MSG_MORE: hold its partial tail
-	corkFlush       bool          // the cork's timer fired: send the partial segment
-	notsentLowat    uint32        // TCP_NOTSENT_LOWAT; zero: no limit
-	inLoss          bool          // an RTO's loss episode (Linux's TCP_CA_Loss) until SND.UNA reaches lossHigh
+	persist         bool           // rtx runs as the persist timer
+	probes          int            // keepalive probes unanswered
+	zwpProbes       int            // zero-window probes sent since the window closed (the backoff)
+	zwpOut          int            // zero-window probes sent since the last ACK (Linux's icsk_probes_out)
+	zwpStart        time.Time      // first probe into the current closed window (icsk_probes_tstamp)
+	rtxStart        time.Time      // when SND.UNA's segment was last sent before the first RTO
+	userTimeout     time.Duration  // TCP_USER_TIMEOUT; zero: retry counts alone
+	userMSS         int            // TCP_MAXSEG; zero: the MTU alone
+	synRetries      int            // TCP_SYNCNT; zero: Config.SynRetries
+	ipTTL, ipTOS    uint8          // IP_TTL, IP_TOS of the segments; zero: the stack's
+	corked          bool           // TCP_CORK: hold partial segments
+	more            bool           // the last write had MSG_MORE: hold its partial tail
+	corkFlush       bool           // the cork's timer fired: send the partial segment
+	notsentLowat    uint32         // TCP_NOTSENT_LOWAT; zero: no limit
+	eorEnds         []seqnum.Value // MSG_EOR: ends of records not yet sent, in order; new data never joins a segment across one
+	inLoss          bool           // an RTO's loss episode (Linux's TCP_CA_Loss) until SND.UNA reaches lossHigh
 	lossHigh        seqnum.Value
 	lastRecv        time.Time
 

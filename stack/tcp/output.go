@@ -306,6 +306,9 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 	// Linux's tcp_snd_wnd_test.
 	wnd := min(int(c.sndWnd)-int(c.sndUna.Size(c.sndNxt)), cwnd-inflight)
 	n := min(avail, mss)
+	if !retrans {
+		n = c.eorLimit(n)
+	}
 	if sackLimit >= 0 {
 		n = min(n, sackLimit)
 	}

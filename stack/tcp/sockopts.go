@@ -206,3 +206,42 @@ func (c *Conn) linuxInfo() LinuxInfo {
 	}
 	return li
 }
+
+// maxEORMarks bounds the record ends a connection keeps (MSG_EOR):
+// while that many records wait unsent, a write with MSG_EOR waits as if
+// the send buffer were full ([Conn.EORFull]).
+const maxEORMarks = 1024
+
+// EORFull reports whether a write with MSG_EOR must wait: maxEORMarks
+// records are queued and not yet sent.
+func (c *Conn) EORFull() bool {
+	c.eorLimit(0)
+	return len(c.eorEnds) >= maxEORMarks
+}
+
+// MarkEOR ends a record at the end of the data written so far (send's
+// MSG_EOR): later data never shares a segment with it, as Linux's
+// TCP_SKB_CB(skb)->eor keeps tcp_sendmsg from appending to that skb.
+func (c *Conn) MarkEOR() {
+	end := c.sndBase.Add(seqnum.Size(c.sndBuf.n))
+	if !c.sndNxt.LessThan(end) {
+		return // all sent: nothing can join it
+	}
+	if k := len(c.eorEnds); (k > 0 && c.eorEnds[k-1] == end) || k >= maxEORMarks {
+		return // already marked; or full, which EORFull made the writer wait for
+	}
+	c.eorEnds = append(c.eorEnds, end)
+}
+
+// eorLimit cuts a new-data segment of n bytes from SND.NXT at the first
+// record end after SND.NXT, dropping the ends already passed.
+func (c *Conn) eorLimit(n int) int {
+	for len(c.eorEnds) > 0 && !c.sndNxt.LessThan(c.eorEnds[0]) {
+		c.eorEnds = c.eorEnds[1:]
+	}
+	if len(c.eorEnds) == 0 {
+		c.eorEnds = nil
+		return n
+	}
+	return min(n, int(c.sndNxt.Size(c.eorEnds[0])))
+}

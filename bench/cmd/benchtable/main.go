@@ -204,6 +204,7 @@ var rows = []row{
 		ours:     metric{"BenchmarkBulkParallelPipe", "MB/s"},
 		peerFrom: gvisor,
 		peer:     metric{"BenchmarkBulkParallel", "MB/s"},
+		atLeast:  1,
 		ourCmd:   fmt.Sprintf(perfCmd, "BulkParallelPipe"),
 		peerCmd:  fmt.Sprintf(gvisorCmd, "BulkParallel"),
 	},

@@ -87,3 +87,36 @@ func TestWhileEndless(t *testing.T) {
 		t.Fatalf("failures %v", res.Failures)
 	}
 }
+
+// TestPollSet polls two connections and reads the one that is ready
+// first, then times out on a set with nothing to read.
+func TestPollSet(t *testing.T) {
+	res, trace := runSrc(t, twoHosts+`programs:
+  server: |
+    l = socket(tcp); bind(l, :80); listen(l, 8)
+    x = accept(l); y = accept(l)
+    r = poll(x+y, in)
+    if r == y {
+      recv(y, 2) == "b!"
+    }
+    r = poll(x+y, in, 100ms)
+    if r == 0 {
+      note "nothing more"
+    }
+    recv(x, 2) == "a!"
+  client: |
+    a = socket(tcp); connect(a, server:80)
+    b = socket(tcp); connect(b, server:80)
+    sleep 50ms
+    send(b, "b!")
+    sleep 500ms
+    send(a, "a!")
+    sleep 100ms
+`)
+	reportFailures(t, res)
+	for _, w := range []string{"poll([4, 5], in) → blocks", "poll([4, 5]) → 1: 5 in", "r == y: true (r is 5, y is 5)", "→ 0 (timeout)", "note  nothing more"} {
+		if !strings.Contains(trace, w) {
+			t.Errorf("trace lacks %q", w)
+		}
+	}
+}

@@ -868,6 +868,9 @@ func (t *task) resume() bool {
 		return t.epollWait()
 	case "poll":
 		want := map[string]stack.PollEvents{"in": stack.PollIn, "out": stack.PollOut, "inout": stack.PollIn | stack.PollOut}[a[1].Text]
+		if strings.Contains(a[0].Text, "+") {
+			return t.pollSet(want)
+		}
 		head := fmt.Sprintf("poll(%d, %s)", p.fd, a[1].Text)
 		if !p.started && len(a) > 2 {
 			d, _ := lang.ParseDuration(a[2].Text)
@@ -879,8 +882,10 @@ func (t *task) resume() bool {
 			return t.block(head)
 		}
 		res := pollString(got)
+		t.setVar(st, p.fd)
 		if got&(want|stack.PollErr|stack.PollHup|stack.PollNval) == 0 {
 			res = "0 (timeout)" // as poll(2) returns 0
+			t.setVar(st, 0)
 		}
 		if p.started {
 			head = fmt.Sprintf("poll(%d)", p.fd)
@@ -1112,4 +1117,78 @@ func (t *task) setVar(st *lang.Stmt, v int) {
 	if st.Var != "" {
 		t.vars[st.Var] = v
 	}
+}
+
+// pollSet runs `r = poll(a+b+c, in [, timeout])`: poll(2) over a set,
+// blocking until one is ready (or the timeout passes: r is 0); r is the
+// first ready descriptor, and the trace shows every one.
+func (t *task) pollSet(want stack.PollEvents) bool {
+	p := t.pend
+	st := p.st
+	s := t.h.st
+	var fds []stack.PollFD
+	var nums []string
+	for _, name := range strings.Split(st.Args[0].Text, "+") {
+		fd := t.fd(lang.Arg{Text: name})
+		fds = append(fds, stack.PollFD{FD: fd, Events: want})
+		nums = append(nums, strconv.Itoa(fd))
+	}
+	head := fmt.Sprintf("poll([%s], %s)", strings.Join(nums, ", "), st.Args[1].Text)
+	if !p.started && len(st.Args) > 2 {
+		d, _ := lang.ParseDuration(st.Args[2].Text)
+		t.timer = t.r.clock.AfterFunc(d, func() { t.timer = nil; p.timedOut = true; t.schedule(0) })
+	}
+	n, err := s.PollFDs(fds, 0)
+	if err != nil {
+		t.emit(-1, "", "poll", head+" → "+resultName(err))
+		return t.ok(st, err)
+	}
+	if n == 0 && !p.timedOut {
+		if !p.started {
+			p.started = true
+			t.emit(-1, "", "poll", head+" → blocks")
+		}
+		t.blocked = true
+		if t.cancel != nil {
+			t.cancel()
+		}
+		var cancels []func()
+		for _, f := range fds {
+			if f.FD >= 0 {
+				cancels = append(cancels, s.Notify(f.FD, func() {
+					if t.blocked {
+						t.schedule(0)
+					}
+				}))
+			}
+		}
+		t.waitFD = -2 // a set: the next wait registers afresh
+		t.cancel = func() {
+			for _, c := range cancels {
+				c()
+			}
+		}
+		return false
+	}
+	if p.started {
+		head = "poll([" + strings.Join(nums, ", ") + "])"
+	}
+	if n == 0 {
+		t.setVar(st, 0)
+		t.emit(-1, "", "poll", head+" → 0 (timeout)")
+		return t.ok(st, nil)
+	}
+	var ready []string
+	first := 0
+	for _, f := range fds {
+		if f.Revents != 0 {
+			if first == 0 {
+				first = f.FD
+			}
+			ready = append(ready, fmt.Sprintf("%d %s", f.FD, pollString(f.Revents)))
+		}
+	}
+	t.setVar(st, first)
+	t.emit(-1, "", "poll", fmt.Sprintf("%s → %d: %s", head, n, strings.Join(ready, ", ")))
+	return t.ok(st, nil)
 }

@@ -74,3 +74,18 @@ func TestParseControlErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestParsePollSet(t *testing.T) {
+	p, err := ParseProgram("a = socket(tcp)\nb = socket(tcp)\nr = poll(a+b, in, 1s)", "p", nil)
+	if err != nil || p.Body[2].Var != "r" || p.Body[2].Args[0].Text != "a+b" {
+		t.Fatalf("%v %+v", err, p)
+	}
+	for src, want := range map[string]string{
+		"a = socket(tcp)\npoll(a+c, in)": `2:6: p: poll: unknown socket "c" in "a+c"`,
+		"a = socket(tcp)\npoll(a+, in)":  `unknown socket "" in "a+"`,
+	} {
+		if _, err := ParseProgram(src, "p", nil); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", src, err, want)
+		}
+	}
+}

@@ -117,7 +117,7 @@ var Calls = map[string]CallSpec{
 	"close":      {1, 1, false, "close(fd)"},
 	"setsockopt": {3, 3, false, "setsockopt(fd, option, value)"},
 	"nonblock":   {1, 2, false, "nonblock(fd)"},
-	"poll":       {2, 3, false, "poll(fd, in|out|inout [, timeout])"},
+	"poll":       {2, 3, false, "[r =] poll(fd[+fd…], in|out|inout [, timeout])"},
 	"ss":         {0, 0, false, "ss()"},
 
 	"epoll_create": {0, 0, false, "ep = epoll_create()"},
@@ -772,7 +772,7 @@ func (p *progParser) check(st *Stmt, spec CallSpec) {
 			p.argErr(a[i], "%s: %v", st.Call, err)
 		}
 	}
-	wantsVar := st.Call == "socket" || st.Call == "accept" || st.Call == "epoll_create" || st.Call == "epoll_wait" || st.Call == "recv"
+	wantsVar := st.Call == "socket" || st.Call == "accept" || st.Call == "epoll_create" || st.Call == "epoll_wait" || st.Call == "recv" || st.Call == "poll"
 	if st.Var != "" && !wantsVar {
 		p.errs = append(p.errs, &diag.Error{Pos: st.Pos, Path: p.path, Msg: fmt.Sprintf("%s returns nothing to keep; assign socket(), accept(), epoll_create(), epoll_wait() (the ready descriptor) and recv() (the byte count)", st.Call)})
 	}
@@ -827,7 +827,14 @@ func (p *progParser) check(st *Stmt, spec CallSpec) {
 			choice(1, "0", "1")
 		}
 	case "poll":
-		fdArg(0)
+		// one descriptor, or a set: a+b+c
+		for off, part := 0, ""; off <= len(a[0].Text); off += len(part) + 1 {
+			part, _, _ = strings.Cut(a[0].Text[off:], "+")
+			if part == "" || !p.vars[part] {
+				p.argErr(a[0], "poll: unknown socket %q in %q; name assigned descriptors, joined by + for a set: poll(a+b, in)%s", part, a[0].Text, diag.DidYouMean(part, sortedKeys(p.vars)))
+				break
+			}
+		}
 		choice(1, "in", "out", "inout")
 		if len(a) > 2 {
 			dur(2)

@@ -326,10 +326,13 @@ func (c *Conn) processAck(s *segment) bool {
 	if c.sndMax.LessThan(ack) {
 		p.counters.DropAckTooNew++
 		p.drop(c, "DropAckTooNew", "ACK of unsent data", s.pktID)
-		if !c.linux() {
-			// RFC 9293 §3.10.7.4 and RFC 5961 §5.2: send an ACK. Linux's
-			// tcp_ack discards the segment without a word, so a forged
-			// ACK cannot make the stack answer.
+		if c.linux() {
+			// Linux's tcp_ack answers with a challenge ACK, rate-limited
+			// like the others (checked with packetdrill on Linux 6.18:
+			// testdata/pkt/robustness/ack-unsent.pkt).
+			c.challengeAck()
+		} else {
+			// RFC 9293 §3.10.7.4 and RFC 5961 §5.2: send an ACK.
 			c.sendAck(whyOutOfWindow)
 		}
 		return false

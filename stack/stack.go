@@ -72,7 +72,7 @@ type TCPOptions struct {
 	Congestion     string        // "newreno" (default) or "cubic"
 	Recovery       string        // loss recovery: "rack" (default, RACK-TLP + PRR), "sack" (RFC 6675) or "newreno" (RFC 6582)
 	NoDSACK        bool          // send no D-SACK blocks (RFC 2883)
-	HyStart        bool          // HyStart++ (RFC 9406) in the initial slow start (off by default)
+	HyStart        string        // slow-start exit: "classic" (Linux's HyStart), "hystart++" (RFC 9406), "off"; "" the profile's (tcp.Config.HyStart)
 	NoSACK         bool
 	NoTimestamps   bool
 	NoWindowScale  bool

@@ -909,7 +909,11 @@ func (l *loader) tcpNode(h *Host, n ast.Node, path string) {
 		case "dsack":
 			t.NoDSACK = !l.boolean(v, p)
 		case "hystart":
-			t.HyStart = l.boolean(v, p)
+			s := l.str(v, p)
+			if !slices.Contains(tcp.HyStartNames, s) {
+				l.errf(v, p, "unknown hystart setting %q: use classic (Linux's HyStart), hystart++ (RFC 9406) or off%s", s, diag.DidYouMean(s, tcp.HyStartNames))
+			}
+			t.HyStart = s
 		case "send_buffer":
 			t.SendBuffer = l.size(v, p)
 		case "recv_buffer":

@@ -55,7 +55,7 @@ type Config struct {
 	ECN            string        // "passive" (default: accept when asked, Linux's tcp_ecn=2), "on" (ask), "off"
 	Recovery       string        // loss recovery: "rack" (default), "sack" or "newreno"; see [Conn.SetRecovery]
 	NoDSACK        bool          // send no D-SACK blocks (RFC 2883); Linux's tcp_dsack=0
-	HyStart        bool          // HyStart++ (RFC 9406) in the initial slow start; off by default, as Linux (whose CUBIC has the older HyStart)
+	HyStart        string        // slow-start exit: "classic" (Linux's HyStart), "hystart++" (RFC 9406) or "off"; "" is the profile's: linux classic with CUBIC (off with NewReno), rfc hystart++
 	NoSACK         bool
 	NoTimestamps   bool
 	NoWindowScale  bool

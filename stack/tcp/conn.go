@@ -585,7 +585,7 @@ func (c *Conn) SetLinger(on bool, sec int) { c.linger, c.lingerSec = on, sec }
 // SetCongestion selects the congestion controller by name ("newreno",
 // "cubic"). Changing it resets the congestion state.
 func (c *Conn) SetCongestion(name string) error {
-	ctl, err := cc.NewConfig(name, cc.Config{MSS: c.sendMSS(), PerPacket: c.linux(), NoHyStart: !c.p.cfg.HyStart})
+	ctl, err := cc.NewConfig(name, c.p.ccConfig(name, c.sendMSS()))
 	if err != nil {
 		return syscall.ENOENT
 	}

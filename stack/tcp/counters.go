@@ -32,7 +32,9 @@ type Counters struct {
 	DSACKSent         uint64 // D-SACK blocks sent for duplicate data (TCPDSACKOldSent + TCPDSACKOfoSent)
 	DSACKRecv         uint64 // D-SACK blocks received (TCPDSACKRecv)
 	Undos             uint64 // window reductions undone as spurious (TCPDSACKUndo + TCPFullUndo + TCPLossUndo)
-	HyStartExits      uint64 // slow starts HyStart++ ended (TCPHystartDelayDetect)
+	HyStartExits      uint64 // slow starts HyStart ended before a loss: HyStart++ after CSS, or Linux's HyStart
+	HyStartTrain      uint64 // of those, Linux's HyStart on the ACK train (TCPHystartTrainDetect)
+	HyStartDelay      uint64 // of those, Linux's HyStart on the RTT rise (TCPHystartDelayDetect)
 	InCEMarks         uint64 // data segments that arrived marked CE (RFC 3168)
 	ECNReductions     uint64 // congestion windows reduced for ECE (RFC 3168 §6.1.2)
 
@@ -125,5 +127,7 @@ func (c *Counters) List() []Counter {
 		{"PortsExhausted", c.PortsExhausted},
 		{"TxQueueFull", c.TxQueueFull},
 		{"InBadOptions", c.InBadOptions},
+		{"HyStartTrain", c.HyStartTrain},
+		{"HyStartDelay", c.HyStartDelay},
 	}
 }

@@ -496,13 +496,16 @@ func (c *Conn) newAck(s *segment) {
 				hsBefore = hs.HyStart()
 			}
 			ccRTT := rtt
-			if ccRTT == 0 && c.ls != nil {
+			if c.ls != nil && c.ls.ackRTT > 0 && (ccRTT == 0 || c.linux()) {
 				// Without timestamps only one segment per round trip is
 				// timed; the retransmission queue times every ACK, as
 				// Linux's tcp_clean_rtx_queue does for its controllers.
+				// Linux gives them that time (ca_rtt_us, from the last
+				// segment the ACK covers) even with timestamps, whose
+				// echo is the oldest segment's.
 				ccRTT = c.ls.ackRTT
 			}
-			c.cc.OnAck(cc.Ack{Now: now, Acked: dataAcked, RTT: ccRTT, Inflight: flight, AppLimited: appLimited, Una: ack, Nxt: c.sndMax})
+			c.cc.OnAck(cc.Ack{Now: now, Acked: dataAcked, RTT: ccRTT, Inflight: flight, AppLimited: appLimited, Una: ack, Nxt: c.sndMax, SRTT: c.srtt})
 			if hsOK {
 				c.hystartEvent(hsBefore, hs.HyStart())
 			}

@@ -665,10 +665,9 @@ func (p *Proto) newController(name string, mss int) cc.Controller {
 	if name == "" {
 		name = p.cfg.Congestion
 	}
-	cfg := cc.Config{MSS: mss, PerPacket: p.linux, NoHyStart: !p.cfg.HyStart}
-	ctl, err := cc.NewConfig(name, cfg)
+	ctl, err := cc.NewConfig(name, p.ccConfig(name, mss))
 	if err != nil {
-		ctl, _ = cc.NewConfig(p.cfg.Congestion, cfg)
+		ctl, _ = cc.NewConfig(p.cfg.Congestion, p.ccConfig(p.cfg.Congestion, mss))
 	}
 	return ctl
 }

@@ -922,28 +922,41 @@ func (c *Conn) txPSH(end seqnum.Value) bool {
 	return false
 }
 
-// hystartEvent reports a HyStart++ transition (RFC 9406) and counts the
-// slow starts it ended.
+// hystartEvent reports a HyStart transition (RFC 9406's, or Linux's
+// HyStart's) and counts the slow starts it ended.
 func (c *Conn) hystartEvent(before, after cc.HyStartState) {
 	if before.Transitions == after.Transitions {
 		return
 	}
-	if before.Phase != cc.HyStartDone && after.Phase == cc.HyStartDone && c.cc.Ssthresh() < cc.InfiniteSsthresh {
-		if before.Phase == cc.HyStartCSS && after.CSSRounds >= 5 {
-			c.p.counters.HyStartExits++
+	ended := before.Phase != cc.HyStartDone && after.Phase == cc.HyStartDone && after.Exit != cc.HyStartNoExit && c.cc.Ssthresh() < cc.InfiniteSsthresh
+	if ended && (after.Exit != cc.HyStartCSSExit || before.Phase == cc.HyStartCSS) {
+		c.p.counters.HyStartExits++
+		switch after.Exit {
+		case cc.HyStartTrain:
+			c.p.counters.HyStartTrain++
+		case cc.HyStartDelay:
+			c.p.counters.HyStartDelay++
 		}
+	} else {
+		ended = false
 	}
 	if !c.p.net.Tracing() {
 		return
 	}
 	var d string
 	switch {
+	case ended && after.Exit == cc.HyStartTrain:
+		d = fmt.Sprintf("HyStart: ACK train %v > (min RTT %v + TSO allowance)/2 = %v → congestion avoidance, ssthresh = cwnd %d",
+			after.Train, after.DelayMin, after.TrainLimit, after.Cwnd)
+	case ended && after.Exit == cc.HyStartDelay:
+		d = fmt.Sprintf("HyStart: round min RTT %v > min RTT %v + %v → congestion avoidance, ssthresh = cwnd %d",
+			after.RoundMinRTT, after.DelayMin, after.Threshold, after.Cwnd)
 	case after.Phase == cc.HyStartCSS:
 		d = fmt.Sprintf("HyStart++: round min RTT %v ≥ %v + %v → conservative slow start, growth ÷4 (RFC 9406 §4.2)",
 			after.RoundMinRTT, after.LastRoundMinRTT, after.Threshold)
 	case before.Phase == cc.HyStartCSS && after.Phase == cc.HyStartSlowStart:
 		d = fmt.Sprintf("HyStart++: round min RTT %v below the baseline %v → back to slow start", after.RoundMinRTT, before.Baseline)
-	case after.Phase == cc.HyStartDone && after.CSSRounds >= 5:
+	case ended && after.Exit == cc.HyStartCSSExit:
 		d = fmt.Sprintf("HyStart++: %d rounds of conservative slow start → congestion avoidance, ssthresh = cwnd %d", after.CSSRounds, c.cc.Ssthresh())
 	default:
 		return

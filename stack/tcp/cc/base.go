@@ -40,7 +40,7 @@ func (b *base) init(cfg Config) {
 	}
 	b.ssthresh = InfiniteSsthresh
 	b.cwnd = b.initialWindow()
-	b.hsInit(cfg.NoHyStart)
+	b.hsInit(cfg.HyStart)
 }
 
 // initialWindow returns IW in bytes.
@@ -129,6 +129,7 @@ func (b *base) ackCommon() {
 // (RFC 5681 §3.1, LW). Slow start with L = 1·SMSS follows.
 func (b *base) lossWindow() int {
 	b.hsEnd()
+	b.hsRestart()
 	b.rtoSlowStart = true
 	return b.mss
 }

@@ -32,9 +32,12 @@ type Ack struct {
 	// use.
 	Inflight int
 	// Una and Nxt are SND.UNA after this ACK and SND.NXT (the highest
-	// sequence number sent, plus one): HyStart++ (RFC 9406) counts
-	// rounds with them. Zero values leave HyStart++ idle.
+	// sequence number sent, plus one): HyStart (RFC 9406, or Linux's)
+	// counts rounds with them. Zero values leave HyStart idle.
 	Una, Nxt seqnum.Value
+	// SRTT is the engine's smoothed RTT, or 0 before the first sample.
+	// Linux's HyStart derives its allowance for TSO from it.
+	SRTT time.Duration
 	// AppLimited reports that the sender was not limited by cwnd before
 	// this ACK: it had less than cwnd in flight and nothing more to send.
 	// The window does not grow on such ACKs (RFC 7661, RFC 9438 §5.8 on
@@ -157,9 +160,17 @@ type Config struct {
 	// covers (a partial one counts whole), however many. Otherwise
 	// RFC 3465 byte counting limits the growth to L = 2·SMSS per ACK.
 	PerPacket bool
-	// NoHyStart turns HyStart++ (RFC 9406) off: the initial slow start
-	// then runs until the first loss.
-	NoHyStart bool
+	// HyStart chooses how the initial slow start may end before a
+	// loss: HyStart++ (RFC 9406, the zero value), Linux's classic
+	// HyStart, or not at all.
+	HyStart HyStartMode
+	// Linux makes CUBIC follow Linux's tcp_cubic where it differs from
+	// RFC 9438: until the first loss (and again after a timeout) the
+	// window grows at least 5 % per round trip (bictcp_update's cnt of
+	// at most 20 while last_max_cwnd is 0), where the RFC's cubic
+	// function, with W_max set to the window where slow start ended,
+	// stays flat for seconds.
+	Linux bool
 }
 
 // Names lists the registered algorithms, default first.

@@ -20,7 +20,8 @@ const (
 // Cubic is CUBIC congestion control (RFC 9438): standard slow start,
 // then a window that follows W_cubic(t) = C·(t−K)³ + W_max, never below
 // the Reno-friendly estimate W_est, with β = 0.7 and fast convergence.
-// The initial slow start runs HyStart++ (RFC 9406). Window arithmetic inside the cubic
+// The initial slow start runs HyStart++ (RFC 9406) or Linux's HyStart
+// ([Config.HyStart]). Window arithmetic inside the cubic
 // function is in segments and seconds, as in the RFC; [Controller]
 // methods use bytes. Create it with [NewCubic] or [New].
 type Cubic struct {
@@ -35,6 +36,8 @@ type Cubic struct {
 	afterRTO  bool      // the next congestion avoidance stage follows a timeout (RFC 9438 §4.8)
 	srtt      time.Duration
 	frac      float64 // fractional bytes of cwnd growth not yet added
+	linux     bool    // Config.Linux
+	noWMax    bool    // no loss has set W_max since the start or the last timeout (Linux's last_max_cwnd == 0)
 }
 
 var _ Controller = (*Cubic)(nil)
@@ -42,7 +45,7 @@ var _ Controller = (*Cubic)(nil)
 // NewCubic returns a CUBIC controller with cwnd = IW and ssthresh =
 // [InfiniteSsthresh].
 func NewCubic(cfg Config) *Cubic {
-	c := &Cubic{}
+	c := &Cubic{linux: cfg.Linux, noWMax: true}
 	c.init(cfg)
 	return c
 }
@@ -135,12 +138,22 @@ func (c *Cubic) congestionAvoidance(now time.Time, acked int) {
 	}
 	c.wEst += alpha * segs / cwnd
 
+	// Linux: until a loss sets W_max, at least one segment per 20
+	// acknowledged, 5 % per round trip.
+	floor := 0.0
+	if c.linux && c.noWMax {
+		floor = float64(acked) / 20
+	}
 	wc := wCubic(t, c.k, c.wMax)
 	var target float64
 	if wc < c.wEst {
 		// RFC 9438 §4.3: Reno-friendly region, cwnd = W_est.
 		target = c.wEst
+		before := c.cwnd
 		c.growTo(target)
+		if grown := float64(c.cwnd - before); grown < floor {
+			c.addFrac(floor - grown)
+		}
 		return
 	}
 	// RFC 9438 §4.4, §4.5: concave and convex regions; the target is
@@ -156,7 +169,12 @@ func (c *Cubic) congestionAvoidance(now time.Time, acked int) {
 	} else if target > 1.5*cwnd {
 		target = 1.5 * cwnd
 	}
-	c.frac += (target - cwnd) / cwnd * float64(acked)
+	c.addFrac(max((target-cwnd)/cwnd*float64(acked), floor))
+}
+
+// addFrac adds inc bytes to cwnd, keeping the fraction for later.
+func (c *Cubic) addFrac(inc float64) {
+	c.frac += inc
 	if c.frac >= 1 {
 		n := int(c.frac)
 		c.frac -= float64(n)
@@ -190,6 +208,7 @@ func (c *Cubic) reduce() int {
 	// RFC 9438 §4.6: ssthresh = cwnd·β, cwnd_prior = cwnd.
 	c.cwndPrior = cwnd
 	ss := int(math.Round(float64(c.cwnd) * CubicBeta))
+	c.noWMax = false
 	c.tEpoch = time.Time{}
 	c.frac = 0
 	c.bytesAcked = 0
@@ -223,6 +242,7 @@ func (c *Cubic) OnRTO(now time.Time, flightSize int) {
 	c.rtoSeries = true
 	c.recovering = false
 	c.afterRTO = true
+	c.noWMax = true // tcp_cubic forgets last_max_cwnd in the Loss state
 	c.tEpoch = time.Time{}
 	c.cwnd = c.lossWindow()
 }

@@ -3,6 +3,7 @@ package ladder
 import (
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -132,6 +133,10 @@ func vantageHost(v string) string {
 // label describes a packet in a few words.
 func label(s *trace.Summary) string {
 	var b strings.Builder
+	if (s.Proto == "tcp" || s.Proto == "udp") && s.SrcAddr.Port() != 0 {
+		// Ports tell two connections between the same hosts apart.
+		b.WriteString(strconv.Itoa(int(s.SrcAddr.Port())) + " → " + strconv.Itoa(int(s.DstAddr.Port())) + " ")
+	}
 	switch s.Proto {
 	case "tcp":
 		b.WriteString("[" + s.Flags + "] seq " + strconv.FormatUint(uint64(s.Seq), 10))
@@ -309,108 +314,254 @@ func (l *Ladder) Mermaid(w io.Writer) error {
 	return err
 }
 
-// SVG writes the diagram as a standalone SVG image. Arrows slope from
-// the send time to the arrival time; times are placed by order, not to
-// scale, so that a 60 s TIME_WAIT does not stretch the picture.
-func (l *Ladder) SVG(w io.Writer) error {
-	const (
-		colW   = 260
-		margin = 90
-		rowH   = 22
-		top    = 50
-	)
-	// Rows: every distinct send or arrival time gets the next row.
+// Geometry is the SVG ladder laid out: every arrow, and every piece of
+// text with the box it takes (monospace, 11 px: charW wide a rune).
+type Geometry struct {
+	Width, Height float64
+	Columns       []float64 // the lifelines' x
+	Arrows        []Segment
+	Texts         []Box
+	Folds         []Fold
+}
+
+// Segment is an arrow, or the part of a lost packet's arrow drawn.
+type Segment struct{ X1, Y1, X2, Y2 float64 }
+
+// Box is a text and the rectangle it covers.
+type Box struct {
+	X, Y, W, H float64 // top left corner, size
+	Text       string
+	Anchor     string // where X is: "start" or "end"
+	Colour     string
+}
+
+// Fold is a long idle gap drawn short.
+type Fold struct {
+	Y, H float64
+	Gap  time.Duration
+}
+
+// SVG layout, in pixels.
+const (
+	svgColW   = 200.0
+	svgLeft   = 96.0 // the send times' column
+	svgTop    = 44.0
+	svgRowH   = 18.0 // least distance between two packets sent
+	svgCharW  = 6.6  // a rune of 11 px monospace
+	svgTextH  = 13.0
+	svgFoldAt = 300.0 // a gap drawn taller than this is folded
+	svgFoldLg = 36.0  // each doubling of a folded gap adds this much
+)
+
+// Layout places the ladder: time runs down to scale (the median gap
+// between two distinct instants is one row), a gap that would be taller
+// than svgFoldAt is folded (drawn on a log scale, marked), every packet
+// sent starts a row of its own at least svgRowH below the last, and its
+// label (ports, flags, numbers) is written in a column right of the
+// last lifeline on that row, its send time in a column left of the
+// first: so no label crosses an arrow or another label.
+func (l *Ladder) Layout() *Geometry {
+	g := &Geometry{}
+	n := max(1, len(l.Hosts))
+	for i := range l.Hosts {
+		g.Columns = append(g.Columns, svgLeft+40+float64(i)*svgColW)
+	}
+	labelX := svgLeft + 40 + float64(n-1)*svgColW + 40
+	x := func(h string) float64 {
+		if len(g.Columns) == 0 {
+			return svgLeft + 40
+		}
+		return g.Columns[l.column(h)]
+	}
+	// Distinct instants, and the sends at each.
 	var times []time.Duration
+	sends := map[time.Duration]int{}
 	for _, m := range l.Msgs {
 		times = append(times, m.Sent)
+		sends[m.Sent]++
 		if m.Received {
 			times = append(times, m.Recv)
 		}
 	}
 	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
-	row := map[time.Duration]int{}
-	for _, t := range times {
-		if _, ok := row[t]; !ok {
-			row[t] = len(row)
+	var gaps []float64
+	for i := 1; i < len(times); i++ {
+		if d := times[i] - times[i-1]; d > 0 {
+			gaps = append(gaps, d.Seconds())
 		}
 	}
-	y := func(t time.Duration) int { return top + row[t]*rowH }
-	width := margin + colW*max(1, len(l.Hosts)-1) + margin*2
-	// Lay the hops out first, to know the height.
-	type hop struct {
-		m      *Msg
-		y1, y2 int
+	scale := 1.0
+	if len(gaps) > 0 {
+		sort.Float64s(gaps)
+		scale = svgRowH / gaps[len(gaps)/2]
 	}
-	hops := make([]hop, 0, len(l.Msgs))
-	bottom := top
-	shift := 0
-	lastSent := time.Duration(-1)
+	at := map[time.Duration]float64{}   // an instant's y
+	next := map[time.Duration]float64{} // the next row free for a send at that instant
+	y, last, lastRowEnd := svgTop, time.Duration(-1), svgTop
+	for _, t := range times {
+		if _, ok := at[t]; ok {
+			continue
+		}
+		if last >= 0 {
+			dy := (t - last).Seconds() * scale
+			if dy > svgFoldAt {
+				h := svgFoldAt/6 + svgFoldLg*math.Log2(dy/svgFoldAt)
+				g.Folds = append(g.Folds, Fold{Y: y + 4, H: h - 8, Gap: t - last})
+				dy = h
+			}
+			y += dy
+		}
+		if sends[t] > 0 {
+			y = max(y, lastRowEnd)
+			lastRowEnd = y + float64(sends[t])*svgRowH
+		}
+		at[t], next[t], last = y, y, t
+		if sends[t] > 1 {
+			y += float64(sends[t]-1) * svgRowH
+		}
+	}
+	bottom := y
 	for i := range l.Msgs {
 		m := &l.Msgs[i]
-		// Hops sent at the same instant are moved down a little each, so
-		// that their labels do not overlap.
-		if m.Sent == lastSent {
-			shift++
-		} else {
-			shift, lastSent = 0, m.Sent
-		}
-		y1 := y(m.Sent) + shift*rowH/2
-		y2 := y1 + rowH
+		y1 := next[m.Sent]
+		next[m.Sent] += svgRowH
+		y2 := y1 + svgRowH/2
 		if m.Received {
-			y2 = max(y(m.Recv)+shift*rowH/2, y1+rowH/2)
+			y2 = max(at[m.Recv], y1+4)
 		}
-		hops = append(hops, hop{m, y1, y2})
-		bottom = max(bottom, y2)
-	}
-	height := bottom + 2*rowH
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="monospace" font-size="11">`+"\n", width, height)
-	b.WriteString(`<defs><marker id="a" markerWidth="8" markerHeight="8" refX="7" refY="4" orient="auto"><path d="M0,0 L8,4 L0,8 z"/></marker></defs>` + "\n")
-	b.WriteString(`<rect width="100%" height="100%" fill="white"/>` + "\n")
-	x := func(h string) int { return margin + l.column(h)*colW }
-	for _, h := range l.Hosts {
-		fmt.Fprintf(&b, `<text x="%d" y="20" text-anchor="middle" font-weight="bold">%s</text>`+"\n", x(h), xmlEscape(h))
-		fmt.Fprintf(&b, `<line x1="%d" y1="30" x2="%d" y2="%d" stroke="#888"/>`+"\n", x(h), x(h), height-10)
-	}
-	// Labels get a white halo so that lines do not cross out their text.
-	const halo = ` paint-order="stroke" stroke="white" stroke-width="4" stroke-linejoin="round"`
-	for _, h := range hops {
-		m, y1, y2 := h.m, h.y1, h.y2
 		x1, x2 := x(m.From), x(m.To)
-		color := "black"
+		colour := "#1565c0"
 		if m.Lost || m.Drop != "" {
-			color = "#c00"
+			colour = "#c62828"
 		}
-		fmt.Fprintf(&b, `<text x="4" y="%d" fill="#555">%s</text>`+"\n", y1+4, seconds(m.Sent))
+		switch {
+		case x1 == x2:
+		case m.Lost:
+			g.Arrows = append(g.Arrows, Segment{x1, y1, (x1 + x2) / 2, (y1 + y2) / 2})
+		default:
+			g.Arrows = append(g.Arrows, Segment{x1, y1, x2, y2})
+		}
 		label := m.Label
 		if m.Drop != "" {
 			label += " ✗ " + m.Drop
+		} else if m.Lost {
+			label += " ✗ lost"
 		}
-		if x1 == x2 {
-			fmt.Fprintf(&b, `<text x="%d" y="%d" fill="%s"%s>%s</text>`+"\n", x1+6, y1+4, color, halo, xmlEscape(label))
-			continue
+		g.Texts = append(g.Texts,
+			Box{X: svgLeft - 8, Y: y1 - svgTextH + 3, W: svgCharW * 8, H: svgTextH, Text: seconds(m.Sent), Anchor: "end", Colour: "#546e7a"},
+			Box{X: labelX, Y: y1 - svgTextH + 3, W: svgCharW * float64(len([]rune(label))), H: svgTextH, Text: label, Anchor: "start", Colour: colour})
+		bottom = max(bottom, y2)
+	}
+	g.Height = bottom + 2*svgRowH
+	g.Width = labelX + 20
+	for _, b := range g.Texts {
+		g.Width = max(g.Width, b.X+b.W+10)
+	}
+	return g
+}
+
+// Overlaps lists every two texts whose boxes overlap and every text an
+// arrow crosses; an empty list is a readable ladder.
+func (g *Geometry) Overlaps() []string {
+	var out []string
+	left := func(b Box) float64 {
+		if b.Anchor == "end" {
+			return b.X - b.W
 		}
-		if m.Received && !m.Lost {
-			// The arrival time, at the right edge, as the text ladder has it.
-			fmt.Fprintf(&b, `<text x="%d" y="%d" fill="#555" text-anchor="end">%s</text>`+"\n", width-4, y2+4, seconds(m.Recv))
-		}
-		if m.Lost {
-			// Stop halfway and draw a cross.
-			mx, my := (x1+x2)/2, (y1+y2)/2
-			fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s"/>`+"\n", x1, y1, mx, my, color)
-			fmt.Fprintf(&b, `<text x="%d" y="%d" fill="%s" text-anchor="middle">✗</text>`+"\n", mx, my+4, color)
-		} else {
-			fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" marker-end="url(#a)"/>`+"\n", x1, y1, x2, y2, color)
-		}
-		lx, ly, anchor := (x1+x2)/2, (y1+y2)/2-6, "middle"
-		if m.Lost {
-			// Beside the start of the broken arrow, on its side.
-			lx, ly, anchor = x1+8, y1-4, "start"
-			if x2 < x1 {
-				lx, anchor = x1-8, "end"
+		return b.X
+	}
+	for i, a := range g.Texts {
+		for _, b := range g.Texts[i+1:] {
+			if left(a) < left(b)+b.W && left(b) < left(a)+a.W && a.Y < b.Y+b.H && b.Y < a.Y+a.H {
+				out = append(out, fmt.Sprintf("%q and %q overlap", a.Text, b.Text))
 			}
 		}
-		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="%s" fill="%s"%s>%s</text>`+"\n", lx, ly, anchor, color, halo, xmlEscape(label))
+		for _, s := range g.Arrows {
+			if segmentCrossesBox(s, left(a), a.Y, a.W, a.H) {
+				out = append(out, fmt.Sprintf("an arrow crosses %q", a.Text))
+			}
+		}
+	}
+	return out
+}
+
+// segmentCrossesBox reports whether s passes through the rectangle.
+func segmentCrossesBox(s Segment, x, y, w, h float64) bool {
+	// Clip the segment to the box (Liang–Barsky).
+	t0, t1 := 0.0, 1.0
+	dx, dy := s.X2-s.X1, s.Y2-s.Y1
+	for _, c := range [4][2]float64{{-dx, s.X1 - x}, {dx, x + w - s.X1}, {-dy, s.Y1 - y}, {dy, y + h - s.Y1}} {
+		p, q := c[0], c[1]
+		if p == 0 {
+			if q < 0 {
+				return false
+			}
+			continue
+		}
+		r := q / p
+		if p < 0 {
+			t0 = max(t0, r)
+		} else {
+			t1 = min(t1, r)
+		}
+		if t0 > t1 {
+			return false
+		}
+	}
+	return true
+}
+
+// SVG writes the diagram as a standalone SVG image, laid out by
+// [Ladder.Layout]: time to scale with long idle gaps folded and marked,
+// a row for every packet sent, labels in their own column.
+func (l *Ladder) SVG(w io.Writer) error {
+	g := l.Layout()
+	var b strings.Builder
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%s" height="%s" font-family="monospace" font-size="11">`+"\n", f(g.Width), f(g.Height))
+	b.WriteString(`<defs><marker id="a" markerWidth="8" markerHeight="8" refX="7" refY="4" orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="context-stroke"/></marker></defs>` + "\n")
+	b.WriteString(`<rect width="100%" height="100%" fill="white"/>` + "\n")
+	for _, fd := range g.Folds {
+		fmt.Fprintf(&b, `<rect x="0" y="%s" width="%s" height="%s" fill="#eceff1"/>`+"\n", f(fd.Y), f(g.Width), f(fd.H))
+	}
+	for i, h := range l.Hosts {
+		fmt.Fprintf(&b, `<text x="%s" y="20" text-anchor="middle" font-weight="bold">%s</text>`+"\n", f(g.Columns[i]), xmlEscape(h))
+		fmt.Fprintf(&b, `<line x1="%s" y1="28" x2="%s" y2="%s" stroke="#b0bec5"/>`+"\n", f(g.Columns[i]), f(g.Columns[i]), f(g.Height-8))
+	}
+	labelX := svgLeft + 80
+	if len(g.Columns) > 0 {
+		labelX = g.Columns[len(g.Columns)-1] + 40
+	}
+	x := func(h string) float64 {
+		if len(g.Columns) == 0 {
+			return svgLeft + 40
+		}
+		return g.Columns[l.column(h)]
+	}
+	for _, fd := range g.Folds {
+		fmt.Fprintf(&b, `<text x="%s" y="%s" fill="#546e7a">⋯ %s idle, folded ⋯</text>`+"\n", f(labelX), f(fd.Y+fd.H/2+4), strconv.FormatFloat(fd.Gap.Seconds(), 'f', 3, 64)+" s")
+	}
+	k := 0
+	for i := range l.Msgs {
+		m := &l.Msgs[i]
+		tb, lb := g.Texts[2*i], g.Texts[2*i+1]
+		y1 := tb.Y + svgTextH - 3
+		if m.From != m.To {
+			s := g.Arrows[k]
+			k++
+			if m.Lost {
+				fmt.Fprintf(&b, `<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-dasharray="4 2"/>`+"\n", f(s.X1), f(s.Y1), f(s.X2), f(s.Y2), lb.Colour)
+				fmt.Fprintf(&b, `<path d="M%s,%s l8,8 m0,-8 l-8,8" stroke="%s" stroke-width="2"/>`+"\n", f(s.X2-4), f(s.Y2-4), lb.Colour)
+			} else {
+				fmt.Fprintf(&b, `<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" marker-end="url(#a)"/>`+"\n", f(s.X1), f(s.Y1), f(s.X2), f(s.Y2), lb.Colour)
+			}
+		} else {
+			fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="3" fill="%s"/>`+"\n", f(x(m.From)), f(y1), lb.Colour)
+		}
+		// A faint guide from the arrow's start to its label.
+		fmt.Fprintf(&b, `<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#eceff1"/>`+"\n", f(x(m.From)+4), f(y1), f(lb.X-4), f(y1))
+		fmt.Fprintf(&b, `<text x="%s" y="%s" text-anchor="end" fill="%s">%s</text>`+"\n", f(tb.X), f(y1+4), tb.Colour, tb.Text)
+		fmt.Fprintf(&b, `<text x="%s" y="%s" fill="%s">%s</text>`+"\n", f(lb.X), f(y1+4), lb.Colour, xmlEscape(lb.Text))
 	}
 	b.WriteString("</svg>\n")
 	_, err := io.WriteString(w, b.String())

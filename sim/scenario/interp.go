@@ -743,7 +743,10 @@ var sockOpts = map[string]stack.SockOpt{
 	"keepalive": stack.SoKeepAlive, "linger": stack.SoLinger, "rcvbuf": stack.SoRcvBuf, "sndbuf": stack.SoSndBuf,
 	"nodelay": stack.TCPNoDelay, "keepidle": stack.TCPKeepIdle, "keepintvl": stack.TCPKeepIntvl,
 	"keepcnt": stack.TCPKeepCnt, "quickack": stack.TCPQuickAck, "reuseaddr": stack.SoReuseAddr,
-	"ipv6_v6only": stack.IPv6V6Only,
+	"ipv6_v6only": stack.IPv6V6Only, "reuseport": stack.SoReusePort, "broadcast": stack.SoBroadcast,
+	"rcvtimeo": stack.SoRcvTimeo, "sndtimeo": stack.SoSndTimeo, "ttl": stack.IPTTL, "tos": stack.IPTOS,
+	"user_timeout": stack.TCPUserTimeout, "maxseg": stack.TCPMaxSeg, "syncnt": stack.TCPSynCnt,
+	"cork": stack.TCPCork, "notsent_lowat": stack.TCPNotSentLowat, "inq": stack.TCPInq,
 }
 
 // block arranges for the pending call to be retried when fd's readiness

@@ -601,3 +601,30 @@ expect:
 		t.Errorf("handshake RTT %v, want 30 ms (the link's 10 ms kept, forward changed to 20 ms alone)", got)
 	}
 }
+
+// TestSetsockoptNewOptions runs the socket options added for issue 9
+// from the scenario language, with Linux's validation.
+func TestSetsockoptNewOptions(t *testing.T) {
+	prog := `programs:
+  server: |
+    l = socket(tcp); setsockopt(l, maxseg, 600); bind(l, :80); listen(l, 8)
+    c = accept(l)
+    setsockopt(c, inq, 1)
+    recv(c, 5) == "hello"
+    close(c)
+  client: |
+    s = socket(tcp)
+    setsockopt(s, maxseg, 50)
+    setsockopt(s, syncnt, 2); setsockopt(s, tos, 16); setsockopt(s, ttl, 9)
+    connect(s, server:80)
+    setsockopt(s, cork, 1); send(s, "hel"); send(s, "lo"); setsockopt(s, cork, 0)
+    setsockopt(s, notsent_lowat, 4096)
+    recv(s, any)
+    close(s)
+`
+	res, _ := runSrc(t, twoHosts+prog+`expect:
+  - client setsockopt → EINVAL
+  - client recv → 0
+`)
+	reportFailures(t, res)
+}

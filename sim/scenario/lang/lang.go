@@ -139,7 +139,8 @@ var Calls = map[string]CallSpec{
 	"heartbeat_client": {2, 3, true, "heartbeat_client(host:port, interval [, for])"},
 }
 
-var sockOptNames = []string{"keepalive", "linger", "rcvbuf", "sndbuf", "nodelay", "keepidle", "keepintvl", "keepcnt", "quickack", "reuseaddr", "congestion", "recovery", "ipv6_v6only"}
+var sockOptNames = []string{"keepalive", "linger", "rcvbuf", "sndbuf", "nodelay", "keepidle", "keepintvl", "keepcnt", "quickack", "reuseaddr", "congestion", "recovery", "ipv6_v6only",
+	"reuseport", "broadcast", "rcvtimeo", "sndtimeo", "ttl", "tos", "user_timeout", "maxseg", "syncnt", "cork", "notsent_lowat", "inq"}
 
 // ErrnoByName maps the errno names a program may expect to their values.
 var ErrnoByName = map[string]syscall.Errno{

@@ -84,7 +84,12 @@ func newHostile(t *testing.T) *hostile {
 		t.Fatal(err)
 	}
 	unix.SetsockoptTimeval(h.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 50000})
-	unix.SetsockoptInt(h.fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 4<<20)
+	// SO_RCVBUFFORCE (root): SO_RCVBUF is capped at net.core.rmem_max
+	// (208 KiB by default), which a flood of SYN-ACKs overflows under load,
+	// losing the very packet a check looks for.
+	if err := unix.SetsockoptInt(h.fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 16<<20); err != nil {
+		unix.SetsockoptInt(h.fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 16<<20)
+	}
 	stopped := make(chan struct{})
 	go h.sniff(stopped)
 	t.Cleanup(func() {

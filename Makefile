@@ -24,6 +24,7 @@ test: vet
 bench:
 	bash bench/run.sh
 	bash bench/scaling.sh
+	bash bench/loss.sh
 
 # Each fuzz target for FUZZTIME, every one even after a failure, with
 # minimization bounded by FUZZMINTIME so the time goes to exploring; a

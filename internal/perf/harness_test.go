@@ -20,11 +20,12 @@ var (
 
 // simConfig configures a [simNet].
 type simConfig struct {
-	mtu int              // NIC MTU on both ends; 0 means 1500
-	imp sim.Impairments  // both directions
-	tcp stack.TCPOptions // both stacks
-	tap stack.Tap        // capture, or nil
-	obs stack.Observer   // trace, or nil
+	mtu  int              // NIC MTU on both ends; 0 means 1500
+	imp  sim.Impairments  // both directions
+	tcp  stack.TCPOptions // both stacks
+	tap  stack.Tap        // capture, or nil
+	obs  stack.Observer   // trace, or nil
+	seed uint64           // varies the links' random choices (loss, reordering); 0 as before
 }
 
 // simNet is two stacks, client and server, joined by a point-to-point
@@ -58,7 +59,7 @@ func newSimNet(tb testing.TB, cfg simConfig) *simNet {
 	pipe := func(from, to string, seed uint64) *sim.Pipe {
 		return sim.NewPipeConfig(sim.PipeConfig{
 			Clock:       n.clock,
-			Rand:        rand.New(rand.NewPCG(seed, seed+1)),
+			Rand:        rand.New(rand.NewPCG(seed+cfg.seed<<8, seed+1)),
 			Impairments: cfg.imp,
 			HeaderLen:   sim.HeaderLen(stack.LinkEthernet),
 			Name:        from + "—" + to,

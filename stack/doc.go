@@ -1,4 +1,4 @@
-// Package stack is stacklab's userspace TCP/UDP/IPv4 stack.
+// Package stack is stacklab's userspace TCP/UDP/IP stack, IPv4 and IPv6.
 //
 // A [Stack] owns network interfaces ([NIC]), a routing table, and the
 // sockets of one host. It is event-driven and has no goroutines of its own:

@@ -112,7 +112,7 @@ type Route struct {
 	NIC     *NIC
 }
 
-// Stack is one host's TCP/UDP/IPv4 stack. Its methods are safe for
+// Stack is one host's TCP/UDP/IP stack (IPv4 and IPv6). Its methods are safe for
 // concurrent use.
 type Stack struct {
 	mu   sync.Mutex

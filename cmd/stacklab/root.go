@@ -70,7 +70,7 @@ func newRoot(s *Streams) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "stacklab",
 		Short: "A layered protocol simulator and packet tracer",
-		Long: `stacklab runs a userspace TCP/UDP/IPv4 stack on a simulated network in
+		Long: `stacklab runs a userspace TCP/UDP/IP stack (IPv4 and IPv6) on a simulated network in
 virtual time, captures every frame to pcapng and traces each packet layer
 by layer, from the socket call that caused it down to the link.
 

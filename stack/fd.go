@@ -678,8 +678,8 @@ const (
 	MsgDontWait MsgFlags = syscall.MSG_DONTWAIT // this call does not block
 	MsgWaitAll  MsgFlags = syscall.MSG_WAITALL  // a stream read waits for the whole buffer (or EOF, an error, a timeout)
 	MsgNoSignal MsgFlags = syscall.MSG_NOSIGNAL // accepted: stacklab raises no SIGPIPE, it returns EPIPE either way
-	MsgMore     MsgFlags = 0x8000               // TCP: more data follows; the partial last segment waits for the next send without it (MSG_MORE)
-	MsgEOR      MsgFlags = syscall.MSG_EOR      // TCP: the data ends a record; later data never joins its last segment (MSG_EOR)
+	MsgMore     MsgFlags = 0x8000               // more data follows: TCP's partial last segment waits for the next send without it; UDP's parts wait as one datagram (MSG_MORE)
+	MsgEOR      MsgFlags = syscall.MSG_EOR      // TCP: the data ends a record; later data never joins its last segment; UDP: ignored (MSG_EOR)
 )
 
 // RecvMsg reads from a socket as recvfrom(2) with flags: MsgPeek,
@@ -744,11 +744,20 @@ func (s *Stack) SendMsg(fd int, b []byte, flags MsgFlags, to netip.AddrPort) (in
 		return 0, opError("write", 0, netip.AddrPort{}, to, err)
 	}
 	allowed := MsgDontWait | MsgNoSignal
-	if sk.typ == SockStream {
-		allowed |= MsgMore | MsgEOR
+	if sk.typ == SockStream || sk.typ == SockDgram {
+		allowed |= MsgMore | MsgEOR // UDP: MSG_EOR is ignored, as Linux's udp_sendmsg does
 	}
 	if flags&^allowed != 0 {
 		return 0, sk.opError("write", to, syscall.EOPNOTSUPP)
+	}
+	if sk.typ == SockDgram && len(b) > 0xFFFF {
+		// Linux's udp_sendmsg refuses a length no datagram can carry
+		// before it looks for a destination.
+		return 0, sk.opError("write", to, syscall.EMSGSIZE)
+	}
+	if sk.typ == SockDgram && (flags&MsgMore != 0 || sk.cork != nil) {
+		n, err := s.sendCorked(sk, b, flags, to)
+		return n, sk.opError("write", to, err)
 	}
 	sk.more, sk.eor = flags&MsgMore != 0, flags&MsgEOR != 0
 	defer func() { sk.more, sk.eor = false, false }()
@@ -764,6 +773,45 @@ func (s *Stack) SendMsg(fd int, b []byte, flags MsgFlags, to netip.AddrPort) (in
 	}
 	sk.nonblock = nb
 	return n, sk.opError("write", to, err)
+}
+
+// maxUDPPayload is the largest datagram IPv4 carries (65535 − 20 − 8);
+// corked data beyond it fails with EMSGSIZE, as Linux's ip_append_data.
+const maxUDPPayload = 65507
+
+// sendCorked sends on a UDP socket with MSG_MORE, or after one (Linux's
+// UDP corking, udp_sendmsg's pending frame): data sent with MSG_MORE waits
+// in one pending datagram, to the destination of its first part; the next
+// send without MSG_MORE appends its data and sends the whole datagram.
+// Each call returns its own length. A part that would make the datagram
+// too big fails with EMSGSIZE and drops it; so does closing the socket.
+func (s *Stack) sendCorked(sk *socket, b []byte, flags MsgFlags, to netip.AddrPort) (int, error) {
+	if sk.cork == nil {
+		dst := to
+		if !dst.IsValid() {
+			if sk.udp == nil || !sk.udp.remote.IsValid() {
+				return 0, syscall.EDESTADDRREQ
+			}
+			dst = sk.udp.remote
+		}
+		sk.cork, sk.corkTo = []byte{}, dst
+	}
+	if len(sk.cork)+len(b) > maxUDPPayload {
+		// Linux drops the pending datagram with the part that failed
+		// (udp_flush_pending_frames).
+		sk.cork, sk.corkTo = nil, netip.AddrPort{}
+		return 0, syscall.EMSGSIZE
+	}
+	sk.cork = append(sk.cork, b...)
+	if flags&MsgMore != 0 {
+		return len(b), nil
+	}
+	data, dst := sk.cork, sk.corkTo
+	sk.cork, sk.corkTo = nil, netip.AddrPort{}
+	if _, err := s.sendTo(sk, data, dst, "send"); err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }
 
 // RecvFrom reads one datagram and its source.

@@ -152,6 +152,45 @@ var optCases = []diffCase{
 		e.settle()
 		e.recv(s, 100, stack.MsgDontWait)
 	}},
+	{"send/udp-msg-more", func(e *denv) {
+		// UDP corking: parts sent with MSG_MORE wait as one datagram,
+		// sent whole by the next send without it, to the first part's
+		// destination.
+		a, b := e.udpPair()
+		e.connect(a, e.at("U2"))
+		e.send(a, "hello", stack.MsgMore)
+		e.sendto(a, " world", e.at("U2"))
+		e.settle()
+		e.recvfrom(b, 100)
+		e.send(a, "one", stack.MsgMore|stack.MsgDontWait)
+		e.settle()
+		e.recv(b, 100, stack.MsgDontWait)
+		e.send(a, "two", 0)
+		e.settle()
+		e.recv(b, 100, stack.MsgDontWait)
+		e.recv(b, 100, stack.MsgDontWait)
+	}},
+	{"send/udp-msg-more-unconnected", func(e *denv) {
+		// No destination: EDESTADDRREQ, but a length no datagram can
+		// carry is refused first; MSG_EOR is accepted and ignored.
+		a, b := e.udpPair()
+		e.send(a, "x", stack.MsgMore)
+		e.sendBig(a, 70000)
+		e.send(a, "y", stack.MsgEOR)
+		e.settle()
+		e.recv(b, 100, stack.MsgDontWait)
+	}},
+	{"send/udp-msg-more-too-big", func(e *denv) {
+		// The pending datagram may not grow past what IPv4 carries.
+		a, b := e.udpPair()
+		e.connect(a, e.at("U2"))
+		e.send(a, "x", stack.MsgMore)
+		e.sendBig(a, 65507)
+		e.send(a, "y", 0)
+		e.settle()
+		e.recv(b, 100, stack.MsgDontWait)
+		e.recv(b, 100, stack.MsgDontWait)
+	}},
 	{"send/msg-eor", func(e *denv) {
 		_, c, s := e.connPair()
 		e.send(c, "rec1", stack.MsgEOR)

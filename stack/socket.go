@@ -40,14 +40,16 @@ type socket struct {
 	rdeadline, wdeadline time.Time // for the net.Conn adapters
 
 	reuseAddr, reusePort, broadcast bool
-	bound                           bool          // bind gave the socket its port
-	failedConnect                   bool          // a connect failed: listen is EINVAL, as Linux answers
-	rcvTimeo, sndTimeo              time.Duration // SO_RCVTIMEO, SO_SNDTIMEO
-	ttl                             int           // IP_TTL; 0 is the stack's
-	tos                             uint8         // IP_TOS
-	inq                             bool          // TCP_INQ: RecvMsgInfo reports the bytes left
-	more                            bool          // the send in progress has MSG_MORE
-	eor                             bool          // the send in progress has MSG_EOR
+	bound                           bool           // bind gave the socket its port
+	failedConnect                   bool           // a connect failed: listen is EINVAL, as Linux answers
+	rcvTimeo, sndTimeo              time.Duration  // SO_RCVTIMEO, SO_SNDTIMEO
+	ttl                             int            // IP_TTL; 0 is the stack's
+	tos                             uint8          // IP_TOS
+	inq                             bool           // TCP_INQ: RecvMsgInfo reports the bytes left
+	more                            bool           // the send in progress has MSG_MORE
+	eor                             bool           // the send in progress has MSG_EOR
+	cork                            []byte         // UDP: a datagram pending under MSG_MORE (nil: none)
+	corkTo                          netip.AddrPort // its destination, from its first part
 
 	eagain [3]cachedErr // EAGAIN errors for read, write, accept
 }

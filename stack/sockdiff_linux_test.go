@@ -331,8 +331,10 @@ func (e *denv) log(format string, args ...any) {
 }
 
 // settle lets the network run: the kernel and the stack's loopback
-// deliver at once, so a short sleep is plenty.
-func (e *denv) settle() { time.Sleep(15 * time.Millisecond) }
+// deliver at once, but on a machine at load 20 a 15 ms sleep was now and
+// then too short for the kernel to drain a send buffer (the cork and
+// notsent-lowat cases differed 1 run in 3), so it waits 40 ms.
+func (e *denv) settle() { time.Sleep(40 * time.Millisecond) }
 
 func (e *denv) socket(typ stack.SockType) int {
 	fd, err := e.api.Socket(typ)

@@ -565,38 +565,36 @@ func (r *runner) newFD(c *pkt.Call) func(int64, error) string {
 	}
 }
 
-func (r *runner) prepareSend(c *pkt.Call, p *pendingCall) (*pendingCall, error) {
+// ioArgs reads a send's or a recv's descriptor, length and, when the
+// call has them (withFlags), its flags, kept to those in known: packetdrill
+// writes Linux's MSG_* numbers, which are stacklab's MsgFlags.
+func (r *runner) ioArgs(c *pkt.Call, withFlags bool, known stack.MsgFlags) (fd int, n int64, mf stack.MsgFlags, err error) {
 	if len(c.Args) < 3 {
-		return nil, nargs(c, 3)
+		return 0, 0, 0, nargs(c, 3)
 	}
-	fd, err := r.fd(c.Args[0])
-	if err != nil {
-		return nil, err
+	if fd, err = r.fd(c.Args[0]); err != nil {
+		return 0, 0, 0, err
 	}
-	n, err := intArg(c.Args[2])
-	if err != nil {
-		return nil, err
+	if n, err = intArg(c.Args[2]); err != nil {
+		return 0, 0, 0, err
 	}
 	if n < 0 || n > 64<<20 {
-		return nil, fmt.Errorf("%s: length %d out of range (0 to 64 MiB)", c.Args[2].Pos, n)
+		return 0, 0, 0, fmt.Errorf("%s: length %d out of range (0 to 64 MiB)", c.Args[2].Pos, n)
 	}
-	var flags int64
-	if c.Name == "send" || c.Name == "sendto" {
-		if len(c.Args) >= 4 {
-			if flags, err = intArg(c.Args[3]); err != nil {
-				return nil, err
-			}
+	if withFlags && len(c.Args) >= 4 {
+		flags, err := intArg(c.Args[3])
+		if err != nil {
+			return 0, 0, 0, err
 		}
+		mf = stack.MsgFlags(flags) & known
 	}
-	var mf stack.MsgFlags
-	if flags&0x8000 != 0 {
-		mf |= stack.MsgMore
-	}
-	if flags&0x40 != 0 {
-		mf |= stack.MsgDontWait
-	}
-	if flags&0x4000 != 0 {
-		mf |= stack.MsgNoSignal
+	return fd, n, mf, nil
+}
+
+func (r *runner) prepareSend(c *pkt.Call, p *pendingCall) (*pendingCall, error) {
+	fd, n, mf, err := r.ioArgs(c, c.Name == "send" || c.Name == "sendto", stack.MsgMore|stack.MsgDontWait|stack.MsgNoSignal)
+	if err != nil {
+		return nil, err
 	}
 	buf := make([]byte, n)
 	off := 0
@@ -627,35 +625,9 @@ func (r *runner) prepareSend(c *pkt.Call, p *pendingCall) (*pendingCall, error) 
 }
 
 func (r *runner) prepareRecv(c *pkt.Call, p *pendingCall) (*pendingCall, error) {
-	if len(c.Args) < 3 {
-		return nil, nargs(c, 3)
-	}
-	fd, err := r.fd(c.Args[0])
+	fd, n, mf, err := r.ioArgs(c, c.Name != "read", stack.MsgPeek|stack.MsgDontWait|stack.MsgWaitAll)
 	if err != nil {
 		return nil, err
-	}
-	n, err := intArg(c.Args[2])
-	if err != nil {
-		return nil, err
-	}
-	if n < 0 || n > 64<<20 {
-		return nil, fmt.Errorf("%s: length %d out of range (0 to 64 MiB)", c.Args[2].Pos, n)
-	}
-	var flags int64
-	if c.Name != "read" && len(c.Args) >= 4 {
-		if flags, err = intArg(c.Args[3]); err != nil {
-			return nil, err
-		}
-	}
-	var mf stack.MsgFlags
-	if flags&2 != 0 {
-		mf |= stack.MsgPeek
-	}
-	if flags&0x40 != 0 {
-		mf |= stack.MsgDontWait
-	}
-	if flags&0x100 != 0 {
-		mf |= stack.MsgWaitAll
 	}
 	buf := make([]byte, n)
 	p.try = func() (int64, error, bool) {

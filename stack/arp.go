@@ -16,8 +16,7 @@ import (
 // nicARP is an Ethernet NIC's ARP state.
 type nicARP struct {
 	cache *arp.Cache
-	timer Timer
-	armed time.Time // when timer fires; zero when not armed
+	cacheTimer
 	// last is the neighbour looked up last, for the next packet to the
 	// same address; reachable is the cache's ReachableTime.
 	last      lastNeighbour
@@ -49,6 +48,7 @@ type lastNeighbour struct {
 
 func (n *NIC) initARP() {
 	n.arp.cache = arp.New(arp.Config{})
+	n.arp.fire = n.arpTimer
 	n.arp.reachable = n.arp.cache.Config().ReachableTime
 }
 
@@ -100,16 +100,30 @@ func (n *NIC) forgetLast() {
 // deadline. A timer that fires early finds nothing to do and re-arms.
 func (n *NIC) armARP(now time.Time) {
 	n.syncARP()
-	next, ok := n.arp.cache.NextDeadline()
-	if !ok || (!n.arp.armed.IsZero() && !next.Before(n.arp.armed)) {
+	n.arp.arm(n.stack, n.arp.cache, now)
+}
+
+// cacheTimer is the one timer a NIC keeps for a neighbour cache (ARP's,
+// NDP's), at the cache's next deadline.
+type cacheTimer struct {
+	timer Timer
+	armed time.Time // when timer fires; zero when not armed
+	fire  func()    // what it runs, set once with the cache
+}
+
+// arm makes sure the timer runs fire no later than the cache's next
+// deadline. A timer that fires early finds nothing to do and re-arms.
+func (t *cacheTimer) arm(s *Stack, cache *arp.Cache, now time.Time) {
+	next, ok := cache.NextDeadline()
+	if !ok || (!t.armed.IsZero() && !next.Before(t.armed)) {
 		return
 	}
 	d := max(next.Sub(now), 0)
-	n.arp.armed = now.Add(d)
-	if n.arp.timer == nil {
-		n.arp.timer = n.stack.afterFunc(d, n.arpTimer)
+	t.armed = now.Add(d)
+	if t.timer == nil {
+		t.timer = s.afterFunc(d, t.fire)
 	} else {
-		n.arp.timer.Reset(d)
+		t.timer.Reset(d)
 	}
 }
 

@@ -23,8 +23,7 @@ const ndpDelayFirstProbe = 5 * time.Second
 // nicNDP is an Ethernet NIC's neighbour discovery state.
 type nicNDP struct {
 	cache *arp.Cache
-	timer Timer
-	armed time.Time // when timer fires; zero when not armed
+	cacheTimer
 	// frame is an NDP message being built: Ethernet, IPv6, the message
 	// and its options.
 	frame []byte
@@ -41,6 +40,7 @@ type ndpOpt struct {
 
 func (n *NIC) initNDP() {
 	n.ndp.cache = arp.New(arp.Config{IPv6: true, DelayFirstProbe: ndpDelayFirstProbe})
+	n.ndp.fire = n.ndpTimer
 }
 
 // NeighborState returns the state of ip's entry in n's neighbour cache
@@ -72,17 +72,7 @@ func (n *NIC) lookup6(ip netip.Addr) (wire.MAC, bool) {
 // armNDP makes sure the NIC's NDP timer fires no later than the cache's
 // next deadline.
 func (n *NIC) armNDP(now time.Time) {
-	next, ok := n.ndp.cache.NextDeadline()
-	if !ok || (!n.ndp.armed.IsZero() && !next.Before(n.ndp.armed)) {
-		return
-	}
-	d := max(next.Sub(now), 0)
-	n.ndp.armed = now.Add(d)
-	if n.ndp.timer == nil {
-		n.ndp.timer = n.stack.afterFunc(d, n.ndpTimer)
-	} else {
-		n.ndp.timer.Reset(d)
-	}
+	n.ndp.arm(n.stack, n.ndp.cache, now)
 }
 
 // ndpTimer sends the solicitations that are due (retries, NUD probes)

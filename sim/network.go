@@ -259,16 +259,7 @@ func (n *Network) Connect(a *stack.Stack, aCfg stack.NICConfig, b *stack.Stack, 
 
 	l := &Link{name: name, a: a, b: b}
 	hdr := HeaderLen(aCfg.Type)
-	l.pipes[AtoB] = NewPipeConfig(PipeConfig{
-		Clock: n.clock, Rand: n.Rand("link/" + name + "/" + a.Name() + ">" + b.Name()),
-		Impairments: cfg.AB, HeaderLen: hdr, Name: name, From: a.Name(), To: b.Name(),
-		Observer: n.opts.Observer,
-	})
-	l.pipes[BtoA] = NewPipeConfig(PipeConfig{
-		Clock: n.clock, Rand: n.Rand("link/" + name + "/" + b.Name() + ">" + a.Name()),
-		Impairments: cfg.BA, HeaderLen: hdr, Name: name, From: b.Name(), To: a.Name(),
-		Observer: n.opts.Observer,
-	})
+	l.pipes = n.pipePair(name, a.Name(), b.Name(), hdr, cfg)
 
 	var linkA stack.Link = l.pipes[AtoB]
 	var gl *gateLink
@@ -428,6 +419,19 @@ func (l *Link) each(dir Direction, f func(p *Pipe)) {
 		f(l.pipes[AtoB])
 		f(l.pipes[BtoA])
 	}
+}
+
+// pipePair makes a link's two directions, from → to with cfg.AB and back
+// with cfg.BA, each with its own random source named after its ends.
+func (n *Network) pipePair(name, from, to string, hdr int, cfg LinkConfig) [2]*Pipe {
+	pipe := func(src, dst string, imp Impairments) *Pipe {
+		return NewPipeConfig(PipeConfig{
+			Clock: n.clock, Rand: n.Rand("link/" + name + "/" + src + ">" + dst),
+			Impairments: imp, HeaderLen: hdr, Name: name, From: src, To: dst,
+			Observer: n.opts.Observer,
+		})
+	}
+	return [2]*Pipe{AtoB: pipe(from, to, cfg.AB), BtoA: pipe(to, from, cfg.BA)}
 }
 
 // SetImpairments changes the impairments of one direction or both, for

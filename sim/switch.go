@@ -198,16 +198,7 @@ func (n *Network) ConnectSwitch(h *stack.Stack, hCfg stack.NICConfig, sw *Switch
 
 	l := &Link{name: name, a: h, sw: sw}
 	hdr := HeaderLen(stack.LinkEthernet)
-	l.pipes[AtoB] = NewPipeConfig(PipeConfig{
-		Clock: n.clock, Rand: n.Rand("link/" + name + "/" + h.Name() + ">" + sw.name),
-		Impairments: cfg.AB, HeaderLen: hdr, Name: name, From: h.Name(), To: sw.name,
-		Observer: n.opts.Observer,
-	})
-	l.pipes[BtoA] = NewPipeConfig(PipeConfig{
-		Clock: n.clock, Rand: n.Rand("link/" + name + "/" + sw.name + ">" + h.Name()),
-		Impairments: cfg.BA, HeaderLen: hdr, Name: name, From: sw.name, To: h.Name(),
-		Observer: n.opts.Observer,
-	})
+	l.pipes = n.pipePair(name, h.Name(), sw.name, hdr, cfg)
 	var link stack.Link = l.pipes[AtoB]
 	var gl *gateLink
 	if cfg.GateA != nil {

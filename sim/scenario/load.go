@@ -559,28 +559,8 @@ func (l *loader) boxNode(h *Host, kind string, n ast.Node, p string) {
 			if b.Outside < 0 {
 				l.errf(v, kp, "%s is not one of %s's addresses (%s)", a, h.Name, joinPrefixes(h.Ifaces))
 			}
-		case "public":
-			s := l.str(v, kp)
-			a, err := netip.ParseAddr(s)
-			if err != nil || !a.Is4() {
-				l.errf(v, kp, "public is an IPv4 address, e.g. 203.0.113.1 (the default: the outside interface's address)")
-				return
-			}
-			b.Public = a
-		case "ports":
-			s := l.str(v, kp)
-			lo, hi, ok := strings.Cut(s, "-")
-			x, err1 := strconv.ParseUint(lo, 10, 16)
-			y, err2 := strconv.ParseUint(hi, 10, 16)
-			if !ok || err1 != nil || err2 != nil || x == 0 || y < x {
-				l.errf(v, kp, "ports is a range MIN-MAX with 1 ≤ MIN ≤ MAX ≤ 65535, e.g. 30000-39999")
-				return
-			}
-			b.PortMin, b.PortMax = uint16(x), uint16(y)
-		case "tcp_idle":
-			b.TCPIdle = l.duration(v, kp)
-		case "udp_idle":
-			b.UDPIdle = l.duration(v, kp)
+		default:
+			l.boxParam(&b.BoxParams, k, v, kp, "the outside interface's address")
 		}
 	})
 	if outNode == nil {
@@ -1188,10 +1168,8 @@ func (l *loader) linksNode(sc *Scenario, n ast.Node) {
 					if fw.Inside != lk.Ends[0] && fw.Inside != lk.Ends[1] {
 						l.errf(v, join(p, k), "inside is one of the link's ends, %s or %s%s", lk.Ends[0], lk.Ends[1], diag.DidYouMean(fw.Inside, lk.Ends[:]))
 					}
-				case "tcp_idle":
-					fw.TCPIdle = l.duration(v, join(p, k))
-				case "udp_idle":
-					fw.UDPIdle = l.duration(v, join(p, k))
+				default:
+					l.boxParam(&fw.BoxParams, k, v, join(p, k), "")
 				}
 			})
 			lk.Firewall = fw
@@ -1233,31 +1211,39 @@ func (l *loader) linkNAT(lk *Link, n ast.Node, p string, hasFirewall bool) {
 			if nat.Inside != lk.Ends[0] && nat.Inside != lk.Ends[1] {
 				l.errf(v, kp, "inside is one of the link's ends, %s or %s%s", lk.Ends[0], lk.Ends[1], diag.DidYouMean(nat.Inside, lk.Ends[:]))
 			}
-		case "public":
-			s := l.str(v, kp)
-			a, err := netip.ParseAddr(s)
-			if err != nil || !a.Is4() {
-				l.errf(v, kp, "public is an IPv4 address, e.g. 203.0.113.1 (the default: the inside end's address on this link)")
-				return
-			}
-			nat.Public = a
-		case "ports":
-			s := l.str(v, kp)
-			lo, hi, ok := strings.Cut(s, "-")
-			a, err1 := strconv.ParseUint(lo, 10, 16)
-			b, err2 := strconv.ParseUint(hi, 10, 16)
-			if !ok || err1 != nil || err2 != nil || a == 0 || b < a {
-				l.errf(v, kp, "ports is a range MIN-MAX with 1 ≤ MIN ≤ MAX ≤ 65535, e.g. 30000-39999")
-				return
-			}
-			nat.PortMin, nat.PortMax = uint16(a), uint16(b)
-		case "tcp_idle":
-			nat.TCPIdle = l.duration(v, kp)
-		case "udp_idle":
-			nat.UDPIdle = l.duration(v, kp)
+		default:
+			l.boxParam(&nat.BoxParams, k, v, kp, "the inside end's address on this link")
 		}
 	})
 	lk.NAT = nat
+}
+
+// boxParam reads one of a middlebox's settings, the same on a router and
+// on a link: public: ADDR, ports: MIN-MAX, tcp_idle: DUR, udp_idle: DUR.
+// publicDefault says what public defaults to where the box is.
+func (l *loader) boxParam(b *BoxParams, k string, v ast.Node, kp, publicDefault string) {
+	switch k {
+	case "public":
+		a, err := netip.ParseAddr(l.str(v, kp))
+		if err != nil || !a.Is4() {
+			l.errf(v, kp, "public is an IPv4 address, e.g. 203.0.113.1 (the default: %s)", publicDefault)
+			return
+		}
+		b.Public = a
+	case "ports":
+		lo, hi, ok := strings.Cut(l.str(v, kp), "-")
+		x, err1 := strconv.ParseUint(lo, 10, 16)
+		y, err2 := strconv.ParseUint(hi, 10, 16)
+		if !ok || err1 != nil || err2 != nil || x == 0 || y < x {
+			l.errf(v, kp, "ports is a range MIN-MAX with 1 ≤ MIN ≤ MAX ≤ 65535, e.g. 30000-39999")
+			return
+		}
+		b.PortMin, b.PortMax = uint16(x), uint16(y)
+	case "tcp_idle":
+		b.TCPIdle = l.duration(v, kp)
+	case "udp_idle":
+		b.UDPIdle = l.duration(v, kp)
+	}
 }
 
 // linkIfaces picks the interface of each end that is on the link: the

@@ -74,11 +74,18 @@ type Host struct {
 // the router's capture on that interface shows packets as they are on
 // the outside wire, and its other captures as they are inside.
 type BoxSpec struct {
-	Pos              Pos
-	Kind             string // "nat" or "firewall"
-	Outside          int    // index into the router's Ifaces
-	Public           netip.Addr
-	PortMin, PortMax uint16
+	Pos     Pos
+	Kind    string // "nat" or "firewall"
+	Outside int    // index into the router's Ifaces
+	BoxParams
+}
+
+// BoxParams are a middlebox's settings, written the same way on a router
+// (routers: r: {nat: …}) and on a link (links: - {nat: …}). A firewall
+// uses only the idle timeouts.
+type BoxParams struct {
+	Public           netip.Addr // a NAT's public address
+	PortMin, PortMax uint16     // a NAT's port range
 	TCPIdle, UDPIdle time.Duration
 }
 
@@ -135,18 +142,16 @@ type Link struct {
 // and a port of the NAT's own; replies are translated back while the
 // mapping lives (each change is a line in the trace).
 type NATSpec struct {
-	Inside           string // one of the link's ends
-	Public           netip.Addr
-	PortMin, PortMax uint16
-	TCPIdle, UDPIdle time.Duration
+	Inside string // one of the link's ends
+	BoxParams
 }
 
 // FirewallSpec puts a stateful firewall (sim.Firewall) in the middle of a
 // link: flows open only from Inside's side and are forgotten after their
 // idle timeout.
 type FirewallSpec struct {
-	Inside           string // one of the link's ends
-	TCPIdle, UDPIdle time.Duration
+	Inside string // one of the link's ends
+	BoxParams
 }
 
 // Name returns "a-b".

@@ -461,25 +461,83 @@ func (l *Ladder) Layout() *Geometry {
 }
 
 // Overlaps lists every two texts whose boxes overlap and every text an
-// arrow crosses; an empty list is a readable ladder.
+// arrow crosses; an empty list is a readable ladder. It sweeps down the
+// page rather than testing every pair, so a ladder of thousands of rows
+// is checked in milliseconds: texts are visited in order of their top,
+// and arrows are filed in bands of the page's height they pass through.
 func (g *Geometry) Overlaps() []string {
-	var out []string
 	left := func(b Box) float64 {
 		if b.Anchor == "end" {
 			return b.X - b.W
 		}
 		return b.X
 	}
-	for i, a := range g.Texts {
-		for _, b := range g.Texts[i+1:] {
-			if left(a) < left(b)+b.W && left(b) < left(a)+a.W && a.Y < b.Y+b.H && b.Y < a.Y+a.H {
-				out = append(out, fmt.Sprintf("%q and %q overlap", a.Text, b.Text))
+	type hit struct {
+		text, other int // other: a text's index, or -1-arrow for an arrow
+	}
+	var hits []hit
+
+	byTop := make([]int, len(g.Texts))
+	for i := range byTop {
+		byTop[i] = i
+	}
+	sort.SliceStable(byTop, func(i, j int) bool { return g.Texts[byTop[i]].Y < g.Texts[byTop[j]].Y })
+	for k, i := range byTop {
+		a := g.Texts[i]
+		for _, j := range byTop[k+1:] {
+			b := g.Texts[j]
+			if b.Y >= a.Y+a.H {
+				break // b and every text below it start under a
+			}
+			if left(a) < left(b)+b.W && left(b) < left(a)+a.W && a.Y < b.Y+b.H {
+				hits = append(hits, hit{min(i, j), max(i, j)})
 			}
 		}
-		for _, s := range g.Arrows {
-			if segmentCrossesBox(s, left(a), a.Y, a.W, a.H) {
-				out = append(out, fmt.Sprintf("an arrow crosses %q", a.Text))
+	}
+
+	const band = 64.0 // pixels
+	bands := map[int][]int{}
+	for n, s := range g.Arrows {
+		for y := int(math.Floor(min(s.Y1, s.Y2) / band)); y <= int(math.Floor(max(s.Y1, s.Y2)/band)); y++ {
+			bands[y] = append(bands[y], n)
+		}
+	}
+	seen := make([]int, len(g.Arrows)) // the text that last tested arrow n, +1
+	for i, a := range g.Texts {
+		for y := int(math.Floor(a.Y / band)); y <= int(math.Floor((a.Y+a.H)/band)); y++ {
+			for _, n := range bands[y] {
+				if seen[n] == i+1 {
+					continue
+				}
+				seen[n] = i + 1
+				if segmentCrossesBox(g.Arrows[n], left(a), a.Y, a.W, a.H) {
+					hits = append(hits, hit{i, -1 - n})
+				}
 			}
+		}
+	}
+
+	// In the order of the texts, each text's overlaps before its arrows.
+	sort.Slice(hits, func(x, y int) bool {
+		p, q := hits[x], hits[y]
+		switch {
+		case p.text != q.text:
+			return p.text < q.text
+		case (p.other >= 0) != (q.other >= 0):
+			return p.other >= 0
+		case p.other >= 0:
+			return p.other < q.other
+		default:
+			return p.other > q.other // arrow -1-n: in the arrows' order
+		}
+	})
+	var out []string
+	for _, h := range hits {
+		a := g.Texts[h.text]
+		if h.other >= 0 {
+			out = append(out, fmt.Sprintf("%q and %q overlap", a.Text, g.Texts[h.other].Text))
+		} else {
+			out = append(out, fmt.Sprintf("an arrow crosses %q", a.Text))
 		}
 	}
 	return out

@@ -19,7 +19,7 @@ var schemaKeys = map[string][]string{
 	"eth":    {"src", "dst", "type"},
 	"arp":    {"op", "sender_mac", "sender_ip", "target_mac", "target_ip"},
 	"ipv4":   {"src", "dst", "ttl", "id", "df", "mf", "frag", "tos", "len", "proto", "checksum_ok"},
-	"tcp":    {"sport", "dport", "flags", "seq", "ack", "seq_raw", "ack_raw", "win", "win_scaled", "analysis", "dup_ack_of", "dup_ack_num", "options", "len", "checksum_ok"},
+	"tcp":    {"sport", "dport", "flags", "seq", "ack", "seq_raw", "ack_raw", "win", "win_scaled", "analysis", "dup_ack_of", "dup_ack_num", "ack_rtt_us", "acks", "options", "len", "checksum_ok"},
 	"udp":    {"sport", "dport", "len", "checksum_ok"},
 	"icmp":   {"type", "code", "name", "id", "seq", "mtu", "len", "quoted", "checksum_ok"},
 	"ipv6":   {"src", "dst", "hlim", "flow", "tc", "len", "proto", "ext", "frag"},

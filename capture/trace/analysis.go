@@ -88,6 +88,7 @@ type anaConn struct {
 	synTime  time.Duration // the most recent SYN or SYN-ACK
 	hasSyn   bool
 	firstRTT time.Duration // SYN-ACK to the first ACK, as seen here
+	rtt      rttState
 }
 
 // scale returns the window scale that applies to direction d's
@@ -219,4 +220,75 @@ acks:
 	fwd.win, fwd.hasWin = win, true
 	fwd.lastFlags = a
 	return a, dupOf, dupN, scaledWin
+}
+
+// maxUnacked bounds the segments a direction keeps for RTT matching, as
+// Wireshark's TCP_MAX_UNACKED_SEGMENTS does: past it, new segments are
+// not remembered (their ACKs get no RTT) until ACKs free room.
+const maxUnacked = 10000
+
+// unacked is a segment sent and not yet acknowledged, for ack_rtt.
+type unacked struct {
+	seq, next uint32
+	at        time.Duration
+	id        uint64
+}
+
+// rttState is what RTT-per-ACK matching keeps per connection: each
+// direction's unacknowledged segments, oldest first, and in a simulation
+// the host that sent them (an ACK is matched where it reaches that host).
+type rttState struct {
+	segs   [2][]unacked
+	sender [2]string
+}
+
+// ackRTT is the RTT an ACK measured: Wireshark's tcp.analysis.ack_rtt
+// and tcp.analysis.acks_frame.
+type ackRTT struct {
+	rtt   time.Duration
+	acked uint64 // id of the segment it acknowledges
+	ok    bool
+}
+
+// track learns segment s of direction d for RTT matching and, when it
+// is an ACK, measures the RTT of the segment it acknowledges. Like
+// Wireshark: every segment with data, SYN or FIN is remembered; an ACK
+// equal to a remembered segment's end acknowledges it (the oldest such,
+// so a retransmitted segment's RTT counts from its first sending);
+// segments it covers are forgotten, one it cuts is shortened. In a
+// capture of one place (host ""), every segment is both sent and
+// received there. In a simulation a segment is remembered where its
+// sender sent it (send true) and an ACK is matched where it reaches
+// that sender (send false), so the RTT is the one the sender sees.
+func (r *rttState) track(d int, s *segment, host string, send bool) (res ackRTT) {
+	if (host == "" || send) && (s.len > 0 || s.syn || s.fin) && len(r.segs[d]) < maxUnacked {
+		next := s.seq + s.len
+		if s.syn || s.fin {
+			next++
+		}
+		r.segs[d] = append(r.segs[d], unacked{s.seq, next, s.now, s.id})
+		r.sender[d] = host
+	}
+	if !s.ackf || (host != "" && (send || host != r.sender[1-d])) {
+		return res
+	}
+	segs := r.segs[1-d]
+	keep := segs[:0]
+	for _, u := range segs {
+		switch {
+		case u.next == s.ack:
+			if !res.ok {
+				res = ackRTT{s.now - u.at, u.id, true}
+			}
+			continue
+		case seqGT(s.ack, u.seq) && seqLT(s.ack, u.next):
+			u.seq = s.ack
+		case !seqGT(u.next, s.ack):
+			continue // covered
+		}
+		keep = append(keep, u)
+	}
+	clear(segs[len(keep):])
+	r.segs[1-d] = keep
+	return res
 }

@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -46,6 +48,7 @@ func TestAnalysisMatchesTshark(t *testing.T) {
 	if len(paths) == 0 {
 		t.Fatal("no capture in testdata/linux")
 	}
+	simFile := map[string]bool{}
 	for _, name := range analysisScenarios {
 		sc, err := scenarios.Load(name)
 		if err != nil {
@@ -59,16 +62,19 @@ func TestAnalysisMatchesTshark(t *testing.T) {
 		for _, f := range res.Files {
 			if strings.HasSuffix(f, ".pcapng") && filepath.Base(f) != "all-hops.pcapng" {
 				paths = append(paths, f)
+				simFile[f] = true
 			}
 		}
 	}
 	flagged := map[string]int{}
+	rtts, tsharkRTTs := 0, 0
 	for _, path := range paths {
 		name := filepath.Base(path)
 		if d := filepath.Base(filepath.Dir(path)); strings.HasPrefix(path, os.TempDir()) {
 			name = d + "/" + name
 		}
-		args := []string{"-r", path, "-n", "-o", "tcp.relative_sequence_numbers:TRUE", "-T", "fields", "-e", "frame.number", "-e", "tcp.analysis.duplicate_ack_num"}
+		args := []string{"-r", path, "-n", "-o", "tcp.relative_sequence_numbers:TRUE", "-T", "fields", "-e", "frame.number", "-e", "tcp.analysis.duplicate_ack_num",
+			"-e", "tcp.analysis.acks_frame", "-e", "tcp.analysis.ack_rtt"}
 		for _, f := range analysisFields {
 			args = append(args, "-e", "tcp.analysis."+f)
 		}
@@ -90,6 +96,8 @@ func TestAnalysisMatchesTshark(t *testing.T) {
 					TCP *struct {
 						Analysis  []string `json:"analysis"`
 						DupAckNum int      `json:"dup_ack_num"`
+						AckRTT    *float64 `json:"ack_rtt_us"`
+						Acks      uint64   `json:"acks"`
 					} `json:"tcp"`
 				} `json:"layers"`
 			}
@@ -102,6 +110,9 @@ func TestAnalysisMatchesTshark(t *testing.T) {
 			var pa packetAnalysis
 			if r.Layers.TCP != nil {
 				pa.flags, pa.dup = r.Layers.TCP.Analysis, r.Layers.TCP.DupAckNum
+				if r.Layers.TCP.AckRTT != nil {
+					pa.rtt, pa.acks = *r.Layers.TCP.AckRTT, r.Layers.TCP.Acks
+				}
 			}
 			ours = append(ours, pa)
 		}
@@ -116,8 +127,16 @@ func TestAnalysisMatchesTshark(t *testing.T) {
 			if len(f) > 1 && f[1] != "" {
 				want.dup = atoi(f[1])
 			}
+			if len(f) > 3 && f[3] != "" {
+				want.acks = uint64(atoi(f[2]))
+				sec, err := strconv.ParseFloat(f[3], 64)
+				if err != nil {
+					t.Fatalf("%s frame %d: tshark ack_rtt %q: %v", name, i+1, f[3], err)
+				}
+				want.rtt = sec * 1e6
+			}
 			for k, field := range analysisFields {
-				if 2+k < len(f) && f[2+k] != "" {
+				if 4+k < len(f) && f[4+k] != "" {
 					want.flags = append(want.flags, field)
 				}
 			}
@@ -127,10 +146,30 @@ func TestAnalysisMatchesTshark(t *testing.T) {
 			for _, fl := range want.flags {
 				flagged[fl]++
 			}
-			if !slices.Equal(got.flags, want.flags) || got.dup != want.dup {
+			if want.acks != 0 {
+				tsharkRTTs++
+			}
+			// The RTT of an ACK: in a capture of one place, every one of
+			// tshark's, the same segment, within a microsecond. A stacklab
+			// vantage point's file is traced as the simulation's trace is:
+			// an RTT only where an ACK reaches the data's sender (tshark
+			// also times the receiver's own ACK delay there), and ids are
+			// packet ids, not frame numbers.
+			rttOK := true
+			switch {
+			case !simFile[path]:
+				rttOK = got.acks == want.acks && math.Abs(got.rtt-want.rtt) <= 1
+			case got.acks != 0:
+				rttOK = want.acks != 0 && math.Abs(got.rtt-want.rtt) <= 1
+			}
+			if got.acks != 0 && rttOK {
+				rtts++
+			}
+			if !slices.Equal(got.flags, want.flags) || got.dup != want.dup || !rttOK {
 				bad++
 				if bad <= 5 {
-					t.Errorf("%s frame %d: trace %v (dup #%d), tshark %v (dup #%d)", name, i+1, got.flags, got.dup, want.flags, want.dup)
+					t.Errorf("%s frame %d: trace %v (dup #%d, acks #%d after %.3f µs), tshark %v (dup #%d, acks #%d after %.3f µs)",
+						name, i+1, got.flags, got.dup, got.acks, got.rtt, want.flags, want.dup, want.acks, want.rtt)
 				}
 			}
 		}
@@ -145,12 +184,17 @@ func TestAnalysisMatchesTshark(t *testing.T) {
 			t.Errorf("no capture has a frame tshark flags %s", f)
 		}
 	}
-	t.Logf("frames tshark flags, by flag, all agreed on: %v", flagged)
+	if rtts < tsharkRTTs/4 {
+		t.Errorf("the trace timed %d ACKs, tshark %d", rtts, tsharkRTTs)
+	}
+	t.Logf("frames tshark flags, by flag, all agreed on: %v; ACK RTTs agreed on: %d (tshark timed %d)", flagged, rtts, tsharkRTTs)
 }
 
 type packetAnalysis struct {
 	flags []string
 	dup   int
+	acks  uint64  // the segment an ACK acknowledges (tcp.analysis.acks_frame)
+	rtt   float64 // and its RTT, µs (tcp.analysis.ack_rtt)
 }
 
 func atoi(s string) int {

@@ -365,6 +365,11 @@ func (t *Tracer) appendTCPJSON(o *jsonObj, p *packet, rseq, rack uint32) {
 			o.uint("dup_ack_num", uint64(t.ana.dupN))
 		}
 	}
+	if t.rtt.ok {
+		o.key("ack_rtt_us")
+		o.b = appendMicros(o.b, t.rtt.rtt)
+		o.uint("acks", t.rtt.acked)
+	}
 	if len(tcp.Options()) > 0 {
 		opts, optErr := p.tcpOptions()
 		o.key("options")
@@ -517,4 +522,20 @@ func appendQuotedJSON(o *jsonObj, p *packet) {
 	o.addrPort("src", p.quoteSrc)
 	o.addrPort("dst", p.quoteDst)
 	o.close()
+}
+
+// appendMicros appends d in microseconds, with up to three decimals.
+func appendMicros(b []byte, d time.Duration) []byte {
+	if d < 0 {
+		b = append(b, '-')
+		d = -d
+	}
+	b = appendUint(b, uint64(d/time.Microsecond))
+	if ns := uint64(d % time.Microsecond); ns != 0 {
+		b = append(b, '.', byte('0'+ns/100), byte('0'+ns/10%10), byte('0'+ns%10))
+		for b[len(b)-1] == '0' {
+			b = b[:len(b)-1]
+		}
+	}
+	return b
 }

@@ -189,6 +189,7 @@ func (t *Tracer) appendFrameText(b []byte, f *Frame, d time.Duration, rseq, rack
 			b = append(b, '?')
 		}
 		b = t.appendIDLen(b, f.ID, p.size)
+		b = t.appendRTTText(b)
 		b = appendNote(b, f.Note)
 		return append(b, '\n')
 	}
@@ -523,7 +524,27 @@ func (t *Tracer) appendTCPText(b []byte, p *packet, rseq, rack uint32) []byte {
 		b = append(b, "  bad cksum"...)
 	}
 	b = t.appendAnalysisText(b)
+	b = t.appendRTTText(b)
 	return append(b, '\n')
+}
+
+// appendRTTText appends the RTT an ACK measured, as Wireshark's
+// "The RTT to ACK the segment was" says: "  [RTT 20.119 ms, ACK of #3]".
+func (t *Tracer) appendRTTText(b []byte) []byte {
+	if !t.rtt.ok {
+		return b
+	}
+	b = append(b, "  [RTT "...)
+	us := t.rtt.rtt / time.Microsecond
+	if us < 0 {
+		b = append(b, '-')
+		us = -us
+	}
+	b = appendUint(b, uint64(us/1000))
+	b = append(b, '.', byte('0'+us%1000/100), byte('0'+us%100/10), byte('0'+us%10))
+	b = append(b, " ms, ACK of #"...)
+	b = appendUint(b, t.rtt.acked)
+	return append(b, ']')
 }
 
 // appendAnalysisText appends the analysis as Wireshark's Info column

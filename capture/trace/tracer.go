@@ -130,6 +130,7 @@ type Tracer struct {
 	err       error
 	cache     textCache
 	ana       segAnalysis                            // the current frame's TCP analysis
+	rtt       ackRTT                                 // the RTT the current frame's ACK measured
 	jcache    struct{ eth, ip, tcp, ends lineCache } // the same for JSON
 	sinceOK   bool                                   // sinceT, sinceD hold the last time converted by since
 	sinceT    time.Time
@@ -255,6 +256,11 @@ func (t *Tracer) Frame(f *Frame, sum *Summary) {
 	if slot != nil && f.Dir == DirOut && !again {
 		*slot = seenEntry{f.ID, fp, t.ana}
 	}
+	t.rtt = ackRTT{}
+	if cn != nil && f.Drop == "" && (f.Host == "" || f.Dir == DirOut && !again || f.Dir == DirIn) {
+		s := t.segment(p, f.ID, d)
+		t.rtt = cn.ana.rtt.track(dir, &s, f.Host, f.Dir == DirOut)
+	}
 	if t.w == nil {
 		return
 	}
@@ -303,12 +309,8 @@ func (t *Tracer) relative(p *packet) (seq, ack uint32, cn *conn, d int) {
 
 // analyze runs the TCP analysis on the current segment.
 func (t *Tracer) analyze(p *packet, cn *conn, dir int, id uint64, now time.Duration) segAnalysis {
-	tcp := p.tcp
-	fl := tcp.Flags()
-	s := segment{seq: tcp.Seq(), ack: tcp.Ack(), len: uint32(p.payload), win: tcp.Window(),
-		syn: fl&wire.SYN != 0, fin: fl&wire.FIN != 0, rst: fl&wire.RST != 0, ackf: fl&wire.ACK != 0,
-		wscale: -1, id: id, now: now}
-	if s.syn && len(tcp.Options()) > 0 {
+	s := t.segment(p, id, now)
+	if s.syn && len(p.tcp.Options()) > 0 {
 		if o, _ := p.tcpOptions(); o.HasWScale {
 			s.wscale = int8(min(o.WScale, 14))
 		}
@@ -316,6 +318,15 @@ func (t *Tracer) analyze(p *packet, cn *conn, dir int, id uint64, now time.Durat
 	var a segAnalysis
 	a.flags, a.dupOf, a.dupN, a.scaledWin = cn.ana.analyze(dir, &s)
 	return a
+}
+
+// segment reads what the analysis needs of the current TCP segment.
+func (t *Tracer) segment(p *packet, id uint64, now time.Duration) segment {
+	tcp := p.tcp
+	fl := tcp.Flags()
+	return segment{seq: tcp.Seq(), ack: tcp.Ack(), len: uint32(p.payload), win: tcp.Window(),
+		syn: fl&wire.SYN != 0, fin: fl&wire.FIN != 0, rst: fl&wire.RST != 0, ackf: fl&wire.ACK != 0,
+		wscale: -1, id: id, now: now}
 }
 
 // Event traces a stack event.

@@ -211,6 +211,9 @@ func TestPageInBrowser(t *testing.T) {
 			if tcp && points == 0 {
 				t.Errorf("the TCP graph has no points")
 			}
+			if name == "fast-retransmit" {
+				checkRTT(t, ctx)
+			}
 			if err := os.WriteFile(filepath.Join(*shots, name+".png"), shot, 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -225,4 +228,23 @@ func TestPageInBrowser(t *testing.T) {
 		})
 	}
 	t.Logf("screenshots in %s", *shots)
+}
+
+// checkRTT checks the page's RTT per ACK: the RTT graph draws one point
+// per ACK the trace timed, and an ACK's details say its RTT.
+func checkRTT(t *testing.T, ctx context.Context) {
+	t.Helper()
+	n := eval[int](t, ctx, `window.stacklab.rttHops()`)
+	if n < 10 {
+		t.Errorf("only %d ACKs carry an RTT", n)
+	}
+	legend := eval[string](t, ctx, `(() => { const k = document.getElementById("gkind"); k.value = "rtt"; k.dispatchEvent(new Event("input")); return document.getElementById("legend").textContent; })()`)
+	shown := eval[int](t, ctx, `window.stacklab.rttHops(true)`) // of the graph's connection, direction
+	if want := fmt.Sprintf("RTT per ACK (%d)", shown); shown < n/2 || !strings.Contains(legend, want) {
+		t.Errorf("the RTT graph's legend %q, want %q", legend, want)
+	}
+	detail := eval[string](t, ctx, `(() => { window.stacklab.select(window.stacklab.firstRTT()); return document.getElementById("detail").textContent; })()`)
+	if !strings.Contains(detail, "RTT") || !strings.Contains(detail, "ms: acknowledges #") {
+		t.Errorf("an ACK's details do not say its RTT: %.300q", detail)
+	}
 }

@@ -61,13 +61,17 @@ type rec struct {
 			Dst string `json:"dst"`
 		} `json:"ipv6"`
 		TCP *struct {
-			Sport   uint16 `json:"sport"`
-			Dport   uint16 `json:"dport"`
-			Flags   string `json:"flags"`
-			Seq     uint32 `json:"seq"`
-			Ack     uint32 `json:"ack"`
-			Win     int    `json:"win"`
-			Len     int    `json:"len"`
+			Sport uint16 `json:"sport"`
+			Dport uint16 `json:"dport"`
+			Flags string `json:"flags"`
+			Seq   uint32 `json:"seq"`
+			Ack   uint32 `json:"ack"`
+			Win   int    `json:"win"`
+			Len   int    `json:"len"`
+			// AckRTT is the RTT this ACK measured, µs, and Acks the
+			// segment it acknowledges (tshark's ack_rtt, acks_frame).
+			AckRTT  *float64 `json:"ack_rtt_us"`
+			Acks    uint64   `json:"acks"`
 			Options *struct {
 				MSS    int       `json:"mss"`
 				SackOK bool      `json:"sack_ok"`
@@ -136,6 +140,11 @@ type Hop struct {
 	Marks string  `json:"m,omitempty"` // "R" retransmission, "D" duplicate ACK, "X" dropped, "L" lost, "Z" zero window
 	Drop  string  `json:"d,omitempty"` // why it was dropped, where
 	Dir   int     `json:"dir"`         // 0: the connection's first direction, 1: the other
+	// RTT is the round-trip time this ACK measured where it reached the
+	// data's sender (a foreign capture: where it was captured), µs, -1
+	// none; Acks is the id of the segment it acknowledges.
+	RTT  float64 `json:"rtt"`
+	Acks uint64  `json:"acks,omitempty"`
 }
 
 // Note is a line on a lifeline: a TCP state change, a socket call, a
@@ -464,6 +473,9 @@ func (m *Model) layout() {
 			m.Notes = append(m.Notes, Note{Rec: i, Col: c, Y: at(r.Time, true), Text: noteText(r), Kind: r.Kind, Conn: m.connByTuple(r)})
 		}
 	}
+	for i := range m.Hops {
+		m.Hops[i].setRTT(m.recs)
+	}
 	// Hops never received: lost on the way; drawn half way.
 	for i := range m.Hops {
 		h := &m.Hops[i]
@@ -475,6 +487,22 @@ func (m *Model) layout() {
 		}
 	}
 	m.Height = y + 2*RowH
+}
+
+// setRTT copies the RTT the trace measured for the ACK h carries: on
+// its received copy in a simulation (where it reached the data's
+// sender), on the one record of a foreign capture.
+func (h *Hop) setRTT(recs []rec) {
+	h.RTT = -1
+	for _, k := range []int{h.In, h.Out} {
+		if k < 0 {
+			continue
+		}
+		if t := recs[k].Layers.TCP; t != nil && t.AckRTT != nil {
+			h.RTT, h.Acks = *t.AckRTT, t.Acks
+			return
+		}
+	}
 }
 
 func nameAddr(name, addr string) string {

@@ -87,14 +87,15 @@ type pconn struct {
 
 // colNames are the page's number columns, in the order they are laid
 // out in its binary block, each starting at a multiple of 8 bytes:
-// t, ti, y1, y2, id Float64 (time sent, time arrived or sent when it
-// never did, rows, packet id); o, i, c Int32 (record of the sent and
+// t, ti, y1, y2, id, rtt, ak Float64 (time sent, time arrived or sent
+// when it never did, rows, packet id, the RTT the ACK measured in µs or
+// -1, the id of the segment it acknowledges); o, i, c Int32 (record of the sent and
 // received copy, -1 none; connection, -1 none); seq, ack, win, len
 // Uint32 (TCP, relative; the window as on the wire); a, b Uint16
 // (lifelines); dir, m, ly, fl Uint8 (direction in the connection;
 // markR…; layerBits with bit 7 set when a vantage point sent it;
 // tcpFlagBits); ws Int8 (window scale option, -1 none).
-var colNames = []string{"t", "ti", "y1", "y2", "id", "o", "i", "c", "seq", "ack", "win", "len", "a", "b", "dir", "m", "ly", "fl", "ws"}
+var colNames = []string{"t", "ti", "y1", "y2", "id", "rtt", "ak", "o", "i", "c", "seq", "ack", "win", "len", "a", "b", "dir", "m", "ly", "fl", "ws"}
 
 // pageStrs holds string columns: lines joined with "\n".
 type pageStrs struct {
@@ -151,7 +152,7 @@ func (m *Model) page() (*page, []byte) {
 		}
 		p.Conns = append(p.Conns, pc)
 	}
-	var t, ti, y1, y2, o, in, a, b, cn, dir, mk, ly, id, fl, seq, ack, win, ln, ws column
+	var t, ti, y1, y2, o, in, a, b, cn, dir, mk, ly, id, rtt, ak, fl, seq, ack, win, ln, ws column
 	var labels, why strings.Builder
 	for i, h := range m.Hops {
 		r := &m.recs[h.Out]
@@ -163,6 +164,8 @@ func (m *Model) page() (*page, []byte) {
 		}
 		y1.f64(h.Y1)
 		y2.f64(h.Y2)
+		rtt.f64(h.RTT)
+		ak.f64(float64(h.Acks))
 		o.u32(uint32(int32(h.Out)))
 		in.u32(uint32(int32(h.In)))
 		a.u16(uint16(h.From))
@@ -224,7 +227,7 @@ func (m *Model) page() (*page, []byte) {
 	p.Strs = pageStrs{Label: labels.String(), Why: why.String()}
 	p.Cols = map[string]int{}
 	var block []byte
-	for k, c := range []*column{&t, &ti, &y1, &y2, &id, &o, &in, &cn, &seq, &ack, &win, &ln, &a, &b, &dir, &mk, &ly, &fl, &ws} {
+	for k, c := range []*column{&t, &ti, &y1, &y2, &id, &rtt, &ak, &o, &in, &cn, &seq, &ack, &win, &ln, &a, &b, &dir, &mk, &ly, &fl, &ws} {
 		for len(block)%8 != 0 {
 			block = append(block, 0)
 		}

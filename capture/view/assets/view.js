@@ -33,7 +33,7 @@ async function inflate(id) {
     t: col("t", Float64Array), ti: col("ti", Float64Array), y1: col("y1", Float64Array), y2: col("y2", Float64Array),
     o: col("o", Int32Array), i: col("i", Int32Array), a: col("a", Uint16Array), b: col("b", Uint16Array),
     c: col("c", Int32Array), dir: col("dir", Uint8Array), m: col("m", Uint8Array), ly: col("ly", Uint8Array),
-    id: col("id", Float64Array), fl: col("fl", Uint8Array), seq: col("seq", Uint32Array), ack: col("ack", Uint32Array),
+    id: col("id", Float64Array), rtt: col("rtt", Float64Array), ak: col("ak", Float64Array), fl: col("fl", Uint8Array), seq: col("seq", Uint32Array), ack: col("ack", Uint32Array),
     win: col("win", Uint32Array), len: col("len", Uint32Array), ws: col("ws", Int8Array),
   };
   times.columns = performance.now();
@@ -105,6 +105,7 @@ async function inflate(id) {
     "click a packet or step with ← → · wheel scrolls · +/− zoom time": "点击一个数据包，或用 ← → 逐个查看 · 滚轮滚动 · +/− 缩放时间",
     "Select a packet to see its layers, why it was sent, and its bytes.": "选择一个数据包，查看它的各层、发送原因和字节。",
     "drag to zoom · double-click to reset · click a point to select its packet": "拖动以缩放 · 双击复位 · 点击一个点选中它的数据包",
+    "acknowledges": "确认了", "measured at": "测量于",
   };
   const T = s => (M.lang === "zh" && ZH[s]) || s;
   const fText = el("input", { id: "ftext", type: "search", placeholder: T("filter: text, e.g. SYN, 5001, retrans") });
@@ -388,6 +389,7 @@ async function inflate(id) {
     const when = { sent: r.time.toFixed(6) + " s" + (r.vantage ? " at " + r.vantage : "") };
     if (rin && rin !== r) when.arrived = rin.time.toFixed(6) + " s at " + rin.vantage + ` (+${((rin.time - r.time) * 1000).toFixed(3)} ms)`;
     when.length = r.len + " bytes";
+    if (PK.rtt[i] >= 0) when.RTT = (PK.rtt[i] / 1000).toFixed(3) + " ms: " + T("acknowledges") + " #" + PK.ak[i] + (rin && rin.vantage ? " (" + T("measured at") + " " + rin.vantage + ")" : "");
     detail.append(kv(when));
     const calls = socketCalls(p, r);
     if (calls.length) { detail.append(el("h3", { text: "socket call" })); for (const c of calls) detail.append(el("div", { text: c })); }
@@ -444,7 +446,7 @@ async function inflate(id) {
   const tcpConns = conns.map((c, i) => i).filter(i => conns[i].p === "tcp");
   for (const i of tcpConns) gConn.append(el("option", { value: i, text: conns[i].l }));
   if (!tcpConns.length) gConn.append(el("option", { value: "", text: "no TCP connection" }));
-  const kinds = [["tseq", "time–sequence (tcptrace)"], ["cwnd", "cwnd, ssthresh, in flight"], ["rtt", "RTT samples, SRTT, RTO"], ["flight", "bytes in flight"], ["rwnd", "receive window"], ["tput", "throughput"]];
+  const kinds = [["tseq", "time–sequence (tcptrace)"], ["cwnd", "cwnd, ssthresh, in flight"], ["rtt", "RTT per ACK, SRTT, RTO"], ["flight", "bytes in flight"], ["rwnd", "receive window"], ["tput", "throughput"]];
   for (const [v, t] of kinds) gKind.append(el("option", { value: v, text: t }));
   let gdir = 0, gzoom = null, gpoints = [], drag = null;
   const gdirSel = el("select", { id: "gdir" }, el("option", { value: 0, text: "A → B data" }), el("option", { value: 1, text: "B → A data" }));
@@ -524,18 +526,11 @@ async function inflate(id) {
       P.unit = "sequence number (relative)";
       P.fitPad = true;
     } else if (kind === "rtt") {
-      const smp = add("RTT sample", "#1565c0", { dots: true }), ser = series(ci, dir);
-      const outst = [];
-      for (const i of fh) {
-        if (!isTCP(i)) continue;
-        if (PK.dir[i] === dir && PK.len[i] > 0) outst.push([PK.seq[i] + PK.len[i], PK.t[i], !!(PK.m[i] & 1)]);
-        else if (PK.dir[i] !== dir && (PK.fl[i] & F.A)) {
-          const tt = PK.ti[i];
-          let last = null;
-          while (outst.length && outst[0][0] - PK.ack[i] <= 0) last = outst.shift();
-          if (last && !last[2]) smp.pts.push([tt, (tt - last[1]) * 1000, i]);
-        }
-      }
+      // The trace's RTT per ACK (tcp.analysis.ack_rtt): on the hop that
+      // brought the ACK to the data's sender.
+      const smp = add("RTT per ACK", "#1565c0", { dots: true }), ser = series(ci, dir);
+      for (let i = 0; i < N; i++) if (PK.c[i] === ci && PK.dir[i] !== dir && PK.rtt[i] >= 0) smp.pts.push([PK.ti[i], PK.rtt[i] / 1000, i]);
+      smp.pts.sort((p, q) => p[0] - q[0]);
       const srtt = add("SRTT", "#2e7d32", { step: true }), rto = add("RTO", "#e53935", { step: true }), rv = add("RTTVAR", "#ef6c00", { step: true });
       for (const p of ser) { if (p[3] > 0) { srtt.pts.push([p[0], p[3] / 1000]); rv.pts.push([p[0], p[4] / 1000]); } rto.pts.push([p[0], p[5] / 1000]); }
       P.unit = "milliseconds";
@@ -698,7 +693,8 @@ async function inflate(id) {
   // For tests and scripts: what the page holds and shows.
   window.stacklab = {
     hops: N, times, tcpConns: tcpConns.length > 0,
-    select: i => select(i, true), selected: () => selected, drawn: () => drawn, graphPoints: () => gpoints.length,
+    select: i => select(i, true), selected: () => selected, rttHops: data => { let n = 0; for (let i = 0; i < N; i++) if (PK.rtt[i] >= 0 && (!data || PK.c[i] === +gConn.value && PK.dir[i] !== gdir)) n++; return n; },
+    firstRTT: () => { for (let i = 0; i < N; i++) if (PK.rtt[i] >= 0) return i; return -1; }, drawn: () => drawn, graphPoints: () => gpoints.length,
     // Where hop i's label is on screen, scrolled into view first.
     point: i => {
       const y = Y(PK.y1[i]);

@@ -364,6 +364,12 @@ func (s *Stack) connect(sk *socket, addr netip.AddrPort) error {
 		}
 		sk.udp.remote = addr
 		sk.udp.err = 0
+		if sk.cork != nil {
+			// A pending corked datagram goes to the new peer: Linux's
+			// connect rewrites the flow the cork will be sent on
+			// (__ip4_datagram_connect routes into inet->cork.fl).
+			sk.corkTo = addr
+		}
 		return nil
 	case SockICMP:
 		if sk.icmp == nil {
@@ -447,6 +453,9 @@ func (s *Stack) remoteOf(sk *socket) netip.AddrPort {
 func (s *Stack) send(sk *socket, b []byte) (int, error) {
 	switch sk.typ {
 	case SockDgram:
+		if sk.udpCork || sk.cork != nil {
+			return s.sendCorked(sk, b, 0, netip.AddrPort{})
+		}
 		if sk.udp == nil || !sk.udp.remote.IsValid() {
 			return 0, syscall.EDESTADDRREQ
 		}
@@ -513,6 +522,10 @@ func (s *Stack) SendTo(fd int, b []byte, addr netip.AddrPort) (int, error) {
 	}
 	if sk.typ == SockStream {
 		n, err := s.send(sk, b)
+		return n, sk.opError("write", addr, err)
+	}
+	if sk.typ == SockDgram && (sk.udpCork || sk.cork != nil) {
+		n, err := s.sendCorked(sk, b, 0, addr)
 		return n, sk.opError("write", addr, err)
 	}
 	n, err := s.sendTo(sk, b, addr, "sendto")
@@ -755,7 +768,7 @@ func (s *Stack) SendMsg(fd int, b []byte, flags MsgFlags, to netip.AddrPort) (in
 		// before it looks for a destination.
 		return 0, sk.opError("write", to, syscall.EMSGSIZE)
 	}
-	if sk.typ == SockDgram && (flags&MsgMore != 0 || sk.cork != nil) {
+	if sk.typ == SockDgram && (flags&MsgMore != 0 || sk.udpCork || sk.cork != nil) {
 		n, err := s.sendCorked(sk, b, flags, to)
 		return n, sk.opError("write", to, err)
 	}
@@ -785,6 +798,8 @@ const maxUDPPayload = 65507
 // send without MSG_MORE appends its data and sends the whole datagram.
 // Each call returns its own length. A part that would make the datagram
 // too big fails with EMSGSIZE and drops it; so does closing the socket.
+// Under UDP_CORK every send is a part, and clearing the option sends the
+// datagram ([Stack.flushCork]).
 func (s *Stack) sendCorked(sk *socket, b []byte, flags MsgFlags, to netip.AddrPort) (int, error) {
 	if sk.cork == nil {
 		dst := to
@@ -803,15 +818,21 @@ func (s *Stack) sendCorked(sk *socket, b []byte, flags MsgFlags, to netip.AddrPo
 		return 0, syscall.EMSGSIZE
 	}
 	sk.cork = append(sk.cork, b...)
-	if flags&MsgMore != 0 {
+	if flags&MsgMore != 0 || sk.udpCork {
 		return len(b), nil
 	}
-	data, dst := sk.cork, sk.corkTo
-	sk.cork, sk.corkTo = nil, netip.AddrPort{}
-	if _, err := s.sendTo(sk, data, dst, "send"); err != nil {
+	if err := s.flushCork(sk); err != nil {
 		return 0, err
 	}
 	return len(b), nil
+}
+
+// flushCork sends the socket's pending UDP datagram, with the lock held.
+func (s *Stack) flushCork(sk *socket) error {
+	data, dst := sk.cork, sk.corkTo
+	sk.cork, sk.corkTo = nil, netip.AddrPort{}
+	_, err := s.sendTo(sk, data, dst, "send")
+	return err
 }
 
 // RecvFrom reads one datagram and its source.

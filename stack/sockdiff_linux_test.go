@@ -208,6 +208,7 @@ var linuxOpts = map[stack.SockOpt][2]int{
 	stack.TCPNotSentLowat: {unix.IPPROTO_TCP, unix.TCP_NOTSENT_LOWAT},
 	stack.TCPInq:          {unix.IPPROTO_TCP, unix.TCP_INQ},
 	stack.IPTOS:           {unix.IPPROTO_IP, unix.IP_TOS},
+	stack.UDPCork:         {unix.IPPROTO_UDP, unix.UDP_CORK},
 }
 
 // optNoSuch is an option number no Linux level knows, for the error case.
@@ -333,8 +334,17 @@ func (e *denv) log(format string, args ...any) {
 // settle lets the network run: the kernel and the stack's loopback
 // deliver at once, but on a machine at load 20 a 15 ms sleep was now and
 // then too short for the kernel to drain a send buffer (the cork and
-// notsent-lowat cases differed 1 run in 3), so it waits 40 ms.
-func (e *denv) settle() { time.Sleep(40 * time.Millisecond) }
+// notsent-lowat cases differed 1 run in 3), so it waits 40 ms; the
+// stack's side first waits (up to 2 s) for its loopback queue to be
+// delivered, as under load its delivery goroutine may start late.
+func (e *denv) settle() {
+	if st, ok := e.api.(stackAPI); ok {
+		for i := 0; i < 400 && st.LoopbackBusy(); i++ {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	time.Sleep(40 * time.Millisecond)
+}
 
 func (e *denv) socket(typ stack.SockType) int {
 	fd, err := e.api.Socket(typ)
@@ -567,7 +577,7 @@ var optNames = map[stack.SockOpt]string{
 	stack.SoSndTimeo: "SO_SNDTIMEO", stack.IPTTL: "IP_TTL", optNoSuch: "unknown",
 	stack.TCPUserTimeout: "TCP_USER_TIMEOUT", stack.TCPMaxSeg: "TCP_MAXSEG", stack.TCPSynCnt: "TCP_SYNCNT",
 	stack.TCPCork: "TCP_CORK", stack.TCPNotSentLowat: "TCP_NOTSENT_LOWAT", stack.TCPInq: "TCP_INQ",
-	stack.IPTOS: "IP_TOS",
+	stack.IPTOS: "IP_TOS", stack.UDPCork: "UDP_CORK",
 }
 
 // listener returns a listening socket on port P.

@@ -316,3 +316,130 @@ var tcpInfoCases = []diffCase{
 		e.tcpinfo(u, "tcpi_state")
 	}},
 }
+
+// The UDP_CORK cases: under the option every send is a part of one
+// pending datagram, as under MSG_MORE, until the option is cleared.
+func init() { diffCases = append(diffCases, udpCorkCases...) }
+
+var udpCorkCases = []diffCase{
+	{"udpcork/values", func(e *denv) {
+		u := e.socket(udp)
+		e.getopt(u, stack.UDPCork)
+		for _, v := range []int{5, -1, 0, 1} {
+			e.setopt(u, stack.UDPCork, v)
+			e.getopt(u, stack.UDPCork)
+		}
+		c := e.socket(tcp)
+		e.setopt(c, stack.UDPCork, 1)
+		e.getopt(c, stack.UDPCork)
+	}},
+	{"udpcork/uncork-sends", func(e *denv) {
+		a, b := e.udpPair()
+		e.connect(a, e.at("U2"))
+		e.setopt(a, stack.UDPCork, 1)
+		e.send(a, "hello", 0)
+		e.sendto(a, " world", e.at("U1")) // joins the datagram: its first part chose U2
+		e.send(a, "!", stack.MsgDontWait)
+		e.settle()
+		e.recv(b, 100, stack.MsgDontWait)
+		e.recv(a, 100, stack.MsgDontWait)
+		e.setopt(a, stack.UDPCork, 0)
+		e.settle()
+		e.recvfrom(b, 100)
+		e.recv(b, 100, stack.MsgDontWait)
+		e.send(a, "after", 0)
+		e.settle()
+		e.recv(b, 100, stack.MsgDontWait)
+	}},
+	{"udpcork/uncork-nothing-pending", func(e *denv) {
+		a, b := e.udpPair()
+		e.connect(a, e.at("U2"))
+		e.setopt(a, stack.UDPCork, 1)
+		e.setopt(a, stack.UDPCork, 0)
+		e.settle()
+		e.recv(b, 100, stack.MsgDontWait)
+		e.setopt(a, stack.UDPCork, 1)
+		e.send(a, "", 0) // an empty part still makes a datagram
+		e.setopt(a, stack.UDPCork, 0)
+		e.settle()
+		e.recvfrom(b, 100)
+		e.recv(b, 100, stack.MsgDontWait)
+	}},
+	{"udpcork/unconnected", func(e *denv) {
+		a, b := e.udpPair()
+		e.setopt(a, stack.UDPCork, 1)
+		e.send(a, "x", 0)
+		e.sendto(a, "a", e.at("U2"))
+		e.send(a, "b", 0) // pending: no destination needed
+		e.setopt(a, stack.UDPCork, 0)
+		e.settle()
+		e.recvfrom(b, 100)
+	}},
+	{"udpcork/msg-more-then-uncorked-send", func(e *denv) {
+		a, b := e.udpPair()
+		e.connect(a, e.at("U2"))
+		e.setopt(a, stack.UDPCork, 1)
+		e.send(a, "one", stack.MsgMore)
+		e.setopt(a, stack.UDPCork, 0)
+		e.settle()
+		e.recv(b, 100, stack.MsgDontWait)
+		e.send(a, "two", stack.MsgMore)
+		e.setopt(a, stack.UDPCork, 1)
+		e.send(a, "three", 0)
+		e.settle()
+		e.recv(b, 100, stack.MsgDontWait)
+		e.setopt(a, stack.UDPCork, 0)
+		e.settle()
+		e.recv(b, 100, stack.MsgDontWait)
+	}},
+	{"udpcork/too-big", func(e *denv) {
+		a, b := e.udpPair()
+		e.connect(a, e.at("U2"))
+		e.setopt(a, stack.UDPCork, 1)
+		e.sendBig(a, 40000)
+		e.sendBig(a, 40000) // past 65507: fails and drops the pending datagram
+		e.send(a, "z", 0)
+		e.setopt(a, stack.UDPCork, 0)
+		e.settle()
+		e.recv(b, 100, stack.MsgDontWait)
+		e.recv(b, 100, stack.MsgDontWait)
+	}},
+	{"udpcork/close-drops", func(e *denv) {
+		a, b := e.udpPair()
+		e.connect(a, e.at("U2"))
+		e.setopt(a, stack.UDPCork, 1)
+		e.send(a, "lost", 0)
+		e.close(a)
+		e.settle()
+		e.recv(b, 100, stack.MsgDontWait)
+	}},
+	{"udpcork/reconnect-while-pending", func(e *denv) {
+		a, b := e.udpPair()
+		c := e.socket(udp)
+		e.bind(c, e.at("U3"))
+		e.connect(a, e.at("U2"))
+		e.setopt(a, stack.UDPCork, 1)
+		e.send(a, "a", 0)
+		e.connect(a, e.at("U3"))
+		e.send(a, "b", 0)
+		e.setopt(a, stack.UDPCork, 0)
+		e.settle()
+		e.recv(b, 100, stack.MsgDontWait)
+		e.recv(c, 100, stack.MsgDontWait)
+	}},
+}
+
+func init() {
+	diffCases = append(diffCases, diffCase{"udpcork/sendto-then-connect", func(e *denv) {
+		a, b := e.udpPair()
+		c := e.socket(udp)
+		e.bind(c, e.at("U3"))
+		e.setopt(a, stack.UDPCork, 1)
+		e.sendto(a, "a", e.at("U2"))
+		e.connect(a, e.at("U3"))
+		e.setopt(a, stack.UDPCork, 0)
+		e.settle()
+		e.recv(b, 100, stack.MsgDontWait)
+		e.recv(c, 100, stack.MsgDontWait)
+	}})
+}

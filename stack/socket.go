@@ -48,7 +48,8 @@ type socket struct {
 	inq                             bool           // TCP_INQ: RecvMsgInfo reports the bytes left
 	more                            bool           // the send in progress has MSG_MORE
 	eor                             bool           // the send in progress has MSG_EOR
-	cork                            []byte         // UDP: a datagram pending under MSG_MORE (nil: none)
+	udpCork                         bool           // UDP_CORK: every send waits as with MSG_MORE
+	cork                            []byte         // UDP: a datagram pending under MSG_MORE or UDP_CORK (nil: none)
 	corkTo                          netip.AddrPort // its destination, from its first part
 
 	eagain [3]cachedErr // EAGAIN errors for read, write, accept

@@ -29,6 +29,7 @@ const (
 	TCPNotSentLowat                                  // bytes: writes wait while this much is unsent; writable below half of it; 0 is no limit
 	TCPInq                                           // 0 or 1: RecvMsgInfo reports the bytes left to read (TCP_CM_INQ)
 	IPTOS                                            // the IP header's TOS byte; a TCP socket keeps its ECN bits to itself
+	UDPCork                                          // 0 or 1 (any non-zero): UDP sends wait as one datagram, as under MSG_MORE, until set to 0 (UDP_CORK)
 )
 
 // ipTTL is the TTL of the socket's datagrams.
@@ -178,6 +179,16 @@ func (s *Stack) setSockopt(sk *socket, opt SockOpt, value int) error {
 			return syscall.EINVAL
 		}
 		sk.inq = value == 1
+	case UDPCork:
+		if sk.typ != SockDgram {
+			return syscall.ENOPROTOOPT // SOL_UDP on a TCP socket: ip_setsockopt knows no such level
+		}
+		sk.udpCork = value != 0
+		if !sk.udpCork && sk.cork != nil {
+			// Uncorking sends the pending datagram; as Linux's
+			// udp_lib_setsockopt, its send error is not setsockopt's.
+			s.flushCork(sk)
+		}
 	default:
 		return syscall.ENOPROTOOPT
 	}
@@ -316,6 +327,11 @@ func (s *Stack) getSockopt(sk *socket, opt SockOpt) (int, error) {
 		return int(int32(o.NotSentLowat)), nil
 	case TCPInq:
 		return b2i(sk.inq), nil
+	case UDPCork:
+		if sk.typ != SockDgram {
+			return 0, syscall.EOPNOTSUPP
+		}
+		return b2i(sk.udpCork), nil
 	case IPTTL:
 		if sk.ttl == 0 {
 			return int(s.opts.TTL), nil

@@ -747,6 +747,7 @@ var sockOpts = map[string]stack.SockOpt{
 	"rcvtimeo": stack.SoRcvTimeo, "sndtimeo": stack.SoSndTimeo, "ttl": stack.IPTTL, "tos": stack.IPTOS,
 	"user_timeout": stack.TCPUserTimeout, "maxseg": stack.TCPMaxSeg, "syncnt": stack.TCPSynCnt,
 	"cork": stack.TCPCork, "notsent_lowat": stack.TCPNotSentLowat, "inq": stack.TCPInq,
+	"udp_cork": stack.UDPCork,
 }
 
 // block arranges for the pending call to be retried when fd's readiness

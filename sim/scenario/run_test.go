@@ -602,6 +602,26 @@ expect:
 	}
 }
 
+// TestSetsockoptUDPCork: under udp_cork two sends are one datagram,
+// sent when the option is cleared.
+func TestSetsockoptUDPCork(t *testing.T) {
+	res, _ := runSrc(t, twoHosts+`programs:
+  server: |
+    u = socket(udp); bind(u, :7)
+    recvfrom(u, any) == "hello"
+    recvfrom(u, any) == "after"
+  client: |
+    u = socket(udp); connect(u, server:7)
+    setsockopt(u, udp_cork, 1); send(u, "hel"); send(u, "lo"); setsockopt(u, udp_cork, 0)
+    send(u, "after")
+    s = socket(tcp)
+    setsockopt(s, udp_cork, 1)
+expect:
+  - client setsockopt → ENOPROTOOPT
+`)
+	reportFailures(t, res)
+}
+
 // TestSetsockoptNewOptions runs the socket options added for issue 9
 // from the scenario language, with Linux's validation.
 func TestSetsockoptNewOptions(t *testing.T) {

@@ -140,7 +140,7 @@ var Calls = map[string]CallSpec{
 }
 
 var sockOptNames = []string{"keepalive", "linger", "rcvbuf", "sndbuf", "nodelay", "keepidle", "keepintvl", "keepcnt", "quickack", "reuseaddr", "congestion", "recovery", "ipv6_v6only",
-	"reuseport", "broadcast", "rcvtimeo", "sndtimeo", "ttl", "tos", "user_timeout", "maxseg", "syncnt", "cork", "notsent_lowat", "inq"}
+	"reuseport", "broadcast", "rcvtimeo", "sndtimeo", "ttl", "tos", "user_timeout", "maxseg", "syncnt", "cork", "notsent_lowat", "inq", "udp_cork"}
 
 // ErrnoByName maps the errno names a program may expect to their values.
 var ErrnoByName = map[string]syscall.Errno{
@@ -150,7 +150,7 @@ var ErrnoByName = map[string]syscall.Errno{
 	"ENOTCONN": syscall.ENOTCONN, "EISCONN": syscall.EISCONN, "EALREADY": syscall.EALREADY,
 	"EINVAL": syscall.EINVAL, "EBADF": syscall.EBADF, "EHOSTUNREACH": syscall.EHOSTUNREACH,
 	"ENETUNREACH": syscall.ENETUNREACH, "EMSGSIZE": syscall.EMSGSIZE, "EOPNOTSUPP": syscall.EOPNOTSUPP,
-	"ECONNABORTED": syscall.ECONNABORTED, "ENOSYS": syscall.ENOSYS, "ENOBUFS": syscall.ENOBUFS,
+	"ECONNABORTED": syscall.ECONNABORTED, "ENOSYS": syscall.ENOSYS, "ENOBUFS": syscall.ENOBUFS, "ENOPROTOOPT": syscall.ENOPROTOOPT,
 }
 
 func ErrnoNames() []string {

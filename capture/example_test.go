@@ -22,10 +22,12 @@ func ExampleTraceFile() {
 	//    eth   46:2b:27:5b:8d:d4 → a6:d5:fc:24:6d:7d  IPv4
 	//    ipv4  10.0.0.1 → 10.0.0.2  ttl 64  id 25959  DF  len 60
 	//    tcp   46828 → 9  [SYN]  seq 0 (ISN 3931487446)  win 64240  <mss 1460,sackOK,TS 3727134322 0,wscale 10>
+	//  0.000000 10.0.0.1  tcp 10.0.0.1:46828 → 10.0.0.2:9  CLOSED → SYN_SENT  (inferred)
 	//  0.000033 10.0.0.2 → 10.0.0.1  #2  54 B
 	//    eth   a6:d5:fc:24:6d:7d → 46:2b:27:5b:8d:d4  IPv4
 	//    ipv4  10.0.0.2 → 10.0.0.1  ttl 64  id 0  DF  len 40
 	//    tcp   9 → 46828  [RST, ACK]  seq 1  ack 1  win 0  [RTT 0.033 ms, ACK of #1]
+	//  0.000033 10.0.0.1  tcp 10.0.0.1:46828 → 10.0.0.2:9  SYN_SENT → CLOSED  (inferred)
 	//
 	// connections:
 	//   tcp 10.0.0.1:46828 ⇄ 10.0.0.2:9  1/1 pkts  0/0 B  retrans 0/0  rtt 0.033 ms  0.000000–0.000033 s  refused

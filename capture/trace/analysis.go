@@ -89,6 +89,7 @@ type anaConn struct {
 	hasSyn   bool
 	firstRTT time.Duration // SYN-ACK to the first ACK, as seen here
 	rtt      rttState
+	side     [2]sideState // inferred TCP states, for foreign captures
 }
 
 // scale returns the window scale that applies to direction d's
@@ -291,4 +292,164 @@ func (r *rttState) track(d int, s *segment, host string, send bool) (res ackRTT)
 	clear(segs[len(keep):])
 	r.segs[1-d] = keep
 	return res
+}
+
+// tcpState is a TCP state (RFC 9293 §3.3.2) inferred from the packets.
+type tcpState uint8
+
+const (
+	stUnknown tcpState = iota
+	stClosed
+	stListen
+	stSynSent
+	stSynReceived
+	stEstablished
+	stFinWait1
+	stFinWait2
+	stCloseWait
+	stClosing
+	stLastAck
+	stTimeWait
+)
+
+// The names the stack's own state events use.
+var stateNames = [...]string{"?", "CLOSED", "LISTEN", "SYN_SENT", "SYN_RECEIVED", "ESTABLISHED",
+	"FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT"}
+
+func (s tcpState) String() string { return stateNames[s] }
+
+// stateChange is one end's inferred transition: side 0 sends the
+// connection's direction 0.
+type stateChange struct {
+	side     int
+	from, to tcpState
+}
+
+// sideState is what state inference keeps of one end.
+type sideState struct {
+	st      tcpState
+	synEnd  uint32 // its SYN's sequence number + 1
+	hasSyn  bool
+	finEnd  uint32 // its FIN's sequence number + 1
+	hasFin  bool
+	gotFin  bool // it has received the other end's FIN
+	gotSyn  bool // and its SYN
+	changes int  // transitions inferred, bounded by maxStateChanges
+}
+
+// maxStateChanges bounds the transitions reported per end: a
+// connection's life has at most a dozen; a capture of a reused port
+// pair keeps its lines bounded.
+const maxStateChanges = 64
+
+// infer works out the TCP state of each end of the connection from
+// segment s, sent by side d and seen at the capture point: what the
+// sender's sending it and the receiver's receiving it change, as if
+// both happened where the capture was made. An end first seen in the
+// middle of a connection is taken to be ESTABLISHED (no line for it).
+// It appends the transitions to out.
+func (c *anaConn) infer(d int, s *segment, out []stateChange) []stateChange {
+	x, y := &c.side[d], &c.side[1-d]
+	set := func(side int, e *sideState, to tcpState) {
+		if e.st == to {
+			return
+		}
+		if e.changes < maxStateChanges {
+			out = append(out, stateChange{side, e.st, to})
+			e.changes++
+		}
+		e.st = to
+	}
+	if x.st == stUnknown {
+		switch {
+		case s.rst:
+			x.st = stClosed // a refusal: no connection was there
+		case s.syn && !s.ackf:
+			x.st = stClosed
+		case s.syn:
+			x.st = stListen
+		default:
+			x.st = stEstablished
+		}
+	}
+	if y.st == stUnknown && !s.syn {
+		y.st = stEstablished
+	}
+	if s.rst {
+		// A reset ends the connection at both ends (the capture cannot
+		// tell an unacceptable one apart; stacks rarely send those).
+		if x.st != stClosed && x.st != stListen {
+			set(d, x, stClosed)
+		}
+		if y.st != stUnknown && y.st != stClosed {
+			set(1-d, y, stClosed)
+		}
+		return out
+	}
+	// An end receives the other's SYN at the latest when a later segment
+	// of the other end reaches it: in SYN_SENT, the SYNs crossed (a
+	// simultaneous open).
+	if x.hasSyn && !y.gotSyn {
+		y.gotSyn = true
+		if y.st == stSynSent {
+			set(1-d, y, stSynReceived)
+		}
+	}
+	if s.syn {
+		x.synEnd, x.hasSyn = s.seq+1, true
+		switch {
+		case !s.ackf && x.st == stClosed:
+			set(d, x, stSynSent)
+		case s.ackf && (x.st == stListen || x.st == stSynSent):
+			set(d, x, stSynReceived)
+		}
+	}
+	// An end receives the other's FIN at the latest when it acknowledges
+	// it, or when a later segment of the other end reaches it (in
+	// order); until then its own segments show it had not.
+	gotFin := func(side int, e, other *sideState) {
+		if e.gotFin || !other.hasFin {
+			return
+		}
+		e.gotFin = true
+		switch e.st {
+		case stSynReceived, stEstablished:
+			set(side, e, stCloseWait)
+		case stFinWait1:
+			set(side, e, stClosing)
+		case stFinWait2:
+			set(side, e, stTimeWait)
+		}
+	}
+	gotFin(1-d, y, x)
+	if s.ackf {
+		// What this ACK acknowledges of the other end's SYN and FIN.
+		if y.hasSyn && s.ack == y.synEnd && (y.st == stSynSent || y.st == stSynReceived) {
+			set(1-d, y, stEstablished)
+		}
+		if y.hasFin && !seqLT(s.ack, y.finEnd) {
+			gotFin(d, x, y)
+			switch y.st {
+			case stFinWait1:
+				set(1-d, y, stFinWait2)
+			case stClosing:
+				set(1-d, y, stTimeWait)
+			case stLastAck:
+				set(1-d, y, stClosed)
+			}
+		}
+	}
+	if s.fin && !x.hasFin {
+		x.finEnd, x.hasFin = s.seq+s.len+1, true
+		if s.syn {
+			x.finEnd++
+		}
+		switch x.st {
+		case stSynReceived, stEstablished:
+			set(d, x, stFinWait1)
+		case stCloseWait:
+			set(d, x, stLastAck)
+		}
+	}
+	return out
 }

@@ -116,25 +116,27 @@ const maxHeldFrames = 8
 // numbers per connection. Formatting allocates nothing per frame. A
 // Tracer is not safe for concurrent use.
 type Tracer struct {
-	w         *bufio.Writer // nil: no trace output, summaries only
-	format    Format
-	start     time.Time
-	hasStart  bool
-	names     nameTable
-	checksums bool
-	bytes     int
-	conns     *conns
-	pkt       packet
-	seen      [seenSize]seenEntry // frames sent, direct-mapped by id
-	buf       []byte
-	err       error
-	cache     textCache
-	ana       segAnalysis                            // the current frame's TCP analysis
-	rtt       ackRTT                                 // the RTT the current frame's ACK measured
-	jcache    struct{ eth, ip, tcp, ends lineCache } // the same for JSON
-	sinceOK   bool                                   // sinceT, sinceD hold the last time converted by since
-	sinceT    time.Time
-	sinceD    time.Duration
+	w          *bufio.Writer // nil: no trace output, summaries only
+	format     Format
+	start      time.Time
+	hasStart   bool
+	names      nameTable
+	checksums  bool
+	bytes      int
+	conns      *conns
+	pkt        packet
+	seen       [seenSize]seenEntry // frames sent, direct-mapped by id
+	buf        []byte
+	err        error
+	cache      textCache
+	ana        segAnalysis                            // the current frame's TCP analysis
+	rtt        ackRTT                                 // the RTT the current frame's ACK measured
+	changes    []stateChange                          // the TCP states the current frame changed (foreign captures)
+	changesDir int                                    // and the direction it was sent in
+	jcache     struct{ eth, ip, tcp, ends lineCache } // the same for JSON
+	sinceOK    bool                                   // sinceT, sinceD hold the last time converted by since
+	sinceT     time.Time
+	sinceD     time.Duration
 
 	// Text mode: a state change held back until the socket call that made
 	// it is reported, so the two can share a line as in DESIGN.md, and the
@@ -256,6 +258,12 @@ func (t *Tracer) Frame(f *Frame, sum *Summary) {
 	if slot != nil && f.Dir == DirOut && !again {
 		*slot = seenEntry{f.ID, fp, t.ana}
 	}
+	// A foreign capture shows no state changes: infer them.
+	t.changes = t.changes[:0]
+	if cn != nil && f.Host == "" && !again && p.l4OK {
+		s := t.segment(p, f.ID, d)
+		t.changes, t.changesDir = cn.ana.infer(dir, &s, t.changes), dir
+	}
 	t.rtt = ackRTT{}
 	if cn != nil && f.Drop == "" && (f.Host == "" || f.Dir == DirOut && !again || f.Dir == DirIn) {
 		s := t.segment(p, f.ID, d)
@@ -267,6 +275,7 @@ func (t *Tracer) Frame(f *Frame, sum *Summary) {
 	if t.format == JSON {
 		t.buf = t.appendFrameJSON(t.buf[:0], f, d, rseq, rack)
 		t.write(t.buf)
+		t.writeInferred(f, d)
 		return
 	}
 	if t.held {
@@ -281,6 +290,31 @@ func (t *Tracer) Frame(f *Frame, sum *Summary) {
 	}
 	t.buf = t.appendFrameText(t.buf[:0], f, d, rseq, rack, seenBefore)
 	t.write(t.buf)
+	t.writeInferred(f, d)
+}
+
+// writeInferred writes the TCP state changes inferred from the current
+// frame as state events of the ends' hosts, marked "inferred".
+func (t *Tracer) writeInferred(f *Frame, d time.Duration) {
+	p := &t.pkt
+	for _, c := range t.changes {
+		src := netip.AddrPortFrom(p.src(), p.tcp.SrcPort())
+		dst := netip.AddrPortFrom(p.dst(), p.tcp.DstPort())
+		conn := core.Tuple{Local: src, Remote: dst}
+		if c.side != t.changesDir {
+			conn = core.Tuple{Local: dst, Remote: src}
+		}
+		ev := core.Event{Time: f.Time, Host: t.nameOf(conn.Local.Addr()), Kind: core.EventState, FD: -1, Proto: "tcp",
+			Conn: conn, From: c.from.String(), To: c.to.String(), Detail: "inferred"}
+		if t.format == JSON {
+			t.buf = appendEventJSON(t.buf[:0], &ev, d)
+		} else {
+			t.buf = appendEventPrefix(t.buf[:0], d, ev.Host)
+			t.buf = appendEventText(t.buf, &ev)
+			t.buf = append(t.buf[:len(t.buf)-1], "  (inferred)\n"...)
+		}
+		t.write(t.buf)
+	}
 }
 
 // relative returns the relative seq and ack of a TCP segment, its

@@ -70,9 +70,11 @@ type rec struct {
 			Len   int    `json:"len"`
 			// AckRTT is the RTT this ACK measured, µs, and Acks the
 			// segment it acknowledges (tshark's ack_rtt, acks_frame).
-			AckRTT  *float64 `json:"ack_rtt_us"`
-			Acks    uint64   `json:"acks"`
-			Options *struct {
+			AckRTT *float64 `json:"ack_rtt_us"`
+			// Analysis holds the trace's tcp.analysis flags.
+			Analysis []string `json:"analysis"`
+			Acks     uint64   `json:"acks"`
+			Options  *struct {
 				MSS    int       `json:"mss"`
 				SackOK bool      `json:"sack_ok"`
 				TS     []uint32  `json:"ts"`
@@ -137,7 +139,7 @@ type Hop struct {
 	T     float64 `json:"t"`           // time sent, seconds
 	Conn  int     `json:"c"`           // connection index, -1 for none
 	Label string  `json:"l"`           // Wireshark Flow Graph label
-	Marks string  `json:"m,omitempty"` // "R" retransmission, "D" duplicate ACK, "X" dropped, "L" lost, "Z" zero window
+	Marks string  `json:"m,omitempty"` // "R" retransmission, "D" duplicate ACK, "X" dropped, "L" lost, "Z" zero window, "O" out of order, "K" keep-alive
 	Drop  string  `json:"d,omitempty"` // why it was dropped, where
 	Dir   int     `json:"dir"`         // 0: the connection's first direction, 1: the other
 	// RTT is the round-trip time this ACK measured where it reached the
@@ -347,16 +349,6 @@ func (r *rec) endpoints() (proto, src, dst string, ok bool) {
 	return "", "", "", false
 }
 
-// dirState is what the marks need to know of one direction of a
-// connection, as its sender sent it.
-type dirState struct {
-	nxtMax  uint32 // highest sequence number sent + 1, relative
-	started bool
-	lastAck uint32
-	lastWin int
-	hasAck  bool
-}
-
 func (m *Model) layout() {
 	col := map[string]int{}
 	for i, h := range m.Hosts {
@@ -405,7 +397,6 @@ func (m *Model) layout() {
 		return y
 	}
 	pending := map[uint64][]int{} // hops not yet arrived, by packet id
-	dirs := map[[2]int]*dirState{}
 	for i := range m.recs {
 		r := &m.recs[i]
 		switch r.Type {
@@ -415,7 +406,7 @@ func (m *Model) layout() {
 				a, b := col[r.Src], col[r.Dst]
 				yy := at(r.Time, true)
 				h := Hop{Out: i, In: i, From: a, To: b, Y1: yy, Y2: yy, T: r.Time, Conn: ci, Dir: dir, Label: label(r)}
-				h.Marks = m.marks(r, ci, dir, dirs)
+				h.Marks = marks(r)
 				m.Hops = append(m.Hops, h)
 				continue
 			}
@@ -445,7 +436,7 @@ func (m *Model) layout() {
 			}
 			yy := at(r.Time, true)
 			h := Hop{Out: i, In: -1, From: col[host], To: m.nextHop(col[host], r), Y1: yy, Y2: yy, T: r.Time, Conn: ci, Dir: dir, Label: label(r)}
-			h.Marks = m.marks(r, ci, dir, dirs)
+			h.Marks = marks(r)
 			if r.Drop != "" {
 				h.Marks += "X"
 				h.Drop = "on the link from " + host + ": " + r.Drop
@@ -616,47 +607,27 @@ func (m *Model) scale() float64 {
 	return RowH / g
 }
 
-// marks finds retransmissions, duplicate ACKs and zero windows, as the
-// sender sent them.
-func (m *Model) marks(r *rec, ci, dir int, dirs map[[2]int]*dirState) string {
+// analysisMarks are the page's marks for the trace's tcp.analysis flags.
+var analysisMarks = map[string]byte{
+	"retransmission": 'R', "duplicate_ack": 'D', "zero_window": 'Z', "out_of_order": 'O', "keep_alive": 'K',
+}
+
+// marks are the trace's TCP analysis of the packet (Wireshark's
+// tcp.analysis flags, the same for a simulated run and a foreign
+// capture) as the page's marks: R retransmission, D duplicate ACK, Z
+// zero window, O out of order, K keep-alive.
+func marks(r *rec) string {
 	t := r.Layers.TCP
-	if t == nil || ci < 0 {
+	if t == nil {
 		return ""
 	}
-	st := dirs[[2]int{ci, dir}]
-	if st == nil {
-		st = &dirState{}
-		dirs[[2]int{ci, dir}] = st
-	}
-	other := dirs[[2]int{ci, 1 - dir}]
-	syn := strings.Contains(t.Flags, "S")
-	fin := strings.Contains(t.Flags, "F")
-	rst := strings.Contains(t.Flags, "R")
-	ack := strings.Contains(t.Flags, ".")
-	n := uint32(t.Len)
-	if syn || fin {
-		n++
-	}
-	var marks string
-	if n > 0 {
-		if st.started && int32(t.Seq-st.nxtMax) < 0 {
-			marks += "R"
+	var b []byte
+	for _, a := range t.Analysis {
+		if c, ok := analysisMarks[a]; ok && !strings.ContainsRune(string(b), rune(c)) {
+			b = append(b, c)
 		}
-		if end := t.Seq + n; !st.started || int32(end-st.nxtMax) > 0 {
-			st.nxtMax = end
-		}
-		st.started = true
-	} else if ack && !rst && st.hasAck && t.Ack == st.lastAck && t.Win == st.lastWin &&
-		other != nil && other.started && int32(other.nxtMax-t.Ack) > 0 {
-		marks += "D"
 	}
-	if ack && !rst && t.Win == 0 {
-		marks += "Z"
-	}
-	if ack {
-		st.lastAck, st.lastWin, st.hasAck = t.Ack, t.Win, true
-	}
-	return marks
+	return string(b)
 }
 
 // flagNames spells tcpdump's flag letters as Wireshark does.

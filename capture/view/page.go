@@ -36,6 +36,8 @@ const (
 	markX
 	markL
 	markZ
+	markO
+	markK
 )
 
 // layerBits names the bits of the page's layer column, in order.
@@ -174,7 +176,7 @@ func (m *Model) page() (*page, []byte) {
 		dir.u8(uint8(h.Dir))
 		var marks uint8
 		for _, c := range h.Marks {
-			marks |= map[rune]uint8{'R': markR, 'D': markD, 'X': markX, 'L': markL, 'Z': markZ}[c]
+			marks |= map[rune]uint8{'R': markR, 'D': markD, 'X': markX, 'L': markL, 'Z': markZ, 'O': markO, 'K': markK}[c]
 		}
 		mk.u8(marks)
 		L := &r.Layers

@@ -78,14 +78,14 @@ async function inflate(id) {
     }
     return r;
   }
-  const MK = "RDXLZ";
+  const MK = "RDXLZOK";
   const marks = i => { let s = "", v = PK.m[i]; for (let k = 0; v; k++, v >>= 1) if (v & 1) s += MK[k]; return s; };
   const F = { F: 1, S: 2, R: 4, P: 8, A: 16 };
   const isTCP = i => (PK.ly[i] & 1) !== 0, sentAtVantage = i => (PK.ly[i] & 128) !== 0;
   const drop = i => (M.drop && M.drop[i]) || "";
   const palette = ["#1565c0", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f", "#ad1457", "#4e342e", "#283593", "#558b2f", "#00695c"];
   const connColour = c => c < 0 ? "#757575" : palette[c % palette.length];
-  const markText = { R: "retransmission", D: "duplicate ACK", X: "dropped", L: "lost (never arrived)", Z: "zero window" };
+  const markText = { R: "retransmission", D: "duplicate ACK", X: "dropped", L: "lost (never arrived)", Z: "zero window", O: "out of order", K: "keep-alive" };
 
   // ---------- page skeleton ----------
   const el = (tag, attrs, ...kids) => {
@@ -298,8 +298,8 @@ async function inflate(id) {
     ctx.textAlign = "left";
     let x = labelX;
     for (const c of p.m || "") {
-      const bg = c === "R" ? "#e53935" : c === "D" ? "#8e24aa" : c === "Z" ? "#f9a825" : "#d32f2f";
-      const t = c === "R" ? "RETR" : c === "D" ? "DUP ACK" : c === "Z" ? "ZERO WIN" : c === "X" ? "DROP" : "LOST";
+      const bg = c === "R" ? "#e53935" : c === "D" ? "#8e24aa" : c === "Z" ? "#f9a825" : c === "O" ? "#00838f" : c === "K" ? "#546e7a" : "#d32f2f";
+      const t = c === "R" ? "RETR" : c === "D" ? "DUP ACK" : c === "Z" ? "ZERO WIN" : c === "O" ? "OUT OF ORDER" : c === "K" ? "KEEP-ALIVE" : c === "X" ? "DROP" : "LOST";
       const tw = ctx.measureText(t).width + 6;
       ctx.fillStyle = bg; ctx.fillRect(x, y1 - 8, tw, 15); ctx.fillStyle = "#fff"; ctx.fillText(t, x + 3, y1 + 4); x += tw + 4;
     }

@@ -84,6 +84,12 @@ type TCPOptions struct {
 	OrphanRetries  int           // see tcp.Config.OrphanRetries; 0: Linux's default
 	NoTLP          bool          // no tail loss probe (tcp_early_retrans=0)
 	RmemMax        int           // tcp_rmem[2] in bytes: autotuning's ceiling and the window scale offered; 0: 32 MiB
+	// InvalidRateLimit and ChallengeACKLimit are Linux's
+	// tcp_invalid_ratelimit (0: 500 ms; negative: none) and
+	// tcp_challenge_ack_limit (0: none, Linux's default since 6.0); see
+	// tcp.Config.
+	InvalidRateLimit  time.Duration
+	ChallengeACKLimit int
 }
 
 // NICConfig describes a network interface to add with [Stack.AddNIC].

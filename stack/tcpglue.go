@@ -113,6 +113,9 @@ func tcpConfig(o TCPOptions) tcp.Config {
 		OrphanRetries:  o.OrphanRetries,
 		RmemMax:        o.RmemMax,
 		NoTLP:          o.NoTLP,
+
+		InvalidRateLimit:  o.InvalidRateLimit,
+		ChallengeACKLimit: o.ChallengeACKLimit,
 	}
 }
 

@@ -2,6 +2,7 @@ package run
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -141,6 +142,23 @@ func (r *runner) sysctl(name, val string) string {
 			o.KeepCount = v
 		default:
 			o.Retries = v
+		}
+	case "net.ipv4.tcp_invalid_ratelimit":
+		v, ok := one()
+		if !ok || v < 0 {
+			return "wants milliseconds, 0 or more"
+		}
+		o.InvalidRateLimit = time.Duration(v) * time.Millisecond
+		if v == 0 {
+			o.InvalidRateLimit = -1 // Linux: 0 is no limit
+		}
+	case "net.ipv4.tcp_challenge_ack_limit":
+		v, ok := one()
+		if !ok || v < 1 {
+			return "wants a count, 1 or more (0, no challenge ACKs at all, is not mapped)"
+		}
+		if v < math.MaxInt32 { // INT_MAX, Linux's default, is no limit
+			o.ChallengeACKLimit = v
 		}
 	default:
 		return "not mapped to a stacklab setting"

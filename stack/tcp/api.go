@@ -77,6 +77,16 @@ type Config struct {
 	RmemMax int
 	// NoTLP turns the tail loss probe off (Linux's tcp_early_retrans=0).
 	NoTLP bool
+	// InvalidRateLimit is the least time between two ACKs a connection
+	// sends to unacceptable pure ACKs, SYNs and RSTs, challenge ACKs
+	// included (Linux's tcp_invalid_ratelimit). Zero means 500 ms, as
+	// Linux; negative means no limit (tcp_invalid_ratelimit=0).
+	InvalidRateLimit time.Duration
+	// ChallengeACKLimit, when positive, also bounds the challenge ACKs
+	// of the whole stack to about this many per second (Linux's
+	// tcp_challenge_ack_limit). Zero means none, Linux's default since
+	// 6.0: a shared budget is a side channel (CVE-2016-5696).
+	ChallengeACKLimit int
 }
 
 // SockOpts are per-socket settings given at Connect or Listen (the

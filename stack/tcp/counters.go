@@ -62,6 +62,12 @@ type Counters struct {
 	PortsExhausted     uint64 // connects refused (EADDRNOTAVAIL): no free ephemeral port to the destination
 	TxQueueFull        uint64 // times new data waited because the interface's transmit queue was full (tsq.go)
 	InBadOptions       uint64 // segments taken with their options read only up to one with a bad length (linux profile)
+
+	// RFC 5961 and unacceptable segments (Linux's TcpExt names in brackets).
+	SynChallenges       uint64 // SYNs on a synchronized connection, in or out of the window, answered by a challenge ACK if the limits allow (TCPSYNChallenge)
+	AckSkippedSeq       uint64 // out-of-window pure ACKs left unanswered by the per-connection limit (TCPACKSkippedSeq)
+	AckSkippedPAWS      uint64 // pure ACKs failing PAWS left unanswered by the per-connection limit (TCPACKSkippedPAWS)
+	DropChallengeGlobal uint64 // challenge ACKs suppressed by the host-wide ChallengeACKLimit
 }
 
 // Counter is one named counter value.
@@ -129,5 +135,9 @@ func (c *Counters) List() []Counter {
 		{"InBadOptions", c.InBadOptions},
 		{"HyStartTrain", c.HyStartTrain},
 		{"HyStartDelay", c.HyStartDelay},
+		{"SynChallenges", c.SynChallenges},
+		{"AckSkippedSeq", c.AckSkippedSeq},
+		{"AckSkippedPAWS", c.AckSkippedPAWS},
+		{"DropChallengeGlobal", c.DropChallengeGlobal},
 	}
 }

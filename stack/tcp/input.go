@@ -191,7 +191,18 @@ func (c *Conn) input(s *segment) {
 	if c.tsOK && s.opts.HasTS && !s.has(flagRST) && int32(s.opts.TSVal-c.tsRecent) < 0 {
 		p.counters.DropPAWS++
 		p.drop(c, "DropPAWS", "old timestamp", s.pktID)
-		c.sendAck(whyPAWS)
+		switch {
+		case s.has(flagSYN):
+			// Linux's tcp_validate_incoming: a SYN goes to its
+			// challenge ACK whatever its timestamp.
+			c.synChallenge()
+		case s.seqLen() == 0 && !c.oowAllowed():
+			// A pure ACK is answered at most once per
+			// tcp_invalid_ratelimit (TCPACKSkippedPAWS).
+			p.counters.AckSkippedPAWS++
+		default:
+			c.sendAck(whyPAWS)
+		}
 		return
 	}
 	// Step 1: sequence number check.
@@ -208,6 +219,16 @@ func (c *Conn) input(s *segment) {
 			// A keepalive or zero-window probe (RFC 1122 §4.2.3.6,
 			// RFC 9293 §3.8.6.1): answer it; it is not a drop.
 			c.sendAck(whyProbeAck)
+			return
+		}
+		if s.has(flagSYN) && !s.has(flagRST) {
+			// RFC 5961 §4.2: a SYN, whatever its sequence number, gets
+			// a challenge ACK, rate-limited like every other (Linux's
+			// tcp_validate_incoming goes to syn_challenge; checked on
+			// Linux 6.18: testdata/pkt/robustness/oow-syn-challenge.pkt).
+			p.counters.DropOutOfWindow++
+			p.drop(c, "DropOutOfWindow", "unacceptable sequence number", s.pktID)
+			c.synChallenge()
 			return
 		}
 		p.counters.DropOutOfWindow++
@@ -228,6 +249,7 @@ func (c *Conn) input(s *segment) {
 			// pure ACKs at most every 500 ms, so that two ends cannot
 			// ping-pong ACKs.
 			if !c.oowAllowed() {
+				p.counters.AckSkippedSeq++
 				return
 			}
 		}
@@ -277,7 +299,7 @@ func (c *Conn) input(s *segment) {
 			c.destroy()
 			return
 		}
-		c.challengeAck()
+		c.synChallenge()
 		return
 	}
 	// Step 5: ACK.

@@ -1,6 +1,8 @@
 package tcp
 
 import (
+	"time"
+
 	"stacklab/stack/tcp/seqnum"
 )
 
@@ -477,26 +479,68 @@ func (c *Conn) sendProbe(why string) {
 	c.ackSent()
 }
 
-// challengeAck sends an RFC 5961 challenge ACK, rate-limited (§7) per
-// connection as Linux since 6.0 does: at most one per oowRateLimit,
-// sharing the budget of ACKs to out-of-window segments, and no global
-// budget, whose exhaustion an off-path attacker could observe to learn
-// whether a guessed 4-tuple is in use (CVE-2016-5696).
+// challengeAck sends an RFC 5961 challenge ACK, rate-limited (§7) as
+// Linux's tcp_send_challenge_ack does: first per connection, at most one
+// per Config.InvalidRateLimit (tcp_invalid_ratelimit, 500 ms), sharing
+// that budget with the ACKs to out-of-window pure ACKs; then host-wide
+// only when Config.ChallengeACKLimit is set (tcp_challenge_ack_limit,
+// unlimited by default since Linux 6.0: an exhausted global budget tells
+// an off-path attacker whether a guessed 4-tuple is in use,
+// CVE-2016-5696).
 func (c *Conn) challengeAck() {
+	p := c.p
 	if !c.oowAllowed() {
-		c.p.counters.DropChallengeLimit++
-		c.p.drop(c, "DropChallengeLimit", "challenge ACK rate limit", 0)
+		p.counters.DropChallengeLimit++
+		p.drop(c, "DropChallengeLimit", "challenge ACK rate limit", 0)
 		return
 	}
-	c.p.counters.ChallengeACKs++
+	if !p.challengeBudget() {
+		p.counters.DropChallengeGlobal++
+		p.drop(c, "DropChallengeGlobal", "host-wide challenge ACK limit", 0)
+		return
+	}
+	p.counters.ChallengeACKs++
 	c.sendAck(whyChallengeAck)
+}
+
+// synChallenge answers a SYN on a synchronized connection with a
+// challenge ACK (RFC 5961 §4.2; Linux's TCPSYNChallenge counts them).
+func (c *Conn) synChallenge() {
+	c.p.counters.SynChallenges++
+	c.challengeAck()
+}
+
+// challengeBudget takes one challenge ACK from the host-wide budget of
+// Config.ChallengeACKLimit per second. As Linux's, each second's budget is
+// drawn at random from [limit/2, limit·3/2) so that its exhaustion cannot
+// be timed exactly.
+func (p *Proto) challengeBudget() bool {
+	limit := p.cfg.ChallengeACKLimit
+	if limit <= 0 {
+		return true
+	}
+	sec := int64(p.net.Now().Sub(p.epoch) / time.Second)
+	if !p.challenge.valid || sec != p.challenge.sec {
+		half := (limit + 1) / 2
+		p.challenge.sec, p.challenge.valid = sec, true
+		p.challenge.left = half + p.net.Rand().IntN(limit)
+	}
+	if p.challenge.left == 0 {
+		return false
+	}
+	p.challenge.left--
+	return true
 }
 
 // oowAllowed reports whether an ACK to an unacceptable segment may go
 // now (Linux's __tcp_oow_rate_limited), and if so charges it.
 func (c *Conn) oowAllowed() bool {
+	lim := c.p.cfg.InvalidRateLimit
+	if lim < 0 {
+		return true
+	}
 	now := c.p.net.Now()
-	if d := now.Sub(c.lastOOWAck); d >= 0 && d < oowRateLimit && !c.lastOOWAck.IsZero() {
+	if d := now.Sub(c.lastOOWAck); d >= 0 && d < lim && !c.lastOOWAck.IsZero() {
 		return false
 	}
 	c.lastOOWAck = now

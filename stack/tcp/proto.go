@@ -28,10 +28,10 @@ const (
 	DefaultKeepCount      = 9
 	DefaultSynBacklog     = 256
 
-	// oowRateLimit is the least time between two ACKs a connection
-	// sends to unacceptable segments, challenge ACKs included (Linux's
-	// tcp_invalid_ratelimit).
-	oowRateLimit = 500 * time.Millisecond
+	// DefaultInvalidRateLimit is the least time between two ACKs a
+	// connection sends to unacceptable segments, challenge ACKs included
+	// (Linux's tcp_invalid_ratelimit).
+	DefaultInvalidRateLimit = 500 * time.Millisecond
 	// ephemeralFirst and ephemeralLast bound the ephemeral ports of
 	// connect: Linux's net.ipv4.ip_local_port_range default (the IANA
 	// dynamic range of RFC 6335 §6 is 49152–65535).
@@ -55,6 +55,9 @@ func (c *Config) fill() {
 		if *d <= 0 {
 			*d = v
 		}
+	}
+	if c.InvalidRateLimit == 0 {
+		c.InvalidRateLimit = DefaultInvalidRateLimit
 	}
 	if c.Profile == "" {
 		c.Profile = ProfileLinux
@@ -116,6 +119,14 @@ type Proto struct {
 
 	seriesEv   core.Event   // the event series.go reports, reused
 	seriesVars core.TCPVars // its variables
+
+	// challenge is this second's host-wide challenge ACK budget, with
+	// Config.ChallengeACKLimit.
+	challenge struct {
+		sec   int64
+		left  int
+		valid bool
+	}
 
 	// isnHook, when set (tests), replaces the RFC 6528 ISN.
 	isnHook func() seqnum.Value

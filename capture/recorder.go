@@ -15,6 +15,7 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
+	"stacklab/capture/ladder"
 	"stacklab/capture/pcapng"
 	"stacklab/capture/trace"
 	"stacklab/stack"
@@ -45,7 +46,8 @@ type Options struct {
 	// server") and the files' name resolution blocks.
 	Names map[netip.Addr]string
 	// KeepSummaries keeps a [Summary] of every frame at every vantage
-	// point, for [Recorder.Summaries].
+	// point, for [Recorder.Summaries], and the state changes and socket
+	// calls, for [Recorder.Notes].
 	KeepSummaries bool
 	// OnSummary, if set, is called with each frame's summary, in order,
 	// with the Recorder's lock held; it must not call the Recorder or a
@@ -90,6 +92,7 @@ type Recorder struct {
 	outputs  []*output // every file opened, in order
 	pend     pending
 	sums     []Summary
+	notes    []ladder.Note // state changes and socket calls, with KeepSummaries
 	sum      Summary
 	frame    trace.Frame // reused for each frame traced
 	comments [2]string
@@ -245,6 +248,20 @@ func (r *Recorder) Observe(ev *core.Event) {
 		r.page.Event(ev)
 	}
 	r.tr.Event(ev)
+	if r.opts.KeepSummaries {
+		start, _ := r.tr.Start()
+		if n, ok := ladder.EventNote(ev, ev.Time.Sub(start)); ok {
+			r.notes = append(r.notes, n)
+		}
+	}
+}
+
+// Notes returns the TCP state changes and socket calls seen so far (with
+// KeepSummaries), for the ladder diagrams, in order.
+func (r *Recorder) Notes() []ladder.Note {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]ladder.Note(nil), r.notes...)
 }
 
 // dropReason joins a drop event's counter name and detail, leaving out

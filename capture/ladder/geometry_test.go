@@ -1,16 +1,22 @@
 package ladder_test
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/json"
+	"math"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"stacklab/capture"
 	"stacklab/capture/ladder"
 	"stacklab/capture/trace"
 	"stacklab/scenarios"
 	"stacklab/sim/scenario"
+	"stacklab/stack/core"
 )
 
 // TestGeometry lays out the SVG ladder of every built-in scenario and
@@ -30,7 +36,8 @@ func TestGeometry(t *testing.T) {
 				t.Fatal(err)
 			}
 			dir := t.TempDir()
-			res, err := sc.Run(scenario.RunOptions{OutDir: dir, Version: "test"})
+			var js bytes.Buffer
+			res, err := sc.Run(scenario.RunOptions{OutDir: dir, Version: "test", Trace: &js, Format: "json"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -53,6 +60,8 @@ func TestGeometry(t *testing.T) {
 				return sums[i].Dir == trace.DirOut && sums[j].Dir != trace.DirOut
 			})
 			l := ladder.Build(sums, nil)
+			notes := runNotes(t, js.Bytes())
+			l.AddNotes(notes)
 			g := l.Layout()
 			for i, p := range g.Overlaps() {
 				if i == 5 {
@@ -78,9 +87,79 @@ func TestGeometry(t *testing.T) {
 			if err := l.SVG(&svg); err != nil {
 				t.Fatal(err)
 			}
-			if got := strings.Count(svg.String(), "<line") - len(l.Hosts) - len(l.Msgs); got != hops {
+			if got := strings.Count(svg.String(), "<line") - len(l.Hosts) - len(l.Msgs) - len(l.Notes); got != hops {
 				t.Errorf("the SVG draws %d arrows for %d hops", got, hops)
+			}
+			// Every state change and socket call of a host drawn is on
+			// its lifeline; every TCP analysis mark is on its packet.
+			drawn := 0
+			for _, n := range notes {
+				h, _, _ := strings.Cut(n.Host, "/")
+				if slices.Contains(l.Hosts, h) {
+					drawn++
+				}
+			}
+			if len(l.Notes) != drawn || strings.Count(svg.String(), `<circle cx=`) < drawn {
+				t.Errorf("%d notes on the lifelines, %d of the run's are on hosts drawn", len(l.Notes), drawn)
+			}
+			marks := 0
+			for _, s := range sums {
+				if s.Dir == trace.DirOut && s.Analysis != 0 {
+					marks++
+				}
+			}
+			rowMarks := 0
+			for _, r := range g.Rows {
+				if !r.Note {
+					rowMarks += min(1, len(l.Msgs[r.Index].Marks))
+				}
+			}
+			if rowMarks < marks {
+				t.Errorf("%d packets drawn with marks; %d frames sent have a TCP analysis", rowMarks, marks)
+			}
+			switch name {
+			case "fast-retransmit":
+				if !strings.Contains(svg.String(), ">[TCP Fast Retransmission]<") || !strings.Contains(svg.String(), ">[TCP Dup ACK]<") {
+					t.Error("fast-retransmit's SVG has no fast retransmission or dup ACK mark")
+				}
+				fallthrough
+			case "handshake":
+				for _, want := range []string{"→ ESTABLISHED</text>", ": connect(3, "} {
+					if !strings.Contains(svg.String(), want) {
+						t.Errorf("the SVG lacks %q", want)
+					}
+				}
 			}
 		})
 	}
+}
+
+// runNotes reads the state changes and socket calls of a JSON trace.
+func runNotes(t *testing.T, js []byte) []ladder.Note {
+	t.Helper()
+	var notes []ladder.Note
+	sc := bufio.NewScanner(bytes.NewReader(js))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var e struct {
+			Time                                     float64
+			Type, Kind, Host, From, To, Name, Detail string
+		}
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatal(err)
+		}
+		ev := core.Event{Host: e.Host, From: e.From, To: e.To, Name: e.Name, Detail: e.Detail}
+		switch {
+		case e.Type == "event" && e.Kind == "state":
+			ev.Kind = core.EventState
+		case e.Type == "event" && e.Kind == "call":
+			ev.Kind = core.EventCall
+		default:
+			continue
+		}
+		if n, ok := ladder.EventNote(&ev, time.Duration(math.Round(e.Time*1e6))*time.Microsecond); ok {
+			notes = append(notes, n)
+		}
+	}
+	return notes
 }

@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"stacklab/capture/trace"
+	"stacklab/stack/core"
 )
 
 // Msg is one hop of one packet.
@@ -27,13 +29,92 @@ type Msg struct {
 	// received it (the link lost it, or it left the simulation).
 	Drop string
 	Lost bool
+	// Marks are the TCP analysis of the segment in Wireshark's words
+	// ("TCP Retransmission", "TCP Dup ACK").
+	Marks []string
 }
 
-// Ladder is a diagram: the hosts, left to right, and the hops in the
-// order they were sent.
+// Note is a stack event written on a lifeline at the moment it happens:
+// a TCP state change ("CLOSED → SYN_SENT") or a socket call
+// ("connect(3, 10.0.0.2:80) → blocks").
+type Note struct {
+	Time time.Duration
+	Host string // a host, or a thread's lane "server/t1" (on its host's lifeline)
+	Kind string // "state" or "call"
+	Text string
+}
+
+// EventNote makes the note of a state change or socket call at time at
+// (since the start of the ladder); other events make none.
+func EventNote(ev *core.Event, at time.Duration) (Note, bool) {
+	n := Note{Time: at, Host: ev.Host, Kind: ev.Kind.String()}
+	switch ev.Kind {
+	case core.EventState:
+		n.Text = ev.From + " → " + ev.To
+	case core.EventCall:
+		if args, res, ok := strings.Cut(ev.Detail, " → "); ok {
+			n.Text = ev.Name + "(" + args + ") → " + res
+		} else {
+			n.Text = ev.Name + "(" + ev.Detail + ")"
+		}
+	default:
+		return n, false
+	}
+	return n, true
+}
+
+// Ladder is a diagram: the hosts, left to right, the hops in the order
+// they were sent, and the notes on the lifelines in time order.
 type Ladder struct {
 	Hosts []string
 	Msgs  []Msg
+	Notes []Note
+}
+
+// AddNotes puts notes on the lifelines: those of a host (or a thread of
+// a host) that is a column; in time order.
+func (l *Ladder) AddNotes(notes []Note) {
+	for _, n := range notes {
+		h, _, _ := strings.Cut(n.Host, "/")
+		if slices.Contains(l.Hosts, h) {
+			n.Host = h
+			l.Notes = append(l.Notes, n)
+		}
+	}
+	sort.SliceStable(l.Notes, func(i, j int) bool { return l.Notes[i].Time < l.Notes[j].Time })
+}
+
+// item is a message or a note in the order they are drawn: by time, a
+// note before the packets sent at its instant (a call or state change
+// comes before the segment it sends).
+type item struct {
+	note bool
+	i    int
+	t    time.Duration
+}
+
+func (l *Ladder) items() []item {
+	out := make([]item, 0, len(l.Msgs)+len(l.Notes))
+	j := 0
+	for i := range l.Msgs {
+		for j < len(l.Notes) && l.Notes[j].Time <= l.Msgs[i].Sent {
+			out = append(out, item{true, j, l.Notes[j].Time})
+			j++
+		}
+		out = append(out, item{false, i, l.Msgs[i].Sent})
+	}
+	for ; j < len(l.Notes); j++ {
+		out = append(out, item{true, j, l.Notes[j].Time})
+	}
+	return out
+}
+
+// label returns the message's label with its marks before it.
+func (m *Msg) markedLabel() string {
+	if len(m.Marks) == 0 {
+		return m.Label
+	}
+	return "[" + strings.Join(m.Marks, "] [") + "] " + m.Label
 }
 
 // Build makes a ladder from packet summaries in capture order. hosts
@@ -64,7 +145,7 @@ func Build(sums []trace.Summary, hosts []string) *Ladder {
 		add(host)
 		switch s.Dir {
 		case trace.DirOut:
-			l.Msgs = append(l.Msgs, Msg{ID: s.ID, From: host, To: s.Dst, Sent: s.Time, Label: label(s), Drop: s.Drop, Lost: true})
+			l.Msgs = append(l.Msgs, Msg{ID: s.ID, From: host, To: s.Dst, Sent: s.Time, Label: label(s), Drop: s.Drop, Lost: true, Marks: s.Analysis.Texts()})
 			dst = append(dst, s.Dst)
 			if s.Drop == "" {
 				pending[s.ID] = append(pending[s.ID], len(l.Msgs)-1)
@@ -82,7 +163,7 @@ func Build(sums []trace.Summary, hosts []string) *Ladder {
 				// Received, but its sending was not captured.
 				add(s.Src)
 				l.Msgs = append(l.Msgs, Msg{ID: s.ID, From: s.Src, To: host, Sent: s.Time, Recv: s.Time,
-					Received: true, Label: label(s), Drop: s.Drop})
+					Received: true, Label: label(s), Drop: s.Drop, Marks: s.Analysis.Texts()})
 				dst = append(dst, s.Dst)
 				continue
 			}
@@ -206,14 +287,36 @@ func (l *Ladder) Text(w io.Writer) error {
 		}
 	}
 	b.WriteString(strings.TrimRight(string(head), " ") + "\n")
-	for _, m := range l.Msgs {
+	for _, it := range l.items() {
+		if it.note {
+			// A note: on its lifeline, the text to the right of it.
+			n := &l.Notes[it.i]
+			line := []rune(strings.Repeat(" ", total))
+			for i := range l.Hosts {
+				line[lane(i)] = '|'
+			}
+			copy(line, []rune(fmt.Sprintf("%9s", seconds(n.Time))))
+			a := lane(l.column(n.Host))
+			line[a] = '*'
+			s := []rune(" " + n.Text)
+			for k, c := range s {
+				if a+1+k < len(line) {
+					line[a+1+k] = c
+				} else {
+					line = append(line, c)
+				}
+			}
+			b.WriteString(strings.TrimRight(string(line), " ") + "\n")
+			continue
+		}
+		m := &l.Msgs[it.i]
 		line := []rune(strings.Repeat(" ", total))
 		for i := range l.Hosts {
 			line[lane(i)] = '|'
 		}
 		copy(line, []rune(fmt.Sprintf("%9s", seconds(m.Sent))))
 		a, z := lane(l.column(m.From)), lane(l.column(m.To))
-		lbl := m.Label
+		lbl := m.markedLabel()
 		if m.Drop != "" {
 			lbl += " ✗ " + m.Drop
 		}
@@ -295,12 +398,18 @@ func (l *Ladder) Mermaid(w io.Writer) error {
 	for _, h := range l.Hosts {
 		fmt.Fprintf(&b, "    participant %s as %s\n", mermaidID(h), mermaidText(h))
 	}
-	for _, m := range l.Msgs {
+	for _, it := range l.items() {
+		if it.note {
+			n := &l.Notes[it.i]
+			fmt.Fprintf(&b, "    Note right of %s: %s\n", mermaidID(n.Host), mermaidText(seconds(n.Time)+" "+n.Text))
+			continue
+		}
+		m := &l.Msgs[it.i]
 		arrow := "->>"
 		if m.Lost {
 			arrow = "-x"
 		}
-		text := seconds(m.Sent) + " " + m.Label
+		text := seconds(m.Sent) + " " + m.markedLabel()
 		if m.Drop != "" {
 			text += " ✗ " + m.Drop
 		}
@@ -322,6 +431,17 @@ type Geometry struct {
 	Arrows        []Segment
 	Texts         []Box
 	Folds         []Fold
+	Rows          []Row
+}
+
+// Row is one packet sent or one note, on a row of its own.
+type Row struct {
+	Note  bool // a note (l.Notes[Index]), else a packet (l.Msgs[Index])
+	Index int
+	Y     float64 // the row's baseline: where the arrow starts, the note's dot
+	X     float64 // the lifeline it starts on
+	Arrow int     // index in Arrows, -1 none
+	Texts []int   // indices in Texts: the time, the marks, the label
 }
 
 // Segment is an arrow, or the part of a lost packet's arrow drawn.
@@ -353,13 +473,24 @@ const (
 	svgFoldLg = 36.0  // each doubling of a folded gap adds this much
 )
 
+// Colours of the marks and notes.
+var markColours = map[string]string{
+	"TCP Retransmission": "#c62828", "TCP Fast Retransmission": "#c62828", "TCP Spurious Retransmission": "#c62828",
+	"TCP Dup ACK": "#8e24aa", "TCP ZeroWindow": "#ef6c00", "TCP ZeroWindowProbe": "#ef6c00",
+	"TCP Out-Of-Order": "#00838f", "TCP Previous segment not captured": "#c62828",
+}
+
+var noteColours = map[string]string{"state": "#2e7d32", "call": "#6a1b9a"}
+
 // Layout places the ladder: time runs down to scale (the median gap
 // between two distinct instants is one row), a gap that would be taller
 // than svgFoldAt is folded (drawn on a log scale, marked), every packet
-// sent starts a row of its own at least svgRowH below the last, and its
-// label (ports, flags, numbers) is written in a column right of the
-// last lifeline on that row, its send time in a column left of the
-// first: so no label crosses an arrow or another label.
+// sent and every note (a TCP state change or socket call, a dot on its
+// lifeline) starts a row of its own at least svgRowH below the last,
+// and its label (marks, ports, flags, numbers; the note's host and
+// text) is written in a column right of the last lifeline on that row,
+// its time in a column left of the first: so no label crosses an arrow
+// or another label.
 func (l *Ladder) Layout() *Geometry {
 	g := &Geometry{}
 	n := max(1, len(l.Hosts))
@@ -373,14 +504,15 @@ func (l *Ladder) Layout() *Geometry {
 		}
 		return g.Columns[l.column(h)]
 	}
-	// Distinct instants, and the sends at each.
+	items := l.items()
+	// Distinct instants, and the rows at each.
 	var times []time.Duration
-	sends := map[time.Duration]int{}
-	for _, m := range l.Msgs {
-		times = append(times, m.Sent)
-		sends[m.Sent]++
-		if m.Received {
-			times = append(times, m.Recv)
+	rows := map[time.Duration]int{}
+	for _, it := range items {
+		times = append(times, it.t)
+		rows[it.t]++
+		if !it.note && l.Msgs[it.i].Received {
+			times = append(times, l.Msgs[it.i].Recv)
 		}
 	}
 	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
@@ -396,7 +528,7 @@ func (l *Ladder) Layout() *Geometry {
 		scale = svgRowH / gaps[len(gaps)/2]
 	}
 	at := map[time.Duration]float64{}   // an instant's y
-	next := map[time.Duration]float64{} // the next row free for a send at that instant
+	next := map[time.Duration]float64{} // the next row free at that instant
 	y, last, lastRowEnd := svgTop, time.Duration(-1), svgTop
 	for _, t := range times {
 		if _, ok := at[t]; ok {
@@ -411,25 +543,42 @@ func (l *Ladder) Layout() *Geometry {
 			}
 			y += dy
 		}
-		if sends[t] > 0 {
+		if rows[t] > 0 {
 			y = max(y, lastRowEnd)
-			lastRowEnd = y + float64(sends[t])*svgRowH
+			lastRowEnd = y + float64(rows[t])*svgRowH
 		}
 		at[t], next[t], last = y, y, t
-		if sends[t] > 1 {
-			y += float64(sends[t]-1) * svgRowH
+		if rows[t] > 1 {
+			y += float64(rows[t]-1) * svgRowH
 		}
 	}
 	bottom := y
-	for i := range l.Msgs {
-		m := &l.Msgs[i]
-		y1 := next[m.Sent]
-		next[m.Sent] += svgRowH
+	text := func(b Box) int {
+		g.Texts = append(g.Texts, b)
+		return len(g.Texts) - 1
+	}
+	for _, it := range items {
+		y1 := next[it.t]
+		next[it.t] += svgRowH
+		top := y1 - svgTextH + 3
+		row := Row{Note: it.note, Index: it.i, Y: y1, Arrow: -1}
+		row.Texts = append(row.Texts, text(Box{X: svgLeft - 8, Y: top, W: svgCharW * 8, H: svgTextH, Text: seconds(it.t), Anchor: "end", Colour: "#546e7a"}))
+		if it.note {
+			nt := &l.Notes[it.i]
+			row.X = x(nt.Host)
+			label := nt.Host + ": " + nt.Text
+			row.Texts = append(row.Texts, text(Box{X: labelX, Y: top, W: svgCharW * float64(len([]rune(label))), H: svgTextH, Text: label, Anchor: "start", Colour: noteColours[nt.Kind]}))
+			g.Rows = append(g.Rows, row)
+			bottom = max(bottom, y1)
+			continue
+		}
+		m := &l.Msgs[it.i]
 		y2 := y1 + svgRowH/2
 		if m.Received {
 			y2 = max(at[m.Recv], y1+4)
 		}
 		x1, x2 := x(m.From), x(m.To)
+		row.X = x1
 		colour := "#1565c0"
 		if m.Lost || m.Drop != "" {
 			colour = "#c62828"
@@ -437,9 +586,22 @@ func (l *Ladder) Layout() *Geometry {
 		switch {
 		case x1 == x2:
 		case m.Lost:
+			row.Arrow = len(g.Arrows)
 			g.Arrows = append(g.Arrows, Segment{x1, y1, (x1 + x2) / 2, (y1 + y2) / 2})
 		default:
+			row.Arrow = len(g.Arrows)
 			g.Arrows = append(g.Arrows, Segment{x1, y1, x2, y2})
+		}
+		lx := labelX
+		for _, mk := range m.Marks {
+			t := "[" + mk + "]"
+			w := svgCharW * float64(len([]rune(t)))
+			c := markColours[mk]
+			if c == "" {
+				c = "#546e7a"
+			}
+			row.Texts = append(row.Texts, text(Box{X: lx, Y: top, W: w, H: svgTextH, Text: t, Anchor: "start", Colour: c}))
+			lx += w + svgCharW
 		}
 		label := m.Label
 		if m.Drop != "" {
@@ -447,9 +609,8 @@ func (l *Ladder) Layout() *Geometry {
 		} else if m.Lost {
 			label += " ✗ lost"
 		}
-		g.Texts = append(g.Texts,
-			Box{X: svgLeft - 8, Y: y1 - svgTextH + 3, W: svgCharW * 8, H: svgTextH, Text: seconds(m.Sent), Anchor: "end", Colour: "#546e7a"},
-			Box{X: labelX, Y: y1 - svgTextH + 3, W: svgCharW * float64(len([]rune(label))), H: svgTextH, Text: label, Anchor: "start", Colour: colour})
+		row.Texts = append(row.Texts, text(Box{X: lx, Y: top, W: svgCharW * float64(len([]rune(label))), H: svgTextH, Text: label, Anchor: "start", Colour: colour}))
+		g.Rows = append(g.Rows, row)
 		bottom = max(bottom, y2)
 	}
 	g.Height = bottom + 2*svgRowH
@@ -590,36 +751,40 @@ func (l *Ladder) SVG(w io.Writer) error {
 	if len(g.Columns) > 0 {
 		labelX = g.Columns[len(g.Columns)-1] + 40
 	}
-	x := func(h string) float64 {
-		if len(g.Columns) == 0 {
-			return svgLeft + 40
-		}
-		return g.Columns[l.column(h)]
-	}
 	for _, fd := range g.Folds {
 		fmt.Fprintf(&b, `<text x="%s" y="%s" fill="#546e7a">⋯ %s idle, folded ⋯</text>`+"\n", f(labelX), f(fd.Y+fd.H/2+4), strconv.FormatFloat(fd.Gap.Seconds(), 'f', 3, 64)+" s")
 	}
-	k := 0
-	for i := range l.Msgs {
-		m := &l.Msgs[i]
-		tb, lb := g.Texts[2*i], g.Texts[2*i+1]
-		y1 := tb.Y + svgTextH - 3
-		if m.From != m.To {
-			s := g.Arrows[k]
-			k++
-			if m.Lost {
+	for _, r := range g.Rows {
+		lb := g.Texts[r.Texts[len(r.Texts)-1]]
+		switch {
+		case r.Note:
+			fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="3.5" fill="%s"/>`+"\n", f(r.X), f(r.Y), lb.Colour)
+		case r.Arrow >= 0:
+			s := g.Arrows[r.Arrow]
+			if l.Msgs[r.Index].Lost {
 				fmt.Fprintf(&b, `<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-dasharray="4 2"/>`+"\n", f(s.X1), f(s.Y1), f(s.X2), f(s.Y2), lb.Colour)
 				fmt.Fprintf(&b, `<path d="M%s,%s l8,8 m0,-8 l-8,8" stroke="%s" stroke-width="2"/>`+"\n", f(s.X2-4), f(s.Y2-4), lb.Colour)
 			} else {
-				fmt.Fprintf(&b, `<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" marker-end="url(#a)"/>`+"\n", f(s.X1), f(s.Y1), f(s.X2), f(s.Y2), lb.Colour)
+				dash := ""
+				if len(l.Msgs[r.Index].Marks) > 0 && strings.Contains(l.Msgs[r.Index].Marks[0], "Retransmission") {
+					dash = ` stroke-dasharray="6 3"`
+				}
+				fmt.Fprintf(&b, `<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"%s marker-end="url(#a)"/>`+"\n", f(s.X1), f(s.Y1), f(s.X2), f(s.Y2), lb.Colour, dash)
 			}
-		} else {
-			fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="3" fill="%s"/>`+"\n", f(x(m.From)), f(y1), lb.Colour)
+		default:
+			fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="3" fill="%s"/>`+"\n", f(r.X), f(r.Y), lb.Colour)
 		}
-		// A faint guide from the arrow's start to its label.
-		fmt.Fprintf(&b, `<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#eceff1"/>`+"\n", f(x(m.From)+4), f(y1), f(lb.X-4), f(y1))
-		fmt.Fprintf(&b, `<text x="%s" y="%s" text-anchor="end" fill="%s">%s</text>`+"\n", f(tb.X), f(y1+4), tb.Colour, tb.Text)
-		fmt.Fprintf(&b, `<text x="%s" y="%s" fill="%s">%s</text>`+"\n", f(lb.X), f(y1+4), lb.Colour, xmlEscape(lb.Text))
+		// A faint guide from the row's start to its label.
+		first := g.Texts[r.Texts[min(1, len(r.Texts)-1)]]
+		fmt.Fprintf(&b, `<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#eceff1"/>`+"\n", f(r.X+4), f(r.Y), f(first.X-4), f(r.Y))
+		for _, k := range r.Texts {
+			t := g.Texts[k]
+			anchor := ""
+			if t.Anchor == "end" {
+				anchor = ` text-anchor="end"`
+			}
+			fmt.Fprintf(&b, `<text x="%s" y="%s"%s fill="%s">%s</text>`+"\n", f(t.X), f(r.Y+4), anchor, t.Colour, xmlEscape(t.Text))
+		}
 	}
 	b.WriteString("</svg>\n")
 	_, err := io.WriteString(w, b.String())

@@ -44,7 +44,20 @@ func sums() []trace.Summary {
 		{Time: ms(400), Vantage: "client:eth0", Dir: out, ID: 10, Src: "client", Dst: "broadcast", Proto: "arp",
 			Info: "who-has 10.0.0.9 tell 10.0.0.1"},
 	}
+	s[9].Analysis = trace.Retransmission // the request sent again
 	return s
+}
+
+// notes are the state changes and calls of the same run, one on a
+// thread's lane.
+func notes() []Note {
+	return []Note{
+		{Time: ms(1), Host: "client", Kind: "call", Text: "connect(3, 10.0.0.2:80) → blocks"},
+		{Time: ms(1), Host: "client", Kind: "state", Text: "CLOSED → SYN_SENT"},
+		{Time: ms(11), Host: "server/t1", Kind: "state", Text: "LISTEN → SYN_RECEIVED"},
+		{Time: ms(21), Host: "client", Kind: "state", Text: "SYN_SENT → ESTABLISHED"},
+		{Time: ms(21), Host: "nowhere", Kind: "state", Text: "CLOSED → LISTEN"},
+	}
 }
 
 func golden(t *testing.T, name string, got []byte) {
@@ -98,6 +111,10 @@ func TestBuild(t *testing.T) {
 
 func TestRender(t *testing.T) {
 	l := Build(sums(), []string{"client", "r1", "server"})
+	l.AddNotes(notes())
+	if len(l.Notes) != 4 || l.Notes[2].Host != "server" {
+		t.Errorf("notes on the lifelines: %+v (a thread's on its host, none for a host not drawn)", l.Notes)
+	}
 	var text, mer, svg bytes.Buffer
 	if err := l.Text(&text); err != nil {
 		t.Fatal(err)
@@ -120,6 +137,19 @@ func TestRender(t *testing.T) {
 			}
 			break
 		}
+	}
+	for _, want := range []string{"SYN_SENT → ESTABLISHED", "connect(3, 10.0.0.2#58;80) → blocks", "[TCP Retransmission] [P.] seq 1#58;6"} {
+		if !strings.Contains(mer.String(), want) {
+			t.Errorf("Mermaid lacks %q", want)
+		}
+	}
+	for _, want := range []string{">SYN_SENT → ESTABLISHED<", ">client: connect(3, 10.0.0.2:80) → blocks<", ">[TCP Retransmission]<", ">server: LISTEN → SYN_RECEIVED<"} {
+		if !strings.Contains(strings.ReplaceAll(svg.String(), ">client: SYN_SENT", ">SYN_SENT"), want) {
+			t.Errorf("SVG lacks %q", want)
+		}
+	}
+	if g := l.Layout(); len(g.Overlaps()) > 0 {
+		t.Errorf("overlaps: %v", g.Overlaps())
 	}
 	if !strings.Contains(mer.String(), "h_client-xh_r1") {
 		t.Errorf("Mermaid lacks the lost hop:\n%s", mer.String())

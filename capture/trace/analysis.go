@@ -63,6 +63,22 @@ func (a Analysis) Names() []string {
 
 func (a Analysis) String() string { return strings.Join(a.Names(), ",") }
 
+// Texts returns the flags as Wireshark's Info column words them ("TCP
+// Retransmission", "TCP Dup ACK"); a fast or spurious retransmission is
+// not called a retransmission twice.
+func (a Analysis) Texts() []string {
+	if a&(FastRetransmission|SpuriousRetransmission) != 0 {
+		a &^= Retransmission
+	}
+	var out []string
+	for _, n := range analysisNames {
+		if a&n.flag != 0 {
+			out = append(out, n.text)
+		}
+	}
+	return out
+}
+
 // anaDir is one direction's analysis state, raw sequence numbers.
 type anaDir struct {
 	started     bool // nextSeq is known

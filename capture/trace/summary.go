@@ -71,6 +71,9 @@ type Summary struct {
 	Drop string
 	// Malformed says where and why decoding stopped, if it did.
 	Malformed string
+	// Analysis is the TCP analysis of the segment (Wireshark's
+	// tcp.analysis flags), as found where it was first seen.
+	Analysis Analysis
 }
 
 // String formats s close to tcpdump, with names and relative numbers:

@@ -258,6 +258,9 @@ func (t *Tracer) Frame(f *Frame, sum *Summary) {
 	if slot != nil && f.Dir == DirOut && !again {
 		*slot = seenEntry{f.ID, fp, t.ana}
 	}
+	if sum != nil {
+		sum.Analysis = t.ana.flags
+	}
 	// A foreign capture shows no state changes: infer them.
 	t.changes = t.changes[:0]
 	if cn != nil && f.Host == "" && !again && p.l4OK {

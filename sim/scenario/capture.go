@@ -60,10 +60,11 @@ func newRecorder(sc *Scenario, opts RunOptions, seed uint64, start time.Time, na
 	return rec, nil
 }
 
-// writeLadders draws the run's packets as ladder diagrams, in the three
-// forms capture/ladder knows.
-func writeLadders(dir string, sums []capture.Summary, hosts []string) ([]string, error) {
+// writeLadders draws the run's packets, TCP state changes and socket
+// calls as ladder diagrams, in the three forms capture/ladder knows.
+func writeLadders(dir string, sums []capture.Summary, notes []ladder.Note, hosts []string) ([]string, error) {
 	l := ladder.Build(sums, hosts)
+	l.AddNotes(notes)
 	var files []string
 	for _, f := range []struct {
 		name string

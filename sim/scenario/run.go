@@ -473,7 +473,7 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 	err = r.sink.Close()
 	res.Files = r.sink.Files()
 	if (opts.Ladder || sc.Outputs.Ladder) && opts.OutDir != "" && err == nil {
-		files, lerr := writeLadders(opts.OutDir, r.sink.Summaries(), r.hostNames)
+		files, lerr := writeLadders(opts.OutDir, r.sink.Summaries(), r.sink.Notes(), r.hostNames)
 		res.Files = append(res.Files, files...)
 		err = lerr
 	}

@@ -26,7 +26,7 @@ func TestOutDirCleared(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("second run: %d\n%s", code, stderr)
 	}
-	if !strings.Contains(stderr, "removed 6 files of the previous run from "+dir) || !strings.Contains(stderr, "files: ") {
+	if !strings.Contains(stderr, "removed 7 files of the previous run from "+dir) || !strings.Contains(stderr, "files: ") {
 		t.Errorf("stderr:\n%s", stderr)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "home-eth1.pcapng")); !os.IsNotExist(err) {

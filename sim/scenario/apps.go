@@ -40,7 +40,6 @@ func appBody(st *lang.Stmt) ([]*lang.Stmt, bool) {
 		return &lang.Stmt{Pos: st.Pos, Kind: lang.StCall, Var: v, Call: call, Args: args, Text: st.Text}
 	}
 	w := func(s string) lang.Arg { return lang.Arg{Pos: st.Pos, Text: s} }
-	q := func(s string) lang.Arg { return lang.Arg{Pos: st.Pos, Text: s, Quoted: true} }
 	forever := func(body ...*lang.Stmt) *lang.Stmt {
 		return &lang.Stmt{Pos: st.Pos, Kind: lang.StRepeat, Count: -1, Body: body, Text: st.Text}
 	}
@@ -52,13 +51,15 @@ func appBody(st *lang.Stmt) ([]*lang.Stmt, bool) {
 		return []*lang.Stmt{mk(v, "socket", w("tcp")), mk("", "bind", w(v), arg(0, ":0")), mk("", "listen", w(v), w(backlog))}
 	}
 	switch st.Call {
-	case "thread_server":
+	case "thread_server", "heartbeat_server":
+		// heartbeat_server too: a client that reconnects after its old
+		// connection died is served while the old one still hangs open.
 		// accept, then a thread per connection (the spawned block echoes)
 		return append(listen("l"), forever(mk("c", "accept", w("l")),
 			&lang.Stmt{Pos: st.Pos, Kind: lang.StSpawn, Text: st.Text, Body: []*lang.Stmt{mk("", "_echo", w("c")), mk("", "close", w("c"))}})), true
 	case "epoll_server":
 		return append(listen("l"), mk("", "_event_loop", w("l"))), true
-	case "echo_server", "heartbeat_server", "blocking_server":
+	case "echo_server", "blocking_server":
 		return append(listen("l"), forever(mk("c", "accept", w("l")), mk("", "_echo", w("c")), mk("", "close", w("c")))), true
 	case "discard_server":
 		return append(listen("l"), forever(mk("c", "accept", w("l")), mk("", "recv", w("c"), w("all")), mk("", "close", w("c")))), true
@@ -96,13 +97,34 @@ func appBody(st *lang.Stmt) ([]*lang.Stmt, bool) {
 		return []*lang.Stmt{{Pos: st.Pos, Kind: lang.StRepeat, Count: n, Text: st.Text, Body: []*lang.Stmt{
 			mk("s", "socket", w("tcp")), mk("", "connect", w("s"), arg(0, "")), get, mk("", "close", w("s"))}}}, false
 	case "heartbeat_client":
+		// Every interval: ping, and wait for the pong. A heartbeat that
+		// fails — a RST (the NAT forgot the mapping, so the server met a
+		// stranger), the server's close, or no pong within the timeout
+		// (a firewall dropped it silently) — ends that connection: the
+		// client closes it, connects again and pings on the new one.
+		// A failed reconnect is tried again at the next tick.
 		iv, _ := lang.ParseDuration(arg(1, "20s").Text)
 		total, _ := lang.ParseDuration(arg(2, "1m").Text)
-		rcv := mk("", "recv", w("s"), w("5"))
-		data := "ping\n"
-		rcv.Expect = &lang.CallExpect{Pos: st.Pos, Size: -1, Data: &data, Text: `== "ping\n"`}
+		timeout := iv / 2
+		if len(st.Args) > 3 {
+			timeout, _ = lang.ParseDuration(st.Args[3].Text)
+		}
+		tw := w(lang.FormatDuration(timeout))
+		beat := func() *lang.Stmt {
+			b := mk("", "_heartbeat", w("s"), tw)
+			b.Test = true
+			return b
+		}
+		redial := mk("", "connect", w("s"), arg(0, ""))
+		redial.Test = true
+		check := &lang.Stmt{Pos: st.Pos, Kind: lang.StIf, Text: st.Text,
+			Cond: &lang.Cond{Pos: st.Pos, Call: beat(), Errno: "OK", Text: "pong within " + tw.Text},
+			Else: []*lang.Stmt{
+				{Pos: st.Pos, Kind: lang.StNote, Text: st.Text, Args: []lang.Arg{w("heartbeat failed: reconnecting")}},
+				mk("", "close", w("s")), mk("s", "socket", w("tcp")), redial, beat(),
+			}}
 		return []*lang.Stmt{mk("s", "socket", w("tcp")), mk("", "connect", w("s"), arg(0, "")),
-			{Pos: st.Pos, Kind: lang.StEvery, Dur: iv, For: total, Text: st.Text, Body: []*lang.Stmt{mk("", "send", w("s"), q(data)), rcv}},
+			{Pos: st.Pos, Kind: lang.StEvery, Dur: iv, For: total, Text: st.Text, Body: []*lang.Stmt{check}},
 			mk("", "close", w("s"))}, false
 	}
 	return nil, false
@@ -121,6 +143,8 @@ func (t *task) resumeInternal() bool {
 	switch st.Call {
 	case "_event_loop":
 		return t.eventLoop()
+	case "_heartbeat":
+		return t.heartbeat()
 	case "_echo":
 		if info.Type == stack.SockDgram {
 			n, from, err := s.RecvFrom(p.fd, t.r.buf)
@@ -367,4 +391,59 @@ func fdResult(fd int, err error) string {
 		return resultName(err)
 	}
 	return strconv.Itoa(fd)
+}
+
+// heartbeatPing is what heartbeat_client sends and heartbeat_server
+// echoes.
+const heartbeatPing = "ping\n"
+
+// heartbeat runs heartbeat_client's `_heartbeat(s, timeout)`: send a ping
+// and read the pong, failing with the call's errno (ECONNRESET, EPIPE…),
+// EPIPE when the server closed, ETIMEDOUT when no pong came within the
+// timeout, or EPROTO when something else came back.
+func (t *task) heartbeat() bool {
+	p := t.pend
+	s := t.h.st
+	st := p.st
+	if !p.init {
+		p.init = true
+		d, _ := lang.ParseDuration(st.Args[1].Text)
+		t.timer = t.r.clock.AfterFunc(d, func() { t.timer = nil; p.timedOut = true; t.schedule(0) })
+		n, err := s.Send(p.fd, []byte(heartbeatPing))
+		t.emit(p.fd, "tcp", "send", fmt.Sprintf("send(%d, %s) → %s", p.fd, quoteShort([]byte(heartbeatPing)), sentResult(n, err)))
+		if err == nil && n < len(heartbeatPing) {
+			err = syscall.EAGAIN // the send buffer is full: the connection is stuck
+		}
+		if err != nil {
+			return t.ok(st, err)
+		}
+	}
+	head := fmt.Sprintf("recv(%d, %d)", p.fd, len(heartbeatPing))
+	if p.started {
+		head = fmt.Sprintf("recv(%d)", p.fd)
+	}
+	for len(p.got) < len(heartbeatPing) {
+		if p.timedOut {
+			t.emit(p.fd, "tcp", "recv", fmt.Sprintf("%s → ETIMEDOUT (no pong within %s)", head, st.Args[1].Text))
+			return t.ok(st, syscall.ETIMEDOUT)
+		}
+		n, err := s.Recv(p.fd, t.r.buf[:len(heartbeatPing)-len(p.got)])
+		if errnoOf(err) == syscall.EAGAIN {
+			return t.block(head)
+		}
+		if err != nil {
+			t.emit(p.fd, "tcp", "recv", fmt.Sprintf("%s → %s", head, resultName(err)))
+			return t.ok(st, err)
+		}
+		if n == 0 {
+			t.emit(p.fd, "tcp", "recv", head+" → 0 (the server closed)")
+			return t.ok(st, syscall.EPIPE)
+		}
+		p.got = append(p.got, t.r.buf[:n]...)
+	}
+	t.emit(p.fd, "tcp", "recv", fmt.Sprintf("%s → %d %s", head, len(p.got), quoteShort(p.got)))
+	if string(p.got) != heartbeatPing {
+		return t.ok(st, syscall.EPROTO)
+	}
+	return t.ok(st, nil)
 }

@@ -866,7 +866,7 @@ func (t *task) resume() bool {
 		}
 	case "recv", "recvfrom":
 		return t.recv()
-	case "_echo", "_http_serve", "_http_get", "_event_loop":
+	case "_echo", "_http_serve", "_http_get", "_event_loop", "_heartbeat":
 		return t.resumeInternal()
 	case "epoll_wait":
 		return t.epollWait()

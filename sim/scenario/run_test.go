@@ -234,6 +234,35 @@ expect:
 			trace: []string{"client  note  five seconds in"},
 		},
 		{
+			// A heartbeat whose ping is reset (NAT mapping gone) and one
+			// whose ping gets no pong (dropped in silence): the built-in
+			// client gives the connection up and connects again.
+			name: "heartbeat reconnects",
+			src: `hosts:
+  client:
+    addr: 10.0.0.1/24
+    apps:
+      - heartbeat_client(server:7000, 45s, 50s, 3s)
+  other:
+    addr: 10.0.1.1/24
+    gateway: 10.0.1.2
+    apps:
+      - heartbeat_client(server:7000, 45s, 50s)
+  server:
+    addrs: [10.0.0.2/24, 10.0.1.2/24]
+    apps:
+      - heartbeat_server(:7000)
+links:
+  - {ends: [client, server], delay: 1ms, firewall: {inside: client, tcp_idle: 30s}}
+  - {ends: [other, server], delay: 1ms}
+expect:
+  - on server: count client > server:7000 [S] == 2
+  - on server: count server:7000 > client [P.] len 5 == 2
+  - on server: count other > server:7000 [S] == 1
+`,
+			trace: []string{"client  note  heartbeat failed: reconnecting", "→ ETIMEDOUT (no pong within 3s)", "pong within 3s: false (_heartbeat returned ETIMEDOUT)"},
+		},
+		{
 			name: "apps",
 			src: `hosts:
   client: {addr: 10.0.0.1/24}

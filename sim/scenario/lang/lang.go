@@ -136,7 +136,7 @@ var Calls = map[string]CallSpec{
 	"http_server":      {1, 1, true, "http_server(:port)"},
 	"http_client":      {2, 4, true, "http_client(host:port, requests [, keepalive|close [, 1.0|1.1]])"},
 	"heartbeat_server": {1, 1, true, "heartbeat_server(:port)"},
-	"heartbeat_client": {2, 3, true, "heartbeat_client(host:port, interval [, for])"},
+	"heartbeat_client": {2, 4, true, "heartbeat_client(host:port, interval [, for [, timeout]])"},
 }
 
 var sockOptNames = []string{"keepalive", "linger", "rcvbuf", "sndbuf", "nodelay", "keepidle", "keepintvl", "keepcnt", "quickack", "reuseaddr", "congestion", "recovery", "ipv6_v6only",
@@ -151,6 +151,7 @@ var ErrnoByName = map[string]syscall.Errno{
 	"EINVAL": syscall.EINVAL, "EBADF": syscall.EBADF, "EHOSTUNREACH": syscall.EHOSTUNREACH,
 	"ENETUNREACH": syscall.ENETUNREACH, "EMSGSIZE": syscall.EMSGSIZE, "EOPNOTSUPP": syscall.EOPNOTSUPP,
 	"ECONNABORTED": syscall.ECONNABORTED, "ENOSYS": syscall.ENOSYS, "ENOBUFS": syscall.ENOBUFS, "ENOPROTOOPT": syscall.ENOPROTOOPT,
+	"EPROTO": syscall.EPROTO,
 }
 
 func ErrnoNames() []string {
@@ -892,6 +893,9 @@ func (p *progParser) check(st *Stmt, spec CallSpec) {
 		dur(1)
 		if len(a) > 2 {
 			dur(2)
+		}
+		if len(a) > 3 {
+			dur(3)
 		}
 	}
 	if spec.App && st.Var != "" {

@@ -44,6 +44,7 @@ type hostile struct {
 	ns      string
 	fd      int
 	ifindex int
+	eth     uint16 // the raw socket's protocol: ETH_P_IP or ETH_P_IPV6
 
 	mu   sync.Mutex
 	seen [][]byte // packets from the stack, at most maxSeen
@@ -52,14 +53,19 @@ type hostile struct {
 
 const maxSeen = 50000
 
-func newHostile(t *testing.T) *hostile {
+func newHostile(t *testing.T) *hostile { return newHostileFamily(t, Options{}, unix.ETH_P_IP) }
+
+// newHostileFamily is newHostile with more options (IPv6 addresses) and
+// the raw socket speaking the family of eth.
+func newHostileFamily(t *testing.T, o Options, eth uint16) *hostile {
 	t.Helper()
 	ns := tuntest.Netns(t)
-	a, err := Setup(Options{Netns: ns, Seed: 1, Log: io.Discard})
+	o.Netns, o.Seed, o.Log = ns, 1, io.Discard
+	a, err := Setup(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &hostile{App: a, ns: ns, done: make(chan struct{})}
+	h := &hostile{App: a, ns: ns, eth: eth, done: make(chan struct{})}
 	t.Cleanup(func() {
 		if err := a.Close(); err != nil {
 			t.Errorf("Close: %v", err)
@@ -74,11 +80,11 @@ func newHostile(t *testing.T) *hostile {
 			return err
 		}
 		h.ifindex = ifi.Index
-		h.fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, int(htons(unix.ETH_P_IP)))
+		h.fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, int(htons(eth)))
 		if err != nil {
 			return fmt.Errorf("AF_PACKET socket: %w", err)
 		}
-		return unix.Bind(h.fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_IP), Ifindex: h.ifindex})
+		return unix.Bind(h.fd, &unix.SockaddrLinklayer{Protocol: htons(eth), Ifindex: h.ifindex})
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -149,11 +155,12 @@ func (h *hostile) since(mark int, d time.Duration, match func(p []byte) bool) []
 	return out
 }
 
-// send writes raw IPv4 packets into the device, towards the stack,
-// pausing now and then so that the device's queue does not overflow.
+// send writes raw IP packets (of the socket's family) into the device,
+// towards the stack, pausing now and then so that the device's queue
+// does not overflow.
 func (h *hostile) send(t *testing.T, pkts ...[]byte) {
 	t.Helper()
-	to := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_IP), Ifindex: h.ifindex}
+	to := &unix.SockaddrLinklayer{Protocol: htons(h.eth), Ifindex: h.ifindex}
 	for i, p := range pkts {
 		for {
 			err := unix.Sendto(h.fd, p, 0, to)
@@ -303,6 +310,9 @@ type seg struct {
 }
 
 func parseTCP(p []byte) (seg, bool) {
+	if len(p) >= 40 && p[0]>>4 == 6 {
+		return parseTCP6(p)
+	}
 	if len(p) < 20 || p[0]>>4 != 4 || p[9] != 6 {
 		return seg{}, false
 	}
@@ -342,6 +352,10 @@ func (h *hostile) dial(t *testing.T, timeout time.Duration) *legit {
 	var c net.Conn
 	err := tunInNetns(h.ns, func() (err error) {
 		d := net.Dialer{Timeout: timeout}
+		if h.eth == unix.ETH_P_IPV6 {
+			c, err = d.Dial("tcp6", "["+stackIP6+"]:7")
+			return err
+		}
 		c, err = d.Dial("tcp4", stackIP+":7")
 		return err
 	})

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -64,6 +65,19 @@ func (linuxAPI) LinuxTCPInfo(fd int) (stack.LinuxTCPInfo, error) {
 		SndCwnd: i.Snd_cwnd, Reordering: i.Reordering, TotalRetrans: i.Total_retrans,
 		BytesAcked: i.Bytes_acked, BytesReceived: i.Bytes_received, NotsentBytes: i.Notsent_bytes,
 		Delivered: i.Delivered, BytesSent: i.Bytes_sent, ReordSeen: i.Reord_seen, SndWnd: i.Snd_wnd,
+		// The bit fields after tcpi_options, which x/sys's struct
+		// leaves as padding: snd_wscale:4, rcv_wscale:4, then
+		// delivery_rate_app_limited:1.
+		SndWScale: (*[8]byte)(unsafe.Pointer(i))[6] & 15, RcvWScale: (*[8]byte)(unsafe.Pointer(i))[6] >> 4,
+		DeliveryRateAppLimited: (*[8]byte)(unsafe.Pointer(i))[7] & 1,
+		ATO:                    i.Ato, LastDataSent: i.Last_data_sent, LastDataRecv: i.Last_data_recv,
+		LastAckRecv: i.Last_ack_recv, PMTU: i.Pmtu, RcvSsthresh: i.Rcv_ssthresh, AdvMSS: i.Advmss,
+		RcvRTT: i.Rcv_rtt, RcvSpace: i.Rcv_space, PacingRate: i.Pacing_rate, MaxPacingRate: i.Max_pacing_rate,
+		SegsOut: i.Segs_out, SegsIn: i.Segs_in, MinRTT: i.Min_rtt, DataSegsIn: i.Data_segs_in,
+		DataSegsOut: i.Data_segs_out, DeliveryRate: i.Delivery_rate, BusyTime: i.Busy_time,
+		RwndLimited: i.Rwnd_limited, SndbufLimited: i.Sndbuf_limited, DeliveredCE: i.Delivered_ce,
+		BytesRetrans: i.Bytes_retrans, DSACKDups: i.Dsack_dups, RcvOOOPack: i.Rcv_ooopack, RcvWnd: i.Rcv_wnd,
+		TotalRTO: i.Total_rto, TotalRTORecoveries: i.Total_rto_recoveries, TotalRTOTime: i.Total_rto_time,
 	}, nil
 }
 
@@ -539,7 +553,8 @@ func (e *denv) drain(fd, want int) {
 }
 
 // tcpinfo logs the named tcp_info fields; "tcpi_rtt>0" logs whether
-// the field is positive (times differ run to run).
+// the field is positive and "tcpi_busy_time<5000" whether it is below
+// the bound (times and rates differ run to run).
 func (e *denv) tcpinfo(fd int, names ...string) {
 	i, err := e.api.LinuxTCPInfo(fd)
 	if err != nil {
@@ -549,12 +564,16 @@ func (e *denv) tcpinfo(fd int, names ...string) {
 	var b strings.Builder
 	for _, n := range names {
 		name, pos := strings.CutSuffix(n, ">0")
+		name, bound, below := strings.Cut(name, "<")
 		v, ok := i.Field(name)
+		lim, _ := strconv.ParseInt(bound, 10, 64)
 		switch {
 		case !ok:
 			fmt.Fprintf(&b, " %s=?", name)
 		case pos:
 			fmt.Fprintf(&b, " %s>0=%v", name, v > 0)
+		case below:
+			fmt.Fprintf(&b, " %s<%d=%v", name, lim, v >= 0 && v < lim)
 		default:
 			fmt.Fprintf(&b, " %s=%d", name, v)
 		}

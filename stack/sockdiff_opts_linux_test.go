@@ -443,3 +443,83 @@ func init() {
 		e.recv(c, 100, stack.MsgDontWait)
 	}})
 }
+
+// The tcp_info counters and clocks: exact where loopback makes them
+// deterministic (segment counts, MSS and window fields), a range where
+// they are times or rates. Not compared: tcpi_rcv_space and
+// tcpi_rcv_ssthresh (stacklab's autotuning starts from 10 × its MSS and
+// the buffer, Linux's from 10 × advmss and a window rounded to the MSS;
+// README), tcpi_busy_time's exact value (Linux counts it in jiffies,
+// 0 for these sub-millisecond exchanges; stacklab in µs).
+func init() { diffCases = append(diffCases, tcpInfoMoreCases...) }
+
+var tcpiCounts = []string{"tcpi_segs_out", "tcpi_segs_in", "tcpi_data_segs_out", "tcpi_data_segs_in",
+	"tcpi_bytes_retrans", "tcpi_dsack_dups", "tcpi_rcv_ooopack", "tcpi_delivered_ce", "tcpi_max_pacing_rate",
+	"tcpi_advmss", "tcpi_pmtu", "tcpi_rcv_mss", "tcpi_ato", "tcpi_rcv_wnd", "tcpi_delivery_rate_app_limited",
+	"tcpi_total_rto", "tcpi_total_rto_recoveries", "tcpi_total_rto_time", "tcpi_rwnd_limited", "tcpi_sndbuf_limited"}
+
+var tcpiClocks = []string{"tcpi_min_rtt>0", "tcpi_pacing_rate>0", "tcpi_busy_time<20000",
+	"tcpi_last_data_sent<2000", "tcpi_last_data_recv<2000", "tcpi_last_ack_recv<2000"}
+
+// maxsegPair is connPair with TCP_MAXSEG 1000 on both ends (see
+// tcpInfoCases).
+func (e *denv) maxsegPair() (l, c, s int) {
+	l = e.socket(tcp)
+	e.setopt(l, stack.TCPMaxSeg, 1000)
+	e.bind(l, e.at("P"))
+	e.listen(l, 8)
+	c = e.socket(tcp)
+	e.setopt(c, stack.TCPMaxSeg, 1000)
+	e.connect(c, e.at("P"))
+	s = e.accept(l)
+	e.settle()
+	return l, c, s
+}
+
+var tcpInfoMoreCases = []diffCase{
+	{"tcpinfo/fresh-rates", func(e *denv) {
+		c := e.socket(tcp)
+		e.tcpinfo(c, "tcpi_pacing_rate", "tcpi_max_pacing_rate", "tcpi_min_rtt", "tcpi_delivery_rate",
+			"tcpi_delivery_rate_app_limited", "tcpi_segs_out", "tcpi_segs_in", "tcpi_advmss", "tcpi_pmtu", "tcpi_rcv_wnd")
+		l := e.listener("P")
+		e.tcpinfo(l, "tcpi_pacing_rate", "tcpi_max_pacing_rate", "tcpi_segs_in")
+	}},
+	{"tcpinfo/handshake-counts", func(e *denv) {
+		_, c, s := e.maxsegPair()
+		e.tcpinfo(c, tcpiCounts...)
+		e.tcpinfo(s, tcpiCounts...)
+		e.tcpinfo(c, append(tcpiClocks, "tcpi_delivery_rate")...)
+	}},
+	{"tcpinfo/exchange-counts", func(e *denv) {
+		_, c, s := e.maxsegPair()
+		e.send(c, "hello", 0)
+		e.settle()
+		e.recv(s, 10, 0)
+		e.settle()
+		e.tcpinfo(c, tcpiCounts...)
+		e.tcpinfo(s, tcpiCounts...)
+		e.tcpinfo(c, append(tcpiClocks, "tcpi_delivery_rate>0")...)
+		e.send(s, "world!", 0)
+		e.settle()
+		e.recv(c, 10, 0)
+		e.settle()
+		e.tcpinfo(c, tcpiCounts...)
+		e.tcpinfo(s, tcpiCounts...)
+		e.tcpinfo(s, append(tcpiClocks, "tcpi_delivery_rate>0")...)
+	}},
+	{"tcpinfo/bulk-not-app-limited", func(e *denv) {
+		// 20 full segments and more: the delivery-rate samples are no
+		// longer app-limited, and the data segments are counted per MSS.
+		_, c, s := e.maxsegPair()
+		n := e.sendQuiet(c, 20*988+5)
+		e.drain(s, n)
+		e.settle()
+		e.tcpinfo(c, "tcpi_data_segs_out", "tcpi_delivery_rate_app_limited", "tcpi_bytes_retrans", "tcpi_delivery_rate>0")
+		e.tcpinfo(s, "tcpi_data_segs_in", "tcpi_rcv_mss", "tcpi_rcv_ooopack")
+	}},
+	{"tcpinfo/wscale", func(e *denv) {
+		_, c, s := e.maxsegPair()
+		e.tcpinfo(c, "tcpi_snd_wscale", "tcpi_rcv_wscale")
+		e.tcpinfo(s, "tcpi_snd_wscale", "tcpi_rcv_wscale")
+	}},
+}

@@ -43,6 +43,35 @@ type LinuxTCPInfo struct {
 	BytesSent     uint64 // payload bytes sent, retransmissions included
 	ReordSeen     uint32 // times reordering was detected
 	SndWnd        uint32 // the peer's window, bytes
+
+	DeliveryRateAppLimited uint8  // 1: the last delivery-rate sample was app-limited (a bit field in Linux's struct)
+	ATO                    uint32 // µs, the delayed-ACK timeout
+	LastDataSent           uint32 // ms since
+	LastDataRecv           uint32 // ms since
+	LastAckRecv            uint32 // ms since
+	PMTU                   uint32
+	RcvSsthresh            uint32 // bytes
+	AdvMSS                 uint32
+	RcvRTT                 uint32 // µs
+	RcvSpace               uint32 // bytes
+	PacingRate             uint64 // bytes/s; ^0 for none
+	MaxPacingRate          uint64 // bytes/s; ^0: SO_MAX_PACING_RATE is not set (stacklab has no such option)
+	SegsOut, SegsIn        uint32
+	MinRTT                 uint32 // µs; 0xffffffff before a sample
+	DataSegsIn             uint32
+	DataSegsOut            uint32
+	DeliveryRate           uint64 // bytes/s
+	BusyTime               uint64 // µs
+	RwndLimited            uint64 // µs
+	SndbufLimited          uint64 // µs
+	DeliveredCE            uint32
+	BytesRetrans           uint64
+	DSACKDups              uint32
+	RcvOOOPack             uint32
+	RcvWnd                 uint32 // bytes
+	TotalRTO               uint16
+	TotalRTORecoveries     uint16
+	TotalRTOTime           uint32 // ms
 }
 
 // linuxStates maps stacklab's TCP states to Linux's numbers (TCP_*).
@@ -75,13 +104,14 @@ func (s *Stack) LinuxTCPInfo(fd int) (LinuxTCPInfo, error) {
 		return LinuxTCPInfo{}, opError("getsockopt", sk.typ, sk.local, netip.AddrPort{}, syscall.EOPNOTSUPP)
 	}
 	li := LinuxTCPInfo{State: linuxStates["CLOSED"], SndCwnd: 10, Reordering: 3, SndSsthresh: 0x7fffffff,
-		SndMSS: 536, RTO: 1000000, RTTVar: 250000}
+		SndMSS: 536, RTO: 1000000, RTTVar: 250000, PacingRate: ^uint64(0), MaxPacingRate: ^uint64(0),
+		MinRTT: 0xffffffff, DeliveryRateAppLimited: 1}
 	switch {
 	case sk.ln != nil:
 		// tcp_get_info's listener branch: these fields and no more.
 		_, acc := sk.ln.QueueLens()
 		return LinuxTCPInfo{State: linuxStates["LISTEN"], SndCwnd: 10, Reordering: 3,
-			Unacked: uint32(acc), Sacked: uint32(sk.ln.Backlog())}, nil
+			Unacked: uint32(acc), Sacked: uint32(sk.ln.Backlog()), PacingRate: ^uint64(0), MaxPacingRate: ^uint64(0)}, nil
 	case sk.conn == nil:
 		return li, nil
 	}
@@ -90,13 +120,24 @@ func (s *Stack) LinuxTCPInfo(fd int) (LinuxTCPInfo, error) {
 	li = LinuxTCPInfo{
 		State: linuxStates[in.State.String()], CAState: l.CAState, Retransmits: l.Retransmits,
 		Probes: l.Probes, Backoff: l.Backoff,
-		RTO: uint32(l.RTO), SndMSS: uint32(l.SndMSS), RcvMSS: uint32(in.RcvMSS),
+		RTO: uint32(l.RTO), SndMSS: uint32(l.SndMSS), RcvMSS: uint32(l.RcvMSS),
 		Unacked: uint32(l.Unacked), Sacked: uint32(l.Sacked), Lost: uint32(l.Lost), Retrans: uint32(l.Retrans),
 		RTT: uint32(l.RTT), RTTVar: uint32(l.RTTVar), SndSsthresh: uint32(l.SndSsthresh), SndCwnd: uint32(l.SndCwnd),
 		Reordering: uint32(l.Reordering), TotalRetrans: uint32(l.TotalRetrans),
 		BytesAcked: l.BytesAcked, BytesReceived: in.BytesReceived, NotsentBytes: uint32(l.NotsentBytes),
 		Delivered: uint32(l.Delivered), BytesSent: in.BytesSent, ReordSeen: uint32(l.ReordSeen),
 		SndWnd: uint32(in.SndWnd),
+
+		DeliveryRateAppLimited: uint8(b2i(l.DeliveryRateAppLimited)), ATO: uint32(l.ATO),
+		LastDataSent: uint32(l.LastDataSent), LastDataRecv: uint32(l.LastDataRecv), LastAckRecv: uint32(l.LastAckRecv),
+		PMTU: uint32(l.PMTU), RcvSsthresh: uint32(l.RcvSsthresh), AdvMSS: uint32(l.AdvMSS), RcvRTT: uint32(l.RcvRTT),
+		RcvSpace: uint32(l.RcvSpace), PacingRate: l.PacingRate, MaxPacingRate: ^uint64(0),
+		SegsOut: uint32(l.SegsOut), SegsIn: uint32(l.SegsIn), MinRTT: uint32(l.MinRTT),
+		DataSegsIn: uint32(l.DataSegsIn), DataSegsOut: uint32(l.DataSegsOut), DeliveryRate: l.DeliveryRate,
+		BusyTime: l.BusyTime, RwndLimited: l.RwndLimited, SndbufLimited: l.SndbufLimited,
+		DeliveredCE: uint32(l.DeliveredCE), BytesRetrans: l.BytesRetrans, DSACKDups: uint32(l.DSACKDups),
+		RcvOOOPack: uint32(l.RcvOOOPack), RcvWnd: uint32(l.RcvWnd), TotalRTO: uint16(min(l.TotalRTO, 0xffff)),
+		TotalRTORecoveries: uint16(min(l.TotalRTORecoveries, 0xffff)), TotalRTOTime: uint32(l.TotalRTOTime),
 	}
 	if in.Timestamps {
 		li.Options |= tcpiOptTimestamps
@@ -144,6 +185,36 @@ var linuxTCPInfoFields = map[string]func(*LinuxTCPInfo) int64{
 	"tcpi_bytes_sent":     func(i *LinuxTCPInfo) int64 { return int64(i.BytesSent) },
 	"tcpi_reord_seen":     func(i *LinuxTCPInfo) int64 { return int64(i.ReordSeen) },
 	"tcpi_snd_wnd":        func(i *LinuxTCPInfo) int64 { return int64(i.SndWnd) },
+
+	"tcpi_delivery_rate_app_limited": func(i *LinuxTCPInfo) int64 { return int64(i.DeliveryRateAppLimited) },
+	"tcpi_ato":                       func(i *LinuxTCPInfo) int64 { return int64(i.ATO) },
+	"tcpi_last_data_sent":            func(i *LinuxTCPInfo) int64 { return int64(i.LastDataSent) },
+	"tcpi_last_data_recv":            func(i *LinuxTCPInfo) int64 { return int64(i.LastDataRecv) },
+	"tcpi_last_ack_recv":             func(i *LinuxTCPInfo) int64 { return int64(i.LastAckRecv) },
+	"tcpi_pmtu":                      func(i *LinuxTCPInfo) int64 { return int64(i.PMTU) },
+	"tcpi_rcv_ssthresh":              func(i *LinuxTCPInfo) int64 { return int64(i.RcvSsthresh) },
+	"tcpi_advmss":                    func(i *LinuxTCPInfo) int64 { return int64(i.AdvMSS) },
+	"tcpi_rcv_rtt":                   func(i *LinuxTCPInfo) int64 { return int64(i.RcvRTT) },
+	"tcpi_rcv_space":                 func(i *LinuxTCPInfo) int64 { return int64(i.RcvSpace) },
+	"tcpi_pacing_rate":               func(i *LinuxTCPInfo) int64 { return int64(i.PacingRate) },
+	"tcpi_max_pacing_rate":           func(i *LinuxTCPInfo) int64 { return int64(i.MaxPacingRate) },
+	"tcpi_segs_out":                  func(i *LinuxTCPInfo) int64 { return int64(i.SegsOut) },
+	"tcpi_segs_in":                   func(i *LinuxTCPInfo) int64 { return int64(i.SegsIn) },
+	"tcpi_min_rtt":                   func(i *LinuxTCPInfo) int64 { return int64(i.MinRTT) },
+	"tcpi_data_segs_in":              func(i *LinuxTCPInfo) int64 { return int64(i.DataSegsIn) },
+	"tcpi_data_segs_out":             func(i *LinuxTCPInfo) int64 { return int64(i.DataSegsOut) },
+	"tcpi_delivery_rate":             func(i *LinuxTCPInfo) int64 { return int64(i.DeliveryRate) },
+	"tcpi_busy_time":                 func(i *LinuxTCPInfo) int64 { return int64(i.BusyTime) },
+	"tcpi_rwnd_limited":              func(i *LinuxTCPInfo) int64 { return int64(i.RwndLimited) },
+	"tcpi_sndbuf_limited":            func(i *LinuxTCPInfo) int64 { return int64(i.SndbufLimited) },
+	"tcpi_delivered_ce":              func(i *LinuxTCPInfo) int64 { return int64(i.DeliveredCE) },
+	"tcpi_bytes_retrans":             func(i *LinuxTCPInfo) int64 { return int64(i.BytesRetrans) },
+	"tcpi_dsack_dups":                func(i *LinuxTCPInfo) int64 { return int64(i.DSACKDups) },
+	"tcpi_rcv_ooopack":               func(i *LinuxTCPInfo) int64 { return int64(i.RcvOOOPack) },
+	"tcpi_rcv_wnd":                   func(i *LinuxTCPInfo) int64 { return int64(i.RcvWnd) },
+	"tcpi_total_rto":                 func(i *LinuxTCPInfo) int64 { return int64(i.TotalRTO) },
+	"tcpi_total_rto_recoveries":      func(i *LinuxTCPInfo) int64 { return int64(i.TotalRTORecoveries) },
+	"tcpi_total_rto_time":            func(i *LinuxTCPInfo) int64 { return int64(i.TotalRTOTime) },
 }
 
 // Field returns the field named as in Linux's struct tcp_info

@@ -113,6 +113,30 @@ func TestLinuxTCPInfoFastRecovery(t *testing.T) {
 	if _, ok := in.Field("tcpi_no_such"); ok {
 		t.Fatal("Field knows tcpi_no_such")
 	}
+	// The counters: one 1000-byte segment resent, the seven after the
+	// hole queued out of order at the receiver, no RTO.
+	if in.BytesRetrans != 1000 || in.DataSegsOut != 11 || in.TotalRTO != 0 || in.TotalRTORecoveries != 0 {
+		t.Fatalf("bytes_retrans %d data_segs_out %d total_rto %d/%d; want 1000, 11, 0, 0",
+			in.BytesRetrans, in.DataSegsOut, in.TotalRTO, in.TotalRTORecoveries)
+	}
+	if in.SegsOut < in.DataSegsOut+2 || in.SegsIn < 3 || in.MinRTT < 2000 || in.MinRTT > 2100 {
+		t.Fatalf("segs_out %d segs_in %d min_rtt %d; want data + SYN + ACK, some ACKs, 2 ms (1 ms each way)", in.SegsOut, in.SegsIn, in.MinRTT)
+	}
+	if in.DeliveryRate == 0 || in.PacingRate == 0 || in.PacingRate == ^uint64(0) || in.MaxPacingRate != ^uint64(0) {
+		t.Fatalf("delivery_rate %d pacing_rate %d max_pacing_rate %d", in.DeliveryRate, in.PacingRate, in.MaxPacingRate)
+	}
+	// The busy clock ran from the first write until all was
+	// acknowledged: the recovery took more than two round trips.
+	if in.BusyTime < 4000 || in.BusyTime > 100000 || in.RwndLimited != 0 || in.SndbufLimited != 0 {
+		t.Fatalf("busy %d rwnd_limited %d sndbuf_limited %d µs", in.BusyTime, in.RwndLimited, in.SndbufLimited)
+	}
+	rb, _ := p.b.LinuxTCPInfo(s)
+	if rb.RcvOOOPack != 7 || rb.DataSegsIn != 10 || rb.SegsIn < 11 || rb.BytesRetrans != 0 {
+		t.Fatalf("receiver: rcv_ooopack %d data_segs_in %d segs_in %d; want 7, 10 (nine and the resent one), ≥ 11", rb.RcvOOOPack, rb.DataSegsIn, rb.SegsIn)
+	}
+	if rb.ATO == 0 || rb.RcvWnd == 0 || rb.AdvMSS != 1448 || rb.PMTU != 1500 {
+		t.Fatalf("receiver: ato %d rcv_wnd %d advmss %d pmtu %d; want > 0, > 0, 1448, 1500", rb.ATO, rb.RcvWnd, rb.AdvMSS, rb.PMTU)
+	}
 }
 
 // A blackhole: the RTO puts the connection in TCP_CA_Loss with every
@@ -133,6 +157,14 @@ func TestLinuxTCPInfoLoss(t *testing.T) {
 	if in.CAState != 4 || in.Lost != in.Unacked || in.Unacked != 4 || in.Backoff < 1 || in.Retransmits < 1 {
 		t.Fatalf("after an RTO: %+v; want ca_state 4, lost = unacked = 4, backoff and retransmits ≥ 1", in)
 	}
+	// One RTO episode, still on: its time grows with the clock.
+	if in.TotalRTO < 1 || in.TotalRTORecoveries != 1 || in.TotalRTOTime == 0 || in.BytesRetrans == 0 {
+		t.Fatalf("total_rto %d recoveries %d time %d ms bytes_retrans %d", in.TotalRTO, in.TotalRTORecoveries, in.TotalRTOTime, in.BytesRetrans)
+	}
+	p.clock.RunFor(500 * time.Millisecond)
+	if in2, _ := p.a.LinuxTCPInfo(c); in2.TotalRTOTime < in.TotalRTOTime+500 || in2.TotalRTORecoveries != 1 {
+		t.Fatalf("episode on: rto time %d → %d ms, recoveries %d", in.TotalRTOTime, in2.TotalRTOTime, in2.TotalRTORecoveries)
+	}
 	black = false
 	p.clock.RunFor(10 * time.Second)
 	buf := make([]byte, 8192)
@@ -148,6 +180,63 @@ func TestLinuxTCPInfoLoss(t *testing.T) {
 	in, _ = p.a.LinuxTCPInfo(c)
 	if in.CAState != 0 || in.Lost != 0 || in.Unacked != 0 || in.Retransmits != 0 {
 		t.Fatalf("healed: %+v", in)
+	}
+	// The episode ended: its time stops growing.
+	p.clock.RunFor(time.Second)
+	if in2, _ := p.a.LinuxTCPInfo(c); in2.TotalRTOTime != in.TotalRTOTime || in2.TotalRTORecoveries != 1 || in2.TotalRTOTime < 1500 {
+		t.Fatalf("healed: rto time %d → %d ms (want ≥ 1500, fixed), recoveries %d", in.TotalRTOTime, in2.TotalRTOTime, in2.TotalRTORecoveries)
+	}
+}
+
+// The busy, rwnd-limited and sndbuf-limited clocks (tcp_chrono_*): a
+// receiver that reads nothing makes the sender window-limited for as
+// long as it does not read; a small send buffer makes it buffer-limited
+// while all it holds is in flight.
+func TestLinuxTCPInfoChronos(t *testing.T) {
+	p := newPair(t, stack.LinkEthernet, 1500)
+	c, s, _ := connected(t, p)
+	must(t, p.b.SetSockopt(s, stack.SoRcvBuf, 1))
+	if n, _ := p.a.Send(c, make([]byte, 20000)); n != 20000 {
+		t.Fatalf("send took %d", n)
+	}
+	p.clock.RunFor(time.Second)
+	in, _ := p.a.LinuxTCPInfo(c)
+	if in.BusyTime < 990000 || in.BusyTime > 1000000 || in.RwndLimited < 900000 || in.SndbufLimited != 0 {
+		t.Fatalf("window closed 1 s: busy %d rwnd_limited %d sndbuf_limited %d µs", in.BusyTime, in.RwndLimited, in.SndbufLimited)
+	}
+	must(t, p.b.SetSockopt(s, stack.SoRcvBuf, 100000))
+	buf := make([]byte, 65536)
+	for got := 0; got < 20000; {
+		n, err := p.b.Recv(s, buf)
+		if errors.Is(err, syscall.EAGAIN) {
+			p.clock.RunFor(time.Millisecond)
+			continue
+		}
+		must(t, err)
+		got += n
+	}
+	p.clock.RunFor(time.Second)
+	done, _ := p.a.LinuxTCPInfo(c)
+	p.clock.RunFor(time.Second)
+	if again, _ := p.a.LinuxTCPInfo(c); again.BusyTime != done.BusyTime || again.RwndLimited != done.RwndLimited || done.BusyTime < in.BusyTime {
+		t.Fatalf("all acknowledged, the clocks go on: busy %d → %d", done.BusyTime, again.BusyTime)
+	}
+
+	q := newPair(t, stack.LinkEthernet, 1500)
+	c2, s2, _ := connected(t, q)
+	must(t, q.a.SetSockopt(c2, stack.SoSndBuf, 1)) // 4608 bytes
+	must(t, q.a.SetSockopt(c2, stack.TCPNoDelay, 1))
+	n, _ := q.a.Send(c2, make([]byte, 100000))
+	if n >= 100000 {
+		t.Fatalf("a 4608-byte buffer took %d bytes", n)
+	}
+	q.clock.RunFor(time.Second)
+	for i := 0; i < 100; i++ {
+		q.b.Recv(s2, buf)
+	}
+	in, _ = q.a.LinuxTCPInfo(c2)
+	if in.SndbufLimited == 0 || in.SndbufLimited > in.BusyTime || in.RwndLimited != 0 {
+		t.Fatalf("send buffer full: busy %d sndbuf_limited %d rwnd_limited %d µs", in.BusyTime, in.SndbufLimited, in.RwndLimited)
 	}
 }
 

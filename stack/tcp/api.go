@@ -226,4 +226,33 @@ type LinuxInfo struct {
 	TotalRetrans int    // segments retransmitted
 	ECN          bool   // ECN negotiated (TCPI_OPT_ECN)
 	BytesAcked   uint64 // tcpi_bytes_acked: an active opener's SYN counts one, as Linux's snd_una moves past it
+
+	RcvMSS                 int    // icsk_ack.rcv_mss: the peer's segment size as estimated (536 until data shows more)
+	AdvMSS                 int    // the MSS advertised, less the timestamp option once negotiated
+	PMTU                   int    // the path MTU the connection was made for, or lowered to
+	ATO                    int    // µs: the delayed-ACK timeout (0 until data arrived, as Linux's icsk_ack.ato)
+	RcvSsthresh            int    // bytes: the most window offered so far (rcv_ssthresh)
+	RcvWnd                 int    // bytes: the window of the last ACK sent (rcv_wnd)
+	RcvSpace               int    // bytes: the autotuning measure (rcvq_space.space)
+	RcvRTT                 int    // µs: the receiver's RTT estimate (rcv_rtt_est), 0 until measured
+	MinRTT                 int    // µs: the least RTT seen; 0xffffffff before a sample
+	PacingRate             uint64 // bytes/s: Linux's tcp_update_pacing_rate from cwnd, MSS and srtt; ^0 before an RTT sample
+	DeliveryRate           uint64 // bytes/s: the latest delivery-rate sample (tcp_rate.c); 0 before one
+	DeliveryRateAppLimited bool   // that sample was taken while the application limited the sender
+	SegsOut, SegsIn        int    // segments sent and received, a multi-MSS segment counted per MSS
+	DataSegsOut            int    // those carrying data (retransmissions included)
+	DataSegsIn             int
+	BytesRetrans           uint64 // payload bytes retransmitted
+	DSACKDups              int    // packets reported received twice by D-SACK blocks
+	RcvOOOPack             int    // out-of-order segments queued
+	DeliveredCE            int    // packets delivered by ACKs echoing congestion (ECE)
+	BusyTime               uint64 // µs with data in flight or queued (all chronos)
+	RwndLimited            uint64 // µs of it limited by the peer's receive window
+	SndbufLimited          uint64 // µs of it limited by the send buffer
+	LastDataSent           uint64 // ms since data was last sent (the handshake before any)
+	LastDataRecv           uint64 // ms since data was last received
+	LastAckRecv            uint64 // ms since an ACK was last received
+	TotalRTO               int    // RTOs
+	TotalRTORecoveries     int    // RTO episodes (a run of RTOs until recovered)
+	TotalRTOTime           uint64 // ms spent in RTO episodes, the current one included
 }

@@ -156,6 +156,8 @@ type Conn struct {
 
 	retrans, rtos, fastRetrans           uint64
 	bytesSent, bytesAcked, bytesReceived uint64
+
+	ti tcpiBase // for Linux's tcp_info only (tcpistats.go)
 }
 
 func (p *Proto) newConn(t core.Tuple, o *SockOpts, mtu int) *Conn {
@@ -228,6 +230,7 @@ func (p *Proto) newConn(t core.Tuple, o *SockOpts, mtu int) *Conn {
 	if !cfg.NoTimestamps {
 		c.tsOffset = p.tsOffset(t.Local.Addr(), t.Remote.Addr())
 	}
+	c.ti.pmtu = int32(min(mtu, 65535))
 	c.rtx.init(c, (*Conn).onRTX)
 	c.delack.init(c, (*Conn).onDelack)
 	c.ka.init(c, (*Conn).onKA)
@@ -318,11 +321,15 @@ func (c *Conn) Write(b []byte) (int, error) {
 	if !c.notsentOK(false) {
 		return 0, syscall.EAGAIN
 	}
+	wasEmpty := c.sndUna == c.sndMax && !c.hasUnsent()
+	c.rateCheckAppLimited()
 	n := c.sndBuf.write(c.p, c.sndBufSize, b)
 	if n == 0 {
+		c.tiWrote(false, 0, len(b))
 		return 0, syscall.EAGAIN
 	}
 	c.pshEnd(c.sndBase.Add(seqnum.Size(c.sndBuf.n)))
+	c.tiWrote(wasEmpty, n, len(b))
 	c.output(whySend)
 	c.series()
 	return n, nil

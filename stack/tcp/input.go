@@ -324,9 +324,11 @@ func (c *Conn) input(s *segment) {
 		c.established()
 	}
 	c.ecnInput(s)
+	dlvBefore, unaBefore := c.tiDelivered(), c.sndUna
 	if !c.processAck(s) || c.dead {
 		return
 	}
+	c.tiAfterAck(s, dlvBefore, unaBefore)
 	c.ecnAck(s)
 	// Steps 7 and 8: text and FIN.
 	if !ackOnly && (len(s.payload) > 0 || s.has(flagFIN)) {
@@ -672,9 +674,13 @@ func (c *Conn) receive(s *segment) {
 	if off > 0 {
 		// Out of order: keep it within the window and ACK at once
 		// (RFC 5681 §4.2) with SACK blocks.
-		if len(data) > 0 && !c.rdShut && !c.addOOO(seq, data) {
-			p.counters.DropOFOQueueFull++
-			p.drop(c, "DropOFOQueueFull", "too many out-of-order ranges", s.pktID)
+		if len(data) > 0 && !c.rdShut {
+			if c.addOOO(seq, data) {
+				c.tx().rcvOOOPack++ // tcp_data_queue_ofo
+			} else {
+				p.counters.DropOFOQueueFull++
+				p.drop(c, "DropOFOQueueFull", "too many out-of-order ranges", s.pktID)
+			}
 		}
 		if fin {
 			c.rcvFinPending = true

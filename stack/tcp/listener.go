@@ -130,6 +130,7 @@ func (l *Listener) input(t core.Tuple, s *segment) {
 	c := p.newConn(t, &l.opts, mtu)
 	c.listener = l
 	c.passive = true
+	c.ti.segsIn = 1 // the SYN, as Linux's tcp_create_openreq_child counts it
 	l.synQ++
 	c.iss = p.isn(t)
 	c.sndUna, c.sndNxt, c.sndMax = c.iss, c.iss, c.iss

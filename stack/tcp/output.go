@@ -234,6 +234,7 @@ func (c *Conn) output(why string) {
 	if c.state.synchronized() && c.state != TimeWait {
 		c.checkPersist()
 	}
+	c.tiOutput()
 }
 
 // checkPersist starts the persist timer when the peer's window is zero,
@@ -377,6 +378,7 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 		p.counters.OutSegs--
 		p.counters.RetransSegs++
 		c.retrans++
+		c.tx().bytesRetrans += uint64(n)
 		c.rttTiming = false // Karn (RFC 6298 §3)
 	} else {
 		if !c.rttTiming && n > 0 {
@@ -452,6 +454,7 @@ func (c *Conn) retransmitAt(seq seqnum.Value, n int, why string) {
 	p.counters.OutSegs--
 	p.counters.RetransSegs++
 	c.retrans++
+	c.tx().bytesRetrans += uint64(n)
 	c.rttTiming = false
 	c.ackSent()
 	c.bytesSent += uint64(n)

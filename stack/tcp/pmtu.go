@@ -67,6 +67,7 @@ func (p *Proto) PathMTU(local, remote netip.AddrPort, seq uint32, mtu int) {
 			Name: "pmtu", Detail: "path MTU " + strconv.Itoa(mtu) + ": MSS " + strconv.Itoa(c.mss) + " → " + strconv.Itoa(mss)})
 	}
 	c.mss = mss
+	c.ti.pmtu = int32(max(mtu, minPathMTU))
 	c.cc.SetMSS(c.sendMSS())
 	if c.sndUna == c.sndMax {
 		return

@@ -595,6 +595,7 @@ func (p *Proto) InputECN(src, dst netip.Addr, b []byte, pktID uint64, ecn uint8)
 				return
 			}
 		}
+		c.tiIn(s)
 		c.input(s)
 		c.series()
 		return

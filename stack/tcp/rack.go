@@ -38,6 +38,7 @@ const (
 	txEverRetrans                   // retransmitted at least once (TCPCB_EVER_RETRANS)
 	txPSH                           // sent with PSH: a retransmission ending where it ends keeps it
 	txWasLost                       // retransmitted after being deemed lost: Linux keeps TCPCB_LOST (tcpi_lost)
+	txAppLimited                    // sent while the sender was app-limited (tcp_rate.c)
 )
 
 // txSeg is one transmitted segment not yet cumulatively acknowledged.
@@ -46,6 +47,8 @@ type txSeg struct {
 	xmit       time.Duration // when last sent, since the Proto's epoch
 	order      uint64        // transmission order: which of two segments sent at one instant went first
 	flags      uint8
+	dlv        int32         // packets delivered when it was sent (tcp_rate.c's tx.delivered)
+	dlvAt      time.Duration // when that count last grew, since the Proto's epoch
 }
 
 func (t *txSeg) len() int { return int(t.start.Size(t.end)) }
@@ -150,7 +153,9 @@ func (c *Conn) txSent(start, end seqnum.Value, psh bool) {
 	if psh {
 		f = txPSH
 	}
+	first := ls.head == len(ls.q)
 	ls.q = append(ls.q, txSeg{start: start, end: end, xmit: now, order: ls.sends, flags: f})
+	c.rateSent(&ls.q[len(ls.q)-1], first)
 }
 
 // txSplit makes seq a record boundary and returns the index in q of the
@@ -246,6 +251,7 @@ func (c *Conn) txAcked(s *segment, ack seqnum.Value) {
 		if r.end.LessThanEq(ack) {
 			if r.flags&txSACKed == 0 {
 				ls.delivered += c.pcount(r.len())
+				c.rateDelivered(r)
 				c.rackUpdate(s, r, now)
 				if r.flags&txEverRetrans == 0 {
 					ls.ackRTT = now - r.xmit // Karn: never retransmitted
@@ -295,6 +301,7 @@ func (c *Conn) txSACK(s *segment, start, end seqnum.Value) {
 		r.flags = r.flags&^(txLost|txRetrans) | txSACKed
 		ls.sacked += n
 		ls.delivered += c.pcount(n)
+		c.rateDelivered(r)
 		c.rackUpdate(s, r, now)
 	}
 }
@@ -793,6 +800,7 @@ func (c *Conn) undoEnd() {
 func (c *Conn) onDSACK(start, end, priorUna seqnum.Value) {
 	p := c.p
 	p.counters.DSACKRecv++
+	c.tx().dsackDups += c.pcount(int(start.Size(end)))
 	ls := c.loss()
 	mss := c.sendMSS()
 	// RFC 8985 §6.2 step 4: a D-SACK widens the reordering window, once

@@ -70,6 +70,7 @@ func (c *Conn) updateRTO(r time.Duration, k int) {
 	if r <= 0 {
 		r = time.Microsecond
 	}
+	c.tiRTT(r)
 	switch {
 	case c.srtt == 0:
 		c.srtt, c.rttvar = r, r/2

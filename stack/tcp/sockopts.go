@@ -20,6 +20,7 @@ type IPNet interface {
 // xmit sends one segment of the connection with its IP header options.
 func (c *Conn) xmit(seq, ack seqnum.Value, flags uint8, wnd uint16, o *options, d1, d2 []byte, why string) {
 	c.p.ipTTL, c.p.ipTOS = c.ipTTL, c.ipTOS
+	c.tiXmit(flags, len(d1)+len(d2))
 	c.p.send(c.tuple, seq, ack, flags, wnd, o, d1, d2, why)
 	c.p.ipTTL, c.p.ipTOS = 0, 0
 }
@@ -204,6 +205,7 @@ func (c *Conn) linuxInfo() LinuxInfo {
 	case li.Sacked > 0 || li.Lost > 0 || li.Retrans > 0:
 		li.CAState = 1
 	}
+	c.linuxInfoMore(&li)
 	return li
 }
 

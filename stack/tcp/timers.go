@@ -152,6 +152,7 @@ func (c *Conn) onRTX() {
 		c.clampToUserTimeout(now)
 		return
 	}
+	c.tiRTO()
 	flight := int(c.sndUna.Size(c.sndMax))
 	before, beforeSS := c.cwnd(), c.cc.Ssthresh()
 	if c.inRecovery {

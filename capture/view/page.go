@@ -25,6 +25,11 @@ var viewCSS string
 // csp forbids every request: the page is one file and works offline.
 const csp = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:"
 
+// RecChunk is how many records (JSON lines) one of the page's record
+// elements holds: showing a packet's details inflates only its chunk
+// (and its neighbour's, for the calls around it).
+const RecChunk = 512
+
 // maxPageBytes bounds the frames' bytes kept in a page; past it each
 // frame keeps only its first 128 bytes (its headers).
 const maxPageBytes = 16 << 20
@@ -67,9 +72,10 @@ type page struct {
 	Height float64        `json:"height"`
 	States []string       `json:"states"`
 	Layers []string       `json:"layers"`
-	N      int            `json:"n"`     // packets (hops)
-	NRecs  int            `json:"nrecs"` // lines in the records' script element
-	Cols   map[string]int `json:"cols"`  // column name → byte offset in the binary block
+	N      int            `json:"n"`      // packets (hops)
+	NRecs  int            `json:"nrecs"`  // records, in script elements recs0, recs1, … of RecChunk lines each
+	Chunk  int            `json:"rchunk"` // RecChunk
+	Cols   map[string]int `json:"cols"`   // column name → byte offset in the binary block
 	Strs   pageStrs       `json:"strs"`
 	Sack   sackMap        `json:"sack"`
 	Drop   stringMap      `json:"drop"`
@@ -143,7 +149,7 @@ func oneLine(s string) string {
 // page lays the model out in columns.
 func (m *Model) page() (*page, []byte) {
 	p := &page{Title: m.Title, About: m.About, Lang: m.Lang, Nodes: m.Nodes, Links: m.Links, Hosts: m.Hosts, Notes: m.Notes, Folds: m.Folds,
-		Height: m.Height, States: m.States, Layers: layerBits, N: len(m.Hops), NRecs: len(m.Recs), Sack: sackMap{}, Drop: stringMap{}}
+		Height: m.Height, States: m.States, Layers: layerBits, N: len(m.Hops), NRecs: len(m.Recs), Chunk: RecChunk, Sack: sackMap{}, Drop: stringMap{}}
 	for _, c := range m.Conns {
 		pc := pconn{Proto: c.Proto, A: c.A, B: c.B, AName: c.AName, BName: c.BName, Label: c.Label, SeriesA: "[]", SeriesB: "[]"}
 		if b, err := json.Marshal(c.SeriesA); err == nil && c.SeriesA != nil {
@@ -244,7 +250,7 @@ func (m *Model) page() (*page, []byte) {
 // makes no request: its script and style are inline. Its data are three
 // gzip streams in base64 (the browser's DecompressionStream inflates
 // them): the page's JSON, the number columns, and the records as JSON
-// lines, which are inflated only when a packet is first shown.
+// lines in chunks, each inflated only when a packet in it is first shown.
 func (m *Model) WriteHTML(w io.Writer) error {
 	m.trimBytes()
 	p, block := m.page()
@@ -265,11 +271,6 @@ func (m *Model) WriteHTML(w io.Writer) error {
 <style>%s</style>
 </head><body>
 `, lang, csp, html.EscapeString(m.Title), viewCSS)
-	var recs bytes.Buffer
-	for _, r := range m.Recs {
-		recs.Write(r)
-		recs.WriteByte('\n')
-	}
 	part := func(id string, data []byte) error {
 		fmt.Fprintf(bw, "<script id=%q type=\"application/octet-stream\">", id)
 		if err := writeGzipBase64(bw, data); err != nil {
@@ -287,10 +288,19 @@ func (m *Model) WriteHTML(w io.Writer) error {
 	bw.WriteString("<script>\n")
 	bw.WriteString(viewJS)
 	bw.WriteString("</script>\n")
-	// The records come after the script: the page is drawn while the
-	// browser still reads them.
-	if err := part("recs", recs.Bytes()); err != nil {
-		return err
+	// The records come after the script, so that the page is drawn
+	// while the browser still reads them, in chunks of RecChunk lines,
+	// so that showing a packet inflates only the few it needs.
+	var recs bytes.Buffer
+	for c := 0; c*RecChunk < len(m.Recs); c++ {
+		recs.Reset()
+		for _, r := range m.Recs[c*RecChunk : min(len(m.Recs), (c+1)*RecChunk)] {
+			recs.Write(r)
+			recs.WriteByte('\n')
+		}
+		if err := part("recs"+strconv.Itoa(c), recs.Bytes()); err != nil {
+			return err
+		}
 	}
 	bw.WriteString("</body></html>\n")
 	return bw.Flush()

@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -66,7 +67,18 @@ func TestPageColumns(t *testing.T) {
 		t.Fatalf("the page holds %d packets, the model %d", p.N, len(m.Hops))
 	}
 	labels := strings.Split(strings.TrimSuffix(p.Strs.L, "\n"), "\n")
-	recs := strings.Split(strings.TrimSuffix(string(parts["recs"]), "\n"), "\n")
+	var all []byte
+	for c := 0; ; c++ {
+		b, ok := parts["recs"+strconv.Itoa(c)]
+		if !ok {
+			break
+		}
+		if n := strings.Count(string(b), "\n"); n != RecChunk && c*RecChunk+n != len(m.Recs) {
+			t.Fatalf("record chunk %d holds %d lines", c, n)
+		}
+		all = append(all, b...)
+	}
+	recs := strings.Split(strings.TrimSuffix(string(all), "\n"), "\n")
 	if len(labels) != p.N || len(recs) != p.NRecs || p.NRecs != len(m.Recs) {
 		t.Fatalf("%d labels, %d records (%d said) for %d packets, %d records", len(labels), len(recs), p.NRecs, p.N, len(m.Recs))
 	}

@@ -51,28 +51,39 @@ async function inflate(id) {
     };
   }
   const label = lines(M.strs.l, N), why = lines(M.strs.w, N);
-  // The records (JSON lines), inflated and indexed when a packet is
-  // first shown; each line parsed when it is read.
-  let recBytes = null, recOff = null, recsReady = null;
-  const recCache = new Map(), utf8 = new TextDecoder();
-  function loadRecs() {
-    // The records' element follows this script: wait until it is read.
-    const parsed = document.readyState !== "loading" ? Promise.resolve() :
-      new Promise(ok => document.addEventListener("DOMContentLoaded", ok, { once: true }));
-    if (!recsReady) recsReady = parsed.then(() => inflate("recs")).then(b => {
-      const off = new Float64Array(M.nrecs + 1);
-      let n = 0;
-      off[0] = 0;
-      for (let p = 0; p < b.length && n < M.nrecs; p++) if (b[p] === 10) off[++n] = p + 1;
-      recBytes = b; recOff = off;
-    });
-    return recsReady;
+  // The records (JSON lines), in chunks of M.rchunk lines, each inflated
+  // and indexed when a packet in it is first shown; each line parsed
+  // when it is read.
+  const RC = M.rchunk, chunkOf = k => Math.floor(k / RC);
+  const chunkLoads = new Map(), chunks = new Map(), recCache = new Map(), utf8 = new TextDecoder();
+  // The records' elements follow this script, and the browser reads
+  // them while the page is drawn: chunk c is whole once the element after
+  // it exists (or the document is read).
+  document.addEventListener("DOMContentLoaded", () => { times.docread = performance.now(); }, { once: true });
+  const chunkRead = c => new Promise(ok => {
+    const f = () => document.readyState !== "loading" || document.getElementById("recs" + (c + 1)) ? ok() : setTimeout(f, 10);
+    f();
+  });
+  function loadChunk(c) {
+    if (!chunkLoads.has(c)) chunkLoads.set(c, chunkRead(c).then(() => inflate("recs" + c)).then(b => {
+      const n = Math.min(RC, M.nrecs - c * RC), off = new Uint32Array(n + 1);
+      for (let p = 0, k = 0; p < b.length && k < n; p++) if (b[p] === 10) off[++k] = p + 1;
+      chunks.set(c, { b, off });
+    }));
+    return chunkLoads.get(c);
   }
+  // haveRecs tells whether records ks are ready; loadRecs readies them.
+  const inRange = k => k >= 0 && k < M.nrecs;
+  const haveRecs = ks => ks.every(k => !inRange(k) || chunks.has(chunkOf(k)));
+  const loadRecs = ks => Promise.all([...new Set(ks.filter(inRange).map(chunkOf))].map(loadChunk));
   function rec(k) {
-    if (k < 0 || !recOff || k >= M.nrecs) return null;
+    if (!inRange(k)) return null;
+    const c = chunks.get(chunkOf(k));
+    if (!c) return null;
     let r = recCache.get(k);
     if (r === undefined) {
-      r = JSON.parse(utf8.decode(recBytes.subarray(recOff[k], recOff[k + 1] - 1)));
+      const j = k - chunkOf(k) * RC;
+      r = JSON.parse(utf8.decode(c.b.subarray(c.off[j], c.off[j + 1] - 1)));
       recCache.set(k, r);
       if (recCache.size > 4096) recCache.delete(recCache.keys().next().value);
     }
@@ -352,6 +363,7 @@ async function inflate(id) {
     select(visible[k], true);
   }
   function select(i, scroll) {
+    times.select = performance.now();
     selected = i;
     const p = hop(i);
     if (scroll) {
@@ -361,7 +373,9 @@ async function inflate(id) {
     drawLadder();
     showDetail(i, p);
     if (p.c >= 0 && String(p.c) !== gConn.value && conns[p.c].p === "tcp") { gConn.value = p.c; gdir = p.dir; gzoom = null; }
-    drawGraph();
+    // When its records are still to be read, the details come first.
+    const need = [p.o, p.i, p.o - 40, p.o + 40];
+    if (haveRecs(need)) drawGraph(); else loadRecs(need).then(() => { if (selected === i) drawGraph(); });
     window.stacklabSelected = i;
   }
 
@@ -377,9 +391,11 @@ async function inflate(id) {
     return t;
   }
   function showDetail(i, p) {
-    if (!recOff) {
+    // Its records, and those around it (the calls made with it).
+    const need = [p.o, p.i, p.o - 40, p.o + 40];
+    if (!haveRecs(need)) {
       detail.replaceChildren(el("p", { text: "reading the packets' records…" }));
-      loadRecs().then(() => { if (selected === i) showDetail(i, p); });
+      loadRecs(need).then(() => { if (selected === i) showDetail(i, p); });
       return;
     }
     const r = rec(p.o), rin = p.i >= 0 ? rec(p.i) : null;
@@ -407,6 +423,7 @@ async function inflate(id) {
       detail.append(el("h3", { text: `bytes (${r.bytes.length / 2} of ${r.len})` }));
       detail.append(el("pre", { id: "hexdump", text: hexdump(r.bytes) }));
     }
+    times.detail = performance.now(); times.detailOf = i;
   }
   function socketCalls(p, r) {
     // The calls the sender made at the instant the packet left.
@@ -706,6 +723,6 @@ async function inflate(id) {
   // Milliseconds from the start of navigation until the page is drawn.
   window.stacklab.openMs = performance.now();
   document.body.dataset.ready = "1";
-  // The records come next, so that a click finds them ready.
-  setTimeout(() => loadRecs().then(() => { times.records = performance.now(); document.body.dataset.records = "1"; }), 0);
+  // The first packets' records next, so that a first click finds them ready.
+  setTimeout(() => loadRecs([0]).then(() => { times.records = performance.now(); document.body.dataset.records = "1"; }), 0);
 })().catch(e => { console.error("stacklab page: " + (e && e.stack || e)); });

@@ -94,6 +94,11 @@ func (s *Stack) bind(sk *socket, addr netip.AddrPort) error {
 			return syscall.EADDRINUSE
 		}
 		sk.udp = &udpEndpoint{sock: sk, local: addr, v6only: sk.opts.V6Only}
+		// SO_RCVBUF set before bind holds too (Linux's sk_rcvbuf is the
+		// socket's from the start).
+		if sk.opts.RecvBuffer != s.opts.TCP.RecvBuffer {
+			sk.udp.queue.limit = sk.opts.RecvBuffer
+		}
 		s.udp.add(sk.udp)
 		sk.bound = addr.Port() != 0
 	case SockICMP:

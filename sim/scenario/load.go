@@ -851,7 +851,7 @@ func (l *loader) appsNode(h *Host, n ast.Node, path string, sc *Scenario) {
 	}
 }
 
-var tcpKeys = []string{"profile", "ecn", "syn_ack_retries", "congestion", "recovery", "dsack", "hystart", "send_buffer", "recv_buffer", "delayed_ack", "delayed_ack_time", "nagle", "sack", "timestamps", "wscale", "keepalive", "msl", "rto_min", "rto_max", "rto_initial", "retries", "syn_retries"}
+var tcpKeys = []string{"profile", "ecn", "syn_ack_retries", "congestion", "recovery", "dsack", "hystart", "send_buffer", "recv_buffer", "delayed_ack", "delayed_ack_time", "nagle", "sack", "timestamps", "wscale", "keepalive", "msl", "rto_min", "rto_max", "rto_initial", "retries", "syn_retries", "syn_backlog", "syncookies"}
 
 var congestionNames = []string{"newreno", "cubic"}
 
@@ -933,6 +933,10 @@ func (l *loader) tcpNode(h *Host, n ast.Node, path string) {
 			t.Retries = int(l.integer(v, p, 1, 100))
 		case "syn_retries":
 			t.SynRetries = int(l.integer(v, p, 1, 100))
+		case "syn_backlog":
+			t.SynBacklog = int(l.integer(v, p, 1, 65535))
+		case "syncookies":
+			t.NoSynCookies = !l.boolean(v, p)
 		}
 	})
 }
@@ -1335,7 +1339,7 @@ func (s *Scenario) linkBetween(a, b string) *Link {
 	return nil
 }
 
-var eventKeys = []string{"at", "link", "state", "set", "forward", "reverse", "crash", "restart", "inject"}
+var eventKeys = []string{"at", "link", "state", "set", "forward", "reverse", "crash", "restart", "inject", "flood", "count", "every", "spoof"}
 
 func (l *loader) eventsNode(sc *Scenario, n ast.Node) {
 	items, _ := l.list(n, "events")
@@ -1369,6 +1373,38 @@ func (l *loader) eventsNode(sc *Scenario, n ast.Node) {
 					return
 				}
 				ev.Inject = pat
+			case "flood":
+				s := l.str(v, p)
+				pat, err := parseFlood(s, l.hosts)
+				if err != nil {
+					l.errf(v, p, "%v", err)
+					return
+				}
+				if ev.Flood == nil {
+					ev.Flood = &Flood{}
+				}
+				ev.Flood.Pattern = pat
+			case "count", "every", "spoof":
+				if ev.Flood == nil {
+					ev.Flood = &Flood{}
+				}
+				switch k {
+				case "count":
+					ev.Flood.Count = int(l.integer(v, p, 1, maxFloodCount))
+				case "every":
+					ev.Flood.Every = l.duration(v, p)
+					if ev.Flood.Every <= 0 {
+						l.errf(v, p, "every is the gap between two flood packets: more than 0, e.g. every: 1ms")
+					}
+				case "spoof":
+					s := l.str(v, p)
+					pf, err := netip.ParsePrefix(s)
+					if err != nil || !pf.Addr().Is4() {
+						l.errf(v, p, "spoof is an IPv4 prefix the sources are drawn from, e.g. spoof: 198.18.0.0/15, not %q", s)
+						return
+					}
+					ev.Flood.Spoof = pf.Masked()
+				}
 			case "crash":
 				s := l.str(v, p)
 				if !isHost(s, l.hosts) {
@@ -1405,6 +1441,17 @@ func (l *loader) eventsNode(sc *Scenario, n ast.Node) {
 			l.errf(it, path, "an event needs a time: at: 5s")
 		}
 		switch {
+		case ev.Flood != nil:
+			f := ev.Flood
+			if f.Pattern == nil || f.Count == 0 || ev.Up != nil || ev.Set != nil || ev.Link != "" || ev.Crash != "" || ev.Restart != "" || ev.Inject != nil {
+				l.errf(it, path, "a flood event has at, flood, count and optionally every (default 1ms) and spoof (default 198.18.0.0/15): {at: 1s, flood: \"attacker > server:80 [S]\", count: 2000, every: 1ms}")
+			}
+			if f.Every == 0 {
+				f.Every = time.Millisecond
+			}
+			if !f.Spoof.IsValid() {
+				f.Spoof = defaultSpoof
+			}
 		case ev.Inject != nil:
 			if ev.Up != nil || ev.Set != nil || ev.Link != "" || ev.Crash != "" || ev.Restart != "" {
 				l.errf(it, path, "an inject event has only at and inject: {at: 2s, inject: \"client > server:80 [R] seq 100\"}")

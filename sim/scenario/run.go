@@ -848,9 +848,13 @@ func (r *runner) owns(host string, a netip.Addr) bool {
 
 // scheduleEvents puts the timeline's link changes on the clock.
 func (r *runner) scheduleEvents() {
-	for _, ev := range r.sc.Events {
+	for i, ev := range r.sc.Events {
 		ev := ev
 		r.clock.AfterFunc(ev.At, func() {
+			if ev.Flood != nil {
+				r.flood(ev, i)
+				return
+			}
 			if ev.Crash != "" {
 				r.crash(ev.Crash)
 				return

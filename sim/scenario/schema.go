@@ -206,6 +206,8 @@ type TimedEvent struct {
 	// and ack relative, defaulting to the next expected): a spoofed RST or
 	// SYN for RFC 5961, an old duplicate for TIME_WAIT.
 	Inject *pattern.Pattern
+	// Flood, when non-nil, sends spoofed packets to a host (flood.go).
+	Flood *Flood
 	// Set, when non-nil, changes the impairments named in SetKeys in the
 	// directions named by Dir (0 both, 1 forward, 2 reverse); the others
 	// stay as they were (`set: {loss: 10%}` keeps the link's delay).

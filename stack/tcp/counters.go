@@ -68,6 +68,7 @@ type Counters struct {
 	AckSkippedSeq       uint64 // out-of-window pure ACKs left unanswered by the per-connection limit (TCPACKSkippedSeq)
 	AckSkippedPAWS      uint64 // pure ACKs failing PAWS left unanswered by the per-connection limit (TCPACKSkippedPAWS)
 	DropChallengeGlobal uint64 // challenge ACKs suppressed by the host-wide ChallengeACKLimit
+	DropSynNoRoute      uint64 // SYNs to a listener with no route back to answer them (counted in Linux's ListenDrops)
 }
 
 // Counter is one named counter value.
@@ -139,5 +140,6 @@ func (c *Counters) List() []Counter {
 		{"AckSkippedSeq", c.AckSkippedSeq},
 		{"AckSkippedPAWS", c.AckSkippedPAWS},
 		{"DropChallengeGlobal", c.DropChallengeGlobal},
+		{"DropSynNoRoute", c.DropSynNoRoute},
 	}
 }

@@ -116,6 +116,10 @@ func (l *Listener) input(t core.Tuple, s *segment) {
 	}
 	_, mtu, err := p.net.Route(t.Remote.Addr())
 	if err != nil {
+		// No way to answer (Linux's tcp_conn_request: route_req fails,
+		// counted in ListenDrops).
+		p.counters.DropSynNoRoute++
+		p.drop(nil, "DropSynNoRoute", "no route to answer the SYN", s.pktID)
 		return
 	}
 	if l.synQ >= p.cfg.SynBacklog {

@@ -1,0 +1,147 @@
+package scenario
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"stacklab/sim/scenario/pattern"
+	"stacklab/stack"
+	"stacklab/stack/wire"
+)
+
+// Flood is a stream of spoofed packets an event sends to a host: TCP
+// SYNs to a port (a SYN flood, RFC 4987) or UDP datagrams of a given
+// length, each from a random address of Spoof and a random port.
+type Flood struct {
+	Pattern *pattern.Pattern // "attacker > server:80 [S]" or "attacker > server:9 udp len 512"
+	Count   int              // packets in all
+	Every   time.Duration    // the gap between two
+	Spoof   netip.Prefix     // the sources' addresses
+}
+
+// Bounds of a flood event, so that a scenario stays small and quick.
+const (
+	maxFloodCount = 100000
+	maxFloodLen   = 1472
+)
+
+// defaultSpoof is the sources' prefix when the event names none:
+// 198.18.0.0/15, kept for benchmarking (RFC 2544) and never routed.
+var defaultSpoof = netip.MustParsePrefix("198.18.0.0/15")
+
+const floodUsage = `flood with SRC > DST:PORT [S] (a SYN flood) or SRC > DST:PORT udp len N, e.g. {at: 1s, flood: "attacker > server:80 [S]", count: 2000, every: 1ms}`
+
+// parseFlood reads a flood's pattern.
+func parseFlood(s string, hosts []string) (*pattern.Pattern, error) {
+	p, err := pattern.Parse(s, hosts)
+	if err != nil {
+		return nil, err
+	}
+	if p.Src.Host == "" || p.Dst.Host == "" || p.Dst.Port <= 0 {
+		return nil, fmt.Errorf("%s", floodUsage)
+	}
+	switch {
+	case p.Proto == "tcp" && p.Flags == "S" && p.Len == nil:
+	case p.Proto == "udp" && p.Flags == "" && p.Len != nil:
+		if *p.Len < 0 || *p.Len > maxFloodLen {
+			return nil, fmt.Errorf("a UDP flood's len is 0 to %d bytes, not %d", maxFloodLen, *p.Len)
+		}
+	default:
+		return nil, fmt.Errorf("%s", floodUsage)
+	}
+	return p, nil
+}
+
+// flood sends ev's packets, one every ev.Flood.Every, into the
+// destination's interface as if they came over its link from the source.
+func (r *runner) flood(ev *TimedEvent, index int) {
+	f := ev.Flood
+	p := f.Pattern
+	dst := r.sc.Host(p.Dst.Host)
+	hr := r.hosts[dst.Name]
+	var nic, peer *stack.NIC
+	for _, lk := range r.sc.linksOf(dst.Name) {
+		if lk.Switch {
+			continue
+		}
+		a, b := r.net.Link(lk.Name()).NICs()
+		a, b = r.cur(a), r.cur(b)
+		if a.Stack() == hr.st {
+			a, b = b, a
+		}
+		if nic == nil || lk.Ends[0] == p.Src.Host || lk.Ends[1] == p.Src.Host {
+			nic, peer = b, a
+		}
+	}
+	if nic == nil || !nic.Addr().Addr().Is4() {
+		r.failAt(ev.Pos, "flood "+p.Text, dst.Name+" has no IPv4 link to flood (floods are IPv4)", nil)
+		return
+	}
+	rng := r.net.Rand("flood " + strconv.Itoa(index))
+	r.event(dst.Name, fmt.Sprintf("flood: %d × %s from %s, one every %v", f.Count, p.Text, f.Spoof, f.Every))
+	sent := 0
+	var next func()
+	next = func() {
+		if hr.st != nic.Stack() {
+			return // the host was restarted: the flood hits the old stack no more
+		}
+		nic.Deliver(stack.Packet{ID: r.net.NextPacketID(), Data: floodFrame(rng, f, nic, peer)})
+		if sent++; sent < f.Count {
+			r.clock.AfterFunc(f.Every, next)
+		}
+	}
+	next()
+}
+
+// floodFrame builds one flood packet from a random source of f.Spoof.
+func floodFrame(rng *rand.Rand, f *Flood, nic, peer *stack.NIC) []byte {
+	p := f.Pattern
+	base := f.Spoof.Masked().Addr().As4()
+	host := rng.Uint32() & (1<<(32-f.Spoof.Bits()) - 1)
+	if f.Spoof.Bits() == 0 {
+		host = rng.Uint32()
+	}
+	var a [4]byte
+	for i := range a {
+		a[i] = base[i] | byte(host>>(24-8*i))
+	}
+	src := netip.AddrFrom4(a)
+	dstIP := nic.Addr().Addr()
+	sport := uint16(1024 + rng.IntN(65536-1024))
+	var l4 int
+	if p.Proto == "udp" {
+		l4 = 8 + *p.Len
+	} else {
+		l4 = 24 // a SYN with an MSS option
+	}
+	frame := make([]byte, wire.EthernetHeaderLen+20+l4)
+	var dmac, smac wire.MAC
+	copy(dmac[:], nic.MAC())
+	copy(smac[:], peer.MAC())
+	wire.Ethernet(frame).Encode(&wire.EthernetFields{Dst: dmac, Src: smac, Type: wire.EtherTypeIPv4})
+	ip := wire.IPv4(frame[wire.EthernetHeaderLen:])
+	proto := uint8(wire.ProtoTCP)
+	if p.Proto == "udp" {
+		proto = wire.ProtoUDP
+	}
+	ip.Encode(&wire.IPv4Fields{TotalLen: uint16(20 + l4), ID: uint16(rng.Uint32()), TTL: 64, DF: true, Protocol: proto, Src: src, Dst: dstIP})
+	ip.SetChecksum()
+	body := frame[wire.EthernetHeaderLen+20:]
+	if p.Proto == "udp" {
+		u := wire.UDP(body)
+		u.Encode(&wire.UDPFields{SrcPort: sport, DstPort: uint16(p.Dst.Port), Length: uint16(l4)})
+		for i := 8; i < l4; i++ {
+			body[i] = patternByte(int64(i - 8))
+		}
+		u.SetChecksum(src, dstIP)
+		return frame
+	}
+	t := wire.TCP(body)
+	t.Encode(&wire.TCPFields{SrcPort: sport, DstPort: uint16(p.Dst.Port), Seq: rng.Uint32(), DataOffset: 24, Flags: wire.TCPFlags(pattern.ParseTCPFlags("S")), Window: 64240})
+	copy(body[20:], []byte{2, 4, 0x05, 0xb4}) // MSS 1460
+	t.SetChecksum(src, dstIP)
+	return frame
+}

@@ -441,7 +441,9 @@ func (ep *epoll) depthAbove() int {
 func (sk *socket) rxMark() uint64 {
 	switch {
 	case sk.conn != nil:
-		return sk.conn.Info().BytesReceived
+		return sk.conn.BytesReceived()
+	case sk.ln != nil:
+		return sk.ln.Queued()
 	case sk.udp != nil:
 		return sk.udp.queue.pushed
 	case sk.icmp != nil:

@@ -49,6 +49,37 @@ type sockAPI interface {
 	InQ(fd int) (int, error)
 	RecvMsgInfo(fd int, b []byte, flags stack.MsgFlags) (int, stack.MsgInfo, error)
 	LinuxTCPInfo(fd int) (stack.LinuxTCPInfo, error)
+	EpollCreate() (int, error)
+	EpollCtl(epfd int, op stack.EpollOp, fd int, ev stack.EpollEvent) error
+	EpollWait(epfd int, events []stack.EpollEvent, timeout time.Duration) (int, error)
+}
+
+func (linuxAPI) EpollCreate() (int, error) { return unix.EpollCreate1(unix.EPOLL_CLOEXEC) }
+
+var epollOps = map[stack.EpollOp]int{stack.EpollAdd: unix.EPOLL_CTL_ADD, stack.EpollMod: unix.EPOLL_CTL_MOD, stack.EpollDel: unix.EPOLL_CTL_DEL}
+
+func (linuxAPI) EpollCtl(epfd int, op stack.EpollOp, fd int, ev stack.EpollEvent) error {
+	e := unix.EpollEvent{Events: uint32(uint16(linuxPollBits(ev.Events))), Fd: int32(fd)}
+	if ev.Events&stack.EpollET != 0 {
+		e.Events |= unix.EPOLLET
+	}
+	if ev.Events&stack.EpollOneShot != 0 {
+		e.Events |= unix.EPOLLONESHOT
+	}
+	o, ok := epollOps[op]
+	if !ok {
+		o = 99
+	}
+	return unix.EpollCtl(epfd, o, fd, &e)
+}
+
+func (linuxAPI) EpollWait(epfd int, events []stack.EpollEvent, timeout time.Duration) (int, error) {
+	ev := make([]unix.EpollEvent, len(events))
+	n, err := unix.EpollWait(epfd, ev, int(timeout/time.Millisecond))
+	for i := 0; i < n; i++ {
+		events[i] = stack.EpollEvent{Events: stackPollBits(int16(ev[i].Events)), FD: int(ev[i].Fd)}
+	}
+	return n, err
 }
 
 // LinuxTCPInfo is getsockopt(TCP_INFO), the fields stacklab computes.
@@ -579,6 +610,28 @@ func (e *denv) tcpinfo(fd int, names ...string) {
 		}
 	}
 	e.log("TCP_INFO:%s", b.String())
+}
+
+// epoll calls epoll_ctl, logging the result; fdName names fd in the log.
+func (e *denv) epollCtl(epfd int, op stack.EpollOp, fd int, fdName string, ev stack.PollEvents) {
+	err := e.api.EpollCtl(epfd, op, fd, stack.EpollEvent{Events: ev})
+	e.log("epoll_ctl(%d, %s, %v) = %s", op, fdName, ev, errName(err))
+}
+
+// epollWait waits (timeout 0 unless given) and logs what came, naming
+// each descriptor by names.
+func (e *denv) epollWait(epfd int, names map[int]string, timeout time.Duration) {
+	evs := make([]stack.EpollEvent, 16)
+	n, err := e.api.EpollWait(epfd, evs, timeout)
+	if err != nil {
+		e.log("epoll_wait = %s", errName(err))
+		return
+	}
+	var b strings.Builder
+	for _, ev := range evs[:max(n, 0)] {
+		fmt.Fprintf(&b, " %s:%v", names[ev.FD], ev.Events)
+	}
+	e.log("epoll_wait = %d%s", n, b.String())
 }
 
 func (e *denv) poll(fd int, ev stack.PollEvents) {

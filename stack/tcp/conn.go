@@ -489,6 +489,9 @@ func (c *Conn) State() State { return c.state }
 // Tuple returns the connection's addresses, local first.
 func (c *Conn) Tuple() core.Tuple { return c.tuple }
 
+// BytesReceived returns the payload bytes received in order so far.
+func (c *Conn) BytesReceived() uint64 { return c.bytesReceived }
+
 // Info returns a snapshot of the connection's internals.
 func (c *Conn) Info() Info {
 	in := Info{

@@ -18,6 +18,7 @@ type Listener struct {
 	backlog int
 	synQ    int     // children in SYN_RECEIVED
 	acceptQ []*Conn // established, not yet accepted
+	queued  uint64  // connections ever put on acceptQ: each is an edge for epoll
 	notify  func()
 	closed  bool
 	next    *Listener // the next listener of an SO_REUSEPORT group on addr
@@ -81,6 +82,11 @@ func (l *Listener) Backlog() int { return l.backlog }
 // QueueLens returns the number of connections in the SYN queue and in
 // the accept queue.
 func (l *Listener) QueueLens() (syn, accept int) { return l.synQ, len(l.acceptQ) }
+
+// Queued returns how many connections were ever put on the accept
+// queue: a new one is a new edge for edge-triggered epoll, as Linux's
+// sk_data_ready on each connection.
+func (l *Listener) Queued() uint64 { return l.queued }
 
 func (l *Listener) wake() {
 	if l.notify != nil {
@@ -163,6 +169,7 @@ func (l *Listener) established(c *Conn) bool {
 	}
 	l.synQ--
 	l.acceptQ = append(l.acceptQ, c)
+	l.queued++
 	l.wake()
 	return true
 }

@@ -249,6 +249,7 @@ func (l *Listener) cookieAck(t core.Tuple, s *segment) bool {
 	p.counters.SyncookiesRecv++
 	c.setState(SynReceived)
 	l.acceptQ = append(l.acceptQ, c)
+	l.queued++
 	c.established()
 	l.wake()
 	if len(s.payload) > 0 || s.has(flagFIN) {

@@ -125,3 +125,35 @@ func TestChallengeACKGlobalLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestInjectPAWSWindow: the linux profile accepts a TSval one tick older
+// than TS.Recent (tcp_paws_check's TCP_PAWS_WINDOW), so data the network
+// delayed behind a later segment is kept, and a reordered pure duplicate
+// ACK within the RTO (tcp_disordered_ack); the rfc profile drops both
+// (RFC 7323 §5.3). Two ticks older data is dropped by both.
+func TestInjectPAWSWindow(t *testing.T) {
+	for _, profile := range ProfileNames {
+		t.Run(profile, func(t *testing.T) {
+			j := newInj(t, Config{Profile: profile})
+			c, iss := j.handshake(options{HasTS: true, TSVal: 5000})
+			j.send(segSpec{seq: peerISN + 1, ack: iss + 1, flags: flagACK, wnd: 1000, opts: options{HasTS: true, TSVal: 5010}, payload: []byte("a")})
+			j.send(segSpec{seq: peerISN + 2, ack: iss + 1, flags: flagACK, wnd: 1000, opts: options{HasTS: true, TSVal: 5009}, payload: []byte("b")})
+			j.send(segSpec{seq: peerISN + 3, ack: iss + 1, flags: flagACK, wnd: 1000, opts: options{HasTS: true, TSVal: 5000}})
+			j.send(segSpec{seq: peerISN + 2, ack: iss + 1, flags: flagACK, wnd: 1000, opts: options{HasTS: true, TSVal: 5008}, payload: []byte("c")})
+			got := j.h.p.Counters().DropPAWS
+			in := c.Info().BytesReceived
+			switch profile {
+			case ProfileLinux:
+				// "b" (one tick) and the duplicate ACK are accepted; "c"
+				// (two ticks, data) is dropped.
+				if in != 2 || got != 1 {
+					t.Fatalf("linux: received %d bytes, DropPAWS %d; want 2 and 1", in, got)
+				}
+			default:
+				if in != 1 || got != 3 {
+					t.Fatalf("rfc: received %d bytes, DropPAWS %d; want 1 and 3", in, got)
+				}
+			}
+		})
+	}
+}

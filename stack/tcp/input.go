@@ -188,7 +188,7 @@ func (c *Conn) input(s *segment) {
 		}
 	}
 	// PAWS (RFC 7323 §5.3).
-	if c.tsOK && s.opts.HasTS && !s.has(flagRST) && int32(s.opts.TSVal-c.tsRecent) < 0 {
+	if c.tsOK && s.opts.HasTS && !s.has(flagRST) && c.pawsReject(s) {
 		p.counters.DropPAWS++
 		p.drop(c, "DropPAWS", "old timestamp", s.pktID)
 		switch {
@@ -833,4 +833,34 @@ func (c *Conn) setDSACK(start, end seqnum.Value) {
 	}
 	c.dsack, c.dsackSet = sackBlock{start, end}, true
 	c.p.counters.DSACKSent++
+}
+
+// pawsReject is the PAWS test (RFC 7323 §5.3): a segment whose TSval is
+// older than TS.Recent is a stale duplicate. The rfc profile rejects any
+// older TSval. The linux profile does as tcp_paws_discard: a TSval one
+// tick older is still accepted (TCP_PAWS_WINDOW), so a segment the
+// network delayed behind a retransmission sent a millisecond later is
+// kept rather than dropped and sent again; and a disordered pure
+// duplicate ACK (tcp_disordered_ack: in sequence, acking SND.UNA, no
+// window update) is accepted while its TSval is within the RTO, so a
+// reordered ACK's SACK blocks are not lost.
+func (c *Conn) pawsReject(s *segment) bool {
+	d := int32(c.tsRecent - s.opts.TSVal)
+	if d <= 0 {
+		return false
+	}
+	if !c.linux() {
+		return true
+	}
+	if d <= 1 {
+		return false
+	}
+	if s.has(flagACK) && len(s.payload) == 0 && s.flags&(flagSYN|flagFIN) == 0 && s.seq == c.rcvNxt && s.ack == c.sndUna {
+		nwin := uint32(s.wnd) << c.sndWScale
+		update := c.sndWl1.LessThan(s.seq) || (s.seq == c.sndWl1 && (nwin > c.sndWnd || nwin == 0))
+		if !update && int64(d) <= c.rto.Milliseconds() {
+			return false
+		}
+	}
+	return true
 }

@@ -84,6 +84,11 @@ type lossState struct {
 	reoArmed   bool
 	ptoArmed   time.Duration // the probe timeout last armed, for the trace
 	ackRTT     time.Duration // RTT of the last segment the cumulative ACK covered, if never resent
+	// The latest never-retransmitted segment the cumulative ACK being
+	// processed newly delivers (rackUpdate's ambiguity test).
+	ackOrigXmit  time.Duration
+	ackOrigOrder uint64
+	ackOrigSet   bool
 
 	// TLP (RFC 8985 §7).
 	tlpHigh    seqnum.Value // SND.NXT when the probe was sent
@@ -243,6 +248,20 @@ func (c *Conn) txAcked(s *segment, ack seqnum.Value) {
 	}
 	ls.ackRTT = 0
 	now := c.since()
+	// The latest never-retransmitted segment this ACK newly delivers:
+	// a retransmission sent after it at the same instant is ambiguous
+	// (see rackUpdate).
+	ls.ackOrigSet = false
+	for i := ls.head; i < len(ls.q); i++ {
+		r := &ls.q[i]
+		if !r.end.LessThanEq(ack) {
+			break
+		}
+		if r.flags&(txSACKed|txEverRetrans) == 0 && (!ls.ackOrigSet || r.order > ls.ackOrigOrder) {
+			ls.ackOrigXmit, ls.ackOrigOrder, ls.ackOrigSet = r.xmit, r.order, true
+		}
+	}
+	defer func() { ls.ackOrigSet = false }()
 	for ls.head < len(ls.q) {
 		r := &ls.q[ls.head]
 		if ack.LessThanEq(r.start) {
@@ -350,6 +369,18 @@ func (c *Conn) rackUpdate(s *segment, r *txSeg, now time.Duration) {
 			return
 		}
 		if ls.minRTT > 0 && rtt < ls.minRTT {
+			return
+		}
+		// In virtual time a burst shares one instant. When the same
+		// cumulative ACK delivers a never-retransmitted segment sent at
+		// this retransmission's instant but before it, the sample is
+		// shorter than that segment's, which is at least min RTT: "less
+		// than min RTT" at a finer clock than the instant. Linux's
+		// microsecond clock separates the two sends and skips it; so do
+		// we. Without this, an ACK for the original (its first ACK
+		// lost) made RACK deem the whole burst sent before the
+		// retransmission lost.
+		if ls.ackOrigSet && ls.ackOrigXmit == r.xmit && ls.ackOrigOrder < r.order && rtt == ls.minRTT {
 			return
 		}
 	} else if ls.rackSet && r.end.LessThan(ls.fack) {

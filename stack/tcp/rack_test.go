@@ -202,10 +202,23 @@ func TestPRR(t *testing.T) {
 // retransmissions). The
 // default run is 8 seeds per profile (about a second); a longer sweep:
 // go test ./stack/tcp -run TestPropertyEfficiency -tcp.seeds 1000.
+//
+// Seeds 39 and 288 always run: a 300-seed sweep found them. Under rfc,
+// seed 288's ACK for an original whose first ACK was lost covered that
+// segment's retransmission, sent at the same instant after a burst of
+// new data, and RACK deemed the whole burst lost (48 retransmissions
+// for 6 segments lost); under linux, seed 39's reordered segments and
+// ACKs were dropped by a PAWS test stricter than Linux's (2 RTOs).
 func TestPropertyEfficiency(t *testing.T) {
 	const size = 2 << 20
+	seedList := []int{39, 288}
+	for seed := 0; seed < *seeds; seed++ {
+		if seed != 39 && seed != 288 {
+			seedList = append(seedList, seed)
+		}
+	}
 	for _, profile := range ProfileNames {
-		for seed := 0; seed < *seeds; seed++ {
+		for _, seed := range seedList {
 			t.Run(fmt.Sprintf("%s/seed%d", profile, seed), func(t *testing.T) {
 				t.Parallel()
 				r := rand.New(rand.NewPCG(uint64(seed), 5))

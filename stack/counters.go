@@ -33,6 +33,9 @@ type Counters struct {
 		FragOKs         uint64
 		FragFails       uint64 // DF set and too big
 		FragCreates     uint64
+		// InSrcRouteDrops are packets with a source-route option (LSRR,
+		// SSRR), dropped as Linux does with accept_source_route=0.
+		InSrcRouteDrops uint64
 	}
 	ICMP struct {
 		InMsgs, InErrors              uint64
@@ -124,6 +127,7 @@ func (s *Stack) Counters() []Counter {
 		{"ip.InTTLExceeded", c.IP.InTTLExceeded},
 		{"ip.ReasmReqds", c.IP.ReasmReqds}, {"ip.ReasmOKs", c.IP.ReasmOKs}, {"ip.ReasmFails", c.IP.ReasmFails},
 		{"ip.FragOKs", c.IP.FragOKs}, {"ip.FragFails", c.IP.FragFails}, {"ip.FragCreates", c.IP.FragCreates},
+		{"ip.InSrcRouteDrops", c.IP.InSrcRouteDrops},
 		{"icmp.InMsgs", c.ICMP.InMsgs}, {"icmp.InErrors", c.ICMP.InErrors},
 		{"icmp.InEchos", c.ICMP.InEchos}, {"icmp.InEchoReps", c.ICMP.InEchoReps},
 		{"icmp.InDestUnreachs", c.ICMP.InDestUnreachs}, {"icmp.InTimeExcds", c.ICMP.InTimeExcds}, {"icmp.InIgnored", c.ICMP.InIgnored},

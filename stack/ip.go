@@ -121,6 +121,21 @@ func (s *Stack) ipInput(n *NIC, b []byte, pktID uint64) {
 		s.drop(&s.counters.IP.InAddrErrors, "ip.InAddrErrors", "ip", "unicast datagram in a link-layer broadcast", pktID)
 		return
 	}
+	if ip.HeaderLen() > wire.IPv4MinHeaderLen {
+		// The options' contents, as Linux's ip_rcv_options: a bad
+		// pointer or a repeated option gets a parameter problem pointing
+		// at it; a source route is dropped (accept_source_route=0, the
+		// default; RFC 1122 §3.3.5 asks hosts to honour it, RFC 7126
+		// §4.3-4.4 to drop it).
+		if off, srr := ip.IPv4OptionProblem(); off >= 0 {
+			s.drop(&s.counters.IP.InHdrErrors, "ip.InHdrErrors", "ip", "bad IP option contents", pktID)
+			s.sendICMPError(ip, wire.ICMPParamProblem, 0, uint32(off)<<24, "bad IP option")
+			return
+		} else if srr {
+			s.drop(&s.counters.IP.InSrcRouteDrops, "ip.InSrcRouteDrops", "ip", "source-routed packet (accept_source_route=0)", pktID)
+			return
+		}
+	}
 	if !s.acceptsDst(n, dst) {
 		if s.opts.Forwarding {
 			s.forward(n, ip, pktID)

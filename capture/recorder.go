@@ -82,7 +82,8 @@ type Recorder struct {
 	mu       sync.Mutex
 	opts     Options
 	tr       *trace.Tracer
-	page     *trace.Tracer // nil without Options.Page
+	page     *trace.Tracer   // nil without Options.Page
+	mirrors  map[string]bool // vantage points that are switch port mirrors
 	vant     map[*stack.NIC]*vantage
 	lastV    *vantage // the vantage of the previous frame
 	byName   map[string]*vantage
@@ -107,7 +108,8 @@ type vantage struct {
 	host    string
 	link    stack.LinkType
 	file    *output
-	combIdx int // interface index in the combined file, -1 until added
+	combIdx int  // interface index in the combined file, -1 until added
+	mirror  bool // a switch port's mirror: its file and the trace only
 }
 
 // output is one pcapng file.
@@ -170,6 +172,19 @@ func nameRecords(names map[netip.Addr]string) []pcapng.NameRecord {
 	}
 	sort.Slice(recs, func(i, j int) bool { return recs[i].Addr.Less(recs[j].Addr) })
 	return recs
+}
+
+// Mirror marks the vantage point "switch:peer" as a mirror of a switch
+// port: its frames go to its pcapng file and the trace, but not to the
+// HTML page or the ladder diagrams, whose lifelines are hosts. It must be
+// called before the vantage point's first frame.
+func (r *Recorder) Mirror(vantage string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.mirrors == nil {
+		r.mirrors = map[string]bool{}
+	}
+	r.mirrors[vantage] = true
 }
 
 // Describe sets the pcapng interface description of the vantage point
@@ -299,13 +314,13 @@ func (r *Recorder) release() {
 			f.Dir = trace.DirOut
 		}
 		r.tr.Frame(f, sp)
-		if r.page != nil {
+		if r.page != nil && !v.mirror {
 			r.page.Frame(f, nil)
 		}
 		f.Data = nil
 	}
 	if sp != nil {
-		if r.opts.KeepSummaries {
+		if r.opts.KeepSummaries && !v.mirror {
 			r.sums = append(r.sums, *sp)
 		}
 		if r.opts.OnSummary != nil {
@@ -352,6 +367,7 @@ func (r *Recorder) writePacket(o *output, pkt *pcapng.Packet) {
 func (r *Recorder) addVantage(nic *stack.NIC) *vantage {
 	host := nic.Stack().Name()
 	v := &vantage{nic: nic, name: host + ":" + nic.Name(), host: host, link: nic.Type(), combIdx: -1}
+	v.mirror = r.mirrors[v.name]
 	r.vant[nic] = v
 	r.byName[v.name] = v
 	if r.opts.Dir == "" {

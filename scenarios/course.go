@@ -12,7 +12,7 @@ type Group struct {
 // that no group names is listed under "More" at the end.
 var Course = []Group{
 	{"Sockets, lesson by lesson", "套接字，一课一课地学",
-		[]string{"five-tuple", "switch-vs-hub", "handshake", "simultaneous-close", "stream-vs-datagram", "heartbeat-nat", "http-short-vs-long", "blocking-vs-nonblocking", "event-loop"}},
+		[]string{"five-tuple", "switch-vs-hub", "switch-tree", "handshake", "simultaneous-close", "stream-vs-datagram", "heartbeat-nat", "http-short-vs-long", "blocking-vs-nonblocking", "event-loop"}},
 	{"Connections in detail", "连接的细节",
 		[]string{"refused", "half-close", "time-wait", "simultaneous-open", "abort-linger", "nonblocking", "http-keepalive", "challenge-ack", "syn-flood", "crash-restart", "keepalive-dead-peer", "firewall-idle-timeout"}},
 	{"Reliable delivery and congestion control", "可靠传输与拥塞控制",

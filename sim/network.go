@@ -363,9 +363,13 @@ type Link struct {
 	pipes      [2]*Pipe
 
 	// A link to a switch port has no second host: sw is the switch, port
-	// the port's number (from 1), and b and nicB are nil.
-	sw   *Switch
-	port int
+	// the port's number (from 1), and b and nicB are nil. A link between
+	// two switches has no host at all: sw2 and port2 are the second
+	// switch and its port, and a and nicA are nil too.
+	sw    *Switch
+	port  int
+	sw2   *Switch
+	port2 int
 }
 
 // Name returns the link's name ("client—server").
@@ -387,7 +391,7 @@ func (l *Link) Switch() (*Switch, int) { return l.sw, l.port }
 // and false if host is not an end of the link.
 func (l *Link) DirFrom(host string) (Direction, bool) {
 	switch host {
-	case l.a.Name():
+	case l.endA():
 		return AtoB, true
 	case l.endB():
 		return BtoA, true
@@ -395,8 +399,20 @@ func (l *Link) DirFrom(host string) (Direction, bool) {
 	return 0, false
 }
 
+// endA names the link's first end: a host, or a switch on a link
+// between switches.
+func (l *Link) endA() string {
+	if l.a == nil {
+		return l.sw.name
+	}
+	return l.a.Name()
+}
+
 // endB names the link's second end: a host or a switch.
 func (l *Link) endB() string {
+	if l.sw2 != nil {
+		return l.sw2.name
+	}
 	if l.sw != nil {
 		return l.sw.name
 	}

@@ -59,10 +59,21 @@ type Switch struct {
 	cfg   SwitchConfig
 
 	mu    sync.Mutex
-	ports []*Link
+	ports []*swPort
 	table map[wire.MAC]*macEntry
 	ctr   SwitchCounters
 	ev    core.Event
+}
+
+// swPort is one port of a switch: the link it is on, the pipe that
+// carries frames out of it, and the name of the host or switch at the
+// link's other end.
+type swPort struct {
+	num  int // 1-based
+	link *Link
+	out  *Pipe
+	peer string
+	tap  func(dir stack.Dir, pkt stack.Packet)
 }
 
 type macEntry struct {
@@ -130,7 +141,7 @@ func (sw *Switch) Table() []MACEntry {
 		if now.Sub(e.last) > sw.cfg.Aging {
 			continue
 		}
-		out = append(out, MACEntry{MAC: net.HardwareAddr(append([]byte(nil), m[:]...)), Port: e.port, Host: sw.ports[e.port-1].a.Name(), Age: now.Sub(e.last)})
+		out = append(out, MACEntry{MAC: net.HardwareAddr(append([]byte(nil), m[:]...)), Port: e.port, Host: sw.ports[e.port-1].peer, Age: now.Sub(e.last)})
 	}
 	sortMACEntries(out)
 	return out
@@ -216,11 +227,8 @@ func (n *Network) ConnectSwitch(h *stack.Stack, hCfg stack.NICConfig, sw *Switch
 		l.pipes[BtoA].SetDeliver(gl.deliver)
 	}
 
-	sw.mu.Lock()
-	sw.ports = append(sw.ports, l)
-	port := len(sw.ports)
-	sw.mu.Unlock()
-	l.port = port
+	l.port = sw.addPort(l, l.pipes[BtoA], h.Name())
+	port := l.port
 	l.pipes[AtoB].SetDeliver(func(pkt stack.Packet) { sw.input(port, pkt) })
 
 	n.mu.Lock()
@@ -228,6 +236,107 @@ func (n *Network) ConnectSwitch(h *stack.Stack, hCfg stack.NICConfig, sw *Switch
 	n.links = append(n.links, l)
 	n.mu.Unlock()
 	return l, nil
+}
+
+// addPort adds a port on link l whose frames leave through out toward
+// peer, and returns its number.
+func (sw *Switch) addPort(l *Link, out *Pipe, peer string) int {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	p := &swPort{num: len(sw.ports) + 1, link: l, out: out, peer: peer}
+	sw.ports = append(sw.ports, p)
+	return p.num
+}
+
+// ConnectSwitches joins two switches (or hubs) by a link (named "a—b"
+// unless cfg.Name says otherwise), a port on each: a tree of switches
+// learns each address on the port toward it and floods across the
+// link. cfg.AB impairs frames from a to b, cfg.BA those back. There is
+// no spanning tree: joining switches in a loop would flood a broadcast
+// round it forever, so ConnectSwitches refuses a link between switches
+// already joined through others.
+func (n *Network) ConnectSwitches(a, b *Switch, cfg LinkConfig) (*Link, error) {
+	if a == nil || b == nil || a == b {
+		return nil, errors.New("sim: ConnectSwitches: needs two different switches")
+	}
+	for i, imp := range []Impairments{cfg.AB, cfg.BA} {
+		if err := imp.Validate(); err != nil {
+			dir := [...]string{a.name + " → " + b.name, b.name + " → " + a.name}[i]
+			return nil, fmt.Errorf("sim: link %s—%s, %s: %w", a.name, b.name, dir, err)
+		}
+	}
+	n.mu.Lock()
+	if n.switchesJoinedLocked(a, b) {
+		n.mu.Unlock()
+		return nil, fmt.Errorf("sim: link %s—%s: the switches are already joined through other switches; a loop floods broadcasts forever (there is no spanning tree): leave this link out", a.name, b.name)
+	}
+	name := cfg.Name
+	if name == "" {
+		name = a.name + "—" + b.name
+	}
+	if n.linkNamedLocked(name) {
+		n.mu.Unlock()
+		return nil, fmt.Errorf("sim: a link named %q already exists; give each link its own name", name)
+	}
+	n.mu.Unlock()
+	l := &Link{name: name, sw: a, sw2: b}
+	l.pipes = n.pipePair(name, a.name, b.name, HeaderLen(stack.LinkEthernet), cfg)
+	l.port = a.addPort(l, l.pipes[AtoB], b.name)
+	l.port2 = b.addPort(l, l.pipes[BtoA], a.name)
+	pa, pb := l.port, l.port2
+	l.pipes[AtoB].SetDeliver(func(pkt stack.Packet) { b.input(pb, pkt) })
+	l.pipes[BtoA].SetDeliver(func(pkt stack.Packet) { a.input(pa, pkt) })
+	n.mu.Lock()
+	n.links = append(n.links, l)
+	n.mu.Unlock()
+	return l, nil
+}
+
+// switchesJoinedLocked reports whether a path of switch-to-switch links
+// joins a and b.
+func (n *Network) switchesJoinedLocked(a, b *Switch) bool {
+	seen := map[*Switch]bool{a: true}
+	queue := []*Switch{a}
+	for len(queue) > 0 {
+		sw := queue[0]
+		queue = queue[1:]
+		for _, l := range n.links {
+			if l.sw2 == nil {
+				continue
+			}
+			var next *Switch
+			switch sw {
+			case l.sw:
+				next = l.sw2
+			case l.sw2:
+				next = l.sw
+			}
+			if next == b {
+				return true
+			}
+			if next != nil && !seen[next] {
+				seen[next] = true
+				queue = append(queue, next)
+			}
+		}
+	}
+	return false
+}
+
+// SetTap makes f see every frame through the port toward peer (the host
+// or switch at the port's other end): DirIn as it reaches the switch,
+// DirOut as the switch sends it — a capture point on the port, as a
+// mirror port would give. It reports false if no port leads to peer.
+func (sw *Switch) SetTap(peer string, f func(dir stack.Dir, pkt stack.Packet)) bool {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	found := false
+	for _, p := range sw.ports {
+		if p.peer == peer {
+			p.tap, found = f, true
+		}
+	}
+	return found
 }
 
 // Switches returns the switches in the order they were added.
@@ -241,6 +350,9 @@ func (n *Network) Switches() []*Switch {
 func (sw *Switch) input(in int, pkt stack.Packet) {
 	sw.mu.Lock()
 	sw.ctr.Frames++
+	if in >= 1 && in <= len(sw.ports) && sw.ports[in-1].tap != nil {
+		sw.ports[in-1].tap(stack.DirIn, pkt)
+	}
 	if len(pkt.Data) < wire.EthernetHeaderLen {
 		sw.ctr.Runts++
 		sw.note(core.EventDrop, "runt", fmt.Sprintf("switch: dropped, frame of %d bytes on port %d", len(pkt.Data), in), pkt.ID)
@@ -260,20 +372,20 @@ func (sw *Switch) input(in int, pkt stack.Packet) {
 	if src[0]&1 == 0 { // a multicast source is invalid: never learned
 		sw.learn(src, in, now, pkt.ID)
 	}
-	var out []*Link
+	var out []*swPort
 	if dst[0]&1 == 0 {
 		if e, ok := sw.table[dst]; ok {
 			if now.Sub(e.last) > sw.cfg.Aging {
 				sw.ctr.Aged++
 				delete(sw.table, dst)
-				sw.note(core.EventNote, "mac", fmt.Sprintf("aged out %s on port %d (%s), silent for %s", dst, e.port, sw.ports[e.port-1].a.Name(), sw.cfg.Aging), pkt.ID)
+				sw.note(core.EventNote, "mac", fmt.Sprintf("aged out %s on port %d (%s), silent for %s", dst, e.port, sw.ports[e.port-1].peer, sw.cfg.Aging), pkt.ID)
 			} else if e.port == in {
 				sw.ctr.Filtered++
 				sw.mu.Unlock()
 				return
 			} else {
 				sw.ctr.Forwarded++
-				out = []*Link{sw.ports[e.port-1]}
+				out = []*swPort{sw.ports[e.port-1]}
 			}
 		}
 	}
@@ -286,7 +398,7 @@ func (sw *Switch) input(in int, pkt stack.Packet) {
 		} else if dst[0]&1 != 0 {
 			what = "multicast " + dst.String()
 		}
-		sw.note(core.EventNote, "flood", fmt.Sprintf("flood %s from port %d (%s) to %s", what, in, sw.ports[in-1].a.Name(), portList(out)), pkt.ID)
+		sw.note(core.EventNote, "flood", fmt.Sprintf("flood %s from port %d (%s) to %s", what, in, sw.ports[in-1].peer, portList(out)), pkt.ID)
 	}
 	sw.mu.Unlock()
 	sw.send(out, pkt)
@@ -294,7 +406,7 @@ func (sw *Switch) input(in int, pkt stack.Packet) {
 
 // learn enters (or refreshes) src on port in, with the lock held.
 func (sw *Switch) learn(src wire.MAC, in int, now time.Time, id uint64) {
-	host := sw.ports[in-1].a.Name()
+	host := sw.ports[in-1].peer
 	if e, ok := sw.table[src]; ok {
 		if e.port != in {
 			sw.ctr.Moved++
@@ -323,8 +435,8 @@ func (sw *Switch) learn(src wire.MAC, in int, now time.Time, id uint64) {
 	sw.note(core.EventNote, "mac", fmt.Sprintf("learned %s on port %d (%s)", src, in, host), id)
 }
 
-func (sw *Switch) others(in int) []*Link {
-	out := make([]*Link, 0, len(sw.ports)-1)
+func (sw *Switch) others(in int) []*swPort {
+	out := make([]*swPort, 0, len(sw.ports)-1)
 	for i, p := range sw.ports {
 		if i+1 != in {
 			out = append(out, p)
@@ -333,7 +445,7 @@ func (sw *Switch) others(in int) []*Link {
 	return out
 }
 
-func portList(ls []*Link) string {
+func portList(ls []*swPort) string {
 	if len(ls) == 0 {
 		return "no other port"
 	}
@@ -342,16 +454,20 @@ func portList(ls []*Link) string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "%d (%s)", l.port, l.a.Name())
+		fmt.Fprintf(&b, "%d (%s)", l.num, l.peer)
 	}
 	return b.String()
 }
 
-// send puts pkt on the switch-to-host pipe of every port in out. Pipes
-// copy the frame.
-func (sw *Switch) send(out []*Link, pkt stack.Packet) {
-	for _, l := range out {
-		l.pipes[BtoA].Send(pkt)
+// send puts pkt on the outgoing pipe of every port in out. Pipes copy
+// the frame. The taps run outside the lock, as the pipes do; a port's
+// tap is set before the run starts.
+func (sw *Switch) send(out []*swPort, pkt stack.Packet) {
+	for _, p := range out {
+		if p.tap != nil {
+			p.tap(stack.DirOut, pkt)
+		}
+		p.out.Send(pkt)
 	}
 }
 

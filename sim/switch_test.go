@@ -227,3 +227,92 @@ func TestGateNATCapture(t *testing.T) {
 		t.Errorf("captures:\n%s\nwant:\n%s", strings.Join(ip, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestSwitchTree joins two switches: h1, h2 on sw1, h3, h4 on sw2. The
+// ARP broadcast floods across the link to every host; each switch learns
+// the far hosts on its port toward the other switch; the datagram goes
+// only along the path; a tap on sw2's port toward sw1 sees both ways; a
+// third link closing a loop is refused.
+func TestSwitchTree(t *testing.T) {
+	tap := &countTap{in: map[string]int{}}
+	nw := NewNetwork(NetworkOptions{Seed: 1, Tap: tap})
+	sw1, err := nw.AddSwitch(SwitchConfig{Name: "sw1"})
+	mustOK(t, err)
+	sw2, err := nw.AddSwitch(SwitchConfig{Name: "sw2"})
+	mustOK(t, err)
+	sw3, err := nw.AddSwitch(SwitchConfig{Name: "sw3"})
+	mustOK(t, err)
+	var hs []*stack.Stack
+	for i := 1; i <= 4; i++ {
+		h := nw.AddHost("h"+string(rune('0'+i)), stack.Options{})
+		sw := sw1
+		if i > 2 {
+			sw = sw2
+		}
+		_, err := nw.ConnectSwitch(h, nicCfg("10.0.0."+string(rune('0'+i))+"/24"), sw, Symmetric(Impairments{Delay: time.Millisecond}))
+		mustOK(t, err)
+		hs = append(hs, h)
+	}
+	l, err := nw.ConnectSwitches(sw1, sw2, Symmetric(Impairments{Delay: time.Millisecond}))
+	mustOK(t, err)
+	if a, b := l.DirFrom("sw1"); a != AtoB || !b {
+		t.Errorf("DirFrom(sw1) = %v, %v", a, b)
+	}
+	_, err = nw.ConnectSwitches(sw2, sw3, Symmetric(Impairments{}))
+	mustOK(t, err)
+	if _, err := nw.ConnectSwitches(sw3, sw1, Symmetric(Impairments{})); err == nil || !strings.Contains(err.Error(), "loop") {
+		t.Errorf("a loop of switches: %v", err)
+	}
+	seen := map[stack.Dir]int{}
+	if !sw2.SetTap("sw1", func(dir stack.Dir, pkt stack.Packet) { seen[dir]++ }) {
+		t.Fatal("no port of sw2 leads to sw1")
+	}
+	if sw2.SetTap("nobody", func(stack.Dir, stack.Packet) {}) {
+		t.Error("SetTap found a port toward nobody")
+	}
+	if got := sendUDP(t, nw, hs[0], hs[3], "10.0.0.4"); got != "hello" {
+		t.Fatalf("h4 received %q", got)
+	}
+	// The ARP request reached h2, h3 (flooded on both switches); h4
+	// got it and the datagram.
+	if tap.in["h2"] != 1 || tap.in["h3"] != 1 || tap.in["h4"] != 2 || tap.in["h1"] != 1 {
+		t.Errorf("frames received: %v", tap.in)
+	}
+	// sw2 learned h1 on its port 3 (toward sw1), sw1 learned h4 on its
+	// port 3 (toward sw2).
+	for _, c := range []struct {
+		sw   *Switch
+		host string
+	}{{sw1, "h1"}, {sw1, "h4"}, {sw2, "h1"}, {sw2, "h4"}} {
+		found := false
+		for _, e := range c.sw.Table() {
+			want := c.host
+			if (c.sw == sw1) != (c.host == "h1") {
+				want = map[*Switch]string{sw1: "sw2", sw2: "sw1"}[c.sw]
+			}
+			if e.MAC.String() == macOf(hs, c.host) && e.Host == want {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s's table lacks %s: %+v", c.sw.Name(), c.host, c.sw.Table())
+		}
+	}
+	// sw2's port toward sw1: the request and the datagram in, the reply out.
+	if seen[stack.DirIn] != 2 || seen[stack.DirOut] != 1 {
+		t.Errorf("tap on sw2's port toward sw1 saw %v", seen)
+	}
+	// sw3 heard the flooded broadcast only.
+	if c := sw3.Counters(); c.Frames != 1 || c.Flooded != 1 {
+		t.Errorf("sw3 counters %+v", c)
+	}
+}
+
+func macOf(hs []*stack.Stack, name string) string {
+	for _, h := range hs {
+		if h.Name() == name {
+			return h.NICs()[0].MAC().String()
+		}
+	}
+	return ""
+}

@@ -43,8 +43,8 @@ func newRecorder(sc *Scenario, opts RunOptions, seed uint64, start time.Time, na
 	}
 	for _, lk := range sc.Links {
 		for i, end := range lk.Ends {
-			if i == 1 && lk.Switch {
-				break // a switch has no capture point
+			if i == 1 && lk.Switch || lk.Trunk {
+				break // a switch's capture points are its captured ports
 			}
 			out, in := lk.Forward, lk.Reverse
 			if i == 1 {
@@ -55,6 +55,20 @@ func newRecorder(sc *Scenario, opts RunOptions, seed uint64, start time.Time, na
 				d += "; " + b.Kind + " on this interface: captured as on the outside wire"
 			}
 			rec.Describe(end+":eth"+strconv.Itoa(lk.Ifaces[i]), d)
+		}
+	}
+	for _, sw := range sc.Switches {
+		for _, peer := range sw.Capture {
+			var imp Impair
+			for _, lk := range sc.Links {
+				if lk.Ends == [2]string{peer, sw.Name} {
+					imp = lk.Reverse
+				} else if lk.Ends == [2]string{sw.Name, peer} {
+					imp = lk.Forward
+				}
+			}
+			rec.Mirror(sw.Name + ":" + peer)
+			rec.Describe(sw.Name+":"+peer, fmt.Sprintf("switch %s, the port toward %s (a mirror of it): in is what reaches the switch, out what it sends (%s)", sw.Name, peer, describeImpair(imp)))
 		}
 	}
 	return rec, nil

@@ -78,6 +78,9 @@ type loader struct {
 	lines []string
 	errs  ErrorList
 	hosts []string
+	taps  []string // capture points on switch ports, SWITCH:PEER
+	// capNodes holds where each name of a switch's capture: was written.
+	capNodes map[string][]ast.Node
 }
 
 func (l *loader) pos(n ast.Node) Pos {
@@ -348,6 +351,7 @@ func (l *loader) scenario(root ast.Node) *Scenario {
 	if n, ok := nodes["links"]; ok {
 		l.linksNode(sc, n)
 	}
+	l.switchCaptures(sc)
 	if len(l.errs) == 0 {
 		for _, h := range sc.Hosts {
 			if !h.Router && sc.linksOf(h.Name) == nil {
@@ -417,7 +421,7 @@ func (l *loader) scenario(root ast.Node) *Scenario {
 				continue
 			}
 			if f.Action == FaultReorder {
-				if lk := sc.linkNamed(f.Link); lk != nil && (lk.Switch || sc.gatedLink(lk)) {
+				if lk := sc.linkNamed(f.Link); lk != nil && (lk.Switch || lk.Trunk || sc.gatedLink(lk)) {
 					l.errf(it, path, "reorder faults act on links between two plain hosts; %s ends at a switch or at a NAT's or firewall's outside interface: drop, delay or duplicate there, or reorder on another link", f.Link)
 					continue
 				}
@@ -448,7 +452,7 @@ func (l *loader) scenario(root ast.Node) *Scenario {
 					continue
 				}
 			}
-			e, err := expect.Parse(key, val, l.hosts)
+			e, err := expect.Parse(key, val, l.hosts, l.taps...)
 			if err != nil {
 				l.errf(it, path, "%v", err)
 				continue
@@ -501,9 +505,9 @@ func (l *loader) switchesNode(sc *Scenario, n ast.Node, section string) {
 		}
 		sw := &Switch{Name: name, Pos: l.pos(mv), Hub: section == "hubs"}
 		if _, null := l.unwrap(mv.Value, path).(*ast.NullNode); !null {
-			valid := []string{"max_macs", "aging"}
+			valid := []string{"max_macs", "aging", "capture"}
 			if sw.Hub {
-				valid = nil
+				valid = []string{"capture"}
 			}
 			l.fields(mv.Value, path, valid, func(k string, v ast.Node, _ *ast.MappingValueNode) {
 				switch k {
@@ -514,11 +518,85 @@ func (l *loader) switchesNode(sc *Scenario, n ast.Node, section string) {
 					if sw.Aging == 0 {
 						l.errf(v, join(path, k), "aging must be above zero, e.g. 300s")
 					}
+				case "capture":
+					items, ok := l.list(v, join(path, k))
+					if !ok {
+						return
+					}
+					if l.capNodes == nil {
+						l.capNodes = map[string][]ast.Node{}
+					}
+					for _, it := range items {
+						sw.Capture = append(sw.Capture, l.str(it, join(path, k)))
+						l.capNodes[sw.Name] = append(l.capNodes[sw.Name], it)
+					}
 				}
 			})
 		}
 		sc.Switches = append(sc.Switches, sw)
 	}
+}
+
+// switchCaptures checks each switch's capture: list, now that its links
+// are known: every name is a host or switch at the other end of one of
+// its ports. It records the capture points for expectations.
+func (l *loader) switchCaptures(sc *Scenario) {
+	for _, sw := range sc.Switches {
+		var peers []string
+		for _, lk := range sc.linksOf(sw.Name) {
+			peers = append(peers, lk.Ends[0], lk.Ends[1])
+		}
+		peers = slices.DeleteFunc(peers, func(s string) bool { return s == sw.Name })
+		for i, c := range sw.Capture {
+			path := fmt.Sprintf("switches.%s.capture[%d]", sw.Name, i)
+			switch n := slices.Index(peers, c); {
+			case n < 0:
+				l.errf(l.capNodes[sw.Name][i], path, "%s has no port toward %q; capture names the host or switch at a port's other end%s", sw.Name, c, diag.DidYouMean(c, peers))
+			case slices.Index(peers[n+1:], c) >= 0:
+				l.errf(l.capNodes[sw.Name][i], path, "%s has two ports toward %s; a port capture needs the one", sw.Name, c)
+			case slices.Contains(sw.Capture[:i], c):
+				l.errf(l.capNodes[sw.Name][i], path, "%s is named twice", c)
+			default:
+				l.taps = append(l.taps, sw.Name+":"+c)
+			}
+		}
+	}
+}
+
+// switchPath says how switches a and b are joined by links between
+// switches ("lan1—core—lan2"), or "" when they are not.
+func (s *Scenario) switchPath(a, b string) string {
+	prev := map[string]string{a: ""}
+	queue := []string{a}
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		for _, lk := range s.Links {
+			if !lk.Trunk {
+				continue
+			}
+			next := ""
+			switch cur {
+			case lk.Ends[0]:
+				next = lk.Ends[1]
+			case lk.Ends[1]:
+				next = lk.Ends[0]
+			}
+			if _, seen := prev[next]; next == "" || seen {
+				continue
+			}
+			prev[next] = cur
+			if next == b {
+				path := []string{b}
+				for x := cur; x != ""; x = prev[x] {
+					path = append([]string{x}, path...)
+				}
+				return strings.Join(path, "—")
+			}
+			queue = append(queue, next)
+		}
+	}
+	return ""
 }
 
 // switchNamed returns the switch (or hub) called name, or nil.
@@ -1129,8 +1207,12 @@ func (l *loader) linksNode(sc *Scenario, n ast.Node) {
 					lk.Ends[j] = name
 				}
 				switch a, b := sc.switchNamed(lk.Ends[0]), sc.switchNamed(lk.Ends[1]); {
+				case a != nil && b != nil && a != b:
+					lk.Trunk = true
+					if via := sc.switchPath(a.Name, b.Name); via != "" {
+						l.errf(v, p, "%s and %s are already joined (%s); a loop of switches floods broadcasts forever (there is no spanning tree): leave this link out", a.Name, b.Name, via)
+					}
 				case a != nil && b != nil:
-					l.errf(v, p, "a link joins a host to a switch or hub; %s and %s are both switches, and joining switches is not supported", a.Name, b.Name)
 				case a != nil:
 					swapped = true
 					lk.Ends[0], lk.Ends[1] = lk.Ends[1], lk.Ends[0]
@@ -1162,6 +1244,10 @@ func (l *loader) linksNode(sc *Scenario, n ast.Node) {
 			l.errf(it, path, "a link needs its ends: ends: [client, server]")
 			continue
 		}
+		if lk.Trunk && (fwNode != nil || natNode != nil) {
+			l.errf(it, path, "a NAT or firewall sits on a link with a host at one end; %s joins two switches", lk.Name())
+			fwNode, natNode = nil, nil
+		}
 		if fwNode != nil {
 			fw := &FirewallSpec{Inside: lk.Ends[0]}
 			p := join(path, "firewall")
@@ -1187,7 +1273,7 @@ func (l *loader) linksNode(sc *Scenario, n ast.Node) {
 		for _, other := range sc.Links {
 			for i, e := range lk.Ends {
 				for j, oe := range other.Ends {
-					if i == 1 && lk.Switch || j == 1 && other.Switch {
+					if i == 1 && lk.Switch || j == 1 && other.Switch || lk.Trunk || other.Trunk {
 						continue // a switch has a port per link
 					}
 					if e == oe && lk.Ifaces[i] == other.Ifaces[j] {
@@ -1254,6 +1340,9 @@ func (l *loader) boxParam(b *BoxParams, k string, v ast.Node, kp, publicDefault 
 // pair on one subnet.
 func (l *loader) linkIfaces(sc *Scenario, lk *Link, it ast.Node, path string) bool {
 	a, b := sc.hostByName[lk.Ends[0]], sc.hostByName[lk.Ends[1]]
+	if lk.Trunk {
+		return true
+	}
 	if lk.Switch {
 		// The host's first interface on no other link yet.
 		if a == nil || len(a.Ifaces) == 0 {

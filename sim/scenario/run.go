@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -318,8 +319,15 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 		switches[s.Name] = sw
 	}
 	for _, lk := range sc.Links {
-		a := r.hosts[lk.Ends[0]]
 		cfg := sim.LinkConfig{Name: lk.Name(), AB: simImpair(lk.Forward), BA: simImpair(lk.Reverse)}
+		if lk.Trunk {
+			if _, err := r.net.ConnectSwitches(switches[lk.Ends[0]], switches[lk.Ends[1]], cfg); err != nil {
+				rec.Close()
+				return nil, fmt.Errorf("%s: %v", lk.Pos, err)
+			}
+			continue
+		}
+		a := r.hosts[lk.Ends[0]]
 		var err error
 		if cfg.GateA, err = r.gate(a, lk.Ifaces[0]); err != nil {
 			rec.Close()
@@ -388,6 +396,14 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 				return nil, fmt.Errorf("%s: %v", lk.Pos, err)
 			}
 			l.SetMiddlebox(nat)
+		}
+	}
+	for _, s := range sc.Switches {
+		for _, peer := range s.Capture {
+			if err := r.tapPort(switches[s.Name], peer); err != nil {
+				rec.Close()
+				return nil, fmt.Errorf("%s: %v", s.Pos, err)
+			}
 		}
 	}
 	for _, hr := range r.hosts {
@@ -786,7 +802,10 @@ func (r *runner) installFaults() {
 			if nic == nil {
 				nic = na // a switch port: Ethernet both ways
 			}
-			lt := nic.Type()
+			lt := stack.LinkEthernet // between two switches
+			if nic != nil {
+				lt = nic.Type()
+			}
 			var sum pattern.Summary
 			l.SetFilter(sim.Direction(dir), func(pkt stack.Packet) sim.Verdict {
 				sum = pattern.Summary{}
@@ -968,3 +987,27 @@ func (r *runner) progress(done bool) {
 	r.lastShown, r.shown = now, true
 	r.opts.Progress(r.clock.Now().Sub(r.start), r.nframes, r.duration, false)
 }
+
+// tapPort makes the port of sw toward peer a capture point, SW:PEER: a
+// stack of its own (no addresses, never sending) holds an interface
+// named after the peer, and every frame through the port is recorded as
+// that interface's, in as it reaches the switch, out as the switch sends
+// it.
+func (r *runner) tapPort(sw *sim.Switch, peer string) error {
+	st := stack.New(stack.Options{Name: sw.Name(), Clock: r.clock, Rand: r.net.Rand("tap/" + sw.Name() + "/" + peer)})
+	nic, err := st.AddNIC(stack.NICConfig{Name: peer, Type: stack.LinkEthernet, Addr: netip.PrefixFrom(netip.IPv4Unspecified(), 32),
+		MAC: net.HardwareAddr{0x02, 0, 0, 0, 0, 0}}, discardLink{})
+	if err != nil {
+		return fmt.Errorf("the capture on %s's port toward %s: %v", sw.Name(), peer, err)
+	}
+	if !sw.SetTap(peer, func(dir stack.Dir, pkt stack.Packet) { r.frame(nic, dir, pkt, "") }) {
+		return fmt.Errorf("%s has no port toward %s", sw.Name(), peer)
+	}
+	return nil
+}
+
+// discardLink is the link of a capture point's interface, which never
+// sends.
+type discardLink struct{}
+
+func (discardLink) Send(stack.Packet) {}

@@ -97,6 +97,10 @@ type Switch struct {
 	Hub     bool
 	MaxMACs int
 	Aging   time.Duration
+	// Capture names the ports captured, each by the host or switch at
+	// its other end: a capture point SWITCH:PEER, written to
+	// SWITCH-PEER.pcapng, as a mirror port would give.
+	Capture []string
 }
 
 // RouteSpec is a static route: traffic for Dst goes through the router at
@@ -135,6 +139,8 @@ type Link struct {
 	// Switch: Ends[1] is a switch (or hub), not a host, and Ifaces[1]
 	// is unused.
 	Switch bool
+	// Trunk: both ends are switches (or hubs); Ifaces is unused.
+	Trunk bool
 }
 
 // NATSpec puts a network address and port translator (sim.NAT) in the

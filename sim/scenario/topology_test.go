@@ -49,9 +49,23 @@ func TestLoadSwitches(t *testing.T) {
 
 func TestSwitchErrors(t *testing.T) {
 	tests := []struct{ name, src, want string }{
-		{"switch to switch", `hosts: {a: {addr: 10.0.0.1/24}}
+		{"switch loop", `hosts: {a: {addr: 10.0.0.1/24}}
+switches: {s1: {}, s2: {}, s3: {}}
+links: [{ends: [s1, s2]}, {ends: [a, s1]}, {ends: [s2, s3]}, {ends: [s3, s1]}]`, "3:69: links[3].ends: s3 and s1 are already joined (s3—s2—s1); a loop of switches floods broadcasts forever"},
+		{"nat between switches", `hosts: {a: {addr: 10.0.0.1/24}}
 switches: {s1: {}, s2: {}}
-links: [{ends: [s1, s2]}, {ends: [a, s1]}]`, "3:16: links[0].ends: a link joins a host to a switch or hub"},
+links: [{ends: [s1, s2], nat: {inside: s1}}, {ends: [a, s1]}]`, "a NAT or firewall sits on a link with a host at one end; s1-s2 joins two switches"},
+		{"capture unknown port", `hosts: {a: {addr: 10.0.0.1/24}, b: {addr: 10.0.0.2/24}}
+switches: {sw: {capture: [a, c]}}
+links: [{ends: [a, sw]}, {ends: [b, sw]}]`, `2:30: switches.sw.capture[1]: sw has no port toward "c"`},
+		{"capture on, unknown port", `hosts: {a: {addr: 10.0.0.1/24}, b: {addr: 10.0.0.2/24}}
+switches: {sw: {capture: [a]}}
+links: [{ends: [a, sw]}, {ends: [b, sw]}]
+expect: ["on sw:b: a > b"]`, `unknown host "sw"`},
+		{"reorder between switches", `hosts: {a: {addr: 10.0.0.1/24}, b: {addr: 10.0.0.2/24}}
+switches: {s1: {}, s2: {}}
+links: [{ends: [a, s1]}, {ends: [b, s2]}, {ends: [s1, s2]}]
+faults: ["reorder 1st a > b [S] after 1 on s1-s2"]`, "reorder faults act on links between two plain hosts"},
 		{"unknown end", `hosts: {a: {addr: 10.0.0.1/24}}
 switches: {sw: {}}
 links: [{ends: [a, sx]}]`, `3:20: links[0].ends: unknown host "sx"; did you mean "sw"?`},
@@ -92,5 +106,23 @@ faults: ["reorder 1st a > b [S] after 1 on a-sw"]`, "reorder faults act on links
 				t.Errorf("error:\n%v\nwant it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestLoadSwitchTree: links between switches load as trunks, a captured
+// port is a vantage point expectations may name.
+func TestLoadSwitchTree(t *testing.T) {
+	sc, err := Load("t.yaml", []byte(`hosts: {a: {addr: 10.0.0.1/24}, b: {addr: 10.0.0.2/24}}
+switches: {s1: {capture: [s2]}, s2: {}}
+links: [{ends: [a, s1]}, {ends: [b, s2]}, {ends: [s1, s2], delay: 1ms}]
+expect: ["on s1:s2: a > b"]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lk := sc.Links[2]; !lk.Trunk || lk.Switch || lk.Ends != [2]string{"s1", "s2"} {
+		t.Errorf("link %+v", lk)
+	}
+	if e := sc.Expect[0]; e.Vantage != "s1:s2" {
+		t.Errorf("vantage %q", e.Vantage)
 	}
 }

@@ -51,7 +51,9 @@ var compareOps = []string{"==", "!=", ">=", "<=", ">", "<"}
 
 // Parse reads one expectation; key is the mapping key when
 // the entry was written "at 2s: …" or "on server: …" (else "").
-func Parse(key, val string, hosts []string) (*Expectation, error) {
+// taps are the further vantage points "on" may name: capture points on
+// switch ports, SWITCH:PEER.
+func Parse(key, val string, hosts []string, taps ...string) (*Expectation, error) {
 	if key == "" && (strings.HasPrefix(val, "at ") || strings.HasPrefix(val, "on ")) {
 		if k, v, ok := strings.Cut(val, ": "); ok {
 			key, val = k, v
@@ -76,6 +78,10 @@ func Parse(key, val string, hosts []string) (*Expectation, error) {
 				}
 				e.At = &d
 			case "on":
+				if slices.Contains(taps, kw[i+1]) {
+					e.Vantage = kw[i+1]
+					continue
+				}
 				host, ifname, hasIf := strings.Cut(kw[i+1], ":")
 				if !slices.Contains(hosts, host) {
 					return nil, fmt.Errorf("unknown host %q%s", host, diag.DidYouMean(host, hosts))

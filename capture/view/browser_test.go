@@ -254,3 +254,88 @@ func checkRTT(t *testing.T, ctx context.Context) {
 		t.Errorf("an ACK's details do not say its RTT: %.300q", detail)
 	}
 }
+
+// manyHosts is a LAN of twelve hosts with long names on one switch.
+func manyHosts() string {
+	var b strings.Builder
+	b.WriteString("name: many-lifelines\nseed: 1\nduration: 2s\nhosts:\n")
+	for i := 1; i <= 11; i++ {
+		fmt.Fprintf(&b, "  workstation-%02d: {addr: 10.0.0.%d/24}\n", i, i)
+	}
+	b.WriteString("  web-server:\n    addr: 10.0.0.80/24\n    apps: [http_server(:80)]\nswitches:\n  sw: {}\nlinks:\n")
+	for i := 1; i <= 11; i++ {
+		fmt.Fprintf(&b, "  - {ends: [workstation-%02d, sw], delay: 1ms}\n", i)
+	}
+	b.WriteString("  - {ends: [web-server, sw], delay: 1ms}\nprograms:\n")
+	for _, i := range []int{1, 6, 11} {
+		fmt.Fprintf(&b, "  workstation-%02d: |\n    http_client(10.0.0.80:80, 1)\n", i)
+	}
+	return b.String()
+}
+
+// TestManyLifelines opens the page of a run with thirteen lifelines in
+// a 1400-px window: the host names must not overlap one another or the
+// labels' column, every lifeline and name must be on screen, and the
+// labels' column must keep at least 300 px.
+func TestManyLifelines(t *testing.T) {
+	bctx := newBrowser(t)
+	sc, err := scenario.Load("many.yaml", []byte(manyHosts()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := filepath.Join(t.TempDir(), "many.html")
+	if _, err := sc.Run(scenario.RunOptions{HTML: html, Version: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := chromedp.NewContext(bctx)
+	defer cancel()
+	ctx, cancel2 := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel2()
+	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+html), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"]`))); err != nil {
+		t.Fatal(err)
+	}
+	g := eval[struct {
+		Width  float64   `json:"width"`
+		LabelX float64   `json:"labelX"`
+		Cols   []float64 `json:"cols"`
+		Names  []struct {
+			T  string  `json:"t"`
+			X0 float64 `json:"x0"`
+			X1 float64 `json:"x1"`
+			Y  float64 `json:"y"`
+		} `json:"names"`
+	}](t, ctx, `window.stacklab.geometry()`)
+	if len(g.Cols) < 13 || len(g.Names) != len(g.Cols) {
+		t.Fatalf("%d lifelines, %d names; want 13 (12 hosts and the switch)", len(g.Cols), len(g.Names))
+	}
+	if g.LabelX+300 > g.Width {
+		t.Errorf("the labels' column starts at %.0f of %.0f px: less than 300 px for the labels", g.LabelX, g.Width)
+	}
+	for i, n := range g.Names {
+		if i > 0 && g.Cols[i]-g.Cols[i-1] < 40 {
+			t.Errorf("lifelines %d and %d are %.0f px apart", i-1, i, g.Cols[i]-g.Cols[i-1])
+		}
+		if n.X0 < 55 || n.X1 > g.LabelX-4 || n.T == "" || n.X0 > g.Cols[i] || n.X1 < g.Cols[i] {
+			t.Errorf("host name %q at %.0f–%.0f over lifeline %.0f: off its place (labels from %.0f)", n.T, n.X0, n.X1, g.Cols[i], g.LabelX)
+		}
+		for _, m := range g.Names[:i] {
+			if m.Y == n.Y && m.X1 > n.X0 && n.X1 > m.X0 {
+				t.Errorf("host names %q and %q overlap", m.T, n.T)
+			}
+		}
+		// Cut names still tell the hosts apart.
+		for _, m := range g.Names[:i] {
+			if m.T == n.T {
+				t.Errorf("two lifelines are both named %q", n.T)
+			}
+		}
+	}
+	shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err == nil {
+		os.MkdirAll(*shots, 0o755)
+		err = os.WriteFile(filepath.Join(*shots, "many-lifelines.png"), shot, 0o644)
+	}
+	if err != nil {
+		t.Error(err)
+	}
+}

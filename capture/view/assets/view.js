@@ -209,8 +209,9 @@ async function inflate(id) {
   // ---------- ladder ----------
   const ladder = document.getElementById("ladder"), lc = document.getElementById("lcanvas"), spacer = document.getElementById("spacer");
   const ctx = lc.getContext("2d");
-  const TOP = 34, LEFT = 110;
-  let zoom = 1, colW = 200, labelX = 0;
+  const LEFT = 110;
+  // TOP grows when the host names need two rows.
+  let TOP = 34, zoom = 1, colW = 200, labelX = 0, names = [];
   // Hops sorted by their top, for finding those on screen; maxSpan bounds how far above the screen an arrow can start.
   let byTop = new Int32Array(N), sorted = true, maxSpan = 0;
   for (let i = 0; i < N; i++) { byTop[i] = i; if (i && PK.y1[i] < PK.y1[i - 1]) sorted = false; maxSpan = Math.max(maxSpan, PK.y2[i] - PK.y1[i]); }
@@ -220,15 +221,44 @@ async function inflate(id) {
   function lowerBound(arr, key, v) { let lo = 0, hi = arr.length; while (lo < hi) { const m = (lo + hi) >> 1; if (key(arr[m]) < v) lo = m + 1; else hi = m; } return lo; }
   function resize() {
     const w = ladder.clientWidth, h = ladder.clientHeight, dpr = window.devicePixelRatio || 1;
-    colW = Math.max(130, Math.min(240, (w - LEFT - 380) / Math.max(1, hosts.length - 1)));
+    // Columns narrow down to 40 px so that the labels' column (360 px
+    // and more) stays on screen with a dozen lifelines or more.
+    colW = Math.max(40, Math.min(240, (w - LEFT - 360) / Math.max(1, hosts.length - 1)));
     if (hosts.length === 1) colW = 200;
     labelX = colX(hosts.length - 1) + 36;
+    layoutNames();
     lc.width = w * dpr; lc.height = h * dpr; lc.style.width = w + "px"; lc.style.height = h + "px";
     lc.style.marginBottom = -h + "px";
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     spacer.style.height = (TOP + M.height * zoom + 40) + "px";
     spacer.style.width = "1px";
     drawLadder();
+  }
+  // layoutNames places the host names over their lifelines: on one row
+  // when they fit between their neighbours, else on two staggered rows
+  // (each then has two columns of room), each cut in the middle with "…"
+  // to its room,
+  // the first clear of "time (s)" and the last of the labels' column.
+  function layoutNames() {
+    ctx.font = "bold 13px system-ui, sans-serif";
+    const wide = hosts.some(h => ctx.measureText(h).width > colW - 8);
+    const rows = wide && hosts.length > 1 ? 2 : 1;
+    TOP = rows === 2 ? 50 : 34;
+    names = hosts.map((h, i) => {
+      const x = colX(i);
+      let room = rows * colW - 8;
+      if (i === 0) room = Math.min(room, 2 * (x - 60));
+      if (i === hosts.length - 1) room = Math.min(room, 2 * (labelX - 8 - x));
+      // Cut in the middle: names of a row of hosts differ at the end
+      // ("workstation-01", "workstation-02") as often as at the start.
+      let t = h;
+      for (let a = h.length >> 1, b = a; ctx.measureText(t).width > room && (a > 0 || b < h.length);) {
+        if ((b - a) % 2 === 0 && a > 0) a--; else if (b < h.length) b++; else a--;
+        t = h.slice(0, a) + "…" + h.slice(b);
+      }
+      const tw = ctx.measureText(t).width;
+      return { t, x0: x - tw / 2, x1: x + tw / 2, y: rows === 2 && i % 2 ? 36 : 20 };
+    });
   }
   let selected = -1, drawn = 0;
   function drawLadder() {
@@ -275,7 +305,7 @@ async function inflate(id) {
     // host names, pinned on top
     ctx.fillStyle = "rgba(255,255,255,.95)"; ctx.fillRect(0, 0, w, TOP - 4);
     ctx.fillStyle = "#263238"; ctx.font = "bold 13px system-ui, sans-serif"; ctx.textAlign = "center";
-    hosts.forEach((n, i) => ctx.fillText(n, colX(i), 20));
+    for (const n of names) ctx.fillText(n.t, (n.x0 + n.x1) / 2, n.y);
     ctx.textAlign = "left"; ctx.fillText("time (s)", 4, 20);
     ctx.fillText("packet (Wireshark Flow Graph) · state and socket calls", labelX, 20);
     lc.dataset.drawn = drawn;
@@ -710,6 +740,8 @@ async function inflate(id) {
   // For tests and scripts: what the page holds and shows.
   window.stacklab = {
     hops: N, times, tcpConns: tcpConns.length > 0,
+    // The ladder's head as drawn: lifelines, host names, labels' column.
+    geometry: () => ({ width: ladder.clientWidth, top: TOP, labelX, cols: hosts.map((_, i) => colX(i)), names }),
     select: i => select(i, true), selected: () => selected, rttHops: data => { let n = 0; for (let i = 0; i < N; i++) if (PK.rtt[i] >= 0 && (!data || PK.c[i] === +gConn.value && PK.dir[i] !== gdir)) n++; return n; },
     firstRTT: () => { for (let i = 0; i < N; i++) if (PK.rtt[i] >= 0) return i; return -1; }, drawn: () => drawn, graphPoints: () => gpoints.length,
     // Where hop i's label is on screen, scrolled into view first.

@@ -87,3 +87,16 @@ func (gl *gateLink) drop(why string, id uint64) {
 	gl.ev = core.Event{Time: gl.clk.Now(), Host: gl.host, Kind: core.EventDrop, FD: -1, Name: middleboxName(why), Detail: why, PacketID: id}
 	gl.obs.Observe(&gl.ev)
 }
+
+// Regate puts g on an interface that a host adds anew to an existing link
+// (a NAT router that restarts comes back with an empty table): out is the
+// pipe the interface sends on, in the one that delivers to it. Give the
+// returned link to AddNIC in place of out, then call attach with the new
+// interface; it takes in's deliveries.
+func (n *Network) Regate(g *Gate, host string, out, in *Pipe) (link stack.Link, attach func(nic *stack.NIC)) {
+	gl := newGateLink(g, host, out, n.opts.Observer, n.clock)
+	return gl, func(nic *stack.NIC) {
+		gl.nic = nic
+		in.SetDeliver(gl.deliver)
+	}
+}

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 
@@ -74,6 +75,16 @@ func (r *runner) restart(host string) {
 		}
 	}
 	st, hc := r.newStack(hr.h, hr.boot)
+	// A NAT's or firewall's table lives in the router's memory: the
+	// restarted router comes back with an empty one (as Linux's conntrack
+	// after a reboot), so packets of the connections it translated or let
+	// through before are refused until their ends start anew.
+	switch box := r.boxes[host].(type) {
+	case *sim.NAT:
+		r.event(host, fmt.Sprintf("nat: translation table lost with the restart: %d mappings forgotten", box.Mappings()))
+	case *sim.Firewall:
+		r.event(host, fmt.Sprintf("firewall: flow table lost with the restart: %d flows forgotten", box.Flows()))
+	}
 	old := hr.nics
 	hr.st, hr.clock, hr.nics, hr.crashed = st, hc, map[int]*stack.NIC{}, false
 	for _, lk := range r.sc.linksOf(host) {
@@ -86,15 +97,25 @@ func (r *runner) restart(host string) {
 		was := old[iface]
 		cfg := nicConfig(hr.h, iface)
 		cfg.MAC = was.MAC()
-		nic, err := st.AddNIC(cfg, l.Pipe(1-in))
-		if err != nil {
+		var link stack.Link = l.Pipe(1 - in)
+		var attach func(*stack.NIC)
+		g, err := r.gate(hr, iface) // a NAT or firewall, with an empty table
+		if err == nil && g != nil {
+			link, attach = r.net.Regate(g, host, l.Pipe(1-in), l.Pipe(in))
+		}
+		nic, err2 := st.AddNIC(cfg, link)
+		if err = cmp.Or(err, err2); err != nil {
 			r.failAt(hr.h.Pos, "restart "+host, fmt.Sprintf("%s cannot come back on %s: %v", host, lk.Name(), err), nil)
 			continue
+		}
+		if attach != nil {
+			attach(nic)
+			r.gated[nic] = true
 		}
 		hr.nics[iface] = nic
 		r.alias[nic] = r.orig(was) // the same vantage point, the same capture file
 		r.current[r.orig(was)] = nic
-		if !r.reordered[l.Pipe(in)] {
+		if !r.reordered[l.Pipe(in)] && attach == nil {
 			l.Pipe(in).SetDeliver(nic.Deliver)
 		}
 		l.SetUp(true)

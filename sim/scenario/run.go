@@ -244,6 +244,9 @@ type runner struct {
 	// gated NICs are a NAT's or firewall's outside interface: their
 	// frames are captured by the gate, as they are on the wire.
 	gated map[*stack.NIC]bool
+	// boxes holds each NAT or firewall router's middlebox, for the count
+	// of what a restart forgets.
+	boxes map[string]sim.Middlebox
 }
 
 const recentN = 10
@@ -678,8 +681,13 @@ func (r *runner) gate(hr *hostRT, iface int) (*sim.Gate, error) {
 	if b == nil || b.Outside != iface {
 		return nil, nil
 	}
+	if r.boxes == nil {
+		r.boxes = map[string]sim.Middlebox{}
+	}
 	if b.Kind == "firewall" {
-		return &sim.Gate{Box: sim.NewFirewall(r.clock, sim.FirewallConfig{Inside: sim.AtoB, TCPIdle: b.TCPIdle, UDPIdle: b.UDPIdle}), Tap: (*gateTap)(r)}, nil
+		fw := sim.NewFirewall(r.clock, sim.FirewallConfig{Inside: sim.AtoB, TCPIdle: b.TCPIdle, UDPIdle: b.UDPIdle})
+		r.boxes[hr.h.Name] = fw
+		return &sim.Gate{Box: fw, Tap: (*gateTap)(r)}, nil
 	}
 	lane := hr.h.Name
 	nat, err := sim.NewNAT(r.clock, sim.NATConfig{Inside: sim.AtoB, Public: b.Public, PortMin: b.PortMin, PortMax: b.PortMax, TCPIdle: b.TCPIdle, UDPIdle: b.UDPIdle,
@@ -687,6 +695,7 @@ func (r *runner) gate(hr *hostRT, iface int) (*sim.Gate, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", b.Pos, err)
 	}
+	r.boxes[hr.h.Name] = nat
 	return &sim.Gate{Box: nat, Tap: (*gateTap)(r)}, nil
 }
 

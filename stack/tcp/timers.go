@@ -337,7 +337,14 @@ func (c *Conn) onDelack() {
 		return
 	}
 	if c.wndUpdate {
-		c.sendAck(whyWindowUpdate)
+		// A read opened the window; an ACK that also acknowledges data
+		// not yet acknowledged is that first (Wireshark calls only an
+		// ACK that changes nothing but the window an update).
+		why := whyWindowUpdate
+		if c.lastAckSent != c.rcvNxt {
+			why = whyAckOfData
+		}
+		c.sendAck(why)
 		return
 	}
 	c.timerEvent("delack", "")

@@ -9,7 +9,8 @@ import (
 // update: not while the window offered is more than half the buffer
 // (the next ACK of data carries the larger window, as Linux's
 // tcp_cleanup_rbuf), but at once when it has fallen to half or less and
-// the read at least doubles it.
+// the read at least doubles it; an ACK that also acknowledges new data
+// is an ACK of data.
 func TestWindowUpdateOnlyWhenNeeded(t *testing.T) {
 	j := newInj(t, Config{Profile: ProfileRFC, NoTimestamps: true, NoWindowScale: true, RecvBuffer: 60_000})
 	c, iss := j.handshake(options{HasMSS: true, MSS: 1000})
@@ -50,5 +51,22 @@ func TestWindowUpdateOnlyWhenNeeded(t *testing.T) {
 	j.w.clk.advance(0)
 	if a := j.next(); a.why != whyWindowUpdate || a.wnd != 60_000 {
 		t.Fatalf("after the read: %v", a)
+	}
+	// Again, but a segment is still unacknowledged (its ACK delayed)
+	// when the read opens the window: the ACK that goes out acknowledges
+	// it, so it is an ACK of data, not a window update (as Wireshark
+	// names only an ACK that changes nothing but the window one).
+	for i := 0; i < 32; i++ {
+		data()
+	}
+	for len(j.h.out) > 0 {
+		j.next()
+	}
+	data()
+	j.none()
+	c.Read(buf)
+	j.w.clk.advance(0)
+	if a := j.next(); a.why != whyAckOfData || uint32(a.ack) != seq || a.wnd != 60_000 {
+		t.Fatalf("ACK of a delayed segment after the read: %v", a)
 	}
 }

@@ -76,6 +76,7 @@ func wCubic(t, k, wMax float64) float64 {
 // OnAck implements [Controller].
 func (c *Cubic) OnAck(a Ack) {
 	c.ackCommon()
+	c.hs.caEpoch = c.tEpoch
 	c.hsAck(a)
 	if a.RTT > 0 {
 		if c.srtt == 0 {

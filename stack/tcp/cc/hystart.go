@@ -106,7 +106,17 @@ type hystart struct {
 	// classic HyStart (tcp_cubic's bictcp fields of the same names)
 	roundStart, lastAck time.Time
 	delayMin            time.Duration // 0: no sample yet
+	// caEpoch is when CUBIC's current congestion-avoidance epoch began
+	// (tcp_cubic's epoch_start), zero outside one; CUBIC sets it before
+	// each ACK.
+	caEpoch time.Time
 }
+
+// hsPauseAfterEpoch is how long classic HyStart ignores RTT samples once
+// a congestion-avoidance epoch began: tcp_cubic's cubictcp_acked
+// discards delay samples for HZ (1 s) after epoch_start ("right after
+// fast recovery"), so neither delay_min nor the delay test sees them.
+const hsPauseAfterEpoch = time.Second
 
 // HyStart implements [HyStarter].
 func (b *base) HyStart() HyStartState { return b.hs.st }
@@ -187,6 +197,9 @@ func (b *base) hsAckDelay(srtt time.Duration) time.Duration {
 func (b *base) hsClassic(a Ack) {
 	h := &b.hs
 	if a.RTT <= 0 || a.Nxt == 0 && a.Una == 0 {
+		return
+	}
+	if !h.caEpoch.IsZero() && a.Now.Sub(h.caEpoch) < hsPauseAfterEpoch {
 		return
 	}
 	delay := a.RTT

@@ -219,3 +219,39 @@ func TestCubicLinuxGrowth(t *testing.T) {
 		t.Fatalf("RFC 9438: ×%.3f in 10 round trips, want nearly flat", g)
 	}
 }
+
+// TestHyStartClassicPauseAfterEpoch: as tcp_cubic's cubictcp_acked,
+// classic HyStart ignores RTT samples for a second after a
+// congestion-avoidance epoch began (after a fast recovery): a smaller
+// RTT then does not lower delay_min; a second later it does.
+func TestHyStartClassicPauseAfterEpoch(t *testing.T) {
+	ctl, _ := NewConfig("cubic", Config{MSS: 1000, HyStart: HyStartClassic})
+	c := ctl.(*Cubic)
+	now := time.Unix(100, 0)
+	una, nxt := seqnum.Value(1000), seqnum.Value(50_000)
+	c.OnAck(Ack{Now: now, Acked: 1000, RTT: 50 * time.Millisecond, Una: una, Nxt: nxt})
+	if c.hs.delayMin != 50*time.Millisecond {
+		t.Fatalf("delay_min %v after the first sample", c.hs.delayMin)
+	}
+	c.EnterRecovery(now, 40_000)
+	c.ExitRecovery(now.Add(60*time.Millisecond), 20_000)
+	// The first ACK in congestion avoidance starts the epoch.
+	now = now.Add(100 * time.Millisecond)
+	una = una.Add(1000)
+	c.OnAck(Ack{Now: now, Acked: 1000, RTT: 60 * time.Millisecond, Una: una, Nxt: nxt})
+	if c.tEpoch.IsZero() {
+		t.Fatal("no congestion-avoidance epoch started")
+	}
+	now = now.Add(500 * time.Millisecond)
+	una = una.Add(1000)
+	c.OnAck(Ack{Now: now, Acked: 1000, RTT: 30 * time.Millisecond, Una: una, Nxt: nxt})
+	if c.hs.delayMin != 50*time.Millisecond {
+		t.Fatalf("delay_min %v: a sample 0.5 s into the epoch was used", c.hs.delayMin)
+	}
+	now = now.Add(600 * time.Millisecond)
+	una = una.Add(1000)
+	c.OnAck(Ack{Now: now, Acked: 1000, RTT: 30 * time.Millisecond, Una: una, Nxt: nxt})
+	if c.hs.delayMin != 30*time.Millisecond {
+		t.Fatalf("delay_min %v: a sample 1.1 s into the epoch was not used", c.hs.delayMin)
+	}
+}

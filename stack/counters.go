@@ -67,9 +67,13 @@ type Counters struct {
 		OutRequests        uint64
 		OutNoRoutes        uint64
 		OutForwDatagrams   uint64
-		ReasmReqds         uint64
-		ReasmFails         uint64 // fragments dropped: reassembly is not implemented
-		FragFails          uint64 // larger than the MTU (the stack does not fragment)
+		ReasmReqds         uint64 // fragments received
+		ReasmFails         uint64 // fragments dropped, packets discarded or timed out
+		FragFails          uint64 // larger than the path MTU and not fragmentable (TCP, or past 65535)
+		ReasmOKs           uint64
+		ReasmTimeout       uint64
+		FragOKs            uint64 // packets sent in fragments
+		FragCreates        uint64
 	}
 	ICMP6 struct { // Linux's Icmp6 group
 		InMsgs, InErrors                               uint64
@@ -145,6 +149,8 @@ func (s *Stack) Counters() []Counter {
 		{"ip6.InTooBigErrors", c.IP6.InTooBigErrors}, {"ip6.OutRequests", c.IP6.OutRequests},
 		{"ip6.OutNoRoutes", c.IP6.OutNoRoutes}, {"ip6.OutForwDatagrams", c.IP6.OutForwDatagrams},
 		{"ip6.ReasmReqds", c.IP6.ReasmReqds}, {"ip6.ReasmFails", c.IP6.ReasmFails}, {"ip6.FragFails", c.IP6.FragFails},
+		{"ip6.ReasmOKs", c.IP6.ReasmOKs}, {"ip6.ReasmTimeout", c.IP6.ReasmTimeout},
+		{"ip6.FragOKs", c.IP6.FragOKs}, {"ip6.FragCreates", c.IP6.FragCreates},
 		{"icmp6.InMsgs", c.ICMP6.InMsgs}, {"icmp6.InErrors", c.ICMP6.InErrors},
 		{"icmp6.InEchos", c.ICMP6.InEchos}, {"icmp6.InEchoReplies", c.ICMP6.InEchoReplies},
 		{"icmp6.InDestUnreachs", c.ICMP6.InDestUnreachs}, {"icmp6.InPktTooBigs", c.ICMP6.InPktTooBigs},

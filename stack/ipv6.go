@@ -170,16 +170,24 @@ func (s *Stack) ip6Input(n *NIC, b []byte, pktID uint64) {
 		s.drop(&c.InTruncatedPkts, "ip6.InTruncatedPkts", "ipv6", err.Error(), pktID)
 		return
 	}
-	for _, h := range [2]wire.IPv6Options{ch.HopByHop, ch.DestOpts} {
-		if h != nil && !s.ip6Options(n, ip, h, pktID) {
-			return
-		}
+	if !s.ip6ChainOptions(n, ip, ch, pktID) {
+		return
 	}
 	if ch.Fragment != nil && !ch.Fragment.IsAtomic() {
-		// Reassembly of IPv6 fragments is not implemented yet.
-		c.ReasmReqds++
-		s.drop(&c.ReasmFails, "ip6.ReasmFails", "ipv6", "fragment: IPv6 reassembly is not supported", pktID)
-		return
+		whole, ok := s.reassemble6(n, ip, ch, pktID)
+		if !ok {
+			return
+		}
+		// The whole packet: its headers after the fragment header, if
+		// any, are read now (those before it again, to no effect).
+		ip = whole
+		if ch, err = ip.Chain(); err != nil {
+			s.drop(&c.InHdrErrors, "ip6.InHdrErrors", "ipv6", "reassembled: "+err.Error(), pktID)
+			return
+		}
+		if !s.ip6ChainOptions(n, ip, ch, pktID) {
+			return
+		}
 	}
 	payload := ip[ch.Offset:]
 	c.InDelivers++
@@ -196,6 +204,17 @@ func (s *Stack) ip6Input(n *NIC, b []byte, pktID uint64) {
 		s.drop(&c.InUnknownProtos, "ip6.InUnknownProtos", "ipv6", "no such protocol "+strconv.Itoa(int(ch.Proto)), pktID)
 		s.sendICMP6Error(n, ip, wire.ICMPv6ParamProblem, wire.ICMPv6CodeUnknownNextHdr, uint32(ch.ProtoOffset), "parameter problem: unknown next header")
 	}
+}
+
+// ip6ChainOptions applies ip6Options to the hop-by-hop and destination
+// options headers of ch; it reports whether the packet goes on.
+func (s *Stack) ip6ChainOptions(n *NIC, ip wire.IPv6, ch wire.IPv6Chain, pktID uint64) bool {
+	for _, h := range [2]wire.IPv6Options{ch.HopByHop, ch.DestOpts} {
+		if h != nil && !s.ip6Options(n, ip, h, pktID) {
+			return false
+		}
+	}
+	return true
 }
 
 // ip6Options applies RFC 8200 §4.2 to the options of a hop-by-hop or
@@ -232,9 +251,10 @@ func (s *Stack) ip6Options(n *NIC, ip wire.IPv6, h wire.IPv6Options, pktID uint6
 
 // ip6Send builds an IPv6 packet around payload and sends it toward dst
 // with hop limit hl and traffic class tc. An invalid src means the
-// outgoing interface's address for dst. IPv6 routers never fragment, and
-// this stack does not fragment what it sends either: a packet larger
-// than the interface MTU is EMSGSIZE.
+// outgoing interface's address for dst. IPv6 routers never fragment; a
+// host fragments its own packets larger than the interface MTU (RFC 8200
+// §4.5), as Linux does for UDP, ICMPv6 and raw sockets; TCP sizes its
+// segments to fit and never needs it.
 func (s *Stack) ip6Send(hl, tc uint8, src, dst netip.Addr, proto uint8, payload []byte, why string) error {
 	n, hop, ok := s.route(dst)
 	if !ok {
@@ -256,22 +276,50 @@ func (s *Stack) ip6SendVia(n *NIC, hop netip.Addr, hl, tc uint8, src, dst netip.
 	s.counters.IP6.OutRequests++
 	hdr := n.linkHeaderLen()
 	total := wire.IPv6HeaderLen + len(payload)
-	if total > n.cfg.MTU || len(payload) > wire.IPv6MaxPayloadLen {
+	if len(payload) > wire.IPv6MaxPayloadLen || total > n.cfg.MTU && proto == wire.ProtoTCP {
 		s.counters.IP6.FragFails++
 		return syscall.EMSGSIZE
 	}
-	frame := s.out[:hdr+total]
-	wire.IPv6(frame[hdr:]).Encode(&wire.IPv6Fields{
+	f := wire.IPv6Fields{
 		TrafficClass: tc,
 		PayloadLen:   uint16(len(payload)),
 		NextHeader:   proto,
 		HopLimit:     hl,
 		Src:          src.WithZone(""),
 		Dst:          dst.WithZone(""),
-	})
+	}
+	if total > n.cfg.MTU {
+		s.fragment6(n, hop, &f, payload, why)
+		return nil
+	}
+	frame := s.out[:hdr+total]
+	wire.IPv6(frame[hdr:]).Encode(&f)
 	copy(frame[hdr+wire.IPv6HeaderLen:], payload)
 	n.sendIPFrame(frame, hdr, hop.WithZone(""), 0, why)
 	return nil
+}
+
+// fragment6 sends payload in fragments that fit n's MTU (RFC 8200 §4.5):
+// each an IPv6 header, a fragment header with one identification for
+// all, and a multiple of 8 bytes of the payload but the last.
+func (s *Stack) fragment6(n *NIC, hop netip.Addr, f *wire.IPv6Fields, payload []byte, why string) {
+	hdr := n.linkHeaderLen()
+	chunk := (n.cfg.MTU - wire.IPv6HeaderLen - wire.IPv6FragmentHeaderLen) &^ 7
+	id := s.opts.Rand.Uint32() // Linux: a hash of the addresses with a secret, per datagram
+	proto := f.NextHeader
+	f.NextHeader = wire.IPv6ExtFragment
+	for off := 0; off < len(payload); off += chunk {
+		part := payload[off:min(off+chunk, len(payload))]
+		more := off+len(part) < len(payload)
+		frame := s.out[:hdr+wire.IPv6HeaderLen+wire.IPv6FragmentHeaderLen+len(part)]
+		f.PayloadLen = uint16(wire.IPv6FragmentHeaderLen + len(part))
+		wire.IPv6(frame[hdr:]).Encode(f)
+		wire.IPv6FragmentHeader(frame[hdr+wire.IPv6HeaderLen:]).Encode(&wire.IPv6FragmentFields{NextHeader: proto, Offset: uint16(off), More: more, ID: id})
+		copy(frame[hdr+wire.IPv6HeaderLen+wire.IPv6FragmentHeaderLen:], part)
+		s.counters.IP6.FragCreates++
+		n.sendIPFrame(frame, hdr, hop.WithZone(""), 0, why)
+	}
+	s.counters.IP6.FragOKs++
 }
 
 // forward6 routes a packet that is not for this host (RFC 8200 §3, RFC

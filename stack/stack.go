@@ -141,6 +141,7 @@ type Stack struct {
 
 	ipID     uint16
 	reasm    reassembly
+	reasm6   reassembly6
 	icmpBuf  []byte // scratch for ICMP and UDP messages
 	fwdBuf   []byte // a packet being forwarded
 	fragBuf  []byte // a fragment being built

@@ -52,13 +52,13 @@ func runReasm(t *testing.T, in []byte) {
 					}
 				})
 			}
-			if r.Held() < 0 || r.mem < r.Held() || r.mem > 4096 || r.Len() > 4 {
-				t.Fatalf("held %d mem %d len %d", r.Held(), r.mem, r.Len())
+			if r.Held() < 0 || r.Charged() < r.Held() || r.Charged() > 4096 || r.Len() > 4 {
+				t.Fatalf("held %d mem %d len %d", r.Held(), r.Charged(), r.Len())
 			}
 		}
 		r.Expire(now.Add(time.Hour), nil)
-		if r.Held() != 0 || r.mem != 0 || r.Len() != 0 {
-			t.Fatalf("after expiry: held %d mem %d len %d", r.Held(), r.mem, r.Len())
+		if r.Held() != 0 || r.Charged() != 0 || r.Len() != 0 {
+			t.Fatalf("after expiry: held %d mem %d len %d", r.Held(), r.Charged(), r.Len())
 		}
 	}
 }

@@ -358,12 +358,12 @@ func TestReassemblyLimits(t *testing.T) {
 				t.Fatalf("datagram %d: %v", id, err)
 			}
 		}
-		if r.Len() != 3 || r.Held() != 24 || r.Counters().Evictions != 61 || r.mem > 200_000 {
-			t.Fatalf("len %d held %d mem %d counters %+v", r.Len(), r.Held(), r.mem, r.Counters())
+		if r.Len() != 3 || r.Held() != 24 || r.Counters().Evictions != 61 || r.Charged() > 200_000 {
+			t.Fatalf("len %d held %d mem %d counters %+v", r.Len(), r.Held(), r.Charged(), r.Counters())
 		}
 		r.Expire(at(time.Hour), nil)
-		if r.Len() != 0 || r.mem != 0 {
-			t.Fatalf("len %d mem %d after expiry", r.Len(), r.mem)
+		if r.Len() != 0 || r.Charged() != 0 {
+			t.Fatalf("len %d mem %d after expiry", r.Len(), r.Charged())
 		}
 	})
 	t.Run("fragments", func(t *testing.T) {

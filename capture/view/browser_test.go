@@ -152,8 +152,23 @@ func TestPageInBrowser(t *testing.T) {
 	if err := os.MkdirAll(*shots, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range scenarios.Names() {
-		t.Run(name, func(t *testing.T) {
+	t.Run("all", func(t *testing.T) {
+		for _, name := range scenarios.Names() {
+			t.Run(name, func(t *testing.T) {
+				// Two at a time (go test -parallel): a scenario runs while
+				// the other's page is open, in its own tab of the browser.
+				t.Parallel()
+				pageInBrowser(t, bctx, name)
+			})
+		}
+	})
+	t.Logf("screenshots in %s", *shots)
+}
+
+// pageInBrowser is TestPageInBrowser for one built-in scenario.
+func pageInBrowser(t *testing.T, bctx context.Context, name string) {
+	{
+		{
 			html, sent := pageRun(t, name)
 			url := "file://" + html
 			ctx, cancel := chromedp.NewContext(bctx)
@@ -231,9 +246,8 @@ func TestPageInBrowser(t *testing.T) {
 			for _, r := range w.requests {
 				t.Errorf("the page made a request: %s", r)
 			}
-		})
+		}
 	}
-	t.Logf("screenshots in %s", *shots)
 }
 
 // checkRTT checks the page's RTT per ACK: the RTT graph draws one point

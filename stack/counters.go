@@ -74,6 +74,7 @@ type Counters struct {
 		ReasmTimeout       uint64
 		FragOKs            uint64 // packets sent in fragments
 		FragCreates        uint64
+		PMTUEvictions      uint64 // path MTU cache full: the entry expiring first forgotten
 	}
 	ICMP6 struct { // Linux's Icmp6 group
 		InMsgs, InErrors                               uint64
@@ -150,7 +151,7 @@ func (s *Stack) Counters() []Counter {
 		{"ip6.OutNoRoutes", c.IP6.OutNoRoutes}, {"ip6.OutForwDatagrams", c.IP6.OutForwDatagrams},
 		{"ip6.ReasmReqds", c.IP6.ReasmReqds}, {"ip6.ReasmFails", c.IP6.ReasmFails}, {"ip6.FragFails", c.IP6.FragFails},
 		{"ip6.ReasmOKs", c.IP6.ReasmOKs}, {"ip6.ReasmTimeout", c.IP6.ReasmTimeout},
-		{"ip6.FragOKs", c.IP6.FragOKs}, {"ip6.FragCreates", c.IP6.FragCreates},
+		{"ip6.FragOKs", c.IP6.FragOKs}, {"ip6.FragCreates", c.IP6.FragCreates}, {"ip6.PMTUEvictions", c.IP6.PMTUEvictions},
 		{"icmp6.InMsgs", c.ICMP6.InMsgs}, {"icmp6.InErrors", c.ICMP6.InErrors},
 		{"icmp6.InEchos", c.ICMP6.InEchos}, {"icmp6.InEchoReplies", c.ICMP6.InEchoReplies},
 		{"icmp6.InDestUnreachs", c.ICMP6.InDestUnreachs}, {"icmp6.InPktTooBigs", c.ICMP6.InPktTooBigs},

@@ -2,6 +2,7 @@ package stack_test
 
 import (
 	"bytes"
+	"net"
 	"net/netip"
 	"testing"
 	"time"
@@ -137,5 +138,57 @@ func TestIPv6FragmentErrors(t *testing.T) {
 	send(16, false, 3, make([]byte, 8))
 	if counter(t, p.b, "ip6.ReasmOKs") != 0 || counter(t, p.b, "ip6.ReasmFails") != 3 {
 		t.Errorf("overlap: ReasmOKs %d, ReasmFails %d; want 0 and 3", counter(t, p.b, "ip6.ReasmOKs"), counter(t, p.b, "ip6.ReasmFails"))
+	}
+}
+
+// ptb6 is a Packet Too Big from b to a about a UDP packet from a6:sport
+// to dst:9.
+func ptb6(p *pair6, sport uint16, dst netip.Addr, mtu uint32) []byte {
+	inner := make([]byte, wire.IPv6HeaderLen+wire.UDPHeaderLen)
+	wire.IPv6(inner).Encode(&wire.IPv6Fields{PayloadLen: wire.UDPHeaderLen, NextHeader: wire.ProtoUDP, HopLimit: 64, Src: a6, Dst: dst})
+	wire.UDP(inner[wire.IPv6HeaderLen:]).Encode(&wire.UDPFields{SrcPort: sport, DstPort: 9, Length: wire.UDPHeaderLen})
+	icmp := make([]byte, wire.ICMPv6HeaderLen+len(inner))
+	wire.ICMPv6(icmp).Encode(&wire.ICMPv6Fields{Type: wire.ICMPv6PacketTooBig, Rest: mtu})
+	copy(icmp[wire.ICMPv6HeaderLen:], inner)
+	wire.ICMPv6(icmp).SetChecksum(b6, a6)
+	frame := make([]byte, wire.EthernetHeaderLen+wire.IPv6HeaderLen+len(icmp))
+	wire.Ethernet(frame).Encode(&wire.EthernetFields{Dst: wire.MAC(p.anic.MAC()), Src: wire.MAC(p.bnic.MAC()), Type: wire.EtherTypeIPv6})
+	wire.IPv6(frame[wire.EthernetHeaderLen:]).Encode(&wire.IPv6Fields{PayloadLen: uint16(len(icmp)), NextHeader: wire.ProtoICMPv6, HopLimit: 64, Src: b6, Dst: a6})
+	copy(frame[wire.EthernetHeaderLen+wire.IPv6HeaderLen:], icmp)
+	return frame
+}
+
+// TestIPv6PathMTU: a Packet Too Big makes the host fragment to the path
+// MTU, never below 1280 (as Linux), and the cache of path MTUs is
+// bounded, each entry forgotten to make room counted.
+func TestIPv6PathMTU(t *testing.T) {
+	p, _, cl := udp6Pair(t)
+	var sizes []int
+	p.filter = func(from *stack.NIC, data []byte) bool {
+		if from == p.anic && fragOf(data) != nil {
+			sizes = append(sizes, len(data)-wire.EthernetHeaderLen)
+		}
+		return true
+	}
+	sport := cl.LocalAddr().(*net.UDPAddr).AddrPort().Port()
+	p.anic.Deliver(stack.Packet{Data: ptb6(p, sport, b6, 600)}) // below IPv6's minimum: taken as 1280
+	p.clock.RunFor(10 * time.Millisecond)
+	if _, err := cl.Write(make([]byte, 1400)); err == nil {
+		t.Fatal("a connected socket's first call after a Packet Too Big succeeded; Linux fails it with EMSGSIZE")
+	}
+	if _, err := cl.Write(make([]byte, 1400)); err != nil {
+		t.Fatal(err)
+	}
+	p.clock.RunFor(10 * time.Millisecond)
+	if len(sizes) != 2 || sizes[0] != 1280 {
+		t.Fatalf("fragments of %v bytes, want 2 with the first 1280", sizes)
+	}
+	for i := range 1100 {
+		dst := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 1, 14: byte(i >> 8), 15: byte(i)})
+		p.anic.Deliver(stack.Packet{Data: ptb6(p, sport, dst, 1300)})
+	}
+	p.clock.RunFor(10 * time.Millisecond)
+	if got := counter(t, p.a, "ip6.PMTUEvictions"); got != 1101-1024 {
+		t.Errorf("ip6.PMTUEvictions = %d, want %d (1,101 destinations, 1,024 kept)", got, 1101-1024)
 	}
 }

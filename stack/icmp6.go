@@ -117,17 +117,32 @@ func (s *Stack) icmp6ErrorInput(m wire.ICMPv6, errno syscall.Errno) {
 		return
 	}
 	ch, err := inner.Chain()
+	local, remote := inner.Src(), inner.Dst()
+	if errno == syscall.EMSGSIZE && err == nil && ch.Fragment != nil && ch.Fragment.Offset() != 0 && s.isLocal6(local) {
+		// A later fragment names no socket, but the path is the same.
+		s.learnPMTU6(remote, int(m.MTU()))
+		return
+	}
 	if err != nil || ch.Offset+8 > len(inner) || ch.Fragment != nil && ch.Fragment.Offset() != 0 {
 		s.counters.ICMP6.InErrors++
 		return
 	}
 	p := inner[ch.Offset:]
-	local, remote := inner.Src(), inner.Dst()
 	if errno == syscall.EMSGSIZE {
+		if !s.isLocal6(local) {
+			s.counters.ICMP6.InErrors++
+			return
+		}
 		if ch.Proto == wire.ProtoTCP {
 			t := wire.TCP(p)
 			s.tcp.PathMTU(netip.AddrPortFrom(local, t.SrcPort()), netip.AddrPortFrom(remote, t.DstPort()), t.Seq(), int(m.MTU()))
+			return
 		}
+		// Other packets are fragmented to the path MTU from now on; a
+		// connected UDP socket's next call fails with EMSGSIZE, as
+		// Linux's __udp6_lib_err (the datagram itself is lost).
+		s.learnPMTU6(remote, int(m.MTU()))
+		s.quotedError(local, remote, ch.Proto, p, errno, true)
 		return
 	}
 	s.quotedError(local, remote, ch.Proto, p, errno, errno == syscall.ECONNREFUSED)

@@ -288,8 +288,8 @@ func (s *Stack) ip6SendVia(n *NIC, hop netip.Addr, hl, tc uint8, src, dst netip.
 		Src:          src.WithZone(""),
 		Dst:          dst.WithZone(""),
 	}
-	if total > n.cfg.MTU {
-		s.fragment6(n, hop, &f, payload, why)
+	if mtu := s.pathMTU6(n, dst); total > mtu {
+		s.fragment6(n, hop, mtu, &f, payload, why)
 		return nil
 	}
 	frame := s.out[:hdr+total]
@@ -299,12 +299,12 @@ func (s *Stack) ip6SendVia(n *NIC, hop netip.Addr, hl, tc uint8, src, dst netip.
 	return nil
 }
 
-// fragment6 sends payload in fragments that fit n's MTU (RFC 8200 §4.5):
+// fragment6 sends payload in fragments that fit mtu (RFC 8200 §4.5):
 // each an IPv6 header, a fragment header with one identification for
 // all, and a multiple of 8 bytes of the payload but the last.
-func (s *Stack) fragment6(n *NIC, hop netip.Addr, f *wire.IPv6Fields, payload []byte, why string) {
+func (s *Stack) fragment6(n *NIC, hop netip.Addr, mtu int, f *wire.IPv6Fields, payload []byte, why string) {
 	hdr := n.linkHeaderLen()
-	chunk := (n.cfg.MTU - wire.IPv6HeaderLen - wire.IPv6FragmentHeaderLen) &^ 7
+	chunk := (mtu - wire.IPv6HeaderLen - wire.IPv6FragmentHeaderLen) &^ 7
 	id := s.opts.Rand.Uint32() // Linux: a hash of the addresses with a secret, per datagram
 	proto := f.NextHeader
 	f.NextHeader = wire.IPv6ExtFragment

@@ -142,9 +142,10 @@ type Stack struct {
 	ipID     uint16
 	reasm    reassembly
 	reasm6   reassembly6
-	icmpBuf  []byte // scratch for ICMP and UDP messages
-	fwdBuf   []byte // a packet being forwarded
-	fragBuf  []byte // a fragment being built
+	pmtu6    map[netip.Addr]pmtu6Entry // bounded by pmtu6Max
+	icmpBuf  []byte                    // scratch for ICMP and UDP messages
+	fwdBuf   []byte                    // a packet being forwarded
+	fragBuf  []byte                    // a fragment being built
 	counters Counters
 	out      []byte // scratch buffer for building outbound frames
 	packetID uint64

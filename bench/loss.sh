@@ -16,12 +16,13 @@
 # stacklab's impairment pipes (./internal/lossrelay; this kernel has no
 # netem), and stacklab over TUN (`stacklab tun`, the same impairments
 # between the device and the stack) against the kernel in a namespace,
-# both directions (HTTP download and upload with curl). Kernel figures
+# both directions (HTTP download with curl, upload with socat; kernel
+# senders use CUBIC per socket, TCP_CONGESTION). Kernel figures
 # come from nstat in the sender's fresh namespace (TcpRetransSegs,
 # TcpExtTCPTimeouts, TcpExtTCPDSACKRecvSegs, the undo counters),
 # stacklab's from its counters at exit. The script creates and deletes
 # its namespaces; without root, ip, curl, socat or nstat it prints
-# "skipped" rows. About two more minutes.
+# "skipped" rows. About five more minutes (each transfer is real time).
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -87,6 +88,11 @@ kernel_rows() {
 		for ns in "$a" "$b" "$s"; do ip netns del "$ns" 2>/dev/null; done
 	}
 	trap 'cleanup_ns; rm -rf "$out"' EXIT
+	# The kernel senders use CUBIC, as stacklab's linux profile and
+	# gVisor do, per socket (TCP_CONGESTION, 6:13): a machine's default
+	# may be another (bbr here), which a new namespace inherits and may
+	# not change (EPERM outside the initial namespace).
+	local cubic=setsockopt-string=6:13:cubic
 	# nst NS: "retrans rtos dsack undone" of NS's kernel.
 	nst() {
 		ip netns exec "$1" nstat -asz TcpRetransSegs TcpExtTCPTimeouts TcpExtTCPDSACKRecvSegs \
@@ -111,7 +117,7 @@ kernel_rows() {
 	sleep 0.5
 	local start end secs=0
 	start=$(date +%s.%N)
-	timeout 300 ip netns exec "$a" socat -u "OPEN:$out/data" TCP:10.98.0.2:5001
+	timeout 300 ip netns exec "$a" socat -u "OPEN:$out/data" "TCP:10.98.0.2:5001,$cubic"
 	for _ in $(seq 600); do [ -s "$out/k.end" ] && break; sleep 0.5; done
 	if [ -s "$out/k.end" ] && [ "$(cat "$out/k.bytes")" = "$size" ]; then
 		end=$(cat "$out/k.end")
@@ -131,7 +137,16 @@ kernel_rows() {
 		if [ "$dir" = stacklab-to-kernel ]; then
 			res=$(ip netns exec "$s" curl -s --max-time 300 -o /dev/null -w '%{size_download} %{time_total}' "http://10.99.0.2/download?bytes=$size")
 		else
-			res=$(ip netns exec "$s" curl -s --max-time 300 -o /dev/null -w '%{size_upload} %{time_total}' --data-binary "@$out/data" http://10.99.0.2/upload)
+			# An HTTP upload from socat (curl cannot choose CUBIC):
+			# timed to the server's answer after the last byte.
+			start=$(date +%s.%N)
+			{
+				printf 'POST /upload HTTP/1.1\r\nHost: 10.99.0.2\r\nContent-Length: %d\r\nConnection: close\r\n\r\n' "$size"
+				cat "$out/data"
+			} | timeout 300 ip netns exec "$s" socat -t 300 - "TCP:10.99.0.2:80,$cubic" >"$out/up.txt"
+			end=$(date +%s.%N)
+			res=0
+			head -1 "$out/up.txt" | grep -q ' 200' && res="$size $(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')"
 		fi
 		local kc
 		kc=$(nst "$s")
@@ -145,7 +160,7 @@ kernel_rows() {
 			sc=$(awk '{m[$1] = $2} END { printf "%d %d %d %d", m["tcp.RetransSegs"], m["tcp.Timeouts"], m["tcp.DSACKRecv"], m["tcp.Undos"] }' "$out/st.txt")
 			krow "2 % loss, 5 % reordering, 1 % dup: stacklab → kernel over TUN (linux profile, CUBIC)" "$secs" "$sc"
 		else
-			krow "2 % loss, 5 % reordering, 1 % dup: kernel → stacklab over TUN (Linux sender)" "$secs" "$kc"
+			krow "2 % loss, 5 % reordering, 1 % dup: kernel → stacklab over TUN (Linux sender, CUBIC)" "$secs" "$kc"
 		fi
 		cleanup_ns
 	done

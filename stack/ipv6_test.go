@@ -504,3 +504,36 @@ func TestICMPv6EchoSocket(t *testing.T) {
 		t.Errorf("echo counters: out %d, replies %d", counter(t, p.a, "icmp6.OutEchos"), counter(t, p.a, "icmp6.InEchoReplies"))
 	}
 }
+
+// TestSLAACRouterLifetime: the default router learnt from an
+// advertisement is the default for its router lifetime (1800 s here),
+// renewed by each advertisement, and forgotten when they stop (RFC 4861
+// §6.3.4).
+func TestSLAACRouterLifetime(t *testing.T) {
+	clock, a, _, r := slaacPair(t, "2001:db8:1::fe/64")
+	hasDefault := func() bool {
+		for _, rt := range a.Routes() {
+			if rt.Dst.Bits() == 0 && rt.Dst.Addr().Is6() {
+				return true
+			}
+		}
+		return false
+	}
+	clock.RunFor(3 * time.Second)
+	if !hasDefault() {
+		t.Fatal("no default route from the advertisement")
+	}
+	clock.RunFor(2000 * time.Second) // advertisements keep coming: renewed
+	if !hasDefault() {
+		t.Fatal("the default route expired while the router kept advertising")
+	}
+	r.Destroy() // its last advertisement was at most 600 s ago (MaxRtrAdvInterval)
+	clock.RunFor(1100 * time.Second)
+	if !hasDefault() {
+		t.Fatal("the default route went before its lifetime")
+	}
+	clock.RunFor(800 * time.Second)
+	if hasDefault() {
+		t.Fatalf("the default route outlived its router's lifetime: %v", a.Routes())
+	}
+}

@@ -45,6 +45,7 @@ type nicSLAAC struct {
 	rsTimer   Timer
 	rsSent    int
 	router    netip.Addr // the default router learnt, if any
+	routerTTL Timer      // the router's lifetime, restarted by each of its advertisements
 	tentative []tentative
 	failed    []netip.Addr // addresses DAD found in use: not tried again (Linux's dadfailed)
 	raTimer   Timer
@@ -155,13 +156,23 @@ func (s *Stack) routerAdvertInput(n *NIC, ip wire.IPv6, m wire.ICMPv6, pktID uin
 	if mac, ok := wire.NDPLinkAddr(wire.FindNDPOption(opts, wire.NDPOptSourceLinkAddr)); ok {
 		n.ndp.cache.SetStale(src, mac, now, func(mac wire.MAC, p arp.Packet) { s.ndpFlush(n, mac, p) })
 	}
-	if m.RARouterLifetime() > 0 && !n.slaac.router.IsValid() {
+	// RFC 4861 §6.3.4: the router lifetime says how long the router
+	// may be the default; 0 withdraws it at once.
+	switch lt := time.Duration(m.RARouterLifetime()) * time.Second; {
+	case lt == 0:
+		if src == n.slaac.router {
+			s.forgetRouter(n, "withdrawn (router lifetime 0)")
+		}
+	case !n.slaac.router.IsValid():
 		n.slaac.router = src
 		if n.slaac.rsTimer != nil {
 			n.slaac.rsTimer.Stop()
 		}
 		s.addRouteLocked(Route{Dst: netip.MustParsePrefix("::/0"), Gateway: src, NIC: n})
 		s.note("ndp", "default router "+src.String()+" via "+n.cfg.Name)
+		n.slaac.routerTTL = s.afterFunc(lt, func() { s.forgetRouter(n, "expired (no advertisement for its lifetime)") })
+	case src == n.slaac.router:
+		n.slaac.routerTTL.Reset(lt)
 	}
 	for rest := opts; len(rest) > 0; {
 		typ, body, next, err := wire.NextNDPOption(rest)
@@ -189,6 +200,23 @@ func (s *Stack) routerAdvertInput(n *NIC, ip wire.IPv6, m wire.ICMPv6, pktID uin
 		}
 		s.startDAD(n, addr)
 	}
+}
+
+// forgetRouter removes n's default router and its route.
+func (s *Stack) forgetRouter(n *NIC, why string) {
+	r := n.slaac.router
+	if !r.IsValid() {
+		return
+	}
+	n.slaac.router = netip.Addr{}
+	if n.slaac.routerTTL != nil {
+		n.slaac.routerTTL.Stop()
+		n.slaac.routerTTL = nil
+	}
+	s.routes = slices.DeleteFunc(s.routes, func(rt Route) bool {
+		return rt.Dst.Bits() == 0 && rt.Dst.Addr().Is6() && rt.Gateway == r && rt.NIC == n
+	})
+	s.note("ndp", "default router "+r.String()+" via "+n.cfg.Name+" "+why)
 }
 
 // startDAD makes addr tentative on n and asks whether another node has

@@ -55,4 +55,17 @@ func TestPageInChinese(t *testing.T) {
 	if got := eval[string](t, ctx, `document.querySelector("#detail .about").textContent`); got != sc.AboutZH {
 		t.Errorf("about shown: %q, want the scenario's about_zh", got)
 	}
+	// the graph's kinds and legends are in Chinese too
+	if got := eval[string](t, ctx, `document.querySelector("#gkind option").textContent`); got != "时间–序号图（tcptrace）" {
+		t.Errorf("graph kind %q", got)
+	}
+	legend := eval[string](t, ctx, `document.getElementById("legend").textContent`)
+	for _, w := range []string{"数据 (", "重传 (", "窗口（ACK + rwnd） (", "SACK 块 ("} {
+		if !strings.Contains(legend, w) {
+			t.Errorf("graph legend %q lacks %q", legend, w)
+		}
+	}
+	if got := eval[string](t, ctx, `document.getElementById("count").textContent`); !strings.Contains(got, "个数据包") {
+		t.Errorf("packet count %q", got)
+	}
 }

@@ -117,8 +117,20 @@ async function inflate(id) {
     "Select a packet to see its layers, why it was sent, and its bytes.": "选择一个数据包，查看它的各层、发送原因和字节。",
     "drag to zoom · double-click to reset · click a point to select its packet": "拖动以缩放 · 双击复位 · 点击一个点选中它的数据包",
     "acknowledges": "确认了", "measured at": "测量于",
+    // the graphs: kinds, legends, axes
+    "time–sequence (tcptrace)": "时间–序号图（tcptrace）", "cwnd, ssthresh, in flight": "cwnd、ssthresh、在途数据",
+    "RTT per ACK, SRTT, RTO": "每个 ACK 的 RTT、SRTT、RTO", "bytes in flight": "在途字节", "receive window": "接收窗口",
+    "throughput": "吞吐量", "data": "数据", "retransmission": "重传", "window (ACK + rwnd)": "窗口（ACK + rwnd）",
+    "SACK blocks": "SACK 块", "RTT per ACK": "每个 ACK 的 RTT", "in flight": "在途数据",
+    "peer's receive window (snd_wnd)": "对端的接收窗口（snd_wnd）", "own receive window (rwnd)": "本端的接收窗口（rwnd）",
+    "(no series: this run did not report TCP variables)": "（没有序列：这次运行没有报告 TCP 变量）",
+    "received payload, Mbit/s": "收到的载荷，Mbit/s", "sequence number (relative)": "序号（相对）",
+    "milliseconds": "毫秒", "bytes": "字节", "no data for this graph": "这张图没有数据", "no TCP connection": "没有 TCP 连接",
+    "time (s)": "时间（秒）", "packet (Wireshark Flow Graph) · state and socket calls": "数据包（Wireshark 流图）· 状态与套接字调用",
+    "of": "/", "packets": "个数据包",
   };
   const T = s => (M.lang === "zh" && ZH[s]) || s;
+  const noData = T("no data for this graph"); // drawGraph's T is its top margin
   const fText = el("input", { id: "ftext", type: "search", placeholder: T("filter: text, e.g. SYN, 5001, retrans") });
   const fConn = el("select", { id: "fconn" }, el("option", { value: "", text: T("all connections") }));
   conns.forEach((c, i) => fConn.append(el("option", { value: i, text: c.l })));
@@ -200,7 +212,7 @@ async function inflate(id) {
       shown[i] = 1;
     }
     noteShown = notes.map(n => (c === "" || n.c === +c || n.c < 0 && c === "") && (ho === "" || n.a === +ho) && (!t || n.l.toLowerCase().includes(t)) && ly === "");
-    count.textContent = `${visible.length} of ${N} packets`;
+    count.textContent = `${visible.length} ${T("of")} ${N} ${T("packets")}`;
     drawLadder();
   }
   let shown = new Uint8Array(N).fill(1), noteShown = notes.map(() => true);
@@ -306,8 +318,8 @@ async function inflate(id) {
     ctx.fillStyle = "rgba(255,255,255,.95)"; ctx.fillRect(0, 0, w, TOP - 4);
     ctx.fillStyle = "#263238"; ctx.font = "bold 13px system-ui, sans-serif"; ctx.textAlign = "center";
     for (const n of names) ctx.fillText(n.t, (n.x0 + n.x1) / 2, n.y);
-    ctx.textAlign = "left"; ctx.fillText("time (s)", 4, 20);
-    ctx.fillText("packet (Wireshark Flow Graph) · state and socket calls", labelX, 20);
+    ctx.textAlign = "left"; ctx.fillText(T("time (s)"), 4, 20);
+    ctx.fillText(T("packet (Wireshark Flow Graph) · state and socket calls"), labelX, 20);
     lc.dataset.drawn = drawn;
   }
   function fmtGap(g) { return g >= 1 ? g.toFixed(2) + " s" : (g * 1000).toFixed(1) + " ms"; }
@@ -492,8 +504,8 @@ async function inflate(id) {
   const gc = document.getElementById("gcanvas"), gx = gc.getContext("2d"), tip = document.getElementById("tip"), legend = document.getElementById("legend");
   const tcpConns = conns.map((c, i) => i).filter(i => conns[i].p === "tcp");
   for (const i of tcpConns) gConn.append(el("option", { value: i, text: conns[i].l }));
-  if (!tcpConns.length) gConn.append(el("option", { value: "", text: "no TCP connection" }));
-  const kinds = [["tseq", "time–sequence (tcptrace)"], ["cwnd", "cwnd, ssthresh, in flight"], ["rtt", "RTT per ACK, SRTT, RTO"], ["flight", "bytes in flight"], ["rwnd", "receive window"], ["tput", "throughput"]];
+  if (!tcpConns.length) gConn.append(el("option", { value: "", text: T("no TCP connection") }));
+  const kinds = [["tseq", T("time–sequence (tcptrace)")], ["cwnd", T("cwnd, ssthresh, in flight")], ["rtt", T("RTT per ACK, SRTT, RTO")], ["flight", T("bytes in flight")], ["rwnd", T("receive window")], ["tput", T("throughput")]];
   for (const [v, t] of kinds) gKind.append(el("option", { value: v, text: t }));
   let gdir = 0, gzoom = null, gpoints = [], drag = null;
   const gdirSel = el("select", { id: "gdir" }, el("option", { value: 0, text: "A → B data" }), el("option", { value: 1, text: "B → A data" }));
@@ -548,8 +560,8 @@ async function inflate(id) {
     const fh = firstHops(ci);
     const add = (name, colour, opts) => { const s = Object.assign({ name, colour, pts: [] }, opts || {}); S.push(s); return s; };
     if (kind === "tseq") {
-      const data = add("data", "#1565c0", { bars: true }), rtx = add("retransmission", "#e53935", { bars: true });
-      const ack = add("ACK", "#2e7d32", { step: true }), win = add("window (ACK + rwnd)", "#f9a825", { step: true, noFit: true }), sack = add("SACK blocks", "#8e24aa", { bars: true });
+      const data = add(T("data"), "#1565c0", { bars: true }), rtx = add(T("retransmission"), "#e53935", { bars: true });
+      const ack = add("ACK", "#2e7d32", { step: true }), win = add(T("window (ACK + rwnd)"), "#f9a825", { step: true, noFit: true }), sack = add(T("SACK blocks"), "#8e24aa", { bars: true });
       let wscale = [0, 0];
       for (const i of fh) {
         if (!isTCP(i)) continue;
@@ -570,39 +582,39 @@ async function inflate(id) {
           if (sb) for (const b of sb) sack.pts.push([tt, b[0], i, b[1]]);
         }
       }
-      P.unit = "sequence number (relative)";
+      P.unit = T("sequence number (relative)");
       P.fitPad = true;
     } else if (kind === "rtt") {
       // The trace's RTT per ACK (tcp.analysis.ack_rtt): on the hop that
       // brought the ACK to the data's sender.
-      const smp = add("RTT per ACK", "#1565c0", { dots: true }), ser = series(ci, dir);
+      const smp = add(T("RTT per ACK"), "#1565c0", { dots: true }), ser = series(ci, dir);
       for (let i = 0; i < N; i++) if (PK.c[i] === ci && PK.dir[i] !== dir && PK.rtt[i] >= 0) smp.pts.push([PK.ti[i], PK.rtt[i] / 1000, i]);
       smp.pts.sort((p, q) => p[0] - q[0]);
       const srtt = add("SRTT", "#2e7d32", { step: true }), rto = add("RTO", "#e53935", { step: true }), rv = add("RTTVAR", "#ef6c00", { step: true });
       for (const p of ser) { if (p[3] > 0) { srtt.pts.push([p[0], p[3] / 1000]); rv.pts.push([p[0], p[4] / 1000]); } rto.pts.push([p[0], p[5] / 1000]); }
-      P.unit = "milliseconds";
+      P.unit = T("milliseconds");
     } else if (kind === "cwnd" || kind === "flight" || kind === "rwnd") {
       const ser = series(ci, dir);
       if (kind === "cwnd") {
-        const cw = add("cwnd", "#1565c0", { step: true }), ss = add("ssthresh", "#e53935", { step: true }), fl = add("in flight", "#2e7d32", { step: true });
+        const cw = add("cwnd", "#1565c0", { step: true }), ss = add("ssthresh", "#e53935", { step: true }), fl = add(T("in flight"), "#2e7d32", { step: true });
         for (const p of ser) { cw.pts.push([p[0], p[1]]); if (p[2] >= 0) ss.pts.push([p[0], p[2]]); fl.pts.push([p[0], p[6]]); }
       } else if (kind === "flight") {
-        const fl = add("in flight", "#2e7d32", { step: true });
+        const fl = add(T("in flight"), "#2e7d32", { step: true });
         for (const p of ser) fl.pts.push([p[0], p[6]]);
       } else {
-        const sw = add("peer's receive window (snd_wnd)", "#8e24aa", { step: true }), rw = add("own receive window (rwnd)", "#6d4c41", { step: true });
+        const sw = add(T("peer's receive window (snd_wnd)"), "#8e24aa", { step: true }), rw = add(T("own receive window (rwnd)"), "#6d4c41", { step: true });
         for (const p of ser) { sw.pts.push([p[0], p[8]]); rw.pts.push([p[0], p[7]]); }
         if (!ser.length) { // a foreign capture: the windows advertised on the wire
           for (const i of fh) if (isTCP(i) && PK.dir[i] !== dir) sw.pts.push([PK.t[i], PK.win[i], i]);
         }
       }
-      if (!ser.length && kind !== "rwnd") add("(no series: this run did not report TCP variables)", "#9e9e9e");
-      P.unit = "bytes";
+      if (!ser.length && kind !== "rwnd") add(T("(no series: this run did not report TCP variables)"), "#9e9e9e");
+      P.unit = T("bytes");
       // state bands
       P.bands = [];
       for (let k = 0; k < ser.length; k++) if (ser[k][9] > 0) P.bands.push([ser[k][0], k + 1 < ser.length ? ser[k + 1][0] : ser[k][0], M.states[ser[k][9]]]);
     } else if (kind === "tput") {
-      const th = add("received payload, Mbit/s", "#1565c0", { step: true });
+      const th = add(T("received payload, Mbit/s"), "#1565c0", { step: true });
       const pts = [];
       for (const i of fh) if (isTCP(i) && PK.dir[i] === dir && PK.len[i] > 0 && PK.i[i] >= 0) pts.push([PK.ti[i], PK.len[i], i]);
       if (pts.length) {
@@ -628,7 +640,7 @@ async function inflate(id) {
     if (!isFinite(y1)) for (const s of S) for (const p of s.pts) y1 = Math.max(y1, p[1]);
     if (S.fitPad && isFinite(y1)) y1 *= 1.15;
     gpoints = [];
-    if (!isFinite(x0)) { gx.fillStyle = "#78909c"; gx.fillText("no data for this graph", 60, 40); gc.dataset.points = 0; return; }
+    if (!isFinite(x0)) { gx.fillStyle = "#78909c"; gx.fillText(noData, 60, 40); gc.dataset.points = 0; return; }
     if (gzoom) [x0, x1, y0, y1] = gzoom;
     if (x1 <= x0) x1 = x0 + 1e-3;
     if (y1 <= y0) y1 = y0 + 1;

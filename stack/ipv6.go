@@ -276,7 +276,7 @@ func (s *Stack) ip6SendVia(n *NIC, hop netip.Addr, hl, tc uint8, src, dst netip.
 	s.counters.IP6.OutRequests++
 	hdr := n.linkHeaderLen()
 	total := wire.IPv6HeaderLen + len(payload)
-	if len(payload) > wire.IPv6MaxPayloadLen || total > n.cfg.MTU && proto == wire.ProtoTCP {
+	if len(payload) > wire.IPv6MaxPayloadLen || total > n.MTU6() && proto == wire.ProtoTCP {
 		s.counters.IP6.FragFails++
 		return syscall.EMSGSIZE
 	}
@@ -347,9 +347,9 @@ func (s *Stack) forward6(in *NIC, ip wire.IPv6, pktID uint64) {
 		s.sendICMP6Error(in, ip, wire.ICMPv6DestUnreachable, wire.ICMPv6CodeNoRoute, 0, "no route")
 		return
 	}
-	if len(ip) > out.cfg.MTU {
-		s.drop(&c.InTooBigErrors, "ip6.InTooBigErrors", "ipv6", "too big for "+out.cfg.Name+" (MTU "+strconv.Itoa(out.cfg.MTU)+")", pktID)
-		s.sendICMP6Error(in, ip, wire.ICMPv6PacketTooBig, 0, uint32(out.cfg.MTU), "packet too big")
+	if mtu := out.MTU6(); len(ip) > mtu {
+		s.drop(&c.InTooBigErrors, "ip6.InTooBigErrors", "ipv6", "too big for "+out.cfg.Name+" (MTU "+strconv.Itoa(mtu)+")", pktID)
+		s.sendICMP6Error(in, ip, wire.ICMPv6PacketTooBig, 0, uint32(mtu), "packet too big")
 		return
 	}
 	c.OutForwDatagrams++

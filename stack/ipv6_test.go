@@ -395,6 +395,12 @@ func TestIPv6Loopback(t *testing.T) {
 // rAddrs are r's IPv6 addresses.
 func slaacPair(t *testing.T, rAddrs ...string) (*sim.Clock, *stack.Stack, *stack.NIC, *stack.Stack) {
 	t.Helper()
+	return slaacPairMTU(t, 0, rAddrs...)
+}
+
+// slaacPairMTU is slaacPair with the router's interface MTU set.
+func slaacPairMTU(t *testing.T, rMTU int, rAddrs ...string) (*sim.Clock, *stack.Stack, *stack.NIC, *stack.Stack) {
+	t.Helper()
 	clock := sim.NewClock(time.Unix(0, 0))
 	var id uint64
 	pid := func() uint64 { id++; return id }
@@ -415,7 +421,7 @@ func slaacPair(t *testing.T, rAddrs ...string) (*sim.Clock, *stack.Stack, *stack
 	var err error
 	an, err = a.AddNIC(stack.NICConfig{Name: "eth0", Addr: netip.MustParsePrefix("10.0.0.1/24"), MAC: []byte{2, 0, 0, 0, 0, 1}, SLAAC: true}, link(&rn))
 	must(t, err)
-	rn, err = r.AddNIC(stack.NICConfig{Name: "eth0", Addr: netip.MustParsePrefix("10.0.0.254/24"), MAC: []byte{2, 0, 0, 0, 0, 0xfe}, Addrs6: p6}, link(&an))
+	rn, err = r.AddNIC(stack.NICConfig{Name: "eth0", Addr: netip.MustParsePrefix("10.0.0.254/24"), MAC: []byte{2, 0, 0, 0, 0, 0xfe}, Addrs6: p6, MTU: rMTU}, link(&an))
 	must(t, err)
 	return clock, a, an, r
 }
@@ -535,5 +541,25 @@ func TestSLAACRouterLifetime(t *testing.T) {
 	clock.RunFor(800 * time.Second)
 	if hasDefault() {
 		t.Fatalf("the default route outlived its router's lifetime: %v", a.Routes())
+	}
+}
+
+// TestSLAACMTU: the advertisement's MTU option sets the host's IPv6 MTU
+// on that link (its IPv4 MTU stays), and what the host sends over IPv6 is
+// sized to it: a 1,400-byte datagram leaves in fragments.
+func TestSLAACMTU(t *testing.T) {
+	clock, a, an, _ := slaacPairMTU(t, 1380, "2001:db8:1::fe/64")
+	clock.RunFor(3 * time.Second)
+	if an.MTU6() != 1380 || an.MTU() != 1500 {
+		t.Fatalf("MTU6 %d, MTU %d; want 1380 and 1500", an.MTU6(), an.MTU())
+	}
+	u, err := a.DialUDP(netip.AddrPort{}, netip.MustParseAddrPort("[2001:db8:1::fe]:9"))
+	must(t, err)
+	if _, err := u.Write(make([]byte, 1400)); err != nil {
+		t.Fatal(err)
+	}
+	clock.RunFor(time.Second)
+	if got := counter(t, a, "ip6.FragCreates"); got != 2 {
+		t.Errorf("ip6.FragCreates = %d, want 2", got)
 	}
 }

@@ -52,7 +52,7 @@ func (s *Stack) learnPMTU6(dst netip.Addr, mtu int) {
 // pathMTU6 returns the MTU for packets to dst leaving through n: n's,
 // or less if a Packet Too Big said so and has not expired.
 func (s *Stack) pathMTU6(n *NIC, dst netip.Addr) int {
-	mtu := n.cfg.MTU
+	mtu := n.MTU6()
 	if e, ok := s.pmtu6[dst.WithZone("")]; ok {
 		if !s.opts.Clock.Now().Before(e.expires) {
 			delete(s.pmtu6, dst.WithZone(""))

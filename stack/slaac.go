@@ -174,6 +174,17 @@ func (s *Stack) routerAdvertInput(n *NIC, ip wire.IPv6, m wire.ICMPv6, pktID uin
 	case src == n.slaac.router:
 		n.slaac.routerTTL.Reset(lt)
 	}
+	// RFC 4861 §6.3.4: the MTU option sets the link's IPv6 MTU; Linux
+	// (accept_ra_mtu) ignores one below 1280 or above the device's MTU.
+	if mtu, ok := wire.NDPMTU(wire.FindNDPOption(opts, wire.NDPOptMTU)); ok {
+		switch {
+		case mtu < wire.IPv6MinMTU || mtu > uint32(n.cfg.MTU):
+			s.note("ndp", "router advertisement: MTU "+strconv.Itoa(int(mtu))+" ignored on "+n.cfg.Name+" (outside 1280.."+strconv.Itoa(n.cfg.MTU)+")")
+		case int(mtu) != n.MTU6():
+			n.mtu6 = int(mtu)
+			s.note("ndp", "IPv6 MTU "+strconv.Itoa(int(mtu))+" on "+n.cfg.Name+" from the router advertisement")
+		}
+	}
 	for rest := opts; len(rest) > 0; {
 		typ, body, next, err := wire.NextNDPOption(rest)
 		if err != nil {

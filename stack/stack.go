@@ -327,6 +327,7 @@ type NIC struct {
 	ndp    nicNDP
 	slaac  nicSLAAC
 	addrs6 []netip.Prefix // link-local first; lo has ::1/128
+	mtu6   int            // IPv6's MTU from a Router Advertisement, if lower than the link's; 0 if none
 	bcast  netip.Addr     // the subnet's directed broadcast address
 	loop   bool           // the loopback interface
 }
@@ -342,6 +343,15 @@ func (n *NIC) Type() LinkType { return n.cfg.Type }
 
 // MTU returns the interface MTU.
 func (n *NIC) MTU() int { return n.cfg.MTU }
+
+// MTU6 returns the interface's MTU for IPv6: the link's, or less if a
+// Router Advertisement's MTU option said so (Linux's mtu6).
+func (n *NIC) MTU6() int {
+	if n.mtu6 > 0 {
+		return n.mtu6
+	}
+	return n.cfg.MTU
+}
 
 // MAC returns the hardware address (nil for raw IP).
 func (n *NIC) MAC() net.HardwareAddr { return n.cfg.MAC }

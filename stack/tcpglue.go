@@ -26,6 +26,9 @@ func (t tcpNet) Route(remote netip.Addr) (netip.Addr, int, error) {
 	if !ok {
 		return netip.Addr{}, 0, syscall.ENETUNREACH
 	}
+	if remote.Is6() && !remote.Is4In6() {
+		return sourceFor(n, remote), n.MTU6(), nil
+	}
 	return sourceFor(n, remote), n.cfg.MTU, nil
 }
 

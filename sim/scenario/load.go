@@ -615,7 +615,7 @@ func (l *loader) boxNode(h *Host, kind string, n ast.Node, p string) {
 	b := &BoxSpec{Pos: l.pos(n), Kind: kind, Outside: -1}
 	keys := []string{"outside", "tcp_idle", "udp_idle"}
 	if kind == "nat" {
-		keys = append(keys, "public", "ports")
+		keys = append(keys, "public", "ports", "unmatched")
 	}
 	var outNode ast.Node
 	l.fields(n, p, keys, func(k string, v ast.Node, _ *ast.MappingValueNode) {
@@ -1293,7 +1293,7 @@ func (l *loader) linkNAT(lk *Link, n ast.Node, p string, hasFirewall bool) {
 	if hasFirewall {
 		l.errf(n, p, "a link holds one middlebox: put the firewall and the NAT on different links")
 	}
-	l.fields(n, p, []string{"inside", "public", "ports", "tcp_idle", "udp_idle"}, func(k string, v ast.Node, _ *ast.MappingValueNode) {
+	l.fields(n, p, []string{"inside", "public", "ports", "tcp_idle", "udp_idle", "unmatched"}, func(k string, v ast.Node, _ *ast.MappingValueNode) {
 		kp := join(p, k)
 		switch k {
 		case "inside":
@@ -1329,6 +1329,14 @@ func (l *loader) boxParam(b *BoxParams, k string, v ast.Node, kp, publicDefault 
 			return
 		}
 		b.PortMin, b.PortMax = uint16(x), uint16(y)
+	case "unmatched":
+		switch l.str(v, kp) {
+		case "drop":
+		case "local":
+			b.Local = true
+		default:
+			l.errf(v, kp, "unmatched is drop (the default: packets from outside with no mapping are dropped) or local (they reach the router's own stack, which answers TCP with a RST, as Linux with only a MASQUERADE rule)")
+		}
 	case "tcp_idle":
 		b.TCPIdle = l.duration(v, kp)
 	case "udp_idle":

@@ -392,7 +392,7 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 				public = r.sc.hostByName[ns.Inside].Ifaces[lk.Ifaces[in]].Addr()
 			}
 			lane := "nat"
-			nat, err := sim.NewNAT(r.clock, sim.NATConfig{Inside: inside, Public: public, PortMin: ns.PortMin, PortMax: ns.PortMax, TCPIdle: ns.TCPIdle, UDPIdle: ns.UDPIdle,
+			nat, err := sim.NewNAT(r.clock, sim.NATConfig{Inside: inside, Public: public, PortMin: ns.PortMin, PortMax: ns.PortMax, TCPIdle: ns.TCPIdle, UDPIdle: ns.UDPIdle, PassUnmatched: ns.Local,
 				OnChange: func(what string) { r.event(lane, what) }})
 			if err != nil {
 				rec.Close()
@@ -690,7 +690,7 @@ func (r *runner) gate(hr *hostRT, iface int) (*sim.Gate, error) {
 		return &sim.Gate{Box: fw, Tap: (*gateTap)(r)}, nil
 	}
 	lane := hr.h.Name
-	nat, err := sim.NewNAT(r.clock, sim.NATConfig{Inside: sim.AtoB, Public: b.Public, PortMin: b.PortMin, PortMax: b.PortMax, TCPIdle: b.TCPIdle, UDPIdle: b.UDPIdle,
+	nat, err := sim.NewNAT(r.clock, sim.NATConfig{Inside: sim.AtoB, Public: b.Public, PortMin: b.PortMin, PortMax: b.PortMax, TCPIdle: b.TCPIdle, UDPIdle: b.UDPIdle, PassUnmatched: b.Local,
 		OnChange: func(what string) { r.event(lane, what) }})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", b.Pos, err)

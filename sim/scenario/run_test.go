@@ -263,6 +263,40 @@ expect:
 			trace: []string{"client  note  heartbeat failed: reconnecting", "→ ETIMEDOUT (no pong within 3s)", "pong within 3s: false (_heartbeat returned ETIMEDOUT)"},
 		},
 		{
+			// After a NAT router's restart the server's segment for a
+			// forgotten mapping: dropped by default; with unmatched:
+			// local it reaches the router's own TCP, which resets it, as
+			// a Linux router with only a MASQUERADE rule does.
+			name: "nat restart, unmatched local",
+			src: `hosts:
+  client: {addr: 192.168.1.10/24, gateway: 192.168.1.1}
+  server: {addr: 203.0.113.2/24, gateway: 203.0.113.1}
+routers:
+  home:
+    addrs: [192.168.1.1/24, 203.0.113.1/24]
+    nat: {outside: 203.0.113.1, unmatched: local}
+links:
+  - {ends: [client, home], delay: 1ms}
+  - {ends: [home, server], delay: 5ms}
+events:
+  - {at: 1s, restart: home}
+programs:
+  server: |
+    l = socket(tcp); bind(l, :7); listen(l, 8); c = accept(l)
+    sleep until 2s
+    send(c, "late")
+    recv(c, 1) -> ECONNRESET
+  client: |
+    s = socket(tcp); connect(s, server:7)
+    sleep until 3s
+expect:
+  - on server: home:30000 > server:7 [R]
+  - on client: no server:7 > client [P.]
+  - server recv → ECONNRESET
+`,
+			trace: []string{"nat: translation table lost with the restart: 1 mappings forgotten"},
+		},
+		{
 			name: "apps",
 			src: `hosts:
   client: {addr: 10.0.0.1/24}

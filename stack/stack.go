@@ -21,6 +21,10 @@ type Options struct {
 	Clock Clock
 	// Rand supplies all randomness: ISN secrets, ephemeral ports, IP ids.
 	Rand *rand.Rand
+	// Hosts names addresses for DialContext and LookupHost, as
+	// /etc/hosts does: a name (any case) with its IPv4 and IPv6
+	// addresses. The stack has no DNS client.
+	Hosts map[string][]netip.Addr
 	// Observer receives socket calls, state changes, timers and drops.
 	Observer Observer
 	// Tap sees every frame in and out of every NIC.

@@ -42,8 +42,8 @@ type gateLink struct {
 
 func newGateLink(g *Gate, host string, p *Pipe, obs core.Observer, clk *Clock) *gateLink {
 	gl := &gateLink{g: g, host: host, pipe: p, obs: obs, clk: clk, hdr: p.hdr}
-	gl.outbound = InspectIP(gl.hdr, func(ip []byte) (bool, string) { return g.Box.Inspect(AtoB, ip) })
-	gl.inbound = InspectIP(gl.hdr, func(ip []byte) (bool, string) { return g.Box.Inspect(BtoA, ip) })
+	gl.outbound = inspectBox(gl.hdr, g.Box, AtoB)
+	gl.inbound = inspectBox(gl.hdr, g.Box, BtoA)
 	return gl
 }
 

@@ -13,7 +13,8 @@ import (
 
 // Middlebox is a device in the middle of a link that sees the IPv4
 // packets crossing it both ways and may reject them: a firewall, a NAT's
-// mapping table. Non-IPv4 frames (ARP) pass without reaching it.
+// mapping table. Non-IPv4 frames (ARP) pass without reaching it; IPv6
+// ones reach it only if it is also a [Middlebox6].
 type Middlebox interface {
 	// Inspect decides about one IPv4 packet travelling in direction dir,
 	// as it enters the link. ip is the link's own copy, valid only during
@@ -25,6 +26,14 @@ type Middlebox interface {
 	Inspect(dir Direction, ip []byte) (pass bool, reason string)
 }
 
+// Middlebox6 is a [Middlebox] that sees IPv6 packets too (a firewall);
+// one that is not (a NAT, which is IPv4's) lets them pass untouched.
+type Middlebox6 interface {
+	Middlebox
+	// Inspect6 is Inspect for one IPv6 packet.
+	Inspect6(dir Direction, ip []byte) (pass bool, reason string)
+}
+
 // SetMiddlebox puts m in the middle of the link, both ways; nil removes
 // it. It composes with the link's filters, which run first.
 func (l *Link) SetMiddlebox(m Middlebox) {
@@ -34,23 +43,54 @@ func (l *Link) SetMiddlebox(m Middlebox) {
 			p.SetInspect(nil)
 			continue
 		}
-		p.SetInspect(InspectIP(p.hdr, func(ip []byte) (bool, string) { return m.Inspect(dir, ip) }))
+		p.SetInspect(inspectBox(p.hdr, m, dir))
 	}
 }
 
+// inspectBox adapts m, seeing packets in direction dir, to
+// [Pipe.SetInspect].
+func inspectBox(hdr int, m Middlebox, dir Direction) func(stack.Packet) (bool, string) {
+	var v6 func(ip []byte) (bool, string)
+	if m6, ok := m.(Middlebox6); ok {
+		v6 = func(ip []byte) (bool, string) { return m6.Inspect6(dir, ip) }
+	}
+	return InspectIPs(hdr, func(ip []byte) (bool, string) { return m.Inspect(dir, ip) }, v6)
+}
+
 // InspectIP adapts a function on IPv4 packets to [Pipe.SetInspect] for
-// frames with a link header of hdr bytes (see [HeaderLen]): on Ethernet,
-// frames that do not carry IPv4 pass untouched.
+// frames with a link header of hdr bytes (see [HeaderLen]): frames that
+// do not carry IPv4 pass untouched.
 func InspectIP(hdr int, f func(ip []byte) (bool, string)) func(stack.Packet) (bool, string) {
+	return InspectIPs(hdr, f, nil)
+}
+
+// InspectIPs is InspectIP with f6, if not nil, for IPv6 packets.
+func InspectIPs(hdr int, f4, f6 func(ip []byte) (bool, string)) func(stack.Packet) (bool, string) {
 	return func(pkt stack.Packet) (bool, string) {
 		b := pkt.Data
+		v6 := false
 		if hdr > 0 {
-			if len(b) < wire.EthernetHeaderLen || wire.Ethernet(b).Type() != wire.EtherTypeIPv4 {
+			if len(b) < wire.EthernetHeaderLen {
+				return true, ""
+			}
+			switch wire.Ethernet(b).Type() {
+			case wire.EtherTypeIPv4:
+			case wire.EtherTypeIPv6:
+				v6 = true
+			default:
 				return true, ""
 			}
 			b = b[hdr:]
+		} else {
+			v6 = len(b) > 0 && b[0]>>4 == 6
 		}
-		return f(b)
+		if v6 {
+			if f6 == nil {
+				return true, ""
+			}
+			return f6(b)
+		}
+		return f4(b)
 	}
 }
 
@@ -81,8 +121,12 @@ type FirewallConfig struct {
 // header, and a TCP fragment at offset 8, which could overwrite the flags
 // of the first.
 //
-// A Firewall is a [Middlebox]; install it with [Link.SetMiddlebox]. It
-// is safe for concurrent use.
+// Over IPv6 it is the same, with RFC 7112's rule for fragments: a first
+// fragment whose header chain stops before the whole TCP or UDP header
+// is dropped; ICMPv6 (neighbour discovery among it) passes.
+//
+// A Firewall is a [Middlebox] and a [Middlebox6]; install it with
+// [Link.SetMiddlebox]. It is safe for concurrent use.
 type Firewall struct {
 	mu    sync.Mutex
 	clock core.Clock
@@ -191,8 +235,51 @@ func (f *Firewall) Inspect(dir Direction, b []byte) (bool, string) {
 	default:
 		return f.pass()
 	}
-	src := netip.AddrPortFrom(ip.Src(), sport)
-	dst := netip.AddrPortFrom(ip.Dst(), dport)
+	return f.track(dir, proto, netip.AddrPortFrom(ip.Src(), sport), netip.AddrPortFrom(ip.Dst(), dport), flags)
+}
+
+// Inspect6 implements [Middlebox6].
+func (f *Firewall) Inspect6(dir Direction, b []byte) (bool, string) {
+	ip, err := wire.ParseIPv6(b)
+	if err != nil {
+		return f.pass()
+	}
+	ch, err := ip.Chain()
+	if err != nil || ch.Fragment != nil && ch.Fragment.Offset() != 0 {
+		return f.pass() // later fragments pass, as IPv4's
+	}
+	first := ch.Fragment != nil && ch.Fragment.More()
+	payload := ip[ch.Offset:]
+	var sport, dport uint16
+	var flags wire.TCPFlags
+	switch ch.Proto {
+	case wire.ProtoTCP:
+		if len(payload) < wire.TCPMinHeaderLen && first {
+			return f.reject(fwTiny) // RFC 7112: the header chain in one fragment
+		}
+		if len(payload) < 14 {
+			return f.pass()
+		}
+		t := wire.TCP(payload)
+		sport, dport, flags = t.SrcPort(), t.DstPort(), t.Flags()
+	case wire.ProtoUDP:
+		if len(payload) < wire.UDPHeaderLen {
+			if first {
+				return f.reject(fwTiny)
+			}
+			return f.pass()
+		}
+		u := wire.UDP(payload)
+		sport, dport = u.SrcPort(), u.DstPort()
+	default:
+		return f.pass()
+	}
+	return f.track(dir, ch.Proto, netip.AddrPortFrom(ip.Src(), sport), netip.AddrPortFrom(ip.Dst(), dport), flags)
+}
+
+// track applies the flow table to a TCP or UDP packet from src to dst
+// travelling in direction dir.
+func (f *Firewall) track(dir Direction, proto uint8, src, dst netip.AddrPort, flags wire.TCPFlags) (bool, string) {
 	out := dir == f.cfg.Inside
 	k := flowKey{proto: proto, inside: src, other: dst}
 	if !out {

@@ -46,6 +46,27 @@ const (
 	srv = "10.0.0.2:80"
 )
 
+// ip6Packet is ipPacket over IPv6 (proto 1 an ICMPv6 echo), between the
+// IPv6 twins of src and dst (2001:db8:: and their last byte).
+func ip6Packet(proto uint8, src, dst string, flags wire.TCPFlags) []byte {
+	v4 := ipPacket(proto, src, dst, flags)
+	l4 := v4[20:]
+	b := make([]byte, 40+len(l4))
+	b[0] = 0x60
+	binary.BigEndian.PutUint16(b[4:], uint16(len(l4)))
+	b[6], b[7] = proto, 64
+	if proto == wire.ProtoICMP {
+		b[6] = wire.ProtoICMPv6
+	}
+	for i, a := range []string{src, dst} {
+		ap := netip.MustParseAddrPort(a).Addr().As4()
+		copy(b[8+16*i:], []byte{0x20, 0x01, 0x0d, 0xb8})
+		b[8+16*i+15] = ap[3]
+	}
+	copy(b[40:], l4)
+	return b
+}
+
 func TestFirewall(t *testing.T) {
 	S, SA, A, R := wire.TCPFlagSYN, wire.TCPFlagSYN|wire.TCPFlagACK, wire.TCPFlagACK, wire.TCPFlagRST|wire.TCPFlagACK
 	type step struct {
@@ -90,21 +111,30 @@ func TestFirewall(t *testing.T) {
 		{"icmp passes", []step{{0, BtoA, wire.ProtoICMP, 0, true, ""}}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := NewClock(t0)
-			fw := NewFirewall(c, FirewallConfig{})
-			for i, s := range tt.steps {
-				c.RunFor(s.after)
-				src, dst := cli, srv
-				if s.dir == BtoA {
-					src, dst = srv, cli
+		for _, v6 := range []bool{false, true} {
+			t.Run(map[bool]string{false: "ipv4/", true: "ipv6/"}[v6]+tt.name, func(t *testing.T) {
+				c := NewClock(t0)
+				fw := NewFirewall(c, FirewallConfig{})
+				for i, s := range tt.steps {
+					c.RunFor(s.after)
+					src, dst := cli, srv
+					if s.dir == BtoA {
+						src, dst = srv, cli
+					}
+					var pass bool
+					var reason string
+					if v6 {
+						// Through the link's dispatch, as SetMiddlebox installs it.
+						pass, reason = inspectBox(0, fw, s.dir)(stack.Packet{Data: ip6Packet(s.proto, src, dst, s.flags)})
+					} else {
+						pass, reason = fw.Inspect(s.dir, ipPacket(s.proto, src, dst, s.flags))
+					}
+					if pass != s.pass || reason != s.reason {
+						t.Fatalf("step %d (%v %v): pass %v %q, want %v %q", i, s.dir, s.flags, pass, reason, s.pass, s.reason)
+					}
 				}
-				pass, reason := fw.Inspect(s.dir, ipPacket(s.proto, src, dst, s.flags))
-				if pass != s.pass || reason != s.reason {
-					t.Fatalf("step %d (%v %v): pass %v %q, want %v %q", i, s.dir, s.flags, pass, reason, s.pass, s.reason)
-				}
-			}
-		})
+			})
+		}
 	}
 }
 
@@ -213,5 +243,43 @@ func TestFirewallTinyFragments(t *testing.T) {
 		if pass, reason := fw.Inspect(dir, tt.pkt); pass != tt.pass || reason != tt.reason {
 			t.Errorf("%s: pass %v %q, want %v %q", tt.name, pass, reason, tt.pass, tt.reason)
 		}
+	}
+}
+
+// TestFirewallIPv6OnEthernet: on an Ethernet link the firewall sees
+// IPv6 frames too: an unsolicited inbound SYN is dropped, neighbour
+// discovery passes, and a first fragment that stops inside the TCP
+// header is dropped (RFC 7112).
+func TestFirewallIPv6OnEthernet(t *testing.T) {
+	fw := NewFirewall(NewClock(t0), FirewallConfig{})
+	frame := func(ip []byte) stack.Packet {
+		b := make([]byte, wire.EthernetHeaderLen+len(ip))
+		binary.BigEndian.PutUint16(b[12:], wire.EtherTypeIPv6)
+		copy(b[wire.EthernetHeaderLen:], ip)
+		return stack.Packet{Data: b}
+	}
+	in := inspectBox(wire.EthernetHeaderLen, fw, BtoA)
+	if pass, why := in(frame(ip6Packet(wire.ProtoTCP, srv, cli, wire.TCPFlagSYN))); pass || why != fwNoState {
+		t.Errorf("unsolicited IPv6 SYN: pass %v %q", pass, why)
+	}
+	ns := ip6Packet(wire.ProtoICMP, srv, cli, 0)
+	ns[40] = wire.ICMPv6NeighborSolicit
+	if pass, _ := in(frame(ns)); !pass {
+		t.Error("a neighbour solicitation was dropped")
+	}
+	// A first fragment carrying 8 bytes of TCP header.
+	syn := ip6Packet(wire.ProtoTCP, srv, cli, wire.TCPFlagSYN)
+	frag := make([]byte, 40+8+8)
+	copy(frag, syn[:40])
+	binary.BigEndian.PutUint16(frag[4:], 16)
+	frag[6] = wire.IPv6ExtFragment
+	frag[40] = wire.ProtoTCP
+	binary.BigEndian.PutUint16(frag[42:], 1) // offset 0, more fragments
+	copy(frag[48:], syn[40:48])
+	if pass, why := in(frame(frag)); pass || why != fwTiny {
+		t.Errorf("tiny first fragment: pass %v %q, want dropped as %q", pass, why, fwTiny)
+	}
+	if s := fw.Stats(); s.Rejected != 2 || s.Passed != 1 {
+		t.Errorf("stats %+v, want 2 rejected, 1 passed", s)
 	}
 }

@@ -109,8 +109,8 @@ func realPair(t testing.TB) (a, b *stack.Stack) {
 	a = stack.New(stack.Options{Name: "a"})
 	b = stack.New(stack.Options{Name: "b"})
 	closer, err := linktest.Connect(
-		a, stack.NICConfig{Name: "eth0", Addr: netip.MustParsePrefix("10.0.0.1/24")},
-		b, stack.NICConfig{Name: "eth0", Addr: netip.MustParsePrefix("10.0.0.2/24")})
+		a, stack.NICConfig{Name: "eth0", Addr: netip.MustParsePrefix("10.0.0.1/24"), Addrs6: []netip.Prefix{netip.MustParsePrefix("2001:db8::1/64")}},
+		b, stack.NICConfig{Name: "eth0", Addr: netip.MustParsePrefix("10.0.0.2/24"), Addrs6: []netip.Prefix{netip.MustParsePrefix("2001:db8::2/64")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,10 +152,18 @@ func TestTCPRealTimeDialListen(t *testing.T) {
 	}
 }
 
+// TestNetConn runs x/net/nettest's TestConn over TCP between two stacks
+// in real time, over IPv4 and over IPv6.
 func TestNetConn(t *testing.T) {
+	for _, f := range []struct{ any, peer string }{{"0.0.0.0", "10.0.0.2"}, {"::", "2001:db8::2"}} {
+		t.Run(f.peer, func(t *testing.T) { netConn(t, netip.MustParseAddr(f.any), netip.MustParseAddr(f.peer)) })
+	}
+}
+
+func netConn(t *testing.T, any, peer netip.Addr) {
 	nettest.TestConn(t, func() (c1, c2 net.Conn, stop func(), err error) {
 		a, b := realPair(t)
-		ln, err := b.ListenTCP(netip.AddrPortFrom(netip.Addr{}, 0), 0)
+		ln, err := b.ListenTCP(netip.AddrPortFrom(any, 0), 0)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -169,7 +177,7 @@ func TestNetConn(t *testing.T) {
 			accepted <- c
 		}()
 		port := ln.Addr().(*net.TCPAddr).Port
-		c1, err = a.DialTCP(context.Background(), netip.AddrPort{}, netip.AddrPortFrom(netip.MustParseAddr("10.0.0.2"), uint16(port)))
+		c1, err = a.DialTCP(context.Background(), netip.AddrPort{}, netip.AddrPortFrom(peer, uint16(port)))
 		if err != nil {
 			return nil, nil, nil, err
 		}

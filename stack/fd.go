@@ -369,10 +369,12 @@ func (s *Stack) connect(sk *socket, addr netip.AddrPort) error {
 		}
 		sk.udp.remote = addr
 		sk.udp.err = 0
-		if sk.cork != nil {
+		if sk.cork != nil && !sk.v6() {
 			// A pending corked datagram goes to the new peer: Linux's
 			// connect rewrites the flow the cork will be sent on
-			// (__ip4_datagram_connect routes into inet->cork.fl).
+			// (__ip4_datagram_connect routes into inet->cork.fl). On an
+			// AF_INET6 socket it still goes where its first part went
+			// (ip6_datagram_connect leaves the cork's flow alone).
 			sk.corkTo = addr
 		}
 		return nil
@@ -768,9 +770,10 @@ func (s *Stack) SendMsg(fd int, b []byte, flags MsgFlags, to netip.AddrPort) (in
 	if flags&^allowed != 0 {
 		return 0, sk.opError("write", to, syscall.EOPNOTSUPP)
 	}
-	if sk.typ == SockDgram && len(b) > 0xFFFF {
+	if sk.typ == SockDgram && len(b) > 0xFFFF && !sk.v6() {
 		// Linux's udp_sendmsg refuses a length no datagram can carry
-		// before it looks for a destination.
+		// before it looks for a destination (udpv6_sendmsg looks for
+		// the destination first).
 		return 0, sk.opError("write", to, syscall.EMSGSIZE)
 	}
 	if sk.typ == SockDgram && (flags&MsgMore != 0 || sk.udpCork || sk.cork != nil) {
@@ -793,9 +796,16 @@ func (s *Stack) SendMsg(fd int, b []byte, flags MsgFlags, to netip.AddrPort) (in
 	return n, sk.opError("write", to, err)
 }
 
-// maxUDPPayload is the largest datagram IPv4 carries (65535 − 20 − 8);
-// corked data beyond it fails with EMSGSIZE, as Linux's ip_append_data.
-const maxUDPPayload = 65507
+// maxUDPPayload is the largest datagram to dst: IPv4 carries 65535 − 20
+// − 8 bytes, IPv6 65535 − 8 (its payload length leaves out its header);
+// corked data beyond it fails with EMSGSIZE, as Linux's ip_append_data
+// and ip6_append_data.
+func maxUDPPayload(dst netip.AddrPort) int {
+	if a := dst.Addr(); a.Is6() && !a.Is4In6() {
+		return 0xFFFF - wire.UDPHeaderLen
+	}
+	return 0xFFFF - wire.IPv4MinHeaderLen - wire.UDPHeaderLen
+}
 
 // sendCorked sends on a UDP socket with MSG_MORE, or after one (Linux's
 // UDP corking, udp_sendmsg's pending frame): data sent with MSG_MORE waits
@@ -816,7 +826,7 @@ func (s *Stack) sendCorked(sk *socket, b []byte, flags MsgFlags, to netip.AddrPo
 		}
 		sk.cork, sk.corkTo = []byte{}, dst
 	}
-	if len(sk.cork)+len(b) > maxUDPPayload {
+	if len(sk.cork)+len(b) > maxUDPPayload(sk.corkTo) {
 		// Linux drops the pending datagram with the part that failed
 		// (udp_flush_pending_frames).
 		sk.cork, sk.corkTo = nil, netip.AddrPort{}

@@ -30,7 +30,7 @@ var diffTable = flag.Bool("difftable", false, "print the differential test's tab
 // sockAPI is what a case calls: the descriptor facade's shape, which the
 // Linux side implements with raw system calls.
 type sockAPI interface {
-	Socket(typ stack.SockType) (int, error)
+	SocketFamily(f stack.Family, typ stack.SockType) (int, error)
 	Bind(fd int, a netip.AddrPort) error
 	Listen(fd, backlog int) error
 	Accept(fd int) (int, netip.AddrPort, error)
@@ -116,22 +116,32 @@ func (linuxAPI) LinuxTCPInfo(fd int) (stack.LinuxTCPInfo, error) {
 type linuxAPI struct{}
 
 func sa(a netip.AddrPort) unix.Sockaddr {
+	if a.Addr().Is6() {
+		return &unix.SockaddrInet6{Port: int(a.Port()), Addr: a.Addr().As16()}
+	}
 	return &unix.SockaddrInet4{Port: int(a.Port()), Addr: a.Addr().As4()}
 }
 
 func fromSA(s unix.Sockaddr) netip.AddrPort {
-	if s4, ok := s.(*unix.SockaddrInet4); ok {
-		return netip.AddrPortFrom(netip.AddrFrom4(s4.Addr), uint16(s4.Port))
+	switch s := s.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(s.Addr), uint16(s.Port))
+	case *unix.SockaddrInet6:
+		return netip.AddrPortFrom(netip.AddrFrom16(s.Addr), uint16(s.Port))
 	}
 	return netip.AddrPort{}
 }
 
-func (linuxAPI) Socket(typ stack.SockType) (int, error) {
+func (linuxAPI) SocketFamily(f stack.Family, typ stack.SockType) (int, error) {
 	t := unix.SOCK_STREAM
 	if typ == stack.SockDgram {
 		t = unix.SOCK_DGRAM
 	}
-	return unix.Socket(unix.AF_INET, t|unix.SOCK_CLOEXEC, 0)
+	af := unix.AF_INET
+	if f == stack.AFInet6 {
+		af = unix.AF_INET6
+	}
+	return unix.Socket(af, t|unix.SOCK_CLOEXEC, 0)
 }
 func (linuxAPI) Bind(fd int, a netip.AddrPort) error { return unix.Bind(fd, sa(a)) }
 func (linuxAPI) Listen(fd, n int) error              { return unix.Listen(fd, n) }
@@ -257,7 +267,7 @@ var linuxOpts = map[stack.SockOpt][2]int{
 }
 
 // optNoSuch is an option number no Linux level knows, for the error case.
-const optNoSuch stack.SockOpt = 200
+const optNoSuch stack.SockOpt = 254
 
 func (linuxAPI) SetSockopt(fd int, opt stack.SockOpt, v int) error {
 	lv, ok := linuxOpts[opt]
@@ -311,6 +321,7 @@ type denv struct {
 	lines []string
 	ports map[string]uint16
 	open  map[int]bool
+	v6    bool // sockets are AF_INET6 and at() is [::1]
 }
 
 // port returns the port named name in this case: a free one on Linux
@@ -325,14 +336,17 @@ func (e *denv) port(name string) uint16 {
 		unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}})
 		s, _ := unix.Getsockname(fd)
 		unix.Close(fd)
-		p = uint16(s.(*unix.SockaddrInet4).Port)
+		p = uint16(fromSA(s).Port())
 	}
 	e.ports[name] = p
 	return p
 }
 
-// at is 127.0.0.1 (or addr) at the named port.
+// at is 127.0.0.1 ([::1] in an IPv6 case) at the named port.
 func (e *denv) at(name string) netip.AddrPort {
+	if e.v6 {
+		return netip.AddrPortFrom(netip.IPv6Loopback(), e.port(name))
+	}
 	return netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), e.port(name))
 }
 
@@ -392,7 +406,11 @@ func (e *denv) settle() {
 }
 
 func (e *denv) socket(typ stack.SockType) int {
-	fd, err := e.api.Socket(typ)
+	f := stack.AFInet
+	if e.v6 {
+		f = stack.AFInet6
+	}
+	fd, err := e.api.SocketFamily(f, typ)
 	if err != nil {
 		e.log("socket(%v) = %s", typ, errName(err))
 		return -1
@@ -695,7 +713,7 @@ type diffCase struct {
 
 // runDiff runs c on one side and returns its transcript.
 func runDiff(t *testing.T, c diffCase, linux bool) []string {
-	e := &denv{t: t, linux: linux, ports: map[string]uint16{}, open: map[int]bool{}}
+	e := &denv{t: t, linux: linux, ports: map[string]uint16{}, open: map[int]bool{}, v6: strings.HasPrefix(c.name, "v6/")}
 	if linux {
 		e.api = linuxAPI{}
 	} else {

@@ -241,9 +241,19 @@ func b2i(b bool) int {
 	return 0
 }
 
+// wrongLevel is getsockopt's answer for an option of another protocol's
+// level: Linux's ip_getsockopt says EOPNOTSUPP, ipv6_getsockopt
+// ENOPROTOOPT.
+func wrongLevel(sk *socket) error {
+	if sk.v6() {
+		return syscall.ENOPROTOOPT
+	}
+	return syscall.EOPNOTSUPP
+}
+
 func (s *Stack) getSockopt(sk *socket, opt SockOpt) (int, error) {
 	if isTCPLevel(opt) && sk.typ != SockStream {
-		return 0, syscall.EOPNOTSUPP // getsockopt's answer; setsockopt's is ENOPROTOOPT
+		return 0, wrongLevel(sk) // getsockopt's answer; setsockopt's is ENOPROTOOPT
 	}
 	o := &sk.opts
 	switch opt {
@@ -329,7 +339,7 @@ func (s *Stack) getSockopt(sk *socket, opt SockOpt) (int, error) {
 		return b2i(sk.inq), nil
 	case UDPCork:
 		if sk.typ != SockDgram {
-			return 0, syscall.EOPNOTSUPP
+			return 0, wrongLevel(sk)
 		}
 		return b2i(sk.udpCork), nil
 	case IPTTL:

@@ -3,7 +3,6 @@ package stack
 import (
 	"net/netip"
 	"sort"
-	"syscall"
 )
 
 // LinuxTCPInfo is Linux's struct tcp_info (getsockopt TCP_INFO, see
@@ -92,7 +91,7 @@ const (
 // Linux it answers for any TCP socket: a listener reports its accept
 // queue in Unacked and its backlog in Sacked, an unconnected socket the
 // initial values (State 7, SndCwnd 10, SndMSS 536, RTO 1 s). A UDP
-// socket gets EOPNOTSUPP, as getsockopt(TCP_INFO) on one does in Linux.
+// socket gets EOPNOTSUPP (ENOPROTOOPT on AF_INET6), as getsockopt(TCP_INFO) on one does in Linux.
 func (s *Stack) LinuxTCPInfo(fd int) (LinuxTCPInfo, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -101,7 +100,7 @@ func (s *Stack) LinuxTCPInfo(fd int) (LinuxTCPInfo, error) {
 		return LinuxTCPInfo{}, opError("getsockopt", 0, netip.AddrPort{}, netip.AddrPort{}, err)
 	}
 	if sk.typ != SockStream {
-		return LinuxTCPInfo{}, opError("getsockopt", sk.typ, sk.local, netip.AddrPort{}, syscall.EOPNOTSUPP)
+		return LinuxTCPInfo{}, opError("getsockopt", sk.typ, sk.local, netip.AddrPort{}, wrongLevel(sk))
 	}
 	li := LinuxTCPInfo{State: linuxStates["CLOSED"], SndCwnd: 10, Reordering: 3, SndSsthresh: 0x7fffffff,
 		SndMSS: 536, RTO: 1000000, RTTVar: 250000, PacingRate: ^uint64(0), MaxPacingRate: ^uint64(0),

@@ -229,7 +229,7 @@ func (s *Stack) udpInput(n *NIC, ip []byte, src, dst netip.Addr, b []byte, pktID
 
 // udpSend sends one datagram from e to dst.
 func (s *Stack) udpSend(e *udpEndpoint, dst netip.AddrPort, payload []byte, why string) error {
-	if len(payload) > 65535-wire.UDPHeaderLen-wire.IPv4MinHeaderLen {
+	if len(payload) > maxUDPPayload(dst) {
 		return syscall.EMSGSIZE
 	}
 	n, _, ok := s.route(dst.Addr())

@@ -89,3 +89,75 @@ func TestIPv6StackDialsKernel(t *testing.T) {
 		t.Fatalf("dial a closed kernel port over IPv6: %v, want connection refused", err)
 	}
 }
+
+// TestIPv6UDPBothWaysAndFragments: over IPv6 the kernel's UDP reaches the
+// stack's udp-echo and back, a 4,000-byte datagram included (fragmented
+// by the kernel, reassembled by the stack, fragmented again by the
+// stack's source fragmentation and reassembled by the kernel); the
+// stack's UDP reaches a kernel echo; a closed port refuses TCP both ways.
+func TestIPv6UDPBothWaysAndFragments(t *testing.T) {
+	e := newEnv6(t)
+	e.serve(t, "udp-echo")
+	var kc *net.UDPConn
+	e.kernel(t, func() (err error) {
+		kc, err = net.DialUDP("udp6", nil, net.UDPAddrFromAddrPort(netip.MustParseAddrPort("["+stackIP6+"]:7")))
+		return err
+	})
+	defer kc.Close()
+	buf := make([]byte, 8192)
+	for _, size := range []int{10, 1400, 4000} {
+		msg := bytes.Repeat([]byte{byte(size)}, size)
+		kc.Write(msg)
+		kc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := kc.Read(buf)
+		if err != nil || !bytes.Equal(buf[:n], msg) {
+			t.Fatalf("kernel → stack echo of %d bytes over IPv6: %d bytes, %v", size, n, err)
+		}
+	}
+	for name, min := range map[string]uint64{"ip6.ReasmOKs": 1, "ip6.FragCreates": 3, "udp6.InDatagrams": 3} {
+		if v, _ := e.Stack.Counter(name); v < min {
+			t.Errorf("%s = %d, want ≥ %d", name, v, min)
+		}
+	}
+
+	var ks *net.UDPConn
+	e.kernel(t, func() (err error) {
+		ks, err = net.ListenUDP("udp6", net.UDPAddrFromAddrPort(netip.MustParseAddrPort("["+kernelIP6+"]:40000")))
+		return err
+	})
+	defer ks.Close()
+	go func() {
+		b := make([]byte, 8192)
+		for {
+			n, from, err := ks.ReadFromUDPAddrPort(b)
+			if err != nil {
+				return
+			}
+			ks.WriteToUDPAddrPort(b[:n], from)
+		}
+	}()
+	sc, err := e.Stack.DialUDP(netip.AddrPort{}, netip.MustParseAddrPort("["+kernelIP6+"]:40000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	sc.Write([]byte("from the stack"))
+	sc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := sc.Read(buf); err != nil || string(buf[:n]) != "from the stack" {
+		t.Fatalf("stack → kernel echo over IPv6: %q, %v", buf[:n], err)
+	}
+
+	var derr error
+	e.kernel(t, func() error {
+		d := net.Dialer{Timeout: 10 * time.Second}
+		c, err := d.Dial("tcp6", "["+stackIP6+"]:81")
+		if c != nil {
+			c.Close()
+		}
+		derr = err
+		return nil
+	})
+	if derr == nil || !strings.Contains(derr.Error(), "refused") {
+		t.Fatalf("kernel dial of the stack's closed port over IPv6: %v, want connection refused", derr)
+	}
+}

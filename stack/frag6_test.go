@@ -115,12 +115,13 @@ func TestIPv6ReassemblyTimeout(t *testing.T) {
 // Parameter Problem; an overlap discards the datagram (RFC 5722).
 func TestIPv6FragmentErrors(t *testing.T) {
 	p, _, _ := udp6Pair(t)
+	nh := uint8(wire.ProtoUDP) // what follows the fragment header
 	send := func(off uint16, more bool, id uint32, data []byte) {
 		frame := make([]byte, wire.EthernetHeaderLen+wire.IPv6HeaderLen+wire.IPv6FragmentHeaderLen+len(data))
 		wire.Ethernet(frame).Encode(&wire.EthernetFields{Dst: wire.MAC(p.bnic.MAC()), Src: wire.MAC(p.anic.MAC()), Type: wire.EtherTypeIPv6})
 		ip := wire.IPv6(frame[wire.EthernetHeaderLen:])
 		ip.Encode(&wire.IPv6Fields{PayloadLen: uint16(wire.IPv6FragmentHeaderLen + len(data)), NextHeader: wire.IPv6ExtFragment, HopLimit: 64, Src: a6, Dst: b6})
-		wire.IPv6FragmentHeader(ip[wire.IPv6HeaderLen:]).Encode(&wire.IPv6FragmentFields{NextHeader: wire.ProtoUDP, Offset: off, More: more, ID: id})
+		wire.IPv6FragmentHeader(ip[wire.IPv6HeaderLen:]).Encode(&wire.IPv6FragmentFields{NextHeader: nh, Offset: off, More: more, ID: id})
 		copy(ip[wire.IPv6HeaderLen+wire.IPv6FragmentHeaderLen:], data)
 		p.bnic.Deliver(stack.Packet{Data: frame})
 		p.clock.RunFor(10 * time.Millisecond)
@@ -138,6 +139,16 @@ func TestIPv6FragmentErrors(t *testing.T) {
 	send(16, false, 3, make([]byte, 8))
 	if counter(t, p.b, "ip6.ReasmOKs") != 0 || counter(t, p.b, "ip6.ReasmFails") != 3 {
 		t.Errorf("overlap: ReasmOKs %d, ReasmFails %d; want 0 and 3", counter(t, p.b, "ip6.ReasmOKs"), counter(t, p.b, "ip6.ReasmFails"))
+	}
+	// A first fragment of a UDP datagram that stops inside a
+	// destination options header: Parameter Problem code 3 (RFC 7112).
+	before := counter(t, p.b, "icmp6.OutParmProblems")
+	frag := make([]byte, 8)
+	frag[0], frag[1] = wire.ProtoUDP, 1 // a 16-byte destination options header, cut at 8
+	nh = wire.IPv6ExtDestOpts
+	send(0, true, 4, frag)
+	if counter(t, p.b, "icmp6.OutParmProblems") != before+1 || counter(t, p.b, "ip6.ReasmFails") != 4 {
+		t.Errorf("an incomplete header chain was not refused")
 	}
 }
 

@@ -130,6 +130,14 @@ func (s *Stack) reassemble6(n *NIC, ip wire.IPv6, ch wire.IPv6Chain, pktID uint6
 		s.sendICMP6Error(n, ip, wire.ICMPv6ParamProblem, 0, uint32(ch.FragmentAt+2), "parameter problem: fragment offset")
 		return nil, false
 	}
+	if fh.Offset() == 0 && fh.More() && !headerChainComplete(fh.NextHeader(), data) {
+		// RFC 7112 §5, as Linux's ipv6_frag_thdr_truncated: the first
+		// fragment holds every header through the upper-layer one.
+		c.ReasmReqds++
+		s.drop(&c.ReasmFails, "ip6.ReasmFails", "ipv6", "first fragment without the whole header chain (RFC 7112)", pktID)
+		s.sendICMP6Error(n, ip, wire.ICMPv6ParamProblem, wire.ICMPv6CodeIncompleteHeader, 0, "parameter problem: incomplete header chain")
+		return nil, false
+	}
 	now := s.opts.Clock.Now()
 	q := s.reasm6.q
 	evicted := q.Counters().Evictions
@@ -155,6 +163,35 @@ func (s *Stack) reassemble6(n *NIC, ip wire.IPv6, ch wire.IPv6Chain, pktID uint6
 	whole[nextHeaderField(whole, d.HeaderLen)] = d.Proto
 	c.ReasmOKs++
 	return whole, true
+}
+
+// headerChainComplete reports whether b, a first fragment's data
+// starting with a header of type nh, holds every extension header and
+// the whole upper-layer header (TCP's 20 bytes, UDP's 8, ICMPv6's 8).
+func headerChainComplete(nh uint8, b []byte) bool {
+	off := 0
+	for range 64 { // bounded, as the input chain walk is
+		switch nh {
+		case wire.IPv6ExtHopByHop, wire.IPv6ExtRouting, wire.IPv6ExtDestOpts, wire.IPv6ExtAH:
+			if off+2 > len(b) {
+				return false
+			}
+			size := (int(b[off+1]) + 1) * 8
+			if nh == wire.IPv6ExtAH {
+				size = (int(b[off+1]) + 2) * 4
+			}
+			nh, off = b[off], off+size
+		case wire.ProtoTCP:
+			return off+wire.TCPMinHeaderLen <= len(b)
+		case wire.ProtoUDP:
+			return off+wire.UDPHeaderLen <= len(b)
+		case wire.ProtoICMPv6:
+			return off+wire.ICMPv6HeaderLen <= len(b)
+		default:
+			return off <= len(b)
+		}
+	}
+	return false
 }
 
 // nextHeaderField returns the offset of the Next Header field that

@@ -605,7 +605,8 @@ func (r *runner) expect(ev *pkt.Event, t time.Duration) *failure {
 
 // take removes the next outbound segment, merged with the segments that
 // follow it at the same instant as one TSO packet when the script's
-// packet is longer.
+// packet is longer. The merged packet has the last segment's flags (and
+// the first one's CWR), as packetdrill's aggregate of sniffed packets.
 func (r *runner) take(p *pkt.Packet) seg {
 	s := r.out[0]
 	r.out = r.out[1:]
@@ -620,7 +621,9 @@ func (r *runner) take(p *pkt.Packet) seg {
 			break
 		}
 		s.length += n.length
-		s.flags |= n.flags
+		// As packetdrill's aggregate: the last packet's flags, the
+		// first one's CWR.
+		s.flags = n.flags&^wire.CWR | s.flags&wire.CWR
 		s.win = n.win
 		s.merged++
 		r.out = r.out[1:]

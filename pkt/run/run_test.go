@@ -18,9 +18,7 @@ import (
 // stacklab yet, with why. The test fails if one of them starts passing
 // (take it off the list) or if any other script fails. README reports
 // the count.
-var knownFailing = map[string]string{
-	"slowstart/iw10.pkt": "Linux sets PSH on a TSO burst that ends mid-write (forced push); stacklab only at the end of a write",
-}
+var knownFailing = map[string]string{}
 
 func TestTestdata(t *testing.T) {
 	root := filepath.Join("..", "..", "testdata", "pkt")

@@ -21,13 +21,13 @@ func TestFaultsCountIndependently(t *testing.T) {
     recv(s, all) == ""
     close(s)
 faults:
-  - drop 5th client > server [.] len 1448
-  - drop 7th client > server [.] len 1448
+  - drop 5th client > server [*] len 1448
+  - drop 7th client > server [*] len 1448
 expect:
   # the 5th and 7th full segments are the ones resent
-  - count client > server [.] seq 5793:7241 == 2
-  - count client > server [.] seq 8689:10137 == 2
-  - count client > server [.] seq 10137:11585 == 1
+  - count client > server [*] seq 5793:7241 == 2
+  - count client > server [*] seq 8689:10137 == 2
+  - count client > server [*] seq 10137:11585 == 1
 `
 	res, _ := runSrc(t, src)
 	reportFailures(t, res)

@@ -126,25 +126,42 @@ func (c *Conn) rcvSpaceAdjust() {
 	c.rcvq.time = now
 }
 
-// sndBufExpand grows the send buffer to twice the congestion window, at
-// least twice the initial window (tcp_sndbuf_expand).
+// sndBufExpand grows the send buffer as Linux's tcp_sndbuf_expand: room
+// for twice max(cwnd, the initial window, reordering+1) segments, each
+// counted at the memory an skb of one MSS takes (per_mss: the MSS plus
+// MAX_TCP_HEADER and skb_shared_info, rounded up to a power of two, plus
+// the sk_buff). Linux charges that memory; stacklab counts payload, which
+// in Linux's large skbs is nearly all of it, so a 14600-byte initial
+// window gets an 87040-byte buffer on both and a 43800-byte write into
+// it returns at once (testdata/pkt/slowstart/iw10.pkt).
 func (c *Conn) sndBufExpand(trace bool) {
 	if !c.sndAuto {
 		return
 	}
-	want := 2 * max(c.cc.Cwnd(), 10*c.sendMSS())
+	mss := c.sendMSS()
+	segs := max(c.cc.Cwnd()/max(mss, 1), 10, linuxReordering+1)
+	perMSS := 1<<bits.Len(uint(mss+linuxMaxTCPHeader+linuxSkbSharedInfo-1)) + linuxSkbSize
+	want := 2 * segs * perMSS
 	if want <= c.sndBufSize || c.sndBufSize >= linuxSndSpaceMax {
 		return
 	}
 	old := c.sndBufSize
-	// Doubling steps: a few sizes in the pool, a few lines in the trace.
-	c.sndBufSize = min(1<<bits.Len(uint(want-1)), linuxSndSpaceMax)
-	c.sndBuf.grow(c.p, c.sndBufSize)
-	if !trace {
-		return
+	c.sndBufSize = min(want, linuxSndSpaceMax)
+	// The ring itself grows in doubling steps: a few sizes in the pool,
+	// and no copy on every ACK that grows the limit a little.
+	c.sndBuf.grow(c.p, 1<<bits.Len(uint(c.sndBufSize-1)))
+	if !trace || bits.Len(uint(old)) == bits.Len(uint(c.sndBufSize)) {
+		return // a trace line when the size passes a power of two, not on every ACK
 	}
 	c.autotuneEvent("sndbuf", fmt.Sprintf("autotune: cwnd %d B → send buffer %d → %d B", c.cc.Cwnd(), old, c.sndBufSize))
 }
+
+// Sizes from Linux on x86-64 that tcp_sndbuf_expand counts per segment.
+const (
+	linuxMaxTCPHeader  = 320 // MAX_TCP_HEADER, cache-line aligned
+	linuxSkbSharedInfo = 320 // SKB_DATA_ALIGN(sizeof(struct skb_shared_info))
+	linuxSkbSize       = 256 // SKB_DATA_ALIGN(sizeof(struct sk_buff))
+)
 
 func (c *Conn) autotuneEvent(name, detail string) {
 	if c.p.net.Tracing() {

@@ -352,8 +352,12 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 		fin = finPending && n == avail
 	}
 	flags := uint8(flagACK)
-	if c.psh(c.sndNxt, n, avail) {
+	writeEnd := c.psh(c.sndNxt, n, avail)
+	if writeEnd {
 		flags |= flagPSH
+	}
+	if !retrans && !force && n > 0 && c.gsoEnds(n, avail, wnd) {
+		flags |= flagPSH // the last segment of a GSO packet (gso.go); not kept for a retransmission
 	}
 	if fin {
 		flags |= flagFIN
@@ -370,9 +374,9 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 	p.ect = c.ecn.ok && newData // RFC 3168 §6.1.5: not on retransmissions
 	c.xmit(c.sndNxt, c.rcvNxt, flags, c.rcvWindowField(), &o, d1, d2, why)
 	if end := c.sndNxt.Add(seqnum.Size(n)); fin {
-		c.txSend(retrans, c.sndNxt, end+1, flags&flagPSH != 0)
+		c.txSend(retrans, c.sndNxt, end+1, writeEnd)
 	} else {
-		c.txSend(retrans, c.sndNxt, end, flags&flagPSH != 0)
+		c.txSend(retrans, c.sndNxt, end, writeEnd)
 	}
 	if retrans {
 		p.counters.OutSegs--

@@ -1,0 +1,104 @@
+package tcp
+
+import "stacklab/stack/tcp/seqnum"
+
+// Linux hands the device GSO packets of several segments and forces PSH
+// on every one of them (__tcp_transmit_skb: "if (tcp_skb_pcount(skb) > 1)
+// tcb->tcp_flags |= TCPHDR_PSH", to flush GRO at the receiver); the
+// segmentation (tcp_gso_segment, in software or in the NIC) leaves that
+// PSH on the packet's last segment only. stacklab sends segments one by
+// one, so the linux profile works out where Linux's GSO packets would end
+// and marks those segments: a packet holds at most tcp_tso_autosize
+// segments (about 1 ms at the pacing rate, at least 2), at most half the
+// congestion window and what cwnd still allows (tcp_cwnd_test keeps two
+// GSO packets in flight), and never crosses the end of a write (an skb
+// boundary) or the usable window (tcp_mss_split_point). Seen on Linux
+// 6.18 with packetdrill: a 14600-byte write into an initial window, at
+// 100 ms RTT, leaves as five 2-segment packets each with PSH; at 1 ms RTT
+// as two 5-segment packets. A packet of one segment gets no forced PSH.
+// The rfc profile sets PSH only where the send buffer empties.
+
+// gsoPacket is the GSO packet the segments being sent belong to.
+type gsoPacket struct {
+	next       seqnum.Value // where its next segment starts
+	left, segs uint16       // segments still to send in it; its size
+	at         int64        // when its first segment left (Unix ns): 16 bytes in all, for the idle Conn's size
+}
+
+// gsoMaxSize is a device's default GSO size limit (GSO_LEGACY_MAX_SIZE).
+const gsoMaxSize = 65536
+
+// gsoEnds reports whether a new-data segment of n bytes at sndNxt ends a
+// GSO packet of two or more segments. avail is the unsent data from
+// sndNxt, wnd the usable window (the smaller of the peer's window and
+// what cwnd allows beyond what is in flight).
+func (c *Conn) gsoEnds(n, avail, wnd int) bool {
+	if !c.linux() {
+		return false
+	}
+	g := &c.gso
+	now := c.p.net.Now().UnixNano()
+	if g.left == 0 || g.next != c.sndNxt || g.at != now {
+		g.segs = uint16(min(c.gsoSegs(avail, wnd), gsoMaxSize))
+		g.left, g.at = g.segs, now
+	}
+	g.left--
+	g.next = c.sndNxt.Add(seqnum.Size(n))
+	return g.segs >= 2 && g.left == 0
+}
+
+// gsoSegs is the size in segments of the GSO packet Linux's
+// tcp_write_xmit would build from sndNxt now.
+func (c *Conn) gsoSegs(avail, wnd int) int {
+	mss := c.sendMSS()
+	cwndPkts := max(c.cwnd()/mss, 1)
+	k := min(c.tsoAutosize(mss), max(cwndPkts/2, 1))
+	// The packet ends at the end of the write (its skb).
+	toEnd := avail
+	for _, e := range c.pshEnds {
+		if c.sndNxt.LessThan(e) {
+			toEnd = min(toEnd, int(c.sndNxt.Size(e)))
+			break
+		}
+	}
+	limit := k * mss
+	needed := min(toEnd, max(wnd, 0))
+	if limit <= needed {
+		return k
+	}
+	if needed == toEnd {
+		return max((needed+mss-1)/mss, 1) // the skb's tail fits whole
+	}
+	return max(needed/mss, 1) // window-limited: whole segments only
+}
+
+// tsoAutosize is Linux's tcp_tso_autosize with its defaults
+// (sk_pacing_shift 10, tcp_tso_rtt_log 9, tcp_min_tso_segs 2): the bytes
+// the pacing rate sends in about 1 ms, plus a share of the GSO size that
+// shrinks as the minimum RTT grows, in segments. The pacing rate is
+// tcp_update_pacing_rate's: 200 % of cwnd·mss/srtt in slow start below
+// half ssthresh, else 120 %.
+func (c *Conn) tsoAutosize(mss int) int {
+	bytes := int64(gsoMaxSize)
+	cwnd := c.cc.Cwnd()
+	if us := c.srtt.Microseconds(); us > 0 {
+		ratio := int64(120)
+		if cwnd < c.cc.Ssthresh()/2 {
+			ratio = 200
+		}
+		pkts := int64(max(cwnd/mss, int(c.sndUna.Size(c.sndNxt))/mss, 1))
+		rate := int64(mss) * ratio * pkts * 10_000 / us // bytes per second
+		bytes = rate >> 10
+	}
+	minRTT := c.srtt
+	if c.ls != nil && c.ls.minRTT > 0 {
+		minRTT = c.ls.minRTT
+	}
+	if minRTT > 0 {
+		if r := minRTT.Microseconds() >> 9; r < 32 {
+			bytes += gsoMaxSize >> r
+		}
+	}
+	bytes = min(bytes, gsoMaxSize)
+	return max(int(bytes)/mss, 2)
+}

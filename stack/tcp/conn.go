@@ -55,7 +55,6 @@ type Conn struct {
 	finQueued                   bool           // a FIN follows sndBuf
 	sndSml                      seqnum.Value   // end of the last small segment sent (Minshall)
 	pshEnds                     []seqnum.Value // ends of writes not yet acknowledged (linux PSH)
-	gso                         gsoPacket      // the GSO packet being sent (linux PSH; gso.go)
 
 	// Receive sequence space. rcvAdv is the right edge advertised.
 	irs, rcvNxt, rcvAdv seqnum.Value

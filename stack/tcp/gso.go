@@ -36,7 +36,9 @@ func (c *Conn) gsoEnds(n, avail, wnd int) bool {
 	if !c.linux() {
 		return false
 	}
-	g := &c.gso
+	// Kept in the loss state, allocated with the first data sent: in
+	// Conn it would take an idle connection past its size class.
+	g := &c.loss().gso
 	now := c.p.net.Now().UnixNano()
 	if g.left == 0 || g.next != c.sndNxt || g.at != now {
 		g.segs = uint16(min(c.gsoSegs(avail, wnd), gsoMaxSize))

@@ -57,7 +57,8 @@ func (t *txSeg) len() int { return int(t.start.Size(t.end)) }
 // retransmission queue, RACK, TLP, PRR and undo. It is allocated with
 // the first data segment sent.
 type lossState struct {
-	q     []txSeg // q[head:] in sequence order
+	gso   gsoPacket // the GSO packet being sent (linux PSH; gso.go)
+	q     []txSeg   // q[head:] in sequence order
 	head  int
 	sends uint64 // transmissions so far, for txSeg.order
 

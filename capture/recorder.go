@@ -279,6 +279,14 @@ func (r *Recorder) Notes() []ladder.Note {
 	return append([]ladder.Note(nil), r.notes...)
 }
 
+// WantsSeries reports whether the Recorder uses the stacks' EventSeries
+// (it implements core.SeriesFilter): the JSON trace and the page show
+// them; the text trace and the pcapng files do not, so stacks need not
+// compute them.
+func (r *Recorder) WantsSeries() bool {
+	return r.opts.Trace != nil && r.opts.Format == JSON || r.opts.Page != nil
+}
+
 // dropReason joins a drop event's counter name and detail, leaving out
 // the name when the detail already says it ("link: dropped, random loss").
 func dropReason(ev *core.Event) string {

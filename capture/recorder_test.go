@@ -354,3 +354,29 @@ func checkPcapng(t *testing.T, path, intfName, desc string, want []pktWant) {
 		}
 	}
 }
+
+// TestRecorderWantsSeries: the stacks compute TCP series only for the
+// outputs that show them (the JSON trace and the page), not for pcapng
+// files or the text trace alone.
+func TestRecorderWantsSeries(t *testing.T) {
+	var w bytes.Buffer
+	for _, tc := range []struct {
+		name string
+		opts Options
+		want bool
+	}{
+		{"pcapng only", Options{Dir: t.TempDir()}, false},
+		{"text trace", Options{Trace: &w, Format: Text}, false},
+		{"json trace", Options{Trace: &w, Format: JSON}, true},
+		{"page", Options{Page: &w}, true},
+	} {
+		r, err := New(tc.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.WantsSeries(); got != tc.want {
+			t.Errorf("%s: WantsSeries() = %v, want %v", tc.name, got, tc.want)
+		}
+		r.Close()
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"stacklab/stack/core"
 	"stacklab/stack/ipv4"
 	"stacklab/stack/tcp"
 )
@@ -128,6 +129,9 @@ type Stack struct {
 	mu   sync.Mutex
 	opts Options
 	name string
+	// series: the Observer takes EventSeries (core.WantsSeries), asked
+	// once in New.
+	series bool
 
 	nics   []*NIC
 	routes []Route // most specific first
@@ -179,7 +183,7 @@ func New(opts Options) *Stack {
 	if opts.MaxFDs <= 0 {
 		opts.MaxFDs = DefaultMaxFDs
 	}
-	s := &Stack{opts: opts, name: opts.Name}
+	s := &Stack{opts: opts, name: opts.Name, series: core.WantsSeries(opts.Observer)}
 	s.ipID = uint16(opts.Rand.Uint32())
 	s.out = make([]byte, 0, maxFrame)
 	s.udp.init()

@@ -84,6 +84,8 @@ func (t tcpNet) Observe(ev *core.Event) {
 
 func (t tcpNet) Tracing() bool { return t.s.opts.Observer != nil }
 
+func (t tcpNet) Series() bool { return t.s.series }
+
 // tcpConfig converts the stack's TCP options to the engine's.
 func tcpConfig(o TCPOptions) tcp.Config {
 	return tcp.Config{

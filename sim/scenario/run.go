@@ -783,6 +783,15 @@ func (h *hub) Observe(ev *stack.Event) {
 	r.sink.Observe(ev)
 }
 
+// WantsSeries reports whether the run uses the stacks' EventSeries (it
+// implements core.SeriesFilter; the stacks ask once, when they are made,
+// after the sink and series are set up): for --series and --plots, and
+// when the sink writes them.
+func (h *hub) WantsSeries() bool {
+	r := (*runner)(h)
+	return r.series != nil || r.sink.WantsSeries()
+}
+
 // installFaults puts a filter on each link that carries a targeted
 // fault, both ways: the pattern's addresses pick the direction.
 func (r *runner) installFaults() {

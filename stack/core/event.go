@@ -92,3 +92,24 @@ type TCPVars struct {
 type Observer interface {
 	Observe(ev *Event)
 }
+
+// SeriesFilter is implemented by an [Observer] that may not use
+// EventSeries (a text trace or a capture alone does not): a stack asks
+// it once, when it is made, and with false computes and reports no
+// series, which a bulk transfer would otherwise pay for on every ACK. An
+// Observer that does not implement it gets every event.
+type SeriesFilter interface {
+	WantsSeries() bool
+}
+
+// WantsSeries reports whether obs takes EventSeries: false for nil and
+// for a [SeriesFilter] that says no.
+func WantsSeries(obs Observer) bool {
+	if obs == nil {
+		return false
+	}
+	if f, ok := obs.(SeriesFilter); ok {
+		return f.WantsSeries()
+	}
+	return true
+}

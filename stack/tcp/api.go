@@ -33,6 +33,9 @@ type Net interface {
 	// Tracing reports whether anyone listens to Observe. The engine
 	// builds Detail strings only when it is true.
 	Tracing() bool
+	// Series reports whether the listener takes EventSeries (see
+	// core.SeriesFilter); the engine computes them only when it is true.
+	Series() bool
 }
 
 // Config holds the stack-wide TCP defaults. It mirrors stack.TCPOptions;

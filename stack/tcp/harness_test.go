@@ -166,6 +166,7 @@ func (h *host) Route(remote netip.Addr) (netip.Addr, int, error) {
 }
 func (h *host) IsLocal(a netip.Addr) bool { return a == h.addr }
 func (h *host) Tracing() bool             { return h.tracing }
+func (h *host) Series() bool              { return h.tracing }
 func (h *host) Observe(ev *core.Event)    { h.events = append(h.events, *ev) }
 
 func (h *host) Output(local, remote netip.Addr, seg []byte, why string) {

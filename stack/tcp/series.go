@@ -4,10 +4,10 @@ import "stacklab/stack/core"
 
 // series reports the connection's variables as an EventSeries when one
 // of them changed since the last report. It is called after each
-// segment, timer and socket call that may change them; with no observer
-// it costs one call of Net.Tracing.
+// segment, timer and socket call that may change them; when no observer
+// takes series (Net.Series) it costs one call of that.
 func (c *Conn) series() {
-	if !c.p.net.Tracing() || c.cc == nil {
+	if c.cc == nil || !c.p.net.Series() {
 		return
 	}
 	v := core.TCPVars{

@@ -99,6 +99,10 @@ type Recorder struct {
 	comments [2]string
 	errs     []error
 	closed   bool
+	// idle: the options ask for nothing (no file, trace, page or
+	// summaries), so frames and events are dropped at once rather than
+	// copied and held.
+	idle bool
 }
 
 // vantage is one NIC as the capture sees it.
@@ -159,6 +163,8 @@ func New(opts Options) (*Recorder, error) {
 	}
 	r.names = nameRecords(opts.Names)
 	r.pend.own = make([]byte, 0, 2048)
+	r.idle = opts.Dir == "" && opts.Combined == "" && opts.Trace == nil && opts.Page == nil &&
+		!opts.KeepSummaries && opts.OnSummary == nil
 	return r, nil
 }
 
@@ -198,6 +204,9 @@ func (r *Recorder) Describe(vantage, desc string) {
 
 // Frame records a frame; it implements [stack.Tap].
 func (r *Recorder) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note string) {
+	if r.idle {
+		return
+	}
 	now := nic.Stack().Clock().Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -244,6 +253,9 @@ func (r *Recorder) fail(o *output, err error) {
 
 // Observe records a stack event; it implements [core.Observer].
 func (r *Recorder) Observe(ev *core.Event) {
+	if r.idle {
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {

@@ -347,6 +347,16 @@ type connAcc struct {
 type connTable struct {
 	byKey map[connKey]*connAcc
 	order []connKey
+	// last caches the previous frame's flow, sender and direction: a
+	// transfer's frames come in runs of one flow, and this saves the
+	// ownership check and two map lookups per frame.
+	last struct {
+		host     string
+		src, dst netip.AddrPort
+		proto    string
+		c        *connAcc
+		ab       bool
+	}
 }
 
 // add counts frame p in its flow's summary: each packet once, where it
@@ -361,20 +371,31 @@ func (t *connTable) add(r *runner, p *pattern.Summary) {
 			c.HandshakeRTT = p.Time - c.synAt
 		}
 	}
-	if (p.Proto != "tcp" && p.Proto != "udp") || p.Dir != stack.DirOut || !r.owns(p.Host, p.Src.Addr()) {
+	if (p.Proto != "tcp" && p.Proto != "udp") || p.Dir != stack.DirOut {
 		return
 	}
-	k, ab := connKey{p.Src, p.Dst}, true
-	if _, ok := t.byKey[k]; !ok {
-		if _, ok := t.byKey[connKey{p.Dst, p.Src}]; ok {
-			k, ab = connKey{p.Dst, p.Src}, false
+	var c *connAcc
+	var ab bool
+	if l := &t.last; l.c != nil && l.src == p.Src && l.dst == p.Dst && l.host == p.Host && l.proto == p.Proto {
+		c, ab = l.c, l.ab
+	} else {
+		if !r.owns(p.Host, p.Src.Addr()) {
+			return
 		}
-	}
-	c := t.byKey[k]
-	if c == nil {
-		c = &connAcc{ConnSummary: ConnSummary{Proto: p.Proto, A: r.name(k.a), B: r.name(k.b), Start: p.Time}, flags: map[string]bool{}}
-		t.byKey[k] = c
-		t.order = append(t.order, k)
+		k := connKey{p.Src, p.Dst}
+		ab = true
+		if _, ok := t.byKey[k]; !ok {
+			if _, ok := t.byKey[connKey{p.Dst, p.Src}]; ok {
+				k, ab = connKey{p.Dst, p.Src}, false
+			}
+		}
+		c = t.byKey[k]
+		if c == nil {
+			c = &connAcc{ConnSummary: ConnSummary{Proto: p.Proto, A: r.name(k.a), B: r.name(k.b), Start: p.Time}, flags: map[string]bool{}}
+			t.byKey[k] = c
+			t.order = append(t.order, k)
+		}
+		t.last.host, t.last.src, t.last.dst, t.last.proto, t.last.c, t.last.ab = p.Host, p.Src, p.Dst, p.Proto, c, ab
 	}
 	c.End = p.Time
 	if ab && p.Flags == "S" && !c.sawSyn {

@@ -231,10 +231,13 @@ type runner struct {
 	recent   [recentN]recentEntry
 	nrecent  int
 	vantages map[*stack.NIC]string
-	states   map[stack.Tuple]string // each connection end's last TCP state
-	failures []*Failure
-	sink     *capture.Recorder
-	faultN   []int
+	// lastNIC and lastVantage cache the previous frame's vantages entry.
+	lastNIC     *stack.NIC
+	lastVantage string
+	states      map[stack.Tuple]string // each connection end's last TCP state
+	failures    []*Failure
+	sink        *capture.Recorder
+	faultN      []int
 
 	// After a host restarts, its new NICs stand in for the first boot's:
 	// alias maps a new NIC to the first one (the vantage point and capture
@@ -736,12 +739,15 @@ func (r *runner) frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note str
 	}
 	s.Time = r.clock.Now().Sub(r.start)
 	s.Host = nic.Stack().Name()
-	v, ok := r.vantages[nic]
-	if !ok {
-		v = s.Host + ":" + nic.Name()
-		r.vantages[nic] = v
+	if nic != r.lastNIC {
+		v, ok := r.vantages[nic]
+		if !ok {
+			v = s.Host + ":" + nic.Name()
+			r.vantages[nic] = v
+		}
+		r.lastNIC, r.lastVantage = nic, v
 	}
-	s.Vantage = v
+	s.Vantage = r.lastVantage
 	s.Dir = dir
 	s.ID = pkt.ID
 	r.dec.Decode(pkt.Data, nic.Type(), s)

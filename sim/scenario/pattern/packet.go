@@ -44,6 +44,28 @@ type Decoder struct {
 	flows map[flowKey]*flowState
 	n     int
 	sacks [][4][2]uint32 // storage for Summary.SACK, handed out in chunks
+	// last is the previous TCP segment's flow and its reverse, as in
+	// flows (nil where flows has none): a transfer's data and ACKs
+	// alternate between the two, and this saves two map lookups of
+	// 64-byte keys per segment. Every change to flows updates it.
+	lastKey        flowKey
+	lastFs, lastBk *flowState
+	lastOK         bool
+}
+
+// lookup returns the states of flow k and of its reverse.
+func (d *Decoder) lookup(k flowKey) (fs, back *flowState) {
+	if d.lastOK {
+		switch k {
+		case d.lastKey:
+			return d.lastFs, d.lastBk
+		case flowKey{d.lastKey.dst, d.lastKey.src}:
+			return d.lastBk, d.lastFs
+		}
+	}
+	fs, back = d.flows[k], d.flows[flowKey{k.dst, k.src}]
+	d.lastKey, d.lastFs, d.lastBk, d.lastOK = k, fs, back, true
+	return fs, back
 }
 
 func NewDecoder() *Decoder { return &Decoder{flows: map[flowKey]*flowState{}} }
@@ -201,8 +223,7 @@ func (d *Decoder) decodeL4(proto uint8, src, dst netip.Addr, l4 []byte, sum *Sum
 		seq := binary.BigEndian.Uint32(l4[4:8])
 		ack := binary.BigEndian.Uint32(l4[8:12])
 		k := flowKey{sum.Src, sum.Dst}
-		fs := d.flows[k]
-		back := d.flows[flowKey{sum.Dst, sum.Src}]
+		fs, back := d.lookup(k)
 		// A SYN starts a new connection on the same ports only once the
 		// old one has ended; a SYN inside a live connection (RFC 5961 §4)
 		// is numbered as part of it.
@@ -213,6 +234,7 @@ func (d *Decoder) decodeL4(proto uint8, src, dst netip.Addr, l4 []byte, sum *Sum
 				delete(d.flows, flowKey{sum.Dst, sum.Src})
 				back = nil
 			}
+			d.lastKey, d.lastFs, d.lastBk, d.lastOK = k, fs, back, true
 		}
 		// A FIN ends the flow, and so does a RST at the expected sequence
 		// number; one elsewhere in the window is ignored (RFC 5961 §3).

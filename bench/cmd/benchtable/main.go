@@ -305,7 +305,7 @@ var rows = []row{
 		peerCmd:  fmt.Sprintf(ns3Cmd, ""),
 	},
 	{
-		work:   "capture, pcapng per vantage only, bulk MTU 1500 virtual time, time added",
+		work:   "capture, pcapng per vantage only, bulk MTU 1500 virtual time, CPU time added (median of interleaved rounds)",
 		ours:   metric{"BenchmarkCaptureOverhead/mtu=1500", "pcapng-overhead-%"},
 		atMost: 15,
 		ourCmd: fmt.Sprintf(perfCmd, "CaptureOverhead/mtu=1500"),
@@ -321,6 +321,20 @@ var rows = []row{
 		ours:   metric{"BenchmarkCaptureOverhead/mtu=1500", "json-overhead-%"},
 		atMost: 40,
 		ourCmd: fmt.Sprintf(perfCmd, "CaptureOverhead/mtu=1500"),
+	},
+	{
+		work:       "stacklab run's runner over the bare simulation: 16 MiB bulk, 1 Gbit/s, 10 ms each way, default TCP, capture off on both (median of rounds' CPU-time ratios)",
+		ours:       metric{"BenchmarkRunnerCost", "runner-x"},
+		atMost:     1.3,
+		targetNote: "≤ 1.3×",
+		ourCmd:     strings.Replace(fmt.Sprintf(perfCmd, "RunnerCost"), "-bench", "-benchtime 7x -bench", 1),
+	},
+	{
+		work:       "the same, the runner writing pcapng per vantage point, over the bare simulation without capture",
+		ours:       metric{"BenchmarkRunnerCost", "runner-pcapng-x"},
+		atMost:     1.5,
+		targetNote: "≤ 1.5×",
+		ourCmd:     strings.Replace(fmt.Sprintf(perfCmd, "RunnerCost"), "-bench", "-benchtime 7x -bench", 1),
 	},
 	{
 		work:   "capture, pcapng + text trace at MTU 65535",
@@ -482,6 +496,8 @@ func format(v float64, unit string) string {
 		return fmt.Sprintf("%.0f k pkts/s", v/1000)
 	case "B/endpoint":
 		return fmt.Sprintf("%.0f B", v)
+	case "runner-x", "runner-pcapng-x":
+		return fmt.Sprintf("%.2f× the bare simulation", v)
 	case "overhead-%", "pcapng-overhead-%", "json-overhead-%":
 		return fmt.Sprintf("%+.1f %%", v)
 	}

@@ -210,32 +210,7 @@ func (f *Firewall) Inspect(dir Direction, b []byte) (bool, string) {
 		}
 		return f.pass()
 	}
-	var sport, dport uint16
-	var flags wire.TCPFlags
-	payload := ip.Payload()
-	switch proto {
-	case wire.ProtoTCP:
-		if len(payload) < wire.TCPMinHeaderLen && ip.More() {
-			return f.reject(fwTiny) // RFC 1858 §3.2.1: flags in a later fragment
-		}
-		if len(payload) < 14 {
-			return f.pass()
-		}
-		t := wire.TCP(payload)
-		sport, dport, flags = t.SrcPort(), t.DstPort(), t.Flags()
-	case wire.ProtoUDP:
-		if len(payload) < wire.UDPHeaderLen {
-			if ip.More() {
-				return f.reject(fwTiny) // ports in a later fragment
-			}
-			return f.pass()
-		}
-		u := wire.UDP(payload)
-		sport, dport = u.SrcPort(), u.DstPort()
-	default:
-		return f.pass()
-	}
-	return f.track(dir, proto, netip.AddrPortFrom(ip.Src(), sport), netip.AddrPortFrom(ip.Dst(), dport), flags)
+	return f.transport(dir, proto, ip.Src(), ip.Dst(), ip.Payload(), ip.More())
 }
 
 // Inspect6 implements [Middlebox6].
@@ -249,13 +224,21 @@ func (f *Firewall) Inspect6(dir Direction, b []byte) (bool, string) {
 		return f.pass() // later fragments pass, as IPv4's
 	}
 	first := ch.Fragment != nil && ch.Fragment.More()
-	payload := ip[ch.Offset:]
+	return f.transport(dir, ch.Proto, ip.Src(), ip.Dst(), ip[ch.Offset:], first)
+}
+
+// transport reads the ports (and TCP's flags) at the start of payload,
+// the upper-layer header of a packet of either family, and applies the
+// flow table; other protocols pass. more says further fragments follow:
+// then a header cut short could hide its flags or ports in a later one
+// (RFC 1858 §3.2.1, RFC 7112), and the packet is dropped.
+func (f *Firewall) transport(dir Direction, proto uint8, src, dst netip.Addr, payload []byte, more bool) (bool, string) {
 	var sport, dport uint16
 	var flags wire.TCPFlags
-	switch ch.Proto {
+	switch proto {
 	case wire.ProtoTCP:
-		if len(payload) < wire.TCPMinHeaderLen && first {
-			return f.reject(fwTiny) // RFC 7112: the header chain in one fragment
+		if len(payload) < wire.TCPMinHeaderLen && more {
+			return f.reject(fwTiny)
 		}
 		if len(payload) < 14 {
 			return f.pass()
@@ -264,7 +247,7 @@ func (f *Firewall) Inspect6(dir Direction, b []byte) (bool, string) {
 		sport, dport, flags = t.SrcPort(), t.DstPort(), t.Flags()
 	case wire.ProtoUDP:
 		if len(payload) < wire.UDPHeaderLen {
-			if first {
+			if more {
 				return f.reject(fwTiny)
 			}
 			return f.pass()
@@ -274,7 +257,7 @@ func (f *Firewall) Inspect6(dir Direction, b []byte) (bool, string) {
 	default:
 		return f.pass()
 	}
-	return f.track(dir, ch.Proto, netip.AddrPortFrom(ip.Src(), sport), netip.AddrPortFrom(ip.Dst(), dport), flags)
+	return f.track(dir, proto, netip.AddrPortFrom(src, sport), netip.AddrPortFrom(dst, dport), flags)
 }
 
 // track applies the flow table to a TCP or UDP packet from src to dst

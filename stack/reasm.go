@@ -142,7 +142,8 @@ func (s *Stack) reassemble6(n *NIC, ip wire.IPv6, ch wire.IPv6Chain, pktID uint6
 	q := s.reasm6.q
 	evicted := q.Counters().Evictions
 	d, err := q.Add(key6{ip.Src(), ip.Dst(), fh.ID()}, reasm.Fragment{
-		Start: int(fh.Offset()), Data: data, More: fh.More(), Header: ip[:ch.FragmentAt], Proto: fh.NextHeader(),
+		Start: int(fh.Offset()), Data: data, More: fh.More(),
+		Header: ip[:ch.FragmentAt], Proto: fh.NextHeader(), ProtoAt: ch.FragmentNamedAt,
 	}, now)
 	c.ReasmReqds++
 	for range q.Counters().Evictions - evicted {
@@ -157,10 +158,9 @@ func (s *Stack) reassemble6(n *NIC, ip wire.IPv6, ch wire.IPv6Chain, pktID uint6
 		return nil, false
 	}
 	// The whole packet: the first fragment's unfragmentable part, whose
-	// last Next Header now names what the fragment header did.
+	// last Next Header now names what the fragment header did (ProtoAt).
 	whole := wire.IPv6(d.Bytes)
 	whole.SetPayloadLen(uint16(len(whole) - wire.IPv6HeaderLen))
-	whole[nextHeaderField(whole, d.HeaderLen)] = d.Proto
 	c.ReasmOKs++
 	return whole, true
 }
@@ -170,15 +170,12 @@ func (s *Stack) reassemble6(n *NIC, ip wire.IPv6, ch wire.IPv6Chain, pktID uint6
 // the whole upper-layer header (TCP's 20 bytes, UDP's 8, ICMPv6's 8).
 func headerChainComplete(nh uint8, b []byte) bool {
 	off := 0
-	for range 64 { // bounded, as the input chain walk is
+	for range wire.IPv6MaxExtHeaders {
 		switch nh {
 		case wire.IPv6ExtHopByHop, wire.IPv6ExtRouting, wire.IPv6ExtDestOpts, wire.IPv6ExtAH:
-			if off+2 > len(b) {
+			size, ok := wire.IPv6ExtHeaderLen(nh, b[off:])
+			if !ok {
 				return false
-			}
-			size := (int(b[off+1]) + 1) * 8
-			if nh == wire.IPv6ExtAH {
-				size = (int(b[off+1]) + 2) * 4
 			}
 			nh, off = b[off], off+size
 		case wire.ProtoTCP:
@@ -192,23 +189,6 @@ func headerChainComplete(nh uint8, b []byte) bool {
 		}
 	}
 	return false
-}
-
-// nextHeaderField returns the offset of the Next Header field that
-// names what follows the first end bytes of ip, a chain of extension
-// headers already checked by Chain.
-func nextHeaderField(ip wire.IPv6, end int) int {
-	field, off, nh := wire.IPv6NextHeaderOffset, wire.IPv6HeaderLen, ip[wire.IPv6NextHeaderOffset]
-	for off < end {
-		field = off
-		size := (int(ip[off+1]) + 1) * 8
-		if nh == wire.IPv6ExtAH {
-			size = (int(ip[off+1]) + 2) * 4
-		}
-		nh = ip[off]
-		off += size
-	}
-	return field
 }
 
 func (s *Stack) armReasm6(now time.Time) {

@@ -121,10 +121,12 @@ type Fragment struct {
 	// Header is what precedes the fragmentable part; the first
 	// fragment's (Start 0) is kept to head the whole datagram.
 	Header []byte
-	// Proto is kept from the first fragment and returned with the whole
-	// datagram (IPv6's Next Header, which may differ between fragments:
-	// RFC 8200 §4.5 uses the first's).
-	Proto uint8
+	// Proto is kept from the first fragment (IPv6's Next Header, which
+	// may differ between fragments: RFC 8200 §4.5 uses the first's) and,
+	// if ProtoAt > 0, written at that offset of the whole datagram's
+	// header.
+	Proto   uint8
+	ProtoAt int
 }
 
 // Datagram is a whole datagram handed out by [Queue.Add]: the first
@@ -143,6 +145,7 @@ type datagram[K comparable] struct {
 	created time.Time
 	hdrLen  int    // header length of the offset-0 fragment; 0 until it arrives
 	proto   uint8  // the offset-0 fragment's Proto
+	protoAt int    // and its ProtoAt
 	total   int    // payload length once the last fragment arrived, else -1
 	frags   []span // sorted by start, never overlapping
 	held    int    // payload bytes received
@@ -275,7 +278,7 @@ func (r *Queue[K]) Add(k K, f Fragment, now time.Time) (Datagram, error) {
 	copy(d.buf[headroom+start:], data)
 	if start == 0 {
 		d.hdrLen = len(f.Header)
-		d.proto = f.Proto
+		d.proto, d.protoAt = f.Proto, f.ProtoAt
 		copy(d.buf[headroom-d.hdrLen:], f.Header)
 	}
 	if !more {
@@ -299,7 +302,11 @@ func (r *Queue[K]) Add(k K, f Fragment, now time.Time) (Datagram, error) {
 	}
 	r.counters.ReasmOKs++
 	r.done = d
-	return Datagram{Bytes: d.buf[headroom-d.hdrLen : headroom+d.total], HeaderLen: d.hdrLen, Proto: d.proto}, nil
+	whole := d.buf[headroom-d.hdrLen : headroom+d.total]
+	if d.protoAt > 0 && d.protoAt < d.hdrLen {
+		whole[d.protoAt] = d.proto
+	}
+	return Datagram{Bytes: whole, HeaderLen: d.hdrLen, Proto: d.proto}, nil
 }
 
 // fail counts a failure with its reason and returns err.

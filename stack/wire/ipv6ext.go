@@ -160,8 +160,31 @@ type IPv6Chain struct {
 	DestOpts IPv6Options
 	// Fragment is the fragment header and FragmentAt its offset: the
 	// unfragmentable part, which every fragment repeats, ends there.
-	Fragment   IPv6FragmentHeader
-	FragmentAt int
+	// FragmentNamedAt is the offset of the Next Header byte that named
+	// the fragment header, which names the fragment's contents once the
+	// packet is reassembled.
+	Fragment        IPv6FragmentHeader
+	FragmentAt      int
+	FragmentNamedAt int
+}
+
+// IPv6ExtHeaderLen returns the length of the extension header of type nh
+// at the start of h (RFC 8200 §4: hop-by-hop, routing and destination
+// options in 8-octet units beyond the first 8, the fragment header's
+// fixed 8, AH in 4-octet units minus 2, RFC 4302 §2.2), and false if h
+// is too short to say or to hold it.
+func IPv6ExtHeaderLen(nh uint8, h []byte) (int, bool) {
+	if len(h) < 8 {
+		return 0, false
+	}
+	size := (int(h[1]) + 1) * 8
+	switch nh {
+	case IPv6ExtFragment:
+		size = IPv6FragmentHeaderLen
+	case IPv6ExtAH:
+		size = (int(h[1]) + 2) * 4
+	}
+	return size, size <= len(h)
 }
 
 // Chain walks the extension headers of a validated packet (RFC 8200 §4)
@@ -189,18 +212,9 @@ func (b IPv6) Chain() (IPv6Chain, error) {
 		if c.Proto == IPv6ExtHopByHop && n > 0 {
 			return c, ErrBadExtension
 		}
-		if c.Offset+8 > end {
-			return c, ErrTruncated
-		}
 		h := b[c.Offset:end]
-		size := (int(h[1]) + 1) * 8
-		switch c.Proto {
-		case IPv6ExtFragment:
-			size = IPv6FragmentHeaderLen
-		case IPv6ExtAH:
-			size = (int(h[1]) + 2) * 4 // RFC 4302 §2.2: in 4-octet units, minus 2
-		}
-		if size > len(h) {
+		size, ok := IPv6ExtHeaderLen(c.Proto, h)
+		if !ok {
 			return c, ErrTruncated
 		}
 		h = h[:size]
@@ -212,7 +226,7 @@ func (b IPv6) Chain() (IPv6Chain, error) {
 		case IPv6ExtDestOpts:
 			c.DestOpts = IPv6Options(h)
 		case IPv6ExtFragment:
-			c.Fragment, c.FragmentAt = IPv6FragmentHeader(h), c.Offset
+			c.Fragment, c.FragmentAt, c.FragmentNamedAt = IPv6FragmentHeader(h), c.Offset, c.ProtoOffset
 		}
 		c.Proto, c.ProtoOffset = h[0], c.Offset
 		c.Offset += size

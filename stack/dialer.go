@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -14,39 +16,102 @@ import (
 // TCP_CONGESTION) are in force for the handshake.
 type Dialer struct {
 	Stack *Stack
-	// LocalAddr, if valid, is bound before connecting.
+	// LocalAddr, if valid, is bound before connecting; only addresses of
+	// its family are dialled.
 	LocalAddr netip.AddrPort
-	// Control, if not nil, is called with the network, the address and
-	// the descriptor after socket and before bind and connect; an error
-	// ends the dial.
+	// Control, if not nil, is called after socket and before bind and
+	// connect, as net.Dialer's: with the network of the address dialled
+	// ("tcp4", "tcp6", "udp4" or "udp6"), that address, and the
+	// descriptor; an error ends that attempt.
 	Control func(network, address string, fd int) error
 }
 
-// DialContext dials a numeric address on "tcp"/"tcp4" or "udp"/"udp4",
-// honouring ctx until the connection is established.
+// DialContext dials an address ("10.0.0.2:80", "[2001:db8::2]:80", or
+// "name:80" with the name in Options.Hosts) on network "tcp", "tcp4" or
+// "tcp6" (or "udp", "udp4", "udp6"), honouring ctx until the connection
+// is established; the 4 and 6 forms refuse an address of the other
+// family. A name with addresses of both families is dialled as Go's
+// net.Dialer does (RFC 8305, "happy eyeballs"): the first family first,
+// the other after FallbackDelay or at once when the first fails; the
+// first connection made wins.
 func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
 	s := d.Stack
-	ap, err := netip.ParseAddrPort(address)
-	if err != nil {
-		return nil, fmt.Errorf("stacklab: dial %s: %q is not a numeric IPv4 address and port (the stack has no resolver): %w", network, address, err)
-	}
-	var typ SockType
-	switch network {
-	case "tcp", "tcp4":
-		typ = SockStream
-	case "udp", "udp4":
-		typ = SockDgram
-	default:
+	base := strings.TrimRight(network, "46")
+	if base != "tcp" && base != "udp" || len(network)-len(base) > 1 {
 		return nil, &net.OpError{Op: "dial", Net: network, Err: net.UnknownNetworkError(network)}
 	}
-	fd, err := s.Socket(typ)
+	var host string
+	var addrs []netip.Addr
+	var port uint16
+	if ap, err := netip.ParseAddrPort(address); err == nil {
+		host, addrs, port = address, []netip.Addr{ap.Addr().Unmap()}, ap.Port()
+		if !familyFits(network, addrs[0]) {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: &net.AddrError{Err: "address of the wrong family for " + network, Addr: address}}
+		}
+	} else {
+		h, p, serr := net.SplitHostPort(address)
+		n, perr := strconv.ParseUint(p, 10, 16)
+		if serr != nil || perr != nil {
+			return nil, fmt.Errorf("stacklab: dial %s: %q is not an address and port like 10.0.0.2:80, [2001:db8::2]:80 or name:80: %w", network, address, err)
+		}
+		if addrs, err = s.LookupHost(h); err != nil {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: err}
+		}
+		host, port = h, uint16(n)
+	}
+	var primary, fallback []netip.AddrPort
+	for _, a := range addrs {
+		if !familyFits(network, a) || d.LocalAddr.IsValid() && familyFor(d.LocalAddr.Addr()) != familyFor(a) {
+			continue
+		}
+		ap := netip.AddrPortFrom(a, port)
+		if len(primary) == 0 || a.Is4() == primary[0].Addr().Is4() {
+			primary = append(primary, ap)
+		} else {
+			fallback = append(fallback, ap)
+		}
+	}
+	if len(primary) == 0 {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: &net.AddrError{Err: "no address of the family for " + network, Addr: host}}
+	}
+	if base != "tcp" || len(fallback) == 0 {
+		return d.dialSerial(ctx, base, append(primary, fallback...))
+	}
+	return d.dialParallel(ctx, primary, fallback)
+}
+
+// familyFits reports whether a may be dialled on network: "tcp4" and
+// "udp4" take IPv4 only, "tcp6" and "udp6" IPv6 only.
+func familyFits(network string, a netip.Addr) bool {
+	switch {
+	case strings.HasSuffix(network, "4"):
+		return a.Is4()
+	case strings.HasSuffix(network, "6"):
+		return a.Is6()
+	}
+	return true
+}
+
+// dialOne makes, controls, binds and connects one socket to ap on
+// network "tcp" or "udp".
+func (d *Dialer) dialOne(ctx context.Context, network string, ap netip.AddrPort) (net.Conn, error) {
+	s := d.Stack
+	typ, fam := SockStream, familyFor(ap.Addr())
+	if network == "udp" {
+		typ = SockDgram
+	}
+	fd, err := s.SocketFamily(fam, typ)
 	if err != nil {
 		return nil, err
 	}
 	if d.Control != nil {
-		if err := d.Control(network, address, fd); err != nil {
+		full := network + "4"
+		if fam == AFInet6 {
+			full = network + "6"
+		}
+		if err := d.Control(full, ap.String(), fd); err != nil {
 			s.Close(fd)
-			return nil, &net.OpError{Op: "dial", Net: network, Addr: addrOf(typ, ap), Err: err}
+			return nil, &net.OpError{Op: "dial", Net: full, Addr: addrOf(typ, ap), Err: err}
 		}
 	}
 	if d.LocalAddr.IsValid() {
@@ -62,11 +127,88 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 		}
 		return s.FileConn(fd)
 	}
+	// Return a true nil on error, never a typed nil inside net.Conn.
 	c, err := s.dialFD(ctx, fd, ap)
 	if err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// dialSerial tries each address in turn; the first error if none works.
+func (d *Dialer) dialSerial(ctx context.Context, network string, list []netip.AddrPort) (net.Conn, error) {
+	var first error
+	for _, ap := range list {
+		c, err := d.dialOne(ctx, network, ap)
+		if err == nil {
+			return c, nil
+		}
+		if first == nil {
+			first = err
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, first
+}
+
+// dialParallel races TCP connections to the two families' addresses,
+// the fallback family starting after FallbackDelay or when the primary
+// fails; the first connection made wins and a later one is closed.
+func (d *Dialer) dialParallel(ctx context.Context, primary, fallback []netip.AddrPort) (net.Conn, error) {
+	type result struct {
+		c   net.Conn
+		err error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make(chan result, 2)
+	race := func(list []netip.AddrPort) {
+		go func() {
+			c, err := d.dialSerial(ctx, "tcp", list)
+			results <- result{c, err}
+		}()
+	}
+	race(primary)
+	fire := make(chan struct{})
+	t := d.Stack.opts.Clock.AfterFunc(FallbackDelay, func() { close(fire) })
+	defer t.Stop()
+	started, pending := false, 1
+	var first error
+	for {
+		select {
+		case <-fire:
+			fire = nil
+			if !started {
+				started, pending = true, pending+1
+				race(fallback)
+			}
+		case r := <-results:
+			pending--
+			if r.err == nil {
+				// The winner; a loser that connects too is closed.
+				go func(n int) {
+					for range n {
+						if l := <-results; l.c != nil {
+							l.c.Close()
+						}
+					}
+				}(pending)
+				return r.c, nil
+			}
+			if first == nil {
+				first = r.err
+			}
+			if !started {
+				started, pending = true, pending+1
+				race(fallback)
+			}
+			if pending == 0 {
+				return nil, first
+			}
+		}
+	}
 }
 
 // ListenConfig listens over a stack like net.ListenConfig, with a
@@ -76,14 +218,18 @@ type ListenConfig struct {
 	Stack *Stack
 	// Backlog bounds the accept queue; 0 means 128.
 	Backlog int
-	// Control, if not nil, is called with the network, the address and
-	// the descriptor after socket and before bind; an error ends Listen.
+	// Control, if not nil, is called with the network ("tcp4", "tcp6",
+	// "udp4" or "udp6"), the address and the descriptor after socket and
+	// before bind; an error ends Listen.
 	Control func(network, address string, fd int) error
 }
 
-// Listen listens on a numeric address ("0.0.0.0:80", ":80") on "tcp"/"tcp4".
+// Listen listens on "tcp", "tcp4" or "tcp6" as net.ListenConfig does: a
+// wildcard or empty host on "tcp" (":80", "[::]:80") is one dual-stack
+// AF_INET6 socket taking both families, on "tcp4" an IPv4 one
+// ("0.0.0.0:80"), on "tcp6" an IPv6-only one (IPV6_V6ONLY).
 func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (net.Listener, error) {
-	if network != "tcp" && network != "tcp4" {
+	if strings.TrimRight(network, "46") != "tcp" || len(network) > 4 {
 		return nil, &net.OpError{Op: "listen", Net: network, Err: net.UnknownNetworkError(network)}
 	}
 	fd, err := lc.socket(network, address, SockStream)
@@ -100,9 +246,10 @@ func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (ne
 	return &TCPListener{s: s, sk: s.fds[fd]}, nil
 }
 
-// ListenPacket opens a UDP socket on a numeric address, on "udp"/"udp4".
+// ListenPacket opens a UDP socket on "udp", "udp4" or "udp6", with the
+// addresses of Listen.
 func (lc *ListenConfig) ListenPacket(ctx context.Context, network, address string) (net.PacketConn, error) {
-	if network != "udp" && network != "udp4" {
+	if strings.TrimRight(network, "46") != "udp" || len(network) > 4 {
 		return nil, &net.OpError{Op: "listen", Net: network, Err: net.UnknownNetworkError(network)}
 	}
 	fd, err := lc.socket(network, address, SockDgram)
@@ -118,16 +265,26 @@ func (lc *ListenConfig) ListenPacket(ctx context.Context, network, address strin
 // socket makes, controls and binds the descriptor of Listen and ListenPacket.
 func (lc *ListenConfig) socket(network, address string, typ SockType) (int, error) {
 	s := lc.Stack
-	ap, err := parseListenAddr(address)
+	ap, fam, v6only, err := parseListenAddr(network, address)
 	if err != nil {
 		return -1, fmt.Errorf("stacklab: listen %s: %w", network, err)
 	}
-	fd, err := s.Socket(typ)
+	fd, err := s.SocketFamily(fam, typ)
 	if err != nil {
 		return -1, err
 	}
+	if v6only {
+		if err := s.SetSockopt(fd, IPv6V6Only, 1); err != nil {
+			s.Close(fd)
+			return -1, err
+		}
+	}
 	if lc.Control != nil {
-		if err := lc.Control(network, address, fd); err != nil {
+		full := strings.TrimRight(network, "46") + "4"
+		if fam == AFInet6 {
+			full = full[:len(full)-1] + "6"
+		}
+		if err := lc.Control(full, ap.String(), fd); err != nil {
 			s.Close(fd)
 			return -1, &net.OpError{Op: "listen", Net: network, Addr: addrOf(typ, ap), Err: err}
 		}
@@ -139,16 +296,30 @@ func (lc *ListenConfig) socket(network, address string, typ SockType) (int, erro
 	return fd, nil
 }
 
-// parseListenAddr reads "a.b.c.d:port" or ":port".
-func parseListenAddr(address string) (netip.AddrPort, error) {
-	if len(address) > 0 && address[0] == ':' {
-		address = "0.0.0.0" + address
+// parseListenAddr reads "a.b.c.d:port", "[v6]:port" or ":port" for
+// network, returning the address to bind, the socket's family and
+// whether it is IPv6 only.
+func parseListenAddr(network, address string) (ap netip.AddrPort, fam Family, v6only bool, err error) {
+	v4, v6 := strings.HasSuffix(network, "4"), strings.HasSuffix(network, "6")
+	if strings.HasPrefix(address, ":") {
+		switch {
+		case v4:
+			address = "0.0.0.0" + address
+		default:
+			address = "[::]" + address
+		}
 	}
-	ap, err := netip.ParseAddrPort(address)
-	if err != nil {
-		return ap, fmt.Errorf("%q is not a numeric IPv4 address and port (the stack has no resolver): %w", address, err)
+	if ap, err = netip.ParseAddrPort(address); err != nil {
+		return ap, AFInet, false, fmt.Errorf("%q is not a numeric address and port like 0.0.0.0:80, [::]:80 or :80 (a listener takes no names): %w", address, err)
 	}
-	return ap, nil
+	a := ap.Addr().Unmap()
+	if v4 && !a.Is4() || v6 && !a.Is6() {
+		return ap, AFInet, false, &net.AddrError{Err: "address of the wrong family for " + network, Addr: address}
+	}
+	if a.Is4() {
+		return netip.AddrPortFrom(a, ap.Port()), AFInet, false, nil
+	}
+	return ap, AFInet6, v6, nil
 }
 
 func cmpOr(v, def int) int {

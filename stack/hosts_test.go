@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -75,5 +77,83 @@ func TestHappyEyeballs(t *testing.T) {
 	}
 	if _, err := s.DialContext(context.Background(), "tcp4", "v6.example:80"); err == nil {
 		t.Error("tcp4 dial of an IPv6-only name succeeded")
+	}
+}
+
+// TestDialerListenConfigFamilies: Dialer and ListenConfig take both
+// families and names as net.Dialer and net.ListenConfig do. A "tcp"
+// listener on ":0" is one dual-stack socket that accepts IPv4 and IPv6;
+// "tcp6" is IPv6 only; Control sees the resolved network and address.
+func TestDialerListenConfigFamilies(t *testing.T) {
+	s := stack.New(stack.Options{Name: "h", Hosts: map[string][]netip.Addr{
+		"self.example": {netip.MustParseAddr("::1")},
+	}})
+	var ctrl []string
+	control := func(network, address string, fd int) error {
+		ctrl = append(ctrl, network+" "+address)
+		return nil
+	}
+	lc := &stack.ListenConfig{Stack: s, Control: control}
+	ln, err := lc.Listen(context.Background(), "tcp", ":0")
+	must(t, err)
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	port := netip.MustParseAddrPort(ln.Addr().String()).Port()
+	if got := ln.Addr().String(); got != netip.AddrPortFrom(netip.IPv6Unspecified(), port).String() {
+		t.Errorf(`Listen("tcp", ":0") on %s, want [::]:port as Go's`, got)
+	}
+	d := &stack.Dialer{Stack: s, Control: control}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, addr := range []string{
+		netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port).String(),
+		netip.AddrPortFrom(netip.MustParseAddr("::1"), port).String(),
+		net.JoinHostPort("self.example", strconv.Itoa(int(port))),
+	} {
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			t.Fatalf("Dialer to the dual-stack listener at %s: %v", addr, err)
+		}
+		c.Close()
+	}
+	p := strconv.Itoa(int(port))
+	if want := []string{"tcp6 [::]:0", "tcp4 127.0.0.1:" + p, "tcp6 [::1]:" + p, "tcp6 [::1]:" + p}; strings.Join(ctrl, ",") != strings.Join(want, ",") {
+		t.Errorf("Control saw %q, want %q: the resolved network and address, as net's", ctrl, want)
+	}
+
+	ln6, err := lc.Listen(context.Background(), "tcp6", ":0")
+	must(t, err)
+	defer ln6.Close()
+	port6 := netip.MustParseAddrPort(ln6.Addr().String()).Port()
+	if _, err := d.DialContext(ctx, "tcp", netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port6).String()); err == nil {
+		t.Error(`a "tcp6" listener accepted IPv4: want IPV6_V6ONLY as Go's`)
+	}
+	if _, err := lc.Listen(context.Background(), "tcp4", "[::]:0"); err == nil {
+		t.Error(`Listen("tcp4", "[::]:0") succeeded: want an address-family error`)
+	}
+	if _, err := d.DialContext(ctx, "udp6", "127.0.0.1:53"); err == nil {
+		t.Error(`dial "udp6" to an IPv4 address succeeded`)
+	}
+	pc, err := lc.ListenPacket(context.Background(), "udp", "[::1]:0")
+	must(t, err)
+	defer pc.Close()
+	uc, err := d.DialContext(ctx, "udp", pc.LocalAddr().String())
+	must(t, err)
+	defer uc.Close()
+	if _, err := uc.Write([]byte("over v6")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 16)
+	pc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, _, err := pc.ReadFrom(buf); err != nil || string(buf[:n]) != "over v6" {
+		t.Errorf("UDP over v6 through Dialer/ListenPacket: %q, %v", buf[:n], err)
 	}
 }

@@ -3,12 +3,10 @@ package stack
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"os"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -409,48 +407,12 @@ func (s *Stack) connectCtx(ctx context.Context, sk *socket, raddr netip.AddrPort
 	}
 }
 
-// DialContext dials an address ("10.0.0.2:80", "[2001:db8::2]:80", or
-// "name:80" with the name in Options.Hosts) on network "tcp", "tcp4" or
-// "tcp6" (or "udp", "udp4", "udp6"); the 4 and 6 forms refuse an
-// address of the other family. A name with addresses of both families
-// is dialled as Go's net.Dialer does (RFC 8305, "happy eyeballs"): the
-// first family first, the other after FallbackDelay or at once when the
-// first fails; the first connection made wins. It fits net/http's
-// Transport.DialContext.
+// DialContext dials address on network as a Dialer with no Control
+// and no local address does (see Dialer.DialContext): numeric addresses
+// of either family or names from Options.Hosts, happy eyeballs across
+// the families. It fits net/http's Transport.DialContext.
 func (s *Stack) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	ap, err := netip.ParseAddrPort(address)
-	if err != nil {
-		host, port, serr := net.SplitHostPort(address)
-		p, perr := strconv.ParseUint(port, 10, 16)
-		if serr != nil || perr != nil {
-			return nil, fmt.Errorf("stacklab: dial %s: %q is not an address and port like 10.0.0.2:80, [2001:db8::2]:80 or name:80: %w", network, address, err)
-		}
-		addrs, err := s.LookupHost(host)
-		if err != nil {
-			return nil, &net.OpError{Op: "dial", Net: network, Err: err}
-		}
-		return s.dialName(ctx, network, host, addrs, uint16(p))
-	}
-	if a := ap.Addr().Unmap(); strings.HasSuffix(network, "4") && !a.Is4() || strings.HasSuffix(network, "6") && !a.Is6() {
-		return nil, &net.OpError{Op: "dial", Net: network, Err: &net.AddrError{Err: "address of the wrong family for " + network, Addr: address}}
-	}
-	network = strings.TrimRight(network, "46")
-	// Return a true nil on error, never a typed nil inside net.Conn.
-	switch network {
-	case "tcp":
-		c, err := s.DialTCP(ctx, netip.AddrPort{}, ap)
-		if err != nil {
-			return nil, err
-		}
-		return c, nil
-	case "udp":
-		c, err := s.DialUDP(netip.AddrPort{}, ap)
-		if err != nil {
-			return nil, err
-		}
-		return c, nil
-	}
-	return nil, &net.OpError{Op: "dial", Net: network, Err: net.UnknownNetworkError(network)}
+	return (&Dialer{Stack: s}).DialContext(ctx, network, address)
 }
 
 // UDPConn is a UDP socket; it implements net.PacketConn, and net.Conn
@@ -604,113 +566,4 @@ func (s *Stack) LookupHost(name string) ([]netip.Addr, error) {
 		return nil, &net.DNSError{Err: "no such host in the stack's hosts table (Options.Hosts)", Name: name, IsNotFound: true}
 	}
 	return append(v6, v4...), nil
-}
-
-// dialName dials a name's addrs, those of network's family, happy
-// eyeballs across the two families for TCP.
-func (s *Stack) dialName(ctx context.Context, network, host string, addrs []netip.Addr, port uint16) (net.Conn, error) {
-	var primary, fallback []netip.AddrPort
-	for _, a := range addrs {
-		if strings.HasSuffix(network, "4") && !a.Is4() || strings.HasSuffix(network, "6") && !a.Is6() {
-			continue
-		}
-		ap := netip.AddrPortFrom(a, port)
-		if len(primary) == 0 || a.Is4() == primary[0].Addr().Is4() {
-			primary = append(primary, ap)
-		} else {
-			fallback = append(fallback, ap)
-		}
-	}
-	if len(primary) == 0 {
-		return nil, &net.OpError{Op: "dial", Net: network, Err: &net.AddrError{Err: "no address of the family for " + network, Addr: host}}
-	}
-	network = strings.TrimRight(network, "46")
-	if network != "tcp" && network != "udp" {
-		return nil, &net.OpError{Op: "dial", Net: network, Err: net.UnknownNetworkError(network)}
-	}
-	if network != "tcp" || len(fallback) == 0 {
-		return s.dialSerial(ctx, network, append(primary, fallback...))
-	}
-	type result struct {
-		c   net.Conn
-		err error
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	results := make(chan result, 2)
-	race := func(list []netip.AddrPort) {
-		go func() {
-			c, err := s.dialSerial(ctx, network, list)
-			results <- result{c, err}
-		}()
-	}
-	race(primary)
-	fire := make(chan struct{})
-	t := s.opts.Clock.AfterFunc(FallbackDelay, func() { close(fire) })
-	defer t.Stop()
-	started, pending := false, 1
-	var first error
-	for {
-		select {
-		case <-fire:
-			fire = nil
-			if !started {
-				started, pending = true, pending+1
-				race(fallback)
-			}
-		case r := <-results:
-			pending--
-			if r.err == nil {
-				// The winner; a loser that connects too is closed.
-				go func(n int) {
-					for range n {
-						if l := <-results; l.c != nil {
-							l.c.Close()
-						}
-					}
-				}(pending)
-				return r.c, nil
-			}
-			if first == nil {
-				first = r.err
-			}
-			if !started {
-				started, pending = true, pending+1
-				race(fallback)
-			}
-			if pending == 0 {
-				return nil, first
-			}
-		}
-	}
-}
-
-// dialSerial tries each address in turn; the first error if none works.
-func (s *Stack) dialSerial(ctx context.Context, network string, list []netip.AddrPort) (net.Conn, error) {
-	var first error
-	for _, ap := range list {
-		var c net.Conn
-		var err error
-		if network == "tcp" {
-			var tc *TCPConn
-			if tc, err = s.DialTCP(ctx, netip.AddrPort{}, ap); err == nil {
-				c = tc
-			}
-		} else {
-			var uc *UDPConn
-			if uc, err = s.DialUDP(netip.AddrPort{}, ap); err == nil {
-				c = uc
-			}
-		}
-		if err == nil {
-			return c, nil
-		}
-		if first == nil {
-			first = err
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	return nil, first
 }

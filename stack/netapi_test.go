@@ -45,7 +45,7 @@ func TestGoNetParity(t *testing.T) {
 	ctrlCalls := 0
 	lc := &stack.ListenConfig{Stack: s, Control: func(network, address string, fd int) error {
 		ctrlCalls++
-		if network == "udp" {
+		if network == "udp4" { // the resolved network, as net.ListenConfig's
 			return nil
 		}
 		return s.SetSockopt(fd, stack.TCPNoDelay, 1) // inherited by accepted sockets

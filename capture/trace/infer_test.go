@@ -4,16 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
-
 	"stacklab/capture/trace"
+	"stacklab/capture/tsharktest"
 	"stacklab/scenarios"
 	"stacklab/sim/scenario"
 )
@@ -38,38 +35,6 @@ func stateEvents(t *testing.T, js []byte) []stateEvent {
 		}
 	}
 	return out
-}
-
-// asForeign rewrites a stacklab vantage point's pcapng as a plain pcap,
-// as tcpdump would have written it there: no host names, no directions,
-// no packet ids, no stack events.
-func asForeign(t *testing.T, path string) []byte {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	w := pcapgo.NewWriterNanos(&out)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		data, ci, err := r.ReadPacketData()
-		if err != nil {
-			break
-		}
-		ci.InterfaceIndex = 0
-		if err := w.WritePacket(ci, data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return out.Bytes()
 }
 
 // TestInferredStates checks the TCP states inferred from a capture
@@ -105,7 +70,7 @@ func TestInferredStates(t *testing.T) {
 				t.Fatalf("no client capture in %v", res.Files)
 			}
 			var inf bytes.Buffer
-			if err := trace.Read(bytes.NewReader(asForeign(t, capture)), &inf, trace.ReadOptions{Options: trace.Options{Format: trace.JSON}}); err != nil {
+			if err := trace.Read(bytes.NewReader(tsharktest.Foreign(t, capture)), &inf, trace.ReadOptions{Options: trace.Options{Format: trace.JSON}}); err != nil {
 				t.Fatal(err)
 			}
 			type end struct{ local, remote string }

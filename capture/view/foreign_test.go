@@ -1,53 +1,17 @@
 package view_test
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
-
+	"stacklab/capture/tsharktest"
 	"stacklab/capture/view"
 	"stacklab/scenarios"
 	"stacklab/sim/scenario"
 )
-
-// foreignCopy writes a stacklab vantage point's pcapng as a plain pcap,
-// as tcpdump would have written it there: no names, directions, ids.
-func foreignCopy(t *testing.T, path, out string) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	w := pcapgo.NewWriterNanos(&buf)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		data, ci, err := r.ReadPacketData()
-		if err != nil {
-			break
-		}
-		ci.InterfaceIndex = 0
-		if err := w.WritePacket(ci, data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // TestForeignMarksAndStates opens foreign captures (the client's view of
 // fast-retransmit and zero-window, as tcpdump would have saved them) as
@@ -77,7 +41,9 @@ func TestForeignMarksAndStates(t *testing.T) {
 				}
 			}
 			pcap := filepath.Join(dir, "foreign.pcap")
-			foreignCopy(t, src, pcap)
+			if err := os.WriteFile(pcap, tsharktest.Foreign(t, src), 0o644); err != nil {
+				t.Fatal(err)
+			}
 			m, err := view.FromCaptures(name, []string{pcap})
 			if err != nil {
 				t.Fatal(err)

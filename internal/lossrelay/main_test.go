@@ -67,3 +67,62 @@ func TestRelayBetweenNamespaces(t *testing.T) {
 		})
 	}
 }
+
+// TestRelayMetersKernelRetransmissions sends 2 MiB from one kernel to
+// the other over 5 % loss and checks the wire's count of retransmitted
+// segments against the sending kernel's own (TcpRetransSegs, which also
+// counts a retransmitted SYN or bare FIN, the wire not: at most a few
+// more). Root, socat and nstat only.
+func TestRelayMetersKernelRetransmissions(t *testing.T) {
+	if err := tun.Check(""); err != nil {
+		t.Skipf("needs root and /dev/net/tun: %v", err)
+	}
+	for _, tool := range []string{"socat", "nstat"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("no %s", tool)
+		}
+	}
+	a, b := fmt.Sprintf("lrtcp-a-%d", os.Getpid()), fmt.Sprintf("lrtcp-b-%d", os.Getpid())
+	for _, ns := range []string{a, b} {
+		if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+			t.Fatalf("ip netns add %s: %v: %s", ns, err, out)
+		}
+		t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+		exec.Command("ip", "-n", ns, "link", "set", "lo", "up").Run()
+	}
+	r, err := start(a, b, sim.Impairments{Loss: 0.05, Delay: time.Millisecond}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.stop()
+	srv := exec.Command("ip", "netns", "exec", b, "timeout", "60", "socat", "-u", "TCP-LISTEN:5001,reuseaddr", "OPEN:/dev/null")
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	out, err := exec.Command("ip", "netns", "exec", a, "sh", "-c",
+		"head -c 2097152 /dev/zero | timeout 60 socat -u - TCP:10.98.0.2:5001").CombinedOutput()
+	if err != nil {
+		t.Fatalf("socat: %v: %s", err, out)
+	}
+	if err := srv.Wait(); err != nil {
+		t.Fatalf("receiving socat: %v", err)
+	}
+	nst, err := exec.Command("ip", "netns", "exec", a, "nstat", "-asz", "TcpRetransSegs").CombinedOutput()
+	if err != nil {
+		t.Fatalf("nstat: %v: %s", err, nst)
+	}
+	m := regexp.MustCompile(`TcpRetransSegs\s+(\d+)`).FindSubmatch(nst)
+	if m == nil {
+		t.Fatalf("nstat output: %s", nst)
+	}
+	kernel, _ := strconv.ParseUint(string(m[1]), 10, 64)
+	st := r.mab.Stats()
+	t.Logf("kernel TcpRetransSegs %d, wire %+v", kernel, st)
+	if st.DataSegments < 2097152/1500 || st.Retransmits == 0 || st.Unmatched != 0 {
+		t.Fatalf("wire %+v: want every segment of 2 MiB, some retransmitted, none unmatched", st)
+	}
+	if kernel < st.Retransmits || kernel > st.Retransmits+3 {
+		t.Errorf("kernel retransmitted %d segments, the wire saw %d", kernel, st.Retransmits)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"stacklab/internal/lossmeter"
 	"stacklab/sim"
 	"stacklab/stack"
 )
@@ -26,6 +27,9 @@ type simConfig struct {
 	tap  stack.Tap        // capture, or nil
 	obs  stack.Observer   // trace, or nil
 	seed uint64           // varies the links' random choices (loss, reordering); 0 as before
+	// meter, if set, watches the client → server pipe's two ends
+	// (retransmissions and spurious ones on the wire).
+	meter *lossmeter.Meter
 }
 
 // simNet is two stacks, client and server, joined by a point-to-point
@@ -70,7 +74,11 @@ func newSimNet(tb testing.TB, cfg simConfig) *simNet {
 	}
 	n.up = pipe("client", "server", 3)
 	n.down = pipe("server", "client", 4)
-	cnic, err := n.client.AddNIC(stack.NICConfig{Name: "eth0", Type: stack.LinkEthernet, Addr: clientAddr, MTU: cfg.mtu}, n.up)
+	var upLink stack.Link = n.up
+	if cfg.meter != nil {
+		upLink = cfg.meter.Link(n.up)
+	}
+	cnic, err := n.client.AddNIC(stack.NICConfig{Name: "eth0", Type: stack.LinkEthernet, Addr: clientAddr, MTU: cfg.mtu}, upLink)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -78,7 +86,11 @@ func newSimNet(tb testing.TB, cfg simConfig) *simNet {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	n.up.SetDeliver(snic.Deliver)
+	if cfg.meter != nil {
+		n.up.SetDeliver(cfg.meter.Exit(snic.Deliver))
+	} else {
+		n.up.SetDeliver(snic.Deliver)
+	}
 	n.down.SetDeliver(cnic.Deliver)
 	return n
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"stacklab/internal/lossmeter"
 	"stacklab/sim"
 	"stacklab/stack"
 )
@@ -23,43 +24,51 @@ const (
 // BenchmarkLossRecovery moves 16 MiB over the impaired path in
 // simulated time under each profile and reports the goodput in
 // simulated time ("MB/s": payload bytes over the time from connect to
-// the last byte read), the sender's retransmitted segments, its
-// retransmission timeouts and the D-SACK blocks it received (each a
-// retransmission the receiver already had: spurious). bench/loss.sh
-// runs it beside gVisor's netstack over the same impairments
-// (bench/gvisor BenchmarkLossRecovery). Run it with -benchtime 1x.
+// the last byte read), the retransmitted and spurious segments counted
+// on the wire by a lossmeter on the client → server pipe ("retrans",
+// "spurious": a retransmission whose bytes had all reached the server
+// in an earlier copy), the sender's retransmission timeouts ("rtos",
+// its own count) and the D-SACK blocks it received ("dsack").
+// bench/loss.sh runs it beside gVisor's netstack and the Linux kernel
+// over the same impairments, metered the same way. Run it with
+// -benchtime 1x.
 func BenchmarkLossRecovery(b *testing.B) {
 	for _, loss := range []float64{0.01, 0.03} {
 		for _, profile := range []string{"linux", "rfc"} {
 			b.Run(fmt.Sprintf("loss=%g%%/profile=%s", loss*100, profile), func(b *testing.B) {
-				var mbs, retrans, rtos, spurious float64
+				var mbs, retrans, rtos, spurious, dsack float64
 				for i := range b.N {
 					r := runLoss(b, loss, profile, uint64(i))
 					mbs += r.mbs
 					retrans += float64(r.retrans)
 					rtos += float64(r.rtos)
 					spurious += float64(r.spurious)
+					dsack += float64(r.dsack)
 				}
 				n := float64(b.N)
 				b.ReportMetric(mbs/n, "MB/s")
 				b.ReportMetric(retrans/n, "retrans")
 				b.ReportMetric(rtos/n, "rtos")
 				b.ReportMetric(spurious/n, "spurious")
+				b.ReportMetric(dsack/n, "dsack")
 			})
 		}
 	}
 }
 
 type lossResult struct {
-	mbs                     float64
-	retrans, rtos, spurious uint64
+	mbs                            float64
+	retrans, rtos, spurious, dsack uint64
+	stackRetrans                   uint64 // the sender's own count
 }
 
 func runLoss(tb testing.TB, loss float64, profile string, seed uint64) lossResult {
+	m := lossmeter.New(sim.HeaderLen(stack.LinkEthernet))
 	n := newSimNet(tb, simConfig{
-		imp:  sim.Impairments{Delay: lossDelay, Rate: lossRate, Loss: loss, Reorder: lossReorder},
-		tcp:  stack.TCPOptions{Profile: profile},
-		seed: seed,
+		meter: m,
+		imp:   sim.Impairments{Delay: lossDelay, Rate: lossRate, Loss: loss, Reorder: lossReorder},
+		tcp:   stack.TCPOptions{Profile: profile},
+		seed:  seed,
 	})
 	lfd := n.listen(tb, 5001, 8)
 	start := n.clock.Now()
@@ -74,6 +83,7 @@ func runLoss(tb testing.TB, loss float64, profile string, seed uint64) lossResul
 	if err != nil {
 		tb.Fatal(err)
 	}
+	wire := m.Stats()
 	var dsack uint64
 	for _, c := range n.client.Counters() {
 		if c.Name == "tcp.DSACKRecv" {
@@ -82,8 +92,26 @@ func runLoss(tb testing.TB, loss float64, profile string, seed uint64) lossResul
 	}
 	return lossResult{
 		mbs:      float64(got) / secs / 1e6,
-		retrans:  uint64(info.Retransmits),
+		retrans:  wire.Retransmits,
 		rtos:     uint64(info.RTOs),
-		spurious: dsack,
+		spurious: wire.Spurious,
+		dsack:    dsack,
+
+		stackRetrans: uint64(info.Retransmits),
+	}
+}
+
+// TestLossMeterAgrees checks the wire's count against stacklab's own:
+// every retransmitted segment the meter saw is one the sender counted,
+// and the spurious ones it found are about as many as the D-SACK blocks
+// the sender received (a D-SACK can be lost, or a spurious copy lost
+// before it reached the receiver, so they need not be equal).
+func TestLossMeterAgrees(t *testing.T) {
+	r := runLoss(t, 0.03, "linux", 1)
+	if r.retrans == 0 || r.retrans != r.stackRetrans {
+		t.Errorf("retransmitted segments on the wire %d, the sender's count %d", r.retrans, r.stackRetrans)
+	}
+	if r.spurious > r.dsack+3 || r.dsack > r.spurious+3 {
+		t.Errorf("spurious on the wire %d, D-SACK blocks received %d: too far apart", r.spurious, r.dsack)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"stacklab/internal/lossmeter"
 	"stacklab/sim"
 	"stacklab/stack"
 	"stacklab/stack/tun"
@@ -66,12 +67,34 @@ func (e *SetupError) Error() string { return e.Err.Error() }
 func (e *SetupError) Unwrap() error { return e.Err }
 
 // WriteCounters writes the stack's non-zero counters to w, one a line,
-// as `stacklab run` prints them after a run.
+// as `stacklab run` prints them after a run. With impairments it adds
+// what the pipes saw of the TCP traffic on their wire, each sender
+// counted the same way (package lossmeter): data segments,
+// retransmitted segments and spurious ones (every byte already
+// delivered in an earlier copy), as wire.out.* for stack → kernel and
+// wire.in.* for kernel → stack.
 func (a *App) WriteCounters(w io.Writer) {
 	fmt.Fprintf(w, "counters (non-zero):\n")
 	for _, c := range a.Stack.Counters() {
 		if c.Value != 0 {
 			fmt.Fprintf(w, "  %-28s %d\n", c.Name, c.Value)
+		}
+	}
+	for _, m := range []struct {
+		dir string
+		m   *lossmeter.Meter
+	}{{"out", a.outMeter}, {"in", a.inMeter}} {
+		if m.m == nil {
+			continue
+		}
+		st := m.m.Stats()
+		for _, c := range []struct {
+			name string
+			v    uint64
+		}{{"DataSegs", st.DataSegments}, {"RetransSegs", st.Retransmits}, {"SpuriousRetrans", st.Spurious}, {"Unmatched", st.Unmatched}} {
+			if c.v != 0 {
+				fmt.Fprintf(w, "  %-28s %d\n", "wire."+m.dir+"."+c.name, c.v)
+			}
 		}
 	}
 }
@@ -92,13 +115,16 @@ type App struct {
 	NIC    *stack.NIC
 	Device *tun.Device
 
-	opts   Options
-	log    io.Writer
-	logMu  sync.Mutex
-	rec    *recorder
-	in     *pipe // kernel → stack, nil without impairments
-	out    *pipe // stack → kernel, nil without impairments
-	closed atomic.Bool
+	opts  Options
+	log   io.Writer
+	logMu sync.Mutex
+	rec   *recorder
+	in    *pipe // kernel → stack, nil without impairments
+	out   *pipe // stack → kernel, nil without impairments
+	// inMeter and outMeter count the TCP retransmissions on each pipe's
+	// wire, the same way for both senders (nil without impairments).
+	inMeter, outMeter *lossmeter.Meter
+	closed            atomic.Bool
 }
 
 // Setup checks the environment, opens the device, builds the stack and
@@ -192,8 +218,9 @@ func Setup(opts Options) (_ *App, err error) {
 	var link stack.Link = a.Device
 	impaired := opts.Impair != (sim.Impairments{})
 	if impaired {
-		a.out = newPipe(rand.New(rand.NewPCG(root.Uint64(), root.Uint64())), opts.Impair, a.Device.Type(), "stacklab", "kernel", sopts.Observer, a.Device.Send)
-		link = a.out
+		a.outMeter = lossmeter.New(sim.HeaderLen(a.Device.Type()))
+		a.out = newPipe(rand.New(rand.NewPCG(root.Uint64(), root.Uint64())), opts.Impair, a.Device.Type(), "stacklab", "kernel", sopts.Observer, a.outMeter.Exit(a.Device.Send))
+		link = a.outMeter.Link(a.out)
 	}
 	nicName := "tun0"
 	if opts.TAP {
@@ -233,8 +260,9 @@ func Setup(opts Options) (_ *App, err error) {
 	}
 	deliver := a.NIC.Deliver
 	if impaired {
-		a.in = newPipe(rand.New(rand.NewPCG(root.Uint64(), root.Uint64())), opts.Impair, a.Device.Type(), "kernel", "stacklab", sopts.Observer, a.NIC.Deliver)
-		deliver = a.in.Send
+		a.inMeter = lossmeter.New(sim.HeaderLen(a.Device.Type()))
+		a.in = newPipe(rand.New(rand.NewPCG(root.Uint64(), root.Uint64())), opts.Impair, a.Device.Type(), "kernel", "stacklab", sopts.Observer, a.inMeter.Exit(a.NIC.Deliver))
+		deliver = a.inMeter.Entry(a.in.Send)
 	}
 	if err := a.Device.Start(deliver); err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"syscall"
@@ -443,6 +444,27 @@ func TestLossyTransferBothWays(t *testing.T) {
 	}
 	t.Logf("IPv4, 2%% loss, 5%% reorder, 5 ms: kernel ← stack %.2f MB/s (%v), kernel → stack %.2f MB/s (%v); link drops in %d out %d",
 		float64(n)/down.Seconds()/1e6, down.Round(time.Millisecond), float64(n)/up.Seconds()/1e6, up.Round(time.Millisecond), in.Dropped(), out.Dropped())
+	// The wire's counts (the loss table's common measure): the stack's
+	// retransmissions as it counted them (a retransmitted SYN-ACK or
+	// bare FIN carries no data: the wire leaves it out), the kernel's too.
+	var stackRetrans uint64
+	for _, c := range e.Stack.Counters() {
+		if c.Name == "tcp.RetransSegs" {
+			stackRetrans = c.Value
+		}
+	}
+	wout, win := e.outMeter.Stats(), e.inMeter.Stats()
+	if wout.Retransmits == 0 || stackRetrans < wout.Retransmits || stackRetrans > wout.Retransmits+3 {
+		t.Errorf("stack → kernel: the stack retransmitted %d segments, the wire saw %+v", stackRetrans, wout)
+	}
+	if win.Retransmits == 0 || win.DataSegments < n/1500 {
+		t.Errorf("kernel → stack: the wire saw %+v, want 16 MiB of segments and some retransmitted", win)
+	}
+	var w bytes.Buffer
+	e.WriteCounters(&w)
+	if want := fmt.Sprintf(`(?m)^\s*wire\.out\.RetransSegs\s+%d$`, wout.Retransmits); !regexp.MustCompile(want).MatchString(w.String()) {
+		t.Errorf("WriteCounters lacks %q:\n%s", want, w.String())
+	}
 }
 
 func TestCorruptionDuplicationAndRate(t *testing.T) {

@@ -441,6 +441,7 @@ func (c *Conn) newAck(s *segment) {
 	p := c.p
 	now := p.net.Now()
 	ack := s.ack
+	priorUna := c.sndUna
 	flight := int(c.sndUna.Size(c.sndMax))
 	cwndBefore, ssBefore := c.cwnd(), c.cc.Ssthresh()
 	// The window grows only while cwnd limits the sender, not the
@@ -485,6 +486,8 @@ func (c *Conn) newAck(s *segment) {
 	if c.inRecovery && c.rackOn() {
 		if c.recover.LessThan(ack) {
 			c.rackExitRecovery(s, cwndBefore, ssBefore)
+		} else {
+			c.rackUndoPartial(s, priorUna)
 		}
 	} else if c.inRecovery {
 		if c.recover.LessThan(ack) {

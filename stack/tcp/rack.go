@@ -482,7 +482,12 @@ func (c *Conn) rackOnAck(delivered, priorPipe int, advanced bool) {
 		return
 	}
 	newlyLost := c.rackDetect()
-	if !c.inRecovery && ls.lost > 0 {
+	// During an RTO's loss episode (Linux's TCP_CA_Loss) the lost
+	// segments go again under the loss window's slow start; losses found
+	// then start no fast recovery and no second reduction, as Linux's
+	// tcp_process_loss keeps the Loss state until SND.UNA passes the
+	// highest sequence sent at the timeout.
+	if !c.inRecovery && ls.lost > 0 && !(c.inLoss && c.sndUna.LessThan(c.lossHigh)) {
 		c.rackEnterRecovery(priorPipe)
 	}
 	if c.inRecovery {
@@ -867,15 +872,51 @@ func (c *Conn) onDSACK(start, end, priorUna seqnum.Value) {
 // timestamp older than its first retransmission: the original segment
 // was delivered (Eifel detection, RFC 3522; Linux's tcp_packet_delayed).
 func (c *Conn) undoByTimestamp(s *segment) bool {
-	ls := c.ls
-	if ls == nil || !ls.undoOn || !ls.retransTSSet || !c.tsOK || !s.opts.HasTS || s.opts.TSEcr == 0 {
-		return false
-	}
-	if int32(s.opts.TSEcr-ls.retransTS) >= 0 {
+	if !c.packetDelayed(s) {
 		return false
 	}
 	c.undo("timestamps: the ACK echoes the original, not the retransmission (Eifel)")
 	return true
+}
+
+// packetDelayed reports whether s echoes a timestamp older than the
+// episode's first retransmission (Linux's tcp_packet_delayed).
+func (c *Conn) packetDelayed(s *segment) bool {
+	ls := c.ls
+	if ls == nil || !ls.undoOn || !ls.retransTSSet || !c.tsOK || !s.opts.HasTS || s.opts.TSEcr == 0 {
+		return false
+	}
+	return int32(s.opts.TSEcr-ls.retransTS) < 0
+}
+
+// rackUndoPartial is Linux's tcp_try_undo_partial, on an ACK that
+// advances SND.UNA in RACK recovery without ending it. When the ACK
+// echoes a timestamp older than the first retransmission, the hole was
+// filled by the delayed original: that is reordering, measured from the
+// prior SND.UNA to the highest delivered sequence (tcp_check_sack_reordering
+// with its timestamp flag, so tcpi_reordering and tcpi_reord_seen move);
+// and once no retransmission is left unacknowledged the reduction is
+// undone, the remaining loss marks are cleared and recovery ends, as
+// tcp_undo_cwnd_reduction(sk, true) and tcp_try_keep_open.
+func (c *Conn) rackUndoPartial(s *segment, priorUna seqnum.Value) {
+	ls := c.ls
+	if !c.packetDelayed(s) {
+		return
+	}
+	ls.reordSeen = true
+	c.noteReordering(priorUna)
+	for i := ls.head; i < len(ls.q); i++ {
+		if ls.q[i].flags&txRetrans != 0 {
+			return
+		}
+	}
+	for i := ls.head; i < len(ls.q); i++ {
+		if r := &ls.q[i]; r.flags&txLost != 0 {
+			r.flags &^= txLost
+			ls.lost -= r.len()
+		}
+	}
+	c.undo("timestamps: a partial ACK echoes the original, not the retransmission (Eifel)")
 }
 
 // undo restores the window from before the episode and ends it.

@@ -265,7 +265,9 @@ func runKernelSender(t *testing.T, rule func(off, n int, first bool) sim.Verdict
 	var c net.Conn
 	d := net.Dialer{Timeout: 5 * time.Second, Control: func(_, _ string, rc syscall.RawConn) error {
 		var serr error
-		if err := rc.Control(func(fd uintptr) { serr = unix.SetsockoptString(int(fd), unix.IPPROTO_TCP, unix.TCP_CONGESTION, "cubic") }); err != nil {
+		if err := rc.Control(func(fd uintptr) {
+			serr = unix.SetsockoptString(int(fd), unix.IPPROTO_TCP, unix.TCP_CONGESTION, "cubic")
+		}); err != nil {
 			return err
 		}
 		return serr
@@ -436,7 +438,7 @@ func covers(off, n, b int) bool { return off <= b && b < off+n }
 func TestTCPInfoUnderLossAgainstKernel(t *testing.T) {
 	tuntest.Require(t)
 	cases := []struct {
-		name  string
+		name string
 		rule func() func(off, n int, first bool) sim.Verdict
 		// each checks one sender's run against what Linux does;
 		// both compares the two runs.

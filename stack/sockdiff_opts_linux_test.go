@@ -4,6 +4,7 @@ package stack_test
 
 import (
 	"slices"
+	"time"
 
 	"stacklab/stack"
 )
@@ -112,10 +113,12 @@ var optCases = []diffCase{
 		e.getopt(c, stack.TCPCork)
 		e.setopt(c, stack.TCPCork, 5)
 		e.getopt(c, stack.TCPCork)
+		t0 := time.Now()
 		e.send(c, "hello", 0)
 		e.send(c, " cork", 0)
 		e.settle()
 		e.recv(s, 100, stack.MsgDontWait)
+		e.within(t0)
 		e.setopt(c, stack.TCPCork, 0)
 		e.settle()
 		e.recv(s, 100, stack.MsgDontWait)
@@ -138,16 +141,23 @@ var optCases = []diffCase{
 		e.connect(c, e.at("P"))
 		s := e.accept(l)
 		e.getopt(s, stack.TCPCork)
+		t0 := time.Now()
 		e.send(s, "x", 0)
 		e.settle()
 		e.recv(c, 10, stack.MsgDontWait)
+		e.within(t0)
+		// Held, not lost: the probe timer sends it (Linux's 200 ms
+		// ceiling on TCP_CORK).
+		e.recvWait(c, 10, 2*time.Second)
 	}},
 	{"send/msg-more", func(e *denv) {
 		_, c, s := e.connPair()
+		t0 := time.Now()
 		e.send(c, "hello", stack.MsgMore)
 		e.send(c, " more", stack.MsgMore)
 		e.settle()
 		e.recv(s, 100, stack.MsgDontWait)
+		e.within(t0)
 		e.send(c, "!", 0)
 		e.settle()
 		e.recv(s, 100, stack.MsgDontWait)

@@ -11,13 +11,18 @@ import (
 // 127.0.0.1/8, as Linux does: datagrams to 127.0.0.0/8 and to any of the
 // stack's own addresses go out of it and come straight back in, never
 // onto a link. Like Linux's lo it carries Ethernet frames with zero
-// addresses, has an MTU of 65535 (so TCP's MSS is 65495), and a capture
+// addresses, has an MTU of 65536 (IPv4 packets stop at 65535, so TCP's
+// MSS is 65495 over IPv4; IPv6's header is outside its payload length,
+// so a whole 65536 bytes go, an MSS of 65476), and a capture
 // sees each frame once, received. Delivery is deferred through the
 // stack's clock (at the same instant under a virtual clock), in order,
 // through a queue bounded as Linux's netdev_max_backlog.
 
 // loopbackName is the loopback interface's name.
 const loopbackName = "lo"
+
+// loopbackMTU is lo's MTU, as Linux's; other interfaces stop at 65535.
+const loopbackMTU = 65536
 
 // loopbackBacklog bounds the frames waiting on lo (netdev_max_backlog).
 const loopbackBacklog = 1000
@@ -43,7 +48,7 @@ func (s *Stack) newLoopback() *NIC {
 		Type: LinkEthernet,
 		MAC:  net.HardwareAddr{0, 0, 0, 0, 0, 0},
 		Addr: netip.MustParsePrefix("127.0.0.1/8"),
-		MTU:  65535,
+		MTU:  loopbackMTU,
 	}
 	n.bcast = ipv4.DirectedBroadcast(n.cfg.Addr)
 	n.addrs6 = []netip.Prefix{netip.PrefixFrom(ip6Loopback, 128)}

@@ -93,7 +93,7 @@ func TestLoopbackTCP(t *testing.T) {
 			}
 			info, _ := s.TCPInfo(c)
 			if info.MSS < 65000 {
-				t.Errorf("MSS over lo %d, want 65483 or so (MTU 65535, as Linux's lo)", info.MSS)
+				t.Errorf("MSS over lo %d, want 65483 or so (IPv4 packets on lo stop at 65535, as on Linux)", info.MSS)
 			}
 			for _, f := range tap.frames {
 				if f.nic != "lo" || f.dir != stack.DirIn {

@@ -500,6 +500,14 @@ var tcpInfoMoreCases = []diffCase{
 		e.tcpinfo(s, tcpiCounts...)
 		e.tcpinfo(c, append(tcpiClocks, "tcpi_delivery_rate")...)
 	}},
+	{"tcpinfo/lo-mtu", func(e *denv) {
+		// lo's MTU is 65536: IPv4 packets stop at 65535 (pmtu 65535,
+		// advmss 65483 with timestamps), IPv6 uses all of it (65536,
+		// 65464).
+		_, c, s := e.connPair()
+		e.tcpinfo(c, "tcpi_pmtu", "tcpi_advmss")
+		e.tcpinfo(s, "tcpi_pmtu", "tcpi_advmss")
+	}},
 	{"tcpinfo/exchange-counts", func(e *denv) {
 		_, c, s := e.maxsegPair()
 		e.send(c, "hello", 0)

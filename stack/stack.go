@@ -10,6 +10,7 @@ import (
 	"stacklab/stack/core"
 	"stacklab/stack/ipv4"
 	"stacklab/stack/tcp"
+	"stacklab/stack/wire"
 )
 
 // Options configure a [Stack]. The zero value of each field is usable:
@@ -194,8 +195,9 @@ func New(opts Options) *Stack {
 }
 
 // maxFrame is the largest frame the stack builds: an Ethernet header and
-// a 64 KiB IP packet.
-const maxFrame = 14 + 65535
+// the largest IP packet, IPv6's (its 40-byte header is outside the 16-bit
+// payload length; lo's MTU of 65536 lets one through whole).
+const maxFrame = 14 + wire.IPv6HeaderLen + wire.IPv6MaxPayloadLen
 
 // Name returns the host name given in [Options].
 func (s *Stack) Name() string { return s.name }

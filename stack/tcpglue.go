@@ -29,7 +29,7 @@ func (t tcpNet) Route(remote netip.Addr) (netip.Addr, int, error) {
 	if remote.Is6() && !remote.Is4In6() {
 		return sourceFor(n, remote), n.MTU6(), nil
 	}
-	return sourceFor(n, remote), n.cfg.MTU, nil
+	return sourceFor(n, remote), min(n.cfg.MTU, wire.IPv4MaxTotalLen), nil // lo's 65536 is more than IPv4 can carry
 }
 
 // TxFull implements tcp.TxQueueNet: whether the interface toward remote

@@ -219,7 +219,8 @@ func (p *Proto) newConn(t core.Tuple, o *SockOpts, mtu int) *Conn {
 			c.sndBufSize, c.sndAuto = linuxSndSpaceDefault, true
 		}
 	}
-	c.rcvMSS = min(mtu, 65535) - ipTCPHeaderLen(t.Local.Addr())
+	mtu = min(mtu, maxPacket(t.Local.Addr()))
+	c.rcvMSS = mtu - ipTCPHeaderLen(t.Local.Addr())
 	if c.userMSS > 0 {
 		c.rcvMSS = min(c.rcvMSS, c.userMSS)
 	}
@@ -230,7 +231,7 @@ func (p *Proto) newConn(t core.Tuple, o *SockOpts, mtu int) *Conn {
 	if !cfg.NoTimestamps {
 		c.tsOffset = p.tsOffset(t.Local.Addr(), t.Remote.Addr())
 	}
-	c.ti.pmtu = int32(min(mtu, 65535))
+	c.ti.pmtu = int32(mtu)
 	c.rtx.init(c, (*Conn).onRTX)
 	c.delack.init(c, (*Conn).onDelack)
 	c.ka.init(c, (*Conn).onKA)

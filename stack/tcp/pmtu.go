@@ -102,6 +102,16 @@ func (p *Proto) HardError(local, remote netip.AddrPort, seq uint32, err error) {
 // ipTCPHeaderLen is the size of the IP and TCP headers of a segment from
 // local: 40 over IPv4, 60 over IPv6 (the MSS is the MTU less these,
 // RFC 9293 §3.7.1, RFC 8200 §8.3).
+// maxPacket is the largest IP packet of local's family: IPv4's total
+// length stops at 65535; IPv6's payload length leaves its 40-byte header
+// out (no jumbograms), so a link MTU of 65536 (Linux's lo) is usable.
+func maxPacket(local netip.Addr) int {
+	if local.Is4() {
+		return 65535
+	}
+	return 65535 + 40
+}
+
 func ipTCPHeaderLen(local netip.Addr) int {
 	if local.Is4() {
 		return 40

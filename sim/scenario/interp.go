@@ -640,6 +640,51 @@ func (t *task) exec(st *lang.Stmt) bool {
 		err := s.SetSockopt(fd, opt, v)
 		t.emit(fd, "", "setsockopt", fmt.Sprintf("setsockopt(%d, %s, %d) → %s", fd, a[1].Text, v, resultName(err)))
 		return t.ok(st, err)
+	case "getsockopt":
+		fd := t.fd(a[0])
+		v, err := s.GetSockopt(fd, sockOpts[a[1].Text])
+		res := resultName(err)
+		if err == nil {
+			res = strconv.Itoa(v)
+			t.setVar(st, v)
+		}
+		t.emit(fd, "", "getsockopt", fmt.Sprintf("getsockopt(%d, %s) → %s", fd, a[1].Text, res))
+		if e := st.Expect; e != nil && err == nil && e.Size >= 0 && int64(v) != e.Size {
+			t.fail(st, fmt.Sprintf("getsockopt(%s) is %d, expected %d", a[1].Text, v, e.Size), fieldDiff{a[1].Text, strconv.FormatInt(e.Size, 10), strconv.Itoa(v)})
+			return false
+		}
+		return t.ok(st, err)
+	case "ioctl":
+		fd := t.fd(a[0])
+		n, err := s.InQ(fd)
+		res := resultName(err)
+		if err == nil {
+			res = strconv.Itoa(n)
+			t.setVar(st, n)
+		}
+		t.emit(fd, "", "ioctl", fmt.Sprintf("ioctl(%d, SIOCINQ) → %s", fd, res))
+		if e := st.Expect; e != nil && err == nil && e.Size >= 0 && int64(n) != e.Size {
+			t.fail(st, fmt.Sprintf("SIOCINQ is %d, expected %d", n, e.Size), fieldDiff{"siocinq", strconv.FormatInt(e.Size, 10), strconv.Itoa(n)})
+			return false
+		}
+		return t.ok(st, err)
+	case "getsockname", "getpeername":
+		fd := t.fd(a[0])
+		get := s.GetSockname
+		if st.Call == "getpeername" {
+			get = s.GetPeername
+		}
+		addr, err := get(fd)
+		res := resultName(err)
+		if err == nil {
+			res = addr.String()
+		}
+		t.emit(fd, "", st.Call, fmt.Sprintf("%s(%d) → %s", st.Call, fd, res))
+		if e := st.Expect; e != nil && err == nil && e.Data != nil && addr.String() != *e.Data {
+			t.fail(st, fmt.Sprintf("%s is %s, expected %s", st.Call, addr, *e.Data), fieldDiff{"address", *e.Data, addr.String()})
+			return false
+		}
+		return t.ok(st, err)
 	case "epoll_create":
 		ep, err := s.EpollCreate()
 		if err == nil {
@@ -818,9 +863,13 @@ func (t *task) resume() bool {
 			}
 		}
 		var to netip.AddrPort
+		var fl stack.MsgFlags
 		if st.Call == "sendto" {
 			ep, _ := lang.ParseEndpoint(a[2].Text, t.r.hostNames, true)
 			to = t.resolve(p.fd, ep)
+		} else if len(a) > 2 {
+			fl = msgFlags(a[2].Text)
+			nb = nb || fl&stack.MsgDontWait != 0
 		}
 		for {
 			chunk := p.data[min(p.off, len(p.data)):]
@@ -830,9 +879,12 @@ func (t *task) resume() bool {
 			}
 			var n int
 			var err error
-			if st.Call == "sendto" {
+			switch {
+			case st.Call == "sendto":
 				n, err = s.SendTo(p.fd, chunk, to)
-			} else {
+			case fl != 0:
+				n, err = s.SendMsg(p.fd, chunk, fl, netip.AddrPort{})
+			default:
 				n, err = s.Send(p.fd, chunk)
 			}
 			p.off += n
@@ -845,6 +897,9 @@ func (t *task) resume() bool {
 				return false
 			}
 			head := fmt.Sprintf("%s(%d, %s)", st.Call, p.fd, sendArg(a[1], p.total))
+			if fl != 0 {
+				head = fmt.Sprintf("send(%d, %s, %s)", p.fd, sendArg(a[1], p.total), a[2].Text)
+			}
 			if st.Call == "sendto" {
 				head = fmt.Sprintf("sendto(%d, %s, %s)", p.fd, sendArg(a[1], p.total), to)
 			}
@@ -871,7 +926,8 @@ func (t *task) resume() bool {
 	case "epoll_wait":
 		return t.epollWait()
 	case "poll":
-		want := map[string]stack.PollEvents{"in": stack.PollIn, "out": stack.PollOut, "inout": stack.PollIn | stack.PollOut}[a[1].Text]
+		want := map[string]stack.PollEvents{"in": stack.PollIn, "out": stack.PollOut, "inout": stack.PollIn | stack.PollOut,
+			"rdhup": stack.PollRdHup, "in+rdhup": stack.PollIn | stack.PollRdHup}[a[1].Text]
 		if strings.Contains(a[0].Text, "+") {
 			return t.pollSet(want)
 		}
@@ -884,6 +940,9 @@ func (t *task) resume() bool {
 		got := s.Poll(p.fd)
 		if got&(want|stack.PollErr|stack.PollHup|stack.PollNval) == 0 && !p.timedOut {
 			return t.block(head)
+		}
+		if want&stack.PollRdHup == 0 {
+			got &^= stack.PollRdHup // poll(2) reports POLLRDHUP only when asked
 		}
 		res := pollString(got)
 		t.setVar(st, p.fd)
@@ -900,6 +959,17 @@ func (t *task) resume() bool {
 	return true
 }
 
+// msgFlags turns recv's or send's flags argument ("peek+dontwait") into
+// the facade's flags; the loader has checked the names.
+func msgFlags(s string) stack.MsgFlags {
+	var f stack.MsgFlags
+	for _, name := range strings.Split(s, "+") {
+		f |= map[string]stack.MsgFlags{"peek": stack.MsgPeek, "dontwait": stack.MsgDontWait, "waitall": stack.MsgWaitAll,
+			"more": stack.MsgMore, "nosignal": stack.MsgNoSignal, "eor": stack.MsgEOR}[name]
+	}
+	return f
+}
+
 func sendArg(a lang.Arg, n int) string {
 	if a.Quoted {
 		return quoteShort([]byte(a.Text))
@@ -912,7 +982,7 @@ func pollString(e stack.PollEvents) string {
 	for _, x := range []struct {
 		bit  stack.PollEvents
 		name string
-	}{{stack.PollIn, "in"}, {stack.PollOut, "out"}, {stack.PollErr, "err"}, {stack.PollHup, "hup"}, {stack.PollNval, "nval"}} {
+	}{{stack.PollIn, "in"}, {stack.PollOut, "out"}, {stack.PollErr, "err"}, {stack.PollHup, "hup"}, {stack.PollRdHup, "rdhup"}, {stack.PollNval, "nval"}} {
 		if e&x.bit != 0 {
 			parts = append(parts, x.name)
 		}
@@ -932,15 +1002,24 @@ func (t *task) recv() bool {
 	st := p.st
 	arg := st.Args[1].Text
 	nb := t.userNB[p.fd]
+	var fl stack.MsgFlags
+	if len(st.Args) > 2 {
+		fl = msgFlags(st.Args[2].Text)
+		arg += ", " + st.Args[2].Text
+		nb = nb || fl&stack.MsgDontWait != 0
+	}
 	info, _ := s.Info(p.fd)
 	dgram := info.Type == stack.SockDgram || info.Type == stack.SockICMP || st.Call == "recvfrom"
 	if !p.started && p.count == 0 {
-		switch arg {
+		switch st.Args[1].Text {
 		case "all":
 		case "any":
 			p.any = true
 		default:
-			p.limit, _ = lang.ParseSize(arg)
+			p.limit, _ = lang.ParseSize(st.Args[1].Text)
+		}
+		if fl&stack.MsgPeek != 0 {
+			p.any = true // one look: a peek consumes nothing, so a second would see the same bytes
 		}
 	}
 	keep := st.Expect != nil && st.Expect.Data != nil || p.any || dgram
@@ -955,9 +1034,16 @@ func (t *task) recv() bool {
 		}
 		var n int
 		var err error
-		if dgram {
+		switch {
+		case fl != 0:
+			var from netip.AddrPort
+			n, from, err = s.RecvMsg(p.fd, buf[:want], fl)
+			if dgram {
+				p.from = from
+			}
+		case dgram:
 			n, p.from, err = s.RecvFrom(p.fd, buf[:want])
-		} else {
+		default:
 			n, err = s.Recv(p.fd, buf[:want])
 		}
 		if errnoOf(err) == syscall.EAGAIN {
@@ -1012,7 +1098,11 @@ func (t *task) recvDone(err error) bool {
 	if p.started {
 		t.emit(p.fd, "", st.Call, fmt.Sprintf("%s(%d) → %s", st.Call, p.fd, res))
 	} else {
-		t.emit(p.fd, "", st.Call, fmt.Sprintf("%s(%d, %s) → %s", st.Call, p.fd, st.Args[1].Text, res))
+		arg := st.Args[1].Text
+		if len(st.Args) > 2 {
+			arg += ", " + st.Args[2].Text
+		}
+		t.emit(p.fd, "", st.Call, fmt.Sprintf("%s(%d, %s) → %s", st.Call, p.fd, arg, res))
 	}
 	t.h.received[p.fd] = p.got
 	if st.Var != "" {

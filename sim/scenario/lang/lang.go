@@ -104,21 +104,25 @@ type CallSpec struct {
 }
 
 var Calls = map[string]CallSpec{
-	"socket":     {1, 1, false, "socket(tcp|udp|icmp|tcp6|udp6|icmp6)"},
-	"bind":       {2, 2, false, "bind(fd, :port | addr:port)"},
-	"listen":     {1, 2, false, "listen(fd, backlog)"},
-	"accept":     {1, 1, false, "accept(fd)"},
-	"connect":    {2, 2, false, "connect(fd, host:port)"},
-	"send":       {2, 2, false, `send(fd, "text" | SIZE)`},
-	"sendto":     {3, 3, false, `sendto(fd, "text" | SIZE, host:port)`},
-	"recv":       {2, 2, false, "recv(fd, N | all | any)"},
-	"recvfrom":   {2, 2, false, "recvfrom(fd, N | any)"},
-	"shutdown":   {2, 2, false, "shutdown(fd, rd|wr|rdwr)"},
-	"close":      {1, 1, false, "close(fd)"},
-	"setsockopt": {3, 3, false, "setsockopt(fd, option, value)"},
-	"nonblock":   {1, 2, false, "nonblock(fd)"},
-	"poll":       {2, 3, false, "[r =] poll(fd[+fd…], in|out|inout [, timeout])"},
-	"ss":         {0, 0, false, "ss()"},
+	"socket":      {1, 1, false, "socket(tcp|udp|icmp|tcp6|udp6|icmp6)"},
+	"bind":        {2, 2, false, "bind(fd, :port | addr:port)"},
+	"listen":      {1, 2, false, "listen(fd, backlog)"},
+	"accept":      {1, 1, false, "accept(fd)"},
+	"connect":     {2, 2, false, "connect(fd, host:port)"},
+	"send":        {2, 3, false, `send(fd, "text" | SIZE [, more|nosignal|eor|dontwait, joined by +])`},
+	"sendto":      {3, 3, false, `sendto(fd, "text" | SIZE, host:port)`},
+	"recv":        {2, 3, false, "recv(fd, N | all | any [, peek|dontwait|waitall, joined by +])"},
+	"recvfrom":    {2, 2, false, "recvfrom(fd, N | any)"},
+	"shutdown":    {2, 2, false, "shutdown(fd, rd|wr|rdwr)"},
+	"close":       {1, 1, false, "close(fd)"},
+	"setsockopt":  {3, 3, false, "setsockopt(fd, option, value)"},
+	"getsockopt":  {2, 2, false, "[v =] getsockopt(fd, option) [== N]"},
+	"getsockname": {1, 1, false, `getsockname(fd) [== "addr:port"]`},
+	"getpeername": {1, 1, false, `getpeername(fd) [== "addr:port"]`},
+	"ioctl":       {2, 2, false, "[n =] ioctl(fd, siocinq) [== N]"},
+	"nonblock":    {1, 2, false, "nonblock(fd)"},
+	"poll":        {2, 3, false, "[r =] poll(fd[+fd…], in|out|inout [, timeout])"},
+	"ss":          {0, 0, false, "ss()"},
 
 	"epoll_create": {0, 0, false, "ep = epoll_create()"},
 	"epoll_ctl":    {3, 4, false, "epoll_ctl(ep, add|mod|del, fd [, in|out|inout|in+et|in+oneshot])"},
@@ -141,6 +145,14 @@ var Calls = map[string]CallSpec{
 
 var sockOptNames = []string{"keepalive", "linger", "rcvbuf", "sndbuf", "nodelay", "keepidle", "keepintvl", "keepcnt", "quickack", "reuseaddr", "congestion", "recovery", "ipv6_v6only",
 	"reuseport", "broadcast", "rcvtimeo", "sndtimeo", "ttl", "tos", "user_timeout", "maxseg", "syncnt", "cork", "notsent_lowat", "inq", "udp_cork"}
+
+// RecvFlagNames and SendFlagNames are the flags recv and send take
+// (MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL; MSG_MORE, MSG_NOSIGNAL, MSG_EOR,
+// MSG_DONTWAIT), joined by + in one argument.
+var (
+	RecvFlagNames = []string{"peek", "dontwait", "waitall"}
+	SendFlagNames = []string{"more", "nosignal", "eor", "dontwait"}
+)
 
 // ErrnoByName maps the errno names a program may expect to their values.
 var ErrnoByName = map[string]syscall.Errno{
@@ -573,8 +585,12 @@ func (p *progParser) stmt() *Stmt {
 			return nil
 		}
 		if ce.Data != nil || ce.Size >= 0 {
-			if st.Call != "recv" && st.Call != "recvfrom" {
-				p.errAt(t.off, "== compares received data; use it after recv or recvfrom (for other calls write -> ERRNO)")
+			switch {
+			case st.Call == "recv" || st.Call == "recvfrom":
+			case (st.Call == "getsockopt" || st.Call == "ioctl") && ce.Size >= 0:
+			case (st.Call == "getsockname" || st.Call == "getpeername") && ce.Data != nil:
+			default:
+				p.errAt(t.off, "== compares received data after recv or recvfrom, a number after getsockopt or ioctl, a quoted \"addr:port\" after getsockname or getpeername (for other calls write -> ERRNO)")
 				return nil
 			}
 		}
@@ -774,9 +790,17 @@ func (p *progParser) check(st *Stmt, spec CallSpec) {
 			p.argErr(a[i], "%s: %v", st.Call, err)
 		}
 	}
-	wantsVar := st.Call == "socket" || st.Call == "accept" || st.Call == "epoll_create" || st.Call == "epoll_wait" || st.Call == "recv" || st.Call == "poll"
+	flags := func(i int, valid ...string) {
+		for _, f := range strings.Split(a[i].Text, "+") {
+			if !slices.Contains(valid, f) {
+				p.argErr(a[i], "%s: unknown flag %q in %q; use %s, joined by +%s", st.Call, f, a[i].Text, strings.Join(valid, ", "), diag.DidYouMean(f, valid))
+				return
+			}
+		}
+	}
+	wantsVar := st.Call == "socket" || st.Call == "accept" || st.Call == "epoll_create" || st.Call == "epoll_wait" || st.Call == "recv" || st.Call == "poll" || st.Call == "getsockopt" || st.Call == "ioctl"
 	if st.Var != "" && !wantsVar {
-		p.errs = append(p.errs, &diag.Error{Pos: st.Pos, Path: p.path, Msg: fmt.Sprintf("%s returns nothing to keep; assign socket(), accept(), epoll_create(), epoll_wait() (the ready descriptor) and recv() (the byte count)", st.Call)})
+		p.errs = append(p.errs, &diag.Error{Pos: st.Pos, Path: p.path, Msg: fmt.Sprintf("%s returns nothing to keep; assign socket(), accept(), epoll_create(), epoll_wait() (the ready descriptor), recv() (the byte count), getsockopt() (the value) and ioctl() (the count)", st.Call)})
 	}
 	switch st.Call {
 	case "socket":
@@ -800,6 +824,9 @@ func (p *progParser) check(st *Stmt, spec CallSpec) {
 	case "send":
 		fdArg(0)
 		size(1)
+		if len(a) > 2 {
+			flags(2, SendFlagNames...)
+		}
 	case "sendto":
 		fdArg(0)
 		size(1)
@@ -809,6 +836,21 @@ func (p *progParser) check(st *Stmt, spec CallSpec) {
 		if t := a[1].Text; t != "all" && t != "any" {
 			size(1)
 		}
+		if len(a) > 2 {
+			flags(2, RecvFlagNames...)
+		}
+	case "getsockopt":
+		fdArg(0)
+		if a[1].Text == "congestion" || a[1].Text == "recovery" {
+			p.argErr(a[1], "getsockopt: %s is a name, not a number; the trace and ss() show it", a[1].Text)
+		} else {
+			choice(1, sockOptNames...)
+		}
+	case "getsockname", "getpeername":
+		fdArg(0)
+	case "ioctl":
+		fdArg(0)
+		choice(1, "siocinq")
 	case "shutdown":
 		fdArg(0)
 		choice(1, "rd", "wr", "rdwr")
@@ -837,7 +879,7 @@ func (p *progParser) check(st *Stmt, spec CallSpec) {
 				break
 			}
 		}
-		choice(1, "in", "out", "inout")
+		choice(1, "in", "out", "inout", "rdhup", "in+rdhup")
 		if len(a) > 2 {
 			dur(2)
 		}

@@ -262,7 +262,7 @@ func (r *Recorder) Observe(ev *core.Event) {
 		return
 	}
 	if ev.Kind == core.EventDrop && r.pend.ok && ev.PacketID != 0 && ev.PacketID == r.pend.id {
-		r.pend.drop = dropReason(ev)
+		r.pend.drop = trace.DropReason(ev)
 		r.release()
 		if r.opts.Format == Text {
 			// The packet block already ends with the drop.
@@ -297,18 +297,6 @@ func (r *Recorder) Notes() []ladder.Note {
 // compute them.
 func (r *Recorder) WantsSeries() bool {
 	return r.opts.Trace != nil && r.opts.Format == JSON || r.opts.Page != nil
-}
-
-// dropReason joins a drop event's counter name and detail, leaving out
-// the name when the detail already says it ("link: dropped, random loss").
-func dropReason(ev *core.Event) string {
-	switch {
-	case ev.Name == "" || strings.Contains(ev.Detail, ev.Name):
-		return ev.Detail
-	case ev.Detail == "":
-		return ev.Name
-	}
-	return ev.Name + ": " + ev.Detail
 }
 
 // release writes the held frame.

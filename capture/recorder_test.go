@@ -156,6 +156,8 @@ func run(t testing.TB, r *Recorder, clk *fakeClock, client, server *stack.NIC) {
 	r.Frame(client, stack.DirOut, stack.Packet{ID: 7, Data: data}, "retransmit (rto)")
 	ev("client", core.Event{Kind: core.EventCongestion, FD: 3, Proto: "tcp", Conn: cConn, Detail: "cwnd 10 → 1, ssthresh 5"})
 	ev("client", core.Event{Kind: core.EventNote, FD: -1, Name: "note", Detail: `a "quoted" note`})
+	// A middlebox drops a frame no capture saw: its reason names it once.
+	ev("home", core.Event{Kind: core.EventDrop, FD: -1, Name: "nat", Detail: "nat: dropped, no mapping", PacketID: 8})
 }
 
 func names() map[netip.Addr]string {

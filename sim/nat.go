@@ -30,14 +30,15 @@ type NATConfig struct {
 	// TCPIdle, UDPIdle and ICMPIdle are how long a mapping may stay
 	// unused before it is forgotten (defaults 5m, 30s, 30s).
 	TCPIdle, UDPIdle, ICMPIdle time.Duration
-	// PassUnmatched lets a packet from outside to Public that matches no
-	// mapping through untranslated (counted in Unmatched), to the
-	// router's own stack — what a Linux router with only a MASQUERADE
-	// rule does: the packet has no conntrack entry, is delivered locally,
-	// and its TCP answers a segment with a RST. Without it such a packet
-	// is dropped (Rejected), as a router whose firewall drops unsolicited
-	// traffic on its outside interface does.
-	PassUnmatched bool
+	// DropUnmatched drops a packet from outside to Public that matches
+	// no mapping (counted in Rejected), as a router whose firewall drops
+	// unsolicited traffic on its outside interface does. Without it, the
+	// default, such a packet passes untranslated (counted in Unmatched)
+	// to the router's own stack — what a Linux router with only a
+	// MASQUERADE rule does: the packet has no conntrack entry, is
+	// delivered locally, and its TCP answers a segment with a RST, its
+	// UDP with port unreachable.
+	DropUnmatched bool
 	// OnChange, when set, is told of each change to the translation
 	// table as it happens: "map tcp 10.0.0.1:5000 ⇄ 203.0.113.1:30000 for
 	// 203.0.113.2:80" and "expire tcp … after 30s idle". It is called with
@@ -51,8 +52,9 @@ type NATConfig struct {
 // back, fixing the checksums (RFC 1624 incremental updates). Each mapping
 // is one flow (inside endpoint, remote endpoint), and only that remote
 // may answer through it (address- and port-dependent filtering, RFC 4787
-// §5). A mapping unused for its idle timeout is forgotten: replies are
-// then dropped, and the next packet from the inside gets a new public
+// §5). A mapping unused for its idle timeout is forgotten: replies then
+// reach the router itself, whose TCP resets them (or are dropped, with
+// DropUnmatched), and the next packet from the inside gets a new public
 // port, so the remote sees a stranger and answers a TCP segment with a
 // RST — what happens to an idle connection behind a home router.
 //
@@ -121,7 +123,7 @@ type NATStats struct {
 	Expired    uint64 // mappings forgotten after their idle timeout
 	Translated uint64 // packets rewritten
 	Rejected   uint64 // packets dropped
-	Unmatched  uint64 // packets from outside with no mapping let through to the router (PassUnmatched)
+	Unmatched  uint64 // packets from outside with no mapping let through to the router (not DropUnmatched)
 }
 
 // NewNAT returns a NAT timed by clock, or an error if cfg has no public
@@ -257,7 +259,7 @@ func (t *NAT) Inspect(dir Direction, b []byte) (bool, string) {
 		remote = netip.AddrPortFrom(src.Addr(), 0)
 	}
 	switch {
-	case (m == nil || m.key.remote != remote || t.expired(m, now)) && t.cfg.PassUnmatched:
+	case (m == nil || m.key.remote != remote || t.expired(m, now)) && !t.cfg.DropUnmatched:
 		t.stats.Unmatched++
 		return true, ""
 	case m == nil || m.key.remote != remote:

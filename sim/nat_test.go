@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
 	"syscall"
@@ -117,42 +118,55 @@ func TestNAT(t *testing.T) {
 			{0, AtoB, wire.ProtoICMP, 0, "192.168.1.10:0", "203.0.113.5:0", true, "", public + ":30000", "203.0.113.5:30000"},
 		}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := NewClock(t0)
-			nat, err := NewNAT(c, NATConfig{Public: netip.MustParseAddr(public)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i, s := range tt.steps {
-				c.RunFor(s.after)
-				b := ipPacket(s.proto, s.src, s.dst, s.flags)
-				if s.proto == wire.ProtoICMP {
-					// An echo request with id 0x1234.
-					b[20] = wire.ICMPEcho
-					binary.BigEndian.PutUint16(b[24:], 0x1234)
+	// With DropUnmatched a packet from outside that matches no mapping
+	// is dropped with its reason; by default (Linux's MASQUERADE) it
+	// passes untranslated to the router's own stack and is counted.
+	for _, drop := range []bool{true, false} {
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s/drop=%v", tt.name, drop), func(t *testing.T) {
+				c := NewClock(t0)
+				nat, err := NewNAT(c, NATConfig{Public: netip.MustParseAddr(public), DropUnmatched: drop})
+				if err != nil {
+					t.Fatal(err)
 				}
-				withChecksums(b)
-				pass, reason := nat.Inspect(s.dir, b)
-				if pass != s.pass || reason != s.reason {
-					t.Fatalf("step %d: pass %v %q, want %v %q", i, pass, reason, s.pass, s.reason)
-				}
-				if !pass {
-					continue
-				}
-				checksumsOK(t, b)
-				src, dst := endpoints(b)
-				if s.proto == wire.ProtoICMP {
-					if src.Addr().String() != public || src.Port() != 30000 {
-						t.Errorf("step %d: echo source %v", i, src)
+				unmatched := uint64(0)
+				for i, s := range tt.steps {
+					if !drop && !s.pass {
+						s.pass, s.reason, s.wantSrc, s.wantDst = true, "", s.src, s.dst
+						unmatched++
 					}
-					continue
+					c.RunFor(s.after)
+					b := ipPacket(s.proto, s.src, s.dst, s.flags)
+					if s.proto == wire.ProtoICMP {
+						// An echo request with id 0x1234.
+						b[20] = wire.ICMPEcho
+						binary.BigEndian.PutUint16(b[24:], 0x1234)
+					}
+					withChecksums(b)
+					pass, reason := nat.Inspect(s.dir, b)
+					if pass != s.pass || reason != s.reason {
+						t.Fatalf("step %d: pass %v %q, want %v %q", i, pass, reason, s.pass, s.reason)
+					}
+					if !pass {
+						continue
+					}
+					checksumsOK(t, b)
+					src, dst := endpoints(b)
+					if s.proto == wire.ProtoICMP {
+						if src.Addr().String() != public || src.Port() != 30000 {
+							t.Errorf("step %d: echo source %v", i, src)
+						}
+						continue
+					}
+					if src.String() != s.wantSrc || dst.String() != s.wantDst {
+						t.Errorf("step %d: %v → %v, want %s → %s", i, src, dst, s.wantSrc, s.wantDst)
+					}
 				}
-				if src.String() != s.wantSrc || dst.String() != s.wantDst {
-					t.Errorf("step %d: %v → %v, want %s → %s", i, src, dst, s.wantSrc, s.wantDst)
+				if got := nat.Stats().Unmatched; got != unmatched {
+					t.Errorf("Unmatched = %d, want %d", got, unmatched)
 				}
-			}
-		})
+			})
+		}
 	}
 }
 

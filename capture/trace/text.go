@@ -3,6 +3,7 @@ package trace
 import (
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -716,11 +717,7 @@ func appendEventText(b []byte, ev *core.Event) []byte {
 			b = appendUint(b, ev.PacketID)
 		}
 		b = append(b, "  "...)
-		if ev.Name != "" {
-			b = append(b, ev.Name...)
-			b = append(b, ": "...)
-		}
-		b = append(b, ev.Detail...)
+		b = append(b, DropReason(ev)...)
 	default:
 		switch ev.Kind {
 		case core.EventTimer:
@@ -747,4 +744,17 @@ func appendEventText(b []byte, ev *core.Event) []byte {
 		}
 	}
 	return append(b, '\n')
+}
+
+// DropReason joins a drop event's counter name and detail, leaving out
+// the name when the detail already says it ("link: dropped, random
+// loss", "nat: dropped, no mapping").
+func DropReason(ev *core.Event) string {
+	switch {
+	case ev.Name == "" || strings.Contains(ev.Detail, ev.Name):
+		return ev.Detail
+	case ev.Detail == "":
+		return ev.Name
+	}
+	return ev.Name + ": " + ev.Detail
 }

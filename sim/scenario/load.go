@@ -1331,11 +1331,11 @@ func (l *loader) boxParam(b *BoxParams, k string, v ast.Node, kp, publicDefault 
 		b.PortMin, b.PortMax = uint16(x), uint16(y)
 	case "unmatched":
 		switch l.str(v, kp) {
-		case "drop":
 		case "local":
-			b.Local = true
+		case "drop":
+			b.Drop = true
 		default:
-			l.errf(v, kp, "unmatched is drop (the default: packets from outside with no mapping are dropped) or local (they reach the router's own stack, which answers TCP with a RST, as Linux with only a MASQUERADE rule)")
+			l.errf(v, kp, "unmatched is local (the default: packets from outside with no mapping reach the router's own stack, which answers TCP with a RST and UDP with port unreachable, as Linux with only a MASQUERADE rule) or drop (they are dropped, as by a firewall on the outside interface)")
 		}
 	case "tcp_idle":
 		b.TCPIdle = l.duration(v, kp)

@@ -395,7 +395,7 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 				public = r.sc.hostByName[ns.Inside].Ifaces[lk.Ifaces[in]].Addr()
 			}
 			lane := "nat"
-			nat, err := sim.NewNAT(r.clock, sim.NATConfig{Inside: inside, Public: public, PortMin: ns.PortMin, PortMax: ns.PortMax, TCPIdle: ns.TCPIdle, UDPIdle: ns.UDPIdle, PassUnmatched: ns.Local,
+			nat, err := sim.NewNAT(r.clock, sim.NATConfig{Inside: inside, Public: public, PortMin: ns.PortMin, PortMax: ns.PortMax, TCPIdle: ns.TCPIdle, UDPIdle: ns.UDPIdle, DropUnmatched: ns.Drop,
 				OnChange: func(what string) { r.event(lane, what) }})
 			if err != nil {
 				rec.Close()
@@ -693,7 +693,7 @@ func (r *runner) gate(hr *hostRT, iface int) (*sim.Gate, error) {
 		return &sim.Gate{Box: fw, Tap: (*gateTap)(r)}, nil
 	}
 	lane := hr.h.Name
-	nat, err := sim.NewNAT(r.clock, sim.NATConfig{Inside: sim.AtoB, Public: b.Public, PortMin: b.PortMin, PortMax: b.PortMax, TCPIdle: b.TCPIdle, UDPIdle: b.UDPIdle, PassUnmatched: b.Local,
+	nat, err := sim.NewNAT(r.clock, sim.NATConfig{Inside: sim.AtoB, Public: b.Public, PortMin: b.PortMin, PortMax: b.PortMax, TCPIdle: b.TCPIdle, UDPIdle: b.UDPIdle, DropUnmatched: b.Drop,
 		OnChange: func(what string) { r.event(lane, what) }})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", b.Pos, err)

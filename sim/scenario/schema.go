@@ -87,10 +87,10 @@ type BoxParams struct {
 	Public           netip.Addr // a NAT's public address
 	PortMin, PortMax uint16     // a NAT's port range
 	TCPIdle, UDPIdle time.Duration
-	// Local: a NAT lets packets from outside that match no mapping
-	// through to the router's own stack (unmatched: local), as Linux
-	// with only a MASQUERADE rule; else they are dropped.
-	Local bool
+	// Drop: a NAT drops packets from outside that match no mapping
+	// (unmatched: drop); else, the default, they reach the router's own
+	// stack (unmatched: local), as on Linux with only a MASQUERADE rule.
+	Drop bool
 }
 
 // Switch is an Ethernet switch (a learning bridge) or a hub (switches:

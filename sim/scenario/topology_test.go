@@ -64,7 +64,7 @@ links: [{ends: [a, sw]}, {ends: [b, sw]}]
 expect: ["on sw:b: a > b"]`, `unknown host "sw"`},
 		{"nat unmatched", `hosts: {a: {addr: 10.0.0.1/24}}
 routers: {r: {addrs: [10.0.0.2/24], nat: {outside: 10.0.0.2, unmatched: rst}}}
-links: [{ends: [a, r]}]`, "unmatched is drop (the default"},
+links: [{ends: [a, r]}]`, "unmatched is local (the default"},
 		{"reorder between switches", `hosts: {a: {addr: 10.0.0.1/24}, b: {addr: 10.0.0.2/24}}
 switches: {s1: {}, s2: {}}
 links: [{ends: [a, s1]}, {ends: [b, s2]}, {ends: [s1, s2]}]

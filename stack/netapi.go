@@ -421,6 +421,12 @@ type UDPConn struct {
 	sockConn
 }
 
+// FD returns the socket's descriptor in the stack's facade, for the
+// options and calls net.PacketConn does not carry ([Stack.SetSockopt]:
+// SO_BROADCAST, UDP_CORK…; [Stack.InQ], [Stack.EpollCtl]), as
+// SyscallConn does for Go's.
+func (c *UDPConn) FD() int { return c.sk.fd }
+
 var (
 	_ net.PacketConn = (*UDPConn)(nil)
 	_ net.Conn       = (*UDPConn)(nil)

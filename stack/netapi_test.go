@@ -147,3 +147,35 @@ func TestGoNetParity(t *testing.T) {
 		t.Fatalf("ReadMsgUDP: %q %d %d %v %v", buf[:n], oobn, flags, addr, err)
 	}
 }
+
+// TestUDPConnFD: a UDPConn's descriptor reaches the options and calls
+// net.PacketConn lacks — SO_BROADCAST, SIOCINQ — and they act on it.
+func TestUDPConnFD(t *testing.T) {
+	s := stack.New(stack.Options{Name: "h"})
+	defer s.Destroy()
+	a, err := s.ListenUDP(netip.MustParseAddrPort("127.0.0.1:0"))
+	must(t, err)
+	defer a.Close()
+	b, err := s.ListenUDP(netip.MustParseAddrPort("127.0.0.1:0"))
+	must(t, err)
+	defer b.Close()
+	must(t, s.SetSockopt(a.FD(), stack.SoBroadcast, 1))
+	if v, err := s.GetSockopt(a.FD(), stack.SoBroadcast); err != nil || v != 1 {
+		t.Errorf("SO_BROADCAST via FD: %d, %v; want 1", v, err)
+	}
+	if _, err := a.WriteTo([]byte("hello"), b.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n, err := s.InQ(b.FD())
+		must(t, err)
+		if n == 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("SIOCINQ via FD: %d, want the 5-byte datagram", n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -115,6 +115,9 @@ func (c *Conn) dataOptions(o *options) int {
 		o.TSVal = c.p.tsNow() + c.tsOffset
 		o.TSEcr = c.tsRecent
 		n += 12
+		if c.ls != nil {
+			c.ls.tsSent = o.TSVal
+		}
 	}
 	if c.sackOK && (c.nooo > 0 || c.dsackSet) {
 		max := 4

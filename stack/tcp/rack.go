@@ -107,6 +107,7 @@ type lossState struct {
 	priorCwnd     int
 	priorSsthresh int
 	retransTS     uint32 // TSval of the episode's first retransmission
+	tsSent        uint32 // TSval of the last data segment built (dataOptions)
 	retransTSSet  bool
 	episode       string // "recovery" or "rto", for the trace
 }
@@ -221,7 +222,11 @@ func (c *Conn) txRetransmitted(start, end seqnum.Value) {
 	if ls.undoOn {
 		ls.undoRetrans++
 		if !ls.retransTSSet && c.tsOK {
-			ls.retransTS, ls.retransTSSet = c.p.tsNow()+c.tsOffset, true
+			// The TSval the retransmission carried, not the clock now:
+			// in real time a millisecond may have passed since it was
+			// built, and an echo of that very segment would then look
+			// older than the retransmission (a false Eifel undo).
+			ls.retransTS, ls.retransTSSet = ls.tsSent, true
 		}
 	}
 }

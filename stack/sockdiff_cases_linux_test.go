@@ -607,12 +607,20 @@ var diffCases = []diffCase{
 		_, c, _ := e.connPair()
 		e.setopt(c, stack.SoRcvTimeo, 100)
 		res := make(chan string, 1)
+		t0 := time.Now()
+		started := make(chan struct{})
 		go func() {
+			close(started)
 			_, _, err := e.api.RecvMsg(c, make([]byte, 10), 0)
 			res <- errName(err)
 		}()
+		<-started
 		time.Sleep(20 * time.Millisecond)
 		e.close(c)
+		// The close must come while the recv still waits: past its
+		// 100 ms SO_RCVTIMEO (a stalled process) it has returned EAGAIN
+		// on either side and the run says nothing about close.
+		e.withinWindow(t0, 70*time.Millisecond)
 		e.log("blocked recv returned %s", <-res)
 	}},
 

@@ -69,6 +69,10 @@ type Counters struct {
 	AckSkippedPAWS      uint64 // pure ACKs failing PAWS left unanswered by the per-connection limit (TCPACKSkippedPAWS)
 	DropChallengeGlobal uint64 // challenge ACKs suppressed by the host-wide ChallengeACKLimit
 	DropSynNoRoute      uint64 // SYNs to a listener with no route back to answer them (counted in Linux's ListenDrops)
+
+	// SYN_RECEIVED of a passive open under the linux profile (Linux's tcp_check_req).
+	AckSkippedSynRecv uint64 // retransmitted SYNs and unacceptable segments in SYN_RECEIVED left unanswered by the per-connection limit (TCPACKSkippedSynRecv)
+	EmbryonicRsts     uint64 // connections in SYN_RECEIVED ended by an in-window RST or SYN (EmbryonicRsts)
 }
 
 // Counter is one named counter value.
@@ -141,5 +145,7 @@ func (c *Counters) List() []Counter {
 		{"AckSkippedPAWS", c.AckSkippedPAWS},
 		{"DropChallengeGlobal", c.DropChallengeGlobal},
 		{"DropSynNoRoute", c.DropSynNoRoute},
+		{"AckSkippedSynRecv", c.AckSkippedSynRecv},
+		{"EmbryonicRsts", c.EmbryonicRsts},
 	}
 }

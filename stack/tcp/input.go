@@ -155,11 +155,100 @@ func (c *Conn) acceptable(s *segment) (ok, ackOnly bool) {
 	return s.seq.InWindow(c.rcvNxt, wnd) || s.seq.Add(l-1).InWindow(c.rcvNxt, wnd), false
 }
 
+// inputSynRecvLinux applies Linux's tcp_check_req to a segment for a
+// passive open in SYN_RECEIVED, in its order, and reports whether it
+// consumed the segment; an acceptable ACK goes on to input's steps. As
+// checked on Linux 6.18 (testdata/pkt/robustness/synrecv-*.pkt):
+//   - a retransmitted SYN (the peer's ISN, no ACK or RST) gets the SYN-ACK
+//     again and restarts its timer, at most once per tcp_invalid_ratelimit;
+//   - an ACK of anything but our SYN gets a RST, and the connection stays;
+//   - a segment outside the window (or failing PAWS) gets an ACK, a SYN or
+//     an empty segment at most once per tcp_invalid_ratelimit (shared with
+//     the retransmitted SYN);
+//   - a RST inside the window but not at RCV.NXT gets a challenge ACK
+//     (RFC 5961 §3.2) under the same limit; one at RCV.NXT ends it;
+//   - a new SYN inside the window ends it with a RST (RFC 9293 says to
+//     return to LISTEN silently).
+func (c *Conn) inputSynRecvLinux(s *segment) bool {
+	p := c.p
+	paws := c.tsOK && s.opts.HasTS && !s.has(flagRST) && c.pawsReject(s)
+	if s.flags&(flagSYN|flagACK|flagRST) == flagSYN && s.seq == c.irs && !paws {
+		if !c.oowAllowed() {
+			p.counters.AckSkippedSynRecv++
+			p.drop(c, "AckSkippedSynRecv", "retransmitted SYN within the rate limit", s.pktID)
+			return true
+		}
+		c.rttTiming = false // Karn: the handshake's ACK may answer either SYN-ACK
+		c.sendSYN(whySynAckDupSyn, true)
+		c.rtx.arm(c.rto) // inet_rtx_syn_ack's caller restarts the timer
+		return true
+	}
+	if s.has(flagACK) && s.ack != c.iss.Add(1) {
+		// The listener answers an unacceptable ACK; the pending
+		// connection is untouched.
+		if !s.has(flagRST) {
+			p.counters.DropAckTooNew++
+			p.drop(c, "DropAckTooNew", "ACK of anything but our SYN", s.pktID)
+			p.resetFor(c.tuple, s, whyRSTBadAck)
+		}
+		return true
+	}
+	if paws || !c.inWindowLinux(s) {
+		if paws {
+			p.counters.DropPAWS++
+			p.drop(c, "DropPAWS", "old timestamp", s.pktID)
+		} else {
+			p.counters.DropOutOfWindow++
+			p.drop(c, "DropOutOfWindow", "unacceptable sequence number", s.pktID)
+		}
+		if s.has(flagRST) {
+			return true
+		}
+		// Linux's tcp_oow_rate_limited lets data and FINs through.
+		if (s.has(flagSYN) || s.seqLen() == 0) && !c.oowAllowed() {
+			p.counters.AckSkippedSynRecv++
+			return true
+		}
+		c.sendAck(whyOutOfWindow)
+		return true
+	}
+	switch {
+	case s.has(flagRST) && s.seq != c.rcvNxt:
+		c.challengeAck()
+	case s.has(flagRST):
+		p.counters.EmbryonicRsts++
+		c.destroy()
+	case s.has(flagSYN):
+		p.counters.EmbryonicRsts++
+		p.resetFor(c.tuple, s, whyRSTSynRecv)
+		c.destroy()
+	default:
+		return false
+	}
+	return true
+}
+
+// inWindowLinux is Linux's tcp_in_window for SYN_RECEIVED: the segment
+// starts at RCV.NXT, or overlaps the window, or is empty at its right edge.
+func (c *Conn) inWindowLinux(s *segment) bool {
+	end := s.seq.Add(s.seqLen())
+	switch {
+	case s.seq == c.rcvNxt:
+		return true
+	case c.rcvNxt.LessThan(end) && s.seq.LessThan(c.rcvAdv):
+		return true
+	}
+	return s.seq == c.rcvAdv && s.seq == end
+}
+
 // input handles a segment for this connection (RFC 9293 §3.10.7.4).
 func (c *Conn) input(s *segment) {
 	p := c.p
 	if c.state == SynSent {
 		c.inputSynSent(s)
+		return
+	}
+	if c.state == SynReceived && c.passive && c.linux() && c.inputSynRecvLinux(s) {
 		return
 	}
 	now := p.net.Now()

@@ -40,6 +40,8 @@ const (
 	whyRSTUnread       = "close with unread data → RST"
 	whyRSTData         = "data after close → RST"
 	whyRSTBadAck       = "RST: unacceptable ACK"
+	whyRSTSynRecv      = "RST: SYN in the window of SYN_RECEIVED"
+	whySynAckDupSyn    = "SYN retransmitted → SYN-ACK again"
 	whyChallengeAck    = "challenge ACK (RFC 5961)"
 	whyPAWS            = "PAWS: old timestamp → ACK"
 )

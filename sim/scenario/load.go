@@ -1496,8 +1496,8 @@ func (l *loader) eventsNode(sc *Scenario, n ast.Node) {
 				case "spoof":
 					s := l.str(v, p)
 					pf, err := netip.ParsePrefix(s)
-					if err != nil || !pf.Addr().Is4() {
-						l.errf(v, p, "spoof is an IPv4 prefix the sources are drawn from, e.g. spoof: 198.18.0.0/15, not %q", s)
+					if err != nil || pf.Addr().Is4In6() || pf.Addr().Zone() != "" {
+						l.errf(v, p, "spoof is the prefix the sources are drawn from, IPv4 or IPv6 (which floods over IPv6), e.g. spoof: 198.18.0.0/15 or spoof: 2001:2::/48, not %q", s)
 						return
 					}
 					ev.Flood.Spoof = pf.Masked()
@@ -1541,13 +1541,10 @@ func (l *loader) eventsNode(sc *Scenario, n ast.Node) {
 		case ev.Flood != nil:
 			f := ev.Flood
 			if f.Pattern == nil || f.Count == 0 || ev.Up != nil || ev.Set != nil || ev.Link != "" || ev.Crash != "" || ev.Restart != "" || ev.Inject != nil {
-				l.errf(it, path, "a flood event has at, flood, count and optionally every (default 1ms) and spoof (default 198.18.0.0/15): {at: 1s, flood: \"attacker > server:80 [S]\", count: 2000, every: 1ms}")
+				l.errf(it, path, "a flood event has at, flood, count and optionally every (default 1ms) and spoof (default 198.18.0.0/15; an IPv6 prefix such as 2001:2::/48 floods over IPv6): {at: 1s, flood: \"attacker > server:80 [S]\", count: 2000, every: 1ms}")
 			}
 			if f.Every == 0 {
 				f.Every = time.Millisecond
-			}
-			if !f.Spoof.IsValid() {
-				f.Spoof = defaultSpoof
 			}
 		case ev.Inject != nil:
 			if ev.Up != nil || ev.Set != nil || ev.Link != "" || ev.Crash != "" || ev.Restart != "" {

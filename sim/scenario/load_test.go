@@ -138,7 +138,7 @@ func TestLoadErrors(t *testing.T) {
 		{"flood without count", base + "links:\n  - ends: [client, server]\nevents:\n  - {at: 1s, flood: \"client > server:80 [S]\"}\n", `x.yaml:7:5: events[0]: a flood event has at, flood, count`},
 		{"flood count", base + "links:\n  - ends: [client, server]\nevents:\n  - {at: 1s, flood: \"client > server:80 [S]\", count: 1000000}\n", `events[0].count`},
 		{"flood every", base + "links:\n  - ends: [client, server]\nevents:\n  - {at: 1s, flood: \"client > server:80 [S]\", count: 5, every: 0s}\n", `every is the gap between two flood packets`},
-		{"flood spoof", base + "links:\n  - ends: [client, server]\nevents:\n  - {at: 1s, flood: \"client > server:80 [S]\", count: 5, spoof: 2001:db8::/32}\n", `spoof is an IPv4 prefix`},
+		{"flood spoof", base + "links:\n  - ends: [client, server]\nevents:\n  - {at: 1s, flood: \"client > server:80 [S]\", count: 5, spoof: ::ffff:10.0.0.0/104}\n", `spoof is the prefix the sources are drawn from, IPv4 or IPv6`},
 		{"flood on a link event", base + "links:\n  - ends: [client, server]\nevents:\n  - {at: 1s, link: client-server, flood: \"client > server:80 [S]\", count: 5}\n", `a flood event has at, flood, count`},
 		{"folded program", base + "links:\n  - ends: [client, server]\nprograms:\n  client: >\n    sleep 1s\n    sleep 2s\n", `x.yaml:7:11: programs.client: a folded block (>)`},
 		{"socket variable", base + "links:\n  - ends: [client, server]\nprograms:\n  client: \"sock = socket(tcp)\"\nexpect:\n  - \"client fd sok state == CLOSED\"\n", `x.yaml:9:5: expect[0]: client's program has no socket variable "sok"; did you mean "sock"?`},

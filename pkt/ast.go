@@ -70,11 +70,20 @@ type Packet struct {
 	HasOptions bool // <...> was written
 	AnyOptions bool // <...> literally
 
-	// UDP: payload length; ICMP: type and code names, MTU
-	UDPLen   int
-	ICMPType string
-	ICMPCode string
-	ICMPMTU  int
+	// UDP: payload length; ICMP: type and code names, MTU, echo id
+	UDPLen    int
+	ICMPType  string
+	ICMPCode  string
+	ICMPMTU   int
+	ICMPID    int
+	HasICMPID bool
+	// Echoed is what an ICMP error quotes of the packet it is about, as
+	// packetdrill writes it: "tcp" for [seq:end(len)] or nothing (the
+	// TCP sequence number EchoSeq, in script terms), "udp" for
+	// [udp (N)] (EchoLen the UDP payload length).
+	Echoed  string
+	EchoSeq uint32
+	EchoLen int
 }
 
 // TCPOption is one option in a packet's <...> list.

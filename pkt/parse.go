@@ -257,7 +257,7 @@ func (p *parser) packet() (*Packet, error) {
 			return nil, p.errf(t, "expected an ICMP type (e.g. unreachable), found %s", describe(t))
 		}
 		pk.ICMPType = t.text
-		if p.peek().kind == tWord && !p.isWord("mtu") && !p.peek().nl {
+		if p.peek().kind == tWord && !p.isWord("mtu") && !p.isWord("id") && !p.peek().nl {
 			pk.ICMPCode = p.next().text
 		}
 		if p.isWord("mtu") {
@@ -266,7 +266,31 @@ func (p *parser) packet() (*Packet, error) {
 			if err != nil {
 				return nil, err
 			}
+			if v > 65535 {
+				return nil, p.errf(p.toks[p.i-1], "ICMP MTU %d is out of 16-bit range", v)
+			}
 			pk.ICMPMTU = int(v)
+		}
+		if p.isWord("id") {
+			p.next()
+			v, err := p.uint32("echo id")
+			if err != nil {
+				return nil, err
+			}
+			if v > 65535 {
+				return nil, p.errf(p.toks[p.i-1], "ICMP echo id %d is out of 16-bit range (0 to 65535)", v)
+			}
+			pk.ICMPID, pk.HasICMPID = int(v), true
+		}
+		pk.Echoed = "tcp"
+		if p.isPunct("[") {
+			p.next()
+			if err := p.icmpEchoed(pk); err != nil {
+				return nil, err
+			}
+			if err := p.expectPunct("]", "after the packet the ICMP message quotes ([udp (N)] or [seq:end(len)])"); err != nil {
+				return nil, err
+			}
 		}
 		return pk, nil
 	}
@@ -360,6 +384,54 @@ func (p *parser) packet() (*Packet, error) {
 
 // maxOptionBytes is the room for options in a TCP header.
 const maxOptionBytes = 40
+
+// icmpEchoed reads what an ICMP error quotes, inside its [ ]: udp (N)
+// or a TCP seq:end(len).
+func (p *parser) icmpEchoed(pk *Packet) error {
+	if p.isWord("udp") {
+		p.next()
+		if err := p.expectPunct("(", "before the quoted UDP payload length"); err != nil {
+			return err
+		}
+		n, err := p.uint32("quoted UDP payload length")
+		if err != nil {
+			return err
+		}
+		if n > 65507 {
+			return p.errf(p.toks[p.i-1], "quoted UDP payload length %d is more than 65507", n)
+		}
+		pk.Echoed, pk.EchoLen = "udp", int(n)
+		return p.expectPunct(")", "after the quoted UDP payload length")
+	}
+	t := p.peek()
+	if t.kind != tInt {
+		return p.errf(t, "expected what the ICMP message quotes, udp (N) or a TCP seq:end(len), found %s", describe(t))
+	}
+	start, err := p.uint32("quoted start sequence number")
+	if err != nil {
+		return err
+	}
+	if err := p.expectPunct(":", "between the quoted start and end sequence numbers (seq:end(len))"); err != nil {
+		return err
+	}
+	end, err := p.uint32("quoted end sequence number")
+	if err != nil {
+		return err
+	}
+	if err := p.expectPunct("(", "before the quoted payload length (seq:end(len))"); err != nil {
+		return err
+	}
+	lt := p.peek()
+	n, err := p.uint32("quoted payload length")
+	if err != nil {
+		return err
+	}
+	if end-start != n {
+		return p.errf(lt, "quoted payload length %d does not match %d:%d (end - start = %d)", n, start, end, end-start)
+	}
+	pk.Echoed, pk.EchoSeq, pk.EchoLen = "tcp", start, int(n)
+	return p.expectPunct(")", "after the quoted payload length")
+}
 
 func (p *parser) tcpOptions(pk *Packet) error {
 	open := p.next()

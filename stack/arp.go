@@ -170,7 +170,7 @@ func (s *Stack) hostUnreachable(ipPacket []byte) {
 		}
 	case wire.ProtoTCP:
 		t := wire.TCP(p)
-		s.tcp.HardError(netip.AddrPortFrom(ip.Src(), t.SrcPort()), netip.AddrPortFrom(ip.Dst(), t.DstPort()), t.Seq(), syscall.EHOSTUNREACH)
+		s.tcp.HardError(netip.AddrPortFrom(ip.Src(), t.SrcPort()), netip.AddrPortFrom(ip.Dst(), t.DstPort()), t.Seq(), syscall.EHOSTUNREACH, true)
 	}
 }
 

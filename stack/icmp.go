@@ -85,32 +85,58 @@ func (s *Stack) icmpInput(n *NIC, ip wire.IPv4, b []byte, pktID uint64) {
 		e.sock.notify()
 	case wire.ICMPDestUnreachable:
 		s.counters.ICMP.InDestUnreachs++
-		s.icmpErrorInput(m, syscallForUnreach(m.Code()))
+		errno, hard := unreachErr(m.Code())
+		s.icmpErrorInput(m, errno, hard)
 	case wire.ICMPTimeExceeded:
 		s.counters.ICMP.InTimeExcds++
-		s.icmpErrorInput(m, syscall.EHOSTUNREACH)
+		s.icmpErrorInput(m, syscall.EHOSTUNREACH, false)
 	default:
 		s.drop(&s.counters.ICMP.InIgnored, "icmp.InIgnored", "icmp", "ICMP type "+strconv.Itoa(int(m.Type()))+" not handled", pktID)
 	}
 }
 
-func syscallForUnreach(code uint8) syscall.Errno {
-	switch code {
-	case wire.ICMPCodePortUnreachable:
-		return syscall.ECONNREFUSED
-	case wire.ICMPCodeProtoUnreachable:
-		return syscall.ENOPROTOOPT
-	case wire.ICMPCodeNetUnreachable:
-		return syscall.ENETUNREACH
-	case wire.ICMPCodeFragNeeded:
-		return syscall.EMSGSIZE
+// unreachErrs is the errno of each destination unreachable code and
+// whether the error is hard (fatal), as Linux's icmp_err_convert: a
+// connected UDP socket learns of hard errors only (soft ones — net and
+// host unreachable, source route failed, the TOS ones — are dropped, as
+// __udp4_lib_err without IP_RECVERR). Fragmentation needed is EMSGSIZE,
+// hard for UDP with path MTU discovery.
+var unreachErrs = [...]struct {
+	errno syscall.Errno
+	hard  bool
+}{
+	{syscall.ENETUNREACH, false},  // net unreachable
+	{syscall.EHOSTUNREACH, false}, // host unreachable
+	{syscall.ENOPROTOOPT, true},   // protocol unreachable
+	{syscall.ECONNREFUSED, true},  // port unreachable
+	{syscall.EMSGSIZE, true},      // fragmentation needed
+	{syscall.EOPNOTSUPP, false},   // source route failed
+	{syscall.ENETUNREACH, true},   // net unknown
+	{syscall.EHOSTDOWN, true},     // host unknown
+	{syscall.ENONET, true},        // host isolated
+	{syscall.ENETUNREACH, true},   // net prohibited
+	{syscall.EHOSTUNREACH, true},  // host prohibited
+	{syscall.ENETUNREACH, false},  // net unreachable for TOS
+	{syscall.EHOSTUNREACH, false}, // host unreachable for TOS
+	{syscall.EHOSTUNREACH, true},  // communication administratively prohibited
+	{syscall.EHOSTUNREACH, true},  // host precedence violation
+	{syscall.EHOSTUNREACH, true},  // precedence cutoff
+}
+
+// unreachErr returns the errno of a destination unreachable code and
+// whether it is hard; an unknown code is a soft EHOSTUNREACH.
+func unreachErr(code uint8) (syscall.Errno, bool) {
+	if int(code) < len(unreachErrs) {
+		e := unreachErrs[code]
+		return e.errno, e.hard
 	}
-	return syscall.EHOSTUNREACH
+	return syscall.EHOSTUNREACH, false
 }
 
 // icmpErrorInput passes an ICMP error to the socket that sent the packet
-// it quotes (RFC 1122 §3.2.2.1).
-func (s *Stack) icmpErrorInput(m wire.ICMPv4, errno syscall.Errno) {
+// it quotes (RFC 1122 §3.2.2.1): a connected UDP socket's next call
+// fails with a hard error; TCP decides by errno.
+func (s *Stack) icmpErrorInput(m wire.ICMPv4, errno syscall.Errno, hard bool) {
 	inner, err := wire.ParseIPv4Quoted(m.Payload())
 	if err != nil || len(inner.Payload()) < 8 {
 		// RFC 792: the error quotes the header and 8 bytes of payload.
@@ -123,23 +149,24 @@ func (s *Stack) icmpErrorInput(m wire.ICMPv4, errno syscall.Errno) {
 		u := wire.UDP(p)
 		local := netip.AddrPortFrom(inner.Src(), u.SrcPort())
 		remote := netip.AddrPortFrom(inner.Dst(), u.DstPort())
-		if e := s.udp.lookup(local); e != nil && e.remote == remote {
-			// Only connected sockets learn of it, as on Linux.
+		if e := s.udp.lookup(local); e != nil && e.remote == remote && hard {
+			// Only connected sockets learn of it, and only of hard
+			// errors, as on Linux without IP_RECVERR.
 			e.err = errno
 			e.sock.notify()
 		}
 	case wire.ProtoTCP:
 		// Path MTU discovery (RFC 1191): "fragmentation needed" shrinks
-		// the connection's segments. Other ICMP errors are soft for TCP
-		// (RFC 1122 §4.2.3.9): its own timers decide, so they are only
-		// counted.
+		// the connection's segments. Other errors end a connect still in
+		// SYN_SENT, as Linux's tcp_v4_err; a passive opening only for
+		// time exceeded and net or host unreachable, which drop Linux's
+		// request socket; an established connection's own timers decide
+		// (RFC 1122 §4.2.3.9).
 		t := wire.TCP(p)
 		local, remote := netip.AddrPortFrom(inner.Src(), t.SrcPort()), netip.AddrPortFrom(inner.Dst(), t.DstPort())
-		switch errno {
-		case syscall.ECONNREFUSED, syscall.ENOPROTOOPT:
-			// Hard errors (RFC 1122 §4.2.3.9): they end a connection
-			// still being opened, as on Linux.
-			s.tcp.HardError(local, remote, t.Seq(), errno)
+		if errno != syscall.EMSGSIZE && (m.Type() != wire.ICMPDestUnreachable || int(m.Code()) < len(unreachErrs)) {
+			synRecv := m.Type() == wire.ICMPTimeExceeded || m.Type() == wire.ICMPDestUnreachable && m.Code() <= wire.ICMPCodeHostUnreachable
+			s.tcp.HardError(local, remote, t.Seq(), errno, synRecv)
 		}
 		if errno == syscall.EMSGSIZE {
 			mtu := int(m.MTU())

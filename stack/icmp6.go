@@ -55,25 +55,27 @@ func (s *Stack) icmp6Input(n *NIC, ip wire.IPv6, b []byte, pktID uint64) {
 		e.sock.notify()
 	case wire.ICMPv6DestUnreachable:
 		c.InDestUnreachs++
-		errno := syscall.EHOSTUNREACH
+		// As Linux's icmpv6_err_convert: port unreachable and the
+		// policy codes are hard, no route and address unreachable soft.
+		errno, hard := syscall.EHOSTUNREACH, false
 		switch m.Code() {
 		case wire.ICMPv6CodePortUnreachable:
-			errno = syscall.ECONNREFUSED
+			errno, hard = syscall.ECONNREFUSED, true
 		case wire.ICMPv6CodeNoRoute:
 			errno = syscall.ENETUNREACH
-		case wire.ICMPv6CodeAdminProhibited:
-			errno = syscall.EACCES
+		case wire.ICMPv6CodeAdminProhibited, 5, 6: // 5, 6: source address failed policy, reject route (RFC 4443)
+			errno, hard = syscall.EACCES, true
 		}
-		s.icmp6ErrorInput(m, errno)
+		s.icmp6ErrorInput(m, errno, hard)
 	case wire.ICMPv6PacketTooBig:
 		c.InPktTooBigs++
-		s.icmp6ErrorInput(m, syscall.EMSGSIZE)
+		s.icmp6ErrorInput(m, syscall.EMSGSIZE, true)
 	case wire.ICMPv6TimeExceeded:
 		c.InTimeExcds++
-		s.icmp6ErrorInput(m, syscall.EHOSTUNREACH)
+		s.icmp6ErrorInput(m, syscall.EHOSTUNREACH, false)
 	case wire.ICMPv6ParamProblem:
 		c.InParmProblems++
-		s.icmp6ErrorInput(m, syscall.EPROTO)
+		s.icmp6ErrorInput(m, syscall.EPROTO, true)
 	default:
 		s.drop(&c.InIgnored, "icmp6.InIgnored", "icmpv6", "ICMPv6 type "+strconv.Itoa(int(m.Type()))+" not handled", pktID)
 	}
@@ -110,7 +112,7 @@ func (s *Stack) sendEcho6(sk *socket, b []byte, dst netip.Addr, call string) (in
 
 // icmp6ErrorInput passes an ICMPv6 error to the socket that sent the
 // packet it quotes (RFC 4443 §2.4 (a)).
-func (s *Stack) icmp6ErrorInput(m wire.ICMPv6, errno syscall.Errno) {
+func (s *Stack) icmp6ErrorInput(m wire.ICMPv6, errno syscall.Errno, hard bool) {
 	inner, err := wire.ParseIPv6Quoted(m.Body())
 	if err != nil {
 		s.counters.ICMP6.InErrors++
@@ -145,15 +147,16 @@ func (s *Stack) icmp6ErrorInput(m wire.ICMPv6, errno syscall.Errno) {
 		s.quotedError(local, remote, ch.Proto, p, errno, true)
 		return
 	}
-	s.quotedError(local, remote, ch.Proto, p, errno, errno == syscall.ECONNREFUSED)
+	s.quotedError(local, remote, ch.Proto, p, errno, hard)
 }
 
-// quotedError gives errno to the socket that sent a datagram from local
-// to remote whose transport header starts p: a connected UDP socket's
-// next call fails with it (as on Linux); with hard, a TCP connection
-// still being opened ends with it (RFC 1122 §4.2.3.9: port unreachable,
-// an unresolvable next hop). Other errors are soft for TCP: its own
-// timers decide.
+// quotedError gives a hard errno to the socket that sent a datagram
+// from local to remote whose transport header starts p: a connected UDP
+// socket's next call fails with it (soft errors are dropped, as Linux's
+// __udp6_lib_err without IPV6_RECVERR); a TCP connection still being
+// opened ends with it (RFC 1122 §4.2.3.9: port unreachable, an
+// unresolvable next hop). Other errors are soft for TCP: its own timers
+// decide.
 func (s *Stack) quotedError(local, remote netip.Addr, proto uint8, p []byte, errno syscall.Errno, hard bool) {
 	if len(p) < 8 {
 		return
@@ -162,15 +165,13 @@ func (s *Stack) quotedError(local, remote netip.Addr, proto uint8, p []byte, err
 	case wire.ProtoUDP:
 		u := wire.UDP(p)
 		l, r := netip.AddrPortFrom(local, u.SrcPort()), netip.AddrPortFrom(remote, u.DstPort())
-		if e := s.udp.lookup(l); e != nil && e.remote == r {
+		if e := s.udp.lookup(l); e != nil && e.remote == r && hard {
 			e.err = errno
 			e.sock.notify()
 		}
 	case wire.ProtoTCP:
 		t := wire.TCP(p)
-		if hard {
-			s.tcp.HardError(netip.AddrPortFrom(local, t.SrcPort()), netip.AddrPortFrom(remote, t.DstPort()), t.Seq(), errno)
-		}
+		s.tcp.HardError(netip.AddrPortFrom(local, t.SrcPort()), netip.AddrPortFrom(remote, t.DstPort()), t.Seq(), errno, hard)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"stacklab/pkt"
 	"stacklab/stack"
+	"stacklab/stack/wire"
 )
 
 // pendingCall is a system call in progress: it blocks until its socket
@@ -416,6 +417,11 @@ func (r *runner) prepare(c *pkt.Call) (*pendingCall, error) {
 			if !started {
 				started = true
 				err := r.st.Connect(fd, netip.AddrPortFrom(RemoteAddr, connectPort))
+				if in, ierr := r.st.Info(fd); err == nil && ierr == nil && in.Type == stack.SockDgram {
+					// A connected UDP socket is the flow under test, as
+					// packetdrill's socket under test.
+					r.setFlow(wire.ProtoUDP, in.Local.Port(), connectPort)
+				}
 				if e, ok := errnoOf(err); !ok || e != syscall.EINPROGRESS || !r.blocking(fd) {
 					return 0, err, true
 				}
@@ -598,9 +604,15 @@ func (r *runner) prepareSend(c *pkt.Call, p *pendingCall) (*pendingCall, error) 
 	}
 	buf := make([]byte, n)
 	off := 0
+	// sendto's address (its 5th argument, written ...) is the remote
+	// end, as packetdrill fills it in.
+	var to netip.AddrPort
+	if in, err := r.st.Info(fd); c.Name == "sendto" && len(c.Args) >= 5 && err == nil && in.Type == stack.SockDgram {
+		to = netip.AddrPortFrom(RemoteAddr, connectPort)
+	}
 	p.try = func() (int64, error, bool) {
 		for {
-			m, err := r.st.SendMsg(fd, buf[off:], mf, netip.AddrPort{})
+			m, err := r.st.SendMsg(fd, buf[off:], mf, to)
 			off += max(m, 0)
 			if err == nil && off < len(buf) && r.blocking(fd) && mf&stack.MsgDontWait == 0 {
 				continue

@@ -12,18 +12,22 @@ import (
 // seg is one TCP segment the stack sent, decoded, with its options in the
 // order they were written.
 type seg struct {
-	at       int64 // virtual nanoseconds since the start
-	id       uint64
-	ecn      uint8 // the IP header's ECN field
-	srcPort  uint16
-	dstPort  uint16
-	seq, ack uint32
-	flags    wire.TCPFlags
-	win      uint16
-	urg      uint16
-	length   int
-	opts     []opt
-	merged   int // segments merged into this one (1 for one)
+	at    int64 // virtual nanoseconds since the start
+	id    uint64
+	proto uint8 // wire.ProtoTCP (the zero value means TCP too), ProtoUDP, ProtoICMP
+	// ICMP: type, code and a frag-needed's MTU
+	icmpType, icmpCode uint8
+	icmpMTU            uint16
+	ecn                uint8 // the IP header's ECN field
+	srcPort            uint16
+	dstPort            uint16
+	seq, ack           uint32
+	flags              wire.TCPFlags
+	win                uint16
+	urg                uint16
+	length             int
+	opts               []opt
+	merged             int // segments merged into this one (1 for one)
 }
 
 // opt is one TCP option as it appears on the wire.
@@ -46,7 +50,7 @@ func decodeSeg(b []byte) (s seg, ok bool) {
 		return s, false
 	}
 	s = seg{
-		ecn: ip.TOS() & 3, srcPort: t.SrcPort(), dstPort: t.DstPort(),
+		proto: wire.ProtoTCP, ecn: ip.TOS() & 3, srcPort: t.SrcPort(), dstPort: t.DstPort(),
 		seq: t.Seq(), ack: t.Ack(), flags: t.Flags(), win: t.Window(), urg: t.Urgent(),
 		length: len(t.Payload()), merged: 1,
 	}

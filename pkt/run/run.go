@@ -185,6 +185,7 @@ type runner struct {
 	ignored int   // outbound packets of other flows
 
 	flowSet            bool
+	flowProto          uint8 // wire.ProtoTCP or ProtoUDP
 	localPort, remPort uint16
 	isnKnown           bool
 	localISN           uint32
@@ -380,21 +381,37 @@ func (r *runner) output(p stack.Packet) {
 func (r *runner) decodeOut(b []byte) (seg, bool) {
 	s, ok := decodeSeg(b)
 	if !ok {
-		return s, false
+		if s, ok = decodeDgram(b); !ok {
+			return s, false
+		}
+		// The stack's ICMP messages (errors about the remote end's
+		// packets) are the flow's; a UDP datagram starts the flow.
+		if s.proto == wire.ProtoICMP {
+			return s, true
+		}
+		if !r.flowSet {
+			r.setFlow(wire.ProtoUDP, s.srcPort, s.dstPort)
+		}
+		return s, s.proto == r.flowProto && s.srcPort == r.localPort && s.dstPort == r.remPort
 	}
 	if !r.flowSet {
 		if s.flags&wire.SYN == 0 {
 			return s, false
 		}
-		r.flowSet, r.localPort, r.remPort = true, s.srcPort, s.dstPort
+		r.setFlow(wire.ProtoTCP, s.srcPort, s.dstPort)
 	}
-	if s.srcPort != r.localPort || s.dstPort != r.remPort {
+	if r.flowProto != wire.ProtoTCP || s.srcPort != r.localPort || s.dstPort != r.remPort {
 		return s, false
 	}
 	if s.flags&wire.SYN != 0 && !r.isnKnown {
 		r.isnKnown, r.localISN = true, s.seq
 	}
 	return s, true
+}
+
+// setFlow names the flow under test: its protocol and its ports.
+func (r *runner) setFlow(proto uint8, local, remote uint16) {
+	r.flowSet, r.flowProto, r.localPort, r.remPort = true, proto, local, remote
 }
 
 // eventTime is when an event is due, since the start.
@@ -488,11 +505,17 @@ func secs(d time.Duration) string { return fmt.Sprintf("%.6f", d.Seconds()) }
 // inject sends a script packet into the stack.
 func (r *runner) inject(ev *pkt.Event) *failure {
 	p := ev.Packet
-	if p.Proto != "tcp" {
-		return r.skipf(ev.Pos.Line, "%s: %s packets are not supported by stacklab's runner yet", ev.Pos, p.Proto)
+	switch p.Proto {
+	case "udp":
+		return r.injectUDP(ev)
+	case "icmp":
+		return r.injectICMP(ev)
 	}
 	if !r.flowSet {
-		r.flowSet, r.localPort, r.remPort = true, bindPort, remotePort
+		r.setFlow(wire.ProtoTCP, bindPort, remotePort)
+	}
+	if r.flowProto != wire.ProtoTCP {
+		return r.failf(ev.Pos.Line, "%s: a TCP packet, but the flow under test is UDP (one flow per script)", ev.Pos)
 	}
 	flags := flagsOf(p)
 	ack := p.Ack
@@ -552,9 +575,6 @@ func (r *runner) mapEcr(v uint32) uint32 {
 // expect waits for the outbound packet an event describes and checks it.
 func (r *runner) expect(ev *pkt.Event, t time.Duration) *failure {
 	p := ev.Packet
-	if p.Proto != "tcp" {
-		return r.skipf(ev.Pos.Line, "%s: %s packets are not supported by stacklab's runner yet", ev.Pos, p.Proto)
-	}
 	lo, hi := t-r.tol, t+r.tol
 	switch ev.Time.Kind {
 	case pkt.TimeAny:
@@ -610,7 +630,7 @@ func (r *runner) expect(ev *pkt.Event, t time.Duration) *failure {
 func (r *runner) take(p *pkt.Packet) seg {
 	s := r.out[0]
 	r.out = r.out[1:]
-	if r.o.StrictSegments {
+	if r.o.StrictSegments || s.proto != wire.ProtoTCP || p.Proto != "tcp" {
 		return s
 	}
 	for s.length < p.Len && len(r.out) > 0 {
@@ -671,6 +691,9 @@ func (r *runner) rel(v uint32) uint32 {
 
 // describe writes an outbound segment as a script line, in script terms.
 func (r *runner) describe(s seg) string {
+	if s.proto != wire.ProtoTCP {
+		return describeDgram(s)
+	}
 	var b strings.Builder
 	b.WriteString("> ")
 	if s.ecn != 0 {
@@ -698,6 +721,12 @@ func (r *runner) describe(s seg) string {
 // compare checks an outbound segment against the script's packet and
 // says what differs first, or "".
 func (r *runner) compare(p *pkt.Packet, s seg) string {
+	if p.Proto != "tcp" || s.proto != wire.ProtoTCP {
+		if p.Proto == "tcp" {
+			return fmt.Sprintf("a %s packet, expected a TCP segment", protoName(s.proto))
+		}
+		return r.compareDgram(p, s)
+	}
 	if want := flagsOf(p); want != s.flags {
 		return fmt.Sprintf("flags %q, expected %q", flagLetters(s.flags), flagLetters(want))
 	}

@@ -230,3 +230,37 @@ func FuzzRun(f *testing.F) {
 		}
 	})
 }
+
+// TestDgramChecks: UDP and ICMP lines are played and checked; each check
+// can fail. The stack's own ICMP (a port unreachable for a datagram to a
+// closed port) is matched too, which packetdrill cannot do on the
+// kernel once the socket is closed.
+func TestDgramChecks(t *testing.T) {
+	const udp = "0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3\n+0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0\n+0 connect(3, ..., ...) = 0\n+0 write(3, ..., 10) = 10\n"
+	cases := []struct {
+		name, src string
+		status    Status
+		msg       string
+	}{
+		{"udp", udp + "+0 > udp (10)\n+.01 < udp (3)\n+0 read(3, ..., 10) = 3\n", Pass, ""},
+		{"udp-len", udp + "+0 > udp (11)\n", Fail, "UDP payload of 10 bytes, expected 11"},
+		{"udp-not-tcp", udp + "+0 > . 1:1(0) ack 1\n", Fail, "a udp packet, expected a TCP segment"},
+		{"refused", udp + "+0 > udp (10)\n+.01 < icmp unreachable port_unreachable [udp (10)]\n+0 read(3, ..., 10) = -1 ECONNREFUSED (Connection refused)\n", Pass, ""},
+		{"host-unreachable-soft", udp + "+0 > udp (10)\n+.01 < icmp unreachable host_unreachable [udp (10)]\n+0 read(3, ..., 10) = -1 EAGAIN (Resource temporarily unavailable)\n", Pass, ""},
+		{"closed-port", udp + "+0 > udp (10)\n+0 close(3) = 0\n+.01 < udp (4)\n+0 > icmp unreachable port_unreachable\n", Pass, ""},
+		{"icmp-code", udp + "+0 > udp (10)\n+0 close(3) = 0\n+.01 < udp (4)\n+0 > icmp unreachable host_unreachable\n", Fail, "ICMP type 3 code 3, expected unreachable host_unreachable"},
+		{"icmp-name", udp + "+0 > udp (10)\n+.01 < icmp unreachable no_such_code [udp (10)]\n", Fail, `unknown ICMP code "no_such_code"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := pkt.Parse(c.name+".pkt", c.src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := Script(s, c.src, Options{})
+			if res.Status != c.status || !strings.Contains(res.Message, c.msg) {
+				t.Errorf("got %s %q (expected %q, actual %q), want %s with %q", res.Status, res.Message, res.Expected, res.Actual, c.status, c.msg)
+			}
+		})
+	}
+}

@@ -58,7 +58,7 @@ func TestInjectICMPValidated(t *testing.T) {
 	if c.mss != mss || len(j.h.out) != 0 {
 		t.Fatalf("forged error (sequence 2^30 out of window): MSS %d → %d, %d segments resent", mss, c.mss, len(j.h.out))
 	}
-	j.h.p.HardError(j.me, j.peer, iss+1+1<<30, nil)
+	j.h.p.HardError(j.me, j.peer, iss+1+1<<30, nil, true)
 	if c.State() != Established {
 		t.Fatal(c.State())
 	}

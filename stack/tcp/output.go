@@ -366,7 +366,9 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 		flags |= flagFIN
 	}
 	if retrans && !force {
-		why = whyAfterRTO
+		if why != whyPMTUResend {
+			why = whyAfterRTO
+		}
 		c.retransEvent(why)
 	} else if !retrans && c.dupAcks > 0 && !c.inRecovery && inflight+n > c.cc.Cwnd() {
 		why = whyLimitedTransmit // only the dup ACKs let it out (RFC 3042)

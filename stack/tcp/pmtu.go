@@ -40,9 +40,10 @@ func (p *Proto) icmpConn(local, remote netip.AddrPort, seq uint32) *Conn {
 // path could not forward one of its segments without fragmenting it and
 // that the next hop takes at most mtu bytes (an ICMP "fragmentation
 // needed", RFC 1191 §4) quoting a segment with sequence number seq
-// (see icmpConn; mtu is taken as at least 552). The connection's MSS shrinks to fit and what is
-// in flight — all of it sent too big, and dropped — is resent at once in
-// smaller segments, without a congestion response: the loss was not
+// (see icmpConn; mtu is taken as at least 552). The connection's MSS
+// shrinks to fit and what is in flight — all of it sent too big, and
+// dropped — is resent at once in smaller segments, as many as the
+// congestion window holds, without a congestion response: the loss was not
 // congestion (RFC 1191 §6.3, Linux's tcp_simple_retransmit).
 func (p *Proto) PathMTU(local, remote netip.AddrPort, seq uint32, mtu int) {
 	c := p.icmpConn(local, remote, seq)
@@ -76,20 +77,31 @@ func (p *Proto) PathMTU(local, remote netip.AddrPort, seq uint32, mtu int) {
 	c.dupAcks = 0
 	c.rttTiming = false // Karn: what follows is a retransmission
 	c.sackTimeout()
+	sent := c.sndMax
 	c.sndNxt = c.sndUna
 	c.retransEvent(why)
-	c.sendSegment(why, true)
+	// Everything in flight went too big: all of it is resent now, as far
+	// as the congestion window allows (Linux's tcp_simple_retransmit
+	// marks each such segment lost and tcp_xmit_retransmit_queue sends
+	// them at once), the first even past it.
+	if c.sendSegment(why, true) {
+		for c.sndNxt.LessThan(sent) && c.sendSegment(whyPMTUResend, false) {
+		}
+	}
 	c.armRTO()
 }
 
-// HardError reports an ICMP error that RFC 1122 §4.2.3.9 calls hard
-// (port or protocol unreachable) for the connection from local to remote,
-// quoting a segment with sequence number seq (see icmpConn).
-// A connection still being opened fails with err, as on Linux; an
-// established one carries on, its own timers deciding.
-func (p *Proto) HardError(local, remote netip.AddrPort, seq uint32, err error) {
+// HardError reports an ICMP error (other than one for path MTU
+// discovery) for the connection from local to remote, quoting a segment
+// with sequence number seq (see icmpConn). As Linux's tcp_v4_err and
+// tcp_v6_err, a connect in SYN_SENT fails with err whatever the error
+// (so a host unreachable ends connect with EHOSTUNREACH at once); a
+// passive opening in SYN_RECEIVED ends only when synRecv says the error
+// drops Linux's request socket (tcp_req_err); an established connection
+// carries on, its own timers deciding (RFC 1122 §4.2.3.9).
+func (p *Proto) HardError(local, remote netip.AddrPort, seq uint32, err error, synRecv bool) {
 	c := p.icmpConn(local, remote, seq)
-	if c == nil || (c.state != SynSent && c.state != SynReceived) {
+	if c == nil || c.state != SynSent && (c.state != SynReceived || !synRecv) {
 		return
 	}
 	if p.net.Tracing() {

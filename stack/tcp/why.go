@@ -23,6 +23,7 @@ const (
 	whyWindowUpdate    = "window update"
 	whyRTO             = "rto"
 	whyAfterRTO        = "retransmit after rto (slow start)"
+	whyPMTUResend      = "path MTU lowered → resend in smaller segments"
 	whyFastRetransmit  = "3 dup ACKs → fast retransmit"
 	whyPartialAck      = "partial ACK → retransmit"
 	whySACKRetransmit  = "SACK recovery → retransmit"

@@ -58,6 +58,16 @@ type Options struct {
 // soft limit to.
 const DefaultMaxFDs = 65536
 
+// SetTCPOptions replaces the stack's TCP settings while it runs, as
+// writing Linux's net.ipv4.tcp_* sysctls does: each takes effect where
+// the stack next reads it; what a connection fixed when it opened stays.
+func (s *Stack) SetTCPOptions(o TCPOptions) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts.TCP = o
+	s.tcp.SetConfig(tcpConfig(o))
+}
+
 // TCPOptions are a stack's TCP settings. Zero fields take the defaults
 // noted beside them.
 type TCPOptions struct {

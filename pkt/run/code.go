@@ -12,10 +12,20 @@ import (
 	"stacklab/stack"
 )
 
+// Modes of command: configure the stack about to be built (the init
+// command), only check that every setting maps, or apply to the stack
+// running the script.
+const (
+	cmdInit = iota
+	cmdCheck
+	cmdApply
+)
+
 // command handles a backtick shell block: sysctl settings of
-// net.ipv4.tcp_* become the stack's settings (before it is built, so
-// only in the first command); anything else skips the script.
-func (r *runner) command(c *pkt.Command, first bool) *failure {
+// net.ipv4.tcp_* become the stack's settings (the first command's
+// before it is built, a later one's at its time); anything else skips
+// the script.
+func (r *runner) command(c *pkt.Command, mode int) *failure {
 	for _, part := range strings.FieldsFunc(c.Text, func(r rune) bool { return r == ';' || r == '\n' }) {
 		part = strings.TrimSpace(part)
 		if part == "" {
@@ -38,11 +48,19 @@ func (r *runner) command(c *pkt.Command, first bool) *failure {
 			return r.skipf(c.Pos.Line, "%s: sysctl %q reads a setting; only name=value is mapped", c.Pos, setting)
 		}
 		val = strings.Trim(strings.TrimSpace(val), `"'`)
-		if !first {
-			return r.skipf(c.Pos.Line, "%s: sysctl %s after the first event: the runner sets the stack up before the script starts", c.Pos, name)
-		}
+		// Before the run every command is checked (a script with one the
+		// runner cannot map skips at once); the first one configures the
+		// stack it builds, a later one changes it at its time, as sysctl
+		// on a running kernel.
+		saved := r.tcpOpts
 		if msg := r.sysctl(strings.TrimSpace(name), val); msg != "" {
 			return r.skipf(c.Pos.Line, "%s: sysctl %s=%s: %s", c.Pos, name, val, msg)
+		}
+		switch {
+		case mode == cmdCheck:
+			r.tcpOpts = saved
+		case mode == cmdApply:
+			r.st.SetTCPOptions(r.tcpOpts)
 		}
 	}
 	return nil

@@ -247,13 +247,13 @@ func (r *runner) run() *failure {
 	}
 	// The first command configures the stack (sysctl lines).
 	if r.s.Init != nil {
-		if f := r.command(r.s.Init, true); f != nil {
+		if f := r.command(r.s.Init, cmdInit); f != nil {
 			return f
 		}
 	}
 	for _, ev := range r.s.Events {
 		if ev.Command != nil {
-			if f := r.command(ev.Command, false); f != nil {
+			if f := r.command(ev.Command, cmdCheck); f != nil {
 				return f
 			}
 		}
@@ -281,7 +281,7 @@ func (r *runner) run() *failure {
 		}
 	}
 	if r.s.Cleanup != nil {
-		if f := r.command(r.s.Cleanup, false); f != nil {
+		if f := r.command(r.s.Cleanup, cmdCheck); f != nil {
 			return f
 		}
 	}
@@ -490,7 +490,12 @@ func (r *runner) event(ev *pkt.Event) *failure {
 		}
 	case ev.Command != nil:
 		r.runUntil(t)
-		// Checked before the run: sysctls only.
+		if r.fail != nil {
+			return r.fail
+		}
+		if f := r.command(ev.Command, cmdApply); f != nil {
+			return f
+		}
 	}
 	if ev.Time.Kind != pkt.TimeAny {
 		r.lastScriptTime = t

@@ -177,6 +177,19 @@ func New(net Net, cfg Config) *Proto {
 // Config returns the stack-wide settings in effect, defaults filled in.
 func (p *Proto) Config() Config { return p.cfg }
 
+// SetConfig replaces the stack-wide settings, as writing Linux's
+// net.ipv4.tcp_* sysctls does: each takes effect where the stack next
+// reads it (a new connection's SYN, the next retransmission timeout…);
+// what an existing connection fixed when it opened (its MSS, window
+// scale, options) stays.
+func (p *Proto) SetConfig(cfg Config) {
+	p.delackFixed = cfg.DelayedAckTime > 0
+	cfg.fill()
+	p.recMode, _ = parseRecovery(cfg.Recovery)
+	p.linux = cfg.Profile != ProfileRFC
+	p.cfg = cfg
+}
+
 // Counters returns a snapshot of the counters.
 func (p *Proto) Counters() Counters { return p.counters }
 

@@ -71,6 +71,10 @@ func (s *Stack) icmpInput(n *NIC, ip wire.IPv4, b []byte, pktID uint64) {
 		r.SetType(wire.ICMPEchoReply)
 		r.SetCode(0)
 		r.SetChecksum()
+		if ip.HeaderLen() > wire.IPv4MinHeaderLen {
+			s.echoWithOptions(ip, reply)
+			return
+		}
 		s.ipSend(ip.Dst(), ip.Src(), wire.ProtoICMP, reply, false, "echo reply")
 	case wire.ICMPEchoReply:
 		s.counters.ICMP.InEchoReps++
@@ -93,6 +97,31 @@ func (s *Stack) icmpInput(n *NIC, ip wire.IPv4, b []byte, pktID uint64) {
 	default:
 		s.drop(&s.counters.ICMP.InIgnored, "icmp.InIgnored", "icmp", "ICMP type "+strconv.Itoa(int(m.Type()))+" not handled", pktID)
 	}
+}
+
+// echoWithOptions sends an echo reply to a request with IP options as
+// Linux does: the request's record route and timestamp are filled in on
+// arrival (ip_options_compile), copied into the reply with a slot for the
+// reply's own entry (ip_options_echo) and that slot filled as it leaves
+// (ip_options_build), so `ping -R` shows this host twice; other options
+// are not returned. A request whose option has a partial slot left is not
+// answered, as on Linux.
+func (s *Stack) echoWithOptions(ip wire.IPv4, reply []byte) {
+	hdr := make(wire.IPv4, ip.HeaderLen())
+	copy(hdr, ip)
+	rec := hdr.RecordIPv4Options(ip.Dst(), wire.IPv4Timestamp(s.opts.Clock.Now()), s.isLocal)
+	opts, out, ok := hdr.EchoIPv4Options(rec, s.isLocal)
+	if !ok {
+		s.counters.ICMP.OutMsgs--
+		s.counters.ICMP.OutEchoReps--
+		s.drop(&s.counters.ICMP.InIgnored, "icmp.InIgnored", "icmp", "echo request not answered: part of a slot left in its record-route or timestamp option", 0)
+		return
+	}
+	var recp *wire.IPv4OptRecord
+	if out.RRNeedAddr || out.TSNeedAddr || out.TSNeedTime {
+		recp = &out
+	}
+	s.ipSendOpts(s.opts.TTL, 0, ip.Dst(), ip.Src(), wire.ProtoICMP, reply, opts, recp, false, "echo reply")
 }
 
 // unreachErrs is the errno of each destination unreachable code and

@@ -184,6 +184,13 @@ func (s *Stack) ipSendTTL(ttl uint8, src, dst netip.Addr, proto uint8, payload [
 // ipSendTOS is ipSendTTL with the type-of-service byte to send (its low
 // two bits are the ECN field, RFC 3168 §5).
 func (s *Stack) ipSendTOS(ttl, tos uint8, src, dst netip.Addr, proto uint8, payload []byte, df bool, why string) error {
+	return s.ipSendOpts(ttl, tos, src, dst, proto, payload, nil, nil, df, why)
+}
+
+// ipSendOpts is ipSendTOS with IPv4 options (a multiple of 4 bytes) after
+// the fixed header; the entries rec keeps for this host are filled in
+// once the source address is known (Linux's ip_options_build).
+func (s *Stack) ipSendOpts(ttl, tos uint8, src, dst netip.Addr, proto uint8, payload, opts []byte, rec *wire.IPv4OptRecord, df bool, why string) error {
 	if s.destroyed {
 		return syscall.ENETDOWN
 	}
@@ -200,7 +207,8 @@ func (s *Stack) ipSendTOS(ttl, tos uint8, src, dst netip.Addr, proto uint8, payl
 	}
 	s.counters.IP.OutRequests++
 	hdr := n.linkHeaderLen()
-	total := wire.IPv4MinHeaderLen + len(payload)
+	hl := wire.IPv4MinHeaderLen + len(opts)
+	total := hl + len(payload)
 	if total > n.cfg.MTU && df {
 		s.counters.IP.FragFails++
 		return syscall.EMSGSIZE
@@ -209,16 +217,21 @@ func (s *Stack) ipSendTOS(ttl, tos uint8, src, dst netip.Addr, proto uint8, payl
 	s.ipID++
 	ip := wire.IPv4(frame[hdr:])
 	ip.Encode(&wire.IPv4Fields{
-		TOS:      tos,
-		TotalLen: uint16(total),
-		ID:       s.ipID,
-		TTL:      ttl,
-		Protocol: proto,
-		Src:      src,
-		Dst:      dst,
-		DF:       df,
+		TOS:       tos,
+		TotalLen:  uint16(total),
+		ID:        s.ipID,
+		TTL:       ttl,
+		Protocol:  proto,
+		Src:       src,
+		Dst:       dst,
+		DF:        df,
+		HeaderLen: uint8(hl),
 	})
-	copy(frame[hdr+wire.IPv4MinHeaderLen:], payload)
+	copy(frame[hdr+wire.IPv4MinHeaderLen:], opts)
+	if rec != nil {
+		ip.BuildIPv4Options(*rec, src, wire.IPv4Timestamp(s.opts.Clock.Now()))
+	}
+	copy(frame[hdr+hl:], payload)
 	ip.SetChecksum()
 	if total <= n.cfg.MTU {
 		n.sendIPFrame(frame, hdr, hop, 0, why)
@@ -294,6 +307,14 @@ func (s *Stack) forward(in *NIC, ip wire.IPv4, pktID uint64) {
 	fwd := wire.IPv4(s.fwdBuf[:len(ip)])
 	copy(fwd, ip)
 	oldTTL := fwd.DecTTL() + 1
+	if fwd.HeaderLen() > wire.IPv4MinHeaderLen {
+		// Linux's ip_options_compile on arrival, then ip_forward_options:
+		// a record route gets the outgoing interface's address, a
+		// timestamp the time and the arriving interface's address.
+		rec := fwd.RecordIPv4Options(in.cfg.Addr.Addr(), wire.IPv4Timestamp(s.opts.Clock.Now()), s.isLocal)
+		fwd.ForwardIPv4Options(rec, out.cfg.Addr.Addr())
+		fwd.SetChecksum()
+	}
 	why := ""
 	if s.opts.Tap != nil {
 		why = s.name + ": ttl " + strconv.Itoa(int(oldTTL)) + " → " + strconv.Itoa(int(oldTTL-1)) + " via " + out.cfg.Name

@@ -68,5 +68,6 @@ failed, 1 when one failed, 2 when a script did not parse or a path is bad.`,
 	f.Uint64Var(&o.Seed, "seed", 1, "seed of the stack's randomness (ISN, ports)")
 	f.StringVarP(&o.Dir, "out", "o", "", "write each script's capture (pcapng) and trace into DIR/PARENT/NAME/")
 	f.BoolVar(&asJSON, "json", false, "one JSON object per script, then the summary")
+	f.StringVar(&o.IPVersion, "ip_version", "ipv4", "ipv4, or ipv4-mapped-ipv6: AF_INET6 sockets with IPv4-mapped addresses over IPv4 packets (a script's own --ip_version wins)")
 	return cmd
 }

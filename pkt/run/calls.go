@@ -350,7 +350,11 @@ func (r *runner) prepare(c *pkt.Call) (*pendingCall, error) {
 			return nil, unsupported(fmt.Sprintf("socket type %d", typ))
 		}
 		once(func() (int64, error) {
-			fd, err := r.st.Socket(st)
+			fam := stack.AFInet
+			if r.mapped() {
+				fam = stack.AFInet6
+			}
+			fd, err := r.st.SocketFamily(fam, st)
 			if err != nil {
 				return -1, err
 			}
@@ -368,7 +372,7 @@ func (r *runner) prepare(c *pkt.Call) (*pendingCall, error) {
 			return nil, err
 		}
 		once(func() (int64, error) {
-			return 0, r.st.Bind(fd, netip.AddrPortFrom(LocalAddr, bindPort))
+			return 0, r.st.Bind(fd, r.sockAddr(LocalAddr, bindPort))
 		})
 	case "listen":
 		if err := nargs(c, 2); err != nil {
@@ -416,7 +420,7 @@ func (r *runner) prepare(c *pkt.Call) (*pendingCall, error) {
 		p.try = func() (int64, error, bool) {
 			if !started {
 				started = true
-				err := r.st.Connect(fd, netip.AddrPortFrom(RemoteAddr, connectPort))
+				err := r.st.Connect(fd, r.sockAddr(RemoteAddr, connectPort))
 				if in, ierr := r.st.Info(fd); err == nil && ierr == nil && in.Type == stack.SockDgram {
 					// A connected UDP socket is the flow under test, as
 					// packetdrill's socket under test.
@@ -608,7 +612,7 @@ func (r *runner) prepareSend(c *pkt.Call, p *pendingCall) (*pendingCall, error) 
 	// end, as packetdrill fills it in.
 	var to netip.AddrPort
 	if in, err := r.st.Info(fd); c.Name == "sendto" && len(c.Args) >= 5 && err == nil && in.Type == stack.SockDgram {
-		to = netip.AddrPortFrom(RemoteAddr, connectPort)
+		to = r.sockAddr(RemoteAddr, connectPort)
 	}
 	p.try = func() (int64, error, bool) {
 		for {

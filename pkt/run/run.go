@@ -56,6 +56,11 @@ type Options struct {
 	Dir string
 	// TraceLines is how many trace lines a failure shows; default 12.
 	TraceLines int
+	// IPVersion is packetdrill's --ip_version: "ipv4" (or empty) or
+	// "ipv4-mapped-ipv6", where the sockets under test are AF_INET6 and
+	// their addresses IPv4-mapped (::ffff:192.0.2.1) while the packets
+	// stay IPv4. The script's own --ip_version overrides it.
+	IPVersion string
 }
 
 // Status is a script's outcome.
@@ -307,16 +312,32 @@ func (r *runner) options() *failure {
 			}
 			r.tsTick = time.Duration(us) * time.Microsecond
 		case "ip_version":
-			if op.Value != "ipv4" {
-				return r.skipf(op.Pos.Line, "--ip_version=%s: the runner plays IPv4 scripts only", op.Value)
-			}
+			r.o.IPVersion = op.Value
 		case "bind_port", "connect_port", "local_ip", "remote_ip", "gateway_ip", "netmask_ip", "mss", "init_scripts", "speed", "mtu", "non_fatal", "dry_run", "verbose", "wire_client", "wire_server":
 			return r.skipf(op.Pos.Line, "option --%s is not supported by stacklab's runner", op.Name)
 		default:
 			return r.skipf(op.Pos.Line, "unknown option --%s", op.Name)
 		}
 	}
+	switch r.o.IPVersion {
+	case "", "ipv4", "ipv4-mapped-ipv6":
+	default:
+		return r.skipf(0, "--ip_version=%s: the runner plays ipv4 and ipv4-mapped-ipv6 scripts only", r.o.IPVersion)
+	}
 	return nil
+}
+
+// mapped reports whether the sockets under test are AF_INET6 with
+// IPv4-mapped addresses (--ip_version=ipv4-mapped-ipv6).
+func (r *runner) mapped() bool { return r.o.IPVersion == "ipv4-mapped-ipv6" }
+
+// sockAddr is an address as the socket under test names it: IPv4, or
+// IPv4-mapped in ipv4-mapped-ipv6 mode.
+func (r *runner) sockAddr(a netip.Addr, port uint16) netip.AddrPort {
+	if r.mapped() {
+		return netip.AddrPortFrom(netip.AddrFrom16(a.As16()), port)
+	}
+	return netip.AddrPortFrom(a, port)
 }
 
 // setup builds the stack under test.

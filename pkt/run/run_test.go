@@ -12,6 +12,7 @@ import (
 
 	"stacklab/capture/tsharktest"
 	"stacklab/pkt"
+	"stacklab/stack"
 )
 
 // knownFailing lists the scripts of testdata/pkt that do not pass on
@@ -70,6 +71,13 @@ func TestTestdata(t *testing.T) {
 	var out3 bytes.Buffer
 	if tsum := Report(&out3, files, Options{Seed: 1, TSTick: time.Millisecond}, false); tsum != sum {
 		t.Errorf("with --tcp_ts_tick_usecs=1000: %+v, without: %+v\n%s", tsum, sum, out3.String())
+	}
+	// Every script again on AF_INET6 sockets with IPv4-mapped addresses,
+	// as packetdrill's --ip_version=ipv4-mapped-ipv6 (CI runs the
+	// kernel side so too).
+	var out4 bytes.Buffer
+	if msum := Report(&out4, files, Options{Seed: 1, IPVersion: "ipv4-mapped-ipv6"}, false); msum != sum {
+		t.Errorf("with --ip_version=ipv4-mapped-ipv6: %+v, with ipv4: %+v\n%s", msum, sum, out4.String())
 	}
 	t.Logf("%d of %d scripts pass; %d known failing", sum.Passed, len(files), len(knownFailing))
 	if t.Failed() {
@@ -262,5 +270,43 @@ func TestDgramChecks(t *testing.T) {
 				t.Errorf("got %s %q (expected %q, actual %q), want %s with %q", res.Status, res.Message, res.Expected, res.Actual, c.status, c.msg)
 			}
 		})
+	}
+}
+
+// TestIPv4MappedIPv6: with --ip_version=ipv4-mapped-ipv6 the sockets
+// under test are AF_INET6 (bound to [::]:8080, the accepted one's peer
+// ::ffff:192.0.2.1) while the packets stay IPv4; the script passes as it
+// does in ipv4 mode, where the sockets are AF_INET. An IPv6 script is
+// skipped, saying so.
+func TestIPv4MappedIPv6(t *testing.T) {
+	src := passive + "+0 write(4, ..., 10) = 10\n+0 > P. 1:11(10) ack 1\n"
+	for _, c := range []struct {
+		version string
+		family  stack.Family
+		peer    string
+	}{
+		{"ipv4", stack.AFInet, "192.0.2.1:50427"},
+		{"ipv4-mapped-ipv6", stack.AFInet6, "[::ffff:192.0.2.1]:50427"},
+	} {
+		s, err := pkt.Parse("mapped.pkt", src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := newRunner(s, src, Options{IPVersion: c.version})
+		if f := r.run(); f != nil {
+			t.Fatalf("%s: %s", c.version, f.msg)
+		}
+		for script, fd := range r.fds {
+			if got := r.st.FamilyOf(fd); got != c.family {
+				t.Errorf("%s: socket %d is %v, want %v", c.version, script, got, c.family)
+			}
+		}
+		if peer, err := r.st.GetPeername(r.fds[4]); err != nil || peer.String() != c.peer {
+			t.Errorf("%s: accepted socket's peer %v (%v), want %s", c.version, peer, err, c.peer)
+		}
+	}
+	s, _ := pkt.Parse("v6.pkt", "--ip_version=ipv6\n"+src)
+	if res := Script(s, src, Options{}); res.Status != Skip || !strings.Contains(res.Message, "ipv4-mapped-ipv6") {
+		t.Errorf("an ipv6 script: %s %q, want a skip naming what is played", res.Status, res.Message)
 	}
 }

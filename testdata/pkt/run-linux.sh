@@ -5,6 +5,8 @@
 #   PACKETDRILL (or the first argument --packetdrill=PATH) names the packetdrill binary.
 # The kernel runs in real time, so the default flags relax the timing tolerance
 # (--tolerance_usecs=20000); stacklab checks the same scripts exactly in virtual time.
+# Flags after -- replace the defaults and follow --ip_version=ipv4, so
+# "-- --tolerance_usecs=20000 --ip_version=ipv4-mapped-ipv6" runs them on AF_INET6 sockets.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 pd=${PACKETDRILL:-}

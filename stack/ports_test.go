@@ -1,7 +1,9 @@
 package stack
 
 import (
+	"errors"
 	"net/netip"
+	"syscall"
 	"testing"
 )
 
@@ -68,5 +70,59 @@ func TestBindEphemeralPorts(t *testing.T) {
 	}
 	if a, _ := s.GetSockname(fd); !inRange(a.Port()) {
 		t.Errorf("implicit bind took port %d, want 32768–60999", a.Port())
+	}
+}
+
+// TestUDPPortsExhausted: bind(0) fills the whole ephemeral range (28,232
+// ports, each handed out once), then fails with EADDRINUSE as Linux's
+// udp_lib_get_port; closing a socket frees its port for the next
+// bind(0), and a port two SO_REUSEADDR sockets share stays taken until
+// both are closed. (Each bind(0) used to walk every bound socket per port
+// tried: filling the range took minutes; now one map lookup per port.)
+func TestUDPPortsExhausted(t *testing.T) {
+	s := New(Options{Name: "h", MaxFDs: 40000})
+	if _, err := s.AddNIC(NICConfig{Name: "eth0", Addr: netip.MustParsePrefix("10.0.0.1/24")}, LinkFunc(func(Packet) {})); err != nil {
+		t.Fatal(err)
+	}
+	wild := netip.MustParseAddrPort("10.0.0.1:0")
+	byPort := map[uint16]int{}
+	for range ephemeralLast - ephemeralFirst + 1 {
+		fd, _ := s.Socket(SockDgram)
+		if err := s.Bind(fd, wild); err != nil {
+			t.Fatalf("bind(0) #%d: %v", len(byPort), err)
+		}
+		a, _ := s.GetSockname(fd)
+		if _, dup := byPort[a.Port()]; dup {
+			t.Fatalf("port %d handed out twice", a.Port())
+		}
+		byPort[a.Port()] = fd
+	}
+	fd, _ := s.Socket(SockDgram)
+	if err := s.Bind(fd, wild); !errors.Is(err, syscall.EADDRINUSE) {
+		t.Fatalf("bind(0) with the range full: %v, want EADDRINUSE", err)
+	}
+	// Two sockets share port 40001 (SO_REUSEADDR): free only when both go.
+	s.Close(byPort[40001])
+	var shared []int
+	for range 2 {
+		f, _ := s.Socket(SockDgram)
+		if err := s.SetSockopt(f, SoReuseAddr, 1); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Bind(f, netip.MustParseAddrPort("10.0.0.1:40001")); err != nil {
+			t.Fatal(err)
+		}
+		shared = append(shared, f)
+	}
+	s.Close(shared[0])
+	if err := s.Bind(fd, wild); !errors.Is(err, syscall.EADDRINUSE) {
+		t.Fatalf("bind(0) with 40001 still held by one socket: %v, want EADDRINUSE", err)
+	}
+	s.Close(shared[1])
+	if err := s.Bind(fd, wild); err != nil {
+		t.Fatalf("bind(0) after 40001 was freed: %v", err)
+	}
+	if a, _ := s.GetSockname(fd); a.Port() != 40001 {
+		t.Fatalf("bind(0) took %d, want the freed 40001", a.Port())
 	}
 }

@@ -26,14 +26,21 @@ type udpEndpoint struct {
 
 type udpTable struct {
 	bound map[netip.AddrPort]*udpEndpoint
+	ports map[uint16]int // addresses bound per port, so portInUse is O(1)
 }
 
-func (t *udpTable) init() { t.bound = make(map[netip.AddrPort]*udpEndpoint) }
+func (t *udpTable) init() {
+	t.bound = make(map[netip.AddrPort]*udpEndpoint)
+	t.ports = make(map[uint16]int)
+}
 
 // add puts e in the table; among endpoints sharing an address the newest
 // receives, as Linux puts the newest first in its hash chain.
 func (t *udpTable) add(e *udpEndpoint) {
 	e.next = t.bound[e.local]
+	if e.next == nil {
+		t.ports[e.local.Port()]++
+	}
 	t.bound[e.local] = e
 }
 
@@ -43,6 +50,9 @@ func (t *udpTable) remove(e *udpEndpoint) {
 	if head == e {
 		if e.next == nil {
 			delete(t.bound, e.local)
+			if t.ports[e.local.Port()]--; t.ports[e.local.Port()] <= 0 {
+				delete(t.ports, e.local.Port())
+			}
 		} else {
 			t.bound[e.local] = e.next
 		}
@@ -77,14 +87,7 @@ func (t *udpTable) lookup(local netip.AddrPort) *udpEndpoint {
 }
 
 // portInUse reports whether any endpoint uses port.
-func (t *udpTable) portInUse(port uint16) bool {
-	for ap := range t.bound {
-		if ap.Port() == port {
-			return true
-		}
-	}
-	return false
-}
+func (t *udpTable) portInUse(port uint16) bool { return t.ports[port] > 0 }
 
 // dgram is one queued datagram.
 type dgram struct {

@@ -245,14 +245,12 @@ func (s *Stack) Listen(fd, backlog int) error {
 		return opError("listen", sk.typ, sk.local, netip.AddrPort{}, syscall.EOPNOTSUPP)
 	}
 	if sk.ln != nil {
+		sk.ln.SetBacklog(backlog) // as Linux: a second listen changes the backlog
 		return nil
 	}
 	s.reap(sk)
 	if sk.conn != nil || sk.failedConnect {
 		return opError("listen", sk.typ, sk.local, netip.AddrPort{}, syscall.EINVAL)
-	}
-	if backlog <= 0 {
-		backlog = 1
 	}
 	local := sk.local
 	if !local.IsValid() {

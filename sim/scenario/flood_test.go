@@ -9,13 +9,14 @@ import (
 // is counted, and the run is deterministic. Without a route back to the
 // spoofed sources the listener can answer none of the SYNs (Linux's
 // tcp_conn_request drops them at route_req, counting ListenDrops); with a
-// gateway the SYN queue fills and SYN cookies answer the rest. A UDP
+// gateway the SYN queue fills (8 with listen(l, 7): the backlog plus
+// one, as Linux's) and SYN cookies answer the rest. A UDP
 // socket whose SO_RCVBUF was set before bind keeps that small buffer.
 func TestFlood(t *testing.T) {
 	const base = `seed: 3
 hosts:
   attacker: {addr: 10.0.9.66/24}
-  server: {addr: 10.0.9.2/24%s, tcp: {syn_backlog: 8}}
+  server: {addr: 10.0.9.2/24%s}
 links:
   - {ends: [attacker, server], delay: 1ms}
 events:
@@ -23,7 +24,7 @@ events:
   - {at: 2s, flood: "attacker > server:9 udp len 1000", count: 100, every: 10us, spoof: 192.0.2.0/24}
 programs:
   server: |
-    l = socket(tcp); bind(l, :80); listen(l, 4)
+    l = socket(tcp); bind(l, :80); listen(l, 7)
     u = socket(udp); setsockopt(u, rcvbuf, 4096); bind(u, :9)
     sleep 3s
 expect:
@@ -59,8 +60,7 @@ hosts:
     addr: [10.0.9.66/24, 2001:db8:9::66/64]
   server:
     addrs: [[10.0.1.2/24, 2001:db8:1::2/64], [10.0.9.2/24, 2001:db8:9::2/64]]
-%s    tcp: {syn_backlog: 8}
-links:
+%slinks:
   - {ends: [client, server], delay: 5ms}
   - {ends: [attacker, server], delay: 1ms}
 events:
@@ -68,7 +68,7 @@ events:
   - {at: 2s, flood: "attacker > server:9 udp len 1000", count: 100, every: 10us, spoof: "2001:db8:bad::/48"}
 programs:
   server: |
-    l = socket(tcp6); bind(l, :80); listen(l, 4)
+    l = socket(tcp6); bind(l, :80); listen(l, 7)
     u = socket(udp6); setsockopt(u, rcvbuf, 4096); bind(u, :9)
     c = accept(l)
     recv(c, 5) == "hello"

@@ -65,7 +65,11 @@ type Config struct {
 	KeepIdle       time.Duration // default 2h
 	KeepInterval   time.Duration // default 75s
 	KeepCount      int           // default 9
-	SynBacklog     int           // bound of each listener's SYN queue, default 256
+	// SynBacklog is Linux's tcp_max_syn_backlog (default 256): with SYN
+	// cookies off, a SYN is dropped once fewer than a quarter of it
+	// remain free in the listener's SYN queue. (A listener's SYN queue
+	// is bounded by its listen backlog, as Linux's.)
+	SynBacklog int
 	// NoSynCookies turns SYN cookies off (Linux's tcp_syncookies=0): a
 	// SYN that finds the SYN queue full is then dropped.
 	NoSynCookies bool

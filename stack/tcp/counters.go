@@ -47,7 +47,7 @@ type Counters struct {
 	DropAckTooOld      uint64 // ACK below SND.UNA − MAX.SND.WND (RFC 5961 §5)
 	DropNoACK          uint64 // synchronized state, ACK bit off
 	DropListenOverflow uint64 // accept queue full
-	DropSynQueueFull   uint64 // SYN queue full
+	DropSynQueueFull   uint64 // SYN queue full, SYN cookies off (TCPReqQFullDrop)
 	DropOFOQueueFull   uint64 // out-of-order segment with no room to keep it
 	DropRcvBufFull     uint64 // data beyond the receive window
 	DropChallengeLimit uint64 // challenge ACK suppressed by the rate limit
@@ -73,6 +73,11 @@ type Counters struct {
 	// SYN_RECEIVED of a passive open under the linux profile (Linux's tcp_check_req).
 	AckSkippedSynRecv uint64 // retransmitted SYNs and unacceptable segments in SYN_RECEIVED left unanswered by the per-connection limit (TCPACKSkippedSynRecv)
 	EmbryonicRsts     uint64 // connections in SYN_RECEIVED ended by an in-window RST or SYN (EmbryonicRsts)
+
+	// SYNs dropped with SYN cookies off because less than a quarter of
+	// tcp_max_syn_backlog (Config.SynBacklog) was free (Linux counts
+	// them in ListenDrops only).
+	DropSynBacklog uint64
 }
 
 // Counter is one named counter value.
@@ -147,5 +152,6 @@ func (c *Counters) List() []Counter {
 		{"DropSynNoRoute", c.DropSynNoRoute},
 		{"AckSkippedSynRecv", c.AckSkippedSynRecv},
 		{"EmbryonicRsts", c.EmbryonicRsts},
+		{"DropSynBacklog", c.DropSynBacklog},
 	}
 }

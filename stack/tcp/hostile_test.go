@@ -76,13 +76,16 @@ func TestInjectICMPValidated(t *testing.T) {
 	}
 }
 
-// TestInjectSynFloodCookies: spoofed SYNs fill the SYN queue; further
-// SYNs are answered with SYN cookies and keep nothing, so a legitimate
+// TestInjectSynFloodCookies: spoofed SYNs fill the SYN queue, which
+// holds one more than the listen backlog, as Linux's request queue
+// (inet_csk_reqsk_queue_is_full; checked on Linux 6.18: listen(8) and 20
+// spoofed SYNs leave 9 in SYN-RECV and send 11 cookies); further SYNs
+// are answered with SYN cookies and keep nothing, so a legitimate
 // client's handshake completes at once and it is accepted (RFC 4987,
 // Linux's tcp_syncookies=1); an ACK with a forged cookie gets a RST.
 func TestInjectSynFloodCookies(t *testing.T) {
-	j := newInj(t, Config{NoTimestamps: true, SynBacklog: 8})
-	l, err := j.h.p.Listen(j.me, 16, nil)
+	j := newInj(t, Config{NoTimestamps: true})
+	l, err := j.h.p.Listen(j.me, 8, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,8 +95,8 @@ func TestInjectSynFloodCookies(t *testing.T) {
 		j.send(segSpec{src: src, seq: uint32(i * 7919), flags: flagSYN, wnd: 65535, opts: options{HasMSS: true, MSS: 1460}})
 	}
 	j.h.out = nil
-	if n := j.h.p.NumConns(); n != 8 {
-		t.Fatalf("%d connections held after the flood, want the SYN queue's 8", n)
+	if n := j.h.p.NumConns(); n != 9 {
+		t.Fatalf("%d connections held after the flood, want the SYN queue's 9 (backlog 8 + 1)", n)
 	}
 	// The legitimate client.
 	j.send(segSpec{seq: peerISN, flags: flagSYN, wnd: 65535, opts: options{HasMSS: true, MSS: 1460, HasWScale: true, WScale: 7, SACKPermitted: true}})
@@ -120,18 +123,49 @@ func TestInjectSynFloodCookies(t *testing.T) {
 		t.Fatalf("forged cookie answered with %v", s)
 	}
 	cs := j.h.p.Counters()
-	if cs.SyncookiesSent != 5000-8+1 || cs.SyncookiesRecv != 1 || cs.SyncookiesFailed != 1 {
+	if cs.SyncookiesSent != 5000-9+1 || cs.SyncookiesRecv != 1 || cs.SyncookiesFailed != 1 {
 		t.Fatalf("cookies sent %d recv %d failed %d", cs.SyncookiesSent, cs.SyncookiesRecv, cs.SyncookiesFailed)
 	}
-	// With cookies off, the flood locks the listener out.
-	k := newInj(t, Config{NoTimestamps: true, SynBacklog: 8, NoSynCookies: true})
-	k.h.p.Listen(k.me, 16, nil)
-	for i := range 8 {
+	// With cookies off, the flood locks the listener out (Linux:
+	// TCPReqQFullDrop and ListenDrops).
+	k := newInj(t, Config{NoTimestamps: true, NoSynCookies: true})
+	k.h.p.Listen(k.me, 8, nil)
+	for i := range 9 {
 		k.send(segSpec{src: netip.AddrPortFrom(k.peer.Addr(), uint16(1000+i)), seq: 1, flags: flagSYN, wnd: 65535})
 	}
 	k.h.out = nil
 	k.send(segSpec{seq: peerISN, flags: flagSYN, wnd: 65535})
 	k.none()
+	if cs := k.h.p.Counters(); cs.DropSynQueueFull != 1 || cs.SyncookiesSent != 0 {
+		t.Fatalf("cookies off: DropSynQueueFull %d SyncookiesSent %d", cs.DropSynQueueFull, cs.SyncookiesSent)
+	}
+}
+
+// TestInjectMaxSynBacklog: tcp_max_syn_backlog (Config.SynBacklog)
+// bounds nothing while SYN cookies are on; with them off, a SYN is
+// dropped once less than a quarter of it is free, whatever the listen
+// backlog (Linux's tcp_conn_request; checked on Linux 6.18 with
+// listen(1000) and tcp_max_syn_backlog=16: 20 spoofed SYNs leave 20 in
+// SYN-RECV with cookies on, 13 with them off and 7 ListenDrops).
+func TestInjectMaxSynBacklog(t *testing.T) {
+	for _, off := range []bool{false, true} {
+		j := newInj(t, Config{NoTimestamps: true, SynBacklog: 16, NoSynCookies: off})
+		if _, err := j.h.p.Listen(j.me, 1000, nil); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 20 {
+			j.send(segSpec{src: netip.AddrPortFrom(j.peer.Addr(), uint16(1000+i)), seq: 1, flags: flagSYN, wnd: 65535})
+		}
+		cs := j.h.p.Counters()
+		want, drops := 20, uint64(0)
+		if off {
+			want, drops = 13, 7
+		}
+		if n := j.h.p.NumConns(); n != want || cs.DropSynBacklog != drops || cs.SyncookiesSent != 0 {
+			t.Errorf("cookies off %v: %d in SYN_RECEIVED, DropSynBacklog %d, cookies %d; want %d, %d, 0",
+				off, n, cs.DropSynBacklog, cs.SyncookiesSent, want, drops)
+		}
+	}
 }
 
 // TestInjectACKStorm: a storm of forged or unacceptable ACKs against an
@@ -236,8 +270,8 @@ func TestInjectAckTooNewRFC(t *testing.T) {
 // with them (Linux's cookie_init_timestamp / cookie_timestamp_decode).
 // Without timestamps there is nowhere to keep them: MSS only, as Linux.
 func TestInjectSynCookieOptions(t *testing.T) {
-	j := newInj(t, Config{SynBacklog: 4})
-	l, err := j.h.p.Listen(j.me, 16, nil)
+	j := newInj(t, Config{})
+	l, err := j.h.p.Listen(j.me, 3, nil) // a SYN queue of 4
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,13 +9,14 @@ import (
 )
 
 // Listener is a socket in LISTEN. Connections being set up wait in its
-// SYN queue (bounded by Config.SynBacklog) and established ones in its
-// accept queue (bounded by the backlog given to Listen).
+// SYN queue and established ones in its accept queue; as Linux's, each
+// holds one more than the backlog given to Listen (full when its length
+// is above it: inet_csk_reqsk_queue_is_full, sk_acceptq_is_full).
 type Listener struct {
 	p       *Proto
 	addr    netip.AddrPort
 	opts    SockOpts
-	backlog int
+	backlog int     // the listen backlog, clamped as Linux's (0..MaxBacklog)
 	synQ    int     // children in SYN_RECEIVED
 	acceptQ []*Conn // established, not yet accepted
 	queued  uint64  // connections ever put on acceptQ: each is an edge for epoll
@@ -115,7 +116,19 @@ func (l *Listener) input(t core.Tuple, s *segment) {
 		p.drop(nil, "DropNoSocket", "no SYN", s.pktID)
 		return
 	}
-	if len(l.acceptQ) >= l.backlog {
+	// As Linux's tcp_conn_request: a full SYN queue means a SYN cookie,
+	// or a drop with cookies off; a full accept queue drops the SYN
+	// either way.
+	cookie := false
+	if l.synQ > l.backlog {
+		if p.cfg.NoSynCookies {
+			p.counters.DropSynQueueFull++
+			p.drop(nil, "DropSynQueueFull", "SYN queue full", s.pktID)
+			return
+		}
+		cookie = true
+	}
+	if l.acceptFull() {
 		p.counters.DropListenOverflow++
 		p.drop(nil, "DropListenOverflow", "accept queue full", s.pktID)
 		return
@@ -128,13 +141,16 @@ func (l *Listener) input(t core.Tuple, s *segment) {
 		p.drop(nil, "DropSynNoRoute", "no route to answer the SYN", s.pktID)
 		return
 	}
-	if l.synQ >= p.cfg.SynBacklog {
-		if !p.cfg.NoSynCookies {
-			l.sendCookie(t, s, mtu) // RFC 4987 §3.6, as Linux
-			return
-		}
-		p.counters.DropSynQueueFull++
-		p.drop(nil, "DropSynQueueFull", "SYN queue full", s.pktID)
+	if cookie {
+		l.sendCookie(t, s, mtu) // RFC 4987 §3.6, as Linux
+		return
+	}
+	// With cookies off, the last quarter of tcp_max_syn_backlog is kept
+	// (Linux keeps it for peers its TCP metrics have proven alive; no
+	// peer is proven here).
+	if max := p.cfg.SynBacklog; p.cfg.NoSynCookies && max-l.synQ < max>>2 {
+		p.counters.DropSynBacklog++
+		p.drop(nil, "DropSynBacklog", "tcp_max_syn_backlog: last quarter kept", s.pktID)
 		return
 	}
 	c := p.newConn(t, &l.opts, mtu)
@@ -164,7 +180,7 @@ func (l *Listener) input(t core.Tuple, s *segment) {
 // established moves a passive child from the SYN queue to the accept
 // queue. It reports false when the accept queue is full.
 func (l *Listener) established(c *Conn) bool {
-	if len(l.acceptQ) >= l.backlog {
+	if l.acceptFull() {
 		return false
 	}
 	l.synQ--
@@ -173,6 +189,10 @@ func (l *Listener) established(c *Conn) bool {
 	l.wake()
 	return true
 }
+
+// acceptFull reports whether the accept queue is full: it holds one
+// more than the backlog, as Linux's sk_acceptq_is_full.
+func (l *Listener) acceptFull() bool { return len(l.acceptQ) > l.backlog }
 
 // childGone forgets a child that died before it was accepted.
 func (l *Listener) childGone(c *Conn) {

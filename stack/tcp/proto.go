@@ -439,8 +439,27 @@ func (p *Proto) portHash(src netip.Addr, remote netip.AddrPort) uint64 {
 	return binary.BigEndian.Uint64(h[:])
 }
 
+// MaxBacklog is Linux's net.core.somaxconn (4096 since Linux 5.4): the
+// largest listen backlog.
+const MaxBacklog = 4096
+
+// clampBacklog is the backlog Linux's listen keeps: a value above
+// somaxconn, or negative (compared unsigned), is somaxconn.
+func clampBacklog(b int) int {
+	if b < 0 || b > MaxBacklog {
+		return MaxBacklog
+	}
+	return b
+}
+
+// SetBacklog changes a listening socket's backlog, as a second listen
+// call does on Linux.
+func (l *Listener) SetBacklog(b int) { l.backlog = clampBacklog(b) }
+
 // Listen starts a passive open on local (an unspecified address listens
-// on every address). backlog bounds the accept queue. It returns
+// on every address). backlog bounds the SYN and accept queues, as
+// Linux's: each holds backlog+1, a negative backlog or one above
+// MaxBacklog is MaxBacklog (net.core.somaxconn). It returns
 // syscall.EADDRINUSE if the address is taken.
 func (p *Proto) Listen(local netip.AddrPort, backlog int, o *SockOpts) (*Listener, error) {
 	a := local.Addr()
@@ -464,10 +483,7 @@ func (p *Proto) Listen(local netip.AddrPort, backlog int, o *SockOpts) (*Listene
 			return nil, syscall.EADDRINUSE
 		}
 	}
-	if backlog <= 0 {
-		backlog = 1
-	}
-	l := &Listener{p: p, addr: local, backlog: backlog}
+	l := &Listener{p: p, addr: local, backlog: clampBacklog(backlog)}
 	if o != nil {
 		l.opts = *o
 	}

@@ -218,7 +218,7 @@ func (l *Listener) cookieAck(t core.Tuple, s *segment) bool {
 		p.counters.SyncookiesFailed++
 		return false
 	}
-	if len(l.acceptQ) >= l.backlog {
+	if l.acceptFull() {
 		p.counters.DropListenOverflow++
 		p.drop(nil, "DropListenOverflow", "accept queue full", s.pktID)
 		return true

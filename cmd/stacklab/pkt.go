@@ -23,7 +23,12 @@ func newPktCmd(s *Streams) *cobra.Command {
 		Short: "Play packetdrill scripts against the stack in virtual time",
 		Long: `pkt plays packetdrill scripts (.pkt) against stacklab's TCP stack in
 virtual time. The stack under test has 192.168.0.1/16 on a raw-IP
-interface; the script's remote end is 192.0.2.1. Inbound packets (<) are
+interface; the script's remote end is 192.0.2.1 (with --ip_version=ipv6,
+fd3d:fa7b:d17d::1/48 and 2001:db8::1, packetdrill's IPv6 defaults, and
+the ICMP lines are ICMPv6 with ICMPv6's names; a script named *v4.pkt is
+then skipped, one named *v6.pkt is played only then, as upstream
+packetdrill's run_all.py, which also gives --mtu=1520 over IPv6 so that
+the MSS stays 1460). Inbound packets (<) are
 injected with the script's sequence numbers and timestamps mapped to the
 live ones; outbound packets (>) must match exactly (flags, seq, ack, window,
 options in order, ECN) at the script's time, within --tolerance_usecs
@@ -41,6 +46,14 @@ failed, 1 when one failed, 2 when a script did not parse or a path is bad.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if tolUS < 0 {
 				return badInput(fmt.Errorf("--tolerance_usecs wants microseconds, 0 or more"))
+			}
+			switch o.IPVersion {
+			case "ipv4", "ipv4-mapped-ipv6", "ipv6":
+			default:
+				return badInput(fmt.Errorf("--ip_version=%s: want ipv4, ipv4-mapped-ipv6 or ipv6", o.IPVersion))
+			}
+			if o.MTU != 0 && (o.MTU < 68 || o.MTU > 65535) {
+				return badInput(fmt.Errorf("--mtu=%d: want bytes from 68 to 65535", o.MTU))
 			}
 			if tickUS < 0 {
 				return badInput(fmt.Errorf("--tcp_ts_tick_usecs wants microseconds, 0 or more"))
@@ -68,6 +81,7 @@ failed, 1 when one failed, 2 when a script did not parse or a path is bad.`,
 	f.Uint64Var(&o.Seed, "seed", 1, "seed of the stack's randomness (ISN, ports)")
 	f.StringVarP(&o.Dir, "out", "o", "", "write each script's capture (pcapng) and trace into DIR/PARENT/NAME/")
 	f.BoolVar(&asJSON, "json", false, "one JSON object per script, then the summary")
-	f.StringVar(&o.IPVersion, "ip_version", "ipv4", "ipv4, or ipv4-mapped-ipv6: AF_INET6 sockets with IPv4-mapped addresses over IPv4 packets (a script's own --ip_version wins)")
+	f.StringVar(&o.IPVersion, "ip_version", "ipv4", "ipv4; ipv4-mapped-ipv6: AF_INET6 sockets with IPv4-mapped addresses over IPv4 packets; ipv6: AF_INET6 sockets over IPv6 (a script's own --ip_version wins)")
+	f.IntVar(&o.MTU, "mtu", 0, "the interface's MTU (default 1500, as packetdrill's; its run_all.py uses 1520 over IPv6; a script's own --mtu wins)")
 	return cmd
 }

@@ -350,11 +350,7 @@ func (r *runner) prepare(c *pkt.Call) (*pendingCall, error) {
 			return nil, unsupported(fmt.Sprintf("socket type %d", typ))
 		}
 		once(func() (int64, error) {
-			fam := stack.AFInet
-			if r.mapped() {
-				fam = stack.AFInet6
-			}
-			fd, err := r.st.SocketFamily(fam, st)
+			fd, err := r.st.SocketFamily(r.family(), st)
 			if err != nil {
 				return -1, err
 			}
@@ -372,7 +368,7 @@ func (r *runner) prepare(c *pkt.Call) (*pendingCall, error) {
 			return nil, err
 		}
 		once(func() (int64, error) {
-			return 0, r.st.Bind(fd, r.sockAddr(LocalAddr, bindPort))
+			return 0, r.st.Bind(fd, r.sockAddr(r.local, bindPort))
 		})
 	case "listen":
 		if err := nargs(c, 2); err != nil {
@@ -420,7 +416,7 @@ func (r *runner) prepare(c *pkt.Call) (*pendingCall, error) {
 		p.try = func() (int64, error, bool) {
 			if !started {
 				started = true
-				err := r.st.Connect(fd, r.sockAddr(RemoteAddr, connectPort))
+				err := r.st.Connect(fd, r.sockAddr(r.remote, connectPort))
 				if in, ierr := r.st.Info(fd); err == nil && ierr == nil && in.Type == stack.SockDgram {
 					// A connected UDP socket is the flow under test, as
 					// packetdrill's socket under test.
@@ -612,7 +608,7 @@ func (r *runner) prepareSend(c *pkt.Call, p *pendingCall) (*pendingCall, error) 
 	// end, as packetdrill fills it in.
 	var to netip.AddrPort
 	if in, err := r.st.Info(fd); c.Name == "sendto" && len(c.Args) >= 5 && err == nil && in.Type == stack.SockDgram {
-		to = r.sockAddr(RemoteAddr, connectPort)
+		to = r.sockAddr(r.remote, connectPort)
 	}
 	p.try = func() (int64, error, bool) {
 		for {

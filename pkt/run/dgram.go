@@ -32,13 +32,45 @@ var icmpUnreachCodes = map[string]uint8{
 	"host_unreachable_for_tos": 12, "packet_filtered": 13, "precedence_violation": 14, "precedence_cutoff": 15,
 }
 
+// icmp6Types and icmp6Codes are packetdrill's ICMPv6 names, used over
+// IPv6 (packetdrill reads a script's ICMP names with the table of the
+// family it runs, so "frag_needed" is an error there and
+// "packet_too_big" one over IPv4).
+var icmp6Types = map[string]uint8{
+	"unreachable": wire.ICMPv6DestUnreachable, "packet_too_big": wire.ICMPv6PacketTooBig,
+	"time_exceeded": wire.ICMPv6TimeExceeded, "parameter_problem": wire.ICMPv6ParamProblem,
+	"echo_request": wire.ICMPv6EchoRequest, "echo_reply": wire.ICMPv6EchoReply,
+}
+
+var icmp6Codes = map[uint8]map[string]uint8{
+	wire.ICMPv6DestUnreachable: {"no_route": 0, "admin_prohibited": 1, "not_neighbour": 2, "address_unreachable": 3, "port_unreachable": 4},
+	wire.ICMPv6TimeExceeded:    {"exceeded_hop_limit": 0, "exceeded_frag_time": 1},
+	wire.ICMPv6ParamProblem:    {"header_field": 0, "unknown_next_header": 1, "unknown_option": 2},
+}
+
+// icmpNames returns the ICMP type names and the code names of a type,
+// for the run's family.
+func (r *runner) icmpNames(typ uint8) (types, codes map[string]uint8) {
+	if r.v6() {
+		return icmp6Types, icmp6Codes[typ]
+	}
+	if typ == wire.ICMPDestUnreachable {
+		return icmpTypes, icmpUnreachCodes
+	}
+	return icmpTypes, nil
+}
+
 // icmpTypeCode reads a packet line's ICMP type and code names (or
-// type_N and code_N, as packetdrill).
-func icmpTypeCode(p *pkt.Packet) (typ, code uint8, err error) {
-	t, ok := icmpTypes[p.ICMPType]
+// type_N and code_N, as packetdrill), in the run's family's names.
+func (r *runner) icmpTypeCode(p *pkt.Packet) (typ, code uint8, err error) {
+	types, _ := r.icmpNames(0)
+	t, ok := types[p.ICMPType]
 	if !ok {
 		var n int
 		if _, e := fmt.Sscanf(p.ICMPType, "type_%d", &n); e != nil || n < 0 || n > 255 {
+			if r.v6() {
+				return 0, 0, fmt.Errorf("unknown ICMPv6 type %q (unreachable, packet_too_big, time_exceeded… or type_N; over IPv6 the names are ICMPv6's)", p.ICMPType)
+			}
 			return 0, 0, fmt.Errorf("unknown ICMP type %q (unreachable, time_exceeded, echo_request… or type_N)", p.ICMPType)
 		}
 		t = uint8(n)
@@ -46,33 +78,53 @@ func icmpTypeCode(p *pkt.Packet) (typ, code uint8, err error) {
 	if p.ICMPCode == "" {
 		return t, 0, nil
 	}
-	if c, ok := icmpUnreachCodes[p.ICMPCode]; ok && t == wire.ICMPDestUnreachable {
-		return t, c, nil
+	if _, codes := r.icmpNames(t); codes != nil {
+		if c, ok := codes[p.ICMPCode]; ok {
+			return t, c, nil
+		}
 	}
 	var n int
 	if _, e := fmt.Sscanf(p.ICMPCode, "code_%d", &n); e != nil || n < 0 || n > 255 {
+		if r.v6() {
+			return 0, 0, fmt.Errorf("unknown ICMPv6 code %q for type %s (e.g. port_unreachable, address_unreachable, or code_N; over IPv6 the names are ICMPv6's)", p.ICMPCode, p.ICMPType)
+		}
 		return 0, 0, fmt.Errorf("unknown ICMP code %q for type %s (e.g. port_unreachable, frag_needed, or code_N)", p.ICMPCode, p.ICMPType)
 	}
 	return t, uint8(n), nil
 }
 
-// decodeDgram decodes an IPv4 UDP or ICMP packet the stack sent.
+// decodeDgram decodes an IPv4 or IPv6 UDP or ICMP packet the stack
+// sent. An ICMPv6 message is ProtoICMP too; only its errors and echo
+// messages count (neighbour discovery and MLD are the link's business).
 func decodeDgram(b []byte) (s seg, ok bool) {
-	ip, err := wire.ParseIPv4(b)
-	if err != nil || ip.IsFragment() {
+	proto, ecn, payload, v6, ok := ipPayload(b)
+	if !ok {
 		return s, false
 	}
-	s = seg{proto: ip.Protocol(), ecn: ip.TOS() & 3, merged: 1}
-	switch ip.Protocol() {
+	s = seg{proto: proto, ecn: ecn, merged: 1}
+	switch proto {
 	case wire.ProtoUDP:
-		u, err := wire.ParseUDP(ip.Payload())
+		u, err := wire.ParseUDP(payload)
 		if err != nil {
 			return s, false
 		}
 		s.srcPort, s.dstPort, s.length = u.SrcPort(), u.DstPort(), len(u.Payload())
 		return s, true
+	case wire.ProtoICMPv6:
+		m := wire.ICMPv6(payload)
+		if len(m) < wire.ICMPv6HeaderLen || (m.Type() > wire.ICMPv6ParamProblem && m.Type() != wire.ICMPv6EchoRequest && m.Type() != wire.ICMPv6EchoReply) {
+			return s, false
+		}
+		s.proto, s.icmpType, s.icmpCode = wire.ProtoICMP, m.Type(), m.Code()
+		if s.icmpType == wire.ICMPv6PacketTooBig {
+			s.icmpMTU = uint16(min(m.MTU(), 65535))
+		}
+		return s, true
 	case wire.ProtoICMP:
-		m := wire.ICMPv4(ip.Payload())
+		if v6 {
+			return s, false
+		}
+		m := wire.ICMPv4(payload)
 		if len(m) < wire.ICMPv4HeaderLen {
 			return s, false
 		}
@@ -83,6 +135,24 @@ func decodeDgram(b []byte) (s seg, ok bool) {
 		return s, true
 	}
 	return s, false
+}
+
+// ipPayload reads the IP header of a packet the stack sent, IPv4 or
+// IPv6 (without extension headers: fragments and the like are not the
+// flow's): its upper-layer protocol, ECN bits and payload.
+func ipPayload(b []byte) (proto, ecn uint8, payload []byte, v6, ok bool) {
+	if len(b) > 0 && b[0]>>4 == 6 {
+		ip, err := wire.ParseIPv6(b)
+		if err != nil {
+			return 0, 0, nil, true, false
+		}
+		return ip.NextHeader(), ip.TrafficClass() & 3, ip.Payload(), true, true
+	}
+	ip, err := wire.ParseIPv4(b)
+	if err != nil || ip.IsFragment() {
+		return 0, 0, nil, false, false
+	}
+	return ip.Protocol(), ip.TOS() & 3, ip.Payload(), false, true
 }
 
 // flowProto is the IP protocol of a script packet line.
@@ -105,23 +175,21 @@ func (r *runner) injectUDP(ev *pkt.Event) *failure {
 	if r.flowProto != wire.ProtoUDP {
 		return r.failf(ev.Pos.Line, "%s: a UDP packet, but the flow under test is TCP (one flow per script)", ev.Pos)
 	}
-	total := wire.IPv4MinHeaderLen + wire.UDPHeaderLen + p.UDPLen
-	b := make([]byte, total)
-	r.ipHeader(b, p.ECN, wire.ProtoUDP)
-	u := wire.UDP(b[wire.IPv4MinHeaderLen:])
+	b, l4 := r.packet(p.ECN, wire.ProtoUDP, wire.UDPHeaderLen+p.UDPLen)
+	u := wire.UDP(l4)
 	u.Encode(&wire.UDPFields{SrcPort: r.remPort, DstPort: r.localPort, Length: uint16(wire.UDPHeaderLen + p.UDPLen)})
-	u.SetChecksum(RemoteAddr, LocalAddr)
+	u.SetChecksum(r.remote, r.local)
 	r.deliver(b)
 	return nil
 }
 
-// injectICMP sends a script ICMP message into the stack. An error
-// message quotes the IPv4 header and first 8 bytes of a packet of the
-// flow under test as the stack sent it (for TCP: its ports and the
-// script's sequence number mapped to the live one).
+// injectICMP sends a script ICMP message into the stack (ICMPv6 over
+// IPv6). An error message quotes the IP header and first 8 bytes of a
+// packet of the flow under test as the stack sent it (for TCP: its
+// ports and the script's sequence number mapped to the live one).
 func (r *runner) injectICMP(ev *pkt.Event) *failure {
 	p := ev.Packet
-	typ, code, err := icmpTypeCode(p)
+	typ, code, err := r.icmpTypeCode(p)
 	if err != nil {
 		return r.failf(ev.Pos.Line, "%s: %v", ev.Pos, err)
 	}
@@ -129,11 +197,44 @@ func (r *runner) injectICMP(ev *pkt.Event) *failure {
 	if p.Echoed == "udp" {
 		proto = wire.ProtoUDP
 	}
-	const quoted = wire.IPv4MinHeaderLen + 8
-	total := wire.IPv4MinHeaderLen + wire.ICMPv4HeaderLen + quoted
-	b := make([]byte, total)
-	r.ipHeader(b, p.ECN, wire.ProtoICMP)
-	m := wire.ICMPv4(b[wire.IPv4MinHeaderLen:])
+	l4len := wire.TCPMinHeaderLen + p.EchoLen
+	if proto == wire.ProtoUDP {
+		l4len = wire.UDPHeaderLen + p.EchoLen
+	}
+	// The quoted header is the stack's: its address first, DF as the
+	// stack sets it on TCP and on UDP with path MTU discovery.
+	var quoted []byte
+	if r.v6() {
+		quoted = make([]byte, wire.IPv6HeaderLen+8)
+		wire.IPv6(quoted).Encode(&wire.IPv6Fields{PayloadLen: uint16(l4len), NextHeader: proto, HopLimit: 64, Src: r.local, Dst: r.remote})
+	} else {
+		quoted = make([]byte, wire.IPv4MinHeaderLen+8)
+		wire.IPv4(quoted).Encode(&wire.IPv4Fields{TotalLen: uint16(wire.IPv4MinHeaderLen + l4len), DF: true, TTL: 64, Protocol: proto, Src: r.local, Dst: r.remote})
+		wire.IPv4(quoted).SetChecksum()
+	}
+	l4 := quoted[len(quoted)-8:]
+	binary.BigEndian.PutUint16(l4[0:], r.localPort)
+	binary.BigEndian.PutUint16(l4[2:], r.remPort)
+	if proto == wire.ProtoTCP {
+		binary.BigEndian.PutUint32(l4[4:], p.EchoSeq+r.localISN)
+	} else {
+		binary.BigEndian.PutUint16(l4[4:], uint16(l4len))
+	}
+	if r.v6() {
+		b, msg := r.packet(p.ECN, wire.ProtoICMPv6, wire.ICMPv6HeaderLen+len(quoted))
+		m := wire.ICMPv6(msg)
+		f := wire.ICMPv6Fields{Type: typ, Code: code, Rest: uint32(p.ICMPMTU)}
+		if p.HasICMPID {
+			f.Rest, f.ID = 0, uint16(p.ICMPID)
+		}
+		m.Encode(&f)
+		copy(msg[wire.ICMPv6HeaderLen:], quoted)
+		m.SetChecksum(r.remote, r.local)
+		r.deliver(b)
+		return nil
+	}
+	b, msg := r.packet(p.ECN, wire.ProtoICMP, wire.ICMPv4HeaderLen+len(quoted))
+	m := wire.ICMPv4(msg)
 	f := wire.ICMPv4Fields{Type: typ, Code: code}
 	if p.ICMPMTU != 0 {
 		f.Rest = uint32(p.ICMPMTU)
@@ -142,38 +243,31 @@ func (r *runner) injectICMP(ev *pkt.Event) *failure {
 		f.ID = uint16(p.ICMPID)
 	}
 	m.Encode(&f)
-	q := b[wire.IPv4MinHeaderLen+wire.ICMPv4HeaderLen:]
-	l4len := wire.TCPMinHeaderLen + p.EchoLen
-	if proto == wire.ProtoUDP {
-		l4len = wire.UDPHeaderLen + p.EchoLen
-	}
-	// The quoted header is the stack's: its address first, DF as the
-	// stack sets it on TCP and on UDP with path MTU discovery.
-	wire.IPv4(q).Encode(&wire.IPv4Fields{TotalLen: uint16(wire.IPv4MinHeaderLen + l4len), DF: true, TTL: 64, Protocol: proto, Src: LocalAddr, Dst: RemoteAddr})
-	wire.IPv4(q).SetChecksum()
-	l4 := q[wire.IPv4MinHeaderLen:]
-	binary.BigEndian.PutUint16(l4[0:], r.localPort)
-	binary.BigEndian.PutUint16(l4[2:], r.remPort)
-	if proto == wire.ProtoTCP {
-		binary.BigEndian.PutUint32(l4[4:], p.EchoSeq+r.localISN)
-	} else {
-		binary.BigEndian.PutUint16(l4[4:], uint16(l4len))
-	}
+	copy(msg[wire.ICMPv4HeaderLen:], quoted)
 	m.SetChecksum()
 	r.deliver(b)
 	return nil
 }
 
-// ipHeader writes an inbound packet's IPv4 header from the remote end.
-func (r *runner) ipHeader(b []byte, ecn string, proto uint8) {
+// packet makes an inbound packet from the remote end with an IP header
+// of the run's family (ECN from the script's mark) and room for l4len
+// bytes of proto after it, which it returns too.
+func (r *runner) packet(ecn string, proto uint8, l4len int) (b, l4 []byte) {
 	tos := uint8(0)
 	if e := ecnField(ecn); e >= 0 {
 		tos = uint8(e)
 	}
+	if r.v6() {
+		b = make([]byte, wire.IPv6HeaderLen+l4len)
+		wire.IPv6(b).Encode(&wire.IPv6Fields{TrafficClass: tos, PayloadLen: uint16(l4len), NextHeader: proto, HopLimit: 64, Src: r.remote, Dst: r.local})
+		return b, b[wire.IPv6HeaderLen:]
+	}
+	b = make([]byte, wire.IPv4MinHeaderLen+l4len)
 	r.ipID++
 	ip := wire.IPv4(b)
-	ip.Encode(&wire.IPv4Fields{TOS: tos, TotalLen: uint16(len(b)), ID: r.ipID, TTL: 64, Protocol: proto, Src: RemoteAddr, Dst: LocalAddr})
+	ip.Encode(&wire.IPv4Fields{TOS: tos, TotalLen: uint16(len(b)), ID: r.ipID, TTL: 64, Protocol: proto, Src: r.remote, Dst: r.local})
 	ip.SetChecksum()
+	return b, b[wire.IPv4MinHeaderLen:]
 }
 
 // deliver hands an inbound packet to the stack.
@@ -197,7 +291,7 @@ func (r *runner) compareDgram(p *pkt.Packet, s seg) string {
 		}
 		return ""
 	}
-	typ, code, err := icmpTypeCode(p)
+	typ, code, err := r.icmpTypeCode(p)
 	if err != nil {
 		return err.Error()
 	}
@@ -210,8 +304,9 @@ func (r *runner) compareDgram(p *pkt.Packet, s seg) string {
 	return ""
 }
 
-// describeDgram writes an outbound UDP or ICMP packet as a script line.
-func describeDgram(s seg) string {
+// describeDgram writes an outbound UDP or ICMP packet as a script line,
+// in the run's family's ICMP names.
+func (r *runner) describeDgram(s seg) string {
 	var b strings.Builder
 	b.WriteString("> ")
 	if s.ecn != 0 {
@@ -221,18 +316,17 @@ func describeDgram(s seg) string {
 		fmt.Fprintf(&b, "udp (%d)", s.length)
 		return b.String()
 	}
+	types, codes := r.icmpNames(s.icmpType)
 	typ := fmt.Sprintf("type_%d", s.icmpType)
-	for n, v := range icmpTypes {
+	for n, v := range types {
 		if v == s.icmpType {
 			typ = n
 		}
 	}
 	code := fmt.Sprintf("code_%d", s.icmpCode)
-	if s.icmpType == wire.ICMPDestUnreachable {
-		for n, v := range icmpUnreachCodes {
-			if v == s.icmpCode {
-				code = n
-			}
+	for n, v := range codes {
+		if v == s.icmpCode {
+			code = n
 		}
 	}
 	fmt.Fprintf(&b, "icmp %s %s", typ, code)

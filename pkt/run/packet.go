@@ -38,19 +38,19 @@ type opt struct {
 	blocks       [][2]uint32
 }
 
-// decodeSeg decodes an IPv4/TCP packet the stack sent. ok is false for
-// anything else (UDP, ICMP, a malformed packet).
+// decodeSeg decodes an IPv4/TCP or IPv6/TCP packet the stack sent. ok is
+// false for anything else (UDP, ICMP, a malformed packet).
 func decodeSeg(b []byte) (s seg, ok bool) {
-	ip, err := wire.ParseIPv4(b)
-	if err != nil || ip.Protocol() != wire.ProtoTCP || ip.IsFragment() {
+	proto, ecn, payload, _, ok := ipPayload(b)
+	if !ok || proto != wire.ProtoTCP {
 		return s, false
 	}
-	t, err := wire.ParseTCP(ip.Payload())
+	t, err := wire.ParseTCP(payload)
 	if err != nil {
 		return s, false
 	}
 	s = seg{
-		proto: wire.ProtoTCP, ecn: ip.TOS() & 3, srcPort: t.SrcPort(), dstPort: t.DstPort(),
+		proto: wire.ProtoTCP, ecn: ecn, srcPort: t.SrcPort(), dstPort: t.DstPort(),
 		seq: t.Seq(), ack: t.Ack(), flags: t.Flags(), win: t.Window(), urg: t.Urgent(),
 		length: len(t.Payload()), merged: 1,
 	}

@@ -1,6 +1,8 @@
 // Package run plays packetdrill scripts (package pkt) against stacklab's
 // stack in virtual time: the stack under test sits on a raw-IP interface
-// (192.168.0.1/16, the remote end 192.0.2.1), the script's inbound
+// (192.168.0.1/16, the remote end 192.0.2.1; with --ip_version=ipv6
+// fd3d:fa7b:d17d::1/48 and 2001:db8::1, packetdrill's IPv6 defaults),
+// the script's inbound
 // packets (<) are injected with its sequence numbers and timestamps
 // mapped to the live ones, its outbound packets (>) are checked field by
 // field at exact virtual times, and its system calls go through the
@@ -25,11 +27,15 @@ import (
 	"stacklab/stack/wire"
 )
 
-// Addresses and ports, as packetdrill's defaults.
+// Addresses and ports, as packetdrill's defaults (its IPv6 local
+// address is random in fd3d:fa7b:d17d::/48; here the first one).
 var (
-	LocalAddr  = netip.MustParseAddr("192.168.0.1")
-	LocalNet   = netip.MustParsePrefix("192.168.0.1/16")
-	RemoteAddr = netip.MustParseAddr("192.0.2.1")
+	LocalAddr   = netip.MustParseAddr("192.168.0.1")
+	LocalNet    = netip.MustParsePrefix("192.168.0.1/16")
+	RemoteAddr  = netip.MustParseAddr("192.0.2.1")
+	LocalAddr6  = netip.MustParseAddr("fd3d:fa7b:d17d::1")
+	LocalNet6   = netip.MustParsePrefix("fd3d:fa7b:d17d::1/48")
+	RemoteAddr6 = netip.MustParseAddr("2001:db8::1")
 )
 
 const (
@@ -56,11 +62,20 @@ type Options struct {
 	Dir string
 	// TraceLines is how many trace lines a failure shows; default 12.
 	TraceLines int
-	// IPVersion is packetdrill's --ip_version: "ipv4" (or empty) or
+	// IPVersion is packetdrill's --ip_version: "ipv4" (or empty),
 	// "ipv4-mapped-ipv6", where the sockets under test are AF_INET6 and
 	// their addresses IPv4-mapped (::ffff:192.0.2.1) while the packets
-	// stay IPv4. The script's own --ip_version overrides it.
+	// stay IPv4, or "ipv6": AF_INET6 sockets, IPv6 packets (ICMP lines
+	// are ICMPv6, with its names, as packetdrill's). The script's own
+	// --ip_version overrides it. As upstream packetdrill's run_all.py, a
+	// script whose name ends in v4.pkt is not played over IPv6, and one
+	// ending in v6.pkt only over IPv6 (SKIP, saying so).
 	IPVersion string
+	// MTU is the interface's MTU, packetdrill's --mtu (default 1500;
+	// packetdrill's run_all.py gives 1520 over IPv6, so that the same
+	// scripts see the MSS of 1460 they see over IPv4). The script's own
+	// --mtu overrides it.
+	MTU int
 }
 
 // Status is a script's outcome.
@@ -185,6 +200,8 @@ type runner struct {
 	traceFile *os.File
 	tcpOpts   stack.TCPOptions
 	tsTick    time.Duration // --tcp_ts_tick_usecs: check outbound TS val; 0 ignores it
+
+	local, remote netip.Addr // the stack's address and the remote end's, in the run's family
 
 	out     []seg // outbound segments of the flow under test, not yet matched
 	ignored int   // outbound packets of other flows
@@ -313,26 +330,60 @@ func (r *runner) options() *failure {
 			r.tsTick = time.Duration(us) * time.Microsecond
 		case "ip_version":
 			r.o.IPVersion = op.Value
-		case "bind_port", "connect_port", "local_ip", "remote_ip", "gateway_ip", "netmask_ip", "mss", "init_scripts", "speed", "mtu", "non_fatal", "dry_run", "verbose", "wire_client", "wire_server":
+		case "mtu":
+			var mtu int
+			if _, err := fmt.Sscan(op.Value, &mtu); err != nil || mtu < 68 || mtu > 65535 {
+				return r.failf(op.Pos.Line, "%s: --mtu wants bytes from 68 to 65535, got %q", op.Pos, op.Value)
+			}
+			r.o.MTU = mtu
+		case "bind_port", "connect_port", "local_ip", "remote_ip", "gateway_ip", "netmask_ip", "mss", "init_scripts", "speed", "non_fatal", "dry_run", "verbose", "wire_client", "wire_server":
 			return r.skipf(op.Pos.Line, "option --%s is not supported by stacklab's runner", op.Name)
 		default:
 			return r.skipf(op.Pos.Line, "unknown option --%s", op.Name)
 		}
 	}
 	switch r.o.IPVersion {
-	case "", "ipv4", "ipv4-mapped-ipv6":
+	case "", "ipv4", "ipv4-mapped-ipv6", "ipv6":
 	default:
-		return r.skipf(0, "--ip_version=%s: the runner plays ipv4 and ipv4-mapped-ipv6 scripts only", r.o.IPVersion)
+		return r.failf(0, "--ip_version=%s: want ipv4, ipv4-mapped-ipv6 or ipv6", r.o.IPVersion)
+	}
+	if r.o.MTU == 0 {
+		r.o.MTU = 1500
+	}
+	if r.o.MTU < 1280 && r.v6() {
+		return r.failf(0, "--mtu=%d: IPv6 needs an MTU of at least 1280", r.o.MTU)
+	}
+	name := strings.TrimSuffix(filepath.Base(r.s.File), ".pkt")
+	if strings.HasSuffix(name, "v4") && r.v6() {
+		return r.skipf(0, "an IPv4-only script (its name ends in v4.pkt, as upstream packetdrill's run_all.py plays it): not played with --ip_version=ipv6")
+	}
+	if strings.HasSuffix(name, "v6") && !r.v6() {
+		return r.skipf(0, "an IPv6-only script (its name ends in v6.pkt, as upstream packetdrill's run_all.py plays it): played with --ip_version=ipv6 only")
+	}
+	r.local, r.remote = LocalAddr, RemoteAddr
+	if r.v6() {
+		r.local, r.remote = LocalAddr6, RemoteAddr6
 	}
 	return nil
 }
+
+// v6 reports whether the packets are IPv6 (--ip_version=ipv6).
+func (r *runner) v6() bool { return r.o.IPVersion == "ipv6" }
 
 // mapped reports whether the sockets under test are AF_INET6 with
 // IPv4-mapped addresses (--ip_version=ipv4-mapped-ipv6).
 func (r *runner) mapped() bool { return r.o.IPVersion == "ipv4-mapped-ipv6" }
 
-// sockAddr is an address as the socket under test names it: IPv4, or
-// IPv4-mapped in ipv4-mapped-ipv6 mode.
+// family is the address family of the sockets under test.
+func (r *runner) family() stack.Family {
+	if r.mapped() || r.v6() {
+		return stack.AFInet6
+	}
+	return stack.AFInet
+}
+
+// sockAddr is an address as the socket under test names it: IPv4,
+// IPv4-mapped in ipv4-mapped-ipv6 mode, IPv6 in ipv6 mode.
 func (r *runner) sockAddr(a netip.Addr, port uint16) netip.AddrPort {
 	if r.mapped() {
 		return netip.AddrPortFrom(netip.AddrFrom16(a.As16()), port)
@@ -347,7 +398,7 @@ func (r *runner) setup() *failure {
 	copts := capture.Options{
 		Trace: r.ring, Format: capture.Format(0), Start: r.start, Scenario: filepath.Base(r.s.File),
 		Seed:  r.o.Seed,
-		Names: map[netip.Addr]string{LocalAddr: "stacklab", RemoteAddr: "remote"},
+		Names: map[netip.Addr]string{r.local: "stacklab", r.remote: "remote"},
 	}
 	if r.o.Dir != "" {
 		// DIR/PARENT/NAME: scripts of the same name in two directories
@@ -376,12 +427,20 @@ func (r *runner) setup() *failure {
 		Observer: rec, Tap: rec, TCP: r.tcpOpts,
 		PacketID: func() uint64 { r.pktID++; return r.pktID },
 	})
-	nic, err := r.st.AddNIC(stack.NICConfig{Name: "tun0", Type: stack.LinkRawIP, Addr: LocalNet, MTU: 1500}, stack.LinkFunc(r.output))
+	cfg := stack.NICConfig{Name: "tun0", Type: stack.LinkRawIP, Addr: LocalNet, MTU: r.o.MTU}
+	if r.v6() {
+		cfg.Addrs6 = []netip.Prefix{LocalNet6} // the NIC keeps its IPv4 address too; no script packet uses it
+	}
+	nic, err := r.st.AddNIC(cfg, stack.LinkFunc(r.output))
 	if err != nil {
 		return r.failf(0, "stack: %v", err)
 	}
 	r.nic = nic
-	r.st.AddRoute(stack.Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("192.168.0.2"), NIC: nic})
+	if r.v6() {
+		r.st.AddRoute(stack.Route{Dst: netip.MustParsePrefix("::/0"), NIC: nic})
+	} else {
+		r.st.AddRoute(stack.Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("192.168.0.2"), NIC: nic})
+	}
 	return nil
 }
 
@@ -568,24 +627,15 @@ func (r *runner) inject(ev *pkt.Event) *failure {
 		return r.failf(ev.Pos.Line, "%s: window %d does not fit in 16 bits", ev.Pos, win)
 	}
 	thl := wire.TCPMinHeaderLen + len(optb)
-	total := wire.IPv4MinHeaderLen + thl + p.Len
-	b := make([]byte, total)
-	ip := wire.IPv4(b)
-	tos := uint8(0)
-	if e := ecnField(p.ECN); e >= 0 {
-		tos = uint8(e)
-	} else if p.ECN == "ect01" {
-		tos = 2
+	ecn := p.ECN
+	if ecn == "ect01" {
+		ecn = "ect0"
 	}
-	r.ipID++
-	ip.Encode(&wire.IPv4Fields{TOS: tos, TotalLen: uint16(total), ID: r.ipID, TTL: 64, Protocol: wire.ProtoTCP, Src: RemoteAddr, Dst: LocalAddr})
-	ip.SetChecksum()
-	tc := wire.TCP(b[wire.IPv4MinHeaderLen:])
-	tc.Encode(&wire.TCPFields{SrcPort: r.remPort, DstPort: r.localPort, Seq: p.Seq, Ack: ack, DataOffset: uint8(thl), Flags: flags, Window: uint16(win), Urgent: uint16(p.Urg)})
+	b, tc := r.packet(ecn, wire.ProtoTCP, thl+p.Len)
+	wire.TCP(tc).Encode(&wire.TCPFields{SrcPort: r.remPort, DstPort: r.localPort, Seq: p.Seq, Ack: ack, DataOffset: uint8(thl), Flags: flags, Window: uint16(win), Urgent: uint16(p.Urg)})
 	copy(tc[wire.TCPMinHeaderLen:], optb)
-	tc.SetChecksum(RemoteAddr, LocalAddr)
-	r.pktID++
-	r.nic.Deliver(stack.Packet{ID: r.pktID, Data: b})
+	wire.TCP(tc).SetChecksum(r.remote, r.local)
+	r.deliver(b)
 	return nil
 }
 
@@ -718,7 +768,7 @@ func (r *runner) rel(v uint32) uint32 {
 // describe writes an outbound segment as a script line, in script terms.
 func (r *runner) describe(s seg) string {
 	if s.proto != wire.ProtoTCP {
-		return describeDgram(s)
+		return r.describeDgram(s)
 	}
 	var b strings.Builder
 	b.WriteString("> ")

@@ -20,7 +20,7 @@ func (c *Conn) needAck(why string) {
 // RFC 7323 §1.3 and §3.2, RFC 2018 §2).
 func (c *Conn) negotiate(s *segment) {
 	cfg := &c.p.cfg
-	mss := defaultMSS
+	mss := peerDefaultMSS(c.tuple.Local.Addr())
 	if s.opts.HasMSS {
 		mss = int(s.opts.MSS)
 	}

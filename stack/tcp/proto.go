@@ -41,9 +41,21 @@ const (
 	// (RFC 6056 §3.3.4's table, Linux's table_perturb, smaller).
 	perturbSize = 256
 	// defaultMSS is the MSS assumed when the peer sends none
-	// (RFC 9293 §3.7.1).
+	// (RFC 9293 §3.7.1), over IPv4.
 	defaultMSS = 536
+	// defaultMSS6 is the one over IPv6: the minimum MTU's (1280) less
+	// the headers (RFC 8200 §5; Linux's mss_clamp for IPv6, 1220).
+	defaultMSS6 = 1220
 )
+
+// peerDefaultMSS is the MSS assumed when the peer's SYN carries none,
+// for a connection from local.
+func peerDefaultMSS(local netip.Addr) int {
+	if local.Is6() && !local.Is4In6() {
+		return defaultMSS6
+	}
+	return defaultMSS
+}
 
 func (c *Config) fill() {
 	def := func(d *time.Duration, v time.Duration) {

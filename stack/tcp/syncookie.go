@@ -3,6 +3,7 @@ package tcp
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"net/netip"
 	"time"
 
 	"stacklab/stack/core"
@@ -32,8 +33,21 @@ import (
 // ECN as a SYN-queue connection would. Without timestamps it has none of
 // them, as on Linux.
 
-// cookieMSS are the MSS values a cookie can carry (Linux's msstab).
-var cookieMSS = [...]int{536, 1300, 1440, 1460}
+// cookieMSS are the MSS values a cookie can carry over IPv4 (Linux's
+// msstab), cookieMSS6 over IPv6 (msstab6: MTUs 1280, 1480, 1500 and
+// 9000 less the headers).
+var (
+	cookieMSS  = [...]int{536, 1300, 1440, 1460}
+	cookieMSS6 = [...]int{1220, 1420, 1440, 8940}
+)
+
+// cookieTable is the MSS table of a connection from local.
+func cookieTable(local netip.Addr) [4]int {
+	if local.Is6() && !local.Is4In6() {
+		return cookieMSS6
+	}
+	return cookieMSS
+}
 
 // cookieMaxAge is how many minutes a cookie stays valid (Linux's
 // MAX_SYNCOOKIE_AGE).
@@ -137,7 +151,7 @@ func (l *Listener) sendCookie(t core.Tuple, s *segment, mtu int) {
 	p := l.p
 	// What the connection will be: the MSS always, the rest only when
 	// timestamps carry it.
-	peer := defaultMSS
+	peer := peerDefaultMSS(t.Local.Addr())
 	if s.opts.HasMSS {
 		peer = int(s.opts.MSS)
 	}
@@ -154,7 +168,7 @@ func (l *Listener) sendCookie(t core.Tuple, s *segment, mtu int) {
 	}
 	c := l.cookieConn(t, mtu, s.seq, 0, neg)
 	idx := 0
-	for i, m := range cookieMSS {
+	for i, m := range cookieTable(t.Local.Addr()) {
 		if m <= min(peer, c.rcvMSS) {
 			idx = i
 		}
@@ -227,7 +241,7 @@ func (l *Listener) cookieAck(t core.Tuple, s *segment) bool {
 	if err != nil {
 		return false
 	}
-	o, ok := l.cookieDecode(t, s, cookieMSS[idx])
+	o, ok := l.cookieDecode(t, s, cookieTable(t.Local.Addr())[idx])
 	if !ok {
 		p.counters.SyncookiesFailed++
 		return false

@@ -26,7 +26,7 @@ note() { printf '%s\n' "$*" >&2; }
 note "stacklab: go test -bench ./internal/perf (count $count) ..."
 : >"$out/stacklab.txt"
 (cd "$root" &&
-	go test -run '^$' -bench 'BulkSim|BulkPipe|BulkParallelPipe|CaptureOverhead|ConnSetup$|ConnSetupDataPipe|RoundTripPipe' -benchtime "$benchtime" -count "$count" ./internal/perf &&
+	go test -run '^$' -bench 'BulkSim|BulkPipe|BulkParallelPipe|BulkFamily|CaptureOverhead|ConnSetup$|ConnSetupDataPipe|RoundTripPipe' -benchtime "$benchtime" -count "$count" ./internal/perf &&
 	go test -run '^$' -bench 'IdleMemory|SimRate' -benchtime 1x -count 1 ./internal/perf &&
 	go test -run '^$' -bench 'RunnerCost' -benchtime 7x -count 1 ./internal/perf &&
 	go test -run '^$' -bench 'TUNStackVsCeiling|TUNStackTCP' -benchtime 1x -count "$count" ./stack/tun # skips without root

@@ -55,37 +55,62 @@ func (n *NIC) initARP() {
 // lookup returns the hardware address of ip, if known.
 func (n *NIC) lookup(ip netip.Addr) (wire.MAC, bool) {
 	now := n.stack.opts.Clock.Now()
-	if l := &n.arp.last; l.ok && l.ip == ip && now.Before(l.until) {
-		return l.mac, true
+	if mac, ok := n.arp.last.get(ip, now); ok {
+		return mac, true
 	}
 	n.syncARP()
 	mac, ok := n.arp.cache.Lookup(ip, now)
 	n.armARP(now)
-	if ok && n.arp.cache.State(ip, now) == arp.StateReachable {
-		// Usable once a frame from ip confirms it (confirmed).
-		n.arp.last = lastNeighbour{ok: true, ip: ip, mac: mac}
-	}
+	n.arp.last.remember(n.arp.cache, ip, mac, ok, now)
 	return mac, ok
+}
+
+// get returns the remembered neighbour's MAC if it is ip's and still
+// known reachable at now.
+func (l *lastNeighbour) get(ip netip.Addr, now time.Time) (wire.MAC, bool) {
+	if l.ok && l.ip == ip && now.Before(l.until) {
+		return l.mac, true
+	}
+	return wire.MAC{}, false
+}
+
+// remember makes ip's entry the remembered one after a table lookup
+// that found mac (ok), if the entry is reachable; it is usable once a
+// frame from ip confirms it (confirmed).
+func (l *lastNeighbour) remember(c *arp.Cache, ip netip.Addr, mac wire.MAC, ok bool, now time.Time) {
+	if ok && c.State(ip, now) == arp.StateReachable {
+		*l = lastNeighbour{ok: true, ip: ip, mac: mac}
+	}
 }
 
 // confirmed records that a frame from ip, sent from mac, arrived at now,
 // which makes its cache entry reachable until now + ReachableTime if the
 // entry holds that MAC.
 func (n *NIC) confirmed(ip netip.Addr, mac wire.MAC, now time.Time) {
-	if l := &n.arp.last; l.ok && l.ip == ip {
+	n.arp.last.confirmed(n.arp.cache, n.arp.reachable, ip, mac, now)
+}
+
+// confirmed is NIC.confirmed for the cache c whose remembered neighbour
+// l is, with c's reachable time.
+func (l *lastNeighbour) confirmed(c *arp.Cache, reachable time.Duration, ip netip.Addr, mac wire.MAC, now time.Time) {
+	if l.ok && l.ip == ip {
 		if l.mac == mac {
-			l.confirm, l.until = now, now.Add(n.arp.reachable)
+			l.confirm, l.until = now, now.Add(reachable)
 		}
 		return
 	}
-	n.arp.cache.ConfirmFrom(ip, mac, now)
+	c.ConfirmFrom(ip, mac, now)
 }
 
 // syncARP gives the table the confirmation it has not had yet; every use
 // of the table other than Confirm comes after it.
-func (n *NIC) syncARP() {
-	if l := &n.arp.last; l.ok && !l.confirm.IsZero() {
-		n.arp.cache.Confirm(l.ip, l.confirm)
+func (n *NIC) syncARP() { n.arp.last.sync(n.arp.cache) }
+
+// sync gives c the confirmation of the remembered neighbour it has not
+// had yet.
+func (l *lastNeighbour) sync(c *arp.Cache) {
+	if l.ok && !l.confirm.IsZero() {
+		c.Confirm(l.ip, l.confirm)
 		l.confirm = time.Time{}
 	}
 }

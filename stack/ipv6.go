@@ -95,8 +95,10 @@ func (s *Stack) isLocal6(a netip.Addr) bool {
 		return true
 	}
 	for _, n := range s.nics {
-		if n.hasAddr6(a) {
-			return true
+		for _, p := range n.addrs6 {
+			if p.Addr() == a {
+				return true
+			}
 		}
 	}
 	return false
@@ -160,38 +162,19 @@ func (s *Stack) ip6Input(n *NIC, b []byte, pktID uint64) {
 		s.drop(&c.InAddrErrors, "ip6.InAddrErrors", "ipv6", "not for this host: "+dst.String(), pktID)
 		return
 	}
-	ch, err := ip.Chain()
-	if err != nil {
-		if err == wire.ErrBadExtension {
-			s.drop(&c.InHdrErrors, "ip6.InHdrErrors", "ipv6", err.Error(), pktID)
-			s.sendICMP6Error(n, ip, wire.ICMPv6ParamProblem, wire.ICMPv6CodeUnknownNextHdr, uint32(ch.ProtoOffset), "parameter problem: "+err.Error())
-			return
-		}
-		s.drop(&c.InTruncatedPkts, "ip6.InTruncatedPkts", "ipv6", err.Error(), pktID)
-		return
-	}
-	if !s.ip6ChainOptions(n, ip, ch, pktID) {
-		return
-	}
-	if ch.Fragment != nil && !ch.Fragment.IsAtomic() {
-		whole, ok := s.reassemble6(n, ip, ch, pktID)
-		if !ok {
-			return
-		}
-		// The whole packet: its headers after the fragment header, if
-		// any, are read now (those before it again, to no effect).
-		ip = whole
-		if ch, err = ip.Chain(); err != nil {
-			s.drop(&c.InHdrErrors, "ip6.InHdrErrors", "ipv6", "reassembled: "+err.Error(), pktID)
-			return
-		}
-		if !s.ip6ChainOptions(n, ip, ch, pktID) {
+	// A packet with no extension headers (nearly every one) goes
+	// straight to its upper layer; the others walk the header chain.
+	proto, off, protoOff := ip.NextHeader(), wire.IPv6HeaderLen, wire.IPv6NextHeaderOffset
+	switch proto {
+	case wire.IPv6ExtHopByHop, wire.IPv6ExtRouting, wire.IPv6ExtDestOpts, wire.IPv6ExtFragment, wire.IPv6ExtAH:
+		var ok bool
+		if ip, proto, off, protoOff, ok = s.ip6ExtHeaders(n, ip, pktID); !ok {
 			return
 		}
 	}
-	payload := ip[ch.Offset:]
+	payload := ip[off:]
 	c.InDelivers++
-	switch ch.Proto {
+	switch proto {
 	case wire.ProtoTCP:
 		s.tcp.InputECN(src, dst, payload, pktID, ip.TrafficClass()&3)
 	case wire.ProtoUDP:
@@ -201,9 +184,49 @@ func (s *Stack) ip6Input(n *NIC, b []byte, pktID uint64) {
 	case wire.IPv6NoNextHeader:
 	default:
 		c.InDelivers--
-		s.drop(&c.InUnknownProtos, "ip6.InUnknownProtos", "ipv6", "no such protocol "+strconv.Itoa(int(ch.Proto)), pktID)
-		s.sendICMP6Error(n, ip, wire.ICMPv6ParamProblem, wire.ICMPv6CodeUnknownNextHdr, uint32(ch.ProtoOffset), "parameter problem: unknown next header")
+		s.drop(&c.InUnknownProtos, "ip6.InUnknownProtos", "ipv6", "no such protocol "+strconv.Itoa(int(proto)), pktID)
+		s.sendICMP6Error(n, ip, wire.ICMPv6ParamProblem, wire.ICMPv6CodeUnknownNextHdr, uint32(protoOff), "parameter problem: unknown next header")
 	}
+}
+
+// ip6ExtHeaders walks the extension header chain of ip (RFC 8200 §4),
+// applies its options and reassembles a fragment. It returns the packet
+// to deliver (the whole one after reassembly), its upper-layer protocol,
+// where that header starts, and the offset of the Next Header byte that
+// named it; ok is false when the packet went no further (dropped,
+// answered, or a fragment kept for later).
+func (s *Stack) ip6ExtHeaders(n *NIC, ip wire.IPv6, pktID uint64) (_ wire.IPv6, proto uint8, off, protoOff int, ok bool) {
+	c := &s.counters.IP6
+	ch, err := ip.Chain()
+	if err != nil {
+		if err == wire.ErrBadExtension {
+			s.drop(&c.InHdrErrors, "ip6.InHdrErrors", "ipv6", err.Error(), pktID)
+			s.sendICMP6Error(n, ip, wire.ICMPv6ParamProblem, wire.ICMPv6CodeUnknownNextHdr, uint32(ch.ProtoOffset), "parameter problem: "+err.Error())
+			return nil, 0, 0, 0, false
+		}
+		s.drop(&c.InTruncatedPkts, "ip6.InTruncatedPkts", "ipv6", err.Error(), pktID)
+		return nil, 0, 0, 0, false
+	}
+	if !s.ip6ChainOptions(n, ip, ch, pktID) {
+		return nil, 0, 0, 0, false
+	}
+	if ch.Fragment != nil && !ch.Fragment.IsAtomic() {
+		whole, ok := s.reassemble6(n, ip, ch, pktID)
+		if !ok {
+			return nil, 0, 0, 0, false
+		}
+		// The whole packet: its headers after the fragment header, if
+		// any, are read now (those before it again, to no effect).
+		ip = whole
+		if ch, err = ip.Chain(); err != nil {
+			s.drop(&c.InHdrErrors, "ip6.InHdrErrors", "ipv6", "reassembled: "+err.Error(), pktID)
+			return nil, 0, 0, 0, false
+		}
+		if !s.ip6ChainOptions(n, ip, ch, pktID) {
+			return nil, 0, 0, 0, false
+		}
+	}
+	return ip, ch.Proto, ch.Offset, ch.ProtoOffset, true
 }
 
 // ip6ChainOptions applies ip6Options to the hop-by-hop and destination

@@ -24,6 +24,11 @@ const ndpDelayFirstProbe = 5 * time.Second
 type nicNDP struct {
 	cache *arp.Cache
 	cacheTimer
+	// last and reachable are as in nicARP: the neighbour looked up last,
+	// so that a segment to the same next hop skips the table, and its
+	// confirmations wait in last until the table is next used.
+	last      lastNeighbour
+	reachable time.Duration
 	// frame is an NDP message being built: Ethernet, IPv6, the message
 	// and its options.
 	frame []byte
@@ -41,6 +46,7 @@ type ndpOpt struct {
 func (n *NIC) initNDP() {
 	n.ndp.cache = arp.New(arp.Config{IPv6: true, DelayFirstProbe: ndpDelayFirstProbe})
 	n.ndp.fire = n.ndpTimer
+	n.ndp.reachable = n.ndp.cache.Config().ReachableTime
 }
 
 // NeighborState returns the state of ip's entry in n's neighbour cache
@@ -56,6 +62,7 @@ func (n *NIC) NeighborState(ip netip.Addr) string {
 		n.syncARP()
 		return n.arp.cache.State(ip, now).String()
 	case ip.Is6() && n.ndp.cache != nil:
+		n.syncNDP()
 		return n.ndp.cache.State(ip.WithZone(""), now).String()
 	}
 	return arp.StateNone.String()
@@ -64,14 +71,36 @@ func (n *NIC) NeighborState(ip netip.Addr) string {
 // lookup6 returns the Ethernet address of the IPv6 neighbour ip, if known.
 func (n *NIC) lookup6(ip netip.Addr) (wire.MAC, bool) {
 	now := n.stack.opts.Clock.Now()
+	if mac, ok := n.ndp.last.get(ip, now); ok {
+		return mac, true
+	}
+	n.syncNDP()
 	mac, ok := n.ndp.cache.Lookup(ip, now)
 	n.armNDP(now)
+	n.ndp.last.remember(n.ndp.cache, ip, mac, ok, now)
 	return mac, ok
+}
+
+// confirmed6 records that a frame from the IPv6 neighbour ip, sent from
+// mac, arrived at now (NUD's upper-layer confirmation, as any frame
+// confirms an ARP entry here).
+func (n *NIC) confirmed6(ip netip.Addr, mac wire.MAC, now time.Time) {
+	n.ndp.last.confirmed(n.ndp.cache, n.ndp.reachable, ip, mac, now)
+}
+
+// syncNDP gives the table the confirmation it has not had yet.
+func (n *NIC) syncNDP() { n.ndp.last.sync(n.ndp.cache) }
+
+// forgetLast6 forgets the remembered IPv6 neighbour: the table may change.
+func (n *NIC) forgetLast6() {
+	n.syncNDP()
+	n.ndp.last = lastNeighbour{}
 }
 
 // armNDP makes sure the NIC's NDP timer fires no later than the cache's
 // next deadline.
 func (n *NIC) armNDP(now time.Time) {
+	n.syncNDP()
 	n.ndp.arm(n.stack, n.ndp.cache, now)
 }
 
@@ -81,6 +110,7 @@ func (n *NIC) ndpTimer() {
 	s := n.stack
 	now := s.opts.Clock.Now()
 	n.ndp.armed = time.Time{}
+	n.forgetLast6()
 	n.ndp.cache.Expired(now, func(ip netip.Addr, mac wire.MAC, unicast bool) {
 		why := "ndp: retry " + ip.String()
 		if unicast {
@@ -119,6 +149,7 @@ func (s *Stack) addrUnreachable6(n *NIC, pkt []byte) {
 // sends a neighbour solicitation for it.
 func (s *Stack) ndpResolve(n *NIC, nextHop netip.Addr, ipPacket []byte, id uint64, why string) {
 	now := s.opts.Clock.Now()
+	n.forgetLast6()
 	p := arp.Packet{Data: append([]byte(nil), ipPacket...), ID: id, Note: why}
 	send, err := n.ndp.cache.Enqueue(nextHop, p, now, func(p arp.Packet) {
 		s.drop(&s.counters.NDP.PendingDrops, "ndp.PendingDrops", "ndp", "ndp queue full for "+nextHop.String(), p.ID)
@@ -185,6 +216,7 @@ func (s *Stack) ndpInput(n *NIC, ip wire.IPv6, m wire.ICMPv6, pktID uint64) {
 	}
 	now := s.opts.Clock.Now()
 	src := ip.Src()
+	n.forgetLast6() // solicitations, advertisements and RAs change the table
 	switch m.Type() {
 	case wire.ICMPv6NeighborSolicit:
 		c.InNeighborSolicits++

@@ -132,7 +132,7 @@ func (s *Stack) deliverLocked(n *NIC, pkt Packet, note string) {
 	case wire.EtherTypeIPv6:
 		if p := eth.Payload(); len(p) >= wire.IPv6HeaderLen && !n.loop && n.ndp.cache != nil {
 			// As for ARP: traffic from a neighbour confirms it.
-			n.ndp.cache.ConfirmFrom(wire.IPv6(p).Src(), eth.Src(), s.opts.Clock.Now())
+			n.confirmed6(wire.IPv6(p).Src(), eth.Src(), s.opts.Clock.Now())
 		}
 		s.ip6Input(n, eth.Payload(), pkt.ID)
 	case wire.EtherTypeARP:

@@ -53,6 +53,9 @@ func (s *Stack) learnPMTU6(dst netip.Addr, mtu int) {
 // or less if a Packet Too Big said so and has not expired.
 func (s *Stack) pathMTU6(n *NIC, dst netip.Addr) int {
 	mtu := n.MTU6()
+	if len(s.pmtu6) == 0 {
+		return mtu // no Packet Too Big learnt: no hashing per packet
+	}
 	if e, ok := s.pmtu6[dst.WithZone("")]; ok {
 		if !s.opts.Clock.Now().Before(e.expires) {
 			delete(s.pmtu6, dst.WithZone(""))

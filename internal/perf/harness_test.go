@@ -13,10 +13,13 @@ import (
 	"stacklab/stack"
 )
 
-// The two hosts of every benchmark.
+// The two hosts of every benchmark; with simConfig.v6 they also have
+// the IPv6 addresses and the connections use them.
 var (
-	clientAddr = netip.MustParsePrefix("10.0.0.1/24")
-	serverAddr = netip.MustParsePrefix("10.0.0.2/24")
+	clientAddr  = netip.MustParsePrefix("10.0.0.1/24")
+	serverAddr  = netip.MustParsePrefix("10.0.0.2/24")
+	clientAddr6 = netip.MustParsePrefix("2001:db8::1/64")
+	serverAddr6 = netip.MustParsePrefix("2001:db8::2/64")
 )
 
 // simConfig configures a [simNet].
@@ -30,6 +33,7 @@ type simConfig struct {
 	// meter, if set, watches the client → server pipe's two ends
 	// (retransmissions and spurious ones on the wire).
 	meter *lossmeter.Meter
+	v6    bool // connections over IPv6 (AF_INET6 sockets, 2001:db8::/64)
 }
 
 // simNet is two stacks, client and server, joined by a point-to-point
@@ -39,6 +43,8 @@ type simNet struct {
 	client, server *stack.Stack
 	up, down       *sim.Pipe // client → server, server → client
 	ids            uint64
+	family         stack.Family // of the sockets listen and connect open
+	serverIP       netip.Addr   // the address they use
 }
 
 func newSimNet(tb testing.TB, cfg simConfig) *simNet {
@@ -78,11 +84,19 @@ func newSimNet(tb testing.TB, cfg simConfig) *simNet {
 	if cfg.meter != nil {
 		upLink = cfg.meter.Link(n.up)
 	}
-	cnic, err := n.client.AddNIC(stack.NICConfig{Name: "eth0", Type: stack.LinkEthernet, Addr: clientAddr, MTU: cfg.mtu}, upLink)
+	ccfg := stack.NICConfig{Name: "eth0", Type: stack.LinkEthernet, Addr: clientAddr, MTU: cfg.mtu}
+	scfg := stack.NICConfig{Name: "eth0", Type: stack.LinkEthernet, Addr: serverAddr, MTU: cfg.mtu}
+	n.family, n.serverIP = stack.AFInet, serverAddr.Addr()
+	if cfg.v6 {
+		ccfg.Addrs6 = []netip.Prefix{clientAddr6}
+		scfg.Addrs6 = []netip.Prefix{serverAddr6}
+		n.family, n.serverIP = stack.AFInet6, serverAddr6.Addr()
+	}
+	cnic, err := n.client.AddNIC(ccfg, upLink)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	snic, err := n.server.AddNIC(stack.NICConfig{Name: "eth0", Type: stack.LinkEthernet, Addr: serverAddr, MTU: cfg.mtu}, n.down)
+	snic, err := n.server.AddNIC(scfg, n.down)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -103,14 +117,14 @@ func (n *simNet) packets() uint64 { return n.up.Counters().Sent + n.down.Counter
 // listen opens a non-blocking listening socket on the server.
 func (n *simNet) listen(tb testing.TB, port uint16, backlog int) int {
 	tb.Helper()
-	fd, err := n.server.Socket(stack.SockStream)
+	fd, err := n.server.SocketFamily(n.family, stack.SockStream)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	if err := n.server.SetNonblock(fd, true); err != nil {
 		tb.Fatal(err)
 	}
-	if err := n.server.Bind(fd, netip.AddrPortFrom(serverAddr.Addr(), port)); err != nil {
+	if err := n.server.Bind(fd, netip.AddrPortFrom(n.serverIP, port)); err != nil {
 		tb.Fatal(err)
 	}
 	if err := n.server.Listen(fd, backlog); err != nil {
@@ -124,14 +138,14 @@ func (n *simNet) listen(tb testing.TB, port uint16, backlog int) int {
 // and returns both non-blocking descriptors. It polls before each call
 // so that no EAGAIN error (and its allocation) is made on the way.
 func (n *simNet) connect(tb testing.TB, lfd int, port uint16) (cfd, sfd int) {
-	cfd, err := n.client.Socket(stack.SockStream)
+	cfd, err := n.client.SocketFamily(n.family, stack.SockStream)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	if err := n.client.SetNonblock(cfd, true); err != nil {
 		tb.Fatal(err)
 	}
-	err = n.client.Connect(cfd, netip.AddrPortFrom(serverAddr.Addr(), port))
+	err = n.client.Connect(cfd, netip.AddrPortFrom(n.serverIP, port))
 	if err != nil && !errors.Is(err, syscall.EINPROGRESS) {
 		tb.Fatalf("connect: %v", err)
 	}

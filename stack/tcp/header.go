@@ -88,8 +88,27 @@ func encodeOptions(b []byte, o *options, syn bool) int {
 }
 
 // checksumOK verifies a segment's checksum.
-func checksumOK(src, dst netip.Addr, b []byte) bool {
-	return wire.TCP(b).IsChecksumValid(src, dst)
+func (p *Proto) checksumOK(src, dst netip.Addr, b []byte) bool {
+	return wire.TCP(b).IsChecksumValidPair(p.pair.sum(src, dst))
+}
+
+// pairSum remembers the pseudo-header sum of the last address pair a
+// segment was checked or sent with: a connection's segments both ways
+// share it, so a bulk transfer sums its addresses (eight words each
+// over IPv6) once, not twice per segment.
+type pairSum struct {
+	a, b netip.Addr
+	v    uint32
+}
+
+// sum returns the addresses' pseudo-header sum, from the remembered
+// pair when it is this one, either way round.
+func (c *pairSum) sum(src, dst netip.Addr) uint32 {
+	if (src == c.a && dst == c.b) || (src == c.b && dst == c.a) {
+		return c.v
+	}
+	c.a, c.b, c.v = src, dst, wire.AddrPairSum(src, dst)
+	return c.v
 }
 
 // writeHeader fills the fixed header of seg (whose options and payload

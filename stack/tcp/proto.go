@@ -118,6 +118,7 @@ type Proto struct {
 	epoch   time.Time // origin of timestamp clocks
 	scratch []byte    // one outbound segment is built here
 	pool    []bufPool
+	pair    pairSum // the last address pair's pseudo-header sum (header.go)
 
 	ect         bool  // the next segment sent carries ECT(0) (ecn.go)
 	ipTTL       uint8 // the next segment's IP TTL (IP_TTL of its socket); 0: the stack's
@@ -604,7 +605,7 @@ func (p *Proto) InputECN(src, dst netip.Addr, b []byte, pktID uint64, ecn uint8)
 		p.drop(nil, "DropMalformed", "truncated header", pktID)
 		return
 	}
-	if !checksumOK(src, dst, b) {
+	if !p.checksumOK(src, dst, b) {
 		p.counters.InErrs++
 		p.counters.InCsumErrors++
 		p.counters.DropBadChecksum++
@@ -676,7 +677,7 @@ func (p *Proto) send(t core.Tuple, seq, ack seqnum.Value, flags uint8, wnd uint1
 	n += copy(b[n:], d2)
 	seg := b[:n]
 	writeHeader(seg, t.Local.Port(), t.Remote.Port(), seq, ack, flags, wnd, hl)
-	wire.TCP(seg).SetChecksum(t.Local.Addr(), t.Remote.Addr())
+	wire.TCP(seg).SetChecksumPair(p.pair.sum(t.Local.Addr(), t.Remote.Addr()))
 	p.counters.OutSegs++
 	if p.ipTTL != 0 || p.ipTOS != 0 {
 		var ecn uint8

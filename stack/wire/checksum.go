@@ -77,6 +77,11 @@ func PseudoHeaderSum(src, dst netip.Addr, proto uint8, length uint16) uint32 {
 	return addrSum(src) + addrSum(dst) + uint32(proto) + uint32(length)
 }
 
+// AddrPairSum is the addresses' part of [PseudoHeaderSum]; it is the
+// same either way round, so one value serves both directions of a
+// connection.
+func AddrPairSum(src, dst netip.Addr) uint32 { return addrSum(src) + addrSum(dst) }
+
 // addrSum returns the sum of an address's 16-bit words: 2 for IPv4, 8 for
 // IPv6 (an IPv4-mapped IPv6 address is summed as IPv6, as it is sent).
 func addrSum(a netip.Addr) uint32 {
@@ -87,9 +92,16 @@ func addrSum(a netip.Addr) uint32 {
 		s = uint32(v[0])<<8 | uint32(v[1])
 		s += uint32(v[2])<<8 | uint32(v[3])
 	case a.Is6():
-		v := a.As16()
-		for i := 0; i < 16; i += 2 {
-			s += uint32(v[i])<<8 | uint32(v[i+1])
+		// Four 32-bit words, summed and folded: the same one's
+		// complement sum as the eight 16-bit words, in less time (it
+		// runs twice per TCP segment over IPv6). AppendBinary into a
+		// local array writes the bytes once; As16's returned array is
+		// copied, and reading the copy stalls on store forwarding.
+		var buf [16]byte
+		v, _ := a.AppendBinary(buf[:0])
+		if len(v) == 16 {
+			s = uint32(fold64(uint64(binary.BigEndian.Uint32(v[0:])) + uint64(binary.BigEndian.Uint32(v[4:])) +
+				uint64(binary.BigEndian.Uint32(v[8:])) + uint64(binary.BigEndian.Uint32(v[12:]))))
 		}
 	}
 	return s

@@ -80,6 +80,24 @@ func TestPseudoHeaderSum(t *testing.T) {
 	}
 }
 
+// TestPseudoHeaderSum6 checks the IPv6 pseudo-header (RFC 8200 §8.1)
+// against the reference sum of its bytes, for addresses whose words
+// carry (all ones) and an IPv4-mapped one.
+func TestPseudoHeaderSum6(t *testing.T) {
+	for _, c := range []struct{ src, dst string }{
+		{"2001:db8::1", "2001:db8::2"},
+		{"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "fe80::1:ffff:ffff:fffe"},
+		{"::ffff:10.0.0.1", "::"},
+	} {
+		src, dst := netip.MustParseAddr(c.src), netip.MustParseAddr(c.dst)
+		s16, d16 := src.As16(), dst.As16()
+		b := append(append(s16[:], d16[:]...), 0, 0, 0x05, 0xa0, 0, 0, 0, ProtoTCP)
+		if got, want := Fold(PseudoHeaderSum(src, dst, ProtoTCP, 0x5a0)), refSum(b); got != want {
+			t.Errorf("%s → %s: got %#04x, want %#04x", src, dst, got, want)
+		}
+	}
+}
+
 func TestUpdateChecksum16(t *testing.T) {
 	h := IPv4(hexBytes(t, fixtureIPv4ICMP))
 	for ttl := 64; ttl > 0; ttl-- {
@@ -125,4 +143,25 @@ func itoa(n int) string {
 		b = append([]byte{byte('0' + n%10)}, b...)
 	}
 	return string(b)
+}
+
+// TestChecksumPair: the checksum from a precomputed address pair sum is
+// the checksum from the addresses, for both families and either order.
+func TestChecksumPair(t *testing.T) {
+	for _, pair := range [][2]string{{"10.0.0.1", "10.0.0.2"}, {"2001:db8::1", "fd3d:fa7b:d17d::ffff:1"}, {"::ffff:192.0.2.1", "::ffff:10.9.8.7"}} {
+		src, dst := netip.MustParseAddr(pair[0]), netip.MustParseAddr(pair[1])
+		for _, n := range []int{20, 21, 1460, 65515} {
+			seg := make([]byte, n)
+			for i := range seg {
+				seg[i] = byte(i*7 + n)
+			}
+			seg[12] = 5 << 4
+			a, b := TCP(append([]byte(nil), seg...)), TCP(append([]byte(nil), seg...))
+			a.SetChecksum(src, dst)
+			b.SetChecksumPair(AddrPairSum(dst, src))
+			if string(a) != string(b) || !b.IsChecksumValidPair(AddrPairSum(src, dst)) || !b.IsChecksumValid(src, dst) {
+				t.Errorf("%s → %s, %d bytes: checksums %x and %x differ or do not verify", src, dst, n, a[16:18], b[16:18])
+			}
+		}
+	}
 }

@@ -169,10 +169,16 @@ func (b IPv6) Fields() IPv6Fields {
 // putAddr16 writes a as 16 bytes; an IPv4 address is written
 // IPv4-mapped, an invalid one as zeros.
 func putAddr16(b []byte, a netip.Addr) {
-	if !a.IsValid() {
+	switch {
+	case !a.IsValid():
 		clear(b[:16])
-		return
+	case a.Is6() && a.Zone() == "":
+		// In place, 16 bytes at most (the capacity stops a zone): As16
+		// returns an array whose copy stalls on store forwarding, and
+		// this runs twice per IPv6 packet sent.
+		a.AppendBinary(b[:0:16])
+	default:
+		v := a.As16()
+		copy(b[:16], v[:])
 	}
-	v := a.As16()
-	copy(b[:16], v[:])
 }

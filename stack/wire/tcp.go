@@ -207,6 +207,21 @@ func (b TCP) IsChecksumValid(src, dst netip.Addr) bool {
 	return Fold(Checksum(b, PseudoHeaderSum(src, dst, ProtoTCP, uint16(len(b))))) == 0xffff
 }
 
+// SetChecksumPair is [TCP.SetChecksum] with the addresses' part of the
+// pseudo-header sum already computed ([AddrPairSum]): a sender that
+// keeps it for its connection skips summing the addresses per segment.
+func (b TCP) SetChecksumPair(pair uint32) {
+	b[TCPChecksumOffset], b[TCPChecksumOffset+1] = 0, 0
+	c := ^Fold(Checksum(b, pair+uint32(ProtoTCP)+uint32(len(b))))
+	binary.BigEndian.PutUint16(b[TCPChecksumOffset:], c)
+}
+
+// IsChecksumValidPair is [TCP.IsChecksumValid] with the addresses' sum
+// given ([AddrPairSum]).
+func (b TCP) IsChecksumValidPair(pair uint32) bool {
+	return Fold(Checksum(b, pair+uint32(ProtoTCP)+uint32(len(b)))) == 0xffff
+}
+
 // Encode writes the fixed header from f into b with the checksum field
 // zero. Write the options (see [EncodeTCPOptions]) and payload, then call
 // [TCP.SetChecksum].

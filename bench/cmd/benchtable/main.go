@@ -140,10 +140,11 @@ type metric struct{ bench, unit string }
 
 // row is one line of the table.
 type row struct {
-	work     string
-	ours     metric
-	peerFrom source
-	peer     metric
+	work      string
+	ours      metric
+	peerFrom  source
+	peer      metric
+	peerLabel string // the peer column's name, if not its source's
 	// peerOverhead: the peer's figure is the time its "on" benchmark
 	// (peer) adds over its "off" one (peerOff), in per cent.
 	peerOverhead bool
@@ -215,6 +216,24 @@ var rows = []row{
 		peer:     metric{"BenchmarkBulk/mtu=1500/offload=off", "MB/s"},
 		ourCmd:   fmt.Sprintf(perfCmd, "BulkSim/mtu=1500/capture=off"),
 		peerCmd:  fmt.Sprintf(gvisorCmd, "Bulk/mtu=1500"),
+	},
+	{
+		work:      "bulk TCP over IPv6, MTU 1500, virtual time, MB per CPU second (median of interleaved rounds; peer: the same transfer over IPv4, same rounds; an IPv6 segment carries 1440 bytes, not 1460)",
+		ours:      metric{"BenchmarkBulkFamily/mtu=1500", "v6-MB/s"},
+		peerFrom:  ours,
+		peer:      metric{"BenchmarkBulkFamily/mtu=1500", "v4-MB/s"},
+		peerLabel: "IPv4",
+		atLeast:   0.95,
+		ourCmd:    fmt.Sprintf(perfCmd, "BulkFamily/mtu=1500"),
+	},
+	{
+		work:      "the same at MTU 65535",
+		ours:      metric{"BenchmarkBulkFamily/mtu=65535", "v6-MB/s"},
+		peerFrom:  ours,
+		peer:      metric{"BenchmarkBulkFamily/mtu=65535", "v4-MB/s"},
+		peerLabel: "IPv4",
+		atLeast:   0.95,
+		ourCmd:    fmt.Sprintf(perfCmd, "BulkFamily/mtu=65535"),
 	},
 	{
 		work:    "allocations per segment, MTU 1500, virtual time, capture off",
@@ -409,6 +428,9 @@ func writeTable(w io.Writer, res map[source]Results) {
 			if r.peerFrom == ours {
 				label = "device ceiling"
 			}
+			if r.peerLabel != "" {
+				label = r.peerLabel
+			}
 			switch {
 			case okP && r.peerOverhead:
 				peerCell = label + ": " + format(p, "overhead-%")
@@ -494,7 +516,7 @@ func notes(kern Results) []string {
 // format renders v in unit for a reader.
 func format(v float64, unit string) string {
 	switch unit {
-	case "MB/s":
+	case "MB/s", "v4-MB/s", "v6-MB/s":
 		return fmt.Sprintf("%s MB/s", group(v))
 	case "conns/s":
 		return fmt.Sprintf("%.1f k/s", v/1000)

@@ -136,8 +136,9 @@ func overlapsV6(a netip.Addr, aV6Only bool, b netip.Addr, bV6Only bool) bool {
 // stream socket on the port or a connection that has no descriptor left
 // (closing, or in TIME_WAIT), with Linux's rules: sharing is allowed when
 // both sockets set SO_REUSEPORT, or both set SO_REUSEADDR and the other
-// is not listening; a connection without a descriptor is passed over
-// with SO_REUSEADDR.
+// is not listening; a connection without a descriptor (TIME_WAIT) is
+// passed over when both the new socket and the one it was left by set
+// SO_REUSEADDR (Linux's timewait socket keeps sk_reuse).
 func (s *Stack) tcpBindConflict(sk *socket, addr netip.AddrPort, reuseAddr, reusePort bool) bool {
 	owned := make(map[*tcp.Conn]bool)
 	for _, o := range s.fds {
@@ -161,7 +162,7 @@ func (s *Stack) tcpBindConflict(sk *socket, addr netip.AddrPort, reuseAddr, reus
 	conflict := false
 	s.tcp.Conns(func(c *tcp.Conn) {
 		l := c.Tuple().Local
-		if !owned[c] && !reuseAddr && l.Port() == addr.Port() && overlaps(l.Addr(), addr.Addr()) && c.State() != tcp.Closed {
+		if !owned[c] && !(reuseAddr && c.ReuseAddr()) && l.Port() == addr.Port() && overlaps(l.Addr(), addr.Addr()) && c.State() != tcp.Closed {
 			conflict = true
 		}
 	})
@@ -320,6 +321,9 @@ func (s *Stack) accept(sk *socket) (*socket, error) {
 		if err == nil {
 			nsk, _ := s.newSocket(SockStream) // cannot fail: checked above, under the lock
 			nsk.opts = sk.opts
+			// As Linux's sk_clone: the child has the listener's
+			// SO_REUSEADDR and SO_REUSEPORT.
+			nsk.reuseAddr, nsk.reusePort = sk.reuseAddr, sk.reusePort
 			nsk.ttl, nsk.tos, nsk.inq = sk.ttl, sk.tos, sk.inq
 			nsk.family = sk.family
 			nsk.conn = c
@@ -966,6 +970,7 @@ func (s *Stack) closeSocket(sk *socket) {
 		sk.ep.closeAll()
 	case sk.conn != nil:
 		sk.conn.SetNotify(nil)
+		sk.conn.SetReuseAddr(sk.reuseAddr) // what its TIME_WAIT keeps
 		sk.conn.Close()
 	case sk.ln != nil:
 		sk.ln.SetNotify(nil)

@@ -226,6 +226,79 @@ var diffCases = []diffCase{
 		e.bind(b, e.at("P"))
 		e.listen(b, 4)
 	}},
+	// A TIME_WAIT keeps the SO_REUSEADDR of the socket that left it
+	// (Linux's tw_reuse): a new socket binds over it only when both set
+	// it; an accepted socket has its listener's.
+	{"bind/time-wait-reuseaddr-new-only", func(e *denv) {
+		l := e.socket(tcp)
+		e.bind(l, e.at("P"))
+		e.listen(l, 4)
+		c := e.socket(tcp)
+		e.connect(c, e.at("P"))
+		s := e.accept(l)
+		e.getopt(s, stack.SoReuseAddr)
+		e.close(l)
+		e.close(s)
+		e.settle()
+		e.close(c)
+		e.settle()
+		b := e.socket(tcp)
+		e.setopt(b, stack.SoReuseAddr, 1)
+		e.bind(b, e.at("P"))
+	}},
+	{"bind/time-wait-reuseaddr-old-only", func(e *denv) {
+		l := e.socket(tcp)
+		e.setopt(l, stack.SoReuseAddr, 1)
+		e.bind(l, e.at("P"))
+		e.listen(l, 4)
+		c := e.socket(tcp)
+		e.connect(c, e.at("P"))
+		s := e.accept(l)
+		e.getopt(s, stack.SoReuseAddr)
+		e.close(l)
+		e.close(s)
+		e.settle()
+		e.close(c)
+		e.settle()
+		b := e.socket(tcp)
+		e.bind(b, e.at("P"))
+	}},
+	{"bind/time-wait-reuseaddr-set-late", func(e *denv) {
+		l := e.socket(tcp)
+		e.bind(l, e.at("P"))
+		e.listen(l, 4)
+		c := e.socket(tcp)
+		e.connect(c, e.at("P"))
+		s := e.accept(l)
+		e.setopt(s, stack.SoReuseAddr, 1) // after accept: the TIME_WAIT keeps it
+		e.close(l)
+		e.close(s)
+		e.settle()
+		e.close(c)
+		e.settle()
+		b := e.socket(tcp)
+		e.setopt(b, stack.SoReuseAddr, 1)
+		e.bind(b, e.at("P"))
+	}},
+	{"bind/time-wait-client-port", func(e *denv) {
+		l := e.socket(tcp)
+		e.bind(l, e.at("P"))
+		e.listen(l, 4)
+		c := e.socket(tcp)
+		e.setopt(c, stack.SoReuseAddr, 1)
+		e.bind(c, e.at("Q"))
+		e.connect(c, e.at("P"))
+		s := e.accept(l)
+		e.close(c) // the client closes first: its port Q stays in TIME_WAIT
+		e.settle()
+		e.close(s)
+		e.settle()
+		a := e.socket(tcp)
+		e.bind(a, e.at("Q"))
+		b := e.socket(tcp)
+		e.setopt(b, stack.SoReuseAddr, 1)
+		e.bind(b, e.at("Q"))
+	}},
 	{"bind/after-connect", func(e *denv) {
 		_, c, _ := e.connPair()
 		e.bind(c, e.at("Q"))

@@ -115,6 +115,7 @@ func (s *Stack) setSockopt(sk *socket, opt SockOpt, value int) error {
 		o.QuickAck = value != 0
 	case SoReuseAddr:
 		sk.reuseAddr = value != 0
+		sk.opts.ReuseAddr = sk.reuseAddr
 	case SoReusePort:
 		sk.reusePort = value != 0
 		o.ReusePort = sk.reusePort

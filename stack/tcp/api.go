@@ -116,6 +116,7 @@ type SockOpts struct {
 	// UserTimeout is TCP_USER_TIMEOUT (RFC 5482): see [Conn.SetUserTimeout].
 	UserTimeout time.Duration
 	ReusePort   bool // SO_REUSEPORT: listeners on the same address share its connections
+	ReuseAddr   bool // SO_REUSEADDR, which a listener's children inherit (see [Conn.ReuseAddr])
 	V6Only      bool // IPV6_V6ONLY: a listener on [::] takes no IPv4 connections
 	// MaxSeg is TCP_MAXSEG: when positive, it caps the MSS advertised in
 	// the SYN and the send MSS.

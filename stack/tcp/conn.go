@@ -39,6 +39,7 @@ type Conn struct {
 	sndBufSize, rcvBufSize int
 	sndAuto, rcvAuto       bool // buffers autotuned (linux profile, size not set)
 	noDelay, quickAck      bool
+	reuseAddr              bool // SO_REUSEADDR of its socket: a TIME_WAIT left behind keeps it (Linux's tw_reuse)
 	keepAlive              bool
 	keepIdle, keepIntvl    time.Duration
 	keepCnt                int
@@ -186,6 +187,7 @@ func (p *Proto) newConn(t core.Tuple, o *SockOpts, mtu int) *Conn {
 		}
 		c.noDelay = c.noDelay || o.NoDelay
 		c.quickAck = c.quickAck || o.QuickAck
+		c.reuseAddr = o.ReuseAddr
 		c.keepAlive = o.KeepAlive
 		if o.KeepIdle > 0 {
 			c.keepIdle = o.KeepIdle
@@ -486,6 +488,16 @@ func (c *Conn) wake() {
 
 // State returns the connection's TCP state.
 func (c *Conn) State() State { return c.state }
+
+// SetReuseAddr records its socket's SO_REUSEADDR, which the connection
+// keeps once the descriptor is gone (in TIME_WAIT), as Linux's
+// timewait socket keeps the closed socket's sk_reuse.
+func (c *Conn) SetReuseAddr(v bool) { c.reuseAddr = v }
+
+// ReuseAddr reports the SO_REUSEADDR its socket had: a new socket may
+// bind over this connection, left without a descriptor, only when both
+// set it.
+func (c *Conn) ReuseAddr() bool { return c.reuseAddr }
 
 // Tuple returns the connection's addresses, local first.
 func (c *Conn) Tuple() core.Tuple { return c.tuple }

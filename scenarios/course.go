@@ -20,7 +20,7 @@ var Course = []Group{
 	{"UDP, ICMP and IP", "UDP、ICMP 与 IP",
 		[]string{"udp-echo", "ping", "ttl-exceeded", "fragmentation"}},
 	{"IPv6", "IPv6",
-		[]string{"ipv6-handshake", "ndp", "dual-stack", "slaac", "ipv6-pmtu"}},
+		[]string{"ipv6-handshake", "ndp", "dual-stack", "slaac", "slaac-lifetimes", "ipv6-pmtu"}},
 }
 
 // Grouped returns every built-in in course order, each group with its

@@ -53,6 +53,9 @@ type Counters struct {
 	NDP  struct {
 		PendingDrops uint64 // queued packets dropped: queue full or no advertisement
 		DADFailures  uint64 // autoconfigured addresses not assigned: another node has them
+		// AddrDeprecated and AddrExpired count autoconfigured addresses
+		// whose preferred and valid lifetimes ran out (RFC 4862 §5.5.4).
+		AddrDeprecated, AddrExpired uint64
 	}
 	IP6 struct { // Linux's Ip6 group
 		InReceives         uint64
@@ -167,6 +170,7 @@ func (s *Stack) Counters() []Counter {
 		{"udp6.InDatagrams", c.UDP6.InDatagrams}, {"udp6.OutDatagrams", c.UDP6.OutDatagrams},
 		{"udp6.NoPorts", c.UDP6.NoPorts}, {"udp6.InErrors", c.UDP6.InErrors}, {"udp6.RcvbufErrors", c.UDP6.RcvbufErrors},
 		{"ndp.PendingDrops", c.NDP.PendingDrops}, {"ndp.DADFailures", c.NDP.DADFailures},
+		{"ndp.AddrDeprecated", c.NDP.AddrDeprecated}, {"ndp.AddrExpired", c.NDP.AddrExpired},
 		{"icmp6.OutRouterSolicits", c.ICMP6.OutRouterSolicits}, {"icmp6.OutRouterAdvertisements", c.ICMP6.OutRouterAdvertisements},
 	}
 	tc := s.tcp.Counters()

@@ -67,7 +67,10 @@ func (n *NIC) source6(dst netip.Addr) netip.Addr {
 		}
 		return dst.WithZone("")
 	}
-	var ll, global netip.Addr
+	// RFC 6724 §5 in short: the destination's scope, then a preferred
+	// address over a deprecated one (rule 3), then one on the
+	// destination's prefix, then the first.
+	var ll, global, onLink, old netip.Addr
 	for _, p := range n.addrs6 {
 		a := p.Addr()
 		switch {
@@ -75,16 +78,29 @@ func (n *NIC) source6(dst netip.Addr) netip.Addr {
 			if !ll.IsValid() {
 				ll = a
 			}
+		case len(n.slaac.auto) > 0 && n.deprecated6(a):
+			if !old.IsValid() || p.Contains(dst.WithZone("")) {
+				old = a
+			}
 		case p.Contains(dst.WithZone("")):
-			return a
+			if !onLink.IsValid() {
+				onLink = a
+			}
 		case !global.IsValid():
 			global = a
 		}
 	}
-	if dst.IsLinkLocalUnicast() || dst.IsLinkLocalMulticast() || !global.IsValid() {
+	switch {
+	case dst.IsLinkLocalUnicast() || dst.IsLinkLocalMulticast():
 		return ll
+	case onLink.IsValid():
+		return onLink
+	case global.IsValid():
+		return global
+	case old.IsValid():
+		return old
 	}
-	return global
+	return ll
 }
 
 // isLocal6 reports whether a is ::1 or an IPv6 address of one of the

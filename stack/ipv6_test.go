@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"syscall"
 	"testing"
@@ -402,11 +403,19 @@ func slaacPair(t *testing.T, rAddrs ...string) (*sim.Clock, *stack.Stack, *stack
 // slaacPairMTU is slaacPair with the router's interface MTU set.
 func slaacPairMTU(t *testing.T, rMTU int, rAddrs ...string) (*sim.Clock, *stack.Stack, *stack.NIC, *stack.Stack) {
 	t.Helper()
+	return slaacPairOpts(t, rMTU, stack.Options{}, rAddrs...)
+}
+
+// slaacPairOpts is slaacPairMTU with the router's prefix lifetimes
+// taken from ro.
+func slaacPairOpts(t *testing.T, rMTU int, ro stack.Options, rAddrs ...string) (*sim.Clock, *stack.Stack, *stack.NIC, *stack.Stack) {
+	t.Helper()
 	clock := sim.NewClock(time.Unix(0, 0))
 	var id uint64
 	pid := func() uint64 { id++; return id }
 	a := stack.New(stack.Options{Name: "a", Clock: clock, Rand: rand.New(rand.NewPCG(1, 2)), PacketID: pid})
-	r := stack.New(stack.Options{Name: "r", Clock: clock, Rand: rand.New(rand.NewPCG(3, 4)), PacketID: pid, Forwarding: true, RouterAdvertisements: true})
+	r := stack.New(stack.Options{Name: "r", Clock: clock, Rand: rand.New(rand.NewPCG(3, 4)), PacketID: pid, Forwarding: true, RouterAdvertisements: true,
+		RAValidLifetime: ro.RAValidLifetime, RAPreferredLifetime: ro.RAPreferredLifetime})
 	var an, rn *stack.NIC
 	link := func(to **stack.NIC) stack.Link {
 		return stack.LinkFunc(func(pkt stack.Packet) {
@@ -510,6 +519,94 @@ func TestICMPv6EchoSocket(t *testing.T) {
 	if counter(t, p.a, "icmp6.OutEchos") != 2 || counter(t, p.a, "icmp6.InEchoReplies") != 2 {
 		t.Errorf("echo counters: out %d, replies %d", counter(t, p.a, "icmp6.OutEchos"), counter(t, p.a, "icmp6.InEchoReplies"))
 	}
+}
+
+// TestSLAACPrefixLifetimes: an autoconfigured address lives by its
+// prefix's lifetimes (RFC 4862 §5.5.3–5.5.4): renewed by each
+// advertisement (at 0, 16 and 32 s, then not before 232 s), deprecated
+// when the preferred one ends — still on the interface and, with no
+// other global address, still the source of new traffic — and removed,
+// with its prefix route, when the valid one ends.
+func TestSLAACPrefixLifetimes(t *testing.T) {
+	clock, a, an, _ := slaacPairOpts(t, 0, stack.Options{RAValidLifetime: 60 * time.Second, RAPreferredLifetime: 40 * time.Second}, "2001:db8:1::fe/64")
+	addr := netip.MustParseAddr("2001:db8:1::ff:fe00:1")
+	has := func() bool {
+		for _, p := range an.Addrs6() {
+			if p.Addr() == addr {
+				return true
+			}
+		}
+		return false
+	}
+	onLink := func() bool {
+		for _, rt := range a.Routes() {
+			if rt.Dst == netip.MustParsePrefix("2001:db8:1::/64") {
+				return true
+			}
+		}
+		return false
+	}
+	clock.RunFor(3 * time.Second)
+	if !has() || !onLink() {
+		t.Fatalf("address %v, routes %v after the first advertisement", an.Addrs6(), a.Routes())
+	}
+	_, _, dep, _ := an.AutoAddrLifetimes(addr)
+	clock.RunFor(69 * time.Second) // 72 s: the renewal at 32 s gave preferred to 72, valid to 92
+	if !has() || dep || counter(t, a, "ndp.AddrDeprecated") != 0 {
+		t.Fatalf("at 72 s: present %v, deprecated %v/%d", has(), dep, counter(t, a, "ndp.AddrDeprecated"))
+	}
+	clock.RunFor(3 * time.Second)
+	if _, _, dep, ok := an.AutoAddrLifetimes(addr); !ok || !dep || counter(t, a, "ndp.AddrDeprecated") != 1 {
+		t.Fatalf("at 75 s: present %v, deprecated %v, counter %d; want a deprecated address", ok, dep, counter(t, a, "ndp.AddrDeprecated"))
+	}
+	u, err := a.DialUDP(netip.AddrPort{}, netip.MustParseAddrPort("[2001:db8:1::fe]:9"))
+	must(t, err)
+	if l := u.LocalAddr().(*net.UDPAddr); l.IP.String() != addr.String() {
+		t.Errorf("source %v with the only global address deprecated, want it still: %v", l, addr)
+	}
+	u.Close()
+	clock.RunFor(20 * time.Second)
+	if has() || onLink() || counter(t, a, "ndp.AddrExpired") != 1 {
+		t.Fatalf("at 95 s: address %v, prefix route %v, ndp.AddrExpired %d; want it removed", an.Addrs6(), onLink(), counter(t, a, "ndp.AddrExpired"))
+	}
+}
+
+// TestSLAACTwoHourRule: an advertisement sets the preferred lifetime as
+// it says, and the valid one as it says only when that is more than two
+// hours or more than what remains; otherwise what remains, cut to two
+// hours at most (RFC 4862 §5.5.3 (e), Linux's MIN_VALID_LIFETIME), so a
+// spoofed advertisement cannot end an address at once. 0xffffffff is
+// infinite.
+func TestSLAACTwoHourRule(t *testing.T) {
+	clock, a, an, r := slaacPairOpts(t, 0, stack.Options{RAValidLifetime: 3 * time.Hour, RAPreferredLifetime: time.Hour}, "2001:db8:1::fe/64")
+	addr := netip.MustParseAddr("2001:db8:1::ff:fe00:1")
+	clock.RunFor(3 * time.Second)
+	r.Destroy() // no more advertisements: only those given below
+	check := func(what string, valid, pref time.Duration) {
+		t.Helper()
+		v, p, _, ok := an.AutoAddrLifetimes(addr)
+		now := clock.Now()
+		if !ok {
+			t.Fatalf("%s: no address", what)
+		}
+		if got := v.Sub(now); v.IsZero() && valid != 0 || !v.IsZero() && got != valid {
+			t.Errorf("%s: valid for %v more (zero time %v), want %v", what, got, v.IsZero(), valid)
+		}
+		if got := p.Sub(now); p.IsZero() && pref != 0 || !p.IsZero() && got != pref {
+			t.Errorf("%s: preferred for %v more, want %v", what, got, pref)
+		}
+	}
+	a.RenewAddr(an, addr, 60, 30) // 3 h remain: cut to 2 h, not to 60 s
+	check("60 s advertised, 3 h left", 2*time.Hour, 30*time.Second)
+	clock.RunFor(time.Hour)
+	a.RenewAddr(an, addr, 60, 30) // 1 h remains (≤ 2 h): kept
+	check("60 s advertised, 1 h left", time.Hour, 30*time.Second)
+	a.RenewAddr(an, addr, 5400, 60) // 90 min > the 1 h left: taken
+	check("90 min advertised", 90*time.Minute, time.Minute)
+	a.RenewAddr(an, addr, 0xffffffff, 0xffffffff)
+	check("infinite", 0, 0)
+	a.RenewAddr(an, addr, 10800, 20000) // preferred above valid: valid's
+	check("3 h, preferred above it", 3*time.Hour, 3*time.Hour)
 }
 
 // TestSLAACRouterLifetime: the default router learnt from an

@@ -25,19 +25,31 @@ import (
 // and its modified EUI-64 interface identifier; the address stays
 // tentative while one neighbour solicitation from :: asks whether anyone
 // has it (DupAddrDetectTransmits 1, RetransTimer 1 s), and is assigned
-// only if nobody answers.
+// only if nobody answers. An autoconfigured address lives by its
+// prefix's lifetimes (RFC 4862 §5.5.3–5.5.4, as Linux's addrconf): once
+// its preferred lifetime ends it is deprecated (still received on, but
+// not chosen as the source while another address will do), once its
+// valid lifetime ends it is removed with its prefix route. Each
+// advertisement of the prefix renews them, except that a valid lifetime
+// is never cut below two hours, or below what remains when that is
+// less, by an advertisement (the "two hours rule", against a spoofed
+// advertisement ending an address at once). 0xffffffff is infinite.
 
 const (
-	raDelayMax        = 500 * time.Millisecond // MAX_RA_DELAY_TIME
-	raInitialInterval = 16 * time.Second       // MAX_INITIAL_RTR_ADVERT_INTERVAL
-	raInitialCount    = 3                      // MAX_INITIAL_RTR_ADVERTISEMENTS
-	raMinInterval     = 200 * time.Second      // MinRtrAdvInterval (0.33 × Max)
-	raMaxInterval     = 600 * time.Second      // MaxRtrAdvInterval
-	rsInterval        = 4 * time.Second        // RTR_SOLICITATION_INTERVAL
-	rsCount           = 3                      // MAX_RTR_SOLICITATIONS
-	dadWait           = time.Second            // RetransTimer × DupAddrDetectTransmits
-	raRouterLifetime  = 1800                   // seconds, 3 × MaxRtrAdvInterval
-	maxAddrs6         = 16                     // IPv6 addresses per interface, as Linux's max_addresses
+	raDelayMax         = 500 * time.Millisecond // MAX_RA_DELAY_TIME
+	raInitialInterval  = 16 * time.Second       // MAX_INITIAL_RTR_ADVERT_INTERVAL
+	raInitialCount     = 3                      // MAX_INITIAL_RTR_ADVERTISEMENTS
+	raMinInterval      = 200 * time.Second      // MinRtrAdvInterval (0.33 × Max)
+	raMaxInterval      = 600 * time.Second      // MaxRtrAdvInterval
+	rsInterval         = 4 * time.Second        // RTR_SOLICITATION_INTERVAL
+	rsCount            = 3                      // MAX_RTR_SOLICITATIONS
+	dadWait            = time.Second            // RetransTimer × DupAddrDetectTransmits
+	raRouterLifetime   = 1800                   // seconds, 3 × MaxRtrAdvInterval
+	maxAddrs6          = 16                     // IPv6 addresses per interface, as Linux's max_addresses
+	raValidDefault     = 30 * 24 * time.Hour    // AdvValidLifetime (RFC 4861 §6.2.1)
+	raPreferredDefault = 7 * 24 * time.Hour     // AdvPreferredLifetime
+	minValidLifetime   = 2 * time.Hour          // RFC 4862 §5.5.3 (e); Linux's MIN_VALID_LIFETIME
+	infiniteLifetime   = 0xffffffff             // seconds: forever (RFC 4861 §4.6.2)
 )
 
 // nicSLAAC is an interface's router-discovery and autoconfiguration state.
@@ -50,12 +62,23 @@ type nicSLAAC struct {
 	failed    []netip.Addr // addresses DAD found in use: not tried again (Linux's dadfailed)
 	raTimer   Timer
 	raSent    int
-	raPending bool // a solicited advertisement is scheduled
+	raPending bool       // a solicited advertisement is scheduled
+	auto      []autoAddr // autoconfigured addresses assigned, with their lifetimes
 }
 
 type tentative struct {
-	addr  netip.Prefix
-	timer Timer
+	addr             netip.Prefix
+	timer            Timer
+	valid, preferred uint32 // the prefix's lifetimes, seconds, as advertised
+}
+
+// autoAddr is an assigned autoconfigured address and its lifetimes
+// (zero times: infinite).
+type autoAddr struct {
+	addr                  netip.Prefix
+	validUntil, prefUntil time.Time
+	deprecated            bool
+	timer                 Timer // at the next of the two ends
 }
 
 // startIPv6 starts router solicitation (hosts with SLAAC) and
@@ -110,7 +133,7 @@ func (s *Stack) routerAdvertise(n *NIC, why string) {
 		}
 		opts = append(opts, ndpOpt{typ: wire.NDPOptPrefixInfo, prefix: wire.NDPPrefix{
 			Prefix: p.Masked(), OnLink: true, Autonomous: p.Bits() == 64,
-			ValidLifetime: 2592000, PreferredLifetime: 604800, // RFC 4861 §6.2.1 defaults
+			ValidLifetime: lifetimeSecs(s.opts.RAValidLifetime, raValidDefault), PreferredLifetime: lifetimeSecs(s.opts.RAPreferredLifetime, raPreferredDefault),
 		}})
 	}
 	s.counters.ICMP6.OutRouterAdvertisements++
@@ -202,6 +225,10 @@ func (s *Stack) routerAdvertInput(n *NIC, ip wire.IPv6, m wire.ICMPv6, pktID uin
 		a := p.Prefix.Addr().As16()
 		copy(a[8:], ll[8:])
 		addr := netip.PrefixFrom(netip.AddrFrom16(a), 64)
+		if i := n.autoIndex(addr.Addr()); i >= 0 {
+			s.renewAddr(n, i, p.ValidLifetime, p.PreferredLifetime, now)
+			continue
+		}
 		if n.hasAddr6(addr.Addr()) || n.isTentative(addr.Addr()) || slices.Contains(n.slaac.failed, addr.Addr()) {
 			continue
 		}
@@ -209,8 +236,125 @@ func (s *Stack) routerAdvertInput(n *NIC, ip wire.IPv6, m wire.ICMPv6, pktID uin
 			s.drop(&s.counters.ICMP6.InIgnored, "icmp6.InIgnored", "ndp", "prefix "+p.Prefix.String()+": the interface has "+strconv.Itoa(maxAddrs6)+" addresses already", pktID)
 			continue
 		}
-		s.startDAD(n, addr)
+		s.startDAD(n, addr, p.ValidLifetime, p.PreferredLifetime)
 	}
+}
+
+// lifetimeSecs is an advertised lifetime in seconds: d, or def when d
+// is zero.
+func lifetimeSecs(d, def time.Duration) uint32 {
+	if d <= 0 {
+		d = def
+	}
+	return uint32(min(d/time.Second, infiniteLifetime))
+}
+
+// until is when a lifetime of secs seconds from now ends; the zero time
+// for an infinite one.
+func until(now time.Time, secs uint32) time.Time {
+	if secs == infiniteLifetime {
+		return time.Time{}
+	}
+	return now.Add(time.Duration(secs) * time.Second)
+}
+
+// autoIndex is the index of a in n's autoconfigured addresses, or -1.
+func (n *NIC) autoIndex(a netip.Addr) int {
+	for i, x := range n.slaac.auto {
+		if x.addr.Addr() == a {
+			return i
+		}
+	}
+	return -1
+}
+
+// renewAddr applies an advertisement's lifetimes to an autoconfigured
+// address (RFC 4862 §5.5.3 (e)): the preferred lifetime as advertised;
+// the valid one as advertised when that is more than two hours or more
+// than what remains, else what remains, but at most two hours.
+func (s *Stack) renewAddr(n *NIC, i int, valid, preferred uint32, now time.Time) {
+	x := &n.slaac.auto[i]
+	newValid := until(now, valid)
+	if valid != infiniteLifetime && !x.validUntil.IsZero() {
+		remaining := x.validUntil.Sub(now)
+		if adv := time.Duration(valid) * time.Second; adv <= minValidLifetime && adv <= remaining {
+			newValid = now.Add(min(remaining, minValidLifetime))
+		}
+	}
+	x.validUntil, x.prefUntil = newValid, until(now, min(preferred, valid))
+	if x.deprecated && (x.prefUntil.IsZero() || x.prefUntil.After(now)) {
+		x.deprecated = false
+		s.note("ndp", "address "+x.addr.String()+" on "+n.cfg.Name+" preferred again (prefix advertised)")
+	}
+	s.armAddr(n, x.addr.Addr(), now)
+}
+
+// armAddr (re)starts the lifetime timer of the autoconfigured address
+// a: at the end of its preferred lifetime, then of its valid one.
+func (s *Stack) armAddr(n *NIC, a netip.Addr, now time.Time) {
+	i := n.autoIndex(a)
+	if i < 0 {
+		return
+	}
+	x := &n.slaac.auto[i]
+	next := x.prefUntil
+	if x.deprecated || next.IsZero() {
+		next = x.validUntil
+	}
+	if x.timer != nil {
+		x.timer.Stop()
+		x.timer = nil
+	}
+	if next.IsZero() {
+		return // infinite
+	}
+	x.timer = s.afterFunc(max(next.Sub(now), 0), func() { s.addrLifetime(n, a) })
+}
+
+// addrLifetime ends the preferred or the valid lifetime of an
+// autoconfigured address that has come to it.
+func (s *Stack) addrLifetime(n *NIC, a netip.Addr) {
+	i := n.autoIndex(a)
+	if i < 0 {
+		return
+	}
+	now := s.opts.Clock.Now()
+	x := &n.slaac.auto[i]
+	x.timer = nil
+	if !x.validUntil.IsZero() && !now.Before(x.validUntil) {
+		s.removeAutoAddr(n, i, "expired (valid lifetime over, no advertisement renewed it)")
+		return
+	}
+	if !x.deprecated && !x.prefUntil.IsZero() && !now.Before(x.prefUntil) {
+		x.deprecated = true
+		s.counters.NDP.AddrDeprecated++
+		s.note("ndp", "address "+x.addr.String()+" on "+n.cfg.Name+" deprecated (preferred lifetime over): not chosen as a source while another will do")
+	}
+	s.armAddr(n, a, now)
+}
+
+// removeAutoAddr removes the i'th autoconfigured address of n, and its
+// prefix route unless another address of n is on that prefix.
+func (s *Stack) removeAutoAddr(n *NIC, i int, why string) {
+	x := n.slaac.auto[i]
+	if x.timer != nil {
+		x.timer.Stop()
+	}
+	n.slaac.auto = slices.Delete(n.slaac.auto, i, i+1)
+	n.addrs6 = slices.DeleteFunc(n.addrs6, func(p netip.Prefix) bool { return p.Addr() == x.addr.Addr() })
+	shared := slices.ContainsFunc(n.addrs6, func(p netip.Prefix) bool { return p.Masked() == x.addr.Masked() })
+	if !shared {
+		s.routes = slices.DeleteFunc(s.routes, func(rt Route) bool { return rt.Dst == x.addr.Masked() && !rt.Gateway.IsValid() && rt.NIC == n })
+	}
+	s.counters.NDP.AddrExpired++
+	s.note("ndp", "address "+x.addr.String()+" removed from "+n.cfg.Name+": "+why)
+}
+
+// deprecated6 reports whether a is a deprecated autoconfigured address
+// of n.
+func (n *NIC) deprecated6(a netip.Addr) bool {
+	i := n.autoIndex(a)
+	return i >= 0 && n.slaac.auto[i].deprecated
 }
 
 // forgetRouter removes n's default router and its route.
@@ -232,8 +376,8 @@ func (s *Stack) forgetRouter(n *NIC, why string) {
 
 // startDAD makes addr tentative on n and asks whether another node has
 // it (RFC 4862 §5.4).
-func (s *Stack) startDAD(n *NIC, addr netip.Prefix) {
-	t := tentative{addr: addr}
+func (s *Stack) startDAD(n *NIC, addr netip.Prefix, valid, preferred uint32) {
+	t := tentative{addr: addr, valid: valid, preferred: preferred}
 	t.timer = s.afterFunc(dadWait, func() { s.dadDone(n, addr) })
 	n.slaac.tentative = append(n.slaac.tentative, t)
 	target := addr.Addr()
@@ -245,12 +389,27 @@ func (s *Stack) startDAD(n *NIC, addr netip.Prefix) {
 
 // dadDone assigns a tentative address nobody claimed.
 func (s *Stack) dadDone(n *NIC, addr netip.Prefix) {
-	if !n.dropTentative(addr.Addr()) {
+	t, ok := n.dropTentative(addr.Addr())
+	if !ok {
 		return
 	}
 	n.addrs6 = append(n.addrs6, addr)
 	s.addRouteLocked(Route{Dst: addr.Masked(), NIC: n})
-	s.note("ndp", "address "+addr.String()+" assigned to "+n.cfg.Name+" (autoconfigured, no duplicate)")
+	now := s.opts.Clock.Now()
+	n.slaac.auto = append(n.slaac.auto, autoAddr{addr: addr, validUntil: until(now, t.valid), prefUntil: until(now, min(t.preferred, t.valid))})
+	s.armAddr(n, addr.Addr(), now)
+	s.note("ndp", "address "+addr.String()+" assigned to "+n.cfg.Name+" (autoconfigured, no duplicate; "+lifetimes(t.valid, t.preferred)+")")
+}
+
+// lifetimes writes an address's lifetimes for the trace.
+func lifetimes(valid, preferred uint32) string {
+	f := func(v uint32) string {
+		if v == infiniteLifetime {
+			return "infinite"
+		}
+		return (time.Duration(v) * time.Second).String()
+	}
+	return "valid " + f(valid) + ", preferred " + f(min(preferred, valid))
 }
 
 // dadConflict gives up a tentative address another node uses or tests.
@@ -275,15 +434,15 @@ func (n *NIC) isTentative(a netip.Addr) bool {
 
 // dropTentative removes a from n's tentative addresses, reporting
 // whether it was there.
-func (n *NIC) dropTentative(a netip.Addr) bool {
+func (n *NIC) dropTentative(a netip.Addr) (tentative, bool) {
 	for i, t := range n.slaac.tentative {
 		if t.addr.Addr() == a {
 			t.timer.Stop()
 			n.slaac.tentative = append(n.slaac.tentative[:i], n.slaac.tentative[i+1:]...)
-			return true
+			return t, true
 		}
 	}
-	return false
+	return tentative{}, false
 }
 
 // note reports an EventNote when tracing.

@@ -45,6 +45,12 @@ type Options struct {
 	// RouterAdvertisements makes a forwarding stack advertise itself and
 	// its interfaces' /64 prefixes (RFC 4861 §6), as radvd does on Linux.
 	RouterAdvertisements bool
+	// RAValidLifetime and RAPreferredLifetime are the lifetimes of the
+	// prefixes a router advertises (RFC 4861 §6.2.1: AdvValidLifetime,
+	// 30 days, and AdvPreferredLifetime, 7 days, when zero), whole
+	// seconds; a host keeps an address it formed from a prefix for these
+	// times after each advertisement (RFC 4862 §5.5.3).
+	RAValidLifetime, RAPreferredLifetime time.Duration
 	// MaxFDs is the descriptor limit, as RLIMIT_NOFILE: with this many
 	// descriptors open (sockets, accepted connections, epoll instances,
 	// and those behind the net.Conn API), socket, accept and

@@ -486,7 +486,7 @@ func (l *loader) scenario(root ast.Node) *Scenario {
 
 var hostKeys = []string{"addr", "addrs", "mac", "mtu", "ttl", "tcp", "gateway", "routes", "apps", "app", "slaac"}
 
-var routerKeys = []string{"addrs", "mtu", "ttl", "tcp", "gateway", "routes", "apps", "app", "nat", "firewall", "ra"}
+var routerKeys = []string{"addrs", "mtu", "ttl", "tcp", "gateway", "routes", "apps", "app", "nat", "firewall", "ra", "ra_valid", "ra_preferred"}
 
 // switchesNode reads the switches (or hubs) section:
 // switches: {sw: {max_macs: 64, aging: 300s}}, hubs: {seg: {}}.
@@ -781,6 +781,16 @@ func (l *loader) hostsNode(sc *Scenario, n ast.Node, section string, router bool
 				h.SLAAC = l.boolean(v, p)
 			case "ra":
 				h.RA = l.boolean(v, p)
+			case "ra_valid", "ra_preferred":
+				d := l.duration(v, p)
+				if d > 0 && (d < time.Second || d%time.Second != 0) {
+					l.errf(v, p, "%s: a prefix lifetime is whole seconds, 1s or more (e.g. 30s)", d)
+				}
+				if k == "ra_valid" {
+					h.RAValid = d
+				} else {
+					h.RAPreferred = d
+				}
 			case "tcp":
 				l.tcpNode(h, v, p)
 			case "nat", "firewall":

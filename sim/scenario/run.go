@@ -302,7 +302,7 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 		r.series = &series.Set{Start: r.start}
 	}
 	for _, h := range sc.Hosts {
-		opts := stack.Options{TCP: h.TCP, TTL: h.TTL, RouterAdvertisements: h.RA}
+		opts := stack.Options{TCP: h.TCP, TTL: h.TTL, RouterAdvertisements: h.RA, RAValidLifetime: h.RAValid, RAPreferredLifetime: h.RAPreferred}
 		var st *stack.Stack
 		var hc *hostClock
 		switch {

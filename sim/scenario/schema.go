@@ -62,9 +62,12 @@ type Host struct {
 	Gateway6 netip.Addr // IPv6 default route (::/0), if valid
 	SLAAC    bool       // autoconfigure IPv6 from router advertisements (hosts)
 	RA       bool       // send router advertisements (routers)
-	Routes   []RouteSpec
-	Program  *lang.Program // nil when the host runs no program
-	Apps     []*lang.Stmt  // built-in apps started at time 0, beside the program
+	// RAValid and RAPreferred are the advertised prefixes' lifetimes
+	// (zero: RFC 4861's defaults, 30 and 7 days).
+	RAValid, RAPreferred time.Duration
+	Routes               []RouteSpec
+	Program              *lang.Program // nil when the host runs no program
+	Apps                 []*lang.Stmt  // built-in apps started at time 0, beside the program
 	// Box makes a router a NAT or a firewall on one of its interfaces.
 	Box *BoxSpec
 }

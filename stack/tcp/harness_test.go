@@ -151,7 +151,11 @@ type host struct {
 	events  []core.Event
 	out     []logged // for injection tests (no wire delivery)
 	capture bool
+	full    bool // TxFull answers this: the interface's queue is full (tsq.go)
 }
+
+// TxFull makes host a TxQueueNet whose queue is full while h.full.
+func (h *host) TxFull(netip.Addr) bool { return h.full }
 
 func (h *host) Now() time.Time { return h.w.clk.Now() }
 func (h *host) AfterFunc(d time.Duration, f func()) core.Timer {

@@ -579,3 +579,38 @@ func TestInjectAckFullSegmentAndTail(t *testing.T) {
 		}
 	}
 }
+
+// TestInjectRetransmitWaitsForQueue: while the interface's transmit
+// queue is full (TxQueueNet), new data and retransmissions wait, as
+// Linux's TCP small queues hold a retransmission (__tcp_retransmit_skb:
+// -EBUSY) — a go-back-N after an RTO must not pour its window into a
+// full queue, which drops it — and only the RTO's own segment goes;
+// TxReady sends what waited.
+func TestInjectRetransmitWaitsForQueue(t *testing.T) {
+	j := newInj(t, Config{NoTimestamps: true})
+	c, iss := j.handshake(options{HasMSS: true, MSS: 1000})
+	c.Write(make([]byte, 10000))
+	for range 10 {
+		j.next() // the initial window, all lost
+	}
+	j.h.full = true
+	j.w.clk.advance(250 * time.Millisecond) // the RTO (200 ms: the handshake measured no RTT)
+	rto := j.next()
+	if uint32(rto.seq) != iss+1 || len(rto.payload) != 1000 {
+		t.Fatalf("RTO retransmission %v, want the first segment", rto)
+	}
+	j.none()
+	// Its ACK opens the window (cwnd 2 in slow start): the next
+	// retransmissions wait for room.
+	j.send(segSpec{seq: peerISN + 1, ack: iss + 1001, flags: flagACK, wnd: 65535})
+	j.none()
+	if j.h.p.Counters().TxQueueFull == 0 {
+		t.Fatal("the full queue was never consulted")
+	}
+	j.h.full = false
+	j.h.p.TxReady()
+	a, b := j.next(), j.next()
+	if uint32(a.seq) != iss+1001 || uint32(b.seq) != iss+2001 {
+		t.Fatalf("after TxReady: %v, %v; want the go-back-N retransmissions from %d", a, b, iss+1001)
+	}
+}

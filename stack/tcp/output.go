@@ -344,8 +344,14 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 	if n == 0 && !fin {
 		return false
 	}
-	if !retrans && !force && c.p.txFull(c) {
-		return false // the interface's queue is full: wait for TxReady (tsq.go)
+	if !force && c.p.txFull(c) {
+		// The interface's queue is full: wait for TxReady (tsq.go).
+		// Retransmissions wait too, as Linux's __tcp_retransmit_skb
+		// refuses one while too much is queued below TCP (-EBUSY): a
+		// go-back-N after an RTO would otherwise pour the window into a
+		// full queue. Only a forced segment (the RTO's own, a probe)
+		// goes regardless.
+		return false
 	}
 	p := c.p
 	var o options

@@ -115,7 +115,11 @@ func (s *Stack) bind(sk *socket, addr netip.AddrPort) error {
 		s.icmp.byID[id] = sk.icmp
 		addr = netip.AddrPortFrom(a, id)
 	}
-	sk.local = addr
+	if sk.typ == SockStream {
+		s.tcpLocal(sk, addr)
+	} else {
+		sk.local = addr
+	}
 	return nil
 }
 
@@ -140,13 +144,13 @@ func overlapsV6(a netip.Addr, aV6Only bool, b netip.Addr, bV6Only bool) bool {
 // passed over when both the new socket and the one it was left by set
 // SO_REUSEADDR (Linux's timewait socket keeps sk_reuse).
 func (s *Stack) tcpBindConflict(sk *socket, addr netip.AddrPort, reuseAddr, reusePort bool) bool {
-	owned := make(map[*tcp.Conn]bool)
-	for _, o := range s.fds {
-		if o == nil || o.typ != SockStream || o.ep != nil {
+	// Only the sockets and connections on this port matter: the port
+	// indexes (s.tcpPorts, tcp's ConnsOnPort) make the check cost what
+	// the port holds, not what the stack holds.
+	fds := s.tcpPorts[addr.Port()]
+	for _, o := range fds {
+		if o.typ != SockStream || o.ep != nil {
 			continue
-		}
-		if o.conn != nil {
-			owned[o.conn] = true
 		}
 		if o == sk || !o.local.IsValid() || o.local.Port() != addr.Port() || !overlapsV6(o.local.Addr(), o.opts.V6Only, addr.Addr(), sk != nil && sk.opts.V6Only) {
 			continue
@@ -159,58 +163,53 @@ func (s *Stack) tcpBindConflict(sk *socket, addr netip.AddrPort, reuseAddr, reus
 		}
 		return true
 	}
+	var owned map[*tcp.Conn]bool // the port's connections that have a descriptor
 	conflict := false
-	s.tcp.Conns(func(c *tcp.Conn) {
+	s.tcp.ConnsOnPort(addr.Port(), func(c *tcp.Conn) {
 		l := c.Tuple().Local
-		if !owned[c] && !(reuseAddr && c.ReuseAddr()) && l.Port() == addr.Port() && overlaps(l.Addr(), addr.Addr()) && c.State() != tcp.Closed {
-			conflict = true
+		if conflict || reuseAddr && c.ReuseAddr() || !overlaps(l.Addr(), addr.Addr()) || c.State() == tcp.Closed {
+			return
 		}
+		if owned == nil {
+			owned = make(map[*tcp.Conn]bool, len(fds))
+			for _, o := range fds {
+				if o.conn != nil {
+					owned[o.conn] = true
+				}
+			}
+		}
+		conflict = !owned[c]
 	})
 	return conflict
 }
 
-// ephemeralTCP picks a free port for bind(:0) (see bindPortTCP). The
-// ports taken are gathered in one pass first, so that the search costs
-// one walk of the sockets, not one per port tried (with 14,000 ports
-// bound a bind(:0) walked them all for each of thousands of candidates).
+// tcpPortFree reports whether bind(0) or an implicit listen may take
+// port on a: no connection holds it and a bind without SO_REUSEADDR or
+// SO_REUSEPORT would not clash with a socket. A port found taken is
+// remembered in s.tcpTaken until something may free it.
+func (s *Stack) tcpPortFree(a netip.Addr, p uint16) bool {
+	if s.tcpTaken[p/64]&(1<<(p%64)) != 0 {
+		return false // found taken, and nothing has freed it since
+	}
+	free := s.tcp.PortConns(p) == 0 && !s.tcpBindConflict(nil, netip.AddrPortFrom(a, p), false, false)
+	if !free {
+		s.tcpTaken[p/64] |= 1 << (p % 64)
+	}
+	return free
+}
+
+// ephemeralTCP picks a free port for bind(:0) (see bindPortTCP): a port
+// no connection holds (tcp's per-port count) and on which a bind without
+// SO_REUSEADDR or SO_REUSEPORT would not clash with a socket (the port
+// index), so each port tried costs O(1), as Linux's bind hash buckets
+// make it. A port a connection holds on another local address only is
+// passed over too (Linux would take it): bind(0) never shares.
 func (s *Stack) ephemeralTCP(a netip.Addr) (uint16, error) {
-	taken := s.tcpPortsTaken(a)
-	p, ok := s.bindPortTCP(func(p uint16) bool { return taken[p/64]&(1<<(p%64)) == 0 })
+	p, ok := s.bindPortTCP(func(p uint16) bool { return s.tcpPortFree(a, p) })
 	if !ok {
 		return 0, syscall.EADDRINUSE
 	}
 	return p, nil
-}
-
-// tcpPortsTaken is the set of ports (a bitmap) on which a bind of a
-// without SO_REUSEADDR or SO_REUSEPORT clashes: tcpBindConflict(nil, …)
-// for every port at once.
-func (s *Stack) tcpPortsTaken(a netip.Addr) *[1024]uint64 {
-	var taken [1024]uint64
-	mark := func(p uint16) { taken[p/64] |= 1 << (p % 64) }
-	owned := make(map[*tcp.Conn]bool)
-	for _, o := range s.fds {
-		if o == nil || o.typ != SockStream || o.ep != nil {
-			continue
-		}
-		if o.conn != nil {
-			owned[o.conn] = true
-		}
-		if !o.local.IsValid() || !overlapsV6(o.local.Addr(), o.opts.V6Only, a, false) {
-			continue
-		}
-		if !o.bound && o.ln == nil && (o.conn == nil || o.conn.State() == tcp.Closed) {
-			continue // not bound, or a failed connect: holds no port
-		}
-		mark(o.local.Port())
-	}
-	s.tcp.Conns(func(c *tcp.Conn) {
-		l := c.Tuple().Local
-		if !owned[c] && overlaps(l.Addr(), a) && c.State() != tcp.Closed {
-			mark(l.Port())
-		}
-	})
-	return &taken
 }
 
 // udpBindConflict reports whether binding sk to addr clashes with a bound
@@ -262,7 +261,7 @@ func (s *Stack) Listen(fd, backlog int) error {
 		return opError("listen", sk.typ, local, netip.AddrPort{}, err)
 	}
 	sk.ln = ln
-	sk.local = ln.Addr()
+	s.tcpLocal(sk, ln.Addr())
 	ln.SetNotify(sk.notify)
 	return nil
 }
@@ -276,12 +275,15 @@ func (s *Stack) listenTCP(local netip.AddrPort, backlog int, o *tcp.SockOpts) (*
 	var ln *tcp.Listener
 	var err error
 	if _, ok := s.bindPortTCP(func(port uint16) bool {
-		a := netip.AddrPortFrom(local.Addr(), port)
-		if s.tcpBindConflict(nil, a, false, false) {
-			return false // a bound socket holds it
+		if !s.tcpPortFree(local.Addr(), port) {
+			return false // a socket or a connection holds it
 		}
-		ln, err = s.tcp.Listen(a, backlog, o)
-		return err != syscall.EADDRINUSE
+		ln, err = s.tcp.Listen(netip.AddrPortFrom(local.Addr(), port), backlog, o)
+		if err == syscall.EADDRINUSE {
+			s.tcpTaken[port/64] |= 1 << (port % 64)
+			return false
+		}
+		return true
 	}); !ok {
 		return nil, syscall.EADDRINUSE
 	}
@@ -327,7 +329,7 @@ func (s *Stack) accept(sk *socket) (*socket, error) {
 			nsk.ttl, nsk.tos, nsk.inq = sk.ttl, sk.tos, sk.inq
 			nsk.family = sk.family
 			nsk.conn = c
-			nsk.local = c.Tuple().Local
+			s.tcpLocal(nsk, c.Tuple().Local)
 			c.SetNotify(nsk.notify)
 			return nsk, nil
 		}
@@ -373,7 +375,7 @@ func (s *Stack) reap(sk *socket) {
 	sk.conn = nil
 	sk.failedConnect = true
 	if !sk.bound {
-		sk.local = netip.AddrPortFrom(sk.unspecified(), sk.local.Port())
+		s.tcpLocal(sk, netip.AddrPortFrom(sk.unspecified(), sk.local.Port()))
 	}
 }
 
@@ -432,7 +434,7 @@ func (s *Stack) connect(sk *socket, addr netip.AddrPort) error {
 			return err
 		}
 		sk.conn = c
-		sk.local = c.Tuple().Local
+		s.tcpLocal(sk, c.Tuple().Local)
 		c.SetNotify(sk.notify)
 		if sk.nonblock {
 			return syscall.EINPROGRESS
@@ -920,6 +922,7 @@ func (s *Stack) Shutdown(fd, how int) error {
 			sk.ln.SetNotify(nil)
 			sk.ln.Close()
 			sk.ln = nil
+			s.portMaybeFree(sk.local.Port())
 			sk.notify()
 		}
 		return nil

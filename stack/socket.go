@@ -254,9 +254,53 @@ func (s *Stack) newSocket(typ SockType) (*socket, error) {
 
 // freeFD releases a descriptor.
 func (s *Stack) freeFD(fd int) {
+	if sk := s.fds[fd]; sk != nil {
+		s.tcpUnindex(sk)
+	}
 	s.fds[fd] = nil
 	s.nfds--
 	s.fdLow = min(s.fdLow, fd)
+}
+
+// tcpLocal sets a stream socket's local address and keeps s.tcpPorts,
+// the index bind's conflict checks walk.
+func (s *Stack) tcpLocal(sk *socket, a netip.AddrPort) {
+	if sk.local.Port() != a.Port() {
+		s.tcpUnindex(sk)
+	}
+	had := sk.local.Port() == a.Port() && a.Port() != 0
+	s.portMaybeFree(sk.local.Port()) // its holding may have changed (a failed connect no longer holds)
+	sk.local = a
+	if p := a.Port(); p != 0 && sk.typ == SockStream && !had {
+		if s.tcpPorts == nil {
+			s.tcpPorts = map[uint16][]*socket{}
+		}
+		s.tcpPorts[p] = append(s.tcpPorts[p], sk)
+	}
+}
+
+// portMaybeFree clears port's bit in the bind(0) hint: a holder of the
+// port went or changed.
+func (s *Stack) portMaybeFree(port uint16) { s.tcpTaken[port/64] &^= 1 << (port % 64) }
+
+// tcpUnindex takes sk out of s.tcpPorts.
+func (s *Stack) tcpUnindex(sk *socket) {
+	p := sk.local.Port()
+	s.portMaybeFree(p)
+	l := s.tcpPorts[p]
+	for i, o := range l {
+		if o == sk {
+			l[i] = l[len(l)-1]
+			l[len(l)-1] = nil
+			l = l[:len(l)-1]
+			break
+		}
+	}
+	if len(l) == 0 {
+		delete(s.tcpPorts, p)
+	} else {
+		s.tcpPorts[p] = l
+	}
 }
 
 // sockOpts returns the stack's defaults as per-socket options.

@@ -160,9 +160,18 @@ type Stack struct {
 	icmp   icmpTable
 	dgrams dgramPool // buffers of queued UDP and ICMP datagrams
 
-	fds   []*socket // index is the descriptor
-	nfds  int       // descriptors open
-	fdLow int       // no descriptor below this one is free
+	fds []*socket // index is the descriptor
+	// tcpPorts indexes the stream sockets with a local port by that
+	// port: bind's conflict check walks one port's sockets, not all
+	// (tcpLocal, freeFD).
+	tcpPorts map[uint16][]*socket
+	// tcpTaken is a hint for bind(0)'s search: a set bit is a port last
+	// found taken. Whatever may free a port clears its bit
+	// (portMaybeFree), so a set bit is never a free port, and the search
+	// skips a taken one in a bit test (ephemeralTCP).
+	tcpTaken [1024]uint64
+	nfds     int // descriptors open
+	fdLow    int // no descriptor below this one is free
 
 	ipID     uint16
 	reasm    reassembly
@@ -206,6 +215,7 @@ func New(opts Options) *Stack {
 	s.udp.init()
 	s.icmp.init()
 	s.tcp = tcp.New(tcpNet{s}, tcpConfig(opts.TCP))
+	s.tcp.OnPortFree = s.portMaybeFree
 	s.lo = s.newLoopback()
 	return s
 }

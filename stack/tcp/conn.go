@@ -683,7 +683,7 @@ func (c *Conn) destroy() {
 	c.setState(Closed)
 	c.dead = true
 	if c.p.conns[c.tuple] == c {
-		delete(c.p.conns, c.tuple)
+		c.p.removeConn(c)
 		c.p.gone++
 	}
 	if c.listener != nil {

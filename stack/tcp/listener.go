@@ -170,7 +170,7 @@ func (l *Listener) input(t core.Tuple, s *segment) {
 	c.sndWnd = uint32(s.wnd) // never scaled in a SYN (RFC 7323 §2.2)
 	c.maxSndWnd = c.sndWnd
 	c.sndWl1, c.sndWl2 = s.seq, c.iss
-	p.conns[t] = c
+	p.addConn(t, c)
 	p.counters.PassiveOpens++
 	c.lastRecv = p.net.Now()
 	c.setState(SynReceived)

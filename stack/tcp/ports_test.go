@@ -61,7 +61,7 @@ func TestEphemeralExhausted(t *testing.T) {
 		tp := core.Tuple{Local: netip.AddrPortFrom(cl.addr, uint16(port)), Remote: remote}
 		c := cl.p.newConn(tp, nil, 1500)
 		c.setState(Established)
-		cl.p.conns[tp] = c
+		cl.p.addConn(tp, c)
 		if port == 40001 {
 			one = c
 		}

@@ -107,12 +107,23 @@ func (c *Config) fill() {
 // listeners, the ISN secret and the counters. Its methods must be called
 // with the stack's lock held.
 type Proto struct {
-	net      Net
-	cfg      Config
-	conns    map[core.Tuple]*Conn
-	listens  map[netip.AddrPort]*Listener
-	counters Counters
-	recMode  recoveryMode // cfg.Recovery
+	net   Net
+	cfg   Config
+	conns map[core.Tuple]*Conn
+	// portConns counts the connections on each local port, so that a
+	// bind can tell a port no connection holds in O(1) (PortConns); a
+	// count, not a list: it costs an idle connection a few bytes.
+	portConns map[uint16]int32
+	// OnPortFree, if set, is called when the last connection on a local
+	// port goes (with the caller's lock held).
+	OnPortFree func(port uint16)
+	// listenPorts counts the addresses listened on per port (a
+	// SO_REUSEPORT group counts once): Listen walks the listeners only
+	// for a port that has some.
+	listenPorts map[uint16]int32
+	listens     map[netip.AddrPort]*Listener
+	counters    Counters
+	recMode     recoveryMode // cfg.Recovery
 
 	secret  [16]byte  // RFC 6528 F() key
 	epoch   time.Time // origin of timestamp clocks
@@ -176,6 +187,8 @@ func New(net Net, cfg Config) *Proto {
 		net:         net,
 		cfg:         cfg,
 		conns:       map[core.Tuple]*Conn{},
+		portConns:   map[uint16]int32{},
+		listenPorts: map[uint16]int32{},
 		listens:     map[netip.AddrPort]*Listener{},
 		epoch:       net.Now(),
 		scratch:     make([]byte, 65535+maxOptionLen+headerLen),
@@ -214,6 +227,41 @@ func (p *Proto) NumConns() int { return len(p.conns) }
 func (p *Proto) Conns(f func(*Conn)) {
 	for _, c := range p.conns {
 		f(c)
+	}
+}
+
+// PortConns reports how many connections have local port port: a bind
+// that finds none need not look at any (Linux's bind hash bucket).
+func (p *Proto) PortConns(port uint16) int { return int(p.portConns[port]) }
+
+// ConnsOnPort calls f for each connection whose local port is port: none
+// when PortConns says so, else a walk of the table.
+func (p *Proto) ConnsOnPort(port uint16, f func(*Conn)) {
+	if p.portConns[port] == 0 {
+		return
+	}
+	for _, c := range p.conns {
+		if c.tuple.Local.Port() == port {
+			f(c)
+		}
+	}
+}
+
+// addConn enters c in the connection table under t.
+func (p *Proto) addConn(t core.Tuple, c *Conn) {
+	p.conns[t] = c
+	p.portConns[t.Local.Port()]++
+}
+
+// removeConn takes c out of the connection table.
+func (p *Proto) removeConn(c *Conn) {
+	delete(p.conns, c.tuple)
+	port := c.tuple.Local.Port()
+	if p.portConns[port]--; p.portConns[port] <= 0 {
+		delete(p.portConns, port)
+		if p.OnPortFree != nil {
+			p.OnPortFree(port)
+		}
 	}
 }
 
@@ -351,7 +399,7 @@ func (p *Proto) Connect(local, remote netip.AddrPort, o *SockOpts) (*Conn, error
 	c.sndBase = c.iss.Add(1)
 	c.recover = c.iss
 	c.sndSml = c.iss
-	p.conns[t] = c
+	p.addConn(t, c)
 	p.counters.ActiveOpens++
 	c.setState(SynSent)
 	c.sendSYN(whyConnect, false)
@@ -490,10 +538,12 @@ func (p *Proto) Listen(local netip.AddrPort, backlog int, o *SockOpts) (*Listene
 	}
 	local = netip.AddrPortFrom(a, local.Port())
 	reuse := o != nil && o.ReusePort
-	for k, l := range p.listens {
-		if k.Port() == local.Port() && bindConflict(k.Addr(), l.opts.V6Only, a, o != nil && o.V6Only) &&
-			!(reuse && l.opts.ReusePort) {
-			return nil, syscall.EADDRINUSE
+	if p.listenPorts[local.Port()] > 0 { // only a port with listeners needs the walk
+		for k, l := range p.listens {
+			if k.Port() == local.Port() && bindConflict(k.Addr(), l.opts.V6Only, a, o != nil && o.V6Only) &&
+				!(reuse && l.opts.ReusePort) {
+				return nil, syscall.EADDRINUSE
+			}
 		}
 	}
 	l := &Listener{p: p, addr: local, backlog: clampBacklog(backlog)}
@@ -508,6 +558,7 @@ func (p *Proto) Listen(local netip.AddrPort, backlog int, o *SockOpts) (*Listene
 		head.next = l
 	} else {
 		p.listens[local] = l
+		p.listenPorts[local.Port()]++
 	}
 	return l, nil
 }
@@ -518,6 +569,9 @@ func (p *Proto) unlisten(l *Listener) {
 	switch {
 	case head == l && l.next == nil:
 		delete(p.listens, l.addr)
+		if p.listenPorts[l.addr.Port()]--; p.listenPorts[l.addr.Port()] <= 0 {
+			delete(p.listenPorts, l.addr.Port())
+		}
 	case head == l:
 		p.listens[l.addr] = l.next
 	default:

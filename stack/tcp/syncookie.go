@@ -258,7 +258,7 @@ func (l *Listener) cookieAck(t core.Tuple, s *segment) bool {
 	c.maxSndWnd = c.sndWnd
 	c.sndWl1, c.sndWl2 = s.seq, s.ack
 	c.lastRecv = p.net.Now()
-	p.conns[t] = c
+	p.addConn(t, c)
 	p.counters.PassiveOpens++
 	p.counters.SyncookiesRecv++
 	c.setState(SynReceived)

@@ -51,7 +51,7 @@ func TestConnectReusesTimeWait(t *testing.T) {
 		tw := cl.p.newConn(tp, nil, 1500)
 		tw.tsOK = true
 		tw.enterTimeWait()
-		cl.p.conns[tp] = tw
+		cl.p.addConn(tp, tw)
 	}
 	// Only c's TIME_WAIT is older than this millisecond: the connect
 	// takes its port and the server accepts the new SYN.

@@ -209,18 +209,7 @@ var diffCases = []diffCase{
 		e.bind(b, e.at("P"))
 	}},
 	{"bind/time-wait-reuseaddr", func(e *denv) {
-		l := e.socket(tcp)
-		e.setopt(l, stack.SoReuseAddr, 1)
-		e.bind(l, e.at("P"))
-		e.listen(l, 4)
-		c := e.socket(tcp)
-		e.connect(c, e.at("P"))
-		s := e.accept(l)
-		e.close(l)
-		e.close(s)
-		e.settle()
-		e.close(c)
-		e.settle()
+		serverTimeWait(e, true, nil)
 		b := e.socket(tcp)
 		e.setopt(b, stack.SoReuseAddr, 1)
 		e.bind(b, e.at("P"))
@@ -230,52 +219,19 @@ var diffCases = []diffCase{
 	// (Linux's tw_reuse): a new socket binds over it only when both set
 	// it; an accepted socket has its listener's.
 	{"bind/time-wait-reuseaddr-new-only", func(e *denv) {
-		l := e.socket(tcp)
-		e.bind(l, e.at("P"))
-		e.listen(l, 4)
-		c := e.socket(tcp)
-		e.connect(c, e.at("P"))
-		s := e.accept(l)
-		e.getopt(s, stack.SoReuseAddr)
-		e.close(l)
-		e.close(s)
-		e.settle()
-		e.close(c)
-		e.settle()
+		serverTimeWait(e, false, func(s int) { e.getopt(s, stack.SoReuseAddr) })
 		b := e.socket(tcp)
 		e.setopt(b, stack.SoReuseAddr, 1)
 		e.bind(b, e.at("P"))
 	}},
 	{"bind/time-wait-reuseaddr-old-only", func(e *denv) {
-		l := e.socket(tcp)
-		e.setopt(l, stack.SoReuseAddr, 1)
-		e.bind(l, e.at("P"))
-		e.listen(l, 4)
-		c := e.socket(tcp)
-		e.connect(c, e.at("P"))
-		s := e.accept(l)
-		e.getopt(s, stack.SoReuseAddr)
-		e.close(l)
-		e.close(s)
-		e.settle()
-		e.close(c)
-		e.settle()
+		serverTimeWait(e, true, func(s int) { e.getopt(s, stack.SoReuseAddr) })
 		b := e.socket(tcp)
 		e.bind(b, e.at("P"))
 	}},
 	{"bind/time-wait-reuseaddr-set-late", func(e *denv) {
-		l := e.socket(tcp)
-		e.bind(l, e.at("P"))
-		e.listen(l, 4)
-		c := e.socket(tcp)
-		e.connect(c, e.at("P"))
-		s := e.accept(l)
-		e.setopt(s, stack.SoReuseAddr, 1) // after accept: the TIME_WAIT keeps it
-		e.close(l)
-		e.close(s)
-		e.settle()
-		e.close(c)
-		e.settle()
+		// Set on the accepted socket after accept: the TIME_WAIT keeps it.
+		serverTimeWait(e, false, func(s int) { e.setopt(s, stack.SoReuseAddr, 1) })
 		b := e.socket(tcp)
 		e.setopt(b, stack.SoReuseAddr, 1)
 		e.bind(b, e.at("P"))
@@ -1057,3 +1013,27 @@ var diffCases = []diffCase{
 }
 
 var netipZero netip.AddrPort
+
+// serverTimeWait leaves port P in TIME_WAIT on the server's side: a
+// listener on P (with SO_REUSEADDR if reuse) accepts a connection, then
+// the listener and the accepted socket close before the client does.
+// accepted, if set, sees the accepted socket first.
+func serverTimeWait(e *denv, reuse bool, accepted func(s int)) {
+	l := e.socket(tcp)
+	if reuse {
+		e.setopt(l, stack.SoReuseAddr, 1)
+	}
+	e.bind(l, e.at("P"))
+	e.listen(l, 4)
+	c := e.socket(tcp)
+	e.connect(c, e.at("P"))
+	s := e.accept(l)
+	if accepted != nil {
+		accepted(s)
+	}
+	e.close(l)
+	e.close(s)
+	e.settle()
+	e.close(c)
+	e.settle()
+}

@@ -3,25 +3,11 @@ package scenario
 import (
 	"fmt"
 	"net/netip"
-	"strings"
 
 	"stacklab/sim/scenario/pattern"
 	"stacklab/stack"
 	"stacklab/stack/wire"
 )
-
-// parseInject reads an injected segment: a pattern naming both hosts and
-// TCP flags, with optional seq, ack, win and len.
-func parseInject(s string, hosts []string) (*pattern.Pattern, error) {
-	p, err := pattern.Parse(s, hosts)
-	if err != nil {
-		return nil, err
-	}
-	if p.Src.Host == "" || p.Dst.Host == "" || p.Proto != "tcp" || p.Flags == "" || strings.HasSuffix(p.Flags, "*") {
-		return nil, fmt.Errorf(`inject a TCP segment as SRC > DST[:PORT] [FLAGS] [seq N] [ack N] [win N] [len N], e.g. "client > server:80 [R] seq 100"; it joins the latest connection between them`)
-	}
-	return p, nil
-}
 
 // inject builds the segment ev describes, as if the pattern's source had
 // sent it, and delivers it to the destination's interface.
@@ -60,7 +46,7 @@ func (r *runner) inject(ev *TimedEvent) {
 	// interface at the other end of its link, whose MAC the frame carries.
 	hr := r.hosts[dst.Name]
 	var nic, peer *stack.NIC
-	for _, lk := range r.sc.linksOf(dst.Name) {
+	for _, lk := range r.sc.LinksOf(dst.Name) {
 		if lk.Switch {
 			continue
 		}

@@ -28,16 +28,6 @@ func (hc *hostClock) AfterFunc(d time.Duration, f func()) stack.Timer {
 	})
 }
 
-// restarts reports whether the scenario restarts host.
-func (sc *Scenario) restarts(host string) bool {
-	for _, ev := range sc.Events {
-		if ev.Restart == host {
-			return true
-		}
-	}
-	return false
-}
-
 // newStack builds boot number boot of h's stack as sim.Network.AddHost
 // would (the first boot draws the same random numbers), on a clock of its
 // own that a restart can stop. Later boots draw other random numbers:
@@ -87,7 +77,7 @@ func (r *runner) restart(host string) {
 	}
 	old := hr.nics
 	hr.st, hr.clock, hr.nics, hr.crashed = st, hc, map[int]*stack.NIC{}, false
-	for _, lk := range r.sc.linksOf(host) {
+	for _, lk := range r.sc.LinksOf(host) {
 		l := r.net.Link(lk.Name())
 		end, in := 0, sim.BtoA
 		if lk.Ends[1] == host && lk.Ends[0] != host {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"sort"
+	"stacklab/sim/scenario/spec"
 	"strconv"
 	"strings"
 	"time"
@@ -306,7 +307,7 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 		var st *stack.Stack
 		var hc *hostClock
 		switch {
-		case sc.restarts(h.Name):
+		case sc.Restarts(h.Name):
 			st, hc = r.newStack(h, 0)
 		case h.Router:
 			st = r.net.AddRouter(h.Name, opts)
@@ -392,7 +393,7 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 			}
 			public := ns.Public
 			if !public.IsValid() {
-				public = r.sc.hostByName[ns.Inside].Ifaces[lk.Ifaces[in]].Addr()
+				public = r.sc.Host(ns.Inside).Ifaces[lk.Ifaces[in]].Addr()
 			}
 			lane := "nat"
 			nat, err := sim.NewNAT(r.clock, sim.NATConfig{Inside: inside, Public: public, PortMin: ns.PortMin, PortMax: ns.PortMax, TCPIdle: ns.TCPIdle, UDPIdle: ns.UDPIdle, DropUnmatched: ns.Drop,
@@ -932,7 +933,7 @@ func (r *runner) scheduleEvents() {
 				for _, d := range dirs {
 					cur := r.impairOf(ev.Link, d)
 					for _, k := range ev.SetKeys {
-						*cur = setLike(*ev.Set, *cur, k)
+						*cur = spec.SetLike(*ev.Set, *cur, k)
 					}
 					if err := l.SetImpairments(d, simImpair(*cur)); err != nil {
 						r.failAt(ev.Pos, "event", err.Error(), nil)
@@ -948,7 +949,7 @@ func (r *runner) scheduleEvents() {
 // programs stop, so that its peers see it vanish.
 func (r *runner) crash(host string) {
 	r.hosts[host].crashed = true
-	for _, lk := range r.sc.linksOf(host) {
+	for _, lk := range r.sc.LinksOf(host) {
 		r.net.Link(lk.Name()).SetUp(false)
 	}
 	for _, t := range r.tasks {

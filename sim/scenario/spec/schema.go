@@ -1,4 +1,4 @@
-package scenario
+package spec
 
 import (
 	"net"
@@ -262,4 +262,14 @@ type Fault struct {
 type Outputs struct {
 	Combined bool // also write one capture with every hop
 	Ladder   bool // also write ladder diagrams (text, Mermaid, SVG)
+}
+
+// Restarts reports whether the scenario restarts host.
+func (sc *Scenario) Restarts(host string) bool {
+	for _, ev := range sc.Events {
+		if ev.Restart == host {
+			return true
+		}
+	}
+	return false
 }

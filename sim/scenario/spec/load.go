@@ -1,4 +1,4 @@
-package scenario
+package spec
 
 import (
 	"errors"
@@ -354,12 +354,12 @@ func (l *loader) scenario(root ast.Node) *Scenario {
 	l.switchCaptures(sc)
 	if len(l.errs) == 0 {
 		for _, h := range sc.Hosts {
-			if !h.Router && sc.linksOf(h.Name) == nil {
+			if !h.Router && sc.LinksOf(h.Name) == nil {
 				l.errs = append(l.errs, &Error{Pos: h.Pos, Path: "hosts." + h.Name, Msg: fmt.Sprintf("host %s is on no link; add one: links: [{ends: [%s, %s]}]", h.Name, h.Name, otherHost(sc, h.Name))})
 			}
 		}
 		for _, sw := range sc.Switches {
-			if sc.linksOf(sw.Name) == nil {
+			if sc.LinksOf(sw.Name) == nil {
 				l.errs = append(l.errs, &Error{Pos: sw.Pos, Path: "switches." + sw.Name, Msg: fmt.Sprintf("%s has no port; join hosts to it: links: [{ends: [%s, %s]}]", sw.Name, sc.Hosts[0].Name, sw.Name)})
 			}
 		}
@@ -543,7 +543,7 @@ func (l *loader) switchesNode(sc *Scenario, n ast.Node, section string) {
 func (l *loader) switchCaptures(sc *Scenario) {
 	for _, sw := range sc.Switches {
 		var peers []string
-		for _, lk := range sc.linksOf(sw.Name) {
+		for _, lk := range sc.LinksOf(sw.Name) {
 			peers = append(peers, lk.Ends[0], lk.Ends[1])
 		}
 		peers = slices.DeleteFunc(peers, func(s string) bool { return s == sw.Name })
@@ -1037,7 +1037,7 @@ var linkKeys = append([]string{"ends", "forward", "reverse", "firewall", "nat"},
 func (l *loader) impairField(k string, v ast.Node, p string, targets ...*Impair) {
 	for i, t := range targets {
 		if i > 0 {
-			*t = setLike(*targets[0], *t, k)
+			*t = SetLike(*targets[0], *t, k)
 			continue
 		}
 		switch k {
@@ -1149,8 +1149,9 @@ func (l *loader) impairNode(n ast.Node, p string, t *Impair) {
 	})
 }
 
-// setLike copies field k from src into dst.
-func setLike(src, dst Impair, k string) Impair {
+// SetLike copies field k (an impairment key of the scenario file) from
+// src into dst.
+func SetLike(src, dst Impair, k string) Impair {
 	switch k {
 	case "delay":
 		dst.Delay = src.Delay
@@ -1416,8 +1417,8 @@ func sameSubnet(p netip.Prefix) netip.Prefix {
 	return netip.PrefixFrom(a, p.Bits())
 }
 
-// linksOf returns the links with host at one end.
-func (s *Scenario) linksOf(host string) []*Link {
+// LinksOf returns the links with host at one end.
+func (s *Scenario) LinksOf(host string) []*Link {
 	var out []*Link
 	for _, lk := range s.Links {
 		if lk.Ends[0] == host || lk.Ends[1] == host {

@@ -1,4 +1,4 @@
-package scenario
+package spec
 
 import (
 	"fmt"

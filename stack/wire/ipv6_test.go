@@ -365,8 +365,12 @@ func FuzzICMPv6(f *testing.F) {
 		if m.ValidateNDP(hop) != nil {
 			return
 		}
-		// A valid NDP message's accessors and options are safe to read.
-		_ = m.NDPTarget()
+		// A valid NDP message's accessors and options are safe to read
+		// (and a target asked of a message without one, a router
+		// advertisement, is the zero Addr, not a panic).
+		if tgt := m.NDPTarget(); len(m) < 24 && tgt.IsValid() {
+			t.Fatalf("a %d-byte message has target %v", len(m), tgt)
+		}
 		if m.Type() == ICMPv6Redirect {
 			_ = m.NDPRedirectDst()
 		}

@@ -91,11 +91,23 @@ func (b ICMPv6) ValidateNDP(hopLimit uint8) error {
 }
 
 // NDPTarget returns the target address of a neighbour solicitation,
-// advertisement or redirect.
-func (b ICMPv6) NDPTarget() netip.Addr { return netip.AddrFrom16([16]byte(b[8:24])) }
+// advertisement or redirect; the zero Addr for a message too short to
+// have one (a router advertisement is 16 bytes).
+func (b ICMPv6) NDPTarget() netip.Addr {
+	if len(b) < 24 {
+		return netip.Addr{}
+	}
+	return netip.AddrFrom16([16]byte(b[8:24]))
+}
 
-// NDPRedirectDst returns the destination address of a redirect.
-func (b ICMPv6) NDPRedirectDst() netip.Addr { return netip.AddrFrom16([16]byte(b[24:40])) }
+// NDPRedirectDst returns the destination address of a redirect; the
+// zero Addr for a message too short to have one.
+func (b ICMPv6) NDPRedirectDst() netip.Addr {
+	if len(b) < 40 {
+		return netip.Addr{}
+	}
+	return netip.AddrFrom16([16]byte(b[24:40]))
+}
 
 // NDPFlags returns the flag bits of a neighbour or router advertisement
 // (the NDP...Flag constants).

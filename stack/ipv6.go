@@ -47,7 +47,9 @@ func (n *NIC) Addrs6() []netip.Prefix { return append([]netip.Prefix(nil), n.add
 
 // hasAddr6 reports whether a is one of n's IPv6 addresses.
 func (n *NIC) hasAddr6(a netip.Addr) bool {
-	a = a.WithZone("")
+	if a.Zone() != "" {
+		a = a.WithZone("") // only when there is one: it runs per packet received
+	}
 	for _, p := range n.addrs6 {
 		if p.Addr() == a {
 			return true
@@ -70,7 +72,7 @@ func (n *NIC) source6(dst netip.Addr) netip.Addr {
 	// RFC 6724 §5 in short: the destination's scope, then a preferred
 	// address over a deprecated one (rule 3), then one on the
 	// destination's prefix, then the first.
-	var ll, global, onLink, old netip.Addr
+	var ll, global, old netip.Addr
 	for _, p := range n.addrs6 {
 		a := p.Addr()
 		switch {
@@ -83,24 +85,18 @@ func (n *NIC) source6(dst netip.Addr) netip.Addr {
 				old = a
 			}
 		case p.Contains(dst.WithZone("")):
-			if !onLink.IsValid() {
-				onLink = a
-			}
+			return a // preferred and on the destination's prefix: the best there is
 		case !global.IsValid():
 			global = a
 		}
 	}
 	switch {
-	case dst.IsLinkLocalUnicast() || dst.IsLinkLocalMulticast():
+	case dst.IsLinkLocalUnicast() || dst.IsLinkLocalMulticast() || !global.IsValid() && !old.IsValid():
 		return ll
-	case onLink.IsValid():
-		return onLink
 	case global.IsValid():
 		return global
-	case old.IsValid():
-		return old
 	}
-	return ll
+	return old
 }
 
 // isLocal6 reports whether a is ::1 or an IPv6 address of one of the
@@ -111,10 +107,8 @@ func (s *Stack) isLocal6(a netip.Addr) bool {
 		return true
 	}
 	for _, n := range s.nics {
-		for _, p := range n.addrs6 {
-			if p.Addr() == a {
-				return true
-			}
+		if n.hasAddr6(a) {
+			return true
 		}
 	}
 	return false
@@ -181,8 +175,7 @@ func (s *Stack) ip6Input(n *NIC, b []byte, pktID uint64) {
 	// A packet with no extension headers (nearly every one) goes
 	// straight to its upper layer; the others walk the header chain.
 	proto, off, protoOff := ip.NextHeader(), wire.IPv6HeaderLen, wire.IPv6NextHeaderOffset
-	switch proto {
-	case wire.IPv6ExtHopByHop, wire.IPv6ExtRouting, wire.IPv6ExtDestOpts, wire.IPv6ExtFragment, wire.IPv6ExtAH:
+	if wire.IsIPv6ExtHeader(proto) {
 		var ok bool
 		if ip, proto, off, protoOff, ok = s.ip6ExtHeaders(n, ip, pktID); !ok {
 			return

@@ -168,6 +168,18 @@ type IPv6Chain struct {
 	FragmentNamedAt int
 }
 
+// IsIPv6ExtHeader reports whether nh names an extension header that
+// [IPv6.Chain] walks (hop-by-hop, routing, fragment, destination options,
+// AH); any other value is the upper layer, No Next Header, or one it
+// does not know.
+func IsIPv6ExtHeader(nh uint8) bool {
+	switch nh {
+	case IPv6ExtHopByHop, IPv6ExtRouting, IPv6ExtDestOpts, IPv6ExtFragment, IPv6ExtAH:
+		return true
+	}
+	return false
+}
+
 // IPv6ExtHeaderLen returns the length of the extension header of type nh
 // at the start of h (RFC 8200 §4: hop-by-hop, routing and destination
 // options in 8-octet units beyond the first 8, the fragment header's
@@ -201,9 +213,7 @@ func (b IPv6) Chain() (IPv6Chain, error) {
 	c := IPv6Chain{Proto: b.NextHeader(), ProtoOffset: IPv6NextHeaderOffset, Offset: IPv6HeaderLen}
 	end := min(IPv6HeaderLen+int(b.PayloadLen()), len(b))
 	for n := 0; ; n++ {
-		switch c.Proto {
-		case IPv6ExtHopByHop, IPv6ExtRouting, IPv6ExtDestOpts, IPv6ExtFragment, IPv6ExtAH:
-		default:
+		if !IsIPv6ExtHeader(c.Proto) {
 			return c, nil
 		}
 		if n == IPv6MaxExtHeaders {

@@ -147,12 +147,9 @@ func (s *Stack) tcpBindConflict(sk *socket, addr netip.AddrPort, reuseAddr, reus
 	// Only the sockets and connections on this port matter: the port
 	// indexes (s.tcpPorts, tcp's ConnsOnPort) make the check cost what
 	// the port holds, not what the stack holds.
-	fds := s.tcpPorts[addr.Port()]
+	fds := s.tcpPorts[addr.Port()] // stream sockets on this port only
 	for _, o := range fds {
-		if o.typ != SockStream || o.ep != nil {
-			continue
-		}
-		if o == sk || !o.local.IsValid() || o.local.Port() != addr.Port() || !overlapsV6(o.local.Addr(), o.opts.V6Only, addr.Addr(), sk != nil && sk.opts.V6Only) {
+		if o == sk || !overlapsV6(o.local.Addr(), o.opts.V6Only, addr.Addr(), sk != nil && sk.opts.V6Only) {
 			continue
 		}
 		if !o.bound && o.ln == nil && (o.conn == nil || o.conn.State() == tcp.Closed) {
@@ -193,7 +190,7 @@ func (s *Stack) tcpPortFree(a netip.Addr, p uint16) bool {
 	}
 	free := s.tcp.PortConns(p) == 0 && !s.tcpBindConflict(nil, netip.AddrPortFrom(a, p), false, false)
 	if !free {
-		s.tcpTaken[p/64] |= 1 << (p % 64)
+		s.portTaken(p)
 	}
 	return free
 }
@@ -280,7 +277,7 @@ func (s *Stack) listenTCP(local netip.AddrPort, backlog int, o *tcp.SockOpts) (*
 		}
 		ln, err = s.tcp.Listen(netip.AddrPortFrom(local.Addr(), port), backlog, o)
 		if err == syscall.EADDRINUSE {
-			s.tcpTaken[port/64] |= 1 << (port % 64)
+			s.portTaken(port)
 			return false
 		}
 		return true

@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"syscall"
 	"time"
 
@@ -254,7 +255,7 @@ func (s *Stack) newSocket(typ SockType) (*socket, error) {
 
 // freeFD releases a descriptor.
 func (s *Stack) freeFD(fd int) {
-	if sk := s.fds[fd]; sk != nil {
+	if sk := s.fds[fd]; sk != nil && sk.typ == SockStream {
 		s.tcpUnindex(sk)
 	}
 	s.fds[fd] = nil
@@ -263,15 +264,17 @@ func (s *Stack) freeFD(fd int) {
 }
 
 // tcpLocal sets a stream socket's local address and keeps s.tcpPorts,
-// the index bind's conflict checks walk.
+// the index bind's conflict checks walk, and the bind(0) hint: whether
+// the socket holds its port may change with its address (a failed
+// connect no longer holds it).
 func (s *Stack) tcpLocal(sk *socket, a netip.AddrPort) {
-	if sk.local.Port() != a.Port() {
+	old := sk.local.Port()
+	s.portMaybeFree(old)
+	if old != a.Port() {
 		s.tcpUnindex(sk)
 	}
-	had := sk.local.Port() == a.Port() && a.Port() != 0
-	s.portMaybeFree(sk.local.Port()) // its holding may have changed (a failed connect no longer holds)
 	sk.local = a
-	if p := a.Port(); p != 0 && sk.typ == SockStream && !had {
+	if p := a.Port(); p != 0 && p != old {
 		if s.tcpPorts == nil {
 			s.tcpPorts = map[uint16][]*socket{}
 		}
@@ -279,22 +282,21 @@ func (s *Stack) tcpLocal(sk *socket, a netip.AddrPort) {
 	}
 }
 
-// portMaybeFree clears port's bit in the bind(0) hint: a holder of the
-// port went or changed.
+// portTaken and portMaybeFree set and clear port's bit in the bind(0)
+// hint (s.tcpTaken): found taken, and a holder of the port went or
+// changed.
+func (s *Stack) portTaken(port uint16)     { s.tcpTaken[port/64] |= 1 << (port % 64) }
 func (s *Stack) portMaybeFree(port uint16) { s.tcpTaken[port/64] &^= 1 << (port % 64) }
 
-// tcpUnindex takes sk out of s.tcpPorts.
+// tcpUnindex takes a stream socket out of s.tcpPorts.
 func (s *Stack) tcpUnindex(sk *socket) {
 	p := sk.local.Port()
 	s.portMaybeFree(p)
 	l := s.tcpPorts[p]
-	for i, o := range l {
-		if o == sk {
-			l[i] = l[len(l)-1]
-			l[len(l)-1] = nil
-			l = l[:len(l)-1]
-			break
-		}
+	if i := slices.Index(l, sk); i >= 0 {
+		l[i] = l[len(l)-1]
+		l[len(l)-1] = nil
+		l = l[:len(l)-1]
 	}
 	if len(l) == 0 {
 		delete(s.tcpPorts, p)

@@ -605,6 +605,8 @@ func TestSLAACTwoHourRule(t *testing.T) {
 	check("90 min advertised", 90*time.Minute, time.Minute)
 	a.RenewAddr(an, addr, 0xffffffff, 0xffffffff)
 	check("infinite", 0, 0)
+	a.RenewAddr(an, addr, 60, 30) // an infinite lifetime remains: cut to 2 h (Linux: max(60, min(∞, 2 h)))
+	check("60 s advertised, infinite left", 2*time.Hour, 30*time.Second)
 	a.RenewAddr(an, addr, 10800, 20000) // preferred above valid: valid's
 	check("3 h, preferred above it", 3*time.Hour, 3*time.Hour)
 }

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"math"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -275,8 +276,11 @@ func (n *NIC) autoIndex(a netip.Addr) int {
 func (s *Stack) renewAddr(n *NIC, i int, valid, preferred uint32, now time.Time) {
 	x := &n.slaac.auto[i]
 	newValid := until(now, valid)
-	if valid != infiniteLifetime && !x.validUntil.IsZero() {
-		remaining := x.validUntil.Sub(now)
+	if valid != infiniteLifetime {
+		remaining := time.Duration(math.MaxInt64) // an infinite lifetime remains
+		if !x.validUntil.IsZero() {
+			remaining = x.validUntil.Sub(now)
+		}
 		if adv := time.Duration(valid) * time.Second; adv <= minValidLifetime && adv <= remaining {
 			newValid = now.Add(min(remaining, minValidLifetime))
 		}
@@ -396,8 +400,10 @@ func (s *Stack) dadDone(n *NIC, addr netip.Prefix) {
 	n.addrs6 = append(n.addrs6, addr)
 	s.addRouteLocked(Route{Dst: addr.Masked(), NIC: n})
 	now := s.opts.Clock.Now()
-	n.slaac.auto = append(n.slaac.auto, autoAddr{addr: addr, validUntil: until(now, t.valid), prefUntil: until(now, min(t.preferred, t.valid))})
-	s.armAddr(n, addr.Addr(), now)
+	// Nothing of a new address remains yet: it takes the lifetimes as
+	// advertised.
+	n.slaac.auto = append(n.slaac.auto, autoAddr{addr: addr, validUntil: now, prefUntil: now})
+	s.renewAddr(n, len(n.slaac.auto)-1, t.valid, t.preferred, now)
 	s.note("ndp", "address "+addr.String()+" assigned to "+n.cfg.Name+" (autoconfigured, no duplicate; "+lifetimes(t.valid, t.preferred)+")")
 }
 

@@ -148,7 +148,7 @@ func (l *Listener) input(t core.Tuple, s *segment) {
 	// With cookies off, the last quarter of tcp_max_syn_backlog is kept
 	// (Linux keeps it for peers its TCP metrics have proven alive; no
 	// peer is proven here).
-	if max := p.cfg.SynBacklog; p.cfg.NoSynCookies && max-l.synQ < max>>2 {
+	if maxSyn := p.cfg.SynBacklog; p.cfg.NoSynCookies && maxSyn-l.synQ < maxSyn>>2 {
 		p.counters.DropSynBacklog++
 		p.drop(nil, "DropSynBacklog", "tcp_max_syn_backlog: last quarter kept", s.pktID)
 		return
@@ -189,6 +189,10 @@ func (l *Listener) established(c *Conn) bool {
 	l.wake()
 	return true
 }
+
+// SetBacklog changes a listening socket's backlog, as a second listen
+// call does on Linux.
+func (l *Listener) SetBacklog(b int) { l.backlog = clampBacklog(b) }
 
 // acceptFull reports whether the accept queue is full: it holds one
 // more than the backlog, as Linux's sk_acceptq_is_full.

@@ -49,12 +49,13 @@ const (
 )
 
 // peerDefaultMSS is the MSS assumed when the peer's SYN carries none,
-// for a connection from local.
+// for a connection from local (IPv4 or IPv6, as ipTCPHeaderLen tells
+// them: a connection's addresses are never IPv4-mapped).
 func peerDefaultMSS(local netip.Addr) int {
-	if local.Is6() && !local.Is4In6() {
-		return defaultMSS6
+	if local.Is4() {
+		return defaultMSS
 	}
-	return defaultMSS
+	return defaultMSS6
 }
 
 func (c *Config) fill() {
@@ -512,10 +513,6 @@ func clampBacklog(b int) int {
 	}
 	return b
 }
-
-// SetBacklog changes a listening socket's backlog, as a second listen
-// call does on Linux.
-func (l *Listener) SetBacklog(b int) { l.backlog = clampBacklog(b) }
 
 // Listen starts a passive open on local (an unspecified address listens
 // on every address). backlog bounds the SYN and accept queues, as

@@ -43,10 +43,10 @@ var (
 
 // cookieTable is the MSS table of a connection from local.
 func cookieTable(local netip.Addr) [4]int {
-	if local.Is6() && !local.Is4In6() {
-		return cookieMSS6
+	if local.Is4() {
+		return cookieMSS
 	}
-	return cookieMSS
+	return cookieMSS6
 }
 
 // cookieMaxAge is how many minutes a cookie stays valid (Linux's

@@ -48,6 +48,8 @@ func TestBadInput(t *testing.T) {
 		{"negative sweep", []string{"run", "handshake", "--sweep", "-3"}, nil, []string{"--sweep -3 is negative"}},
 		{"unwritable -o", []string{"run", "handshake", "-o", filepath.Join(file, "out")}, nil, []string{"cannot write the captures into", "-o"}},
 		{"trace a directory", []string{"trace", dir}, nil, []string{"is a directory"}},
+		{"pkt with an unknown IP version", []string{"pkt", "--ip_version=ipv5", dir}, nil, []string{"--ip_version=ipv5", "ipv4, ipv4-mapped-ipv6 or ipv6"}},
+		{"pkt with an MTU out of range", []string{"pkt", "--mtu=20", dir}, nil, []string{"--mtu=20", "68 to 65535"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -47,13 +47,11 @@ failed, 1 when one failed, 2 when a script did not parse or a path is bad.`,
 			if tolUS < 0 {
 				return badInput(fmt.Errorf("--tolerance_usecs wants microseconds, 0 or more"))
 			}
-			switch o.IPVersion {
-			case "ipv4", "ipv4-mapped-ipv6", "ipv6":
-			default:
-				return badInput(fmt.Errorf("--ip_version=%s: want ipv4, ipv4-mapped-ipv6 or ipv6", o.IPVersion))
+			if err := run.CheckIPVersion(o.IPVersion); err != nil {
+				return badInput(err)
 			}
-			if o.MTU != 0 && (o.MTU < 68 || o.MTU > 65535) {
-				return badInput(fmt.Errorf("--mtu=%d: want bytes from 68 to 65535", o.MTU))
+			if err := run.CheckMTU(o.MTU); err != nil {
+				return badInput(err)
 			}
 			if tickUS < 0 {
 				return badInput(fmt.Errorf("--tcp_ts_tick_usecs wants microseconds, 0 or more"))

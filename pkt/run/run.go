@@ -17,6 +17,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -76,6 +77,23 @@ type Options struct {
 	// scripts see the MSS of 1460 they see over IPv4). The script's own
 	// --mtu overrides it.
 	MTU int
+}
+
+// CheckIPVersion and CheckMTU say what is wrong with a --ip_version or
+// --mtu value, the flag's or a script's own, or nil.
+func CheckIPVersion(v string) error {
+	switch v {
+	case "", "ipv4", "ipv4-mapped-ipv6", "ipv6":
+		return nil
+	}
+	return fmt.Errorf("--ip_version=%s: want ipv4, ipv4-mapped-ipv6 or ipv6", v)
+}
+
+func CheckMTU(mtu int) error {
+	if mtu != 0 && (mtu < 68 || mtu > 65535) {
+		return fmt.Errorf("--mtu=%d: want bytes from 68 to 65535", mtu)
+	}
+	return nil
 }
 
 // Status is a script's outcome.
@@ -331,8 +349,11 @@ func (r *runner) options() *failure {
 		case "ip_version":
 			r.o.IPVersion = op.Value
 		case "mtu":
-			var mtu int
-			if _, err := fmt.Sscan(op.Value, &mtu); err != nil || mtu < 68 || mtu > 65535 {
+			mtu, err := strconv.Atoi(op.Value)
+			if err == nil {
+				err = CheckMTU(mtu)
+			}
+			if err != nil || mtu == 0 {
 				return r.failf(op.Pos.Line, "%s: --mtu wants bytes from 68 to 65535, got %q", op.Pos, op.Value)
 			}
 			r.o.MTU = mtu
@@ -342,10 +363,8 @@ func (r *runner) options() *failure {
 			return r.skipf(op.Pos.Line, "unknown option --%s", op.Name)
 		}
 	}
-	switch r.o.IPVersion {
-	case "", "ipv4", "ipv4-mapped-ipv6", "ipv6":
-	default:
-		return r.failf(0, "--ip_version=%s: want ipv4, ipv4-mapped-ipv6 or ipv6", r.o.IPVersion)
+	if err := CheckIPVersion(r.o.IPVersion); err != nil {
+		return r.failf(0, "%v", err)
 	}
 	if r.o.MTU == 0 {
 		r.o.MTU = 1500

@@ -211,7 +211,7 @@ func TestHostilePacketsOverTUN6(t *testing.T) {
 			t.Errorf("a legitimate connect during the flood took %v", d)
 		}
 		c.roundTrip(t)
-		sa := h.since(0, 100*time.Millisecond, tcpTo(c.local, func(s seg) bool { return s.flags == tcpSYN|tcpACK }))
+		sa := h.await(0, tcpTo(c.local, func(s seg) bool { return s.flags == tcpSYN|tcpACK }))
 		if len(sa) != 1 {
 			t.Fatalf("%d SYN-ACKs to the kernel's connection", len(sa))
 		}

@@ -155,6 +155,19 @@ func (h *hostile) since(mark int, d time.Duration, match func(p []byte) bool) []
 	return out
 }
 
+// await is since for a packet that must have come: the sniffer reads
+// the device in real time, and on a loaded machine it may not have
+// reached it yet (a check once found no SYN-ACK for a connection that
+// had completed), so it looks again for up to 5 s before it returns
+// what it found.
+func (h *hostile) await(mark int, match func(p []byte) bool) [][]byte {
+	got := h.since(mark, 0, match)
+	for deadline := time.Now().Add(5 * time.Second); len(got) == 0 && time.Now().Before(deadline); {
+		got = h.since(mark, 50*time.Millisecond, match)
+	}
+	return got
+}
+
 // send writes raw IP packets (of the socket's family) into the device,
 // towards the stack, pausing now and then so that the device's queue
 // does not overflow.
@@ -600,7 +613,7 @@ func TestHostilePacketsOverTUN(t *testing.T) {
 		c.roundTrip(t)
 		// The kernel's SYN had timestamps: the cookie SYN-ACK keeps
 		// window scaling and SACK in its TSval, as Linux's would.
-		sa := h.since(0, 0, tcpTo(c.local, func(s seg) bool { return s.flags == tcpSYN|tcpACK }))
+		sa := h.await(0, tcpTo(c.local, func(s seg) bool { return s.flags == tcpSYN|tcpACK }))
 		if len(sa) != 1 {
 			t.Fatalf("%d SYN-ACKs to the kernel's connection", len(sa))
 		}

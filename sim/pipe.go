@@ -117,6 +117,9 @@ type flightEntry struct {
 	seq uint64
 	id  uint64
 	buf []byte
+	// csumOK is the frame's Packet.ChecksumOK as sent, cleared when the
+	// pipe corrupted it or a middlebox saw it (it may rewrite it).
+	csumOK bool
 }
 
 // Buffers are pooled in size classes, so that small frames (ACKs) do not
@@ -458,11 +461,12 @@ func (p *Pipe) Send(pkt stack.Packet) {
 		}
 	}
 
-	p.pushFlight(arrive, pkt.ID, buf)
+	csumOK := pkt.ChecksumOK && off < 0 && p.inspect == nil
+	p.pushFlight(arrive, pkt.ID, buf, csumOK)
 	if v.Action == ActDuplicate || (imp.Duplicate > 0 && p.rng.Float64() < imp.Duplicate) {
 		dup := p.get(n)
 		copy(dup, buf)
-		p.pushFlight(arrive, pkt.ID, dup)
+		p.pushFlight(arrive, pkt.ID, dup, csumOK)
 		p.ctr.Duplicated++
 		if p.obs != nil {
 			p.note("duplicate", "link: duplicated", pkt.ID)
@@ -591,9 +595,9 @@ func (p *Pipe) put(b []byte) {
 
 // Frames in flight: a min-heap by arrival time, then send order.
 
-func (p *Pipe) pushFlight(at int64, id uint64, buf []byte) {
+func (p *Pipe) pushFlight(at int64, id uint64, buf []byte, csumOK bool) {
 	p.seq++
-	e := flightEntry{at: at, seq: p.seq, id: id, buf: buf}
+	e := flightEntry{at: at, seq: p.seq, id: id, buf: buf, csumOK: csumOK}
 	if n := len(p.fifo); n == p.fhead || p.fifo[n-1].at <= at {
 		// In order: seq grows, so the FIFO stays sorted by (at, seq).
 		if p.fhead > 0 && n == cap(p.fifo) {
@@ -727,7 +731,7 @@ func (p *Pipe) fire() {
 		deliver := p.deliver
 		p.mu.Unlock()
 		if deliver != nil {
-			deliver(stack.Packet{ID: e.id, Data: e.buf})
+			deliver(stack.Packet{ID: e.id, Data: e.buf, ChecksumOK: e.csumOK})
 		}
 		p.mu.Lock()
 		p.put(e.buf)

@@ -54,7 +54,7 @@ func (n *NIC) initARP() {
 
 // lookup returns the hardware address of ip, if known.
 func (n *NIC) lookup(ip netip.Addr) (wire.MAC, bool) {
-	now := n.stack.opts.Clock.Now()
+	now := n.stack.now()
 	if mac, ok := n.arp.last.get(ip, now); ok {
 		return mac, true
 	}
@@ -156,7 +156,7 @@ func (t *cacheTimer) arm(s *Stack, cache *arp.Cache, now time.Time) {
 // address could not be resolved.
 func (n *NIC) arpTimer() {
 	s := n.stack
-	now := s.opts.Clock.Now()
+	now := s.now()
 	n.arp.armed = time.Time{}
 	n.forgetLast()
 	n.arp.cache.Expired(now, func(ip netip.Addr, mac wire.MAC, unicast bool) {
@@ -202,9 +202,9 @@ func (s *Stack) hostUnreachable(ipPacket []byte) {
 // arpResolve queues an IP packet for nextHop and, the first time, asks
 // for its address.
 func (s *Stack) arpResolve(n *NIC, nextHop netip.Addr, ipPacket []byte, id uint64, why string) {
-	now := s.opts.Clock.Now()
+	now := s.now()
 	n.forgetLast()
-	p := arp.Packet{Data: append([]byte(nil), ipPacket...), ID: id, Note: why}
+	p := arp.Packet{Data: append([]byte(nil), ipPacket...), ID: id, Note: why, ChecksumOK: s.txChecksummed}
 	send, err := n.arp.cache.Enqueue(nextHop, p, now, func(p arp.Packet) {
 		s.drop(&s.counters.ARP.PendingDrops, "arp.PendingDrops", "arp", "arp queue full for "+nextHop.String(), p.ID)
 	})
@@ -236,7 +236,7 @@ func (s *Stack) arpSend(n *NIC, op uint16, ethDst, targetMAC wire.MAC, targetIP 
 		TargetMAC: targetMAC,
 		TargetIP:  targetIP,
 	})
-	n.transmit(frame, s.nextID(), why)
+	n.transmit(frame, s.nextID(), why, false)
 }
 
 // arpInput handles a received ARP packet.
@@ -252,7 +252,7 @@ func (s *Stack) arpInput(n *NIC, b []byte, pktID uint64) {
 	case wire.ARPReply:
 		s.counters.ARP.InReplies++
 	}
-	now := s.opts.Clock.Now()
+	now := s.now()
 	n.forgetLast()
 	var flushed []arp.Packet
 	reply := n.arp.cache.Input(a, n.cfg.Addr.Addr(), now, func(_ wire.MAC, p arp.Packet) {
@@ -269,7 +269,7 @@ func (s *Stack) arpInput(n *NIC, b []byte, pktID uint64) {
 		frame := s.out[:hdr+len(p.Data)]
 		copy(frame[hdr:], p.Data)
 		wire.Ethernet(frame).Encode(&wire.EthernetFields{Dst: senderMAC, Src: n.mac, Type: wire.EtherTypeIPv4})
-		n.transmit(frame, n.idOr(p.ID), p.Note)
+		n.transmit(frame, n.idOr(p.ID), p.Note, p.ChecksumOK)
 	}
 	n.armARP(now)
 }

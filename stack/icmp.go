@@ -109,7 +109,7 @@ func (s *Stack) icmpInput(n *NIC, ip wire.IPv4, b []byte, pktID uint64) {
 func (s *Stack) echoWithOptions(ip wire.IPv4, reply []byte) {
 	hdr := make(wire.IPv4, ip.HeaderLen())
 	copy(hdr, ip)
-	rec := hdr.RecordIPv4Options(ip.Dst(), wire.IPv4Timestamp(s.opts.Clock.Now()), s.isLocal)
+	rec := hdr.RecordIPv4Options(ip.Dst(), wire.IPv4Timestamp(s.now()), s.isLocal)
 	opts, out, ok := hdr.EchoIPv4Options(rec, s.isLocal)
 	if !ok {
 		s.counters.ICMP.OutMsgs--
@@ -240,7 +240,7 @@ func (s *Stack) sendICMPError(orig wire.IPv4, typ, code uint8, rest uint32, why 
 	if s.icmpLimit == nil {
 		s.icmpLimit = ipv4.NewRateLimiter(0, 0)
 	}
-	if !n.loop && !s.icmpLimit.Allow(s.opts.Clock.Now()) {
+	if !n.loop && !s.icmpLimit.Allow(s.now()) {
 		s.counters.ICMP.OutRateLimited++
 		return
 	}

@@ -198,7 +198,7 @@ func (s *Stack) sendICMP6Error(in *NIC, orig wire.IPv6, typ, code uint8, rest ui
 	if s.icmp6Limit == nil {
 		s.icmp6Limit = ipv4.NewRateLimiter(0, 0)
 	}
-	if !in.loop && !s.icmp6Limit.Allow(s.opts.Clock.Now()) {
+	if !in.loop && !s.icmp6Limit.Allow(s.now()) {
 		s.counters.ICMP6.OutRateLimited++
 		return
 	}

@@ -157,7 +157,7 @@ func (s *Stack) ipInput(n *NIC, b []byte, pktID uint64) {
 	s.counters.IP.InDelivers++
 	switch ip.Protocol() {
 	case wire.ProtoTCP:
-		s.tcp.InputECN(ip.Src(), dst, payload, pktID, ip.TOS()&3)
+		s.tcp.InputChecked(ip.Src(), dst, payload, pktID, ip.TOS()&3, s.rxChecksummed)
 	case wire.ProtoUDP:
 		s.udpInput(n, ip, ip.Src(), dst, payload, pktID)
 	case wire.ProtoICMP:
@@ -229,7 +229,7 @@ func (s *Stack) ipSendOpts(ttl, tos uint8, src, dst netip.Addr, proto uint8, pay
 	})
 	copy(frame[hdr+wire.IPv4MinHeaderLen:], opts)
 	if rec != nil {
-		ip.BuildIPv4Options(*rec, src, wire.IPv4Timestamp(s.opts.Clock.Now()))
+		ip.BuildIPv4Options(*rec, src, wire.IPv4Timestamp(s.now()))
 	}
 	copy(frame[hdr+hl:], payload)
 	ip.SetChecksum()
@@ -311,7 +311,7 @@ func (s *Stack) forward(in *NIC, ip wire.IPv4, pktID uint64) {
 		// Linux's ip_options_compile on arrival, then ip_forward_options:
 		// a record route gets the outgoing interface's address, a
 		// timestamp the time and the arriving interface's address.
-		rec := fwd.RecordIPv4Options(in.cfg.Addr.Addr(), wire.IPv4Timestamp(s.opts.Clock.Now()), s.isLocal)
+		rec := fwd.RecordIPv4Options(in.cfg.Addr.Addr(), wire.IPv4Timestamp(s.now()), s.isLocal)
 		fwd.ForwardIPv4Options(rec, out.cfg.Addr.Addr())
 		fwd.SetChecksum()
 	}

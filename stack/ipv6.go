@@ -185,7 +185,7 @@ func (s *Stack) ip6Input(n *NIC, b []byte, pktID uint64) {
 	c.InDelivers++
 	switch proto {
 	case wire.ProtoTCP:
-		s.tcp.InputECN(src, dst, payload, pktID, ip.TrafficClass()&3)
+		s.tcp.InputChecked(src, dst, payload, pktID, ip.TrafficClass()&3, s.rxChecksummed)
 	case wire.ProtoUDP:
 		s.udpInput(n, ip, src, dst, payload, pktID)
 	case wire.ProtoICMPv6:
@@ -416,5 +416,5 @@ func (n *NIC) sendIP6Frame(frame []byte, hdr int, nextHop netip.Addr, id uint64,
 	}
 	eth := wire.Ethernet(frame[hdr-wire.EthernetHeaderLen:])
 	eth.Encode(&wire.EthernetFields{Dst: dst, Src: n.mac, Type: wire.EtherTypeIPv6})
-	n.transmit(frame[hdr-wire.EthernetHeaderLen:], n.idOr(id), why)
+	n.transmit(frame[hdr-wire.EthernetHeaderLen:], n.idOr(id), why, n.stack.txChecksummed)
 }

@@ -31,6 +31,17 @@ type Packet struct {
 	// header (raw IP). It is valid only for the duration of the call that
 	// carries it: a link that queues the frame copies it first.
 	Data []byte
+	// ChecksumOK says that the sending stack computed the frame's TCP or
+	// UDP checksum and that nothing has changed the frame since, so the
+	// receiving stack need not verify it again: Linux's
+	// CHECKSUM_UNNECESSARY, as veth and loopback mark the frames of a
+	// local peer (and gVisor's in-memory endpoints with receive
+	// offload). A NIC sets it on the TCP and UDP segments its stack
+	// builds; a link that delivers a frame it may have changed (a
+	// corrupted byte, a middlebox) or that it did not get from a stack
+	// leaves it false. The IPv4 header checksum is always verified, as
+	// Linux's ip_rcv does; captures show the checksums as sent.
+	ChecksumOK bool
 }
 
 // Link moves frames from a [NIC] to the world: a simulated wire, a router

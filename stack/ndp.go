@@ -56,7 +56,7 @@ func (n *NIC) NeighborState(ip netip.Addr) string {
 	s := n.stack
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.opts.Clock.Now()
+	now := s.now()
 	switch {
 	case ip.Is4() && n.arp.cache != nil:
 		n.syncARP()
@@ -70,7 +70,7 @@ func (n *NIC) NeighborState(ip netip.Addr) string {
 
 // lookup6 returns the Ethernet address of the IPv6 neighbour ip, if known.
 func (n *NIC) lookup6(ip netip.Addr) (wire.MAC, bool) {
-	now := n.stack.opts.Clock.Now()
+	now := n.stack.now()
 	if mac, ok := n.ndp.last.get(ip, now); ok {
 		return mac, true
 	}
@@ -108,7 +108,7 @@ func (n *NIC) armNDP(now time.Time) {
 // and drops the packets whose next hop did not answer.
 func (n *NIC) ndpTimer() {
 	s := n.stack
-	now := s.opts.Clock.Now()
+	now := s.now()
 	n.ndp.armed = time.Time{}
 	n.forgetLast6()
 	n.ndp.cache.Expired(now, func(ip netip.Addr, mac wire.MAC, unicast bool) {
@@ -148,9 +148,9 @@ func (s *Stack) addrUnreachable6(n *NIC, pkt []byte) {
 // ndpResolve queues an IPv6 packet for nextHop and, the first time,
 // sends a neighbour solicitation for it.
 func (s *Stack) ndpResolve(n *NIC, nextHop netip.Addr, ipPacket []byte, id uint64, why string) {
-	now := s.opts.Clock.Now()
+	now := s.now()
 	n.forgetLast6()
-	p := arp.Packet{Data: append([]byte(nil), ipPacket...), ID: id, Note: why}
+	p := arp.Packet{Data: append([]byte(nil), ipPacket...), ID: id, Note: why, ChecksumOK: s.txChecksummed}
 	send, err := n.ndp.cache.Enqueue(nextHop, p, now, func(p arp.Packet) {
 		s.drop(&s.counters.NDP.PendingDrops, "ndp.PendingDrops", "ndp", "ndp queue full for "+nextHop.String(), p.ID)
 	})
@@ -204,7 +204,7 @@ func (s *Stack) ndpSend(n *NIC, ethDst wire.MAC, src, dst netip.Addr, f *wire.ND
 	wire.Ethernet(frame).Encode(&wire.EthernetFields{Dst: ethDst, Src: n.mac, Type: wire.EtherTypeIPv6})
 	s.counters.ICMP6.OutMsgs++
 	s.counters.IP6.OutRequests++
-	n.transmit(frame[:off+k], s.nextID(), why)
+	n.transmit(frame[:off+k], s.nextID(), why, false)
 }
 
 // ndpInput handles a received NDP message (already checksummed).
@@ -214,7 +214,7 @@ func (s *Stack) ndpInput(n *NIC, ip wire.IPv6, m wire.ICMPv6, pktID uint64) {
 		s.drop(&c.InErrors, "icmp6.InErrors", "ndp", "invalid NDP message (RFC 4861 §7.1): hop limit, code, length or options", pktID)
 		return
 	}
-	now := s.opts.Clock.Now()
+	now := s.now()
 	src := ip.Src()
 	n.forgetLast6() // solicitations, advertisements and RAs change the table
 	switch m.Type() {
@@ -305,5 +305,5 @@ func (s *Stack) ndpFlush(n *NIC, mac wire.MAC, p arp.Packet) {
 	frame := s.out[:hdr+len(p.Data)]
 	copy(frame[hdr:], p.Data)
 	wire.Ethernet(frame).Encode(&wire.EthernetFields{Dst: mac, Src: n.mac, Type: wire.EtherTypeIPv6})
-	n.transmit(frame, n.idOr(p.ID), p.Note)
+	n.transmit(frame, n.idOr(p.ID), p.Note, p.ChecksumOK)
 }

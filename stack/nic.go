@@ -87,11 +87,15 @@ func (s *Stack) NICs() []*NIC {
 func (n *NIC) Deliver(pkt Packet) {
 	s := n.stack
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.destroyed {
+		s.mu.Unlock()
 		return // the stack is gone (Destroy)
 	}
+	s.holdClock()
+	s.rxChecksummed = pkt.ChecksumOK
 	s.deliverLocked(n, pkt, "")
+	s.clockHeld, s.rxChecksummed = false, false
+	s.mu.Unlock()
 }
 
 // deliverLocked handles a frame received on n, with the lock held; note
@@ -124,7 +128,7 @@ func (s *Stack) deliverLocked(n *NIC, pkt Packet, note string) {
 		if p := eth.Payload(); len(p) >= wire.IPv4MinHeaderLen && !n.loop {
 			// Traffic from a neighbour confirms it is reachable
 			// (RFC 1122 §2.3.2.1), so a busy peer is not re-probed.
-			n.confirmed(wire.IPv4(p).Src(), eth.Src(), s.opts.Clock.Now())
+			n.confirmed(wire.IPv4(p).Src(), eth.Src(), s.now())
 		}
 		s.rxLinkBroadcast = dst[0]&1 != 0 // broadcast or multicast
 		s.ipInput(n, eth.Payload(), pkt.ID)
@@ -132,7 +136,7 @@ func (s *Stack) deliverLocked(n *NIC, pkt Packet, note string) {
 	case wire.EtherTypeIPv6:
 		if p := eth.Payload(); len(p) >= wire.IPv6HeaderLen && !n.loop && n.ndp.cache != nil {
 			// As for ARP: traffic from a neighbour confirms it.
-			n.confirmed6(wire.IPv6(p).Src(), eth.Src(), s.opts.Clock.Now())
+			n.confirmed6(wire.IPv6(p).Src(), eth.Src(), s.now())
 		}
 		s.ip6Input(n, eth.Payload(), pkt.ID)
 	case wire.EtherTypeARP:
@@ -143,9 +147,9 @@ func (s *Stack) deliverLocked(n *NIC, pkt Packet, note string) {
 }
 
 // transmit sends a finished frame out of n, telling the tap why.
-func (n *NIC) transmit(frame []byte, id uint64, why string) {
+func (n *NIC) transmit(frame []byte, id uint64, why string, csumOK bool) {
 	s := n.stack
-	pkt := Packet{ID: id, Data: frame}
+	pkt := Packet{ID: id, Data: frame, ChecksumOK: csumOK}
 	s.counters.Link.OutFrames++
 	if n.loop {
 		// Captured once, as it comes back in (Linux's lo shows each
@@ -167,7 +171,7 @@ func (n *NIC) transmit(frame []byte, id uint64, why string) {
 // exchange, so that ids follow the order on the wire).
 func (n *NIC) sendIPFrame(frame []byte, hdr int, nextHop netip.Addr, id uint64, why string) {
 	if n.cfg.Type == LinkRawIP {
-		n.transmit(frame[hdr:], n.idOr(id), why)
+		n.transmit(frame[hdr:], n.idOr(id), why, n.stack.txChecksummed)
 		return
 	}
 	if frame[hdr]>>4 == 6 {
@@ -190,7 +194,7 @@ func (n *NIC) sendIPFrame(frame []byte, hdr int, nextHop netip.Addr, id uint64, 
 	}
 	eth := wire.Ethernet(frame[hdr-wire.EthernetHeaderLen:])
 	eth.Encode(&wire.EthernetFields{Dst: dst, Src: n.mac, Type: wire.EtherTypeIPv4})
-	n.transmit(frame[hdr-wire.EthernetHeaderLen:], n.idOr(id), why)
+	n.transmit(frame[hdr-wire.EthernetHeaderLen:], n.idOr(id), why, n.stack.txChecksummed)
 }
 
 // idOr returns id, or a new packet id if id is 0.

@@ -28,7 +28,7 @@ type pmtu6Entry struct {
 func (s *Stack) learnPMTU6(dst netip.Addr, mtu int) {
 	dst = dst.WithZone("")
 	mtu = max(mtu, wire.IPv6MinMTU)
-	now := s.opts.Clock.Now()
+	now := s.now()
 	if s.pmtu6 == nil {
 		s.pmtu6 = make(map[netip.Addr]pmtu6Entry)
 	}
@@ -57,7 +57,7 @@ func (s *Stack) pathMTU6(n *NIC, dst netip.Addr) int {
 		return mtu // no Packet Too Big learnt: no hashing per packet
 	}
 	if e, ok := s.pmtu6[dst.WithZone("")]; ok {
-		if !s.opts.Clock.Now().Before(e.expires) {
+		if !s.now().Before(e.expires) {
 			delete(s.pmtu6, dst.WithZone(""))
 		} else {
 			mtu = min(mtu, e.mtu)

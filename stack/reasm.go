@@ -47,7 +47,7 @@ func (s *Stack) reassemble(ip wire.IPv4, pktID uint64) (wire.IPv4, bool) {
 	if s.reasm.r == nil {
 		s.reasm.r = ipv4.NewReassembler(ipv4.Config{})
 	}
-	now := s.opts.Clock.Now()
+	now := s.now()
 	evicted := s.reasm.r.Counters().Evictions
 	whole, err := s.reasm.r.Add(ip, now)
 	for range s.reasm.r.Counters().Evictions - evicted {
@@ -71,7 +71,7 @@ func (s *Stack) armReasm(now time.Time) {
 }
 
 func (s *Stack) reasmTimer() {
-	now := s.opts.Clock.Now()
+	now := s.now()
 	s.reasm.armed = time.Time{}
 	s.reasm.r.Expire(now, func(first wire.IPv4) {
 		s.drop(&s.counters.IP.ReasmFails, "ip.ReasmFails", "ip", "reassembly timeout", 0)
@@ -138,7 +138,7 @@ func (s *Stack) reassemble6(n *NIC, ip wire.IPv6, ch wire.IPv6Chain, pktID uint6
 		s.sendICMP6Error(n, ip, wire.ICMPv6ParamProblem, wire.ICMPv6CodeIncompleteHeader, 0, "parameter problem: incomplete header chain")
 		return nil, false
 	}
-	now := s.opts.Clock.Now()
+	now := s.now()
 	q := s.reasm6.q
 	evicted := q.Counters().Evictions
 	d, err := q.Add(key6{ip.Src(), ip.Dst(), fh.ID()}, reasm.Fragment{
@@ -197,7 +197,7 @@ func (s *Stack) armReasm6(now time.Time) {
 }
 
 func (s *Stack) reasm6Timer() {
-	now := s.opts.Clock.Now()
+	now := s.now()
 	s.reasm6.armed = time.Time{}
 	s.reasm6.q.Expire(now, func(first []byte) {
 		s.counters.IP6.ReasmTimeout++

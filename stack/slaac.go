@@ -150,7 +150,7 @@ func (s *Stack) routerSolicitInput(n *NIC, ip wire.IPv6, m wire.ICMPv6, pktID ui
 		return
 	}
 	if mac, ok := wire.NDPLinkAddr(wire.FindNDPOption(m.NDPOptions(), wire.NDPOptSourceLinkAddr)); ok && !ip.Src().IsUnspecified() {
-		n.ndp.cache.SetStale(ip.Src(), mac, s.opts.Clock.Now(), func(mac wire.MAC, p arp.Packet) { s.ndpFlush(n, mac, p) })
+		n.ndp.cache.SetStale(ip.Src(), mac, s.now(), func(mac wire.MAC, p arp.Packet) { s.ndpFlush(n, mac, p) })
 	}
 	if n.slaac.raPending {
 		return
@@ -175,7 +175,7 @@ func (s *Stack) routerAdvertInput(n *NIC, ip wire.IPv6, m wire.ICMPv6, pktID uin
 		s.drop(&s.counters.ICMP6.InIgnored, "icmp6.InIgnored", "ndp", "router advertisement: autoconfiguration is off on "+n.cfg.Name, pktID)
 		return
 	}
-	now := s.opts.Clock.Now()
+	now := s.now()
 	opts := m.NDPOptions()
 	if mac, ok := wire.NDPLinkAddr(wire.FindNDPOption(opts, wire.NDPOptSourceLinkAddr)); ok {
 		n.ndp.cache.SetStale(src, mac, now, func(mac wire.MAC, p arp.Packet) { s.ndpFlush(n, mac, p) })
@@ -322,7 +322,7 @@ func (s *Stack) addrLifetime(n *NIC, a netip.Addr) {
 	if i < 0 {
 		return
 	}
-	now := s.opts.Clock.Now()
+	now := s.now()
 	x := &n.slaac.auto[i]
 	x.timer = nil
 	if !x.validUntil.IsZero() && !now.Before(x.validUntil) {
@@ -399,7 +399,7 @@ func (s *Stack) dadDone(n *NIC, addr netip.Prefix) {
 	}
 	n.addrs6 = append(n.addrs6, addr)
 	s.addRouteLocked(Route{Dst: addr.Masked(), NIC: n})
-	now := s.opts.Clock.Now()
+	now := s.now()
 	// Nothing of a new address remains yet: it takes the lifetimes as
 	// advertised.
 	n.slaac.auto = append(n.slaac.auto, autoAddr{addr: addr, validUntil: now, prefUntil: now})

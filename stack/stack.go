@@ -146,6 +146,21 @@ type Stack struct {
 	mu   sync.Mutex
 	opts Options
 	name string
+	// clockNow is the clock read once on entry into the stack by a frame
+	// (NIC.Deliver) or a timer, while clockHeld says it is valid; both
+	// change only with mu held. Every reading of the time in that entry
+	// is this one, as Linux's per-packet clock cache (tcp_mstamp): the
+	// layers below TCP and TCP itself read the clock many times per
+	// segment. Entries that may wait (a blocking call) do not use it.
+	clockNow  time.Time
+	clockHeld bool
+	// txChecksummed is set while TCP or UDP hands the IP layer a segment
+	// whose checksum it computed, so that the frame goes out with
+	// Packet.ChecksumOK; rxChecksummed while a frame that came in with
+	// it is processed, so that TCP and UDP skip verifying it. Both only
+	// with mu held.
+	txChecksummed bool
+	rxChecksummed bool
 	// series: the Observer takes EventSeries (core.WantsSeries), asked
 	// once in New.
 	series bool
@@ -246,10 +261,25 @@ func (s *Stack) Emit(ev Event) {
 	s.mu.Unlock()
 }
 
+// holdClock reads the clock once for the entry that holds the lock,
+// until it clears clockHeld before unlocking.
+func (s *Stack) holdClock() {
+	s.clockNow, s.clockHeld = s.opts.Clock.Now(), true
+}
+
+// now returns the current time, with the lock held: the entry's reading
+// if it took one (holdClock), else the clock's.
+func (s *Stack) now() time.Time {
+	if s.clockHeld {
+		return s.clockNow
+	}
+	return s.opts.Clock.Now()
+}
+
 // observe reports ev with the lock held.
 func (s *Stack) observe(ev *Event) {
 	if ev.Time.IsZero() {
-		ev.Time = s.opts.Clock.Now()
+		ev.Time = s.now()
 	}
 	if ev.Host == "" {
 		ev.Host = s.name
@@ -285,7 +315,9 @@ func (s *Stack) afterFunc(d time.Duration, f func()) Timer {
 		s.mu.Lock()
 		delete(s.timers, t)
 		if !s.destroyed {
+			s.holdClock()
 			f()
+			s.clockHeld = false
 		}
 		s.mu.Unlock()
 	})

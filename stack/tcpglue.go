@@ -15,7 +15,7 @@ import (
 // runs with the stack's lock held.
 type tcpNet struct{ s *Stack }
 
-func (t tcpNet) Now() time.Time { return t.s.opts.Clock.Now() }
+func (t tcpNet) Now() time.Time { return t.s.now() }
 
 func (t tcpNet) AfterFunc(d time.Duration, f func()) core.Timer { return t.s.afterFunc(d, f) }
 
@@ -60,7 +60,10 @@ func (t tcpNet) Output(local, remote netip.Addr, seg []byte, why string) {
 func (t tcpNet) OutputECN(local, remote netip.Addr, seg []byte, why string, ecn uint8) {
 	// TCP segments always carry DF: the stack does path MTU discovery
 	// the way Linux does, by MSS clamping to the interface MTU.
-	if err := t.s.ipSendTOS(t.s.opts.TTL, ecn&3, local, remote, wire.ProtoTCP, seg, true, why); err != nil && t.s.opts.Observer != nil {
+	t.s.txChecksummed = true
+	err := t.s.ipSendTOS(t.s.opts.TTL, ecn&3, local, remote, wire.ProtoTCP, seg, true, why)
+	t.s.txChecksummed = false
+	if err != nil && t.s.opts.Observer != nil {
 		t.s.observe(&Event{Kind: EventDrop, Proto: "tcp", Name: "ip.OutNoRoutes", Detail: "tcp output: " + err.Error()})
 	}
 }
@@ -71,7 +74,10 @@ func (t tcpNet) OutputIP(local, remote netip.Addr, seg []byte, why string, ttl, 
 	if ttl == 0 {
 		ttl = t.s.opts.TTL
 	}
-	if err := t.s.ipSendTOS(ttl, tos, local, remote, wire.ProtoTCP, seg, true, why); err != nil && t.s.opts.Observer != nil {
+	t.s.txChecksummed = true
+	err := t.s.ipSendTOS(ttl, tos, local, remote, wire.ProtoTCP, seg, true, why)
+	t.s.txChecksummed = false
+	if err != nil && t.s.opts.Observer != nil {
 		t.s.observe(&Event{Kind: EventDrop, Proto: "tcp", Name: "ip.OutNoRoutes", Detail: "tcp output: " + err.Error()})
 	}
 }

@@ -201,7 +201,7 @@ func (s *Stack) udpInput(n *NIC, ip []byte, src, dst netip.Addr, b []byte, pktID
 		c, name = &s.counters.UDP6, "udp6."
 	}
 	u, err := wire.ParseUDP(b)
-	if err != nil || !u.IsChecksumValid(src, dst) || !src.Is4() && u.Checksum() == 0 {
+	if err != nil || !s.rxChecksummed && !u.IsChecksumValid(src, dst) || !src.Is4() && u.Checksum() == 0 {
 		// RFC 8200 §8.1: a zero UDP checksum is invalid over IPv6.
 		s.drop(&c.InErrors, name+"InErrors", "udp", "bad UDP length or checksum", pktID)
 		return
@@ -261,7 +261,10 @@ func (s *Stack) udpSend(e *udpEndpoint, dst netip.AddrPort, payload []byte, why 
 	} else {
 		s.counters.UDP.OutDatagrams++
 	}
-	return s.ipSendTOS(e.sock.ipTTL(), e.sock.tos, src, dst.Addr(), wire.ProtoUDP, b, false, why)
+	s.txChecksummed = true
+	err := s.ipSendTOS(e.sock.ipTTL(), e.sock.tos, src, dst.Addr(), wire.ProtoUDP, b, false, why)
+	s.txChecksummed = false
+	return err
 }
 
 // ephemeralUDP picks a free ephemeral port (see bindPortUDP).

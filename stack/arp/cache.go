@@ -89,6 +89,8 @@ type Packet struct {
 	Data []byte // the IP packet; owned by the cache while queued
 	ID   uint64 // capture packet id
 	Note string // why it was sent, for the capture comment
+	// ChecksumOK is the frame's stack.Packet.ChecksumOK when it leaves.
+	ChecksumOK bool
 }
 
 // Counters count what the cache did and dropped. Every dropped packet is

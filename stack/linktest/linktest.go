@@ -52,8 +52,9 @@ type direction struct {
 }
 
 type frame struct {
-	id  uint64
-	buf []byte
+	id     uint64
+	buf    []byte
+	csumOK bool // the sender's Packet.ChecksumOK: the pipe changes nothing
 }
 
 // Pipe returns two connected ends. Attach each end to what receives its
@@ -95,7 +96,7 @@ func (p *pipe) run(d *direction) {
 				continue
 			}
 			if fn := d.deliver.Load(); fn != nil {
-				(*fn)(stack.Packet{ID: f.id, Data: f.buf})
+				(*fn)(stack.Packet{ID: f.id, Data: f.buf, ChecksumOK: f.csumOK})
 			} else {
 				d.dropped.Add(1)
 			}
@@ -148,7 +149,7 @@ func (e *End) Send(pkt stack.Packet) {
 	}
 	buf = append(buf[:0], pkt.Data...)
 	select {
-	case d.ch <- frame{id: pkt.ID, buf: buf}:
+	case d.ch <- frame{id: pkt.ID, buf: buf, csumOK: pkt.ChecksumOK}:
 		d.sent.Add(1)
 	default:
 		d.dropped.Add(1)

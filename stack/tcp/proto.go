@@ -126,11 +126,16 @@ type Proto struct {
 	counters    Counters
 	recMode     recoveryMode // cfg.Recovery
 
-	secret  [16]byte  // RFC 6528 F() key
-	epoch   time.Time // origin of timestamp clocks
-	scratch []byte    // one outbound segment is built here
-	pool    []bufPool
-	pair    pairSum // the last address pair's pseudo-header sum (header.go)
+	secret [16]byte  // RFC 6528 F() key
+	epoch  time.Time // origin of timestamp clocks
+	// lastNow and lastSince cache the last reading of the clock and its
+	// distance from epoch (sinceEpoch): the stack reads the clock once
+	// per entry, and a segment asks for that distance many times.
+	lastNow   time.Time
+	lastSince time.Duration
+	scratch   []byte // one outbound segment is built here
+	pool      []bufPool
+	pair      pairSum // the last address pair's pseudo-header sum (header.go)
 
 	ect         bool  // the next segment sent carries ECT(0) (ecn.go)
 	ipTTL       uint8 // the next segment's IP TTL (IP_TTL of its socket); 0: the stack's
@@ -357,7 +362,16 @@ func (p *Proto) tsOffset(local, remote netip.Addr) uint32 {
 
 // tsNow returns the timestamp clock (1 ms ticks, RFC 7323 §5.4).
 func (p *Proto) tsNow() uint32 {
-	return uint32(p.net.Now().Sub(p.epoch) / time.Millisecond)
+	return uint32(p.sinceEpoch() / time.Millisecond)
+}
+
+// sinceEpoch returns the time since p.epoch, now.
+func (p *Proto) sinceEpoch() time.Duration {
+	now := p.net.Now()
+	if now != p.lastNow {
+		p.lastNow, p.lastSince = now, now.Sub(p.epoch)
+	}
+	return p.lastSince
 }
 
 // Connect starts an active open from local to remote. A zero local
@@ -424,7 +438,7 @@ func (p *Proto) Connect(local, remote netip.AddrPort, o *SockOpts) (*Conn, error
 // millisecond (see Proto.full).
 func (p *Proto) ephemeral(src netip.Addr, remote netip.AddrPort) (uint16, bool) {
 	const n = ephemeralLast - ephemeralFirst + 1
-	tick := p.net.Now().Sub(p.epoch) / time.Millisecond
+	tick := p.sinceEpoch() / time.Millisecond
 	f := &p.full
 	if f.valid && f.src == src && f.remote == remote && f.gone == p.gone && f.tick == tick {
 		return 0, false
@@ -649,6 +663,14 @@ func (p *Proto) Input(src, dst netip.Addr, b []byte, pktID uint64) {
 // InputECN is [Proto.Input] for a segment whose IP header carried the
 // ECN codepoint ecn (RFC 3168 §5).
 func (p *Proto) InputECN(src, dst netip.Addr, b []byte, pktID uint64, ecn uint8) {
+	p.InputChecked(src, dst, b, pktID, ecn, false)
+}
+
+// InputChecked is [Proto.InputECN] for a segment whose checksum the link
+// vouches for when checked is true (receive checksum offload: the
+// sending stack computed it and nothing changed the frame since, see
+// stack.Packet.ChecksumOK); it is then not verified again.
+func (p *Proto) InputChecked(src, dst netip.Addr, b []byte, pktID uint64, ecn uint8, checked bool) {
 	p.counters.InSegs++
 	if len(b) < headerLen {
 		p.counters.InErrs++
@@ -656,7 +678,7 @@ func (p *Proto) InputECN(src, dst netip.Addr, b []byte, pktID uint64, ecn uint8)
 		p.drop(nil, "DropMalformed", "truncated header", pktID)
 		return
 	}
-	if !p.checksumOK(src, dst, b) {
+	if !checked && !p.checksumOK(src, dst, b) {
 		p.counters.InErrs++
 		p.counters.InCsumErrors++
 		p.counters.DropBadChecksum++

@@ -125,7 +125,7 @@ const (
 // recovery is NewReno's).
 func (c *Conn) rackOn() bool { return c.recMode == recoveryRACK && c.sackOK }
 
-func (c *Conn) since() time.Duration { return c.p.net.Now().Sub(c.p.epoch) }
+func (c *Conn) since() time.Duration { return c.p.sinceEpoch() }
 
 func (c *Conn) loss() *lossState {
 	if c.ls == nil {

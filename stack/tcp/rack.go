@@ -438,8 +438,14 @@ func (c *Conn) rackDetect() int {
 	var wait time.Duration
 	lost, first := 0, seqnum.Value(0)
 	var late, firstXmit time.Duration
+	if rackDetectHook != nil {
+		rackDetectHook(c)
+	}
 	for i := ls.head; i < len(ls.q); i++ {
 		r := &ls.q[i]
+		if ls.rackStop(r) {
+			break
+		}
 		if r.flags&(txSACKed|txLost) != 0 {
 			continue
 		}
@@ -473,6 +479,23 @@ func (c *Conn) rackDetect() int {
 	}
 	return lost
 }
+
+// rackStop reports whether RACK's loss detection may stop at r: r was
+// sent after the segment RACK knows was delivered, and so was every
+// record after it. r has been sent once, so its order is its first
+// transmission's; every later record was first sent later still (only
+// the last record grows, and a split keeps its order), and a
+// retransmission only raises a record's order. Linux's walk of its
+// time-sorted queue stops likewise at the first skb sent after
+// rack.mstamp; without the stop a bulk transfer walked its whole flight
+// on every ACK (a third of the time of a 1 Gbit/s × 20 ms transfer).
+func (ls *lossState) rackStop(r *txSeg) bool {
+	return r.order >= ls.rackOrder && r.flags&txEverRetrans == 0
+}
+
+// rackDetectHook, when set (by tests), sees each connection as
+// rackDetect begins its walk.
+var rackDetectHook func(c *Conn)
 
 // lossEvent reports a loss-recovery step (tracing only).
 func (c *Conn) lossEvent(name, detail string) {

@@ -347,16 +347,20 @@ type connAcc struct {
 type connTable struct {
 	byKey map[connKey]*connAcc
 	order []connKey
-	// last caches the previous frame's flow, sender and direction: a
-	// transfer's frames come in runs of one flow, and this saves the
-	// ownership check and two map lookups per frame.
-	last struct {
-		host     string
-		src, dst netip.AddrPort
-		proto    string
-		c        *connAcc
-		ab       bool
-	}
+	// last caches the two previous frames' flows, senders and
+	// directions, the most recent first: a transfer's data and ACKs
+	// alternate between its two ends, and this saves the ownership check
+	// and two map lookups per frame.
+	last [2]connLast
+}
+
+// connLast is one entry of connTable.last.
+type connLast struct {
+	host     string
+	src, dst netip.AddrPort
+	proto    string
+	c        *connAcc
+	ab       bool
 }
 
 // add counts frame p in its flow's summary: each packet once, where it
@@ -376,8 +380,11 @@ func (t *connTable) add(r *runner, p *pattern.Summary) {
 	}
 	var c *connAcc
 	var ab bool
-	if l := &t.last; l.c != nil && l.src == p.Src && l.dst == p.Dst && l.host == p.Host && l.proto == p.Proto {
+	if l := &t.last[0]; l.c != nil && l.src == p.Src && l.dst == p.Dst && l.host == p.Host && l.proto == p.Proto {
 		c, ab = l.c, l.ab
+	} else if l := &t.last[1]; l.c != nil && l.src == p.Src && l.dst == p.Dst && l.host == p.Host && l.proto == p.Proto {
+		c, ab = l.c, l.ab
+		t.last[0], t.last[1] = t.last[1], t.last[0]
 	} else {
 		if !r.owns(p.Host, p.Src.Addr()) {
 			return
@@ -395,7 +402,8 @@ func (t *connTable) add(r *runner, p *pattern.Summary) {
 			t.byKey[k] = c
 			t.order = append(t.order, k)
 		}
-		t.last.host, t.last.src, t.last.dst, t.last.proto, t.last.c, t.last.ab = p.Host, p.Src, p.Dst, p.Proto, c, ab
+		t.last[1] = t.last[0]
+		t.last[0] = connLast{host: p.Host, src: p.Src, dst: p.Dst, proto: p.Proto, c: c, ab: ab}
 	}
 	c.End = p.Time
 	if ab && p.Flags == "S" && !c.sawSyn {
@@ -420,6 +428,9 @@ func (t *connTable) add(r *runner, p *pattern.Summary) {
 		if int32(end-c.maxBA) > 0 {
 			c.maxBA = end
 		}
+	}
+	if p.Flags == "." || p.Flags == "P." || p.Flags == "" {
+		return // the flags of nearly every segment: none to note
 	}
 	for _, f := range [...]struct{ c, name string }{{"S", "SYN"}, {"F", "FIN"}, {"R", "RST"}} {
 		if strings.Contains(p.Flags, f.c) {

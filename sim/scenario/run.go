@@ -224,10 +224,17 @@ type runner struct {
 	pkts     []pattern.Summary // every frame's summary, while keepPkts
 	scratch  pattern.Summary   // the frame being handled, when not kept
 	nframes  int               // frames seen
+	ndecoded int               // frames decoded (see sentIDs)
 	keepPkts bool              // packet expectations may still need the frames (check.go)
 	keepAll  bool              // none/count expectations: keep every frame
-	pstream  []pexpStream      // ordered packet expectations, matched as frames pass
-	conns    connTable         // the connection summaries, built as frames pass
+	// sentIDs remembers the ids of recent frames decoded where they were
+	// sent (by id modulo its size), so that, once no packet expectation
+	// needs the frames, their arrivals further on need no decoding: only
+	// a SYN-ACK's arrival counts (the handshake RTT), and its slot says
+	// so. A frame first seen arriving (injected) is always decoded.
+	sentIDs  [4096]sentID
+	pstream  []pexpStream // ordered packet expectations, matched as frames pass
+	conns    connTable    // the connection summaries, built as frames pass
 	diffs    []pattern.FieldDiff
 	recent   [recentN]recentEntry
 	nrecent  int
@@ -726,6 +733,12 @@ func (h *hub) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note string
 	r.frame(nic, dir, pkt, note)
 }
 
+// sentID is an entry of runner.sentIDs.
+type sentID struct {
+	id     uint64
+	synAck bool
+}
+
 func (r *runner) frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note string) {
 	if len(r.alias) > 0 {
 		nic = r.orig(nic)
@@ -751,7 +764,19 @@ func (r *runner) frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note str
 	s.Vantage = r.lastVantage
 	s.Dir = dir
 	s.ID = pkt.ID
+	slot := &r.sentIDs[pkt.ID%uint64(len(r.sentIDs))]
+	if dir == stack.DirIn && !r.keepPkts && pkt.ID != 0 && slot.id == pkt.ID && !slot.synAck {
+		// Its summary is the one made where it was sent, and only a
+		// packet expectation would look at it here.
+		r.countCapture(len(pkt.Data), s.Time)
+		r.sink.Frame(nic, dir, pkt, note)
+		return
+	}
 	r.dec.Decode(pkt.Data, nic.Type(), s)
+	r.ndecoded++
+	if dir == stack.DirOut {
+		*slot = sentID{pkt.ID, s.Proto == "tcp" && s.Flags == "S."}
+	}
 	r.conns.add(r, s)
 	if r.keepPkts {
 		r.streamPackets(s)
@@ -759,19 +784,25 @@ func (r *runner) frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note str
 	if dir == stack.DirOut {
 		r.remember(recentEntry{host: s.Host, pkt: true, sum: *s})
 	}
-	if r.opts.OutDir != "" && r.capBytes <= largeCapture {
-		// what the pcapng files grow by: the frame (cut to the snap
-		// length) and an enhanced packet block's 32 bytes
-		n := len(pkt.Data)
-		if r.opts.SnapLen > 0 {
-			n = min(n, r.opts.SnapLen)
-		}
-		r.capBytes += int64(n+3)&^3 + 32
-		if r.capBytes > largeCapture && r.opts.Warn != nil {
-			fmt.Fprintf(r.opts.Warn, "warning: the captures in %s pass %d MB at %s of virtual time; --snaplen 128 keeps only the headers, --capture=trace writes none\n", r.opts.OutDir, largeCapture>>20, s.Time)
-		}
-	}
+	r.countCapture(len(pkt.Data), s.Time)
 	r.sink.Frame(nic, dir, pkt, note)
+}
+
+// countCapture adds a frame of n bytes, seen at time t, to the capture
+// files' size, and warns once when they pass largeCapture.
+func (r *runner) countCapture(n int, t time.Duration) {
+	if r.opts.OutDir == "" || r.capBytes > largeCapture {
+		return
+	}
+	// what the pcapng files grow by: the frame (cut to the snap length)
+	// and an enhanced packet block's 32 bytes
+	if r.opts.SnapLen > 0 {
+		n = min(n, r.opts.SnapLen)
+	}
+	r.capBytes += int64(n+3)&^3 + 32
+	if r.capBytes > largeCapture && r.opts.Warn != nil {
+		fmt.Fprintf(r.opts.Warn, "warning: the captures in %s pass %d MB at %s of virtual time; --snaplen 128 keeps only the headers, --capture=trace writes none\n", r.opts.OutDir, largeCapture>>20, t)
+	}
 }
 
 // Observe keeps state changes for the connection summary and the event

@@ -57,6 +57,14 @@ expect:
 	if n := res.Conns[0].PacketsAB + res.Conns[0].PacketsBA; n < 1000 {
 		t.Errorf("connection summary counts %d packets, want every one (> 1000)", n)
 	}
+	// Once matched, a frame is decoded where it is sent, not again where
+	// it arrives; the SYN-ACK's arrival still gives the handshake RTT.
+	if got.ndecoded > got.nframes/2+16 {
+		t.Errorf("%d of %d frames decoded, want about half (each once, where it was sent)", got.ndecoded, got.nframes)
+	}
+	if res.Conns[0].HandshakeRTT <= 0 {
+		t.Errorf("handshake RTT %v, want the SYN to SYN-ACK time", res.Conns[0].HandshakeRTT)
+	}
 
 	res = run("  - client > server [S]\n  - no server > client [R]\n")
 	if !res.Passed() {

@@ -31,6 +31,16 @@ func (s *Stack) addRouteLocked(r Route) {
 		return -1 // keep insertion order among equals: insert after
 	})
 	s.routes = slices.Insert(s.routes, i, r)
+	s.rt.ok = false
+}
+
+// routeCache is the last IPv4 route Stack.route found: a transfer sends
+// to one destination. Whatever changes the routes or the addresses
+// clears it (ok false).
+type routeCache struct {
+	ok       bool
+	dst, hop netip.Addr
+	nic      *NIC
 }
 
 // Routes returns the routing table, most specific first.
@@ -44,6 +54,18 @@ func (s *Stack) Routes() []Route {
 // stack's own addresses go through lo, as Linux's local routing table
 // sends them.
 func (s *Stack) route(dst netip.Addr) (*NIC, netip.Addr, bool) {
+	if s.rt.ok && dst == s.rt.dst {
+		return s.rt.nic, s.rt.hop, true
+	}
+	n, hop, ok := s.routeSlow(dst)
+	if ok && dst.Is4() {
+		s.rt = routeCache{ok: true, dst: dst, hop: hop, nic: n}
+	}
+	return n, hop, ok
+}
+
+// routeSlow is route without its cache.
+func (s *Stack) routeSlow(dst netip.Addr) (*NIC, netip.Addr, bool) {
 	dst = dst.WithZone("")
 	if s.isLocal(dst) {
 		return s.lo, dst, true
@@ -80,7 +102,13 @@ func (s *Stack) isLocal(a netip.Addr) bool {
 // acceptsDst reports whether a packet to dst arriving on n is for this
 // host: one of its addresses, or a broadcast.
 func (s *Stack) acceptsDst(n *NIC, dst netip.Addr) bool {
+	if dst == n.goodDst {
+		return true
+	}
 	if s.isLocal(dst) {
+		if dst.Is4() {
+			n.goodDst = dst // an IPv4 address, once the stack's, stays so
+		}
 		return true
 	}
 	return dst.As4() == [4]byte{255, 255, 255, 255} || dst == n.bcast
@@ -101,13 +129,16 @@ func (s *Stack) ipInput(n *NIC, b []byte, pktID uint64) {
 		}
 		return
 	}
-	if !n.loop && (ipv4.IsMartianSource(ip.Src(), n.cfg.Addr) || s.isLocal(ip.Src())) {
-		// RFC 1122 §3.2.1.3: a broadcast, multicast, class E or loopback
-		// source names no host, and our own address coming back from the
-		// network is a loop or a spoof (Linux's "martian source");
-		// discard the datagram silently.
-		s.drop(&s.counters.IP.InAddrErrors, "ip.InAddrErrors", "ip", "martian source "+ip.Src().String(), pktID)
-		return
+	if src := ip.Src(); !n.loop && src != n.goodSrc {
+		if ipv4.IsMartianSource(src, n.cfg.Addr) || s.isLocal(src) {
+			// RFC 1122 §3.2.1.3: a broadcast, multicast, class E or
+			// loopback source names no host, and our own address coming
+			// back from the network is a loop or a spoof (Linux's
+			// "martian source"); discard the datagram silently.
+			s.drop(&s.counters.IP.InAddrErrors, "ip.InAddrErrors", "ip", "martian source "+src.String(), pktID)
+			return
+		}
+		n.goodSrc = src
 	}
 	dst := ip.Dst()
 	if !n.loop && dst.IsLoopback() {

@@ -139,3 +139,36 @@ func TestChecksumOffloadSkipsVerify(t *testing.T) {
 		}
 	}
 }
+
+// TestMartianSourceAfterNewAddress checks the cache of the last good
+// IPv4 source (NIC.goodSrc): a source taken once is refused as martian
+// after the stack gains that address on another interface, as it is
+// then the stack's own address coming back from the network.
+func TestMartianSourceAfterNewAddress(t *testing.T) {
+	p := newPair(t, stack.LinkEthernet, 1500)
+	srv, _ := p.b.Socket(stack.SockDgram)
+	must(t, p.b.Bind(srv, netip.AddrPortFrom(netip.Addr{}, 7)))
+	must(t, p.b.SetNonblock(srv, true))
+	cli, _ := p.a.Socket(stack.SockDgram)
+	must(t, p.a.SetNonblock(cli, true))
+	send := func() {
+		t.Helper()
+		_, err := p.a.SendTo(cli, []byte("x"), netip.AddrPortFrom(p.bAddr, 7))
+		must(t, err)
+		p.clock.RunFor(time.Second)
+	}
+	send()
+	if _, _, err := p.b.RecvFrom(srv, make([]byte, 8)); err != nil {
+		t.Fatalf("first datagram: %v", err)
+	}
+	before := counter(t, p.b, "ip.InAddrErrors")
+	_, err := p.b.AddNIC(stack.NICConfig{Name: "eth1", Addr: netip.PrefixFrom(p.aAddr, 32)}, stack.LinkFunc(func(stack.Packet) {}))
+	must(t, err)
+	send()
+	if _, _, err := p.b.RecvFrom(srv, make([]byte, 8)); err == nil {
+		t.Errorf("a datagram from the stack's own new address was received")
+	}
+	if got := counter(t, p.b, "ip.InAddrErrors"); got != before+1 {
+		t.Errorf("ip.InAddrErrors %d, want %d (martian source)", got, before+1)
+	}
+}

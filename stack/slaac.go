@@ -348,6 +348,7 @@ func (s *Stack) removeAutoAddr(n *NIC, i int, why string) {
 	n.addrs6 = slices.DeleteFunc(n.addrs6, func(p netip.Prefix) bool { return p.Addr() == x.addr.Addr() })
 	shared := slices.ContainsFunc(n.addrs6, func(p netip.Prefix) bool { return p.Masked() == x.addr.Masked() })
 	if !shared {
+		s.rt.ok = false
 		s.routes = slices.DeleteFunc(s.routes, func(rt Route) bool { return rt.Dst == x.addr.Masked() && !rt.Gateway.IsValid() && rt.NIC == n })
 	}
 	s.counters.NDP.AddrExpired++
@@ -372,6 +373,7 @@ func (s *Stack) forgetRouter(n *NIC, why string) {
 		n.slaac.routerTTL.Stop()
 		n.slaac.routerTTL = nil
 	}
+	s.rt.ok = false
 	s.routes = slices.DeleteFunc(s.routes, func(rt Route) bool {
 		return rt.Dst.Bits() == 0 && rt.Dst.Addr().Is6() && rt.Gateway == r && rt.NIC == n
 	})

@@ -154,6 +154,7 @@ type Stack struct {
 	// segment. Entries that may wait (a blocking call) do not use it.
 	clockNow  time.Time
 	clockHeld bool
+	rt        routeCache // the last IPv4 route (route)
 	// txChecksummed is set while TCP or UDP hands the IP layer a segment
 	// whose checksum it computed, so that the frame goes out with
 	// Packet.ChecksumOK; rxChecksummed while a frame that came in with
@@ -398,6 +399,12 @@ type NIC struct {
 	mtu6   int            // IPv6's MTU from a Router Advertisement, if lower than the link's; 0 if none
 	bcast  netip.Addr     // the subnet's directed broadcast address
 	loop   bool           // the loopback interface
+	// goodSrc is the last IPv4 source found not martian and not local
+	// (ipInput): a transfer's packets all come from one. AddNIC clears
+	// it on every NIC, since a new address may make it local.
+	goodSrc netip.Addr
+	// goodDst is the last IPv4 destination found local (acceptsDst).
+	goodDst netip.Addr
 }
 
 // Name returns the interface name ("eth0").

@@ -111,6 +111,10 @@ type Proto struct {
 	net   Net
 	cfg   Config
 	conns map[core.Tuple]*Conn
+	// lastTuple and lastConn are the last entry of conns that conn
+	// found, while lastConn is not nil (see conn).
+	lastTuple core.Tuple
+	lastConn  *Conn
 	// portConns counts the connections on each local port, so that a
 	// bind can tell a port no connection holds in O(1) (PortConns); a
 	// count, not a list: it costs an idle connection a few bytes.
@@ -257,11 +261,17 @@ func (p *Proto) ConnsOnPort(port uint16, f func(*Conn)) {
 func (p *Proto) addConn(t core.Tuple, c *Conn) {
 	p.conns[t] = c
 	p.portConns[t.Local.Port()]++
+	if p.lastConn != nil && p.lastTuple == t {
+		p.lastConn = c
+	}
 }
 
 // removeConn takes c out of the connection table.
 func (p *Proto) removeConn(c *Conn) {
 	delete(p.conns, c.tuple)
+	if p.lastConn == c {
+		p.lastConn = nil
+	}
 	port := c.tuple.Local.Port()
 	if p.portConns[port]--; p.portConns[port] <= 0 {
 		delete(p.portConns, port)
@@ -653,6 +663,20 @@ func (p *Proto) listenerAt(a netip.AddrPort) *Listener {
 	return nil
 }
 
+// conn returns the connection under t, or nil. The last one found is
+// kept aside: the segments of a transfer come one connection at a time,
+// and comparing two tuples is cheaper than hashing one.
+func (p *Proto) conn(t core.Tuple) *Conn {
+	if p.lastConn != nil && p.lastTuple == t {
+		return p.lastConn
+	}
+	c := p.conns[t]
+	if c != nil {
+		p.lastTuple, p.lastConn = t, c
+	}
+	return c
+}
+
 // Input processes one inbound TCP segment from src to dst. It verifies
 // the checksum, finds the connection or listener, and answers with a RST
 // when there is none. pktID names the packet in drop events.
@@ -701,7 +725,7 @@ func (p *Proto) InputChecked(src, dst netip.Addr, b []byte, pktID uint64, ecn ui
 	s.pktID = pktID
 	s.ecn = ecn & 3
 	t := core.Tuple{Local: netip.AddrPortFrom(dst, s.dstPort), Remote: netip.AddrPortFrom(src, s.srcPort)}
-	if c := p.conns[t]; c != nil {
+	if c := p.conn(t); c != nil {
 		if c.state == TimeWait && s.has(flagSYN) && !s.has(flagACK) {
 			if l := p.listenerFor(t); l != nil && c.timeWaitReuse(s) {
 				p.counters.TimeWaitRecycled++

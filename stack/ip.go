@@ -31,12 +31,12 @@ func (s *Stack) addRouteLocked(r Route) {
 		return -1 // keep insertion order among equals: insert after
 	})
 	s.routes = slices.Insert(s.routes, i, r)
-	s.rt.ok = false
+	s.addrsChanged()
 }
 
-// routeCache is the last IPv4 route Stack.route found: a transfer sends
-// to one destination. Whatever changes the routes or the addresses
-// clears it (ok false).
+// routeCache is the last route Stack.route found: a transfer sends to
+// one destination. Whatever changes the routes or the addresses clears
+// it (ok false).
 type routeCache struct {
 	ok       bool
 	dst, hop netip.Addr
@@ -58,10 +58,22 @@ func (s *Stack) route(dst netip.Addr) (*NIC, netip.Addr, bool) {
 		return s.rt.nic, s.rt.hop, true
 	}
 	n, hop, ok := s.routeSlow(dst)
-	if ok && dst.Is4() {
+	if ok {
 		s.rt = routeCache{ok: true, dst: dst, hop: hop, nic: n}
 	}
 	return n, hop, ok
+}
+
+// addrsChanged clears what caches the stack's addresses and routes:
+// the route cache and each interface's last good source and local
+// destination. Whatever adds or removes an address or a route calls it.
+func (s *Stack) addrsChanged() {
+	s.rt.ok = false
+	for _, n := range append(s.nics, s.lo) {
+		if n != nil {
+			n.goodSrc, n.goodDst = netip.Addr{}, netip.Addr{}
+		}
+	}
 }
 
 // routeSlow is route without its cache.
@@ -106,9 +118,7 @@ func (s *Stack) acceptsDst(n *NIC, dst netip.Addr) bool {
 		return true
 	}
 	if s.isLocal(dst) {
-		if dst.Is4() {
-			n.goodDst = dst // an IPv4 address, once the stack's, stays so
-		}
+		n.goodDst = dst
 		return true
 	}
 	return dst.As4() == [4]byte{255, 255, 255, 255} || dst == n.bcast

@@ -135,12 +135,16 @@ func (s *Stack) accepts6(n *NIC, dst netip.Addr) bool {
 		}
 		return false
 	}
-	if n.loop {
-		return s.isLocal6(dst)
+	if dst == n.goodDst {
+		return true
 	}
 	// Linux accepts a packet for any of its addresses on any interface
-	// (the weak host model), for IPv6 as for IPv4.
-	return s.isLocal6(dst)
+	// (the weak host model), for IPv6 as for IPv4 (and lo for its own).
+	if s.isLocal6(dst) {
+		n.goodDst = dst
+		return true
+	}
+	return false
 }
 
 // ip6Input handles an IPv6 packet received on n (RFC 8200).
@@ -157,13 +161,15 @@ func (s *Stack) ip6Input(n *NIC, b []byte, pktID uint64) {
 		return
 	}
 	src, dst := ip.Src(), ip.Dst()
-	if src.IsMulticast() || !n.loop && (src.IsLoopback() || dst.IsLoopback() || s.isLocal6(src) && !src.IsUnspecified()) {
+	if src != n.goodSrc && (src.IsMulticast() || !n.loop && (src.IsLoopback() || s.isLocal6(src) && !src.IsUnspecified())) ||
+		!n.loop && dst.IsLoopback() {
 		// RFC 4291 §2.5.3, §2.7: a multicast source names no node, and
 		// ::1 never comes from a link; our own address coming back is a
 		// loop or a spoof.
 		s.drop(&c.InAddrErrors, "ip6.InAddrErrors", "ipv6", "martian source or destination "+src.String()+" → "+dst.String(), pktID)
 		return
 	}
+	n.goodSrc = src
 	if !s.accepts6(n, dst) {
 		if s.opts.Forwarding && !dst.IsMulticast() {
 			s.forward6(n, ip, pktID)

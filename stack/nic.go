@@ -61,10 +61,7 @@ func (s *Stack) AddNIC(cfg NICConfig, link Link) (*NIC, error) {
 		}
 	}
 	n.index = len(s.nics)
-	for _, o := range s.nics {
-		o.goodSrc = netip.Addr{} // the new address may be its last good source
-	}
-	s.rt.ok = false // nor is a cached route to it one through another NIC
+	s.addrsChanged()
 	s.nics = append(s.nics, n)
 	if q, ok := link.(QueueLink); ok {
 		n.qlink = q

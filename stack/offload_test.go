@@ -172,3 +172,36 @@ func TestMartianSourceAfterNewAddress(t *testing.T) {
 		t.Errorf("ip.InAddrErrors %d, want %d (martian source)", got, before+1)
 	}
 }
+
+// TestMartianSource6AfterNewAddress is TestMartianSourceAfterNewAddress
+// over IPv6: the cache of the last good source is cleared when the stack
+// gains that address.
+func TestMartianSource6AfterNewAddress(t *testing.T) {
+	p := newPair6(t)
+	srv, _ := p.b.SocketFamily(stack.AFInet6, stack.SockDgram)
+	must(t, p.b.Bind(srv, netip.AddrPortFrom(netip.IPv6Unspecified(), 7)))
+	must(t, p.b.SetNonblock(srv, true))
+	cli, _ := p.a.SocketFamily(stack.AFInet6, stack.SockDgram)
+	must(t, p.a.SetNonblock(cli, true))
+	send := func() {
+		t.Helper()
+		_, err := p.a.SendTo(cli, []byte("x"), netip.AddrPortFrom(b6, 7))
+		must(t, err)
+		p.clock.RunFor(time.Second)
+	}
+	send()
+	if _, _, err := p.b.RecvFrom(srv, make([]byte, 8)); err != nil {
+		t.Fatalf("first datagram: %v", err)
+	}
+	before := counter(t, p.b, "ip6.InAddrErrors")
+	_, err := p.b.AddNIC(stack.NICConfig{Name: "eth1", Addr: netip.MustParsePrefix("192.0.2.1/32"),
+		Addrs6: []netip.Prefix{netip.PrefixFrom(a6, 128)}}, stack.LinkFunc(func(stack.Packet) {}))
+	must(t, err)
+	send()
+	if _, _, err := p.b.RecvFrom(srv, make([]byte, 8)); err == nil {
+		t.Errorf("a datagram from the stack's own new address was received")
+	}
+	if got := counter(t, p.b, "ip6.InAddrErrors"); got != before+1 {
+		t.Errorf("ip6.InAddrErrors %d, want %d (martian source)", got, before+1)
+	}
+}

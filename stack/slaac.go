@@ -346,9 +346,10 @@ func (s *Stack) removeAutoAddr(n *NIC, i int, why string) {
 	}
 	n.slaac.auto = slices.Delete(n.slaac.auto, i, i+1)
 	n.addrs6 = slices.DeleteFunc(n.addrs6, func(p netip.Prefix) bool { return p.Addr() == x.addr.Addr() })
+	s.addrsChanged()
 	shared := slices.ContainsFunc(n.addrs6, func(p netip.Prefix) bool { return p.Masked() == x.addr.Masked() })
 	if !shared {
-		s.rt.ok = false
+		s.addrsChanged()
 		s.routes = slices.DeleteFunc(s.routes, func(rt Route) bool { return rt.Dst == x.addr.Masked() && !rt.Gateway.IsValid() && rt.NIC == n })
 	}
 	s.counters.NDP.AddrExpired++
@@ -373,7 +374,7 @@ func (s *Stack) forgetRouter(n *NIC, why string) {
 		n.slaac.routerTTL.Stop()
 		n.slaac.routerTTL = nil
 	}
-	s.rt.ok = false
+	s.addrsChanged()
 	s.routes = slices.DeleteFunc(s.routes, func(rt Route) bool {
 		return rt.Dst.Bits() == 0 && rt.Dst.Addr().Is6() && rt.Gateway == r && rt.NIC == n
 	})
@@ -400,7 +401,7 @@ func (s *Stack) dadDone(n *NIC, addr netip.Prefix) {
 		return
 	}
 	n.addrs6 = append(n.addrs6, addr)
-	s.addRouteLocked(Route{Dst: addr.Masked(), NIC: n})
+	s.addRouteLocked(Route{Dst: addr.Masked(), NIC: n}) // and addrsChanged
 	now := s.now()
 	// Nothing of a new address remains yet: it takes the lifetimes as
 	// advertised.

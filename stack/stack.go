@@ -399,11 +399,12 @@ type NIC struct {
 	mtu6   int            // IPv6's MTU from a Router Advertisement, if lower than the link's; 0 if none
 	bcast  netip.Addr     // the subnet's directed broadcast address
 	loop   bool           // the loopback interface
-	// goodSrc is the last IPv4 source found not martian and not local
-	// (ipInput): a transfer's packets all come from one. AddNIC clears
-	// it on every NIC, since a new address may make it local.
+	// goodSrc is the last source found not martian and not local
+	// (ipInput, ip6Input), goodDst the last destination found local
+	// (acceptsDst, accepts6): a transfer's packets all come from one
+	// address to one. Stack.addrsChanged clears them, since a new address
+	// may make a source local and a removed one a destination foreign.
 	goodSrc netip.Addr
-	// goodDst is the last IPv4 destination found local (acceptsDst).
 	goodDst netip.Addr
 }
 

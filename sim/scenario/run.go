@@ -647,6 +647,15 @@ type recentEntry struct {
 	from, to     string
 }
 
+// rememberFrame keeps frame s's summary for a failure's context, copied
+// once, in place.
+func (r *runner) rememberFrame(s *pattern.Summary) {
+	e := &r.recent[r.nrecent%recentN]
+	e.t, e.host, e.pkt, e.sum = s.Time, s.Host, true, *s
+	e.text, e.kind, e.proto, e.name, e.detail, e.from, e.to = "", 0, "", "", "", "", ""
+	r.nrecent++
+}
+
 func (r *runner) remember(e recentEntry) {
 	e.t = r.clock.Now().Sub(r.start)
 	r.recent[r.nrecent%recentN] = e
@@ -782,7 +791,7 @@ func (r *runner) frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note str
 		r.streamPackets(s)
 	}
 	if dir == stack.DirOut {
-		r.remember(recentEntry{host: s.Host, pkt: true, sum: *s})
+		r.rememberFrame(s)
 	}
 	r.countCapture(len(pkt.Data), s.Time)
 	r.sink.Frame(nic, dir, pkt, note)

@@ -157,7 +157,10 @@ func (c *Conn) psh(seq seqnum.Value, n, avail int) bool {
 	}
 	end := seq.Add(seqnum.Size(n))
 	for _, e := range c.pshEnds {
-		if seq.LessThan(e) && e.LessThanEq(end) {
+		if end.LessThan(e) {
+			return false // the ends grow along the list: none further is in the segment
+		}
+		if seq.LessThan(e) {
 			return true
 		}
 	}

@@ -113,6 +113,8 @@ func TestIdleConnFootprint(t *testing.T) {
 	l, _ := sv.p.Listen(ap("0.0.0.0:80"), 4096, nil)
 	var keep []*Conn
 	var m0, m1 runtime.MemStats
+	// Twice: pooled free buffers (buffer.go) go at the second.
+	runtime.GC()
 	runtime.GC()
 	runtime.ReadMemStats(&m0)
 	const n = 1000
@@ -130,6 +132,7 @@ func TestIdleConnFootprint(t *testing.T) {
 	}
 	w.free = nil
 	runtime.GC()
+	runtime.GC()
 	runtime.ReadMemStats(&m1)
 	per := float64(m1.HeapAlloc-m0.HeapAlloc) / (2 * n)
 	t.Logf("%.0f bytes per idle connection endpoint (Conn is %d bytes)", per, unsafe.Sizeof(Conn{}))
@@ -137,4 +140,32 @@ func TestIdleConnFootprint(t *testing.T) {
 		t.Errorf("%.0f bytes per idle endpoint, want ≤ 2 KiB", per)
 	}
 	runtime.KeepAlive(keep)
+}
+
+// TestBufClasses checks the ring storage pools: a buffer comes cut to
+// the size asked for with its class's capacity, a Proto's freed buffer
+// serves its next request of the same class (the spare), whatever the
+// exact size, and one too large for any class is exactly its size.
+func TestBufClasses(t *testing.T) {
+	p := &Proto{}
+	b := p.getBuf(300_000)
+	if len(b) != 300_000 || cap(b) != 1<<19 {
+		t.Fatalf("getBuf(300000): len %d cap %d, want 300000 and %d", len(b), cap(b), 1<<19)
+	}
+	b[0] = 0x5a
+	p.putBuf(b)
+	c := p.getBuf(400_000)
+	if len(c) != 400_000 || cap(c) != 1<<19 || c[0] != 0x5a {
+		t.Errorf("getBuf(400000) after freeing a 512 KiB buffer: len %d cap %d first byte %#x, want the spare back", len(c), cap(c), c[0])
+	}
+	if n := testing.AllocsPerRun(100, func() { p.putBuf(c); c = p.getBuf(350_000) }); n != 0 {
+		t.Errorf("%v allocations per release and reuse, want 0", n)
+	}
+	big := p.getBuf(1<<maxBufClass + 1)
+	if len(big) != 1<<maxBufClass+1 || cap(big) != len(big) {
+		t.Errorf("a buffer past the largest class: len %d cap %d", len(big), cap(big))
+	}
+	if k := bufClass(1); k != minBufClass {
+		t.Errorf("bufClass(1) = %d, want %d", k, minBufClass)
+	}
 }

@@ -1,8 +1,13 @@
 package tcp
 
+import (
+	"math/bits"
+	"sync"
+)
+
 // ring is a byte ring buffer. Bytes [head, head+n) (mod len(buf)) are
-// held. Its storage comes from the Proto's pool and goes back when the
-// ring empties, so an idle connection holds no buffer.
+// held. Its storage comes from the buffer pools (getBuf) and goes back
+// when the ring empties, so an idle connection holds no buffer.
 type ring struct {
 	buf  []byte
 	head int
@@ -94,42 +99,77 @@ func (r *ring) release(p *Proto) {
 	r.buf, r.head, r.n = nil, 0, 0
 }
 
-const maxPooled = 64 // buffers kept per size
+// Ring storage comes from size classes of powers of two, shared by every
+// Proto in the process: autotuning grows a connection's buffers in
+// uneven steps (each a fresh allocation, zeroed, and garbage for the
+// collector), and a sweep or a benchmark runs the same connections over
+// and over in fresh stacks. A buffer of class k has a capacity of 2^k
+// bytes and is handed out cut to the size asked for. Each Proto keeps
+// the last two buffers it freed, so that a ring released when it
+// empties and taken again at the next segment costs nothing; the rest
+// go to the process-wide pools, which the garbage collector empties
+// when they stay unused (sync.Pool), so nothing is held for good.
+const (
+	minBufClass = 12 // 4 KiB: smaller rings are rare (tiny SO_RCVBUF)
+	maxBufClass = 25 // 32 MiB, tcp_rmem[2]: larger buffers are allocated and dropped
+)
 
-// bufPool holds free buffers of one size. A Proto keeps a few, one per
-// buffer size in use (usually one or two), in a slice searched linearly:
-// cheaper than a map on this path.
-type bufPool struct {
-	size int
-	free [][]byte
+var bufClasses [maxBufClass + 1]sync.Pool // of *[]byte, cut to their capacity
+
+// bufClass returns the class of a buffer of size bytes: the least k
+// with 2^k >= size (at least minBufClass).
+func bufClass(size int) int {
+	return max(bits.Len(uint(size-1)), minBufClass)
 }
 
-func (p *Proto) poolFor(size int) *bufPool {
-	for i := range p.pool {
-		if p.pool[i].size == size {
-			return &p.pool[i]
+// getBuf returns a buffer of exactly size bytes: one of the Proto's
+// spares of the same class, or one from the process-wide pool of its
+// class, or a new one. Its contents are not zeroed.
+func (p *Proto) getBuf(size int) []byte {
+	k := bufClass(size)
+	for i, b := range p.spare {
+		if cap(b) >= size && bufClass(cap(b)) == k {
+			p.spare[i] = nil
+			return b[:size]
 		}
 	}
-	p.pool = append(p.pool, bufPool{size: size})
-	return &p.pool[len(p.pool)-1]
-}
-
-// getBuf returns a buffer of exactly size bytes, from the pool if any.
-func (p *Proto) getBuf(size int) []byte {
-	bp := p.poolFor(size)
-	if n := len(bp.free); n > 0 {
-		b := bp.free[n-1]
-		bp.free[n-1] = nil
-		bp.free = bp.free[:n-1]
-		return b
+	if k <= maxBufClass {
+		if bp, _ := bufClasses[k].Get().(*[]byte); bp != nil {
+			return (*bp)[:size]
+		}
+		return make([]byte, size, 1<<k)
 	}
 	return make([]byte, size)
 }
 
-// putBuf returns a buffer to the pool.
+// putBuf gives a buffer back: it becomes the Proto's newest spare, and
+// the oldest spare goes to its class's process-wide pool.
 func (p *Proto) putBuf(b []byte) {
-	bp := p.poolFor(len(b))
-	if len(bp.free) < maxPooled {
-		bp.free = append(bp.free, b)
+	old := p.spare[1]
+	p.spare[1], p.spare[0] = p.spare[0], b[:cap(b)]
+	if old != nil {
+		poolPut(old)
+	}
+}
+
+// flushSpares gives the Proto's spares to the process-wide pools, when a
+// connection ends: the next connection, in this stack or another (a
+// sweep's next run), takes them from there.
+func (p *Proto) flushSpares() {
+	for i, b := range p.spare {
+		if b != nil {
+			poolPut(b)
+			p.spare[i] = nil
+		}
+	}
+}
+
+// poolPut gives b to its class's process-wide pool (a buffer of a size
+// no class has, too large, is dropped). It is a function of its own so
+// that only this path allocates the *[]byte the pool holds.
+func poolPut(b []byte) {
+	if k := bufClass(cap(b)); k <= maxBufClass && cap(b) == 1<<k {
+		b = b[:cap(b)]
+		bufClasses[k].Put(&b)
 	}
 }

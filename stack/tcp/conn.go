@@ -698,6 +698,7 @@ func (c *Conn) destroy() {
 	if c.rcvBuf.n == 0 || c.orphan {
 		c.rcvBuf.release(c.p)
 	}
+	c.p.flushSpares()
 	c.wake()
 }
 

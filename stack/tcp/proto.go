@@ -137,9 +137,9 @@ type Proto struct {
 	// per entry, and a segment asks for that distance many times.
 	lastNow   time.Time
 	lastSince time.Duration
-	scratch   []byte // one outbound segment is built here
-	pool      []bufPool
-	pair      pairSum // the last address pair's pseudo-header sum (header.go)
+	scratch   []byte    // one outbound segment is built here
+	spare     [2][]byte // the last ring storage freed, newest first (buffer.go)
+	pair      pairSum   // the last address pair's pseudo-header sum (header.go)
 
 	ect         bool  // the next segment sent carries ECT(0) (ecn.go)
 	ipTTL       uint8 // the next segment's IP TTL (IP_TTL of its socket); 0: the stack's

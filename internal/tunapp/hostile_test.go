@@ -174,6 +174,7 @@ func (h *hostile) await(mark int, match func(p []byte) bool) [][]byte {
 func (h *hostile) send(t *testing.T, pkts ...[]byte) {
 	t.Helper()
 	to := &unix.SockaddrLinklayer{Protocol: htons(h.eth), Ifindex: h.ifindex}
+	base := h.counter("link.InFrames")
 	for i, p := range pkts {
 		for {
 			err := unix.Sendto(h.fd, p, 0, to)
@@ -186,7 +187,16 @@ func (h *hostile) send(t *testing.T, pkts ...[]byte) {
 			time.Sleep(time.Millisecond)
 		}
 		if i%64 == 63 {
+			// The device's queue drops what the stack has not read yet
+			// when it is full (txqueuelen): a storm waits for the stack,
+			// up to 2 s per 64 packets, to stay within 256 of it, so that
+			// a slow (loaded, -race) run loses nothing on the way.
 			time.Sleep(2 * time.Millisecond)
+			for wait := time.Now().Add(2 * time.Second); time.Now().Before(wait); time.Sleep(time.Millisecond) {
+				if h.counter("link.InFrames")-base+256 >= uint64(i+1) {
+					break
+				}
+			}
 		}
 	}
 }

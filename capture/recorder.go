@@ -86,6 +86,7 @@ type Recorder struct {
 	mirrors  map[string]bool // vantage points that are switch port mirrors
 	vant     map[*stack.NIC]*vantage
 	lastV    *vantage // the vantage of the previous frame
+	prevV    *vantage // ... and of the one before, if another: a transfer alternates two
 	byName   map[string]*vantage
 	descs    map[string]string
 	names    []pcapng.NameRecord
@@ -216,10 +217,12 @@ func (r *Recorder) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note s
 	r.release()
 	v := r.lastV
 	if v == nil || v.nic != nic {
-		if v = r.vant[nic]; v == nil {
+		if pv := r.prevV; pv != nil && pv.nic == nic {
+			v = pv
+		} else if v = r.vant[nic]; v == nil {
 			v = r.addVantage(nic)
 		}
-		r.lastV = v
+		r.prevV, r.lastV = r.lastV, v
 	}
 	p := &r.pend
 	p.ok, p.v, p.dir, p.id, p.time, p.note, p.drop = true, v, dir, pkt.ID, now, note, ""

@@ -270,3 +270,45 @@ func TestLargeFramesDoNotAllocate(t *testing.T) {
 		t.Errorf("WritePacket of a 64 KiB frame allocates %v times, want 0", n)
 	}
 }
+
+// TestBusyWriterBufferGrows checks the write buffer's growth: a busy
+// writer's buffer doubles each time it fills, up to maxBufferSize, and
+// the file is the same bytes as one written with a flush after every
+// packet (whose buffer never fills).
+func TestBusyWriterBufferGrows(t *testing.T) {
+	var busy, flushed bytes.Buffer
+	wb, err := NewWriter(&busy, Section{}, Interface{Name: "a:b", LinkType: layers.LinkTypeEthernet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf, err := NewWriter(&flushed, Section{}, Interface{Name: "a:b", LinkType: layers.LinkTypeEthernet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, 1514)
+	for i := range 3000 {
+		data[i%len(data)] = byte(i)
+		p := Packet{Time: time.Unix(1, int64(i)), Data: data, Dir: DirOutbound, ID: uint64(i + 1), Comments: []string{"send"}}
+		if err := wb.WritePacket(&p); err != nil {
+			t.Fatal(err)
+		}
+		if err := wf.WritePacket(&p); err != nil {
+			t.Fatal(err)
+		}
+		if err := wf.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := cap(wb.buf); got != maxBufferSize {
+		t.Errorf("a busy writer's buffer is %d bytes, want %d", got, maxBufferSize)
+	}
+	if got := cap(wf.buf); got != bufferSize {
+		t.Errorf("a writer flushed after every packet has a %d-byte buffer, want %d", got, bufferSize)
+	}
+	if err := wb.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(busy.Bytes(), flushed.Bytes()) {
+		t.Errorf("the busy writer wrote %d bytes, the flushed one %d: they differ", busy.Len(), flushed.Len())
+	}
+}

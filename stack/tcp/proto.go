@@ -337,8 +337,8 @@ func (c *Conn) twReusable() bool {
 	}
 	p := c.p
 	// The TIME_WAIT timer is (re)started with each segment it answers.
-	last := c.ka.deadline.Add(-2 * p.cfg.MSL)
-	return last.Sub(p.epoch)/time.Millisecond < p.net.Now().Sub(p.epoch)/time.Millisecond
+	last := c.ka.deadline - 2*p.cfg.MSL
+	return last/time.Millisecond < p.sinceEpoch()/time.Millisecond
 }
 
 // tsOffset returns the offset added to the timestamp clock on

@@ -17,9 +17,9 @@ type ctimer struct {
 	fn        func(*Conn)
 	fire      func() // tm.run, bound once
 	t         core.Timer
-	at        time.Time // when t fires, while scheduled
+	at        time.Duration // when t fires, while scheduled (since the Proto's epoch)
 	scheduled bool
-	deadline  time.Time
+	deadline  time.Duration // when the timer expires (since the Proto's epoch)
 	armed     bool
 }
 
@@ -29,10 +29,10 @@ func (tm *ctimer) init(c *Conn, fn func(*Conn)) {
 
 // arm sets the timer to expire d from now, replacing any earlier setting.
 func (tm *ctimer) arm(d time.Duration) {
-	now := tm.c.p.net.Now()
-	tm.deadline = now.Add(d)
+	now := tm.c.since()
+	tm.deadline = now + d
 	tm.armed = true
-	if tm.scheduled && !tm.at.After(tm.deadline) {
+	if tm.scheduled && tm.at <= tm.deadline {
 		return // run will re-arm for the remainder
 	}
 	tm.schedule(now, d)
@@ -45,8 +45,8 @@ func (tm *ctimer) armIfIdle(d time.Duration) {
 	}
 }
 
-func (tm *ctimer) schedule(now time.Time, d time.Duration) {
-	tm.at = now.Add(d)
+func (tm *ctimer) schedule(now, d time.Duration) {
+	tm.at = now + d
 	tm.scheduled = true
 	if tm.t == nil {
 		if tm.fire == nil {
@@ -76,9 +76,9 @@ func (tm *ctimer) run() {
 	if !tm.armed || tm.c.dead {
 		return
 	}
-	now := tm.c.p.net.Now()
-	if now.Before(tm.deadline) {
-		tm.schedule(now, tm.deadline.Sub(now))
+	now := tm.c.since()
+	if now < tm.deadline {
+		tm.schedule(now, tm.deadline-now)
 		return
 	}
 	tm.armed = false
@@ -248,7 +248,7 @@ func (c *Conn) clampToUserTimeout(now time.Time) {
 	if left <= 0 {
 		left = time.Millisecond
 	}
-	if c.rtx.deadline.Sub(now) > left {
+	if c.rtx.deadline-now.Sub(c.p.epoch) > left {
 		c.rtx.arm(left)
 	}
 }

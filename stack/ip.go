@@ -34,6 +34,12 @@ func (s *Stack) addRouteLocked(r Route) {
 	s.addrsChanged()
 }
 
+// removeRoutesLocked removes the routes drop selects.
+func (s *Stack) removeRoutesLocked(drop func(Route) bool) {
+	s.routes = slices.DeleteFunc(s.routes, drop)
+	s.addrsChanged()
+}
+
 // routeCache is the last route Stack.route found: a transfer sends to
 // one destination. Whatever changes the routes or the addresses clears
 // it (ok false).

@@ -61,14 +61,13 @@ func (s *Stack) AddNIC(cfg NICConfig, link Link) (*NIC, error) {
 		}
 	}
 	n.index = len(s.nics)
-	s.addrsChanged()
 	s.nics = append(s.nics, n)
 	if q, ok := link.(QueueLink); ok {
 		n.qlink = q
 		s.qlinks++
 		q.SetTxReady(s.txReady)
 	}
-	s.addRouteLocked(Route{Dst: cfg.Addr.Masked(), NIC: n})
+	s.addRouteLocked(Route{Dst: cfg.Addr.Masked(), NIC: n}) // and addrsChanged: the new addresses
 	for _, p := range n.addrs6 {
 		s.addRouteLocked(Route{Dst: p.Masked(), NIC: n})
 	}

@@ -349,8 +349,7 @@ func (s *Stack) removeAutoAddr(n *NIC, i int, why string) {
 	s.addrsChanged()
 	shared := slices.ContainsFunc(n.addrs6, func(p netip.Prefix) bool { return p.Masked() == x.addr.Masked() })
 	if !shared {
-		s.addrsChanged()
-		s.routes = slices.DeleteFunc(s.routes, func(rt Route) bool { return rt.Dst == x.addr.Masked() && !rt.Gateway.IsValid() && rt.NIC == n })
+		s.removeRoutesLocked(func(rt Route) bool { return rt.Dst == x.addr.Masked() && !rt.Gateway.IsValid() && rt.NIC == n })
 	}
 	s.counters.NDP.AddrExpired++
 	s.note("ndp", "address "+x.addr.String()+" removed from "+n.cfg.Name+": "+why)
@@ -374,8 +373,7 @@ func (s *Stack) forgetRouter(n *NIC, why string) {
 		n.slaac.routerTTL.Stop()
 		n.slaac.routerTTL = nil
 	}
-	s.addrsChanged()
-	s.routes = slices.DeleteFunc(s.routes, func(rt Route) bool {
+	s.removeRoutesLocked(func(rt Route) bool {
 		return rt.Dst.Bits() == 0 && rt.Dst.Addr().Is6() && rt.Gateway == r && rt.NIC == n
 	})
 	s.note("ndp", "default router "+r.String()+" via "+n.cfg.Name+" "+why)

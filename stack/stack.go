@@ -154,7 +154,7 @@ type Stack struct {
 	// segment. Entries that may wait (a blocking call) do not use it.
 	clockNow  time.Time
 	clockHeld bool
-	rt        routeCache // the last IPv4 route (route)
+	rt        routeCache // the last route found (route)
 	// txChecksummed is set while TCP or UDP hands the IP layer a segment
 	// whose checksum it computed, so that the frame goes out with
 	// Packet.ChecksumOK; rxChecksummed while a frame that came in with

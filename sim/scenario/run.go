@@ -753,6 +753,23 @@ func (r *runner) frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note str
 		nic = r.orig(nic)
 	}
 	r.nframes++
+	// An arrival whose departure was summarized needs nothing more, once
+	// no packet expectation looks at the frames, unless it is a SYN-ACK
+	// (its arrival gives the handshake RTT).
+	slot := &r.sentIDs[pkt.ID%uint64(len(r.sentIDs))]
+	if dir != stack.DirIn || r.keepPkts || pkt.ID == 0 || slot.id != pkt.ID || slot.synAck {
+		s := r.summarize(nic, dir, pkt)
+		if dir == stack.DirOut {
+			*slot = sentID{pkt.ID, s.Proto == "tcp" && s.Flags == "S."}
+		}
+	}
+	r.countCapture(len(pkt.Data))
+	r.sink.Frame(nic, dir, pkt, note)
+}
+
+// summarize decodes a frame into its summary and counts it in the
+// connection summaries, the packet expectations and a failure's context.
+func (r *runner) summarize(nic *stack.NIC, dir stack.Dir, pkt stack.Packet) *pattern.Summary {
 	s := &r.scratch
 	if r.keepPkts {
 		r.pkts = append(r.pkts, pattern.Summary{})
@@ -773,19 +790,8 @@ func (r *runner) frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note str
 	s.Vantage = r.lastVantage
 	s.Dir = dir
 	s.ID = pkt.ID
-	slot := &r.sentIDs[pkt.ID%uint64(len(r.sentIDs))]
-	if dir == stack.DirIn && !r.keepPkts && pkt.ID != 0 && slot.id == pkt.ID && !slot.synAck {
-		// Its summary is the one made where it was sent, and only a
-		// packet expectation would look at it here.
-		r.countCapture(len(pkt.Data), s.Time)
-		r.sink.Frame(nic, dir, pkt, note)
-		return
-	}
 	r.dec.Decode(pkt.Data, nic.Type(), s)
 	r.ndecoded++
-	if dir == stack.DirOut {
-		*slot = sentID{pkt.ID, s.Proto == "tcp" && s.Flags == "S."}
-	}
 	r.conns.add(r, s)
 	if r.keepPkts {
 		r.streamPackets(s)
@@ -793,13 +799,12 @@ func (r *runner) frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note str
 	if dir == stack.DirOut {
 		r.rememberFrame(s)
 	}
-	r.countCapture(len(pkt.Data), s.Time)
-	r.sink.Frame(nic, dir, pkt, note)
+	return s
 }
 
-// countCapture adds a frame of n bytes, seen at time t, to the capture
-// files' size, and warns once when they pass largeCapture.
-func (r *runner) countCapture(n int, t time.Duration) {
+// countCapture adds a frame of n bytes to the capture files' size, and
+// warns once when they pass largeCapture.
+func (r *runner) countCapture(n int) {
 	if r.opts.OutDir == "" || r.capBytes > largeCapture {
 		return
 	}
@@ -810,7 +815,7 @@ func (r *runner) countCapture(n int, t time.Duration) {
 	}
 	r.capBytes += int64(n+3)&^3 + 32
 	if r.capBytes > largeCapture && r.opts.Warn != nil {
-		fmt.Fprintf(r.opts.Warn, "warning: the captures in %s pass %d MB at %s of virtual time; --snaplen 128 keeps only the headers, --capture=trace writes none\n", r.opts.OutDir, largeCapture>>20, t)
+		fmt.Fprintf(r.opts.Warn, "warning: the captures in %s pass %d MB at %s of virtual time; --snaplen 128 keeps only the headers, --capture=trace writes none\n", r.opts.OutDir, largeCapture>>20, r.clock.Now().Sub(r.start))
 	}
 }
 

@@ -438,9 +438,6 @@ func (c *Conn) rackDetect() int {
 	var wait time.Duration
 	lost, first := 0, seqnum.Value(0)
 	var late, firstXmit time.Duration
-	if rackDetectHook != nil {
-		rackDetectHook(c)
-	}
 	for i := ls.head; i < len(ls.q); i++ {
 		r := &ls.q[i]
 		if ls.rackStop(r) {
@@ -492,10 +489,6 @@ func (c *Conn) rackDetect() int {
 func (ls *lossState) rackStop(r *txSeg) bool {
 	return r.order >= ls.rackOrder && r.flags&txEverRetrans == 0
 }
-
-// rackDetectHook, when set (by tests), sees each connection as
-// rackDetect begins its walk.
-var rackDetectHook func(c *Conn)
 
 // lossEvent reports a loss-recovery step (tracing only).
 func (c *Conn) lossEvent(name, detail string) {

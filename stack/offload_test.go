@@ -1,7 +1,6 @@
 package stack_test
 
 import (
-	"math/rand/v2"
 	"net/netip"
 	"testing"
 	"time"
@@ -11,57 +10,37 @@ import (
 	"stacklab/stack/wire"
 )
 
-// offloadPair is two stacks joined by a link that records each frame's
-// Packet.ChecksumOK and, when flip is set, flips a byte at the end of
-// every IPv4 TCP or UDP frame (its payload) before delivering it with
-// the mark the test chooses (mark), or the sender's (mark nil).
+// offloadPair is a pair whose link records each frame's
+// Packet.ChecksumOK by IP protocol (0 for non-IP), as sent, and, when
+// flip is set, flips the last byte of every IPv4 TCP or UDP frame (its
+// payload) and delivers it with the mark the test chooses (mark), or
+// the sender's (mark nil).
 type offloadPair struct {
-	clock *sim.Clock
-	a, b  *stack.Stack
-	bAddr netip.Addr
-	marks map[uint8][]bool // by IP protocol (0 for non-IP), as sent
+	*pair
+	marks map[uint8][]bool
 	flip  bool
 	mark  *bool
 }
 
 func newOffloadPair(t *testing.T) *offloadPair {
 	t.Helper()
-	p := &offloadPair{clock: sim.NewClock(time.Unix(0, 0)), marks: map[uint8][]bool{}}
-	var id uint64
-	pid := func() uint64 { id++; return id }
-	p.a = stack.New(stack.Options{Name: "a", Clock: p.clock, Rand: rand.New(rand.NewPCG(1, 2)), PacketID: pid})
-	p.b = stack.New(stack.Options{Name: "b", Clock: p.clock, Rand: rand.New(rand.NewPCG(3, 4)), PacketID: pid})
-	var anic, bnic *stack.NIC
-	link := func(to **stack.NIC) stack.Link {
-		return stack.LinkFunc(func(pkt stack.Packet) {
-			data := append([]byte(nil), pkt.Data...)
-			eth := wire.Ethernet(data)
-			proto := uint8(0)
-			if eth.Type() == wire.EtherTypeIPv4 {
-				proto = wire.IPv4(eth.Payload()).Protocol()
-			}
-			p.marks[proto] = append(p.marks[proto], pkt.ChecksumOK)
-			ok := pkt.ChecksumOK
-			if proto == wire.ProtoTCP || proto == wire.ProtoUDP {
-				if p.flip {
-					data[len(data)-1] ^= 0x5a
-				}
-				if p.mark != nil {
-					ok = *p.mark
-				}
-			}
-			pkt = stack.Packet{ID: pkt.ID, Data: data, ChecksumOK: ok}
-			p.clock.AfterFunc(time.Millisecond, func() { (*to).Deliver(pkt) })
-		})
+	p := &offloadPair{pair: newPair(t, stack.LinkEthernet, 1500), marks: map[uint8][]bool{}}
+	p.mangle = func(_ *stack.NIC, pkt *stack.Packet) {
+		proto := uint8(0)
+		if eth := wire.Ethernet(pkt.Data); eth.Type() == wire.EtherTypeIPv4 {
+			proto = wire.IPv4(eth.Payload()).Protocol()
+		}
+		p.marks[proto] = append(p.marks[proto], pkt.ChecksumOK)
+		if proto != wire.ProtoTCP && proto != wire.ProtoUDP {
+			return
+		}
+		if p.flip {
+			pkt.Data[len(pkt.Data)-1] ^= 0x5a
+		}
+		if p.mark != nil {
+			pkt.ChecksumOK = *p.mark
+		}
 	}
-	aAddr := netip.MustParseAddr("10.0.0.1")
-	p.bAddr = netip.MustParseAddr("10.0.0.2")
-	var err error
-	anic, err = p.a.AddNIC(stack.NICConfig{Name: "eth0", Addr: netip.PrefixFrom(aAddr, 24)}, link(&bnic))
-	must(t, err)
-	bnic, err = p.b.AddNIC(stack.NICConfig{Name: "eth0", Addr: netip.PrefixFrom(p.bAddr, 24)}, link(&anic))
-	must(t, err)
-	_ = anic
 	return p
 }
 
@@ -141,67 +120,51 @@ func TestChecksumOffloadSkipsVerify(t *testing.T) {
 }
 
 // TestMartianSourceAfterNewAddress checks the cache of the last good
-// IPv4 source (NIC.goodSrc): a source taken once is refused as martian
-// after the stack gains that address on another interface, as it is
-// then the stack's own address coming back from the network.
+// source (NIC.goodSrc), over IPv4 and IPv6: a source taken once is
+// refused as martian after the stack gains that address on another
+// interface, as it is then the stack's own address coming back from the
+// network.
 func TestMartianSourceAfterNewAddress(t *testing.T) {
-	p := newPair(t, stack.LinkEthernet, 1500)
-	srv, _ := p.b.Socket(stack.SockDgram)
-	must(t, p.b.Bind(srv, netip.AddrPortFrom(netip.Addr{}, 7)))
-	must(t, p.b.SetNonblock(srv, true))
-	cli, _ := p.a.Socket(stack.SockDgram)
-	must(t, p.a.SetNonblock(cli, true))
-	send := func() {
-		t.Helper()
-		_, err := p.a.SendTo(cli, []byte("x"), netip.AddrPortFrom(p.bAddr, 7))
-		must(t, err)
-		p.clock.RunFor(time.Second)
-	}
-	send()
-	if _, _, err := p.b.RecvFrom(srv, make([]byte, 8)); err != nil {
-		t.Fatalf("first datagram: %v", err)
-	}
-	before := counter(t, p.b, "ip.InAddrErrors")
-	_, err := p.b.AddNIC(stack.NICConfig{Name: "eth1", Addr: netip.PrefixFrom(p.aAddr, 32)}, stack.LinkFunc(func(stack.Packet) {}))
-	must(t, err)
-	send()
-	if _, _, err := p.b.RecvFrom(srv, make([]byte, 8)); err == nil {
-		t.Errorf("a datagram from the stack's own new address was received")
-	}
-	if got := counter(t, p.b, "ip.InAddrErrors"); got != before+1 {
-		t.Errorf("ip.InAddrErrors %d, want %d (martian source)", got, before+1)
-	}
+	t.Run("ipv4", func(t *testing.T) {
+		p := newPair(t, stack.LinkEthernet, 1500)
+		checkMartianAfterNewAddress(t, p.clock, p.a, p.b, stack.AFInet, netip.AddrPortFrom(p.bAddr, 7), "ip.InAddrErrors",
+			stack.NICConfig{Name: "eth1", Addr: netip.PrefixFrom(p.aAddr, 32)})
+	})
+	t.Run("ipv6", func(t *testing.T) {
+		p := newPair6(t)
+		checkMartianAfterNewAddress(t, p.clock, p.a, p.b, stack.AFInet6, netip.AddrPortFrom(b6, 7), "ip6.InAddrErrors",
+			stack.NICConfig{Name: "eth1", Addr: netip.MustParsePrefix("192.0.2.1/32"), Addrs6: []netip.Prefix{netip.PrefixFrom(a6, 128)}})
+	})
 }
 
-// TestMartianSource6AfterNewAddress is TestMartianSourceAfterNewAddress
-// over IPv6: the cache of the last good source is cleared when the stack
-// gains that address.
-func TestMartianSource6AfterNewAddress(t *testing.T) {
-	p := newPair6(t)
-	srv, _ := p.b.SocketFamily(stack.AFInet6, stack.SockDgram)
-	must(t, p.b.Bind(srv, netip.AddrPortFrom(netip.IPv6Unspecified(), 7)))
-	must(t, p.b.SetNonblock(srv, true))
-	cli, _ := p.a.SocketFamily(stack.AFInet6, stack.SockDgram)
-	must(t, p.a.SetNonblock(cli, true))
+// checkMartianAfterNewAddress sends a datagram from a to b's dst, has b
+// take a's address on a new interface (cfg), sends again, and checks
+// that the second is refused and counted in counterName.
+func checkMartianAfterNewAddress(t *testing.T, clock *sim.Clock, a, b *stack.Stack, f stack.Family, dst netip.AddrPort, counterName string, cfg stack.NICConfig) {
+	t.Helper()
+	srv, _ := b.SocketFamily(f, stack.SockDgram)
+	must(t, b.Bind(srv, netip.AddrPortFrom(netip.Addr{}, dst.Port())))
+	must(t, b.SetNonblock(srv, true))
+	cli, _ := a.SocketFamily(f, stack.SockDgram)
+	must(t, a.SetNonblock(cli, true))
 	send := func() {
 		t.Helper()
-		_, err := p.a.SendTo(cli, []byte("x"), netip.AddrPortFrom(b6, 7))
+		_, err := a.SendTo(cli, []byte("x"), dst)
 		must(t, err)
-		p.clock.RunFor(time.Second)
+		clock.RunFor(time.Second)
 	}
 	send()
-	if _, _, err := p.b.RecvFrom(srv, make([]byte, 8)); err != nil {
+	if _, _, err := b.RecvFrom(srv, make([]byte, 8)); err != nil {
 		t.Fatalf("first datagram: %v", err)
 	}
-	before := counter(t, p.b, "ip6.InAddrErrors")
-	_, err := p.b.AddNIC(stack.NICConfig{Name: "eth1", Addr: netip.MustParsePrefix("192.0.2.1/32"),
-		Addrs6: []netip.Prefix{netip.PrefixFrom(a6, 128)}}, stack.LinkFunc(func(stack.Packet) {}))
+	before := counter(t, b, counterName)
+	_, err := b.AddNIC(cfg, stack.LinkFunc(func(stack.Packet) {}))
 	must(t, err)
 	send()
-	if _, _, err := p.b.RecvFrom(srv, make([]byte, 8)); err == nil {
+	if _, _, err := b.RecvFrom(srv, make([]byte, 8)); err == nil {
 		t.Errorf("a datagram from the stack's own new address was received")
 	}
-	if got := counter(t, p.b, "ip6.InAddrErrors"); got != before+1 {
-		t.Errorf("ip6.InAddrErrors %d, want %d (martian source)", got, before+1)
+	if got := counter(t, b, counterName); got != before+1 {
+		t.Errorf("%s %d, want %d (martian source)", counterName, got, before+1)
 	}
 }

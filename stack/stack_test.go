@@ -21,6 +21,9 @@ type pair struct {
 	aAddr      netip.Addr
 	bAddr      netip.Addr
 	filter     func(from *stack.NIC, data []byte) bool // false drops
+	// mangle, if set, sees each frame that passes, a copy it may change
+	// (data, checksum mark), before it is delivered.
+	mangle func(from *stack.NIC, pkt *stack.Packet)
 }
 
 func newPair(t testing.TB, typ stack.LinkType, mtu int) *pair {
@@ -45,9 +48,11 @@ func newPairWith(t testing.TB, typ stack.LinkType, mtu int, o stack.Options) *pa
 			if p.filter != nil && !p.filter(*from, pkt.Data) {
 				return
 			}
-			data := append([]byte(nil), pkt.Data...)
-			id := pkt.ID
-			p.clock.AfterFunc(time.Millisecond, func() { (*to).Deliver(stack.Packet{ID: id, Data: data}) })
+			out := stack.Packet{ID: pkt.ID, Data: append([]byte(nil), pkt.Data...), ChecksumOK: pkt.ChecksumOK}
+			if p.mangle != nil {
+				p.mangle(*from, &out)
+			}
+			p.clock.AfterFunc(time.Millisecond, func() { (*to).Deliver(out) })
 		})
 	}
 	var err error

@@ -234,6 +234,15 @@ func (s *Stack) ipSendTOS(ttl, tos uint8, src, dst netip.Addr, proto uint8, payl
 	return s.ipSendOpts(ttl, tos, src, dst, proto, payload, nil, nil, df, why)
 }
 
+// ipSendChecksummed is ipSendTOS for a TCP or UDP segment whose checksum
+// the caller computed: its frame leaves with Packet.ChecksumOK.
+func (s *Stack) ipSendChecksummed(ttl, tos uint8, src, dst netip.Addr, proto uint8, payload []byte, df bool, why string) error {
+	s.txChecksummed = true
+	err := s.ipSendTOS(ttl, tos, src, dst, proto, payload, df, why)
+	s.txChecksummed = false
+	return err
+}
+
 // ipSendOpts is ipSendTOS with IPv4 options (a multiple of 4 bytes) after
 // the fixed header; the entries rec keeps for this host are filled in
 // once the source address is known (Linux's ip_options_build).

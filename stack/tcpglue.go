@@ -58,14 +58,7 @@ func (t tcpNet) Output(local, remote netip.Addr, seg []byte, why string) {
 // OutputECN implements tcp.ECNNet: the segment leaves with ecn in the
 // IP header's ECN field (RFC 3168 §5).
 func (t tcpNet) OutputECN(local, remote netip.Addr, seg []byte, why string, ecn uint8) {
-	// TCP segments always carry DF: the stack does path MTU discovery
-	// the way Linux does, by MSS clamping to the interface MTU.
-	t.s.txChecksummed = true
-	err := t.s.ipSendTOS(t.s.opts.TTL, ecn&3, local, remote, wire.ProtoTCP, seg, true, why)
-	t.s.txChecksummed = false
-	if err != nil && t.s.opts.Observer != nil {
-		t.s.observe(&Event{Kind: EventDrop, Proto: "tcp", Name: "ip.OutNoRoutes", Detail: "tcp output: " + err.Error()})
-	}
+	t.OutputIP(local, remote, seg, why, 0, ecn&3)
 }
 
 // OutputIP implements tcp.IPNet: the segment leaves with the socket's
@@ -74,10 +67,9 @@ func (t tcpNet) OutputIP(local, remote netip.Addr, seg []byte, why string, ttl, 
 	if ttl == 0 {
 		ttl = t.s.opts.TTL
 	}
-	t.s.txChecksummed = true
-	err := t.s.ipSendTOS(ttl, tos, local, remote, wire.ProtoTCP, seg, true, why)
-	t.s.txChecksummed = false
-	if err != nil && t.s.opts.Observer != nil {
+	// TCP segments always carry DF: the stack does path MTU discovery
+	// the way Linux does, by MSS clamping to the interface MTU.
+	if err := t.s.ipSendChecksummed(ttl, tos, local, remote, wire.ProtoTCP, seg, true, why); err != nil && t.s.opts.Observer != nil {
 		t.s.observe(&Event{Kind: EventDrop, Proto: "tcp", Name: "ip.OutNoRoutes", Detail: "tcp output: " + err.Error()})
 	}
 }

@@ -261,10 +261,7 @@ func (s *Stack) udpSend(e *udpEndpoint, dst netip.AddrPort, payload []byte, why 
 	} else {
 		s.counters.UDP.OutDatagrams++
 	}
-	s.txChecksummed = true
-	err := s.ipSendTOS(e.sock.ipTTL(), e.sock.tos, src, dst.Addr(), wire.ProtoUDP, b, false, why)
-	s.txChecksummed = false
-	return err
+	return s.ipSendChecksummed(e.sock.ipTTL(), e.sock.tos, src, dst.Addr(), wire.ProtoUDP, b, false, why)
 }
 
 // ephemeralUDP picks a free ephemeral port (see bindPortUDP).

@@ -53,6 +53,6 @@ echo "|---|---|---|"
 for n in "${names[@]}"; do
 	m=$(median "$n")
 	label=$n
-	[ "$n" = now ] && label="working tree ($(git -C "$root" rev-parse --short HEAD))"
+	[ "$n" = now ] && label="working tree ($(git -C "$root" describe --always --dirty))"
 	echo "| $label | $m MB/s | $(awk -v a="$m" -v b="$ref" 'BEGIN {printf "%.2f×", a/b}') |"
 done

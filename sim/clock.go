@@ -21,10 +21,10 @@ import (
 type Clock struct {
 	mu    sync.Mutex
 	start time.Time
-	now   int64 // nanoseconds since start
-	// nowA is now again, for Now and Elapsed to read without the lock:
-	// the stacks read the time far more often than the clock moves.
-	nowA atomic.Int64
+	// now is the time in nanoseconds since start. It changes only with
+	// mu held, and is atomic so that Now and Elapsed read it without the
+	// lock: the stacks read the time far more often than the clock moves.
+	now  atomic.Int64
 	seq  uint64
 	heap []*Timer
 }
@@ -38,18 +38,17 @@ func NewClock(start time.Time) *Clock {
 
 // setNow moves the clock to n nanoseconds since start; c.mu is held.
 func (c *Clock) setNow(n int64) {
-	c.now = n
-	c.nowA.Store(n)
+	c.now.Store(n)
 }
 
 // Now returns the current virtual time.
 func (c *Clock) Now() time.Time {
-	return c.start.Add(time.Duration(c.nowA.Load()))
+	return c.start.Add(time.Duration(c.now.Load()))
 }
 
 // Elapsed returns the virtual time elapsed since the clock's start.
 func (c *Clock) Elapsed() time.Duration {
-	return time.Duration(c.nowA.Load())
+	return time.Duration(c.now.Load())
 }
 
 // AfterFunc schedules f to run d from now (at once, on the next step, if d
@@ -115,7 +114,7 @@ func (c *Clock) RunUntil(t time.Time) {
 		c.mu.Lock()
 		f := c.popLocked(limit)
 		if f == nil {
-			if limit > c.now {
+			if limit > c.now.Load() {
 				c.setNow(limit)
 			}
 			c.mu.Unlock()
@@ -142,7 +141,7 @@ func (c *Clock) RunUntilOr(t time.Time, every int, stop func() bool) bool {
 		c.mu.Lock()
 		f := c.popLocked(limit)
 		if f == nil {
-			if limit > c.now {
+			if limit > c.now.Load() {
 				c.setNow(limit)
 			}
 			c.mu.Unlock()
@@ -192,7 +191,7 @@ func (c *Clock) popLocked(limit int64) func() {
 		return nil
 	}
 	c.removeLocked(0)
-	if t.when > c.now {
+	if t.when > c.now.Load() {
 		c.setNow(t.when)
 	}
 	return t.f
@@ -202,7 +201,7 @@ func (c *Clock) schedule(t *Timer, d time.Duration) {
 	if d < 0 {
 		d = 0
 	}
-	t.when = c.now + int64(d)
+	t.when = c.now.Load() + int64(d)
 	c.seq++
 	t.seq = c.seq
 	if t.idx >= 0 {

@@ -5,6 +5,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"stacklab/stack/wire"
 )
 
 const peerISN = 1000
@@ -612,5 +614,35 @@ func TestInjectRetransmitWaitsForQueue(t *testing.T) {
 	a, b := j.next(), j.next()
 	if uint32(a.seq) != iss+1001 || uint32(b.seq) != iss+2001 {
 		t.Fatalf("after TxReady: %v, %v; want the go-back-N retransmissions from %d", a, b, iss+1001)
+	}
+}
+
+// TestInjectRACKRetransmitWaitsForQueue is TestInjectRetransmitWaitsForQueue
+// for RACK's recovery: segments SACKed above a hole mark it lost, and
+// while the interface's queue is full its retransmission waits (as
+// Linux's __tcp_retransmit_skb refuses one with -EBUSY) instead of going
+// into a queue that would drop it; TxReady sends it.
+func TestInjectRACKRetransmitWaitsForQueue(t *testing.T) {
+	j := newInj(t, Config{NoTimestamps: true})
+	c, iss := j.handshake(options{HasMSS: true, MSS: 1000, SACKPermitted: true})
+	c.Write(make([]byte, 10000))
+	for range 10 {
+		j.next() // the initial window; the first segment is lost
+	}
+	j.h.full = true
+	// Duplicate ACKs SACKing the second to the fifth segment: three
+	// segments SACKed above the hole make RACK deem it lost at once.
+	for k := uint32(2); k <= 5; k++ {
+		j.send(segSpec{seq: peerISN + 1, ack: iss + 1, flags: flagACK, wnd: 65535,
+			opts: options{NSACK: 1, SACK: [4]wire.SACKBlock{{Left: iss + 1001, Right: iss + 1 + k*1000}}}})
+	}
+	j.none()
+	if c.Info().Retransmits != 0 || j.h.p.Counters().TxQueueFull == 0 {
+		t.Fatalf("with the queue full: %d retransmitted, %d waits; want none sent and a wait", c.Info().Retransmits, j.h.p.Counters().TxQueueFull)
+	}
+	j.h.full = false
+	j.h.p.TxReady()
+	if s := j.next(); uint32(s.seq) != iss+1 || len(s.payload) != 1000 {
+		t.Fatalf("after TxReady: %v, want the lost first segment", s)
 	}
 }

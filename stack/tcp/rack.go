@@ -605,6 +605,9 @@ func (c *Conn) rackSend(why string) {
 			if r == nil {
 				break
 			}
+			if c.p.txFull(c) {
+				break // wait for room, as sendSegment does (tsq.go): TxReady resumes here
+			}
 			n := min(r.len(), mss)
 			if r.end == c.sndMax && c.finSent() && n == r.len() {
 				n-- // the FIN's sequence number is not payload

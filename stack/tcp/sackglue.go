@@ -118,6 +118,9 @@ func (c *Conn) sackRetransmit() {
 			pipe += int(before.Size(c.sndMax))
 			continue
 		}
+		if c.p.txFull(c) {
+			break // wait for room, as sendSegment does (tsq.go): TxReady resumes here
+		}
 		n := min(seg.Len(), mss)
 		c.retransmitAt(seg.Start, n, whySACKRetransmit)
 		c.sb.Sent(sack.Segment{Start: seg.Start, End: seg.Start.Add(uint32Size(n)), Rule: seg.Rule})

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -68,6 +69,12 @@ type Options struct {
 	// reports the packets it drops for a bad checksum, so it is off by
 	// default.
 	VerifyChecksums bool
+	// Sync writes on the stacks' goroutines, inside Frame and Observe,
+	// rather than beside them (see [Recorder]): for a process that
+	// already keeps every CPU busy, where writing beside the stacks only
+	// adds the hand-offs. It is also the mode whenever GOMAXPROCS is 1 or
+	// OnSummary is set.
+	Sync bool
 }
 
 // Recorder is a [stack.Tap] and [core.Observer] that writes pcapng files
@@ -78,17 +85,35 @@ type Options struct {
 // outbound one) annotates the frame in the trace and in the capture
 // comment. Files and trace keep the order in which frames and events were
 // reported.
+//
+// With more than one CPU (GOMAXPROCS > 1), the Recorder works beside the
+// stacks, as tcpdump does beside the kernel: Frame and Observe copy the
+// frame or event into a batch and return, and another goroutine decodes,
+// traces and writes the batch while the stacks go on. The output is the
+// same byte for byte: one goroutine handles the batches, in order. At most
+// two batches exist (one filling, one being written), so a stack that
+// outruns the writing waits for it. Every other method first finishes
+// what is queued.
 type Recorder struct {
+	// The queue side, under qmu: what Frame and Observe touch.
+	qmu     sync.Mutex
+	qcond   sync.Cond // signalled when a batch is written
+	fill    *batch    // frames and events being queued
+	spare   *batch    // a written batch, for reuse
+	busy    bool      // a batch is being written by the worker
+	async   bool      // batches are written beside the stacks
+	qclosed bool
+	mirrors map[string]bool // vantage points that are switch port mirrors
+	vant    map[*stack.NIC]*vantage
+	lastV   *vantage // the vantage of the previous frame
+	prevV   *vantage // ... and of the one before, if another: a transfer alternates two
+	descs   map[string]string
+
+	// The writing side, under mu.
 	mu       sync.Mutex
 	opts     Options
 	tr       *trace.Tracer
-	page     *trace.Tracer   // nil without Options.Page
-	mirrors  map[string]bool // vantage points that are switch port mirrors
-	vant     map[*stack.NIC]*vantage
-	lastV    *vantage // the vantage of the previous frame
-	prevV    *vantage // ... and of the one before, if another: a transfer alternates two
-	byName   map[string]*vantage
-	descs    map[string]string
+	page     *trace.Tracer // nil without Options.Page
 	names    []pcapng.NameRecord
 	combined *output
 	outputs  []*output // every file opened, in order
@@ -106,15 +131,52 @@ type Recorder struct {
 	idle bool
 }
 
+// A batch holds frames and events queued for writing, in order.
+type batch struct {
+	recs []record
+	data []byte         // the frames' bytes
+	evs  []core.Event   // the events
+	vars []core.TCPVars // the events' Vars, copied
+	done int            // records written
+}
+
+// batchFrames and batchBytes bound a batch: when either is reached, the
+// batch is handed to the writer.
+const (
+	batchFrames = 256
+	batchBytes  = 512 << 10
+)
+
+func (b *batch) reset() {
+	b.recs, b.data, b.done = b.recs[:0], b.data[:0], 0
+	clear(b.evs) // drop the strings
+	b.evs, b.vars = b.evs[:0], b.vars[:0]
+}
+
+// record is one frame or event in a batch.
+type record struct {
+	v        *vantage // a frame's vantage; nil for an event
+	dir      stack.Dir
+	id       uint64
+	time     time.Time
+	note     string
+	off, end int // the frame's bytes in batch.data; off is an event's index in batch.evs
+	vars     int // an event's Vars: one more than its index in batch.vars, or 0
+}
+
 // vantage is one NIC as the capture sees it.
 type vantage struct {
-	nic     *stack.NIC
-	name    string // "host:ifname"
-	host    string
-	link    stack.LinkType
+	nic    *stack.NIC
+	name   string // "host:ifname"
+	host   string
+	ifname string
+	link   stack.LinkType
+	intf   pcapng.Interface // its description in pcapng files
+	mirror bool             // a switch port's mirror: its file and the trace only
+	// The writing side's: its file, opened at its first frame written.
+	opened  bool
 	file    *output
-	combIdx int  // interface index in the combined file, -1 until added
-	mirror  bool // a switch port's mirror: its file and the trace only
+	combIdx int // interface index in the combined file, -1 until added
 }
 
 // output is one pcapng file.
@@ -134,8 +196,8 @@ type pending struct {
 	time time.Time
 	note string
 	drop string
-	data []byte // the frame: own or begun (a view into the file's buffer)
-	own  []byte // the buffer data uses when it is not begun
+	data []byte // the frame: in a batch, own, or begun (a view into the file's buffer)
+	own  []byte // the buffer data uses when it is neither
 	// begun says the frame is already in its vantage file's buffer,
 	// waiting for its comments (pcapng.Writer.Begin).
 	begun bool
@@ -149,11 +211,16 @@ func New(opts Options) (*Recorder, error) {
 		}
 	}
 	r := &Recorder{
-		opts:   opts,
-		vant:   make(map[*stack.NIC]*vantage),
-		byName: make(map[string]*vantage),
-		descs:  make(map[string]string),
+		opts:  opts,
+		vant:  make(map[*stack.NIC]*vantage),
+		descs: make(map[string]string),
+		fill:  new(batch),
+		spare: new(batch),
+		// OnSummary is called in order with the stacks' frames: it is
+		// kept on their goroutines.
+		async: !opts.Sync && runtime.GOMAXPROCS(0) > 1 && opts.OnSummary == nil,
 	}
+	r.qcond.L = &r.qmu
 	r.tr = trace.New(opts.Trace, trace.Options{
 		Format: opts.Format, Start: opts.Start, Names: opts.Names, Checksums: opts.VerifyChecksums,
 	})
@@ -186,8 +253,8 @@ func nameRecords(names map[netip.Addr]string) []pcapng.NameRecord {
 // HTML page or the ladder diagrams, whose lifelines are hosts. It must be
 // called before the vantage point's first frame.
 func (r *Recorder) Mirror(vantage string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.qmu.Lock()
+	defer r.qmu.Unlock()
 	if r.mirrors == nil {
 		r.mirrors = map[string]bool{}
 	}
@@ -198,8 +265,8 @@ func (r *Recorder) Mirror(vantage string) {
 // "host:ifname" (the link parameters: "10 ms, 100 Mbit/s, loss 2%"). It
 // must be called before the NIC's first frame; later calls are ignored.
 func (r *Recorder) Describe(vantage, desc string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.qmu.Lock()
+	defer r.qmu.Unlock()
 	r.descs[vantage] = desc
 }
 
@@ -209,12 +276,11 @@ func (r *Recorder) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note s
 		return
 	}
 	now := nic.Stack().Clock().Now()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed {
+	r.qmu.Lock()
+	defer r.qmu.Unlock()
+	if r.qclosed {
 		return
 	}
-	r.release()
 	v := r.lastV
 	if v == nil || v.nic != nic {
 		if pv := r.prevV; pv != nil && pv.nic == nic {
@@ -224,21 +290,146 @@ func (r *Recorder) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note s
 		}
 		r.prevV, r.lastV = r.lastV, v
 	}
+	b := r.fill
+	off := len(b.data)
+	b.data = append(b.data, pkt.Data...)
+	b.recs = append(b.recs, record{v: v, dir: dir, id: pkt.ID, time: now, note: note, off: off, end: len(b.data)})
+	r.queued()
+}
+
+// Observe records a stack event; it implements [core.Observer].
+func (r *Recorder) Observe(ev *core.Event) {
+	if r.idle {
+		return
+	}
+	r.qmu.Lock()
+	defer r.qmu.Unlock()
+	if r.qclosed {
+		return
+	}
+	b := r.fill
+	rec := record{off: len(b.evs)}
+	b.evs = append(b.evs, *ev)
+	if ev.Vars != nil {
+		// Vars is valid only during Observe: copied, and pointed to when
+		// written (b.vars may move as it grows).
+		b.vars = append(b.vars, *ev.Vars)
+		b.evs[rec.off].Vars, rec.vars = nil, len(b.vars)
+	}
+	b.recs = append(b.recs, rec)
+	r.queued()
+}
+
+// queued hands the batch on when it is full, or at once when the
+// Recorder writes on the stacks' goroutines. qmu is held.
+func (r *Recorder) queued() {
+	b := r.fill
+	full := len(b.recs) >= batchFrames || len(b.data) >= batchBytes
+	if !r.async {
+		// Written at once; the batch keeps the frames' bytes until full.
+		r.mu.Lock()
+		r.write(b, full)
+		r.mu.Unlock()
+		if full {
+			b.reset()
+		}
+		return
+	}
+	if full {
+		r.handOff()
+	}
+}
+
+// handOff gives the filling batch to a writer goroutine, after waiting
+// for the one before to be written. qmu is held.
+func (r *Recorder) handOff() {
+	for r.busy {
+		r.qcond.Wait()
+	}
+	b := r.fill
+	r.fill, r.spare = r.spare, nil
+	r.busy = true
+	go func() {
+		r.mu.Lock()
+		r.write(b, true)
+		r.mu.Unlock()
+		b.reset()
+		r.qmu.Lock()
+		r.spare, r.busy = b, false
+		r.qcond.Broadcast()
+		r.qmu.Unlock()
+	}()
+}
+
+// drain writes everything queued before returning; qmu is held, and is
+// still held after. mu is not.
+func (r *Recorder) drain() {
+	for r.busy {
+		r.qcond.Wait()
+	}
+	if b := r.fill; len(b.recs) > 0 {
+		r.mu.Lock()
+		r.write(b, true)
+		r.mu.Unlock()
+		b.reset()
+	}
+}
+
+// write writes a batch's frames and events not yet written, in order;
+// last says the batch is about to be reused. mu is held.
+func (r *Recorder) write(b *batch, last bool) {
+	if r.closed {
+		return
+	}
+	for i := b.done; i < len(b.recs); i++ {
+		rec := &b.recs[i]
+		if rec.v != nil {
+			r.writeFrame(rec, b.data[rec.off:rec.end])
+			continue
+		}
+		ev := &b.evs[rec.off]
+		if rec.vars > 0 {
+			ev.Vars = &b.vars[rec.vars-1]
+		}
+		r.writeEvent(ev)
+	}
+	b.done = len(b.recs)
+	if last {
+		r.keep()
+	}
+}
+
+// writeFrame holds a frame, after writing the one held before.
+func (r *Recorder) writeFrame(rec *record, data []byte) {
+	r.release()
+	v := rec.v
+	if !v.opened {
+		v.opened = true
+		r.openVantage(v)
+	}
 	p := &r.pend
-	p.ok, p.v, p.dir, p.id, p.time, p.note, p.drop = true, v, dir, pkt.ID, now, note, ""
+	p.ok, p.v, p.dir, p.id, p.time, p.note, p.drop = true, v, rec.dir, rec.id, rec.time, rec.note, ""
 	p.begun = false
-	if o := v.file; o != nil && !o.dead && (r.opts.SnapLen <= 0 || len(pkt.Data) <= r.opts.SnapLen) {
+	if o := v.file; o != nil && !o.dead && (r.opts.SnapLen <= 0 || len(data) <= r.opts.SnapLen) {
 		// One copy, straight into the file's buffer; the comments follow
 		// at release.
-		data, err := o.w.Begin(&pcapng.Packet{Time: now, Data: pkt.Data, ID: pkt.ID, Dir: pcapDir(dir)})
+		data, err := o.w.Begin(&pcapng.Packet{Time: rec.time, Data: data, ID: rec.id, Dir: pcapDir(rec.dir)})
 		if err == nil {
 			p.data, p.begun = data, true
 			return
 		}
 		r.fail(o, err)
 	}
-	p.own = append(p.own[:0], pkt.Data...)
-	p.data = p.own
+	p.data = data // a view into the batch, until keep
+}
+
+// keep copies the held frame's bytes out of the batch about to be
+// reused, unless they are in its file's buffer already.
+func (r *Recorder) keep() {
+	if p := &r.pend; p.ok && !p.begun {
+		p.own = append(p.own[:0], p.data...)
+		p.data = p.own
+	}
 }
 
 func pcapDir(d stack.Dir) pcapng.Direction {
@@ -254,16 +445,9 @@ func (r *Recorder) fail(o *output, err error) {
 	r.errs = append(r.errs, fmt.Errorf("capture: writing %s: %w", o.path, err))
 }
 
-// Observe records a stack event; it implements [core.Observer].
-func (r *Recorder) Observe(ev *core.Event) {
-	if r.idle {
-		return
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed {
-		return
-	}
+// writeEvent writes a stack event, after the frame held (annotated with
+// the drop when the event is its drop).
+func (r *Recorder) writeEvent(ev *core.Event) {
 	if ev.Kind == core.EventDrop && r.pend.ok && ev.PacketID != 0 && ev.PacketID == r.pend.id {
 		r.pend.drop = trace.DropReason(ev)
 		r.release()
@@ -289,6 +473,9 @@ func (r *Recorder) Observe(ev *core.Event) {
 // Notes returns the TCP state changes and socket calls seen so far (with
 // KeepSummaries), for the ladder diagrams, in order.
 func (r *Recorder) Notes() []ladder.Note {
+	r.qmu.Lock()
+	defer r.qmu.Unlock()
+	r.drain()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]ladder.Note(nil), r.notes...)
@@ -374,20 +561,35 @@ func (r *Recorder) writePacket(o *output, pkt *pcapng.Packet) {
 	}
 }
 
-// addVantage registers a NIC at its first frame and opens its file.
+// addVantage registers a NIC at its first frame. It runs on the stack's
+// goroutine, with qmu held, so that it reads the NIC's name and addresses
+// while they cannot change.
 func (r *Recorder) addVantage(nic *stack.NIC) *vantage {
 	host := nic.Stack().Name()
-	v := &vantage{nic: nic, name: host + ":" + nic.Name(), host: host, link: nic.Type(), combIdx: -1}
+	ifname := nic.Name()
+	v := &vantage{nic: nic, name: host + ":" + ifname, host: host, ifname: ifname, link: nic.Type(), combIdx: -1}
 	v.mirror = r.mirrors[v.name]
-	r.vant[nic] = v
-	r.byName[v.name] = v
-	if r.opts.Dir == "" {
-		return v
+	v.intf = pcapng.Interface{Name: v.name, LinkType: layers.LinkTypeEthernet}
+	if v.link == stack.LinkRawIP {
+		v.intf.LinkType = layers.LinkTypeRaw
 	}
-	path := filepath.Join(r.opts.Dir, fileName(host)+"-"+fileName(nic.Name())+".pcapng")
-	comment := r.fileComment() + "; vantage point " + v.name
-	v.file = r.open(path, comment, r.pcapngInterface(v))
+	if d, ok := r.descs[v.name]; ok {
+		v.intf.Description = d
+	} else {
+		v.intf.Description = defaultDescription(nic)
+	}
+	r.vant[nic] = v
 	return v
+}
+
+// openVantage opens a vantage point's file, at its first frame written.
+func (r *Recorder) openVantage(v *vantage) {
+	if r.opts.Dir == "" {
+		return
+	}
+	path := filepath.Join(r.opts.Dir, fileName(v.host)+"-"+fileName(v.ifname)+".pcapng")
+	comment := r.fileComment() + "; vantage point " + v.name
+	v.file = r.open(path, comment, v.intf)
 }
 
 // fileName makes a host or interface name safe as part of a file name.
@@ -422,19 +624,6 @@ func (r *Recorder) application() string {
 		return "stacklab " + r.opts.Version
 	}
 	return "stacklab"
-}
-
-func (r *Recorder) pcapngInterface(v *vantage) pcapng.Interface {
-	intf := pcapng.Interface{Name: v.name, LinkType: layers.LinkTypeEthernet}
-	if v.link == stack.LinkRawIP {
-		intf.LinkType = layers.LinkTypeRaw
-	}
-	if d, ok := r.descs[v.name]; ok {
-		intf.Description = d
-	} else {
-		intf.Description = defaultDescription(v.nic)
-	}
-	return intf
 }
 
 // defaultDescription describes a NIC when no link parameters were given.
@@ -477,7 +666,7 @@ func (r *Recorder) writeCombined(v *vantage, pkt *pcapng.Packet) {
 		}
 		comment := r.fileComment() + "; combined capture: every frame at every vantage point, " +
 			"so Wireshark marks later copies of a segment as retransmissions; open the per-vantage files to analyse TCP"
-		r.combined = r.open(r.opts.Combined, comment, r.pcapngInterface(v))
+		r.combined = r.open(r.opts.Combined, comment, v.intf)
 		if r.combined == nil {
 			r.opts.Combined = "" // already reported
 			return
@@ -489,7 +678,7 @@ func (r *Recorder) writeCombined(v *vantage, pkt *pcapng.Packet) {
 		return
 	}
 	if v.combIdx < 0 {
-		idx, err := o.w.AddInterface(r.pcapngInterface(v))
+		idx, err := o.w.AddInterface(v.intf)
 		if err != nil {
 			o.dead = true
 			r.errs = append(r.errs, fmt.Errorf("capture: writing %s: %w", o.path, err))
@@ -505,6 +694,9 @@ func (r *Recorder) writeCombined(v *vantage, pkt *pcapng.Packet) {
 // Summaries returns a copy of the summaries kept so far (with
 // KeepSummaries), in the order the frames were captured.
 func (r *Recorder) Summaries() []Summary {
+	r.qmu.Lock()
+	defer r.qmu.Unlock()
+	r.drain()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.release()
@@ -513,6 +705,9 @@ func (r *Recorder) Summaries() []Summary {
 
 // Files returns the paths of the capture files opened so far, sorted.
 func (r *Recorder) Files() []string {
+	r.qmu.Lock()
+	defer r.qmu.Unlock()
+	r.drain()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var paths []string
@@ -526,6 +721,9 @@ func (r *Recorder) Files() []string {
 // Flush writes out the held frame, the trace and the files' buffers, for
 // a live run (TUN mode). It reports the first error so far.
 func (r *Recorder) Flush() error {
+	r.qmu.Lock()
+	defer r.qmu.Unlock()
+	r.drain()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
@@ -560,13 +758,16 @@ func (r *Recorder) firstErrs() error {
 // error elsewhere, so nothing already recorded is lost. Frames and events
 // after Close are ignored.
 func (r *Recorder) Close() error {
+	r.qmu.Lock()
+	defer r.qmu.Unlock()
+	r.drain()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
 		return r.firstErrs()
 	}
 	r.release()
-	r.closed = true
+	r.closed, r.qclosed = true, true
 	if err := r.tr.Flush(); err != nil {
 		r.errs = append(r.errs, fmt.Errorf("capture: writing the trace: %w", err))
 	}

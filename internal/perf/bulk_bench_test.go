@@ -143,6 +143,8 @@ func BenchmarkCaptureOverhead(b *testing.B) {
 				{"overhead-%", rec(capture.Options{Trace: tr, Format: capture.Text})},
 				{"pcapng-overhead-%", rec(capture.Options{})},
 				{"json-overhead-%", rec(capture.Options{Trace: tr, Format: capture.JSON})},
+				{"sync-overhead-%", rec(capture.Options{Trace: tr, Format: capture.Text, Sync: true})},
+				{"sync-pcapng-overhead-%", rec(capture.Options{Sync: true})},
 			}
 			var sides []*side
 			for _, st := range setups {
@@ -196,8 +198,8 @@ func BenchmarkCaptureOverhead(b *testing.B) {
 			}
 			for _, s := range sides[1:] {
 				b.ReportMetric(median(s.rounds, sides[0].rounds), s.unit)
+				b.ReportMetric(median(s.walls, sides[0].walls), "wall-"+s.unit)
 			}
-			b.ReportMetric(median(sides[1].walls, sides[0].walls), "wall-overhead-%")
 		})
 	}
 }

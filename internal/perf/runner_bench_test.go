@@ -100,7 +100,8 @@ func BenchmarkRunnerCost(b *testing.B) {
 	sides := []struct {
 		name   string
 		fn     func()
-		rounds []time.Duration
+		rounds []time.Duration // CPU time
+		walls  []time.Duration
 	}{
 		{name: "bare", fn: bare(false)},
 		{name: "runner", fn: run("")},
@@ -111,9 +112,10 @@ func BenchmarkRunnerCost(b *testing.B) {
 	for i := range b.N {
 		for j := range sides {
 			s := &sides[(i+j)%len(sides)]
-			c0 := processCPU(b)
+			t0, c0 := time.Now(), processCPU(b)
 			s.fn()
 			s.rounds = append(s.rounds, processCPU(b)-c0)
+			s.walls = append(s.walls, time.Since(t0))
 		}
 	}
 	b.StopTimer()
@@ -128,6 +130,9 @@ func BenchmarkRunnerCost(b *testing.B) {
 	b.ReportMetric(ratio(sides[1].rounds, sides[0].rounds), "runner-x")
 	b.ReportMetric(ratio(sides[2].rounds, sides[0].rounds), "runner-pcapng-x")
 	b.ReportMetric(ratio(sides[3].rounds, sides[0].rounds), "pcapng-x")
+	b.ReportMetric(ratio(sides[1].walls, sides[0].walls), "wall-runner-x")
+	b.ReportMetric(ratio(sides[2].walls, sides[0].walls), "wall-runner-pcapng-x")
+	b.ReportMetric(ratio(sides[3].walls, sides[0].walls), "wall-pcapng-x")
 	if bareBytes != runnerCostBytes {
 		b.Fatalf("the bare simulation moved %d bytes, want %d", bareBytes, runnerCostBytes)
 	}

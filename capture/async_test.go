@@ -1,0 +1,139 @@
+package capture
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"stacklab/stack"
+)
+
+// TestRecorderAsyncSameOutput checks that a Recorder writing beside the
+// stacks writes what one writing inside Frame and Observe does, byte for
+// byte, when the frames, their drops and the events span many batches:
+// the trace (text and JSON), the page, every pcapng file, the summaries
+// and the notes.
+func TestRecorderAsyncSameOutput(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	}
+	for _, format := range []Format{Text, JSON} {
+		type out struct {
+			trace, page bytes.Buffer
+			files       map[string][]byte
+			sums        []Summary
+			notes       int
+		}
+		record := func(sync bool) *out {
+			o := &out{files: map[string][]byte{}}
+			dir := filepath.Join(t.TempDir(), "out")
+			clk := &fakeClock{now: t0}
+			client := newNIC(t, clk, "client", "10.0.0.1/24", stack.LinkEthernet)
+			server := newNIC(t, clk, "server", "10.0.0.2/24", stack.LinkEthernet)
+			r, err := New(Options{Dir: dir, Combined: filepath.Join(dir, "all.pcapng"), Trace: &o.trace, Format: format,
+				Page: &o.page, Start: t0, Names: names(), KeepSummaries: true, Sync: sync})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.async == sync {
+				t.Fatalf("Sync %v: the Recorder's async is %v", sync, r.async)
+			}
+			// 60 rounds of 11 frames and 19 events: a batch ends at
+			// frames held for a drop, and at drops.
+			for range 60 {
+				run(t, r, clk, client, server)
+			}
+			o.sums, o.notes = r.Summaries(), len(r.Notes())
+			if err := r.Close(); err != nil {
+				t.Fatal(err)
+			}
+			ents, err := os.ReadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range ents {
+				b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				o.files[e.Name()] = b
+			}
+			return o
+		}
+		want, got := record(true), record(false)
+		if len(want.files) != 3 || want.trace.Len() == 0 || want.page.Len() == 0 || len(want.sums) != 60*11 || want.notes == 0 {
+			t.Fatalf("%s: the synchronous run wrote %d files, %d B of trace, %d B of page, %d summaries, %d notes",
+				format, len(want.files), want.trace.Len(), want.page.Len(), len(want.sums), want.notes)
+		}
+		if !bytes.Equal(got.trace.Bytes(), want.trace.Bytes()) {
+			t.Errorf("%s: the trace differs", format)
+		}
+		if !bytes.Equal(got.page.Bytes(), want.page.Bytes()) {
+			t.Errorf("%s: the page data differs", format)
+		}
+		if !reflect.DeepEqual(got.files, want.files) {
+			t.Errorf("%s: the pcapng files differ", format)
+		}
+		if !reflect.DeepEqual(got.sums, want.sums) || got.notes != want.notes {
+			t.Errorf("%s: the summaries or notes differ", format)
+		}
+	}
+}
+
+// blockingWriter blocks every Write until release is closed.
+type blockingWriter struct {
+	release chan struct{}
+	buf     bytes.Buffer
+}
+
+func (w *blockingWriter) Write(p []byte) (int, error) {
+	<-w.release
+	return w.buf.Write(p)
+}
+
+// TestRecorderWritesBesideStacks checks that Frame returns without
+// writing: a trace writer that blocks does not hold up the stack that
+// reports frames, until the batch it fills must wait for the one before.
+// Written inside Frame, the second frame (which writes the first, whose
+// note is longer than the trace's buffer) would block.
+func TestRecorderWritesBesideStacks(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	}
+	w := &blockingWriter{release: make(chan struct{})}
+	clk := &fakeClock{now: t0}
+	client := newNIC(t, clk, "client", "10.0.0.1/24", stack.LinkEthernet)
+	server := newNIC(t, clk, "server", "10.0.0.2/24", stack.LinkEthernet)
+	r, err := New(Options{Trace: w, Start: t0, Names: names()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, ack := bulkFrames(client, server)
+	long := strings.Repeat("n", 100<<10)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.Frame(client, stack.DirOut, stack.Packet{ID: 1, Data: data}, long)
+		for i := range uint64(batchFrames) {
+			r.Frame(server, stack.DirOut, stack.Packet{ID: 2 + i, Data: ack}, "ack")
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		close(w.release)
+		t.Fatal("Frame waited for the trace writer")
+	}
+	close(w.release)
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(w.buf.Bytes(), []byte(long)) || bytes.Count(w.buf.Bytes(), []byte("(ack)")) != batchFrames {
+		t.Errorf("the trace lacks frames: %d B", w.buf.Len())
+	}
+}

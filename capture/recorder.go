@@ -72,8 +72,9 @@ type Options struct {
 	// Sync writes on the stacks' goroutines, inside Frame and Observe,
 	// rather than beside them (see [Recorder]): for a process that
 	// already keeps every CPU busy, where writing beside the stacks only
-	// adds the hand-offs. It is also the mode whenever GOMAXPROCS is 1 or
-	// OnSummary is set.
+	// adds the hand-offs. It is also the mode whenever GOMAXPROCS is 1,
+	// OnSummary is set, or there is nothing to write but pcapng files
+	// (which cost a copy a frame either way).
 	Sync bool
 }
 
@@ -86,14 +87,15 @@ type Options struct {
 // comment. Files and trace keep the order in which frames and events were
 // reported.
 //
-// With more than one CPU (GOMAXPROCS > 1), the Recorder works beside the
-// stacks, as tcpdump does beside the kernel: Frame and Observe copy the
-// frame or event into a batch and return, and another goroutine decodes,
-// traces and writes the batch while the stacks go on. The output is the
-// same byte for byte: one goroutine handles the batches, in order. At most
-// two batches exist (one filling, one being written), so a stack that
+// With more than one CPU (GOMAXPROCS > 1) and a trace, a page or
+// summaries to make, the Recorder works beside the stacks, as tcpdump
+// does beside the kernel: Frame and Observe copy the frame or event into
+// a batch and return, and another goroutine decodes, traces and writes
+// the batch while the stacks go on. The output is the same byte for byte:
+// one goroutine at a time handles the batches, in order. At most two
+// batches exist (one filling, one being written), so a stack that
 // outruns the writing waits for it. Every other method first finishes
-// what is queued.
+// what is queued. See [Options.Sync].
 type Recorder struct {
 	// The queue side, under qmu: what Frame and Observe touch.
 	qmu     sync.Mutex
@@ -137,18 +139,19 @@ type batch struct {
 	data []byte         // the frames' bytes
 	evs  []core.Event   // the events
 	vars []core.TCPVars // the events' Vars, copied
-	done int            // records written
 }
 
 // batchFrames and batchBytes bound a batch: when either is reached, the
-// batch is handed to the writer.
+// batch is handed to the writer. A writer that finds takeFrames records
+// queued when it is done takes them at once.
 const (
-	batchFrames = 256
-	batchBytes  = 512 << 10
+	batchFrames = 1024
+	batchBytes  = 2 << 20
+	takeFrames  = 16
 )
 
 func (b *batch) reset() {
-	b.recs, b.data, b.done = b.recs[:0], b.data[:0], 0
+	b.recs, b.data = b.recs[:0], b.data[:0]
 	clear(b.evs) // drop the strings
 	b.evs, b.vars = b.evs[:0], b.vars[:0]
 }
@@ -216,9 +219,11 @@ func New(opts Options) (*Recorder, error) {
 		descs: make(map[string]string),
 		fill:  new(batch),
 		spare: new(batch),
-		// OnSummary is called in order with the stacks' frames: it is
-		// kept on their goroutines.
-		async: !opts.Sync && runtime.GOMAXPROCS(0) > 1 && opts.OnSummary == nil,
+		// Files alone cost one copy a frame, straight into the file's
+		// buffer: handing them on would add one. OnSummary is called in
+		// order with the stacks' frames: it is kept on their goroutines.
+		async: !opts.Sync && runtime.GOMAXPROCS(0) > 1 && opts.OnSummary == nil &&
+			(opts.Trace != nil || opts.Page != nil || opts.KeepSummaries),
 	}
 	r.qcond.L = &r.qmu
 	r.tr = trace.New(opts.Trace, trace.Options{
@@ -290,11 +295,24 @@ func (r *Recorder) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note s
 		}
 		r.prevV, r.lastV = r.lastV, v
 	}
+	rec := record{v: v, dir: dir, id: pkt.ID, time: now, note: note}
+	if !r.async {
+		r.mu.Lock()
+		if !r.closed {
+			r.writeFrame(&rec, pkt.Data)
+			r.keep() // pkt.Data is the stack's
+		}
+		r.mu.Unlock()
+		return
+	}
 	b := r.fill
-	off := len(b.data)
+	rec.off = len(b.data)
 	b.data = append(b.data, pkt.Data...)
-	b.recs = append(b.recs, record{v: v, dir: dir, id: pkt.ID, time: now, note: note, off: off, end: len(b.data)})
-	r.queued()
+	rec.end = len(b.data)
+	b.recs = append(b.recs, rec)
+	if b.full() {
+		r.handOff()
+	}
 }
 
 // Observe records a stack event; it implements [core.Observer].
@@ -307,6 +325,14 @@ func (r *Recorder) Observe(ev *core.Event) {
 	if r.qclosed {
 		return
 	}
+	if !r.async {
+		r.mu.Lock()
+		if !r.closed {
+			r.writeEvent(ev)
+		}
+		r.mu.Unlock()
+		return
+	}
 	b := r.fill
 	rec := record{off: len(b.evs)}
 	b.evs = append(b.evs, *ev)
@@ -317,48 +343,51 @@ func (r *Recorder) Observe(ev *core.Event) {
 		b.evs[rec.off].Vars, rec.vars = nil, len(b.vars)
 	}
 	b.recs = append(b.recs, rec)
-	r.queued()
-}
-
-// queued hands the batch on when it is full, or at once when the
-// Recorder writes on the stacks' goroutines. qmu is held.
-func (r *Recorder) queued() {
-	b := r.fill
-	full := len(b.recs) >= batchFrames || len(b.data) >= batchBytes
-	if !r.async {
-		// Written at once; the batch keeps the frames' bytes until full.
-		r.mu.Lock()
-		r.write(b, full)
-		r.mu.Unlock()
-		if full {
-			b.reset()
-		}
-		return
-	}
-	if full {
+	if b.full() {
 		r.handOff()
 	}
 }
 
 // handOff gives the filling batch to a writer goroutine, after waiting
-// for the one before to be written. qmu is held.
+// for the one before to be written, unless the writer takes it first.
+// qmu is held.
 func (r *Recorder) handOff() {
-	for r.busy {
+	for r.busy && r.fill.full() {
 		r.qcond.Wait()
+	}
+	if !r.fill.full() {
+		return // the writer took it
 	}
 	b := r.fill
 	r.fill, r.spare = r.spare, nil
 	r.busy = true
-	go func() {
+	go r.writer(b)
+}
+
+// full reports whether a batch is to be handed on.
+func (b *batch) full() bool { return len(b.recs) >= batchFrames || len(b.data) >= batchBytes }
+
+// writer writes batches beside the stacks: the one handed to it, then
+// the filling one while it holds at least takeFrames records, so that a
+// writer kept busy goes on without waiting to be woken.
+func (r *Recorder) writer(b *batch) {
+	for {
 		r.mu.Lock()
-		r.write(b, true)
+		r.write(b)
 		r.mu.Unlock()
 		b.reset()
 		r.qmu.Lock()
+		if len(r.fill.recs) >= takeFrames {
+			b, r.fill = r.fill, b
+			r.qcond.Broadcast() // a stack waiting for room has it
+			r.qmu.Unlock()
+			continue
+		}
 		r.spare, r.busy = b, false
 		r.qcond.Broadcast()
 		r.qmu.Unlock()
-	}()
+		return
+	}
 }
 
 // drain writes everything queued before returning; qmu is held, and is
@@ -369,19 +398,18 @@ func (r *Recorder) drain() {
 	}
 	if b := r.fill; len(b.recs) > 0 {
 		r.mu.Lock()
-		r.write(b, true)
+		r.write(b)
 		r.mu.Unlock()
 		b.reset()
 	}
 }
 
-// write writes a batch's frames and events not yet written, in order;
-// last says the batch is about to be reused. mu is held.
-func (r *Recorder) write(b *batch, last bool) {
+// write writes a batch's frames and events, in order. mu is held.
+func (r *Recorder) write(b *batch) {
 	if r.closed {
 		return
 	}
-	for i := b.done; i < len(b.recs); i++ {
+	for i := range b.recs {
 		rec := &b.recs[i]
 		if rec.v != nil {
 			r.writeFrame(rec, b.data[rec.off:rec.end])
@@ -393,10 +421,7 @@ func (r *Recorder) write(b *batch, last bool) {
 		}
 		r.writeEvent(ev)
 	}
-	b.done = len(b.recs)
-	if last {
-		r.keep()
-	}
+	r.keep()
 }
 
 // writeFrame holds a frame, after writing the one held before.

@@ -72,9 +72,8 @@ type Options struct {
 	// Sync writes on the stacks' goroutines, inside Frame and Observe,
 	// rather than beside them (see [Recorder]): for a process that
 	// already keeps every CPU busy, where writing beside the stacks only
-	// adds the hand-offs. It is also the mode whenever GOMAXPROCS is 1,
-	// OnSummary is set, or there is nothing to write but pcapng files
-	// (which cost a copy a frame either way).
+	// adds the hand-offs and a copy of each frame. It is also the mode
+	// whenever GOMAXPROCS is 1 or OnSummary is set.
 	Sync bool
 }
 
@@ -87,29 +86,29 @@ type Options struct {
 // comment. Files and trace keep the order in which frames and events were
 // reported.
 //
-// With more than one CPU (GOMAXPROCS > 1) and a trace, a page or
-// summaries to make, the Recorder works beside the stacks, as tcpdump
-// does beside the kernel: Frame and Observe copy the frame or event into
-// a batch and return, and another goroutine decodes, traces and writes
-// the batch while the stacks go on. The output is the same byte for byte:
+// With more than one CPU (GOMAXPROCS > 1), the Recorder works beside the
+// stacks, as tcpdump does beside the kernel: Frame and Observe copy the
+// frame or event into a batch and return, and another goroutine decodes,
+// traces and writes the batch while the stacks go on. The output is the same byte for byte:
 // one goroutine at a time handles the batches, in order. At most two
 // batches exist (one filling, one being written), so a stack that
 // outruns the writing waits for it. Every other method first finishes
 // what is queued. See [Options.Sync].
 type Recorder struct {
 	// The queue side, under qmu: what Frame and Observe touch.
-	qmu     sync.Mutex
-	qcond   sync.Cond // signalled when a batch is written
-	fill    *batch    // frames and events being queued
-	spare   *batch    // a written batch, for reuse
-	busy    bool      // a batch is being written by the worker
-	async   bool      // batches are written beside the stacks
-	qclosed bool
-	mirrors map[string]bool // vantage points that are switch port mirrors
-	vant    map[*stack.NIC]*vantage
-	lastV   *vantage // the vantage of the previous frame
-	prevV   *vantage // ... and of the one before, if another: a transfer alternates two
-	descs   map[string]string
+	qmu      sync.Mutex
+	qcond    sync.Cond // signalled when a batch is written
+	fill     *batch    // frames and events being queued
+	spare    *batch    // a written batch, for reuse
+	busy     bool      // a batch is being written by the writer goroutine
+	draining int       // callers waiting in drain
+	async    bool      // batches are written beside the stacks
+	qclosed  bool
+	mirrors  map[string]bool // vantage points that are switch port mirrors
+	vant     map[*stack.NIC]*vantage
+	lastV    *vantage // the vantage of the previous frame
+	prevV    *vantage // ... and of the one before, if another: a transfer alternates two
+	descs    map[string]string
 
 	// The writing side, under mu.
 	mu       sync.Mutex
@@ -146,7 +145,7 @@ type batch struct {
 // queued when it is done takes them at once.
 const (
 	batchFrames = 1024
-	batchBytes  = 2 << 20
+	batchBytes  = 256 << 10
 	takeFrames  = 16
 )
 
@@ -219,11 +218,9 @@ func New(opts Options) (*Recorder, error) {
 		descs: make(map[string]string),
 		fill:  new(batch),
 		spare: new(batch),
-		// Files alone cost one copy a frame, straight into the file's
-		// buffer: handing them on would add one. OnSummary is called in
-		// order with the stacks' frames: it is kept on their goroutines.
-		async: !opts.Sync && runtime.GOMAXPROCS(0) > 1 && opts.OnSummary == nil &&
-			(opts.Trace != nil || opts.Page != nil || opts.KeepSummaries),
+		// OnSummary is called in order with the stacks' frames: it is
+		// kept on their goroutines.
+		async: !opts.Sync && runtime.GOMAXPROCS(0) > 1 && opts.OnSummary == nil,
 	}
 	r.qcond.L = &r.qmu
 	r.tr = trace.New(opts.Trace, trace.Options{
@@ -377,7 +374,7 @@ func (r *Recorder) writer(b *batch) {
 		r.mu.Unlock()
 		b.reset()
 		r.qmu.Lock()
-		if len(r.fill.recs) >= takeFrames {
+		if len(r.fill.recs) >= takeFrames && r.draining == 0 {
 			b, r.fill = r.fill, b
 			r.qcond.Broadcast() // a stack waiting for room has it
 			r.qmu.Unlock()
@@ -393,9 +390,13 @@ func (r *Recorder) writer(b *batch) {
 // drain writes everything queued before returning; qmu is held, and is
 // still held after. mu is not.
 func (r *Recorder) drain() {
+	// The writer stops taking batches, so that stacks that keep sending
+	// cannot keep it busy: the rest is written here.
+	r.draining++
 	for r.busy {
 		r.qcond.Wait()
 	}
+	r.draining--
 	if b := r.fill; len(b.recs) > 0 {
 		r.mu.Lock()
 		r.write(b)

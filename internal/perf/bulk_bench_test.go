@@ -144,6 +144,7 @@ func BenchmarkCaptureOverhead(b *testing.B) {
 				{"pcapng-overhead-%", rec(capture.Options{})},
 				{"json-overhead-%", rec(capture.Options{Trace: tr, Format: capture.JSON})},
 				{"sync-overhead-%", rec(capture.Options{Trace: tr, Format: capture.Text, Sync: true})},
+				{"sync-pcapng-overhead-%", rec(capture.Options{Sync: true})},
 			}
 			var sides []*side
 			for _, st := range setups {

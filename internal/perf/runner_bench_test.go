@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -112,6 +113,7 @@ func BenchmarkRunnerCost(b *testing.B) {
 	for i := range b.N {
 		for j := range sides {
 			s := &sides[(i+j)%len(sides)]
+			runtime.GC() // each turn pays for its own garbage
 			t0, c0 := time.Now(), processCPU(b)
 			s.fn()
 			s.rounds = append(s.rounds, processCPU(b)-c0)

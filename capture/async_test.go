@@ -137,3 +137,58 @@ func TestRecorderWritesBesideStacks(t *testing.T) {
 		t.Errorf("the trace lacks frames: %d B", w.buf.Len())
 	}
 }
+
+// TestRecorderFlushWhileSending checks that Flush returns while a stack
+// keeps reporting frames faster than the trace is written: the writer
+// stops taking batches while Flush waits for it.
+func TestRecorderFlushWhileSending(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	}
+	clk := &fakeClock{now: t0}
+	client := newNIC(t, clk, "client", "10.0.0.1/24", stack.LinkEthernet)
+	server := newNIC(t, clk, "server", "10.0.0.2/24", stack.LinkEthernet)
+	r, err := New(Options{Trace: slowWriter{}, Format: JSON, Start: t0, Names: names()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := bulkFrames(client, server)
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for id := uint64(1); ; id++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			r.Frame(client, stack.DirOut, stack.Packet{ID: id, Data: data}, "send")
+		}
+	}()
+	for range 3 {
+		time.Sleep(20 * time.Millisecond)
+		flushed := make(chan error, 1)
+		go func() { flushed <- r.Flush() }()
+		select {
+		case err := <-flushed:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Flush did not return while frames kept coming")
+		}
+	}
+	close(stop)
+	<-stopped
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// slowWriter takes a millisecond a write: a trace slower than the stack.
+type slowWriter struct{}
+
+func (slowWriter) Write(p []byte) (int, error) {
+	time.Sleep(time.Millisecond)
+	return len(p), nil
+}

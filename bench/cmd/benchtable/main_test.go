@@ -14,7 +14,7 @@ BenchmarkBulkSim/mtu=1500/capture=off-2   	   100	  1000 ns/op	1200.00 MB/s	0 al
 BenchmarkBulkSim/mtu=1500/capture=off-2   	   100	  1000 ns/op	1100.00 MB/s	0 allocs/seg	0 allocs/MB
 BenchmarkBulkSim/mtu=1500/capture=on-2    	   100	  1000 ns/op	 880.00 MB/s	2 allocs/seg
 BenchmarkBulkPipe/mtu=1500-2    	   100	  1000 ns/op	 500.00 MB/s
-BenchmarkCaptureOverhead/mtu=1500-2  	 3000	 171183 ns/op	 765.68 MB/s	 18.5 overhead-%	12.0 pcapng-overhead-%	55.5 json-overhead-%
+BenchmarkCaptureOverhead/mtu=1500-2  	 3000	 171183 ns/op	 765.68 MB/s	 18.5 wall-overhead-%	12.0 wall-pcapng-overhead-%	55.5 wall-json-overhead-%	30.0 overhead-%	20.0 pcapng-overhead-%
 BenchmarkConnSetup-2  	 5000	  20000 ns/op	 50000 conns/s
 BenchmarkConnSetupDataPipe-2  	 5000	  20000 ns/op	 30000 conns/s
 BenchmarkRoundTripPipe-2  	 5000	  20000 ns/op	 20.0 µs/rtt

@@ -142,11 +142,12 @@ type batch struct {
 
 // batchFrames and batchBytes bound a batch: when either is reached, the
 // batch is handed to the writer. A writer that finds takeFrames records
-// queued when it is done takes them at once.
+// or takeBytes of frames queued when it is done takes them at once.
 const (
 	batchFrames = 1024
-	batchBytes  = 256 << 10
+	batchBytes  = 1 << 20
 	takeFrames  = 16
+	takeBytes   = 64 << 10
 )
 
 func (b *batch) reset() {
@@ -365,8 +366,8 @@ func (r *Recorder) handOff() {
 func (b *batch) full() bool { return len(b.recs) >= batchFrames || len(b.data) >= batchBytes }
 
 // writer writes batches beside the stacks: the one handed to it, then
-// the filling one while it holds at least takeFrames records, so that a
-// writer kept busy goes on without waiting to be woken.
+// the filling one while it holds enough, so that a writer kept busy goes
+// on without waiting to be woken.
 func (r *Recorder) writer(b *batch) {
 	for {
 		r.mu.Lock()
@@ -374,7 +375,7 @@ func (r *Recorder) writer(b *batch) {
 		r.mu.Unlock()
 		b.reset()
 		r.qmu.Lock()
-		if len(r.fill.recs) >= takeFrames && r.draining == 0 {
+		if f := r.fill; (len(f.recs) >= takeFrames || len(f.data) >= takeBytes) && r.draining == 0 {
 			b, r.fill = r.fill, b
 			r.qcond.Broadcast() // a stack waiting for room has it
 			r.qmu.Unlock()

@@ -18,6 +18,11 @@
 // copy of a segment in one file as a retransmission. A combined file with
 // every hop is written only on request and says so in its comment.
 //
+// With more than one CPU, a Recorder works beside the stacks, as tcpdump
+// beside the kernel: the stacks' calls only copy each frame and event
+// into a bounded batch, and another goroutine decodes, traces and writes
+// it. The files and the trace are the same byte for byte either way.
+//
 // Foreign captures (pcap or pcapng, from tcpdump or Wireshark) are traced
 // the same way by [TraceFile] and summarized by [ReadFile].
 package capture

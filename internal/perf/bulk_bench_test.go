@@ -105,21 +105,22 @@ func TestBulkSimDelivers(t *testing.T) {
 // BenchmarkCaptureOverhead measures what capture costs in a bulk
 // transfer: simulated networks, one without capture and one per capture
 // setup, move 2 MiB each in turn (in a rotating order, so that all see
-// the same machine load), and it reports the extra time of each setup
-// over the one without capture, the median over rounds of each round's
-// ratio. The time is the process's CPU time (user and system, all
-// threads: the garbage collector and the write system calls count): on
-// an idle machine the same as the wall time, since the whole transfer
-// runs on one goroutine, but not inflated by other processes' load on a
-// shared one, which made wall-time ratios move by a factor of two
-// between runs (wall-overhead-% is the pcapng + text setup's in wall
-// time, for comparison). Each turn's time includes flushing the capture
-// (Recorder.Flush), so that every byte is paid for:
+// the same machine load; each turn on a freshly collected heap, so that
+// it pays for its own garbage), and it reports the extra time of each
+// setup over the one without capture, the median over rounds of each
+// round's ratio, in two measures. The process's CPU time (user and
+// system, all threads: the garbage collector, the write system calls and
+// the Recorder's writer goroutine count) is the plain unit; the wall
+// time, which a Recorder writing beside the stacks on a second CPU
+// shortens, is the same unit prefixed "wall-". Each turn's time includes
+// flushing the capture (Recorder.Flush), so that every byte is paid for:
 //
 //   - "overhead-%": pcapng per vantage point and a text trace, as a
 //     scenario run writes them;
 //   - "pcapng-overhead-%": pcapng files only;
-//   - "json-overhead-%": pcapng and a JSON lines trace.
+//   - "json-overhead-%": pcapng and a JSON lines trace;
+//   - "sync-overhead-%", "sync-pcapng-overhead-%": the first two written
+//     on the stacks' goroutine (capture.Options.Sync), for comparison.
 func BenchmarkCaptureOverhead(b *testing.B) {
 	for _, m := range mtus {
 		b.Run(m.name, func(b *testing.B) {

@@ -19,9 +19,11 @@
 //     slower than 100 ms ("slow-dials").
 //   - BenchmarkCaptureOverhead: simulated networks without capture and
 //     with each capture setup take turns moving 2 MiB (each turn ending
-//     with Recorder.Flush); reports the time each setup adds: pcapng per
-//     vantage point and a text trace ("overhead-%"), pcapng alone
-//     ("pcapng-overhead-%"), pcapng and a JSON trace ("json-overhead-%").
+//     with Recorder.Flush); reports the CPU time each setup adds, and
+//     the wall time ("wall-" units): pcapng per vantage point and a text
+//     trace ("overhead-%"), pcapng alone ("pcapng-overhead-%"), pcapng
+//     and a JSON trace ("json-overhead-%"), and the first two written on
+//     the stacks' goroutine ("sync-").
 //   - BenchmarkIdleMemory: the heap growth per endpoint with 10 000 idle
 //     established connections ("B/endpoint"). Run it with -benchtime 1x.
 //   - BenchmarkSimRate: 10 simulated seconds of bulk TCP over a 1 Gbit/s

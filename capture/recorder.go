@@ -89,11 +89,11 @@ type Options struct {
 // With more than one CPU (GOMAXPROCS > 1), the Recorder works beside the
 // stacks, as tcpdump does beside the kernel: Frame and Observe copy the
 // frame or event into a batch and return, and another goroutine decodes,
-// traces and writes the batch while the stacks go on. The output is the same byte for byte:
-// one goroutine at a time handles the batches, in order. At most two
-// batches exist (one filling, one being written), so a stack that
-// outruns the writing waits for it. Every other method first finishes
-// what is queued. See [Options.Sync].
+// traces and writes the batch while the stacks go on. The output is the
+// same byte for byte: one goroutine at a time handles the batches, in
+// order. At most two batches exist (one filling, one being written), so
+// a stack that outruns the writing waits for it. Every other method
+// first finishes what is queued. See [Options.Sync].
 type Recorder struct {
 	// The queue side, under qmu: what Frame and Observe touch.
 	qmu      sync.Mutex

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -156,5 +157,20 @@ func TestRunnerBulkScenario(t *testing.T) {
 	}
 	if len(res.Conns) != 1 || res.Conns[0].BytesAB != n {
 		t.Fatalf("connections %+v, want one moving %d bytes", res.Conns, n)
+	}
+}
+
+// TestCaptureBulkScenario checks that bench/capture-bulk.yaml, which the
+// README times with its capture, still loads, and moves what it says.
+func TestCaptureBulkScenario(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "..", "bench", "capture-bulk.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := scenario.Load("capture-bulk.yaml", src); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("send(s, %d)", 64<<20); !strings.Contains(string(src), want) {
+		t.Errorf("capture-bulk.yaml does not %s", want)
 	}
 }

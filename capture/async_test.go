@@ -2,6 +2,7 @@ package capture
 
 import (
 	"bytes"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -191,4 +192,60 @@ type slowWriter struct{}
 func (slowWriter) Write(p []byte) (int, error) {
 	time.Sleep(time.Millisecond)
 	return len(p), nil
+}
+
+// TestRecorderJumboSync checks that a Recorder goes back to the stacks'
+// goroutine at its first frame of a NIC with an MTU above 9000, where the
+// second copy of each frame costs more than it saves, and writes every
+// frame queued before, with a trace or without.
+func TestRecorderJumboSync(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	}
+	for _, traced := range []bool{false, true} {
+		clk := &fakeClock{now: t0}
+		client := newNIC(t, clk, "client", "10.0.0.1/24", stack.LinkEthernet)
+		jumbo := newNICMTU(t, clk, "server", "10.0.0.2/24", 65535)
+		var trace bytes.Buffer
+		o := Options{Dir: filepath.Join(t.TempDir(), "out"), Start: t0, Names: names()}
+		if traced {
+			o.Trace = &trace
+		}
+		r, err := New(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := bulkFrames(client, jumbo)
+		for id := range uint64(10) {
+			r.Frame(client, stack.DirOut, stack.Packet{ID: id + 1, Data: data}, "send")
+		}
+		if !r.async {
+			t.Fatalf("traced %v: synchronous before the jumbo NIC's first frame", traced)
+		}
+		r.Frame(jumbo, stack.DirIn, stack.Packet{ID: 10, Data: data}, "")
+		if r.async {
+			t.Errorf("traced %v: async %v after the jumbo NIC's first frame", traced, r.async)
+		}
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		client0 := readPcapng(t, filepath.Join(o.Dir, "client-eth0.pcapng"))
+		server0 := readPcapng(t, filepath.Join(o.Dir, "server-eth0.pcapng"))
+		if traced && bytes.Count(trace.Bytes(), []byte("#10 ")) != 2 {
+			t.Errorf("the trace lacks frame 10 at either end:\n%s", trace.Bytes())
+		}
+		if len(client0.pkts) != 10 || len(server0.pkts) != 1 {
+			t.Errorf("traced %v: %d and %d packets written, want 10 and 1", traced, len(client0.pkts), len(server0.pkts))
+		}
+	}
+}
+
+func newNICMTU(t testing.TB, clk *fakeClock, host, addr string, mtu int) *stack.NIC {
+	t.Helper()
+	s := stack.New(stack.Options{Name: host, Clock: clk})
+	nic, err := s.AddNIC(stack.NICConfig{Name: "eth0", Type: stack.LinkEthernet, Addr: netip.MustParsePrefix(addr), MTU: mtu}, stack.LinkFunc(func(stack.Packet) {}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nic
 }

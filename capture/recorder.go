@@ -390,6 +390,20 @@ func (r *Recorder) writer(b *batch) {
 	}
 }
 
+// settle writes everything queued and locks both sides, for a method
+// that reads or closes what was written; it returns their unlock.
+func (r *Recorder) settle() (unlock func()) {
+	r.qmu.Lock()
+	r.drain()
+	r.mu.Lock()
+	return r.unlockBoth
+}
+
+func (r *Recorder) unlockBoth() {
+	r.mu.Unlock()
+	r.qmu.Unlock()
+}
+
 // drain writes everything queued before returning; qmu is held, and is
 // still held after. mu is not.
 func (r *Recorder) drain() {
@@ -442,9 +456,9 @@ func (r *Recorder) writeFrame(rec *record, data []byte) {
 	if o := v.file; o != nil && !o.dead && (r.opts.SnapLen <= 0 || len(data) <= r.opts.SnapLen) {
 		// One copy, straight into the file's buffer; the comments follow
 		// at release.
-		data, err := o.w.Begin(&pcapng.Packet{Time: rec.time, Data: data, ID: rec.id, Dir: pcapDir(rec.dir)})
+		inFile, err := o.w.Begin(&pcapng.Packet{Time: rec.time, Data: data, ID: rec.id, Dir: pcapDir(rec.dir)})
 		if err == nil {
-			p.data, p.begun = data, true
+			p.data, p.begun = inFile, true
 			return
 		}
 		r.fail(o, err)
@@ -502,11 +516,7 @@ func (r *Recorder) writeEvent(ev *core.Event) {
 // Notes returns the TCP state changes and socket calls seen so far (with
 // KeepSummaries), for the ladder diagrams, in order.
 func (r *Recorder) Notes() []ladder.Note {
-	r.qmu.Lock()
-	defer r.qmu.Unlock()
-	r.drain()
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	defer r.settle()()
 	return append([]ladder.Note(nil), r.notes...)
 }
 
@@ -738,22 +748,14 @@ func (r *Recorder) writeCombined(v *vantage, pkt *pcapng.Packet) {
 // Summaries returns a copy of the summaries kept so far (with
 // KeepSummaries), in the order the frames were captured.
 func (r *Recorder) Summaries() []Summary {
-	r.qmu.Lock()
-	defer r.qmu.Unlock()
-	r.drain()
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	defer r.settle()()
 	r.release()
 	return append([]Summary(nil), r.sums...)
 }
 
 // Files returns the paths of the capture files opened so far, sorted.
 func (r *Recorder) Files() []string {
-	r.qmu.Lock()
-	defer r.qmu.Unlock()
-	r.drain()
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	defer r.settle()()
 	var paths []string
 	for _, o := range r.outputs {
 		paths = append(paths, o.path)
@@ -765,11 +767,7 @@ func (r *Recorder) Files() []string {
 // Flush writes out the held frame, the trace and the files' buffers, for
 // a live run (TUN mode). It reports the first error so far.
 func (r *Recorder) Flush() error {
-	r.qmu.Lock()
-	defer r.qmu.Unlock()
-	r.drain()
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	defer r.settle()()
 	if r.closed {
 		return errors.Join(r.errs...)
 	}
@@ -802,11 +800,7 @@ func (r *Recorder) firstErrs() error {
 // error elsewhere, so nothing already recorded is lost. Frames and events
 // after Close are ignored.
 func (r *Recorder) Close() error {
-	r.qmu.Lock()
-	defer r.qmu.Unlock()
-	r.drain()
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	defer r.settle()()
 	if r.closed {
 		return r.firstErrs()
 	}

@@ -75,12 +75,16 @@ func (s *Stack) route(dst netip.Addr) (*NIC, netip.Addr, bool) {
 // destination. Whatever adds or removes an address or a route calls it.
 func (s *Stack) addrsChanged() {
 	s.rt.ok = false
-	for _, n := range append(s.nics, s.lo) {
-		if n != nil {
-			n.goodSrc, n.goodDst = netip.Addr{}, netip.Addr{}
-		}
+	for _, n := range s.nics {
+		n.forgetGood()
+	}
+	if s.lo != nil {
+		s.lo.forgetGood()
 	}
 }
+
+// forgetGood clears the interface's last good source and destination.
+func (n *NIC) forgetGood() { n.goodSrc, n.goodDst = netip.Addr{}, netip.Addr{} }
 
 // routeSlow is route without its cache.
 func (s *Stack) routeSlow(dst netip.Addr) (*NIC, netip.Addr, bool) {

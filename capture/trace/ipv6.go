@@ -66,17 +66,17 @@ func appendIPv6Text(b []byte, p *packet) []byte {
 // appendIPv6JSON appends the "ipv6" layer object.
 func appendIPv6JSON(o *jsonObj, p *packet) {
 	ip := p.ip6
-	o.key("ipv6")
+	o.key(`"ipv6":`)
 	o.open()
-	o.addr("src", ip.Src())
-	o.addr("dst", ip.Dst())
-	o.uint("hlim", uint64(ip.HopLimit()))
-	o.uint("flow", uint64(ip.FlowLabel()))
-	o.uint("tc", uint64(ip.TrafficClass()))
-	o.uint("len", uint64(ip.PayloadLen()))
-	o.uint("proto", uint64(p.chain.Proto))
+	o.addr(`"src":`, ip.Src())
+	o.addr(`"dst":`, ip.Dst())
+	o.uint(`"hlim":`, uint64(ip.HopLimit()))
+	o.uint(`"flow":`, uint64(ip.FlowLabel()))
+	o.uint(`"tc":`, uint64(ip.TrafficClass()))
+	o.uint(`"len":`, uint64(ip.PayloadLen()))
+	o.uint(`"proto":`, uint64(p.chain.Proto))
 	if c := &p.chain; c.HopByHop != nil || c.Routing != nil || c.DestOpts != nil {
-		o.key("ext")
+		o.key(`"ext":`)
 		sep := byte('[')
 		for _, e := range [...]struct {
 			present bool
@@ -90,11 +90,11 @@ func appendIPv6JSON(o *jsonObj, p *packet) {
 		o.b = append(o.b, ']')
 	}
 	if f := p.chain.Fragment; f != nil {
-		o.key("frag")
+		o.key(`"frag":`)
 		o.open()
-		o.uint("offset", uint64(f.Offset()))
-		o.bool("mf", f.More())
-		o.uint("id", uint64(f.ID()))
+		o.uint(`"offset":`, uint64(f.Offset()))
+		o.bool(`"mf":`, f.More())
+		o.uint(`"id":`, uint64(f.ID()))
 		o.close()
 	}
 	o.close()
@@ -256,37 +256,37 @@ func appendNDPOptions(b []byte, opts []byte) []byte {
 // appendICMP6JSON appends the "icmp6" layer object.
 func appendICMP6JSON(o *jsonObj, p *packet, checksums bool) {
 	m := p.icmp6
-	o.key("icmp6")
+	o.key(`"icmp6":`)
 	o.open()
-	o.uint("type", uint64(m.Type()))
-	o.uint("code", uint64(m.Code()))
-	o.strIf("name", icmp6Name(m.Type(), m.Code()))
+	o.uint(`"type":`, uint64(m.Type()))
+	o.uint(`"code":`, uint64(m.Code()))
+	o.strIf(`"name":`, icmp6Name(m.Type(), m.Code()))
 	switch m.Type() {
 	case wire.ICMPv6EchoRequest, wire.ICMPv6EchoReply:
-		o.uint("id", uint64(m.ID()))
-		o.uint("seq", uint64(m.Seq()))
+		o.uint(`"id":`, uint64(m.ID()))
+		o.uint(`"seq":`, uint64(m.Seq()))
 	case wire.ICMPv6PacketTooBig:
-		o.uint("mtu", uint64(m.MTU()))
+		o.uint(`"mtu":`, uint64(m.MTU()))
 	case wire.ICMPv6ParamProblem:
-		o.uint("pointer", uint64(m.Pointer()))
+		o.uint(`"pointer":`, uint64(m.Pointer()))
 	case wire.ICMPv6NeighborSolicit, wire.ICMPv6NeighborAdvert, wire.ICMPv6Redirect:
 		if m.NDPOptions() != nil {
-			o.addr("target", m.NDPTarget())
+			o.addr(`"target":`, m.NDPTarget())
 			if mac, ok := wire.NDPLinkAddr(wire.FindNDPOption(m.NDPOptions(), wire.NDPOptSourceLinkAddr)); ok {
-				o.mac("src_lladdr", mac)
+				o.mac(`"src_lladdr":`, mac)
 			}
 			if mac, ok := wire.NDPLinkAddr(wire.FindNDPOption(m.NDPOptions(), wire.NDPOptTargetLinkAddr)); ok {
-				o.mac("tgt_lladdr", mac)
+				o.mac(`"tgt_lladdr":`, mac)
 			}
 		}
 	}
 	if m.Type() == wire.ICMPv6NeighborAdvert && m.NDPOptions() != nil {
-		o.uint("flags", uint64(m.NDPFlags()>>24))
+		o.uint(`"flags":`, uint64(m.NDPFlags()>>24))
 	}
-	o.int("len", int64(p.payload))
+	o.int(`"len":`, int64(p.payload))
 	appendQuotedJSON(o, p)
 	if checksums {
-		o.bool("checksum_ok", p.l4OK)
+		o.bool(`"checksum_ok":`, p.l4OK)
 	}
 	o.close()
 }

@@ -57,21 +57,20 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// jsonObj helps write one object: key adds a comma when needed.
+// jsonObj helps write one object. Keys are passed as their whole token,
+// quoted and with the colon (`"seq":`), so that each goes in with one
+// append; key adds the comma when needed.
 type jsonObj struct {
 	b     []byte
 	first bool
 }
 
-func (o *jsonObj) key(k string) {
-	if o.first {
-		o.b = append(o.b, '"')
-	} else {
-		o.b = append(o.b, ',', '"')
+func (o *jsonObj) key(tok string) {
+	if !o.first {
+		o.b = append(o.b, ',')
 	}
 	o.first = false
-	o.b = append(o.b, k...)
-	o.b = append(o.b, '"', ':')
+	o.b = append(o.b, tok...)
 }
 
 func (o *jsonObj) open()  { o.b = append(o.b, '{'); o.first = true }
@@ -125,9 +124,16 @@ func (o *jsonObj) mac(k string, m wire.MAC) {
 	o.b = append(o.b, '"')
 }
 
-// time appends seconds since the start with 6 decimals.
-func (o *jsonObj) time(d time.Duration) {
-	o.key("time")
+// appendJSONTime appends the "time" key, seconds since the start with 6
+// decimals, remembering the last time formatted (in virtual time many
+// frames share one).
+func (t *Tracer) appendJSONTime(o *jsonObj, d time.Duration) {
+	o.key(`"time":`)
+	c := &t.jfc
+	if c.timeOK && d == c.timeD {
+		o.b = append(o.b, c.timeB[:c.timeN]...)
+		return
+	}
 	start := len(o.b)
 	o.b = appendTime(o.b, d)
 	// appendTime pads to 9 columns; JSON wants no spaces.
@@ -136,6 +142,9 @@ func (o *jsonObj) time(d time.Duration) {
 		i++
 	}
 	o.b = append(o.b[:start], o.b[i:]...)
+	if n := len(o.b) - start; n <= len(c.timeB) {
+		c.timeOK, c.timeD, c.timeN = true, d, copy(c.timeB[:], o.b[start:])
+	}
 }
 
 func (t *Tracer) appendName(o *jsonObj, k string, a netip.Addr) {
@@ -153,18 +162,27 @@ func (t *Tracer) appendFrameJSON(b []byte, f *Frame, d time.Duration, rseq, rack
 	p := &t.pkt
 	o := jsonObj{b: b}
 	o.open()
-	o.time(d)
-	o.str("type", "packet")
-	o.strIf("vantage", f.Vantage)
-	if f.Dir != DirUnknown {
-		o.str("dir", f.Dir.String())
+	t.appendJSONTime(&o, d)
+	// ,"type":"packet","vantage":V,"dir":D,"id": from the last two.
+	if h := t.jfc.head.get(f.Vantage, f.Dir); h != nil {
+		o.b = append(o.b, h...)
+	} else {
+		start := len(o.b)
+		o.str(`"type":`, "packet")
+		o.strIf(`"vantage":`, f.Vantage)
+		if f.Dir != DirUnknown {
+			o.str(`"dir":`, f.Dir.String())
+		}
+		o.key(`"id":`)
+		t.jfc.head.put(f.Vantage, f.Dir, o.b[start:])
 	}
-	o.uint("id", f.ID)
-	o.int("len", int64(p.size))
+	o.b = appendUint(o.b, f.ID)
+	o.b = append(o.b, `,"len":`...)
+	o.b = t.jfc.num[numSize].append(o.b, uint64(p.size))
 	switch {
 	case p.hasIP6:
-		t.appendName(&o, "src", p.ip6.Src())
-		t.appendName(&o, "dst", p.ip6.Dst())
+		t.appendName(&o, `"src":`, p.ip6.Src())
+		t.appendName(&o, `"dst":`, p.ip6.Dst())
 	case p.hasIP:
 		// ,"src":NAME,"dst":NAME from a cache keyed by the addresses.
 		var k lineKey
@@ -173,89 +191,104 @@ func (t *Tracer) appendFrameJSON(b []byte, f *Frame, d time.Duration, rseq, rack
 			o.b = append(o.b, text...)
 		} else {
 			start := len(o.b)
-			t.appendName(&o, "src", p.ip.Src())
-			t.appendName(&o, "dst", p.ip.Dst())
+			t.appendName(&o, `"src":`, p.ip.Src())
+			t.appendName(&o, `"dst":`, p.ip.Dst())
 			if o.b[start] == ',' {
 				t.jcache.ends.put(&k, o.b[start:])
 			}
 		}
 	case p.hasARP:
-		t.appendName(&o, "src", p.arp.SenderIP())
+		t.appendName(&o, `"src":`, p.arp.SenderIP())
 		if p.eth.Dst().IsBroadcast() {
-			o.str("dst", "broadcast")
+			o.str(`"dst":`, "broadcast")
 		} else {
-			t.appendName(&o, "dst", p.arp.TargetIP())
+			t.appendName(&o, `"dst":`, p.arp.TargetIP())
 		}
 	}
-	o.strIf("note", f.Note)
-	o.strIf("drop", f.Drop)
-	o.key("layers")
+	o.strIf(`"note":`, f.Note)
+	o.strIf(`"drop":`, f.Drop)
+	o.key(`"layers":`)
 	o.open()
 	if p.hasEth {
-		o.key("eth")
-		o.open()
+		// "eth":{...} from a cache keyed by the header.
 		var k lineKey
 		copy(k[:], p.eth[:wire.EthernetHeaderLen])
 		if text, ok := t.jcache.eth.get(&k); ok {
 			o.b = append(o.b, text...)
+			o.first = false
 		} else {
 			start := len(o.b)
-			o.mac("src", p.eth.Src())
-			o.mac("dst", p.eth.Dst())
-			o.key("type")
+			o.key(`"eth":`)
+			o.open()
+			o.mac(`"src":`, p.eth.Src())
+			o.mac(`"dst":`, p.eth.Dst())
+			o.key(`"type":`)
 			o.b = append(o.b, '"')
 			o.b = appendEtherType(o.b, p.eth.Type())
 			o.b = append(o.b, '"')
+			o.close()
 			t.jcache.eth.put(&k, o.b[start:])
 		}
-		o.close()
 	}
 	if p.hasARP {
 		a := p.arp
-		o.key("arp")
+		o.key(`"arp":`)
 		o.open()
 		switch a.Op() {
 		case wire.ARPRequest:
-			o.str("op", "request")
+			o.str(`"op":`, "request")
 		case wire.ARPReply:
-			o.str("op", "reply")
+			o.str(`"op":`, "reply")
 		default:
-			o.uint("op", uint64(a.Op()))
+			o.uint(`"op":`, uint64(a.Op()))
 		}
-		o.mac("sender_mac", a.SenderMAC())
-		o.addr("sender_ip", a.SenderIP())
-		o.mac("target_mac", a.TargetMAC())
-		o.addr("target_ip", a.TargetIP())
+		o.mac(`"sender_mac":`, a.SenderMAC())
+		o.addr(`"sender_ip":`, a.SenderIP())
+		o.mac(`"target_mac":`, a.TargetMAC())
+		o.addr(`"target_ip":`, a.TargetIP())
 		o.close()
 	}
 	if p.hasIP {
 		ip := p.ip
-		o.key("ipv4")
-		o.open()
+		// ,"ipv4":{"src":S,"dst":D,"ttl":T,"id": and, after the id,
+		// the rest of the object, each from a cache keyed by the header
+		// bytes it is made of.
 		var k lineKey
 		copy(k[:], ip[12:20])
 		k[8] = ip.TTL()
+		k[9] = boolByte(o.first)
 		if text, ok := t.jcache.ip.get(&k); ok {
 			o.b = append(o.b, text...)
-			o.first = false
 		} else {
 			start := len(o.b)
-			o.addr("src", ip.Src())
-			o.addr("dst", ip.Dst())
-			o.uint("ttl", uint64(ip.TTL()))
+			o.key(`"ipv4":`)
+			o.open()
+			o.addr(`"src":`, ip.Src())
+			o.addr(`"dst":`, ip.Dst())
+			o.uint(`"ttl":`, uint64(ip.TTL()))
+			o.key(`"id":`)
 			t.jcache.ip.put(&k, o.b[start:])
 		}
-		o.uint("id", uint64(ip.ID()))
-		o.bool("df", ip.DF())
-		o.bool("mf", ip.More())
-		o.uint("frag", uint64(ip.FragmentOffset()))
-		o.uint("tos", uint64(ip.TOS()))
-		o.uint("len", uint64(ip.TotalLen()))
-		o.uint("proto", uint64(ip.Protocol()))
-		if t.checksums {
-			o.bool("checksum_ok", p.ipOK)
+		o.b = appendUint(o.b, uint64(ip.ID()))
+		k = lineKey{ip[1], ip[2], ip[3], ip[6], ip[7], ip[9], boolByte(t.checksums), boolByte(p.ipOK)}
+		if text, ok := t.jfc.ipTail.get(&k); ok {
+			o.b = append(o.b, text...)
+		} else {
+			start := len(o.b)
+			o.first = false
+			o.bool(`"df":`, ip.DF())
+			o.bool(`"mf":`, ip.More())
+			o.uint(`"frag":`, uint64(ip.FragmentOffset()))
+			o.uint(`"tos":`, uint64(ip.TOS()))
+			o.uint(`"len":`, uint64(ip.TotalLen()))
+			o.uint(`"proto":`, uint64(ip.Protocol()))
+			if t.checksums {
+				o.bool(`"checksum_ok":`, p.ipOK)
+			}
+			o.close()
+			t.jfc.ipTail.put(&k, o.b[start:])
 		}
-		o.close()
+		o.first = false
 	}
 	if p.hasIP6 {
 		appendIPv6JSON(&o, p)
@@ -264,35 +297,35 @@ func (t *Tracer) appendFrameJSON(b []byte, f *Frame, d time.Duration, rseq, rack
 	case l4TCP:
 		t.appendTCPJSON(&o, p, rseq, rack)
 	case l4UDP:
-		o.key("udp")
+		o.key(`"udp":`)
 		o.open()
-		o.uint("sport", uint64(p.udp.SrcPort()))
-		o.uint("dport", uint64(p.udp.DstPort()))
-		o.int("len", int64(p.payload))
+		o.uint(`"sport":`, uint64(p.udp.SrcPort()))
+		o.uint(`"dport":`, uint64(p.udp.DstPort()))
+		o.int(`"len":`, int64(p.payload))
 		if t.checksums {
-			o.bool("checksum_ok", p.l4OK)
+			o.bool(`"checksum_ok":`, p.l4OK)
 		}
 		o.close()
 	case l4ICMP:
 		m := p.icmp
-		o.key("icmp")
+		o.key(`"icmp":`)
 		o.open()
-		o.uint("type", uint64(m.Type()))
-		o.uint("code", uint64(m.Code()))
-		o.strIf("name", icmpName(m.Type(), m.Code()))
+		o.uint(`"type":`, uint64(m.Type()))
+		o.uint(`"code":`, uint64(m.Code()))
+		o.strIf(`"name":`, icmpName(m.Type(), m.Code()))
 		switch m.Type() {
 		case wire.ICMPEcho, wire.ICMPEchoReply:
-			o.uint("id", uint64(m.ID()))
-			o.uint("seq", uint64(m.Seq()))
+			o.uint(`"id":`, uint64(m.ID()))
+			o.uint(`"seq":`, uint64(m.Seq()))
 		case wire.ICMPDestUnreachable:
 			if m.Code() == wire.ICMPCodeFragNeeded {
-				o.uint("mtu", uint64(m.MTU()))
+				o.uint(`"mtu":`, uint64(m.MTU()))
 			}
 		}
-		o.int("len", int64(p.payload))
+		o.int(`"len":`, int64(p.payload))
 		appendQuotedJSON(&o, p)
 		if t.checksums {
-			o.bool("checksum_ok", p.l4OK)
+			o.bool(`"checksum_ok":`, p.l4OK)
 		}
 		o.close()
 	case l4ICMP6:
@@ -300,7 +333,7 @@ func (t *Tracer) appendFrameJSON(b []byte, f *Frame, d time.Duration, rseq, rack
 	}
 	o.close()
 	if p.badErr != nil {
-		o.key("malformed")
+		o.key(`"malformed":`)
 		o.b = append(o.b, '"')
 		o.b = append(o.b, p.badLayer...)
 		o.b = append(o.b, ": "...)
@@ -308,7 +341,7 @@ func (t *Tracer) appendFrameJSON(b []byte, f *Frame, d time.Duration, rseq, rack
 		o.b = append(o.b, '"')
 	}
 	if t.bytes > 0 && len(f.Data) > 0 && f.Dir != DirIn {
-		o.key("bytes")
+		o.key(`"bytes":`)
 		o.b = append(o.b, '"')
 		o.b = hex.AppendEncode(o.b, f.Data[:min(len(f.Data), t.bytes)])
 		o.b = append(o.b, '"')
@@ -320,31 +353,41 @@ func (t *Tracer) appendFrameJSON(b []byte, f *Frame, d time.Duration, rseq, rack
 func (t *Tracer) appendTCPJSON(o *jsonObj, p *packet, rseq, rack uint32) {
 	tcp := p.tcp
 	fl := tcp.Flags()
-	o.key("tcp")
-	o.open()
+	// ,"tcp":{"sport":S,"dport":D,"flags":F,"seq": from a cache keyed by
+	// the ports and flags.
 	var k lineKey
 	copy(k[:4], tcp[0:4]) // ports
 	k[4] = byte(fl)
+	k[5] = boolByte(o.first)
 	if text, ok := t.jcache.tcp.get(&k); ok {
 		o.b = append(o.b, text...)
-		o.first = false
 	} else {
 		start := len(o.b)
-		o.uint("sport", uint64(tcp.SrcPort()))
-		o.uint("dport", uint64(tcp.DstPort()))
-		o.str("flags", fl.String())
+		o.key(`"tcp":`)
+		o.open()
+		o.uint(`"sport":`, uint64(tcp.SrcPort()))
+		o.uint(`"dport":`, uint64(tcp.DstPort()))
+		o.str(`"flags":`, fl.String())
+		o.key(`"seq":`)
 		t.jcache.tcp.put(&k, o.b[start:])
 	}
-	o.uint("seq", uint64(rseq))
-	o.uint("ack", uint64(rack))
-	o.uint("seq_raw", uint64(tcp.Seq()))
-	o.uint("ack_raw", uint64(tcp.Ack()))
-	o.uint("win", uint64(tcp.Window()))
+	o.first = false
+	num := &t.jfc.num
+	o.b = appendUint(o.b, uint64(rseq))
+	o.b = append(o.b, `,"ack":`...)
+	o.b = num[numAck].append(o.b, uint64(rack))
+	o.b = append(o.b, `,"seq_raw":`...)
+	o.b = appendUint(o.b, uint64(tcp.Seq()))
+	o.b = append(o.b, `,"ack_raw":`...)
+	o.b = num[numAckRaw].append(o.b, uint64(tcp.Ack()))
+	o.b = append(o.b, `,"win":`...)
+	o.b = num[numWin].append(o.b, uint64(tcp.Window()))
 	if t.ana.scaledWin >= 0 {
-		o.uint("win_scaled", uint64(t.ana.scaledWin))
+		o.b = append(o.b, `,"win_scaled":`...)
+		o.b = num[numWinScaled].append(o.b, uint64(t.ana.scaledWin))
 	}
 	if a := t.ana.flags; a != 0 {
-		o.key("analysis")
+		o.key(`"analysis":`)
 		o.b = append(o.b, '[')
 		first := true
 		for _, n := range analysisNames {
@@ -361,39 +404,38 @@ func (t *Tracer) appendTCPJSON(o *jsonObj, p *packet, rseq, rack uint32) {
 		}
 		o.b = append(o.b, ']')
 		if a&DupAck != 0 {
-			o.uint("dup_ack_of", t.ana.dupOf)
-			o.uint("dup_ack_num", uint64(t.ana.dupN))
+			o.uint(`"dup_ack_of":`, t.ana.dupOf)
+			o.uint(`"dup_ack_num":`, uint64(t.ana.dupN))
 		}
 	}
 	if t.rtt.ok {
-		o.key("ack_rtt_us")
+		o.key(`"ack_rtt_us":`)
 		o.b = appendMicros(o.b, t.rtt.rtt)
-		o.uint("acks", t.rtt.acked)
+		o.uint(`"acks":`, t.rtt.acked)
 	}
 	if len(tcp.Options()) > 0 {
 		opts, optErr := p.tcpOptions()
-		o.key("options")
+		o.key(`"options":`)
 		o.open()
 		if opts.HasMSS {
-			o.uint("mss", uint64(opts.MSS))
+			o.uint(`"mss":`, uint64(opts.MSS))
 		}
 		if opts.SACKPermitted {
-			o.bool("sack_ok", true)
+			o.bool(`"sack_ok":`, true)
 		}
 		if opts.HasTS {
-			o.key("ts")
-			o.b = append(o.b, '[')
-			o.b = appendUint(o.b, uint64(opts.TSVal))
+			o.key(`"ts":[`)
+			o.b = num[numTSVal].append(o.b, uint64(opts.TSVal))
 			o.b = append(o.b, ',')
-			o.b = appendUint(o.b, uint64(opts.TSEcr))
+			o.b = num[numTSEcr].append(o.b, uint64(opts.TSEcr))
 			o.b = append(o.b, ']')
 		}
 		if opts.HasWScale {
-			o.uint("wscale", uint64(opts.WScale))
+			o.uint(`"wscale":`, uint64(opts.WScale))
 		}
 		if opts.NSACK > 0 {
 			base, _ := t.conns.base(netip.AddrPortFrom(p.dst(), tcp.DstPort()), netip.AddrPortFrom(p.src(), tcp.SrcPort()))
-			o.key("sack")
+			o.key(`"sack":`)
 			o.b = append(o.b, '[')
 			for i := 0; i < opts.NSACK && i < len(opts.SACK); i++ {
 				if i > 0 {
@@ -408,59 +450,96 @@ func (t *Tracer) appendTCPJSON(o *jsonObj, p *packet, rseq, rack uint32) {
 			o.b = append(o.b, ']')
 		}
 		if optErr {
-			o.bool("malformed", true)
+			o.bool(`"malformed":`, true)
 		}
 		o.close()
 	}
-	o.int("len", int64(p.payload))
+	o.b = append(o.b, `,"len":`...)
+	o.b = num[numLen].append(o.b, uint64(p.payload))
 	if t.checksums {
-		o.bool("checksum_ok", p.l4OK)
+		o.bool(`"checksum_ok":`, p.l4OK)
 	}
 	o.close()
 }
 
-func appendEventJSON(b []byte, ev *core.Event, d time.Duration) []byte {
+// appendEventJSON appends an event's line. The head of a congestion
+// series event (everything after the time up to the first variable) is
+// the same for each connection: the last two are remembered.
+func (t *Tracer) appendEventJSON(b []byte, ev *core.Event, d time.Duration) []byte {
 	o := jsonObj{b: b}
 	o.open()
-	o.time(d)
-	o.str("type", "event")
-	o.str("host", ev.Host)
-	o.str("kind", ev.Kind.String())
-	if ev.FD >= 0 && (ev.FD != 0 || ev.Kind == core.EventCall) {
-		o.int("fd", int64(ev.FD))
+	t.appendJSONTime(&o, d)
+	series := ev.Vars != nil && ev.From == "" && ev.To == "" && ev.Name == "" && ev.Detail == "" && ev.PacketID == 0
+	var head []byte
+	if series {
+		head = t.jfc.series.get(ev)
 	}
-	o.strIf("proto", ev.Proto)
-	if ev.Conn.Local.IsValid() {
-		o.addrPort("local", ev.Conn.Local)
-	}
-	if ev.Conn.Remote.IsValid() {
-		o.addrPort("remote", ev.Conn.Remote)
-	}
-	o.strIf("from", ev.From)
-	o.strIf("to", ev.To)
-	o.strIf("name", ev.Name)
-	o.strIf("detail", ev.Detail)
-	if ev.PacketID != 0 {
-		o.uint("packet", ev.PacketID)
+	if head != nil {
+		o.b = append(o.b, head...)
+	} else {
+		start := len(o.b)
+		o.str(`"type":`, "event")
+		o.str(`"host":`, ev.Host)
+		o.str(`"kind":`, ev.Kind.String())
+		if ev.FD >= 0 && (ev.FD != 0 || ev.Kind == core.EventCall) {
+			o.int(`"fd":`, int64(ev.FD))
+		}
+		o.strIf(`"proto":`, ev.Proto)
+		if ev.Conn.Local.IsValid() {
+			o.addrPort(`"local":`, ev.Conn.Local)
+		}
+		if ev.Conn.Remote.IsValid() {
+			o.addrPort(`"remote":`, ev.Conn.Remote)
+		}
+		o.strIf(`"from":`, ev.From)
+		o.strIf(`"to":`, ev.To)
+		o.strIf(`"name":`, ev.Name)
+		o.strIf(`"detail":`, ev.Detail)
+		if ev.PacketID != 0 {
+			o.uint(`"packet":`, ev.PacketID)
+		}
+		if ev.Vars != nil {
+			o.key(`"vars":`)
+			o.open()
+			o.key(`"cwnd":`)
+			if series {
+				t.jfc.series.put(ev, o.b[start:])
+			}
+		}
 	}
 	if v := ev.Vars; v != nil {
-		o.key("vars")
-		o.open()
-		o.int("cwnd", int64(v.Cwnd))
+		num := &t.jfc.vars
+		o.b = appendIntMemo(&num[varCwnd], o.b, int64(v.Cwnd))
 		if v.Ssthresh >= 0 {
-			o.int("ssthresh", int64(v.Ssthresh))
+			o.b = append(o.b, `,"ssthresh":`...)
+			o.b = appendIntMemo(&num[varSsthresh], o.b, int64(v.Ssthresh))
 		}
-		o.int("srtt_us", v.SRTT.Microseconds())
-		o.int("rttvar_us", v.RTTVar.Microseconds())
-		o.int("rto_us", v.RTO.Microseconds())
-		o.int("in_flight", int64(v.InFlight))
-		o.int("rwnd", int64(v.RcvWnd))
-		o.int("snd_wnd", int64(v.SndWnd))
-		o.str("ca_state", v.CAState)
+		o.b = append(o.b, `,"srtt_us":`...)
+		o.b = appendIntMemo(&num[varSRTT], o.b, v.SRTT.Microseconds())
+		o.b = append(o.b, `,"rttvar_us":`...)
+		o.b = appendIntMemo(&num[varRTTVar], o.b, v.RTTVar.Microseconds())
+		o.b = append(o.b, `,"rto_us":`...)
+		o.b = appendIntMemo(&num[varRTO], o.b, v.RTO.Microseconds())
+		o.b = append(o.b, `,"in_flight":`...)
+		o.b = appendIntMemo(&num[varInFlight], o.b, int64(v.InFlight))
+		o.b = append(o.b, `,"rwnd":`...)
+		o.b = appendIntMemo(&num[varRwnd], o.b, int64(v.RcvWnd))
+		o.b = append(o.b, `,"snd_wnd":`...)
+		o.b = appendIntMemo(&num[varSndWnd], o.b, int64(v.SndWnd))
+		o.first = false
+		o.str(`"ca_state":`, v.CAState)
 		o.close()
 	}
 	o.close()
 	return append(o.b, '\n')
+}
+
+// appendIntMemo appends v in decimal, through m when it is not negative.
+func appendIntMemo(m *numMemo, b []byte, v int64) []byte {
+	if v < 0 {
+		return strconv.AppendInt(b, v, 10)
+	}
+	return m.append(b, uint64(v))
 }
 
 // summarize fills s from the decoded packet. It allocates the strings a
@@ -516,11 +595,11 @@ func appendQuotedJSON(o *jsonObj, p *packet) {
 	if !p.hasQuote {
 		return
 	}
-	o.key("quoted")
+	o.key(`"quoted":`)
 	o.open()
-	o.uint("proto", uint64(p.quoteProto))
-	o.addrPort("src", p.quoteSrc)
-	o.addrPort("dst", p.quoteDst)
+	o.uint(`"proto":`, uint64(p.quoteProto))
+	o.addrPort(`"src":`, p.quoteSrc)
+	o.addrPort(`"dst":`, p.quoteDst)
 	o.close()
 }
 

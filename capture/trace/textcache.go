@@ -1,6 +1,10 @@
 package trace
 
-import "time"
+import (
+	"time"
+
+	"stacklab/stack/core"
+)
 
 // Frames of one flow repeat most of their text: the Ethernet line, the
 // addresses and TTL of the IPv4 line, the ports and flags of the TCP
@@ -89,6 +93,8 @@ const (
 	numLen
 	numTSVal
 	numTSEcr
+	numAckRaw    // JSON only
+	numWinScaled // JSON only
 	numFields
 )
 
@@ -114,4 +120,103 @@ func (c *textCache) appendTime(b []byte, d time.Duration) []byte {
 		c.timeOK, c.timeD, c.timeN = true, d, copy(c.timeB[:], b[start:])
 	}
 	return b
+}
+
+// jsonCache is the JSON trace's set of caches beyond jcache's: a frame
+// line's head (type, vantage and direction), the end of its IPv4 object,
+// the numbers that repeat, and the last time.
+type jsonCache struct {
+	head   headMemo
+	ipTail lineCache
+	num    [numFields]numMemo
+	series seriesMemo
+	vars   [varFields]numMemo
+	timeOK bool
+	timeD  time.Duration
+	timeB  [24]byte
+	timeN  int
+}
+
+// headMemo remembers a frame line's head for the last two vantage points
+// and directions.
+type headMemo struct {
+	ent  [2]headEntry
+	next int
+}
+
+type headEntry struct {
+	ok      bool
+	vantage string
+	dir     Dir
+	text    []byte
+}
+
+func (m *headMemo) get(vantage string, dir Dir) []byte {
+	for i := range m.ent {
+		if e := &m.ent[i]; e.ok && e.dir == dir && e.vantage == vantage {
+			return e.text
+		}
+	}
+	return nil
+}
+
+func (m *headMemo) put(vantage string, dir Dir, text []byte) {
+	e := &m.ent[m.next]
+	m.next ^= 1
+	e.ok, e.vantage, e.dir = true, vantage, dir
+	e.text = append(e.text[:0], text...)
+}
+
+func boolByte(v bool) byte {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+// The congestion variables of a series event, each remembered.
+const (
+	varCwnd = iota
+	varSsthresh
+	varSRTT
+	varRTTVar
+	varRTO
+	varInFlight
+	varRwnd
+	varSndWnd
+	varFields
+)
+
+// seriesMemo remembers the head of a series event's line for the last
+// two connections (their hosts, descriptors and tuples).
+type seriesMemo struct {
+	ent  [2]seriesEntry
+	next int
+}
+
+type seriesEntry struct {
+	ok    bool
+	host  string
+	kind  core.EventKind
+	fd    int
+	proto string
+	conn  core.Tuple
+	text  []byte
+}
+
+func (m *seriesMemo) get(ev *core.Event) []byte {
+	for i := range m.ent {
+		e := &m.ent[i]
+		if e.ok && e.kind == ev.Kind && e.fd == ev.FD && e.conn == ev.Conn && e.host == ev.Host && e.proto == ev.Proto {
+			return e.text
+		}
+	}
+	return nil
+}
+
+func (m *seriesMemo) put(ev *core.Event, text []byte) {
+	e := &m.ent[m.next]
+	m.next ^= 1
+	e.ok, e.host, e.kind, e.fd, e.proto, e.conn = true, ev.Host, ev.Kind, ev.FD, ev.Proto, ev.Conn
+	e.text = append(e.text[:0], text...)
 }

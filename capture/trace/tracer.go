@@ -134,6 +134,7 @@ type Tracer struct {
 	changes    []stateChange                          // the TCP states the current frame changed (foreign captures)
 	changesDir int                                    // and the direction it was sent in
 	jcache     struct{ eth, ip, tcp, ends lineCache } // the same for JSON
+	jfc        jsonCache                              // and more for JSON
 	sinceOK    bool                                   // sinceT, sinceD hold the last time converted by since
 	sinceT     time.Time
 	sinceD     time.Duration
@@ -310,7 +311,7 @@ func (t *Tracer) writeInferred(f *Frame, d time.Duration) {
 		ev := core.Event{Time: f.Time, Host: t.nameOf(conn.Local.Addr()), Kind: core.EventState, FD: -1, Proto: "tcp",
 			Conn: conn, From: c.from.String(), To: c.to.String(), Detail: "inferred"}
 		if t.format == JSON {
-			t.buf = appendEventJSON(t.buf[:0], &ev, d)
+			t.buf = t.appendEventJSON(t.buf[:0], &ev, d)
 		} else {
 			t.buf = appendEventPrefix(t.buf[:0], d, ev.Host)
 			t.buf = appendEventText(t.buf, &ev)
@@ -373,7 +374,7 @@ func (t *Tracer) Event(ev *core.Event) {
 		return
 	}
 	if t.format == JSON {
-		t.buf = appendEventJSON(t.buf[:0], ev, d)
+		t.buf = t.appendEventJSON(t.buf[:0], ev, d)
 		t.write(t.buf)
 		return
 	}

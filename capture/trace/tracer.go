@@ -230,6 +230,9 @@ func (t *Tracer) Frame(f *Frame, sum *Summary) {
 	if t.w == nil && sum == nil {
 		return // nothing to write or fill: skip decoding
 	}
+	if forgetEach {
+		t.forgetCaches()
+	}
 	p := &t.pkt
 	p.decode(f.Link, f.Data, f.OrigLen, t.checksums)
 	rseq, rack, cn, dir := t.relative(p)
@@ -369,6 +372,9 @@ func (t *Tracer) segment(p *packet, id uint64, now time.Duration) segment {
 
 // Event traces a stack event.
 func (t *Tracer) Event(ev *core.Event) {
+	if forgetEach {
+		t.forgetCaches()
+	}
 	d := t.since(ev.Time)
 	if t.w == nil {
 		return
@@ -473,4 +479,15 @@ func errText(err error) string {
 		return ""
 	}
 	return strings.TrimPrefix(err.Error(), "wire: ")
+}
+
+// forgetEach makes the Tracer forget every cached piece of text before
+// each frame and event: the tests' way to check that the caches never
+// change a byte.
+var forgetEach bool
+
+func (t *Tracer) forgetCaches() {
+	t.cache = textCache{}
+	t.jcache.eth, t.jcache.ip, t.jcache.tcp, t.jcache.ends = lineCache{}, lineCache{}, lineCache{}, lineCache{}
+	t.jfc = jsonCache{}
 }

@@ -2,6 +2,7 @@ package capture
 
 import (
 	"bytes"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -248,4 +249,42 @@ func newNICMTU(t testing.TB, clk *fakeClock, host, addr string, mtu int) *stack.
 		t.Fatal(err)
 	}
 	return nic
+}
+
+// TestRecorderHandsEarlyToIdleWriter checks that a batch goes to an idle
+// writer once it holds handFrames records, well before it is full, so
+// that what a Flush or Close at the end of a run still has to write on
+// the caller's goroutine is small.
+func TestRecorderHandsEarlyToIdleWriter(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	}
+	if handFrames >= batchFrames {
+		t.Fatalf("handFrames %d, batchFrames %d: nothing is handed early", handFrames, batchFrames)
+	}
+	clk := &fakeClock{now: t0}
+	client := newNIC(t, clk, "client", "10.0.0.1/24", stack.LinkEthernet)
+	server := newNIC(t, clk, "server", "10.0.0.2/24", stack.LinkEthernet)
+	r, err := New(Options{Trace: io.Discard, Start: t0, Names: names()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	_, ack := bulkFrames(client, server)
+	for i := range uint64(handFrames) {
+		r.Frame(server, stack.DirOut, stack.Packet{ID: 1 + i, Data: ack}, "ack")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r.qmu.Lock()
+		queued, busy := len(r.fill.recs), r.busy
+		r.qmu.Unlock()
+		if queued == 0 && !busy {
+			return // written beside the stacks
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d records still queued, writer busy %v: the batch was not handed to the idle writer", queued, busy)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }

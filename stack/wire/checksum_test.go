@@ -165,3 +165,28 @@ func TestChecksumPair(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderSum checks the IPv4 header sum against the textbook one for
+// random 20-byte headers, all-ones and all-zeros, and a header with
+// options (the general loop).
+func TestHeaderSum(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	h := make([]byte, 24)
+	for i := range 10000 {
+		for j := range h {
+			switch i {
+			case 0:
+				h[j] = 0xff
+			case 1:
+				h[j] = 0
+			default:
+				h[j] = byte(r.Uint32())
+			}
+		}
+		for _, n := range []int{IPv4MinHeaderLen, 24} {
+			if got, want := headerSum(h[:n]), refSum(h[:n]); got != want {
+				t.Fatalf("%x: got %#04x, want %#04x", h[:n], got, want)
+			}
+		}
+	}
+}

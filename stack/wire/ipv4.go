@@ -76,7 +76,7 @@ func ParseIPv4(b []byte) (IPv4, error) {
 	if total > len(b) {
 		return nil, ErrTruncated
 	}
-	if Fold(Checksum(b[:ip.HeaderLen()], 0)) != 0xffff {
+	if headerSum(b[:ip.HeaderLen()]) != 0xffff {
 		return nil, ErrBadChecksum
 	}
 	if ip.HeaderLen() > IPv4MinHeaderLen && !validIPv4Options(ip.Options()) {
@@ -264,12 +264,12 @@ func (b IPv4) SetDst(a netip.Addr) { putAddr4(b[IPv4DstOffset:], a) }
 // SetChecksum computes the header checksum and stores it (RFC 791 §3.1).
 func (b IPv4) SetChecksum() {
 	b[IPv4ChecksumOffset], b[IPv4ChecksumOffset+1] = 0, 0
-	binary.BigEndian.PutUint16(b[IPv4ChecksumOffset:], ^Fold(Checksum(b[:b.HeaderLen()], 0)))
+	binary.BigEndian.PutUint16(b[IPv4ChecksumOffset:], ^headerSum(b[:b.HeaderLen()]))
 }
 
 // IsChecksumValid reports whether the header checksum verifies.
 func (b IPv4) IsChecksumValid() bool {
-	return Fold(Checksum(b[:b.HeaderLen()], 0)) == 0xffff
+	return headerSum(b[:b.HeaderLen()]) == 0xffff
 }
 
 // DecTTL decrements the TTL by one and updates the checksum incrementally

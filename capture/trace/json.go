@@ -205,7 +205,10 @@ func (t *Tracer) appendFrameJSON(b []byte, f *Frame, d time.Duration, rseq, rack
 			t.appendName(&o, `"dst":`, p.arp.TargetIP())
 		}
 	}
-	o.strIf(`"note":`, f.Note)
+	if f.Note != "" {
+		o.key(`"note":`)
+		o.b = t.jfc.note.append(o.b, f.Note)
+	}
 	o.strIf(`"drop":`, f.Drop)
 	o.key(`"layers":`)
 	o.open()

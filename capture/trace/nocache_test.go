@@ -79,7 +79,8 @@ func TestCachesChangeNothing(t *testing.T) {
 					if i%5 == 3 { // the same packet on a raw IP link
 						link, data = LinkRawIP, data[14:]
 					}
-					tr.Frame(&Frame{Time: at, Host: host, Vantage: vantage, Link: link, Dir: dir, ID: uint64(i/2 + 1), Data: data}, nil)
+					tr.Frame(&Frame{Time: at, Host: host, Vantage: vantage, Link: link, Dir: dir, ID: uint64(i/2 + 1), Data: data,
+						Note: []string{"", "send", "ack of data", "fast \"retransmit\"", "drop"}[i%5]}, nil)
 					vars := core.TCPVars{Cwnd: 14480 + i%4*1448, Ssthresh: []int{-1, 28960}[i%2], SRTT: time.Duration(i%3) * time.Millisecond,
 						RTTVar: -time.Microsecond * time.Duration(i%2), RTO: 200 * time.Millisecond, InFlight: i % 7, RcvWnd: 65535, SndWnd: 64512, CAState: "open"}
 					c := conns[i/4%3]

@@ -127,6 +127,7 @@ func (c *textCache) appendTime(b []byte, d time.Duration) []byte {
 // the numbers that repeat, and the last time.
 type jsonCache struct {
 	head   headMemo
+	note   noteMemo
 	ipTail lineCache
 	num    [numFields]numMemo
 	series seriesMemo
@@ -137,10 +138,10 @@ type jsonCache struct {
 	timeN  int
 }
 
-// headMemo remembers a frame line's head for the last two vantage points
-// and directions.
+// headMemo remembers a frame line's head for the last four vantage points
+// and directions: a flow seen at both ends is four.
 type headMemo struct {
-	ent  [2]headEntry
+	ent  [4]headEntry
 	next int
 }
 
@@ -162,7 +163,7 @@ func (m *headMemo) get(vantage string, dir Dir) []byte {
 
 func (m *headMemo) put(vantage string, dir Dir, text []byte) {
 	e := &m.ent[m.next]
-	m.next ^= 1
+	m.next = (m.next + 1) % len(m.ent)
 	e.ok, e.vantage, e.dir = true, vantage, dir
 	e.text = append(e.text[:0], text...)
 }
@@ -219,4 +220,26 @@ func (m *seriesMemo) put(ev *core.Event, text []byte) {
 	m.next ^= 1
 	e.ok, e.host, e.kind, e.fd, e.proto, e.conn = true, ev.Host, ev.Kind, ev.FD, ev.Proto, ev.Conn
 	e.text = append(e.text[:0], text...)
+}
+
+// noteMemo remembers the last two notes as JSON strings.
+type noteMemo struct {
+	note [2]string
+	text [2][]byte
+	next int
+}
+
+// append appends s as a JSON string.
+func (m *noteMemo) append(b []byte, s string) []byte {
+	for i := range m.note {
+		if m.text[i] != nil && m.note[i] == s {
+			return append(b, m.text[i]...)
+		}
+	}
+	start := len(b)
+	b = appendJSONString(b, s)
+	i := m.next
+	m.next ^= 1
+	m.note[i], m.text[i] = s, append(m.text[i][:0], b[start:]...)
+	return b
 }

@@ -28,7 +28,7 @@ note "stacklab: go test -bench ./internal/perf (count $count) ..."
 (cd "$root" &&
 	go test -run '^$' -bench 'BulkSim|BulkPipe|BulkParallelPipe|BulkFamily|CaptureOverhead|ConnSetup$|ConnSetupDataPipe|RoundTripPipe' -benchtime "$benchtime" -count "$count" ./internal/perf &&
 	go test -run '^$' -bench 'IdleMemory|SimRate' -benchtime 1x -count 1 ./internal/perf &&
-	go test -run '^$' -bench 'RunnerCost' -benchtime 7x -count 1 ./internal/perf &&
+	go test -run '^$' -bench 'RunnerCost' -benchtime 21x -count 1 ./internal/perf &&
 	go test -run '^$' -bench 'TUNStackVsCeiling|TUNStackTCP' -benchtime 1x -count "$count" ./stack/tun # skips without root
 ) >"$out/stacklab.txt" 2>&1 || note "stacklab benchmarks failed; see the 'not measured' cells:
 $(grep -v '^Benchmark' "$out/stacklab.txt" | tail -20)"

@@ -380,24 +380,24 @@ var rows = []row{
 		ours:       metric{"BenchmarkRunnerCost", "wall-runner-x"},
 		atMost:     1.3,
 		targetNote: "≤ 1.3×",
-		ourCmd:     strings.Replace(fmt.Sprintf(perfCmd, "RunnerCost"), "-bench", "-benchtime 7x -bench", 1),
+		ourCmd:     strings.Replace(fmt.Sprintf(perfCmd, "RunnerCost"), "-bench", "-benchtime 21x -bench", 1),
 	},
 	{
 		work:       "the same, the runner writing pcapng per vantage point, over the bare simulation without capture",
 		ours:       metric{"BenchmarkRunnerCost", "wall-runner-pcapng-x"},
 		atMost:     1.5,
 		targetNote: "≤ 1.5×",
-		ourCmd:     strings.Replace(fmt.Sprintf(perfCmd, "RunnerCost"), "-bench", "-benchtime 7x -bench", 1),
+		ourCmd:     strings.Replace(fmt.Sprintf(perfCmd, "RunnerCost"), "-bench", "-benchtime 21x -bench", 1),
 	},
 	{
 		work:   "the runner with capture off, CPU-time ratio, same rounds",
 		ours:   metric{"BenchmarkRunnerCost", "runner-x"},
-		ourCmd: strings.Replace(fmt.Sprintf(perfCmd, "RunnerCost"), "-bench", "-benchtime 7x -bench", 1),
+		ourCmd: strings.Replace(fmt.Sprintf(perfCmd, "RunnerCost"), "-bench", "-benchtime 21x -bench", 1),
 	},
 	{
 		work:   "the runner writing pcapng, CPU-time ratio, same rounds",
 		ours:   metric{"BenchmarkRunnerCost", "runner-pcapng-x"},
-		ourCmd: strings.Replace(fmt.Sprintf(perfCmd, "RunnerCost"), "-bench", "-benchtime 7x -bench", 1),
+		ourCmd: strings.Replace(fmt.Sprintf(perfCmd, "RunnerCost"), "-bench", "-benchtime 21x -bench", 1),
 	},
 	{
 		work:   "capture, pcapng + text trace at MTU 65535, wall time added",

@@ -10,6 +10,7 @@
 #   bench/run.sh            # the table on stdout, progress on stderr
 #   KEEP=dir bench/run.sh   # also keep the raw `go test -bench` output in dir
 #   NS3_SECONDS=10          # simulated seconds of the ns-3 runs (default 3)
+#   COUNT=3 CAPCOUNT=5      # runs per figure (the capture rows: CAPCOUNT)
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)

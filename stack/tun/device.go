@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -74,8 +75,11 @@ type Stats struct {
 }
 
 // Device is an open TUN or TAP device. It implements [stack.Link]: Send
-// writes one packet (TUN) or frame (TAP) to the kernel. Its methods are safe
-// for concurrent use.
+// queues one packet (TUN) or frame (TAP) for the kernel, and a writer
+// goroutine writes the queue in order, so that the stack does not hold
+// its lock across the write system call while the reader goroutine waits
+// for it to deliver the next packet (the kernel's own transmit path, too,
+// queues a packet and returns). Its methods are safe for concurrent use.
 type Device struct {
 	cfg  Config
 	name string
@@ -89,6 +93,17 @@ type Device struct {
 	rxDropped          atomic.Uint64
 	rxErrors, txErrors atomic.Uint64
 	txDropped          atomic.Uint64
+
+	// The transmit queue: Send copies each packet into a buffer from
+	// txBufs and queues it on txq (at most txQueueLen; a full queue makes
+	// Send wait for the writer, as the write itself did); the writer
+	// goroutine writes them in order. txMu makes Close wait for a Send
+	// under way, so that no packet is queued after the writer stopped.
+	txq    chan *[]byte
+	txMu   sync.RWMutex
+	txStop chan struct{} // closed by Close
+	txDone chan struct{} // closed when the writer has written what was queued
+	txSync bool          // one CPU (GOMAXPROCS 1): Send writes, no writer
 
 	// mu guards started, closed, done and readErr.
 	mu      sync.Mutex
@@ -155,12 +170,30 @@ func Open(cfg Config) (*Device, error) {
 		ifce.Close()
 		return nil, errors.New("tun: water returned an unexpected device type")
 	}
-	d := &Device{cfg: cfg, name: ifce.Name(), f: f, packetID: cfg.PacketID}
+	d := newDevice(cfg, ifce.Name(), f)
 	if err := d.configure(); err != nil {
 		d.f.Close()
 		return nil, err
 	}
+	d.startWriter()
 	return d, nil
+}
+
+func newDevice(cfg Config, name string, f *os.File) *Device {
+	return &Device{cfg: cfg, name: name, f: f, packetID: cfg.PacketID,
+		txq: make(chan *[]byte, txQueueLen), txStop: make(chan struct{}), txDone: make(chan struct{})}
+}
+
+// startWriter starts the writer goroutine, unless nothing would run
+// beside the stack (GOMAXPROCS 1): then a hand-off per packet would only
+// add to the write, and Send writes.
+func (d *Device) startWriter() {
+	if runtime.GOMAXPROCS(0) == 1 {
+		d.txSync = true
+		close(d.txDone)
+		return
+	}
+	go d.writer()
 }
 
 // Check reports whether a device could be created here: CAP_NET_ADMIN,
@@ -289,25 +322,74 @@ func (d *Device) Type() stack.LinkType {
 // packets themselves. Reads on it race with the reader started by Start.
 func (d *Device) File() *os.File { return d.f }
 
-// Send writes pkt to the kernel. It never blocks for long (the kernel
-// queues or drops), never retains pkt.Data, and counts failures in
-// [Stats] instead of returning them, as a wire would.
+// txQueueLen bounds the transmit queue: packets Send has queued and the
+// writer has not yet written (Linux's default txqueuelen for a device is
+// 1000; a TUN write returns at once, so the queue is short-lived).
+const txQueueLen = 256
+
+// txBufs holds the transmit queue's buffers.
+var txBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// Send queues pkt for the kernel and returns; the writer goroutine writes
+// it. It copies pkt.Data, waits only while txQueueLen packets are queued
+// (for one write), and counts failures in [Stats] instead of returning
+// them, as a wire would: a packet sent after Close is dropped.
 func (d *Device) Send(pkt stack.Packet) {
+	d.txMu.RLock()
+	defer d.txMu.RUnlock()
 	if d.closed.Load() {
 		d.txDropped.Add(1)
 		return
 	}
-	n, err := d.f.Write(pkt.Data)
-	if err != nil {
+	bp := txBufs.Get().(*[]byte)
+	*bp = append((*bp)[:0], pkt.Data...)
+	// Counted when queued, so that Stats after Send, or whoever receives
+	// the packet, sees it; a write that fails takes it back.
+	d.txPackets.Add(1)
+	d.txBytes.Add(uint64(len(pkt.Data)))
+	if d.txSync {
+		d.write(bp)
+		return
+	}
+	d.txq <- bp
+}
+
+// writer writes the queued packets, in order, until Close, and then what
+// is still queued.
+func (d *Device) writer() {
+	defer close(d.txDone)
+	for {
+		select {
+		case bp := <-d.txq:
+			d.write(bp)
+		case <-d.txStop:
+			for {
+				select {
+				case bp := <-d.txq:
+					d.write(bp)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// write writes one queued packet and gives its buffer back.
+func (d *Device) write(bp *[]byte) {
+	b := *bp
+	if _, err := d.f.Write(b); err != nil {
+		d.txPackets.Add(^uint64(0))
+		d.txBytes.Add(-uint64(len(b)))
 		if d.closed.Load() {
 			d.txDropped.Add(1)
 		} else {
 			d.txErrors.Add(1)
 		}
-		return
 	}
-	d.txPackets.Add(1)
-	d.txBytes.Add(uint64(n))
+	if cap(b) <= 2*maxFrame {
+		txBufs.Put(bp)
+	}
 }
 
 // Start starts the reader: a goroutine that reads each packet the kernel
@@ -392,12 +474,17 @@ func (d *Device) Stats() Stats {
 // Close is idempotent.
 func (d *Device) Close() error {
 	d.mu.Lock()
+	d.txMu.Lock()
 	if d.closed.Swap(true) {
+		d.txMu.Unlock()
 		d.mu.Unlock()
 		return nil
 	}
+	close(d.txStop)
+	d.txMu.Unlock()
 	done := d.done
 	d.mu.Unlock()
+	<-d.txDone // what was sent before Close is written
 	err := d.f.Close()
 	if done != nil {
 		<-done

@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"bytes"
 	"encoding/hex"
 	"net/netip"
 	"strconv"
@@ -158,6 +159,70 @@ func (t *Tracer) appendName(o *jsonObj, k string, a netip.Addr) {
 	o.b = append(o.b, '"')
 }
 
+// appendRTTJSON appends the RTT the current frame's ACK measured.
+func (t *Tracer) appendRTTJSON(o *jsonObj) {
+	if t.rtt.ok {
+		o.key(`"ack_rtt_us":`)
+		o.b = appendMicros(o.b, t.rtt.rtt)
+		o.uint(`"acks":`, t.rtt.acked)
+	}
+}
+
+// jsonLayers keeps the "layers" object of a TCP frame sent, in two
+// pieces around the RTT its ACK measured (which is not the same at the
+// receiver), with what it was made of: a receiver's copy of the frame
+// with the same headers shows the same layers, copied instead of
+// formatted again. A bulk transfer's every segment is seen twice.
+type jsonLayers struct {
+	gen        uint32 // Tracer.jgen when stored; 0 is never valid
+	id         uint64
+	link       LinkType
+	hdr        []byte // the frame up to its TCP payload
+	size       int
+	rseq, rack uint32
+	ipOK, l4OK bool
+	head, tail []byte
+}
+
+// layersKey reports whether the current frame's layers can be kept or
+// reused: a TCP segment, decoded whole, not cut short.
+func (t *Tracer) layersKey(f *Frame) ([]byte, bool) {
+	p := &t.pkt
+	if p.l4 != l4TCP || p.badErr != nil || p.hasQuote || (f.OrigLen != 0 && f.OrigLen != len(f.Data)) {
+		return nil, false
+	}
+	n := len(f.Data) - p.payload
+	if n < wire.IPv4MinHeaderLen+wire.TCPMinHeaderLen || n > maxLayersKey {
+		return nil, false
+	}
+	return f.Data[:n], true
+}
+
+// jspace returns b emptied if it holds n bytes, or else room for n bytes
+// (and a quarter more) carved from an arena of 64 KiB blocks, so that
+// filling the table allocates once per block, not once per frame.
+func (t *Tracer) jspace(b []byte, n int) []byte {
+	if cap(b) >= n {
+		return b[:0]
+	}
+	n += n / 4
+	if len(t.jarena) < n {
+		t.jarena = make([]byte, max(64<<10, n))
+	}
+	b, t.jarena = t.jarena[:0:n], t.jarena[n:]
+	return b
+}
+
+// maxLayersKey bounds the headers a jsonLayers keeps.
+const maxLayersKey = 256
+
+// matches reports whether e holds the layers of the current frame.
+func (e *jsonLayers) matches(t *Tracer, f *Frame, hdr []byte, rseq, rack uint32) bool {
+	p := &t.pkt
+	return e.gen == t.jgen && e.id == f.ID && e.link == f.Link && e.size == len(f.Data) && e.rseq == rseq && e.rack == rack &&
+		e.ipOK == p.ipOK && e.l4OK == p.l4OK && bytes.Equal(e.hdr, hdr)
+}
+
 func (t *Tracer) appendFrameJSON(b []byte, f *Frame, d time.Duration, rseq, rack uint32) []byte {
 	p := &t.pkt
 	o := jsonObj{b: b}
@@ -211,6 +276,31 @@ func (t *Tracer) appendFrameJSON(b []byte, f *Frame, d time.Duration, rseq, rack
 	}
 	o.strIf(`"drop":`, f.Drop)
 	o.key(`"layers":`)
+	// A frame sent is kept; its copy at the receiver reuses it.
+	var keep *jsonLayers
+	if f.ID != 0 {
+		if hdr, ok := t.layersKey(f); ok {
+			if t.jlay == nil {
+				t.jlay = make([]jsonLayers, seenSize)
+			}
+			e := &t.jlay[f.ID%seenSize]
+			if t.jagain && e.matches(t, f, hdr, rseq, rack) {
+				o.b = append(o.b, e.head...)
+				t.appendRTTJSON(&o)
+				o.b = append(o.b, e.tail...)
+				o.first = false
+				return t.appendFrameJSONEnd(&o, f)
+			}
+			if f.Dir == DirOut && !t.jagain {
+				keep = e
+				keep.gen, keep.id, keep.link, keep.size, keep.rseq, keep.rack = 0, f.ID, f.Link, len(f.Data), rseq, rack
+				keep.ipOK, keep.l4OK = t.pkt.ipOK, t.pkt.l4OK
+				keep.hdr = append(t.jspace(keep.hdr, len(hdr)), hdr...)
+			}
+		}
+	}
+	layers := len(o.b)
+	t.jrtt = [2]int{-1, -1}
 	o.open()
 	if p.hasEth {
 		// "eth":{...} from a cache keyed by the header.
@@ -335,6 +425,18 @@ func (t *Tracer) appendFrameJSON(b []byte, f *Frame, d time.Duration, rseq, rack
 		appendICMP6JSON(&o, p, t.checksums)
 	}
 	o.close()
+	if keep != nil && t.jrtt[0] >= layers && t.jrtt[1] >= t.jrtt[0] {
+		head, tail := o.b[layers:t.jrtt[0]], o.b[t.jrtt[1]:]
+		keep.head = append(t.jspace(keep.head, len(head)), head...)
+		keep.tail = append(t.jspace(keep.tail, len(tail)), tail...)
+		keep.gen = t.jgen
+	}
+	return t.appendFrameJSONEnd(&o, f)
+}
+
+// appendFrameJSONEnd appends what follows a frame line's layers.
+func (t *Tracer) appendFrameJSONEnd(o *jsonObj, f *Frame) []byte {
+	p := &t.pkt
 	if p.badErr != nil {
 		o.key(`"malformed":`)
 		o.b = append(o.b, '"')
@@ -411,11 +513,9 @@ func (t *Tracer) appendTCPJSON(o *jsonObj, p *packet, rseq, rack uint32) {
 			o.uint(`"dup_ack_num":`, uint64(t.ana.dupN))
 		}
 	}
-	if t.rtt.ok {
-		o.key(`"ack_rtt_us":`)
-		o.b = appendMicros(o.b, t.rtt.rtt)
-		o.uint(`"acks":`, t.rtt.acked)
-	}
+	t.jrtt[0] = len(o.b)
+	t.appendRTTJSON(o)
+	t.jrtt[1] = len(o.b)
 	if len(tcp.Options()) > 0 {
 		opts, optErr := p.tcpOptions()
 		o.key(`"options":`)

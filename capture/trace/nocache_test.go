@@ -2,10 +2,15 @@ package trace
 
 import (
 	"bytes"
+	"encoding/binary"
+	"net"
 	"net/netip"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 
 	"stacklab/stack/core"
 )
@@ -94,5 +99,67 @@ func TestCachesChangeNothing(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// tcpExchangeFrame builds an Ethernet/IPv4/TCP frame with timestamps and
+// n bytes of payload, checksums computed.
+func tcpExchangeFrame(t *testing.T, fromClient bool, seq, ack uint32, n int, tsval uint32) []byte {
+	t.Helper()
+	cmac, smac := net.HardwareAddr{2, 0, 0, 0, 0, 1}, net.HardwareAddr{2, 0, 0, 0, 0, 2}
+	cip, sip := net.IP{10, 0, 0, 1}, net.IP{10, 0, 0, 2}
+	eth := &layers.Ethernet{SrcMAC: cmac, DstMAC: smac, EthernetType: layers.EthernetTypeIPv4}
+	ip := &layers.IPv4{Version: 4, TTL: 64, Flags: layers.IPv4DontFragment, Protocol: layers.IPProtocolTCP, SrcIP: cip, DstIP: sip, Id: uint16(seq)}
+	tcp := &layers.TCP{SrcPort: 49152, DstPort: 80, Seq: seq, Ack: ack, ACK: true, PSH: n > 0, Window: 502,
+		Options: []layers.TCPOption{{OptionType: layers.TCPOptionKindNop}, {OptionType: layers.TCPOptionKindNop},
+			{OptionType: layers.TCPOptionKindTimestamps, OptionLength: 10, OptionData: binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, tsval), tsval-1)}}}
+	if !fromClient {
+		eth.SrcMAC, eth.DstMAC = smac, cmac
+		ip.SrcIP, ip.DstIP = sip, cip
+		tcp.SrcPort, tcp.DstPort = 80, 49152
+	}
+	tcp.SetNetworkLayerForChecksum(ip)
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true},
+		eth, ip, tcp, gopacket.Payload(make([]byte, n))); err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Clone(buf.Bytes())
+}
+
+// TestCachesChangeNothingExchange runs a data transfer seen at both
+// ends (each frame sent at one vantage point and received, with the same
+// id, at the other, so that the receiver's copy reuses the sender's
+// layers and the ACKs measure RTTs) with and without the caches.
+func TestCachesChangeNothingExchange(t *testing.T) {
+	names := map[netip.Addr]string{netip.MustParseAddr("10.0.0.1"): "client", netip.MustParseAddr("10.0.0.2"): "server"}
+	for _, f := range []Format{Text, JSON} {
+		traceBoth(t, "exchange "+f.String(), func(w *bytes.Buffer) {
+			tr := New(w, Options{Format: f, Checksums: true, Names: names, Start: time.Unix(1, 0)})
+			id := uint64(0)
+			at := time.Unix(1, 0)
+			send := func(fromClient bool, data []byte, delay time.Duration) {
+				id++
+				src, dst := "client", "server"
+				if !fromClient {
+					src, dst = dst, src
+				}
+				tr.Frame(&Frame{Time: at, Host: src, Vantage: src + ":eth0", Link: LinkEthernet, Dir: DirOut, ID: id, Data: data, Note: "send"}, nil)
+				tr.Frame(&Frame{Time: at.Add(delay), Host: dst, Vantage: dst + ":eth0", Link: LinkEthernet, Dir: DirIn, ID: id, Data: data}, nil)
+			}
+			const mss = 1448
+			seq, ack := uint32(1000), uint32(5000)
+			for i := range 40 {
+				at = at.Add(time.Millisecond)
+				send(true, tcpExchangeFrame(t, true, seq, ack, mss, uint32(100+i)), 5*time.Millisecond)
+				seq += mss
+				if i%2 == 1 { // a delayed ACK every second segment
+					send(false, tcpExchangeFrame(t, false, ack, seq, 0, uint32(200+i)), 5*time.Millisecond)
+				}
+			}
+			if err := tr.Flush(); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

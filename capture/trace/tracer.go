@@ -135,6 +135,11 @@ type Tracer struct {
 	changesDir int                                    // and the direction it was sent in
 	jcache     struct{ eth, ip, tcp, ends lineCache } // the same for JSON
 	jfc        jsonCache                              // and more for JSON
+	jlay       []jsonLayers                           // JSON: the layers of frames sent, by seen slot
+	jgen       uint32                                 // the generation of jlay's entries; forgetCaches moves it
+	jrtt       [2]int                                 // where the RTT's text starts and ends in the line being formatted
+	jagain     bool                                   // the frame being formatted was seen sent before
+	jarena     []byte                                 // room for jlay's bytes
 	sinceOK    bool                                   // sinceT, sinceD hold the last time converted by since
 	sinceT     time.Time
 	sinceD     time.Duration
@@ -157,6 +162,7 @@ func New(w io.Writer, o Options) *Tracer {
 		bytes:     o.Bytes,
 		conns:     newConns(o.MaxConns),
 		buf:       make([]byte, 0, 1024),
+		jgen:      1,
 	}
 	if w != nil {
 		t.w = bufio.NewWriterSize(w, 64<<10)
@@ -280,6 +286,7 @@ func (t *Tracer) Frame(f *Frame, sum *Summary) {
 		return
 	}
 	if t.format == JSON {
+		t.jagain = again
 		t.buf = t.appendFrameJSON(t.buf[:0], f, d, rseq, rack)
 		t.write(t.buf)
 		t.writeInferred(f, d)
@@ -490,4 +497,5 @@ func (t *Tracer) forgetCaches() {
 	t.cache = textCache{}
 	t.jcache.eth, t.jcache.ip, t.jcache.tcp, t.jcache.ends = lineCache{}, lineCache{}, lineCache{}, lineCache{}
 	t.jfc = jsonCache{}
+	t.jgen++
 }

@@ -73,3 +73,33 @@ func TestSendQueuesBesideTheWrite(t *testing.T) {
 		t.Errorf("send after Close: TxDropped %d, want 1", st.TxDropped)
 	}
 }
+
+// TestSendWritesWithOneCPU checks the other way: with GOMAXPROCS 1
+// there is no writer goroutine, and Send writes the packet before it
+// returns.
+func TestSendWritesWithOneCPU(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	d := newDevice(Config{}, "pipe1", w)
+	d.startWriter()
+	if !d.txSync {
+		t.Fatal("a writer goroutine with one CPU")
+	}
+	for i := range 3 {
+		d.Send(stack.Packet{Data: []byte{byte(i), 1, 2, 3}})
+		buf := make([]byte, 4)
+		if _, err := io.ReadFull(r, buf); err != nil || buf[0] != byte(i) {
+			t.Fatalf("packet %d: read %v, %v", i, buf, err)
+		}
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := d.Stats(); st.TxPackets != 3 || st.TxBytes != 12 || st.TxErrors != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}

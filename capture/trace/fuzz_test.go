@@ -96,3 +96,57 @@ func FuzzFrame(f *testing.F) {
 }
 
 var _ = io.Discard
+
+// FuzzCachesChangeNothing traces arbitrary frames, each sent and then
+// received with the same id, some changed on the way (a byte flipped at
+// a place the input chooses), in both formats, once as the Tracer works
+// and once forgetting every cache before each frame: the caches must
+// never change a byte of the trace.
+func FuzzCachesChangeNothing(f *testing.F) {
+	f.Add(synFrame, []byte{0, 22, 0, 47, 0}, true)
+	f.Add(synFrame[14:], []byte{8, 33, 0}, false)
+	f.Add(icmpUnreachFrame, []byte{1, 2, 3}, false)
+	f.Fuzz(func(t *testing.T, data, changes []byte, eth bool) {
+		if len(changes) > 16 {
+			changes = changes[:16]
+		}
+		link := LinkRawIP
+		if eth {
+			link = LinkEthernet
+		}
+		run := func(format Format, sums bool) []byte {
+			var out bytes.Buffer
+			tr := New(&out, Options{Format: format, Checksums: sums, Start: time.Unix(1, 0)})
+			frame := bytes.Clone(data)
+			for i, c := range changes {
+				at := time.Unix(1, int64(i)*int64(time.Millisecond))
+				id := uint64(1 + i/2)
+				tr.Frame(&Frame{Time: at, Host: "a", Vantage: "a:eth0", Link: link, Dir: DirOut, ID: id, Data: frame, Note: "send"}, nil)
+				in := frame
+				if c&1 != 0 && len(frame) > 0 {
+					in = bytes.Clone(frame)
+					in[int(c)%len(in)] ^= 0x40
+				}
+				tr.Frame(&Frame{Time: at.Add(time.Millisecond), Host: "b", Vantage: "b:eth0", Link: link, Dir: DirIn, ID: id, Data: in}, nil)
+				if c&2 != 0 && len(frame) > 0 {
+					frame[int(c)%len(frame)]++ // the next frame differs
+				}
+			}
+			if err := tr.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			return out.Bytes()
+		}
+		for _, format := range []Format{Text, JSON} {
+			for _, sums := range []bool{false, true} {
+				cached := run(format, sums)
+				forgetEach = true
+				fresh := run(format, sums)
+				forgetEach = false
+				if !bytes.Equal(cached, fresh) {
+					t.Fatalf("%v, checksums %v: the caches changed the trace:\ncached:\n%s\nfresh:\n%s", format, sums, cached, fresh)
+				}
+			}
+		}
+	})
+}

@@ -126,26 +126,21 @@ func (o *jsonObj) mac(k string, m wire.MAC) {
 }
 
 // appendJSONTime appends the "time" key, seconds since the start with 6
-// decimals, remembering the last time formatted (in virtual time many
-// frames share one).
+// decimals.
 func (t *Tracer) appendJSONTime(o *jsonObj, d time.Duration) {
 	o.key(`"time":`)
-	c := &t.jfc
-	if c.timeOK && d == c.timeD {
-		o.b = append(o.b, c.timeB[:c.timeN]...)
-		return
-	}
-	start := len(o.b)
-	o.b = appendTime(o.b, d)
-	// appendTime pads to 9 columns; JSON wants no spaces.
+	o.b = t.jfc.time.append(o.b, d, appendTimeJSON)
+}
+
+// appendTimeJSON is appendTime without the padding to 9 columns.
+func appendTimeJSON(b []byte, d time.Duration) []byte {
+	start := len(b)
+	b = appendTime(b, d)
 	i := start
-	for i < len(o.b) && o.b[i] == ' ' {
+	for i < len(b) && b[i] == ' ' {
 		i++
 	}
-	o.b = append(o.b[:start], o.b[i:]...)
-	if n := len(o.b) - start; n <= len(c.timeB) {
-		c.timeOK, c.timeD, c.timeN = true, d, copy(c.timeB[:], o.b[start:])
-	}
+	return append(b[:start], b[i:]...)
 }
 
 func (t *Tracer) appendName(o *jsonObj, k string, a netip.Addr) {
@@ -223,13 +218,16 @@ func (e *jsonLayers) matches(t *Tracer, f *Frame, hdr []byte, rseq, rack uint32)
 		e.ipOK == p.ipOK && e.l4OK == p.l4OK && bytes.Equal(e.hdr, hdr)
 }
 
-func (t *Tracer) appendFrameJSON(b []byte, f *Frame, d time.Duration, rseq, rack uint32) []byte {
+// appendFrameJSON appends a frame's line; again says the frame was seen
+// sent before (its copy at a receiver).
+func (t *Tracer) appendFrameJSON(b []byte, f *Frame, d time.Duration, rseq, rack uint32, again bool) []byte {
 	p := &t.pkt
 	o := jsonObj{b: b}
 	o.open()
 	t.appendJSONTime(&o, d)
-	// ,"type":"packet","vantage":V,"dir":D,"id": from the last two.
-	if h := t.jfc.head.get(f.Vantage, f.Dir); h != nil {
+	// ,"type":"packet","vantage":V,"dir":D,"id": from a cache.
+	hk := headKey{f.Vantage, f.Dir}
+	if h, ok := t.jfc.head.get(&hk); ok {
 		o.b = append(o.b, h...)
 	} else {
 		start := len(o.b)
@@ -239,7 +237,7 @@ func (t *Tracer) appendFrameJSON(b []byte, f *Frame, d time.Duration, rseq, rack
 			o.str(`"dir":`, f.Dir.String())
 		}
 		o.key(`"id":`)
-		t.jfc.head.put(f.Vantage, f.Dir, o.b[start:])
+		t.jfc.head.put(&hk, o.b[start:])
 	}
 	o.b = appendUint(o.b, f.ID)
 	o.b = append(o.b, `,"len":`...)
@@ -272,7 +270,13 @@ func (t *Tracer) appendFrameJSON(b []byte, f *Frame, d time.Duration, rseq, rack
 	}
 	if f.Note != "" {
 		o.key(`"note":`)
-		o.b = t.jfc.note.append(o.b, f.Note)
+		if text, ok := t.jfc.note.get(&f.Note); ok {
+			o.b = append(o.b, text...)
+		} else {
+			start := len(o.b)
+			o.b = appendJSONString(o.b, f.Note)
+			t.jfc.note.put(&f.Note, o.b[start:])
+		}
 	}
 	o.strIf(`"drop":`, f.Drop)
 	o.key(`"layers":`)
@@ -284,14 +288,14 @@ func (t *Tracer) appendFrameJSON(b []byte, f *Frame, d time.Duration, rseq, rack
 				t.jlay = make([]jsonLayers, seenSize)
 			}
 			e := &t.jlay[f.ID%seenSize]
-			if t.jagain && e.matches(t, f, hdr, rseq, rack) {
+			if again && e.matches(t, f, hdr, rseq, rack) {
 				o.b = append(o.b, e.head...)
 				t.appendRTTJSON(&o)
 				o.b = append(o.b, e.tail...)
 				o.first = false
 				return t.appendFrameJSONEnd(&o, f)
 			}
-			if f.Dir == DirOut && !t.jagain {
+			if f.Dir == DirOut && !again {
 				keep = e
 				keep.gen, keep.id, keep.link, keep.size, keep.rseq, keep.rack = 0, f.ID, f.Link, len(f.Data), rseq, rack
 				keep.ipOK, keep.l4OK = t.pkt.ipOK, t.pkt.l4OK
@@ -573,9 +577,10 @@ func (t *Tracer) appendEventJSON(b []byte, ev *core.Event, d time.Duration) []by
 	o.open()
 	t.appendJSONTime(&o, d)
 	series := ev.Vars != nil && ev.From == "" && ev.To == "" && ev.Name == "" && ev.Detail == "" && ev.PacketID == 0
+	sk := seriesKey{ev.Host, ev.Kind, ev.FD, ev.Proto, ev.Conn}
 	var head []byte
 	if series {
-		head = t.jfc.series.get(ev)
+		head, _ = t.jfc.series.get(&sk)
 	}
 	if head != nil {
 		o.b = append(o.b, head...)
@@ -606,7 +611,7 @@ func (t *Tracer) appendEventJSON(b []byte, ev *core.Event, d time.Duration) []by
 			o.open()
 			o.key(`"cwnd":`)
 			if series {
-				t.jfc.series.put(ev, o.b[start:])
+				t.jfc.series.put(&sk, o.b[start:])
 			}
 		}
 	}

@@ -176,7 +176,7 @@ func (t *Tracer) appendEndpoints(b []byte, p *packet, arrow string) []byte {
 // layer, or a one-line receipt for a frame already shown when sent.
 func (t *Tracer) appendFrameText(b []byte, f *Frame, d time.Duration, rseq, rack uint32, seenBefore bool) []byte {
 	p := &t.pkt
-	b = t.cache.appendTime(b, d)
+	b = t.cache.time.append(b, d, appendTime)
 	b = append(b, ' ')
 	if seenBefore && f.Drop == "" {
 		// The frame was shown when it was sent: one line for its arrival.

@@ -16,24 +16,28 @@ import (
 // lineKey holds the header bytes a cached piece of text is made of.
 type lineKey [16]byte
 
-// lineCacheSize is the number of entries per cache: both directions of a
-// couple of flows.
-const lineCacheSize = 4
+// memoSize is the number of entries per cache: both directions of a
+// couple of flows, or a flow seen at both ends.
+const memoSize = 4
 
-// lineCache maps a few keys to text, replacing entries round robin.
-type lineCache struct {
-	ent  [lineCacheSize]lineEntry
+// memo maps a few keys to text, replacing entries round robin. Every
+// cache of formatted text in this package is one.
+type memo[K comparable] struct {
+	ent  [memoSize]memoEntry[K]
 	next int
 }
 
-type lineEntry struct {
+type memoEntry[K comparable] struct {
 	ok   bool
-	key  lineKey
+	key  K
 	text []byte
 }
 
+// lineCache maps header bytes to the text made of them.
+type lineCache = memo[lineKey]
+
 // get returns the text cached for k.
-func (c *lineCache) get(k *lineKey) ([]byte, bool) {
+func (c *memo[K]) get(k *K) ([]byte, bool) {
 	for i := range c.ent {
 		e := &c.ent[i]
 		if e.ok && e.key == *k {
@@ -45,15 +49,15 @@ func (c *lineCache) get(k *lineKey) ([]byte, bool) {
 
 // put caches text for k. The entry's buffer is reused, so this allocates
 // only while the cache fills.
-func (c *lineCache) put(k *lineKey, text []byte) {
+func (c *memo[K]) put(k *K, text []byte) {
 	e := &c.ent[c.next]
-	c.next = (c.next + 1) % lineCacheSize
+	c.next = (c.next + 1) % memoSize
 	e.ok, e.key = true, *k
 	e.text = append(e.text[:0], text...)
 }
 
 // reset forgets every entry (the names they were made with changed).
-func (c *lineCache) reset() {
+func (c *memo[K]) reset() {
 	for i := range c.ent {
 		c.ent[i].ok = false
 	}
@@ -102,70 +106,59 @@ const (
 type textCache struct {
 	num                [numFields]numMemo
 	eth, ip, tcp, ends lineCache
-	// The time formatted last.
-	timeOK bool
-	timeD  time.Duration
-	timeB  [24]byte
-	timeN  int
+	time               timeMemo
 }
 
-// appendTime is appendTime with the last time remembered.
-func (c *textCache) appendTime(b []byte, d time.Duration) []byte {
-	if c.timeOK && d == c.timeD {
-		return append(b, c.timeB[:c.timeN]...)
+// timeMemo remembers the time formatted last: in virtual time many
+// frames share one.
+type timeMemo struct {
+	ok bool
+	d  time.Duration
+	b  [24]byte
+	n  int
+}
+
+// append appends format(d), copied when d is the time formatted last.
+func (m *timeMemo) append(b []byte, d time.Duration, format func([]byte, time.Duration) []byte) []byte {
+	if m.ok && d == m.d {
+		return append(b, m.b[:m.n]...)
 	}
 	start := len(b)
-	b = appendTime(b, d)
-	if n := len(b) - start; n <= len(c.timeB) {
-		c.timeOK, c.timeD, c.timeN = true, d, copy(c.timeB[:], b[start:])
+	b = format(b, d)
+	if n := len(b) - start; n <= len(m.b) {
+		m.ok, m.d, m.n = true, d, copy(m.b[:], b[start:])
 	}
 	return b
 }
 
 // jsonCache is the JSON trace's set of caches beyond jcache's: a frame
-// line's head (type, vantage and direction), the end of its IPv4 object,
-// the numbers that repeat, and the last time.
+// line's head (type, vantage and direction), its note, the end of its
+// IPv4 object, a series event's head, the numbers that repeat, and the
+// last time.
 type jsonCache struct {
-	head   headMemo
-	note   noteMemo
+	head   memo[headKey]
+	note   memo[string]
 	ipTail lineCache
+	series memo[seriesKey]
 	num    [numFields]numMemo
-	series seriesMemo
 	vars   [varFields]numMemo
-	timeOK bool
-	timeD  time.Duration
-	timeB  [24]byte
-	timeN  int
+	time   timeMemo
 }
 
-// headMemo remembers a frame line's head for the last four vantage points
-// and directions: a flow seen at both ends is four.
-type headMemo struct {
-	ent  [4]headEntry
-	next int
-}
-
-type headEntry struct {
-	ok      bool
+// headKey is what a frame line's head is made of.
+type headKey struct {
 	vantage string
 	dir     Dir
-	text    []byte
 }
 
-func (m *headMemo) get(vantage string, dir Dir) []byte {
-	for i := range m.ent {
-		if e := &m.ent[i]; e.ok && e.dir == dir && e.vantage == vantage {
-			return e.text
-		}
-	}
-	return nil
-}
-
-func (m *headMemo) put(vantage string, dir Dir, text []byte) {
-	e := &m.ent[m.next]
-	m.next = (m.next + 1) % len(m.ent)
-	e.ok, e.vantage, e.dir = true, vantage, dir
-	e.text = append(e.text[:0], text...)
+// seriesKey is what a series event's head is made of: the event has no
+// other field but its time and variables.
+type seriesKey struct {
+	host  string
+	kind  core.EventKind
+	fd    int
+	proto string
+	conn  core.Tuple
 }
 
 func boolByte(v bool) byte {
@@ -187,59 +180,3 @@ const (
 	varSndWnd
 	varFields
 )
-
-// seriesMemo remembers the head of a series event's line for the last
-// two connections (their hosts, descriptors and tuples).
-type seriesMemo struct {
-	ent  [2]seriesEntry
-	next int
-}
-
-type seriesEntry struct {
-	ok    bool
-	host  string
-	kind  core.EventKind
-	fd    int
-	proto string
-	conn  core.Tuple
-	text  []byte
-}
-
-func (m *seriesMemo) get(ev *core.Event) []byte {
-	for i := range m.ent {
-		e := &m.ent[i]
-		if e.ok && e.kind == ev.Kind && e.fd == ev.FD && e.conn == ev.Conn && e.host == ev.Host && e.proto == ev.Proto {
-			return e.text
-		}
-	}
-	return nil
-}
-
-func (m *seriesMemo) put(ev *core.Event, text []byte) {
-	e := &m.ent[m.next]
-	m.next ^= 1
-	e.ok, e.host, e.kind, e.fd, e.proto, e.conn = true, ev.Host, ev.Kind, ev.FD, ev.Proto, ev.Conn
-	e.text = append(e.text[:0], text...)
-}
-
-// noteMemo remembers the last two notes as JSON strings.
-type noteMemo struct {
-	note [2]string
-	text [2][]byte
-	next int
-}
-
-// append appends s as a JSON string.
-func (m *noteMemo) append(b []byte, s string) []byte {
-	for i := range m.note {
-		if m.text[i] != nil && m.note[i] == s {
-			return append(b, m.text[i]...)
-		}
-	}
-	start := len(b)
-	b = appendJSONString(b, s)
-	i := m.next
-	m.next ^= 1
-	m.note[i], m.text[i] = s, append(m.text[i][:0], b[start:]...)
-	return b
-}

@@ -23,7 +23,7 @@ func TestAppendUint(t *testing.T) {
 
 func TestLineCache(t *testing.T) {
 	var c lineCache
-	keys := make([]lineKey, lineCacheSize+1)
+	keys := make([]lineKey, memoSize+1)
 	for i := range keys {
 		keys[i][0] = byte(i + 1)
 		c.put(&keys[i], []byte{byte('a' + i)})
@@ -46,7 +46,7 @@ func TestLineCache(t *testing.T) {
 func TestCachedTime(t *testing.T) {
 	var c textCache
 	for _, d := range []time.Duration{0, 0, time.Millisecond, time.Millisecond, 0, -time.Second, 12 * time.Hour} {
-		if got, want := string(c.appendTime(nil, d)), string(appendTime(nil, d)); got != want {
+		if got, want := string(c.time.append(nil, d, appendTime)), string(appendTime(nil, d)); got != want {
 			t.Errorf("%v: %q, want %q", d, got, want)
 		}
 	}

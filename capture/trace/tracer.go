@@ -138,7 +138,6 @@ type Tracer struct {
 	jlay       []jsonLayers                           // JSON: the layers of frames sent, by seen slot
 	jgen       uint32                                 // the generation of jlay's entries; forgetCaches moves it
 	jrtt       [2]int                                 // where the RTT's text starts and ends in the line being formatted
-	jagain     bool                                   // the frame being formatted was seen sent before
 	jarena     []byte                                 // room for jlay's bytes
 	sinceOK    bool                                   // sinceT, sinceD hold the last time converted by since
 	sinceT     time.Time
@@ -286,8 +285,7 @@ func (t *Tracer) Frame(f *Frame, sum *Summary) {
 		return
 	}
 	if t.format == JSON {
-		t.jagain = again
-		t.buf = t.appendFrameJSON(t.buf[:0], f, d, rseq, rack)
+		t.buf = t.appendFrameJSON(t.buf[:0], f, d, rseq, rack, again)
 		t.write(t.buf)
 		t.writeInferred(f, d)
 		return

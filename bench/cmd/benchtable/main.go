@@ -380,24 +380,24 @@ var rows = []row{
 		ours:       metric{"BenchmarkRunnerCost", "wall-runner-x"},
 		atMost:     1.3,
 		targetNote: "≤ 1.3×",
-		ourCmd:     strings.Replace(fmt.Sprintf(perfCmd, "RunnerCost"), "-bench", "-benchtime 21x -bench", 1),
+		ourCmd:     benchN(perfCmd, "RunnerCost", "21x"),
 	},
 	{
 		work:       "the same, the runner writing pcapng per vantage point, over the bare simulation without capture",
 		ours:       metric{"BenchmarkRunnerCost", "wall-runner-pcapng-x"},
 		atMost:     1.5,
 		targetNote: "≤ 1.5×",
-		ourCmd:     strings.Replace(fmt.Sprintf(perfCmd, "RunnerCost"), "-bench", "-benchtime 21x -bench", 1),
+		ourCmd:     benchN(perfCmd, "RunnerCost", "21x"),
 	},
 	{
 		work:   "the runner with capture off, CPU-time ratio, same rounds",
 		ours:   metric{"BenchmarkRunnerCost", "runner-x"},
-		ourCmd: strings.Replace(fmt.Sprintf(perfCmd, "RunnerCost"), "-bench", "-benchtime 21x -bench", 1),
+		ourCmd: benchN(perfCmd, "RunnerCost", "21x"),
 	},
 	{
 		work:   "the runner writing pcapng, CPU-time ratio, same rounds",
 		ours:   metric{"BenchmarkRunnerCost", "runner-pcapng-x"},
-		ourCmd: strings.Replace(fmt.Sprintf(perfCmd, "RunnerCost"), "-bench", "-benchtime 21x -bench", 1),
+		ourCmd: benchN(perfCmd, "RunnerCost", "21x"),
 	},
 	{
 		work:   "capture, pcapng + text trace at MTU 65535, wall time added",
@@ -417,14 +417,18 @@ var rows = []row{
 		ours:     metric{"BenchmarkTUNStackTCP/kernel-to-stack", "pkts/s"},
 		peerFrom: ours,
 		peer:     metric{"BenchmarkTUNStackVsCeiling", "ceiling-pkts/s"},
-		ourCmd:   strings.Replace(fmt.Sprintf(tunCmd, "TUNStackTCP"), "-bench", "-benchtime 16x -bench", 1),
+		ourCmd:   benchN(tunCmd, "TUNStackTCP", "16x"),
 	},
 }
 
 // benchOnce is fmt.Sprintf(cmd, pattern) with -benchtime 1x, for the
 // benchmarks that measure enough in a single iteration.
-func benchOnce(cmd, pattern string) string {
-	return strings.Replace(fmt.Sprintf(cmd, pattern), "-bench", "-benchtime 1x -bench", 1)
+func benchOnce(cmd, pattern string) string { return benchN(cmd, pattern, "1x") }
+
+// benchN is fmt.Sprintf(cmd, pattern) with -benchtime benchtime, as
+// bench/run.sh runs that benchmark.
+func benchN(cmd, pattern, benchtime string) string {
+	return strings.Replace(fmt.Sprintf(cmd, pattern), "-bench", "-benchtime "+benchtime+" -bench", 1)
 }
 
 // writeTable prints the comparison as a Markdown table.

@@ -10,6 +10,20 @@ import (
 	"stacklab/stack"
 )
 
+// pipeDevice returns a Device whose file is the write end of a pipe, its
+// writer started as Open starts it, and the read end.
+func pipeDevice(t *testing.T) (*Device, *os.File) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	d := newDevice(Config{}, "pipe0", w)
+	d.startWriter()
+	return d, r
+}
+
 // TestSendQueuesBesideTheWrite checks that Send queues a packet and
 // returns while the write waits (here a pipe whose reader has not read
 // yet and whose buffer holds fewer than the packets sent), that the
@@ -19,13 +33,7 @@ func TestSendQueuesBesideTheWrite(t *testing.T) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	d := newDevice(Config{}, "pipe0", w)
-	d.startWriter()
+	d, r := pipeDevice(t)
 	const n, size = 150, 1400 // 210 kB: more than a pipe holds (64 KiB)
 	sent := make(chan struct{})
 	go func() {
@@ -79,13 +87,7 @@ func TestSendQueuesBesideTheWrite(t *testing.T) {
 // returns.
 func TestSendWritesWithOneCPU(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	d := newDevice(Config{}, "pipe1", w)
-	d.startWriter()
+	d, r := pipeDevice(t)
 	if !d.txSync {
 		t.Fatal("a writer goroutine with one CPU")
 	}

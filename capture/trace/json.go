@@ -250,14 +250,14 @@ func (t *Tracer) appendFrameJSON(b []byte, f *Frame, d time.Duration, rseq, rack
 		// ,"src":NAME,"dst":NAME from a cache keyed by the addresses.
 		var k lineKey
 		copy(k[:], p.ip[12:20])
-		if text, ok := t.jcache.ends.get(&k); ok && !o.first {
+		if text, ok := t.jfc.ends.get(&k); ok && !o.first {
 			o.b = append(o.b, text...)
 		} else {
 			start := len(o.b)
 			t.appendName(&o, `"src":`, p.ip.Src())
 			t.appendName(&o, `"dst":`, p.ip.Dst())
 			if o.b[start] == ',' {
-				t.jcache.ends.put(&k, o.b[start:])
+				t.jfc.ends.put(&k, o.b[start:])
 			}
 		}
 	case p.hasARP:
@@ -310,7 +310,7 @@ func (t *Tracer) appendFrameJSON(b []byte, f *Frame, d time.Duration, rseq, rack
 		// "eth":{...} from a cache keyed by the header.
 		var k lineKey
 		copy(k[:], p.eth[:wire.EthernetHeaderLen])
-		if text, ok := t.jcache.eth.get(&k); ok {
+		if text, ok := t.jfc.eth.get(&k); ok {
 			o.b = append(o.b, text...)
 			o.first = false
 		} else {
@@ -324,7 +324,7 @@ func (t *Tracer) appendFrameJSON(b []byte, f *Frame, d time.Duration, rseq, rack
 			o.b = appendEtherType(o.b, p.eth.Type())
 			o.b = append(o.b, '"')
 			o.close()
-			t.jcache.eth.put(&k, o.b[start:])
+			t.jfc.eth.put(&k, o.b[start:])
 		}
 	}
 	if p.hasARP {
@@ -354,7 +354,7 @@ func (t *Tracer) appendFrameJSON(b []byte, f *Frame, d time.Duration, rseq, rack
 		copy(k[:], ip[12:20])
 		k[8] = ip.TTL()
 		k[9] = boolByte(o.first)
-		if text, ok := t.jcache.ip.get(&k); ok {
+		if text, ok := t.jfc.ip.get(&k); ok {
 			o.b = append(o.b, text...)
 		} else {
 			start := len(o.b)
@@ -364,7 +364,7 @@ func (t *Tracer) appendFrameJSON(b []byte, f *Frame, d time.Duration, rseq, rack
 			o.addr(`"dst":`, ip.Dst())
 			o.uint(`"ttl":`, uint64(ip.TTL()))
 			o.key(`"id":`)
-			t.jcache.ip.put(&k, o.b[start:])
+			t.jfc.ip.put(&k, o.b[start:])
 		}
 		o.b = appendUint(o.b, uint64(ip.ID()))
 		k = lineKey{ip[1], ip[2], ip[3], ip[6], ip[7], ip[9], boolByte(t.checksums), boolByte(p.ipOK)}
@@ -468,7 +468,7 @@ func (t *Tracer) appendTCPJSON(o *jsonObj, p *packet, rseq, rack uint32) {
 	copy(k[:4], tcp[0:4]) // ports
 	k[4] = byte(fl)
 	k[5] = boolByte(o.first)
-	if text, ok := t.jcache.tcp.get(&k); ok {
+	if text, ok := t.jfc.tcp.get(&k); ok {
 		o.b = append(o.b, text...)
 	} else {
 		start := len(o.b)
@@ -478,7 +478,7 @@ func (t *Tracer) appendTCPJSON(o *jsonObj, p *packet, rseq, rack uint32) {
 		o.uint(`"dport":`, uint64(tcp.DstPort()))
 		o.str(`"flags":`, fl.String())
 		o.key(`"seq":`)
-		t.jcache.tcp.put(&k, o.b[start:])
+		t.jfc.tcp.put(&k, o.b[start:])
 	}
 	o.first = false
 	num := &t.jfc.num

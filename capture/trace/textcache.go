@@ -131,18 +131,20 @@ func (m *timeMemo) append(b []byte, d time.Duration, format func([]byte, time.Du
 	return b
 }
 
-// jsonCache is the JSON trace's set of caches beyond jcache's: a frame
-// line's head (type, vantage and direction), its note, the end of its
-// IPv4 object, a series event's head, the numbers that repeat, and the
-// last time.
+// jsonCache is the JSON trace's set of caches: the Ethernet, IPv4 and
+// TCP objects' fixed parts and the names of the ends (as the text
+// trace's), a frame line's head (type, vantage and direction), its note,
+// the end of its IPv4 object, a series event's head, the numbers that
+// repeat, and the last time.
 type jsonCache struct {
-	head   memo[headKey]
-	note   memo[string]
-	ipTail lineCache
-	series memo[seriesKey]
-	num    [numFields]numMemo
-	vars   [varFields]numMemo
-	time   timeMemo
+	eth, ip, tcp, ends lineCache
+	head               memo[headKey]
+	note               memo[string]
+	ipTail             lineCache
+	series             memo[seriesKey]
+	num                [numFields]numMemo
+	vars               [varFields]numMemo
+	time               timeMemo
 }
 
 // headKey is what a frame line's head is made of.

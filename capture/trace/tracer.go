@@ -129,17 +129,16 @@ type Tracer struct {
 	buf        []byte
 	err        error
 	cache      textCache
-	ana        segAnalysis                            // the current frame's TCP analysis
-	rtt        ackRTT                                 // the RTT the current frame's ACK measured
-	changes    []stateChange                          // the TCP states the current frame changed (foreign captures)
-	changesDir int                                    // and the direction it was sent in
-	jcache     struct{ eth, ip, tcp, ends lineCache } // the same for JSON
-	jfc        jsonCache                              // and more for JSON
-	jlay       []jsonLayers                           // JSON: the layers of frames sent, by seen slot
-	jgen       uint32                                 // the generation of jlay's entries; forgetCaches moves it
-	jrtt       [2]int                                 // where the RTT's text starts and ends in the line being formatted
-	jarena     []byte                                 // room for jlay's bytes
-	sinceOK    bool                                   // sinceT, sinceD hold the last time converted by since
+	ana        segAnalysis   // the current frame's TCP analysis
+	rtt        ackRTT        // the RTT the current frame's ACK measured
+	changes    []stateChange // the TCP states the current frame changed (foreign captures)
+	changesDir int           // and the direction it was sent in
+	jfc        jsonCache     // the same for JSON
+	jlay       []jsonLayers  // JSON: the layers of frames sent, by seen slot
+	jgen       uint32        // the generation of jlay's entries; forgetCaches moves it
+	jrtt       [2]int        // where the RTT's text starts and ends in the line being formatted
+	jarena     []byte        // room for jlay's bytes
+	sinceOK    bool          // sinceT, sinceD hold the last time converted by since
 	sinceT     time.Time
 	sinceD     time.Duration
 
@@ -179,7 +178,7 @@ func New(w io.Writer, o Options) *Tracer {
 func (t *Tracer) SetName(a netip.Addr, name string) {
 	t.names.set(a, name)
 	t.cache.ends.reset()
-	t.jcache.ends.reset()
+	t.jfc.ends.reset()
 }
 
 // nameTable maps addresses to host names. IPv4 addresses, the only kind
@@ -493,7 +492,6 @@ var forgetEach bool
 
 func (t *Tracer) forgetCaches() {
 	t.cache = textCache{}
-	t.jcache.eth, t.jcache.ip, t.jcache.tcp, t.jcache.ends = lineCache{}, lineCache{}, lineCache{}, lineCache{}
 	t.jfc = jsonCache{}
 	t.jgen++
 }

@@ -288,3 +288,67 @@ func TestRecorderHandsEarlyToIdleWriter(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestRecorderSharesSentCopy checks that a frame received with the packet
+// id and the bytes of a frame sent in the same batch shares the batch's
+// copy rather than being copied again, that one received changed (a
+// NAT's rewrite, a flipped bit) or without a frame sent before it gets
+// its own, and that the files and the trace are those a Recorder writing
+// on the stacks' goroutine writes.
+func TestRecorderSharesSentCopy(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	}
+	record := func(sync bool) (files map[string][]byte, trace string, shared int, queued, want int) {
+		dir := filepath.Join(t.TempDir(), "out")
+		clk := &fakeClock{now: t0}
+		client := newNIC(t, clk, "client", "10.0.0.1/24", stack.LinkEthernet)
+		server := newNIC(t, clk, "server", "10.0.0.2/24", stack.LinkEthernet)
+		var tr bytes.Buffer
+		r, err := New(Options{Dir: dir, Trace: &tr, Start: t0, Names: names(), Sync: sync})
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, ack := bulkFrames(client, server)
+		changed := bytes.Clone(data)
+		changed[len(changed)-1] ^= 1 // the payload's last byte, as a corrupting link
+		r.Frame(client, stack.DirOut, stack.Packet{ID: 1, Data: data}, "send(3)")
+		r.Frame(server, stack.DirIn, stack.Packet{ID: 1, Data: data}, "") // shared
+		r.Frame(server, stack.DirOut, stack.Packet{ID: 2, Data: ack}, "ack")
+		r.Frame(client, stack.DirIn, stack.Packet{ID: 2, Data: ack}, "") // shared
+		r.Frame(client, stack.DirOut, stack.Packet{ID: 3, Data: data}, "send(3)")
+		r.Frame(server, stack.DirIn, stack.Packet{ID: 3, Data: changed}, "") // its own
+		r.Frame(server, stack.DirIn, stack.Packet{ID: 4, Data: data}, "")    // its own: never sent
+		r.Frame(server, stack.DirIn, stack.Packet{ID: 2, Data: data}, "")    // its own: id 2 was the ACK
+		r.qmu.Lock()
+		shared, queued, want = r.shared, len(r.fill.data), 5*len(data)+len(ack) // five data frames and one ACK
+		r.qmu.Unlock()
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = map[string][]byte{}
+		for _, e := range ents {
+			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			files[e.Name()] = b
+		}
+		return files, tr.String(), shared, queued, want
+	}
+	wantFiles, wantTrace, _, _, _ := record(true)
+	files, trace, shared, queued, want := record(false)
+	if shared != 2 || queued != want {
+		t.Errorf("%d frames shared, %d bytes queued; want 2 shared and %d bytes", shared, queued, want)
+	}
+	if len(wantFiles) != 2 || !reflect.DeepEqual(files, wantFiles) {
+		t.Errorf("the pcapng files differ from the synchronous Recorder's (%d files, want 2)", len(wantFiles))
+	}
+	if trace != wantTrace || len(trace) == 0 {
+		t.Errorf("the trace differs from the synchronous Recorder's:\n%s\nwant:\n%s", trace, wantTrace)
+	}
+}

@@ -30,7 +30,7 @@ note() { printf '%s\n' "$*" >&2; }
 note "stacklab: go test -bench ./internal/perf (count $count) ..."
 : >"$out/stacklab.txt"
 (cd "$root" &&
-	go test -run '^$' -bench 'BulkSim|BulkPipe|BulkParallelPipe|BulkFamily|ConnSetup$|ConnSetupDataPipe|RoundTripPipe' -benchtime "$benchtime" -count "$count" ./internal/perf &&
+	go test -run '^$' -bench 'CrossCPU|BulkSim|BulkPipe|BulkParallelPipe|BulkFamily|ConnSetup$|ConnSetupDataPipe|RoundTripPipe' -benchtime "$benchtime" -count "$count" ./internal/perf &&
 	go test -run '^$' -bench 'CaptureOverhead' -benchtime "$benchtime" -count "$capcount" ./internal/perf &&
 	go test -run '^$' -bench 'IdleMemory|SimRate' -benchtime 1x -count 1 ./internal/perf &&
 	go test -run '^$' -bench 'RunnerCost' -benchtime 21x -count 1 ./internal/perf &&

@@ -167,6 +167,13 @@ const (
 
 var rows = []row{
 	{
+		work: "the machine, not stacklab: a cache line's round trip between two goroutines pinned to two CPUs, the least any hand-off " +
+			"between goroutines costs (the real-time rows' links, the capture's writer); on this kind of virtual machine it moves " +
+			"several-fold from hour to hour, and the figures that hand work across CPUs with it (lower is better)",
+		ours:   metric{"BenchmarkCrossCPU", "ns/rtt"},
+		ourCmd: fmt.Sprintf(perfCmd, "CrossCPU"),
+	},
+	{
 		work:     "bulk TCP, 1 connection, MTU 1500, real time (wall clock, blocking net.Conn, in-memory link)",
 		ours:     metric{"BenchmarkBulkPipe/mtu=1500", "MB/s"},
 		peerFrom: gvisor,
@@ -562,6 +569,8 @@ func format(v float64, unit string) string {
 		return fmt.Sprintf("%.1f k/s", v/1000)
 	case "µs/rtt":
 		return fmt.Sprintf("%.1f µs", v)
+	case "ns/rtt":
+		return fmt.Sprintf("%.0f ns", v)
 	case "pkts/s", "ceiling-pkts/s":
 		return fmt.Sprintf("%.0f k pkts/s", v/1000)
 	case "B/endpoint":

@@ -352,3 +352,31 @@ func TestRecorderSharesSentCopy(t *testing.T) {
 		t.Errorf("the trace differs from the synchronous Recorder's:\n%s\nwant:\n%s", trace, wantTrace)
 	}
 }
+
+// TestRecorderStaleSentCopy checks that an entry of the sent-frame table
+// that outlived its batch (its generation come round again) is neither
+// followed past the batch's end nor shared.
+func TestRecorderStaleSentCopy(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	}
+	clk := &fakeClock{now: t0}
+	client := newNIC(t, clk, "client", "10.0.0.1/24", stack.LinkEthernet)
+	server := newNIC(t, clk, "server", "10.0.0.2/24", stack.LinkEthernet)
+	r, err := New(Options{Trace: io.Discard, Start: t0, Names: names()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	data, _ := bulkFrames(client, server)
+	r.qmu.Lock()
+	r.sent[7%uint64(len(r.sent))] = sentCopy{id: 7, gen: r.fillGen, off: 0, end: 1 << 30}
+	r.qmu.Unlock()
+	r.Frame(server, stack.DirIn, stack.Packet{ID: 7, Data: data}, "")
+	r.qmu.Lock()
+	shared, queued := r.shared, len(r.fill.data)
+	r.qmu.Unlock()
+	if shared != 0 || queued != len(data) {
+		t.Errorf("%d frames shared, %d bytes queued; want 0 and %d", shared, queued, len(data))
+	}
+}

@@ -320,7 +320,7 @@ func (r *Recorder) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note s
 	}
 	b := r.fill
 	if s := &r.sent[pkt.ID%uint64(len(r.sent))]; dir == stack.DirIn && pkt.ID != 0 && s.id == pkt.ID &&
-		s.gen == r.fillGen && bytes.Equal(b.data[s.off:s.end], pkt.Data) {
+		s.gen == r.fillGen && int(s.end) <= len(b.data) && bytes.Equal(b.data[s.off:s.end], pkt.Data) {
 		// The frame as it was sent, still in this batch: shared, not
 		// copied again.
 		rec.off, rec.end = int(s.off), int(s.end)
@@ -348,7 +348,7 @@ func (r *Recorder) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note s
 type sentCopy struct {
 	id       uint64
 	gen      uint32 // r.fillGen when it was copied
-	off, end uint32
+	off, end uint32 // checked against the batch: gen comes round again after 2³² batches
 }
 
 // Observe records a stack event; it implements [core.Observer].

@@ -12,12 +12,37 @@ import (
 // with a zero byte if len(b) is odd; so sums of several pieces chain only
 // when every piece but the last has an even length.
 //
-// Pass the result to [Fold]. The sum is computed 32 bytes at a time with
+// Pass the result to [Fold]. The sum is computed 128 bytes at a time with
 // 64-bit one's complement additions.
 func Checksum(b []byte, initial uint32) uint32 {
 	// The one's complement sum is independent of byte order (RFC 1071
 	// §2(B)): sum little-endian words and swap the folded result.
 	var s, c uint64
+	// Sixteen additions in one carry chain: the compiler keeps the carry
+	// in the flags within a chain and moves it to a register and back
+	// between chains, three instructions on the critical path. At 32
+	// bytes a chain the loop ran 14-16 GB/s, at 128 bytes 20-21 GB/s
+	// (BenchmarkChecksum/1500).
+	for len(b) >= 128 {
+		w := b[:128]
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(w), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(w[8:]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(w[16:]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(w[24:]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(w[32:]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(w[40:]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(w[48:]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(w[56:]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(w[64:]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(w[72:]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(w[80:]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(w[88:]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(w[96:]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(w[104:]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(w[112:]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(w[120:]), c)
+		b = b[128:]
+	}
 	for len(b) >= 32 {
 		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b), c)
 		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[8:]), c)

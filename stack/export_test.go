@@ -36,3 +36,11 @@ func (s *Stack) RenewAddr(n *NIC, a netip.Addr, valid, preferred uint32) {
 		s.renewAddr(n, i, valid, preferred, s.opts.Clock.Now())
 	}
 }
+
+// TxInPlace returns how many segments the stack sent from where TCP
+// built them, without copying them behind its headers.
+func (s *Stack) TxInPlace() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.txInPlace
+}

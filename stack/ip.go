@@ -274,6 +274,11 @@ func (s *Stack) ipSendOpts(ttl, tos uint8, src, dst netip.Addr, proto uint8, pay
 		return syscall.EMSGSIZE
 	}
 	frame := s.out[:hdr+total]
+	inPlace := s.inPlace(payload, hdr, hl)
+	if inPlace {
+		off := segHeadroom - hdr - hl
+		frame = s.out[off : off+hdr+total]
+	}
 	s.ipID++
 	ip := wire.IPv4(frame[hdr:])
 	ip.Encode(&wire.IPv4Fields{
@@ -291,7 +296,9 @@ func (s *Stack) ipSendOpts(ttl, tos uint8, src, dst netip.Addr, proto uint8, pay
 	if rec != nil {
 		ip.BuildIPv4Options(*rec, src, wire.IPv4Timestamp(s.now()))
 	}
-	copy(frame[hdr+hl:], payload)
+	if !inPlace {
+		copy(frame[hdr+hl:], payload)
+	}
 	ip.SetChecksum()
 	if total <= n.cfg.MTU {
 		n.sendIPFrame(frame, hdr, hop, 0, why)

@@ -189,16 +189,17 @@ type Stack struct {
 	nfds     int // descriptors open
 	fdLow    int // no descriptor below this one is free
 
-	ipID     uint16
-	reasm    reassembly
-	reasm6   reassembly6
-	pmtu6    map[netip.Addr]pmtu6Entry // bounded by pmtu6Max
-	icmpBuf  []byte                    // scratch for ICMP and UDP messages
-	fwdBuf   []byte                    // a packet being forwarded
-	fragBuf  []byte                    // a fragment being built
-	counters Counters
-	out      []byte // scratch buffer for building outbound frames
-	packetID uint64
+	ipID      uint16
+	reasm     reassembly
+	reasm6    reassembly6
+	pmtu6     map[netip.Addr]pmtu6Entry // bounded by pmtu6Max
+	icmpBuf   []byte                    // scratch for ICMP and UDP messages
+	fwdBuf    []byte                    // a packet being forwarded
+	fragBuf   []byte                    // a fragment being built
+	counters  Counters
+	out       []byte // scratch buffer for building outbound frames
+	txInPlace uint64 // segments sent where TCP built them (tcpNet.SegmentBuffer), for tests
+	packetID  uint64
 
 	qlinks int // interfaces whose link is a QueueLink
 
@@ -227,7 +228,7 @@ func New(opts Options) *Stack {
 	}
 	s := &Stack{opts: opts, name: opts.Name, series: core.WantsSeries(opts.Observer)}
 	s.ipID = uint16(opts.Rand.Uint32())
-	s.out = make([]byte, 0, maxFrame)
+	s.out = make([]byte, 0, segHeadroom+maxFrame)
 	s.udp.init()
 	s.icmp.init()
 	s.tcp = tcp.New(tcpNet{s}, tcpConfig(opts.TCP))
@@ -240,6 +241,24 @@ func New(opts Options) *Stack {
 // the largest IP packet, IPv6's (its 40-byte header is outside the 16-bit
 // payload length; lo's MTU of 65536 lets one through whole).
 const maxFrame = 14 + wire.IPv6HeaderLen + wire.IPv6MaxPayloadLen
+
+// segHeadroom is where TCP builds a segment in the frame buffer
+// (tcpNet.SegmentBuffer): room enough before it for any link and IP
+// header this stack writes in front of a segment (14 + 60 for IPv4 with
+// options, 14 + 40 for IPv6), so that the network layer sends it where
+// it is instead of copying it behind its headers.
+const segHeadroom = 128
+
+// inPlace reports whether payload is the segment TCP built at
+// segHeadroom in s.out and the headers before it, hdr+hl bytes, fit in
+// front of it.
+func (s *Stack) inPlace(payload []byte, hdr, hl int) bool {
+	if len(payload) > 0 && hdr+hl <= segHeadroom && &payload[0] == &s.out[:cap(s.out)][segHeadroom] {
+		s.txInPlace++
+		return true
+	}
+	return false
+}
 
 // Name returns the host name given in [Options].
 func (s *Stack) Name() string { return s.name }

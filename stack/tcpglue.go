@@ -51,6 +51,11 @@ func (s *Stack) txReady() {
 
 func (t tcpNet) IsLocal(a netip.Addr) bool { return t.s.isLocal(a) }
 
+// SegmentBuffer implements tcp.SegmentBufferNet: the room after
+// segHeadroom in the frame buffer, where ipSendOpts and ip6SendVia find a
+// segment already in place and write only the headers before it.
+func (t tcpNet) SegmentBuffer() []byte { return t.s.out[segHeadroom:cap(t.s.out)] }
+
 func (t tcpNet) Output(local, remote netip.Addr, seg []byte, why string) {
 	t.OutputECN(local, remote, seg, why, 0)
 }

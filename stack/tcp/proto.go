@@ -147,8 +147,9 @@ type Proto struct {
 	linux       bool  // cfg.Profile is ProfileLinux
 	delackFixed bool  // cfg.DelayedAckTime was given: no adaptive ato
 
-	txq       TxQueueNet // net, when its interfaces' queues can fill (tsq.go)
-	txWaiters []*Conn    // connections whose new data waits for room
+	txq       TxQueueNet       // net, when its interfaces' queues can fill (tsq.go)
+	segNet    SegmentBufferNet // net, when it lends room to build segments in
+	txWaiters []*Conn          // connections whose new data waits for room
 	txSpare   []*Conn
 
 	seriesEv   core.Event   // the event series.go reports, reused
@@ -204,6 +205,7 @@ func New(net Net, cfg Config) *Proto {
 		scratch:     make([]byte, 65535+maxOptionLen+headerLen),
 	}
 	p.txq, _ = net.(TxQueueNet)
+	p.segNet, _ = net.(SegmentBufferNet)
 	r := net.Rand()
 	binary.LittleEndian.PutUint64(p.secret[:], r.Uint64())
 	binary.LittleEndian.PutUint64(p.secret[8:], r.Uint64())
@@ -762,9 +764,25 @@ func (p *Proto) resetFor(t core.Tuple, s *segment, why string) {
 	p.counters.OutRsts++
 }
 
-// send builds one segment in the scratch buffer and hands it to Net.
+// SegmentBufferNet is implemented by a [Net] that lends the engine the
+// room after its own headers in the buffer it sends frames from: a
+// segment built there is sent without the network layer copying it
+// (Linux builds a segment in an skb with room reserved for the headers
+// below, skb_reserve). The buffer is valid until the segment is handed
+// to Output, which must be the next call into the Net that sends.
+type SegmentBufferNet interface {
+	SegmentBuffer() []byte
+}
+
+// send builds one segment and hands it to Net: in the room the Net
+// lends (SegmentBufferNet), or else in the scratch buffer.
 func (p *Proto) send(t core.Tuple, seq, ack seqnum.Value, flags uint8, wnd uint16, o *options, d1, d2 []byte, why string) {
 	b := p.scratch
+	if p.segNet != nil {
+		if sb := p.segNet.SegmentBuffer(); len(sb) >= headerLen+maxOptionLen+len(d1)+len(d2) {
+			b = sb
+		}
+	}
 	optLen := 0
 	if o != nil {
 		optLen = encodeOptions(b[headerLen:headerLen+maxOptionLen], o, flags&flagSYN != 0)

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -353,6 +354,19 @@ func runStackSender(t *testing.T, rule func(off, n int, first bool) sim.Verdict)
 		werr <- err
 	}()
 	r := sampleLoss(t, get, lossSegs*lossMSS, werr)
+	// The path through the congestion states comes from the series
+	// events, which report every change: sampling every 200 µs can miss
+	// a short episode on a loaded machine (in one CI run, with the test
+	// packages running in parallel, a recovery undone 0.37 ms after it
+	// began fell between two samples). What the samples saw must be on
+	// that path.
+	path := tr.caPath()
+	for _, ca := range r.states {
+		if !slices.Contains(path, ca) {
+			t.Errorf("tcp_info showed ca_state %d, which the series events never reported (they went %v)", ca, path)
+		}
+	}
+	r.states = path
 	s.Shutdown(fd, stack.ShutWR)
 	if n := <-ln.received; n != lossSegs*lossMSS {
 		t.Errorf("kernel receiver got %d bytes from stacklab, want %d", n, lossSegs*lossMSS)
@@ -367,14 +381,39 @@ type lossTrace struct {
 	mu    sync.Mutex
 	start time.Time
 	b     strings.Builder
+	cas   []int64 // the congestion state after every change of the connection's variables, repeats folded
+}
+
+// caStates are tcp_info's ca_state numbers of the series' CAState names.
+var caStates = map[string]int64{"open": 0, "disorder": 1, "cwr": 2, "recovery": 3, "loss": 4}
+
+// caPath returns the ca_state values the connection went through, in
+// order, as its series events reported them: every change, however
+// short.
+func (l *lossTrace) caPath() []int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]int64(nil), l.cas...)
 }
 
 func (l *lossTrace) Observe(ev *stack.Event) {
-	if ev.Proto != "tcp" || ev.Kind == stack.EventSeries {
+	if ev.Proto != "tcp" {
 		return
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if ev.Kind == stack.EventSeries {
+		if ev.Vars != nil {
+			ca, ok := caStates[ev.Vars.CAState]
+			if !ok {
+				ca = -1
+			}
+			if len(l.cas) == 0 || l.cas[len(l.cas)-1] != ca {
+				l.cas = append(l.cas, ca)
+			}
+		}
+		return
+	}
 	if l.start.IsZero() {
 		l.start = ev.Time
 	}

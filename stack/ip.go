@@ -273,12 +273,7 @@ func (s *Stack) ipSendOpts(ttl, tos uint8, src, dst netip.Addr, proto uint8, pay
 		s.counters.IP.FragFails++
 		return syscall.EMSGSIZE
 	}
-	frame := s.out[:hdr+total]
-	inPlace := s.inPlace(payload, hdr, hl)
-	if inPlace {
-		off := segHeadroom - hdr - hl
-		frame = s.out[off : off+hdr+total]
-	}
+	frame := s.ipFrame(payload, hdr, hl, total)
 	s.ipID++
 	ip := wire.IPv4(frame[hdr:])
 	ip.Encode(&wire.IPv4Fields{
@@ -295,9 +290,6 @@ func (s *Stack) ipSendOpts(ttl, tos uint8, src, dst netip.Addr, proto uint8, pay
 	copy(frame[hdr+wire.IPv4MinHeaderLen:], opts)
 	if rec != nil {
 		ip.BuildIPv4Options(*rec, src, wire.IPv4Timestamp(s.now()))
-	}
-	if !inPlace {
-		copy(frame[hdr+hl:], payload)
 	}
 	ip.SetChecksum()
 	if total <= n.cfg.MTU {

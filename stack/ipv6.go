@@ -330,16 +330,8 @@ func (s *Stack) ip6SendVia(n *NIC, hop netip.Addr, hl, tc uint8, src, dst netip.
 		s.fragment6(n, hop, mtu, &f, payload, why)
 		return nil
 	}
-	if s.inPlace(payload, hdr, wire.IPv6HeaderLen) {
-		off := segHeadroom - hdr - wire.IPv6HeaderLen
-		frame := s.out[off : off+hdr+total]
-		wire.IPv6(frame[hdr:]).Encode(&f)
-		n.sendIPFrame(frame, hdr, hop.WithZone(""), 0, why)
-		return nil
-	}
-	frame := s.out[:hdr+total]
+	frame := s.ipFrame(payload, hdr, wire.IPv6HeaderLen, total)
 	wire.IPv6(frame[hdr:]).Encode(&f)
-	copy(frame[hdr+wire.IPv6HeaderLen:], payload)
 	n.sendIPFrame(frame, hdr, hop.WithZone(""), 0, why)
 	return nil
 }

@@ -249,15 +249,21 @@ const maxFrame = 14 + wire.IPv6HeaderLen + wire.IPv6MaxPayloadLen
 // it is instead of copying it behind its headers.
 const segHeadroom = 128
 
-// inPlace reports whether payload is the segment TCP built at
-// segHeadroom in s.out and the headers before it, hdr+hl bytes, fit in
-// front of it.
-func (s *Stack) inPlace(payload []byte, hdr, hl int) bool {
+// ipFrame returns the frame, in s.out, of an IP packet of total bytes
+// whose payload follows hdr+hl bytes of link and IP headers, with the
+// payload in it: around the payload when it is the segment TCP built at
+// segHeadroom (tcpNet.SegmentBuffer) and the headers fit in front of it,
+// otherwise at the start of s.out with the payload copied in. The caller
+// writes the headers.
+func (s *Stack) ipFrame(payload []byte, hdr, hl, total int) []byte {
 	if len(payload) > 0 && hdr+hl <= segHeadroom && &payload[0] == &s.out[:cap(s.out)][segHeadroom] {
 		s.txInPlace++
-		return true
+		off := segHeadroom - hdr - hl
+		return s.out[off : off+hdr+total]
 	}
-	return false
+	frame := s.out[:hdr+total]
+	copy(frame[hdr+hl:], payload)
+	return frame
 }
 
 // Name returns the host name given in [Options].

@@ -262,13 +262,7 @@ func TestRecorderHandsEarlyToIdleWriter(t *testing.T) {
 	if handFrames >= batchFrames {
 		t.Fatalf("handFrames %d, batchFrames %d: nothing is handed early", handFrames, batchFrames)
 	}
-	clk := &fakeClock{now: t0}
-	client := newNIC(t, clk, "client", "10.0.0.1/24", stack.LinkEthernet)
-	server := newNIC(t, clk, "server", "10.0.0.2/24", stack.LinkEthernet)
-	r, err := New(Options{Trace: io.Discard, Start: t0, Names: names()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, client, server, _ := newBenchRecorder(t, Text, io.Discard, false)
 	defer r.Close()
 	_, ack := bulkFrames(client, server)
 	for i := range uint64(handFrames) {
@@ -299,7 +293,7 @@ func TestRecorderSharesSentCopy(t *testing.T) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	}
-	record := func(sync bool) (files map[string][]byte, trace string, shared int, queued, want int) {
+	record := func(sync bool) (files map[string][]byte, trace string, queued, want int) {
 		dir := filepath.Join(t.TempDir(), "out")
 		clk := &fakeClock{now: t0}
 		client := newNIC(t, clk, "client", "10.0.0.1/24", stack.LinkEthernet)
@@ -321,7 +315,8 @@ func TestRecorderSharesSentCopy(t *testing.T) {
 		r.Frame(server, stack.DirIn, stack.Packet{ID: 4, Data: data}, "")    // its own: never sent
 		r.Frame(server, stack.DirIn, stack.Packet{ID: 2, Data: data}, "")    // its own: id 2 was the ACK
 		r.qmu.Lock()
-		shared, queued, want = r.shared, len(r.fill.data), 5*len(data)+len(ack) // five data frames and one ACK
+		// Five data frames and one ACK: the two received unchanged are not.
+		queued, want = len(r.fill.data), 5*len(data)+len(ack)
 		r.qmu.Unlock()
 		if err := r.Close(); err != nil {
 			t.Fatal(err)
@@ -338,12 +333,12 @@ func TestRecorderSharesSentCopy(t *testing.T) {
 			}
 			files[e.Name()] = b
 		}
-		return files, tr.String(), shared, queued, want
+		return files, tr.String(), queued, want
 	}
-	wantFiles, wantTrace, _, _, _ := record(true)
-	files, trace, shared, queued, want := record(false)
-	if shared != 2 || queued != want {
-		t.Errorf("%d frames shared, %d bytes queued; want 2 shared and %d bytes", shared, queued, want)
+	wantFiles, wantTrace, _, _ := record(true)
+	files, trace, queued, want := record(false)
+	if queued != want {
+		t.Errorf("%d bytes queued, want %d: the two frames received as sent share their copies", queued, want)
 	}
 	if len(wantFiles) != 2 || !reflect.DeepEqual(files, wantFiles) {
 		t.Errorf("the pcapng files differ from the synchronous Recorder's (%d files, want 2)", len(wantFiles))
@@ -360,23 +355,17 @@ func TestRecorderStaleSentCopy(t *testing.T) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	}
-	clk := &fakeClock{now: t0}
-	client := newNIC(t, clk, "client", "10.0.0.1/24", stack.LinkEthernet)
-	server := newNIC(t, clk, "server", "10.0.0.2/24", stack.LinkEthernet)
-	r, err := New(Options{Trace: io.Discard, Start: t0, Names: names()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, client, server, _ := newBenchRecorder(t, Text, io.Discard, false)
 	defer r.Close()
 	data, _ := bulkFrames(client, server)
 	r.qmu.Lock()
-	r.sent[7%uint64(len(r.sent))] = sentCopy{id: 7, gen: r.fillGen, off: 0, end: 1 << 30}
+	r.sent[7%uint64(len(r.sent))] = sentCopy{id: 7, b: r.fill, gen: r.fill.gen, off: 0, end: 1 << 30}
 	r.qmu.Unlock()
 	r.Frame(server, stack.DirIn, stack.Packet{ID: 7, Data: data}, "")
 	r.qmu.Lock()
-	shared, queued := r.shared, len(r.fill.data)
+	queued := len(r.fill.data)
 	r.qmu.Unlock()
-	if shared != 0 || queued != len(data) {
-		t.Errorf("%d frames shared, %d bytes queued; want 0 and %d", shared, queued, len(data))
+	if queued != len(data) {
+		t.Errorf("%d bytes queued, want %d: the frame has its own copy", queued, len(data))
 	}
 }

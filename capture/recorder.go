@@ -113,8 +113,6 @@ type Recorder struct {
 	prevV    *vantage // ... and of the one before, if another: a transfer alternates two
 	descs    map[string]string
 	sent     [256]sentCopy // recent frames sent, by packet id
-	fillGen  uint32        // incremented whenever fill is replaced or emptied
-	shared   int           // frames received that shared the copy sent (tests)
 
 	// The writing side, under mu.
 	mu       sync.Mutex
@@ -144,6 +142,7 @@ type batch struct {
 	data []byte         // the frames' bytes
 	evs  []core.Event   // the events
 	vars []core.TCPVars // the events' Vars, copied
+	gen  uint32         // incremented by reset: which contents a sentCopy saw
 }
 
 // batchFrames and batchBytes bound a batch: when either is reached while
@@ -166,6 +165,7 @@ const (
 )
 
 func (b *batch) reset() {
+	b.gen++
 	b.recs, b.data = b.recs[:0], b.data[:0]
 	clear(b.evs) // drop the strings
 	b.evs, b.vars = b.evs[:0], b.vars[:0]
@@ -320,17 +320,16 @@ func (r *Recorder) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note s
 	}
 	b := r.fill
 	if s := &r.sent[pkt.ID%uint64(len(r.sent))]; dir == stack.DirIn && pkt.ID != 0 && s.id == pkt.ID &&
-		s.gen == r.fillGen && int(s.end) <= len(b.data) && bytes.Equal(b.data[s.off:s.end], pkt.Data) {
+		s.b == b && s.gen == b.gen && int(s.end) <= len(b.data) && bytes.Equal(b.data[s.off:s.end], pkt.Data) {
 		// The frame as it was sent, still in this batch: shared, not
 		// copied again.
 		rec.off, rec.end = int(s.off), int(s.end)
-		r.shared++
 	} else {
 		rec.off = len(b.data)
 		b.data = append(b.data, pkt.Data...)
 		rec.end = len(b.data)
 		if dir == stack.DirOut {
-			*s = sentCopy{id: pkt.ID, gen: r.fillGen, off: uint32(rec.off), end: uint32(rec.end)}
+			*s = sentCopy{id: pkt.ID, b: b, gen: b.gen, off: uint32(rec.off), end: uint32(rec.end)}
 		}
 	}
 	b.recs = append(b.recs, rec)
@@ -347,8 +346,9 @@ func (r *Recorder) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note s
 // comparison.
 type sentCopy struct {
 	id       uint64
-	gen      uint32 // r.fillGen when it was copied
-	off, end uint32 // checked against the batch: gen comes round again after 2³² batches
+	b        *batch // the batch it was copied into
+	gen      uint32 // b.gen then: the batch has not been reset since if it still is
+	off, end uint32 // checked against the batch: gen comes round again after 2³² resets
 }
 
 // Observe records a stack event; it implements [core.Observer].
@@ -396,7 +396,6 @@ func (r *Recorder) handOff() {
 	}
 	b := r.fill
 	r.fill, r.spare = r.spare, nil
-	r.fillGen++
 	r.busy = true
 	go r.writer(b)
 }
@@ -425,7 +424,6 @@ func (r *Recorder) writer(b *batch) {
 		r.qmu.Lock()
 		if f := r.fill; (len(f.recs) >= takeFrames || len(f.data) >= takeBytes) && r.draining == 0 {
 			b, r.fill = r.fill, b
-			r.fillGen++
 			r.qcond.Broadcast() // a stack waiting for room has it
 			r.qmu.Unlock()
 			continue
@@ -466,7 +464,6 @@ func (r *Recorder) drain() {
 		r.write(b)
 		r.mu.Unlock()
 		b.reset()
-		r.fillGen++
 	}
 }
 

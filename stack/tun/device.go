@@ -341,16 +341,16 @@ func (d *Device) Send(pkt stack.Packet) {
 		d.txDropped.Add(1)
 		return
 	}
-	bp := txBufs.Get().(*[]byte)
-	*bp = append((*bp)[:0], pkt.Data...)
 	// Counted when queued, so that Stats after Send, or whoever receives
 	// the packet, sees it; a write that fails takes it back.
 	d.txPackets.Add(1)
 	d.txBytes.Add(uint64(len(pkt.Data)))
 	if d.txSync {
-		d.write(bp)
+		d.writeBytes(pkt.Data) // written before Send returns: no copy
 		return
 	}
+	bp := txBufs.Get().(*[]byte)
+	*bp = append((*bp)[:0], pkt.Data...)
 	d.txq <- bp
 }
 
@@ -377,7 +377,14 @@ func (d *Device) writer() {
 
 // write writes one queued packet and gives its buffer back.
 func (d *Device) write(bp *[]byte) {
-	b := *bp
+	d.writeBytes(*bp)
+	if cap(*bp) <= 2*maxFrame {
+		txBufs.Put(bp)
+	}
+}
+
+// writeBytes writes one packet, taking back its count if the write fails.
+func (d *Device) writeBytes(b []byte) {
 	if _, err := d.f.Write(b); err != nil {
 		d.txPackets.Add(^uint64(0))
 		d.txBytes.Add(-uint64(len(b)))
@@ -386,9 +393,6 @@ func (d *Device) write(bp *[]byte) {
 		} else {
 			d.txErrors.Add(1)
 		}
-	}
-	if cap(b) <= 2*maxFrame {
-		txBufs.Put(bp)
 	}
 }
 

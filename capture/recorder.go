@@ -565,6 +565,12 @@ func (r *Recorder) Notes() []ladder.Note {
 	return append([]ladder.Note(nil), r.notes...)
 }
 
+// WantsChecksums reports whether the Recorder needs the TCP checksums of
+// the frames it sees (it implements stack.ChecksumTap): unless it records
+// nothing, it shows them, so the stacks compute them rather than leave
+// them to the simulator's links.
+func (r *Recorder) WantsChecksums() bool { return !r.idle }
+
 // WantsSeries reports whether the Recorder uses the stacks' EventSeries
 // (it implements core.SeriesFilter): the JSON trace and the page show
 // them; the text trace and the pcapng files do not, so stacks need not

@@ -5,6 +5,7 @@ import (
 
 	"stacklab/stack"
 	"stacklab/stack/core"
+	"stacklab/stack/wire"
 )
 
 // Gate makes a [Middlebox] (a [NAT], a [Firewall]) part of a host, on
@@ -63,6 +64,11 @@ func (gl *gateLink) Send(pkt stack.Packet) {
 
 // deliver takes a frame off the wire to the host.
 func (gl *gateLink) deliver(pkt stack.Packet) {
+	if pkt.ChecksumPartial {
+		// The middlebox and the capture see it as on a wire.
+		wire.FinishTCPChecksum(pkt.Data, gl.hdr == wire.EthernetHeaderLen)
+		pkt.ChecksumPartial = false
+	}
 	if gl.g.Tap != nil {
 		gl.g.Tap.Frame(gl.nic, stack.DirIn, pkt, "")
 	}

@@ -444,7 +444,7 @@ func (n *Network) pipePair(name, from, to string, hdr int, cfg LinkConfig) [2]*P
 		return NewPipeConfig(PipeConfig{
 			Clock: n.clock, Rand: n.Rand("link/" + name + "/" + src + ">" + dst),
 			Impairments: imp, HeaderLen: hdr, Name: name, From: src, To: dst,
-			Observer: n.opts.Observer,
+			Observer: n.opts.Observer, PartialChecksums: true,
 		})
 	}
 	return [2]*Pipe{AtoB: pipe(from, to, cfg.AB), BtoA: pipe(to, from, cfg.BA)}

@@ -1,10 +1,13 @@
 package sim
 
 import (
+	"bytes"
+	"net/netip"
 	"testing"
 	"time"
 
 	"stacklab/stack"
+	"stacklab/stack/wire"
 )
 
 // TestPipeChecksumOK checks receive checksum offload across a pipe: a
@@ -46,5 +49,349 @@ func TestPipeChecksumOK(t *testing.T) {
 				t.Errorf("ChecksumOK = %v, want %v", got[0].ChecksumOK, c.want)
 			}
 		})
+	}
+}
+
+// tcpCheck reports whether an Ethernet frame holds an IPv4 TCP segment,
+// and whether its checksum verifies.
+func tcpCheck(frame []byte) (isTCP, valid bool) {
+	eth := wire.Ethernet(frame)
+	if len(frame) < wire.EthernetHeaderLen+wire.IPv4MinHeaderLen || eth.Type() != wire.EtherTypeIPv4 {
+		return false, false
+	}
+	ip := wire.IPv4(eth.Payload())
+	if ip.Protocol() != wire.ProtoTCP {
+		return false, false
+	}
+	return true, wire.TCP(ip[ip.HeaderLen():ip.TotalLen()]).IsChecksumValid(ip.Src(), ip.Dst())
+}
+
+// partialTCPFrame returns an Ethernet frame holding a TCP segment sent
+// with its checksum left to the link (the field zero), and the frame as
+// it is once finished.
+func partialTCPFrame() (partial, finished []byte) {
+	src, dst := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
+	seg := make([]byte, wire.TCPMinHeaderLen+100)
+	wire.TCP(seg).Encode(&wire.TCPFields{SrcPort: 40000, DstPort: 80, Seq: 7, Ack: 9, Flags: wire.TCPFlagACK, Window: 100})
+	for i := wire.TCPMinHeaderLen; i < len(seg); i++ {
+		seg[i] = byte(i)
+	}
+	frame := make([]byte, wire.EthernetHeaderLen+wire.IPv4MinHeaderLen+len(seg))
+	wire.Ethernet(frame).Encode(&wire.EthernetFields{Type: wire.EtherTypeIPv4})
+	ip := wire.IPv4(frame[wire.EthernetHeaderLen:])
+	ip.Encode(&wire.IPv4Fields{TotalLen: uint16(len(ip)), TTL: 64, Protocol: wire.ProtoTCP, Src: src, Dst: dst, DF: true})
+	ip.SetChecksum()
+	copy(ip[wire.IPv4MinHeaderLen:], seg)
+	finished = append([]byte(nil), frame...)
+	wire.TCP(finished[wire.EthernetHeaderLen+wire.IPv4MinHeaderLen:]).SetChecksum(src, dst)
+	return frame, finished
+}
+
+// TestPipePartialChecksum checks transmit checksum offload across a
+// pipe that says it takes partial checksums (a Network's): a frame whose TCP checksum the sender left to the link arrives
+// as it was sent, still partial, unless a middlebox is to see it (it
+// sees, and the receiver gets, the finished frame) or the pipe corrupts
+// it (the checksum is finished first, so that the receiver finds the
+// damage: the frame differs from the finished one in one byte only).
+func TestPipePartialChecksum(t *testing.T) {
+	if NewPipeConfig(PipeConfig{}).CarriesPartialChecksums() {
+		t.Error("a pipe not made by a Network (one to a TUN device) takes partial checksums")
+	}
+	for _, c := range []string{"plain", "middlebox", "corrupt"} {
+		t.Run(c, func(t *testing.T) {
+			partial, finished := partialTCPFrame()
+			clock := NewClock(time.Unix(0, 0))
+			var got []stack.Packet
+			imp := Impairments{}
+			if c == "corrupt" {
+				imp.Corrupt = 1
+			}
+			p := NewPipeConfig(PipeConfig{Clock: clock, Impairments: imp, HeaderLen: wire.EthernetHeaderLen, PartialChecksums: true,
+				Deliver: func(pkt stack.Packet) {
+					pkt.Data = append([]byte(nil), pkt.Data...)
+					got = append(got, pkt)
+				}})
+			seen := 0
+			if c == "middlebox" {
+				p.SetInspect(func(pkt stack.Packet) (bool, string) {
+					if _, ok := tcpCheck(pkt.Data); !ok {
+						t.Error("the middlebox saw a frame whose checksum does not verify")
+					}
+					seen++
+					return true, ""
+				})
+			}
+			p.Send(stack.Packet{ID: 1, Data: partial, ChecksumOK: true, ChecksumPartial: true})
+			clock.Run()
+			if len(got) != 1 {
+				t.Fatalf("%d frames delivered, want 1", len(got))
+			}
+			g := got[0]
+			switch c {
+			case "plain":
+				if !g.ChecksumPartial || !g.ChecksumOK || !bytes.Equal(g.Data, partial) {
+					t.Errorf("delivered partial %v, ok %v, same bytes %v; want all true", g.ChecksumPartial, g.ChecksumOK, bytes.Equal(g.Data, partial))
+				}
+			case "middlebox":
+				if g.ChecksumPartial || g.ChecksumOK || !bytes.Equal(g.Data, finished) || seen != 1 {
+					t.Errorf("delivered partial %v, ok %v, finished %v, seen %d; want false, false, true, 1", g.ChecksumPartial, g.ChecksumOK, bytes.Equal(g.Data, finished), seen)
+				}
+			case "corrupt":
+				diff := 0
+				for i := range g.Data {
+					if g.Data[i] != finished[i] {
+						diff++
+					}
+				}
+				if g.ChecksumPartial || g.ChecksumOK || diff != 1 {
+					t.Errorf("delivered partial %v, ok %v, %d bytes unlike the finished frame; want false, false, 1", g.ChecksumPartial, g.ChecksumOK, diff)
+				}
+			}
+		})
+	}
+}
+
+// frameTap records whether each TCP frame it sees verifies; as a plain
+// stack.Tap it wants checksums, and with wants set it answers
+// stack.ChecksumTap's question.
+type frameTap struct {
+	frames, bad int
+	partial     int
+}
+
+func (ft *frameTap) Frame(_ *stack.NIC, _ stack.Dir, pkt stack.Packet, _ string) {
+	if isTCP, ok := tcpCheck(pkt.Data); isTCP {
+		ft.frames++
+		if !ok {
+			ft.bad++
+		}
+	}
+	if pkt.ChecksumPartial {
+		ft.partial++
+	}
+}
+
+// quietTap is a frameTap that says it needs no checksums.
+type quietTap struct{ *frameTap }
+
+func (quietTap) WantsChecksums() bool { return false }
+
+// wireLog records, for the frames a pipe is given, how many are TCP,
+// how many of those were left partial, and how many verify.
+type wireLog struct{ tcp, partial, valid int }
+
+func (w *wireLog) filter(pkt stack.Packet) Verdict {
+	if isTCP, ok := tcpCheck(pkt.Data); isTCP {
+		w.tcp++
+		if pkt.ChecksumPartial {
+			w.partial++
+		}
+		if ok {
+			w.valid++
+		}
+	}
+	return Verdict{}
+}
+
+// TestTransmitChecksumOffload checks when a stack leaves TCP checksums
+// to the simulator's links and that whatever looks at the bytes sees
+// them finished: with no Tap, or a Tap that says it needs none, every
+// segment leaves partial; with NoChecksumOffload, or a Tap that shows
+// the bytes, none does, and a Tap on the receiving side only sees the
+// sender's partial segments finished. The data arrives intact in every
+// case.
+func TestTransmitChecksumOffload(t *testing.T) {
+	data := make([]byte, 64<<10)
+	for i := range data {
+		data[i] = byte(i * 13)
+	}
+	cases := []struct {
+		name        string
+		noOffload   bool
+		aTap, bTap  *frameTap
+		quiet       bool // a's tap says it needs no checksums
+		wantPartial bool // a's segments leave partial
+	}{
+		{name: "no tap", wantPartial: true},
+		{name: "NoChecksumOffload", noOffload: true},
+		{name: "tap on both", aTap: &frameTap{}, bTap: &frameTap{}},
+		{name: "tap on the receiver", bTap: &frameTap{}, wantPartial: true},
+		{name: "tap that needs no checksums", aTap: &frameTap{}, quiet: true, wantPartial: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			n := NewNetwork(NetworkOptions{})
+			aOpts, bOpts := stack.Options{NoChecksumOffload: c.noOffload}, stack.Options{}
+			switch {
+			case c.quiet:
+				aOpts.Tap = quietTap{c.aTap}
+			case c.aTap != nil:
+				aOpts.Tap = c.aTap
+			}
+			if c.bTap != nil {
+				bOpts.Tap = c.bTap
+			}
+			a := n.AddHost("client", aOpts)
+			b := n.AddHost("server", bOpts)
+			l, err := n.Connect(a, nicCfg("10.0.0.1/24"), b, nicCfg("10.0.0.2/24"), Symmetric(Impairments{Delay: time.Millisecond}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ab, ba wireLog
+			l.Pipe(AtoB).SetFilter(ab.filter)
+			l.Pipe(BtoA).SetFilter(ba.filter)
+			if got := bulk(t, n, a, b, data, time.Minute); !bytes.Equal(got, data) {
+				t.Fatalf("received %d bytes, want %d intact", len(got), len(data))
+			}
+			if ab.tcp == 0 || ba.tcp == 0 {
+				t.Fatalf("no TCP frames seen (%d, %d)", ab.tcp, ba.tcp)
+			}
+			if c.wantPartial {
+				// All but the SYN, which waited for ARP's answer and
+				// was finished as it was queued.
+				if ab.partial != ab.tcp-1 || ab.valid != 1 {
+					t.Errorf("a's %d segments: %d partial, %d verify; want all but the SYN, and the SYN", ab.tcp, ab.partial, ab.valid)
+				}
+			} else if ab.partial != 0 || ab.valid != ab.tcp {
+				t.Errorf("a's %d segments: %d partial, %d verify; want none and all", ab.tcp, ab.partial, ab.valid)
+			}
+			for name, ft := range map[string]*frameTap{"client": c.aTap, "server": c.bTap} {
+				if ft == nil || c.quiet {
+					continue
+				}
+				if ft.frames == 0 || ft.bad != 0 || ft.partial != 0 {
+					t.Errorf("%s's tap: %d TCP frames, %d that do not verify, %d partial; want some, 0, 0", name, ft.frames, ft.bad, ft.partial)
+				}
+			}
+		})
+	}
+}
+
+// sendOver opens a TCP connection from a to b at dst, sends data and
+// returns what b received, stepping n's clock.
+func sendOver(t *testing.T, n *Network, a, b *stack.Stack, dst netip.AddrPort, data []byte) []byte {
+	t.Helper()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	l, err := b.Socket(stack.SockStream)
+	must(err)
+	must(b.Bind(l, dst))
+	must(b.Listen(l, 4))
+	must(b.SetNonblock(l, true))
+	c, err := a.Socket(stack.SockStream)
+	must(err)
+	must(a.SetNonblock(c, true))
+	_ = a.Connect(c, dst)
+	var got []byte
+	buf := make([]byte, 4096)
+	s, sent := -1, 0
+	for end := n.Now().Add(time.Minute); len(got) < len(data) && n.Now().Before(end); {
+		if s < 0 {
+			if fd, _, err := b.Accept(l); err == nil {
+				s = fd
+				must(b.SetNonblock(s, true))
+			}
+		}
+		if sent < len(data) {
+			if k, err := a.Send(c, data[sent:]); err == nil {
+				sent += k
+			}
+		}
+		for s >= 0 {
+			k, err := b.Recv(s, buf)
+			if err != nil || k == 0 {
+				break
+			}
+			got = append(got, buf[:k]...)
+		}
+		if !n.Step() {
+			break
+		}
+	}
+	return got
+}
+
+// TestChecksumOffloadRouterAndLoopback checks the places a partial
+// segment must be finished on its way: a router finishes it before
+// passing it on (the next link gets it with its checksum), and a
+// connection over the loopback interface, which carries no partial
+// checksums, works with offload on.
+func TestChecksumOffloadRouterAndLoopback(t *testing.T) {
+	data := bytes.Repeat([]byte("offload "), 4096)
+	n := NewNetwork(NetworkOptions{})
+	a := n.AddHost("client", stack.Options{})
+	r := n.AddRouter("r1", stack.Options{})
+	bTap := &frameTap{}
+	b := n.AddHost("server", stack.Options{Tap: bTap})
+	l1, err := n.Connect(a, nicCfg("10.0.1.1/24"), r, nicCfg("10.0.1.254/24"), Symmetric(Impairments{Delay: time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2, err := n.Connect(r, nicCfg("10.0.2.254/24"), b, nicCfg("10.0.2.1/24"), Symmetric(Impairments{Delay: time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := l1.NICs()
+	_, cb := l2.NICs()
+	a.AddRoute(stack.Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("10.0.1.254"), NIC: ca})
+	b.AddRoute(stack.Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("10.0.2.254"), NIC: cb})
+	var hop1, hop2 wireLog
+	l1.Pipe(AtoB).SetFilter(hop1.filter)
+	l2.Pipe(AtoB).SetFilter(hop2.filter)
+	if got := sendOver(t, n, a, b, netip.MustParseAddrPort("10.0.2.1:80"), data); !bytes.Equal(got, data) {
+		t.Fatalf("through the router: received %d bytes, want %d intact", len(got), len(data))
+	}
+	if hop1.partial == 0 {
+		t.Errorf("no partial segment from the client (%d TCP frames)", hop1.tcp)
+	}
+	if hop2.tcp == 0 || hop2.partial != 0 || hop2.valid != hop2.tcp {
+		t.Errorf("after the router: %d TCP frames, %d partial, %d verify; want some, none, all", hop2.tcp, hop2.partial, hop2.valid)
+	}
+	if bTap.frames == 0 || bTap.bad != 0 {
+		t.Errorf("server's tap: %d TCP frames, %d that do not verify", bTap.frames, bTap.bad)
+	}
+
+	if got := sendOver(t, n, a, a, netip.MustParseAddrPort("127.0.0.1:81"), data); !bytes.Equal(got, data) {
+		t.Fatalf("over lo: received %d bytes, want %d intact", len(got), len(data))
+	}
+	if got, ok := a.Counter("tcp.InCsumErrors"); !ok || got != 0 {
+		t.Errorf("tcp.InCsumErrors %d (%v) over lo, want 0", got, ok)
+	}
+}
+
+// TestChecksumOffloadThroughGate checks a NAT on a router's own
+// interface (a Gate): the server's partial segments are finished before
+// the NAT rewrites them on their way in, so the client takes them.
+func TestChecksumOffloadThroughGate(t *testing.T) {
+	n := NewNetwork(NetworkOptions{Seed: 1})
+	cl := n.AddHost("client", stack.Options{})
+	r := n.AddRouter("r1", stack.Options{})
+	sv := n.AddHost("server", stack.Options{})
+	imp := Symmetric(Impairments{Delay: time.Millisecond})
+	l1, err := n.Connect(cl, nicCfg("192.168.1.10/24"), r, nicCfg("192.168.1.1/24"), imp)
+	mustOK(t, err)
+	nat, err := NewNAT(n.Clock(), NATConfig{Public: netip.MustParseAddr("10.0.0.1")})
+	mustOK(t, err)
+	cfg := imp
+	cfg.GateA = &Gate{Box: nat}
+	l2, err := n.Connect(r, nicCfg("10.0.0.1/24"), sv, nicCfg("10.0.0.2/24"), cfg)
+	mustOK(t, err)
+	cn, _ := l1.NICs()
+	cl.AddRoute(stack.Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("192.168.1.1"), NIC: cn})
+	var back wireLog
+	l2.Pipe(BtoA).SetFilter(back.filter)
+	data := bytes.Repeat([]byte("gate "), 2000)
+	if got := sendOver(t, n, cl, sv, netip.MustParseAddrPort("10.0.0.2:80"), data); !bytes.Equal(got, data) {
+		t.Fatalf("through the NAT: received %d bytes, want %d intact", len(got), len(data))
+	}
+	if back.partial == 0 {
+		t.Errorf("the server sent no partial segment (%d TCP frames)", back.tcp)
+	}
+	if got, _ := cl.Counter("tcp.InCsumErrors"); got != 0 {
+		t.Errorf("client tcp.InCsumErrors %d, want 0", got)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"stacklab/stack"
 	"stacklab/stack/core"
+	"stacklab/stack/wire"
 )
 
 // PipeConfig configures a [Pipe].
@@ -33,6 +34,13 @@ type PipeConfig struct {
 	// Observer, if set, is told of every frame the pipe drops, corrupts,
 	// duplicates or holds back.
 	Observer core.Observer
+	// PartialChecksums says that Deliver hands frames to a stack
+	// (NIC.Deliver) or a Network's switch, which take a frame whose TCP
+	// checksum the sender left to the link (stack.Packet.ChecksumPartial):
+	// the pipe is then a stack.PartialChecksumLink. A Network's pipes
+	// set it. Without it (a pipe to a TUN device) the sending stack
+	// finishes every checksum before the pipe sees the frame.
+	PartialChecksums bool
 }
 
 // HeaderLen returns the link header length for a link type: 14 for
@@ -69,6 +77,7 @@ type Pipe struct {
 	imp     Impairments
 	deliver func(stack.Packet)
 	hdr     int
+	partial bool // PipeConfig.PartialChecksums
 	name    string
 	from    string
 	to      string
@@ -118,8 +127,10 @@ type flightEntry struct {
 	id  uint64
 	buf []byte
 	// csumOK is the frame's Packet.ChecksumOK as sent, cleared when the
-	// pipe corrupted it or a middlebox saw it (it may rewrite it).
-	csumOK bool
+	// pipe corrupted it or a middlebox saw it (it may rewrite it);
+	// partial its Packet.ChecksumPartial, cleared when the pipe finished
+	// the checksum (before a middlebox or a corruption).
+	csumOK, partial bool
 }
 
 // Buffers are pooled in size classes, so that small frames (ACKs) do not
@@ -176,6 +187,7 @@ func NewPipeConfig(cfg PipeConfig) *Pipe {
 		from:    cfg.From,
 		to:      cfg.To,
 		obs:     cfg.Observer,
+		partial: cfg.PartialChecksums,
 	}
 	if vc, ok := cfg.Clock.(*Clock); ok {
 		e := vc.Elapsed()
@@ -314,6 +326,15 @@ func middleboxName(reason string) string {
 	return "middlebox"
 }
 
+// CarriesPartialChecksums implements [stack.PartialChecksumLink]: with
+// PipeConfig.PartialChecksums, a frame sent with its TCP checksum left
+// to the link keeps it so to the receiver, unless a middlebox is to see
+// it or the link corrupts it (then the pipe finishes it first).
+func (p *Pipe) CarriesPartialChecksums() bool { return p.partial }
+
+// finish computes the TCP checksum of a frame sent without it.
+func (p *Pipe) finish(buf []byte) { wire.FinishTCPChecksum(buf, p.hdr == wire.EthernetHeaderLen) }
+
 // Send puts pkt on the link. It copies pkt.Data and never delivers
 // synchronously.
 func (p *Pipe) Send(pkt stack.Packet) {
@@ -403,6 +424,13 @@ func (p *Pipe) Send(pkt stack.Packet) {
 	if markAt >= 0 {
 		markCE(buf, markAt)
 	}
+	partial := pkt.ChecksumPartial
+	if partial && p.inspect != nil {
+		// The middlebox sees, and may rewrite, the frame as it is
+		// on a wire: with its checksum.
+		p.finish(buf)
+		partial = false
+	}
 	if p.inspect != nil {
 		if pass, why := p.inspect(stack.Packet{ID: pkt.ID, Data: buf}); !pass {
 			p.put(buf)
@@ -454,6 +482,10 @@ func (p *Pipe) Send(pkt stack.Packet) {
 		off = p.randomOffset(n)
 	}
 	if off >= 0 {
+		if partial {
+			p.finish(buf) // the receiver is to find the damage
+			partial = false
+		}
 		buf[off] ^= byte(1 + p.rng.IntN(255))
 		p.ctr.Corrupted++
 		if p.obs != nil {
@@ -462,11 +494,11 @@ func (p *Pipe) Send(pkt stack.Packet) {
 	}
 
 	csumOK := pkt.ChecksumOK && off < 0 && p.inspect == nil
-	p.pushFlight(arrive, pkt.ID, buf, csumOK)
+	p.pushFlight(arrive, pkt.ID, buf, csumOK, partial)
 	if v.Action == ActDuplicate || (imp.Duplicate > 0 && p.rng.Float64() < imp.Duplicate) {
 		dup := p.get(n)
 		copy(dup, buf)
-		p.pushFlight(arrive, pkt.ID, dup, csumOK)
+		p.pushFlight(arrive, pkt.ID, dup, csumOK, partial)
 		p.ctr.Duplicated++
 		if p.obs != nil {
 			p.note("duplicate", "link: duplicated", pkt.ID)
@@ -595,9 +627,9 @@ func (p *Pipe) put(b []byte) {
 
 // Frames in flight: a min-heap by arrival time, then send order.
 
-func (p *Pipe) pushFlight(at int64, id uint64, buf []byte, csumOK bool) {
+func (p *Pipe) pushFlight(at int64, id uint64, buf []byte, csumOK, partial bool) {
 	p.seq++
-	e := flightEntry{at: at, seq: p.seq, id: id, buf: buf, csumOK: csumOK}
+	e := flightEntry{at: at, seq: p.seq, id: id, buf: buf, csumOK: csumOK, partial: partial}
 	if n := len(p.fifo); n == p.fhead || p.fifo[n-1].at <= at {
 		// In order: seq grows, so the FIFO stays sorted by (at, seq).
 		if p.fhead > 0 && n == cap(p.fifo) {
@@ -731,7 +763,7 @@ func (p *Pipe) fire() {
 		deliver := p.deliver
 		p.mu.Unlock()
 		if deliver != nil {
-			deliver(stack.Packet{ID: e.id, Data: e.buf, ChecksumOK: e.csumOK})
+			deliver(stack.Packet{ID: e.id, Data: e.buf, ChecksumOK: e.csumOK, ChecksumPartial: e.partial})
 		}
 		p.mu.Lock()
 		p.put(e.buf)

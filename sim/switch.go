@@ -351,6 +351,7 @@ func (sw *Switch) input(in int, pkt stack.Packet) {
 	sw.mu.Lock()
 	sw.ctr.Frames++
 	if in >= 1 && in <= len(sw.ports) && sw.ports[in-1].tap != nil {
+		finishForTap(&pkt)
 		sw.ports[in-1].tap(stack.DirIn, pkt)
 	}
 	if len(pkt.Data) < wire.EthernetHeaderLen {
@@ -459,12 +460,22 @@ func portList(ls []*swPort) string {
 	return b.String()
 }
 
+// finishForTap finishes a frame's TCP checksum, if its sender left it to
+// the link, in the frame the pipe lends, before a capture shows it.
+func finishForTap(pkt *stack.Packet) {
+	if pkt.ChecksumPartial {
+		wire.FinishTCPChecksum(pkt.Data, true)
+		pkt.ChecksumPartial = false
+	}
+}
+
 // send puts pkt on the outgoing pipe of every port in out. Pipes copy
 // the frame. The taps run outside the lock, as the pipes do; a port's
 // tap is set before the run starts.
 func (sw *Switch) send(out []*swPort, pkt stack.Packet) {
 	for _, p := range out {
 		if p.tap != nil {
+			finishForTap(&pkt)
 			p.tap(stack.DirOut, pkt)
 		}
 		p.out.Send(pkt)

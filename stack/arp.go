@@ -205,6 +205,10 @@ func (s *Stack) arpResolve(n *NIC, nextHop netip.Addr, ipPacket []byte, id uint6
 	now := s.now()
 	n.forgetLast()
 	p := arp.Packet{Data: append([]byte(nil), ipPacket...), ID: id, Note: why, ChecksumOK: s.txChecksummed}
+	if s.txPartial {
+		// It leaves later, when nothing says it is partial: finished now.
+		wire.FinishTCPChecksum(p.Data, false)
+	}
 	send, err := n.arp.cache.Enqueue(nextHop, p, now, func(p arp.Packet) {
 		s.drop(&s.counters.ARP.PendingDrops, "arp.PendingDrops", "arp", "arp queue full for "+nextHop.String(), p.ID)
 	})

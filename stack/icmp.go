@@ -228,6 +228,7 @@ func (s *Stack) sendUnreachable(orig wire.IPv4, code uint8, mtu uint16, why stri
 // (RFC 1122 §3.2.2, RFC 1812 §4.3.2.7); and no more than the rate limit
 // allows.
 func (s *Stack) sendICMPError(orig wire.IPv4, typ, code uint8, rest uint32, why string) {
+	s.finishQuoted(orig)
 	n, _, ok := s.route(orig.Src())
 	if !ok || s.rxLinkBroadcast {
 		return
@@ -267,4 +268,13 @@ func (s *Stack) sendICMPError(orig wire.IPv4, typ, code uint8, rest uint32, why 
 		src = orig.Dst()
 	}
 	s.ipSend(src, orig.Src(), wire.ProtoICMP, b, false, why)
+}
+
+// finishQuoted finishes the TCP checksum of the packet being received,
+// if its sender left it to the link, before an ICMP error quotes it.
+func (s *Stack) finishQuoted(ip []byte) {
+	if s.rxPartial {
+		wire.FinishTCPChecksum(ip, false)
+		s.rxPartial = false
+	}
 }

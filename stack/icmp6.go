@@ -183,6 +183,7 @@ func (s *Stack) quotedError(local, remote netip.Addr, proto uint8, p []byte, err
 // (e)); and no more than the rate limit allows (RFC 4443 §2.4 (f)),
 // except on lo, as Linux.
 func (s *Stack) sendICMP6Error(in *NIC, orig wire.IPv6, typ, code uint8, rest uint32, why string) {
+	s.finishQuoted(orig)
 	src, dst := orig.Src(), orig.Dst()
 	if src.IsUnspecified() || src.IsMulticast() {
 		return

@@ -42,6 +42,42 @@ type Packet struct {
 	// leaves it false. The IPv4 header checksum is always verified, as
 	// Linux's ip_rcv does; captures show the checksums as sent.
 	ChecksumOK bool
+	// ChecksumPartial says that the frame's TCP checksum field holds no
+	// checksum: the sending stack left it to the link (transmit checksum
+	// offload, Linux's CHECKSUM_PARTIAL, as veth does between two local
+	// stacks), which it does only on a [PartialChecksumLink] and only
+	// when its Tap does not look at the bytes. It implies ChecksumOK: the
+	// receiving stack trusts the segment without a checksum. Whatever
+	// must show, change or check the bytes finishes the checksum first
+	// ([wire.FinishTCPChecksum]) and clears the flag: a Tap, a
+	// middlebox, a link that corrupts a byte, a router forwarding it, a
+	// link that is not a PartialChecksumLink (the sending NIC finishes
+	// it before handing it over).
+	ChecksumPartial bool
+}
+
+// PartialChecksumLink is a [Link] that carries frames with
+// [Packet.ChecksumPartial] set from one stack to another, finishing the
+// checksum itself wherever it shows or changes the bytes: the
+// simulator's links. Links that do not implement it (a TUN device, a
+// packetdrill script's wire, a middlebox's gate) get every frame with
+// its checksum computed.
+type PartialChecksumLink interface {
+	Link
+	// CarriesPartialChecksums reports whether the link takes frames
+	// with Packet.ChecksumPartial set.
+	CarriesPartialChecksums() bool
+}
+
+// ChecksumTap is a [Tap] that may not need the checksums of the frames
+// it sees: a capture that writes no file and no trace. A Tap that does
+// not implement it gets every frame with its checksums computed.
+type ChecksumTap interface {
+	Tap
+	// WantsChecksums reports whether the Tap needs the frames' TCP
+	// checksums computed; its answer must not change once the stack
+	// has interfaces.
+	WantsChecksums() bool
 }
 
 // Link moves frames from a [NIC] to the world: a simulated wire, a router

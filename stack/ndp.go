@@ -151,6 +151,10 @@ func (s *Stack) ndpResolve(n *NIC, nextHop netip.Addr, ipPacket []byte, id uint6
 	now := s.now()
 	n.forgetLast6()
 	p := arp.Packet{Data: append([]byte(nil), ipPacket...), ID: id, Note: why, ChecksumOK: s.txChecksummed}
+	if s.txPartial {
+		// It leaves later, when nothing says it is partial: finished now.
+		wire.FinishTCPChecksum(p.Data, false)
+	}
 	send, err := n.ndp.cache.Enqueue(nextHop, p, now, func(p arp.Packet) {
 		s.drop(&s.counters.NDP.PendingDrops, "ndp.PendingDrops", "ndp", "ndp queue full for "+nextHop.String(), p.ID)
 	})

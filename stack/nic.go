@@ -62,6 +62,10 @@ func (s *Stack) AddNIC(cfg NICConfig, link Link) (*NIC, error) {
 	}
 	n.index = len(s.nics)
 	s.nics = append(s.nics, n)
+	if pl, ok := link.(PartialChecksumLink); ok && pl.CarriesPartialChecksums() {
+		n.partialOK = true
+		s.setChecksumOffload(s.tapWantsChecksums())
+	}
 	if q, ok := link.(QueueLink); ok {
 		n.qlink = q
 		s.qlinks++
@@ -92,10 +96,39 @@ func (n *NIC) Deliver(pkt Packet) {
 		return // the stack is gone (Destroy)
 	}
 	s.holdClock()
-	s.rxChecksummed = pkt.ChecksumOK
+	if pkt.ChecksumPartial && (!pkt.ChecksumOK || s.opts.Tap != nil || s.opts.Forwarding) {
+		// The Tap shows the bytes, a router passes them on: the
+		// checksum is finished first, in the frame lent to us.
+		finishChecksum(pkt.Data, n.cfg.Type)
+		pkt.ChecksumPartial = false
+	}
+	s.rxChecksummed, s.rxPartial = pkt.ChecksumOK, pkt.ChecksumPartial
 	s.deliverLocked(n, pkt, "")
-	s.clockHeld, s.rxChecksummed = false, false
+	s.clockHeld, s.rxChecksummed, s.rxPartial = false, false, false
 	s.mu.Unlock()
+}
+
+// finishChecksum computes the TCP checksum a sender left to the link
+// (Packet.ChecksumPartial) in frame, on a link of type t.
+func finishChecksum(frame []byte, t LinkType) {
+	wire.FinishTCPChecksum(frame, t == LinkEthernet)
+}
+
+// tapWantsChecksums reports whether the stack's Tap needs the frames'
+// checksums computed: a Tap that is not a ChecksumTap does.
+func (s *Stack) tapWantsChecksums() bool {
+	if s.opts.Tap == nil {
+		return false
+	}
+	ct, ok := s.opts.Tap.(ChecksumTap)
+	return !ok || ct.WantsChecksums()
+}
+
+// setChecksumOffload turns TCP's transmit checksum offload on when
+// nothing on this side of the links needs the checksums; mu is held.
+func (s *Stack) setChecksumOffload(tapWants bool) {
+	s.txOffload = !tapWants && !s.opts.NoChecksumOffload
+	s.tcp.SetChecksumOffload(s.txOffload)
 }
 
 // deliverLocked handles a frame received on n, with the lock held; note
@@ -150,6 +183,16 @@ func (s *Stack) deliverLocked(n *NIC, pkt Packet, note string) {
 func (n *NIC) transmit(frame []byte, id uint64, why string, csumOK bool) {
 	s := n.stack
 	pkt := Packet{ID: id, Data: frame, ChecksumOK: csumOK}
+	if csumOK && s.txPartial {
+		// TCP left the checksum to the link; a link that does not
+		// carry partial checksums (lo, a TUN device) gets it finished,
+		// as skb_checksum_help does for a device without the feature.
+		if n.partialOK {
+			pkt.ChecksumPartial = true
+		} else {
+			finishChecksum(frame, n.cfg.Type)
+		}
+	}
 	s.counters.Link.OutFrames++
 	if n.loop {
 		// Captured once, as it comes back in (Linux's lo shows each

@@ -57,6 +57,13 @@ type Options struct {
 	// epoll_create fail with EMFILE (counted as sock.FDLimit). Zero
 	// means DefaultMaxFDs.
 	MaxFDs int
+	// NoChecksumOffload makes TCP compute every checksum itself. By
+	// default, when the Tap does not need them (no capture, no trace),
+	// TCP leaves them to the simulator's links, which finish them
+	// wherever a middlebox, a corrupting link, a router or a capture
+	// sees the bytes (Packet.ChecksumPartial): Linux's transmit checksum
+	// offload on veth. The frames on the wire are the same either way.
+	NoChecksumOffload bool
 }
 
 // DefaultMaxFDs is [Options.MaxFDs]' default: 65,536, the hard
@@ -162,6 +169,15 @@ type Stack struct {
 	// with mu held.
 	txChecksummed bool
 	rxChecksummed bool
+	// txOffload: TCP leaves its checksums to the links (transmit
+	// checksum offload): the Tap, if any, does not look at them and an
+	// interface's link carries partial checksums (AddNIC decides).
+	// txPartial is set while TCP hands the IP layer such a segment;
+	// rxPartial while a frame that came in with
+	// Packet.ChecksumPartial is processed. All with mu held.
+	txOffload bool
+	txPartial bool
+	rxPartial bool
 	// series: the Observer takes EventSeries (core.WantsSeries), asked
 	// once in New.
 	series bool
@@ -424,6 +440,10 @@ type NIC struct {
 	mtu6   int            // IPv6's MTU from a Router Advertisement, if lower than the link's; 0 if none
 	bcast  netip.Addr     // the subnet's directed broadcast address
 	loop   bool           // the loopback interface
+	// partialOK: the link carries frames with Packet.ChecksumPartial
+	// (a PartialChecksumLink that says so); other links get them
+	// finished.
+	partialOK bool
 	// goodSrc is the last source found not martian and not local
 	// (ipInput, ip6Input), goodDst the last destination found local
 	// (acceptsDst, accepts6): a transfer's packets all come from one

@@ -74,7 +74,10 @@ func (t tcpNet) OutputIP(local, remote netip.Addr, seg []byte, why string, ttl, 
 	}
 	// TCP segments always carry DF: the stack does path MTU discovery
 	// the way Linux does, by MSS clamping to the interface MTU.
-	if err := t.s.ipSendChecksummed(ttl, tos, local, remote, wire.ProtoTCP, seg, true, why); err != nil && t.s.opts.Observer != nil {
+	t.s.txPartial = t.s.txOffload // TCP left the checksum out (SetChecksumOffload)
+	err := t.s.ipSendChecksummed(ttl, tos, local, remote, wire.ProtoTCP, seg, true, why)
+	t.s.txPartial = false
+	if err != nil && t.s.opts.Observer != nil {
 		t.s.observe(&Event{Kind: EventDrop, Proto: "tcp", Name: "ip.OutNoRoutes", Detail: "tcp output: " + err.Error()})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"stacklab/sim"
 	"stacklab/sim/scenario/pattern"
 	"stacklab/stack"
+	"stacklab/stack/wire"
 )
 
 // MaxReorderHold is the longest a "reorder … after M" fault holds its
@@ -62,6 +63,11 @@ func (r *runner) installReorders(l *sim.Link, faults []int) {
 				case h.held == nil && r.faultN[h.fault] == f.N && !held:
 					held = true
 					h.held = append([]byte(nil), pkt.Data...)
+					if pkt.ChecksumPartial {
+						// It arrives later without the sender's word
+						// for it (ChecksumOK): finished now.
+						wire.FinishTCPChecksum(h.held, lt == stack.LinkEthernet)
+					}
 					h.heldID = pkt.ID
 					r.event(l.Name(), fmt.Sprintf("fault: %s: held until %d more pass", f.Text, f.After))
 					h.timer = r.clock.AfterFunc(MaxReorderHold, func() {

@@ -742,6 +742,11 @@ func (h *hub) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note string
 	r.frame(nic, dir, pkt, note)
 }
 
+// WantsChecksums implements stack.ChecksumTap: the runner's own use of
+// the frames (summaries, expectations) needs no checksums; its capture
+// may.
+func (h *hub) WantsChecksums() bool { return (*runner)(h).sink.WantsChecksums() }
+
 // sentID is an entry of runner.sentIDs.
 type sentID struct {
 	id     uint64

@@ -52,9 +52,11 @@ type direction struct {
 }
 
 type frame struct {
-	id     uint64
-	buf    []byte
-	csumOK bool // the sender's Packet.ChecksumOK: the pipe changes nothing
+	id  uint64
+	buf []byte
+	// The sender's Packet.ChecksumOK and ChecksumPartial: the pipe
+	// changes nothing.
+	csumOK, partial bool
 }
 
 // Pipe returns two connected ends. Attach each end to what receives its
@@ -96,7 +98,7 @@ func (p *pipe) run(d *direction) {
 				continue
 			}
 			if fn := d.deliver.Load(); fn != nil {
-				(*fn)(stack.Packet{ID: f.id, Data: f.buf, ChecksumOK: f.csumOK})
+				(*fn)(stack.Packet{ID: f.id, Data: f.buf, ChecksumOK: f.csumOK, ChecksumPartial: f.partial})
 			} else {
 				d.dropped.Add(1)
 			}
@@ -130,6 +132,11 @@ func (e *End) Attach(deliver func(pkt stack.Packet)) {
 	e.in.deliver.Store(&deliver)
 }
 
+// CarriesPartialChecksums implements stack.PartialChecksumLink: the
+// pipe carries a frame whose TCP checksum the sender left to the link
+// unchanged to a stack that trusts it, as veth does.
+func (e *End) CarriesPartialChecksums() bool { return true }
+
 // Send queues a copy of pkt for the other end. It never blocks and never
 // delivers synchronously; it drops the frame if the queue is full or the
 // pipe is closed.
@@ -149,7 +156,7 @@ func (e *End) Send(pkt stack.Packet) {
 	}
 	buf = append(buf[:0], pkt.Data...)
 	select {
-	case d.ch <- frame{id: pkt.ID, buf: buf, csumOK: pkt.ChecksumOK}:
+	case d.ch <- frame{id: pkt.ID, buf: buf, csumOK: pkt.ChecksumOK, partial: pkt.ChecksumPartial}:
 		d.sent.Add(1)
 	default:
 		d.dropped.Add(1)

@@ -140,6 +140,9 @@ type Proto struct {
 	scratch   []byte    // one outbound segment is built here
 	spare     [2][]byte // the last ring storage freed, newest first (buffer.go)
 	pair      pairSum   // the last address pair's pseudo-header sum (header.go)
+	// offload: the Net finishes the checksums of the segments sent
+	// (SetChecksumOffload); they leave with the field zero.
+	offload bool
 
 	ect         bool  // the next segment sent carries ECT(0) (ecn.go)
 	ipTTL       uint8 // the next segment's IP TTL (IP_TTL of its socket); 0: the stack's
@@ -227,6 +230,12 @@ func (p *Proto) SetConfig(cfg Config) {
 	p.linux = cfg.Profile != ProfileRFC
 	p.cfg = cfg
 }
+
+// SetChecksumOffload says whether the Net finishes the checksums of the
+// segments it is handed (transmit checksum offload, Linux's
+// CHECKSUM_PARTIAL): with it on, segments leave with the checksum field
+// zero and the Net computes it wherever the bytes are seen.
+func (p *Proto) SetChecksumOffload(on bool) { p.offload = on }
 
 // Counters returns a snapshot of the counters.
 func (p *Proto) Counters() Counters { return p.counters }
@@ -792,7 +801,11 @@ func (p *Proto) send(t core.Tuple, seq, ack seqnum.Value, flags uint8, wnd uint1
 	n += copy(b[n:], d2)
 	seg := b[:n]
 	writeHeader(seg, t.Local.Port(), t.Remote.Port(), seq, ack, flags, wnd, hl)
-	wire.TCP(seg).SetChecksumPair(p.pair.sum(t.Local.Addr(), t.Remote.Addr()))
+	if p.offload {
+		seg[wire.TCPChecksumOffset], seg[wire.TCPChecksumOffset+1] = 0, 0
+	} else {
+		wire.TCP(seg).SetChecksumPair(p.pair.sum(t.Local.Addr(), t.Remote.Addr()))
+	}
 	p.counters.OutSegs++
 	if p.ipTTL != 0 || p.ipTOS != 0 {
 		var ecn uint8

@@ -209,3 +209,49 @@ func FuzzTCPOptions(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFinishTCPChecksum: any frame, Ethernet or bare IP, is either left
+// as it is or given a TCP checksum that verifies, and only its two
+// checksum bytes change.
+func FuzzFinishTCPChecksum(f *testing.F) {
+	fuzzSeeds(f, 0, fixtureSYN, fixtureSYNACK, fixtureACK, fixtureRSTACK)
+	fuzzSeeds(f, EthernetHeaderLen, fixtureSYN, fixtureACK)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, eth := range []bool{true, false} {
+			frame := bytes.Clone(b)
+			if !FinishTCPChecksum(frame, eth) {
+				if !bytes.Equal(frame, b) {
+					t.Fatal("not finished, but changed")
+				}
+				continue
+			}
+			ip := frame
+			if eth {
+				ip = frame[EthernetHeaderLen:]
+			}
+			var seg TCP
+			var ok bool
+			if ip[0]>>4 == 4 {
+				v4 := IPv4(ip)
+				seg = TCP(ip[v4.HeaderLen():v4.TotalLen()])
+				ok = seg.IsChecksumValid(v4.Src(), v4.Dst())
+			} else {
+				v6 := IPv6(ip)
+				seg = TCP(ip[IPv6HeaderLen : IPv6HeaderLen+int(v6.PayloadLen())])
+				ok = seg.IsChecksumValid(v6.Src(), v6.Dst())
+			}
+			if !ok {
+				t.Fatal("finished checksum does not verify")
+			}
+			diff := 0
+			for i := range frame {
+				if frame[i] != b[i] {
+					diff++
+				}
+			}
+			if diff > 2 {
+				t.Fatalf("%d bytes changed, want at most the checksum's 2", diff)
+			}
+		}
+	})
+}

@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"stacklab/stack"
+	"stacklab/stack/wire"
+
+	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // TestRecorderAsyncSameOutput checks that a Recorder writing beside the
@@ -367,5 +370,75 @@ func TestRecorderStaleSentCopy(t *testing.T) {
 	r.qmu.Unlock()
 	if queued != len(data) {
 		t.Errorf("%d bytes queued, want %d: the frame has its own copy", queued, len(data))
+	}
+}
+
+// TestRecorderFinishesPartialChecksums checks that frames whose TCP
+// checksum the sender left to the link (stack.Packet.ChecksumPartial),
+// as a Tap in front of a Recorder may pass them on, are written with it
+// computed, by a Recorder writing beside the stacks and by one writing
+// on their goroutine: the frame sent, its copy received (which shares
+// the sender's copy in the batch) and a frame received alone.
+func TestRecorderFinishesPartialChecksums(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	}
+	if idle, _ := New(Options{}); idle.WantsChecksums() {
+		t.Error("a Recorder that records nothing wants checksums")
+	}
+	for _, sync := range []bool{false, true} {
+		clk := &fakeClock{now: t0}
+		client := newNIC(t, clk, "client", "10.0.0.1/24", stack.LinkEthernet)
+		server := newNIC(t, clk, "server", "10.0.0.2/24", stack.LinkEthernet)
+		o := Options{Dir: filepath.Join(t.TempDir(), "out"), Start: t0, Names: names(), Sync: sync}
+		r, err := New(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.WantsChecksums() {
+			t.Errorf("sync %v: a Recorder that writes files wants no checksums", sync)
+		}
+		partial := func(payload string, seq uint32) []byte {
+			f := tcpFrame(seg{src: client, dst: server, sport: 40000, dport: 80, seq: seq, flags: wire.ACK | wire.PSH, payload: payload})
+			tcp := f[wire.EthernetHeaderLen+wire.IPv4MinHeaderLen:]
+			tcp[wire.TCPChecksumOffset], tcp[wire.TCPChecksumOffset+1] = 0, 0
+			return f
+		}
+		sent := partial("sent and received", 1)
+		r.Frame(client, stack.DirOut, stack.Packet{ID: 1, Data: bytes.Clone(sent), ChecksumOK: true, ChecksumPartial: true}, "send")
+		r.Frame(server, stack.DirIn, stack.Packet{ID: 1, Data: bytes.Clone(sent), ChecksumOK: true, ChecksumPartial: true}, "")
+		r.Frame(server, stack.DirIn, stack.Packet{ID: 2, Data: partial("received alone", 100), ChecksumOK: true, ChecksumPartial: true}, "")
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, name := range []string{"client-eth0.pcapng", "server-eth0.pcapng"} {
+			f, err := os.Open(filepath.Join(o.Dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			pr, err := pcapgo.NewNgReader(f, pcapgo.NgReaderOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for {
+				data, _, err := pr.ReadPacketData()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				n++
+				ip := wire.IPv4(data[wire.EthernetHeaderLen:])
+				if !wire.TCP(ip[ip.HeaderLen():]).IsChecksumValid(ip.Src(), ip.Dst()) {
+					t.Errorf("sync %v: %s: a frame with a TCP checksum that does not verify", sync, name)
+				}
+			}
+			f.Close()
+		}
+		if n != 3 {
+			t.Errorf("sync %v: %d frames written, want 3", sync, n)
+		}
 	}
 }

@@ -69,14 +69,19 @@ type PartialChecksumLink interface {
 	CarriesPartialChecksums() bool
 }
 
-// ChecksumTap is a [Tap] that may not need the checksums of the frames
-// it sees: a capture that writes no file and no trace. A Tap that does
-// not implement it gets every frame with its checksums computed.
+// ChecksumTap is a [Tap] that may not need the stacks to compute the
+// checksums of the frames it sees: a capture that writes nothing, or one
+// that computes them itself beside the stacks. One that says so gets
+// frames with [Packet.ChecksumPartial] set and finishes them wherever it
+// shows them ([wire.FinishTCPChecksum]), in its copy or in pkt.Data,
+// changing nothing else. A Tap that does not implement it gets every
+// frame with its checksums computed.
 type ChecksumTap interface {
 	Tap
 	// WantsChecksums reports whether the Tap needs the frames' TCP
-	// checksums computed; its answer must not change once the stack
-	// has interfaces.
+	// checksums computed. A stack asks each time an interface is
+	// added; a Tap whose answer turns to true later must still finish
+	// the partial frames it gets.
 	WantsChecksums() bool
 }
 

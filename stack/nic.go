@@ -62,9 +62,10 @@ func (s *Stack) AddNIC(cfg NICConfig, link Link) (*NIC, error) {
 	}
 	n.index = len(s.nics)
 	s.nics = append(s.nics, n)
+	s.tapWants = s.tapWantsChecksums()
 	if pl, ok := link.(PartialChecksumLink); ok && pl.CarriesPartialChecksums() {
 		n.partialOK = true
-		s.setChecksumOffload(s.tapWantsChecksums())
+		s.setChecksumOffload(s.tapWants)
 	}
 	if q, ok := link.(QueueLink); ok {
 		n.qlink = q
@@ -96,7 +97,7 @@ func (n *NIC) Deliver(pkt Packet) {
 		return // the stack is gone (Destroy)
 	}
 	s.holdClock()
-	if pkt.ChecksumPartial && (!pkt.ChecksumOK || s.opts.Tap != nil || s.opts.Forwarding) {
+	if pkt.ChecksumPartial && (!pkt.ChecksumOK || s.tapWants || s.opts.Forwarding) {
 		// The Tap shows the bytes, a router passes them on: the
 		// checksum is finished first, in the frame lent to us.
 		finishChecksum(pkt.Data, n.cfg.Type)

@@ -178,6 +178,7 @@ type Stack struct {
 	txOffload bool
 	txPartial bool
 	rxPartial bool
+	tapWants  bool // the Tap needs checksums computed (ChecksumTap), asked by AddNIC
 	// series: the Observer takes EventSeries (core.WantsSeries), asked
 	// once in New.
 	series bool

@@ -76,6 +76,8 @@ func newSimNet(tb testing.TB, cfg simConfig) *simNet {
 			From:        from,
 			To:          to,
 			Observer:    cfg.obs,
+			// They deliver to the stacks, as a sim.Network's pipes do.
+			PartialChecksums: true,
 		})
 	}
 	n.up = pipe("client", "server", 3)

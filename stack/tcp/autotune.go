@@ -117,7 +117,6 @@ func (c *Conn) rcvSpaceAdjust() {
 		if win > c.rcvBufSize {
 			old := c.rcvBufSize
 			c.rcvBufSize = min(roundQuantum(win), c.p.rmemMax()/2, 65535<<c.rcvWScale)
-			c.rcvBuf.grow(c.p, c.rcvCap())
 			c.autotuneEvent("rcvbuf", fmt.Sprintf("autotune: read %d B in %v (was %d) → receive buffer %d → %d B", copied, rtt.Round(100*time.Microsecond), c.rcvq.space, old, c.rcvBufSize))
 		}
 		c.rcvq.space = copied
@@ -147,9 +146,7 @@ func (c *Conn) sndBufExpand(trace bool) {
 	}
 	old := c.sndBufSize
 	c.sndBufSize = min(want, linuxSndSpaceMax)
-	// The ring itself grows in doubling steps: a few sizes in the pool,
-	// and no copy on every ACK that grows the limit a little.
-	c.sndBuf.grow(c.p, 1<<bits.Len(uint(c.sndBufSize-1)))
+	// The ring itself grows as the bytes written reach it (ringSize).
 	if !trace || bits.Len(uint(old)) == bits.Len(uint(c.sndBufSize)) {
 		return // a trace line when the size passes a power of two, not on every ACK
 	}

@@ -12,6 +12,7 @@ type ring struct {
 	buf  []byte
 	head int
 	n    int
+	last int // len(buf) when it was last released: the size to take again
 }
 
 func (r *ring) free(size int) int { return size - r.n }
@@ -28,11 +29,17 @@ func (r *ring) write(p *Proto, size int, b []byte) int {
 }
 
 // writeAt copies b at offset off past head without changing n. The
-// caller guarantees off+len(b) <= size.
+// caller guarantees off+len(b) <= size. The storage is as large as what
+// is held needs (ringSize), not size: it grows, in doubling steps, as
+// the bytes held reach it.
 func (r *ring) writeAt(p *Proto, size, off int, b []byte) {
-	if r.buf == nil {
-		r.buf = p.getBuf(size)
+	if need := off + len(b); r.buf == nil {
+		// As large as when it was last released: a ring that empties
+		// and fills again does not grow through the same steps again.
+		r.buf = p.getBuf(max(ringSize(need, size), min(r.last, size)))
 		r.head = 0
+	} else if need > len(r.buf) {
+		r.grow(p, ringSize(need, size))
 	}
 	c := len(r.buf)
 	pos := (r.head + off) % c
@@ -42,9 +49,29 @@ func (r *ring) writeAt(p *Proto, size, off int, b []byte) {
 	}
 }
 
+// ringSize is the storage a ring holding need bytes (from head) gets
+// within the limit size: the least power of two at least need, and at
+// least minRingSize, but no more than the power of two that holds size
+// (the pools' classes are powers of two: the memory is the same, and a
+// limit that autotuning raises a little on every ACK does not move the
+// ring each time). A connection whose reader keeps up holds little, and
+// its receive ring stays small however far autotuning raises the
+// buffer's limit, as Linux's receive queue holds only the skbs queued;
+// memory for the whole window is taken when the window fills (a slow
+// reader, out-of-order data in a recovery).
+func ringSize(need, size int) int {
+	pow2 := func(n int) int { return 1 << bits.Len(uint(max(n, 1)-1)) }
+	return min(pow2(size), max(minRingSize, pow2(need)))
+}
+
+// minRingSize is a ring's first storage: 64 KiB, the window a
+// connection starts with (tcp_rmem[1] is 128 KiB, half of it window).
+const minRingSize = 64 << 10
+
 // grow moves the held bytes, and anything stored past them (out-of-order
-// data), into storage of size bytes when the ring is smaller. An empty
-// ring takes the new size at its next write.
+// data), into storage of size bytes when the ring is smaller. Bytes
+// past what was stored are never read before they are written, so the
+// new storage is not cleared.
 func (r *ring) grow(p *Proto, size int) {
 	if r.buf == nil || len(r.buf) >= size {
 		return
@@ -52,7 +79,6 @@ func (r *ring) grow(p *Proto, size int) {
 	nb := p.getBuf(size)
 	k := copy(nb, r.buf[r.head:])
 	copy(nb[k:], r.buf[:r.head])
-	clear(nb[len(r.buf):])
 	p.putBuf(r.buf)
 	r.buf, r.head = nb, 0
 }
@@ -94,6 +120,7 @@ func (r *ring) consume(m int) {
 // n is lost, so the receive side calls it only with no such data.
 func (r *ring) release(p *Proto) {
 	if r.buf != nil {
+		r.last = len(r.buf)
 		p.putBuf(r.buf)
 	}
 	r.buf, r.head, r.n = nil, 0, 0

@@ -200,3 +200,41 @@ func TestAutotuning(t *testing.T) {
 	}
 	t.Logf("4 MB over 20 ms RTT: autotuned %v, fixed 64 KiB %v", auto, fixed)
 }
+
+// TestRingHoldsWhatItNeeds moves 4 MB over a 20 ms round trip with
+// autotuning, the reader taking everything at once: the receive
+// buffer's limit grows past 1 MB, but the receive ring's storage stays
+// as small as what it held needs (at most 256 KiB here), while the send
+// ring, which holds the unacknowledged flight, grows with it.
+func TestRingHoldsWhatItNeeds(t *testing.T) {
+	w, cl, sv := pair(Config{})
+	w.delay = 10 * time.Millisecond
+	c, s, _ := dial(t, w, cl, sv, nil)
+	msg := pattern(4_000_000, 5)
+	a := &pumpEnd{c: c, out: msg}
+	b := &pumpEnd{c: s}
+	maxRcv, maxSnd := 0, 0
+	end := w.clk.now.Add(time.Minute)
+	for w.clk.now.Before(end) && b.in.Len() < len(msg) {
+		a.step(t, false)
+		b.step(t, false)
+		if !w.clk.step(end) {
+			break
+		}
+		// After the deliveries, before the reader takes them.
+		maxRcv, maxSnd = max(maxRcv, len(s.rcvBuf.buf)), max(maxSnd, len(c.sndBuf.buf))
+	}
+	if !bytes.Equal(b.in.Bytes(), msg) {
+		t.Fatalf("got %d bytes", b.in.Len())
+	}
+	if s.rcvBufSize < 1<<20 {
+		t.Fatalf("receive buffer autotuned to %d only", s.rcvBufSize)
+	}
+	if maxRcv > 256<<10 || maxRcv == 0 {
+		t.Errorf("receive ring storage reached %d bytes for a limit of %d, want ≤ 256 KiB", maxRcv, s.rcvBufSize)
+	}
+	if maxSnd < 1<<20 {
+		t.Errorf("send ring storage reached %d bytes only", maxSnd)
+	}
+	t.Logf("receive limit %d, ring at most %d; send limit %d, ring at most %d", s.rcvBufSize, maxRcv, c.sndBufSize, maxSnd)
+}

@@ -190,7 +190,7 @@ var rows = []row{
 		peerCmd:  fmt.Sprintf(kernelCmd, "Bulk/mtu=1500"),
 	},
 	{
-		work:     "bulk TCP, MTU 65535, real time, gVisor computing and verifying every checksum (stacklab computes them; on its in-memory link it does not verify them, receive offload as on veth)",
+		work:     "bulk TCP, MTU 65535, real time, gVisor computing and verifying every checksum (stacklab, capturing nothing, neither computes nor verifies them on its in-memory link: transmit and receive offload as on veth)",
 		ours:     metric{"BenchmarkBulkPipe/mtu=65535", "MB/s"},
 		peerFrom: gvisor,
 		peer:     metric{"BenchmarkBulk/mtu=65535/offload=off", "MB/s"},

@@ -88,7 +88,9 @@ func (s *Stack) NICs() []*NIC {
 }
 
 // Deliver hands the stack a frame received on the interface. pkt.Data is
-// only read during the call.
+// only used during the call, and only read, but for the TCP checksum of
+// a frame with Packet.ChecksumPartial, which the stack may compute in
+// place (for its Tap, or to forward the frame).
 func (n *NIC) Deliver(pkt Packet) {
 	s := n.stack
 	s.mu.Lock()

@@ -283,28 +283,37 @@ func TestNetworkIsolation(t *testing.T) {
 	}
 }
 
-func TestNetworkRouter(t *testing.T) {
-	obs := &recordEvents{}
-	n := NewNetwork(NetworkOptions{Observer: obs})
-	a := n.AddHost("client", stack.Options{})
+// routed builds client (10.0.1.1) — r1 — server (10.0.2.1) with 1 ms
+// links and each host's default route via r1; bOpts are the server's
+// options.
+func routed(t *testing.T, opts NetworkOptions, bOpts stack.Options) (n *Network, a, b *stack.Stack, l1, l2 *Link) {
+	t.Helper()
+	n = NewNetwork(opts)
+	a = n.AddHost("client", stack.Options{})
 	r := n.AddRouter("r1", stack.Options{})
-	b := n.AddHost("server", stack.Options{})
+	b = n.AddHost("server", bOpts)
 	l1, err := n.Connect(a, nicCfg("10.0.1.1/24"), r, nicCfg("10.0.1.254/24"), Symmetric(Impairments{Delay: time.Millisecond}))
 	skipUnimplemented(t, err)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l2, err := n.Connect(r, nicCfg("10.0.2.254/24"), b, nicCfg("10.0.2.1/24"), Symmetric(Impairments{Delay: time.Millisecond}))
+	l2, err = n.Connect(r, nicCfg("10.0.2.254/24"), b, nicCfg("10.0.2.1/24"), Symmetric(Impairments{Delay: time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ca, _ := l1.NICs()
 	_, cb := l2.NICs()
+	a.AddRoute(stack.Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("10.0.1.254"), NIC: ca})
+	b.AddRoute(stack.Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("10.0.2.254"), NIC: cb})
+	return n, a, b, l1, l2
+}
+
+func TestNetworkRouter(t *testing.T) {
+	obs := &recordEvents{}
+	n, a, b, _, l2 := routed(t, NetworkOptions{Observer: obs}, stack.Options{})
 	if rn, _ := l2.NICs(); rn.Name() != "eth1" {
 		t.Errorf("router's second interface is %s", rn.Name())
 	}
-	a.AddRoute(stack.Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("10.0.1.254"), NIC: ca})
-	b.AddRoute(stack.Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("10.0.2.254"), NIC: cb})
 
 	srv, err := b.Socket(stack.SockDgram)
 	skipUnimplemented(t, err)

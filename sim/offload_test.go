@@ -277,12 +277,16 @@ func sendOver(t *testing.T, n *Network, a, b *stack.Stack, dst netip.AddrPort, d
 			t.Fatal(err)
 		}
 	}
-	l, err := b.Socket(stack.SockStream)
+	f := stack.AFInet
+	if dst.Addr().Is6() {
+		f = stack.AFInet6
+	}
+	l, err := b.SocketFamily(f, stack.SockStream)
 	must(err)
 	must(b.Bind(l, dst))
 	must(b.Listen(l, 4))
 	must(b.SetNonblock(l, true))
-	c, err := a.Socket(stack.SockStream)
+	c, err := a.SocketFamily(f, stack.SockStream)
 	must(err)
 	must(a.SetNonblock(c, true))
 	_ = a.Connect(c, dst)
@@ -322,23 +326,8 @@ func sendOver(t *testing.T, n *Network, a, b *stack.Stack, dst netip.AddrPort, d
 // checksums, works with offload on.
 func TestChecksumOffloadRouterAndLoopback(t *testing.T) {
 	data := bytes.Repeat([]byte("offload "), 4096)
-	n := NewNetwork(NetworkOptions{})
-	a := n.AddHost("client", stack.Options{})
-	r := n.AddRouter("r1", stack.Options{})
 	bTap := &frameTap{}
-	b := n.AddHost("server", stack.Options{Tap: bTap})
-	l1, err := n.Connect(a, nicCfg("10.0.1.1/24"), r, nicCfg("10.0.1.254/24"), Symmetric(Impairments{Delay: time.Millisecond}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l2, err := n.Connect(r, nicCfg("10.0.2.254/24"), b, nicCfg("10.0.2.1/24"), Symmetric(Impairments{Delay: time.Millisecond}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := l1.NICs()
-	_, cb := l2.NICs()
-	a.AddRoute(stack.Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("10.0.1.254"), NIC: ca})
-	b.AddRoute(stack.Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("10.0.2.254"), NIC: cb})
+	n, a, b, l1, l2 := routed(t, NetworkOptions{}, stack.Options{Tap: bTap})
 	var hop1, hop2 wireLog
 	l1.Pipe(AtoB).SetFilter(hop1.filter)
 	l2.Pipe(AtoB).SetFilter(hop2.filter)
@@ -393,5 +382,56 @@ func TestChecksumOffloadThroughGate(t *testing.T) {
 	}
 	if got, _ := cl.Counter("tcp.InCsumErrors"); got != 0 {
 		t.Errorf("client tcp.InCsumErrors %d, want 0", got)
+	}
+}
+
+// TestChecksumOffloadFragments checks a TCP segment the stack cuts into
+// IPv6 fragments (the path MTU a Packet Too Big lowered below the
+// segment): no link can finish a checksum spread over fragments, so the
+// sender finishes it first. A middlebox on the link makes the server
+// verify every segment, so one left partial would be dropped there.
+func TestChecksumOffloadFragments(t *testing.T) {
+	a6, b6 := netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("2001:db8::2")
+	n := NewNetwork(NetworkOptions{})
+	a := n.AddHost("client", stack.Options{})
+	b := n.AddHost("server", stack.Options{})
+	ca, cb := nicCfg("10.0.0.1/24"), nicCfg("10.0.0.2/24")
+	ca.Addrs6, cb.Addrs6 = []netip.Prefix{netip.PrefixFrom(a6, 64)}, []netip.Prefix{netip.PrefixFrom(b6, 64)}
+	l, err := n.Connect(a, ca, b, cb, Symmetric(Impairments{Delay: time.Millisecond}))
+	mustOK(t, err)
+	frags := 0
+	l.Pipe(AtoB).SetFilter(func(pkt stack.Packet) Verdict {
+		if eth := wire.Ethernet(pkt.Data); eth.Type() == wire.EtherTypeIPv6 && wire.IPv6(eth.Payload()).NextHeader() == wire.IPv6ExtFragment {
+			frags++
+		}
+		return Verdict{}
+	})
+	l.Pipe(AtoB).SetInspect(func(stack.Packet) (bool, string) { return true, "" })
+
+	// A Packet Too Big from the server about a datagram to it: the
+	// client's path MTU to the server drops to 1280, its MSS does not.
+	inner := make([]byte, wire.IPv6HeaderLen+wire.UDPHeaderLen)
+	wire.IPv6(inner).Encode(&wire.IPv6Fields{PayloadLen: wire.UDPHeaderLen, NextHeader: wire.ProtoUDP, HopLimit: 64, Src: a6, Dst: b6})
+	wire.UDP(inner[wire.IPv6HeaderLen:]).Encode(&wire.UDPFields{SrcPort: 40000, DstPort: 9, Length: wire.UDPHeaderLen})
+	icmp := make([]byte, wire.ICMPv6HeaderLen+len(inner))
+	wire.ICMPv6(icmp).Encode(&wire.ICMPv6Fields{Type: wire.ICMPv6PacketTooBig, Rest: 1280})
+	copy(icmp[wire.ICMPv6HeaderLen:], inner)
+	wire.ICMPv6(icmp).SetChecksum(b6, a6)
+	na, nb := l.NICs()
+	frame := make([]byte, wire.EthernetHeaderLen+wire.IPv6HeaderLen+len(icmp))
+	wire.Ethernet(frame).Encode(&wire.EthernetFields{Dst: wire.MAC(na.MAC()), Src: wire.MAC(nb.MAC()), Type: wire.EtherTypeIPv6})
+	wire.IPv6(frame[wire.EthernetHeaderLen:]).Encode(&wire.IPv6Fields{PayloadLen: uint16(len(icmp)), NextHeader: wire.ProtoICMPv6, HopLimit: 64, Src: b6, Dst: a6})
+	copy(frame[wire.EthernetHeaderLen+wire.IPv6HeaderLen:], icmp)
+	na.Deliver(stack.Packet{ID: n.NextPacketID(), Data: frame})
+
+	data := bytes.Repeat([]byte("fragmented "), 3000)
+	if got := sendOver(t, n, a, b, netip.AddrPortFrom(b6, 80), data); !bytes.Equal(got, data) {
+		t.Fatalf("received %d bytes, want %d intact (%d fragments sent)", len(got), len(data), frags)
+	}
+	if frags == 0 {
+		t.Fatal("no segment was fragmented: the test did not reach fragment6")
+	}
+	if got, _ := b.Counter("tcp.InCsumErrors"); got != 0 {
+		t.Errorf("server tcp.InCsumErrors %d, want 0", got)
 	}
 }

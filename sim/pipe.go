@@ -425,13 +425,13 @@ func (p *Pipe) Send(pkt stack.Packet) {
 		markCE(buf, markAt)
 	}
 	partial := pkt.ChecksumPartial
-	if partial && p.inspect != nil {
-		// The middlebox sees, and may rewrite, the frame as it is
-		// on a wire: with its checksum.
-		p.finish(buf)
-		partial = false
-	}
 	if p.inspect != nil {
+		if partial {
+			// The middlebox sees, and may rewrite, the frame as it
+			// is on a wire: with its checksum.
+			p.finish(buf)
+			partial = false
+		}
 		if pass, why := p.inspect(stack.Packet{ID: pkt.ID, Data: buf}); !pass {
 			p.put(buf)
 			p.drop(&p.ctr.DropMiddlebox, middleboxName(why), why, pkt.ID)

@@ -305,6 +305,11 @@ func (s *Stack) ipSendOpts(ttl, tos uint8, src, dst netip.Addr, proto uint8, pay
 // packet's (its later fragments are numbered as they are cut), or 0 for
 // a datagram of this host's own (every fragment numbered as it leaves).
 func (s *Stack) fragment(n *NIC, hop netip.Addr, ip wire.IPv4, id uint64, why string) error {
+	if s.txPartial {
+		// No link can finish a checksum spread over fragments.
+		wire.FinishTCPChecksum(ip, false)
+		s.txPartial = false
+	}
 	hdr := n.linkHeaderLen()
 	if cap(s.fragBuf) < hdr+n.cfg.MTU {
 		s.fragBuf = make([]byte, hdr+n.cfg.MTU)

@@ -340,6 +340,11 @@ func (s *Stack) ip6SendVia(n *NIC, hop netip.Addr, hl, tc uint8, src, dst netip.
 // each an IPv6 header, a fragment header with one identification for
 // all, and a multiple of 8 bytes of the payload but the last.
 func (s *Stack) fragment6(n *NIC, hop netip.Addr, mtu int, f *wire.IPv6Fields, payload []byte, why string) {
+	if s.txPartial {
+		// No link can finish a checksum spread over fragments.
+		wire.TCP(payload).SetChecksum(f.Src, f.Dst)
+		s.txPartial = false
+	}
 	hdr := n.linkHeaderLen()
 	chunk := (mtu - wire.IPv6HeaderLen - wire.IPv6FragmentHeaderLen) &^ 7
 	id := s.opts.Rand.Uint32() // Linux: a hash of the addresses with a secret, per datagram

@@ -52,7 +52,8 @@ type Packet struct {
 	// ([wire.FinishTCPChecksum]) and clears the flag: a Tap, a
 	// middlebox, a link that corrupts a byte, a router forwarding it, a
 	// link that is not a PartialChecksumLink (the sending NIC finishes
-	// it before handing it over).
+	// it before handing it over). A segment cut into fragments is
+	// finished by the sending stack before it is cut.
 	ChecksumPartial bool
 }
 

@@ -96,6 +96,26 @@ func TestReorder(t *testing.T) {
 	}
 }
 
+// TestReorderWithoutCapture runs a reordering with nothing captured, so
+// that the hosts leave their TCP checksums to the link: the held frame,
+// delivered later without the sender's word for it, must carry its
+// checksum, or the server drops it and the client retransmits.
+func TestReorderWithoutCapture(t *testing.T) {
+	sc, err := Load("t.yaml", []byte(reorderSrc("2")+`expect:
+  - on server: server > client [.] ack 7241 sack none
+  - client tcp.RetransSegs == 0
+  - server tcp.InCsumErrors == 0
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := sc.Run(RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reportFailures(t, res)
+}
+
 // TestReorderReleasedWhenFlowStops checks that a held frame is delivered
 // after MaxReorderHold when fewer than M frames follow it (here the only
 // one that follows is the sender's retransmission after its RTO).

@@ -29,7 +29,7 @@ func newBenchRecorder(tb testing.TB, format Format, trace io.Writer, files bool)
 	clk := &fakeClock{now: t0}
 	client := newNIC(tb, clk, "client", "10.0.0.1/24", stack.LinkEthernet)
 	server := newNIC(tb, clk, "server", "10.0.0.2/24", stack.LinkEthernet)
-	o := Options{Trace: trace, Format: format, Start: t0, Names: names()}
+	o := Options{Trace: trace, Format: format, Start: t0, Names: names(), Async: true}
 	if files {
 		o.Dir = filepath.Join(tb.TempDir(), "out")
 	}

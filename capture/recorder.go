@@ -79,6 +79,10 @@ type Options struct {
 	// frame of a NIC whose MTU exceeds 9000 (64 KiB frames, whose copy
 	// costs more than writing them beside the stacks saves).
 	Sync bool
+	// Async always writes beside the stacks where it can (see Sync for
+	// where it cannot), rather than choosing by measuring (see
+	// [Recorder]). Sync wins over it.
+	Async bool
 }
 
 // Recorder is a [stack.Tap] and [core.Observer] that writes pcapng files
@@ -90,14 +94,19 @@ type Options struct {
 // comment. Files and trace keep the order in which frames and events were
 // reported.
 //
-// With more than one CPU (GOMAXPROCS > 1), the Recorder works beside the
-// stacks, as tcpdump does beside the kernel: Frame and Observe copy the
-// frame or event into a batch and return, and another goroutine decodes,
-// traces and writes the batch while the stacks go on. The output is the
-// same byte for byte: one goroutine at a time handles the batches, in
-// order. At most two batches exist (one filling, one being written), so
-// a stack that outruns the writing waits for it. Every other method
-// first finishes what is queued. See [Options.Sync].
+// With more than one CPU (GOMAXPROCS > 1), the Recorder can work beside
+// the stacks, as tcpdump does beside the kernel: Frame and Observe copy
+// the frame or event into a batch and return, and another goroutine
+// decodes, traces and writes the batch while the stacks go on. The
+// output is the same byte for byte: one goroutine at a time handles the
+// batches, in order. At most two batches exist (one filling, one being
+// written), so a stack that outruns the writing waits for it. Every
+// other method first finishes what is queued. Whether that is faster
+// than writing inside Frame and Observe depends on the machine (how
+// dear a cache line is to move between CPUs) and on the work (pcapng
+// alone or a trace too): the Recorder measures the time the stacks spend
+// in its calls each way, now and then over a thousand or so frames, and
+// keeps the faster. See [Options.Sync] and [Options.Async].
 type Recorder struct {
 	// The queue side, under qmu: what Frame and Observe touch.
 	qmu      sync.Mutex
@@ -107,6 +116,7 @@ type Recorder struct {
 	busy     bool      // a batch is being written by the writer goroutine
 	draining int       // callers waiting in drain
 	async    bool      // batches are written beside the stacks
+	adapt    adapter   // choosing async by measuring, unless fixed
 	qclosed  bool
 	mirrors  map[string]bool // vantage points that are switch port mirrors
 	vant     map[*stack.NIC]*vantage
@@ -135,6 +145,9 @@ type Recorder struct {
 	// summaries), so frames and events are dropped at once rather than
 	// copied and held.
 	idle bool
+	// ticks reads the time the adapter measures by, in ns; a test's
+	// fake.
+	ticks func() int64
 }
 
 // A batch holds frames and events queued for writing, in order.
@@ -242,7 +255,9 @@ func New(opts Options) (*Recorder, error) {
 		// OnSummary is called in order with the stacks' frames: it is
 		// kept on their goroutines.
 		async: !opts.Sync && runtime.GOMAXPROCS(0) > 1 && opts.OnSummary == nil,
+		ticks: monotonicNs(),
 	}
+	r.adapt = adapter{on: r.async && !opts.Async, left: windowRecords, windowLen: windowRecords, steadyLen: steadyRecords, steady: steadyRecords}
 	r.qcond.L = &r.qmu
 	r.tr = trace.New(opts.Trace, trace.Options{
 		Format: opts.Format, Start: opts.Start, Names: opts.Names, Checksums: opts.VerifyChecksums,
@@ -299,9 +314,10 @@ func (r *Recorder) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note s
 		return
 	}
 	now := nic.Stack().Clock().Now()
+	timed := r.adapt.timing.Load()
 	r.qmu.Lock()
-	defer r.qmu.Unlock()
 	if r.qclosed {
+		r.qmu.Unlock()
 		return
 	}
 	v := r.lastV
@@ -313,8 +329,11 @@ func (r *Recorder) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note s
 		}
 		r.prevV, r.lastV = r.lastV, v
 	}
+	w := way(r.async)
 	rec := record{v: v, dir: dir, id: pkt.ID, time: now, note: note}
-	if !r.async {
+	if r.async {
+		r.queueFrame(&rec, pkt)
+	} else {
 		if pkt.ChecksumPartial {
 			// Sent before the Recorder went synchronous (a jumbo
 			// interface): finished in the frame lent, as a stack would.
@@ -326,8 +345,19 @@ func (r *Recorder) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note s
 			r.keep() // pkt.Data is the stack's
 		}
 		r.mu.Unlock()
-		return
 	}
+	if r.adapt.on {
+		r.tick()
+	}
+	r.qmu.Unlock()
+	if timed {
+		r.mark(w)
+	}
+}
+
+// queueFrame adds a frame to the filling batch; qmu is held.
+func (r *Recorder) queueFrame(rec *record, pkt stack.Packet) {
+	dir := rec.dir
 	b := r.fill
 	if s := &r.sent[pkt.ID%uint64(len(r.sent))]; dir == stack.DirIn && pkt.ID != 0 && s.id == pkt.ID &&
 		s.b == b && s.gen == b.gen && int(s.end) <= len(b.data) && bytes.Equal(b.data[s.off:s.end], pkt.Data) {
@@ -344,7 +374,7 @@ func (r *Recorder) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note s
 			*s = sentCopy{id: pkt.ID, b: b, gen: b.gen, off: uint32(rec.off), end: uint32(rec.end)}
 		}
 	}
-	b.recs = append(b.recs, rec)
+	b.recs = append(b.recs, *rec)
 	if b.ready(r.busy) {
 		r.handOff()
 	}
@@ -368,19 +398,33 @@ func (r *Recorder) Observe(ev *core.Event) {
 	if r.idle {
 		return
 	}
+	timed := r.adapt.timing.Load()
 	r.qmu.Lock()
-	defer r.qmu.Unlock()
 	if r.qclosed {
+		r.qmu.Unlock()
 		return
 	}
-	if !r.async {
+	w := way(r.async)
+	if r.async {
+		r.queueEvent(ev)
+	} else {
 		r.mu.Lock()
 		if !r.closed {
 			r.writeEvent(ev)
 		}
 		r.mu.Unlock()
-		return
 	}
+	if r.adapt.on {
+		r.tick()
+	}
+	r.qmu.Unlock()
+	if timed {
+		r.mark(w)
+	}
+}
+
+// queueEvent adds an event to the filling batch; qmu is held.
+func (r *Recorder) queueEvent(ev *core.Event) {
 	b := r.fill
 	rec := record{off: len(b.evs)}
 	b.evs = append(b.evs, *ev)
@@ -693,13 +737,14 @@ func (r *Recorder) addVantage(nic *stack.NIC) *vantage {
 		v.intf.Description = defaultDescription(nic)
 	}
 	r.vant[nic] = v
-	if r.async && nic.MTU() > jumboMTU {
+	if (r.async || r.adapt.on) && nic.MTU() > jumboMTU {
 		// Frames up to 64 KiB: the batch's copy of each costs as much as
 		// the stacks' own work, more than the trace's work per frame,
 		// and the writer's second copy beside them slows them more than
 		// writing here does.
-		r.drain()
-		r.async = false
+		r.adapt.on, r.adapt.window = false, 0
+		r.adapt.timing.Store(false)
+		r.setAsync(false)
 	}
 	return v
 }

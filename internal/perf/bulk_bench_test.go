@@ -120,7 +120,10 @@ func TestBulkSimDelivers(t *testing.T) {
 //   - "pcapng-overhead-%": pcapng files only;
 //   - "json-overhead-%": pcapng and a JSON lines trace;
 //   - "sync-overhead-%", "sync-pcapng-overhead-%": the first two written
-//     on the stacks' goroutine (capture.Options.Sync), for comparison.
+//     on the stacks' goroutine (capture.Options.Sync), and
+//     "async-pcapng-overhead-%", pcapng always written beside them
+//     (capture.Options.Async), for comparison: the others are left to
+//     choose between the two by measuring, as a Recorder is by default.
 func BenchmarkCaptureOverhead(b *testing.B) {
 	for _, m := range mtus {
 		b.Run(m.name, func(b *testing.B) {
@@ -146,6 +149,7 @@ func BenchmarkCaptureOverhead(b *testing.B) {
 				{"json-overhead-%", rec(capture.Options{Trace: tr, Format: capture.JSON})},
 				{"sync-overhead-%", rec(capture.Options{Trace: tr, Format: capture.Text, Sync: true})},
 				{"sync-pcapng-overhead-%", rec(capture.Options{Sync: true})},
+				{"async-pcapng-overhead-%", rec(capture.Options{Async: true})},
 			}
 			var sides []*side
 			for _, st := range setups {

@@ -259,6 +259,13 @@ func New(opts Options) (*Recorder, error) {
 	}
 	r.adapt = adapter{on: r.async && !opts.Async, left: windowRecords, windowLen: windowRecords, steadyLen: steadyRecords, steady: steadyRecords}
 	r.qcond.L = &r.qmu
+	r.idle = opts.Dir == "" && opts.Combined == "" && opts.Trace == nil && opts.Page == nil &&
+		!opts.KeepSummaries && opts.OnSummary == nil
+	if r.idle {
+		// Nothing is written: no Tracer (its caches are 200 KB, garbage
+		// in every run of a sweep, which captures nothing).
+		return r, nil
+	}
 	r.tr = trace.New(opts.Trace, trace.Options{
 		Format: opts.Format, Start: opts.Start, Names: opts.Names, Checksums: opts.VerifyChecksums,
 	})
@@ -269,8 +276,6 @@ func New(opts Options) (*Recorder, error) {
 	}
 	r.names = nameRecords(opts.Names)
 	r.pend.own = make([]byte, 0, 2048)
-	r.idle = opts.Dir == "" && opts.Combined == "" && opts.Trace == nil && opts.Page == nil &&
-		!opts.KeepSummaries && opts.OnSummary == nil
 	return r, nil
 }
 
@@ -892,8 +897,10 @@ func (r *Recorder) Flush() error {
 		return errors.Join(r.errs...)
 	}
 	r.release()
-	if err := r.tr.Flush(); err != nil {
-		r.errs = append(r.errs, fmt.Errorf("capture: writing the trace: %w", err))
+	if r.tr != nil { // nil when idle
+		if err := r.tr.Flush(); err != nil {
+			r.errs = append(r.errs, fmt.Errorf("capture: writing the trace: %w", err))
+		}
 	}
 	if r.page != nil {
 		if err := r.page.Flush(); err != nil {
@@ -926,8 +933,10 @@ func (r *Recorder) Close() error {
 	}
 	r.release()
 	r.closed, r.qclosed = true, true
-	if err := r.tr.Flush(); err != nil {
-		r.errs = append(r.errs, fmt.Errorf("capture: writing the trace: %w", err))
+	if r.tr != nil { // nil when idle
+		if err := r.tr.Flush(); err != nil {
+			r.errs = append(r.errs, fmt.Errorf("capture: writing the trace: %w", err))
+		}
 	}
 	if r.page != nil {
 		if err := r.page.Flush(); err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -380,5 +381,37 @@ func TestRecorderWantsSeries(t *testing.T) {
 			t.Errorf("%s: WantsSeries() = %v, want %v", tc.name, got, tc.want)
 		}
 		r.Close()
+	}
+}
+
+// TestIdleRecorderBuildsNothing checks that a Recorder asked for nothing
+// (a sweep's runs, a benchmark without capture) builds no Tracer, whose
+// caches are garbage in every run, and that its calls still work.
+func TestIdleRecorderBuildsNothing(t *testing.T) {
+	clk := &fakeClock{now: t0}
+	nic := newNIC(t, clk, "client", "10.0.0.1/24", stack.LinkEthernet)
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	const runs = 10
+	for range runs {
+		r, err := New(Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.tr != nil || r.page != nil {
+			t.Fatal("an idle Recorder built a Tracer")
+		}
+		r.Frame(nic, stack.DirOut, stack.Packet{ID: 1, Data: []byte{1, 2, 3}}, "")
+		r.Observe(&core.Event{Kind: core.EventCall, Name: "close"})
+		if err := r.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.ReadMemStats(&ms1)
+	if per := (ms1.TotalAlloc - ms0.TotalAlloc) / runs; per > 64<<10 {
+		t.Errorf("%d bytes allocated per idle Recorder, want well under a Tracer's 200 KB", per)
 	}
 }

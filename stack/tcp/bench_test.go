@@ -169,3 +169,37 @@ func TestBufClasses(t *testing.T) {
 		t.Errorf("bufClass(1) = %d, want %d", k, minBufClass)
 	}
 }
+
+// TestBufReserve checks the process-wide reserve: a large buffer freed
+// by one Proto (which is then dropped, as a finished run's stack is)
+// serves another after two garbage collections, which empty the
+// sync.Pools, and the reserve never holds more than reserveBytes.
+func TestBufReserve(t *testing.T) {
+	const size = 4 << 20 // a send ring at tcp_wmem's autotuned 4 MB
+	p := &Proto{}
+	b := p.getBuf(size)
+	b[0] = 0xa5
+	p.putBuf(b) // large: straight to the reserve, not the Proto's spares
+	if p.spare[0] != nil || p.spare[1] != nil {
+		t.Fatalf("a %d-byte buffer kept as the Proto's spare", size)
+	}
+	runtime.GC()
+	runtime.GC()
+	c := (&Proto{}).getBuf(size)
+	if &c[0] != &b[0] || c[0] != 0xa5 { // a new buffer, even at the same address, is zeroed
+		t.Errorf("after two collections, another Proto's %d-byte buffer is a new one, not the one freed", size)
+	}
+	var held [][]byte
+	for range 2 * reserveBytes / size {
+		held = append(held, (&Proto{}).getBuf(size))
+	}
+	for _, h := range held {
+		poolPut(h)
+	}
+	reserve.mu.Lock()
+	n := reserve.bytes
+	reserve.mu.Unlock()
+	if n > reserveBytes || n < reserveBytes-size {
+		t.Errorf("the reserve holds %d bytes after %d buffers of %d were freed, want at most %d and near it", n, len(held), size, reserveBytes)
+	}
+}

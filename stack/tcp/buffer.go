@@ -134,14 +134,60 @@ func (r *ring) release(p *Proto) {
 // bytes and is handed out cut to the size asked for. Each Proto keeps
 // the last two buffers it freed, so that a ring released when it
 // empties and taken again at the next segment costs nothing; the rest
-// go to the process-wide pools, which the garbage collector empties
-// when they stay unused (sync.Pool), so nothing is held for good.
+// go to the process-wide reserve while it holds less than reserveBytes,
+// and past that to the process-wide pools, which the garbage collector
+// empties when they stay unused (sync.Pool).
+//
+// The reserve is what the collector does not empty: a run of a scenario
+// allocates enough besides (its programs, its trace) for two
+// collections to pass between one connection's end and the next run's
+// first send, and without the reserve every run allocated and zeroed
+// its buffers anew, 7 MB per run of BenchmarkRunnerCost's 16 MiB
+// transfer. It holds at most reserveBytes, for good: the buffers of a
+// connection or two moving at a few Gbit/s.
 const (
-	minBufClass = 12 // 4 KiB: smaller rings are rare (tiny SO_RCVBUF)
-	maxBufClass = 25 // 32 MiB, tcp_rmem[2]: larger buffers are allocated and dropped
+	minBufClass  = 12       // 4 KiB: smaller rings are rare (tiny SO_RCVBUF)
+	maxBufClass  = 25       // 32 MiB, tcp_rmem[2]: larger buffers are allocated and dropped
+	reserveBytes = 16 << 20 // held through garbage collections
+	reserveClass = 20       // 1 MiB: a buffer this large is not kept as a Proto's spare
 )
 
 var bufClasses [maxBufClass + 1]sync.Pool // of *[]byte, cut to their capacity
+
+// reserve is the process-wide reserve: per class, the buffers it holds,
+// newest last.
+var reserve struct {
+	mu    sync.Mutex
+	bytes int
+	free  [maxBufClass + 1][][]byte
+}
+
+// reserveGet takes a buffer of class k from the reserve, or returns nil.
+func reserveGet(k int) []byte {
+	reserve.mu.Lock()
+	defer reserve.mu.Unlock()
+	f := reserve.free[k]
+	if len(f) == 0 {
+		return nil
+	}
+	b := f[len(f)-1]
+	f[len(f)-1] = nil
+	reserve.free[k] = f[:len(f)-1]
+	reserve.bytes -= cap(b)
+	return b
+}
+
+// reservePut keeps b, of class k, in the reserve if it has room.
+func reservePut(k int, b []byte) bool {
+	reserve.mu.Lock()
+	defer reserve.mu.Unlock()
+	if reserve.bytes+cap(b) > reserveBytes {
+		return false
+	}
+	reserve.free[k] = append(reserve.free[k], b)
+	reserve.bytes += cap(b)
+	return true
+}
 
 // bufClass returns the class of a buffer of size bytes: the least k
 // with 2^k >= size (at least minBufClass).
@@ -150,8 +196,8 @@ func bufClass(size int) int {
 }
 
 // getBuf returns a buffer of exactly size bytes: one of the Proto's
-// spares of the same class, or one from the process-wide pool of its
-// class, or a new one. Its contents are not zeroed.
+// spares of the same class, or one from the process-wide reserve or
+// pool of its class, or a new one. Its contents are not zeroed.
 func (p *Proto) getBuf(size int) []byte {
 	k := bufClass(size)
 	for i, b := range p.spare {
@@ -161,6 +207,9 @@ func (p *Proto) getBuf(size int) []byte {
 		}
 	}
 	if k <= maxBufClass {
+		if b := reserveGet(k); b != nil {
+			return b[:size]
+		}
 		if bp, _ := bufClasses[k].Get().(*[]byte); bp != nil {
 			return (*bp)[:size]
 		}
@@ -170,8 +219,15 @@ func (p *Proto) getBuf(size int) []byte {
 }
 
 // putBuf gives a buffer back: it becomes the Proto's newest spare, and
-// the oldest spare goes to its class's process-wide pool.
+// the oldest spare goes to the process-wide reserve or pool; a buffer of
+// reserveClass or larger goes there at once, so that a stack dropped
+// with connections not yet gone (a scenario's run ends with its client
+// in TIME_WAIT) does not take it to the collector.
 func (p *Proto) putBuf(b []byte) {
+	if bufClass(cap(b)) >= reserveClass {
+		poolPut(b)
+		return
+	}
 	old := p.spare[1]
 	p.spare[1], p.spare[0] = p.spare[0], b[:cap(b)]
 	if old != nil {
@@ -191,12 +247,19 @@ func (p *Proto) flushSpares() {
 	}
 }
 
-// poolPut gives b to its class's process-wide pool (a buffer of a size
-// no class has, too large, is dropped). It is a function of its own so
-// that only this path allocates the *[]byte the pool holds.
+// poolPut gives b to the process-wide reserve, or past its bound to its
+// class's pool (a buffer of a size no class has, too large, is dropped).
 func poolPut(b []byte) {
 	if k := bufClass(cap(b)); k <= maxBufClass && cap(b) == 1<<k {
 		b = b[:cap(b)]
-		bufClasses[k].Put(&b)
+		if !reservePut(k, b) {
+			poolPutPool(k, b)
+		}
 	}
+}
+
+// poolPutPool gives b to class k's pool. It is a function of its own so
+// that only this path allocates the *[]byte the pool holds.
+func poolPutPool(k int, b []byte) {
+	bufClasses[k].Put(&b)
 }

@@ -30,20 +30,29 @@ import (
 // leaves their caches cold (measured in Frame and Observe alone, JSON
 // was kept there at 5.1-5.2 ms a turn where beside them took 4.3-4.4).
 // Gaps over idleGap are the stacks waiting for something else (a real
-// clock, the network), not work, and are left out. Then
-// the way with the smaller sum is kept for the next steadyRecords,
-// twice as many after each trial that keeps the way, up to
+// clock, the network), not work, and are left out. Then the way with
+// the smaller sum is kept for the next steadyRecords, twice as many
+// after each trial that keeps the way, up to
 // maxSteadyRecords (a trial then costs about 1 % of the time at most).
 // The switch itself (writing out what is queued before going back to
 // the stacks' goroutine) is not measured. The files and the trace are
 // the same byte for byte either way, so only the time depends on the
 // choice.
+//
+// The first trial begins after firstTrialRecords, written beside the
+// stacks: earlier, a connection is in slow start and its rings and
+// windows grow, and the stacks' goroutine measured four times dearer
+// than later, so that a trial at the thousandth record of
+// BenchmarkRunnerCost's 16 MiB transfer kept the slower way for the
+// rest of the run (65-78 ms against 53-64 on the stacks' goroutine and
+// 58-65 beside them); from the eight thousandth, it keeps the faster.
 const (
-	idleGap          = int64(50 * time.Microsecond)
-	windowRecords    = 1024
-	trialWindows     = 4
-	steadyRecords    = 1 << 15
-	maxSteadyRecords = 1 << 19
+	firstTrialRecords = 8 * windowRecords
+	idleGap           = int64(50 * time.Microsecond)
+	windowRecords     = 1024
+	trialWindows      = 4
+	steadyRecords     = 1 << 15
+	maxSteadyRecords  = 1 << 19
 )
 
 // adapter is the Recorder's choice between its two ways; under qmu.

@@ -498,7 +498,7 @@ func TestRecorderAdaptKeepsTheFaster(t *testing.T) {
 			return fake
 		}
 		data, _ := bulkFrames(client, server)
-		frames := windowRecords * (1 + trialWindows)
+		frames := firstTrialRecords + windowRecords*trialWindows
 		for i := range uint64(frames) {
 			r.Frame(client, stack.DirOut, stack.Packet{ID: 1 + i, Data: data}, "send")
 		}

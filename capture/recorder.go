@@ -257,7 +257,7 @@ func New(opts Options) (*Recorder, error) {
 		async: !opts.Sync && runtime.GOMAXPROCS(0) > 1 && opts.OnSummary == nil,
 		ticks: monotonicNs(),
 	}
-	r.adapt = adapter{on: r.async && !opts.Async, left: windowRecords, windowLen: windowRecords, steadyLen: steadyRecords, steady: steadyRecords}
+	r.adapt = adapter{on: r.async && !opts.Async, left: firstTrialRecords, windowLen: windowRecords, steadyLen: steadyRecords, steady: steadyRecords}
 	r.qcond.L = &r.qmu
 	r.idle = opts.Dir == "" && opts.Combined == "" && opts.Trace == nil && opts.Page == nil &&
 		!opts.KeepSummaries && opts.OnSummary == nil

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -239,7 +240,9 @@ func TestRecorderJumboSync(t *testing.T) {
 		var trace bytes.Buffer
 		o := Options{Dir: filepath.Join(t.TempDir(), "out"), Start: t0, Names: names()}
 		if traced {
-			o.Trace = &trace
+			o.Trace = &trace // adapting; beside the stacks at first, as it decodes
+		} else {
+			o.Async = true // pcapng alone would start on the stacks' goroutine
 		}
 		r, err := New(o)
 		if err != nil {
@@ -522,5 +525,74 @@ func TestRecorderAdaptKeepsTheFaster(t *testing.T) {
 		if c, s := readPcapng(t, filepath.Join(dir, "client-eth0.pcapng")), readPcapng(t, filepath.Join(dir, "server-eth0.pcapng")); len(c.pkts) != frames || len(s.pkts) != steadyRecords/2 {
 			t.Errorf("beside faster %v: %d and %d frames written, want %d and %d", besideFaster, len(c.pkts), len(s.pkts), frames, steadyRecords/2)
 		}
+	}
+}
+
+// TestRecorderFirstWay checks the way a Recorder left to choose writes
+// until its first trial: on the stacks' goroutine for pcapng files
+// alone, beside them when it decodes every frame; and that Sync and
+// Async fix the way.
+func TestRecorderFirstWay(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	}
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name          string
+		o             Options
+		async, adapts bool
+	}{
+		{"pcapng", Options{Dir: dir}, false, true},
+		{"text trace", Options{Trace: io.Discard}, true, true},
+		{"page", Options{Page: io.Discard}, true, true},
+		{"summaries", Options{KeepSummaries: true}, true, true},
+		{"Sync", Options{Trace: io.Discard, Sync: true}, false, false},
+		{"Async", Options{Dir: dir, Async: true}, true, false},
+	} {
+		r, err := New(c.o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.async != c.async || r.adapt.on != c.adapts {
+			t.Errorf("%s: async %v, adapting %v; want %v, %v", c.name, r.async, r.adapt.on, c.async, c.adapts)
+		}
+		r.Close()
+	}
+}
+
+// TestRecorderReusesBatches checks that a closed Recorder's batches,
+// cleared of its vantage points, serve the next Recorder that writes
+// beside the stacks, so that a sweep's runs do not grow them anew.
+func TestRecorderReusesBatches(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	}
+	r, client, server, _ := newBenchRecorder(t, Text, io.Discard, false)
+	data, _ := bulkFrames(client, server)
+	for i := range uint64(3 * handFrames) {
+		r.Frame(client, stack.DirOut, stack.Packet{ID: 1 + i, Data: data}, "send")
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	freeBatches.mu.Lock()
+	var held []*batch
+	for _, b := range freeBatches.list {
+		held = append(held, b)
+		for _, rec := range b.recs[:cap(b.recs)] {
+			if rec.v != nil {
+				t.Error("a freed batch still points at its Recorder's vantage points")
+				break
+			}
+		}
+	}
+	freeBatches.mu.Unlock()
+	if len(held) == 0 {
+		t.Fatal("a closed Recorder left no batches")
+	}
+	next, _, _, _ := newBenchRecorder(t, Text, io.Discard, false)
+	defer next.Close()
+	if !slices.Contains(held, next.fill) || cap(next.fill.data) == 0 {
+		t.Errorf("the next Recorder beside the stacks grows a batch anew")
 	}
 }

@@ -252,12 +252,16 @@ func New(opts Options) (*Recorder, error) {
 		descs: make(map[string]string),
 		fill:  new(batch),
 		spare: new(batch),
-		// OnSummary is called in order with the stacks' frames: it is
-		// kept on their goroutines.
-		async: !opts.Sync && runtime.GOMAXPROCS(0) > 1 && opts.OnSummary == nil,
 		ticks: monotonicNs(),
 	}
-	r.adapt = adapter{on: r.async && !opts.Async, left: firstTrialRecords, windowLen: windowRecords, steadyLen: steadyRecords, steady: steadyRecords}
+	// OnSummary is called in order with the stacks' frames: it is kept
+	// on their goroutines.
+	canAsync := !opts.Sync && runtime.GOMAXPROCS(0) > 1 && opts.OnSummary == nil
+	r.adapt = adapter{on: canAsync && !opts.Async, left: firstTrialRecords, windowLen: windowRecords, steadyLen: steadyRecords, steady: steadyRecords}
+	// Until the first trial: beside the stacks when every frame is
+	// decoded (a trace, the page, summaries), on their goroutine for
+	// the pcapng files alone (see adapt.go).
+	r.setAsync(canAsync && (opts.Async || opts.Trace != nil || opts.Page != nil || opts.KeepSummaries))
 	r.qcond.L = &r.qmu
 	r.idle = opts.Dir == "" && opts.Combined == "" && opts.Trace == nil && opts.Page == nil &&
 		!opts.KeepSummaries && opts.OnSummary == nil
@@ -933,6 +937,10 @@ func (r *Recorder) Close() error {
 	}
 	r.release()
 	r.closed, r.qclosed = true, true
+	// Drained, the writer done: the batches go to the next Recorder.
+	giveBatch(r.fill)
+	giveBatch(r.spare)
+	r.fill, r.spare = new(batch), new(batch)
 	if r.tr != nil { // nil when idle
 		if err := r.tr.Flush(); err != nil {
 			r.errs = append(r.errs, fmt.Errorf("capture: writing the trace: %w", err))

@@ -20,11 +20,10 @@ import (
 )
 
 // TestRecorderAsyncSameOutput checks that a Recorder writing beside the
-// stacks, and one switching between that and writing inside Frame and
-// Observe as it measures, write what one writing inside them does, byte
-// for byte, when the frames, their drops and the events span many
-// batches: the trace (text and JSON), the page, every pcapng file, the
-// summaries and the notes.
+// stacks writes what one writing inside Frame and Observe does, byte for
+// byte, when the frames, their drops and the events span many batches:
+// the trace (text and JSON), the page, every pcapng file, the summaries
+// and the notes.
 func TestRecorderAsyncSameOutput(t *testing.T) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
@@ -48,29 +47,8 @@ func TestRecorderAsyncSameOutput(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r.async == sync || r.adapt.on != (mode == "adapt") {
-				t.Fatalf("%s: the Recorder's async is %v, adapting %v", mode, r.async, r.adapt.on)
-			}
-			if mode == "adapt" {
-				// Short windows, and a clock by which each way wins in
-				// turn: the Recorder switches at many points within
-				// batches, with frames held and drops pending.
-				r.adapt.windowLen, r.adapt.steadyLen, r.adapt.steady, r.adapt.left = 21, 13, 13, 5
-				var fake int64
-				r.ticks = func() int64 {
-					// Each trial finds the other way faster.
-					if (r.adapt.chosen[0]+r.adapt.chosen[1])%2 == way(r.async) {
-						fake += 1e3
-					} else {
-						fake += 20e3
-					}
-					return fake
-				}
-				defer func() {
-					if r.adapt.chosen[0] < 5 || r.adapt.chosen[1] < 5 {
-						t.Errorf("%s: trials won on the stacks' goroutine and beside them: %v, want several each", format, r.adapt.chosen)
-					}
-				}()
+			if r.async == sync {
+				t.Fatalf("%s: the Recorder's async is %v", mode, r.async)
 			}
 			// 60 rounds of 11 frames and 19 events: a batch ends at
 			// frames held for a drop, and at drops.
@@ -99,20 +77,18 @@ func TestRecorderAsyncSameOutput(t *testing.T) {
 			t.Fatalf("%s: the synchronous run wrote %d files, %d B of trace, %d B of page, %d summaries, %d notes",
 				format, len(want.files), want.trace.Len(), want.page.Len(), len(want.sums), want.notes)
 		}
-		for _, mode := range []string{"async", "adapt"} {
-			got := record(mode)
-			if !bytes.Equal(got.trace.Bytes(), want.trace.Bytes()) {
-				t.Errorf("%s, %s: the trace differs", format, mode)
-			}
-			if !bytes.Equal(got.page.Bytes(), want.page.Bytes()) {
-				t.Errorf("%s, %s: the page data differs", format, mode)
-			}
-			if !reflect.DeepEqual(got.files, want.files) {
-				t.Errorf("%s, %s: the pcapng files differ", format, mode)
-			}
-			if !reflect.DeepEqual(got.sums, want.sums) || got.notes != want.notes {
-				t.Errorf("%s, %s: the summaries or notes differ", format, mode)
-			}
+		got := record("async")
+		if !bytes.Equal(got.trace.Bytes(), want.trace.Bytes()) {
+			t.Errorf("%s: the trace differs", format)
+		}
+		if !bytes.Equal(got.page.Bytes(), want.page.Bytes()) {
+			t.Errorf("%s: the page data differs", format)
+		}
+		if !reflect.DeepEqual(got.files, want.files) {
+			t.Errorf("%s: the pcapng files differ", format)
+		}
+		if !reflect.DeepEqual(got.sums, want.sums) || got.notes != want.notes {
+			t.Errorf("%s: the summaries or notes differ", format)
 		}
 	}
 }
@@ -240,7 +216,7 @@ func TestRecorderJumboSync(t *testing.T) {
 		var trace bytes.Buffer
 		o := Options{Dir: filepath.Join(t.TempDir(), "out"), Start: t0, Names: names()}
 		if traced {
-			o.Trace = &trace // adapting; beside the stacks at first, as it decodes
+			o.Trace = &trace // beside the stacks, as it decodes every frame
 		} else {
 			o.Async = true // pcapng alone would start on the stacks' goroutine
 		}
@@ -256,8 +232,8 @@ func TestRecorderJumboSync(t *testing.T) {
 			t.Fatalf("traced %v: synchronous before the jumbo NIC's first frame", traced)
 		}
 		r.Frame(jumbo, stack.DirIn, stack.Packet{ID: 10, Data: data}, "")
-		if r.async || r.adapt.on {
-			t.Errorf("traced %v: async %v, adapting %v after the jumbo NIC's first frame", traced, r.async, r.adapt.on)
+		if r.async {
+			t.Errorf("traced %v: async %v after the jumbo NIC's first frame", traced, r.async)
 		}
 		if err := r.Close(); err != nil {
 			t.Fatal(err)
@@ -472,89 +448,32 @@ func TestRecorderFinishesPartialChecksums(t *testing.T) {
 	}
 }
 
-// TestRecorderAdaptKeepsTheFaster checks that a Recorder left to choose
-// measures both ways and keeps the one in which the stacks spent less
-// time in its calls, until the next trial, and that every frame is
-// written either way.
-func TestRecorderAdaptKeepsTheFaster(t *testing.T) {
-	if runtime.GOMAXPROCS(0) < 2 {
-		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
-	}
-	for _, besideFaster := range []bool{false, true} {
-		dir := filepath.Join(t.TempDir(), "out")
-		clk := &fakeClock{now: t0}
-		client := newNIC(t, clk, "client", "10.0.0.1/24", stack.LinkEthernet)
-		server := newNIC(t, clk, "server", "10.0.0.2/24", stack.LinkEthernet)
-		r, err := New(Options{Dir: dir, Trace: io.Discard, Start: t0, Names: names()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var fake int64
-		r.ticks = func() int64 {
-			// Each measured record moves the clock on: 1 µs the faster
-			// way, 20 µs the other (less than idleGap).
-			if r.async == besideFaster {
-				fake += 1e3
-			} else {
-				fake += 20e3
-			}
-			return fake
-		}
-		data, _ := bulkFrames(client, server)
-		frames := firstTrialRecords + windowRecords*trialWindows
-		for i := range uint64(frames) {
-			r.Frame(client, stack.DirOut, stack.Packet{ID: 1 + i, Data: data}, "send")
-		}
-		if r.async != besideFaster || r.adapt.chosen[way(besideFaster)] != 1 || r.adapt.window != 0 {
-			t.Errorf("beside faster %v: after a trial, async %v, trials won %v, window %d", besideFaster, r.async, r.adapt.chosen, r.adapt.window)
-		}
-		// Written beside the stacks until the trial, so a trial that
-		// keeps that way waits twice as long for the next.
-		if want := map[bool]int{false: steadyRecords, true: 2 * steadyRecords}[besideFaster]; r.adapt.left != want {
-			t.Errorf("beside faster %v: next trial in %d records, want %d", besideFaster, r.adapt.left, want)
-		}
-		for i := range uint64(steadyRecords / 2) {
-			r.Frame(server, stack.DirIn, stack.Packet{ID: 1 + i, Data: data}, "")
-		}
-		if r.async != besideFaster || r.adapt.window != 0 {
-			t.Errorf("beside faster %v: changed its way before the next trial", besideFaster)
-		}
-		if err := r.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if c, s := readPcapng(t, filepath.Join(dir, "client-eth0.pcapng")), readPcapng(t, filepath.Join(dir, "server-eth0.pcapng")); len(c.pkts) != frames || len(s.pkts) != steadyRecords/2 {
-			t.Errorf("beside faster %v: %d and %d frames written, want %d and %d", besideFaster, len(c.pkts), len(s.pkts), frames, steadyRecords/2)
-		}
-	}
-}
-
-// TestRecorderFirstWay checks the way a Recorder left to choose writes
-// until its first trial: on the stacks' goroutine for pcapng files
-// alone, beside them when it decodes every frame; and that Sync and
-// Async fix the way.
+// TestRecorderFirstWay checks the way a Recorder writes: on the stacks'
+// goroutine for pcapng files alone, beside them when it decodes every
+// frame, unless Sync or Async fixes it.
 func TestRecorderFirstWay(t *testing.T) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	}
 	dir := t.TempDir()
 	for _, c := range []struct {
-		name          string
-		o             Options
-		async, adapts bool
+		name  string
+		o     Options
+		async bool
 	}{
-		{"pcapng", Options{Dir: dir}, false, true},
-		{"text trace", Options{Trace: io.Discard}, true, true},
-		{"page", Options{Page: io.Discard}, true, true},
-		{"summaries", Options{KeepSummaries: true}, true, true},
-		{"Sync", Options{Trace: io.Discard, Sync: true}, false, false},
-		{"Async", Options{Dir: dir, Async: true}, true, false},
+		{"pcapng", Options{Dir: dir}, false},
+		{"text trace", Options{Trace: io.Discard}, true},
+		{"page", Options{Page: io.Discard}, true},
+		{"summaries", Options{KeepSummaries: true}, true},
+		{"Sync", Options{Trace: io.Discard, Sync: true}, false},
+		{"Async", Options{Dir: dir, Async: true}, true},
 	} {
 		r, err := New(c.o)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.async != c.async || r.adapt.on != c.adapts {
-			t.Errorf("%s: async %v, adapting %v; want %v, %v", c.name, r.async, r.adapt.on, c.async, c.adapts)
+		if r.async != c.async {
+			t.Errorf("%s: async %v, want %v", c.name, r.async, c.async)
 		}
 		r.Close()
 	}

@@ -79,9 +79,10 @@ type Options struct {
 	// frame of a NIC whose MTU exceeds 9000 (64 KiB frames, whose copy
 	// costs more than writing them beside the stacks saves).
 	Sync bool
-	// Async always writes beside the stacks where it can (see Sync for
-	// where it cannot), rather than choosing by measuring (see
-	// [Recorder]). Sync wins over it.
+	// Async writes beside the stacks where it can (see Sync for where
+	// it cannot) even for the pcapng files alone, which are written on
+	// their goroutines otherwise: for a machine where handing frames to
+	// another CPU costs little (see [Recorder]). Sync wins over it.
 	Async bool
 }
 
@@ -101,12 +102,11 @@ type Options struct {
 // output is the same byte for byte: one goroutine at a time handles the
 // batches, in order. At most two batches exist (one filling, one being
 // written), so a stack that outruns the writing waits for it. Every
-// other method first finishes what is queued. Whether that is faster
-// than writing inside Frame and Observe depends on the machine (how
-// dear a cache line is to move between CPUs) and on the work (pcapng
-// alone or a trace too): the Recorder measures the time the stacks spend
-// in its calls each way, now and then over a thousand or so frames, and
-// keeps the faster. See [Options.Sync] and [Options.Async].
+// other method first finishes what is queued. It does so when it
+// decodes every frame (a trace, the page, summaries); for the pcapng
+// files alone, a copy of each frame, handing the frames over costs the
+// stacks more than writing them does, unless cache lines move between
+// CPUs cheaply (see [Options.Sync] and [Options.Async]).
 type Recorder struct {
 	// The queue side, under qmu: what Frame and Observe touch.
 	qmu      sync.Mutex
@@ -116,7 +116,6 @@ type Recorder struct {
 	busy     bool      // a batch is being written by the writer goroutine
 	draining int       // callers waiting in drain
 	async    bool      // batches are written beside the stacks
-	adapt    adapter   // choosing async by measuring, unless fixed
 	qclosed  bool
 	mirrors  map[string]bool // vantage points that are switch port mirrors
 	vant     map[*stack.NIC]*vantage
@@ -145,9 +144,6 @@ type Recorder struct {
 	// summaries), so frames and events are dropped at once rather than
 	// copied and held.
 	idle bool
-	// ticks reads the time the adapter measures by, in ns; a test's
-	// fake.
-	ticks func() int64
 }
 
 // A batch holds frames and events queued for writing, in order.
@@ -252,16 +248,16 @@ func New(opts Options) (*Recorder, error) {
 		descs: make(map[string]string),
 		fill:  new(batch),
 		spare: new(batch),
-		ticks: monotonicNs(),
 	}
 	// OnSummary is called in order with the stacks' frames: it is kept
 	// on their goroutines.
 	canAsync := !opts.Sync && runtime.GOMAXPROCS(0) > 1 && opts.OnSummary == nil
-	r.adapt = adapter{on: canAsync && !opts.Async, left: firstTrialRecords, windowLen: windowRecords, steadyLen: steadyRecords, steady: steadyRecords}
-	// Until the first trial: beside the stacks when every frame is
-	// decoded (a trace, the page, summaries), on their goroutine for
-	// the pcapng files alone (see adapt.go).
-	r.setAsync(canAsync && (opts.Async || opts.Trace != nil || opts.Page != nil || opts.KeepSummaries))
+	// Beside the stacks when every frame is decoded (a trace, the page,
+	// summaries), on their goroutine for the pcapng files alone (see
+	// way.go).
+	if canAsync && (opts.Async || opts.Trace != nil || opts.Page != nil || opts.KeepSummaries) {
+		r.fill, r.spare, r.async = takeBatch(), takeBatch(), true
+	}
 	r.qcond.L = &r.qmu
 	r.idle = opts.Dir == "" && opts.Combined == "" && opts.Trace == nil && opts.Page == nil &&
 		!opts.KeepSummaries && opts.OnSummary == nil
@@ -323,7 +319,6 @@ func (r *Recorder) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note s
 		return
 	}
 	now := nic.Stack().Clock().Now()
-	timed := r.adapt.timing.Load()
 	r.qmu.Lock()
 	if r.qclosed {
 		r.qmu.Unlock()
@@ -338,7 +333,6 @@ func (r *Recorder) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note s
 		}
 		r.prevV, r.lastV = r.lastV, v
 	}
-	w := way(r.async)
 	rec := record{v: v, dir: dir, id: pkt.ID, time: now, note: note}
 	if r.async {
 		r.queueFrame(&rec, pkt)
@@ -355,13 +349,7 @@ func (r *Recorder) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note s
 		}
 		r.mu.Unlock()
 	}
-	if r.adapt.on {
-		r.tick()
-	}
 	r.qmu.Unlock()
-	if timed {
-		r.mark(w)
-	}
 }
 
 // queueFrame adds a frame to the filling batch; qmu is held.
@@ -407,13 +395,11 @@ func (r *Recorder) Observe(ev *core.Event) {
 	if r.idle {
 		return
 	}
-	timed := r.adapt.timing.Load()
 	r.qmu.Lock()
 	if r.qclosed {
 		r.qmu.Unlock()
 		return
 	}
-	w := way(r.async)
 	if r.async {
 		r.queueEvent(ev)
 	} else {
@@ -423,13 +409,7 @@ func (r *Recorder) Observe(ev *core.Event) {
 		}
 		r.mu.Unlock()
 	}
-	if r.adapt.on {
-		r.tick()
-	}
 	r.qmu.Unlock()
-	if timed {
-		r.mark(w)
-	}
 }
 
 // queueEvent adds an event to the filling batch; qmu is held.
@@ -746,14 +726,13 @@ func (r *Recorder) addVantage(nic *stack.NIC) *vantage {
 		v.intf.Description = defaultDescription(nic)
 	}
 	r.vant[nic] = v
-	if (r.async || r.adapt.on) && nic.MTU() > jumboMTU {
+	if r.async && nic.MTU() > jumboMTU {
 		// Frames up to 64 KiB: the batch's copy of each costs as much as
 		// the stacks' own work, more than the trace's work per frame,
 		// and the writer's second copy beside them slows them more than
 		// writing here does.
-		r.adapt.on, r.adapt.window = false, 0
-		r.adapt.timing.Store(false)
-		r.setAsync(false)
+		r.drain()
+		r.async = false
 	}
 	return v
 }

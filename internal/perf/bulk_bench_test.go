@@ -121,9 +121,10 @@ func TestBulkSimDelivers(t *testing.T) {
 //   - "json-overhead-%": pcapng and a JSON lines trace;
 //   - "sync-overhead-%", "sync-pcapng-overhead-%": the first two written
 //     on the stacks' goroutine (capture.Options.Sync), and
-//     "async-pcapng-overhead-%", pcapng always written beside them
-//     (capture.Options.Async), for comparison: the others are left to
-//     choose between the two by measuring, as a Recorder is by default.
+//     "async-pcapng-overhead-%", pcapng written beside them
+//     (capture.Options.Async), for comparison: by default a Recorder
+//     writes pcapng alone on the stacks' goroutine and a trace beside
+//     them.
 func BenchmarkCaptureOverhead(b *testing.B) {
 	for _, m := range mtus {
 		b.Run(m.name, func(b *testing.B) {

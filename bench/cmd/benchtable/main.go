@@ -335,7 +335,7 @@ var rows = []row{
 		// simulation (the SimRate rows' work, not this transfer): what
 		// capture costs a packet simulator, which writes on its one
 		// thread.
-		work:         "capture, pcapng per vantage only, bulk MTU 1500 virtual time, wall time added (median of interleaved rounds; the Recorder writes beside the stacks on the second CPU or on their goroutine, whichever it measures faster); peer: what pcap per device adds to ns-3's 1 Gbit/s simulation above",
+		work:         "capture, pcapng per vantage only, bulk MTU 1500 virtual time, wall time added (median of interleaved rounds; pcapng alone is written on the stacks' goroutine, a trace beside them on the second CPU); peer: what pcap per device adds to ns-3's 1 Gbit/s simulation above",
 		ours:         metric{"BenchmarkCaptureOverhead/mtu=1500", "wall-pcapng-overhead-%"},
 		peerFrom:     ns3,
 		peer:         metric{"BenchmarkNS3SimRate/pcap=on", "ns/op"},
@@ -373,12 +373,12 @@ var rows = []row{
 		ourCmd: fmt.Sprintf(perfCmd, "CaptureOverhead/mtu=1500"),
 	},
 	{
-		work:   "capture, pcapng only, written on the stacks' goroutine (capture.Options.Sync), wall time added, same rounds",
+		work:   "capture, pcapng only, written on the stacks' goroutine (capture.Options.Sync, the default for pcapng alone), wall time added, same rounds",
 		ours:   metric{"BenchmarkCaptureOverhead/mtu=1500", "wall-sync-pcapng-overhead-%"},
 		ourCmd: fmt.Sprintf(perfCmd, "CaptureOverhead/mtu=1500"),
 	},
 	{
-		work:   "capture, pcapng only, always written beside the stacks (capture.Options.Async), wall time added, same rounds",
+		work:   "capture, pcapng only, written beside the stacks (capture.Options.Async), wall time added, same rounds",
 		ours:   metric{"BenchmarkCaptureOverhead/mtu=1500", "wall-async-pcapng-overhead-%"},
 		ourCmd: fmt.Sprintf(perfCmd, "CaptureOverhead/mtu=1500"),
 	},

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/netip"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -227,7 +228,11 @@ func (w *Writer) Begin(p *Packet) ([]byte, error) {
 			// halves the write system calls, which cost as much as
 			// copying the frames at 64 KiB a call; a quiet file keeps its
 			// 64 KiB. The bytes written are the same either way.
-			w.buf = make([]byte, 0, 2*cap(w.buf))
+			if c := 2 * cap(w.buf); c == maxBufferSize {
+				w.buf = takeBuffer()
+			} else {
+				w.buf = make([]byte, 0, c)
+			}
 		}
 	}
 	ts := uint64(p.Time.UnixNano())
@@ -456,5 +461,43 @@ func (w *Writer) Close() error {
 	}
 	err := w.Flush()
 	w.closed = true
+	if cap(w.buf) == maxBufferSize {
+		giveBuffer(w.buf)
+	}
+	w.buf = nil
 	return err
+}
+
+// freeBuffers holds the full-size buffers of closed Writers, at most
+// maxFreeBuffers, for the next: a simulation run writes a file per
+// vantage point, each busy enough to grow its buffer to 1 MiB, and
+// without them each run allocated, zeroed and faulted in those
+// megabytes anew.
+var freeBuffers struct {
+	mu   sync.Mutex
+	list [][]byte
+}
+
+const maxFreeBuffers = 4
+
+// takeBuffer returns an empty buffer of maxBufferSize.
+func takeBuffer() []byte {
+	freeBuffers.mu.Lock()
+	defer freeBuffers.mu.Unlock()
+	if n := len(freeBuffers.list); n > 0 {
+		b := freeBuffers.list[n-1]
+		freeBuffers.list[n-1] = nil
+		freeBuffers.list = freeBuffers.list[:n-1]
+		return b
+	}
+	return make([]byte, 0, maxBufferSize)
+}
+
+// giveBuffer keeps b for a later Writer, if there is room.
+func giveBuffer(b []byte) {
+	freeBuffers.mu.Lock()
+	defer freeBuffers.mu.Unlock()
+	if len(freeBuffers.list) < maxFreeBuffers {
+		freeBuffers.list = append(freeBuffers.list, b[:0])
+	}
 }

@@ -312,3 +312,41 @@ func TestBusyWriterBufferGrows(t *testing.T) {
 		t.Errorf("the busy writer wrote %d bytes, the flushed one %d: they differ", busy.Len(), flushed.Len())
 	}
 }
+
+// TestWriterReusesBuffer checks that a busy Writer's full-size buffer
+// serves the next Writer once the first is closed, and that both files
+// hold every packet.
+func TestWriterReusesBuffer(t *testing.T) {
+	data := make([]byte, 1500)
+	write := func(out *bytes.Buffer) *Writer {
+		w, err := NewWriter(out, Section{}, Interface{Name: "a:b", LinkType: layers.LinkTypeEthernet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2000 { // 3 MB: the buffer grows to maxBufferSize
+			if err := w.WritePacket(&Packet{Data: data}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return w
+	}
+	var first, second bytes.Buffer
+	w := write(&first)
+	if cap(w.buf) != maxBufferSize {
+		t.Fatalf("a busy Writer's buffer is %d bytes, want %d", cap(w.buf), maxBufferSize)
+	}
+	buf := &w.buf[:1][0]
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w2 := write(&second)
+	if &w2.buf[:1][0] != buf {
+		t.Error("the next busy Writer allocated its buffer anew")
+	}
+	if err := w2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(first.Bytes(), second.Bytes()) || first.Len() < 2000*1500 {
+		t.Errorf("the two files differ or are short: %d and %d bytes", first.Len(), second.Len())
+	}
+}

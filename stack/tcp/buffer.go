@@ -134,9 +134,10 @@ func (r *ring) release(p *Proto) {
 // bytes and is handed out cut to the size asked for. Each Proto keeps
 // the last two buffers it freed, so that a ring released when it
 // empties and taken again at the next segment costs nothing; the rest
-// go to the process-wide reserve while it holds less than reserveBytes,
-// and past that to the process-wide pools, which the garbage collector
-// empties when they stay unused (sync.Pool).
+// go to the process-wide pools, which the garbage collector empties when
+// they stay unused (sync.Pool), but for those of reserveClass and
+// larger, which go to the process-wide reserve while it holds less than
+// reserveBytes.
 //
 // The reserve is what the collector does not empty: a run of a scenario
 // allocates enough besides (its programs, its trace) for two
@@ -149,7 +150,7 @@ const (
 	minBufClass  = 12       // 4 KiB: smaller rings are rare (tiny SO_RCVBUF)
 	maxBufClass  = 25       // 32 MiB, tcp_rmem[2]: larger buffers are allocated and dropped
 	reserveBytes = 16 << 20 // held through garbage collections
-	reserveClass = 20       // 1 MiB: a buffer this large is not kept as a Proto's spare
+	reserveClass = 20       // 1 MiB: a buffer this large goes to the reserve, not a Proto's spares; smaller ones, quick to allocate, never do
 )
 
 var bufClasses [maxBufClass + 1]sync.Pool // of *[]byte, cut to their capacity
@@ -207,8 +208,10 @@ func (p *Proto) getBuf(size int) []byte {
 		}
 	}
 	if k <= maxBufClass {
-		if b := reserveGet(k); b != nil {
-			return b[:size]
+		if k >= reserveClass {
+			if b := reserveGet(k); b != nil {
+				return b[:size]
+			}
 		}
 		if bp, _ := bufClasses[k].Get().(*[]byte); bp != nil {
 			return (*bp)[:size]
@@ -247,12 +250,13 @@ func (p *Proto) flushSpares() {
 	}
 }
 
-// poolPut gives b to the process-wide reserve, or past its bound to its
-// class's pool (a buffer of a size no class has, too large, is dropped).
+// poolPut gives b to the process-wide reserve if it is that large and
+// the reserve has room, or else to its class's pool (a buffer of a size
+// no class has, too large, is dropped).
 func poolPut(b []byte) {
 	if k := bufClass(cap(b)); k <= maxBufClass && cap(b) == 1<<k {
 		b = b[:cap(b)]
-		if !reservePut(k, b) {
+		if k < reserveClass || !reservePut(k, b) {
 			poolPutPool(k, b)
 		}
 	}

@@ -57,9 +57,10 @@ const runnerCostBytes = 16 << 20
 // BenchmarkCaptureOverhead): "runner-x" the runner with capture off over
 // the bare simulation, "runner-pcapng-x" the runner with pcapng over the
 // bare simulation without, "pcapng-x" the bare simulation with pcapng
-// over without; and the same in wall time ("wall-runner-x" and so on),
-// which the Recorder writing beside the stacks shortens; and each
-// side's median wall time in ms ("bare-wall-ms" and so on). The issue's
+// over without; and the same in wall time ("wall-runner-x" and so on;
+// a Recorder writing pcapng alone does so on the stacks' goroutine, so
+// the two measures are close); and each side's median wall time in ms
+// ("bare-wall-ms" and so on). The issue's
 // targets are 1.3× and 1.5×, judged in wall time.
 func BenchmarkRunnerCost(b *testing.B) {
 	sc, err := scenario.Load("runner-bulk.yaml", []byte(runnerBulk(runnerCostBytes)))

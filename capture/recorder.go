@@ -320,8 +320,8 @@ func (r *Recorder) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note s
 	}
 	now := nic.Stack().Clock().Now()
 	r.qmu.Lock()
+	defer r.qmu.Unlock()
 	if r.qclosed {
-		r.qmu.Unlock()
 		return
 	}
 	v := r.lastV
@@ -334,9 +334,7 @@ func (r *Recorder) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note s
 		r.prevV, r.lastV = r.lastV, v
 	}
 	rec := record{v: v, dir: dir, id: pkt.ID, time: now, note: note}
-	if r.async {
-		r.queueFrame(&rec, pkt)
-	} else {
+	if !r.async {
 		if pkt.ChecksumPartial {
 			// Sent before the Recorder went synchronous (a jumbo
 			// interface): finished in the frame lent, as a stack would.
@@ -348,13 +346,8 @@ func (r *Recorder) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note s
 			r.keep() // pkt.Data is the stack's
 		}
 		r.mu.Unlock()
+		return
 	}
-	r.qmu.Unlock()
-}
-
-// queueFrame adds a frame to the filling batch; qmu is held.
-func (r *Recorder) queueFrame(rec *record, pkt stack.Packet) {
-	dir := rec.dir
 	b := r.fill
 	if s := &r.sent[pkt.ID%uint64(len(r.sent))]; dir == stack.DirIn && pkt.ID != 0 && s.id == pkt.ID &&
 		s.b == b && s.gen == b.gen && int(s.end) <= len(b.data) && bytes.Equal(b.data[s.off:s.end], pkt.Data) {
@@ -371,7 +364,7 @@ func (r *Recorder) queueFrame(rec *record, pkt stack.Packet) {
 			*s = sentCopy{id: pkt.ID, b: b, gen: b.gen, off: uint32(rec.off), end: uint32(rec.end)}
 		}
 	}
-	b.recs = append(b.recs, *rec)
+	b.recs = append(b.recs, rec)
 	if b.ready(r.busy) {
 		r.handOff()
 	}
@@ -396,24 +389,18 @@ func (r *Recorder) Observe(ev *core.Event) {
 		return
 	}
 	r.qmu.Lock()
+	defer r.qmu.Unlock()
 	if r.qclosed {
-		r.qmu.Unlock()
 		return
 	}
-	if r.async {
-		r.queueEvent(ev)
-	} else {
+	if !r.async {
 		r.mu.Lock()
 		if !r.closed {
 			r.writeEvent(ev)
 		}
 		r.mu.Unlock()
+		return
 	}
-	r.qmu.Unlock()
-}
-
-// queueEvent adds an event to the filling batch; qmu is held.
-func (r *Recorder) queueEvent(ev *core.Event) {
 	b := r.fill
 	rec := record{off: len(b.evs)}
 	b.evs = append(b.evs, *ev)

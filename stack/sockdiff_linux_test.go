@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"net/netip"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -26,6 +27,10 @@ import (
 // `go test ./stack -run TestSocketsDiffLinux -difftable -v` prints the table.
 
 var diffTable = flag.Bool("difftable", false, "print the differential test's table: each case's Linux and stacklab transcripts")
+
+// diffCase runs only the cases whose names match it (a regular
+// expression): `-diffcase 'tcpinfo/' -count 20` repeats a few.
+var diffCaseRE = flag.String("diffcase", "", "run only the differential test's cases whose names match this regular expression")
 
 // sockAPI is what a case calls: the descriptor facade's shape, which the
 // Linux side implements with raw system calls.
@@ -811,14 +816,22 @@ func TestSocketsDiffLinux(t *testing.T) {
 	if len(diffCases) < 93 {
 		t.Errorf("the catalogue has %d cases, the issue asks for at least 93", len(diffCases))
 	}
+	only, err := regexp.Compile(*diffCaseRE)
+	if err != nil {
+		t.Fatalf("-diffcase: %v", err)
+	}
 	seen := map[string]bool{}
-	match := 0
+	match, ran := 0, 0
 	var table strings.Builder
 	for _, c := range diffCases {
 		if seen[c.name] {
 			t.Fatalf("two cases named %s", c.name)
 		}
 		seen[c.name] = true
+		if !only.MatchString(c.name) {
+			continue
+		}
+		ran++
 		lx := runDiff(t, c, true)
 		st := runDiff(t, c, false)
 		same := strings.Join(lx, "\n") == strings.Join(st, "\n")
@@ -846,11 +859,14 @@ func TestSocketsDiffLinux(t *testing.T) {
 			t.Errorf("diffKnown names %s, which is not a case", n)
 		}
 	}
-	fmt.Fprintf(&table, "%d of %d cases match Linux; %d differ deliberately\n", match, len(diffCases), len(diffCases)-match)
+	if ran == 0 {
+		t.Fatalf("-diffcase %q matches no case", *diffCaseRE)
+	}
+	fmt.Fprintf(&table, "%d of %d cases match Linux; %d differ deliberately\n", match, ran, ran-match)
 	if *diffTable {
 		fmt.Print(table.String())
 	}
-	t.Logf("%d of %d cases match Linux", match, len(diffCases))
+	t.Logf("%d of %d cases match Linux", match, ran)
 }
 
 func sideBySide(lx, st []string) string {

@@ -98,7 +98,6 @@ func (n *NIC) Deliver(pkt Packet) {
 		s.mu.Unlock()
 		return // the stack is gone (Destroy)
 	}
-	s.holdClock()
 	if pkt.ChecksumPartial && (!pkt.ChecksumOK || s.tapWants || s.opts.Forwarding) {
 		// The Tap shows the bytes, a router passes them on: the
 		// checksum is finished first, in the frame lent to us.
@@ -107,7 +106,7 @@ func (n *NIC) Deliver(pkt Packet) {
 	}
 	s.rxChecksummed, s.rxPartial = pkt.ChecksumOK, pkt.ChecksumPartial
 	s.deliverLocked(n, pkt, "")
-	s.clockHeld, s.rxChecksummed, s.rxPartial = false, false, false
+	s.rxChecksummed, s.rxPartial = false, false
 	s.mu.Unlock()
 }
 

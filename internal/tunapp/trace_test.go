@@ -81,14 +81,32 @@ func TestTraceAndCapture(t *testing.T) {
 			if err != nil || len(sums) < 8 {
 				t.Fatalf("capture holds %d packets (%v), want the whole exchange", len(sums), err)
 			}
+			// Each frame once: every copy of a packet shares its id.
+			ids := map[uint64]int{}
+			for i, s := range sums {
+				if j, dup := ids[s.ID]; dup {
+					t.Errorf("frames %d and %d are one packet (id %d) captured twice", j+1, i+1, s.ID)
+				}
+				ids[s.ID] = i
+			}
 			if tsharktest.Path() != "" {
 				pkts := tsharktest.Lint(t, path)
 				if ok, got := tsharktest.Handshake(pkts); !ok {
 					t.Errorf("tshark sees no handshake first: %s", got)
 				}
 				for _, p := range pkts {
-					if p.Retransmission || p.Interface != "stacklab:tun0" {
-						t.Errorf("packet %d: retransmission %v, interface %q", p.Number, p.Retransmission, p.Interface)
+					switch {
+					case p.Interface != "stacklab:tun0":
+						t.Errorf("packet %d: interface %q", p.Number, p.Interface)
+					case p.Retransmission && p.Src == kernelIP:
+						// The kernel's timers run on the wall clock: with
+						// both CPUs loaded (the race detector's tests of
+						// other packages in make test) an answer can come
+						// after its loss probe or RTO. Its retransmission
+						// is a packet of its own, not the capture's.
+						t.Logf("packet %d: the kernel retransmitted (its timer, under load)", p.Number)
+					case p.Retransmission:
+						t.Errorf("packet %d: stacklab retransmitted in a lossless exchange", p.Number)
 					}
 				}
 			}

@@ -120,6 +120,7 @@ func tcpConfig(o TCPOptions) tcp.Config {
 		KeepInterval:   o.KeepInterval,
 		KeepCount:      o.KeepCount,
 		SynBacklog:     o.SynBacklog,
+		MaxTimeWait:    o.MaxTimeWait,
 		NoSynCookies:   o.NoSynCookies,
 		OrphanRetries:  o.OrphanRetries,
 		RmemMax:        o.RmemMax,

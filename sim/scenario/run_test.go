@@ -794,3 +794,50 @@ func TestSocketCallErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxTimeWaitBuckets runs max_tw_buckets (Linux's
+// tcp_max_tw_buckets) in a scenario: a server that closes first, with
+// room for one TIME_WAIT, keeps the first connection there and closes
+// the second at once, counted as tcp.TimeWaitOverflow; both clients'
+// LAST_ACKs end on the server's final ACK, with nothing retransmitted.
+func TestMaxTimeWaitBuckets(t *testing.T) {
+	src := `name: tw-buckets
+hosts:
+  a: {addr: 10.0.0.1/24}
+  b: {addr: 10.0.0.3/24}
+  server: {addr: 10.0.0.2/24, tcp: {max_tw_buckets: 1}}
+switches:
+  sw: {}
+links:
+  - {ends: [a, sw]}
+  - {ends: [b, sw]}
+  - {ends: [server, sw]}
+programs:
+  server: |
+    l = socket(tcp); bind(l, :80); listen(l, 8)
+    c = accept(l); close(c)
+    sleep 100ms
+    d = accept(l); close(d)
+  a: |
+    s = socket(tcp); connect(s, server:80)
+    recv(s, 1) == ""; close(s)
+  b: |
+    sleep 50ms
+    s = socket(tcp); connect(s, server:80)
+    recv(s, 1) == ""; close(s)
+expect:
+  - server tcp.TimeWaitOverflow == 1
+  - a tcp.RetransSegs == 0
+  - b tcp.RetransSegs == 0
+`
+	res, trace := runSrc(t, src)
+	reportFailures(t, res)
+	for want, n := range map[string]int{
+		"FIN_WAIT_2 → TIME_WAIT": 1, "FIN_WAIT_2 → CLOSED": 1,
+		"time-wait-overflow  10.0.0.2:80 → 10.0.0.3:": 1, "TIME_WAIT full (1 of 1, tcp_max_tw_buckets): closed without it": 1,
+	} {
+		if got := strings.Count(trace, want); got != n {
+			t.Errorf("the trace has %q %d times, want %d:\n%s", want, got, n, trace)
+		}
+	}
+}

@@ -70,6 +70,12 @@ type Config struct {
 	// remain free in the listener's SYN queue. (A listener's SYN queue
 	// is bounded by its listen backlog, as Linux's.)
 	SynBacklog int
+	// MaxTimeWait bounds the connections in TIME_WAIT at once (Linux's
+	// tcp_max_tw_buckets; zero means DefaultMaxTimeWait, negative none
+	// at all). A connection that would enter TIME_WAIT beyond it ACKs
+	// the peer's FIN and closes at once, as Linux's tcp_time_wait does
+	// when no timewait socket may be allocated (TimeWaitOverflow).
+	MaxTimeWait int
 	// NoSynCookies turns SYN cookies off (Linux's tcp_syncookies=0): a
 	// SYN that finds the SYN queue full is then dropped.
 	NoSynCookies bool

@@ -659,6 +659,11 @@ func (c *Conn) setState(s State) {
 	} else if isEst && !wasEst {
 		c.p.counters.CurrEstab++
 	}
+	if old == TimeWait {
+		c.p.timeWait--
+	} else if s == TimeWait {
+		c.p.timeWait++
+	}
 	c.state = s
 	if c.p.net.Tracing() {
 		c.p.net.Observe(&core.Event{Kind: core.EventState, FD: -1, Proto: "tcp", Conn: c.tuple,

@@ -24,6 +24,7 @@ type Counters struct {
 	KeepAliveProbes  uint64
 	ZeroWindowProbes uint64
 	TimeWaitRecycled uint64 // TIME_WAIT connections ended by a new SYN, or reused by a connect
+	TimeWaitOverflow uint64 // connections closed at once rather than enter TIME_WAIT beyond Config.MaxTimeWait (TCPTimeWaitOverflow)
 
 	RACKRecovery      uint64 // recoveries entered on losses RACK detected (RFC 8985)
 	RACKReoTimeouts   uint64 // RACK reordering timer expirations
@@ -109,6 +110,7 @@ func (c *Counters) List() []Counter {
 		{"KeepAliveProbes", c.KeepAliveProbes},
 		{"ZeroWindowProbes", c.ZeroWindowProbes},
 		{"TimeWaitRecycled", c.TimeWaitRecycled},
+		{"TimeWaitOverflow", c.TimeWaitOverflow},
 		{"RACKRecovery", c.RACKRecovery},
 		{"RACKReoTimeouts", c.RACKReoTimeouts},
 		{"LossProbes", c.LossProbes},

@@ -5,6 +5,7 @@ import (
 	"syscall"
 	"time"
 
+	"stacklab/stack/core"
 	"stacklab/stack/tcp/cc"
 	"stacklab/stack/tcp/seqnum"
 )
@@ -646,6 +647,9 @@ timers:
 			}
 		case Closing:
 			c.enterTimeWait()
+			if c.dead {
+				return // closed without TIME_WAIT (MaxTimeWait)
+			}
 		case LastAck:
 			c.destroy()
 			return
@@ -712,8 +716,24 @@ func (c *Conn) onDupAck(s *segment) {
 	c.armRTO()
 }
 
-// enterTimeWait moves to TIME_WAIT for 2·MSL (RFC 9293 §3.10.7.4).
+// enterTimeWait moves to TIME_WAIT for 2·MSL (RFC 9293 §3.10.7.4),
+// unless Config.MaxTimeWait connections are there already: then, as
+// Linux's tcp_time_wait when it may allocate no timewait socket, the
+// connection ACKs the FIN that brought it here (if it has not yet) and
+// closes at once.
 func (c *Conn) enterTimeWait() {
+	if p := c.p; p.timeWait >= p.cfg.MaxTimeWait {
+		p.counters.TimeWaitOverflow++
+		if p.net.Tracing() {
+			p.net.Observe(&core.Event{Kind: core.EventNote, FD: -1, Proto: "tcp", Conn: c.tuple, Name: "time-wait-overflow",
+				Detail: fmt.Sprintf("TIME_WAIT full (%d of %d, tcp_max_tw_buckets): closed without it", p.timeWait, max(p.cfg.MaxTimeWait, 0))})
+		}
+		if c.ackNow {
+			c.sendAck(c.ackWhy)
+		}
+		c.destroy()
+		return
+	}
 	c.setState(TimeWait)
 	c.rtx.disarm()
 	c.sndBuf.release(c.p)

@@ -27,6 +27,10 @@ const (
 	DefaultKeepInterval   = 75 * time.Second
 	DefaultKeepCount      = 9
 	DefaultSynBacklog     = 256
+	// DefaultMaxTimeWait is Linux's tcp_max_tw_buckets as a new network
+	// namespace has it on the 6.18 kernel this was checked on (half its
+	// established hash's size, which scales with memory).
+	DefaultMaxTimeWait = 131072
 
 	// DefaultInvalidRateLimit is the least time between two ACKs a
 	// connection sends to unacceptable segments, challenge ACKs included
@@ -96,6 +100,9 @@ func (c *Config) fill() {
 	def(&c.KeepInterval, DefaultKeepInterval)
 	defi(&c.KeepCount, DefaultKeepCount)
 	defi(&c.SynBacklog, DefaultSynBacklog)
+	if c.MaxTimeWait == 0 {
+		c.MaxTimeWait = DefaultMaxTimeWait
+	}
 	if c.Congestion == "" {
 		c.Congestion = "cubic" // Linux's tcp_congestion_control
 		if rfc {
@@ -111,6 +118,9 @@ type Proto struct {
 	net   Net
 	cfg   Config
 	conns map[core.Tuple]*Conn
+	// timeWait counts the connections in TIME_WAIT (setState), bounded
+	// by cfg.MaxTimeWait (enterTimeWait).
+	timeWait int
 	// lastTuple and lastConn are the last entry of conns that conn
 	// found, while lastConn is not nil (see conn).
 	lastTuple core.Tuple

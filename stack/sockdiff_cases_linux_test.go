@@ -378,6 +378,32 @@ var diffCases = []diffCase{
 		e.getopt(s, stack.TCPNoDelay)
 		e.getopt(s, stack.SoKeepAlive)
 	}},
+	{"accept/reset-in-queue", func(e *denv) {
+		// A connection reset while it waits in the accept queue.
+		l := e.listener("P")
+		c := e.socket(tcp)
+		e.connect(c, e.at("P"))
+		e.settle()
+		e.setopt(c, stack.SoLinger, 0)
+		e.close(c)
+		e.settle()
+		s := e.accept(l)
+		e.recv(s, 10, 0)
+	}},
+	{"accept/fin-then-reset-in-queue", func(e *denv) {
+		// FIN, then RST, while it waits in the accept queue.
+		l := e.listener("P")
+		c := e.socket(tcp)
+		e.connect(c, e.at("P"))
+		e.settle()
+		e.shutdown(c, 1)
+		e.settle()
+		e.setopt(c, stack.SoLinger, 0)
+		e.close(c)
+		e.settle()
+		s := e.accept(l)
+		e.recv(s, 10, 0)
+	}},
 	{"accept/rcvtimeo", func(e *denv) {
 		l := e.listener("P")
 		e.setopt(l, stack.SoRcvTimeo, 40)

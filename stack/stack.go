@@ -109,7 +109,8 @@ type TCPOptions struct {
 	KeepInterval   time.Duration // default 75s
 	KeepCount      int           // default 9
 	SynBacklog     int           // Linux's tcp_max_syn_backlog (256): with SYN cookies off, SYNs are dropped once less than a quarter is free; a SYN queue holds the listen backlog + 1
-	MaxTimeWait    int           // Linux's tcp_max_tw_buckets (131072; negative: none): beyond it a connection ACKs the FIN and closes at once instead of entering TIME_WAIT (tcp.TimeWaitOverflow)
+	MaxTimeWait    int           // Linux's tcp_max_tw_buckets (131072; negative: none): beyond it a connection ACKs the FIN and closes at once instead of entering TIME_WAIT, and an orphan closes rather than wait in FIN_WAIT_2 (tcp.TimeWaitOverflow)
+	MaxOrphans     int           // Linux's tcp_max_orphans (131072; negative: none): a close beyond it sends its FIN, then a RST (tcp.AbortOnMemory)
 	NoSynCookies   bool          // drop SYNs when the SYN queue is full instead of answering with SYN cookies (tcp_syncookies=0)
 	OrphanRetries  int           // see tcp.Config.OrphanRetries; 0: Linux's default
 	NoTLP          bool          // no tail loss probe (tcp_early_retrans=0)

@@ -121,6 +121,7 @@ func tcpConfig(o TCPOptions) tcp.Config {
 		KeepCount:      o.KeepCount,
 		SynBacklog:     o.SynBacklog,
 		MaxTimeWait:    o.MaxTimeWait,
+		MaxOrphans:     o.MaxOrphans,
 		NoSynCookies:   o.NoSynCookies,
 		OrphanRetries:  o.OrphanRetries,
 		RmemMax:        o.RmemMax,

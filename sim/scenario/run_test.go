@@ -841,3 +841,35 @@ expect:
 		}
 	}
 }
+
+// TestMaxOrphans runs max_orphans (Linux's tcp_max_orphans) in a
+// scenario: with none allowed, a client's close sends its FIN, then a
+// RST, and the connection ends at once (tcp.AbortOnMemory).
+func TestMaxOrphans(t *testing.T) {
+	src := `name: orphans
+hosts:
+  client: {addr: 10.0.0.1/24, tcp: {max_orphans: 0}}
+  server: {addr: 10.0.0.2/24}
+links:
+  - ends: [client, server]
+    delay: 1ms
+programs:
+  server: |
+    l = socket(tcp); bind(l, :80); listen(l, 8)
+    c = accept(l)
+    sleep 1s
+  client: |
+    s = socket(tcp); connect(s, server:80)
+    sleep 10ms
+    close(s)
+expect:
+  - client > server [F.]
+  - client > server [R.]
+  - client tcp.AbortOnMemory == 1
+`
+	res, trace := runSrc(t, src)
+	reportFailures(t, res)
+	if !strings.Contains(trace, "too many orphans → RST") || !strings.Contains(trace, "too-many-orphans") {
+		t.Errorf("the trace does not show the abort:\n%s", trace)
+	}
+}

@@ -70,12 +70,22 @@ type Config struct {
 	// remain free in the listener's SYN queue. (A listener's SYN queue
 	// is bounded by its listen backlog, as Linux's.)
 	SynBacklog int
-	// MaxTimeWait bounds the connections in TIME_WAIT at once (Linux's
-	// tcp_max_tw_buckets; zero means DefaultMaxTimeWait, negative none
-	// at all). A connection that would enter TIME_WAIT beyond it ACKs
-	// the peer's FIN and closes at once, as Linux's tcp_time_wait does
-	// when no timewait socket may be allocated (TimeWaitOverflow).
+	// MaxTimeWait bounds the connections in TIME_WAIT at once, with the
+	// orphans in FIN_WAIT_2, which Linux keeps as timewait sockets too
+	// (Linux's tcp_max_tw_buckets; zero means DefaultMaxTimeWait,
+	// negative none at all). A connection that would enter TIME_WAIT
+	// beyond it ACKs the peer's FIN and closes at once, and an orphan
+	// that would wait in FIN_WAIT_2 closes at once, as Linux's
+	// tcp_time_wait does when no timewait socket may be allocated
+	// (TimeWaitOverflow).
 	MaxTimeWait int
+	// MaxOrphans bounds the connections the application has closed that
+	// are still closing (FIN_WAIT_1, CLOSING, LAST_ACK; Linux's
+	// tcp_max_orphans; zero means DefaultMaxOrphans, negative none). A
+	// close beyond it sends its FIN, then a RST, and ends the
+	// connection, as Linux's tcp_close when tcp_check_oom finds too many
+	// orphans (AbortOnMemory).
+	MaxOrphans int
 	// NoSynCookies turns SYN cookies off (Linux's tcp_syncookies=0): a
 	// SYN that finds the SYN queue full is then dropped.
 	NoSynCookies bool

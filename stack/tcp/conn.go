@@ -152,6 +152,10 @@ type Conn struct {
 	rdShutUser     bool // shutdown(SHUT_RD): reads end at EOF, data still kept
 	synced         bool // the handshake completed, at some time
 	orphan         bool // Close was called
+	// twCounted: the connection holds one of Config.MaxTimeWait's
+	// places (TIME_WAIT, or an orphan in FIN_WAIT_2); orphanCounted: one
+	// of Config.MaxOrphans' (deathrow.go).
+	twCounted, orphanCounted bool
 
 	lastVars *core.TCPVars // the variables last reported (series.go), while tracing
 
@@ -259,12 +263,18 @@ func (c *Conn) Read(b []byte) (int, error) {
 		c.series()
 		return n, nil
 	}
+	if c.finRcvd {
+		// The peer's FIN ends the stream before any error that came
+		// after it (a RST in CLOSE_WAIT): Linux's tcp_recvmsg returns 0
+		// on SOCK_DONE, which tcp_fin set, before it looks at sk_err.
+		return 0, io.EOF
+	}
 	if c.err != nil {
 		err := c.err
 		c.err = nil
 		return 0, err
 	}
-	if c.finRcvd || c.dead || c.rdShut || c.rdShutUser {
+	if c.dead || c.rdShut || c.rdShutUser {
 		return 0, io.EOF
 	}
 	return 0, syscall.EAGAIN
@@ -278,10 +288,13 @@ func (c *Conn) Peek(b []byte) (int, error) {
 		k := copy(b, x)
 		return k + copy(b[k:], y), nil
 	}
+	if c.finRcvd {
+		return 0, io.EOF // as Read
+	}
 	if c.err != nil {
 		return 0, c.err
 	}
-	if c.finRcvd || c.dead || c.rdShut || c.rdShutUser {
+	if c.dead || c.rdShut || c.rdShutUser {
 		return 0, io.EOF
 	}
 	return 0, syscall.EAGAIN
@@ -416,9 +429,18 @@ func (c *Conn) Close() {
 	if !c.wrShut {
 		c.CloseWrite()
 	}
-	if c.state == FinWait2 {
-		c.ka.arm(c.finWait2Timeout())
+	if c.dead {
+		return
 	}
+	if c.state == FinWait2 {
+		if !c.twTake() {
+			c.destroy() // as Linux's tcp_time_wait(FIN_WAIT2) finding no room
+			return
+		}
+		c.ka.arm(c.finWait2Timeout())
+		return
+	}
+	c.orphanTake()
 }
 
 // Abort resets the connection at once (RST).
@@ -659,11 +681,6 @@ func (c *Conn) setState(s State) {
 	} else if isEst && !wasEst {
 		c.p.counters.CurrEstab++
 	}
-	if old == TimeWait {
-		c.p.timeWait--
-	} else if s == TimeWait {
-		c.p.timeWait++
-	}
 	c.state = s
 	if c.p.net.Tracing() {
 		c.p.net.Observe(&core.Event{Kind: core.EventState, FD: -1, Proto: "tcp", Conn: c.tuple,
@@ -687,12 +704,12 @@ func (c *Conn) destroy() {
 	}
 	c.setState(Closed)
 	c.dead = true
+	c.deathRowLeave()
 	if c.p.conns[c.tuple] == c {
 		c.p.removeConn(c)
 		c.p.gone++
 	}
-	if c.listener != nil {
-		c.listener.childGone(c)
+	if c.listener != nil && !c.listener.childGone(c) {
 		c.listener = nil
 	}
 	c.rtx.stop()

@@ -24,7 +24,7 @@ type Counters struct {
 	KeepAliveProbes  uint64
 	ZeroWindowProbes uint64
 	TimeWaitRecycled uint64 // TIME_WAIT connections ended by a new SYN, or reused by a connect
-	TimeWaitOverflow uint64 // connections closed at once rather than enter TIME_WAIT beyond Config.MaxTimeWait (TCPTimeWaitOverflow)
+	TimeWaitOverflow uint64 // connections closed at once rather than enter TIME_WAIT (or FIN_WAIT_2, orphaned) beyond Config.MaxTimeWait (TCPTimeWaitOverflow)
 
 	RACKRecovery      uint64 // recoveries entered on losses RACK detected (RFC 8985)
 	RACKReoTimeouts   uint64 // RACK reordering timer expirations
@@ -56,6 +56,7 @@ type Counters struct {
 	DropSynSent        uint64 // unacceptable segment in SYN_SENT
 	DropClosed         uint64 // segment for a connection that has closed
 	AbortOnTimeout     uint64 // connections ended by the retransmission, persist or keepalive timer (ETIMEDOUT)
+	AbortOnMemory      uint64 // connections closed with a RST beyond Config.MaxOrphans (TCPAbortOnMemory)
 	OutOfWindowICMPs   uint64 // ICMP errors quoting a sequence number not in flight: ignored (RFC 5927 §4.1)
 	SyncookiesSent     uint64 // SYN-ACKs with a SYN cookie (the SYN queue was full)
 	SyncookiesRecv     uint64 // handshakes completed with a valid SYN cookie
@@ -138,6 +139,7 @@ func (c *Counters) List() []Counter {
 		{"DropSynSent", c.DropSynSent},
 		{"DropClosed", c.DropClosed},
 		{"AbortOnTimeout", c.AbortOnTimeout},
+		{"AbortOnMemory", c.AbortOnMemory},
 		{"OutOfWindowICMPs", c.OutOfWindowICMPs},
 		{"SyncookiesSent", c.SyncookiesSent},
 		{"SyncookiesRecv", c.SyncookiesRecv},

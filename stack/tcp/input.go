@@ -5,7 +5,6 @@ import (
 	"syscall"
 	"time"
 
-	"stacklab/stack/core"
 	"stacklab/stack/tcp/cc"
 	"stacklab/stack/tcp/seqnum"
 )
@@ -643,6 +642,10 @@ timers:
 		case FinWait1:
 			c.setState(FinWait2)
 			if c.orphan {
+				if !c.twTake() {
+					c.destroy() // as Linux's tcp_time_wait(FIN_WAIT2) finding no room
+					return
+				}
 				c.ka.arm(c.finWait2Timeout())
 			}
 		case Closing:
@@ -717,17 +720,11 @@ func (c *Conn) onDupAck(s *segment) {
 }
 
 // enterTimeWait moves to TIME_WAIT for 2·MSL (RFC 9293 §3.10.7.4),
-// unless Config.MaxTimeWait connections are there already: then, as
-// Linux's tcp_time_wait when it may allocate no timewait socket, the
-// connection ACKs the FIN that brought it here (if it has not yet) and
-// closes at once.
+// unless Config.MaxTimeWait connections are there already (twTake):
+// then the connection ACKs the FIN that brought it here (if it has not
+// yet) and closes at once.
 func (c *Conn) enterTimeWait() {
-	if p := c.p; p.timeWait >= p.cfg.MaxTimeWait {
-		p.counters.TimeWaitOverflow++
-		if p.net.Tracing() {
-			p.net.Observe(&core.Event{Kind: core.EventNote, FD: -1, Proto: "tcp", Conn: c.tuple, Name: "time-wait-overflow",
-				Detail: fmt.Sprintf("TIME_WAIT full (%d of %d, tcp_max_tw_buckets): closed without it", p.timeWait, max(p.cfg.MaxTimeWait, 0))})
-		}
+	if !c.twTake() {
 		if c.ackNow {
 			c.sendAck(c.ackWhy)
 		}

@@ -198,15 +198,19 @@ func (l *Listener) SetBacklog(b int) { l.backlog = clampBacklog(b) }
 // more than the backlog, as Linux's sk_acceptq_is_full.
 func (l *Listener) acceptFull() bool { return len(l.acceptQ) > l.backlog }
 
-// childGone forgets a child that died before it was accepted.
-func (l *Listener) childGone(c *Conn) {
-	for i, x := range l.acceptQ {
+// childGone is told of a child that died before it was accepted. One
+// still in the handshake is forgotten. One in the accept queue stays
+// there, as Linux keeps the socket a RST closed in its listener's queue:
+// accept returns it, and its first read fails with ECONNRESET (or ends
+// at the FIN it got first). It reports whether c stays queued.
+func (l *Listener) childGone(c *Conn) bool {
+	for _, x := range l.acceptQ {
 		if x == c {
-			l.acceptQ = append(l.acceptQ[:i], l.acceptQ[i+1:]...)
-			return
+			return true
 		}
 	}
 	if l.synQ > 0 {
 		l.synQ--
 	}
+	return false
 }

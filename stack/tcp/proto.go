@@ -31,6 +31,9 @@ const (
 	// namespace has it on the 6.18 kernel this was checked on (half its
 	// established hash's size, which scales with memory).
 	DefaultMaxTimeWait = 131072
+	// DefaultMaxOrphans is Linux's tcp_max_orphans on the same kernel
+	// (scaled with memory too).
+	DefaultMaxOrphans = 131072
 
 	// DefaultInvalidRateLimit is the least time between two ACKs a
 	// connection sends to unacceptable segments, challenge ACKs included
@@ -103,6 +106,9 @@ func (c *Config) fill() {
 	if c.MaxTimeWait == 0 {
 		c.MaxTimeWait = DefaultMaxTimeWait
 	}
+	if c.MaxOrphans == 0 {
+		c.MaxOrphans = DefaultMaxOrphans
+	}
 	if c.Congestion == "" {
 		c.Congestion = "cubic" // Linux's tcp_congestion_control
 		if rfc {
@@ -118,9 +124,9 @@ type Proto struct {
 	net   Net
 	cfg   Config
 	conns map[core.Tuple]*Conn
-	// timeWait counts the connections in TIME_WAIT (setState), bounded
-	// by cfg.MaxTimeWait (enterTimeWait).
-	timeWait int
+	// timeWait and orphans count the connections that hold a place
+	// under cfg.MaxTimeWait and cfg.MaxOrphans (deathrow.go).
+	timeWait, orphans int
 	// lastTuple and lastConn are the last entry of conns that conn
 	// found, while lastConn is not nil (see conn).
 	lastTuple core.Tuple

@@ -39,6 +39,7 @@ const (
 	whyRSTAbort        = "abort → RST"
 	whyRSTKeepAlive    = "keepalive timeout → RST"
 	whyRSTUnread       = "close with unread data → RST"
+	whyRSTOrphans      = "too many orphans → RST"
 	whyRSTData         = "data after close → RST"
 	whyRSTBadAck       = "RST: unacceptable ACK"
 	whyRSTSynRecv      = "RST: SYN in the window of SYN_RECEIVED"

@@ -535,6 +535,20 @@ var tcpInfoMoreCases = []diffCase{
 		e.tcpinfo(c, "tcpi_data_segs_out", "tcpi_delivery_rate_app_limited", "tcpi_bytes_retrans", "tcpi_delivery_rate>0")
 		e.tcpinfo(s, "tcpi_data_segs_in", "tcpi_rcv_mss", "tcpi_rcv_ooopack")
 	}},
+	{"tcpinfo/state-closing", func(e *denv) {
+		// The states a descriptor still open sees as its connection
+		// closes: FIN_WAIT_2, then what the peer's FIN leaves it in.
+		_, c, s := e.connPair()
+		e.shutdown(c, 1)
+		e.settle()
+		e.tcpinfo(c, "tcpi_state")
+		e.tcpinfo(s, "tcpi_state")
+		e.close(s)
+		e.settle()
+		e.tcpinfo(c, "tcpi_state")
+		e.recv(c, 10, 0)
+		e.send(c, "x", stack.MsgNoSignal)
+	}},
 	{"tcpinfo/wscale", func(e *denv) {
 		_, c, s := e.maxsegPair()
 		e.tcpinfo(c, "tcpi_snd_wscale", "tcpi_rcv_wscale")

@@ -3,6 +3,8 @@ package stack
 import (
 	"net/netip"
 	"sort"
+
+	"stacklab/stack/tcp"
 )
 
 // LinuxTCPInfo is Linux's struct tcp_info (getsockopt TCP_INFO, see
@@ -116,8 +118,15 @@ func (s *Stack) LinuxTCPInfo(fd int) (LinuxTCPInfo, error) {
 	}
 	in := sk.conn.Info()
 	l := in.Linux
+	state := in.State
+	if state == tcp.TimeWait {
+		// Linux hands TIME_WAIT to a timewait socket of its own and
+		// closes the descriptor's (tcp_time_wait, then tcp_done): its
+		// tcp_info says CLOSE. The connection, in ss(), is in TIME_WAIT.
+		state = tcp.Closed
+	}
 	li = LinuxTCPInfo{
-		State: linuxStates[in.State.String()], CAState: l.CAState, Retransmits: l.Retransmits,
+		State: linuxStates[state.String()], CAState: l.CAState, Retransmits: l.Retransmits,
 		Probes: l.Probes, Backoff: l.Backoff,
 		RTO: uint32(l.RTO), SndMSS: uint32(l.SndMSS), RcvMSS: uint32(l.RcvMSS),
 		Unacked: uint32(l.Unacked), Sacked: uint32(l.Sacked), Lost: uint32(l.Lost), Retrans: uint32(l.Retrans),

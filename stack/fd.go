@@ -368,6 +368,15 @@ func (s *Stack) reap(sk *socket) {
 	if c == nil || c.State() != tcp.Closed || c.Synchronized() || c.Poll()&tcp.EventErr != 0 {
 		return
 	}
+	s.disconnect(sk)
+}
+
+// disconnect drops a socket's closed connection: it may connect again,
+// as Linux's tcp_disconnect leaves it. It keeps its port (its address
+// only if bound) but no longer holds them.
+func (s *Stack) disconnect(sk *socket) {
+	sk.connecting = false
+	c := sk.conn
 	c.SetNotify(nil)
 	sk.conn = nil
 	sk.failedConnect = true
@@ -434,13 +443,26 @@ func (s *Stack) connect(sk *socket, addr netip.AddrPort) error {
 		s.tcpLocal(sk, c.Tuple().Local)
 		c.SetNotify(sk.notify)
 		if sk.nonblock {
+			sk.connecting = true
 			return syscall.EINPROGRESS
 		}
 	} else if st := sk.conn.State(); st != tcp.SynSent && st != tcp.SynReceived {
-		if err := sk.conn.Err(); err != nil {
-			return err
+		if !sk.connecting {
+			return syscall.EISCONN // Linux's SS_CONNECTED, reset since or not
 		}
-		return syscall.EISCONN
+		// The first connect since EINPROGRESS to find the handshake
+		// over (Linux's SS_CONNECTING): 0 if it made a connection,
+		// else its error, and the socket may connect again.
+		sk.connecting = false
+		if st != tcp.Closed {
+			return nil
+		}
+		err := sk.conn.Err()
+		if err == nil {
+			err = syscall.ECONNABORTED
+		}
+		s.disconnect(sk)
+		return err
 	} else if sk.nonblock {
 		return syscall.EALREADY
 	}
@@ -457,6 +479,7 @@ func (s *Stack) connect(sk *socket, addr netip.AddrPort) error {
 		}
 		if err := sk.wait(false, until); err != nil {
 			if err == syscall.EAGAIN {
+				sk.connecting = true
 				return syscall.EINPROGRESS // SO_SNDTIMEO passed: connect goes on
 			}
 			return err

@@ -58,6 +58,32 @@ var diffCases = []diffCase{
 		e.poll(c, stack.PollOut)
 		e.getopt(c, stack.SoError)
 	}},
+	{"connect/nonblocking-again", func(e *denv) {
+		// connect again after EINPROGRESS: once connected, the call
+		// that finds it so returns 0, the next EISCONN.
+		e.listener("P")
+		c := e.socket(tcp)
+		e.nonblock(c)
+		e.connect(c, e.at("P"))
+		e.settle()
+		e.connect(c, e.at("P"))
+		e.connect(c, e.at("P"))
+	}},
+	{"connect/nonblocking-reset-before-again", func(e *denv) {
+		// connect again after EINPROGRESS, the connection made and then
+		// reset: that call reports the reset.
+		l := e.listener("P")
+		c := e.socket(tcp)
+		e.nonblock(c)
+		e.connect(c, e.at("P"))
+		e.settle()
+		s := e.accept(l)
+		e.setopt(s, stack.SoLinger, 0)
+		e.close(s)
+		e.settle()
+		e.connect(c, e.at("P"))
+		e.connect(c, e.at("P"))
+	}},
 	{"connect/nonblocking-refused", func(e *denv) {
 		c := e.socket(tcp)
 		e.nonblock(c)
@@ -547,6 +573,67 @@ var diffCases = []diffCase{
 		e.close(s)
 		e.settle()
 		e.send(c, "x", stack.MsgNoSignal)
+		e.getopt(c, stack.SoError)
+	}},
+	{"reset/send-twice", func(e *denv) {
+		_, c, s := e.connPair()
+		e.setopt(s, stack.SoLinger, 0)
+		e.close(s)
+		e.settle()
+		e.send(c, "x", stack.MsgNoSignal)
+		e.send(c, "x", stack.MsgNoSignal)
+		e.recv(c, 10, 0)
+	}},
+	{"reset/recv-twice", func(e *denv) {
+		_, c, s := e.connPair()
+		e.setopt(s, stack.SoLinger, 0)
+		e.close(s)
+		e.settle()
+		e.recv(c, 10, 0)
+		e.recv(c, 10, 0)
+		e.getopt(c, stack.SoError)
+	}},
+	{"reset/data-then-reset", func(e *denv) {
+		// Data queued before the RST is still read, then the error.
+		_, c, s := e.connPair()
+		e.send(s, "abc", 0)
+		e.settle()
+		e.setopt(s, stack.SoLinger, 0)
+		e.close(s)
+		e.settle()
+		e.poll(c, stack.PollIn|stack.PollOut|stack.PollRdHup)
+		e.recv(c, 2, 0)
+		e.recv(c, 10, 0)
+		e.recv(c, 10, 0)
+	}},
+	{"reset/connect-again", func(e *denv) {
+		_, c, s := e.connPair()
+		e.setopt(s, stack.SoLinger, 0)
+		e.close(s)
+		e.settle()
+		e.connect(c, e.at("P"))
+		e.listen(c, 4)
+		e.sockname(c)
+	}},
+	{"reset/shutdown", func(e *denv) {
+		_, c, s := e.connPair()
+		e.setopt(s, stack.SoLinger, 0)
+		e.close(s)
+		e.settle()
+		e.shutdown(c, 1)
+		e.shutdown(c, 2)
+		e.getopt(c, stack.SoError)
+	}},
+	{"reset/after-shut-wr", func(e *denv) {
+		// Our FIN sent and ACKed, then the peer resets.
+		_, c, s := e.connPair()
+		e.shutdown(c, 1)
+		e.settle()
+		e.setopt(s, stack.SoLinger, 0)
+		e.close(s)
+		e.settle()
+		e.poll(c, stack.PollIn|stack.PollOut|stack.PollRdHup)
+		e.recv(c, 10, 0)
 		e.getopt(c, stack.SoError)
 	}},
 	{"recv/rcvtimeo", func(e *denv) {

@@ -43,6 +43,7 @@ type socket struct {
 	reuseAddr, reusePort, broadcast bool
 	bound                           bool           // bind gave the socket its port
 	failedConnect                   bool           // a connect failed: listen is EINVAL, as Linux answers
+	connecting                      bool           // connect returned EINPROGRESS and no connect has seen the handshake end since (Linux's SS_CONNECTING)
 	rcvTimeo, sndTimeo              time.Duration  // SO_RCVTIMEO, SO_SNDTIMEO
 	ttl                             int            // IP_TTL; 0 is the stack's
 	tos                             uint8          // IP_TOS

@@ -636,6 +636,34 @@ var diffCases = []diffCase{
 		e.recv(c, 10, 0)
 		e.getopt(c, stack.SoError)
 	}},
+	{"reset/names", func(e *denv) {
+		_, c, s := e.connPair()
+		e.setopt(s, stack.SoLinger, 0)
+		e.close(s)
+		e.settle()
+		e.sockname(c)
+		e.peername(c)
+	}},
+	{"close/names-in-time-wait", func(e *denv) {
+		// The descriptor stays open while its connection waits in
+		// TIME_WAIT.
+		_, c, s := e.connPair()
+		e.shutdown(c, 1)
+		e.settle()
+		e.close(s)
+		e.settle()
+		e.sockname(c)
+		e.peername(c)
+		e.poll(c, stack.PollIn|stack.PollOut|stack.PollRdHup)
+		e.getopt(c, stack.SoError)
+	}},
+	{"close/names-after-peer-fin", func(e *denv) {
+		_, c, s := e.connPair()
+		e.close(s)
+		e.settle()
+		e.peername(c)
+		e.close(c)
+	}},
 	{"recv/rcvtimeo", func(e *denv) {
 		_, c, _ := e.connPair()
 		e.setopt(c, stack.SoRcvTimeo, 40)

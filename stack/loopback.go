@@ -14,9 +14,12 @@ import (
 // addresses, has an MTU of 65536 (IPv4 packets stop at 65535, so TCP's
 // MSS is 65495 over IPv4; IPv6's header is outside its payload length,
 // so a whole 65536 bytes go, an MSS of 65476), and a capture
-// sees each frame once, received. Delivery is deferred through the
-// stack's clock (at the same instant under a virtual clock), in order,
-// through a queue bounded as Linux's netdev_max_backlog.
+// sees each frame once, received. Frames wait in order in a queue
+// bounded as Linux's netdev_max_backlog, and are delivered before the
+// call that sent them releases the stack's lock (stackMutex.Unlock), as
+// Linux's softirq runs before the system call returns; a drain
+// scheduled on the stack's clock (at the same instant under a virtual
+// clock) delivers what a sender outside the lock's holders left.
 
 // loopbackName is the loopback interface's name.
 const loopbackName = "lo"
@@ -81,6 +84,13 @@ func (s *Stack) loopbackSend(pkt Packet, note string) {
 func (s *Stack) loopbackDrain() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.loopbackDrainLocked()
+}
+
+// loopbackDrainLocked is loopbackDrain with the lock held: the stack's
+// lock drains lo so before it is released (stackMutex.Unlock), and the
+// drain scheduled on the clock then finds nothing left.
+func (s *Stack) loopbackDrainLocked() {
 	l := &s.loq
 	if s.destroyed {
 		l.q, l.scheduled = l.q[:0], false

@@ -664,6 +664,39 @@ var diffCases = []diffCase{
 		e.peername(c)
 		e.close(c)
 	}},
+	{"listen/backlog-0", func(e *denv) {
+		// listen(0): the accept queue holds one; a SYN that finds it
+		// full is dropped, cookies or not. Each connect over lo returns
+		// with its handshake done, as Linux's softirq runs first.
+		l := e.socket(tcp)
+		e.bind(l, e.at("P"))
+		e.listen(l, 0)
+		var cs []int
+		for range 3 {
+			c := e.socket(tcp)
+			e.nonblock(c)
+			e.connect(c, e.at("P"))
+			cs = append(cs, c)
+		}
+		e.settle()
+		for _, c := range cs {
+			e.poll(c, stack.PollOut)
+		}
+		e.accept(l)
+	}},
+	{"listen/relisten-smaller", func(e *denv) {
+		// A second listen sets the backlog anew.
+		l := e.listener("P")
+		e.listen(l, 0)
+		c1, c2 := e.socket(tcp), e.socket(tcp)
+		e.nonblock(c1)
+		e.nonblock(c2)
+		e.connect(c1, e.at("P"))
+		e.connect(c2, e.at("P"))
+		e.settle()
+		e.poll(c1, stack.PollOut)
+		e.poll(c2, stack.PollOut)
+	}},
 	{"recv/rcvtimeo", func(e *denv) {
 		_, c, _ := e.connPair()
 		e.setopt(c, stack.SoRcvTimeo, 40)

@@ -245,6 +245,7 @@ func New(opts Options) *Stack {
 	s.tcp = tcp.New(tcpNet{s}, tcpConfig(opts.TCP))
 	s.tcp.OnPortFree = s.portMaybeFree
 	s.lo = s.newLoopback()
+	s.mu.lo = s
 	return s
 }
 
@@ -312,10 +313,24 @@ type stackMutex struct {
 	sync.Mutex
 	clockNow  time.Time
 	clockHeld bool
+	// lo is the stack whose loopback queue Unlock drains first, as
+	// Linux processes what a system call sent over lo in the softirq
+	// that runs before the call returns: a connect over lo comes back
+	// with its handshake done, as a SYN sent after it finds the accept
+	// queue as that handshake left it. draining guards against a drain
+	// within the drain.
+	lo       *Stack
+	draining bool
 }
 
-// Unlock forgets the clock's reading and releases the lock.
+// Unlock delivers what waits on lo, forgets the clock's reading and
+// releases the lock.
 func (m *stackMutex) Unlock() {
+	if s := m.lo; s != nil && len(s.loq.q) > 0 && !m.draining {
+		m.draining = true
+		s.loopbackDrainLocked()
+		m.draining = false
+	}
 	m.clockHeld = false
 	m.Mutex.Unlock()
 }

@@ -678,9 +678,12 @@ func (s *Stack) recvFlags(sk *socket, b []byte, flags MsgFlags) (int, netip.Addr
 		switch {
 		case sk.conn != nil:
 			from = sk.conn.Tuple().Remote
-			if peek {
+			switch {
+			case peek:
 				n, err = sk.conn.Peek(b)
-			} else {
+			case total > 0:
+				n, err = sk.conn.ReadMore(b[total:])
+			default:
 				n, err = sk.conn.Read(b[total:])
 			}
 			if n > 0 || (len(b) == 0 && err == nil) {

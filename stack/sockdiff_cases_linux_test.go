@@ -697,6 +697,92 @@ var diffCases = []diffCase{
 		e.poll(c1, stack.PollOut)
 		e.poll(c2, stack.PollOut)
 	}},
+	{"connect/to-self", func(e *denv) {
+		// A socket connecting to its own address: a simultaneous open
+		// with itself.
+		c := e.socket(tcp)
+		e.bind(c, e.at("C"))
+		e.connect(c, e.at("C"))
+		e.send(c, "hi", 0)
+		e.settle()
+		e.recv(c, 10, 0)
+		e.peername(c)
+	}},
+	{"recv/peek-after-fin", func(e *denv) {
+		_, c, s := e.connPair()
+		e.send(s, "ab", 0)
+		e.close(s)
+		e.settle()
+		e.recv(c, 10, stack.MsgPeek)
+		e.recv(c, 10, 0)
+		e.recv(c, 10, stack.MsgPeek)
+		e.recv(c, 10, 0)
+	}},
+	{"send/after-shut-wr-twice", func(e *denv) {
+		_, c, _ := e.connPair()
+		e.shutdown(c, 1)
+		e.shutdown(c, 1)
+		e.send(c, "x", stack.MsgNoSignal)
+		e.getopt(c, stack.SoError)
+	}},
+	{"bind/after-listener-closed", func(e *denv) {
+		l := e.listener("P")
+		e.close(l)
+		l2 := e.socket(tcp)
+		e.bind(l2, e.at("P"))
+		e.listen(l2, 4)
+	}},
+	{"bind/port-of-accepted-after-close", func(e *denv) {
+		// The server side closes first: its accepted connection waits in
+		// TIME_WAIT on the listener's port; the listener closes too.
+		l, c, s := e.connPair()
+		e.close(s)
+		e.settle()
+		e.close(c)
+		e.settle()
+		e.close(l)
+		l2 := e.socket(tcp)
+		e.bind(l2, e.at("P"))
+		l3 := e.socket(tcp)
+		e.setopt(l3, stack.SoReuseAddr, 1)
+		e.bind(l3, e.at("P"))
+	}},
+	{"poll/half-closed-both", func(e *denv) {
+		// Each side has shut its writing: the events as the FINs cross.
+		_, c, s := e.connPair()
+		e.shutdown(c, 1)
+		e.settle()
+		e.poll(c, stack.PollIn|stack.PollOut|stack.PollRdHup)
+		e.poll(s, stack.PollIn|stack.PollOut|stack.PollRdHup)
+		e.shutdown(s, 1)
+		e.settle()
+		e.poll(c, stack.PollIn|stack.PollOut|stack.PollRdHup)
+		e.poll(s, stack.PollIn|stack.PollOut|stack.PollRdHup)
+	}},
+	{"poll/listener-reset-in-queue", func(e *denv) {
+		l := e.listener("P")
+		c := e.socket(tcp)
+		e.connect(c, e.at("P"))
+		e.settle()
+		e.setopt(c, stack.SoLinger, 0)
+		e.close(c)
+		e.settle()
+		e.poll(l, stack.PollIn)
+		s := e.accept(l)
+		e.poll(s, stack.PollIn|stack.PollOut|stack.PollRdHup)
+		e.getopt(s, stack.SoError)
+		e.recv(s, 10, 0)
+	}},
+	{"recv/waitall-then-reset", func(e *denv) {
+		_, c, s := e.connPair()
+		e.send(s, "abc", 0)
+		e.settle()
+		e.setopt(s, stack.SoLinger, 0)
+		e.close(s)
+		e.settle()
+		e.recv(c, 10, stack.MsgWaitAll)
+		e.recv(c, 10, stack.MsgWaitAll)
+	}},
 	{"recv/rcvtimeo", func(e *denv) {
 		_, c, _ := e.connPair()
 		e.setopt(c, stack.SoRcvTimeo, 40)

@@ -280,6 +280,17 @@ func (c *Conn) Read(b []byte) (int, error) {
 	return 0, syscall.EAGAIN
 }
 
+// ReadMore is Read for a call that has read bytes already (MSG_WAITALL
+// going on): an error stops it as it does Read, but stays for the next
+// call, as Linux's tcp_recvmsg breaks on sk_err without taking it once
+// it has copied something.
+func (c *Conn) ReadMore(b []byte) (int, error) {
+	if c.err != nil && !(c.rcvBuf.n > 0 && !c.rdShut) && !c.finRcvd {
+		return 0, c.err
+	}
+	return c.Read(b)
+}
+
 // Peek copies received bytes into b without consuming them (MSG_PEEK);
 // it returns what Read would, except that the bytes stay.
 func (c *Conn) Peek(b []byte) (int, error) {

@@ -783,6 +783,36 @@ var diffCases = []diffCase{
 		e.recv(c, 10, stack.MsgWaitAll)
 		e.recv(c, 10, stack.MsgWaitAll)
 	}},
+	{"close/unread-after-shut-rd", func(e *denv) {
+		// Data arrives, shutdown(SHUT_RD), close: unread data makes the
+		// close a RST still.
+		_, c, s := e.connPair()
+		e.send(s, "abc", 0)
+		e.settle()
+		e.shutdown(c, 0)
+		e.close(c)
+		e.settle()
+		e.recv(s, 10, 0)
+	}},
+	{"close/unread-after-peer-fin", func(e *denv) {
+		_, c, s := e.connPair()
+		e.send(s, "abc", 0)
+		e.close(s)
+		e.settle()
+		e.close(c)
+		e.settle()
+		e.send(s, "x", stack.MsgNoSignal)
+	}},
+	{"close/data-after-shut-rd-then-close", func(e *denv) {
+		// shutdown(SHUT_RD) first, then data comes, then close.
+		_, c, s := e.connPair()
+		e.shutdown(c, 0)
+		e.send(s, "abc", 0)
+		e.settle()
+		e.close(c)
+		e.settle()
+		e.recv(s, 10, 0)
+	}},
 	{"recv/rcvtimeo", func(e *denv) {
 		_, c, _ := e.connPair()
 		e.setopt(c, stack.SoRcvTimeo, 40)

@@ -114,6 +114,37 @@ var epollCases = []diffCase{
 		e.settle()
 		e.epollWait(ep, names, 0)
 	}},
+	{"epoll/reset", func(e *denv) {
+		// A RST: EPOLLERR and EPOLLHUP reported without being asked for,
+		// level-triggered until the error is read.
+		_, c, s := e.connPair()
+		ep, _ := e.api.EpollCreate()
+		e.open[ep] = true
+		names := map[int]string{c: "c"}
+		e.epollCtl(ep, stack.EpollAdd, c, "c", in)
+		e.setopt(s, stack.SoLinger, 0)
+		e.close(s)
+		e.settle()
+		e.epollWait(ep, names, 0)
+		e.recv(c, 10, 0)
+		e.epollWait(ep, names, 0)
+	}},
+	{"epoll/edge-data-twice", func(e *denv) {
+		// Edge-triggered: new data is a new edge even when old data is
+		// still unread.
+		_, c, s := e.connPair()
+		ep, _ := e.api.EpollCreate()
+		e.open[ep] = true
+		names := map[int]string{c: "c"}
+		e.epollCtl(ep, stack.EpollAdd, c, "c", in|et)
+		e.send(s, "a", 0)
+		e.settle()
+		e.epollWait(ep, names, 0)
+		e.epollWait(ep, names, 0)
+		e.send(s, "b", 0)
+		e.settle()
+		e.epollWait(ep, names, 0)
+	}},
 	{"epoll/listener-accept", func(e *denv) {
 		l := e.listener("P")
 		ep, _ := e.api.EpollCreate()

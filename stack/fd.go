@@ -354,7 +354,7 @@ func (s *Stack) Connect(fd int, addr netip.AddrPort) error {
 	}
 	in, err := sk.inAddr(addr)
 	if err == nil {
-		err = s.connect(sk, in)
+		err = s.connect(sk, sk.toHost(in))
 	}
 	return opError("connect", sk.typ, sk.local, addr, err)
 }
@@ -602,6 +602,7 @@ func (s *Stack) sendTo(sk *socket, b []byte, addr netip.AddrPort, call string) (
 	if err != nil {
 		return 0, err
 	}
+	addr = sk.toHost(addr)
 	if !sk.local.IsValid() {
 		if err := s.bind(sk, netip.AddrPort{}); err != nil {
 			return 0, err

@@ -57,6 +57,26 @@ func (sk *socket) unspecified() netip.Addr {
 	return netip.IPv4Unspecified()
 }
 
+// toHost turns a destination that is the unspecified address into this
+// host, as Linux does: IPv4's INADDR_ANY becomes the socket's own
+// address when it is bound to one, else 127.0.0.1 (ip_route_output_key
+// with no daddr), and IPv6's :: becomes ::1 (tcp_v6_connect,
+// ip6_datagram_connect, udpv6_sendmsg). So connect(0.0.0.0:80) and Go's
+// Dial("tcp", ":80") reach a local listener.
+func (sk *socket) toHost(ap netip.AddrPort) netip.AddrPort {
+	a := ap.Addr()
+	if !a.IsValid() || !a.IsUnspecified() {
+		return ap
+	}
+	if a.Is4() {
+		if l := sk.local.Addr(); l.Is4() && !l.IsUnspecified() {
+			return netip.AddrPortFrom(l, ap.Port())
+		}
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), ap.Port())
+	}
+	return netip.AddrPortFrom(netip.IPv6Loopback(), ap.Port())
+}
+
 // inAddr checks an address the user gave a socket and turns it into the
 // stack's form: an IPv4-mapped address on an AF_INET6 socket is the IPv4
 // address (refused with IPV6_V6ONLY), an IPv6 one on an AF_INET socket

@@ -347,6 +347,7 @@ func (s *Stack) DialTCP(ctx context.Context, laddr, raddr netip.AddrPort) (*TCPC
 func (s *Stack) dialFD(ctx context.Context, fd int, raddr netip.AddrPort) (*TCPConn, error) {
 	s.mu.Lock()
 	sk := s.fds[fd]
+	raddr = sk.toHost(raddr) // ":80" dials this host, as Go's net does
 	var err error
 	if d, ok := ctx.Deadline(); ok {
 		sk.rdeadline = d

@@ -4,6 +4,7 @@ package stack_test
 
 import (
 	"net/netip"
+	"strings"
 	"time"
 
 	"stacklab/stack"
@@ -812,6 +813,61 @@ var diffCases = []diffCase{
 		e.close(c)
 		e.settle()
 		e.recv(s, 10, 0)
+	}},
+	{"connect/to-any-address", func(e *denv) {
+		// connect to the unspecified address reaches this host, as
+		// Linux routes INADDR_ANY (and ::) to the loopback.
+		e.listener("P")
+		c := e.socket(tcp)
+		any := netip.AddrPortFrom(netip.IPv4Unspecified(), e.port("P"))
+		if e.v6 {
+			any = netip.AddrPortFrom(netip.IPv6Unspecified(), e.port("P"))
+		}
+		e.connect(c, any)
+		e.peername(c)
+	}},
+	{"udp/to-any-address", func(e *denv) {
+		a, b := e.udpPair()
+		any := netip.AddrPortFrom(netip.IPv4Unspecified(), e.port("U2"))
+		if e.v6 {
+			any = netip.AddrPortFrom(netip.IPv6Unspecified(), e.port("U2"))
+		}
+		e.sendto(a, "x", any)
+		e.settle()
+		e.recvfrom(b, 10)
+		e.connect(a, any)
+		e.peername(a)
+	}},
+	{"udp/recv-zero-length", func(e *denv) {
+		// A zero-length read of a datagram consumes it.
+		a, b := e.udpPair()
+		e.sendto(a, "one", e.at("U2"))
+		e.sendto(a, "two", e.at("U2"))
+		e.settle()
+		e.recv(b, 0, 0)
+		e.recv(b, 10, 0)
+	}},
+	{"udp/send-too-big", func(e *denv) {
+		a, _ := e.udpPair()
+		e.sendto(a, strings.Repeat("x", 65508), e.at("U2"))
+		e.sendto(a, strings.Repeat("x", 65507), e.at("U2"))
+	}},
+	{"udp/connect-then-sendto-other", func(e *denv) {
+		// A connected UDP socket may still sendto another address
+		// (Linux), and receives only from its peer.
+		a, b := e.udpPair()
+		c := e.socket(stack.SockDgram)
+		e.bind(c, e.at("U3"))
+		e.connect(a, e.at("U2"))
+		e.sendto(a, "to-c", e.at("U3"))
+		e.settle()
+		e.recvfrom(c, 10)
+		e.sendto(c, "from-c", e.at("U1"))
+		e.sendto(b, "from-b", e.at("U1"))
+		e.settle()
+		e.recvfrom(a, 10)
+		e.nonblock(a)
+		e.recvfrom(a, 10)
 	}},
 	{"recv/rcvtimeo", func(e *denv) {
 		_, c, _ := e.connPair()

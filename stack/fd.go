@@ -324,6 +324,7 @@ func (s *Stack) accept(sk *socket) (*socket, error) {
 			// SO_REUSEADDR and SO_REUSEPORT.
 			nsk.reuseAddr, nsk.reusePort = sk.reuseAddr, sk.reusePort
 			nsk.ttl, nsk.tos, nsk.inq = sk.ttl, sk.tos, sk.inq
+			nsk.rcvTimeo, nsk.sndTimeo = sk.rcvTimeo, sk.sndTimeo // as Linux's sk_clone_lock copies sk_rcvtimeo and sk_sndtimeo
 			nsk.family = sk.family
 			nsk.conn = c
 			s.tcpLocal(nsk, c.Tuple().Local)

@@ -431,6 +431,29 @@ var diffCases = []diffCase{
 		s := e.accept(l)
 		e.recv(s, 10, 0)
 	}},
+	{"accept/inherits-more-options", func(e *denv) {
+		l := e.socket(tcp)
+		e.setopt(l, stack.SoRcvTimeo, 300)
+		e.setopt(l, stack.SoSndTimeo, 400)
+		e.setopt(l, stack.SoRcvBuf, 100000)
+		e.setopt(l, stack.SoSndBuf, 90000)
+		e.setopt(l, stack.SoLinger, 3)
+		e.setopt(l, stack.TCPUserTimeout, 5000)
+		e.setopt(l, stack.TCPKeepIdle, 77)
+		e.setopt(l, stack.TCPKeepIntvl, 11)
+		e.setopt(l, stack.TCPKeepCnt, 4)
+		e.setopt(l, stack.TCPNotSentLowat, 20000)
+		e.setopt(l, stack.TCPSynCnt, 3)
+		e.bind(l, e.at("P"))
+		e.listen(l, 4)
+		c := e.socket(tcp)
+		e.connect(c, e.at("P"))
+		s := e.accept(l)
+		for _, o := range []stack.SockOpt{stack.SoRcvTimeo, stack.SoSndTimeo, stack.SoRcvBuf, stack.SoSndBuf, stack.SoLinger,
+			stack.TCPUserTimeout, stack.TCPKeepIdle, stack.TCPKeepIntvl, stack.TCPKeepCnt, stack.TCPNotSentLowat, stack.TCPSynCnt, stack.SoReuseAddr} {
+			e.getopt(s, o)
+		}
+	}},
 	{"accept/rcvtimeo", func(e *denv) {
 		l := e.listener("P")
 		e.setopt(l, stack.SoRcvTimeo, 40)

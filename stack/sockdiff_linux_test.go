@@ -269,6 +269,7 @@ var linuxOpts = map[stack.SockOpt][2]int{
 	stack.TCPInq:          {unix.IPPROTO_TCP, unix.TCP_INQ},
 	stack.IPTOS:           {unix.IPPROTO_IP, unix.IP_TOS},
 	stack.UDPCork:         {unix.IPPROTO_UDP, unix.UDP_CORK},
+	stack.IPv6V6Only:      {unix.IPPROTO_IPV6, unix.IPV6_V6ONLY},
 }
 
 // optNoSuch is an option number no Linux level knows, for the error case.
@@ -721,7 +722,7 @@ var optNames = map[stack.SockOpt]string{
 	stack.SoSndTimeo: "SO_SNDTIMEO", stack.IPTTL: "IP_TTL", optNoSuch: "unknown",
 	stack.TCPUserTimeout: "TCP_USER_TIMEOUT", stack.TCPMaxSeg: "TCP_MAXSEG", stack.TCPSynCnt: "TCP_SYNCNT",
 	stack.TCPCork: "TCP_CORK", stack.TCPNotSentLowat: "TCP_NOTSENT_LOWAT", stack.TCPInq: "TCP_INQ",
-	stack.IPTOS: "IP_TOS", stack.UDPCork: "UDP_CORK",
+	stack.IPTOS: "IP_TOS", stack.UDPCork: "UDP_CORK", stack.IPv6V6Only: "IPV6_V6ONLY",
 }
 
 // listener returns a listening socket on port P.

@@ -10,7 +10,7 @@ import (
 func (s *Stack) LoopbackBusy() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.loq.q) > 0 || s.loq.scheduled
+	return len(s.loq.q) > 0
 }
 
 // AutoAddrLifetimes returns when an autoconfigured address's valid and

@@ -16,10 +16,9 @@ import (
 // so a whole 65536 bytes go, an MSS of 65476), and a capture
 // sees each frame once, received. Frames wait in order in a queue
 // bounded as Linux's netdev_max_backlog, and are delivered before the
-// call that sent them releases the stack's lock (stackMutex.Unlock), as
-// Linux's softirq runs before the system call returns; a drain
-// scheduled on the stack's clock (at the same instant under a virtual
-// clock) delivers what a sender outside the lock's holders left.
+// entry that sent them (a call, a frame, a timer) releases the stack's
+// lock (stackMutex.Unlock), as Linux's softirq runs before the system
+// call returns. Every sender holds the lock, so nothing else drains it.
 
 // loopbackName is the loopback interface's name.
 const loopbackName = "lo"
@@ -32,9 +31,9 @@ const loopbackBacklog = 1000
 
 // loopback is the queue behind the lo interface.
 type loopback struct {
-	q         []loFrame
-	free      [][]byte // recycled frame buffers
-	scheduled bool     // a drain is pending or running
+	q    []loFrame // frames q[head:] wait; q keeps its storage between drains
+	head int
+	free [][]byte // recycled frame buffers
 }
 
 type loFrame struct {
@@ -64,7 +63,7 @@ func (s *Stack) Loopback() *NIC { return s.lo }
 // loopbackSend queues a frame sent out of lo, with the lock held.
 func (s *Stack) loopbackSend(pkt Packet, note string) {
 	l := &s.loq
-	if len(l.q) >= loopbackBacklog {
+	if len(l.q)-l.head >= loopbackBacklog {
 		s.drop(&s.counters.Link.LoopbackDrops, "link.LoopbackDrops", "eth", "loopback backlog full", pkt.ID)
 		return
 	}
@@ -73,33 +72,22 @@ func (s *Stack) loopbackSend(pkt Packet, note string) {
 		buf, l.free = l.free[k-1][:0], l.free[:k-1]
 	}
 	l.q = append(l.q, loFrame{id: pkt.ID, data: append(buf, pkt.Data...), note: note})
-	if !l.scheduled {
-		l.scheduled = true
-		s.opts.Clock.AfterFunc(0, s.loopbackDrain)
-	}
 }
 
-// loopbackDrain delivers the queued frames in order, including those
-// their delivery queues, until none is left.
-func (s *Stack) loopbackDrain() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.loopbackDrainLocked()
-}
-
-// loopbackDrainLocked is loopbackDrain with the lock held: the stack's
-// lock drains lo so before it is released (stackMutex.Unlock), and the
-// drain scheduled on the clock then finds nothing left.
+// loopbackDrainLocked delivers the queued frames in order, including
+// those their delivery queues, until none is left; the lock is held
+// (stackMutex.Unlock calls it).
 func (s *Stack) loopbackDrainLocked() {
 	l := &s.loq
 	if s.destroyed {
-		l.q, l.scheduled = l.q[:0], false
+		clear(l.q)
+		l.q, l.head = l.q[:0], 0
 		return
 	}
-	for len(l.q) > 0 {
-		f := l.q[0]
-		l.q[0] = loFrame{}
-		l.q = l.q[1:]
+	for l.head < len(l.q) {
+		f := l.q[l.head]
+		l.q[l.head] = loFrame{}
+		l.head++
 		// Each frame reads the clock afresh, as one from a NIC does:
 		// the chain an exchange over lo makes is all one entry.
 		s.mu.clockHeld = false
@@ -108,6 +96,5 @@ func (s *Stack) loopbackDrainLocked() {
 			l.free = append(l.free, f.data)
 		}
 	}
-	l.q = l.q[:0:0]
-	l.scheduled = false
+	l.q, l.head = l.q[:0], 0
 }

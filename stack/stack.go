@@ -245,7 +245,7 @@ func New(opts Options) *Stack {
 	s.tcp = tcp.New(tcpNet{s}, tcpConfig(opts.TCP))
 	s.tcp.OnPortFree = s.portMaybeFree
 	s.lo = s.newLoopback()
-	s.mu.lo = s
+	s.mu.owner = s
 	return s
 }
 
@@ -313,20 +313,20 @@ type stackMutex struct {
 	sync.Mutex
 	clockNow  time.Time
 	clockHeld bool
-	// lo is the stack whose loopback queue Unlock drains first, as
+	// owner is the stack whose loopback queue Unlock drains first, as
 	// Linux processes what a system call sent over lo in the softirq
 	// that runs before the call returns: a connect over lo comes back
 	// with its handshake done, as a SYN sent after it finds the accept
 	// queue as that handshake left it. draining guards against a drain
-	// within the drain.
-	lo       *Stack
+	// within the drain (which goes on until the queue is empty).
+	owner    *Stack
 	draining bool
 }
 
 // Unlock delivers what waits on lo, forgets the clock's reading and
 // releases the lock.
 func (m *stackMutex) Unlock() {
-	if s := m.lo; s != nil && len(s.loq.q) > 0 && !m.draining {
+	if s := m.owner; s != nil && len(s.loq.q) > 0 && !m.draining {
 		m.draining = true
 		s.loopbackDrainLocked()
 		m.draining = false
@@ -438,7 +438,8 @@ func (s *Stack) Destroy() {
 		t.t.Stop()
 	}
 	clear(s.timers)
-	s.loq.q = s.loq.q[:0]
+	clear(s.loq.q)
+	s.loq.q, s.loq.head = s.loq.q[:0], 0
 }
 
 // PendingTimers returns how many of the stack's timers are pending

@@ -392,9 +392,7 @@ func (s *Stack) GetPeername(fd int) (netip.AddrPort, error) {
 	var r netip.AddrPort
 	switch {
 	case sk.conn != nil:
-		// TIME_WAIT too: Linux's descriptor is closed then, its
-		// TIME_WAIT a timewait socket of its own (inet_getname: CLOSE).
-		if st := sk.conn.State(); st != tcp.Closed && st != tcp.SynSent && st != tcp.TimeWait {
+		if st := fdState(sk.conn.State()); st != tcp.Closed && st != tcp.SynSent {
 			r = sk.conn.Tuple().Remote
 		}
 	case sk.udp != nil:

@@ -7,6 +7,18 @@ import (
 	"stacklab/stack/tcp"
 )
 
+// fdState is a connection's state as its descriptor sees it on Linux:
+// TIME_WAIT is CLOSE, as Linux hands TIME_WAIT to a timewait socket of
+// its own and closes the descriptor's (tcp_time_wait, then tcp_done).
+// The connection itself, in ss() and a scenario's fd X state, is in
+// TIME_WAIT.
+func fdState(st tcp.State) tcp.State {
+	if st == tcp.TimeWait {
+		return tcp.Closed
+	}
+	return st
+}
+
 // LinuxTCPInfo is Linux's struct tcp_info (getsockopt TCP_INFO, see
 // linux/tcp.h) as far as stacklab computes it, each field in Linux's
 // units and with Linux's meaning (net/ipv4/tcp.c, tcp_get_info): packets
@@ -118,15 +130,8 @@ func (s *Stack) LinuxTCPInfo(fd int) (LinuxTCPInfo, error) {
 	}
 	in := sk.conn.Info()
 	l := in.Linux
-	state := in.State
-	if state == tcp.TimeWait {
-		// Linux hands TIME_WAIT to a timewait socket of its own and
-		// closes the descriptor's (tcp_time_wait, then tcp_done): its
-		// tcp_info says CLOSE. The connection, in ss(), is in TIME_WAIT.
-		state = tcp.Closed
-	}
 	li = LinuxTCPInfo{
-		State: linuxStates[state.String()], CAState: l.CAState, Retransmits: l.Retransmits,
+		State: linuxStates[fdState(in.State).String()], CAState: l.CAState, Retransmits: l.Retransmits,
 		Probes: l.Probes, Backoff: l.Backoff,
 		RTO: uint32(l.RTO), SndMSS: uint32(l.SndMSS), RcvMSS: uint32(l.RcvMSS),
 		Unacked: uint32(l.Unacked), Sacked: uint32(l.Sacked), Lost: uint32(l.Lost), Retrans: uint32(l.Retrans),

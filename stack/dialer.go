@@ -54,8 +54,15 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 		if serr != nil || perr != nil {
 			return nil, fmt.Errorf("stacklab: dial %s: %q is not an address and port like 10.0.0.2:80, [2001:db8::2]:80 or name:80: %w", network, address, err)
 		}
-		if addrs, err = s.LookupHost(h); err != nil {
-			return nil, &net.OpError{Op: "dial", Net: network, Err: err}
+		switch {
+		case h == "" && strings.HasSuffix(network, "6"):
+			addrs = []netip.Addr{netip.IPv6Unspecified()} // the local system, as Go's net: a connect to :: reaches ::1
+		case h == "":
+			addrs = []netip.Addr{netip.IPv4Unspecified()} // ... and to 0.0.0.0, 127.0.0.1
+		default:
+			if addrs, err = s.LookupHost(h); err != nil {
+				return nil, &net.OpError{Op: "dial", Net: network, Err: err}
+			}
 		}
 		host, port = h, uint16(n)
 	}

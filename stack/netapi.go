@@ -464,7 +464,7 @@ func (s *Stack) DialUDP(laddr, raddr netip.AddrPort) (*UDPConn, error) {
 		c.Close()
 		return nil, err
 	}
-	c.remote = raddr
+	c.remote = c.sk.toHost(raddr) // the peer Connect took: this host for 0.0.0.0 or ::
 	return c, nil
 }
 

@@ -179,3 +179,37 @@ func TestUDPConnFD(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestDialUnspecifiedReachesThisHost: a dial to the unspecified address
+// reaches this host, as Linux routes INADDR_ANY to 127.0.0.1 and :: to
+// ::1, which Go's Dial("tcp", ":80") relies on; the connection's peer is
+// that address.
+func TestDialUnspecifiedReachesThisHost(t *testing.T) {
+	s := stack.New(stack.Options{Name: "h"})
+	for _, tc := range []struct{ listen, dial, peer string }{
+		{"127.0.0.1:80", "0.0.0.0:80", "127.0.0.1:80"},
+		{"127.0.0.1:82", ":82", "127.0.0.1:82"},
+		{"[::1]:81", "[::]:81", "[::1]:81"},
+	} {
+		ln, err := s.ListenTCP(netip.MustParseAddrPort(tc.listen), 4)
+		must(t, err)
+		c, err := s.DialContext(context.Background(), "tcp", tc.dial)
+		if err != nil {
+			t.Fatalf("dial %s: %v", tc.dial, err)
+		}
+		if got := c.RemoteAddr().String(); got != tc.peer {
+			t.Errorf("dial %s: peer %s, want %s", tc.dial, got, tc.peer)
+		}
+		c.Close()
+		ln.Close()
+	}
+	// UDP too: the connected socket's peer is this host.
+	u, err := s.DialContext(context.Background(), "udp", ":83")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := u.RemoteAddr().String(); got != "127.0.0.1:83" {
+		t.Errorf("dial udp :83: peer %s, want 127.0.0.1:83", got)
+	}
+	u.Close()
+}

@@ -79,9 +79,7 @@ var diffCases = []diffCase{
 		e.connect(c, e.at("P"))
 		e.settle()
 		s := e.accept(l)
-		e.setopt(s, stack.SoLinger, 0)
-		e.close(s)
-		e.settle()
+		e.resetFrom(s)
 		e.connect(c, e.at("P"))
 		e.connect(c, e.at("P"))
 	}},
@@ -411,9 +409,7 @@ var diffCases = []diffCase{
 		c := e.socket(tcp)
 		e.connect(c, e.at("P"))
 		e.settle()
-		e.setopt(c, stack.SoLinger, 0)
-		e.close(c)
-		e.settle()
+		e.resetFrom(c)
 		s := e.accept(l)
 		e.recv(s, 10, 0)
 	}},
@@ -425,9 +421,7 @@ var diffCases = []diffCase{
 		e.settle()
 		e.shutdown(c, 1)
 		e.settle()
-		e.setopt(c, stack.SoLinger, 0)
-		e.close(c)
-		e.settle()
+		e.resetFrom(c)
 		s := e.accept(l)
 		e.recv(s, 10, 0)
 	}},
@@ -571,9 +565,7 @@ var diffCases = []diffCase{
 	}},
 	{"close/linger-0-resets", func(e *denv) {
 		_, c, s := e.connPair()
-		e.setopt(s, stack.SoLinger, 0)
-		e.close(s)
-		e.settle()
+		e.resetFrom(s)
 		e.poll(c, stack.PollIn|stack.PollOut)
 		e.recv(c, 10, 0)
 		e.recv(c, 10, 0)
@@ -593,26 +585,20 @@ var diffCases = []diffCase{
 	}},
 	{"recv/after-reset", func(e *denv) {
 		_, c, s := e.connPair()
-		e.setopt(s, stack.SoLinger, 0)
-		e.close(s)
-		e.settle()
+		e.resetFrom(s)
 		e.send(c, "x", stack.MsgNoSignal)
 		e.getopt(c, stack.SoError)
 	}},
 	{"reset/send-twice", func(e *denv) {
 		_, c, s := e.connPair()
-		e.setopt(s, stack.SoLinger, 0)
-		e.close(s)
-		e.settle()
+		e.resetFrom(s)
 		e.send(c, "x", stack.MsgNoSignal)
 		e.send(c, "x", stack.MsgNoSignal)
 		e.recv(c, 10, 0)
 	}},
 	{"reset/recv-twice", func(e *denv) {
 		_, c, s := e.connPair()
-		e.setopt(s, stack.SoLinger, 0)
-		e.close(s)
-		e.settle()
+		e.resetFrom(s)
 		e.recv(c, 10, 0)
 		e.recv(c, 10, 0)
 		e.getopt(c, stack.SoError)
@@ -622,9 +608,7 @@ var diffCases = []diffCase{
 		_, c, s := e.connPair()
 		e.send(s, "abc", 0)
 		e.settle()
-		e.setopt(s, stack.SoLinger, 0)
-		e.close(s)
-		e.settle()
+		e.resetFrom(s)
 		e.poll(c, stack.PollIn|stack.PollOut|stack.PollRdHup)
 		e.recv(c, 2, 0)
 		e.recv(c, 10, 0)
@@ -632,18 +616,14 @@ var diffCases = []diffCase{
 	}},
 	{"reset/connect-again", func(e *denv) {
 		_, c, s := e.connPair()
-		e.setopt(s, stack.SoLinger, 0)
-		e.close(s)
-		e.settle()
+		e.resetFrom(s)
 		e.connect(c, e.at("P"))
 		e.listen(c, 4)
 		e.sockname(c)
 	}},
 	{"reset/shutdown", func(e *denv) {
 		_, c, s := e.connPair()
-		e.setopt(s, stack.SoLinger, 0)
-		e.close(s)
-		e.settle()
+		e.resetFrom(s)
 		e.shutdown(c, 1)
 		e.shutdown(c, 2)
 		e.getopt(c, stack.SoError)
@@ -653,18 +633,14 @@ var diffCases = []diffCase{
 		_, c, s := e.connPair()
 		e.shutdown(c, 1)
 		e.settle()
-		e.setopt(s, stack.SoLinger, 0)
-		e.close(s)
-		e.settle()
+		e.resetFrom(s)
 		e.poll(c, stack.PollIn|stack.PollOut|stack.PollRdHup)
 		e.recv(c, 10, 0)
 		e.getopt(c, stack.SoError)
 	}},
 	{"reset/names", func(e *denv) {
 		_, c, s := e.connPair()
-		e.setopt(s, stack.SoLinger, 0)
-		e.close(s)
-		e.settle()
+		e.resetFrom(s)
 		e.sockname(c)
 		e.peername(c)
 	}},
@@ -788,9 +764,7 @@ var diffCases = []diffCase{
 		c := e.socket(tcp)
 		e.connect(c, e.at("P"))
 		e.settle()
-		e.setopt(c, stack.SoLinger, 0)
-		e.close(c)
-		e.settle()
+		e.resetFrom(c)
 		e.poll(l, stack.PollIn)
 		s := e.accept(l)
 		e.poll(s, stack.PollIn|stack.PollOut|stack.PollRdHup)
@@ -801,9 +775,7 @@ var diffCases = []diffCase{
 		_, c, s := e.connPair()
 		e.send(s, "abc", 0)
 		e.settle()
-		e.setopt(s, stack.SoLinger, 0)
-		e.close(s)
-		e.settle()
+		e.resetFrom(s)
 		e.recv(c, 10, stack.MsgWaitAll)
 		e.recv(c, 10, stack.MsgWaitAll)
 	}},
@@ -1051,9 +1023,7 @@ var diffCases = []diffCase{
 	}},
 	{"poll/after-reset", func(e *denv) {
 		_, c, s := e.connPair()
-		e.setopt(s, stack.SoLinger, 0)
-		e.close(s)
-		e.settle()
+		e.resetFrom(s)
 		e.poll(c, stack.PollIn|stack.PollOut|stack.PollRdHup)
 	}},
 	{"poll/udp", func(e *denv) {

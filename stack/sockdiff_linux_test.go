@@ -725,6 +725,14 @@ var optNames = map[stack.SockOpt]string{
 	stack.IPTOS: "IP_TOS", stack.UDPCork: "UDP_CORK", stack.IPv6V6Only: "IPV6_V6ONLY",
 }
 
+// resetFrom closes fd with SO_LINGER 0, so that its peer gets a RST,
+// and lets the RST arrive.
+func (e *denv) resetFrom(fd int) {
+	e.setopt(fd, stack.SoLinger, 0)
+	e.close(fd)
+	e.settle()
+}
+
 // listener returns a listening socket on port P.
 func (e *denv) listener(name string) int {
 	l := e.socket(stack.SockStream)

@@ -255,6 +255,14 @@ func dial(t testing.TB, w *fnet, cl, sv *host, o *SockOpts) (*Conn, *Conn, *List
 	if err != nil {
 		t.Fatal(err)
 	}
+	c, s := connectTo(t, w, cl, sv, l, o)
+	return c, s, l
+}
+
+// connectTo connects client to the listener l on server:80 and returns
+// both ends once established.
+func connectTo(t testing.TB, w *fnet, cl, sv *host, l *Listener, o *SockOpts) (*Conn, *Conn) {
+	t.Helper()
 	c, err := cl.p.Connect(netip.AddrPort{}, netip.AddrPortFrom(sv.addr, 80), o)
 	if err != nil {
 		t.Fatal(err)
@@ -267,7 +275,7 @@ func dial(t testing.TB, w *fnet, cl, sv *host, o *SockOpts) (*Conn, *Conn, *List
 	if c.State() != Established || s.State() != Established {
 		t.Fatalf("states %v %v", c.State(), s.State())
 	}
-	return c, s, l
+	return c, s
 }
 
 // ---- segment view for assertions ----

@@ -22,15 +22,7 @@ func TestTimeWaitBounded(t *testing.T) {
 	var clients, servers []*Conn
 	closeOne := func() {
 		t.Helper()
-		c, err := cl.p.Connect(netip0(), ap("10.0.0.2:80"), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.clk.advance(100 * time.Millisecond)
-		s, err := l.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
+		c, s := connectTo(t, w, cl, sv, l, nil)
 		c.Close()
 		w.clk.advance(100 * time.Millisecond)
 		s.Close()
@@ -99,15 +91,7 @@ func TestOrphanFinWait2Bounded(t *testing.T) {
 	}
 	var clients, servers []*Conn
 	for range 5 {
-		c, err := cl.p.Connect(netip0(), ap("10.0.0.2:80"), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.clk.advance(100 * time.Millisecond)
-		s, err := l.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
+		c, s := connectTo(t, w, cl, sv, l, nil)
 		c.Close()
 		w.clk.advance(100 * time.Millisecond)
 		clients, servers = append(clients, c), append(servers, s)
@@ -156,14 +140,7 @@ func TestOrphansBounded(t *testing.T) {
 	}
 	var clients []*Conn
 	for range 4 {
-		c, err := cl.p.Connect(netip0(), ap("10.0.0.2:80"), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.clk.advance(100 * time.Millisecond)
-		if _, err := l.Accept(); err != nil {
-			t.Fatal(err)
-		}
+		c, _ := connectTo(t, w, cl, sv, l, nil)
 		clients = append(clients, c)
 	}
 	var rsts []string

@@ -1,7 +1,10 @@
 package perf
 
 import (
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,6 +80,95 @@ func idleMemory(tb testing.TB, conns int) float64 {
 	}
 	runtime.KeepAlive(n)
 	return float64(int64(ms1.HeapAlloc)-int64(ms0.HeapAlloc)) / float64(2*conns)
+}
+
+// BenchmarkTimeWaitMemory leaves idleConns connections in TIME_WAIT on
+// the client (it closes first; the server reads the FIN and closes too)
+// and reports the heap growth per connection in TIME_WAIT, beside the
+// size of the Linux kernel's timewait socket on this machine (the
+// tw_sock_TCP slab's object size in /proc/slabinfo, when it is readable:
+// Linux swaps a socket that enters TIME_WAIT for one). Run it with
+// -benchtime 1x.
+func BenchmarkTimeWaitMemory(b *testing.B) {
+	for range b.N {
+		b.ReportMetric(timeWaitMemory(b, idleConns), "B/time-wait")
+	}
+	if size, ok := linuxSlabObjSize("tw_sock_TCP"); ok {
+		b.ReportMetric(float64(size), "linux-B/time-wait")
+	}
+}
+
+// timeWaitMemory returns the heap bytes per connection of conns
+// connections in TIME_WAIT, counting the two stacks' growth from the
+// moment the listener is ready.
+func timeWaitMemory(tb testing.TB, conns int) float64 {
+	n := newSimNet(tb, simConfig{})
+	const port = 80
+	lfd := n.listen(tb, port, 128)
+	closeOne := func() {
+		c, s := n.connect(tb, lfd, port)
+		if err := n.client.Close(c); err != nil {
+			tb.Fatal(err)
+		}
+		n.clock.RunFor(time.Millisecond) // the FIN reaches the server
+		if err := n.server.Close(s); err != nil {
+			tb.Fatal(err)
+		}
+		n.clock.RunFor(time.Millisecond) // 10,000 of them within 2·MSL
+	}
+	closeOne() // the ARP entries, the pools and the tables' first growth
+	runtime.GC()
+	runtime.GC()
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	for range conns {
+		closeOne()
+	}
+	n.clock.RunFor(time.Second) // well within 2·MSL
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&ms1)
+	inTW := 0
+	for _, e := range n.client.Sockets() {
+		if e.State == "TIME_WAIT" {
+			inTW++
+		}
+	}
+	if inTW != conns+1 {
+		tb.Fatalf("%d connections in TIME_WAIT on the client, want %d", inTW, conns+1)
+	}
+	if len(n.server.Sockets()) != 1 {
+		tb.Fatalf("the server holds %d sockets, want its listener alone", len(n.server.Sockets()))
+	}
+	runtime.KeepAlive(n)
+	return float64(int64(ms1.HeapAlloc)-int64(ms0.HeapAlloc)) / float64(conns)
+}
+
+// linuxSlabObjSize returns the object size of a kernel slab cache from
+// /proc/slabinfo (readable by root).
+func linuxSlabObjSize(name string) (int, bool) {
+	data, err := os.ReadFile("/proc/slabinfo")
+	if err != nil {
+		return 0, false
+	}
+	for line := range strings.Lines(string(data)) {
+		f := strings.Fields(line)
+		if len(f) > 3 && f[0] == name {
+			size, err := strconv.Atoi(f[3])
+			return size, err == nil
+		}
+	}
+	return 0, false
+}
+
+// TestTimeWaitMemorySmall runs the TIME_WAIT memory measurement on a few
+// connections, so the harness is checked by `go test`.
+func TestTimeWaitMemorySmall(t *testing.T) {
+	per := timeWaitMemory(t, 200)
+	if per <= 0 {
+		t.Errorf("memory per TIME_WAIT connection %v B: the heap did not grow", per)
+	}
+	t.Logf("%.0f B per connection in TIME_WAIT (200 connections)", per)
 }
 
 // TestIdleMemorySmall runs the idle-memory measurement on a few

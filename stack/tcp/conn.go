@@ -452,6 +452,7 @@ func (c *Conn) Close() {
 		return
 	}
 	c.orphanTake()
+	c.shed()
 }
 
 // Abort resets the connection at once (RST).

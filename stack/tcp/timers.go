@@ -71,6 +71,13 @@ func (tm *ctimer) stop() {
 	tm.scheduled = false
 }
 
+// release stops the timer and lets go of the clock's timer behind it,
+// which schedule makes again if the timer is ever armed after.
+func (tm *ctimer) release() {
+	tm.stop()
+	tm.t, tm.fire = nil, nil
+}
+
 func (tm *ctimer) run() {
 	tm.scheduled = false
 	if !tm.armed || tm.c.dead {

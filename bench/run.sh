@@ -32,7 +32,7 @@ note "stacklab: go test -bench ./internal/perf (count $count) ..."
 (cd "$root" &&
 	go test -run '^$' -bench 'CrossCPU|BulkSim|BulkPipe|BulkParallelPipe|BulkFamily|ConnSetup$|ConnSetupDataPipe|RoundTripPipe' -benchtime "$benchtime" -count "$count" ./internal/perf &&
 	go test -run '^$' -bench 'CaptureOverhead' -benchtime "$benchtime" -count "$capcount" ./internal/perf &&
-	go test -run '^$' -bench 'IdleMemory|SimRate' -benchtime 1x -count 1 ./internal/perf &&
+	go test -run '^$' -bench 'IdleMemory|TimeWaitMemory|SimRate' -benchtime 1x -count 1 ./internal/perf &&
 	go test -run '^$' -bench 'RunnerCost' -benchtime 21x -count 1 ./internal/perf &&
 	go test -run '^$' -bench 'TUNStackVsCeiling' -benchtime 1x -count "$count" ./stack/tun && # skips without root
 	go test -run '^$' -bench 'TUNStackTCP' -benchtime 16x -count "$count" ./stack/tun
@@ -42,14 +42,14 @@ $(grep -v '^Benchmark' "$out/stacklab.txt" | tail -20)"
 note "peer: go test -bench ./gvisor (count $count) ..."
 (cd "$here" &&
 	go test -run '^$' -bench 'Bulk|BulkParallel|ConnSetupData|RoundTrip' -benchtime "$benchtime" -count "$count" ./gvisor &&
-	go test -run '^$' -bench 'IdleMemory' -benchtime 1x -count 1 ./gvisor
+	go test -run '^$' -bench 'IdleMemory|TimeWaitMemory' -benchtime 1x -count 1 ./gvisor
 ) >"$out/gvisor.txt" 2>&1 || note "gVisor benchmarks failed:
 $(grep -v '^Benchmark' "$out/gvisor.txt" | tail -20)"
 
 note "peer: go test -bench ./kernel (count $count) ..."
 (cd "$here" &&
 	go test -run '^$' -bench 'Bulk|ConnSetup' -benchtime "$benchtime" -count "$count" ./kernel &&
-	go test -run '^$' -bench 'IdleMemory' -benchtime 1x -count 1 ./kernel
+	go test -run '^$' -bench 'IdleMemory|TimeWaitMemory' -benchtime 1x -count 1 ./kernel
 ) >"$out/peer.txt" 2>&1 || note "kernel benchmarks failed:
 $(grep -v '^Benchmark' "$out/peer.txt" | tail -20)"
 

@@ -382,7 +382,57 @@ func TestHarness(t *testing.T) {
 		t.Fatalf("read %q, %v; want %q", got, err, msg)
 	}
 	s.Close()
+	if per := timeWaitMemory(t, 50); per <= 0 {
+		t.Errorf("memory per TIME_WAIT connection %v B: the heap did not grow", per)
+	}
 	if per := idleMemory(t, 50); per <= 0 {
 		t.Errorf("idle memory per endpoint %v B: the heap did not grow", per)
 	}
+}
+
+// BenchmarkTimeWaitMemory leaves idleConns connections in TIME_WAIT on
+// the client (it closes first; the server reads the EOF and closes too)
+// and reports the heap growth per connection in TIME_WAIT
+// (internal/perf: TimeWaitMemory).
+func BenchmarkTimeWaitMemory(b *testing.B) {
+	for range b.N {
+		b.ReportMetric(timeWaitMemory(b, idleConns), "B/time-wait")
+	}
+}
+
+func timeWaitMemory(tb testing.TB, conns int) float64 {
+	n := newGNet(tb, 1500, false)
+	const port = 80
+	ln := n.listen(tb, port)
+	defer ln.Close()
+	buf := make([]byte, 1)
+	closeOne := func() {
+		c, s := n.dial(tb, ln, port)
+		c.Close()
+		if _, err := s.Read(buf); err != io.EOF {
+			tb.Fatalf("gvisor: server read %v, want EOF", err)
+		}
+		s.Close()
+	}
+	closeOne()
+	time.Sleep(100 * time.Millisecond)
+	runtime.GC()
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	for range conns {
+		closeOne()
+	}
+	time.Sleep(time.Second) // the last ACKs; well within TIME_WAIT's 60 s
+	runtime.GC()
+	runtime.ReadMemStats(&ms1)
+	inTW := 0
+	for _, e := range n.client.RegisteredEndpoints() {
+		if ep, ok := e.(*tcp.Endpoint); ok && tcp.EndpointState(ep.State()) == tcp.StateTimeWait {
+			inTW++
+		}
+	}
+	if inTW < conns {
+		tb.Fatalf("gvisor: %d connections in TIME_WAIT on the client, want %d", inTW, conns+1)
+	}
+	return float64(int64(ms1.HeapAlloc)-int64(ms0.HeapAlloc)) / float64(conns)
 }

@@ -230,6 +230,58 @@ func idleMemory(b *testing.B, n int) (float64, error) {
 	return float64(k1-k0+goHeap) / float64(2*n), nil
 }
 
+// BenchmarkTimeWaitMemory leaves idleConns loopback connections in
+// TIME_WAIT on the client side (it closes first; the server reads the
+// EOF and closes too) and reports the kernel memory per connection in
+// TIME_WAIT: the growth of the timewait socket slab (internal/perf:
+// TimeWaitMemory). It needs root for /proc/slabinfo. The connections'
+// ports stay taken for TIME_WAIT's 60 s after it returns.
+func BenchmarkTimeWaitMemory(b *testing.B) {
+	if _, err := slabBytes(timeWaitSlabs); err != nil {
+		b.Skipf("kernel memory not readable: %v", err)
+	}
+	for range b.N {
+		per, err := timeWaitMemory(b, idleConns)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(per, "B/time-wait")
+	}
+}
+
+func timeWaitMemory(b *testing.B, n int) (float64, error) {
+	ln := listen(b, 0)
+	defer ln.Close()
+	k0, err := slabBytes(timeWaitSlabs)
+	if err != nil {
+		return 0, err
+	}
+	buf := make([]byte, 1)
+	for i := range n {
+		c, err := net.Dial("tcp4", ln.Addr().String())
+		if err != nil {
+			return 0, fmt.Errorf("dial #%d: %w", i, err)
+		}
+		s, err := ln.Accept()
+		if err != nil {
+			c.Close()
+			return 0, fmt.Errorf("accept #%d: %w", i, err)
+		}
+		c.Close()
+		if _, err := s.Read(buf); err != io.EOF {
+			s.Close()
+			return 0, fmt.Errorf("server read #%d: %v, want EOF", i, err)
+		}
+		s.Close()
+	}
+	time.Sleep(50 * time.Millisecond) // the last ACKs
+	k1, err := slabBytes(timeWaitSlabs)
+	if err != nil {
+		return 0, err
+	}
+	return float64(k1-k0) / float64(n), nil
+}
+
 // raiseNoFile tries to let the process open n descriptors and returns
 // the soft limit in force afterwards.
 func raiseNoFile(n uint64) uint64 {
@@ -266,7 +318,14 @@ var socketSlabs = map[string]bool{
 }
 
 // socketSlabBytes sums active objects × object size over socketSlabs.
-func socketSlabBytes() (int64, error) {
+func socketSlabBytes() (int64, error) { return slabBytes(socketSlabs) }
+
+// timeWaitSlabs are the slab caches that grow with each TCP connection
+// in TIME_WAIT: the timewait socket that takes the socket's place.
+var timeWaitSlabs = map[string]bool{"tw_sock_TCP": true}
+
+// slabBytes sums active objects × object size over the caches named.
+func slabBytes(caches map[string]bool) (int64, error) {
 	f, err := os.Open("/proc/slabinfo")
 	if err != nil {
 		return 0, err
@@ -277,7 +336,7 @@ func socketSlabBytes() (int64, error) {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fs := strings.Fields(sc.Text())
-		if len(fs) < 4 || !socketSlabs[fs[0]] {
+		if len(fs) < 4 || !caches[fs[0]] {
 			continue
 		}
 		active, err1 := strconv.ParseInt(fs[1], 10, 64)
@@ -292,7 +351,7 @@ func socketSlabBytes() (int64, error) {
 		return 0, err
 	}
 	if found == 0 {
-		return 0, errors.New("/proc/slabinfo lists no TCP socket caches")
+		return 0, errors.New("/proc/slabinfo lists none of the TCP socket caches")
 	}
 	return total, nil
 }

@@ -296,6 +296,24 @@ var rows = []row{
 		peerCmd:     benchOnce(kernelCmd, "IdleMemory"),
 	},
 	{
+		work:        "memory per connection in TIME_WAIT, 10 k connections (lower is better)",
+		ours:        metric{"BenchmarkTimeWaitMemory", "B/time-wait"},
+		peerFrom:    gvisor,
+		peer:        metric{"BenchmarkTimeWaitMemory", "B/time-wait"},
+		lowerBetter: true,
+		ourCmd:      benchOnce(perfCmd, "TimeWaitMemory"),
+		peerCmd:     benchOnce(gvisorCmd, "TimeWaitMemory"),
+	},
+	{
+		work:        "the same against the Linux kernel (its timewait socket slab)",
+		ours:        metric{"BenchmarkTimeWaitMemory", "B/time-wait"},
+		peerFrom:    kernel,
+		peer:        metric{"BenchmarkTimeWaitMemory", "B/time-wait"},
+		lowerBetter: true,
+		ourCmd:      benchOnce(perfCmd, "TimeWaitMemory"),
+		peerCmd:     benchOnce(kernelCmd, "TimeWaitMemory"),
+	},
+	{
 		work:     "simulation, 1 Gbit/s, 10 ms each way, bulk TCP, packets per wall s, capture off (stacklab 10 simulated s, ns-3 NS3_SECONDS, 3 by default)",
 		ours:     metric{"BenchmarkSimRate/pcap=off", "pkts/s"},
 		peerFrom: ns3,
@@ -578,7 +596,7 @@ func format(v float64, unit string) string {
 		return fmt.Sprintf("%.0f ns", v)
 	case "pkts/s", "ceiling-pkts/s":
 		return fmt.Sprintf("%.0f k pkts/s", v/1000)
-	case "B/endpoint":
+	case "B/endpoint", "B/time-wait":
 		return fmt.Sprintf("%.0f B", v)
 	case "runner-x", "runner-pcapng-x", "wall-runner-x", "wall-runner-pcapng-x":
 		return fmt.Sprintf("%.2f× the bare simulation", v)

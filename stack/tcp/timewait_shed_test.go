@@ -47,6 +47,7 @@ func TestTimeWaitSheds(t *testing.T) {
 		if c.State() != TimeWait {
 			t.Fatalf("shutdown %v: client in %v, want TIME_WAIT", byShutdown, c.State())
 		}
+		cwnd := c.cc.Cwnd()
 		if byShutdown {
 			if c.ti.x == nil {
 				t.Fatal("a descriptor still open lost its tcp_info counters in TIME_WAIT")
@@ -56,6 +57,9 @@ func TestTimeWaitSheds(t *testing.T) {
 		if c.ls != nil || c.sb != nil || c.ti.x != nil || c.rtx.t != nil || c.delack.t != nil {
 			t.Errorf("shutdown %v: in TIME_WAIT with no descriptor, still held: loss state %v, scoreboard %v, tcp_info counters %v, rtx timer %v, delayed-ACK timer %v",
 				byShutdown, c.ls != nil, c.sb != nil, c.ti.x != nil, c.rtx.t != nil, c.delack.t != nil)
+		}
+		if f, ok := c.cc.(*frozenCC); !ok || f.Cwnd() != cwnd {
+			t.Errorf("shutdown %v: congestion controller %T in TIME_WAIT with no descriptor, want its window (%d) frozen", byShutdown, c.cc, cwnd)
 		}
 		w.clk.advance(2*DefaultMSL + time.Second)
 		if c.State() != Closed || cl.p.timeWait != 0 {

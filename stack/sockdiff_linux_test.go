@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -335,23 +336,40 @@ type denv struct {
 
 // port returns the port named name in this case: a free one on Linux
 // (so a rerun never meets its own TIME_WAIT), a fixed one in stacklab.
+// linuxPortNext is the last port handed to a named port on the Linux
+// side, less 20000.
+var linuxPortNext atomic.Uint32
+
 func (e *denv) port(name string) uint16 {
 	if p, ok := e.ports[name]; ok {
 		return p
 	}
 	p := uint16(20000 + len(e.ports))
 	if e.linux {
-		// Asked of the case's own family and address: a port free on
-		// 127.0.0.1 may be held on [::1] by another process's socket.
+		// A port below the kernel's ephemeral range (32768–60999), so
+		// that a connect's port is never a named one (a port the kernel
+		// handed out and took back could be handed out again), free on
+		// the case's own family and address: a port free on 127.0.0.1
+		// may be held on [::1] by another process's socket.
 		fam, sa := unix.AF_INET, unix.Sockaddr(&unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}})
 		if e.v6 {
 			fam, sa = unix.AF_INET6, &unix.SockaddrInet6{Addr: netip.IPv6Loopback().As16()}
 		}
-		fd, _ := unix.Socket(fam, unix.SOCK_STREAM, 0)
-		unix.Bind(fd, sa)
-		s, _ := unix.Getsockname(fd)
-		unix.Close(fd)
-		p = uint16(fromSA(s).Port())
+		for range 1000 {
+			p = uint16(20000 + linuxPortNext.Add(1)%12000)
+			fd, _ := unix.Socket(fam, unix.SOCK_STREAM, 0)
+			switch a := sa.(type) {
+			case *unix.SockaddrInet4:
+				a.Port = int(p)
+			case *unix.SockaddrInet6:
+				a.Port = int(p)
+			}
+			err := unix.Bind(fd, sa)
+			unix.Close(fd)
+			if err == nil {
+				break
+			}
+		}
 	}
 	e.ports[name] = p
 	return p

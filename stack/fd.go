@@ -245,7 +245,9 @@ func (s *Stack) Listen(fd, backlog int) error {
 		sk.ln.SetBacklog(backlog) // as Linux: a second listen changes the backlog
 		return nil
 	}
-	s.reap(sk)
+	// A connect that failed leaves the socket unable to listen, as on
+	// Linux; one that EINPROGRESS left still holds its connection (the
+	// next connect reports how it ended).
 	if sk.conn != nil || sk.failedConnect {
 		return opError("listen", sk.typ, sk.local, netip.AddrPort{}, syscall.EINVAL)
 	}
@@ -434,7 +436,12 @@ func (s *Stack) connect(sk *socket, addr netip.AddrPort) error {
 	if sk.ln != nil {
 		return syscall.EISCONN // as Linux answers on a listening socket
 	}
-	s.reap(sk)
+	if !sk.connecting {
+		// After EINPROGRESS the failure is this call's to report
+		// (below), even once SO_ERROR has taken the error: Linux's
+		// SS_CONNECTING socket then says ECONNABORTED.
+		s.reap(sk)
+	}
 	if sk.conn == nil {
 		c, err := s.tcp.Connect(sk.local, addr, &sk.opts)
 		if err != nil {

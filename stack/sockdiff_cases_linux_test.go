@@ -92,6 +92,30 @@ var diffCases = []diffCase{
 		e.getopt(c, stack.SoError)
 		e.getopt(c, stack.SoError)
 	}},
+	{"connect/nonblocking-refused-then-listen", func(e *denv) {
+		// The refused connect leaves the socket connecting (Linux's
+		// SS_CONNECTING) until the next connect reports the failure:
+		// listen before it, and after.
+		c := e.socket(tcp)
+		e.nonblock(c)
+		e.connect(c, e.at("Q"))
+		e.settle()
+		e.listen(c, 4)
+		e.getopt(c, stack.SoError)
+		e.listen(c, 4)
+		e.connect(c, e.at("Q"))
+		e.listen(c, 4)
+		e.sockname(c)
+	}},
+	{"connect/nonblocking-refused-connect-again-then-listen", func(e *denv) {
+		c := e.socket(tcp)
+		e.nonblock(c)
+		e.connect(c, e.at("Q"))
+		e.settle()
+		e.connect(c, e.at("Q"))
+		e.listen(c, 4)
+		e.sockname(c)
+	}},
 	{"connect/port-0", func(e *denv) {
 		c := e.socket(tcp)
 		e.connect(c, e.atAddr("127.0.0.1", "0"))

@@ -679,7 +679,10 @@ func (s *Stack) recvFlags(sk *socket, b []byte, flags MsgFlags) (int, netip.Addr
 	nonblock := sk.nonblock || flags&MsgDontWait != 0
 	peek := flags&MsgPeek != 0
 	waitAll := flags&MsgWaitAll != 0 && !peek
-	total := 0 // bytes already read, for MSG_WAITALL
+	// MSG_PEEK|MSG_WAITALL waits, peeking, for the whole length on TCP,
+	// as Linux's tcp_recvmsg (a timeout returns what is there).
+	peekAll := flags&MsgWaitAll != 0 && peek && !nonblock
+	total := 0 // bytes already read, for MSG_WAITALL; peeked, for peekAll
 	for {
 		var n int
 		var from netip.AddrPort
@@ -690,6 +693,10 @@ func (s *Stack) recvFlags(sk *socket, b []byte, flags MsgFlags) (int, netip.Addr
 			switch {
 			case peek:
 				n, err = sk.conn.Peek(b)
+				total = 0 // a peek looks from the start again
+				if peekAll && n > 0 && n < len(b) && sk.conn.MoreToRead() {
+					total, n, err = n, 0, syscall.EAGAIN
+				}
 			case total > 0:
 				n, err = sk.conn.ReadMore(b[total:])
 			default:
@@ -702,7 +709,7 @@ func (s *Stack) recvFlags(sk *socket, b []byte, flags MsgFlags) (int, netip.Addr
 				}
 				return total, from, nil
 			}
-			if total > 0 && (err != syscall.EAGAIN || nonblock) {
+			if total > 0 && !peek && (err != syscall.EAGAIN || nonblock) {
 				// MSG_WAITALL cut short by EOF or an error: what was
 				// read is the result; the rest waits for the next call.
 				return total, from, nil
@@ -747,6 +754,9 @@ func (s *Stack) recvFlags(sk *socket, b []byte, flags MsgFlags) (int, netip.Addr
 			return n, from, err
 		}
 		if err := sk.wait(false, until); err != nil {
+			if total > 0 && peek {
+				total, _ = sk.conn.Peek(b) // what is there now
+			}
 			if total > 0 {
 				return total, from, nil
 			}

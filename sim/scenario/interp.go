@@ -1065,6 +1065,17 @@ func (t *task) recv() bool {
 		if n == 0 && !dgram {
 			return t.recvDone(nil) // end of stream
 		}
+		if fl&(stack.MsgPeek|stack.MsgWaitAll) == stack.MsgPeek|stack.MsgWaitAll && !nb && !dgram &&
+			p.limit >= 0 && int64(n) < p.limit && s.Poll(p.fd)&(stack.PollRdHup|stack.PollHup|stack.PollErr) == 0 {
+			// MSG_PEEK|MSG_WAITALL waits, peeking, for the whole
+			// length, as Linux's tcp_recvmsg: look again at the next
+			// change.
+			if p.started {
+				t.wait(p.fd)
+				return false
+			}
+			return t.block(fmt.Sprintf("%s(%d, %s)", st.Call, p.fd, arg))
+		}
 		if p.badAt < 0 {
 			if i := patternMismatch(buf[:n], p.count); i >= 0 {
 				p.badAt = p.count + int64(i)

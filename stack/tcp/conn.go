@@ -311,6 +311,12 @@ func (c *Conn) Peek(b []byte) (int, error) {
 	return 0, syscall.EAGAIN
 }
 
+// MoreToRead reports whether more bytes may still come to read: no FIN
+// from the peer, no error, the receiving side not shut.
+func (c *Conn) MoreToRead() bool {
+	return !c.finRcvd && c.err == nil && !c.dead && !c.rdShut && !c.rdShutUser
+}
+
 // Synchronized reports whether the handshake ever completed: a
 // connection that failed before it (refused, timed out) did not, and its
 // socket may connect again.

@@ -159,6 +159,11 @@ type Conn struct {
 
 	lastVars *core.TCPVars // the variables last reported (series.go), while tracing
 
+	// packed: the twSock this connection was packed into in TIME_WAIT
+	// (timewait.go), for a caller that still holds it; fromTW: the one
+	// it was revived from, which packing it again reuses.
+	packed, fromTW *twSock
+
 	retrans, rtos, fastRetrans           uint64
 	bytesSent, bytesAcked, bytesReceived uint64
 
@@ -458,7 +463,7 @@ func (c *Conn) Close() {
 		return
 	}
 	c.orphanTake()
-	c.shed()
+	c.p.twPack(c)
 }
 
 // Abort resets the connection at once (RST).
@@ -527,7 +532,12 @@ func (c *Conn) wake() {
 }
 
 // State returns the connection's TCP state.
-func (c *Conn) State() State { return c.state }
+func (c *Conn) State() State {
+	if c.packed != nil {
+		return c.packedState()
+	}
+	return c.state
+}
 
 // SetReuseAddr records its socket's SO_REUSEADDR, which the connection
 // keeps once the descriptor is gone (in TIME_WAIT), as Linux's

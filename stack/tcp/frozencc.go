@@ -7,18 +7,14 @@ import (
 )
 
 // frozenCC stands in for the congestion controller of a connection in
-// TIME_WAIT that no descriptor holds (Conn.shed): everything it sent is
-// acknowledged and it will send nothing more, so its window can only be
-// read (the JSON trace's variables). It keeps the last values and
-// ignores every event; it is 40 bytes where CUBIC's state is 344.
+// TIME_WAIT revived from its packed form (timewait.go): everything it
+// sent is acknowledged and it will send nothing more, so its window can
+// only be read (the JSON trace's variables). It keeps the last values
+// and ignores every event.
 type frozenCC struct {
 	name           string
 	cwnd, ssthresh int
 	inSlowStart    bool
-}
-
-func freeze(c cc.Controller) *frozenCC {
-	return &frozenCC{name: c.Name(), cwnd: c.Cwnd(), ssthresh: c.Ssthresh(), inSlowStart: c.InSlowStart()}
 }
 
 func (f *frozenCC) Name() string                      { return f.name }

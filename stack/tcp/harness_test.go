@@ -171,7 +171,14 @@ func (h *host) Route(remote netip.Addr) (netip.Addr, int, error) {
 func (h *host) IsLocal(a netip.Addr) bool { return a == h.addr }
 func (h *host) Tracing() bool             { return h.tracing }
 func (h *host) Series() bool              { return h.tracing }
-func (h *host) Observe(ev *core.Event)    { h.events = append(h.events, *ev) }
+func (h *host) Observe(ev *core.Event) {
+	e := *ev
+	if e.Vars != nil {
+		v := *e.Vars // the Proto reuses its Vars
+		e.Vars = &v
+	}
+	h.events = append(h.events, e)
+}
 
 func (h *host) Output(local, remote netip.Addr, seg []byte, why string) {
 	w := h.w

@@ -735,29 +735,6 @@ func (c *Conn) enterTimeWait() {
 	c.rtx.disarm()
 	c.sndBuf.release(c.p)
 	c.ka.arm(2 * c.p.cfg.MSL)
-	c.shed()
-}
-
-// shed lets go of what a connection in TIME_WAIT that no descriptor
-// holds will not use again, as Linux swaps its socket (2,368 bytes on
-// this kernel) for a timewait socket (256): the loss-recovery and SACK
-// state, tcp_info's counters, the send bookkeeping, the retransmission
-// and delayed-ACK timers (TIME_WAIT runs on ka), and the congestion
-// controller's state (its last window is kept, frozenCC). Each is made
-// again, empty, if anything asks for it. A descriptor still open
-// keeps them: its TCP_INFO answers from them, as Linux's closed socket
-// does.
-func (c *Conn) shed() {
-	if c.state != TimeWait || !c.orphan {
-		return
-	}
-	c.ls, c.sb, c.ti.x = nil, nil, nil
-	c.ooo, c.nooo, c.pshEnds, c.eorEnds = nil, 0, nil, nil
-	c.rtx.release()
-	c.delack.release()
-	if _, ok := c.cc.(*frozenCC); !ok && c.cc != nil {
-		c.cc = freeze(c.cc)
-	}
 }
 
 // receive handles the segment text and FIN (RFC 9293 §3.10.7.4 steps 7

@@ -131,6 +131,16 @@ type Proto struct {
 	// found, while lastConn is not nil (see conn).
 	lastTuple core.Tuple
 	lastConn  *Conn
+	// tw holds the connections in TIME_WAIT that no descriptor holds,
+	// packed (timewait.go); twHeap orders them by deadline for twTimer,
+	// armed (twArmed) to fire at twAt.
+	tw      map[core.Tuple]*twSock
+	twHeap  twHeap
+	twSeq   uint64
+	twTimer core.Timer
+	twArmed bool
+	twAt    time.Duration
+	noPack  bool // keep TIME_WAIT connections whole (tests compare the two)
 	// portConns counts the connections on each local port, so that a
 	// bind can tell a port no connection holds in O(1) (PortConns); a
 	// count, not a list: it costs an idle connection a few bytes.
@@ -258,12 +268,17 @@ func (p *Proto) Counters() Counters { return p.counters }
 
 // NumConns returns the number of connections in the table, TIME_WAIT
 // and unaccepted ones included.
-func (p *Proto) NumConns() int { return len(p.conns) }
+func (p *Proto) NumConns() int { return len(p.conns) + len(p.tw) }
 
-// Conns calls f for each connection in the table, in no fixed order.
+// Conns calls f for each connection in the table, in no fixed order. A
+// packed TIME_WAIT connection is seen through a Conn made for the call
+// (timewait.go): f may look at it, not keep it.
 func (p *Proto) Conns(f func(*Conn)) {
 	for _, c := range p.conns {
 		f(c)
+	}
+	for _, tw := range p.tw {
+		f(p.twConn(tw))
 	}
 }
 
@@ -280,6 +295,11 @@ func (p *Proto) ConnsOnPort(port uint16, f func(*Conn)) {
 	for _, c := range p.conns {
 		if c.tuple.Local.Port() == port {
 			f(c)
+		}
+	}
+	for _, tw := range p.tw {
+		if tw.tuple.Local.Port() == port {
+			f(p.twConn(tw))
 		}
 	}
 }
@@ -359,6 +379,9 @@ func (p *Proto) isn6(t core.Tuple) seqnum.Value {
 // recycles it (RFC 6191). A connection that closed without timestamps
 // waits out 2·MSL.
 func (c *Conn) twReusable() bool {
+	if c.packed != nil {
+		return c.p.tw[c.tuple] == c.packed && c.p.twReusable(c.packed)
+	}
 	if c.state != TimeWait || !c.tsOK || !c.ka.armed {
 		return false
 	}
@@ -366,6 +389,12 @@ func (c *Conn) twReusable() bool {
 	// The TIME_WAIT timer is (re)started with each segment it answers.
 	last := c.ka.deadline - 2*p.cfg.MSL
 	return last/time.Millisecond < p.sinceEpoch()/time.Millisecond
+}
+
+// twReusable is Conn.twReusable for a packed connection.
+func (p *Proto) twReusable(tw *twSock) bool {
+	last := tw.deadline - 2*p.cfg.MSL
+	return tw.flags.has(twTSOK) && last/time.Millisecond < p.sinceEpoch()/time.Millisecond
 }
 
 // tsOffset returns the offset added to the timestamp clock on
@@ -438,9 +467,12 @@ func (p *Proto) Connect(local, remote netip.AddrPort, o *SockOpts) (*Conn, error
 			return nil, syscall.EADDRNOTAVAIL
 		}
 		t.Local = netip.AddrPortFrom(src, port)
-	} else if old := p.conns[t]; old != nil {
-		if !old.twReusable() {
+	} else if old, tw := p.conns[t], p.tw[t]; old != nil || tw != nil {
+		if old != nil && !old.twReusable() || tw != nil && !p.twReusable(tw) {
 			return nil, syscall.EADDRINUSE
+		}
+		if old == nil {
+			old = p.twRevive(tw)
 		}
 		p.counters.TimeWaitRecycled++
 		old.destroy()
@@ -513,12 +545,15 @@ func (p *Proto) ephemeral(src netip.Addr, remote netip.AddrPort) (uint16, bool) 
 // made, ending a reusable TIME_WAIT that holds the 4-tuple.
 func (p *Proto) portFree(src netip.Addr, port uint16, remote netip.AddrPort) bool {
 	t := core.Tuple{Local: netip.AddrPortFrom(src, port), Remote: remote}
-	old := p.conns[t]
-	if old != nil && !old.twReusable() {
+	old, tw := p.conns[t], p.tw[t]
+	if old != nil && !old.twReusable() || tw != nil && !p.twReusable(tw) {
 		return false
 	}
 	if p.listenerAt(netip.AddrPortFrom(src, port)) != nil {
 		return false
+	}
+	if old == nil && tw != nil {
+		old = p.twRevive(tw)
 	}
 	if old != nil {
 		p.counters.TimeWaitRecycled++
@@ -752,7 +787,13 @@ func (p *Proto) InputChecked(src, dst netip.Addr, b []byte, pktID uint64, ecn ui
 	s.pktID = pktID
 	s.ecn = ecn & 3
 	t := core.Tuple{Local: netip.AddrPortFrom(dst, s.dstPort), Remote: netip.AddrPortFrom(src, s.srcPort)}
-	if c := p.conn(t); c != nil {
+	c := p.conn(t)
+	if c == nil && len(p.tw) > 0 {
+		if tw := p.tw[t]; tw != nil {
+			c = p.twRevive(tw)
+		}
+	}
+	if c != nil {
 		if c.state == TimeWait && s.has(flagSYN) && !s.has(flagACK) {
 			if l := p.listenerFor(t); l != nil && c.timeWaitReuse(s) {
 				p.counters.TimeWaitRecycled++
@@ -764,6 +805,9 @@ func (p *Proto) InputChecked(src, dst netip.Addr, b []byte, pktID uint64, ecn ui
 		c.tiIn(s)
 		c.input(s)
 		c.series()
+		if c.state == TimeWait {
+			p.twPack(c)
+		}
 		return
 	}
 	if l := p.listenerFor(t); l != nil {

@@ -105,6 +105,13 @@ func (p *Proto) Close() {
 	for _, c := range p.conns {
 		c.fail(syscall.ECONNABORTED)
 	}
+	for _, c := range p.twAll() {
+		c.fail(syscall.ECONNABORTED)
+	}
+	if p.twTimer != nil {
+		p.twTimer.Stop()
+		p.twArmed = false
+	}
 }
 
 // pcount is the number of MSS-sized packets n bytes make, at least one

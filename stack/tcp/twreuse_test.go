@@ -45,7 +45,7 @@ func TestConnectReusesTimeWait(t *testing.T) {
 	// Every other ephemeral port holds a TIME_WAIT too.
 	for port := ephemeralFirst; port <= ephemeralLast; port++ {
 		tp := core.Tuple{Local: netip.AddrPortFrom(cl.addr, uint16(port)), Remote: ap("10.0.0.2:80")}
-		if cl.p.conns[tp] != nil {
+		if cl.p.conns[tp] != nil || cl.p.tw[tp] != nil {
 			continue
 		}
 		tw := cl.p.newConn(tp, nil, 1500)

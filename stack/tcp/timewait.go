@@ -1,0 +1,314 @@
+package tcp
+
+import (
+	"container/heap"
+	"math"
+	"time"
+
+	"stacklab/stack/core"
+	"stacklab/stack/tcp/seqnum"
+)
+
+// A connection in TIME_WAIT that no descriptor holds is kept small, as
+// Linux swaps such a socket (2,368 bytes on this kernel) for a timewait
+// socket (256): a twSock holds what TIME_WAIT reads, in the Proto's tw
+// table, and a heap of them runs one timer for all their 2·MSL ends.
+//
+// Anything that happens to one (a segment, its end, a connect taking
+// its 4-tuple, the stack torn down) first revives it: a Conn is made
+// again from the twSock, enters the connection table in its place, and
+// the code every connection runs handles it; a connection still in
+// TIME_WAIT afterwards is packed again (Proto.twPack). So TIME_WAIT
+// behaves as it did for a whole Conn; TestTimeWaitPackedSame sends the
+// same segments to a packed and to a whole connection and compares what
+// they answer. Calls that only look at connections (ss, a bind's check
+// for ports in use) see a Conn made for the look and thrown away.
+
+// twSock is a packed connection in TIME_WAIT.
+type twSock struct {
+	tuple    core.Tuple
+	deadline time.Duration // the end of TIME_WAIT, since the Proto's epoch
+	seq      uint64        // order of packing: the heap's tie-break
+	idx      int           // in the heap
+
+	iss, sndUna, sndNxt, sndMax, sndBase seqnum.Value
+	sndWl1, sndWl2, sndSml, recover      seqnum.Value
+	lossHigh                             seqnum.Value
+	irs, rcvNxt, rcvAdv, lastAckSent     seqnum.Value
+	sndWnd, maxSndWnd                    uint32
+	tsRecent, tsOffset                   uint32
+	rcvBufSize, rcvSsthresh, rcvSegMax   int32
+	mss, rcvMSS, userMSS                 int32
+	quickAcks, dupAcks, backoff          int32
+	cwnd, ssthresh                       int32
+	ccName                               string
+	srtt, rttvar, rto, ato               time.Duration
+	lastOOWAck, lrcvTime                 twTime
+	lastRecv, lastSend                   twTime
+	ecn                                  ecnState
+	lastVars                             *core.TCPVars
+	recMode                              recoveryMode
+	sndWScale, rcvWScale, ipTTL, ipTOS   uint8
+	flags                                twFlags
+}
+
+// twTime is a time packed as its offset from the Proto's epoch (8 bytes,
+// not time.Time's 24); twZero is the zero time.
+type twTime int64
+
+const twZero = twTime(math.MinInt64)
+
+func (p *Proto) twTime(t time.Time) twTime {
+	if t.IsZero() {
+		return twZero
+	}
+	return twTime(t.Sub(p.epoch))
+}
+
+func (p *Proto) twTimeOf(t twTime) time.Time {
+	if t == twZero {
+		return time.Time{}
+	}
+	return p.epoch.Add(time.Duration(t))
+}
+
+// twFlags are a packed connection's booleans.
+type twFlags uint32
+
+const (
+	twPassive twFlags = 1 << iota
+	twWSOK
+	twTSOK
+	twSACKOK
+	twRcvAuto
+	twQuickAck
+	twReuseAddr
+	twPingpong
+	twFinQueued
+	twFinRcvd
+	twRdShut
+	twWrShut
+	twRdShutUser
+	twInRecovery
+	twInLoss
+	twSynced
+	twSlowStart
+	twCounted
+)
+
+func (f *twFlags) set(b twFlags, on bool) {
+	if on {
+		*f |= b
+	}
+}
+
+func (f twFlags) has(b twFlags) bool { return f&b != 0 }
+
+// twPack packs c, an orphan in TIME_WAIT, into a twSock: c leaves the
+// connection table (its port stays counted), its timers stop, and the
+// twSock waits in the tw table and heap until its deadline. c itself is
+// then garbage.
+func (p *Proto) twPack(c *Conn) {
+	if c.state != TimeWait || !c.orphan || c.dead || p.conns[c.tuple] != c || p.noPack {
+		return
+	}
+	tw := c.fromTW
+	if tw == nil {
+		tw = new(twSock)
+	}
+	*tw = twSock{
+		tuple: c.tuple, deadline: c.ka.deadline,
+		iss: c.iss, sndUna: c.sndUna, sndNxt: c.sndNxt, sndMax: c.sndMax, sndBase: c.sndBase,
+		sndWl1: c.sndWl1, sndWl2: c.sndWl2, sndSml: c.sndSml, recover: c.recover, lossHigh: c.lossHigh,
+		irs: c.irs, rcvNxt: c.rcvNxt, rcvAdv: c.rcvAdv, lastAckSent: c.lastAckSent,
+		sndWnd: c.sndWnd, maxSndWnd: c.maxSndWnd, tsRecent: c.tsRecent, tsOffset: c.tsOffset,
+		rcvBufSize: int32(c.rcvBufSize), rcvSsthresh: int32(c.rcvSsthresh), rcvSegMax: int32(c.rcvSegMax),
+		mss: int32(c.mss), rcvMSS: int32(c.rcvMSS), userMSS: int32(c.userMSS),
+		quickAcks: int32(c.quickAcks), dupAcks: int32(c.dupAcks), backoff: int32(c.backoff),
+		srtt: c.srtt, rttvar: c.rttvar, rto: c.rto, ato: c.ato,
+		lastOOWAck: p.twTime(c.lastOOWAck), lrcvTime: p.twTime(c.lrcvTime),
+		lastRecv: p.twTime(c.lastRecv), lastSend: p.twTime(c.lastSend),
+		ecn: c.ecn, lastVars: c.lastVars, recMode: c.recMode,
+		sndWScale: c.sndWScale, rcvWScale: c.rcvWScale, ipTTL: c.ipTTL, ipTOS: c.ipTOS,
+	}
+	if c.cc != nil {
+		tw.ccName, tw.cwnd, tw.ssthresh = c.cc.Name(), int32(c.cc.Cwnd()), int32(c.cc.Ssthresh())
+		tw.flags.set(twSlowStart, c.cc.InSlowStart())
+	}
+	f := &tw.flags
+	f.set(twPassive, c.passive)
+	f.set(twWSOK, c.wsOK)
+	f.set(twTSOK, c.tsOK)
+	f.set(twSACKOK, c.sackOK)
+	f.set(twRcvAuto, c.rcvAuto)
+	f.set(twQuickAck, c.quickAck)
+	f.set(twReuseAddr, c.reuseAddr)
+	f.set(twPingpong, c.pingpong)
+	f.set(twFinQueued, c.finQueued)
+	f.set(twFinRcvd, c.finRcvd)
+	f.set(twRdShut, c.rdShut)
+	f.set(twWrShut, c.wrShut)
+	f.set(twRdShutUser, c.rdShutUser)
+	f.set(twInRecovery, c.inRecovery)
+	f.set(twInLoss, c.inLoss)
+	f.set(twSynced, c.synced)
+	f.set(twCounted, c.twCounted)
+	c.rtx.release()
+	c.delack.release()
+	c.ka.release()
+	c.sndBuf.release(p)
+	c.rcvBuf.release(p)
+	delete(p.conns, c.tuple) // the port stays counted: the twSock holds it
+	if p.lastConn == c {
+		p.lastConn = nil
+	}
+	if p.tw == nil {
+		p.tw = map[core.Tuple]*twSock{}
+	}
+	p.twSeq++
+	tw.seq = p.twSeq
+	p.tw[tw.tuple] = tw
+	heap.Push(&p.twHeap, tw)
+	p.twSchedule()
+	c.packed, c.fromTW = tw, nil
+}
+
+// packedState is the state of a connection packed into tw, for a caller
+// that still holds the Conn: TIME_WAIT while tw (packed again after each
+// revival) is in the tw table, CLOSED once it is gone.
+func (c *Conn) packedState() State {
+	if c.p.tw[c.tuple] == c.packed {
+		return TimeWait
+	}
+	return Closed
+}
+
+// twConn makes a Conn again from tw, not in any table: for a look, or
+// for twRevive.
+func (p *Proto) twConn(tw *twSock) *Conn {
+	c := &Conn{
+		p: p, tuple: tw.tuple, state: TimeWait, orphan: true,
+		iss: tw.iss, sndUna: tw.sndUna, sndNxt: tw.sndNxt, sndMax: tw.sndMax, sndBase: tw.sndBase,
+		sndWl1: tw.sndWl1, sndWl2: tw.sndWl2, sndSml: tw.sndSml, recover: tw.recover, lossHigh: tw.lossHigh,
+		irs: tw.irs, rcvNxt: tw.rcvNxt, rcvAdv: tw.rcvAdv, lastAckSent: tw.lastAckSent,
+		sndWnd: tw.sndWnd, maxSndWnd: tw.maxSndWnd, tsRecent: tw.tsRecent, tsOffset: tw.tsOffset,
+		rcvBufSize: int(tw.rcvBufSize), rcvSsthresh: int(tw.rcvSsthresh), rcvSegMax: int(tw.rcvSegMax),
+		mss: int(tw.mss), rcvMSS: int(tw.rcvMSS), userMSS: int(tw.userMSS),
+		quickAcks: int(tw.quickAcks), dupAcks: int(tw.dupAcks), backoff: int(tw.backoff),
+		srtt: tw.srtt, rttvar: tw.rttvar, rto: tw.rto, ato: tw.ato,
+		lastOOWAck: p.twTimeOf(tw.lastOOWAck), lrcvTime: p.twTimeOf(tw.lrcvTime),
+		lastRecv: p.twTimeOf(tw.lastRecv), lastSend: p.twTimeOf(tw.lastSend),
+		ecn: tw.ecn, lastVars: tw.lastVars, recMode: tw.recMode,
+		sndWScale: tw.sndWScale, rcvWScale: tw.rcvWScale, ipTTL: tw.ipTTL, ipTOS: tw.ipTOS,
+	}
+	f := tw.flags
+	c.passive, c.wsOK, c.tsOK, c.sackOK = f.has(twPassive), f.has(twWSOK), f.has(twTSOK), f.has(twSACKOK)
+	c.rcvAuto, c.quickAck, c.reuseAddr, c.pingpong = f.has(twRcvAuto), f.has(twQuickAck), f.has(twReuseAddr), f.has(twPingpong)
+	c.finQueued, c.finRcvd = f.has(twFinQueued), f.has(twFinRcvd)
+	c.rdShut, c.wrShut, c.rdShutUser = f.has(twRdShut), f.has(twWrShut), f.has(twRdShutUser)
+	c.inRecovery, c.inLoss, c.synced, c.twCounted = f.has(twInRecovery), f.has(twInLoss), f.has(twSynced), f.has(twCounted)
+	c.cc = &frozenCC{name: tw.ccName, cwnd: int(tw.cwnd), ssthresh: int(tw.ssthresh), inSlowStart: f.has(twSlowStart)}
+	c.rtx.init(c, (*Conn).onRTX)
+	c.delack.init(c, (*Conn).onDelack)
+	c.ka.init(c, (*Conn).onKA)
+	// TIME_WAIT's timer, armed at its deadline: the twSock's heap runs
+	// it while packed, a timer of the Conn's own if it stays whole.
+	c.ka.armed, c.ka.deadline = true, tw.deadline
+	c.fromTW = tw
+	return c
+}
+
+// twRevive takes tw out of the tw table and heap and puts the Conn made
+// from it in the connection table in its place.
+func (p *Proto) twRevive(tw *twSock) *Conn {
+	c := p.twConn(tw)
+	delete(p.tw, tw.tuple)
+	heap.Remove(&p.twHeap, tw.idx)
+	p.conns[c.tuple] = c // the port is counted already
+	if now := p.sinceEpoch(); c.ka.deadline > now {
+		c.ka.schedule(now, c.ka.deadline-now)
+	}
+	return c
+}
+
+// twSchedule sets the heap's timer for its earliest deadline.
+func (p *Proto) twSchedule() {
+	if len(p.twHeap) == 0 {
+		return
+	}
+	at := p.twHeap[0].deadline
+	if p.twArmed && p.twAt <= at {
+		return // it fires first and sets itself again
+	}
+	d := max(at-p.sinceEpoch(), 0)
+	if p.twTimer == nil {
+		p.twTimer = p.net.AfterFunc(d, p.twExpire)
+	} else {
+		p.twTimer.Reset(d)
+	}
+	p.twArmed, p.twAt = true, at
+}
+
+// twExpire ends the packed connections whose TIME_WAIT is over, in the
+// order of their deadlines, as their own timers did: what Conn.onKA and
+// Conn.destroy do for a connection in TIME_WAIT, without making the Conn
+// again (the trace's variables, when it shows them, are taken from one).
+func (p *Proto) twExpire() {
+	p.twArmed = false
+	now := p.sinceEpoch()
+	tracing := p.net.Tracing()
+	for len(p.twHeap) > 0 && p.twHeap[0].deadline <= now {
+		tw := heap.Pop(&p.twHeap).(*twSock)
+		delete(p.tw, tw.tuple)
+		var c *Conn
+		if tracing {
+			c = p.twConn(tw)
+			c.timerEvent("time-wait", "2·MSL elapsed")
+			c.setState(Closed)
+		}
+		if tw.flags.has(twCounted) {
+			p.timeWait--
+		}
+		port := tw.tuple.Local.Port()
+		if p.portConns[port]--; p.portConns[port] <= 0 {
+			delete(p.portConns, port)
+			if p.OnPortFree != nil {
+				p.OnPortFree(port)
+			}
+		}
+		p.gone++
+		p.flushSpares()
+		if c != nil {
+			c.dead = true
+			c.series()
+		}
+	}
+	p.twSchedule()
+}
+
+// twAll revives every packed connection (the stack torn down).
+func (p *Proto) twAll() []*Conn {
+	var cs []*Conn
+	for len(p.twHeap) > 0 {
+		cs = append(cs, p.twRevive(p.twHeap[0]))
+	}
+	return cs
+}
+
+// twHeap orders packed connections by deadline, then packing order.
+type twHeap []*twSock
+
+func (h twHeap) Len() int { return len(h) }
+func (h twHeap) Less(i, j int) bool {
+	return h[i].deadline < h[j].deadline || h[i].deadline == h[j].deadline && h[i].seq < h[j].seq
+}
+func (h twHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i]; h[i].idx = i; h[j].idx = j }
+func (h *twHeap) Push(x any)   { tw := x.(*twSock); tw.idx = len(*h); *h = append(*h, tw) }
+func (h *twHeap) Pop() any {
+	old := *h
+	tw := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	tw.idx = -1
+	return tw
+}

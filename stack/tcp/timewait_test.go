@@ -1,0 +1,188 @@
+package tcp
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	wirefmt "stacklab/stack/wire"
+)
+
+// TestTimeWaitPacked checks that a connection in TIME_WAIT that no
+// descriptor holds is packed, as Linux swaps its socket for a small
+// timewait socket: it leaves the connection table for the tw table
+// (its port still counted), the Conn a caller still holds says TIME_WAIT
+// and then CLOSED when 2·MSL is over, and the stack counts it. A
+// connection whose descriptor is still open (it reached TIME_WAIT by
+// shutdown) stays whole, its tcp_info counters kept for TCP_INFO, until
+// it is closed.
+func TestTimeWaitPacked(t *testing.T) {
+	for _, byShutdown := range []bool{false, true} {
+		w, cl, sv := pair(Config{})
+		l, err := sv.p.Listen(ap("0.0.0.0:80"), 16, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, s := connectTo(t, w, cl, sv, l, nil)
+		if _, err := c.Write(make([]byte, 20000)); err != nil {
+			t.Fatal(err)
+		}
+		w.clk.advance(time.Second)
+		_ = c.tx() // tcp_info's counters, as a TCP_INFO call makes them
+		if byShutdown {
+			if err := c.CloseWrite(); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			c.Close()
+		}
+		w.clk.advance(100 * time.Millisecond)
+		buf := make([]byte, 32<<10)
+		for n, _ := s.Read(buf); n > 0; n, _ = s.Read(buf) {
+		}
+		s.Close()
+		w.clk.advance(100 * time.Millisecond)
+		if c.State() != TimeWait {
+			t.Fatalf("shutdown %v: client in %v, want TIME_WAIT", byShutdown, c.State())
+		}
+		tp := c.Tuple()
+		if byShutdown {
+			if c.packed != nil || cl.p.conns[tp] != c || c.ti.x == nil {
+				t.Fatal("a connection whose descriptor is open was packed in TIME_WAIT")
+			}
+			c.Close()
+		}
+		if c.packed == nil || cl.p.conns[tp] != nil || cl.p.tw[tp] == nil || cl.p.NumConns() != 1 || cl.p.PortConns(tp.Local.Port()) != 1 {
+			t.Fatalf("shutdown %v: not packed: %v in the table, %v packed, %d conns, %d on its port",
+				byShutdown, cl.p.conns[tp] != nil, cl.p.tw[tp] != nil, cl.p.NumConns(), cl.p.PortConns(tp.Local.Port()))
+		}
+		if c.State() != TimeWait || cl.p.timeWait != 1 {
+			t.Fatalf("shutdown %v: packed connection says %v (%d in TIME_WAIT)", byShutdown, c.State(), cl.p.timeWait)
+		}
+		seen := 0
+		cl.p.Conns(func(v *Conn) {
+			if v.Tuple() == tp && v.State() == TimeWait {
+				seen++
+			}
+		})
+		if seen != 1 {
+			t.Fatalf("Conns shows the packed connection %d times", seen)
+		}
+		w.clk.advance(2*DefaultMSL + time.Second)
+		if c.State() != Closed || cl.p.timeWait != 0 || len(cl.p.tw) != 0 || cl.p.NumConns() != 0 || cl.p.PortConns(tp.Local.Port()) != 0 {
+			t.Errorf("shutdown %v: after 2·MSL the client is %v (%d in TIME_WAIT, %d packed, %d conns)",
+				byShutdown, c.State(), cl.p.timeWait, len(cl.p.tw), cl.p.NumConns())
+		}
+	}
+}
+
+// TestTimeWaitPackedSame sends the same segments to a connection in
+// TIME_WAIT kept whole and to one packed (revived for each segment and
+// packed again), and compares everything they send, every event they
+// report, their counters and their states: packing must change nothing
+// a peer or a trace can see. Each sequence starts from a fresh TIME_WAIT
+// with timestamps, SACK and window scaling, after data both ways.
+func TestTimeWaitPackedSame(t *testing.T) {
+	type probe func(j *inj, iss, rcv uint32, ts uint32)
+	ack := func(j *inj, seq, ackn uint32, flags uint8, ts uint32, payload string) {
+		j.send(segSpec{seq: seq, ack: ackn, flags: flags, wnd: 1000, opts: options{HasTS: true, TSVal: ts, TSEcr: 1}, payload: []byte(payload)})
+	}
+	cases := map[string]probe{
+		"fin-again": func(j *inj, iss, rcv, ts uint32) {
+			ack(j, rcv-1, iss, flagFIN|flagACK, ts+1, "")
+			j.w.clk.advance(10 * time.Second)
+			ack(j, rcv-1, iss, flagFIN|flagACK, ts+2, "")
+		},
+		"old-ack-and-rate-limit": func(j *inj, iss, rcv, ts uint32) {
+			ack(j, rcv-100, iss, flagACK, ts+1, "")
+			ack(j, rcv-100, iss, flagACK, ts+2, "")
+			j.w.clk.advance(600 * time.Millisecond)
+			ack(j, rcv-100, iss, flagACK, ts+3, "")
+		},
+		"old-data-dsack": func(j *inj, iss, rcv, ts uint32) {
+			ack(j, rcv-4, iss, flagACK, ts+1, "llo")
+		},
+		"new-data": func(j *inj, iss, rcv, ts uint32) {
+			ack(j, rcv, iss, flagACK|flagPSH, ts+1, "more")
+		},
+		"paws": func(j *inj, iss, rcv, ts uint32) {
+			ack(j, rcv, iss, flagACK, ts-1000, "x")
+			j.w.clk.advance(time.Second)
+			ack(j, rcv-1, iss, flagFIN|flagACK, ts-1000, "")
+		},
+		"rst-in-window": func(j *inj, iss, rcv, ts uint32) {
+			ack(j, rcv+10, iss, flagRST, ts+1, "")
+			j.w.clk.advance(time.Second)
+			ack(j, rcv, iss, flagRST, ts+1, "")
+		},
+		"syn-old": func(j *inj, iss, rcv, ts uint32) {
+			j.send(segSpec{seq: rcv - 1000, flags: flagSYN, wnd: 1000, opts: options{HasTS: true, TSVal: ts - 5}})
+		},
+		"syn-reuse": func(j *inj, iss, rcv, ts uint32) {
+			j.send(segSpec{seq: rcv + 100000, flags: flagSYN, wnd: 1000, opts: options{HasTS: true, TSVal: ts + 5, HasMSS: true, MSS: 1460}})
+		},
+		"ack-too-new-with-sack": func(j *inj, iss, rcv, ts uint32) {
+			j.send(segSpec{seq: rcv, ack: iss + 5000, flags: flagACK, wnd: 1000,
+				opts: options{HasTS: true, TSVal: ts + 1, NSACK: 1, SACK: [4]wirefmt.SACKBlock{{Left: iss - 100, Right: iss - 50}}}})
+			j.w.clk.advance(time.Second)
+			j.send(segSpec{seq: rcv, ack: iss, flags: flagACK | flagECE | flagCWR, wnd: 2000,
+				opts: options{HasTS: true, TSVal: ts + 2, NSACK: 1, SACK: [4]wirefmt.SACKBlock{{Left: iss - 100, Right: iss - 50}}}})
+		},
+		"expire": func(j *inj, iss, rcv, ts uint32) {
+			j.w.clk.advance(30 * time.Second)
+			ack(j, rcv-1, iss, flagFIN|flagACK, ts+1, "") // restarts 2·MSL
+			j.w.clk.advance(59 * time.Second)
+			ack(j, rcv, iss, flagACK, ts+2, "")
+		},
+	}
+	run := func(name string, pack bool) string {
+		j := newInj(t, Config{})
+		j.h.p.noPack = !pack
+		const ts0 = 5000
+		c, iss := j.handshake(options{HasTS: true, TSVal: ts0, SACKPermitted: true, HasWScale: true, WScale: 7})
+		// Data both ways, then the DUT closes first.
+		ack(j, peerISN+1, iss+1, flagACK|flagPSH, ts0+1, "hello")
+		c.Write([]byte("hi"))
+		j.w.clk.advance(time.Second)
+		ack(j, peerISN+6, iss+3, flagACK, ts0+2, "")
+		buf := make([]byte, 16)
+		c.Read(buf)
+		c.Close()
+		ack(j, peerISN+6, iss+4, flagACK, ts0+3, "")
+		ack(j, peerISN+6, iss+4, flagFIN|flagACK, ts0+4, "")
+		j.w.clk.advance(time.Second)
+		if c.State() != TimeWait {
+			t.Fatalf("%s: DUT in %v, want TIME_WAIT", name, c.State())
+		}
+		if _, packed := j.h.p.tw[c.Tuple()]; packed != pack {
+			t.Fatalf("%s: packed %v, want %v", name, packed, pack)
+		}
+		j.h.out, j.h.events = nil, nil
+		cases[name](j, iss+4, peerISN+7, ts0+4)
+		j.w.clk.advance(2*DefaultMSL + time.Second)
+		var b strings.Builder
+		for _, o := range j.h.out {
+			fmt.Fprintf(&b, "at %v: %v\n", o.at, parseOut(t, o))
+		}
+		for _, ev := range j.h.events {
+			vars := ev.Vars
+			ev.Vars = nil
+			fmt.Fprintf(&b, "event %+v", ev)
+			if vars != nil {
+				fmt.Fprintf(&b, " vars %+v", *vars)
+			}
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "state %v, conns %d, in TIME_WAIT %d\ncounters %+v\n", c.State(), j.h.p.NumConns(), j.h.p.timeWait, j.h.p.Counters())
+		return b.String()
+	}
+	for name := range cases {
+		whole, packed := run(name, false), run(name, true)
+		if whole != packed {
+			t.Errorf("%s: a packed TIME_WAIT differs from a whole one:\nwhole:\n%s\npacked:\n%s", name, whole, packed)
+		} else if testing.Verbose() {
+			t.Logf("%s:\n%s", name, whole)
+		}
+	}
+}

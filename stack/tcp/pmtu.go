@@ -19,10 +19,13 @@ const minPathMTU = 552
 // is none or seq is not one it has sent: RFC 5927 §4.1, as Linux's
 // tcp_v4_err, which takes only a quoted sequence number in
 // [SND.UNA, SND.NXT] (the highest sent), so that an off-path attacker
-// must guess it. Such errors are counted as OutOfWindowICMPs.
+// must guess it. Such errors are counted as OutOfWindowICMPs. A
+// connection in TIME_WAIT ignores them all, as Linux's timewait socket
+// (tcp_v4_err and tcp_v6_err return at once for one; a packed one is not
+// in conns).
 func (p *Proto) icmpConn(local, remote netip.AddrPort, seq uint32) *Conn {
 	c := p.conns[core.Tuple{Local: local, Remote: remote}]
-	if c == nil || c.dead {
+	if c == nil || c.dead || c.state == TimeWait {
 		return nil
 	}
 	if s := seqnum.Value(seq); s.LessThan(c.sndUna) || c.sndMax.LessThan(s) {

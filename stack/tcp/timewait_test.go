@@ -186,3 +186,32 @@ func TestTimeWaitPackedSame(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeWaitIgnoresICMP: an ICMP error for a connection in TIME_WAIT
+// is ignored, as Linux's tcp_v4_err returns at once for a timewait
+// socket: whether the connection is packed (no descriptor) or whole (its
+// descriptor still open, after shutdown), a "fragmentation needed" that
+// quotes its last sequence number changes no MSS, reports nothing and
+// counts nothing.
+func TestTimeWaitIgnoresICMP(t *testing.T) {
+	for _, byShutdown := range []bool{false, true} {
+		j := newInj(t, Config{})
+		c, iss := j.handshake(options{HasMSS: true, MSS: 1460})
+		if byShutdown {
+			c.CloseWrite()
+		} else {
+			c.Close()
+		}
+		j.send(segSpec{seq: peerISN + 1, ack: iss + 2, flags: flagFIN | flagACK, wnd: 1000})
+		if c.State() != TimeWait {
+			t.Fatalf("shutdown %v: DUT in %v, want TIME_WAIT", byShutdown, c.State())
+		}
+		mss := c.mss
+		j.h.events = nil
+		j.h.p.PathMTU(j.me, j.peer, iss+2, 600)
+		if c.mss != mss || len(j.h.events) != 0 || j.h.p.Counters().OutOfWindowICMPs != 0 {
+			t.Errorf("shutdown %v: MSS %d → %d, %d events, %d out-of-window ICMPs: the ICMP error was not ignored",
+				byShutdown, mss, c.mss, len(j.h.events), j.h.p.Counters().OutOfWindowICMPs)
+		}
+	}
+}

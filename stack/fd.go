@@ -63,7 +63,12 @@ func (s *Stack) bind(sk *socket, addr netip.AddrPort) error {
 	if !a.IsValid() {
 		a = sk.unspecified()
 	}
-	if a.Is4In6() || (!a.IsUnspecified() && !s.isLocal(a)) {
+	if a.Is6() && !a.Is4In6() && a.IsMulticast() && (sk.typ == SockStream || a.Zone() == "" && (a.IsLinkLocalMulticast() || a.IsInterfaceLocalMulticast())) {
+		// Linux's inet6_bind: TCP takes no IPv6 multicast address, and
+		// one of link-local scope needs an interface.
+		return syscall.EINVAL
+	}
+	if a.Is4In6() || (!a.IsUnspecified() && !s.isLocal(a) && !s.groupAddr(a)) {
 		return syscall.EADDRNOTAVAIL
 	}
 	addr = netip.AddrPortFrom(a, addr.Port())
@@ -443,7 +448,13 @@ func (s *Stack) connect(sk *socket, addr netip.AddrPort) error {
 		s.reap(sk)
 	}
 	if sk.conn == nil {
-		c, err := s.tcp.Connect(sk.local, addr, &sk.opts)
+		local := sk.local
+		if s.groupAddr(local.Addr()) {
+			// Bound to a multicast or broadcast address: the route
+			// chooses the source, which becomes the socket's address.
+			local = netip.AddrPortFrom(sk.unspecified(), local.Port())
+		}
+		c, err := s.tcp.Connect(local, addr, &sk.opts)
 		if err != nil {
 			return err
 		}

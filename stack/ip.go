@@ -121,6 +121,30 @@ func (s *Stack) isLocal(a netip.Addr) bool {
 	return false
 }
 
+// groupAddr reports whether a is an address a socket may be bound to
+// without being one of the stack's own: a multicast address, or an IPv4
+// broadcast (the limited one, or an interface's subnet's). Linux's
+// inet_bind and inet6_bind take them; the socket then sends from the
+// address of the device its packets leave by (inet_saddr 0), and a TCP
+// connect replaces the bound address with that one.
+func (s *Stack) groupAddr(a netip.Addr) bool {
+	if a.IsMulticast() {
+		return true
+	}
+	if !a.Is4() {
+		return false
+	}
+	if a.As4() == [4]byte{255, 255, 255, 255} {
+		return true
+	}
+	for _, n := range s.nics {
+		if n.bcast.IsValid() && n.bcast == a {
+			return true
+		}
+	}
+	return false
+}
+
 // acceptsDst reports whether a packet to dst arriving on n is for this
 // host: one of its addresses, or a broadcast.
 func (s *Stack) acceptsDst(n *NIC, dst netip.Addr) bool {

@@ -116,6 +116,85 @@ var diffCases = []diffCase{
 		e.listen(c, 4)
 		e.sockname(c)
 	}},
+	{"bind/tcp-multicast-address", func(e *denv) {
+		// Linux's inet_bind takes a multicast or broadcast address (the
+		// socket then sends from the device's address).
+		c := e.socket(tcp)
+		e.bind(c, e.atAddr("224.0.0.1", "P"))
+		e.sockname(c)
+	}},
+	{"bind/tcp-broadcast-address", func(e *denv) {
+		c := e.socket(tcp)
+		e.bind(c, e.atAddr("255.255.255.255", "P"))
+		e.sockname(c)
+	}},
+	{"bind/tcp-multicast-then-connect", func(e *denv) {
+		// The connect sends from the route's source, which replaces
+		// the bound address; the port stays.
+		e.listener("L")
+		c := e.socket(tcp)
+		e.bind(c, e.atAddr("224.0.0.1", "P"))
+		e.connect(c, e.at("L"))
+		e.sockname(c)
+	}},
+	{"bind/tcp-multicast-then-listen", func(e *denv) {
+		c := e.socket(tcp)
+		e.bind(c, e.atAddr("224.0.0.1", "P"))
+		e.listen(c, 4)
+		e.sockname(c)
+		d := e.socket(tcp)
+		e.connect(d, e.at("P"))
+	}},
+	{"bind/tcp-multicast-port-conflicts", func(e *denv) {
+		a := e.socket(tcp)
+		e.bind(a, e.atAddr("224.0.0.1", "P"))
+		b := e.socket(tcp)
+		e.bind(b, e.atAddr("0.0.0.0", "P"))
+		c := e.socket(tcp)
+		e.bind(c, e.atAddr("127.0.0.1", "P"))
+		d := e.socket(tcp)
+		e.bind(d, e.atAddr("224.0.0.1", "P"))
+	}},
+	{"bind/udp-multicast-then-send", func(e *denv) {
+		// A datagram from a socket bound to a multicast or broadcast
+		// address leaves from the device's address.
+		r := e.socket(udp)
+		e.bind(r, e.at("U2"))
+		m := e.socket(udp)
+		e.bind(m, e.atAddr("224.0.0.1", "U1"))
+		e.sockname(m)
+		e.sendto(m, "m", e.at("U2"))
+		b := e.socket(udp)
+		e.bind(b, e.atAddr("255.255.255.255", "U3"))
+		e.sendto(b, "b", e.at("U2"))
+		e.settle()
+		e.recvfrom(r, 10)
+		e.recvfrom(r, 10)
+	}},
+	{"connect/tcp-multicast", func(e *denv) {
+		c := e.socket(tcp)
+		e.connect(c, e.atAddr("224.0.0.1", "P"))
+		e.sockname(c)
+	}},
+	{"connect/tcp-broadcast", func(e *denv) {
+		c := e.socket(tcp)
+		e.connect(c, e.atAddr("255.255.255.255", "P"))
+	}},
+	{"recv/peek-waitall-nonblocking", func(e *denv) {
+		// MSG_PEEK|MSG_WAITALL without waiting: what is there.
+		l := e.listener("P")
+		c := e.socket(tcp)
+		e.connect(c, e.at("P"))
+		s := e.accept(l)
+		e.send(c, "abc", 0)
+		e.settle()
+		e.recv(s, 6, stack.MsgPeek|stack.MsgWaitAll|stack.MsgDontWait)
+		e.recv(s, 2, stack.MsgPeek|stack.MsgWaitAll)
+		e.shutdown(c, stack.ShutWR)
+		e.settle()
+		e.recv(s, 6, stack.MsgPeek|stack.MsgWaitAll)
+		e.recv(s, 6, 0)
+	}},
 	{"connect/port-0", func(e *denv) {
 		c := e.socket(tcp)
 		e.connect(c, e.atAddr("127.0.0.1", "0"))

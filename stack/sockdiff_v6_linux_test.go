@@ -16,14 +16,22 @@ import (
 // there with EINVAL; stacklab's facade takes an IPv4 netip address on an
 // AF_INET6 socket as IPv4-mapped, as Go's net does).
 var v6Skip = map[string]bool{
-	"connect/port-0":                 true,
-	"connect/other-loopback-address": true,
-	"bind/port-0-ephemeral":          true,
-	"bind/not-local":                 true,
-	"bind/any-over-specific":         true,
-	"bind/specific-over-any":         true,
-	"bind/two-loopback-addresses":    true,
-	"bind/udp-port-0":                true,
+	"connect/port-0":                    true,
+	"connect/other-loopback-address":    true,
+	"bind/port-0-ephemeral":             true,
+	"bind/not-local":                    true,
+	"bind/any-over-specific":            true,
+	"bind/specific-over-any":            true,
+	"bind/two-loopback-addresses":       true,
+	"bind/udp-port-0":                   true,
+	"bind/tcp-multicast-address":        true,
+	"bind/tcp-broadcast-address":        true,
+	"connect/tcp-multicast":             true,
+	"connect/tcp-broadcast":             true,
+	"bind/tcp-multicast-then-connect":   true,
+	"bind/tcp-multicast-then-listen":    true,
+	"bind/tcp-multicast-port-conflicts": true,
+	"bind/udp-multicast-then-send":      true,
 }
 
 func init() {
@@ -36,6 +44,20 @@ func init() {
 
 // Dual-stack cases, run once: an AF_INET6 socket meeting IPv4.
 var dualCases = []diffCase{
+	{"v6/multicast/bind", func(e *denv) {
+		// inet6_bind takes a multicast address; one of link-local
+		// (or interface-local) scope needs an interface: EINVAL.
+		c := e.socket(tcp)
+		e.bind(c, netip.AddrPortFrom(netip.MustParseAddr("ff0e::1"), e.port("P")))
+		e.sockname(c)
+		u := e.socket(udp)
+		e.bind(u, netip.AddrPortFrom(netip.MustParseAddr("ff0e::1"), e.port("U1")))
+		e.sockname(u)
+		d := e.socket(tcp)
+		e.bind(d, netip.AddrPortFrom(netip.MustParseAddr("ff02::1"), e.port("Q")))
+		f := e.socket(udp)
+		e.bind(f, netip.AddrPortFrom(netip.MustParseAddr("ff01::1"), e.port("U2")))
+	}},
 	{"v6/dual/listener-takes-ipv4", func(e *denv) {
 		// A listener on [::] takes IPv4 connections; their peer is an
 		// IPv4-mapped address.

@@ -51,6 +51,9 @@ func (s *Stack) txReady() {
 
 func (t tcpNet) IsLocal(a netip.Addr) bool { return t.s.isLocal(a) }
 
+// IsGroupAddr implements tcp.GroupNet.
+func (t tcpNet) IsGroupAddr(a netip.Addr) bool { return t.s.groupAddr(a) }
+
 // SegmentBuffer implements tcp.SegmentBufferNet: the room after
 // segHeadroom in the frame buffer, where ipSendOpts and ip6SendVia find a
 // segment already in place and write only the headers before it.

@@ -244,7 +244,7 @@ func (s *Stack) udpSend(e *udpEndpoint, dst netip.AddrPort, payload []byte, why 
 		return syscall.EACCES // a broadcast needs SO_BROADCAST (Linux's udp_sendmsg)
 	}
 	src := e.local.Addr()
-	if src.IsUnspecified() {
+	if src.IsUnspecified() || s.groupAddr(src) {
 		if dst.Addr().Is6() {
 			src = n.source6(dst.Addr())
 		} else {

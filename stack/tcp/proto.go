@@ -600,6 +600,18 @@ func clampBacklog(b int) int {
 	return b
 }
 
+// GroupNet is implemented by a [Net] whose sockets may be bound to an
+// address that is not the host's own: a multicast or broadcast one, as
+// Linux's inet_bind allows. A listener there takes no connection.
+type GroupNet interface {
+	IsGroupAddr(addr netip.Addr) bool
+}
+
+func (p *Proto) groupAddr(a netip.Addr) bool {
+	g, ok := p.net.(GroupNet)
+	return ok && g.IsGroupAddr(a)
+}
+
 // Listen starts a passive open on local (an unspecified address listens
 // on every address). backlog bounds the SYN and accept queues, as
 // Linux's: each holds backlog+1, a negative backlog or one above
@@ -613,7 +625,7 @@ func (p *Proto) Listen(local netip.AddrPort, backlog int, o *SockOpts) (*Listene
 	if a.Is4In6() {
 		return nil, syscall.EAFNOSUPPORT
 	}
-	if !a.IsUnspecified() && !p.net.IsLocal(a) {
+	if !a.IsUnspecified() && !p.net.IsLocal(a) && !p.groupAddr(a) {
 		return nil, syscall.EADDRNOTAVAIL
 	}
 	if local.Port() == 0 {

@@ -1366,6 +1366,84 @@ var diffCases = []diffCase{
 		e.setopt(u, stack.IPTTL, -1)
 		e.getopt(u, stack.IPTTL)
 	}},
+	{"opt/maxseg-life", func(e *denv) {
+		// TCP_MAXSEG before connecting (536, or what was set), set out
+		// of range, on a listener and its accepted socket, and once
+		// connected over lo.
+		c := e.socket(tcp)
+		e.getopt(c, stack.TCPMaxSeg)
+		e.setopt(c, stack.TCPMaxSeg, 87)
+		e.setopt(c, stack.TCPMaxSeg, 32768)
+		e.setopt(c, stack.TCPMaxSeg, 1000)
+		e.getopt(c, stack.TCPMaxSeg)
+		l := e.socket(tcp)
+		e.bind(l, e.at("P"))
+		e.setopt(l, stack.TCPMaxSeg, 1200)
+		e.listen(l, 4)
+		e.getopt(l, stack.TCPMaxSeg)
+		e.connect(c, e.at("P"))
+		s := e.accept(l)
+		e.getopt(c, stack.TCPMaxSeg)
+		e.getopt(s, stack.TCPMaxSeg)
+		e.setopt(c, stack.TCPMaxSeg, 500)
+		e.getopt(c, stack.TCPMaxSeg)
+	}},
+	{"opt/ttl-tcp-inherit-and-reset", func(e *denv) {
+		l := e.socket(tcp)
+		e.setopt(l, stack.IPTTL, 9)
+		e.bind(l, e.at("P"))
+		e.listen(l, 4)
+		c := e.socket(tcp)
+		e.connect(c, e.at("P"))
+		s := e.accept(l)
+		e.getopt(s, stack.IPTTL)
+		e.setopt(s, stack.IPTTL, -1)
+		e.getopt(s, stack.IPTTL)
+		e.getopt(c, stack.IPTTL)
+	}},
+	{"listen/negative-backlog", func(e *denv) {
+		l := e.socket(tcp)
+		e.bind(l, e.at("P"))
+		e.listen(l, -1)
+		c := e.socket(tcp)
+		e.connect(c, e.at("P"))
+		e.accept(l)
+	}},
+	{"bind/udp-reuseport", func(e *denv) {
+		a := e.socket(udp)
+		e.setopt(a, stack.SoReusePort, 1)
+		e.bind(a, e.at("U1"))
+		b := e.socket(udp)
+		e.setopt(b, stack.SoReusePort, 1)
+		e.bind(b, e.at("U1"))
+		c := e.socket(udp)
+		e.bind(c, e.at("U1"))
+	}},
+	{"bind/udp-any-then-specific", func(e *denv) {
+		a := e.socket(udp)
+		e.bind(a, e.atAddr("0.0.0.0", "U1"))
+		b := e.socket(udp)
+		e.bind(b, e.atAddr("127.0.0.1", "U1"))
+		e.setopt(b, stack.SoReuseAddr, 1)
+		c := e.socket(udp)
+		e.setopt(c, stack.SoReuseAddr, 1)
+		e.bind(c, e.atAddr("127.0.0.1", "U1"))
+	}},
+	{"shutdown/listener-rdwr-then-accept", func(e *denv) {
+		l := e.listener("P")
+		c := e.socket(tcp)
+		e.connect(c, e.at("P"))
+		e.shutdown(l, stack.ShutRDWR)
+		e.accept(l)
+		e.listen(l, 4)
+		e.sockname(l)
+	}},
+	{"udp/connect-port-0", func(e *denv) {
+		u := e.socket(udp)
+		e.connect(u, e.atAddr("127.0.0.1", "0"))
+		e.peername(u)
+		e.send(u, "x", 0)
+	}},
 	{"opt/broadcast", func(e *denv) {
 		u := e.socket(udp)
 		e.getopt(u, stack.SoBroadcast)

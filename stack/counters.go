@@ -105,6 +105,7 @@ type Counters struct {
 type udpCounters struct {
 	InDatagrams, OutDatagrams uint64
 	NoPorts                   uint64
+	IgnoredMulti              uint64 // broadcasts no socket took (Linux's UDP IgnoredMulti)
 	InErrors                  uint64 // bad checksum or length
 	RcvbufErrors              uint64
 }
@@ -144,7 +145,8 @@ func (s *Stack) Counters() []Counter {
 		{"icmp.OutTimeExcds", c.ICMP.OutTimeExcds}, {"icmp.OutRateLimited", c.ICMP.OutRateLimited},
 		{"icmp.OutParmProbs", c.ICMP.OutParmProbs},
 		{"udp.InDatagrams", c.UDP.InDatagrams}, {"udp.OutDatagrams", c.UDP.OutDatagrams},
-		{"udp.NoPorts", c.UDP.NoPorts}, {"udp.InErrors", c.UDP.InErrors}, {"udp.RcvbufErrors", c.UDP.RcvbufErrors},
+		{"udp.NoPorts", c.UDP.NoPorts}, {"udp.IgnoredMulti", c.UDP.IgnoredMulti},
+		{"udp.InErrors", c.UDP.InErrors}, {"udp.RcvbufErrors", c.UDP.RcvbufErrors},
 		{"sock.FDLimit", c.Sock.FDLimit},
 		{"ip6.InReceives", c.IP6.InReceives}, {"ip6.InHdrErrors", c.IP6.InHdrErrors},
 		{"ip6.InTruncatedPkts", c.IP6.InTruncatedPkts}, {"ip6.InAddrErrors", c.IP6.InAddrErrors},

@@ -142,7 +142,7 @@ func (s *Stack) groupAddr(a netip.Addr) bool {
 			return true
 		}
 	}
-	return false
+	return s.lo != nil && s.lo.bcast.IsValid() && s.lo.bcast == a // 127.255.255.255
 }
 
 // acceptsDst reports whether a packet to dst arriving on n is for this

@@ -1471,6 +1471,46 @@ var diffCases = []diffCase{
 		e.connect(u, e.atAddr("127.255.255.255", "U2"))
 		e.send(u, "x", 0)
 	}},
+	{"udp/broadcast-delivery", func(e *denv) {
+		// A broadcast over lo reaches the sockets on its port bound to
+		// the any address or to the broadcast address, not one bound to
+		// 127.0.0.1; a unicast does not reach the broadcast-bound one.
+		any := e.socket(udp)
+		e.setopt(any, stack.SoReuseAddr, 1)
+		e.bind(any, e.atAddr("0.0.0.0", "U2"))
+		bc := e.socket(udp)
+		e.setopt(bc, stack.SoReuseAddr, 1)
+		e.bind(bc, e.atAddr("127.255.255.255", "U2"))
+		lo := e.socket(udp)
+		e.setopt(lo, stack.SoReuseAddr, 1)
+		e.bind(lo, e.atAddr("127.0.0.1", "U2"))
+		u := e.socket(udp)
+		e.setopt(u, stack.SoBroadcast, 1)
+		e.sendto(u, "b", e.atAddr("127.255.255.255", "U2"))
+		e.sendto(u, "u", e.atAddr("127.0.0.1", "U2"))
+		e.settle()
+		e.nonblock(any)
+		e.nonblock(bc)
+		e.nonblock(lo)
+		e.recvfrom(any, 10)
+		e.recvfrom(any, 10)
+		e.recvfrom(bc, 10)
+		e.recvfrom(bc, 10)
+		e.recvfrom(lo, 10)
+		e.recvfrom(lo, 10)
+	}},
+	{"udp/connected-to-broadcast", func(e *denv) {
+		r := e.socket(udp)
+		e.bind(r, e.atAddr("0.0.0.0", "U2"))
+		u := e.socket(udp)
+		e.setopt(u, stack.SoBroadcast, 1)
+		e.connect(u, e.atAddr("127.255.255.255", "U2"))
+		e.peername(u)
+		e.sockname(u)
+		e.send(u, "x", 0)
+		e.settle()
+		e.recvfrom(r, 10)
+	}},
 	{"opt/quickack", func(e *denv) {
 		_, c, _ := e.connPair()
 		e.setopt(c, stack.TCPQuickAck, 1)

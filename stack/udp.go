@@ -206,6 +206,10 @@ func (s *Stack) udpInput(n *NIC, ip []byte, src, dst netip.Addr, b []byte, pktID
 		s.drop(&c.InErrors, name+"InErrors", "udp", "bad UDP length or checksum", pktID)
 		return
 	}
+	if dst.Is4() && !dst.IsMulticast() && s.groupAddr(dst) {
+		s.udpBroadcast(c, name, src, dst, u, pktID)
+		return
+	}
 	local := netip.AddrPortFrom(dst, u.DstPort())
 	e := s.udp.lookup(local)
 	if e != nil && e.remote.IsValid() && e.remote != netip.AddrPortFrom(src, u.SrcPort()) {
@@ -262,6 +266,34 @@ func (s *Stack) udpSend(e *udpEndpoint, dst netip.AddrPort, payload []byte, why 
 		s.counters.UDP.OutDatagrams++
 	}
 	return s.ipSendChecksummed(e.sock.ipTTL(), e.sock.tos, src, dst.Addr(), wire.ProtoUDP, b, false, why)
+}
+
+// udpBroadcast delivers an IPv4 broadcast datagram to every socket it
+// matches, as Linux's __udp4_lib_mcast_deliver: each bound to its port
+// on the broadcast address or on the any address (a dual-stack [::] one
+// too), connected only to its sender if connected at all. None: it is
+// counted as IgnoredMulti, with no ICMP error.
+func (s *Stack) udpBroadcast(c *udpCounters, name string, src, dst netip.Addr, u wire.UDP, pktID uint64) {
+	port := u.DstPort()
+	from := netip.AddrPortFrom(src, u.SrcPort())
+	delivered := 0
+	for _, a := range [...]netip.Addr{dst, netip.IPv4Unspecified(), netip.IPv6Unspecified()} {
+		for e := s.udp.bound[netip.AddrPortFrom(a, port)]; e != nil; e = e.next {
+			if a.Is6() && e.v6only || e.remote.IsValid() && e.remote != from {
+				continue
+			}
+			delivered++
+			if !e.queue.push(&s.dgrams, src, u.SrcPort(), u.Payload()) {
+				s.drop(&c.RcvbufErrors, name+"RcvbufErrors", "udp", "receive queue full", pktID)
+				continue
+			}
+			c.InDatagrams++
+			e.sock.notify()
+		}
+	}
+	if delivered == 0 {
+		s.drop(&c.IgnoredMulti, name+"IgnoredMulti", "udp", "broadcast to no socket on port "+strconv.Itoa(int(port)), pktID)
+	}
 }
 
 // ephemeralUDP picks a free ephemeral port (see bindPortUDP).

@@ -69,6 +69,7 @@ type Counters struct {
 	SynChallenges       uint64 // SYNs on a synchronized connection, in or out of the window, answered by a challenge ACK if the limits allow (TCPSYNChallenge)
 	AckSkippedSeq       uint64 // out-of-window pure ACKs left unanswered by the per-connection limit (TCPACKSkippedSeq)
 	AckSkippedPAWS      uint64 // pure ACKs failing PAWS left unanswered by the per-connection limit (TCPACKSkippedPAWS)
+	AckSkippedTimeWait  uint64 // pure ACKs and SYNs to a connection in TIME_WAIT left unanswered by the per-connection limit (TCPACKSkippedTimeWait)
 	DropChallengeGlobal uint64 // challenge ACKs suppressed by the host-wide ChallengeACKLimit
 	DropSynNoRoute      uint64 // SYNs to a listener with no route back to answer them (counted in Linux's ListenDrops)
 
@@ -152,6 +153,7 @@ func (c *Counters) List() []Counter {
 		{"SynChallenges", c.SynChallenges},
 		{"AckSkippedSeq", c.AckSkippedSeq},
 		{"AckSkippedPAWS", c.AckSkippedPAWS},
+		{"AckSkippedTimeWait", c.AckSkippedTimeWait},
 		{"DropChallengeGlobal", c.DropChallengeGlobal},
 		{"DropSynNoRoute", c.DropSynNoRoute},
 		{"AckSkippedSynRecv", c.AckSkippedSynRecv},

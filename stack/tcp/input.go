@@ -59,17 +59,6 @@ func (c *Conn) established() {
 	}
 }
 
-// timeWaitReuse reports whether a SYN may end a TIME_WAIT connection and
-// open a new one (RFC 6191 §2): a higher timestamp, or an equal one and a
-// higher sequence number; without timestamps, a higher sequence number.
-func (c *Conn) timeWaitReuse(s *segment) bool {
-	if c.tsOK && s.opts.HasTS {
-		d := int32(s.opts.TSVal - c.tsRecent)
-		return d > 0 || (d == 0 && c.rcvNxt.LessThan(s.seq))
-	}
-	return c.rcvNxt.LessThan(s.seq)
-}
-
 // inputSynSent handles a segment in SYN_SENT (RFC 9293 §3.10.7.3).
 func (c *Conn) inputSynSent(s *segment) {
 	p := c.p
@@ -297,13 +286,6 @@ func (c *Conn) input(s *segment) {
 	// Step 1: sequence number check.
 	ok, ackOnly := c.acceptable(s)
 	if !ok {
-		if c.state == TimeWait && s.has(flagFIN) {
-			c.ka.arm(2 * p.cfg.MSL) // RFC 9293 §3.10.7.4: restart the 2·MSL timeout
-			if !s.has(flagRST) {
-				c.sendAck(whyTimeWaitAck)
-			}
-			return
-		}
 		if !s.has(flagRST) && s.seq == c.rcvNxt-1 && len(s.payload) <= 1 && !s.has(flagSYN|flagFIN) {
 			// A keepalive or zero-window probe (RFC 1122 §4.2.3.6,
 			// RFC 9293 §3.8.6.1): answer it; it is not a drop.

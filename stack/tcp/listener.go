@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"stacklab/stack/core"
+	"stacklab/stack/tcp/seqnum"
 )
 
 // Listener is a socket in LISTEN. Connections being set up wait in its
@@ -97,6 +98,13 @@ func (l *Listener) wake() {
 
 // input handles a segment for a listening socket (RFC 9293 §3.10.7.2).
 func (l *Listener) input(t core.Tuple, s *segment) {
+	l.inputISN(t, s, 0)
+}
+
+// inputISN is input with the ISN a SYN-ACK without a cookie takes: isn,
+// or a fresh one if 0 (a SYN that ends a TIME_WAIT brings the one
+// Linux derives from the old connection, Conn.inputTimeWait).
+func (l *Listener) inputISN(t core.Tuple, s *segment, isn seqnum.Value) {
 	p := l.p
 	switch {
 	case s.has(flagRST):
@@ -158,7 +166,10 @@ func (l *Listener) input(t core.Tuple, s *segment) {
 	c.passive = true
 	c.ti.segsIn = 1 // the SYN, as Linux's tcp_create_openreq_child counts it
 	l.synQ++
-	c.iss = p.isn(t)
+	c.iss = isn
+	if isn == 0 {
+		c.iss = p.isn(t)
+	}
 	c.sndUna, c.sndNxt, c.sndMax = c.iss, c.iss, c.iss
 	c.sndBase = c.iss.Add(1)
 	c.recover = c.iss

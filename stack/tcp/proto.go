@@ -806,13 +806,23 @@ func (p *Proto) InputChecked(src, dst netip.Addr, b []byte, pktID uint64, ecn ui
 		}
 	}
 	if c != nil {
-		if c.state == TimeWait && s.has(flagSYN) && !s.has(flagACK) {
-			if l := p.listenerFor(t); l != nil && c.timeWaitReuse(s) {
-				p.counters.TimeWaitRecycled++
-				c.destroy()
-				l.input(t, s)
-				return
+		if c.state == TimeWait {
+			c.tiIn(s)
+			if isn, ok := c.inputTimeWait(s); ok {
+				if l := p.listenerFor(t); l != nil {
+					// Linux's TCP_TW_SYN: the SYN goes to the listener.
+					p.counters.TimeWaitRecycled++
+					c.destroy()
+					l.inputISN(t, s, isn)
+					return
+				}
+				c.twAck(s) // no listener: answered as any other segment
 			}
+			c.series()
+			if c.state == TimeWait {
+				p.twPack(c)
+			}
+			return
 		}
 		c.tiIn(s)
 		c.input(s)

@@ -312,3 +312,70 @@ func (h *twHeap) Pop() any {
 	tw.idx = -1
 	return tw
 }
+
+// inputTimeWait handles a segment for a connection in TIME_WAIT as
+// Linux's tcp_timewait_state_process (net.ipv4.tcp_rfc1337 0): a bare
+// ACK at RCV.NXT restarts the 2·MSL timer and is not answered, a RST
+// there ends TIME_WAIT (the assassination RFC 1337 warns of, which Linux
+// allows by default), a RST elsewhere is ignored; a SYN without ACK
+// above RCV.NXT, or with a newer timestamp, may open a new connection
+// (syn; Linux's TCP_TW_SYN) with the ISN Linux derives from the old one,
+// SND.NXT + 65535 + 2, so that it is above anything the old incarnation
+// sent; anything else gets an ACK (twAck), and restarts the timer if it
+// has the ACK bit or fails PAWS. Checked against Linux 6.18 by
+// testdata/pkt/close/time-wait-*.pkt.
+func (c *Conn) inputTimeWait(s *segment) (isn seqnum.Value, syn bool) {
+	p := c.p
+	rst := s.has(flagRST)
+	paws := c.tsOK && s.opts.HasTS && c.tsRecent != 0 && int32(c.tsRecent-s.opts.TSVal) > 0
+	if !paws && s.seq == c.rcvNxt && (s.seqLen() == 0 || rst) {
+		if rst {
+			c.destroy()
+			return 0, false
+		}
+		c.ka.arm(2 * p.cfg.MSL)
+		if c.tsOK && s.opts.HasTS {
+			c.tsRecent = s.opts.TSVal
+		}
+		return 0, false
+	}
+	if s.has(flagSYN) && !rst && !s.has(flagACK) && !paws &&
+		(c.rcvNxt.LessThan(s.seq) || c.tsOK && s.opts.HasTS && int32(c.tsRecent-s.opts.TSVal) < 0) {
+		isn = c.sndNxt.Add(65535 + 2)
+		if isn == 0 {
+			isn++
+		}
+		return isn, true
+	}
+	if paws {
+		p.counters.DropPAWS++
+		p.drop(c, "DropPAWS", "old timestamp", s.pktID)
+	}
+	if rst {
+		return 0, false
+	}
+	if paws || s.has(flagACK) {
+		c.ka.arm(2 * p.cfg.MSL)
+	}
+	// Linux's tcp_oow_rate_limited: data and FINs always get their ACK,
+	// a pure ACK or a SYN at most one per Config.InvalidRateLimit.
+	if (s.seqLen() == 0 || s.has(flagSYN)) && !c.oowAllowed() {
+		p.counters.AckSkippedTimeWait++
+		return 0, false
+	}
+	c.twAck(s)
+	return 0, false
+}
+
+// twAck sends the ACK TIME_WAIT answers a segment with (Linux's
+// tcp_v4_timewait_ack and tcp_v6_timewait_ack).
+func (c *Conn) twAck(s *segment) {
+	why := whyOutOfWindow
+	switch {
+	case s.has(flagFIN):
+		why = whyTimeWaitAck
+	case c.tsOK && s.opts.HasTS && int32(c.tsRecent-s.opts.TSVal) > 0:
+		why = whyPAWS
+	}
+	c.sendAck(why)
+}

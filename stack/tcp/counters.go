@@ -70,6 +70,8 @@ type Counters struct {
 	AckSkippedSeq       uint64 // out-of-window pure ACKs left unanswered by the per-connection limit (TCPACKSkippedSeq)
 	AckSkippedPAWS      uint64 // pure ACKs failing PAWS left unanswered by the per-connection limit (TCPACKSkippedPAWS)
 	AckSkippedTimeWait  uint64 // pure ACKs and SYNs to a connection in TIME_WAIT left unanswered by the per-connection limit (TCPACKSkippedTimeWait)
+	AckSkippedFinWait2  uint64 // the same for an orphan in FIN_WAIT_2 (TCPACKSkippedFinWait2)
+	AbortOnData         uint64 // connections closed by the application reset by data arriving after (TCPAbortOnData)
 	DropChallengeGlobal uint64 // challenge ACKs suppressed by the host-wide ChallengeACKLimit
 	DropSynNoRoute      uint64 // SYNs to a listener with no route back to answer them (counted in Linux's ListenDrops)
 
@@ -154,6 +156,8 @@ func (c *Counters) List() []Counter {
 		{"AckSkippedSeq", c.AckSkippedSeq},
 		{"AckSkippedPAWS", c.AckSkippedPAWS},
 		{"AckSkippedTimeWait", c.AckSkippedTimeWait},
+		{"AckSkippedFinWait2", c.AckSkippedFinWait2},
+		{"AbortOnData", c.AbortOnData},
 		{"DropChallengeGlobal", c.DropChallengeGlobal},
 		{"DropSynNoRoute", c.DropSynNoRoute},
 		{"AckSkippedSynRecv", c.AckSkippedSynRecv},

@@ -729,7 +729,9 @@ func (c *Conn) receive(s *segment) {
 		return // after the peer's FIN: ignore
 	}
 	if c.orphan && len(s.payload) > 0 {
-		c.reset(whyRSTData) // like Linux: data for a closed socket
+		// Like Linux (tcp_rcv_state_process, TCPAbortOnData): data for
+		// a closed socket ends it with a RST made from the segment.
+		c.abortOnData(s)
 		return
 	}
 	seq, data, fin := s.seq, s.payload, s.has(flagFIN)

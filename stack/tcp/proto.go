@@ -825,7 +825,11 @@ func (p *Proto) InputChecked(src, dst netip.Addr, b []byte, pktID uint64, ecn ui
 			return
 		}
 		c.tiIn(s)
-		c.input(s)
+		if c.state == FinWait2 && c.orphan {
+			c.inputOrphanFinWait2(s)
+		} else {
+			c.input(s)
+		}
 		c.series()
 		if c.state == TimeWait {
 			p.twPack(c)

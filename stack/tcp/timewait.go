@@ -379,3 +379,62 @@ func (c *Conn) twAck(s *segment) {
 	}
 	c.sendAck(why)
 }
+
+// inputOrphanFinWait2 handles a segment for an orphan in FIN_WAIT_2
+// (closed by the application, its FIN acknowledged) as Linux does: such
+// a socket is a timewait socket there, in its FIN_WAIT2 substate, and
+// tcp_timewait_state_process answers a segment outside the window, or
+// failing PAWS, with an ACK (a pure ACK or a SYN at most one per
+// Config.InvalidRateLimit); ends the connection on any RST in the
+// window; answers a SYN in the window, or new data, with a RST made from
+// the segment and ends it; ignores a duplicate ACK; and takes the peer's
+// FIN into TIME_WAIT. Checked against Linux 6.18 by
+// testdata/pkt/close/fin-wait-2-orphan-*.pkt.
+func (c *Conn) inputOrphanFinWait2(s *segment) {
+	p := c.p
+	rst := s.has(flagRST)
+	paws := c.tsOK && s.opts.HasTS && !rst && c.tsRecent != 0 && int32(c.tsRecent-s.opts.TSVal) > 0
+	end := s.seq.Add(s.seqLen())
+	wnd := seqnum.Size(0)
+	if d := int32(c.rcvAdv - c.rcvNxt); d > 0 {
+		wnd = seqnum.Size(d)
+	}
+	right := c.rcvNxt.Add(wnd)
+	inWindow := s.seq == c.rcvNxt || c.rcvNxt.LessThan(end) && s.seq.LessThan(right) || s.seq == right && s.seq == end
+	if paws || !inWindow {
+		if paws {
+			p.counters.DropPAWS++
+			p.drop(c, "DropPAWS", "old timestamp", s.pktID)
+		}
+		if rst {
+			return
+		}
+		if (s.seqLen() == 0 || s.has(flagSYN)) && !c.oowAllowed() {
+			p.counters.AckSkippedFinWait2++
+			return
+		}
+		c.twAck(s)
+		return
+	}
+	switch {
+	case rst:
+		c.destroy()
+	case s.has(flagSYN) && !s.seq.LessThan(c.rcvNxt):
+		p.resetFor(c.tuple, s, whyRSTSynFinWait2)
+		c.destroy()
+	case !s.has(flagACK) || !c.rcvNxt.LessThan(end) || s.seqLen() == 0:
+		// A duplicate: nothing to do.
+	case !s.has(flagFIN) || end != c.rcvNxt.Add(1):
+		c.abortOnData(s)
+	default:
+		c.input(s) // the FIN: into TIME_WAIT, ACKed
+	}
+}
+
+// abortOnData ends a connection the application closed that receives new
+// data, with a RST made from the segment (Linux's TCPAbortOnData).
+func (c *Conn) abortOnData(s *segment) {
+	c.p.counters.AbortOnData++
+	c.p.resetFor(c.tuple, s, whyRSTData)
+	c.destroy()
+}

@@ -41,6 +41,7 @@ const (
 	whyRSTUnread       = "close with unread data → RST"
 	whyRSTOrphans      = "too many orphans → RST"
 	whyRSTData         = "data after close → RST"
+	whyRSTSynFinWait2  = "SYN to a closed connection in FIN_WAIT_2 → RST"
 	whyRSTBadAck       = "RST: unacceptable ACK"
 	whyRSTSynRecv      = "RST: SYN in the window of SYN_RECEIVED"
 	whySynAckDupSyn    = "SYN retransmitted → SYN-ACK again"

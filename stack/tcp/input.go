@@ -307,10 +307,12 @@ func (c *Conn) input(s *segment) {
 		if s.has(flagRST) {
 			return
 		}
-		if len(s.payload) > 0 && s.seq.LessThan(c.rcvNxt) {
-			// Data we already have (RFC 2883 §4: report it in a D-SACK
-			// block, as Linux's tcp_send_dupack).
-			end := s.seq.Add(seqnum.Size(len(s.payload)))
+		if s.seqLen() > 0 && s.seq.LessThan(c.rcvNxt) {
+			// Data or a FIN we already have (RFC 2883 §4: report it in
+			// a D-SACK block, as Linux's tcp_send_dupack, for which a
+			// FIN counts: checked on Linux 6.18 by
+			// testdata/pkt/close/last-ack.pkt).
+			end := s.seq.Add(s.seqLen())
 			c.setDSACK(s.seq, seqnum.Min(end, c.rcvNxt))
 			c.sendAck(whyDSACK)
 			return

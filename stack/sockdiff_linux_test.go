@@ -82,6 +82,9 @@ func (linuxAPI) EpollCtl(epfd int, op stack.EpollOp, fd int, ev stack.EpollEvent
 func (linuxAPI) EpollWait(epfd int, events []stack.EpollEvent, timeout time.Duration) (int, error) {
 	ev := make([]unix.EpollEvent, len(events))
 	n, err := unix.EpollWait(epfd, ev, int(timeout/time.Millisecond))
+	for err == unix.EINTR { // the Go runtime's preemption signal, not the case's
+		n, err = unix.EpollWait(epfd, ev, int(timeout/time.Millisecond))
+	}
 	for i := 0; i < n; i++ {
 		events[i] = stack.EpollEvent{Events: stackPollBits(int16(ev[i].Events)), FD: int(ev[i].Fd)}
 	}
@@ -212,6 +215,9 @@ func (linuxAPI) PollFDs(fds []stack.PollFD, timeout time.Duration) (int, error) 
 		ms = int(timeout / time.Millisecond)
 	}
 	n, err := unix.Poll(pf, ms)
+	for err == unix.EINTR { // the Go runtime's preemption signal (SIGURG), not the case's
+		n, err = unix.Poll(pf, ms)
+	}
 	for i := range fds {
 		fds[i].Revents = stackPollBits(pf[i].Revents)
 	}

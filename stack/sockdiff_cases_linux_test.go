@@ -383,6 +383,31 @@ var diffCases = []diffCase{
 		e.setopt(b, stack.SoReuseAddr, 1)
 		e.bind(b, e.at("Q"))
 	}},
+	{"connect/time-wait-4-tuple", func(e *denv) {
+		// A connect from a bound port to the 4-tuple its own TIME_WAIT
+		// holds, at once (before tcp_tw_reuse_delay) and while the
+		// first connection is still open.
+		l := e.socket(tcp)
+		e.bind(l, e.at("P"))
+		e.listen(l, 4)
+		c := e.socket(tcp)
+		e.setopt(c, stack.SoReuseAddr, 1)
+		e.bind(c, e.at("Q"))
+		e.connect(c, e.at("P"))
+		s := e.accept(l)
+		d := e.socket(tcp)
+		e.setopt(d, stack.SoReuseAddr, 1)
+		e.bind(d, e.at("Q"))
+		e.connect(d, e.at("P"))
+		e.close(c)
+		e.settle()
+		e.close(s)
+		e.settle()
+		b := e.socket(tcp)
+		e.setopt(b, stack.SoReuseAddr, 1)
+		e.bind(b, e.at("Q"))
+		e.connect(b, e.at("P"))
+	}},
 	{"bind/after-connect", func(e *denv) {
 		_, c, _ := e.connPair()
 		e.bind(c, e.at("Q"))

@@ -105,16 +105,17 @@ type TCPOptions struct {
 	NoSACK         bool
 	NoTimestamps   bool
 	NoWindowScale  bool
-	KeepIdle       time.Duration // default 2h
-	KeepInterval   time.Duration // default 75s
-	KeepCount      int           // default 9
-	SynBacklog     int           // Linux's tcp_max_syn_backlog (256): with SYN cookies off, SYNs are dropped once less than a quarter is free; a SYN queue holds the listen backlog + 1
-	MaxTimeWait    int           // Linux's tcp_max_tw_buckets (131072; negative: none): beyond it a connection ACKs the FIN and closes at once instead of entering TIME_WAIT, and an orphan closes rather than wait in FIN_WAIT_2 (tcp.TimeWaitOverflow)
-	MaxOrphans     int           // Linux's tcp_max_orphans (131072; negative: none): a close beyond it sends its FIN, then a RST (tcp.AbortOnMemory)
-	NoSynCookies   bool          // drop SYNs when the SYN queue is full instead of answering with SYN cookies (tcp_syncookies=0)
-	OrphanRetries  int           // see tcp.Config.OrphanRetries; 0: Linux's default
-	NoTLP          bool          // no tail loss probe (tcp_early_retrans=0)
-	RmemMax        int           // tcp_rmem[2] in bytes: autotuning's ceiling and the window scale offered; 0: 32 MiB
+	KeepIdle       time.Duration     // default 2h
+	KeepInterval   time.Duration     // default 75s
+	KeepCount      int               // default 9
+	SynBacklog     int               // Linux's tcp_max_syn_backlog (256): with SYN cookies off, SYNs are dropped once less than a quarter is free; a SYN queue holds the listen backlog + 1
+	TimeWaitReuse  tcp.TimeWaitReuse // Linux's tcp_tw_reuse: the zero value is its default 2, a connect reuses a TIME_WAIT 4-tuple only to or from a loopback address (tcp.TimeWaitReuseOn: 1, for any; tcp.TimeWaitReuseOff: 0, never)
+	MaxTimeWait    int               // Linux's tcp_max_tw_buckets (131072; negative: none): beyond it a connection ACKs the FIN and closes at once instead of entering TIME_WAIT, and an orphan closes rather than wait in FIN_WAIT_2 (tcp.TimeWaitOverflow)
+	MaxOrphans     int               // Linux's tcp_max_orphans (131072; negative: none): a close beyond it sends its FIN, then a RST (tcp.AbortOnMemory)
+	NoSynCookies   bool              // drop SYNs when the SYN queue is full instead of answering with SYN cookies (tcp_syncookies=0)
+	OrphanRetries  int               // see tcp.Config.OrphanRetries; 0: Linux's default
+	NoTLP          bool              // no tail loss probe (tcp_early_retrans=0)
+	RmemMax        int               // tcp_rmem[2] in bytes: autotuning's ceiling and the window scale offered; 0: 32 MiB
 	// InvalidRateLimit and ChallengeACKLimit are Linux's
 	// tcp_invalid_ratelimit (0: 500 ms; negative: none) and
 	// tcp_challenge_ack_limit (0: none, Linux's default since 6.0); see

@@ -124,6 +124,7 @@ func tcpConfig(o TCPOptions) tcp.Config {
 		KeepCount:      o.KeepCount,
 		SynBacklog:     o.SynBacklog,
 		MaxTimeWait:    o.MaxTimeWait,
+		TimeWaitReuse:  o.TimeWaitReuse,
 		MaxOrphans:     o.MaxOrphans,
 		NoSynCookies:   o.NoSynCookies,
 		OrphanRetries:  o.OrphanRetries,

@@ -38,6 +38,21 @@ type Net interface {
 	Series() bool
 }
 
+// TimeWaitReuse is a setting of Linux's tcp_tw_reuse (see
+// Config.TimeWaitReuse).
+type TimeWaitReuse uint8
+
+const (
+	// TimeWaitReuseLoopback is Linux's default (tcp_tw_reuse 2): a
+	// connect reuses a TIME_WAIT 4-tuple only to or from a loopback
+	// address.
+	TimeWaitReuseLoopback TimeWaitReuse = iota
+	// TimeWaitReuseOff is tcp_tw_reuse 0.
+	TimeWaitReuseOff
+	// TimeWaitReuseOn is tcp_tw_reuse 1.
+	TimeWaitReuseOn
+)
+
 // Config holds the stack-wide TCP defaults. It mirrors stack.TCPOptions;
 // zero fields take the defaults noted beside them.
 type Config struct {
@@ -79,6 +94,18 @@ type Config struct {
 	// tcp_time_wait does when no timewait socket may be allocated
 	// (TimeWaitOverflow).
 	MaxTimeWait int
+	// TimeWaitReuse is Linux's tcp_tw_reuse: whether a connect may take
+	// over a 4-tuple this host holds in TIME_WAIT (when timestamps were
+	// in use and their clock has ticked since, see Conn.twReusable).
+	// The zero value is Linux's default, 2: only for a connection to or
+	// from a loopback address; TimeWaitReuseOn (1) for any, and
+	// TimeWaitReuseOff (0) never.
+	TimeWaitReuse TimeWaitReuse
+	// TimeWaitReuseDelay is Linux's tcp_tw_reuse_delay: how long after
+	// a TIME_WAIT's last segment a connect may take it over (zero means
+	// DefaultTimeWaitReuseDelay, 1 s; negative, at once: the next
+	// millisecond of the timestamp clock).
+	TimeWaitReuseDelay time.Duration
 	// MaxOrphans bounds the connections the application has closed that
 	// are still closing (FIN_WAIT_1, CLOSING, LAST_ACK; Linux's
 	// tcp_max_orphans; zero means DefaultMaxOrphans, negative none). A

@@ -34,6 +34,9 @@ const (
 	// DefaultMaxOrphans is Linux's tcp_max_orphans on the same kernel
 	// (scaled with memory too).
 	DefaultMaxOrphans = 131072
+	// DefaultTimeWaitReuseDelay is Linux's tcp_tw_reuse_delay (6.13
+	// and later; 1 s, as the seconds clock earlier kernels compared).
+	DefaultTimeWaitReuseDelay = time.Second
 
 	// DefaultInvalidRateLimit is the least time between two ACKs a
 	// connection sends to unacceptable segments, challenge ACKs included
@@ -109,6 +112,12 @@ func (c *Config) fill() {
 	if c.MaxOrphans == 0 {
 		c.MaxOrphans = DefaultMaxOrphans
 	}
+	switch {
+	case c.TimeWaitReuseDelay == 0:
+		c.TimeWaitReuseDelay = DefaultTimeWaitReuseDelay
+	case c.TimeWaitReuseDelay < 0:
+		c.TimeWaitReuseDelay = 0
+	}
 	if c.Congestion == "" {
 		c.Congestion = "cubic" // Linux's tcp_congestion_control
 		if rfc {
@@ -141,6 +150,9 @@ type Proto struct {
 	twArmed bool
 	twAt    time.Duration
 	noPack  bool // keep TIME_WAIT connections whole (tests compare the two)
+	// reuseISN is the ISN for the connection Connect is making over a
+	// TIME_WAIT it took over (twTakeOver); zero otherwise.
+	reuseISN seqnum.Value
 	// portConns counts the connections on each local port, so that a
 	// bind can tell a port no connection holds in O(1) (PortConns); a
 	// count, not a list: it costs an idle connection a few bytes.
@@ -370,9 +382,11 @@ func (p *Proto) isn6(t core.Tuple) seqnum.Value {
 }
 
 // twReusable reports whether a connect may take over the 4-tuple of
-// this TIME_WAIT connection, as Linux's tcp_tw_reuse allows: timestamps
-// were in use, and the timestamp clock has ticked since the connection's
-// last segment, so the new SYN carries a TSval above any the old
+// this TIME_WAIT connection, as Linux's tcp_tw_reuse allows
+// (Config.TimeWaitReuse: by default to or from a loopback address only):
+// timestamps were in use, and Config.TimeWaitReuseDelay (1 s) has passed
+// since the connection's last segment, so the new SYN carries a TSval
+// above any the old
 // incarnation sent (timestamps rise per address pair, see tsOffset); an
 // old duplicate from the peer then fails PAWS on the new connection
 // (RFC 7323 §5), and a peer that still holds the old one in TIME_WAIT
@@ -382,19 +396,53 @@ func (c *Conn) twReusable() bool {
 	if c.packed != nil {
 		return c.p.tw[c.tuple] == c.packed && c.p.twReusable(c.packed)
 	}
-	if c.state != TimeWait || !c.tsOK || !c.ka.armed {
+	if c.state != TimeWait || !c.tsOK || !c.ka.armed || !c.p.twReuseAllowed(c.tuple) {
 		return false
 	}
 	p := c.p
-	// The TIME_WAIT timer is (re)started with each segment it answers.
-	last := c.ka.deadline - 2*p.cfg.MSL
-	return last/time.Millisecond < p.sinceEpoch()/time.Millisecond
+	return p.twReuseDelayOver(c.ka.deadline)
+}
+
+// twReuseDelayOver reports whether Config.TimeWaitReuseDelay has passed
+// since the last segment of a TIME_WAIT ending at deadline (its timer
+// is restarted with each segment it answers), in whole milliseconds as
+// Linux's tcp_twsk_unique compares its timestamp clock.
+func (p *Proto) twReuseDelayOver(deadline time.Duration) bool {
+	last := (deadline - 2*p.cfg.MSL) / time.Millisecond
+	return p.sinceEpoch()/time.Millisecond > last+p.cfg.TimeWaitReuseDelay/time.Millisecond
+}
+
+// twTakeOver ends the TIME_WAIT old so that a connect takes its 4-tuple,
+// and keeps for the new connection the ISN Linux's tcp_twsk_unique gives
+// it: the old SND.NXT + 65535 + 2, above anything the old one sent.
+func (p *Proto) twTakeOver(old *Conn) {
+	p.counters.TimeWaitRecycled++
+	p.reuseISN = old.sndNxt.Add(65535 + 2)
+	if p.reuseISN == 0 {
+		p.reuseISN++
+	}
+	old.destroy()
+}
+
+// twReuseAllowed applies Config.TimeWaitReuse to a TIME_WAIT 4-tuple:
+// under Linux's default, only one to or from a loopback address (its
+// tcp_twsk_unique, whose test is on the addresses).
+func (p *Proto) twReuseAllowed(t core.Tuple) bool {
+	switch p.cfg.TimeWaitReuse {
+	case TimeWaitReuseOff:
+		return false
+	case TimeWaitReuseOn:
+		return true
+	}
+	return t.Local.Addr().Unmap().IsLoopback() || t.Remote.Addr().Unmap().IsLoopback()
 }
 
 // twReusable is Conn.twReusable for a packed connection.
 func (p *Proto) twReusable(tw *twSock) bool {
-	last := tw.deadline - 2*p.cfg.MSL
-	return tw.flags.has(twTSOK) && last/time.Millisecond < p.sinceEpoch()/time.Millisecond
+	if !p.twReuseAllowed(tw.tuple) {
+		return false
+	}
+	return tw.flags.has(twTSOK) && p.twReuseDelayOver(tw.deadline)
 }
 
 // tsOffset returns the offset added to the timestamp clock on
@@ -468,17 +516,23 @@ func (p *Proto) Connect(local, remote netip.AddrPort, o *SockOpts) (*Conn, error
 		}
 		t.Local = netip.AddrPortFrom(src, port)
 	} else if old, tw := p.conns[t], p.tw[t]; old != nil || tw != nil {
-		if old != nil && !old.twReusable() || tw != nil && !p.twReusable(tw) {
-			return nil, syscall.EADDRINUSE
+		// A port the socket bound: as Linux's __inet_check_established
+		// with no twp, a TIME_WAIT that had timestamps is taken over at
+		// once (neither tcp_tw_reuse nor its delay apply), and a 4-tuple
+		// held otherwise is EADDRNOTAVAIL.
+		if old != nil && (old.state != TimeWait || !old.tsOK) || tw != nil && !tw.flags.has(twTSOK) {
+			return nil, syscall.EADDRNOTAVAIL
 		}
 		if old == nil {
 			old = p.twRevive(tw)
 		}
-		p.counters.TimeWaitRecycled++
-		old.destroy()
+		p.twTakeOver(old)
 	}
 	c := p.newConn(t, o, mtu)
 	c.iss = p.isn(t)
+	if p.reuseISN != 0 {
+		c.iss, p.reuseISN = p.reuseISN, 0
+	}
 	c.sndUna, c.sndNxt, c.sndMax = c.iss, c.iss, c.iss
 	c.sndBase = c.iss.Add(1)
 	c.recover = c.iss
@@ -556,8 +610,7 @@ func (p *Proto) portFree(src netip.Addr, port uint16, remote netip.AddrPort) boo
 		old = p.twRevive(tw)
 	}
 	if old != nil {
-		p.counters.TimeWaitRecycled++
-		old.destroy()
+		p.twTakeOver(old)
 	}
 	return true
 }

@@ -17,7 +17,7 @@ import (
 // SYN's TSval is then above anything the old incarnation sent (RFC 6191,
 // RFC 7323 §5), and the server, which closed its end, accepts it.
 func TestConnectReusesTimeWait(t *testing.T) {
-	w, cl, sv := pair(Config{})
+	w, cl, sv := pair(Config{TimeWaitReuse: TimeWaitReuseOn}) // tcp_tw_reuse 1: 10.0.0.0/24 is not loopback
 	l, err := sv.p.Listen(ap("0.0.0.0:80"), 16, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +38,11 @@ func TestConnectReusesTimeWait(t *testing.T) {
 	if c.twReusable() {
 		t.Fatal("TIME_WAIT reusable in the millisecond of its last segment")
 	}
-	w.clk.advance(100 * time.Millisecond)
+	w.clk.advance(900 * time.Millisecond)
+	if c.twReusable() {
+		t.Fatal("TIME_WAIT reusable before tcp_tw_reuse_delay (1 s) has passed")
+	}
+	w.clk.advance(200 * time.Millisecond)
 	if c.State() != TimeWait || s.State() != Closed || !c.twReusable() {
 		t.Fatalf("client %v (reusable %v), server %v", c.State(), c.twReusable(), s.State())
 	}
@@ -69,7 +73,8 @@ func TestConnectReusesTimeWait(t *testing.T) {
 	if got := cl.p.Counters().TimeWaitRecycled; got != 1 {
 		t.Fatalf("TimeWaitRecycled %d", got)
 	}
-	// The others are older now.
+	// The others are older than tcp_tw_reuse_delay a second later.
+	w.clk.advance(time.Second)
 	if _, err := cl.p.Connect(netip0(), ap("10.0.0.2:80"), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -83,31 +88,75 @@ func TestConnectReusesTimeWait(t *testing.T) {
 }
 
 // TestConnectBoundPortTimeWait connects twice from one bound local port,
-// the client closing first each time: the second connect takes over the
-// TIME_WAIT once the timestamp clock has ticked, and not before.
+// the client closing first: as Linux's __inet_check_established for a
+// port the socket bound, the second connect takes the TIME_WAIT over at
+// once whatever tcp_tw_reuse says (checked against Linux 6.18 by the
+// differential case connect/time-wait-4-tuple), with the ISN Linux's
+// tcp_twsk_unique gives it, the old SND.NXT + 65535 + 2; without
+// timestamps, and over a connection still open, it is EADDRNOTAVAIL.
 func TestConnectBoundPortTimeWait(t *testing.T) {
-	w, cl, sv := pair(Config{})
-	l, _ := sv.p.Listen(ap("0.0.0.0:80"), 16, nil)
-	local := ap("10.0.0.1:40000")
-	c, err := cl.p.Connect(local, ap("10.0.0.2:80"), nil)
-	if err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		cfg  Config
+		want error
+	}{
+		{Config{}, nil},
+		{Config{TimeWaitReuse: TimeWaitReuseOff}, nil},
+		{Config{TimeWaitReuse: TimeWaitReuseOn}, nil},
+		{Config{NoTimestamps: true}, syscall.EADDRNOTAVAIL},
+	} {
+		w, cl, sv := pair(tc.cfg)
+		l, _ := sv.p.Listen(ap("0.0.0.0:80"), 16, nil)
+		local := ap("10.0.0.1:40000")
+		c, err := cl.p.Connect(local, ap("10.0.0.2:80"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.clk.advance(100 * time.Millisecond)
+		s, _ := l.Accept()
+		if _, err := cl.p.Connect(local, ap("10.0.0.2:80"), nil); !errors.Is(err, syscall.EADDRNOTAVAIL) {
+			t.Errorf("%+v: connect over an established 4-tuple: %v, want EADDRNOTAVAIL", tc.cfg, err)
+		}
+		c.Close()
+		w.clk.advance(100 * time.Millisecond)
+		s.Close()
+		w.clk.advance(100 * time.Millisecond)
+		if c.State() != TimeWait {
+			t.Fatalf("%+v: client in %v, want TIME_WAIT", tc.cfg, c.State())
+		}
+		oldNxt := c.sndNxt
+		c2, err := cl.p.Connect(local, ap("10.0.0.2:80"), nil)
+		if !errors.Is(err, tc.want) || err != nil && tc.want == nil {
+			t.Fatalf("%+v: connect over its TIME_WAIT: %v, want %v", tc.cfg, err, tc.want)
+		}
+		if err != nil {
+			continue
+		}
+		if c2.iss != oldNxt.Add(65535+2) {
+			t.Errorf("%+v: the new ISN is %d, want the old SND.NXT + 65537 (%d)", tc.cfg, c2.iss, oldNxt.Add(65535+2))
+		}
+		w.clk.advance(100 * time.Millisecond)
+		if _, err := l.Accept(); err != nil || c2.State() != Established || c.State() != Closed {
+			t.Fatalf("%+v: accept %v, new %v, old %v", tc.cfg, err, c2.State(), c.State())
+		}
 	}
-	w.clk.advance(100 * time.Millisecond)
-	s, _ := l.Accept()
-	c.Close()
-	w.clk.advance(100 * time.Millisecond)
-	s.Close()
-	if _, err := cl.p.Connect(local, ap("10.0.0.2:80"), nil); !errors.Is(err, syscall.EADDRINUSE) {
-		t.Fatalf("connect in the TIME_WAIT's last millisecond: %v", err)
+}
+
+// TestEphemeralTimeWaitReuseSetting: the ephemeral port search takes
+// over a TIME_WAIT only as tcp_tw_reuse allows: with Linux's default (2)
+// never to a destination that is not loopback, so a client whose every
+// port holds a TIME_WAIT to it gets EADDRNOTAVAIL; with 1, after
+// tcp_tw_reuse_delay (TestConnectReusesTimeWait).
+func TestEphemeralTimeWaitReuseSetting(t *testing.T) {
+	w, cl, _ := pair(Config{})
+	for port := ephemeralFirst; port <= ephemeralLast; port++ {
+		tp := core.Tuple{Local: netip.AddrPortFrom(cl.addr, uint16(port)), Remote: ap("10.0.0.2:80")}
+		tw := cl.p.newConn(tp, nil, 1500)
+		tw.tsOK = true
+		tw.enterTimeWait()
+		cl.p.addConn(tp, tw)
 	}
-	w.clk.advance(100 * time.Millisecond)
-	c2, err := cl.p.Connect(local, ap("10.0.0.2:80"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.clk.advance(100 * time.Millisecond)
-	if _, err := l.Accept(); err != nil || c2.State() != Established || c.State() != Closed {
-		t.Fatalf("accept %v, new %v, old %v", err, c2.State(), c.State())
+	w.clk.advance(10 * time.Second)
+	if _, err := cl.p.Connect(netip0(), ap("10.0.0.2:80"), nil); !errors.Is(err, syscall.EADDRNOTAVAIL) {
+		t.Fatalf("connect with every port in TIME_WAIT to a non-loopback peer, tcp_tw_reuse 2: %v, want EADDRNOTAVAIL", err)
 	}
 }

@@ -939,7 +939,7 @@ func (l *loader) appsNode(h *Host, n ast.Node, path string, sc *Scenario) {
 	}
 }
 
-var tcpKeys = []string{"profile", "ecn", "syn_ack_retries", "congestion", "recovery", "dsack", "hystart", "send_buffer", "recv_buffer", "delayed_ack", "delayed_ack_time", "nagle", "sack", "timestamps", "wscale", "keepalive", "msl", "rto_min", "rto_max", "rto_initial", "retries", "syn_retries", "syn_backlog", "syncookies", "max_tw_buckets", "max_orphans"}
+var tcpKeys = []string{"profile", "ecn", "syn_ack_retries", "congestion", "recovery", "dsack", "hystart", "send_buffer", "recv_buffer", "delayed_ack", "delayed_ack_time", "nagle", "sack", "timestamps", "wscale", "keepalive", "msl", "rto_min", "rto_max", "rto_initial", "retries", "syn_retries", "syn_backlog", "syncookies", "max_tw_buckets", "max_orphans", "tw_reuse"}
 
 var congestionNames = []string{"newreno", "cubic"}
 
@@ -1030,6 +1030,10 @@ func (l *loader) tcpNode(h *Host, n ast.Node, path string) {
 			if t.MaxTimeWait = int(l.integer(v, p, 0, 1<<24)); t.MaxTimeWait == 0 {
 				t.MaxTimeWait = -1
 			}
+		case "tw_reuse":
+			// Linux's tcp_tw_reuse: 0 never, 1 always, 2 (the default)
+			// to or from a loopback address only.
+			t.TimeWaitReuse = [...]tcp.TimeWaitReuse{tcp.TimeWaitReuseOff, tcp.TimeWaitReuseOn, tcp.TimeWaitReuseLoopback}[l.integer(v, p, 0, 2)]
 		case "max_orphans":
 			// Linux's tcp_max_orphans: 0 lets no close linger.
 			if t.MaxOrphans = int(l.integer(v, p, 0, 1<<24)); t.MaxOrphans == 0 {

@@ -314,7 +314,11 @@ func (c *Conn) input(s *segment) {
 			// testdata/pkt/close/last-ack.pkt).
 			end := s.seq.Add(s.seqLen())
 			c.setDSACK(s.seq, seqnum.Min(end, c.rcvNxt))
-			c.sendAck(whyDSACK)
+			if len(s.payload) == 0 {
+				c.sendAck(whyDSACKFIN)
+			} else {
+				c.sendAck(whyDSACK)
+			}
 			return
 		}
 		if s.seqLen() == 0 {

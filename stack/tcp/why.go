@@ -55,6 +55,7 @@ const (
 	whyTLP            = "TLP probe: last segment again"
 	whyTLPNew         = "TLP probe: new data"
 	whyDSACK          = "duplicate data → D-SACK"
+	whyDSACKFIN       = "duplicate FIN → D-SACK"
 )
 
 // whyTxReady: new data the interface's full queue held back (tsq.go).

@@ -208,14 +208,9 @@ func idleMemory(b *testing.B, n int) (float64, error) {
 		return 0, err
 	}
 	for i := 0; i < n; i++ {
-		c, err := net.Dial("tcp4", ln.Addr().String())
+		c, s, err := dialAccept(ln, i)
 		if err != nil {
-			return 0, fmt.Errorf("dial #%d: %w", i, err)
-		}
-		s, err := ln.Accept()
-		if err != nil {
-			c.Close()
-			return 0, fmt.Errorf("accept #%d: %w", i, err)
+			return 0, err
 		}
 		conns = append(conns, c, s)
 	}
@@ -258,14 +253,9 @@ func timeWaitMemory(b *testing.B, n int) (float64, error) {
 	}
 	buf := make([]byte, 1)
 	for i := range n {
-		c, err := net.Dial("tcp4", ln.Addr().String())
+		c, s, err := dialAccept(ln, i)
 		if err != nil {
-			return 0, fmt.Errorf("dial #%d: %w", i, err)
-		}
-		s, err := ln.Accept()
-		if err != nil {
-			c.Close()
-			return 0, fmt.Errorf("accept #%d: %w", i, err)
+			return 0, err
 		}
 		c.Close()
 		if _, err := s.Read(buf); err != io.EOF {
@@ -280,6 +270,18 @@ func timeWaitMemory(b *testing.B, n int) (float64, error) {
 		return 0, err
 	}
 	return float64(k1-k0) / float64(n), nil
+}
+
+// dialAccept makes the i-th loopback connection to ln: both its ends.
+func dialAccept(ln net.Listener, i int) (c, s net.Conn, err error) {
+	if c, err = net.Dial("tcp4", ln.Addr().String()); err != nil {
+		return nil, nil, fmt.Errorf("dial #%d: %w", i, err)
+	}
+	if s, err = ln.Accept(); err != nil {
+		c.Close()
+		return nil, nil, fmt.Errorf("accept #%d: %w", i, err)
+	}
+	return c, s, nil
 }
 
 // raiseNoFile tries to let the process open n descriptors and returns

@@ -150,9 +150,6 @@ type Proto struct {
 	twArmed bool
 	twAt    time.Duration
 	noPack  bool // keep TIME_WAIT connections whole (tests compare the two)
-	// reuseISN is the ISN for the connection Connect is making over a
-	// TIME_WAIT it took over (twTakeOver); zero otherwise.
-	reuseISN seqnum.Value
 	// portConns counts the connections on each local port, so that a
 	// bind can tell a port no connection holds in O(1) (PortConns); a
 	// count, not a list: it costs an idle connection a few bytes.
@@ -396,32 +393,30 @@ func (c *Conn) twReusable() bool {
 	if c.packed != nil {
 		return c.p.tw[c.tuple] == c.packed && c.p.twReusable(c.packed)
 	}
-	if c.state != TimeWait || !c.tsOK || !c.ka.armed || !c.p.twReuseAllowed(c.tuple) {
-		return false
-	}
-	p := c.p
-	return p.twReuseDelayOver(c.ka.deadline)
+	return c.state == TimeWait && c.ka.armed && c.p.twReusableAt(c.tuple, c.tsOK, c.ka.deadline)
 }
 
-// twReuseDelayOver reports whether Config.TimeWaitReuseDelay has passed
-// since the last segment of a TIME_WAIT ending at deadline (its timer
+// twReusableAt is twReusable for the TIME_WAIT of tuple t ending at
+// deadline: timestamps were in use, Config.TimeWaitReuse allows t, and
+// Config.TimeWaitReuseDelay has passed since its last segment (its timer
 // is restarted with each segment it answers), in whole milliseconds as
 // Linux's tcp_twsk_unique compares its timestamp clock.
-func (p *Proto) twReuseDelayOver(deadline time.Duration) bool {
+func (p *Proto) twReusableAt(t core.Tuple, tsOK bool, deadline time.Duration) bool {
+	if !tsOK || !p.twReuseAllowed(t) {
+		return false
+	}
 	last := (deadline - 2*p.cfg.MSL) / time.Millisecond
 	return p.sinceEpoch()/time.Millisecond > last+p.cfg.TimeWaitReuseDelay/time.Millisecond
 }
 
 // twTakeOver ends the TIME_WAIT old so that a connect takes its 4-tuple,
-// and keeps for the new connection the ISN Linux's tcp_twsk_unique gives
-// it: the old SND.NXT + 65535 + 2, above anything the old one sent.
-func (p *Proto) twTakeOver(old *Conn) {
+// and returns the ISN Linux's tcp_twsk_unique gives the new connection
+// (successorISN), above anything the old one sent.
+func (p *Proto) twTakeOver(old *Conn) seqnum.Value {
 	p.counters.TimeWaitRecycled++
-	p.reuseISN = old.sndNxt.Add(65535 + 2)
-	if p.reuseISN == 0 {
-		p.reuseISN++
-	}
+	isn := old.successorISN()
 	old.destroy()
+	return isn
 }
 
 // twReuseAllowed applies Config.TimeWaitReuse to a TIME_WAIT 4-tuple:
@@ -439,10 +434,7 @@ func (p *Proto) twReuseAllowed(t core.Tuple) bool {
 
 // twReusable is Conn.twReusable for a packed connection.
 func (p *Proto) twReusable(tw *twSock) bool {
-	if !p.twReuseAllowed(tw.tuple) {
-		return false
-	}
-	return tw.flags.has(twTSOK) && p.twReuseDelayOver(tw.deadline)
+	return p.twReusableAt(tw.tuple, tw.flags.has(twTSOK), tw.deadline)
 }
 
 // tsOffset returns the offset added to the timestamp clock on
@@ -506,8 +498,11 @@ func (p *Proto) Connect(local, remote netip.AddrPort, o *SockOpts) (*Conn, error
 		src = la
 	}
 	t := core.Tuple{Local: netip.AddrPortFrom(src, local.Port()), Remote: remote}
+	var isn seqnum.Value // a TIME_WAIT's successor's (twTakeOver), or zero
 	if local.Port() == 0 {
-		port, ok := p.ephemeral(src, remote)
+		var port uint16
+		var ok bool
+		port, isn, ok = p.ephemeral(src, remote)
 		if !ok {
 			// Linux's connect fails so (EADDRNOTAVAIL) when every
 			// port to this destination is taken.
@@ -526,12 +521,12 @@ func (p *Proto) Connect(local, remote netip.AddrPort, o *SockOpts) (*Conn, error
 		if old == nil {
 			old = p.twRevive(tw)
 		}
-		p.twTakeOver(old)
+		isn = p.twTakeOver(old)
 	}
 	c := p.newConn(t, o, mtu)
-	c.iss = p.isn(t)
-	if p.reuseISN != 0 {
-		c.iss, p.reuseISN = p.reuseISN, 0
+	c.iss = isn
+	if isn == 0 {
+		c.iss = p.isn(t)
 	}
 	c.sndUna, c.sndNxt, c.sndMax = c.iss, c.iss, c.iss
 	c.sndBase = c.iss.Add(1)
@@ -559,12 +554,12 @@ func (p *Proto) Connect(local, remote netip.AddrPort, o *SockOpts) (*Conn, error
 // listener holds the port. The first candidate is free unless ports stay
 // in use; a full range is searched once per removal from the table and
 // millisecond (see Proto.full).
-func (p *Proto) ephemeral(src netip.Addr, remote netip.AddrPort) (uint16, bool) {
+func (p *Proto) ephemeral(src netip.Addr, remote netip.AddrPort) (port uint16, isn seqnum.Value, ok bool) {
 	const n = ephemeralLast - ephemeralFirst + 1
 	tick := p.sinceEpoch() / time.Millisecond
 	f := &p.full
 	if f.valid && f.src == src && f.remote == remote && f.gone == p.gone && f.tick == tick {
-		return 0, false
+		return 0, 0, false
 	}
 	h := p.portHash(src, remote)
 	idx := (h >> 32) % perturbSize
@@ -578,11 +573,12 @@ func (p *Proto) ephemeral(src netip.Addr, remote netip.AddrPort) (uint16, bool) 
 				continue
 			}
 			port := uint16(ephemeralFirst + k)
-			if !p.portFree(src, port, remote) {
+			isn, free := p.portFree(src, port, remote)
+			if !free {
 				continue
 			}
 			p.perturb[idx] += uint16(i + 2 + uint32(pass)*n)
-			return port, true
+			return port, isn, true
 		}
 	}
 	*f = struct {
@@ -592,27 +588,28 @@ func (p *Proto) ephemeral(src netip.Addr, remote netip.AddrPort) (uint16, bool) 
 		tick   time.Duration
 		valid  bool
 	}{src, remote, p.gone, tick, true}
-	return 0, false
+	return 0, 0, false
 }
 
 // portFree reports whether a connection from src:port to remote may be
-// made, ending a reusable TIME_WAIT that holds the 4-tuple.
-func (p *Proto) portFree(src netip.Addr, port uint16, remote netip.AddrPort) bool {
+// made, ending a reusable TIME_WAIT that holds the 4-tuple; the new
+// connection's ISN is then isn (twTakeOver), else zero.
+func (p *Proto) portFree(src netip.Addr, port uint16, remote netip.AddrPort) (isn seqnum.Value, free bool) {
 	t := core.Tuple{Local: netip.AddrPortFrom(src, port), Remote: remote}
 	old, tw := p.conns[t], p.tw[t]
 	if old != nil && !old.twReusable() || tw != nil && !p.twReusable(tw) {
-		return false
+		return 0, false
 	}
 	if p.listenerAt(netip.AddrPortFrom(src, port)) != nil {
-		return false
+		return 0, false
 	}
 	if old == nil && tw != nil {
 		old = p.twRevive(tw)
 	}
 	if old != nil {
-		p.twTakeOver(old)
+		isn = p.twTakeOver(old)
 	}
-	return true
+	return isn, true
 }
 
 // portHash is RFC 6056's F(local address, remote address, remote port,
@@ -859,33 +856,25 @@ func (p *Proto) InputChecked(src, dst netip.Addr, b []byte, pktID uint64, ecn ui
 		}
 	}
 	if c != nil {
-		if c.state == TimeWait {
-			c.tiIn(s)
-			if isn, ok := c.inputTimeWait(s); ok {
+		c.tiIn(s)
+		switch {
+		case c.state == TimeWait:
+			if c.inputTimeWait(s) {
 				if l := p.listenerFor(t); l != nil {
 					// Linux's TCP_TW_SYN: the SYN goes to the listener.
-					p.counters.TimeWaitRecycled++
-					c.destroy()
-					l.inputISN(t, s, isn)
+					l.inputISN(t, s, p.twTakeOver(c))
 					return
 				}
 				c.twAck(s) // no listener: answered as any other segment
 			}
-			c.series()
-			if c.state == TimeWait {
-				p.twPack(c)
-			}
-			return
-		}
-		c.tiIn(s)
-		if c.state == FinWait2 && c.orphan {
+		case c.state == FinWait2 && c.orphan:
 			c.inputOrphanFinWait2(s)
-		} else {
+		default:
 			c.input(s)
 		}
 		c.series()
 		if c.state == TimeWait {
-			p.twPack(c)
+			p.twPack(c) // an orphan that is or went there: packed (timewait.go)
 		}
 		return
 	}

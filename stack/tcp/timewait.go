@@ -219,15 +219,15 @@ func (p *Proto) twConn(tw *twSock) *Conn {
 }
 
 // twRevive takes tw out of the tw table and heap and puts the Conn made
-// from it in the connection table in its place.
+// from it in the connection table in its place. Its TIME_WAIT timer is
+// armed but has no clock timer behind it: every caller packs it again
+// or ends it before it lets go of the stack (Proto.InputChecked, the
+// connects that take a TIME_WAIT over, Proto.Close).
 func (p *Proto) twRevive(tw *twSock) *Conn {
 	c := p.twConn(tw)
 	delete(p.tw, tw.tuple)
 	heap.Remove(&p.twHeap, tw.idx)
 	p.conns[c.tuple] = c // the port is counted already
-	if now := p.sinceEpoch(); c.ka.deadline > now {
-		c.ka.schedule(now, c.ka.deadline-now)
-	}
 	return c
 }
 
@@ -319,40 +319,35 @@ func (h *twHeap) Pop() any {
 // there ends TIME_WAIT (the assassination RFC 1337 warns of, which Linux
 // allows by default), a RST elsewhere is ignored; a SYN without ACK
 // above RCV.NXT, or with a newer timestamp, may open a new connection
-// (syn; Linux's TCP_TW_SYN) with the ISN Linux derives from the old one,
-// SND.NXT + 65535 + 2, so that it is above anything the old incarnation
-// sent; anything else gets an ACK (twAck), and restarts the timer if it
-// has the ACK bit or fails PAWS. Checked against Linux 6.18 by
-// testdata/pkt/close/time-wait-*.pkt.
-func (c *Conn) inputTimeWait(s *segment) (isn seqnum.Value, syn bool) {
+// (syn; Linux's TCP_TW_SYN), which Proto.twTakeOver starts at the ISN
+// Linux derives from the old one (successorISN); anything else gets an
+// ACK (twAck), and restarts the timer if it has the ACK bit or fails
+// PAWS. Checked against Linux 6.18 by testdata/pkt/close/time-wait-*.pkt.
+func (c *Conn) inputTimeWait(s *segment) (syn bool) {
 	p := c.p
 	rst := s.has(flagRST)
 	paws := c.tsOK && s.opts.HasTS && c.tsRecent != 0 && int32(c.tsRecent-s.opts.TSVal) > 0
 	if !paws && s.seq == c.rcvNxt && (s.seqLen() == 0 || rst) {
 		if rst {
 			c.destroy()
-			return 0, false
+			return false
 		}
 		c.ka.arm(2 * p.cfg.MSL)
 		if c.tsOK && s.opts.HasTS {
 			c.tsRecent = s.opts.TSVal
 		}
-		return 0, false
+		return false
 	}
 	if s.has(flagSYN) && !rst && !s.has(flagACK) && !paws &&
 		(c.rcvNxt.LessThan(s.seq) || c.tsOK && s.opts.HasTS && int32(c.tsRecent-s.opts.TSVal) < 0) {
-		isn = c.sndNxt.Add(65535 + 2)
-		if isn == 0 {
-			isn++
-		}
-		return isn, true
+		return true
 	}
 	if paws {
 		p.counters.DropPAWS++
 		p.drop(c, "DropPAWS", "old timestamp", s.pktID)
 	}
 	if rst {
-		return 0, false
+		return false
 	}
 	if paws || s.has(flagACK) {
 		c.ka.arm(2 * p.cfg.MSL)
@@ -361,10 +356,21 @@ func (c *Conn) inputTimeWait(s *segment) (isn seqnum.Value, syn bool) {
 	// a pure ACK or a SYN at most one per Config.InvalidRateLimit.
 	if (s.seqLen() == 0 || s.has(flagSYN)) && !c.oowAllowed() {
 		p.counters.AckSkippedTimeWait++
-		return 0, false
+		return false
 	}
 	c.twAck(s)
-	return 0, false
+	return false
+}
+
+// successorISN is the ISN Linux gives a connection that ends this one's
+// TIME_WAIT, on either side (tcp_timewait_state_process's tw_isn,
+// tcp_twsk_unique's write_seq): SND.NXT + 65535 + 2, never zero.
+func (c *Conn) successorISN() seqnum.Value {
+	isn := c.sndNxt.Add(65535 + 2)
+	if isn == 0 {
+		isn++
+	}
+	return isn
 }
 
 // twAck sends the ACK TIME_WAIT answers a segment with (Linux's

@@ -32,10 +32,12 @@
 // All eleven states, including simultaneous open and close and half-close;
 // the RST rules of RFC 9293 with RFC 5961 challenge ACKs (rate-limited to
 // 1000 a second per stack) and ACK acceptance checks; TIME_WAIT for 2·MSL
-// with retransmitted FINs re-acknowledged and SYNs that may recycle it
-// (RFC 6191), and a connect that may reuse its 4-tuple once the
-// timestamp clock has ticked (like Linux's tcp_tw_reuse, with timestamps
-// only); a listen backlog with bounded SYN and accept queues; ISNs
+// answering segments as Linux's tcp_timewait_state_process, packed while
+// no descriptor holds it (timewait.go), with SYNs that may recycle it
+// (RFC 6191) and connects that may take its 4-tuple over as Linux's
+// tcp_twsk_unique (at once from a bound port, in the ephemeral search
+// as tcp_tw_reuse allows; timestamps only), the successor starting at
+// the old SND.NXT + 65537; a listen backlog with bounded SYN and accept queues; ISNs
 // per RFC 6528 and sequence arithmetic modulo 2³²; MSS (RFC 6691), window
 // scale and timestamps with PAWS (RFC 7323), the timestamp offset a keyed
 // hash of the address pair (as Linux), SACK (RFC 2018) negotiated

@@ -318,21 +318,27 @@ func (s *Stack) ip6SendVia(n *NIC, hop netip.Addr, hl, tc uint8, src, dst netip.
 		s.counters.IP6.FragFails++
 		return syscall.EMSGSIZE
 	}
-	f := wire.IPv6Fields{
-		TrafficClass: tc,
-		PayloadLen:   uint16(len(payload)),
-		NextHeader:   proto,
-		HopLimit:     hl,
-		Src:          src.WithZone(""),
-		Dst:          dst.WithZone(""),
-	}
 	if mtu := s.pathMTU6(n, dst); total > mtu {
+		f := wire.IPv6Fields{
+			TrafficClass: tc,
+			PayloadLen:   uint16(len(payload)),
+			NextHeader:   proto,
+			HopLimit:     hl,
+			Src:          src.WithZone(""),
+			Dst:          dst.WithZone(""),
+		}
 		s.fragment6(n, hop, mtu, &f, payload, why)
 		return nil
 	}
 	frame := s.ipFrame(payload, hdr, wire.IPv6HeaderLen, total)
-	wire.IPv6(frame[hdr:]).Encode(&f)
-	n.sendIPFrame(frame, hdr, hop.WithZone(""), 0, why)
+	// The fixed header field by field, as Encode writes it: every
+	// segment sent comes here, and a fields struct with two addresses
+	// costs more to fill than the header does.
+	wire.IPv6(frame[hdr:]).Put(tc, uint16(len(payload)), proto, hl, src, dst)
+	if hop.Zone() != "" {
+		hop = hop.WithZone("")
+	}
+	n.sendIPFrame(frame, hdr, hop, 0, why)
 	return nil
 }
 

@@ -158,6 +158,17 @@ func (b IPv6) Encode(f *IPv6Fields) {
 	b.SetDst(f.Dst)
 }
 
+// Put writes the fixed header as [IPv6.Encode] does, from its fields
+// given one by one, with a flow label of 0.
+func (b IPv6) Put(tc uint8, payloadLen uint16, nextHeader, hopLimit uint8, src, dst netip.Addr) {
+	_ = b[IPv6HeaderLen-1]
+	binary.BigEndian.PutUint32(b[IPv6VersionOffset:], 6<<28|uint32(tc)<<20)
+	binary.BigEndian.PutUint16(b[IPv6PayloadLenOffset:], payloadLen)
+	b[IPv6NextHeaderOffset], b[IPv6HopLimitOffset] = nextHeader, hopLimit
+	putAddr16(b[IPv6SrcOffset:], src)
+	putAddr16(b[IPv6DstOffset:], dst)
+}
+
 // Fields returns the fixed header's fields.
 func (b IPv6) Fields() IPv6Fields {
 	return IPv6Fields{

@@ -193,6 +193,27 @@ func TestIPv6Addresses(t *testing.T) {
 	}
 }
 
+// TestIPv6Put checks that Put writes the header Encode writes from the
+// same fields, whatever the addresses carry (a zone, an IPv4 address,
+// none), over a buffer that held another header.
+func TestIPv6Put(t *testing.T) {
+	addrs := []netip.Addr{client6, netip.MustParseAddr("fe80::1%eth0"), netip.MustParseAddr("10.0.0.1"), {}}
+	for _, src := range addrs {
+		for _, dst := range addrs {
+			f := IPv6Fields{TrafficClass: 0xb9, PayloadLen: 1440, NextHeader: ProtoTCP, HopLimit: 63, Src: src, Dst: dst}
+			want, got := make([]byte, IPv6HeaderLen), make([]byte, IPv6HeaderLen)
+			for i := range got {
+				got[i] = 0xff
+			}
+			IPv6(want).Encode(&f)
+			IPv6(got).Put(f.TrafficClass, f.PayloadLen, f.NextHeader, f.HopLimit, src, dst)
+			if !bytes.Equal(got, want) {
+				t.Errorf("Put(%v → %v) = % x\nEncode writes % x", src, dst, got, want)
+			}
+		}
+	}
+}
+
 // build6 returns an IPv6 packet whose payload is the given extension
 // headers (each a byte slice whose first byte is its Next Header) and a
 // UDP header, with next naming the first header.

@@ -1,6 +1,7 @@
 package perf
 
 import (
+	"os"
 	"runtime"
 	"slices"
 	"syscall"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"stacklab/capture"
+	"stacklab/stack"
 )
 
 // chunk is the size of each write in the bulk benchmarks, as in the
@@ -124,7 +126,13 @@ func TestBulkSimDelivers(t *testing.T) {
 //     "async-pcapng-overhead-%", pcapng written beside them
 //     (capture.Options.Async), for comparison: by default a Recorder
 //     writes pcapng alone on the stacks' goroutine and a trace beside
-//     them.
+//     them;
+//   - "floor-tap-overhead-%" and "floor-copy-overhead-%": no Recorder,
+//     the least any capture costs here (floorTap): a Tap that has the
+//     stacks compute every checksum and does nothing else, and one that
+//     also keeps each frame's bytes, appended to a buffer per interface
+//     written to /dev/null when full, as the pcapng files' are. What
+//     pcapng adds above the second is the Recorder's own work.
 func BenchmarkCaptureOverhead(b *testing.B) {
 	for _, m := range mtus {
 		b.Run(m.name, func(b *testing.B) {
@@ -141,22 +149,28 @@ func BenchmarkCaptureOverhead(b *testing.B) {
 			}
 			tr := discardTrace(b)
 			setups := []struct {
-				unit string
-				rec  *capture.Recorder
+				unit  string
+				rec   *capture.Recorder
+				floor *floorTap
 			}{
-				{"", nil},
-				{"overhead-%", rec(capture.Options{Trace: tr, Format: capture.Text})},
-				{"pcapng-overhead-%", rec(capture.Options{})},
-				{"json-overhead-%", rec(capture.Options{Trace: tr, Format: capture.JSON})},
-				{"sync-overhead-%", rec(capture.Options{Trace: tr, Format: capture.Text, Sync: true})},
-				{"sync-pcapng-overhead-%", rec(capture.Options{Sync: true})},
-				{"async-pcapng-overhead-%", rec(capture.Options{Async: true})},
+				{"", nil, nil},
+				{"overhead-%", rec(capture.Options{Trace: tr, Format: capture.Text}), nil},
+				{"pcapng-overhead-%", rec(capture.Options{}), nil},
+				{"json-overhead-%", rec(capture.Options{Trace: tr, Format: capture.JSON}), nil},
+				{"sync-overhead-%", rec(capture.Options{Trace: tr, Format: capture.Text, Sync: true}), nil},
+				{"sync-pcapng-overhead-%", rec(capture.Options{Sync: true}), nil},
+				{"async-pcapng-overhead-%", rec(capture.Options{Async: true}), nil},
+				{"floor-tap-overhead-%", nil, &floorTap{}},
+				{"floor-copy-overhead-%", nil, newFloorTap(b)},
 			}
 			var sides []*side
 			for _, st := range setups {
 				cfg := simConfig{mtu: m.mtu}
 				if st.rec != nil {
 					cfg.tap, cfg.obs = st.rec, st.rec
+				}
+				if st.floor != nil {
+					cfg.tap = st.floor
 				}
 				sides = append(sides, &side{unit: st.unit, n: newSimNet(b, cfg)})
 			}
@@ -189,6 +203,9 @@ func BenchmarkCaptureOverhead(b *testing.B) {
 							b.Fatal(err)
 						}
 					}
+					if f := setups[k].floor; f != nil {
+						f.flush(b)
+					}
 					s.rounds = append(s.rounds, processCPU(b)-c0)
 					s.walls = append(s.walls, time.Since(t0))
 				}
@@ -210,6 +227,54 @@ func BenchmarkCaptureOverhead(b *testing.B) {
 				b.ReportMetric(median(s.walls, sides[0].walls), "wall-"+s.unit)
 			}
 		})
+	}
+}
+
+// floorTap is the least a capture can do, for BenchmarkCaptureOverhead's
+// floor rows: it has the stacks compute every TCP checksum, as a capture
+// needs (WantsChecksums), and, with out set, keeps each frame's bytes in
+// a buffer per interface, written to out when the next frame would not
+// fit (pcapng's busy-file buffer, 1 MiB) and at flush: no format, no
+// timestamps, no comments, no locks.
+type floorTap struct {
+	out  *os.File
+	bufs map[*stack.NIC][]byte
+}
+
+func newFloorTap(tb testing.TB) *floorTap {
+	f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { f.Close() })
+	return &floorTap{out: f, bufs: map[*stack.NIC][]byte{}}
+}
+
+func (f *floorTap) Frame(nic *stack.NIC, _ stack.Dir, pkt stack.Packet, _ string) {
+	if f.out == nil {
+		return
+	}
+	b := f.bufs[nic]
+	if len(b)+len(pkt.Data) > cap(b) {
+		if len(b) > 0 {
+			f.out.Write(b)
+		}
+		if cap(b) < len(pkt.Data) {
+			b = make([]byte, 0, max(1<<20, len(pkt.Data)))
+		}
+		b = b[:0]
+	}
+	f.bufs[nic] = append(b, pkt.Data...)
+}
+
+func (f *floorTap) WantsChecksums() bool { return true }
+
+func (f *floorTap) flush(tb testing.TB) {
+	for nic, b := range f.bufs {
+		if _, err := f.out.Write(b); err != nil {
+			tb.Fatal(err)
+		}
+		f.bufs[nic] = b[:0]
 	}
 }
 

@@ -234,7 +234,7 @@ func BenchmarkCaptureOverhead(b *testing.B) {
 // floor rows: it has the stacks compute every TCP checksum, as a capture
 // needs (WantsChecksums), and, with out set, keeps each frame's bytes in
 // a buffer per interface, written to out when the next frame would not
-// fit (pcapng's busy-file buffer, 1 MiB) and at flush: no format, no
+// fit (pcapng's busy-file buffer, 256 KiB) and at flush: no format, no
 // timestamps, no comments, no locks.
 type floorTap struct {
 	out  *os.File
@@ -260,7 +260,7 @@ func (f *floorTap) Frame(nic *stack.NIC, _ stack.Dir, pkt stack.Packet, _ string
 			f.out.Write(b)
 		}
 		if cap(b) < len(pkt.Data) {
-			b = make([]byte, 0, max(1<<20, len(pkt.Data)))
+			b = make([]byte, 0, max(256<<10, len(pkt.Data)))
 		}
 		b = b[:0]
 	}

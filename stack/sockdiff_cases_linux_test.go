@@ -408,6 +408,26 @@ var diffCases = []diffCase{
 		e.bind(b, e.at("Q"))
 		e.connect(b, e.at("P"))
 	}},
+	{"connect/fin-wait-2-4-tuple", func(e *denv) {
+		// A connect from a bound port to the 4-tuple of its own orphan
+		// in FIN_WAIT_2 (closed first; the peer has read nothing and
+		// keeps its end open), while the peer's end still holds it.
+		l := e.socket(tcp)
+		e.bind(l, e.at("P"))
+		e.listen(l, 4)
+		c := e.socket(tcp)
+		e.setopt(c, stack.SoReuseAddr, 1)
+		e.bind(c, e.at("Q"))
+		e.connect(c, e.at("P"))
+		s := e.accept(l)
+		e.close(c)
+		e.settle()
+		b := e.socket(tcp)
+		e.setopt(b, stack.SoReuseAddr, 1)
+		e.bind(b, e.at("Q"))
+		e.connect(b, e.at("P"))
+		e.recv(s, 10, stack.MsgDontWait)
+	}},
 	{"bind/after-connect", func(e *denv) {
 		_, c, _ := e.connPair()
 		e.bind(c, e.at("Q"))

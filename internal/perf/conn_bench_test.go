@@ -144,6 +144,61 @@ func timeWaitMemory(tb testing.TB, conns int) float64 {
 	return float64(int64(ms1.HeapAlloc)-int64(ms0.HeapAlloc)) / float64(conns)
 }
 
+// BenchmarkFinWait2Memory is BenchmarkTimeWaitMemory for orphans in
+// FIN_WAIT_2: the client closes first, the server ACKs its FIN and
+// sends none (it is then torn down, Stack.Destroy, which sends nothing,
+// so that only the client's connections remain), and it reports the
+// heap growth per client connection left in FIN_WAIT_2. Linux makes such
+// an orphan a timewait socket too (tcp_time_wait in its FIN_WAIT2
+// substate), as stacklab packs it. Run it with -benchtime 1x.
+func BenchmarkFinWait2Memory(b *testing.B) {
+	for range b.N {
+		b.ReportMetric(finWait2Memory(b, idleConns), "B/fin-wait-2")
+	}
+	if size, ok := linuxSlabObjSize("tw_sock_TCP"); ok {
+		b.ReportMetric(float64(size), "linux-B/fin-wait-2")
+	}
+}
+
+// finWait2Memory returns the heap bytes per connection of conns orphans
+// in FIN_WAIT_2 on the client, from the moment the listener is ready.
+func finWait2Memory(tb testing.TB, conns int) float64 {
+	n := newSimNet(tb, simConfig{})
+	const port = 80
+	lfd := n.listen(tb, port, 128)
+	closeOne := func() {
+		c, _ := n.connect(tb, lfd, port)
+		if err := n.client.Close(c); err != nil {
+			tb.Fatal(err)
+		}
+		n.clock.RunFor(time.Millisecond) // the FIN and its ACK
+	}
+	closeOne() // the ARP entries, the pools and the tables' first growth
+	runtime.GC()
+	runtime.GC()
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	for range conns {
+		closeOne()
+	}
+	n.server.Destroy()
+	n.clock.RunFor(time.Second) // well within the FIN_WAIT_2 timeout
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&ms1)
+	inFW2 := 0
+	for _, e := range n.client.Sockets() {
+		if e.State == "FIN_WAIT_2" {
+			inFW2++
+		}
+	}
+	if inFW2 != conns+1 {
+		tb.Fatalf("%d connections in FIN_WAIT_2 on the client, want %d", inFW2, conns+1)
+	}
+	runtime.KeepAlive(n)
+	return float64(int64(ms1.HeapAlloc)-int64(ms0.HeapAlloc)) / float64(conns)
+}
+
 // linuxSlabObjSize returns the object size of a kernel slab cache from
 // /proc/slabinfo (readable by root).
 func linuxSlabObjSize(name string) (int, bool) {

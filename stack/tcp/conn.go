@@ -460,6 +460,7 @@ func (c *Conn) Close() {
 			return
 		}
 		c.ka.arm(c.finWait2Timeout())
+		c.p.twPack(c)
 		return
 	}
 	c.orphanTake()

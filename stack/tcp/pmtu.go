@@ -20,12 +20,12 @@ const minPathMTU = 552
 // tcp_v4_err, which takes only a quoted sequence number in
 // [SND.UNA, SND.NXT] (the highest sent), so that an off-path attacker
 // must guess it. Such errors are counted as OutOfWindowICMPs. A
-// connection in TIME_WAIT ignores them all, as Linux's timewait socket
-// (tcp_v4_err and tcp_v6_err return at once for one; a packed one is not
-// in conns).
+// connection in TIME_WAIT, or an orphan in FIN_WAIT_2, ignores them all,
+// as Linux's timewait socket, which both are there (tcp_v4_err and
+// tcp_v6_err return at once for one; a packed one is not in conns).
 func (p *Proto) icmpConn(local, remote netip.AddrPort, seq uint32) *Conn {
 	c := p.conns[core.Tuple{Local: local, Remote: remote}]
-	if c == nil || c.dead || c.state == TimeWait {
+	if c == nil || c.dead || c.timewaitSock() {
 		return nil
 	}
 	if s := seqnum.Value(seq); s.LessThan(c.sndUna) || c.sndMax.LessThan(s) {

@@ -434,7 +434,7 @@ func (p *Proto) twReuseAllowed(t core.Tuple) bool {
 
 // twReusable is Conn.twReusable for a packed connection.
 func (p *Proto) twReusable(tw *twSock) bool {
-	return p.twReusableAt(tw.tuple, tw.flags.has(twTSOK), tw.deadline)
+	return !tw.flags.has(twFinWait2) && p.twReusableAt(tw.tuple, tw.flags.has(twTSOK), tw.deadline)
 }
 
 // tsOffset returns the offset added to the timestamp clock on
@@ -512,10 +512,11 @@ func (p *Proto) Connect(local, remote netip.AddrPort, o *SockOpts) (*Conn, error
 		t.Local = netip.AddrPortFrom(src, port)
 	} else if old, tw := p.conns[t], p.tw[t]; old != nil || tw != nil {
 		// A port the socket bound: as Linux's __inet_check_established
-		// with no twp, a TIME_WAIT that had timestamps is taken over at
-		// once (neither tcp_tw_reuse nor its delay apply), and a 4-tuple
+		// with no twp, a timewait socket (TIME_WAIT, or an orphan in
+		// FIN_WAIT_2) that had timestamps is taken over at once
+		// (neither tcp_tw_reuse nor its delay apply), and a 4-tuple
 		// held otherwise is EADDRNOTAVAIL.
-		if old != nil && (old.state != TimeWait || !old.tsOK) || tw != nil && !tw.flags.has(twTSOK) {
+		if old != nil && (!old.timewaitSock() || !old.tsOK) || tw != nil && !tw.flags.has(twTSOK) {
 			return nil, syscall.EADDRNOTAVAIL
 		}
 		if old == nil {
@@ -873,8 +874,8 @@ func (p *Proto) InputChecked(src, dst netip.Addr, b []byte, pktID uint64, ecn ui
 			c.input(s)
 		}
 		c.series()
-		if c.state == TimeWait {
-			p.twPack(c) // an orphan that is or went there: packed (timewait.go)
+		if c.orphan {
+			p.twPack(c) // in TIME_WAIT or FIN_WAIT_2 now: packed (timewait.go)
 		}
 		return
 	}

@@ -91,6 +91,9 @@ func (tm *ctimer) run() {
 	tm.armed = false
 	tm.fn(tm.c)
 	tm.c.series()
+	if c := tm.c; c.orphan {
+		c.p.twPack(c) // an orphan in FIN_WAIT_2 whose last ACK went out, say
+	}
 }
 
 // timerEvent reports a timer firing.

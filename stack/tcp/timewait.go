@@ -13,6 +13,10 @@ import (
 // Linux swaps such a socket (2,368 bytes on this kernel) for a timewait
 // socket (256): a twSock holds what TIME_WAIT reads, in the Proto's tw
 // table, and a heap of them runs one timer for all their 2·MSL ends.
+// An orphan in FIN_WAIT_2 (closed by the application, its FIN
+// acknowledged) is packed the same way, as Linux's tcp_time_wait makes
+// it a timewait socket in its FIN_WAIT2 substate: its end is then its
+// FIN_WAIT_2 timeout, and the peer's FIN takes it on into TIME_WAIT.
 //
 // Anything that happens to one (a segment, its end, a connect taking
 // its 4-tuple, the stack torn down) first revives it: a Conn is made
@@ -24,7 +28,8 @@ import (
 // they answer. Calls that only look at connections (ss, a bind's check
 // for ports in use) see a Conn made for the look and thrown away.
 
-// twSock is a packed connection in TIME_WAIT.
+// twSock is a packed connection in TIME_WAIT (or an orphan in
+// FIN_WAIT_2: flag twFinWait2).
 type twSock struct {
 	tuple    core.Tuple
 	deadline time.Duration // the end of TIME_WAIT, since the Proto's epoch
@@ -94,6 +99,7 @@ const (
 	twSynced
 	twSlowStart
 	twCounted
+	twFinWait2 // an orphan in FIN_WAIT_2, not in TIME_WAIT
 )
 
 func (f *twFlags) set(b twFlags, on bool) {
@@ -104,12 +110,13 @@ func (f *twFlags) set(b twFlags, on bool) {
 
 func (f twFlags) has(b twFlags) bool { return f&b != 0 }
 
-// twPack packs c, an orphan in TIME_WAIT, into a twSock: c leaves the
-// connection table (its port stays counted), its timers stop, and the
-// twSock waits in the tw table and heap until its deadline. c itself is
-// then garbage.
+// twPack packs c, an orphan in TIME_WAIT or FIN_WAIT_2, into a twSock:
+// c leaves the connection table (its port stays counted), its timers
+// stop, and the twSock waits in the tw table and heap until its
+// deadline. c itself is then garbage. Any other connection is left as
+// it is.
 func (p *Proto) twPack(c *Conn) {
-	if c.state != TimeWait || !c.orphan || c.dead || p.conns[c.tuple] != c || p.noPack {
+	if !c.packable() || p.conns[c.tuple] != c || p.noPack {
 		return
 	}
 	tw := c.fromTW
@@ -153,6 +160,7 @@ func (p *Proto) twPack(c *Conn) {
 	f.set(twInLoss, c.inLoss)
 	f.set(twSynced, c.synced)
 	f.set(twCounted, c.twCounted)
+	f.set(twFinWait2, c.state == FinWait2)
 	c.rtx.release()
 	c.delack.release()
 	c.ka.release()
@@ -173,21 +181,52 @@ func (p *Proto) twPack(c *Conn) {
 	c.packed, c.fromTW = tw, nil
 }
 
+// packable reports whether c may be packed: an orphan in TIME_WAIT, or
+// in FIN_WAIT_2 with only its timeout to wait for (its place among the
+// TIME_WAITs taken, as Linux's tcp_time_wait takes one, everything it
+// sent acknowledged, no ACK owed, no data held).
+func (c *Conn) packable() bool {
+	if !c.orphan || c.dead {
+		return false
+	}
+	if c.state == FinWait2 {
+		return c.timewaitSock() && c.ka.armed && c.sndUna == c.sndMax && !c.ackPending && !c.rtx.armed &&
+			c.sndBuf.n == 0 && c.rcvBuf.n == 0 && c.nooo == 0
+	}
+	return c.state == TimeWait
+}
+
+// timewaitSock reports whether c is what Linux keeps as a timewait
+// socket: a connection in TIME_WAIT, or an orphan in FIN_WAIT_2 that
+// took its place among them (Conn.twTake, where Linux's tcp_time_wait
+// makes one), packed or not.
+func (c *Conn) timewaitSock() bool {
+	return c.state == TimeWait || c.state == FinWait2 && c.orphan && c.twCounted
+}
+
 // packedState is the state of a connection packed into tw, for a caller
-// that still holds the Conn: TIME_WAIT while tw (packed again after each
-// revival) is in the tw table, CLOSED once it is gone.
+// that still holds the Conn: TIME_WAIT (or FIN_WAIT_2) while tw (packed
+// again after each revival) is in the tw table, CLOSED once it is gone.
 func (c *Conn) packedState() State {
 	if c.p.tw[c.tuple] == c.packed {
-		return TimeWait
+		return c.packed.state()
 	}
 	return Closed
+}
+
+// state is the state of the connection packed into tw.
+func (tw *twSock) state() State {
+	if tw.flags.has(twFinWait2) {
+		return FinWait2
+	}
+	return TimeWait
 }
 
 // twConn makes a Conn again from tw, not in any table: for a look, or
 // for twRevive.
 func (p *Proto) twConn(tw *twSock) *Conn {
 	c := &Conn{
-		p: p, tuple: tw.tuple, state: TimeWait, orphan: true,
+		p: p, tuple: tw.tuple, state: tw.state(), orphan: true,
 		iss: tw.iss, sndUna: tw.sndUna, sndNxt: tw.sndNxt, sndMax: tw.sndMax, sndBase: tw.sndBase,
 		sndWl1: tw.sndWl1, sndWl2: tw.sndWl2, sndSml: tw.sndSml, recover: tw.recover, lossHigh: tw.lossHigh,
 		irs: tw.irs, rcvNxt: tw.rcvNxt, rcvAdv: tw.rcvAdv, lastAckSent: tw.lastAckSent,
@@ -211,8 +250,9 @@ func (p *Proto) twConn(tw *twSock) *Conn {
 	c.rtx.init(c, (*Conn).onRTX)
 	c.delack.init(c, (*Conn).onDelack)
 	c.ka.init(c, (*Conn).onKA)
-	// TIME_WAIT's timer, armed at its deadline: the twSock's heap runs
-	// it while packed, a timer of the Conn's own if it stays whole.
+	// TIME_WAIT's (or FIN_WAIT_2's) timer, armed at its deadline: the
+	// twSock's heap runs it while packed, a timer of the Conn's own if
+	// it stays whole.
 	c.ka.armed, c.ka.deadline = true, tw.deadline
 	c.fromTW = tw
 	return c
@@ -249,10 +289,11 @@ func (p *Proto) twSchedule() {
 	p.twArmed, p.twAt = true, at
 }
 
-// twExpire ends the packed connections whose TIME_WAIT is over, in the
-// order of their deadlines, as their own timers did: what Conn.onKA and
-// Conn.destroy do for a connection in TIME_WAIT, without making the Conn
-// again (the trace's variables, when it shows them, are taken from one).
+// twExpire ends the packed connections whose TIME_WAIT (or FIN_WAIT_2)
+// is over, in the order of their deadlines, as their own timers did:
+// what Conn.onKA and Conn.destroy do for a connection in TIME_WAIT or an
+// orphan in FIN_WAIT_2, without making the Conn again (the trace's
+// variables, when it shows them, are taken from one).
 func (p *Proto) twExpire() {
 	p.twArmed = false
 	now := p.sinceEpoch()
@@ -263,7 +304,11 @@ func (p *Proto) twExpire() {
 		var c *Conn
 		if tracing {
 			c = p.twConn(tw)
-			c.timerEvent("time-wait", "2·MSL elapsed")
+			if c.state == FinWait2 {
+				c.timerEvent("fin-wait-2", "orphan timeout")
+			} else {
+				c.timerEvent("time-wait", "2·MSL elapsed")
+			}
 			c.setState(Closed)
 		}
 		if tw.flags.has(twCounted) {

@@ -187,6 +187,153 @@ func TestTimeWaitPackedSame(t *testing.T) {
 	}
 }
 
+// TestFinWait2PackedSame is TestTimeWaitPackedSame for an orphan in
+// FIN_WAIT_2 (closed, its FIN acknowledged, the peer's FIN not come):
+// packed, as Linux makes it a timewait socket in its FIN_WAIT2 substate,
+// it answers every sequence of segments as a whole one does — the peer's
+// FIN taking it into TIME_WAIT, data and SYNs reset, segments outside
+// the window ACKed within the rate limit, RSTs, PAWS, the timeout.
+func TestFinWait2PackedSame(t *testing.T) {
+	type probe func(j *inj, iss, rcv uint32, ts uint32)
+	ack := func(j *inj, seq, ackn uint32, flags uint8, ts uint32, payload string) {
+		j.send(segSpec{seq: seq, ack: ackn, flags: flags, wnd: 1000, opts: options{HasTS: true, TSVal: ts, TSEcr: 1}, payload: []byte(payload)})
+	}
+	cases := map[string]probe{
+		"fin": func(j *inj, iss, rcv, ts uint32) {
+			ack(j, rcv, iss, flagFIN|flagACK, ts+1, "")
+			j.w.clk.advance(10 * time.Second)
+			ack(j, rcv, iss, flagFIN|flagACK, ts+2, "")
+		},
+		"fin-with-data": func(j *inj, iss, rcv, ts uint32) {
+			ack(j, rcv, iss, flagFIN|flagACK|flagPSH, ts+1, "bye")
+		},
+		"new-data": func(j *inj, iss, rcv, ts uint32) {
+			ack(j, rcv, iss, flagACK|flagPSH, ts+1, "more")
+		},
+		"old-data": func(j *inj, iss, rcv, ts uint32) {
+			ack(j, rcv-4, iss, flagACK, ts+1, "llo")
+			ack(j, rcv-4, iss, flagACK, ts+2, "llo")
+		},
+		"dup-ack": func(j *inj, iss, rcv, ts uint32) {
+			ack(j, rcv, iss, flagACK, ts+1, "")
+			j.w.clk.advance(time.Second)
+			ack(j, rcv, iss, flagACK, ts+2, "")
+		},
+		"old-ack-and-rate-limit": func(j *inj, iss, rcv, ts uint32) {
+			ack(j, rcv-100, iss, flagACK, ts+1, "")
+			ack(j, rcv-100, iss, flagACK, ts+2, "")
+			j.w.clk.advance(600 * time.Millisecond)
+			ack(j, rcv-100, iss, flagACK, ts+3, "")
+		},
+		"paws": func(j *inj, iss, rcv, ts uint32) {
+			ack(j, rcv, iss, flagACK, ts-1000, "x")
+			j.w.clk.advance(time.Second)
+			ack(j, rcv, iss, flagFIN|flagACK, ts-1000, "")
+		},
+		"rst-in-window": func(j *inj, iss, rcv, ts uint32) {
+			ack(j, rcv+10, iss, flagRST, ts+1, "")
+		},
+		"rst-outside": func(j *inj, iss, rcv, ts uint32) {
+			ack(j, rcv+100000, iss, flagRST, ts+1, "")
+			j.w.clk.advance(time.Second)
+			ack(j, rcv, iss, flagRST, ts+1, "")
+		},
+		"syn-in-window": func(j *inj, iss, rcv, ts uint32) {
+			j.send(segSpec{seq: rcv + 10, flags: flagSYN, wnd: 1000, opts: options{HasTS: true, TSVal: ts + 5}})
+		},
+		"syn-old": func(j *inj, iss, rcv, ts uint32) {
+			j.send(segSpec{seq: rcv - 1000, flags: flagSYN, wnd: 1000, opts: options{HasTS: true, TSVal: ts - 5}})
+		},
+		"expire": func(j *inj, iss, rcv, ts uint32) {
+			j.w.clk.advance(30 * time.Second)
+			ack(j, rcv, iss, flagACK, ts+1, "")
+			j.w.clk.advance(31 * time.Second)
+			ack(j, rcv, iss, flagACK, ts+2, "")
+		},
+		"fin-late": func(j *inj, iss, rcv, ts uint32) {
+			j.w.clk.advance(50 * time.Second)
+			ack(j, rcv, iss, flagFIN|flagACK, ts+1, "")
+			j.w.clk.advance(30 * time.Second)
+			ack(j, rcv, iss, flagFIN|flagACK, ts+2, "")
+		},
+	}
+	run := func(name string, pack bool) string {
+		j := newInj(t, Config{})
+		j.h.p.noPack = !pack
+		const ts0 = 5000
+		c, iss := j.handshake(options{HasTS: true, TSVal: ts0, SACKPermitted: true, HasWScale: true, WScale: 7})
+		// Data both ways, then the DUT closes; the peer ACKs its FIN
+		// and sends none.
+		ack(j, peerISN+1, iss+1, flagACK|flagPSH, ts0+1, "hello")
+		c.Write([]byte("hi"))
+		j.w.clk.advance(time.Second)
+		ack(j, peerISN+6, iss+3, flagACK, ts0+2, "")
+		buf := make([]byte, 16)
+		c.Read(buf)
+		c.Close()
+		ack(j, peerISN+6, iss+4, flagACK, ts0+3, "")
+		j.w.clk.advance(time.Second)
+		if c.State() != FinWait2 {
+			t.Fatalf("%s: DUT in %v, want FIN_WAIT_2", name, c.State())
+		}
+		if _, packed := j.h.p.tw[c.Tuple()]; packed != pack {
+			t.Fatalf("%s: packed %v, want %v", name, packed, pack)
+		}
+		j.h.out, j.h.events = nil, nil
+		cases[name](j, iss+4, peerISN+6, ts0+3)
+		j.w.clk.advance(2*DefaultMSL + time.Second)
+		var b strings.Builder
+		for _, o := range j.h.out {
+			fmt.Fprintf(&b, "at %v: %v\n", o.at, parseOut(t, o))
+		}
+		for _, ev := range j.h.events {
+			vars := ev.Vars
+			ev.Vars = nil
+			fmt.Fprintf(&b, "event %+v", ev)
+			if vars != nil {
+				fmt.Fprintf(&b, " vars %+v", *vars)
+			}
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "state %v, conns %d, in TIME_WAIT %d, orphans %d\ncounters %+v\n",
+			c.State(), j.h.p.NumConns(), j.h.p.timeWait, j.h.p.orphans, j.h.p.Counters())
+		return b.String()
+	}
+	for name := range cases {
+		whole, packed := run(name, false), run(name, true)
+		if whole != packed {
+			t.Errorf("%s: a packed FIN_WAIT_2 differs from a whole one:\nwhole:\n%s\npacked:\n%s", name, whole, packed)
+		} else if testing.Verbose() {
+			t.Logf("%s:\n%s", name, whole)
+		}
+	}
+}
+
+// TestFinWait2OrphanIgnoresICMP: an orphan in FIN_WAIT_2 is a timewait
+// socket on Linux, which ignores ICMP errors; packed or whole (an ACK it
+// owes keeps it whole until it goes out), a "fragmentation needed"
+// quoting its FIN changes nothing, reports nothing, counts nothing.
+func TestFinWait2OrphanIgnoresICMP(t *testing.T) {
+	for _, pack := range []bool{true, false} {
+		j := newInj(t, Config{})
+		j.h.p.noPack = !pack
+		c, iss := j.handshake(options{HasMSS: true, MSS: 1460})
+		c.Close()
+		j.send(segSpec{seq: peerISN + 1, ack: iss + 2, flags: flagACK, wnd: 1000})
+		if c.State() != FinWait2 {
+			t.Fatalf("packed %v: DUT in %v, want FIN_WAIT_2", pack, c.State())
+		}
+		mss := c.mss
+		j.h.events = nil
+		j.h.p.PathMTU(j.me, j.peer, iss+1, 600)
+		j.h.p.PathMTU(j.me, j.peer, iss+2, 600)
+		if c.mss != mss || len(j.h.events) != 0 || j.h.p.Counters().OutOfWindowICMPs != 0 {
+			t.Errorf("packed %v: MSS %d → %d, %d events, %d out-of-window ICMPs: the ICMP error was not ignored",
+				pack, mss, c.mss, len(j.h.events), j.h.p.Counters().OutOfWindowICMPs)
+		}
+	}
+}
+
 // TestTimeWaitIgnoresICMP: an ICMP error for a connection in TIME_WAIT
 // is ignored, as Linux's tcp_v4_err returns at once for a timewait
 // socket: whether the connection is packed (no descriptor) or whole (its

@@ -141,6 +141,78 @@ func TestConnectBoundPortTimeWait(t *testing.T) {
 	}
 }
 
+// TestConnectBoundPortFinWait2 is TestConnectBoundPortTimeWait for an
+// orphan in FIN_WAIT_2 (the client closed first, the server has not):
+// Linux's is a timewait socket in its FIN_WAIT2 substate, which a
+// connect from the bound port takes over at once when timestamps were
+// in use, at the old SND.NXT + 65535 + 2 (checked against Linux 6.18 by
+// the differential case connect/fin-wait-2-4-tuple), packed or not;
+// without timestamps it is EADDRNOTAVAIL. The ephemeral search never
+// takes one (tcp_twsk_unique's reuse is 0 for that substate).
+func TestConnectBoundPortFinWait2(t *testing.T) {
+	for _, tc := range []struct {
+		cfg    Config
+		noPack bool
+		want   error
+	}{
+		{Config{}, false, nil},
+		{Config{}, true, nil},
+		{Config{NoTimestamps: true}, false, syscall.EADDRNOTAVAIL},
+		{Config{NoTimestamps: true}, true, syscall.EADDRNOTAVAIL},
+	} {
+		w, cl, sv := pair(tc.cfg)
+		cl.p.noPack = tc.noPack
+		l, _ := sv.p.Listen(ap("0.0.0.0:80"), 16, nil)
+		local := ap("10.0.0.1:40000")
+		c, err := cl.p.Connect(local, ap("10.0.0.2:80"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.clk.advance(100 * time.Millisecond)
+		l.Accept()
+		c.Close()
+		w.clk.advance(100 * time.Millisecond)
+		if c.State() != FinWait2 {
+			t.Fatalf("%+v: client in %v, want FIN_WAIT_2", tc, c.State())
+		}
+		if _, packed := cl.p.tw[c.Tuple()]; packed == tc.noPack {
+			t.Fatalf("%+v: packed %v", tc, packed)
+		}
+		oldNxt := c.sndNxt
+		c2, err := cl.p.Connect(local, ap("10.0.0.2:80"), nil)
+		if !errors.Is(err, tc.want) || err != nil && tc.want == nil {
+			t.Fatalf("%+v: connect over its FIN_WAIT_2: %v, want %v", tc, err, tc.want)
+		}
+		if err != nil {
+			continue
+		}
+		if c2.iss != oldNxt.Add(65535+2) || c.State() != Closed || cl.p.Counters().TimeWaitRecycled != 1 {
+			t.Errorf("%+v: new ISN %d (want the old SND.NXT + 65537, %d), old %v, TimeWaitRecycled %d",
+				tc, c2.iss, oldNxt.Add(65535+2), c.State(), cl.p.Counters().TimeWaitRecycled)
+		}
+	}
+	// The ephemeral search passes a port whose 4-tuple an orphan in
+	// FIN_WAIT_2 holds, even where it would take a TIME_WAIT's.
+	w, cl, sv := pair(Config{TimeWaitReuse: TimeWaitReuseOn})
+	l, _ := sv.p.Listen(ap("0.0.0.0:80"), 16, nil)
+	c, _ := cl.p.Connect(netip0(), ap("10.0.0.2:80"), nil)
+	w.clk.advance(100 * time.Millisecond)
+	l.Accept()
+	c.Close()
+	w.clk.advance(5 * time.Second)
+	for port := ephemeralFirst; port <= ephemeralLast; port++ {
+		tp := core.Tuple{Local: netip.AddrPortFrom(cl.addr, uint16(port)), Remote: ap("10.0.0.2:80")}
+		if tp == c.Tuple() {
+			continue
+		}
+		busy := cl.p.newConn(tp, nil, 1500)
+		cl.p.addConn(tp, busy)
+	}
+	if _, err := cl.p.Connect(netip0(), ap("10.0.0.2:80"), nil); !errors.Is(err, syscall.EADDRNOTAVAIL) {
+		t.Fatalf("ephemeral connect with only a FIN_WAIT_2 orphan's port left: %v, want EADDRNOTAVAIL", err)
+	}
+}
+
 // TestEphemeralTimeWaitReuseSetting: the ephemeral port search takes
 // over a TIME_WAIT only as tcp_tw_reuse allows: with Linux's default (2)
 // never to a destination that is not loopback, so a client whose every

@@ -77,7 +77,12 @@ func (r *runner) sysctl(name, val string) string {
 		}
 		ints[i] = v
 	}
-	one := func() (int, bool) { return ints[0], len(ints) == 1 }
+	one := func() (int, bool) {
+		if len(ints) != 1 {
+			return 0, false // none (`sysctl name=`) or several
+		}
+		return ints[0], true
+	}
 	o := &r.tcpOpts
 	switch name {
 	case "net.ipv4.tcp_rmem":

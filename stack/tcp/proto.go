@@ -150,6 +150,7 @@ type Proto struct {
 	twArmed bool
 	twAt    time.Duration
 	noPack  bool // keep TIME_WAIT connections whole (tests compare the two)
+	revives int  // Conns made again from packed ones for a segment (tests)
 	// portConns counts the connections on each local port, so that a
 	// bind can tell a port no connection holds in O(1) (PortConns); a
 	// count, not a list: it costs an idle connection a few bytes.
@@ -853,6 +854,9 @@ func (p *Proto) InputChecked(src, dst netip.Addr, b []byte, pktID uint64, ecn ui
 	c := p.conn(t)
 	if c == nil && len(p.tw) > 0 {
 		if tw := p.tw[t]; tw != nil {
+			if p.twSYN(tw, t, s) {
+				return
+			}
 			c = p.twRevive(tw)
 		}
 	}

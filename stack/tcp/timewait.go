@@ -264,6 +264,7 @@ func (p *Proto) twConn(tw *twSock) *Conn {
 // or ends it before it lets go of the stack (Proto.InputChecked, the
 // connects that take a TIME_WAIT over, Proto.Close).
 func (p *Proto) twRevive(tw *twSock) *Conn {
+	p.revives++
 	c := p.twConn(tw)
 	delete(p.tw, tw.tuple)
 	heap.Remove(&p.twHeap, tw.idx)
@@ -311,24 +312,65 @@ func (p *Proto) twExpire() {
 			}
 			c.setState(Closed)
 		}
-		if tw.flags.has(twCounted) {
-			p.timeWait--
-		}
-		port := tw.tuple.Local.Port()
-		if p.portConns[port]--; p.portConns[port] <= 0 {
-			delete(p.portConns, port)
-			if p.OnPortFree != nil {
-				p.OnPortFree(port)
-			}
-		}
-		p.gone++
-		p.flushSpares()
+		p.twGone(tw)
 		if c != nil {
 			c.dead = true
 			c.series()
 		}
 	}
 	p.twSchedule()
+}
+
+// twGone gives back what tw, out of the tw table and heap, held: its
+// place among the TIME_WAITs and its port (what Conn.destroy gives back
+// for a whole connection).
+func (p *Proto) twGone(tw *twSock) {
+	if tw.flags.has(twCounted) {
+		p.timeWait--
+	}
+	port := tw.tuple.Local.Port()
+	if p.portConns[port]--; p.portConns[port] <= 0 {
+		delete(p.portConns, port)
+		if p.OnPortFree != nil {
+			p.OnPortFree(port)
+		}
+	}
+	p.gone++
+	p.flushSpares()
+}
+
+// twSYN takes a SYN for the packed TIME_WAIT tw to the listener without
+// reviving tw, when nothing traces the stack: one that Conn.inputTimeWait
+// would hand on (Linux's TCP_TW_SYN: no ACK, no RST, not failing PAWS,
+// above RCV.NXT or with a newer timestamp) and that a listener takes
+// ends tw in place, as Proto.twTakeOver ends a revived one, and starts
+// the new connection at the ISN it would (successorISN). It reports
+// whether it did; every other segment revives tw (so does this one when
+// the stack is traced, for the events a whole connection reports). A
+// server whose clients come back on the 4-tuples of its TIME_WAITs, as
+// fast clients do once their ports wrap, makes no Conn for each.
+func (p *Proto) twSYN(tw *twSock, t core.Tuple, s *segment) bool {
+	if p.net.Tracing() || tw.flags.has(twFinWait2) || !s.has(flagSYN) || s.has(flagRST) || s.has(flagACK) {
+		return false
+	}
+	ts := tw.flags.has(twTSOK) && s.opts.HasTS
+	if ts && tw.tsRecent != 0 && int32(tw.tsRecent-s.opts.TSVal) > 0 {
+		return false // PAWS: answered by a revived Conn
+	}
+	if !tw.rcvNxt.LessThan(s.seq) && !(ts && int32(tw.tsRecent-s.opts.TSVal) < 0) {
+		return false
+	}
+	l := p.listenerFor(t)
+	if l == nil {
+		return false // answered with an ACK, by a revived Conn
+	}
+	p.counters.TimeWaitRecycled++
+	isn := successorISN(tw.sndNxt)
+	delete(p.tw, tw.tuple)
+	heap.Remove(&p.twHeap, tw.idx)
+	p.twGone(tw)
+	l.inputISN(t, s, isn)
+	return true
 }
 
 // twAll revives every packed connection (the stack torn down).
@@ -410,8 +452,12 @@ func (c *Conn) inputTimeWait(s *segment) (syn bool) {
 // successorISN is the ISN Linux gives a connection that ends this one's
 // TIME_WAIT, on either side (tcp_timewait_state_process's tw_isn,
 // tcp_twsk_unique's write_seq): SND.NXT + 65535 + 2, never zero.
-func (c *Conn) successorISN() seqnum.Value {
-	isn := c.sndNxt.Add(65535 + 2)
+func (c *Conn) successorISN() seqnum.Value { return successorISN(c.sndNxt) }
+
+// successorISN is Conn.successorISN for a connection whose SND.NXT is
+// sndNxt.
+func successorISN(sndNxt seqnum.Value) seqnum.Value {
+	isn := sndNxt.Add(65535 + 2)
 	if isn == 0 {
 		isn++
 	}

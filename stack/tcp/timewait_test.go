@@ -187,6 +187,70 @@ func TestTimeWaitPackedSame(t *testing.T) {
 	}
 }
 
+// TestTimeWaitSYNUnrevived: when nothing traces the stack, a SYN that
+// ends a packed TIME_WAIT on its way to the listener (Linux's
+// TCP_TW_SYN) is handled without making the connection again, and
+// everything else still revives it; either way the segments sent, the
+// counters and the tables are those of a traced stack, which revives
+// the connection for every segment.
+func TestTimeWaitSYNUnrevived(t *testing.T) {
+	syn := func(seq, ts uint32, flags uint8) segSpec {
+		return segSpec{seq: seq, flags: flags, wnd: 1000, opts: options{HasTS: true, TSVal: ts, HasMSS: true, MSS: 1460}}
+	}
+	cases := []struct {
+		name    string
+		seg     func(rcv, ts uint32) segSpec
+		revived bool // untraced
+	}{
+		{"above RCV.NXT", func(rcv, ts uint32) segSpec { return syn(rcv+100000, ts+5, flagSYN) }, false},
+		{"below, newer timestamp", func(rcv, ts uint32) segSpec { return syn(rcv-1000, ts+5, flagSYN) }, false},
+		{"below, same timestamp", func(rcv, ts uint32) segSpec { return syn(rcv-1000, ts, flagSYN) }, true},
+		{"failing PAWS", func(rcv, ts uint32) segSpec { return syn(rcv+100000, ts-5, flagSYN) }, true},
+		{"with ACK", func(rcv, ts uint32) segSpec { return syn(rcv+100000, ts+5, flagSYN|flagACK) }, true},
+		{"with RST", func(rcv, ts uint32) segSpec { return syn(rcv+100000, ts+5, flagSYN|flagRST) }, true},
+	}
+	run := func(i int, tracing, closeListener bool) (string, int) {
+		j := newInj(t, Config{})
+		const ts0 = 5000
+		c, iss := j.handshake(options{HasTS: true, TSVal: ts0, SACKPermitted: true, HasWScale: true, WScale: 7})
+		c.Close()
+		j.send(segSpec{seq: peerISN + 1, ack: iss + 2, flags: flagACK, wnd: 1000, opts: options{HasTS: true, TSVal: ts0 + 1, TSEcr: 1}})
+		j.send(segSpec{seq: peerISN + 1, ack: iss + 2, flags: flagFIN | flagACK, wnd: 1000, opts: options{HasTS: true, TSVal: ts0 + 2, TSEcr: 1}})
+		if _, packed := j.h.p.tw[c.Tuple()]; !packed {
+			t.Fatalf("%s: not packed", cases[i].name)
+		}
+		if closeListener {
+			j.h.p.listens = nil
+		}
+		j.h.tracing = tracing
+		j.h.out = nil
+		j.h.p.revives = 0
+		j.send(cases[i].seg(peerISN+2, ts0+2))
+		var b strings.Builder
+		for _, o := range j.h.out {
+			fmt.Fprintf(&b, "%v\n", parseOut(t, o))
+		}
+		fmt.Fprintf(&b, "conns %d, packed %d, in TIME_WAIT %d, ports %v\ncounters %+v\n",
+			len(j.h.p.conns), len(j.h.p.tw), j.h.p.timeWait, j.h.p.portConns, j.h.p.Counters())
+		return b.String(), j.h.p.revives
+	}
+	for i, tc := range cases {
+		for _, noListener := range []bool{false, true} {
+			traced, _ := run(i, true, noListener)
+			untraced, revives := run(i, false, noListener)
+			if testing.Verbose() {
+				t.Logf("%s (no listener %v): revives %d\n%s", tc.name, noListener, revives, untraced)
+			}
+			if traced != untraced {
+				t.Errorf("%s (no listener %v): untraced differs from traced:\ntraced:\n%s\nuntraced:\n%s", tc.name, noListener, traced, untraced)
+			}
+			if want := tc.revived || noListener; (revives > 0) != want {
+				t.Errorf("%s (no listener %v): %d revivals untraced, want revived %v", tc.name, noListener, revives, want)
+			}
+		}
+	}
+}
+
 // TestFinWait2PackedSame is TestTimeWaitPackedSame for an orphan in
 // FIN_WAIT_2 (closed, its FIN acknowledged, the peer's FIN not come):
 // packed, as Linux makes it a timewait socket in its FIN_WAIT2 substate,

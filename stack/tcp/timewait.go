@@ -22,7 +22,9 @@ import (
 // its 4-tuple, the stack torn down) first revives it: a Conn is made
 // again from the twSock, enters the connection table in its place, and
 // the code every connection runs handles it; a connection still in
-// TIME_WAIT afterwards is packed again (Proto.twPack). So TIME_WAIT
+// TIME_WAIT afterwards is packed again (Proto.twPack). (One exception:
+// a SYN that ends a TIME_WAIT for a listener, on a stack nothing
+// traces, is handled on the twSock itself, Proto.twSYN.) So TIME_WAIT
 // behaves as it did for a whole Conn; TestTimeWaitPackedSame sends the
 // same segments to a packed and to a whole connection and compares what
 // they answer. Calls that only look at connections (ss, a bind's check

@@ -426,3 +426,86 @@ func TestTimeWaitIgnoresICMP(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPackedSame is TestTimeWaitPackedSame and TestFinWait2PackedSame
+// for arbitrary segments: a connection in TIME_WAIT or an orphan in
+// FIN_WAIT_2, packed or kept whole, traced or not, gets the same three
+// segments (each a sequence and acknowledgment offset from what it
+// expects, flags, a timestamp step, a payload length and a pause
+// before it), and the two must send the same segments and end with the
+// same state, counters and tables.
+func FuzzPackedSame(f *testing.F) {
+	f.Add(true, false, int32(0), int32(0), uint8(flagFIN|flagACK), int8(1), uint8(0), uint16(10),
+		int32(100000), int32(0), uint8(flagSYN), int8(5), uint8(0), uint16(1000),
+		int32(0), int32(0), uint8(flagRST), int8(0), uint8(0), uint16(0))
+	f.Add(false, true, int32(0), int32(0), uint8(flagACK|flagPSH), int8(1), uint8(4), uint16(0),
+		int32(-100), int32(0), uint8(flagACK), int8(-3), uint8(0), uint16(600),
+		int32(10), int32(0), uint8(flagSYN), int8(2), uint8(0), uint16(61000))
+	// Segments outside the window twice within the rate limit's 500 ms.
+	f.Add(false, false, int32(-100), int32(0), uint8(flagACK), int8(1), uint8(0), uint16(0),
+		int32(-100), int32(0), uint8(flagACK), int8(1), uint8(0), uint16(100),
+		int32(-1), int32(0), uint8(flagFIN|flagACK), int8(1), uint8(0), uint16(100))
+	f.Add(true, true, int32(-100), int32(0), uint8(flagACK), int8(1), uint8(0), uint16(0),
+		int32(-100), int32(0), uint8(flagACK), int8(1), uint8(0), uint16(100),
+		int32(0), int32(0), uint8(flagACK|flagPSH), int8(1), uint8(3), uint16(100))
+	f.Fuzz(func(t *testing.T, fw2, traced bool,
+		seq1, ack1 int32, fl1 uint8, ts1 int8, len1 uint8, ms1 uint16,
+		seq2, ack2 int32, fl2 uint8, ts2 int8, len2 uint8, ms2 uint16,
+		seq3, ack3 int32, fl3 uint8, ts3 int8, len3 uint8, ms3 uint16) {
+		type seg struct {
+			seq, ack int32
+			fl       uint8
+			ts       int8
+			n        uint8
+			ms       uint16
+		}
+		segs := []seg{{seq1, ack1, fl1, ts1, len1, ms1}, {seq2, ack2, fl2, ts2, len2, ms2}, {seq3, ack3, fl3, ts3, len3, ms3}}
+		run := func(pack bool) string {
+			j := newInj(t, Config{})
+			j.h.p.noPack = !pack
+			const ts0 = 5000
+			send := func(seq, ack uint32, flags uint8, ts uint32, payload []byte) {
+				j.send(segSpec{seq: seq, ack: ack, flags: flags, wnd: 1000, opts: options{HasTS: true, TSVal: ts, TSEcr: 1}, payload: payload})
+			}
+			c, iss := j.handshake(options{HasTS: true, TSVal: ts0, SACKPermitted: true, HasWScale: true, WScale: 7})
+			send(peerISN+1, iss+1, flagACK|flagPSH, ts0+1, []byte("hello"))
+			c.Read(make([]byte, 16))
+			c.Close()
+			send(peerISN+6, iss+2, flagACK, ts0+2, nil)
+			rcv := uint32(peerISN + 6)
+			want := FinWait2
+			if !fw2 {
+				send(peerISN+6, iss+2, flagFIN|flagACK, ts0+3, nil)
+				rcv++
+				want = TimeWait
+			}
+			j.w.clk.advance(time.Second)
+			if _, packed := j.h.p.tw[c.Tuple()]; c.State() != want || packed != pack {
+				t.Fatalf("DUT in %v, packed %v: want %v, packed %v", c.State(), packed, want, pack)
+			}
+			j.h.tracing = traced
+			j.h.out, j.h.events = nil, nil
+			ts := uint32(ts0 + 3)
+			for _, s := range segs {
+				j.w.clk.advance(time.Duration(s.ms) * time.Millisecond)
+				ts += uint32(int32(s.ts))
+				send(rcv+uint32(s.seq), iss+2+uint32(s.ack), s.fl, ts, make([]byte, s.n%64))
+			}
+			j.w.clk.advance(2*DefaultMSL + time.Second)
+			var b strings.Builder
+			for _, o := range j.h.out {
+				fmt.Fprintf(&b, "at %v: %v\n", o.at, parseOut(t, o))
+			}
+			for _, ev := range j.h.events {
+				ev.Vars = nil
+				fmt.Fprintf(&b, "event %+v\n", ev)
+			}
+			fmt.Fprintf(&b, "state %v, conns %d, in TIME_WAIT %d, orphans %d, ports %v\ncounters %+v\n",
+				c.State(), j.h.p.NumConns(), j.h.p.timeWait, j.h.p.orphans, j.h.p.portConns, j.h.p.Counters())
+			return b.String()
+		}
+		if whole, packed := run(false), run(true); whole != packed {
+			t.Errorf("packed differs from whole (FIN_WAIT_2 %v, traced %v):\nwhole:\n%s\npacked:\n%s", fw2, traced, whole, packed)
+		}
+	})
+}

@@ -149,17 +149,15 @@ func (b IPv6) SetDst(a netip.Addr) { putAddr16(b[IPv6DstOffset:], a) }
 
 // Encode writes the fixed header from f into b.
 func (b IPv6) Encode(f *IPv6Fields) {
-	_ = b[IPv6HeaderLen-1]
-	binary.BigEndian.PutUint32(b[IPv6VersionOffset:], 6<<28|uint32(f.TrafficClass)<<20|f.FlowLabel&0xfffff)
-	b.SetPayloadLen(f.PayloadLen)
-	b.SetNextHeader(f.NextHeader)
-	b.SetHopLimit(f.HopLimit)
-	b.SetSrc(f.Src)
-	b.SetDst(f.Dst)
+	b.Put(f.TrafficClass, f.PayloadLen, f.NextHeader, f.HopLimit, f.Src, f.Dst)
+	if f.FlowLabel != 0 {
+		binary.BigEndian.PutUint32(b[IPv6VersionOffset:], 6<<28|uint32(f.TrafficClass)<<20|f.FlowLabel&0xfffff)
+	}
 }
 
-// Put writes the fixed header as [IPv6.Encode] does, from its fields
-// given one by one, with a flow label of 0.
+// Put writes the fixed header from its fields given one by one, with a
+// flow label of 0: [IPv6.Encode] without a fields struct to fill, for
+// the send path of every segment.
 func (b IPv6) Put(tc uint8, payloadLen uint16, nextHeader, hopLimit uint8, src, dst netip.Addr) {
 	_ = b[IPv6HeaderLen-1]
 	binary.BigEndian.PutUint32(b[IPv6VersionOffset:], 6<<28|uint32(tc)<<20)

@@ -193,24 +193,32 @@ func TestIPv6Addresses(t *testing.T) {
 	}
 }
 
-// TestIPv6Put checks that Put writes the header Encode writes from the
-// same fields, whatever the addresses carry (a zone, an IPv4 address,
-// none), over a buffer that held another header.
+// TestIPv6Put checks the fixed header Put writes, read back field by
+// field, whatever the addresses carry (a zone, which is not written; an
+// IPv4 address, written IPv4-mapped; none, written as zeros), over a
+// buffer that held other bytes; and that Encode adds the flow label.
 func TestIPv6Put(t *testing.T) {
 	addrs := []netip.Addr{client6, netip.MustParseAddr("fe80::1%eth0"), netip.MustParseAddr("10.0.0.1"), {}}
+	written := func(a netip.Addr) netip.Addr {
+		if !a.IsValid() {
+			return netip.IPv6Unspecified()
+		}
+		return netip.AddrFrom16(a.As16())
+	}
 	for _, src := range addrs {
 		for _, dst := range addrs {
-			f := IPv6Fields{TrafficClass: 0xb9, PayloadLen: 1440, NextHeader: ProtoTCP, HopLimit: 63, Src: src, Dst: dst}
-			want, got := make([]byte, IPv6HeaderLen), make([]byte, IPv6HeaderLen)
-			for i := range got {
-				got[i] = 0xff
-			}
-			IPv6(want).Encode(&f)
-			IPv6(got).Put(f.TrafficClass, f.PayloadLen, f.NextHeader, f.HopLimit, src, dst)
-			if !bytes.Equal(got, want) {
-				t.Errorf("Put(%v → %v) = % x\nEncode writes % x", src, dst, got, want)
+			b := IPv6(bytes.Repeat([]byte{0xff}, IPv6HeaderLen))
+			b.Put(0xb9, 1440, ProtoTCP, 63, src, dst)
+			want := IPv6Fields{TrafficClass: 0xb9, PayloadLen: 1440, NextHeader: ProtoTCP, HopLimit: 63, Src: written(src), Dst: written(dst)}
+			if got := b.Fields(); got != want || b[0]>>4 != 6 {
+				t.Errorf("Put(%v → %v) reads back %+v (version %d), want %+v", src, dst, got, b[0]>>4, want)
 			}
 		}
+	}
+	b := IPv6(make([]byte, IPv6HeaderLen))
+	f := IPv6Fields{TrafficClass: 0xb9, FlowLabel: 0x12345, PayloadLen: 8, NextHeader: ProtoUDP, HopLimit: 1, Src: client6, Dst: server6}
+	if b.Encode(&f); b.Fields() != f {
+		t.Errorf("Encode(%+v) reads back %+v", f, b.Fields())
 	}
 }
 

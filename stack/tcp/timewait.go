@@ -352,15 +352,11 @@ func (p *Proto) twGone(tw *twSock) {
 // server whose clients come back on the 4-tuples of its TIME_WAITs, as
 // fast clients do once their ports wrap, makes no Conn for each.
 func (p *Proto) twSYN(tw *twSock, t core.Tuple, s *segment) bool {
-	if p.net.Tracing() || tw.flags.has(twFinWait2) || !s.has(flagSYN) || s.has(flagRST) || s.has(flagACK) {
+	if p.net.Tracing() || tw.flags.has(twFinWait2) {
 		return false
 	}
-	ts := tw.flags.has(twTSOK) && s.opts.HasTS
-	if ts && tw.tsRecent != 0 && int32(tw.tsRecent-s.opts.TSVal) > 0 {
-		return false // PAWS: answered by a revived Conn
-	}
-	if !tw.rcvNxt.LessThan(s.seq) && !(ts && int32(tw.tsRecent-s.opts.TSVal) < 0) {
-		return false
+	if !twSYNOpens(s, tw.rcvNxt, tw.flags.has(twTSOK), tw.tsRecent) {
+		return false // answered by a revived Conn
 	}
 	l := p.listenerFor(t)
 	if l == nil {
@@ -415,7 +411,7 @@ func (h *twHeap) Pop() any {
 func (c *Conn) inputTimeWait(s *segment) (syn bool) {
 	p := c.p
 	rst := s.has(flagRST)
-	paws := c.tsOK && s.opts.HasTS && c.tsRecent != 0 && int32(c.tsRecent-s.opts.TSVal) > 0
+	paws := twPAWS(s, c.tsOK, c.tsRecent)
 	if !paws && s.seq == c.rcvNxt && (s.seqLen() == 0 || rst) {
 		if rst {
 			c.destroy()
@@ -427,8 +423,7 @@ func (c *Conn) inputTimeWait(s *segment) (syn bool) {
 		}
 		return false
 	}
-	if s.has(flagSYN) && !rst && !s.has(flagACK) && !paws &&
-		(c.rcvNxt.LessThan(s.seq) || c.tsOK && s.opts.HasTS && int32(c.tsRecent-s.opts.TSVal) < 0) {
+	if twSYNOpens(s, c.rcvNxt, c.tsOK, c.tsRecent) {
 		return true
 	}
 	if paws {
@@ -449,6 +444,21 @@ func (c *Conn) inputTimeWait(s *segment) (syn bool) {
 	}
 	c.twAck(s)
 	return false
+}
+
+// twPAWS reports whether s fails PAWS against a TIME_WAIT's last
+// timestamp (tsRecent, when tsOK: timestamps were in use).
+func twPAWS(s *segment, tsOK bool, tsRecent uint32) bool {
+	return tsOK && s.opts.HasTS && tsRecent != 0 && int32(tsRecent-s.opts.TSVal) > 0
+}
+
+// twSYNOpens is Linux's TCP_TW_SYN test, for a TIME_WAIT at rcvNxt
+// (Conn.inputTimeWait, and Proto.twSYN on a packed one): a SYN without
+// ACK or RST that passes PAWS and is above RCV.NXT or carries a newer
+// timestamp may open a new connection on the 4-tuple.
+func twSYNOpens(s *segment, rcvNxt seqnum.Value, tsOK bool, tsRecent uint32) bool {
+	return s.has(flagSYN) && !s.has(flagRST) && !s.has(flagACK) && !twPAWS(s, tsOK, tsRecent) &&
+		(rcvNxt.LessThan(s.seq) || tsOK && s.opts.HasTS && int32(tsRecent-s.opts.TSVal) < 0)
 }
 
 // successorISN is the ISN Linux gives a connection that ends this one's

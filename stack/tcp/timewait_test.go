@@ -161,21 +161,7 @@ func TestTimeWaitPackedSame(t *testing.T) {
 		j.h.out, j.h.events = nil, nil
 		cases[name](j, iss+4, peerISN+7, ts0+4)
 		j.w.clk.advance(2*DefaultMSL + time.Second)
-		var b strings.Builder
-		for _, o := range j.h.out {
-			fmt.Fprintf(&b, "at %v: %v\n", o.at, parseOut(t, o))
-		}
-		for _, ev := range j.h.events {
-			vars := ev.Vars
-			ev.Vars = nil
-			fmt.Fprintf(&b, "event %+v", ev)
-			if vars != nil {
-				fmt.Fprintf(&b, " vars %+v", *vars)
-			}
-			b.WriteString("\n")
-		}
-		fmt.Fprintf(&b, "state %v, conns %d, in TIME_WAIT %d\ncounters %+v\n", c.State(), j.h.p.NumConns(), j.h.p.timeWait, j.h.p.Counters())
-		return b.String()
+		return packedReport(t, j, c)
 	}
 	for name := range cases {
 		whole, packed := run(name, false), run(name, true)
@@ -226,13 +212,8 @@ func TestTimeWaitSYNUnrevived(t *testing.T) {
 		j.h.out = nil
 		j.h.p.revives = 0
 		j.send(cases[i].seg(peerISN+2, ts0+2))
-		var b strings.Builder
-		for _, o := range j.h.out {
-			fmt.Fprintf(&b, "%v\n", parseOut(t, o))
-		}
-		fmt.Fprintf(&b, "conns %d, packed %d, in TIME_WAIT %d, ports %v\ncounters %+v\n",
-			len(j.h.p.conns), len(j.h.p.tw), j.h.p.timeWait, j.h.p.portConns, j.h.p.Counters())
-		return b.String(), j.h.p.revives
+		j.h.events = nil // a traced stack's events are what the untraced one goes without
+		return packedReport(t, j, c), j.h.p.revives
 	}
 	for i, tc := range cases {
 		for _, noListener := range []bool{false, true} {
@@ -346,22 +327,7 @@ func TestFinWait2PackedSame(t *testing.T) {
 		j.h.out, j.h.events = nil, nil
 		cases[name](j, iss+4, peerISN+6, ts0+3)
 		j.w.clk.advance(2*DefaultMSL + time.Second)
-		var b strings.Builder
-		for _, o := range j.h.out {
-			fmt.Fprintf(&b, "at %v: %v\n", o.at, parseOut(t, o))
-		}
-		for _, ev := range j.h.events {
-			vars := ev.Vars
-			ev.Vars = nil
-			fmt.Fprintf(&b, "event %+v", ev)
-			if vars != nil {
-				fmt.Fprintf(&b, " vars %+v", *vars)
-			}
-			b.WriteString("\n")
-		}
-		fmt.Fprintf(&b, "state %v, conns %d, in TIME_WAIT %d, orphans %d\ncounters %+v\n",
-			c.State(), j.h.p.NumConns(), j.h.p.timeWait, j.h.p.orphans, j.h.p.Counters())
-		return b.String()
+		return packedReport(t, j, c)
 	}
 	for name := range cases {
 		whole, packed := run(name, false), run(name, true)
@@ -396,6 +362,31 @@ func TestFinWait2OrphanIgnoresICMP(t *testing.T) {
 				pack, mss, c.mss, len(j.h.events), j.h.p.Counters().OutOfWindowICMPs)
 		}
 	}
+}
+
+// packedReport is what the packed-against-whole tests compare after a
+// run: every segment the DUT sent and when, every event with its
+// variables, c's state, and the counts and counters that packing
+// touches (connections whole and packed together: which holds one is
+// what differs).
+func packedReport(t *testing.T, j *inj, c *Conn) string {
+	var b strings.Builder
+	for _, o := range j.h.out {
+		fmt.Fprintf(&b, "at %v: %v\n", o.at, parseOut(t, o))
+	}
+	for _, ev := range j.h.events {
+		vars := ev.Vars
+		ev.Vars = nil
+		fmt.Fprintf(&b, "event %+v", ev)
+		if vars != nil {
+			fmt.Fprintf(&b, " vars %+v", *vars)
+		}
+		b.WriteString("\n")
+	}
+	p := j.h.p
+	fmt.Fprintf(&b, "state %v, conns %d, in TIME_WAIT %d, orphans %d, ports %v\ncounters %+v\n",
+		c.State(), p.NumConns(), p.timeWait, p.orphans, p.portConns, p.Counters())
+	return b.String()
 }
 
 // TestTimeWaitIgnoresICMP: an ICMP error for a connection in TIME_WAIT
@@ -492,17 +483,7 @@ func FuzzPackedSame(f *testing.F) {
 				send(rcv+uint32(s.seq), iss+2+uint32(s.ack), s.fl, ts, make([]byte, s.n%64))
 			}
 			j.w.clk.advance(2*DefaultMSL + time.Second)
-			var b strings.Builder
-			for _, o := range j.h.out {
-				fmt.Fprintf(&b, "at %v: %v\n", o.at, parseOut(t, o))
-			}
-			for _, ev := range j.h.events {
-				ev.Vars = nil
-				fmt.Fprintf(&b, "event %+v\n", ev)
-			}
-			fmt.Fprintf(&b, "state %v, conns %d, in TIME_WAIT %d, orphans %d, ports %v\ncounters %+v\n",
-				c.State(), j.h.p.NumConns(), j.h.p.timeWait, j.h.p.orphans, j.h.p.portConns, j.h.p.Counters())
-			return b.String()
+			return packedReport(t, j, c)
 		}
 		if whole, packed := run(false), run(true); whole != packed {
 			t.Errorf("packed differs from whole (FIN_WAIT_2 %v, traced %v):\nwhole:\n%s\npacked:\n%s", fw2, traced, whole, packed)

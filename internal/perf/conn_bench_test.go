@@ -102,46 +102,17 @@ func BenchmarkTimeWaitMemory(b *testing.B) {
 // connections in TIME_WAIT, counting the two stacks' growth from the
 // moment the listener is ready.
 func timeWaitMemory(tb testing.TB, conns int) float64 {
-	n := newSimNet(tb, simConfig{})
-	const port = 80
-	lfd := n.listen(tb, port, 128)
-	closeOne := func() {
-		c, s := n.connect(tb, lfd, port)
-		if err := n.client.Close(c); err != nil {
-			tb.Fatal(err)
-		}
+	per, n := closedMemory(tb, conns, "TIME_WAIT", func(n *simNet, s int) {
 		n.clock.RunFor(time.Millisecond) // the FIN reaches the server
 		if err := n.server.Close(s); err != nil {
 			tb.Fatal(err)
 		}
 		n.clock.RunFor(time.Millisecond) // 10,000 of them within 2·MSL
-	}
-	closeOne() // the ARP entries, the pools and the tables' first growth
-	runtime.GC()
-	runtime.GC()
-	var ms0, ms1 runtime.MemStats
-	runtime.ReadMemStats(&ms0)
-	for range conns {
-		closeOne()
-	}
-	n.clock.RunFor(time.Second) // well within 2·MSL
-	runtime.GC()
-	runtime.GC()
-	runtime.ReadMemStats(&ms1)
-	inTW := 0
-	for _, e := range n.client.Sockets() {
-		if e.State == "TIME_WAIT" {
-			inTW++
-		}
-	}
-	if inTW != conns+1 {
-		tb.Fatalf("%d connections in TIME_WAIT on the client, want %d", inTW, conns+1)
-	}
+	}, nil)
 	if len(n.server.Sockets()) != 1 {
 		tb.Fatalf("the server holds %d sockets, want its listener alone", len(n.server.Sockets()))
 	}
-	runtime.KeepAlive(n)
-	return float64(int64(ms1.HeapAlloc)-int64(ms0.HeapAlloc)) / float64(conns)
+	return per
 }
 
 // BenchmarkFinWait2Memory is BenchmarkTimeWaitMemory for orphans in
@@ -163,17 +134,30 @@ func BenchmarkFinWait2Memory(b *testing.B) {
 // finWait2Memory returns the heap bytes per connection of conns orphans
 // in FIN_WAIT_2 on the client, from the moment the listener is ready.
 func finWait2Memory(tb testing.TB, conns int) float64 {
+	per, _ := closedMemory(tb, conns, "FIN_WAIT_2", func(n *simNet, _ int) {
+		n.clock.RunFor(time.Millisecond) // the FIN and its ACK
+	}, func(n *simNet) { n.server.Destroy() })
+	return per
+}
+
+// closedMemory opens conns connections one by one that the client
+// closes first, then after(n, server descriptor) for each, and returns
+// the heap growth per connection from the moment the listener is ready
+// (one connection before, for the ARP entries, the pools and the
+// tables' first growth), once end (if any) has run and every one of
+// them waits on the client in state; and the network, for more checks.
+func closedMemory(tb testing.TB, conns int, state string, after func(n *simNet, s int), end func(n *simNet)) (float64, *simNet) {
 	n := newSimNet(tb, simConfig{})
 	const port = 80
 	lfd := n.listen(tb, port, 128)
 	closeOne := func() {
-		c, _ := n.connect(tb, lfd, port)
+		c, s := n.connect(tb, lfd, port)
 		if err := n.client.Close(c); err != nil {
 			tb.Fatal(err)
 		}
-		n.clock.RunFor(time.Millisecond) // the FIN and its ACK
+		after(n, s)
 	}
-	closeOne() // the ARP entries, the pools and the tables' first growth
+	closeOne()
 	runtime.GC()
 	runtime.GC()
 	var ms0, ms1 runtime.MemStats
@@ -181,22 +165,23 @@ func finWait2Memory(tb testing.TB, conns int) float64 {
 	for range conns {
 		closeOne()
 	}
-	n.server.Destroy()
-	n.clock.RunFor(time.Second) // well within the FIN_WAIT_2 timeout
+	if end != nil {
+		end(n)
+	}
+	n.clock.RunFor(time.Second) // well within 2·MSL and the FIN_WAIT_2 timeout
 	runtime.GC()
 	runtime.GC()
 	runtime.ReadMemStats(&ms1)
-	inFW2 := 0
+	in := 0
 	for _, e := range n.client.Sockets() {
-		if e.State == "FIN_WAIT_2" {
-			inFW2++
+		if e.State == state {
+			in++
 		}
 	}
-	if inFW2 != conns+1 {
-		tb.Fatalf("%d connections in FIN_WAIT_2 on the client, want %d", inFW2, conns+1)
+	if in != conns+1 {
+		tb.Fatalf("%d connections in %s on the client, want %d", in, state, conns+1)
 	}
-	runtime.KeepAlive(n)
-	return float64(int64(ms1.HeapAlloc)-int64(ms0.HeapAlloc)) / float64(conns)
+	return float64(int64(ms1.HeapAlloc)-int64(ms0.HeapAlloc)) / float64(conns), n
 }
 
 // linuxSlabObjSize returns the object size of a kernel slab cache from
@@ -216,14 +201,17 @@ func linuxSlabObjSize(name string) (int, bool) {
 	return 0, false
 }
 
-// TestTimeWaitMemorySmall runs the TIME_WAIT memory measurement on a few
-// connections, so the harness is checked by `go test`.
+// TestTimeWaitMemorySmall runs the TIME_WAIT and FIN_WAIT_2 memory
+// measurements on a few connections, so the harness is checked by
+// `go test`.
 func TestTimeWaitMemorySmall(t *testing.T) {
-	per := timeWaitMemory(t, 200)
-	if per <= 0 {
-		t.Errorf("memory per TIME_WAIT connection %v B: the heap did not grow", per)
+	for state, measure := range map[string]func(testing.TB, int) float64{"TIME_WAIT": timeWaitMemory, "FIN_WAIT_2": finWait2Memory} {
+		per := measure(t, 200)
+		if per <= 0 {
+			t.Errorf("memory per connection in %s %v B: the heap did not grow", state, per)
+		}
+		t.Logf("%.0f B per connection in %s (200 connections)", per, state)
 	}
-	t.Logf("%.0f B per connection in TIME_WAIT (200 connections)", per)
 }
 
 // TestIdleMemorySmall runs the idle-memory measurement on a few

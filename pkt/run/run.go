@@ -227,8 +227,20 @@ type runner struct {
 	flowSet            bool
 	flowProto          uint8 // wire.ProtoTCP or ProtoUDP
 	localPort, remPort uint16
+	// Sequence numbers in script terms, as packetdrill maps them: a
+	// segment with SYN is numbered from the script's own number for the
+	// SYN that opened the connection (scriptISN), any other from the live
+	// ISN (localISN); the remote end's numbers from the script's number
+	// for its SYN (remoteISN). The first SYN or SYN-ACK, and the SYN of a
+	// later connect, anchor the local side; the remote end's SYN (passive
+	// open) or its SYN-ACK to our SYN anchors the remote side.
 	isnKnown           bool
 	localISN           uint32
+	scriptISN          uint32
+	scriptISNSet       bool
+	remoteISN          uint32
+	remoteAnchored     bool // the remote end's SYN anchored remoteISN (passive open)
+	synSent            bool // an outbound SYN awaits the SYN-ACK that anchors remoteISN
 	tsKnown            bool
 	tsScript, tsActual uint32 // the first outbound TS val in script and live terms
 	ipID               uint16
@@ -502,8 +514,12 @@ func (r *runner) decodeOut(b []byte) (seg, bool) {
 	if r.flowProto != wire.ProtoTCP || s.srcPort != r.localPort || s.dstPort != r.remPort {
 		return s, false
 	}
-	if s.flags&wire.SYN != 0 && !r.isnKnown {
-		r.isnKnown, r.localISN = true, s.seq
+	// The first SYN or SYN-ACK anchors the local side; a later SYN with a
+	// new ISN is a new connect and anchors it again. A later SYN-ACK does
+	// not (packetdrill keeps a passive socket's numbers when a SYN reuses
+	// its 4-tuple in TIME_WAIT).
+	if bare := s.flags&(wire.SYN|wire.ACK) == wire.SYN; s.flags&wire.SYN != 0 && (!r.isnKnown || bare && s.seq != r.localISN) {
+		r.isnKnown, r.localISN, r.scriptISNSet, r.synSent = true, s.seq, false, bare
 	}
 	return s, true
 }
@@ -622,11 +638,24 @@ func (r *runner) inject(ev *pkt.Event) *failure {
 		return r.failf(ev.Pos.Line, "%s: a TCP packet, but the flow under test is UDP (one flow per script)", ev.Pos)
 	}
 	flags := flagsOf(p)
+	seq, ackOff := p.Seq, r.localISN
+	switch {
+	case flags&wire.SYN == 0:
+		seq += r.remoteISN
+	case flags&wire.ACK != 0:
+		// A SYN-ACK: its ack is numbered from the script's SYN.
+		ackOff -= r.scriptISN
+		if r.synSent {
+			r.remoteISN, r.synSent = p.Seq, false
+		}
+	case !r.remoteAnchored && !r.isnKnown:
+		r.remoteISN, r.remoteAnchored = p.Seq, true
+	}
 	ack := p.Ack
 	if flags&wire.ACK != 0 || p.HasAck {
-		ack += r.localISN
+		ack += ackOff
 	}
-	optb, err := encodeOptions(p.Options, func(v uint32) uint32 { return v + r.localISN }, r.mapEcr)
+	optb, err := encodeOptions(p.Options, func(v uint32) uint32 { return v + ackOff }, r.mapEcr)
 	if err != nil {
 		return r.failf(ev.Pos.Line, "%s: %v", ev.Pos, err)
 	}
@@ -651,7 +680,7 @@ func (r *runner) inject(ev *pkt.Event) *failure {
 		ecn = "ect0"
 	}
 	b, tc := r.packet(ecn, wire.ProtoTCP, thl+p.Len)
-	wire.TCP(tc).Encode(&wire.TCPFields{SrcPort: r.remPort, DstPort: r.localPort, Seq: p.Seq, Ack: ack, DataOffset: uint8(thl), Flags: flags, Window: uint16(win), Urgent: uint16(p.Urg)})
+	wire.TCP(tc).Encode(&wire.TCPFields{SrcPort: r.remPort, DstPort: r.localPort, Seq: seq, Ack: ack, DataOffset: uint8(thl), Flags: flags, Window: uint16(win), Urgent: uint16(p.Urg)})
 	copy(tc[wire.TCPMinHeaderLen:], optb)
 	wire.TCP(tc).SetChecksum(r.remote, r.local)
 	r.deliver(b)
@@ -700,6 +729,10 @@ func (r *runner) expect(ev *pkt.Event, t time.Duration) *failure {
 	}
 	got := r.take(p)
 	at := time.Duration(got.at)
+	if p.Proto == "tcp" && got.proto == wire.ProtoTCP && got.flags&flagsOf(p)&wire.SYN != 0 && !r.scriptISNSet && got.seq == r.localISN {
+		// The SYN that anchors the connection: the script numbers it.
+		r.scriptISN, r.scriptISNSet = p.Seq, true
+	}
 	act := r.describe(got)
 	if at < lo || at > hi {
 		f := r.failf(ev.Pos.Line, "%s: packet sent at %s, expected at %s (tolerance %s)", ev.Pos, secs(at), secs(t), r.tol)
@@ -776,12 +809,28 @@ func (r *runner) learnTS(p *pkt.Packet, s seg) {
 	}
 }
 
-// rel maps a live sequence number of ours into script terms.
-func (r *runner) rel(v uint32) uint32 {
-	if !r.isnKnown {
-		return v
+// rel maps the live sequence number of an outbound segment into script
+// terms: from the script's SYN for a segment with SYN, from the live ISN
+// for any other.
+func (r *runner) rel(s seg) uint32 {
+	switch {
+	case !r.isnKnown:
+		return s.seq
+	case s.flags&wire.SYN != 0:
+		return s.seq - r.localISN + r.scriptISN
 	}
-	return v - r.localISN
+	return s.seq - r.localISN
+}
+
+// relAck maps a live number of the remote end's (an outbound segment's
+// ack or SACK block) into script terms: a SYN-ACK's ack as it is, any
+// other from the remote end's SYN.
+func (r *runner) relAck(s seg) func(uint32) uint32 {
+	off := r.remoteISN
+	if s.flags&wire.SYN != 0 {
+		off = 0
+	}
+	return func(v uint32) uint32 { return v - off }
 }
 
 // describe writes an outbound segment as a script line, in script terms.
@@ -798,14 +847,14 @@ func (r *runner) describe(s seg) string {
 	if f == "" {
 		f = "."
 	}
-	seq := r.rel(s.seq)
+	seq, ack := r.rel(s), r.relAck(s)
 	fmt.Fprintf(&b, "%s %d:%d(%d)", f, seq, seq+uint32(s.length), s.length)
 	if s.flags&wire.ACK != 0 {
-		fmt.Fprintf(&b, " ack %d", s.ack)
+		fmt.Fprintf(&b, " ack %d", ack(s.ack))
 	}
 	fmt.Fprintf(&b, " win %d", s.win)
 	if len(s.opts) > 0 {
-		b.WriteString(" " + formatOpts(s.opts, func(v uint32) uint32 { return v }))
+		b.WriteString(" " + formatOpts(s.opts, ack))
 	}
 	if s.merged > 1 {
 		fmt.Fprintf(&b, " (%d segments merged)", s.merged)
@@ -830,14 +879,15 @@ func (r *runner) compare(p *pkt.Packet, s seg) string {
 	} else if p.ECN == "ect01" && s.ecn != 1 && s.ecn != 2 {
 		return fmt.Sprintf("ECN %s, expected ect0 or ect1", ecnNames[s.ecn])
 	}
-	if seq := r.rel(s.seq); seq != p.Seq {
+	ack := r.relAck(s)
+	if seq := r.rel(s); seq != p.Seq {
 		return fmt.Sprintf("sequence number %d, expected %d", seq, p.Seq)
 	}
 	if s.length != p.Len {
 		return fmt.Sprintf("payload of %d bytes, expected %d", s.length, p.Len)
 	}
-	if (p.HasAck || p.AckFlag) && s.ack != p.Ack {
-		return fmt.Sprintf("ack %d, expected %d", s.ack, p.Ack)
+	if (p.HasAck || p.AckFlag) && ack(s.ack) != p.Ack {
+		return fmt.Sprintf("ack %d, expected %d", ack(s.ack), p.Ack)
 	}
 	if p.HasWin && uint32(s.win) != p.Win {
 		return fmt.Sprintf("window %d, expected %d", s.win, p.Win)
@@ -849,7 +899,7 @@ func (r *runner) compare(p *pkt.Packet, s seg) string {
 		return ""
 	}
 	if len(s.opts) != len(p.Options) {
-		return fmt.Sprintf("options %s, expected %d option(s)", formatOpts(s.opts, func(v uint32) uint32 { return v }), len(p.Options))
+		return fmt.Sprintf("options %s, expected %d option(s)", formatOpts(s.opts, ack), len(p.Options))
 	}
 	for i, w := range p.Options {
 		g := s.opts[i]
@@ -866,8 +916,8 @@ func (r *runner) compare(p *pkt.Packet, s seg) string {
 				return fmt.Sprintf("%d SACK block(s), expected %d", len(g.blocks), len(w.Blocks))
 			}
 			for j, bl := range w.Blocks {
-				if g.blocks[j] != bl {
-					return fmt.Sprintf("SACK block %d:%d, expected %d:%d", g.blocks[j][0], g.blocks[j][1], bl[0], bl[1])
+				if got := [2]uint32{ack(g.blocks[j][0]), ack(g.blocks[j][1])}; got != bl {
+					return fmt.Sprintf("SACK block %d:%d, expected %d:%d", got[0], got[1], bl[0], bl[1])
 				}
 			}
 		case "TS":

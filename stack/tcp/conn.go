@@ -93,6 +93,7 @@ type Conn struct {
 	mss, rcvMSS          int
 	sndWScale, rcvWScale uint8
 	wsOK, tsOK, sackOK   bool
+	tsInherited          bool // tsRecent came from the timewait socket a connect took over (heir)
 	tsRecent             uint32
 	tsOffset             uint32
 

@@ -172,6 +172,7 @@ func (c *Conn) sendSYN(why string, retrans bool) {
 		if !p.cfg.NoTimestamps {
 			o.HasTS = true
 			o.TSVal = p.tsNow() + c.tsOffset
+			o.TSEcr = c.tsRecent // zero unless inherited (heir), as Linux's tcp_syn_options
 		}
 	} else {
 		// SYN-ACK: answer only what the peer offered (RFC 7323 §1.3,

@@ -95,15 +95,17 @@ func (c *Conn) initRcvWScale() {
 // synWindow returns the window of our SYN or SYN-ACK (never scaled,
 // RFC 7323 §2.2). Linux offers the buffer rounded down to a multiple of
 // the MSS it expects (tcp_select_initial_window): on a SYN-ACK after
-// timestamps were agreed, the MSS less the option; 64240 for an MSS of
-// 1460, 65160 for 1448. The rfc profile offers the buffer, up to 65535.
+// timestamps were agreed, and on the SYN of a connect that took over a
+// timewait socket's 4-tuple and its TS.Recent (tcp_connect_init), the
+// MSS less the option; 64240 for an MSS of 1460, 65160 for 1448. The
+// rfc profile offers the buffer, up to 65535.
 func (c *Conn) synWindow() int {
 	w := min(c.rcvBufSize, 65535)
 	if !c.linux() {
 		return w
 	}
 	mss := c.rcvMSS
-	if c.state == SynReceived && c.tsOK {
+	if c.state == SynReceived && c.tsOK || c.state == SynSent && c.tsInherited {
 		mss -= 12
 	}
 	if w > mss {

@@ -410,14 +410,25 @@ func (p *Proto) twReusableAt(t core.Tuple, tsOK bool, deadline time.Duration) bo
 	return p.sinceEpoch()/time.Millisecond > last+p.cfg.TimeWaitReuseDelay/time.Millisecond
 }
 
-// twTakeOver ends the TIME_WAIT old so that a connect takes its 4-tuple,
-// and returns the ISN Linux's tcp_twsk_unique gives the new connection
-// (successorISN), above anything the old one sent.
-func (p *Proto) twTakeOver(old *Conn) seqnum.Value {
+// heir is what a new connection inherits from the timewait socket whose
+// 4-tuple it takes (Linux's tcp_twsk_unique): an ISN above anything the
+// old connection sent (successorISN) and, for a connect, the old
+// connection's TS.Recent, which its SYN echoes (tcp_syn_options) and
+// which makes Linux round the SYN's window to the MSS less the
+// timestamp option (tcp_connect_init).
+type heir struct {
+	isn      seqnum.Value
+	tsRecent uint32
+	ok       bool
+}
+
+// twTakeOver ends the TIME_WAIT old so that a new connection takes its
+// 4-tuple, and returns what that connection inherits.
+func (p *Proto) twTakeOver(old *Conn) heir {
 	p.counters.TimeWaitRecycled++
-	isn := old.successorISN()
+	h := heir{isn: old.successorISN(), tsRecent: old.tsRecent, ok: true}
 	old.destroy()
-	return isn
+	return h
 }
 
 // twReuseAllowed applies Config.TimeWaitReuse to a TIME_WAIT 4-tuple:
@@ -499,11 +510,11 @@ func (p *Proto) Connect(local, remote netip.AddrPort, o *SockOpts) (*Conn, error
 		src = la
 	}
 	t := core.Tuple{Local: netip.AddrPortFrom(src, local.Port()), Remote: remote}
-	var isn seqnum.Value // a TIME_WAIT's successor's (twTakeOver), or zero
+	var h heir // from a TIME_WAIT the connection takes over (twTakeOver)
 	if local.Port() == 0 {
 		var port uint16
 		var ok bool
-		port, isn, ok = p.ephemeral(src, remote)
+		port, h, ok = p.ephemeral(src, remote)
 		if !ok {
 			// Linux's connect fails so (EADDRNOTAVAIL) when every
 			// port to this destination is taken.
@@ -523,13 +534,14 @@ func (p *Proto) Connect(local, remote netip.AddrPort, o *SockOpts) (*Conn, error
 		if old == nil {
 			old = p.twRevive(tw)
 		}
-		isn = p.twTakeOver(old)
+		h = p.twTakeOver(old)
 	}
 	c := p.newConn(t, o, mtu)
-	c.iss = isn
-	if isn == 0 {
+	c.iss = h.isn
+	if !h.ok {
 		c.iss = p.isn(t)
 	}
+	c.tsRecent, c.tsInherited = h.tsRecent, h.ok
 	c.sndUna, c.sndNxt, c.sndMax = c.iss, c.iss, c.iss
 	c.sndBase = c.iss.Add(1)
 	c.recover = c.iss
@@ -556,16 +568,16 @@ func (p *Proto) Connect(local, remote netip.AddrPort, o *SockOpts) (*Conn, error
 // listener holds the port. The first candidate is free unless ports stay
 // in use; a full range is searched once per removal from the table and
 // millisecond (see Proto.full).
-func (p *Proto) ephemeral(src netip.Addr, remote netip.AddrPort) (port uint16, isn seqnum.Value, ok bool) {
+func (p *Proto) ephemeral(src netip.Addr, remote netip.AddrPort) (port uint16, _ heir, ok bool) {
 	const n = ephemeralLast - ephemeralFirst + 1
 	tick := p.sinceEpoch() / time.Millisecond
 	f := &p.full
 	if f.valid && f.src == src && f.remote == remote && f.gone == p.gone && f.tick == tick {
-		return 0, 0, false
+		return 0, heir{}, false
 	}
-	h := p.portHash(src, remote)
-	idx := (h >> 32) % perturbSize
-	offset := (uint32(h) + uint32(p.perturb[idx])) % n
+	hash := p.portHash(src, remote)
+	idx := (hash >> 32) % perturbSize
+	offset := (uint32(hash) + uint32(p.perturb[idx])) % n
 	offset &^= 1
 	for pass := range 2 {
 		for i := uint32(0); i < n; i += 2 {
@@ -575,12 +587,12 @@ func (p *Proto) ephemeral(src netip.Addr, remote netip.AddrPort) (port uint16, i
 				continue
 			}
 			port := uint16(ephemeralFirst + k)
-			isn, free := p.portFree(src, port, remote)
+			h, free := p.portFree(src, port, remote)
 			if !free {
 				continue
 			}
 			p.perturb[idx] += uint16(i + 2 + uint32(pass)*n)
-			return port, isn, true
+			return port, h, true
 		}
 	}
 	*f = struct {
@@ -590,28 +602,28 @@ func (p *Proto) ephemeral(src netip.Addr, remote netip.AddrPort) (port uint16, i
 		tick   time.Duration
 		valid  bool
 	}{src, remote, p.gone, tick, true}
-	return 0, 0, false
+	return 0, heir{}, false
 }
 
 // portFree reports whether a connection from src:port to remote may be
 // made, ending a reusable TIME_WAIT that holds the 4-tuple; the new
-// connection's ISN is then isn (twTakeOver), else zero.
-func (p *Proto) portFree(src netip.Addr, port uint16, remote netip.AddrPort) (isn seqnum.Value, free bool) {
+// connection is then its heir (twTakeOver).
+func (p *Proto) portFree(src netip.Addr, port uint16, remote netip.AddrPort) (_ heir, free bool) {
 	t := core.Tuple{Local: netip.AddrPortFrom(src, port), Remote: remote}
 	old, tw := p.conns[t], p.tw[t]
 	if old != nil && !old.twReusable() || tw != nil && !p.twReusable(tw) {
-		return 0, false
+		return heir{}, false
 	}
 	if p.listenerAt(netip.AddrPortFrom(src, port)) != nil {
-		return 0, false
+		return heir{}, false
 	}
 	if old == nil && tw != nil {
 		old = p.twRevive(tw)
 	}
 	if old != nil {
-		isn = p.twTakeOver(old)
+		return p.twTakeOver(old), true
 	}
-	return isn, true
+	return heir{}, true
 }
 
 // portHash is RFC 6056's F(local address, remote address, remote port,
@@ -867,7 +879,7 @@ func (p *Proto) InputChecked(src, dst netip.Addr, b []byte, pktID uint64, ecn ui
 			if c.inputTimeWait(s) {
 				if l := p.listenerFor(t); l != nil {
 					// Linux's TCP_TW_SYN: the SYN goes to the listener.
-					l.inputISN(t, s, p.twTakeOver(c))
+					l.inputISN(t, s, p.twTakeOver(c).isn)
 					return
 				}
 				c.twAck(s) // no listener: answered as any other segment

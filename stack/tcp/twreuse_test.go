@@ -23,6 +23,7 @@ func TestConnectReusesTimeWait(t *testing.T) {
 		t.Fatal(err)
 	}
 	// One connection through a real close, the client first.
+	w.keepLog = true
 	c, err := cl.p.Connect(netip0(), ap("10.0.0.2:80"), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -35,6 +36,14 @@ func TestConnectReusesTimeWait(t *testing.T) {
 	c.Close()
 	w.clk.advance(100 * time.Millisecond)
 	s.Close()
+	firstSYN := parseOut(t, w.log[0])
+	var lastServerTSVal uint32
+	for _, l := range w.log {
+		if l.from == "server" {
+			lastServerTSVal = parseOut(t, l).opts.TSVal
+		}
+	}
+	w.keepLog, w.log = false, nil
 	if c.twReusable() {
 		t.Fatal("TIME_WAIT reusable in the millisecond of its last segment")
 	}
@@ -59,9 +68,23 @@ func TestConnectReusesTimeWait(t *testing.T) {
 	}
 	// Only c's TIME_WAIT is older than this millisecond: the connect
 	// takes its port and the server accepts the new SYN.
+	w.keepLog = true
 	c2, err := cl.p.Connect(netip0(), ap("10.0.0.2:80"), nil)
 	if err != nil || c2.Tuple() != c.Tuple() {
 		t.Fatalf("connect with every port in TIME_WAIT: %v (want the tuple of %v)", err, c.Tuple())
+	}
+	// It inherits TS.Recent, as tcp_twsk_unique: the SYN echoes the last
+	// TS val the server sent, and its window is rounded to the MSS less
+	// the timestamp option, as tcp_connect_init (65160, not a fresh
+	// connect's 64240; close/time-wait-connect.pkt checks both against
+	// Linux).
+	w.keepLog = false
+	if syn := parseOut(t, w.log[len(w.log)-1]); syn.flags != flagSYN || syn.opts.TSEcr != lastServerTSVal || syn.wnd != 45*1448 {
+		t.Fatalf("successor's SYN %v, TS ecr %d: want a SYN echoing the server's last TS val %d, window %d",
+			syn, syn.opts.TSEcr, lastServerTSVal, 45*1448)
+	}
+	if firstSYN.wnd != 44*1460 || firstSYN.opts.TSEcr != 0 {
+		t.Fatalf("a fresh connect's SYN %v, TS ecr %d: want window %d, TS ecr 0", firstSYN, firstSYN.opts.TSEcr, 44*1460)
 	}
 	w.clk.advance(100 * time.Millisecond)
 	if _, err := l.Accept(); err != nil || c2.State() != Established {

@@ -481,13 +481,25 @@ func (c *Conn) Abort() {
 func (c *Conn) reset(why string) {
 	switch c.state {
 	case SynReceived, Established, FinWait1, FinWait2, CloseWait, Closing, LastAck:
-		c.xmit(c.sndMax, c.rcvNxt, flagRST|flagACK, 0, nil, nil, nil, why)
+		c.xmit(c.sndMax, c.rcvNxt, flagRST|flagACK, c.rstWindow(), nil, nil, nil, why)
 		c.p.counters.OutRsts++
 	}
 	if c.state == Established || c.state == CloseWait {
 		c.p.counters.EstabResets++
 	}
 	c.destroy()
+}
+
+// rstWindow is the window field of a RST the connection sends itself:
+// Linux's tcp_send_active_reset goes through tcp_transmit_skb, which
+// writes the window as on any segment (502 for a fresh connection, where
+// a RST answering a segment with no socket carries 0); the rfc profile
+// writes 0, the field meaning nothing on a RST.
+func (c *Conn) rstWindow() uint16 {
+	if !c.linux() {
+		return 0
+	}
+	return c.rcvWindowField()
 }
 
 // Poll returns the connection's readiness.

@@ -267,7 +267,7 @@ func (s *Stack) getSockopt(sk *socket, opt SockOpt) (int, error) {
 		return o.LingerSec, nil
 	case SoRcvBuf:
 		if sk.conn != nil {
-			return sk.conn.RecvBufferSize(), nil
+			return sk.conn.RecvBufferMemory(), nil
 		}
 		if sk.udp != nil && sk.udp.queue.limit != 0 {
 			return sk.udp.queue.limit, nil

@@ -116,6 +116,9 @@ type TCPOptions struct {
 	OrphanRetries  int               // see tcp.Config.OrphanRetries; 0: Linux's default
 	NoTLP          bool              // no tail loss probe (tcp_early_retrans=0)
 	RmemMax        int               // tcp_rmem[2] in bytes: autotuning's ceiling and the window scale offered; 0: 32 MiB
+	RmemDefault    int               // tcp_rmem[1] in bytes: a new connection's receive buffer (half of it payload); 0: 131072
+	WmemDefault    int               // tcp_wmem[1] in bytes: a new connection's send buffer before autotuning; 0: 16384
+	NoIdleRestart  bool              // keep cwnd across idle periods (tcp_slow_start_after_idle=0)
 	// InvalidRateLimit and ChallengeACKLimit are Linux's
 	// tcp_invalid_ratelimit (0: 500 ms; negative: none) and
 	// tcp_challenge_ack_limit (0: none, Linux's default since 6.0); see

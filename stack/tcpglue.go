@@ -129,6 +129,9 @@ func tcpConfig(o TCPOptions) tcp.Config {
 		NoSynCookies:   o.NoSynCookies,
 		OrphanRetries:  o.OrphanRetries,
 		RmemMax:        o.RmemMax,
+		RmemDefault:    o.RmemDefault,
+		WmemDefault:    o.WmemDefault,
+		NoIdleRestart:  o.NoIdleRestart,
 		NoTLP:          o.NoTLP,
 
 		InvalidRateLimit:  o.InvalidRateLimit,

@@ -231,12 +231,12 @@ func intArg(e pkt.Expr) (int64, error) {
 // constants are the names scripts use, with Linux's values.
 var constants = map[string]int64{
 	"AF_INET": 2, "AF_INET6": 10, "PF_INET": 2, "SOCK_STREAM": 1, "SOCK_DGRAM": 2, "IPPROTO_TCP": 6, "IPPROTO_UDP": 17, "IPPROTO_IP": 0,
-	"SOL_SOCKET": 1, "SOL_TCP": 6, "O_RDWR": 2, "O_NONBLOCK": 0x800, "F_GETFL": 3, "F_SETFL": 4,
+	"SOL_SOCKET": 1, "SOL_TCP": 6, "SOL_IP": 0, "O_RDWR": 2, "O_NONBLOCK": 0x800, "F_GETFL": 3, "F_SETFL": 4,
 	"SHUT_RD": 0, "SHUT_WR": 1, "SHUT_RDWR": 2,
 	"POLLIN": 1, "POLLPRI": 2, "POLLOUT": 4, "POLLERR": 8, "POLLHUP": 0x10, "POLLNVAL": 0x20, "POLLRDHUP": 0x2000,
 	"EPOLLIN": 1, "EPOLLOUT": 4, "EPOLLERR": 8, "EPOLLHUP": 0x10, "EPOLLRDHUP": 0x2000, "EPOLLET": 1 << 31, "EPOLLONESHOT": 1 << 30,
 	"EPOLL_CTL_ADD": 1, "EPOLL_CTL_DEL": 2, "EPOLL_CTL_MOD": 3,
-	"MSG_PEEK": 2, "MSG_DONTWAIT": 0x40, "MSG_WAITALL": 0x100, "MSG_NOSIGNAL": 0x4000, "MSG_MORE": 0x8000,
+	"MSG_PEEK": 2, "MSG_DONTWAIT": 0x40, "MSG_WAITALL": 0x100, "MSG_NOSIGNAL": 0x4000, "MSG_MORE": 0x8000, "MSG_EOR": 0x80,
 	"SIOCINQ": 0x541b, "FIONREAD": 0x541b, "SIOCOUTQ": 0x5411,
 	"TCP_NODELAY": 1, "TCP_MAXSEG": 2, "TCP_CORK": 3, "TCP_KEEPIDLE": 4, "TCP_KEEPINTVL": 5, "TCP_KEEPCNT": 6,
 	"TCP_SYNCNT": 7, "TCP_LINGER2": 8, "TCP_INFO": 11, "TCP_QUICKACK": 12, "TCP_CONGESTION": 13, "TCP_USER_TIMEOUT": 18,
@@ -598,7 +598,7 @@ func (r *runner) ioArgs(c *pkt.Call, withFlags bool, known stack.MsgFlags) (fd i
 }
 
 func (r *runner) prepareSend(c *pkt.Call, p *pendingCall) (*pendingCall, error) {
-	fd, n, mf, err := r.ioArgs(c, c.Name == "send" || c.Name == "sendto", stack.MsgMore|stack.MsgDontWait|stack.MsgNoSignal)
+	fd, n, mf, err := r.ioArgs(c, c.Name == "send" || c.Name == "sendto", stack.MsgMore|stack.MsgDontWait|stack.MsgNoSignal|stack.MsgEOR)
 	if err != nil {
 		return nil, err
 	}
@@ -816,7 +816,9 @@ func (r *runner) prepareGetsockopt(c *pkt.Call, p *pendingCall) (*pendingCall, e
 		if m := checkResult(c, ret, err); m != "" || err != nil {
 			return m
 		}
-		if int64(got) != exp {
+		// An int option, as the kernel writes it: 4294967295 and -1
+		// are the same four bytes (TCP_NOTSENT_LOWAT's "unlimited").
+		if int32(got) != int32(exp) {
 			g := fmt.Sprint(got)
 			if opt == stack.SoError && got != 0 {
 				g = errnoName(syscall.Errno(got))

@@ -26,12 +26,41 @@ const (
 // before it is built, a later one's at its time); anything else skips
 // the script.
 func (r *runner) command(c *pkt.Command, mode int) *failure {
-	for _, part := range strings.FieldsFunc(c.Text, func(r rune) bool { return r == ';' || r == '\n' }) {
+	text := strings.ReplaceAll(c.Text, "\\\n", " ") // shell line continuations
+	for _, part := range strings.FieldsFunc(text, func(r rune) bool { return r == ';' || r == '\n' }) {
+		if i := strings.Index(part, "#"); i >= 0 {
+			part = part[:i] // a shell comment
+		}
 		part = strings.TrimSpace(part)
 		if part == "" {
 			continue
 		}
 		f := strings.Fields(part)
+		if len(f) >= 2 && strings.HasSuffix(f[0], "common/set_sysctls.py") {
+			// Upstream packetdrill's helper: each argument is
+			// /proc/sys/PATH=VALUE, the sysctl PATH with dots.
+			var b strings.Builder
+			for _, a := range shellFields(part)[1:] {
+				name, val, ok := strings.Cut(a, "=")
+				rest, proc := strings.CutPrefix(name, "/proc/sys/")
+				if !ok || !proc {
+					return r.skipf(c.Pos.Line, "%s: set_sysctls.py argument %q is not /proc/sys/NAME=VALUE", c.Pos, a)
+				}
+				fmt.Fprintf(&b, "sysctl -q %s=%s\n", strings.ReplaceAll(rest, "/", "."), val)
+			}
+			if fl := r.command(&pkt.Command{Pos: c.Pos, Text: b.String()}, mode); fl != nil {
+				return fl
+			}
+			continue
+		}
+		if len(f) == 1 && strings.HasSuffix(f[0], "common/defaults.sh") {
+			// Upstream packetdrill's gtests/net/common/defaults.sh: its
+			// settings, as far as stacklab has them.
+			if fl := r.command(&pkt.Command{Pos: c.Pos, Text: upstreamDefaults}, mode); fl != nil {
+				return fl
+			}
+			continue
+		}
 		if len(f) < 2 || f[0] != "sysctl" {
 			return r.skipf(c.Pos.Line, "%s: shell command %q cannot run against stacklab (only sysctl net.ipv4.tcp_* settings are mapped)", c.Pos, part)
 		}
@@ -66,6 +95,55 @@ func (r *runner) command(c *pkt.Command, mode int) *failure {
 	return nil
 }
 
+// shellFields splits a command line at blanks outside quotes, keeping
+// the quotes (sysctl strips them from a value).
+func shellFields(s string) []string {
+	var out []string
+	var cur strings.Builder
+	var quote rune
+	for _, ch := range s {
+		switch {
+		case quote != 0:
+			if ch == quote {
+				quote = 0
+			}
+		case ch == '"' || ch == '\'':
+			quote = ch
+		case unicode.IsSpace(ch):
+			if cur.Len() > 0 {
+				out = append(out, cur.String())
+				cur.Reset()
+			}
+			continue
+		}
+		cur.WriteRune(ch)
+	}
+	if cur.Len() > 0 {
+		out = append(out, cur.String())
+	}
+	return out
+}
+
+// upstreamDefaults is what upstream packetdrill's common/defaults.sh
+// sets that stacklab has a setting for. The rest of it has no
+// counterpart, and stacklab behaves as that part asks or not at all:
+// tcp_fack=0, tcp_reordering=3, tcp_early_retrans=4 with tcp_recovery=1
+// (RACK-TLP) and tcp_notsent_lowat unlimited are stacklab's defaults;
+// tcp_ecn_option, the pacing ratios and
+// tcp_tso_win_divisor have nothing to act on (no AccECN, no pacing, no
+// TSO); tcp_frto=2 (F-RTO) and tcp_fastopen are not implemented; the
+// tcp_metrics flush and the pfifo qdisc on tun0 match a fresh stack.
+const upstreamDefaults = `sysctl -q net.ipv4.tcp_rmem="4096 540000 15728640"
+sysctl -q net.ipv4.tcp_wmem="4096 262144 4194304"
+sysctl -q net.ipv4.tcp_timestamps=1
+sysctl -q net.ipv4.tcp_syn_retries=5
+sysctl -q net.ipv4.tcp_sack=1
+sysctl -q net.ipv4.tcp_dsack=1
+sysctl -q net.ipv4.tcp_congestion_control=cubic
+sysctl -q net.ipv4.tcp_ecn=0
+sysctl -q net.ipv4.tcp_syncookies=1
+sysctl -q net.ipv4.tcp_slow_start_after_idle=0`
+
 // sysctl maps one setting onto the stack's TCP options, or says why not.
 func (r *runner) sysctl(name, val string) string {
 	nums := strings.Fields(val)
@@ -73,26 +151,35 @@ func (r *runner) sysctl(name, val string) string {
 	for i, n := range nums {
 		v, err := strconv.Atoi(n)
 		if err != nil {
-			return "not a number"
+			ints = nil // words, as tcp_congestion_control takes
+			break
 		}
 		ints[i] = v
 	}
 	one := func() (int, bool) {
 		if len(ints) != 1 {
-			return 0, false // none (`sysctl name=`) or several
+			return 0, false // none (`sysctl name=`), several, or a word
 		}
 		return ints[0], true
 	}
 	o := &r.tcpOpts
 	switch name {
 	case "net.ipv4.tcp_rmem":
-		if len(ints) != 3 || ints[2] <= 0 {
-			return "wants three numbers"
+		if len(ints) != 3 || ints[1] <= 0 || ints[2] < ints[1] {
+			return "wants three numbers, the default at most the maximum"
 		}
-		if ints[1] != 131072 {
-			return "only tcp_rmem[2] is mapped; the default buffer stays 131072"
+		o.RmemDefault, o.RmemMax = ints[1], ints[2]
+	case "net.ipv4.tcp_slow_start_after_idle":
+		v, ok := one()
+		if !ok || v < 0 || v > 1 {
+			return "wants 0 or 1"
 		}
-		o.RmemMax = ints[2]
+		o.NoIdleRestart = v == 0
+	case "net.ipv4.tcp_wmem":
+		if len(ints) != 3 || ints[1] <= 0 || ints[2] != 4194304 {
+			return "wants three numbers; only the default (tcp_wmem[1]) is mapped, the maximum stays 4194304"
+		}
+		o.WmemDefault = ints[1]
 	case "net.ipv4.tcp_syn_retries":
 		v, ok := one()
 		if !ok || v < 1 || v > 127 {

@@ -151,6 +151,8 @@ func TestChecks(t *testing.T) {
 		{"assert", "+0 %{ assert tcpi_snd_cwnd == 11 }%\n", Fail, "assertion failed"},
 		{"assert-pass", "+0 %{ assert tcpi_snd_cwnd == 10 and tcpi_snd_mss == 1460 }%\n", Pass, ""},
 		{"shell", "+0 `echo hi`\n", Skip, "cannot run against stacklab"},
+		{"sysctl-word", "+0 `sysctl -q net.ipv4.tcp_congestion_control=cubic`\n", Pass, ""},
+		{"sysctl-word-unknown", "+0 `sysctl -q net.ipv4.tcp_congestion_control=bbr`\n", Skip, "stacklab has cubic and reno"},
 		{"unsupported", "+0 setsockopt(4, IPPROTO_TCP, TCP_FASTOPEN, [1], 4) = 0\n", Fail, "not supported by stacklab: setsockopt TCP_FASTOPEN"},
 	}
 	for _, c := range cases {

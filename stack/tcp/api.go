@@ -125,6 +125,19 @@ type Config struct {
 	// may reach (linux profile; payload is half of it), which also sets
 	// the window scale offered. Zero means Linux's 32 MiB.
 	RmemMax int
+	// RmemDefault is tcp_rmem[1], the receive buffer a connection starts
+	// with (linux profile; payload is half of it). Zero means Linux's
+	// 131072.
+	RmemDefault int
+	// WmemDefault is tcp_wmem[1], the send buffer a connection starts
+	// with before autotuning expands it (linux profile). Zero means
+	// Linux's 16384.
+	WmemDefault int
+	// NoIdleRestart keeps the congestion window across an idle period
+	// longer than the RTO (Linux's tcp_slow_start_after_idle=0); by
+	// default it restarts from the initial window (RFC 5681 §4.1, as
+	// Linux's tcp_cwnd_restart).
+	NoIdleRestart bool
 	// NoTLP turns the tail loss probe off (Linux's tcp_early_retrans=0).
 	NoTLP bool
 	// InvalidRateLimit is the least time between two ACKs a connection

@@ -225,10 +225,10 @@ func (p *Proto) newConn(t core.Tuple, o *SockOpts, mtu int) *Conn {
 		// Autotuning unless the size was set (SO_RCVBUF/SO_SNDBUF lock
 		// it in Linux).
 		if c.rcvBufSize == 0 {
-			c.rcvBufSize, c.rcvAuto = linuxRcvSpaceDefault, true
+			c.rcvBufSize, c.rcvAuto = p.rcvSpaceDefault(), true
 		}
 		if c.sndBufSize == 0 {
-			c.sndBufSize, c.sndAuto = linuxSndSpaceDefault, true
+			c.sndBufSize, c.sndAuto = p.sndSpaceDefault(), true
 		}
 	}
 	mtu = min(mtu, maxPacket(t.Local.Addr()))
@@ -481,7 +481,8 @@ func (c *Conn) Abort() {
 func (c *Conn) reset(why string) {
 	switch c.state {
 	case SynReceived, Established, FinWait1, FinWait2, CloseWait, Closing, LastAck:
-		c.xmit(c.sndMax, c.rcvNxt, flagRST|flagACK, c.rstWindow(), nil, nil, nil, why)
+		o := c.rstOptions()
+		c.xmit(c.sndMax, c.rcvNxt, flagRST|flagACK, c.rstWindow(), &o, nil, nil, why)
 		c.p.counters.OutRsts++
 	}
 	if c.state == Established || c.state == CloseWait {
@@ -500,6 +501,19 @@ func (c *Conn) rstWindow() uint16 {
 		return 0
 	}
 	return c.rcvWindowField()
+}
+
+// rstOptions are the options of a RST the connection sends itself: in
+// the linux profile those of any of its segments (tcp_transmit_skb's
+// tcp_established_options: timestamps, and SACK blocks if any are due),
+// none in the rfc profile.
+func (c *Conn) rstOptions() options {
+	if !c.linux() {
+		return options{}
+	}
+	var o options
+	c.dataOptions(&o)
+	return o
 }
 
 // Poll returns the connection's readiness.
@@ -709,6 +723,17 @@ func (c *Conn) SendBufferSize() int { return c.sndBufSize }
 
 // RecvBufferSize returns the receive buffer size in bytes.
 func (c *Conn) RecvBufferSize() int { return c.rcvBufSize }
+
+// RecvBufferMemory returns the receive buffer as Linux's SO_RCVBUF reads
+// it: an autotuned buffer counts memory, twice the payload it holds
+// (tcp_rmem[1], 131072, for a new connection); a size the application
+// set is the doubled value it asked for.
+func (c *Conn) RecvBufferMemory() int {
+	if c.rcvAuto {
+		return 2 * c.rcvBufSize
+	}
+	return c.rcvBufSize
+}
 
 // setState moves to state s and reports the transition.
 func (c *Conn) setState(s State) {

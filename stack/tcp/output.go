@@ -289,7 +289,7 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 	} else if !retrans && c.rackOn() {
 		inflight = c.pipe() // SACKed and lost data is not in flight
 	}
-	if !retrans && inflight == 0 && avail > 0 && c.sndWnd > 0 && !c.lastSend.IsZero() {
+	if !retrans && inflight == 0 && avail > 0 && c.sndWnd > 0 && !c.lastSend.IsZero() && !c.p.cfg.NoIdleRestart {
 		if idle := c.p.net.Now().Sub(c.lastSend); idle > c.rto {
 			before, beforeSS := c.cc.Cwnd(), c.cc.Ssthresh()
 			c.cc.OnIdle(c.p.net.Now(), idle) // RFC 5681 §4.1

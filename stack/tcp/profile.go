@@ -55,6 +55,24 @@ const (
 	linuxSndSpaceMax     = linuxWmemMax
 )
 
+// rcvSpaceDefault is the payload of a new connection's receive buffer:
+// half of tcp_rmem[1] (Config.RmemDefault).
+func (p *Proto) rcvSpaceDefault() int {
+	if p.cfg.RmemDefault > 0 {
+		return p.cfg.RmemDefault / 2
+	}
+	return linuxRcvSpaceDefault
+}
+
+// sndSpaceDefault is a new connection's send buffer: tcp_wmem[1]
+// (Config.WmemDefault).
+func (p *Proto) sndSpaceDefault() int {
+	if p.cfg.WmemDefault > 0 {
+		return p.cfg.WmemDefault
+	}
+	return linuxSndSpaceDefault
+}
+
 // rmemMax is tcp_rmem[2] (Config.RmemMax, Linux's default when 0).
 func (p *Proto) rmemMax() int {
 	if p.cfg.RmemMax > 0 {
@@ -97,21 +115,25 @@ func (c *Conn) initRcvWScale() {
 // the MSS it expects (tcp_select_initial_window): on a SYN-ACK after
 // timestamps were agreed, and on the SYN of a connect that took over a
 // timewait socket's 4-tuple and its TS.Recent (tcp_connect_init), the
-// MSS less the option; 64240 for an MSS of 1460, 65160 for 1448. The
-// rfc profile offers the buffer, up to 65535.
+// MSS less the option; 64240 for an MSS of 1460, 65160 for 1448, and
+// 65535 for a buffer above 64 KiB (tcp_rmem[1] above 131072). The rfc
+// profile offers the buffer, up to 65535.
 func (c *Conn) synWindow() int {
-	w := min(c.rcvBufSize, 65535)
 	if !c.linux() {
-		return w
+		return min(c.rcvBufSize, 65535)
 	}
 	mss := c.rcvMSS
 	if c.state == SynReceived && c.tsOK || c.state == SynSent && c.tsInherited {
 		mss -= 12
 	}
+	// Rounded first, then capped to the field (tcp_select_initial_window,
+	// then tcp_transmit_skb's min(rcv_wnd, 65535)): a buffer above 64 KiB
+	// offers 65535.
+	w := c.rcvBufSize
 	if w > mss {
 		w -= w % mss
 	}
-	return w
+	return min(w, 65535)
 }
 
 // pshEnd records the end of one write: Linux marks the last segment of

@@ -400,7 +400,8 @@ func (c *Conn) onKA() {
 			// Linux's tcp_keepalive_timer resets the connection
 			// (tcp_send_active_reset) before reporting the error; RFC 1122
 			// §4.2.3.6 says nothing of a RST.
-			c.p.send(c.tuple, c.sndMax, c.rcvNxt, flagRST|flagACK, c.rstWindow(), nil, nil, nil, whyRSTKeepAlive)
+			o := c.rstOptions()
+			c.p.send(c.tuple, c.sndMax, c.rcvNxt, flagRST|flagACK, c.rstWindow(), &o, nil, nil, whyRSTKeepAlive)
 			c.p.counters.OutRsts++
 		}
 		c.fail(syscall.ETIMEDOUT)

@@ -240,7 +240,7 @@ var constants = map[string]int64{
 	"SIOCINQ": 0x541b, "FIONREAD": 0x541b, "SIOCOUTQ": 0x5411,
 	"TCP_NODELAY": 1, "TCP_MAXSEG": 2, "TCP_CORK": 3, "TCP_KEEPIDLE": 4, "TCP_KEEPINTVL": 5, "TCP_KEEPCNT": 6,
 	"TCP_SYNCNT": 7, "TCP_LINGER2": 8, "TCP_INFO": 11, "TCP_QUICKACK": 12, "TCP_CONGESTION": 13, "TCP_USER_TIMEOUT": 18,
-	"TCP_NOTSENT_LOWAT": 25, "TCP_FASTOPEN": 23, "TCP_INQ": 36,
+	"TCP_NOTSENT_LOWAT": 25, "TCP_FASTOPEN": 23, "TCP_INQ": 36, "TCP_CM_INQ": 36,
 	"SO_REUSEADDR": 2, "SO_TYPE": 3, "SO_ERROR": 4, "SO_BROADCAST": 6, "SO_SNDBUF": 7, "SO_RCVBUF": 8,
 	"SO_KEEPALIVE": 9, "SO_LINGER": 13, "SO_REUSEPORT": 15, "SO_RCVTIMEO": 20, "SO_SNDTIMEO": 21,
 	"IP_TTL": 2, "IP_TOS": 1,
@@ -581,14 +581,22 @@ func (r *runner) ioArgs(c *pkt.Call, withFlags bool, known stack.MsgFlags) (fd i
 	if fd, err = r.fd(c.Args[0]); err != nil {
 		return 0, 0, 0, err
 	}
-	if n, err = intArg(c.Args[2]); err != nil {
+	flagArg := 3
+	if c.Name == "sendmsg" || c.Name == "recvmsg" {
+		// sendmsg(fd, {msg_iov(1)=[{..., N}], ...}, flags): the length
+		// is the iovecs', the flags come third.
+		flagArg = 2
+		if n, _, err = msghdr(c.Args[1], c.Name == "recvmsg"); err != nil {
+			return 0, 0, 0, err
+		}
+	} else if n, err = intArg(c.Args[2]); err != nil {
 		return 0, 0, 0, err
 	}
 	if n < 0 || n > 64<<20 {
 		return 0, 0, 0, fmt.Errorf("%s: length %d out of range (0 to 64 MiB)", c.Args[2].Pos, n)
 	}
-	if withFlags && len(c.Args) >= 4 {
-		flags, err := intArg(c.Args[3])
+	if withFlags && len(c.Args) > flagArg {
+		flags, err := intArg(c.Args[flagArg])
 		if err != nil {
 			return 0, 0, 0, err
 		}
@@ -597,8 +605,75 @@ func (r *runner) ioArgs(c *pkt.Call, withFlags bool, known stack.MsgFlags) (fd i
 	return fd, n, mf, nil
 }
 
+// msghdr reads a struct msghdr argument: the total length of its
+// msg_iov, and, for recvmsg (control), the TCP_CM_INQ value its
+// msg_control expects (-1 when it expects none). Any other control
+// message is not supported.
+func msghdr(e pkt.Expr, control bool) (n int64, inq int64, err error) {
+	inq = -1
+	if e.Kind != pkt.ExprStruct {
+		return 0, 0, fmt.Errorf("%s: expected a struct msghdr {msg_iov(N)=[{..., LEN}], ...}", e.Pos)
+	}
+	seen := false
+	for _, f := range e.List {
+		if f.Kind != pkt.ExprAssign || len(f.List) == 0 {
+			continue
+		}
+		v := f.List[0]
+		switch f.Word {
+		case "msg_iov":
+			if v.Kind != pkt.ExprArray {
+				return 0, 0, fmt.Errorf("%s: msg_iov: expected [{..., LEN}, ...]", v.Pos)
+			}
+			seen = true
+			for _, iov := range v.List {
+				if iov.Kind != pkt.ExprStruct || len(iov.List) == 0 {
+					return 0, 0, fmt.Errorf("%s: an iovec is {..., LEN}", iov.Pos)
+				}
+				l, err := intArg(iov.List[len(iov.List)-1])
+				if err != nil {
+					return 0, 0, err
+				}
+				n += l
+			}
+		case "msg_control":
+			if v.Kind == pkt.ExprEllipsis {
+				continue
+			}
+			if !control || v.Kind != pkt.ExprArray || len(v.List) != 1 {
+				return 0, 0, unsupported("msg_control other than one TCP_CM_INQ message")
+			}
+			var level, typ int64 = -1, -1
+			for _, cf := range v.List[0].List {
+				if cf.Kind != pkt.ExprAssign || len(cf.List) == 0 {
+					return 0, 0, unsupported("msg_control other than one TCP_CM_INQ message")
+				}
+				x, err := intArg(cf.List[0])
+				if err != nil {
+					return 0, 0, err
+				}
+				switch cf.Word {
+				case "cmsg_level":
+					level = x
+				case "cmsg_type":
+					typ = x
+				case "cmsg_data":
+					inq = x
+				}
+			}
+			if level != constants["SOL_TCP"] || typ != constants["TCP_CM_INQ"] || inq < 0 {
+				return 0, 0, unsupported("msg_control other than one TCP_CM_INQ message")
+			}
+		}
+	}
+	if !seen {
+		return 0, 0, fmt.Errorf("%s: the msghdr has no msg_iov", e.Pos)
+	}
+	return n, inq, nil
+}
+
 func (r *runner) prepareSend(c *pkt.Call, p *pendingCall) (*pendingCall, error) {
-	fd, n, mf, err := r.ioArgs(c, c.Name == "send" || c.Name == "sendto", stack.MsgMore|stack.MsgDontWait|stack.MsgNoSignal|stack.MsgEOR)
+	fd, n, mf, err := r.ioArgs(c, c.Name == "send" || c.Name == "sendto" || c.Name == "sendmsg", stack.MsgMore|stack.MsgDontWait|stack.MsgNoSignal|stack.MsgEOR)
 	if err != nil {
 		return nil, err
 	}
@@ -641,16 +716,35 @@ func (r *runner) prepareRecv(c *pkt.Call, p *pendingCall) (*pendingCall, error) 
 	if err != nil {
 		return nil, err
 	}
+	wantInq := int64(-1)
+	if c.Name == "recvmsg" {
+		if _, wantInq, err = msghdr(c.Args[1], true); err != nil {
+			return nil, err
+		}
+	}
 	buf := make([]byte, n)
+	gotInq := -1
 	p.try = func() (int64, error, bool) {
-		m, _, err := r.st.RecvMsg(fd, buf, mf)
+		m, info, err := r.st.RecvMsgInfo(fd, buf, mf)
 		if err != nil {
 			if mf&stack.MsgDontWait == 0 && r.wouldBlock(p, fd, err, -1) {
 				return 0, nil, false
 			}
 			return -1, err, true
 		}
+		gotInq = info.Inq
 		return int64(m), nil, true
+	}
+	if wantInq >= 0 {
+		p.check = func(ret int64, err error) string {
+			if m := checkResult(c, ret, err); m != "" || err != nil {
+				return m
+			}
+			if int64(gotInq) != wantInq {
+				return fmt.Sprintf("recvmsg's TCP_CM_INQ is %d, expected %d", gotInq, wantInq)
+			}
+			return ""
+		}
 	}
 	return p, nil
 }

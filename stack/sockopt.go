@@ -193,6 +193,9 @@ func (s *Stack) setSockopt(sk *socket, opt SockOpt, value int) error {
 	default:
 		return syscall.ENOPROTOOPT
 	}
+	if sk.ln != nil {
+		sk.ln.SetOpts(&sk.opts)
+	}
 	if c := sk.conn; c != nil {
 		switch opt {
 		case SoKeepAlive, TCPKeepIdle, TCPKeepIntvl, TCPKeepCnt:

@@ -205,6 +205,13 @@ func (l *Listener) established(c *Conn) bool {
 // call does on Linux.
 func (l *Listener) SetBacklog(b int) { l.backlog = clampBacklog(b) }
 
+// SetOpts replaces the options the listener's new connections start
+// with: a setsockopt on a listening socket applies to the connections it
+// accepts from then on, as Linux's children inherit the listener's
+// settings when they are created (TCP_MAXSEG caps the next SYN-ACK's
+// MSS).
+func (l *Listener) SetOpts(o *SockOpts) { l.opts = *o }
+
 // acceptFull reports whether the accept queue is full: it holds one
 // more than the backlog, as Linux's sk_acceptq_is_full.
 func (l *Listener) acceptFull() bool { return len(l.acceptQ) > l.backlog }

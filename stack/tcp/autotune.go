@@ -13,8 +13,9 @@ import (
 // tcp_rcv_space_adjust, tcp_rcv_rtt_measure_ts; tcp_sndbuf_expand).
 //
 // The receiver offers no more window than rcv_ssthresh, which starts at
-// the SYN's window and grows by twice the payload of each in-order
-// segment, up to the buffer. Once per receiver round trip, a read
+// the initial window (the buffer rounded down to the MSS; the SYN's
+// 16-bit field may hold less) and grows by twice the payload of each
+// in-order segment, up to the buffer. Once per receiver round trip, a read
 // compares the bytes the application consumed in that round trip with
 // the round trip before; when the rate grew, the buffer (and with it
 // the window clamp) grows to twice the bytes consumed plus sixteen

@@ -194,7 +194,7 @@ func (c *Conn) sendSYN(why string, retrans bool) {
 		c.lastAckSent = c.rcvNxt
 	}
 	wnd := uint16(c.synWindow())
-	c.rcvSsthresh = int(wnd)
+	c.rcvSsthresh = c.initialRcvWnd()
 	flags |= c.synECNFlags()
 	c.xmit(c.iss, ack, flags, wnd, &o, nil, nil, why)
 	c.rcvAdv = c.rcvNxt.Add(seqnum.Size(wnd))

@@ -119,6 +119,18 @@ func (c *Conn) initRcvWScale() {
 // 65535 for a buffer above 64 KiB (tcp_rmem[1] above 131072). The rfc
 // profile offers the buffer, up to 65535.
 func (c *Conn) synWindow() int {
+	// The initial window capped to the field (tcp_transmit_skb's
+	// min(rcv_wnd, 65535)): a buffer above 64 KiB offers 65535.
+	return min(c.initialRcvWnd(), 65535)
+}
+
+// initialRcvWnd is the window a new connection may offer at first, its
+// rcv_ssthresh: Linux's tcp_select_initial_window rounds the buffer down
+// to a multiple of the MSS it expects, and the first ACK after the
+// handshake offers all of it (268800 for upstream packetdrill's
+// tcp_rmem[1] of 540000), though the SYN's field holds at most 65535.
+// The rfc profile offers the buffer, up to 65535.
+func (c *Conn) initialRcvWnd() int {
 	if !c.linux() {
 		return min(c.rcvBufSize, 65535)
 	}
@@ -126,14 +138,11 @@ func (c *Conn) synWindow() int {
 	if c.state == SynReceived && c.tsOK || c.state == SynSent && c.tsInherited {
 		mss -= 12
 	}
-	// Rounded first, then capped to the field (tcp_select_initial_window,
-	// then tcp_transmit_skb's min(rcv_wnd, 65535)): a buffer above 64 KiB
-	// offers 65535.
 	w := c.rcvBufSize
 	if w > mss {
 		w -= w % mss
 	}
-	return min(w, 65535)
+	return w
 }
 
 // pshEnd records the end of one write: Linux marks the last segment of

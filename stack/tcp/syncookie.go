@@ -251,6 +251,7 @@ func (l *Listener) cookieAck(t core.Tuple, s *segment) bool {
 		c.ecn.ok = true
 	}
 	c.listener = l
+	c.rcvSsthresh = c.initialRcvWnd()
 	c.rcvAdv = c.rcvNxt.Add(seqnum.Size(c.synWindow()))
 	c.lastAckSent = c.rcvNxt
 	c.sndUna, c.sndNxt, c.sndMax = s.ack, s.ack, s.ack

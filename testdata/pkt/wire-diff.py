@@ -97,6 +97,7 @@ def join(segs):
 def lines(segs):
     res, isn = [], None
     for _, f, seq, n, ack, win, op in join(segs):
+        f = "".join(sorted(f))  # the two tools order the letters differently
         if "S" in f and (isn is None or ("." not in f and seq != isn)):
             isn = seq
         rel = (seq - isn) % 2**32 if isn is not None else seq
@@ -131,7 +132,9 @@ def stacklab(path):
         t, *p = ln.split("\t")
         if len(p) < 7 or not p[1]:
             continue
+        # tshark's flag letters: C (CWR) is packetdrill's W.
         f = "".join(c for c in "SFRP" if c in p[0]) + ("." if "A" in p[0] else "")
+        f += ("E" if "E" in p[0] else "") + ("W" if "C" in p[0] else "")
         segs.append((float(t), f or ".", int(p[1]), int(p[2]), p[3] if p[6] == "1" else "-", int(p[4]),
                      opts_from_hex(p[5])))
     return segs

@@ -605,6 +605,13 @@ func (c *Conn) maybeWindowUpdate() {
 	if c.linux() {
 		free = min(free, c.rcvSsthresh)
 	}
+	// No more than the window field can carry: without window scaling a
+	// window already at 65535 has nothing to update (Linux's window_clamp).
+	sh := 0
+	if c.wsOK {
+		sh = int(c.rcvWScale)
+	}
+	free = min(free, 65535<<sh)
 	if free-cur >= c.swsThreshold() && 2*cur <= c.rcvBufSize && free >= 2*cur {
 		// Sent from a zero-delay timer, so that a reply the application
 		// writes right after this read carries the update instead.

@@ -367,7 +367,11 @@ func (c *Conn) Write(b []byte) (int, error) {
 		c.tiWrote(false, 0, len(b))
 		return 0, syscall.EAGAIN
 	}
-	c.pshEnd(c.sndBase.Add(seqnum.Size(c.sndBuf.n)))
+	if !c.more {
+		// Linux's tcp_push marks the end of a write for PSH unless the
+		// write says more follows (MSG_MORE).
+		c.pshEnd(c.sndBase.Add(seqnum.Size(c.sndBuf.n)))
+	}
 	c.tiWrote(wasEmpty, n, len(b))
 	c.output(whySend)
 	c.series()
@@ -623,7 +627,12 @@ func (c *Conn) Info() Info {
 func (c *Conn) SetNoDelay(on bool) {
 	c.noDelay = on
 	if on && !c.dead {
+		// Linux's __tcp_sock_set_nodelay pushes what is queued even past
+		// TCP_CORK or MSG_MORE (TCP_NAGLE_PUSH); later writes are held
+		// again while the cork stays.
+		c.corkFlush = c.state.synchronized()
 		c.output(whySend)
+		c.corkFlush = false
 	}
 }
 

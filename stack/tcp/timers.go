@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"stacklab/stack/core"
+	"stacklab/stack/tcp/seqnum"
 )
 
 // ctimer is one of a connection's timers. The underlying core.Timer is
@@ -277,6 +278,8 @@ func (c *Conn) onPersist() {
 		// The cork's time is up (Linux's probe timer): the partial
 		// segment goes.
 		c.timerEvent("persist", "cork timeout")
+		// Linux's tcp_write_wakeup marks the segment it sends with PSH.
+		c.pshEnd(c.sndBase.Add(seqnum.Size(c.sndBuf.n)))
 		c.corkFlush = true
 		c.output(whySend)
 		c.corkFlush = false

@@ -486,15 +486,12 @@ func (r *runner) prepare(c *pkt.Call) (*pendingCall, error) {
 		}
 		var got int
 		once(func() (int64, error) { n, err := r.st.InQ(fd); got = n; return 0, err })
-		p.check = func(ret int64, err error) string {
-			if m := checkResult(c, ret, err); m != "" || err != nil {
-				return m
-			}
+		p.check = afterResult(c, func(int64) string {
 			if int64(got) != exp {
 				return fmt.Sprintf("SIOCINQ gave %d bytes, expected %d", got, exp)
 			}
 			return ""
-		}
+		})
 	case "poll":
 		return r.preparePoll(c, p)
 	case "epoll_create", "epoll_create1":
@@ -603,6 +600,18 @@ func (r *runner) ioArgs(c *pkt.Call, withFlags bool, known stack.MsgFlags) (fd i
 		mf = stack.MsgFlags(flags) & known
 	}
 	return fd, n, mf, nil
+}
+
+// afterResult is a check that compares the call's result first
+// (checkResult), then, when that holds and the call succeeded, what more
+// says of the values the call filled in (given its return value).
+func afterResult(c *pkt.Call, more func(ret int64) string) func(int64, error) string {
+	return func(ret int64, err error) string {
+		if m := checkResult(c, ret, err); m != "" || err != nil {
+			return m
+		}
+		return more(ret)
+	}
 }
 
 // msghdr reads a struct msghdr argument: the total length of its
@@ -736,15 +745,12 @@ func (r *runner) prepareRecv(c *pkt.Call, p *pendingCall) (*pendingCall, error) 
 		return int64(m), nil, true
 	}
 	if wantInq >= 0 {
-		p.check = func(ret int64, err error) string {
-			if m := checkResult(c, ret, err); m != "" || err != nil {
-				return m
-			}
+		p.check = afterResult(c, func(int64) string {
 			if int64(gotInq) != wantInq {
 				return fmt.Sprintf("recvmsg's TCP_CM_INQ is %d, expected %d", gotInq, wantInq)
 			}
 			return ""
-		}
+		})
 	}
 	return p, nil
 }
@@ -906,10 +912,7 @@ func (r *runner) prepareGetsockopt(c *pkt.Call, p *pendingCall) (*pendingCall, e
 		}
 		return 0, nil, true
 	}
-	p.check = func(ret int64, err error) string {
-		if m := checkResult(c, ret, err); m != "" || err != nil {
-			return m
-		}
+	p.check = afterResult(c, func(int64) string {
 		// An int option, as the kernel writes it: 4294967295 and -1
 		// are the same four bytes (TCP_NOTSENT_LOWAT's "unlimited").
 		if int32(got) != int32(exp) {
@@ -920,7 +923,7 @@ func (r *runner) prepareGetsockopt(c *pkt.Call, p *pendingCall) (*pendingCall, e
 			return fmt.Sprintf("%s is %s, expected %s", oname, g, strings.Trim(exprString(c.Args[3]), "[]"))
 		}
 		return ""
-	}
+	})
 	return p, nil
 }
 
@@ -1004,17 +1007,14 @@ func (r *runner) preparePoll(c *pkt.Call, p *pendingCall) (*pendingCall, error) 
 		}
 		return 0, nil, false
 	}
-	p.check = func(ret int64, err error) string {
-		if m := checkResult(c, ret, err); m != "" || err != nil {
-			return m
-		}
+	p.check = afterResult(c, func(int64) string {
 		for i, w := range wantRev {
 			if w >= 0 && fromPoll(fds[i].Revents) != w {
 				return fmt.Sprintf("revents of fd entry %d are %#x, expected %#x", i+1, fromPoll(fds[i].Revents), w)
 			}
 		}
 		return ""
-	}
+	})
 	return p, nil
 }
 
@@ -1072,10 +1072,7 @@ func (r *runner) prepareEpollWait(c *pkt.Call, p *pendingCall) (*pendingCall, er
 		}
 		return 0, nil, false
 	}
-	p.check = func(ret int64, err error) string {
-		if m := checkResult(c, ret, err); m != "" || err != nil {
-			return m
-		}
+	p.check = afterResult(c, func(ret int64) string {
 		if ret > 0 {
 			if wantEv >= 0 && fromPoll(evs[0].Events) != wantEv {
 				return fmt.Sprintf("epoll_wait events %#x, expected %#x", fromPoll(evs[0].Events), wantEv)
@@ -1085,6 +1082,6 @@ func (r *runner) prepareEpollWait(c *pkt.Call, p *pendingCall) (*pendingCall, er
 			}
 		}
 		return ""
-	}
+	})
 	return p, nil
 }

@@ -61,10 +61,7 @@ func (c *Conn) rcvWindowField() uint16 {
 	if wnd < cur {
 		wnd = cur
 	}
-	sh := uint(0)
-	if c.wsOK {
-		sh = uint(c.rcvWScale)
-	}
+	sh := c.rcvShift()
 	room := free + (1<<sh - 1)         // what the ring can still take
 	field := (wnd + (1<<sh - 1)) >> sh // round up: never shrink below cur
 	if field<<sh > room {
@@ -98,10 +95,16 @@ func (c *Conn) swsThreshold() int {
 // and the bytes by which rounding a scaled window up may offer more
 // (see rcvWindowField).
 func (c *Conn) rcvCap() int {
+	return c.rcvBufSize + 1<<c.rcvShift() - 1
+}
+
+// rcvShift is the shift of the window we advertise: Rcv.Wind.Shift when
+// window scaling was agreed, else 0.
+func (c *Conn) rcvShift() uint {
 	if c.wsOK {
-		return c.rcvBufSize + 1<<c.rcvWScale - 1
+		return uint(c.rcvWScale)
 	}
-	return c.rcvBufSize
+	return 0
 }
 
 // dataOptions fills the options for a non-SYN segment: timestamps
@@ -607,11 +610,7 @@ func (c *Conn) maybeWindowUpdate() {
 	}
 	// No more than the window field can carry: without window scaling a
 	// window already at 65535 has nothing to update (Linux's window_clamp).
-	sh := 0
-	if c.wsOK {
-		sh = int(c.rcvWScale)
-	}
-	free = min(free, 65535<<sh)
+	free = min(free, 65535<<c.rcvShift())
 	if free-cur >= c.swsThreshold() && 2*cur <= c.rcvBufSize && free >= 2*cur {
 		// Sent from a zero-delay timer, so that a reply the application
 		// writes right after this read carries the update instead.

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"stacklab/stack"
@@ -83,7 +84,7 @@ type Pipe struct {
 	to      string
 	obs     core.Observer
 	ev      core.Event
-	filter  Filter
+	filter  atomic.Pointer[Filter] // read without the lock, once per frame
 	inspect func(stack.Packet) (bool, string)
 
 	down   bool
@@ -230,9 +231,11 @@ func (p *Pipe) SetImpairments(imp Impairments) error {
 // applies on top of the impairments (a delayed frame may still be lost at
 // random). f runs without the pipe's lock held. Nil removes the filter.
 func (p *Pipe) SetFilter(f Filter) {
-	p.mu.Lock()
-	p.filter = f
-	p.mu.Unlock()
+	if f == nil {
+		p.filter.Store(nil)
+		return
+	}
+	p.filter.Store(&f)
 }
 
 // SetInspect installs a middlebox stage (see [Middlebox]): f is called
@@ -338,12 +341,9 @@ func (p *Pipe) finish(buf []byte) { wire.FinishTCPChecksum(buf, p.hdr == wire.Et
 // Send puts pkt on the link. It copies pkt.Data and never delivers
 // synchronously.
 func (p *Pipe) Send(pkt stack.Packet) {
-	p.mu.Lock()
-	filter := p.filter
-	p.mu.Unlock()
 	v := Pass
-	if filter != nil {
-		v = filter(pkt)
+	if f := p.filter.Load(); f != nil {
+		v = (*f)(pkt)
 	}
 
 	p.mu.Lock()

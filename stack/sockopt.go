@@ -88,7 +88,7 @@ func (s *Stack) setSockopt(sk *socket, opt SockOpt, value int) error {
 		o.Linger, o.LingerSec = value >= 0, max(value, 0)
 	case SoRcvBuf:
 		value = min(max(2*min(value, maxBufOpt), minRcvBuf), 2*maxBufOpt)
-		o.RecvBuffer = value
+		o.RecvBuffer, o.RecvBufferSet = value, true
 		if sk.udp != nil {
 			sk.udp.queue.limit = value
 		}

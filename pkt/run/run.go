@@ -510,6 +510,10 @@ func (r *runner) decodeOut(b []byte) (seg, bool) {
 			return s, false
 		}
 		r.setFlow(wire.ProtoTCP, s.srcPort, s.dstPort)
+	} else if r.flowProto == wire.ProtoTCP && s.flags&(wire.SYN|wire.ACK) == wire.SYN && s.srcPort != r.localPort && s.dstPort == r.remPort {
+		// A connect from another socket: as packetdrill, the script
+		// follows the socket connecting last.
+		r.setFlow(wire.ProtoTCP, s.srcPort, s.dstPort)
 	}
 	if r.flowProto != wire.ProtoTCP || s.srcPort != r.localPort || s.dstPort != r.remPort {
 		return s, false

@@ -157,18 +157,23 @@ type Config struct {
 // means the [Config] defaults. Zero fields take the Config value.
 // Sockets accepted from a [Listener] inherit the listener's SockOpts.
 type SockOpts struct {
-	SendBuffer   int  // SO_SNDBUF in bytes
-	RecvBuffer   int  // SO_RCVBUF in bytes
-	NoDelay      bool // TCP_NODELAY
-	QuickAck     bool // TCP_QUICKACK: no delayed ACKs
-	KeepAlive    bool // SO_KEEPALIVE
-	KeepIdle     time.Duration
-	KeepInterval time.Duration
-	KeepCount    int
-	Linger       bool // SO_LINGER on
-	LingerSec    int  // with Linger and 0: Close sends RST
-	Congestion   string
-	Recovery     string // loss recovery, as [Config.Recovery]
+	SendBuffer int // SO_SNDBUF in bytes
+	RecvBuffer int // SO_RCVBUF in bytes
+	// RecvBufferSet: RecvBuffer came from SO_RCVBUF, so it is memory
+	// (the doubled value, Linux's sk_rcvbuf), of which the linux profile
+	// offers half as window (tcp_full_space at the default scaling
+	// ratio); otherwise it is the window's space, as Config.RecvBuffer.
+	RecvBufferSet bool
+	NoDelay       bool // TCP_NODELAY
+	QuickAck      bool // TCP_QUICKACK: no delayed ACKs
+	KeepAlive     bool // SO_KEEPALIVE
+	KeepIdle      time.Duration
+	KeepInterval  time.Duration
+	KeepCount     int
+	Linger        bool // SO_LINGER on
+	LingerSec     int  // with Linger and 0: Close sends RST
+	Congestion    string
+	Recovery      string // loss recovery, as [Config.Recovery]
 	// UserTimeout is TCP_USER_TIMEOUT (RFC 5482): see [Conn.SetUserTimeout].
 	UserTimeout time.Duration
 	ReusePort   bool // SO_REUSEPORT: listeners on the same address share its connections

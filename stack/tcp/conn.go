@@ -38,6 +38,7 @@ type Conn struct {
 	// Settings.
 	sndBufSize, rcvBufSize int
 	sndAuto, rcvAuto       bool // buffers autotuned (linux profile, size not set)
+	rcvLocked              bool // the receive buffer set by SO_RCVBUF (SOCK_RCVBUF_LOCK)
 	noDelay, quickAck      bool
 	reuseAddr              bool // SO_REUSEADDR of its socket: a TIME_WAIT left behind keeps it (Linux's tw_reuse)
 	keepAlive              bool
@@ -194,6 +195,9 @@ func (p *Proto) newConn(t core.Tuple, o *SockOpts, mtu int) *Conn {
 		}
 		if o.RecvBuffer > 0 {
 			c.rcvBufSize = o.RecvBuffer
+			if o.RecvBufferSet {
+				c.rcvBufSize, c.rcvLocked = p.rcvSpaceOf(o.RecvBuffer), true
+			}
 		}
 		c.noDelay = c.noDelay || o.NoDelay
 		c.quickAck = c.quickAck || o.QuickAck
@@ -713,17 +717,20 @@ func (c *Conn) SetSendBuffer(n int) {
 	}
 }
 
-// SetRecvBuffer sets the receive buffer size in bytes. The window scale
-// is fixed at the handshake, so set it before connecting for windows
-// above 64 KiB.
+// SetRecvBuffer sets the receive buffer as SO_RCVBUF does, n bytes of
+// memory (the doubled value): the linux profile offers half of it as
+// window, as Linux does (tcp_full_space), the rfc profile all of it.
+// The window scale is fixed at the handshake, so set it before
+// connecting for windows above 64 KiB.
 func (c *Conn) SetRecvBuffer(n int) {
 	if n > 0 && c.rcvBuf.buf == nil {
-		c.rcvAuto = false
+		c.rcvAuto, c.rcvLocked = false, true
+		space := c.p.rcvSpaceOf(n)
 		if c.state <= SynSent {
-			c.rcvBufSize = n
+			c.rcvBufSize = space
 			c.initRcvWScale()
 		}
-		c.rcvBufSize = min(n, 65535<<c.rcvWScale)
+		c.rcvBufSize = min(space, 65535<<c.rcvWScale)
 	}
 }
 
@@ -734,11 +741,12 @@ func (c *Conn) SendBufferSize() int { return c.sndBufSize }
 func (c *Conn) RecvBufferSize() int { return c.rcvBufSize }
 
 // RecvBufferMemory returns the receive buffer as Linux's SO_RCVBUF reads
-// it: an autotuned buffer counts memory, twice the payload it holds
-// (tcp_rmem[1], 131072, for a new connection); a size the application
-// set is the doubled value it asked for.
+// it, memory, twice the window's space: tcp_rmem[1], 131072, for a new
+// autotuned connection; the doubled value it asked for for a size the
+// application set. The rfc profile's set size is all window, and reads
+// as it was set.
 func (c *Conn) RecvBufferMemory() int {
-	if c.rcvAuto {
+	if c.rcvAuto || c.rcvLocked && c.linux() {
 		return 2 * c.rcvBufSize
 	}
 	return c.rcvBufSize

@@ -64,6 +64,18 @@ func (p *Proto) rcvSpaceDefault() int {
 	return linuxRcvSpaceDefault
 }
 
+// rcvSpaceOf is the window's space in a receive buffer of mem bytes set
+// by SO_RCVBUF (the doubled value, Linux's sk_rcvbuf): half of it in the
+// linux profile, tcp_full_space at the default scaling ratio (Linux
+// moves that ratio with the memory its packets take on the device; this
+// model keeps it at half), all of it in the rfc profile.
+func (p *Proto) rcvSpaceOf(mem int) int {
+	if p.linux {
+		return mem / 2
+	}
+	return mem
+}
+
 // sndSpaceDefault is a new connection's send buffer: tcp_wmem[1]
 // (Config.WmemDefault).
 func (p *Proto) sndSpaceDefault() int {

@@ -463,6 +463,9 @@ func (c *Conn) processAck(s *segment) bool {
 		priorSACKed = c.ls.sacked
 	}
 	advanced := c.sndUna.LessThan(ack)
+	if c.ls != nil {
+		c.ls.ackRTTCum, c.ls.ackRTTSack = false, false
+	}
 	if advanced {
 		// The cumulative ACK first, then the SACK blocks: what it
 		// covers was delivered before what they report (RACK's

@@ -65,6 +65,10 @@ type lossState struct {
 	// Bytes of the records in q by flag: the RFC 6675 pipe is then
 	// flight − sacked − lost + retrans, as Linux's tcp_packets_in_flight.
 	sacked, lost, retrans int
+	// lostRetrans: bytes of the retransmissions in flight of segments
+	// deemed lost (txRetrans and txWasLost). Linux keeps such a segment
+	// in lost_out as well as in retrans_out, so it is in flight once.
+	lostRetrans int
 
 	// RACK (RFC 8985 §6): the most recently sent segment delivered.
 	rackXmit   time.Duration
@@ -90,6 +94,12 @@ type lossState struct {
 	ackOrigXmit  time.Duration
 	ackOrigOrder uint64
 	ackOrigSet   bool
+	// Which sample of the ACK being processed set rackRTT (linux
+	// profile, rackUpdate): one the cumulative ACK covers, or the
+	// SACKed one highest in sequence.
+	ackRTTCum     bool
+	ackRTTSackEnd seqnum.Value
+	ackRTTSack    bool
 
 	// TLP (RFC 8985 §7).
 	tlpHigh    seqnum.Value // SND.NXT when the probe was sent
@@ -215,6 +225,9 @@ func (c *Conn) txRetransmitted(start, end seqnum.Value) {
 		if r.flags&txRetrans == 0 {
 			r.flags |= txRetrans
 			ls.retrans += r.len()
+			if r.flags&txWasLost != 0 {
+				ls.lostRetrans += r.len()
+			}
 		}
 		r.flags |= txEverRetrans
 		r.xmit = now
@@ -241,6 +254,9 @@ func (ls *lossState) txDrop(r *txSeg, n int) {
 	}
 	if r.flags&txRetrans != 0 {
 		ls.retrans -= n
+		if r.flags&txWasLost != 0 {
+			ls.lostRetrans -= n
+		}
 	}
 }
 
@@ -277,7 +293,7 @@ func (c *Conn) txAcked(s *segment, ack seqnum.Value) {
 			if r.flags&txSACKed == 0 {
 				ls.delivered += c.pcount(r.len())
 				c.rateDelivered(r)
-				c.rackUpdate(s, r, now)
+				c.rackUpdate(s, r, now, true)
 				if r.flags&txEverRetrans == 0 {
 					ls.ackRTT = now - r.xmit // Karn: never retransmitted
 				}
@@ -322,12 +338,15 @@ func (c *Conn) txSACK(s *segment, start, end seqnum.Value) {
 		}
 		if r.flags&txRetrans != 0 {
 			ls.retrans -= n
+			if r.flags&txWasLost != 0 {
+				ls.lostRetrans -= n
+			}
 		}
 		r.flags = r.flags&^(txLost|txRetrans) | txSACKed
 		ls.sacked += n
 		ls.delivered += c.pcount(n)
 		c.rateDelivered(r)
-		c.rackUpdate(s, r, now)
+		c.rackUpdate(s, r, now, false)
 	}
 }
 
@@ -352,17 +371,19 @@ func (c *Conn) txDSACKAbove(start, end seqnum.Value) int {
 
 // pipe returns the bytes in flight: the RFC 6675 pipe, as Linux's
 // tcp_packets_in_flight counts it (SACKed and lost segments are not in
-// flight; retransmissions are).
+// flight; retransmissions are: a lost segment's once, any other's
+// twice, the original and the copy).
 func (c *Conn) pipe() int {
 	flight := int(c.sndUna.Size(c.sndMax))
 	if c.ls == nil {
 		return flight
 	}
-	return max(flight-c.ls.sacked-c.ls.lost+c.ls.retrans, 0)
+	return max(flight-c.ls.sacked-c.ls.lost+c.ls.retrans-c.ls.lostRetrans, 0)
 }
 
-// rackUpdate is RFC 8985 §6.2 steps 2–3 for one delivered segment.
-func (c *Conn) rackUpdate(s *segment, r *txSeg, now time.Duration) {
+// rackUpdate is RFC 8985 §6.2 steps 2–3 for one delivered segment, which
+// the cumulative ACK covers (cum) or a SACK block.
+func (c *Conn) rackUpdate(s *segment, r *txSeg, now time.Duration, cum bool) {
 	ls := c.ls
 	rtt := now - r.xmit
 	if r.flags&txEverRetrans != 0 {
@@ -405,7 +426,26 @@ func (c *Conn) rackUpdate(s *segment, r *txSeg, now time.Duration) {
 		ls.minRTT = max(rtt, time.Microsecond)
 	}
 	if !ls.rackSet || r.order > ls.rackOrder {
-		ls.rackXmit, ls.rackOrder, ls.rackEnd, ls.rackRTT, ls.rackSet = r.xmit, r.order, r.end, rtt, true
+		ls.rackXmit, ls.rackOrder, ls.rackEnd, ls.rackSet = r.xmit, r.order, r.end, true
+		if !c.linux() {
+			// RFC 8985: RACK.rtt is the most recently sent segment's.
+			ls.rackRTT = rtt
+		}
+	}
+	if c.linux() {
+		// Linux's tcp_rack_advance takes every sample for rack.rtt_us,
+		// whichever segment was sent last: the last its ACK processing
+		// reaches wins. That is the SACKed segments first, in sequence
+		// order (tcp_sacktag_write_queue), then those the cumulative ACK
+		// covers (tcp_clean_rtx_queue). stacklab takes the cumulative
+		// ACK first, so a SACKed segment sets it only when the cumulative
+		// ACK covered none that did.
+		switch {
+		case cum:
+			ls.rackRTT, ls.ackRTTCum = rtt, true
+		case !ls.ackRTTCum && (!ls.ackRTTSack || ls.ackRTTSackEnd.LessThan(r.end)):
+			ls.rackRTT, ls.ackRTTSackEnd, ls.ackRTTSack = rtt, r.end, true
+		}
 	}
 }
 
@@ -461,6 +501,9 @@ func (c *Conn) rackDetect() int {
 		if r.flags&txRetrans != 0 {
 			r.flags &^= txRetrans // the retransmission is lost too
 			ls.retrans -= n
+			if r.flags&txWasLost != 0 {
+				ls.lostRetrans -= n
+			}
 		}
 		r.flags |= txLost
 		ls.lost += n
@@ -1001,6 +1044,9 @@ func (c *Conn) rtoMarkLost() bool {
 		if r.flags&txRetrans != 0 {
 			r.flags &^= txRetrans
 			ls.retrans -= n
+			if r.flags&txWasLost != 0 {
+				ls.lostRetrans -= n
+			}
 		}
 		if r.flags&txLost == 0 {
 			r.flags |= txLost

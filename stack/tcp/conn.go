@@ -138,7 +138,8 @@ type Conn struct {
 	synRetries      int            // TCP_SYNCNT; zero: Config.SynRetries
 	ipTTL, ipTOS    uint8          // IP_TTL, IP_TOS of the segments; zero: the stack's
 	corked          bool           // TCP_CORK: hold partial segments
-	more            bool           // the last write had MSG_MORE: hold its partial tail
+	more            bool           // the last write had MSG_MORE: the cork timer sends its partial tail
+	moreNow         bool           // that write's own push: MSG_MORE holds the partial tail
 	corkFlush       bool           // the cork's timer fired: send the partial segment
 	notsentLowat    uint32         // TCP_NOTSENT_LOWAT; zero: no limit
 	eorEnds         []seqnum.Value // MSG_EOR: ends of records not yet sent, in order; new data never joins a segment across one
@@ -377,7 +378,12 @@ func (c *Conn) Write(b []byte) (int, error) {
 		c.pshEnd(c.sndBase.Add(seqnum.Size(c.sndBuf.n)))
 	}
 	c.tiWrote(wasEmpty, n, len(b))
+	// MSG_MORE holds the partial tail at this write's push only, as
+	// Linux's tcp_push with TCP_NAGLE_CORK: a later push, from an ACK or
+	// a window update, follows the socket's Nagle setting and sends it.
+	c.moreNow = c.more
 	c.output(whySend)
+	c.moreNow = false
 	c.series()
 	return n, nil
 }

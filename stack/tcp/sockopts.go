@@ -40,15 +40,18 @@ func (c *Conn) SetCork(on bool) {
 }
 
 // SetMore says whether the next Write is followed by more data
-// (send's MSG_MORE): its partial last segment waits for the next
-// write that does not set it, like TCP_CORK for one call.
+// (send's MSG_MORE): that write's push holds its partial last segment,
+// like TCP_CORK for one call. As Linux's, the hold lasts until the next
+// push: a write without it, an ACK or a window update (with Nagle on,
+// Nagle's rule applies then), or the cork's timer with nothing in
+// flight.
 func (c *Conn) SetMore(on bool) { c.more = on }
 
 // holdPartial reports whether TCP_CORK or MSG_MORE holds back a
 // partial segment; with nothing in flight it arms the timer that sends
 // it after an RTO anyway, as Linux's probe timer does.
 func (c *Conn) holdPartial(inflight int) bool {
-	if !(c.corked || c.more) || c.corkFlush {
+	if !(c.corked || c.moreNow) || c.corkFlush {
 		return false
 	}
 	if inflight == 0 && !c.rtx.armed {

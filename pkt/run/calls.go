@@ -681,10 +681,26 @@ func msghdr(e pkt.Expr, control bool) (n int64, inq int64, err error) {
 	return n, inq, nil
 }
 
+// badBuffer reports whether a read or write names NULL as its buffer for
+// n > 0 bytes: the kernel's copy to or from it faults, so the call fails
+// with EFAULT and moves no data (the data received stays queued), as
+// upstream packetdrill's syscall_bad_arg scripts check.
+func badBuffer(c *pkt.Call, n int64) bool {
+	if n == 0 || len(c.Args) < 2 || c.Name == "sendmsg" || c.Name == "recvmsg" {
+		return false
+	}
+	a := c.Args[1]
+	return a.Kind == pkt.ExprWord && a.Word == "NULL" || a.Kind == pkt.ExprInt && a.Int == 0
+}
+
 func (r *runner) prepareSend(c *pkt.Call, p *pendingCall) (*pendingCall, error) {
 	fd, n, mf, err := r.ioArgs(c, c.Name == "send" || c.Name == "sendto" || c.Name == "sendmsg", stack.MsgMore|stack.MsgDontWait|stack.MsgNoSignal|stack.MsgEOR)
 	if err != nil {
 		return nil, err
+	}
+	if badBuffer(c, n) {
+		p.try = func() (int64, error, bool) { return -1, syscall.EFAULT, true }
+		return p, nil
 	}
 	buf := make([]byte, n)
 	off := 0
@@ -730,6 +746,10 @@ func (r *runner) prepareRecv(c *pkt.Call, p *pendingCall) (*pendingCall, error) 
 		if _, wantInq, err = msghdr(c.Args[1], true); err != nil {
 			return nil, err
 		}
+	}
+	if badBuffer(c, n) {
+		p.try = func() (int64, error, bool) { return -1, syscall.EFAULT, true }
+		return p, nil
 	}
 	buf := make([]byte, n)
 	gotInq := -1

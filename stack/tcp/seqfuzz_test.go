@@ -61,8 +61,10 @@ func FuzzSequence(f *testing.F) {
 				}
 			}
 			a.step()
+			checkLossCounts(t, a.c)
 			if b != nil {
 				b.step()
+				checkLossCounts(t, b.c)
 				if a.done() && b.done() {
 					break
 				}
@@ -145,5 +147,35 @@ func (e *seqEnd) step() {
 		case err != nil:
 			e.failed, e.err = true, err
 		}
+	}
+}
+
+// checkLossCounts checks the loss state's byte counters against its
+// records: the pipe is computed from them on every ACK.
+func checkLossCounts(t *testing.T, c *Conn) {
+	t.Helper()
+	ls := c.ls
+	if ls == nil {
+		return
+	}
+	var sacked, lost, retrans, lostRetrans int
+	for _, r := range ls.txRecs() {
+		n := r.len()
+		if r.flags&txSACKed != 0 {
+			sacked += n
+		}
+		if r.flags&txLost != 0 {
+			lost += n
+		}
+		if r.flags&txRetrans != 0 {
+			retrans += n
+			if r.flags&txWasLost != 0 {
+				lostRetrans += n
+			}
+		}
+	}
+	if sacked != ls.sacked || lost != ls.lost || retrans != ls.retrans || lostRetrans != ls.lostRetrans {
+		t.Fatalf("loss counters sacked %d lost %d retrans %d lostRetrans %d, records say %d %d %d %d",
+			ls.sacked, ls.lost, ls.retrans, ls.lostRetrans, sacked, lost, retrans, lostRetrans)
 	}
 }

@@ -156,17 +156,31 @@ func (linuxAPI) Bind(fd int, a netip.AddrPort) error { return unix.Bind(fd, sa(a
 func (linuxAPI) Listen(fd, n int) error              { return unix.Listen(fd, n) }
 func (linuxAPI) Accept(fd int) (int, netip.AddrPort, error) {
 	nfd, from, err := unix.Accept4(fd, unix.SOCK_CLOEXEC)
+	for err == unix.EINTR { // the Go runtime's preemption signal, not the case's
+		nfd, from, err = unix.Accept4(fd, unix.SOCK_CLOEXEC)
+	}
 	return nfd, fromSA(from), err
 }
 func (linuxAPI) Connect(fd int, a netip.AddrPort) error { return unix.Connect(fd, sa(a)) }
 func (linuxAPI) SendMsg(fd int, b []byte, fl stack.MsgFlags, to netip.AddrPort) (int, error) {
 	if to.IsValid() {
-		return len(b), unix.Sendto(fd, b, int(fl), sa(to))
+		err := unix.Sendto(fd, b, int(fl), sa(to))
+		for err == unix.EINTR { // the Go runtime's preemption signal, not the case's
+			err = unix.Sendto(fd, b, int(fl), sa(to))
+		}
+		return len(b), err
 	}
-	return unix.SendmsgN(fd, b, nil, nil, int(fl))
+	n, err := unix.SendmsgN(fd, b, nil, nil, int(fl))
+	for err == unix.EINTR && n <= 0 {
+		n, err = unix.SendmsgN(fd, b, nil, nil, int(fl))
+	}
+	return n, err
 }
 func (linuxAPI) RecvMsg(fd int, b []byte, fl stack.MsgFlags) (int, netip.AddrPort, error) {
 	n, from, err := unix.Recvfrom(fd, b, int(fl))
+	for err == unix.EINTR { // the Go runtime's preemption signal (SIGURG): a recv with SO_RCVTIMEO is not restarted
+		n, from, err = unix.Recvfrom(fd, b, int(fl))
+	}
 	if n < 0 {
 		n = 0
 	}
@@ -178,6 +192,9 @@ func (linuxAPI) RecvMsg(fd int, b []byte, fl stack.MsgFlags) (int, netip.AddrPor
 func (linuxAPI) RecvMsgInfo(fd int, b []byte, fl stack.MsgFlags) (int, stack.MsgInfo, error) {
 	oob := make([]byte, 64)
 	n, oobn, _, from, err := unix.Recvmsg(fd, b, oob, int(fl))
+	for err == unix.EINTR { // the Go runtime's preemption signal, not the case's
+		n, oobn, _, from, err = unix.Recvmsg(fd, b, oob, int(fl))
+	}
 	info := stack.MsgInfo{From: fromSA(from), Inq: -1}
 	if err != nil {
 		return 0, info, err

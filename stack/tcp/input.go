@@ -484,7 +484,11 @@ func (c *Conn) processAck(s *segment) bool {
 		delivered := int(priorUna.Size(c.sndUna)) + c.ls.sacked - priorSACKed
 		c.tlpAck(ack, false, advanced)
 		c.rackOnAck(max(delivered, 0), priorPipe, advanced)
-		if c.sndUna != c.sndMax && (advanced || c.rtxKind != rtxRTO || c.ls.reoArmed) {
+		// The timer moves on an ACK of new data or when RACK waits out
+		// its reordering window; a pending probe timeout or RTO stays
+		// where it was on any other ACK (RFC 8985 §7.2; Linux's
+		// FLAG_SET_XMIT_TIMER, set only when data is acknowledged).
+		if c.sndUna != c.sndMax && (advanced || c.ls.reoArmed || c.rtxKind == rtxReo) {
 			c.armLossTimer()
 		}
 	}

@@ -324,6 +324,11 @@ func (c *Conn) txSACK(s *segment, start, end seqnum.Value) {
 	if ls == nil || !start.LessThan(end) {
 		return
 	}
+	if c.linux() {
+		if start, end = ls.sackFit(start, end, c.sendMSS()); !start.LessThan(end) {
+			return
+		}
+	}
 	now := c.since()
 	i := ls.txSplit(start)
 	j := ls.txSplit(end)
@@ -348,6 +353,32 @@ func (c *Conn) txSACK(s *segment, start, end seqnum.Value) {
 		c.rateDelivered(r)
 		c.rackUpdate(s, r, now, false)
 	}
+}
+
+// sackFit narrows a SACK block [start, end) to what Linux's
+// tcp_match_skb_to_sack marks: a segment of one MSS or less only when
+// the block covers it whole; a longer record (sent before the MSS fell)
+// split only a whole number of MSS from its start, rounded so that the
+// part left unSACKed is whole segments. A block covering the last byte of
+// a segment SACKs nothing.
+func (ls *lossState) sackFit(start, end seqnum.Value, mss int) (seqnum.Value, seqnum.Value) {
+	for _, r := range ls.txRecs() {
+		if !r.start.LessThan(end) {
+			break
+		}
+		if r.start.LessThan(start) && start.LessThan(r.end) {
+			k := (max(int(r.start.Size(start)), mss) + mss - 1) / mss * mss
+			if k >= r.len() {
+				start = r.end
+			} else {
+				start = r.start.Add(seqnum.Size(k))
+			}
+		}
+		if r.start.LessThan(end) && end.LessThan(r.end) {
+			end = r.start.Add(seqnum.Size(int(r.start.Size(end)) / mss * mss))
+		}
+	}
+	return start, end
 }
 
 // txDSACK handles a D-SACK block above SND.UNA: each retransmitted

@@ -547,6 +547,11 @@ func (c *Conn) rackDetect() int {
 	ls.reoArmed = wait > 0
 	if ls.reoArmed {
 		ls.reoAt = now + wait
+		if c.linux() {
+			// tcp_rack_mark_lost sets the timer 2 ms later
+			// (TCP_TIMEOUT_MIN_US), as it does the probe timeout.
+			ls.reoAt += 2 * time.Millisecond
+		}
 	}
 	return lost
 }

@@ -64,26 +64,36 @@ func (r *runner) command(c *pkt.Command, mode int) *failure {
 		if len(f) < 2 || f[0] != "sysctl" {
 			return r.skipf(c.Pos.Line, "%s: shell command %q cannot run against stacklab (only sysctl net.ipv4.tcp_* settings are mapped)", c.Pos, part)
 		}
-		args := f[1:]
+		args := shellFields(part)[1:] // a quoted value keeps its blanks
 		for len(args) > 0 && (args[0] == "-q" || args[0] == "-w") {
 			args = args[1:]
 		}
 		if len(args) == 0 {
 			return r.skipf(c.Pos.Line, "%s: sysctl without a setting", c.Pos)
 		}
-		setting := strings.Join(args, " ")
-		name, val, ok := strings.Cut(setting, "=")
-		if !ok {
-			return r.skipf(c.Pos.Line, "%s: sysctl %q reads a setting; only name=value is mapped", c.Pos, setting)
+		// sysctl takes several name=value settings at once; a line
+		// whose words do not each hold one is one setting.
+		settings := args
+		for _, a := range args {
+			if !strings.Contains(a, "=") {
+				settings = []string{strings.Join(args, " ")}
+				break
+			}
 		}
-		val = strings.Trim(strings.TrimSpace(val), `"'`)
 		// Before the run every command is checked (a script with one the
 		// runner cannot map skips at once); the first one configures the
 		// stack it builds, a later one changes it at its time, as sysctl
 		// on a running kernel.
 		saved := r.tcpOpts
-		if msg := r.sysctl(strings.TrimSpace(name), val); msg != "" {
-			return r.skipf(c.Pos.Line, "%s: sysctl %s=%s: %s", c.Pos, name, val, msg)
+		for _, setting := range settings {
+			name, val, ok := strings.Cut(setting, "=")
+			if !ok {
+				return r.skipf(c.Pos.Line, "%s: sysctl %q reads a setting; only name=value is mapped", c.Pos, setting)
+			}
+			val = strings.Trim(strings.TrimSpace(val), `"'`)
+			if msg := r.sysctl(strings.TrimSpace(name), val); msg != "" {
+				return r.skipf(c.Pos.Line, "%s: sysctl %s=%s: %s", c.Pos, name, val, msg)
+			}
 		}
 		switch {
 		case mode == cmdCheck:

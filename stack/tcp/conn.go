@@ -367,7 +367,12 @@ func (c *Conn) Write(b []byte) (int, error) {
 	}
 	wasEmpty := c.sndUna == c.sndMax && !c.hasUnsent()
 	c.rateCheckAppLimited()
-	n := c.sndBuf.write(c.p, c.sndBufSize, b)
+	var n int
+	if c.notsentLowat != 0 && c.linux() {
+		n = c.writeLowat(b)
+	} else {
+		n = c.sndBuf.write(c.p, c.sndBufSize, b)
+	}
 	if n == 0 {
 		c.tiWrote(false, 0, len(b))
 		return 0, syscall.EAGAIN

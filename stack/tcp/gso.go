@@ -104,3 +104,60 @@ func (c *Conn) tsoAutosize(mss int) int {
 	bytes = min(bytes, gsoMaxSize)
 	return max(int(bytes)/mss, 2)
 }
+
+// sizeGoal is the most a send-queue skb holds, Linux's
+// tcp_xmit_size_goal: the GSO size limit, bounded to half the largest
+// window the peer offered (tcp_bound_to_half_wnd), in whole segments.
+func (c *Conn) sizeGoal() int {
+	mss := c.sendMSS()
+	goal := gsoMaxSize
+	cutoff := int(c.maxSndWnd)
+	if cutoff > 536 { // TCP_MSS_DEFAULT
+		cutoff /= 2
+	}
+	if cutoff > 0 && goal > cutoff {
+		goal = cutoff
+	}
+	return max(goal/mss*mss, mss)
+}
+
+// writeLowat queues what a write takes under TCP_NOTSENT_LOWAT, as
+// Linux's tcp_sendmsg_locked does: the check (tcp_stream_memory_free) is
+// made only when the write needs a new skb. The tail skb, the unsent data
+// since the last skb began, fills to the size goal first; an skb that
+// fills while it heads the unsent data goes out at once (tcp_push_one),
+// which may leave a remainder that the write fills again. So a
+// non-blocking write of 60000 bytes with a low-water mark of 5000, an
+// MSS of 1460 and a peer window of 32896 takes 30660: one skb of 16060,
+// 14600 of it sent, the 1460 left filled to 16060 again.
+func (c *Conn) writeLowat(b []byte) int {
+	ls := c.loss()
+	goal := c.sizeGoal()
+	total := 0
+	for total < len(b) {
+		end := c.sndBase.Add(seqnum.Size(c.sndBuf.n))
+		start := ls.skbStart
+		if start.LessThan(c.sndNxt) {
+			start = c.sndNxt // what was sent was split off (tso_fragment)
+		}
+		tail := 0
+		if ls.skbOpen && start.LessThan(end) {
+			tail = int(start.Size(end))
+		}
+		if tail == 0 || tail >= goal {
+			if !c.notsentOK(false) {
+				break
+			}
+			ls.skbStart, ls.skbOpen, start, tail = end, true, end, 0
+		}
+		m := c.sndBuf.write(c.p, c.sndBufSize, b[total:total+min(goal-tail, len(b)-total)])
+		if m == 0 {
+			break
+		}
+		total += m
+		if tail+m >= goal && !start.LessThan(c.sndNxt) {
+			c.output(whySend) // tcp_push_one: the full skb heads the unsent data
+		}
+	}
+	return total
+}

@@ -58,6 +58,10 @@ func (t *txSeg) len() int { return int(t.start.Size(t.end)) }
 // the first data segment sent.
 type lossState struct {
 	gso   gsoPacket // the GSO packet being sent (linux PSH; gso.go)
+	// The send queue's tail skb under TCP_NOTSENT_LOWAT (writeLowat):
+	// where the last one began.
+	skbStart seqnum.Value
+	skbOpen  bool
 	q     []txSeg   // q[head:] in sequence order
 	head  int
 	sends uint64 // transmissions so far, for txSeg.order

@@ -57,14 +57,14 @@ func (t *txSeg) len() int { return int(t.start.Size(t.end)) }
 // retransmission queue, RACK, TLP, PRR and undo. It is allocated with
 // the first data segment sent.
 type lossState struct {
-	gso   gsoPacket // the GSO packet being sent (linux PSH; gso.go)
+	gso gsoPacket // the GSO packet being sent (linux PSH; gso.go)
 	// The send queue's tail skb under TCP_NOTSENT_LOWAT (writeLowat):
 	// where the last one began.
 	skbStart seqnum.Value
 	skbOpen  bool
-	q     []txSeg   // q[head:] in sequence order
-	head  int
-	sends uint64 // transmissions so far, for txSeg.order
+	q        []txSeg // q[head:] in sequence order
+	head     int
+	sends    uint64 // transmissions so far, for txSeg.order
 
 	// Bytes of the records in q by flag: the RFC 6675 pipe is then
 	// flight − sacked − lost + retrans, as Linux's tcp_packets_in_flight.

@@ -584,6 +584,15 @@ func TestTCPInfoUnderLossAgainstKernel(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			k := runKernelSender(t, tc.rule())
+			// The kernel runs in real time and its tcp_info is sampled:
+			// on a loaded machine a sample can miss a state that lasts
+			// a few milliseconds (a recovery undone 10 ms later). A run
+			// that shows less than the expected path is run again, up
+			// to twice, before the expectation is called wrong.
+			for try := 1; try <= 2 && len(problems(tc.each(k))) > 0; try++ {
+				t.Logf("kernel run %d: %v: %v; running it again", try, k, problems(tc.each(k)))
+				k = runKernelSender(t, tc.rule())
+			}
 			s := runStackSender(t, tc.rule())
 			t.Logf("kernel:   %v", k)
 			t.Logf("stacklab: %v", s)
@@ -604,4 +613,15 @@ func TestTCPInfoUnderLossAgainstKernel(t *testing.T) {
 			}
 		})
 	}
+}
+
+// problems returns the non-empty messages of a check.
+func problems(msgs []string) []string {
+	var out []string
+	for _, m := range msgs {
+		if m != "" {
+			out = append(out, m)
+		}
+	}
+	return out
 }

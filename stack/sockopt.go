@@ -40,14 +40,6 @@ func (sk *socket) ipTTL() uint8 {
 	return sk.s.opts.TTL
 }
 
-// Linux's tcp_rmem[1] and tcp_wmem[1] at their defaults: what an
-// autotuned TCP socket's SO_RCVBUF and SO_SNDBUF read before it connects
-// (TCPOptions.RmemDefault and WmemDefault change them).
-const (
-	defaultTCPRmem = 131072
-	defaultTCPWmem = 16384
-)
-
 // Linux's bounds for the buffer options (SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF,
 // and net.core.rmem_max/wmem_max at their defaults).
 const (
@@ -289,7 +281,8 @@ func (s *Stack) getSockopt(sk *socket, opt SockOpt) (int, error) {
 		if sk.typ == SockStream && o.RecvBuffer == 0 {
 			// Autotuned: a TCP socket not yet connected (a listener
 			// too) reads tcp_rmem[1], what its connections start with.
-			return cmp.Or(s.opts.TCP.RmemDefault, defaultTCPRmem), nil
+			rmem, _ := s.tcp.BufferDefaults()
+			return rmem, nil
 		}
 		return o.RecvBuffer, nil
 	case SoSndBuf:
@@ -297,7 +290,8 @@ func (s *Stack) getSockopt(sk *socket, opt SockOpt) (int, error) {
 			return sk.conn.SendBufferSize(), nil
 		}
 		if sk.typ == SockStream && o.SendBuffer == 0 {
-			return cmp.Or(s.opts.TCP.WmemDefault, defaultTCPWmem), nil // tcp_wmem[1]
+			_, wmem := s.tcp.BufferDefaults() // tcp_wmem[1]
+			return wmem, nil
 		}
 		return o.SendBuffer, nil
 	case TCPNoDelay:

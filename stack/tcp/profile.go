@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"cmp"
 	"math/bits"
 	"time"
 
@@ -49,19 +50,23 @@ const (
 // the linux profile's payload buffers are half the sysctl values: a new
 // connection may buffer 64 KiB, an autotuned one up to 16 MiB.
 const (
-	linuxRcvSpaceDefault = linuxRmemDefault / 2
-	linuxRcvSpaceMax     = linuxRmemMax / 2
-	linuxSndSpaceDefault = linuxWmemDefault
-	linuxSndSpaceMax     = linuxWmemMax
+	linuxRcvSpaceMax = linuxRmemMax / 2
+	linuxSndSpaceMax = linuxWmemMax
 )
 
+// BufferDefaults returns tcp_rmem[1] and tcp_wmem[1] (Config.RmemDefault
+// and WmemDefault, Linux's 131072 and 16384 when zero): the memory a new
+// connection's buffers start with, and what an autotuned socket's
+// SO_RCVBUF and SO_SNDBUF read before it connects.
+func (p *Proto) BufferDefaults() (rmem, wmem int) {
+	return cmp.Or(p.cfg.RmemDefault, linuxRmemDefault), cmp.Or(p.cfg.WmemDefault, linuxWmemDefault)
+}
+
 // rcvSpaceDefault is the payload of a new connection's receive buffer:
-// half of tcp_rmem[1] (Config.RmemDefault).
+// half of tcp_rmem[1].
 func (p *Proto) rcvSpaceDefault() int {
-	if p.cfg.RmemDefault > 0 {
-		return p.cfg.RmemDefault / 2
-	}
-	return linuxRcvSpaceDefault
+	rmem, _ := p.BufferDefaults()
+	return rmem / 2
 }
 
 // rcvSpaceOf is the window's space in a receive buffer of mem bytes set
@@ -76,13 +81,10 @@ func (p *Proto) rcvSpaceOf(mem int) int {
 	return mem
 }
 
-// sndSpaceDefault is a new connection's send buffer: tcp_wmem[1]
-// (Config.WmemDefault).
+// sndSpaceDefault is a new connection's send buffer: tcp_wmem[1].
 func (p *Proto) sndSpaceDefault() int {
-	if p.cfg.WmemDefault > 0 {
-		return p.cfg.WmemDefault
-	}
-	return linuxSndSpaceDefault
+	_, wmem := p.BufferDefaults()
+	return wmem
 }
 
 // rmemMax is tcp_rmem[2] (Config.RmemMax, Linux's default when 0).

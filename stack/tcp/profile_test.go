@@ -192,7 +192,7 @@ func TestAutotuning(t *testing.T) {
 		return s.rcvBufSize, c.sndBufSize, int(c.maxSndWnd), w.clk.now.Sub(start)
 	}
 	rcv, snd, wnd, auto := run(Config{})
-	if rcv <= linuxRcvSpaceDefault || snd <= linuxSndSpaceDefault || wnd <= 1<<20 {
+	if rcv <= linuxRmemDefault/2 || snd <= linuxWmemDefault || wnd <= 1<<20 {
 		t.Errorf("autotuned: receive buffer %d, send buffer %d, largest window %d", rcv, snd, wnd)
 	}
 	rcv, snd, wnd, fixed := run(Config{RecvBuffer: 64 << 10, SendBuffer: 64 << 10})

@@ -256,11 +256,19 @@ func (ls *lossState) txDrop(r *txSeg, n int) {
 	if r.flags&txLost != 0 {
 		ls.lost -= n
 	}
-	if r.flags&txRetrans != 0 {
-		ls.retrans -= n
-		if r.flags&txWasLost != 0 {
-			ls.lostRetrans -= n
-		}
+	ls.uncountRetrans(r, n)
+}
+
+// uncountRetrans takes n bytes of r off the retransmission counters
+// when r has a retransmission in flight; the caller clears the flag (or
+// drops the record).
+func (ls *lossState) uncountRetrans(r *txSeg, n int) {
+	if r.flags&txRetrans == 0 {
+		return
+	}
+	ls.retrans -= n
+	if r.flags&txWasLost != 0 {
+		ls.lostRetrans -= n
 	}
 }
 
@@ -345,12 +353,7 @@ func (c *Conn) txSACK(s *segment, start, end seqnum.Value) {
 		if r.flags&txLost != 0 {
 			ls.lost -= n
 		}
-		if r.flags&txRetrans != 0 {
-			ls.retrans -= n
-			if r.flags&txWasLost != 0 {
-				ls.lostRetrans -= n
-			}
-		}
+		ls.uncountRetrans(r, n)
 		r.flags = r.flags&^(txLost|txRetrans) | txSACKed
 		ls.sacked += n
 		ls.delivered += c.pcount(n)
@@ -533,14 +536,8 @@ func (c *Conn) rackDetect() int {
 			first, late, firstXmit = r.start, -left, r.xmit
 		}
 		n := r.len()
-		if r.flags&txRetrans != 0 {
-			r.flags &^= txRetrans // the retransmission is lost too
-			ls.retrans -= n
-			if r.flags&txWasLost != 0 {
-				ls.lostRetrans -= n
-			}
-		}
-		r.flags |= txLost
+		ls.uncountRetrans(r, n)
+		r.flags = r.flags&^txRetrans | txLost // the retransmission is lost too
 		ls.lost += n
 		lost += n
 	}
@@ -1081,13 +1078,8 @@ func (c *Conn) rtoMarkLost() bool {
 			continue
 		}
 		n := r.len()
-		if r.flags&txRetrans != 0 {
-			r.flags &^= txRetrans
-			ls.retrans -= n
-			if r.flags&txWasLost != 0 {
-				ls.lostRetrans -= n
-			}
-		}
+		ls.uncountRetrans(r, n)
+		r.flags &^= txRetrans
 		if r.flags&txLost == 0 {
 			r.flags |= txLost
 			ls.lost += n

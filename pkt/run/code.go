@@ -35,12 +35,12 @@ func (r *runner) command(c *pkt.Command, mode int) *failure {
 		if part == "" {
 			continue
 		}
-		f := strings.Fields(part)
+		f := shellFields(part) // a quoted value keeps its blanks
 		if len(f) >= 2 && strings.HasSuffix(f[0], "common/set_sysctls.py") {
 			// Upstream packetdrill's helper: each argument is
 			// /proc/sys/PATH=VALUE, the sysctl PATH with dots.
 			var b strings.Builder
-			for _, a := range shellFields(part)[1:] {
+			for _, a := range f[1:] {
 				name, val, ok := strings.Cut(a, "=")
 				rest, proc := strings.CutPrefix(name, "/proc/sys/")
 				if !ok || !proc {
@@ -64,7 +64,7 @@ func (r *runner) command(c *pkt.Command, mode int) *failure {
 		if len(f) < 2 || f[0] != "sysctl" {
 			return r.skipf(c.Pos.Line, "%s: shell command %q cannot run against stacklab (only sysctl net.ipv4.tcp_* settings are mapped)", c.Pos, part)
 		}
-		args := shellFields(part)[1:] // a quoted value keeps its blanks
+		args := f[1:]
 		for len(args) > 0 && (args[0] == "-q" || args[0] == "-w") {
 			args = args[1:]
 		}

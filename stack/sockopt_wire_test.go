@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"stacklab/stack"
+	tcpengine "stacklab/stack/tcp"
 	"stacklab/stack/wire"
 )
 
@@ -382,5 +383,50 @@ func TestTCPMsgEOR(t *testing.T) {
 	u, _ := p.a.Socket(stack.SockDgram)
 	if _, err := p.a.SendMsg(u, []byte("x"), stack.MsgEOR, netip.AddrPortFrom(p.bAddr, 9)); err != nil {
 		t.Fatalf("MSG_EOR on UDP: %v, want it ignored as Linux does", err)
+	}
+}
+
+// A partial record with data queued behind it: the linux profile sends it
+// at once, as Linux sends an skb that is not the send queue's last
+// (TCP_NAGLE_PUSH), though a small segment is in flight; the rfc profile
+// holds it for the ACK, as sender SWS avoidance does
+// (testdata/pkt/nagle/eor-record-not-held.pkt on the kernel).
+func TestTCPMsgEORRecordNotHeld(t *testing.T) {
+	for _, profile := range []string{tcpengine.ProfileLinux, tcpengine.ProfileRFC} {
+		p := newPairWith(t, stack.LinkEthernet, 1500, stack.Options{TCP: stack.TCPOptions{Profile: profile}})
+		segs := tapTCP(p)
+		c, _, _ := connected(t, p)
+		sent := func(payload string) bool {
+			p.clock.RunFor(100 * time.Microsecond) // what the call sent, not the peer's answer (1 ms away)
+			for _, sg := range *segs {
+				if sg.fromA && sg.payload == payload {
+					return true
+				}
+			}
+			return false
+		}
+		p.a.Send(c, []byte("x")) // the neighbour resolved again, after connected's clock.Run
+		p.clock.RunFor(time.Second)
+		p.a.Send(c, []byte("aa")) // a small segment in flight
+		if !sent("aa") {
+			t.Fatalf("%s: the first write was not sent at once", profile)
+		}
+		if _, err := p.a.SendMsg(c, []byte("bb"), stack.MsgEOR, netip.AddrPort{}); err != nil {
+			t.Fatal(err)
+		}
+		if sent("bb") {
+			t.Fatalf("%s: the record, the queue's last, was not held by Nagle", profile)
+		}
+		p.a.Send(c, []byte("cc"))
+		if got, want := sent("bb"), profile == tcpengine.ProfileLinux; got != want {
+			t.Errorf("%s: with data behind it, the record sent before any ACK: %v, want %v", profile, got, want)
+		}
+		if sent("cc") || sent("bbcc") {
+			t.Errorf("%s: the tail went past Nagle, or joined the record", profile)
+		}
+		p.clock.RunFor(time.Second)
+		if !sent("cc") {
+			t.Errorf("%s: the tail never went", profile)
+		}
 	}
 }

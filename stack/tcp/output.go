@@ -316,8 +316,20 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 	// Linux's tcp_snd_wnd_test.
 	wnd := min(int(c.sndWnd)-int(c.sndUna.Size(c.sndNxt)), cwnd-inflight)
 	n := min(avail, mss)
+	// recEnd: a partial segment that ends a record (MSG_EOR) with data
+	// behind it. Linux's record is an skb that is not the send queue's
+	// last, which tcp_write_xmit sends with TCP_NAGLE_PUSH: neither Nagle
+	// nor the sender's SWS rule holds it, only the window
+	// (eor/no-coalesce-*.pkt). The rfc profile holds it as RFC 9293
+	// §3.8.6.2.1 does any partial segment that is not the last.
+	recEnd := 0
 	if !retrans {
-		n = c.eorLimit(n)
+		if m := c.eorLimit(n); m < n {
+			n = m
+			if c.linux() {
+				recEnd = m
+			}
+		}
 	}
 	if sackLimit >= 0 {
 		n = min(n, sackLimit)
@@ -333,7 +345,7 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 		// With nothing in flight a partial segment may go at once, as
 		// Linux does; otherwise a window that is not a multiple of the
 		// MSS could never be filled.
-		if n == 0 || (uint32(n) < c.maxSndWnd/2 && inflight > 0) {
+		if n == 0 || (uint32(n) < c.maxSndWnd/2 && inflight > 0 && n != recEnd) {
 			return false
 		}
 	}

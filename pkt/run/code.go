@@ -288,8 +288,10 @@ func (r *runner) sysctl(name, val string) string {
 
 // code evaluates a %{ }% block: assert lines over tcp_info fields.
 func (r *runner) code(ev *pkt.Event) *failure {
-	for _, stmt := range strings.FieldsFunc(ev.Code.Text, func(r rune) bool { return r == '\n' || r == ';' }) {
-		stmt = strings.TrimSpace(stmt)
+	// A backslash at a line's end continues the line, as in Python.
+	text := strings.NewReplacer("\\\r\n", " ", "\\\n", " ").Replace(ev.Code.Text)
+	for _, stmt := range strings.FieldsFunc(text, func(r rune) bool { return r == '\n' || r == ';' }) {
+		stmt = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(stmt), "\\")) // the block's last line may end in one
 		if stmt == "" || strings.HasPrefix(stmt, "#") {
 			continue
 		}

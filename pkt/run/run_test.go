@@ -150,6 +150,8 @@ func TestChecks(t *testing.T) {
 		{"blocks-too-long", "+0...0.04 read(4, ..., 10) = 5\n+.05 < P. 1:6(5) ack 1 win 1000\n", Fail, "read is still blocked past 0.140000, when the script expects it to return"},
 		{"assert", "+0 %{ assert tcpi_snd_cwnd == 11 }%\n", Fail, "assertion failed"},
 		{"assert-pass", "+0 %{ assert tcpi_snd_cwnd == 10 and tcpi_snd_mss == 1460 }%\n", Pass, ""},
+		{"assert-continued", "+0 %{ assert tcpi_snd_cwnd == 10, tcpi_snd_cwnd; \\\n   assert tcpi_snd_mss == 1460;\\\n}%\n", Pass, ""},
+		{"assert-continued-fails", "+0 %{ assert tcpi_snd_cwnd == 10; \\\n   assert tcpi_snd_mss == 1000 }%\n", Fail, "assertion failed"},
 		{"shell", "+0 `echo hi`\n", Skip, "cannot run against stacklab"},
 		{"sysctl-word", "+0 `sysctl -q net.ipv4.tcp_congestion_control=cubic`\n", Pass, ""},
 		{"sysctl-word-unknown", "+0 `sysctl -q net.ipv4.tcp_congestion_control=bbr`\n", Skip, "stacklab has cubic and reno"},

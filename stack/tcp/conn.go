@@ -141,6 +141,7 @@ type Conn struct {
 	more            bool           // the last write had MSG_MORE: the cork timer sends its partial tail
 	moreNow         bool           // that write's own push: MSG_MORE holds the partial tail
 	corkFlush       bool           // the cork's timer fired: send the partial segment
+	wakeup          bool           // the probe timer fired into a window smaller than a segment: send what fits (linux)
 	notsentLowat    uint32         // TCP_NOTSENT_LOWAT; zero: no limit
 	eorEnds         []seqnum.Value // MSG_EOR: ends of records not yet sent, in order; new data never joins a segment across one
 	inLoss          bool           // an RTO's loss episode (Linux's TCP_CA_Loss) until SND.UNA reaches lossHigh

@@ -71,7 +71,23 @@ func (c *Conn) gsoSegs(avail, wnd int) int {
 	if needed == toEnd {
 		return max((needed+mss-1)/mss, 1) // the skb's tail fits whole
 	}
+	if needed == c.peerRoom() && !c.corked && (c.noDelay || !c.smallInFlight()) {
+		// The peer's window cuts the skb: tcp_mss_split_point sends the
+		// partial segment at the window's edge too, unless Nagle's check
+		// (with Minshall's rule, as at the packet's start) holds it.
+		return max((needed+mss-1)/mss, 1)
+	}
 	return max(needed/mss, 1) // window-limited: whole segments only
+}
+
+// gsoContinues reports whether the segment at SND.NXT belongs to the GSO
+// packet being sent now (gsoEnds), not a new one.
+func (c *Conn) gsoContinues() bool {
+	if c.ls == nil {
+		return false
+	}
+	g := &c.ls.gso
+	return g.left > 0 && g.next == c.sndNxt && g.at == c.p.net.Now().UnixNano()
 }
 
 // tsoAutosize is Linux's tcp_tso_autosize with its defaults

@@ -513,9 +513,15 @@ func (c *Conn) processAck(s *segment) bool {
 		c.onDupAck(s) // RFC 5681 §2 "DUPLICATE ACKNOWLEDGMENT"
 	}
 	if c.sndWnd > 0 && c.persist {
-		c.persist = false
-		c.rtx.disarm()
-		c.zwpProbes, c.zwpOut, c.zwpStart = 0, 0, time.Time{}
+		if c.windowTooSmall() && !(c.corked || c.more) {
+			// Still too small for the next segment: the probe timer
+			// starts again with its backoff, as Linux's tcp_ack_probe.
+			c.armPersist()
+		} else {
+			c.persist = false
+			c.rtx.disarm()
+			c.zwpProbes, c.zwpOut, c.zwpStart = 0, 0, time.Time{}
+		}
 	}
 	return true
 }

@@ -247,11 +247,34 @@ func (c *Conn) output(why string) {
 // checkPersist starts the persist timer when the peer's window is zero,
 // something waits to be sent and nothing is in flight to elicit an ACK.
 func (c *Conn) checkPersist() {
-	if c.sndWnd == 0 && c.sndUna == c.sndMax && c.hasUnsent() {
+	if (c.sndWnd == 0 || c.windowTooSmall()) && c.sndUna == c.sndMax && c.hasUnsent() {
 		if !c.rtx.armed {
 			c.armPersist()
 		}
 	}
+}
+
+// peerRoom is what the peer's window takes beyond SND.NXT.
+func (c *Conn) peerRoom() int {
+	return int(c.sndWnd) - int(c.sndUna.Size(c.sndNxt))
+}
+
+// windowTooSmall reports, under the linux profile, whether the peer's
+// open window cannot take the next new segment whole (Linux's
+// tcp_snd_wnd_test fails for the send queue's head): Linux then sends
+// nothing, and with nothing in flight its probe timer sends what fits
+// after an RTO (tcp_write_wakeup), where stacklab's rfc profile sends a
+// partial segment at once.
+func (c *Conn) windowTooSmall() bool {
+	if !c.linux() || c.sndWnd == 0 {
+		return false
+	}
+	off := int(c.sndBase.Size(c.sndNxt))
+	if off < 0 || off >= c.sndBuf.n {
+		return false
+	}
+	n := c.eorLimit(min(c.sndBuf.n-off, c.sendMSS()))
+	return c.peerRoom() < n
 }
 
 // smallInFlight reports whether a segment smaller than the MSS that we
@@ -334,12 +357,25 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 	if sackLimit >= 0 {
 		n = min(n, sackLimit)
 	}
+	whole := n // the segment, before the windows cut it
 	if !force {
 		n = min(n, max(wnd, 0))
 	} else if int(c.sndWnd) < n {
 		n = max(int(c.sndWnd), min(n, 1)) // an RTO into a closed window probes with one byte
 	}
-	if n < avail && n < mss && !force && !retrans {
+	// fits: under the linux profile, a segment the peer's window cuts
+	// goes only as the tail of a GSO packet Linux's tcp_mss_split_point
+	// sized to the window (gsoSegs), or as the probe timer's
+	// window-sized segment (onPersist); never as a packet's first,
+	// which tcp_snd_wnd_test holds.
+	fits := false
+	if c.linux() && !force && !retrans && n > 0 && n < whole && c.sndWnd > 0 && c.peerRoom() < whole {
+		if !c.wakeup && !c.gsoContinues() {
+			return false
+		}
+		fits = true
+	}
+	if n < avail && n < mss && !force && !retrans && !fits {
 		// Sender SWS avoidance (RFC 9293 §3.8.6.2.1): a partial
 		// segment only if it is at least half the largest window seen.
 		// With nothing in flight a partial segment may go at once, as

@@ -3,6 +3,7 @@ package tcp
 import (
 	"cmp"
 	"math/bits"
+	"slices"
 	"time"
 
 	"stacklab/stack/tcp/seqnum"
@@ -167,11 +168,22 @@ func (c *Conn) pshEnd(end seqnum.Value) {
 	if !c.linux() {
 		return
 	}
-	if len(c.pshEnds) == maxPshEnds {
-		c.pshEnds[len(c.pshEnds)-1] = end
+	// In order: the probe timer's segment ends before the write's end.
+	i := len(c.pshEnds)
+	for i > 0 && end.LessThan(c.pshEnds[i-1]) {
+		i--
+	}
+	if i > 0 && c.pshEnds[i-1] == end {
 		return
 	}
-	c.pshEnds = append(c.pshEnds, end)
+	if len(c.pshEnds) == maxPshEnds {
+		if i == len(c.pshEnds) {
+			c.pshEnds[i-1] = end
+			return
+		}
+		c.pshEnds = c.pshEnds[:len(c.pshEnds)-1]
+	}
+	c.pshEnds = slices.Insert(c.pshEnds, i, end)
 }
 
 // maxPshEnds bounds the write ends a connection remembers.

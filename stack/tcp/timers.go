@@ -285,6 +285,19 @@ func (c *Conn) onPersist() {
 		c.corkFlush = false
 		return
 	}
+	if !c.dead && c.sndUna == c.sndMax && c.windowTooSmall() {
+		// The window is open but smaller than the next segment: Linux's
+		// probe timer sends what fits, with PSH (tcp_write_wakeup), and
+		// counts it as a window probe.
+		c.timerEvent("persist", "window smaller than a segment")
+		c.p.counters.ZeroWindowProbes++
+		c.zwpOut, c.zwpStart = 0, time.Time{}
+		c.pshEnd(c.sndNxt.Add(seqnum.Size(c.peerRoom())))
+		c.wakeup = true
+		c.output(whyWindowProbe)
+		c.wakeup = false
+		return
+	}
 	if c.dead || c.sndWnd != 0 || !c.hasUnsent() {
 		c.zwpOut, c.zwpStart = 0, time.Time{}
 		c.output(whyAckOpened)

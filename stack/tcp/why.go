@@ -31,6 +31,7 @@ const (
 	whySACKLoss        = "SACKed data past SND.UNA → fast retransmit (RFC 6675)"
 	whyKeepAlive       = "keepalive probe"
 	whyZeroWindowProbe = "zero-window probe"
+	whyWindowProbe     = "probe timer → what the window takes"
 	whyClose           = "close → FIN"
 	whyAckFIN          = "FIN received → ACK"
 	whyTimeWaitAck     = "FIN in TIME_WAIT → ACK"

@@ -112,6 +112,7 @@ type TCPOptions struct {
 	TimeWaitReuse  tcp.TimeWaitReuse // Linux's tcp_tw_reuse: the zero value is its default 2, a connect reuses a TIME_WAIT 4-tuple only to or from a loopback address (tcp.TimeWaitReuseOn: 1, for any; tcp.TimeWaitReuseOff: 0, never)
 	MaxTimeWait    int               // Linux's tcp_max_tw_buckets (131072; negative: none): beyond it a connection ACKs the FIN and closes at once instead of entering TIME_WAIT, and an orphan closes rather than wait in FIN_WAIT_2 (tcp.TimeWaitOverflow)
 	MaxOrphans     int               // Linux's tcp_max_orphans (131072; negative: none): a close beyond it sends its FIN, then a RST (tcp.AbortOnMemory)
+	NotSentLowat   uint32            // Linux's tcp_notsent_lowat: TCP_NOTSENT_LOWAT for sockets that set none (0, Linux's UINT_MAX: no limit)
 	NoSynCookies   bool              // drop SYNs when the SYN queue is full instead of answering with SYN cookies (tcp_syncookies=0)
 	OrphanRetries  int               // see tcp.Config.OrphanRetries; 0: Linux's default
 	NoTLP          bool              // no tail loss probe (tcp_early_retrans=0)

@@ -133,6 +133,7 @@ func tcpConfig(o TCPOptions) tcp.Config {
 		WmemDefault:    o.WmemDefault,
 		NoIdleRestart:  o.NoIdleRestart,
 		NoTLP:          o.NoTLP,
+		NotSentLowat:   o.NotSentLowat,
 
 		InvalidRateLimit:  o.InvalidRateLimit,
 		ChallengeACKLimit: o.ChallengeACKLimit,

@@ -272,6 +272,15 @@ func (r *runner) sysctl(name, val string) string {
 		if v == 0 {
 			o.InvalidRateLimit = -1 // Linux: 0 is no limit
 		}
+	case "net.ipv4.tcp_notsent_lowat":
+		v, ok := one()
+		if !ok || v < 0 || v > math.MaxUint32 {
+			return "wants a byte count, 0 to 4294967295"
+		}
+		o.NotSentLowat = uint32(v)
+		if v == math.MaxUint32 {
+			o.NotSentLowat = 0 // UINT_MAX, Linux's default, is no limit
+		}
 	case "net.ipv4.tcp_challenge_ack_limit":
 		v, ok := one()
 		if !ok || v < 1 {

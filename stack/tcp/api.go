@@ -140,6 +140,10 @@ type Config struct {
 	NoIdleRestart bool
 	// NoTLP turns the tail loss probe off (Linux's tcp_early_retrans=0).
 	NoTLP bool
+	// NotSentLowat is Linux's tcp_notsent_lowat: the TCP_NOTSENT_LOWAT
+	// of every socket that sets none (or sets 0) of its own. Zero means
+	// Linux's default, UINT_MAX: no limit.
+	NotSentLowat uint32
 	// InvalidRateLimit is the least time between two ACKs a connection
 	// sends to unacceptable pure ACKs, SYNs and RSTs, challenge ACKs
 	// included (Linux's tcp_invalid_ratelimit). Zero means 500 ms, as

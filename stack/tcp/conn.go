@@ -142,7 +142,7 @@ type Conn struct {
 	moreNow         bool           // that write's own push: MSG_MORE holds the partial tail
 	corkFlush       bool           // the cork's timer fired: send the partial segment
 	wakeup          bool           // the probe timer fired into a window smaller than a segment: send what fits (linux)
-	notsentLowat    uint32         // TCP_NOTSENT_LOWAT; zero: no limit
+	notsentLowat    uint32         // TCP_NOTSENT_LOWAT; zero: the stack's (lowat)
 	eorEnds         []seqnum.Value // MSG_EOR: ends of records not yet sent, in order; new data never joins a segment across one
 	inLoss          bool           // an RTO's loss episode (Linux's TCP_CA_Loss) until SND.UNA reaches lossHigh
 	lossHigh        seqnum.Value
@@ -369,7 +369,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 	wasEmpty := c.sndUna == c.sndMax && !c.hasUnsent()
 	c.rateCheckAppLimited()
 	var n int
-	if c.notsentLowat != 0 && c.linux() {
+	if c.lowat() != 0 && c.linux() {
 		n = c.writeLowat(b)
 	} else {
 		n = c.sndBuf.write(c.p, c.sndBufSize, b)

@@ -60,10 +60,20 @@ func (c *Conn) holdPartial(inflight int) bool {
 	return true
 }
 
-// SetNotSentLowat sets TCP_NOTSENT_LOWAT (0: no limit).
+// SetNotSentLowat sets TCP_NOTSENT_LOWAT (0: the stack's
+// Config.NotSentLowat, as Linux's 0 takes tcp_notsent_lowat).
 func (c *Conn) SetNotSentLowat(v uint32) {
 	c.notsentLowat = v
 	c.wake()
+}
+
+// lowat is the low-water mark in force, Linux's tcp_notsent_lowat(): the
+// socket's own, else the stack's; 0 is none.
+func (c *Conn) lowat() uint32 {
+	if c.notsentLowat != 0 {
+		return c.notsentLowat
+	}
+	return c.p.cfg.NotSentLowat
 }
 
 // notSent returns the bytes queued and never sent (tcpi_notsent_bytes).
@@ -79,14 +89,15 @@ func (c *Conn) notSent() int {
 // lowat bytes are unsent; poll reports writable below half of it, as
 // Linux's tcp_stream_memory_free with wake set.
 func (c *Conn) notsentOK(poll bool) bool {
-	if c.notsentLowat == 0 {
+	lowat := c.lowat()
+	if lowat == 0 {
 		return true
 	}
 	n := uint64(c.notSent())
 	if poll {
 		n <<= 1
 	}
-	return n < uint64(c.notsentLowat)
+	return n < uint64(lowat)
 }
 
 // InqHint returns TCP_CM_INQ's value: the bytes ready to read, or 1

@@ -474,7 +474,7 @@ func (c *Conn) processAck(s *segment) bool {
 	}
 	newSACKed := c.sackUpdate(s)
 	if advanced {
-		c.newAck(s)
+		c.newAck(s, priorSACKed)
 		if c.dead {
 			return false
 		}
@@ -527,7 +527,8 @@ func (c *Conn) processAck(s *segment) bool {
 }
 
 // newAck handles an ACK that advances SND.UNA.
-func (c *Conn) newAck(s *segment) {
+// priorSACKed is the SACKed byte count before this ACK.
+func (c *Conn) newAck(s *segment, priorSACKed int) {
 	p := c.p
 	now := p.net.Now()
 	ack := s.ack
@@ -622,7 +623,17 @@ func (c *Conn) newAck(s *segment) {
 				// echo is the oldest segment's.
 				ccRTT = c.ls.ackRTT
 			}
-			c.cc.OnAck(cc.Ack{Now: now, Acked: dataAcked, RTT: ccRTT, Inflight: flight, AppLimited: appLimited, Una: ack, Nxt: c.sndMax, SRTT: c.srtt})
+			grow := dataAcked
+			if c.linux() && c.ls != nil {
+				// Linux grows cwnd by what this ACK delivered
+				// (tcp_cong_avoid's acked_sacked: newly SACKed, and newly
+				// acknowledged that was not SACKed before). Data a
+				// duplicate ACK SACKed grew nothing then, and grows nothing
+				// when the cumulative ACK covers it
+				// (fastretx/sacked-no-growth.pkt).
+				grow = max(dataAcked+c.ls.sacked-priorSACKed, 0)
+			}
+			c.cc.OnAck(cc.Ack{Now: now, Acked: grow, RTT: ccRTT, Inflight: flight, AppLimited: appLimited, Una: ack, Nxt: c.sndMax, SRTT: c.srtt})
 			if hsOK {
 				c.hystartEvent(hsBefore, hs.HyStart())
 			}

@@ -141,10 +141,6 @@ func tcpConfig(o TCPOptions) tcp.Config {
 }
 
 func tcpInfo(i tcp.Info) TCPInfo {
-	cwndSegs := 0
-	if i.MSS > 0 {
-		cwndSegs = i.Cwnd / i.MSS
-	}
 	return TCPInfo{
 		SndWScale:       i.SndWScale,
 		RcvWScale:       i.RcvWScale,
@@ -152,7 +148,7 @@ func tcpInfo(i tcp.Info) TCPInfo {
 		Timestamps:      i.Timestamps,
 		RcvMSS:          i.RcvMSS,
 		Unacked:         i.Unacked,
-		SndCwnd:         cwndSegs,
+		SndCwnd:         i.Linux.SndCwnd, // in segments of the payload MSS, as tcpi_snd_cwnd
 		State:           i.State.String(),
 		MSS:             i.MSS,
 		Cwnd:            i.Cwnd,

@@ -25,10 +25,26 @@ func (c *Conn) hasUnsent() bool {
 // sendMSS returns the payload size of a full segment: the MSS less the
 // timestamp option (RFC 6691).
 func (c *Conn) sendMSS() int {
+	m, hdr := c.mss, 20
 	if c.tsOK {
-		return c.mss - 12
+		m, hdr = c.mss-12, 32
 	}
-	return c.mss
+	if c.linux() && c.maxSndWnd > 0 {
+		// Linux's tcp_bound_to_half_wnd (tcp_sync_mss, again whenever
+		// the largest window the peer offered grows): a segment is at
+		// most half that window, so a peer whose buffer is smaller than
+		// two segments still gets whole ones and nothing waits on a
+		// window that a full segment can never fit
+		// (zerowin/half-window-mss.pkt).
+		cutoff := int(c.maxSndWnd)
+		if cutoff > 536 { // TCP_MSS_DEFAULT
+			cutoff /= 2
+		}
+		if m > cutoff {
+			m = max(cutoff, 68-hdr)
+		}
+	}
+	return m
 }
 
 // rcvWindowField returns the window field for an outgoing segment and

@@ -64,3 +64,32 @@ func TestInjectSmallWindow(t *testing.T) {
 		})
 	}
 }
+
+// TestSmallPeerBuffer: a receiver whose buffer is smaller than two
+// segments. The linux profile sends segments of half the largest window
+// it has seen (tcp_bound_to_half_wnd), so whole segments keep flowing;
+// without that bound every segment waited for the probe timer, since a
+// full one never fits (100 kB took 42 s of simulated time, not 2).
+func TestSmallPeerBuffer(t *testing.T) {
+	for _, profile := range []string{ProfileLinux, ProfileRFC} {
+		w, cl, sv := pair(Config{Profile: profile})
+		c, s, _ := dial(t, w, cl, sv, &SockOpts{RecvBuffer: 700})
+		msg := pattern(100_000, 3)
+		var got []byte
+		buf := make([]byte, 333)
+		start, off := w.clk.now, 0
+		for len(got) < len(msg) && w.clk.now.Sub(start) < time.Minute {
+			if off < len(msg) {
+				n, _ := c.Write(msg[off:])
+				off += max(n, 0)
+			}
+			w.clk.advance(time.Millisecond)
+			if n, err := s.Read(buf); err == nil {
+				got = append(got, buf[:n]...)
+			}
+		}
+		if took := w.clk.now.Sub(start); string(got) != string(msg) || took > 5*time.Second {
+			t.Errorf("%s: %d of %d bytes in %v, want all within 5 s", profile, len(got), len(msg), took)
+		}
+	}
+}

@@ -263,7 +263,7 @@ func (c *Conn) output(why string) {
 // checkPersist starts the persist timer when the peer's window is zero,
 // something waits to be sent and nothing is in flight to elicit an ACK.
 func (c *Conn) checkPersist() {
-	if (c.sndWnd == 0 || c.windowTooSmall()) && c.sndUna == c.sndMax && c.hasUnsent() {
+	if c.sndUna == c.sndMax && (c.sndWnd == 0 || c.windowTooSmall()) && c.hasUnsent() {
 		if !c.rtx.armed {
 			c.armPersist()
 		}

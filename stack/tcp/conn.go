@@ -142,6 +142,7 @@ type Conn struct {
 	moreNow         bool           // that write's own push: MSG_MORE holds the partial tail
 	corkFlush       bool           // the cork's timer fired: send the partial segment
 	wakeup          bool           // the probe timer fired into a window smaller than a segment: send what fits (linux)
+	writing         bool           // the output is a write's own push (Linux's tcp_push_one per skb as it fills)
 	notsentLowat    uint32         // TCP_NOTSENT_LOWAT; zero: the stack's (lowat)
 	eorEnds         []seqnum.Value // MSG_EOR: ends of records not yet sent, in order; new data never joins a segment across one
 	inLoss          bool           // an RTO's loss episode (Linux's TCP_CA_Loss) until SND.UNA reaches lossHigh
@@ -387,9 +388,9 @@ func (c *Conn) Write(b []byte) (int, error) {
 	// MSG_MORE holds the partial tail at this write's push only, as
 	// Linux's tcp_push with TCP_NAGLE_CORK: a later push, from an ACK or
 	// a window update, follows the socket's Nagle setting and sends it.
-	c.moreNow = c.more
+	c.moreNow, c.writing = c.more, true
 	c.output(whySend)
-	c.moreNow = false
+	c.moreNow, c.writing = false, false
 	c.series()
 	return n, nil
 }

@@ -71,10 +71,16 @@ func (c *Conn) gsoSegs(avail, wnd int) int {
 	if needed == toEnd {
 		return max((needed+mss-1)/mss, 1) // the skb's tail fits whole
 	}
-	if needed == c.peerRoom() && !c.corked && (c.noDelay || !c.smallInFlight()) {
+	if needed == c.peerRoom() && !c.corked && (c.noDelay || !c.smallInFlight()) && (!c.writing || c.sizeGoal() > mss) {
 		// The peer's window cuts the skb: tcp_mss_split_point sends the
 		// partial segment at the window's edge too, unless Nagle's check
-		// (with Minshall's rule, as at the packet's start) holds it.
+		// (with Minshall's rule, as at the packet's start) holds it. An
+		// skb must straddle the edge: one a write fills is pushed as it
+		// fills (tcp_push_one), at most the size goal, and when that is a
+		// single segment (half the peer's largest window) none does; on
+		// an ACK the head skb first grows from those after it
+		// (tcp_grow_skb, Linux 6.10 on). Seen on Linux 6.18
+		// (zerowin/window-edge-burst.pkt).
 		return max((needed+mss-1)/mss, 1)
 	}
 	return max(needed/mss, 1) // window-limited: whole segments only

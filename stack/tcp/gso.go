@@ -132,15 +132,7 @@ func (c *Conn) tsoAutosize(mss int) int {
 // window the peer offered (tcp_bound_to_half_wnd), in whole segments.
 func (c *Conn) sizeGoal() int {
 	mss := c.sendMSS()
-	goal := gsoMaxSize
-	cutoff := int(c.maxSndWnd)
-	if cutoff > 536 { // TCP_MSS_DEFAULT
-		cutoff /= 2
-	}
-	if cutoff > 0 && goal > cutoff {
-		goal = cutoff
-	}
-	return max(goal/mss*mss, mss)
+	return max(c.boundToHalfWnd(gsoMaxSize)/mss*mss, mss)
 }
 
 // writeLowat queues what a write takes under TCP_NOTSENT_LOWAT, as

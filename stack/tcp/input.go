@@ -473,15 +473,21 @@ func (c *Conn) processAck(s *segment) bool {
 		c.txAcked(s, ack)
 	}
 	newSACKed := c.sackUpdate(s)
+	// The change in SACKed bytes (RFC 6937), negative where the
+	// cumulative ACK covered SACKed data; newAck changes no SACK state.
+	sackedDelta := 0
+	if c.ls != nil {
+		sackedDelta = c.ls.sacked - priorSACKed
+	}
 	if advanced {
-		c.newAck(s, priorSACKed)
+		c.newAck(s, sackedDelta)
 		if c.dead {
 			return false
 		}
 	}
 	if c.rackOn() && c.ls != nil {
 		// RFC 6937: DeliveredData = change in SND.UNA + change in SACKed.
-		delivered := int(priorUna.Size(c.sndUna)) + c.ls.sacked - priorSACKed
+		delivered := int(priorUna.Size(c.sndUna)) + sackedDelta
 		c.tlpAck(ack, false, advanced)
 		c.rackOnAck(max(delivered, 0), priorPipe, advanced)
 		// The timer moves on an ACK of new data or when RACK waits out
@@ -527,8 +533,8 @@ func (c *Conn) processAck(s *segment) bool {
 }
 
 // newAck handles an ACK that advances SND.UNA.
-// priorSACKed is the SACKed byte count before this ACK.
-func (c *Conn) newAck(s *segment, priorSACKed int) {
+// sackedDelta is the ACK's change in SACKed bytes.
+func (c *Conn) newAck(s *segment, sackedDelta int) {
 	p := c.p
 	now := p.net.Now()
 	ack := s.ack
@@ -624,14 +630,14 @@ func (c *Conn) newAck(s *segment, priorSACKed int) {
 				ccRTT = c.ls.ackRTT
 			}
 			grow := dataAcked
-			if c.linux() && c.ls != nil {
+			if c.linux() {
 				// Linux grows cwnd by what this ACK delivered
 				// (tcp_cong_avoid's acked_sacked: newly SACKed, and newly
 				// acknowledged that was not SACKed before). Data a
 				// duplicate ACK SACKed grew nothing then, and grows nothing
 				// when the cumulative ACK covers it
 				// (fastretx/sacked-no-growth.pkt).
-				grow = max(dataAcked+c.ls.sacked-priorSACKed, 0)
+				grow = max(dataAcked+sackedDelta, 0)
 			}
 			c.cc.OnAck(cc.Ack{Now: now, Acked: grow, RTT: ccRTT, Inflight: flight, AppLimited: appLimited, Una: ack, Nxt: c.sndMax, SRTT: c.srtt})
 			if hsOK {

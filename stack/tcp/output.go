@@ -25,26 +25,37 @@ func (c *Conn) hasUnsent() bool {
 // sendMSS returns the payload size of a full segment: the MSS less the
 // timestamp option (RFC 6691).
 func (c *Conn) sendMSS() int {
-	m, hdr := c.mss, 20
+	m := c.mss
 	if c.tsOK {
-		m, hdr = c.mss-12, 32
+		m -= 12
 	}
-	if c.linux() && c.maxSndWnd > 0 {
-		// Linux's tcp_bound_to_half_wnd (tcp_sync_mss, again whenever
-		// the largest window the peer offered grows): a segment is at
-		// most half that window, so a peer whose buffer is smaller than
-		// two segments still gets whole ones and nothing waits on a
-		// window that a full segment can never fit
-		// (zerowin/half-window-mss.pkt).
-		cutoff := int(c.maxSndWnd)
-		if cutoff > 536 { // TCP_MSS_DEFAULT
-			cutoff /= 2
-		}
-		if m > cutoff {
-			m = max(cutoff, 68-hdr)
-		}
+	if c.linux() {
+		// As Linux's tcp_sync_mss, run again whenever the largest window
+		// the peer offered grows: a segment is at most half that window,
+		// so a peer whose buffer is smaller than two segments still gets
+		// whole ones, and nothing waits on a window that a full segment
+		// can never fit (zerowin/half-window-mss.pkt).
+		m = c.boundToHalfWnd(m)
 	}
 	return m
+}
+
+// boundToHalfWnd is Linux's tcp_bound_to_half_wnd: n bytes, at most half
+// the largest window the peer has offered (all of it up to 536 bytes,
+// TCP_MSS_DEFAULT), but not below 68 bytes less the TCP header.
+func (c *Conn) boundToHalfWnd(n int) int {
+	cutoff := int(c.maxSndWnd)
+	if cutoff > 536 {
+		cutoff /= 2
+	}
+	if cutoff == 0 || n <= cutoff {
+		return n
+	}
+	hdr := 20
+	if c.tsOK {
+		hdr += 12
+	}
+	return max(cutoff, 68-hdr)
 }
 
 // rcvWindowField returns the window field for an outgoing segment and
@@ -275,22 +286,23 @@ func (c *Conn) peerRoom() int {
 	return int(c.sndWnd) - int(c.sndUna.Size(c.sndNxt))
 }
 
-// windowTooSmall reports, under the linux profile, whether the peer's
-// open window cannot take the next new segment whole (Linux's
+// windowCuts reports, under the linux profile, whether the peer's open
+// window cannot take a new segment of whole bytes at SND.NXT (Linux's
 // tcp_snd_wnd_test fails for the send queue's head): Linux then sends
 // nothing, and with nothing in flight its probe timer sends what fits
 // after an RTO (tcp_write_wakeup), where stacklab's rfc profile sends a
 // partial segment at once.
+func (c *Conn) windowCuts(whole int) bool {
+	return c.linux() && c.sndWnd > 0 && c.peerRoom() < whole
+}
+
+// windowTooSmall is windowCuts for the next new segment.
 func (c *Conn) windowTooSmall() bool {
-	if !c.linux() || c.sndWnd == 0 {
-		return false
-	}
 	off := int(c.sndBase.Size(c.sndNxt))
-	if off < 0 || off >= c.sndBuf.n {
+	if !c.linux() || off < 0 || off >= c.sndBuf.n {
 		return false
 	}
-	n := c.eorLimit(min(c.sndBuf.n-off, c.sendMSS()))
-	return c.peerRoom() < n
+	return c.windowCuts(c.eorLimit(min(c.sndBuf.n-off, c.sendMSS())))
 }
 
 // smallInFlight reports whether a segment smaller than the MSS that we
@@ -385,7 +397,7 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 	// window-sized segment (onPersist); never as a packet's first,
 	// which tcp_snd_wnd_test holds.
 	fits := false
-	if c.linux() && !force && !retrans && n > 0 && n < whole && c.sndWnd > 0 && c.peerRoom() < whole {
+	if !force && !retrans && n > 0 && c.windowCuts(whole) {
 		if !c.wakeup && !c.gsoContinues() {
 			return false
 		}

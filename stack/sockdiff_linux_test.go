@@ -153,34 +153,38 @@ func (linuxAPI) SocketFamily(f stack.Family, typ stack.SockType) (int, error) {
 	return unix.Socket(af, t|unix.SOCK_CLOEXEC, 0)
 }
 func (linuxAPI) Bind(fd int, a netip.AddrPort) error { return unix.Bind(fd, sa(a)) }
-func (linuxAPI) Listen(fd, n int) error              { return unix.Listen(fd, n) }
-func (linuxAPI) Accept(fd int) (int, netip.AddrPort, error) {
-	nfd, from, err := unix.Accept4(fd, unix.SOCK_CLOEXEC)
-	for err == unix.EINTR { // the Go runtime's preemption signal, not the case's
-		nfd, from, err = unix.Accept4(fd, unix.SOCK_CLOEXEC)
+
+// noEINTR calls f again while the Go runtime's preemption signal
+// (SIGURG) interrupts it: that is not the case's doing, and a call with
+// SO_RCVTIMEO or SO_SNDTIMEO is not restarted by the kernel.
+func noEINTR(f func() error) error {
+	for {
+		if err := f(); err != unix.EINTR {
+			return err
+		}
 	}
+}
+
+func (linuxAPI) Listen(fd, n int) error { return unix.Listen(fd, n) }
+func (linuxAPI) Accept(fd int) (int, netip.AddrPort, error) {
+	var nfd int
+	var from unix.Sockaddr
+	err := noEINTR(func() (err error) { nfd, from, err = unix.Accept4(fd, unix.SOCK_CLOEXEC); return err })
 	return nfd, fromSA(from), err
 }
 func (linuxAPI) Connect(fd int, a netip.AddrPort) error { return unix.Connect(fd, sa(a)) }
 func (linuxAPI) SendMsg(fd int, b []byte, fl stack.MsgFlags, to netip.AddrPort) (int, error) {
 	if to.IsValid() {
-		err := unix.Sendto(fd, b, int(fl), sa(to))
-		for err == unix.EINTR { // the Go runtime's preemption signal, not the case's
-			err = unix.Sendto(fd, b, int(fl), sa(to))
-		}
-		return len(b), err
+		return len(b), noEINTR(func() error { return unix.Sendto(fd, b, int(fl), sa(to)) })
 	}
-	n, err := unix.SendmsgN(fd, b, nil, nil, int(fl))
-	for err == unix.EINTR && n <= 0 {
-		n, err = unix.SendmsgN(fd, b, nil, nil, int(fl))
-	}
+	var n int
+	err := noEINTR(func() (err error) { n, err = unix.SendmsgN(fd, b, nil, nil, int(fl)); return err })
 	return n, err
 }
 func (linuxAPI) RecvMsg(fd int, b []byte, fl stack.MsgFlags) (int, netip.AddrPort, error) {
-	n, from, err := unix.Recvfrom(fd, b, int(fl))
-	for err == unix.EINTR { // the Go runtime's preemption signal (SIGURG): a recv with SO_RCVTIMEO is not restarted
-		n, from, err = unix.Recvfrom(fd, b, int(fl))
-	}
+	var n int
+	var from unix.Sockaddr
+	err := noEINTR(func() (err error) { n, from, err = unix.Recvfrom(fd, b, int(fl)); return err })
 	if n < 0 {
 		n = 0
 	}
@@ -191,10 +195,9 @@ func (linuxAPI) RecvMsg(fd int, b []byte, fl stack.MsgFlags) (int, netip.AddrPor
 // TCP_CM_INQ as MsgInfo.Inq.
 func (linuxAPI) RecvMsgInfo(fd int, b []byte, fl stack.MsgFlags) (int, stack.MsgInfo, error) {
 	oob := make([]byte, 64)
-	n, oobn, _, from, err := unix.Recvmsg(fd, b, oob, int(fl))
-	for err == unix.EINTR { // the Go runtime's preemption signal, not the case's
-		n, oobn, _, from, err = unix.Recvmsg(fd, b, oob, int(fl))
-	}
+	var n, oobn int
+	var from unix.Sockaddr
+	err := noEINTR(func() (err error) { n, oobn, _, from, err = unix.Recvmsg(fd, b, oob, int(fl)); return err })
 	info := stack.MsgInfo{From: fromSA(from), Inq: -1}
 	if err != nil {
 		return 0, info, err

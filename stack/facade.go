@@ -92,7 +92,7 @@ type TCPInfo struct {
 	SACK, Timestamps     bool
 	RcvMSS               int // the segment size the peer sends (tcpi_rcv_mss)
 	Unacked              int // bytes sent and not acknowledged
-	SndCwnd              int // Cwnd in segments of MSS, as Linux's tcpi_snd_cwnd
+	SndCwnd              int // Cwnd in segments of the payload MSS (the MSS less options), as Linux's tcpi_snd_cwnd
 }
 
 // SocketInfo describes a socket for the trace and for expectations.

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"math/bits"
 	"math/rand/v2"
 	"net/netip"
 	"testing"
@@ -8,12 +9,12 @@ import (
 
 // refSum is the textbook RFC 1071 sum, 16 bits at a time.
 func refSum(b []byte) uint16 {
-	var s uint32
+	var s uint64 // 2^48 bytes before it could overflow
 	for i := 0; i+1 < len(b); i += 2 {
-		s += uint32(b[i])<<8 | uint32(b[i+1])
+		s += uint64(b[i])<<8 | uint64(b[i+1])
 	}
 	if len(b)%2 == 1 {
-		s += uint32(b[len(b)-1]) << 8
+		s += uint64(b[len(b)-1]) << 8
 	}
 	for s > 0xffff {
 		s = s>>16 + s&0xffff
@@ -49,6 +50,47 @@ func TestChecksumMatchesReference(t *testing.T) {
 		for _, n := range []int{1499, 1500, 2000} {
 			if got, want := Fold(Checksum(data[:n], 0)), refSum(data[:n]); got != want {
 				t.Fatalf("len %d: got %#04x, want %#04x", n, got, want)
+			}
+		}
+	}
+}
+
+// TestChecksumLong: the vector sum (sum16AVX2, on CPUs with AVX2) agrees
+// with the textbook sum from every start alignment, at its length
+// threshold, at its per-call bound and across it, on all-0xff data, which
+// brings its 32-bit lanes nearest to overflow.
+func TestChecksumLong(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	buf := make([]byte, 3<<20+300)
+	for i := range buf {
+		buf[i] = byte(r.Uint32())
+	}
+	ones := make([]byte, len(buf))
+	for i := range ones {
+		ones[i] = 0xff
+	}
+	lens := []int{vecMinLen - 1, vecMinLen, vecMinLen + 1, vecMinLen + 63, vecMinLen + 64,
+		1500, 9000, 65535, vecMaxLen - 64, vecMaxLen, vecMaxLen + 2, vecMaxLen + 130, 3 << 20}
+	for _, data := range [][]byte{buf, ones} {
+		for _, n := range lens {
+			for off := range 8 {
+				b := data[off : off+n]
+				if got, want := Fold(Checksum(b, 0)), refSum(b); got != want {
+					t.Fatalf("len %d at offset %d: got %#04x, want %#04x", n, off, got, want)
+				}
+			}
+		}
+	}
+	if !vecSum {
+		t.Log("no vector sum on this CPU: the scalar loop was tested")
+		return
+	}
+	// The vector sum alone, as Checksum's callers never see it.
+	for _, n := range []int{64, 128, 1472, vecMaxLen} {
+		for _, data := range [][]byte{buf, ones} {
+			got := fold64(sum16AVX2(data[1 : 1+n]))
+			if want := bits.ReverseBytes16(refSum(data[1 : 1+n])); got != want {
+				t.Fatalf("sum16AVX2 of %d bytes: got %#04x, want %#04x", n, got, want)
 			}
 		}
 	}
@@ -123,7 +165,7 @@ func TestChecksumAllocs(t *testing.T) {
 }
 
 func BenchmarkChecksum(b *testing.B) {
-	for _, n := range []int{20, 64, 1500, 65535} {
+	for _, n := range []int{20, 64, 128, 256, 576, 1500, 65535} {
 		buf := make([]byte, n)
 		b.Run(itoa(n), func(b *testing.B) {
 			b.SetBytes(int64(n))
@@ -189,4 +231,26 @@ func TestHeaderSum(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzChecksum: Checksum, whichever loop sums each part, is the textbook
+// sum, from any start alignment and chained at any even cut.
+func FuzzChecksum(f *testing.F) {
+	f.Add([]byte{0x00, 0x01, 0xf2, 0x03}, uint8(0), uint16(0))
+	f.Add(make([]byte, 1600), uint8(3), uint16(300))
+	f.Fuzz(func(t *testing.T, b []byte, off uint8, cut uint16) {
+		// Grow short inputs past the vector threshold by repeating them.
+		for len(b) > 0 && len(b) < 2*vecMinLen {
+			b = append(b, b...)
+		}
+		b = b[min(int(off), len(b)):]
+		want := refSum(b)
+		if got := Fold(Checksum(b, 0)); got != want {
+			t.Fatalf("len %d: got %#04x, want %#04x", len(b), got, want)
+		}
+		c := min(int(cut)&^1, len(b))
+		if got := Fold(Checksum(b[c:], Checksum(b[:c], 0))); got != want {
+			t.Fatalf("len %d cut at %d: got %#04x, want %#04x", len(b), c, got, want)
+		}
+	})
 }

@@ -917,3 +917,53 @@ func TestPeekWaitAll(t *testing.T) {
 		}
 	}
 }
+
+// TestNotSentLowatKey: the tcp block's notsent_lowat is the stack's
+// tcp_notsent_lowat, the TCP_NOTSENT_LOWAT of every socket that sets
+// none (lowat/sysctl.pkt on the kernel): a non-blocking send of 60000
+// bytes stops where the socket option of 5000 stops it, while the
+// option still reads 0; without the key it takes what the send buffer
+// takes.
+func TestNotSentLowatKey(t *testing.T) {
+	prog := func(opt string) string {
+		return `programs:
+  server: |
+    l = socket(tcp); bind(l, :80); listen(l, 8)
+    c = accept(l)
+    sleep 1s
+    recv(c, all)
+    close(c)
+  client: |
+    s = socket(tcp)
+    ` + opt + `
+    getsockopt(s, notsent_lowat) == ` + map[bool]string{true: "5000", false: "0"}[opt != ""] + `
+    connect(s, server:80)
+    send(s, 60000, dontwait)
+    sleep 2s
+    close(s)
+`
+	}
+	sent := func(trace string) string {
+		for _, line := range strings.Split(trace, "\n") {
+			if i := strings.Index(line, "send(3, 60000, dontwait)"); i >= 0 {
+				return strings.TrimSpace(line[i:])
+			}
+		}
+		t.Fatalf("no send in the trace:\n%s", trace)
+		return ""
+	}
+	hosts := strings.Replace(twoHosts, "client: {addr: 10.0.0.1/24}", "client: {addr: 10.0.0.1/24, tcp: {notsent_lowat: 5000}}", 1)
+	res, key := runSrc(t, hosts+prog(""))
+	reportFailures(t, res)
+	res, opt := runSrc(t, twoHosts+prog("setsockopt(s, notsent_lowat, 5000)"))
+	reportFailures(t, res)
+	res, none := runSrc(t, twoHosts+prog(""))
+	reportFailures(t, res)
+	t.Logf("key: %s\noption: %s\nneither: %s", sent(key), sent(opt), sent(none))
+	if sent(key) != sent(opt) {
+		t.Errorf("with the key, %q; with the socket option, %q", sent(key), sent(opt))
+	}
+	if sent(key) == sent(none) {
+		t.Errorf("the key changed nothing: %q", sent(key))
+	}
+}

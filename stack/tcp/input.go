@@ -478,12 +478,15 @@ func (c *Conn) processAck(s *segment) bool {
 	sackedDelta := 0
 	if c.ls != nil {
 		sackedDelta = c.ls.sacked - priorSACKed
+		c.ackReordering()
 	}
 	if advanced {
 		c.newAck(s, sackedDelta)
 		if c.dead {
 			return false
 		}
+	} else if sackedDelta > 0 && c.linux() && c.ls.reorderingPkts() > linuxReordering {
+		c.reorderedGrowth(sackedDelta)
 	}
 	if c.rackOn() && c.ls != nil {
 		// RFC 6937: DeliveredData = change in SND.UNA + change in SACKed.
@@ -680,6 +683,35 @@ timers:
 		c.pshAcked()
 		c.sndBufExpand(true)
 		c.wake()
+	}
+}
+
+// reorderedGrowth grows cwnd on an ACK that SACKs new data without
+// moving SND.UNA, once reordering beyond tcp_reordering (3) has been
+// measured: Linux's tcp_may_raise_cwnd then takes any forward progress
+// (FLAG_FORWARD_PROGRESS) where it otherwise takes only data
+// acknowledged, and grows by what was newly SACKed, outside a cwnd
+// reduction (Recovery or CWR: tcp_in_cwnd_reduction). The RFCs grow on
+// new cumulative ACKs only (RFC 5681 §3.1).
+// fastretx/reordering-grows-cwnd.pkt.
+func (c *Conn) reorderedGrowth(sacked int) {
+	if c.inRecovery || (c.ecn.reduced && c.sndUna.LessThan(c.ecn.reduceSeq)) {
+		return
+	}
+	cwndBefore, ssBefore := c.cwnd(), c.cc.Ssthresh()
+	inSS := c.cc.InSlowStart()
+	hs, hsOK := c.cc.(cc.HyStarter)
+	var hsBefore cc.HyStartState
+	if hsOK {
+		hsBefore = hs.HyStart()
+	}
+	c.cc.OnAck(cc.Ack{Now: c.p.net.Now(), Acked: sacked, Inflight: int(c.sndUna.Size(c.sndMax)),
+		AppLimited: !c.isCwndLimited(), Una: c.sndUna, Nxt: c.sndMax, SRTT: c.srtt})
+	if hsOK {
+		c.hystartEvent(hsBefore, hs.HyStart())
+	}
+	if inSS && !c.cc.InSlowStart() {
+		c.ccEvent(cwndBefore, ssBefore, "slow start → congestion avoidance")
 	}
 }
 

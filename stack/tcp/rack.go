@@ -83,8 +83,15 @@ type lossState struct {
 	fack       seqnum.Value // highest sequence number delivered (RACK.fack)
 	reordSeen  bool         // reordering observed (Linux tp->reord_seen)
 	reordCount int          // times reordering was observed (tcpi_reord_seen)
-	reordering int          // Linux's tp->reordering in packets once raised; 0: the default, 3
-	delivered  int          // packets delivered, cumulatively or by SACK (tcpi_delivered less the SYN)
+	// reoLow is, within one ACK, the lowest start of a never-retransmitted
+	// segment delivered below RACK.fack: [0] by the cumulative ACK, [1] by
+	// SACK blocks. Linux measures reordering from it once per ACK and
+	// part (tcp_clean_rtx_queue's and tcp_sacktag_write_queue's
+	// tcp_check_sack_reordering), not once per segment.
+	reoLow     [2]seqnum.Value
+	reoLowSet  [2]bool
+	reordering int // Linux's tp->reordering in packets once raised; 0: the default, 3
+	delivered  int // packets delivered, cumulatively or by SACK (tcpi_delivered less the SYN)
 	minRTT     time.Duration
 	reoSteps   int          // reo_wnd multiplier, raised by D-SACKs (RFC 8985 §6.2 step 4)
 	reoPersist int          // recoveries left before reoSteps falls back to 1
@@ -455,7 +462,13 @@ func (c *Conn) rackUpdate(s *segment, r *txSeg, now time.Duration, cum bool) {
 			c.lossEvent("rack", fmt.Sprintf("RACK: %d delivered after %d → reordering seen, reorder window min RTT/4", r.start, ls.fack))
 		}
 		ls.reordSeen = true
-		c.noteReordering(r.start)
+		k := 1
+		if cum {
+			k = 0
+		}
+		if !ls.reoLowSet[k] || r.start.LessThan(ls.reoLow[k]) {
+			ls.reoLow[k], ls.reoLowSet[k] = r.start, true
+		}
 	}
 	if ls.fack.LessThan(r.end) || !ls.rackSet {
 		ls.fack = r.end

@@ -135,6 +135,23 @@ func (c *Conn) pcount(n int) int {
 	return max((n+mss-1)/mss, 1)
 }
 
+// ackReordering measures the reordering an ACK showed, once for what its
+// cumulative part delivered and once for its SACK blocks, as Linux's
+// tcp_clean_rtx_queue and tcp_sacktag_write_queue each call
+// tcp_check_sack_reordering: the distance is from the lowest
+// never-retransmitted segment delivered late to the highest delivered
+// sequence once the ACK is taken in (for a cumulative ACK past every
+// SACKed segment, the ACK itself: fastretx/reordering-grows-cwnd.pkt).
+func (c *Conn) ackReordering() {
+	ls := c.ls
+	for k, set := range ls.reoLowSet {
+		if set {
+			c.noteReordering(ls.reoLow[k])
+			ls.reoLowSet[k] = false
+		}
+	}
+}
+
 // noteReordering raises Linux's tp->reordering when start was delivered
 // below the highest delivered sequence number, as tcp_check_sack_reordering.
 func (c *Conn) noteReordering(start seqnum.Value) {

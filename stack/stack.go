@@ -113,6 +113,7 @@ type TCPOptions struct {
 	MaxTimeWait    int               // Linux's tcp_max_tw_buckets (131072; negative: none): beyond it a connection ACKs the FIN and closes at once instead of entering TIME_WAIT, and an orphan closes rather than wait in FIN_WAIT_2 (tcp.TimeWaitOverflow)
 	MaxOrphans     int               // Linux's tcp_max_orphans (131072; negative: none): a close beyond it sends its FIN, then a RST (tcp.AbortOnMemory)
 	NotSentLowat   uint32            // Linux's tcp_notsent_lowat: TCP_NOTSENT_LOWAT for sockets that set none (0, Linux's UINT_MAX: no limit)
+	HZ             int               // the kernel's timer frequency under the linux profile: TCP's timeouts in whole jiffies (0: 250; negative: to the nanosecond); see tcp.Config.HZ
 	NoSynCookies   bool              // drop SYNs when the SYN queue is full instead of answering with SYN cookies (tcp_syncookies=0)
 	OrphanRetries  int               // see tcp.Config.OrphanRetries; 0: Linux's default
 	NoTLP          bool              // no tail loss probe (tcp_early_retrans=0)

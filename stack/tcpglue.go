@@ -134,6 +134,7 @@ func tcpConfig(o TCPOptions) tcp.Config {
 		NoIdleRestart:  o.NoIdleRestart,
 		NoTLP:          o.NoTLP,
 		NotSentLowat:   o.NotSentLowat,
+		HZ:             o.HZ,
 
 		InvalidRateLimit:  o.InvalidRateLimit,
 		ChallengeACKLimit: o.ChallengeACKLimit,

@@ -967,3 +967,32 @@ func TestNotSentLowatKey(t *testing.T) {
 		t.Errorf("the key changed nothing: %q", sent(key))
 	}
 }
+
+// TestHZKey: the tcp block's hz is the kernel's CONFIG_HZ, in whose
+// jiffies the linux profile counts its timeouts: the RTO after the
+// handshake (whose SYN waited for ARP), 240.02 ms to the nanosecond
+// (hz: 0), is 244 ms at 250 Hz (4 ms ticks) and 250 ms at 100.
+func TestHZKey(t *testing.T) {
+	for _, tc := range []struct{ hz, want string }{{"", "244ms"}, {"100", "250ms"}, {"0", "240.01856ms"}} {
+		hosts := twoHosts
+		if tc.hz != "" {
+			hosts = strings.Replace(twoHosts, "client: {addr: 10.0.0.1/24}", "client: {addr: 10.0.0.1/24, tcp: {hz: "+tc.hz+"}}", 1)
+		}
+		res, _ := runSrc(t, hosts+`programs:
+  server: |
+    l = socket(tcp); bind(l, :80); listen(l, 8)
+    c = accept(l)
+    close(c)
+  client: |
+    s = socket(tcp)
+    connect(s, server:80)
+    sleep 100ms
+    close(s)
+expect:
+  - at 50ms: client fd s rto == `+tc.want+`
+`)
+		for _, f := range res.Failures {
+			t.Errorf("hz %q: %s", tc.hz, f)
+		}
+	}
+}

@@ -80,6 +80,12 @@ type Config struct {
 	KeepIdle       time.Duration // default 2h
 	KeepInterval   time.Duration // default 75s
 	KeepCount      int           // default 9
+	// HZ is the kernel's timer frequency under the linux profile
+	// (CONFIG_HZ; zero means DefaultHZ, 250; negative: timers to the
+	// nanosecond, as the rfc profile's). Linux counts TCP's timeouts in
+	// jiffies, rounded up: an RTO of 210.3 ms is 212 ms at 250 Hz, and
+	// tcpi_rto reads 212000 (jiffies.go).
+	HZ int
 	// SynBacklog is Linux's tcp_max_syn_backlog (default 256): with SYN
 	// cookies off, a SYN is dropped once fewer than a quarter of it
 	// remain free in the listener's SYN queue. (A listener's SYN queue

@@ -235,7 +235,8 @@ func (c *Conn) computeRTO() time.Duration {
 	cfg := &c.p.cfg
 	var rto time.Duration
 	if c.linux() {
-		rto = c.srtt + max(4*c.rttvar, cfg.RTOMin)
+		// In whole ticks, as Linux's icsk_rto (__tcp_set_rto).
+		rto = c.p.ticksUp(c.srtt + max(4*c.rttvar, cfg.RTOMin))
 	} else {
 		rto = max(c.srtt+max(time.Millisecond, 4*c.rttvar), cfg.RTOMin)
 	}
@@ -256,17 +257,19 @@ func (c *Conn) dataReceived() {
 	if !c.linux() {
 		return
 	}
-	now := c.p.net.Now()
+	p := c.p
+	now := p.net.Now()
 	if c.ato == 0 {
 		c.incrQuickAck()
 		c.ato = linuxATOMin
 	} else {
-		m := now.Sub(c.lrcvTime)
+		// In ticks: Linux's ato and lrcvtime are jiffies.
+		m := p.jiffiesSince(c.lrcvTime.Sub(p.epoch), now.Sub(p.epoch))
 		switch {
 		case m <= linuxATOMin/2:
-			c.ato = c.ato/2 + linuxATOMin/2
+			c.ato = p.halfTicks(c.ato) + linuxATOMin/2
 		case m < c.ato:
-			c.ato = min(c.ato/2+m, c.rto)
+			c.ato = min(p.halfTicks(c.ato)+m, c.rto)
 		case m > c.rto:
 			c.incrQuickAck()
 		}
@@ -310,7 +313,7 @@ func (c *Conn) ackSentLinux() {
 // received makes the connection interactive (pingpong), where ACKs are
 // delayed to ride on replies (tcp_event_data_sent).
 func (c *Conn) dataSent() {
-	if c.linux() && c.ato > 0 && c.p.net.Now().Sub(c.lrcvTime) < c.ato {
+	if p := c.p; c.linux() && c.ato > 0 && p.jiffiesSince(c.lrcvTime.Sub(p.epoch), p.net.Now().Sub(p.epoch)) < c.ato {
 		c.pingpong = true
 	}
 }
@@ -327,7 +330,7 @@ func (c *Conn) delackTimeout() time.Duration {
 			maxATO = linuxDelackMax
 		}
 		if c.srtt > 0 {
-			maxATO = min(maxATO, max(c.srtt, linuxATOMin))
+			maxATO = min(maxATO, max(c.p.ticksUp(c.srtt), linuxATOMin))
 		}
 		ato = min(ato, maxATO)
 	}

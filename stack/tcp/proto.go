@@ -26,7 +26,10 @@ const (
 	DefaultKeepIdle       = 2 * time.Hour
 	DefaultKeepInterval   = 75 * time.Second
 	DefaultKeepCount      = 9
-	DefaultSynBacklog     = 256
+	// DefaultHZ is CONFIG_HZ of Debian's and Ubuntu's kernels, and of
+	// the 6.18 kernel the timings were checked on.
+	DefaultHZ         = 250
+	DefaultSynBacklog = 256
 	// DefaultMaxTimeWait is Linux's tcp_max_tw_buckets as a new network
 	// namespace has it on the 6.18 kernel this was checked on (half its
 	// established hash's size, which scales with memory).
@@ -118,6 +121,9 @@ func (c *Config) fill() {
 	case c.TimeWaitReuseDelay < 0:
 		c.TimeWaitReuseDelay = 0
 	}
+	if c.HZ == 0 {
+		c.HZ = DefaultHZ
+	}
 	if c.Congestion == "" {
 		c.Congestion = "cubic" // Linux's tcp_congestion_control
 		if rfc {
@@ -180,11 +186,14 @@ type Proto struct {
 	// (SetChecksumOffload); they leave with the field zero.
 	offload bool
 
-	ect         bool  // the next segment sent carries ECT(0) (ecn.go)
-	ipTTL       uint8 // the next segment's IP TTL (IP_TTL of its socket); 0: the stack's
-	ipTOS       uint8 // the next segment's IP TOS byte (IP_TOS of its socket), ECN bits aside
-	linux       bool  // cfg.Profile is ProfileLinux
-	delackFixed bool  // cfg.DelayedAckTime was given: no adaptive ato
+	ect   bool  // the next segment sent carries ECT(0) (ecn.go)
+	ipTTL uint8 // the next segment's IP TTL (IP_TTL of its socket); 0: the stack's
+	ipTOS uint8 // the next segment's IP TOS byte (IP_TOS of its socket), ECN bits aside
+	linux bool  // cfg.Profile is ProfileLinux
+	// tick is a jiffy, 1/cfg.HZ s, under the linux profile; zero for
+	// timers to the nanosecond (jiffies.go).
+	tick        time.Duration
+	delackFixed bool // cfg.DelayedAckTime was given: no adaptive ato
 
 	txq       TxQueueNet       // net, when its interfaces' queues can fill (tsq.go)
 	segNet    SegmentBufferNet // net, when it lends room to build segments in
@@ -233,6 +242,7 @@ func New(net Net, cfg Config) *Proto {
 	p := &Proto{
 		recMode:     mode,
 		linux:       cfg.Profile != ProfileRFC,
+		tick:        cfg.tick(),
 		delackFixed: delackFixed,
 		net:         net,
 		cfg:         cfg,
@@ -264,6 +274,7 @@ func (p *Proto) SetConfig(cfg Config) {
 	cfg.fill()
 	p.recMode, _ = parseRecovery(cfg.Recovery)
 	p.linux = cfg.Profile != ProfileRFC
+	p.tick = cfg.tick()
 	p.cfg = cfg
 }
 

@@ -791,7 +791,7 @@ func (c *Conn) pto() time.Duration {
 			d = min(d, left)
 		}
 	}
-	return d
+	return c.p.ticksUp(d) // usecs_to_jiffies, as the timer counts it
 }
 
 // armLossTimer arms the retransmission timer for what RACK-TLP needs

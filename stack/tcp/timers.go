@@ -31,12 +31,12 @@ func (tm *ctimer) init(c *Conn, fn func(*Conn)) {
 // arm sets the timer to expire d from now, replacing any earlier setting.
 func (tm *ctimer) arm(d time.Duration) {
 	now := tm.c.since()
-	tm.deadline = now + d
+	tm.deadline = now + tm.c.p.ticksUp(d) // in whole ticks under the linux profile (jiffies.go)
 	tm.armed = true
 	if tm.scheduled && tm.at <= tm.deadline {
 		return // run will re-arm for the remainder
 	}
-	tm.schedule(now, d)
+	tm.schedule(now, tm.deadline-now)
 }
 
 // armIfIdle arms the timer only if it is not armed already.

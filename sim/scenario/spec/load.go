@@ -939,7 +939,7 @@ func (l *loader) appsNode(h *Host, n ast.Node, path string, sc *Scenario) {
 	}
 }
 
-var tcpKeys = []string{"profile", "ecn", "syn_ack_retries", "congestion", "recovery", "dsack", "hystart", "send_buffer", "recv_buffer", "delayed_ack", "delayed_ack_time", "nagle", "sack", "timestamps", "wscale", "keepalive", "msl", "rto_min", "rto_max", "rto_initial", "retries", "syn_retries", "syn_backlog", "syncookies", "max_tw_buckets", "max_orphans", "tw_reuse", "notsent_lowat"}
+var tcpKeys = []string{"profile", "ecn", "syn_ack_retries", "congestion", "recovery", "dsack", "hystart", "send_buffer", "recv_buffer", "delayed_ack", "delayed_ack_time", "nagle", "sack", "timestamps", "wscale", "keepalive", "msl", "rto_min", "rto_max", "rto_initial", "retries", "syn_retries", "syn_backlog", "syncookies", "max_tw_buckets", "max_orphans", "tw_reuse", "notsent_lowat", "hz"}
 
 var congestionNames = []string{"newreno", "cubic"}
 
@@ -1038,6 +1038,12 @@ func (l *loader) tcpNode(h *Host, n ast.Node, path string) {
 			// Linux's tcp_max_orphans: 0 lets no close linger.
 			if t.MaxOrphans = int(l.integer(v, p, 0, 1<<24)); t.MaxOrphans == 0 {
 				t.MaxOrphans = -1
+			}
+		case "hz":
+			// CONFIG_HZ: the linux profile's TCP timeouts in whole
+			// jiffies; 0 keeps them to the nanosecond.
+			if t.HZ = int(l.integer(v, p, 0, 10000)); t.HZ == 0 {
+				t.HZ = -1
 			}
 		case "notsent_lowat":
 			// Linux's tcp_notsent_lowat: TCP_NOTSENT_LOWAT for every

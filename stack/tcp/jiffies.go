@@ -1,0 +1,55 @@
+package tcp
+
+import "time"
+
+// Linux counts TCP's timeouts in jiffies, ticks of 1/HZ s: a timeout
+// in microseconds becomes whole ticks, rounded up (usecs_to_jiffies). So
+// do stacklab's under the linux profile (Config.HZ, 250 by default):
+// the RTO is a whole number of ticks, and tcpi_rto reads it so (SRTT
+// 10.3 ms: 212000 µs at 250 Hz, not 210300); the probe timeout of two
+// SRTTs and 2 ms is 24 ms, not 22.6; ato moves in whole ticks, and the
+// time between segments it is tuned by is counted in ticks from the
+// stack's creation. A timer fires when its ticks have passed. Linux's
+// timer wheel fires it later, at the next tick (its phase is the
+// machine's) or, for a timer of 63 ticks or more, at the end of a
+// bucket of 8, 64, … ticks (kernel/time/timer.c); packetdrill's
+// tolerance, 12.5 % of the time waited, is that slack's, and stacklab
+// does not add it. rto/rto-in-ticks.pkt checks the values against
+// the kernel.
+
+// tick returns a jiffy under cfg, or zero for exact timers.
+func (cfg *Config) tick() time.Duration {
+	if cfg.Profile == ProfileRFC || cfg.HZ <= 0 {
+		return 0
+	}
+	return time.Second / time.Duration(cfg.HZ)
+}
+
+// ticksUp rounds d up to whole ticks, as jiffies_to_usecs(
+// usecs_to_jiffies(d)); d unchanged without ticks.
+func (p *Proto) ticksUp(d time.Duration) time.Duration {
+	if p.tick == 0 || d <= 0 {
+		return d
+	}
+	return (d + p.tick - 1) / p.tick * p.tick
+}
+
+// jiffy returns the tick t (since the Proto's epoch) falls in.
+func (p *Proto) jiffy(t time.Duration) int64 { return int64(t / p.tick) }
+
+// jiffiesSince returns the ticks from then to now as a duration, as
+// Linux's differences of tcp_jiffies32 (then and now since the epoch).
+func (p *Proto) jiffiesSince(then, now time.Duration) time.Duration {
+	if p.tick == 0 {
+		return now - then
+	}
+	return time.Duration(p.jiffy(now)-p.jiffy(then)) * p.tick
+}
+
+// halfTicks is d/2 in whole ticks, rounded down, as Linux's ato >> 1.
+func (p *Proto) halfTicks(d time.Duration) time.Duration {
+	if p.tick == 0 {
+		return d / 2
+	}
+	return d / p.tick / 2 * p.tick
+}

@@ -32,7 +32,9 @@ the MSS stays 1460). Inbound packets (<) are
 injected with the script's sequence numbers and timestamps mapped to the
 live ones; outbound packets (>) must match exactly (flags, seq, ack, window,
 options in order, ECN) at the script's time, within --tolerance_usecs
-(0 by default: virtual time is exact). Segments sent together are merged
+(0 by default: virtual time is exact), or --tolerance_percent of the time
+since the previous event if that is more (packetdrill's defaults are
+4000 and 12.5). Segments sent together are merged
 into one line, as the kernel's TSO packets, unless --strict_segments.
 System calls go through the stack's descriptor facade; backtick blocks may
 hold sysctl net.ipv4.tcp_* settings (anything else skips the script) and
@@ -52,6 +54,9 @@ failed, 1 when one failed, 2 when a script did not parse or a path is bad.`,
 			}
 			if err := run.CheckMTU(o.MTU); err != nil {
 				return badInput(err)
+			}
+			if o.TolerancePercent < 0 || o.TolerancePercent > 100 {
+				return badInput(fmt.Errorf("--tolerance_percent wants a percentage from 0 to 100"))
 			}
 			if tickUS < 0 {
 				return badInput(fmt.Errorf("--tcp_ts_tick_usecs wants microseconds, 0 or more"))
@@ -74,6 +79,7 @@ failed, 1 when one failed, 2 when a script did not parse or a path is bad.`,
 	}
 	f := cmd.Flags()
 	f.Int64Var(&tolUS, "tolerance_usecs", 0, "how far (µs) a packet or a call's return may be from its script time")
+	f.Float64Var(&o.TolerancePercent, "tolerance_percent", 0, "widen the tolerance to this percentage of the time since the previous event, as packetdrill's (12.5 there: the kernel's timer wheel's slack; 0 here: virtual time is exact)")
 	f.Int64Var(&tickUS, "tcp_ts_tick_usecs", 0, "check outbound TS vals, the script's ticking this many µs (0: TS val not checked, as packetdrill)")
 	f.BoolVar(&o.StrictSegments, "strict_segments", false, "match each segment to its own line (no TSO-style merging)")
 	f.Uint64Var(&o.Seed, "seed", 1, "seed of the stack's randomness (ISN, ports)")

@@ -20,6 +20,7 @@ type pendingCall struct {
 	pos    string // file:line:col
 	name   string
 	end    time.Duration
+	tol    time.Duration // how late it may return (the event's tolerance)
 	try    func() (ret int64, err error, done bool)
 	check  func(ret int64, err error) string // "" when the result is what the script expects
 	cancel []func()
@@ -97,17 +98,17 @@ func (r *runner) call(ev *pkt.Event, t time.Duration) *failure {
 		}
 		return r.failf(ev.Pos.Line, "%s: %s: %v", ev.Pos, c.Name, err)
 	}
-	p.line, p.pos, p.name, p.end = ev.Pos.Line, ev.Pos.String(), c.Name, end
+	p.line, p.pos, p.name, p.end, p.tol = ev.Pos.Line, ev.Pos.String(), c.Name, end, r.evTol
 	ret, cerr, done := p.try()
 	if done {
 		return r.finish(p, ret, cerr, ev)
 	}
 	// It blocks: wait for readiness, and give up once it is late.
 	r.pend = p
-	p.timer = r.clock.AfterFunc(end+r.tol+time.Nanosecond-r.now(), func() {
+	p.timer = r.clock.AfterFunc(end+p.tol+time.Nanosecond-r.now(), func() {
 		if r.pend == p {
 			r.stopPending()
-			r.failf(p.line, "%s: %s is still blocked past %s, when the script expects it to return (tolerance %s)", p.pos, p.name, secs(p.end), r.tol)
+			r.failf(p.line, "%s: %s is still blocked past %s, when the script expects it to return (tolerance %s)", p.pos, p.name, secs(p.end), p.tol)
 		}
 	})
 	return nil
@@ -116,8 +117,8 @@ func (r *runner) call(ev *pkt.Event, t time.Duration) *failure {
 // finish checks a call's result and return time.
 func (r *runner) finish(p *pendingCall, ret int64, err error, ev *pkt.Event) *failure {
 	now := r.now()
-	if now < p.end-r.tol || now > p.end+r.tol {
-		if now < p.end-r.tol {
+	if now < p.end-p.tol || now > p.end+p.tol {
+		if now < p.end-p.tol {
 			return r.failf(p.line, "%s: %s returned at %s; the script expects it to block until %s", p.pos, p.name, secs(now), secs(p.end))
 		}
 		return r.failf(p.line, "%s: %s returned at %s; the script expects it at %s", p.pos, p.name, secs(now), secs(p.end))

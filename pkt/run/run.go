@@ -50,6 +50,11 @@ type Options struct {
 	// Tolerance is how far an outbound packet or a call's return may be
 	// from its script time; the script's --tolerance_usecs overrides it.
 	Tolerance time.Duration
+	// TolerancePercent widens Tolerance to this share of the time since
+	// the previous event, as packetdrill's --tolerance_percent (12.5 %
+	// there by default, the slack of the kernel's timer wheel; 0 here,
+	// where virtual time is exact); the script's option overrides it.
+	TolerancePercent float64
 	// StrictSegments turns off merging consecutive outbound segments into
 	// one script line (TSO/GSO as the kernel's packets show it).
 	StrictSegments bool
@@ -207,7 +212,9 @@ type runner struct {
 	s     *pkt.Script
 	lines []string
 	o     Options
-	tol   time.Duration
+	tol   time.Duration // the tolerance, --tolerance_usecs
+	pct   float64       // --tolerance_percent
+	evTol time.Duration // the event's: tol, or pct of the time since the one before
 
 	clock     *sim.Clock
 	start     time.Time
@@ -260,7 +267,7 @@ func newRunner(s *pkt.Script, src string, o Options) *runner {
 		o.TraceLines = 12
 	}
 	return &runner{
-		s: s, lines: strings.Split(src, "\n"), o: o, tol: o.Tolerance,
+		s: s, lines: strings.Split(src, "\n"), o: o, tol: o.Tolerance, pct: o.TolerancePercent,
 		ring: &ring{max: o.TraceLines}, fds: map[int64]int{}, userNB: map[int]bool{},
 		lastFD: -1, tsTick: o.TSTick,
 	}
@@ -324,12 +331,12 @@ func (r *runner) run() *failure {
 	}
 	// A call still blocked must return by its time.
 	if p := r.pend; p != nil {
-		r.runUntil(p.end + r.tol)
+		r.runUntil(p.end + p.tol)
 		if r.fail != nil {
 			return r.fail
 		}
 		if r.pend != nil {
-			return r.failf(p.line, "%s: %s is still blocked past %s, when the script expects it to return (tolerance %s)", p.pos, p.name, secs(p.end), r.tol)
+			return r.failf(p.line, "%s: %s is still blocked past %s, when the script expects it to return (tolerance %s)", p.pos, p.name, secs(p.end), p.tol)
 		}
 	}
 	if r.s.Cleanup != nil {
@@ -350,6 +357,12 @@ func (r *runner) options() *failure {
 				return r.failf(op.Pos.Line, "%s: --tolerance_usecs wants microseconds, got %q", op.Pos, op.Value)
 			}
 			r.tol = time.Duration(us) * time.Microsecond
+		case "tolerance_percent":
+			var pct float64
+			if _, err := fmt.Sscan(op.Value, &pct); err != nil || pct < 0 || pct > 100 {
+				return r.failf(op.Pos.Line, "%s: --tolerance_percent wants a percentage from 0 to 100, got %q", op.Pos, op.Value)
+			}
+			r.pct = pct
 		case "strict_segments":
 			r.o.StrictSegments = true
 		case "tcp_ts_tick_usecs":
@@ -577,6 +590,9 @@ func (r *runner) event(ev *pkt.Event) *failure {
 	if ev.Time.Kind == pkt.TimeAbsolute && t < r.lastScriptTime {
 		return r.failf(ev.Pos.Line, "%s: time %s is before the previous event's %s", ev.Pos, secs(t), secs(r.lastScriptTime))
 	}
+	// packetdrill's verify_time: the larger of the tolerance and its
+	// percentage of the time since the previous event.
+	r.evTol = max(r.tol, time.Duration(r.pct/100*float64(t-r.lastScriptTime)))
 	switch {
 	case ev.Packet != nil && !ev.Packet.In:
 		f := r.expect(ev, t)
@@ -703,7 +719,7 @@ func (r *runner) mapEcr(v uint32) uint32 {
 // expect waits for the outbound packet an event describes and checks it.
 func (r *runner) expect(ev *pkt.Event, t time.Duration) *failure {
 	p := ev.Packet
-	lo, hi := t-r.tol, t+r.tol
+	lo, hi := t-r.evTol, t+r.evTol
 	switch ev.Time.Kind {
 	case pkt.TimeAny:
 		lo, hi = r.now(), r.now()+maxWait
@@ -712,7 +728,7 @@ func (r *runner) expect(ev *pkt.Event, t time.Duration) *failure {
 		if ev.Time.RangeRelative {
 			base = r.lastScriptTime
 		}
-		lo, hi = base+ev.Time.Start-r.tol, base+ev.Time.Max+r.tol
+		lo, hi = base+ev.Time.Start-r.evTol, base+ev.Time.Max+r.evTol
 	}
 	r.clock.RunUntilOr(r.start.Add(hi), 1, func() bool { return r.stop() || len(r.out) > 0 })
 	if r.fail != nil {
@@ -739,7 +755,7 @@ func (r *runner) expect(ev *pkt.Event, t time.Duration) *failure {
 	}
 	act := r.describe(got)
 	if at < lo || at > hi {
-		f := r.failf(ev.Pos.Line, "%s: packet sent at %s, expected at %s (tolerance %s)", ev.Pos, secs(at), secs(t), r.tol)
+		f := r.failf(ev.Pos.Line, "%s: packet sent at %s, expected at %s (tolerance %s)", ev.Pos, secs(at), secs(t), r.evTol)
 		f.expected, f.actual = r.line(ev.Pos.Line), fmt.Sprintf("%s (at %s)", act, secs(at))
 		return f
 	}

@@ -172,6 +172,33 @@ func TestChecks(t *testing.T) {
 	}
 }
 
+// TestTolerancePercent: --tolerance_percent widens the tolerance to a
+// share of the time since the previous event, as packetdrill's: the
+// probe at 0.4 s passes for a script line saying 0.42 with 12.5 % of
+// the 320 ms waited (40 ms), from the options or the script's own line,
+// and fails without it.
+func TestTolerancePercent(t *testing.T) {
+	tail := "+0 write(4, ..., 10) = 10\n+0 > P. 1:11(10) ack 1\n+.32 > P. 1:11(10) ack 1\n"
+	for _, c := range []struct {
+		src  string
+		o    Options
+		want Status
+	}{
+		{passive + tail, Options{}, Fail},
+		{passive + tail, Options{TolerancePercent: 12.5}, Pass},
+		{passive + tail, Options{TolerancePercent: 5}, Fail}, // 16 ms
+		{"--tolerance_percent=12.5\n" + passive + tail, Options{}, Pass},
+	} {
+		s, err := pkt.Parse("pct.pkt", c.src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res := Script(s, c.src, c.o); res.Status != c.want {
+			t.Errorf("%+v: %s %q, want %s", c.o, res.Status, res.Message, c.want)
+		}
+	}
+}
+
 // TestTSTick: with --tcp_ts_tick_usecs the outbound TS val is checked
 // against the time since the first.
 func TestTSTick(t *testing.T) {

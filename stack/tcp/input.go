@@ -616,12 +616,6 @@ func (c *Conn) newAck(s *segment, sackedDelta int) {
 			c.ls.retransTSSet = false
 		}
 		if dataAcked > 0 {
-			inSS := c.cc.InSlowStart()
-			hs, hsOK := c.cc.(cc.HyStarter)
-			var hsBefore cc.HyStartState
-			if hsOK {
-				hsBefore = hs.HyStart()
-			}
 			ccRTT := rtt
 			if c.ls != nil && c.ls.ackRTT > 0 && (ccRTT == 0 || c.linux()) {
 				// Without timestamps only one segment per round trip is
@@ -642,13 +636,7 @@ func (c *Conn) newAck(s *segment, sackedDelta int) {
 				// (fastretx/sacked-no-growth.pkt).
 				grow = max(dataAcked+sackedDelta, 0)
 			}
-			c.cc.OnAck(cc.Ack{Now: now, Acked: grow, RTT: ccRTT, Inflight: flight, AppLimited: appLimited, Una: ack, Nxt: c.sndMax, SRTT: c.srtt})
-			if hsOK {
-				c.hystartEvent(hsBefore, hs.HyStart())
-			}
-			if inSS && !c.cc.InSlowStart() {
-				c.ccEvent(cwndBefore, ssBefore, "slow start → congestion avoidance")
-			}
+			c.ccGrow(cc.Ack{Now: now, Acked: grow, RTT: ccRTT, Inflight: flight, AppLimited: appLimited, Una: ack, Nxt: c.sndMax, SRTT: c.srtt}, cwndBefore, ssBefore)
 		}
 	}
 timers:
@@ -698,15 +686,21 @@ func (c *Conn) reorderedGrowth(sacked int) {
 	if c.inRecovery || (c.ecn.reduced && c.sndUna.LessThan(c.ecn.reduceSeq)) {
 		return
 	}
-	cwndBefore, ssBefore := c.cwnd(), c.cc.Ssthresh()
+	c.ccGrow(cc.Ack{Now: c.p.net.Now(), Acked: sacked, Inflight: int(c.sndUna.Size(c.sndMax)),
+		AppLimited: !c.isCwndLimited(), Una: c.sndUna, Nxt: c.sndMax, SRTT: c.srtt}, c.cwnd(), c.cc.Ssthresh())
+}
+
+// ccGrow gives an ACK's delivery to the congestion controller, and
+// traces what it changed: HyStart's state, the end of slow start.
+// cwndBefore and ssBefore are cwnd and ssthresh before the ACK.
+func (c *Conn) ccGrow(a cc.Ack, cwndBefore, ssBefore int) {
 	inSS := c.cc.InSlowStart()
 	hs, hsOK := c.cc.(cc.HyStarter)
 	var hsBefore cc.HyStartState
 	if hsOK {
 		hsBefore = hs.HyStart()
 	}
-	c.cc.OnAck(cc.Ack{Now: c.p.net.Now(), Acked: sacked, Inflight: int(c.sndUna.Size(c.sndMax)),
-		AppLimited: !c.isCwndLimited(), Una: c.sndUna, Nxt: c.sndMax, SRTT: c.srtt})
+	c.cc.OnAck(a)
 	if hsOK {
 		c.hystartEvent(hsBefore, hs.HyStart())
 	}

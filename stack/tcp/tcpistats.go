@@ -326,7 +326,10 @@ func (c *Conn) linuxInfoMore(li *LinuxInfo) {
 			}
 			t = c.lastRecv // the handshake, as near as stacklab keeps it (see tx)
 		}
-		return uint64(now.Sub(t) / time.Millisecond)
+		// In whole jiffies under the linux profile, as Linux's
+		// jiffies_to_msecs(now - lsndtime, lrcvtime or rcv_tstamp).
+		p := c.p
+		return uint64(p.jiffiesSince(t.Sub(p.epoch), now.Sub(p.epoch)) / time.Millisecond)
 	}
 	x := c.ti.x
 	if x == nil {

@@ -160,9 +160,16 @@ func (c *Conn) chronoSet(kind int) {
 	now := c.p.net.Now()
 	x := c.tx()
 	if x.chrono != chronoNone {
-		x.chronoStat[x.chrono-1] += now.Sub(x.chronoStart)
+		x.chronoStat[x.chrono-1] += c.chronoSpan(x.chronoStart, now)
 	}
 	x.chrono, x.chronoStart = kind, now
+}
+
+// chronoSpan is the time from start to now a chrono counts: whole
+// jiffies under the linux profile, as Linux's tcp_jiffies32 differences.
+func (c *Conn) chronoSpan(start, now time.Time) time.Duration {
+	p := c.p
+	return p.jiffiesSince(start.Sub(p.epoch), now.Sub(p.epoch))
 }
 
 func (c *Conn) chronoStart(kind int) {
@@ -348,7 +355,7 @@ func (c *Conn) linuxInfoMore(li *LinuxInfo) {
 	li.DeliveredCE = x.deliveredCE
 	stat := x.chronoStat
 	if x.chrono != chronoNone {
-		stat[x.chrono-1] += now.Sub(x.chronoStart)
+		stat[x.chrono-1] += c.chronoSpan(x.chronoStart, now)
 	}
 	li.BusyTime = uint64((stat[0] + stat[1] + stat[2]) / time.Microsecond)
 	li.RwndLimited = uint64(stat[1] / time.Microsecond)

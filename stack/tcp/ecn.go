@@ -121,6 +121,10 @@ func (c *Conn) ecnInput(s *segment) {
 	}
 }
 
+// inCWR reports Linux's CWR state: an ECN reduction whose window
+// SND.UNA has not yet passed (tcp_end_cwnd_reduction ends it there).
+func (c *Conn) inCWR() bool { return c.ecn.reduced && c.sndUna.LessThan(c.ecn.reduceSeq) }
+
 // ecnAck reacts to an ACK with ECE: once per window of data, the
 // congestion window is reduced as for a loss (RFC 3168 §6.1.2), and CWR
 // goes out on the next new data.

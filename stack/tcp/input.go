@@ -683,7 +683,7 @@ timers:
 // new cumulative ACKs only (RFC 5681 §3.1).
 // fastretx/reordering-grows-cwnd.pkt.
 func (c *Conn) reorderedGrowth(sacked int) {
-	if c.inRecovery || (c.ecn.reduced && c.sndUna.LessThan(c.ecn.reduceSeq)) {
+	if c.inRecovery || c.inCWR() {
 		return
 	}
 	c.ccGrow(cc.Ack{Now: c.p.net.Now(), Acked: sacked, Inflight: int(c.sndUna.Size(c.sndMax)),

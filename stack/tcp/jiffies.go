@@ -38,12 +38,12 @@ func (p *Proto) ticksUp(d time.Duration) time.Duration {
 func (p *Proto) jiffy(t time.Duration) int64 { return int64(t / p.tick) }
 
 // jiffiesSince returns the ticks from then to now as a duration, as
-// Linux's differences of tcp_jiffies32 (then and now since the epoch).
-func (p *Proto) jiffiesSince(then, now time.Duration) time.Duration {
+// Linux's differences of tcp_jiffies32; now − then without ticks.
+func (p *Proto) jiffiesSince(then, now time.Time) time.Duration {
 	if p.tick == 0 {
-		return now - then
+		return now.Sub(then)
 	}
-	return time.Duration(p.jiffy(now)-p.jiffy(then)) * p.tick
+	return time.Duration(p.jiffy(now.Sub(p.epoch))-p.jiffy(then.Sub(p.epoch))) * p.tick
 }
 
 // halfTicks is d/2 in whole ticks, rounded down, as Linux's ato >> 1.

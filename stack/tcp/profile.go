@@ -264,7 +264,7 @@ func (c *Conn) dataReceived() {
 		c.ato = linuxATOMin
 	} else {
 		// In ticks: Linux's ato and lrcvtime are jiffies.
-		m := p.jiffiesSince(c.lrcvTime.Sub(p.epoch), now.Sub(p.epoch))
+		m := p.jiffiesSince(c.lrcvTime, now)
 		switch {
 		case m <= linuxATOMin/2:
 			c.ato = p.halfTicks(c.ato) + linuxATOMin/2
@@ -313,7 +313,7 @@ func (c *Conn) ackSentLinux() {
 // received makes the connection interactive (pingpong), where ACKs are
 // delayed to ride on replies (tcp_event_data_sent).
 func (c *Conn) dataSent() {
-	if p := c.p; c.linux() && c.ato > 0 && p.jiffiesSince(c.lrcvTime.Sub(p.epoch), p.net.Now().Sub(p.epoch)) < c.ato {
+	if p := c.p; c.linux() && c.ato > 0 && p.jiffiesSince(c.lrcvTime, p.net.Now()) < c.ato {
 		c.pingpong = true
 	}
 }

@@ -238,7 +238,7 @@ func (c *Conn) linuxInfo() LinuxInfo {
 		li.CAState = 4
 	case c.inRecovery:
 		li.CAState = 3
-	case c.ecn.reduced && c.sndUna.LessThan(c.ecn.reduceSeq):
+	case c.inCWR():
 		li.CAState = 2
 	case li.Sacked > 0 || li.Lost > 0 || li.Retrans > 0:
 		li.CAState = 1

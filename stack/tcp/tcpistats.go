@@ -160,16 +160,9 @@ func (c *Conn) chronoSet(kind int) {
 	now := c.p.net.Now()
 	x := c.tx()
 	if x.chrono != chronoNone {
-		x.chronoStat[x.chrono-1] += c.chronoSpan(x.chronoStart, now)
+		x.chronoStat[x.chrono-1] += c.p.jiffiesSince(x.chronoStart, now) // tcp_jiffies32, in whole ticks
 	}
 	x.chrono, x.chronoStart = kind, now
-}
-
-// chronoSpan is the time from start to now a chrono counts: whole
-// jiffies under the linux profile, as Linux's tcp_jiffies32 differences.
-func (c *Conn) chronoSpan(start, now time.Time) time.Duration {
-	p := c.p
-	return p.jiffiesSince(start.Sub(p.epoch), now.Sub(p.epoch))
 }
 
 func (c *Conn) chronoStart(kind int) {
@@ -335,8 +328,7 @@ func (c *Conn) linuxInfoMore(li *LinuxInfo) {
 		}
 		// In whole jiffies under the linux profile, as Linux's
 		// jiffies_to_msecs(now - lsndtime, lrcvtime or rcv_tstamp).
-		p := c.p
-		return uint64(p.jiffiesSince(t.Sub(p.epoch), now.Sub(p.epoch)) / time.Millisecond)
+		return uint64(c.p.jiffiesSince(t, now) / time.Millisecond)
 	}
 	x := c.ti.x
 	if x == nil {
@@ -355,7 +347,7 @@ func (c *Conn) linuxInfoMore(li *LinuxInfo) {
 	li.DeliveredCE = x.deliveredCE
 	stat := x.chronoStat
 	if x.chrono != chronoNone {
-		stat[x.chrono-1] += c.chronoSpan(x.chronoStart, now)
+		stat[x.chrono-1] += c.p.jiffiesSince(x.chronoStart, now)
 	}
 	li.BusyTime = uint64((stat[0] + stat[1] + stat[2]) / time.Microsecond)
 	li.RwndLimited = uint64(stat[1] / time.Microsecond)

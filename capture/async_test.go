@@ -515,3 +515,79 @@ func TestRecorderReusesBatches(t *testing.T) {
 		t.Errorf("the next Recorder beside the stacks grows a batch anew")
 	}
 }
+
+// gatedWriter blocks every Write until gate is closed: a trace writer
+// stalled for as long as a test needs.
+type gatedWriter struct{ gate chan struct{} }
+
+func (w gatedWriter) Write(p []byte) (int, error) {
+	<-w.gate
+	return len(p), nil
+}
+
+// TestRecorderQueuesBatches checks that stacks outrunning a stalled
+// writer hand it up to maxBatches-1 batches before they wait (with one
+// batch queued at a time, they waited once the second filled), and that
+// every frame is written once the writer goes on.
+func TestRecorderQueuesBatches(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	}
+	clk := &fakeClock{now: t0}
+	client := newNIC(t, clk, "client", "10.0.0.1/24", stack.LinkEthernet)
+	server := newNIC(t, clk, "server", "10.0.0.2/24", stack.LinkEthernet)
+	gate := make(chan struct{})
+	var out bytes.Buffer
+	r, err := New(Options{Trace: io.MultiWriter(gatedWriter{gate}, &out), Format: Text, Start: t0, Names: names(), Async: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := bulkFrames(client, server)
+	perBatch := min(handFrames, (handBytes+len(data)-1)/len(data))
+	n := (maxBatches - 1) * perBatch
+	if n <= perBatch+batchBytes/len(data) {
+		t.Fatalf("%d frames fit in two batches: the test shows nothing", n)
+	}
+	queued := make(chan struct{})
+	go func() {
+		defer close(queued)
+		for i := range uint64(n) {
+			r.Frame(client, stack.DirOut, stack.Packet{ID: 1 + i, Data: data}, "send")
+		}
+	}()
+	select {
+	case <-queued:
+	case <-time.After(10 * time.Second):
+		close(gate)
+		t.Fatalf("the stacks waited for a stalled writer with fewer than %d batches queued", maxBatches-1)
+	}
+	r.qmu.Lock()
+	inUse := r.nbatch
+	r.qmu.Unlock()
+	if inUse > maxBatches {
+		t.Errorf("%d batches, want at most %d", inUse, maxBatches)
+	}
+	close(gate)
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(out.String(), " B  (send)"); got != n {
+		t.Errorf("%d frames in the trace, want %d", got, n)
+	}
+}
+
+// TestRecorderFillsOldestBatch checks that the batch filled next is the
+// one written longest ago, not the one the writer has just read.
+func TestRecorderFillsOldestBatch(t *testing.T) {
+	r := &Recorder{}
+	a, b, c := new(batch), new(batch), new(batch)
+	r.free, r.nbatch = []*batch{a, b, c}, 4
+	for i, want := range []*batch{a, b, c} {
+		if got := r.nextBatch(); got != want {
+			t.Fatalf("batch %d: not the one written longest ago", i)
+		}
+	}
+	if got := r.nextBatch(); got == nil || got == a || got == b || got == c || r.nbatch != 5 {
+		t.Errorf("with none free, want a new batch counted (nbatch %d)", r.nbatch)
+	}
+}

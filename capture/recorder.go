@@ -100,8 +100,9 @@ type Options struct {
 // the frame or event into a batch and return, and another goroutine
 // decodes, traces and writes the batch while the stacks go on. The
 // output is the same byte for byte: one goroutine at a time handles the
-// batches, in order. At most two batches exist (one filling, one being
-// written), so a stack that outruns the writing waits for it. Every
+// batches, in order. At most eight batches exist (one filling, the rest
+// queued or being written), so a stack that outruns the writing waits
+// for it. Every
 // other method first finishes what is queued. It does so when it
 // decodes every frame (a trace, the page, summaries); for the pcapng
 // files alone, a copy of each frame, handing the frames over costs the
@@ -112,8 +113,10 @@ type Recorder struct {
 	qmu      sync.Mutex
 	qcond    sync.Cond // signalled when a batch is written
 	fill     *batch    // frames and events being queued
-	spare    *batch    // a written batch, for reuse
-	busy     bool      // a batch is being written by the writer goroutine
+	queue    []*batch  // full batches, oldest first, for the writer
+	free     []*batch  // written batches, the one written longest ago first
+	nbatch   int       // batches the Recorder has: fill, queue, free and the one being written
+	busy     bool      // the writer goroutine is at work
 	draining int       // callers waiting in drain
 	async    bool      // batches are written beside the stacks
 	qclosed  bool
@@ -155,17 +158,29 @@ type batch struct {
 	gen  uint32         // incremented by reset: which contents a sentCopy saw
 }
 
-// batchFrames and batchBytes bound a batch: when either is reached while
-// the writer is at work, the stacks wait for it. A writer that finds
-// takeFrames records or takeBytes of frames queued when it is done takes
-// them at once; an idle writer is handed a batch at handFrames records or
-// handBytes. Handing at 256 rather than at 1,024 keeps what is queued
-// small, which a Flush or Close waits for at the end: in
+// A batch is handed to the writer at handFrames records or handBytes of
+// frames, and the stacks go on in the next; a writer that finds nothing
+// queued when it is done takes the filling batch if it holds takeFrames
+// records or takeBytes. Handing at 256 rather than at 1,024 keeps what
+// is queued small, which a Flush or Close waits for at the end: in
 // BenchmarkCaptureOverhead (2 MiB turns, each flushed), wall time added
 // by pcapng + text went from 33-34 % to 23-28 %, by pcapng + JSON from
 // 85-88 % to 69-71 %, pcapng alone unchanged (21-24 %); at 128 or 64,
 // the wake-ups cost pcapng alone more than the shorter queue saves.
+//
+// A Recorder has at most maxBatches batches. The next one filled is the
+// one written longest ago, whose memory the writer's CPU has had time to
+// let go of: copying a frame into lines that CPU read last costs the
+// stacks most of a capture's time on a machine whose CPUs pass cache
+// lines slowly. With two batches (one filling, one written) the stacks
+// refilled the batch the writer had just read; with eight, in four
+// interleaved runs of BenchmarkCaptureOverhead (40 rounds each), wall
+// time added by pcapng + text went from 59-118 % to 53-56 %, pcapng +
+// JSON from 77-174 % to 68-82 %, pcapng beside the stacks from 52-78 %
+// to 47-51 %. Once every batch is in use (or a Flush is draining), the
+// stacks fill theirs up to batchFrames or batchBytes and then wait.
 const (
+	maxBatches  = 8
 	batchFrames = 1024
 	batchBytes  = 1 << 20
 	takeFrames  = 16
@@ -247,7 +262,6 @@ func New(opts Options) (*Recorder, error) {
 		vant:  make(map[*stack.NIC]*vantage),
 		descs: make(map[string]string),
 		fill:  new(batch),
-		spare: new(batch),
 	}
 	// OnSummary is called in order with the stacks' frames: it is kept
 	// on their goroutines.
@@ -256,7 +270,7 @@ func New(opts Options) (*Recorder, error) {
 	// summaries), on their goroutine for the pcapng files alone (see
 	// way.go).
 	if canAsync && (opts.Async || opts.Trace != nil || opts.Page != nil || opts.KeepSummaries) {
-		r.fill, r.spare, r.async = takeBatch(), takeBatch(), true
+		r.fill, r.nbatch, r.async = takeBatch(), 1, true
 	}
 	r.qcond.L = &r.qmu
 	r.idle = opts.Dir == "" && opts.Combined == "" && opts.Trace == nil && opts.Page == nil &&
@@ -365,7 +379,7 @@ func (r *Recorder) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note s
 		}
 	}
 	b.recs = append(b.recs, rec)
-	if b.ready(r.busy) {
+	if b.ready() {
 		r.handOff()
 	}
 }
@@ -411,59 +425,84 @@ func (r *Recorder) Observe(ev *core.Event) {
 		b.evs[rec.off].Vars, rec.vars = nil, len(b.vars)
 	}
 	b.recs = append(b.recs, rec)
-	if b.ready(r.busy) {
+	if b.ready() {
 		r.handOff()
 	}
 }
 
-// handOff gives the filling batch to a writer goroutine, after waiting
-// for the one before to be written, unless the writer takes it first.
-// qmu is held.
+// handOff queues the filling batch for the writer goroutine, and starts
+// it if idle. The next batch filled is the one written longest ago, so
+// that its memory has left the writer's CPU's cache. With every batch in
+// use, or a drain under way, the stacks go on filling until the batch is
+// full, then wait. qmu is held.
 func (r *Recorder) handOff() {
-	for r.busy && r.fill.full() {
+	for r.draining > 0 || len(r.free) == 0 && r.nbatch >= maxBatches {
+		if !r.fill.full() {
+			return
+		}
 		r.qcond.Wait()
 	}
-	if r.busy || !r.fill.ready(false) {
+	if !r.fill.ready() {
 		return // the writer took it
 	}
-	b := r.fill
-	r.fill, r.spare = r.spare, nil
-	r.busy = true
-	go r.writer(b)
+	r.queue = append(r.queue, r.fill)
+	r.fill = r.nextBatch()
+	if !r.busy {
+		r.busy = true
+		go r.writer()
+	}
+}
+
+// nextBatch returns the batch written longest ago, or a new one. qmu is
+// held, and a batch is free or the Recorder has fewer than maxBatches.
+func (r *Recorder) nextBatch() *batch {
+	if len(r.free) == 0 {
+		r.nbatch++
+		return takeBatch()
+	}
+	b := r.free[0]
+	copy(r.free, r.free[1:])
+	r.free[len(r.free)-1] = nil
+	r.free = r.free[:len(r.free)-1]
+	return b
 }
 
 // full reports whether a batch can take no more.
 func (b *batch) full() bool { return len(b.recs) >= batchFrames || len(b.data) >= batchBytes }
 
-// ready reports whether a batch is to be handed on: to a writer at
-// work, when full; to none, at handFrames or handBytes.
-func (b *batch) ready(busy bool) bool {
-	if busy {
-		return b.full()
-	}
+// ready reports whether a batch is to be handed on.
+func (b *batch) ready() bool {
 	return len(b.recs) >= handFrames || len(b.data) >= handBytes
 }
 
-// writer writes batches beside the stacks: the one handed to it, then
-// the filling one while it holds enough, so that a writer kept busy goes
-// on without waiting to be woken.
-func (r *Recorder) writer(b *batch) {
+// writer writes batches beside the stacks, oldest first, then the filling
+// one while it holds enough, so that a writer kept busy goes on without
+// waiting to be woken.
+func (r *Recorder) writer() {
+	r.qmu.Lock()
 	for {
+		var b *batch
+		if len(r.queue) > 0 {
+			b = r.queue[0]
+			copy(r.queue, r.queue[1:])
+			r.queue[len(r.queue)-1] = nil
+			r.queue = r.queue[:len(r.queue)-1]
+		} else if f := r.fill; (len(f.recs) >= takeFrames || len(f.data) >= takeBytes) && r.draining == 0 && (len(r.free) > 0 || r.nbatch < maxBatches) {
+			b, r.fill = f, r.nextBatch()
+		} else {
+			r.busy = false
+			r.qcond.Broadcast()
+			r.qmu.Unlock()
+			return
+		}
+		r.qmu.Unlock()
 		r.mu.Lock()
 		r.write(b)
 		r.mu.Unlock()
 		b.reset()
 		r.qmu.Lock()
-		if f := r.fill; (len(f.recs) >= takeFrames || len(f.data) >= takeBytes) && r.draining == 0 {
-			b, r.fill = r.fill, b
-			r.qcond.Broadcast() // a stack waiting for room has it
-			r.qmu.Unlock()
-			continue
-		}
-		r.spare, r.busy = b, false
-		r.qcond.Broadcast()
-		r.qmu.Unlock()
-		return
+		r.free = append(r.free, b)
+		r.qcond.Broadcast() // a stack waiting for room has it
 	}
 }
 
@@ -491,6 +530,7 @@ func (r *Recorder) drain() {
 		r.qcond.Wait()
 	}
 	r.draining--
+	r.qcond.Broadcast() // stacks waiting for the drain to end
 	if b := r.fill; len(b.recs) > 0 {
 		r.mu.Lock()
 		r.write(b)
@@ -905,8 +945,10 @@ func (r *Recorder) Close() error {
 	r.closed, r.qclosed = true, true
 	// Drained, the writer done: the batches go to the next Recorder.
 	giveBatch(r.fill)
-	giveBatch(r.spare)
-	r.fill, r.spare = new(batch), new(batch)
+	for _, b := range r.free {
+		giveBatch(b)
+	}
+	r.fill, r.free, r.nbatch = new(batch), nil, 0
 	if r.tr != nil { // nil when idle
 		if err := r.tr.Flush(); err != nil {
 			r.errs = append(r.errs, fmt.Errorf("capture: writing the trace: %w", err))

@@ -31,8 +31,8 @@ import "sync"
 
 // freeBatches holds the batches of closed Recorders, at most
 // maxFreeBatches (a few MiB), for the next: each run of a sweep or of a
-// benchmark has a Recorder of its own, and without them grew its two
-// batches anew, to 1 MiB each, copying and zeroing and faulting in
+// benchmark has a Recorder of its own, and without them grew its
+// batches anew, to 256 KiB or 1 MiB each, copying and zeroing and faulting in
 // memory, a few ms a run. A Recorder on the stacks' goroutine takes
 // none.
 var freeBatches struct {
@@ -40,7 +40,7 @@ var freeBatches struct {
 	list []*batch
 }
 
-const maxFreeBatches = 4
+const maxFreeBatches = maxBatches
 
 // takeBatch returns a freed batch, or a new one.
 func takeBatch() *batch {

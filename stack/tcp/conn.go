@@ -80,7 +80,7 @@ type Conn struct {
 	// Linux's ACK timing (profile.go): quick-ACK mode, ato, pingpong.
 	quickAcks int
 	ato       time.Duration
-	lrcvTime  time.Time
+	lrcv      time.Duration // the last data received, Proto.jiffiesNow (Linux's lrcvtime)
 	pingpong  bool
 
 	ecn ecnState // RFC 3168 (ecn.go)

@@ -46,6 +46,15 @@ func (p *Proto) jiffiesSince(then, now time.Time) time.Duration {
 	return time.Duration(p.jiffy(now.Sub(p.epoch))-p.jiffy(then.Sub(p.epoch))) * p.tick
 }
 
+// jiffiesNow returns the clock's time since the Proto's epoch in whole
+// ticks, as a duration (Linux's tcp_jiffies32); exact without ticks. It
+// costs no division past the first call at a clock reading, so that
+// what is stamped per segment (lrcvtime, the chrono) is kept this way.
+func (p *Proto) jiffiesNow() time.Duration {
+	p.sinceEpoch()
+	return p.lastJiffy
+}
+
 // halfTicks is d/2 in whole ticks, rounded down, as Linux's ato >> 1.
 func (p *Proto) halfTicks(d time.Duration) time.Duration {
 	if p.tick == 0 {

@@ -258,13 +258,13 @@ func (c *Conn) dataReceived() {
 		return
 	}
 	p := c.p
-	now := p.net.Now()
+	now := p.jiffiesNow()
 	if c.ato == 0 {
 		c.incrQuickAck()
 		c.ato = linuxATOMin
 	} else {
 		// In ticks: Linux's ato and lrcvtime are jiffies.
-		m := p.jiffiesSince(c.lrcvTime, now)
+		m := now - c.lrcv
 		switch {
 		case m <= linuxATOMin/2:
 			c.ato = p.halfTicks(c.ato) + linuxATOMin/2
@@ -274,7 +274,7 @@ func (c *Conn) dataReceived() {
 			c.incrQuickAck()
 		}
 	}
-	c.lrcvTime = now
+	c.lrcv = now
 }
 
 // incrQuickAck allows up to half the receive window's segments, at most
@@ -313,7 +313,7 @@ func (c *Conn) ackSentLinux() {
 // received makes the connection interactive (pingpong), where ACKs are
 // delayed to ride on replies (tcp_event_data_sent).
 func (c *Conn) dataSent() {
-	if p := c.p; c.linux() && c.ato > 0 && p.jiffiesSince(c.lrcvTime, p.net.Now()) < c.ato {
+	if p := c.p; c.linux() && c.ato > 0 && p.jiffiesNow()-c.lrcv < c.ato {
 		c.pingpong = true
 	}
 }

@@ -179,9 +179,10 @@ type Proto struct {
 	// per entry, and a segment asks for that distance many times.
 	lastNow   time.Time
 	lastSince time.Duration
-	scratch   []byte    // one outbound segment is built here
-	spare     [2][]byte // the last ring storage freed, newest first (buffer.go)
-	pair      pairSum   // the last address pair's pseudo-header sum (header.go)
+	lastJiffy time.Duration // lastSince in whole ticks (jiffiesNow)
+	scratch   []byte        // one outbound segment is built here
+	spare     [2][]byte     // the last ring storage freed, newest first (buffer.go)
+	pair      pairSum       // the last address pair's pseudo-header sum (header.go)
 	// offload: the Net finishes the checksums of the segments sent
 	// (SetChecksumOffload); they leave with the field zero.
 	offload bool
@@ -275,6 +276,7 @@ func (p *Proto) SetConfig(cfg Config) {
 	p.recMode, _ = parseRecovery(cfg.Recovery)
 	p.linux = cfg.Profile != ProfileRFC
 	p.tick = cfg.tick()
+	p.lastNow = time.Time{} // lastJiffy was in the old ticks
 	p.cfg = cfg
 }
 
@@ -498,7 +500,10 @@ func (p *Proto) tsNow() uint32 {
 func (p *Proto) sinceEpoch() time.Duration {
 	now := p.net.Now()
 	if now != p.lastNow {
-		p.lastNow, p.lastSince = now, now.Sub(p.epoch)
+		p.lastNow, p.lastSince, p.lastJiffy = now, now.Sub(p.epoch), now.Sub(p.epoch)
+		if p.tick > 0 {
+			p.lastJiffy -= p.lastJiffy % p.tick
+		}
 	}
 	return p.lastSince
 }

@@ -45,7 +45,7 @@ type tcpiStats struct {
 	lastAckRecv             time.Time
 
 	chrono      int
-	chronoStart time.Time
+	chronoStart time.Duration    // jiffiesNow
 	chronoStat  [3]time.Duration // busy, rwnd-limited, sndbuf-limited
 	noSpace     bool             // a write found the send buffer full (SOCK_NOSPACE)
 
@@ -157,10 +157,10 @@ func (c *Conn) tiRTO() {
 // chronoSet switches the chrono to kind, adding the time spent in the
 // one that ends (tcp_chrono_set).
 func (c *Conn) chronoSet(kind int) {
-	now := c.p.net.Now()
+	now := c.p.jiffiesNow() // tcp_jiffies32, in whole ticks
 	x := c.tx()
 	if x.chrono != chronoNone {
-		x.chronoStat[x.chrono-1] += c.p.jiffiesSince(x.chronoStart, now) // tcp_jiffies32, in whole ticks
+		x.chronoStat[x.chrono-1] += now - x.chronoStart
 	}
 	x.chrono, x.chronoStart = kind, now
 }
@@ -347,7 +347,7 @@ func (c *Conn) linuxInfoMore(li *LinuxInfo) {
 	li.DeliveredCE = x.deliveredCE
 	stat := x.chronoStat
 	if x.chrono != chronoNone {
-		stat[x.chrono-1] += c.p.jiffiesSince(x.chronoStart, now)
+		stat[x.chrono-1] += c.p.jiffiesNow() - x.chronoStart
 	}
 	li.BusyTime = uint64((stat[0] + stat[1] + stat[2]) / time.Microsecond)
 	li.RwndLimited = uint64(stat[1] / time.Microsecond)

@@ -49,8 +49,8 @@ type twSock struct {
 	quickAcks, dupAcks, backoff          int32
 	cwnd, ssthresh                       int32
 	ccName                               string
-	srtt, rttvar, rto, ato               time.Duration
-	lastOOWAck, lrcvTime                 twTime
+	srtt, rttvar, rto, ato, lrcv         time.Duration
+	lastOOWAck                           twTime
 	lastRecv, lastSend                   twTime
 	ecn                                  ecnState
 	lastVars                             *core.TCPVars
@@ -135,7 +135,7 @@ func (p *Proto) twPack(c *Conn) {
 		mss: int32(c.mss), rcvMSS: int32(c.rcvMSS), userMSS: int32(c.userMSS),
 		quickAcks: int32(c.quickAcks), dupAcks: int32(c.dupAcks), backoff: int32(c.backoff),
 		srtt: c.srtt, rttvar: c.rttvar, rto: c.rto, ato: c.ato,
-		lastOOWAck: p.twTime(c.lastOOWAck), lrcvTime: p.twTime(c.lrcvTime),
+		lastOOWAck: p.twTime(c.lastOOWAck), lrcv: c.lrcv,
 		lastRecv: p.twTime(c.lastRecv), lastSend: p.twTime(c.lastSend),
 		ecn: c.ecn, lastVars: c.lastVars, recMode: c.recMode,
 		sndWScale: c.sndWScale, rcvWScale: c.rcvWScale, ipTTL: c.ipTTL, ipTOS: c.ipTOS,
@@ -237,7 +237,7 @@ func (p *Proto) twConn(tw *twSock) *Conn {
 		mss: int(tw.mss), rcvMSS: int(tw.rcvMSS), userMSS: int(tw.userMSS),
 		quickAcks: int(tw.quickAcks), dupAcks: int(tw.dupAcks), backoff: int(tw.backoff),
 		srtt: tw.srtt, rttvar: tw.rttvar, rto: tw.rto, ato: tw.ato,
-		lastOOWAck: p.twTimeOf(tw.lastOOWAck), lrcvTime: p.twTimeOf(tw.lrcvTime),
+		lastOOWAck: p.twTimeOf(tw.lastOOWAck), lrcv: tw.lrcv,
 		lastRecv: p.twTimeOf(tw.lastRecv), lastSend: p.twTimeOf(tw.lastSend),
 		ecn: tw.ecn, lastVars: tw.lastVars, recMode: tw.recMode,
 		sndWScale: tw.sndWScale, rcvWScale: tw.rcvWScale, ipTTL: tw.ipTTL, ipTOS: tw.ipTOS,

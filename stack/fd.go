@@ -330,7 +330,7 @@ func (s *Stack) accept(sk *socket) (*socket, error) {
 			// As Linux's sk_clone: the child has the listener's
 			// SO_REUSEADDR and SO_REUSEPORT.
 			nsk.reuseAddr, nsk.reusePort = sk.reuseAddr, sk.reusePort
-			nsk.ttl, nsk.tos, nsk.inq = sk.ttl, sk.tos, sk.inq
+			nsk.ttl, nsk.tos, nsk.pmtudisc, nsk.inq = sk.ttl, sk.tos, sk.pmtudisc, sk.inq
 			nsk.rcvTimeo, nsk.sndTimeo = sk.rcvTimeo, sk.sndTimeo // as Linux's sk_clone_lock copies sk_rcvtimeo and sk_sndtimeo
 			nsk.family = sk.family
 			nsk.conn = c
@@ -648,7 +648,7 @@ func (s *Stack) sendTo(sk *socket, b []byte, addr netip.AddrPort, call string) (
 			src = netip.Addr{}
 		}
 		why := call + "(" + strconv.Itoa(sk.fd) + ") → echo request seq " + strconv.Itoa(int(seq))
-		if err := s.ipSendTOS(sk.ipTTL(), sk.tos, src, addr.Addr(), wire.ProtoICMP, m, false, why); err != nil {
+		if err := s.ipSendTOS(sk.ipTTL(), sk.tos, src, addr.Addr(), wire.ProtoICMP, m, sk.dfPolicy(), why); err != nil {
 			return 0, err
 		}
 		return len(b), nil

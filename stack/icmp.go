@@ -75,7 +75,7 @@ func (s *Stack) icmpInput(n *NIC, ip wire.IPv4, b []byte, pktID uint64) {
 			s.echoWithOptions(ip, reply)
 			return
 		}
-		s.ipSend(ip.Dst(), ip.Src(), wire.ProtoICMP, reply, false, "echo reply")
+		s.ipSend(ip.Dst(), ip.Src(), wire.ProtoICMP, reply, dfOff, "echo reply")
 	case wire.ICMPEchoReply:
 		s.counters.ICMP.InEchoReps++
 		e := s.icmp.byID[m.ID()]
@@ -121,7 +121,7 @@ func (s *Stack) echoWithOptions(ip wire.IPv4, reply []byte) {
 	if out.RRNeedAddr || out.TSNeedAddr || out.TSNeedTime {
 		recp = &out
 	}
-	s.ipSendOpts(s.opts.TTL, 0, ip.Dst(), ip.Src(), wire.ProtoICMP, reply, opts, recp, false, "echo reply")
+	s.ipSendOpts(s.opts.TTL, 0, ip.Dst(), ip.Src(), wire.ProtoICMP, reply, opts, recp, dfOff, "echo reply")
 }
 
 // unreachErrs is the errno of each destination unreachable code and
@@ -267,7 +267,7 @@ func (s *Stack) sendICMPError(orig wire.IPv4, typ, code uint8, rest uint32, why 
 	if s.isLocal(orig.Dst()) {
 		src = orig.Dst()
 	}
-	s.ipSend(src, orig.Src(), wire.ProtoICMP, b, false, why)
+	s.ipSend(src, orig.Src(), wire.ProtoICMP, b, dfOff, why)
 }
 
 // finishQuoted finishes the TCP checksum of the packet being received,

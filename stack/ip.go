@@ -244,27 +244,39 @@ func (s *Stack) ipInput(n *NIC, b []byte, pktID uint64) {
 	}
 }
 
+// dfPolicy is what an IPv4 packet does with Don't Fragment and with a
+// size past its route's MTU: Linux's IP_MTU_DISCOVER modes, as a
+// socket's datagrams and segments take them (socket.dfPolicy).
+type dfPolicy uint8
+
+const (
+	dfOff       dfPolicy = iota // no DF; fragmented when too big
+	dfOn                        // DF; EMSGSIZE when too big
+	dfIfFits                    // DF when it fits; fragmented, without DF, when not (IP_PMTUDISC_WANT's datagrams)
+	dfOffNoFrag                 // no DF; EMSGSIZE when too big (IP_PMTUDISC_INTERFACE)
+)
+
 // ipSend builds an IPv4 packet around payload and sends it toward dst.
 // src may be invalid, meaning the address of the outgoing interface. df
-// sets Don't Fragment. why is the capture's note.
-func (s *Stack) ipSend(src, dst netip.Addr, proto uint8, payload []byte, df bool, why string) error {
+// says whether it carries Don't Fragment. why is the capture's note.
+func (s *Stack) ipSend(src, dst netip.Addr, proto uint8, payload []byte, df dfPolicy, why string) error {
 	return s.ipSendTTL(s.opts.TTL, src, dst, proto, payload, df, why)
 }
 
 // ipSendTTL is ipSend with a socket's own TTL (IP_TTL).
-func (s *Stack) ipSendTTL(ttl uint8, src, dst netip.Addr, proto uint8, payload []byte, df bool, why string) error {
+func (s *Stack) ipSendTTL(ttl uint8, src, dst netip.Addr, proto uint8, payload []byte, df dfPolicy, why string) error {
 	return s.ipSendTOS(ttl, 0, src, dst, proto, payload, df, why)
 }
 
 // ipSendTOS is ipSendTTL with the type-of-service byte to send (its low
 // two bits are the ECN field, RFC 3168 §5).
-func (s *Stack) ipSendTOS(ttl, tos uint8, src, dst netip.Addr, proto uint8, payload []byte, df bool, why string) error {
+func (s *Stack) ipSendTOS(ttl, tos uint8, src, dst netip.Addr, proto uint8, payload []byte, df dfPolicy, why string) error {
 	return s.ipSendOpts(ttl, tos, src, dst, proto, payload, nil, nil, df, why)
 }
 
 // ipSendChecksummed is ipSendTOS for a TCP or UDP segment whose checksum
 // the caller computed: its frame leaves with Packet.ChecksumOK.
-func (s *Stack) ipSendChecksummed(ttl, tos uint8, src, dst netip.Addr, proto uint8, payload []byte, df bool, why string) error {
+func (s *Stack) ipSendChecksummed(ttl, tos uint8, src, dst netip.Addr, proto uint8, payload []byte, df dfPolicy, why string) error {
 	s.txChecksummed = true
 	err := s.ipSendTOS(ttl, tos, src, dst, proto, payload, df, why)
 	s.txChecksummed = false
@@ -274,7 +286,7 @@ func (s *Stack) ipSendChecksummed(ttl, tos uint8, src, dst netip.Addr, proto uin
 // ipSendOpts is ipSendTOS with IPv4 options (a multiple of 4 bytes) after
 // the fixed header; the entries rec keeps for this host are filled in
 // once the source address is known (Linux's ip_options_build).
-func (s *Stack) ipSendOpts(ttl, tos uint8, src, dst netip.Addr, proto uint8, payload, opts []byte, rec *wire.IPv4OptRecord, df bool, why string) error {
+func (s *Stack) ipSendOpts(ttl, tos uint8, src, dst netip.Addr, proto uint8, payload, opts []byte, rec *wire.IPv4OptRecord, df dfPolicy, why string) error {
 	if s.destroyed {
 		return syscall.ENETDOWN
 	}
@@ -293,7 +305,8 @@ func (s *Stack) ipSendOpts(ttl, tos uint8, src, dst netip.Addr, proto uint8, pay
 	hdr := n.linkHeaderLen()
 	hl := wire.IPv4MinHeaderLen + len(opts)
 	total := hl + len(payload)
-	if total > n.cfg.MTU && df {
+	fits := total <= n.cfg.MTU
+	if !fits && (df == dfOn || df == dfOffNoFrag) {
 		s.counters.IP.FragFails++
 		return syscall.EMSGSIZE
 	}
@@ -308,7 +321,7 @@ func (s *Stack) ipSendOpts(ttl, tos uint8, src, dst netip.Addr, proto uint8, pay
 		Protocol:  proto,
 		Src:       src,
 		Dst:       dst,
-		DF:        df,
+		DF:        df == dfOn || df == dfIfFits && fits,
 		HeaderLen: uint8(hl),
 	})
 	copy(frame[hdr+wire.IPv4MinHeaderLen:], opts)
@@ -316,7 +329,7 @@ func (s *Stack) ipSendOpts(ttl, tos uint8, src, dst netip.Addr, proto uint8, pay
 		ip.BuildIPv4Options(*rec, src, wire.IPv4Timestamp(s.now()))
 	}
 	ip.SetChecksum()
-	if total <= n.cfg.MTU {
+	if fits {
 		n.sendIPFrame(frame, hdr, hop, 0, why)
 		return nil
 	}

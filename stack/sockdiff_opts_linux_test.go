@@ -331,6 +331,51 @@ var tcpInfoCases = []diffCase{
 // pending datagram, as under MSG_MORE, until the option is cleared.
 func init() { diffCases = append(diffCases, udpCorkCases...) }
 
+// The IP_MTU_DISCOVER cases: its values on each kind of socket, the
+// mode an accepted socket takes from its listener, and sends under each
+// mode (what they do to DF is checked on the wire by
+// TestIPMTUDiscoverDF: loopback's MTU leaves no datagram too big).
+func init() { diffCases = append(diffCases, mtuDiscoverCases...) }
+
+var mtuDiscoverCases = []diffCase{
+	{"mtudisc/values", func(e *denv) {
+		for _, k := range []stack.SockType{udp, tcp} {
+			s := e.socket(k)
+			e.getopt(s, stack.IPMTUDiscover)
+			for _, v := range []int{0, 2, 3, 4, 5, 6, -1, 1} {
+				e.setopt(s, stack.IPMTUDiscover, v)
+				e.getopt(s, stack.IPMTUDiscover)
+			}
+		}
+	}},
+	{"mtudisc/accepted-inherits", func(e *denv) {
+		l := e.socket(tcp)
+		e.setopt(l, stack.IPMTUDiscover, 0)
+		e.bind(l, e.at("T1"))
+		e.listen(l, 4)
+		c := e.socket(tcp)
+		e.getopt(c, stack.IPMTUDiscover)
+		e.connect(c, e.at("T1"))
+		e.settle()
+		s := e.accept(l)
+		e.getopt(s, stack.IPMTUDiscover)
+		e.setopt(s, stack.IPMTUDiscover, 2)
+		e.send(s, "pmtu", 0)
+		e.settle()
+		e.recv(c, 10, stack.MsgDontWait)
+		e.getopt(l, stack.IPMTUDiscover)
+	}},
+	{"mtudisc/udp-sends", func(e *denv) {
+		a, b := e.udpPair()
+		for _, v := range []int{0, 1, 2, 3, 4, 5} {
+			e.setopt(a, stack.IPMTUDiscover, v)
+			e.sendto(a, "mode", e.at("U2"))
+			e.settle()
+			e.recvfrom(b, 100)
+		}
+	}},
+}
+
 var udpCorkCases = []diffCase{
 	{"udpcork/values", func(e *denv) {
 		u := e.socket(udp)

@@ -47,6 +47,7 @@ type socket struct {
 	rcvTimeo, sndTimeo              time.Duration  // SO_RCVTIMEO, SO_SNDTIMEO
 	ttl                             int            // IP_TTL; 0 is the stack's
 	tos                             uint8          // IP_TOS
+	pmtudisc                        uint8          // IP_MTU_DISCOVER plus one; 0: Linux's default, IP_PMTUDISC_WANT
 	inq                             bool           // TCP_INQ: RecvMsgInfo reports the bytes left
 	more                            bool           // the send in progress has MSG_MORE
 	eor                             bool           // the send in progress has MSG_EOR

@@ -30,7 +30,48 @@ const (
 	TCPInq                                           // 0 or 1: RecvMsgInfo reports the bytes left to read (TCP_CM_INQ)
 	IPTOS                                            // the IP header's TOS byte; a TCP socket keeps its ECN bits to itself
 	UDPCork                                          // 0 or 1 (any non-zero): UDP sends wait as one datagram, as under MSG_MORE, until set to 0 (UDP_CORK)
+	IPMTUDiscover                                    // 0..5, Linux's IP_PMTUDISC_DONT, _WANT (the default), _DO, _PROBE, _INTERFACE, _OMIT: whether IPv4 packets carry DF, and whether a datagram past the MTU is fragmented or refused (EMSGSIZE)
 )
+
+// Linux's IP_MTU_DISCOVER modes (IP_PMTUDISC_*).
+const (
+	PMTUDiscDont      = 0 // no DF; datagrams past the MTU are fragmented
+	PMTUDiscWant      = 1 // the default: DF on what fits; datagrams past the MTU are fragmented, without it
+	PMTUDiscDo        = 2 // DF; a datagram past the MTU is refused, EMSGSIZE
+	PMTUDiscProbe     = 3 // as DO for datagrams (the interface's MTU); TCP segments leave without DF
+	PMTUDiscInterface = 4 // no DF; a datagram past the interface's MTU is refused
+	PMTUDiscOmit      = 5 // no DF; datagrams past the MTU are fragmented
+)
+
+// pmtuMode is the socket's IP_MTU_DISCOVER mode.
+func (sk *socket) pmtuMode() int {
+	if sk.pmtudisc == 0 {
+		return PMTUDiscWant
+	}
+	return int(sk.pmtudisc) - 1
+}
+
+// dfPolicy is what the socket's IPv4 datagrams (UDP, ping) do with DF
+// and with a size past the MTU, by IP_MTU_DISCOVER, as Linux's
+// __ip_append_data and __ip_make_skb: DF on those that fit under WANT,
+// on all under DO and PROBE, which refuse one too big, as INTERFACE
+// does without DF; fragments under DONT, WANT and OMIT. stacklab keeps
+// no IPv4 path MTU, so the route's interface MTU is the MTU of all.
+func (sk *socket) dfPolicy() dfPolicy {
+	switch sk.pmtuMode() {
+	case PMTUDiscWant:
+		return dfIfFits
+	case PMTUDiscDo, PMTUDiscProbe:
+		return dfOn
+	case PMTUDiscInterface:
+		return dfOffNoFrag
+	}
+	return dfOff
+}
+
+// tcpNoDF reports whether a TCP socket's segments leave without DF under
+// mode: all but WANT and DO (Linux's ip_dont_fragment).
+func tcpNoDF(mode int) bool { return mode != PMTUDiscWant && mode != PMTUDiscDo }
 
 // ipTTL is the TTL of the socket's datagrams.
 func (sk *socket) ipTTL() uint8 {
@@ -171,6 +212,11 @@ func (s *Stack) setSockopt(sk *socket, opt SockOpt, value int) error {
 			tos &^= 3 // the ECN field is TCP's (RFC 3168 §6.1.1)
 		}
 		sk.tos, o.TOS = tos, tos
+	case IPMTUDiscover:
+		if value < PMTUDiscDont || value > PMTUDiscOmit {
+			return syscall.EINVAL
+		}
+		sk.pmtudisc, o.NoDF = uint8(value)+1, tcpNoDF(value)
 	case TCPCork:
 		o.Cork = value != 0
 	case TCPNotSentLowat:
@@ -210,8 +256,8 @@ func (s *Stack) setSockopt(sk *socket, opt SockOpt, value int) error {
 			c.SetRecvBuffer(value)
 		case SoSndBuf:
 			c.SetSendBuffer(value)
-		case IPTTL, IPTOS:
-			c.SetIPHeader(o.TTL, o.TOS)
+		case IPTTL, IPTOS, IPMTUDiscover:
+			c.SetIPHeader(o.TTL, o.TOS, o.NoDF)
 		case TCPCork:
 			c.SetCork(o.Cork)
 		case TCPNotSentLowat:
@@ -345,6 +391,8 @@ func (s *Stack) getSockopt(sk *socket, opt SockOpt) (int, error) {
 		return s.tcp.Config().SynRetries, nil
 	case IPTOS:
 		return int(sk.tos), nil
+	case IPMTUDiscover:
+		return sk.pmtuMode(), nil
 	case TCPCork:
 		return b2i(o.Cork), nil
 	case TCPNotSentLowat:

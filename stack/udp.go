@@ -265,7 +265,7 @@ func (s *Stack) udpSend(e *udpEndpoint, dst netip.AddrPort, payload []byte, why 
 	} else {
 		s.counters.UDP.OutDatagrams++
 	}
-	return s.ipSendChecksummed(e.sock.ipTTL(), e.sock.tos, src, dst.Addr(), wire.ProtoUDP, b, false, why)
+	return s.ipSendChecksummed(e.sock.ipTTL(), e.sock.tos, src, dst.Addr(), wire.ProtoUDP, b, e.sock.dfPolicy(), why)
 }
 
 // udpBroadcast delivers an IPv4 broadcast datagram to every socket it

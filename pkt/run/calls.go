@@ -244,7 +244,9 @@ var constants = map[string]int64{
 	"TCP_NOTSENT_LOWAT": 25, "TCP_FASTOPEN": 23, "TCP_INQ": 36, "TCP_CM_INQ": 36,
 	"SO_REUSEADDR": 2, "SO_TYPE": 3, "SO_ERROR": 4, "SO_BROADCAST": 6, "SO_SNDBUF": 7, "SO_RCVBUF": 8,
 	"SO_KEEPALIVE": 9, "SO_LINGER": 13, "SO_REUSEPORT": 15, "SO_RCVTIMEO": 20, "SO_SNDTIMEO": 21,
-	"IP_TTL": 2, "IP_TOS": 1,
+	"IP_TTL": 2, "IP_TOS": 1, "IP_MTU_DISCOVER": 10,
+	"IP_PMTUDISC_DONT": 0, "IP_PMTUDISC_WANT": 1, "IP_PMTUDISC_DO": 2, "IP_PMTUDISC_PROBE": 3,
+	"IP_PMTUDISC_INTERFACE": 4, "IP_PMTUDISC_OMIT": 5,
 	"NULL": 0,
 }
 
@@ -836,6 +838,7 @@ func sockopt(level, name int64) (stack.SockOpt, string, bool) {
 		{6, 2}: {stack.TCPMaxSeg, "TCP_MAXSEG"}, {6, 7}: {stack.TCPSynCnt, "TCP_SYNCNT"}, {6, 3}: {stack.TCPCork, "TCP_CORK"},
 		{6, 25}: {stack.TCPNotSentLowat, "TCP_NOTSENT_LOWAT"}, {6, 36}: {stack.TCPInq, "TCP_INQ"},
 		{0, 2}: {stack.IPTTL, "IP_TTL"}, {0, 1}: {stack.IPTOS, "IP_TOS"},
+		{0, 10}: {stack.IPMTUDiscover, "IP_MTU_DISCOVER"},
 	}
 	v, ok := m[k{level, name}]
 	return v.o, v.name, ok

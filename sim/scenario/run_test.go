@@ -668,6 +668,38 @@ expect:
 
 // TestSetsockoptUDPCork: under udp_cork two sends are one datagram,
 // sent when the option is cleared.
+// TestSetsockoptMTUDiscover: mtu_discover is IP_MTU_DISCOVER; a UDP
+// datagram carries DF by default (IP_PMTUDISC_WANT, as Linux's) and not
+// under 0 (IP_PMTUDISC_DONT); 6 is refused.
+func TestSetsockoptMTUDiscover(t *testing.T) {
+	res, trace := runSrc(t, twoHosts+`programs:
+  server: |
+    u = socket(udp); bind(u, :7)
+    recvfrom(u, any) == "want"
+    recvfrom(u, any) == "dont"
+  client: |
+    u = socket(udp); connect(u, server:7)
+    getsockopt(u, mtu_discover) == 1
+    send(u, "want")
+    sleep 1s
+    setsockopt(u, mtu_discover, 0); getsockopt(u, mtu_discover) == 0
+    send(u, "dont")
+    setsockopt(u, mtu_discover, 6)
+expect:
+  - client setsockopt → EINVAL
+`)
+	reportFailures(t, res)
+	var df []bool
+	for _, line := range strings.Split(trace, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "ipv4  10.0.0.1 → 10.0.0.2") {
+			df = append(df, strings.Contains(line, "  DF  "))
+		}
+	}
+	if len(df) != 2 || !df[0] || df[1] {
+		t.Errorf("the two datagrams' DF %v, want [true false]", df)
+	}
+}
+
 func TestSetsockoptUDPCork(t *testing.T) {
 	res, _ := runSrc(t, twoHosts+`programs:
   server: |

@@ -199,6 +199,10 @@ type SockOpts struct {
 	// connection's segments (zero: the stack's TTL, TOS 0). TOS's two
 	// ECN bits are the connection's own (RFC 3168), as in Linux.
 	TTL, TOS uint8
+	// NoDF: the segments leave without Don't Fragment (IPv4), as
+	// Linux's under IP_MTU_DISCOVER other than IP_PMTUDISC_WANT, its
+	// default, and IP_PMTUDISC_DO (ip_dont_fragment).
+	NoDF bool
 	// Cork is TCP_CORK: partial segments wait for more data, for the
 	// cork to be removed, or for an RTO with nothing in flight.
 	Cork bool

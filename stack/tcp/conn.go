@@ -137,6 +137,7 @@ type Conn struct {
 	userMSS         int            // TCP_MAXSEG; zero: the MTU alone
 	synRetries      int            // TCP_SYNCNT; zero: Config.SynRetries
 	ipTTL, ipTOS    uint8          // IP_TTL, IP_TOS of the segments; zero: the stack's
+	ipNoDF          bool           // segments leave without DF (IP_MTU_DISCOVER)
 	corked          bool           // TCP_CORK: hold partial segments
 	more            bool           // the last write had MSG_MORE: the cork timer sends its partial tail
 	moreNow         bool           // that write's own push: MSG_MORE holds the partial tail
@@ -218,7 +219,7 @@ func (p *Proto) newConn(t core.Tuple, o *SockOpts, mtu int) *Conn {
 		c.linger, c.lingerSec = o.Linger, o.LingerSec
 		c.userTimeout = max(o.UserTimeout, 0)
 		c.userMSS, c.synRetries = max(o.MaxSeg, 0), max(o.SynCount, 0)
-		c.ipTTL, c.ipTOS = o.TTL, o.TOS
+		c.ipTTL, c.ipTOS, c.ipNoDF = o.TTL, o.TOS, o.NoDF
 		c.corked, c.notsentLowat = o.Cork, o.NotSentLowat
 		name = o.Congestion
 		if m, ok := parseRecovery(o.Recovery); ok && o.Recovery != "" {

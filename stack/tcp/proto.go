@@ -187,10 +187,11 @@ type Proto struct {
 	// (SetChecksumOffload); they leave with the field zero.
 	offload bool
 
-	ect   bool  // the next segment sent carries ECT(0) (ecn.go)
-	ipTTL uint8 // the next segment's IP TTL (IP_TTL of its socket); 0: the stack's
-	ipTOS uint8 // the next segment's IP TOS byte (IP_TOS of its socket), ECN bits aside
-	linux bool  // cfg.Profile is ProfileLinux
+	ect    bool  // the next segment sent carries ECT(0) (ecn.go)
+	ipTTL  uint8 // the next segment's IP TTL (IP_TTL of its socket); 0: the stack's
+	ipTOS  uint8 // the next segment's IP TOS byte (IP_TOS of its socket), ECN bits aside
+	ipNoDF bool  // the next segment leaves without DF (IP_MTU_DISCOVER of its socket)
+	linux  bool  // cfg.Profile is ProfileLinux
 	// tick is a jiffy, 1/cfg.HZ s, under the linux profile; zero for
 	// timers to the nanosecond (jiffies.go).
 	tick        time.Duration
@@ -968,15 +969,15 @@ func (p *Proto) send(t core.Tuple, seq, ack seqnum.Value, flags uint8, wnd uint1
 		wire.TCP(seg).SetChecksumPair(p.pair.sum(t.Local.Addr(), t.Remote.Addr()))
 	}
 	p.counters.OutSegs++
-	if p.ipTTL != 0 || p.ipTOS != 0 {
+	if p.ipTTL != 0 || p.ipTOS != 0 || p.ipNoDF {
 		var ecn uint8
 		if p.ect {
 			ecn = ECNECT0
 		}
-		ttl, tos := p.ipTTL, p.ipTOS&^3|ecn
-		p.ect, p.ipTTL, p.ipTOS = false, 0, 0
+		ttl, tos, df := p.ipTTL, p.ipTOS&^3|ecn, !p.ipNoDF
+		p.ect, p.ipTTL, p.ipTOS, p.ipNoDF = false, 0, 0, false
 		if in, ok := p.net.(IPNet); ok {
-			in.OutputIP(t.Local.Addr(), t.Remote.Addr(), seg, why, ttl, tos)
+			in.OutputIP(t.Local.Addr(), t.Remote.Addr(), seg, why, ttl, tos, df)
 			return
 		}
 	}

@@ -12,22 +12,27 @@ import (
 // header's TTL and TOS, TCP_CORK and MSG_MORE, TCP_NOTSENT_LOWAT.
 
 // IPNet is an optional [Net] method: Output with the IP header's TTL
-// (0: the stack's default) and TOS byte (ECN bits included).
+// (0: the stack's default) and TOS byte (ECN bits included), and with
+// or without Don't Fragment (IPv4).
 type IPNet interface {
-	OutputIP(local, remote netip.Addr, seg []byte, why string, ttl, tos uint8)
+	OutputIP(local, remote netip.Addr, seg []byte, why string, ttl, tos uint8, df bool)
 }
 
 // xmit sends one segment of the connection with its IP header options.
 func (c *Conn) xmit(seq, ack seqnum.Value, flags uint8, wnd uint16, o *options, d1, d2 []byte, why string) {
-	c.p.ipTTL, c.p.ipTOS = c.ipTTL, c.ipTOS
+	// A passive open's SYN-ACK keeps DF whatever the listener's
+	// IP_MTU_DISCOVER, as Linux 6.18's does on the wire.
+	noDF := c.ipNoDF && !(c.passive && flags&(flagSYN|flagACK) == flagSYN|flagACK)
+	c.p.ipTTL, c.p.ipTOS, c.p.ipNoDF = c.ipTTL, c.ipTOS, noDF
 	c.tiXmit(flags, len(d1)+len(d2))
 	c.p.send(c.tuple, seq, ack, flags, wnd, o, d1, d2, why)
-	c.p.ipTTL, c.p.ipTOS = 0, 0
+	c.p.ipTTL, c.p.ipTOS, c.p.ipNoDF = 0, 0, false
 }
 
 // SetIPHeader sets the TTL (0: the stack's) and TOS byte of the
-// connection's segments from now on (IP_TTL, IP_TOS).
-func (c *Conn) SetIPHeader(ttl, tos uint8) { c.ipTTL, c.ipTOS = ttl, tos }
+// connection's segments from now on (IP_TTL, IP_TOS), and whether they
+// leave without Don't Fragment (IP_MTU_DISCOVER: SockOpts.NoDF).
+func (c *Conn) SetIPHeader(ttl, tos uint8, noDF bool) { c.ipTTL, c.ipTOS, c.ipNoDF = ttl, tos, noDF }
 
 // SetCork sets TCP_CORK. Removing the cork sends what it held, as
 // Linux's tcp_push_pending_frames.

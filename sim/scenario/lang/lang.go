@@ -144,7 +144,8 @@ var Calls = map[string]CallSpec{
 }
 
 var sockOptNames = []string{"keepalive", "linger", "rcvbuf", "sndbuf", "nodelay", "keepidle", "keepintvl", "keepcnt", "quickack", "reuseaddr", "congestion", "recovery", "ipv6_v6only",
-	"reuseport", "broadcast", "rcvtimeo", "sndtimeo", "ttl", "tos", "user_timeout", "maxseg", "syncnt", "cork", "notsent_lowat", "inq", "udp_cork"}
+	"reuseport", "broadcast", "rcvtimeo", "sndtimeo", "ttl", "tos", "user_timeout", "maxseg", "syncnt", "cork", "notsent_lowat", "inq", "udp_cork",
+	"mtu_discover"}
 
 // RecvFlagNames and SendFlagNames are the flags recv and send take
 // (MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL; MSG_MORE, MSG_NOSIGNAL, MSG_EOR,
@@ -765,7 +766,11 @@ func (p *progParser) check(st *Stmt, spec CallSpec) {
 				return
 			}
 		}
-		p.argErr(a[i], "%s: %q is not one of %s%s", st.Call, a[i].Text, strings.Join(valid, ", "), diag.DidYouMean(a[i].Text, valid))
+		hint := "" // the valid ones are listed already
+		if c := diag.Suggest(a[i].Text, valid); c != "" {
+			hint = fmt.Sprintf("; did you mean %q?", c)
+		}
+		p.argErr(a[i], "%s: %q is not one of %s%s", st.Call, a[i].Text, strings.Join(valid, ", "), hint)
 	}
 	addr := func(i int, needHost bool) {
 		if _, err := ParseEndpoint(a[i].Text, p.hosts, needHost); err != nil {

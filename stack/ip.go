@@ -311,12 +311,16 @@ func (s *Stack) ipSendOpts(ttl, tos uint8, src, dst netip.Addr, proto uint8, pay
 		return syscall.EMSGSIZE
 	}
 	frame := s.ipFrame(payload, hdr, hl, total)
-	s.ipID++
+	id := s.txID
+	if !s.txIDSet {
+		s.ipID++
+		id = s.ipID
+	}
 	ip := wire.IPv4(frame[hdr:])
 	ip.Encode(&wire.IPv4Fields{
 		TOS:       tos,
 		TotalLen:  uint16(total),
-		ID:        s.ipID,
+		ID:        id,
 		TTL:       ttl,
 		Protocol:  proto,
 		Src:       src,

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"stacklab/stack"
 	"stacklab/stack/wire"
@@ -179,5 +181,153 @@ func TestIPMTUDiscoverTCPChanges(t *testing.T) {
 	want := []string{"DF", "-", "DF"} // SYN-ACK, data, data
 	if fmt.Sprint(fromB) != fmt.Sprint(want) {
 		t.Errorf("the server's segments %v, want %v", fromB, want)
+	}
+}
+
+// ipIDs records the IPv4 identification and DF of the TCP segments
+// each stack of a pair sends, by TCP flags.
+type ipIDs struct{ a, b []string }
+
+func (l *ipIDs) watch(p *pair) {
+	p.filter = func(from *stack.NIC, data []byte) bool {
+		if len(data) < wire.EthernetHeaderLen+wire.IPv4MinHeaderLen+wire.TCPMinHeaderLen {
+			return true
+		}
+		ip := wire.IPv4(data[wire.EthernetHeaderLen:])
+		if ip.Version() != 4 || ip.Protocol() != wire.ProtoTCP {
+			return true
+		}
+		tcp := wire.TCP(ip[ip.HeaderLen():])
+		rec := fmt.Sprintf("%s:%d:%s", tcpFlags(uint8(tcp.Flags())), ip.ID(), dfMark(ip))
+		if from == p.anic {
+			l.a = append(l.a, rec)
+		} else {
+			l.b = append(l.b, rec)
+		}
+		return true
+	}
+}
+
+func tcpFlags(f uint8) string {
+	s := ""
+	for i, n := range []string{"F", "S", "R", "P", "A"} {
+		if f&(1<<i) != 0 {
+			s += n
+		}
+	}
+	return s
+}
+
+// TestTCPIPIdentification checks the IPv4 identification of TCP
+// segments against what Linux 6.18 sends (over lo, an AF_PACKET
+// capture): a connection numbers its segments with DF one after the
+// other from a value of its own, the client from its SYN, the server
+// from its first segment after the handshake, the ACK of the FIN that
+// brings it into TIME_WAIT included; a passive open's SYN-ACK, a RST for
+// no connection and the ACKs TIME_WAIT answers later segments with carry
+// 0.
+func TestTCPIPIdentification(t *testing.T) {
+	p := newPair(t, stack.LinkEthernet, 1500)
+	var ids ipIDs
+	ids.watch(p)
+	l, _ := p.b.Socket(stack.SockStream)
+	must(t, p.b.Bind(l, netip.AddrPortFrom(netip.Addr{}, 80)))
+	must(t, p.b.Listen(l, 8))
+	c, _ := p.a.Socket(stack.SockStream)
+	must(t, p.a.SetNonblock(c, true))
+	p.a.Connect(c, netip.AddrPortFrom(p.bAddr, 80))
+	p.clock.Run()
+	s, _, err := p.b.Accept(l)
+	must(t, err)
+	for _, fd := range []int{c, s} {
+		st := p.a
+		if fd == s {
+			st = p.b
+		}
+		if _, err := st.Send(fd, []byte("hello")); err != nil {
+			t.Fatal(err)
+		}
+		p.clock.Run()
+	}
+	buf := make([]byte, 16)
+	if _, err := p.a.Recv(c, buf); err != nil { // unread data would make the close a RST
+		t.Fatal(err)
+	}
+	if _, err := p.b.Recv(s, buf); err != nil {
+		t.Fatal(err)
+	}
+	// The client shuts its side and keeps the socket: it is a full
+	// socket in FIN_WAIT_2 when the server's FIN comes, and acknowledges
+	// it before it turns into a timewait sock, as Linux's tcp_fin. (An
+	// orphan would be a timewait sock already, whose ACK carries 0.)
+	must(t, p.a.Shutdown(c, stack.ShutWR))
+	p.clock.RunFor(100 * time.Millisecond)
+	// The client's ACK of the server's FIN is lost once, so the FIN
+	// comes again and TIME_WAIT answers it.
+	lost := false
+	watch := p.filter
+	p.filter = func(from *stack.NIC, data []byte) bool {
+		watch(from, data)
+		if from == p.anic && !lost && len(ids.a) == 6 {
+			lost = true
+			return false
+		}
+		return true
+	}
+	must(t, p.b.Close(s))
+	p.clock.RunFor(time.Second)
+	// A SYN to a closed port: the RST carries 0.
+	c2, _ := p.a.Socket(stack.SockStream)
+	must(t, p.a.SetNonblock(c2, true))
+	p.a.Connect(c2, netip.AddrPortFrom(p.bAddr, 81))
+	p.clock.RunFor(time.Second)
+
+	id := func(rec string) (flags string, n int) {
+		var df string
+		fmt.Sscanf(strings.ReplaceAll(rec, ":", " "), "%s %d %s", &flags, &n, &df)
+		if df != "DF" {
+			t.Errorf("%s: no DF", rec)
+		}
+		return flags, n
+	}
+	// The client: SYN, ACK, data, the server's data's ACK, FIN, the ACK
+	// of the server's FIN, then the ACK TIME_WAIT answers the FIN sent
+	// again with; then the second SYN.
+	wantA := []string{"S", "A", "PA", "A", "FA", "A", "A", "S"}
+	if len(ids.a) != len(wantA) {
+		t.Fatalf("client sent %v, want flags %v", ids.a, wantA)
+	}
+	_, first := id(ids.a[0])
+	for i, rec := range ids.a[:6] {
+		if f, n := id(rec); f != wantA[i] || n != first+i {
+			t.Errorf("client segment %d: %s, want %s:%d", i, rec, wantA[i], first+i)
+		}
+	}
+	if f, n := id(ids.a[6]); f != "A" || n != 0 {
+		t.Errorf("TIME_WAIT's ACK %s, want A:0", ids.a[6])
+	}
+	if _, n := id(ids.a[7]); n == 0 {
+		t.Errorf("the second connection's SYN carries 0")
+	}
+	// The server: SYN-ACK 0, then its data, its ACKs and FIN from a
+	// counter of its own; the RST for port 81 carries 0.
+	wantB := []string{"SA", "A", "PA", "A", "FA", "FA", "RA"}
+	if len(ids.b) != len(wantB) {
+		t.Fatalf("server sent %v, want flags %v", ids.b, wantB)
+	}
+	if f, n := id(ids.b[0]); f != "SA" || n != 0 {
+		t.Errorf("SYN-ACK %s, want SA:0", ids.b[0])
+	}
+	_, sfirst := id(ids.b[1])
+	for i, rec := range ids.b[1:6] {
+		if f, n := id(rec); f != wantB[i+1] || n != sfirst+i {
+			t.Errorf("server segment %d: %s, want %s:%d", i+1, rec, wantB[i+1], sfirst+i)
+		}
+	}
+	if f, n := id(ids.b[6]); f != "RA" || n != 0 {
+		t.Errorf("RST %s, want RA:0", ids.b[6])
+	}
+	if sfirst == first {
+		t.Errorf("client and server count from the same value %d", first)
 	}
 }

@@ -168,6 +168,11 @@ type Stack struct {
 	// it is processed, so that TCP and UDP skip verifying it. Both only
 	// with mu held.
 	txChecksummed bool
+	// txID, when txIDSet, is the identification of the IPv4 packet being
+	// sent, chosen by TCP (tcp.IPHeader.ID), in place of the stack's
+	// counter.
+	txID          uint16
+	txIDSet       bool
 	rxChecksummed bool
 	// txOffload: TCP leaves its checksums to the links (transmit
 	// checksum offload): the Tap, if any, does not look at them and an

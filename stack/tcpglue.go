@@ -66,24 +66,27 @@ func (t tcpNet) Output(local, remote netip.Addr, seg []byte, why string) {
 // OutputECN implements tcp.ECNNet: the segment leaves with ecn in the
 // IP header's ECN field (RFC 3168 §5).
 func (t tcpNet) OutputECN(local, remote netip.Addr, seg []byte, why string, ecn uint8) {
-	t.OutputIP(local, remote, seg, why, 0, ecn&3, true)
+	t.OutputIP(local, remote, seg, why, tcp.IPHeader{TOS: ecn & 3, DF: true})
 }
 
 // OutputIP implements tcp.IPNet: the segment leaves with the socket's
-// IP_TTL (0: the stack's) and IP_TOS, and with DF unless the socket's
-// IP_MTU_DISCOVER says otherwise. Segments fit the route's MTU (the MSS
-// is clamped to it), so none is ever fragmented.
-func (t tcpNet) OutputIP(local, remote netip.Addr, seg []byte, why string, ttl, tos uint8, df bool) {
+// IP_TTL (0: the stack's) and IP_TOS, with DF unless the socket's
+// IP_MTU_DISCOVER says otherwise, and then with the identification TCP
+// chose. Segments fit the route's MTU (the MSS is clamped to it), so
+// none is ever fragmented.
+func (t tcpNet) OutputIP(local, remote netip.Addr, seg []byte, why string, h tcp.IPHeader) {
+	ttl := h.TTL
 	if ttl == 0 {
 		ttl = t.s.opts.TTL
 	}
-	pol := dfOn
-	if !df {
-		pol = dfOff
+	pol := dfOff
+	if h.DF {
+		pol = dfOn
+		t.s.txID, t.s.txIDSet = h.ID, true
 	}
 	t.s.txPartial = t.s.txOffload // TCP left the checksum out (SetChecksumOffload)
-	err := t.s.ipSendChecksummed(ttl, tos, local, remote, wire.ProtoTCP, seg, pol, why)
-	t.s.txPartial = false
+	err := t.s.ipSendChecksummed(ttl, h.TOS, local, remote, wire.ProtoTCP, seg, pol, why)
+	t.s.txPartial, t.s.txIDSet = false, false
 	if err != nil && t.s.opts.Observer != nil {
 		t.s.observe(&Event{Kind: EventDrop, Proto: "tcp", Name: "ip.OutNoRoutes", Detail: "tcp output: " + err.Error()})
 	}

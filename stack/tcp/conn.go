@@ -138,6 +138,8 @@ type Conn struct {
 	synRetries      int            // TCP_SYNCNT; zero: Config.SynRetries
 	ipTTL, ipTOS    uint8          // IP_TTL, IP_TOS of the segments; zero: the stack's
 	ipNoDF          bool           // segments leave without DF (IP_MTU_DISCOVER)
+	ipIDSet         bool           // ipID is drawn
+	ipID            uint16         // the next IPv4 identification of a segment with DF (Linux's inet_id)
 	corked          bool           // TCP_CORK: hold partial segments
 	more            bool           // the last write had MSG_MORE: the cork timer sends its partial tail
 	moreNow         bool           // that write's own push: MSG_MORE holds the partial tail

@@ -187,11 +187,16 @@ type Proto struct {
 	// (SetChecksumOffload); they leave with the field zero.
 	offload bool
 
-	ect    bool  // the next segment sent carries ECT(0) (ecn.go)
-	ipTTL  uint8 // the next segment's IP TTL (IP_TTL of its socket); 0: the stack's
-	ipTOS  uint8 // the next segment's IP TOS byte (IP_TOS of its socket), ECN bits aside
-	ipNoDF bool  // the next segment leaves without DF (IP_MTU_DISCOVER of its socket)
-	linux  bool  // cfg.Profile is ProfileLinux
+	ect    bool   // the next segment sent carries ECT(0) (ecn.go)
+	ipTTL  uint8  // the next segment's IP TTL (IP_TTL of its socket); 0: the stack's
+	ipTOS  uint8  // the next segment's IP TOS byte (IP_TOS of its socket), ECN bits aside
+	ipNoDF bool   // the next segment leaves without DF (IP_MTU_DISCOVER of its socket)
+	ipID   uint16 // the next segment's IPv4 identification, with DF (IPHeader.ID)
+	ipNet  IPNet  // net, when it takes IPHeader
+	// twReply: a timewait socket answers the segment in hand (twAck,
+	// inputOrphanFinWait2), as Linux's ip_send_unicast_reply: IP ID 0.
+	twReply bool
+	linux   bool // cfg.Profile is ProfileLinux
 	// tick is a jiffy, 1/cfg.HZ s, under the linux profile; zero for
 	// timers to the nanosecond (jiffies.go).
 	tick        time.Duration
@@ -256,6 +261,7 @@ func New(net Net, cfg Config) *Proto {
 		scratch:     make([]byte, 65535+maxOptionLen+headerLen),
 	}
 	p.txq, _ = net.(TxQueueNet)
+	p.ipNet, _ = net.(IPNet)
 	p.segNet, _ = net.(SegmentBufferNet)
 	r := net.Rand()
 	binary.LittleEndian.PutUint64(p.secret[:], r.Uint64())
@@ -969,18 +975,16 @@ func (p *Proto) send(t core.Tuple, seq, ack seqnum.Value, flags uint8, wnd uint1
 		wire.TCP(seg).SetChecksumPair(p.pair.sum(t.Local.Addr(), t.Remote.Addr()))
 	}
 	p.counters.OutSegs++
-	if p.ipTTL != 0 || p.ipTOS != 0 || p.ipNoDF {
-		var ecn uint8
+	if p.ipNet != nil {
+		h := IPHeader{TTL: p.ipTTL, TOS: p.ipTOS &^ 3, DF: !p.ipNoDF, ID: p.ipID}
 		if p.ect {
-			ecn = ECNECT0
+			h.TOS |= ECNECT0
 		}
-		ttl, tos, df := p.ipTTL, p.ipTOS&^3|ecn, !p.ipNoDF
-		p.ect, p.ipTTL, p.ipTOS, p.ipNoDF = false, 0, 0, false
-		if in, ok := p.net.(IPNet); ok {
-			in.OutputIP(t.Local.Addr(), t.Remote.Addr(), seg, why, ttl, tos, df)
-			return
-		}
+		p.ect, p.ipTTL, p.ipTOS, p.ipNoDF, p.ipID = false, 0, 0, false, 0
+		p.ipNet.OutputIP(t.Local.Addr(), t.Remote.Addr(), seg, why, h)
+		return
 	}
+	p.ipTTL, p.ipTOS, p.ipNoDF, p.ipID = 0, 0, false, 0
 	if p.ect {
 		p.ect = false
 		if en, ok := p.net.(ECNNet); ok {

@@ -11,22 +11,54 @@ import (
 // Per-socket options that shape what the connection sends: the IP
 // header's TTL and TOS, TCP_CORK and MSG_MORE, TCP_NOTSENT_LOWAT.
 
-// IPNet is an optional [Net] method: Output with the IP header's TTL
-// (0: the stack's default) and TOS byte (ECN bits included), and with
-// or without Don't Fragment (IPv4).
+// IPHeader is what a segment asks of its IPv4 header.
+type IPHeader struct {
+	TTL uint8 // 0: the stack's
+	TOS uint8 // ECN bits included
+	DF  bool  // Don't Fragment
+	// ID is the identification of a segment with DF: its connection's
+	// own counter, or 0 for what Linux sends from a request or timewait
+	// socket or from none (a SYN-ACK, a RST or ACK made from the
+	// segment it answers). A segment without DF takes the stack's.
+	ID uint16
+}
+
+// IPNet is an optional [Net] method: Output with the IP header a
+// segment asks for.
 type IPNet interface {
-	OutputIP(local, remote netip.Addr, seg []byte, why string, ttl, tos uint8, df bool)
+	OutputIP(local, remote netip.Addr, seg []byte, why string, h IPHeader)
 }
 
 // xmit sends one segment of the connection with its IP header options.
 func (c *Conn) xmit(seq, ack seqnum.Value, flags uint8, wnd uint16, o *options, d1, d2 []byte, why string) {
-	// A passive open's SYN-ACK keeps DF whatever the listener's
-	// IP_MTU_DISCOVER, as Linux 6.18's does on the wire.
-	noDF := c.ipNoDF && !(c.passive && flags&(flagSYN|flagACK) == flagSYN|flagACK)
-	c.p.ipTTL, c.p.ipTOS, c.p.ipNoDF = c.ipTTL, c.ipTOS, noDF
+	c.ipHeader(flags)
 	c.tiXmit(flags, len(d1)+len(d2))
 	c.p.send(c.tuple, seq, ack, flags, wnd, o, d1, d2, why)
-	c.p.ipTTL, c.p.ipTOS, c.p.ipNoDF = 0, 0, false
+}
+
+// ipHeader sets the Proto's IP header fields for the connection's next
+// segment, with TCP flags flags: its IP_TTL and IP_TOS; DF unless its
+// IP_MTU_DISCOVER leaves it out, though a passive open's SYN-ACK keeps
+// it (as Linux 6.18's does); and, with DF, the identification Linux
+// gives: 0 from what is a request sock there (SYN_RECEIVED, its SYN-ACK)
+// or a timewait sock answering a segment (Proto.twReply), which answer
+// through ip_build_and_send_pkt and ip_send_unicast_reply; else the
+// connection's own counter (inet_id), one a segment, from a value its
+// ISN makes (Linux's is random). The ACK of the FIN that brings the
+// connection into TIME_WAIT is the full socket's (tcp_fin sends it
+// before tcp_time_wait), so it counts on.
+func (c *Conn) ipHeader(flags uint8) {
+	synAck := c.passive && flags&(flagSYN|flagACK) == flagSYN|flagACK
+	p := c.p
+	p.ipTTL, p.ipTOS, p.ipNoDF, p.ipID = c.ipTTL, c.ipTOS, c.ipNoDF && !synAck, 0
+	if p.ipNoDF || synAck || c.passive && c.state == SynReceived || p.twReply {
+		return
+	}
+	if !c.ipIDSet {
+		c.ipID, c.ipIDSet = uint16(c.iss>>16)^uint16(c.iss), true
+	}
+	p.ipID = c.ipID
+	c.ipID++
 }
 
 // SetIPHeader sets the TTL (0: the stack's) and TOS byte of the

@@ -486,7 +486,9 @@ func (c *Conn) twAck(s *segment) {
 	case c.tsOK && s.opts.HasTS && int32(c.tsRecent-s.opts.TSVal) > 0:
 		why = whyPAWS
 	}
+	c.p.twReply = true
 	c.sendAck(why)
+	c.p.twReply = false
 }
 
 // inputOrphanFinWait2 handles a segment for an orphan in FIN_WAIT_2
@@ -501,6 +503,10 @@ func (c *Conn) twAck(s *segment) {
 // testdata/pkt/close/fin-wait-2-orphan-*.pkt.
 func (c *Conn) inputOrphanFinWait2(s *segment) {
 	p := c.p
+	if c.twCounted {
+		p.twReply = true // what it sends, it sends as a timewait sock
+		defer func() { p.twReply = false }()
+	}
 	rst := s.has(flagRST)
 	paws := c.tsOK && s.opts.HasTS && !rst && c.tsRecent != 0 && int32(c.tsRecent-s.opts.TSVal) > 0
 	end := s.seq.Add(s.seqLen())

@@ -75,7 +75,9 @@ func (s *Stack) icmpInput(n *NIC, ip wire.IPv4, b []byte, pktID uint64) {
 			s.echoWithOptions(ip, reply)
 			return
 		}
-		s.ipSend(ip.Dst(), ip.Src(), wire.ProtoICMP, reply, dfOff, "echo reply")
+		// With the request's TOS byte, ECN bits and all, as Linux's
+		// icmp_reply.
+		s.ipSendTOS(s.opts.TTL, ip.TOS(), ip.Dst(), ip.Src(), wire.ProtoICMP, reply, dfOff, "echo reply")
 	case wire.ICMPEchoReply:
 		s.counters.ICMP.InEchoReps++
 		e := s.icmp.byID[m.ID()]
@@ -121,7 +123,7 @@ func (s *Stack) echoWithOptions(ip wire.IPv4, reply []byte) {
 	if out.RRNeedAddr || out.TSNeedAddr || out.TSNeedTime {
 		recp = &out
 	}
-	s.ipSendOpts(s.opts.TTL, 0, ip.Dst(), ip.Src(), wire.ProtoICMP, reply, opts, recp, dfOff, "echo reply")
+	s.ipSendOpts(s.opts.TTL, ip.TOS(), ip.Dst(), ip.Src(), wire.ProtoICMP, reply, opts, recp, dfOff, "echo reply")
 }
 
 // unreachErrs is the errno of each destination unreachable code and
@@ -267,8 +269,18 @@ func (s *Stack) sendICMPError(orig wire.IPv4, typ, code uint8, rest uint32, why 
 	if s.isLocal(orig.Dst()) {
 		src = orig.Dst()
 	}
-	s.ipSend(src, orig.Src(), wire.ProtoICMP, b, dfOff, why)
+	// Linux's icmp_send: the offending packet's TOS bits (RT_TOS) under
+	// the precedence of internetwork control.
+	tos := orig.TOS()&iptosTOSMask | iptosPrecInternetControl
+	s.ipSendTOS(s.opts.TTL, tos, src, orig.Src(), wire.ProtoICMP, b, dfOff, why)
 }
+
+// The TOS byte's fields as Linux names them (IPTOS_TOS_MASK,
+// IPTOS_PREC_INTERNETCONTROL).
+const (
+	iptosTOSMask             = 0x1e
+	iptosPrecInternetControl = 0xc0
+)
 
 // finishQuoted finishes the TCP checksum of the packet being received,
 // if its sender left it to the link, before an ICMP error quotes it.

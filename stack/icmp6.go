@@ -40,7 +40,8 @@ func (s *Stack) icmp6Input(n *NIC, ip wire.IPv6, b []byte, pktID uint64) {
 		r.SetChecksum(src, ip.Src())
 		c.OutMsgs++
 		c.OutEchoReplies++
-		s.ip6Send(s.opts.TTL, 0, src, ip.Src(), wire.ProtoICMPv6, reply, "echo reply")
+		// With the request's traffic class, as Linux's icmpv6_echo_reply.
+		s.ip6Send(s.opts.TTL, ip.TrafficClass(), src, ip.Src(), wire.ProtoICMPv6, reply, "echo reply")
 	case wire.ICMPv6EchoReply:
 		c.InEchoReplies++
 		e := s.icmp.byID[m.ID()]

@@ -256,20 +256,11 @@ const (
 	dfOffNoFrag                 // no DF; EMSGSIZE when too big (IP_PMTUDISC_INTERFACE)
 )
 
-// ipSend builds an IPv4 packet around payload and sends it toward dst.
-// src may be invalid, meaning the address of the outgoing interface. df
-// says whether it carries Don't Fragment. why is the capture's note.
-func (s *Stack) ipSend(src, dst netip.Addr, proto uint8, payload []byte, df dfPolicy, why string) error {
-	return s.ipSendTTL(s.opts.TTL, src, dst, proto, payload, df, why)
-}
-
-// ipSendTTL is ipSend with a socket's own TTL (IP_TTL).
-func (s *Stack) ipSendTTL(ttl uint8, src, dst netip.Addr, proto uint8, payload []byte, df dfPolicy, why string) error {
-	return s.ipSendTOS(ttl, 0, src, dst, proto, payload, df, why)
-}
-
-// ipSendTOS is ipSendTTL with the type-of-service byte to send (its low
-// two bits are the ECN field, RFC 3168 §5).
+// ipSendTOS builds an IPv4 packet around payload and sends it toward
+// dst with the TTL and type-of-service byte given (the TOS's low two bits
+// are the ECN field, RFC 3168 §5). src may be invalid, meaning the
+// address of the outgoing interface. df says what the packet does with
+// Don't Fragment. why is the capture's note.
 func (s *Stack) ipSendTOS(ttl, tos uint8, src, dst netip.Addr, proto uint8, payload []byte, df dfPolicy, why string) error {
 	return s.ipSendOpts(ttl, tos, src, dst, proto, payload, nil, nil, df, why)
 }

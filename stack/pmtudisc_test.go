@@ -331,3 +331,75 @@ func TestTCPIPIdentification(t *testing.T) {
 		t.Errorf("client and server count from the same value %d", first)
 	}
 }
+
+// TestICMPTOS checks the TOS byte of what ICMP sends against Linux 6.18
+// (over lo, an AF_PACKET capture): an echo reply keeps the request's
+// (0x13 → 0x13, the ECN bits too; IPv6's traffic class likewise), and an
+// error takes the offending packet's TOS bits under the precedence of
+// internetwork control (0x17 → 0xd6: icmp_send's RT_TOS | 0xc0).
+func TestICMPTOS(t *testing.T) {
+	p := newPair(t, stack.LinkEthernet, 1500)
+	var fromB []string
+	p.filter = func(from *stack.NIC, data []byte) bool {
+		if from == p.bnic && len(data) > wire.EthernetHeaderLen+wire.IPv4MinHeaderLen {
+			ip := wire.IPv4(data[wire.EthernetHeaderLen:])
+			if ip.Version() == 4 && ip.Protocol() == wire.ProtoICMP {
+				fromB = append(fromB, fmt.Sprintf("%d:%#x", ip[ip.HeaderLen()], ip.TOS()))
+			}
+		}
+		return true
+	}
+	ping, err := p.a.Socket(stack.SockICMP)
+	must(t, err)
+	must(t, p.a.SetSockopt(ping, stack.IPTOS, 0x13))
+	if _, err := p.a.SendTo(ping, []byte("tos"), netip.AddrPortFrom(p.bAddr, 0)); err != nil {
+		t.Fatal(err)
+	}
+	p.clock.Run()
+	u, err := p.a.Socket(stack.SockDgram)
+	must(t, err)
+	must(t, p.a.SetSockopt(u, stack.IPTOS, 0x17))
+	if _, err := p.a.SendTo(u, []byte("closed"), netip.AddrPortFrom(p.bAddr, 9)); err != nil {
+		t.Fatal(err)
+	}
+	p.clock.Run()
+	want := []string{"0:0x13", "3:0xd6"} // echo reply, port unreachable
+	if fmt.Sprint(fromB) != fmt.Sprint(want) {
+		t.Errorf("ICMP from b %v, want %v (type:TOS)", fromB, want)
+	}
+}
+
+// TestICMPv6EchoTrafficClass: an ICMPv6 echo reply keeps the request's
+// traffic class, as Linux's icmpv6_echo_reply (0x13 → 0x13 on 6.18).
+func TestICMPv6EchoTrafficClass(t *testing.T) {
+	p := newPair6(t)
+	var replyTC []uint8
+	p.filter = func(from *stack.NIC, data []byte) bool {
+		eth := wire.Ethernet(data)
+		if eth.Type() != wire.EtherTypeIPv6 {
+			return true
+		}
+		ip := eth.Payload()
+		if ip[6] != wire.ProtoICMPv6 || len(ip) <= wire.IPv6HeaderLen {
+			return true
+		}
+		switch ip[wire.IPv6HeaderLen] {
+		case wire.ICMPv6EchoRequest:
+			// The request leaves with traffic class 0x13, which no
+			// checksum covers.
+			ip[0], ip[1] = 0x61, 0x30|ip[1]&0x0f
+		case wire.ICMPv6EchoReply:
+			replyTC = append(replyTC, wire.IPv6(ip).TrafficClass())
+		}
+		return true
+	}
+	fd, err := p.a.SocketFamily(stack.AFInet6, stack.SockICMP)
+	must(t, err)
+	if _, err := p.a.SendTo(fd, []byte("tclass"), netip.AddrPortFrom(b6, 0)); err != nil {
+		t.Fatal(err)
+	}
+	p.clock.Run()
+	if len(replyTC) != 1 || replyTC[0] != 0x13 {
+		t.Errorf("echo replies' traffic class %#x, want [0x13]", replyTC)
+	}
+}

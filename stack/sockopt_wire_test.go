@@ -3,6 +3,7 @@ package stack_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"syscall"
@@ -127,33 +128,53 @@ func TestTCPMaxSegOnTheWire(t *testing.T) {
 }
 
 // TCP_SYNCNT bounds the SYN retransmissions of a connect nobody answers.
+// As Linux 6.18's (testdata/pkt/handshake/syn-linear-timeouts.pkt): the
+// first five go 1 s apart (tcp_syn_linear_timeouts, 4), and with
+// TCP_SYNCNT 2 the connect fails at 7 s, when three exponential timeouts
+// would have run out; without the linear timeouts, the SYN goes at 0, 1
+// and 3 s and the connect fails at 7 s too.
 func TestTCPSynCnt(t *testing.T) {
-	p := newPair(t, stack.LinkEthernet, 1500)
-	var syns []time.Duration
-	start := p.clock.Now()
-	p.filter = func(from *stack.NIC, data []byte) bool {
-		ip := wire.IPv4(wire.Ethernet(data).Payload())
-		if wire.Ethernet(data).Type() != wire.EtherTypeIPv4 || ip.Protocol() != wire.ProtoTCP {
-			return true // ARP goes through
-		}
-		if wire.TCP(ip.Payload()).Flags()&wire.TCPFlagSYN != 0 {
-			syns = append(syns, p.clock.Now().Sub(start))
-		}
-		return false // no TCP segment arrives
-	}
-	c, _ := p.a.Socket(stack.SockStream)
-	if err := p.a.SetSockopt(c, stack.TCPSynCnt, 0); !errors.Is(err, syscall.EINVAL) {
-		t.Fatalf("TCP_SYNCNT 0: %v, want EINVAL", err)
-	}
-	must(t, p.a.SetSockopt(c, stack.TCPSynCnt, 2))
-	must(t, p.a.SetNonblock(c, true))
-	p.a.Connect(c, netip.AddrPortFrom(p.bAddr, 80))
-	p.clock.RunFor(10 * time.Minute)
-	if len(syns) != 3 {
-		t.Fatalf("%d SYNs at %v; want 3 (the first and 2 retries)", len(syns), syns)
-	}
-	if err := p.a.SockError(c); !errors.Is(err, syscall.ETIMEDOUT) {
-		t.Fatalf("SO_ERROR = %v, want ETIMEDOUT", err)
+	for _, tc := range []struct {
+		linear int
+		want   []time.Duration
+	}{
+		// The first SYN waits 2 ms for ARP; the timer runs from connect.
+		{0, []time.Duration{2 * time.Millisecond, time.Second, 2 * time.Second, 3 * time.Second, 4 * time.Second, 5 * time.Second}},
+		{-1, []time.Duration{2 * time.Millisecond, time.Second, 3 * time.Second}},
+	} {
+		t.Run(fmt.Sprintf("linear=%d", tc.linear), func(t *testing.T) {
+			p := newPairWith(t, stack.LinkEthernet, 1500, stack.Options{TCP: stack.TCPOptions{SynLinearTimeouts: tc.linear}})
+			var syns []time.Duration
+			start := p.clock.Now()
+			p.filter = func(from *stack.NIC, data []byte) bool {
+				ip := wire.IPv4(wire.Ethernet(data).Payload())
+				if wire.Ethernet(data).Type() != wire.EtherTypeIPv4 || ip.Protocol() != wire.ProtoTCP {
+					return true // ARP goes through
+				}
+				if wire.TCP(ip.Payload()).Flags()&wire.TCPFlagSYN != 0 {
+					syns = append(syns, p.clock.Now().Sub(start))
+				}
+				return false // no TCP segment arrives
+			}
+			c, _ := p.a.Socket(stack.SockStream)
+			if err := p.a.SetSockopt(c, stack.TCPSynCnt, 0); !errors.Is(err, syscall.EINVAL) {
+				t.Fatalf("TCP_SYNCNT 0: %v, want EINVAL", err)
+			}
+			must(t, p.a.SetSockopt(c, stack.TCPSynCnt, 2))
+			must(t, p.a.SetNonblock(c, true))
+			p.a.Connect(c, netip.AddrPortFrom(p.bAddr, 80))
+			p.clock.RunFor(6900 * time.Millisecond)
+			if err := p.a.SockError(c); err != nil {
+				t.Fatalf("SO_ERROR = %v before 7 s, want none", err)
+			}
+			p.clock.RunFor(10 * time.Minute)
+			if fmt.Sprint(syns) != fmt.Sprint(tc.want) {
+				t.Errorf("SYNs at %v; want %v", syns, tc.want)
+			}
+			if err := p.a.SockError(c); !errors.Is(err, syscall.ETIMEDOUT) {
+				t.Fatalf("SO_ERROR = %v, want ETIMEDOUT", err)
+			}
+		})
 	}
 }
 
@@ -428,5 +449,54 @@ func TestTCPMsgEORRecordNotHeld(t *testing.T) {
 		if !sent("cc") {
 			t.Errorf("%s: the tail never went", profile)
 		}
+	}
+}
+
+// TestSynDefaultSchedule: the default SYN schedule of each profile, as
+// the README's linux-vs-rfc table gives it (Linux 6.18's: five linear
+// timeouts, then doubling; ETIMEDOUT at 131 s).
+func TestSynDefaultSchedule(t *testing.T) {
+	secs := func(v ...int) []time.Duration {
+		d := []time.Duration{2 * time.Millisecond} // the first waits for ARP
+		for _, s := range v {
+			d = append(d, time.Duration(s)*time.Second)
+		}
+		return d
+	}
+	for _, tc := range []struct {
+		profile string
+		syns    []time.Duration
+		fail    time.Duration
+	}{
+		{"linux", secs(1, 2, 3, 4, 5, 7, 11, 19, 35, 67), 131 * time.Second},
+		{"rfc", secs(1, 3, 7, 15, 31, 63), 127 * time.Second},
+	} {
+		t.Run(tc.profile, func(t *testing.T) {
+			p := newPairWith(t, stack.LinkEthernet, 1500, stack.Options{TCP: stack.TCPOptions{Profile: tc.profile}})
+			var syns []time.Duration
+			start := p.clock.Now()
+			p.filter = func(from *stack.NIC, data []byte) bool {
+				ip := wire.IPv4(wire.Ethernet(data).Payload())
+				if wire.Ethernet(data).Type() != wire.EtherTypeIPv4 || ip.Protocol() != wire.ProtoTCP {
+					return true
+				}
+				syns = append(syns, p.clock.Now().Sub(start))
+				return false
+			}
+			c, _ := p.a.Socket(stack.SockStream)
+			must(t, p.a.SetNonblock(c, true))
+			p.a.Connect(c, netip.AddrPortFrom(p.bAddr, 80))
+			p.clock.RunFor(tc.fail - time.Millisecond)
+			if err := p.a.SockError(c); err != nil {
+				t.Fatalf("SO_ERROR = %v before %v", err, tc.fail)
+			}
+			p.clock.RunFor(time.Millisecond)
+			if err := p.a.SockError(c); !errors.Is(err, syscall.ETIMEDOUT) {
+				t.Errorf("SO_ERROR = %v at %v, want ETIMEDOUT", err, tc.fail)
+			}
+			if fmt.Sprint(syns) != fmt.Sprint(tc.syns) {
+				t.Errorf("SYNs at %v, want %v", syns, tc.syns)
+			}
+		})
 	}
 }

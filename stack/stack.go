@@ -96,31 +96,35 @@ type TCPOptions struct {
 	RTOInitial     time.Duration // default 1s
 	Retries        int           // retransmissions before ETIMEDOUT, default 15
 	SynRetries     int           // default 6
-	SynAckRetries  int           // default 5
-	ECN            string        // "passive" (default, Linux's tcp_ecn=2), "on" (ask for ECN), "off"
-	Congestion     string        // "newreno" (default) or "cubic"
-	Recovery       string        // loss recovery: "rack" (default, RACK-TLP + PRR), "sack" (RFC 6675) or "newreno" (RFC 6582)
-	NoDSACK        bool          // send no D-SACK blocks (RFC 2883)
-	HyStart        string        // slow-start exit: "classic" (Linux's HyStart), "hystart++" (RFC 9406), "off"; "" the profile's (tcp.Config.HyStart)
-	NoSACK         bool
-	NoTimestamps   bool
-	NoWindowScale  bool
-	KeepIdle       time.Duration     // default 2h
-	KeepInterval   time.Duration     // default 75s
-	KeepCount      int               // default 9
-	SynBacklog     int               // Linux's tcp_max_syn_backlog (256): with SYN cookies off, SYNs are dropped once less than a quarter is free; a SYN queue holds the listen backlog + 1
-	TimeWaitReuse  tcp.TimeWaitReuse // Linux's tcp_tw_reuse: the zero value is its default 2, a connect reuses a TIME_WAIT 4-tuple only to or from a loopback address (tcp.TimeWaitReuseOn: 1, for any; tcp.TimeWaitReuseOff: 0, never)
-	MaxTimeWait    int               // Linux's tcp_max_tw_buckets (131072; negative: none): beyond it a connection ACKs the FIN and closes at once instead of entering TIME_WAIT, and an orphan closes rather than wait in FIN_WAIT_2 (tcp.TimeWaitOverflow)
-	MaxOrphans     int               // Linux's tcp_max_orphans (131072; negative: none): a close beyond it sends its FIN, then a RST (tcp.AbortOnMemory)
-	NotSentLowat   uint32            // Linux's tcp_notsent_lowat: TCP_NOTSENT_LOWAT for sockets that set none (0, Linux's UINT_MAX: no limit)
-	HZ             int               // the kernel's timer frequency under the linux profile: TCP's timeouts in whole jiffies (0: 250; negative: to the nanosecond); see tcp.Config.HZ
-	NoSynCookies   bool              // drop SYNs when the SYN queue is full instead of answering with SYN cookies (tcp_syncookies=0)
-	OrphanRetries  int               // see tcp.Config.OrphanRetries; 0: Linux's default
-	NoTLP          bool              // no tail loss probe (tcp_early_retrans=0)
-	RmemMax        int               // tcp_rmem[2] in bytes: autotuning's ceiling and the window scale offered; 0: 32 MiB
-	RmemDefault    int               // tcp_rmem[1] in bytes: a new connection's receive buffer (half of it payload); 0: 131072
-	WmemDefault    int               // tcp_wmem[1] in bytes: a new connection's send buffer before autotuning; 0: 16384
-	NoIdleRestart  bool              // keep cwnd across idle periods (tcp_slow_start_after_idle=0)
+	// SynLinearTimeouts is Linux's tcp_syn_linear_timeouts: the first
+	// SYN timeouts that keep the initial RTO (0: 4 under the linux
+	// profile, none under rfc; negative: none); see tcp.Config.
+	SynLinearTimeouts int
+	SynAckRetries     int    // default 5
+	ECN               string // "passive" (default, Linux's tcp_ecn=2), "on" (ask for ECN), "off"
+	Congestion        string // "newreno" (default) or "cubic"
+	Recovery          string // loss recovery: "rack" (default, RACK-TLP + PRR), "sack" (RFC 6675) or "newreno" (RFC 6582)
+	NoDSACK           bool   // send no D-SACK blocks (RFC 2883)
+	HyStart           string // slow-start exit: "classic" (Linux's HyStart), "hystart++" (RFC 9406), "off"; "" the profile's (tcp.Config.HyStart)
+	NoSACK            bool
+	NoTimestamps      bool
+	NoWindowScale     bool
+	KeepIdle          time.Duration     // default 2h
+	KeepInterval      time.Duration     // default 75s
+	KeepCount         int               // default 9
+	SynBacklog        int               // Linux's tcp_max_syn_backlog (256): with SYN cookies off, SYNs are dropped once less than a quarter is free; a SYN queue holds the listen backlog + 1
+	TimeWaitReuse     tcp.TimeWaitReuse // Linux's tcp_tw_reuse: the zero value is its default 2, a connect reuses a TIME_WAIT 4-tuple only to or from a loopback address (tcp.TimeWaitReuseOn: 1, for any; tcp.TimeWaitReuseOff: 0, never)
+	MaxTimeWait       int               // Linux's tcp_max_tw_buckets (131072; negative: none): beyond it a connection ACKs the FIN and closes at once instead of entering TIME_WAIT, and an orphan closes rather than wait in FIN_WAIT_2 (tcp.TimeWaitOverflow)
+	MaxOrphans        int               // Linux's tcp_max_orphans (131072; negative: none): a close beyond it sends its FIN, then a RST (tcp.AbortOnMemory)
+	NotSentLowat      uint32            // Linux's tcp_notsent_lowat: TCP_NOTSENT_LOWAT for sockets that set none (0, Linux's UINT_MAX: no limit)
+	HZ                int               // the kernel's timer frequency under the linux profile: TCP's timeouts in whole jiffies (0: 250; negative: to the nanosecond); see tcp.Config.HZ
+	NoSynCookies      bool              // drop SYNs when the SYN queue is full instead of answering with SYN cookies (tcp_syncookies=0)
+	OrphanRetries     int               // see tcp.Config.OrphanRetries; 0: Linux's default
+	NoTLP             bool              // no tail loss probe (tcp_early_retrans=0)
+	RmemMax           int               // tcp_rmem[2] in bytes: autotuning's ceiling and the window scale offered; 0: 32 MiB
+	RmemDefault       int               // tcp_rmem[1] in bytes: a new connection's receive buffer (half of it payload); 0: 131072
+	WmemDefault       int               // tcp_wmem[1] in bytes: a new connection's send buffer before autotuning; 0: 16384
+	NoIdleRestart     bool              // keep cwnd across idle periods (tcp_slow_start_after_idle=0)
 	// InvalidRateLimit and ChallengeACKLimit are Linux's
 	// tcp_invalid_ratelimit (0: 500 ms; negative: none) and
 	// tcp_challenge_ack_limit (0: none, Linux's default since 6.0); see

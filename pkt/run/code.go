@@ -198,8 +198,11 @@ func (r *runner) sysctl(name, val string) string {
 		o.SynRetries = v
 	case "net.ipv4.tcp_syn_linear_timeouts":
 		v, ok := one()
-		if !ok || v != 0 {
-			return "stacklab backs SYN retransmissions off exponentially from the first (as tcp_syn_linear_timeouts=0)"
+		if !ok || v < 0 || v > 127 {
+			return "wants 0 to 127"
+		}
+		if o.SynLinearTimeouts = v; v == 0 {
+			o.SynLinearTimeouts = -1
 		}
 	case "net.ipv4.tcp_early_retrans":
 		v, ok := one()

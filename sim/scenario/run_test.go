@@ -1028,3 +1028,34 @@ expect:
 		}
 	}
 }
+
+// TestSynLinearTimeoutsKey: tcp: {syn_linear_timeouts: N} sets Linux's
+// tcp_syn_linear_timeouts: with the default 4 a connect to a host that
+// drops everything fails at 131 s, with 0 at 127 s (doubling from 1 s).
+func TestSynLinearTimeoutsKey(t *testing.T) {
+	for _, tc := range []struct{ key, before, after string }{{"", "130s", "132s"}, {"0", "126s", "128s"}} {
+		hosts := `hosts:
+  client: {addr: 10.0.0.1/24}
+  server: {addr: 10.0.0.2/24}
+links:
+  - ends: [client, server]
+    delay: 10ms
+    firewall: {inside: server} # the client's SYNs open nothing: dropped
+`
+		if tc.key != "" {
+			hosts = strings.Replace(hosts, "client: {addr: 10.0.0.1/24}", "client: {addr: 10.0.0.1/24, tcp: {syn_linear_timeouts: "+tc.key+"}}", 1)
+		}
+		res, _ := runSrc(t, hosts+`duration: 3m
+programs:
+  client: |
+    s = socket(tcp)
+    connect(s, server:80) -> ETIMEDOUT
+expect:
+  - at `+tc.before+`: client fd s state == SYN_SENT
+  - at `+tc.after+`: client fd s state == CLOSED
+`)
+		for _, f := range res.Failures {
+			t.Errorf("syn_linear_timeouts %q: %s", tc.key, f)
+		}
+	}
+}

@@ -68,18 +68,25 @@ type Config struct {
 	RTOInitial     time.Duration // default 1s
 	Retries        int           // retransmissions before ETIMEDOUT, default 15
 	SynRetries     int           // SYN retransmissions before ETIMEDOUT, default 6
-	SynAckRetries  int           // SYN-ACK retransmissions before giving up, default 5
-	Congestion     string        // "cubic" (linux default) or "newreno" (rfc default)
-	ECN            string        // "passive" (default: accept when asked, Linux's tcp_ecn=2), "on" (ask), "off"
-	Recovery       string        // loss recovery: "rack" (default), "sack" or "newreno"; see [Conn.SetRecovery]
-	NoDSACK        bool          // send no D-SACK blocks (RFC 2883); Linux's tcp_dsack=0
-	HyStart        string        // slow-start exit: "classic" (Linux's HyStart), "hystart++" (RFC 9406) or "off"; "" is the profile's: linux classic with CUBIC (off with NewReno), rfc hystart++
-	NoSACK         bool
-	NoTimestamps   bool
-	NoWindowScale  bool
-	KeepIdle       time.Duration // default 2h
-	KeepInterval   time.Duration // default 75s
-	KeepCount      int           // default 9
+	// SynLinearTimeouts is Linux's tcp_syn_linear_timeouts (6.4+): in
+	// SYN_SENT, the first this many timeouts, and the one after, keep
+	// the initial RTO instead of doubling it, and the connection gives
+	// up after this many more retransmissions than SynRetries. Zero
+	// means DefaultSynLinearTimeouts (4) under the linux profile and
+	// none under rfc; negative: none.
+	SynLinearTimeouts int
+	SynAckRetries     int    // SYN-ACK retransmissions before giving up, default 5
+	Congestion        string // "cubic" (linux default) or "newreno" (rfc default)
+	ECN               string // "passive" (default: accept when asked, Linux's tcp_ecn=2), "on" (ask), "off"
+	Recovery          string // loss recovery: "rack" (default), "sack" or "newreno"; see [Conn.SetRecovery]
+	NoDSACK           bool   // send no D-SACK blocks (RFC 2883); Linux's tcp_dsack=0
+	HyStart           string // slow-start exit: "classic" (Linux's HyStart), "hystart++" (RFC 9406) or "off"; "" is the profile's: linux classic with CUBIC (off with NewReno), rfc hystart++
+	NoSACK            bool
+	NoTimestamps      bool
+	NoWindowScale     bool
+	KeepIdle          time.Duration // default 2h
+	KeepInterval      time.Duration // default 75s
+	KeepCount         int           // default 9
 	// HZ is the kernel's timer frequency under the linux profile
 	// (CONFIG_HZ; zero means DefaultHZ, 250; negative: timers to the
 	// nanosecond, as the rfc profile's). Linux counts TCP's timeouts in

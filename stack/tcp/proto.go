@@ -23,9 +23,12 @@ const (
 	DefaultRTOInitial     = time.Second
 	DefaultRetries        = 15
 	DefaultSynRetries     = 6
-	DefaultKeepIdle       = 2 * time.Hour
-	DefaultKeepInterval   = 75 * time.Second
-	DefaultKeepCount      = 9
+	// DefaultSynLinearTimeouts is Linux's tcp_syn_linear_timeouts: a SYN
+	// goes again 1 s apart five times before the RTO doubles.
+	DefaultSynLinearTimeouts = 4
+	DefaultKeepIdle          = 2 * time.Hour
+	DefaultKeepInterval      = 75 * time.Second
+	DefaultKeepCount         = 9
 	// DefaultHZ is CONFIG_HZ of Debian's and Ubuntu's kernels, and of
 	// the 6.18 kernel the timings were checked on.
 	DefaultHZ         = 250
@@ -101,6 +104,12 @@ func (c *Config) fill() {
 	def(&c.RTOInitial, DefaultRTOInitial)
 	defi(&c.Retries, DefaultRetries)
 	defi(&c.SynRetries, DefaultSynRetries)
+	switch {
+	case c.SynLinearTimeouts < 0:
+		c.SynLinearTimeouts = 0
+	case c.SynLinearTimeouts == 0 && !rfc:
+		c.SynLinearTimeouts = DefaultSynLinearTimeouts
+	}
 	defi(&c.SynAckRetries, DefaultSynAckRetries)
 	if c.ECN == "" {
 		c.ECN = ECNPassive

@@ -233,6 +233,11 @@ func (c *Conn) linuxInfo() LinuxInfo {
 	if c.backoff > 0 && c.sndUna != c.sndMax {
 		li.Retransmits = li.Backoff
 	}
+	if c.state == SynSent {
+		// icsk_retransmits counts the SYN's linear timeouts, which the
+		// backoff does not.
+		li.Retransmits = uint8(min(c.rtos, 255))
+	}
 	if ss := c.cc.Ssthresh(); ss < 1<<30 {
 		li.SndSsthresh = ss / max(c.sendMSS(), 1)
 	}

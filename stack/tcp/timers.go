@@ -132,7 +132,7 @@ func (c *Conn) onRTX() {
 		return
 	}
 	now := c.p.net.Now()
-	if c.backoff == 0 {
+	if c.backoff == 0 && (c.state != SynSent || c.rtos == 0) {
 		// Linux's retrans_stamp: when the head segment was last sent,
 		// the start of TCP_USER_TIMEOUT's count.
 		c.rtxStart = now.Add(-c.rto)
@@ -143,11 +143,16 @@ func (c *Conn) onRTX() {
 		c.fail(syscall.ETIMEDOUT)
 		return
 	}
-	// RFC 6298 §5.5–5.6: back off and retransmit the earliest segment.
-	c.backoff++
-	c.rto = min(c.rto*2, c.p.cfg.RTOMax)
-	c.p.counters.Timeouts++
+	// RFC 6298 §5.5–5.6: back off and retransmit the earliest segment;
+	// but a SYN keeps the initial RTO while the connection has taken at
+	// most SynLinearTimeouts timeouts, this one counted (Linux 6.4+'s
+	// tcp_syn_linear_timeouts: total_rto against it).
 	c.rtos++
+	if c.state != SynSent || int(c.rtos) > c.p.cfg.SynLinearTimeouts {
+		c.backoff++
+		c.rto = min(c.rto*2, c.p.cfg.RTOMax)
+	}
+	c.p.counters.Timeouts++
 	c.rttTiming = false // Karn
 	c.rtoTS, c.rtoTSSet = c.p.tsNow()+c.tsOffset, c.tsOK
 	tracing := c.p.net.Tracing()
@@ -228,6 +233,17 @@ func (c *Conn) rtxTimedOut(now time.Time) bool {
 		if c.synRetries > 0 {
 			limit = c.synRetries
 		}
+		// Linux's tcp_write_timeout: the linear timeouts come on top of
+		// tcp_syn_retries (or TCP_SYNCNT), counted as retransmissions
+		// (icsk_retransmits), which the backoff no longer is; and the
+		// SYN also gives up once the time that many exponential
+		// timeouts take has passed since the first
+		// (retransmits_timed_out), which comes first unless the linear
+		// ones are none.
+		if c.rtos == 0 {
+			return false
+		}
+		return int(c.rtos) >= limit+c.p.cfg.SynLinearTimeouts || now.Sub(c.rtxStart) >= c.modelTimeout(limit, c.p.cfg.RTOInitial)
 	case c.state == SynReceived:
 		limit = c.p.cfg.SynAckRetries
 	case c.orphan:
@@ -235,6 +251,19 @@ func (c *Conn) rtxTimedOut(now time.Time) bool {
 		limit = c.orphanRetries(alive)
 	}
 	return c.backoff >= limit
+}
+
+// modelTimeout is Linux's tcp_model_timeout: the time boundary
+// timeouts take backing off from base, doubling up to RTOMax.
+func (c *Conn) modelTimeout(boundary int, base time.Duration) time.Duration {
+	thresh := 0
+	for base<<(thresh+1) <= c.p.cfg.RTOMax {
+		thresh++ // ilog2(RTOMax / base)
+	}
+	if boundary <= thresh {
+		return time.Duration(2<<boundary-1) * base
+	}
+	return time.Duration(2<<thresh-1)*base + time.Duration(boundary-thresh)*c.p.cfg.RTOMax
 }
 
 // orphanRetries is Linux's tcp_orphan_retries: the configured count, or

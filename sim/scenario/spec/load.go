@@ -939,7 +939,7 @@ func (l *loader) appsNode(h *Host, n ast.Node, path string, sc *Scenario) {
 	}
 }
 
-var tcpKeys = []string{"profile", "ecn", "syn_ack_retries", "congestion", "recovery", "dsack", "hystart", "send_buffer", "recv_buffer", "delayed_ack", "delayed_ack_time", "nagle", "sack", "timestamps", "wscale", "keepalive", "msl", "rto_min", "rto_max", "rto_initial", "retries", "syn_retries", "syn_backlog", "syncookies", "max_tw_buckets", "max_orphans", "tw_reuse", "notsent_lowat", "hz"}
+var tcpKeys = []string{"profile", "ecn", "syn_ack_retries", "congestion", "recovery", "dsack", "hystart", "send_buffer", "recv_buffer", "delayed_ack", "delayed_ack_time", "nagle", "sack", "timestamps", "wscale", "keepalive", "msl", "rto_min", "rto_max", "rto_initial", "retries", "syn_retries", "syn_backlog", "syncookies", "max_tw_buckets", "max_orphans", "tw_reuse", "notsent_lowat", "hz", "syn_linear_timeouts"}
 
 var congestionNames = []string{"newreno", "cubic"}
 
@@ -1021,6 +1021,12 @@ func (l *loader) tcpNode(h *Host, n ast.Node, path string) {
 			t.Retries = int(l.integer(v, p, 1, 100))
 		case "syn_retries":
 			t.SynRetries = int(l.integer(v, p, 1, 100))
+		case "syn_linear_timeouts":
+			// Linux's tcp_syn_linear_timeouts (4 under the linux
+			// profile); 0 backs a SYN off from its first timeout.
+			if t.SynLinearTimeouts = int(l.integer(v, p, 0, 127)); t.SynLinearTimeouts == 0 {
+				t.SynLinearTimeouts = -1
+			}
 		case "syn_backlog":
 			t.SynBacklog = int(l.integer(v, p, 1, 65535))
 		case "syncookies":

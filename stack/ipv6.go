@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -318,9 +319,14 @@ func (s *Stack) ip6SendVia(n *NIC, hop netip.Addr, hl, tc uint8, src, dst netip.
 		s.counters.IP6.FragFails++
 		return syscall.EMSGSIZE
 	}
+	flow := s.txFlow
+	if !s.txFlowSet {
+		flow = s.autoFlowLabel(src, dst, proto, payload)
+	}
 	if mtu := s.pathMTU6(n, dst); total > mtu {
 		f := wire.IPv6Fields{
 			TrafficClass: tc,
+			FlowLabel:    flow,
 			PayloadLen:   uint16(len(payload)),
 			NextHeader:   proto,
 			HopLimit:     hl,
@@ -334,12 +340,41 @@ func (s *Stack) ip6SendVia(n *NIC, hop netip.Addr, hl, tc uint8, src, dst netip.
 	// The fixed header field by field, as Encode writes it: every
 	// segment sent comes here, and a fields struct with two addresses
 	// costs more to fill than the header does.
-	wire.IPv6(frame[hdr:]).Put(tc, uint16(len(payload)), proto, hl, src, dst)
+	wire.IPv6(frame[hdr:]).Put(tc, flow, uint16(len(payload)), proto, hl, src, dst)
 	if hop.Zone() != "" {
 		hop = hop.WithZone("")
 	}
 	n.sendIPFrame(frame, hdr, hop, 0, why)
 	return nil
+}
+
+// autoFlowLabel is the flow label of a packet no connection labels (UDP,
+// ICMPv6, a TCP RST for no connection), as Linux's auto_flowlabels make
+// it: a hash of the flow, its addresses, protocol and ports (ICMPv6's
+// type and code), keyed per stack, so that one flow keeps one label.
+// Never 0, which would say the packet has none. (Neighbour discovery's
+// messages carry 0, as Linux's ndisc does; they are built elsewhere.)
+func (s *Stack) autoFlowLabel(src, dst netip.Addr, proto uint8, payload []byte) uint32 {
+	mix := func(h uint64) uint64 { // splitmix64's finaliser
+		h ^= h >> 30
+		h *= 0xbf58476d1ce4e5b9
+		h ^= h >> 27
+		h *= 0x94d049bb133111eb
+		return h ^ h>>31
+	}
+	a, b := src.As16(), dst.As16()
+	h := s.flowKey
+	for _, w := range [][]byte{a[:8], a[8:], b[:8], b[8:]} {
+		h = mix(h ^ binary.BigEndian.Uint64(w))
+	}
+	var ports uint64
+	switch {
+	case (proto == wire.ProtoTCP || proto == wire.ProtoUDP) && len(payload) >= 4:
+		ports = uint64(binary.BigEndian.Uint32(payload))
+	case proto == wire.ProtoICMPv6 && len(payload) >= 2:
+		ports = uint64(binary.BigEndian.Uint16(payload))
+	}
+	return max(uint32(mix(h^uint64(proto)<<32^ports))&0xfffff, 1)
 }
 
 // fragment6 sends payload in fragments that fit mtu (RFC 8200 §4.5):

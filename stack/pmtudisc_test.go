@@ -403,3 +403,120 @@ func TestICMPv6EchoTrafficClass(t *testing.T) {
 		t.Errorf("echo replies' traffic class %#x, want [0x13]", replyTC)
 	}
 }
+
+// TestIPv6FlowLabel checks the flow labels stacklab sends against what
+// Linux 6.18 does (auto_flowlabels=1; over lo and a veth, AF_PACKET
+// capture): a TCP connection labels every segment with one label of its
+// own, each end its own, and draws a new one at every retransmission
+// timeout (sk_rethink_txhash; tcpi_rehash counts them); a UDP flow keeps
+// one label, which another port changes; neighbour discovery carries 0.
+func TestIPv6FlowLabel(t *testing.T) {
+	p := newPair6(t)
+	type seen struct {
+		proto uint8
+		icmp  uint8
+		flags wire.TCPFlags
+		port  uint16
+		flow  uint32
+	}
+	var fromA, fromB []seen
+	dropData := 2 // the client's data is lost twice: the segment and its tail loss probe
+	p.filter = func(from *stack.NIC, data []byte) bool {
+		eth := wire.Ethernet(data)
+		if eth.Type() != wire.EtherTypeIPv6 {
+			return true
+		}
+		ip := wire.IPv6(eth.Payload())
+		pl := ip[wire.IPv6HeaderLen:]
+		s := seen{proto: ip[6], flow: ip.FlowLabel()}
+		switch s.proto {
+		case wire.ProtoTCP:
+			s.flags = wire.TCP(pl).Flags()
+			if from == p.anic && len(pl) > int(wire.TCP(pl).DataOffset()) && dropData > 0 {
+				dropData--
+				fromA = append(fromA, s)
+				return false
+			}
+		case wire.ProtoUDP:
+			s.port = wire.UDP(pl).DstPort()
+		case wire.ProtoICMPv6:
+			s.icmp = pl[0]
+		}
+		if from == p.anic {
+			fromA = append(fromA, s)
+		} else {
+			fromB = append(fromB, s)
+		}
+		return true
+	}
+	l, err := p.b.SocketFamily(stack.AFInet6, stack.SockStream)
+	must(t, err)
+	must(t, p.b.Bind(l, netip.AddrPortFrom(netip.IPv6Unspecified(), 80)))
+	must(t, p.b.Listen(l, 8))
+	c, err := p.a.SocketFamily(stack.AFInet6, stack.SockStream)
+	must(t, err)
+	must(t, p.a.SetNonblock(c, true))
+	p.a.Connect(c, netip.AddrPortFrom(b6, 80))
+	p.clock.Run()
+	if _, err := p.a.Send(c, []byte("data")); err != nil {
+		t.Fatal(err)
+	}
+	p.clock.RunFor(5 * time.Second)
+	u, err := p.a.SocketFamily(stack.AFInet6, stack.SockDgram)
+	must(t, err)
+	for _, port := range []uint16{9, 9, 10} {
+		if _, err := p.a.SendTo(u, []byte("u"), netip.AddrPortFrom(b6, port)); err != nil {
+			t.Fatal(err)
+		}
+		p.clock.RunFor(time.Second)
+	}
+
+	var tcpA, tcpB, udp9, udp10 []uint32
+	for _, s := range fromA {
+		switch {
+		case s.proto == wire.ProtoICMPv6 && (s.icmp == wire.ICMPv6NeighborSolicit || s.icmp == wire.ICMPv6NeighborAdvert):
+			if s.flow != 0 {
+				t.Errorf("neighbour discovery with flow label %#x, want 0", s.flow)
+			}
+		case s.proto == wire.ProtoTCP:
+			tcpA = append(tcpA, s.flow)
+		case s.proto == wire.ProtoUDP && s.port == 9:
+			udp9 = append(udp9, s.flow)
+		case s.proto == wire.ProtoUDP:
+			udp10 = append(udp10, s.flow)
+		}
+	}
+	for _, s := range fromB {
+		if s.proto == wire.ProtoTCP {
+			tcpB = append(tcpB, s.flow)
+		}
+	}
+	// The client: SYN, ACK, the lost data and its lost probe, then the
+	// RTO's retransmission under a new label, which stays.
+	if len(tcpA) < 5 {
+		t.Fatalf("client TCP labels %#x, want at least 5 segments", tcpA)
+	}
+	first, second := tcpA[0], tcpA[4]
+	if first == 0 || second == 0 || first == second {
+		t.Errorf("client labels %#x: want one label, then another after the RTO", tcpA)
+	}
+	for i, f := range tcpA {
+		if want := first; i >= 4 && f != second || i < 4 && f != want {
+			t.Errorf("client segment %d label %#x (all %#x)", i, f, tcpA)
+		}
+	}
+	for _, f := range tcpB {
+		if f != tcpB[0] || f == 0 || f == first || f == second {
+			t.Errorf("server labels %#x: want one of its own", tcpB)
+			break
+		}
+	}
+	if len(udp9) != 2 || udp9[0] != udp9[1] || udp9[0] == 0 || len(udp10) != 1 || udp10[0] == udp9[0] {
+		t.Errorf("UDP labels to port 9 %#x, to 10 %#x: want one per flow", udp9, udp10)
+	}
+	info, err := p.a.LinuxTCPInfo(c)
+	must(t, err)
+	if v, _ := info.Field("tcpi_rehash"); v != 1 {
+		t.Errorf("tcpi_rehash %d, want 1", v)
+	}
+}

@@ -175,8 +175,14 @@ type Stack struct {
 	// txID, when txIDSet, is the identification of the IPv4 packet being
 	// sent, chosen by TCP (tcp.IPHeader.ID), in place of the stack's
 	// counter.
-	txID          uint16
-	txIDSet       bool
+	txID    uint16
+	txIDSet bool
+	// txFlow, when txFlowSet, is the IPv6 flow label of the packet being
+	// sent, its TCP connection's (tcp.IPHeader.Flow); others get
+	// autoFlowLabel's, keyed by flowKey.
+	txFlow        uint32
+	txFlowSet     bool
+	flowKey       uint64
 	rxChecksummed bool
 	// txOffload: TCP leaves its checksums to the links (transmit
 	// checksum offload): the Tap, if any, does not look at them and an
@@ -258,6 +264,7 @@ func New(opts Options) *Stack {
 	s.udp.init()
 	s.icmp.init()
 	s.tcp = tcp.New(tcpNet{s}, tcpConfig(opts.TCP))
+	s.flowKey = s.tcp.FlowKey()
 	s.tcp.OnPortFree = s.portMaybeFree
 	s.lo = s.newLoopback()
 	s.mu.owner = s

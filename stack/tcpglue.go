@@ -84,9 +84,12 @@ func (t tcpNet) OutputIP(local, remote netip.Addr, seg []byte, why string, h tcp
 		pol = dfOn
 		t.s.txID, t.s.txIDSet = h.ID, true
 	}
+	if h.Flow != 0 {
+		t.s.txFlow, t.s.txFlowSet = h.Flow, true
+	}
 	t.s.txPartial = t.s.txOffload // TCP left the checksum out (SetChecksumOffload)
 	err := t.s.ipSendChecksummed(ttl, h.TOS, local, remote, wire.ProtoTCP, seg, pol, why)
-	t.s.txPartial, t.s.txIDSet = false, false
+	t.s.txPartial, t.s.txIDSet, t.s.txFlowSet = false, false, false
 	if err != nil && t.s.opts.Observer != nil {
 		t.s.observe(&Event{Kind: EventDrop, Proto: "tcp", Name: "ip.OutNoRoutes", Detail: "tcp output: " + err.Error()})
 	}

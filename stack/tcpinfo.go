@@ -85,6 +85,7 @@ type LinuxTCPInfo struct {
 	TotalRTO               uint16
 	TotalRTORecoveries     uint16
 	TotalRTOTime           uint32 // ms
+	Rehash                 uint16 // tcpi_rehash: flow labels redrawn (one per RTO)
 }
 
 // linuxStates maps stacklab's TCP states to Linux's numbers (TCP_*).
@@ -151,6 +152,7 @@ func (s *Stack) LinuxTCPInfo(fd int) (LinuxTCPInfo, error) {
 		DeliveredCE: uint32(l.DeliveredCE), BytesRetrans: l.BytesRetrans, DSACKDups: uint32(l.DSACKDups),
 		RcvOOOPack: uint32(l.RcvOOOPack), RcvWnd: uint32(l.RcvWnd), TotalRTO: uint16(min(l.TotalRTO, 0xffff)),
 		TotalRTORecoveries: uint16(min(l.TotalRTORecoveries, 0xffff)), TotalRTOTime: uint32(l.TotalRTOTime),
+		Rehash: uint16(min(l.Rehash, 0xffff)),
 	}
 	if in.Timestamps {
 		li.Options |= tcpiOptTimestamps
@@ -228,6 +230,7 @@ var linuxTCPInfoFields = map[string]func(*LinuxTCPInfo) int64{
 	"tcpi_total_rto":                 func(i *LinuxTCPInfo) int64 { return int64(i.TotalRTO) },
 	"tcpi_total_rto_recoveries":      func(i *LinuxTCPInfo) int64 { return int64(i.TotalRTORecoveries) },
 	"tcpi_total_rto_time":            func(i *LinuxTCPInfo) int64 { return int64(i.TotalRTOTime) },
+	"tcpi_rehash":                    func(i *LinuxTCPInfo) int64 { return int64(i.Rehash) },
 }
 
 // Field returns the field named as in Linux's struct tcp_info

@@ -345,4 +345,5 @@ type LinuxInfo struct {
 	TotalRTO               int    // RTOs
 	TotalRTORecoveries     int    // RTO episodes (a run of RTOs until recovered)
 	TotalRTOTime           uint64 // ms spent in RTO episodes, the current one included
+	Rehash                 int    // new transmit hashes (and IPv6 flow labels) drawn, one per RTO
 }

@@ -140,6 +140,8 @@ type Conn struct {
 	ipNoDF          bool           // segments leave without DF (IP_MTU_DISCOVER)
 	ipIDSet         bool           // ipID is drawn
 	ipID            uint16         // the next IPv4 identification of a segment with DF (Linux's inet_id)
+	txhash          uint32         // Linux's sk_txhash, whose low 20 bits are the IPv6 flow label; 0 until drawn
+	rehash          uint32         // times it was drawn again (tcpi_rehash)
 	corked          bool           // TCP_CORK: hold partial segments
 	more            bool           // the last write had MSG_MORE: the cork timer sends its partial tail
 	moreNow         bool           // that write's own push: MSG_MORE holds the partial tail

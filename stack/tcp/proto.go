@@ -201,6 +201,7 @@ type Proto struct {
 	ipTOS  uint8  // the next segment's IP TOS byte (IP_TOS of its socket), ECN bits aside
 	ipNoDF bool   // the next segment leaves without DF (IP_MTU_DISCOVER of its socket)
 	ipID   uint16 // the next segment's IPv4 identification, with DF (IPHeader.ID)
+	ipFlow uint32 // the next segment's IPv6 flow label (IPHeader.Flow)
 	ipNet  IPNet  // net, when it takes IPHeader
 	// twReply: a timewait socket answers the segment in hand (twAck,
 	// inputOrphanFinWait2), as Linux's ip_send_unicast_reply: IP ID 0.
@@ -276,6 +277,13 @@ func New(net Net, cfg Config) *Proto {
 	binary.LittleEndian.PutUint64(p.secret[:], r.Uint64())
 	binary.LittleEndian.PutUint64(p.secret[8:], r.Uint64())
 	return p
+}
+
+// FlowKey is a key for the stack's IPv6 flow-label hash, drawn from the
+// ISN secret (not the stack's Rand, whose later draws it would move).
+func (p *Proto) FlowKey() uint64 {
+	h := sha256.Sum256(append(p.secret[:], "flow label"...))
+	return binary.LittleEndian.Uint64(h[:])
 }
 
 // Config returns the stack-wide settings in effect, defaults filled in.
@@ -985,15 +993,15 @@ func (p *Proto) send(t core.Tuple, seq, ack seqnum.Value, flags uint8, wnd uint1
 	}
 	p.counters.OutSegs++
 	if p.ipNet != nil {
-		h := IPHeader{TTL: p.ipTTL, TOS: p.ipTOS &^ 3, DF: !p.ipNoDF, ID: p.ipID}
+		h := IPHeader{TTL: p.ipTTL, TOS: p.ipTOS &^ 3, DF: !p.ipNoDF, ID: p.ipID, Flow: p.ipFlow}
 		if p.ect {
 			h.TOS |= ECNECT0
 		}
-		p.ect, p.ipTTL, p.ipTOS, p.ipNoDF, p.ipID = false, 0, 0, false, 0
+		p.ect, p.ipTTL, p.ipTOS, p.ipNoDF, p.ipID, p.ipFlow = false, 0, 0, false, 0, 0
 		p.ipNet.OutputIP(t.Local.Addr(), t.Remote.Addr(), seg, why, h)
 		return
 	}
-	p.ipTTL, p.ipTOS, p.ipNoDF, p.ipID = 0, 0, false, 0
+	p.ipTTL, p.ipTOS, p.ipNoDF, p.ipID, p.ipFlow = 0, 0, false, 0, 0
 	if p.ect {
 		p.ect = false
 		if en, ok := p.net.(ECNNet); ok {

@@ -21,6 +21,10 @@ type IPHeader struct {
 	// socket or from none (a SYN-ACK, a RST or ACK made from the
 	// segment it answers). A segment without DF takes the stack's.
 	ID uint16
+	// Flow is the IPv6 flow label (its low 20 bits): the connection's,
+	// from its txhash as Linux's auto_flowlabels make it, or 0 for the
+	// stack's own, a hash of the addresses and ports.
+	Flow uint32
 }
 
 // IPNet is an optional [Net] method: Output with the IP header a
@@ -50,7 +54,10 @@ func (c *Conn) xmit(seq, ack seqnum.Value, flags uint8, wnd uint16, o *options, 
 func (c *Conn) ipHeader(flags uint8) {
 	synAck := c.passive && flags&(flagSYN|flagACK) == flagSYN|flagACK
 	p := c.p
-	p.ipTTL, p.ipTOS, p.ipNoDF, p.ipID = c.ipTTL, c.ipTOS, c.ipNoDF && !synAck, 0
+	if c.txhash == 0 {
+		c.txhash = txHash(uint32(c.iss))
+	}
+	p.ipTTL, p.ipTOS, p.ipNoDF, p.ipID, p.ipFlow = c.ipTTL, c.ipTOS, c.ipNoDF && !synAck, 0, c.txhash&0xfffff
 	if p.ipNoDF || synAck || c.passive && c.state == SynReceived || p.twReply {
 		return
 	}
@@ -59,6 +66,32 @@ func (c *Conn) ipHeader(flags uint8) {
 	}
 	p.ipID = c.ipID
 	c.ipID++
+}
+
+// txHash mixes x into a connection's transmit hash, never 0 (Linux's
+// sk_txhash, which is random: this one comes from the ISN, for
+// determinism). Its low 20 bits are the connection's IPv6 flow label.
+func txHash(x uint32) uint32 {
+	x ^= x >> 16
+	x *= 0x7feb352d
+	x ^= x >> 15
+	x *= 0x846ca68b
+	x ^= x >> 16
+	return max(x, 1)
+}
+
+// rethinkTxHash draws the connection a new transmit hash, and so a new
+// flow label, as Linux's sk_rethink_txhash does at every retransmission
+// timeout (tcp_write_timeout; net.core.txrehash=1): a path that lost the
+// flow may not carry the new one (ECMP). tcpi_rehash counts them.
+func (c *Conn) rethinkTxHash() {
+	if c.txhash == 0 {
+		c.txhash = txHash(uint32(c.iss))
+	}
+	c.txhash = txHash(c.txhash + 0x9e3779b9)
+	if !(c.passive && c.state == SynReceived) {
+		c.rehash++ // a SYN-ACK's is the request sock's, which counts none
+	}
 }
 
 // SetIPHeader sets the TTL (0: the stack's) and TOS byte of the

@@ -318,6 +318,7 @@ func (c *Conn) linuxInfoMore(li *LinuxInfo) {
 		li.PacingRate = uint64(mss) * 80000 * ratio * uint64(max(li.SndCwnd, li.Unacked, 1)) / srtt8
 	}
 	li.TotalRTO = int(c.rtos)
+	li.Rehash = int(c.rehash)
 	li.DeliveryRateAppLimited = true
 	since := func(t time.Time) uint64 {
 		if t.IsZero() {

@@ -148,6 +148,7 @@ func (c *Conn) onRTX() {
 	// most SynLinearTimeouts timeouts, this one counted (Linux 6.4+'s
 	// tcp_syn_linear_timeouts: total_rto against it).
 	c.rtos++
+	c.rethinkTxHash()
 	if c.state != SynSent || int(c.rtos) > c.p.cfg.SynLinearTimeouts {
 		c.backoff++
 		c.rto = min(c.rto*2, c.p.cfg.RTOMax)

@@ -149,18 +149,15 @@ func (b IPv6) SetDst(a netip.Addr) { putAddr16(b[IPv6DstOffset:], a) }
 
 // Encode writes the fixed header from f into b.
 func (b IPv6) Encode(f *IPv6Fields) {
-	b.Put(f.TrafficClass, f.PayloadLen, f.NextHeader, f.HopLimit, f.Src, f.Dst)
-	if f.FlowLabel != 0 {
-		binary.BigEndian.PutUint32(b[IPv6VersionOffset:], 6<<28|uint32(f.TrafficClass)<<20|f.FlowLabel&0xfffff)
-	}
+	b.Put(f.TrafficClass, f.FlowLabel, f.PayloadLen, f.NextHeader, f.HopLimit, f.Src, f.Dst)
 }
 
-// Put writes the fixed header from its fields given one by one, with a
-// flow label of 0: [IPv6.Encode] without a fields struct to fill, for
-// the send path of every segment.
-func (b IPv6) Put(tc uint8, payloadLen uint16, nextHeader, hopLimit uint8, src, dst netip.Addr) {
+// Put writes the fixed header from its fields given one by one (the flow
+// label's low 20 bits): [IPv6.Encode] without a fields struct to fill,
+// for the send path of every segment.
+func (b IPv6) Put(tc uint8, flow uint32, payloadLen uint16, nextHeader, hopLimit uint8, src, dst netip.Addr) {
 	_ = b[IPv6HeaderLen-1]
-	binary.BigEndian.PutUint32(b[IPv6VersionOffset:], 6<<28|uint32(tc)<<20)
+	binary.BigEndian.PutUint32(b[IPv6VersionOffset:], 6<<28|uint32(tc)<<20|flow&0xfffff)
 	binary.BigEndian.PutUint16(b[IPv6PayloadLenOffset:], payloadLen)
 	b[IPv6NextHeaderOffset], b[IPv6HopLimitOffset] = nextHeader, hopLimit
 	putAddr16(b[IPv6SrcOffset:], src)

@@ -208,8 +208,8 @@ func TestIPv6Put(t *testing.T) {
 	for _, src := range addrs {
 		for _, dst := range addrs {
 			b := IPv6(bytes.Repeat([]byte{0xff}, IPv6HeaderLen))
-			b.Put(0xb9, 1440, ProtoTCP, 63, src, dst)
-			want := IPv6Fields{TrafficClass: 0xb9, PayloadLen: 1440, NextHeader: ProtoTCP, HopLimit: 63, Src: written(src), Dst: written(dst)}
+			b.Put(0xb9, 0x12345, 1440, ProtoTCP, 63, src, dst)
+			want := IPv6Fields{TrafficClass: 0xb9, FlowLabel: 0x12345, PayloadLen: 1440, NextHeader: ProtoTCP, HopLimit: 63, Src: written(src), Dst: written(dst)}
 			if got := b.Fields(); got != want || b[0]>>4 != 6 {
 				t.Errorf("Put(%v → %v) reads back %+v (version %d), want %+v", src, dst, got, b[0]>>4, want)
 			}

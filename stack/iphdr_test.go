@@ -1,5 +1,8 @@
 package stack_test
 
+// The IP header as Linux 6.18 writes it: DF (IP_MTU_DISCOVER), the IPv4
+// identification, ICMP's TOS, IPv6 flow labels.
+
 import (
 	"errors"
 	"fmt"

@@ -159,16 +159,7 @@ func TestIPMTUDiscoverTCPChanges(t *testing.T) {
 		}
 		return true
 	}
-	l, _ := p.b.Socket(stack.SockStream)
-	must(t, p.b.SetSockopt(l, stack.IPMTUDiscover, stack.PMTUDiscDont))
-	must(t, p.b.Bind(l, netip.AddrPortFrom(netip.Addr{}, 80)))
-	must(t, p.b.Listen(l, 8))
-	c, _ := p.a.Socket(stack.SockStream)
-	must(t, p.a.SetNonblock(c, true))
-	p.a.Connect(c, netip.AddrPortFrom(p.bAddr, 80))
-	p.clock.Run()
-	s, _, err := p.b.Accept(l)
-	must(t, err)
+	_, s := connectPair(t, p, func(l int) { must(t, p.b.SetSockopt(l, stack.IPMTUDiscover, stack.PMTUDiscDont)) })
 	if got, _ := p.b.GetSockopt(s, stack.IPMTUDiscover); got != stack.PMTUDiscDont {
 		t.Errorf("accepted socket's IP_MTU_DISCOVER %d, want its listener's 0", got)
 	}
@@ -233,15 +224,7 @@ func TestTCPIPIdentification(t *testing.T) {
 	p := newPair(t, stack.LinkEthernet, 1500)
 	var ids ipIDs
 	ids.watch(p)
-	l, _ := p.b.Socket(stack.SockStream)
-	must(t, p.b.Bind(l, netip.AddrPortFrom(netip.Addr{}, 80)))
-	must(t, p.b.Listen(l, 8))
-	c, _ := p.a.Socket(stack.SockStream)
-	must(t, p.a.SetNonblock(c, true))
-	p.a.Connect(c, netip.AddrPortFrom(p.bAddr, 80))
-	p.clock.Run()
-	s, _, err := p.b.Accept(l)
-	must(t, err)
+	c, s := connectPair(t, p, nil)
 	for _, fd := range []int{c, s} {
 		st := p.a
 		if fd == s {
@@ -522,4 +505,24 @@ func TestIPv6FlowLabel(t *testing.T) {
 	if v, _ := info.Field("tcpi_rehash"); v != 1 {
 		t.Errorf("tcpi_rehash %d, want 1", v)
 	}
+}
+
+// connectPair connects p's a to a listener on b's port 80 (set up first
+// by setup, if any) and returns the client's descriptor and the one
+// accepted.
+func connectPair(t *testing.T, p *pair, setup func(l int)) (c, s int) {
+	t.Helper()
+	l, _ := p.b.Socket(stack.SockStream)
+	if setup != nil {
+		setup(l)
+	}
+	must(t, p.b.Bind(l, netip.AddrPortFrom(netip.Addr{}, 80)))
+	must(t, p.b.Listen(l, 8))
+	c, _ = p.a.Socket(stack.SockStream)
+	must(t, p.a.SetNonblock(c, true))
+	p.a.Connect(c, netip.AddrPortFrom(p.bAddr, 80))
+	p.clock.Run()
+	s, _, err := p.b.Accept(l)
+	must(t, err)
+	return c, s
 }

@@ -144,18 +144,7 @@ func TestTCPSynCnt(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("linear=%d", tc.linear), func(t *testing.T) {
 			p := newPairWith(t, stack.LinkEthernet, 1500, stack.Options{TCP: stack.TCPOptions{SynLinearTimeouts: tc.linear}})
-			var syns []time.Duration
-			start := p.clock.Now()
-			p.filter = func(from *stack.NIC, data []byte) bool {
-				ip := wire.IPv4(wire.Ethernet(data).Payload())
-				if wire.Ethernet(data).Type() != wire.EtherTypeIPv4 || ip.Protocol() != wire.ProtoTCP {
-					return true // ARP goes through
-				}
-				if wire.TCP(ip.Payload()).Flags()&wire.TCPFlagSYN != 0 {
-					syns = append(syns, p.clock.Now().Sub(start))
-				}
-				return false // no TCP segment arrives
-			}
+			syns := dropTCP(p)
 			c, _ := p.a.Socket(stack.SockStream)
 			if err := p.a.SetSockopt(c, stack.TCPSynCnt, 0); !errors.Is(err, syscall.EINVAL) {
 				t.Fatalf("TCP_SYNCNT 0: %v, want EINVAL", err)
@@ -168,8 +157,8 @@ func TestTCPSynCnt(t *testing.T) {
 				t.Fatalf("SO_ERROR = %v before 7 s, want none", err)
 			}
 			p.clock.RunFor(10 * time.Minute)
-			if fmt.Sprint(syns) != fmt.Sprint(tc.want) {
-				t.Errorf("SYNs at %v; want %v", syns, tc.want)
+			if fmt.Sprint(*syns) != fmt.Sprint(tc.want) {
+				t.Errorf("SYNs at %v; want %v", *syns, tc.want)
 			}
 			if err := p.a.SockError(c); !errors.Is(err, syscall.ETIMEDOUT) {
 				t.Fatalf("SO_ERROR = %v, want ETIMEDOUT", err)
@@ -473,16 +462,7 @@ func TestSynDefaultSchedule(t *testing.T) {
 	} {
 		t.Run(tc.profile, func(t *testing.T) {
 			p := newPairWith(t, stack.LinkEthernet, 1500, stack.Options{TCP: stack.TCPOptions{Profile: tc.profile}})
-			var syns []time.Duration
-			start := p.clock.Now()
-			p.filter = func(from *stack.NIC, data []byte) bool {
-				ip := wire.IPv4(wire.Ethernet(data).Payload())
-				if wire.Ethernet(data).Type() != wire.EtherTypeIPv4 || ip.Protocol() != wire.ProtoTCP {
-					return true
-				}
-				syns = append(syns, p.clock.Now().Sub(start))
-				return false
-			}
+			syns := dropTCP(p)
 			c, _ := p.a.Socket(stack.SockStream)
 			must(t, p.a.SetNonblock(c, true))
 			p.a.Connect(c, netip.AddrPortFrom(p.bAddr, 80))
@@ -494,9 +474,27 @@ func TestSynDefaultSchedule(t *testing.T) {
 			if err := p.a.SockError(c); !errors.Is(err, syscall.ETIMEDOUT) {
 				t.Errorf("SO_ERROR = %v at %v, want ETIMEDOUT", err, tc.fail)
 			}
-			if fmt.Sprint(syns) != fmt.Sprint(tc.syns) {
-				t.Errorf("SYNs at %v, want %v", syns, tc.syns)
+			if fmt.Sprint(*syns) != fmt.Sprint(tc.syns) {
+				t.Errorf("SYNs at %v, want %v", *syns, tc.syns)
 			}
 		})
 	}
+}
+
+// dropTCP makes p's link lose every TCP segment (ARP goes through) and
+// returns the times, from now, at which p's stacks sent SYNs.
+func dropTCP(p *pair) *[]time.Duration {
+	var syns []time.Duration
+	start := p.clock.Now()
+	p.filter = func(from *stack.NIC, data []byte) bool {
+		ip := wire.IPv4(wire.Ethernet(data).Payload())
+		if wire.Ethernet(data).Type() != wire.EtherTypeIPv4 || ip.Protocol() != wire.ProtoTCP {
+			return true
+		}
+		if wire.TCP(ip.Payload()).Flags()&wire.TCPFlagSYN != 0 {
+			syns = append(syns, p.clock.Now().Sub(start))
+		}
+		return false
+	}
+	return &syns
 }

@@ -66,7 +66,7 @@ type Config struct {
 	RTOMin         time.Duration // default 200ms (linux), 1s (rfc, RFC 6298 §2.4)
 	RTOMax         time.Duration // default 120s
 	RTOInitial     time.Duration // default 1s
-	Retries        int           // retransmissions before ETIMEDOUT, default 15
+	Retries        int           // retransmissions before ETIMEDOUT, default 15; under the linux profile a time, that many exponential timeouts from 200 ms (924.6 s), as Linux's tcp_retries2
 	SynRetries     int           // SYN retransmissions before ETIMEDOUT, default 6
 	// SynLinearTimeouts is Linux's tcp_syn_linear_timeouts (6.4+): in
 	// SYN_SENT, the first this many timeouts, and the one after, keep

@@ -246,10 +246,18 @@ func (c *Conn) rtxTimedOut(now time.Time) bool {
 		}
 		return int(c.rtos) >= limit+c.p.cfg.SynLinearTimeouts || now.Sub(c.rtxStart) >= c.modelTimeout(limit, c.p.cfg.RTOInitial)
 	case c.state == SynReceived:
-		limit = c.p.cfg.SynAckRetries
+		return c.backoff >= c.p.cfg.SynAckRetries
 	case c.orphan:
 		alive := c.rto < c.p.cfg.RTOMax
 		limit = c.orphanRetries(alive)
+	}
+	if c.linux() {
+		// Linux's retransmits_timed_out: the retries are a time, that
+		// many exponential timeouts from TCP_RTO_MIN, since the head
+		// segment was first sent, not a count: tcp_retries2 15 is
+		// 924.6 s whatever the RTO. A connection whose RTO is above
+		// 200 ms gives up after fewer retransmissions (rto/retries2-time.pkt).
+		return c.backoff > 0 && rtxDelta >= c.modelTimeout(limit, DefaultRTOMin)
 	}
 	return c.backoff >= limit
 }

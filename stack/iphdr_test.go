@@ -526,3 +526,39 @@ func connectPair(t *testing.T, p *pair, setup func(l int)) (c, s int) {
 	must(t, err)
 	return c, s
 }
+
+// TestTimeWaitReplyKeepsDF: what a timewait socket answers goes out
+// through Linux's TCP control socket, which "enforce[s] IP_DF and
+// IPID==0 for RST and ACK sent in SYN-RECV and TIME-WAIT state"
+// (tcp_sk_init): a connection under IP_MTU_DISCOVER 0 sends its own
+// segments without DF, and its TIME_WAIT's answer to a FIN sent again
+// with DF and identification 0.
+func TestTimeWaitReplyKeepsDF(t *testing.T) {
+	p := newPair(t, stack.LinkEthernet, 1500)
+	var ids ipIDs
+	ids.watch(p)
+	c, s := connectPair(t, p, nil)
+	must(t, p.a.SetSockopt(c, stack.IPMTUDiscover, stack.PMTUDiscDont))
+	must(t, p.a.Shutdown(c, stack.ShutWR))
+	p.clock.RunFor(100 * time.Millisecond)
+	// The client's ACK of the server's FIN is lost once: the FIN comes
+	// again, and TIME_WAIT answers it.
+	watch, lost := p.filter, false
+	p.filter = func(from *stack.NIC, data []byte) bool {
+		watch(from, data)
+		if from == p.anic && !lost && strings.HasPrefix(ids.a[len(ids.a)-1], "A:") && len(ids.b) > 1 && strings.HasPrefix(ids.b[len(ids.b)-1], "FA:") {
+			lost = true
+			return false
+		}
+		return true
+	}
+	must(t, p.b.Close(s))
+	p.clock.RunFor(time.Second)
+	n := len(ids.a)
+	if n < 3 {
+		t.Fatalf("client sent %v", ids.a)
+	}
+	if got := ids.a[n-3:]; !strings.HasSuffix(got[0], ":-") || got[1] != "A:"+strings.Split(got[1], ":")[1]+":-" || got[2] != "A:0:DF" {
+		t.Errorf("client's FIN, ACK of the FIN, TIME_WAIT's answer %v; want no DF, no DF, A:0:DF", got)
+	}
+}

@@ -196,13 +196,9 @@ type Proto struct {
 	// (SetChecksumOffload); they leave with the field zero.
 	offload bool
 
-	ect    bool   // the next segment sent carries ECT(0) (ecn.go)
-	ipTTL  uint8  // the next segment's IP TTL (IP_TTL of its socket); 0: the stack's
-	ipTOS  uint8  // the next segment's IP TOS byte (IP_TOS of its socket), ECN bits aside
-	ipNoDF bool   // the next segment leaves without DF (IP_MTU_DISCOVER of its socket)
-	ipID   uint16 // the next segment's IPv4 identification, with DF (IPHeader.ID)
-	ipFlow uint32 // the next segment's IPv6 flow label (IPHeader.Flow)
-	ipNet  IPNet  // net, when it takes IPHeader
+	ect   bool   // the next segment sent carries ECT(0) (ecn.go)
+	ipHdr ipNext // the next segment's IP header, as its connection set it (Conn.ipHeader); zero for none
+	ipNet IPNet  // net, when it takes IPHeader
 	// twReply: a timewait socket answers the segment in hand (twAck,
 	// inputOrphanFinWait2), as Linux's ip_send_unicast_reply: IP ID 0.
 	twReply bool
@@ -992,16 +988,17 @@ func (p *Proto) send(t core.Tuple, seq, ack seqnum.Value, flags uint8, wnd uint1
 		wire.TCP(seg).SetChecksumPair(p.pair.sum(t.Local.Addr(), t.Remote.Addr()))
 	}
 	p.counters.OutSegs++
+	x := p.ipHdr
+	p.ipHdr = ipNext{}
 	if p.ipNet != nil {
-		h := IPHeader{TTL: p.ipTTL, TOS: p.ipTOS &^ 3, DF: !p.ipNoDF, ID: p.ipID, Flow: p.ipFlow}
+		h := IPHeader{TTL: x.ttl, TOS: x.tos &^ 3, DF: !x.noDF, ID: x.id, Flow: x.flow}
 		if p.ect {
 			h.TOS |= ECNECT0
 		}
-		p.ect, p.ipTTL, p.ipTOS, p.ipNoDF, p.ipID, p.ipFlow = false, 0, 0, false, 0, 0
+		p.ect = false
 		p.ipNet.OutputIP(t.Local.Addr(), t.Remote.Addr(), seg, why, h)
 		return
 	}
-	p.ipTTL, p.ipTOS, p.ipNoDF, p.ipID, p.ipFlow = 0, 0, false, 0, 0
 	if p.ect {
 		p.ect = false
 		if en, ok := p.net.(ECNNet); ok {

@@ -35,36 +35,50 @@ type IPNet interface {
 
 // xmit sends one segment of the connection with its IP header options.
 func (c *Conn) xmit(seq, ack seqnum.Value, flags uint8, wnd uint16, o *options, d1, d2 []byte, why string) {
-	c.ipHeader(flags)
+	c.ipHeader()
 	c.tiXmit(flags, len(d1)+len(d2))
 	c.p.send(c.tuple, seq, ack, flags, wnd, o, d1, d2, why)
 }
 
-// ipHeader sets the Proto's IP header fields for the connection's next
-// segment, with TCP flags flags: its IP_TTL and IP_TOS; DF unless its
-// IP_MTU_DISCOVER leaves it out, though a passive open's SYN-ACK keeps
-// it (as Linux 6.18's does); and, with DF, the identification Linux
-// gives: 0 from what is a request sock there (SYN_RECEIVED, its SYN-ACK)
-// or a timewait sock answering a segment (Proto.twReply), which answer
-// through ip_build_and_send_pkt and ip_send_unicast_reply; else the
-// connection's own counter (inet_id), one a segment, from a value its
-// ISN makes (Linux's is random). The ACK of the FIN that brings the
-// connection into TIME_WAIT is the full socket's (tcp_fin sends it
-// before tcp_time_wait), so it counts on.
-func (c *Conn) ipHeader(flags uint8) {
-	synAck := c.passive && flags&(flagSYN|flagACK) == flagSYN|flagACK
+// ipNext is what the next segment asks of its IP header; its zero
+// value (the stack's TTL, TOS 0, DF with identification 0, the stack's
+// flow label) is a reply no connection makes, as a RST for no socket.
+type ipNext struct {
+	ttl, tos uint8
+	noDF     bool
+	id       uint16
+	flow     uint32
+}
+
+// ipHeader sets the Proto's IP header for the connection's next segment:
+// its IP_TTL and IP_TOS, the IPv6 flow label of its transmit hash, and
+// DF with the identification Linux gives. What Linux answers from a
+// request sock (SYN_RECEIVED: the SYN-ACK and its ACKs) or a timewait
+// sock (Proto.twReply) goes through its TCP control socket, whose
+// IP_PMTUDISC_DO "enforce[s] IP_DF and IPID==0" whatever the
+// listener's or the connection's IP_MTU_DISCOVER. Otherwise a segment
+// leaves without DF under IP_MTU_DISCOVER other than WANT and DO, and
+// with DF numbered by the connection's own counter (inet_id), one a
+// segment, from a value its ISN makes (Linux's is random). The ACK of
+// the FIN that brings the connection into TIME_WAIT is the full
+// socket's (tcp_fin sends it before tcp_time_wait), so it counts on.
+func (c *Conn) ipHeader() {
 	p := c.p
 	if c.txhash == 0 {
 		c.txhash = txHash(uint32(c.iss))
 	}
-	p.ipTTL, p.ipTOS, p.ipNoDF, p.ipID, p.ipFlow = c.ipTTL, c.ipTOS, c.ipNoDF && !synAck, 0, c.txhash&0xfffff
-	if p.ipNoDF || synAck || c.passive && c.state == SynReceived || p.twReply {
+	p.ipHdr = ipNext{ttl: c.ipTTL, tos: c.ipTOS, flow: c.txhash & 0xfffff}
+	switch {
+	case c.passive && c.state == SynReceived || p.twReply:
+		return
+	case c.ipNoDF:
+		p.ipHdr.noDF = true
 		return
 	}
 	if !c.ipIDSet {
 		c.ipID, c.ipIDSet = uint16(c.iss>>16)^uint16(c.iss), true
 	}
-	p.ipID = c.ipID
+	p.ipHdr.id = c.ipID
 	c.ipID++
 }
 

@@ -455,7 +455,7 @@ func (c *Conn) onKA() {
 			// (tcp_send_active_reset) before reporting the error; RFC 1122
 			// §4.2.3.6 says nothing of a RST.
 			o := c.rstOptions()
-			c.ipHeader(flagRST | flagACK) // tcp_send_active_reset: the socket's own header
+			c.ipHeader() // tcp_send_active_reset: the socket's own header
 			c.p.send(c.tuple, c.sndMax, c.rcvNxt, flagRST|flagACK, c.rstWindow(), &o, nil, nil, whyRSTKeepAlive)
 			c.p.counters.OutRsts++
 		}

@@ -94,7 +94,7 @@ type TCPOptions struct {
 	RTOMin         time.Duration // default 200ms (RFC 6298 says 1s; Linux uses 200ms)
 	RTOMax         time.Duration // default 120s
 	RTOInitial     time.Duration // default 1s
-	Retries        int           // retransmissions before ETIMEDOUT, default 15
+	Retries        int           // retransmissions before ETIMEDOUT, default 15 (under the linux profile a time, as tcp_retries2; see tcp.Config.Retries)
 	SynRetries     int           // default 6
 	// SynLinearTimeouts is Linux's tcp_syn_linear_timeouts: the first
 	// SYN timeouts that keep the initial RTO (0: 4 under the linux

@@ -34,16 +34,18 @@ func (p *Proto) ticksUp(d time.Duration) time.Duration {
 	return (d + p.tick - 1) / p.tick * p.tick
 }
 
-// jiffy returns the tick t (since the Proto's epoch) falls in.
-func (p *Proto) jiffy(t time.Duration) int64 { return int64(t / p.tick) }
+// ticksDown rounds d down to whole ticks; d unchanged without ticks.
+func (p *Proto) ticksDown(d time.Duration) time.Duration {
+	if p.tick == 0 {
+		return d
+	}
+	return d - d%p.tick
+}
 
 // jiffiesSince returns the ticks from then to now as a duration, as
 // Linux's differences of tcp_jiffies32; now − then without ticks.
 func (p *Proto) jiffiesSince(then, now time.Time) time.Duration {
-	if p.tick == 0 {
-		return now.Sub(then)
-	}
-	return time.Duration(p.jiffy(now.Sub(p.epoch))-p.jiffy(then.Sub(p.epoch))) * p.tick
+	return p.ticksDown(now.Sub(p.epoch)) - p.ticksDown(then.Sub(p.epoch))
 }
 
 // jiffiesNow returns the clock's time since the Proto's epoch in whole
@@ -56,9 +58,4 @@ func (p *Proto) jiffiesNow() time.Duration {
 }
 
 // halfTicks is d/2 in whole ticks, rounded down, as Linux's ato >> 1.
-func (p *Proto) halfTicks(d time.Duration) time.Duration {
-	if p.tick == 0 {
-		return d / 2
-	}
-	return d / p.tick / 2 * p.tick
-}
+func (p *Proto) halfTicks(d time.Duration) time.Duration { return p.ticksDown(d / 2) }

@@ -520,10 +520,8 @@ func (p *Proto) tsNow() uint32 {
 func (p *Proto) sinceEpoch() time.Duration {
 	now := p.net.Now()
 	if now != p.lastNow {
-		p.lastNow, p.lastSince, p.lastJiffy = now, now.Sub(p.epoch), now.Sub(p.epoch)
-		if p.tick > 0 {
-			p.lastJiffy -= p.lastJiffy % p.tick
-		}
+		p.lastNow, p.lastSince = now, now.Sub(p.epoch)
+		p.lastJiffy = p.ticksDown(p.lastSince)
 	}
 	return p.lastSince
 }

@@ -204,9 +204,11 @@ func (c *Conn) onRTX() {
 
 // rtxTimedOut reports whether the retransmission timer, firing at now,
 // ends the connection. Like Linux's tcp_write_timeout: TCP_USER_TIMEOUT
-// when set, else the retry count of the state ([Config.SynRetries] in
-// SYN_SENT and SYN_RECEIVED, [Config.OrphanRetries] once the
-// application has closed, [Config.Retries] otherwise); into a zero
+// when set, else the retries of the state ([Config.SynRetries] and the
+// linear timeouts in SYN_SENT, [Config.SynAckRetries] in SYN_RECEIVED,
+// [Config.OrphanRetries] once the application has closed,
+// [Config.Retries] otherwise), which the linux profile takes as a time
+// (retransmits_timed_out) and the rfc profile as a count; into a zero
 // window the retransmissions are probes, and a peer that keeps answering
 // does not time a connection out unless it is an orphan.
 func (c *Conn) rtxTimedOut(now time.Time) bool {
@@ -244,7 +246,10 @@ func (c *Conn) rtxTimedOut(now time.Time) bool {
 		if c.rtos == 0 {
 			return false
 		}
-		return int(c.rtos) >= limit+c.p.cfg.SynLinearTimeouts || now.Sub(c.rtxStart) >= c.modelTimeout(limit, c.p.cfg.RTOInitial)
+		if int(c.rtos) >= limit+c.p.cfg.SynLinearTimeouts {
+			return true
+		}
+		return c.linux() && now.Sub(c.rtxStart) >= c.modelTimeout(limit, c.p.cfg.RTOInitial)
 	case c.state == SynReceived:
 		return c.backoff >= c.p.cfg.SynAckRetries
 	case c.orphan:

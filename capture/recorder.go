@@ -460,10 +460,17 @@ func (r *Recorder) nextBatch() *batch {
 		r.nbatch++
 		return takeBatch()
 	}
-	b := r.free[0]
-	copy(r.free, r.free[1:])
-	r.free[len(r.free)-1] = nil
-	r.free = r.free[:len(r.free)-1]
+	return popFront(&r.free)
+}
+
+// popFront removes and returns the first of a non-empty list of
+// batches, keeping the list's storage (at most maxBatches long).
+func popFront(l *[]*batch) *batch {
+	s := *l
+	b := s[0]
+	copy(s, s[1:])
+	s[len(s)-1] = nil
+	*l = s[:len(s)-1]
 	return b
 }
 
@@ -483,10 +490,7 @@ func (r *Recorder) writer() {
 	for {
 		var b *batch
 		if len(r.queue) > 0 {
-			b = r.queue[0]
-			copy(r.queue, r.queue[1:])
-			r.queue[len(r.queue)-1] = nil
-			r.queue = r.queue[:len(r.queue)-1]
+			b = popFront(&r.queue)
 		} else if f := r.fill; (len(f.recs) >= takeFrames || len(f.data) >= takeBytes) && r.draining == 0 && (len(r.free) > 0 || r.nbatch < maxBatches) {
 			b, r.fill = f, r.nextBatch()
 		} else {

@@ -363,9 +363,10 @@ func (s *Stack) autoFlowLabel(src, dst netip.Addr, proto uint8, payload []byte) 
 		return h ^ h>>31
 	}
 	a, b := src.As16(), dst.As16()
+	be := binary.BigEndian
 	h := s.flowKey
-	for _, w := range [][]byte{a[:8], a[8:], b[:8], b[8:]} {
-		h = mix(h ^ binary.BigEndian.Uint64(w))
+	for _, w := range [4]uint64{be.Uint64(a[:8]), be.Uint64(a[8:]), be.Uint64(b[:8]), be.Uint64(b[8:])} {
+		h = mix(h ^ w)
 	}
 	var ports uint64
 	switch {

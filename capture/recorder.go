@@ -109,6 +109,12 @@ type Options struct {
 // stacks more than writing them does, unless cache lines move between
 // CPUs cheaply (see [Options.Sync] and [Options.Async]).
 type Recorder struct {
+	// idle: the options ask for nothing (no file, trace, page or
+	// summaries), so frames and events are dropped at once rather than
+	// copied and held. Set by New; read first by every Frame and
+	// Observe.
+	idle bool
+
 	// The queue side, under qmu: what Frame and Observe touch.
 	qmu      sync.Mutex
 	qcond    sync.Cond // signalled when a batch is written
@@ -127,7 +133,17 @@ type Recorder struct {
 	descs    map[string]string
 	sent     [256]sentCopy // recent frames sent, by packet id
 
-	// The writing side, under mu.
+	// The writer goroutine writes the fields below at every frame (the
+	// held frame, its comments, the trace's frame): kept off the cache
+	// lines the stacks read at every frame above, which a line shared
+	// with them would move from the writer's CPU to the stacks' and back
+	// at each one (a third of Frame's time with the text trace).
+	_ cacheLinePad
+
+	// The writing side, under mu; or under qmu alone while the Recorder
+	// writes on the stacks' goroutines (!async), when no writer
+	// goroutine runs: every method that reads or closes what was
+	// written holds both (settle), so one lock a frame is enough there.
 	mu       sync.Mutex
 	opts     Options
 	tr       *trace.Tracer
@@ -143,11 +159,11 @@ type Recorder struct {
 	comments [2]string
 	errs     []error
 	closed   bool
-	// idle: the options ask for nothing (no file, trace, page or
-	// summaries), so frames and events are dropped at once rather than
-	// copied and held.
-	idle bool
 }
+
+// cacheLinePad separates fields that two CPUs write: two lines, as the
+// adjacent-line prefetcher of x86 CPUs moves lines in pairs.
+type cacheLinePad [128]byte
 
 // A batch holds frames and events queued for writing, in order.
 type batch struct {
@@ -156,6 +172,10 @@ type batch struct {
 	evs  []core.Event   // the events
 	vars []core.TCPVars // the events' Vars, copied
 	gen  uint32         // incremented by reset: which contents a sentCopy saw
+	// The stacks write the slices' lengths at every frame, and the writer
+	// reads another batch's at every frame: two batches allocated side
+	// by side are kept off each other's cache lines.
+	_ cacheLinePad
 }
 
 // A batch is handed to the writer at handFrames records or handBytes of
@@ -354,12 +374,10 @@ func (r *Recorder) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note s
 			// interface): finished in the frame lent, as a stack would.
 			wire.FinishTCPChecksum(pkt.Data, v.link == stack.LinkEthernet)
 		}
-		r.mu.Lock()
 		if !r.closed {
 			r.writeFrame(&rec, pkt.Data)
 			r.keep() // pkt.Data is the stack's
 		}
-		r.mu.Unlock()
 		return
 	}
 	b := r.fill
@@ -408,11 +426,9 @@ func (r *Recorder) Observe(ev *core.Event) {
 		return
 	}
 	if !r.async {
-		r.mu.Lock()
 		if !r.closed {
 			r.writeEvent(ev)
 		}
-		r.mu.Unlock()
 		return
 	}
 	b := r.fill

@@ -3,6 +3,7 @@ package capture
 import (
 	"io"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -103,3 +104,40 @@ func BenchmarkRecorderTextTrace(b *testing.B)     { benchRecorder(b, Text, true,
 func BenchmarkRecorderJSONTrace(b *testing.B)     { benchRecorder(b, JSON, true, false) }
 func BenchmarkRecorderPcapngAndText(b *testing.B) { benchRecorder(b, Text, true, true) }
 func BenchmarkRecorderSummariesOnly(b *testing.B) { benchRecorder(b, Text, false, false) }
+
+// BenchmarkRecorderPcapngSync is BenchmarkRecorderPcapng as a Recorder
+// writes the pcapng files alone by default, on the stacks' goroutine,
+// into files that cost a write system call per buffer and nothing more
+// (/dev/null): what a frame costs the stacks, besides the copy of its
+// bytes, when they capture.
+func BenchmarkRecorderPcapngSync(b *testing.B) {
+	clk := &fakeClock{now: t0}
+	client := newNIC(b, clk, "client", "10.0.0.1/24", stack.LinkEthernet)
+	server := newNIC(b, clk, "server", "10.0.0.2/24", stack.LinkEthernet)
+	dir := b.TempDir()
+	for _, n := range []string{"client-eth0.pcapng", "server-eth0.pcapng"} {
+		if err := os.Symlink(os.DevNull, filepath.Join(dir, n)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	r, err := New(Options{Dir: dir, Start: t0, Names: names(), Sync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	data, ack := bulkFrames(client, server)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	id := uint64(0)
+	for b.Loop() {
+		id++
+		r.Frame(client, stack.DirOut, stack.Packet{ID: id, Data: data}, "send")
+		r.Frame(server, stack.DirIn, stack.Packet{ID: id, Data: data}, "")
+		id++
+		r.Frame(server, stack.DirOut, stack.Packet{ID: id, Data: ack}, "ack")
+		r.Frame(client, stack.DirIn, stack.Packet{ID: id, Data: ack}, "")
+	}
+	b.StopTimer()
+	if err := r.Close(); err != nil {
+		b.Fatal(err)
+	}
+}

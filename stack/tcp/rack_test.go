@@ -320,3 +320,119 @@ func TestRackDetectStopsSoundly(t *testing.T) {
 	}
 	t.Logf("%d checks, %d with an early stop", checks, stops)
 }
+
+// TestTxFindMatchesWalk checks the retransmission queue's lookups by
+// halves (txFind, in sackFit and txSplit) against the walks from the
+// front they replaced, on queues of random records (whole and partial
+// segments, records of several segments as after an MSS change, a queue
+// partly consumed from the front, sequence numbers wrapping past 2³²)
+// and SACK block edges anywhere in, before, after and between them.
+func TestTxFindMatchesWalk(t *testing.T) {
+	const mss = 1000
+	// The walks as they were (before txFind).
+	walkFit := func(ls *lossState, start, end seqnum.Value) (seqnum.Value, seqnum.Value) {
+		for _, r := range ls.txRecs() {
+			if !r.start.LessThan(end) {
+				break
+			}
+			if r.start.LessThan(start) && start.LessThan(r.end) {
+				k := (max(int(r.start.Size(start)), mss) + mss - 1) / mss * mss
+				if k >= r.len() {
+					start = r.end
+				} else {
+					start = r.start.Add(seqnum.Size(k))
+				}
+			}
+			if r.start.LessThan(end) && end.LessThan(r.end) {
+				end = r.start.Add(seqnum.Size(int(r.start.Size(end)) / mss * mss))
+			}
+		}
+		return start, end
+	}
+	walkSplit := func(ls *lossState, seq seqnum.Value) int {
+		recs := ls.txRecs()
+		for i := range recs {
+			r := &recs[i]
+			if seq.LessThanEq(r.start) {
+				return ls.head + i
+			}
+			if seq.LessThan(r.end) {
+				tail := *r
+				tail.start = seq
+				r.end = seq
+				r.flags &^= txPSH
+				k := ls.head + i + 1
+				ls.q = append(ls.q, txSeg{})
+				copy(ls.q[k+1:], ls.q[k:])
+				ls.q[k] = tail
+				return k
+			}
+		}
+		return len(ls.q)
+	}
+	rng := rand.New(rand.NewPCG(13, 14))
+	for trial := range 300 {
+		isn := seqnum.Value(rng.Uint32())
+		if trial%3 == 0 {
+			isn = seqnum.Value(1<<32 - 1 - rng.IntN(20*mss)) // wraps within the queue
+		}
+		ls := &lossState{}
+		at := isn
+		n := rng.IntN(40)
+		if trial%10 == 0 {
+			n = 0
+		}
+		for i := range n {
+			size := mss
+			switch rng.IntN(6) {
+			case 0:
+				size = 1 + rng.IntN(mss) // a short segment
+			case 1:
+				size = mss * (2 + rng.IntN(3)) // sent before the MSS fell
+			case 2:
+				size = mss*(1+rng.IntN(3)) + 1 + rng.IntN(mss-1)
+			}
+			ls.q = append(ls.q, txSeg{start: at, end: at.Add(seqnum.Size(size)), order: uint64(i), flags: txPSH})
+			at = at.Add(seqnum.Size(size))
+		}
+		ls.head = rng.IntN(len(ls.q) + 1)
+		if n > 0 && ls.head == len(ls.q) {
+			ls.head--
+		}
+		lo := isn
+		if ls.head < len(ls.q) {
+			lo = ls.q[ls.head].start
+		}
+		span := int(lo.Size(at))
+		edge := func() seqnum.Value {
+			if recs := ls.txRecs(); len(recs) > 0 && rng.IntN(3) > 0 {
+				// A record's edge, as SACK blocks mostly are, or next to one.
+				r := recs[rng.IntN(len(recs))]
+				e := r.start
+				if rng.IntN(2) == 0 {
+					e = r.end
+				}
+				return seqnum.Value(int32(e) + int32(rng.IntN(3)-1)*int32(rng.IntN(2)))
+			}
+			off := int32(rng.IntN(span+4*mss) - 2*mss) // from 2 MSS below the queue to 2 above
+			return seqnum.Value(int32(lo) + off)
+		}
+		for range 20 {
+			start, end := edge(), edge()
+			if end.LessThan(start) {
+				start, end = end, start
+			}
+			ws, we := walkFit(ls, start, end)
+			gs, ge := ls.sackFit(start, end, mss)
+			if ws != gs || we != ge {
+				t.Fatalf("trial %d: sackFit(%d, %d) = %d, %d; the walk gives %d, %d", trial, start, end, gs, ge, ws, we)
+			}
+			a := &lossState{q: append([]txSeg(nil), ls.q...), head: ls.head}
+			b := &lossState{q: append([]txSeg(nil), ls.q...), head: ls.head}
+			wi, gi := walkSplit(a, start), b.txSplit(start)
+			if wi != gi || fmt.Sprint(a.q) != fmt.Sprint(b.q) {
+				t.Fatalf("trial %d: txSplit(%d) = %d, the walk %d; queues\n%v\n%v", trial, start, gi, wi, b.q, a.q)
+			}
+		}
+	}
+}

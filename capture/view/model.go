@@ -1,7 +1,6 @@
 package view
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -203,7 +202,8 @@ type Model struct {
 	Height float64           `json:"height"`
 	States []string          `json:"states"`
 
-	recs []rec
+	recs     []rec
+	maxBytes int // tests: the records' bound instead of maxPageBytes
 }
 
 // Layout constants, in pixels.
@@ -215,26 +215,111 @@ const (
 
 // Build parses the trace and lays it out.
 func Build(in Input) (*Model, error) {
-	m := &Model{Title: in.Title, About: in.About, Lang: in.Lang, Nodes: in.Nodes, Links: in.Links, States: States}
-	sc := bufio.NewScanner(bytes.NewReader(in.Trace))
-	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
-	line := 0
-	for sc.Scan() {
-		line++
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
-			continue
+	b := NewBuilder(in)
+	b.Write(in.Trace)
+	return b.Model()
+}
+
+// A Builder builds a Model from a JSON lines trace written into it as
+// the trace is written (it is an io.Writer), so that a run's page is
+// built without the whole trace held beside it. It keeps each record for
+// the page's packet details, and it cuts the frames' bytes to their
+// first 128 as soon as the records the page keeps whole pass
+// maxPageBytes, where the page would cut them all in the end
+// (Model.trimBytes): a transfer of 64 MiB, 72,000 frames, drew its page
+// from 1.5 GB of memory when every record was held whole until then.
+type Builder struct {
+	m    *Model
+	part []byte // a line not yet ended
+	line int
+	err  error
+	// kept counts the bytes of the records the page keeps as they are
+	// (all but received copies and series events, which compact
+	// shortens): a lower bound of what trimBytes will count.
+	kept    int
+	trimmed bool // kept passed maxPageBytes: frames' bytes are cut as they come
+	late    bool // tests: cut them only in WriteHTML, as before the Builder
+}
+
+// maxLine bounds one line of the trace.
+const maxLine = 64 << 20
+
+// NewBuilder returns a Builder for a page of in's title, topology and
+// words; in.Trace is not read (write the trace into the Builder).
+func NewBuilder(in Input) *Builder {
+	return &Builder{m: &Model{Title: in.Title, About: in.About, Lang: in.Lang, Nodes: in.Nodes, Links: in.Links, States: States}}
+}
+
+// Write takes more of the trace. It never fails: an error in the trace
+// is reported by Model.
+func (b *Builder) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 && b.err == nil {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			if len(b.part)+len(p) > maxLine {
+				b.err = fmt.Errorf("trace line %d: longer than %d bytes", b.line+1, maxLine)
+				break
+			}
+			b.part = append(b.part, p...)
+			break
 		}
-		var r rec
-		if err := json.Unmarshal(b, &r); err != nil {
-			return nil, fmt.Errorf("trace line %d: %v", line, err)
+		if len(b.part) > 0 {
+			b.part = append(b.part, p[:i]...)
+			b.add(b.part)
+			b.part = b.part[:0]
+		} else {
+			b.add(p[:i])
 		}
-		m.recs = append(m.recs, r)
-		m.Recs = append(m.Recs, json.RawMessage(bytes.Clone(b)))
+		p = p[i+1:]
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("trace line %d: %v", line+1, err)
+	return n, nil
+}
+
+// add takes one line of the trace.
+func (b *Builder) add(raw []byte) {
+	b.line++
+	t := bytes.TrimSpace(raw)
+	if len(t) == 0 {
+		return
 	}
+	var r rec
+	if err := json.Unmarshal(t, &r); err != nil {
+		b.err = fmt.Errorf("trace line %d: %v", b.line, err)
+		return
+	}
+	m := b.m
+	m.recs = append(m.recs, r)
+	if !(r.Type == "packet" && r.Vantage != "" && r.Dir == "in") && !(r.Type == "event" && r.Kind == "series") {
+		b.kept += len(t)
+	}
+	if !b.trimmed && !b.late && b.kept > m.pageLimit() {
+		b.trimmed = true
+		for i := range m.Recs {
+			m.Recs[i] = trimRecord(m.Recs[i])
+		}
+	}
+	line := json.RawMessage(t)
+	if b.trimmed {
+		line = trimRecord(line)
+	}
+	if &line[0] == &t[0] {
+		line = bytes.Clone(line) // t is the writer's: kept, it is copied
+	}
+	m.Recs = append(m.Recs, line)
+}
+
+// Model lays out the trace written so far, its last line included if it
+// has no newline, and returns the model or the trace's first error.
+func (b *Builder) Model() (*Model, error) {
+	if len(b.part) > 0 && b.err == nil {
+		b.add(b.part)
+		b.part = nil
+	}
+	if b.err != nil {
+		return nil, b.err
+	}
+	m := b.m
 	m.hosts()
 	m.layout()
 	m.compact()

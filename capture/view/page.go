@@ -3,6 +3,7 @@ package view
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	_ "embed"
 	"encoding/base64"
@@ -271,9 +272,10 @@ func (m *Model) WriteHTML(w io.Writer) error {
 <style>%s</style>
 </head><body>
 `, lang, csp, html.EscapeString(m.Title), viewCSS)
+	var zw *gzip.Writer // one compressor for every part: each takes a megabyte
 	part := func(id string, data []byte) error {
 		fmt.Fprintf(bw, "<script id=%q type=\"application/octet-stream\">", id)
-		if err := writeGzipBase64(bw, data); err != nil {
+		if err := writeGzipBase64(bw, &zw, data); err != nil {
 			return err
 		}
 		_, err := bw.WriteString("</script>\n")
@@ -307,17 +309,23 @@ func (m *Model) WriteHTML(w io.Writer) error {
 }
 
 // writeGzipBase64 writes data gzipped, in base64 without padding (so
-// that no "=" can follow letters in the page).
-func writeGzipBase64(w io.Writer, data []byte) error {
+// that no "=" can follow letters in the page), with *zw, made at the
+// first call and reset at the next.
+func writeGzipBase64(w io.Writer, zw **gzip.Writer, data []byte) error {
 	enc := base64.NewEncoder(base64.RawStdEncoding, w)
-	zw, err := gzip.NewWriterLevel(enc, gzip.DefaultCompression)
-	if err != nil {
+	if *zw == nil {
+		z, err := gzip.NewWriterLevel(enc, gzip.DefaultCompression)
+		if err != nil {
+			return err
+		}
+		*zw = z
+	} else {
+		(*zw).Reset(enc)
+	}
+	if _, err := (*zw).Write(data); err != nil {
 		return err
 	}
-	if _, err := zw.Write(data); err != nil {
-		return err
-	}
-	if err := zw.Close(); err != nil {
+	if err := (*zw).Close(); err != nil {
 		return err
 	}
 	return enc.Close()
@@ -330,20 +338,29 @@ func (m *Model) trimBytes() {
 	for _, r := range m.Recs {
 		total += len(r)
 	}
-	if total <= maxPageBytes {
+	if total <= m.pageLimit() {
 		return
 	}
-	const key = `,"bytes":"`
 	for i, r := range m.Recs {
-		s := string(r)
-		k := strings.LastIndex(s, key)
-		if k < 0 {
-			continue
-		}
-		start := k + len(key)
-		end := strings.IndexByte(s[start:], '"')
-		if end > 256 {
-			m.Recs[i] = json.RawMessage(s[:start+256] + s[start+end:])
-		}
+		m.Recs[i] = trimRecord(r)
 	}
+}
+
+// pageLimit is maxPageBytes, or a test's smaller bound.
+func (m *Model) pageLimit() int { return cmp.Or(m.maxBytes, maxPageBytes) }
+
+// trimRecord returns a record with its frame's bytes cut to the first
+// 128 (256 hex digits), or the record itself if they are no longer.
+func trimRecord(r json.RawMessage) json.RawMessage {
+	const key = `,"bytes":"`
+	k := bytes.LastIndex(r, []byte(key))
+	if k < 0 {
+		return r
+	}
+	start := k + len(key)
+	end := bytes.IndexByte(r[start:], '"')
+	if end <= 256 {
+		return r
+	}
+	return json.RawMessage(string(r[:start+256]) + string(r[start+end:]))
 }

@@ -101,9 +101,11 @@ func writeLadders(dir string, sums []capture.Summary, notes []ladder.Note, hosts
 	return files, nil
 }
 
-// writePage writes the run's HTML page from its JSON trace.
-func writePage(sc *Scenario, path, lang string, trace []byte) error {
-	in := view.Input{Title: sc.Name, About: sc.About, Lang: lang, Trace: trace}
+// pageInput describes the run's HTML page: its title, words and
+// topology. The JSON trace is written into a view.Builder as the run
+// goes (newPage).
+func pageInput(sc *Scenario, lang string) view.Input {
+	in := view.Input{Title: sc.Name, About: sc.About, Lang: lang}
 	if lang == "zh" && sc.AboutZH != "" {
 		in.About = sc.AboutZH
 	}
@@ -127,7 +129,13 @@ func writePage(sc *Scenario, path, lang string, trace []byte) error {
 		}
 		in.Links = append(in.Links, view.Link{A: lk.Ends[0], B: lk.Ends[1], Desc: d})
 	}
-	m, err := view.Build(in)
+	return in
+}
+
+// writePage writes the run's HTML page from the JSON trace written into
+// page.
+func writePage(path string, page *view.Builder) error {
+	m, err := page.Model()
 	if err != nil {
 		return fmt.Errorf("the HTML page: %w", err)
 	}

@@ -1,7 +1,6 @@
 package scenario
 
 import (
-	"bytes"
 	"cmp"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 
 	"stacklab/capture"
 	"stacklab/capture/series"
+	"stacklab/capture/view"
 	"stacklab/sim"
 	"stacklab/sim/scenario/lang"
 	"stacklab/sim/scenario/pattern"
@@ -295,10 +295,12 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 	r.net = sim.NewNetwork(sim.NetworkOptions{Seed: seed, Observer: (*hub)(r), Tap: (*hub)(r)})
 	r.clock = r.net.Clock()
 	r.start = r.clock.Now()
-	var page *bytes.Buffer
-	var pageW io.Writer // nil unless a page is wanted: not a nil *bytes.Buffer
+	// The page's trace goes into its builder as it is written: the page
+	// is drawn without the whole trace held.
+	var page *view.Builder
+	var pageW io.Writer // nil unless a page is wanted: not a nil *view.Builder
 	if opts.HTML != "" {
-		page = new(bytes.Buffer)
+		page = view.NewBuilder(pageInput(sc, opts.Lang))
 		pageW = page
 	}
 	rec, err := newRecorder(sc, opts, seed, r.start, r.names, pageW)
@@ -508,7 +510,7 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 		err = lerr
 	}
 	if page != nil && err == nil {
-		err = writePage(sc, opts.HTML, opts.Lang, page.Bytes())
+		err = writePage(opts.HTML, page)
 		if err == nil {
 			res.Files = append(res.Files, opts.HTML)
 		}

@@ -107,18 +107,17 @@ func FromCaptures(title string, paths []string) (*Model, error) {
 		return lines[i].out && !lines[j].out
 	})
 	in := Input{Title: title}
-	var all bytes.Buffer
-	for _, l := range lines {
-		all.Write(l.b)
-	}
-	in.Trace = all.Bytes()
 	for _, n := range nodeOrder {
 		in.Nodes = append(in.Nodes, Node{Name: n})
 	}
 	for _, k := range linkOrder {
 		in.Links = append(in.Links, links[k])
 	}
-	return Build(in)
+	b := NewBuilder(in)
+	for _, l := range lines {
+		b.Write(l.b)
+	}
+	return b.Model()
 }
 
 // firstTime returns the time of the first packet of a capture file.

@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"stacklab/stack/core"
@@ -47,8 +48,14 @@ type txSeg struct {
 	xmit       time.Duration // when last sent, since the Proto's epoch
 	order      uint64        // transmission order: which of two segments sent at one instant went first
 	flags      uint8
-	dlv        int32         // packets delivered when it was sent (tcp_rate.c's tx.delivered)
-	dlvAt      time.Duration // when that count last grew, since the Proto's epoch
+	// skip, on a SACKed record, says that it and the skip-1 records after
+	// it are all SACKed (0 counts as 1): a hint by which RACK's walk
+	// crosses a run of SACKed records in one step (pastSACKed). SACKed is
+	// never cleared, and a split copies the hint into a record inside the
+	// same run, so a hint stays true as records are split or moved.
+	skip  uint16
+	dlv   int32         // packets delivered when it was sent (tcp_rate.c's tx.delivered)
+	dlvAt time.Duration // when that count last grew, since the Proto's epoch
 }
 
 func (t *txSeg) len() int { return int(t.start.Size(t.end)) }
@@ -550,34 +557,18 @@ func (c *Conn) rackDetect() int {
 	}
 	now := c.since()
 	wnd := c.reoWnd()
-	var wait time.Duration
 	lost, first := 0, seqnum.Value(0)
 	var late, firstXmit time.Duration
-	for i := ls.head; i < len(ls.q); i++ {
-		r := &ls.q[i]
-		if ls.rackStop(r) {
-			break
-		}
-		if r.flags&(txSACKed|txLost) != 0 {
-			continue
-		}
-		if r.order >= ls.rackOrder {
-			continue // sent after the segment RACK knows was delivered
-		}
-		left := r.xmit + ls.rackRTT + wnd - now
-		if left > 0 {
-			wait = max(wait, left)
-			continue
-		}
+	wait := ls.rackScan(now, wnd, func(r *txSeg, past time.Duration) {
 		if lost == 0 {
-			first, late, firstXmit = r.start, -left, r.xmit
+			first, late, firstXmit = r.start, past, r.xmit
 		}
 		n := r.len()
 		ls.uncountRetrans(r, n)
 		r.flags = r.flags&^txRetrans | txLost // the retransmission is lost too
 		ls.lost += n
 		lost += n
-	}
+	})
 	if lost > 0 && c.p.net.Tracing() {
 		c.lossEvent("rack", fmt.Sprintf("RACK: %d bytes from %d lost: sent %v before a delivered segment, %v past the reorder window %v",
 			lost, first, (ls.rackXmit-firstXmit).Round(time.Microsecond), late.Round(time.Microsecond), wnd.Round(time.Microsecond)))
@@ -592,6 +583,57 @@ func (c *Conn) rackDetect() int {
 		}
 	}
 	return lost
+}
+
+// rackScan walks the records RACK may deem lost (RFC 8985 §6.2 step 5):
+// each one neither SACKed nor deemed lost, sent before the segment RACK
+// knows was delivered. It calls lost with each whose reorder window had
+// passed by now, and how long ago, and returns how long until the next
+// one's passes (0: none waits).
+//
+// It stops at rackStop, and crosses each run of SACKed records in one
+// step (pastSACKed): in a recovery at a large window the records from
+// SND.UNA to the last one delivered are mostly SACKed, and walking them
+// one by one on every ACK was the walk's whole cost (Linux takes SACKed
+// segments off the list it walks). Crossing a SACKed record at which
+// the walk could stop changes nothing: every record after it was sent
+// after the segment RACK knows was delivered too, and so is either one
+// to stop at or one the walk passes over.
+func (ls *lossState) rackScan(now, wnd time.Duration, lost func(r *txSeg, past time.Duration)) (wait time.Duration) {
+	for i := ls.head; i < len(ls.q); {
+		r := &ls.q[i]
+		if r.flags&txSACKed != 0 {
+			i = ls.pastSACKed(i)
+			continue
+		}
+		if ls.rackStop(r) {
+			break
+		}
+		i++
+		if r.flags&txLost != 0 || r.order >= ls.rackOrder {
+			continue // deemed lost already, or sent after the segment RACK knows was delivered
+		}
+		left := r.xmit + ls.rackRTT + wnd - now
+		if left > 0 {
+			wait = max(wait, left)
+			continue
+		}
+		lost(r, -left)
+	}
+	return wait
+}
+
+// pastSACKed returns the index of the first record after the SACKed
+// record i that is not SACKed, or len(q), and notes the distance in
+// q[i].skip so that the next walk crosses the run in one step.
+func (ls *lossState) pastSACKed(i int) int {
+	j := i
+	for j < len(ls.q) && ls.q[j].flags&txSACKed != 0 {
+		j += max(int(ls.q[j].skip), 1)
+	}
+	j = min(j, len(ls.q))
+	ls.q[i].skip = uint16(min(j-i, math.MaxUint16))
+	return j
 }
 
 // rackStop reports whether RACK's loss detection may stop at r: r was

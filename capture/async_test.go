@@ -596,10 +596,9 @@ func TestRecorderFillsOldestBatch(t *testing.T) {
 // TestRecorderSidesApart guards the Recorder's layout: the fields the
 // writer goroutine writes at every frame start at least two cache lines
 // after the last of those the stacks read or write at every frame, and
-// idle, read first by every Frame, is not among the writer's. With the
-// JSON trace, a shared line added 91 % to a bulk transfer where
-// apart they add 73 % (medians of six interleaved runs of
-// BenchmarkCaptureOverhead).
+// idle, read first by every Frame, is not among the writer's. Sharing a
+// line with the writer, idle's load took a third of Frame's time in a
+// profile of a bulk transfer with the text trace.
 func TestRecorderSidesApart(t *testing.T) {
 	var r Recorder
 	queueEnd := unsafe.Offsetof(r.sent) + unsafe.Sizeof(r.sent)

@@ -230,11 +230,18 @@ func (ls *lossState) txSplit(seq seqnum.Value) int {
 	if len(ls.q)-ls.head >= maxTxSegs {
 		return ls.head + i + 1 // keep the bound: the record stays whole
 	}
+	return ls.txCut(ls.head+i, seq)
+}
+
+// txCut splits the record q[k] at seq, inside it, and returns the index
+// of its second part, k+1.
+func (ls *lossState) txCut(k int, seq seqnum.Value) int {
+	r := &ls.q[k]
 	tail := *r
 	tail.start = seq
 	r.end = seq
 	r.flags &^= txPSH
-	k := ls.head + i + 1
+	k++
 	ls.q = append(ls.q, txSeg{})
 	copy(ls.q[k+1:], ls.q[k:])
 	ls.q[k] = tail
@@ -408,22 +415,29 @@ func (c *Conn) txSACK(s *segment, start, end seqnum.Value) {
 // block; both are found by txFind.
 func (ls *lossState) sackFit(start, end seqnum.Value, mss int) (seqnum.Value, seqnum.Value) {
 	recs := ls.txRecs()
-	if i := ls.txFind(start); i < len(recs) {
-		if r := &recs[i]; r.start.LessThan(start) {
-			k := (max(int(r.start.Size(start)), mss) + mss - 1) / mss * mss
-			if k >= r.len() {
-				start = r.end
-			} else {
-				start = r.start.Add(seqnum.Size(k))
-			}
-		}
+	if i := ls.txFind(start); i < len(recs) && recs[i].start.LessThan(start) {
+		start = recs[i].fitStart(start, mss)
 	}
-	if i := ls.txFind(end); i < len(recs) {
-		if r := &recs[i]; r.start.LessThan(end) {
-			end = r.start.Add(seqnum.Size(int(r.start.Size(end)) / mss * mss))
-		}
+	if i := ls.txFind(end); i < len(recs) && recs[i].start.LessThan(end) {
+		end = recs[i].fitEnd(end, mss)
 	}
 	return start, end
+}
+
+// fitStart is sackFit's new start for a block starting at start, inside
+// r: a whole number of MSS from r's start, rounded up, or r's end.
+func (r *txSeg) fitStart(start seqnum.Value, mss int) seqnum.Value {
+	k := (max(int(r.start.Size(start)), mss) + mss - 1) / mss * mss
+	if k >= r.len() {
+		return r.end
+	}
+	return r.start.Add(seqnum.Size(k))
+}
+
+// fitEnd is sackFit's new end for a block ending at end, inside r: a
+// whole number of MSS from r's start, rounded down.
+func (r *txSeg) fitEnd(end seqnum.Value, mss int) seqnum.Value {
+	return r.start.Add(seqnum.Size(int(r.start.Size(end)) / mss * mss))
 }
 
 // txDSACK handles a D-SACK block above SND.UNA: each retransmitted

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unsafe"
 
 	"stacklab/stack/tcp/seqnum"
 )
@@ -298,24 +297,8 @@ func TestRackDetectStopsSoundly(t *testing.T) {
 			}
 		}
 	}
-	for seed := range 12 {
-		r := rand.New(rand.NewPCG(uint64(seed), 7))
-		cfg := Config{NoSACK: seed%3 == 2, MSL: time.Second}
-		w, cl, sv := pair(cfg)
-		c, s, _ := dial(t, w, cl, sv, nil)
-		lossy := impair(r, 0.02+0.01*float64(seed%4))
-		w.filter = func(h *host, seg []byte, why string) verdict {
-			check(c)
-			check(s)
-			return lossy(h, seg, why)
-		}
-		a := &pumpEnd{c: c, out: pattern(300_000, byte(seed))}
-		b := &pumpEnd{c: s, out: pattern(100_000, byte(seed+1))}
-		pump(t, w, a, b, true, 30*time.Minute)
-		if !bytes.Equal(b.in.Bytes(), pattern(300_000, byte(seed))) {
-			t.Fatalf("seed %d: data mismatch", seed)
-		}
-	}
+	lossyTransfers(t, 12, 7, func(seed int) Config { return Config{NoSACK: seed%3 == 2, MSL: time.Second} },
+		func(seed int) float64 { return 0.02 + 0.01*float64(seed%4) }, check)
 	if checks == 0 || stops == 0 {
 		t.Fatalf("%d checks, %d with an early stop: the transfers did not exercise the stop", checks, stops)
 	}
@@ -330,22 +313,19 @@ func TestRackDetectStopsSoundly(t *testing.T) {
 // and SACK block edges anywhere in, before, after and between them.
 func TestTxFindMatchesWalk(t *testing.T) {
 	const mss = 1000
-	// The walks as they were (before txFind).
+	// The walks as they were (before txFind), around the same narrowing
+	// and cutting of a record.
 	walkFit := func(ls *lossState, start, end seqnum.Value) (seqnum.Value, seqnum.Value) {
-		for _, r := range ls.txRecs() {
+		for i := range ls.txRecs() {
+			r := &ls.txRecs()[i]
 			if !r.start.LessThan(end) {
 				break
 			}
 			if r.start.LessThan(start) && start.LessThan(r.end) {
-				k := (max(int(r.start.Size(start)), mss) + mss - 1) / mss * mss
-				if k >= r.len() {
-					start = r.end
-				} else {
-					start = r.start.Add(seqnum.Size(k))
-				}
+				start = r.fitStart(start, mss)
 			}
 			if r.start.LessThan(end) && end.LessThan(r.end) {
-				end = r.start.Add(seqnum.Size(int(r.start.Size(end)) / mss * mss))
+				end = r.fitEnd(end, mss)
 			}
 		}
 		return start, end
@@ -358,15 +338,7 @@ func TestTxFindMatchesWalk(t *testing.T) {
 				return ls.head + i
 			}
 			if seq.LessThan(r.end) {
-				tail := *r
-				tail.start = seq
-				r.end = seq
-				r.flags &^= txPSH
-				k := ls.head + i + 1
-				ls.q = append(ls.q, txSeg{})
-				copy(ls.q[k+1:], ls.q[k:])
-				ls.q[k] = tail
-				return k
+				return ls.txCut(ls.head+i, seq)
 			}
 		}
 		return len(ls.q)
@@ -453,7 +425,7 @@ func TestRackScanSkipsSoundly(t *testing.T) {
 		}
 		checks++
 		now, wnd := c.since(), c.reoWnd()
-		var want []int
+		var want []seqnum.Value
 		var wantWait time.Duration
 		for i := ls.head; i < len(ls.q); i++ {
 			r := &ls.q[i]
@@ -466,13 +438,11 @@ func TestRackScanSkipsSoundly(t *testing.T) {
 			if left := r.xmit + ls.rackRTT + wnd - now; left > 0 {
 				wantWait = max(wantWait, left)
 			} else {
-				want = append(want, i)
+				want = append(want, r.start)
 			}
 		}
-		var got []int
-		gotWait := ls.rackScan(now, wnd, func(r *txSeg, _ time.Duration) {
-			got = append(got, int((uintptr(unsafe.Pointer(r))-uintptr(unsafe.Pointer(&ls.q[0])))/unsafe.Sizeof(*r)))
-		})
+		var got []seqnum.Value
+		gotWait := ls.rackScan(now, wnd, func(r *txSeg, _ time.Duration) { got = append(got, r.start) })
 		if fmt.Sprint(got) != fmt.Sprint(want) || gotWait != wantWait {
 			t.Fatalf("rackScan deems %v lost and waits %v; the whole walk %v and %v", got, gotWait, want, wantWait)
 		}
@@ -483,25 +453,35 @@ func TestRackScanSkipsSoundly(t *testing.T) {
 			}
 		}
 	}
-	for seed := range 8 {
-		r := rand.New(rand.NewPCG(uint64(seed), 11))
-		w, cl, sv := pair(Config{MSL: time.Second})
+	lossyTransfers(t, 8, 11, func(int) Config { return Config{MSL: time.Second} },
+		func(seed int) float64 { return 0.01 + 0.01*float64(seed%3) }, check)
+	if checks == 0 || skipped == 0 {
+		t.Fatalf("%d checks, %d with a run of SACKed records crossed in a step: the transfers did not exercise the hints", checks, skipped)
+	}
+	t.Logf("%d checks, %d with a hint over a run", checks, skipped)
+}
+
+// lossyTransfers runs n lossy, reordering transfers, 300 kB one way and
+// 100 kB the other at once, and calls check with each end before every
+// segment either sends: transfer i with cfg(i), its impairments drawn
+// from seed (i, salt) at loss rate loss(i).
+func lossyTransfers(t *testing.T, n int, salt uint64, cfg func(int) Config, loss func(int) float64, check func(*Conn)) {
+	t.Helper()
+	for seed := range n {
+		r := rand.New(rand.NewPCG(uint64(seed), salt))
+		w, cl, sv := pair(cfg(seed))
 		c, s, _ := dial(t, w, cl, sv, nil)
-		lossy := impair(r, 0.01+0.01*float64(seed%3))
+		lossy := impair(r, loss(seed))
 		w.filter = func(h *host, seg []byte, why string) verdict {
 			check(c)
 			check(s)
 			return lossy(h, seg, why)
 		}
-		a := &pumpEnd{c: c, out: pattern(400_000, byte(seed))}
+		a := &pumpEnd{c: c, out: pattern(300_000, byte(seed))}
 		b := &pumpEnd{c: s, out: pattern(100_000, byte(seed+1))}
 		pump(t, w, a, b, true, 30*time.Minute)
-		if !bytes.Equal(b.in.Bytes(), pattern(400_000, byte(seed))) {
+		if !bytes.Equal(b.in.Bytes(), pattern(300_000, byte(seed))) {
 			t.Fatalf("seed %d: data mismatch", seed)
 		}
 	}
-	if checks == 0 || skipped == 0 {
-		t.Fatalf("%d checks, %d with a run of SACKed records crossed in a step: the transfers did not exercise the hints", checks, skipped)
-	}
-	t.Logf("%d checks, %d with a hint over a run", checks, skipped)
 }

@@ -80,6 +80,12 @@ func benchRecorder(b *testing.B, format Format, trace, files bool) {
 		w = io.Discard
 	}
 	r, client, server, _ := newBenchRecorder(b, format, w, files)
+	benchFrames(b, r, client, server)
+}
+
+// benchFrames has r record, per iteration, a data segment and its ACK,
+// each seen at both ends, then closes it.
+func benchFrames(b *testing.B, r *Recorder, client, server *stack.NIC) {
 	data, ack := bulkFrames(client, server)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
@@ -124,20 +130,5 @@ func BenchmarkRecorderPcapngSync(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	data, ack := bulkFrames(client, server)
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	id := uint64(0)
-	for b.Loop() {
-		id++
-		r.Frame(client, stack.DirOut, stack.Packet{ID: id, Data: data}, "send")
-		r.Frame(server, stack.DirIn, stack.Packet{ID: id, Data: data}, "")
-		id++
-		r.Frame(server, stack.DirOut, stack.Packet{ID: id, Data: ack}, "ack")
-		r.Frame(client, stack.DirIn, stack.Packet{ID: id, Data: ack}, "")
-	}
-	b.StopTimer()
-	if err := r.Close(); err != nil {
-		b.Fatal(err)
-	}
+	benchFrames(b, r, client, server)
 }

@@ -362,5 +362,6 @@ func trimRecord(r json.RawMessage) json.RawMessage {
 	if end <= 256 {
 		return r
 	}
-	return json.RawMessage(string(r[:start+256]) + string(r[start+end:]))
+	out := make(json.RawMessage, 0, start+256+len(r)-start-end)
+	return append(append(out, r[:start+256]...), r[start+end:]...)
 }

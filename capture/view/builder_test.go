@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -96,14 +97,20 @@ func TestBuilderStreams(t *testing.T) {
 // is cut.
 func TestBuilderTrimsEarly(t *testing.T) {
 	tr := simTrace(200)
+	// late builds with no bound, so that nothing is cut while the trace
+	// comes, and sets the bound for WriteHTML alone.
 	build := func(limit int, late bool) (*Builder, string) {
 		b := NewBuilder(Input{Title: "t"})
-		b.m.maxBytes, b.late = limit, late
+		b.m.maxBytes = limit
+		if late {
+			b.m.maxBytes = math.MaxInt
+		}
 		b.Write(tr)
 		m, err := b.Model()
 		if err != nil {
 			t.Fatal(err)
 		}
+		m.maxBytes = limit
 		return b, pageOf(t, m)
 	}
 	for _, limit := range []int{50_000, 400_000, 900_000, 1 << 30} {

@@ -238,7 +238,6 @@ type Builder struct {
 	// shortens): a lower bound of what trimBytes will count.
 	kept    int
 	trimmed bool // kept passed maxPageBytes: frames' bytes are cut as they come
-	late    bool // tests: cut them only in WriteHTML, as before the Builder
 }
 
 // maxLine bounds one line of the trace.
@@ -293,7 +292,7 @@ func (b *Builder) add(raw []byte) {
 	if !(r.Type == "packet" && r.Vantage != "" && r.Dir == "in") && !(r.Type == "event" && r.Kind == "series") {
 		b.kept += len(t)
 	}
-	if !b.trimmed && !b.late && b.kept > m.pageLimit() {
+	if !b.trimmed && b.kept > m.pageLimit() {
 		b.trimmed = true
 		for i := range m.Recs {
 			m.Recs[i] = trimRecord(m.Recs[i])

@@ -119,10 +119,10 @@ func TestBuilderTrimsEarly(t *testing.T) {
 		if got != want {
 			t.Errorf("bound %d: the page differs from one cut in WriteHTML", limit)
 		}
-		if limit < 400_000 && !early.trimmed || limit == 1<<30 && early.trimmed {
-			t.Errorf("bound %d: cut early %v", limit, early.trimmed)
+		if limit < 400_000 && !early.cut() || limit == 1<<30 && early.cut() {
+			t.Errorf("bound %d: cut early %v", limit, early.cut())
 		}
-		if early.trimmed {
+		if early.cut() {
 			for _, r := range early.m.Recs {
 				if k := bytes.Index(r, []byte(`"bytes":"`)); k >= 0 && bytes.IndexByte(r[k+9:], '"') > 256 {
 					t.Fatalf("bound %d: a record kept %d hex digits", limit, bytes.IndexByte(r[k+9:], '"'))

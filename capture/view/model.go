@@ -236,8 +236,7 @@ type Builder struct {
 	// kept counts the bytes of the records the page keeps as they are
 	// (all but received copies and series events, which compact
 	// shortens): a lower bound of what trimBytes will count.
-	kept    int
-	trimmed bool // kept passed maxPageBytes: frames' bytes are cut as they come
+	kept int
 }
 
 // maxLine bounds one line of the trace.
@@ -289,17 +288,17 @@ func (b *Builder) add(raw []byte) {
 	}
 	m := b.m
 	m.recs = append(m.recs, r)
+	wasCut := b.cut()
 	if !(r.Type == "packet" && r.Vantage != "" && r.Dir == "in") && !(r.Type == "event" && r.Kind == "series") {
 		b.kept += len(t)
 	}
-	if !b.trimmed && b.kept > m.pageLimit() {
-		b.trimmed = true
+	if b.cut() && !wasCut {
 		for i := range m.Recs {
 			m.Recs[i] = trimRecord(m.Recs[i])
 		}
 	}
 	line := json.RawMessage(t)
-	if b.trimmed {
+	if b.cut() {
 		line = trimRecord(line)
 	}
 	if &line[0] == &t[0] {
@@ -307,6 +306,10 @@ func (b *Builder) add(raw []byte) {
 	}
 	m.Recs = append(m.Recs, line)
 }
+
+// cut reports whether the records the page keeps whole have passed its
+// bound: from then on, frames' bytes are cut as they come.
+func (b *Builder) cut() bool { return b.kept > b.m.pageLimit() }
 
 // Model lays out the trace written so far, its last line included if it
 // has no newline, and returns the model or the trace's first error.

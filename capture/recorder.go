@@ -50,8 +50,14 @@ type Options struct {
 	Names map[netip.Addr]string
 	// KeepSummaries keeps a [Summary] of every frame at every vantage
 	// point, for [Recorder.Summaries], and the state changes and socket
-	// calls, for [Recorder.Notes].
+	// calls, for [Recorder.Notes]: every one, for a short run or a test.
+	// A run's ladder is drawn from Ladder, which is bounded.
 	KeepSummaries bool
+	// Ladder, if set, is given the summary of every frame at every
+	// vantage point but a switch port's mirror, and the state changes
+	// and socket calls, as they are written: read it once Flush or
+	// Close has returned.
+	Ladder *ladder.Collector
 	// OnSummary, if set, is called with each frame's summary, in order,
 	// with the Recorder's lock held; it must not call the Recorder or a
 	// stack. The Summary is valid only during the call.
@@ -289,12 +295,12 @@ func New(opts Options) (*Recorder, error) {
 	// Beside the stacks when every frame is decoded (a trace, the page,
 	// summaries), on their goroutine for the pcapng files alone (see
 	// way.go).
-	if canAsync && (opts.Async || opts.Trace != nil || opts.Page != nil || opts.KeepSummaries) {
+	if canAsync && (opts.Async || opts.Trace != nil || opts.Page != nil || opts.KeepSummaries || opts.Ladder != nil) {
 		r.fill, r.nbatch, r.async = takeBatch(), 1, true
 	}
 	r.qcond.L = &r.qmu
 	r.idle = opts.Dir == "" && opts.Combined == "" && opts.Trace == nil && opts.Page == nil &&
-		!opts.KeepSummaries && opts.OnSummary == nil
+		!opts.KeepSummaries && opts.Ladder == nil && opts.OnSummary == nil
 	if r.idle {
 		// Nothing is written: no Tracer (its caches are 200 KB, garbage
 		// in every run of a sweep, which captures nothing).
@@ -651,12 +657,23 @@ func (r *Recorder) writeEvent(ev *core.Event) {
 		r.page.Event(ev)
 	}
 	r.tr.Event(ev)
-	if r.opts.KeepSummaries {
+	if r.opts.KeepSummaries || r.opts.Ladder != nil {
 		start, _ := r.tr.Start()
 		if n, ok := ladder.EventNote(ev, ev.Time.Sub(start)); ok {
-			r.notes = append(r.notes, n)
+			if r.opts.KeepSummaries {
+				r.notes = append(r.notes, n)
+			}
+			if c := r.opts.Ladder; c != nil {
+				c.AddNote(n)
+			}
 		}
 	}
+}
+
+// Ladder returns Options.Ladder, once everything queued is written.
+func (r *Recorder) Ladder() *ladder.Collector {
+	defer r.settle()()
+	return r.opts.Ladder
 }
 
 // Notes returns the TCP state changes and socket calls seen so far (with
@@ -697,7 +714,7 @@ func (r *Recorder) release() {
 	p.ok = false
 	v := p.v
 	var sp *Summary
-	if r.opts.KeepSummaries || r.opts.OnSummary != nil {
+	if r.opts.KeepSummaries || r.opts.Ladder != nil || r.opts.OnSummary != nil {
 		sp = &r.sum
 	}
 	if r.opts.Trace != nil || sp != nil || r.page != nil {
@@ -719,6 +736,9 @@ func (r *Recorder) release() {
 	if sp != nil {
 		if r.opts.KeepSummaries && !v.mirror {
 			r.sums = append(r.sums, *sp)
+		}
+		if c := r.opts.Ladder; c != nil && !v.mirror {
+			c.Add(sp)
 		}
 		if r.opts.OnSummary != nil {
 			r.opts.OnSummary(sp)

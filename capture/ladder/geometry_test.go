@@ -70,6 +70,30 @@ func TestGeometry(t *testing.T) {
 				}
 				t.Error(p)
 			}
+			// The same run's ladder bounded to 200 rows, as a run draws
+			// a long one: no overlaps either, and the band between the
+			// two parts.
+			c := ladder.NewCollector(nil, 200)
+			j := 0
+			for i := range sums {
+				for j < len(notes) && notes[j].Time <= sums[i].Time {
+					c.AddNote(notes[j])
+					j++
+				}
+				c.Add(&sums[i])
+			}
+			for ; j < len(notes); j++ {
+				c.AddNote(notes[j])
+			}
+			if bl := c.Ladder(); bl.Gap != nil {
+				bg := bl.Layout()
+				if p := bg.Overlaps(); len(p) > 0 {
+					t.Errorf("bounded to 200 rows: %d overlaps, the first %s", len(p), p[0])
+				}
+				if !slices.ContainsFunc(bg.Folds, func(f ladder.Fold) bool { return f.Msgs+f.Notes == bl.Gap.Rows() }) {
+					t.Errorf("bounded to 200 rows: no band for the %d rows left out", bl.Gap.Rows())
+				}
+			}
 			hops := 0
 			for _, m := range l.Msgs {
 				if m.From != m.To {

@@ -69,6 +69,12 @@ type Ladder struct {
 	Hosts []string
 	Msgs  []Msg
 	Notes []Note
+	// Gap, if not nil, is the part of the run left out of the drawing
+	// (see [Collector]).
+	Gap *Gap
+	// Unpaired counts the receipts whose (sender, destination) pair was
+	// not remembered for pointing lost hops (see maxNext).
+	Unpaired int
 }
 
 // AddNotes puts notes on the lifelines: those of a host (or a thread of
@@ -84,29 +90,63 @@ func (l *Ladder) AddNotes(notes []Note) {
 	sort.SliceStable(l.Notes, func(i, j int) bool { return l.Notes[i].Time < l.Notes[j].Time })
 }
 
-// item is a message or a note in the order they are drawn: by time, a
-// note before the packets sent at its instant (a call or state change
-// comes before the segment it sends).
+// item is a message, a note or the gap in the order they are drawn: by
+// time, a note before the packets sent at its instant (a call or state
+// change comes before the segment it sends); the rows before the gap,
+// the gap, the rows after it.
 type item struct {
 	note bool
+	gap  bool
 	i    int
 	t    time.Duration
 }
 
 func (l *Ladder) items() []item {
-	out := make([]item, 0, len(l.Msgs)+len(l.Notes))
-	j := 0
-	for i := range l.Msgs {
-		for j < len(l.Notes) && l.Notes[j].Time <= l.Msgs[i].Sent {
-			out = append(out, item{true, j, l.Notes[j].Time})
+	out := make([]item, 0, len(l.Msgs)+len(l.Notes)+1)
+	g := l.Gap
+	if g == nil {
+		return l.merge(out, 0, len(l.Msgs), 0, len(l.Notes))
+	}
+	out = l.merge(out, 0, g.AfterMsgs, 0, g.AfterNotes)
+	out = append(out, item{gap: true, t: g.From})
+	return l.merge(out, g.AfterMsgs, len(l.Msgs), g.AfterNotes, len(l.Notes))
+}
+
+// merge appends Msgs[m0:m1] and Notes[n0:n1] in time order.
+func (l *Ladder) merge(out []item, m0, m1, n0, n1 int) []item {
+	j := n0
+	for i := m0; i < m1; i++ {
+		for j < n1 && l.Notes[j].Time <= l.Msgs[i].Sent {
+			out = append(out, item{note: true, i: j, t: l.Notes[j].Time})
 			j++
 		}
-		out = append(out, item{false, i, l.Msgs[i].Sent})
+		out = append(out, item{i: i, t: l.Msgs[i].Sent})
 	}
-	for ; j < len(l.Notes); j++ {
-		out = append(out, item{true, j, l.Notes[j].Time})
+	for ; j < n1; j++ {
+		out = append(out, item{note: true, i: j, t: l.Notes[j].Time})
 	}
 	return out
+}
+
+// gapText says what the gap left out.
+func (g *Gap) text() string {
+	var what string
+	switch {
+	case g.Notes == 0:
+		what = plural(g.Msgs, "packet")
+	case g.Msgs == 0:
+		what = plural(g.Notes, "note")
+	default:
+		what = plural(g.Msgs, "packet") + " and " + plural(g.Notes, "note")
+	}
+	return what + " not drawn, " + seconds(g.From) + " to " + seconds(g.To) + " s (the capture files hold every packet)"
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return strconv.Itoa(n) + " " + what + "s"
 }
 
 // label returns the message's label with its marks before it.
@@ -117,93 +157,17 @@ func (m *Msg) markedLabel() string {
 	return "[" + strings.Join(m.Marks, "] [") + "] " + m.Label
 }
 
-// Build makes a ladder from packet summaries in capture order. hosts
-// fixes the columns' order; hosts seen in sums but not listed are added
-// in order of appearance. Summaries without a vantage point (from a
-// foreign capture) are skipped.
+// Build makes a ladder from packet summaries in capture order, every
+// one of them: a [Collector] that keeps every row. hosts fixes the
+// columns' order; hosts seen in sums but not listed are added in order
+// of appearance. Summaries without a vantage point (from a foreign
+// capture) are skipped.
 func Build(sums []trace.Summary, hosts []string) *Ladder {
-	l := &Ladder{}
-	seen := map[string]bool{}
-	add := func(h string) {
-		if h != "" && !seen[h] {
-			seen[h] = true
-			l.Hosts = append(l.Hosts, h)
-		}
-	}
-	for _, h := range hosts {
-		add(h)
-	}
-	pending := map[uint64][]int{}  // hops sent and not yet received, by packet id
-	dst := []string{}              // each hop's final destination
-	next := map[[2]string]string{} // (from, destination) → the next hop seen
+	c := NewCollector(hosts, 0)
 	for i := range sums {
-		s := &sums[i]
-		host := vantageHost(s.Vantage)
-		if host == "" {
-			continue
-		}
-		add(host)
-		switch s.Dir {
-		case trace.DirOut:
-			l.Msgs = append(l.Msgs, Msg{ID: s.ID, From: host, To: s.Dst, Sent: s.Time, Label: label(s), Drop: s.Drop, Lost: true, Marks: s.Analysis.Texts()})
-			dst = append(dst, s.Dst)
-			if s.Drop == "" {
-				pending[s.ID] = append(pending[s.ID], len(l.Msgs)-1)
-			}
-		case trace.DirIn:
-			idxs := pending[s.ID]
-			k := -1
-			for j, idx := range idxs {
-				if l.Msgs[idx].From != host {
-					k = j
-					break
-				}
-			}
-			if k < 0 {
-				// Received, but its sending was not captured.
-				add(s.Src)
-				l.Msgs = append(l.Msgs, Msg{ID: s.ID, From: s.Src, To: host, Sent: s.Time, Recv: s.Time,
-					Received: true, Label: label(s), Drop: s.Drop, Marks: s.Analysis.Texts()})
-				dst = append(dst, s.Dst)
-				continue
-			}
-			m := &l.Msgs[idxs[k]]
-			m.To, m.Recv, m.Received, m.Lost = host, s.Time, true, false
-			next[[2]string{m.From, dst[idxs[k]]}] = host
-			if s.Drop != "" {
-				m.Drop = s.Drop
-			}
-			pending[s.ID] = append(idxs[:k], idxs[k+1:]...)
-		}
+		c.Add(&sums[i])
 	}
-	// A lost hop points at the next hop other packets to the same
-	// destination took, else at the destination when it is a column,
-	// else at the next column.
-	for i := range l.Msgs {
-		m := &l.Msgs[i]
-		if !m.Lost {
-			continue
-		}
-		if h, ok := next[[2]string{m.From, dst[i]}]; ok {
-			m.To = h
-			continue
-		}
-		if seen[m.To] && m.To != m.From {
-			continue
-		}
-		m.To = m.From
-		for j, h := range l.Hosts {
-			if h != m.From {
-				continue
-			}
-			if j+1 < len(l.Hosts) {
-				m.To = l.Hosts[j+1]
-			} else if j > 0 {
-				m.To = l.Hosts[j-1]
-			}
-		}
-	}
-	return l
+	return c.Ladder()
 }
 
 func vantageHost(v string) string {
@@ -288,6 +252,15 @@ func (l *Ladder) Text(w io.Writer) error {
 	}
 	b.WriteString(strings.TrimRight(string(head), " ") + "\n")
 	for _, it := range l.items() {
+		if it.gap {
+			// The gap: dotted lifelines, and what was left out.
+			line := []rune(strings.Repeat(" ", total))
+			for i := range l.Hosts {
+				line[lane(i)] = '⋮'
+			}
+			b.WriteString(string(line) + "  " + l.Gap.text() + "\n")
+			continue
+		}
 		if it.note {
 			// A note: on its lifeline, the text to the right of it.
 			n := &l.Notes[it.i]
@@ -399,6 +372,17 @@ func (l *Ladder) Mermaid(w io.Writer) error {
 		fmt.Fprintf(&b, "    participant %s as %s\n", mermaidID(h), mermaidText(h))
 	}
 	for _, it := range l.items() {
+		if it.gap {
+			if len(l.Hosts) == 0 {
+				continue
+			}
+			over := mermaidID(l.Hosts[0])
+			if len(l.Hosts) > 1 {
+				over += "," + mermaidID(l.Hosts[len(l.Hosts)-1])
+			}
+			fmt.Fprintf(&b, "    Note over %s: %s\n", over, mermaidText("⋯ "+l.Gap.text()+" ⋯"))
+			continue
+		}
 		if it.note {
 			n := &l.Notes[it.i]
 			fmt.Fprintf(&b, "    Note right of %s: %s\n", mermaidID(n.Host), mermaidText(seconds(n.Time)+" "+n.Text))
@@ -455,10 +439,12 @@ type Box struct {
 	Colour     string
 }
 
-// Fold is a long idle gap drawn short.
+// Fold is a long idle gap drawn short, or the rows a bounded ladder
+// left out (Msgs and Notes: see [Gap]).
 type Fold struct {
-	Y, H float64
-	Gap  time.Duration
+	Y, H        float64
+	Gap         time.Duration
+	Msgs, Notes int
 }
 
 // SVG layout, in pixels.
@@ -471,6 +457,7 @@ const (
 	svgTextH  = 13.0
 	svgFoldAt = 300.0 // a gap drawn taller than this is folded
 	svgFoldLg = 36.0  // each doubling of a folded gap adds this much
+	svgGapH   = 40.0  // the band of the rows left out
 )
 
 // Colours of the marks and notes.
@@ -505,12 +492,13 @@ func (l *Ladder) Layout() *Geometry {
 		return g.Columns[l.column(h)]
 	}
 	items := l.items()
-	// Distinct instants, and the rows at each.
+	// The scale, from every instant drawn.
 	var times []time.Duration
-	rows := map[time.Duration]int{}
 	for _, it := range items {
+		if it.gap {
+			continue
+		}
 		times = append(times, it.t)
-		rows[it.t]++
 		if !it.note && l.Msgs[it.i].Received {
 			times = append(times, l.Msgs[it.i].Recv)
 		}
@@ -527,9 +515,56 @@ func (l *Ladder) Layout() *Geometry {
 		sort.Float64s(gaps)
 		scale = svgRowH / gaps[len(gaps)/2]
 	}
+	p := placer{l: l, g: g, scale: scale, x: x, labelX: labelX}
+	k := slices.IndexFunc(items, func(it item) bool { return it.gap })
+	if k < 0 {
+		p.place(items, svgTop)
+	} else {
+		// The rows before the gap, down to their last receipt; a band
+		// for the gap; the rows after it, on their own time line.
+		y := p.place(items[:k], svgTop) + svgRowH
+		gp := l.Gap
+		g.Folds = append(g.Folds, Fold{Y: y, H: svgGapH, Gap: gp.To - gp.From, Msgs: gp.Msgs, Notes: gp.Notes})
+		p.place(items[k+1:], y+svgGapH+svgRowH)
+	}
+	bottom := p.bottom
+	g.Height = bottom + 2*svgRowH
+	g.Width = labelX + 20
+	for _, b := range g.Texts {
+		g.Width = max(g.Width, b.X+b.W+10)
+	}
+	return g
+}
+
+// placer lays out rows of a ladder, part by part.
+type placer struct {
+	l      *Ladder
+	g      *Geometry
+	scale  float64 // pixels a second
+	x      func(host string) float64
+	labelX float64
+	bottom float64 // the lowest point drawn so far
+}
+
+// place lays out items (no gap among them) from y0 down, and returns
+// the lowest point of what it drew: time to scale, a gap between two
+// instants taller than svgFoldAt folded.
+func (p *placer) place(items []item, y0 float64) float64 {
+	l, g, scale, x, labelX := p.l, p.g, p.scale, p.x, p.labelX
+	// Distinct instants, and the rows at each.
+	var times []time.Duration
+	rows := map[time.Duration]int{}
+	for _, it := range items {
+		times = append(times, it.t)
+		rows[it.t]++
+		if !it.note && l.Msgs[it.i].Received {
+			times = append(times, l.Msgs[it.i].Recv)
+		}
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
 	at := map[time.Duration]float64{}   // an instant's y
 	next := map[time.Duration]float64{} // the next row free at that instant
-	y, last, lastRowEnd := svgTop, time.Duration(-1), svgTop
+	y, last, lastRowEnd := y0, time.Duration(-1), y0
 	for _, t := range times {
 		if _, ok := at[t]; ok {
 			continue
@@ -613,12 +648,8 @@ func (l *Ladder) Layout() *Geometry {
 		g.Rows = append(g.Rows, row)
 		bottom = max(bottom, y2)
 	}
-	g.Height = bottom + 2*svgRowH
-	g.Width = labelX + 20
-	for _, b := range g.Texts {
-		g.Width = max(g.Width, b.X+b.W+10)
-	}
-	return g
+	p.bottom = max(p.bottom, bottom)
+	return bottom
 }
 
 // Overlaps lists every two texts whose boxes overlap and every text an
@@ -752,7 +783,11 @@ func (l *Ladder) SVG(w io.Writer) error {
 		labelX = g.Columns[len(g.Columns)-1] + 40
 	}
 	for _, fd := range g.Folds {
-		fmt.Fprintf(&b, `<text x="%s" y="%s" fill="#546e7a">⋯ %s idle, folded ⋯</text>`+"\n", f(labelX), f(fd.Y+fd.H/2+4), strconv.FormatFloat(fd.Gap.Seconds(), 'f', 3, 64)+" s")
+		text := "⋯ " + strconv.FormatFloat(fd.Gap.Seconds(), 'f', 3, 64) + " s idle, folded ⋯"
+		if fd.Msgs+fd.Notes > 0 {
+			text = "⋯ " + l.Gap.text() + " ⋯"
+		}
+		fmt.Fprintf(&b, `<text x="%s" y="%s" fill="#546e7a">%s</text>`+"\n", f(labelX), f(fd.Y+fd.H/2+4), xmlEscape(text))
 	}
 	for _, r := range g.Rows {
 		lb := g.Texts[r.Texts[len(r.Texts)-1]]

@@ -68,6 +68,7 @@ func TestCLI(t *testing.T) {
 		{name: "run handshake", args: []string{"run", "handshake", "-o", out}, stdout: []string{"[SYN]", "[SYN, ACK]", "connect(3, 10.0.0.2:80) → blocks", "connections:"},
 			stderr: []string{"every expectation held", "client-eth0.pcapng"}, wantOutDir: true},
 		{name: "run ladder", args: []string{"run", "refused", "-o", t.TempDir(), "--ladder"}, stderr: []string{"ladder.txt", "ladder.svg", "ladder.mmd"}},
+		{name: "bad ladder rows", args: []string{"run", "refused", "-o", t.TempDir(), "--ladder", "--ladder-rows", "1"}, code: 2, stderr: []string{"--ladder-rows 1: a ladder draws at least 2 rows", "give 2 or more"}},
 		{name: "run json", args: []string{"run", "refused", "-o", t.TempDir(), "--format", "json", "--seed", "5"}, stdout: []string{`{"`}, stderr: []string{"seed 5"}, notStdout: "connections:"},
 		{name: "unknown scenario", args: []string{"run", "handshak"}, code: 2, stderr: []string{`did you mean "handshake"?`, "built-in: ", "lossy-transfer"}},
 		{name: "bad file", args: []string{"run", bad}, code: 2, stderr: []string{"bad.yaml:6:5: programs.client: unknown call \"conect\"; did you mean \"connect\"?", "nothing was run"}},

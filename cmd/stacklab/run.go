@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"stacklab/capture/ladder"
 	"stacklab/scenarios"
 	"stacklab/sim/scenario"
 )
@@ -27,6 +28,7 @@ type runOptions struct {
 	SeedSet  bool
 	Summary  bool
 	Ladder   bool
+	LadderN  int // --ladder-rows
 	Series   string
 	Plots    bool
 	HTML     bool
@@ -81,6 +83,7 @@ stderr), 2 for bad input. The file format: stacklab help format.`,
 	cmd.Flags().IntVar(&o.Limits.MaxBytes, "max-size", scenario.DefaultMaxBytes, "largest scenario file accepted, in bytes")
 	cmd.Flags().IntVar(&o.Limits.MaxDepth, "max-depth", scenario.DefaultMaxDepth, "deepest nesting accepted in a scenario file")
 	cmd.Flags().BoolVar(&o.Ladder, "ladder", false, "also draw ladder diagrams into the output directory (ladder.txt, .mmd, .svg)")
+	cmd.Flags().IntVar(&o.LadderN, "ladder-rows", ladder.DefaultKeep, "the most rows (packets sent, state changes, socket calls) a ladder draws: the first half and the last half of the run, and a band counting the rows between")
 	cmd.Flags().StringVar(&o.Series, "series", "", "write every change of each TCP connection's cwnd, ssthresh, RTT, RTO, in-flight bytes, windows and state as DIR/series.csv")
 	cmd.Flags().BoolVar(&o.Plots, "plots", false, "also draw each TCP connection's series as SVG plots into the output directory (tcp-HOST-LPORT-RPORT.svg)")
 	cmd.Flags().StringVar(&o.Capture, "capture", "all", "what to write: none, pcap (captures, no trace), trace (trace, no captures) or all")
@@ -212,6 +215,9 @@ func runRun(o *runOptions, s *Streams) error {
 	default:
 		return badInput(fmt.Errorf("unknown --capture %q; use none, pcap, trace or all", o.Capture))
 	}
+	if o.LadderN < 2 {
+		return badInput(fmt.Errorf("--ladder-rows %d: a ladder draws at least 2 rows, the first and the last; give 2 or more (default %d)", o.LadderN, ladder.DefaultKeep))
+	}
 	if o.SnapLen < 0 || o.SnapLen > 0 && o.SnapLen < 14 {
 		return badInput(fmt.Errorf("--snaplen %d: want 0 (whole frames) or at least 14 bytes (an Ethernet header)", o.SnapLen))
 	}
@@ -279,7 +285,7 @@ func runRun(o *runOptions, s *Streams) error {
 			fmt.Fprintf(s.Err, "removed %s of the previous run from %s\n", plural(n, "file"), o.OutDir)
 		}
 	}
-	ro := scenario.RunOptions{SnapLen: o.SnapLen, Warn: s.Err, SocketTables: o.SS, OutDir: o.OutDir, Trace: s.Out, Format: o.Format, Version: version, Ladder: o.Ladder, Duration: o.Duration, Series: o.Series, Plots: o.Plots, WallTimeout: o.Timeout}
+	ro := scenario.RunOptions{SnapLen: o.SnapLen, Warn: s.Err, SocketTables: o.SS, OutDir: o.OutDir, Trace: s.Out, Format: o.Format, Version: version, Ladder: o.Ladder, LadderRows: o.LadderN, Duration: o.Duration, Series: o.Series, Plots: o.Plots, WallTimeout: o.Timeout}
 	if o.Quiet {
 		ro.Trace = nil
 	}

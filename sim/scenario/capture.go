@@ -33,7 +33,9 @@ func newRecorder(sc *Scenario, opts RunOptions, seed uint64, start time.Time, na
 	if page != nil {
 		co.Page = page
 	}
-	co.KeepSummaries = (opts.Ladder || sc.Outputs.Ladder) && opts.OutDir != ""
+	if (opts.Ladder || sc.Outputs.Ladder) && opts.OutDir != "" {
+		co.Ladder = ladder.NewCollector(sc.HostNames(), cmp.Or(opts.LadderRows, ladder.DefaultKeep))
+	}
 	if sc.Outputs.Combined && opts.OutDir != "" {
 		co.Combined = filepath.Join(opts.OutDir, "all-hops.pcapng")
 	}
@@ -76,9 +78,7 @@ func newRecorder(sc *Scenario, opts RunOptions, seed uint64, start time.Time, na
 
 // writeLadders draws the run's packets, TCP state changes and socket
 // calls as ladder diagrams, in the three forms capture/ladder knows.
-func writeLadders(dir string, sums []capture.Summary, notes []ladder.Note, hosts []string) ([]string, error) {
-	l := ladder.Build(sums, hosts)
-	l.AddNotes(notes)
+func writeLadders(dir string, l *ladder.Ladder) ([]string, error) {
 	var files []string
 	for _, f := range []struct {
 		name string

@@ -41,6 +41,11 @@ type RunOptions struct {
 	// ladder.mmd (Mermaid) and ladder.svg. The scenario's outputs can ask
 	// for them too.
 	Ladder bool
+	// LadderRows bounds the rows (packets sent, state changes, socket
+	// calls) the ladder diagrams draw: the first half and the last half,
+	// with a band that counts the rows between. Zero means
+	// ladder.DefaultKeep.
+	LadderRows int
 	// Series, if not empty, is a directory that receives series.csv: every
 	// change of each TCP connection's cwnd, ssthresh, RTT, RTO, bytes in
 	// flight, windows and congestion state (capture/series).
@@ -505,7 +510,7 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 	err = r.sink.Close()
 	res.Files = r.sink.Files()
 	if (opts.Ladder || sc.Outputs.Ladder) && opts.OutDir != "" && err == nil {
-		files, lerr := writeLadders(opts.OutDir, r.sink.Summaries(), r.sink.Notes(), r.hostNames)
+		files, lerr := writeLadders(opts.OutDir, r.sink.Ladder().Ladder())
 		res.Files = append(res.Files, files...)
 		err = lerr
 	}

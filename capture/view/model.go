@@ -126,6 +126,29 @@ type rec struct {
 	} `json:"vars"`
 }
 
+// recList holds the records in blocks of recBlock, so that a long
+// trace adds to it without copying what it holds: a slice of the
+// 113,000 records of a 32 MiB transfer's page, grown by append (by a
+// quarter at a time at that size), allocated 192 MB to hold 40.
+type recList struct {
+	blocks [][]rec
+	n      int
+}
+
+const recBlock = 1024
+
+// add returns a new zero record at the end.
+func (l *recList) add() *rec {
+	if l.n == len(l.blocks)*recBlock {
+		l.blocks = append(l.blocks, make([]rec, recBlock))
+	}
+	l.n++
+	return l.at(l.n - 1)
+}
+
+// at returns record i.
+func (l *recList) at(i int) *rec { return &l.blocks[i/recBlock][i%recBlock] }
+
 // Hop is one packet crossing one link: from its sender's lifeline to
 // the next host's.
 type Hop struct {
@@ -202,7 +225,7 @@ type Model struct {
 	Height float64           `json:"height"`
 	States []string          `json:"states"`
 
-	recs     []rec
+	recs     recList
 	maxBytes int // tests: the records' bound instead of maxPageBytes
 }
 
@@ -281,13 +304,14 @@ func (b *Builder) add(raw []byte) {
 	if len(t) == 0 {
 		return
 	}
-	var r rec
-	if err := json.Unmarshal(t, &r); err != nil {
+	m := b.m
+	r := m.recs.add() // parsed in place
+	if err := json.Unmarshal(t, r); err != nil {
+		*r = rec{}
+		m.recs.n--
 		b.err = fmt.Errorf("trace line %d: %v", b.line, err)
 		return
 	}
-	m := b.m
-	m.recs = append(m.recs, r)
 	wasCut := b.cut()
 	if !(r.Type == "packet" && r.Vantage != "" && r.Dir == "in") && !(r.Type == "event" && r.Kind == "series") {
 		b.kept += len(t)
@@ -335,7 +359,7 @@ func (b *Builder) Model() (*Model, error) {
 func (m *Model) compact() {
 	for _, h := range m.Hops {
 		if h.In >= 0 && h.In != h.Out {
-			r := &m.recs[h.In]
+			r := m.recs.at(h.In)
 			b, err := json.Marshal(struct {
 				Time    float64 `json:"time"`
 				Type    string  `json:"type"`
@@ -349,8 +373,8 @@ func (m *Model) compact() {
 			}
 		}
 	}
-	for i := range m.recs {
-		if m.recs[i].Type == "event" && m.recs[i].Kind == "series" {
+	for i := range m.recs.n {
+		if r := m.recs.at(i); r.Type == "event" && r.Kind == "series" {
 			m.Recs[i] = json.RawMessage("0")
 		}
 	}
@@ -395,8 +419,8 @@ func (m *Model) hosts() {
 	for _, n := range m.Nodes {
 		visit(n.Name)
 	}
-	for i := range m.recs {
-		r := &m.recs[i]
+	for i := range m.recs.n {
+		r := m.recs.at(i)
 		if r.Type == "packet" {
 			if r.Vantage != "" {
 				add(vantageHost(r.Vantage))
@@ -484,8 +508,8 @@ func (m *Model) layout() {
 		return y
 	}
 	pending := map[uint64][]int{} // hops not yet arrived, by packet id
-	for i := range m.recs {
-		r := &m.recs[i]
+	for i := range m.recs.n {
+		r := m.recs.at(i)
 		switch r.Type {
 		case "packet":
 			ci, dir := connOf(r)
@@ -552,12 +576,12 @@ func (m *Model) layout() {
 		}
 	}
 	for i := range m.Hops {
-		m.Hops[i].setRTT(m.recs)
+		m.Hops[i].setRTT(&m.recs)
 	}
 	// Hops never received: lost on the way; drawn half way.
 	for i := range m.Hops {
 		h := &m.Hops[i]
-		if h.In < 0 && h.Out >= 0 && m.recs[h.Out].Vantage != "" {
+		if h.In < 0 && h.Out >= 0 && m.recs.at(h.Out).Vantage != "" {
 			if !strings.Contains(h.Marks, "X") {
 				h.Marks += "L"
 			}
@@ -570,13 +594,13 @@ func (m *Model) layout() {
 // setRTT copies the RTT the trace measured for the ACK h carries: on
 // its received copy in a simulation (where it reached the data's
 // sender), on the one record of a foreign capture.
-func (h *Hop) setRTT(recs []rec) {
+func (h *Hop) setRTT(recs *recList) {
 	h.RTT = -1
 	for _, k := range []int{h.In, h.Out} {
 		if k < 0 {
 			continue
 		}
-		if t := recs[k].Layers.TCP; t != nil && t.AckRTT != nil {
+		if t := recs.at(k).Layers.TCP; t != nil && t.AckRTT != nil {
 			h.RTT, h.Acks = *t.AckRTT, t.Acks
 			return
 		}
@@ -679,8 +703,8 @@ func (m *Model) nextHop(from int, r *rec) int {
 func (m *Model) scale() float64 {
 	var gaps []float64
 	last := math.NaN()
-	for i := range m.recs {
-		t := m.recs[i].Time
+	for i := range m.recs.n {
+		t := m.recs.at(i).Time
 		if !math.IsNaN(last) && t > last {
 			gaps = append(gaps, t-last)
 		}

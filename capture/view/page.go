@@ -164,10 +164,10 @@ func (m *Model) page() (*page, []byte) {
 	var t, ti, y1, y2, o, in, a, b, cn, dir, mk, ly, id, rtt, ak, fl, seq, ack, win, ln, ws column
 	var labels, why strings.Builder
 	for i, h := range m.Hops {
-		r := &m.recs[h.Out]
+		r := m.recs.at(h.Out)
 		t.f64(h.T)
 		if h.In >= 0 {
-			ti.f64(m.recs[h.In].Time)
+			ti.f64(m.recs.at(h.In).Time)
 		} else {
 			ti.f64(h.T)
 		}

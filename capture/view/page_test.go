@@ -99,7 +99,7 @@ func TestPageColumns(t *testing.T) {
 		if recs[h.Out] != string(m.Recs[h.Out]) {
 			t.Fatalf("packet %d: record line %q, want %q", i, recs[h.Out], m.Recs[h.Out])
 		}
-		if tc := m.recs[h.Out].Layers.TCP; tc != nil {
+		if tc := m.recs.at(h.Out).Layers.TCP; tc != nil {
 			seq := binary.LittleEndian.Uint32(block[p.Cols["seq"]+4*i:])
 			if seq != tc.Seq {
 				t.Fatalf("packet %d: seq column %d, want %d", i, seq, tc.Seq)

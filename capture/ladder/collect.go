@@ -12,11 +12,12 @@ import (
 // DefaultKeep is how many rows (hops sent and notes) a run's ladder
 // draws at most: the first half of the run's rows and the last half,
 // with a band between them that counts what was left out. A bulk
-// transfer of 64 MiB has some 70,000 rows, which drawn whole made a
-// 26 MB SVG no browser shows well and held 340 MB while it was built;
-// the handshake and the teardown, what a ladder is read for, are at the
-// two ends. The pcapng files and the trace keep every packet.
-const DefaultKeep = 2000
+// transfer of 64 MiB has some 72,000 rows, which drawn whole made a
+// 26 MB SVG and held 340 MB while it was built; the handshake and the
+// teardown, what a ladder is read for, are at the two ends. The largest
+// built-in scenario (linux-vs-rfc) has some 17,000, drawn whole. The
+// pcapng files and the trace keep every packet.
+const DefaultKeep = 20000
 
 // maxNext bounds the (sender, destination) pairs a Collector remembers
 // to point lost hops at the next hop other packets took: a scenario

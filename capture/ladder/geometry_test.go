@@ -70,6 +70,9 @@ func TestGeometry(t *testing.T) {
 				}
 				t.Error(p)
 			}
+			if rows := len(l.Msgs) + len(l.Notes); rows > ladder.DefaultKeep {
+				t.Errorf("%d rows: a run's ladder (ladder.DefaultKeep, %d) leaves some out", rows, ladder.DefaultKeep)
+			}
 			// The same run's ladder bounded to 200 rows, as a run draws
 			// a long one: no overlaps either, and the band between the
 			// two parts.

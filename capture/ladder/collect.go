@@ -226,6 +226,23 @@ func (c *Collector) AddNote(n Note) {
 	c.push(row{note: true, nt: n})
 }
 
+// AddAll takes summaries and notes, each in capture order, in the order
+// a Recorder reports them: by time, a note before the frames of its
+// instant.
+func (c *Collector) AddAll(sums []trace.Summary, notes []Note) {
+	j := 0
+	for i := range sums {
+		for j < len(notes) && notes[j].Time <= sums[i].Time {
+			c.AddNote(notes[j])
+			j++
+		}
+		c.Add(&sums[i])
+	}
+	for ; j < len(notes); j++ {
+		c.AddNote(notes[j])
+	}
+}
+
 // Ladder returns the diagram of what the Collector holds: the notes of
 // hosts (or threads of hosts) that are columns, each part (before and
 // after the gap) in time order. A lost hop points at the next hop other

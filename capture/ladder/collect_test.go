@@ -3,7 +3,6 @@ package ladder
 import (
 	"bytes"
 	"cmp"
-	"encoding/xml"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -64,17 +63,7 @@ func longRun(n int, seed uint64) ([]trace.Summary, []Note) {
 
 func collect(sums []trace.Summary, notes []Note, keep int) (*Collector, *Ladder) {
 	c := NewCollector([]string{"client", "r1", "server"}, keep)
-	j := 0
-	for i := range sums {
-		for j < len(notes) && notes[j].Time <= sums[i].Time {
-			c.AddNote(notes[j])
-			j++
-		}
-		c.Add(&sums[i])
-	}
-	for ; j < len(notes); j++ {
-		c.AddNote(notes[j])
-	}
+	c.AddAll(sums, notes)
 	return c, c.Ladder()
 }
 
@@ -182,46 +171,18 @@ func TestCollectorManyPairs(t *testing.T) {
 // TestRenderBounded draws the test run kept to 6 rows: the band that
 // counts what was left out, in the three forms.
 func TestRenderBounded(t *testing.T) {
-	c := NewCollector([]string{"client", "r1", "server"}, 6)
-	ss, ns := sums(), notes()
-	j := 0
-	for i := range ss {
-		for j < len(ns) && ns[j].Time <= ss[i].Time {
-			c.AddNote(ns[j])
-			j++
-		}
-		c.Add(&ss[i])
-	}
-	l := c.Ladder()
+	_, l := collect(sums(), notes(), 6)
 	if l.Gap == nil || l.Gap.Msgs == 0 || l.Gap.Notes == 0 {
 		t.Fatalf("gap %+v, want hops and notes left out", l.Gap)
 	}
-	var text, mer, svg bytes.Buffer
-	if err := l.Text(&text); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Mermaid(&mer); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.SVG(&svg); err != nil {
-		t.Fatal(err)
-	}
+	text, mer, svg := render(t, l)
 	golden(t, "bounded.txt", text.Bytes())
 	golden(t, "bounded.mmd", mer.Bytes())
 	golden(t, "bounded.svg", svg.Bytes())
 	want := fmt.Sprintf("%d packets and %d notes not drawn", l.Gap.Msgs, l.Gap.Notes)
-	for name, b := range map[string]*bytes.Buffer{"text": &text, "Mermaid": &mer, "SVG": &svg} {
+	for name, b := range map[string]*bytes.Buffer{"text": text, "Mermaid": mer, "SVG": svg} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("%s lacks %q:\n%s", name, want, b)
-		}
-	}
-	d := xml.NewDecoder(bytes.NewReader(svg.Bytes()))
-	for {
-		if _, err := d.Token(); err != nil {
-			if err.Error() != "EOF" {
-				t.Fatalf("SVG is not well-formed: %v", err)
-			}
-			break
 		}
 	}
 	g := l.Layout()

@@ -77,17 +77,7 @@ func TestGeometry(t *testing.T) {
 			// a long one: no overlaps either, and the band between the
 			// two parts.
 			c := ladder.NewCollector(nil, 200)
-			j := 0
-			for i := range sums {
-				for j < len(notes) && notes[j].Time <= sums[i].Time {
-					c.AddNote(notes[j])
-					j++
-				}
-				c.Add(&sums[i])
-			}
-			for ; j < len(notes); j++ {
-				c.AddNote(notes[j])
-			}
+			c.AddAll(sums, notes)
 			if bl := c.Ladder(); bl.Gap != nil {
 				bg := bl.Layout()
 				if p := bg.Overlaps(); len(p) > 0 {

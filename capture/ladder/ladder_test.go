@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -115,29 +116,10 @@ func TestRender(t *testing.T) {
 	if len(l.Notes) != 4 || l.Notes[2].Host != "server" {
 		t.Errorf("notes on the lifelines: %+v (a thread's on its host, none for a host not drawn)", l.Notes)
 	}
-	var text, mer, svg bytes.Buffer
-	if err := l.Text(&text); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Mermaid(&mer); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.SVG(&svg); err != nil {
-		t.Fatal(err)
-	}
+	text, mer, svg := render(t, l)
 	golden(t, "ladder.txt", text.Bytes())
 	golden(t, "ladder.mmd", mer.Bytes())
 	golden(t, "ladder.svg", svg.Bytes())
-	// The SVG must be well-formed XML.
-	d := xml.NewDecoder(bytes.NewReader(svg.Bytes()))
-	for {
-		if _, err := d.Token(); err != nil {
-			if err.Error() != "EOF" {
-				t.Fatalf("SVG is not well-formed: %v", err)
-			}
-			break
-		}
-	}
 	for _, want := range []string{"SYN_SENT → ESTABLISHED", "connect(3, 10.0.0.2#58;80) → blocks", "[TCP Retransmission] [P.] seq 1#58;6"} {
 		if !strings.Contains(mer.String(), want) {
 			t.Errorf("Mermaid lacks %q", want)
@@ -154,6 +136,31 @@ func TestRender(t *testing.T) {
 	if !strings.Contains(mer.String(), "h_client-xh_r1") {
 		t.Errorf("Mermaid lacks the lost hop:\n%s", mer.String())
 	}
+}
+
+// render draws l in the three forms, and checks that the SVG is
+// well-formed XML.
+func render(t *testing.T, l *Ladder) (text, mer, svg *bytes.Buffer) {
+	t.Helper()
+	text, mer, svg = new(bytes.Buffer), new(bytes.Buffer), new(bytes.Buffer)
+	for _, draw := range []struct {
+		f func(io.Writer) error
+		w *bytes.Buffer
+	}{{l.Text, text}, {l.Mermaid, mer}, {l.SVG, svg}} {
+		if err := draw.f(draw.w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := xml.NewDecoder(bytes.NewReader(svg.Bytes()))
+	for {
+		if _, err := d.Token(); err != nil {
+			if err.Error() != "EOF" {
+				t.Fatalf("SVG is not well-formed: %v", err)
+			}
+			break
+		}
+	}
+	return text, mer, svg
 }
 
 func TestEmpty(t *testing.T) {

@@ -207,3 +207,60 @@ func TestRenderBounded(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCollector adds frames of any order (receipts before sendings,
+// repeated ids, drops, unknown vantage points) and notes to a small
+// Collector: it never panics, holds at most its bound, and every hop it
+// waits on is one it holds.
+func FuzzCollector(f *testing.F) {
+	f.Add([]byte{0x01, 0x12, 0x23, 0x34, 0x45, 0x56, 0x67, 0x78, 0x89, 0x9a, 0xab, 0xbc}, uint8(3))
+	f.Add([]byte("the receipt of a hop left out"), uint8(2))
+	f.Fuzz(func(t *testing.T, ops []byte, keep uint8) {
+		hosts := []string{"a", "b", "r", ""}
+		var first []string // no columns until a frame names one, or "a"
+		if keep&8 != 0 {
+			first = []string{"a"}
+		}
+		c := NewCollector(first, int(keep&7))
+		for i, op := range ops {
+			at := time.Duration(i) * time.Millisecond
+			if op&0xf0 == 0xf0 {
+				c.AddNote(Note{Time: at, Host: hosts[op&3], Kind: "call", Text: "x"})
+				continue
+			}
+			s := trace.Summary{Time: at, Vantage: hosts[op&3] + ":eth0", Dir: trace.DirOut, ID: uint64(op >> 4 & 7),
+				Src: hosts[op>>2&1], Dst: hosts[op>>3&1+1], Proto: "tcp", Flags: "."}
+			if hosts[op&3] == "" {
+				s.Vantage = ""
+			}
+			if op&0x80 != 0 {
+				s.Dir = trace.DirIn
+			}
+			if op%13 == 0 {
+				s.Drop = "dropped"
+			}
+			c.Add(&s)
+			if c.keep > 0 && len(c.rows) > c.keep {
+				t.Fatalf("holds %d rows, bound %d", len(c.rows), c.keep)
+			}
+			for id, idxs := range c.pending {
+				for _, k := range idxs {
+					if r := c.at(k); r == nil || r.note || !r.waiting || r.msg.ID != id {
+						t.Fatalf("packet %d waits on row %d, which is not a hop waiting for it", id, k)
+					}
+				}
+			}
+		}
+		var b bytes.Buffer
+		l := c.Ladder()
+		if err := l.Text(&b); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.SVG(&b); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Mermaid(&b); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

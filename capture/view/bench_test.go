@@ -43,7 +43,9 @@ programs:
 // timed by the page when it has drawn them), until the whole page is read
 // (ms-to-parsed), and from a click on a packet whose records are not
 // read yet to its details (ms-click-to-details): the lossy-transfer scenario
-// (1 MiB, about 800 packets sent) and a run of about 110,000.
+// (1 MiB, about 800 packets sent) and a run of about 110,000, whose page
+// is the largest a run makes: its first and last 50,000 records
+// (maxRecords), some 33,000 packets.
 func BenchmarkPageOpen(b *testing.B) {
 	bctx := newBrowser(b)
 	for _, c := range []struct {

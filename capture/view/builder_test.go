@@ -131,3 +131,114 @@ func TestBuilderTrimsEarly(t *testing.T) {
 		}
 	}
 }
+
+// TestBuilderBounded builds the page of a trace of 15,060 records held
+// to 2,000: the first 1,000 and the last 1,000 are the whole page's
+// first and last, a band on the ladder counts the rest between the two
+// parts, and no packet drawn is shown lost (the receipt of one sent
+// just before the first half filled is kept with it). A trace of fewer
+// records than the bound makes the page it always made.
+func TestBuilderBounded(t *testing.T) {
+	tr := simTrace(3000)
+	build := func(limit int) *Model {
+		b := NewBuilder(Input{Title: "t"})
+		b.limit = limit
+		b.Write(tr)
+		m, err := b.Model()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	whole, m := build(math.MaxInt), build(2000)
+	if whole.Gap != nil {
+		t.Fatalf("no bound, yet a gap: %+v", whole.Gap)
+	}
+	g := m.Gap
+	if g == nil {
+		t.Fatal("no gap")
+	}
+	n, all := m.recs.n, whole.recs.n
+	if n > 2001 || n+g.N != all {
+		t.Errorf("%d records kept and %d left out, of %d (bound 2,000)", n, g.N, all)
+	}
+	same := func(i, j int) bool {
+		a, b := m.recs.at(i), whole.recs.at(j)
+		return a.Time == b.Time && a.Type == b.Type && a.ID == b.ID && a.Vantage == b.Vantage && a.Dir == b.Dir && a.Kind == b.Kind
+	}
+	for i := range g.At {
+		if !same(i, i) {
+			t.Fatalf("record %d before the gap differs from the whole page's", i)
+		}
+	}
+	for i := g.At; i < n; i++ {
+		if !same(i, all-(n-i)) {
+			t.Fatalf("record %d after the gap differs from the whole page's %d", i, all-(n-i))
+		}
+	}
+	if first, last := whole.recs.at(g.At).Time, whole.recs.at(all-(n-g.At)-1).Time; g.From != first || g.To != last {
+		t.Errorf("gap %v to %v s, want %v to %v", g.From, g.To, first, last)
+	}
+	var band *Fold
+	for i := range m.Folds {
+		if m.Folds[i].N > 0 {
+			band = &m.Folds[i]
+		}
+	}
+	if band == nil || band.N != g.N {
+		t.Fatalf("folds %+v: no band for the %d records left out", m.Folds, g.N)
+	}
+	for _, h := range m.Hops {
+		if strings.Contains(h.Marks, "L") {
+			t.Errorf("hop of record %d shown lost", h.Out)
+		}
+		if before := h.Out < g.At; before && h.Y1 >= band.Y || !before && h.Y1 <= band.Y+band.H {
+			t.Errorf("hop of record %d at y %v, on the wrong side of the band at %v+%v", h.Out, h.Y1, band.Y, band.H)
+		}
+	}
+	if page := pageOf(t, m); !strings.Contains(page, "stacklab") {
+		t.Error("no page")
+	}
+	// Under the bound, the page it always made.
+	small := simTrace(300)
+	b := NewBuilder(Input{Title: "t"})
+	b.limit = 1600 // 1,506 records
+	b.Write(small)
+	got, err := b.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := Build(Input{Title: "t", Trace: small})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Gap != nil || pageOf(t, got) != pageOf(t, want) {
+		t.Errorf("under the bound: a different page (gap %+v)", got.Gap)
+	}
+}
+
+// TestBuilderHoldsBounded writes a trace of 40,160 records into a
+// Builder held to 1,000: what it holds while the trace comes stays
+// within the bound.
+func TestBuilderHoldsBounded(t *testing.T) {
+	tr := simTrace(8000)
+	b := NewBuilder(Input{Title: "t"})
+	b.limit = 1000
+	most := 0
+	for len(tr) > 0 {
+		k := min(len(tr), 64<<10)
+		b.Write(tr[:k])
+		tr = tr[k:]
+		most = max(most, b.m.recs.n+len(b.post))
+	}
+	if most > 2*1000+1100 {
+		t.Errorf("held up to %d records, bound 1,000", most)
+	}
+	m, err := b.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.recs.n > 1001 || len(b.wait) > 1000 {
+		t.Errorf("%d records kept, %d packets waiting", m.recs.n, len(b.wait))
+	}
+}

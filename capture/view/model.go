@@ -182,11 +182,13 @@ type Note struct {
 	Conn int     `json:"c"`
 }
 
-// Fold is a long idle gap drawn shorter than its time.
+// Fold is a long idle gap drawn shorter than its time, or (N) the
+// records a page left out.
 type Fold struct {
 	Y   float64 `json:"y"`
 	H   float64 `json:"h"`
 	Gap float64 `json:"g"` // seconds
+	N   int     `json:"n,omitempty"`
 }
 
 // Conn is one connection or flow.
@@ -225,6 +227,9 @@ type Model struct {
 	Height float64           `json:"height"`
 	States []string          `json:"states"`
 
+	// Gap, if not nil, is the records left out (see maxRecords).
+	Gap *Gap `json:"-"`
+
 	recs     recList
 	maxBytes int // tests: the records' bound instead of maxPageBytes
 }
@@ -234,6 +239,7 @@ const (
 	RowH    = 18.0  // least distance between two rows
 	foldAt  = 300.0 // a gap drawn taller than this is folded
 	foldLog = 36.0  // each doubling of a folded gap adds this much
+	gapH    = 40.0  // the band of the records left out
 )
 
 // Build parses the trace and lays it out.
@@ -260,6 +266,42 @@ type Builder struct {
 	// (all but received copies and series events, which compact
 	// shortens): a lower bound of what trimBytes will count.
 	kept int
+
+	// The bound on records (see maxRecords): the first half go to m as
+	// they come; the rest wait in post, in order, the oldest left out
+	// while more than the other half wait.
+	limit   int            // maxRecords, or a test's
+	post    []postRec      // the records after the first half, in order
+	live    int            // records in post that may be left out
+	next    int            // post's oldest record that may be left out
+	wait    map[uint64]int // packets sent in the first half and not yet received
+	scratch rec            // a record after the first half, parsed
+	gap     Gap            // what was left out
+}
+
+// maxRecords bounds the records a page holds: the run's first 50,000
+// and its last 50,000 (every built-in scenario has fewer in all; a
+// transfer of 64 MiB has 226,000), with a band on the ladder that counts
+// the records left out between them. A page held some 1 KB a record
+// while it was built, so a long run's page took memory in proportion to
+// its length (690 MB at 64 MiB). The receipt of a packet sent in the
+// first half is kept with it, so that no packet drawn is shown lost for
+// want of its receipt.
+const maxRecords = 100_000
+
+// postRec is a record after the first half.
+type postRec struct {
+	r      rec
+	line   json.RawMessage
+	pinned bool // the receipt of a packet sent in the first half: kept
+	gone   bool // left out
+}
+
+// Gap is the records a page left out (Model.Gap).
+type Gap struct {
+	At       int     // the index in the records of the first one after the gap
+	N        int     // records left out
+	From, To float64 // their first and last times
 }
 
 // maxLine bounds one line of the trace.
@@ -268,7 +310,8 @@ const maxLine = 64 << 20
 // NewBuilder returns a Builder for a page of in's title, topology and
 // words; in.Trace is not read (write the trace into the Builder).
 func NewBuilder(in Input) *Builder {
-	return &Builder{m: &Model{Title: in.Title, About: in.About, Lang: in.Lang, Nodes: in.Nodes, Links: in.Links, States: States}}
+	return &Builder{m: &Model{Title: in.Title, About: in.About, Lang: in.Lang, Nodes: in.Nodes, Links: in.Links, States: States},
+		limit: maxRecords, wait: map[uint64]int{}}
 }
 
 // Write takes more of the trace. It never fails: an error in the trace
@@ -305,10 +348,18 @@ func (b *Builder) add(raw []byte) {
 		return
 	}
 	m := b.m
-	r := m.recs.add() // parsed in place
+	later := m.recs.n >= b.limit/2 // the first half is full
+	r := &b.scratch
+	if later {
+		*r = rec{}
+	} else {
+		r = m.recs.add() // parsed in place
+	}
 	if err := json.Unmarshal(t, r); err != nil {
 		*r = rec{}
-		m.recs.n--
+		if !later {
+			m.recs.n--
+		}
 		b.err = fmt.Errorf("trace line %d: %v", b.line, err)
 		return
 	}
@@ -320,6 +371,11 @@ func (b *Builder) add(raw []byte) {
 		for i := range m.Recs {
 			m.Recs[i] = trimRecord(m.Recs[i])
 		}
+		for i := range b.post {
+			if p := &b.post[i]; !p.gone {
+				p.line = trimRecord(p.line)
+			}
+		}
 	}
 	line := json.RawMessage(t)
 	if b.cut() {
@@ -328,7 +384,56 @@ func (b *Builder) add(raw []byte) {
 	if &line[0] == &t[0] {
 		line = bytes.Clone(line) // t is the writer's: kept, it is copied
 	}
-	m.Recs = append(m.Recs, line)
+	sim := r.Type == "packet" && r.Vantage != ""
+	if !later {
+		m.Recs = append(m.Recs, line)
+		if sim && r.Dir == "out" && r.Drop == "" {
+			b.wait[r.ID]++
+		}
+		return
+	}
+	pinned := sim && r.Dir == "in" && b.wait[r.ID] > 0
+	if pinned {
+		if b.wait[r.ID]--; b.wait[r.ID] == 0 {
+			delete(b.wait, r.ID)
+		}
+	}
+	b.post = append(b.post, postRec{r: *r, line: line, pinned: pinned})
+	if !pinned {
+		if b.live++; b.live > b.limit-b.limit/2 {
+			b.leaveOut()
+		}
+	}
+}
+
+// leaveOut leaves out the oldest record in post that may be, and
+// compacts post once most of it is left out.
+func (b *Builder) leaveOut() {
+	for b.post[b.next].pinned || b.post[b.next].gone {
+		b.next++
+	}
+	p := &b.post[b.next]
+	if b.gap.N == 0 {
+		b.gap.From = p.r.Time
+	}
+	b.gap.N++
+	b.gap.To = max(b.gap.To, p.r.Time)
+	p.gone, p.r, p.line = true, rec{}, nil
+	b.live--
+	b.next++
+	if b.next > 1024 && b.next > len(b.post)/2 {
+		kept := b.post[:0]
+		for i := range b.post {
+			if !b.post[i].gone {
+				kept = append(kept, b.post[i])
+			}
+		}
+		clear(b.post[len(kept):])
+		b.post = kept
+		// The records before next were pinned or left out: those kept
+		// are pinned.
+		b.next = 0
+	}
 }
 
 // cut reports whether the records the page keeps whole have passed its
@@ -346,6 +451,22 @@ func (b *Builder) Model() (*Model, error) {
 		return nil, b.err
 	}
 	m := b.m
+	b.gap.At = -1
+	for i := range b.post {
+		p := &b.post[i]
+		if p.gone {
+			continue
+		}
+		if b.gap.N > 0 && b.gap.At < 0 && !p.pinned {
+			b.gap.At = m.recs.n
+		}
+		*m.recs.add() = p.r
+		m.Recs = append(m.Recs, p.line)
+	}
+	b.post = nil
+	if b.gap.N > 0 {
+		m.Gap = &b.gap
+	}
 	m.hosts()
 	m.layout()
 	m.compact()
@@ -510,6 +631,14 @@ func (m *Model) layout() {
 	pending := map[uint64][]int{} // hops not yet arrived, by packet id
 	for i := range m.recs.n {
 		r := m.recs.at(i)
+		if g := m.Gap; g != nil && i == g.At {
+			// The records left out: a band of their own, and the rest
+			// from there on.
+			y = math.Max(y, lastRow) + RowH
+			m.Folds = append(m.Folds, Fold{Y: y, H: gapH, Gap: g.To - g.From, N: g.N})
+			y += gapH + RowH
+			lastRow, lastT = y-RowH, r.Time
+		}
 		switch r.Type {
 		case "packet":
 			ci, dir := connOf(r)

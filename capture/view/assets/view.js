@@ -128,6 +128,7 @@ async function inflate(id) {
     "milliseconds": "毫秒", "bytes": "字节", "no data for this graph": "这张图没有数据", "no TCP connection": "没有 TCP 连接",
     "time (s)": "时间（秒）", "packet (Wireshark Flow Graph) · state and socket calls": "数据包（Wireshark 流图）· 状态与套接字调用",
     "of": "/", "packets": "个数据包",
+    "records not shown": "条记录未显示", "the capture files hold every packet": "抓包文件保存了每个数据包",
   };
   const T = s => (M.lang === "zh" && ZH[s]) || s;
   const noData = T("no data for this graph"); // drawGraph's T is its top margin
@@ -285,7 +286,8 @@ async function inflate(id) {
       if (Y(f.y + f.h) < ladder.scrollTop || Y(f.y) > ladder.scrollTop + h) continue;
       ctx.fillStyle = "#eceff1"; ctx.fillRect(0, Y(f.y), w, f.h * zoom);
       ctx.fillStyle = "#546e7a"; ctx.textAlign = "left";
-      ctx.fillText(`⋯ ${fmtGap(f.g)} idle, folded ⋯`, 6, Y(f.y) + f.h * zoom / 2 + 4);
+      const what = f.n ? `${f.n} ${T("records not shown")}, ${fmtGap(f.g)} · ${T("the capture files hold every packet")}` : `${fmtGap(f.g)} idle, folded`;
+      ctx.fillText(`⋯ ${what} ⋯`, 6, Y(f.y) + f.h * zoom / 2 + 4);
     }
     // lifelines
     ctx.strokeStyle = "#b0bec5"; ctx.lineWidth = 1;

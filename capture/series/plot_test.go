@@ -2,8 +2,10 @@ package series
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -141,3 +143,76 @@ func TestPlotBounded(t *testing.T) {
 		t.Errorf("a figure of 20,000 reports is %d bytes, of 400,000 %d", small, large)
 	}
 }
+
+// events are series reports of two connection ends, interleaved, with
+// an event of another kind between.
+func events(n int) []core.Event {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a := core.Tuple{Local: netip.MustParseAddrPort("10.0.0.1:40000"), Remote: netip.MustParseAddrPort("10.0.0.2:80")}
+	b := core.Tuple{Local: a.Remote, Remote: a.Local}
+	var evs []core.Event
+	for i := range n {
+		v := &core.TCPVars{Cwnd: 1000 * (i + 1), Ssthresh: -1 + i%3*5000, SRTT: time.Duration(i) * time.Millisecond, RTO: time.Second, CAState: "open"}
+		host, conn := "client", a
+		if i%3 == 2 {
+			host, conn = "server", b
+		}
+		evs = append(evs, core.Event{Time: start.Add(time.Duration(i) * time.Millisecond), Host: host, Kind: core.EventSeries, Conn: conn, Vars: v})
+		if i%5 == 0 {
+			evs = append(evs, core.Event{Time: start, Host: host, Kind: core.EventState, From: "A", To: "B"})
+		}
+	}
+	return evs
+}
+
+// TestStreamCSV: the CSV written as the reports come is the CSV
+// WriteCSV writes at the end, with the points kept or not, and a
+// failed write is reported by FlushCSV.
+func TestStreamCSV(t *testing.T) {
+	evs := events(300)
+	var whole bytes.Buffer
+	var all Set
+	for i := range evs {
+		all.Add(&evs[i])
+	}
+	if err := all.WriteCSV(&whole); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(whole.String(), "\n"); n != 301 {
+		t.Fatalf("%d lines, want a header and 300 rows", n)
+	}
+	for _, keep := range []bool{true, false} {
+		var s Set
+		var out bytes.Buffer
+		s.Add(&evs[0]) // a point before the stream starts
+		s.StreamCSV(&out, keep)
+		for i := range evs[1:] {
+			s.Add(&evs[1+i])
+		}
+		if err := s.FlushCSV(); err != nil {
+			t.Fatal(err)
+		}
+		if out.String() != whole.String() {
+			t.Errorf("keep %v: streamed CSV differs:\n%.300s\nwant\n%.300s", keep, out.String(), whole.String())
+		}
+		kept := 0
+		for _, c := range s.Conns() {
+			kept += len(c.Points)
+		}
+		if keep && kept != 300 || !keep && kept > 1 {
+			t.Errorf("keep %v: %d points kept", keep, kept)
+		}
+	}
+	var s Set
+	s.StreamCSV(failWriter{}, false)
+	for i := range evs {
+		s.Add(&evs[i])
+	}
+	if err := s.FlushCSV(); err == nil {
+		t.Error("a failed write was not reported")
+	}
+}
+
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }

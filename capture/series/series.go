@@ -45,6 +45,11 @@ type Set struct {
 	index   map[key]*Conn
 	order   []ref // every point kept, in the order reported
 	Dropped int   // reports past maxPoints, not kept
+	// csv, after StreamCSV, receives every report as a row as it comes;
+	// with noKeep, the reports are not kept besides.
+	csv    *bufio.Writer
+	row    []byte
+	noKeep bool
 }
 
 type ref struct {
@@ -75,12 +80,39 @@ func (s *Set) Add(ev *core.Event) {
 		s.index[k] = c
 		s.conns = append(s.conns, c)
 	}
+	p := Point{Time: ev.Time.Sub(s.Start), TCPVars: *ev.Vars}
+	if s.csv != nil {
+		s.row = appendRow(s.row[:0], c, &p)
+		s.csv.Write(s.row)
+		if s.noKeep {
+			return
+		}
+	}
 	if len(c.Points) >= maxPoints {
 		s.Dropped++
 		return
 	}
-	c.Points = append(c.Points, Point{Time: ev.Time.Sub(s.Start), TCPVars: *ev.Vars})
+	c.Points = append(c.Points, p)
 	s.order = append(s.order, ref{c, len(c.Points) - 1})
+}
+
+// StreamCSV has the Set write its CSV (as WriteCSV does) into w as the
+// reports come: the header and the points kept so far now, each later
+// report as it is added, so that a long run's series.csv is written in
+// no memory and holds every report. With keep false, the Set keeps no
+// points besides (Conns has no Points). FlushCSV ends the stream.
+func (s *Set) StreamCSV(w io.Writer, keep bool) {
+	s.csv, s.noKeep = bufio.NewWriter(w), !keep
+	s.writeCSV(s.csv)
+}
+
+// FlushCSV writes what StreamCSV buffered, and reports the first error
+// writing the stream met.
+func (s *Set) FlushCSV() error {
+	if s.csv == nil {
+		return nil
+	}
+	return s.csv.Flush()
 }
 
 // Conns returns the connection ends in order of their first report.
@@ -94,6 +126,12 @@ var Header = []string{"time_us", "host", "local", "remote", "cwnd", "ssthresh", 
 // are bytes, times microseconds; an unset (infinite) ssthresh is empty.
 func (s *Set) WriteCSV(w io.Writer) error {
 	bw := bufio.NewWriter(w)
+	s.writeCSV(bw)
+	return bw.Flush()
+}
+
+// writeCSV writes the header and the points kept.
+func (s *Set) writeCSV(bw *bufio.Writer) {
 	for i, h := range Header {
 		if i > 0 {
 			bw.WriteByte(',')
@@ -103,29 +141,31 @@ func (s *Set) WriteCSV(w io.Writer) error {
 	bw.WriteByte('\n')
 	var b []byte
 	for _, r := range s.order {
-		p := &r.c.Points[r.i]
-		b = b[:0]
-		b = strconv.AppendInt(b, p.Time.Microseconds(), 10)
-		b = append(b, ',')
-		b = append(b, r.c.Host...)
-		b = append(b, ',')
-		b = r.c.Tuple.Local.AppendTo(b)
-		b = append(b, ',')
-		b = r.c.Tuple.Remote.AppendTo(b)
-		b = append(b, ',')
-		b = strconv.AppendInt(b, int64(p.Cwnd), 10)
-		b = append(b, ',')
-		if p.Ssthresh >= 0 {
-			b = strconv.AppendInt(b, int64(p.Ssthresh), 10)
-		}
-		for _, v := range []int64{p.SRTT.Microseconds(), p.RTTVar.Microseconds(), p.RTO.Microseconds(), int64(p.InFlight), int64(p.RcvWnd), int64(p.SndWnd)} {
-			b = append(b, ',')
-			b = strconv.AppendInt(b, v, 10)
-		}
-		b = append(b, ',')
-		b = append(b, p.CAState...)
-		b = append(b, '\n')
+		b = appendRow(b[:0], r.c, &r.c.Points[r.i])
 		bw.Write(b)
 	}
-	return bw.Flush()
+}
+
+// appendRow appends p's CSV row.
+func appendRow(b []byte, c *Conn, p *Point) []byte {
+	b = strconv.AppendInt(b, p.Time.Microseconds(), 10)
+	b = append(b, ',')
+	b = append(b, c.Host...)
+	b = append(b, ',')
+	b = c.Tuple.Local.AppendTo(b)
+	b = append(b, ',')
+	b = c.Tuple.Remote.AppendTo(b)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, int64(p.Cwnd), 10)
+	b = append(b, ',')
+	if p.Ssthresh >= 0 {
+		b = strconv.AppendInt(b, int64(p.Ssthresh), 10)
+	}
+	for _, v := range []int64{p.SRTT.Microseconds(), p.RTTVar.Microseconds(), p.RTO.Microseconds(), int64(p.InFlight), int64(p.RcvWnd), int64(p.SndWnd)} {
+		b = append(b, ',')
+		b = strconv.AppendInt(b, v, 10)
+	}
+	b = append(b, ',')
+	b = append(b, p.CAState...)
+	return append(b, '\n')
 }

@@ -158,39 +158,42 @@ func writePage(path string, page *view.Builder) error {
 	return nil
 }
 
-// writeSeries writes the TCP series as CSV into opts.Series and as SVG
-// plots into opts.OutDir, as asked.
-func writeSeries(set *series.Set, opts RunOptions) ([]string, error) {
+// openSeries creates opts.Series/series.csv and has the run's series
+// written into it as they come; they are kept besides only for plots.
+func (r *runner) openSeries(opts RunOptions) error {
+	if err := os.MkdirAll(opts.Series, 0o755); err != nil {
+		return fmt.Errorf("cannot write the series into %s: %w", opts.Series, err)
+	}
+	f, err := os.Create(filepath.Join(opts.Series, "series.csv"))
+	if err != nil {
+		return fmt.Errorf("cannot write the series: %w", err)
+	}
+	r.seriesFile = f
+	r.series.StreamCSV(f, opts.Plots && opts.OutDir != "")
+	return nil
+}
+
+// writePlots draws the TCP series as SVG plots into opts.OutDir, if
+// asked.
+func writePlots(set *series.Set, opts RunOptions) ([]string, error) {
+	if !opts.Plots || opts.OutDir == "" {
+		return nil, nil
+	}
 	var files []string
-	write := func(path string, draw func(io.Writer) error) error {
+	for _, c := range set.Conns() {
+		path := filepath.Join(opts.OutDir, "tcp-"+c.Name()+".svg")
 		w, err := os.Create(path)
 		if err != nil {
-			return fmt.Errorf("cannot write the series: %w", err)
+			return files, fmt.Errorf("cannot write the series: %w", err)
 		}
-		err = draw(w)
+		err = c.WriteSVG(w)
 		if cerr := w.Close(); err == nil {
 			err = cerr
 		}
 		if err != nil {
-			return fmt.Errorf("writing %s: %w", path, err)
+			return files, fmt.Errorf("writing %s: %w", path, err)
 		}
 		files = append(files, path)
-		return nil
-	}
-	if opts.Series != "" {
-		if err := os.MkdirAll(opts.Series, 0o755); err != nil {
-			return nil, fmt.Errorf("cannot write the series into %s: %w", opts.Series, err)
-		}
-		if err := write(filepath.Join(opts.Series, "series.csv"), set.WriteCSV); err != nil {
-			return files, err
-		}
-	}
-	if opts.Plots && opts.OutDir != "" {
-		for _, c := range set.Conns() {
-			if err := write(filepath.Join(opts.OutDir, "tcp-"+c.Name()+".svg"), c.WriteSVG); err != nil {
-				return files, err
-			}
-		}
 	}
 	return files, nil
 }

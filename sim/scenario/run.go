@@ -6,8 +6,8 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"sort"
-	"stacklab/sim/scenario/spec"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +18,7 @@ import (
 	"stacklab/sim"
 	"stacklab/sim/scenario/lang"
 	"stacklab/sim/scenario/pattern"
+	"stacklab/sim/scenario/spec"
 	"stacklab/stack"
 )
 
@@ -206,6 +207,7 @@ type callResult struct {
 // runner runs one scenario.
 type runner struct {
 	series     *series.Set           // TCP variables over time, when asked for
+	seriesFile *os.File              // series.csv, written as the run goes (--series)
 	impair     map[string]*[2]Impair // links' impairments after events, by link name
 	sc         *Scenario
 	net        *sim.Network
@@ -433,6 +435,14 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 			return nil, err
 		}
 	}
+	if opts.Series != "" {
+		// series.csv is written as the run goes; the points are kept
+		// only for the plots.
+		if err := r.openSeries(opts); err != nil {
+			rec.Close()
+			return nil, err
+		}
+	}
 	r.installFaults()
 	r.scheduleEvents()
 	r.scheduleChecks()
@@ -520,8 +530,22 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 			res.Files = append(res.Files, opts.HTML)
 		}
 	}
+	if r.seriesFile != nil {
+		// Closed whatever else failed: what it holds is written.
+		path := r.seriesFile.Name()
+		serr := r.series.FlushCSV()
+		if cerr := r.seriesFile.Close(); serr == nil {
+			serr = cerr
+		}
+		if serr != nil && err == nil {
+			err = fmt.Errorf("writing %s: %w", path, serr)
+		}
+		if serr == nil {
+			res.Files = append(res.Files, path)
+		}
+	}
 	if r.series != nil && err == nil {
-		files, serr := writeSeries(r.series, opts)
+		files, serr := writePlots(r.series, opts)
 		res.Files = append(res.Files, files...)
 		err = serr
 	}

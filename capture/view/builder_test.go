@@ -242,3 +242,33 @@ func TestBuilderHoldsBounded(t *testing.T) {
 		t.Errorf("%d records kept, %d packets waiting", m.recs.n, len(b.wait))
 	}
 }
+
+// FuzzBuilder writes any trace, cut anywhere, into a Builder held to a
+// few records: it reports a bad line or lays the page out, and never
+// panics or holds more than its bound.
+func FuzzBuilder(f *testing.F) {
+	f.Add(simTrace(3), uint8(4), uint8(7))
+	f.Add([]byte(`{"time":1,"type":"packet","vantage":"a:eth0","dir":"in","id":1}`+"\n"+`{"time":0,"type":"packet","vantage":"b:eth0","dir":"out","id":1}`+"\n"), uint8(2), uint8(1))
+	f.Add([]byte(`{"time":0,"type":"event","host":"a","kind":"series","local":"1.2.3.4:5","remote":"1.2.3.4:6","vars":{"cwnd":1}}`+"\n"), uint8(3), uint8(200))
+	f.Fuzz(func(t *testing.T, tr []byte, limit, piece uint8) {
+		b := NewBuilder(Input{Title: "f"})
+		b.limit = int(limit%16) + 2
+		step := int(piece) + 1
+		for len(tr) > 0 {
+			k := min(len(tr), step)
+			b.Write(tr[:k])
+			tr = tr[k:]
+			if n := b.m.recs.n + b.live; n > b.limit+1 {
+				t.Fatalf("holds %d records that may be left out, bound %d", n, b.limit)
+			}
+		}
+		m, err := b.Model()
+		if err != nil {
+			return
+		}
+		var buf bytes.Buffer
+		if err := m.WriteHTML(&buf); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package view_test
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 
 	"stacklab/capture"
 	"stacklab/capture/trace"
+	"stacklab/capture/view"
 	"stacklab/scenarios"
 	"stacklab/sim/scenario"
 )
@@ -351,5 +353,71 @@ func TestManyLifelines(t *testing.T) {
 	}
 	if err != nil {
 		t.Error(err)
+	}
+}
+
+// TestBoundedPageInBrowser opens the page of lossy-transfer held to
+// 1,500 records: it loads with no console error, says how many records
+// it left out, and its graphs shade them and draw no line across them,
+// in the time–sequence graph (the ACK line) and the cwnd graph.
+func TestBoundedPageInBrowser(t *testing.T) {
+	bctx := newBrowser(t)
+	sc, err := scenarios.Load("lossy-transfer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tr bytes.Buffer
+	if _, err := sc.Run(scenario.RunOptions{Trace: &tr, Format: "json", Version: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := view.BuildLimited(view.Input{Title: "lossy-transfer"}, tr.Bytes(), 1500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Gap == nil {
+		t.Fatalf("%d records: none left out at 1,500", len(m.Recs))
+	}
+	html := filepath.Join(t.TempDir(), "bounded.html")
+	f, err := os.Create(html)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.WriteHTML(f); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	ctx, cancel := chromedp.NewContext(bctx)
+	defer cancel()
+	ctx, cancel2 := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel2()
+	w := &watch{}
+	url := "file://" + html
+	if err := w.listen(ctx, url); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"]`))); err != nil {
+		t.Fatal(err)
+	}
+	if n := eval[int](t, ctx, `window.stacklab.gap.n`); n != m.Gap.N {
+		t.Errorf("the page says %d records left out, the model %d", n, m.Gap.N)
+	}
+	for _, kind := range []string{"tseq", "cwnd"} {
+		breaks := eval[int](t, ctx, `(() => { const k = document.getElementById("gkind"); k.value = "`+kind+`"; k.dispatchEvent(new Event("input")); return window.stacklab.graphBreaks(); })()`)
+		if breaks < 1 {
+			t.Errorf("%s graph: no line broken at the records left out", kind)
+		}
+		shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		if err == nil {
+			os.MkdirAll(*shots, 0o755)
+			err = os.WriteFile(filepath.Join(*shots, "bounded-"+kind+".png"), shot, 0o644)
+		}
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, e := range w.errs {
+		t.Error(e)
 	}
 }

@@ -80,6 +80,15 @@ type page struct {
 	Strs   pageStrs       `json:"strs"`
 	Sack   sackMap        `json:"sack"`
 	Drop   stringMap      `json:"drop"`
+	// Gap is the records the page left out (Model.Gap): the graphs
+	// shade it and break their lines across it.
+	Gap *pageGap `json:"gap,omitempty"`
+}
+
+type pageGap struct {
+	From float64 `json:"f"`
+	To   float64 `json:"t"`
+	N    int     `json:"n"`
 }
 
 type pconn struct {
@@ -151,6 +160,9 @@ func oneLine(s string) string {
 func (m *Model) page() (*page, []byte) {
 	p := &page{Title: m.Title, About: m.About, Lang: m.Lang, Nodes: m.Nodes, Links: m.Links, Hosts: m.Hosts, Notes: m.Notes, Folds: m.Folds,
 		Height: m.Height, States: m.States, Layers: layerBits, N: len(m.Hops), NRecs: len(m.Recs), Chunk: RecChunk, Sack: sackMap{}, Drop: stringMap{}}
+	if g := m.Gap; g != nil {
+		p.Gap = &pageGap{From: g.From, To: g.To, N: g.N}
+	}
 	for _, c := range m.Conns {
 		pc := pconn{Proto: c.Proto, A: c.A, B: c.B, AName: c.AName, BName: c.BName, Label: c.Label, SeriesA: "[]", SeriesB: "[]"}
 		if b, err := json.Marshal(c.SeriesA); err == nil && c.SeriesA != nil {

@@ -131,7 +131,7 @@ async function inflate(id) {
     "records not shown": "条记录未显示", "the capture files hold every packet": "抓包文件保存了每个数据包",
   };
   const T = s => (M.lang === "zh" && ZH[s]) || s;
-  const noData = T("no data for this graph"); // drawGraph's T is its top margin
+  const noData = T("no data for this graph"), notShown = T("records not shown"); // drawGraph's T is its top margin
   const fText = el("input", { id: "ftext", type: "search", placeholder: T("filter: text, e.g. SYN, 5001, retrans") });
   const fConn = el("select", { id: "fconn" }, el("option", { value: "", text: T("all connections") }));
   conns.forEach((c, i) => fConn.append(el("option", { value: i, text: c.l })));
@@ -509,7 +509,7 @@ async function inflate(id) {
   if (!tcpConns.length) gConn.append(el("option", { value: "", text: T("no TCP connection") }));
   const kinds = [["tseq", T("time–sequence (tcptrace)")], ["cwnd", T("cwnd, ssthresh, in flight")], ["rtt", T("RTT per ACK, SRTT, RTO")], ["flight", T("bytes in flight")], ["rwnd", T("receive window")], ["tput", T("throughput")]];
   for (const [v, t] of kinds) gKind.append(el("option", { value: v, text: t }));
-  let gdir = 0, gzoom = null, gpoints = [], drag = null;
+  let gdir = 0, gzoom = null, gpoints = [], gbreaks = 0, drag = null;
   const gdirSel = el("select", { id: "gdir" }, el("option", { value: 0, text: "A → B data" }), el("option", { value: 1, text: "B → A data" }));
   gKind.after(gdirSel);
   function refreshDirNames() {
@@ -654,6 +654,16 @@ async function inflate(id) {
       gx.fillStyle = b[2] === "loss" ? "rgba(229,57,53,.12)" : b[2] === "recovery" ? "rgba(239,108,0,.12)" : "rgba(192,202,51,.15)";
       gx.fillRect(X(b[0]), T, Math.max(1, X(b[1]) - X(b[0])), H - T - B);
     }
+    // The records the page left out: shaded, and no line drawn across.
+    const gap = M.gap;
+    if (gap) {
+      const gw = Math.max(1, X(gap.t) - X(gap.f)), label = `⋯ ${gap.n} ${notShown} ⋯`;
+      gx.fillStyle = "#eceff1"; gx.fillRect(X(gap.f), T, gw, H - T - B);
+      gx.font = "11px system-ui, sans-serif";
+      if (gx.measureText(label).width < gw - 8) { gx.fillStyle = "#546e7a"; gx.textAlign = "center"; gx.fillText(label, X(gap.f) + gw / 2, T + 16); }
+    }
+    const across = (p, q) => gap && p[0] < gap.t && q[0] > gap.f; // a step over (part of) it
+    gbreaks = 0;
     gx.strokeStyle = "#eceff1"; gx.fillStyle = "#546e7a";
     for (let k = 0; k <= 4; k++) {
       const yv = y0 + (y1 - y0) * k / 4, yy = Yg(yv);
@@ -671,7 +681,11 @@ async function inflate(id) {
       let a = Math.max(0, lowerBound(pts, p => p[0], x0) - 1), b = Math.min(pts.length, lowerBound(pts, p => p[0], x1) + 1);
       if (s.step) {
         gx.beginPath();
-        for (let k = a; k < b; k++) { const p = pts[k]; if (k === a) gx.moveTo(X(p[0]), Yg(p[1])); else { gx.lineTo(X(p[0]), Yg(pts[k - 1][1])); gx.lineTo(X(p[0]), Yg(p[1])); } }
+        for (let k = a; k < b; k++) {
+          const p = pts[k];
+          if (k === a || across(pts[k - 1], p)) { if (k > a) gbreaks++; gx.moveTo(X(p[0]), Yg(p[1])); }
+          else { gx.lineTo(X(p[0]), Yg(pts[k - 1][1])); gx.lineTo(X(p[0]), Yg(p[1])); }
+        }
         if (b === pts.length && b > a) gx.lineTo(X(x1), Yg(pts[b - 1][1]));
         gx.stroke();
       }
@@ -758,6 +772,8 @@ async function inflate(id) {
     geometry: () => ({ width: ladder.clientWidth, top: TOP, labelX, cols: hosts.map((_, i) => colX(i)), names }),
     select: i => select(i, true), selected: () => selected, rttHops: data => { let n = 0; for (let i = 0; i < N; i++) if (PK.rtt[i] >= 0 && (!data || PK.c[i] === +gConn.value && PK.dir[i] !== gdir)) n++; return n; },
     firstRTT: () => { for (let i = 0; i < N; i++) if (PK.rtt[i] >= 0) return i; return -1; }, drawn: () => drawn, graphPoints: () => gpoints.length,
+    // The records left out, and the graph's lines broken across them.
+    gap: M.gap || null, graphBreaks: () => gbreaks,
     // Where hop i's label is on screen, scrolled into view first.
     point: i => {
       const y = Y(PK.y1[i]);

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -216,3 +218,140 @@ func TestStreamCSV(t *testing.T) {
 type failWriter struct{}
 
 func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+// longSeries is n reports 1 ms apart: a sawtooth cwnd, in flight below
+// it, ssthresh unset until the first of the recovery episodes, RTTs
+// that wander, a spike now and then.
+func longSeries(n int, seed uint64) []Point {
+	rng := rand.New(rand.NewPCG(seed, 3))
+	ps := make([]Point, n)
+	ss := -1
+	for i := range ps {
+		st := "open"
+		if i%5000 >= 4800 {
+			st = "recovery"
+			ss = 30000 + i%7000
+		}
+		if i%23000 == 17 {
+			st = "loss"
+		}
+		cw := 10000 + i%3000*40
+		if rng.IntN(1000) == 0 {
+			cw = 400000
+		}
+		ps[i] = Point{Time: time.Duration(i) * time.Millisecond, TCPVars: core.TCPVars{
+			Cwnd: cw, Ssthresh: ss, SRTT: time.Duration(20000+rng.IntN(5000)) * time.Microsecond, RTTVar: time.Duration(rng.IntN(3000)) * time.Microsecond,
+			RTO: time.Duration(200+rng.IntN(50)) * time.Millisecond, InFlight: cw / 2, RcvWnd: 65535, SndWnd: 65535 - i%100, CAState: st}}
+	}
+	return ps
+}
+
+// TestDecideComposes: deciding two adjacent spans and then the two
+// merged keeps what deciding the merged span at once keeps, which is
+// what lets a thinner double its width.
+func TestDecideComposes(t *testing.T) {
+	ps := longSeries(4000, 1)
+	rng := rand.New(rand.NewPCG(2, 2))
+	for range 300 {
+		i := rng.IntN(len(ps) - 2)
+		j := i + 1 + rng.IntN(min(200, len(ps)-i-1))
+		k := j + rng.IntN(min(200, len(ps)-j)+1)
+		once := decide(slices.Clone(ps[i:k]))
+		twice := decide(append(decide(slices.Clone(ps[i:j])), decide(slices.Clone(ps[j:k]))...))
+		if !slices.Equal(pointTimes(once), pointTimes(twice)) {
+			t.Fatalf("span %d:%d:%d: kept %v at once, %v in two steps", i, j, k, pointTimes(once), pointTimes(twice))
+		}
+	}
+}
+
+func pointTimes(ps []Point) []time.Duration {
+	out := make([]time.Duration, len(ps))
+	for i := range ps {
+		out[i] = ps[i].Time
+	}
+	return out
+}
+
+// TestThinKeepsFigure adds 600,000 reports to an end kept for its
+// figure: it holds at most maxFigurePoints, and its figure's every line
+// reaches, at every column, what the figure of every report reaches
+// there, give or take the next column.
+func TestThinKeepsFigure(t *testing.T) {
+	ps := longSeries(600_000, 4)
+	full := &Conn{Host: "client", Points: ps}
+	thin := &Conn{Host: "client"}
+	most := 0
+	for _, p := range ps {
+		thin.add(p)
+		most = max(most, len(thin.Points)+len(thin.thin.open))
+	}
+	thin.closeSpan()
+	if most > maxFigurePoints+32 {
+		t.Errorf("held up to %d points, bound %d", most, maxFigurePoints)
+	}
+	if thin.Points[0].Time != ps[0].Time || thin.Points[len(thin.Points)-1].Time != ps[len(ps)-1].Time {
+		t.Error("the first or the last report was left out: the figure's time axis moves")
+	}
+	svg := func(c *Conn) string {
+		var b bytes.Buffer
+		if err := c.WriteSVG(&b); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	// The congestion states shaded: the same episodes, where they were.
+	shades := func(c *Conn) [][]string {
+		return regexp.MustCompile(`<rect x="([0-9.]+)" y="[0-9.]+" width="([0-9.]+)"[^>]*><title>(\w+)</title>`).FindAllStringSubmatch(svg(c), -1)
+	}
+	fs, ts := shades(full), shades(thin)
+	if len(fs) < 100 || len(fs) != len(ts) {
+		t.Errorf("%d episodes shaded in the thinned figure, %d in every report's (want 100 or more)", len(ts), len(fs))
+	}
+	for i := range min(len(fs), len(ts)) {
+		fx, _ := strconv.ParseFloat(fs[i][1], 64)
+		tx, _ := strconv.ParseFloat(ts[i][1], 64)
+		if fs[i][3] != ts[i][3] || math.Abs(fx-tx) > 0.5 {
+			t.Errorf("episode %d: %s at %.1f, every report's %s at %.1f", i, ts[i][3], tx, fs[i][3], fx)
+			break
+		}
+	}
+	paths := func(c *Conn) []string {
+		b := bytes.NewBufferString(svg(c))
+		var out []string
+		for _, m := range regexp.MustCompile(`<path d="([^"]*)" fill="none" stroke="#[0-9a-f]+" stroke-width="1.5"/>`).FindAllStringSubmatch(b.String(), -1) {
+			out = append(out, m[1])
+		}
+		return out
+	}
+	fp, tp := paths(full), paths(thin)
+	if len(fp) != 8 || len(tp) != 8 {
+		t.Fatalf("%d and %d lines drawn, want 8", len(fp), len(tp))
+	}
+	near := func(e map[int][2]float64, c int) (lo, hi float64) {
+		lo, hi = math.Inf(1), math.Inf(-1)
+		for d := -1; d <= 1; d++ {
+			if v, ok := e[c+d]; ok {
+				lo, hi = math.Min(lo, v[0]), math.Max(hi, v[1])
+			}
+		}
+		return lo, hi
+	}
+	for k := range fp {
+		fe, te := extents(t, fp[k]), extents(t, tp[k])
+		bad := 0
+		for c, f := range fe {
+			if lo, hi := near(te, c); f[0] < lo-0.051 || f[1] > hi+0.051 {
+				if bad++; bad <= 3 {
+					t.Errorf("line %d, column %d: every report reaches %.1f to %.1f, the thinned figure near it %.1f to %.1f", k, c, f[0], f[1], lo, hi)
+				}
+			}
+		}
+		for c, g := range te {
+			if lo, hi := near(fe, c); g[0] < lo-0.051 || g[1] > hi+0.051 {
+				if bad++; bad <= 3 {
+					t.Errorf("line %d, column %d: the thinned figure reaches %.1f to %.1f, every report near it only %.1f to %.1f", k, c, g[0], g[1], lo, hi)
+				}
+			}
+		}
+	}
+}

@@ -6,6 +6,7 @@ package series
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -26,6 +27,7 @@ type Conn struct {
 	Host   string
 	Tuple  core.Tuple
 	Points []Point
+	thin   thinner // with Set.ForFigures: the span being thinned
 }
 
 // Name names the series in file names: "client-56918-80".
@@ -47,9 +49,10 @@ type Set struct {
 	Dropped int   // reports past maxPoints, not kept
 	// csv, after StreamCSV, receives every report as a row as it comes;
 	// with noKeep, the reports are not kept besides.
-	csv    *bufio.Writer
-	row    []byte
-	noKeep bool
+	csv     *bufio.Writer
+	row     []byte
+	noKeep  bool
+	figures bool // the points kept are for the figures alone: thinned
 }
 
 type ref struct {
@@ -88,6 +91,10 @@ func (s *Set) Add(ev *core.Event) {
 			return
 		}
 	}
+	if s.figures {
+		c.add(p)
+		return
+	}
 	if len(c.Points) >= maxPoints {
 		s.Dropped++
 		return
@@ -96,14 +103,26 @@ func (s *Set) Add(ev *core.Event) {
 	s.order = append(s.order, ref{c, len(c.Points) - 1})
 }
 
+// ForFigures has the Set keep points from now on for the figures alone
+// (WriteSVG): past maxFigurePoints reports, each connection end keeps
+// only those its figure draws (see thinner), so that a run of any
+// length is drawn in bounded memory. WriteCSV then fails: StreamCSV
+// writes every report.
+func (s *Set) ForFigures() { s.figures = true }
+
+// errFigures is WriteCSV's error after ForFigures.
+var errFigures = errors.New("series: the points are kept for the figures alone; StreamCSV writes them all")
+
 // StreamCSV has the Set write its CSV (as WriteCSV does) into w as the
 // reports come: the header and the points kept so far now, each later
 // report as it is added, so that a long run's series.csv is written in
 // no memory and holds every report. With keep false, the Set keeps no
-// points besides (Conns has no Points). FlushCSV ends the stream.
+// points besides (Conns has no Points); with keep true, it keeps them
+// for the figures (ForFigures). FlushCSV ends the stream.
 func (s *Set) StreamCSV(w io.Writer, keep bool) {
 	s.csv, s.noKeep = bufio.NewWriter(w), !keep
 	s.writeCSV(s.csv)
+	s.figures = s.figures || keep
 }
 
 // FlushCSV writes what StreamCSV buffered, and reports the first error
@@ -115,8 +134,14 @@ func (s *Set) FlushCSV() error {
 	return s.csv.Flush()
 }
 
-// Conns returns the connection ends in order of their first report.
-func (s *Set) Conns() []*Conn { return slices.Clone(s.conns) }
+// Conns returns the connection ends in order of their first report,
+// each with every point kept (a span being thinned included).
+func (s *Set) Conns() []*Conn {
+	for _, c := range s.conns {
+		c.closeSpan()
+	}
+	return slices.Clone(s.conns)
+}
 
 // Header is the CSV header line's fields.
 var Header = []string{"time_us", "host", "local", "remote", "cwnd", "ssthresh", "srtt_us", "rttvar_us", "rto_us", "in_flight", "rwnd", "snd_wnd", "ca_state"}
@@ -125,6 +150,9 @@ var Header = []string{"time_us", "host", "local", "remote", "cwnd", "ssthresh", 
 // were reported, one row each. Sizes
 // are bytes, times microseconds; an unset (infinite) ssthresh is empty.
 func (s *Set) WriteCSV(w io.Writer) error {
+	if s.figures {
+		return errFigures
+	}
 	bw := bufio.NewWriter(w)
 	s.writeCSV(bw)
 	return bw.Flush()

@@ -316,7 +316,10 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 	}
 	r.sink = rec
 	if opts.Series != "" || opts.Plots && opts.OutDir != "" {
+		// Kept for the plots alone: series.csv is written as the run
+		// goes (openSeries).
 		r.series = &series.Set{Start: r.start}
+		r.series.ForFigures()
 	}
 	for _, h := range sc.Hosts {
 		opts := stack.Options{TCP: h.TCP, TTL: h.TTL, RouterAdvertisements: h.RA, RAValidLifetime: h.RAValid, RAPreferredLifetime: h.RAPreferred}

@@ -26,6 +26,18 @@ const DefaultKeep = 20000
 // at the next column instead), and counted in Ladder.Unpaired.
 const maxNext = 4096
 
+// maxColumns bounds the columns that addresses take: the hosts that
+// capture frames each have one, and an address that sent a frame no
+// vantage point captured (a packet injected onto a link, a flood from
+// spoofed addresses) has one while there are fewer than maxColumns;
+// past that, its frames come from OtherColumn, their label led by their
+// source, and are counted in Ladder.Others. The syn-flood built-in drew
+// 1,000 columns, a text ladder 40,000 characters wide.
+const maxColumns = 12
+
+// OtherColumn is the column of the addresses past maxColumns.
+const OtherColumn = "other addresses"
+
 // Gap is the part of a run that a bounded ladder leaves out: every row
 // after the first AfterMsgs hops and AfterNotes notes of the ladder, and
 // before the rest.
@@ -58,6 +70,7 @@ type Collector struct {
 	next     map[[2]string]string // (from, destination) → the next hop seen
 	gap      Gap
 	unpaired int // pairs not remembered in next
+	others   int // hops drawn from OtherColumn
 	// lastGone is the greatest packet id of a hop left out: a receipt
 	// whose hop is not pending and whose id is no greater was sent in
 	// the gap (a simulation numbers packets as it makes them).
@@ -198,10 +211,16 @@ func (c *Collector) Add(s *trace.Summary) {
 			if c.gap.Msgs > 0 && s.ID <= c.lastGone {
 				return // the receipt of a hop left out, counted with it
 			}
-			// Received, but its sending was not captured.
-			c.addHost(s.Src)
-			c.push(row{msg: Msg{ID: s.ID, From: s.Src, To: host, Sent: s.Time, Recv: s.Time,
-				Received: true, Label: label(s), Drop: s.Drop, Marks: s.Analysis.Texts()}, dst: s.Dst})
+			// Received, but its sending was not captured: from a column
+			// of its own, or from OtherColumn past maxColumns.
+			from, lbl := s.Src, label(s)
+			if !c.seen[from] && len(c.hosts) >= maxColumns {
+				from, lbl = OtherColumn, s.Src+": "+lbl
+				c.others++
+			}
+			c.addHost(from)
+			c.push(row{msg: Msg{ID: s.ID, From: from, To: host, Sent: s.Time, Recv: s.Time,
+				Received: true, Label: lbl, Drop: s.Drop, Marks: s.Analysis.Texts()}, dst: s.Dst})
 			return
 		}
 		r := c.at(idxs[k])
@@ -289,7 +308,7 @@ func (c *Collector) Ladder() *Ladder {
 	} else {
 		byTime(l.Notes)
 	}
-	l.Gap, l.Unpaired = gap, c.unpaired
+	l.Gap, l.Unpaired, l.Others = gap, c.unpaired, c.others
 	return l
 }
 

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"fmt"
 	"math/rand/v2"
+	"net/netip"
 	"reflect"
 	"slices"
 	"strings"
@@ -263,4 +264,33 @@ func FuzzCollector(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestCollectorOtherColumn receives 1,000 frames from spoofed addresses
+// whose sending no vantage point captured: the first take columns up to
+// maxColumns, the rest come from OtherColumn, each labelled with its
+// source, and are counted.
+func TestCollectorOtherColumn(t *testing.T) {
+	c := NewCollector([]string{"attacker", "server"}, 0)
+	for i := range 1000 {
+		src := fmt.Sprintf("198.18.%d.%d", i/256, i%256)
+		s := trace.Summary{Time: time.Duration(i) * time.Millisecond, Vantage: "server:eth0", Dir: trace.DirIn, ID: uint64(i + 1),
+			Src: src, Dst: "server", SrcAddr: netip.MustParseAddrPort(src + ":4000"), DstAddr: netip.MustParseAddrPort("10.0.0.2:80"), Proto: "tcp", Flags: "S"}
+		c.Add(&s)
+	}
+	l := c.Ladder()
+	if len(l.Hosts) != maxColumns+1 || l.Hosts[maxColumns] != OtherColumn {
+		t.Fatalf("columns %v: want %d, the last %q", l.Hosts, maxColumns+1, OtherColumn)
+	}
+	if want := 1000 - (maxColumns - 2); l.Others != want {
+		t.Errorf("Others = %d, want %d", l.Others, want)
+	}
+	for _, m := range l.Msgs {
+		if m.From == OtherColumn && !strings.HasPrefix(m.Label, "198.18.") {
+			t.Fatalf("hop from %s labelled %q: no source", m.From, m.Label)
+		}
+		if m.From != OtherColumn && strings.HasPrefix(m.Label, "198.18.") {
+			t.Fatalf("hop from its own column %s labelled with its source %q", m.From, m.Label)
+		}
+	}
 }

@@ -75,6 +75,8 @@ type Ladder struct {
 	// Unpaired counts the receipts whose (sender, destination) pair was
 	// not remembered for pointing lost hops (see maxNext).
 	Unpaired int
+	// Others counts the hops drawn from OtherColumn (see maxColumns).
+	Others int
 }
 
 // AddNotes puts notes on the lifelines: those of a host (or a thread of

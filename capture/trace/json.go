@@ -293,7 +293,7 @@ func (t *Tracer) appendFrameJSON(b []byte, f *Frame, d time.Duration, rseq, rack
 				t.appendRTTJSON(&o)
 				o.b = append(o.b, e.tail...)
 				o.first = false
-				return t.appendFrameJSONEnd(&o, f)
+				return t.appendFrameJSONEnd(&o, f, again)
 			}
 			if f.Dir == DirOut && !again {
 				keep = e
@@ -435,11 +435,14 @@ func (t *Tracer) appendFrameJSON(b []byte, f *Frame, d time.Duration, rseq, rack
 		keep.tail = append(t.jspace(keep.tail, len(tail)), tail...)
 		keep.gen = t.jgen
 	}
-	return t.appendFrameJSONEnd(&o, f)
+	return t.appendFrameJSONEnd(&o, f, again)
 }
 
-// appendFrameJSONEnd appends what follows a frame line's layers.
-func (t *Tracer) appendFrameJSONEnd(o *jsonObj, f *Frame) []byte {
+// appendFrameJSONEnd appends what follows a frame line's layers. The
+// bytes (Options.Bytes) are a frame's where it was sent, or where it
+// was received when its sending was not seen (again false: a packet
+// injected onto a link), which a page then draws from its receipt.
+func (t *Tracer) appendFrameJSONEnd(o *jsonObj, f *Frame, again bool) []byte {
 	p := &t.pkt
 	if p.badErr != nil {
 		o.key(`"malformed":`)
@@ -449,7 +452,7 @@ func (t *Tracer) appendFrameJSONEnd(o *jsonObj, f *Frame) []byte {
 		o.b = append(o.b, errText(p.badErr)...)
 		o.b = append(o.b, '"')
 	}
-	if t.bytes > 0 && len(f.Data) > 0 && f.Dir != DirIn {
+	if t.bytes > 0 && len(f.Data) > 0 && (f.Dir != DirIn || !again) {
 		o.key(`"bytes":`)
 		o.b = append(o.b, '"')
 		o.b = hex.AppendEncode(o.b, f.Data[:min(len(f.Data), t.bytes)])

@@ -319,3 +319,31 @@ func TestConns(t *testing.T) {
 		t.Errorf("bounded list %+v", l)
 	}
 }
+
+// TestBytesWhereSent: with Options.Bytes, a frame's bytes are written
+// where it was sent, not again where it arrived, and where it arrived
+// when its sending was not seen (a packet injected onto a link): a page
+// draws such a frame from its receipt.
+func TestBytesWhereSent(t *testing.T) {
+	var out bytes.Buffer
+	tr := New(&out, Options{Format: JSON, Bytes: 64})
+	at := time.Unix(1, 0)
+	sent := Frame{Time: at, Host: "a", Vantage: "a:eth0", Link: LinkEthernet, Dir: DirOut, ID: 7, Data: synFrame}
+	tr.Frame(&sent, nil)
+	got := sent
+	got.Host, got.Vantage, got.Dir = "b", "b:eth0", DirIn
+	tr.Frame(&got, nil)
+	injected := got
+	injected.ID = 8
+	tr.Frame(&injected, nil)
+	tr.Flush()
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("trace:\n%s", out.String())
+	}
+	for i, want := range []bool{true, false, true} {
+		if has := strings.Contains(lines[i], `"bytes":"`); has != want {
+			t.Errorf("line %d has bytes %v, want %v: %s", i+1, has, want, lines[i])
+		}
+	}
+}

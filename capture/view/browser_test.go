@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"stacklab/capture"
+	"stacklab/capture/ladder"
 	"stacklab/capture/trace"
 	"stacklab/capture/view"
 	"stacklab/scenarios"
@@ -70,13 +72,13 @@ func pageRun(tb testing.TB, name string) (string, int) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	sent := 0
 	mirrors := map[string]bool{} // captures of switch ports: not in the page
 	for _, sw := range sc.Switches {
 		for _, peer := range sw.Capture {
 			mirrors[sw.Name+"-"+peer+".pcapng"] = true
 		}
 	}
+	var all []capture.Summary
 	for _, f := range res.Files {
 		if !strings.HasSuffix(f, ".pcapng") || mirrors[filepath.Base(f)] {
 			continue
@@ -85,12 +87,19 @@ func pageRun(tb testing.TB, name string) (string, int) {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		for _, s := range sums {
-			if s.Dir == trace.DirOut {
-				sent++
-			}
-		}
+		all = append(all, sums...)
 	}
+	// The hops the ladder draws from the same frames, merged in time (at
+	// one instant a frame sent before frames received): one a frame
+	// sent, and one a frame received whose sending was not captured (a
+	// packet injected onto a link, a broadcast's second receiver).
+	sort.SliceStable(all, func(i, j int) bool {
+		if all[i].Time != all[j].Time {
+			return all[i].Time < all[j].Time
+		}
+		return all[i].Dir == trace.DirOut && all[j].Dir != trace.DirOut
+	})
+	sent := len(ladder.Build(all, nil).Msgs)
 	return html, sent
 }
 

@@ -272,3 +272,39 @@ func FuzzBuilder(f *testing.F) {
 		}
 	})
 }
+
+// TestReceiptWithoutSending: a frame received whose sending no vantage
+// point captured (a packet injected onto a link, a flood from spoofed
+// addresses) is drawn from its source as it arrived, with its bytes:
+// the first sources with columns of their own, past maxColumns from
+// OtherColumn with the source in its label.
+func TestReceiptWithoutSending(t *testing.T) {
+	var b bytes.Buffer
+	for i := range 30 {
+		fmt.Fprintf(&b, `{"time":%d.5,"type":"packet","vantage":"server:eth0","dir":"in","id":%d,"len":58,"src":"198.18.0.%d","dst":"server",`+
+			`"layers":{"ipv4":{"src":"198.18.0.%d","dst":"10.0.0.2"},"tcp":{"sport":4000,"dport":80,"flags":"S","seq":0,"ack":0,"win":512,"len":0}},"bytes":"00"}`+"\n", i, i+1, i, i)
+	}
+	m, err := Build(Input{Title: "t", Nodes: []Node{{Name: "server"}}, Trace: b.Bytes()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Hops) != 30 {
+		t.Fatalf("%d hops for 30 frames received", len(m.Hops))
+	}
+	if len(m.Hosts) != maxColumns+1 || m.Hosts[maxColumns] != OtherColumn {
+		t.Fatalf("columns %v: want %d, the last %q", m.Hosts, maxColumns+1, OtherColumn)
+	}
+	for i, h := range m.Hops {
+		from := m.Hosts[h.From]
+		if h.Out != h.In || m.Hosts[h.To] != "server" || h.Y1 != h.Y2 {
+			t.Errorf("hop %d: %+v, want from its source to the server as it arrived", i, h)
+		}
+		own := from != OtherColumn
+		if own != (from == fmt.Sprintf("198.18.0.%d", i)) || !own != strings.HasPrefix(h.Label, "198.18.0.") {
+			t.Errorf("hop %d from %q labelled %q", i, from, h.Label)
+		}
+	}
+	if !strings.Contains(string(m.Recs[0]), `"bytes":"00"`) {
+		t.Errorf("the frame's record lost its bytes: %s", m.Recs[0])
+	}
+}

@@ -662,7 +662,25 @@ func (m *Model) layout() {
 					}
 				}
 				if k < 0 {
-					continue // a frame whose sending was not captured
+					// A frame whose sending was not captured (a packet
+					// injected onto a link, a flood from spoofed
+					// addresses): drawn from its source, as it arrived.
+					from, lbl := col[r.Src], label(r)
+					if _, ok := col[r.Src]; !ok {
+						from = m.sourceColumn(r.Src, col)
+						if m.Hosts[from] == OtherColumn {
+							lbl = r.Src + ": " + lbl
+						}
+					}
+					yy = at(r.Time, true)
+					h := Hop{Out: i, In: i, From: from, To: col[host], Y1: yy, Y2: yy, T: r.Time, Conn: ci, Dir: dir, Label: lbl}
+					h.Marks = marks(r)
+					if r.Drop != "" {
+						h.Marks += "X"
+						h.Drop = host + ": " + r.Drop
+					}
+					m.Hops = append(m.Hops, h)
+					continue
 				}
 				hi := idx[k]
 				pending[r.ID] = append(idx[:k], idx[k+1:]...)
@@ -718,6 +736,30 @@ func (m *Model) layout() {
 		}
 	}
 	m.Height = y + 2*RowH
+}
+
+// maxColumns bounds the columns that addresses take, as the ladder's
+// do (capture/ladder): an address that sent a frame no vantage point
+// captured has a column of its own while there are fewer, and the rest
+// share OtherColumn.
+const maxColumns = 12
+
+// OtherColumn is the column of the addresses past maxColumns.
+const OtherColumn = "other addresses"
+
+// sourceColumn returns the column of src, an address that is no
+// column yet, adding one (its own, or OtherColumn) to m.Hosts and col.
+func (m *Model) sourceColumn(src string, col map[string]int) int {
+	name := src
+	if len(m.Hosts) >= maxColumns {
+		name = OtherColumn
+	}
+	if c, ok := col[name]; ok {
+		return c
+	}
+	m.Hosts = append(m.Hosts, name)
+	col[name] = len(m.Hosts) - 1
+	return col[name]
 }
 
 // setRTT copies the RTT the trace measured for the ACK h carries: on

@@ -446,7 +446,8 @@ async function inflate(id) {
     detail.replaceChildren();
     detail.append(el("h2", { text: `#${r.id}  ${hosts[p.a]} → ${hosts[p.b]}` }));
     detail.append(el("div", { style: "color:" + connColour(p.c), text: p.l }));
-    const when = { sent: r.time.toFixed(6) + " s" + (r.vantage ? " at " + r.vantage : "") };
+    // A packet whose sending no vantage point captured is known where it arrived.
+    const when = { [r.dir === "in" ? "arrived" : "sent"]: r.time.toFixed(6) + " s" + (r.vantage ? " at " + r.vantage : "") };
     if (rin && rin !== r) when.arrived = rin.time.toFixed(6) + " s at " + rin.vantage + ` (+${((rin.time - r.time) * 1000).toFixed(3)} ms)`;
     when.length = r.len + " bytes";
     if (PK.rtt[i] >= 0) when.RTT = (PK.rtt[i] / 1000).toFixed(3) + " ms: " + T("acknowledges") + " #" + PK.ak[i] + (rin && rin.vantage ? " (" + T("measured at") + " " + rin.vantage + ")" : "");

@@ -214,7 +214,11 @@ func (c *Collector) Add(s *trace.Summary) {
 			// Received, but its sending was not captured: from a column
 			// of its own, or from OtherColumn past maxColumns.
 			from, lbl := s.Src, label(s)
-			if !c.seen[from] && len(c.hosts) >= maxColumns {
+			switch {
+			case from == "":
+				from = OtherColumn
+				c.others++
+			case !c.seen[from] && len(c.hosts) >= maxColumns:
 				from, lbl = OtherColumn, s.Src+": "+lbl
 				c.others++
 			}

@@ -668,7 +668,7 @@ func (m *Model) layout() {
 					from, lbl := col[r.Src], label(r)
 					if _, ok := col[r.Src]; !ok {
 						from = m.sourceColumn(r.Src, col)
-						if m.Hosts[from] == OtherColumn {
+						if m.Hosts[from] == OtherColumn && r.Src != "" {
 							lbl = r.Src + ": " + lbl
 						}
 					}
@@ -751,7 +751,7 @@ const OtherColumn = "other addresses"
 // column yet, adding one (its own, or OtherColumn) to m.Hosts and col.
 func (m *Model) sourceColumn(src string, col map[string]int) int {
 	name := src
-	if len(m.Hosts) >= maxColumns {
+	if name == "" || len(m.Hosts) >= maxColumns {
 		name = OtherColumn
 	}
 	if c, ok := col[name]; ok {

@@ -3,9 +3,11 @@ package view
 import (
 	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -306,5 +308,72 @@ func TestReceiptWithoutSending(t *testing.T) {
 	}
 	if !strings.Contains(string(m.Recs[0]), `"bytes":"00"`) {
 		t.Errorf("the frame's record lost its bytes: %s", m.Recs[0])
+	}
+}
+
+// TestHexTail: a record that ends with its frame's bytes is parsed
+// without them, and cut, as a decoder would have; any other record is
+// decoded and cut whole, as before.
+func TestHexTail(t *testing.T) {
+	hexs := strings.Repeat("0a1b", 100) // 400 digits
+	for _, c := range []struct {
+		line string
+		tail bool
+	}{
+		{`{"time":1,"type":"packet","id":3,"len":200,"bytes":"` + hexs + `"}`, true},
+		{`{"time":1,"type":"packet","id":3,"bytes":"` + hexs + `","note":"x"}`, false}, // not last
+		{`{"time":1,"type":"packet","id":3,"bytes":"0A1B` + hexs + `"}`, false},        // not the tracer's digits
+		{`{"time":1,"note":"a \",\"bytes\":\"00","id":3,"bytes":"` + hexs + `"}`, true},
+		{`{"time":1,"type":"packet","id":3}`, false},
+		{`{"time":1,"type":"packet","layers":{"x":{"bytes":"00"}},"id":3}`, false},
+	} {
+		_, _, ok := hexTail([]byte(c.line))
+		if ok != c.tail {
+			t.Errorf("%.60s…: hexTail %v, want %v", c.line, ok, c.tail)
+		}
+		var whole, fast rec
+		if err := json.Unmarshal([]byte(c.line), &whole); err != nil {
+			t.Fatal(err)
+		}
+		b := NewBuilder(Input{Title: "t"})
+		b.Write([]byte(c.line + "\n"))
+		if b.err != nil {
+			t.Fatalf("%.60s…: %v", c.line, b.err)
+		}
+		fast = *b.m.recs.at(0)
+		if !reflect.DeepEqual(whole, fast) {
+			t.Errorf("%.60s…: parsed %+v, want %+v", c.line, fast, whole)
+		}
+		cut := string(trimRecord(json.RawMessage(c.line)))
+		if !json.Valid([]byte(cut)) || strings.Contains(c.line, `"bytes":"`+hexs) && !strings.Contains(cut, `"bytes":"`+hexs[:256]+`"`) {
+			t.Errorf("%.60s…: cut to %.80s…", c.line, cut)
+		}
+	}
+}
+
+// TestStamp: the time and direction read from the front of a trace line
+// are what decoding it gives; a line that does not start as the tracer
+// writes it is left to the decoder.
+func TestStamp(t *testing.T) {
+	for _, line := range strings.Split(strings.TrimSpace(string(simTrace(5))), "\n") {
+		tm, in, ok := stamp([]byte(line))
+		var r struct {
+			Time float64 `json:"time"`
+			Dir  string  `json:"dir"`
+		}
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatal(err)
+		}
+		if !ok || tm != r.Time || in != (r.Dir == "in") {
+			t.Errorf("%.80s: stamp %v %v %v, decoded %v %q", line, tm, in, ok, r.Time, r.Dir)
+		}
+	}
+	for _, line := range []string{`{"type":"event","time":1}`, `{"time":x,"dir":"in"}`, `{"time":1}`} {
+		if _, _, ok := stamp([]byte(line)); ok {
+			t.Errorf("%s: read, want left to the decoder", line)
+		}
+	}
+	if _, in, ok := stamp([]byte(`{"time":2,"type":"packet","layers":{"x":{"dir":"in"}}}`)); !ok || in {
+		t.Error(`a "dir" inside the layers was read as the frame's`)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -205,14 +206,18 @@ func (c *capSource) fill() error {
 		if len(bytes.TrimSpace(b)) == 0 {
 			continue
 		}
-		var r struct {
-			Time float64 `json:"time"`
-			Dir  string  `json:"dir"`
+		t, in, ok := stamp(b)
+		if !ok {
+			var r struct {
+				Time float64 `json:"time"`
+				Dir  string  `json:"dir"`
+			}
+			if err := jsonUnmarshal(b, &r); err != nil {
+				return fmt.Errorf("%s: %w", c.path, err)
+			}
+			t, in = r.Time, r.Dir == "in"
 		}
-		if err := jsonUnmarshal(b, &r); err != nil {
-			return fmt.Errorf("%s: %w", c.path, err)
-		}
-		l := capLine{r.Time, r.Dir != "in", b}
+		l := capLine{t, !in, b}
 		if len(outs)+len(ins) > 0 && l.t != runTime(outs, ins) {
 			c.next = &l
 			break
@@ -221,6 +226,33 @@ func (c *capSource) fill() error {
 	}
 	c.run = append(outs, ins...)
 	return nil
+}
+
+// stamp reads a trace line's time and whether it is a frame received,
+// as the tracer writes them: the time first, the direction before the
+// layers (a bare `,"dir":"` cannot be inside a string). It reports
+// false for any other line, which is decoded instead.
+func stamp(b []byte) (t float64, in, ok bool) {
+	rest, found := bytes.CutPrefix(b, []byte(`{"time":`))
+	if !found {
+		return 0, false, false
+	}
+	i := bytes.IndexByte(rest, ',')
+	if i < 0 {
+		return 0, false, false
+	}
+	t, err := strconv.ParseFloat(string(rest[:i]), 64)
+	if err != nil {
+		return 0, false, false
+	}
+	head := rest
+	if k := bytes.Index(rest, []byte(`,"layers":`)); k >= 0 {
+		head = rest[:k]
+	}
+	if k := bytes.Index(head, []byte(`,"dir":"`)); k >= 0 {
+		in = bytes.HasPrefix(head[k+len(`,"dir":"`):], []byte(`in"`))
+	}
+	return t, in, true
 }
 
 func runTime(outs, ins []capLine) float64 {

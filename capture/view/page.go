@@ -364,16 +364,44 @@ func (m *Model) pageLimit() int { return cmp.Or(m.maxBytes, maxPageBytes) }
 // trimRecord returns a record with its frame's bytes cut to the first
 // 128 (256 hex digits), or the record itself if they are no longer.
 func trimRecord(r json.RawMessage) json.RawMessage {
+	start, end, ok := hexTail(r)
+	if !ok {
+		const key = `,"bytes":"`
+		k := bytes.LastIndex(r, []byte(key))
+		if k < 0 {
+			return r
+		}
+		start = k + len(key)
+		end = bytes.IndexByte(r[start:], '"')
+		if end < 0 {
+			return r
+		}
+		end += start
+	}
+	if end-start <= 256 {
+		return r
+	}
+	out := make(json.RawMessage, 0, len(r)-(end-start-256))
+	return append(append(out, r[:start+256]...), r[end:]...)
+}
+
+// hexTail finds a frame's bytes where the tracer writes them: a record
+// that ends with its "bytes" field, a string of hex digits. It returns
+// where the digits start and end (the closing quote) in r, or false.
+// The bytes are most of a record (2,048 of them as 4,096 digits): found
+// from the front and checked digit by digit, they are not scanned again
+// by a JSON decoder.
+func hexTail(r []byte) (start, end int, ok bool) {
 	const key = `,"bytes":"`
-	k := bytes.LastIndex(r, []byte(key))
-	if k < 0 {
-		return r
+	k := bytes.Index(r, []byte(key))
+	if k < 0 || len(r) < k+len(key)+2 || !bytes.HasSuffix(r, []byte(`"}`)) {
+		return 0, 0, false
 	}
-	start := k + len(key)
-	end := bytes.IndexByte(r[start:], '"')
-	if end <= 256 {
-		return r
+	start, end = k+len(key), len(r)-2
+	for _, c := range r[start:end] {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return 0, 0, false
+		}
 	}
-	out := make(json.RawMessage, 0, start+256+len(r)-start-end)
-	return append(append(out, r[:start+256]...), r[start+end:]...)
+	return start, end, true
 }

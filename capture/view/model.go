@@ -357,7 +357,8 @@ func (b *Builder) add(raw []byte) {
 		r = m.recs.add() // parsed in place
 	}
 	body := t
-	if start, _, ok := hexTail(t); ok {
+	start, end, tail := hexTail(t)
+	if tail {
 		// The record without its bytes (checked digit by digit), which
 		// rec does not hold: the decoder scans a tenth of the line.
 		k := start - len(`,"bytes":"`)
@@ -387,7 +388,11 @@ func (b *Builder) add(raw []byte) {
 		}
 	}
 	line := json.RawMessage(t)
-	if b.cut() {
+	switch {
+	case !b.cut():
+	case tail:
+		line = cutBytes(line, start, end) // found once
+	default:
 		line = trimRecord(line)
 	}
 	if &line[0] == &t[0] {

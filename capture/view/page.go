@@ -365,12 +365,13 @@ func (m *Model) pageLimit() int { return cmp.Or(m.maxBytes, maxPageBytes) }
 // 128 (256 hex digits), or the record itself if they are no longer.
 func trimRecord(r json.RawMessage) json.RawMessage {
 	start, end, ok := hexTail(r)
-	if !ok {
+	switch {
+	case ok:
+	case start < 0:
+		return r // no bytes
+	default:
 		const key = `,"bytes":"`
 		k := bytes.LastIndex(r, []byte(key))
-		if k < 0 {
-			return r
-		}
 		start = k + len(key)
 		end = bytes.IndexByte(r[start:], '"')
 		if end < 0 {
@@ -378,6 +379,11 @@ func trimRecord(r json.RawMessage) json.RawMessage {
 		}
 		end += start
 	}
+	return cutBytes(r, start, end)
+}
+
+// cutBytes cuts the hex digits r[start:end] to their first 256.
+func cutBytes(r json.RawMessage, start, end int) json.RawMessage {
 	if end-start <= 256 {
 		return r
 	}
@@ -387,14 +393,18 @@ func trimRecord(r json.RawMessage) json.RawMessage {
 
 // hexTail finds a frame's bytes where the tracer writes them: a record
 // that ends with its "bytes" field, a string of hex digits. It returns
-// where the digits start and end (the closing quote) in r, or false.
+// where the digits start and end (the closing quote) in r, or false
+// (with start -1 when r has no "bytes" field at all).
 // The bytes are most of a record (2,048 of them as 4,096 digits): found
 // from the front and checked digit by digit, they are not scanned again
 // by a JSON decoder.
 func hexTail(r []byte) (start, end int, ok bool) {
 	const key = `,"bytes":"`
 	k := bytes.Index(r, []byte(key))
-	if k < 0 || len(r) < k+len(key)+2 || !bytes.HasSuffix(r, []byte(`"}`)) {
+	if k < 0 {
+		return -1, 0, false
+	}
+	if len(r) < k+len(key)+2 || !bytes.HasSuffix(r, []byte(`"}`)) {
 		return 0, 0, false
 	}
 	start, end = k+len(key), len(r)-2

@@ -26,17 +26,32 @@ const DefaultKeep = 20000
 // at the next column instead), and counted in Ladder.Unpaired.
 const maxNext = 4096
 
-// maxColumns bounds the columns that addresses take: the hosts that
+// MaxColumns bounds the columns that addresses take: the hosts that
 // capture frames each have one, and an address that sent a frame no
 // vantage point captured (a packet injected onto a link, a flood from
-// spoofed addresses) has one while there are fewer than maxColumns;
+// spoofed addresses) has one while there are fewer than MaxColumns;
 // past that, its frames come from OtherColumn, their label led by their
 // source, and are counted in Ladder.Others. The syn-flood built-in drew
 // 1,000 columns, a text ladder 40,000 characters wide.
-const maxColumns = 12
+const MaxColumns = 12
 
-// OtherColumn is the column of the addresses past maxColumns.
+// OtherColumn is the column of the addresses past MaxColumns.
 const OtherColumn = "other addresses"
+
+// SourceColumn is the column a frame is drawn from when no vantage
+// point captured its sending and its source src is no column yet, with
+// its label: src's own while there are fewer than MaxColumns columns;
+// else OtherColumn, the label led by the source; OtherColumn too for a
+// frame without a source. The page (capture/view) draws by it as well.
+func SourceColumn(src, label string, columns int) (column, lbl string) {
+	switch {
+	case src == "":
+		return OtherColumn, label
+	case columns >= MaxColumns:
+		return OtherColumn, src + ": " + label
+	}
+	return src, label
+}
 
 // Gap is the part of a run that a bounded ladder leaves out: every row
 // after the first AfterMsgs hops and AfterNotes notes of the ladder, and
@@ -212,15 +227,12 @@ func (c *Collector) Add(s *trace.Summary) {
 				return // the receipt of a hop left out, counted with it
 			}
 			// Received, but its sending was not captured: from a column
-			// of its own, or from OtherColumn past maxColumns.
+			// of its own, or from OtherColumn past MaxColumns.
 			from, lbl := s.Src, label(s)
-			switch {
-			case from == "":
-				from = OtherColumn
-				c.others++
-			case !c.seen[from] && len(c.hosts) >= maxColumns:
-				from, lbl = OtherColumn, s.Src+": "+lbl
-				c.others++
+			if !c.seen[from] {
+				if from, lbl = SourceColumn(s.Src, lbl, len(c.hosts)); from == OtherColumn {
+					c.others++
+				}
 			}
 			c.addHost(from)
 			c.push(row{msg: Msg{ID: s.ID, From: from, To: host, Sent: s.Time, Recv: s.Time,

@@ -268,7 +268,7 @@ func FuzzCollector(f *testing.F) {
 
 // TestCollectorOtherColumn receives 1,000 frames from spoofed addresses
 // whose sending no vantage point captured: the first take columns up to
-// maxColumns, the rest come from OtherColumn, each labelled with its
+// MaxColumns, the rest come from OtherColumn, each labelled with its
 // source, and are counted.
 func TestCollectorOtherColumn(t *testing.T) {
 	c := NewCollector([]string{"attacker", "server"}, 0)
@@ -279,10 +279,10 @@ func TestCollectorOtherColumn(t *testing.T) {
 		c.Add(&s)
 	}
 	l := c.Ladder()
-	if len(l.Hosts) != maxColumns+1 || l.Hosts[maxColumns] != OtherColumn {
-		t.Fatalf("columns %v: want %d, the last %q", l.Hosts, maxColumns+1, OtherColumn)
+	if len(l.Hosts) != MaxColumns+1 || l.Hosts[MaxColumns] != OtherColumn {
+		t.Fatalf("columns %v: want %d, the last %q", l.Hosts, MaxColumns+1, OtherColumn)
 	}
-	if want := 1000 - (maxColumns - 2); l.Others != want {
+	if want := 1000 - (MaxColumns - 2); l.Others != want {
 		t.Errorf("Others = %d, want %d", l.Others, want)
 	}
 	for _, m := range l.Msgs {

@@ -75,7 +75,7 @@ type Ladder struct {
 	// Unpaired counts the receipts whose (sender, destination) pair was
 	// not remembered for pointing lost hops (see maxNext).
 	Unpaired int
-	// Others counts the hops drawn from OtherColumn (see maxColumns).
+	// Others counts the hops drawn from OtherColumn (see MaxColumns).
 	Others int
 }
 

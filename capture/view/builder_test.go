@@ -10,6 +10,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"stacklab/capture/ladder"
 )
 
 // simTrace is a JSON lines trace as a simulation writes it for a page:
@@ -278,8 +280,8 @@ func FuzzBuilder(f *testing.F) {
 // TestReceiptWithoutSending: a frame received whose sending no vantage
 // point captured (a packet injected onto a link, a flood from spoofed
 // addresses) is drawn from its source as it arrived, with its bytes:
-// the first sources with columns of their own, past maxColumns from
-// OtherColumn with the source in its label.
+// the first sources with columns of their own, past ladder.MaxColumns from
+// ladder.OtherColumn with the source in its label.
 func TestReceiptWithoutSending(t *testing.T) {
 	var b bytes.Buffer
 	for i := range 30 {
@@ -293,15 +295,15 @@ func TestReceiptWithoutSending(t *testing.T) {
 	if len(m.Hops) != 30 {
 		t.Fatalf("%d hops for 30 frames received", len(m.Hops))
 	}
-	if len(m.Hosts) != maxColumns+1 || m.Hosts[maxColumns] != OtherColumn {
-		t.Fatalf("columns %v: want %d, the last %q", m.Hosts, maxColumns+1, OtherColumn)
+	if len(m.Hosts) != ladder.MaxColumns+1 || m.Hosts[ladder.MaxColumns] != ladder.OtherColumn {
+		t.Fatalf("columns %v: want %d, the last %q", m.Hosts, ladder.MaxColumns+1, ladder.OtherColumn)
 	}
 	for i, h := range m.Hops {
 		from := m.Hosts[h.From]
 		if h.Out != h.In || m.Hosts[h.To] != "server" || h.Y1 != h.Y2 {
 			t.Errorf("hop %d: %+v, want from its source to the server as it arrived", i, h)
 		}
-		own := from != OtherColumn
+		own := from != ladder.OtherColumn
 		if own != (from == fmt.Sprintf("198.18.0.%d", i)) || !own != strings.HasPrefix(h.Label, "198.18.0.") {
 			t.Errorf("hop %d from %q labelled %q", i, from, h.Label)
 		}

@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"sort"
 	"strings"
+
+	"stacklab/capture/ladder"
 )
 
 // Node is a host or router of the topology.
@@ -681,10 +683,9 @@ func (m *Model) layout() {
 					// addresses): drawn from its source, as it arrived.
 					from, lbl := col[r.Src], label(r)
 					if _, ok := col[r.Src]; !ok {
-						from = m.sourceColumn(r.Src, col)
-						if m.Hosts[from] == OtherColumn && r.Src != "" {
-							lbl = r.Src + ": " + lbl
-						}
+						var name string
+						name, lbl = ladder.SourceColumn(r.Src, lbl, len(m.Hosts))
+						from = m.column(name, col)
 					}
 					yy = at(r.Time, true)
 					h := Hop{Out: i, In: i, From: from, To: col[host], Y1: yy, Y2: yy, T: r.Time, Conn: ci, Dir: dir, Label: lbl}
@@ -752,22 +753,9 @@ func (m *Model) layout() {
 	m.Height = y + 2*RowH
 }
 
-// maxColumns bounds the columns that addresses take, as the ladder's
-// do (capture/ladder): an address that sent a frame no vantage point
-// captured has a column of its own while there are fewer, and the rest
-// share OtherColumn.
-const maxColumns = 12
-
-// OtherColumn is the column of the addresses past maxColumns.
-const OtherColumn = "other addresses"
-
-// sourceColumn returns the column of src, an address that is no
-// column yet, adding one (its own, or OtherColumn) to m.Hosts and col.
-func (m *Model) sourceColumn(src string, col map[string]int) int {
-	name := src
-	if name == "" || len(m.Hosts) >= maxColumns {
-		name = OtherColumn
-	}
+// column returns the column named name, adding it to m.Hosts and col
+// if there is none.
+func (m *Model) column(name string, col map[string]int) int {
 	if c, ok := col[name]; ok {
 		return c
 	}

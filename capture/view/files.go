@@ -67,15 +67,15 @@ func FromCaptures(title string, paths []string) (*Model, error) {
 			if err := c.fill(); err != nil {
 				return nil, err
 			}
-			if len(c.run) > 0 && (first == nil || c.run[0].before(first.run[0])) {
+			if c.ready() && (first == nil || c.head().before(first.head())) {
 				first = c
 			}
 		}
 		if first == nil {
 			break
 		}
-		b.Write(first.run[0].b)
-		first.run = first.run[1:]
+		b.Write(first.head().b)
+		first.pos++
 	}
 	// The topology, from the interfaces each file described, in the
 	// files' order.
@@ -120,18 +120,29 @@ func (l capLine) before(o capLine) bool {
 // capSource is one capture file traced into a pipe, read a run of
 // lines of one instant at a time, each run frames sent first.
 type capSource struct {
-	path   string
-	f      *os.File
-	pr     *io.PipeReader
-	r      *bufio.Reader
-	run    []capLine // the current instant's lines, ready
-	next   *capLine  // the first line of the next instant, read
-	eof    bool
-	done   chan error // the trace's result
-	nodes  []string   // hosts of the interfaces described, in order
-	links  []Link
-	linked map[[2]string]bool
+	path string
+	f    *os.File
+	pr   *io.PipeReader
+	r    *bufio.Reader
+	// The current instant's lines, frames sent first; those before pos
+	// are taken. ins holds the frames received while a run is read.
+	run, ins []capLine
+	pos      int
+	next     capLine // the first line of the next instant, read if hasNext
+	hasNext  bool
+	eof      bool
+	done     chan error // the trace's result
+	// The interfaces the file described, in order: the hosts and links
+	// (kept once each by FromCaptures).
+	nodes []string
+	links []Link
 }
+
+// ready reports whether the current run holds a line not yet taken.
+func (c *capSource) ready() bool { return c.pos < len(c.run) }
+
+// head is the current run's next line.
+func (c *capSource) head() capLine { return c.run[c.pos] }
 
 func openCapture(path string, start time.Time) (*capSource, error) {
 	f, err := os.Open(path)
@@ -139,8 +150,7 @@ func openCapture(path string, start time.Time) (*capSource, error) {
 		return nil, err
 	}
 	pr, pw := io.Pipe()
-	c := &capSource{path: path, f: f, pr: pr, r: bufio.NewReaderSize(pr, 64<<10), done: make(chan error, 1), linked: map[[2]string]bool{}}
-	seen := map[string]bool{}
+	c := &capSource{path: path, f: f, pr: pr, r: bufio.NewReaderSize(pr, 64<<10), done: make(chan error, 1)}
 	go func() {
 		err := trace.Read(bufio.NewReader(f), pw, trace.ReadOptions{
 			Options: trace.Options{Format: trace.JSON, Start: start, Bytes: 2048},
@@ -149,19 +159,12 @@ func openCapture(path string, start time.Time) (*capSource, error) {
 				if !ok {
 					return
 				}
-				if !seen[host] {
-					seen[host] = true
-					c.nodes = append(c.nodes, host)
-				}
+				c.nodes = append(c.nodes, host)
 				// "link client-server to server; out: …; in: …"
 				if rest, ok := strings.CutPrefix(desc, "link "); ok {
 					if _, after, ok := strings.Cut(rest, " to "); ok {
 						peer, _, _ := strings.Cut(after, ";")
-						k := [2]string{host, peer}
-						if !c.linked[k] {
-							c.linked[k] = true
-							c.links = append(c.links, Link{A: host, B: peer, Desc: desc})
-						}
+						c.links = append(c.links, Link{A: host, B: peer, Desc: desc})
 					}
 				}
 			},
@@ -177,21 +180,23 @@ func openCapture(path string, start time.Time) (*capSource, error) {
 // time: merged in time, as mergecap merges captures, each in time order
 // already.
 func (c *capSource) fill() error {
-	if len(c.run) > 0 || c.eof && c.next == nil {
+	if c.ready() || c.eof && !c.hasNext {
 		return nil
 	}
-	c.run = c.run[:0]
-	var outs, ins []capLine
-	add := func(l capLine) {
+	// The frames sent go straight into run, those received into ins,
+	// appended after them at the end: both reused from run to run.
+	c.run, c.ins, c.pos = c.run[:0], c.ins[:0], 0
+	take := func(l capLine) {
 		if l.out {
-			outs = append(outs, l)
+			c.run = append(c.run, l)
 		} else {
-			ins = append(ins, l)
+			c.ins = append(c.ins, l)
 		}
 	}
-	if c.next != nil {
-		add(*c.next)
-		c.next = nil
+	at := c.next.t
+	if c.hasNext {
+		take(c.next)
+		c.hasNext = false
 	}
 	for !c.eof {
 		b, err := c.r.ReadBytes('\n')
@@ -218,13 +223,15 @@ func (c *capSource) fill() error {
 			t, in = r.Time, r.Dir == "in"
 		}
 		l := capLine{t, !in, b}
-		if len(outs)+len(ins) > 0 && l.t != runTime(outs, ins) {
-			c.next = &l
+		if len(c.run)+len(c.ins) == 0 {
+			at = t
+		} else if t != at {
+			c.next, c.hasNext = l, true
 			break
 		}
-		add(l)
+		take(l)
 	}
-	c.run = append(outs, ins...)
+	c.run = append(c.run, c.ins...)
 	return nil
 }
 
@@ -253,13 +260,6 @@ func stamp(b []byte) (t float64, in, ok bool) {
 		in = bytes.HasPrefix(head[k+len(`,"dir":"`):], []byte(`in"`))
 	}
 	return t, in, true
-}
-
-func runTime(outs, ins []capLine) float64 {
-	if len(outs) > 0 {
-		return outs[0].t
-	}
-	return ins[0].t
 }
 
 // wait returns the trace's result, once it is read to its end.

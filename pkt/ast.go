@@ -54,6 +54,13 @@ type Packet struct {
 	In    bool
 	Proto string // "tcp", "udp", "icmp"
 	ECN   string // "", "noecn", "ect0", "ect1", "ce", "ect01"
+	// FlowLabel is the IPv6 flow label written "(flowlabel 0x1)": an
+	// inbound packet carries it; an outbound one is checked as
+	// packetdrill does, against the label the same script label stood
+	// for last (the same script label, the same live label; another
+	// script label, another live label). Over IPv4 it is ignored.
+	FlowLabel    uint32
+	HasFlowLabel bool
 
 	// TCP
 	Flags      string // letters from FSRP.EWU, as written (without the dot)

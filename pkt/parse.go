@@ -218,18 +218,45 @@ func (p *parser) event() error {
 
 var ecnMarks = map[string]bool{"noecn": true, "ect0": true, "ect1": true, "ce": true, "ect01": true}
 
+// ipInfo reads a packet's IP header fields in brackets, as packetdrill
+// writes them: an ECN mark, "flowlabel 0xN", or both ("ect0, flowlabel
+// 0x1").
+func (p *parser) ipInfo(pk *Packet) error {
+	open := p.next()
+	closer := map[string]string{"[": "]", "(": ")"}[open.text]
+	t := p.peek()
+	if t.kind == tWord && ecnMarks[t.text] {
+		p.next()
+		pk.ECN = t.text
+		if !p.isPunct(",") {
+			return p.expectPunct(closer, "after the ECN mark")
+		}
+		p.next()
+		t = p.peek()
+	}
+	if t.kind != tWord || t.text != "flowlabel" {
+		if pk.ECN != "" {
+			return p.errf(t, "expected flowlabel after the ECN mark and comma, found %s", describe(t))
+		}
+		return p.errf(t, "expected an ECN mark (noecn, ect0, ect1, ce, ect01) or flowlabel 0xN, found %s", describe(t))
+	}
+	p.next()
+	v, err := p.uint32("flow label")
+	if err != nil {
+		return err
+	}
+	if v >= 1<<20 {
+		return p.errf(p.toks[p.i-1], "flow label %s does not fit in 20 bits (at most 0xfffff)", p.toks[p.i-1].text)
+	}
+	pk.FlowLabel, pk.HasFlowLabel = v, true
+	return p.expectPunct(closer, "after the flow label")
+}
+
 func (p *parser) packet() (*Packet, error) {
 	d := p.next()
 	pk := &Packet{In: d.text == "<", Proto: "tcp"}
 	if p.isPunct("[") || p.isPunct("(") {
-		open := p.next()
-		closer := map[string]string{"[": "]", "(": ")"}[open.text]
-		t := p.next()
-		if t.kind != tWord || !ecnMarks[t.text] {
-			return nil, p.errf(t, "expected an ECN mark (noecn, ect0, ect1, ce, ect01), found %s", describe(t))
-		}
-		pk.ECN = t.text
-		if err := p.expectPunct(closer, "after the ECN mark"); err != nil {
+		if err := p.ipInfo(pk); err != nil {
 			return nil, err
 		}
 	}

@@ -103,6 +103,29 @@ func TestParseEvent(t *testing.T) {
 	}
 }
 
+// TestParseFlowLabel checks packetdrill's IPv6 flow label, alone and
+// after an ECN mark, in either bracket.
+func TestParseFlowLabel(t *testing.T) {
+	s, err := Parse("t.pkt", "0 < (flowlabel 0x1) P. 1:11(10) ack 1\n"+
+		"+0 > [ect0, flowlabel 0xfffff] . 1:1(0) ack 11\n"+
+		"+0 < udp (10)\n"+
+		"+0 > (flowlabel 0) udp (10)\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		ecn  string
+		flow uint32
+		has  bool
+	}{{"", 1, true}, {"ect0", 0xfffff, true}, {"", 0, false}, {"", 0, true}}
+	for i, w := range want {
+		p := s.Events[i].Packet
+		if p.ECN != w.ecn || p.FlowLabel != w.flow || p.HasFlowLabel != w.has {
+			t.Errorf("packet %d: ECN %q flow label %#x (%v), want %q %#x (%v)", i, p.ECN, p.FlowLabel, p.HasFlowLabel, w.ecn, w.flow, w.has)
+		}
+	}
+}
+
 // TestParseErrors checks that each malformed script is refused with the
 // place and a message that says what to write instead.
 func TestParseErrors(t *testing.T) {
@@ -129,6 +152,11 @@ func TestParseErrors(t *testing.T) {
 		{"0 x(" + strings.Repeat("[", 100), "expression nested more than 64 deep"},
 		{"0 close(99999999999999999999) = 0", "x.pkt:1:9: number 99999999999999999999 is out of range"},
 		{"0 close(3) = 0 #", "x.pkt:1:16: unexpected character '#'"},
+		{"0 < (tos 0x1) . 1:1(0) ack 1", "x.pkt:1:6: expected an ECN mark (noecn, ect0, ect1, ce, ect01) or flowlabel 0xN"},
+		{"0 < (flowlabel 0x100000) . 1:1(0) ack 1", "x.pkt:1:16: flow label 0x100000 does not fit in 20 bits"},
+		{"0 < (ect0, ttl 3) . 1:1(0) ack 1", "x.pkt:1:12: expected flowlabel after the ECN mark and comma"},
+		{"0 < [ect0 flowlabel 0x1] . 1:1(0) ack 1", "x.pkt:1:11: expected \"]\" after the ECN mark"},
+		{"0 < (flowlabel x) . 1:1(0) ack 1", "x.pkt:1:16: expected flow label (a number)"},
 	} {
 		_, err := Parse("x.pkt", tc.src)
 		var pe *Error

@@ -562,3 +562,75 @@ func TestTimeWaitReplyKeepsDF(t *testing.T) {
 		t.Errorf("client's FIN, ACK of the FIN, TIME_WAIT's answer %v; want no DF, no DF, A:0:DF", got)
 	}
 }
+
+// TestDuplicateDataRehash: between two stacks over IPv6, the server's
+// ACKs of the client's data are lost until the client's retransmission
+// timeout, which sends the data again under a new flow label. The
+// server, which has it, takes the new label as a sign that its ACKs are
+// not getting through and draws a new one for its own (Linux's
+// tcp_rcv_spurious_retrans), counted in tcp.DupDataRehash and not in
+// tcpi_rehash; the tail loss probe before, a duplicate under the label
+// it had, draws none. Each duplicate counts in tcp.DelayedACKLost.
+func TestDuplicateDataRehash(t *testing.T) {
+	p := newPair6(t)
+	var fromA, fromB []uint32 // TCP flow labels, lost ones included
+	dropAcks := 0
+	p.filter = func(from *stack.NIC, data []byte) bool {
+		eth := wire.Ethernet(data)
+		if eth.Type() != wire.EtherTypeIPv6 || wire.IPv6(eth.Payload())[6] != wire.ProtoTCP {
+			return true
+		}
+		ip := wire.IPv6(eth.Payload())
+		if from == p.anic {
+			fromA = append(fromA, ip.FlowLabel())
+			return true
+		}
+		fromB = append(fromB, ip.FlowLabel())
+		if dropAcks > 0 {
+			dropAcks--
+			return false
+		}
+		return true
+	}
+	l, err := p.b.SocketFamily(stack.AFInet6, stack.SockStream)
+	must(t, err)
+	must(t, p.b.Bind(l, netip.AddrPortFrom(netip.IPv6Unspecified(), 80)))
+	must(t, p.b.Listen(l, 8))
+	c, err := p.a.SocketFamily(stack.AFInet6, stack.SockStream)
+	must(t, err)
+	must(t, p.a.SetNonblock(c, true))
+	p.a.Connect(c, netip.AddrPortFrom(b6, 80))
+	p.clock.Run()
+	s, _, err := p.b.Accept(l)
+	must(t, err)
+	handshake := len(fromB)
+	dropAcks = 2 // the data's ACK and the tail loss probe's
+	if _, err := p.a.Send(c, []byte("data")); err != nil {
+		t.Fatal(err)
+	}
+	p.clock.RunFor(5 * time.Second)
+	if len(fromB) != handshake+3 || len(fromA) < 4 {
+		t.Fatalf("server sent %d labels (%#x) and the client %d (%#x): want the handshake's, two lost ACKs and one more", len(fromB), fromB, len(fromA), fromA)
+	}
+	old, probe, rto := fromB[handshake], fromB[handshake+1], fromB[handshake+2]
+	if old != fromB[0] || probe != old {
+		t.Errorf("server labels %#x: the data's ACK and the probe's (a duplicate under the same label) keep the handshake's", fromB)
+	}
+	if rto == old || rto == 0 {
+		t.Errorf("server labels %#x: the ACK of the copy under a new label has label %#x, want a new one", fromB, rto)
+	}
+	if a := fromA[len(fromA)-1]; a == fromA[len(fromA)-2] {
+		t.Errorf("client labels %#x: want the timeout's retransmission under a new label", fromA)
+	}
+	if v := counter(t, p.b, "tcp.DupDataRehash"); v != 1 {
+		t.Errorf("tcp.DupDataRehash %d, want 1", v)
+	}
+	if v := counter(t, p.b, "tcp.DelayedACKLost"); v != 2 {
+		t.Errorf("tcp.DelayedACKLost %d, want 2 (the probe and the retransmission)", v)
+	}
+	info, err := p.b.LinuxTCPInfo(s)
+	must(t, err)
+	if v, _ := info.Field("tcpi_rehash"); v != 0 {
+		t.Errorf("server tcpi_rehash %d, want 0: only timeouts count there", v)
+	}
+}

@@ -192,7 +192,7 @@ func (s *Stack) ip6Input(n *NIC, b []byte, pktID uint64) {
 	c.InDelivers++
 	switch proto {
 	case wire.ProtoTCP:
-		s.tcp.InputChecked(src, dst, payload, pktID, ip.TrafficClass()&3, s.rxChecksummed)
+		s.tcp.InputIPv6(src, dst, payload, pktID, ip.TrafficClass()&3, s.rxChecksummed, ip.FlowLabel())
 	case wire.ProtoUDP:
 		s.udpInput(n, ip, src, dst, payload, pktID)
 	case wire.ProtoICMPv6:

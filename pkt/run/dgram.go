@@ -101,7 +101,7 @@ func decodeDgram(b []byte) (s seg, ok bool) {
 	if !ok {
 		return s, false
 	}
-	s = seg{proto: proto, ecn: ecn, merged: 1}
+	s = seg{proto: proto, ecn: ecn, flow: flowLabel(b), merged: 1}
 	switch proto {
 	case wire.ProtoUDP:
 		u, err := wire.ParseUDP(payload)
@@ -155,6 +155,14 @@ func ipPayload(b []byte) (proto, ecn uint8, payload []byte, v6, ok bool) {
 	return ip.Protocol(), ip.TOS() & 3, ip.Payload(), false, true
 }
 
+// flowLabel is the flow label of an IPv6 packet, 0 for IPv4.
+func flowLabel(b []byte) uint32 {
+	if len(b) >= wire.IPv6HeaderLen && b[0]>>4 == 6 {
+		return wire.IPv6(b).FlowLabel()
+	}
+	return 0
+}
+
 // flowProto is the IP protocol of a script packet line.
 func flowProto(p *pkt.Packet) uint8 {
 	switch p.Proto {
@@ -175,7 +183,7 @@ func (r *runner) injectUDP(ev *pkt.Event) *failure {
 	if r.flowProto != wire.ProtoUDP {
 		return r.failf(ev.Pos.Line, "%s: a UDP packet, but the flow under test is TCP (one flow per script)", ev.Pos)
 	}
-	b, l4 := r.packet(p.ECN, wire.ProtoUDP, wire.UDPHeaderLen+p.UDPLen)
+	b, l4 := r.packet(p.ECN, p.FlowLabel, wire.ProtoUDP, wire.UDPHeaderLen+p.UDPLen)
 	u := wire.UDP(l4)
 	u.Encode(&wire.UDPFields{SrcPort: r.remPort, DstPort: r.localPort, Length: uint16(wire.UDPHeaderLen + p.UDPLen)})
 	u.SetChecksum(r.remote, r.local)
@@ -221,7 +229,7 @@ func (r *runner) injectICMP(ev *pkt.Event) *failure {
 		binary.BigEndian.PutUint16(l4[4:], uint16(l4len))
 	}
 	if r.v6() {
-		b, msg := r.packet(p.ECN, wire.ProtoICMPv6, wire.ICMPv6HeaderLen+len(quoted))
+		b, msg := r.packet(p.ECN, p.FlowLabel, wire.ProtoICMPv6, wire.ICMPv6HeaderLen+len(quoted))
 		m := wire.ICMPv6(msg)
 		f := wire.ICMPv6Fields{Type: typ, Code: code, Rest: uint32(p.ICMPMTU)}
 		if p.HasICMPID {
@@ -233,7 +241,7 @@ func (r *runner) injectICMP(ev *pkt.Event) *failure {
 		r.deliver(b)
 		return nil
 	}
-	b, msg := r.packet(p.ECN, wire.ProtoICMP, wire.ICMPv4HeaderLen+len(quoted))
+	b, msg := r.packet(p.ECN, p.FlowLabel, wire.ProtoICMP, wire.ICMPv4HeaderLen+len(quoted))
 	m := wire.ICMPv4(msg)
 	f := wire.ICMPv4Fields{Type: typ, Code: code}
 	if p.ICMPMTU != 0 {
@@ -251,15 +259,16 @@ func (r *runner) injectICMP(ev *pkt.Event) *failure {
 
 // packet makes an inbound packet from the remote end with an IP header
 // of the run's family (ECN from the script's mark) and room for l4len
-// bytes of proto after it, which it returns too.
-func (r *runner) packet(ecn string, proto uint8, l4len int) (b, l4 []byte) {
+// bytes of proto after it, which it returns too. Over IPv6 it carries
+// the flow label flow.
+func (r *runner) packet(ecn string, flow uint32, proto uint8, l4len int) (b, l4 []byte) {
 	tos := uint8(0)
 	if e := ecnField(ecn); e >= 0 {
 		tos = uint8(e)
 	}
 	if r.v6() {
 		b = make([]byte, wire.IPv6HeaderLen+l4len)
-		wire.IPv6(b).Encode(&wire.IPv6Fields{TrafficClass: tos, PayloadLen: uint16(l4len), NextHeader: proto, HopLimit: 64, Src: r.remote, Dst: r.local})
+		wire.IPv6(b).Encode(&wire.IPv6Fields{TrafficClass: tos, FlowLabel: flow, PayloadLen: uint16(l4len), NextHeader: proto, HopLimit: 64, Src: r.remote, Dst: r.local})
 		return b, b[wire.IPv6HeaderLen:]
 	}
 	b = make([]byte, wire.IPv4MinHeaderLen+l4len)

@@ -18,7 +18,8 @@ type seg struct {
 	// ICMP: type, code and a frag-needed's MTU
 	icmpType, icmpCode uint8
 	icmpMTU            uint16
-	ecn                uint8 // the IP header's ECN field
+	ecn                uint8  // the IP header's ECN field
+	flow               uint32 // the IPv6 header's flow label
 	srcPort            uint16
 	dstPort            uint16
 	seq, ack           uint32
@@ -50,7 +51,7 @@ func decodeSeg(b []byte) (s seg, ok bool) {
 		return s, false
 	}
 	s = seg{
-		proto: wire.ProtoTCP, ecn: ecn, srcPort: t.SrcPort(), dstPort: t.DstPort(),
+		proto: wire.ProtoTCP, ecn: ecn, flow: flowLabel(b), srcPort: t.SrcPort(), dstPort: t.DstPort(),
 		seq: t.Seq(), ack: t.Ack(), flags: t.Flags(), win: t.Window(), urg: t.Urgent(),
 		length: len(t.Payload()), merged: 1,
 	}

@@ -252,14 +252,17 @@ type runner struct {
 	tsScript, tsActual uint32 // the first outbound TS val in script and live terms
 	ipID               uint16
 	pktID              uint64
-	lastRemoteTSVal    uint32
-	lastScriptTime     time.Duration
-	fds                map[int64]int // script fd → stack fd
-	userNB             map[int]bool  // stack fd → made non-blocking by the script
-	lastFD             int           // the stack fd of the last call, for %{ }%
-	pend               *pendingCall
-	fail               *failure
-	steps              int
+	// The IPv6 flow label an outbound packet's script label stands for,
+	// as packetdrill maps them (checkFlowLabel); flowScript 0: none yet.
+	flowScript, flowLive uint32
+	lastRemoteTSVal      uint32
+	lastScriptTime       time.Duration
+	fds                  map[int64]int // script fd → stack fd
+	userNB               map[int]bool  // stack fd → made non-blocking by the script
+	lastFD               int           // the stack fd of the last call, for %{ }%
+	pend                 *pendingCall
+	fail                 *failure
+	steps                int
 }
 
 func newRunner(s *pkt.Script, src string, o Options) *runner {
@@ -699,7 +702,7 @@ func (r *runner) inject(ev *pkt.Event) *failure {
 	if ecn == "ect01" {
 		ecn = "ect0"
 	}
-	b, tc := r.packet(ecn, wire.ProtoTCP, thl+p.Len)
+	b, tc := r.packet(ecn, p.FlowLabel, wire.ProtoTCP, thl+p.Len)
 	wire.TCP(tc).Encode(&wire.TCPFields{SrcPort: r.remPort, DstPort: r.localPort, Seq: seq, Ack: ack, DataOffset: uint8(thl), Flags: flags, Window: uint16(win), Urgent: uint16(p.Urg)})
 	copy(tc[wire.TCPMinHeaderLen:], optb)
 	wire.TCP(tc).SetChecksum(r.remote, r.local)
@@ -759,7 +762,11 @@ func (r *runner) expect(ev *pkt.Event, t time.Duration) *failure {
 		f.expected, f.actual = r.line(ev.Pos.Line), fmt.Sprintf("%s (at %s)", act, secs(at))
 		return f
 	}
-	if msg := r.compare(p, got); msg != "" {
+	msg := r.compare(p, got)
+	if msg == "" {
+		msg = r.checkFlowLabel(p, got)
+	}
+	if msg != "" {
 		f := r.failf(ev.Pos.Line, "%s: %s", ev.Pos, msg)
 		f.expected, f.actual = r.line(ev.Pos.Line), fmt.Sprintf("%s (at %s)", act, secs(at))
 		return f
@@ -769,6 +776,29 @@ func (r *runner) expect(ev *pkt.Event, t time.Duration) *failure {
 		r.lastScriptTime = at
 	}
 	return nil
+}
+
+// checkFlowLabel checks an outbound IPv6 packet's flow label as
+// packetdrill does: a script label of 0 (or none) is not checked; the
+// first other one stands for the live label it meets; a packet with the
+// same script label must carry the same live label, and one with another
+// script label another live label, which it then stands for. A label
+// says whether the stack drew a new one (a rehash), not its value.
+func (r *runner) checkFlowLabel(p *pkt.Packet, s seg) string {
+	if !r.v6() || p.FlowLabel == 0 {
+		return ""
+	}
+	switch {
+	case s.flow == 0:
+		return "flow label 0 (unmarked), expected one"
+	case r.flowScript == 0:
+	case p.FlowLabel != r.flowScript && s.flow == r.flowLive:
+		return fmt.Sprintf("the same flow label (%#x) as the packets labelled %#x, expected a different one for %#x", s.flow, r.flowScript, p.FlowLabel)
+	case p.FlowLabel == r.flowScript && s.flow != r.flowLive:
+		return fmt.Sprintf("flow label %#x, expected %#x as before (script label %#x)", s.flow, r.flowLive, p.FlowLabel)
+	}
+	r.flowScript, r.flowLive = p.FlowLabel, s.flow
+	return ""
 }
 
 // take removes the next outbound segment, merged with the segments that

@@ -429,3 +429,49 @@ func TestIPv6Packets(t *testing.T) {
 		t.Errorf("frag_needed over IPv6: %s %q, want a failure saying the names are ICMPv6's", res.Status, res.Message)
 	}
 }
+
+// TestFlowLabels checks the IPv6 flow label as packetdrill does: an
+// inbound packet carries the script's label; an outbound one is held to
+// the live label its script label stood for last, each check able to
+// fail; over IPv4 labels are ignored.
+func TestFlowLabels(t *testing.T) {
+	const write = "+0 write(4, ..., 10) = 10\n"
+	const acked = "+.01 < . 1:1(0) ack 11 win 1000\n"
+	const noTLP = "+0 `sysctl -q net.ipv4.tcp_early_retrans=0`\n"
+	cases := []struct {
+		name, tail string
+		status     Status
+		msg        string
+	}{
+		{"same", write + "+0 > (flowlabel 0x1) P. 1:11(10) ack 1\n" + acked + write + "+0 > (flowlabel 0x1) P. 11:21(10) ack 1\n", Pass, ""},
+		{"unchecked", write + "+0 > (flowlabel 0x1) P. 1:11(10) ack 1\n" + acked + write + "+0 > (flowlabel 0) P. 11:21(10) ack 1\n", Pass, ""},
+		{"expected-new", write + "+0 > (flowlabel 0x1) P. 1:11(10) ack 1\n" + acked + write + "+0 > (flowlabel 0x2) P. 11:21(10) ack 1\n", Fail, "expected a different one for 0x2"},
+		// A retransmission timeout draws a new label: the same script
+		// label fails, another passes.
+		{"rto-same", noTLP + write + "+0 > (flowlabel 0x1) P. 1:11(10) ack 1\n+.3 > (flowlabel 0x1) P. 1:11(10) ack 1\n", Fail, "expected 0x"},
+		{"rto-new", noTLP + write + "+0 > (flowlabel 0x1) P. 1:11(10) ack 1\n+.3 > (flowlabel 0x2) P. 1:11(10) ack 1\n", Pass, ""},
+		// An inbound label reaches the stack: duplicate data with a new
+		// one draws a new label for the ACK.
+		{"inbound", "+0 < (flowlabel 0x5) P. 1:11(10) ack 1 win 1000\n+0 > (flowlabel 0x1) . 1:1(0) ack 11\n" +
+			"+.1 < (flowlabel 0x6) P. 1:11(10) ack 1 win 1000\n+0 > (flowlabel 0x2) . 1:1(0) ack 11 <nop,nop,sack 1:11>\n", Pass, ""},
+		{"inbound-same", "+0 < (flowlabel 0x5) P. 1:11(10) ack 1 win 1000\n+0 > (flowlabel 0x1) . 1:1(0) ack 11\n" +
+			"+.1 < (flowlabel 0x5) P. 1:11(10) ack 1 win 1000\n+0 > (flowlabel 0x2) . 1:1(0) ack 11 <nop,nop,sack 1:11>\n", Fail, "expected a different one"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			src := passive + c.tail
+			s, err := pkt.Parse(c.name+".pkt", src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := Script(s, src, Options{IPVersion: "ipv6", MTU: 1520})
+			if res.Status != c.status || !strings.Contains(res.Message, c.msg) {
+				t.Errorf("got %s %q (expected %q, actual %q), want %s with %q", res.Status, res.Message, res.Expected, res.Actual, c.status, c.msg)
+			}
+			// Over IPv4 there are no labels to check.
+			if res := Script(s, src, Options{}); res.Status != Pass {
+				t.Errorf("over IPv4: %s %q", res.Status, res.Message)
+			}
+		})
+	}
+}

@@ -141,7 +141,8 @@ type Conn struct {
 	ipIDSet         bool           // ipID is drawn
 	ipID            uint16         // the next IPv4 identification of a segment with DF (Linux's inet_id)
 	txhash          uint32         // Linux's sk_txhash, whose low 20 bits are the IPv6 flow label; 0 until drawn
-	rehash          uint32         // times it was drawn again (tcpi_rehash)
+	rehash          uint32         // times it was drawn again on a timeout (tcpi_rehash)
+	lrcvFlow        uint32         // the IPv6 flow label of the last data received (Linux's icsk_ack.lrcv_flowlabel)
 	corked          bool           // TCP_CORK: hold partial segments
 	more            bool           // the last write had MSG_MORE: the cork timer sends its partial tail
 	moreNow         bool           // that write's own push: MSG_MORE holds the partial tail

@@ -64,6 +64,8 @@ type Counters struct {
 	PortsExhausted     uint64 // connects refused (EADDRNOTAVAIL): no free ephemeral port to the destination
 	TxQueueFull        uint64 // times new data waited because the interface's transmit queue was full (tsq.go)
 	InBadOptions       uint64 // segments taken with their options read only up to one with a bad length (linux profile)
+	DelayedACKLost     uint64 // data or a FIN received again: our ACK of it was lost, or the sender timed out (DelayedACKLost)
+	DupDataRehash      uint64 // new transmit hashes (IPv6 flow labels) drawn for duplicate data that came with a new flow label (TCPDuplicateDataRehash)
 
 	// RFC 5961 and unacceptable segments (Linux's TcpExt names in brackets).
 	SynChallenges       uint64 // SYNs on a synchronized connection, in or out of the window, answered by a challenge ACK if the limits allow (TCPSYNChallenge)
@@ -163,5 +165,7 @@ func (c *Counters) List() []Counter {
 		{"AckSkippedSynRecv", c.AckSkippedSynRecv},
 		{"EmbryonicRsts", c.EmbryonicRsts},
 		{"DropSynBacklog", c.DropSynBacklog},
+		{"DelayedACKLost", c.DelayedACKLost},
+		{"DupDataRehash", c.DupDataRehash},
 	}
 }

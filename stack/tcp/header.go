@@ -40,8 +40,10 @@ type segment struct {
 	payload          []byte
 	opts             options
 	pktID            uint64
-	ecn              uint8 // the IP header's ECN codepoint
-	badOpts          bool  // an option's length was bad: the options after it were not read
+	ecn              uint8  // the IP header's ECN codepoint
+	v6               bool   // it came in an IPv6 packet
+	flow             uint32 // that packet's flow label
+	badOpts          bool   // an option's length was bad: the options after it were not read
 }
 
 // seqLen returns the segment's length in sequence space: payload plus

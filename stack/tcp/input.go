@@ -128,11 +128,23 @@ func (c *Conn) inputSynSent(s *segment) {
 // ackOnly reports a segment whose text must be ignored (zero window)
 // but whose ACK is still processed.
 func (c *Conn) acceptable(s *segment) (ok, ackOnly bool) {
+	l := s.seqLen()
+	if c.linux() && s.seq.LessThan(c.rcvNxt) {
+		// Linux's tcp_sequence looks at where a segment ends, from
+		// rcv_wup, RCV.NXT as the last ACK sent gave it: one that ends
+		// there or later is taken, though all of it be old (RFC 9293
+		// wants a byte at or past RCV.NXT). Its ACK is processed, and
+		// its data reported as a duplicate (receive): a copy of the
+		// last segment that carries a new ACK, or a BSD keepalive's old
+		// byte (testdata/pkt/sack/old-copy-acks.pkt).
+		if end := s.seq.Add(l); !end.LessThan(c.lastAckSent) && end.LessThanEq(c.rcvNxt) {
+			return true, false
+		}
+	}
 	wnd := seqnum.Size(0)
 	if d := int32(c.rcvAdv - c.rcvNxt); d > 0 {
 		wnd = seqnum.Size(d)
 	}
-	l := s.seqLen()
 	switch {
 	case l == 0 && wnd == 0:
 		return s.seq == c.rcvNxt, false
@@ -279,7 +291,7 @@ func (c *Conn) input(s *segment) {
 			// tcp_invalid_ratelimit (TCPACKSkippedPAWS).
 			p.counters.AckSkippedPAWS++
 		default:
-			c.sendAck(whyPAWS)
+			c.dupAck(s, whyPAWS)
 		}
 		return
 	}
@@ -312,12 +324,10 @@ func (c *Conn) input(s *segment) {
 			// a D-SACK block, as Linux's tcp_send_dupack, for which a
 			// FIN counts: checked on Linux 6.18 by
 			// testdata/pkt/close/last-ack.pkt).
-			end := s.seq.Add(s.seqLen())
-			c.setDSACK(s.seq, seqnum.Min(end, c.rcvNxt))
 			if len(s.payload) == 0 {
-				c.sendAck(whyDSACKFIN)
+				c.dupAck(s, whyDSACKFIN)
 			} else {
-				c.sendAck(whyDSACK)
+				c.dupAck(s, whyDSACK)
 			}
 			return
 		}
@@ -785,6 +795,23 @@ func (c *Conn) enterTimeWait() {
 // and 8).
 func (c *Conn) receive(s *segment) {
 	p := c.p
+	if l := s.seqLen(); l > 0 && s.seq.Add(l).LessThanEq(c.rcvNxt) {
+		// All of it we have (the linux profile takes such a segment:
+		// acceptable), in any state: Linux's tcp_data_queue, as
+		// tcp_send_dupack for one outside the window (dupAck), but
+		// looking at the flow label whatever SACK says.
+		p.counters.DelayedACKLost++
+		p.drop(c, "DelayedACKLost", "all of it already received", s.pktID)
+		c.spuriousRetrans(s)
+		c.setDSACK(s.seq, s.seq.Add(l))
+		c.enterQuickAck()
+		if len(s.payload) == 0 {
+			c.needAck(whyDSACKFIN)
+		} else {
+			c.needAck(whyDSACK)
+		}
+		return
+	}
 	switch c.state {
 	case Established, FinWait1, FinWait2:
 	default:
@@ -830,6 +857,7 @@ func (c *Conn) receive(s *segment) {
 		// Out of order: keep it within the window and ACK at once
 		// (RFC 5681 §4.2) with SACK blocks.
 		if len(data) > 0 && !c.rdShut {
+			c.saveFlow(s) // tcp_data_queue_ofo
 			if c.addOOO(seq, data) {
 				c.tx().rcvOOOPack++ // tcp_data_queue_ofo
 			} else {
@@ -859,6 +887,7 @@ func (c *Conn) receive(s *segment) {
 			c.rcvSegMax = min(len(s.payload), c.rcvMSS)
 		}
 		c.dataReceived()
+		c.saveFlow(s)
 		c.growWindow(len(data))
 		c.rcvRTTSample(s, len(data))
 		switch {
@@ -978,6 +1007,30 @@ func (c *Conn) mergeOOO() {
 	if k > 0 {
 		c.nooo = copy(c.ooo, c.ooo[k:c.nooo])
 	}
+}
+
+// dupAck answers at once a segment dropped before its data was looked
+// at (outside the window, or failing PAWS), as Linux's tcp_send_dupack:
+// data or a FIN we already have means our ACK of it was lost or the
+// sender timed out, so the linux profile enters quick-ACK mode
+// (tcp_enter_quickack_mode: the next data is acknowledged at once, not
+// delayed), and the part we have goes in a D-SACK block. Checked on
+// Linux 6.18 by testdata/pkt/delack/old-duplicate-quickack.pkt and
+// testdata/pkt/sack/paws-dsack.pkt (receive does the same for a copy
+// Linux takes in: delack/duplicate-quickack.pkt).
+func (c *Conn) dupAck(s *segment, why string) {
+	if s.seqLen() > 0 && s.seq.LessThan(c.rcvNxt) {
+		end := s.seq.Add(s.seqLen())
+		c.p.counters.DelayedACKLost++
+		c.enterQuickAck()
+		// Only with D-SACK: a segment Linux takes into tcp_data_queue
+		// (receive) looks at the flow label whatever SACK says.
+		if c.sackOK && !c.p.cfg.NoDSACK {
+			c.spuriousRetrans(s)
+		}
+		c.setDSACK(s.seq, seqnum.Min(end, c.rcvNxt))
+	}
+	c.sendAck(why)
 }
 
 // setDSACK records a D-SACK block for the next ACK (RFC 2883 §4): the

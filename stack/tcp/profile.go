@@ -294,6 +294,18 @@ func (c *Conn) incrQuickAck() {
 	}
 }
 
+// enterQuickAck puts the linux profile in quick-ACK mode, out of
+// pingpong, with the shortest ato (tcp_enter_quickack_mode with
+// TCP_MAX_QUICKACKS): what it receives next is acknowledged at once.
+func (c *Conn) enterQuickAck() {
+	if !c.linux() {
+		return
+	}
+	c.incrQuickAck()
+	c.pingpong = false
+	c.ato = linuxATOMin
+}
+
 // inQuickAck reports whether received data is acknowledged at once.
 func (c *Conn) inQuickAck() bool { return c.linux() && c.quickAcks > 0 && !c.pingpong }
 

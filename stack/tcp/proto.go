@@ -867,6 +867,17 @@ func (p *Proto) InputECN(src, dst netip.Addr, b []byte, pktID uint64, ecn uint8)
 // sending stack computed it and nothing changed the frame since, see
 // stack.Packet.ChecksumOK); it is then not verified again.
 func (p *Proto) InputChecked(src, dst netip.Addr, b []byte, pktID uint64, ecn uint8, checked bool) {
+	p.input(src, dst, b, pktID, ecn, checked, false, 0)
+}
+
+// InputIPv6 is [Proto.InputChecked] for a segment that came in an IPv6
+// packet with the flow label flow: duplicate data with a new label
+// draws the connection a new one (see Conn.spuriousRetrans).
+func (p *Proto) InputIPv6(src, dst netip.Addr, b []byte, pktID uint64, ecn uint8, checked bool, flow uint32) {
+	p.input(src, dst, b, pktID, ecn, checked, true, flow)
+}
+
+func (p *Proto) input(src, dst netip.Addr, b []byte, pktID uint64, ecn uint8, checked, v6 bool, flow uint32) {
 	p.counters.InSegs++
 	if len(b) < headerLen {
 		p.counters.InErrs++
@@ -895,7 +906,7 @@ func (p *Proto) InputChecked(src, dst netip.Addr, b []byte, pktID uint64, ecn ui
 		p.counters.InBadOptions++
 	}
 	s.pktID = pktID
-	s.ecn = ecn & 3
+	s.ecn, s.v6, s.flow = ecn&3, v6, flow
 	t := core.Tuple{Local: netip.AddrPortFrom(dst, s.dstPort), Remote: netip.AddrPortFrom(src, s.srcPort)}
 	c := p.conn(t)
 	if c == nil && len(p.tw) > 0 {

@@ -99,13 +99,46 @@ func txHash(x uint32) uint32 {
 // timeout (tcp_write_timeout; net.core.txrehash=1): a path that lost the
 // flow may not carry the new one (ECMP). tcpi_rehash counts them.
 func (c *Conn) rethinkTxHash() {
+	c.newTxHash()
+	if !(c.passive && c.state == SynReceived) {
+		c.rehash++ // a SYN-ACK's is the request sock's, which counts none
+	}
+}
+
+// newTxHash draws the connection's next transmit hash.
+func (c *Conn) newTxHash() {
 	if c.txhash == 0 {
 		c.txhash = txHash(uint32(c.iss))
 	}
 	c.txhash = txHash(c.txhash + 0x9e3779b9)
-	if !(c.passive && c.state == SynReceived) {
-		c.rehash++ // a SYN-ACK's is the request sock's, which counts none
+}
+
+// saveFlow remembers the flow label of data received over IPv6 (Linux's
+// tcp_save_lrcv_flowlabel, on data taken in order or out of order).
+func (c *Conn) saveFlow(s *segment) {
+	if s.v6 {
+		c.lrcvFlow = s.flow
 	}
+}
+
+// spuriousRetrans looks at the flow label of data received again, as
+// Linux's tcp_rcv_spurious_retrans: a label not the last one received
+// says the sender drew a new one, as it does at a retransmission
+// timeout; its copy arrived, so it is our ACKs that are not reaching it,
+// and unless our own timeouts are repathing us already (Loss), we draw a
+// new transmit hash too (net.core.txrehash=1), and with it a new flow
+// label for our ACKs. tcpi_rehash does not count these (Linux's
+// TCPDuplicateDataRehash does: Counters.DupDataRehash). Checked on
+// Linux 6.18 by testdata/pkt/rto/duplicate-data-rehash-v6.pkt.
+func (c *Conn) spuriousRetrans(s *segment) {
+	if !s.v6 {
+		return
+	}
+	if !c.inLoss && s.flow != c.lrcvFlow {
+		c.newTxHash()
+		c.p.counters.DupDataRehash++
+	}
+	c.lrcvFlow = s.flow
 }
 
 // SetIPHeader sets the TTL (0: the stack's) and TOS byte of the

@@ -74,6 +74,46 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// TestBadFlagKeepsPreviousRun: a run refused for a bad flag leaves the
+// output directory as the previous run left it. The colour, the page's
+// language, --ss and an unwritable --series were checked only after the
+// previous run's files had been removed.
+func TestBadFlagKeepsPreviousRun(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	if code, _, errs := stacklab(t, "run", "handshake", "-q", "-o", out); code != 0 {
+		t.Fatalf("first run: exit %d\n%s", code, errs)
+	}
+	files, _ := filepath.Glob(filepath.Join(out, "*"))
+	if len(files) == 0 {
+		t.Fatal("the first run wrote nothing")
+	}
+	notDir := filepath.Join(dir, "file")
+	os.WriteFile(notDir, []byte("x"), 0o644)
+	for _, c := range []struct {
+		flags []string
+		want  string
+	}{
+		{[]string{"--color", "sometimes"}, "want auto, always or never"},
+		{[]string{"--lang", "xx"}, "use en or zh"},
+		{[]string{"--ss", "1s,-1s"}, "--ss -1s is negative"},
+		{[]string{"--series", filepath.Join(notDir, "s")}, "choose another directory with --series"},
+		{[]string{"--format", "yaml"}, "use text or json"},
+		{[]string{"--ladder-rows", "1"}, "give 2 or more"},
+	} {
+		args := append([]string{"run", "handshake", "-q", "-o", out}, c.flags...)
+		code, _, errs := stacklab(t, args...)
+		if code != exitBadInput || !strings.Contains(errs, c.want) || strings.Contains(errs, "removed") {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.flags, code, errs, c.want)
+		}
+		for _, f := range files {
+			if _, err := os.Stat(f); err != nil {
+				t.Errorf("%v: the previous run's %s is gone", c.flags, filepath.Base(f))
+			}
+		}
+	}
+}
+
 // TestTraceStdin: stacklab trace - reads the capture from standard input.
 func TestTraceStdin(t *testing.T) {
 	pcap, err := os.ReadFile("../../testdata/linux/linux-refused.pcap")

@@ -198,6 +198,28 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
+// writableDir makes dir if needed and checks that a file can be
+// created in it, so that a directory that cannot be written to is found
+// before the run, not after it.
+func writableDir(dir string) error {
+	unwrap := func(err error) error {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return pe.Err
+		}
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return unwrap(err)
+	}
+	f, err := os.CreateTemp(dir, ".stacklab-check-*")
+	if err != nil {
+		return unwrap(err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
 func runRun(o *runOptions, s *Streams) error {
 	if o.Format != "text" && o.Format != "json" {
 		return badInput(fmt.Errorf("unknown --format %q; use text or json", o.Format))
@@ -235,6 +257,24 @@ func runRun(o *runOptions, s *Streams) error {
 	case o.Limits.MaxBytes < 0 || o.Limits.MaxDepth < 0:
 		return badInput(fmt.Errorf("--max-size and --max-depth must be positive"))
 	}
+	for _, t := range o.SS {
+		if t < 0 {
+			return badInput(fmt.Errorf("--ss %s is negative; give virtual times since the start, such as --ss 1s,2.5s", t))
+		}
+	}
+	// Every flag is checked before anything is run or written: a bad
+	// one must not cost the previous run's files (clearPrevious).
+	colored, flushColor, err := colorOut(o.Color, s.Out)
+	if err != nil {
+		return badInput(err)
+	}
+	lang, err := chooseLang(o.Lang)
+	if err != nil {
+		return badInput(err)
+	}
+	if o.HTML && o.OutDir == "" {
+		return badInput(fmt.Errorf("--html writes into the output directory; give one with -o"))
+	}
 	sc, err := loadTargetLimited(o.Target, s, o.Limits)
 	if err != nil {
 		var el scenario.ErrorList
@@ -258,25 +298,14 @@ func runRun(o *runOptions, s *Streams) error {
 		return runSweep(sc, o, s)
 	}
 	if o.OutDir != "" {
-		if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
-			var pe *os.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
+		if err := writableDir(o.OutDir); err != nil {
 			return badInput(fmt.Errorf("cannot write the captures into %s: %v; choose another directory with -o", o.OutDir, err))
 		}
-		// A directory that exists but cannot be written to is found now,
-		// not after the whole run.
-		f, err := os.CreateTemp(o.OutDir, ".stacklab-check-*")
-		if err != nil {
-			var pe *os.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			return badInput(fmt.Errorf("cannot write the captures into %s: %v; choose another directory with -o", o.OutDir, err))
+	}
+	if o.Series != "" {
+		if err := writableDir(o.Series); err != nil {
+			return badInput(fmt.Errorf("cannot write the series into %s: %v; choose another directory with --series", o.Series, err))
 		}
-		f.Close()
-		os.Remove(f.Name())
 	}
 	if o.OutDir != "" {
 		if n, err := clearPrevious(o.OutDir); err != nil {
@@ -289,10 +318,6 @@ func runRun(o *runOptions, s *Streams) error {
 	if o.Quiet {
 		ro.Trace = nil
 	}
-	colored, flushColor, err := colorOut(o.Color, s.Out)
-	if err != nil {
-		return badInput(err)
-	}
 	if ro.Trace != nil && o.Format == "text" {
 		ro.Trace = colored
 	}
@@ -301,14 +326,7 @@ func runRun(o *runOptions, s *Streams) error {
 		ro.Progress = progressLine(s.Err)
 	}
 	if o.HTML {
-		if o.OutDir == "" {
-			return badInput(fmt.Errorf("--html writes into the output directory; give one with -o"))
-		}
 		ro.HTML = filepath.Join(o.OutDir, sc.Name+".html")
-		lang, err := chooseLang(o.Lang)
-		if err != nil {
-			return badInput(err)
-		}
 		ro.Lang = lang
 	}
 	if o.SeedSet {

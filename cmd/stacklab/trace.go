@@ -74,18 +74,29 @@ func runTrace(o *traceOptions, s *Streams) error {
 	if st, err := os.Stat(o.File); err == nil && st.IsDir() {
 		return badInput(fmt.Errorf("%s is a directory; name a pcap or pcapng file in it (a run writes HOST-eth0.pcapng files)", o.File))
 	}
+	var page *pageFile
+	if o.HTML != "" {
+		var err error
+		if page, err = createPage(o.HTML, "--html"); err != nil {
+			return err
+		}
+	}
 	if err := trace.TraceFile(o.File, out, format); err != nil {
+		if page != nil {
+			page.abandon()
+		}
 		if errors.Is(err, fs.ErrNotExist) {
 			return badInput(fmt.Errorf("%s: no such file", o.File))
 		}
 		return badInput(err)
 	}
-	if o.HTML != "" {
+	if page != nil {
 		m, err := view.FromCaptures(filepath.Base(o.File), []string{o.File})
 		if err != nil {
+			page.abandon()
 			return badInput(err)
 		}
-		return writePageFile(m, o.HTML, s)
+		return page.write(m, s)
 	}
 	return nil
 }

@@ -64,26 +64,63 @@ func runView(target, out string, s *Streams) error {
 			out = strings.TrimSuffix(target, filepath.Ext(target)) + ".html"
 		}
 	}
+	page, err := createPage(out, "-o")
+	if err != nil {
+		return err
+	}
 	m, err := view.FromCaptures(title, paths)
 	if err != nil {
+		page.abandon()
 		return badInput(err)
 	}
-	return writePageFile(m, out, s)
+	return page.write(m, s)
 }
 
-// writePageFile writes the page and says where.
-func writePageFile(m *view.Model, out string, s *Streams) error {
-	f, err := os.Create(out)
+// pageFile is where a page is written: a temporary file beside its
+// destination, opened before the captures are read, so that a path that
+// cannot be written to is refused at once, and renamed over the
+// destination only once the page is whole, so that a failure leaves the
+// page there before as it was.
+type pageFile struct {
+	out string
+	f   *os.File
+}
+
+// createPage opens the temporary file for a page to be written to out.
+func createPage(out, flag string) (*pageFile, error) {
+	f, err := os.CreateTemp(filepath.Dir(out), ".stacklab-page-*")
 	if err != nil {
-		return failed(fmt.Errorf("cannot write the page: %w", err))
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, badInput(fmt.Errorf("cannot write the page %s: %v; choose another path with %s", out, err, flag))
 	}
-	err = m.WriteHTML(f)
-	if cerr := f.Close(); err == nil {
+	return &pageFile{out: out, f: f}, nil
+}
+
+// abandon removes the temporary file.
+func (p *pageFile) abandon() {
+	p.f.Close()
+	os.Remove(p.f.Name())
+}
+
+// write writes the page, puts it in place and says where.
+func (p *pageFile) write(m *view.Model, s *Streams) error {
+	err := m.WriteHTML(p.f)
+	if cerr := p.f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return failed(fmt.Errorf("writing %s: %w", out, err))
+	if err == nil {
+		err = os.Chmod(p.f.Name(), 0o644)
 	}
-	fmt.Fprintf(s.Err, "page: %s (%d packets)\n", filepath.ToSlash(out), len(m.Hops))
+	if err == nil {
+		err = os.Rename(p.f.Name(), p.out)
+	}
+	if err != nil {
+		os.Remove(p.f.Name())
+		return failed(fmt.Errorf("writing %s: %w", p.out, err))
+	}
+	fmt.Fprintf(s.Err, "page: %s (%d packets)\n", filepath.ToSlash(p.out), len(m.Hops))
 	return nil
 }

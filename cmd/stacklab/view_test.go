@@ -52,3 +52,43 @@ func TestPageCommands(t *testing.T) {
 		t.Errorf("view of an empty directory: exit %d: %s", code, stderr)
 	}
 }
+
+// TestPageKeptOnFailure: a page that cannot be written is refused with
+// exit 2 and the flag to change; a capture that cannot be read leaves the
+// page already at the destination as it was, and no temporary file.
+func TestPageKeptOnFailure(t *testing.T) {
+	dir := t.TempDir()
+	page := filepath.Join(dir, "page.html")
+	if code, _, stderr := stacklab(t, "view", "../../testdata/linux/linux-refused.pcap", "-o", page); code != 0 {
+		t.Fatalf("view: exit %d: %s", code, stderr)
+	}
+	before, _ := os.ReadFile(page)
+	bad := filepath.Join(dir, "bad.pcapng")
+	os.WriteFile(bad, []byte("not a capture at all"), 0o644)
+	if code, _, stderr := stacklab(t, "view", bad, "-o", page); code != 2 || !strings.Contains(stderr, "not a pcap or pcapng file") {
+		t.Errorf("view of a bad capture: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := stacklab(t, "trace", bad, "--html", page); code != 2 {
+		t.Errorf("trace --html of a bad capture: exit %d: %s", code, stderr)
+	}
+	if after, _ := os.ReadFile(page); string(after) != string(before) || len(before) == 0 {
+		t.Errorf("the page before (%d bytes) is now %d bytes", len(before), len(after))
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".stacklab-page-*")); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+	if st, err := os.Stat(page); err != nil || st.Mode().Perm() != 0o644 {
+		t.Errorf("page mode %v, %v; want 0644", st.Mode(), err)
+	}
+	notDir := filepath.Join(dir, "file")
+	os.WriteFile(notDir, []byte("x"), 0o644)
+	for _, args := range [][]string{
+		{"view", "../../testdata/linux/linux-refused.pcap", "-o", filepath.Join(notDir, "p.html")},
+		{"trace", "../../testdata/linux/linux-refused.pcap", "--html", filepath.Join(notDir, "p.html")},
+	} {
+		code, stdout, stderr := stacklab(t, args...)
+		if code != 2 || !strings.Contains(stderr, "cannot write the page") || stdout != "" {
+			t.Errorf("%v: exit %d, %d bytes of trace, %s", args, code, len(stdout), stderr)
+		}
+	}
+}

@@ -348,10 +348,6 @@ func (c *Conn) input(s *segment) {
 	if s.has(flagACK) {
 		c.zwpOut = 0 // the peer answers (Linux's tcp_ack clears icsk_probes_out)
 	}
-	// RFC 7323 §4.3: remember the timestamp to echo.
-	if c.tsOK && s.opts.HasTS && s.seq.LessThanEq(c.lastAckSent) {
-		c.tsRecent = s.opts.TSVal
-	}
 	// Step 2: RST (RFC 5961 §3.2: only an exact match resets).
 	if s.has(flagRST) {
 		if s.seq != c.rcvNxt {
@@ -394,6 +390,14 @@ func (c *Conn) input(s *segment) {
 		p.counters.DropNoACK++
 		p.drop(c, "DropNoACK", "no ACK bit", s.pktID)
 		return
+	}
+	// RFC 7323 §4.3: remember the timestamp to echo; as Linux, only from
+	// a segment that got this far (tcp_replace_ts_recent in tcp_ack), not
+	// from a RST or SYN answered by a challenge ACK, which echoes the one
+	// before: an old SYN under a new timestamp now gets this far in the
+	// linux profile (acceptable; testdata/pkt/robustness/syn-challenge-ts.pkt).
+	if c.tsOK && s.opts.HasTS && s.seq.LessThanEq(c.lastAckSent) {
+		c.tsRecent = s.opts.TSVal
 	}
 	if c.state == SynReceived {
 		if !c.sndUna.LessThan(s.ack) || c.sndMax.LessThan(s.ack) {

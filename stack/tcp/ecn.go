@@ -109,7 +109,11 @@ func (c *Conn) ecnInput(s *segment) {
 	if s.has(flagCWR) {
 		c.ecn.demandCWR = false
 	}
-	if s.ecn == ECNCE && len(s.payload) > 0 {
+	// CE on data we already have is not looked at (Linux checks it on
+	// new data only, tcp_data_ecn_check): the linux profile takes a
+	// copy of old data ending at rcv_wup (acceptable), and its mark
+	// says nothing of the path now (testdata/pkt/ecn/old-data-ce.pkt).
+	if s.ecn == ECNCE && len(s.payload) > 0 && c.rcvNxt.LessThan(s.seq.Add(s.seqLen())) {
 		c.p.counters.InCEMarks++
 		if !c.ecn.demandCWR {
 			c.ecn.demandCWR = true

@@ -433,6 +433,28 @@ func (c *Conn) input(s *segment) {
 	c.output(whyAckOpened)
 }
 
+// mayUpdateWindow reports whether segment s, acknowledging up to s.ack,
+// sets the send window to nwin. RFC 9293 §3.10.7.4: a segment newer than
+// the one that set it (SND.WL1, SND.WL2) does. The linux profile follows
+// tcp_may_update_window: an ACK below SND.UNA never does (tcp_ack's
+// old_ack), one that advances it or comes with a later sequence number
+// always does, and one with the same sequence number only to widen the
+// window or close it: an old copy of a segment does not shrink the window
+// its original opened (testdata/pkt/zerowin/old-copy-window.pkt).
+func (c *Conn) mayUpdateWindow(s *segment, nwin uint32) bool {
+	ack := s.ack
+	if c.sndUna.LessThan(ack) || c.sndWl1.LessThan(s.seq) && !(c.linux() && ack.LessThan(c.sndUna)) {
+		return true
+	}
+	if s.seq != c.sndWl1 {
+		return false
+	}
+	if c.linux() {
+		return !ack.LessThan(c.sndUna) && (nwin > c.sndWnd || nwin == 0)
+	}
+	return c.sndWl2.LessThanEq(ack)
+}
+
 // processAck handles the ACK field (RFC 9293 §3.10.7.4 step 5, RFC 5961
 // §5.2). It reports false when the segment is to be dropped.
 func (c *Conn) processAck(s *segment) bool {
@@ -466,7 +488,7 @@ func (c *Conn) processAck(s *segment) bool {
 	// queue lies below SND.WL1); keeping the old SND.WND would move the
 	// usable window's right edge, SND.UNA+SND.WND, past the one the peer
 	// offered (Linux's tcp_may_update_window takes it too).
-	if c.sndUna.LessThan(ack) || c.sndWl1.LessThan(s.seq) || (c.sndWl1 == s.seq && c.sndWl2.LessThanEq(ack)) {
+	if c.mayUpdateWindow(s, newWnd) {
 		c.sndWnd = newWnd
 		c.maxSndWnd = max(c.maxSndWnd, newWnd)
 		c.sndWl1, c.sndWl2 = s.seq, ack

@@ -105,6 +105,7 @@ type TCPOptions struct {
 	Congestion        string // "newreno" (default) or "cubic"
 	Recovery          string // loss recovery: "rack" (default, RACK-TLP + PRR), "sack" (RFC 6675) or "newreno" (RFC 6582)
 	NoDSACK           bool   // send no D-SACK blocks (RFC 2883)
+	NoFRTO            bool   // no F-RTO after a timeout (RFC 5682; see tcp.Config.NoFRTO)
 	HyStart           string // slow-start exit: "classic" (Linux's HyStart), "hystart++" (RFC 9406), "off"; "" the profile's (tcp.Config.HyStart)
 	NoSACK            bool
 	NoTimestamps      bool

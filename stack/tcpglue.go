@@ -126,6 +126,7 @@ func tcpConfig(o TCPOptions) tcp.Config {
 		Congestion:        o.Congestion,
 		Recovery:          o.Recovery,
 		NoDSACK:           o.NoDSACK,
+		NoFRTO:            o.NoFRTO,
 		HyStart:           o.HyStart,
 		NoSACK:            o.NoSACK,
 		NoTimestamps:      o.NoTimestamps,

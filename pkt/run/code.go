@@ -141,7 +141,8 @@ func shellFields(s string) []string {
 // (RACK-TLP) and tcp_notsent_lowat unlimited are stacklab's defaults;
 // tcp_ecn_option, the pacing ratios and
 // tcp_tso_win_divisor have nothing to act on (no AccECN, no pacing, no
-// TSO); tcp_frto=2 (F-RTO) and tcp_fastopen are not implemented; the
+// TSO); tcp_fastopen is not implemented; tcp_frto=2 (F-RTO) is the
+// linux profile's default, set below all the same; the
 // tcp_metrics flush and the pfifo qdisc on tun0 match a fresh stack.
 const upstreamDefaults = `sysctl -q net.ipv4.tcp_rmem="4096 540000 15728640"
 sysctl -q net.ipv4.tcp_wmem="4096 262144 4194304"
@@ -149,6 +150,7 @@ sysctl -q net.ipv4.tcp_timestamps=1
 sysctl -q net.ipv4.tcp_syn_retries=5
 sysctl -q net.ipv4.tcp_sack=1
 sysctl -q net.ipv4.tcp_dsack=1
+sysctl -q net.ipv4.tcp_frto=2
 sysctl -q net.ipv4.tcp_congestion_control=cubic
 sysctl -q net.ipv4.tcp_ecn=0
 sysctl -q net.ipv4.tcp_syncookies=1
@@ -234,6 +236,12 @@ func (r *runner) sysctl(name, val string) string {
 			return "wants 0 or 1"
 		}
 		o.NoDSACK = v == 0
+	case "net.ipv4.tcp_frto":
+		v, ok := one()
+		if !ok || v < 0 || v > 2 {
+			return "wants 0, 1 or 2"
+		}
+		o.NoFRTO = v == 0
 	case "net.ipv4.tcp_ecn":
 		v, ok := one()
 		if !ok || v < 0 || v > 2 {

@@ -80,6 +80,7 @@ type Config struct {
 	ECN               string // "passive" (default: accept when asked, Linux's tcp_ecn=2), "on" (ask), "off"
 	Recovery          string // loss recovery: "rack" (default), "sack" or "newreno"; see [Conn.SetRecovery]
 	NoDSACK           bool   // send no D-SACK blocks (RFC 2883); Linux's tcp_dsack=0
+	NoFRTO            bool   // no F-RTO after a timeout (RFC 5682; the linux profile's default with RACK, frto.go); Linux's tcp_frto=0
 	HyStart           string // slow-start exit: "classic" (Linux's HyStart), "hystart++" (RFC 9406) or "off"; "" is the profile's: linux classic with CUBIC (off with NewReno), rfc hystart++
 	NoSACK            bool
 	NoTimestamps      bool

@@ -66,6 +66,7 @@ type Counters struct {
 	InBadOptions       uint64 // segments taken with their options read only up to one with a bad length (linux profile)
 	DelayedACKLost     uint64 // data or a FIN received again: our ACK of it was lost, or the sender timed out (DelayedACKLost)
 	DupDataRehash      uint64 // new transmit hashes (IPv6 flow labels) drawn for duplicate data that came with a new flow label (TCPDuplicateDataRehash)
+	SpuriousRTOs       uint64 // retransmission timeouts F-RTO found spurious, their reduction undone (TCPSpuriousRTOs)
 
 	// RFC 5961 and unacceptable segments (Linux's TcpExt names in brackets).
 	SynChallenges       uint64 // SYNs on a synchronized connection, in or out of the window, answered by a challenge ACK if the limits allow (TCPSYNChallenge)
@@ -167,5 +168,6 @@ func (c *Counters) List() []Counter {
 		{"DropSynBacklog", c.DropSynBacklog},
 		{"DelayedACKLost", c.DelayedACKLost},
 		{"DupDataRehash", c.DupDataRehash},
+		{"SpuriousRTOs", c.SpuriousRTOs},
 	}
 }

@@ -501,6 +501,7 @@ func (c *Conn) processAck(s *segment) bool {
 	advanced := c.sndUna.LessThan(ack)
 	if c.ls != nil {
 		c.ls.ackRTTCum, c.ls.ackRTTSack = false, false
+		c.ls.origAcked, c.ls.frtoWait = false, false
 	}
 	if advanced {
 		// The cumulative ACK first, then the SACK blocks: what it
@@ -515,6 +516,12 @@ func (c *Conn) processAck(s *segment) bool {
 	if c.ls != nil {
 		sackedDelta = c.ls.sacked - priorSACKed
 		c.ackReordering()
+		if c.ls.frto {
+			// Before the window grows on this ACK, as Linux's
+			// tcp_fastretrans_alert runs before tcp_cong_control.
+			dup := !advanced && ack == c.sndUna && len(s.payload) == 0 && !s.has(flagFIN) && newWnd == oldWnd
+			c.frtoOnAck(s, ack, newSACKed > 0, dup)
+		}
 	}
 	if advanced {
 		c.newAck(s, sackedDelta)
@@ -645,11 +652,29 @@ func (c *Conn) newAck(s *segment, sackedDelta int) {
 		}
 	} else {
 		c.dupAcks = 0
-		if c.ls != nil && c.ls.undoOn && c.ls.episode == "rto" && c.recover.LessThan(ack) && c.ls.retransTSSet {
-			// The RTO's retransmissions are all acknowledged: undo if
-			// the ACK echoes the original transmission (Eifel).
-			c.undoByTimestamp(s)
-			c.ls.retransTSSet = false
+		if c.ls != nil && c.ls.undoOn && c.ls.episode == "rto" && c.ls.retransTSSet {
+			switch {
+			case c.recover.LessThan(ack):
+				// The RTO's retransmissions are all acknowledged: undo
+				// if the ACK echoes the original transmission (Eifel).
+				c.undoByTimestamp(s)
+				c.ls.retransTSSet = false
+			case c.linux() && c.inLoss:
+				// Linux tries at every ACK that advances SND.UNA in
+				// the loss episode (tcp_process_loss: tcp_try_undo_loss),
+				// before F-RTO looks at it: a partial ACK that echoes
+				// the original undoes at once, and the segments still
+				// marked lost are not sent again.
+				if c.packetDelayed(s) {
+					for i := c.ls.head; i < len(c.ls.q); i++ {
+						if r := &c.ls.q[i]; r.flags&txLost != 0 {
+							r.flags &^= txLost
+							c.ls.lost -= r.len()
+						}
+					}
+					c.undo("timestamps: an ACK in the timeout's loss episode echoes the original, not the retransmission (Eifel)")
+				}
+			}
 		}
 		if dataAcked > 0 {
 			ccRTT := rtt

@@ -138,6 +138,12 @@ type lossState struct {
 	tsSent        uint32 // TSval of the last data segment built (dataOptions)
 	retransTSSet  bool
 	episode       string // "recovery" or "rto", for the trace
+
+	// F-RTO (RFC 5682 §3.1, as Linux's tcp_process_loss; frto.go).
+	frto      bool // the RTO's loss episode may yet prove spurious (tp->frto)
+	frtoNew   bool // the next send is new data, not the lost segments (REXMIT_NEW)
+	frtoWait  bool // new data went at step 2b: lost segments wait for the next ACK
+	origAcked bool // the ACK being processed delivered a never-resent segment sent before the RTO (FLAG_ORIG_SACK_ACKED)
 }
 
 // Timer kinds of the retransmission timer (Linux multiplexes them on one
@@ -350,6 +356,7 @@ func (c *Conn) txAcked(s *segment, ack seqnum.Value) {
 				c.rackUpdate(s, r, now, true)
 				if r.flags&txEverRetrans == 0 {
 					ls.ackRTT = now - r.xmit // Karn: never retransmitted
+					ls.origAcked = ls.origAcked || r.end.LessThanEq(c.lossHigh)
 				}
 			}
 			ls.txDrop(r, r.len())
@@ -396,6 +403,9 @@ func (c *Conn) txSACK(s *segment, start, end seqnum.Value) {
 			ls.lost -= n
 		}
 		ls.uncountRetrans(r, n)
+		if r.flags&txEverRetrans == 0 && r.end.LessThanEq(c.lossHigh) {
+			ls.origAcked = true
+		}
 		r.flags = r.flags&^(txLost|txRetrans) | txSACKed
 		ls.sacked += n
 		ls.delivered += c.pcount(n)
@@ -767,6 +777,14 @@ func (c *Conn) cwnd() int {
 func (c *Conn) rackSend(why string) {
 	ls := c.ls
 	mss := c.sendMSS()
+	if ls != nil && ls.frtoNew && c.frtoSend(why) {
+		return
+	}
+	if ls != nil && ls.frtoWait {
+		for i := 0; i < 1024 && c.pipe() < c.cwnd() && c.sendSegment(why, false); i++ {
+		}
+		return
+	}
 	for i := 0; i < 1024; i++ {
 		cwnd := c.cwnd()
 		pipe := c.pipe()
@@ -1123,6 +1141,7 @@ func (c *Conn) undo(reason string) {
 	before, beforeSS := c.cc.Cwnd(), c.cc.Ssthresh()
 	c.cc.Undo(ls.priorCwnd, ls.priorSsthresh)
 	ls.undoOn = false
+	ls.frto, ls.frtoNew, ls.frtoWait = false, false, false
 	c.inRecovery = false
 	c.inLoss = false
 	c.dupAcks = 0

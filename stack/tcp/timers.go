@@ -170,6 +170,10 @@ func (c *Conn) onRTX() {
 		return
 	}
 	c.tiRTO()
+	// F-RTO (RFC 5682 §3.1 step 1, Linux's tcp_enter_loss): a timeout
+	// outside a recovery, or one more on the same SND.UNA, may yet
+	// prove spurious (frto.go).
+	frto := c.frtoAllowed() && (!c.inRecovery && !(c.inLoss && c.sndUna.LessThan(c.lossHigh)) || c.backoff > 1)
 	flight := int(c.sndUna.Size(c.sndMax))
 	before, beforeSS := c.cwnd(), c.cc.Ssthresh()
 	if c.inRecovery {
@@ -183,6 +187,9 @@ func (c *Conn) onRTX() {
 	c.sackTimeout()
 	c.recover = c.sndMax - 1              // RFC 6582 §4: the highest sequence number sent
 	c.lossHigh, c.inLoss = c.sndMax, true // Linux's TCP_CA_Loss until SND.UNA passes it
+	if c.ls != nil {
+		c.ls.frto, c.ls.frtoNew = frto, false
+	}
 	if c.rackOn() && c.sndWnd > 0 && c.rtoMarkLost() {
 		// Like Linux (tcp_enter_loss): everything not SACKed is lost;
 		// the lost segments go again in order as the window allows,

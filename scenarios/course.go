@@ -16,7 +16,7 @@ var Course = []Group{
 	{"Connections in detail", "连接的细节",
 		[]string{"refused", "half-close", "time-wait", "simultaneous-open", "abort-linger", "nonblocking", "http-keepalive", "challenge-ack", "syn-flood", "crash-restart", "keepalive-dead-peer", "firewall-idle-timeout", "nat-restart"}},
 	{"Reliable delivery and congestion control", "可靠传输与拥塞控制",
-		[]string{"lossy-transfer", "fast-retransmit", "sack-recovery", "rto-backoff", "reordering", "slow-start", "newreno-vs-cubic", "zero-window", "mutual-zero-window"}},
+		[]string{"lossy-transfer", "fast-retransmit", "sack-recovery", "rto-backoff", "spurious-rto", "reordering", "slow-start", "newreno-vs-cubic", "zero-window", "mutual-zero-window"}},
 	{"UDP, ICMP and IP", "UDP、ICMP 与 IP",
 		[]string{"udp-echo", "ping", "ttl-exceeded", "fragmentation"}},
 	{"IPv6", "IPv6",

@@ -314,6 +314,10 @@ func (c *Conn) input(s *segment) {
 			c.synChallenge()
 			return
 		}
+		if s.has(flagRST) && c.resetCheck(s) {
+			c.resetBy()
+			return
+		}
 		p.counters.DropOutOfWindow++
 		p.drop(c, "DropOutOfWindow", "unacceptable sequence number", s.pktID)
 		if s.has(flagRST) {
@@ -350,30 +354,11 @@ func (c *Conn) input(s *segment) {
 	}
 	// Step 2: RST (RFC 5961 §3.2: only an exact match resets).
 	if s.has(flagRST) {
-		if s.seq != c.rcvNxt {
+		if s.seq != c.rcvNxt && !c.resetCheck(s) {
 			c.challengeAck()
 			return
 		}
-		switch c.state {
-		case SynReceived:
-			if c.passive {
-				c.destroy() // back to LISTEN: the listener stays
-			} else {
-				c.fail(syscall.ECONNREFUSED)
-			}
-		case Established:
-			p.counters.EstabResets++
-			c.fail(syscall.ECONNRESET)
-		case CloseWait:
-			// The peer had closed: writing is what failed (Linux's
-			// tcp_reset gives EPIPE here).
-			p.counters.EstabResets++
-			c.fail(syscall.EPIPE)
-		case FinWait1, FinWait2:
-			c.fail(syscall.ECONNRESET)
-		default:
-			c.destroy()
-		}
+		c.resetBy()
 		return
 	}
 	// Step 4: SYN (RFC 5961 §4.2: challenge ACK).
@@ -1122,4 +1107,43 @@ func (c *Conn) pawsReject(s *segment) bool {
 		}
 	}
 	return true
+}
+
+// resetCheck is Linux's tcp_reset_check: after the peer's FIN (CLOSE_WAIT,
+// CLOSING, LAST_ACK), a RST that carries the FIN's own sequence number,
+// RCV.NXT − 1, as some stacks send it, resets the connection too, inside
+// the window or not (testdata/pkt/close/rst-at-fin-seq.pkt). The linux
+// profile only: RFC 5961 §3.2 resets on RCV.NXT alone.
+func (c *Conn) resetCheck(s *segment) bool {
+	switch c.state {
+	case CloseWait, Closing, LastAck:
+		return c.linux() && s.seq == c.rcvNxt-1
+	}
+	return false
+}
+
+// resetBy ends the connection on an acceptable RST (RFC 9293
+// §3.10.7.4), with the error its state gives, as Linux's tcp_reset.
+func (c *Conn) resetBy() {
+	p := c.p
+	switch c.state {
+	case SynReceived:
+		if c.passive {
+			c.destroy() // back to LISTEN: the listener stays
+		} else {
+			c.fail(syscall.ECONNREFUSED)
+		}
+	case Established:
+		p.counters.EstabResets++
+		c.fail(syscall.ECONNRESET)
+	case CloseWait:
+		// The peer had closed: writing is what failed (Linux's
+		// tcp_reset gives EPIPE here).
+		p.counters.EstabResets++
+		c.fail(syscall.EPIPE)
+	case FinWait1, FinWait2:
+		c.fail(syscall.ECONNRESET)
+	default:
+		c.destroy()
+	}
 }

@@ -41,7 +41,9 @@ func TestSockets(t *testing.T) {
 		}
 	}
 	must(t, p.a.Close(c))
-	p.clock.RunFor(10e6)
+	// The server's ACK of a FIN after data waits for its delayed-ACK
+	// timer (40 ms), as Linux's in pingpong mode (tcp_fin).
+	p.clock.RunFor(100e6)
 	if got := table(p.a); !strings.Contains(got, "tcp FIN_WAIT_2 ") || !strings.HasSuffix(got, " -1\n") {
 		t.Errorf("client after close:\n%s", got)
 	}

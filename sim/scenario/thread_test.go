@@ -55,7 +55,8 @@ expect:
 
 // TestSocketTable: ss() writes the host's sockets into the trace, the
 // listener and the connection with its unread bytes, and after the
-// client closed first its connection in FIN_WAIT_2 without a descriptor.
+// client closed first its connection in FIN_WAIT_2 without a descriptor
+// (once the server's delayed ACK of the FIN came: 40 ms, as Linux's).
 func TestSocketTable(t *testing.T) {
 	res, trace := runSrc(t, twoHosts+`programs:
   server: |
@@ -68,7 +69,7 @@ func TestSocketTable(t *testing.T) {
     s = socket(tcp); connect(s, server:80); send(s, "hi")
     sleep 150ms
     close(s)
-    sleep 50ms
+    sleep 100ms
     ss()
 `)
 	reportFailures(t, res)

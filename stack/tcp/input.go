@@ -115,7 +115,15 @@ func (c *Conn) inputSynSent(s *segment) {
 	c.rtx.disarm()
 	c.established()
 	c.needAck(whyHandshakeAck)
-	if len(s.payload) > 0 || s.has(flagFIN) {
+	switch {
+	case !(len(s.payload) > 0 || s.has(flagFIN)):
+	case c.linux():
+		// Linux (tcp_rcv_synsent_state_process, without Fast Open)
+		// acknowledges the SYN alone and drops what came with it; the
+		// peer sends it again (testdata/pkt/handshake/syn-ack-data.pkt).
+		// RFC 9293 §3.10.7.3 queues it: the rfc profile does.
+		p.drop(c, "DropSynSent", "data on the SYN-ACK: the SYN alone is taken", s.pktID)
+	default:
 		s.seq++
 		s.flags &^= flagSYN
 		c.receive(s)
@@ -926,6 +934,11 @@ func (c *Conn) receive(s *segment) {
 		c.saveFlow(s)
 		c.growWindow(len(data))
 		c.rcvRTTSample(s, len(data))
+		if (fin || c.rcvFinPending && c.rcvNxt == c.rcvFinSeq) && c.linux() && c.state == Established {
+			// The FIN with it puts Linux in pingpong mode (tcp_fin)
+			// before the ACK is decided (processFin): no quick ACK.
+			c.pingpong = true
+		}
 		switch {
 		case c.quickAck || c.ackNow:
 			c.needAck(whyAckOfData)
@@ -955,7 +968,22 @@ func (c *Conn) processFin() {
 	c.rcvFinPending = false
 	c.rcvNxt++
 	c.finRcvd = true
-	c.needAck(whyAckFIN)
+	if c.linux() && c.state == Established && !c.ackNow && c.ato > 0 {
+		// Linux's tcp_fin goes to CLOSE_WAIT in pingpong mode, which
+		// takes the FIN as it takes data: unless an ACK was due anyway,
+		// the ACK waits for the delayed-ACK timer, so that the answer
+		// and our own FIN can carry it. Before any data (ato 0) the
+		// timer fires at once (testdata/pkt/close/fin-ack-delayed.pkt;
+		// close/passive-close.pkt).
+		c.pingpong = true
+		c.ackPending = true
+		c.delack.armIfIdle(c.delackTimeout())
+	} else {
+		if c.linux() && c.state == Established {
+			c.pingpong = true
+		}
+		c.needAck(whyAckFIN)
+	}
 	switch c.state {
 	case Established:
 		c.setState(CloseWait)

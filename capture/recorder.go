@@ -50,8 +50,10 @@ type Options struct {
 	Names map[netip.Addr]string
 	// KeepSummaries keeps a [Summary] of every frame at every vantage
 	// point, for [Recorder.Summaries], and the state changes and socket
-	// calls, for [Recorder.Notes]: every one, for a short run or a test.
-	// A run's ladder is drawn from Ladder, which is bounded.
+	// calls, for [Recorder.Notes]: the first MaxKept of each, for a
+	// short run or a test; [Recorder.SummariesLeftOut] counts the rest.
+	// A run's ladder is drawn from Ladder, which keeps both ends of any
+	// run.
 	KeepSummaries bool
 	// Ladder, if set, is given the summary of every frame at every
 	// vantage point but a switch port's mirror, and the state changes
@@ -160,6 +162,7 @@ type Recorder struct {
 	pend     pending
 	sums     []Summary
 	notes    []ladder.Note // state changes and socket calls, with KeepSummaries
+	keptOut  int           // summaries and notes KeepSummaries left out past MaxKept
 	sum      Summary
 	frame    trace.Frame // reused for each frame traced
 	comments [2]string
@@ -661,7 +664,11 @@ func (r *Recorder) writeEvent(ev *core.Event) {
 		start, _ := r.tr.Start()
 		if n, ok := ladder.EventNote(ev, ev.Time.Sub(start)); ok {
 			if r.opts.KeepSummaries {
-				r.notes = append(r.notes, n)
+				if len(r.notes) < maxKept {
+					r.notes = append(r.notes, n)
+				} else {
+					r.keptOut++
+				}
 			}
 			if c := r.opts.Ladder; c != nil {
 				c.AddNote(n)
@@ -735,7 +742,11 @@ func (r *Recorder) release() {
 	}
 	if sp != nil {
 		if r.opts.KeepSummaries && !v.mirror {
-			r.sums = append(r.sums, *sp)
+			if len(r.sums) < maxKept {
+				r.sums = append(r.sums, *sp)
+			} else {
+				r.keptOut++
+			}
 		}
 		if c := r.opts.Ladder; c != nil && !v.mirror {
 			c.Add(sp)
@@ -923,6 +934,21 @@ func (r *Recorder) writeCombined(v *vantage, pkt *pcapng.Packet) {
 	pkt.Interface = v.combIdx
 	r.writePacket(o, pkt)
 	pkt.Interface = 0
+}
+
+// MaxKept is how many summaries, and how many notes, KeepSummaries
+// keeps: some 75 MB of summaries at most.
+const MaxKept = 1 << 18
+
+// maxKept is MaxKept, lowered by tests.
+var maxKept = MaxKept
+
+// SummariesLeftOut returns how many summaries and notes KeepSummaries
+// left out once it held MaxKept of them.
+func (r *Recorder) SummariesLeftOut() int {
+	defer r.settle()()
+	r.release()
+	return r.keptOut
 }
 
 // Summaries returns a copy of the summaries kept so far (with

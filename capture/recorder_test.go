@@ -415,3 +415,33 @@ func TestIdleRecorderBuildsNothing(t *testing.T) {
 		t.Errorf("%d bytes allocated per idle Recorder, want well under a Tracer's 200 KB", per)
 	}
 }
+
+// TestKeepSummariesBounded: KeepSummaries keeps at most maxKept
+// summaries and as many notes, and counts those it leaves out.
+func TestKeepSummariesBounded(t *testing.T) {
+	record := func() (sums, notes, out int) {
+		clk := &fakeClock{now: t0}
+		client := newNIC(t, clk, "client", "10.0.0.1/24", stack.LinkEthernet)
+		server := newNIC(t, clk, "server", "10.0.0.2/24", stack.LinkEthernet)
+		r, err := New(Options{KeepSummaries: true, Names: names()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run(t, r, clk, client, server)
+		sums, notes, out = len(r.Summaries()), len(r.Notes()), r.SummariesLeftOut()
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return sums, notes, out
+	}
+	allSums, allNotes, out := record()
+	if out != 0 || allSums < 6 || allNotes < 6 {
+		t.Fatalf("unbounded: %d summaries, %d notes, %d left out", allSums, allNotes, out)
+	}
+	defer func(m int) { maxKept = m }(maxKept)
+	maxKept = 5
+	sums, notes, out := record()
+	if sums != 5 || notes != 5 || out != allSums-5+allNotes-5 {
+		t.Errorf("bounded to 5: %d summaries, %d notes, %d left out; want 5, 5, %d", sums, notes, out, allSums-5+allNotes-5)
+	}
+}

@@ -814,10 +814,11 @@ func (r *runner) take(p *pkt.Packet) seg {
 	for s.length < p.Len && len(r.out) > 0 {
 		n := r.out[0]
 		// A FIN ends the aggregate: as on a GSO packet, only its last
-		// segment carries it.
+		// segment carries it; and CWR starts one, on its first segment
+		// only (tcp_gso_segment clears it on the others).
 		if n.at != s.at || n.seq != s.seq+uint32(s.length) || n.ack != s.ack || n.length == 0 ||
 			(s.flags|n.flags)&(wire.SYN|wire.RST) != 0 || s.flags&wire.FIN != 0 ||
-			n.flags&^(wire.PSH|wire.FIN) != s.flags&^wire.PSH || !sameOptsButSACK(s.opts, n.opts) {
+			n.flags&^(wire.PSH|wire.FIN) != s.flags&^(wire.PSH|wire.CWR) || !sameOptsButSACK(s.opts, n.opts) {
 			break
 		}
 		s.length += n.length

@@ -59,6 +59,7 @@ type ecnState struct {
 	reduceSeq  seqnum.Value // sender: no further reduction until SND.UNA passes it
 	reduced    bool         // reduceSeq is set
 	reductions uint64
+	prr        bool // linux profile: in CWR, the window brought down by PRR (cwrPRR)
 }
 
 // synECNFlags returns the ECN flags of our SYN or SYN-ACK.
@@ -127,13 +128,54 @@ func (c *Conn) ecnInput(s *segment) {
 
 // inCWR reports Linux's CWR state: an ECN reduction whose window
 // SND.UNA has not yet passed (tcp_end_cwnd_reduction ends it there).
-func (c *Conn) inCWR() bool { return c.ecn.reduced && c.sndUna.LessThan(c.ecn.reduceSeq) }
+func (c *Conn) inCWR() bool {
+	return c.ecn.prr || !c.cwrPRR() && c.ecn.reduced && c.sndUna.LessThan(c.ecn.reduceSeq)
+}
+
+// cwrPRR reports whether an ECN reduction goes as Linux's CWR state: the
+// linux profile with RACK recovery. Linux's tcp_enter_cwr sets ssthresh
+// from the window before the ECE's ACK grows it, and then brings cwnd
+// down by PRR (tcp_cwnd_reduction), as a fast recovery does, not at
+// once; the state ends, cwnd at ssthresh, once SND.UNA passes what was
+// sent when it began (testdata/pkt/ecn/cwr-prr.pkt). RFC 3168 §6.1.2
+// halves the window at once: the rfc profile does.
+func (c *Conn) cwrPRR() bool { return c.linux() && c.rackOn() }
+
+// ecnCWR is cwrPRR's part of an ACK up to ack, before the window grows
+// on it (tcp_fastretrans_alert, ahead of tcp_cong_control): the CWR state
+// ends once ack passes its start's SND.NXT, and an ECE outside a
+// reduction starts one.
+func (c *Conn) ecnCWR(s *segment, ack seqnum.Value) {
+	now := c.p.net.Now()
+	if c.ecn.prr && c.ecn.reduceSeq.LessThan(ack) {
+		c.ecn.prr = false
+		prrCwnd := c.cwnd()
+		c.cc.ExitRecovery(now, c.cc.Ssthresh())
+		if c.p.net.Tracing() {
+			c.lossEvent("cwr done", fmt.Sprintf("the data sent before the ECE is acknowledged → CWR done: cwnd %d → ssthresh %d", prrCwnd, c.cc.Cwnd()))
+		}
+	}
+	if !c.ecn.ok || !s.has(flagECE) || c.ecn.prr || c.inRecovery || c.inLoss && c.sndUna.LessThan(c.lossHigh) {
+		return
+	}
+	ls := c.loss()
+	before, beforeSS := c.cc.Cwnd(), c.cc.Ssthresh()
+	c.cc.EnterRecovery(now, int(c.sndUna.Size(c.sndMax)))
+	ls.recoverFS = max(before, 1)
+	ls.prrDelivered, ls.prrOut, ls.prrCwnd = 0, 0, before
+	c.ecn.prr = true
+	c.ecn.reduceSeq, c.ecn.reduced = c.sndMax, true
+	c.ecn.queueCWR = true
+	c.ecn.reductions++
+	c.p.counters.ECNReductions++
+	c.ccEvent(before, beforeSS, "ecn: CWR")
+}
 
 // ecnAck reacts to an ACK with ECE: once per window of data, the
 // congestion window is reduced as for a loss (RFC 3168 §6.1.2), and CWR
 // goes out on the next new data.
 func (c *Conn) ecnAck(s *segment) {
-	if !c.ecn.ok || !s.has(flagECE) || s.has(flagSYN) {
+	if !c.ecn.ok || !s.has(flagECE) || s.has(flagSYN) || c.cwrPRR() {
 		return
 	}
 	if c.inRecovery || (c.ecn.reduced && !c.ecn.reduceSeq.LessThan(c.sndUna)) {

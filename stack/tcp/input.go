@@ -516,6 +516,9 @@ func (c *Conn) processAck(s *segment) bool {
 			c.frtoOnAck(s, ack, newSACKed > 0, dup)
 		}
 	}
+	if c.cwrPRR() {
+		c.ecnCWR(s, ack)
+	}
 	if advanced {
 		c.newAck(s, sackedDelta)
 		if c.dead {
@@ -669,7 +672,7 @@ func (c *Conn) newAck(s *segment, sackedDelta int) {
 				}
 			}
 		}
-		if dataAcked > 0 {
+		if dataAcked > 0 && !c.ecn.prr {
 			ccRTT := rtt
 			if c.ls != nil && c.ls.ackRTT > 0 && (ccRTT == 0 || c.linux()) {
 				// Without timestamps only one segment per round trip is

@@ -252,7 +252,7 @@ func (c *Conn) output(why string) {
 			c.sackRetransmit()
 			break
 		}
-		if c.rackOn() && c.ls != nil && (c.inRecovery || c.ls.lost > 0) {
+		if c.rackOn() && c.ls != nil && (c.inRecovery || c.ls.lost > 0 || c.ecn.prr) {
 			c.rackSend(why)
 			break
 		}

@@ -694,7 +694,7 @@ func (c *Conn) rackOnAck(delivered, priorPipe int, advanced bool) {
 	if !c.inRecovery && ls.lost > 0 && !(c.inLoss && c.sndUna.LessThan(c.lossHigh)) {
 		c.rackEnterRecovery(priorPipe)
 	}
-	if c.inRecovery {
+	if c.inRecovery || c.ecn.prr {
 		c.prrUpdate(delivered, advanced && newlyLost == 0)
 	}
 }
@@ -707,12 +707,19 @@ func (c *Conn) rackEnterRecovery(priorPipe int) {
 	c.undoStart("recovery", before, beforeSS)
 	c.recover = c.sndMax - 1
 	c.inRecovery = true
-	c.cc.EnterRecovery(p.net.Now(), int(c.sndUna.Size(c.sndMax)))
 	p.counters.FastRetrans++
 	p.counters.RACKRecovery++
 	c.fastRetrans++
-	ls.recoverFS = max(priorPipe, 1)
-	ls.prrDelivered, ls.prrOut = 0, 0
+	if c.ecn.prr {
+		// A loss inside an ECN reduction: the reduction goes on, its
+		// ssthresh and PRR count kept (tcp_enter_recovery skips
+		// tcp_init_cwnd_reduction when tcp_in_cwnd_reduction).
+		c.ecn.prr = false
+	} else {
+		c.cc.EnterRecovery(p.net.Now(), int(c.sndUna.Size(c.sndMax)))
+		ls.recoverFS = max(priorPipe, 1)
+		ls.prrDelivered, ls.prrOut = 0, 0
+	}
 	if ls.reoPersist > 0 {
 		ls.reoPersist--
 		if ls.reoPersist == 0 {
@@ -742,6 +749,14 @@ func (c *Conn) prrUpdate(delivered int, ssrb bool) {
 	if pipe > ss {
 		// Proportional: send ssthresh/RecoverFS of what was delivered.
 		sndcnt = int((int64(ls.prrDelivered)*int64(ss)+int64(ls.recoverFS)-1)/int64(ls.recoverFS)) - ls.prrOut
+		if c.linux() {
+			// Linux counts in packets, rounding the share up to a
+			// whole one (tcp_cwnd_reduction): 2 of 10 delivered with
+			// ssthresh 7 send 2, where 1,400 bytes would send one.
+			pk := func(n int) int64 { return int64((n + mss - 1) / mss) }
+			rfs := max(pk(ls.recoverFS), 1)
+			sndcnt = int((pk(ls.prrDelivered)*int64(ss/mss)+rfs-1)/rfs-pk(ls.prrOut)) * mss
+		}
 		rule = "proportional"
 	} else {
 		limit := delivered
@@ -765,7 +780,7 @@ func (c *Conn) prrUpdate(delivered int, ssrb bool) {
 // cwnd returns the congestion window the sender applies now: PRR's
 // in recovery under RACK, the controller's otherwise.
 func (c *Conn) cwnd() int {
-	if c.inRecovery && c.rackOn() && c.ls != nil {
+	if (c.inRecovery || c.ecn.prr) && c.rackOn() && c.ls != nil {
 		return max(c.ls.prrCwnd, c.sendMSS())
 	}
 	return c.cc.Cwnd()
@@ -828,7 +843,7 @@ func (c *Conn) firstLost() *txSeg {
 }
 
 func (c *Conn) prrSent(n int) {
-	if c.inRecovery && c.ls != nil {
+	if (c.inRecovery || c.ecn.prr) && c.ls != nil {
 		c.ls.prrOut += n
 	}
 }

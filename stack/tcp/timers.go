@@ -183,6 +183,7 @@ func (c *Conn) onRTX() {
 	c.cc.OnRTO(c.p.net.Now(), flight)
 	c.ccEvent(before, beforeSS, "rto")
 	c.inRecovery = false
+	c.ecn.prr = false
 	c.dupAcks = 0
 	c.sackTimeout()
 	c.recover = c.sndMax - 1              // RFC 6582 §4: the highest sequence number sent

@@ -185,7 +185,14 @@ func (c *Conn) sackBlocks(o *options, max int) {
 			break
 		}
 		last = c.ooo[best].stamp
-		o.SACK[o.NSACK] = toWire(c.ooo[best].sackBlock)
+		b := c.ooo[best].sackBlock
+		if c.rcvFinPending && b.Right == c.rcvFinSeq && c.linux() {
+			// The FIN that came with the block's last data: Linux's
+			// block ends at the segment's end_seq, which counts it
+			// (testdata/pkt/sack/ofo-fin-block.pkt).
+			b.Right++
+		}
+		o.SACK[o.NSACK] = toWire(b)
 		o.NSACK++
 	}
 }

@@ -155,7 +155,7 @@ func (c *Conn) ecnCWR(s *segment, ack seqnum.Value) {
 			c.lossEvent("cwr done", fmt.Sprintf("the data sent before the ECE is acknowledged → CWR done: cwnd %d → ssthresh %d", prrCwnd, c.cc.Cwnd()))
 		}
 	}
-	if !c.ecn.ok || !s.has(flagECE) || c.ecn.prr || c.inRecovery || c.inLoss && c.sndUna.LessThan(c.lossHigh) {
+	if !c.ecn.ok || !s.has(flagECE) || c.ecn.prr || c.inRecovery || c.lossState() {
 		return
 	}
 	ls := c.loss()

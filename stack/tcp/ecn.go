@@ -146,11 +146,10 @@ func (c *Conn) cwrPRR() bool { return c.linux() && c.rackOn() }
 // ends once ack passes its start's SND.NXT, and an ECE outside a
 // reduction starts one.
 func (c *Conn) ecnCWR(s *segment, ack seqnum.Value) {
-	now := c.p.net.Now()
 	if c.ecn.prr && c.ecn.reduceSeq.LessThan(ack) {
 		c.ecn.prr = false
 		prrCwnd := c.cwnd()
-		c.cc.ExitRecovery(now, c.cc.Ssthresh())
+		c.cc.ExitRecovery(c.p.net.Now(), c.cc.Ssthresh())
 		if c.p.net.Tracing() {
 			c.lossEvent("cwr done", fmt.Sprintf("the data sent before the ECE is acknowledged → CWR done: cwnd %d → ssthresh %d", prrCwnd, c.cc.Cwnd()))
 		}
@@ -160,7 +159,7 @@ func (c *Conn) ecnCWR(s *segment, ack seqnum.Value) {
 	}
 	ls := c.loss()
 	before, beforeSS := c.cc.Cwnd(), c.cc.Ssthresh()
-	c.cc.EnterRecovery(now, int(c.sndUna.Size(c.sndMax)))
+	c.cc.EnterRecovery(c.p.net.Now(), int(c.sndUna.Size(c.sndMax)))
 	ls.recoverFS = max(before, 1)
 	ls.prrDelivered, ls.prrOut, ls.prrCwnd = 0, 0, before
 	c.ecn.prr = true

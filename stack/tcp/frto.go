@@ -107,12 +107,7 @@ func (c *Conn) frtoSend(why string) bool {
 func (c *Conn) frtoUndo() {
 	ls := c.ls
 	ls.frto, ls.frtoNew, ls.frtoWait = false, false, false
-	for i := ls.head; i < len(ls.q); i++ {
-		if r := &ls.q[i]; r.flags&txLost != 0 {
-			r.flags &^= txLost
-			ls.lost -= r.len()
-		}
-	}
+	ls.unmarkLost()
 	c.p.counters.SpuriousRTOs++
 	c.backoff = 0
 	c.undo("F-RTO: an ACK delivers a segment sent before the timeout and never resent → the timeout was spurious (RFC 5682 §3.1 step 3b)")

@@ -662,12 +662,7 @@ func (c *Conn) newAck(s *segment, sackedDelta int) {
 				// the original undoes at once, and the segments still
 				// marked lost are not sent again.
 				if c.packetDelayed(s) {
-					for i := c.ls.head; i < len(c.ls.q); i++ {
-						if r := &c.ls.q[i]; r.flags&txLost != 0 {
-							r.flags &^= txLost
-							c.ls.lost -= r.len()
-						}
-					}
+					c.ls.unmarkLost()
 					c.undo("timestamps: an ACK in the timeout's loss episode echoes the original, not the retransmission (Eifel)")
 				}
 			}
@@ -971,20 +966,19 @@ func (c *Conn) processFin() {
 	c.rcvFinPending = false
 	c.rcvNxt++
 	c.finRcvd = true
-	if c.linux() && c.state == Established && !c.ackNow && c.ato > 0 {
-		// Linux's tcp_fin goes to CLOSE_WAIT in pingpong mode, which
-		// takes the FIN as it takes data: unless an ACK was due anyway,
-		// the ACK waits for the delayed-ACK timer, so that the answer
-		// and our own FIN can carry it. Before any data (ato 0) the
-		// timer fires at once (testdata/pkt/close/fin-ack-delayed.pkt;
-		// close/passive-close.pkt).
+	// Linux's tcp_fin goes to CLOSE_WAIT in pingpong mode, which takes
+	// the FIN as it takes data: unless an ACK was due anyway, the ACK
+	// waits for the delayed-ACK timer, so that the answer and our own
+	// FIN can carry it. Before any data (ato 0) the timer fires at once
+	// (testdata/pkt/close/fin-ack-delayed.pkt; close/passive-close.pkt).
+	finPingpong := c.linux() && c.state == Established
+	if finPingpong {
 		c.pingpong = true
+	}
+	if finPingpong && !c.ackNow && c.ato > 0 {
 		c.ackPending = true
 		c.delack.armIfIdle(c.delackTimeout())
 	} else {
-		if c.linux() && c.state == Established {
-			c.pingpong = true
-		}
 		c.needAck(whyAckFIN)
 	}
 	switch c.state {

@@ -1140,12 +1140,7 @@ func (c *Conn) rackUndoPartial(s *segment, priorUna seqnum.Value) {
 			return
 		}
 	}
-	for i := ls.head; i < len(ls.q); i++ {
-		if r := &ls.q[i]; r.flags&txLost != 0 {
-			r.flags &^= txLost
-			ls.lost -= r.len()
-		}
-	}
+	ls.unmarkLost()
 	c.undo("timestamps: a partial ACK echoes the original, not the retransmission (Eifel)")
 }
 
@@ -1293,3 +1288,14 @@ func (c *Conn) rackSaysLost(seq seqnum.Value) bool {
 // SND.UNA passes lossHigh (inLoss stays set after it, until the next
 // timeout or an undo).
 func (c *Conn) lossState() bool { return c.inLoss && c.sndUna.LessThan(c.lossHigh) }
+
+// unmarkLost clears every lost mark: an undo finds nothing was lost
+// (tcp_undo_cwnd_reduction with unmark_loss).
+func (ls *lossState) unmarkLost() {
+	for i := ls.head; i < len(ls.q); i++ {
+		if r := &ls.q[i]; r.flags&txLost != 0 {
+			r.flags &^= txLost
+			ls.lost -= r.len()
+		}
+	}
+}

@@ -151,7 +151,7 @@ type Conn struct {
 	writing         bool           // the output is a write's own push (Linux's tcp_push_one per skb as it fills)
 	notsentLowat    uint32         // TCP_NOTSENT_LOWAT; zero: the stack's (lowat)
 	eorEnds         []seqnum.Value // MSG_EOR: ends of records not yet sent, in order; new data never joins a segment across one
-	inLoss          bool           // an RTO's loss episode began and was not undone; lossState says whether it goes on
+	inLoss          bool           // an RTO's loss episode began and was not undone; inLossEpisode says whether it goes on
 	lossHigh        seqnum.Value
 	lastRecv        time.Time
 

@@ -154,7 +154,7 @@ func (c *Conn) ecnCWR(s *segment, ack seqnum.Value) {
 			c.lossEvent("cwr done", fmt.Sprintf("the data sent before the ECE is acknowledged → CWR done: cwnd %d → ssthresh %d", prrCwnd, c.cc.Cwnd()))
 		}
 	}
-	if !c.ecn.ok || !s.has(flagECE) || c.ecn.prr || c.inRecovery || c.lossState() {
+	if !c.ecn.ok || !s.has(flagECE) || c.ecn.prr || c.inRecovery || c.inLossEpisode() {
 		return
 	}
 	ls := c.loss()

@@ -38,7 +38,7 @@ func (c *Conn) frtoAllowed() bool {
 // echoes the original transmission is left to it (Eifel, newAck).
 func (c *Conn) frtoOnAck(s *segment, ack seqnum.Value, newSACKed, dup bool) {
 	ls := c.ls
-	if !c.lossState() {
+	if !c.inLossEpisode() {
 		ls.frto, ls.frtoNew = false, false
 		return
 	}

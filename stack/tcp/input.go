@@ -655,7 +655,7 @@ func (c *Conn) newAck(s *segment, sackedDelta int) {
 				// if the ACK echoes the original transmission (Eifel).
 				c.undoByTimestamp(s)
 				c.ls.retransTSSet = false
-			case c.linux() && c.lossState():
+			case c.linux() && c.inLossEpisode():
 				// Linux tries at every ACK that advances SND.UNA in
 				// the loss episode (tcp_process_loss: tcp_try_undo_loss),
 				// before F-RTO looks at it: a partial ACK that echoes

@@ -691,7 +691,7 @@ func (c *Conn) rackOnAck(delivered, priorPipe int, advanced bool) {
 	// then start no fast recovery and no second reduction, as Linux's
 	// tcp_process_loss keeps the Loss state until SND.UNA passes the
 	// highest sequence sent at the timeout.
-	if !c.inRecovery && ls.lost > 0 && !c.lossState() {
+	if !c.inRecovery && ls.lost > 0 && !c.inLossEpisode() {
 		c.rackEnterRecovery(priorPipe)
 	}
 	if c.inRecovery || c.ecn.prr {
@@ -1284,10 +1284,10 @@ func (c *Conn) rackSaysLost(seq seqnum.Value) bool {
 	return false
 }
 
-// lossState reports Linux's TCP_CA_Loss: an RTO's loss episode, until
+// inLossEpisode reports Linux's TCP_CA_Loss: an RTO's loss episode, until
 // SND.UNA passes lossHigh (inLoss stays set after it, until the next
 // timeout or an undo).
-func (c *Conn) lossState() bool { return c.inLoss && c.sndUna.LessThan(c.lossHigh) }
+func (c *Conn) inLossEpisode() bool { return c.inLoss && c.sndUna.LessThan(c.lossHigh) }
 
 // unmarkLost clears every lost mark: an undo finds nothing was lost
 // (tcp_undo_cwnd_reduction with unmark_loss).

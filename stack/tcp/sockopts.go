@@ -134,7 +134,7 @@ func (c *Conn) spuriousRetrans(s *segment) {
 	if !s.v6 {
 		return
 	}
-	if !c.lossState() && s.flow != c.lrcvFlow {
+	if !c.inLossEpisode() && s.flow != c.lrcvFlow {
 		c.newTxHash()
 		c.p.counters.DupDataRehash++
 	}
@@ -356,7 +356,7 @@ func (c *Conn) linuxInfo() LinuxInfo {
 		li.Sacked = min(c.dupAcks, max(li.Unacked-1, 0)) // Linux's tcp_add_reno_sack
 	}
 	switch {
-	case c.lossState():
+	case c.inLossEpisode():
 		li.CAState = 4
 	case c.inRecovery:
 		li.CAState = 3

@@ -140,7 +140,7 @@ func (c *Conn) tiAfterAck(s *segment, before int, unaBefore seqnum.Value) {
 	if c.sndUna == c.sndMax && !c.hasUnsent() {
 		c.chronoSet(chronoNone) // tcp_clean_rtx_queue: both queues empty
 	}
-	if !x.rtoStart.IsZero() && !c.lossState() {
+	if !x.rtoStart.IsZero() && !c.inLossEpisode() {
 		x.rtoTime += now.Sub(x.rtoStart)
 		x.rtoStart = time.Time{}
 	}

@@ -173,7 +173,7 @@ func (c *Conn) onRTX() {
 	// F-RTO (RFC 5682 §3.1 step 1, Linux's tcp_enter_loss): a timeout
 	// outside a recovery, or one more on the same SND.UNA, may yet
 	// prove spurious (frto.go).
-	frto := c.frtoAllowed() && (!c.inRecovery && !c.lossState() || c.backoff > 1)
+	frto := c.frtoAllowed() && (!c.inRecovery && !c.inLossEpisode() || c.backoff > 1)
 	flight := int(c.sndUna.Size(c.sndMax))
 	before, beforeSS := c.cwnd(), c.cc.Ssthresh()
 	if c.inRecovery {

@@ -435,15 +435,7 @@ func TestIPv6FlowLabel(t *testing.T) {
 		}
 		return true
 	}
-	l, err := p.b.SocketFamily(stack.AFInet6, stack.SockStream)
-	must(t, err)
-	must(t, p.b.Bind(l, netip.AddrPortFrom(netip.IPv6Unspecified(), 80)))
-	must(t, p.b.Listen(l, 8))
-	c, err := p.a.SocketFamily(stack.AFInet6, stack.SockStream)
-	must(t, err)
-	must(t, p.a.SetNonblock(c, true))
-	p.a.Connect(c, netip.AddrPortFrom(b6, 80))
-	p.clock.Run()
+	_, c := connect6(t, p)
 	if _, err := p.a.Send(c, []byte("data")); err != nil {
 		t.Fatal(err)
 	}
@@ -592,15 +584,7 @@ func TestDuplicateDataRehash(t *testing.T) {
 		}
 		return true
 	}
-	l, err := p.b.SocketFamily(stack.AFInet6, stack.SockStream)
-	must(t, err)
-	must(t, p.b.Bind(l, netip.AddrPortFrom(netip.IPv6Unspecified(), 80)))
-	must(t, p.b.Listen(l, 8))
-	c, err := p.a.SocketFamily(stack.AFInet6, stack.SockStream)
-	must(t, err)
-	must(t, p.a.SetNonblock(c, true))
-	p.a.Connect(c, netip.AddrPortFrom(b6, 80))
-	p.clock.Run()
+	l, c := connect6(t, p)
 	s, _, err := p.b.Accept(l)
 	must(t, err)
 	handshake := len(fromB)
@@ -633,4 +617,21 @@ func TestDuplicateDataRehash(t *testing.T) {
 	if v, _ := info.Field("tcpi_rehash"); v != 0 {
 		t.Errorf("server tcpi_rehash %d, want 0: only timeouts count there", v)
 	}
+}
+
+// connect6 connects a non-blocking AF_INET6 socket of p's first stack to
+// a listener of its second on port 80, over IPv6, and returns both
+// descriptors (the listener's connection waits to be accepted).
+func connect6(t *testing.T, p *pair6) (l, c int) {
+	t.Helper()
+	l, err := p.b.SocketFamily(stack.AFInet6, stack.SockStream)
+	must(t, err)
+	must(t, p.b.Bind(l, netip.AddrPortFrom(netip.IPv6Unspecified(), 80)))
+	must(t, p.b.Listen(l, 8))
+	c, err = p.a.SocketFamily(stack.AFInet6, stack.SockStream)
+	must(t, err)
+	must(t, p.a.SetNonblock(c, true))
+	p.a.Connect(c, netip.AddrPortFrom(b6, 80))
+	p.clock.Run()
+	return l, c
 }

@@ -124,6 +124,17 @@ const passive = "`sysctl -q net.ipv4.tcp_rmem=\"4096 131072 6291456\"`\n" +
 	"+.1 < . 1:1(0) ack 1 win 1000\n" +
 	"+0 accept(3, ..., ...) = 4\n"
 
+// playPassive plays passive followed by tail as the script name.pkt.
+func playPassive(t *testing.T, name, tail string, o Options) Result {
+	t.Helper()
+	src := passive + tail
+	s, err := pkt.Parse(name+".pkt", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Script(s, src, o)
+}
+
 // TestChecks runs small scripts, each passing or failing for one reason:
 // every check the runner makes must be able to fail.
 func TestChecks(t *testing.T) {
@@ -159,12 +170,7 @@ func TestChecks(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			src := passive + c.tail
-			s, err := pkt.Parse(c.name+".pkt", src)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res := Script(s, src, Options{})
+			res := playPassive(t, c.name, c.tail, Options{})
 			if res.Status != c.status || !strings.Contains(res.Message, c.msg) {
 				t.Errorf("got %s %q (expected %q, actual %q), want %s with %q", res.Status, res.Message, res.Expected, res.Actual, c.status, c.msg)
 			}
@@ -459,17 +465,12 @@ func TestFlowLabels(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			src := passive + c.tail
-			s, err := pkt.Parse(c.name+".pkt", src)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res := Script(s, src, Options{IPVersion: "ipv6", MTU: 1520})
+			res := playPassive(t, c.name, c.tail, Options{IPVersion: "ipv6", MTU: 1520})
 			if res.Status != c.status || !strings.Contains(res.Message, c.msg) {
 				t.Errorf("got %s %q (expected %q, actual %q), want %s with %q", res.Status, res.Message, res.Expected, res.Actual, c.status, c.msg)
 			}
 			// Over IPv4 there are no labels to check.
-			if res := Script(s, src, Options{}); res.Status != Pass {
+			if res := playPassive(t, c.name, c.tail, Options{}); res.Status != Pass {
 				t.Errorf("over IPv4: %s %q", res.Status, res.Message)
 			}
 		})

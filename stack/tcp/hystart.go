@@ -44,5 +44,5 @@ func (p *Proto) hystartMode(ccName string) cc.HyStartMode {
 // ccConfig returns the controller configuration for a controller named
 // name on a connection whose SMSS is mss.
 func (p *Proto) ccConfig(name string, mss int) cc.Config {
-	return cc.Config{MSS: mss, PerPacket: p.linux, Linux: p.linux, HyStart: p.hystartMode(name)}
+	return cc.Config{MSS: mss, PerPacket: p.linux, Linux: p.linux, HyStart: p.hystartMode(name), HZ: p.ccHZ()}
 }

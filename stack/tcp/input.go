@@ -622,9 +622,17 @@ func (c *Conn) newAck(s *segment, sackedDelta int) {
 	}
 	c.bytesAcked += uint64(dataAcked)
 	// Congestion control and loss recovery.
+	grow := false // this ACK grows cwnd
 	if c.inRecovery && c.rackOn() {
 		if c.recover.LessThan(ack) {
 			c.rackExitRecovery(s, cwndBefore, ssBefore)
+			// Linux grows cwnd on the ACK that ends recovery too:
+			// tcp_fastretrans_alert opens the state and sets cwnd to
+			// ssthresh, then tcp_cong_control, out of the reduction,
+			// gives the ACK's delivery to the controller
+			// (cubic/after-recovery.pkt). RFC 6582 §3.2 step 4 sets
+			// cwnd and stops there.
+			grow = c.linux() && !c.inRecovery
 		} else {
 			c.rackUndoPartial(s, priorUna)
 		}
@@ -667,29 +675,30 @@ func (c *Conn) newAck(s *segment, sackedDelta int) {
 				}
 			}
 		}
-		if dataAcked > 0 && !c.ecn.prr {
-			ccRTT := rtt
-			if c.ls != nil && c.ls.ackRTT > 0 && (ccRTT == 0 || c.linux()) {
-				// Without timestamps only one segment per round trip is
-				// timed; the retransmission queue times every ACK, as
-				// Linux's tcp_clean_rtx_queue does for its controllers.
-				// Linux gives them that time (ca_rtt_us, from the last
-				// segment the ACK covers) even with timestamps, whose
-				// echo is the oldest segment's.
-				ccRTT = c.ls.ackRTT
-			}
-			grow := dataAcked
-			if c.linux() {
-				// Linux grows cwnd by what this ACK delivered
-				// (tcp_cong_avoid's acked_sacked: newly SACKed, and newly
-				// acknowledged that was not SACKed before). Data a
-				// duplicate ACK SACKed grew nothing then, and grows nothing
-				// when the cumulative ACK covers it
-				// (fastretx/sacked-no-growth.pkt).
-				grow = max(dataAcked+sackedDelta, 0)
-			}
-			c.ccGrow(cc.Ack{Now: now, Acked: grow, RTT: ccRTT, Inflight: flight, AppLimited: appLimited, Una: ack, Nxt: c.sndMax, SRTT: c.srtt}, cwndBefore, ssBefore)
+		grow = true
+	}
+	if grow && dataAcked > 0 && !c.ecn.prr {
+		ccRTT := rtt
+		if c.ls != nil && c.ls.ackRTT > 0 && (ccRTT == 0 || c.linux()) {
+			// Without timestamps only one segment per round trip is
+			// timed; the retransmission queue times every ACK, as
+			// Linux's tcp_clean_rtx_queue does for its controllers.
+			// Linux gives them that time (ca_rtt_us, from the last
+			// segment the ACK covers) even with timestamps, whose
+			// echo is the oldest segment's.
+			ccRTT = c.ls.ackRTT
 		}
+		delivered := dataAcked
+		if c.linux() {
+			// Linux grows cwnd by what this ACK delivered
+			// (tcp_cong_avoid's acked_sacked: newly SACKed, and newly
+			// acknowledged that was not SACKed before). Data a
+			// duplicate ACK SACKed grew nothing then, and grows nothing
+			// when the cumulative ACK covers it
+			// (fastretx/sacked-no-growth.pkt).
+			delivered = max(dataAcked+sackedDelta, 0)
+		}
+		c.ccGrow(cc.Ack{Now: now, Acked: delivered, RTT: ccRTT, Inflight: flight, AppLimited: appLimited, Una: ack, Nxt: c.sndMax, SRTT: c.srtt, Jiffies: c.p.jiffies32()}, cwndBefore, ssBefore)
 	}
 timers:
 	// RFC 6298 §5.2–5.3.
@@ -739,7 +748,7 @@ func (c *Conn) reorderedGrowth(sacked int) {
 		return
 	}
 	c.ccGrow(cc.Ack{Now: c.p.net.Now(), Acked: sacked, Inflight: int(c.sndUna.Size(c.sndMax)),
-		AppLimited: !c.isCwndLimited(), Una: c.sndUna, Nxt: c.sndMax, SRTT: c.srtt}, c.cwnd(), c.cc.Ssthresh())
+		AppLimited: !c.isCwndLimited(), Una: c.sndUna, Nxt: c.sndMax, SRTT: c.srtt, Jiffies: c.p.jiffies32()}, c.cwnd(), c.cc.Ssthresh())
 }
 
 // ccGrow gives an ACK's delivery to the congestion controller, and

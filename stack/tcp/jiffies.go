@@ -59,3 +59,23 @@ func (p *Proto) jiffiesNow() time.Duration {
 
 // halfTicks is d/2 in whole ticks, rounded down, as Linux's ato >> 1.
 func (p *Proto) halfTicks(d time.Duration) time.Duration { return p.ticksDown(d / 2) }
+
+// ccHZ is the rate of jiffies32: HZ under ticks, 1000 without.
+func (p *Proto) ccHZ() int {
+	if p.tick == 0 {
+		return 1000
+	}
+	return int(time.Second / p.tick)
+}
+
+// jiffies32 is Linux's tcp_jiffies32 for the congestion controller:
+// the ticks (of ccHZ) from the Proto's epoch to now.
+func (p *Proto) jiffies32() uint32 { return p.toJiffies32(p.sinceEpoch()) }
+
+// toJiffies32 converts a time since the epoch to jiffies32.
+func (p *Proto) toJiffies32(d time.Duration) uint32 {
+	if p.tick == 0 {
+		return uint32(d / time.Millisecond)
+	}
+	return uint32(d / p.tick)
+}

@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"stacklab/stack/tcp/cc"
 	"time"
 
 	"stacklab/stack/tcp/seqnum"
@@ -470,6 +471,9 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 	newData := !retrans && n > 0
 	flags |= c.ecnFlags(newData)
 	p.ect = c.ecn.ok && newData // RFC 3168 §6.1.5: not on retransmissions
+	if n > 0 && inflight == 0 {
+		c.txStart()
+	}
 	c.xmit(c.sndNxt, c.rcvNxt, flags, c.rcvWindowField(), &o, d1, d2, why)
 	if end := c.sndNxt.Add(seqnum.Size(n)); fin {
 		c.txSend(retrans, c.sndNxt, end+1, writeEnd)
@@ -562,6 +566,16 @@ func (c *Conn) retransmitAt(seq seqnum.Value, n int, why string) {
 	c.bytesSent += uint64(n)
 	c.lastSend = p.net.Now()
 	c.retransEvent(why)
+}
+
+// txStart tells a congestion controller that data goes out with
+// nothing in flight, and how long since data last went (Linux's
+// CA_EVENT_TX_START, from tcp_event_data_sent).
+func (c *Conn) txStart() {
+	if t, ok := c.cc.(cc.TxStarter); ok && !c.lastSend.IsZero() {
+		now := c.p.jiffies32()
+		t.OnTxStart(now, now-c.p.toJiffies32(c.lastSend.Sub(c.p.epoch)))
+	}
 }
 
 // sendAck sends a pure ACK.

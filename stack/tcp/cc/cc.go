@@ -43,6 +43,10 @@ type Ack struct {
 	// The window does not grow on such ACKs (RFC 7661, RFC 9438 §5.8 on
 	// application-limited flows). When unsure, pass false.
 	AppLimited bool
+	// Jiffies is the stack's tcp_jiffies32 when the ACK arrived, in
+	// ticks of [Config.HZ]: Linux's CUBIC ([LinuxCubic]) counts its
+	// epoch in them.
+	Jiffies uint32
 }
 
 // Controller is a congestion control algorithm for one connection. It
@@ -75,7 +79,9 @@ type Ack struct {
 //   - On the full ACK (SND.UNA reaches recover) the engine calls
 //     ExitRecovery with the FlightSize after that ACK; cwnd becomes
 //     min(ssthresh, max(FlightSize, MSS) + MSS) (RFC 6582 §3.2 step 4,
-//     first option). That ACK is not also passed to OnAck.
+//     first option). That ACK is not also passed to OnAck, but under
+//     the linux profile, as Linux's tcp_cong_control gives it to the
+//     controller once the state is Open again.
 //   - On a retransmission timeout the engine calls OnRTO, once per
 //     timeout (also for backed-off ones); the Controller sets ssthresh
 //     (on the first timeout of a series only, RFC 5681 §3.1 and eq. 4)
@@ -164,13 +170,19 @@ type Config struct {
 	// loss: HyStart++ (RFC 9406, the zero value), Linux's classic
 	// HyStart, or not at all.
 	HyStart HyStartMode
-	// Linux makes CUBIC follow Linux's tcp_cubic where it differs from
-	// RFC 9438: until the first loss (and again after a timeout) the
-	// window grows at least 5 % per round trip (bictcp_update's cnt of
-	// at most 20 while last_max_cwnd is 0), where the RFC's cubic
-	// function, with W_max set to the window where slow start ended,
-	// stays flat for seconds.
+	// Linux makes "cubic" Linux's tcp_cubic ([LinuxCubic]): windows in
+	// packets, the cubic function in the kernel's integer arithmetic and
+	// jiffies ([Ack.Jiffies], HZ); with HyStart++, which Linux has not,
+	// it is [Cubic] with this rule. [NewCubic] given it stays RFC 9438's
+	// arithmetic but takes one Linux rule: until the first loss (and
+	// again after a timeout) the window grows at least 5 % per round
+	// trip (bictcp_update's cnt of at most 20 while last_max_cwnd is 0),
+	// where the RFC's cubic function, with W_max set to the window where
+	// slow start ended, stays flat for seconds.
 	Linux bool
+	// HZ is the rate of [Ack.Jiffies], ticks per second (Linux's
+	// CONFIG_HZ); 0 means 1000.
+	HZ int
 }
 
 // Names lists the registered algorithms, default first.
@@ -191,6 +203,9 @@ func NewConfig(name string, cfg Config) (Controller, error) {
 	case "", "newreno", "reno":
 		return NewNewReno(cfg), nil
 	case "cubic":
+		if cfg.Linux && cfg.HyStart != HyStartPlusPlus {
+			return NewLinuxCubic(cfg), nil
+		}
 		return NewCubic(cfg), nil
 	}
 	return nil, fmt.Errorf("cc: unknown congestion control %q: use one of newreno, cubic", name)

@@ -737,7 +737,8 @@ func (c *Conn) rackEnterRecovery(priorPipe int) {
 // the network; it sets how much may be in flight after this ACK.
 // Like Linux (tcp_cwnd_reduction), the slow-start reduction bound
 // (PRR-SSRB) applies only to ACKs that advance SND.UNA and mark no new
-// loss; otherwise PRR-CRB.
+// loss; otherwise PRR-CRB, which Linux takes to be at least the ACK's
+// delivery (fastretx/prr-crb-new-loss.pkt).
 func (c *Conn) prrUpdate(delivered int, ssrb bool) {
 	ls := c.ls
 	mss := c.sendMSS()
@@ -759,7 +760,13 @@ func (c *Conn) prrUpdate(delivered int, ssrb bool) {
 		}
 		rule = "proportional"
 	} else {
-		limit := delivered
+		// PRR-CRB: what was delivered in recovery and not yet sent
+		// again (RFC 6937 §3). Linux takes at least this ACK's
+		// delivery too (tcp_cwnd_reduction, as RFC 6937bis).
+		limit := ls.prrDelivered - ls.prrOut
+		if c.linux() {
+			limit = max(limit, delivered)
+		}
 		if ssrb {
 			limit = max(ls.prrDelivered-ls.prrOut, delivered) + mss
 		}

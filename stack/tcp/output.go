@@ -354,7 +354,11 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 	if !retrans && inflight == 0 && avail > 0 && c.sndWnd > 0 && !c.lastSend.IsZero() && !c.p.cfg.NoIdleRestart {
 		if idle := c.p.net.Now().Sub(c.lastSend); idle > c.rto {
 			before, beforeSS := c.cc.Cwnd(), c.cc.Ssthresh()
-			c.cc.OnIdle(c.p.net.Now(), idle) // RFC 5681 §4.1
+			if r, ok := c.cc.(cc.IdleRTORestarter); ok && c.linux() {
+				r.OnIdleRTO(c.p.net.Now(), idle, c.rto) // tcp_cwnd_restart
+			} else {
+				c.cc.OnIdle(c.p.net.Now(), idle) // RFC 5681 §4.1
+			}
 			c.ccEvent(before, beforeSS, "idle restart")
 		}
 	}

@@ -1,5 +1,7 @@
 package cc
 
+import "time"
+
 // maxCwnd caps cwnd so that arithmetic on it never overflows.
 const maxCwnd = 1 << 30
 
@@ -180,6 +182,36 @@ func (b *base) Undo(priorCwnd, priorSsthresh int) {
 // RTO, cwnd = min(RW, cwnd) with RW = min(IW, cwnd).
 func (b *base) restart() {
 	b.cwnd = min(b.cwnd, b.initialWindow())
+	b.bytesAcked = 0
+}
+
+// IdleRTORestarter is a [Controller] that restarts its window after
+// idle as Linux's tcp_cwnd_restart does, which needs the RTO: the
+// engine's linux profile calls OnIdleRTO in place of OnIdle.
+type IdleRTORestarter interface {
+	OnIdleRTO(now time.Time, idle, rto time.Duration)
+}
+
+// OnIdleRTO implements [IdleRTORestarter]: Linux's tcp_cwnd_restart.
+// Out of a reduction, ssthresh becomes at least ¾ of cwnd
+// (tcp_current_ssthresh), then cwnd halves for each RTO the idle time
+// lasted past the first, down to the restart window min(IW, cwnd), all
+// in whole packets. RFC 5681 §4.1 takes cwnd straight to the restart
+// window, however short the idle past the RTO
+// (slowstart/idle-restart-halves.pkt).
+func (b *base) OnIdleRTO(now time.Time, idle, rto time.Duration) {
+	mss := b.mss
+	cw := b.cwnd / mss
+	if !b.recovering {
+		b.ssthresh = max(b.ssthresh, ((cw>>1)+(cw>>2))*mss)
+	}
+	restart := min(b.initialWindow()/mss, cw)
+	if rto > 0 {
+		for d := idle - rto; d > 0 && cw > restart; d -= rto {
+			cw >>= 1
+		}
+	}
+	b.cwnd = clampCwnd(max(cw, restart)*mss, mss)
 	b.bytesAcked = 0
 }
 

@@ -257,3 +257,12 @@ func (c *Cubic) OnIdle(now time.Time, idle time.Duration) {
 		c.tEpoch = c.tEpoch.Add(idle)
 	}
 }
+
+// OnIdleRTO implements [IdleRTORestarter]: Linux's restart window, and
+// the epoch moved on by the idle time as in OnIdle.
+func (c *Cubic) OnIdleRTO(now time.Time, idle, rto time.Duration) {
+	c.base.OnIdleRTO(now, idle, rto)
+	if !c.tEpoch.IsZero() {
+		c.tEpoch = c.tEpoch.Add(idle)
+	}
+}

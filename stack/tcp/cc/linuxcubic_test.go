@@ -129,3 +129,42 @@ func TestCubeRoot(t *testing.T) {
 		t.Errorf("cubeRoot(2⁶⁴−1) = %d, want 2642245", got)
 	}
 }
+
+// Linux's tcp_cwnd_restart: cwnd halves for each RTO the idle lasted
+// past the first, down to min(IW, cwnd), and ssthresh becomes at least
+// ¾ of cwnd; RFC 5681 §4.1 (OnIdle) goes straight to the restart window.
+func TestIdleRTORestart(t *testing.T) {
+	const rto = 300 * time.Millisecond
+	for _, tc := range []struct {
+		cwnd int
+		idle time.Duration
+		want int
+	}{
+		{36, 450 * time.Millisecond, 18}, // one halving
+		{36, 650 * time.Millisecond, 10}, // 18, 9, then the restart window
+		{36, 2 * time.Second, 10},
+		{40, 301 * time.Millisecond, 20},
+		{8, time.Second, 8}, // below IW: the restart window is cwnd
+	} {
+		for _, name := range []string{"cubic", "newreno"} {
+			ctl, _ := NewConfig(name, Config{MSS: 1000, Linux: true, HZ: 250, HyStart: HyStartClassic})
+			ctl.EnterRecovery(t0, 10000) // a finite ssthresh (IW 10: 7 or 5)
+			ctl.ExitRecovery(t0, ctl.Ssthresh())
+			ctl.Undo(tc.cwnd*1000, 0) // cwnd tc.cwnd, ssthresh kept
+			ss := ctl.Ssthresh()
+			ctl.(IdleRTORestarter).OnIdleRTO(t0, tc.idle, rto)
+			if got := ctl.Cwnd() / 1000; got != tc.want {
+				t.Errorf("%s: cwnd %d idle %v: cwnd %d, want %d", name, tc.cwnd, tc.idle, got, tc.want)
+			}
+			if want := max(ss, (tc.cwnd/2+tc.cwnd/4)*1000); ctl.Ssthresh() != want {
+				t.Errorf("%s: cwnd %d: ssthresh %d, want %d", name, tc.cwnd, ctl.Ssthresh(), want)
+			}
+		}
+	}
+	r := NewCubic(Config{MSS: 1000})
+	r.Undo(36000, 0)
+	r.OnIdle(t0, 450*time.Millisecond)
+	if r.Cwnd() != 10000 {
+		t.Errorf("RFC 5681 restart: cwnd %d, want 10000", r.Cwnd())
+	}
+}

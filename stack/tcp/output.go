@@ -1,9 +1,9 @@
 package tcp
 
 import (
-	"stacklab/stack/tcp/cc"
 	"time"
 
+	"stacklab/stack/tcp/cc"
 	"stacklab/stack/tcp/seqnum"
 )
 

@@ -122,6 +122,7 @@ type TCPOptions struct {
 	NoSynCookies      bool              // drop SYNs when the SYN queue is full instead of answering with SYN cookies (tcp_syncookies=0)
 	OrphanRetries     int               // see tcp.Config.OrphanRetries; 0: Linux's default
 	NoTLP             bool              // no tail loss probe (tcp_early_retrans=0)
+	NoTSODefer        bool              // no TSO deferral under the linux profile (see tcp.Config.NoTSODefer)
 	RmemMax           int               // tcp_rmem[2] in bytes: autotuning's ceiling and the window scale offered; 0: 32 MiB
 	RmemDefault       int               // tcp_rmem[1] in bytes: a new connection's receive buffer (half of it payload); 0: 131072
 	WmemDefault       int               // tcp_wmem[1] in bytes: a new connection's send buffer before autotuning; 0: 16384

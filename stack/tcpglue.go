@@ -145,6 +145,7 @@ func tcpConfig(o TCPOptions) tcp.Config {
 		WmemDefault:       o.WmemDefault,
 		NoIdleRestart:     o.NoIdleRestart,
 		NoTLP:             o.NoTLP,
+		NoTSODefer:        o.NoTSODefer,
 		NotSentLowat:      o.NotSentLowat,
 		HZ:                o.HZ,
 

@@ -154,6 +154,11 @@ type Config struct {
 	NoIdleRestart bool
 	// NoTLP turns the tail loss probe off (Linux's tcp_early_retrans=0).
 	NoTLP bool
+	// NoTSODefer turns the linux profile's TSO deferral off (Linux's
+	// tcp_tso_should_defer; tsodefer.go): an ACK that lets out a few
+	// segments of a larger skb sends them at once, as a device without
+	// GSO has it.
+	NoTSODefer bool
 	// NotSentLowat is Linux's tcp_notsent_lowat: the TCP_NOTSENT_LOWAT
 	// of every socket that sets none (or sets 0) of its own. Zero means
 	// Linux's default, UINT_MAX: no limit.

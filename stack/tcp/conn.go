@@ -379,7 +379,9 @@ func (c *Conn) Write(b []byte) (int, error) {
 	if c.lowat() != 0 && c.linux() {
 		n = c.writeLowat(b)
 	} else {
+		start := c.sndBase.Add(seqnum.Size(c.sndBuf.n))
 		n = c.sndBuf.write(c.p, c.sndBufSize, b)
+		c.skbQueued(start, start.Add(seqnum.Size(n)))
 	}
 	if n == 0 {
 		c.tiWrote(false, 0, len(b))
@@ -395,8 +397,14 @@ func (c *Conn) Write(b []byte) (int, error) {
 	// Linux's tcp_push with TCP_NAGLE_CORK: a later push, from an ACK or
 	// a window update, follows the socket's Nagle setting and sends it.
 	c.moreNow, c.writing = c.more, true
+	if c.ls != nil && c.linux() {
+		c.ls.pushOne = !c.sndMax.LessThan(c.sndBase.Add(seqnum.Size(c.sndBuf.n - n))) // nothing unsent before it
+	}
 	c.output(whySend)
 	c.moreNow, c.writing = false, false
+	if c.ls != nil {
+		c.ls.pushOne = false
+	}
 	c.series()
 	return n, nil
 }

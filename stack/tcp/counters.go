@@ -67,6 +67,7 @@ type Counters struct {
 	DelayedACKLost     uint64 // data or a FIN received again: our ACK of it was lost, or the sender timed out (DelayedACKLost)
 	DupDataRehash      uint64 // new transmit hashes (IPv6 flow labels) drawn for duplicate data that came with a new flow label (TCPDuplicateDataRehash)
 	SpuriousRTOs       uint64 // retransmission timeouts F-RTO found spurious, their reduction undone (TCPSpuriousRTOs)
+	TSODeferred        uint64 // times new data the windows allowed waited for a bigger GSO packet (linux profile, Linux's tcp_tso_should_defer; tsodefer.go)
 
 	// RFC 5961 and unacceptable segments (Linux's TcpExt names in brackets).
 	SynChallenges       uint64 // SYNs on a synchronized connection, in or out of the window, answered by a challenge ACK if the limits allow (TCPSYNChallenge)
@@ -169,5 +170,6 @@ func (c *Counters) List() []Counter {
 		{"DelayedACKLost", c.DelayedACKLost},
 		{"DupDataRehash", c.DupDataRehash},
 		{"SpuriousRTOs", c.SpuriousRTOs},
+		{"TSODeferred", c.TSODeferred},
 	}
 }

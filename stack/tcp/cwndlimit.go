@@ -17,9 +17,14 @@ func (c *Conn) cwndFull() bool {
 
 // cwndValidate records the sender's use of cwnd after a send, or after
 // cwnd stopped a send.
-func (c *Conn) cwndValidate() {
+func (c *Conn) cwndValidate() { c.validateCwnd(c.cwndFull()) }
+
+// cwndHeld records that cwnd held new data back though it had room for
+// a segment: Linux's TSO deferral waiting for more room (tsodefer.go).
+func (c *Conn) cwndHeld() { c.validateCwnd(true) }
+
+func (c *Conn) validateCwnd(full bool) {
 	flight := int(c.sndUna.Size(c.sndNxt))
-	full := c.cwndFull()
 	if c.cwndUsageSeq.LessThanEq(c.sndUna) || full || flight > c.maxFlight {
 		c.maxFlight = flight
 		c.cwndUsageSeq = c.sndNxt

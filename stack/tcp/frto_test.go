@@ -17,7 +17,9 @@ import (
 func TestFRTO(t *testing.T) {
 	const mss = 1000
 	start := func(t *testing.T, cfg Config) (*inj, *Conn, uint32) {
-		cfg.NoTimestamps, cfg.NoTLP = true, true
+		// TSO deferral would hold the new data after the undo: the ACK
+		// comes at the instant of the last send (tsodefer.go).
+		cfg.NoTimestamps, cfg.NoTLP, cfg.NoTSODefer = true, true, true
 		j := newInj(t, cfg)
 		c, iss := j.handshake(options{HasMSS: true, MSS: mss, SACKPermitted: true})
 		c.Write(make([]byte, 30*mss))

@@ -165,6 +165,7 @@ func (c *Conn) writeLowat(b []byte) int {
 			ls.skbStart, ls.skbOpen, start, tail = end, true, end, 0
 		}
 		m := c.sndBuf.write(c.p, c.sndBufSize, b[total:total+min(goal-tail, len(b)-total)])
+		c.skbQueued(end, end.Add(seqnum.Size(m)))
 		if m == 0 {
 			break
 		}

@@ -403,6 +403,15 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 	} else if int(c.sndWnd) < n {
 		n = max(int(c.sndWnd), min(n, 1)) // an RTO into a closed window probes with one byte
 	}
+	if !force && !retrans && !c.probing && !c.wakeup && n > 0 && c.linux() && !c.gsoContinues() {
+		if hold, limited := c.tsoDefer(inflight, cwnd); hold {
+			c.p.counters.TSODeferred++
+			if limited {
+				c.cwndHeld() // tcp_tso_should_defer's is_cwnd_limited
+			}
+			return false
+		}
+	}
 	// fits: under the linux profile, a segment the peer's window cuts
 	// goes only as the tail of a GSO packet Linux's tcp_mss_split_point
 	// sized to the window (gsoSegs), or as the probe timer's

@@ -62,16 +62,26 @@ func (t *txSeg) len() int { return int(t.start.Size(t.end)) }
 
 // lossState is a connection's sender-side loss-recovery state: the
 // retransmission queue, RACK, TLP, PRR and undo. It is allocated with
-// the first data segment sent.
+// the first data segment sent (under the linux profile, with the first
+// write, whose skbs it keeps).
 type lossState struct {
 	gso gsoPacket // the GSO packet being sent (linux PSH; gso.go)
 	// The send queue's tail skb under TCP_NOTSENT_LOWAT (writeLowat):
 	// where the last one began.
 	skbStart seqnum.Value
 	skbOpen  bool
-	q        []txSeg // q[head:] in sequence order
-	head     int
-	sends    uint64 // transmissions so far, for txSeg.order
+	// The ends of the unsent skbs Linux would hold, in order, and when
+	// the connection last sent anything, for TSO deferral (tsodefer.go);
+	// pushOne while a write's own full skbs go as tcp_push_one sends
+	// them.
+	skbEnds []seqnum.Value
+	wstamp  time.Duration
+	pushOne bool
+	lsrtt   time.Duration // Linux's smoothed RTT (linuxRTT)
+
+	q     []txSeg // q[head:] in sequence order
+	head  int
+	sends uint64 // transmissions so far, for txSeg.order
 
 	// Bytes of the records in q by flag: the RFC 6675 pipe is then
 	// flight − sacked − lost + retrans, as Linux's tcp_packets_in_flight.
@@ -163,7 +173,7 @@ func (c *Conn) since() time.Duration { return c.p.sinceEpoch() }
 
 func (c *Conn) loss() *lossState {
 	if c.ls == nil {
-		c.ls = &lossState{reoSteps: 1}
+		c.ls = &lossState{reoSteps: 1, lsrtt: c.srtt} // the handshake's sample, if any
 	}
 	return c.ls
 }
@@ -344,10 +354,19 @@ func (c *Conn) txAcked(s *segment, ack seqnum.Value) {
 		}
 	}
 	defer func() { ls.ackOrigSet = false }()
+	// Linux's seq_rtt_us (tcp_clean_rtx_queue): from the oldest segment
+	// the ACK newly delivers that was neither SACKed nor ever resent;
+	// none if it delivers a retransmission.
+	first, resent := time.Duration(-1), false
 	for ls.head < len(ls.q) {
 		r := &ls.q[ls.head]
 		if ack.LessThanEq(r.start) {
 			break
+		}
+		if r.flags&txEverRetrans != 0 {
+			resent = true
+		} else if r.flags&txSACKed == 0 && first < 0 {
+			first = r.xmit
 		}
 		if r.end.LessThanEq(ack) {
 			if r.flags&txSACKed == 0 {
@@ -376,6 +395,22 @@ func (c *Conn) txAcked(s *segment, ack seqnum.Value) {
 	if ls.head == len(ls.q) {
 		ls.q, ls.head = ls.q[:0], 0
 	}
+	if first >= 0 && !resent {
+		ls.linuxRTT(max(now-first, time.Microsecond))
+	}
+}
+
+// linuxRTT takes an RTT sample into Linux's smoothed RTT as
+// tcp_rtt_estimator keeps it: a gain of 1/8 per sample, every ACK,
+// whatever the window (stacklab's own SRTT follows RFC 6298 and
+// RFC 7323). TSO deferral reads it (tsodefer.go).
+func (ls *lossState) linuxRTT(m time.Duration) {
+	m = m.Truncate(time.Microsecond)
+	if ls.lsrtt == 0 {
+		ls.lsrtt = m
+		return
+	}
+	ls.lsrtt += (m - ls.lsrtt) / 8
 }
 
 // txSACK marks the records within the SACK block [start, end) SACKed and

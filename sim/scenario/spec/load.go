@@ -939,7 +939,7 @@ func (l *loader) appsNode(h *Host, n ast.Node, path string, sc *Scenario) {
 	}
 }
 
-var tcpKeys = []string{"profile", "ecn", "syn_ack_retries", "congestion", "recovery", "dsack", "frto", "hystart", "send_buffer", "recv_buffer", "delayed_ack", "delayed_ack_time", "nagle", "sack", "timestamps", "wscale", "keepalive", "msl", "rto_min", "rto_max", "rto_initial", "retries", "syn_retries", "syn_backlog", "syncookies", "max_tw_buckets", "max_orphans", "tw_reuse", "notsent_lowat", "hz", "syn_linear_timeouts"}
+var tcpKeys = []string{"profile", "ecn", "syn_ack_retries", "congestion", "recovery", "dsack", "frto", "hystart", "send_buffer", "recv_buffer", "delayed_ack", "delayed_ack_time", "nagle", "sack", "timestamps", "wscale", "keepalive", "msl", "rto_min", "rto_max", "rto_initial", "retries", "syn_retries", "syn_backlog", "syncookies", "max_tw_buckets", "max_orphans", "tw_reuse", "notsent_lowat", "hz", "syn_linear_timeouts", "tso_defer"}
 
 var congestionNames = []string{"newreno", "cubic"}
 
@@ -978,6 +978,8 @@ func (l *loader) tcpNode(h *Host, n ast.Node, path string) {
 			t.NoDSACK = !l.boolean(v, p)
 		case "frto":
 			t.NoFRTO = !l.boolean(v, p)
+		case "tso_defer":
+			t.NoTSODefer = !l.boolean(v, p)
 		case "hystart":
 			s := l.str(v, p)
 			if !slices.Contains(tcp.HyStartNames, s) {

@@ -599,6 +599,9 @@ func (c *Conn) sendAck(why string) {
 	// sequence number so that the peer finds it in its window.
 	c.xmit(c.sndMax, c.rcvNxt, flagACK|c.ecnFlags(false), c.rcvWindowField(), &o, nil, nil, why)
 	c.ackSent()
+	if c.ls != nil {
+		c.ls.ackAt = c.p.net.Now() // a transmission too, for TSO deferral
+	}
 }
 
 // sendProbe sends a keepalive or zero-window probe: an ACK with the

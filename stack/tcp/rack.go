@@ -70,18 +70,9 @@ type lossState struct {
 	// where the last one began.
 	skbStart seqnum.Value
 	skbOpen  bool
-	// The ends of the unsent skbs Linux would hold, in order, and when
-	// the connection last sent anything, for TSO deferral (tsodefer.go);
-	// pushOne while a write's own full skbs go as tcp_push_one sends
-	// them.
-	skbEnds []seqnum.Value
-	wstamp  time.Duration
-	pushOne bool
-	lsrtt   time.Duration // Linux's smoothed RTT (linuxRTT)
-
-	q     []txSeg // q[head:] in sequence order
-	head  int
-	sends uint64 // transmissions so far, for txSeg.order
+	q        []txSeg // q[head:] in sequence order
+	head     int
+	sends    uint64 // transmissions so far, for txSeg.order
 
 	// Bytes of the records in q by flag: the RFC 6675 pipe is then
 	// flight − sacked − lost + retrans, as Linux's tcp_packets_in_flight.
@@ -154,6 +145,15 @@ type lossState struct {
 	frtoNew   bool // the next send is new data, not the lost segments (REXMIT_NEW)
 	frtoWait  bool // new data went at step 2b: lost segments wait for the next ACK
 	origAcked bool // the ACK being processed delivered a never-resent segment sent before the RTO (FLAG_ORIG_SACK_ACKED)
+
+	// The ends of the unsent skbs Linux would hold, in order, and when
+	// the connection last sent a pure ACK (Conn.lastSend has its last
+	// data), for TSO deferral (tsodefer.go); pushOne while a write's own
+	// full skbs go as tcp_push_one sends them.
+	skbEnds []seqnum.Value
+	ackAt   time.Time
+	pushOne bool
+	lsrtt   time.Duration // Linux's smoothed RTT (linuxRTT)
 }
 
 // Timer kinds of the retransmission timer (Linux multiplexes them on one
@@ -405,7 +405,7 @@ func (c *Conn) txAcked(s *segment, ack seqnum.Value) {
 // whatever the window (stacklab's own SRTT follows RFC 6298 and
 // RFC 7323). TSO deferral reads it (tsodefer.go).
 func (ls *lossState) linuxRTT(m time.Duration) {
-	m = m.Truncate(time.Microsecond)
+	m = m / time.Microsecond * time.Microsecond // Linux's µs
 	if ls.lsrtt == 0 {
 		ls.lsrtt = m
 		return

@@ -37,9 +37,7 @@ type IPNet interface {
 func (c *Conn) xmit(seq, ack seqnum.Value, flags uint8, wnd uint16, o *options, d1, d2 []byte, why string) {
 	c.ipHeader()
 	c.tiXmit(flags, len(d1)+len(d2))
-	if c.ls != nil {
-		c.ls.wstamp = max(c.since(), 1) // tcp_wstamp_ns; 0 is never
-	}
+
 	c.p.send(c.tuple, seq, ack, flags, wnd, o, d1, d2, why)
 }
 

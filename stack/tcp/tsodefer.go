@@ -102,9 +102,13 @@ func (c *Conn) tsoDefer(inflight, cwnd int) (hold, cwndLimited bool) {
 		return false, false
 	}
 	ls := c.ls
-	now := c.since()
-	// Only if the last transmission was within 1 ms (tcp_wstamp_ns).
-	if now-ls.wstamp > time.Millisecond || ls.wstamp == 0 || c.sndNxt != c.sndMax {
+	// Only if the last transmission was within 1 ms (tcp_wstamp_ns):
+	// data, or a pure ACK.
+	sent := c.lastSend
+	if ls.ackAt.After(sent) {
+		sent = ls.ackAt
+	}
+	if sent.IsZero() || c.p.net.Now().Sub(sent) > time.Millisecond || c.sndNxt != c.sndMax {
 		return false, false
 	}
 	mss := c.sendMSS()
@@ -129,7 +133,7 @@ func (c *Conn) tsoDefer(inflight, cwnd int) (hold, cwndLimited bool) {
 	if len(recs) == 0 {
 		return false, false
 	}
-	if srtt := ls.lsrtt; recs[0].xmit+srtt-now > min(srtt/2, time.Millisecond) {
+	if srtt := ls.lsrtt; recs[0].xmit+srtt-c.since() > min(srtt/2, time.Millisecond) {
 		return false, false
 	}
 	ls.skbPrune(c.sndMax)

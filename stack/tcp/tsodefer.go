@@ -102,13 +102,16 @@ func (c *Conn) tsoDefer(inflight, cwnd int) (hold, cwndLimited bool) {
 		return false, false
 	}
 	ls := c.ls
-	// Only if the last transmission was within 1 ms (tcp_wstamp_ns):
-	// data, or a pure ACK.
+	// Only if the last transmission (data, or a pure ACK) was less than
+	// 1 ms ago (tcp_wstamp_ns). Exactly 1 ms sends: a kernel under
+	// packetdrill sends a little after the call that makes it and so
+	// always finds a script's "+.001" ACK past the millisecond
+	// (upstream's shutdown/shutdown-rdwr-send-queue-ack-close.pkt).
 	sent := c.lastSend
 	if ls.ackAt.After(sent) {
 		sent = ls.ackAt
 	}
-	if sent.IsZero() || c.p.net.Now().Sub(sent) > time.Millisecond || c.sndNxt != c.sndMax {
+	if sent.IsZero() || c.p.net.Now().Sub(sent) >= time.Millisecond || c.sndNxt != c.sndMax {
 		return false, false
 	}
 	mss := c.sendMSS()

@@ -7,9 +7,9 @@ namespace: root) and on stacklab (`stacklab pkt -o DIR`, read back with
 tshark), and the outbound TCP segments of both are listed side by side:
 flags, sequence number from our ISN (a new connect's SYN starts it again),
 length, ack, window field and options with the TS val left out (it is a
-clock). Consecutive data segments with the same ack, window and options are
-joined on both sides, since the kernel's TUN device hands packetdrill GSO
-packets. Segments sent after the script's last line show only on stacklab's
+clock). Both sides' data segments are joined into the packets a GSO
+device carries (see join), since the kernel's TUN device hands packetdrill
+GSO packets and stacklab sends segments one by one. Segments sent after the script's last line show only on stacklab's
 side (packetdrill stops watching there).
 
 Usage (root; tshark on PATH):
@@ -80,15 +80,20 @@ def opts_from_text(t):
 
 
 def join(segs):
+    """Joins each side's segments into the packets a GSO device would have
+    carried: consecutive data segments sent at one instant (within 1 ms:
+    packetdrill timestamps the kernel's as it reads them) with the same
+    ack, window and options, a packet ending at a PSH or a FIN; the
+    packet keeps its first segment's CWR and its last one's PSH and FIN."""
     out = []
     for s in segs:
         if out:
             t, f, seq, n, ack, win, op = out[-1]
             t2, g, seq2, n2, ack2, win2, op2 = s
             if (n > 0 and n2 > 0 and seq2 == (seq + n) % 2**32 and (ack, win, op) == (ack2, win2, op2)
-                    and abs(t2 - t) < 0.001 and f.replace("P", "") == g.replace("P", "")
-                    and not set("SF") & set(f + g)):
-                out[-1] = (t, g, seq, n + n2, ack, win, op)
+                    and abs(t2 - t) < 0.001 and not set("SFP") & set(f)
+                    and f.replace("W", "") == g.replace("P", "").replace("F", "") and "W" not in g):
+                out[-1] = (t, g + ("W" if "W" in f else ""), seq, n + n2, ack, win, op)
                 continue
         out.append(s)
     return out

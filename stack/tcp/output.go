@@ -532,6 +532,12 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 // and the FIN if it falls in it) without moving sndNxt: fast retransmit
 // and SACK recovery.
 func (c *Conn) retransmitAt(seq seqnum.Value, n int, why string) {
+	c.retransmitPush(seq, n, why, false)
+}
+
+// retransmitPush is retransmitAt; push marks the segment PSH, as the last
+// of a retransmitted GSO packet (rtxPacket).
+func (c *Conn) retransmitPush(seq seqnum.Value, n int, why string, push bool) {
 	off := int(c.sndBase.Size(seq))
 	if int32(c.sndBase.Size(seq)) < 0 {
 		return
@@ -561,6 +567,9 @@ func (c *Conn) retransmitAt(seq seqnum.Value, n int, why string) {
 	}
 	if c.linux() && c.psh(seq, n, avail) {
 		flags |= flagPSH // a retransmission keeps its PSH, as Linux's skb
+	}
+	if push && n > 0 {
+		flags |= flagPSH
 	}
 	d1, d2 := c.sndBuf.peek(off, n)
 	flags |= c.ecnFlags(false)

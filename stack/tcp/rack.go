@@ -40,6 +40,7 @@ const (
 	txPSH                           // sent with PSH: a retransmission ending where it ends keeps it
 	txWasLost                       // retransmitted after being deemed lost: Linux keeps TCPCB_LOST (tcpi_lost)
 	txAppLimited                    // sent while the sender was app-limited (tcp_rate.c)
+	txSkbEnd                        // ended the packet it was sent in: Linux's skb in the retransmission queue ends here (linux profile)
 )
 
 // txSeg is one transmitted segment not yet cumulatively acknowledged.
@@ -154,6 +155,9 @@ type lossState struct {
 	ackAt   time.Time
 	pushOne bool
 	lsrtt   time.Duration // Linux's smoothed RTT (linuxRTT)
+	// The retransmitted packet being sent, in segments: those left to
+	// send of it and its size (rtxPacket).
+	rtxLeft, rtxSegs int
 }
 
 // Timer kinds of the retransmission timer (Linux multiplexes them on one
@@ -203,6 +207,9 @@ func (c *Conn) txSent(start, end seqnum.Value, psh bool) {
 	var f uint8
 	if psh {
 		f = txPSH
+	}
+	if c.linux() && (ls.gso.left == 0 || ls.gso.next != end) {
+		f |= txSkbEnd // the last of its GSO packet (gsoEnds), or a packet of its own
 	}
 	first := ls.head == len(ls.q)
 	ls.q = append(ls.q, txSeg{start: start, end: end, xmit: now, order: ls.sends, flags: f})
@@ -842,6 +849,9 @@ func (c *Conn) rackSend(why string) {
 		}
 		return
 	}
+	if ls != nil {
+		ls.rtxLeft = 0 // a retransmitted packet goes within one call
+	}
 	for i := 0; i < 1024; i++ {
 		cwnd := c.cwnd()
 		pipe := c.pipe()
@@ -856,12 +866,20 @@ func (c *Conn) rackSend(why string) {
 			if c.p.txFull(c) {
 				break // wait for room, as sendSegment does (tsq.go): TxReady resumes here
 			}
+			if c.linux() && ls.rtxLeft == 0 {
+				ls.rtxLeft = c.rtxPacket(r, cwnd-pipe)
+			}
 			n := min(r.len(), mss)
 			if r.end == c.sndMax && c.finSent() && n == r.len() {
 				n-- // the FIN's sequence number is not payload
 			}
 			start := r.start
-			c.retransmitAt(start, n, whyRACKRetransmit)
+			push := false
+			if ls.rtxLeft > 0 {
+				ls.rtxLeft--
+				push = ls.rtxLeft == 0 && ls.rtxSegs >= 2
+			}
+			c.retransmitPush(start, n, whyRACKRetransmit, push)
 			c.prrSent(n)
 			continue
 		}
@@ -871,6 +889,38 @@ func (c *Conn) rackSend(why string) {
 		}
 		c.prrSent(int(before.Size(c.sndMax)))
 	}
+}
+
+// rtxPacket returns how many segments, from the lost record r on, Linux
+// retransmits as one packet (tcp_xmit_retransmit_queue): the rest of
+// r's skb in the retransmission queue (up to the record that ended the
+// packet it was first sent in, txSkbEnd, or a write's end), at most what
+// cwnd allows beyond the pipe (room, in bytes) and a tcp_tso_autosize
+// packet (tcp_retransmit_skb's segs). __tcp_transmit_skb forces PSH on
+// a packet of two or more, which its last segment carries
+// (fastretx/rtx-gso-psh.pkt); stacklab's segment-by-segment
+// retransmissions mark it (rackSend).
+func (c *Conn) rtxPacket(r *txSeg, room int) int {
+	ls := c.ls
+	mss := c.sendMSS()
+	limit := min(max(room/mss, 1), c.tsoAutosize(mss))
+	recs := ls.txRecs()
+	i := ls.txFind(r.start)
+	segs, end := 0, r.start
+	for ; i < len(recs) && segs < limit; i++ {
+		q := &recs[i]
+		if q.start != end || q.flags&txLost == 0 || q.flags&(txRetrans|txSACKed) != 0 {
+			break
+		}
+		segs += c.pcount(q.len())
+		end = q.end
+		if q.flags&(txSkbEnd|txPSH) != 0 {
+			break
+		}
+	}
+	segs = max(min(segs, limit), 1)
+	ls.rtxSegs = segs
+	return segs
 }
 
 // firstLost returns the lowest record deemed lost and not retransmitted.

@@ -9,8 +9,9 @@ import (
 // Linux's TSO deferral (tcp_tso_should_defer, "a kind of TSO Nagle
 // test"): when an ACK (or a write's push) would let out only a few
 // segments of a larger skb, the sender waits for more ACKs to send a
-// bigger GSO packet, as long as it sent something within the last
-// millisecond and the next ACK is due within min(SRTT/2, 1 ms) of now.
+// bigger GSO packet, as long as it sent something less than 1 ms ago
+// and the next ACK is due within min(SRTT/2, 1 ms) of now (SRTT as
+// Linux smooths it, linuxRTT).
 // It sends at once when it may send a whole tcp_tso_autosize packet, a
 // third of the window (tcp_tso_win_divisor 3), or all of an skb that
 // is not the send queue's last; in Recovery and Loss it never waits.
@@ -25,9 +26,10 @@ import (
 // unsent tail skb up to the size goal (unless a record, MSG_EOR, ended
 // it), then new skbs of the size goal (tcp_sendmsg_locked); before the
 // test the head skb grows from the next to what cwnd allows
-// (tcp_grow_skb, Linux 6.10 on). stack.Options.NoTSODefer (scenario
-// tcp: {tso_defer: false}) turns the deferral off, as a device without
-// GSO has it; the rfc profile never defers.
+// (tcp_grow_skb, Linux 6.10 on). Config.NoTSODefer
+// (stack.Options.TCP.NoTSODefer, scenario tcp: {tso_defer: false}) turns
+// the deferral off, as a device without GSO has it; the rfc profile
+// never defers.
 
 // maxSkbEnds bounds the unsent skb ends a connection keeps; past it the
 // last skb takes what more is written.

@@ -193,9 +193,13 @@ func (c *Conn) txSent(start, end seqnum.Value, psh bool) {
 	ls := c.loss()
 	now := c.since()
 	ls.sends++
+	skbEnd := c.linux() && (ls.gso.left == 0 || ls.gso.next != end) // the last of its GSO packet (gsoEnds), or a packet of its own
 	if n := len(ls.q) - ls.head; n >= maxTxSegs {
 		last := &ls.q[len(ls.q)-1]
 		last.end, last.xmit, last.order = end, now, ls.sends
+		if last.flags &^= txSkbEnd; skbEnd {
+			last.flags |= txSkbEnd
+		}
 		return
 	}
 	if ls.head > 0 && ls.head == len(ls.q) {
@@ -208,8 +212,8 @@ func (c *Conn) txSent(start, end seqnum.Value, psh bool) {
 	if psh {
 		f = txPSH
 	}
-	if c.linux() && (ls.gso.left == 0 || ls.gso.next != end) {
-		f |= txSkbEnd // the last of its GSO packet (gsoEnds), or a packet of its own
+	if skbEnd {
+		f |= txSkbEnd
 	}
 	first := ls.head == len(ls.q)
 	ls.q = append(ls.q, txSeg{start: start, end: end, xmit: now, order: ls.sends, flags: f})
@@ -263,7 +267,7 @@ func (ls *lossState) txCut(k int, seq seqnum.Value) int {
 	tail := *r
 	tail.start = seq
 	r.end = seq
-	r.flags &^= txPSH
+	r.flags &^= txPSH | txSkbEnd // the ends are the tail's
 	k++
 	ls.q = append(ls.q, txSeg{})
 	copy(ls.q[k+1:], ls.q[k:])

@@ -108,7 +108,7 @@ func (c *Conn) tsoDefer(inflight, cwnd int) (hold, cwndLimited bool) {
 	// 1 ms ago (tcp_wstamp_ns). Exactly 1 ms sends: a kernel under
 	// packetdrill sends a little after the call that makes it and so
 	// always finds a script's "+.001" ACK past the millisecond
-	// (upstream's shutdown/shutdown-rdwr-send-queue-ack-close.pkt).
+	// (tso/one-ms-sends.pkt).
 	sent := c.lastSend
 	if ls.ackAt.After(sent) {
 		sent = ls.ackAt

@@ -155,9 +155,6 @@ type lossState struct {
 	ackAt   time.Time
 	pushOne bool
 	lsrtt   time.Duration // Linux's smoothed RTT (linuxRTT)
-	// The retransmitted packet being sent, in segments: those left to
-	// send of it and its size (rtxPacket).
-	rtxLeft, rtxSegs int
 }
 
 // Timer kinds of the retransmission timer (Linux multiplexes them on one
@@ -853,9 +850,9 @@ func (c *Conn) rackSend(why string) {
 		}
 		return
 	}
-	if ls != nil {
-		ls.rtxLeft = 0 // a retransmitted packet goes within one call
-	}
+	// The retransmitted packet being sent, in segments (rtxPacket): its
+	// size and those left to send of it. It goes within one call.
+	rtxSegs, rtxLeft := 0, 0
 	for i := 0; i < 1024; i++ {
 		cwnd := c.cwnd()
 		pipe := c.pipe()
@@ -870,8 +867,9 @@ func (c *Conn) rackSend(why string) {
 			if c.p.txFull(c) {
 				break // wait for room, as sendSegment does (tsq.go): TxReady resumes here
 			}
-			if c.linux() && ls.rtxLeft == 0 {
-				ls.rtxLeft = c.rtxPacket(r, cwnd-pipe)
+			if c.linux() && rtxLeft == 0 {
+				rtxSegs = c.rtxPacket(r, cwnd-pipe)
+				rtxLeft = rtxSegs
 			}
 			n := min(r.len(), mss)
 			if r.end == c.sndMax && c.finSent() && n == r.len() {
@@ -879,9 +877,9 @@ func (c *Conn) rackSend(why string) {
 			}
 			start := r.start
 			push := false
-			if ls.rtxLeft > 0 {
-				ls.rtxLeft--
-				push = ls.rtxLeft == 0 && ls.rtxSegs >= 2
+			if rtxLeft > 0 {
+				rtxLeft--
+				push = rtxLeft == 0 && rtxSegs >= 2
 			}
 			c.retransmitPush(start, n, whyRACKRetransmit, push)
 			c.prrSent(n)
@@ -922,9 +920,7 @@ func (c *Conn) rtxPacket(r *txSeg, room int) int {
 			break
 		}
 	}
-	segs = max(min(segs, limit), 1)
-	ls.rtxSegs = segs
-	return segs
+	return max(min(segs, limit), 1)
 }
 
 // firstLost returns the lowest record deemed lost and not retransmitted.

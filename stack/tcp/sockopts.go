@@ -37,7 +37,6 @@ type IPNet interface {
 func (c *Conn) xmit(seq, ack seqnum.Value, flags uint8, wnd uint16, o *options, d1, d2 []byte, why string) {
 	c.ipHeader()
 	c.tiXmit(flags, len(d1)+len(d2))
-
 	c.p.send(c.tuple, seq, ack, flags, wnd, o, d1, d2, why)
 }
 

@@ -96,9 +96,9 @@ func (c *Conn) recordEndsAt(seq seqnum.Value) bool {
 // tsoDefer reports whether the linux profile holds the new data at
 // SND.NXT, the start of a GSO packet, as Linux's tcp_tso_should_defer
 // does. inflight is the pipe in bytes and cwnd the window it is
-// measured against; pushOne says a write's full skb at the head goes
-// without the test (tcp_push_one). It reports too whether the window
-// that held it was cwnd (tcp_cwnd_validate's is_cwnd_limited).
+// measured against; a write's full skb at the head goes without the
+// test (lossState.pushOne, tcp_push_one). It reports too whether the
+// window that held it was cwnd (tcp_cwnd_validate's is_cwnd_limited).
 func (c *Conn) tsoDefer(inflight, cwnd int) (hold, cwndLimited bool) {
 	if !c.linux() || c.p.cfg.NoTSODefer || c.ls == nil || c.inRecovery || c.inLossEpisode() {
 		return false, false

@@ -698,7 +698,7 @@ func (c *Conn) newAck(s *segment, sackedDelta int) {
 			// (fastretx/sacked-no-growth.pkt).
 			delivered = max(dataAcked+sackedDelta, 0)
 		}
-		c.ccGrow(cc.Ack{Now: now, Acked: delivered, RTT: ccRTT, Inflight: flight, AppLimited: appLimited, Una: ack, Nxt: c.sndMax, SRTT: c.srtt, Jiffies: c.p.jiffies32()}, cwndBefore, ssBefore)
+		c.ccGrow(cc.Ack{Now: now, Acked: delivered, RTT: ccRTT, Inflight: flight, AppLimited: appLimited, Una: ack, Nxt: c.sndMax, SRTT: c.srtt, Jiffies: c.ccJiffies()}, cwndBefore, ssBefore)
 	}
 timers:
 	// RFC 6298 §5.2–5.3.
@@ -748,7 +748,7 @@ func (c *Conn) reorderedGrowth(sacked int) {
 		return
 	}
 	c.ccGrow(cc.Ack{Now: c.p.net.Now(), Acked: sacked, Inflight: int(c.sndUna.Size(c.sndMax)),
-		AppLimited: !c.isCwndLimited(), Una: c.sndUna, Nxt: c.sndMax, SRTT: c.srtt, Jiffies: c.p.jiffies32()}, c.cwnd(), c.cc.Ssthresh())
+		AppLimited: !c.isCwndLimited(), Una: c.sndUna, Nxt: c.sndMax, SRTT: c.srtt, Jiffies: c.ccJiffies()}, c.cwnd(), c.cc.Ssthresh())
 }
 
 // ccGrow gives an ACK's delivery to the congestion controller, and

@@ -1,6 +1,10 @@
 package tcp
 
-import "time"
+import (
+	"time"
+
+	"stacklab/stack/tcp/cc"
+)
 
 // Linux counts TCP's timeouts in jiffies, ticks of 1/HZ s: a timeout
 // in microseconds becomes whole ticks, rounded up (usecs_to_jiffies). So
@@ -78,4 +82,14 @@ func (p *Proto) toJiffies32(d time.Duration) uint32 {
 		return uint32(d / time.Millisecond)
 	}
 	return uint32(d / p.tick)
+}
+
+// ccJiffies is jiffies32 for an ACK's cc.Ack.Jiffies, which only
+// cc.LinuxCubic reads: for the others the division is left out of the
+// ACK's path.
+func (c *Conn) ccJiffies() uint32 {
+	if _, ok := c.cc.(*cc.LinuxCubic); !ok {
+		return 0
+	}
+	return c.p.jiffies32()
 }

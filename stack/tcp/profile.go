@@ -191,17 +191,22 @@ const maxPshEnds = 64
 
 // pshAcked forgets the write ends that SND.UNA has passed.
 func (c *Conn) pshAcked() {
+	if c.pshEnds = dropEnds(c.pshEnds, c.sndUna); len(c.pshEnds) == 0 {
+		c.pshEnds = nil
+	}
+}
+
+// dropEnds removes from the ordered ends those at or below seq, in
+// place.
+func dropEnds(ends []seqnum.Value, seq seqnum.Value) []seqnum.Value {
 	k := 0
-	for k < len(c.pshEnds) && c.pshEnds[k].LessThanEq(c.sndUna) {
+	for k < len(ends) && ends[k].LessThanEq(seq) {
 		k++
 	}
-	if k > 0 {
-		n := copy(c.pshEnds, c.pshEnds[k:])
-		c.pshEnds = c.pshEnds[:n]
-		if n == 0 {
-			c.pshEnds = nil
-		}
+	if k == 0 {
+		return ends
 	}
+	return ends[:copy(ends, ends[k:])]
 }
 
 // psh reports whether a segment of n bytes at seq carries PSH. Linux:

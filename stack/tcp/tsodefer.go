@@ -41,16 +41,7 @@ const tsoWinDivisor = 3
 
 // skbPrune forgets the skbs sent whole: their ends are at or below
 // SND.MAX.
-func (ls *lossState) skbPrune(sndMax seqnum.Value) {
-	k := 0
-	for k < len(ls.skbEnds) && ls.skbEnds[k].LessThanEq(sndMax) {
-		k++
-	}
-	if k > 0 {
-		n := copy(ls.skbEnds, ls.skbEnds[k:])
-		ls.skbEnds = ls.skbEnds[:n]
-	}
-}
+func (ls *lossState) skbPrune(sndMax seqnum.Value) { ls.skbEnds = dropEnds(ls.skbEnds, sndMax) }
 
 // skbQueued records the skbs Linux's tcp_sendmsg_locked builds for the
 // bytes [start, end) just queued.

@@ -186,6 +186,14 @@ func (c *Conn) pshEnd(end seqnum.Value) {
 	c.pshEnds = slices.Insert(c.pshEnds, i, end)
 }
 
+// pshUnmark forgets the write end at end, if it is the last one
+// recorded: the next write's bytes joined its skb.
+func (c *Conn) pshUnmark(end seqnum.Value) {
+	if k := len(c.pshEnds); k > 0 && c.pshEnds[k-1] == end {
+		c.pshEnds = c.pshEnds[:k-1]
+	}
+}
+
 // maxPshEnds bounds the write ends a connection remembers.
 const maxPshEnds = 64
 

@@ -59,6 +59,11 @@ func (c *Conn) skbQueued(start, end seqnum.Value) {
 			from = ls.skbEnds[k-2]
 		}
 		if tail := from.Size(start); tail < goal {
+			// The bytes go into the unsent tail skb, and its PSH, which
+			// the previous write's tcp_push set, goes (tcp_sendmsg_locked
+			// clears it on the first skb a write copies into): that
+			// write's end no longer ends a packet.
+			c.pshUnmark(start)
 			pos = start.Add(min(goal-tail, start.Size(end)))
 			ls.skbEnds[k-1] = pos
 		}

@@ -24,7 +24,8 @@ import (
 // stacks writes what one writing inside Frame and Observe does, byte for
 // byte, when the frames, their drops and the events span many batches:
 // the trace (text and JSON), the page, every pcapng file, the summaries
-// and the notes.
+// and the notes; and so does a serial one (Options.Serial), which takes
+// no lock a frame, either way.
 func TestRecorderAsyncSameOutput(t *testing.T) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
@@ -37,19 +38,20 @@ func TestRecorderAsyncSameOutput(t *testing.T) {
 			notes       int
 		}
 		record := func(mode string) *out {
-			sync, async := mode == "sync", mode == "async"
+			sync, async := mode == "sync" || mode == "serial-sync", mode == "async"
+			serial := strings.HasPrefix(mode, "serial")
 			o := &out{files: map[string][]byte{}}
 			dir := filepath.Join(t.TempDir(), "out")
 			clk := &fakeClock{now: t0}
 			client := newNIC(t, clk, "client", "10.0.0.1/24", stack.LinkEthernet)
 			server := newNIC(t, clk, "server", "10.0.0.2/24", stack.LinkEthernet)
 			r, err := New(Options{Dir: dir, Combined: filepath.Join(dir, "all.pcapng"), Trace: &o.trace, Format: format,
-				Page: &o.page, Start: t0, Names: names(), KeepSummaries: true, Sync: sync, Async: async})
+				Page: &o.page, Start: t0, Names: names(), KeepSummaries: true, Sync: sync, Async: async, Serial: serial})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r.async == sync {
-				t.Fatalf("%s: the Recorder's async is %v", mode, r.async)
+			if r.async == sync || r.serial != serial {
+				t.Fatalf("%s: the Recorder's async is %v, serial %v", mode, r.async, r.serial)
 			}
 			// 60 rounds of 11 frames and 19 events: a batch ends at
 			// frames held for a drop, and at drops.
@@ -78,18 +80,20 @@ func TestRecorderAsyncSameOutput(t *testing.T) {
 			t.Fatalf("%s: the synchronous run wrote %d files, %d B of trace, %d B of page, %d summaries, %d notes",
 				format, len(want.files), want.trace.Len(), want.page.Len(), len(want.sums), want.notes)
 		}
-		got := record("async")
-		if !bytes.Equal(got.trace.Bytes(), want.trace.Bytes()) {
-			t.Errorf("%s: the trace differs", format)
-		}
-		if !bytes.Equal(got.page.Bytes(), want.page.Bytes()) {
-			t.Errorf("%s: the page data differs", format)
-		}
-		if !reflect.DeepEqual(got.files, want.files) {
-			t.Errorf("%s: the pcapng files differ", format)
-		}
-		if !reflect.DeepEqual(got.sums, want.sums) || got.notes != want.notes {
-			t.Errorf("%s: the summaries or notes differ", format)
+		for _, mode := range []string{"async", "serial", "serial-sync"} {
+			got := record(mode)
+			if !bytes.Equal(got.trace.Bytes(), want.trace.Bytes()) {
+				t.Errorf("%s, %s: the trace differs", format, mode)
+			}
+			if !bytes.Equal(got.page.Bytes(), want.page.Bytes()) {
+				t.Errorf("%s, %s: the page data differs", format, mode)
+			}
+			if !reflect.DeepEqual(got.files, want.files) {
+				t.Errorf("%s, %s: the pcapng files differ", format, mode)
+			}
+			if !reflect.DeepEqual(got.sums, want.sums) || got.notes != want.notes {
+				t.Errorf("%s, %s: the summaries or notes differ", format, mode)
+			}
 		}
 	}
 }
@@ -608,4 +612,76 @@ func TestRecorderSidesApart(t *testing.T) {
 	if unsafe.Offsetof(r.idle) > unsafe.Offsetof(r.mu) {
 		t.Errorf("idle is on the writing side (offset %d, mu at %d)", unsafe.Offsetof(r.idle), unsafe.Offsetof(r.mu))
 	}
+}
+
+// TestRecorderSerial checks what Options.Serial changes: Frame and
+// Observe take no lock (here one held elsewhere does not stop them),
+// and the writer leaves the batch being filled to the stacks, which a
+// Flush writes.
+func TestRecorderSerial(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	}
+	t.Run("no lock", func(t *testing.T) {
+		clk := &fakeClock{now: t0}
+		client := newNIC(t, clk, "client", "10.0.0.1/24", stack.LinkEthernet)
+		server := newNIC(t, clk, "server", "10.0.0.2/24", stack.LinkEthernet)
+		var tr bytes.Buffer
+		r, err := New(Options{Trace: &tr, Start: t0, Names: names(), Sync: true, Serial: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, ack := bulkFrames(client, server)
+		r.qmu.Lock()
+		done := make(chan struct{})
+		go func() {
+			r.Frame(server, stack.DirOut, stack.Packet{ID: 1, Data: ack}, "ack")
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("Frame waited for the Recorder's lock")
+		}
+		r.qmu.Unlock()
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(tr.String(), "ack") {
+			t.Errorf("trace %q: the frame is missing", tr.String())
+		}
+	})
+	t.Run("writer leaves the filling batch", func(t *testing.T) {
+		var tr bytes.Buffer
+		r, client, server, _ := newBenchRecorder(t, Text, &tr, false)
+		r.serial = true // as New sets it from Options.Serial
+		_, ack := bulkFrames(client, server)
+		const extra = 2 * takeFrames
+		for i := range uint64(handFrames + extra) {
+			r.Frame(server, stack.DirOut, stack.Packet{ID: 1 + i, Data: ack}, "ack")
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			r.qmu.Lock()
+			queued, filling, busy := len(r.queue), len(r.fill.recs), r.busy
+			r.qmu.Unlock()
+			if queued == 0 && !busy {
+				if filling != extra {
+					t.Fatalf("%d records left in the filling batch, want %d", filling, extra)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the handed batch was not written: %d queued, writer busy %v", queued, busy)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		if err := r.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(tr.String(), "\n"); n < handFrames+extra {
+			t.Errorf("%d trace lines after Flush, want at least %d", n, handFrames+extra)
+		}
+		r.Close()
+	})
 }

@@ -147,6 +147,10 @@ func BenchmarkCaptureOverhead(b *testing.B) {
 				r, _ := newRecorderOpts(b, true, o)
 				return r
 			}
+			locked := func(o capture.Options) *capture.Recorder {
+				r, _ := newRecorderAs(b, true, o)
+				return r
+			}
 			tr := discardTrace(b)
 			setups := []struct {
 				unit  string
@@ -160,6 +164,8 @@ func BenchmarkCaptureOverhead(b *testing.B) {
 				{"sync-overhead-%", rec(capture.Options{Trace: tr, Format: capture.Text, Sync: true}), nil},
 				{"sync-pcapng-overhead-%", rec(capture.Options{Sync: true}), nil},
 				{"async-pcapng-overhead-%", rec(capture.Options{Async: true}), nil},
+				{"locked-overhead-%", locked(capture.Options{Trace: tr, Format: capture.Text}), nil},
+				{"locked-pcapng-overhead-%", locked(capture.Options{}), nil},
 				{"floor-tap-overhead-%", nil, &floorTap{}},
 				{"floor-copy-overhead-%", nil, newFloorTap(b)},
 			}

@@ -28,8 +28,18 @@ func newRecorder(tb testing.TB, trace io.Writer, discard bool) (*capture.Recorde
 	return newRecorderOpts(tb, discard, capture.Options{Trace: trace, Format: capture.Text})
 }
 
-// newRecorderOpts is newRecorder with the trace and format of o.
+// newRecorderOpts is newRecorder with the trace and format of o. Every
+// Recorder here captures a simulation in virtual time, whose stacks take
+// turns on one goroutine: as stacklab run's, it is serial
+// (capture.Options.Serial).
 func newRecorderOpts(tb testing.TB, discard bool, o capture.Options) (*capture.Recorder, string) {
+	tb.Helper()
+	o.Serial = true
+	return newRecorderAs(tb, discard, o)
+}
+
+// newRecorderAs is newRecorderOpts with o's Serial as it is.
+func newRecorderAs(tb testing.TB, discard bool, o capture.Options) (*capture.Recorder, string) {
 	tb.Helper()
 	dir := tb.TempDir()
 	if discard {

@@ -29,6 +29,8 @@ func newRecorder(sc *Scenario, opts RunOptions, seed uint64, start time.Time, na
 		Dir: opts.OutDir, Trace: opts.Trace, Format: format,
 		Scenario: sc.Name, Seed: seed, Version: opts.Version, Start: start, Names: names,
 		SnapLen: opts.SnapLen,
+		// A run's stacks, links and tasks take turns on this goroutine.
+		Serial: true,
 	}
 	if page != nil {
 		co.Page = page

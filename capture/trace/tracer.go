@@ -1,7 +1,6 @@
 package trace
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net/netip"
@@ -116,7 +115,8 @@ const maxHeldFrames = 8
 // numbers per connection. Formatting allocates nothing per frame. A
 // Tracer is not safe for concurrent use.
 type Tracer struct {
-	w          *bufio.Writer // nil: no trace output, summaries only
+	w          io.Writer // nil: no trace output, summaries only
+	out        []byte    // the lines not yet written to w (see line)
 	format     Format
 	start      time.Time
 	hasStart   bool
@@ -126,7 +126,7 @@ type Tracer struct {
 	conns      *conns
 	pkt        packet
 	seen       [seenSize]seenEntry // frames sent, direct-mapped by id
-	buf        []byte
+	buf        []byte              // the line being built: at the end of out (line)
 	err        error
 	cache      textCache
 	ana        segAnalysis   // the current frame's TCP analysis
@@ -159,11 +159,10 @@ func New(w io.Writer, o Options) *Tracer {
 		checksums: o.Checksums,
 		bytes:     o.Bytes,
 		conns:     newConns(o.MaxConns),
-		buf:       make([]byte, 0, 1024),
 		jgen:      1,
 	}
 	if w != nil {
-		t.w = bufio.NewWriterSize(w, 64<<10)
+		t.w, t.out = w, make([]byte, 0, outSize)
 	}
 	if !o.Start.IsZero() {
 		t.start, t.hasStart = o.Start, true
@@ -284,7 +283,7 @@ func (t *Tracer) Frame(f *Frame, sum *Summary) {
 		return
 	}
 	if t.format == JSON {
-		t.buf = t.appendFrameJSON(t.buf[:0], f, d, rseq, rack, again)
+		t.buf = t.appendFrameJSON(t.line(), f, d, rseq, rack, again)
 		t.write(t.buf)
 		t.writeInferred(f, d)
 		return
@@ -299,7 +298,7 @@ func (t *Tracer) Frame(f *Frame, sum *Summary) {
 		}
 		t.flushHeld()
 	}
-	t.buf = t.appendFrameText(t.buf[:0], f, d, rseq, rack, seenBefore)
+	t.buf = t.appendFrameText(t.line(), f, d, rseq, rack, seenBefore)
 	t.write(t.buf)
 	t.writeInferred(f, d)
 }
@@ -318,9 +317,9 @@ func (t *Tracer) writeInferred(f *Frame, d time.Duration) {
 		ev := core.Event{Time: f.Time, Host: t.nameOf(conn.Local.Addr()), Kind: core.EventState, FD: -1, Proto: "tcp",
 			Conn: conn, From: c.from.String(), To: c.to.String(), Detail: "inferred"}
 		if t.format == JSON {
-			t.buf = t.appendEventJSON(t.buf[:0], &ev, d)
+			t.buf = t.appendEventJSON(t.line(), &ev, d)
 		} else {
-			t.buf = appendEventPrefix(t.buf[:0], d, ev.Host)
+			t.buf = appendEventPrefix(t.line(), d, ev.Host)
 			t.buf = appendEventText(t.buf, &ev)
 			t.buf = append(t.buf[:len(t.buf)-1], "  (inferred)\n"...)
 		}
@@ -384,7 +383,7 @@ func (t *Tracer) Event(ev *core.Event) {
 		return
 	}
 	if t.format == JSON {
-		t.buf = t.appendEventJSON(t.buf[:0], ev, d)
+		t.buf = t.appendEventJSON(t.line(), ev, d)
 		t.write(t.buf)
 		return
 	}
@@ -394,7 +393,7 @@ func (t *Tracer) Event(ev *core.Event) {
 	if t.held {
 		h := &t.heldEv
 		if ev.Kind == core.EventCall && ev.Host == h.Host && ev.Time.Equal(h.Time) && causedBy(h, ev) {
-			t.buf = appendEventPrefix(t.buf[:0], d, ev.Host)
+			t.buf = appendEventPrefix(t.line(), d, ev.Host)
 			t.buf = appendMerged(t.buf, ev, h)
 			t.write(t.buf)
 			t.write(t.heldFrames)
@@ -407,7 +406,7 @@ func (t *Tracer) Event(ev *core.Event) {
 		t.held, t.heldEv = true, *ev
 		return
 	}
-	t.buf = appendEventPrefix(t.buf[:0], d, ev.Host)
+	t.buf = appendEventPrefix(t.line(), d, ev.Host)
 	t.buf = appendEventText(t.buf, ev)
 	t.write(t.buf)
 }
@@ -440,7 +439,7 @@ func (t *Tracer) flushHeld() {
 		return
 	}
 	h := &t.heldEv
-	t.buf = appendEventPrefix(t.buf[:0], t.since(h.Time), h.Host)
+	t.buf = appendEventPrefix(t.line(), t.since(h.Time), h.Host)
 	t.buf = appendEventText(t.buf, h)
 	t.write(t.buf)
 	t.write(t.heldFrames)
@@ -454,11 +453,49 @@ func (t *Tracer) clearHeld() {
 	t.heldCount = 0
 }
 
+// The trace's lines are built where they are kept, at the end of out
+// (line), and written to w in blocks of up to outSize bytes: a bufio
+// Writer copied every line once more, a twentieth of the JSON trace's
+// time. A line longer than lineRoom may outgrow out's room; it is then
+// copied.
+const (
+	outSize  = 64 << 10
+	lineRoom = 16 << 10
+)
+
+// line returns an empty slice at the end of out, with room for a line.
+func (t *Tracer) line() []byte {
+	if cap(t.out)-len(t.out) < lineRoom {
+		t.flushOut()
+	}
+	return t.out[len(t.out):len(t.out)]
+}
+
+// write keeps b, a line built by line or another buffer, for w.
 func (t *Tracer) write(b []byte) {
 	if t.err != nil || len(b) == 0 {
 		return
 	}
-	_, t.err = t.w.Write(b)
+	n := len(t.out)
+	switch {
+	case n < cap(t.out) && &t.out[:n+1][n] == &b[0] && len(b) <= cap(t.out)-n:
+		t.out = t.out[:n+len(b)] // built in place
+	case len(b) <= cap(t.out)-n:
+		t.out = append(t.out, b...)
+	default:
+		t.flushOut()
+		if t.err == nil {
+			_, t.err = t.w.Write(b)
+		}
+	}
+}
+
+// flushOut writes out's lines to w.
+func (t *Tracer) flushOut() {
+	if len(t.out) > 0 && t.err == nil {
+		_, t.err = t.w.Write(t.out)
+	}
+	t.out = t.out[:0]
 }
 
 // Flush writes out anything held back or buffered and reports the first
@@ -468,9 +505,7 @@ func (t *Tracer) Flush() error {
 		return nil
 	}
 	t.flushHeld()
-	if err := t.w.Flush(); err != nil && t.err == nil {
-		t.err = err
-	}
+	t.flushOut()
 	return t.err
 }
 

@@ -417,6 +417,18 @@ var rows = []row{
 		ourCmd: fmt.Sprintf(perfCmd, "CaptureOverhead/mtu=1500"),
 	},
 	{
+		// What capture.Options.Serial saves: the rows above are serial,
+		// as stacklab run's Recorder is.
+		work:   "capture, pcapng + text trace, a Recorder taking its lock at every frame (capture.Options.Serial off: stacks that run at once), wall time added, same rounds",
+		ours:   metric{"BenchmarkCaptureOverhead/mtu=1500", "wall-locked-overhead-%"},
+		ourCmd: fmt.Sprintf(perfCmd, "CaptureOverhead/mtu=1500"),
+	},
+	{
+		work:   "capture, pcapng only, the same, wall time added, same rounds",
+		ours:   metric{"BenchmarkCaptureOverhead/mtu=1500", "wall-locked-pcapng-overhead-%"},
+		ourCmd: fmt.Sprintf(perfCmd, "CaptureOverhead/mtu=1500"),
+	},
+	{
 		work:       "stacklab run's runner over the bare simulation: 16 MiB bulk, 1 Gbit/s, 10 ms each way, default TCP, capture off on both (median of rounds' wall-time ratios)",
 		ours:       metric{"BenchmarkRunnerCost", "wall-runner-x"},
 		atMost:     1.3,

@@ -525,6 +525,42 @@ func TestInjectDataAfterClose(t *testing.T) {
 	}
 }
 
+// TestInjectDataAfterPeerFIN: in CLOSE_WAIT, a segment that starts
+// before RCV.NXT and brings bytes past the peer's FIN resets the
+// connection under the linux profile (a RST made from the segment,
+// EPIPE, TCPAbortOnData; testdata/pkt/close/close-wait-data-after-fin.pkt,
+// checked on Linux 6.18); the rfc profile ignores it (RFC 9293
+// §3.10.7.4 step 7), and both ignore data from RCV.NXT on.
+func TestInjectDataAfterPeerFIN(t *testing.T) {
+	for _, profile := range []string{ProfileLinux, ProfileRFC} {
+		j := newInj(t, Config{Profile: profile, NoTimestamps: true})
+		c, iss := j.handshake(options{HasMSS: true, MSS: 1000})
+		j.send(segSpec{seq: peerISN + 1, ack: iss + 1, flags: flagFIN | flagACK, wnd: 1000})
+		j.expect(flagACK, iss+1, peerISN+2)
+		if c.State() != CloseWait {
+			t.Fatalf("%s: %v after the peer's FIN", profile, c.State())
+		}
+		j.send(segSpec{seq: peerISN + 2, ack: iss + 1, flags: flagPSH | flagACK, wnd: 1000, payload: make([]byte, 10)})
+		j.none()
+		j.send(segSpec{seq: peerISN + 1, ack: iss + 1, flags: flagPSH | flagACK, wnd: 1000, payload: make([]byte, 100)})
+		ctr := j.h.p.Counters()
+		if profile == ProfileRFC {
+			j.none()
+			if c.State() != CloseWait || ctr.AbortOnData != 0 {
+				t.Errorf("rfc: %v, AbortOnData %d; want CLOSE_WAIT kept", c.State(), ctr.AbortOnData)
+			}
+			continue
+		}
+		r := j.expect(flagRST, iss+1, 0)
+		if r.why != whyRSTDataAfterFIN || c.State() != Closed || ctr.AbortOnData != 1 || ctr.EstabResets != 1 {
+			t.Errorf("linux: %v %v, AbortOnData %d, EstabResets %d", r, c.State(), ctr.AbortOnData, ctr.EstabResets)
+		}
+		if _, err := c.Write([]byte("x")); err != syscall.EPIPE {
+			t.Errorf("linux: write after the reset: %v, want EPIPE", err)
+		}
+	}
+}
+
 func TestInjectRSTInSynReceived(t *testing.T) {
 	j := newInj(t, Config{})
 	l, _ := j.h.p.Listen(j.me, 4, nil)

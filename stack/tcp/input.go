@@ -865,8 +865,17 @@ func (c *Conn) receive(s *segment) {
 	}
 	switch c.state {
 	case Established, FinWait1, FinWait2:
+	case CloseWait, Closing, LastAck:
+		// After the peer's FIN: ignored (RFC 9293 §3.10.7.4 step 7), but
+		// under the linux profile a segment that starts before RCV.NXT
+		// and brings bytes past it, data after the peer's own FIN, resets
+		// the connection (tcp_rcv_state_process, TCPAbortOnData).
+		if c.linux() && s.seq.LessThan(c.rcvNxt) && c.rcvNxt.LessThan(s.seq.Add(seqnum.Size(len(s.payload)))) {
+			c.dataAfterFIN(s)
+		}
+		return
 	default:
-		return // after the peer's FIN: ignore
+		return
 	}
 	if c.orphan && len(s.payload) > 0 {
 		// Like Linux (tcp_rcv_state_process, TCPAbortOnData): data for

@@ -3,6 +3,7 @@ package tcp
 import (
 	"container/heap"
 	"math"
+	"syscall"
 	"time"
 
 	"stacklab/stack/core"
@@ -545,6 +546,21 @@ func (c *Conn) inputOrphanFinWait2(s *segment) {
 	default:
 		c.input(s) // the FIN: into TIME_WAIT, ACKed
 	}
+}
+
+// dataAfterFIN ends a connection that, after the peer's FIN, receives
+// data past it: a RST made from the segment, and the error Linux's
+// tcp_reset gives (EPIPE in CLOSE_WAIT, ECONNRESET after this side's
+// FIN).
+func (c *Conn) dataAfterFIN(s *segment) {
+	c.p.counters.AbortOnData++
+	c.p.resetFor(c.tuple, s, whyRSTDataAfterFIN)
+	if c.state == CloseWait {
+		c.p.counters.EstabResets++
+		c.fail(syscall.EPIPE)
+		return
+	}
+	c.fail(syscall.ECONNRESET)
 }
 
 // abortOnData ends a connection the application closed that receives new

@@ -42,6 +42,7 @@ const (
 	whyRSTUnread       = "close with unread data → RST"
 	whyRSTOrphans      = "too many orphans → RST"
 	whyRSTData         = "data after close → RST"
+	whyRSTDataAfterFIN = "data after the peer's FIN → RST"
 	whyRSTSynFinWait2  = "SYN to a closed connection in FIN_WAIT_2 → RST"
 	whyRSTBadAck       = "RST: unacceptable ACK"
 	whyRSTSynRecv      = "RST: SYN in the window of SYN_RECEIVED"

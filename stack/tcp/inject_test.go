@@ -561,6 +561,46 @@ func TestInjectDataAfterPeerFIN(t *testing.T) {
 	}
 }
 
+// TestInjectShutdownBothData: shut down both ways (not closed), in
+// FIN_WAIT, new data resets the connection under the linux profile and
+// leaves ECONNRESET (testdata/pkt/close/shutdown-rdwr-data.pkt); the rfc
+// profile, which has no shutdown(SHUT_RD), takes it. Old data with the
+// peer's FIN resets nothing (close/orphan-old-data-with-fin.pkt).
+func TestInjectShutdownBothData(t *testing.T) {
+	for _, profile := range []string{ProfileLinux, ProfileRFC} {
+		j := newInj(t, Config{Profile: profile, NoTimestamps: true})
+		c, iss := j.handshake(options{HasMSS: true, MSS: 1000})
+		c.CloseRead()
+		c.CloseWrite()
+		j.expect(flagFIN|flagACK, iss+1, peerISN+1)
+		j.send(segSpec{seq: peerISN + 1, ack: iss + 2, flags: flagACK, wnd: 1000})
+		j.send(segSpec{seq: peerISN + 1, ack: iss + 2, flags: flagPSH | flagACK, wnd: 1000, payload: make([]byte, 100)})
+		if profile == ProfileRFC {
+			if c.State() != FinWait2 || j.h.p.Counters().AbortOnData != 0 {
+				t.Errorf("rfc: %v, AbortOnData %d; want FIN_WAIT_2 kept", c.State(), j.h.p.Counters().AbortOnData)
+			}
+			continue
+		}
+		j.expect(flagRST, iss+2, 0)
+		if _, err := c.Read(make([]byte, 10)); err != syscall.ECONNRESET || c.State() != Closed {
+			t.Errorf("linux: read after the reset: %v, %v; want ECONNRESET, CLOSED", err, c.State())
+		}
+	}
+	// A closed socket: old data with a new FIN is no abort.
+	j := newInj(t, Config{NoTimestamps: true})
+	c, iss := j.handshake(options{HasMSS: true, MSS: 1000})
+	j.send(segSpec{seq: peerISN + 1, ack: iss + 1, flags: flagPSH | flagACK, wnd: 1000, payload: make([]byte, 10)})
+	j.expect(flagACK, iss+1, peerISN+11)
+	c.Read(make([]byte, 10))
+	c.Close()
+	j.expect(flagFIN|flagACK, iss+1, peerISN+11)
+	j.send(segSpec{seq: peerISN + 1, ack: iss + 2, flags: flagFIN | flagACK, wnd: 1000, payload: make([]byte, 10)})
+	j.expect(flagACK, iss+2, peerISN+12)
+	if c.State() != TimeWait || j.h.p.Counters().AbortOnData != 0 {
+		t.Errorf("old data with a FIN: %v, AbortOnData %d; want TIME_WAIT", c.State(), j.h.p.Counters().AbortOnData)
+	}
+}
+
 func TestInjectRSTInSynReceived(t *testing.T) {
 	j := newInj(t, Config{})
 	l, _ := j.h.p.Listen(j.me, 4, nil)

@@ -842,6 +842,12 @@ func (c *Conn) enterTimeWait() {
 	c.ka.arm(2 * c.p.cfg.MSL)
 }
 
+// bytesPastRcvNxt reports whether the segment's data goes past RCV.NXT
+// (Linux's after(end_seq - fin, rcv_nxt)): new bytes, not a FIN alone.
+func (c *Conn) bytesPastRcvNxt(s *segment) bool {
+	return c.rcvNxt.LessThan(s.seq.Add(seqnum.Size(len(s.payload))))
+}
+
 // receive handles the segment text and FIN (RFC 9293 §3.10.7.4 steps 7
 // and 8).
 func (c *Conn) receive(s *segment) {
@@ -870,16 +876,17 @@ func (c *Conn) receive(s *segment) {
 		// under the linux profile a segment that starts before RCV.NXT
 		// and brings bytes past it, data after the peer's own FIN, resets
 		// the connection (tcp_rcv_state_process, TCPAbortOnData).
-		if c.linux() && s.seq.LessThan(c.rcvNxt) && c.rcvNxt.LessThan(s.seq.Add(seqnum.Size(len(s.payload)))) {
+		if c.linux() && s.seq.LessThan(c.rcvNxt) && c.bytesPastRcvNxt(s) {
 			c.dataAfterFIN(s)
 		}
 		return
 	default:
 		return
 	}
-	if c.orphan && len(s.payload) > 0 {
+	if c.bytesPastRcvNxt(s) && (c.orphan || c.rdShutUser && c.linux() && c.state != Established) {
 		// Like Linux (tcp_rcv_state_process, TCPAbortOnData): data for
-		// a closed socket ends it with a RST made from the segment.
+		// a closed socket, or in FIN_WAIT for one shut down both ways
+		// (RCV_SHUTDOWN), ends it with a RST made from the segment.
 		c.abortOnData(s)
 		return
 	}

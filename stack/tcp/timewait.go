@@ -563,10 +563,15 @@ func (c *Conn) dataAfterFIN(s *segment) {
 	c.fail(syscall.ECONNRESET)
 }
 
-// abortOnData ends a connection the application closed that receives new
-// data, with a RST made from the segment (Linux's TCPAbortOnData).
+// abortOnData ends a connection the application closed, or shut down
+// both ways, that receives new data, with a RST made from the segment
+// (Linux's TCPAbortOnData); a socket still open is left ECONNRESET.
 func (c *Conn) abortOnData(s *segment) {
 	c.p.counters.AbortOnData++
 	c.p.resetFor(c.tuple, s, whyRSTData)
-	c.destroy()
+	if c.orphan {
+		c.destroy()
+		return
+	}
+	c.fail(syscall.ECONNRESET)
 }

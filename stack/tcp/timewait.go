@@ -555,12 +555,15 @@ func (c *Conn) inputOrphanFinWait2(s *segment) {
 func (c *Conn) dataAfterFIN(s *segment) {
 	c.p.counters.AbortOnData++
 	c.p.resetFor(c.tuple, s, whyRSTDataAfterFIN)
-	if c.state == CloseWait {
+	switch {
+	case c.state == CloseWait:
 		c.p.counters.EstabResets++
 		c.fail(syscall.EPIPE)
-		return
+	case c.orphan:
+		c.destroy()
+	default:
+		c.fail(syscall.ECONNRESET)
 	}
-	c.fail(syscall.ECONNRESET)
 }
 
 // abortOnData ends a connection the application closed, or shut down

@@ -111,7 +111,10 @@ def lines(segs):
 
 
 def kernel(path):
-    r = subprocess.run(["unshare", "-n", PD] + MODE + ["--tolerance_usecs=20000", "--verbose", os.path.basename(path)],
+    # Line-buffered: packetdrill's stdout is a pipe, and a script's
+    # Python assertions write to it too; fully buffered, a flush could
+    # cut a packet's line in two around their output.
+    r = subprocess.run(["unshare", "-n", "stdbuf", "-oL", "-eL", PD] + MODE + ["--tolerance_usecs=20000", "--verbose", os.path.basename(path)],
                        cwd=os.path.dirname(os.path.abspath(path)), capture_output=True, text=True, timeout=120)
     segs = []
     for ln in (r.stdout + r.stderr).splitlines():

@@ -21,7 +21,10 @@
 // With more than one CPU, a Recorder works beside the stacks, as tcpdump
 // beside the kernel: the stacks' calls only copy each frame and event
 // into a bounded batch, and another goroutine decodes, traces and writes
-// it. The files and the trace are the same byte for byte either way.
+// it. The files and the trace are the same byte for byte either way. A
+// simulation in virtual time, whose stacks take turns on one goroutine,
+// says so with [Options.Serial], and the stacks' calls then take no lock
+// (stacklab run does).
 //
 // Foreign captures (pcap or pcapng, from tcpdump or Wireshark) are traced
 // the same way by [TraceFile] and summarized by [ReadFile].

@@ -601,6 +601,40 @@ func TestInjectShutdownBothData(t *testing.T) {
 	}
 }
 
+// TestInjectRetransmitShrunkWindow: under the linux profile a
+// retransmission takes only what the peer's window, shrunk since the
+// segments went, still offers (rack/tlp-shrunk-window.pkt,
+// rto/rto-shrunk-window.pkt, checked on Linux 6.18): the RTO resends
+// SND.UNA's segment cut to the window, or whole when the window is
+// closed (a probe).
+func TestInjectRetransmitShrunkWindow(t *testing.T) {
+	for _, tt := range []struct {
+		wnd  uint16 // offered with the ACK of the first segment
+		seq  uint32 // the first retransmission, from the ISS
+		size int
+	}{
+		{wnd: 500, seq: 1001, size: 500}, // edge at 1501: the RTO's head, cut
+		{wnd: 0, seq: 1001, size: 1000},  // no window: the head whole, a probe
+	} {
+		j := newInj(t, Config{NoTimestamps: true})
+		c, iss := j.handshake(options{HasMSS: true, MSS: 1000})
+		if _, err := c.Write(make([]byte, 3000)); err != nil {
+			t.Fatal(err)
+		}
+		for len(j.h.out) > 0 {
+			j.next()
+		}
+		j.send(segSpec{seq: peerISN + 1, ack: iss + 1001, flags: flagACK, wnd: tt.wnd})
+		for i := 0; i < 100 && len(j.h.out) == 0; i++ {
+			j.w.clk.advance(10 * time.Millisecond)
+		}
+		r := j.next()
+		if got := uint32(r.seq) - iss; got != tt.seq || len(r.payload) != tt.size {
+			t.Errorf("window %d: retransmitted %d bytes at %d, want %d at %d", tt.wnd, len(r.payload), got, tt.size, tt.seq)
+		}
+	}
+}
+
 func TestInjectRSTInSynReceived(t *testing.T) {
 	j := newInj(t, Config{})
 	l, _ := j.h.p.Listen(j.me, 4, nil)

@@ -400,8 +400,12 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 	whole := n // the segment, before the windows cut it
 	if !force {
 		n = min(n, max(wnd, 0))
-	} else if int(c.sndWnd) < n {
-		n = max(int(c.sndWnd), min(n, 1)) // an RTO into a closed window probes with one byte
+	} else if int(c.sndWnd) < n && !(c.linux() && c.sndWnd == 0 && c.sndNxt == c.sndUna) {
+		// An RTO into a window smaller than the segment sends what it
+		// takes; into a closed one, one byte (RFC 9293 §3.8.6.1), where
+		// Linux sends SND.UNA's segment whole as the probe
+		// (__tcp_retransmit_skb; rto/rto-zero-window.pkt).
+		n = max(int(c.sndWnd), min(n, 1))
 	}
 	if !force && !retrans && !c.probing && !c.wakeup && n > 0 && c.linux() && !c.gsoContinues() {
 		if hold, limited := c.tsoDefer(inflight, cwnd); hold {
@@ -530,26 +534,45 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 
 // retransmitAt resends one segment starting at seq (at most n bytes,
 // and the FIN if it falls in it) without moving sndNxt: fast retransmit
-// and SACK recovery.
-func (c *Conn) retransmitAt(seq seqnum.Value, n int, why string) {
-	c.retransmitPush(seq, n, why, false)
+// and SACK recovery. It reports whether it sent anything, and how many
+// bytes of data.
+func (c *Conn) retransmitAt(seq seqnum.Value, n int, why string) (int, bool) {
+	return c.retransmitPush(seq, n, why, false)
 }
 
 // retransmitPush is retransmitAt; push marks the segment PSH, as the last
 // of a retransmitted GSO packet (rtxPacket).
-func (c *Conn) retransmitPush(seq seqnum.Value, n int, why string, push bool) {
+func (c *Conn) retransmitPush(seq seqnum.Value, n int, why string, push bool) (int, bool) {
 	off := int(c.sndBase.Size(seq))
 	if int32(c.sndBase.Size(seq)) < 0 {
-		return
+		return 0, false
 	}
 	avail := c.sndBuf.n - off
 	if avail < 0 {
 		avail = 0
 	}
 	n = min(n, avail, c.sendMSS())
+	if c.linux() {
+		// Only what the peer's window takes, which it may have shrunk
+		// since: Linux's __tcp_retransmit_skb sends nothing beyond its
+		// right edge, but for SND.UNA, which goes as a probe of one
+		// segment, and cuts what straddles it, to whole segments when
+		// there are any.
+		room := int(int32(c.sndUna.Add(seqnum.Size(c.sndWnd)) - seq))
+		if room <= 0 {
+			if seq != c.sndUna {
+				return 0, false
+			}
+			room = c.sendMSS()
+		}
+		if n > room {
+			avail = 0 // the FIN, beyond, stays
+			n = room
+		}
+	}
 	fin := c.finQueued && n == avail && c.finSeq().LessThan(c.sndMax)
 	if n <= 0 && !fin {
-		return
+		return 0, false
 	}
 	p := c.p
 	var o options
@@ -588,6 +611,7 @@ func (c *Conn) retransmitPush(seq seqnum.Value, n int, why string, push bool) {
 	c.bytesSent += uint64(n)
 	c.lastSend = p.net.Now()
 	c.retransEvent(why)
+	return n, true
 }
 
 // txStart tells a congestion controller that data goes out with

@@ -881,8 +881,11 @@ func (c *Conn) rackSend(why string) {
 				rtxLeft--
 				push = rtxLeft == 0 && rtxSegs >= 2
 			}
-			c.retransmitPush(start, n, whyRACKRetransmit, push)
-			c.prrSent(n)
+			sent, ok := c.retransmitPush(start, n, whyRACKRetransmit, push)
+			if !ok {
+				break // beyond the peer's window (tcp_xmit_retransmit_queue stops)
+			}
+			c.prrSent(sent)
 			continue
 		}
 		before := c.sndMax
@@ -1054,7 +1057,16 @@ func (c *Conn) onTLP() {
 			start = r.start.Add(seqnum.Size(n - c.sendMSS()))
 			n = c.sendMSS()
 		}
-		c.retransmitAt(start, n, whyTLP)
+		if _, ok := c.retransmitAt(start, n, whyTLP); !ok {
+			// Beyond the window the peer shrank: no probe, and the RTO
+			// runs from the head's transmission (tcp_send_loss_probe's
+			// rearm_timer: tcp_rearm_rto).
+			if p.net.Tracing() {
+				c.lossEvent("tlp", "TLP: the last segment is beyond the peer's window, no probe")
+			}
+			c.armRTOFromHead()
+			return
+		}
 		ls.tlpRetrans = true
 	}
 	ls.tlpHigh, ls.tlpActive = c.sndMax, true

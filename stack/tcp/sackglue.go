@@ -121,8 +121,10 @@ func (c *Conn) sackRetransmit() {
 		if c.p.txFull(c) {
 			break // wait for room, as sendSegment does (tsq.go): TxReady resumes here
 		}
-		n := min(seg.Len(), mss)
-		c.retransmitAt(seg.Start, n, whySACKRetransmit)
+		n, ok := c.retransmitAt(seg.Start, min(seg.Len(), mss), whySACKRetransmit)
+		if !ok {
+			break // beyond the peer's window
+		}
 		c.sb.Sent(sack.Segment{Start: seg.Start, End: seg.Start.Add(uint32Size(n)), Rule: seg.Rule})
 		pipe += n
 	}

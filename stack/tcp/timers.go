@@ -112,6 +112,21 @@ func (c *Conn) armRTO() {
 	c.rtx.arm(c.rto)
 }
 
+// armRTOFromHead arms the retransmission timer to expire an RTO after
+// the oldest unacknowledged segment was last sent, a tick from now at
+// the soonest (Linux's tcp_rearm_rto with packets out).
+func (c *Conn) armRTOFromHead() {
+	d := c.rto
+	if c.ls != nil {
+		if recs := c.ls.txRecs(); len(recs) > 0 {
+			d = max(recs[0].xmit+c.rto-c.since(), c.p.tick, time.Nanosecond)
+		}
+	}
+	c.persist = false
+	c.rtxKind = rtxRTO
+	c.rtx.arm(d)
+}
+
 // onRTX runs when the retransmission or persist timer expires.
 func (c *Conn) onRTX() {
 	if c.persist {
@@ -191,10 +206,12 @@ func (c *Conn) onRTX() {
 	if c.ls != nil {
 		c.ls.frto, c.ls.frtoNew = frto, false
 	}
-	if c.rackOn() && c.sndWnd > 0 && c.rtoMarkLost() {
+	if c.rackOn() && (c.sndWnd > 0 || c.linux()) && c.rtoMarkLost() {
 		// Like Linux (tcp_enter_loss): everything not SACKed is lost;
 		// the lost segments go again in order as the window allows,
-		// starting with the first now.
+		// starting with the first now; with the window closed, the
+		// first whole, as the probe (tcp_retransmit_timer's zero-window
+		// case, rto/rto-zero-window.pkt).
 		r := c.firstLost()
 		n := min(r.len(), c.sendMSS())
 		if r.end == c.sndMax && c.finSent() && n == r.len() {

@@ -16,6 +16,10 @@ func (c *Conn) needAck(why string) {
 	c.ackWhy = why
 }
 
+// linuxMinSndMSS is Linux's net.ipv4.tcp_min_snd_mss default
+// (TCP_MIN_SND_MSS): the least MSS a peer's SYN can make it use.
+const linuxMinSndMSS = 48
+
 // negotiate records the options of the peer's SYN (RFC 9293 §3.7.1,
 // RFC 7323 §1.3 and §3.2, RFC 2018 §2).
 func (c *Conn) negotiate(s *segment) {
@@ -24,7 +28,14 @@ func (c *Conn) negotiate(s *segment) {
 	if s.opts.HasMSS {
 		mss = int(s.opts.MSS)
 	}
-	c.mss = max(min(mss, c.rcvMSS), 64)
+	// A floor under the peer's MSS: Linux's tcp_min_snd_mss (48, before
+	// the timestamp option's 12 bytes come off; mss/tiny-peer-mss.pkt),
+	// stacklab's own 64 under the rfc profile (RFC 9293 sets none).
+	floor := 64
+	if c.linux() {
+		floor = linuxMinSndMSS
+	}
+	c.mss = max(min(mss, c.rcvMSS), floor)
 	c.wsOK = s.opts.HasWScale && !cfg.NoWindowScale
 	if c.wsOK {
 		c.sndWScale = min(s.opts.WScale, 14) // RFC 7323 §2.3

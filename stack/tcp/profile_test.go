@@ -244,3 +244,19 @@ func TestRingHoldsWhatItNeeds(t *testing.T) {
 	}
 	t.Logf("receive limit %d, ring at most %d; send limit %d, ring at most %d", s.rcvBufSize, maxRcv, c.sndBufSize, maxSnd)
 }
+
+// TestMinSndMSS: a peer's MSS below the floor is raised to it: Linux's
+// tcp_min_snd_mss, 48 (mss/tiny-peer-mss.pkt, checked on Linux 6.18),
+// under the linux profile, stacklab's 64 under the rfc profile.
+func TestMinSndMSS(t *testing.T) {
+	for _, tt := range []struct {
+		profile string
+		want    int
+	}{{ProfileLinux, 48}, {ProfileRFC, 64}} {
+		j := newInj(t, Config{Profile: tt.profile, NoTimestamps: true})
+		c, _ := j.handshake(options{HasMSS: true, MSS: 40})
+		if got := c.sendMSS(); got != tt.want {
+			t.Errorf("%s: MSS %d for a peer's 40, want %d", tt.profile, got, tt.want)
+		}
+	}
+}

@@ -400,11 +400,18 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 	whole := n // the segment, before the windows cut it
 	if !force {
 		n = min(n, max(wnd, 0))
-	} else if int(c.sndWnd) < n && !(c.linux() && c.sndWnd == 0 && c.sndNxt == c.sndUna) {
+	} else if c.linux() {
+		// A forced segment goes from SND.UNA (an RTO's, a path MTU's
+		// resend): as any retransmission, what the window takes, whole
+		// into a closed one (rtxRoom; rto/rto-zero-window-nosack.pkt).
+		room, ok := c.rtxRoom(c.sndNxt)
+		if !ok {
+			room = 0
+		}
+		n = min(n, room)
+	} else if int(c.sndWnd) < n {
 		// An RTO into a window smaller than the segment sends what it
-		// takes; into a closed one, one byte (RFC 9293 §3.8.6.1), where
-		// Linux sends SND.UNA's segment whole as the probe
-		// (__tcp_retransmit_skb; rto/rto-zero-window.pkt).
+		// takes; into a closed one, one byte (RFC 9293 §3.8.6.1).
 		n = max(int(c.sndWnd), min(n, 1))
 	}
 	if !force && !retrans && !c.probing && !c.wakeup && n > 0 && c.linux() && !c.gsoContinues() {
@@ -532,6 +539,22 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 	return true
 }
 
+// rtxRoom is how much of a retransmission from seq the peer's window,
+// which it may have shrunk since, takes under the linux profile, as
+// Linux's __tcp_retransmit_skb: up to its right edge; nothing (ok
+// false) from beyond it, but at SND.UNA, which goes as a whole segment
+// into a closed window, the probe.
+func (c *Conn) rtxRoom(seq seqnum.Value) (room int, ok bool) {
+	room = int(int32(c.sndUna.Add(seqnum.Size(c.sndWnd)) - seq))
+	if room <= 0 {
+		if seq != c.sndUna {
+			return 0, false
+		}
+		room = c.sendMSS()
+	}
+	return room, true
+}
+
 // retransmitAt resends one segment starting at seq (at most n bytes,
 // and the FIN if it falls in it) without moving sndNxt: fast retransmit
 // and SACK recovery. It reports whether it sent anything, and how many
@@ -553,17 +576,9 @@ func (c *Conn) retransmitPush(seq seqnum.Value, n int, why string, push bool) (i
 	}
 	n = min(n, avail, c.sendMSS())
 	if c.linux() {
-		// Only what the peer's window takes, which it may have shrunk
-		// since: Linux's __tcp_retransmit_skb sends nothing beyond its
-		// right edge, but for SND.UNA, which goes as a probe of one
-		// segment, and cuts what straddles it, to whole segments when
-		// there are any.
-		room := int(int32(c.sndUna.Add(seqnum.Size(c.sndWnd)) - seq))
-		if room <= 0 {
-			if seq != c.sndUna {
-				return 0, false
-			}
-			room = c.sendMSS()
+		room, ok := c.rtxRoom(seq)
+		if !ok {
+			return 0, false
 		}
 		if n > room {
 			avail = 0 // the FIN, beyond, stays

@@ -106,11 +106,7 @@ func (c *Conn) timerEvent(name, detail string) {
 
 // armRTO (re)starts the retransmission timer with the current RTO
 // (RFC 6298 §5.1, §5.3).
-func (c *Conn) armRTO() {
-	c.persist = false
-	c.rtxKind = rtxRTO
-	c.rtx.arm(c.rto)
-}
+func (c *Conn) armRTO() { c.armRTOIn(c.rto) }
 
 // armRTOFromHead arms the retransmission timer to expire an RTO after
 // the oldest unacknowledged segment was last sent, a tick from now at
@@ -122,6 +118,11 @@ func (c *Conn) armRTOFromHead() {
 			d = max(recs[0].xmit+c.rto-c.since(), c.p.tick, time.Nanosecond)
 		}
 	}
+	c.armRTOIn(d)
+}
+
+// armRTOIn arms the retransmission timer, as the RTO, to expire in d.
+func (c *Conn) armRTOIn(d time.Duration) {
 	c.persist = false
 	c.rtxKind = rtxRTO
 	c.rtx.arm(d)

@@ -126,7 +126,6 @@ type Tracer struct {
 	conns      *conns
 	pkt        packet
 	seen       [seenSize]seenEntry // frames sent, direct-mapped by id
-	buf        []byte              // the line being built: at the end of out (line)
 	err        error
 	cache      textCache
 	ana        segAnalysis   // the current frame's TCP analysis
@@ -283,8 +282,8 @@ func (t *Tracer) Frame(f *Frame, sum *Summary) {
 		return
 	}
 	if t.format == JSON {
-		t.buf = t.appendFrameJSON(t.line(), f, d, rseq, rack, again)
-		t.write(t.buf)
+		b := t.appendFrameJSON(t.line(), f, d, rseq, rack, again)
+		t.write(b)
 		t.writeInferred(f, d)
 		return
 	}
@@ -298,8 +297,8 @@ func (t *Tracer) Frame(f *Frame, sum *Summary) {
 		}
 		t.flushHeld()
 	}
-	t.buf = t.appendFrameText(t.line(), f, d, rseq, rack, seenBefore)
-	t.write(t.buf)
+	b := t.appendFrameText(t.line(), f, d, rseq, rack, seenBefore)
+	t.write(b)
 	t.writeInferred(f, d)
 }
 
@@ -316,14 +315,15 @@ func (t *Tracer) writeInferred(f *Frame, d time.Duration) {
 		}
 		ev := core.Event{Time: f.Time, Host: t.nameOf(conn.Local.Addr()), Kind: core.EventState, FD: -1, Proto: "tcp",
 			Conn: conn, From: c.from.String(), To: c.to.String(), Detail: "inferred"}
+		var b []byte
 		if t.format == JSON {
-			t.buf = t.appendEventJSON(t.line(), &ev, d)
+			b = t.appendEventJSON(t.line(), &ev, d)
 		} else {
-			t.buf = appendEventPrefix(t.line(), d, ev.Host)
-			t.buf = appendEventText(t.buf, &ev)
-			t.buf = append(t.buf[:len(t.buf)-1], "  (inferred)\n"...)
+			b = appendEventPrefix(t.line(), d, ev.Host)
+			b = appendEventText(b, &ev)
+			b = append(b[:len(b)-1], "  (inferred)\n"...)
 		}
-		t.write(t.buf)
+		t.write(b)
 	}
 }
 
@@ -383,8 +383,8 @@ func (t *Tracer) Event(ev *core.Event) {
 		return
 	}
 	if t.format == JSON {
-		t.buf = t.appendEventJSON(t.line(), ev, d)
-		t.write(t.buf)
+		b := t.appendEventJSON(t.line(), ev, d)
+		t.write(b)
 		return
 	}
 	if ev.Kind == core.EventSeries {
@@ -393,9 +393,9 @@ func (t *Tracer) Event(ev *core.Event) {
 	if t.held {
 		h := &t.heldEv
 		if ev.Kind == core.EventCall && ev.Host == h.Host && ev.Time.Equal(h.Time) && causedBy(h, ev) {
-			t.buf = appendEventPrefix(t.line(), d, ev.Host)
-			t.buf = appendMerged(t.buf, ev, h)
-			t.write(t.buf)
+			b := appendEventPrefix(t.line(), d, ev.Host)
+			b = appendMerged(b, ev, h)
+			t.write(b)
 			t.write(t.heldFrames)
 			t.clearHeld()
 			return
@@ -406,9 +406,9 @@ func (t *Tracer) Event(ev *core.Event) {
 		t.held, t.heldEv = true, *ev
 		return
 	}
-	t.buf = appendEventPrefix(t.line(), d, ev.Host)
-	t.buf = appendEventText(t.buf, ev)
-	t.write(t.buf)
+	b := appendEventPrefix(t.line(), d, ev.Host)
+	b = appendEventText(b, ev)
+	t.write(b)
 }
 
 // causedBy reports whether the socket call could have made the state
@@ -439,9 +439,9 @@ func (t *Tracer) flushHeld() {
 		return
 	}
 	h := &t.heldEv
-	t.buf = appendEventPrefix(t.line(), t.since(h.Time), h.Host)
-	t.buf = appendEventText(t.buf, h)
-	t.write(t.buf)
+	b := appendEventPrefix(t.line(), t.since(h.Time), h.Host)
+	b = appendEventText(b, h)
+	t.write(b)
 	t.write(t.heldFrames)
 	t.clearHeld()
 }

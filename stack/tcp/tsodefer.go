@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"slices"
 	"time"
 
 	"stacklab/stack/tcp/seqnum"
@@ -80,14 +81,7 @@ func (c *Conn) skbQueued(start, end seqnum.Value) {
 }
 
 // recordEndsAt reports whether a MSG_EOR record ends at seq.
-func (c *Conn) recordEndsAt(seq seqnum.Value) bool {
-	for _, e := range c.eorEnds {
-		if e == seq {
-			return true
-		}
-	}
-	return false
-}
+func (c *Conn) recordEndsAt(seq seqnum.Value) bool { return slices.Contains(c.eorEnds, seq) }
 
 // tsoDefer reports whether the linux profile holds the new data at
 // SND.NXT, the start of a GSO packet, as Linux's tcp_tso_should_defer

@@ -689,11 +689,21 @@ func (s *Stack) recvFlags(sk *socket, b []byte, flags MsgFlags) (int, netip.Addr
 	until := sk.timeo(false)
 	nonblock := sk.nonblock || flags&MsgDontWait != 0
 	peek := flags&MsgPeek != 0
-	waitAll := flags&MsgWaitAll != 0 && !peek
-	// MSG_PEEK|MSG_WAITALL waits, peeking, for the whole length on TCP,
-	// as Linux's tcp_recvmsg (a timeout returns what is there).
-	peekAll := flags&MsgWaitAll != 0 && peek && !nonblock
-	total := 0 // bytes already read, for MSG_WAITALL; peeked, for peekAll
+	// What a TCP read waits for, Linux's sock_rcvlowat: the whole
+	// length under MSG_WAITALL, else SO_RCVLOWAT's bytes (one by
+	// default), at most the length. A blocking read copies what is
+	// there, then waits for the rest, peeking too (MSG_PEEK: it looks
+	// again from the start); a timeout returns what it has.
+	target := 1
+	if sk.conn != nil {
+		if flags&MsgWaitAll != 0 {
+			target = len(b)
+		} else {
+			target = min(sk.conn.RcvLowat(), len(b))
+		}
+	}
+	waited := false
+	total := 0 // bytes already read; peeked, for a peek that waits
 	for {
 		var n int
 		var from netip.AddrPort
@@ -702,10 +712,15 @@ func (s *Stack) recvFlags(sk *socket, b []byte, flags MsgFlags) (int, netip.Addr
 		case sk.conn != nil:
 			from = sk.conn.Tuple().Remote
 			switch {
+			case waited && !sk.conn.ReadReady():
+				// Woken for something else, or by data short of
+				// SO_RCVLOWAT, which does not wake Linux's reader
+				// (tcp_data_ready): wait on.
+				err = syscall.EAGAIN
 			case peek:
 				n, err = sk.conn.Peek(b)
 				total = 0 // a peek looks from the start again
-				if peekAll && n > 0 && n < len(b) && sk.conn.MoreToRead() {
+				if !nonblock && n > 0 && n < target && sk.conn.MoreToRead() {
 					total, n, err = n, 0, syscall.EAGAIN
 				}
 			case total > 0:
@@ -715,8 +730,8 @@ func (s *Stack) recvFlags(sk *socket, b []byte, flags MsgFlags) (int, netip.Addr
 			}
 			if n > 0 || (len(b) == 0 && err == nil) {
 				total += n
-				if waitAll && total < len(b) {
-					continue
+				if total < target && !peek {
+					continue // a peek that waits went by EAGAIN above
 				}
 				return total, from, nil
 			}
@@ -764,6 +779,7 @@ func (s *Stack) recvFlags(sk *socket, b []byte, flags MsgFlags) (int, netip.Addr
 		if err != syscall.EAGAIN || nonblock {
 			return n, from, err
 		}
+		waited = true
 		if err := sk.wait(false, until); err != nil {
 			if total > 0 && peek {
 				total, _ = sk.conn.Peek(b) // what is there now

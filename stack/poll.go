@@ -437,11 +437,13 @@ func (ep *epoll) depthAbove() int {
 }
 
 // rxMark counts what has arrived on the socket, so that new data is an
-// edge even when the socket was readable before.
+// edge even when the socket was readable before; on TCP, only data that
+// left the socket readable (SO_RCVLOWAT's bytes), as only that wakes
+// Linux's waiters (tcp_data_ready).
 func (sk *socket) rxMark() uint64 {
 	switch {
 	case sk.conn != nil:
-		return sk.conn.BytesReceived()
+		return sk.conn.ReadyMark()
 	case sk.ln != nil:
 		return sk.ln.Queued()
 	case sk.udp != nil:

@@ -4,6 +4,7 @@ package stack_test
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"stacklab/stack"
@@ -15,6 +16,80 @@ import (
 func init() { diffCases = append(diffCases, optCases...) }
 
 var optCases = []diffCase{
+	{"opt/rcvlowat-range", func(e *denv) {
+		c := e.socket(tcp)
+		e.getopt(c, stack.SoRcvLowat)
+		for _, v := range []int{0, 7, 1 << 30, -1} {
+			e.setopt(c, stack.SoRcvLowat, v)
+			e.getopt(c, stack.SoRcvLowat)
+		}
+		e.getopt(c, stack.SoRcvBuf) // grown to hold the mark
+		u := e.socket(udp)
+		for _, v := range []int{0, 7, -1} {
+			e.setopt(u, stack.SoRcvLowat, v)
+			e.getopt(u, stack.SoRcvLowat)
+		}
+	}},
+	{"opt/rcvlowat-rcvbuf-set", func(e *denv) {
+		c := e.socket(tcp)
+		e.setopt(c, stack.SoRcvBuf, 10000)
+		e.setopt(c, stack.SoRcvLowat, 50000) // at most half of SO_RCVBUF
+		e.getopt(c, stack.SoRcvLowat)
+		e.getopt(c, stack.SoRcvBuf)
+	}},
+	{"opt/rcvlowat-listener", func(e *denv) {
+		l := e.socket(tcp)
+		e.setopt(l, stack.SoRcvLowat, 200000)
+		e.getopt(l, stack.SoRcvBuf)
+		e.bind(l, e.at("P"))
+		e.listen(l, 8)
+		c := e.socket(tcp)
+		e.connect(c, e.at("P"))
+		s := e.accept(l)
+		e.getopt(s, stack.SoRcvLowat) // inherited
+		e.getopt(c, stack.SoRcvLowat)
+	}},
+	{"opt/rcvlowat-readiness", func(e *denv) {
+		_, c, s := e.connPair()
+		e.setopt(s, stack.SoRcvLowat, 100)
+		e.send(c, strings.Repeat("a", 60), 0)
+		e.settle()
+		e.poll(s, stack.PollIn)
+		e.recv(s, 200, stack.MsgDontWait) // takes what is there all the same
+		e.send(c, strings.Repeat("b", 60), 0)
+		e.settle()
+		e.poll(s, stack.PollIn)
+		e.send(c, strings.Repeat("c", 60), 0)
+		e.settle()
+		e.poll(s, stack.PollIn)
+		e.setopt(s, stack.SoRcvLowat, 500) // hides the data again
+		e.poll(s, stack.PollIn)
+		e.setopt(s, stack.SoRcvLowat, 1)
+		e.poll(s, stack.PollIn)
+		e.recv(s, 200, 0)
+		e.setopt(s, stack.SoRcvLowat, 100)
+		e.send(c, strings.Repeat("d", 60), 0)
+		e.close(c) // the FIN makes it readable below the mark
+		e.settle()
+		e.poll(s, stack.PollIn|stack.PollRdHup)
+		e.recv(s, 200, 0)
+		e.recv(s, 200, 0)
+	}},
+	{"opt/rcvlowat-epoll-edge", func(e *denv) {
+		_, c, s := e.connPair()
+		e.setopt(s, stack.SoRcvLowat, 100)
+		ep, _ := e.api.EpollCreate()
+		e.epollCtl(ep, stack.EpollAdd, s, "s", stack.PollIn|stack.PollOut|stack.EpollET)
+		names := map[int]string{s: "s"}
+		e.epollWait(ep, names, 0)
+		e.send(c, strings.Repeat("a", 60), 0)
+		e.settle()
+		e.epollWait(ep, names, 0) // no edge: short of the mark
+		e.send(c, strings.Repeat("b", 60), 0)
+		e.settle()
+		e.epollWait(ep, names, 0)
+		e.epollWait(ep, names, 0)
+	}},
 	{"opt/maxseg-range", func(e *denv) {
 		c := e.socket(tcp)
 		for _, v := range []int{0, 87, 88, 32767, 32768, -1} {

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"cmp"
+	"math"
 	"net/netip"
 
 	"stacklab/stack/tcp"
@@ -31,6 +32,7 @@ const (
 	IPTOS                                            // the IP header's TOS byte; a TCP socket keeps its ECN bits to itself
 	UDPCork                                          // 0 or 1 (any non-zero): UDP sends wait as one datagram, as under MSG_MORE, until set to 0 (UDP_CORK)
 	IPMTUDiscover                                    // 0..5, Linux's IP_PMTUDISC_DONT, _WANT (the default), _DO, _PROBE, _INTERFACE, _OMIT: whether IPv4 packets carry DF, and whether a datagram past the MTU is fragmented or refused (EMSGSIZE)
+	SoRcvLowat                                       // bytes a read and POLLIN wait for (SO_RCVLOWAT): negative is INT_MAX; on TCP at most half of tcp_rmem[2] (of SO_RCVBUF once set), and an autotuned buffer grows to hold it; 0 is 1
 )
 
 // Linux's IP_MTU_DISCOVER modes (IP_PMTUDISC_*).
@@ -221,6 +223,8 @@ func (s *Stack) setSockopt(sk *socket, opt SockOpt, value int) error {
 		o.Cork = value != 0
 	case TCPNotSentLowat:
 		o.NotSentLowat = uint32(value) // Linux stores it unsigned
+	case SoRcvLowat:
+		s.setRcvLowat(sk, value)
 	case TCPInq:
 		if value < 0 || value > 1 {
 			return syscall.EINVAL
@@ -262,6 +266,8 @@ func (s *Stack) setSockopt(sk *socket, opt SockOpt, value int) error {
 			c.SetCork(o.Cork)
 		case TCPNotSentLowat:
 			c.SetNotSentLowat(o.NotSentLowat)
+		case SoRcvLowat:
+			c.SetRcvLowat(o.RcvLowat)
 		}
 	}
 	return nil
@@ -328,7 +334,7 @@ func (s *Stack) getSockopt(sk *socket, opt SockOpt) (int, error) {
 			// Autotuned: a TCP socket not yet connected (a listener
 			// too) reads tcp_rmem[1], what its connections start with.
 			rmem, _ := s.tcp.BufferDefaults()
-			return rmem, nil
+			return max(rmem, 2*o.RcvLowatSpace), nil
 		}
 		return o.RecvBuffer, nil
 	case SoSndBuf:
@@ -340,6 +346,8 @@ func (s *Stack) getSockopt(sk *socket, opt SockOpt) (int, error) {
 			return wmem, nil
 		}
 		return o.SendBuffer, nil
+	case SoRcvLowat:
+		return max(o.RcvLowat, 1), nil
 	case TCPNoDelay:
 		return b2i(o.NoDelay), nil
 	case TCPKeepIdle:
@@ -485,4 +493,32 @@ func (s *Stack) InQ(fd int) (int, error) {
 		}
 	}
 	return 0, nil
+}
+
+// setRcvLowat sets SO_RCVLOWAT as Linux's sock_setsockopt and, on TCP,
+// tcp_set_rcvlowat: a negative value is INT_MAX; a TCP socket's is at
+// most half of tcp_rmem[2], or half of SO_RCVBUF once that was set; 0 is
+// 1. A TCP socket whose receive buffer is autotuned grows it to hold the
+// mark (sk_rcvbuf to tcp_space_from_win: twice it, at the default
+// scaling ratio), before it connects too, and never shrinks it again.
+// UDP keeps the value, which its reads ignore, as Linux's.
+func (s *Stack) setRcvLowat(sk *socket, v int) {
+	o := &sk.opts
+	if v < 0 {
+		v = math.MaxInt32
+	}
+	if sk.typ == SockStream {
+		capacity := s.tcp.RmemMax() / 2
+		switch {
+		case sk.conn != nil && sk.conn.RecvLocked():
+			capacity = sk.conn.RecvBufferMemory() / 2
+		case sk.conn == nil && o.RecvBufferSet:
+			capacity = o.RecvBuffer / 2
+		}
+		v = min(v, capacity)
+		if sk.conn == nil && !o.RecvBufferSet && s.tcp.Linux() {
+			o.RcvLowatSpace = max(o.RcvLowatSpace, v)
+		}
+	}
+	o.RcvLowat = max(v, 1)
 }

@@ -242,7 +242,7 @@ var constants = map[string]int64{
 	"TCP_NODELAY": 1, "TCP_MAXSEG": 2, "TCP_CORK": 3, "TCP_KEEPIDLE": 4, "TCP_KEEPINTVL": 5, "TCP_KEEPCNT": 6,
 	"TCP_SYNCNT": 7, "TCP_LINGER2": 8, "TCP_INFO": 11, "TCP_QUICKACK": 12, "TCP_CONGESTION": 13, "TCP_USER_TIMEOUT": 18,
 	"TCP_NOTSENT_LOWAT": 25, "TCP_FASTOPEN": 23, "TCP_INQ": 36, "TCP_CM_INQ": 36,
-	"SO_REUSEADDR": 2, "SO_TYPE": 3, "SO_ERROR": 4, "SO_BROADCAST": 6, "SO_SNDBUF": 7, "SO_RCVBUF": 8,
+	"SO_REUSEADDR": 2, "SO_TYPE": 3, "SO_ERROR": 4, "SO_BROADCAST": 6, "SO_SNDBUF": 7, "SO_RCVBUF": 8, "SO_RCVLOWAT": 18,
 	"SO_KEEPALIVE": 9, "SO_LINGER": 13, "SO_REUSEPORT": 15, "SO_RCVTIMEO": 20, "SO_SNDTIMEO": 21,
 	"IP_TTL": 2, "IP_TOS": 1, "IP_MTU_DISCOVER": 10,
 	"IP_PMTUDISC_DONT": 0, "IP_PMTUDISC_WANT": 1, "IP_PMTUDISC_DO": 2, "IP_PMTUDISC_PROBE": 3,
@@ -756,16 +756,59 @@ func (r *runner) prepareRecv(c *pkt.Call, p *pendingCall) (*pendingCall, error) 
 	}
 	buf := make([]byte, n)
 	gotInq := -1
+	// The stack's socket never blocks: a blocking read is retried at
+	// each change, and keeps what it copied, as Linux's tcp_recvmsg
+	// copies what is there and then sleeps until tcp_data_ready wakes
+	// it, which it does when SO_RCVLOWAT's bytes are waiting (POLLIN).
+	// It returns once it has the target: the whole length under
+	// MSG_WAITALL, else SO_RCVLOWAT's bytes, at most the length. A peek
+	// looks again from the start each time.
+	target, stream := 1, false
+	if info, err := r.st.Info(fd); err == nil && info.Type == stack.SockStream {
+		stream = true
+		if mf&stack.MsgWaitAll != 0 {
+			target = int(n)
+		} else if lowat, err := r.st.GetSockopt(fd, stack.SoRcvLowat); err == nil {
+			target = min(lowat, int(n))
+		}
+	}
+	peek := mf&stack.MsgPeek != 0
+	total, waited := 0, false
+	ended := func() bool { return r.st.Poll(fd)&(stack.PollRdHup|stack.PollHup|stack.PollErr) != 0 }
+	wait := func() (int64, error, bool) {
+		waited = true
+		r.wakeOnce(p, fd)
+		return 0, nil, false
+	}
 	p.try = func() (int64, error, bool) {
-		m, info, err := r.st.RecvMsgInfo(fd, buf, mf)
+		block := mf&stack.MsgDontWait == 0 && r.blocking(fd)
+		if waited && stream && r.st.Poll(fd)&(stack.PollIn|stack.PollErr|stack.PollHup|stack.PollRdHup) == 0 {
+			return wait() // woken, but the data is short of SO_RCVLOWAT
+		}
+		off := total
+		if peek {
+			off = 0
+		}
+		m, info, err := r.st.RecvMsgInfo(fd, buf[off:], mf)
 		if err != nil {
-			if mf&stack.MsgDontWait == 0 && r.wouldBlock(p, fd, err, -1) {
-				return 0, nil, false
+			if e, ok := errnoOf(err); ok && e == syscall.EAGAIN && block {
+				return wait()
+			}
+			if total > 0 && !peek {
+				return int64(total), nil, true // the error waits for the next call
 			}
 			return -1, err, true
 		}
 		gotInq = info.Inq
-		return int64(m), nil, true
+		if peek {
+			total = m
+		} else {
+			total += m
+		}
+		if m > 0 && total < target && block && stream && !ended() {
+			return wait()
+		}
+		return int64(total), nil, true
 	}
 	if wantInq >= 0 {
 		p.check = afterResult(c, func(int64) string {
@@ -832,7 +875,7 @@ func sockopt(level, name int64) (stack.SockOpt, string, bool) {
 	}{
 		{1, 2}: {stack.SoReuseAddr, "SO_REUSEADDR"}, {1, 15}: {stack.SoReusePort, "SO_REUSEPORT"},
 		{1, 9}: {stack.SoKeepAlive, "SO_KEEPALIVE"}, {1, 8}: {stack.SoRcvBuf, "SO_RCVBUF"}, {1, 7}: {stack.SoSndBuf, "SO_SNDBUF"},
-		{1, 6}: {stack.SoBroadcast, "SO_BROADCAST"}, {1, 3}: {stack.SoType, "SO_TYPE"}, {1, 4}: {stack.SoError, "SO_ERROR"},
+		{1, 6}: {stack.SoBroadcast, "SO_BROADCAST"}, {1, 18}: {stack.SoRcvLowat, "SO_RCVLOWAT"}, {1, 3}: {stack.SoType, "SO_TYPE"}, {1, 4}: {stack.SoError, "SO_ERROR"},
 		{6, 1}: {stack.TCPNoDelay, "TCP_NODELAY"}, {6, 4}: {stack.TCPKeepIdle, "TCP_KEEPIDLE"}, {6, 5}: {stack.TCPKeepIntvl, "TCP_KEEPINTVL"},
 		{6, 6}: {stack.TCPKeepCnt, "TCP_KEEPCNT"}, {6, 12}: {stack.TCPQuickAck, "TCP_QUICKACK"}, {6, 18}: {stack.TCPUserTimeout, "TCP_USER_TIMEOUT"},
 		{6, 2}: {stack.TCPMaxSeg, "TCP_MAXSEG"}, {6, 7}: {stack.TCPSynCnt, "TCP_SYNCNT"}, {6, 3}: {stack.TCPCork, "TCP_CORK"},

@@ -68,11 +68,16 @@ type pending struct {
 	off   int
 	total int
 	// recv progress
-	got      []byte // kept only when the expectation needs the bytes
-	count    int64
-	badAt    int64 // first byte differing from the generated pattern, or -1
-	limit    int64 // bytes wanted; -1 until end of stream
-	any      bool
+	got   []byte // kept only when the expectation needs the bytes
+	count int64
+	badAt int64 // first byte differing from the generated pattern, or -1
+	limit int64 // bytes wanted; -1 until end of stream
+	any   bool
+	// lowat: the bytes recv(s, any) takes before it returns, on a
+	// blocking TCP socket: SO_RCVLOWAT's, at most the buffer (1 by
+	// default), as Linux's read copies what is there and then sleeps
+	// until that many are waiting.
+	lowat    int64
 	deadline time.Time
 	timedOut bool
 	from     netip.AddrPort
@@ -792,7 +797,7 @@ var sockOpts = map[string]stack.SockOpt{
 	"rcvtimeo": stack.SoRcvTimeo, "sndtimeo": stack.SoSndTimeo, "ttl": stack.IPTTL, "tos": stack.IPTOS,
 	"user_timeout": stack.TCPUserTimeout, "maxseg": stack.TCPMaxSeg, "syncnt": stack.TCPSynCnt,
 	"cork": stack.TCPCork, "notsent_lowat": stack.TCPNotSentLowat, "inq": stack.TCPInq,
-	"udp_cork": stack.UDPCork, "mtu_discover": stack.IPMTUDiscover,
+	"udp_cork": stack.UDPCork, "mtu_discover": stack.IPMTUDiscover, "rcvlowat": stack.SoRcvLowat,
 }
 
 // block arranges for the pending call to be retried when fd's readiness
@@ -1021,6 +1026,16 @@ func (t *task) recv() bool {
 		if fl&stack.MsgPeek != 0 {
 			p.any = true // one look: a peek consumes nothing, so a second would see the same bytes
 		}
+		p.lowat = 1
+		if info.Type == stack.SockStream && fl&stack.MsgPeek == 0 && !nb {
+			if v, err := s.GetSockopt(p.fd, stack.SoRcvLowat); err == nil {
+				p.lowat = min(int64(v), int64(len(t.r.buf)))
+			}
+		}
+	}
+	if p.started && p.lowat > 1 && s.Poll(p.fd)&(stack.PollIn|stack.PollErr|stack.PollHup|stack.PollRdHup) == 0 {
+		t.wait(p.fd) // woken by data short of SO_RCVLOWAT, which wakes no reader
+		return false
 	}
 	keep := st.Expect != nil && st.Expect.Data != nil || p.any || dgram
 	buf := t.r.buf
@@ -1047,7 +1062,7 @@ func (t *task) recv() bool {
 			n, err = s.Recv(p.fd, buf[:want])
 		}
 		if errnoOf(err) == syscall.EAGAIN {
-			if p.count > 0 && (p.any || dgram) {
+			if p.count > 0 && (dgram || p.any && (p.count >= p.lowat || nb)) {
 				return t.recvDone(nil)
 			}
 			if nb {
@@ -1085,6 +1100,9 @@ func (t *task) recv() bool {
 			p.got = append(p.got, buf[:n]...)
 		}
 		p.count += int64(n)
+		if p.any && p.count < p.lowat {
+			continue // copied what was there; wait for SO_RCVLOWAT's bytes
+		}
 		if p.any || dgram || p.limit >= 0 && p.count >= p.limit {
 			return t.recvDone(nil)
 		}

@@ -950,6 +950,46 @@ func TestPeekWaitAll(t *testing.T) {
 	}
 }
 
+// TestRcvLowat: recv(c, any) on a blocking TCP socket with SO_RCVLOWAT
+// takes what is there, then waits until the mark's bytes are waiting
+// again (testdata/pkt/lowat/rcvlowat-read.pkt on the kernel): "cd" leaves
+// 2 of 5 and does not end it; "efghi" does, and it returns all 9 bytes.
+// A non-blocking one takes what is there.
+func TestRcvLowat(t *testing.T) {
+	prog := `programs:
+  server: |
+    l = socket(tcp); bind(l, :80); listen(l, 8)
+    c = accept(l)
+    setsockopt(c, rcvlowat, 5)
+    getsockopt(c, rcvlowat) == 5
+    sleep 50ms
+    recv(c, any) == "abcdefghi"
+    sleep 250ms
+    recv(c, any, dontwait) == "xy"
+    close(c)
+  client: |
+    s = socket(tcp)
+    connect(s, server:80)
+    send(s, "ab")
+    sleep 100ms
+    send(s, "cd")
+    sleep 100ms
+    send(s, "efghi")
+    sleep 100ms
+    send(s, "xy")
+    sleep 100ms
+    close(s)
+`
+	res, trace := runSrc(t, twoHosts+prog)
+	reportFailures(t, res)
+	if testing.Verbose() {
+		t.Log(trace)
+	}
+	if !strings.Contains(trace, `recv(4, any) → blocks`) {
+		t.Errorf("trace lacks the recv blocking after the first bytes")
+	}
+}
+
 // TestNotSentLowatKey: the tcp block's notsent_lowat is the stack's
 // tcp_notsent_lowat, the TCP_NOTSENT_LOWAT of every socket that sets
 // none (lowat/sysctl.pkt on the kernel): a non-blocking send of 60000

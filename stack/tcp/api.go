@@ -223,6 +223,12 @@ type SockOpts struct {
 	// while this many bytes are queued and not yet sent, and EventOut
 	// needs fewer than half of it (zero: no limit).
 	NotSentLowat uint32
+	// RcvLowat is SO_RCVLOWAT, already clamped as Linux's
+	// tcp_set_rcvlowat clamps it (see [Conn.SetRcvLowat]); 0 or 1 is
+	// the default, a byte. RcvLowatSpace is the most receive buffer
+	// space (payload) a low-water mark set before connecting asked for:
+	// the connection starts with at least that much.
+	RcvLowat, RcvLowatSpace int
 }
 
 // Events is a readiness bitmask, like poll(2)'s revents.

@@ -150,6 +150,8 @@ type Conn struct {
 	wakeup          bool           // the probe timer fired into a window smaller than a segment: send what fits (linux)
 	writing         bool           // the output is a write's own push (Linux's tcp_push_one per skb as it fills)
 	notsentLowat    uint32         // TCP_NOTSENT_LOWAT; zero: the stack's (lowat)
+	rcvLowat        int32          // SO_RCVLOWAT; 0 or 1: a byte (rcvTarget)
+	rxReady         uint64         // bytes received when the data last woke readers (ReadyMark)
 	eorEnds         []seqnum.Value // MSG_EOR: ends of records not yet sent, in order; new data never joins a segment across one
 	inLoss          bool           // an RTO's loss episode began and was not undone; inLossEpisode says whether it goes on
 	lossHigh        seqnum.Value
@@ -226,6 +228,7 @@ func (p *Proto) newConn(t core.Tuple, o *SockOpts, mtu int) *Conn {
 		c.userMSS, c.synRetries = max(o.MaxSeg, 0), max(o.SynCount, 0)
 		c.ipTTL, c.ipTOS, c.ipNoDF = o.TTL, o.TOS, o.NoDF
 		c.corked, c.notsentLowat = o.Cork, o.NotSentLowat
+		c.rcvLowat = int32(o.RcvLowat)
 		name = o.Congestion
 		if m, ok := parseRecovery(o.Recovery); ok && o.Recovery != "" {
 			c.recMode = m
@@ -243,6 +246,11 @@ func (p *Proto) newConn(t core.Tuple, o *SockOpts, mtu int) *Conn {
 		if c.sndBufSize == 0 {
 			c.sndBufSize, c.sndAuto = p.sndSpaceDefault(), true
 		}
+	}
+	if o != nil && c.rcvAuto && o.RcvLowatSpace > c.rcvBufSize {
+		// SO_RCVLOWAT grew the socket's buffer before it connected (or
+		// the listener's, which its children inherit).
+		c.rcvBufSize = o.RcvLowatSpace
 	}
 	mtu = min(mtu, maxPacket(t.Local.Addr()))
 	c.rcvMSS = mtu - ipTCPHeaderLen(t.Local.Addr())
@@ -557,7 +565,7 @@ func (c *Conn) Poll() Events {
 	if c.err != nil {
 		e |= EventErr | EventIn
 	}
-	if c.rcvBuf.n > 0 || c.finRcvd || c.dead || c.rdShut || c.rdShutUser {
+	if c.dataReady() || c.finRcvd || c.dead || c.rdShut || c.rdShutUser {
 		e |= EventIn
 	}
 	switch {
@@ -766,6 +774,10 @@ func (c *Conn) SendBufferSize() int { return c.sndBufSize }
 
 // RecvBufferSize returns the receive buffer size in bytes.
 func (c *Conn) RecvBufferSize() int { return c.rcvBufSize }
+
+// RecvLocked reports whether SO_RCVBUF set the receive buffer (Linux's
+// SOCK_RCVBUF_LOCK): autotuning leaves it alone.
+func (c *Conn) RecvLocked() bool { return c.rcvLocked }
 
 // RecvBufferMemory returns the receive buffer as Linux's SO_RCVBUF reads
 // it, memory, twice the window's space: tcp_rmem[1], 131072, for a new

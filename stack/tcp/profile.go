@@ -70,6 +70,13 @@ func (p *Proto) rcvSpaceDefault() int {
 	return rmem / 2
 }
 
+// RmemMax returns tcp_rmem[2], the most an autotuned receive buffer
+// grows to, in bytes of memory.
+func (p *Proto) RmemMax() int { return p.rmemMax() }
+
+// Linux reports whether the stack follows the linux profile.
+func (p *Proto) Linux() bool { return p.linux }
+
 // rcvSpaceOf is the window's space in a receive buffer of mem bytes set
 // by SO_RCVBUF (the doubled value, Linux's sk_rcvbuf): half of it in the
 // linux profile, tcp_full_space at the default scaling ratio (Linux

@@ -184,6 +184,63 @@ func (c *Conn) SetNotSentLowat(v uint32) {
 	c.wake()
 }
 
+// SetRcvLowat sets SO_RCVLOWAT to v bytes, which the caller has clamped
+// as Linux's tcp_set_rcvlowat does (at most half of tcp_rmem[2], or of
+// SO_RCVBUF when that was set; 0 is 1). EventIn then waits for that
+// many bytes, unless the buffer is nearly full or the window offered
+// is down to a segment (dataReady), and so does a blocking read once it
+// has copied what was there. Under the linux profile an autotuned
+// receive buffer grows to hold v bytes, as Linux raises sk_rcvbuf to
+// tcp_space_from_win(v) and window_clamp to v: the window may then
+// grow to v, segment by segment as it always grows.
+func (c *Conn) SetRcvLowat(v int) {
+	c.rcvLowat = int32(v)
+	if c.linux() && c.rcvAuto && v > c.rcvBufSize {
+		if c.state <= SynSent {
+			c.rcvBufSize = v // the window scale is not chosen yet
+		} else {
+			c.rcvBufSize = min(v, 65535<<c.rcvWScale)
+		}
+	}
+	c.wake() // Linux's tcp_data_ready: a lower mark may make the data ready
+}
+
+// RcvLowat returns SO_RCVLOWAT, at least 1.
+func (c *Conn) RcvLowat() int { return c.rcvTarget() }
+
+// rcvTarget is the bytes a reader waits for, Linux's sk_rcvlowat.
+func (c *Conn) rcvTarget() int { return max(int(c.rcvLowat), 1) }
+
+// dataReady reports whether the bytes waiting make the socket readable,
+// Linux's tcp_epollin_ready: as many as SO_RCVLOWAT asks, or the buffer
+// nearly full (tcp_rmem_pressure: more than 7/8 of it), or the window
+// offered down to a segment, when waiting for more would wait forever.
+func (c *Conn) dataReady() bool {
+	n := c.rcvBuf.n
+	if n <= 0 || c.rdShut {
+		return false
+	}
+	if n >= c.rcvTarget() {
+		return true
+	}
+	return n > c.rcvBufSize-c.rcvBufSize/8 || int32(c.rcvAdv-c.rcvNxt) <= int32(c.rcvSegMax)
+}
+
+// ReadReady reports whether a blocked read should look again (Linux
+// wakes it through tcp_data_ready only then): the data is ready
+// (dataReady), or the stream has ended or failed.
+func (c *Conn) ReadReady() bool { return c.dataReady() || !c.MoreToRead() }
+
+// ReadyMark counts the bytes received up to the last time the data was
+// ready (dataReady): an edge-triggered epoll sees new data only when it
+// changes, as Linux's reader is woken only then.
+func (c *Conn) ReadyMark() uint64 {
+	if c.rcvLowat <= 1 || c.ReadReady() {
+		c.rxReady = c.BytesReceived()
+	}
+	return c.rxReady
+}
+
 // lowat is the low-water mark in force, Linux's tcp_notsent_lowat(): the
 // socket's own, else the stack's; 0 is none.
 func (c *Conn) lowat() uint32 {

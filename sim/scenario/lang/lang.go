@@ -145,7 +145,7 @@ var Calls = map[string]CallSpec{
 
 var sockOptNames = []string{"keepalive", "linger", "rcvbuf", "sndbuf", "nodelay", "keepidle", "keepintvl", "keepcnt", "quickack", "reuseaddr", "congestion", "recovery", "ipv6_v6only",
 	"reuseport", "broadcast", "rcvtimeo", "sndtimeo", "ttl", "tos", "user_timeout", "maxseg", "syncnt", "cork", "notsent_lowat", "inq", "udp_cork",
-	"mtu_discover"}
+	"mtu_discover", "rcvlowat"}
 
 // RecvFlagNames and SendFlagNames are the flags recv and send take
 // (MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL; MSG_MORE, MSG_NOSIGNAL, MSG_EOR,

@@ -988,7 +988,7 @@ func (c *Conn) receive(s *segment) {
 			c.needAck(whyAckOfData)
 		default:
 			c.ackPending = true
-			c.delack.armIfIdle(c.delackTimeout())
+			c.scheduleDelack()
 		}
 	}
 	if fin || (c.rcvFinPending && c.rcvNxt == c.rcvFinSeq) {
@@ -1013,7 +1013,7 @@ func (c *Conn) processFin() {
 	}
 	if finPingpong && !c.ackNow && c.ato > 0 {
 		c.ackPending = true
-		c.delack.armIfIdle(c.delackTimeout())
+		c.scheduleDelack()
 	} else {
 		c.needAck(whyAckFIN)
 	}

@@ -369,6 +369,28 @@ func (c *Conn) delackTimeout() time.Duration {
 	return ato
 }
 
+// scheduleDelack arms the delayed-ACK timer for data that waits for it,
+// as Linux's tcp_send_delayed_ack: a timer already armed keeps its
+// expiry unless the new one is earlier, and one due within a quarter of
+// ato sends the ACK now (an ACK is due anyway; the segment that finds
+// it so near goes with it). The rfc profile keeps the first expiry.
+func (c *Conn) scheduleDelack() {
+	ato := c.delackTimeout()
+	if !c.linux() || !c.delack.armed {
+		c.delack.armIfIdle(ato)
+		return
+	}
+	p := c.p
+	now := p.jiffiesNow()
+	if p.ticksDown(c.delack.deadline) <= now+p.ticksDown(ato/4) {
+		c.needAck(whyAckOfData)
+		return
+	}
+	if p.sinceEpoch()+ato < c.delack.deadline {
+		c.delack.arm(ato)
+	}
+}
+
 // delackFired adapts ato when the delayed-ACK timer had to send the ACK:
 // a bulk receiver waits longer next time, an interactive one leaves
 // pingpong mode (tcp_delack_timer_handler).

@@ -260,3 +260,45 @@ func TestMinSndMSS(t *testing.T) {
 		}
 	}
 }
+
+// TestDelackDueSendsNow: small segments 7 ms apart while an ACK waits
+// for the delayed-ACK timer (pingpong mode, 40 ms). Under the linux
+// profile the segment that finds the timer due within a quarter of ato
+// takes the ACK at once (tcp_send_delayed_ack): the sixth, 35 ms after
+// the first, and the ACK covers it; the rfc profile's timer keeps its
+// expiry and sends the ACK of the first six at 40 ms
+// (testdata/pkt/delack/timer-due-acks-now.pkt on the kernel).
+func TestDelackDueSendsNow(t *testing.T) {
+	for _, tt := range []struct {
+		profile string
+		at      time.Duration // when the first ACK leaves, after the first segment
+		ack     uint32        // what it acknowledges
+	}{{ProfileLinux, 35 * time.Millisecond, 301}, {ProfileRFC, 40 * time.Millisecond, 301}} {
+		j := newInj(t, Config{Profile: tt.profile, NoTimestamps: true, DelayedAckTime: 40 * time.Millisecond})
+		c, iss := j.handshake(options{HasMSS: true, MSS: 1000})
+		c.SetQuickAck(false)
+		c.pingpong = true // TCP_QUICKACK 0 under linux; rfc delays ACKs anyway
+		c.quickAcks = 0
+		var at time.Duration
+		for i := range 6 {
+			if i > 0 {
+				j.w.clk.advance(7 * time.Millisecond)
+			}
+			if len(j.h.out) == 0 {
+				at = time.Duration(i) * 7 * time.Millisecond
+			}
+			j.send(segSpec{seq: peerISN + 1 + uint32(50*i), ack: iss + 1, flags: flagACK | flagPSH, wnd: 65535, payload: make([]byte, 50)})
+		}
+		if len(j.h.out) == 0 {
+			j.w.clk.advance(5 * time.Millisecond) // the rfc profile's timer, 40 ms after the first
+			at = 40 * time.Millisecond
+		}
+		if len(j.h.out) == 0 {
+			t.Fatalf("%s: no ACK by 40 ms", tt.profile)
+		}
+		if at != tt.at {
+			t.Errorf("%s: first ACK %v after the first segment, want %v", tt.profile, at, tt.at)
+		}
+		j.expect(flagACK, iss+1, peerISN+tt.ack)
+	}
+}

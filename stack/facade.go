@@ -37,6 +37,7 @@ const (
 	PollHup                          // the connection is closed both ways; always reported
 	PollRdHup                        // the receiving side is shut: the peer's FIN, a reset, or shutdown(SHUT_RD) (POLLRDHUP)
 	PollNval                         // the descriptor is not open (POLLNVAL); always reported by poll
+	PollPri                          // urgent data to read with MSG_OOB (POLLPRI)
 )
 
 // Flags of an epoll registration ([Stack.EpollCtl]), in the same mask as

@@ -559,6 +559,8 @@ func (s *Stack) send(sk *socket, b []byte) (int, error) {
 	total := 0
 	until := sk.timeo(true)
 	sk.conn.SetMore(sk.more)
+	sk.conn.SetUrgent(sk.oob)
+	defer sk.conn.SetUrgent(false)
 	for {
 		var n int
 		var err error
@@ -803,6 +805,7 @@ const (
 	MsgPeek     MsgFlags = syscall.MSG_PEEK     // read without consuming
 	MsgDontWait MsgFlags = syscall.MSG_DONTWAIT // this call does not block
 	MsgWaitAll  MsgFlags = syscall.MSG_WAITALL  // a stream read waits for the whole buffer (or EOF, an error, a timeout)
+	MsgOOB      MsgFlags = syscall.MSG_OOB      // TCP: send: the last byte is urgent (URG); recv: read the urgent byte, never waiting
 	MsgNoSignal MsgFlags = syscall.MSG_NOSIGNAL // accepted: stacklab raises no SIGPIPE, it returns EPIPE either way
 	MsgMore     MsgFlags = 0x8000               // more data follows: TCP's partial last segment waits for the next send without it; UDP's parts wait as one datagram (MSG_MORE)
 	MsgEOR      MsgFlags = syscall.MSG_EOR      // TCP: the data ends a record; later data never joins its last segment; UDP: ignored (MSG_EOR)
@@ -845,8 +848,15 @@ func (s *Stack) RecvMsgInfo(fd int, b []byte, flags MsgFlags) (int, MsgInfo, err
 
 func (s *Stack) recvMsg(sk *socket, b []byte, flags MsgFlags) (int, MsgInfo, error) {
 	info := MsgInfo{Inq: -1}
-	if flags&^(MsgPeek|MsgDontWait|MsgWaitAll|MsgNoSignal) != 0 {
+	if flags&^(MsgPeek|MsgDontWait|MsgWaitAll|MsgNoSignal|MsgOOB) != 0 {
 		return 0, info, sk.opError("read", netip.AddrPort{}, syscall.EOPNOTSUPP)
+	}
+	if flags&MsgOOB != 0 && sk.typ == SockStream {
+		n, err := s.recvOOB(sk, b, flags&MsgPeek != 0)
+		if err == nil && sk.conn != nil {
+			info.From = sk.outAddr(sk.conn.Tuple().Remote)
+		}
+		return n, info, sk.opError("read", info.From, err)
 	}
 	n, from, err := s.recvFlags(sk, b, flags)
 	info.From = sk.outAddr(from)
@@ -857,6 +867,20 @@ func (s *Stack) recvMsg(sk *socket, b []byte, flags MsgFlags) (int, MsgInfo, err
 		info.Inq = sk.conn.InqHint()
 	}
 	return n, info, sk.opError("read", info.From, err)
+}
+
+// recvOOB reads a TCP socket's urgent byte (recv with MSG_OOB; Linux's
+// tcp_recvmsg and tcp_recv_urg): never waiting; on a listener ENOTCONN,
+// on a socket with none EINVAL. (A datagram socket ignores the flag, as
+// Linux's.)
+func (s *Stack) recvOOB(sk *socket, b []byte, peek bool) (int, error) {
+	switch {
+	case sk.conn != nil:
+		return sk.conn.ReadOOB(b, peek)
+	case sk.ln != nil:
+		return 0, syscall.ENOTCONN
+	}
+	return 0, syscall.EINVAL
 }
 
 // SendMsg sends as sendto(2) with flags: MsgDontWait, MsgNoSignal. A
@@ -873,6 +897,9 @@ func (s *Stack) SendMsg(fd int, b []byte, flags MsgFlags, to netip.AddrPort) (in
 	if sk.typ == SockStream || sk.typ == SockDgram {
 		allowed |= MsgMore | MsgEOR // UDP: MSG_EOR is ignored, as Linux's udp_sendmsg does
 	}
+	if sk.typ == SockStream {
+		allowed |= MsgOOB // urgent data: the last byte sent
+	}
 	if flags&^allowed != 0 {
 		return 0, sk.opError("write", to, syscall.EOPNOTSUPP)
 	}
@@ -886,8 +913,8 @@ func (s *Stack) SendMsg(fd int, b []byte, flags MsgFlags, to netip.AddrPort) (in
 		n, err := s.sendCorked(sk, b, flags, to)
 		return n, sk.opError("write", to, err)
 	}
-	sk.more, sk.eor = flags&MsgMore != 0, flags&MsgEOR != 0
-	defer func() { sk.more, sk.eor = false, false }()
+	sk.more, sk.eor, sk.oob = flags&MsgMore != 0, flags&MsgEOR != 0, flags&MsgOOB != 0
+	defer func() { sk.more, sk.eor, sk.oob = false, false, false }()
 	nb := sk.nonblock
 	if flags&MsgDontWait != 0 {
 		sk.nonblock = true

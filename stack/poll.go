@@ -465,7 +465,7 @@ func (e PollEvents) String() string {
 		bit  PollEvents
 		name string
 	}{{PollIn, "POLLIN"}, {PollOut, "POLLOUT"}, {PollErr, "POLLERR"}, {PollHup, "POLLHUP"},
-		{PollRdHup, "POLLRDHUP"}, {PollNval, "POLLNVAL"}, {EpollET, "EPOLLET"}, {EpollOneShot, "EPOLLONESHOT"}}
+		{PollRdHup, "POLLRDHUP"}, {PollNval, "POLLNVAL"}, {PollPri, "POLLPRI"}, {EpollET, "EPOLLET"}, {EpollOneShot, "EPOLLONESHOT"}}
 	out := ""
 	for _, n := range names {
 		if e&n.bit != 0 {

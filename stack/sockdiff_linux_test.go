@@ -53,6 +53,7 @@ type sockAPI interface {
 	GetPeername(fd int) (netip.AddrPort, error)
 	PollFDs(fds []stack.PollFD, timeout time.Duration) (int, error)
 	InQ(fd int) (int, error)
+	AtMark(fd int) (bool, error)
 	RecvMsgInfo(fd int, b []byte, flags stack.MsgFlags) (int, stack.MsgInfo, error)
 	LinuxTCPInfo(fd int) (stack.LinuxTCPInfo, error)
 	EpollCreate() (int, error)
@@ -225,6 +226,11 @@ func (linuxAPI) GetPeername(fd int) (netip.AddrPort, error) {
 	return fromSA(s), err
 }
 func (linuxAPI) InQ(fd int) (int, error) { return unix.IoctlGetInt(fd, unix.SIOCINQ) }
+
+func (linuxAPI) AtMark(fd int) (bool, error) {
+	v, err := unix.IoctlGetInt(fd, unix.SIOCATMARK)
+	return v != 0, err
+}
 func (linuxAPI) PollFDs(fds []stack.PollFD, timeout time.Duration) (int, error) {
 	pf := make([]unix.PollFd, len(fds))
 	for i, f := range fds {
@@ -248,7 +254,7 @@ var pollBits = []struct {
 	st stack.PollEvents
 	lx int16
 }{{stack.PollIn, unix.POLLIN}, {stack.PollOut, unix.POLLOUT}, {stack.PollErr, unix.POLLERR},
-	{stack.PollHup, unix.POLLHUP}, {stack.PollRdHup, unix.POLLRDHUP}, {stack.PollNval, unix.POLLNVAL}}
+	{stack.PollHup, unix.POLLHUP}, {stack.PollRdHup, unix.POLLRDHUP}, {stack.PollNval, unix.POLLNVAL}, {stack.PollPri, unix.POLLPRI}}
 
 func linuxPollBits(e stack.PollEvents) int16 {
 	var v int16
@@ -299,6 +305,7 @@ var linuxOpts = map[stack.SockOpt][2]int{
 	stack.IPv6V6Only:      {unix.IPPROTO_IPV6, unix.IPV6_V6ONLY},
 	stack.IPMTUDiscover:   {unix.IPPROTO_IP, unix.IP_MTU_DISCOVER},
 	stack.SoRcvLowat:      {unix.SOL_SOCKET, unix.SO_RCVLOWAT},
+	stack.SoOOBInline:     {unix.SOL_SOCKET, unix.SO_OOBINLINE},
 }
 
 // optNoSuch is an option number no Linux level knows, for the error case.
@@ -663,6 +670,15 @@ func (e *denv) inq(fd int) {
 	e.log("ioctl(SIOCINQ) = %d", n)
 }
 
+func (e *denv) atmark(fd int) {
+	at, err := e.api.AtMark(fd)
+	if err != nil {
+		e.log("ioctl(SIOCATMARK) = %s", errName(err))
+		return
+	}
+	e.log("ioctl(SIOCATMARK) = %v", at)
+}
+
 // recvmsg reads with recvmsg(2) and logs the data and TCP_CM_INQ.
 func (e *denv) recvmsg(fd, size int, fl stack.MsgFlags) {
 	b := make([]byte, size)
@@ -769,7 +785,7 @@ var optNames = map[stack.SockOpt]string{
 	stack.TCPUserTimeout: "TCP_USER_TIMEOUT", stack.TCPMaxSeg: "TCP_MAXSEG", stack.TCPSynCnt: "TCP_SYNCNT",
 	stack.TCPCork: "TCP_CORK", stack.TCPNotSentLowat: "TCP_NOTSENT_LOWAT", stack.TCPInq: "TCP_INQ",
 	stack.IPTOS: "IP_TOS", stack.UDPCork: "UDP_CORK", stack.IPv6V6Only: "IPV6_V6ONLY",
-	stack.IPMTUDiscover: "IP_MTU_DISCOVER", stack.SoRcvLowat: "SO_RCVLOWAT",
+	stack.IPMTUDiscover: "IP_MTU_DISCOVER", stack.SoRcvLowat: "SO_RCVLOWAT", stack.SoOOBInline: "SO_OOBINLINE",
 }
 
 // resetFrom closes fd with SO_LINGER 0, so that its peer gets a RST,

@@ -16,6 +16,76 @@ import (
 func init() { diffCases = append(diffCases, optCases...) }
 
 var optCases = []diffCase{
+	{"oob/basic", func(e *denv) {
+		_, c, s := e.connPair()
+		e.recv(s, 1, stack.MsgOOB) // none yet
+		e.send(c, "hello", 0)
+		e.send(c, "!", stack.MsgOOB)
+		e.settle()
+		e.poll(s, stack.PollIn|stack.PollPri)
+		e.atmark(s)
+		e.inq(s)
+		e.recv(s, 100, stack.MsgDontWait) // stops at the mark
+		e.atmark(s)
+		e.inq(s)
+		e.poll(s, stack.PollIn|stack.PollPri)
+		e.recv(s, 1, stack.MsgOOB|stack.MsgPeek)
+		e.recv(s, 1, stack.MsgOOB)
+		e.recv(s, 1, stack.MsgOOB)
+		e.atmark(s)
+		e.recv(s, 100, stack.MsgDontWait)
+		e.send(c, "world", 0)
+		e.settle()
+		e.recv(s, 100, stack.MsgDontWait) // skips the urgent byte
+		e.atmark(s)
+	}},
+	{"oob/unread-skipped", func(e *denv) {
+		_, c, s := e.connPair()
+		e.send(c, "ab", stack.MsgOOB)
+		e.send(c, "cd", 0)
+		e.settle()
+		e.recv(s, 100, stack.MsgDontWait)
+		e.recv(s, 100, stack.MsgDontWait) // past the mark: the urgent byte is gone
+		e.recv(s, 1, stack.MsgOOB)
+	}},
+	{"oob/inline", func(e *denv) {
+		_, c, s := e.connPair()
+		e.getopt(s, stack.SoOOBInline)
+		e.setopt(s, stack.SoOOBInline, 1)
+		e.getopt(s, stack.SoOOBInline)
+		e.send(c, "hello", 0)
+		e.send(c, "!", stack.MsgOOB)
+		e.send(c, "world", 0)
+		e.settle()
+		e.poll(s, stack.PollIn|stack.PollPri)
+		e.inq(s)
+		e.recv(s, 100, stack.MsgDontWait)
+		e.atmark(s)
+		e.recv(s, 1, stack.MsgOOB)
+		e.recv(s, 100, stack.MsgDontWait)
+	}},
+	{"oob/inline-inherited", func(e *denv) {
+		l := e.socket(tcp)
+		e.setopt(l, stack.SoOOBInline, 1)
+		e.bind(l, e.at("P"))
+		e.listen(l, 8)
+		c := e.socket(tcp)
+		e.connect(c, e.at("P"))
+		s := e.accept(l)
+		e.getopt(s, stack.SoOOBInline)
+	}},
+	{"oob/errors", func(e *denv) {
+		l := e.listener("P")
+		e.recv(l, 1, stack.MsgOOB)
+		e.atmark(l)
+		c := e.socket(tcp)
+		e.recv(c, 1, stack.MsgOOB)
+		e.atmark(c)
+		e.send(c, "x", stack.MsgOOB)
+		u := e.socket(udp)
+		e.recv(u, 1, stack.MsgOOB|stack.MsgDontWait)
+		e.atmark(u)
+	}},
 	{"opt/rcvlowat-range", func(e *denv) {
 		c := e.socket(tcp)
 		e.getopt(c, stack.SoRcvLowat)

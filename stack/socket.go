@@ -51,6 +51,7 @@ type socket struct {
 	inq                             bool           // TCP_INQ: RecvMsgInfo reports the bytes left
 	more                            bool           // the send in progress has MSG_MORE
 	eor                             bool           // the send in progress has MSG_EOR
+	oob                             bool           // the send in progress has MSG_OOB
 	udpCork                         bool           // UDP_CORK: every send waits as with MSG_MORE
 	cork                            []byte         // UDP: a datagram pending under MSG_MORE or UDP_CORK (nil: none)
 	corkTo                          netip.AddrPort // its destination, from its first part
@@ -175,6 +176,9 @@ func (sk *socket) poll() PollEvents {
 		}
 		if e&tcp.EventRdHup != 0 {
 			ev |= PollRdHup
+		}
+		if e&tcp.EventPri != 0 {
+			ev |= PollPri
 		}
 	case sk.udp != nil:
 		ev |= PollOut

@@ -33,6 +33,7 @@ const (
 	UDPCork                                          // 0 or 1 (any non-zero): UDP sends wait as one datagram, as under MSG_MORE, until set to 0 (UDP_CORK)
 	IPMTUDiscover                                    // 0..5, Linux's IP_PMTUDISC_DONT, _WANT (the default), _DO, _PROBE, _INTERFACE, _OMIT: whether IPv4 packets carry DF, and whether a datagram past the MTU is fragmented or refused (EMSGSIZE)
 	SoRcvLowat                                       // bytes a read and POLLIN wait for (SO_RCVLOWAT): negative is INT_MAX; on TCP at most half of tcp_rmem[2] (of SO_RCVBUF once set), and an autotuned buffer grows to hold it; 0 is 1
+	SoOOBInline                                      // 0 or 1: TCP's urgent byte stays in the stream (SO_OOBINLINE)
 )
 
 // Linux's IP_MTU_DISCOVER modes (IP_PMTUDISC_*).
@@ -225,6 +226,8 @@ func (s *Stack) setSockopt(sk *socket, opt SockOpt, value int) error {
 		o.NotSentLowat = uint32(value) // Linux stores it unsigned
 	case SoRcvLowat:
 		s.setRcvLowat(sk, value)
+	case SoOOBInline:
+		o.OOBInline = value != 0
 	case TCPInq:
 		if value < 0 || value > 1 {
 			return syscall.EINVAL
@@ -268,6 +271,8 @@ func (s *Stack) setSockopt(sk *socket, opt SockOpt, value int) error {
 			c.SetNotSentLowat(o.NotSentLowat)
 		case SoRcvLowat:
 			c.SetRcvLowat(o.RcvLowat)
+		case SoOOBInline:
+			c.SetOOBInline(o.OOBInline)
 		}
 	}
 	return nil
@@ -348,6 +353,8 @@ func (s *Stack) getSockopt(sk *socket, opt SockOpt) (int, error) {
 		return o.SendBuffer, nil
 	case SoRcvLowat:
 		return max(o.RcvLowat, 1), nil
+	case SoOOBInline:
+		return b2i(o.OOBInline), nil
 	case TCPNoDelay:
 		return b2i(o.NoDelay), nil
 	case TCPKeepIdle:
@@ -486,13 +493,32 @@ func (s *Stack) InQ(fd int) (int, error) {
 	case sk.ln != nil:
 		return 0, opError("ioctl", sk.typ, sk.local, noAddr, syscall.EINVAL)
 	case sk.conn != nil:
-		return sk.conn.Buffered(), nil
+		return sk.conn.Inq(), nil
 	case sk.udp != nil:
 		if d, ok := sk.udp.queue.peek(); ok {
 			return len(d.data), nil
 		}
 	}
 	return 0, nil
+}
+
+// AtMark reports SIOCATMARK (sockatmark(3)): whether the next byte a
+// read returns on a TCP socket is the urgent mark; false on one not
+// connected, ENOTTY on a socket that is not TCP, as Linux's.
+func (s *Stack) AtMark(fd int) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sk, err := s.lookup(fd)
+	if err != nil {
+		return false, opError("ioctl", 0, noAddr, noAddr, err)
+	}
+	switch {
+	case sk.conn != nil:
+		return sk.conn.AtMark(), nil
+	case sk.typ == SockStream:
+		return false, nil
+	}
+	return false, opError("ioctl", sk.typ, sk.local, noAddr, syscall.ENOTTY)
 }
 
 // setRcvLowat sets SO_RCVLOWAT as Linux's sock_setsockopt and, on TCP,

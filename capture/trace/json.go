@@ -498,6 +498,10 @@ func (t *Tracer) appendTCPJSON(o *jsonObj, p *packet, rseq, rack uint32) {
 		o.b = append(o.b, `,"win_scaled":`...)
 		o.b = num[numWinScaled].append(o.b, uint64(t.ana.scaledWin))
 	}
+	if tcp.Flags()&wire.URG != 0 {
+		o.b = append(o.b, `,"urg":`...)
+		o.b = appendUint(o.b, uint64(tcp.Urgent()))
+	}
 	if a := t.ana.flags; a != 0 {
 		o.key(`"analysis":`)
 		o.b = append(o.b, '[')

@@ -512,6 +512,10 @@ func (t *Tracer) appendTCPText(b []byte, p *packet, rseq, rack uint32) []byte {
 	} else {
 		b = t.cache.num[numWin].append(b, uint64(tcp.Window()))
 	}
+	if fl&wire.URG != 0 {
+		b = append(b, "  urg "...)
+		b = appendUint(b, uint64(tcp.Urgent()))
+	}
 	if len(tcp.Options()) > 0 {
 		b = append(b, "  <"...)
 		b = t.appendTCPOptions(b, p)

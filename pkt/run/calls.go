@@ -235,15 +235,15 @@ var constants = map[string]int64{
 	"SOL_SOCKET": 1, "SOL_TCP": 6, "SOL_IP": 0, "O_RDWR": 2, "O_NONBLOCK": 0x800, "F_GETFL": 3, "F_SETFL": 4,
 	"SHUT_RD": 0, "SHUT_WR": 1, "SHUT_RDWR": 2,
 	"POLLIN": 1, "POLLPRI": 2, "POLLOUT": 4, "POLLERR": 8, "POLLHUP": 0x10, "POLLNVAL": 0x20, "POLLRDHUP": 0x2000,
-	"EPOLLIN": 1, "EPOLLOUT": 4, "EPOLLERR": 8, "EPOLLHUP": 0x10, "EPOLLRDHUP": 0x2000, "EPOLLET": 1 << 31, "EPOLLONESHOT": 1 << 30,
+	"EPOLLIN": 1, "EPOLLPRI": 2, "EPOLLOUT": 4, "EPOLLERR": 8, "EPOLLHUP": 0x10, "EPOLLRDHUP": 0x2000, "EPOLLET": 1 << 31, "EPOLLONESHOT": 1 << 30,
 	"EPOLL_CTL_ADD": 1, "EPOLL_CTL_DEL": 2, "EPOLL_CTL_MOD": 3,
-	"MSG_PEEK": 2, "MSG_DONTWAIT": 0x40, "MSG_WAITALL": 0x100, "MSG_NOSIGNAL": 0x4000, "MSG_MORE": 0x8000, "MSG_EOR": 0x80,
-	"SIOCINQ": 0x541b, "FIONREAD": 0x541b, "SIOCOUTQ": 0x5411,
+	"MSG_OOB": 1, "MSG_PEEK": 2, "MSG_DONTWAIT": 0x40, "MSG_WAITALL": 0x100, "MSG_NOSIGNAL": 0x4000, "MSG_MORE": 0x8000, "MSG_EOR": 0x80,
+	"SIOCINQ": 0x541b, "FIONREAD": 0x541b, "SIOCOUTQ": 0x5411, "SIOCATMARK": 0x8905,
 	"TCP_NODELAY": 1, "TCP_MAXSEG": 2, "TCP_CORK": 3, "TCP_KEEPIDLE": 4, "TCP_KEEPINTVL": 5, "TCP_KEEPCNT": 6,
 	"TCP_SYNCNT": 7, "TCP_LINGER2": 8, "TCP_INFO": 11, "TCP_QUICKACK": 12, "TCP_CONGESTION": 13, "TCP_USER_TIMEOUT": 18,
 	"TCP_NOTSENT_LOWAT": 25, "TCP_FASTOPEN": 23, "TCP_INQ": 36, "TCP_CM_INQ": 36,
 	"SO_REUSEADDR": 2, "SO_TYPE": 3, "SO_ERROR": 4, "SO_BROADCAST": 6, "SO_SNDBUF": 7, "SO_RCVBUF": 8, "SO_RCVLOWAT": 18,
-	"SO_KEEPALIVE": 9, "SO_LINGER": 13, "SO_REUSEPORT": 15, "SO_RCVTIMEO": 20, "SO_SNDTIMEO": 21,
+	"SO_KEEPALIVE": 9, "SO_OOBINLINE": 10, "SO_LINGER": 13, "SO_REUSEPORT": 15, "SO_RCVTIMEO": 20, "SO_SNDTIMEO": 21,
 	"IP_TTL": 2, "IP_TOS": 1, "IP_MTU_DISCOVER": 10,
 	"IP_PMTUDISC_DONT": 0, "IP_PMTUDISC_WANT": 1, "IP_PMTUDISC_DO": 2, "IP_PMTUDISC_PROBE": 3,
 	"IP_PMTUDISC_INTERFACE": 4, "IP_PMTUDISC_OMIT": 5,
@@ -254,7 +254,7 @@ var constants = map[string]int64{
 var pollBits = []struct {
 	linux int64
 	ev    stack.PollEvents
-}{{1, stack.PollIn}, {4, stack.PollOut}, {8, stack.PollErr}, {0x10, stack.PollHup}, {0x2000, stack.PollRdHup}, {0x20, stack.PollNval}}
+}{{1, stack.PollIn}, {2, stack.PollPri}, {4, stack.PollOut}, {8, stack.PollErr}, {0x10, stack.PollHup}, {0x2000, stack.PollRdHup}, {0x20, stack.PollNval}}
 
 func toPoll(v int64) stack.PollEvents {
 	var e stack.PollEvents
@@ -480,14 +480,24 @@ func (r *runner) prepare(c *pkt.Call) (*pendingCall, error) {
 		if err != nil {
 			return nil, err
 		}
-		if req != 0x541b {
-			return nil, unsupported(fmt.Sprintf("ioctl request %#x (only SIOCINQ/FIONREAD)", req))
+		if req != 0x541b && req != 0x8905 {
+			return nil, unsupported(fmt.Sprintf("ioctl request %#x (only SIOCINQ/FIONREAD and SIOCATMARK)", req))
 		}
 		exp, err := intArg(c.Args[2])
 		if err != nil {
 			return nil, err
 		}
 		var got int
+		if req == 0x8905 {
+			once(func() (int64, error) { at, err := r.st.AtMark(fd); got = int(b2i(at)); return 0, err })
+			p.check = afterResult(c, func(int64) string {
+				if int64(got) != exp {
+					return fmt.Sprintf("SIOCATMARK gave %d, expected %d", got, exp)
+				}
+				return ""
+			})
+			break
+		}
 		once(func() (int64, error) { n, err := r.st.InQ(fd); got = n; return 0, err })
 		p.check = afterResult(c, func(int64) string {
 			if int64(got) != exp {
@@ -697,7 +707,7 @@ func badBuffer(c *pkt.Call, n int64) bool {
 }
 
 func (r *runner) prepareSend(c *pkt.Call, p *pendingCall) (*pendingCall, error) {
-	fd, n, mf, err := r.ioArgs(c, c.Name == "send" || c.Name == "sendto" || c.Name == "sendmsg", stack.MsgMore|stack.MsgDontWait|stack.MsgNoSignal|stack.MsgEOR)
+	fd, n, mf, err := r.ioArgs(c, c.Name == "send" || c.Name == "sendto" || c.Name == "sendmsg", stack.MsgMore|stack.MsgDontWait|stack.MsgNoSignal|stack.MsgEOR|stack.MsgOOB)
 	if err != nil {
 		return nil, err
 	}
@@ -740,7 +750,7 @@ func (r *runner) prepareSend(c *pkt.Call, p *pendingCall) (*pendingCall, error) 
 }
 
 func (r *runner) prepareRecv(c *pkt.Call, p *pendingCall) (*pendingCall, error) {
-	fd, n, mf, err := r.ioArgs(c, c.Name != "read", stack.MsgPeek|stack.MsgDontWait|stack.MsgWaitAll)
+	fd, n, mf, err := r.ioArgs(c, c.Name != "read", stack.MsgPeek|stack.MsgDontWait|stack.MsgWaitAll|stack.MsgOOB)
 	if err != nil {
 		return nil, err
 	}
@@ -875,7 +885,7 @@ func sockopt(level, name int64) (stack.SockOpt, string, bool) {
 	}{
 		{1, 2}: {stack.SoReuseAddr, "SO_REUSEADDR"}, {1, 15}: {stack.SoReusePort, "SO_REUSEPORT"},
 		{1, 9}: {stack.SoKeepAlive, "SO_KEEPALIVE"}, {1, 8}: {stack.SoRcvBuf, "SO_RCVBUF"}, {1, 7}: {stack.SoSndBuf, "SO_SNDBUF"},
-		{1, 6}: {stack.SoBroadcast, "SO_BROADCAST"}, {1, 18}: {stack.SoRcvLowat, "SO_RCVLOWAT"}, {1, 3}: {stack.SoType, "SO_TYPE"}, {1, 4}: {stack.SoError, "SO_ERROR"},
+		{1, 6}: {stack.SoBroadcast, "SO_BROADCAST"}, {1, 18}: {stack.SoRcvLowat, "SO_RCVLOWAT"}, {1, 10}: {stack.SoOOBInline, "SO_OOBINLINE"}, {1, 3}: {stack.SoType, "SO_TYPE"}, {1, 4}: {stack.SoError, "SO_ERROR"},
 		{6, 1}: {stack.TCPNoDelay, "TCP_NODELAY"}, {6, 4}: {stack.TCPKeepIdle, "TCP_KEEPIDLE"}, {6, 5}: {stack.TCPKeepIntvl, "TCP_KEEPINTVL"},
 		{6, 6}: {stack.TCPKeepCnt, "TCP_KEEPCNT"}, {6, 12}: {stack.TCPQuickAck, "TCP_QUICKACK"}, {6, 18}: {stack.TCPUserTimeout, "TCP_USER_TIMEOUT"},
 		{6, 2}: {stack.TCPMaxSeg, "TCP_MAXSEG"}, {6, 7}: {stack.TCPSynCnt, "TCP_SYNCNT"}, {6, 3}: {stack.TCPCork, "TCP_CORK"},

@@ -661,6 +661,24 @@ func (t *task) exec(st *lang.Stmt) bool {
 		return t.ok(st, err)
 	case "ioctl":
 		fd := t.fd(a[0])
+		if a[1].Text == "siocatmark" {
+			at, err := s.AtMark(fd)
+			n := 0
+			if at {
+				n = 1
+			}
+			res := resultName(err)
+			if err == nil {
+				res = strconv.Itoa(n)
+				t.setVar(st, n)
+			}
+			t.emit(fd, "", "ioctl", fmt.Sprintf("ioctl(%d, SIOCATMARK) → %s", fd, res))
+			if e := st.Expect; e != nil && err == nil && e.Size >= 0 && int64(n) != e.Size {
+				t.fail(st, fmt.Sprintf("SIOCATMARK is %d, expected %d", n, e.Size), fieldDiff{"siocatmark", strconv.FormatInt(e.Size, 10), strconv.Itoa(n)})
+				return false
+			}
+			return t.ok(st, err)
+		}
 		n, err := s.InQ(fd)
 		res := resultName(err)
 		if err == nil {
@@ -797,7 +815,7 @@ var sockOpts = map[string]stack.SockOpt{
 	"rcvtimeo": stack.SoRcvTimeo, "sndtimeo": stack.SoSndTimeo, "ttl": stack.IPTTL, "tos": stack.IPTOS,
 	"user_timeout": stack.TCPUserTimeout, "maxseg": stack.TCPMaxSeg, "syncnt": stack.TCPSynCnt,
 	"cork": stack.TCPCork, "notsent_lowat": stack.TCPNotSentLowat, "inq": stack.TCPInq,
-	"udp_cork": stack.UDPCork, "mtu_discover": stack.IPMTUDiscover, "rcvlowat": stack.SoRcvLowat,
+	"udp_cork": stack.UDPCork, "mtu_discover": stack.IPMTUDiscover, "rcvlowat": stack.SoRcvLowat, "oobinline": stack.SoOOBInline,
 }
 
 // block arranges for the pending call to be retried when fd's readiness
@@ -874,7 +892,7 @@ func (t *task) resume() bool {
 			to = t.resolve(p.fd, ep)
 		} else if len(a) > 2 {
 			fl = msgFlags(a[2].Text)
-			nb = nb || fl&stack.MsgDontWait != 0
+			nb = nb || fl&(stack.MsgDontWait|stack.MsgOOB) != 0 // MSG_OOB never waits
 		}
 		for {
 			chunk := p.data[min(p.off, len(p.data)):]
@@ -932,7 +950,7 @@ func (t *task) resume() bool {
 		return t.epollWait()
 	case "poll":
 		want := map[string]stack.PollEvents{"in": stack.PollIn, "out": stack.PollOut, "inout": stack.PollIn | stack.PollOut,
-			"rdhup": stack.PollRdHup, "in+rdhup": stack.PollIn | stack.PollRdHup}[a[1].Text]
+			"rdhup": stack.PollRdHup, "in+rdhup": stack.PollIn | stack.PollRdHup, "pri": stack.PollPri, "in+pri": stack.PollIn | stack.PollPri}[a[1].Text]
 		if strings.Contains(a[0].Text, "+") {
 			return t.pollSet(want)
 		}
@@ -948,6 +966,9 @@ func (t *task) resume() bool {
 		}
 		if want&stack.PollRdHup == 0 {
 			got &^= stack.PollRdHup // poll(2) reports POLLRDHUP only when asked
+		}
+		if want&stack.PollPri == 0 {
+			got &^= stack.PollPri // and POLLPRI
 		}
 		res := pollString(got)
 		t.setVar(st, p.fd)
@@ -970,7 +991,7 @@ func msgFlags(s string) stack.MsgFlags {
 	var f stack.MsgFlags
 	for _, name := range strings.Split(s, "+") {
 		f |= map[string]stack.MsgFlags{"peek": stack.MsgPeek, "dontwait": stack.MsgDontWait, "waitall": stack.MsgWaitAll,
-			"more": stack.MsgMore, "nosignal": stack.MsgNoSignal, "eor": stack.MsgEOR}[name]
+			"more": stack.MsgMore, "nosignal": stack.MsgNoSignal, "eor": stack.MsgEOR, "oob": stack.MsgOOB}[name]
 	}
 	return f
 }
@@ -987,7 +1008,7 @@ func pollString(e stack.PollEvents) string {
 	for _, x := range []struct {
 		bit  stack.PollEvents
 		name string
-	}{{stack.PollIn, "in"}, {stack.PollOut, "out"}, {stack.PollErr, "err"}, {stack.PollHup, "hup"}, {stack.PollRdHup, "rdhup"}, {stack.PollNval, "nval"}} {
+	}{{stack.PollIn, "in"}, {stack.PollOut, "out"}, {stack.PollErr, "err"}, {stack.PollHup, "hup"}, {stack.PollRdHup, "rdhup"}, {stack.PollNval, "nval"}, {stack.PollPri, "pri"}} {
 		if e&x.bit != 0 {
 			parts = append(parts, x.name)
 		}
@@ -1023,8 +1044,8 @@ func (t *task) recv() bool {
 		default:
 			p.limit, _ = lang.ParseSize(st.Args[1].Text)
 		}
-		if fl&stack.MsgPeek != 0 {
-			p.any = true // one look: a peek consumes nothing, so a second would see the same bytes
+		if fl&(stack.MsgPeek|stack.MsgOOB) != 0 {
+			p.any = true // one look: a peek consumes nothing, so a second would see the same bytes; MSG_OOB reads one byte
 		}
 		p.lowat = 1
 		if info.Type == stack.SockStream && fl&stack.MsgPeek == 0 && !nb {

@@ -990,6 +990,47 @@ func TestRcvLowat(t *testing.T) {
 	}
 }
 
+// TestUrgentData: send(s, "!", oob) makes "!" urgent (MSG_OOB); the
+// receiver's read stops before it, SIOCATMARK says the mark is next,
+// poll says pri, recv(c, 1, oob) returns it, and the next read skips it
+// (testdata/pkt/urgent/*.pkt on the kernel).
+func TestUrgentData(t *testing.T) {
+	prog := `programs:
+  server: |
+    l = socket(tcp); bind(l, :80); listen(l, 8)
+    c = accept(l)
+    sleep 100ms
+    poll(c, in+pri)
+    ioctl(c, siocatmark) == 0
+    recv(c, any) == "hello"
+    ioctl(c, siocatmark) == 1
+    recv(c, 1, oob) == "!"
+    recv(c, 1, oob) -> EINVAL
+    sleep 200ms
+    recv(c, any) == "world"
+    close(c)
+  client: |
+    s = socket(tcp)
+    connect(s, server:80)
+    send(s, "hello")
+    send(s, "!", oob)
+    sleep 200ms
+    send(s, "world")
+    sleep 100ms
+    close(s)
+`
+	res, trace := runSrc(t, twoHosts+prog)
+	reportFailures(t, res)
+	if testing.Verbose() {
+		t.Log(trace)
+	}
+	for _, want := range []string{"poll(4, in+pri) → in|out|pri", "[PSH, ACK, URG]", "urg 1"} {
+		if !strings.Contains(trace, want) {
+			t.Errorf("trace lacks %q", want)
+		}
+	}
+}
+
 // TestNotSentLowatKey: the tcp block's notsent_lowat is the stack's
 // tcp_notsent_lowat, the TCP_NOTSENT_LOWAT of every socket that sets
 // none (lowat/sysctl.pkt on the kernel): a non-blocking send of 60000

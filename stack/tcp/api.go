@@ -229,6 +229,8 @@ type SockOpts struct {
 	// space (payload) a low-water mark set before connecting asked for:
 	// the connection starts with at least that much.
 	RcvLowat, RcvLowatSpace int
+	// OOBInline is SO_OOBINLINE: an urgent byte stays in the stream.
+	OOBInline bool
 }
 
 // Events is a readiness bitmask, like poll(2)'s revents.
@@ -241,6 +243,7 @@ const (
 	EventErr                      // a socket error is pending
 	EventHup                      // both directions are shut (reset, or FIN both ways)
 	EventRdHup                    // the receiving direction is shut: the peer's FIN, a reset, or CloseRead
+	EventPri                      // an urgent byte waits to be read with MSG_OOB (POLLPRI)
 )
 
 // State is a TCP connection state (RFC 9293 §3.3.2).

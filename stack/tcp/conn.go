@@ -152,6 +152,8 @@ type Conn struct {
 	notsentLowat    uint32         // TCP_NOTSENT_LOWAT; zero: the stack's (lowat)
 	rcvLowat        int32          // SO_RCVLOWAT; 0 or 1: a byte (rcvTarget)
 	rxReady         uint64         // bytes received when the data last woke readers (ReadyMark)
+	urg             *urgent        // urgent data sent or received, SO_OOBINLINE (urgent.go); nil for most
+	oob             bool           // the next Write is sent with MSG_OOB (SetUrgent)
 	eorEnds         []seqnum.Value // MSG_EOR: ends of records not yet sent, in order; new data never joins a segment across one
 	inLoss          bool           // an RTO's loss episode began and was not undone; inLossEpisode says whether it goes on
 	lossHigh        seqnum.Value
@@ -229,6 +231,9 @@ func (p *Proto) newConn(t core.Tuple, o *SockOpts, mtu int) *Conn {
 		c.ipTTL, c.ipTOS, c.ipNoDF = o.TTL, o.TOS, o.NoDF
 		c.corked, c.notsentLowat = o.Cork, o.NotSentLowat
 		c.rcvLowat = int32(o.RcvLowat)
+		if o.OOBInline {
+			c.urgent().inline = true
+		}
 		name = o.Congestion
 		if m, ok := parseRecovery(o.Recovery); ok && o.Recovery != "" {
 			c.recMode = m
@@ -280,15 +285,29 @@ func (c *Conn) Read(b []byte) (int, error) {
 		if len(b) == 0 {
 			return 0, nil
 		}
-		n := c.rcvBuf.read(b)
+		// The urgent mark (urgent.go): a read stops before the urgent
+		// byte, and one that starts at it skips it unless inline.
+		skip, most := c.urgLimit(len(b))
+		if skip > 0 {
+			c.rcvBuf.consume(skip)
+			c.bytesRead += uint64(skip)
+		}
+		n := 0
+		if c.rcvBuf.n > 0 {
+			n = c.rcvBuf.read(b[:most])
+		}
 		if c.rcvBuf.n == 0 && c.nooo == 0 {
 			c.rcvBuf.release(c.p)
 		}
 		c.bytesRead += uint64(n)
+		c.urgPassed()
 		c.rcvSpaceAdjust()
 		c.maybeWindowUpdate()
 		c.series()
-		return n, nil
+		if n > 0 {
+			return n, nil
+		}
+		// Only the urgent byte was there: as if none had been.
 	}
 	if c.finRcvd {
 		// The peer's FIN ends the stream before any error that came
@@ -322,9 +341,12 @@ func (c *Conn) ReadMore(b []byte) (int, error) {
 // it returns what Read would, except that the bytes stay.
 func (c *Conn) Peek(b []byte) (int, error) {
 	if c.rcvBuf.n > 0 && !c.rdShut {
-		x, y := c.rcvBuf.peek(0, min(len(b), c.rcvBuf.n))
-		k := copy(b, x)
-		return k + copy(b[k:], y), nil
+		skip, most := c.urgLimit(len(b))
+		if avail := c.rcvBuf.n - skip; avail > 0 {
+			x, y := c.rcvBuf.peek(skip, min(most, avail))
+			k := copy(b, x)
+			return k + copy(b[k:], y), nil
+		}
 	}
 	if c.finRcvd {
 		return 0, io.EOF // as Read
@@ -348,6 +370,15 @@ func (c *Conn) MoreToRead() bool {
 // connection that failed before it (refused, timed out) did not, and its
 // socket may connect again.
 func (c *Conn) Synchronized() bool { return c.synced }
+
+// Inq returns SIOCINQ's answer, Linux's tcp_inq: the bytes ready to
+// Read, but only those before an urgent byte that is not inline.
+func (c *Conn) Inq() int {
+	if n, ok := c.urgInq(); ok {
+		return n
+	}
+	return c.rcvBuf.n
+}
 
 // Buffered returns the number of bytes ready to Read.
 func (c *Conn) Buffered() int { return c.rcvBuf.n }
@@ -394,6 +425,9 @@ func (c *Conn) Write(b []byte) (int, error) {
 	if n == 0 {
 		c.tiWrote(false, 0, len(b))
 		return 0, syscall.EAGAIN
+	}
+	if c.oob {
+		c.markUrgent() // tcp_push's tcp_mark_urg
 	}
 	if !c.more {
 		// Linux's tcp_push marks the end of a write for PSH unless the
@@ -567,6 +601,9 @@ func (c *Conn) Poll() Events {
 	}
 	if c.dataReady() || c.finRcvd || c.dead || c.rdShut || c.rdShutUser {
 		e |= EventIn
+	}
+	if c.urgPending() {
+		e |= EventPri
 	}
 	switch {
 	case c.dead || c.wrShut:

@@ -52,6 +52,9 @@ func (c *Conn) gsoEnds(n, avail, wnd int) bool {
 // gsoSegs is the size in segments of the GSO packet Linux's
 // tcp_write_xmit would build from sndNxt now.
 func (c *Conn) gsoSegs(avail, wnd int) int {
+	if c.urgMode() {
+		return 1 // tcp_write_xmit sends one segment a packet in urgent mode
+	}
 	mss := c.sendMSS()
 	cwndPkts := max(c.cwnd()/mss, 1)
 	k := min(c.tsoAutosize(mss), max(cwndPkts/2, 1))

@@ -335,6 +335,7 @@ type segSpec struct {
 	payload     []byte
 	badChecksum bool
 	rawOptions  []byte
+	urg         uint16 // the urgent pointer; URG is set when it is not 0
 }
 
 func build(s segSpec) []byte {
@@ -351,6 +352,10 @@ func build(s segSpec) []byte {
 	b[12] = byte((headerLen+ol)/4) << 4
 	b[13] = s.flags
 	binary.BigEndian.PutUint16(b[14:], s.wnd)
+	if s.urg != 0 {
+		b[13] |= flagURG
+		binary.BigEndian.PutUint16(b[18:], s.urg)
+	}
 	copy(b[headerLen:], ob[:ol])
 	copy(b[headerLen+ol:], s.payload)
 	ck := ^wirefmt.Fold(wirefmt.Checksum(b, wirefmt.PseudoHeaderSum(s.src.Addr(), s.dst.Addr(), wirefmt.ProtoTCP, uint16(len(b)))))

@@ -15,6 +15,7 @@ const (
 	flagRST = uint8(wire.TCPFlagRST)
 	flagPSH = uint8(wire.TCPFlagPSH)
 	flagACK = uint8(wire.TCPFlagACK)
+	flagURG = uint8(wire.TCPFlagURG)
 )
 
 const (
@@ -37,6 +38,7 @@ type segment struct {
 	seq, ack         seqnum.Value
 	flags            uint8
 	wnd              uint16
+	urg              uint16 // the urgent pointer
 	payload          []byte
 	opts             options
 	pktID            uint64
@@ -75,6 +77,7 @@ func parseSegment(b []byte, s *segment) bool {
 	s.ack = seqnum.Value(t.Ack())
 	s.flags = uint8(t.Flags())
 	s.wnd = t.Window()
+	s.urg = t.Urgent()
 	s.payload = t.Payload()
 	// An option with a bad length ends the parse, keeping the options
 	// before it (as Linux's tcp_parse_options does); the caller decides

@@ -425,6 +425,10 @@ func (c *Conn) input(s *segment) {
 	}
 	c.tiAfterAck(s, dlvBefore, unaBefore)
 	c.ecnAck(s)
+	// Step 6: the URG bit (Linux's tcp_urg), before the data is queued.
+	if !ackOnly {
+		c.urgInput(s)
+	}
 	// Steps 7 and 8: text and FIN.
 	if !ackOnly && (len(s.payload) > 0 || s.has(flagFIN)) {
 		c.receive(s)

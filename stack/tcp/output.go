@@ -445,7 +445,7 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 			return false
 		}
 	}
-	if n == avail && n < mss && n > 0 && !force && !retrans && !c.noDelay && !c.probing && c.smallInFlight() && !c.finQueued {
+	if n == avail && n < mss && n > 0 && !force && !retrans && !c.noDelay && !c.probing && c.smallInFlight() && !c.finQueued && !c.urgMode() {
 		return false // Nagle with Minshall's rule; a close pushes the tail out
 	}
 	if n == avail && n < mss && n > 0 && !force && !retrans && !c.probing && !c.finQueued && c.holdPartial(inflight) {

@@ -198,7 +198,10 @@ type Proto struct {
 
 	ect   bool   // the next segment sent carries ECT(0) (ecn.go)
 	ipHdr ipNext // the next segment's IP header, as its connection set it (Conn.ipHeader); zero for none
-	ipNet IPNet  // net, when it takes IPHeader
+	// The next segment's URG flag and urgent pointer (Conn.urgField).
+	urgPtr uint16
+	urgOn  bool
+	ipNet  IPNet // net, when it takes IPHeader
 	// twReply: a timewait socket answers the segment in hand (twAck,
 	// inputOrphanFinWait2), as Linux's ip_send_unicast_reply: IP ID 0.
 	twReply bool
@@ -991,6 +994,11 @@ func (p *Proto) send(t core.Tuple, seq, ack seqnum.Value, flags uint8, wnd uint1
 	n += copy(b[n:], d2)
 	seg := b[:n]
 	writeHeader(seg, t.Local.Port(), t.Remote.Port(), seq, ack, flags, wnd, hl)
+	if p.urgOn {
+		seg[13] |= flagURG
+		wire.TCP(seg).SetUrgent(p.urgPtr)
+		p.urgOn = false
+	}
 	if p.offload {
 		seg[wire.TCPChecksumOffset], seg[wire.TCPChecksumOffset+1] = 0, 0
 	} else {

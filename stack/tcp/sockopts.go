@@ -36,6 +36,7 @@ type IPNet interface {
 // xmit sends one segment of the connection with its IP header options.
 func (c *Conn) xmit(seq, ack seqnum.Value, flags uint8, wnd uint16, o *options, d1, d2 []byte, why string) {
 	c.ipHeader()
+	c.urgField(seq)
 	c.tiXmit(flags, len(d1)+len(d2))
 	c.p.send(c.tuple, seq, ack, flags, wnd, o, d1, d2, why)
 }
@@ -220,7 +221,11 @@ func (c *Conn) dataReady() bool {
 	if n <= 0 || c.rdShut {
 		return false
 	}
-	if n >= c.rcvTarget() {
+	target := c.rcvTarget()
+	if c.atMarkBlocks() {
+		target++ // the urgent byte is not the reader's (tcp_poll)
+	}
+	if n >= target {
 		return true
 	}
 	return n > c.rcvBufSize-c.rcvBufSize/8 || int32(c.rcvAdv-c.rcvNxt) <= int32(c.rcvSegMax)
@@ -280,7 +285,7 @@ func (c *Conn) InqHint() int {
 	if c.rcvBuf.n == 0 && c.finRcvd {
 		return 1
 	}
-	return c.rcvBuf.n
+	return c.Inq()
 }
 
 // Close aborts every connection (ECONNABORTED, nothing sent) and

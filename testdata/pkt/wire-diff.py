@@ -145,7 +145,7 @@ def stacklab(path):
         if len(p) < 7 or not p[1]:
             continue
         # tshark's flag letters: C (CWR) is packetdrill's W.
-        f = "".join(c for c in "SFRP" if c in p[0]) + ("." if "A" in p[0] else "")
+        f = "".join(c for c in "SFRPU" if c in p[0]) + ("." if "A" in p[0] else "")
         f += ("E" if "E" in p[0] else "") + ("W" if "C" in p[0] else "")
         segs.append((float(t), f or ".", int(p[1]), int(p[2]), p[3] if p[6] == "1" else "-", int(p[4]),
                      opts_from_hex(p[5])))

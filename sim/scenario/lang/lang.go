@@ -119,7 +119,7 @@ var Calls = map[string]CallSpec{
 	"getsockopt":  {2, 2, false, "[v =] getsockopt(fd, option) [== N]"},
 	"getsockname": {1, 1, false, `getsockname(fd) [== "addr:port" or "addr"]`},
 	"getpeername": {1, 1, false, `getpeername(fd) [== "addr:port" or "addr"]`},
-	"ioctl":       {2, 2, false, "[n =] ioctl(fd, siocinq) [== N]"},
+	"ioctl":       {2, 2, false, "[n =] ioctl(fd, siocinq|siocatmark) [== N]"},
 	"nonblock":    {1, 2, false, "nonblock(fd)"},
 	"poll":        {2, 3, false, "[r =] poll(fd[+fd…], in|out|inout [, timeout])"},
 	"ss":          {0, 0, false, "ss()"},
@@ -145,14 +145,14 @@ var Calls = map[string]CallSpec{
 
 var sockOptNames = []string{"keepalive", "linger", "rcvbuf", "sndbuf", "nodelay", "keepidle", "keepintvl", "keepcnt", "quickack", "reuseaddr", "congestion", "recovery", "ipv6_v6only",
 	"reuseport", "broadcast", "rcvtimeo", "sndtimeo", "ttl", "tos", "user_timeout", "maxseg", "syncnt", "cork", "notsent_lowat", "inq", "udp_cork",
-	"mtu_discover", "rcvlowat"}
+	"mtu_discover", "rcvlowat", "oobinline"}
 
 // RecvFlagNames and SendFlagNames are the flags recv and send take
-// (MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL; MSG_MORE, MSG_NOSIGNAL, MSG_EOR,
-// MSG_DONTWAIT), joined by + in one argument.
+// (MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL, MSG_OOB; MSG_MORE, MSG_NOSIGNAL,
+// MSG_EOR, MSG_DONTWAIT, MSG_OOB), joined by + in one argument.
 var (
-	RecvFlagNames = []string{"peek", "dontwait", "waitall"}
-	SendFlagNames = []string{"more", "nosignal", "eor", "dontwait"}
+	RecvFlagNames = []string{"peek", "dontwait", "waitall", "oob"}
+	SendFlagNames = []string{"more", "nosignal", "eor", "dontwait", "oob"}
 )
 
 // ErrnoByName maps the errno names a program may expect to their values.
@@ -855,7 +855,7 @@ func (p *progParser) check(st *Stmt, spec CallSpec) {
 		fdArg(0)
 	case "ioctl":
 		fdArg(0)
-		choice(1, "siocinq")
+		choice(1, "siocinq", "siocatmark")
 	case "shutdown":
 		fdArg(0)
 		choice(1, "rd", "wr", "rdwr")
@@ -884,7 +884,7 @@ func (p *progParser) check(st *Stmt, spec CallSpec) {
 				break
 			}
 		}
-		choice(1, "in", "out", "inout", "rdhup", "in+rdhup")
+		choice(1, "in", "out", "inout", "rdhup", "in+rdhup", "pri", "in+pri")
 		if len(a) > 2 {
 			dur(2)
 		}

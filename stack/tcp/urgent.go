@@ -99,8 +99,15 @@ func (c *Conn) urgField(seq seqnum.Value) {
 }
 
 // copiedSeq is the sequence number of the next byte a read returns
-// (Linux's copied_seq).
-func (c *Conn) copiedSeq() seqnum.Value { return c.rcvNxt.Add(-seqnum.Size(c.rcvBuf.n)) }
+// (Linux's copied_seq): before the unread bytes, and before the peer's
+// FIN once RCV.NXT has taken it.
+func (c *Conn) copiedSeq() seqnum.Value {
+	n := seqnum.Size(c.rcvBuf.n)
+	if c.finRcvd {
+		n++
+	}
+	return c.rcvNxt.Add(-n)
+}
 
 // urgInput looks at an acceptable segment's urgent pointer before its
 // data is queued, as Linux's tcp_urg: a new pointer, then the urgent

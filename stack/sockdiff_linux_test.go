@@ -54,6 +54,7 @@ type sockAPI interface {
 	PollFDs(fds []stack.PollFD, timeout time.Duration) (int, error)
 	InQ(fd int) (int, error)
 	AtMark(fd int) (bool, error)
+	OutQ(fd int, notSent bool) (int, error)
 	RecvMsgInfo(fd int, b []byte, flags stack.MsgFlags) (int, stack.MsgInfo, error)
 	LinuxTCPInfo(fd int) (stack.LinuxTCPInfo, error)
 	EpollCreate() (int, error)
@@ -226,6 +227,13 @@ func (linuxAPI) GetPeername(fd int) (netip.AddrPort, error) {
 	return fromSA(s), err
 }
 func (linuxAPI) InQ(fd int) (int, error) { return unix.IoctlGetInt(fd, unix.SIOCINQ) }
+
+func (linuxAPI) OutQ(fd int, notSent bool) (int, error) {
+	if notSent {
+		return unix.IoctlGetInt(fd, unix.SIOCOUTQNSD)
+	}
+	return unix.IoctlGetInt(fd, unix.SIOCOUTQ)
+}
 
 func (linuxAPI) AtMark(fd int) (bool, error) {
 	v, err := unix.IoctlGetInt(fd, unix.SIOCATMARK)
@@ -668,6 +676,18 @@ func (e *denv) inq(fd int) {
 		return
 	}
 	e.log("ioctl(SIOCINQ) = %d", n)
+}
+
+func (e *denv) outq(fd int) {
+	for _, nsd := range []bool{false, true} {
+		name := map[bool]string{false: "SIOCOUTQ", true: "SIOCOUTQNSD"}[nsd]
+		n, err := e.api.OutQ(fd, nsd)
+		if err != nil {
+			e.log("ioctl(%s) = %s", name, errName(err))
+			continue
+		}
+		e.log("ioctl(%s) = %d", name, n)
+	}
 }
 
 func (e *denv) atmark(fd int) {

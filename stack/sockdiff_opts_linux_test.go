@@ -16,6 +16,25 @@ import (
 func init() { diffCases = append(diffCases, optCases...) }
 
 var optCases = []diffCase{
+	{"outq/states", func(e *denv) {
+		l := e.listener("P")
+		e.outq(l)
+		c := e.socket(tcp)
+		e.outq(c)
+		e.connect(c, e.at("P"))
+		s := e.accept(l)
+		e.outq(c)
+		e.send(c, "hello", 0)
+		e.settle() // acknowledged over lo
+		e.outq(c)
+		e.shutdown(c, stack.ShutWR)
+		e.outq(c) // the FIN, whose ACK the peer delays (pingpong)
+		time.Sleep(300 * time.Millisecond)
+		e.outq(c)
+		e.outq(s)
+		u := e.socket(udp)
+		e.outq(u)
+	}},
 	{"oob/basic", func(e *denv) {
 		_, c, s := e.connPair()
 		e.recv(s, 1, stack.MsgOOB) // none yet

@@ -502,6 +502,34 @@ func (s *Stack) InQ(fd int) (int, error) {
 	return 0, nil
 }
 
+// OutQ reports SIOCOUTQ (notSent false) or SIOCOUTQNSD (true) on a TCP
+// socket: the bytes written and not yet acknowledged by the peer, or not
+// yet sent, the FIN counted once queued (Linux's tcp_ioctl); EINVAL on a
+// listener. A UDP socket answers SIOCOUTQ with 0 (stacklab hands each
+// datagram to its interface at once) and SIOCOUTQNSD with ENOTTY, as
+// Linux's.
+func (s *Stack) OutQ(fd int, notSent bool) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sk, err := s.lookup(fd)
+	if err != nil {
+		return 0, opError("ioctl", 0, noAddr, noAddr, err)
+	}
+	switch {
+	case sk.ln != nil:
+		return 0, opError("ioctl", sk.typ, sk.local, noAddr, syscall.EINVAL)
+	case sk.conn != nil:
+		unacked, unsent := sk.conn.OutQ()
+		if notSent {
+			return unsent, nil
+		}
+		return unacked, nil
+	case sk.typ == SockStream || !notSent:
+		return 0, nil
+	}
+	return 0, opError("ioctl", sk.typ, sk.local, noAddr, syscall.ENOTTY)
+}
+
 // AtMark reports SIOCATMARK (sockatmark(3)): whether the next byte a
 // read returns on a TCP socket is the urgent mark; false on one not
 // connected, ENOTTY on a socket that is not TCP, as Linux's.

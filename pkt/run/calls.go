@@ -238,7 +238,7 @@ var constants = map[string]int64{
 	"EPOLLIN": 1, "EPOLLPRI": 2, "EPOLLOUT": 4, "EPOLLERR": 8, "EPOLLHUP": 0x10, "EPOLLRDHUP": 0x2000, "EPOLLET": 1 << 31, "EPOLLONESHOT": 1 << 30,
 	"EPOLL_CTL_ADD": 1, "EPOLL_CTL_DEL": 2, "EPOLL_CTL_MOD": 3,
 	"MSG_OOB": 1, "MSG_PEEK": 2, "MSG_DONTWAIT": 0x40, "MSG_WAITALL": 0x100, "MSG_NOSIGNAL": 0x4000, "MSG_MORE": 0x8000, "MSG_EOR": 0x80,
-	"SIOCINQ": 0x541b, "FIONREAD": 0x541b, "SIOCOUTQ": 0x5411, "SIOCATMARK": 0x8905,
+	"SIOCINQ": 0x541b, "FIONREAD": 0x541b, "SIOCOUTQ": 0x5411, "SIOCOUTQNSD": 0x894b, "SIOCATMARK": 0x8905,
 	"TCP_NODELAY": 1, "TCP_MAXSEG": 2, "TCP_CORK": 3, "TCP_KEEPIDLE": 4, "TCP_KEEPINTVL": 5, "TCP_KEEPCNT": 6,
 	"TCP_SYNCNT": 7, "TCP_LINGER2": 8, "TCP_INFO": 11, "TCP_QUICKACK": 12, "TCP_CONGESTION": 13, "TCP_USER_TIMEOUT": 18,
 	"TCP_NOTSENT_LOWAT": 25, "TCP_FASTOPEN": 23, "TCP_INQ": 36, "TCP_CM_INQ": 36,
@@ -480,14 +480,25 @@ func (r *runner) prepare(c *pkt.Call) (*pendingCall, error) {
 		if err != nil {
 			return nil, err
 		}
-		if req != 0x541b && req != 0x8905 {
-			return nil, unsupported(fmt.Sprintf("ioctl request %#x (only SIOCINQ/FIONREAD and SIOCATMARK)", req))
+		if req != 0x541b && req != 0x8905 && req != 0x5411 && req != 0x894b {
+			return nil, unsupported(fmt.Sprintf("ioctl request %#x (only SIOCINQ/FIONREAD, SIOCOUTQ, SIOCOUTQNSD and SIOCATMARK)", req))
 		}
 		exp, err := intArg(c.Args[2])
 		if err != nil {
 			return nil, err
 		}
 		var got int
+		if req == 0x5411 || req == 0x894b {
+			name := map[int64]string{0x5411: "SIOCOUTQ", 0x894b: "SIOCOUTQNSD"}[req]
+			once(func() (int64, error) { n, err := r.st.OutQ(fd, req == 0x894b); got = n; return 0, err })
+			p.check = afterResult(c, func(int64) string {
+				if int64(got) != exp {
+					return fmt.Sprintf("%s gave %d bytes, expected %d", name, got, exp)
+				}
+				return ""
+			})
+			break
+		}
 		if req == 0x8905 {
 			once(func() (int64, error) { at, err := r.st.AtMark(fd); got = int(b2i(at)); return 0, err })
 			p.check = afterResult(c, func(int64) string {

@@ -661,20 +661,28 @@ func (t *task) exec(st *lang.Stmt) bool {
 		return t.ok(st, err)
 	case "ioctl":
 		fd := t.fd(a[0])
-		if a[1].Text == "siocatmark" {
-			at, err := s.AtMark(fd)
-			n := 0
-			if at {
-				n = 1
+		if req := a[1].Text; req != "siocinq" {
+			var n int
+			var err error
+			switch req {
+			case "siocatmark":
+				var at bool
+				at, err = s.AtMark(fd)
+				if at {
+					n = 1
+				}
+			default:
+				n, err = s.OutQ(fd, req == "siocoutqnsd")
 			}
+			name := strings.ToUpper(req)
 			res := resultName(err)
 			if err == nil {
 				res = strconv.Itoa(n)
 				t.setVar(st, n)
 			}
-			t.emit(fd, "", "ioctl", fmt.Sprintf("ioctl(%d, SIOCATMARK) → %s", fd, res))
+			t.emit(fd, "", "ioctl", fmt.Sprintf("ioctl(%d, %s) → %s", fd, name, res))
 			if e := st.Expect; e != nil && err == nil && e.Size >= 0 && int64(n) != e.Size {
-				t.fail(st, fmt.Sprintf("SIOCATMARK is %d, expected %d", n, e.Size), fieldDiff{"siocatmark", strconv.FormatInt(e.Size, 10), strconv.Itoa(n)})
+				t.fail(st, fmt.Sprintf("%s is %d, expected %d", name, n, e.Size), fieldDiff{req, strconv.FormatInt(e.Size, 10), strconv.Itoa(n)})
 				return false
 			}
 			return t.ok(st, err)

@@ -889,3 +889,19 @@ func (c *Conn) finWait2Timeout() time.Duration { return 2 * c.p.cfg.MSL }
 // SendQueued returns the bytes written and not yet acknowledged: what
 // ss shows as a connection's Send-Q.
 func (c *Conn) SendQueued() int { return c.sndBuf.n }
+
+// OutQ returns SIOCOUTQ's and SIOCOUTQNSD's answers, as Linux's
+// tcp_ioctl: the bytes written and not yet acknowledged, and those not
+// yet sent, from write_seq, which counts the FIN once it is queued; 0
+// before the handshake completes. A send that returned has only put its
+// bytes here: they are the peer's once unacked reaches 0.
+func (c *Conn) OutQ() (unacked, notSent int) {
+	if c.state == SynSent || c.state == SynReceived || c.state == Closed && !c.synced {
+		return 0, 0
+	}
+	write := c.sndBase.Add(seqnum.Size(c.sndBuf.n))
+	if c.finQueued {
+		write++
+	}
+	return max(int(int32(write-c.sndUna)), 0), max(int(int32(write-c.sndMax)), 0)
+}

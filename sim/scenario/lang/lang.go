@@ -119,7 +119,7 @@ var Calls = map[string]CallSpec{
 	"getsockopt":  {2, 2, false, "[v =] getsockopt(fd, option) [== N]"},
 	"getsockname": {1, 1, false, `getsockname(fd) [== "addr:port" or "addr"]`},
 	"getpeername": {1, 1, false, `getpeername(fd) [== "addr:port" or "addr"]`},
-	"ioctl":       {2, 2, false, "[n =] ioctl(fd, siocinq|siocatmark) [== N]"},
+	"ioctl":       {2, 2, false, "[n =] ioctl(fd, siocinq|siocoutq|siocoutqnsd|siocatmark) [== N]"},
 	"nonblock":    {1, 2, false, "nonblock(fd)"},
 	"poll":        {2, 3, false, "[r =] poll(fd[+fd…], in|out|inout [, timeout])"},
 	"ss":          {0, 0, false, "ss()"},
@@ -855,7 +855,7 @@ func (p *progParser) check(st *Stmt, spec CallSpec) {
 		fdArg(0)
 	case "ioctl":
 		fdArg(0)
-		choice(1, "siocinq", "siocatmark")
+		choice(1, "siocinq", "siocatmark", "siocoutq", "siocoutqnsd")
 	case "shutdown":
 		fdArg(0)
 		choice(1, "rd", "wr", "rdwr")

@@ -15,20 +15,8 @@ import (
 // there at the timeout; after the peer's FIN, what is there at once). No
 // byte is consumed. Over lo, in real time.
 func TestPeekWaitAllBlocks(t *testing.T) {
-	s := stack.New(stack.Options{Name: "h"})
-	defer s.Destroy()
-	l, err := s.Socket(stack.SockStream)
-	must(t, err)
-	must(t, s.Bind(l, netip.MustParseAddrPort("127.0.0.1:0")))
-	must(t, s.Listen(l, 4))
-	addr, err := s.GetSockname(l)
-	must(t, err)
-	c, err := s.Socket(stack.SockStream)
-	must(t, err)
-	must(t, s.Connect(c, addr))
-	sv, _, err := s.Accept(l)
-	must(t, err)
-	_, err = s.Send(c, []byte("abc"))
+	s, c, sv := loConnected(t)
+	_, err := s.Send(c, []byte("abc"))
 	must(t, err)
 	go func() {
 		time.Sleep(50 * time.Millisecond)
@@ -64,4 +52,25 @@ func TestPeekWaitAllBlocks(t *testing.T) {
 	if err != nil || string(buf[:n]) != "abcdef" {
 		t.Fatalf("recv after the peeks = %q, %v; want every byte still queued", buf[:n], err)
 	}
+}
+
+// loConnected returns a stack in real time with a blocking TCP
+// connection to itself over lo: the client's descriptor and the
+// accepted one. The stack is destroyed when the test ends.
+func loConnected(t *testing.T) (s *stack.Stack, c, sv int) {
+	t.Helper()
+	s = stack.New(stack.Options{Name: "h"})
+	t.Cleanup(s.Destroy)
+	l, err := s.Socket(stack.SockStream)
+	must(t, err)
+	must(t, s.Bind(l, netip.MustParseAddrPort("127.0.0.1:0")))
+	must(t, s.Listen(l, 4))
+	addr, err := s.GetSockname(l)
+	must(t, err)
+	c, err = s.Socket(stack.SockStream)
+	must(t, err)
+	must(t, s.Connect(c, addr))
+	sv, _, err = s.Accept(l)
+	must(t, err)
+	return s, c, sv
 }

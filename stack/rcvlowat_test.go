@@ -1,7 +1,6 @@
 package stack_test
 
 import (
-	"net/netip"
 	"testing"
 	"time"
 
@@ -17,19 +16,7 @@ import (
 // time, through the facade's own blocking path (the pkt runner retries
 // non-blocking calls instead).
 func TestRcvLowatBlockingRecv(t *testing.T) {
-	s := stack.New(stack.Options{Name: "h"})
-	defer s.Destroy()
-	l, err := s.Socket(stack.SockStream)
-	must(t, err)
-	must(t, s.Bind(l, netip.MustParseAddrPort("127.0.0.1:0")))
-	must(t, s.Listen(l, 4))
-	addr, err := s.GetSockname(l)
-	must(t, err)
-	c, err := s.Socket(stack.SockStream)
-	must(t, err)
-	must(t, s.Connect(c, addr))
-	sv, _, err := s.Accept(l)
-	must(t, err)
+	s, c, sv := loConnected(t)
 	must(t, s.SetSockopt(sv, stack.SoRcvLowat, 5))
 	if v, err := s.GetSockopt(sv, stack.SoRcvLowat); err != nil || v != 5 {
 		t.Fatalf("SO_RCVLOWAT reads %d, %v; want 5", v, err)
@@ -38,7 +25,7 @@ func TestRcvLowatBlockingRecv(t *testing.T) {
 	// "ab" is there: copied at once; "cd" leaves 2 waiting, short of 5,
 	// and does not end the wait; "efghi" makes 7, and the read returns
 	// every byte it has room for.
-	_, err = s.Send(c, []byte("ab"))
+	_, err := s.Send(c, []byte("ab"))
 	must(t, err)
 	go func() {
 		time.Sleep(30 * time.Millisecond)

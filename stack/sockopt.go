@@ -480,26 +480,38 @@ func (s *Stack) GetPeername(fd int) (netip.AddrPort, error) {
 	return sk.outAddr(r), nil
 }
 
-// InQ returns the bytes ready to read (SIOCINQ, FIONREAD, TCP_INQ): for
-// a datagram socket, the size of the next datagram.
-func (s *Stack) InQ(fd int) (int, error) {
+// ioctl runs f, an ioctl's answer, on fd's socket with the lock held,
+// and wraps its error as the call's.
+func (s *Stack) ioctl(fd int, f func(sk *socket) (int, error)) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sk, err := s.lookup(fd)
 	if err != nil {
 		return 0, opError("ioctl", 0, noAddr, noAddr, err)
 	}
-	switch {
-	case sk.ln != nil:
-		return 0, opError("ioctl", sk.typ, sk.local, noAddr, syscall.EINVAL)
-	case sk.conn != nil:
-		return sk.conn.Inq(), nil
-	case sk.udp != nil:
-		if d, ok := sk.udp.queue.peek(); ok {
-			return len(d.data), nil
-		}
+	n, err := f(sk)
+	if err != nil {
+		return 0, opError("ioctl", sk.typ, sk.local, noAddr, err)
 	}
-	return 0, nil
+	return n, nil
+}
+
+// InQ returns the bytes ready to read (SIOCINQ, FIONREAD, TCP_INQ): for
+// a datagram socket, the size of the next datagram.
+func (s *Stack) InQ(fd int) (int, error) {
+	return s.ioctl(fd, func(sk *socket) (int, error) {
+		switch {
+		case sk.ln != nil:
+			return 0, syscall.EINVAL
+		case sk.conn != nil:
+			return sk.conn.Inq(), nil
+		case sk.udp != nil:
+			if d, ok := sk.udp.queue.peek(); ok {
+				return len(d.data), nil
+			}
+		}
+		return 0, nil
+	})
 }
 
 // OutQ reports SIOCOUTQ (notSent false) or SIOCOUTQNSD (true) on a TCP
@@ -509,44 +521,40 @@ func (s *Stack) InQ(fd int) (int, error) {
 // datagram to its interface at once) and SIOCOUTQNSD with ENOTTY, as
 // Linux's.
 func (s *Stack) OutQ(fd int, notSent bool) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sk, err := s.lookup(fd)
-	if err != nil {
-		return 0, opError("ioctl", 0, noAddr, noAddr, err)
-	}
-	switch {
-	case sk.ln != nil:
-		return 0, opError("ioctl", sk.typ, sk.local, noAddr, syscall.EINVAL)
-	case sk.conn != nil:
-		unacked, unsent := sk.conn.OutQ()
-		if notSent {
-			return unsent, nil
+	return s.ioctl(fd, func(sk *socket) (int, error) {
+		switch {
+		case sk.ln != nil:
+			return 0, syscall.EINVAL
+		case sk.conn != nil:
+			unacked, unsent := sk.conn.OutQ()
+			if notSent {
+				return unsent, nil
+			}
+			return unacked, nil
+		case sk.typ == SockStream || !notSent:
+			return 0, nil
 		}
-		return unacked, nil
-	case sk.typ == SockStream || !notSent:
-		return 0, nil
-	}
-	return 0, opError("ioctl", sk.typ, sk.local, noAddr, syscall.ENOTTY)
+		return 0, syscall.ENOTTY
+	})
 }
 
 // AtMark reports SIOCATMARK (sockatmark(3)): whether the next byte a
 // read returns on a TCP socket is the urgent mark; false on one not
 // connected, ENOTTY on a socket that is not TCP, as Linux's.
 func (s *Stack) AtMark(fd int) (bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sk, err := s.lookup(fd)
-	if err != nil {
-		return false, opError("ioctl", 0, noAddr, noAddr, err)
-	}
-	switch {
-	case sk.conn != nil:
-		return sk.conn.AtMark(), nil
-	case sk.typ == SockStream:
-		return false, nil
-	}
-	return false, opError("ioctl", sk.typ, sk.local, noAddr, syscall.ENOTTY)
+	n, err := s.ioctl(fd, func(sk *socket) (int, error) {
+		switch {
+		case sk.conn != nil:
+			if sk.conn.AtMark() {
+				return 1, nil
+			}
+			return 0, nil
+		case sk.typ == SockStream:
+			return 0, nil
+		}
+		return 0, syscall.ENOTTY
+	})
+	return n == 1, err
 }
 
 // setRcvLowat sets SO_RCVLOWAT as Linux's sock_setsockopt and, on TCP,

@@ -327,6 +327,9 @@ func (s *Stack) accept(sk *socket) (*socket, error) {
 		if err == nil {
 			nsk, _ := s.newSocket(SockStream) // cannot fail: checked above, under the lock
 			nsk.opts = sk.opts
+			// TCP_DEFER_ACCEPT is the listener's queue's, which Linux's
+			// child starts without.
+			nsk.opts.DeferAccept = 0
 			// As Linux's sk_clone: the child has the listener's
 			// SO_REUSEADDR and SO_REUSEPORT.
 			nsk.reuseAddr, nsk.reusePort = sk.reuseAddr, sk.reusePort

@@ -314,6 +314,7 @@ var linuxOpts = map[stack.SockOpt][2]int{
 	stack.IPMTUDiscover:   {unix.IPPROTO_IP, unix.IP_MTU_DISCOVER},
 	stack.SoRcvLowat:      {unix.SOL_SOCKET, unix.SO_RCVLOWAT},
 	stack.SoOOBInline:     {unix.SOL_SOCKET, unix.SO_OOBINLINE},
+	stack.TCPDeferAccept:  {unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT},
 }
 
 // optNoSuch is an option number no Linux level knows, for the error case.
@@ -805,7 +806,7 @@ var optNames = map[stack.SockOpt]string{
 	stack.TCPUserTimeout: "TCP_USER_TIMEOUT", stack.TCPMaxSeg: "TCP_MAXSEG", stack.TCPSynCnt: "TCP_SYNCNT",
 	stack.TCPCork: "TCP_CORK", stack.TCPNotSentLowat: "TCP_NOTSENT_LOWAT", stack.TCPInq: "TCP_INQ",
 	stack.IPTOS: "IP_TOS", stack.UDPCork: "UDP_CORK", stack.IPv6V6Only: "IPV6_V6ONLY",
-	stack.IPMTUDiscover: "IP_MTU_DISCOVER", stack.SoRcvLowat: "SO_RCVLOWAT", stack.SoOOBInline: "SO_OOBINLINE",
+	stack.IPMTUDiscover: "IP_MTU_DISCOVER", stack.SoRcvLowat: "SO_RCVLOWAT", stack.SoOOBInline: "SO_OOBINLINE", stack.TCPDeferAccept: "TCP_DEFER_ACCEPT",
 }
 
 // resetFrom closes fd with SO_LINGER 0, so that its peer gets a RST,

@@ -16,6 +16,25 @@ import (
 func init() { diffCases = append(diffCases, optCases...) }
 
 var optCases = []diffCase{
+	{"opt/defer-accept", func(e *denv) {
+		l := e.socket(tcp)
+		for _, v := range []int{0, 1, 2, 5, 10, 100, -3} {
+			e.setopt(l, stack.TCPDeferAccept, v)
+			e.getopt(l, stack.TCPDeferAccept)
+		}
+		e.setopt(l, stack.TCPDeferAccept, 1)
+		e.bind(l, e.at("P"))
+		e.listen(l, 8)
+		c := e.socket(tcp)
+		e.connect(c, e.at("P"))
+		e.send(c, "GET /", 0) // the data completes the deferred connection
+		e.settle()
+		s := e.accept(l)
+		e.getopt(s, stack.TCPDeferAccept) // the listener's, not the child's
+		e.recv(s, 100, stack.MsgDontWait)
+		u := e.socket(udp)
+		e.setopt(u, stack.TCPDeferAccept, 1)
+	}},
 	{"outq/states", func(e *denv) {
 		l := e.listener("P")
 		e.outq(l)

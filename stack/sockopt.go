@@ -34,6 +34,7 @@ const (
 	IPMTUDiscover                                    // 0..5, Linux's IP_PMTUDISC_DONT, _WANT (the default), _DO, _PROBE, _INTERFACE, _OMIT: whether IPv4 packets carry DF, and whether a datagram past the MTU is fragmented or refused (EMSGSIZE)
 	SoRcvLowat                                       // bytes a read and POLLIN wait for (SO_RCVLOWAT): negative is INT_MAX; on TCP at most half of tcp_rmem[2] (of SO_RCVBUF once set), and an autotuned buffer grows to hold it; 0 is 1
 	SoOOBInline                                      // 0 or 1: TCP's urgent byte stays in the stream (SO_OOBINLINE)
+	TCPDeferAccept                                   // seconds a listener's connection waits for data before accept sees it (TCP_DEFER_ACCEPT): kept, as Linux keeps it, as the SYN-ACK timeouts that cover them, and read back as their seconds (2 reads 3)
 )
 
 // Linux's IP_MTU_DISCOVER modes (IP_PMTUDISC_*).
@@ -96,7 +97,7 @@ const (
 func isTCPLevel(opt SockOpt) bool {
 	switch opt {
 	case TCPNoDelay, TCPKeepIdle, TCPKeepIntvl, TCPKeepCnt, TCPQuickAck, TCPUserTimeout, TCPMaxSeg, TCPSynCnt,
-		TCPCork, TCPNotSentLowat, TCPInq:
+		TCPCork, TCPNotSentLowat, TCPInq, TCPDeferAccept:
 		return true
 	}
 	return false
@@ -228,6 +229,8 @@ func (s *Stack) setSockopt(sk *socket, opt SockOpt, value int) error {
 		s.setRcvLowat(sk, value)
 	case SoOOBInline:
 		o.OOBInline = value != 0
+	case TCPDeferAccept:
+		o.DeferAccept = tcp.DeferAcceptTimeouts(value)
 	case TCPInq:
 		if value < 0 || value > 1 {
 			return syscall.EINVAL
@@ -355,6 +358,8 @@ func (s *Stack) getSockopt(sk *socket, opt SockOpt) (int, error) {
 		return max(o.RcvLowat, 1), nil
 	case SoOOBInline:
 		return b2i(o.OOBInline), nil
+	case TCPDeferAccept:
+		return tcp.DeferAcceptSeconds(o.DeferAccept), nil
 	case TCPNoDelay:
 		return b2i(o.NoDelay), nil
 	case TCPKeepIdle:

@@ -241,7 +241,7 @@ var constants = map[string]int64{
 	"SIOCINQ": 0x541b, "FIONREAD": 0x541b, "SIOCOUTQ": 0x5411, "SIOCOUTQNSD": 0x894b, "SIOCATMARK": 0x8905,
 	"TCP_NODELAY": 1, "TCP_MAXSEG": 2, "TCP_CORK": 3, "TCP_KEEPIDLE": 4, "TCP_KEEPINTVL": 5, "TCP_KEEPCNT": 6,
 	"TCP_SYNCNT": 7, "TCP_LINGER2": 8, "TCP_INFO": 11, "TCP_QUICKACK": 12, "TCP_CONGESTION": 13, "TCP_USER_TIMEOUT": 18,
-	"TCP_NOTSENT_LOWAT": 25, "TCP_FASTOPEN": 23, "TCP_INQ": 36, "TCP_CM_INQ": 36,
+	"TCP_NOTSENT_LOWAT": 25, "TCP_DEFER_ACCEPT": 9, "TCP_FASTOPEN": 23, "TCP_INQ": 36, "TCP_CM_INQ": 36,
 	"SO_REUSEADDR": 2, "SO_TYPE": 3, "SO_ERROR": 4, "SO_BROADCAST": 6, "SO_SNDBUF": 7, "SO_RCVBUF": 8, "SO_RCVLOWAT": 18,
 	"SO_KEEPALIVE": 9, "SO_OOBINLINE": 10, "SO_LINGER": 13, "SO_REUSEPORT": 15, "SO_RCVTIMEO": 20, "SO_SNDTIMEO": 21,
 	"IP_TTL": 2, "IP_TOS": 1, "IP_MTU_DISCOVER": 10,
@@ -900,7 +900,7 @@ func sockopt(level, name int64) (stack.SockOpt, string, bool) {
 		{6, 1}: {stack.TCPNoDelay, "TCP_NODELAY"}, {6, 4}: {stack.TCPKeepIdle, "TCP_KEEPIDLE"}, {6, 5}: {stack.TCPKeepIntvl, "TCP_KEEPINTVL"},
 		{6, 6}: {stack.TCPKeepCnt, "TCP_KEEPCNT"}, {6, 12}: {stack.TCPQuickAck, "TCP_QUICKACK"}, {6, 18}: {stack.TCPUserTimeout, "TCP_USER_TIMEOUT"},
 		{6, 2}: {stack.TCPMaxSeg, "TCP_MAXSEG"}, {6, 7}: {stack.TCPSynCnt, "TCP_SYNCNT"}, {6, 3}: {stack.TCPCork, "TCP_CORK"},
-		{6, 25}: {stack.TCPNotSentLowat, "TCP_NOTSENT_LOWAT"}, {6, 36}: {stack.TCPInq, "TCP_INQ"},
+		{6, 25}: {stack.TCPNotSentLowat, "TCP_NOTSENT_LOWAT"}, {6, 9}: {stack.TCPDeferAccept, "TCP_DEFER_ACCEPT"}, {6, 36}: {stack.TCPInq, "TCP_INQ"},
 		{0, 2}: {stack.IPTTL, "IP_TTL"}, {0, 1}: {stack.IPTOS, "IP_TOS"},
 		{0, 10}: {stack.IPMTUDiscover, "IP_MTU_DISCOVER"},
 	}

@@ -823,7 +823,7 @@ var sockOpts = map[string]stack.SockOpt{
 	"rcvtimeo": stack.SoRcvTimeo, "sndtimeo": stack.SoSndTimeo, "ttl": stack.IPTTL, "tos": stack.IPTOS,
 	"user_timeout": stack.TCPUserTimeout, "maxseg": stack.TCPMaxSeg, "syncnt": stack.TCPSynCnt,
 	"cork": stack.TCPCork, "notsent_lowat": stack.TCPNotSentLowat, "inq": stack.TCPInq,
-	"udp_cork": stack.UDPCork, "mtu_discover": stack.IPMTUDiscover, "rcvlowat": stack.SoRcvLowat, "oobinline": stack.SoOOBInline,
+	"udp_cork": stack.UDPCork, "mtu_discover": stack.IPMTUDiscover, "rcvlowat": stack.SoRcvLowat, "oobinline": stack.SoOOBInline, "defer_accept": stack.TCPDeferAccept,
 }
 
 // block arranges for the pending call to be retried when fd's readiness

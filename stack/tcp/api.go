@@ -231,6 +231,12 @@ type SockOpts struct {
 	RcvLowat, RcvLowatSpace int
 	// OOBInline is SO_OOBINLINE: an urgent byte stays in the stream.
 	OOBInline bool
+	// DeferAccept is TCP_DEFER_ACCEPT in SYN-ACK timeouts (Linux keeps
+	// the seconds asked as the timeouts that cover them): a listener's
+	// connection is not accepted on the handshake's bare ACK, only on
+	// data, or on an ACK once that many timeouts have passed (see
+	// [DeferAcceptTimeouts]).
+	DeferAccept int
 }
 
 // Events is a readiness bitmask, like poll(2)'s revents.

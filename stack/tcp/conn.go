@@ -154,6 +154,8 @@ type Conn struct {
 	rxReady         uint64         // bytes received when the data last woke readers (ReadyMark)
 	urg             *urgent        // urgent data sent or received, SO_OOBINLINE (urgent.go); nil for most
 	oob             bool           // the next Write is sent with MSG_OOB (SetUrgent)
+	deferAccept     uint8          // TCP_DEFER_ACCEPT, in SYN-ACK timeouts (a passive open's)
+	deferAcked      bool           // the handshake's bare ACK came and was dropped (deferAccept)
 	eorEnds         []seqnum.Value // MSG_EOR: ends of records not yet sent, in order; new data never joins a segment across one
 	inLoss          bool           // an RTO's loss episode began and was not undone; inLossEpisode says whether it goes on
 	lossHigh        seqnum.Value
@@ -231,6 +233,7 @@ func (p *Proto) newConn(t core.Tuple, o *SockOpts, mtu int) *Conn {
 		c.ipTTL, c.ipTOS, c.ipNoDF = o.TTL, o.TOS, o.NoDF
 		c.corked, c.notsentLowat = o.Cork, o.NotSentLowat
 		c.rcvLowat = int32(o.RcvLowat)
+		c.deferAccept = uint8(min(max(o.DeferAccept, 0), 255))
 		if o.OOBInline {
 			c.urgent().inline = true
 		}

@@ -48,6 +48,7 @@ type Counters struct {
 	DropAckTooOld      uint64 // ACK below SND.UNA − MAX.SND.WND (RFC 5961 §5)
 	DropNoACK          uint64 // synchronized state, ACK bit off
 	DropListenOverflow uint64 // accept queue full
+	DeferAcceptDrop    uint64 // the handshake's bare ACK, dropped under TCP_DEFER_ACCEPT (Linux's TCPDeferAcceptDrop)
 	DropSynQueueFull   uint64 // SYN queue full, SYN cookies off (TCPReqQFullDrop)
 	DropOFOQueueFull   uint64 // out-of-order segment with no room to keep it
 	DropRcvBufFull     uint64 // data beyond the receive window
@@ -138,6 +139,7 @@ func (c *Counters) List() []Counter {
 		{"DropAckTooOld", c.DropAckTooOld},
 		{"DropNoACK", c.DropNoACK},
 		{"DropListenOverflow", c.DropListenOverflow},
+		{"DeferAcceptDrop", c.DeferAcceptDrop},
 		{"DropSynQueueFull", c.DropSynQueueFull},
 		{"DropOFOQueueFull", c.DropOFOQueueFull},
 		{"DropRcvBufFull", c.DropRcvBufFull},

@@ -408,6 +408,16 @@ func (c *Conn) input(s *segment) {
 			p.resetFor(c.tuple, s, whyRSTBadAck)
 			return
 		}
+		if c.passive && int(c.backoff) < int(c.deferAccept) && s.seqLen() == 0 {
+			// TCP_DEFER_ACCEPT (Linux's tcp_check_req): the handshake's
+			// ACK without data leaves the connection half-open, the ACK
+			// noted (acked), until data comes or the deferral's SYN-ACK
+			// timeouts have passed (onRTX).
+			c.deferAcked = true
+			p.counters.DeferAcceptDrop++
+			p.drop(c, "DeferAcceptDrop", "TCP_DEFER_ACCEPT: the handshake's ACK brings no data", s.pktID)
+			return
+		}
 		if c.passive && c.listener != nil && !c.listener.established(c) {
 			p.counters.DropListenOverflow++
 			p.drop(c, "DropListenOverflow", "accept queue full", s.pktID)

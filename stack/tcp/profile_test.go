@@ -302,3 +302,39 @@ func TestDelackDueSendsNow(t *testing.T) {
 		j.expect(flagACK, iss+1, peerISN+tt.ack)
 	}
 }
+
+// TestDeferAccept: under TCP_DEFER_ACCEPT the handshake's bare ACK leaves
+// the connection half-open (counted as DeferAcceptDrop) and data
+// completes it, in both profiles (a Linux socket option, not a
+// difference from the RFCs); the seconds convert to SYN-ACK timeouts
+// and back as Linux's secs_to_retrans and retrans_to_secs
+// (testdata/pkt/handshake/defer-accept*.pkt on the kernel).
+func TestDeferAccept(t *testing.T) {
+	for _, c := range []struct{ secs, timeouts, back int }{{-1, 0, 0}, {0, 0, 0}, {1, 1, 1}, {2, 2, 3}, {3, 2, 3}, {4, 3, 7}, {10, 4, 15}, {1000, 15, 1087}} {
+		if got := DeferAcceptTimeouts(c.secs); got != c.timeouts {
+			t.Errorf("DeferAcceptTimeouts(%d) = %d, want %d", c.secs, got, c.timeouts)
+		}
+		if got := DeferAcceptSeconds(c.timeouts); got != c.back {
+			t.Errorf("DeferAcceptSeconds(%d) = %d, want %d", c.timeouts, got, c.back)
+		}
+	}
+	for _, profile := range []string{ProfileLinux, ProfileRFC} {
+		j := newInj(t, Config{Profile: profile, NoTimestamps: true})
+		l, _ := j.h.p.Listen(j.me, 4, &SockOpts{DeferAccept: 2})
+		j.send(segSpec{seq: peerISN, flags: flagSYN, wnd: 65535, opts: options{HasMSS: true, MSS: 1000}})
+		synack := j.next()
+		iss := uint32(synack.seq)
+		j.send(segSpec{seq: peerISN + 1, ack: iss + 1, flags: flagACK, wnd: 65535})
+		if _, acc := l.QueueLens(); acc != 0 || j.h.p.Counters().DeferAcceptDrop != 1 {
+			t.Fatalf("%s: after the bare ACK: accept queue %d, DeferAcceptDrop %d; want 0, 1", profile, acc, j.h.p.Counters().DeferAcceptDrop)
+		}
+		j.send(segSpec{seq: peerISN + 1, ack: iss + 1, flags: flagACK | flagPSH, wnd: 65535, payload: []byte("GET /")})
+		c, err := l.Accept()
+		if err != nil {
+			t.Fatalf("%s: accept after data: %v", profile, err)
+		}
+		if b := make([]byte, 16); func() bool { n, _ := c.Read(b); return string(b[:n]) != "GET /" }() {
+			t.Errorf("%s: the data did not come with the connection", profile)
+		}
+	}
+}

@@ -469,3 +469,34 @@ func (c *Conn) eorLimit(n int) int {
 	}
 	return min(n, int(c.sndNxt.Size(c.eorEnds[0])))
 }
+
+// DeferAcceptTimeouts converts TCP_DEFER_ACCEPT's seconds to the SYN-ACK
+// timeouts that cover them, as Linux's secs_to_retrans does: the first
+// after 1 s (TCP_TIMEOUT_INIT), each next twice the one before, at most
+// 120 s (TCP_RTO_MAX); 0 or less is off.
+func DeferAcceptTimeouts(seconds int) int {
+	if seconds <= 0 {
+		return 0
+	}
+	n, timeout, period := 1, 1, 1
+	for seconds > period && n < 255 {
+		n++
+		timeout = min(timeout*2, 120)
+		period += timeout
+	}
+	return n
+}
+
+// DeferAcceptSeconds converts timeouts back to the seconds they take, as
+// Linux's retrans_to_secs does for getsockopt: 2 s asked reads 3.
+func DeferAcceptSeconds(timeouts int) int {
+	if timeouts <= 0 {
+		return 0
+	}
+	timeout, period := 1, 1
+	for range timeouts - 1 {
+		timeout = min(timeout*2, 120)
+		period += timeout
+	}
+	return period
+}

@@ -180,6 +180,13 @@ func (c *Conn) onRTX() {
 	}
 	switch c.state {
 	case SynSent, SynReceived:
+		if c.deferAcked && int(c.backoff) < int(c.deferAccept) {
+			// TCP_DEFER_ACCEPT with the bare ACK in: no SYN-ACK until
+			// the deferral's last timeout, which gives the peer a last
+			// chance to send data or an ACK (syn_ack_recalc's resend).
+			c.rtx.arm(c.rto)
+			return
+		}
 		c.retransEvent(why)
 		c.sendSYN(why, true)
 		c.clampToUserTimeout(now)
@@ -277,7 +284,10 @@ func (c *Conn) rtxTimedOut(now time.Time) bool {
 		}
 		return c.linux() && now.Sub(c.rtxStart) >= c.modelTimeout(limit, c.p.cfg.RTOInitial)
 	case c.state == SynReceived:
-		return c.backoff >= c.p.cfg.SynAckRetries
+		// Under TCP_DEFER_ACCEPT, a connection whose bare ACK came lives
+		// on until the deferral's timeouts have passed too (Linux's
+		// syn_ack_recalc).
+		return int(c.backoff) >= c.p.cfg.SynAckRetries && (!c.deferAcked || c.backoff >= int(c.deferAccept))
 	case c.orphan:
 		alive := c.rto < c.p.cfg.RTOMax
 		limit = c.orphanRetries(alive)

@@ -145,7 +145,7 @@ var Calls = map[string]CallSpec{
 
 var sockOptNames = []string{"keepalive", "linger", "rcvbuf", "sndbuf", "nodelay", "keepidle", "keepintvl", "keepcnt", "quickack", "reuseaddr", "congestion", "recovery", "ipv6_v6only",
 	"reuseport", "broadcast", "rcvtimeo", "sndtimeo", "ttl", "tos", "user_timeout", "maxseg", "syncnt", "cork", "notsent_lowat", "inq", "udp_cork",
-	"mtu_discover", "rcvlowat", "oobinline"}
+	"mtu_discover", "rcvlowat", "oobinline", "defer_accept"}
 
 // RecvFlagNames and SendFlagNames are the flags recv and send take
 // (MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL, MSG_OOB; MSG_MORE, MSG_NOSIGNAL,

@@ -802,7 +802,7 @@ func (r *runner) prepareRecv(c *pkt.Call, p *pendingCall) (*pendingCall, error) 
 		return 0, nil, false
 	}
 	p.try = func() (int64, error, bool) {
-		block := mf&stack.MsgDontWait == 0 && r.blocking(fd)
+		block := mf&(stack.MsgDontWait|stack.MsgOOB) == 0 && r.blocking(fd) // MSG_OOB never waits (tcp_recv_urg)
 		if waited && stream && r.st.Poll(fd)&(stack.PollIn|stack.PollErr|stack.PollHup|stack.PollRdHup) == 0 {
 			return wait() // woken, but the data is short of SO_RCVLOWAT
 		}

@@ -900,7 +900,7 @@ func (t *task) resume() bool {
 			to = t.resolve(p.fd, ep)
 		} else if len(a) > 2 {
 			fl = msgFlags(a[2].Text)
-			nb = nb || fl&(stack.MsgDontWait|stack.MsgOOB) != 0 // MSG_OOB never waits
+			nb = nb || fl&stack.MsgDontWait != 0
 		}
 		for {
 			chunk := p.data[min(p.off, len(p.data)):]
@@ -1040,7 +1040,7 @@ func (t *task) recv() bool {
 	if len(st.Args) > 2 {
 		fl = msgFlags(st.Args[2].Text)
 		arg += ", " + st.Args[2].Text
-		nb = nb || fl&stack.MsgDontWait != 0
+		nb = nb || fl&(stack.MsgDontWait|stack.MsgOOB) != 0 // MSG_OOB never waits (tcp_recv_urg)
 	}
 	info, _ := s.Info(p.fd)
 	dgram := info.Type == stack.SockDgram || info.Type == stack.SockICMP || st.Call == "recvfrom"

@@ -1031,6 +1031,31 @@ func TestUrgentData(t *testing.T) {
 	}
 }
 
+// TestUrgentSendBlocks: send(s, "!", oob) on a blocking socket whose
+// send buffer is full waits, as any blocking send; only a recv with
+// MSG_OOB never waits (Linux's tcp_recv_urg).
+func TestUrgentSendBlocks(t *testing.T) {
+	prog := `programs:
+  server: |
+    l = socket(tcp); bind(l, :80); listen(l, 8)
+    c = accept(l)
+    sleep 1s
+    recv(c, all)
+    close(c)
+  client: |
+    s = socket(tcp)
+    connect(s, server:80)
+    send(s, 16MiB, dontwait)
+    send(s, "!", oob)
+    close(s)
+`
+	res, trace := runSrc(t, twoHosts+prog)
+	reportFailures(t, res)
+	if !strings.Contains(trace, `send(3, "!", oob) → blocks`) {
+		t.Errorf("the urgent send into a full buffer did not block")
+	}
+}
+
 // TestNotSentLowatKey: the tcp block's notsent_lowat is the stack's
 // tcp_notsent_lowat, the TCP_NOTSENT_LOWAT of every socket that sets
 // none (lowat/sysctl.pkt on the kernel): a non-blocking send of 60000

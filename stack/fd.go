@@ -563,7 +563,6 @@ func (s *Stack) send(sk *socket, b []byte) (int, error) {
 	until := sk.timeo(true)
 	sk.conn.SetMore(sk.more)
 	sk.conn.SetUrgent(sk.oob)
-	defer sk.conn.SetUrgent(false)
 	for {
 		var n int
 		var err error

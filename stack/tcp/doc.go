@@ -69,14 +69,14 @@
 // avoidance on both sides; buffer autotuning; zero-window probes with
 // backoff; keepalive; path MTU from ICMP errors; out-of-order
 // reassembly within the receive window (up to 4096 ranges); urgent data
-// as Linux's (urgent.go). Where Linux and an RFC differ, the linux profile (the default) does what Linux
-// does (profile.go).
+// as Linux's (urgent.go). Where Linux and an RFC differ, the linux
+// profile (the default) does what Linux does (profile.go).
 //
 // # Not implemented
 //
-// TCP Fast Open, AccECN, MPTCP, TCP-AO and MD5 signatures. Without timestamps RTT samples come from timing one
-// segment per round trip; with them, from every ACK that advances SND.UNA
-// (RFC 7323 §4, rttm.go).
+// TCP Fast Open, AccECN, MPTCP, TCP-AO and MD5 signatures. Without
+// timestamps RTT samples come from timing one segment per round trip;
+// with them, from every ACK that advances SND.UNA (RFC 7323 §4, rttm.go).
 //
 // # Performance
 //

@@ -141,16 +141,15 @@ func (c *Conn) checkUrg(s *segment) {
 		ptr--
 	}
 	seq := s.seq.Add(seqnum.Size(ptr))
-	copied := c.copiedSeq()
-	if seq.LessThan(copied) || seq.LessThan(c.rcvNxt) {
-		return
+	if seq.LessThan(c.rcvNxt) {
+		return // read already, or received: not replayed
 	}
 	u := c.urg
 	if u != nil && u.state != urgNone && !u.seq.LessThan(seq) {
 		return
 	}
 	u = c.urgent()
-	if u.state != urgNone && u.seq == copied && !u.inline && copied != c.rcvNxt {
+	if copied := c.copiedSeq(); u.state != urgNone && u.seq == copied && !u.inline && copied != c.rcvNxt {
 		c.rcvBuf.consume(1)
 		c.bytesRead++
 	}

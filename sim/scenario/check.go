@@ -208,6 +208,18 @@ func (r *runner) streamPackets(p *pattern.Summary) {
 	}
 }
 
+// timeDiff is the difference between an expectation's time and a
+// packet's, in microseconds, or in nanoseconds where the microseconds
+// are the same: "at 20.019ms" does not match a packet at 20.019184 ms,
+// and the message says so rather than showing the same figure twice.
+func timeDiff(want, got time.Duration) pattern.FieldDiff {
+	w, g := fmt.Sprintf("%.6f", want.Seconds()), fmt.Sprintf("%.6f", got.Seconds())
+	if w == g {
+		w, g = fmt.Sprintf("%.9f", want.Seconds()), fmt.Sprintf("%.9f", got.Seconds())
+	}
+	return pattern.FieldDiff{Field: "time", Want: w, Got: g}
+}
+
 // checkPackets matches the packet expectations against the frames seen
 // at each vantage point: ordered ones as a subsequence, then none and
 // count.
@@ -229,7 +241,7 @@ func (r *runner) checkPackets() {
 				}
 				diffs = e.Pattern.Match(p, r.owns, diffs)
 				if e.At != nil && p.Time != *e.At && len(diffs) == 0 {
-					diffs = append(diffs, pattern.FieldDiff{Field: "time", Want: fmt.Sprintf("%.6f", e.At.Seconds()), Got: fmt.Sprintf("%.6f", p.Time.Seconds())})
+					diffs = append(diffs, timeDiff(*e.At, p.Time))
 				}
 				if len(diffs) == 0 {
 					found = i
@@ -257,7 +269,7 @@ func (r *runner) checkPackets() {
 				msg += fmt.Sprintf("; nearest: #%d at %.6f %s", p.ID, p.Time.Seconds(), p.Format(r.names))
 				fd = append(fd, e.Pattern.Match(p, r.owns, nil)...)
 				if e.At != nil && p.Time != *e.At {
-					fd = append(fd, pattern.FieldDiff{Field: "time", Want: fmt.Sprintf("%.6f", e.At.Seconds()), Got: fmt.Sprintf("%.6f", p.Time.Seconds())})
+					fd = append(fd, timeDiff(*e.At, p.Time))
 				}
 			}
 			recent = r.packetContext(e.Vantage, cursor[e.Vantage])

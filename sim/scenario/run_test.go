@@ -1165,3 +1165,16 @@ expect:
 		}
 	}
 }
+
+// An expectation's time that differs from the packet's by less than a
+// microsecond says so in nanoseconds, not with the same figure twice.
+func TestTimeDiffBelowMicrosecond(t *testing.T) {
+	d := timeDiff(20*time.Millisecond+400, 20*time.Millisecond)
+	if d.Want != "0.020000400" || d.Got != "0.020000000" {
+		t.Errorf("timeDiff = %q, %q; want nanoseconds", d.Want, d.Got)
+	}
+	d = timeDiff(21*time.Millisecond, 20*time.Millisecond)
+	if d.Want != "0.021000" || d.Got != "0.020000" {
+		t.Errorf("timeDiff = %q, %q; want microseconds", d.Want, d.Got)
+	}
+}

@@ -711,6 +711,22 @@ var diffCases = []diffCase{
 		e.recv(c, 10, 0)
 		e.recv(c, 10, 0)
 	}},
+	{"close/unread-data-reply-then-reset", func(e *denv) {
+		// The peer that closes with unread data has replied first: the
+		// reply is read, then ECONNRESET, then the end of the stream
+		// (the listen-backlog lesson's neighbour, close-unread-data).
+		_, c, s := e.connPair()
+		e.send(c, "GET / HTTP/1.0\r\nmore", 0)
+		e.settle()
+		e.recv(s, 16, 0)
+		e.send(s, "HTTP/1.0 413", 0)
+		e.close(s)
+		e.settle()
+		e.recv(c, 100, 0)
+		e.recv(c, 100, 0)
+		e.recv(c, 100, 0)
+		e.send(c, "x", stack.MsgNoSignal)
+	}},
 	{"close/linger-0-resets", func(e *denv) {
 		_, c, s := e.connPair()
 		e.resetFrom(s)

@@ -520,9 +520,14 @@ func (c *Conn) Close() {
 		return
 	}
 	if (c.rcvBuf.n > 0 && !c.rdShut) || (c.linger && c.lingerSec == 0) {
+		// Linux's __tcp_close counts the two apart: unread data as
+		// TCPAbortOnClose, a linger of 0 as TCPAbortOnData.
 		why := whyRSTAbort
 		if c.rcvBuf.n > 0 {
 			why = whyRSTUnread
+			c.p.counters.AbortOnClose++
+		} else {
+			c.p.counters.AbortOnData++
 		}
 		c.reset(why)
 		return

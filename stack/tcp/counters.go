@@ -76,7 +76,8 @@ type Counters struct {
 	AckSkippedPAWS      uint64 // pure ACKs failing PAWS left unanswered by the per-connection limit (TCPACKSkippedPAWS)
 	AckSkippedTimeWait  uint64 // pure ACKs and SYNs to a connection in TIME_WAIT left unanswered by the per-connection limit (TCPACKSkippedTimeWait)
 	AckSkippedFinWait2  uint64 // the same for an orphan in FIN_WAIT_2 (TCPACKSkippedFinWait2)
-	AbortOnData         uint64 // connections closed by the application reset by data arriving after (TCPAbortOnData)
+	AbortOnData         uint64 // connections closed by the application reset by data arriving after, or by a close with SO_LINGER 0 (TCPAbortOnData, which Linux counts for both)
+	AbortOnClose        uint64 // connections reset by a close that found unread data (TCPAbortOnClose)
 	DropChallengeGlobal uint64 // challenge ACKs suppressed by the host-wide ChallengeACKLimit
 	DropSynNoRoute      uint64 // SYNs to a listener with no route back to answer them (counted in Linux's ListenDrops)
 
@@ -164,6 +165,7 @@ func (c *Counters) List() []Counter {
 		{"AckSkippedTimeWait", c.AckSkippedTimeWait},
 		{"AckSkippedFinWait2", c.AckSkippedFinWait2},
 		{"AbortOnData", c.AbortOnData},
+		{"AbortOnClose", c.AbortOnClose},
 		{"DropChallengeGlobal", c.DropChallengeGlobal},
 		{"DropSynNoRoute", c.DropSynNoRoute},
 		{"AckSkippedSynRecv", c.AckSkippedSynRecv},

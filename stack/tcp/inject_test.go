@@ -502,12 +502,29 @@ func TestInjectLingerZeroAndAbort(t *testing.T) {
 	c.SetLinger(true, 0)
 	c.Close()
 	j.expect(flagRST|flagACK, iss+1, peerISN+1)
-	if c.State() != Closed || j.h.p.NumConns() != 0 || j.h.p.Counters().EstabResets != 1 {
-		t.Fatalf("%v %+v", c.State(), j.h.p.Counters())
+	if ctr := j.h.p.Counters(); c.State() != Closed || j.h.p.NumConns() != 0 || ctr.EstabResets != 1 ||
+		ctr.AbortOnData != 1 || ctr.AbortOnClose != 0 {
+		t.Fatalf("%v %+v", c.State(), ctr)
 	}
 	// Data for a closed connection: RST (no socket).
 	j.send(segSpec{seq: peerISN + 1, ack: iss + 1, flags: flagACK, payload: []byte("late")})
 	j.expect(flagRST, iss+1, 0)
+}
+
+// TestInjectCloseUnread: a close that finds unread data resets the
+// connection and counts TCPAbortOnClose, where a linger of 0 counts
+// TCPAbortOnData (as Linux 6.18's nstat shows for each).
+func TestInjectCloseUnread(t *testing.T) {
+	j := newInj(t, Config{})
+	c, iss := j.handshake(options{})
+	j.send(segSpec{seq: peerISN + 1, ack: iss + 1, flags: flagACK | flagPSH, payload: []byte("unread"), wnd: 1000})
+	j.w.clk.advance(0)
+	j.h.out = nil // the ACK of the data, whenever it went
+	c.Close()
+	r := j.expect(flagRST|flagACK, iss+1, peerISN+7)
+	if ctr := j.h.p.Counters(); r.why != whyRSTUnread || c.State() != Closed || ctr.AbortOnClose != 1 || ctr.AbortOnData != 0 {
+		t.Fatalf("%v %v %+v", r, c.State(), ctr)
+	}
 }
 
 func TestInjectDataAfterClose(t *testing.T) {

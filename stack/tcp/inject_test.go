@@ -511,6 +511,25 @@ func TestInjectLingerZeroAndAbort(t *testing.T) {
 	j.expect(flagRST, iss+1, 0)
 }
 
+// TestInjectOrphanFinWait2Data: data for an orphan already in FIN_WAIT_2
+// (a timewait socket in Linux) gets a RST made from the segment, and is
+// not counted as TCPAbortOnData, which Linux counts only where the full
+// socket meets the data (6.18's nstat: +0 for a write after the peer's
+// close, the write-after-close lesson).
+func TestInjectOrphanFinWait2Data(t *testing.T) {
+	j := newInj(t, Config{})
+	c, iss := j.handshake(options{})
+	c.Close()
+	j.expect(flagFIN|flagACK, iss+1, peerISN+1)
+	j.send(segSpec{seq: peerISN + 1, ack: iss + 2, flags: flagACK, wnd: 1000})
+	j.none()
+	j.send(segSpec{seq: peerISN + 1, ack: iss + 2, flags: flagPSH | flagACK, wnd: 1000, payload: []byte("query2")})
+	r := j.expect(flagRST, iss+2, 0)
+	if ctr := j.h.p.Counters(); r.why != whyRSTData || j.h.p.NumConns() != 0 || ctr.AbortOnData != 0 {
+		t.Fatalf("%v, %d connections, AbortOnData %d; want a RST, none, 0", r, j.h.p.NumConns(), ctr.AbortOnData)
+	}
+}
+
 // TestInjectCloseUnread: a close that finds unread data resets the
 // connection and counts TCPAbortOnClose, where a linger of 0 counts
 // TCPAbortOnData (as Linux 6.18's nstat shows for each).

@@ -542,7 +542,11 @@ func (c *Conn) inputOrphanFinWait2(s *segment) {
 	case !s.has(flagACK) || !c.rcvNxt.LessThan(end) || s.seqLen() == 0:
 		// A duplicate: nothing to do.
 	case !s.has(flagFIN) || end != c.rcvNxt.Add(1):
-		c.abortOnData(s)
+		// New data after the close: a RST (tcp_timewait_state_process's
+		// TCP_TW_RST), which Linux does not count as TCPAbortOnData, as
+		// it does data that reaches the full socket (6.18's nstat: +0).
+		p.resetFor(c.tuple, s, whyRSTData)
+		c.destroy()
 	default:
 		c.input(s) // the FIN: into TIME_WAIT, ACKed
 	}

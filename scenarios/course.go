@@ -14,7 +14,7 @@ var Course = []Group{
 	{"Sockets, lesson by lesson", "套接字，一课一课地学",
 		[]string{"five-tuple", "switch-vs-hub", "switch-tree", "handshake", "simultaneous-close", "stream-vs-datagram", "heartbeat-nat", "http-short-vs-long", "blocking-vs-nonblocking", "event-loop"}},
 	{"Connections in detail", "连接的细节",
-		[]string{"refused", "connect-timeout", "half-close", "urgent-data", "send-is-not-delivery", "nagle-delayed-ack", "time-wait", "address-in-use", "simultaneous-open", "abort-linger", "close-unread-data", "write-after-close", "nonblocking", "http-keepalive", "challenge-ack", "listen-backlog", "syn-flood", "crash-restart", "keepalive-dead-peer", "firewall-idle-timeout", "nat-restart"}},
+		[]string{"refused", "connect-timeout", "half-close", "urgent-data", "send-is-not-delivery", "nagle-delayed-ack", "time-wait", "address-in-use", "port-exhaustion", "simultaneous-open", "abort-linger", "close-unread-data", "write-after-close", "nonblocking", "http-keepalive", "challenge-ack", "listen-backlog", "syn-flood", "crash-restart", "keepalive-dead-peer", "firewall-idle-timeout", "nat-restart"}},
 	{"Reliable delivery and congestion control", "可靠传输与拥塞控制",
 		[]string{"lossy-transfer", "fast-retransmit", "sack-recovery", "rto-backoff", "spurious-rto", "reordering", "slow-start", "newreno-vs-cubic", "zero-window", "mutual-zero-window"}},
 	{"UDP, ICMP and IP", "UDP、ICMP 与 IP",

@@ -3,6 +3,7 @@ package stack
 import (
 	"errors"
 	"net/netip"
+	"stacklab/stack/tcp"
 	"syscall"
 	"testing"
 )
@@ -86,7 +87,7 @@ func TestUDPPortsExhausted(t *testing.T) {
 	}
 	wild := netip.MustParseAddrPort("10.0.0.1:0")
 	byPort := map[uint16]int{}
-	for range ephemeralLast - ephemeralFirst + 1 {
+	for range tcp.DefaultPortLast - tcp.DefaultPortFirst + 1 {
 		fd, _ := s.Socket(SockDgram)
 		if err := s.Bind(fd, wild); err != nil {
 			t.Fatalf("bind(0) #%d: %v", len(byPort), err)
@@ -142,7 +143,7 @@ func TestTCPPortsExhausted(t *testing.T) {
 	}
 	wild := netip.MustParseAddrPort("10.0.0.1:0")
 	byPort := map[uint16]int{}
-	for i := range ephemeralLast - ephemeralFirst + 1 {
+	for i := range tcp.DefaultPortLast - tcp.DefaultPortFirst + 1 {
 		fd, _ := s.Socket(SockStream)
 		var err error
 		if i%2 == 0 {
@@ -172,5 +173,34 @@ func TestTCPPortsExhausted(t *testing.T) {
 	}
 	if a, _ := s.GetSockname(fd); a.Port() != 40001 {
 		t.Fatalf("bind(0) took %d, want the freed 40001", a.Port())
+	}
+}
+
+// TestLocalPortRange: Options.LocalPortRange bounds the ports of a TCP
+// and a UDP bind(0) as it does connect's, and a bind(0) with the range
+// used up fails with EADDRINUSE, as Linux's.
+func TestLocalPortRange(t *testing.T) {
+	s := New(Options{Name: "h", LocalPortRange: [2]uint16{40000, 40002}})
+	if _, err := s.AddNIC(NICConfig{Name: "eth0", Addr: netip.MustParsePrefix("10.0.0.1/24")}, LinkFunc(func(Packet) {})); err != nil {
+		t.Fatal(err)
+	}
+	wild := netip.MustParseAddrPort("10.0.0.1:0")
+	for _, typ := range []SockType{SockStream, SockDgram} {
+		seen := map[uint16]bool{}
+		for i := range 3 {
+			fd, _ := s.Socket(typ)
+			if err := s.Bind(fd, wild); err != nil {
+				t.Fatalf("%v bind(0) #%d: %v", typ, i, err)
+			}
+			a, _ := s.GetSockname(fd)
+			if p := a.Port(); p < 40000 || p > 40002 || seen[p] {
+				t.Fatalf("%v bind(0) #%d took %d", typ, i, p)
+			}
+			seen[a.Port()] = true
+		}
+		fd, _ := s.Socket(typ)
+		if err := s.Bind(fd, wild); !errors.Is(err, syscall.EADDRINUSE) {
+			t.Errorf("%v bind(0) with the range used up: %v, want EADDRINUSE", typ, err)
+		}
 	}
 }

@@ -51,6 +51,13 @@ type Options struct {
 	// seconds; a host keeps an address it formed from a prefix for these
 	// times after each advertisement (RFC 4862 §5.5.3).
 	RAValidLifetime, RAPreferredLifetime time.Duration
+	// LocalPortRange is Linux's net.ipv4.ip_local_port_range: the
+	// ephemeral ports a connect, a bind to port 0, a listen on an
+	// unbound socket and a UDP socket's first send take, first and last.
+	// The zero value is Linux's default, 32768–60999. A connect that
+	// finds every port of the range in use to its destination fails with
+	// EADDRNOTAVAIL.
+	LocalPortRange [2]uint16
 	// MaxFDs is the descriptor limit, as RLIMIT_NOFILE: with this many
 	// descriptors open (sockets, accepted connections, epoll instances,
 	// and those behind the net.Conn API), socket, accept and
@@ -78,7 +85,7 @@ func (s *Stack) SetTCPOptions(o TCPOptions) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.opts.TCP = o
-	s.tcp.SetConfig(tcpConfig(o))
+	s.tcp.SetConfig(s.tcpConfig(o))
 }
 
 // TCPOptions are a stack's TCP settings. Zero fields take the defaults
@@ -260,12 +267,15 @@ func New(opts Options) *Stack {
 	if opts.MaxFDs <= 0 {
 		opts.MaxFDs = DefaultMaxFDs
 	}
+	if r := opts.LocalPortRange; r[0] == 0 || r[1] < r[0] {
+		opts.LocalPortRange = [2]uint16{tcp.DefaultPortFirst, tcp.DefaultPortLast}
+	}
 	s := &Stack{opts: opts, name: opts.Name, series: core.WantsSeries(opts.Observer)}
 	s.ipID = uint16(opts.Rand.Uint32())
 	s.out = make([]byte, 0, segHeadroom+maxFrame)
 	s.udp.init()
 	s.icmp.init()
-	s.tcp = tcp.New(tcpNet{s}, tcpConfig(opts.TCP))
+	s.tcp = tcp.New(tcpNet{s}, s.tcpConfig(opts.TCP))
 	s.flowKey = s.tcp.FlowKey()
 	s.tcp.OnPortFree = s.portMaybeFree
 	s.lo = s.newLoopback()

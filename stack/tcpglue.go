@@ -106,7 +106,15 @@ func (t tcpNet) Tracing() bool { return t.s.opts.Observer != nil }
 func (t tcpNet) Series() bool { return t.s.series }
 
 // tcpConfig converts the stack's TCP options to the engine's.
-func tcpConfig(o TCPOptions) tcp.Config {
+// tcpConfig is the stack's TCP configuration: its TCP options and its
+// ephemeral port range.
+func (s *Stack) tcpConfig(o TCPOptions) tcp.Config {
+	c := tcpConfigOf(o)
+	c.PortFirst, c.PortLast = s.opts.LocalPortRange[0], s.opts.LocalPortRange[1]
+	return c
+}
+
+func tcpConfigOf(o TCPOptions) tcp.Config {
 	return tcp.Config{
 		MSL:               o.MSL,
 		Profile:           o.Profile,

@@ -127,6 +127,7 @@ func TestLoadErrors(t *testing.T) {
 		{"fault link typo", base + "links:\n  - ends: [client, server]\nfaults:\n  - drop 1st client > server [S] on client-sever\n", `unknown link "client-sever"; did you mean "client-server"?`},
 		{"firewall inside", base + "links:\n  - ends: [client, server]\n    firewall: {inside: clinet}\n", `did you mean "client"?`},
 		{"nat inside", base + "links:\n  - ends: [client, server]\n    nat: {inside: sever}\n", `did you mean "server"?`},
+		{"port range", "hosts:\n  client:\n    addr: 10.0.0.1/24\n    local_port_range: 40009-40000\n", `x.yaml:4:23: hosts.client.local_port_range: local_port_range is a range MIN-MAX with 1 ≤ MIN ≤ MAX ≤ 65535`},
 		{"nat ports", base + "links:\n  - ends: [client, server]\n    nat: {ports: 5-1}\n", "ports is a range MIN-MAX"},
 		{"nat public", base + "links:\n  - ends: [client, server]\n    nat: {public: nowhere}\n", "public is an IPv4 address"},
 		{"nat and firewall", base + "links:\n  - ends: [client, server]\n    firewall: {inside: client}\n    nat: {inside: client}\n", "one middlebox"},

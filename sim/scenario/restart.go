@@ -40,7 +40,7 @@ func (r *runner) newStack(h *Host, boot int) (*stack.Stack, *hostClock) {
 	hc := &hostClock{c: r.clock}
 	st := stack.New(stack.Options{
 		Name: h.Name, Clock: hc, Rand: r.net.Rand(label), PacketID: r.net.NextPacketID,
-		Observer: (*hub)(r), Tap: (*hub)(r), TCP: h.TCP, TTL: h.TTL, Forwarding: h.Router,
+		Observer: (*hub)(r), Tap: (*hub)(r), TCP: h.TCP, TTL: h.TTL, LocalPortRange: h.PortRange, Forwarding: h.Router,
 	})
 	return st, hc
 }

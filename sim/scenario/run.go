@@ -322,7 +322,7 @@ func (sc *Scenario) Run(opts RunOptions) (*Result, error) {
 		r.series.ForFigures()
 	}
 	for _, h := range sc.Hosts {
-		opts := stack.Options{TCP: h.TCP, TTL: h.TTL, RouterAdvertisements: h.RA, RAValidLifetime: h.RAValid, RAPreferredLifetime: h.RAPreferred}
+		opts := stack.Options{TCP: h.TCP, TTL: h.TTL, LocalPortRange: h.PortRange, RouterAdvertisements: h.RA, RAValidLifetime: h.RAValid, RAPreferredLifetime: h.RAPreferred}
 		var st *stack.Stack
 		var hc *hostClock
 		switch {

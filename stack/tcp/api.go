@@ -163,6 +163,12 @@ type Config struct {
 	// of every socket that sets none (or sets 0) of its own. Zero means
 	// Linux's default, UINT_MAX: no limit.
 	NotSentLowat uint32
+	// PortFirst and PortLast bound the ephemeral ports a connect takes:
+	// Linux's net.ipv4.ip_local_port_range (the stack sets them from
+	// [stack.Options.LocalPortRange]). Zero means its default,
+	// 32768–60999; a range that does not hold PortFirst ≤ PortLast is
+	// taken as the default too.
+	PortFirst, PortLast uint16
 	// InvalidRateLimit is the least time between two ACKs a connection
 	// sends to unacceptable pure ACKs, SYNs and RSTs, challenge ACKs
 	// included (Linux's tcp_invalid_ratelimit). Zero means 500 ms, as

@@ -101,7 +101,7 @@ func TestHandshakeOptions(t *testing.T) {
 			t.Errorf("%v info %+v", x.Tuple(), in)
 		}
 	}
-	if c.Tuple().Local.Port() < ephemeralFirst {
+	if c.Tuple().Local.Port() < DefaultPortFirst {
 		t.Errorf("ephemeral port %d", c.Tuple().Local.Port())
 	}
 	if got := cl.p.Counters(); got.ActiveOpens != 1 || got.CurrEstab != 1 {

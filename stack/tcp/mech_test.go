@@ -193,7 +193,7 @@ func TestEphemeralDeterministic(t *testing.T) {
 	}
 	a, b := ports(), ports()
 	for i := range a {
-		if a[i] != b[i] || a[i] < ephemeralFirst {
+		if a[i] != b[i] || a[i] < DefaultPortFirst {
 			t.Fatalf("%v vs %v", a, b)
 		}
 	}

@@ -25,14 +25,14 @@ func TestEphemeralSuccessive(t *testing.T) {
 			t.Fatal(err)
 		}
 		port := c.Tuple().Local.Port()
-		if port < ephemeralFirst || port > ephemeralLast {
-			t.Fatalf("port %d outside %d–%d", port, ephemeralFirst, ephemeralLast)
+		if port < DefaultPortFirst || port > DefaultPortLast {
+			t.Fatalf("port %d outside %d–%d", port, DefaultPortFirst, DefaultPortLast)
 		}
 		if seen[port] {
 			t.Fatalf("connect #%d reused port %d", i, port)
 		}
 		seen[port] = true
-		if i > 0 && port != prev+2 && !(prev+2 > ephemeralLast && port < prev) {
+		if i > 0 && port != prev+2 && !(prev+2 > DefaultPortLast && port < prev) {
 			t.Fatalf("connect #%d took %d after %d, want the next port of the same parity", i, port, prev)
 		}
 		// A closed connection frees its 4-tuple at once; the next
@@ -57,7 +57,7 @@ func TestEphemeralExhausted(t *testing.T) {
 	_, cl, _ := pair(Config{})
 	remote := ap("10.0.0.2:80")
 	var one *Conn
-	for port := ephemeralFirst; port <= ephemeralLast; port++ {
+	for port := DefaultPortFirst; port <= DefaultPortLast; port++ {
 		tp := core.Tuple{Local: netip.AddrPortFrom(cl.addr, uint16(port)), Remote: remote}
 		c := cl.p.newConn(tp, nil, 1500)
 		c.setState(Established)
@@ -95,5 +95,34 @@ func TestISNClock64ns(t *testing.T) {
 	b := cl.p.isn(tp)
 	if d := uint32(b - a); d != 10 {
 		t.Errorf("ISN moved by %d in 640 ns, want 10 (one per 64 ns)", d)
+	}
+}
+
+// TestEphemeralRange: a connect takes its port from Config's range
+// (ip_local_port_range), the even ports first and then the odd, as
+// Linux 6.18 does with "40000 40009" (which took 40004, 40006, 40008,
+// 40000, 40002, then the odd ones); with every port held, EADDRNOTAVAIL.
+func TestEphemeralRange(t *testing.T) {
+	for _, r := range [][2]uint16{{40000, 40009}, {50000, 50000}, {61000, 61004}} {
+		_, cl, _ := pair(Config{PortFirst: r[0], PortLast: r[1]})
+		n := int(r[1]-r[0]) + 1
+		seen := map[uint16]bool{}
+		for i := range n {
+			c, err := cl.p.Connect(netip0(), ap("10.0.0.2:80"), nil)
+			if err != nil {
+				t.Fatalf("%v: connect #%d: %v", r, i, err)
+			}
+			port := c.Tuple().Local.Port()
+			if port < r[0] || port > r[1] || seen[port] {
+				t.Fatalf("%v: connect #%d took %d (seen before: %v)", r, i, port, seen[port])
+			}
+			if i < (n+1)/2 && (port-r[0])%2 != 0 { // the offsets from PortFirst, even then odd
+				t.Errorf("%v: connect #%d took %d, an odd offset before the even ones ran out", r, i, port)
+			}
+			seen[port] = true
+		}
+		if _, err := cl.p.Connect(netip0(), ap("10.0.0.2:80"), nil); !errors.Is(err, syscall.EADDRNOTAVAIL) {
+			t.Errorf("%v: connect with every port held: %v, want EADDRNOTAVAIL", r, err)
+		}
 	}
 }

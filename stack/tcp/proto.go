@@ -48,11 +48,11 @@ const (
 	// connection sends to unacceptable segments, challenge ACKs included
 	// (Linux's tcp_invalid_ratelimit).
 	DefaultInvalidRateLimit = 500 * time.Millisecond
-	// ephemeralFirst and ephemeralLast bound the ephemeral ports of
-	// connect: Linux's net.ipv4.ip_local_port_range default (the IANA
-	// dynamic range of RFC 6335 §6 is 49152–65535).
-	ephemeralFirst = 32768
-	ephemeralLast  = 60999
+	// DefaultPortFirst and DefaultPortLast bound the ephemeral ports
+	// by default: Linux's net.ipv4.ip_local_port_range (the IANA dynamic
+	// range of RFC 6335 §6 is 49152–65535).
+	DefaultPortFirst = 32768
+	DefaultPortLast  = 60999
 	// perturbSize is the number of counters of the port choice
 	// (RFC 6056 §3.3.4's table, Linux's table_perturb, smaller).
 	perturbSize = 256
@@ -87,6 +87,9 @@ func (c *Config) fill() {
 	}
 	if c.InvalidRateLimit == 0 {
 		c.InvalidRateLimit = DefaultInvalidRateLimit
+	}
+	if c.PortFirst == 0 || c.PortLast < c.PortFirst {
+		c.PortFirst, c.PortLast = DefaultPortFirst, DefaultPortLast
 	}
 	if c.Profile == "" {
 		c.Profile = ProfileLinux
@@ -606,7 +609,8 @@ func (p *Proto) Connect(local, remote netip.AddrPort, o *SockOpts) (*Conn, error
 // in use; a full range is searched once per removal from the table and
 // millisecond (see Proto.full).
 func (p *Proto) ephemeral(src netip.Addr, remote netip.AddrPort) (port uint16, _ heir, ok bool) {
-	const n = ephemeralLast - ephemeralFirst + 1
+	first := uint32(p.cfg.PortFirst)
+	n := uint32(p.cfg.PortLast) - first + 1
 	tick := p.sinceEpoch() / time.Millisecond
 	f := &p.full
 	if f.valid && f.src == src && f.remote == remote && f.gone == p.gone && f.tick == tick {
@@ -623,7 +627,7 @@ func (p *Proto) ephemeral(src netip.Addr, remote netip.AddrPort) (port uint16, _
 			if k >= n {
 				continue
 			}
-			port := uint16(ephemeralFirst + k)
+			port := uint16(first + k)
 			h, free := p.portFree(src, port, remote)
 			if !free {
 				continue

@@ -56,7 +56,7 @@ func TestConnectReusesTimeWait(t *testing.T) {
 		t.Fatalf("client %v (reusable %v), server %v", c.State(), c.twReusable(), s.State())
 	}
 	// Every other ephemeral port holds a TIME_WAIT too.
-	for port := ephemeralFirst; port <= ephemeralLast; port++ {
+	for port := DefaultPortFirst; port <= DefaultPortLast; port++ {
 		tp := core.Tuple{Local: netip.AddrPortFrom(cl.addr, uint16(port)), Remote: ap("10.0.0.2:80")}
 		if cl.p.conns[tp] != nil || cl.p.tw[tp] != nil {
 			continue
@@ -223,7 +223,7 @@ func TestConnectBoundPortFinWait2(t *testing.T) {
 	l.Accept()
 	c.Close()
 	w.clk.advance(5 * time.Second)
-	for port := ephemeralFirst; port <= ephemeralLast; port++ {
+	for port := DefaultPortFirst; port <= DefaultPortLast; port++ {
 		tp := core.Tuple{Local: netip.AddrPortFrom(cl.addr, uint16(port)), Remote: ap("10.0.0.2:80")}
 		if tp == c.Tuple() {
 			continue
@@ -243,7 +243,7 @@ func TestConnectBoundPortFinWait2(t *testing.T) {
 // tcp_tw_reuse_delay (TestConnectReusesTimeWait).
 func TestEphemeralTimeWaitReuseSetting(t *testing.T) {
 	w, cl, _ := pair(Config{})
-	for port := ephemeralFirst; port <= ephemeralLast; port++ {
+	for port := DefaultPortFirst; port <= DefaultPortLast; port++ {
 		tp := core.Tuple{Local: netip.AddrPortFrom(cl.addr, uint16(port)), Remote: ap("10.0.0.2:80")}
 		tw := cl.p.newConn(tp, nil, 1500)
 		tw.tsOK = true

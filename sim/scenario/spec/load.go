@@ -484,7 +484,7 @@ func (l *loader) scenario(root ast.Node) *Scenario {
 	return sc
 }
 
-var hostKeys = []string{"addr", "addrs", "mac", "mtu", "ttl", "tcp", "gateway", "routes", "apps", "app", "slaac"}
+var hostKeys = []string{"addr", "addrs", "mac", "mtu", "ttl", "tcp", "gateway", "routes", "apps", "app", "slaac", "local_port_range"}
 
 var routerKeys = []string{"addrs", "mtu", "ttl", "tcp", "gateway", "routes", "apps", "app", "nat", "firewall", "ra", "ra_valid", "ra_preferred"}
 
@@ -777,6 +777,15 @@ func (l *loader) hostsNode(sc *Scenario, n ast.Node, section string, router bool
 				h.MTU = int(l.integer(v, p, 68, 65535))
 			case "ttl":
 				h.TTL = uint8(l.integer(v, p, 1, 255))
+			case "local_port_range":
+				lo, hi, ok := strings.Cut(l.str(v, p), "-")
+				x, err1 := strconv.ParseUint(lo, 10, 16)
+				y, err2 := strconv.ParseUint(hi, 10, 16)
+				if !ok || err1 != nil || err2 != nil || x == 0 || y < x {
+					l.errf(v, p, "local_port_range is a range MIN-MAX with 1 ≤ MIN ≤ MAX ≤ 65535, as Linux's ip_local_port_range (32768-60999 by default), e.g. 40000-40009")
+					return
+				}
+				h.PortRange = [2]uint16{uint16(x), uint16(y)}
 			case "slaac":
 				h.SLAAC = l.boolean(v, p)
 			case "ra":

@@ -46,22 +46,25 @@ func (s *Scenario) HostNames() []string {
 // router with one interface per address (eth0, eth1, …) that forwards
 // between them.
 type Host struct {
-	Name     string
-	Pos      Pos
-	Router   bool
-	Addr     netip.Prefix     // the first interface's address; the one a host name stands for
-	Ifaces   []netip.Prefix   // every interface's address, eth0 first
-	Ifaces6  [][]netip.Prefix // each interface's IPv6 addresses (none: IPv4 only)
-	Addr6    netip.Prefix     // the first IPv6 address; the one a host name stands for on an IPv6 socket
-	IfMTU    []int            // per interface, 0 for the host's MTU
-	MAC      net.HardwareAddr // nil: derived by the simulator
-	MTU      int              // 0: 1500
-	TTL      uint8
-	TCP      stack.TCPOptions
-	Gateway  netip.Addr // default route, if valid
-	Gateway6 netip.Addr // IPv6 default route (::/0), if valid
-	SLAAC    bool       // autoconfigure IPv6 from router advertisements (hosts)
-	RA       bool       // send router advertisements (routers)
+	Name    string
+	Pos     Pos
+	Router  bool
+	Addr    netip.Prefix     // the first interface's address; the one a host name stands for
+	Ifaces  []netip.Prefix   // every interface's address, eth0 first
+	Ifaces6 [][]netip.Prefix // each interface's IPv6 addresses (none: IPv4 only)
+	Addr6   netip.Prefix     // the first IPv6 address; the one a host name stands for on an IPv6 socket
+	IfMTU   []int            // per interface, 0 for the host's MTU
+	MAC     net.HardwareAddr // nil: derived by the simulator
+	MTU     int              // 0: 1500
+	TTL     uint8
+	// PortRange is the ephemeral port range (local_port_range, Linux's
+	// ip_local_port_range); zero: Linux's default.
+	PortRange [2]uint16
+	TCP       stack.TCPOptions
+	Gateway   netip.Addr // default route, if valid
+	Gateway6  netip.Addr // IPv6 default route (::/0), if valid
+	SLAAC     bool       // autoconfigure IPv6 from router advertisements (hosts)
+	RA        bool       // send router advertisements (routers)
 	// RAValid and RAPreferred are the advertised prefixes' lifetimes
 	// (zero: RFC 4861's defaults, 30 and 7 days).
 	RAValid, RAPreferred time.Duration

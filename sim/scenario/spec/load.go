@@ -778,14 +778,9 @@ func (l *loader) hostsNode(sc *Scenario, n ast.Node, section string, router bool
 			case "ttl":
 				h.TTL = uint8(l.integer(v, p, 1, 255))
 			case "local_port_range":
-				lo, hi, ok := strings.Cut(l.str(v, p), "-")
-				x, err1 := strconv.ParseUint(lo, 10, 16)
-				y, err2 := strconv.ParseUint(hi, 10, 16)
-				if !ok || err1 != nil || err2 != nil || x == 0 || y < x {
-					l.errf(v, p, "local_port_range is a range MIN-MAX with 1 ≤ MIN ≤ MAX ≤ 65535, as Linux's ip_local_port_range (32768-60999 by default), e.g. 40000-40009")
-					return
+				if x, y, ok := l.portRange(v, p, "local_port_range", "as Linux's ip_local_port_range (32768-60999 by default), e.g. 40000-40009"); ok {
+					h.PortRange = [2]uint16{x, y}
 				}
-				h.PortRange = [2]uint16{uint16(x), uint16(y)}
 			case "slaac":
 				h.SLAAC = l.boolean(v, p)
 			case "ra":
@@ -1375,14 +1370,9 @@ func (l *loader) boxParam(b *BoxParams, k string, v ast.Node, kp, publicDefault 
 		}
 		b.Public = a
 	case "ports":
-		lo, hi, ok := strings.Cut(l.str(v, kp), "-")
-		x, err1 := strconv.ParseUint(lo, 10, 16)
-		y, err2 := strconv.ParseUint(hi, 10, 16)
-		if !ok || err1 != nil || err2 != nil || x == 0 || y < x {
-			l.errf(v, kp, "ports is a range MIN-MAX with 1 ≤ MIN ≤ MAX ≤ 65535, e.g. 30000-39999")
-			return
+		if x, y, ok := l.portRange(v, kp, "ports", "e.g. 30000-39999"); ok {
+			b.PortMin, b.PortMax = x, y
 		}
-		b.PortMin, b.PortMax = uint16(x), uint16(y)
 	case "unmatched":
 		switch l.str(v, kp) {
 		case "local":
@@ -1396,6 +1386,19 @@ func (l *loader) boxParam(b *BoxParams, k string, v ast.Node, kp, publicDefault 
 	case "udp_idle":
 		b.UDPIdle = l.duration(v, kp)
 	}
+}
+
+// portRange reads a port range MIN-MAX, 1 ≤ MIN ≤ MAX ≤ 65535, for the
+// key named key; hint follows the rule in the error.
+func (l *loader) portRange(v ast.Node, path, key, hint string) (lo, hi uint16, ok bool) {
+	a, b, cut := strings.Cut(l.str(v, path), "-")
+	x, err1 := strconv.ParseUint(a, 10, 16)
+	y, err2 := strconv.ParseUint(b, 10, 16)
+	if !cut || err1 != nil || err2 != nil || x == 0 || y < x {
+		l.errf(v, path, "%s is a range MIN-MAX with 1 ≤ MIN ≤ MAX ≤ 65535, %s", key, hint)
+		return 0, 0, false
+	}
+	return uint16(x), uint16(y), true
 }
 
 // linkIfaces picks the interface of each end that is on the link: the

@@ -766,6 +766,14 @@ func (s *Stack) recvFlags(sk *socket, b []byte, flags MsgFlags) (int, netip.Addr
 			n, from = copy(b, d.data), d.from
 			if !peek {
 				s.dgrams.put(d.data)
+				// Linux's udp_recvmsg counts a datagram in InDatagrams
+				// when it is read, not peeked, in its own family's group
+				// (6.18: two datagrams in, one peeked and one read: +1).
+				if d.from.Addr().Unmap().Is4() {
+					s.counters.UDP.InDatagrams++
+				} else {
+					s.counters.UDP6.InDatagrams++
+				}
 			}
 		case sk.icmp != nil:
 			d, ok := sk.icmp.queue.pop()

@@ -173,3 +173,46 @@ func TestNetPacketConnContract(t *testing.T) {
 	}
 	must(t, pa.Close())
 }
+
+// TestUDPInDatagramsCountedWhenRead: a datagram counts in InDatagrams
+// when it is read, not when it arrives or is peeked at, as Linux's
+// udp_recvmsg counts it (6.18's nstat: two in, one peeked, one read:
+// +1; the differential test's counters, -diffcounters).
+func TestUDPInDatagramsCountedWhenRead(t *testing.T) {
+	s := loStack(t)
+	for _, addr := range []string{"127.0.0.1", "::1"} {
+		name := "udp.InDatagrams"
+		if addr == "::1" {
+			name = "udp6.InDatagrams"
+		}
+		ip := netip.MustParseAddr(addr)
+		a, _ := s.Socket(stack.SockDgram)
+		if ip.Is6() {
+			a, _ = s.SocketFamily(stack.AFInet6, stack.SockDgram)
+		}
+		must(t, s.Bind(a, netip.AddrPortFrom(ip, 9000)))
+		b, _ := s.Socket(stack.SockDgram)
+		if ip.Is6() {
+			b, _ = s.SocketFamily(stack.AFInet6, stack.SockDgram)
+		}
+		before := counter(t, s, name)
+		for _, m := range []string{"x", "y"} {
+			if _, err := s.SendTo(b, []byte(m), netip.AddrPortFrom(ip, 9000)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		buf := make([]byte, 10)
+		if got := counter(t, s, name) - before; got != 0 {
+			t.Errorf("%s: %s +%d with two datagrams queued, want +0", addr, name, got)
+		}
+		if _, _, err := s.RecvMsg(a, buf, stack.MsgPeek); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.RecvMsg(a, buf, 0); err != nil {
+			t.Fatal(err)
+		}
+		if got := counter(t, s, name) - before; got != 1 {
+			t.Errorf("%s: %s +%d after a peek and a read, want +1", addr, name, got)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -26,6 +27,9 @@ import (
 // against stacklab's descriptor facade (one stack, over its loopback
 // interface), and the transcripts of results compared case by case.
 // `go test ./stack -run TestSocketsDiffLinux -difftable -v` prints the table.
+// As root each case's kernel side runs in a network namespace of its own,
+// and the counters the case moved on each side are part of the
+// transcript (sockdiff_counters_linux_test.go; -diffcounters).
 
 var diffTable = flag.Bool("difftable", false, "print the differential test's table: each case's Linux and stacklab transcripts")
 
@@ -847,7 +851,15 @@ func (e *denv) udpPair() (a, b int) {
 // cleanup closes what the case left open, with RST, so that the kernel
 // keeps no TIME_WAIT from it.
 func (e *denv) cleanup() {
+	// In order of descriptor, so that both sides close alike (a
+	// listener's children are aborted when it closes, before or after
+	// their peers: the counters differ).
+	fds := make([]int, 0, len(e.open))
 	for fd := range e.open {
+		fds = append(fds, fd)
+	}
+	slices.Sort(fds)
+	for _, fd := range fds {
 		e.api.SetSockopt(fd, stack.SoLinger, 0)
 		e.api.Close(fd)
 	}
@@ -889,10 +901,33 @@ func runDiffOnce(t *testing.T, c diffCase, linux bool) *denv {
 		e.api = stackAPI{stack.New(stack.Options{Name: "h"})}
 	}
 	done := make(chan struct{})
+	counters := countersOn()
 	go func() {
 		defer close(done)
-		defer e.cleanup()
+		var before map[string]uint64
+		if counters {
+			if linux {
+				if err := privateNetns(); err != nil {
+					t.Errorf("case %s: a namespace of its own: %v", c.name, err)
+					return
+				}
+				before, _ = kernelCounters()
+			} else {
+				before = stackCounters(e.api.(stackAPI).Stack)
+			}
+		}
 		c.run(e)
+		e.cleanup()
+		if counters {
+			var after map[string]uint64
+			if linux {
+				time.Sleep(20 * time.Millisecond) // the last RSTs over lo
+				after, _ = kernelCounters()
+			} else {
+				after = stackCounters(e.api.(stackAPI).Stack)
+			}
+			e.lines = append(e.lines, counterLines(linux, before, after)...)
+		}
 	}()
 	select {
 	case <-done:

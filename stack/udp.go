@@ -230,7 +230,7 @@ func (s *Stack) udpInput(n *NIC, ip []byte, src, dst netip.Addr, b []byte, pktID
 		s.drop(&c.RcvbufErrors, name+"RcvbufErrors", "udp", "receive queue full", pktID)
 		return
 	}
-	c.InDatagrams++
+	// InDatagrams counts it when it is read, as Linux's udp_recvmsg.
 	e.sock.notify()
 }
 
@@ -287,8 +287,7 @@ func (s *Stack) udpBroadcast(c *udpCounters, name string, src, dst netip.Addr, u
 				s.drop(&c.RcvbufErrors, name+"RcvbufErrors", "udp", "receive queue full", pktID)
 				continue
 			}
-			c.InDatagrams++
-			e.sock.notify()
+			e.sock.notify() // counted in InDatagrams when read
 		}
 	}
 	if delivered == 0 {

@@ -516,10 +516,20 @@ func (c *Conn) Close() {
 	c.orphan = true
 	switch c.state {
 	case SynSent:
-		c.destroy()
+		// Linux's __tcp_close: to CLOSE without tcp_done's AttemptFails,
+		// and with a linger of 0 counted as TCPAbortOnData, as
+		// tcp_disconnect's branch counts it in any state.
+		if c.linger && c.lingerSec == 0 {
+			c.p.counters.AbortOnData++
+		}
+		c.end(false)
 		return
 	}
-	if (c.rcvBuf.n > 0 && !c.rdShut) || (c.linger && c.lingerSec == 0) {
+	// A connection already in TIME_WAIT is a timewait socket of its own
+	// in Linux, the descriptor's socket CLOSE: __tcp_close sends nothing
+	// and counts nothing, unread data or a linger of 0 notwithstanding,
+	// and the TIME_WAIT goes on.
+	if c.state != TimeWait && ((c.rcvBuf.n > 0 && !c.rdShut) || (c.linger && c.lingerSec == 0)) {
 		// Linux's __tcp_close counts the two apart: unread data as
 		// TCPAbortOnClose, a linger of 0 as TCPAbortOnData.
 		why := whyRSTAbort
@@ -862,12 +872,18 @@ func (c *Conn) fail(err error) {
 	c.destroy()
 }
 
-// destroy moves the connection to CLOSED and removes it from the table.
-func (c *Conn) destroy() {
+// destroy moves the connection to CLOSED and removes it from the table,
+// counting an attempt that failed, as Linux's tcp_done.
+func (c *Conn) destroy() { c.end(true) }
+
+// end is destroy; attempt says whether a connection in SYN_SENT or
+// SYN_RECEIVED counts as an attempt that failed (not when its
+// application closes it).
+func (c *Conn) end(attempt bool) {
 	if c.dead {
 		return
 	}
-	if c.state == SynSent || c.state == SynReceived {
+	if attempt && (c.state == SynSent || c.state == SynReceived) {
 		c.p.counters.AttemptFails++
 	}
 	c.setState(Closed)

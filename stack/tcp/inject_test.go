@@ -530,6 +530,29 @@ func TestInjectOrphanFinWait2Data(t *testing.T) {
 	}
 }
 
+// TestInjectCloseInTimeWait: closing with a linger of 0 the descriptor of
+// a connection already in TIME_WAIT sends nothing, counts nothing and
+// ends no TIME_WAIT, as Linux's close of a socket whose connection is a
+// timewait socket (the differential case close/names-in-time-wait with
+// its counters).
+func TestInjectCloseInTimeWait(t *testing.T) {
+	j := newInj(t, Config{})
+	c, iss := j.handshake(options{})
+	c.CloseWrite()
+	j.expect(flagFIN|flagACK, iss+1, peerISN+1)
+	j.send(segSpec{seq: peerISN + 1, ack: iss + 2, flags: flagFIN | flagACK, wnd: 1000})
+	j.expect(flagACK, iss+2, peerISN+2)
+	if c.State() != TimeWait {
+		t.Fatalf("state %v, want TIME_WAIT", c.State())
+	}
+	c.SetLinger(true, 0)
+	c.Close()
+	j.none()
+	if ctr := j.h.p.Counters(); c.State() != TimeWait || j.h.p.NumConns() != 1 || ctr.AbortOnData != 0 || ctr.OutRsts != 0 {
+		t.Fatalf("%v, %d connections, %+v; want TIME_WAIT kept, nothing counted", c.State(), j.h.p.NumConns(), ctr)
+	}
+}
+
 // TestInjectCloseUnread: a close that finds unread data resets the
 // connection and counts TCPAbortOnClose, where a linger of 0 counts
 // TCPAbortOnData (as Linux 6.18's nstat shows for each).

@@ -27,9 +27,9 @@ import (
 // against stacklab's descriptor facade (one stack, over its loopback
 // interface), and the transcripts of results compared case by case.
 // `go test ./stack -run TestSocketsDiffLinux -difftable -v` prints the table.
-// As root each case's kernel side runs in a network namespace of its own,
-// and the counters the case moved on each side are part of the
-// transcript (sockdiff_counters_linux_test.go; -diffcounters).
+// With -diffcounters on (root) each case's kernel side runs in a network
+// namespace of its own, and the counters the case moved on each side are
+// part of the transcript (sockdiff_counters_linux_test.go).
 
 var diffTable = flag.Bool("difftable", false, "print the differential test's table: each case's Linux and stacklab transcripts")
 

@@ -16,17 +16,17 @@ import (
 	"stacklab/stack"
 )
 
-// The differential test can also compare the counters each case moves
-// (-diffcounters on, root): on the kernel's side the nstat counters of a
-// network namespace of the case's own (its loopback), on stacklab's the
-// stack's. Only counters that mean the same on both are compared. It is
-// off by default: on a loaded machine a RST the kernel sends a moment
-// later than the case's settling expects can move OutRsts (seen once in
-// four runs of recv/peek-after-fin beside make test), and make test must
-// not flake; on an idle machine every case matches but the two that
-// differ deliberately.
+// The differential test also compares the counters each case moves
+// (as root, or -diffcounters on): on the kernel's side the nstat
+// counters of a network namespace of the case's own (its loopback), on
+// stacklab's the stack's. Only counters that mean the same on both and
+// do not hang on a timer are compared. On a loaded machine a RST the
+// kernel sends a moment later than the case's settling expects can still
+// move OutRsts (seen once in four runs of recv/peek-after-fin beside
+// make test), so a case whose transcripts differ only in counters is run
+// again, up to four times, before it counts as differing.
 
-var diffCounters = flag.String("diffcounters", "off", "compare the counters each differential case moves, the kernel's in a network namespace of the case's own: on, off, or auto (on when root, which the namespace needs)")
+var diffCounters = flag.String("diffcounters", "auto", "compare the counters each differential case moves, the kernel's in a network namespace of the case's own: on, off, or auto (on when root, which the namespace needs)")
 
 // countersOn reports whether the differential test compares counters.
 func countersOn() bool {
@@ -71,6 +71,20 @@ var counterPairs = []struct{ ours, group, theirs string }{
 	{"udp6.InErrors", "Udp6", "InErrors"},
 	{"udp6.RcvbufErrors", "Udp6", "RcvbufErrors"},
 	{"tcp.TimeWaitRecycled", "TcpExt", "TWRecycled"},
+	{"tcp.SyncookiesSent", "TcpExt", "SyncookiesSent"},
+	{"tcp.SyncookiesRecv", "TcpExt", "SyncookiesRecv"},
+	{"tcp.SyncookiesFailed", "TcpExt", "SyncookiesFailed"},
+	{"tcp.AckSkippedPAWS", "TcpExt", "TCPACKSkippedPAWS"},
+	{"tcp.DropSynQueueFull", "TcpExt", "TCPReqQFullDrop"},
+	{"tcp.KeepAliveProbes", "TcpExt", "TCPKeepAlive"},
+	// Not compared: DelayedACKs, whose timers fire or not before a
+	// case ends as the machine goes (18 cases differ by one); RetransSegs,
+	// which opt/notsent-lowat-poll moves by 9 on stacklab and not on the
+	// kernel (a receive buffer shrunk under an open window: stacklab drops
+	// what it has no room for, Linux collapses and keeps it, the truesize
+	// model the README leaves out); DelayedACKLost, which the kernel
+	// counts once more in connect/to-self (its own SYN-ACK, a duplicate,
+	// in tcp_send_dupack).
 }
 
 // kernelCounters reads the calling thread's namespace's counters.
@@ -146,6 +160,21 @@ func privateNetns() error {
 	}
 	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
 	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
+}
+
+// countersOnly reports whether two transcripts differ only in their
+// counter lines.
+func countersOnly(a, b []string) bool {
+	strip := func(lines []string) string {
+		var out []string
+		for _, l := range lines {
+			if !strings.HasPrefix(l, "counter ") {
+				out = append(out, l)
+			}
+		}
+		return strings.Join(out, "\n")
+	}
+	return strip(a) == strip(b)
 }
 
 // counterLines is what the case moved, one line per counter that moved

@@ -27,9 +27,9 @@ import (
 // against stacklab's descriptor facade (one stack, over its loopback
 // interface), and the transcripts of results compared case by case.
 // `go test ./stack -run TestSocketsDiffLinux -difftable -v` prints the table.
-// With -diffcounters on (root) each case's kernel side runs in a network
-// namespace of its own, and the counters the case moved on each side are
-// part of the transcript (sockdiff_counters_linux_test.go).
+// As root (-diffcounters auto, the default) each case's kernel side runs
+// in a network namespace of its own, and the counters the case moved on
+// each side are part of the transcript (sockdiff_counters_linux_test.go).
 
 var diffTable = flag.Bool("difftable", false, "print the differential test's table: each case's Linux and stacklab transcripts")
 
@@ -963,6 +963,12 @@ func TestSocketsDiffLinux(t *testing.T) {
 		lx := runDiff(t, c, true)
 		st := runDiff(t, c, false)
 		same := strings.Join(lx, "\n") == strings.Join(st, "\n")
+		for try := 0; !same && try < 4 && countersOnly(lx, st); try++ {
+			// A count that a late RST or timer moved on a loaded
+			// machine: the case again, both sides.
+			lx, st = runDiff(t, c, true), runDiff(t, c, false)
+			same = strings.Join(lx, "\n") == strings.Join(st, "\n")
+		}
 		reason, known := diffKnown[c.name]
 		verdict := "match"
 		switch {

@@ -32,6 +32,23 @@ func runSrc(t *testing.T, src string) (*Result, string) {
 	return res, trace.String()
 }
 
+// runTraced runs src, reports its failures, and checks that the trace
+// holds each of wants (printing it with -v); it returns the trace.
+func runTraced(t *testing.T, src string, wants ...string) string {
+	t.Helper()
+	res, trace := runSrc(t, src)
+	reportFailures(t, res)
+	if testing.Verbose() {
+		t.Log(trace)
+	}
+	for _, w := range wants {
+		if !strings.Contains(trace, w) {
+			t.Errorf("trace lacks %q", w)
+		}
+	}
+	return trace
+}
+
 // reportFailures reports each of res's failures as a test error.
 func reportFailures(t *testing.T, res *Result) {
 	t.Helper()
@@ -935,19 +952,7 @@ func TestPeekWaitAll(t *testing.T) {
     sleep 100ms
     close(s)
 `
-	res, trace := runSrc(t, twoHosts+prog)
-	reportFailures(t, res)
-	if testing.Verbose() {
-		t.Log(trace)
-	}
-	for _, want := range []string{
-		`recv(4, 6, peek+waitall) → blocks`,
-		`recv(4, 8, peek+waitall) → blocks`,
-	} {
-		if !strings.Contains(trace, want) {
-			t.Errorf("trace lacks %q", want)
-		}
-	}
+	runTraced(t, twoHosts+prog, `recv(4, 6, peek+waitall) → blocks`, `recv(4, 8, peek+waitall) → blocks`)
 }
 
 // TestRcvLowat: recv(c, any) on a blocking TCP socket with SO_RCVLOWAT
@@ -980,14 +985,7 @@ func TestRcvLowat(t *testing.T) {
     sleep 100ms
     close(s)
 `
-	res, trace := runSrc(t, twoHosts+prog)
-	reportFailures(t, res)
-	if testing.Verbose() {
-		t.Log(trace)
-	}
-	if !strings.Contains(trace, `recv(4, any) → blocks`) {
-		t.Errorf("trace lacks the recv blocking after the first bytes")
-	}
+	runTraced(t, twoHosts+prog, `recv(4, any) → blocks`) // after the first bytes
 }
 
 // TestUrgentData: send(s, "!", oob) makes "!" urgent (MSG_OOB); the
@@ -1019,16 +1017,7 @@ func TestUrgentData(t *testing.T) {
     sleep 100ms
     close(s)
 `
-	res, trace := runSrc(t, twoHosts+prog)
-	reportFailures(t, res)
-	if testing.Verbose() {
-		t.Log(trace)
-	}
-	for _, want := range []string{"poll(4, in+pri) → in|out|pri", "[PSH, ACK, URG]", "urg 1"} {
-		if !strings.Contains(trace, want) {
-			t.Errorf("trace lacks %q", want)
-		}
-	}
+	runTraced(t, twoHosts+prog, "poll(4, in+pri) → in|out|pri", "[PSH, ACK, URG]", "urg 1")
 }
 
 // TestUrgentSendBlocks: send(s, "!", oob) on a blocking socket whose
@@ -1049,11 +1038,7 @@ func TestUrgentSendBlocks(t *testing.T) {
     send(s, "!", oob)
     close(s)
 `
-	res, trace := runSrc(t, twoHosts+prog)
-	reportFailures(t, res)
-	if !strings.Contains(trace, `send(3, "!", oob) → blocks`) {
-		t.Errorf("the urgent send into a full buffer did not block")
-	}
+	runTraced(t, twoHosts+prog, `send(3, "!", oob) → blocks`) // into a full buffer
 }
 
 // TestNotSentLowatKey: the tcp block's notsent_lowat is the stack's

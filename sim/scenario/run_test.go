@@ -1093,10 +1093,11 @@ func TestNotSentLowatKey(t *testing.T) {
 
 // TestHZKey: the tcp block's hz is the kernel's CONFIG_HZ, in whose
 // jiffies the linux profile counts its timeouts: the RTO after the
-// handshake (whose SYN waited for ARP), 240.02 ms to the nanosecond
-// (hz: 0), is 244 ms at 250 Hz (4 ms ticks) and 250 ms at 100.
+// handshake (whose SYN waited for ARP), 240.018 ms to the microsecond
+// of Linux's RTT estimator (hz: 0), is 244 ms at 250 Hz (4 ms ticks) and
+// 250 ms at 100.
 func TestHZKey(t *testing.T) {
-	for _, tc := range []struct{ hz, want string }{{"", "244ms"}, {"100", "250ms"}, {"0", "240.01856ms"}} {
+	for _, tc := range []struct{ hz, want string }{{"", "244ms"}, {"100", "250ms"}, {"0", "240.018ms"}} {
 		hosts := twoHosts
 		if tc.hz != "" {
 			hosts = strings.Replace(twoHosts, "client: {addr: 10.0.0.1/24}", "client: {addr: 10.0.0.1/24, tcp: {hz: "+tc.hz+"}}", 1)

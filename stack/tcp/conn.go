@@ -106,6 +106,10 @@ type Conn struct {
 	backoff           int
 	rtoTS             uint32 // our TSval when the RTO last fired (rttm.go)
 	rtoTSSet          bool
+	// Linux's estimator (linux profile, rttm.go): its mdev_us and
+	// mdev_max_us in µs, and rtt_seq. rttvar is then its rttvar_us.
+	mdev, mdevMax uint32
+	rttSeqL       seqnum.Value
 
 	// Congestion control and loss recovery.
 	cc         cc.Controller
@@ -686,7 +690,7 @@ func (c *Conn) Info() Info {
 	in := Info{
 		State:           c.state,
 		SRTT:            c.srtt,
-		RTTVar:          c.rttvar,
+		RTTVar:          c.rttDev(),
 		RTO:             c.rto,
 		Cwnd:            c.cwnd(),
 		Ssthresh:        c.cc.Ssthresh(),

@@ -108,13 +108,13 @@ func (c *Conn) gsoContinues() bool {
 func (c *Conn) tsoAutosize(mss int) int {
 	bytes := int64(gsoMaxSize)
 	cwnd := c.cc.Cwnd()
-	if us := c.srtt.Microseconds(); us > 0 {
+	if s8 := c.srttUs8(); s8 > 0 {
 		ratio := int64(120)
 		if cwnd < c.cc.Ssthresh()/2 {
 			ratio = 200
 		}
 		pkts := int64(max(cwnd/mss, int(c.sndUna.Size(c.sndNxt))/mss, 1))
-		rate := int64(mss) * ratio * pkts * 10_000 / us // bytes per second
+		rate := int64(mss) * 80_000 * ratio * pkts / s8 // bytes per second
 		bytes = rate >> 10
 	}
 	minRTT := c.srtt

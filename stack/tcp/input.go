@@ -519,6 +519,7 @@ func (c *Conn) processAck(s *segment) bool {
 	advanced := c.sndUna.LessThan(ack)
 	if c.ls != nil {
 		c.ls.ackRTTCum, c.ls.ackRTTSack = false, false
+		c.ls.seqRTT, c.ls.sackRTT, c.ls.ackSample = -1, -1, -1
 		c.ls.origAcked, c.ls.frtoWait = false, false
 	}
 	if advanced {
@@ -528,6 +529,9 @@ func (c *Conn) processAck(s *segment) bool {
 		c.txAcked(s, ack)
 	}
 	newSACKed := c.sackUpdate(s)
+	if c.linux() && c.ls != nil {
+		c.linuxAckRTT(s, advanced)
+	}
 	// The change in SACKed bytes (RFC 6937), negative where the
 	// cumulative ACK covered SACKed data; newAck changes no SACK state.
 	sackedDelta := 0
@@ -625,13 +629,21 @@ func (c *Conn) newAck(s *segment, sackedDelta int) {
 	}
 	// RTT: the timed segment gives an exact sample once a round trip;
 	// with timestamps every ACK that advances SND.UNA gives one
-	// (RFC 7323 §4.2), retransmitted data included.
+	// (RFC 7323 §4.2), retransmitted data included. The linux profile
+	// took its sample in processAck, as Linux's does (rttm.go).
 	var rtt time.Duration
-	if c.rttTiming && c.rttSeq.LessThanEq(ack) {
+	switch {
+	case c.linux() && c.ls != nil:
+		rtt = max(c.ls.ackSample, 0) // taken in processAck (linuxAckRTT)
+	case c.rttTiming && c.rttSeq.LessThanEq(ack):
 		c.rttTiming = false
 		rtt = now.Sub(c.rttStart)
 		c.updateRTO(rtt, c.expectedSamples(flight))
-	} else if r, ok := c.tsRTT(s); ok {
+	default:
+		r, ok := c.tsRTT(s)
+		if !ok {
+			break
+		}
 		rtt = r
 		c.updateRTO(rtt, c.expectedSamples(flight))
 	}

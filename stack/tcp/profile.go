@@ -255,8 +255,9 @@ func (c *Conn) computeRTO() time.Duration {
 	cfg := &c.p.cfg
 	var rto time.Duration
 	if c.linux() {
-		// In whole ticks, as Linux's icsk_rto (__tcp_set_rto).
-		rto = c.p.ticksUp(c.srtt + max(4*c.rttvar, cfg.RTOMin))
+		// In whole ticks, as Linux's icsk_rto (__tcp_set_rto): rttvar
+		// is Linux's, at least RTOMin (rttm.go).
+		rto = c.p.ticksUp(c.srtt + max(c.rttvar, cfg.RTOMin))
 	} else {
 		rto = max(c.srtt+max(time.Millisecond, 4*c.rttvar), cfg.RTOMin)
 	}

@@ -130,9 +130,9 @@ func TestLinuxQuickAck(t *testing.T) {
 	}
 }
 
-// TestLinuxRTO checks the RTO formula: Linux floors the variance term
-// at rto_min (SRTT + max(4·RTTVAR, 200ms)); RFC 6298 bounds the sum
-// below by 1 s.
+// TestLinuxRTO checks the RTO formula: Linux's is SRTT + rttvar, its
+// rttvar the variance term (four deviations), never below rto_min;
+// RFC 6298 bounds SRTT + 4·RTTVAR below by 1 s.
 func TestLinuxRTO(t *testing.T) {
 	for _, tt := range []struct {
 		profile      string
@@ -140,7 +140,8 @@ func TestLinuxRTO(t *testing.T) {
 		want         time.Duration
 	}{
 		{ProfileLinux, 40 * time.Millisecond, 20 * time.Millisecond, 240 * time.Millisecond},
-		{ProfileLinux, 100 * time.Millisecond, 60 * time.Millisecond, 340 * time.Millisecond},
+		{ProfileLinux, 100 * time.Millisecond, 240 * time.Millisecond, 340 * time.Millisecond},
+		{ProfileLinux, 40 * time.Millisecond, 30 * time.Millisecond, 240 * time.Millisecond},
 		{ProfileRFC, 40 * time.Millisecond, 20 * time.Millisecond, time.Second},
 		{ProfileRFC, 600 * time.Millisecond, 200 * time.Millisecond, 1400 * time.Millisecond},
 	} {

@@ -120,6 +120,13 @@ type lossState struct {
 	ackRTTCum     bool
 	ackRTTSackEnd seqnum.Value
 	ackRTTSack    bool
+	// Linux's RTT samples of the ACK being processed (linux profile,
+	// rttm.go), negative when it gives none: seq_rtt_us, from the oldest
+	// segment the cumulative ACK newly delivers, none if it delivers one
+	// ever resent; sack_rtt_us, from the lowest newly SACKed segment
+	// never resent; and the one taken.
+	seqRTT, sackRTT, ackSample time.Duration
+	sackFirst                  seqnum.Value
 
 	// TLP (RFC 8985 §7).
 	tlpHigh    seqnum.Value // SND.NXT when the probe was sent
@@ -154,7 +161,6 @@ type lossState struct {
 	skbEnds []seqnum.Value
 	ackAt   time.Time
 	pushOne bool
-	lsrtt   time.Duration // Linux's smoothed RTT (linuxRTT)
 }
 
 // Timer kinds of the retransmission timer (Linux multiplexes them on one
@@ -174,7 +180,7 @@ func (c *Conn) since() time.Duration { return c.p.sinceEpoch() }
 
 func (c *Conn) loss() *lossState {
 	if c.ls == nil {
-		c.ls = &lossState{reoSteps: 1, lsrtt: c.srtt} // the handshake's sample, if any
+		c.ls = &lossState{reoSteps: 1}
 	}
 	return c.ls
 }
@@ -404,21 +410,8 @@ func (c *Conn) txAcked(s *segment, ack seqnum.Value) {
 		ls.q, ls.head = ls.q[:0], 0
 	}
 	if first >= 0 && !resent {
-		ls.linuxRTT(max(now-first, time.Microsecond))
+		ls.seqRTT = now - first
 	}
-}
-
-// linuxRTT takes an RTT sample into Linux's smoothed RTT as
-// tcp_rtt_estimator keeps it: a gain of 1/8 per sample, every ACK,
-// whatever the window (stacklab's own SRTT follows RFC 6298 and
-// RFC 7323). TSO deferral reads it (tsodefer.go).
-func (ls *lossState) linuxRTT(m time.Duration) {
-	m = m / time.Microsecond * time.Microsecond // Linux's µs
-	if ls.lsrtt == 0 {
-		ls.lsrtt = m
-		return
-	}
-	ls.lsrtt += (m - ls.lsrtt) / 8
 }
 
 // txSACK marks the records within the SACK block [start, end) SACKed and
@@ -448,6 +441,9 @@ func (c *Conn) txSACK(s *segment, start, end seqnum.Value) {
 		ls.uncountRetrans(r, n)
 		if r.flags&txEverRetrans == 0 && r.end.LessThanEq(c.lossHigh) {
 			ls.origAcked = true
+		}
+		if r.flags&txEverRetrans == 0 && (ls.sackRTT < 0 || r.start.LessThan(ls.sackFirst)) {
+			ls.sackRTT, ls.sackFirst = now-r.xmit, r.start
 		}
 		r.flags = r.flags&^(txLost|txRetrans) | txSACKed
 		ls.sacked += n

@@ -44,9 +44,17 @@ func TestSimultaneousOpenTSRecent(t *testing.T) {
 // in-order segment however old it is, give no sample; the ACK of
 // retransmitted data gives one (the echo tells which transmission it
 // answers, where Karn's rule must skip it), with the gains of RFC 7323
-// Appendix G.
+// Appendix G. The linux profile takes the same samples, each with a
+// gain of 1/8 (Linux's tcp_rtt_estimator; the retransmission's ACK is
+// timed by its echo, tcp_ack_update_rtt's fallback).
 func TestRTTFromTimestamps(t *testing.T) {
-	j := newInj(t, Config{})
+	for _, profile := range []string{ProfileRFC, ProfileLinux} {
+		t.Run(profile, func(t *testing.T) { testRTTFromTimestamps(t, profile) })
+	}
+}
+
+func testRTTFromTimestamps(t *testing.T, profile string) {
+	j := newInj(t, Config{Profile: profile})
 	c, iss := j.handshake(options{HasMSS: true, MSS: 1000, HasTS: true, TSVal: 1})
 	if srtt := c.Info().SRTT; srtt > time.Millisecond {
 		t.Fatalf("SRTT %v after an instant handshake", srtt)
@@ -89,6 +97,13 @@ func TestRTTFromTimestamps(t *testing.T) {
 		d = -d
 	}
 	in := c.Info()
+	if profile == ProfileLinux {
+		// srtt_us, in eighths of a µs, was 1: 1 + 30000.
+		if want := 30001 * time.Microsecond / 8; in.SRTT != want {
+			t.Fatalf("SRTT %v after the ACK of the retransmission, want %v (was %v)", in.SRTT, want, before.SRTT)
+		}
+		return
+	}
 	if want := before.SRTT + (r-before.SRTT)/40; in.SRTT != want {
 		t.Fatalf("SRTT %v after the ACK of the retransmission, want %v (was %v)", in.SRTT, want, before.SRTT)
 	}
@@ -114,6 +129,65 @@ func TestRTTUnderLoss(t *testing.T) {
 		in := c.Info()
 		if in.Retransmits < 7 || in.SRTT < 10*time.Millisecond || in.SRTT > 20*time.Millisecond || in.RTO > 250*time.Millisecond {
 			t.Fatalf("NoSACK %v: SRTT %v RTTVAR %v RTO %v after %d retransmissions", cfg.NoSACK, in.SRTT, in.RTTVar, in.RTO, in.Retransmits)
+		}
+	}
+}
+
+// TestLinuxRTTEveryAck: under the linux profile every ACK gives an RTT
+// sample, without timestamps too, from the oldest segment it newly
+// acknowledges, and they are smoothed as Linux's tcp_rtt_estimator
+// does (testdata/pkt/rtt/every-ack-sample.pkt checks the same on the
+// kernel). A handshake of 10 ms, ten segments sent at once, then ACKs
+// of two segments 10, 20 and 30 ms after they were sent. The rfc
+// profile times one segment a round trip, so it keeps 10 ms.
+func TestLinuxRTTEveryAck(t *testing.T) {
+	type state struct{ srtt, dev, rttvar, rto time.Duration }
+	us := time.Microsecond
+	for _, tt := range []struct {
+		profile string
+		want    []state
+	}{
+		{ProfileLinux, []state{
+			// The handshake: mdev 2·10 ms; the RTO in whole 4 ms ticks.
+			{10000 * us, 5000 * us, 200 * time.Millisecond, 212 * time.Millisecond},
+			{10000 * us, 3750 * us, 200 * time.Millisecond, 212 * time.Millisecond},
+			{11250 * us, 5312 * us, 200 * time.Millisecond, 212 * time.Millisecond},
+			{13593750 * time.Nanosecond, 8672 * us, 200 * time.Millisecond, 216 * time.Millisecond},
+		}},
+		{ProfileRFC, []state{
+			{10 * time.Millisecond, 5 * time.Millisecond, 5 * time.Millisecond, time.Second},
+			{10 * time.Millisecond, 3750 * us, 3750 * us, time.Second},
+			{10 * time.Millisecond, 3750 * us, 3750 * us, time.Second},
+			{10 * time.Millisecond, 3750 * us, 3750 * us, time.Second},
+		}},
+	} {
+		j := newInj(t, Config{Profile: tt.profile, NoTimestamps: true})
+		l, err := j.h.p.Listen(j.me, 4, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j.send(segSpec{seq: peerISN, flags: flagSYN, wnd: 65535, opts: options{HasMSS: true, MSS: 1000}})
+		iss := uint32(j.next().seq)
+		j.w.clk.advance(10 * time.Millisecond)
+		j.send(segSpec{seq: peerISN + 1, ack: iss + 1, flags: flagACK, wnd: 65535})
+		c, err := l.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		check := func(step int) {
+			t.Helper()
+			got := state{c.srtt, c.rttDev(), c.rttvar, c.rto}
+			if got != tt.want[step] {
+				t.Errorf("%s, step %d: SRTT, deviation, rttvar, RTO %v, want %v", tt.profile, step, got, tt.want[step])
+			}
+		}
+		check(0)
+		c.Write(make([]byte, 10000))
+		j.h.out = nil
+		for i := 1; i <= 3; i++ {
+			j.w.clk.advance(10 * time.Millisecond)
+			j.send(segSpec{seq: peerISN + 1, ack: iss + 1 + uint32(2000*i), flags: flagACK, wnd: 65535})
+			check(i)
 		}
 	}
 }

@@ -12,7 +12,7 @@ func (c *Conn) series() {
 	}
 	v := core.TCPVars{
 		Cwnd: c.cwnd(), Ssthresh: c.cc.Ssthresh(),
-		SRTT: c.srtt, RTTVar: c.rttvar, RTO: c.rto,
+		SRTT: c.srtt, RTTVar: c.rttDev(), RTO: c.rto,
 		InFlight: int(c.sndUna.Size(c.sndNxt)),
 		SndWnd:   int(c.sndWnd),
 		CAState:  "open",

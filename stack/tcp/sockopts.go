@@ -366,7 +366,7 @@ func (c *Conn) linuxInfo() LinuxInfo {
 		SndCwnd:      c.cwnd() / max(c.sendMSS(), 1),
 		SndSsthresh:  0x7fffffff,
 		RTT:          int(c.srtt / time.Microsecond),
-		RTTVar:       int(c.rttvar / time.Microsecond),
+		RTTVar:       int(c.rttDev() / time.Microsecond),
 		RTO:          int(c.rto / time.Microsecond),
 		NotsentBytes: c.notSent(),
 		TotalRetrans: int(c.retrans),

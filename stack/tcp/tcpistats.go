@@ -314,8 +314,7 @@ func (c *Conn) linuxInfoMore(li *LinuxInfo) {
 		if li.SndCwnd < li.SndSsthresh/2 {
 			ratio = 200
 		}
-		srtt8 := uint64(max(c.srtt/time.Microsecond, 1)) * 8
-		li.PacingRate = uint64(mss) * 80000 * ratio * uint64(max(li.SndCwnd, li.Unacked, 1)) / srtt8
+		li.PacingRate = uint64(mss) * 80000 * ratio * uint64(max(li.SndCwnd, li.Unacked, 1)) / uint64(max(c.srttUs8(), 1))
 	}
 	li.TotalRTO = int(c.rtos)
 	li.Rehash = int(c.rehash)

@@ -51,7 +51,7 @@ type twSock struct {
 	cwnd, ssthresh                       int32
 	ccName                               string
 	srtt, rttvar, rto, ato, lrcv         time.Duration
-	txhash                               uint32
+	txhash, mdev                         uint32
 	lastOOWAck                           twTime
 	lastRecv, lastSend                   twTime
 	ecn                                  ecnState
@@ -136,7 +136,7 @@ func (p *Proto) twPack(c *Conn) {
 		rcvBufSize: int32(c.rcvBufSize), rcvSsthresh: int32(c.rcvSsthresh), rcvSegMax: int32(c.rcvSegMax),
 		mss: int32(c.mss), rcvMSS: int32(c.rcvMSS), userMSS: int32(c.userMSS),
 		quickAcks: int32(c.quickAcks), dupAcks: int32(c.dupAcks), backoff: int32(c.backoff),
-		srtt: c.srtt, rttvar: c.rttvar, rto: c.rto, ato: c.ato, txhash: c.txhash,
+		srtt: c.srtt, rttvar: c.rttvar, mdev: c.mdev, rto: c.rto, ato: c.ato, txhash: c.txhash,
 		lastOOWAck: p.twTime(c.lastOOWAck), lrcv: c.lrcv,
 		lastRecv: p.twTime(c.lastRecv), lastSend: p.twTime(c.lastSend),
 		ecn: c.ecn, lastVars: c.lastVars, recMode: c.recMode,
@@ -238,7 +238,7 @@ func (p *Proto) twConn(tw *twSock) *Conn {
 		rcvBufSize: int(tw.rcvBufSize), rcvSsthresh: int(tw.rcvSsthresh), rcvSegMax: int(tw.rcvSegMax),
 		mss: int(tw.mss), rcvMSS: int(tw.rcvMSS), userMSS: int(tw.userMSS),
 		quickAcks: int(tw.quickAcks), dupAcks: int(tw.dupAcks), backoff: int(tw.backoff),
-		srtt: tw.srtt, rttvar: tw.rttvar, rto: tw.rto, ato: tw.ato, txhash: tw.txhash,
+		srtt: tw.srtt, rttvar: tw.rttvar, mdev: tw.mdev, rto: tw.rto, ato: tw.ato, txhash: tw.txhash,
 		lastOOWAck: p.twTimeOf(tw.lastOOWAck), lrcv: tw.lrcv,
 		lastRecv: p.twTimeOf(tw.lastRecv), lastSend: p.twTimeOf(tw.lastSend),
 		ecn: tw.ecn, lastVars: tw.lastVars, recMode: tw.recMode,

@@ -12,7 +12,7 @@ import (
 // segments of a larger skb, the sender waits for more ACKs to send a
 // bigger GSO packet, as long as it sent something less than 1 ms ago
 // and the next ACK is due within min(SRTT/2, 1 ms) of now (SRTT as
-// Linux smooths it, linuxRTT).
+// Linux smooths it: the linux profile's, rttm.go).
 // It sends at once when it may send a whole tcp_tso_autosize packet, a
 // third of the window (tcp_tso_win_divisor 3), or all of an skb that
 // is not the send queue's last; in Recovery and Loss it never waits.
@@ -128,7 +128,7 @@ func (c *Conn) tsoDefer(inflight, cwnd int) (hold, cwndLimited bool) {
 	if len(recs) == 0 {
 		return false, false
 	}
-	if srtt := ls.lsrtt; recs[0].xmit+srtt-c.since() > min(srtt/2, time.Millisecond) {
+	if srtt := c.srtt; recs[0].xmit+srtt-c.since() > min(srtt/2, time.Millisecond) {
 		return false, false
 	}
 	ls.skbPrune(c.sndMax)

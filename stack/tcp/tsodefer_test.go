@@ -3,7 +3,6 @@ package tcp
 import (
 	"slices"
 	"testing"
-	"time"
 
 	"stacklab/stack/tcp/seqnum"
 )
@@ -36,15 +35,4 @@ func TestSkbQueued(t *testing.T) {
 	check("after a record", at(32000), at(64000), at(96000), at(105000), at(106000))
 	c.Write(make([]byte, 1000))
 	check("1000 more", at(32000), at(64000), at(96000), at(105000), at(107000))
-}
-
-// TestLinuxRTT: TSO deferral reads Linux's smoothed RTT, a gain of 1/8
-// per sample from the first (tcp_rtt_estimator).
-func TestLinuxRTT(t *testing.T) {
-	var ls lossState
-	ls.linuxRTT(10 * time.Millisecond)
-	ls.linuxRTT(20 * time.Millisecond)
-	if ls.lsrtt != 11250*time.Microsecond {
-		t.Fatalf("srtt %v, want 11.25ms", ls.lsrtt)
-	}
 }

@@ -59,7 +59,7 @@ import (
 // tcp_info reports SRTT and mdev/4 (tcpi_rtt, tcpi_rttvar). See
 // testdata/pkt/rto/rtt-every-ack.pkt (GSO packet sizes follow the SRTT
 // of samples 10, 20 and 30 ms old, which one timed segment a round trip
-// never saw) and rtt-sub-ms-timestamps.pkt.
+// never saw), rtt-sub-ms-timestamps.pkt and rtt-resent-timed-by-echo.pkt.
 
 // linuxAckRTT takes the RTT sample of an ACK as Linux's
 // tcp_ack_update_rtt chooses it, after the cumulative ACK and the SACK

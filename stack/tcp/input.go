@@ -612,6 +612,7 @@ func (c *Conn) newAck(s *segment, sackedDelta int) {
 	priorUna := c.sndUna
 	flight := int(c.sndUna.Size(c.sndMax))
 	cwndBefore, ssBefore := c.cwnd(), c.cc.Ssthresh()
+	dupsBefore, recoveryBefore := c.dupAcks, c.inRecovery
 	// The window grows only while cwnd limits the sender, not the
 	// receive window, the send buffer or the application (RFC 9438
 	// §5.8, RFC 7661 §4.3).
@@ -734,6 +735,17 @@ func (c *Conn) newAck(s *segment, sackedDelta int) {
 			// when the cumulative ACK covers it
 			// (fastretx/sacked-no-growth.pkt).
 			delivered = max(dataAcked+sackedDelta, 0)
+			if !c.sackOK && !recoveryBefore && dupsBefore > 0 {
+				// Without SACK, Linux counts each duplicate ACK as a
+				// segment delivered (tcp_add_reno_sack), so the ACK
+				// that then moves SND.UNA delivers what it covers less
+				// those, at least one segment (tcp_remove_reno_sacks):
+				// two duplicates then an ACK of three segments grow
+				// cwnd by one (limited transmit, fastretx/reno-dupacks-delivered.pkt).
+				mss := c.sendMSS()
+				sacked := min(dupsBefore, c.pcount(flight)-1) * mss
+				delivered = max(delivered-sacked, min(delivered, mss))
+			}
 		}
 		c.ccGrow(cc.Ack{Now: now, Acked: delivered, RTT: ccRTT, Inflight: flight, AppLimited: appLimited, Una: ack, Nxt: c.sndMax, SRTT: c.srtt, Jiffies: c.ccJiffies()}, cwndBefore, ssBefore)
 	}

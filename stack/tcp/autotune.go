@@ -132,8 +132,11 @@ func (c *Conn) rcvSpaceAdjust() {
 // MAX_TCP_HEADER and skb_shared_info, rounded up to a power of two, plus
 // the sk_buff). Linux charges that memory; stacklab counts payload, which
 // in Linux's large skbs is nearly all of it, so a 14600-byte initial
-// window gets an 87040-byte buffer on both and a 43800-byte write into
-// it returns at once (testdata/pkt/slowstart/iw10.pkt).
+// window gets an 87040-byte buffer and a 43800-byte write into it
+// returns at once (testdata/pkt/slowstart/iw10.pkt). MAX_TCP_HEADER is
+// a distribution kernel's; a kernel built with a smaller MAX_HEADER
+// (this machine's 6.18.44-fc: 192) counts 2304 bytes a segment and
+// starts at 46080.
 func (c *Conn) sndBufExpand(trace bool) {
 	if !c.sndAuto {
 		return

@@ -12,9 +12,15 @@ device carries (see join), since the kernel's TUN device hands packetdrill
 GSO packets and stacklab sends segments one by one. Segments sent after the script's last line show only on stacklab's
 side (packetdrill stops watching there).
 
+The kernel runs each script with CUBIC set on its first TCP socket
+(unless the script sets a congestion control), as stacklab's linux
+profile has it: a network namespace keeps the machine's default, which
+may be BBR, whose pacing cuts GSO packets elsewhere. --bbr leaves the
+namespace's default.
+
 Usage (root; tshark on PATH):
   PACKETDRILL=/path/to/packetdrill STACKLAB=/path/to/stacklab \\
-      testdata/pkt/wire-diff.py [--ipv6] FILE.pkt|DIR...
+      testdata/pkt/wire-diff.py [--ipv6] [--bbr] FILE.pkt|DIR...
 
 Prints SAME or DIFF per script with the segments that differ; exit status 1
 if any differs.
@@ -29,6 +35,7 @@ import tempfile
 PD = os.environ.get("PACKETDRILL", "")
 SL = os.environ.get("STACKLAB", "stacklab")
 V6 = "--ipv6" in sys.argv[1:]
+CUBIC = "--bbr" not in sys.argv[1:]
 MODE = ["--ip_version=ipv6", "--mtu=1520"] if V6 else ["--ip_version=ipv4"]
 LOCAL = "fd3d:fa7b:d17d::1" if V6 else "192.168.0.1"
 
@@ -110,12 +117,46 @@ def lines(segs):
     return res
 
 
+def with_cubic(text):
+    """The script with CUBIC set on its first TCP socket, unless it sets
+    a congestion control itself: stacklab models CUBIC, and a network
+    namespace keeps the machine's default (BBR on some), which no sysctl
+    there may change, while a socket may (TCP_CONGESTION)."""
+    if "TCP_CONGESTION" in text:
+        return text
+    out, done = [], False
+    for ln in text.splitlines(keepends=True):
+        out.append(ln)
+        m = re.search(r"socket\(\.\.\., SOCK_STREAM, IPPROTO_TCP\) = (\d+)", ln)
+        if m and not done:
+            out.append('+0 setsockopt(%s, IPPROTO_TCP, TCP_CONGESTION, "cubic", 5) = 0\n' % m.group(1))
+            done = True
+    return "".join(out)
+
+
 def kernel(path):
     # Line-buffered: packetdrill's stdout is a pipe, and a script's
     # Python assertions write to it too; fully buffered, a flush could
     # cut a packet's line in two around their output.
-    r = subprocess.run(["unshare", "-n", "stdbuf", "-oL", "-eL", PD] + MODE + ["--tolerance_usecs=20000", "--verbose", os.path.basename(path)],
-                       cwd=os.path.dirname(os.path.abspath(path)), capture_output=True, text=True, timeout=120)
+    d = os.path.dirname(os.path.abspath(path))
+    run = os.path.basename(path)
+    tmp = None
+    if CUBIC:
+        with open(path) as f:
+            text = f.read()
+        cubic = with_cubic(text)
+        if cubic != text:
+            # Beside the script, for its relative paths.
+            fd, tmp = tempfile.mkstemp(prefix=".wire-diff-", suffix=".pkt", dir=d)
+            with os.fdopen(fd, "w") as f:
+                f.write(cubic)
+            run = os.path.basename(tmp)
+    try:
+        r = subprocess.run(["unshare", "-n", "stdbuf", "-oL", "-eL", PD] + MODE + ["--tolerance_usecs=20000", "--verbose", run],
+                           cwd=d, capture_output=True, text=True, timeout=120)
+    finally:
+        if tmp:
+            os.unlink(tmp)
     segs = []
     for ln in (r.stdout + r.stderr).splitlines():
         m = re.match(r"outbound sniffed packet:\s+([\d.]+) (\S+) (\d+):\d+\((\d+)\)(?: ack (\d+))? win (\d+)(?: <(.*)>)?", ln)
@@ -157,7 +198,7 @@ def main():
         sys.exit("wire-diff.py: set PACKETDRILL to the packetdrill binary")
     paths = []
     for a in sys.argv[1:]:
-        if a == "--ipv6":
+        if a in ("--ipv6", "--bbr"):
             continue
         paths += sorted(glob.glob(a + "/**/*.pkt", recursive=True)) if os.path.isdir(a) else [a]
     differ = 0

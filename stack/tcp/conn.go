@@ -422,8 +422,8 @@ func (c *Conn) Write(b []byte) (int, error) {
 	wasEmpty := c.sndUna == c.sndMax && !c.hasUnsent()
 	c.rateCheckAppLimited()
 	var n int
-	if c.linux() {
-		n = c.writeSkbs(b)
+	if c.lowat() != 0 && c.linux() {
+		n = c.writeLowat(b)
 	} else {
 		start := c.sndBase.Add(seqnum.Size(c.sndBuf.n))
 		n = c.sndBuf.write(c.p, c.sndBufSize, b)
@@ -436,16 +436,10 @@ func (c *Conn) Write(b []byte) (int, error) {
 	if c.oob {
 		c.markUrgent() // tcp_push's tcp_mark_urg
 	}
-	if end := c.sndBase.Add(seqnum.Size(c.sndBuf.n)); !c.more {
+	if !c.more {
 		// Linux's tcp_push marks the end of a write for PSH unless the
-		// write says more follows (MSG_MORE) and less than half the
-		// peer's largest window went since the last mark (forced_push).
-		c.pshEnd(end)
-		if c.linux() {
-			c.ls.markPushed(end)
-		}
-	} else if c.linux() && c.forcedPush(end) {
-		c.ls.markForced(end)
+		// write says more follows (MSG_MORE).
+		c.pshEnd(c.sndBase.Add(seqnum.Size(c.sndBuf.n)))
 	}
 	c.tiWrote(wasEmpty, n, len(b))
 	// MSG_MORE holds the partial tail at this write's push only, as

@@ -480,9 +480,6 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 	if !retrans && !force && n > 0 && c.gsoEnds(n, avail, wnd) {
 		flags |= flagPSH // the last segment of a GSO packet (gso.go); not kept for a retransmission
 	}
-	if !retrans && n > 0 && c.linux() && c.forcedPSH(c.sndNxt, n) && c.ls.gso.segs <= 1 {
-		flags |= flagPSH // a forced_push mark in a packet of one segment (writeSkbs)
-	}
 	if fin {
 		flags |= flagFIN
 	}

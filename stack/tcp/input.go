@@ -519,7 +519,7 @@ func (c *Conn) processAck(s *segment) bool {
 	advanced := c.sndUna.LessThan(ack)
 	if c.ls != nil {
 		c.ls.ackRTTCum, c.ls.ackRTTSack = false, false
-		c.ls.seqRTT, c.ls.sackRTT, c.ls.ackSample = -1, -1, -1
+		c.ls.seqRTT, c.ls.sackRTT = -1, -1
 		c.ls.origAcked, c.ls.frtoWait = false, false
 	}
 	if advanced {
@@ -529,8 +529,9 @@ func (c *Conn) processAck(s *segment) bool {
 		c.txAcked(s, ack)
 	}
 	newSACKed := c.sackUpdate(s)
+	sample := time.Duration(-1) // the linux profile's RTT sample of this ACK
 	if c.linux() && c.ls != nil {
-		c.linuxAckRTT(s, advanced)
+		sample = c.linuxAckRTT(s, advanced)
 	}
 	// The change in SACKed bytes (RFC 6937), negative where the
 	// cumulative ACK covered SACKed data; newAck changes no SACK state.
@@ -549,7 +550,7 @@ func (c *Conn) processAck(s *segment) bool {
 		c.ecnCWR(s, ack)
 	}
 	if advanced {
-		c.newAck(s, sackedDelta)
+		c.newAck(s, sackedDelta, sample)
 		if c.dead {
 			return false
 		}
@@ -604,8 +605,9 @@ func (c *Conn) processAck(s *segment) bool {
 }
 
 // newAck handles an ACK that advances SND.UNA.
-// sackedDelta is the ACK's change in SACKed bytes.
-func (c *Conn) newAck(s *segment, sackedDelta int) {
+// sackedDelta is the ACK's change in SACKed bytes; sample is the RTT
+// sample the linux profile took from it (linuxAckRTT), negative if none.
+func (c *Conn) newAck(s *segment, sackedDelta int, sample time.Duration) {
 	p := c.p
 	now := p.net.Now()
 	ack := s.ack
@@ -635,7 +637,7 @@ func (c *Conn) newAck(s *segment, sackedDelta int) {
 	var rtt time.Duration
 	switch {
 	case c.linux() && c.ls != nil:
-		rtt = max(c.ls.ackSample, 0) // taken in processAck (linuxAckRTT)
+		rtt = max(sample, 0) // taken in processAck (linuxAckRTT)
 	case c.rttTiming && c.rttSeq.LessThanEq(ack):
 		c.rttTiming = false
 		rtt = now.Sub(c.rttStart)

@@ -124,9 +124,9 @@ type lossState struct {
 	// rttm.go), negative when it gives none: seq_rtt_us, from the oldest
 	// segment the cumulative ACK newly delivers, none if it delivers one
 	// ever resent; sack_rtt_us, from the lowest newly SACKed segment
-	// never resent; and the one taken.
-	seqRTT, sackRTT, ackSample time.Duration
-	sackFirst                  seqnum.Value
+	// never resent.
+	seqRTT, sackRTT time.Duration
+	sackFirst       seqnum.Value
 
 	// TLP (RFC 8985 §7).
 	tlpHigh    seqnum.Value // SND.NXT when the probe was sent

@@ -64,8 +64,9 @@ import (
 // linuxAckRTT takes the RTT sample of an ACK as Linux's
 // tcp_ack_update_rtt chooses it, after the cumulative ACK and the SACK
 // blocks have marked the retransmission queue (ls.seqRTT, ls.sackRTT),
-// and feeds it to Linux's estimator.
-func (c *Conn) linuxAckRTT(s *segment, advanced bool) {
+// feeds it to Linux's estimator and returns it, or -1 if the ACK gives
+// none.
+func (c *Conn) linuxAckRTT(s *segment, advanced bool) time.Duration {
 	ls := c.ls
 	m := ls.seqRTT
 	if m < 0 {
@@ -77,9 +78,8 @@ func (c *Conn) linuxAckRTT(s *segment, advanced bool) {
 		}
 	}
 	if m < 0 {
-		return
+		return -1
 	}
-	ls.ackSample = m
 	una := c.sndUna
 	if advanced {
 		una = s.ack // Linux moves snd_una before it cleans the queue
@@ -91,6 +91,7 @@ func (c *Conn) linuxAckRTT(s *segment, advanced bool) {
 		c.tiRTT(m)
 	}
 	c.linuxEstimate(m, una)
+	return m
 }
 
 // linuxEstimate takes sample r into SRTT, mdev and rttvar as Linux's

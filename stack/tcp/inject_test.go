@@ -264,16 +264,24 @@ func TestInjectSACKBlocks(t *testing.T) {
 	}
 }
 
-func TestInjectTimeWait(t *testing.T) {
-	j := newInj(t, Config{MSL: time.Second})
-	c, iss := j.handshake(options{})
-	c.Close()
+// intoTimeWait takes a connection that has just closed its side (a
+// handshake's, iss) into TIME_WAIT: its FIN goes out, the peer's FIN
+// with the ACK of it comes in, and the last ACK goes out.
+func (j *inj) intoTimeWait(c *Conn, iss uint32) {
+	j.t.Helper()
 	j.expect(flagFIN|flagACK, iss+1, peerISN+1)
 	j.send(segSpec{seq: peerISN + 1, ack: iss + 2, flags: flagFIN | flagACK, wnd: 1000})
 	j.expect(flagACK, iss+2, peerISN+2)
 	if c.State() != TimeWait {
-		t.Fatalf("%v", c.State())
+		j.t.Fatalf("state %v, want TIME_WAIT", c.State())
 	}
+}
+
+func TestInjectTimeWait(t *testing.T) {
+	j := newInj(t, Config{MSL: time.Second})
+	c, iss := j.handshake(options{})
+	c.Close()
+	j.intoTimeWait(c, iss)
 	// A retransmitted FIN is ACKed again and restarts the timer.
 	j.w.clk.advance(1500 * time.Millisecond)
 	j.send(segSpec{seq: peerISN + 1, ack: iss + 2, flags: flagFIN | flagACK, wnd: 1000})
@@ -539,12 +547,7 @@ func TestInjectCloseInTimeWait(t *testing.T) {
 	j := newInj(t, Config{})
 	c, iss := j.handshake(options{})
 	c.CloseWrite()
-	j.expect(flagFIN|flagACK, iss+1, peerISN+1)
-	j.send(segSpec{seq: peerISN + 1, ack: iss + 2, flags: flagFIN | flagACK, wnd: 1000})
-	j.expect(flagACK, iss+2, peerISN+2)
-	if c.State() != TimeWait {
-		t.Fatalf("state %v, want TIME_WAIT", c.State())
-	}
+	j.intoTimeWait(c, iss)
 	c.SetLinger(true, 0)
 	c.Close()
 	j.none()

@@ -587,14 +587,22 @@ func (s *Stack) send(sk *socket, b []byte) (int, error) {
 			}
 			return 0, syscall.EAGAIN
 		}
-		if err := sk.wait(true, until); err != nil {
-			if err == syscall.EAGAIN && total > 0 {
-				return total, nil
+		// A blocked writer wakes, as Linux's sk_stream_wait_memory does
+		// from sk_stream_write_space, once the socket is writeable again
+		// (tcp.Conn's EventOut), not at every ACK.
+		for {
+			if err := sk.wait(true, until); err != nil {
+				if err == syscall.EAGAIN && total > 0 {
+					return total, nil
+				}
+				return total, err
 			}
-			return total, err
-		}
-		if sk.closed {
-			return total, syscall.EBADF
+			if sk.closed {
+				return total, syscall.EBADF
+			}
+			if sk.conn.Poll()&(tcp.EventOut|tcp.EventErr) != 0 {
+				break
+			}
 		}
 	}
 }

@@ -226,8 +226,13 @@ func TestLinuxTCPInfoChronos(t *testing.T) {
 	c2, s2, _ := connected(t, q)
 	must(t, q.a.SetSockopt(c2, stack.SoSndBuf, 1)) // 4608 bytes
 	must(t, q.a.SetSockopt(c2, stack.TCPNoDelay, 1))
+	// The write takes one skb of the size goal past the buffer, as
+	// Linux's, and the sender is then limited by cwnd in slow start, not
+	// by the buffer: sndbuf_limited stays 0, as the kernel's
+	// (testdata/pkt/buffers/write-past-small-sndbuf.pkt; sndbuf-limited.pkt
+	// is a case where the buffer does limit it).
 	n, _ := q.a.Send(c2, make([]byte, 100000))
-	if n >= 100000 {
+	if n <= 4608 || n >= 100000 {
 		t.Fatalf("a 4608-byte buffer took %d bytes", n)
 	}
 	q.clock.RunFor(time.Second)
@@ -235,8 +240,8 @@ func TestLinuxTCPInfoChronos(t *testing.T) {
 		q.b.Recv(s2, buf)
 	}
 	in, _ = q.a.LinuxTCPInfo(c2)
-	if in.SndbufLimited == 0 || in.SndbufLimited > in.BusyTime || in.RwndLimited != 0 {
-		t.Fatalf("send buffer full: busy %d sndbuf_limited %d rwnd_limited %d µs", in.BusyTime, in.SndbufLimited, in.RwndLimited)
+	if in.SndbufLimited != 0 || in.BusyTime == 0 || in.RwndLimited != 0 {
+		t.Fatalf("cwnd-limited: busy %d sndbuf_limited %d rwnd_limited %d µs", in.BusyTime, in.SndbufLimited, in.RwndLimited)
 	}
 }
 

@@ -123,14 +123,16 @@ const recoverySize = 32 << 20
 
 // BenchmarkRecoveryGigabit times one recovery at a large window: 32 MiB
 // of bulk TCP (the linux profile, buffers autotuned) over 1 Gbit/s with
-// 10 ms each way, where slow start overflows the link's queue once and a
-// few hundred segments are lost from a flight of about 2,000. Every ACK
+// 10 ms each way and a 500-frame queue, where slow start overflows the
+// queue once and some 1,500 segments are resent from a flight of about
+// 2,700. Every ACK
 // of the recovery carries SACK blocks whose edges the sender looks up
 // among the records in flight. It reports the wall time of a transfer
 // and the segments retransmitted (the sender's count, to show the loss
 // happened). Looking the edges up by walking the records from the front
 // took 155-162 ms a transfer; by halves (lossState.txFind) 53-71 ms
-// (three interleaved runs of five transfers each).
+// (three interleaved runs of five transfers each, when the queue held
+// 1,000 frames and a few hundred segments were lost).
 func BenchmarkRecoveryGigabit(b *testing.B) {
 	var retrans float64
 	for range b.N {
@@ -143,7 +145,12 @@ func BenchmarkRecoveryGigabit(b *testing.B) {
 // runRecoveryGigabit runs BenchmarkRecoveryGigabit's transfer and returns
 // the segments the sender retransmitted.
 func runRecoveryGigabit(tb testing.TB) int {
-	n := newSimNet(tb, simConfig{imp: sim.Impairments{Delay: simRate.delay, Rate: simRate.rate}})
+	// A 500-frame queue and HyStart off: slow start runs until the queue
+	// overflows. With 1,000 frames (the default) the flight needs more
+	// than the 4 MiB send buffer holds (tcp_wmem[2]; a writer wakes with
+	// two thirds of it queued, as Linux's), and HyStart may leave slow
+	// start short of the overflow, depending on how the writes fall.
+	n := newSimNet(tb, simConfig{imp: sim.Impairments{Delay: simRate.delay, Rate: simRate.rate, QueuePackets: 500}, tcp: stack.TCPOptions{HyStart: "off"}})
 	lfd := n.listen(tb, 5001, 8)
 	start := n.clock.Now()
 	cfd, sfd := n.connect(tb, lfd, 5001)

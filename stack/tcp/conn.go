@@ -422,8 +422,8 @@ func (c *Conn) Write(b []byte) (int, error) {
 	wasEmpty := c.sndUna == c.sndMax && !c.hasUnsent()
 	c.rateCheckAppLimited()
 	var n int
-	if c.lowat() != 0 && c.linux() {
-		n = c.writeLowat(b)
+	if c.linux() {
+		n = c.writeSkbs(b)
 	} else {
 		start := c.sndBase.Add(seqnum.Size(c.sndBuf.n))
 		n = c.sndBuf.write(c.p, c.sndBufSize, b)
@@ -436,10 +436,16 @@ func (c *Conn) Write(b []byte) (int, error) {
 	if c.oob {
 		c.markUrgent() // tcp_push's tcp_mark_urg
 	}
-	if !c.more {
+	if end := c.sndBase.Add(seqnum.Size(c.sndBuf.n)); !c.more {
 		// Linux's tcp_push marks the end of a write for PSH unless the
-		// write says more follows (MSG_MORE).
-		c.pshEnd(c.sndBase.Add(seqnum.Size(c.sndBuf.n)))
+		// write says more follows (MSG_MORE) and less than half the
+		// peer's largest window went since the last mark (forced_push).
+		c.pshEnd(end)
+		if c.linux() {
+			c.ls.markPushed(end)
+		}
+	} else if c.linux() && c.forcedPush(end) {
+		c.ls.markForced(end)
 	}
 	c.tiWrote(wasEmpty, n, len(b))
 	// MSG_MORE holds the partial tail at this write's push only, as
@@ -631,7 +637,7 @@ func (c *Conn) Poll() Events {
 	case c.dead || c.wrShut:
 		e |= EventOut
 	case c.state == Established || c.state == CloseWait:
-		if c.sndBuf.free(c.sndBufSize) > 0 && c.notsentOK(true) {
+		if c.writeable() {
 			e |= EventOut
 		}
 	}
@@ -642,6 +648,25 @@ func (c *Conn) Poll() Events {
 		e |= EventRdHup
 	}
 	return e
+}
+
+// writeable reports whether a write may go on (EventOut). The linux
+// profile asks what Linux's sk_stream_is_writeable does: that the bytes
+// queued are below the send buffer, that the room left is at least half
+// of them (sk_stream_min_wspace), and, with TCP_NOTSENT_LOWAT, that fewer
+// than half the mark are unsent. So a writer that filled the buffer is
+// woken, and poll reports it writable, once no more than two thirds of
+// the buffer are queued, not at the first byte acknowledged; the rfc
+// profile reports any room.
+func (c *Conn) writeable() bool {
+	if !c.notsentOK(true) {
+		return false
+	}
+	free := c.sndBuf.free(c.sndBufSize)
+	if c.linux() {
+		return free > 0 && free >= c.sndBuf.n/2
+	}
+	return free > 0
 }
 
 // Err returns and clears the pending socket error (SO_ERROR).

@@ -138,44 +138,119 @@ func (c *Conn) sizeGoal() int {
 	return max(c.boundToHalfWnd(gsoMaxSize)/mss*mss, mss)
 }
 
-// writeLowat queues what a write takes under TCP_NOTSENT_LOWAT, as
-// Linux's tcp_sendmsg_locked does: the check (tcp_stream_memory_free) is
-// made only when the write needs a new skb. The tail skb, the unsent data
-// since the last skb began, fills to the size goal first; an skb that
-// fills while it heads the unsent data goes out at once (tcp_push_one),
-// which may leave a remainder that the write fills again. So a
-// non-blocking write of 60000 bytes with a low-water mark of 5000, an
-// MSS of 1460 and a peer window of 32896 takes 30660: one skb of 16060,
-// 14600 of it sent, the 1460 left filled to 16060 again.
-func (c *Conn) writeLowat(b []byte) int {
+// writeSkbs queues what a write takes under the linux profile, as
+// Linux's tcp_sendmsg_locked does. The bytes go into the unsent tail skb
+// up to the size goal, then into new skbs of the size goal, and only
+// before a new skb does Linux check that the socket may queue more: that
+// the bytes queued are below the send buffer (sk_stream_memory_free) and,
+// with TCP_NOTSENT_LOWAT, that the unsent ones are below the mark
+// (tcp_stream_memory_free). So a write into a full buffer takes up to one
+// skb past it. An skb that fills while it heads the unsent data goes out
+// at once (tcp_push_one), which may leave a remainder that the write
+// fills again; one that fills more than half the peer's largest window
+// past the last push mark is marked (forced_push) and the queue pushed.
+// So a non-blocking write of 60000 bytes with a low-water mark of 5000,
+// an MSS of 1460 and a peer window of 32896 takes 30660: one skb of
+// 16060, 14600 of it sent, the 1460 left filled to 16060 again
+// (lowat/write-stops-at-skb.pkt); and with tcp_wmem's 50000, an MSS of
+// 1000 and the same window a write of 59000 takes 58000: 10000 sent, its
+// skb filled again, then two more of 16000 (buffers/write-past-limit.pkt).
+func (c *Conn) writeSkbs(b []byte) int {
 	ls := c.loss()
 	goal := c.sizeGoal()
 	total := 0
 	for total < len(b) {
 		end := c.sndBase.Add(seqnum.Size(c.sndBuf.n))
-		start := ls.skbStart
-		if start.LessThan(c.sndNxt) {
-			start = c.sndNxt // what was sent was split off (tso_fragment)
-		}
-		tail := 0
-		if ls.skbOpen && start.LessThan(end) {
-			tail = int(start.Size(end))
-		}
+		start, tail := c.tailSkb(end)
 		if tail == 0 || tail >= goal {
-			if !c.notsentOK(false) {
+			if c.sndBuf.n >= c.sndBufSize || !c.notsentOK(false) {
 				break
 			}
-			ls.skbStart, ls.skbOpen, start, tail = end, true, end, 0
+			start, tail = end, 0
 		}
-		m := c.sndBuf.write(c.p, c.sndBufSize, b[total:total+min(goal-tail, len(b)-total)])
+		// The check above is the only limit, as Linux's: the skb begun
+		// below the buffer's end fills whole, and so does the tail
+		// refilled after a push (bounded by the window that let it go).
+		chunk := b[total : total+min(goal-tail, len(b)-total)]
+		m := c.sndBuf.write(c.p, c.sndBuf.n+len(chunk), chunk)
 		c.skbQueued(end, end.Add(seqnum.Size(m)))
 		if m == 0 {
 			break
 		}
 		total += m
-		if tail+m >= goal && !start.LessThan(c.sndNxt) {
+		if tail+m < goal || c.oob {
+			continue // MSG_OOB: no push within the write
+		}
+		if e := end.Add(seqnum.Size(m)); c.forcedPush(e) {
+			ls.markForced(e)
+			c.output(whySend) // __tcp_push_pending_frames
+		} else if !start.LessThan(c.sndNxt) {
 			c.output(whySend) // tcp_push_one: the full skb heads the unsent data
 		}
 	}
 	return total
+}
+
+// tailSkb returns where the unsent part of the send queue's tail skb
+// starts and how long it is, for a write that appends at end; 0 when the
+// queue's last skb is sent, ended by a record (MSG_EOR) or ends before end.
+func (c *Conn) tailSkb(end seqnum.Value) (seqnum.Value, int) {
+	ls := c.ls
+	k := len(ls.skbEnds)
+	if k == 0 || ls.skbEnds[k-1] != end || c.recordEndsAt(end) || !c.sndMax.LessThan(end) {
+		return end, 0
+	}
+	from := c.sndMax // tso_fragment split off what was sent
+	if k > 1 && from.LessThan(ls.skbEnds[k-2]) {
+		from = ls.skbEnds[k-2]
+	}
+	return from, int(from.Size(end))
+}
+
+// forcedPush reports whether the bytes queued up to end reach past half
+// the largest window the peer offered since the last push mark (Linux's
+// forced_push: after(write_seq, pushed_seq + max_window/2)).
+func (c *Conn) forcedPush(end seqnum.Value) bool {
+	ls := c.loss()
+	pushed := c.iss.Add(1)
+	if ls.pushedSet {
+		pushed = ls.pushed
+	}
+	return pushed.Add(seqnum.Size(c.maxSndWnd / 2)).LessThan(end)
+}
+
+// markPushed records a push mark at end (tcp_mark_push's pushed_seq).
+func (ls *lossState) markPushed(end seqnum.Value) { ls.pushed, ls.pushedSet = end, true }
+
+// markForced records forced_push's mark at end, an skb's end: the
+// segment that ends there carries PSH when it leaves as a packet of its
+// own (forcedPSH); inside a GSO packet the packet's own PSH covers it.
+func (ls *lossState) markForced(end seqnum.Value) {
+	ls.markPushed(end)
+	if len(ls.forced) == maxForced {
+		copy(ls.forced, ls.forced[1:])
+		ls.forced = ls.forced[:maxForced-1]
+	}
+	ls.forced = append(ls.forced, end)
+}
+
+// maxForced bounds the forced push marks a connection keeps.
+const maxForced = 16
+
+// forcedPSH reports whether the new segment [seq, seq+n), sent as a
+// packet of one segment, holds a forced push mark, and forgets the marks
+// it passes.
+func (c *Conn) forcedPSH(seq seqnum.Value, n int) bool {
+	ls := c.ls
+	if ls == nil || len(ls.forced) == 0 {
+		return false
+	}
+	end := seq.Add(seqnum.Size(n))
+	i := 0
+	for i < len(ls.forced) && ls.forced[i].LessThanEq(end) {
+		i++
+	}
+	hit := i > 0 && seq.LessThan(ls.forced[i-1])
+	ls.forced = ls.forced[:copy(ls.forced, ls.forced[i:])]
+	return hit
 }

@@ -254,6 +254,7 @@ func (c *Conn) output(why string) {
 	if c.dead {
 		return
 	}
+	sndMax := c.sndMax
 	switch c.state {
 	case Established, CloseWait, FinWait1, Closing, LastAck:
 		if c.inRecovery && c.sackRecovery() {
@@ -276,7 +277,7 @@ func (c *Conn) output(why string) {
 	if c.state.synchronized() && c.state != TimeWait {
 		c.checkPersist()
 	}
-	c.tiOutput()
+	c.tiOutput(sndMax != c.sndMax)
 }
 
 // checkPersist starts the persist timer when the peer's window is zero,
@@ -479,6 +480,9 @@ func (c *Conn) sendSegment(why string, force bool) bool {
 	}
 	if !retrans && !force && n > 0 && c.gsoEnds(n, avail, wnd) {
 		flags |= flagPSH // the last segment of a GSO packet (gso.go); not kept for a retransmission
+	}
+	if !retrans && n > 0 && c.linux() && c.forcedPSH(c.sndNxt, n) && c.ls.gso.segs <= 1 {
+		flags |= flagPSH // a forced_push mark in a packet of one segment (writeSkbs)
 	}
 	if fin {
 		flags |= flagFIN

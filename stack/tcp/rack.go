@@ -66,14 +66,10 @@ func (t *txSeg) len() int { return int(t.start.Size(t.end)) }
 // the first data segment sent (under the linux profile, with the first
 // write, whose skbs it keeps).
 type lossState struct {
-	gso gsoPacket // the GSO packet being sent (linux PSH; gso.go)
-	// The send queue's tail skb under TCP_NOTSENT_LOWAT (writeLowat):
-	// where the last one began.
-	skbStart seqnum.Value
-	skbOpen  bool
-	q        []txSeg // q[head:] in sequence order
-	head     int
-	sends    uint64 // transmissions so far, for txSeg.order
+	gso   gsoPacket // the GSO packet being sent (linux PSH; gso.go)
+	q     []txSeg   // q[head:] in sequence order
+	head  int
+	sends uint64 // transmissions so far, for txSeg.order
 
 	// Bytes of the records in q by flag: the RFC 6675 pipe is then
 	// flight − sacked − lost + retrans, as Linux's tcp_packets_in_flight.
@@ -161,6 +157,11 @@ type lossState struct {
 	skbEnds []seqnum.Value
 	ackAt   time.Time
 	pushOne bool
+	// Linux's pushed_seq, the last push mark (markPushed), and the
+	// forced_push marks not yet sent (markForced).
+	pushed    seqnum.Value
+	pushedSet bool
+	forced    []seqnum.Value
 }
 
 // Timer kinds of the retransmission timer (Linux multiplexes them on one

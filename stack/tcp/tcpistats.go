@@ -133,9 +133,11 @@ func (c *Conn) tiAfterAck(s *segment, before int, unaBefore seqnum.Value) {
 		x.deliveredCE += d // tcp_count_delivered with an ECE ACK
 	}
 	c.rateGen(d, now)
-	if unaBefore.LessThan(c.sndUna) {
+	if unaBefore.LessThan(c.sndUna) && x.noSpace && c.writeable() {
+		// tcp_check_space: sk_stream_write_space clears SOCK_NOSPACE
+		// once the socket is writeable again, not at any room.
 		x.noSpace = false
-		c.chronoStop(chronoSndbuf) // tcp_check_space: room again
+		c.chronoStop(chronoSndbuf)
 	}
 	if c.sndUna == c.sndMax && !c.hasUnsent() {
 		c.chronoSet(chronoNone) // tcp_clean_rtx_queue: both queues empty
@@ -209,10 +211,14 @@ func (c *Conn) rateCheckAppLimited() {
 	}
 }
 
-// tiOutput runs after output sent what it could: the receive window or
-// the send buffer may be what limits the sender (tcp_write_xmit,
-// tcp_cwnd_validate).
-func (c *Conn) tiOutput() {
+// tiOutput runs after output sent what it could (sent: new data went):
+// the receive window or the send buffer may be what limits the sender
+// (tcp_write_xmit, tcp_cwnd_validate). The send buffer is, as Linux
+// decides it, when new data just went, none is left unsent, cwnd is not
+// what limits (tcp_is_cwnd_limited: in slow start, a flight of more than
+// half of cwnd counts as limited) and a write found the buffer full
+// (SOCK_NOSPACE, held until the socket is writeable again).
+func (c *Conn) tiOutput(sent bool) {
 	if !c.state.synchronized() || c.dead {
 		return
 	}
@@ -223,7 +229,7 @@ func (c *Conn) tiOutput() {
 	} else {
 		c.chronoStop(chronoRwnd)
 	}
-	if unsent == 0 && c.ti.x != nil && c.ti.x.noSpace && !c.cwndFull() && (c.state == Established || c.state == CloseWait) {
+	if sent && unsent == 0 && c.ti.x != nil && c.ti.x.noSpace && !c.isCwndLimited() && (c.state == Established || c.state == CloseWait) {
 		c.chronoStart(chronoSndbuf)
 	}
 }

@@ -117,15 +117,15 @@ func TestLossMeterAgrees(t *testing.T) {
 }
 
 // recoverySize is BenchmarkRecoveryGigabit's transfer: enough for slow
-// start to overflow the 1 Gbit/s link's queue once, with some 2,000
+// start to overflow the 1 Gbit/s link's queue once, with some 2,200
 // segments in flight.
 const recoverySize = 32 << 20
 
 // BenchmarkRecoveryGigabit times one recovery at a large window: 32 MiB
 // of bulk TCP (the linux profile, buffers autotuned) over 1 Gbit/s with
 // 10 ms each way and a 500-frame queue, where slow start overflows the
-// queue once and some 1,500 segments are resent from a flight of about
-// 2,700. Every ACK
+// queue once and some 900 segments are resent from a flight of about
+// 2,200. Every ACK
 // of the recovery carries SACK blocks whose edges the sender looks up
 // among the records in flight. It reports the wall time of a transfer
 // and the segments retransmitted (the sender's count, to show the loss

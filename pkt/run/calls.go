@@ -734,7 +734,14 @@ func (r *runner) prepareSend(c *pkt.Call, p *pendingCall) (*pendingCall, error) 
 	if in, err := r.st.Info(fd); c.Name == "sendto" && len(c.Args) >= 5 && err == nil && in.Type == stack.SockDgram {
 		to = r.sockAddr(r.remote, connectPort)
 	}
+	tried := false
 	p.try = func() (int64, error, bool) {
+		if tried && r.st.Poll(fd)&(stack.PollOut|stack.PollErr|stack.PollHup|stack.PollNval) == 0 {
+			// A blocked send resumes, as Linux's sk_stream_wait_memory
+			// does, once the socket is writeable again, not at every ACK.
+			return 0, nil, false
+		}
+		tried = true
 		for {
 			m, err := r.st.SendMsg(fd, buf[off:], mf, to)
 			off += max(m, 0)

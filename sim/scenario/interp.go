@@ -902,6 +902,12 @@ func (t *task) resume() bool {
 			fl = msgFlags(a[2].Text)
 			nb = nb || fl&stack.MsgDontWait != 0
 		}
+		if p.started && !nb && s.Poll(p.fd)&(stack.PollOut|stack.PollErr|stack.PollHup|stack.PollNval) == 0 {
+			// A blocked send resumes, as Linux's sk_stream_wait_memory
+			// does, once the socket is writeable again, not at every ACK.
+			t.wait(p.fd)
+			return false
+		}
 		for {
 			chunk := p.data[min(p.off, len(p.data)):]
 			if p.gen {

@@ -130,13 +130,13 @@ func (c *Conn) rcvSpaceAdjust() {
 // for twice max(cwnd, the initial window, reordering+1) segments, each
 // counted at the memory an skb of one MSS takes (per_mss: the MSS plus
 // MAX_TCP_HEADER and skb_shared_info, rounded up to a power of two, plus
-// the sk_buff). Linux charges that memory; stacklab counts payload, which
-// in Linux's large skbs is nearly all of it, so a 14600-byte initial
-// window gets an 87040-byte buffer and a 43800-byte write into it
-// returns at once (testdata/pkt/slowstart/iw10.pkt). MAX_TCP_HEADER is
-// a distribution kernel's; a kernel built with a smaller MAX_HEADER
-// (this machine's 6.18.44-fc: 192) counts 2304 bytes a segment and
-// starts at 46080.
+// the sk_buff): 2304 bytes for a 1460-byte MSS, so a 14600-byte initial
+// window gets a 46080-byte buffer, and a 43800-byte write into it
+// returns at once (testdata/pkt/slowstart/iw10.pkt). The buffer is
+// charged as Linux charges it, each skb's payload and overhead
+// (wmemQueued). With a distribution kernel's MAX_TCP_HEADER (320, see
+// linuxMaxTCPHeader) a segment counts 4352 bytes and the buffer starts
+// at 87040.
 func (c *Conn) sndBufExpand(trace bool) {
 	if !c.sndAuto {
 		return
@@ -157,12 +157,25 @@ func (c *Conn) sndBufExpand(trace bool) {
 	c.autotuneEvent("sndbuf", fmt.Sprintf("autotune: cwnd %d B → send buffer %d → %d B", c.cc.Cwnd(), old, c.sndBufSize))
 }
 
-// Sizes from Linux on x86-64 that tcp_sndbuf_expand counts per segment.
+// Sizes from Linux on x86-64 that tcp_sndbuf_expand counts per segment
+// and an skb's truesize charges to the send buffer. MAX_TCP_HEADER is the
+// kernel stacklab is checked against (6.18.44-fc here: SO_SNDBUF reads
+// 46080 after accept up to a peer MSS of 1536 and 87040 from 1537, so
+// MAX_TCP_HEADER and skb_shared_info take 512 bytes together); a
+// distribution kernel's is 320 (MAX_HEADER 128 for tunnels), which makes
+// 87040 the buffer to start with and 1280 bytes an skb's overhead.
 const (
-	linuxMaxTCPHeader  = 320 // MAX_TCP_HEADER, cache-line aligned
+	linuxMaxTCPHeader  = 192 // MAX_TCP_HEADER, cache-line aligned
 	linuxSkbSharedInfo = 320 // SKB_DATA_ALIGN(sizeof(struct skb_shared_info))
 	linuxSkbSize       = 256 // SKB_DATA_ALIGN(sizeof(struct sk_buff))
 )
+
+// linuxSkbOverhead is what an skb of the send queue costs the send
+// buffer besides its payload (tcp_stream_alloc_skb's truesize: its head,
+// MAX_TCP_HEADER and skb_shared_info in a kmalloc block of a power of
+// two, and the sk_buff): 768 bytes, as the kernel's write sizes show
+// (testdata/pkt/buffers/*.pkt).
+var linuxSkbOverhead = 1<<bits.Len(uint(linuxMaxTCPHeader+linuxSkbSharedInfo-1)) + linuxSkbSize
 
 func (c *Conn) autotuneEvent(name, detail string) {
 	if c.p.net.Tracing() {

@@ -662,11 +662,32 @@ func (c *Conn) writeable() bool {
 	if !c.notsentOK(true) {
 		return false
 	}
-	free := c.sndBuf.free(c.sndBufSize)
 	if c.linux() {
-		return free > 0 && free >= c.sndBuf.n/2
+		q := c.wmemQueued()
+		return q < c.sndBufSize && c.sndBufSize-q >= q/2
 	}
-	return free > 0
+	return c.sndBuf.free(c.sndBufSize) > 0
+}
+
+// wmemQueued is what the send queue costs the send buffer, as Linux's
+// sk_wmem_queued counts it in the linux profile: the bytes queued and,
+// for each skb, its overhead (linuxSkbOverhead) — one skb per packet
+// sent and not yet acknowledged whole (tso_fragment cuts the skb a
+// packet leaves from) and one per unsent skb (tcp_sendmsg_locked's).
+// With skbs of a few segments the overhead decides: SO_SNDBUF 2000 (a
+// 4608-byte buffer) takes two skbs of 2000 bytes, not three
+// (buffers/write-truesize.pkt). The rfc profile counts the bytes.
+func (c *Conn) wmemQueued() int {
+	n := c.sndBuf.n
+	ls := c.ls
+	if !c.linux() || ls == nil {
+		return n
+	}
+	skbs := ls.skbs
+	for i := len(ls.skbEnds) - 1; i >= 0 && c.sndMax.LessThan(ls.skbEnds[i]); i-- {
+		skbs++
+	}
+	return n + skbs*linuxSkbOverhead
 }
 
 // Err returns and clears the pending socket error (SO_ERROR).

@@ -163,7 +163,7 @@ func (c *Conn) writeSkbs(b []byte) int {
 		end := c.sndBase.Add(seqnum.Size(c.sndBuf.n))
 		start, tail := c.tailSkb(end)
 		if tail == 0 || tail >= goal {
-			if c.sndBuf.n >= c.sndBufSize || !c.notsentOK(false) {
+			if c.wmemQueued() >= c.sndBufSize || !c.notsentOK(false) {
 				break
 			}
 			start, tail = end, 0

@@ -70,6 +70,10 @@ type lossState struct {
 	q     []txSeg   // q[head:] in sequence order
 	head  int
 	sends uint64 // transmissions so far, for txSeg.order
+	// skbs counts the records in q[head:] that end a packet (txSkbEnd):
+	// Linux's skbs in the retransmission queue, each charged to the send
+	// buffer with its overhead (wmemQueued).
+	skbs int
 
 	// Bytes of the records in q by flag: the RFC 6675 pipe is then
 	// flight − sacked − lost + retrans, as Linux's tcp_packets_in_flight.
@@ -201,8 +205,12 @@ func (c *Conn) txSent(start, end seqnum.Value, psh bool) {
 	if n := len(ls.q) - ls.head; n >= maxTxSegs {
 		last := &ls.q[len(ls.q)-1]
 		last.end, last.xmit, last.order = end, now, ls.sends
+		if last.flags&txSkbEnd != 0 {
+			ls.skbs--
+		}
 		if last.flags &^= txSkbEnd; skbEnd {
 			last.flags |= txSkbEnd
+			ls.skbs++
 		}
 		return
 	}
@@ -218,6 +226,7 @@ func (c *Conn) txSent(start, end seqnum.Value, psh bool) {
 	}
 	if skbEnd {
 		f |= txSkbEnd
+		ls.skbs++
 	}
 	first := ls.head == len(ls.q)
 	ls.q = append(ls.q, txSeg{start: start, end: end, xmit: now, order: ls.sends, flags: f})
@@ -394,6 +403,9 @@ func (c *Conn) txAcked(s *segment, ack seqnum.Value) {
 				}
 			}
 			ls.txDrop(r, r.len())
+			if r.flags&txSkbEnd != 0 {
+				ls.skbs--
+			}
 			ls.head++
 			continue
 		}

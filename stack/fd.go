@@ -1182,7 +1182,7 @@ func (s *Stack) Poll(fd int) PollEvents {
 	if err != nil {
 		return PollNval
 	}
-	return sk.poll()
+	return sk.pollUser()
 }
 
 // Notify calls fn whenever the readiness of fd (a socket or an epoll

@@ -55,7 +55,7 @@ func (s *Stack) PollFDs(fds []PollFD, timeout time.Duration) (int, error) {
 			if err != nil {
 				p.Revents = PollNval
 			} else {
-				p.Revents = sk.poll() & (p.Events | alwaysPolled)
+				p.Revents = sk.pollUser() & (p.Events | alwaysPolled)
 			}
 			if p.Revents != 0 {
 				n++
@@ -174,6 +174,7 @@ type epItem struct {
 	// had arrived, so that a wake-up with nothing new is not an edge.
 	lastMask PollEvents
 	lastRx   uint64
+	lastTx   uint32 // the write-space wake-ups seen (txMark)
 }
 
 // EpollCreate is epoll_create1(2): it returns a new epoll descriptor,
@@ -295,18 +296,19 @@ func (it *epItem) signal() {
 	if it.ev.Events&EpollET != 0 {
 		// A wake-up is an edge when something new is ready or new data
 		// arrived, as Linux's wake-ups carry the events that caused them.
-		rx := it.sk.rxMark()
-		if mask == it.lastMask && rx == it.lastRx {
+		rx, tx := it.sk.rxMark(), it.sk.txMark()
+		if mask == it.lastMask && rx == it.lastRx && tx == it.lastTx {
 			return
 		}
-		it.lastMask, it.lastRx = mask, rx
+		it.lastMask, it.lastRx, it.lastTx = mask, rx, tx
 	}
 	it.queue()
 }
 
 // arm checks readiness at once, as epoll_ctl does on add and modify.
 func (it *epItem) arm() {
-	it.lastMask, it.lastRx = 0, 0
+	it.lastMask, it.lastRx, it.lastTx = 0, 0, it.sk.txMark()
+	it.sk.pollUser()
 	it.signal()
 }
 
@@ -354,7 +356,7 @@ func (ep *epoll) harvest(out []EpollEvent) int {
 		it := rest[0]
 		rest = rest[1:]
 		it.queued = false
-		mask := it.sk.poll() & (it.ev.Events | PollErr | PollHup)
+		mask := it.sk.pollUser() & (it.ev.Events | PollErr | PollHup)
 		if mask == 0 {
 			it.lastMask = 0
 			continue
@@ -365,7 +367,7 @@ func (ep *epoll) harvest(out []EpollEvent) int {
 		case it.ev.Events&EpollOneShot != 0:
 			it.disabled = true
 		case it.ev.Events&EpollET != 0:
-			it.lastMask, it.lastRx = mask, it.sk.rxMark()
+			it.lastMask, it.lastRx, it.lastTx = mask, it.sk.rxMark(), it.sk.txMark()
 		default:
 			again = append(again, it)
 		}
@@ -450,6 +452,27 @@ func (sk *socket) rxMark() uint64 {
 		return sk.udp.queue.pushed
 	case sk.icmp != nil:
 		return sk.icmp.queue.pushed
+	}
+	return 0
+}
+
+// pollUser is poll as a poll, epoll_wait or epoll_ctl call makes it:
+// Linux's tcp_poll also marks an unwriteable socket SOCK_NOSPACE
+// (tcp.Conn.NoteUnwriteable). The stack's own looks (an epoll
+// registration's wake-up, which Linux's callback makes without polling)
+// use poll.
+func (sk *socket) pollUser() PollEvents {
+	if sk.conn != nil && !sk.closed {
+		sk.conn.NoteUnwriteable()
+	}
+	return sk.poll()
+}
+
+// txMark counts the wake-ups of a writer that found the send buffer
+// full (tcp.Conn.WriteWakes): each is an edge for EPOLLOUT.
+func (sk *socket) txMark() uint32 {
+	if sk.conn != nil {
+		return sk.conn.WriteWakes()
 	}
 	return 0
 }

@@ -15,7 +15,7 @@ func TestBufferDefaults(t *testing.T) {
 		rcvMem, sndBuf int
 		rcvPayload     int
 	}{
-		{Config{}, 131072, 87040, 65536}, // the send buffer expanded at once (tcp_sndbuf_expand)
+		{Config{}, 131072, 46080, 65536}, // the send buffer expanded at once (tcp_sndbuf_expand; this kernel's MAX_TCP_HEADER)
 		{Config{RmemDefault: 540000, WmemDefault: 262144}, 540000, 262144, 270000},
 	} {
 		w, cl, sv := pair(tc.cfg)

@@ -781,7 +781,7 @@ timers:
 	}
 	if dataAcked > 0 {
 		c.pshAcked()
-		c.sndBufExpand(true)
+		c.checkSpace()
 		c.wake()
 	}
 }

@@ -246,6 +246,18 @@ func (c *Conn) ReadyMark() uint64 {
 	return c.rxReady
 }
 
+// WriteWakes counts the times an ACK made the socket writeable again
+// after a write had found its buffer full, when Linux's
+// sk_stream_write_space wakes the writer: an edge-triggered epoll sees
+// EPOLLOUT anew at each, as Linux's does, though POLLOUT was never seen
+// cleared in between.
+func (c *Conn) WriteWakes() uint32 {
+	if c.ti.x == nil {
+		return 0
+	}
+	return c.ti.x.spaceWakes
+}
+
 // lowat is the low-water mark in force, Linux's tcp_notsent_lowat(): the
 // socket's own, else the stack's; 0 is none.
 func (c *Conn) lowat() uint32 {

@@ -48,6 +48,7 @@ type tcpiStats struct {
 	chronoStart time.Duration    // jiffiesNow
 	chronoStat  [3]time.Duration // busy, rwnd-limited, sndbuf-limited
 	noSpace     bool             // a write found the send buffer full (SOCK_NOSPACE)
+	spaceWakes  uint32           // times an ACK made the socket writeable with noSpace set (WriteWakes)
 
 	// Delivery rate (tcp_rate.c): the delivery state when each segment
 	// was sent is in its txSeg; the latest sample is kept here.
@@ -133,12 +134,6 @@ func (c *Conn) tiAfterAck(s *segment, before int, unaBefore seqnum.Value) {
 		x.deliveredCE += d // tcp_count_delivered with an ECE ACK
 	}
 	c.rateGen(d, now)
-	if unaBefore.LessThan(c.sndUna) && x.noSpace && c.writeable() {
-		// tcp_check_space: sk_stream_write_space clears SOCK_NOSPACE
-		// once the socket is writeable again, not at any room.
-		x.noSpace = false
-		c.chronoStop(chronoSndbuf)
-	}
 	if c.sndUna == c.sndMax && !c.hasUnsent() {
 		c.chronoSet(chronoNone) // tcp_clean_rtx_queue: both queues empty
 	}
@@ -182,6 +177,38 @@ func (c *Conn) chronoStop(kind int) {
 		c.chronoSet(chronoNone)
 	case kind == c.ti.x.chrono:
 		c.chronoSet(chronoBusy)
+	}
+}
+
+// checkSpace runs when an ACK freed send buffer space (Linux's
+// tcp_check_space), and does something only when a write or a poll found
+// the socket unwriteable (SOCK_NOSPACE): then the buffer grows with cwnd
+// unless cwnd is full (tcp_new_space, tcp_should_expand_sndbuf), and
+// once the socket is writeable again, not at any room,
+// sk_stream_write_space clears SOCK_NOSPACE and wakes the writer, which
+// ends the send-buffer-limited clock.
+func (c *Conn) checkSpace() {
+	x := c.ti.x
+	if x == nil || !x.noSpace {
+		return
+	}
+	if c.pipe() < c.cc.Cwnd() {
+		c.sndBufExpand(true)
+	}
+	if c.writeable() {
+		x.noSpace = false
+		x.spaceWakes++
+		c.chronoStop(chronoSndbuf)
+	}
+}
+
+// NoteUnwriteable is what a poll does besides reporting (Linux's
+// tcp_poll): a connected socket it finds unwriteable is marked
+// SOCK_NOSPACE, so that the ACK that makes it writeable wakes its
+// poller, as a write that found the buffer full does.
+func (c *Conn) NoteUnwriteable() {
+	if (c.state == Established || c.state == CloseWait) && !c.wrShut && !c.dead && !c.writeable() {
+		c.tx().noSpace = true
 	}
 }
 

@@ -462,10 +462,11 @@ func (sk *socket) rxMark() uint64 {
 // registration's wake-up, which Linux's callback makes without polling)
 // use poll.
 func (sk *socket) pollUser() PollEvents {
-	if sk.conn != nil && !sk.closed {
+	ev := sk.poll()
+	if ev&PollOut == 0 && sk.conn != nil && !sk.closed {
 		sk.conn.NoteUnwriteable()
 	}
-	return sk.poll()
+	return ev
 }
 
 // txMark counts the wake-ups of a writer that found the send buffer

@@ -429,11 +429,11 @@ func (c *Conn) input(s *segment) {
 		c.established()
 	}
 	c.ecnInput(s)
-	dlvBefore, unaBefore := c.tiDelivered(), c.sndUna
+	dlvBefore := c.tiDelivered()
 	if !c.processAck(s) || c.dead {
 		return
 	}
-	c.tiAfterAck(s, dlvBefore, unaBefore)
+	c.tiAfterAck(s, dlvBefore)
 	c.ecnAck(s)
 	// Step 6: the URG bit (Linux's tcp_urg), before the data is queued.
 	if !ackOnly {

@@ -122,7 +122,7 @@ func (c *Conn) tiDelivered() int {
 
 // tiAfterAck runs after an ACK was processed; before is tiDelivered's
 // value from before it.
-func (c *Conn) tiAfterAck(s *segment, before int, unaBefore seqnum.Value) {
+func (c *Conn) tiAfterAck(s *segment, before int) {
 	now := c.p.net.Now()
 	if !s.has(flagACK) || c.ti.x == nil && c.ls == nil {
 		return // nothing sent yet but the handshake: no data clocks to keep

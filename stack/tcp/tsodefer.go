@@ -54,20 +54,14 @@ func (c *Conn) skbQueued(start, end seqnum.Value) {
 	ls.skbPrune(c.sndMax)
 	goal := seqnum.Size(c.sizeGoal())
 	pos := start
-	if k := len(ls.skbEnds); k > 0 && ls.skbEnds[k-1] == start && !c.recordEndsAt(start) {
-		from := c.sndMax // the tail skb's unsent part (tso_fragment split off the rest)
-		if k > 1 && from.LessThan(ls.skbEnds[k-2]) {
-			from = ls.skbEnds[k-2]
-		}
-		if tail := from.Size(start); tail < goal {
-			// The bytes go into the unsent tail skb, and its PSH, which
-			// the previous write's tcp_push set, goes (tcp_sendmsg_locked
-			// clears it on the first skb a write copies into): that
-			// write's end no longer ends a packet.
-			c.pshUnmark(start)
-			pos = start.Add(min(goal-tail, start.Size(end)))
-			ls.skbEnds[k-1] = pos
-		}
+	if _, tail := c.tailSkb(start); tail > 0 && seqnum.Size(tail) < goal {
+		// The bytes go into the unsent tail skb, and its PSH, which the
+		// previous write's tcp_push set, goes (tcp_sendmsg_locked clears
+		// it on the first skb a write copies into): that write's end no
+		// longer ends a packet.
+		c.pshUnmark(start)
+		pos = start.Add(min(goal-seqnum.Size(tail), start.Size(end)))
+		ls.skbEnds[len(ls.skbEnds)-1] = pos
 	}
 	for pos.LessThan(end) {
 		next := pos.Add(min(goal, pos.Size(end)))

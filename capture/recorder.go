@@ -426,7 +426,9 @@ func (r *Recorder) Frame(nic *stack.NIC, dir stack.Dir, pkt stack.Packet, note s
 		b.data = append(b.data, pkt.Data...)
 		rec.end = len(b.data)
 		if dir == stack.DirOut {
-			*s = sentCopy{id: pkt.ID, b: b, gen: b.gen, off: uint32(rec.off), end: uint32(rec.end)}
+			// Field by field, as the record: a struct built aside and
+			// copied in stalls on the narrower stores that built it.
+			s.id, s.b, s.gen, s.off, s.end = pkt.ID, b, b.gen, uint32(rec.off), uint32(rec.end)
 		}
 	}
 	if b.ready() {

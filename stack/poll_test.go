@@ -15,7 +15,17 @@ import (
 // client's descriptor, the server's, and the listener's.
 func connected(t *testing.T, p *pair) (c, s, l int) {
 	t.Helper()
+	return connectedWith(t, p, nil)
+}
+
+// connectedWith is connected with set run on the listener before the
+// connection: options the accepted socket inherits.
+func connectedWith(t *testing.T, p *pair, set func(l int)) (c, s, l int) {
+	t.Helper()
 	l, _ = p.b.Socket(stack.SockStream)
+	if set != nil {
+		set(l)
+	}
 	must(t, p.b.Bind(l, netip.AddrPortFrom(netip.Addr{}, 80)))
 	must(t, p.b.Listen(l, 8))
 	must(t, p.b.SetNonblock(l, true))

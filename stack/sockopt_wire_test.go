@@ -297,8 +297,10 @@ func TestTCPCorkAndMsgMore(t *testing.T) {
 // PollOut needs fewer than half of it.
 func TestTCPNotSentLowat(t *testing.T) {
 	p := newPair(t, stack.LinkEthernet, 1500)
-	c, s, _ := connected(t, p)
-	must(t, p.b.SetSockopt(s, stack.SoRcvBuf, 1)) // a small window keeps data unsent
+	// A small window keeps data unsent. Set on the listener, so that the
+	// handshake offers it: a buffer set later does not retract the
+	// window offered (Linux's tcp_select_window).
+	c, s, _ := connectedWith(t, p, func(l int) { must(t, p.b.SetSockopt(l, stack.SoRcvBuf, 1)) })
 	p.clock.RunFor(time.Second)
 	must(t, p.a.SetSockopt(c, stack.TCPNotSentLowat, 4000))
 	if ev := p.a.Poll(c); ev&stack.PollOut == 0 {

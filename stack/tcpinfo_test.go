@@ -194,8 +194,10 @@ func TestLinuxTCPInfoLoss(t *testing.T) {
 // while all it holds is in flight.
 func TestLinuxTCPInfoChronos(t *testing.T) {
 	p := newPair(t, stack.LinkEthernet, 1500)
-	c, s, _ := connected(t, p)
-	must(t, p.b.SetSockopt(s, stack.SoRcvBuf, 1))
+	// The receiver's buffer is set on its listener, so that the
+	// handshake offers the small window (a buffer set later does not
+	// retract the window offered, as Linux's tcp_select_window).
+	c, s, _ := connectedWith(t, p, func(l int) { must(t, p.b.SetSockopt(l, stack.SoRcvBuf, 1)) })
 	if n, _ := p.a.Send(c, make([]byte, 20000)); n != 20000 {
 		t.Fatalf("send took %d", n)
 	}

@@ -48,6 +48,7 @@ func (c *Conn) autotuneStart() {
 	if !c.linux() {
 		return
 	}
+	c.rcvSsthresh = min(c.rcvSsthresh, c.windowClamp())
 	c.rcvq.space = min(c.rcvSsthresh, 10*c.rcvMSS)
 	c.rcvq.seq = c.bytesRead
 	c.rcvq.time = c.p.net.Now()
@@ -83,18 +84,6 @@ func (c *Conn) rcvRTTSample(s *segment, n int) {
 	}
 }
 
-// growWindow lets the offered window grow after an in-order segment of
-// n bytes (tcp_grow_window).
-func (c *Conn) growWindow(n int) {
-	if !c.linux() || n < 128 {
-		return
-	}
-	free := c.rcvBufSize - c.rcvBuf.n
-	if c.rcvSsthresh < c.rcvBufSize && c.rcvSsthresh < free {
-		c.rcvSsthresh = min(c.rcvSsthresh+2*n, c.rcvBufSize)
-	}
-}
-
 // rcvSpaceAdjust runs after the application read: once per receiver
 // round trip it grows the receive buffer to what the application's rate
 // needs (tcp_rcv_space_adjust).
@@ -114,10 +103,19 @@ func (c *Conn) rcvSpaceAdjust() {
 	if space := max(c.rcvq.space, 1); copied > space {
 		win := 2*copied + 16*c.rcvMSS
 		grow := int(int64(win) * int64(copied-space) / int64(space))
-		win = min(win+2*grow, c.p.rmemMax()/2, 65535<<c.rcvWScale)
+		win += 2 * grow
+		if c.rm != nil {
+			// The memory that window takes at the measured ratio
+			// (tcp_space_from_win), in the buffer's units, half of it.
+			win = int(int64(win) * defaultScalingRatio / int64(c.rm.ratio))
+		}
+		win = min(win, c.p.rmemMax()/2, 65535<<c.rcvWScale)
 		if win > c.rcvBufSize {
 			old := c.rcvBufSize
 			c.rcvBufSize = min(roundQuantum(win), c.p.rmemMax()/2, 65535<<c.rcvWScale)
+			if c.rm != nil {
+				c.rm.clamp = c.winFromSpace(c.rcvMemory())
+			}
 			c.autotuneEvent("rcvbuf", fmt.Sprintf("autotune: read %d B in %v (was %d) → receive buffer %d → %d B", copied, rtt.Round(100*time.Microsecond), c.rcvq.space, old, c.rcvBufSize))
 		}
 		c.rcvq.space = copied

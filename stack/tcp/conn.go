@@ -58,24 +58,27 @@ type Conn struct {
 	sndSml                      seqnum.Value   // end of the last small segment sent (Minshall)
 	pshEnds                     []seqnum.Value // ends of writes not yet acknowledged (linux PSH)
 
-	// Receive sequence space. rcvAdv is the right edge advertised.
-	irs, rcvNxt, rcvAdv seqnum.Value
-	rcvBuf              ring
-	ooo                 []oooRange // grown on demand from the first out-of-order segment
-	nooo                int        // ranges in use in ooo
-	oooStamp            uint32
-	finRcvd             bool // FIN processed
-	rcvFinPending       bool // FIN received out of order at rcvFinSeq
-	rcvFinSeq           seqnum.Value
-	lastAckSent         seqnum.Value
-	rcvSegMax           int // estimate of the peer's full segment size (Linux's rcv_mss)
-	ackNow              bool
-	ackPending          bool // data received and not yet acknowledged
-	wndUpdate           bool // the pending ACK is a window update
-	ackWhy              string
-	dsack               sackBlock // D-SACK block for the next ACK (RFC 2883)
-	dsackSet            bool
-	lastOOWAck          time.Time // rate limit of ACKs to unacceptable pure ACKs
+	// Receive sequence space. rcvAdv is the right edge advertised;
+	// rcvWndEdge the right edge of the window last selected, which the
+	// linux profile does not retract (rcv_wup + rcv_wnd: a SYN offers
+	// at most 65535 but selects the whole initial window).
+	irs, rcvNxt, rcvAdv, rcvWndEdge seqnum.Value
+	rcvBuf                          ring
+	ooo                             []oooRange // grown on demand from the first out-of-order segment
+	nooo                            int        // ranges in use in ooo
+	oooStamp                        uint32
+	finRcvd                         bool // FIN processed
+	rcvFinPending                   bool // FIN received out of order at rcvFinSeq
+	rcvFinSeq                       seqnum.Value
+	lastAckSent                     seqnum.Value
+	rcvSegMax                       int // estimate of the peer's full segment size (Linux's rcv_mss)
+	ackNow                          bool
+	ackPending                      bool // data received and not yet acknowledged
+	wndUpdate                       bool // the pending ACK is a window update
+	ackWhy                          string
+	dsack                           sackBlock // D-SACK block for the next ACK (RFC 2883)
+	dsackSet                        bool
+	lastOOWAck                      time.Time // rate limit of ACKs to unacceptable pure ACKs
 
 	// Linux's ACK timing (profile.go): quick-ACK mode, ato, pingpong.
 	quickAcks int
@@ -88,6 +91,7 @@ type Conn struct {
 	// Receive window growth and buffer autotuning (autotune.go).
 	rcvSsthresh int // Linux's rcv_ssthresh: the most window offered
 	rcvq        rcvSpace
+	rm          *rcvMem // the linux profile's receive memory (rmem.go), from the first data
 	bytesRead   uint64
 
 	// Negotiated options.
@@ -114,10 +118,10 @@ type Conn struct {
 	// Congestion control and loss recovery.
 	cc         cc.Controller
 	sb         *sack.Scoreboard // allocated on the first SACK block
+	ls         *lossState       // RACK-TLP, PRR and undo (rack.go); allocated with the first data sent
 	recMode    recoveryMode
-	ls         *lossState // RACK-TLP, PRR and undo (rack.go); allocated with the first data sent
-	rtxKind    uint8      // what the rtx timer runs as: rtxRTO, rtxTLP, rtxReo
-	probing    bool       // sending a tail loss probe: cwnd does not apply
+	rtxKind    uint8 // what the rtx timer runs as: rtxRTO, rtxTLP, rtxReo
+	probing    bool  // sending a tail loss probe: cwnd does not apply
 	dupAcks    int
 	inRecovery bool
 	recover    seqnum.Value
@@ -307,6 +311,7 @@ func (c *Conn) Read(b []byte) (int, error) {
 			c.rcvBuf.release(c.p)
 		}
 		c.bytesRead += uint64(n)
+		c.rcvConsumed()
 		c.urgPassed()
 		c.rcvSpaceAdjust()
 		c.maybeWindowUpdate()
@@ -507,6 +512,12 @@ func (c *Conn) CloseRead() error {
 func (c *Conn) discardRecv() {
 	if c.rcvBuf.n > 0 {
 		c.rcvBuf.consume(c.rcvBuf.n)
+	}
+	if rm := c.rm; rm != nil {
+		for _, k := range rm.q[rm.qh:] {
+			rm.alloc -= int(k.size)
+		}
+		rm.q, rm.qh = rm.q[:0], 0
 	}
 	if c.nooo == 0 {
 		c.rcvBuf.release(c.p)

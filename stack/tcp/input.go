@@ -101,6 +101,7 @@ func (c *Conn) inputSynSent(s *segment) {
 	c.rcvNxt = s.seq.Add(1)
 	c.lastAckSent = c.rcvNxt
 	c.rcvAdv = c.rcvNxt.Add(seqnum.Size(c.synWindow()))
+	c.rcvWndEdge = c.rcvNxt.Add(seqnum.Size(c.initialRcvWnd()))
 	c.negotiate(s)
 	if ackOK {
 		c.ecnSynAckReceived(s)
@@ -978,6 +979,14 @@ func (c *Conn) receive(s *segment) {
 			c.saveFlow(s) // tcp_data_queue_ofo
 			if c.addOOO(seq, data) {
 				c.tx().rcvOOOPack++ // tcp_data_queue_ofo
+				if c.linux() {
+					size, tailr := c.segTruesize(s, len(s.payload))
+					c.measureRcvMSS(len(s.payload), size)
+					if c.sackOK {
+						c.growRcvWindow(len(s.payload), size)
+					}
+					c.queueOfoSkb(seq, seq.Add(seqnum.Size(len(data))), size, tailr)
+				}
 			} else {
 				p.counters.DropOFOQueueFull++
 				p.drop(c, "DropOFOQueueFull", "too many out-of-order ranges", s.pktID)
@@ -991,14 +1000,32 @@ func (c *Conn) receive(s *segment) {
 		return
 	}
 	if len(data) > 0 {
+		if c.linux() {
+			c.rmem() // before RCV.NXT moves: it takes rcv_wnd from the edge offered
+		}
 		if !c.rdShut {
 			c.rcvBuf.writeAt(p, c.rcvCap(), c.rcvBuf.n, data)
 			c.rcvBuf.n += len(data)
 		}
 		c.rcvNxt = c.rcvNxt.Add(seqnum.Size(len(data)))
 		c.bytesReceived += uint64(len(data))
+		if c.linux() {
+			// tcp_queue_rcv, then tcp_event_data_recv's measure and
+			// window growth, then tcp_ofo_queue (rmem.go).
+			size, tailr := c.segTruesize(s, len(s.payload))
+			if !c.rdShut {
+				c.queueRcvSkb(len(data), size, tailr)
+			}
+			c.measureRcvMSS(len(s.payload), size)
+			if len(s.payload) >= 128 {
+				c.growRcvWindow(len(s.payload), size)
+			}
+		}
 		if c.nooo > 0 {
 			c.mergeOOO()
+			if c.linux() {
+				c.ofoMerged()
+			}
 			c.needAck(whyAckOfData) // a gap filled: ACK at once
 		}
 		if len(s.payload) >= c.rcvSegMax {
@@ -1006,7 +1033,6 @@ func (c *Conn) receive(s *segment) {
 		}
 		c.dataReceived()
 		c.saveFlow(s)
-		c.growWindow(len(data))
 		c.rcvRTTSample(s, len(data))
 		if (fin || c.rcvFinPending && c.rcvNxt == c.rcvFinSeq) && c.linux() && c.state == Established {
 			// The FIN with it puts Linux in pingpong mode (tcp_fin)

@@ -70,6 +70,9 @@ func (c *Conn) boundToHalfWnd(n int) int {
 // advertises a zero window, which the sender probes (RFC 9293
 // §3.8.6.1), rather than a few bytes it would drop.
 func (c *Conn) rcvWindowField() uint16 {
+	if c.linux() {
+		return c.linuxWindowField()
+	}
 	free := c.rcvBufSize - c.rcvBuf.n
 	if c.rdShut {
 		free = c.rcvBufSize
@@ -123,6 +126,12 @@ func (c *Conn) swsThreshold() int {
 // and the bytes by which rounding a scaled window up may offer more
 // (see rcvWindowField).
 func (c *Conn) rcvCap() int {
+	if c.linux() {
+		// The window offers what the memory is expected to hold, and
+		// the memory takes one more skb (up to 64 KiB) while it is not
+		// past the buffer (rmem.go).
+		return c.rcvMemory() + gsoMaxSize + 1<<c.rcvShift() - 1
+	}
 	return c.rcvBufSize + 1<<c.rcvShift() - 1
 }
 
@@ -236,6 +245,7 @@ func (c *Conn) sendSYN(why string, retrans bool) {
 	flags |= c.synECNFlags()
 	c.xmit(c.iss, ack, flags, wnd, &o, nil, nil, why)
 	c.rcvAdv = c.rcvNxt.Add(seqnum.Size(wnd))
+	c.rcvWndEdge = c.rcvNxt.Add(seqnum.Size(c.initialRcvWnd()))
 	if retrans {
 		p.counters.OutSegs--
 		p.counters.RetransSegs++
@@ -769,10 +779,19 @@ func (c *Conn) maybeWindowUpdate() {
 	if d := int32(c.rcvAdv - c.rcvNxt); d > 0 {
 		cur = int(d)
 	}
-	free := c.rcvBufSize - c.rcvBuf.n
 	if c.linux() {
-		free = min(free, c.rcvSsthresh)
+		// tcp_cleanup_rbuf: a read that lets the window at least double.
+		cur := c.rcvWindowNow()
+		if 2*cur <= c.windowClamp() {
+			if w := c.selectWindow(); w > 0 && w >= 2*cur {
+				c.wndUpdate = true
+				c.ackPending = true
+				c.delack.arm(0)
+			}
+		}
+		return
 	}
+	free := c.rcvBufSize - c.rcvBuf.n
 	// No more than the window field can carry: without window scaling a
 	// window already at 65535 has nothing to update (Linux's window_clamp).
 	free = min(free, 65535<<c.rcvShift())

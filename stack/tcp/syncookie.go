@@ -253,6 +253,7 @@ func (l *Listener) cookieAck(t core.Tuple, s *segment) bool {
 	c.listener = l
 	c.rcvSsthresh = c.initialRcvWnd()
 	c.rcvAdv = c.rcvNxt.Add(seqnum.Size(c.synWindow()))
+	c.rcvWndEdge = c.rcvNxt.Add(seqnum.Size(c.initialRcvWnd()))
 	c.lastAckSent = c.rcvNxt
 	c.sndUna, c.sndNxt, c.sndMax = s.ack, s.ack, s.ack
 	c.sndWnd = uint32(s.wnd) << c.sndWScale

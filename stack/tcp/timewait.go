@@ -43,6 +43,7 @@ type twSock struct {
 	sndWl1, sndWl2, sndSml, recover      seqnum.Value
 	lossHigh                             seqnum.Value
 	irs, rcvNxt, rcvAdv, lastAckSent     seqnum.Value
+	rcvWndEdge                           seqnum.Value
 	sndWnd, maxSndWnd                    uint32
 	tsRecent, tsOffset                   uint32
 	rcvBufSize, rcvSsthresh, rcvSegMax   int32
@@ -131,7 +132,7 @@ func (p *Proto) twPack(c *Conn) {
 		tuple: c.tuple, deadline: c.ka.deadline,
 		iss: c.iss, sndUna: c.sndUna, sndNxt: c.sndNxt, sndMax: c.sndMax, sndBase: c.sndBase,
 		sndWl1: c.sndWl1, sndWl2: c.sndWl2, sndSml: c.sndSml, recover: c.recover, lossHigh: c.lossHigh,
-		irs: c.irs, rcvNxt: c.rcvNxt, rcvAdv: c.rcvAdv, lastAckSent: c.lastAckSent,
+		irs: c.irs, rcvNxt: c.rcvNxt, rcvAdv: c.rcvAdv, lastAckSent: c.lastAckSent, rcvWndEdge: c.rcvWndEdge,
 		sndWnd: c.sndWnd, maxSndWnd: c.maxSndWnd, tsRecent: c.tsRecent, tsOffset: c.tsOffset,
 		rcvBufSize: int32(c.rcvBufSize), rcvSsthresh: int32(c.rcvSsthresh), rcvSegMax: int32(c.rcvSegMax),
 		mss: int32(c.mss), rcvMSS: int32(c.rcvMSS), userMSS: int32(c.userMSS),
@@ -233,7 +234,7 @@ func (p *Proto) twConn(tw *twSock) *Conn {
 		p: p, tuple: tw.tuple, state: tw.state(), orphan: true,
 		iss: tw.iss, sndUna: tw.sndUna, sndNxt: tw.sndNxt, sndMax: tw.sndMax, sndBase: tw.sndBase,
 		sndWl1: tw.sndWl1, sndWl2: tw.sndWl2, sndSml: tw.sndSml, recover: tw.recover, lossHigh: tw.lossHigh,
-		irs: tw.irs, rcvNxt: tw.rcvNxt, rcvAdv: tw.rcvAdv, lastAckSent: tw.lastAckSent,
+		irs: tw.irs, rcvNxt: tw.rcvNxt, rcvAdv: tw.rcvAdv, lastAckSent: tw.lastAckSent, rcvWndEdge: tw.rcvWndEdge,
 		sndWnd: tw.sndWnd, maxSndWnd: tw.maxSndWnd, tsRecent: tw.tsRecent, tsOffset: tw.tsOffset,
 		rcvBufSize: int(tw.rcvBufSize), rcvSsthresh: int(tw.rcvSsthresh), rcvSegMax: int(tw.rcvSegMax),
 		mss: int(tw.mss), rcvMSS: int(tw.rcvMSS), userMSS: int(tw.userMSS),

@@ -26,9 +26,10 @@ import (
 // window_clamp follows the ratio. A small segment is copied into the
 // room left at the end of the previous skb still queued (skb_try_coalesce
 // into its tailroom) and costs no more memory. Checked on Linux 6.18
-// with packetdrill: testdata/pkt/delack/two-segments.pkt (548 after two
-// segments, where half the buffer gave 480), sack/receiver-blocks.pkt,
-// lowat/rcvlowat-read.pkt.
+// with packetdrill: testdata/pkt/buffers/rwnd-ratio-grows.pkt (548 after
+// two segments, where half the buffer gave 480), rwnd-ratio-shrinks.pkt,
+// rwnd-small-segments.pkt, and testdata/pkt/wire-diff.py, which finds
+// every window of every script the kernel's.
 //
 // The truesize is that of a TUN device's skbs, which packetdrill's
 // packets are (tun_alloc_skb: the packet and NET_SKB_PAD in one linear

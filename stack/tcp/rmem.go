@@ -208,6 +208,15 @@ func (c *Conn) setWindowClamp(clamp int) {
 	}
 }
 
+// rcvWnd is rcv_wnd: the window selected last, before the window
+// field's limit (tcp_info's tcpi_rcv_wnd).
+func (c *Conn) rcvWnd() int {
+	if c.rm != nil {
+		return c.rm.wnd
+	}
+	return max(int(int32(c.rcvWndEdge-c.lastAckSent)), 0)
+}
+
 // rcvWindowNow is tcp_receive_window: what is left of the window
 // selected last.
 func (c *Conn) rcvWindowNow() int { return max(int(int32(c.rcvWndEdge-c.rcvNxt)), 0) }

@@ -334,6 +334,9 @@ func (c *Conn) linuxInfoMore(li *LinuxInfo) {
 		if w := c.rcvAdv - c.lastAckSent; int32(w) > 0 {
 			li.RcvWnd = int(w)
 		}
+		if c.linux() {
+			li.RcvWnd = c.rcvWnd() // rcv_wnd, which a SYN's field may not hold whole
+		}
 	}
 	li.MinRTT = 0xffffffff
 	if c.ti.minRTT > 0 {

@@ -49,7 +49,7 @@ func (c *Conn) autotuneStart() {
 		return
 	}
 	c.rcvSsthresh = min(c.rcvSsthresh, c.windowClamp())
-	c.rcvq.space = min(c.rcvSsthresh, 10*c.rcvMSS)
+	c.rcvq.space = min(c.rcvSsthresh, 10*c.advMSS()) // TCP_INIT_CWND · advmss
 	c.rcvq.seq = c.bytesRead
 	c.rcvq.time = c.p.net.Now()
 	c.sndBufExpand(false) // the initial size, not worth a trace line
@@ -101,7 +101,7 @@ func (c *Conn) rcvSpaceAdjust() {
 	}
 	copied := int(c.bytesRead - c.rcvq.seq)
 	if space := max(c.rcvq.space, 1); copied > space {
-		win := 2*copied + 16*c.rcvMSS
+		win := 2*copied + 16*c.advMSS()
 		grow := int(int64(win) * int64(copied-space) / int64(space))
 		win += 2 * grow
 		if c.rm != nil {

@@ -118,13 +118,22 @@ func (c *Conn) rmem() *rcvMem {
 	return c.rm
 }
 
+// advMSS is Linux's advmss: the MSS we announced, less the timestamp
+// option once timestamps are agreed (tcp_info's tcpi_advmss).
+func (c *Conn) advMSS() int {
+	if c.tsOK {
+		return c.rcvMSS - 12
+	}
+	return c.rcvMSS
+}
+
 // initClamp is window_clamp as tcp_init_buffer_space sets it when the
 // connection is established: the window the whole buffer holds, less a
 // segment (tcp_app_win's "reservation of one segment").
 func (c *Conn) initClamp() int {
 	maxwin := c.winFromSpace(c.rcvMemory())
 	clamp := maxwin
-	if adv := c.rcvMSS; clamp > 2*adv && clamp+adv > maxwin {
+	if adv := c.advMSS(); clamp > 2*adv && clamp+adv > maxwin {
 		clamp = max(2*adv, maxwin-adv)
 	}
 	return clamp
@@ -231,7 +240,7 @@ func (c *Conn) growRcvWindow(n, truesize int) {
 	}
 	var incr int
 	if c.winFromSpace(truesize) <= n {
-		incr = 2 * c.rcvMSS
+		incr = 2 * c.advMSS()
 	} else {
 		// __tcp_grow_window: a segment whose truesize is large for its
 		// payload grows the window only while rcv_ssthresh is small.

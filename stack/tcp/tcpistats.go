@@ -327,10 +327,7 @@ func (c *Conn) linuxInfoMore(li *LinuxInfo) {
 	li.RcvRTT = int(c.rcvq.rtt / time.Microsecond)
 	li.SegsOut, li.SegsIn = int(c.ti.segsOut), int(c.ti.segsIn)
 	if c.synced {
-		li.AdvMSS = c.rcvMSS
-		if c.tsOK {
-			li.AdvMSS -= 12 // as Linux lowers advmss by the timestamp option
-		}
+		li.AdvMSS = c.advMSS()
 		if w := c.rcvAdv - c.lastAckSent; int32(w) > 0 {
 			li.RcvWnd = int(w)
 		}

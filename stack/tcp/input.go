@@ -1014,7 +1014,7 @@ func (c *Conn) receive(s *segment) {
 			// window growth, then tcp_ofo_queue (rmem.go).
 			size, tailr := c.segTruesize(s, len(s.payload))
 			if !c.rdShut {
-				c.queueRcvSkb(len(data), size, tailr)
+				c.queueRcvSkb(c.streamOffset(c.rcvNxt), len(data), size, tailr)
 			}
 			c.measureRcvMSS(len(s.payload), size)
 			if len(s.payload) >= 128 {

@@ -43,7 +43,6 @@ type rcvMem struct {
 	ackMSS int    // icsk_ack.rcv_mss: the segment size the ratio was measured at
 	alloc  int    // sk_rmem_alloc: the truesize of the skbs held
 	wnd    int    // rcv_wnd: the window selected last
-	queued uint64 // in-order bytes ever queued: the stream offset of the queue's end
 	q      []rskb // in-order skbs not yet read whole, oldest first from qh
 	qh     int
 	ofo    []oskb // out-of-order skbs, in arrival order
@@ -106,10 +105,9 @@ func (c *Conn) segTruesize(s *segment, n int) (int, int) {
 // rmem returns the receive memory state, allocating it.
 func (c *Conn) rmem() *rcvMem {
 	if c.rm == nil {
-		mss := min(c.rcvMSS, c.sendMSS(), max(c.initialRcvWnd()/2, 1), defaultMSS)
 		c.rm = &rcvMem{
 			ratio:  defaultScalingRatio,
-			ackMSS: max(mss, 88),
+			ackMSS: c.ackMSSNow(), // tcp_initialize_rcv_mss's guess
 			last:   -1,
 			wnd:    c.rcvWindowNow(),
 		}
@@ -261,18 +259,17 @@ func (c *Conn) growRcvWindow(n, truesize int) {
 	}
 }
 
-// queueRcvSkb charges the in-order bytes [queued, queued+n) just added
-// to the receive queue: copied into the tail skb's tailroom when they
-// fit, else a new skb of truesize size.
-func (c *Conn) queueRcvSkb(n, size, tailr int) {
+// queueRcvSkb charges the n in-order bytes ending at stream offset end
+// (streamOffset) just added to the receive queue: copied into the tail
+// skb's tailroom when they fit, else a new skb of truesize size.
+func (c *Conn) queueRcvSkb(end uint64, n, size, tailr int) {
 	rm := c.rmem()
-	rm.queued += uint64(n)
 	if len(rm.q) > rm.qh {
 		if t := &rm.q[len(rm.q)-1]; n <= int(t.tailr) || len(rm.q)-rm.qh >= maxRcvSkbs {
 			if n <= int(t.tailr) {
 				t.tailr -= int32(n)
 			}
-			t.end = rm.queued
+			t.end = end
 			return
 		}
 	}
@@ -280,8 +277,15 @@ func (c *Conn) queueRcvSkb(n, size, tailr int) {
 		k := copy(rm.q, rm.q[rm.qh:])
 		rm.q, rm.qh = rm.q[:k], 0
 	}
-	rm.q = append(rm.q, rskb{end: rm.queued, size: int32(size), tailr: int32(max(tailr, 0))})
+	rm.q = append(rm.q, rskb{end: end, size: int32(size), tailr: int32(max(tailr, 0))})
 	rm.alloc += size
+}
+
+// streamOffset is the offset in the stream of seq, at or below RCV.NXT:
+// what the application read, plus what the ring holds, less what lies
+// between seq and RCV.NXT.
+func (c *Conn) streamOffset(seq seqnum.Value) uint64 {
+	return c.bytesRead + uint64(c.rcvBuf.n) - uint64(seq.Size(c.rcvNxt))
 }
 
 // rcvConsumed releases the skbs the application has read whole.
@@ -326,45 +330,26 @@ func (c *Conn) queueOfoSkb(left, right seqnum.Value, size, tailr int) {
 
 // ofoMerged moves the out-of-order skbs now below RCV.NXT to the
 // receive queue, in order, each copied into the tail skb when it fits
-// its tailroom (its own memory freed), as tcp_ofo_queue does.
+// its tailroom (its own memory freed), as tcp_ofo_queue does. Sorted by
+// where they start, they come first: those left are past the next hole.
 func (c *Conn) ofoMerged() {
 	rm := c.rm
-	if rm == nil || len(rm.ofo) == 0 {
-		return
+	if rm == nil || !slices.ContainsFunc(rm.ofo, func(o oskb) bool { return o.right.LessThanEq(c.rcvNxt) }) {
+		return // none moves: ooo_last_skb stays
 	}
-	// The skbs below RCV.NXT go to the end of the slice, in order of
-	// sequence; the rest keep theirs.
-	kept := rm.ofo[:0]
-	var moved []oskb
-	for _, o := range rm.ofo {
-		if o.right.LessThanEq(c.rcvNxt) {
-			moved = append(moved, o)
-		} else {
-			kept = append(kept, o)
-		}
-	}
-	if len(moved) == 0 {
-		return
-	}
-	slices.SortFunc(moved, func(a, b oskb) int { return int(int32(a.left - b.left)) })
-	rm.ofo, rm.last = kept, -1
-	for _, o := range moved {
+	slices.SortFunc(rm.ofo, func(a, b oskb) int { return int(int32(a.left - b.left)) })
+	k := 0
+	for ; k < len(rm.ofo) && rm.ofo[k].right.LessThanEq(c.rcvNxt); k++ {
+		o := rm.ofo[k]
 		rm.alloc -= int(o.size)
-		c.queueRcvSkb(int(o.left.Size(o.right)), int(o.size), int(o.tailr))
+		c.queueRcvSkb(c.streamOffset(o.right), int(o.left.Size(o.right)), int(o.size), int(o.tailr))
 	}
-	// queueRcvSkb advanced queued by the skbs' lengths, which overlaps
-	// may have counted twice: the stream's in-order end is what was read
-	// plus what the ring holds.
-	rm.queued = c.bytesRead + uint64(c.rcvBuf.n)
-	if len(rm.q) > rm.qh {
-		rm.q[len(rm.q)-1].end = rm.queued
-	}
-	if len(rm.ofo) == 0 {
-		rm.ofo, rm.last = rm.ofo[:0], -1
-	}
+	rm.ofo, rm.last = rm.ofo[:copy(rm.ofo, rm.ofo[k:])], -1
 }
 
-// ackMSSNow is icsk_ack.rcv_mss, without allocating the state.
+// ackMSSNow is icsk_ack.rcv_mss, without allocating the state: before
+// data, tcp_initialize_rcv_mss's guess (the smaller MSS, at most half
+// the window and 536, at least 88).
 func (c *Conn) ackMSSNow() int {
 	if c.rm != nil {
 		return c.rm.ackMSS

@@ -101,9 +101,9 @@ type anaDir struct {
 // anaConn is a connection's analysis state.
 type anaConn struct {
 	dir      [2]anaDir
-	synTime  time.Duration // the most recent SYN or SYN-ACK
+	synTime  time.Duration // the most recent SYN without ACK (Wireshark's ts_mru_syn)
 	hasSyn   bool
-	firstRTT time.Duration // SYN-ACK to the first ACK, as seen here
+	firstRTT time.Duration // the last SYN to the first ACK after it, as Wireshark's ts_first_rtt
 	rtt      rttState
 	side     [2]sideState // inferred TCP states, for foreign captures
 }
@@ -226,9 +226,9 @@ acks:
 			fwd.maxToAck = nseq
 		}
 	}
-	if s.syn {
+	if s.syn && !s.ackf {
 		c.synTime, c.hasSyn = s.now, true
-	} else if s.ackf && c.hasSyn && c.firstRTT == 0 {
+	} else if !s.syn && s.ackf && c.hasSyn && c.firstRTT == 0 {
 		c.firstRTT = s.now - c.synTime
 	}
 	if s.ackf {

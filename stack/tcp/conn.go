@@ -513,14 +513,21 @@ func (c *Conn) discardRecv() {
 	if c.rcvBuf.n > 0 {
 		c.rcvBuf.consume(c.rcvBuf.n)
 	}
+	c.purgeRcvQueue()
+	if c.nooo == 0 {
+		c.rcvBuf.release(c.p)
+	}
+}
+
+// purgeRcvQueue frees the memory the in-order data takes (rmem.go), as
+// Linux's __tcp_close frees the receive queue's skbs before it sends
+// the RST for unread data, whose window field offers the room freed.
+func (c *Conn) purgeRcvQueue() {
 	if rm := c.rm; rm != nil {
 		for _, k := range rm.q[rm.qh:] {
 			rm.alloc -= int(k.size)
 		}
 		rm.q, rm.qh = rm.q[:0], 0
-	}
-	if c.nooo == 0 {
-		c.rcvBuf.release(c.p)
 	}
 }
 
@@ -557,6 +564,7 @@ func (c *Conn) Close() {
 		if c.rcvBuf.n > 0 {
 			why = whyRSTUnread
 			c.p.counters.AbortOnClose++
+			c.purgeRcvQueue()
 		} else {
 			c.p.counters.AbortOnData++
 		}

@@ -983,7 +983,9 @@ func (c *Conn) receive(s *segment) {
 					size, tailr := c.segTruesize(s, len(s.payload))
 					c.measureRcvMSS(len(s.payload), size)
 					if c.sackOK {
-						c.growRcvWindow(len(s.payload), size)
+						if c.growRcvWindow(len(s.payload), size) {
+							c.quickAcks |= 1
+						}
 					}
 					c.queueOfoSkb(seq, seq.Add(seqnum.Size(len(data))), size, tailr)
 				}
@@ -1000,6 +1002,7 @@ func (c *Conn) receive(s *segment) {
 		return
 	}
 	if len(data) > 0 {
+		grew := false // rcv_ssthresh grew (growRcvWindow)
 		if c.linux() {
 			c.rmem() // before RCV.NXT moves: it takes rcv_wnd from the edge offered
 		}
@@ -1017,9 +1020,7 @@ func (c *Conn) receive(s *segment) {
 				c.queueRcvSkb(c.streamOffset(c.rcvNxt), len(data), size, tailr)
 			}
 			c.measureRcvMSS(len(s.payload), size)
-			if len(s.payload) >= 128 {
-				c.growRcvWindow(len(s.payload), size)
-			}
+			grew = len(s.payload) >= 128 && c.growRcvWindow(len(s.payload), size)
 		}
 		if c.nooo > 0 {
 			c.mergeOOO()
@@ -1032,6 +1033,13 @@ func (c *Conn) receive(s *segment) {
 			c.rcvSegMax = min(len(s.payload), c.rcvMSS)
 		}
 		c.dataReceived()
+		if grew {
+			// tcp_grow_window's quick |= 1: while the window grows, the
+			// ACKs that offer it go at once, and quick-ACK mode at the
+			// start lasts as many ACKs longer
+			// (delack/unread-no-second-segment-ack.pkt).
+			c.quickAcks |= 1
+		}
 		c.saveFlow(s)
 		c.rcvRTTSample(s, len(data))
 		if (fin || c.rcvFinPending && c.rcvNxt == c.rcvFinSeq) && c.linux() && c.state == Established {
@@ -1039,18 +1047,28 @@ func (c *Conn) receive(s *segment) {
 			// before the ACK is decided (processFin): no quick ACK.
 			c.pingpong = true
 		}
+		// RFC 1122 §4.2.3.2, RFC 5681 §4.2: at least every second
+		// full-sized segment. Like Linux (__tcp_ack_snd_check), ACK as
+		// soon as more than one full segment, the largest seen, is
+		// unacknowledged: a full segment and a short tail are
+		// acknowledged at once, since a Nagle sender may be holding its
+		// next tail until then. The linux profile does so only while
+		// the window offered would not shrink, or the application waits
+		// for more than it has (SO_RCVLOWAT): data the application
+		// leaves unread is acknowledged by the delayed-ACK timer, or by
+		// the read that frees room (maybeWindowUpdate), as Linux's
+		// "(tcp_recvmsg() will send ACK otherwise)" (delack/unread-no-
+		// second-segment-ack.pkt). It is decided first, as Linux does:
+		// the window's selection ends quick-ACK mode once half the
+		// buffer is used.
+		twoFull := int(c.lastAckSent.Size(c.rcvNxt)) > c.rcvSegMax &&
+			(!c.linux() || c.rcvBuf.n < c.rcvTarget() || c.selectWindow() >= c.rm.wnd)
 		switch {
 		case c.quickAck || c.ackNow:
 			c.needAck(whyAckOfData)
 		case c.inQuickAck():
 			c.needAck(whyQuickAck) // Linux: quick-ACK mode (profile.go)
-		case int(c.lastAckSent.Size(c.rcvNxt)) > c.rcvSegMax:
-			// RFC 1122 §4.2.3.2, RFC 5681 §4.2: at least every second
-			// full-sized segment. Like Linux (__tcp_ack_snd_check), ACK
-			// as soon as more than one full segment, the largest seen,
-			// is unacknowledged: a full segment and a short tail are
-			// acknowledged at once, since a Nagle sender may be holding
-			// its next tail until then.
+		case twoFull:
 			c.needAck(whyAckOfData)
 		default:
 			c.ackPending = true

@@ -780,7 +780,13 @@ func (c *Conn) maybeWindowUpdate() {
 		cur = int(d)
 	}
 	if c.linux() {
-		// tcp_cleanup_rbuf: a read that lets the window at least double.
+		// tcp_cleanup_rbuf: the ACK of more than one segment that the
+		// arrival held back because the window would not have grown
+		// (input.go), or a read that lets the window at least double.
+		if c.ackPending && int(c.lastAckSent.Size(c.rcvNxt)) > c.rcvSegMax {
+			c.delack.arm(0)
+			return
+		}
 		cur := c.rcvWindowNow()
 		if 2*cur <= c.windowClamp() {
 			if w := c.selectWindow(); w > 0 && w >= 2*cur {

@@ -230,11 +230,14 @@ func (c *Conn) rcvWindowNow() int { return max(int(int32(c.rcvWndEdge-c.rcvNxt))
 
 // growRcvWindow is tcp_grow_window: rcv_ssthresh grows by two segments
 // for a segment whose truesize the ratio expects, up to what the free
-// memory and window_clamp allow.
-func (c *Conn) growRcvWindow(n, truesize int) {
+// memory and window_clamp allow. It reports whether it grew, which
+// makes the next ACK a quick one (the caller's quickAcks |= 1, after
+// quick-ACK mode is entered at the first data: tcp_event_data_recv's
+// order).
+func (c *Conn) growRcvWindow(n, truesize int) bool {
 	room := min(c.windowClamp(), c.tcpSpace()) - c.rcvSsthresh
 	if room <= 0 {
-		return
+		return false
 	}
 	var incr int
 	if c.winFromSpace(truesize) <= n {
@@ -257,6 +260,7 @@ func (c *Conn) growRcvWindow(n, truesize int) {
 		incr = max(incr, 2*n)
 		c.rcvSsthresh += min(room, incr)
 	}
+	return incr > 0
 }
 
 // queueRcvSkb charges the n in-order bytes ending at stream offset end
@@ -374,6 +378,9 @@ func (c *Conn) selectWindow() int {
 		}
 	}
 	if free < full>>1 {
+		// Half the buffer used: quick-ACK mode ends, here as at every
+		// call (the ACK check, a read, each ACK sent).
+		c.quickAcks = 0
 		free &^= 1<<sh - 1
 		if free < allowed>>4 || free < mss {
 			return 0

@@ -37,6 +37,7 @@ type segment struct {
 	srcPort, dstPort uint16
 	seq, ack         seqnum.Value
 	flags            uint8
+	hdrLen           uint8 // the TCP header's length with its options, in bytes
 	wnd              uint16
 	urg              uint16 // the urgent pointer
 	payload          []byte
@@ -79,6 +80,7 @@ func parseSegment(b []byte, s *segment) bool {
 	s.wnd = t.Window()
 	s.urg = t.Urgent()
 	s.payload = t.Payload()
+	s.hdrLen = uint8(len(b) - len(s.payload))
 	// An option with a bad length ends the parse, keeping the options
 	// before it (as Linux's tcp_parse_options does); the caller decides
 	// whether the segment is still taken.

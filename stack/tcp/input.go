@@ -981,7 +981,7 @@ func (c *Conn) receive(s *segment) {
 				c.tx().rcvOOOPack++ // tcp_data_queue_ofo
 				if c.linux() {
 					size, tailr := c.segTruesize(s, len(s.payload))
-					c.measureRcvMSS(len(s.payload), size)
+					c.measureRcvMSS(len(s.payload), size, int(s.hdrLen), s.flags)
 					if c.sackOK {
 						if c.growRcvWindow(len(s.payload), size) {
 							c.quickAcks |= 1
@@ -1019,7 +1019,7 @@ func (c *Conn) receive(s *segment) {
 			if !c.rdShut {
 				c.queueRcvSkb(c.streamOffset(c.rcvNxt), len(data), size, tailr)
 			}
-			c.measureRcvMSS(len(s.payload), size)
+			c.measureRcvMSS(len(s.payload), size, int(s.hdrLen), s.flags)
 			grew = len(s.payload) >= 128 && c.growRcvWindow(len(s.payload), size)
 		}
 		if c.nooo > 0 {

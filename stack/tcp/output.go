@@ -755,6 +755,18 @@ func (c *Conn) ackSent() {
 	c.dsackSet = false
 	c.lastAckSent = c.rcvNxt
 	c.delack.disarm()
+	if c.rm != nil {
+		c.rm.pushed = 0 // icsk_ack.pending cleared with the timer
+	}
+}
+
+// pushedRead reports whether a read that emptied the receive queue owes
+// the ACK of short segments at once (tcp_cleanup_rbuf): one pushed
+// segment, unless the connection is interactive (pingpong), where a
+// reply is coming to carry it; two in any case.
+func (c *Conn) pushedRead() bool {
+	rm := c.rm
+	return rm != nil && rm.alloc == 0 && (rm.pushed&2 != 0 || rm.pushed&1 != 0 && !c.pingpong)
 }
 
 // maybeWindowUpdate sends a window update after the application read
@@ -783,7 +795,11 @@ func (c *Conn) maybeWindowUpdate() {
 		// tcp_cleanup_rbuf: the ACK of more than one segment that the
 		// arrival held back because the window would not have grown
 		// (input.go), or a read that lets the window at least double.
-		if c.ackPending && int(c.lastAckSent.Size(c.rcvNxt)) > c.rcvSegMax {
+		if c.ackPending && (int(c.lastAckSent.Size(c.rcvNxt)) > c.rcvSegMax || c.pushedRead()) {
+			// Sent by the read, not by the delayed-ACK timer: its
+			// handler's changes to ato and pingpong do not apply
+			// (onDelack).
+			c.wndUpdate = true
 			c.delack.arm(0)
 			return
 		}

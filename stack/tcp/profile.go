@@ -359,7 +359,7 @@ func (c *Conn) delackTimeout() time.Duration {
 	ato := max(c.ato, linuxATOMin)
 	if ato > linuxATOMin {
 		maxATO := 500 * time.Millisecond
-		if c.pingpong {
+		if c.pingpong || c.rm != nil && c.rm.pushed&1 != 0 {
 			maxATO = linuxDelackMax
 		}
 		if c.srtt > 0 {

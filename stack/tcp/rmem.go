@@ -47,6 +47,13 @@ type rcvMem struct {
 	qh     int
 	ofo    []oskb // out-of-order skbs, in arrival order
 	last   int    // index in ofo of ooo_last_skb, or -1
+	// lastSeg is icsk_ack.last_seg_size: the size of the last short
+	// segment that may be the peer's MSS; pushed is ICSK_ACK_PUSHED (1)
+	// and PUSHED2 (2): short segments arrived since the last ACK, which
+	// a read that empties the queue acknowledges at once
+	// (maybeWindowUpdate).
+	lastSeg int32
+	pushed  uint8
 }
 
 // rskb is an in-order skb: where it ends in the stream, its truesize and
@@ -118,6 +125,15 @@ func (c *Conn) rmem() *rcvMem {
 
 // advMSS is Linux's advmss: the MSS we announced, less the timestamp
 // option once timestamps are agreed (tcp_info's tcpi_advmss).
+// tcpHeaderLen is Linux's tp->tcp_header_len: the header of a segment
+// with the options every segment carries (timestamps, if agreed).
+func (c *Conn) tcpHeaderLen() int {
+	if c.tsOK {
+		return 20 + 12
+	}
+	return 20
+}
+
 func (c *Conn) advMSS() int {
 	if c.tsOK {
 		return c.rcvMSS - 12
@@ -182,9 +198,29 @@ func (c *Conn) windowClamp() int {
 // least as large as the last measured, and not the same size, sets the
 // ratio from its payload and truesize, and window_clamp (and
 // rcv_ssthresh under it) follow.
-func (c *Conn) measureRcvMSS(n, truesize int) {
+func (c *Conn) measureRcvMSS(n, truesize, hdrLen int, flags uint8) {
 	rm := c.rmem()
+	lss := rm.lastSeg
+	rm.lastSeg = 0
 	if n < rm.ackMSS {
+		// A short segment. Two in a row of one size, past TCP_MIN_MSS
+		// with no PSH, FIN, URG or SYN (or past 536 bytes), are the
+		// peer's MSS; any other is pushed (ICSK_ACK_PUSHED, then
+		// PUSHED2).
+		const remnant = flagFIN | flagURG | flagSYN | flagPSH
+		if l := n + max(hdrLen, 20); l >= defaultMSS+20 || l >= 88+20 && flags&remnant == 0 {
+			l -= c.tcpHeaderLen()
+			rm.lastSeg = int32(l)
+			if l == int(lss) {
+				rm.ackMSS = l
+				c.rcvSegMax = l // the same rcv_mss decides when to ACK
+				return
+			}
+		}
+		if rm.pushed&1 != 0 {
+			rm.pushed |= 2
+		}
+		rm.pushed |= 1
 		return
 	}
 	if n != rm.ackMSS {

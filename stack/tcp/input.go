@@ -1057,12 +1057,12 @@ func (c *Conn) receive(s *segment) {
 		// for more than it has (SO_RCVLOWAT): data the application
 		// leaves unread is acknowledged by the delayed-ACK timer, or by
 		// the read that frees room (maybeWindowUpdate), as Linux's
-		// "(tcp_recvmsg() will send ACK otherwise)" (delack/unread-no-
-		// second-segment-ack.pkt). It is decided first, as Linux does:
-		// the window's selection ends quick-ACK mode once half the
-		// buffer is used.
+		// "(tcp_recvmsg() will send ACK otherwise)"
+		// (delack/unread-no-second-segment-ack.pkt). It is decided
+		// first, as Linux does: the window's selection ends quick-ACK
+		// mode once half the buffer is used.
 		twoFull := int(c.lastAckSent.Size(c.rcvNxt)) > c.rcvSegMax &&
-			(!c.linux() || c.rcvBuf.n < c.rcvTarget() || c.selectWindow() >= c.rm.wnd)
+			(!c.linux() || c.rcvBuf.n < c.rcvTarget() || c.selectWindow() >= c.rcvWnd())
 		switch {
 		case c.quickAck || c.ackNow:
 			c.needAck(whyAckOfData)

@@ -787,10 +787,6 @@ func (c *Conn) maybeWindowUpdate() {
 	if c.finRcvd {
 		return
 	}
-	cur := 0
-	if d := int32(c.rcvAdv - c.rcvNxt); d > 0 {
-		cur = int(d)
-	}
 	if c.linux() {
 		// tcp_cleanup_rbuf: the ACK of more than one segment that the
 		// arrival held back because the window would not have grown
@@ -812,6 +808,10 @@ func (c *Conn) maybeWindowUpdate() {
 			}
 		}
 		return
+	}
+	cur := 0
+	if d := int32(c.rcvAdv - c.rcvNxt); d > 0 {
+		cur = int(d)
 	}
 	free := c.rcvBufSize - c.rcvBuf.n
 	// No more than the window field can carry: without window scaling a

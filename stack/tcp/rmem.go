@@ -123,8 +123,6 @@ func (c *Conn) rmem() *rcvMem {
 	return c.rm
 }
 
-// advMSS is Linux's advmss: the MSS we announced, less the timestamp
-// option once timestamps are agreed (tcp_info's tcpi_advmss).
 // tcpHeaderLen is Linux's tp->tcp_header_len: the header of a segment
 // with the options every segment carries (timestamps, if agreed).
 func (c *Conn) tcpHeaderLen() int {
@@ -134,12 +132,9 @@ func (c *Conn) tcpHeaderLen() int {
 	return 20
 }
 
-func (c *Conn) advMSS() int {
-	if c.tsOK {
-		return c.rcvMSS - 12
-	}
-	return c.rcvMSS
-}
+// advMSS is Linux's advmss: the MSS we announced, less the timestamp
+// option once timestamps are agreed (tcp_info's tcpi_advmss).
+func (c *Conn) advMSS() int { return c.rcvMSS - (c.tcpHeaderLen() - 20) }
 
 // initClamp is window_clamp as tcp_init_buffer_space sets it when the
 // connection is established: the window the whole buffer holds, less a
@@ -194,10 +189,12 @@ func (c *Conn) windowClamp() int {
 	return c.rm.clamp
 }
 
-// measureRcvMSS is tcp_measure_rcv_mss's scaling ratio: a segment at
-// least as large as the last measured, and not the same size, sets the
-// ratio from its payload and truesize, and window_clamp (and
-// rcv_ssthresh under it) follow.
+// measureRcvMSS is tcp_measure_rcv_mss, for a segment of n payload
+// bytes whose TCP header took hdrLen. One at least as large as rcv_mss,
+// and not the same size, sets the scaling ratio from its payload and
+// truesize, and window_clamp (and rcv_ssthresh under it) follow. A
+// shorter one is the peer's segment size when the one before had its
+// size, else it is pushed (rcvMem.pushed).
 func (c *Conn) measureRcvMSS(n, truesize, hdrLen int, flags uint8) {
 	rm := c.rmem()
 	lss := rm.lastSeg
